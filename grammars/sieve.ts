@@ -505,7 +505,9 @@ class SieveParser extends EmbeddedActionsParser {
   private parseAfterStrayTokens(commands: Statement[]): void {
     while (this.LA(1).tokenType !== EOF) {
       const stray = this.LA(1);
-      if (!isErrorToken(stray)) {
+      // A command that ran into this token has reported it already.
+      const reported = this.errors.at(-1)?.token === stray;
+      if (!isErrorToken(stray) && !reported) {
         this.report(
           stray,
           stray.tokenType === RCurly
