@@ -104,7 +104,7 @@ export interface ParseSettings {
 
 /** One entry of the context stack: what is open, for messages and recovery. */
 interface OpenContext {
-  kind: 'command' | 'test' | 'call' | 'block' | 'testlist';
+  kind: 'command' | 'assignment' | 'test' | 'call' | 'block' | 'testlist';
   token: IToken;
   /** The rule-stack level that opened it: deeper entries are dropped when a rule unwinds. */
   level: number;
@@ -172,7 +172,8 @@ class SieveParser extends EmbeddedActionsParser {
     const first = this.LA(1);
     const commands: Statement[] = [];
     this.MANY(() => {
-      commands.push(this.SUBRULE(this.statement, { ARGS: [0] }));
+      const statement = this.SUBRULE(this.statement, { ARGS: [0] });
+      if (statement) commands.push(statement);
     });
     // Tokens left over at the top level (a stray '}' or a lone string):
     // report, skip to the next thing that can start a command, go on.
@@ -236,7 +237,8 @@ class SieveParser extends EmbeddedActionsParser {
     this.MANY({
       GATE: () => !tooDeep,
       DEF: () => {
-        statements.push(this.SUBRULE(this.statement, { ARGS: [depth] }));
+        const statement = this.SUBRULE(this.statement, { ARGS: [depth] });
+        if (statement) statements.push(statement);
       },
     });
     this.CONSUME(RCurly);
@@ -252,6 +254,7 @@ class SieveParser extends EmbeddedActionsParser {
     this.MANY(() => {
       const arg = this.SUBRULE(this.argument);
       this.ACTION(() => {
+        if (!arg) return; // a string list that was recovered from
         args.push(arg);
         if (args.length === this.settings.limits.maxArguments + 1) {
           const owner = this.open.at(-1);
@@ -387,7 +390,7 @@ class SieveParser extends EmbeddedActionsParser {
     const targets: VariableArg[] = [];
     let unpack = false;
     this.ACTION(() => {
-      this.enter('command', first, depth);
+      this.enter('assignment', first, depth);
       this.checkDialect(first, 'assignments like');
     });
     this.OR([
@@ -518,7 +521,8 @@ class SieveParser extends EmbeddedActionsParser {
       this.SKIP_TOKEN();
       while (![EOF, Identifier, Variable, LParen].includes(this.LA(1).tokenType)) this.SKIP_TOKEN();
       while ([Identifier, Variable, LParen].includes(this.LA(1).tokenType)) {
-        commands.push(this.invokeRule(this.statement, 0));
+        const statement = this.invokeRule(this.statement, 0);
+        if (statement) commands.push(statement);
       }
     }
   }
@@ -557,6 +561,7 @@ class SieveParser extends EmbeddedActionsParser {
       case 'assignment': {
         // Skip to the end of the command: its ';', or its block, which is
         // then parsed so that errors inside it are found too.
+        let block: Statement[] | null = null;
         for (;;) {
           const t = this.LA(1).tokenType;
           if (t === Semicolon) {
@@ -564,11 +569,21 @@ class SieveParser extends EmbeddedActionsParser {
             break;
           }
           if (t === LCurly) {
-            this.invokeRule(this.block, (closed?.depth ?? 0) + 1);
+            block = this.invokeRule(this.block, (closed?.depth ?? 0) + 1);
             break;
           }
           if (t === EOF || priorityOf(t) > Priority.Command) break;
           this.SKIP_TOKEN();
+        }
+        // A command keeps its name, position and block in the (partial) AST;
+        // its arguments are lost. A broken assignment leaves nothing.
+        if (rule === 'command' && closed?.kind === 'command') {
+          const id = closed.token;
+          const command: Command = {
+            kind: 'command', name: id.image.toLowerCase(), raw: id.image, arguments: [], tests: [], testList: false,
+            block, pos: pos(id), end: endOf(this.LA(0)),
+          };
+          return command;
         }
         return recoveryValueFunc(e);
       }
@@ -589,12 +604,14 @@ function sieveMessages(current: () => OpenContext | undefined): IParserErrorMess
     switch (ctx.kind) {
       case 'command':
         return ` after command '${ctx.token.image}'`;
+      case 'assignment':
+        return ` in the assignment to '${ctx.token.image}'`;
       case 'test':
         return ` in test '${ctx.token.image}'`;
       case 'call':
         return ` in call of '${ctx.token.image}'`;
       case 'block':
-        return ` in the block opened at ${ctx.token.startLine}:${ctx.token.startColumn}`;
+        return ` opened at ${ctx.token.startLine}:${ctx.token.startColumn}`;
       case 'testlist':
         return ` in the test list opened at ${ctx.token.startLine}:${ctx.token.startColumn}`;
     }
@@ -622,7 +639,7 @@ function expectation(expected: TokenType, ruleName: string): string {
     case Semicolon:
       return `expected ';'`;
     case RCurly:
-      return `expected '}' to close the block`;
+      return `expected '}' to close the block`; // where() adds "opened at L:C"
     case RParen:
       return `expected ',' or ')'`;
     case RBracket:
@@ -630,7 +647,7 @@ function expectation(expected: TokenType, ruleName: string): string {
     case Identifier:
       return ruleName === 'test' || ruleName === 'testList' ? 'expected a test' : 'expected an identifier';
     case Equals:
-      return `expected '=' in the assignment`;
+      return `expected '='`;
     case Comma:
       return `expected ','`;
     default:
