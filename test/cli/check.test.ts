@@ -1,0 +1,90 @@
+/**
+ * `smtp-cbv check`, in-process through main() and once through the real
+ * binary, as a user would run it.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bufferIO } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+
+let dir: string;
+let bad: string;
+let good: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-check-'));
+  bad = join(dir, 'bad.siv');
+  good = join(dir, 'good.siv');
+  // Three independent mistakes: a missing ';' before '}', a stray ',', a missing '}'.
+  await writeFile(bad, 'if true {\n  keep\n}\nredirect "a@b.example" ,;\nif false {\n  stop;\n');
+  await writeFile(good, 'require ["fileinto"];\nif header :contains "subject" "[spam]" {\n  fileinto "Junk";\n}\n');
+});
+
+async function run(...argv: string[]) {
+  const io = bufferIO();
+  const code = await main(argv, io);
+  return { code, out: io.stdout, err: io.stderr };
+}
+
+describe('smtp-cbv check', () => {
+  it('prints one FILE:LINE:COL: error: line per mistake and exits 1', async () => {
+    const { code, out } = await run('check', bad);
+    expect(code).toBe(1);
+    expect(out.trimEnd().split('\n')).toEqual([
+      `${bad}:3:1: error: expected ';' or '{' after command 'keep', found '}'`,
+      `${bad}:4:24: error: expected ';' or '{' after command 'redirect', found ','`,
+      `${bad}:7:1: error: expected '}' to close the block opened at 5:10, found end of script`,
+    ]);
+  });
+
+  it('prints nothing and exits 0 for a valid script', async () => {
+    expect(await run('check', good)).toEqual({ code: 0, out: '', err: '' });
+  });
+
+  it('checks every script given and reports them all', async () => {
+    const { code, out } = await run('check', good, bad, join(dir, 'missing.siv'));
+    expect(code).toBe(1);
+    expect(out.split('\n').filter(Boolean)).toHaveLength(4);
+    expect(out).toContain(`${join(dir, 'missing.siv')}:1:1: error: cannot read the script (ENOENT)`);
+  });
+
+  it('prints warnings without failing', async () => {
+    const warn = join(dir, 'warn.siv');
+    await writeFile(warn, 'keep;\n# no newline');
+    const { code, out } = await run('check', warn);
+    expect(code).toBe(0);
+    expect(out).toBe(`${warn}:2:1: warning: no line break at the end of the hash comment at the end of the script\n`);
+  });
+
+  it("refuses Sieve++ with --dialect rfc", async () => {
+    const pp = join(dir, 'pp.siv');
+    await writeFile(pp, '$x = envelope "from";\n');
+    expect((await run('check', pp)).code).toBe(0);
+    const { code, out } = await run('check', '--dialect', 'rfc', pp);
+    expect(code).toBe(1);
+    expect(out).toContain(`${pp}:1:1: error: assignments like '$x' are Sieve++ syntax`);
+  });
+
+  it('answers usage errors with exit 64 and help with exit 0', async () => {
+    expect((await run('check')).code).toBe(64);
+    expect((await run('check', '--dialect', 'klingon', good)).code).toBe(64);
+    expect((await run('nosuchcommand')).code).toBe(64);
+    const help = await run('check', '--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('Usage: smtp-cbv check');
+    expect((await run('--help')).out).toContain('check');
+  });
+
+  it('runs as the installed binary', async () => {
+    const bin = join(import.meta.dirname, '../../bin/smtp-cbv.js');
+    const exec = promisify(execFile);
+    const err = await exec(process.execPath, [bin, 'check', bad]).catch((e: { code: number; stdout: string }) => e);
+    expect('code' in err && err.code).toBe(1);
+    expect(err.stdout.split('\n').filter((l) => l.includes(': error: '))).toHaveLength(3);
+    const ok = await exec(process.execPath, [bin, 'check', good]);
+    expect(ok.stdout).toBe('');
+  });
+});

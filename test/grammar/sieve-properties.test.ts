@@ -1,0 +1,150 @@
+/**
+ * Property tests for the Sieve parser: whatever the input, it returns an AST
+ * and positioned diagnostics, never an exception; and printing a generated
+ * AST then parsing it gives the same AST back.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseSieve } from '../../grammars/sieve.js';
+
+function checkShape(text: string) {
+  const r = parseSieve(text);
+  expect(r.script.kind).toBe('script');
+  for (const d of r.diagnostics) {
+    expect(['error', 'warning']).toContain(d.severity);
+    expect(d.message.length).toBeGreaterThan(0);
+    expect(d.line).toBeGreaterThanOrEqual(1);
+    expect(d.column).toBeGreaterThanOrEqual(1);
+    expect(d.offset).toBeGreaterThanOrEqual(0);
+    expect(d.offset).toBeLessThanOrEqual(text.length);
+    // Messages name what was found in Sieve's words, never a token-type name.
+    expect(d.message).not.toMatch(/\b(LCurly|RCurly|Semicolon|Identifier|QuotedString|MismatchedToken|NoViableAlt)\b/);
+  }
+}
+
+const fragment = fc.constantFrom(
+  'if', 'keep', 'header', 'anyof', 'not', 'require', 'x_1', ':is', ':contains', ':', '$x', '$', '$h["k"]', '=',
+  '"str"', '"a\\"b', '"', '["a", "b"]', '[', ']', '(', ')', '{', '}', ';', ',', '10K', '99999999999999999999999',
+  'text:\nline\n..dot\n.\n', 'text:', 'text: # c\n', '# comment\n', '/* c */', '/*', '*/', '@', '\u0000', 'é', '\r\n', '\t',
+);
+
+describe('the Sieve parser never throws', () => {
+  it('on arbitrary Unicode text', () => {
+    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), checkShape), { numRuns: 400 });
+  });
+
+  it('on arbitrary bytes read as Latin-1', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => checkShape(Buffer.from(bytes).toString('latin1'))), { numRuns: 300 });
+  });
+
+  it('on soups of Sieve tokens, valid and broken', () => {
+    fc.assert(
+      fc.property(fc.array(fragment, { maxLength: 120 }), fc.constantFrom(' ', '\n', ''), (parts, sep) => checkShape(parts.join(sep))),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('on deep nesting of every bracket kind', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('{', '(', '[', 'not ', 'if true {', 'anyof('), fc.integer({ min: 1, max: 5000 }), (open, n) =>
+        checkShape(`if ${open.repeat(n)}`),
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------- round trip
+
+type GString = { kind: 'string'; value: string; multiline: boolean };
+type GArg = GString | { kind: 'stringlist'; items: GString[] } | { kind: 'number'; value: number; raw: string } | { kind: 'tag'; name: string; raw: string };
+type GTest = { kind: 'test'; name: string; raw: string; arguments: GArg[]; tests: GTest[]; testList: boolean };
+type GCommand = { kind: 'command'; name: string; raw: string; arguments: GArg[]; tests: GTest[]; testList: boolean; block: GCommand[] | null };
+
+const ident = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,12}$/);
+const quoted = fc.string({ maxLength: 12 }).map((value): GString => ({ kind: 'string', value: value.replace(/\r?\n|\r/g, '\r\n').replace(/\r(?!\n)/g, ''), multiline: false }));
+const multi = fc
+  .array(fc.stringMatching(/^[^\r\n]{0,10}$/), { maxLength: 4 })
+  .map((lines): GString => ({ kind: 'string', value: lines.map((l) => `${l}\r\n`).join(''), multiline: true }));
+const gstring = fc.oneof(quoted, multi);
+const garg: fc.Arbitrary<GArg> = fc.oneof(
+  gstring,
+  fc.array(quoted, { minLength: 1, maxLength: 3 }).map((items) => ({ kind: 'stringlist' as const, items })),
+  fc.tuple(fc.nat(100000), fc.constantFrom('', 'K', 'M', 'G')).map(([n, q]) => ({
+    kind: 'number' as const,
+    value: n * ({ '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as Record<string, number>)[q]!,
+    raw: `${n}${q}`,
+  })),
+  ident.map((raw) => ({ kind: 'tag' as const, name: raw.toLowerCase(), raw: `:${raw}` })),
+);
+const { test: gtest } = fc.letrec<{ test: GTest }>((tie) => ({
+  test: fc
+    .record({
+      raw: ident,
+      arguments: fc.array(garg, { maxLength: 3 }),
+      tests: fc.oneof({ depthSize: 'small' }, fc.constant([] as GTest[]), fc.array(tie('test'), { minLength: 1, maxLength: 3 })),
+      testList: fc.boolean(),
+    })
+    .map((t) => ({ kind: 'test' as const, name: t.raw.toLowerCase(), ...t, testList: t.tests.length > 1 || (t.tests.length === 1 && t.testList) })),
+}));
+const { command: gcommand } = fc.letrec<{ command: GCommand }>((tie) => ({
+  command: fc
+    .record({
+      raw: ident,
+      arguments: fc.array(garg, { maxLength: 3 }),
+      tests: fc.oneof(fc.constant([] as GTest[]), fc.array(gtest, { minLength: 1, maxLength: 2 })),
+      testList: fc.boolean(),
+      block: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.array(tie('command'), { maxLength: 3 })),
+    })
+    .map((c) => ({ kind: 'command' as const, name: c.raw.toLowerCase(), ...c, testList: c.tests.length > 1 || (c.tests.length === 1 && c.testList) })),
+}));
+
+function printString(s: GString): string {
+  if (!s.multiline) return `"${s.value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  const body = s.value === '' ? [] : s.value.slice(0, -2).split('\r\n');
+  return `text:\n${body.map((l) => (l.startsWith('.') ? `.${l}` : l)).join('\n')}${body.length ? '\n' : ''}.\n`;
+}
+function printArg(a: GArg): string {
+  switch (a.kind) {
+    case 'string':
+      return printString(a);
+    case 'stringlist':
+      return `[${a.items.map(printString).join(', ')}]`;
+    default:
+      return a.raw;
+  }
+}
+function printTests(tests: GTest[], list: boolean): string {
+  if (!tests.length) return '';
+  return list ? ` (${tests.map(printTest).join(', ')})` : ` ${printTest(tests[0]!)}`;
+}
+function printTest(t: GTest): string {
+  return [t.raw, ...t.arguments.map(printArg)].join(' ') + printTests(t.tests, t.testList);
+}
+function printCommand(c: GCommand): string {
+  const head = [c.raw, ...c.arguments.map(printArg)].join(' ') + printTests(c.tests, c.testList);
+  return c.block === null ? `${head};` : `${head} {\n${c.block.map(printCommand).join('\n')}\n}`;
+}
+
+/** The AST without positions, for comparison with what was generated. */
+function strip(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(strip);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'pos' && k !== 'end').map(([k, v]) => [k, strip(v)]));
+  }
+  return value;
+}
+
+describe('printing and parsing round-trip', () => {
+  it('gives back the AST that was printed', () => {
+    fc.assert(
+      fc.property(fc.array(gcommand, { maxLength: 4 }), (commands) => {
+        const text = commands.map(printCommand).join('\n');
+        const r = parseSieve(text);
+        expect(r.diagnostics).toEqual([]);
+        expect(strip(r.script.commands)).toEqual(commands);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
