@@ -43,6 +43,7 @@ export const UnterminatedComment = createToken({
  */
 export const MultiLine = createToken({
   name: 'MultiLine',
+  label: 'text: multi-line',
   pattern: /text:[ \t]*(?:#[^\r\n]*)?\r?\n(?:[^\r\n]*\r?\n)*?\.(?:\r?\n|(?![\s\S]))/i,
   line_breaks: true,
   start_chars_hint: ['t', 'T'],
@@ -64,6 +65,7 @@ export const BadMultiLine = createToken({
 
 export const QuotedString = createToken({
   name: 'QuotedString',
+  label: 'quoted-string',
   pattern: /"(?:[^"\\]|\\[\s\S])*"/,
   line_breaks: true,
 });
@@ -75,71 +77,37 @@ export const UnterminatedString = createToken({
 });
 
 /** number = 1*DIGIT [ QUANTIFIER ]; QUANTIFIER = "K" / "M" / "G" (case-insensitive, as ABNF strings are). */
-export const NumberLiteral = createToken({ name: 'Number', pattern: /[0-9]+[KMGkmg]?/ });
+export const NumberLiteral = createToken({ name: 'Number', pattern: /[0-9]+[KMGkmg]?/, label: 'number' });
 
 /** tag = ":" identifier */
-export const Tag = createToken({ name: 'Tag', pattern: /:[A-Za-z_][A-Za-z0-9_]*/ });
+export const Tag = createToken({ name: 'Tag', pattern: /:[A-Za-z_][A-Za-z0-9_]*/, label: ':tag' });
 
 /** identifier = (ALPHA / "_") *(ALPHA / DIGIT / "_") */
-export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][A-Za-z0-9_]*/ });
+export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][A-Za-z0-9_]*/, label: 'identifier' });
 
 /** Sieve++: `$name`. */
-export const Variable = createToken({ name: 'Variable', pattern: /\$[A-Za-z_][A-Za-z0-9_]*/ });
+export const Variable = createToken({ name: 'Variable', pattern: /\$[A-Za-z_][A-Za-z0-9_]*/, label: '$variable' });
 
-export const Semicolon = createToken({ name: 'Semicolon', pattern: ';' });
-export const Comma = createToken({ name: 'Comma', pattern: ',' });
-export const LCurly = createToken({ name: 'LCurly', pattern: '{' });
-export const RCurly = createToken({ name: 'RCurly', pattern: '}' });
-export const LParen = createToken({ name: 'LParen', pattern: '(' });
-export const RParen = createToken({ name: 'RParen', pattern: ')' });
-export const LBracket = createToken({ name: 'LBracket', pattern: '[' });
-export const RBracket = createToken({ name: 'RBracket', pattern: ']' });
+export const Semicolon = createToken({ name: 'Semicolon', pattern: ';', label: "';'" });
+export const Comma = createToken({ name: 'Comma', pattern: ',', label: "','" });
+export const LCurly = createToken({ name: 'LCurly', pattern: '{', label: "'{'" });
+export const RCurly = createToken({ name: 'RCurly', pattern: '}', label: "'}'" });
+export const LParen = createToken({ name: 'LParen', pattern: '(', label: "'('" });
+export const RParen = createToken({ name: 'RParen', pattern: ')', label: "')'" });
+export const LBracket = createToken({ name: 'LBracket', pattern: '[', label: "'['" });
+export const RBracket = createToken({ name: 'RBracket', pattern: ']', label: "']'" });
 /** Sieve++ assignment. */
-export const Equals = createToken({ name: 'Equals', pattern: '=' });
+export const Equals = createToken({ name: 'Equals', pattern: '=', label: "'='" });
 
 /**
  * A run of characters that start no token: `$$$`, a lone `:`, `@`, a stray
- * `/`, control characters, non-ASCII outside strings. The parser sees it
- * (so the command it stands in is reported too, as Pigeonhole does).
+ * `/`, control characters, non-ASCII outside strings. It has no pattern:
+ * the lexer's own error recovery finds such runs (which keeps the fast
+ * first-character dispatch of every other token), and lexSieve() turns each
+ * into a Garbage token, so that the parser also reports the command it
+ * breaks, as Pigeonhole does.
  */
-export const Garbage = createToken({
-  name: 'Garbage',
-  pattern: {
-    exec(text: string, offset: number): RegExpExecArray | null {
-      let end = offset;
-      while (end < text.length && isGarbageAt(text, end)) end++;
-      if (end === offset) return null;
-      const match = [text.slice(offset, end)] as unknown as RegExpExecArray;
-      match.index = offset;
-      match.input = text;
-      return match;
-    },
-  },
-  line_breaks: false,
-});
-
-function isGarbageAt(text: string, i: number): boolean {
-  const c = text.charCodeAt(i);
-  const next = text.charCodeAt(i + 1);
-  switch (c) {
-    case 0x20: case 0x09: case 0x0d: case 0x0a: // white space
-    case 0x22: case 0x23: // " #
-    case 0x28: case 0x29: case 0x5b: case 0x5d: case 0x7b: case 0x7d: // ( ) [ ] { }
-    case 0x3b: case 0x2c: case 0x3d: // ; , =
-      return false;
-    case 0x24: // $ starts a variable when a name follows
-    case 0x3a: // : starts a tag when a name follows
-      return !isNameStart(next);
-    case 0x2f: // / starts a comment when * follows
-      return next !== 0x2a;
-    default:
-      return !(isNameStart(c) || (c >= 0x30 && c <= 0x39));
-  }
-}
-
-function isNameStart(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
-}
+export const Garbage = createToken({ name: 'Garbage', pattern: Lexer.NA });
 
 /** Order matters: the first pattern that matches wins, so longer forms come first. */
 export const allTokens: TokenType[] = [
@@ -170,7 +138,6 @@ export const allTokens: TokenType[] = [
 
 export const sieveLexer = new Lexer(allTokens, {
   positionTracking: 'full',
-  // Identifier-like patterns with a case-insensitive flag cannot be analysed
-  // for first-character optimisation without the hints given above.
-  ensureOptimizations: false,
+  // Fail at load time if a pattern would disable first-character dispatch.
+  ensureOptimizations: true,
 });

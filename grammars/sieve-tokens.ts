@@ -2,7 +2,7 @@
  * Lexing a Sieve script into tokens, with the problems only the lexer can
  * see: malformed literals, over-long identifiers, numbers past the limit.
  */
-import type { IToken, TokenType } from 'chevrotain';
+import type { ILexingError, IToken, TokenType } from 'chevrotain';
 import type { Diagnostic } from '../src/diagnostics.js';
 import {
   BadMultiLine,
@@ -48,12 +48,8 @@ export function lexSieve(text: string, limits: { maxIdentifierLength: number }):
   const error = (t: IToken, message: string, severity: Diagnostic['severity'] = 'error') =>
     diagnostics.push({ severity, message, line: t.startLine ?? 1, column: t.startColumn ?? 1, offset: t.startOffset });
 
-  // Every character matches some token, so Chevrotain itself should never
-  // complain; if it does, its message still carries a position.
-  for (const e of result.errors) {
-    diagnostics.push({ severity: 'error', message: e.message, line: e.line ?? 1, column: e.column ?? 1, offset: e.offset });
-  }
-  for (const t of result.tokens) {
+  const tokens = result.errors.length ? withGarbageTokens(text, result.tokens, result.errors) : result.tokens;
+  for (const t of tokens) {
     switch (t.tokenType) {
       case UnterminatedString:
         error(t, 'end of script before the end of the quoted string started here');
@@ -91,7 +87,30 @@ export function lexSieve(text: string, limits: { maxIdentifierLength: number }):
   if (lastComment && lastComment.endOffset !== undefined && lastComment.endOffset + 1 === text.length) {
     error(lastComment, 'no line break at the end of the hash comment at the end of the script', 'warning');
   }
-  return { tokens: result.tokens, diagnostics };
+  return { tokens, diagnostics };
+}
+
+/** Turns each run of characters the lexer skipped into a Garbage token, in offset order. */
+function withGarbageTokens(text: string, tokens: IToken[], errors: ILexingError[]): IToken[] {
+  const garbage = errors.map((e): IToken => ({
+    image: text.substr(e.offset, e.length),
+    startOffset: e.offset,
+    endOffset: e.offset + e.length - 1,
+    startLine: e.line,
+    startColumn: e.column,
+    endLine: e.line,
+    endColumn: (e.column ?? 1) + e.length - 1,
+    tokenType: Garbage,
+    tokenTypeIdx: Garbage.tokenTypeIdx!,
+  }));
+  const merged: IToken[] = [];
+  let g = 0;
+  for (const t of tokens) {
+    while (g < garbage.length && garbage[g]!.startOffset < t.startOffset) merged.push(garbage[g++]!);
+    merged.push(t);
+  }
+  while (g < garbage.length) merged.push(garbage[g++]!);
+  return merged;
 }
 
 function quoteGarbage(image: string): string {
