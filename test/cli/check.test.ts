@@ -88,3 +88,13 @@ describe('smtp-cbv check', () => {
     expect(ok.stdout).toBe('');
   });
 });
+
+describe('the example scripts', () => {
+  it('all compile without a problem', async () => {
+    const { readdir } = await import('node:fs/promises');
+    const exampleDir = join(import.meta.dirname, '../../examples/sieve');
+    const files = (await readdir(exampleDir)).filter((f) => f.endsWith('.siv')).map((f) => join(exampleDir, f));
+    expect(files.length).toBeGreaterThan(0);
+    expect(await run('check', ...files)).toEqual({ code: 0, out: '', err: '' });
+  });
+});
