@@ -1,0 +1,66 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MaildirSpool } from '../../src/server/spool.js';
+
+let dir: string;
+let spool: MaildirSpool;
+const envelope = {
+  mailFrom: 'alice@sender.example',
+  recipients: ['bob@here.example'],
+  client: { address: '127.0.0.1', helo: 'client.example' },
+  receivedAt: '2026-11-24T00:00:00.000Z',
+};
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-spool-'));
+  spool = new MaildirSpool(join(dir, 'spool'));
+  await spool.init();
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe('MaildirSpool', () => {
+  it('writes the message into new/ and its envelope beside, leaving tmp/ empty', async () => {
+    const m = await spool.deliver('INBOX', [Buffer.from('Subject: hi\r\n'), Buffer.from('\r\nbody\r\n')], envelope);
+    expect(m.path).toBe(join(dir, 'spool', 'new', m.id));
+    expect(await readFile(m.path, 'utf8')).toBe('Subject: hi\r\n\r\nbody\r\n');
+    expect(JSON.parse(await readFile(m.envelopePath, 'utf8'))).toEqual({ ...envelope, folder: 'INBOX' });
+    expect(await readdir(join(dir, 'spool', 'tmp'))).toEqual([]);
+  });
+
+  it('gives every message a distinct name', async () => {
+    const ids = await Promise.all(Array.from({ length: 50 }, () => spool.deliver('INBOX', Buffer.from('x'), envelope)));
+    expect(new Set(ids.map((m) => m.id)).size).toBe(50);
+    expect(await readdir(join(dir, 'spool', 'new'))).toHaveLength(50);
+  });
+
+  it('files into Maildir++ folders, and refuses names that leave the spool', async () => {
+    const m = await spool.deliver('Lists/Announce', Buffer.from('x'), envelope);
+    expect(m.path).toBe(join(dir, 'spool', '.Lists.Announce', 'new', m.id));
+    expect(spool.folderDir('inbox')).toBe(join(dir, 'spool'));
+    await expect(spool.deliver('../../etc', Buffer.from('x'), envelope)).rejects.toThrow(/invalid folder name/);
+    await expect(spool.deliver('a/../b', Buffer.from('x'), envelope)).rejects.toThrow(/invalid folder name/);
+  });
+
+  it('removes everything it wrote when a write fails', async () => {
+    // A file where the folder's new/ directory should be makes the final rename fail.
+    await spool.deliver('Broken', Buffer.from('first'), envelope).catch(() => undefined);
+    await rm(join(dir, 'spool', '.Broken', 'new'), { recursive: true, force: true });
+    await writeFile(join(dir, 'spool', '.Broken', 'new'), 'not a directory');
+    const before = await readdir(join(dir, 'spool', 'envelopes'));
+    await expect(spool.deliver('Broken', Buffer.from('second'), envelope)).rejects.toThrow();
+    expect(await readdir(join(dir, 'spool', 'tmp'))).toEqual([]);
+    expect(await readdir(join(dir, 'spool', 'envelopes'))).toEqual(before.filter((e) => !e.includes('second')));
+    expect((await readdir(join(dir, 'spool', 'envelopes'))).length).toBe(before.length);
+  });
+
+  it('recovers after a crash: drops tmp leftovers and envelopes without a message', async () => {
+    const kept = await spool.deliver('INBOX', Buffer.from('kept'), envelope);
+    await writeFile(join(dir, 'spool', 'tmp', 'half-written'), 'partial');
+    await writeFile(join(dir, 'spool', 'envelopes', 'orphan.json'), '{}');
+    expect(await spool.recover()).toEqual({ removedTmp: 1, removedEnvelopes: 1 });
+    expect(await readdir(join(dir, 'spool', 'envelopes'))).toEqual([`${kept.id}.json`]);
+    expect(await readdir(join(dir, 'spool', 'new'))).toEqual([kept.id]);
+  });
+});
