@@ -30,6 +30,8 @@ export interface EnvelopeSidecar {
   folder: string;
   /** The SMTP transaction id, for matching logs. */
   transaction?: string;
+  /** True for the copy that a Sieve redirect sends to new recipients. */
+  redirect?: boolean;
 }
 
 export interface SpooledMessage {
@@ -89,6 +91,14 @@ export class MaildirSpool {
     } catch (e) {
       await Promise.all(written.map((p) => rm(p, { force: true }).catch(() => undefined)));
       throw e;
+    }
+  }
+
+  /** Takes back messages this process wrote (all-or-nothing delivery of several copies). */
+  async remove(messages: readonly SpooledMessage[]): Promise<void> {
+    for (const m of messages) {
+      await rm(m.path, { force: true });
+      await rm(m.envelopePath, { force: true });
     }
   }
 

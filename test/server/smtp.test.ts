@@ -1,0 +1,280 @@
+/**
+ * The SMTP server over real sockets on 127.0.0.1, driven by a scripted
+ * policy: every phase, every kind of outcome, the spool, the limits.
+ */
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PolicyServer, type ServerOptions } from '../../src/server/smtp.js';
+import { MaildirSpool } from '../../src/server/spool.js';
+import type { PhaseInput, PhaseOutcome, Policy } from '../../src/server/types.js';
+import { RawSmtpClient } from '../helpers/smtp-client.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+type Script = (input: PhaseInput) => PhaseOutcome | Promise<PhaseOutcome>;
+
+async function startServer(script: Script = () => ({}), overrides: Partial<ServerOptions> = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-server-'));
+  const spool = new MaildirSpool(join(dir, 'spool'));
+  await spool.init();
+  const seen: PhaseInput[] = [];
+  const policy: Policy = {
+    run: async (input) => {
+      seen.push({ ...input, session: { ...input.session, connection: new Map(input.session.connection), message: new Map(input.session.message) } });
+      return script(input);
+    },
+  };
+  const server = new PolicyServer({
+    listeners: [{ host: '127.0.0.1', port: 0, contextFor: () => ({ __bypass_smtp_cbv: 'false' }) }],
+    policy,
+    spool,
+    logger: pino({ level: 'silent' }),
+    hostname: 'mx.test',
+    maxMessageSize: 10_000,
+    maxConnectionsPerIp: 20,
+    maxTarpitMs: 200,
+    socketTimeoutMs: 10_000,
+    ...overrides,
+  });
+  const [bound] = await server.start();
+  cleanups.push(async () => {
+    await server.close(0);
+    await rm(dir, { recursive: true, force: true });
+  });
+  const client = async () => {
+    const c = await RawSmtpClient.open(bound!.port);
+    cleanups.push(async () => c.close());
+    return c;
+  };
+  const spooled = async (folder = '') => {
+    const names = await readdir(join(dir, 'spool', folder, 'new')).catch(() => [] as string[]);
+    return Promise.all(
+      names.map(async (n) => ({
+        message: await readFile(join(dir, 'spool', folder, 'new', n), 'utf8'),
+        envelope: JSON.parse(await readFile(join(dir, 'spool', 'envelopes', `${n}.json`), 'utf8')),
+      })),
+    );
+  };
+  return { server, port: bound!.port, client, seen, spooled, dir, spool };
+}
+
+async function greetAndSend(c: RawSmtpClient, from = 'alice@sender.test', to = ['bob@here.test'], body = 'Subject: t\r\n\r\nhello\r\n') {
+  expect((await c.reply()).code).toBe(220);
+  expect((await c.command('EHLO client.test')).code).toBe(250);
+  const mail = await c.command(`MAIL FROM:<${from}>`);
+  const rcpts = [];
+  for (const t of to) rcpts.push(await c.command(`RCPT TO:<${t}>`));
+  const data = await c.command('DATA');
+  if (data.code !== 354) return { mail, rcpts, data, end: data };
+  const end = await c.command(`${body}.`);
+  return { mail, rcpts, data, end };
+}
+
+describe('accepting mail', () => {
+  it('advertises the ESMTP extensions and spools an accepted message with a Received: header and envelope', async () => {
+    const s = await startServer();
+    const c = await s.client();
+    expect((await c.reply()).text).toMatch(/^220 mx\.test ESMTP smtp-cbv/);
+    const ehlo = await c.command('EHLO client.test');
+    expect(ehlo.lines.slice(1).map((l) => l.slice(4))).toEqual(expect.arrayContaining(['PIPELINING', '8BITMIME', 'SMTPUTF8', 'SIZE 10000']));
+    expect(ehlo.text).not.toContain('STARTTLS');
+    await c.command('MAIL FROM:<alice@sender.test>');
+    await c.command('RCPT TO:<bob@here.test>');
+    await c.command('DATA');
+    const end = await c.command('Subject: hi\r\n\r\nbody\r\n.');
+    expect(end.code).toBe(250);
+    expect(end.text).toMatch(/queued as /);
+    const [m] = await s.spooled();
+    expect(m!.message).toMatch(/^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.test \(smtp-cbv\) with ESMTP id \S+\r\n\tfor <bob@here\.test>;\r\n\t\w{3}, \d+ \w{3} \d{4} [\d:]{8} \+0000\r\nSubject: hi\r\n\r\nbody\r\n$/);
+    expect(m!.envelope).toMatchObject({ mailFrom: 'alice@sender.test', recipients: ['bob@here.test'], folder: 'INBOX', client: { address: '127.0.0.1', helo: 'client.test', tls: false } });
+  });
+
+  it('sends through a real client (nodemailer SMTPConnection) and accepts a null sender', async () => {
+    const s = await startServer();
+    const conn = new SMTPConnection({ host: '127.0.0.1', port: s.port, ignoreTLS: true, name: 'nm.test' });
+    await new Promise<void>((resolve, reject) => conn.connect((err?: Error) => (err ? reject(err) : resolve())));
+    const info = await new Promise<{ accepted: string[] }>((resolve, reject) =>
+      conn.send({ from: '', to: ['one@here.test', 'two@here.test'] }, 'Subject: x\r\n\r\ny\r\n', (err, i) => (err ? reject(err) : resolve(i as never))),
+    );
+    conn.quit();
+    expect(info.accepted).toEqual(['one@here.test', 'two@here.test']);
+    const [m] = await s.spooled();
+    expect(m!.envelope).toMatchObject({ mailFrom: '', recipients: ['one@here.test', 'two@here.test'] });
+    expect(m!.message).not.toContain('\tfor <');
+  });
+
+  it('answers pipelined commands in order', async () => {
+    const s = await startServer(({ phase, recipient }) => (phase === 'rcptto' && recipient === 'no@here.test' ? { reply: { code: 550, enhanced: '5.1.1', text: 'no such user' } } : {}));
+    const c = await s.client();
+    await c.reply();
+    await c.command('EHLO p.test');
+    c.write('MAIL FROM:<a@s.test>\r\nRCPT TO:<no@here.test>\r\nRCPT TO:<yes@here.test>\r\nDATA\r\n');
+    expect([(await c.reply()).code, (await c.reply()).text, (await c.reply()).code, (await c.reply()).code]).toEqual([250, '550 5.1.1 no such user', 250, 354]);
+    expect((await c.command('x\r\n.')).code).toBe(250);
+    expect((await s.spooled())[0]!.envelope.recipients).toEqual(['yes@here.test']);
+  });
+});
+
+describe('the policy decides each phase', () => {
+  it('connect: a refusal is sent in place of the greeting and the connection closes', async () => {
+    const s = await startServer(({ phase }) => (phase === 'connect' ? { reply: { code: 554, enhanced: '5.7.1', text: 'go away' } } : {}));
+    const c = await s.client();
+    expect((await c.reply()).text).toBe('554 5.7.1 go away');
+    await c.waitClosed();
+  });
+
+  it('ehlo: refuses EHLO with the policy reply, and sets ehlo_domain', async () => {
+    const s = await startServer(({ phase, session }) =>
+      phase === 'ehlo' && session.helo === 'bad.test' ? { reply: { code: 550, enhanced: '5.7.1', text: 'bad helo' } } : {},
+    );
+    const c = await s.client();
+    await c.reply();
+    expect((await c.command('EHLO bad.test')).text).toBe('550 5.7.1 bad helo');
+    expect((await c.command('HELO good.test')).code).toBe(250);
+    expect(s.seen.at(-1)!.session.connection.get('ehlo_domain')).toBe('good.test');
+    expect(s.seen.at(-1)!.session.esmtp).toBe(false);
+    expect((await c.command('EHLO')).code).toBe(501); // syntax errors stay the library's
+  });
+
+  it('mailfrom: sets the message context and sends the policy reply verbatim', async () => {
+    const s = await startServer(({ phase }) => (phase === 'mailfrom' ? { reply: { code: 550, enhanced: '5.7.1', text: 'sender verification failed' } } : {}));
+    const c = await s.client();
+    const r = await greetAndSend(c, 'Alice@Sender.test');
+    expect(r.mail.text).toBe('550 5.7.1 sender verification failed');
+    expect(r.rcpts[0]!.code).toBe(503); // no transaction after a refused MAIL
+    const mailfrom = s.seen.find((i) => i.phase === 'mailfrom')!;
+    expect(Object.fromEntries(mailfrom.session.message)).toMatchObject({
+      mailfrom_string: 'Alice@Sender.test',
+      mailfrom_localpart: 'Alice',
+      mailfrom_domain: 'Sender.test',
+    });
+    expect(Object.fromEntries(mailfrom.session.connection)).toMatchObject({ remote_ip: '127.0.0.1', tls: 'false', __bypass_smtp_cbv: 'false', ehlo_domain: 'client.test' });
+  });
+
+  it('keeps a multi-line reply, with the code and enhanced code on every line', async () => {
+    const s = await startServer(({ phase }) => (phase === 'mailfrom' ? { reply: { code: 451, enhanced: '4.7.1', text: 'greylisted\nplease retry later' } } : {}));
+    const c = await s.client();
+    const r = await greetAndSend(c);
+    expect(r.mail.lines).toEqual(['451-4.7.1 greylisted', '451 4.7.1 please retry later']);
+  });
+
+  it('gives each transaction a new message context and counts messages on the connection', async () => {
+    const s = await startServer();
+    const c = await s.client();
+    await greetAndSend(c, 'a@x.test', ['r1@here.test']);
+    await c.command('MAIL FROM:<b@y.test>');
+    const second = s.seen.filter((i) => i.phase === 'mailfrom')[1]!;
+    expect(second.session.message.get('rcptto_string')).toBeUndefined();
+    expect(second.session.connection.get('connection_message_count')).toBe('1');
+    expect(second.session.connection.get('connection_rcpt_count')).toBe('1');
+  });
+
+  it('data: a refusal stores nothing', async () => {
+    const s = await startServer(({ phase }) => (phase === 'data' ? { reply: { code: 550, enhanced: '5.7.1', text: 'spam' } } : {}));
+    const r = await greetAndSend(await s.client());
+    expect(r.end.text).toBe('550 5.7.1 spam');
+    expect(await s.spooled()).toEqual([]);
+  });
+
+  it('data: the message reaches the policy; discard answers 250 and stores nothing', async () => {
+    const s = await startServer(({ phase }) => (phase === 'data' ? { delivery: { discard: true, folders: [], redirects: [] } } : {}));
+    const r = await greetAndSend(await s.client(), undefined, undefined, 'Subject: seen\r\n\r\nbody\r\n');
+    expect(r.end.code).toBe(250);
+    expect(s.seen.find((i) => i.phase === 'data')!.message!.toString()).toBe('Subject: seen\r\n\r\nbody\r\n');
+    expect(await s.spooled()).toEqual([]);
+  });
+
+  it('data: fileinto folders get one copy each; keep and INBOX are one store; redirect rewrites the recipients', async () => {
+    const s = await startServer(({ phase }) =>
+      phase === 'data' ? { delivery: { discard: false, folders: ['INBOX', 'inbox', 'Lists/A'], redirects: ['fwd@else.test', 'fwd@else.test'] } } : {},
+    );
+    await greetAndSend(await s.client());
+    const inbox = await s.spooled();
+    expect(inbox.map((m) => m.envelope.recipients).sort()).toEqual([['bob@here.test'], ['fwd@else.test']]);
+    expect(inbox.find((m) => m.envelope.redirect)!.message).toContain('for <fwd@else.test>');
+    expect((await s.spooled('.Lists.A')).map((m) => m.envelope.folder)).toEqual(['Lists/A']);
+  });
+
+  it('closes the connection after a reply when the policy asks (ec_disconnect)', async () => {
+    const s = await startServer(({ phase }) => (phase === 'mailfrom' ? { reply: { code: 550, enhanced: '5.7.1', text: 'bye' }, disconnect: true } : {}));
+    const c = await s.client();
+    await c.reply();
+    await c.command('EHLO t.test');
+    expect((await c.command('MAIL FROM:<a@b.test>')).text).toBe('550 5.7.1 bye');
+    await c.waitClosed();
+  });
+
+  it('bounds a tarpit delay by the configured maximum', async () => {
+    const s = await startServer(({ phase }) => (phase === 'mailfrom' ? { tarpitMs: 60_000 } : {}), { maxTarpitMs: 100 });
+    const c = await s.client();
+    await c.reply();
+    await c.command('EHLO t.test');
+    const started = Date.now();
+    expect((await c.command('MAIL FROM:<a@b.test>')).code).toBe(250);
+    // 60 s asked, 100 ms allowed: the reply comes (the test timeout would catch a 60 s wait).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+  });
+
+  it('answers 451 when the policy throws, instead of hanging', async () => {
+    const s = await startServer(({ phase }) => {
+      if (phase === 'mailfrom') throw new Error('boom');
+      return {};
+    });
+    const r = await greetAndSend(await s.client());
+    expect(r.mail.text).toBe('451 4.3.0 Temporary policy failure, please try again later');
+  });
+});
+
+describe('limits and failures', () => {
+  it('refuses a message over the size limit with 552 and stores nothing', async () => {
+    const s = await startServer();
+    const r = await greetAndSend(await s.client(), undefined, undefined, `Subject: big\r\n\r\n${'x'.repeat(20_000)}\r\n`);
+    expect(r.end.code).toBe(552);
+    expect(await s.spooled()).toEqual([]);
+  });
+
+  it('refuses connections over the per-IP limit with 421', async () => {
+    const s = await startServer(undefined, { maxConnectionsPerIp: 2 });
+    const a = await s.client();
+    const b = await s.client();
+    expect((await a.reply()).code).toBe(220);
+    expect((await b.reply()).code).toBe(220);
+    const third = await s.client();
+    expect((await third.reply()).text).toMatch(/^421 4\.7\.0 Too many connections/);
+    await third.waitClosed();
+    a.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const fourth = await s.client();
+    expect((await fourth.reply()).code).toBe(220);
+  });
+
+  it('answers 451 when the spool cannot be written, and leaves nothing half-written', async () => {
+    const s = await startServer(({ phase }) => (phase === 'data' ? { delivery: { discard: false, folders: ['INBOX', 'Broken'], redirects: [] } } : {}));
+    await writeFile(join(s.dir, 'spool', '.Broken'), 'a file where a folder should be');
+    const r = await greetAndSend(await s.client());
+    expect(r.end.text).toBe('451 4.3.0 Local error in processing, please try again later');
+    expect(await s.spooled()).toEqual([]);
+    expect(await readdir(join(s.dir, 'spool', 'tmp'))).toEqual([]);
+    expect(await readdir(join(s.dir, 'spool', 'envelopes'))).toEqual([]);
+  });
+
+  it('on close, lets a session in progress finish until the deadline, then sends 421', async () => {
+    const s = await startServer();
+    const c = await s.client();
+    await c.reply();
+    await c.command('EHLO t.test');
+    const closing = s.server.close(300);
+    expect((await c.command('MAIL FROM:<a@b.test>')).code).toBe(250);
+    await closing;
+    expect((await c.reply()).text).toMatch(/^421/);
+    await c.waitClosed();
+    await expect(RawSmtpClient.open(s.port)).rejects.toThrow();
+  });
+});
