@@ -109,3 +109,20 @@ describe('verdicts by stage', () => {
     expect(v.reply).toContain('second line');
   });
 });
+
+describe('STARTTLS', () => {
+  it('upgrades when offered, says EHLO again, and probes over TLS', async () => {
+    const v = await check({ startTls: true });
+    expect(v).toMatchObject({ status: 'pass', stage: 'rcpt' });
+    expect(said(v)).toEqual(['EHLO probe.test', 'STARTTLS', 'EHLO probe.test', 'MAIL FROM:<>', 'RCPT TO:<alice@example.test>', 'QUIT']);
+    expect(remote?.log).toEqual(['MAIL <>', 'RCPT <alice@example.test> secure']);
+    expect(v.transcript.some((l) => l.dir === '*' && l.text.startsWith('TLS'))).toBe(true);
+  });
+
+  it('does not try STARTTLS when startTls is off', async () => {
+    remote = await startSmtpRemote({ startTls: true });
+    const v = await testEngine(dns, remote.port, { startTls: false }).verify('alice@example.test');
+    expect(said(v)).not.toContain('STARTTLS');
+    expect(remote.log).toEqual(['MAIL <>', 'RCPT <alice@example.test>']);
+  });
+});
