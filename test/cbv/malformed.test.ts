@@ -134,6 +134,23 @@ describe('malformed remotes', () => {
   });
 });
 
+describe('EHLO and QUIT', () => {
+  it('is transient when EHLO gets 421', async () => {
+    const v = await check({ onConnect: greet, onLine: (line, c) => (line.startsWith('EHLO') ? c.send('421 4.3.2 shutting down') : standardReply(line, c)) });
+    expect(v).toMatchObject({ status: 'transient', stage: 'ehlo', reason: 'tempfail', reply: '421 4.3.2 shutting down' });
+  });
+
+  it('waits only quitWaitMs for a 221 that never comes', async () => {
+    const v = await check(
+      { onConnect: greet, onLine: (line, c) => (line === 'QUIT' ? undefined : standardReply(line, c)) },
+      { quitWaitMs: 100, commandTimeoutMs: 3000 },
+    );
+    expect(v.status).toBe('pass');
+    expect(said(v).at(-1)).toBe('QUIT');
+    expect(v.durationMs).toBeLessThan(1000);
+  });
+});
+
 describe('STARTTLS that breaks', () => {
   it('retries the same host in clear when the TLS handshake fails', async () => {
     const v = await check({

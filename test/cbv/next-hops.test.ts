@@ -102,6 +102,13 @@ describe('DNS outcomes', () => {
     expect(v).toMatchObject({ status: 'transient', stage: 'dns', reason: 'dns-timeout' });
   });
 
+  it('is transient (deadline) when DNS outlasts the overall deadline', async () => {
+    const started = Date.now();
+    const v = await testEngine(dns, 9, { dnsTimeoutMs: 3000, timeout: 0.3 }).verify('alice@slow.test');
+    expect(v).toMatchObject({ status: 'transient', stage: 'dns', reason: 'deadline' });
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
   it('is transient when the only MX host cannot be resolved (SERVFAIL on its A/AAAA)', async () => {
     const v = await testEngine(dns, 9).verify('alice@badhost.test');
     expect(v).toMatchObject({ status: 'transient', stage: 'dns', reason: 'dns-servfail' });
