@@ -75,6 +75,42 @@ export class MemoryStore implements CbvStore {
   }
 }
 
+/**
+ * Wraps a store so that its failures (a shared store that is down) count as
+ * misses and lost writes: a cache outage slows checks down, never fails them.
+ */
+export class FailSafeStore implements CbvStore {
+  constructor(
+    private readonly inner: CbvStore,
+    private readonly onError: (op: string, err: unknown) => void,
+  ) {}
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    try {
+      return await this.inner.get(key);
+    } catch (e) {
+      this.onError('get', e);
+      return undefined;
+    }
+  }
+
+  async set(key: string, entry: CacheEntry): Promise<void> {
+    try {
+      await this.inner.set(key, entry);
+    } catch (e) {
+      this.onError('set', e);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.inner.delete(key);
+    } catch (e) {
+      this.onError('delete', e);
+    }
+  }
+}
+
 export interface CacheTtls {
   positiveMs: number;
   negativeMs: number;

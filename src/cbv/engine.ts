@@ -11,7 +11,7 @@
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { formatAddress, isNullAddress, makeDomainMap, parseAddress } from './address.js';
-import { MemoryStore, VerdictCache, type CacheEntry } from './cache.js';
+import { FailSafeStore, MemoryStore, VerdictCache, type CacheEntry } from './cache.js';
 import { checkTarget, parseCidrs, type CidrList } from './guard.js';
 import { ProbeLimiter } from './limiter.js';
 import { resolveOptions, type CbvOptions, type ResolvedOptions } from './options.js';
@@ -53,7 +53,10 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
   const own = new Set(o.ownDomains.map((d) => parseAddress(`x@${d}`)?.domain ?? d.toLowerCase()));
   const probeSender = o.mailFrom ? parseAddress(o.mailFrom) : undefined;
   const resolver = new NextHopResolver({ servers: o.dnsServers, timeoutMs: o.dnsTimeoutMs, tries: o.dnsTries, random: o.random });
-  const cache = new VerdictCache(o.store ?? new MemoryStore(o.cacheSize, o.now), {
+  const store = o.store
+    ? new FailSafeStore(o.store, (op, err) => log.warn({ event: 'cbv.cache-error', op, err: String(err) }, 'cbv cache store failed'))
+    : new MemoryStore(o.cacheSize, o.now);
+  const cache = new VerdictCache(store, {
     positiveMs: o.positiveTtl * 1000,
     negativeMs: o.negativeTtl * 1000,
     domainMs: o.domainTtl * 1000,

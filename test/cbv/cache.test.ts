@@ -97,6 +97,24 @@ describe('address cache', () => {
   });
 });
 
+describe('shared store', () => {
+  it('uses an injected store', async () => {
+    const inner = new MemoryStore(100);
+    const { engine } = await setup({ store: inner, now: Date.now });
+    await engine.verify('alice@example.test');
+    expect(inner.size).toBe(1);
+    expect((await engine.verify('alice@example.test')).cached).toBe(true);
+  });
+
+  it('treats a failing store as a miss instead of failing the check', async () => {
+    const down = () => Promise.reject(new Error('store down'));
+    const { engine, remote } = await setup({ store: { get: down, set: down, delete: down } });
+    expect(await engine.verify('alice@example.test')).toMatchObject({ status: 'pass', cached: false });
+    expect(await engine.verify('alice@example.test')).toMatchObject({ status: 'pass', cached: false });
+    expect(remote.connections).toBe(2);
+  });
+});
+
 describe('domain cache', () => {
   it('remembers that a domain rejects our sender, for every address there', async () => {
     const { engine, remote } = await setup({}, { mail: () => ({ code: 550, message: '5.7.1 no null sender' }) });
