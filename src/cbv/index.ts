@@ -4,3 +4,4 @@ export { DEFAULTS, type CbvOptions } from './options.js';
 export { MemoryStore, type CbvStore, type CacheEntry } from './cache.js';
 export { classifyAddress, checkTarget, parseCidrs } from './guard.js';
 export type { CbvReason, CbvResult, CbvStage, CbvStatus, TranscriptLine, Verdict } from './types.js';
+export { contextVariables, sieveReturn } from './context.js';
