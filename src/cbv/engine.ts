@@ -64,6 +64,7 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
   const limiter = new ProbeLimiter({
     maxConcurrent: o.maxConcurrent,
     maxConcurrentPerDomain: o.maxConcurrentPerDomain,
+    maxConcurrentPerHost: o.maxConcurrentPerHost,
     ratePerDomain: o.ratePerDomain,
     rateWindowMs: o.rateWindow * 1000,
     now: o.now,
@@ -200,6 +201,10 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
       now: o.now,
       record,
       event: (name, fields) => log.info({ event: name, ...fields }, name),
+      acquireHost: (ip) => {
+        const slot = limiter.tryAcquireHost(ip);
+        return slot.ok ? slot.release : undefined;
+      },
     });
     if (outcome.acceptAll === false) await cache.setFact('not-accept-all', c.domain, c.sender);
     if (outcome.postmasterOk) await cache.setFact('postmaster-ok', c.domain, c.sender);

@@ -66,6 +66,8 @@ export interface CbvOptions {
   maxConcurrent?: number;
   /** Probes running at once per probe domain. Default 10. */
   maxConcurrentPerDomain?: number;
+  /** Sessions open at once to one MX IP address (shared providers). Default 20. */
+  maxConcurrentPerHost?: number;
   /** Probes started per probe domain per `rateWindow`. Default 60. */
   ratePerDomain?: number;
   /** The rate window, seconds. Default 60. */
@@ -112,6 +114,7 @@ export const DEFAULTS = {
   cacheSize: 10_000,
   maxConcurrent: 100,
   maxConcurrentPerDomain: 10,
+  maxConcurrentPerHost: 20,
   ratePerDomain: 60,
   rateWindow: 60,
   catchAllCheck: false,
@@ -146,6 +149,7 @@ export function resolveOptions(o: CbvOptions, hostname: string): ResolvedOptions
     cacheSize: pick('cacheSize'),
     maxConcurrent: pick('maxConcurrent'),
     maxConcurrentPerDomain: pick('maxConcurrentPerDomain'),
+    maxConcurrentPerHost: pick('maxConcurrentPerHost'),
     ratePerDomain: pick('ratePerDomain'),
     rateWindow: pick('rateWindow'),
     catchAllCheck: pick('catchAllCheck'),

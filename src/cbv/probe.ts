@@ -59,6 +59,8 @@ export interface ProbeContext {
   record: (dir: TranscriptLine['dir'], text: string) => void;
   /** One structured event per host decision. */
   event: (name: string, fields: Record<string, unknown>) => void;
+  /** A slot for a session to this IP, or undefined when its per-host limit is reached. */
+  acquireHost: (ip: string) => (() => void) | undefined;
 }
 
 /** A host's result; `final` ends the check, otherwise the next host is tried. */
@@ -74,12 +76,24 @@ export async function probeTargets(targets: Target[], checks: Check[], cfg: Prob
     if (ctx.now() >= ctx.deadlineAt) {
       return { reason: 'deadline', stage: last?.stage ?? 'connect', detail: 'overall deadline reached before the next host' };
     }
-    let r = await probeHost(target, checks, cfg, ctx, true);
-    if (r.tlsFailed) {
-      // Opportunistic TLS must not make us less able to verify than no TLS:
-      // the same host again, in clear (cbv.md bar 7).
-      ctx.event('cbv.tls', { host: target.host, ip: target.ip, retry: 'clear' });
-      r = await probeHost(target, checks, cfg, ctx, false);
+    const release = ctx.acquireHost(target.ip);
+    if (!release) {
+      ctx.record('*', `skip ${target.host} ${target.ip}: per-host session limit reached`);
+      ctx.event('cbv.limit', { host: target.host, ip: target.ip, why: 'host-concurrency' });
+      last = { host: target.host, ip: target.ip, reason: 'rate-limited', stage: 'connect', detail: 'per-host session limit reached' };
+      continue;
+    }
+    let r: HostResult;
+    try {
+      r = await probeHost(target, checks, cfg, ctx, true);
+      if (r.tlsFailed) {
+        // Opportunistic TLS must not make us less able to verify than no TLS:
+        // the same host again, in clear (cbv.md bar 7).
+        ctx.event('cbv.tls', { host: target.host, ip: target.ip, retry: 'clear' });
+        r = await probeHost(target, checks, cfg, ctx, false);
+      }
+    } finally {
+      release();
     }
     ctx.event('cbv.host', { host: target.host, ip: target.ip, reason: r.outcome.reason, stage: r.outcome.stage, final: r.final });
     if (r.final) return r.outcome;

@@ -188,6 +188,15 @@ describe('single flight and limits', () => {
     expect([a?.status, b?.reason]).toEqual(['pass', 'rate-limited']);
   });
 
+  it('limits sessions per MX IP across domains, and goes on to the next host meanwhile', async () => {
+    const { engine, remote } = await setup({ maxConcurrentPerHost: 1 }, { rcpt: () => ({ code: 250, message: 'ok', delayMs: 100 }) });
+    // example.test and other.test share 127.0.0.1; each has one MX only.
+    const [a, b] = await Promise.all([engine.verify('a@example.test'), engine.verify('b@other.test')]);
+    expect([a?.status, b?.status, b?.reason, b?.stage]).toEqual(['pass', 'transient', 'rate-limited', 'connect']);
+    expect(remote.connections).toBe(1);
+    expect((await engine.verify('b@other.test')).status).toBe('pass');
+  });
+
   it('is rate-limited over the per-domain rate, until the window has passed', async () => {
     const { engine, clock } = await setup({ ratePerDomain: 2, rateWindow: 60 });
     expect((await engine.verify('a@example.test')).status).toBe('pass');
