@@ -18,11 +18,21 @@ export interface ParsedAddress {
  */
 const UNSAFE = /[\u0000-\u0020\u007f<>]/;
 
+/**
+ * A host name as DNS can ask for it (RFC 1035 2.3.4 lengths; RFC 1123 2.1
+ * letters, digits, hyphens; `_` tolerated as resolvers do), and not a dotted
+ * IP address: a top-level label is never all digits (RFC 3696 2).
+ */
+const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
 /** Normalises a domain to its lower-case A-label form; '' when it is not a valid domain. */
 export function toALabel(domain: string): string {
   const d = domain.trim().replace(/\.$/, '');
   if (!d || d.startsWith('[')) return '';
-  return domainToASCII(d).toLowerCase();
+  const a = domainToASCII(d).toLowerCase();
+  const labels = a.split('.');
+  if (a.length > 253 || !labels.every((l) => LABEL.test(l)) || /^\d+$/.test(labels.at(-1) ?? '')) return '';
+  return a;
 }
 
 /** `local@domain` (optionally in angle brackets) -> parts, or undefined if it is not one. */
@@ -33,7 +43,7 @@ export function parseAddress(input: string): ParsedAddress | undefined {
   const local = s.slice(0, at);
   if (UNSAFE.test(s) || local.length > 64) return undefined; // RFC 5321 4.5.3.1.1
   const domain = toALabel(s.slice(at + 1));
-  if (!domain || domain.length > 255) return undefined; // RFC 5321 4.5.3.1.2
+  if (!domain) return undefined;
   return { local, domain };
 }
 

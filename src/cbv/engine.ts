@@ -35,7 +35,7 @@ export interface CbvEngine {
 }
 
 /** Everything a check knows once policy has let it through. */
-interface Check_ {
+interface CheckState {
   input: string;
   address: string;
   local: string;
@@ -72,7 +72,7 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
   const inFlight = new Map<string, Promise<Verdict>>();
   const stats = { checks: 0, probes: 0, cacheHits: 0, joined: 0 };
 
-  function verdict(c: Pick<Check_, 'address' | 'sender' | 'started' | 'transcript'>, reason: CbvReason, stage: CbvStage, extra: Partial<Verdict> & { detail?: string } = {}): Verdict {
+  function verdict(c: Pick<CheckState, 'address' | 'sender' | 'started' | 'transcript'>, reason: CbvReason, stage: CbvStage, extra: Partial<Verdict> & { detail?: string } = {}): Verdict {
     const status = STATUS_OF[reason];
     const { detail, ...rest } = extra;
     const v: Verdict = {
@@ -115,7 +115,7 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
     if (own.has(parsed.domain) || own.has(domain)) {
       return verdict({ ...base, sender }, 'own-domain', 'policy', { detail: `${domain} is one of our own domains` });
     }
-    const c: Check_ = { input, address: `${parsed.local}@${domain}`, local: parsed.local, domain, sender, started, transcript: [] };
+    const c: CheckState = { input, address: `${parsed.local}@${domain}`, local: parsed.local, domain, sender, started, transcript: [] };
 
     if (!vo.bypassCache) {
       const hit = await cache.lookup(c.address, domain, sender);
@@ -137,7 +137,7 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
     return p;
   }
 
-  function fromCache(c: Check_, e: CacheEntry): Verdict {
+  function fromCache(c: CheckState, e: CacheEntry): Verdict {
     return verdict(c, e.reason, e.stage, {
       host: e.host,
       ip: e.ip,
@@ -148,7 +148,7 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
     });
   }
 
-  async function probe(c: Check_): Promise<Verdict> {
+  async function probe(c: CheckState): Promise<Verdict> {
     const slot = limiter.tryAcquire(c.domain);
     if (!slot.ok) {
       log.info({ event: 'cbv.limit', domain: c.domain, why: slot.why }, 'cbv probe refused by a limit');
@@ -173,7 +173,7 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
     }
   }
 
-  async function run(c: Check_): Promise<Verdict> {
+  async function run(c: CheckState): Promise<Verdict> {
     const deadlineAt = c.started + o.timeout * 1000;
     const record = (dir: TranscriptLine['dir'], text: string) => c.transcript.push({ t: o.now() - c.started, dir, text });
 
@@ -211,7 +211,7 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
     return fromOutcome(c, outcome);
   }
 
-  function fromOutcome(c: Check_, out: ProbeOutcome): Verdict {
+  function fromOutcome(c: CheckState, out: ProbeOutcome): Verdict {
     return verdict(c, out.reason, out.stage, {
       host: out.host,
       ip: out.ip,
@@ -224,7 +224,7 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
   /** The target guard over every resolved address, in next-hop order (cbv.md bar 2). */
   function pickTargets(
     hops: Extract<HopsResult, { ok: true }>,
-    c: Check_,
+    c: CheckState,
     record: (dir: TranscriptLine['dir'], text: string) => void,
   ): { targets: Target[] } | { reason: CbvReason; stage: CbvStage; detail: string } {
     const targets: Target[] = [];

@@ -33,10 +33,14 @@ export interface ResolverOptions {
 
 type Kind = 'nxdomain' | 'nodata' | DnsFailure;
 
-/** c-ares error codes -> what they mean for a probe. NXDOMAIN arrives as ENOTFOUND. */
+/**
+ * c-ares error codes -> what they mean for a probe. NXDOMAIN arrives as
+ * ENOTFOUND; a name that cannot be asked for (EBADNAME, e.g. an MX target
+ * with an empty label) cannot exist either.
+ */
 function kindOf(err: unknown): Kind {
   const code = (err as { code?: string }).code;
-  if (code === 'ENOTFOUND') return 'nxdomain';
+  if (code === 'ENOTFOUND' || code === 'EBADNAME') return 'nxdomain';
   if (code === 'ENODATA') return 'nodata';
   if (code === 'ESERVFAIL') return 'dns-servfail';
   if (code === 'ETIMEOUT') return 'dns-timeout';

@@ -19,6 +19,7 @@ beforeAll(async () => {
     'null.test': { MX: [{ preference: 0, exchange: '.' }], A: ['127.0.0.1'] },
     'broken.test': { servfail: ['MX'] },
     'slow.test': { silent: true },
+    'badname.test': { MX: [{ preference: 10, exchange: 'a..badname.test' }] },
     'badhost.test': { MX: [{ preference: 10, exchange: 'sf.badhost.test' }] },
     'sf.badhost.test': { servfail: true },
     'v6.test': { MX: [{ preference: 10, exchange: 'mx.v6.test' }] },
@@ -112,6 +113,11 @@ describe('DNS outcomes', () => {
   it('is transient when the only MX host cannot be resolved (SERVFAIL on its A/AAAA)', async () => {
     const v = await testEngine(dns, 9).verify('alice@badhost.test');
     expect(v).toMatchObject({ status: 'transient', stage: 'dns', reason: 'dns-servfail' });
+  });
+
+  it('is an error when the only MX name cannot be asked for (EBADNAME)', async () => {
+    const v = await testEngine(dns, 9).verify('alice@badname.test');
+    expect(v).toMatchObject({ status: 'error', stage: 'dns', reason: 'no-address' });
   });
 
   it('connects to an IPv6 MX address (AAAA)', async () => {

@@ -59,6 +59,8 @@ describe('addresses', () => {
   it('splits at the last @ and lower-cases the domain only', () => {
     expect(parseAddress('<"a@b"@Example.TEST>')).toEqual({ local: '"a@b"', domain: 'example.test' });
     expect(parseAddress('Alice@Example.TEST.')).toEqual({ local: 'Alice', domain: 'example.test' });
+    expect(parseAddress('a@x_y.example.test')).toEqual({ local: 'a', domain: 'x_y.example.test' });
+    expect(parseAddress(`a@${'a'.repeat(63)}.test`)?.domain).toHaveLength(68);
   });
 
   it('turns an IDN domain into its A-label', () => {
@@ -67,6 +69,12 @@ describe('addresses', () => {
 
   it('refuses what is not a plain address', () => {
     for (const a of ['', 'a', 'a@', '@b', 'a@b@', 'a b@c', 'a@[1.2.3.4]', `${'x'.repeat(65)}@a.test`, 'a@-bad-.te st']) {
+      expect(parseAddress(a)).toBeUndefined();
+    }
+  });
+
+  it('refuses domains DNS cannot ask for, and dotted IP addresses', () => {
+    for (const a of ['a@a..test', 'a@-x.test', 'a@x-.test', `a@${'a'.repeat(64)}.test`, 'a@.test', 'a@1.2.3.4', 'a@ex%ample.test', `a@${'abc.'.repeat(64)}test`]) {
       expect(parseAddress(a)).toBeUndefined();
     }
   });
