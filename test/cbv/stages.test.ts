@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { oneMx, said, testEngine } from '../helpers/cbv-fixture.js';
 import { startSmtpRemote, type SmtpRemote, type SmtpRemoteScript } from '../helpers/smtp-remote.js';
+import { startBlackhole } from '../helpers/blackhole.js';
 
 let dns: TestDnsServer;
 let remote: SmtpRemote | undefined;
@@ -71,6 +72,17 @@ describe('verdicts by stage', () => {
   it('is transient when the greeting is 421', async () => {
     const v = await check({ greeting: { code: 421, message: 'busy' } });
     expect(v).toMatchObject({ status: 'transient', stage: 'greeting', reason: 'tempfail' });
+  });
+
+  it('is transient (connect-timeout) when the connection is never accepted', async () => {
+    const hole = await startBlackhole();
+    try {
+      const v = await testEngine(dns, hole.port, { connectTimeoutMs: 300 }).verify('alice@example.test');
+      expect(v).toMatchObject({ status: 'transient', result: 'transient', stage: 'connect', reason: 'connect-timeout', ip: '127.0.0.1' });
+      expect(said(v)).toEqual([]);
+    } finally {
+      await hole.close();
+    }
   });
 
   it('is transient when the greeting is slower than the greeting timeout, and sends no QUIT after it', async () => {
