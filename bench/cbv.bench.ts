@@ -68,6 +68,7 @@ const makeEngine = (port = sink.port) =>
     logger: pino({ level: 'silent' }),
     maxConcurrent: 1000,
     maxConcurrentPerDomain: 1000,
+    maxConcurrentPerHost: 1000,
     ratePerDomain: 1_000_000,
     timeout: 30,
     commandTimeoutMs: 10_000,
