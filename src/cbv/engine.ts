@@ -1,0 +1,274 @@
+/**
+ * The CBV engine: `createCbvEngine(options).verify(address, { sender })`.
+ *
+ * One check, in order:
+ *   policy (address syntax, null sender, own domains and own probe sender)
+ *   -> map + IDN -> cache -> single flight -> limits -> DNS next hops
+ *   -> target guard -> probe hosts -> verdict -> cache.
+ * Each step that decides logs one structured event (`cbv.*`); the verdict
+ * event carries the transcript at debug level.
+ */
+import { hostname } from 'node:os';
+import { pino, type Logger } from 'pino';
+import { formatAddress, isNullAddress, makeDomainMap, parseAddress } from './address.js';
+import { FailSafeStore, MemoryStore, VerdictCache, type CacheEntry } from './cache.js';
+import { checkTarget, parseCidrs, type CidrList } from './guard.js';
+import { ProbeLimiter } from './limiter.js';
+import { resolveOptions, type CbvOptions, type ResolvedOptions } from './options.js';
+import { probeTargets, type Check, type ProbeOutcome, type Target } from './probe.js';
+import { formatReply } from './reply.js';
+import { NextHopResolver, type HopsResult } from './resolver.js';
+import { SKIP_REASONS, STATUS_OF, resultOf, type CbvReason, type CbvStage, type TranscriptLine, type Verdict } from './types.js';
+
+export interface VerifyOptions {
+  /** MAIL FROM for this check, overriding `mailFrom` ('' = `<>`). The Sieve function's second argument. */
+  sender?: string;
+  /** Skip the cache lookup (the result is still stored by the usual rules). */
+  bypassCache?: boolean;
+}
+
+export interface CbvEngine {
+  verify(address: string, opts?: VerifyOptions): Promise<Verdict>;
+  /** Counters since creation, for tests, benchmarks and metrics. */
+  readonly stats: { checks: number; probes: number; cacheHits: number; joined: number };
+  readonly options: ResolvedOptions;
+}
+
+/** Everything a check knows once policy has let it through. */
+interface CheckState {
+  input: string;
+  address: string;
+  local: string;
+  domain: string;
+  sender: string;
+  started: number;
+  transcript: TranscriptLine[];
+}
+
+export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
+  const o = resolveOptions(options, hostname());
+  const log: Logger = (o.logger ?? pino({ level: 'silent' })).child({ module: 'cbv' });
+  const allow: CidrList = parseCidrs(o.allowTargets);
+  const mapDomain = makeDomainMap(o.map, o.mapSubdomains);
+  const own = new Set(o.ownDomains.map((d) => parseAddress(`x@${d}`)?.domain ?? d.toLowerCase()));
+  const probeSender = o.mailFrom ? parseAddress(o.mailFrom) : undefined;
+  const resolver = new NextHopResolver({ servers: o.dnsServers, timeoutMs: o.dnsTimeoutMs, tries: o.dnsTries, random: o.random });
+  const store = o.store
+    ? new FailSafeStore(o.store, (op, err) => log.warn({ event: 'cbv.cache-error', op, err: String(err) }, 'cbv cache store failed'))
+    : new MemoryStore(o.cacheSize, o.now);
+  const cache = new VerdictCache(store, {
+    positiveMs: o.positiveTtl * 1000,
+    negativeMs: o.negativeTtl * 1000,
+    domainMs: o.domainTtl * 1000,
+  }, o.now);
+  const limiter = new ProbeLimiter({
+    maxConcurrent: o.maxConcurrent,
+    maxConcurrentPerDomain: o.maxConcurrentPerDomain,
+    maxConcurrentPerHost: o.maxConcurrentPerHost,
+    ratePerDomain: o.ratePerDomain,
+    rateWindowMs: o.rateWindow * 1000,
+    now: o.now,
+  });
+  const inFlight = new Map<string, Promise<Verdict>>();
+  const stats = { checks: 0, probes: 0, cacheHits: 0, joined: 0 };
+
+  function verdict(c: Pick<CheckState, 'address' | 'sender' | 'started' | 'transcript'>, reason: CbvReason, stage: CbvStage, extra: Partial<Verdict> & { detail?: string } = {}): Verdict {
+    const status = STATUS_OF[reason];
+    const { detail, ...rest } = extra;
+    const v: Verdict = {
+      status,
+      result: SKIP_REASONS.has(reason) ? null : resultOf(status),
+      stage,
+      reason,
+      address: c.address,
+      sender: c.sender,
+      message: rest.reply ?? (detail || reason),
+      cached: false,
+      durationMs: o.now() - c.started,
+      transcript: c.transcript,
+      ...rest,
+    };
+    log.info({ event: 'cbv.verdict', address: v.address, sender: v.sender, status: v.status, reason, stage, host: v.host, ip: v.ip, reply: v.reply, cached: v.cached, durationMs: v.durationMs }, 'cbv verdict');
+    if (v.transcript.length) log.debug({ event: 'cbv.transcript', address: v.address, transcript: v.transcript }, 'cbv transcript');
+    return v;
+  }
+
+  async function verify(input: string, vo: VerifyOptions = {}): Promise<Verdict> {
+    stats.checks++;
+    const started = o.now();
+    const senderInput = vo.sender ?? o.mailFrom;
+    const base = { address: input, sender: senderInput, started, transcript: [] as TranscriptLine[] };
+    // cbv.md: the null sender has nothing to probe; smtp_cbv_result stays unset.
+    if (isNullAddress(input)) return verdict(base, 'null-sender', 'policy', { detail: 'null sender: nothing to probe' });
+    const parsed = parseAddress(input);
+    const senderParsed = isNullAddress(senderInput) ? null : parseAddress(senderInput);
+    if (!parsed || senderParsed === undefined) {
+      return verdict(base, 'invalid-address', 'policy', { detail: parsed ? `invalid probe sender ${senderInput}` : `invalid address ${input}` });
+    }
+    const sender = senderParsed ? formatAddress(senderParsed) : '';
+    // No loops (cbv.md bar 8): never probe the address we probe from, nor a
+    // domain we receive for (its MX is us, and a probe of us would probe again).
+    if (probeSender && formatAddress(parsed).toLowerCase() === formatAddress(probeSender).toLowerCase()) {
+      return verdict({ ...base, sender }, 'own-sender', 'policy', { detail: 'the address is our own probe sender' });
+    }
+    const domain = mapDomain(parsed.domain);
+    if (own.has(parsed.domain) || own.has(domain)) {
+      return verdict({ ...base, sender }, 'own-domain', 'policy', { detail: `${domain} is one of our own domains` });
+    }
+    const c: CheckState = { input, address: `${parsed.local}@${domain}`, local: parsed.local, domain, sender, started, transcript: [] };
+
+    if (!vo.bypassCache) {
+      const hit = await cache.lookup(c.address, domain, sender);
+      if (hit) {
+        stats.cacheHits++;
+        return fromCache(c, hit);
+      }
+    }
+    // Single flight (cbv.md bar 12): the same question asked again while it
+    // is being answered waits for that answer instead of asking again.
+    const key = `${c.address}|${sender}|${vo.bypassCache ? 'bypass' : ''}`;
+    const running = inFlight.get(key);
+    if (running) {
+      stats.joined++;
+      return running;
+    }
+    const p = probe(c).finally(() => inFlight.delete(key));
+    inFlight.set(key, p);
+    return p;
+  }
+
+  function fromCache(c: CheckState, e: CacheEntry): Verdict {
+    return verdict(c, e.reason, e.stage, {
+      host: e.host,
+      ip: e.ip,
+      reply: e.reply,
+      detail: e.message,
+      acceptAll: e.acceptAll,
+      cached: true,
+    });
+  }
+
+  async function probe(c: CheckState): Promise<Verdict> {
+    const slot = limiter.tryAcquire(c.domain);
+    if (!slot.ok) {
+      log.info({ event: 'cbv.limit', domain: c.domain, why: slot.why }, 'cbv probe refused by a limit');
+      return verdict(c, 'rate-limited', 'policy', { detail: `limit reached: ${slot.why}` });
+    }
+    stats.probes++;
+    try {
+      const v = await run(c);
+      const stored = await cache.remember(c.address, c.domain, c.sender, {
+        reason: v.reason,
+        stage: v.stage,
+        host: v.host,
+        ip: v.ip,
+        reply: v.reply,
+        message: v.message,
+        acceptAll: v.acceptAll,
+      }, v.status);
+      log.debug({ event: 'cbv.cache', address: c.address, stored }, 'cbv cache');
+      return v;
+    } finally {
+      slot.release();
+    }
+  }
+
+  async function run(c: CheckState): Promise<Verdict> {
+    const deadlineAt = c.started + o.timeout * 1000;
+    const record = (dir: TranscriptLine['dir'], text: string) => c.transcript.push({ t: o.now() - c.started, dir, text });
+
+    record('*', `MX lookup ${c.domain}`);
+    const hops = await withDeadline(resolver.nextHops(c.domain), deadlineAt - o.now());
+    if (hops === 'deadline') return verdict(c, 'deadline', 'dns', { detail: 'overall deadline reached during DNS' });
+    log.info({ event: 'cbv.dns', domain: c.domain, ok: hops.ok, ...(hops.ok ? { implicit: hops.implicit, hosts: hops.hops.map((h) => `${h.preference} ${h.name} ${h.addresses.join(',')}${h.problem ? ` (${h.problem})` : ''}`) } : { reason: hops.reason }) }, 'cbv next hops');
+    if (!hops.ok) {
+      record('*', hops.detail);
+      return verdict(c, hops.reason, 'dns', { detail: hops.detail });
+    }
+    const picked = pickTargets(hops, c, record);
+    if ('reason' in picked) return verdict(c, picked.reason, picked.stage, { detail: picked.detail });
+
+    const checks: Check[] = [];
+    if (o.catchAllCheck && !(await cache.hasFact('not-accept-all', c.domain, c.sender))) {
+      checks.push({ kind: 'random', rcpt: `${randomLocal()}@${c.domain}` });
+    }
+    checks.push({ kind: 'address', rcpt: c.address });
+    if (o.postmasterCheck && c.local.toLowerCase() !== 'postmaster' && !(await cache.hasFact('postmaster-ok', c.domain, c.sender))) {
+      checks.push({ kind: 'postmaster', rcpt: `postmaster@${c.domain}` });
+    }
+    const outcome = await probeTargets(picked.targets, checks, { ...o, mailFrom: c.sender }, {
+      deadlineAt,
+      now: o.now,
+      record,
+      event: (name, fields) => log.info({ event: name, ...fields }, name),
+      acquireHost: (ip) => {
+        const slot = limiter.tryAcquireHost(ip);
+        return slot.ok ? slot.release : undefined;
+      },
+    });
+    if (outcome.acceptAll === false) await cache.setFact('not-accept-all', c.domain, c.sender);
+    if (outcome.postmasterOk) await cache.setFact('postmaster-ok', c.domain, c.sender);
+    return fromOutcome(c, outcome);
+  }
+
+  function fromOutcome(c: CheckState, out: ProbeOutcome): Verdict {
+    return verdict(c, out.reason, out.stage, {
+      host: out.host,
+      ip: out.ip,
+      reply: out.reply ? formatReply(out.reply) : undefined,
+      detail: out.detail,
+      acceptAll: out.acceptAll,
+    });
+  }
+
+  /** The target guard over every resolved address, in next-hop order (cbv.md bar 2). */
+  function pickTargets(
+    hops: Extract<HopsResult, { ok: true }>,
+    c: CheckState,
+    record: (dir: TranscriptLine['dir'], text: string) => void,
+  ): { targets: Target[] } | { reason: CbvReason; stage: CbvStage; detail: string } {
+    const targets: Target[] = [];
+    let refused = 0;
+    let dnsFailure: CbvReason | undefined;
+    for (const hop of hops.hops) {
+      if (hop.problem === 'address-literal') {
+        refused++;
+        record('*', `skip MX ${hop.name}: an address literal is not a host name (RFC 5321 5.1)`);
+        log.info({ event: 'cbv.guard', host: hop.name, decision: 'skip', why: 'address-literal' }, 'cbv guard');
+        continue;
+      }
+      if (hop.problem && hop.problem !== 'no-address') dnsFailure ??= hop.problem;
+      for (const ip of hop.addresses) {
+        const d = checkTarget(ip, allow);
+        if (d.allowed) targets.push({ host: hop.name, ip });
+        else {
+          refused++;
+          record('*', `refuse ${hop.name} ${ip}: ${d.class} address, not allow-listed`);
+          log.info({ event: 'cbv.guard', host: hop.name, ip, decision: 'refuse', class: d.class }, 'cbv guard');
+        }
+      }
+    }
+    if (targets.length > 0) return { targets };
+    if (dnsFailure) return { reason: dnsFailure, stage: 'dns', detail: `no usable address for ${c.domain}: ${dnsFailure}` };
+    if (refused > 0) return { reason: 'no-allowed-target', stage: 'policy', detail: `no MX host of ${c.domain} that policy allows us to contact` };
+    return { reason: 'no-address', stage: 'dns', detail: `no MX host of ${c.domain} has an address` };
+  }
+
+  /** A local part no real mailbox has, for the catch-all check. */
+  function randomLocal(): string {
+    let s = 'cbv-';
+    for (let i = 0; i < 12; i++) s += Math.floor(o.random() * 36).toString(36);
+    return s;
+  }
+
+  return { verify, stats, options: o };
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | 'deadline'> {
+  if (ms <= 0) return Promise.resolve('deadline');
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => {
+    timer = setTimeout(() => resolve('deadline'), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,80 @@
+/**
+ * A scripted authoritative DNS server on 127.0.0.1 (UDP, port 0) for tests,
+ * built on dns-packet over dgram. Real packets, a real socket: node's
+ * resolver talks to it through `Resolver#setServers(['127.0.0.1:PORT'])`.
+ *
+ * A name in the zone answers the types it has and NODATA (NOERROR, no
+ * answer) for the rest; a name not in the zone is NXDOMAIN; `servfail` makes
+ * every (or the listed) query type SERVFAIL; `silent` never answers (timeout).
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import dnsPacket from 'dns-packet';
+
+export interface ZoneEntry {
+  MX?: Array<{ preference: number; exchange: string }>;
+  A?: string[];
+  AAAA?: string[];
+  servfail?: true | Array<'MX' | 'A' | 'AAAA'>;
+  silent?: true;
+}
+
+export type Zone = Record<string, ZoneEntry>;
+
+export interface TestDnsServer {
+  /** `127.0.0.1:PORT`, for setServers / --dns-server. */
+  address: string;
+  port: number;
+  /** Every question asked, as `TYPE name`. */
+  queries: string[];
+  /** Mutable: tests may change it between checks. */
+  zone: Zone;
+  close(): Promise<void>;
+}
+
+const RCODE_SERVFAIL = 2;
+const RCODE_NXDOMAIN = 3;
+
+export async function startDnsServer(zone: Zone): Promise<TestDnsServer> {
+  const socket: Socket = createSocket('udp4');
+  const server: TestDnsServer = {
+    address: '',
+    port: 0,
+    queries: [],
+    zone,
+    close: () => new Promise((resolve) => socket.close(() => resolve())),
+  };
+  socket.on('message', (msg, rinfo) => {
+    let query: dnsPacket.Packet;
+    try {
+      query = dnsPacket.decode(msg);
+    } catch {
+      return;
+    }
+    const q = query.questions?.[0];
+    if (!q) return;
+    const name = q.name.toLowerCase().replace(/\.$/, '');
+    server.queries.push(`${q.type} ${name}`);
+    const entry = server.zone[name];
+    if (entry?.silent) return;
+    let rcode = 0;
+    const answers: dnsPacket.Answer[] = [];
+    if (!entry) rcode = RCODE_NXDOMAIN;
+    else if (entry.servfail === true || (Array.isArray(entry.servfail) && entry.servfail.includes(q.type as 'MX'))) rcode = RCODE_SERVFAIL;
+    else if (q.type === 'MX') for (const mx of entry.MX ?? []) answers.push({ type: 'MX', name: q.name, ttl: 60, data: mx });
+    else if (q.type === 'A') for (const a of entry.A ?? []) answers.push({ type: 'A', name: q.name, ttl: 60, data: a });
+    else if (q.type === 'AAAA') for (const a of entry.AAAA ?? []) answers.push({ type: 'AAAA', name: q.name, ttl: 60, data: a });
+    const response = dnsPacket.encode({
+      type: 'response',
+      id: query.id,
+      // dns-packet takes the RCODE in the low 4 bits of flags; AA (0x400) set.
+      flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_DESIRED | rcode,
+      questions: [q],
+      answers,
+    });
+    socket.send(response, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+  server.port = socket.address().port;
+  server.address = `127.0.0.1:${server.port}`;
+  return server;
+}
