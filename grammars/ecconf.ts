@@ -19,80 +19,32 @@
  *
  * The parser knows no option or scope names: that is the model's job
  * (src/config/), which reports unknown names with a suggestion. Nothing outside
- * this file sees a Chevrotain type: `parseEcconf` returns a plain AST and
- * positioned errors, and never throws.
+ * grammars/ sees a Chevrotain type: `parseEcconf` returns a plain AST
+ * (ecconf-ast.ts) and positioned errors, and never throws.
  */
-import {
-  type CstNode,
-  CstParser,
-  type IParserErrorMessageProvider,
-  type IToken,
-  Lexer,
-  type TokenType,
-  createToken,
-  tokenLabel,
-} from 'chevrotain';
+import { CstParser, type IParserErrorMessageProvider, type IToken, tokenLabel } from 'chevrotain';
 import type { Position } from '../src/diagnostics.js';
+import { type Children, type ConfStatement, isToken, nodes, posOf, statementsOf } from './ecconf-ast.js';
+import {
+  Equals, Include, LBracket, LCurly, LParen, NumberTok, Quoted, RBracket, RCurly, RParen, ReadonlyInclude, Bare, Word,
+  Unterminated, allTokens, lexer,
+} from './ecconf-tokens.js';
 
-// ---------------------------------------------------------------- tokens
+export type * from './ecconf-ast.js';
 
-const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n\f\v]+/, group: Lexer.SKIPPED, line_breaks: true });
-const LineComment = createToken({ name: 'LineComment', pattern: /#[^\n]*/, group: Lexer.SKIPPED });
+export interface ConfSyntaxError {
+  message: string;
+  pos: Position;
+}
+export interface EcconfParse {
+  statements: ConfStatement[];
+  errors: ConfSyntaxError[];
+}
 
-/**
- * `/* ... *\/`. An unterminated comment runs to the end of the input (a custom
- * matcher, because Chevrotain refuses `$` anchors); the lexer pass below turns
- * it into an error instead of failing on every character after it.
- */
-const BlockComment = createToken({
-  name: 'BlockComment',
-  pattern: {
-    exec: (text: string, offset: number): RegExpExecArray | null => {
-      if (!text.startsWith('/*', offset)) return null;
-      const close = text.indexOf('*/', offset + 2);
-      const end = close < 0 ? text.length : close + 2;
-      const match = [text.slice(offset, end)] as unknown as RegExpExecArray;
-      match.index = offset;
-      match.input = text;
-      return match;
-    },
-  },
-  start_chars_hint: ['/'],
-  line_breaks: true,
-  group: 'comments',
-});
-
-/** Any scalar that is not quoted: names, keys, bare values, numbers, keywords. */
-const Word = createToken({ name: 'Word', pattern: Lexer.NA, label: 'a name or value' });
-
-// A bare word stops at whitespace and at the characters Momentum says must be
-// quoted (# " ' = { } [ ] ( )). `/` is allowed so that `10.0.0.0/8` and
-// `validate/sieve` stay bare, except where it opens a comment.
-const Bare = createToken({ name: 'Bare', pattern: /(?:[^\s#"'={}[\]()/]|\/(?!\*))+/, categories: [Word], label: 'a name or value' });
-const NumberTok = createToken({ name: 'Number', pattern: /-?\d+(?:\.\d+)?/, longer_alt: Bare, categories: [Word], label: 'a number' });
-const ReadonlyInclude = createToken({ name: 'ReadonlyInclude', pattern: /readonly_include/i, longer_alt: Bare, categories: [Word], label: "'readonly_include'" });
-const Include = createToken({ name: 'Include', pattern: /include/i, longer_alt: Bare, categories: [Word], label: "'include'" });
-
-const Quoted = createToken({ name: 'Quoted', pattern: /"(?:[^"\\\n]|\\[^\n])*"|'(?:[^'\\\n]|\\[^\n])*'/, label: 'a quoted string' });
-/** A quote that never closes on its line: parsed as a string, reported once by the lexer pass. */
-const Unterminated = createToken({ name: 'Unterminated', pattern: /"(?:[^"\\\n]|\\[^\n])*\\?|'(?:[^'\\\n]|\\[^\n])*\\?/, categories: [Quoted], label: 'a quoted string' });
-
-const LCurly = createToken({ name: 'LCurly', pattern: '{', label: "'{'" });
-const RCurly = createToken({ name: 'RCurly', pattern: '}', label: "'}'" });
-const LParen = createToken({ name: 'LParen', pattern: '(', label: "'('" });
-const RParen = createToken({ name: 'RParen', pattern: ')', label: "')'" });
-const LBracket = createToken({ name: 'LBracket', pattern: '[', label: "'['" });
-const RBracket = createToken({ name: 'RBracket', pattern: ']', label: "']'" });
-const Equals = createToken({ name: 'Equals', pattern: '=', label: "'='" });
-
-const allTokens: TokenType[] = [
-  WhiteSpace, LineComment, BlockComment,
-  Quoted, Unterminated,
-  LCurly, RCurly, LParen, RParen, LBracket, RBracket, Equals,
-  ReadonlyInclude, Include, NumberTok, Bare, Word,
-];
-
-const lexer = new Lexer(allTokens, { positionTracking: 'full', ensureOptimizations: false });
+/** Scopes, lists and arrays nest at most this deep; deeper input is refused before parsing (the parser recurses). */
+export const MAX_NESTING = 64;
+/** Past this many syntax errors in one file the rest are noise; the count is reported. */
+export const MAX_ERRORS = 50;
 
 // ---------------------------------------------------------------- parser
 
@@ -223,181 +175,6 @@ const parser = new EcconfParser();
 export function ecconfSerializedGrammar(): unknown {
   return parser.getSerializedGastProductions();
 }
-
-// ---------------------------------------------------------------- AST
-
-export interface ConfScalar {
-  kind: 'scalar';
-  /** The value with quotes removed and escapes resolved. */
-  text: string;
-  quoted: boolean;
-  /** Lexed as a number (`25`, `0666`, `1.5`); `text` keeps the digits as written. */
-  numeric: boolean;
-  pos: Position;
-}
-export interface ConfList {
-  kind: 'list';
-  items: ConfScalar[];
-  pos: Position;
-}
-export interface ConfPair {
-  key: string;
-  keyPos: Position;
-  value: ConfScalar;
-}
-export interface ConfArray {
-  kind: 'array';
-  entries: ConfPair[];
-  pos: Position;
-}
-export type ConfValue = ConfScalar | ConfList | ConfArray;
-
-export interface ConfOption {
-  kind: 'option';
-  key: string;
-  pos: Position;
-  value: ConfValue;
-}
-export interface ConfScope {
-  kind: 'scope';
-  type: string;
-  pos: Position;
-  names: ConfScalar[];
-  body: ConfStatement[];
-}
-export interface ConfInclude {
-  kind: 'include';
-  readonly: boolean;
-  path: ConfScalar;
-  pos: Position;
-}
-export type ConfStatement = ConfOption | ConfScope | ConfInclude;
-
-export interface ConfSyntaxError {
-  message: string;
-  pos: Position;
-}
-export interface EcconfParse {
-  statements: ConfStatement[];
-  errors: ConfSyntaxError[];
-}
-
-/** Scopes, lists and arrays nest at most this deep; deeper input is refused before parsing (the parser recurses). */
-export const MAX_NESTING = 64;
-/** Past this many syntax errors in one file the rest are noise; the count is reported. */
-export const MAX_ERRORS = 50;
-
-// ---------------------------------------------------------------- CST -> AST
-
-type Children = Record<string, Array<CstNode | IToken> | undefined>;
-
-function isToken(x: CstNode | IToken | undefined): x is IToken {
-  return x !== undefined && 'image' in x;
-}
-function node(children: Children, label: string): CstNode | undefined {
-  const c = children[label]?.[0];
-  return c && !isToken(c) ? c : undefined;
-}
-function nodes(children: Children, label: string): CstNode[] {
-  return (children[label] ?? []).filter((c): c is CstNode => !isToken(c));
-}
-function token(children: Children, label: string): IToken | undefined {
-  const c = children[label]?.[0];
-  // Tokens that recovery inserted carry no text from the input.
-  return isToken(c) && !c.isInsertedInRecovery ? c : undefined;
-}
-function posOf(t: IToken): Position {
-  return { line: t.startLine ?? 1, column: t.startColumn ?? 1, offset: t.startOffset };
-}
-
-function unquote(image: string): string {
-  const quote = image[0];
-  let body = image.slice(1);
-  if (body.endsWith(quote ?? '') && body.length > 0) body = body.slice(0, -1);
-  // `\x` stands for `x`: that covers `\"`, `\'` and `\\`, and keeps paths with other backslashes readable.
-  return body.replace(/\\(.)/g, '$1');
-}
-
-/**
- * The visitor: a set of pure functions from CST node to AST node. A node that
- * error recovery left incomplete yields `undefined` and is dropped; its error
- * is already in the parser's list.
- */
-function scalarOf(n: CstNode | undefined): ConfScalar | undefined {
-  if (!n || n.recoveredNode) return undefined;
-  const c = n.children as Children;
-  const t = token(c, 'Word') ?? token(c, 'Quoted');
-  if (!t) return undefined;
-  const quoted = t.tokenType === Quoted || t.tokenType === Unterminated;
-  return { kind: 'scalar', text: quoted ? unquote(t.image) : t.image, quoted, numeric: t.tokenType === NumberTok, pos: posOf(t) };
-}
-
-function valueOf(n: CstNode | undefined): ConfValue | undefined {
-  if (!n || n.recoveredNode) return undefined;
-  const c = n.children as Children;
-  const s = node(c, 'scalar');
-  if (s) return scalarOf(s);
-  const l = node(c, 'list');
-  if (l) {
-    const lc = l.children as Children;
-    const open = token(lc, 'LParen');
-    if (!open || l.recoveredNode) return undefined;
-    const items = nodes(lc, 'scalar').map(scalarOf).filter((x): x is ConfScalar => x !== undefined);
-    return { kind: 'list', items, pos: posOf(open) };
-  }
-  const a = node(c, 'array');
-  if (a) {
-    const ac = a.children as Children;
-    const open = token(ac, 'LBracket');
-    if (!open || a.recoveredNode) return undefined;
-    const entries: ConfPair[] = [];
-    for (const p of nodes(ac, 'pair')) {
-      const pc = p.children as Children;
-      const key = token(pc, 'key');
-      const value = scalarOf(node(pc, 'scalar'));
-      if (!key || !value || p.recoveredNode) continue;
-      const quoted = key.tokenType === Quoted || key.tokenType === Unterminated;
-      entries.push({ key: quoted ? unquote(key.image) : key.image, keyPos: posOf(key), value });
-    }
-    return { kind: 'array', entries, pos: posOf(open) };
-  }
-  return undefined;
-}
-
-function statementOf(n: CstNode, strays: IToken[]): ConfStatement | undefined {
-  const c = n.children as Children;
-  const stray = node(c, 'stray');
-  if (stray) {
-    for (const t of Object.values(stray.children as Children).flat()) if (isToken(t)) strays.push(t);
-    return undefined;
-  }
-  const inc = node(c, 'include');
-  if (inc) {
-    const ic = inc.children as Children;
-    const kw = token(ic, 'Include') ?? token(ic, 'ReadonlyInclude');
-    const path = scalarOf(node(ic, 'scalar'));
-    if (!kw || !path) return undefined;
-    return { kind: 'include', readonly: kw.tokenType === ReadonlyInclude, path, pos: posOf(kw) };
-  }
-  const entry = node(c, 'entry');
-  if (!entry) return undefined;
-  const ec = entry.children as Children;
-  const key = token(ec, 'key');
-  if (!key) return undefined;
-  if (ec.Equals) {
-    const value = valueOf(node(ec, 'value'));
-    return value && token(ec, 'Equals') ? { kind: 'option', key: key.image, pos: posOf(key), value } : undefined;
-  }
-  // A scope whose `{` recovery had to invent is not a scope the author wrote.
-  if (!token(ec, 'LCurly')) return undefined;
-  const names = nodes(ec, 'names').map(scalarOf).filter((x): x is ConfScalar => x !== undefined);
-  return { kind: 'scope', type: key.image, pos: posOf(key), names, body: statementsOf(nodes(ec, 'statement'), strays) };
-}
-
-function statementsOf(list: CstNode[], strays: IToken[]): ConfStatement[] {
-  return list.map((n) => statementOf(n, strays)).filter((x): x is ConfStatement => x !== undefined);
-}
-
 // ---------------------------------------------------------------- entry point
 
 function endPosition(text: string): Position {
