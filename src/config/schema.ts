@@ -84,7 +84,7 @@ export const cbvOptions = {
   port: opt('port', t.integer(1, 65535), '25', 'TCP port of the probed MX hosts.'),
   allowTargets: opt('allow_targets', t.listOf(t.cidr), '( )', 'CIDR ranges the probe may contact although they are private, loopback or reserved (the address guard refuses them otherwise).'),
   helo: opt('helo', t.string, null, 'EHLO/HELO name of the probe; unset uses the system host name.'),
-  sourceAddress: opt('source_address', t.string, null, 'Local IP address probes connect from; unset lets the system choose.'),
+  sourceAddress: opt('source_address', t.ipAddress, null, 'Local IP address probes connect from; unset lets the system choose.'),
   timeout: opt('timeout', t.seconds(true), '20', 'Overall deadline of one verification, across all hosts tried.'),
   connectTimeout: opt('connect_timeout', t.seconds(true), '5', 'Deadline for the TCP connection to one host.'),
   greetingTimeout: opt('greeting_timeout', t.seconds(true), '10', 'Deadline for the server greeting.'),

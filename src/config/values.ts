@@ -94,17 +94,25 @@ export const filePath = scalarType('path', 'a path', (s, ctx) => (s.text === '' 
 export const cidr = scalarType('CIDR range', 'a CIDR range such as 10.0.0.0/8', (s) => parseCidr(s.text));
 
 export function parseCidr(text: string): string | undefined {
+  const [address = '', bits, ...rest] = text.split('/');
+  // ipaddr.js also takes `10.0.0/8` and `0x7f.1`; configuration wants the forms people read.
+  if (rest.length || !(ipaddr.IPv4.isValidFourPartDecimal(address) || ipaddr.IPv6.isValid(address))) return undefined;
   try {
-    if (text.includes('/')) {
-      const [addr, bits] = ipaddr.parseCIDR(text);
-      return `${addr.toString()}/${bits}`;
+    if (bits !== undefined) {
+      const [addr, prefix] = ipaddr.parseCIDR(text);
+      return `${addr.toString()}/${prefix}`;
     }
-    const addr = ipaddr.parse(text);
+    const addr = ipaddr.parse(address);
     return `${addr.toString()}/${addr.kind() === 'ipv4' ? 32 : 128}`;
   } catch {
     return undefined;
   }
 }
+
+/** An IPv4 (dotted quad) or IPv6 address, normalised. */
+export const ipAddress = scalarType('IP address', 'an IP address such as 192.0.2.1', (s) =>
+  ipaddr.IPv4.isValidFourPartDecimal(s.text) || ipaddr.IPv6.isValid(s.text) ? ipaddr.parse(s.text).toString() : undefined,
+);
 
 export interface HostPort {
   host: string;

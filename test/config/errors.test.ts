@@ -113,3 +113,15 @@ describe('config errors: structure', () => {
     expect(r.diagnostics[0]).toMatchObject({ severity: 'error', file: 'f.conf', line: 1, column: 19 });
   });
 });
+
+describe('config errors: addresses', () => {
+  it('source_address must be an IP address', () => {
+    expect(errors('smtp_cbv { source_address = mx.example.org }')).toEqual([
+      "test.conf:1:29: error: source_address: expected an IP address such as 192.0.2.1, found 'mx.example.org'",
+    ]);
+  });
+
+  it('redis_url must be a redis URL', () => {
+    expect(errors('smtp_cbv { redis_url = "http://x" }')[0]).toMatch(/redis_url: expected a URL starting with redis:\/\/ or rediss:\/\//);
+  });
+});
