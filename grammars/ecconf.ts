@@ -22,7 +22,7 @@
  * grammars/ sees a Chevrotain type: `parseEcconf` returns a plain AST
  * (ecconf-ast.ts) and positioned errors, and never throws.
  */
-import { CstParser, type IParserErrorMessageProvider, type IToken, tokenLabel } from 'chevrotain';
+import { CstParser, type IParserErrorMessageProvider, type ISerializedGast, type IToken, tokenLabel } from 'chevrotain';
 import type { Position } from '../src/diagnostics.js';
 import { type Children, type ConfStatement, isToken, nodes, posOf, statementsOf } from './ecconf-ast.js';
 import {
@@ -171,8 +171,8 @@ class EcconfParser extends CstParser {
 /** One parser for every parse: Chevrotain's self-analysis is costly and runs once. */
 const parser = new EcconfParser();
 
-/** The grammar in Chevrotain's serialized form, for syntax diagrams. */
-export function ecconfSerializedGrammar(): unknown {
+/** The grammar in Chevrotain's serialized form, for scripts/grammar-diagrams.ts (railroad diagrams). */
+export function serializedGrammar(): ISerializedGast[] {
   return parser.getSerializedGastProductions();
 }
 // ---------------------------------------------------------------- entry point

@@ -179,6 +179,8 @@ function buildSieve(s: ScopeInstance | undefined, dir: string, diagnostics: Diag
   scripts.sort((a, b) => SIEVE_PHASES.indexOf(a.phase) - SIEVE_PHASES.indexOf(b.phase) || a.order - b.order);
   return {
     name: s?.names[0]?.text ?? null,
+    enabled: must(sieveOptions.enabled, dir, s),
+    debugLevel: value(sieveOptions.debugLevel, dir, s),
     runtimeError: must(sieveOptions.runtimeError, dir, s),
     dialect: must(sieveOptions.dialect, dir, s),
     scripts,

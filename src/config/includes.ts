@@ -41,7 +41,9 @@ export function readConfigText(file: string): ReadResult {
     if (st.size > MAX_FILE_BYTES) return { ok: false, message: `'${file}' is larger than ${MAX_FILE_BYTES} bytes` };
     const bytes = fs.readFileSync(file);
     if (bytes.includes(0)) return { ok: false, message: `'${file}' is a binary file, not configuration text` };
-    return { ok: true, text: bytes.toString('utf8') };
+    // Editors on some systems start UTF-8 files with a byte order mark; it is not part of the first name.
+    const text = bytes.toString('utf8');
+    return { ok: true, text: text.startsWith('\uFEFF') ? text.slice(1) : text };
   } catch (e) {
     return { ok: false, message: `cannot read '${file}': ${describeError(e)}` };
   }

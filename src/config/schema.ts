@@ -128,6 +128,8 @@ function checkScriptSlot(name: ConfScalar): string | undefined {
 }
 
 export const sieveOptions = {
+  enabled: opt('Enabled', t.boolean, 'true', 'Run the scripts. `false` keeps the configuration but runs no script (every phase accepts).'),
+  debugLevel: opt('Debug_Level', debugLevel, null, 'Log level for script runs; unset follows `logging.level`. Same values as in `smtp_cbv`.'),
   runtimeError: opt('runtime_error', t.oneOf(['fail', 'continue'] as const), 'fail', 'What a script runtime error does: `fail` answers `451 4.3.0`, `continue` ignores it.'),
   dialect: opt('dialect', t.oneOf(['momentum', 'rfc'] as const), 'momentum', '`momentum` accepts Sieve++; `rfc` refuses Sieve++ syntax (standard Sieve only).'),
 };

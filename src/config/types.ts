@@ -59,6 +59,10 @@ export interface SieveScriptRef {
 export interface SieveConfig {
   /** Null when unnamed or when the config has no sieve scope. */
   name: string | null;
+  /** False: no script runs. */
+  enabled: boolean;
+  /** Null: follow `logging.level`. */
+  debugLevel: LogLevel | null;
   runtimeError: 'fail' | 'continue';
   dialect: 'momentum' | 'rfc';
   /** In phase order, phase 1 before phase 2. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type ConfScope, type ConfStatement, MAX_ERRORS, MAX_NESTING, parseEcconf } from '../../grammars/ecconf.js';
+import { type ConfScope, type ConfStatement, MAX_ERRORS, MAX_NESTING, parseEcconf, serializedGrammar } from '../../grammars/ecconf.js';
 
 function only(text: string): ConfStatement {
   const r = parseEcconf(text);
@@ -164,5 +164,12 @@ describe('ecconf grammar: errors', () => {
   it('reuses one parser: a failed parse leaves no state behind', () => {
     expect(parseEcconf('a = (').errors.length).toBeGreaterThan(0);
     expect(parseEcconf('a = 1').errors).toEqual([]);
+  });
+});
+
+describe('ecconf grammar: diagrams', () => {
+  it('exports every rule for railroad diagrams', () => {
+    const rules = serializedGrammar().map((r) => (r as { name?: string }).name);
+    expect(rules).toEqual(expect.arrayContaining(['file', 'statement', 'include', 'entry', 'value', 'list', 'array', 'pair', 'scalar', 'stray']));
   });
 });

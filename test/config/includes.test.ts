@@ -123,3 +123,12 @@ describe('loading never crashes', () => {
     expect(await checkConfigFile(path.join(dir, 'bad.conf'))).toHaveLength(1);
   });
 });
+
+describe('file encoding', () => {
+  it('ignores a UTF-8 byte order mark and accepts CRLF line ends', async () => {
+    const dir = tree({ 'bom.conf': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('smtp_cbv {\r\n  port = 2525\r\n}\r\n')]) });
+    const r = await loadConfig(path.join(dir, 'bom.conf'));
+    expect(r.diagnostics).toEqual([]);
+    expect(r.config?.smtpCbv?.port).toBe(2525);
+  });
+});

@@ -9,7 +9,7 @@ describe('config model: defaults', () => {
     expect(c.listeners).toHaveLength(1);
     expect(c.listeners[0]).toMatchObject({ host: DEFAULT_LISTEN.host, port: DEFAULT_LISTEN.port, peers: [], context: {} });
     expect(c.smtpCbv).toBeNull();
-    expect(c.sieve).toEqual({ name: null, runtimeError: 'fail', dialect: 'momentum', scripts: [] });
+    expect(c.sieve).toEqual({ name: null, enabled: true, debugLevel: null, runtimeError: 'fail', dialect: 'momentum', scripts: [] });
     expect(c.logging).toEqual({ level: 'info', pretty: false });
   });
 
@@ -74,6 +74,10 @@ describe('config model: sieve', () => {
       ['mailfrom', 2, '/opt/vendor.siv'],
       ['data', 1, '/etc/mta/policy/data.siv'],
     ]);
+  });
+
+  it('takes the Enabled and Debug_Level options every Momentum module has', () => {
+    expect(load('sieve { Enabled = false  Debug_Level = "WARNING" }').sieve).toMatchObject({ enabled: false, debugLevel: 'warn' });
   });
 
   it('referencedScripts lists every script with where it was declared', () => {
