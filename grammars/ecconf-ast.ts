@@ -53,6 +53,17 @@ export interface ConfInclude {
 }
 export type ConfStatement = ConfOption | ConfScope | ConfInclude;
 
+export interface ConfSyntaxError {
+  message: string;
+  pos: Position;
+}
+
+/** What the visitor finds besides the AST: stray tokens (reported in runs by the caller) and errors it can word better than the parser. */
+export interface VisitSink {
+  strays: IToken[];
+  errors: ConfSyntaxError[];
+}
+
 
 export type Children = Record<string, Array<CstNode | IToken> | undefined>;
 
@@ -129,11 +140,11 @@ function valueOf(n: CstNode | undefined): ConfValue | undefined {
   return undefined;
 }
 
-function statementOf(n: CstNode, strays: IToken[]): ConfStatement | undefined {
+function statementOf(n: CstNode, sink: VisitSink): ConfStatement | undefined {
   const c = n.children as Children;
   const stray = node(c, 'stray');
   if (stray) {
-    for (const t of Object.values(stray.children as Children).flat()) if (isToken(t)) strays.push(t);
+    for (const t of Object.values(stray.children as Children).flat()) if (isToken(t)) sink.strays.push(t);
     return undefined;
   }
   const inc = node(c, 'include');
@@ -153,12 +164,15 @@ function statementOf(n: CstNode, strays: IToken[]): ConfStatement | undefined {
     const value = valueOf(node(ec, 'value'));
     return value && token(ec, 'Equals') ? { kind: 'option', key: key.image, pos: posOf(key), value } : undefined;
   }
-  // A scope whose `{` recovery had to invent is not a scope the author wrote.
-  if (!token(ec, 'LCurly')) return undefined;
+  // Neither `=` nor `{`: the author forgot one of them (`port 25`), or recovery invented the `{`.
+  if (!token(ec, 'LCurly')) {
+    if (!ec.LCurly) sink.errors.push({ message: `'${key.image}' needs '= value' (an option) or '{ ... }' (a scope)`, pos: posOf(key) });
+    return undefined;
+  }
   const names = nodes(ec, 'names').map(scalarOf).filter((x): x is ConfScalar => x !== undefined);
-  return { kind: 'scope', type: key.image, pos: posOf(key), names, body: statementsOf(nodes(ec, 'statement'), strays) };
+  return { kind: 'scope', type: key.image, pos: posOf(key), names, body: statementsOf(nodes(ec, 'statement'), sink) };
 }
 
-export function statementsOf(list: CstNode[], strays: IToken[]): ConfStatement[] {
-  return list.map((n) => statementOf(n, strays)).filter((x): x is ConfStatement => x !== undefined);
+export function statementsOf(list: CstNode[], sink: VisitSink): ConfStatement[] {
+  return list.map((n) => statementOf(n, sink)).filter((x): x is ConfStatement => x !== undefined);
 }

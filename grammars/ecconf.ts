@@ -24,7 +24,7 @@
  */
 import { CstParser, type IParserErrorMessageProvider, type ISerializedGast, type IToken, tokenLabel } from 'chevrotain';
 import type { Position } from '../src/diagnostics.js';
-import { type Children, type ConfStatement, isToken, nodes, posOf, statementsOf } from './ecconf-ast.js';
+import { type Children, type ConfStatement, type ConfSyntaxError, type VisitSink, isToken, nodes, posOf, statementsOf } from './ecconf-ast.js';
 import {
   Equals, Include, LBracket, LCurly, LParen, NumberTok, Quoted, RBracket, RCurly, RParen, ReadonlyInclude, Bare, Word,
   Unterminated, allTokens, lexer,
@@ -32,10 +32,6 @@ import {
 
 export type * from './ecconf-ast.js';
 
-export interface ConfSyntaxError {
-  message: string;
-  pos: Position;
-}
 export interface EcconfParse {
   statements: ConfStatement[];
   errors: ConfSyntaxError[];
@@ -116,7 +112,12 @@ class EcconfParser extends CstParser {
     this.SUBRULE(this.scalar);
   });
 
-  /** An option or a scope: both start with a key; `=` or the names and `{` tell them apart. */
+  /**
+   * An option or a scope: both start with a key; `=` or the names and `{` tell
+   * them apart. The scope's braces are optional here so that `port 25` (a
+   * forgotten `=`) is reported at the key by the visitor, in words about the
+   * key, rather than as a missing `{` wherever the next token happens to be.
+   */
   entry = this.RULE('entry', () => {
     this.CONSUME(Bare, { LABEL: 'key' });
     this.OR([
@@ -129,9 +130,11 @@ class EcconfParser extends CstParser {
       {
         ALT: () => {
           this.MANY(() => this.SUBRULE(this.scalar, { LABEL: 'names' }));
-          this.CONSUME(LCurly);
-          this.MANY2(() => this.SUBRULE(this.statement));
-          this.CONSUME(RCurly);
+          this.OPTION(() => {
+            this.CONSUME(LCurly);
+            this.MANY2(() => this.SUBRULE(this.statement));
+            this.CONSUME(RCurly);
+          });
         },
       },
     ]);
@@ -193,12 +196,13 @@ export function parseEcconf(text: string): EcconfParse {
   for (const t of lexed.groups['comments'] ?? []) {
     if (!t.image.endsWith('*/') || t.image.length < 4) errors.push({ message: "unterminated comment: '/*' without '*/'", pos: posOf(t) });
   }
-  let depth = 0;
+  // Open brackets, innermost last: bounds the nesting, and names the brace a file forgot to close.
+  const open: IToken[] = [];
   for (const t of lexed.tokens) {
     if (t.tokenType === Unterminated) errors.push({ message: 'unterminated quoted string', pos: posOf(t) });
-    if (t.tokenType === LCurly || t.tokenType === LParen || t.tokenType === LBracket) depth++;
-    else if (t.tokenType === RCurly || t.tokenType === RParen || t.tokenType === RBracket) depth = Math.max(0, depth - 1);
-    if (depth > MAX_NESTING) {
+    if (t.tokenType === LCurly || t.tokenType === LParen || t.tokenType === LBracket) open.push(t);
+    else if (t.tokenType === RCurly || t.tokenType === RParen || t.tokenType === RBracket) open.pop();
+    if (open.length > MAX_NESTING) {
       errors.push({ message: `nesting deeper than ${MAX_NESTING} levels`, pos: posOf(t) });
       return { statements: [], errors };
     }
@@ -207,15 +211,18 @@ export function parseEcconf(text: string): EcconfParse {
   parser.input = lexed.tokens;
   const cst = parser.file();
   const end = endPosition(text);
+  const unclosed = open.filter((t) => t.tokenType === LCurly);
   for (const e of parser.errors) {
     const t = e.token;
     const atEnd = t.tokenType.name === 'EOF' || Number.isNaN(t.startOffset);
-    errors.push({ message: e.message, pos: atEnd ? end : posOf(t) });
+    const brace = atEnd && e.message === "expected '}' but found end of file" ? unclosed.pop() : undefined;
+    const message = brace ? `the '{' at line ${brace.startLine}, column ${brace.startColumn} is never closed: expected '}' before the end of the file` : e.message;
+    errors.push({ message, pos: atEnd ? end : posOf(t) });
   }
-  const strays: IToken[] = [];
-  for (const t of cst.children['stray'] ?? []) if (isToken(t)) strays.push(t);
-  const statements = statementsOf(nodes(cst.children as Children, 'statement'), strays);
-  reportStrays(strays, lexed.tokens, errors);
+  const sink: VisitSink = { strays: [], errors };
+  for (const t of cst.children['stray'] ?? []) if (isToken(t)) sink.strays.push(t);
+  const statements = statementsOf(nodes(cst.children as Children, 'statement'), sink);
+  reportStrays(sink.strays, lexed.tokens, errors);
   errors.sort((a, b) => a.pos.offset - b.pos.offset);
   if (errors.length > MAX_ERRORS) {
     const more = errors.length - MAX_ERRORS;

@@ -105,9 +105,21 @@ describe('ecconf grammar: errors', () => {
   });
 
   it('names what was expected and what was found', () => {
-    const r = parseEcconf('a { b = 1 ');
-    expect(r.errors[0]?.message).toBe("expected '}' but found end of file");
-    expect(r.errors[0]?.pos).toMatchObject({ line: 1, column: 11 });
+    const r = parseEcconf('a = [ k ]');
+    expect(r.errors.map((e) => e.message)).toEqual(["expected '=' but found ']'"]);
+    expect(r.errors[0]?.pos).toMatchObject({ line: 1, column: 9 });
+    expect(parseEcconf('a = \n}').errors[0]?.message).toBe("expected a value but found '}'");
+  });
+
+  it('names the brace that is never closed, at the end of the file', () => {
+    const r = parseEcconf('a {\n  b { c = 1 }\n  d = 2\n');
+    expect(r.errors).toEqual([{ message: "the '{' at line 1, column 3 is never closed: expected '}' before the end of the file", pos: { line: 4, column: 1, offset: 26 } }]);
+  });
+
+  it('reports a forgotten = at the key, in words about the key', () => {
+    const r = parseEcconf('s {\n  port 25\n}\n');
+    expect(r.errors).toEqual([{ message: "'port' needs '= value' (an option) or '{ ... }' (a scope)", pos: { line: 2, column: 3, offset: 6 } }]);
+    expect(parseEcconf('lonely').errors.map((e) => e.message)).toEqual(["'lonely' needs '= value' (an option) or '{ ... }' (a scope)"]);
   });
 
   it('keeps the statements it could parse around an error', () => {
