@@ -10,7 +10,7 @@ import type { ConfScalar } from '../../grammars/ecconf.js';
 import type { Diagnostic, Position } from '../diagnostics.js';
 import type { XScope, XStatement } from './includes.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
-import { type OptionSpec, type ScopeSpec, VALIDATE_MODULES } from './schema.js';
+import { type OptionSpec, type ScopeSpec, VALIDATE_MODULES, rootScope } from './schema.js';
 import { didYouMean } from './suggest.js';
 
 export interface SetOption {
@@ -45,6 +45,8 @@ function walkBody(scope: ScopeInstance, statements: XStatement[], diagnostics: D
   const optionNames = scope.spec.options.map((o) => o.name);
   const scopeNames = scope.spec.scopes.map((s) => s.name);
   const report = (origin: Origin, pos: Position, message: string) => diagnostics.push(diagnosticAt(origin, pos, message));
+  // Every option written, valid or not: a bad value is neither "missing" nor a reason to accept a second one silently.
+  const written = new Map<string, { origin: Origin; pos: Position }>();
 
   for (const st of statements) {
     if (st.kind === 'option') {
@@ -56,11 +58,12 @@ function walkBody(scope: ScopeInstance, statements: XStatement[], diagnostics: D
           : `unknown option '${st.key}' in ${where}${didYouMean(st.key, [...optionNames, ...scopeNames])}`);
         continue;
       }
-      const earlier = scope.options.get(lower(spec.name));
+      const earlier = written.get(lower(spec.name));
       if (earlier) {
         report(st.origin, st.pos, `duplicate option '${spec.name}' in ${where} (first set at ${placeOf(earlier.origin, earlier.pos)})`);
         continue;
       }
+      written.set(lower(spec.name), { origin: st.origin, pos: st.pos });
       const parsed = spec.type.parse(st.value, { dir: path.dirname(st.origin.file) });
       if (!parsed.ok) {
         for (const p of parsed.problems) report(st.origin, p.pos, `${spec.name}: ${p.message}`);
@@ -73,7 +76,7 @@ function walkBody(scope: ScopeInstance, statements: XStatement[], diagnostics: D
   }
 
   for (const o of scope.spec.options) {
-    if (o.required && !scope.options.has(lower(o.name))) {
+    if (o.required && !written.has(lower(o.name))) {
       report(scope.origin, scope.pos, `missing required option '${o.name}' in ${where}`);
     }
   }
@@ -85,7 +88,7 @@ function walkScope(parent: ScopeInstance, st: XScope, diagnostics: Diagnostic[])
   let names = st.names;
 
   // The 2.x module form: `Validate validate/sieve [instance] { ... }`.
-  if (!spec && lower(st.type) === 'validate' && parent.spec.name === '(top level)') {
+  if (!spec && lower(st.type) === 'validate' && parent.spec === rootScope) {
     const module = names[0];
     if (!module) return void report(st.pos, `Validate needs a module path such as validate/sieve`);
     spec = VALIDATE_MODULES[lower(module.text)];
@@ -133,7 +136,7 @@ function sameName(a: ConfScalar | undefined, b: ConfScalar | undefined): boolean
 }
 
 function scopeLabel(scope: ScopeInstance): string {
-  if (scope.spec.name === '(top level)') return 'the top level';
+  if (scope.spec === rootScope) return 'the top level';
   const name = scope.names[0];
   return name ? `${scope.spec.name} "${name.text}"` : scope.spec.name;
 }

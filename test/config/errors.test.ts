@@ -79,6 +79,14 @@ describe('config errors: structure', () => {
     expect(errors('ESMTP_Listener { Listen ":25" { tls_key = k } }')[0]).toMatch(/missing required option 'tls_certificate'/);
   });
 
+  it('a bad value is reported once: not also as missing, and it still counts for duplicates', () => {
+    expect(errors('sieve { script data_phase1 { source = "" } }')).toEqual(["test.conf:1:39: error: source: expected a path, found ''"]);
+    expect(errors('smtp_cbv { port = x  port = 25 }')).toEqual([
+      "test.conf:1:19: error: port: expected an integer from 1 to 65535, found 'x'",
+      "test.conf:1:22: error: duplicate option 'port' in smtp_cbv (first set at test.conf:1:12)",
+    ]);
+  });
+
   it('scope names: required, refused, or one at most', () => {
     expect(errors('sieve { script { source = a } }')).toEqual(['test.conf:1:9: error: script needs a name (phase)']);
     expect(errors('logging "x" { }')).toEqual(['test.conf:1:9: error: logging takes no name']);
