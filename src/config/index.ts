@@ -3,3 +3,4 @@ export { type LoadResult, type ScriptReference, checkConfigFile, loadConfig, par
 export { peerContext } from './context.js';
 export { DEFAULT_LISTEN } from './build.js';
 export type * from './types.js';
+export { cbvEngineOptions } from './cbv-options.js';

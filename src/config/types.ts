@@ -24,8 +24,11 @@ export interface SmtpCbvConfig {
   mailfrom: string;
   /** Lower-case sender domain -> domain to probe instead. */
   map: Record<string, string>;
+  mapSubdomains: boolean;
   /** `ip:port` strings, as node's Resolver#setServers takes them; empty = system resolvers. */
   dnsServers: string[];
+  dnsTimeoutMs: number;
+  dnsTries: number;
   port: number;
   /** Normalised CIDR ranges the address guard lets through. */
   allowTargets: string[];
@@ -37,7 +40,7 @@ export interface SmtpCbvConfig {
   commandTimeoutMs: number;
   maxHosts: number;
   starttls: boolean;
-  cache: { positiveTtlMs: number; negativeTtlMs: number; domainTtlMs: number; transientTtlMs: number };
+  cache: { positiveTtlMs: number; negativeTtlMs: number; domainTtlMs: number; size: number };
   limits: { maxConcurrency: number; maxConcurrencyPerDomain: number; domainRateLimit: number; domainRateIntervalMs: number };
   catchAllCheck: boolean;
   postmasterCheck: boolean;

@@ -18,8 +18,9 @@ describe('config model: defaults', () => {
     expect(c.listeners.map((l) => `${l.host}:${l.port}`)).toEqual(['127.0.0.1:2525']);
     expect(c.smtpCbv).toMatchObject({
       name: 'smtp_cbv1', enabled: true, debugLevel: null, phase: 'mailfrom', mailfrom: '', map: {},
-      dnsServers: [], port: 25, allowTargets: [], helo: null, redisUrl: null, ownDomains: [],
-      timeoutMs: 20_000, connectTimeoutMs: 5_000, commandTimeoutMs: 10_000,
+      mapSubdomains: false, dnsServers: [], dnsTimeoutMs: 2000, dnsTries: 2, port: 25, allowTargets: [], helo: null, redisUrl: null, ownDomains: [],
+      timeoutMs: 30_000, connectTimeoutMs: 5_000, commandTimeoutMs: 10_000,
+      limits: { maxConcurrency: 100, maxConcurrencyPerDomain: 10, domainRateLimit: 60, domainRateIntervalMs: 60_000 },
     });
     expect(c.smtpCbv?.cache.negativeTtlMs).toBeLessThan(c.smtpCbv?.cache.positiveTtlMs ?? 0);
   });
@@ -41,16 +42,18 @@ describe('config model: smtp_cbv', () => {
     const c = load(`smtp_cbv {
       dns_servers = ( "127.0.0.1:5354" ::1 )  port = 2526  allow_targets = ( 127.0.0.0/8 "::1/128" 10.1.2.3 )
       helo = probe.example.org  source_address = 192.0.2.1  timeout = 2.5  connect_timeout = 1  greeting_timeout = 1.5  command_timeout = 3
-      max_hosts = 2  starttls = no  cache_positive_ttl = 600  cache_negative_ttl = 60  cache_domain_ttl = 120  cache_transient_ttl = 5
-      max_concurrency = 10  max_concurrency_per_domain = 2  domain_rate_limit = 0  domain_rate_interval = 30
+      max_hosts = 2  starttls = no  cache_positive_ttl = 600  cache_negative_ttl = 60  cache_domain_ttl = 120  cache_size = 500
+      max_concurrency = 10  max_concurrency_per_domain = 2  domain_rate_limit = 5  domain_rate_interval = 30
+      dns_timeout = 0.5  dns_tries = 3  map_subdomains = yes
       catch_all_check = true  postmaster_check = on  own_domains = ( Example.ORG example.net )  redis_url = "redis://127.0.0.1:6379/0"
     }`);
     expect(c.smtpCbv).toMatchObject({
       dnsServers: ['127.0.0.1:5354', '[::1]:53'], port: 2526, allowTargets: ['127.0.0.0/8', '::1/128', '10.1.2.3/32'],
       helo: 'probe.example.org', sourceAddress: '192.0.2.1', timeoutMs: 2500, connectTimeoutMs: 1000, greetingTimeoutMs: 1500,
       commandTimeoutMs: 3000, maxHosts: 2, starttls: false,
-      cache: { positiveTtlMs: 600_000, negativeTtlMs: 60_000, domainTtlMs: 120_000, transientTtlMs: 5000 },
-      limits: { maxConcurrency: 10, maxConcurrencyPerDomain: 2, domainRateLimit: 0, domainRateIntervalMs: 30_000 },
+      cache: { positiveTtlMs: 600_000, negativeTtlMs: 60_000, domainTtlMs: 120_000, size: 500 },
+      limits: { maxConcurrency: 10, maxConcurrencyPerDomain: 2, domainRateLimit: 5, domainRateIntervalMs: 30_000 },
+      dnsTimeoutMs: 500, dnsTries: 3, mapSubdomains: true,
       catchAllCheck: true, postmasterCheck: true, ownDomains: ['example.org', 'example.net'], redisUrl: 'redis://127.0.0.1:6379/0',
     });
   });
