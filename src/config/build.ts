@@ -10,7 +10,7 @@ import type { Diagnostic } from '../diagnostics.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import {
   type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, globalOptions, legacyScriptOptions, listenScope, listenerOptions,
-  listenerScope, loggingOptions, loggingScope, parseScriptSlot, peerScope, scriptOptions, scriptScope, sieveOptions, sieveScope,
+  listenerScope, loggingOptions, loggingScope, parseScriptSlot, peerScope, scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
 } from './schema.js';
 import type { Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
 import { type HostPort, parseCidr, parseHostPort } from './values.js';
@@ -54,11 +54,20 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
   const dir = path.dirname(path.resolve(file));
   const logging = childrenOf(root, loggingScope)[0];
   const cbv = childrenOf(root, cbvScope)[0];
+  const listener = childrenOf(root, listenerScope)[0];
   return {
     file,
     spoolDir: must(globalOptions.spoolDir, dir, root),
     logging: { level: must(loggingOptions.level, dir, logging), pretty: must(loggingOptions.pretty, dir, logging) },
-    listeners: buildListeners(childrenOf(root, listenerScope)[0], dir, diagnostics),
+    server: {
+      hostname: value(listenerOptions.hostname, dir, listener),
+      greeting: value(listenerOptions.greeting, dir, listener),
+      maxMessageSize: must(listenerOptions.maxMessageSize, dir, listener),
+      maxConnectionsPerIp: must(listenerOptions.maxConnectionsPerIp, dir, listener),
+      maxTarpitMs: must(serverOptions.maxTarpit, dir, listener),
+      socketTimeoutMs: must(serverOptions.socketTimeout, dir, listener),
+    },
+    listeners: buildListeners(listener, dir, diagnostics),
     smtpCbv: cbv ? buildCbv(cbv, dir) : null,
     sieve: buildSieve(childrenOf(root, sieveScope)[0], dir, diagnostics),
   };

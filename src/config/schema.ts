@@ -150,12 +150,17 @@ export const listenerOptions = {
   maxMessageSize: opt('max_message_size', t.size, '10m', 'Largest message accepted (SIZE), in bytes; k, m, g suffixes are binary multiples.'),
   tlsKey: opt('tls_key', t.filePath, null, 'PEM private key for STARTTLS; with `tls_certificate`, STARTTLS is offered.'),
   tlsCertificate: opt('tls_certificate', t.filePath, null, 'PEM certificate chain for STARTTLS.'),
-  maxConnectionsPerIp: opt('max_connections_per_ip', t.integer(0, 100000), '20', 'Concurrent connections from one client IP; 0 means no limit.'),
+  maxConnectionsPerIp: opt('max_connections_per_ip', t.integer(1, 100000), '20', 'Concurrent connections from one client IP; the next one is refused with 421.'),
   hostname: opt('hostname', t.string, null, 'Host name in the greeting and EHLO reply; unset uses the system host name.'),
   greeting: opt('greeting', t.string, null, 'Text of the 220 greeting after the host name; unset says `ESMTP smtp-cbv`.'),
   context: opt('context', t.arrayOf(t.string, false), '[ ]', 'Connection context variables set for these connections, e.g. `__bypass_smtp_cbv = "true"`.'),
 };
 const peerOptions = { context: listenerOptions.context };
+/** Server-wide settings: only in ESMTP_Listener, since one server process serves every Listen address. */
+export const serverOptions = {
+  maxTarpit: opt('max_tarpit', t.seconds(false), '30', 'Longest delay a policy may ask for (`ec_tarpit`); longer requests are cut to this.'),
+  socketTimeout: opt('socket_timeout', t.seconds(true), '300', 'Idle time after which a client connection is closed (RFC 5321 section 4.5.3.2.7: at least 5 minutes).'),
+};
 
 // ---------------------------------------------------------------- logging and global
 
@@ -184,7 +189,7 @@ export const listenScope: ScopeSpec = {
 };
 export const listenerScope: ScopeSpec = {
   name: 'ESMTP_Listener', doc: 'The SMTP server. Without this scope it listens on 127.0.0.1:2525.', repeat: 'once',
-  names: { min: 0, max: 0, label: 'none' }, options: Object.values(listenerOptions), scopes: [listenScope],
+  names: { min: 0, max: 0, label: 'none' }, options: [...Object.values(listenerOptions), ...Object.values(serverOptions)], scopes: [listenScope],
 };
 export const scriptScope: ScopeSpec = {
   name: 'script', doc: 'A script bound to a phase: the name is `<phase>_phase1` (site) or `<phase>_phase2` (runs when phase 1 ends without a terminal action).', repeat: 'by-name',

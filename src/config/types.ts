@@ -86,7 +86,6 @@ export interface ListenerConfig {
   maxMessageSize: number;
   tlsKey: string | null;
   tlsCertificate: string | null;
-  /** 0 = no limit. */
   maxConnectionsPerIp: number;
   hostname: string | null;
   greeting: string | null;
@@ -96,11 +95,22 @@ export interface ListenerConfig {
   declaredAt: SourceRef | null;
 }
 
+/** Settings of the whole SMTP server, from ESMTP_Listener itself (a Listen may override the first four for its address). */
+export interface ServerConfig {
+  hostname: string | null;
+  greeting: string | null;
+  maxMessageSize: number;
+  maxConnectionsPerIp: number;
+  maxTarpitMs: number;
+  socketTimeoutMs: number;
+}
+
 export interface Config {
   /** The top configuration file (as given). */
   file: string;
   spoolDir: string;
   logging: { level: LogLevel; pretty: boolean };
+  server: ServerConfig;
   listeners: ListenerConfig[];
   /** Null when the configuration has no smtp_cbv scope (no callback verification). */
   smtpCbv: SmtpCbvConfig | null;

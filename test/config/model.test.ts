@@ -106,7 +106,7 @@ describe('config model: listener', () => {
       Peer "0.0.0.0/0" { Context = [ __bypass_smtp_cbv = "false" ] }
       Peer "10.0.0.0/8" { Context = [ __bypass_smtp_cbv = "true" ] }
     }
-    Listen "[::1]:2525" { hostname = local.test  max_connections_per_ip = 0  greeting = "ready"  tls_key = k.pem  tls_certificate = c.pem  context = [ local = yes ] }
+    Listen "[::1]:2525" { hostname = local.test  max_connections_per_ip = 1  greeting = "ready"  tls_key = k.pem  tls_certificate = c.pem  context = [ local = yes ] }
   }`;
 
   it('makes one listener per Listen, inheriting ESMTP_Listener options unless overridden', () => {
@@ -115,8 +115,22 @@ describe('config model: listener', () => {
       ['0.0.0.0', 25, 'mx.example.org', 20 * 1024 * 1024],
       ['::1', 2525, 'local.test', 20 * 1024 * 1024],
     ]);
-    expect(c.listeners[1]).toMatchObject({ maxConnectionsPerIp: 0, greeting: 'ready', tlsKey: '/etc/mta/k.pem', tlsCertificate: '/etc/mta/c.pem', context: { site: 'a', local: 'yes' } });
+    expect(c.listeners[1]).toMatchObject({ maxConnectionsPerIp: 1, greeting: 'ready', tlsKey: '/etc/mta/k.pem', tlsCertificate: '/etc/mta/c.pem', context: { site: 'a', local: 'yes' } });
     expect(c.listeners[0]?.maxConnectionsPerIp).toBe(20);
+  });
+
+  it('gives the server-wide settings from ESMTP_Listener itself, with defaults', () => {
+    expect(load(text).server).toEqual({
+      hostname: 'mx.example.org', greeting: null, maxMessageSize: 20 * 1024 * 1024, maxConnectionsPerIp: 20, maxTarpitMs: 30_000, socketTimeoutMs: 300_000,
+    });
+    expect(load('ESMTP_Listener { max_tarpit = 2  socket_timeout = 60  Listen ":25" { } }').server).toMatchObject({ maxTarpitMs: 2000, socketTimeoutMs: 60_000 });
+    expect(load('').server).toMatchObject({ hostname: null, maxMessageSize: 10 * 1024 * 1024, maxTarpitMs: 30_000 });
+  });
+
+  it('keeps server-wide settings out of Listen', () => {
+    expect(parseConfigText('ESMTP_Listener { Listen ":25" { max_tarpit = 1 } }', 't.conf').diagnostics[0]?.message).toBe(
+      'unknown option \'max_tarpit\' in Listen ":25"',
+    );
   });
 
   it('gives a client the context of the most specific peer range', () => {
