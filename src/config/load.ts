@@ -18,10 +18,18 @@ export interface LoadResult {
   diagnostics: Diagnostic[];
 }
 
+/** Past this many diagnostics a listing helps nobody (a file of 30,000 duplicate scopes); the rest are counted. */
+export const MAX_DIAGNOSTICS = 200;
+
 function finish(file: string, statements: XStatement[], diagnostics: Diagnostic[]): LoadResult {
   const root = walkRoot(rootScope, statements, { file, includedFrom: [] }, diagnostics);
   const config = buildConfig(root, file, diagnostics);
   sortDiagnostics(diagnostics);
+  if (diagnostics.length > MAX_DIAGNOSTICS) {
+    const more = diagnostics.length - MAX_DIAGNOSTICS;
+    diagnostics.length = MAX_DIAGNOSTICS;
+    diagnostics.push({ ...diagnostics[MAX_DIAGNOSTICS - 1]!, severity: 'error', message: `${more} more errors not shown` });
+  }
   return { config: hasErrors(diagnostics) ? null : config, diagnostics };
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/index.js';
+import { MAX_DIAGNOSTICS } from '../../src/config/load.js';
 import { errors } from './helpers.js';
 
 describe('config errors: names', () => {
@@ -131,5 +132,13 @@ describe('config errors: addresses', () => {
 
   it('redis_url must be a redis URL', () => {
     expect(errors('smtp_cbv { redis_url = "http://x" }')[0]).toMatch(/redis_url: expected a URL starting with redis:\/\/ or rediss:\/\//);
+  });
+});
+
+describe('config errors: volume', () => {
+  it('lists at most MAX_DIAGNOSTICS problems and counts the rest', () => {
+    const r = parseConfigText('sieve { ' + 'script data_phase1 { source = a } '.repeat(MAX_DIAGNOSTICS + 50) + '}', 'v.conf');
+    expect(r.diagnostics).toHaveLength(MAX_DIAGNOSTICS + 1);
+    expect(r.diagnostics[MAX_DIAGNOSTICS]?.message).toBe('49 more errors not shown');
   });
 });
