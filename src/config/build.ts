@@ -126,8 +126,8 @@ function buildCbv(s: ScopeInstance, dir: string): SmtpCbvConfig {
   const o = cbvOptions;
   const v = <T>(spec: OptionSpec<T>) => value(spec, dir, s);
   const m = <T>(spec: OptionSpec<T>) => must(spec, dir, s);
-  const map: Record<string, string> = {};
-  for (const [from, to] of Object.entries(m(o.map))) map[from.toLowerCase()] = to.toLowerCase();
+  // fromEntries defines own properties: a key such as `__proto__` stays a key.
+  const map = Object.fromEntries(Object.entries(m(o.map)).map(([from, to]) => [from.toLowerCase(), to.toLowerCase()]));
   return {
     name: s.names[0]?.text ?? null,
     enabled: m(o.enabled),

@@ -56,7 +56,8 @@ const SYSLOG: Array<[string, LogLevel]> = [
   ['emerg', 'fatal'], ['alert', 'fatal'], ['crit', 'fatal'], ['error', 'error'],
   ['warning', 'warn'], ['notice', 'info'], ['info', 'info'], ['debug', 'debug'],
 ];
-const SYSLOG_ALIASES: Record<string, LogLevel> = { emergency: 'fatal', critical: 'fatal', err: 'error', warn: 'warn' };
+// Maps, not object literals: a user's text as a key must not find `constructor` or `__proto__`.
+const SYSLOG_ALIASES = new Map<string, LogLevel>([['emergency', 'fatal'], ['critical', 'fatal'], ['err', 'error'], ['warn', 'warn']]);
 const debugLevel: ValueType<LogLevel> = {
   label: 'syslog level name or 0-7',
   parse(v, ctx) {
@@ -64,7 +65,7 @@ const debugLevel: ValueType<LogLevel> = {
     if (!inner.ok) return inner;
     const text = inner.value.toLowerCase();
     const byNumber = /^[0-7]$/.test(text) ? SYSLOG[Number(text)]?.[1] : undefined;
-    const level = byNumber ?? SYSLOG.find(([n]) => n === text)?.[1] ?? SYSLOG_ALIASES[text];
+    const level = byNumber ?? SYSLOG.find(([n]) => n === text)?.[1] ?? SYSLOG_ALIASES.get(text);
     if (level) return { ok: true, value: level };
     return { ok: false, problems: [{ message: `expected one of ${SYSLOG.map(([n]) => n).join(', ')} or 0-7`, pos: v.pos }] };
   },
@@ -213,7 +214,7 @@ export const rootScope: ScopeSpec = {
 };
 
 /** The 2.x module form `Validate validate/<module> [instance] { ... }` stands for `<module> [instance] { ... }`. */
-export const VALIDATE_MODULES: Record<string, ScopeSpec> = { 'validate/sieve': sieveScope, 'validate/smtp_cbv': cbvScope };
+export const VALIDATE_MODULES = new Map<string, ScopeSpec>([['validate/sieve', sieveScope], ['validate/smtp_cbv', cbvScope]]);
 
 /** Every scope, outermost first, for the document and its test. */
 export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, loggingScope];

@@ -91,9 +91,9 @@ function walkScope(parent: ScopeInstance, st: XScope, diagnostics: Diagnostic[])
   if (!spec && lower(st.type) === 'validate' && parent.spec === rootScope) {
     const module = names[0];
     if (!module) return void report(st.pos, `Validate needs a module path such as validate/sieve`);
-    spec = VALIDATE_MODULES[lower(module.text)];
+    spec = VALIDATE_MODULES.get(lower(module.text));
     if (!spec) {
-      return void report(module.pos, `unknown module '${module.text}'${didYouMean(module.text, Object.keys(VALIDATE_MODULES))}`);
+      return void report(module.pos, `unknown module '${module.text}'${didYouMean(module.text, [...VALIDATE_MODULES.keys()])}`);
     }
     names = names.slice(1);
   }

@@ -142,3 +142,19 @@ describe('config errors: volume', () => {
     expect(r.diagnostics[MAX_DIAGNOSTICS]?.message).toBe('49 more errors not shown');
   });
 });
+
+describe('config errors: prototype names are plain text', () => {
+  it('names such as constructor or __proto__ are unknown values, not lookups', () => {
+    expect(errors('smtp_cbv { Debug_Level = constructor }')[0]).toMatch(/Debug_Level: expected one of emerg/);
+    expect(errors('Validate constructor { }')[0]).toMatch(/unknown module 'constructor'/);
+    expect(errors('constructor { }')[0]).toMatch(/unknown scope 'constructor'/);
+    expect(errors('smtp_cbv { __proto__ = 1 }')[0]).toMatch(/unknown option '__proto__'/);
+  });
+
+  it('an array key __proto__ stays a key', () => {
+    const r = parseConfigText('smtp_cbv { map = [ __proto__ = x.example ] }\nESMTP_Listener { context = [ __proto__ = y ] Listen ":25" { } }', 'p.conf');
+    expect(r.diagnostics).toEqual([]);
+    expect(Object.keys(r.config?.smtpCbv?.map ?? {})).toEqual(['__proto__']);
+    expect(Object.getOwnPropertyDescriptor(r.config?.listeners[0]?.context, '__proto__')?.value).toBe('y');
+  });
+});

@@ -15,6 +15,8 @@ const piece = fc.constantFrom(
   '{', '}', '(', ')', '[', ']', '=', '"', "'", '#', '/*', '*/', '\n', ' ', '\\',
   'include', 'readonly_include', 'smtp_cbv', 'sieve', 'script', 'ESMTP_Listener', 'Listen', 'Peer', 'Validate', 'validate/sieve',
   'port', 'phase', 'map', 'source', 'Context', 'mailfrom_phase1', '"mailfrom"', '25', '0666', '10.0.0.0/8', '":25"', 'true', 'x',
+  // Names that an object used as a dictionary would find on its prototype.
+  'constructor', '__proto__', 'toString', 'Debug_Level', 'validate/constructor',
 );
 const structured = fc.array(piece, { maxLength: 200 }).map((a) => a.join(' '));
 const anyText = fc.oneof(structured, fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 300 }));
