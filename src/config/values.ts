@@ -61,7 +61,7 @@ export function integer(min: number, max: number): ValueType<number> {
 
 /** Seconds as written, milliseconds in the model (what timers take). */
 export function seconds(positive: boolean): ValueType<number> {
-  return scalarType('seconds', positive ? 'a positive number of seconds' : 'a number of seconds', (s) => {
+  return scalarType(positive ? 'seconds (> 0)' : 'seconds', positive ? 'a positive number of seconds' : 'a number of seconds', (s) => {
     if (!/^\d+(\.\d+)?$/.test(s.text)) return undefined;
     const ms = Math.round(Number(s.text) * 1000);
     // A year bounds every duration here: beyond that a typo is likelier than intent, and timers overflow at 2^31 ms.

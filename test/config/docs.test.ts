@@ -18,12 +18,12 @@ function section(scope: ScopeSpec): string {
   return doc.slice(start, next < 0 ? undefined : next);
 }
 
-/** Option rows of a section's table: name -> the default cell. */
-function rows(text: string): Map<string, string> {
-  const out = new Map<string, string>();
+/** Option rows of a section's table: name -> the type and default cells. */
+function rows(text: string): Map<string, { type: string; def: string }> {
+  const out = new Map<string, { type: string; def: string }>();
   for (const line of text.split('\n')) {
-    const m = /^\| `([^`]+)` \| [^|]+ \| ([^|]+) \|/.exec(line);
-    if (m) out.set(m[1]!, m[2]!.trim());
+    const m = /^\| `([^`]+)` \| ([^|]+) \| ([^|]+) \|/.exec(line);
+    if (m) out.set(m[1]!, { type: m[2]!.trim(), def: m[3]!.trim() });
   }
   return out;
 }
@@ -40,11 +40,12 @@ describe('docs/configuration.md', () => {
       });
       continue;
     }
-    it(`documents every ${scope.name} option with its default, and no other`, () => {
+    it(`documents every ${scope.name} option with its type and default, and no other`, () => {
       const table = rows(section(scope));
       for (const o of scope.options) {
         expect(table.has(o.name), `${scope.name}: ${o.name} is not documented`).toBe(true);
-        expect(table.get(o.name), `${scope.name}: default of ${o.name}`).toBe(documented(o.default));
+        expect(table.get(o.name)?.def, `${scope.name}: default of ${o.name}`).toBe(documented(o.default));
+        expect(table.get(o.name)?.type, `${scope.name}: type of ${o.name}`).toBe(o.type.label);
       }
       const known = new Set(scope.options.map((o) => o.name));
       for (const name of table.keys()) expect(known.has(name), `${scope.name}: ${name} is documented but not in the schema`).toBe(true);
