@@ -30,22 +30,27 @@ export const MAX_FILE_BYTES = 1024 * 1024;
 export const MAX_INCLUDE_DEPTH = 16;
 /** At most this many files per load: include diamonds would otherwise multiply. */
 export const MAX_FILES = 256;
+/** At most this many bytes per load, all files together (`include "/usr/lib"` must not read for minutes). */
+export const MAX_TOTAL_BYTES = 4 * 1024 * 1024;
 
-export type ReadResult = { ok: true; text: string } | { ok: false; message: string };
+/** On failure, why: the caller says what it was doing ("cannot read", "cannot include"). */
+export type ReadResult = { ok: true; text: string } | { ok: false; reason: string };
 
 /** Reads a file as configuration text, refusing directories, huge and binary files with a reason. */
 export function readConfigText(file: string): ReadResult {
   try {
     const st = fs.statSync(file);
-    if (st.isDirectory()) return { ok: false, message: `'${file}' is a directory, not a configuration file` };
-    if (st.size > MAX_FILE_BYTES) return { ok: false, message: `'${file}' is larger than ${MAX_FILE_BYTES} bytes` };
+    if (st.isDirectory()) return { ok: false, reason: 'it is a directory, not a configuration file' };
+    // A device or a pipe (/dev/zero, a FIFO) would never end or never answer: only regular files are read.
+    if (!st.isFile()) return { ok: false, reason: 'it is not a regular file' };
+    if (st.size > MAX_FILE_BYTES) return { ok: false, reason: `it is larger than ${MAX_FILE_BYTES} bytes` };
     const bytes = fs.readFileSync(file);
-    if (bytes.includes(0)) return { ok: false, message: `'${file}' is a binary file, not configuration text` };
+    if (bytes.includes(0)) return { ok: false, reason: 'it is a binary file, not configuration text' };
     // Editors on some systems start UTF-8 files with a byte order mark; it is not part of the first name.
     const text = bytes.toString('utf8');
     return { ok: true, text: text.startsWith('\uFEFF') ? text.slice(1) : text };
   } catch (e) {
-    return { ok: false, message: `cannot read '${file}': ${describeError(e)}` };
+    return { ok: false, reason: describeError(e) };
   }
 }
 
@@ -67,11 +72,12 @@ function identity(file: string): string {
 interface LoadState {
   diagnostics: Diagnostic[];
   files: number;
+  bytes: number;
 }
 
 /** Parses `text` (the contents of `file`) and expands its includes. */
 export function expandText(text: string, file: string): { statements: XStatement[]; diagnostics: Diagnostic[] } {
-  const state: LoadState = { diagnostics: [], files: 1 };
+  const state: LoadState = { diagnostics: [], files: 1, bytes: text.length };
   const statements = expand(text, { file, includedFrom: [] }, [identity(file)], state);
   return { statements, diagnostics: state.diagnostics };
 }
@@ -127,9 +133,12 @@ function include(target: string, pos: Position, origin: Origin, stack: string[],
     const read = readConfigText(file);
     const inner: Origin = { file, includedFrom: [...origin.includedFrom, site] };
     if (!read.ok) {
-      fail(read.message.replace(/^cannot read/, 'cannot include'));
+      // Name the file as the author would: the include's own path, plus the entry for a directory.
+      fail(`cannot include '${file === resolved ? target : path.join(target, path.basename(file))}': ${read.reason}`);
       continue;
     }
+    state.bytes += read.text.length;
+    if (state.bytes > MAX_TOTAL_BYTES) return fail(`more than ${MAX_TOTAL_BYTES} bytes of configuration included`);
     out.push(...expand(read.text, inner, [...stack, id], state));
   }
   return out;
@@ -138,6 +147,6 @@ function include(target: string, pos: Position, origin: Origin, stack: string[],
 /** Reads and expands the top file; an unreadable top file is one diagnostic at 1:1. */
 export function expandFile(file: string): { statements: XStatement[]; diagnostics: Diagnostic[] } {
   const read = readConfigText(file);
-  if (!read.ok) return { statements: [], diagnostics: [diagnosticAt({ file, includedFrom: [] }, START, read.message)] };
+  if (!read.ok) return { statements: [], diagnostics: [diagnosticAt({ file, includedFrom: [] }, START, `cannot read '${file}': ${read.reason}`)] };
   return expandText(read.text, file);
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConfigFile, loadConfig } from '../../src/config/index.js';
-import { MAX_FILES } from '../../src/config/includes.js';
+import { MAX_FILES, MAX_TOTAL_BYTES } from '../../src/config/includes.js';
 import { formatDiagnostic } from '../../src/diagnostics.js';
 import { tree } from './helpers.js';
 
@@ -97,6 +97,24 @@ describe('include', () => {
     const dir = tree(files);
     const errs = await loadErrors(path.join(dir, 'main.conf'));
     expect(errs.some((e) => e.includes(`more than ${MAX_FILES} files included`))).toBe(true);
+  });
+
+  it('the bytes included by one load are bounded', async () => {
+    const files: Record<string, string> = { 'main.conf': 'include big' };
+    const chunk = `# ${'x'.repeat(1000)}\n`.repeat(900); // about 0.9 MB of comments per file
+    for (let i = 0; i < Math.ceil(MAX_TOTAL_BYTES / chunk.length) + 1; i++) files[`big/${String(i).padStart(2, '0')}.conf`] = chunk;
+    const errs = await loadErrors(path.join(tree(files), 'main.conf'));
+    expect(errs).toEqual([expect.stringContaining(`more than ${MAX_TOTAL_BYTES} bytes of configuration included`)]);
+  });
+
+  it('devices and pipes are refused, not read', async () => {
+    const errs = await loadErrors(path.join(tree({ 'main.conf': 'include "/dev/zero"' }), 'main.conf'));
+    expect(errs).toEqual([expect.stringContaining("error: cannot include '/dev/zero': it is not a regular file")]);
+    expect((await loadErrors('/dev/null'))[0]).toMatch(/is not a regular file/);
+    const dir = tree({ 'main.conf': 'include "conf.d"', 'conf.d/a.conf': Buffer.from([1, 0, 2]) });
+    expect(await loadErrors(path.join(dir, 'main.conf'))).toEqual([
+      `${path.join(dir, 'main.conf')}:1:1: error: cannot include 'conf.d/a.conf': it is a binary file, not configuration text`,
+    ]);
   });
 
   it('a missing include target is reported at the include', async () => {
