@@ -106,24 +106,28 @@ function walkScope(parent: ScopeInstance, st: XScope, diagnostics: Diagnostic[])
       : `unknown scope '${st.type}' in ${scopeLabel(parent)}${didYouMean(st.type, candidates)}`);
   }
 
-  if (names.length < spec.names.min) return void report(st.pos, `${spec.name} needs a name (${spec.names.label})`);
-  if (names.length > spec.names.max) {
-    const extra = names[spec.names.max]!;
-    return void report(extra.pos, spec.names.max === 0 ? `${spec.name} takes no name` : `${spec.name} takes at most one name (${spec.names.label})`);
-  }
+  // A refused scope still has its body checked (as an instance that makes nothing), so that
+  // fixing its name does not uncover a second round of errors inside it.
   let valid = true;
-  for (const n of names) {
-    const problem = spec.names.check?.(n);
-    if (problem) {
-      report(n.pos, problem);
-      valid = false;
+  const refuse = (pos: Position, message: string) => {
+    report(pos, message);
+    valid = false;
+  };
+  if (names.length < spec.names.min) refuse(st.pos, `${spec.name} needs a name (${spec.names.label})`);
+  else if (names.length > spec.names.max) {
+    const extra = names[spec.names.max]!;
+    refuse(extra.pos, spec.names.max === 0 ? `${spec.name} takes no name` : `${spec.name} takes at most one name (${spec.names.label})`);
+  } else {
+    for (const n of names) {
+      const problem = spec.names.check?.(n);
+      if (problem) refuse(n.pos, problem);
     }
   }
 
   const twin = valid && parent.children.find((c) => c.valid && c.spec === spec && (spec.repeat === 'once' || sameName(c.names[0], names[0])));
   if (twin) {
     const label = spec.repeat === 'once' ? `scope '${spec.name}'` : `${spec.name} '${names[0]?.text ?? ''}'`;
-    return void report(st.pos, `duplicate ${label} (first at ${placeOf(twin.origin, twin.pos)})`);
+    refuse(st.pos, `duplicate ${label} (first at ${placeOf(twin.origin, twin.pos)})`);
   }
 
   const instance: ScopeInstance = { spec, names, pos: st.pos, origin: st.origin, options: new Map(), children: [], valid };

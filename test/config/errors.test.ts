@@ -88,6 +88,17 @@ describe('config errors: structure', () => {
     ]);
   });
 
+  it('the body of a refused scope is still checked', () => {
+    expect(errors('smtp_cbv { }\nsmtp_cbv { prot = 1 }')).toEqual([
+      "test.conf:2:1: error: duplicate scope 'smtp_cbv' (first at test.conf:1:1)",
+      "test.conf:2:12: error: unknown option 'prot' in smtp_cbv; did you mean 'port'?",
+    ]);
+    expect(errors('logging x { level = loud }')).toEqual([
+      'test.conf:1:9: error: logging takes no name',
+      "test.conf:1:21: error: level: expected one of fatal, error, warn, info, debug, trace, silent, found 'loud'",
+    ]);
+  });
+
   it('scope names: required, refused, or one at most', () => {
     expect(errors('sieve { script { source = a } }')).toEqual(['test.conf:1:9: error: script needs a name (phase)']);
     expect(errors('logging "x" { }')).toEqual(['test.conf:1:9: error: logging takes no name']);
