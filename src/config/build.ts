@@ -1,0 +1,200 @@
+/**
+ * Turns the checked scope tree (walk.ts) into the typed Config: defaults
+ * applied, Listen scopes merged with the ESMTP_Listener options they inherit,
+ * scripts from both the 3.x `script` scopes and the 2.x options collected in
+ * phase order. The few checks that need more than one scope live here.
+ */
+import path from 'node:path';
+import { parseEcconf } from '../../grammars/ecconf.js';
+import type { Diagnostic } from '../diagnostics.js';
+import { type Origin, diagnosticAt, placeOf } from './origin.js';
+import {
+  type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, globalOptions, legacyScriptOptions, listenScope, listenerOptions,
+  listenerScope, loggingOptions, loggingScope, parseScriptSlot, peerScope, scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
+} from './schema.js';
+import type { Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
+import { type HostPort, parseCidr, parseHostPort } from './values.js';
+import type { ScopeInstance } from './walk.js';
+
+/** The listener a configuration without ESMTP_Listener gets: local only, a port that needs no privileges. */
+export const DEFAULT_LISTEN: HostPort = { host: '127.0.0.1', port: 2525 };
+
+function refOf(origin: Origin, pos: { line: number; column: number }): SourceRef {
+  return { file: origin.file, line: pos.line, column: pos.column };
+}
+
+/** The defaults are schema text; parse them the way a user's value is parsed. */
+function defaultOf<T>(spec: OptionSpec<T>, dir: string): T | null {
+  if (spec.default === null) return null;
+  const parsed = parseEcconf(`x = ${spec.default}`);
+  const st = parsed.statements[0];
+  if (parsed.errors.length || st?.kind !== 'option') throw new Error(`schema default of ${spec.name} does not parse`);
+  const r = spec.type.parse(st.value, { dir });
+  if (!r.ok) throw new Error(`schema default of ${spec.name} is not a valid ${spec.type.label}`);
+  return r.value;
+}
+
+/** The value of an option: from the first of `scopes` that sets it, else the default. */
+function value<T>(spec: OptionSpec<T>, dir: string, ...scopes: Array<ScopeInstance | undefined>): T | null {
+  for (const s of scopes) {
+    const set = s?.options.get(spec.name.toLowerCase());
+    if (set) return set.value as T;
+  }
+  return defaultOf(spec, dir);
+}
+/** Same, for options whose default is never null. */
+function must<T>(spec: OptionSpec<T>, dir: string, ...scopes: Array<ScopeInstance | undefined>): T {
+  return value(spec, dir, ...scopes) as T;
+}
+
+/** The valid child scopes of one kind; a scope whose name was refused makes nothing (its error is reported). */
+const childrenOf = (s: ScopeInstance | undefined, spec: { name: string }) => s?.children.filter((c) => c.valid && c.spec.name === spec.name) ?? [];
+
+export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diagnostic[]): Config {
+  const dir = path.dirname(path.resolve(file));
+  const logging = childrenOf(root, loggingScope)[0];
+  const cbv = childrenOf(root, cbvScope)[0];
+  const listener = childrenOf(root, listenerScope)[0];
+  return {
+    file,
+    spoolDir: must(globalOptions.spoolDir, dir, root),
+    logging: { level: must(loggingOptions.level, dir, logging), pretty: must(loggingOptions.pretty, dir, logging) },
+    server: {
+      hostname: value(listenerOptions.hostname, dir, listener),
+      greeting: value(listenerOptions.greeting, dir, listener),
+      maxMessageSize: must(listenerOptions.maxMessageSize, dir, listener),
+      maxConnectionsPerIp: must(listenerOptions.maxConnectionsPerIp, dir, listener),
+      maxTarpitMs: must(serverOptions.maxTarpit, dir, listener),
+      socketTimeoutMs: must(serverOptions.socketTimeout, dir, listener),
+    },
+    listeners: buildListeners(listener, dir, diagnostics),
+    smtpCbv: cbv ? buildCbv(cbv, dir) : null,
+    sieve: buildSieve(childrenOf(root, sieveScope)[0], dir, diagnostics),
+  };
+}
+
+function buildListeners(listener: ScopeInstance | undefined, dir: string, diagnostics: Diagnostic[]): ListenerConfig[] {
+  const o = listenerOptions;
+  const make = (address: HostPort, listen: ScopeInstance | undefined): ListenerConfig => ({
+    host: address.host,
+    port: address.port,
+    maxMessageSize: must(o.maxMessageSize, dir, listen, listener),
+    tlsKey: value(o.tlsKey, dir, listen, listener),
+    tlsCertificate: value(o.tlsCertificate, dir, listen, listener),
+    maxConnectionsPerIp: must(o.maxConnectionsPerIp, dir, listen, listener),
+    hostname: value(o.hostname, dir, listen, listener),
+    greeting: value(o.greeting, dir, listen, listener),
+    // Context merges key by key: a Listen adds to the listener's variables rather than replacing them all.
+    context: { ...must(o.context, dir, listener), ...(listen ? must(o.context, dir, listen) : {}) },
+    peers: childrenOf(listen, peerScope).map((p) => ({
+      cidr: parseCidr(p.names[0]?.text ?? '') ?? '',
+      context: must(o.context, dir, p),
+      declaredAt: refOf(p.origin, p.pos),
+    })),
+    declaredAt: listen ? refOf(listen.origin, listen.pos) : null,
+  });
+  if (!listener) return [make(DEFAULT_LISTEN, undefined)];
+
+  const listens = childrenOf(listener, listenScope);
+  if (!listener.children.some((c) => c.spec === listenScope)) {
+    diagnostics.push(diagnosticAt(listener.origin, listener.pos, `ESMTP_Listener has no Listen scope: add one such as Listen "127.0.0.1:2525" { }`));
+  }
+  const seen = new Map<string, ScopeInstance>();
+  const out: ListenerConfig[] = [];
+  for (const listen of listens) {
+    const address = parseHostPort(listen.names[0]?.text ?? '');
+    if (!address) continue; // the walk reported it
+    const key = `${address.host}:${address.port}`;
+    const first = seen.get(key);
+    if (first) {
+      diagnostics.push(diagnosticAt(listen.origin, listen.pos, `duplicate Listen address ${key} (first at ${placeOf(first.origin, first.pos)})`));
+      continue;
+    }
+    seen.set(key, listen);
+    const l = make(address, listen);
+    // A key without a certificate (or the reverse) cannot offer STARTTLS: say so rather than serve clear text silently.
+    if ((l.tlsKey === null) !== (l.tlsCertificate === null)) {
+      const missing = l.tlsKey === null ? 'tls_key' : 'tls_certificate';
+      diagnostics.push(diagnosticAt(listen.origin, listen.pos, `missing required option '${missing}' for Listen "${key}": STARTTLS needs both tls_key and tls_certificate`));
+    }
+    out.push(l);
+  }
+  return out;
+}
+
+function buildCbv(s: ScopeInstance, dir: string): SmtpCbvConfig {
+  const o = cbvOptions;
+  const v = <T>(spec: OptionSpec<T>) => value(spec, dir, s);
+  const m = <T>(spec: OptionSpec<T>) => must(spec, dir, s);
+  // fromEntries defines own properties: a key such as `__proto__` stays a key.
+  const map = Object.fromEntries(Object.entries(m(o.map)).map(([from, to]) => [from.toLowerCase(), to.toLowerCase()]));
+  return {
+    name: s.names[0]?.text ?? null,
+    enabled: m(o.enabled),
+    debugLevel: v(o.debugLevel),
+    phase: m(o.phase),
+    mailfrom: m(o.mailfrom),
+    map,
+    mapSubdomains: m(o.mapSubdomains),
+    dnsServers: m(o.dnsServers).map((hp) => (hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`)),
+    dnsTimeoutMs: m(o.dnsTimeout),
+    dnsTries: m(o.dnsTries),
+    port: m(o.port),
+    allowTargets: m(o.allowTargets),
+    helo: v(o.helo),
+    sourceAddress: v(o.sourceAddress),
+    timeoutMs: m(o.timeout),
+    connectTimeoutMs: m(o.connectTimeout),
+    greetingTimeoutMs: m(o.greetingTimeout),
+    commandTimeoutMs: m(o.commandTimeout),
+    maxHosts: m(o.maxHosts),
+    starttls: m(o.starttls),
+    cache: { positiveTtlMs: m(o.positiveTtl), negativeTtlMs: m(o.negativeTtl), domainTtlMs: m(o.domainTtl), size: m(o.cacheSize) },
+    limits: {
+      maxConcurrency: m(o.maxConcurrency),
+      maxConcurrencyPerDomain: m(o.maxConcurrencyPerDomain),
+      domainRateLimit: m(o.domainRateLimit),
+      domainRateIntervalMs: m(o.domainRateInterval),
+    },
+    catchAllCheck: m(o.catchAllCheck),
+    postmasterCheck: m(o.postmasterCheck),
+    ownDomains: m(o.ownDomains).map((d) => d.toLowerCase()),
+    redisUrl: v(o.redisUrl),
+    declaredAt: refOf(s.origin, s.pos),
+  };
+}
+
+function buildSieve(s: ScopeInstance | undefined, dir: string, diagnostics: Diagnostic[]): SieveConfig {
+  const scripts: SieveScriptRef[] = [];
+  const bySlot = new Map<string, SourceRef>();
+  const add = (slot: string, file: string, at: SourceRef, origin: Origin, pos: { line: number; column: number; offset: number }) => {
+    const parsed = parseScriptSlot(slot);
+    if (!parsed) return;
+    const key = `${parsed.phase}_phase${parsed.order}`;
+    const first = bySlot.get(key);
+    if (first) {
+      diagnostics.push(diagnosticAt(origin, pos, `duplicate script for ${key} (first at ${first.file}:${first.line}:${first.column})`));
+      return;
+    }
+    bySlot.set(key, at);
+    scripts.push({ ...parsed, path: file, declaredAt: at });
+  };
+  for (const legacy of legacyScriptOptions) {
+    const set = s?.options.get(legacy.name.toLowerCase());
+    if (set) add(legacy.name, set.value as string, refOf(set.origin, set.pos), set.origin, set.pos);
+  }
+  for (const script of childrenOf(s, scriptScope)) {
+    const source = script.options.get(scriptOptions.source.name);
+    const slot = script.names[0];
+    if (source && slot) add(slot.text, source.value as string, refOf(source.origin, source.pos), script.origin, script.pos);
+  }
+  scripts.sort((a, b) => SIEVE_PHASES.indexOf(a.phase) - SIEVE_PHASES.indexOf(b.phase) || a.order - b.order);
+  return {
+    name: s?.names[0]?.text ?? null,
+    enabled: must(sieveOptions.enabled, dir, s),
+    debugLevel: value(sieveOptions.debugLevel, dir, s),
+    runtimeError: must(sieveOptions.runtimeError, dir, s),
+    dialect: must(sieveOptions.dialect, dir, s),
+    scripts,
+  };
+}

@@ -1,0 +1,220 @@
+/**
+ * The configuration schema: every scope and option the loader accepts, with
+ * its type, default and meaning. It is the single source for validation
+ * (walk.ts), the typed model (build.ts) and the reference document
+ * (docs/configuration.md, kept in step by test/config/docs.test.ts).
+ *
+ * Defaults are written in configuration syntax (`30`, `( )`, `"mailfrom"`) and
+ * parsed by the option's own type, so a default can never disagree with what
+ * a user could write, and the document shows it as the user would write it.
+ */
+import { type ConfScalar } from '../../grammars/ecconf.js';
+import { parseCidr, parseHostPort, type ValueType } from './values.js';
+import * as t from './values.js';
+import { didYouMean } from './suggest.js';
+
+export interface OptionSpec<T = unknown> {
+  /** The name as documented; matching is case-insensitive. */
+  name: string;
+  type: ValueType<T>;
+  /** The default in configuration syntax, or null when unset means "none" (described in `doc`). */
+  default: string | null;
+  doc: string;
+  required?: boolean;
+}
+
+export interface ScopeNames {
+  min: number;
+  max: number;
+  /** What the name is, for messages and the document. */
+  label: string;
+  /** A problem with a name, or undefined when it is valid. */
+  check?(name: ConfScalar): string | undefined;
+}
+
+export interface ScopeSpec {
+  name: string;
+  doc: string;
+  names: ScopeNames;
+  /** `once`: at most one per parent; `by-name`: one per distinct name. */
+  repeat: 'once' | 'by-name';
+  options: OptionSpec[];
+  scopes: ScopeSpec[];
+  /** Set when the options are the parent scope's, repeated to override them (docs list them once). */
+  inheritsOptionsFrom?: string;
+}
+
+function opt<T>(name: string, type: ValueType<T>, def: string | null, doc: string, required = false): OptionSpec<T> {
+  return { name, type, default: def, doc, required };
+}
+
+// ---------------------------------------------------------------- debug level
+
+/** Momentum's Debug_Level takes syslog level names (or their numbers); the logger uses pino's levels. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const SYSLOG: Array<[string, LogLevel]> = [
+  ['emerg', 'fatal'], ['alert', 'fatal'], ['crit', 'fatal'], ['error', 'error'],
+  ['warning', 'warn'], ['notice', 'info'], ['info', 'info'], ['debug', 'debug'],
+];
+// Maps, not object literals: a user's text as a key must not find `constructor` or `__proto__`.
+const SYSLOG_ALIASES = new Map<string, LogLevel>([['emergency', 'fatal'], ['critical', 'fatal'], ['err', 'error'], ['warn', 'warn']]);
+const debugLevel: ValueType<LogLevel> = {
+  label: 'syslog level name or 0-7',
+  parse(v, ctx) {
+    const inner = t.string.parse(v, ctx);
+    if (!inner.ok) return inner;
+    const text = inner.value.toLowerCase();
+    const byNumber = /^[0-7]$/.test(text) ? SYSLOG[Number(text)]?.[1] : undefined;
+    const level = byNumber ?? SYSLOG.find(([n]) => n === text)?.[1] ?? SYSLOG_ALIASES.get(text);
+    if (level) return { ok: true, value: level };
+    return { ok: false, problems: [{ message: `expected one of ${SYSLOG.map(([n]) => n).join(', ')} or 0-7`, pos: v.pos }] };
+  },
+};
+
+// ---------------------------------------------------------------- smtp_cbv
+
+const domain = t.string;
+
+export const cbvOptions = {
+  enabled: opt('Enabled', t.boolean, 'true', 'Run the probe automatically in `phase`. `false` loads the module passively: no automatic probe, but the Sieve function `smtp_callback_verify` works.'),
+  debugLevel: opt('Debug_Level', debugLevel, null, "Log level for this module; unset follows `logging.level`. Momentum's names (DEBUG, INFO, NOTICE, WARNING, ERROR, CRIT...) or 0-7."),
+  phase: opt('phase', t.oneOf(['mailfrom', 'rcptto'] as const), 'mailfrom', 'When the probe starts: when MAIL FROM is accepted, or at the first accepted RCPT TO.'),
+  mailfrom: opt('mailfrom', t.string, '""', 'MAIL FROM of the probe; empty means the null sender `<>`.'),
+  map: opt('map', t.arrayOf(domain, true), '[ ]', 'Sender domain -> domain whose MX hosts are probed instead (exact, case-insensitive match).'),
+  mapSubdomains: opt('map_subdomains', t.boolean, 'false', 'Let a `map` key also match subdomains of the sender domain (the longest key wins).'),
+  dnsServers: opt('dns_servers', t.listOf(t.hostPort(53)), '( )', 'DNS servers for MX and address look-ups, `ip` or `ip:port`; empty uses the system resolvers.'),
+  dnsTimeout: opt('dns_timeout', t.seconds(true), '2', 'Deadline of one DNS query try.'),
+  dnsTries: opt('dns_tries', t.integer(1, 10), '2', 'Tries per DNS query.'),
+  port: opt('port', t.integer(1, 65535), '25', 'TCP port of the probed MX hosts.'),
+  allowTargets: opt('allow_targets', t.listOf(t.cidr), '( )', 'CIDR ranges the probe may contact although they are private, loopback or reserved (the address guard refuses them otherwise).'),
+  helo: opt('helo', t.string, null, 'EHLO/HELO name of the probe; unset uses the system host name.'),
+  sourceAddress: opt('source_address', t.ipAddress, null, 'Local IP address probes connect from; unset lets the system choose.'),
+  timeout: opt('timeout', t.seconds(true), '30', 'Overall deadline of one verification, across all hosts tried.'),
+  connectTimeout: opt('connect_timeout', t.seconds(true), '5', 'Deadline for the TCP connection to one host.'),
+  greetingTimeout: opt('greeting_timeout', t.seconds(true), '10', 'Deadline for the server greeting.'),
+  commandTimeout: opt('command_timeout', t.seconds(true), '10', 'Deadline for the reply to each command (EHLO, STARTTLS, MAIL, RCPT).'),
+  maxHosts: opt('max_hosts', t.integer(1, 20), '3', 'How many MX hosts one verification tries at most.'),
+  starttls: opt('starttls', t.boolean, 'true', 'Use STARTTLS when offered (opportunistic; retried in clear if TLS fails).'),
+  positiveTtl: opt('cache_positive_ttl', t.seconds(false), '86400', 'How long an accepted address is cached.'),
+  negativeTtl: opt('cache_negative_ttl', t.seconds(false), '7200', 'How long a rejected address is cached.'),
+  domainTtl: opt('cache_domain_ttl', t.seconds(false), '7200', 'How long per-domain facts (rejects the null sender, accepts all, no usable MX) are cached.'),
+  cacheSize: opt('cache_size', t.integer(1, 10_000_000), '10000', 'Entries in the in-memory cache (unused with `redis_url`). Transient results are never cached.'),
+  maxConcurrency: opt('max_concurrency', t.integer(1, 100000), '100', 'Probes in flight at once, in all.'),
+  maxConcurrencyPerDomain: opt('max_concurrency_per_domain', t.integer(1, 100000), '10', 'Probes in flight at once to one target domain.'),
+  domainRateLimit: opt('domain_rate_limit', t.integer(1, 1000000), '60', 'Probes started to one target domain per `domain_rate_interval`; over it the result is transient.'),
+  domainRateInterval: opt('domain_rate_interval', t.seconds(true), '60', 'The sliding window of `domain_rate_limit`.'),
+  catchAllCheck: opt('catch_all_check', t.boolean, 'false', 'Probe a random local part first and report domains that accept everything as accept-all.'),
+  postmasterCheck: opt('postmaster_check', t.boolean, 'false', 'Also check that the domain accepts postmaster (cached per domain).'),
+  ownDomains: opt('own_domains', t.listOf(domain), '( )', 'Our own domains: senders in them are never probed (no loops).'),
+  redisUrl: opt('redis_url', t.url(['redis:', 'rediss:']), null, 'Redis URL for a cache shared by several instances; unset keeps the cache in memory.'),
+};
+
+// ---------------------------------------------------------------- sieve
+
+/** SMTP phases that run scripts (sieve-dialect.md). */
+export const SIEVE_PHASES = ['connect', 'ehlo', 'mailfrom', 'rcptto', 'data', 'each_rcpt', 'spool'] as const;
+export type SievePhase = (typeof SIEVE_PHASES)[number];
+/** Momentum phases this product has no equivalent for: named in the error instead of "unknown". */
+const UNSUPPORTED_PHASES = ['accept', 'set_binding'];
+export const SCRIPT_SLOTS = SIEVE_PHASES.flatMap((p) => [`${p}_phase1`, `${p}_phase2`]);
+
+export function parseScriptSlot(name: string): { phase: SievePhase; order: 1 | 2 } | undefined {
+  const m = /^(.*)_phase([12])$/.exec(name.toLowerCase());
+  const phase = SIEVE_PHASES.find((p) => p === m?.[1]);
+  return phase && m ? { phase, order: m[2] === '1' ? 1 : 2 } : undefined;
+}
+
+function checkScriptSlot(name: ConfScalar): string | undefined {
+  if (parseScriptSlot(name.text)) return undefined;
+  const m = /^(.*)_phase[12]$/.exec(name.text.toLowerCase());
+  if (m && UNSUPPORTED_PHASES.includes(m[1] ?? '')) return `phase '${m[1]}' is a Momentum phase smtp-cbv does not run`;
+  return `unknown script phase '${name.text}'${didYouMean(name.text, SCRIPT_SLOTS)} (expected <phase>_phase1 or <phase>_phase2, phase one of ${SIEVE_PHASES.join(', ')})`;
+}
+
+export const sieveOptions = {
+  enabled: opt('Enabled', t.boolean, 'true', 'Run the scripts. `false` keeps the configuration but runs no script (every phase accepts).'),
+  debugLevel: opt('Debug_Level', debugLevel, null, 'Log level for script runs; unset follows `logging.level`. Same values as in `smtp_cbv`.'),
+  runtimeError: opt('runtime_error', t.oneOf(['fail', 'continue'] as const), 'fail', 'What a script runtime error does: `fail` answers `451 4.3.0`, `continue` ignores it.'),
+  dialect: opt('dialect', t.oneOf(['momentum', 'rfc'] as const), 'momentum', '`momentum` accepts Sieve++; `rfc` refuses Sieve++ syntax (standard Sieve only).'),
+};
+/** The 2.x form names scripts as options: `mailfrom_phase1 = "/path"`. */
+export const legacyScriptOptions: OptionSpec<string>[] = SCRIPT_SLOTS.map((slot) =>
+  opt(slot, t.filePath, null, `2.x form of \`script "${slot}" { source = ... }\`.`),
+);
+export const scriptOptions = {
+  source: opt('source', t.filePath, null, 'The Sieve script file, relative to the file this option is written in.', true),
+};
+
+// ---------------------------------------------------------------- listener
+
+export const listenerOptions = {
+  maxMessageSize: opt('max_message_size', t.size, '10m', 'Largest message accepted (SIZE), in bytes; k, m, g suffixes are binary multiples.'),
+  tlsKey: opt('tls_key', t.filePath, null, 'PEM private key for STARTTLS; with `tls_certificate`, STARTTLS is offered.'),
+  tlsCertificate: opt('tls_certificate', t.filePath, null, 'PEM certificate chain for STARTTLS.'),
+  maxConnectionsPerIp: opt('max_connections_per_ip', t.integer(1, 100000), '20', 'Concurrent connections from one client IP; the next one is refused with 421.'),
+  hostname: opt('hostname', t.string, null, 'Host name in the greeting and EHLO reply; unset uses the system host name.'),
+  greeting: opt('greeting', t.string, null, 'Text of the 220 greeting after the host name; unset says `ESMTP smtp-cbv`.'),
+  context: opt('context', t.arrayOf(t.string, false), '[ ]', 'Connection context variables set for these connections, e.g. `__bypass_smtp_cbv = "true"`.'),
+};
+const peerOptions = { context: listenerOptions.context };
+/** Server-wide settings: only in ESMTP_Listener, since one server process serves every Listen address. */
+export const serverOptions = {
+  maxTarpit: opt('max_tarpit', t.seconds(false), '30', 'Longest delay a policy may ask for (`ec_tarpit`); longer requests are cut to this.'),
+  socketTimeout: opt('socket_timeout', t.seconds(true), '300', 'Idle time after which a client connection is closed (RFC 5321 section 4.5.3.2.7: at least 5 minutes).'),
+};
+
+// ---------------------------------------------------------------- logging and global
+
+export const loggingOptions = {
+  level: opt('level', t.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const), 'info', 'Least severe level that is logged.'),
+  pretty: opt('pretty', t.boolean, 'false', 'Human-readable log lines instead of JSON lines.'),
+};
+export const globalOptions = {
+  spoolDir: opt('spool_dir', t.filePath, './var/spool', 'Where accepted messages are written, relative to the configuration file.'),
+};
+
+// ---------------------------------------------------------------- scopes
+
+const single = (label: string, check?: ScopeNames['check']): ScopeNames => ({ min: 1, max: 1, label, check });
+const optionalName: ScopeNames = { min: 0, max: 1, label: 'instance name' };
+
+export const peerScope: ScopeSpec = {
+  name: 'Peer', doc: 'Settings for clients in a CIDR range; the most specific range wins.', repeat: 'by-name',
+  names: single('CIDR range', (n) => (parseCidr(n.text) ? undefined : `expected a CIDR range such as 10.0.0.0/8, found '${n.text}'`)),
+  options: Object.values(peerOptions), scopes: [],
+};
+export const listenScope: ScopeSpec = {
+  name: 'Listen', doc: 'One listening address; its options override those of ESMTP_Listener.', repeat: 'by-name',
+  names: single('address:port', (n) => (parseHostPort(n.text) ? undefined : `expected an IP address and port such as 127.0.0.1:2525 or ":25", found '${n.text}'`)),
+  options: Object.values(listenerOptions), scopes: [peerScope], inheritsOptionsFrom: 'ESMTP_Listener',
+};
+export const listenerScope: ScopeSpec = {
+  name: 'ESMTP_Listener', doc: 'The SMTP server. Without this scope it listens on 127.0.0.1:2525.', repeat: 'once',
+  names: { min: 0, max: 0, label: 'none' }, options: [...Object.values(listenerOptions), ...Object.values(serverOptions)], scopes: [listenScope],
+};
+export const scriptScope: ScopeSpec = {
+  name: 'script', doc: 'A script bound to a phase: the name is `<phase>_phase1` (site) or `<phase>_phase2` (runs when phase 1 ends without a terminal action).', repeat: 'by-name',
+  names: single('phase', checkScriptSlot), options: Object.values(scriptOptions), scopes: [],
+};
+export const sieveScope: ScopeSpec = {
+  name: 'sieve', doc: 'The Sieve policy module.', repeat: 'once', names: optionalName,
+  options: [...Object.values(sieveOptions), ...legacyScriptOptions], scopes: [scriptScope],
+};
+export const cbvScope: ScopeSpec = {
+  name: 'smtp_cbv', doc: 'SMTP callback verification of the envelope sender.', repeat: 'once', names: optionalName,
+  options: Object.values(cbvOptions), scopes: [],
+};
+export const loggingScope: ScopeSpec = {
+  name: 'logging', doc: 'Log output (pino).', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
+  options: Object.values(loggingOptions), scopes: [],
+};
+export const rootScope: ScopeSpec = {
+  name: '(top level)', doc: 'Options outside any scope.', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
+  options: Object.values(globalOptions), scopes: [listenerScope, cbvScope, sieveScope, loggingScope],
+};
+
+/** The 2.x module form `Validate validate/<module> [instance] { ... }` stands for `<module> [instance] { ... }`. */
+export const VALIDATE_MODULES = new Map<string, ScopeSpec>([['validate/sieve', sieveScope], ['validate/smtp_cbv', cbvScope]]);
+
+/** Every scope, outermost first, for the document and its test. */
+export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, loggingScope];

@@ -1,0 +1,118 @@
+/**
+ * The typed configuration the rest of the product reads. Every field has a
+ * value (defaults applied), paths are absolute, durations are milliseconds.
+ */
+import type { LogLevel, SievePhase } from './schema.js';
+
+export type { LogLevel, SievePhase } from './schema.js';
+
+/** Where something was declared, for messages that point back at the config. */
+export interface SourceRef {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface SmtpCbvConfig {
+  /** The instance name (`smtp_cbv "smtp_cbv1"`), or null when unnamed. */
+  name: string | null;
+  enabled: boolean;
+  /** Null: follow `logging.level`. */
+  debugLevel: LogLevel | null;
+  phase: 'mailfrom' | 'rcptto';
+  /** Probe MAIL FROM; '' is the null sender. */
+  mailfrom: string;
+  /** Lower-case sender domain -> domain to probe instead. */
+  map: Record<string, string>;
+  mapSubdomains: boolean;
+  /** `ip:port` strings, as node's Resolver#setServers takes them; empty = system resolvers. */
+  dnsServers: string[];
+  dnsTimeoutMs: number;
+  dnsTries: number;
+  port: number;
+  /** Normalised CIDR ranges the address guard lets through. */
+  allowTargets: string[];
+  helo: string | null;
+  sourceAddress: string | null;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  greetingTimeoutMs: number;
+  commandTimeoutMs: number;
+  maxHosts: number;
+  starttls: boolean;
+  cache: { positiveTtlMs: number; negativeTtlMs: number; domainTtlMs: number; size: number };
+  limits: { maxConcurrency: number; maxConcurrencyPerDomain: number; domainRateLimit: number; domainRateIntervalMs: number };
+  catchAllCheck: boolean;
+  postmasterCheck: boolean;
+  /** Lower-case domains never probed. */
+  ownDomains: string[];
+  redisUrl: string | null;
+  declaredAt: SourceRef;
+}
+
+export interface SieveScriptRef {
+  phase: SievePhase;
+  /** 1 = `_phase1` (site), 2 = `_phase2` (vendor; runs when phase 1 ends without a terminal action). */
+  order: 1 | 2;
+  /** Absolute path of the script file. */
+  path: string;
+  declaredAt: SourceRef;
+}
+
+export interface SieveConfig {
+  /** Null when unnamed or when the config has no sieve scope. */
+  name: string | null;
+  /** False: no script runs. */
+  enabled: boolean;
+  /** Null: follow `logging.level`. */
+  debugLevel: LogLevel | null;
+  runtimeError: 'fail' | 'continue';
+  dialect: 'momentum' | 'rfc';
+  /** In phase order, phase 1 before phase 2. */
+  scripts: SieveScriptRef[];
+}
+
+export interface PeerConfig {
+  /** Normalised CIDR range. */
+  cidr: string;
+  context: Record<string, string>;
+  declaredAt: SourceRef;
+}
+
+/** One `Listen` address, with the ESMTP_Listener options it inherits already merged. */
+export interface ListenerConfig {
+  host: string;
+  port: number;
+  maxMessageSize: number;
+  tlsKey: string | null;
+  tlsCertificate: string | null;
+  maxConnectionsPerIp: number;
+  hostname: string | null;
+  greeting: string | null;
+  /** ESMTP_Listener context merged with this Listen's; peers add theirs (see peerContext). */
+  context: Record<string, string>;
+  peers: PeerConfig[];
+  declaredAt: SourceRef | null;
+}
+
+/** Settings of the whole SMTP server, from ESMTP_Listener itself (a Listen may override the first four for its address). */
+export interface ServerConfig {
+  hostname: string | null;
+  greeting: string | null;
+  maxMessageSize: number;
+  maxConnectionsPerIp: number;
+  maxTarpitMs: number;
+  socketTimeoutMs: number;
+}
+
+export interface Config {
+  /** The top configuration file (as given). */
+  file: string;
+  spoolDir: string;
+  logging: { level: LogLevel; pretty: boolean };
+  server: ServerConfig;
+  listeners: ListenerConfig[];
+  /** Null when the configuration has no smtp_cbv scope (no callback verification). */
+  smtpCbv: SmtpCbvConfig | null;
+  sieve: SieveConfig;
+}
