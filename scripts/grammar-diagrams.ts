@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSyntaxDiagramsCode, type ISerializedGast } from 'chevrotain';
+import { serializedGrammar as ecconfGrammar } from '../grammars/ecconf.js';
 import { serializedGrammar as sieveGrammar } from '../grammars/sieve.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -15,6 +16,7 @@ const chevrotainDir = join(dirname(fileURLToPath(import.meta.resolve('chevrotain
 
 const grammars: Array<{ file: string; title: string; grammar: ISerializedGast[] }> = [
   { file: 'docs/sieve-grammar.html', title: 'Sieve (RFC 5228 section 8) and Sieve++', grammar: sieveGrammar() },
+  { file: 'docs/ecconf-grammar.html', title: 'Momentum configuration (ecelerity.conf)', grammar: ecconfGrammar() },
 ];
 
 function inline(html: string): string {

@@ -98,3 +98,30 @@ describe('the example scripts', () => {
     expect(await run('check', ...files)).toEqual({ code: 0, out: '', err: '' });
   });
 });
+
+describe('smtp-cbv check --config', () => {
+  it('passes the example configurations and every script they name', async () => {
+    const examples = join(import.meta.dirname, '../../examples');
+    expect(await run('check', '--config', join(examples, 'smtp-cbv.conf'))).toEqual({ code: 0, out: '', err: '' });
+    expect(await run('check', '--config', join(examples, 'momentum.conf'))).toEqual({ code: 0, out: '', err: '' });
+  });
+
+  it('reports config errors and the errors of the scripts it names, each at its own place', async () => {
+    const conf = join(dir, 'bad.conf');
+    await writeFile(
+      conf,
+      `smtp_cbv "x" { phase = "mailfrom"\n  timout = 3 }\nsieve "s" {\n  script "mailfrom_phase1" { source = "bad.siv" }\n  script "data_phase1" { source = "nowhere.siv" }\n}\n`,
+    );
+    const { code, out } = await run('check', '--config', conf);
+    expect(code).toBe(1);
+    const lines = out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^${conf}:2:3: error: .*timout.*did you mean 'timeout'`));
+    // With an error in the configuration itself, scripts are not compiled.
+    expect(lines).toHaveLength(1);
+    await writeFile(conf, `sieve "s" {\n  script "mailfrom_phase1" { source = "bad.siv" }\n  script "data_phase1" { source = "nowhere.siv" }\n}\n`);
+    const second = await run('check', '--config', conf);
+    expect(second.code).toBe(1);
+    expect(second.out).toContain(`${bad}:3:1: error: expected ';' or '{' after command 'keep'`);
+    expect(second.out).toContain(`${conf}:3:26: error: cannot read the script (ENOENT): ${join(dir, 'nowhere.siv')}`);
+  });
+});
