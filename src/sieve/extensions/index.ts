@@ -1,0 +1,30 @@
+/**
+ * Every extension the interpreter knows, in one array: it serves `require`,
+ * validation and dispatch (through ExtensionRegistry). Add an extension
+ * here and nowhere else.
+ */
+import type { Extension } from '../registry.js';
+import { comparatorAsciiCasemap, comparatorAsciiNumeric, comparatorOctet, comparatorUnicodeCasemap } from './comparators.js';
+import { copy } from './copy.js';
+import { core } from './core.js';
+import { encodedCharacter } from './encoded-character.js';
+import { envelope } from './envelope.js';
+import { fileinto } from './fileinto.js';
+import { relational } from './relational.js';
+import { subaddress } from './subaddress.js';
+import { variables } from './variables.js';
+
+export const extensions: readonly Extension[] = [
+  core,
+  comparatorOctet,
+  comparatorAsciiCasemap,
+  comparatorAsciiNumeric,
+  comparatorUnicodeCasemap,
+  encodedCharacter,
+  envelope,
+  fileinto,
+  copy,
+  variables,
+  relational,
+  subaddress,
+];

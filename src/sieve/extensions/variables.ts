@@ -1,0 +1,88 @@
+/**
+ * RFC 5229: variables. `set` with its modifiers (section 4.1), the string
+ * test (section 5), and "${...}" expansion in every string once required
+ * (templates are parsed by the validator, expanded by the runtime).
+ */
+import { matchTest } from '../interpreter.js';
+import type { Extension, TagSpec } from '../registry.js';
+import { constantString } from '../validate.js';
+
+/** RFC 5229 4.1: modifiers applied from the highest precedence down. */
+export interface Modifier {
+  name: string;
+  precedence: number;
+  apply(s: string): string;
+}
+
+/** RFC 5229 4.1: `:quotewildcard` escapes what :matches treats specially. */
+const quoteWildcard = (s: string) => s.replace(/([*?\\])/g, '\\$1');
+
+export const MODIFIERS: Modifier[] = [
+  { name: 'lower', precedence: 40, apply: (s) => s.toLowerCase() },
+  { name: 'upper', precedence: 40, apply: (s) => s.toUpperCase() },
+  { name: 'lowerfirst', precedence: 30, apply: (s) => s.charAt(0).toLowerCase() + s.slice(1) },
+  { name: 'upperfirst', precedence: 30, apply: (s) => s.charAt(0).toUpperCase() + s.slice(1) },
+  { name: 'quotewildcard', precedence: 20, apply: quoteWildcard },
+  // RFC 5229 4.1: the length in characters, not octets.
+  { name: 'length', precedence: 10, apply: (s) => String(Array.from(s).length) },
+];
+
+/** Modifiers other extensions add to `set` (regex's :quoteregex, enotify's :encodeurl) are found here too. */
+export const modifierRegistry = new Map<string, Modifier>(MODIFIERS.map((m) => [m.name, m]));
+
+const modifierTags: TagSpec[] = MODIFIERS.map((m) => ({ name: m.name, group: `modifier-${m.precedence}` }));
+
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const variables: Extension = {
+  capability: 'variables',
+  onRequire(v) {
+    v.variables = true;
+  },
+  commands: [
+    {
+      name: 'set',
+      kind: 'command',
+      tags: modifierTags,
+      positional: [
+        { name: 'name', type: 'string' },
+        { name: 'value', type: 'string' },
+      ],
+      validate(b, v) {
+        const name = constantString(b.args[0]);
+        if (name === null || !VARIABLE_NAME.test(name)) {
+          v.error(b.args[0]!.node.pos, `invalid variable name '${name ?? b.args[0]!.node.kind}'`);
+          return;
+        }
+        b.data = {
+          name: name.toLowerCase(),
+          modifiers: [...b.tags.keys()]
+            .map((t) => modifierRegistry.get(t))
+            .filter((m): m is Modifier => m !== undefined)
+            .sort((x, y) => y.precedence - x.precedence),
+        };
+      },
+      execute(b, rt) {
+        const { name, modifiers } = b.data as { name: string; modifiers: Modifier[] };
+        let value = rt.string(b.args[1]!);
+        for (const m of modifiers) value = m.apply(value);
+        rt.setVariable(name, value);
+      },
+    },
+    {
+      name: 'string',
+      kind: 'test',
+      families: ['comparator', 'match-type'],
+      positional: [
+        { name: 'source', type: 'stringlist' },
+        { name: 'key list', type: 'stringlist' },
+      ],
+      evaluate(b, rt) {
+        let source = rt.list(b.args[0]!);
+        // RFC 5229 5: with :count, empty strings are not counted.
+        if (b.matchType?.def.name === 'count') source = source.filter((s) => s !== '');
+        return matchTest(b, rt, source, rt.list(b.args[1]!));
+      },
+    },
+  ],
+};

@@ -1,0 +1,201 @@
+/**
+ * `vnd.dovecot.testsuite`: the commands Pigeonhole's conformance suite is
+ * written in (see Pigeonhole's src/testsuite for their meaning). Registered
+ * only in the test runner's registry, never in the production one.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { hasErrors } from '../../diagnostics.js';
+import { builtinRegistry, compileSieve } from '../compile.js';
+import { execute, matchTest, runBlock, then } from '../interpreter.js';
+import type { CommandDef, Extension } from '../registry.js';
+import { parseMessage } from '../runtime/message.js';
+import { type Runtime, SieveRuntimeFailure, StopSignal } from '../runtime/runtime.js';
+import { executeResult } from './result-execute.js';
+import { TestFailure, type TestsuiteState } from './state.js';
+
+export const STATE = 'testsuite';
+export const stateOf = (rt: Runtime): TestsuiteState => rt.state.get(STATE) as TestsuiteState;
+
+const testCommand: CommandDef = {
+  name: 'test',
+  kind: 'command',
+  positional: [{ name: 'test name', type: 'string' }],
+  block: 'required',
+  execute(b, rt) {
+    const st = stateOf(rt);
+    const name = rt.string(b.args[0]!);
+    st.current = name;
+    const finish = (reason?: string) => {
+      st.outcomes.push(reason === undefined ? { name, passed: true } : { name, passed: false, reason });
+      st.current = null;
+    };
+    const failed = (e: unknown) => {
+      if (e instanceof TestFailure) return finish(e.reason || 'test_fail');
+      if (e instanceof SieveRuntimeFailure) return finish(`runtime error: ${e.message}`);
+      // `stop` inside a test ends the test, and the test passed (control-stop.svtest).
+      if (e instanceof StopSignal) return finish();
+      throw e;
+    };
+    try {
+      const r = runBlock(b.block ?? [], rt);
+      if (r instanceof Promise) return r.then(() => finish(), failed);
+      finish();
+    } catch (e) {
+      failed(e);
+    }
+  },
+};
+
+const testFail: CommandDef = {
+  name: 'test_fail',
+  kind: 'command',
+  positional: [{ name: 'reason', type: 'string' }],
+  execute(b, rt) {
+    throw new TestFailure(rt.string(b.args[0]!));
+  },
+};
+
+const testSet: CommandDef = {
+  name: 'test_set',
+  kind: 'command',
+  positional: [
+    { name: 'object', type: 'string' },
+    { name: 'value', type: 'string' },
+  ],
+  execute(b, rt) {
+    const what = rt.string(b.args[0]!).toLowerCase();
+    const value = rt.string(b.args[1]!);
+    const env = rt.envelope;
+    if (what === 'message') rt.message = parseMessage(value);
+    else if (what === 'envelope.from') env.from = value;
+    else if (what === 'envelope.to') env.to = [value];
+    else if (what === 'envelope.orig_to') env.origTo = value;
+    else if (what === 'envelope.auth') env.auth = value;
+    else rt.fail(`test_set: unknown object '${what}'`, b.node.pos);
+  },
+};
+
+const testScriptCompile: CommandDef = {
+  name: 'test_script_compile',
+  kind: 'test',
+  positional: [{ name: 'script', type: 'string' }],
+  evaluate(b, rt) {
+    const st = stateOf(rt);
+    const file = resolve(st.dir, rt.string(b.args[0]!));
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      st.errors = [`cannot read script ${file}`, 'parse failed'];
+      st.compiled = null;
+      return false;
+    }
+    const r = compileSieve(text, { file, registry: builtinRegistry() });
+    const errors = r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
+    // Pigeonhole ends a failed compile with one summary error, which test_error counts.
+    if (hasErrors(r.diagnostics)) errors.push('script compilation failed');
+    st.errors = errors;
+    st.compiled = r.script;
+    st.scriptResult = null;
+    return r.script !== null;
+  },
+};
+
+const testScriptRun: CommandDef = {
+  name: 'test_script_run',
+  kind: 'test',
+  evaluate(b, rt) {
+    const st = stateOf(rt);
+    if (!st.compiled) return false;
+    const ctx = { message: rt.message, envelope: { ...rt.envelope, to: [...rt.envelope.to] } };
+    return then(execute(st.compiled, ctx, rt.host), (res) => {
+      st.scriptResult = res;
+      st.errors = res.errors.map((e) => e.message);
+      return res.errors.length === 0;
+    });
+  },
+};
+
+/** The result the result commands inspect: the script under test's, else the suite's own. */
+const currentResult = (rt: Runtime) => stateOf(rt).scriptResult?.runtime.result ?? rt.result;
+
+const indexTag = { name: 'index', args: [{ name: 'index', type: 'number' as const }] };
+
+function indexed(b: Parameters<NonNullable<CommandDef['evaluate']>>[0], list: string[]): string[] {
+  const idx = b.tags.get('index')?.args[0];
+  if (!idx || idx.kind !== 'number') return list;
+  const v = list[idx.value - 1];
+  return v === undefined ? [] : [v];
+}
+
+const testError: CommandDef = {
+  name: 'test_error',
+  kind: 'test',
+  tags: [indexTag],
+  families: ['comparator', 'match-type'],
+  positional: [{ name: 'key list', type: 'stringlist' }],
+  evaluate: (b, rt) => matchTest(b, rt, indexed(b, stateOf(rt).errors), rt.list(b.args[0]!)),
+};
+
+const testResultAction: CommandDef = {
+  name: 'test_result_action',
+  kind: 'test',
+  tags: [indexTag],
+  families: ['comparator', 'match-type'],
+  positional: [{ name: 'key list', type: 'stringlist' }],
+  evaluate: (b, rt) => matchTest(b, rt, indexed(b, currentResult(rt).actions.map((a) => a.type)), rt.list(b.args[0]!)),
+};
+
+const testResultReset: CommandDef = {
+  name: 'test_result_reset',
+  kind: 'command',
+  execute(_b, rt) {
+    stateOf(rt).scriptResult = null;
+    rt.result.reset();
+  },
+};
+
+const testResultExecute: CommandDef = {
+  name: 'test_result_execute',
+  kind: 'test',
+  evaluate(_b, rt) {
+    const st = stateOf(rt);
+    const errors = executeResult(currentResult(rt), rt, st);
+    st.errors = errors;
+    return errors.length === 0;
+  },
+};
+
+const testMessage: CommandDef = {
+  name: 'test_message',
+  kind: 'hybrid',
+  tags: [{ name: 'smtp', group: 'source' }, { name: 'folder', group: 'source', args: [{ name: 'folder', type: 'string' }] }],
+  positional: [{ name: 'index', type: 'number' }],
+  validate(b, v) {
+    if (!b.tags.has('smtp')) v.error(b.node.pos, 'test_message: only :smtp is supported');
+  },
+  evaluate(b, rt) {
+    const st = stateOf(rt);
+    const n = b.args[0]!.kind === 'number' ? (b.args[0] as { value: number }).value : 0;
+    const m = st.sent[n];
+    if (!m) return false;
+    rt.message = parseMessage(m.text);
+    rt.envelope = { ...m.envelope, to: [...m.envelope.to] };
+    return true;
+  },
+};
+
+const testMailboxCreate: CommandDef = {
+  name: 'test_mailbox_create',
+  kind: 'command',
+  positional: [{ name: 'mailbox', type: 'string' }],
+  execute(b, rt) {
+    stateOf(rt).mailboxes.add(rt.string(b.args[0]!));
+  },
+};
+
+export const testsuite: Extension = {
+  capability: 'vnd.dovecot.testsuite',
+  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate],
+};

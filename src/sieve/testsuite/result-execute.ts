@@ -1,0 +1,55 @@
+/**
+ * Executing a result the way Pigeonhole's testsuite does: stores need an
+ * existing mailbox, redirects and rejects become outgoing messages that
+ * test_message :smtp can open. The SMTP server executes results its own
+ * way; this is the testsuite's.
+ */
+import { formatAddress, parseEnvelopePath } from '../runtime/address.js';
+import type { SieveResult } from '../runtime/result.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { TestsuiteState } from './state.js';
+
+export function executeResult(result: SieveResult, rt: Runtime, st: TestsuiteState): string[] {
+  const errors: string[] = [];
+  const sender = parseEnvelopePath(rt.envelope.from);
+  const original = rt.message?.raw ?? '';
+  const store = (box: string) => {
+    if (!st.mailboxes.has(box)) errors.push(`failed to store into mailbox '${box}': Mailbox doesn't exist: ${box}`);
+  };
+  for (const a of result.actions) {
+    switch (a.type) {
+      case 'keep':
+      case 'store':
+        store(a.target ?? 'INBOX');
+        break;
+      case 'redirect':
+        st.sent.push({ envelope: { from: rt.envelope.from, to: [a.target!] }, text: original });
+        break;
+      case 'reject':
+      case 'ereject': {
+        // RFC 5429 2.1: the rejection goes to the envelope sender, never to the null sender.
+        if (!sender) break;
+        const to = formatAddress(sender);
+        const reason = String(a.target ?? '');
+        const text = [
+          'From: Postmaster <postmaster@example.net>',
+          `To: <${to}>`,
+          'Subject: Automatically rejected mail',
+          'Auto-Submitted: auto-replied (rejected)',
+          'MIME-Version: 1.0',
+          'Content-Type: text/plain; charset=utf-8',
+          '',
+          `Your message to <${rt.envelope.to[0] ?? ''}> was automatically rejected:`,
+          reason,
+          '',
+        ].join('\r\n');
+        st.sent.push({ envelope: { from: '', to: [to] }, text });
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (result.implicitKeep) store('INBOX');
+  return errors;
+}
