@@ -81,7 +81,7 @@ export function evalTest(b: Bound, rt: Runtime): MaybePromise<boolean> {
 }
 
 /** Applies `then` to a value that may be a Promise, staying synchronous when it is not. */
-export function then<T, U>(v: MaybePromise<T>, f: (x: T) => MaybePromise<U>): MaybePromise<U> {
+export function andThen<T, U>(v: MaybePromise<T>, f: (x: T) => MaybePromise<U>): MaybePromise<U> {
   return isPromise(v) ? v.then(f) : f(v);
 }
 

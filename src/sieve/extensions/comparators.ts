@@ -3,7 +3,7 @@
  * the comparator name. i;octet and i;ascii-casemap are always available and
  * may be required anyway; the others must be required to be used.
  */
-import { asciiNumeric, unicodeCasemap } from '../match/comparators.js';
+import { asciiNumeric } from '../match/comparators.js';
 import type { Extension } from '../registry.js';
 
 /** RFC 5228 2.7.3: requiring the built-in comparators is allowed and changes nothing. */
@@ -13,5 +13,5 @@ export const comparatorAsciiCasemap: Extension = { capability: 'comparator-i;asc
 /** RFC 4790 9.1. */
 export const comparatorAsciiNumeric: Extension = { capability: 'comparator-i;ascii-numeric', comparators: [asciiNumeric] };
 
-/** RFC 5051. */
-export const comparatorUnicodeCasemap: Extension = { capability: 'comparator-i;unicode-casemap', comparators: [unicodeCasemap] };
+/** RFC 5051: always available in Pigeonhole (its suite uses it without require); defined in core. */
+export const comparatorUnicodeCasemap: Extension = { capability: 'comparator-i;unicode-casemap' };

@@ -2,7 +2,7 @@
  * RFC 5228 section 3: control commands (require, if/elsif/else, stop) and
  * the logical tests of section 5 (allof, anyof, not, true, false).
  */
-import { evalAll, evalTest, runIf, then } from '../interpreter.js';
+import { evalAll, evalTest, runIf, andThen } from '../interpreter.js';
 import type { CommandDef } from '../registry.js';
 import { StopSignal } from '../runtime/runtime.js';
 
@@ -47,6 +47,6 @@ export const stopCommand: CommandDef = {
 
 export const allofTest: CommandDef = { name: 'allof', kind: 'test', tests: 'list', evaluate: (b, rt) => evalAll(b.tests, rt, true) };
 export const anyofTest: CommandDef = { name: 'anyof', kind: 'test', tests: 'list', evaluate: (b, rt) => evalAll(b.tests, rt, false) };
-export const notTest: CommandDef = { name: 'not', kind: 'test', tests: 'one', evaluate: (b, rt) => then(evalTest(b.tests[0]!, rt), (v) => !v) };
+export const notTest: CommandDef = { name: 'not', kind: 'test', tests: 'one', evaluate: (b, rt) => andThen(evalTest(b.tests[0]!, rt), (v) => !v) };
 export const trueTest: CommandDef = { name: 'true', kind: 'test', evaluate: () => true };
 export const falseTest: CommandDef = { name: 'false', kind: 'test', evaluate: () => false };

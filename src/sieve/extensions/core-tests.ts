@@ -10,15 +10,18 @@ import type { Validator } from '../validate.js';
 
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 
-/** RFC 5322 3.6.8: constant header names must be valid field names. */
+/**
+ * RFC 5322 3.6.8: a constant header name that is not a valid field name can
+ * never match: a warning, as in Pigeonhole, not an error.
+ */
 export function checkHeaderNames(b: Bound, v: Validator, index: number): boolean {
   const arg = b.args[index];
   if (!arg || arg.kind === 'number') return true;
   const templates = arg.kind === 'stringlist' ? arg.templates : [arg.template];
   for (const t of templates) {
     if (typeof t === 'string' && !FIELD_NAME.test(t)) {
-      v.error(arg.node.pos, `specified header field name '${t}' is invalid`);
-      return false;
+      v.warning(arg.node.pos, `specified header field name '${t}' is invalid`);
+      return true;
     }
   }
   return true;

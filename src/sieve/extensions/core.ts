@@ -7,7 +7,7 @@
  * (2.7.4).
  */
 import { containsMatch, isMatch, matchesMatch } from '../match/basic-match.js';
-import { asciiCasemap, octet } from '../match/comparators.js';
+import { asciiCasemap, octet, unicodeCasemap } from '../match/comparators.js';
 import type { Extension } from '../registry.js';
 import { allPart, domainPart, localPart } from '../runtime/address-parts.js';
 import { discardCommand, keepCommand, redirectCommand } from './core-actions.js';
@@ -23,6 +23,7 @@ export const core: Extension = {
     addressTest, headerTest, existsTest, sizeTest,
   ],
   matchTypes: [isMatch, containsMatch, matchesMatch],
-  comparators: [octet, asciiCasemap],
+  // i;unicode-casemap (RFC 5051) too: Pigeonhole offers it without require.
+  comparators: [octet, asciiCasemap, unicodeCasemap],
   addressParts: [allPart, localPart, domainPart],
 };

@@ -5,7 +5,7 @@
  */
 import { matchTest } from '../interpreter.js';
 import type { Extension } from '../registry.js';
-import { allPart, partValue } from '../runtime/address-parts.js';
+import { allPart } from '../runtime/address-parts.js';
 import { parseEnvelopePath } from '../runtime/address.js';
 import type { Runtime } from '../runtime/runtime.js';
 
@@ -59,7 +59,9 @@ export const envelope: Extension = {
               continue;
             }
             const a = parseEnvelopePath(p);
-            const v = a === null ? '' : a === undefined ? partValue(part, { valid: false, raw: p }) : part.extract(a);
+            // An envelope path that does not parse matches nothing, not even with :all.
+            if (a === undefined) continue;
+            const v = a === null ? '' : part.extract(a);
             if (v !== null) values.push(v);
           }
         }

@@ -3,7 +3,7 @@
  * compares. The core registers :all, :localpart and :domain; subaddress
  * (RFC 5233) registers :user and :detail.
  */
-import { type Address, quoteLocal } from './address.js';
+import { type Address, formatAddress } from './address.js';
 
 export interface AddressPart {
   name: string;
@@ -14,7 +14,7 @@ export interface AddressPart {
   extract(a: Address): string | null;
 }
 
-export const allPart: AddressPart = { name: 'all', extract: (a) => `${quoteLocal(a.local)}@${a.domain}` };
+export const allPart: AddressPart = { name: 'all', extract: formatAddress };
 export const localPart: AddressPart = { name: 'localpart', extract: (a) => a.local };
 export const domainPart: AddressPart = { name: 'domain', extract: (a) => a.domain };
 

@@ -179,15 +179,44 @@ export function parseAddressList(value: string): Address[] | null {
 
 /**
  * Parses an SMTP path (RFC 5321 4.1.2) as given in the envelope: `<a@b>` or
- * `a@b`. Returns null for the null path `<>` or an empty string, and
- * undefined when it does not parse.
+ * `a@b`, with an optional source route (`<@x,@y:a@b>`, ignored) and, as
+ * Pigeonhole allows, a local part alone (`<MAILER-DAEMON>`, domain "").
+ * Local parts may have leading, trailing or doubled dots, as some mobile
+ * carriers send. Returns null for the null path `<>` or "", undefined when
+ * it does not parse.
  */
 export function parseEnvelopePath(path: string): Address | null | undefined {
-  const p = path.trim();
+  let p = path.trim();
   if (p === '' || p === '<>') return null;
-  const list = parseAddressList(p.startsWith('<') ? p : `<${p}>`);
-  return list && list.length === 1 ? list[0] : undefined;
+  if (p.startsWith('<') !== p.endsWith('>')) return undefined;
+  if (p.startsWith('<')) p = p.slice(1, -1);
+  const route = /^(@[^,:@]+(,@[^,:@]+)*):/.exec(p);
+  if (route) {
+    if (!route[1]!.split(',').every((d) => DOMAIN.test(d.slice(1)))) return undefined;
+    p = p.slice(route[0].length);
+  }
+  let local: string;
+  let rest: string;
+  if (p.startsWith('"')) {
+    const m = /^"((?:[^"\\]|\\.)*)"/.exec(p);
+    if (!m) return undefined;
+    local = m[1]!.replace(/\\(.)/g, '$1');
+    rest = p.slice(m[0].length);
+  } else {
+    const at = p.lastIndexOf('@');
+    local = at < 0 ? p : p.slice(0, at);
+    rest = at < 0 ? '' : p.slice(at);
+    if (!/^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+$/.test(local)) return undefined;
+  }
+  if (rest === '') return local === '' ? undefined : { local, domain: '' };
+  if (!rest.startsWith('@')) return undefined;
+  const domain = rest.slice(1);
+  if (!DOMAIN.test(domain) && !/^\[[^\[\]]+\]$/.test(domain)) return undefined;
+  return { local, domain };
 }
+
+/** RFC 5321 4.1.2 Domain, tolerating "_" and edge hyphens as real mail does. */
+const DOMAIN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
 /** A local part as written in an address: quoted unless it is a dot-atom (RFC 5322 3.4.1). */
 export function quoteLocal(local: string): string {
@@ -197,5 +226,5 @@ export function quoteLocal(local: string): string {
 }
 
 export function formatAddress(a: Address): string {
-  return `${quoteLocal(a.local)}@${a.domain}`;
+  return a.domain === '' ? quoteLocal(a.local) : `${quoteLocal(a.local)}@${a.domain}`;
 }

@@ -18,7 +18,7 @@ export interface EncodedCharError {
   offset: number;
 }
 
-const ENCODED = /\$\{(hex|unicode):([^}]*)\}/gi;
+const ENCODED = /\$\{(hex|unicode):([^}$]*)\}/gi;
 
 /**
  * RFC 5228 2.4.2.4: `${hex: 41 42}` and `${unicode: 263a}`. A malformed
@@ -27,8 +27,10 @@ const ENCODED = /\$\{(hex|unicode):([^}]*)\}/gi;
 export function decodeEncodedCharacters(s: string, errors: EncodedCharError[]): string {
   if (!s.includes('${')) return s;
   return s.replace(ENCODED, (whole, kind: string, body: string, offset: number) => {
-    const items = body.trim() === '' ? [] : body.trim().split(/[ \t\r\n]+/);
-    if (body !== '' && body.trim() !== '' && !/^[ \t\r\n]*[0-9a-fA-F]+([ \t\r\n]+[0-9a-fA-F]+)*[ \t\r\n]*$/.test(body)) return whole;
+    // An empty or malformed sequence stays as written (RFC 5228 2.4.2.4).
+    if (body.trim() === '') return whole;
+    const items = body.trim().split(/[ \t\r\n]+/);
+    if (!/^[ \t\r\n]*[0-9a-fA-F]+([ \t\r\n]+[0-9a-fA-F]+)*[ \t\r\n]*$/.test(body)) return whole;
     if (kind.toLowerCase() === 'hex') {
       if (items.some((h) => h.length % 2 !== 0)) return whole;
       const bytes = Buffer.from(items.join(''), 'hex');

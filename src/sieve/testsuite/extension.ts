@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hasErrors } from '../../diagnostics.js';
 import { builtinRegistry, compileSieve } from '../compile.js';
-import { execute, matchTest, runBlock, then } from '../interpreter.js';
+import { execute, matchTest, runBlock, andThen } from '../interpreter.js';
 import type { CommandDef, Extension } from '../registry.js';
 import { parseMessage } from '../runtime/message.js';
 import { type Runtime, SieveRuntimeFailure, StopSignal } from '../runtime/runtime.js';
@@ -109,7 +109,7 @@ const testScriptRun: CommandDef = {
     const st = stateOf(rt);
     if (!st.compiled) return false;
     const ctx = { message: rt.message, envelope: { ...rt.envelope, to: [...rt.envelope.to] } };
-    return then(execute(st.compiled, ctx, rt.host), (res) => {
+    return andThen(execute(st.compiled, ctx, rt.host), (res) => {
       st.scriptResult = res;
       st.errors = res.errors.map((e) => e.message);
       return res.errors.length === 0;
