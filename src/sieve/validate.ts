@@ -21,6 +21,9 @@ export interface ValidateOptions {
   hasMessage?: boolean;
 }
 
+/** Pigeonhole's limit on match value references. */
+export const MAX_MATCH_INDEX = 32;
+
 const typeName = (a: Argument): string =>
   a.kind === 'string' ? 'a string' : a.kind === 'stringlist' ? 'a string list' : a.kind === 'number' ? 'a number' : a.kind === 'tag' ? 'a tag' : 'a variable';
 const wantName = (t: ArgType): string => (t === 'string' ? 'a string' : t === 'stringlist' ? 'a string list' : 'a number');
@@ -48,6 +51,8 @@ export class Validator {
   private requireOpen = true;
   private unknownCommands = new Set<string>();
   private unknownTags = new Set<string>();
+  /** Variable namespaces extensions registered (RFC 5229 3), e.g. "env". */
+  readonly namespaces = new Set<string>();
   /** Per-script state extensions keep during validation (e.g. include's global names). */
   readonly state = new Map<string, unknown>();
 
@@ -165,8 +170,9 @@ export class Validator {
       def.validate(b, this);
       ok = this.errorCount() === before;
     }
-    // Descend, so that errors further in are found in the same run.
-    for (const t of node.tests) {
+    // Descend, so that errors further in are found in the same run; a command
+    // that takes no tests has its stray "tests" reported once, above.
+    for (const t of (def.tests ?? 'none') === 'none' ? [] : node.tests) {
       const tb = this.invocation(t, 'test', depth);
       if (tb) b.tests.push(tb);
       else ok = false;
@@ -211,19 +217,21 @@ export class Validator {
     const args = b.node.arguments;
     const choices = this.tagsFor(b.def);
     const families = new Map<string, string>();
+    // Every tag is resolved first, wherever it stands (Pigeonhole does the same).
+    for (const a of args) {
+      if (a.kind !== 'tag' || choices.has(a.name)) continue;
+      const key = `${b.def.name}\0${a.name}`;
+      if (!this.unknownTags.has(key)) {
+        this.unknownTags.add(key);
+        this.error(a.pos, `unknown tagged argument '${a.raw}' for the ${what} (reported only once at first occurrence)`);
+      }
+      return false;
+    }
     let i = 0;
     for (; i < args.length; i++) {
       const a = args[i]!;
       if (a.kind !== 'tag') break;
-      const key = `${b.def.name}\0${a.name}`;
-      const choice = choices.get(a.name);
-      if (!choice) {
-        if (!this.unknownTags.has(key)) {
-          this.unknownTags.add(key);
-          this.error(a.pos, `unknown tagged argument '${a.raw}' for the ${what} (reported only once at first occurrence)`);
-        }
-        return false;
-      }
+      const choice = choices.get(a.name)!;
       const group = choice.family ?? choice.spec.group;
       if (b.tags.has(a.name) || (group && families.has(group))) {
         const desc = group && families.get(group) !== a.name ? `${group} argument (${a.raw})` : `${a.raw} argument`;
@@ -373,7 +381,17 @@ export class Validator {
       v = decodeEncodedCharacters(v, errs);
       for (const e of errs) this.error(pos, e.message);
     }
-    return this.variables ? parseTemplate(v) : v;
+    if (!this.variables) return v;
+    const t = parseTemplate(v);
+    if (typeof t !== 'string') {
+      for (const p of t) {
+        if (typeof p === 'string') continue;
+        // RFC 5229 3: references to unknown namespaces are errors; Pigeonhole keeps 32 match values.
+        if ('ns' in p && p.ns !== undefined && !this.namespaces.has(p.ns)) this.error(pos, `variable namespace '${p.ns}' is unknown`);
+        if ('match' in p && p.match > MAX_MATCH_INDEX) this.error(pos, `match value index \${${p.match}} exceeds the maximum of ${MAX_MATCH_INDEX}`);
+      }
+    }
+    return t;
   }
 }
 

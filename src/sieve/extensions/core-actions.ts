@@ -4,7 +4,7 @@
  */
 import type { Bound, CommandDef } from '../registry.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { formatAddress, parseEnvelopePath } from '../runtime/address.js';
+import { formatAddress, parseAddressList } from '../runtime/address.js';
 import { constantString } from '../validate.js';
 
 /**
@@ -38,10 +38,13 @@ export const discardCommand: CommandDef = {
   execute: (b, rt) => rt.addAction({ type: 'discard', pos: b.node.pos }, true),
 };
 
-/** RFC 5228 4.2: the address must be a valid RFC 5322 address; normalised so duplicates collapse. */
+/**
+ * RFC 5228 4.2: the address is an RFC 5322 mailbox (a display name is
+ * allowed), normalised so that duplicates collapse (2.10.3).
+ */
 function normaliseRedirect(text: string): string | null {
-  const a = parseEnvelopePath(text.trim());
-  return a ? formatAddress(a) : null;
+  const list = parseAddressList(text);
+  return list && list.length === 1 && list[0]!.domain ? formatAddress(list[0]!) : null;
 }
 
 export const redirectCommand: CommandDef = {
@@ -50,21 +53,15 @@ export const redirectCommand: CommandDef = {
   positional: [{ name: 'address', type: 'string' }],
   validate(b, v) {
     const c = constantString(b.args[0]);
-    if (c !== null && normaliseRedirect(displayless(c)) === null) {
+    if (c !== null && normaliseRedirect(c) === null) {
       v.error(b.args[0]!.node.pos, `specified redirect address '${c}' is invalid`);
     }
   },
   execute(b, rt) {
     const text = rt.string(b.args[0]!);
-    const to = normaliseRedirect(displayless(text));
+    const to = normaliseRedirect(text);
     if (to === null) return rt.fail(`specified redirect address '${text}' is invalid`, b.node.pos);
     const copy = b.tags.has('copy');
     rt.addAction({ type: 'redirect', pos: b.node.pos, target: to, copy }, !copy);
   },
 };
-
-/** "Name <a@b>" to "<a@b>": redirect accepts a mailbox with a display name. */
-function displayless(s: string): string {
-  const m = /<([^<>]*)>\s*$/.exec(s);
-  return m ? `<${m[1]}>` : s;
-}

@@ -10,6 +10,8 @@ import { core } from './core.js';
 import { encodedCharacter } from './encoded-character.js';
 import { envelope } from './envelope.js';
 import { fileinto } from './fileinto.js';
+import { mailbox } from './mailbox.js';
+import { ereject, reject } from './reject.js';
 import { relational } from './relational.js';
 import { subaddress } from './subaddress.js';
 import { variables } from './variables.js';
@@ -27,4 +29,7 @@ export const extensions: readonly Extension[] = [
   variables,
   relational,
   subaddress,
+  reject,
+  ereject,
+  mailbox,
 ];

@@ -33,6 +33,9 @@ export const modifierRegistry = new Map<string, Modifier>(MODIFIERS.map((m) => [
 const modifierTags: TagSpec[] = MODIFIERS.map((m) => ({ name: m.name, group: `modifier-${m.precedence}` }));
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Pigeonhole's limits (sieve-variables-limits): name length and variables per script. */
+const MAX_NAME_LENGTH = 64;
+const MAX_VARIABLES = 255;
 
 export const variables: Extension = {
   capability: 'variables',
@@ -50,9 +53,28 @@ export const variables: Extension = {
       ],
       validate(b, v) {
         const name = constantString(b.args[0]);
-        if (name === null || !VARIABLE_NAME.test(name)) {
-          v.error(b.args[0]!.node.pos, `invalid variable name '${name ?? b.args[0]!.node.kind}'`);
+        const at = b.args[0]!.node.pos;
+        if (name !== null && /^[0-9]+$/.test(name)) {
+          v.error(at, `cannot assign to match variable \${${name}}`);
           return;
+        }
+        if (name === null || !VARIABLE_NAME.test(name)) {
+          v.error(at, `invalid variable name '${name ?? b.args[0]!.node.kind}'`);
+          return;
+        }
+        if (name.length > MAX_NAME_LENGTH) {
+          v.error(at, `variable name '${name.slice(0, 16)}...' is longer than ${MAX_NAME_LENGTH} characters`);
+          return;
+        }
+        // Pigeonhole's limit on declared variables per script, reported once.
+        const declared = (v.state.get('variables.declared') as Set<string> | undefined) ?? new Set<string>();
+        v.state.set('variables.declared', declared);
+        if (!declared.has(name.toLowerCase())) {
+          declared.add(name.toLowerCase());
+          if (declared.size === MAX_VARIABLES + 1) {
+            v.error(at, `number of variables exceeds the maximum of ${MAX_VARIABLES}`);
+            return;
+          }
         }
         b.data = {
           name: name.toLowerCase(),

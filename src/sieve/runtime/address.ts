@@ -134,21 +134,24 @@ class Parser {
 
   addrSpec(from: number): Address | null {
     this.i = from;
-    const words: string[] = [];
+    // Words and dots: leading, trailing and doubled dots are tolerated, as
+    // Pigeonhole does for the local parts some mobile carriers send.
+    let local = '';
+    let words = 0;
     for (;;) {
       const t = this.peek();
-      if (!t || (t.t !== 'atom' && t.t !== 'qs')) return null;
-      if (t.t === 'atom' && !ATEXT.test(t.v)) return null;
-      words.push(t.v);
-      this.i++;
-      if (!this.isSp('.')) break;
+      if (t && t.t === 'sp' && t.v === '.') local += '.';
+      else if (t && (t.t === 'qs' || (t.t === 'atom' && ATEXT.test(t.v)))) {
+        local += t.v;
+        words++;
+      } else break;
       this.i++;
     }
-    if (!this.isSp('@')) return null;
+    if (words === 0 || !this.isSp('@')) return null;
     this.i++;
     const domain = this.domain();
     if (domain === null) return null;
-    return { local: words.join('.'), domain };
+    return { local, domain };
   }
 
   domain(): string | null {

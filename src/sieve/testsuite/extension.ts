@@ -151,7 +151,9 @@ const testResultReset: CommandDef = {
   name: 'test_result_reset',
   kind: 'command',
   execute(_b, rt) {
-    stateOf(rt).scriptResult = null;
+    const st = stateOf(rt);
+    st.scriptResult = null;
+    st.sent = [];
     rt.result.reset();
   },
 };

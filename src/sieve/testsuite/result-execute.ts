@@ -13,14 +13,17 @@ export function executeResult(result: SieveResult, rt: Runtime, st: TestsuiteSta
   const errors: string[] = [];
   const sender = parseEnvelopePath(rt.envelope.from);
   const original = rt.message?.raw ?? '';
-  const store = (box: string) => {
-    if (!st.mailboxes.has(box)) errors.push(`failed to store into mailbox '${box}': Mailbox doesn't exist: ${box}`);
+  const store = (box: string, create = false) => {
+    // Hierarchy separator "/": an empty level is not a valid name.
+    if (/(^|\/)(\/|$)/.test(box)) errors.push(`failed to store into mailbox '${box}': Invalid mailbox name`);
+    else if (create) st.mailboxes.add(box);
+    else if (!st.mailboxes.has(box)) errors.push(`failed to store into mailbox '${box}': Mailbox doesn't exist: ${box}`);
   };
   for (const a of result.actions) {
     switch (a.type) {
       case 'keep':
       case 'store':
-        store(a.target ?? 'INBOX');
+        store(a.target ?? 'INBOX', a.data?.create === true);
         break;
       case 'redirect':
         st.sent.push({ envelope: { from: rt.envelope.from, to: [a.target!] }, text: original });

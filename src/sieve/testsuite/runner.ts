@@ -39,7 +39,8 @@ export async function runSvtestFile(file: string): Promise<SvtestReport> {
   }
   const state = new TestsuiteState(dirname(file));
   // The suite's own script keeps Pigeonhole's action limits but may run long.
-  const rt = new Runtime({ message: null, envelope: { from: '', to: [] } }, {}, { ...defaultRuntimeLimits, maxSteps: 10_000_000 }, compiled.script.variables);
+  const host = { mailboxExists: (name: string) => state.mailboxes.has(name) };
+  const rt = new Runtime({ message: null, envelope: { from: '', to: [] } }, host, { ...defaultRuntimeLimits, maxSteps: 10_000_000 }, compiled.script.variables);
   rt.state.set(STATE, state);
   const res = await execute(compiled.script, { message: rt.message, envelope: rt.envelope }, {}, { runtime: rt });
   const outcomes = [...state.outcomes];
