@@ -29,6 +29,11 @@ export interface PositionalSpec {
   /** Used in messages, e.g. "header names". */
   name: string;
   type: ArgType;
+  /**
+   * A leading argument that may be left out (imap4flags' variable name,
+   * RFC 5232 3). The bound node's `args` then hold only what was given.
+   */
+  optional?: boolean;
 }
 
 /** A tag a command accepts, with the arguments that follow it (`:days 7`). */

@@ -263,9 +263,10 @@ export class Validator {
         return false;
       }
     }
-    const want = b.def.positional?.length ?? 0;
-    if (positional.length !== want) {
-      this.error(b.node.pos, `the ${what} requires ${want} positional argument(s), but ${positional.length} is/are specified`);
+    const specs = b.def.positional ?? [];
+    const min = specs.filter((p) => !p.optional).length;
+    if (positional.length < min || positional.length > specs.length) {
+      this.error(b.node.pos, `the ${what} requires ${positional.length < min ? min : specs.length} positional argument(s), but ${positional.length} is/are specified`);
       return false;
     }
     return true;
@@ -331,7 +332,10 @@ export class Validator {
   }
 
   private typesOf(b: Bound, what: string): boolean {
-    const specs = b.def.positional ?? [];
+    const all = b.def.positional ?? [];
+    const given = b.node.arguments.filter((a) => a.kind !== 'tag').length;
+    // Leading optional arguments left out: drop their specs.
+    const specs = all.slice(Math.max(0, all.length - Math.max(given - countTagParams(b), 0)));
     const args = b.node.arguments.slice(b.node.arguments.length - specs.length);
     for (let k = 0; k < specs.length; k++) {
       const spec = specs[k]!;
@@ -393,6 +397,13 @@ export class Validator {
     }
     return t;
   }
+}
+
+/** How many non-tag arguments were consumed as tag parameters (`:days 7`). */
+function countTagParams(b: Bound): number {
+  let n = 0;
+  for (const t of b.tags.values()) n += t.args.length;
+  return n;
 }
 
 /** Helper for command validate hooks: the constant text of a string value, or null. */

@@ -10,6 +10,7 @@ import { core } from './core.js';
 import { encodedCharacter } from './encoded-character.js';
 import { envelope } from './envelope.js';
 import { fileinto } from './fileinto.js';
+import { imap4flags } from './imap4flags.js';
 import { mailbox } from './mailbox.js';
 import { ereject, reject } from './reject.js';
 import { relational } from './relational.js';
@@ -32,4 +33,5 @@ export const extensions: readonly Extension[] = [
   reject,
   ereject,
   mailbox,
+  imap4flags,
 ];

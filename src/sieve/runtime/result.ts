@@ -40,6 +40,11 @@ export interface RuntimeError {
 const DELIVERS = new Set(['keep', 'store', 'redirect']);
 export const DEFAULT_MAILBOX = 'INBOX';
 
+/** RFC 3501 5.1: "INBOX" is case-insensitive, also as the first level of a hierarchy. */
+export function normalizeMailbox(name: string): string {
+  return /^inbox($|[./])/i.test(name) ? `INBOX${name.slice(5)}` : name;
+}
+
 export class SieveResult {
   readonly actions: Action[] = [];
   implicitKeep = true;
@@ -55,8 +60,9 @@ export class SieveResult {
   add(action: Action, cancels: boolean): string | null {
     const norm = (s: string | undefined) => s ?? '';
     if (action.type === 'keep' || action.type === 'store') {
-      const box = norm(action.target) || DEFAULT_MAILBOX;
-      const same = this.actions.find((a) => (a.type === 'keep' || a.type === 'store') && (norm(a.target) || DEFAULT_MAILBOX) === box);
+      action.target = normalizeMailbox(norm(action.target) || DEFAULT_MAILBOX);
+      const box = action.target;
+      const same = this.actions.find((a) => (a.type === 'keep' || a.type === 'store') && a.target === box);
       if (same) {
         // One store per mailbox; later flags win (RFC 5232 5).
         if (action.flags) same.flags = action.flags;

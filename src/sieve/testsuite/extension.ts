@@ -10,6 +10,7 @@ import { builtinRegistry, compileSieve } from '../compile.js';
 import { execute, matchTest, runBlock, andThen } from '../interpreter.js';
 import type { CommandDef, Extension } from '../registry.js';
 import { parseMessage } from '../runtime/message.js';
+import { normalizeMailbox } from '../runtime/result.js';
 import { type Runtime, SieveRuntimeFailure, StopSignal } from '../runtime/runtime.js';
 import { executeResult } from './result-execute.js';
 import { TestFailure, type TestsuiteState } from './state.js';
@@ -155,6 +156,8 @@ const testResultReset: CommandDef = {
     st.scriptResult = null;
     st.sent = [];
     rt.result.reset();
+    // Pigeonhole keeps imap4flags' internal variable in the result: it goes too.
+    rt.state.delete('imap4flags');
   },
 };
 
@@ -163,7 +166,9 @@ const testResultExecute: CommandDef = {
   kind: 'test',
   evaluate(_b, rt) {
     const st = stateOf(rt);
-    const errors = executeResult(currentResult(rt), rt, st);
+    const owner = st.scriptResult?.runtime ?? rt;
+    const keepFlags = (owner.state.get('imap4flags') as string[] | undefined) ?? [];
+    const errors = executeResult(currentResult(rt), rt, st, keepFlags);
     st.errors = errors;
     return errors.length === 0;
   },
@@ -175,11 +180,20 @@ const testMessage: CommandDef = {
   tags: [{ name: 'smtp', group: 'source' }, { name: 'folder', group: 'source', args: [{ name: 'folder', type: 'string' }] }],
   positional: [{ name: 'index', type: 'number' }],
   validate(b, v) {
-    if (!b.tags.has('smtp')) v.error(b.node.pos, 'test_message: only :smtp is supported');
+    if (!b.tags.has('smtp') && !b.tags.has('folder')) v.error(b.node.pos, 'test_message needs :smtp or :folder');
   },
   evaluate(b, rt) {
     const st = stateOf(rt);
     const n = b.args[0]!.kind === 'number' ? (b.args[0] as { value: number }).value : 0;
+    const folder = b.tags.get('folder');
+    if (folder) {
+      // A stored message: its flags become what hasflag sees (RFC 5232 4).
+      const m = st.stored.get(normalizeMailbox(rt.string(folder.args[0]!)))?.[n];
+      if (!m) return false;
+      rt.message = parseMessage(m.text);
+      rt.state.set('imap4flags', [...m.flags]);
+      return true;
+    }
     const m = st.sent[n];
     if (!m) return false;
     rt.message = parseMessage(m.text);
@@ -193,7 +207,7 @@ const testMailboxCreate: CommandDef = {
   kind: 'command',
   positional: [{ name: 'mailbox', type: 'string' }],
   execute(b, rt) {
-    stateOf(rt).mailboxes.add(rt.string(b.args[0]!));
+    stateOf(rt).mailboxes.add(normalizeMailbox(rt.string(b.args[0]!)));
   },
 };
 

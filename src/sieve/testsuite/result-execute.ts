@@ -5,25 +5,36 @@
  * way; this is the testsuite's.
  */
 import { formatAddress, parseEnvelopePath } from '../runtime/address.js';
-import type { SieveResult } from '../runtime/result.js';
+import { normalizeMailbox, type SieveResult } from '../runtime/result.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { TestsuiteState } from './state.js';
 
-export function executeResult(result: SieveResult, rt: Runtime, st: TestsuiteState): string[] {
+/**
+ * `rt` is the runtime whose message and envelope the result acts on;
+ * `keepFlags` the flags the implicit keep stores with (RFC 5232 5).
+ */
+export function executeResult(result: SieveResult, rt: Runtime, st: TestsuiteState, keepFlags: string[] = []): string[] {
   const errors: string[] = [];
   const sender = parseEnvelopePath(rt.envelope.from);
   const original = rt.message?.raw ?? '';
-  const store = (box: string, create = false) => {
+  const store = (name: string, create = false, flags: string[] = []) => {
+    const box = normalizeMailbox(name);
     // Hierarchy separator "/": an empty level is not a valid name.
-    if (/(^|\/)(\/|$)/.test(box)) errors.push(`failed to store into mailbox '${box}': Invalid mailbox name`);
-    else if (create) st.mailboxes.add(box);
-    else if (!st.mailboxes.has(box)) errors.push(`failed to store into mailbox '${box}': Mailbox doesn't exist: ${box}`);
+    if (/(^|\/)(\/|$)/.test(box)) return errors.push(`failed to store into mailbox '${box}': Invalid mailbox name`);
+    if (create) st.mailboxes.add(box);
+    if (!st.mailboxes.has(box)) return errors.push(`failed to store into mailbox '${box}': Mailbox doesn't exist: ${box}`);
+    const list = st.stored.get(box) ?? [];
+    // Dovecot's mail store adds this keyword to messages without attachments;
+    // the suite's flag counts include it.
+    const stored = /^content-type:\s*multipart\/mixed/im.test(original) ? flags : [...flags, '$HasNoAttachment'];
+    list.push({ text: original, flags: stored });
+    st.stored.set(box, list);
   };
   for (const a of result.actions) {
     switch (a.type) {
       case 'keep':
       case 'store':
-        store(a.target ?? 'INBOX', a.data?.create === true);
+        store(a.target ?? 'INBOX', a.data?.create === true, a.flags ?? []);
         break;
       case 'redirect':
         st.sent.push({ envelope: { from: rt.envelope.from, to: [a.target!] }, text: original });
@@ -53,6 +64,6 @@ export function executeResult(result: SieveResult, rt: Runtime, st: TestsuiteSta
         break;
     }
   }
-  if (result.implicitKeep) store('INBOX');
+  if (result.implicitKeep) store('INBOX', false, keepFlags);
   return errors;
 }

@@ -11,6 +11,7 @@ import { compileSieve } from '../compile.js';
 import { ExtensionRegistry } from '../extension-registry.js';
 import { extensions } from '../extensions/index.js';
 import { execute } from '../interpreter.js';
+import { normalizeMailbox } from '../runtime/result.js';
 import { defaultRuntimeLimits, Runtime } from '../runtime/runtime.js';
 import { STATE, testsuite } from './extension.js';
 import { type TestOutcome, TestsuiteState } from './state.js';
@@ -39,7 +40,7 @@ export async function runSvtestFile(file: string): Promise<SvtestReport> {
   }
   const state = new TestsuiteState(dirname(file));
   // The suite's own script keeps Pigeonhole's action limits but may run long.
-  const host = { mailboxExists: (name: string) => state.mailboxes.has(name) };
+  const host = { mailboxExists: (name: string) => state.mailboxes.has(normalizeMailbox(name)) };
   const rt = new Runtime({ message: null, envelope: { from: '', to: [] } }, host, { ...defaultRuntimeLimits, maxSteps: 10_000_000 }, compiled.script.variables);
   rt.state.set(STATE, state);
   const res = await execute(compiled.script, { message: rt.message, envelope: rt.envelope }, {}, { runtime: rt });

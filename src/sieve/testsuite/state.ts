@@ -30,6 +30,8 @@ export class TestsuiteState {
   scriptResult: ExecutionResult | null = null;
   readonly mailboxes = new Set<string>(['INBOX']);
   sent: SentMessage[] = [];
+  /** Messages stored by executed results, per mailbox, with their flags (test_message :folder). */
+  readonly stored = new Map<string, Array<{ text: string; flags: string[] }>>();
   /** Folder of the .svtest file: test_script_compile paths are relative to it. */
   constructor(readonly dir: string) {}
 }
