@@ -39,6 +39,8 @@ export interface ExecutionResult {
   implicitKeep: boolean;
   /** Empty when the run succeeded. A failed run's actions must not be executed (RFC 5228 2.10.6). */
   errors: RuntimeError[];
+  /** Problems that did not stop the run. */
+  warnings: RuntimeError[];
   runtime: Runtime;
 }
 
@@ -47,11 +49,11 @@ const isPromise = <T>(v: MaybePromise<T>): v is Promise<T> => typeof (v as Promi
 /** Runs a compiled script against a message and envelope. */
 export function execute(script: CompiledScript, ctx: ExecutionContext, host: SieveHost = {}, options: ExecuteOptions = {}): MaybePromise<ExecutionResult> {
   const rt = options.runtime ?? new Runtime(ctx, host, { ...defaultRuntimeLimits, ...options.limits }, script.variables);
-  const done = (): ExecutionResult => ({ actions: rt.result.actions, implicitKeep: rt.result.implicitKeep, errors: [], runtime: rt });
+  const done = (): ExecutionResult => ({ actions: rt.result.actions, implicitKeep: rt.result.implicitKeep, errors: [], warnings: rt.warnings, runtime: rt });
   const failed = (e: unknown): ExecutionResult => {
     if (e instanceof StopSignal) return done();
     if (e instanceof SieveRuntimeFailure) {
-      return { actions: rt.result.actions, implicitKeep: rt.result.implicitKeep, errors: [{ message: e.message, pos: e.pos }], runtime: rt };
+      return { ...done(), errors: [{ message: e.message, pos: e.pos }] };
     }
     throw e;
   };
@@ -122,7 +124,8 @@ export function matchTest(b: Bound, rt: Runtime, values: Iterable<string>, keys:
   const mt = b.matchType?.def ?? isMatch;
   const wantCaptures = rt.variablesOn && mt.captures === true;
   const op = b.matchType?.arg ? (rt.string(b.matchType.arg).toLowerCase() as RelOp) : undefined;
-  const out = runMatch(mt, values, keys, { cmp: b.comparator ?? asciiCasemap, op, wantCaptures });
+  const warn = (message: string) => rt.warn(message, b.node.pos);
+  const out = runMatch(mt, values, keys, { cmp: b.comparator ?? asciiCasemap, op, wantCaptures, warn });
   if (out.matched && wantCaptures && out.captures) rt.matchValues = out.captures;
   return out.matched;
 }

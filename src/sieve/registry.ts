@@ -42,6 +42,8 @@ export interface TagSpec {
   args?: Array<{ name: string; type: ArgType }>;
   /** Tags of one group exclude each other (e.g. ":mime" options). */
   group?: string;
+  /** For tags on `set`: the variable modifier it is (RFC 5229 4.1), e.g. regex's :quoteregex. */
+  modifier?: { precedence: number; apply(s: string): string };
 }
 
 /** Shared tag families a test or command takes: RFC 5228 2.7.1-2.7.4. */

@@ -13,6 +13,7 @@ import type { Argument, Assignment, Invocation, Script, Statement } from './ast.
 import type { Diagnostic, Position } from '../diagnostics.js';
 import type { ExtensionRegistry, Owned } from './extension-registry.js';
 import type { ArgType, Bound, CommandDef, Extension, TagSpec, Value } from './registry.js';
+import { asciiCasemap as DEFAULT_COMPARATOR } from './match/comparators.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
 
 export interface ValidateOptions {
@@ -357,6 +358,19 @@ export class Validator {
     if (mt.def.substring && cmp && !cmp.fold) {
       this.error(b.node.pos, `the specified ${cmp.name} comparator does not support sub-string matching as required by the :${mt.def.name} match type of the ${what}`);
       return false;
+    }
+    if (mt.def.checkKey) {
+      // Constant keys are checked now (a bad regex is a compile error); the
+      // key list is the last positional argument of every test with a match type.
+      const keys = b.args[b.args.length - 1];
+      const templates = keys?.kind === 'stringlist' ? keys.templates : keys?.kind === 'string' ? [keys.template] : [];
+      for (const t of templates) {
+        const problem = typeof t === 'string' ? mt.def.checkKey(t, cmp ?? DEFAULT_COMPARATOR) : null;
+        if (problem) {
+          this.error(keys!.node.pos, `${problem} in the key list of the ${what}`);
+          return false;
+        }
+      }
     }
     if (mt.def.relational) {
       const op = mt.arg;

@@ -13,6 +13,7 @@ import { fileinto } from './fileinto.js';
 import { imap4flags } from './imap4flags.js';
 import { mailbox } from './mailbox.js';
 import { ereject, reject } from './reject.js';
+import { regex } from './regex.js';
 import { relational } from './relational.js';
 import { subaddress } from './subaddress.js';
 import { variables } from './variables.js';
@@ -34,4 +35,5 @@ export const extensions: readonly Extension[] = [
   ereject,
   mailbox,
   imap4flags,
+  regex,
 ];

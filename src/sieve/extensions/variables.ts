@@ -27,10 +27,12 @@ export const MODIFIERS: Modifier[] = [
   { name: 'length', precedence: 10, apply: (s) => String(Array.from(s).length) },
 ];
 
-/** Modifiers other extensions add to `set` (regex's :quoteregex, enotify's :encodeurl) are found here too. */
-export const modifierRegistry = new Map<string, Modifier>(MODIFIERS.map((m) => [m.name, m]));
-
-const modifierTags: TagSpec[] = MODIFIERS.map((m) => ({ name: m.name, group: `modifier-${m.precedence}` }));
+/**
+ * RFC 5229 4.1: modifiers of equal precedence exclude each other. Other
+ * extensions attach theirs to `set` as tags carrying a `modifier`
+ * (regex's :quoteregex, enotify's :encodeurl).
+ */
+const modifierTags: TagSpec[] = MODIFIERS.map((m) => ({ name: m.name, group: `modifier-${m.precedence}`, modifier: m }));
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Pigeonhole's limits (sieve-variables-limits): name length and variables per script. */
@@ -76,16 +78,17 @@ export const variables: Extension = {
             return;
           }
         }
+        const specs = [...modifierTags, ...(v.registry.attached.get('set') ?? []).map((o) => o.def)];
         b.data = {
           name: name.toLowerCase(),
           modifiers: [...b.tags.keys()]
-            .map((t) => modifierRegistry.get(t))
-            .filter((m): m is Modifier => m !== undefined)
+            .map((t) => specs.find((s) => s.name === t)?.modifier)
+            .filter((m): m is NonNullable<TagSpec['modifier']> => m !== undefined)
             .sort((x, y) => y.precedence - x.precedence),
         };
       },
       execute(b, rt) {
-        const { name, modifiers } = b.data as { name: string; modifiers: Modifier[] };
+        const { name, modifiers } = b.data as { name: string; modifiers: Array<NonNullable<TagSpec['modifier']>> };
         let value = rt.string(b.args[1]!);
         for (const m of modifiers) value = m.apply(value);
         rt.setVariable(name, value);

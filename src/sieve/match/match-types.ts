@@ -36,6 +36,8 @@ export interface MatchContext {
   op?: RelOp;
   /** True when the caller keeps match values (variables is required). */
   wantCaptures: boolean;
+  /** Reports a problem that makes a key unusable without failing the run. */
+  warn?(message: string): void;
 }
 
 export interface MatchType {

@@ -76,6 +76,8 @@ export class Runtime implements Scope {
   matchValues: string[] = [];
   steps = 0;
   readonly result: SieveResult;
+  /** Problems that do not stop the run (e.g. a regex built from a variable that does not compile). */
+  readonly warnings: Array<{ message: string; pos?: Position }> = [];
   /** Per-extension run state (imap4flags' internal flags, editheader's changes...). */
   readonly state = new Map<string, unknown>();
   /** Variable namespaces (RFC 5229 3): resolvers by namespace name, e.g. "env". */
@@ -98,6 +100,10 @@ export class Runtime implements Scope {
   /** Counts one evaluation against the budget (Pigeonhole's cpu limit, here in steps). */
   step(pos: Position): void {
     if (++this.steps > this.limits.maxSteps) throw new SieveRuntimeFailure(`execution exceeded the step limit of ${this.limits.maxSteps}`, pos);
+  }
+
+  warn(message: string, pos?: Position): void {
+    this.warnings.push({ message, pos });
   }
 
   fail(message: string, pos?: Position): never {

@@ -112,7 +112,7 @@ const testScriptRun: CommandDef = {
     const ctx = { message: rt.message, envelope: { ...rt.envelope, to: [...rt.envelope.to] } };
     return andThen(execute(st.compiled, ctx, rt.host), (res) => {
       st.scriptResult = res;
-      st.errors = res.errors.map((e) => e.message);
+      st.errors = [...res.errors, ...res.warnings].map((e) => e.message);
       return res.errors.length === 0;
     });
   },

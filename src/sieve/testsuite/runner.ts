@@ -11,10 +11,15 @@ import { compileSieve } from '../compile.js';
 import { ExtensionRegistry } from '../extension-registry.js';
 import { extensions } from '../extensions/index.js';
 import { execute } from '../interpreter.js';
+import { parseMessage } from '../runtime/message.js';
 import { normalizeMailbox } from '../runtime/result.js';
 import { defaultRuntimeLimits, Runtime } from '../runtime/runtime.js';
 import { STATE, testsuite } from './extension.js';
 import { type TestOutcome, TestsuiteState } from './state.js';
+
+/** Pigeonhole's testsuite starts with this message and envelope (testsuite-message.c). */
+const DEFAULT_MESSAGE = 'From: sender@example.com\nTo: recipient@example.org\nSubject: Frop!\n\nFriep!\n';
+const DEFAULT_ENVELOPE = { from: 'sender@example.com', to: ['recipient@example.com'], origTo: 'recipient@example.com' };
 
 let registry: ExtensionRegistry | undefined;
 export function testsuiteRegistry(): ExtensionRegistry {
@@ -41,7 +46,7 @@ export async function runSvtestFile(file: string): Promise<SvtestReport> {
   const state = new TestsuiteState(dirname(file));
   // The suite's own script keeps Pigeonhole's action limits but may run long.
   const host = { mailboxExists: (name: string) => state.mailboxes.has(normalizeMailbox(name)) };
-  const rt = new Runtime({ message: null, envelope: { from: '', to: [] } }, host, { ...defaultRuntimeLimits, maxSteps: 10_000_000 }, compiled.script.variables);
+  const rt = new Runtime({ message: parseMessage(DEFAULT_MESSAGE), envelope: { ...DEFAULT_ENVELOPE, to: [...DEFAULT_ENVELOPE.to] } }, host, { ...defaultRuntimeLimits, maxSteps: 10_000_000 }, compiled.script.variables);
   rt.state.set(STATE, state);
   const res = await execute(compiled.script, { message: rt.message, envelope: rt.envelope }, {}, { runtime: rt });
   const outcomes = [...state.outcomes];
