@@ -120,9 +120,9 @@ export function evalAll(tests: readonly Bound[], rt: Runtime, want: boolean, fro
  * i;ascii-casemap (RFC 5228 2.7.1, 2.7.3); on success, the match values of
  * :matches and :regex become ${0}..${9} (RFC 5229 3.2).
  */
-export function matchTest(b: Bound, rt: Runtime, values: Iterable<string>, keys: string[]): boolean {
+export function matchTest(b: Bound, rt: Runtime, values: Iterable<string>, keys: string[], captures = true): boolean {
   const mt = b.matchType?.def ?? isMatch;
-  const wantCaptures = rt.variablesOn && mt.captures === true;
+  const wantCaptures = captures && rt.variablesOn && mt.captures === true;
   const op = b.matchType?.arg ? (rt.string(b.matchType.arg).toLowerCase() as RelOp) : undefined;
   const warn = (message: string) => rt.warn(message, b.node.pos);
   const out = runMatch(mt, values, keys, { cmp: b.comparator ?? asciiCasemap, op, wantCaptures, warn });

@@ -4,6 +4,7 @@
  * here and nowhere else.
  */
 import type { Extension } from '../registry.js';
+import { body } from './body.js';
 import { comparatorAsciiCasemap, comparatorAsciiNumeric, comparatorOctet, comparatorUnicodeCasemap } from './comparators.js';
 import { copy } from './copy.js';
 import { core } from './core.js';
@@ -36,4 +37,5 @@ export const extensions: readonly Extension[] = [
   mailbox,
   imap4flags,
   regex,
+  body,
 ];

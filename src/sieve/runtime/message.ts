@@ -21,6 +21,8 @@ export interface SieveMessage {
   body: string;
   /** Size in octets (RFC 5228 5.9). */
   size: number;
+  /** False when the header is not followed by an empty line: there is no body at all (RFC 5173 5). */
+  hasBody: boolean;
 }
 
 /** Normalises line ends to CRLF and splits header and body. */
@@ -28,10 +30,12 @@ export function parseMessage(text: string): SieveMessage {
   const raw = text.replace(/\r?\n/g, '\r\n');
   let headerEnd = raw.indexOf('\r\n\r\n');
   let bodyStart: number;
+  let hasBody = true;
   if (raw.startsWith('\r\n')) {
     headerEnd = 0;
     bodyStart = 2;
   } else if (headerEnd < 0) {
+    hasBody = false;
     headerEnd = raw.length;
     bodyStart = raw.length;
   } else bodyStart = headerEnd + 4;
@@ -57,7 +61,7 @@ export function parseMessage(text: string): SieveMessage {
     cur = { name, lname: name.toLowerCase(), value: line.slice(colon + 1) };
     headers.push(cur);
   }
-  return { raw, headers, body: raw.slice(bodyStart), size: Buffer.byteLength(raw) };
+  return { raw, headers, body: raw.slice(bodyStart), size: Buffer.byteLength(raw), hasBody };
 }
 
 /** The unfolded values of every field with this (lower-case) name, in order. */
