@@ -10,7 +10,9 @@ import { copy } from './copy.js';
 import { core } from './core.js';
 import { encodedCharacter } from './encoded-character.js';
 import { envelope } from './envelope.js';
+import { environment } from './environment.js';
 import { fileinto } from './fileinto.js';
+import { ihave } from './ihave.js';
 import { imap4flags } from './imap4flags.js';
 import { mailbox } from './mailbox.js';
 import { ereject, reject } from './reject.js';
@@ -38,4 +40,6 @@ export const extensions: readonly Extension[] = [
   imap4flags,
   regex,
   body,
+  environment,
+  ihave,
 ];

@@ -21,6 +21,8 @@ import { type TestOutcome, TestsuiteState } from './state.js';
 const DEFAULT_MESSAGE = 'From: sender@example.com\nTo: recipient@example.org\nSubject: Frop!\n\nFriep!\n';
 const DEFAULT_ENVELOPE = { from: 'sender@example.com', to: ['recipient@example.com'], origTo: 'recipient@example.com' };
 
+const TESTSUITE_ENVIRONMENT: Record<string, string> = { name: 'Pigeonhole Sieve', location: 'MS', domain: 'example.com', host: 'testsuite.example.com' };
+
 let registry: ExtensionRegistry | undefined;
 export function testsuiteRegistry(): ExtensionRegistry {
   return (registry ??= new ExtensionRegistry([...extensions, testsuite]));
@@ -45,7 +47,12 @@ export async function runSvtestFile(file: string): Promise<SvtestReport> {
   }
   const state = new TestsuiteState(dirname(file));
   // The suite's own script keeps Pigeonhole's action limits but may run long.
-  const host = { mailboxExists: (name: string) => state.mailboxes.has(normalizeMailbox(name)) };
+  const host = {
+    mailboxExists: (name: string) => state.mailboxes.has(normalizeMailbox(name)),
+    // The environment Pigeonhole's suite was written against (its testsuite
+    // runs as a mail store); a server reports its own (RFC 5183 4).
+    environment: (item: string) => TESTSUITE_ENVIRONMENT[item],
+  };
   const rt = new Runtime({ message: parseMessage(DEFAULT_MESSAGE), envelope: { ...DEFAULT_ENVELOPE, to: [...DEFAULT_ENVELOPE.to] } }, host, { ...defaultRuntimeLimits, maxSteps: 10_000_000 }, compiled.script.variables);
   rt.state.set(STATE, state);
   const res = await execute(compiled.script, { message: rt.message, envelope: rt.envelope }, {}, { runtime: rt });
