@@ -42,6 +42,8 @@ export interface TagSpec {
   args?: Array<{ name: string; type: ArgType }>;
   /** Tags of one group exclude each other (e.g. ":mime" options). */
   group?: string;
+  /** Checks after the command's arguments are sorted (e.g. :last needs :index); report with v.error. */
+  check?(b: Bound, v: Validator): void;
   /** For tags on `set`: the variable modifier it is (RFC 5229 4.1), e.g. regex's :quoteregex. */
   modifier?: { precedence: number; apply(s: string): string };
 }

@@ -166,6 +166,12 @@ export class Validator {
       this.error(node.pos, `the ${what} needs a message, and there is none at this point of the SMTP session`);
       ok = false;
     }
+    if (ok) {
+      const choices = this.tagsFor(def);
+      const before = this.errorCount();
+      for (const name of b.tags.keys()) choices.get(name)?.spec.check?.(b, this);
+      ok = this.errorCount() === before;
+    }
     if (ok && def.validate) {
       const before = this.errorCount();
       def.validate(b, this);

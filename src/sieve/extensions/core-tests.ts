@@ -6,6 +6,7 @@ import type { Bound, CommandDef } from '../registry.js';
 import { parseAddressList } from '../runtime/address.js';
 import { allPart, type AddressPart, partValue } from '../runtime/address-parts.js';
 import { decodedHeaderValue, headerValues, type SieveMessage } from '../runtime/message.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { Validator } from '../validate.js';
 
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
@@ -38,10 +39,25 @@ const ADDRESS_HEADERS = new Set([
   'x-report-abuse-to', 'x-beenthere', 'x-original-from', 'x-original-to',
 ]);
 
-/** Every address part value of the named headers: what the address test compares. */
-export function* addressValues(msg: SieveMessage, names: string[], part: AddressPart): Generator<string> {
-  for (const name of names) {
-    for (const raw of headerValues(msg, name.toLowerCase())) {
+/**
+ * The raw values of the named fields: per name in order, or, with the index
+ * extension's `:index N [:last]` (RFC 5260 6), the one occurrence counted
+ * over all named fields in message order.
+ */
+export function selectedFields(msg: SieveMessage, names: string[], b: Bound, rt: Runtime): string[] {
+  const index = b.tags.get('index');
+  if (!index) return names.length === 1 ? headerValues(msg, names[0]!.toLowerCase()) : names.flatMap((n) => headerValues(msg, n.toLowerCase()));
+  const wanted = new Set(names.map((n) => n.toLowerCase()));
+  const all = msg.headers.filter((h) => wanted.has(h.lname)).map((h) => h.value);
+  const n = Number(rt.string(index.args[0]!));
+  const v = b.tags.has('last') ? all[all.length - n] : all[n - 1];
+  return n >= 1 && v !== undefined ? [v] : [];
+}
+
+/** Every address part value of the given field values: what the address test compares. */
+export function* addressValues(fields: string[], part: AddressPart): Generator<string> {
+  {
+    for (const raw of fields) {
       const list = raw.trim() === '' ? null : parseAddressList(raw);
       if (list === null) {
         const v = partValue(part, { valid: false, raw: raw.trim() });
@@ -78,13 +94,13 @@ export const addressTest: CommandDef = {
   },
   evaluate(b, rt) {
     const msg = rt.requireMessage(b.node.pos);
-    return matchTest(b, rt, addressValues(msg, rt.list(b.args[0]!), b.addressPart ?? allPart), rt.list(b.args[1]!));
+    return matchTest(b, rt, addressValues(selectedFields(msg, rt.list(b.args[0]!), b, rt), b.addressPart ?? allPart), rt.list(b.args[1]!));
   },
 };
 
 /** RFC 5228 5.7: values trimmed and RFC 2047-decoded (2.7.2). */
-export function* decodedHeaders(msg: SieveMessage, names: string[]): Generator<string> {
-  for (const name of names) for (const raw of headerValues(msg, name.toLowerCase())) yield decodedHeaderValue(raw);
+export function* decodedHeaders(fields: string[]): Generator<string> {
+  for (const raw of fields) yield decodedHeaderValue(raw);
 }
 
 export const headerTest: CommandDef = {
@@ -99,7 +115,7 @@ export const headerTest: CommandDef = {
   validate: (b, v) => void checkHeaderNames(b, v, 0),
   evaluate(b, rt) {
     const msg = rt.requireMessage(b.node.pos);
-    return matchTest(b, rt, decodedHeaders(msg, rt.list(b.args[0]!)), rt.list(b.args[1]!));
+    return matchTest(b, rt, decodedHeaders(selectedFields(msg, rt.list(b.args[0]!), b, rt)), rt.list(b.args[1]!));
   },
 };
 

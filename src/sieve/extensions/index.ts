@@ -8,12 +8,14 @@ import { body } from './body.js';
 import { comparatorAsciiCasemap, comparatorAsciiNumeric, comparatorOctet, comparatorUnicodeCasemap } from './comparators.js';
 import { copy } from './copy.js';
 import { core } from './core.js';
+import { date } from './date.js';
 import { encodedCharacter } from './encoded-character.js';
 import { envelope } from './envelope.js';
 import { environment } from './environment.js';
 import { fileinto } from './fileinto.js';
 import { ihave } from './ihave.js';
 import { imap4flags } from './imap4flags.js';
+import { index } from './index-ext.js';
 import { mailbox } from './mailbox.js';
 import { ereject, reject } from './reject.js';
 import { regex } from './regex.js';
@@ -42,4 +44,6 @@ export const extensions: readonly Extension[] = [
   body,
   environment,
   ihave,
+  date,
+  index,
 ];
