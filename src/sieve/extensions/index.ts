@@ -21,6 +21,7 @@ import { ereject, reject } from './reject.js';
 import { regex } from './regex.js';
 import { relational } from './relational.js';
 import { subaddress } from './subaddress.js';
+import { vacation, vacationSeconds } from './vacation.js';
 import { variables } from './variables.js';
 
 export const extensions: readonly Extension[] = [
@@ -46,4 +47,6 @@ export const extensions: readonly Extension[] = [
   ihave,
   date,
   index,
+  vacation,
+  vacationSeconds,
 ];

@@ -138,12 +138,18 @@ class Parser {
     // Pigeonhole does for the local parts some mobile carriers send.
     let local = '';
     let words = 0;
+    let afterWord = false;
     for (;;) {
       const t = this.peek();
-      if (t && t.t === 'sp' && t.v === '.') local += '.';
-      else if (t && (t.t === 'qs' || (t.t === 'atom' && ATEXT.test(t.v)))) {
+      if (t && t.t === 'sp' && t.v === '.') {
+        local += '.';
+        afterWord = false;
+      } else if (t && (t.t === 'qs' || (t.t === 'atom' && ATEXT.test(t.v)))) {
+        // Two words need a dot between them ("a b@c" is not an address).
+        if (afterWord) return null;
         local += t.v;
         words++;
+        afterWord = true;
       } else break;
       this.i++;
     }

@@ -70,6 +70,7 @@ export class SieveResult {
         return this.conflicts(action);
       }
     }
+    if (action.type === 'vacation' && this.has('vacation')) return 'duplicate vacation action not allowed';
     if (action.type === 'redirect') {
       const same = this.actions.find((a) => a.type === 'redirect' && a.target === action.target);
       if (same) {
@@ -92,9 +93,9 @@ export class SieveResult {
   private conflicts(action: Action): string | null {
     const rejects = (t: string) => t === 'reject' || t === 'ereject';
     if (rejects(action.type)) {
-      const other = this.actions.find((a) => rejects(a.type) || DELIVERS.has(a.type));
+      const other = this.actions.find((a) => rejects(a.type) || DELIVERS.has(a.type) || a.type === 'vacation');
       if (other) return rejects(other.type) ? `duplicate ${action.type} action not allowed` : `${action.type} action conflicts with earlier ${other.type} action`;
-    } else if (DELIVERS.has(action.type)) {
+    } else if (DELIVERS.has(action.type) || action.type === 'vacation') {
       const other = this.actions.find((a) => rejects(a.type));
       if (other) return `${action.type} action conflicts with earlier ${other.type} action`;
     }

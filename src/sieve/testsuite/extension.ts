@@ -9,9 +9,10 @@ import { hasErrors } from '../../diagnostics.js';
 import { builtinRegistry, compileSieve } from '../compile.js';
 import { execute, matchTest, runBlock, andThen } from '../interpreter.js';
 import type { CommandDef, Extension } from '../registry.js';
-import { parseMessage } from '../runtime/message.js';
+import { headerValues, parseMessage, type SieveMessage } from '../runtime/message.js';
+import { formatAddress, parseAddressList } from '../runtime/address.js';
 import { normalizeMailbox } from '../runtime/result.js';
-import { type Runtime, SieveRuntimeFailure, StopSignal } from '../runtime/runtime.js';
+import { type Envelope, type Runtime, SieveRuntimeFailure, StopSignal } from '../runtime/runtime.js';
 import { executeResult } from './result-execute.js';
 import { TestFailure, type TestsuiteState } from './state.js';
 
@@ -68,7 +69,10 @@ const testSet: CommandDef = {
     const what = rt.string(b.args[0]!).toLowerCase();
     const value = rt.string(b.args[1]!);
     const env = rt.envelope;
-    if (what === 'message') rt.message = parseMessage(value);
+    if (what === 'message') {
+      rt.message = parseMessage(value);
+      rt.envelope = envelopeFromMessage(rt.message);
+    }
     else if (what === 'envelope.from') env.from = value;
     else if (what === 'envelope.to') env.to = [value];
     else if (what === 'envelope.orig_to') env.origTo = value;
@@ -76,6 +80,24 @@ const testSet: CommandDef = {
     else rt.fail(`test_set: unknown object '${what}'`, b.node.pos);
   },
 };
+
+/**
+ * Like Pigeonhole's testsuite (testsuite-message.c), a new message brings
+ * its envelope: the recipient from Envelope-To or To, the sender from
+ * Return-Path, Sender or From, else the defaults.
+ */
+function envelopeFromMessage(m: SieveMessage): Envelope {
+  const first = (...names: string[]) => {
+    for (const n of names) {
+      const a = headerValues(m, n)[0];
+      const list = a === undefined ? null : parseAddressList(a);
+      if (list && list[0]) return formatAddress(list[0]);
+    }
+    return undefined;
+  };
+  const to = first('envelope-to', 'to') ?? 'recipient@example.com';
+  return { from: first('return-path', 'sender', 'from') ?? 'sender@example.com', to: [to], origTo: to };
+}
 
 const testScriptCompile: CommandDef = {
   name: 'test_script_compile',
