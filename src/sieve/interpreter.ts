@@ -19,6 +19,7 @@ import type { Action, RuntimeError } from './runtime/result.js';
 import {
   defaultRuntimeLimits,
   type ExecutionContext,
+  ReturnSignal,
   Runtime,
   type RuntimeLimits,
   SieveRuntimeFailure,
@@ -51,7 +52,8 @@ export function execute(script: CompiledScript, ctx: ExecutionContext, host: Sie
   const rt = options.runtime ?? new Runtime(ctx, host, { ...defaultRuntimeLimits, ...options.limits }, script.variables);
   const done = (): ExecutionResult => ({ actions: rt.result.actions, implicitKeep: rt.result.implicitKeep, errors: [], warnings: rt.warnings, runtime: rt });
   const failed = (e: unknown): ExecutionResult => {
-    if (e instanceof StopSignal) return done();
+    // `stop`, or `return` at the top level (RFC 6609 3.3), ends the run normally.
+    if (e instanceof StopSignal || e instanceof ReturnSignal) return done();
     if (e instanceof SieveRuntimeFailure) {
       return { ...done(), errors: [{ message: e.message, pos: e.pos }] };
     }

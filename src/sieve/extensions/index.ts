@@ -15,6 +15,7 @@ import { environment } from './environment.js';
 import { fileinto } from './fileinto.js';
 import { ihave } from './ihave.js';
 import { imap4flags } from './imap4flags.js';
+import { include } from './include.js';
 import { index } from './index-ext.js';
 import { mailbox } from './mailbox.js';
 import { ereject, reject } from './reject.js';
@@ -49,4 +50,5 @@ export const extensions: readonly Extension[] = [
   index,
   vacation,
   vacationSeconds,
+  include,
 ];

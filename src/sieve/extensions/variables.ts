@@ -60,7 +60,9 @@ export const variables: Extension = {
           v.error(at, `cannot assign to match variable \${${name}}`);
           return;
         }
-        if (name === null || !VARIABLE_NAME.test(name)) {
+        // RFC 6609 3.5: "global.name" sets a global when include is required.
+        const global = name !== null && /^global\./i.test(name) && v.namespaces.has('global') && VARIABLE_NAME.test(name.slice(7));
+        if (name === null || (!global && !VARIABLE_NAME.test(name))) {
           v.error(at, `invalid variable name '${name ?? b.args[0]!.node.kind}'`);
           return;
         }

@@ -32,6 +32,11 @@ export interface ExecutionContext {
 export interface SieveHost {
   /** Does this mailbox exist? (fileinto, mailboxexists). */
   mailboxExists?(name: string): MaybePromise<boolean>;
+  /**
+   * RFC 6609: the text of a personal or global script, or null when there
+   * is none. Without it, include fails at run time.
+   */
+  loadScript?(name: string, location: 'personal' | 'global'): MaybePromise<string | null>;
   /** RFC 5183 environment items. */
   environment?(name: string): string | undefined;
   /** RFC 7352: has this id been seen in the last `seconds`? Records it when not. */
@@ -71,8 +76,26 @@ export class StopSignal {
   static readonly instance = new StopSignal();
 }
 
+/**
+ * Where variables live: each script run (the main one, each included one)
+ * has its own (RFC 6609 3.4); names declared `global` there resolve to
+ * the run's shared globals instead.
+ */
+export interface VariableScope {
+  vars: Map<string, string>;
+  globalNames: Set<string>;
+}
+
+/** `return` (RFC 6609 3.3): ends the current script; at the top it ends the run like stop. */
+export class ReturnSignal {
+  static readonly instance = new ReturnSignal();
+}
+
 export class Runtime implements Scope {
-  readonly variables = new Map<string, string>();
+  /** The scope of the script running now. */
+  scope: VariableScope = { vars: new Map(), globalNames: new Set() };
+  /** Variables shared by `global` across included scripts (RFC 6609 3.4). */
+  readonly globals = new Map<string, string>();
   matchValues: string[] = [];
   steps = 0;
   readonly result: SieveResult;
@@ -95,6 +118,8 @@ export class Runtime implements Scope {
     this.message = ctx.message;
     this.envelope = ctx.envelope;
     this.result = new SieveResult(limits);
+    // RFC 6609 3.5: "${global.name}" reads a global whether or not it was declared here.
+    this.namespaces.set('global', (name) => this.globals.get(name) ?? '');
   }
 
   /** Counts one evaluation against the budget (Pigeonhole's cpu limit, here in steps). */
@@ -117,7 +142,7 @@ export class Runtime implements Scope {
 
   variable(name: string, ns: string | undefined): string {
     if (ns !== undefined) return this.namespaces.get(ns)?.(name) ?? '';
-    return this.variables.get(name) ?? '';
+    return (this.scope.globalNames.has(name) ? this.globals : this.scope.vars).get(name) ?? '';
   }
 
   matchValue(n: number): string {
@@ -125,7 +150,12 @@ export class Runtime implements Scope {
   }
 
   setVariable(name: string, value: string): void {
-    this.variables.set(name, value.length > this.limits.maxVariableSize ? truncate(value, this.limits.maxVariableSize) : value);
+    const v = value.length > this.limits.maxVariableSize ? truncate(value, this.limits.maxVariableSize) : value;
+    if (name.startsWith('global.')) {
+      this.globals.set(name.slice(7), v);
+      return;
+    }
+    (this.scope.globalNames.has(name) ? this.globals : this.scope.vars).set(name, v);
   }
 
   str(t: Template): string {

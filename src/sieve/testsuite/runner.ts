@@ -5,7 +5,7 @@
  * outside a test block, is one failed test.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { formatDiagnostic } from '../../diagnostics.js';
 import { compileSieve } from '../compile.js';
 import { ExtensionRegistry } from '../extension-registry.js';
@@ -52,6 +52,14 @@ export async function runSvtestFile(file: string): Promise<SvtestReport> {
     // The environment Pigeonhole's suite was written against (its testsuite
     // runs as a mail store); a server reports its own (RFC 5183 4).
     environment: (item: string) => TESTSUITE_ENVIRONMENT[item],
+    // Pigeonhole's suite keeps personal scripts in included/, global ones in included-global/.
+    loadScript: async (name: string, location: 'personal' | 'global') => {
+      try {
+        return await readFile(join(dirname(file), location === 'global' ? 'included-global' : 'included', `${name}.sieve`), 'utf8');
+      } catch {
+        return null;
+      }
+    },
   };
   const rt = new Runtime({ message: parseMessage(DEFAULT_MESSAGE), envelope: { ...DEFAULT_ENVELOPE, to: [...DEFAULT_ENVELOPE.to] } }, host, { ...defaultRuntimeLimits, maxSteps: 10_000_000 }, compiled.script.variables);
   rt.state.set(STATE, state);
