@@ -9,6 +9,7 @@ import { comparatorAsciiCasemap, comparatorAsciiNumeric, comparatorOctet, compar
 import { copy } from './copy.js';
 import { core } from './core.js';
 import { date } from './date.js';
+import { debug } from './debug.js';
 import { encodedCharacter } from './encoded-character.js';
 import { envelope } from './envelope.js';
 import { environment } from './environment.js';
@@ -51,4 +52,5 @@ export const extensions: readonly Extension[] = [
   vacation,
   vacationSeconds,
   include,
+  debug,
 ];

@@ -99,6 +99,8 @@ export class Runtime implements Scope {
   matchValues: string[] = [];
   steps = 0;
   readonly result: SieveResult;
+  /** Messages the script logged (vnd.dovecot.debug's debug_log). */
+  readonly log: string[] = [];
   /** Problems that do not stop the run (e.g. a regex built from a variable that does not compile). */
   readonly warnings: Array<{ message: string; pos?: Position }> = [];
   /** Per-extension run state (imap4flags' internal flags, editheader's changes...). */
