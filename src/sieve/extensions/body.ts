@@ -1,0 +1,91 @@
+/**
+ * RFC 5173: the body test with its transforms. :raw compares the undecoded
+ * body as one string (5.1); :content compares the decoded parts whose type
+ * matches (5.2: multiparts give their prologue and epilogue, message/rfc822
+ * its header); :text (the default) compares the text of textual parts, HTML
+ * reduced to its text as Pigeonhole does.
+ */
+import { matchTest } from '../interpreter.js';
+import type { Extension } from '../registry.js';
+import { decodedBody, type MimePart, parseMime, walkParts } from '../runtime/mime.js';
+import type { SieveMessage } from '../runtime/message.js';
+
+/** RFC 5173 5.2: "" matches every type, "text" a main type, "text/plain" exactly; anything else nothing. */
+function typeMatches(spec: string, type: string): boolean {
+  const s = spec.toLowerCase();
+  if (s === '') return true;
+  if (!s.includes('/')) return type.split('/')[0] === s;
+  return /^[^/]+\/[^/]+$/.test(s) && type === s;
+}
+
+function contentValues(part: MimePart): string[] {
+  if (part.type.startsWith('multipart/')) return [part.preamble, part.epilogue];
+  if (part.embedded) return [part.embedded.header];
+  const text = decodedBody(part);
+  return text === null ? [] : [text];
+}
+
+/** What :text sees of a part: text/* as it is, HTML (and XHTML) as its text, nothing else. */
+function textOf(part: MimePart): string | null {
+  const html = part.type === 'text/html' || part.type === 'application/xhtml+xml';
+  if (!html && !/^text\/[^/]+$/.test(part.type)) return null;
+  const text = decodedBody(part);
+  return text === null ? null : html ? htmlText(text) : text;
+}
+
+/** HTML to plain text: tags dropped, common entities decoded. */
+function htmlText(html: string): string {
+  return html
+    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, '')
+    .replace(/<[^>]*>/g, '')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+// One MIME parse per message, however many body tests run.
+const parsed = new WeakMap<SieveMessage, MimePart>();
+function tree(msg: SieveMessage): MimePart {
+  let p = parsed.get(msg);
+  if (!p) parsed.set(msg, (p = parseMime(msg.raw)));
+  return p;
+}
+
+export const body: Extension = {
+  capability: 'body',
+  commands: [
+    {
+      name: 'body',
+      kind: 'test',
+      families: ['comparator', 'match-type'],
+      tags: [
+        { name: 'raw', group: 'transform' },
+        { name: 'text', group: 'transform' },
+        { name: 'content', group: 'transform', args: [{ name: 'content types', type: 'stringlist' }] },
+      ],
+      positional: [{ name: 'key list', type: 'stringlist' }],
+      needsMessage: true,
+      evaluate(b, rt) {
+        const msg = rt.requireMessage(b.node.pos);
+        // RFC 5173 5: no empty line after the header, no body: every body test is false.
+        if (!msg.hasBody) return false;
+        const keys = rt.list(b.args[0]!);
+        // Pigeonhole's body test leaves match values alone (body/match-values.svtest).
+        if (b.tags.has('raw')) return matchTest(b, rt, [msg.body], keys, false);
+        const content = b.tags.get('content');
+        const values: string[] = [];
+        if (content) {
+          const specs = content.args.flatMap((v) => rt.list(v));
+          for (const p of walkParts(tree(msg))) if (specs.some((s) => typeMatches(s, p.type))) values.push(...contentValues(p));
+        } else {
+          for (const p of walkParts(tree(msg))) {
+            const t = textOf(p);
+            if (t !== null) values.push(t);
+          }
+        }
+        return matchTest(b, rt, values, keys, false);
+      },
+    },
+  ],
+};

@@ -1,0 +1,67 @@
+/**
+ * RFC 5228 section 4: the action commands keep, discard and redirect
+ * (fileinto lives in its own extension, RFC 5228 4.1 requires "fileinto").
+ */
+import type { Bound, CommandDef } from '../registry.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { formatAddress, parseAddressList } from '../runtime/address.js';
+import { constantString } from '../validate.js';
+
+/**
+ * The flags a keep or fileinto stores with (RFC 5232 5): its :flags tag
+ * when given, else imap4flags' internal variable when that extension has
+ * set one in this run (kept in rt.state under "imap4flags").
+ */
+export function flagsFor(b: Bound, rt: Runtime): string[] | undefined {
+  const tag = b.tags.get('flags');
+  if (tag) return splitFlags(tag.args.flatMap((v) => rt.list(v)));
+  const internal = rt.state.get('imap4flags') as string[] | undefined;
+  return internal ? [...internal] : undefined;
+}
+
+/** RFC 5232 3: flag lists are space-separated within each string. */
+export function splitFlags(items: string[]): string[] {
+  const out: string[] = [];
+  for (const s of items) for (const f of s.split(' ')) if (f && !out.some((o) => o.toLowerCase() === f.toLowerCase())) out.push(f);
+  return out;
+}
+
+export const keepCommand: CommandDef = {
+  name: 'keep',
+  kind: 'command',
+  execute: (b, rt) => rt.addAction({ type: 'keep', pos: b.node.pos, target: 'INBOX', flags: flagsFor(b, rt) }, true),
+};
+
+export const discardCommand: CommandDef = {
+  name: 'discard',
+  kind: 'command',
+  execute: (b, rt) => rt.addAction({ type: 'discard', pos: b.node.pos }, true),
+};
+
+/**
+ * RFC 5228 4.2: the address is an RFC 5322 mailbox (a display name is
+ * allowed), normalised so that duplicates collapse (2.10.3).
+ */
+function normaliseRedirect(text: string): string | null {
+  const list = parseAddressList(text);
+  return list && list.length === 1 && list[0]!.domain ? formatAddress(list[0]!) : null;
+}
+
+export const redirectCommand: CommandDef = {
+  name: 'redirect',
+  kind: 'command',
+  positional: [{ name: 'address', type: 'string' }],
+  validate(b, v) {
+    const c = constantString(b.args[0]);
+    if (c !== null && normaliseRedirect(c) === null) {
+      v.error(b.args[0]!.node.pos, `specified redirect address '${c}' is invalid`);
+    }
+  },
+  execute(b, rt) {
+    const text = rt.string(b.args[0]!);
+    const to = normaliseRedirect(text);
+    if (to === null) return rt.fail(`specified redirect address '${text}' is invalid`, b.node.pos);
+    const copy = b.tags.has('copy');
+    rt.addAction({ type: 'redirect', pos: b.node.pos, target: to, copy }, !copy);
+  },
+};

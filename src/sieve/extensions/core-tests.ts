@@ -1,0 +1,156 @@
+/**
+ * RFC 5228 section 5: the message tests address, header, exists and size.
+ */
+import { matchTest } from '../interpreter.js';
+import type { Bound, CommandDef } from '../registry.js';
+import { parseAddressList } from '../runtime/address.js';
+import { allPart, type AddressPart, partValue } from '../runtime/address-parts.js';
+import { decodedHeaderValue, headerValues, type SieveMessage } from '../runtime/message.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Validator } from '../validate.js';
+
+const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
+
+/**
+ * RFC 5322 3.6.8: a constant header name that is not a valid field name can
+ * never match: a warning, as in Pigeonhole, not an error.
+ */
+export function checkHeaderNames(b: Bound, v: Validator, index: number): boolean {
+  const arg = b.args[index];
+  if (!arg || arg.kind === 'number') return true;
+  const templates = arg.kind === 'stringlist' ? arg.templates : [arg.template];
+  for (const t of templates) {
+    if (typeof t === 'string' && !FIELD_NAME.test(t)) {
+      v.warning(arg.node.pos, `specified header field name '${t}' is invalid`);
+      return true;
+    }
+  }
+  return true;
+}
+
+/** RFC 5228 5.1: headers the address test may read (Pigeonhole's list). */
+const ADDRESS_HEADERS = new Set([
+  'from', 'to', 'cc', 'bcc', 'sender', 'resent-from', 'resent-to',
+  'reply-to', 'resent-reply-to', 'resent-sender', 'resent-cc', 'resent-bcc',
+  'for-approval', 'for-handling', 'for-comment', 'apparently-to', 'errors-to',
+  'delivered-to', 'return-receipt-to', 'x-admin', 'read-receipt-to',
+  'x-confirm-reading-to', 'return-receipt-requested', 'registered-mail-reply-requested-by',
+  'mail-followup-to', 'mail-reply-to', 'abuse-reports-to', 'x-complaints-to',
+  'x-report-abuse-to', 'x-beenthere', 'x-original-from', 'x-original-to',
+]);
+
+/**
+ * The raw values of the named fields: per name in order, or, with the index
+ * extension's `:index N [:last]` (RFC 5260 6), the one occurrence counted
+ * over all named fields in message order.
+ */
+export function selectedFields(msg: SieveMessage, names: string[], b: Bound, rt: Runtime): string[] {
+  const index = b.tags.get('index');
+  if (!index) return names.length === 1 ? headerValues(msg, names[0]!.toLowerCase()) : names.flatMap((n) => headerValues(msg, n.toLowerCase()));
+  const wanted = new Set(names.map((n) => n.toLowerCase()));
+  const all = msg.headers.filter((h) => wanted.has(h.lname)).map((h) => h.value);
+  const n = Number(rt.string(index.args[0]!));
+  const v = b.tags.has('last') ? all[all.length - n] : all[n - 1];
+  return n >= 1 && v !== undefined ? [v] : [];
+}
+
+/** Every address part value of the given field values: what the address test compares. */
+export function* addressValues(fields: string[], part: AddressPart): Generator<string> {
+  {
+    for (const raw of fields) {
+      const list = raw.trim() === '' ? null : parseAddressList(raw);
+      if (list === null) {
+        const v = partValue(part, { valid: false, raw: raw.trim() });
+        if (v !== null) yield v;
+        continue;
+      }
+      for (const a of list) {
+        const v = part.extract(a);
+        if (v !== null) yield v;
+      }
+    }
+  }
+}
+
+export const addressTest: CommandDef = {
+  name: 'address',
+  kind: 'test',
+  families: ['address-part', 'comparator', 'match-type'],
+  positional: [
+    { name: 'header list', type: 'stringlist' },
+    { name: 'key list', type: 'stringlist' },
+  ],
+  needsMessage: true,
+  validate(b, v) {
+    if (!checkHeaderNames(b, v, 0)) return;
+    const arg = b.args[0]!;
+    const templates = arg.kind === 'stringlist' ? arg.templates : arg.kind === 'string' ? [arg.template] : [];
+    for (const t of templates) {
+      if (typeof t === 'string' && !ADDRESS_HEADERS.has(t.toLowerCase())) {
+        v.error(arg.node.pos, `specified header '${t}' is not allowed for the address test`);
+        return;
+      }
+    }
+  },
+  evaluate(b, rt) {
+    const msg = rt.requireMessage(b.node.pos);
+    return matchTest(b, rt, addressValues(selectedFields(msg, rt.list(b.args[0]!), b, rt), b.addressPart ?? allPart), rt.list(b.args[1]!));
+  },
+};
+
+/** RFC 5228 5.7: values trimmed and RFC 2047-decoded (2.7.2). */
+export function* decodedHeaders(fields: string[]): Generator<string> {
+  for (const raw of fields) yield decodedHeaderValue(raw);
+}
+
+export const headerTest: CommandDef = {
+  name: 'header',
+  kind: 'test',
+  families: ['comparator', 'match-type'],
+  positional: [
+    { name: 'header names', type: 'stringlist' },
+    { name: 'key list', type: 'stringlist' },
+  ],
+  needsMessage: true,
+  validate: (b, v) => void checkHeaderNames(b, v, 0),
+  evaluate(b, rt) {
+    const msg = rt.requireMessage(b.node.pos);
+    return matchTest(b, rt, decodedHeaders(selectedFields(msg, rt.list(b.args[0]!), b, rt)), rt.list(b.args[1]!));
+  },
+};
+
+/** RFC 5228 5.5: true when every named header exists. */
+export const existsTest: CommandDef = {
+  name: 'exists',
+  kind: 'test',
+  positional: [{ name: 'header names', type: 'stringlist' }],
+  needsMessage: true,
+  validate: (b, v) => void checkHeaderNames(b, v, 0),
+  evaluate(b, rt) {
+    const msg = rt.requireMessage(b.node.pos);
+    return rt.list(b.args[0]!).every((n) => msg.headers.some((h) => h.lname === n.toLowerCase()));
+  },
+};
+
+/** RFC 5228 5.9: exactly one of :over and :under. */
+export const sizeTest: CommandDef = {
+  name: 'size',
+  kind: 'test',
+  tags: [
+    { name: 'over', group: 'size', args: [{ name: 'limit', type: 'number' }] },
+    { name: 'under', group: 'size', args: [{ name: 'limit', type: 'number' }] },
+  ],
+  needsMessage: true,
+  validate(b, v) {
+    if (!b.tags.has('over') && !b.tags.has('under')) {
+      v.error(b.node.pos, 'the size test requires either the :under or the :over tag to be specified');
+    }
+  },
+  evaluate(b, rt) {
+    const size = rt.requireMessage(b.node.pos).size;
+    const over = b.tags.get('over');
+    const lim = (over ?? b.tags.get('under'))!.args[0]!;
+    const n = lim.kind === 'number' ? lim.value : Number(rt.string(lim));
+    return over ? size > n : size < n;
+  },
+};

@@ -1,0 +1,72 @@
+/**
+ * RFC 5228 5.4: the envelope test. "from" is the reverse-path, "to" the
+ * forward-paths; the null reverse-path is the empty string whatever the
+ * address part. "auth" (the authenticated user) is compared as it is.
+ */
+import { matchTest } from '../interpreter.js';
+import type { Extension } from '../registry.js';
+import { allPart } from '../runtime/address-parts.js';
+import { parseEnvelopePath } from '../runtime/address.js';
+import type { Runtime } from '../runtime/runtime.js';
+
+const PARTS = new Set(['from', 'to', 'auth', 'orig_to']);
+
+function paths(rt: Runtime, part: string): string[] {
+  const e = rt.envelope;
+  switch (part) {
+    case 'from':
+      return [e.from];
+    case 'to':
+      return e.to;
+    case 'orig_to':
+      return e.origTo !== undefined ? [e.origTo] : [];
+    case 'auth':
+      return e.auth !== undefined ? [e.auth] : [];
+    default:
+      return [];
+  }
+}
+
+export const envelope: Extension = {
+  capability: 'envelope',
+  commands: [
+    {
+      name: 'envelope',
+      kind: 'test',
+      families: ['address-part', 'comparator', 'match-type'],
+      positional: [
+        { name: 'envelope part', type: 'stringlist' },
+        { name: 'key list', type: 'stringlist' },
+      ],
+      validate(b, v) {
+        const arg = b.args[0]!;
+        const list = arg.kind === 'stringlist' ? arg.templates : arg.kind === 'string' ? [arg.template] : [];
+        for (const t of list) {
+          if (typeof t === 'string' && !PARTS.has(t.toLowerCase())) {
+            v.error(arg.node.pos, `specified envelope part '${t}' is not supported by the envelope test`);
+            return;
+          }
+        }
+      },
+      evaluate(b, rt) {
+        const part = b.addressPart ?? allPart;
+        const values: string[] = [];
+        for (const name of rt.list(b.args[0]!)) {
+          const lname = name.toLowerCase();
+          for (const p of paths(rt, lname)) {
+            if (lname === 'auth') {
+              values.push(p);
+              continue;
+            }
+            const a = parseEnvelopePath(p);
+            // An envelope path that does not parse matches nothing, not even with :all.
+            if (a === undefined) continue;
+            const v = a === null ? '' : part.extract(a);
+            if (v !== null) values.push(v);
+          }
+        }
+        return matchTest(b, rt, values, rt.list(b.args[1]!));
+      },
+    },
+  ],
+};

@@ -1,0 +1,33 @@
+/**
+ * RFC 5260 section 6: the index extension. `:index N` (counting from 1)
+ * selects one occurrence of the named header fields, from the end with
+ * `:last`, for header, address and date (the tests read it through
+ * selectedFields in core-tests.ts).
+ */
+import type { Extension } from '../registry.js';
+
+export const index: Extension = {
+  capability: 'index',
+  attachTags: [
+    {
+      commands: ['header', 'address', 'date'],
+      tag: {
+        name: 'index',
+        args: [{ name: 'field number', type: 'number' }],
+        check(b, v) {
+          const n = b.tags.get('index')!.args[0]!;
+          if (n.kind === 'number' && n.value < 1) v.error(n.node.pos, `the :index tag for the ${b.node.raw} test requires a field number of 1 or more`);
+        },
+      },
+    },
+    {
+      commands: ['header', 'address', 'date'],
+      tag: {
+        name: 'last',
+        check(b, v) {
+          if (!b.tags.has('index')) v.error(b.tags.get('last')!.pos, `the :last tag for the ${b.node.raw} test requires the :index tag`);
+        },
+      },
+    },
+  ],
+};

@@ -1,0 +1,56 @@
+/**
+ * Every extension the interpreter knows, in one array: it serves `require`,
+ * validation and dispatch (through ExtensionRegistry). Add an extension
+ * here and nowhere else.
+ */
+import type { Extension } from '../registry.js';
+import { body } from './body.js';
+import { comparatorAsciiCasemap, comparatorAsciiNumeric, comparatorOctet, comparatorUnicodeCasemap } from './comparators.js';
+import { copy } from './copy.js';
+import { core } from './core.js';
+import { date } from './date.js';
+import { debug } from './debug.js';
+import { encodedCharacter } from './encoded-character.js';
+import { envelope } from './envelope.js';
+import { environment } from './environment.js';
+import { fileinto } from './fileinto.js';
+import { ihave } from './ihave.js';
+import { imap4flags } from './imap4flags.js';
+import { include } from './include.js';
+import { index } from './index-ext.js';
+import { mailbox } from './mailbox.js';
+import { ereject, reject } from './reject.js';
+import { regex } from './regex.js';
+import { relational } from './relational.js';
+import { subaddress } from './subaddress.js';
+import { vacation, vacationSeconds } from './vacation.js';
+import { variables } from './variables.js';
+
+export const extensions: readonly Extension[] = [
+  core,
+  comparatorOctet,
+  comparatorAsciiCasemap,
+  comparatorAsciiNumeric,
+  comparatorUnicodeCasemap,
+  encodedCharacter,
+  envelope,
+  fileinto,
+  copy,
+  variables,
+  relational,
+  subaddress,
+  reject,
+  ereject,
+  mailbox,
+  imap4flags,
+  regex,
+  body,
+  environment,
+  ihave,
+  date,
+  index,
+  vacation,
+  vacationSeconds,
+  include,
+  debug,
+];

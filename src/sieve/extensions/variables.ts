@@ -1,0 +1,115 @@
+/**
+ * RFC 5229: variables. `set` with its modifiers (section 4.1), the string
+ * test (section 5), and "${...}" expansion in every string once required
+ * (templates are parsed by the validator, expanded by the runtime).
+ */
+import { matchTest } from '../interpreter.js';
+import type { Extension, TagSpec } from '../registry.js';
+import { constantString } from '../validate.js';
+
+/** RFC 5229 4.1: modifiers applied from the highest precedence down. */
+export interface Modifier {
+  name: string;
+  precedence: number;
+  apply(s: string): string;
+}
+
+/** RFC 5229 4.1: `:quotewildcard` escapes what :matches treats specially. */
+const quoteWildcard = (s: string) => s.replace(/([*?\\])/g, '\\$1');
+
+export const MODIFIERS: Modifier[] = [
+  { name: 'lower', precedence: 40, apply: (s) => s.toLowerCase() },
+  { name: 'upper', precedence: 40, apply: (s) => s.toUpperCase() },
+  { name: 'lowerfirst', precedence: 30, apply: (s) => s.charAt(0).toLowerCase() + s.slice(1) },
+  { name: 'upperfirst', precedence: 30, apply: (s) => s.charAt(0).toUpperCase() + s.slice(1) },
+  { name: 'quotewildcard', precedence: 20, apply: quoteWildcard },
+  // RFC 5229 4.1: the length in characters, not octets.
+  { name: 'length', precedence: 10, apply: (s) => String(Array.from(s).length) },
+];
+
+/**
+ * RFC 5229 4.1: modifiers of equal precedence exclude each other. Other
+ * extensions attach theirs to `set` as tags carrying a `modifier`
+ * (regex's :quoteregex, enotify's :encodeurl).
+ */
+const modifierTags: TagSpec[] = MODIFIERS.map((m) => ({ name: m.name, group: `modifier-${m.precedence}`, modifier: m }));
+
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Pigeonhole's limits (sieve-variables-limits): name length and variables per script. */
+const MAX_NAME_LENGTH = 64;
+const MAX_VARIABLES = 255;
+
+export const variables: Extension = {
+  capability: 'variables',
+  onRequire(v) {
+    v.variables = true;
+  },
+  commands: [
+    {
+      name: 'set',
+      kind: 'command',
+      tags: modifierTags,
+      positional: [
+        { name: 'name', type: 'string' },
+        { name: 'value', type: 'string' },
+      ],
+      validate(b, v) {
+        const name = constantString(b.args[0]);
+        const at = b.args[0]!.node.pos;
+        if (name !== null && /^[0-9]+$/.test(name)) {
+          v.error(at, `cannot assign to match variable \${${name}}`);
+          return;
+        }
+        // RFC 6609 3.5: "global.name" sets a global when include is required.
+        const global = name !== null && /^global\./i.test(name) && v.namespaces.has('global') && VARIABLE_NAME.test(name.slice(7));
+        if (name === null || (!global && !VARIABLE_NAME.test(name))) {
+          v.error(at, `invalid variable name '${name ?? b.args[0]!.node.kind}'`);
+          return;
+        }
+        if (name.length > MAX_NAME_LENGTH) {
+          v.error(at, `variable name '${name.slice(0, 16)}...' is longer than ${MAX_NAME_LENGTH} characters`);
+          return;
+        }
+        // Pigeonhole's limit on declared variables per script, reported once.
+        const declared = (v.state.get('variables.declared') as Set<string> | undefined) ?? new Set<string>();
+        v.state.set('variables.declared', declared);
+        if (!declared.has(name.toLowerCase())) {
+          declared.add(name.toLowerCase());
+          if (declared.size === MAX_VARIABLES + 1) {
+            v.error(at, `number of variables exceeds the maximum of ${MAX_VARIABLES}`);
+            return;
+          }
+        }
+        const specs = [...modifierTags, ...(v.registry.attached.get('set') ?? []).map((o) => o.def)];
+        b.data = {
+          name: name.toLowerCase(),
+          modifiers: [...b.tags.keys()]
+            .map((t) => specs.find((s) => s.name === t)?.modifier)
+            .filter((m): m is NonNullable<TagSpec['modifier']> => m !== undefined)
+            .sort((x, y) => y.precedence - x.precedence),
+        };
+      },
+      execute(b, rt) {
+        const { name, modifiers } = b.data as { name: string; modifiers: Array<NonNullable<TagSpec['modifier']>> };
+        let value = rt.string(b.args[1]!);
+        for (const m of modifiers) value = m.apply(value);
+        rt.setVariable(name, value);
+      },
+    },
+    {
+      name: 'string',
+      kind: 'test',
+      families: ['comparator', 'match-type'],
+      positional: [
+        { name: 'source', type: 'stringlist' },
+        { name: 'key list', type: 'stringlist' },
+      ],
+      evaluate(b, rt) {
+        let source = rt.list(b.args[0]!);
+        // RFC 5229 5: with :count, empty strings are not counted.
+        if (b.matchType?.def.name === 'count') source = source.filter((s) => s !== '');
+        return matchTest(b, rt, source, rt.list(b.args[1]!));
+      },
+    },
+  ],
+};

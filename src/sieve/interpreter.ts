@@ -1,0 +1,137 @@
+/**
+ * The interpreter: walks the bound tree the validator produced.
+ *
+ * Commands and tests may return a Promise (host look-ups, extension
+ * functions such as CBV); the walk stays synchronous until one does, and
+ * only then continues asynchronously from that point. A policy with no
+ * asynchronous test pays nothing for the possibility.
+ *
+ * `stop` and runtime errors unwind with exceptions inside the walk; they are
+ * turned into values at `execute`'s boundary and never escape it.
+ */
+import type { Position } from '../diagnostics.js';
+import type { CompiledScript } from './compile.js';
+import { asciiCasemap } from './match/comparators.js';
+import { isMatch } from './match/basic-match.js';
+import { type RelOp, runMatch } from './match/match-types.js';
+import type { Bound, MaybePromise } from './registry.js';
+import type { Action, RuntimeError } from './runtime/result.js';
+import {
+  defaultRuntimeLimits,
+  type ExecutionContext,
+  ReturnSignal,
+  Runtime,
+  type RuntimeLimits,
+  SieveRuntimeFailure,
+  type SieveHost,
+  StopSignal,
+} from './runtime/runtime.js';
+
+export interface ExecuteOptions {
+  limits?: Partial<RuntimeLimits>;
+  /** Continue a run: reuse an earlier runtime's variables and result (testsuite, include). */
+  runtime?: Runtime;
+}
+
+export interface ExecutionResult {
+  /** The actions in the order they were taken. */
+  actions: Action[];
+  /** True when the implicit keep is still in force (RFC 5228 2.10.2). */
+  implicitKeep: boolean;
+  /** Empty when the run succeeded. A failed run's actions must not be executed (RFC 5228 2.10.6). */
+  errors: RuntimeError[];
+  /** Problems that did not stop the run. */
+  warnings: RuntimeError[];
+  runtime: Runtime;
+}
+
+const isPromise = <T>(v: MaybePromise<T>): v is Promise<T> => typeof (v as Promise<T>)?.then === 'function';
+
+/** Runs a compiled script against a message and envelope. */
+export function execute(script: CompiledScript, ctx: ExecutionContext, host: SieveHost = {}, options: ExecuteOptions = {}): MaybePromise<ExecutionResult> {
+  const rt = options.runtime ?? new Runtime(ctx, host, { ...defaultRuntimeLimits, ...options.limits }, script.variables);
+  const done = (): ExecutionResult => ({ actions: rt.result.actions, implicitKeep: rt.result.implicitKeep, errors: [], warnings: rt.warnings, runtime: rt });
+  const failed = (e: unknown): ExecutionResult => {
+    // `stop`, or `return` at the top level (RFC 6609 3.3), ends the run normally.
+    if (e instanceof StopSignal || e instanceof ReturnSignal) return done();
+    if (e instanceof SieveRuntimeFailure) {
+      return { ...done(), errors: [{ message: e.message, pos: e.pos }] };
+    }
+    throw e;
+  };
+  try {
+    const r = runBlock(script.commands, rt);
+    if (isPromise(r)) return r.then(done, failed);
+    return done();
+  } catch (e) {
+    return failed(e);
+  }
+}
+
+/** Runs the commands of a block in order; continues asynchronously only if one returns a Promise. */
+export function runBlock(list: readonly Bound[], rt: Runtime, from = 0): MaybePromise<void> {
+  for (let i = from; i < list.length; i++) {
+    const b = list[i]!;
+    if (b.chained) continue;
+    rt.step(b.node.pos);
+    const r = b.def.execute ? b.def.execute(b, rt) : b.def.evaluate!(b, rt);
+    if (isPromise(r)) return (r as Promise<unknown>).then(() => runBlock(list, rt, i + 1));
+  }
+}
+
+export function evalTest(b: Bound, rt: Runtime): MaybePromise<boolean> {
+  rt.step(b.node.pos);
+  return b.def.evaluate!(b, rt);
+}
+
+/** Applies `then` to a value that may be a Promise, staying synchronous when it is not. */
+export function andThen<T, U>(v: MaybePromise<T>, f: (x: T) => MaybePromise<U>): MaybePromise<U> {
+  return isPromise(v) ? v.then(f) : f(v);
+}
+
+/** The if/elsif/else chain (RFC 5228 3.1): the first test that holds runs its block. */
+export function runIf(b: Bound, rt: Runtime): MaybePromise<void> {
+  const chain = b.chain ? [b, ...b.chain] : [b];
+  const step = (k: number): MaybePromise<void> => {
+    for (; k < chain.length; k++) {
+      const c = chain[k]!;
+      if (c.def.name === 'else') return runBlock(c.block ?? [], rt);
+      const r = evalTest(c.tests[0]!, rt);
+      if (isPromise(r)) {
+        const at = k;
+        return r.then((ok) => (ok ? runBlock(c.block ?? [], rt) : step(at + 1)));
+      }
+      if (r) return runBlock(c.block ?? [], rt);
+    }
+  };
+  return step(0);
+}
+
+/** allof/anyof (RFC 5228 5.2, 5.3): short-circuit, left to right. */
+export function evalAll(tests: readonly Bound[], rt: Runtime, want: boolean, from = 0): MaybePromise<boolean> {
+  for (let i = from; i < tests.length; i++) {
+    const r = evalTest(tests[i]!, rt);
+    if (isPromise(r)) return r.then((v) => (v === want ? evalAll(tests, rt, want, i + 1) : !want));
+    if (r !== want) return !want;
+  }
+  return want;
+}
+
+/**
+ * The match step shared by every test with a match type: default :is and
+ * i;ascii-casemap (RFC 5228 2.7.1, 2.7.3); on success, the match values of
+ * :matches and :regex become ${0}..${9} (RFC 5229 3.2).
+ */
+export function matchTest(b: Bound, rt: Runtime, values: Iterable<string>, keys: string[], captures = true): boolean {
+  const mt = b.matchType?.def ?? isMatch;
+  const wantCaptures = captures && rt.variablesOn && mt.captures === true;
+  const op = b.matchType?.arg ? (rt.string(b.matchType.arg).toLowerCase() as RelOp) : undefined;
+  const warn = (message: string) => rt.warn(message, b.node.pos);
+  const out = runMatch(mt, values, keys, { cmp: b.comparator ?? asciiCasemap, op, wantCaptures, warn });
+  if (out.matched && wantCaptures && out.captures) rt.matchValues = out.captures;
+  return out.matched;
+}
+
+export function fail(message: string, pos: Position): never {
+  throw new SieveRuntimeFailure(message, pos);
+}

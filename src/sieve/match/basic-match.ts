@@ -1,0 +1,50 @@
+/**
+ * The core match types of RFC 5228 2.7.1: :is, :contains, :matches.
+ */
+import type { Comparator } from './comparators.js';
+import { type Glob, matchGlob, parseGlob } from './glob.js';
+import type { MatchType } from './match-types.js';
+
+export const isMatch: MatchType = {
+  name: 'is',
+  matchOne: (value, key, ctx) => ctx.cmp.equals(value, key),
+};
+
+export const containsMatch: MatchType = {
+  name: 'contains',
+  substring: true,
+  matchOne: (value, key, ctx) => {
+    const fold = ctx.cmp.fold!;
+    return fold(value).includes(fold(key));
+  },
+};
+
+// Keys are usually constants: parse each (comparator, key) pair once.
+const globCache = new Map<string, Glob>();
+function globFor(key: string, cmp: Comparator): Glob {
+  const id = `${cmp.name}\0${key}`;
+  let g = globCache.get(id);
+  if (!g) {
+    if (globCache.size > 4096) globCache.clear();
+    g = parseGlob(key, cmp.fold!);
+    globCache.set(id, g);
+  }
+  return g;
+}
+
+export const matchesMatch: MatchType = {
+  name: 'matches',
+  substring: true,
+  captures: true,
+  matchOne: (value, key, ctx) => {
+    const cmp = ctx.cmp;
+    const g = globFor(key, cmp);
+    const folded = cmp.fold!(value);
+    const chars = Array.from(folded);
+    // Captures come from the original text unless folding changed its length.
+    const original = folded === value ? chars : Array.from(value);
+    const r = matchGlob(g, chars, original.length === chars.length ? original : chars, ctx.wantCaptures);
+    if (r === null) return false;
+    return ctx.wantCaptures ? [value, ...r] : true;
+  },
+};

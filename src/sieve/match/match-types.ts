@@ -1,0 +1,83 @@
+/**
+ * Match types (RFC 5228 2.7.1) and the one loop that applies them: a test
+ * is true when any value matches any key (RFC 5228 2.7.1, "any combination
+ * of the list of values and the list of keys"), values outer, keys inner.
+ *
+ * Each match type is registered by the extension that defines it: :is,
+ * :contains and :matches by the core, :value and :count by relational
+ * (RFC 5231), :regex by regex.
+ */
+import type { Comparator } from './comparators.js';
+
+/** RFC 5231 section 5: the relational operators. */
+export type RelOp = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne';
+export const REL_OPS: readonly string[] = ['gt', 'ge', 'lt', 'le', 'eq', 'ne'];
+
+export function relationalHolds(op: RelOp, c: number): boolean {
+  switch (op) {
+    case 'gt':
+      return c > 0;
+    case 'ge':
+      return c >= 0;
+    case 'lt':
+      return c < 0;
+    case 'le':
+      return c <= 0;
+    case 'eq':
+      return c === 0;
+    case 'ne':
+      return c !== 0;
+  }
+}
+
+export interface MatchContext {
+  cmp: Comparator;
+  /** The relational operator of :value / :count. */
+  op?: RelOp;
+  /** True when the caller keeps match values (variables is required). */
+  wantCaptures: boolean;
+  /** Reports a problem that makes a key unusable without failing the run. */
+  warn?(message: string): void;
+}
+
+export interface MatchType {
+  name: string;
+  /** Takes a relational operator argument (RFC 5231 :value, :count). */
+  relational?: boolean;
+  /** Needs a comparator that can fold (substring matching); i;ascii-numeric cannot. */
+  substring?: boolean;
+  /** Sets match variables (RFC 5229 3.2): only :matches and :regex do. */
+  captures?: boolean;
+  /** Checks a constant key at compile time; returns an error message or null. */
+  checkKey?(key: string, cmp: Comparator): string | null;
+  /**
+   * Matches one value against one key. Returns false, true, or (for the
+   * capturing types, when asked) the match values: [whole, group1, ...].
+   */
+  matchOne?(value: string, key: string, ctx: MatchContext): boolean | string[];
+  /** Matches the whole value list at once (:count). */
+  matchAll?(values: string[], keys: string[], ctx: MatchContext): boolean;
+}
+
+/** The result of matching a value list against a key list. */
+export interface MatchOutcome {
+  matched: boolean;
+  /** The match values of the first successful match, when the type captures and they were wanted. */
+  captures?: string[];
+}
+
+export function runMatch(mt: MatchType, values: Iterable<string>, keys: string[], ctx: MatchContext): MatchOutcome {
+  if (mt.matchAll) {
+    const list = Array.isArray(values) ? (values as string[]) : Array.from(values);
+    return { matched: mt.matchAll(list, keys, ctx) };
+  }
+  const one = mt.matchOne!;
+  for (const value of values) {
+    for (const key of keys) {
+      const r = one(value, key, ctx);
+      if (r === false) continue;
+      return r === true ? { matched: true } : { matched: true, captures: r };
+    }
+  }
+  return { matched: false };
+}

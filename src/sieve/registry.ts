@@ -1,0 +1,121 @@
+/**
+ * The shape of a Sieve extension, declared as data.
+ *
+ * Each file in src/sieve/extensions/ exports one `Extension`: its capability
+ * string (RFC 5228 section 3.2), the commands and tests it adds with their
+ * argument signatures, tags it attaches to other extensions' commands (as
+ * `:copy` attaches to `redirect`, RFC 3894), and the match types,
+ * comparators and address parts it contributes. The one array in
+ * extensions/index.ts serves `require`, validation and dispatch, so a
+ * feature is registered in exactly one place.
+ *
+ * Semantics live beside the signature: a command's `execute`, a test's
+ * `evaluate`. Both may return a Promise (host look-ups); the interpreter only
+ * pays for asynchrony when one does.
+ */
+import type { Argument, Command, Invocation, StringArg, Test } from './ast.js';
+import type { Position } from '../diagnostics.js';
+import type { Comparator } from './match/comparators.js';
+import type { MatchType } from './match/match-types.js';
+import type { AddressPart } from './runtime/address-parts.js';
+import type { Runtime } from './runtime/runtime.js';
+import type { Template } from './runtime/strings.js';
+import type { Validator } from './validate.js';
+
+/** The type of one argument slot. A `stringlist` slot also takes a lone string (RFC 5228 2.4.2.1). */
+export type ArgType = 'string' | 'stringlist' | 'number';
+
+export interface PositionalSpec {
+  /** Used in messages, e.g. "header names". */
+  name: string;
+  type: ArgType;
+  /**
+   * A leading argument that may be left out (imap4flags' variable name,
+   * RFC 5232 3). The bound node's `args` then hold only what was given.
+   */
+  optional?: boolean;
+}
+
+/** A tag a command accepts, with the arguments that follow it (`:days 7`). */
+export interface TagSpec {
+  name: string;
+  args?: Array<{ name: string; type: ArgType }>;
+  /** Tags of one group exclude each other (e.g. ":mime" options). */
+  group?: string;
+  /** Checks after the command's arguments are sorted (e.g. :last needs :index); report with v.error. */
+  check?(b: Bound, v: Validator): void;
+  /** For tags on `set`: the variable modifier it is (RFC 5229 4.1), e.g. regex's :quoteregex. */
+  modifier?: { precedence: number; apply(s: string): string };
+}
+
+/** Shared tag families a test or command takes: RFC 5228 2.7.1-2.7.4. */
+export type TagFamily = 'match-type' | 'comparator' | 'address-part';
+
+/** A string, string list or number argument after validation: strings are templates ready to expand. */
+export type Value =
+  | { kind: 'string'; template: Template; node: StringArg }
+  | { kind: 'stringlist'; templates: Template[]; node: Argument }
+  | { kind: 'number'; value: number; node: Argument };
+
+/** What a command or test looks like after validation: its definition and its sorted arguments. */
+export interface Bound {
+  node: Invocation;
+  def: CommandDef;
+  /** Positional arguments, in order. */
+  args: Value[];
+  /** Tags by name (without colon) with their arguments. */
+  tags: Map<string, { pos: Position; args: Value[] }>;
+  matchType?: { def: MatchType; arg?: Value };
+  comparator?: Comparator;
+  addressPart?: AddressPart;
+  tests: Bound[];
+  block: Bound[] | null;
+  /** For if: the elsif/else that follow it. For elsif/else: true, so that a block skips them. */
+  chain?: Bound[];
+  chained?: boolean;
+  /** Per-command data computed at validation (a compiled regex, a parsed flag list...). */
+  data?: unknown;
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface CommandDef {
+  name: string;
+  /** 'hybrid': usable as a command and as a test (Pigeonhole's test_message). */
+  kind: 'command' | 'test' | 'hybrid';
+  positional?: PositionalSpec[];
+  tags?: TagSpec[];
+  families?: TagFamily[];
+  /** Default: no block. */
+  block?: 'none' | 'optional' | 'required';
+  /** Default: no tests. */
+  tests?: 'none' | 'one' | 'list';
+  /** Tests that read the message: refused in SMTP phases that have none. */
+  needsMessage?: boolean;
+  /** Extra checks after the generic ones; report with v.error. */
+  validate?(b: Bound, v: Validator): void;
+  execute?(b: Bound, rt: Runtime): MaybePromise<void>;
+  evaluate?(b: Bound, rt: Runtime): MaybePromise<boolean>;
+}
+
+/** A tag an extension attaches to commands of other extensions (RFC 3894 `:copy`). */
+export interface TagAttachment {
+  commands: string[];
+  tag: TagSpec;
+}
+
+export interface Extension {
+  /** The capability string for `require`; the core uses "" and needs no require. */
+  capability: string;
+  commands?: CommandDef[];
+  attachTags?: TagAttachment[];
+  matchTypes?: MatchType[];
+  comparators?: Comparator[];
+  addressParts?: AddressPart[];
+  /** Runs when the extension is required: e.g. encoded-character turns on string decoding. */
+  onRequire?(v: Validator, at: Command): void;
+  /** Capabilities that may appear in `require` but cannot be used directly (Pigeonhole's "implicit"). */
+  hidden?: boolean;
+}
+
+export type { Command, Test };

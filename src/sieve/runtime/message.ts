@@ -1,0 +1,86 @@
+/**
+ * The message a script looks at: header fields in order (RFC 5322 2.2),
+ * unfolded, and the body. Parsed once; tests read it many times.
+ */
+import libmime from 'libmime';
+
+export interface HeaderField {
+  /** As written. */
+  name: string;
+  /** Lower case, for look-up: field names are case-insensitive (RFC 5322 1.2.2). */
+  lname: string;
+  /** The unfolded value (RFC 5322 2.2.3: CRLF before WSP removed), not trimmed. */
+  value: string;
+}
+
+export interface SieveMessage {
+  /** The whole message with CRLF line ends. */
+  raw: string;
+  headers: HeaderField[];
+  /** The body, after the empty line. */
+  body: string;
+  /** Size in octets (RFC 5228 5.9). */
+  size: number;
+  /** False when the header is not followed by an empty line: there is no body at all (RFC 5173 5). */
+  hasBody: boolean;
+}
+
+/** Normalises line ends to CRLF and splits header and body. */
+export function parseMessage(text: string): SieveMessage {
+  const raw = text.replace(/\r?\n/g, '\r\n');
+  let headerEnd = raw.indexOf('\r\n\r\n');
+  let bodyStart: number;
+  let hasBody = true;
+  if (raw.startsWith('\r\n')) {
+    headerEnd = 0;
+    bodyStart = 2;
+  } else if (headerEnd < 0) {
+    hasBody = false;
+    headerEnd = raw.length;
+    bodyStart = raw.length;
+  } else bodyStart = headerEnd + 4;
+  const headers: HeaderField[] = [];
+  const lines = raw.slice(0, headerEnd).split('\r\n');
+  let cur: HeaderField | null = null;
+  for (const line of lines) {
+    if ((line.startsWith(' ') || line.startsWith('\t')) && cur) {
+      cur.value += line;
+      continue;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0) {
+      cur = null;
+      continue;
+    }
+    const name = line.slice(0, colon).replace(/[ \t]+$/, '');
+    // RFC 5322 3.6.8: field names are printable ASCII without colon or space.
+    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
+      cur = null;
+      continue;
+    }
+    cur = { name, lname: name.toLowerCase(), value: line.slice(colon + 1) };
+    headers.push(cur);
+  }
+  return { raw, headers, body: raw.slice(bodyStart), size: Buffer.byteLength(raw), hasBody };
+}
+
+/** The unfolded values of every field with this (lower-case) name, in order. */
+export function headerValues(m: SieveMessage, lname: string): string[] {
+  const out: string[] = [];
+  for (const h of m.headers) if (h.lname === lname) out.push(h.value);
+  return out;
+}
+
+/**
+ * The value the header test compares (RFC 5228 5.7): leading and trailing
+ * whitespace removed, RFC 2047 encoded-words decoded (RFC 5228 2.7.2).
+ */
+export function decodedHeaderValue(value: string): string {
+  const v = value.trim();
+  if (!v.includes('=?')) return v;
+  try {
+    return libmime.decodeWords(v);
+  } catch {
+    return v;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * A small MIME reader (RFC 2045, 2046) for the body test (RFC 5173): the
+ * part tree with content types, multipart preambles and epilogues, and
+ * decoded text (transfer encoding and charset undone).
+ */
+import { type HeaderField, parseMessage } from './message.js';
+
+export interface MimePart {
+  headers: HeaderField[];
+  /** "type/subtype" in lower case (RFC 2045 5.2 default text/plain). */
+  type: string;
+  params: Record<string, string>;
+  /** The raw body of the part, CRLF line ends. */
+  body: string;
+  /** For multipart: the parts, and the text before the first and after the last boundary. */
+  children: MimePart[];
+  preamble: string;
+  epilogue: string;
+  /** For message/rfc822: the embedded message's header block and its parts. */
+  embedded?: { header: string; root: MimePart };
+}
+
+/** Parses `type/subtype; a=b; c="d"` (RFC 2045 5.1). */
+export function parseContentType(value: string | undefined, fallback: string): { type: string; params: Record<string, string> } {
+  if (!value) return { type: fallback, params: {} };
+  const [head, ...rest] = value.split(';');
+  const type = head!.trim().toLowerCase();
+  const params: Record<string, string> = {};
+  for (const p of rest) {
+    const eq = p.indexOf('=');
+    if (eq < 0) continue;
+    let v = p.slice(eq + 1).trim();
+    if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1).replace(/\\(.)/g, '$1');
+    params[p.slice(0, eq).trim().toLowerCase()] = v;
+  }
+  // A malformed type is kept as written: it matches no :content or :text selection.
+  return { type, params };
+}
+
+const header = (hs: HeaderField[], name: string) => hs.find((h) => h.lname === name)?.value.trim();
+
+/** Parses a whole message (or part) text into the part tree; `depth` bounds nesting. */
+export function parseMime(raw: string, fallback = 'text/plain', depth = 0): MimePart {
+  const m = parseMessage(raw);
+  const { type, params } = parseContentType(header(m.headers, 'content-type'), fallback);
+  const part: MimePart = { headers: m.headers, type, params, body: m.body, children: [], preamble: '', epilogue: '' };
+  if (depth > 20) return part;
+  if (type.startsWith('multipart/') && params.boundary) {
+    const delim = `--${params.boundary}`;
+    const lines = m.body.split('\r\n');
+    let current: string[] | null = null;
+    const pre: string[] = [];
+    const post: string[] = [];
+    let closed = false;
+    const childFallback = type === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
+    for (const line of lines) {
+      const l = line.replace(/[ \t]+$/, '');
+      if (!closed && l === `${delim}--`) {
+        if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1));
+        current = null;
+        closed = true;
+      } else if (!closed && l === delim) {
+        if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1));
+        current = [];
+      } else if (closed) post.push(line);
+      else if (current) current.push(line);
+      else pre.push(line);
+    }
+    if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1));
+    part.preamble = pre.join('\r\n');
+    part.epilogue = post.join('\r\n');
+  } else if (type === 'message/rfc822') {
+    const end = m.body.indexOf('\r\n\r\n');
+    part.embedded = { header: end < 0 ? m.body : m.body.slice(0, end + 2), root: parseMime(m.body, 'text/plain', depth + 1) };
+  }
+  return part;
+}
+
+/** RFC 2045 6.7. */
+function decodeQuotedPrintable(s: string): Buffer {
+  const bytes: number[] = [];
+  const text = s.replace(/=\r\n/g, '');
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '=' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(...Buffer.from(c));
+  }
+  return Buffer.from(bytes);
+}
+
+/** The body as text: transfer encoding (RFC 2045 6) and charset undone; null when the encoding is unknown. */
+export function decodedBody(part: MimePart): string | null {
+  const cte = (header(part.headers, 'content-transfer-encoding') ?? '').toLowerCase();
+  if (!['', '7bit', '8bit', 'binary', 'base64', 'quoted-printable'].includes(cte)) return null;
+  const bytes = cte === 'base64' ? Buffer.from(part.body, 'base64') : cte === 'quoted-printable' ? decodeQuotedPrintable(part.body) : Buffer.from(part.body);
+  const charset = (part.params.charset ?? 'utf-8').toLowerCase();
+  try {
+    return new TextDecoder(charset === 'us-ascii' ? 'utf-8' : charset).decode(bytes);
+  } catch {
+    return bytes.toString('utf8');
+  }
+}
+
+/** Every part, depth first, including multipart containers and embedded messages' parts. */
+export function* walkParts(p: MimePart): Generator<MimePart> {
+  yield p;
+  for (const c of p.children) yield* walkParts(c);
+  if (p.embedded) yield* walkParts(p.embedded.root);
+}

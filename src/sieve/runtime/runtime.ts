@@ -1,0 +1,197 @@
+/**
+ * The state of one run: the message and envelope being judged, variables
+ * and match values (RFC 5229), the result being built, the step budget, and
+ * the host the script reaches the world through. The Sieve core does no I/O
+ * itself: mailbox checks, duplicate tracking, DNS or CBV are host callbacks.
+ */
+import type { Position } from '../../diagnostics.js';
+import type { Bound, MaybePromise, Value } from '../registry.js';
+import { type Address, parseEnvelopePath } from './address.js';
+import type { SieveMessage } from './message.js';
+import { type Action, SieveResult } from './result.js';
+import { expand, type Scope, type Template } from './strings.js';
+
+/** The SMTP envelope (RFC 5321): the reverse-path and forward-paths as given. */
+export interface Envelope {
+  /** The MAIL FROM path; "" or "<>" is the null sender. */
+  from: string;
+  to: string[];
+  /** The original recipient before any aliasing, when the host knows it. */
+  origTo?: string;
+  /** The authenticated user (RFC 5228 5.4 allows "auth" as an envelope part). */
+  auth?: string;
+}
+
+export interface ExecutionContext {
+  /** Null in SMTP phases before DATA. */
+  message: SieveMessage | null;
+  envelope: Envelope;
+}
+
+/** What the script may ask of the world. Every member is optional. */
+export interface SieveHost {
+  /** Does this mailbox exist? (fileinto, mailboxexists). */
+  mailboxExists?(name: string): MaybePromise<boolean>;
+  /**
+   * RFC 6609: the text of a personal or global script, or null when there
+   * is none. Without it, include fails at run time.
+   */
+  loadScript?(name: string, location: 'personal' | 'global'): MaybePromise<string | null>;
+  /** RFC 5183 environment items. */
+  environment?(name: string): string | undefined;
+  /** RFC 7352: has this id been seen in the last `seconds`? Records it when not. */
+  duplicate?(id: string, seconds: number): MaybePromise<boolean>;
+  /** Current time, for date/currentdate and vacation; defaults to the clock. */
+  now?(): Date;
+}
+
+export interface RuntimeLimits {
+  maxActions: number;
+  maxRedirects: number;
+  /** Commands and tests evaluated per run before the run is stopped. */
+  maxSteps: number;
+  /** RFC 5229 3: longest variable value, in characters (Pigeonhole: 4096 bytes). */
+  maxVariableSize: number;
+}
+
+export const defaultRuntimeLimits: Readonly<RuntimeLimits> = Object.freeze({
+  maxActions: 32,
+  maxRedirects: 4,
+  maxSteps: 1_000_000,
+  maxVariableSize: 4096,
+});
+
+/** Raised inside the interpreter and turned into a value at execute's boundary. */
+export class SieveRuntimeFailure extends Error {
+  constructor(
+    message: string,
+    readonly pos?: Position,
+  ) {
+    super(message);
+  }
+}
+
+/** `stop` (RFC 5228 3.3): ends the run, not an error. */
+export class StopSignal {
+  static readonly instance = new StopSignal();
+}
+
+/**
+ * Where variables live: each script run (the main one, each included one)
+ * has its own (RFC 6609 3.4); names declared `global` there resolve to
+ * the run's shared globals instead.
+ */
+export interface VariableScope {
+  vars: Map<string, string>;
+  globalNames: Set<string>;
+}
+
+/** `return` (RFC 6609 3.3): ends the current script; at the top it ends the run like stop. */
+export class ReturnSignal {
+  static readonly instance = new ReturnSignal();
+}
+
+export class Runtime implements Scope {
+  /** The scope of the script running now. */
+  scope: VariableScope = { vars: new Map(), globalNames: new Set() };
+  /** Variables shared by `global` across included scripts (RFC 6609 3.4). */
+  readonly globals = new Map<string, string>();
+  matchValues: string[] = [];
+  steps = 0;
+  readonly result: SieveResult;
+  /** Messages the script logged (vnd.dovecot.debug's debug_log). */
+  readonly log: string[] = [];
+  /** Problems that do not stop the run (e.g. a regex built from a variable that does not compile). */
+  readonly warnings: Array<{ message: string; pos?: Position }> = [];
+  /** Per-extension run state (imap4flags' internal flags, editheader's changes...). */
+  readonly state = new Map<string, unknown>();
+  /** Variable namespaces (RFC 5229 3): resolvers by namespace name, e.g. "env". */
+  readonly namespaces = new Map<string, (name: string) => string>();
+  message: SieveMessage | null;
+  envelope: Envelope;
+
+  constructor(
+    ctx: ExecutionContext,
+    readonly host: SieveHost,
+    readonly limits: RuntimeLimits,
+    /** True when the script required variables: only then are match values kept. */
+    readonly variablesOn: boolean,
+  ) {
+    this.message = ctx.message;
+    this.envelope = ctx.envelope;
+    this.result = new SieveResult(limits);
+    // RFC 6609 3.5: "${global.name}" reads a global whether or not it was declared here.
+    this.namespaces.set('global', (name) => this.globals.get(name) ?? '');
+  }
+
+  /** Counts one evaluation against the budget (Pigeonhole's cpu limit, here in steps). */
+  step(pos: Position): void {
+    if (++this.steps > this.limits.maxSteps) throw new SieveRuntimeFailure(`execution exceeded the step limit of ${this.limits.maxSteps}`, pos);
+  }
+
+  warn(message: string, pos?: Position): void {
+    this.warnings.push({ message, pos });
+  }
+
+  fail(message: string, pos?: Position): never {
+    throw new SieveRuntimeFailure(message, pos);
+  }
+
+  requireMessage(pos: Position): SieveMessage {
+    if (!this.message) this.fail('this test needs a message, and there is none at this point of the SMTP session', pos);
+    return this.message;
+  }
+
+  variable(name: string, ns: string | undefined): string {
+    if (ns !== undefined) return this.namespaces.get(ns)?.(name) ?? '';
+    return (this.scope.globalNames.has(name) ? this.globals : this.scope.vars).get(name) ?? '';
+  }
+
+  matchValue(n: number): string {
+    return this.matchValues[n] ?? '';
+  }
+
+  setVariable(name: string, value: string): void {
+    const v = value.length > this.limits.maxVariableSize ? truncate(value, this.limits.maxVariableSize) : value;
+    if (name.startsWith('global.')) {
+      this.globals.set(name.slice(7), v);
+      return;
+    }
+    (this.scope.globalNames.has(name) ? this.globals : this.scope.vars).set(name, v);
+  }
+
+  str(t: Template): string {
+    return typeof t === 'string' ? t : expand(t, this);
+  }
+
+  /** A string or string-list value expanded to its strings. */
+  list(v: Value): string[] {
+    if (v.kind === 'stringlist') return v.templates.map((t) => this.str(t));
+    if (v.kind === 'string') return [this.str(v.template)];
+    return [String(v.value)];
+  }
+
+  string(v: Value): string {
+    return v.kind === 'string' ? this.str(v.template) : v.kind === 'number' ? String(v.value) : this.list(v).join(' ');
+  }
+
+  /** Adds an action, turning a refused one into the runtime error Pigeonhole reports. */
+  addAction(action: Action, cancelsImplicitKeep: boolean): void {
+    const err = this.result.add(action, cancelsImplicitKeep);
+    if (err) this.fail(err, action.pos);
+  }
+
+  envelopeAddress(path: string): Address | null | undefined {
+    return parseEnvelopePath(path);
+  }
+
+  tag(b: Bound, name: string): boolean {
+    return b.tags.has(name);
+  }
+}
+
+/** Cuts at a character boundary, never inside a surrogate pair. */
+function truncate(s: string, n: number): string {
+  const code = s.charCodeAt(n - 1);
+  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
+}

@@ -1,0 +1,239 @@
+/**
+ * `vnd.dovecot.testsuite`: the commands Pigeonhole's conformance suite is
+ * written in (see Pigeonhole's src/testsuite for their meaning). Registered
+ * only in the test runner's registry, never in the production one.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { hasErrors } from '../../diagnostics.js';
+import { builtinRegistry, compileSieve } from '../compile.js';
+import { execute, matchTest, runBlock, andThen } from '../interpreter.js';
+import type { CommandDef, Extension } from '../registry.js';
+import { headerValues, parseMessage, type SieveMessage } from '../runtime/message.js';
+import { formatAddress, parseAddressList } from '../runtime/address.js';
+import { normalizeMailbox } from '../runtime/result.js';
+import { type Envelope, type Runtime, SieveRuntimeFailure, StopSignal } from '../runtime/runtime.js';
+import { executeResult } from './result-execute.js';
+import { TestFailure, type TestsuiteState } from './state.js';
+
+export const STATE = 'testsuite';
+export const stateOf = (rt: Runtime): TestsuiteState => rt.state.get(STATE) as TestsuiteState;
+
+const testCommand: CommandDef = {
+  name: 'test',
+  kind: 'command',
+  positional: [{ name: 'test name', type: 'string' }],
+  block: 'required',
+  execute(b, rt) {
+    const st = stateOf(rt);
+    const name = rt.string(b.args[0]!);
+    st.current = name;
+    const finish = (reason?: string) => {
+      st.outcomes.push(reason === undefined ? { name, passed: true } : { name, passed: false, reason });
+      st.current = null;
+    };
+    const failed = (e: unknown) => {
+      if (e instanceof TestFailure) return finish(e.reason || 'test_fail');
+      if (e instanceof SieveRuntimeFailure) return finish(`runtime error: ${e.message}`);
+      // `stop` inside a test ends the test, and the test passed (control-stop.svtest).
+      if (e instanceof StopSignal) return finish();
+      throw e;
+    };
+    try {
+      const r = runBlock(b.block ?? [], rt);
+      if (r instanceof Promise) return r.then(() => finish(), failed);
+      finish();
+    } catch (e) {
+      failed(e);
+    }
+  },
+};
+
+const testFail: CommandDef = {
+  name: 'test_fail',
+  kind: 'command',
+  positional: [{ name: 'reason', type: 'string' }],
+  execute(b, rt) {
+    throw new TestFailure(rt.string(b.args[0]!));
+  },
+};
+
+const testSet: CommandDef = {
+  name: 'test_set',
+  kind: 'command',
+  positional: [
+    { name: 'object', type: 'string' },
+    { name: 'value', type: 'string' },
+  ],
+  execute(b, rt) {
+    const what = rt.string(b.args[0]!).toLowerCase();
+    const value = rt.string(b.args[1]!);
+    const env = rt.envelope;
+    if (what === 'message') {
+      rt.message = parseMessage(value);
+      rt.envelope = envelopeFromMessage(rt.message);
+    }
+    else if (what === 'envelope.from') env.from = value;
+    else if (what === 'envelope.to') env.to = [value];
+    else if (what === 'envelope.orig_to') env.origTo = value;
+    else if (what === 'envelope.auth') env.auth = value;
+    else rt.fail(`test_set: unknown object '${what}'`, b.node.pos);
+  },
+};
+
+/**
+ * Like Pigeonhole's testsuite (testsuite-message.c), a new message brings
+ * its envelope: the recipient from Envelope-To or To, the sender from
+ * Return-Path, Sender or From, else the defaults.
+ */
+function envelopeFromMessage(m: SieveMessage): Envelope {
+  const first = (...names: string[]) => {
+    for (const n of names) {
+      const a = headerValues(m, n)[0];
+      const list = a === undefined ? null : parseAddressList(a);
+      if (list && list[0]) return formatAddress(list[0]);
+    }
+    return undefined;
+  };
+  const to = first('envelope-to', 'to') ?? 'recipient@example.com';
+  return { from: first('return-path', 'sender', 'from') ?? 'sender@example.com', to: [to], origTo: to };
+}
+
+const testScriptCompile: CommandDef = {
+  name: 'test_script_compile',
+  kind: 'test',
+  positional: [{ name: 'script', type: 'string' }],
+  evaluate(b, rt) {
+    const st = stateOf(rt);
+    const file = resolve(st.dir, rt.string(b.args[0]!));
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      st.errors = [`cannot read script ${file}`, 'parse failed'];
+      st.compiled = null;
+      return false;
+    }
+    const r = compileSieve(text, { file, registry: builtinRegistry() });
+    const errors = r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
+    // Pigeonhole ends a failed compile with one summary error, which test_error counts.
+    if (hasErrors(r.diagnostics)) errors.push('script compilation failed');
+    st.errors = errors;
+    st.compiled = r.script;
+    st.scriptResult = null;
+    return r.script !== null;
+  },
+};
+
+const testScriptRun: CommandDef = {
+  name: 'test_script_run',
+  kind: 'test',
+  evaluate(b, rt) {
+    const st = stateOf(rt);
+    if (!st.compiled) return false;
+    const ctx = { message: rt.message, envelope: { ...rt.envelope, to: [...rt.envelope.to] } };
+    return andThen(execute(st.compiled, ctx, rt.host), (res) => {
+      st.scriptResult = res;
+      st.errors = [...res.errors, ...res.warnings].map((e) => e.message);
+      return res.errors.length === 0;
+    });
+  },
+};
+
+/** The result the result commands inspect: the script under test's, else the suite's own. */
+const currentResult = (rt: Runtime) => stateOf(rt).scriptResult?.runtime.result ?? rt.result;
+
+const indexTag = { name: 'index', args: [{ name: 'index', type: 'number' as const }] };
+
+function indexed(b: Parameters<NonNullable<CommandDef['evaluate']>>[0], list: string[]): string[] {
+  const idx = b.tags.get('index')?.args[0];
+  if (!idx || idx.kind !== 'number') return list;
+  const v = list[idx.value - 1];
+  return v === undefined ? [] : [v];
+}
+
+const testError: CommandDef = {
+  name: 'test_error',
+  kind: 'test',
+  tags: [indexTag],
+  families: ['comparator', 'match-type'],
+  positional: [{ name: 'key list', type: 'stringlist' }],
+  evaluate: (b, rt) => matchTest(b, rt, indexed(b, stateOf(rt).errors), rt.list(b.args[0]!)),
+};
+
+const testResultAction: CommandDef = {
+  name: 'test_result_action',
+  kind: 'test',
+  tags: [indexTag],
+  families: ['comparator', 'match-type'],
+  positional: [{ name: 'key list', type: 'stringlist' }],
+  evaluate: (b, rt) => matchTest(b, rt, indexed(b, currentResult(rt).actions.map((a) => a.type)), rt.list(b.args[0]!)),
+};
+
+const testResultReset: CommandDef = {
+  name: 'test_result_reset',
+  kind: 'command',
+  execute(_b, rt) {
+    const st = stateOf(rt);
+    st.scriptResult = null;
+    st.sent = [];
+    rt.result.reset();
+    // Pigeonhole keeps imap4flags' internal variable in the result: it goes too.
+    rt.state.delete('imap4flags');
+  },
+};
+
+const testResultExecute: CommandDef = {
+  name: 'test_result_execute',
+  kind: 'test',
+  evaluate(_b, rt) {
+    const st = stateOf(rt);
+    const owner = st.scriptResult?.runtime ?? rt;
+    const keepFlags = (owner.state.get('imap4flags') as string[] | undefined) ?? [];
+    const errors = executeResult(currentResult(rt), rt, st, keepFlags);
+    st.errors = errors;
+    return errors.length === 0;
+  },
+};
+
+const testMessage: CommandDef = {
+  name: 'test_message',
+  kind: 'hybrid',
+  tags: [{ name: 'smtp', group: 'source' }, { name: 'folder', group: 'source', args: [{ name: 'folder', type: 'string' }] }],
+  positional: [{ name: 'index', type: 'number' }],
+  validate(b, v) {
+    if (!b.tags.has('smtp') && !b.tags.has('folder')) v.error(b.node.pos, 'test_message needs :smtp or :folder');
+  },
+  evaluate(b, rt) {
+    const st = stateOf(rt);
+    const n = b.args[0]!.kind === 'number' ? (b.args[0] as { value: number }).value : 0;
+    const folder = b.tags.get('folder');
+    if (folder) {
+      // A stored message: its flags become what hasflag sees (RFC 5232 4).
+      const m = st.stored.get(normalizeMailbox(rt.string(folder.args[0]!)))?.[n];
+      if (!m) return false;
+      rt.message = parseMessage(m.text);
+      rt.state.set('imap4flags', [...m.flags]);
+      return true;
+    }
+    const m = st.sent[n];
+    if (!m) return false;
+    rt.message = parseMessage(m.text);
+    rt.envelope = { ...m.envelope, to: [...m.envelope.to] };
+    return true;
+  },
+};
+
+const testMailboxCreate: CommandDef = {
+  name: 'test_mailbox_create',
+  kind: 'command',
+  positional: [{ name: 'mailbox', type: 'string' }],
+  execute(b, rt) {
+    stateOf(rt).mailboxes.add(normalizeMailbox(rt.string(b.args[0]!)));
+  },
+};
+
+export const testsuite: Extension = {
+  capability: 'vnd.dovecot.testsuite',
+  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate],
+};

@@ -1,0 +1,42 @@
+/**
+ * What the `vnd.dovecot.testsuite` commands share during one .svtest file:
+ * the test outcomes, the script under test (test_script_compile/run), its
+ * errors (test_error), the mailboxes that exist, and the messages the
+ * executed result would have sent (test_message :smtp).
+ */
+import type { CompiledScript } from '../compile.js';
+import type { ExecutionResult } from '../interpreter.js';
+import type { Envelope } from '../runtime/runtime.js';
+
+export interface TestOutcome {
+  name: string;
+  passed: boolean;
+  reason?: string;
+}
+
+export interface SentMessage {
+  envelope: Envelope;
+  text: string;
+}
+
+export class TestsuiteState {
+  readonly outcomes: TestOutcome[] = [];
+  /** The name of the test running, or null between tests. */
+  current: string | null = null;
+  compiled: CompiledScript | null = null;
+  /** Errors of the last compile, run or result execution, as test_error reads them. */
+  errors: string[] = [];
+  /** The result test_script_run produced; null means "the testsuite script's own result". */
+  scriptResult: ExecutionResult | null = null;
+  readonly mailboxes = new Set<string>(['INBOX']);
+  sent: SentMessage[] = [];
+  /** Messages stored by executed results, per mailbox, with their flags (test_message :folder). */
+  readonly stored = new Map<string, Array<{ text: string; flags: string[] }>>();
+  /** Folder of the .svtest file: test_script_compile paths are relative to it. */
+  constructor(readonly dir: string) {}
+}
+
+/** test_fail: ends the current test (Pigeonhole jumps to the end of the test block). */
+export class TestFailure {
+  constructor(readonly reason: string) {}
+}

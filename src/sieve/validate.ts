@@ -1,0 +1,432 @@
+/**
+ * The validator: gives the parsed script meaning against the extension
+ * registry, reports positioned errors in Sieve's words, and produces the
+ * bound tree the interpreter runs.
+ *
+ * The order of checks and the wording follow Pigeonhole's validator, so that
+ * scripts get the same errors (and Pigeonhole's conformance suite, which
+ * counts them, agrees): command known and of the right kind, tags, positional
+ * count, sub-tests, block, then argument types and the command's own checks,
+ * then descent into its tests and block. One bad command gives one error.
+ */
+import type { Argument, Assignment, Invocation, Script, Statement } from './ast.js';
+import type { Diagnostic, Position } from '../diagnostics.js';
+import type { ExtensionRegistry, Owned } from './extension-registry.js';
+import type { ArgType, Bound, CommandDef, Extension, TagSpec, Value } from './registry.js';
+import { asciiCasemap as DEFAULT_COMPARATOR } from './match/comparators.js';
+import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
+
+export interface ValidateOptions {
+  file?: string;
+  /** False in SMTP phases before DATA: tests that read the message are refused. Default true. */
+  hasMessage?: boolean;
+}
+
+/** Pigeonhole's limit on match value references. */
+export const MAX_MATCH_INDEX = 32;
+
+const typeName = (a: Argument): string =>
+  a.kind === 'string' ? 'a string' : a.kind === 'stringlist' ? 'a string list' : a.kind === 'number' ? 'a number' : a.kind === 'tag' ? 'a tag' : 'a variable';
+const wantName = (t: ArgType): string => (t === 'string' ? 'a string' : t === 'stringlist' ? 'a string list' : 'a number');
+
+function accepts(t: ArgType, a: Argument): boolean {
+  if (t === 'number') return a.kind === 'number';
+  if (t === 'string') return a.kind === 'string' || a.kind === 'variable';
+  return a.kind === 'string' || a.kind === 'stringlist' || a.kind === 'variable';
+}
+
+/** A tag as this command accepts it: from its own spec, an attachment, or a shared family. */
+interface TagChoice {
+  spec: TagSpec;
+  family?: 'match-type' | 'comparator' | 'address-part';
+}
+
+export class Validator {
+  readonly diagnostics: Diagnostic[] = [];
+  /** Extensions loaded by `require`; the core is always there. */
+  readonly loaded = new Set<Extension>();
+  readonly capabilities = new Set<string>();
+  /** Set by extensions when required (encoded-character, variables). */
+  decodeEncoded = false;
+  variables = false;
+  private requireOpen = true;
+  private unknownCommands = new Set<string>();
+  private unknownTags = new Set<string>();
+  /** Variable namespaces extensions registered (RFC 5229 3), e.g. "env". */
+  readonly namespaces = new Set<string>();
+  /** Per-script state extensions keep during validation (e.g. include's global names). */
+  readonly state = new Map<string, unknown>();
+
+  constructor(
+    readonly registry: ExtensionRegistry,
+    readonly options: ValidateOptions = {},
+  ) {
+    const core = registry.byCapability.get('');
+    if (core) this.loaded.add(core);
+  }
+
+  error(pos: Position, message: string): void {
+    this.diagnostics.push({ severity: 'error', message, file: this.options.file, ...pos });
+  }
+
+  warning(pos: Position, message: string): void {
+    this.diagnostics.push({ severity: 'warning', message, file: this.options.file, ...pos });
+  }
+
+  /** RFC 5228 3.2: loads a capability; returns false when it is unknown. */
+  require(capability: string, at: Invocation): boolean {
+    const ext = this.registry.byCapability.get(capability);
+    if (!ext || capability === '') return false;
+    if (!this.loaded.has(ext)) {
+      this.loaded.add(ext);
+      this.capabilities.add(capability);
+      ext.onRequire?.(this, at as never);
+    }
+    return true;
+  }
+
+  /** `require` is allowed only at the top, before any other command (RFC 5228 3.2). */
+  get requireAllowed(): boolean {
+    return this.requireOpen;
+  }
+
+  validateScript(script: Script): Bound[] {
+    return this.block(script.commands, 0);
+  }
+
+  block(stmts: Statement[], depth: number): Bound[] {
+    const out: Bound[] = [];
+    // The if (or elsif) the next elsif/else continues; null after anything else.
+    let prevName = '';
+    let head: Bound | null = null;
+    for (const s of stmts) {
+      if (s.kind === 'assignment') {
+        this.requireOpen = false;
+        this.assignment(s);
+        prevName = '';
+        continue;
+      }
+      if (depth > 0 || s.name !== 'require') this.requireOpen = false;
+      const continues = s.name === 'elsif' || s.name === 'else';
+      // RFC 5228 3.1: elsif and else only follow if or elsif.
+      if (continues && prevName !== 'if' && prevName !== 'elsif') {
+        this.error(s.pos, `the ${s.name} command must follow an if or elseif command`);
+      }
+      const b = this.invocation(s, 'command', depth);
+      const follows = continues && (prevName === 'if' || prevName === 'elsif');
+      prevName = s.name;
+      if (!b) {
+        if (!continues) head = null;
+        continue;
+      }
+      if (b.def.name === 'if') head = b;
+      else if (continues) {
+        if (!follows || !head) continue;
+        (head.chain ??= []).push(b);
+        b.chained = true;
+      }
+      out.push(b);
+    }
+    return out;
+  }
+
+  private assignment(a: Assignment): void {
+    this.error(a.pos, 'Sieve++ assignments are not supported by the interpreter yet');
+  }
+
+  private enabled(ext: Extension): boolean {
+    return this.loaded.has(ext);
+  }
+
+  private lookup<T>(map: Map<string, Owned<T>>, name: string): T | undefined {
+    const o = map.get(name);
+    return o && this.enabled(o.ext) ? o.def : undefined;
+  }
+
+  /** Validates one command or test; returns null when it has errors. */
+  invocation(node: Invocation, as: 'command' | 'test', depth: number): Bound | null {
+    const def = this.lookup(this.registry.commands, node.name);
+    if (!def) {
+      if (!this.unknownCommands.has(node.name)) {
+        this.unknownCommands.add(node.name);
+        this.error(node.pos, `unknown ${as} '${node.raw}' (only reported once at first occurrence)`);
+      }
+      return null;
+    }
+    if (def.kind !== as && def.kind !== 'hybrid') {
+      this.error(node.pos, `attempted to use ${def.kind} '${node.raw}' as ${as}`);
+      return null;
+    }
+    const what = `${node.raw} ${as}`;
+    const b: Bound = { node, def, args: [], tags: new Map(), tests: [], block: null };
+    let ok = this.argumentsOf(b, what);
+    if (!ok) this.subtestCount(b, what);
+    else ok = this.subtestCount(b, what) && (as === 'test' || this.blockShape(b, what)) && this.typesOf(b, what);
+    if (ok && def.needsMessage && this.options.hasMessage === false) {
+      this.error(node.pos, `the ${what} needs a message, and there is none at this point of the SMTP session`);
+      ok = false;
+    }
+    if (ok) {
+      const choices = this.tagsFor(def);
+      const before = this.errorCount();
+      for (const name of b.tags.keys()) choices.get(name)?.spec.check?.(b, this);
+      ok = this.errorCount() === before;
+    }
+    if (ok && def.validate) {
+      const before = this.errorCount();
+      def.validate(b, this);
+      ok = this.errorCount() === before;
+    }
+    // Descend, so that errors further in are found in the same run; a command
+    // that takes no tests has its stray "tests" reported once, above.
+    for (const t of (def.tests ?? 'none') === 'none' ? [] : node.tests) {
+      const tb = this.invocation(t, 'test', depth);
+      if (tb) b.tests.push(tb);
+      else ok = false;
+    }
+    const cmd = node as Invocation & { block?: Statement[] | null };
+    if (as === 'command' && cmd.block && (def.block ?? 'none') !== 'none') {
+      const before = this.errorCount();
+      b.block = this.block(cmd.block, depth + 1);
+      if (this.errorCount() !== before) ok = false;
+    }
+    return ok ? b : null;
+  }
+
+  errorCount(): number {
+    let n = 0;
+    for (const d of this.diagnostics) if (d.severity === 'error') n++;
+    return n;
+  }
+
+  private tagsFor(def: CommandDef): Map<string, TagChoice> {
+    const m = new Map<string, TagChoice>();
+    for (const t of def.tags ?? []) m.set(t.name, { spec: t });
+    for (const a of this.registry.attached.get(def.name) ?? []) if (this.enabled(a.ext)) m.set(a.def.name, { spec: a.def });
+    for (const f of def.families ?? []) {
+      if (f === 'comparator') m.set('comparator', { spec: { name: 'comparator', args: [{ name: 'comparator name', type: 'string' }] }, family: f });
+      if (f === 'match-type') {
+        for (const [name, o] of this.registry.matchTypes) {
+          if (!this.enabled(o.ext)) continue;
+          const args = o.def.relational ? [{ name: 'relational operator', type: 'string' as const }] : undefined;
+          m.set(name, { spec: { name, args }, family: f });
+        }
+      }
+      if (f === 'address-part') {
+        for (const [name, o] of this.registry.addressParts) if (this.enabled(o.ext)) m.set(name, { spec: { name }, family: f });
+      }
+    }
+    return m;
+  }
+
+  /** Tags (with their parameters) first, then positional arguments (RFC 5228 2.6.2). */
+  private argumentsOf(b: Bound, what: string): boolean {
+    const args = b.node.arguments;
+    const choices = this.tagsFor(b.def);
+    const families = new Map<string, string>();
+    // Every tag is resolved first, wherever it stands (Pigeonhole does the same).
+    for (const a of args) {
+      if (a.kind !== 'tag' || choices.has(a.name)) continue;
+      const key = `${b.def.name}\0${a.name}`;
+      if (!this.unknownTags.has(key)) {
+        this.unknownTags.add(key);
+        this.error(a.pos, `unknown tagged argument '${a.raw}' for the ${what} (reported only once at first occurrence)`);
+      }
+      return false;
+    }
+    let i = 0;
+    for (; i < args.length; i++) {
+      const a = args[i]!;
+      if (a.kind !== 'tag') break;
+      const choice = choices.get(a.name)!;
+      const group = choice.family ?? choice.spec.group;
+      if (b.tags.has(a.name) || (group && families.has(group))) {
+        const desc = group && families.get(group) !== a.name ? `${group} argument (${a.raw})` : `${a.raw} argument`;
+        this.error(a.pos, `encountered duplicate ${desc} for the ${what}`);
+        return false;
+      }
+      if (group) families.set(group, a.name);
+      const params: Value[] = [];
+      for (const p of choice.spec.args ?? []) {
+        const next = args[i + 1];
+        if (!next || next.kind === 'tag') {
+          this.error(a.pos, `the ${a.raw} tag for the ${what} requires ${wantName(p.type)} as parameter, but ${next ? 'a tag was found' : 'no parameters were found'}`);
+          return false;
+        }
+        if (!accepts(p.type, next)) {
+          this.error(next.pos, `the ${a.raw} tag for the ${what} requires ${wantName(p.type)} as parameter, but ${typeName(next)} was found`);
+          return false;
+        }
+        params.push(this.value(next));
+        i++;
+      }
+      b.tags.set(a.name, { pos: a.pos, args: params });
+      if (choice.family && !this.familyTag(b, choice.family, a.name, params, a.pos, what)) return false;
+    }
+    const positional = args.slice(i);
+    for (const a of positional) {
+      if (a.kind === 'tag') {
+        this.error(a.pos, `encountered an unexpected tagged argument '${a.raw}' while validating positional arguments for the ${what}`);
+        return false;
+      }
+    }
+    const specs = b.def.positional ?? [];
+    const min = specs.filter((p) => !p.optional).length;
+    if (positional.length < min || positional.length > specs.length) {
+      this.error(b.node.pos, `the ${what} requires ${positional.length < min ? min : specs.length} positional argument(s), but ${positional.length} is/are specified`);
+      return false;
+    }
+    return true;
+  }
+
+  /** Resolves a match type, comparator or address part tag into the bound node. */
+  private familyTag(b: Bound, family: string, name: string, params: Value[], pos: Position, what: string): boolean {
+    if (family === 'address-part') {
+      b.addressPart = this.lookup(this.registry.addressParts, name);
+      return true;
+    }
+    if (family === 'match-type') {
+      b.matchType = { def: this.lookup(this.registry.matchTypes, name)!, arg: params[0] };
+      return true;
+    }
+    const p = params[0]!;
+    const cname = p.kind === 'string' && typeof p.template === 'string' ? p.template : null;
+    if (cname === null) {
+      this.error(pos, `the :comparator tag for the ${what} requires a constant string as parameter`);
+      return false;
+    }
+    const cmp = this.lookup(this.registry.comparators, cname);
+    if (!cmp) {
+      this.error(p.node.pos, `unknown comparator '${cname}'`);
+      return false;
+    }
+    b.comparator = cmp;
+    return true;
+  }
+
+  /** RFC 5228 2.6.3/8.2: how many tests a command takes. */
+  private subtestCount(b: Bound, what: string): boolean {
+    const shape = b.def.tests ?? 'none';
+    const n = b.node.tests;
+    if (shape === 'none') {
+      if (n.length === 0) return true;
+      const first = n[0]!;
+      const other = this.registry.commands.get(first.name);
+      if (other && other.def.kind !== 'command') this.error(b.node.pos, `the ${what} accepts no sub-tests, but tests are specified`);
+      else if (!other && this.tagsFor(b.def).has(first.name)) this.error(b.node.pos, `missing colon ':' before ':${first.raw}' tag in ${what}`);
+      else this.error(b.node.pos, `missing semicolon ';' after ${what}`);
+      return false;
+    }
+    if (shape === 'one') {
+      if (n.length === 0) this.error(b.node.pos, `the ${what} requires one sub-test, but none is specified`);
+      else if (b.node.testList) this.error(b.node.pos, `the ${what} requires one sub-test, but a list of tests is specified`);
+      else return true;
+      return false;
+    }
+    if (n.length === 0 && !b.node.testList) this.error(b.node.pos, `the ${what} requires a list of sub-tests, but none is specified`);
+    else if (!b.node.testList) this.error(b.node.pos, `the ${what} requires a list of sub-tests, but a single test is specified`);
+    else return true;
+    return false;
+  }
+
+  private blockShape(b: Bound, what: string): boolean {
+    const shape = b.def.block ?? 'none';
+    const has = (b.node as { block?: unknown }).block != null;
+    if (shape === 'required' && !has) this.error(b.node.pos, `the ${what} requires a command block, but it is missing`);
+    else if (shape === 'none' && has) this.error(b.node.pos, `the ${what} does not accept a command block, but one is specified anyway`);
+    else return true;
+    return false;
+  }
+
+  private typesOf(b: Bound, what: string): boolean {
+    const all = b.def.positional ?? [];
+    const given = b.node.arguments.filter((a) => a.kind !== 'tag').length;
+    // Leading optional arguments left out: drop their specs.
+    const specs = all.slice(Math.max(0, all.length - Math.max(given - countTagParams(b), 0)));
+    const args = b.node.arguments.slice(b.node.arguments.length - specs.length);
+    for (let k = 0; k < specs.length; k++) {
+      const spec = specs[k]!;
+      const a = args[k]!;
+      if (!accepts(spec.type, a)) {
+        this.error(a.pos, `the ${what} expects ${wantName(spec.type)} as argument ${k + 1} (${spec.name}), but ${typeName(a)} was found`);
+        return false;
+      }
+      b.args.push(this.value(a));
+    }
+    return this.matchChecks(b, what);
+  }
+
+  /** RFC 5228 2.7.3: the comparator must support the match type; RFC 5231 5: a known operator. */
+  private matchChecks(b: Bound, what: string): boolean {
+    const mt = b.matchType;
+    if (!mt) return true;
+    const cmp = b.comparator;
+    if (mt.def.substring && cmp && !cmp.fold) {
+      this.error(b.node.pos, `the specified ${cmp.name} comparator does not support sub-string matching as required by the :${mt.def.name} match type of the ${what}`);
+      return false;
+    }
+    if (mt.def.checkKey) {
+      // Constant keys are checked now (a bad regex is a compile error); the
+      // key list is the last positional argument of every test with a match type.
+      const keys = b.args[b.args.length - 1];
+      const templates = keys?.kind === 'stringlist' ? keys.templates : keys?.kind === 'string' ? [keys.template] : [];
+      for (const t of templates) {
+        const problem = typeof t === 'string' ? mt.def.checkKey(t, cmp ?? DEFAULT_COMPARATOR) : null;
+        if (problem) {
+          this.error(keys!.node.pos, `${problem} in the key list of the ${what}`);
+          return false;
+        }
+      }
+    }
+    if (mt.def.relational) {
+      const op = mt.arg;
+      const v = op && op.kind === 'string' && typeof op.template === 'string' ? op.template.toLowerCase() : null;
+      if (v === null || !['gt', 'ge', 'lt', 'le', 'eq', 'ne'].includes(v)) {
+        this.error(op?.node.pos ?? b.node.pos, `invalid relational match type '${v ?? ''}' for the ${what}`);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Turns an argument into a value: strings decoded and made templates. */
+  value(a: Argument): Value {
+    if (a.kind === 'number') return { kind: 'number', value: a.value, node: a };
+    if (a.kind === 'stringlist') return { kind: 'stringlist', templates: a.items.map((s) => this.template(s.value, s.pos)), node: a };
+    if (a.kind === 'variable') return { kind: 'string', template: [{ name: a.name }], node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end } };
+    if (a.kind === 'tag') return { kind: 'string', template: a.raw, node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end } };
+    return { kind: 'string', template: this.template(a.value, a.pos), node: a };
+  }
+
+  template(s: string, pos: Position): Template {
+    let v = s;
+    if (this.decodeEncoded) {
+      const errs: EncodedCharError[] = [];
+      v = decodeEncodedCharacters(v, errs);
+      for (const e of errs) this.error(pos, e.message);
+    }
+    if (!this.variables) return v;
+    const t = parseTemplate(v);
+    if (typeof t !== 'string') {
+      for (const p of t) {
+        if (typeof p === 'string') continue;
+        // RFC 5229 3: references to unknown namespaces are errors; Pigeonhole keeps 32 match values.
+        if ('ns' in p && p.ns !== undefined && !this.namespaces.has(p.ns)) this.error(pos, `variable namespace '${p.ns}' is unknown`);
+        if ('match' in p && p.match > MAX_MATCH_INDEX) this.error(pos, `match value index \${${p.match}} exceeds the maximum of ${MAX_MATCH_INDEX}`);
+      }
+    }
+    return t;
+  }
+}
+
+/** How many non-tag arguments were consumed as tag parameters (`:days 7`). */
+function countTagParams(b: Bound): number {
+  let n = 0;
+  for (const t of b.tags.values()) n += t.args.length;
+  return n;
+}
+
+/** Helper for command validate hooks: the constant text of a string value, or null. */
+export function constantString(v: Value | undefined): string | null {
+  return v && v.kind === 'string' && typeof v.template === 'string' ? v.template : null;
+}

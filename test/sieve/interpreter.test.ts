@@ -1,0 +1,45 @@
+/** The interpreter's contract: phases without a message, asynchronous hosts, values not exceptions. */
+import { describe, expect, it } from 'vitest';
+import { compileSieve } from '../../src/sieve/compile.js';
+import { execute } from '../../src/sieve/interpreter.js';
+import { errorsOf, run } from './helpers.js';
+
+describe('interpreter', () => {
+  it('runs synchronously when nothing awaits', () => {
+    const script = compileSieve('if header :contains "subject" "x" { discard; }').script!;
+    const r = execute(script, { message: null, envelope: { from: '', to: [] } });
+    expect(r instanceof Promise).toBe(false);
+  });
+
+  it('awaits a host that answers asynchronously', async () => {
+    const host = { mailboxExists: async (name: string) => name === 'Spam' };
+    const r = await run('require ["mailbox", "fileinto"]; if mailboxexists "Spam" { fileinto "Spam"; } if mailboxexists "Nope" { discard; }', { host });
+    expect(r.actions.map((a) => `${a.type}:${a.target ?? ''}`)).toEqual(['store:Spam']);
+  });
+
+  it('refuses tests that need a message in a phase without one', () => {
+    const errs = errorsOf('if header :is "subject" "x" { discard; }', { hasMessage: false });
+    expect(errs[0]).toMatch(/needs a message/);
+    expect(errorsOf('if true { discard; }', { hasMessage: false })).toEqual([]);
+  });
+
+  it('reports a runtime failure as a value with a position', async () => {
+    const r = await run('require "ihave";\n\nerror "broken";');
+    expect(r.errors).toEqual([{ message: 'broken', pos: expect.objectContaining({ line: 3, column: 1 }) }]);
+  });
+
+  it('positions validation errors', () => {
+    const d = compileSieve('keep;\nif header :frop "a" "b" {}').diagnostics[0]!;
+    expect([d.line, d.column]).toEqual([2, 11]);
+    expect(d.message).toBe("unknown tagged argument ':frop' for the header test (reported only once at first occurrence)");
+  });
+
+  it('keeps variables per included script and shares globals', async () => {
+    const scripts: Record<string, string> = { inc: 'require ["include", "variables"]; global "g"; set "g" "${g}+inc"; set "local" "inner";' };
+    const host = { loadScript: (name: string) => scripts[name] ?? null };
+    const r = await run('require ["include", "variables"]; global "g"; set "g" "main"; set "local" "outer"; include "inc";', { host });
+    expect(r.errors).toEqual([]);
+    expect(r.runtime.globals.get('g')).toBe('main+inc');
+    expect(r.runtime.variable('local', undefined)).toBe('outer');
+  });
+});

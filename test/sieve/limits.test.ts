@@ -1,0 +1,31 @@
+/** Resource limits (RFC 5228 2.10.6; Pigeonhole's defaults): going over one is a runtime error. */
+import { describe, expect, it } from 'vitest';
+import { errorsOf, run } from './helpers.js';
+
+describe('limits', () => {
+  it('allows 32 actions, not 33', async () => {
+    const boxes = (n: number) => Array.from({ length: n }, (_, i) => `fileinto "box${i}";`).join('\n');
+    expect((await run(`require "fileinto"; ${boxes(32)}`)).errors).toEqual([]);
+    const r = await run(`require "fileinto"; ${boxes(33)}`);
+    expect(r.errors[0]?.message).toBe('total number of actions exceeds policy limit');
+    expect(r.errors[0]?.pos?.line).toBe(33);
+  });
+  it('allows 4 redirects, not 5', async () => {
+    const redirects = (n: number) => Array.from({ length: n }, (_, i) => `redirect "r${i}@example.com";`).join('\n');
+    expect((await run(redirects(4))).errors).toEqual([]);
+    expect((await run(redirects(5))).errors[0]?.message).toBe('number of redirect actions exceeds policy limit');
+  });
+  it('stops a run that takes more steps than its budget', async () => {
+    const tests = Array.from({ length: 50 }, () => 'if true { }').join('\n');
+    const r = await run(tests, { limits: { maxSteps: 40 } });
+    expect(r.errors[0]?.message).toMatch(/step limit of 40/);
+  });
+  it('limits block nesting at compile time', () => {
+    const deep = 'if true {'.repeat(40) + '}'.repeat(40);
+    expect(errorsOf(deep).join('\n')).toMatch(/nest/i);
+  });
+  it('limits variable values to 4096 characters', async () => {
+    const r = await run(`require "variables"; set "a" "${'x'.repeat(5000)}";`);
+    expect(r.runtime.variable('a', undefined)).toHaveLength(4096);
+  });
+});
