@@ -244,3 +244,22 @@ describe('limits and failures', () => {
     await expect(RawSmtpClient.open(s.port)).rejects.toThrow();
   });
 });
+
+describe('STARTTLS', () => {
+  it('is offered when the listener has a key and certificate; the session then counts as TLS', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const fixtures = join(import.meta.dirname, '../fixtures/tls');
+    const key = await readFile(join(fixtures, 'localhost.key'));
+    const cert = await readFile(join(fixtures, 'localhost.crt'));
+    const s = await startServer(() => ({}), { listeners: [{ host: '127.0.0.1', port: 0, tls: { key, cert } }] });
+    const conn = new SMTPConnection({ host: '127.0.0.1', port: s.port, requireTLS: true, tls: { ca: [cert], servername: 'localhost' }, name: 'tls.test' });
+    await new Promise<void>((resolve, reject) => conn.connect((err?: Error) => (err ? reject(err) : resolve())));
+    await new Promise((resolve, reject) => conn.send({ from: 'a@s.test', to: ['b@here.test'] }, 'Subject: tls\r\n\r\nx\r\n', (err, i) => (err ? reject(err) : resolve(i))));
+    expect(conn.secure).toBe(true);
+    conn.quit();
+    expect(s.seen.find((i) => i.phase === 'mailfrom')!.session.connection.get('tls')).toBe('true');
+    const [m] = await s.spooled();
+    expect(m!.message).toMatch(/with ESMTPS id/);
+    expect(m!.envelope).toMatchObject({ client: { tls: true } });
+  });
+});
