@@ -145,6 +145,11 @@ const endOf = (t: IToken): Position => ({
   offset: (t.endOffset ?? t.startOffset) + 1,
 });
 
+/** The fields commands, tests and calls share: `identifier arguments [test / test-list]`. */
+function invocation(id: IToken, tail: { args: Argument[]; tests: Test[]; testList: boolean }, end: Position) {
+  return { name: id.image.toLowerCase(), raw: id.image, arguments: tail.args, tests: tail.tests, testList: tail.testList, pos: pos(id), end };
+}
+
 class SieveParser extends EmbeddedActionsParser {
   settings: ParseSettings = { dialect: 'momentum', limits: { ...defaultParseLimits } };
   /** Problems found by the actions (limits, dialect), beside Chevrotain's recognition errors. */
@@ -198,7 +203,7 @@ class SieveParser extends EmbeddedActionsParser {
     (depth: number): Command => {
       const id = this.CONSUME(Identifier);
       this.ACTION(() => this.enter('command', id, depth));
-      const { args, tests, testList } = this.SUBRULE(this.arguments, { ARGS: [0] });
+      const tail = this.SUBRULE(this.arguments, { ARGS: [0] });
       let block: Statement[] | null = null;
       let last: IToken | undefined;
       this.OR2([
@@ -207,17 +212,7 @@ class SieveParser extends EmbeddedActionsParser {
       ]);
       return this.ACTION(() => {
         this.leave();
-        return {
-          kind: 'command',
-          name: id.image.toLowerCase(),
-          raw: id.image,
-          arguments: args,
-          tests,
-          testList,
-          block,
-          pos: pos(id),
-          end: last ? endOf(last) : endOf(this.LA(0)),
-        } satisfies Command;
+        return { kind: 'command', ...invocation(id, tail, last ? endOf(last) : endOf(this.LA(0))), block } satisfies Command;
       });
     },
   );
@@ -275,19 +270,10 @@ class SieveParser extends EmbeddedActionsParser {
     this.ACTION(() => this.checkTestNesting(level));
     const id = this.CONSUME(Identifier);
     this.ACTION(() => this.enter('test', id, level));
-    const { args, tests, testList } = this.SUBRULE(this.arguments, { ARGS: [level] });
+    const tail = this.SUBRULE(this.arguments, { ARGS: [level] });
     return this.ACTION(() => {
       this.leave();
-      return {
-        kind: 'test',
-        name: id.image.toLowerCase(),
-        raw: id.image,
-        arguments: args,
-        tests,
-        testList,
-        pos: pos(id),
-        end: endOf(this.LA(0)),
-      } satisfies Test;
+      return { kind: 'test', ...invocation(id, tail, endOf(this.LA(0))) } satisfies Test;
     });
   });
 
@@ -423,19 +409,10 @@ class SieveParser extends EmbeddedActionsParser {
   call = this.RULE('call', (): Call => {
     const id = this.CONSUME(Identifier);
     this.ACTION(() => this.enter('call', id, 0));
-    const { args, tests, testList } = this.SUBRULE(this.arguments, { ARGS: [0] });
+    const tail = this.SUBRULE(this.arguments, { ARGS: [0] });
     return this.ACTION(() => {
       this.leave();
-      return {
-        kind: 'call',
-        name: id.image.toLowerCase(),
-        raw: id.image,
-        arguments: args,
-        tests,
-        testList,
-        pos: pos(id),
-        end: endOf(this.LA(0)),
-      } satisfies Call;
+      return { kind: 'call', ...invocation(id, tail, endOf(this.LA(0))) } satisfies Call;
     });
   });
 
@@ -578,11 +555,7 @@ class SieveParser extends EmbeddedActionsParser {
         // A command keeps its name, position and block in the (partial) AST;
         // its arguments are lost. A broken assignment leaves nothing.
         if (rule === 'command' && closed?.kind === 'command') {
-          const id = closed.token;
-          const command: Command = {
-            kind: 'command', name: id.image.toLowerCase(), raw: id.image, arguments: [], tests: [], testList: false,
-            block, pos: pos(id), end: endOf(this.LA(0)),
-          };
+          const command: Command = { kind: 'command', ...invocation(closed.token, { args: [], tests: [], testList: false }, endOf(this.LA(0))), block };
           return command;
         }
         return recoveryValueFunc(e);

@@ -5,12 +5,12 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startFromConfig } from '../../src/server/run.js';
+import { freePort } from '../helpers/free-port.js';
 
 const dnsServer = process.env.INTEROP_DNS;
 const mxPort = Number(process.env.INTEROP_PORT);
@@ -20,13 +20,6 @@ let dir: string;
 let running: RunningServer;
 let port: number;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-interop-'));
