@@ -349,8 +349,10 @@ export class Validator {
   private typesOf(b: Bound, what: string): boolean {
     const all = b.def.positional ?? [];
     const given = b.node.arguments.filter((a) => a.kind !== 'tag').length;
-    // Leading optional arguments left out: drop their specs.
-    const specs = all.slice(Math.max(0, all.length - Math.max(given - countTagParams(b), 0)));
+    // Optional arguments left out: drop their specs, leading ones (imap4flags)
+    // or trailing ones (Sieve++ `smtp_callback_verify <address> [<sender>]`).
+    const keep = Math.max(given - countTagParams(b), 0);
+    const specs = all[0]?.optional ? all.slice(Math.max(0, all.length - keep)) : all.slice(0, keep);
     const args = b.node.arguments.slice(b.node.arguments.length - specs.length);
     for (let k = 0; k < specs.length; k++) {
       const spec = specs[k]!;
