@@ -48,5 +48,4 @@ export const smtpCallbackVerify: SieveFunction = {
     }
     return [...sieveReturn(verdict)];
   },
-  doc: '($status, $dsn) = smtp_callback_verify "${from}";',
 };

@@ -165,7 +165,8 @@ export class Validator {
       this.error(node.pos, `attempted to use ${def.kind} '${node.raw}' as ${as}`);
       return null;
     }
-    const what = `${node.raw} ${as}`;
+    // Sieve++ functions (sievepp/functions.ts) are "functions" in messages, as Momentum calls them.
+    const what = `${node.raw} ${'fn' in def ? 'function' : as}`;
     const b: Bound = { node, def, args: [], tags: new Map(), tests: [], block: null };
     let ok = this.argumentsOf(b, what);
     if (!ok) this.subtestCount(b, what);

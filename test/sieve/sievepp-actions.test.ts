@@ -37,7 +37,7 @@ describe('ec_action and ec_disconnect', () => {
     expect(compileErrors('ec_action 700 "x";')).toEqual(['1:11: ec_action: 700 is not an SMTP reply code (200-599)']);
     expect(compileErrors('ec_disconnect 250 "x";')).toEqual(['1:15: ec_disconnect: 250 is not an SMTP reply code (400-599)']);
     expect(compileErrors('ec_action "abc" "x";')).toEqual(["1:11: the ec_action function expects a number as argument 1 (code), but 'abc' was found"]);
-    expect(compileErrors('ec_action 550;')).toEqual(['1:1: the ec_action command requires 2 positional argument(s), but 1 is/are specified']);
+    expect(compileErrors('ec_action 550;')).toEqual(['1:1: the ec_action function requires 2 positional argument(s), but 1 is/are specified']);
     expect(compileErrors('if ec_action 550 "x" { keep; }')).toEqual(["1:4: attempted to use command 'ec_action' as test"]);
   });
 });
@@ -53,7 +53,7 @@ describe('ec_tarpit', () => {
 
   it('refuses a non-number', () => {
     expect(compileErrors('ec_tarpit "soon";')).toEqual(["1:11: the ec_tarpit function expects a number as argument 1 (seconds), but 'soon' was found"]);
-    expect(compileErrors('ec_tarpit;')).toEqual(['1:1: the ec_tarpit command requires 1 positional argument(s), but 0 is/are specified']);
+    expect(compileErrors('ec_tarpit;')).toEqual(['1:1: the ec_tarpit function requires 1 positional argument(s), but 0 is/are specified']);
   });
 });
 

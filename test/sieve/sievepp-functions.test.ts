@@ -21,8 +21,8 @@ describe('ec_test', () => {
     expect(rel.actions.map((a) => a.type)).toEqual(['discard']);
   });
   it('refuses missing keys and unknown tags', () => {
-    expect(compileErrors('if ec_test :is "a" { keep; }')).toEqual(['1:4: the ec_test test requires 2 positional argument(s), but 1 is/are specified']);
-    expect(compileErrors('if ec_test :nope "a" "b" { keep; }')).toEqual(["1:12: unknown tagged argument ':nope' for the ec_test test (reported only once at first occurrence)"]);
+    expect(compileErrors('if ec_test :is "a" { keep; }')).toEqual(['1:4: the ec_test function requires 2 positional argument(s), but 1 is/are specified']);
+    expect(compileErrors('if ec_test :nope "a" "b" { keep; }')).toEqual(["1:12: unknown tagged argument ':nope' for the ec_test function (reported only once at first occurrence)"]);
   });
 });
 
@@ -49,8 +49,8 @@ describe('the message and connection contexts', () => {
   });
 
   it('refuse wrong argument counts', () => {
-    expect(compileErrors('vctx_mess_set "k";')).toEqual(['1:1: the vctx_mess_set command requires 2 positional argument(s), but 1 is/are specified']);
-    expect(compileErrors('$x = vctx_conn_get;')).toEqual(['1:6: the vctx_conn_get test requires 1 positional argument(s), but 0 is/are specified']);
+    expect(compileErrors('vctx_mess_set "k";')).toEqual(['1:1: the vctx_mess_set function requires 2 positional argument(s), but 1 is/are specified']);
+    expect(compileErrors('$x = vctx_conn_get;')).toEqual(['1:6: the vctx_conn_get function requires 1 positional argument(s), but 0 is/are specified']);
   });
 });
 
@@ -71,7 +71,7 @@ describe('isset, is_true, type', () => {
   });
   it('type refuses an unknown type name; isset and is_true need an argument', () => {
     expect(compileErrors('if type $x "number" { keep; }')).toEqual(["1:12: unknown type name 'number' for the type test (string, list, hash or undef)"]);
-    expect(compileErrors('if isset { keep; }')).toEqual(['1:4: the isset test requires 1 positional argument(s), but 0 is/are specified']);
+    expect(compileErrors('if isset { keep; }')).toEqual(['1:4: the isset function requires 1 positional argument(s), but 0 is/are specified']);
   });
 });
 
@@ -85,7 +85,7 @@ describe('is_valid_ip and is_rfc821_ip', () => {
     for (const ip of ['[2001:db8::1]', '2001:db8::1', '[300.1.1.1]', 'mx.example.com']) expect(await holds(`is_rfc821_ip "${ip}"`)).toBe(false);
   });
   it('refuse a missing argument', () => {
-    expect(compileErrors('if is_valid_ip { keep; }')).toEqual(['1:4: the is_valid_ip test requires 1 positional argument(s), but 0 is/are specified']);
+    expect(compileErrors('if is_valid_ip { keep; }')).toEqual(['1:4: the is_valid_ip function requires 1 positional argument(s), but 0 is/are specified']);
   });
 });
 
@@ -99,8 +99,8 @@ describe('split, ec_explode, join', () => {
     expect(await valueOf('$s = join "+" ["x", "y"];', 's')).toBe('x+y');
   });
   it('refuse a wrong argument type, positioned', () => {
-    expect(compileErrors('$l = split "," ["a", "b"];')).toEqual(['1:16: the split test expects a string as argument 2 (string), but a string list was found']);
-    expect(compileErrors('$s = join;')).toEqual(['1:6: the join test requires 2 positional argument(s), but 0 is/are specified']);
+    expect(compileErrors('$l = split "," ["a", "b"];')).toEqual(['1:16: the split function expects a string as argument 2 (string), but a string list was found']);
+    expect(compileErrors('$s = join;')).toEqual(['1:6: the join function requires 2 positional argument(s), but 0 is/are specified']);
   });
 });
 
@@ -117,7 +117,7 @@ describe('ec_log and ec_inc_counter', () => {
   });
   it('refuse wrong arguments', () => {
     expect(compileErrors('ec_inc_counter "c" "many";')).toEqual(["1:20: the ec_inc_counter function expects a number as argument 2 (increment), but 'many' was found"]);
-    expect(compileErrors('ec_log;')).toEqual(['1:1: the ec_log command requires 1 positional argument(s), but 0 is/are specified']);
+    expect(compileErrors('ec_log;')).toEqual(['1:1: the ec_log function requires 1 positional argument(s), but 0 is/are specified']);
   });
 });
 
@@ -139,7 +139,7 @@ describe('headers and the envelope', () => {
   });
   it('header functions need a message: a compile error before DATA', () => {
     expect(compileErrors('$s = ec_header_get "Subject";', { phase: 'mailfrom' })).toEqual([
-      '1:6: the ec_header_get test needs a message, and there is none at this point of the SMTP session',
+      '1:6: the ec_header_get function needs a message, and there is none at this point of the SMTP session',
     ]);
   });
   it('ec_get_message_mailfrom / _rcptto give bare envelope addresses', async () => {

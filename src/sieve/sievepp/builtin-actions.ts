@@ -42,7 +42,7 @@ function replyCode(b: Bound, rt: Runtime, name: string, min: number): number {
   return code;
 }
 
-const reply = (name: 'ec_action' | 'ec_disconnect', min: number, example: string): SieveFunction => ({
+const reply = (name: 'ec_action' | 'ec_disconnect', min: number): SieveFunction => ({
   name,
   uses: { command: true },
   params: [
@@ -59,7 +59,6 @@ const reply = (name: 'ec_action' | 'ec_disconnect', min: number, example: string
     rt.addAction({ type: name, pos: b.node.pos, data: { code, text } }, name === 'ec_disconnect' || code >= 400);
     throw StopSignal.instance;
   },
-  doc: example,
 });
 
 const tarpit: SieveFunction = {
@@ -75,7 +74,6 @@ const tarpit: SieveFunction = {
     }
     rt.addAction({ type: 'ec_tarpit', pos: b.node.pos, data: { seconds } }, false);
   },
-  doc: 'if vctx_conn :is "remote_ip" "192.0.2.7" { ec_tarpit 10; }',
 };
 
 const ecReject: SieveFunction = {
@@ -83,24 +81,22 @@ const ecReject: SieveFunction = {
   uses: { command: true },
   params: [{ name: 'reason', type: 'string' }],
   call: (b, rt) => rt.addAction({ type: 'reject', pos: b.node.pos, target: argString(b, rt, 0)! }, true),
-  doc: 'ec_reject "5.7.1 no mail from you";',
 };
 
-const alias = (name: string, def: typeof keepCommand, params: SieveFunction['params'], doc: string): SieveFunction => ({
+const alias = (name: string, def: typeof keepCommand, params: SieveFunction['params']): SieveFunction => ({
   name,
   uses: { command: true },
   params,
   validate: def.validate ? (b, v) => def.validate!(b, v) : undefined,
   call: (b, rt) => def.execute!(b, rt),
-  doc,
 });
 
 export const sieveppActions: SieveFunction[] = [
-  reply('ec_action', 200, 'ec_action 451 "4.7.1 try again later";'),
-  reply('ec_disconnect', 400, 'ec_disconnect 421 "4.7.0 too many errors, closing";'),
+  reply('ec_action', 200),
+  reply('ec_disconnect', 400),
   tarpit,
   ecReject,
-  alias('ec_discard', discardCommand, [], 'ec_discard;'),
-  alias('ec_keep', keepCommand, [], 'ec_keep;'),
-  alias('ec_redirect', redirectCommand, [{ name: 'address', type: 'string' }], 'ec_redirect "abuse@example.com";'),
+  alias('ec_discard', discardCommand, []),
+  alias('ec_keep', keepCommand, []),
+  alias('ec_redirect', redirectCommand, [{ name: 'address', type: 'string' }]),
 ];

@@ -30,7 +30,6 @@ const contextFunctions = (which: 'mess' | 'conn'): SieveFunction[] => [
       const k = argString(b, rt, 0)!;
       return m.get(k) ?? m.get(k.toLowerCase()) ?? '';
     },
-    doc: `$v = vctx_${which}_get "${which === 'mess' ? 'mailfrom_domain' : 'remote_ip'}";`,
   },
   {
     // Context values are strings (the server's Maps): a list is stored in its string form.
@@ -43,7 +42,6 @@ const contextFunctions = (which: 'mess' | 'conn'): SieveFunction[] => [
     call(b, rt) {
       context(rt, which).set(argString(b, rt, 0)!, toStr(argValue(b, rt, 1)!));
     },
-    doc: `vctx_${which}_set "seen_by_policy" "yes";`,
   },
   {
     name: `vctx_${which}_delete`,
@@ -52,7 +50,6 @@ const contextFunctions = (which: 'mess' | 'conn'): SieveFunction[] => [
     call(b, rt) {
       context(rt, which).delete(argString(b, rt, 0)!);
     },
-    doc: `vctx_${which}_delete "seen_by_policy";`,
   },
 ];
 
@@ -65,7 +62,6 @@ const ecLog: SieveFunction = {
     rt.log.push(text);
     rt.host.log?.('info', text);
   },
-  doc: 'ec_log "CBV for ${from}: ${status}";',
 };
 
 const incCounter: SieveFunction = {
@@ -78,7 +74,6 @@ const incCounter: SieveFunction = {
   call(b, rt) {
     rt.host.incrementCounter?.(argString(b, rt, 0)!, b.args.length > 1 ? argNumber(b, rt, 1, 'ec_inc_counter') : 1);
   },
-  doc: 'ec_inc_counter "cbv_failed";',
 };
 
 /** Items a split may produce: a list is bounded like the actions are. */
@@ -98,7 +93,6 @@ const split = (name: string): SieveFunction => ({
     if (s === '') return [];
     return (sep === '' ? Array.from(s) : s.split(sep)).slice(0, MAX_ITEMS);
   },
-  doc: `($local, $domain) = ${name} "@" "\${from}";`,
 });
 
 /** `join <separator> <list>`: the items of a list (or string list) joined. */
@@ -110,7 +104,6 @@ const join: SieveFunction = {
     { name: 'list', type: 'any' },
   ],
   call: (b, rt) => toList(argValue(b, rt, 1)!).join(argString(b, rt, 0)!),
-  doc: '$all = join ", " $recipients;',
 };
 
 const headerGet: SieveFunction = {
@@ -120,7 +113,6 @@ const headerGet: SieveFunction = {
   params: [{ name: 'header name', type: 'string' }],
   // Every value of the field, RFC 2047-decoded and trimmed as the header test sees them (RFC 5228 5.7).
   call: (b, rt) => headerValues(rt.requireMessage(b.node.pos), argString(b, rt, 0)!.toLowerCase()).map(decodedHeaderValue),
-  doc: '($subject) = ec_header_get "Subject";',
 };
 
 /** RFC 5322 2.2: a field name is printable US-ASCII except the colon. */
@@ -142,7 +134,6 @@ const headerAdd: SieveFunction = {
     const value = argString(b, rt, 1)!.replace(/[\r\n]+/g, ' ');
     rt.addAction({ type: 'header_add', pos: b.node.pos, data: { name: fieldName(b, rt, 'ec_header_add'), value } }, false);
   },
-  doc: 'ec_header_add "X-CBV-Result" "${status}";',
 };
 
 const headerDelete: SieveFunction = {
@@ -157,7 +148,6 @@ const headerDelete: SieveFunction = {
     if (b.args.length > 1) data.value = argString(b, rt, 1)!;
     rt.addAction({ type: 'header_delete', pos: b.node.pos, data }, false);
   },
-  doc: 'ec_header_delete "X-Spam-Flag";',
 };
 
 /** An envelope path without its angle brackets; the null path is "". */
@@ -171,7 +161,6 @@ const mailfrom: SieveFunction = {
   uses: { value: true },
   params: [],
   call: (_b, rt) => bare(rt.envelope.from),
-  doc: '$sender = ec_get_message_mailfrom;',
 };
 
 const rcptto: SieveFunction = {
@@ -179,7 +168,6 @@ const rcptto: SieveFunction = {
   uses: { value: true },
   params: [],
   call: (_b, rt) => rt.envelope.to.map(bare),
-  doc: '$recipients = ec_get_message_rcptto;',
 };
 
 /**
@@ -212,7 +200,6 @@ const envelopeValue: SieveFunction = {
     if (which === 'orig_to') return e.origTo !== undefined ? extract(e.origTo) : '';
     return rt.fail(`specified envelope part '${which}' is not supported by the envelope function`, b.node.pos);
   },
-  doc: '$domain = envelope :domain "from";',
 };
 
 const DNS_TYPES = new Set(['A', 'AAAA', 'MX', 'TXT', 'PTR', 'NS', 'CNAME']);
@@ -248,7 +235,6 @@ const dnsLookup: SieveFunction = {
       return rt.fail(`ec_dns_lookup: ${type} ${name} failed (${(e as Error).message})`, b.node.pos);
     }
   },
-  doc: '$addrs = ec_dns_lookup "2.0.0.127.zen.example" "A";',
 };
 
 export const sieveppValueFunctions: SieveFunction[] = [

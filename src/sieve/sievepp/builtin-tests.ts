@@ -22,7 +22,6 @@ const ecTest: SieveFunction = {
     { name: 'key list', type: 'list' },
   ],
   call: (b, rt) => matchTest(b, rt, rt.list(b.args[0]!), rt.list(b.args[1]!)),
-  doc: 'if ec_test :is "${status}" "fail" { ec_action 550 "rejected"; }',
 };
 
 /** `vctx_mess <match-type> key value`: a context variable against keys; an unset one matches nothing. */
@@ -40,7 +39,6 @@ const contextTest = (name: 'vctx_mess' | 'vctx_conn'): SieveFunction => ({
     const v = map.get(key) ?? map.get(key.toLowerCase());
     return matchTest(b, rt, v === undefined ? [] : [v], rt.list(b.args[1]!));
   },
-  doc: name === 'vctx_mess' ? 'if vctx_mess :is "smtp_cbv_result" "error" { ec_action 550 "5.1.7 unverifiable sender"; }' : 'if vctx_conn :is "tls" "false" { ec_log "plain-text session"; }',
 });
 
 /** The variable a `$x[...]` or a variable-name string argument names, looked up; undefined when unset. */
@@ -56,7 +54,6 @@ const isset: SieveFunction = {
   uses: { test: true },
   params: [{ name: 'variable', type: 'any' }],
   call: (b, rt) => lookupArg(b, rt) !== undefined,
-  doc: 'if not isset $h["reason"] { $h["reason"] = "none"; }',
 };
 
 /** `is_true <value>`: false for "", "0", "false" and empty lists (values.ts, truthy). */
@@ -65,7 +62,6 @@ const isTrue: SieveFunction = {
   uses: { test: true },
   params: [{ name: 'value', type: 'any' }],
   call: (b, rt) => truthy(argValue(b, rt, 0)!),
-  doc: 'if is_true "%{vctx_conn:tls}" { ec_log "TLS in use"; }',
 };
 
 const TYPES = new Set(['string', 'list', 'hash', 'undef']);
@@ -93,7 +89,6 @@ const type: SieveFunction = {
     if (b.args.length === 1) return t;
     return rt.list(b.args[1]!).some((n) => n.toLowerCase() === t);
   },
-  doc: 'if type $answers "list" { $first = $answers[0]; }',
 };
 
 /** `is_valid_ip <value>`: a dotted-quad IPv4 address or an IPv6 address (no brackets). */
@@ -105,7 +100,6 @@ const isValidIp: SieveFunction = {
     const s = argString(b, rt, 0)!;
     return ipaddr.IPv4.isValidFourPartDecimal(s) || (s.includes(':') && ipaddr.IPv6.isValid(s) && !s.includes('%'));
   },
-  doc: 'if is_valid_ip "%{vctx_conn:remote_ip}" { ec_log "peer ${1}"; }',
 };
 
 /**
@@ -124,7 +118,6 @@ const isRfc821Ip: SieveFunction = {
     if (/^ipv6:/i.test(inner)) return ipaddr.IPv6.isValid(inner.slice(5)) && !inner.includes('%');
     return ipaddr.IPv4.isValidFourPartDecimal(inner);
   },
-  doc: 'if is_rfc821_ip "%{vctx_conn:ehlo_domain}" { ec_action 550 "5.7.1 use a host name in EHLO"; }',
 };
 
 export const sieveppTests: SieveFunction[] = [ecTest, contextTest('vctx_mess'), contextTest('vctx_conn'), isset, isTrue, type, isValidIp, isRfc821Ip];

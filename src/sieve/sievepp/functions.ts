@@ -57,8 +57,6 @@ export interface SieveFunction {
    * statement, it is dropped.
    */
   call(b: Bound, rt: Runtime): MaybePromise<SieveValue | boolean | void>;
-  /** Shown by docs/sieve-reference.md (kept in step by a test). */
-  doc?: string;
 }
 
 /** A registered function's command definition keeps the function it came from. */
@@ -151,7 +149,7 @@ function toCommandDef(fn: SieveFunction): FunctionDef {
       fn.params.forEach((p, i) => {
         const a = b.args[i];
         if (p.type === 'number' && a && a.kind === 'string' && typeof a.template === 'string' && !a.ref && !/^[0-9]+$/.test(a.template)) {
-          v.error(a.node.pos, `the ${fn.name} ${kind === 'test' ? 'test' : 'function'} expects a number as argument ${i + 1} (${p.name}), but '${a.template}' was found`);
+          v.error(a.node.pos, `the ${fn.name} function expects a number as argument ${i + 1} (${p.name}), but '${a.template}' was found`);
         }
       });
       fn.validate?.(b, v);
