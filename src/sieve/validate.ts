@@ -14,7 +14,7 @@ import type { Diagnostic, Position } from '../diagnostics.js';
 import type { ExtensionRegistry, Owned } from './extension-registry.js';
 import type { ArgType, Bound, CommandDef, Extension, TagSpec, Value } from './registry.js';
 import { asciiCasemap as DEFAULT_COMPARATOR } from './match/comparators.js';
-import { validateAssignment, variableValue, withMacros } from './sievepp/assign.js';
+import { unknownMessage, validateAssignment, variableValue, withMacros } from './sievepp/assign.js';
 import { SIEVEPP_CAPABILITY } from './sievepp/functions.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
 
@@ -85,7 +85,8 @@ export class Validator {
   /** RFC 5228 3.2: loads a capability; returns false when it is unknown. */
   require(capability: string, at: Invocation): boolean {
     const ext = this.registry.byCapability.get(capability);
-    if (!ext || capability === '') return false;
+    // The 'rfc' dialect knows no Sieve++, not even by name.
+    if (!ext || capability === '' || (capability === SIEVEPP_CAPABILITY && this.options.dialect === 'rfc')) return false;
     if (!this.loaded.has(ext)) {
       this.loaded.add(ext);
       this.capabilities.add(capability);
@@ -155,9 +156,7 @@ export class Validator {
     if (!def) {
       if (!this.unknownCommands.has(node.name)) {
         this.unknownCommands.add(node.name);
-        const sievepp = this.options.dialect === 'rfc' && this.registry.commands.get(node.name)?.ext.capability === SIEVEPP_CAPABILITY;
-        if (sievepp) this.error(node.pos, `'${node.raw}' is a Momentum Sieve++ ${as}, which the 'rfc' dialect does not allow`);
-        else this.error(node.pos, `unknown ${as} '${node.raw}' (only reported once at first occurrence)`);
+        this.error(node.pos, unknownMessage(this, node, as));
       }
       return null;
     }

@@ -96,7 +96,8 @@ describe('smtp_callback_verify', () => {
   it('refuses wrong arguments, and is unknown to the rfc dialect and to registries without CBV', () => {
     const errs = (s: string, o = {}) => compileSieve(s, { functions, ...o }).diagnostics.map((e) => `${e.line}:${e.column}: ${e.message}`);
     expect(errs('($rv) = smtp_callback_verify;')).toEqual(['1:9: the smtp_callback_verify function requires 1 positional argument(s), but 0 is/are specified']);
-    expect(errs('smtp_callback_verify "a";')).toEqual(["1:1: unknown command 'smtp_callback_verify' (only reported once at first occurrence)"]);
+    expect(errs('smtp_callback_verify "a";')).toEqual(["1:1: 'smtp_callback_verify' gives a value and cannot be used as a command: assign it, as in $x = smtp_callback_verify ...;"]);
+    expect(errs('smtp_callback_verify "a";', { dialect: 'rfc' })).toEqual(["1:1: 'smtp_callback_verify' is a Momentum Sieve++ command, which the 'rfc' dialect does not allow"]);
     expect(errs('($rv) = smtp_callback_verify "a";', { dialect: 'rfc' })[0]).toMatch(/Sieve\+\+ syntax, which the 'rfc' dialect does not allow/);
     expect(errs('($rv) = smtp_callback_verify "a" "b" "c";')).toEqual(['1:9: the smtp_callback_verify function requires 2 positional argument(s), but 3 is/are specified']);
     expect(errs('($rv) = smtp_callback_verify 5;')).toEqual(['1:30: the smtp_callback_verify function expects a string as argument 1 (address), but a number was found']);

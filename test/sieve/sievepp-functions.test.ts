@@ -68,6 +68,8 @@ describe('isset, is_true, type', () => {
   it('type: tests or gives string, list, hash, undef', async () => {
     const r = await runPP('$l = ["a"]; $h["k"] = "v"; $s = "x"; $a = type $l; $b = type $h; $c = type $s; $d = type $none; if type $l ["hash", "list"] { $e = "ok"; }');
     expect(['a', 'b', 'c', 'd', 'e'].map((n) => r.runtime.variable(n, undefined))).toEqual(['list', 'hash', 'string', 'undef', 'ok']);
+    expect(await valueOf('$t = type "literal";', 't')).toBe('string');
+    expect(await valueOf('$t = type ["a", "b"];', 't')).toBe('list');
   });
   it('type refuses an unknown type name; isset and is_true need an argument', () => {
     expect(compileErrors('if type $x "number" { keep; }')).toEqual(["1:12: unknown type name 'number' for the type test (string, list, hash or undef)"]);
@@ -154,5 +156,29 @@ describe('headers and the envelope', () => {
     expect(await valueOf('$t = envelope :localpart "to";', 't', o)).toEqual(['a', 'b']);
     expect(await valueOf('$f = envelope "from";', 'f', { envelope: { from: '<>' } })).toBe('');
     expect(compileErrors('$x = envelope "subject";')).toEqual(["1:15: specified envelope part 'subject' is not supported by the envelope function"]);
+  });
+});
+
+describe('wrong arguments for the rest, positioned', () => {
+  it.each([
+    ['if vctx_mess :is "k" { keep; }', '1:4: the vctx_mess function requires 2 positional argument(s), but 1 is/are specified'],
+    ['if vctx_conn :is ["a", "b"] "v" { keep; }', '1:18: the vctx_conn function expects a string as argument 1 (context key), but a string list was found'],
+    ['if is_true { keep; }', '1:4: the is_true function requires 1 positional argument(s), but 0 is/are specified'],
+    ['if is_rfc821_ip "a" "b" { keep; }', '1:4: the is_rfc821_ip function requires 1 positional argument(s), but 2 is/are specified'],
+    ['ec_reject;', '1:1: the ec_reject function requires 1 positional argument(s), but 0 is/are specified'],
+    ['ec_discard "now";', '1:1: the ec_discard function requires 0 positional argument(s), but 1 is/are specified'],
+    ['ec_keep :copy;', "1:9: unknown tagged argument ':copy' for the ec_keep function (reported only once at first occurrence)"],
+    ['vctx_conn_delete;', '1:1: the vctx_conn_delete function requires 1 positional argument(s), but 0 is/are specified'],
+    ['vctx_mess_delete ["a"];', '1:18: the vctx_mess_delete function expects a string as argument 1 (key), but a string list was found'],
+    ['$l = ec_explode ",";', '1:6: the ec_explode function requires 2 positional argument(s), but 1 is/are specified'],
+    ['$s = join "," "a" "b";', '1:6: the join function requires 2 positional argument(s), but 3 is/are specified'],
+    ['ec_header_delete;', '1:1: the ec_header_delete function requires 1 positional argument(s), but 0 is/are specified'],
+    ['ec_header_add "X-A";', '1:1: the ec_header_add function requires 2 positional argument(s), but 1 is/are specified'],
+    ['$f = ec_get_message_mailfrom "x";', '1:6: the ec_get_message_mailfrom function requires 0 positional argument(s), but 1 is/are specified'],
+    ['$t = ec_get_message_rcptto 1;', '1:6: the ec_get_message_rcptto function requires 0 positional argument(s), but 1 is/are specified'],
+    ['ec_get_message_rcptto;', "1:1: 'ec_get_message_rcptto' gives a value and cannot be used as a command: assign it, as in $x = ec_get_message_rcptto ...;"],
+    ['if envelope :is "from" "a@b.c" { keep; }', "1:4: unknown test 'envelope' (only reported once at first occurrence)"],
+  ])('%s', (script, error) => {
+    expect(compileErrors(script)).toEqual([error]);
   });
 });

@@ -88,8 +88,10 @@ describe('dialects', () => {
     expect(compileErrors('if is_true "1" { keep; }', { dialect: 'rfc' })).toEqual(["1:4: 'is_true' is a Momentum Sieve++ test, which the 'rfc' dialect does not allow"]);
   });
 
-  it("'momentum' needs no require for Sieve++ functions", () => {
+  it("'momentum' needs no require for Sieve++ functions (and tolerates one); 'rfc' does not know the capability", () => {
     expect(compileErrors('ec_log "hello";')).toEqual([]);
+    expect(compileErrors('require "vnd.momentum.sievepp"; ec_log "hello";')).toEqual([]);
+    expect(compileErrors('require "vnd.momentum.sievepp";', { dialect: 'rfc' })).toEqual(["1:9: require command: unknown Sieve capability 'vnd.momentum.sievepp'"]);
   });
 
   const standard = [

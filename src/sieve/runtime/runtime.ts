@@ -38,7 +38,7 @@ export interface ExecutionContext {
    * SessionState.connection Map itself, so vctx_conn_set persists for the
    * session. A fresh Map when absent.
    */
-  connection?: Map<string, string>;
+  connectionContext?: Map<string, string>;
   /** Momentum's message context (`vctx_mess`): SessionState.message, new for each transaction. */
   messageContext?: Map<string, string>;
 }
@@ -158,7 +158,7 @@ export class Runtime implements Scope {
     this.message = ctx.message;
     this.envelope = ctx.envelope;
     this.phase = ctx.phase;
-    this.connectionContext = ctx.connection ?? new Map();
+    this.connectionContext = ctx.connectionContext ?? new Map();
     this.messageContext = ctx.messageContext ?? new Map();
     this.result = new SieveResult(limits);
     // Sieve++ macros %{vctx_conn:key} / %{vctx_mess:key} are parsed into these namespaces.

@@ -133,6 +133,21 @@ function callRhs(v: Validator, call: Invocation, depth: number): Rhs | null {
 }
 
 /**
+ * The error for a name the validator does not know as a command or test:
+ * in 'rfc', a Sieve++ name says so; a Sieve++ function that only gives a
+ * value says where it belongs; anything else is Pigeonhole's wording.
+ */
+export function unknownMessage(v: Validator, node: Invocation, as: 'command' | 'test'): string {
+  const owner = v.registry.commands.get(node.name)?.ext.capability;
+  const sievepp = owner === SIEVEPP_CAPABILITY;
+  // A standard name (envelope) is the standard extension's, whatever Sieve++ adds.
+  const fn = owner === undefined ? (v.state.get(FUNCTIONS_STATE) as FunctionRegistry | undefined)?.get(node.name) : undefined;
+  if (v.options.dialect === 'rfc' && (sievepp || fn)) return `'${node.raw}' is a Momentum Sieve++ ${as}, which the 'rfc' dialect does not allow`;
+  if (fn && !sievepp) return `'${node.raw}' gives a value and cannot be used as a ${as}: assign it, as in $x = ${node.raw} ...;`;
+  return `unknown ${as} '${node.raw}' (only reported once at first occurrence)`;
+}
+
+/**
  * Is this a Sieve++ script? Yes when it has an assignment or a `$x`
  * argument anywhere, or uses a Sieve++ function. Only then do "${x}" and
  * %{vctx_*:key} interpolate without `require "variables"`: a standard

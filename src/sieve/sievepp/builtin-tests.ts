@@ -85,7 +85,9 @@ const type: SieveFunction = {
     }
   },
   call(b, rt) {
-    const t = typeOf(lookupArg(b, rt));
+    // `$x` is looked up (unset is undef); a literal is its own value ("a" is a string, ["a"] a list).
+    const a = b.args[0]!;
+    const t = typeOf(a.kind === 'string' && a.ref ? lookupRef(rt, a.ref) : argValue(b, rt, 0));
     if (b.args.length === 1) return t;
     return rt.list(b.args[1]!).some((n) => n.toLowerCase() === t);
   },
