@@ -88,6 +88,15 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
   };
 }
 
+/**
+ * What a script compiled from inside another (RFC 6609 include) inherits:
+ * the same Sieve++ functions, dialect and phase, so an included Momentum
+ * policy can call what the including one can.
+ */
+export function inheritedOptions(v: Validator): Pick<CompileOptions, 'functions' | 'dialect' | 'phase'> {
+  return { functions: v.state.get(FUNCTIONS_STATE) as FunctionRegistry | undefined, dialect: v.options.dialect, phase: v.options.phase };
+}
+
 /** Reads and compiles a script file; an unreadable file is a diagnostic, not an exception. */
 export async function compileSieveFile(file: string, options: Omit<CompileOptions, 'file'> = {}): Promise<CompileResult> {
   let text: string;

@@ -124,6 +124,19 @@ describe('smtp_callback_verify', () => {
     expect(CBV_SERVICE).toBe('cbv');
   });
 
+  it('an included script can call it too: includes inherit the functions, dialect and phase', async () => {
+    const stub: CbvVerifier = { verify: async () => ({ status: 'fail', message: '550 stubbed' }) as Verdict };
+    const policy = 'require "include";\ninclude :global "cbv";';
+    const c = compileSieve(policy, { functions, phase: 'mailfrom' });
+    const host = policyHost({ cbv: stub }, { loadScript: () => MOMENTUM_EXAMPLE });
+    const r = await execute(c.script!, { message: null, envelope: { from: 'joe@example.test', to: [] }, phase: 'mailfrom' }, host);
+    expect(r.errors).toEqual([]);
+    expect(r.actions.map((a) => a.type)).toEqual(['ec_action']);
+    const rfc = compileSieve(policy, { functions, dialect: 'rfc' });
+    const failed = await execute(rfc.script!, { message: null, envelope: { from: 'joe@example.test', to: [] } }, host);
+    expect(failed.errors.map((e) => e.message)[0]).toMatch(/^include: failed to compile script 'cbv': 1: .*'rfc' dialect does not allow/);
+  });
+
   it('runs of different sessions wait on their own probes, concurrently', async () => {
     const slow = await startSmtpRemote({ rcpt: () => ({ code: 250, message: 'ok', delayMs: 300 }) });
     try {

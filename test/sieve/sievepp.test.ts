@@ -59,6 +59,13 @@ describe('one namespace for $x and RFC 5229 variables', () => {
     expect(await valueOf('require "variables"; $x = ["a", "b"]; set "y" "${x}";', 'y')).toBe('a b');
   });
 
+  it('the variable size limit holds for the items of a list too', async () => {
+    const r = await runPP('$l = split "," "${x}";'.replace('${x}', 'a'.repeat(5000) + ',b'));
+    expect(r.errors).toEqual([]);
+    const { getValue } = await import('../../src/sieve/sievepp/values.js');
+    expect((getValue(r.runtime, 'l') as string[]).map((s) => s.length)).toEqual([4096, 1]);
+  });
+
   it('a list interpolates as its items joined by a space', async () => {
     expect(await valueOf('$l = ["a", "b"]; $s = "<${l}>";', 's')).toBe('<a b>');
   });

@@ -70,9 +70,22 @@ export function setValue(rt: Runtime, name: string, value: SieveValue): void {
     rt.setVariable(name, value);
     return;
   }
-  rt.setVariable(name, toStr(value));
+  const bounded = clip(value, rt.limits.maxVariableSize);
+  rt.setVariable(name, toStr(bounded));
   // The string actually stored (it may have been truncated to the size limit).
-  t.set(name, { str: stored(rt, name) ?? '', value });
+  t.set(name, { str: stored(rt, name) ?? '', value: bounded });
+}
+
+/** RFC 5229 3's bound on a variable's length holds for each string inside a list or hash too. */
+function clip(v: SieveValue, max: number): SieveValue {
+  if (typeof v === 'string') {
+    if (v.length <= max) return v;
+    // Never cut a surrogate pair in half.
+    const c = v.charCodeAt(max - 1);
+    return v.slice(0, c >= 0xd800 && c <= 0xdbff ? max - 1 : max);
+  }
+  if (Array.isArray(v)) return v.map((x) => clip(x, max));
+  return new Map([...v].map(([k, x]) => [k, clip(x, max)]));
 }
 
 export function toStr(v: SieveValue): string {
