@@ -13,7 +13,7 @@ import { ExtensionRegistry } from './extension-registry.js';
 import { extensions } from './extensions/index.js';
 import type { Bound } from './registry.js';
 import { Validator } from './validate.js';
-import { FUNCTIONS_STATE, usesSievepp } from './sievepp/assign.js';
+import { FUNCTIONS_STATE, usesSievepp } from './sievepp/script.js';
 import { type FunctionRegistry, MESSAGE_PHASES, SIEVEPP_CAPABILITY } from './sievepp/functions.js';
 import { builtinFunctions } from './sievepp/index.js';
 

@@ -14,7 +14,8 @@ import type { Diagnostic, Position } from '../diagnostics.js';
 import type { ExtensionRegistry, Owned } from './extension-registry.js';
 import type { ArgType, Bound, CommandDef, Extension, TagSpec, Value } from './registry.js';
 import { asciiCasemap as DEFAULT_COMPARATOR } from './match/comparators.js';
-import { unknownMessage, validateAssignment, variableValue, withMacros } from './sievepp/assign.js';
+import { validateAssignment, variableValue } from './sievepp/assign.js';
+import { unknownMessage, withMacros } from './sievepp/script.js';
 import { SIEVEPP_CAPABILITY } from './sievepp/functions.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
 

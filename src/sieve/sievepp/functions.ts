@@ -71,7 +71,7 @@ export class FunctionRegistry {
   private readonly defs = new Map<string, FunctionDef>();
   private ext: Extension | undefined;
 
-  constructor(functions: readonly SieveFunction[] = [], readonly extraCommands: readonly CommandDef[] = []) {
+  constructor(functions: readonly SieveFunction[] = []) {
     for (const f of functions) this.add(f);
   }
 
@@ -79,13 +79,17 @@ export class FunctionRegistry {
   add(f: SieveFunction): this {
     if (this.ext) throw new Error(`function '${f.name}' registered after the registry was used`);
     if (this.byName.has(f.name)) throw new Error(`Sieve++ function '${f.name}' registered twice`);
+    // The validator binds arguments from the left when optional ones are trailing.
+    if (f.params.some((p, i) => p.optional && f.params.slice(i + 1).some((q) => !q.optional))) {
+      throw new Error(`Sieve++ function '${f.name}': optional parameters must come last`);
+    }
     this.byName.set(f.name, f);
     return this;
   }
 
   /** A new registry with these functions added (the product adds CBV to the built-ins). */
   with(...more: SieveFunction[]): FunctionRegistry {
-    return new FunctionRegistry([...this.byName.values(), ...more], this.extraCommands);
+    return new FunctionRegistry([...this.byName.values(), ...more]);
   }
 
   get(name: string): SieveFunction | undefined {
@@ -110,7 +114,9 @@ export class FunctionRegistry {
     return (this.ext ??= {
       capability: SIEVEPP_CAPABILITY,
       hidden: true,
-      commands: [...this.list().filter((f) => f.uses.command || f.uses.test).map((f) => this.def(f.name)!), ...this.extraCommands],
+      commands: this.list()
+        .filter((f) => f.uses.command || f.uses.test)
+        .map((f) => this.def(f.name)!),
     });
   }
 }
@@ -128,8 +134,6 @@ export function callFunction(fn: SieveFunction, b: Bound, rt: Runtime): MaybePro
 }
 
 function toCommandDef(fn: SieveFunction): FunctionDef {
-  // The validator counts the required parameters; optional ones are trailing
-  // here, and the types of the slots agree, so arguments bind from the left.
   const positional: PositionalSpec[] = fn.params.map((p) => ({ name: p.name, type: ARG_TYPE[p.type], optional: p.optional }));
   const kind = fn.uses.test && fn.uses.command ? 'hybrid' : fn.uses.test ? 'test' : fn.uses.command ? 'command' : 'hybrid';
   return {
