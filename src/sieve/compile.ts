@@ -13,6 +13,9 @@ import { ExtensionRegistry } from './extension-registry.js';
 import { extensions } from './extensions/index.js';
 import type { Bound } from './registry.js';
 import { Validator } from './validate.js';
+import { FUNCTIONS_STATE, usesSievepp } from './sievepp/script.js';
+import { type FunctionRegistry, MESSAGE_PHASES, SIEVEPP_CAPABILITY } from './sievepp/functions.js';
+import { builtinFunctions } from './sievepp/index.js';
 
 export interface CompileOptions {
   file?: string;
@@ -20,8 +23,15 @@ export interface CompileOptions {
   limits?: Partial<ParseLimits>;
   /** False for SMTP phases before DATA: tests that read the message are compile errors. */
   hasMessage?: boolean;
-  /** The registry to validate against; the default holds every built-in extension. */
+  /** The registry to validate against; the default holds every built-in extension and `functions`. */
   registry?: ExtensionRegistry;
+  /**
+   * The SMTP phase the script is bound to: phase-bound Sieve++ functions
+   * (smtp_callback_verify) are checked now, and `hasMessage` defaults from it.
+   */
+  phase?: string;
+  /** The Sieve++ functions (default: the built-ins; the product adds CBV, see src/policy/functions.ts). */
+  functions?: FunctionRegistry;
 }
 
 /** A validated script, ready for execute(). */
@@ -41,9 +51,15 @@ export interface CompileResult {
   diagnostics: Diagnostic[];
 }
 
-let defaultRegistry: ExtensionRegistry | undefined;
+const registries = new WeakMap<FunctionRegistry, ExtensionRegistry>();
+/** Every built-in extension plus the Sieve++ functions of `functions`, built once per function registry. */
+export function registryFor(functions: FunctionRegistry): ExtensionRegistry {
+  let r = registries.get(functions);
+  if (!r) registries.set(functions, (r = new ExtensionRegistry([...extensions, functions.extension()])));
+  return r;
+}
 export function builtinRegistry(): ExtensionRegistry {
-  return (defaultRegistry ??= new ExtensionRegistry(extensions));
+  return registryFor(builtinFunctions());
 }
 
 export function compileSieve(text: string, options: CompileOptions = {}): CompileResult {
@@ -51,7 +67,18 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
   // Like Pigeonhole, a script that does not parse is not validated: the
   // recovered tree would give errors that are consequences, not causes.
   if (hasErrors(diagnostics)) return { script: null, diagnostics };
-  const v = new Validator(options.registry ?? builtinRegistry(), { file: options.file, hasMessage: options.hasMessage });
+  const functions = options.functions ?? builtinFunctions();
+  const registry = options.registry ?? registryFor(functions);
+  const hasMessage = options.hasMessage ?? (options.phase !== undefined ? MESSAGE_PHASES.has(options.phase) : undefined);
+  const v = new Validator(registry, { file: options.file, hasMessage, dialect: options.dialect, phase: options.phase });
+  v.state.set(FUNCTIONS_STATE, functions);
+  // Momentum: Sieve++ functions need no require; a script using Sieve++
+  // interpolates "${x}" and %{vctx_*:key} without require (assign.ts, usesSievepp).
+  const sievepp = registry.byCapability.get(SIEVEPP_CAPABILITY);
+  if (options.dialect !== 'rfc' && sievepp) {
+    v.loaded.add(sievepp);
+    if (usesSievepp(script, registry)) v.sievepp = v.variables = true;
+  }
   const commands = v.validateScript(script);
   const all = [...diagnostics, ...v.diagnostics];
   if (hasErrors(all)) return { script: null, diagnostics: all };
@@ -59,6 +86,15 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
     script: { ast: script, commands, capabilities: v.capabilities, variables: v.variables, file: options.file },
     diagnostics: all,
   };
+}
+
+/**
+ * What a script compiled from inside another (RFC 6609 include) inherits:
+ * the same Sieve++ functions, dialect and phase, so an included Momentum
+ * policy can call what the including one can.
+ */
+export function inheritedOptions(v: Validator): Pick<CompileOptions, 'functions' | 'dialect' | 'phase'> {
+  return { functions: v.state.get(FUNCTIONS_STATE) as FunctionRegistry | undefined, dialect: v.options.dialect, phase: v.options.phase };
 }
 
 /** Reads and compiles a script file; an unreadable file is a diagnostic, not an exception. */

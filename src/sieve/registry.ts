@@ -20,10 +20,14 @@ import type { MatchType } from './match/match-types.js';
 import type { AddressPart } from './runtime/address-parts.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { Template } from './runtime/strings.js';
+import type { VarRef } from './sievepp/values.js';
 import type { Validator } from './validate.js';
 
-/** The type of one argument slot. A `stringlist` slot also takes a lone string (RFC 5228 2.4.2.1). */
-export type ArgType = 'string' | 'stringlist' | 'number';
+/**
+ * The type of one argument slot. A `stringlist` slot also takes a lone string (RFC 5228 2.4.2.1).
+ * 'any' (Sieve++ functions only) takes a string, string list, number or variable.
+ */
+export type ArgType = 'string' | 'stringlist' | 'number' | 'any';
 
 export interface PositionalSpec {
   /** Used in messages, e.g. "header names". */
@@ -53,7 +57,8 @@ export type TagFamily = 'match-type' | 'comparator' | 'address-part';
 
 /** A string, string list or number argument after validation: strings are templates ready to expand. */
 export type Value =
-  | { kind: 'string'; template: Template; node: StringArg }
+  /** `ref`: a Sieve++ `$x[...]` argument, read as a value (a list stays a list). */
+  | { kind: 'string'; template: Template; node: StringArg; ref?: VarRef }
   | { kind: 'stringlist'; templates: Template[]; node: Argument }
   | { kind: 'number'; value: number; node: Argument };
 

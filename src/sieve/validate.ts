@@ -9,17 +9,24 @@
  * count, sub-tests, block, then argument types and the command's own checks,
  * then descent into its tests and block. One bad command gives one error.
  */
-import type { Argument, Assignment, Invocation, Script, Statement } from './ast.js';
+import type { Argument, Invocation, Script, Statement } from './ast.js';
 import type { Diagnostic, Position } from '../diagnostics.js';
 import type { ExtensionRegistry, Owned } from './extension-registry.js';
 import type { ArgType, Bound, CommandDef, Extension, TagSpec, Value } from './registry.js';
 import { asciiCasemap as DEFAULT_COMPARATOR } from './match/comparators.js';
+import { validateAssignment, variableValue } from './sievepp/assign.js';
+import { unknownMessage, withMacros } from './sievepp/script.js';
+import { SIEVEPP_CAPABILITY } from './sievepp/functions.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
 
 export interface ValidateOptions {
   file?: string;
   /** False in SMTP phases before DATA: tests that read the message are refused. Default true. */
   hasMessage?: boolean;
+  /** 'rfc' refuses Sieve++ (the parser refuses its syntax; the validator its functions). */
+  dialect?: 'momentum' | 'rfc';
+  /** The SMTP phase the script is bound to, when known: phase-bound functions are checked now. */
+  phase?: string;
 }
 
 /** Pigeonhole's limit on match value references. */
@@ -27,9 +34,10 @@ export const MAX_MATCH_INDEX = 32;
 
 const typeName = (a: Argument): string =>
   a.kind === 'string' ? 'a string' : a.kind === 'stringlist' ? 'a string list' : a.kind === 'number' ? 'a number' : a.kind === 'tag' ? 'a tag' : 'a variable';
-const wantName = (t: ArgType): string => (t === 'string' ? 'a string' : t === 'stringlist' ? 'a string list' : 'a number');
+const wantName = (t: ArgType): string => (t === 'string' ? 'a string' : t === 'stringlist' ? 'a string list' : t === 'any' ? 'a value' : 'a number');
 
 function accepts(t: ArgType, a: Argument): boolean {
+  if (t === 'any') return a.kind !== 'tag';
   if (t === 'number') return a.kind === 'number';
   if (t === 'string') return a.kind === 'string' || a.kind === 'variable';
   return a.kind === 'string' || a.kind === 'stringlist' || a.kind === 'variable';
@@ -49,6 +57,8 @@ export class Validator {
   /** Set by extensions when required (encoded-character, variables). */
   decodeEncoded = false;
   variables = false;
+  /** Sieve++ (compile.ts decides): "${x}" and %{vctx_*:key} interpolate without require. */
+  sievepp = false;
   private requireOpen = true;
   private unknownCommands = new Set<string>();
   private unknownTags = new Set<string>();
@@ -76,7 +86,8 @@ export class Validator {
   /** RFC 5228 3.2: loads a capability; returns false when it is unknown. */
   require(capability: string, at: Invocation): boolean {
     const ext = this.registry.byCapability.get(capability);
-    if (!ext || capability === '') return false;
+    // The 'rfc' dialect knows no Sieve++, not even by name.
+    if (!ext || capability === '' || (capability === SIEVEPP_CAPABILITY && this.options.dialect === 'rfc')) return false;
     if (!this.loaded.has(ext)) {
       this.loaded.add(ext);
       this.capabilities.add(capability);
@@ -102,7 +113,8 @@ export class Validator {
     for (const s of stmts) {
       if (s.kind === 'assignment') {
         this.requireOpen = false;
-        this.assignment(s);
+        const b = validateAssignment(this, s, depth);
+        if (b) out.push(b);
         prevName = '';
         continue;
       }
@@ -130,10 +142,6 @@ export class Validator {
     return out;
   }
 
-  private assignment(a: Assignment): void {
-    this.error(a.pos, 'Sieve++ assignments are not supported by the interpreter yet');
-  }
-
   private enabled(ext: Extension): boolean {
     return this.loaded.has(ext);
   }
@@ -143,13 +151,13 @@ export class Validator {
     return o && this.enabled(o.ext) ? o.def : undefined;
   }
 
-  /** Validates one command or test; returns null when it has errors. */
-  invocation(node: Invocation, as: 'command' | 'test', depth: number): Bound | null {
-    const def = this.lookup(this.registry.commands, node.name);
+  /** Validates one command or test (or, given `given`, a Sieve++ call); returns null when it has errors. */
+  invocation(node: Invocation, as: 'command' | 'test', depth: number, given?: CommandDef): Bound | null {
+    const def = given ?? this.lookup(this.registry.commands, node.name);
     if (!def) {
       if (!this.unknownCommands.has(node.name)) {
         this.unknownCommands.add(node.name);
-        this.error(node.pos, `unknown ${as} '${node.raw}' (only reported once at first occurrence)`);
+        this.error(node.pos, unknownMessage(this, node, as));
       }
       return null;
     }
@@ -157,7 +165,8 @@ export class Validator {
       this.error(node.pos, `attempted to use ${def.kind} '${node.raw}' as ${as}`);
       return null;
     }
-    const what = `${node.raw} ${as}`;
+    // Sieve++ functions (sievepp/functions.ts) are "functions" in messages, as Momentum calls them.
+    const what = `${node.raw} ${'fn' in def ? 'function' : as}`;
     const b: Bound = { node, def, args: [], tags: new Map(), tests: [], block: null };
     let ok = this.argumentsOf(b, what);
     if (!ok) this.subtestCount(b, what);
@@ -341,8 +350,10 @@ export class Validator {
   private typesOf(b: Bound, what: string): boolean {
     const all = b.def.positional ?? [];
     const given = b.node.arguments.filter((a) => a.kind !== 'tag').length;
-    // Leading optional arguments left out: drop their specs.
-    const specs = all.slice(Math.max(0, all.length - Math.max(given - countTagParams(b), 0)));
+    // Optional arguments left out: drop their specs, leading ones (imap4flags)
+    // or trailing ones (Sieve++ `smtp_callback_verify <address> [<sender>]`).
+    const keep = Math.max(given - countTagParams(b), 0);
+    const specs = all[0]?.optional ? all.slice(Math.max(0, all.length - keep)) : all.slice(0, keep);
     const args = b.node.arguments.slice(b.node.arguments.length - specs.length);
     for (let k = 0; k < specs.length; k++) {
       const spec = specs[k]!;
@@ -393,7 +404,7 @@ export class Validator {
   value(a: Argument): Value {
     if (a.kind === 'number') return { kind: 'number', value: a.value, node: a };
     if (a.kind === 'stringlist') return { kind: 'stringlist', templates: a.items.map((s) => this.template(s.value, s.pos)), node: a };
-    if (a.kind === 'variable') return { kind: 'string', template: [{ name: a.name }], node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end } };
+    if (a.kind === 'variable') return variableValue(this, a);
     if (a.kind === 'tag') return { kind: 'string', template: a.raw, node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end } };
     return { kind: 'string', template: this.template(a.value, a.pos), node: a };
   }
@@ -415,7 +426,7 @@ export class Validator {
         if ('match' in p && p.match > MAX_MATCH_INDEX) this.error(pos, `match value index \${${p.match}} exceeds the maximum of ${MAX_MATCH_INDEX}`);
       }
     }
-    return t;
+    return this.sievepp ? withMacros(t) : t;
   }
 }
 

@@ -6,7 +6,7 @@
  * (3.2); including a script that is running is an error, as is nesting
  * deeper than MAX_DEPTH.
  */
-import { builtinRegistry, type CompiledScript, compileSieve } from '../compile.js';
+import { type CompiledScript, type CompileOptions, compileSieve, inheritedOptions } from '../compile.js';
 import { andThen, runBlock } from '../interpreter.js';
 import type { Extension } from '../registry.js';
 import { ReturnSignal, type Runtime, SieveRuntimeFailure } from '../runtime/runtime.js';
@@ -84,6 +84,7 @@ export const include: Extension = {
         }
         const problem = nameProblem(name);
         if (problem) v.error(b.args[0]!.node.pos, `include: invalid ${problem}`);
+        b.data = inheritedOptions(v);
       },
       execute(b, rt) {
         const name = rt.string(b.args[0]!);
@@ -102,7 +103,7 @@ export const include: Extension = {
             if (b.tags.has('optional')) return;
             throw new SieveRuntimeFailure(`include: ${location} script '${name}' does not exist`, b.node.pos);
           }
-          const r = compileSieve(text, { file: name, registry: builtinRegistry() });
+          const r = compileSieve(text, { file: name, ...(b.data as CompileOptions) });
           if (!r.script) {
             const first = r.diagnostics.find((d) => d.severity === 'error');
             throw new SieveRuntimeFailure(`include: failed to compile script '${name}'${first ? `: ${first.line}: ${first.message}` : ''}`, b.node.pos);

@@ -10,6 +10,7 @@ import { type Address, parseEnvelopePath } from './address.js';
 import type { SieveMessage } from './message.js';
 import { type Action, SieveResult } from './result.js';
 import { expand, type Scope, type Template } from './strings.js';
+import { readRef, toList, toStr } from '../sievepp/values.js';
 
 /** The SMTP envelope (RFC 5321): the reverse-path and forward-paths as given. */
 export interface Envelope {
@@ -26,6 +27,20 @@ export interface ExecutionContext {
   /** Null in SMTP phases before DATA. */
   message: SieveMessage | null;
   envelope: Envelope;
+  /**
+   * The SMTP phase the script runs in (connect, ehlo, mailfrom, rcptto, data,
+   * each_rcpt, spool). Sieve++ functions allowed only in some phases fail
+   * at run time elsewhere; unset means "not at SMTP time", where they run.
+   */
+  phase?: string;
+  /**
+   * Momentum's connection context (`vctx_conn`): the server's
+   * SessionState.connection Map itself, so vctx_conn_set persists for the
+   * session. A fresh Map when absent.
+   */
+  connectionContext?: Map<string, string>;
+  /** Momentum's message context (`vctx_mess`): SessionState.message, new for each transaction. */
+  messageContext?: Map<string, string>;
 }
 
 /** What the script may ask of the world. Every member is optional. */
@@ -43,6 +58,24 @@ export interface SieveHost {
   duplicate?(id: string, seconds: number): MaybePromise<boolean>;
   /** Current time, for date/currentdate and vacation; defaults to the clock. */
   now?(): Date;
+  /** Sieve++ ec_log: a line for the host's log. */
+  log?(level: 'debug' | 'info' | 'warning' | 'error', text: string): void;
+  /** Sieve++ ec_inc_counter: the host's named counters. */
+  incrementCounter?(name: string, by: number): void;
+  /**
+   * Sieve++ ec_dns_lookup: the answers to a DNS query, as text (A/AAAA
+   * addresses, "pref host" for MX, joined strings for TXT). An empty list
+   * for NXDOMAIN/NODATA; reject (throw) for a failed lookup.
+   */
+  dnsLookup?(name: string, type: string): Promise<string[]>;
+  /** Longest ec_tarpit delay allowed, in seconds (default 60): larger values are clamped. */
+  maxTarpitSeconds?: number;
+  /**
+   * Services registered extension functions read by name (e.g. "cbv": the
+   * engine smtp_callback_verify calls, see src/cbv/sieve-function.ts). The
+   * core never looks inside.
+   */
+  services?: Readonly<Record<string, unknown>>;
 }
 
 export interface RuntimeLimits {
@@ -109,6 +142,11 @@ export class Runtime implements Scope {
   readonly namespaces = new Map<string, (name: string) => string>();
   message: SieveMessage | null;
   envelope: Envelope;
+  /** The SMTP phase, when known (ExecutionContext.phase). */
+  readonly phase: string | undefined;
+  /** Sieve++ `vctx_conn` and `vctx_mess`: the host's Maps when given, shared with it. */
+  readonly connectionContext: Map<string, string>;
+  readonly messageContext: Map<string, string>;
 
   constructor(
     ctx: ExecutionContext,
@@ -119,7 +157,13 @@ export class Runtime implements Scope {
   ) {
     this.message = ctx.message;
     this.envelope = ctx.envelope;
+    this.phase = ctx.phase;
+    this.connectionContext = ctx.connectionContext ?? new Map();
+    this.messageContext = ctx.messageContext ?? new Map();
     this.result = new SieveResult(limits);
+    // Sieve++ macros %{vctx_conn:key} / %{vctx_mess:key} are parsed into these namespaces.
+    this.namespaces.set('vctx_conn', (name) => contextValue(this.connectionContext, name));
+    this.namespaces.set('vctx_mess', (name) => contextValue(this.messageContext, name));
     // RFC 6609 3.5: "${global.name}" reads a global whether or not it was declared here.
     this.namespaces.set('global', (name) => this.globals.get(name) ?? '');
   }
@@ -166,12 +210,14 @@ export class Runtime implements Scope {
 
   /** A string or string-list value expanded to its strings. */
   list(v: Value): string[] {
+    if (v.kind === 'string' && v.ref) return toList(readRef(this, v.ref));
     if (v.kind === 'stringlist') return v.templates.map((t) => this.str(t));
     if (v.kind === 'string') return [this.str(v.template)];
     return [String(v.value)];
   }
 
   string(v: Value): string {
+    if (v.kind === 'string' && v.ref) return toStr(readRef(this, v.ref));
     return v.kind === 'string' ? this.str(v.template) : v.kind === 'number' ? String(v.value) : this.list(v).join(' ');
   }
 
@@ -188,6 +234,11 @@ export class Runtime implements Scope {
   tag(b: Bound, name: string): boolean {
     return b.tags.has(name);
   }
+}
+
+/** A context key as written, else in lower case (the server stores lower-case names). */
+function contextValue(m: Map<string, string>, name: string): string {
+  return m.get(name) ?? m.get(name.toLowerCase()) ?? '';
 }
 
 /** Cuts at a character boundary, never inside a surrogate pair. */

@@ -1,0 +1,255 @@
+/**
+ * Momentum Sieve++ functions that give or change values: the message and
+ * connection contexts, logging and counters (host callbacks), lists,
+ * headers, the envelope, and DNS (an asynchronous host callback).
+ *
+ * Header edits are recorded as actions the server applies when it spools
+ * the message (there is no editheader extension in the interpreter yet):
+ *   ec_header_add <name> <value>     Action { type: 'header_add', data: { name, value } }
+ *   ec_header_delete <name> [value]  Action { type: 'header_delete', data: { name, value? } }
+ * Later header tests in the same run still see the message as received.
+ */
+import type { Bound } from '../registry.js';
+import { parseEnvelopePath } from '../runtime/address.js';
+import { decodedHeaderValue, headerValues } from '../runtime/message.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { allPart } from '../runtime/address-parts.js';
+import { argNumber, argString, argValue, type SieveFunction } from './functions.js';
+import { replyText } from './builtin-actions.js';
+import { toList, toStr } from './values.js';
+
+const context = (rt: Runtime, which: 'mess' | 'conn') => (which === 'mess' ? rt.messageContext : rt.connectionContext);
+
+const contextFunctions = (which: 'mess' | 'conn'): SieveFunction[] => [
+  {
+    name: `vctx_${which}_get`,
+    uses: { value: true },
+    params: [{ name: 'key', type: 'string' }],
+    call(b, rt) {
+      const m = context(rt, which);
+      const k = argString(b, rt, 0)!;
+      return m.get(k) ?? m.get(k.toLowerCase()) ?? '';
+    },
+  },
+  {
+    // Context values are strings (the server's Maps): a list is stored in its string form.
+    name: `vctx_${which}_set`,
+    uses: { command: true },
+    params: [
+      { name: 'key', type: 'string' },
+      { name: 'value', type: 'any' },
+    ],
+    call(b, rt) {
+      context(rt, which).set(argString(b, rt, 0)!, toStr(argValue(b, rt, 1)!));
+    },
+  },
+  {
+    name: `vctx_${which}_delete`,
+    uses: { command: true },
+    params: [{ name: 'key', type: 'string' }],
+    call(b, rt) {
+      context(rt, which).delete(argString(b, rt, 0)!);
+    },
+  },
+];
+
+const ecLog: SieveFunction = {
+  name: 'ec_log',
+  uses: { command: true },
+  params: [{ name: 'message', type: 'string' }],
+  call(b, rt) {
+    const text = replyText(argString(b, rt, 0)!);
+    rt.log.push(text);
+    rt.host.log?.('info', text);
+  },
+};
+
+const incCounter: SieveFunction = {
+  name: 'ec_inc_counter',
+  uses: { command: true },
+  params: [
+    { name: 'counter name', type: 'string' },
+    { name: 'increment', type: 'number', optional: true },
+  ],
+  call(b, rt) {
+    rt.host.incrementCounter?.(argString(b, rt, 0)!, b.args.length > 1 ? argNumber(b, rt, 1, 'ec_inc_counter') : 1);
+  },
+};
+
+/** Items a split may produce: a list is bounded like the actions are. */
+const MAX_ITEMS = 1024;
+
+/** `split <separator> <string>` (and Momentum's `ec_explode`): the pieces; an empty separator gives the characters. */
+const split = (name: string): SieveFunction => ({
+  name,
+  uses: { value: true },
+  params: [
+    { name: 'separator', type: 'string' },
+    { name: 'string', type: 'string' },
+  ],
+  call(b, rt) {
+    const sep = argString(b, rt, 0)!;
+    const s = argString(b, rt, 1)!;
+    if (s === '') return [];
+    return (sep === '' ? Array.from(s) : s.split(sep)).slice(0, MAX_ITEMS);
+  },
+});
+
+/** `join <separator> <list>`: the items of a list (or string list) joined. */
+const join: SieveFunction = {
+  name: 'join',
+  uses: { value: true },
+  params: [
+    { name: 'separator', type: 'string' },
+    { name: 'list', type: 'any' },
+  ],
+  call: (b, rt) => toList(argValue(b, rt, 1)!).join(argString(b, rt, 0)!),
+};
+
+const headerGet: SieveFunction = {
+  name: 'ec_header_get',
+  uses: { value: true },
+  needsMessage: true,
+  params: [{ name: 'header name', type: 'string' }],
+  // Every value of the field, RFC 2047-decoded and trimmed as the header test sees them (RFC 5228 5.7).
+  call: (b, rt) => headerValues(rt.requireMessage(b.node.pos), argString(b, rt, 0)!.toLowerCase()).map(decodedHeaderValue),
+};
+
+/** RFC 5322 2.2: a field name is printable US-ASCII except the colon. */
+function fieldName(b: Bound, rt: Runtime, fn: string): string {
+  const name = argString(b, rt, 0)!;
+  if (!/^[!-9;-~]+$/.test(name)) rt.fail(`${fn}: '${name}' is not a header field name`, b.node.pos);
+  return name;
+}
+
+const headerAdd: SieveFunction = {
+  name: 'ec_header_add',
+  uses: { command: true },
+  params: [
+    { name: 'header name', type: 'string' },
+    { name: 'value', type: 'string' },
+  ],
+  call(b, rt) {
+    // A header value is one line: folding is the server's business.
+    const value = argString(b, rt, 1)!.replace(/[\r\n]+/g, ' ');
+    rt.addAction({ type: 'header_add', pos: b.node.pos, data: { name: fieldName(b, rt, 'ec_header_add'), value } }, false);
+  },
+};
+
+const headerDelete: SieveFunction = {
+  name: 'ec_header_delete',
+  uses: { command: true },
+  params: [
+    { name: 'header name', type: 'string' },
+    { name: 'value', type: 'string', optional: true },
+  ],
+  call(b, rt) {
+    const data: Record<string, unknown> = { name: fieldName(b, rt, 'ec_header_delete') };
+    if (b.args.length > 1) data.value = argString(b, rt, 1)!;
+    rt.addAction({ type: 'header_delete', pos: b.node.pos, data }, false);
+  },
+};
+
+/** An envelope path without its angle brackets; the null path is "". */
+const bare = (path: string): string => {
+  const a = parseEnvelopePath(path);
+  return a ? allPart.extract(a) ?? path : a === null ? '' : path;
+};
+
+const mailfrom: SieveFunction = {
+  name: 'ec_get_message_mailfrom',
+  uses: { value: true },
+  params: [],
+  call: (_b, rt) => bare(rt.envelope.from),
+};
+
+const rcptto: SieveFunction = {
+  name: 'ec_get_message_rcptto',
+  uses: { value: true },
+  params: [],
+  call: (_b, rt) => rt.envelope.to.map(bare),
+};
+
+/**
+ * `envelope [:localpart|:domain|:all] <part>` as a value (Momentum:
+ * `$d = envelope :domain "from";`): "from", "auth" and "orig_to" give a
+ * string, "to" a list. The null sender gives "".
+ */
+const envelopeValue: SieveFunction = {
+  name: 'envelope',
+  uses: { value: true },
+  families: ['address-part'],
+  params: [{ name: 'envelope part', type: 'string' }],
+  validate(b, v) {
+    const a = b.args[0]!;
+    if (a.kind === 'string' && typeof a.template === 'string' && !['from', 'to', 'auth', 'orig_to'].includes(a.template.toLowerCase())) {
+      v.error(a.node.pos, `specified envelope part '${a.template}' is not supported by the envelope function`);
+    }
+  },
+  call(b, rt) {
+    const part = b.addressPart ?? allPart;
+    const which = argString(b, rt, 0)!.toLowerCase();
+    const e = rt.envelope;
+    const extract = (p: string): string => {
+      const a = parseEnvelopePath(p);
+      return a === null ? '' : a === undefined ? p : part.extract(a) ?? '';
+    };
+    if (which === 'to') return e.to.map(extract);
+    if (which === 'from') return extract(e.from);
+    if (which === 'auth') return e.auth ?? '';
+    if (which === 'orig_to') return e.origTo !== undefined ? extract(e.origTo) : '';
+    return rt.fail(`specified envelope part '${which}' is not supported by the envelope function`, b.node.pos);
+  },
+};
+
+const DNS_TYPES = new Set(['A', 'AAAA', 'MX', 'TXT', 'PTR', 'NS', 'CNAME']);
+
+/**
+ * `ec_dns_lookup <name> [<type>]` (type A by default): the answers as a
+ * list, through SieveHost.dnsLookup (src/policy/dns-lookup.ts gives the
+ * product's). NXDOMAIN and NODATA give an empty list; a failed lookup
+ * (SERVFAIL, timeout) is a runtime error, so that policy tempfails
+ * (Momentum's runtime_error = fail) instead of treating "no answer" as "no record".
+ */
+const dnsLookup: SieveFunction = {
+  name: 'ec_dns_lookup',
+  uses: { value: true, test: true },
+  params: [
+    { name: 'name', type: 'string' },
+    { name: 'type', type: 'string', optional: true },
+  ],
+  validate(b, v) {
+    const t = b.args[1];
+    if (t?.kind === 'string' && typeof t.template === 'string' && !DNS_TYPES.has(t.template.toUpperCase())) {
+      v.error(t.node.pos, `ec_dns_lookup: unsupported record type '${t.template}' (${[...DNS_TYPES].join(', ')})`);
+    }
+  },
+  async call(b, rt) {
+    const name = argString(b, rt, 0)!;
+    const type = (b.args.length > 1 ? argString(b, rt, 1)! : 'A').toUpperCase();
+    if (!DNS_TYPES.has(type)) return rt.fail(`ec_dns_lookup: unsupported record type '${type}'`, b.node.pos);
+    if (!rt.host.dnsLookup) return rt.fail('ec_dns_lookup: this host offers no DNS look-ups', b.node.pos);
+    try {
+      return await rt.host.dnsLookup(name, type);
+    } catch (e) {
+      return rt.fail(`ec_dns_lookup: ${type} ${name} failed (${(e as Error).message})`, b.node.pos);
+    }
+  },
+};
+
+export const sieveppValueFunctions: SieveFunction[] = [
+  ...contextFunctions('mess'),
+  ...contextFunctions('conn'),
+  ecLog,
+  incCounter,
+  split('split'),
+  split('ec_explode'),
+  join,
+  headerGet,
+  headerAdd,
+  headerDelete,
+  mailfrom,
+  rcptto,
+  envelopeValue,
+  dnsLookup,
+];

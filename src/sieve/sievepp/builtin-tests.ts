@@ -1,0 +1,125 @@
+/**
+ * Momentum Sieve++ tests (sieve-dialect.md, "Momentum Sieve++ additions"):
+ * ec_test, vctx_mess / vctx_conn, isset, is_true, type, is_valid_ip,
+ * is_rfc821_ip. They reuse the standard match machinery (match types,
+ * comparators, ${0}..${9} captures), so `:matches` and `:regex` behave
+ * exactly as in the `string` test of RFC 5229 5.
+ */
+import ipaddr from 'ipaddr.js';
+import { matchTest } from '../interpreter.js';
+import type { Bound } from '../registry.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { argString, argValue, type SieveFunction } from './functions.js';
+import { lookupRef, truthy, typeOf } from './values.js';
+
+/** `ec_test <match-type> value key`: the `string` test with Momentum's name. */
+const ecTest: SieveFunction = {
+  name: 'ec_test',
+  uses: { test: true },
+  families: ['comparator', 'match-type'],
+  params: [
+    { name: 'value', type: 'list' },
+    { name: 'key list', type: 'list' },
+  ],
+  call: (b, rt) => matchTest(b, rt, rt.list(b.args[0]!), rt.list(b.args[1]!)),
+};
+
+/** `vctx_mess <match-type> key value`: a context variable against keys; an unset one matches nothing. */
+const contextTest = (name: 'vctx_mess' | 'vctx_conn'): SieveFunction => ({
+  name,
+  uses: { test: true },
+  families: ['comparator', 'match-type'],
+  params: [
+    { name: 'context key', type: 'string' },
+    { name: 'key list', type: 'list' },
+  ],
+  call(b, rt) {
+    const map = name === 'vctx_mess' ? rt.messageContext : rt.connectionContext;
+    const key = rt.string(b.args[0]!);
+    const v = map.get(key) ?? map.get(key.toLowerCase());
+    return matchTest(b, rt, v === undefined ? [] : [v], rt.list(b.args[1]!));
+  },
+});
+
+/** The variable a `$x[...]` or a variable-name string argument names, looked up; undefined when unset. */
+function lookupArg(b: Bound, rt: Runtime) {
+  const a = b.args[0]!;
+  if (a.kind === 'string' && a.ref) return lookupRef(rt, a.ref);
+  return lookupRef(rt, { name: rt.string(a).toLowerCase(), path: [], pos: a.node.pos });
+}
+
+/** `isset $x` (or `isset "x"`): the variable (or the indexed item) has a value. */
+const isset: SieveFunction = {
+  name: 'isset',
+  uses: { test: true },
+  params: [{ name: 'variable', type: 'any' }],
+  call: (b, rt) => lookupArg(b, rt) !== undefined,
+};
+
+/** `is_true <value>`: false for "", "0", "false" and empty lists (values.ts, truthy). */
+const isTrue: SieveFunction = {
+  name: 'is_true',
+  uses: { test: true },
+  params: [{ name: 'value', type: 'any' }],
+  call: (b, rt) => truthy(argValue(b, rt, 0)!),
+};
+
+const TYPES = new Set(['string', 'list', 'hash', 'undef']);
+
+/**
+ * `type <value> <type-names>`: holds when the value is one of string, list,
+ * hash, undef. With one argument, as a value, it gives the type name.
+ */
+const type: SieveFunction = {
+  name: 'type',
+  uses: { test: true, value: true },
+  params: [
+    { name: 'value', type: 'any' },
+    { name: 'type names', type: 'list', optional: true },
+  ],
+  validate(b, v) {
+    const names = b.args[1];
+    const list = names?.kind === 'stringlist' ? names.templates : names?.kind === 'string' && !names.ref ? [names.template] : [];
+    for (const t of list) {
+      if (typeof t === 'string' && !TYPES.has(t.toLowerCase())) v.error(names!.node.pos, `unknown type name '${t}' for the type test (string, list, hash or undef)`);
+    }
+  },
+  call(b, rt) {
+    // `$x` is looked up (unset is undef); a literal is its own value ("a" is a string, ["a"] a list).
+    const a = b.args[0]!;
+    const t = typeOf(a.kind === 'string' && a.ref ? lookupRef(rt, a.ref) : argValue(b, rt, 0));
+    if (b.args.length === 1) return t;
+    return rt.list(b.args[1]!).some((n) => n.toLowerCase() === t);
+  },
+};
+
+/** `is_valid_ip <value>`: a dotted-quad IPv4 address or an IPv6 address (no brackets). */
+const isValidIp: SieveFunction = {
+  name: 'is_valid_ip',
+  uses: { test: true },
+  params: [{ name: 'value', type: 'string' }],
+  call(b, rt) {
+    const s = argString(b, rt, 0)!;
+    return ipaddr.IPv4.isValidFourPartDecimal(s) || (s.includes(':') && ipaddr.IPv6.isValid(s) && !s.includes('%'));
+  },
+};
+
+/**
+ * `is_rfc821_ip <value>`: an address literal as SMTP writes it (RFC 5321
+ * 4.1.3): `[192.0.2.1]` or `[IPv6:2001:db8::1]`; a bare dotted quad counts
+ * too (RFC 821's "dotnum"), a bare IPv6 address does not.
+ */
+const isRfc821Ip: SieveFunction = {
+  name: 'is_rfc821_ip',
+  uses: { test: true },
+  params: [{ name: 'value', type: 'string' }],
+  call(b, rt) {
+    const s = argString(b, rt, 0)!;
+    const inner = /^\[(.*)\]$/.exec(s)?.[1];
+    if (inner === undefined) return ipaddr.IPv4.isValidFourPartDecimal(s);
+    if (/^ipv6:/i.test(inner)) return ipaddr.IPv6.isValid(inner.slice(5)) && !inner.includes('%');
+    return ipaddr.IPv4.isValidFourPartDecimal(inner);
+  },
+};
+
+export const sieveppTests: SieveFunction[] = [ecTest, contextTest('vctx_mess'), contextTest('vctx_conn'), isset, isTrue, type, isValidIp, isRfc821Ip];

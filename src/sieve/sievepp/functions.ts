@@ -1,0 +1,189 @@
+/**
+ * The one typed registry of Momentum Sieve++ extension functions.
+ *
+ * A function is declared once, as data: its name, its argument signature,
+ * how it may be used (a statement, a test in `if`, a value on the right of
+ * an assignment), the SMTP phases where it is allowed, and its
+ * implementation, which may return a Promise (DNS, CBV): the interpreter
+ * awaits it without blocking other runs (it stays synchronous until a
+ * function actually returns a Promise, see interpreter.ts).
+ *
+ * The registry turns its functions into one Sieve extension (capability
+ * SIEVEPP_CAPABILITY), so validation, tags, match types and positions are
+ * the same machinery standard commands use. In the 'momentum' dialect that
+ * extension is loaded without `require` (sieve-dialect.md: "require is
+ * optional for Sieve++ functions"); in 'rfc' it is not, and a use is a
+ * clear compile error.
+ *
+ * Functions outside the Sieve core register through here too: src/cbv
+ * exports `smtp_callback_verify` as a SieveFunction and src/policy builds
+ * the product's registry with it; the core imports neither.
+ */
+import { andThen } from '../interpreter.js';
+import type { Bound, CommandDef, Extension, MaybePromise, PositionalSpec, TagFamily, TagSpec } from '../registry.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Validator } from '../validate.js';
+import { readRef, type SieveValue, toStr, truthy } from './values.js';
+
+export const SIEVEPP_CAPABILITY = 'vnd.momentum.sievepp';
+
+/** Phases where a message exists (sieve-dialect.md, "Phases"). */
+export const MESSAGE_PHASES: ReadonlySet<string> = new Set(['data', 'each_rcpt', 'spool']);
+
+/** A parameter: 'number' takes a number or a string of digits; 'any' a string, list, number or `$x`. */
+export interface ParamSpec {
+  name: string;
+  type: 'string' | 'list' | 'number' | 'any';
+  /** Trailing parameters may be optional (`smtp_callback_verify <address> [<sender>]`). */
+  optional?: boolean;
+}
+
+export interface SieveFunction {
+  name: string;
+  /** Usable as a statement, as a test, as an assignment's value. */
+  uses: { command?: boolean; test?: boolean; value?: boolean };
+  params: ParamSpec[];
+  tags?: TagSpec[];
+  families?: TagFamily[];
+  /** SMTP phases where the function may run; absent = every phase. */
+  phases?: readonly string[];
+  /** Reads the message: a compile error in phases that have none. */
+  needsMessage?: boolean;
+  /** Extra compile-time checks; report with v.error. */
+  validate?(b: Bound, v: Validator): void;
+  /**
+   * The implementation. Its result is the value of an assignment; as a test,
+   * a boolean is used as is and any other value by is_true's rule; as a
+   * statement, it is dropped.
+   */
+  call(b: Bound, rt: Runtime): MaybePromise<SieveValue | boolean | void>;
+}
+
+/** A registered function's command definition keeps the function it came from. */
+export interface FunctionDef extends CommandDef {
+  fn: SieveFunction;
+}
+
+const ARG_TYPE = { string: 'string', list: 'stringlist', number: 'any', any: 'any' } as const;
+
+export class FunctionRegistry {
+  private readonly byName = new Map<string, SieveFunction>();
+  private readonly defs = new Map<string, FunctionDef>();
+  private ext: Extension | undefined;
+
+  constructor(functions: readonly SieveFunction[] = []) {
+    for (const f of functions) this.add(f);
+  }
+
+  /** Registers a function; a name registered twice is a programming error. */
+  add(f: SieveFunction): this {
+    if (this.ext) throw new Error(`function '${f.name}' registered after the registry was used`);
+    if (this.byName.has(f.name)) throw new Error(`Sieve++ function '${f.name}' registered twice`);
+    // The validator binds arguments from the left when optional ones are trailing.
+    if (f.params.some((p, i) => p.optional && f.params.slice(i + 1).some((q) => !q.optional))) {
+      throw new Error(`Sieve++ function '${f.name}': optional parameters must come last`);
+    }
+    this.byName.set(f.name, f);
+    return this;
+  }
+
+  /** A new registry with these functions added (the product adds CBV to the built-ins). */
+  with(...more: SieveFunction[]): FunctionRegistry {
+    return new FunctionRegistry([...this.byName.values(), ...more]);
+  }
+
+  get(name: string): SieveFunction | undefined {
+    return this.byName.get(name);
+  }
+
+  list(): SieveFunction[] {
+    return [...this.byName.values()];
+  }
+
+  /** The command definition the validator binds a use of `name` to. */
+  def(name: string): FunctionDef | undefined {
+    const fn = this.byName.get(name);
+    if (!fn) return undefined;
+    let d = this.defs.get(name);
+    if (!d) this.defs.set(name, (d = toCommandDef(fn)));
+    return d;
+  }
+
+  /** The Sieve extension holding every function usable as a statement or test. */
+  extension(): Extension {
+    return (this.ext ??= {
+      capability: SIEVEPP_CAPABILITY,
+      hidden: true,
+      commands: this.list()
+        .filter((f) => f.uses.command || f.uses.test)
+        .map((f) => this.def(f.name)!),
+    });
+  }
+}
+
+/** Raises the runtime error for a function used outside its phases (when the phase is known). */
+function checkPhase(fn: SieveFunction, b: Bound, rt: Runtime): void {
+  if (fn.phases && rt.phase !== undefined && !fn.phases.includes(rt.phase)) {
+    rt.fail(`${fn.name} is not allowed in the ${rt.phase} phase (only in ${fn.phases.join(', ')})`, b.node.pos);
+  }
+}
+
+export function callFunction(fn: SieveFunction, b: Bound, rt: Runtime): MaybePromise<SieveValue | boolean | void> {
+  checkPhase(fn, b, rt);
+  return fn.call(b, rt);
+}
+
+function toCommandDef(fn: SieveFunction): FunctionDef {
+  const positional: PositionalSpec[] = fn.params.map((p) => ({ name: p.name, type: ARG_TYPE[p.type], optional: p.optional }));
+  const kind = fn.uses.test && fn.uses.command ? 'hybrid' : fn.uses.test ? 'test' : fn.uses.command ? 'command' : 'hybrid';
+  return {
+    fn,
+    name: fn.name,
+    kind,
+    positional,
+    tags: fn.tags,
+    families: fn.families,
+    needsMessage: fn.needsMessage,
+    validate(b, v) {
+      const phase = v.options.phase;
+      if (fn.phases && phase !== undefined && !fn.phases.includes(phase)) {
+        v.error(b.node.pos, `${fn.name} is not allowed in the ${phase} phase (only in ${fn.phases.join(', ')})`);
+        return;
+      }
+      fn.params.forEach((p, i) => {
+        const a = b.args[i];
+        if (p.type === 'number' && a && a.kind === 'string' && typeof a.template === 'string' && !a.ref && !/^[0-9]+$/.test(a.template)) {
+          v.error(a.node.pos, `the ${fn.name} function expects a number as argument ${i + 1} (${p.name}), but '${a.template}' was found`);
+        }
+      });
+      fn.validate?.(b, v);
+    },
+    execute: (b, rt) => andThen(callFunction(fn, b, rt), () => undefined),
+    evaluate: (b, rt) => andThen(callFunction(fn, b, rt), (r) => (typeof r === 'boolean' ? r : r === undefined ? true : truthy(r))),
+  };
+}
+
+// ---------------------------------------------------------------- helpers for implementations
+
+/** Argument i as a Sieve++ value: `$x` keeps its list or hash, a string list is a list. */
+export function argValue(b: Bound, rt: Runtime, i: number): SieveValue | undefined {
+  const v = b.args[i];
+  if (!v) return undefined;
+  if (v.kind === 'string') return v.ref ? readRef(rt, v.ref) : rt.str(v.template);
+  if (v.kind === 'stringlist') return rt.list(v);
+  return String(v.value);
+}
+
+export function argString(b: Bound, rt: Runtime, i: number): string | undefined {
+  const v = argValue(b, rt, i);
+  return v === undefined ? undefined : toStr(v);
+}
+
+/** A 'number' parameter: a number, or a string of digits; anything else is a runtime error. */
+export function argNumber(b: Bound, rt: Runtime, i: number, fn: string): number {
+  const v = b.args[i]!;
+  if (v.kind === 'number') return v.value;
+  const s = argString(b, rt, i)!.trim();
+  if (!/^[0-9]+$/.test(s)) rt.fail(`${fn}: argument ${i + 1} must be a number, not '${s}'`, v.node.pos);
+  return Number(s);
+}
