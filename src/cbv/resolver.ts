@@ -50,6 +50,8 @@ function kindOf(err: unknown): Kind {
 export class NextHopResolver {
   private readonly resolver: Resolver;
   private readonly random: () => number;
+  /** Per top-level domain: does the resolver admit it exists (see confirmNxdomain)? */
+  private readonly tlds = new Map<string, { kind: 'nxdomain' | DnsFailure; until: number }>();
 
   constructor(o: ResolverOptions) {
     this.resolver = new Resolver({ timeout: o.timeoutMs, tries: o.tries });
@@ -64,6 +66,12 @@ export class NextHopResolver {
     } catch (err) {
       const kind = kindOf(err);
       if (kind === 'nodata') return this.implicitMx(domain);
+      if (kind === 'nxdomain') {
+        const trusted = await this.confirmNxdomain(domain);
+        if (trusted !== 'nxdomain') {
+          return { ok: false, reason: trusted, detail: `MX ${domain}: NXDOMAIN, but the resolver denies the top-level domain too: DNS is not usable from here` };
+        }
+      }
       return { ok: false, reason: kind, detail: `MX ${domain}: ${(err as Error).message}` };
     }
     // RFC 7505 3: a null MX is a single `0 .` record; a domain that has one
@@ -75,6 +83,31 @@ export class NextHopResolver {
     const ordered = this.order(mx);
     const hops = await Promise.all(ordered.map((r) => this.hop(r.exchange, r.priority)));
     return { ok: true, hops, implicit: false };
+  }
+
+  /**
+   * NXDOMAIN is permanent only when DNS works. A resolver cut off from the
+   * internet (a sandbox, a broken forwarder) may answer NXDOMAIN for every
+   * name; a mail server must not turn that into 550s. So the top-level
+   * domain is asked for too (cached for a few minutes): if it "does not
+   * exist" either, the answer is a DNS failure (transient), not a verdict.
+   */
+  private async confirmNxdomain(domain: string): Promise<'nxdomain' | DnsFailure> {
+    const tld = domain.slice(domain.lastIndexOf('.') + 1);
+    if (!tld || tld === domain) return 'nxdomain';
+    const cached = this.tlds.get(tld);
+    if (cached && cached.until > Date.now()) return cached.kind;
+    let kind: 'nxdomain' | DnsFailure;
+    try {
+      await this.resolver.resolveNs(tld);
+      kind = 'nxdomain';
+    } catch (err) {
+      const k = kindOf(err);
+      kind = k === 'nodata' ? 'nxdomain' : k === 'nxdomain' ? 'dns-error' : k;
+    }
+    // Only a clear answer is remembered; a timeout is asked again next time.
+    if (kind === 'nxdomain' || kind === 'dns-error') this.tlds.set(tld, { kind, until: Date.now() + 300_000 });
+    return kind;
   }
 
   /** RFC 5321 5.1: no MX records -> the domain itself is the only host, preference 0. */

@@ -8,13 +8,14 @@ import { type CliIO, EXIT, processIO } from './io.js';
 import { registerCheck } from './commands/check.js';
 import { registerVerify } from './commands/verify.js';
 import { registerTest } from './commands/test.js';
+import { registerServe } from './commands/serve.js';
 
 
 export type ExitCodeSink = { code: number };
 export type RegisterCommand = (program: Command, io: CliIO, exit: ExitCodeSink) => void;
 
 /** Every subcommand, in the order `--help` lists them. */
-const commands: RegisterCommand[] = [registerCheck, registerVerify, registerTest];
+const commands: RegisterCommand[] = [registerServe, registerCheck, registerVerify, registerTest];
 
 export function buildProgram(io: CliIO, exit: ExitCodeSink): Command {
   const program = new Command('smtp-cbv')

@@ -19,5 +19,5 @@ export function createLogger(settings: LogSettings = {}, env: NodeJS.ProcessEnv 
   const options = { level, base: { name: 'smtp-cbv' } };
   // pino-pretty as a synchronous stream, not a worker-thread transport: log
   // lines written just before a shutdown must not be lost.
-  return wantPretty ? pino(options, pretty({ sync: true, translateTime: 'SYS:standard', ignore: 'pid,hostname,name' })) : pino(options);
+  return wantPretty ? pino(options, pretty({ sync: true, singleLine: true, translateTime: 'SYS:standard', ignore: 'pid,hostname,name' })) : pino(options);
 }

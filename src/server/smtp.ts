@@ -21,6 +21,11 @@ export interface ListenerOptions {
   /** Context values for a client address (listener and peer `Context = [...]`). */
   contextFor?: (remoteAddress: string) => Record<string, string>;
   tls?: { key: Buffer; cert: Buffer };
+  /** Per-listener overrides of the server-wide settings below. */
+  hostname?: string;
+  greeting?: string;
+  maxMessageSize?: number;
+  maxConnectionsPerIp?: number;
 }
 
 export interface ServerOptions {
@@ -51,7 +56,7 @@ const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3}(?= |$)/;
 
 export class PolicyServer {
   private servers: SMTPServer[] = [];
-  private sessions = new Map<string, { state: SessionState; conn: Connection }>();
+  private sessions = new Map<string, { state: SessionState; conn: Connection; listener: ListenerOptions }>();
   private perIp = new Map<string, number>();
   private policy: Policy;
 
@@ -106,9 +111,9 @@ export class PolicyServer {
 
   private createSmtpServer(listener: ListenerOptions): SMTPServer {
     const server: SMTPServer = new SMTPServer({
-      name: this.options.hostname,
-      banner: 'smtp-cbv',
-      size: this.options.maxMessageSize,
+      name: listener.hostname ?? this.options.hostname,
+      banner: listener.greeting ?? 'smtp-cbv',
+      size: listener.maxMessageSize ?? this.options.maxMessageSize,
       secure: false,
       hideSTARTTLS: !listener.tls,
       ...(listener.tls ? { key: listener.tls.key, cert: listener.tls.cert } : {}),
@@ -142,9 +147,9 @@ export class PolicyServer {
     this.perIp.set(ip, count);
     const state = newSessionState(session, listener);
     if (!conn) return cb(); // cannot happen with the pinned smtp-server; serve without phase hooks rather than fail
-    this.sessions.set(session.id, { state, conn });
+    this.sessions.set(session.id, { state, conn, listener });
     this.wrapConnection(conn, state);
-    if (count > this.options.maxConnectionsPerIp) {
+    if (count > (listener.maxConnectionsPerIp ?? this.options.maxConnectionsPerIp)) {
       this.log(state, 'connect', { reply: { code: 421, enhanced: '4.7.0', text: 'Too many connections from your address' } }, 0);
       return cb(replyError({ code: 421, enhanced: '4.7.0', text: 'Too many connections from your address, try again later' }));
     }
@@ -221,18 +226,19 @@ export class PolicyServer {
 
   private async onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void) {
     const entry = this.sessions.get(session.id);
+    const limit = entry?.listener.maxMessageSize ?? this.options.maxMessageSize;
     const chunks: Buffer[] = [];
     let size = 0;
     stream.on('data', (chunk: Buffer) => {
       // Past the SIZE limit keep reading (the client is still sending) but keep nothing.
-      if (!stream.sizeExceeded && size + chunk.length <= this.options.maxMessageSize) chunks.push(chunk);
+      if (!stream.sizeExceeded && size + chunk.length <= limit) chunks.push(chunk);
       size += chunk.length;
     });
     await new Promise<void>((resolve) => stream.once('end', resolve));
     if (!entry) return cb(null, 'Ok');
     const { state } = entry;
-    if (stream.sizeExceeded || size > this.options.maxMessageSize) {
-      const reply = { code: 552, enhanced: '5.3.4', text: `Message size exceeds the limit of ${this.options.maxMessageSize} bytes` };
+    if (stream.sizeExceeded || size > limit) {
+      const reply = { code: 552, enhanced: '5.3.4', text: `Message size exceeds the limit of ${limit} bytes` };
       this.log(state, 'data', { reply }, 0);
       return cb(replyError(reply));
     }
@@ -263,13 +269,16 @@ export class PolicyServer {
   private async deliver(state: SessionState, message: Buffer, plan: DeliveryPlan): Promise<string[]> {
     if (plan.discard) return [];
     const folders = [...new Set(plan.folders.map((f) => (f.toUpperCase() === INBOX ? INBOX : f)))];
-    const copies: Array<{ folder: string; recipients: string[]; redirect?: boolean }> = folders.map((folder) => ({ folder, recipients: state.recipients }));
+    const recipients = plan.recipients ?? state.recipients;
+    const copies: Array<{ folder: string; recipients: string[]; redirect?: boolean }> = recipients.length
+      ? folders.map((folder) => ({ folder, recipients }))
+      : [];
     if (plan.redirects.length) copies.push({ folder: INBOX, recipients: [...new Set(plan.redirects)], redirect: true });
     const written: SpooledMessage[] = [];
     const id = `${state.id}.${state.messageCount + 1}`;
     try {
       for (const copy of copies) {
-        const header = receivedHeader({ ...state, recipients: copy.recipients }, this.options.hostname, id);
+        const header = receivedHeader({ ...state, recipients: copy.recipients }, this.hostnameOf(state), id);
         written.push(
           await this.options.spool.deliver(copy.folder, [Buffer.from(header), message], {
             mailFrom: state.mailFrom ?? '',
@@ -287,6 +296,10 @@ export class PolicyServer {
       throw e;
     }
     return written.map((w) => w.id);
+  }
+
+  private hostnameOf(state: SessionState): string {
+    return this.sessions.get(state.id)?.listener.hostname ?? this.options.hostname;
   }
 
   private onClose(session: SMTPServerSession) {
@@ -317,7 +330,7 @@ export class PolicyServer {
 
   /** Answers a hook: the policy's error reply, or success (with the policy's text when it gave one). */
   private answer(
-    entry: { state: SessionState; conn: Connection },
+    entry: { state: SessionState; conn: Connection; listener: ListenerOptions },
     outcome: PhaseOutcome,
     cb: (err?: Error | null, message?: string) => void,
     onRefused?: () => void,

@@ -24,6 +24,8 @@ export interface DeliveryPlan {
   folders: string[];
   /** Addresses to deliver to instead of (or, with keep, as well as) the recipients. */
   redirects: string[];
+  /** The recipients the folder copies are for; absent means every accepted recipient. */
+  recipients?: string[];
 }
 
 export interface PhaseOutcome {

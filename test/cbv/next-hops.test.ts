@@ -212,3 +212,21 @@ describe('host fallback', () => {
     expect(said(v)).toEqual([]);
   });
 });
+
+describe('a resolver that denies everything', () => {
+  it('gives a transient DNS failure, not an error, when even the top-level domain "does not exist"', async () => {
+    // A zone with nothing under .example: the resolver answers NXDOMAIN for
+    // sender.example and for "example" itself, as a resolver cut off from the
+    // internet does. Mail must be tempfailed, not refused.
+    const lying = await startDnsServer({ 'other.test': { A: ['127.0.0.1'] } });
+    try {
+      const engine = testEngine(lying, 1);
+      const v = await engine.verify('alice@sender.example');
+      expect(v).toMatchObject({ status: 'transient', result: 'transient', stage: 'dns', reason: 'dns-error' });
+      expect(v.message).toMatch(/denies the top-level domain too/);
+      expect(lying.queries).toEqual(['MX sender.example', 'NS example']);
+    } finally {
+      await lying.close();
+    }
+  });
+});

@@ -4,7 +4,8 @@
  * resolver talks to it through `Resolver#setServers(['127.0.0.1:PORT'])`.
  *
  * A name in the zone answers the types it has and NODATA (NOERROR, no
- * answer) for the rest; a name not in the zone is NXDOMAIN; `servfail` makes
+ * answer) for the rest, as does the top-level domain of any name in the zone;
+ * a name not in the zone is NXDOMAIN; `servfail` makes
  * every (or the listed) query type SERVFAIL; `silent` never answers (timeout).
  */
 import { createSocket, type Socket } from 'node:dgram';
@@ -54,7 +55,8 @@ export async function startDnsServer(zone: Zone): Promise<TestDnsServer> {
     if (!q) return;
     const name = q.name.toLowerCase().replace(/\.$/, '');
     server.queries.push(`${q.type} ${name}`);
-    const entry = server.zone[name];
+    // A top-level domain of any name in the zone exists (NODATA for every type), as on the real DNS.
+    const entry = server.zone[name] ?? (!name.includes('.') && Object.keys(server.zone).some((n) => n.endsWith(`.${name}`)) ? {} : undefined);
     if (entry?.silent) return;
     let rcode = 0;
     const answers: dnsPacket.Answer[] = [];

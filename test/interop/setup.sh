@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Interop for the CBV engine against real Postfix, smtp-sink and dnsmasq
+# Interop: the CBV engine against real Postfix, smtp-sink and dnsmasq, and the
+# server against swaks and smtp-source
 # (shared/spec/testing.md). Run as root on Debian 12: .ci/run calls it after
 # `npm test`; `npm run test:interop` runs it too.
 #
@@ -20,18 +21,18 @@ DNS_PORT=5353
 SMTP_PORT=2526
 
 need_install=0
-for cmd in postfix postconf smtp-sink dnsmasq; do
+for cmd in postfix postconf smtp-sink smtp-source dnsmasq swaks; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need_install=1
 done
 if [ "$need_install" = 1 ]; then
-  echo "== interop: installing postfix and dnsmasq-base"
+  echo "== interop: installing postfix, dnsmasq-base and swaks"
   echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
   echo "postfix postfix/mailname string vm.test" | debconf-set-selections
   apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y postfix dnsmasq-base
+  DEBIAN_FRONTEND=noninteractive apt-get install -y postfix dnsmasq-base swaks
 fi
 export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
-for cmd in postfix postconf smtp-sink dnsmasq; do
+for cmd in postfix postconf smtp-sink smtp-source dnsmasq swaks; do
   command -v "$cmd" >/dev/null || { echo "interop: $cmd is missing after install" >&2; exit 1; }
 done
 

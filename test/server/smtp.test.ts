@@ -2,15 +2,13 @@
  * The SMTP server over real sockets on 127.0.0.1, driven by a scripted
  * policy: every phase, every kind of outcome, the spool, the limits.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PolicyServer, type ServerOptions } from '../../src/server/smtp.js';
-import { MaildirSpool } from '../../src/server/spool.js';
+import type { ServerOptions } from '../../src/server/smtp.js';
 import type { PhaseInput, PhaseOutcome, Policy } from '../../src/server/types.js';
+import { startTestServer } from '../helpers/server-fixture.js';
 import { RawSmtpClient } from '../helpers/smtp-client.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -21,9 +19,6 @@ afterEach(async () => {
 type Script = (input: PhaseInput) => PhaseOutcome | Promise<PhaseOutcome>;
 
 async function startServer(script: Script = () => ({}), overrides: Partial<ServerOptions> = {}) {
-  const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-server-'));
-  const spool = new MaildirSpool(join(dir, 'spool'));
-  await spool.init();
   const seen: PhaseInput[] = [];
   const policy: Policy = {
     run: async (input) => {
@@ -31,38 +26,9 @@ async function startServer(script: Script = () => ({}), overrides: Partial<Serve
       return script(input);
     },
   };
-  const server = new PolicyServer({
-    listeners: [{ host: '127.0.0.1', port: 0, contextFor: () => ({ __bypass_smtp_cbv: 'false' }) }],
-    policy,
-    spool,
-    logger: pino({ level: 'silent' }),
-    hostname: 'mx.test',
-    maxMessageSize: 10_000,
-    maxConnectionsPerIp: 20,
-    maxTarpitMs: 200,
-    socketTimeoutMs: 10_000,
-    ...overrides,
-  });
-  const [bound] = await server.start();
-  cleanups.push(async () => {
-    await server.close(0);
-    await rm(dir, { recursive: true, force: true });
-  });
-  const client = async () => {
-    const c = await RawSmtpClient.open(bound!.port);
-    cleanups.push(async () => c.close());
-    return c;
-  };
-  const spooled = async (folder = '') => {
-    const names = await readdir(join(dir, 'spool', folder, 'new')).catch(() => [] as string[]);
-    return Promise.all(
-      names.map(async (n) => ({
-        message: await readFile(join(dir, 'spool', folder, 'new', n), 'utf8'),
-        envelope: JSON.parse(await readFile(join(dir, 'spool', 'envelopes', `${n}.json`), 'utf8')),
-      })),
-    );
-  };
-  return { server, port: bound!.port, client, seen, spooled, dir, spool };
+  const t = await startTestServer(policy, overrides);
+  cleanups.push(() => t.close());
+  return { ...t, seen };
 }
 
 async function greetAndSend(c: RawSmtpClient, from = 'alice@sender.test', to = ['bob@here.test'], body = 'Subject: t\r\n\r\nhello\r\n') {
@@ -276,5 +242,24 @@ describe('limits and failures', () => {
     expect((await c.reply()).text).toMatch(/^421/);
     await c.waitClosed();
     await expect(RawSmtpClient.open(s.port)).rejects.toThrow();
+  });
+});
+
+describe('STARTTLS', () => {
+  it('is offered when the listener has a key and certificate; the session then counts as TLS', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const fixtures = join(import.meta.dirname, '../fixtures/tls');
+    const key = await readFile(join(fixtures, 'localhost.key'));
+    const cert = await readFile(join(fixtures, 'localhost.crt'));
+    const s = await startServer(() => ({}), { listeners: [{ host: '127.0.0.1', port: 0, tls: { key, cert } }] });
+    const conn = new SMTPConnection({ host: '127.0.0.1', port: s.port, requireTLS: true, tls: { ca: [cert], servername: 'localhost' }, name: 'tls.test' });
+    await new Promise<void>((resolve, reject) => conn.connect((err?: Error) => (err ? reject(err) : resolve())));
+    await new Promise((resolve, reject) => conn.send({ from: 'a@s.test', to: ['b@here.test'] }, 'Subject: tls\r\n\r\nx\r\n', (err, i) => (err ? reject(err) : resolve(i))));
+    expect(conn.secure).toBe(true);
+    conn.quit();
+    expect(s.seen.find((i) => i.phase === 'mailfrom')!.session.connection.get('tls')).toBe('true');
+    const [m] = await s.spooled();
+    expect(m!.message).toMatch(/with ESMTPS id/);
+    expect(m!.envelope).toMatchObject({ client: { tls: true } });
   });
 });

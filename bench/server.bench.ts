@@ -1,0 +1,153 @@
+/**
+ * SMTP server throughput and memory, each against a baseline from the same
+ * run:
+ *   - messages per second, 1 KB messages, 20 parallel clients, a new
+ *     connection per message, through the example configuration's policy
+ *     (examples/smtp-cbv.conf) with CBV verdicts cached, against a bare
+ *     smtp-server that accepts everything;
+ *   - resident memory of the server process holding 1,000 idle
+ *     connections, against the bare smtp-server holding as many.
+ * Everything runs on 127.0.0.1; the CBV target is an in-process sink found
+ * through an in-process DNS server.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { SMTPServer } from 'smtp-server';
+import { loadConfig } from '../src/config/index.js';
+import { assemble } from '../src/server/assemble.js';
+import { PolicyServer } from '../src/server/smtp.js';
+import { MaildirSpool } from '../src/server/spool.js';
+import { oneMx } from '../test/helpers/cbv-fixture.js';
+import { startDnsServer } from '../test/helpers/dns-server.js';
+import { RawSmtpClient } from '../test/helpers/smtp-client.js';
+import { startSmtpRemote } from '../test/helpers/smtp-remote.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const MESSAGES = 2000;
+const CLIENTS = 20;
+const IDLE = 1000;
+const body = `From: a@sender.test\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nSubject: bench\r\n\r\n${'x'.repeat(76)}\r\n`.padEnd(1024, 'y') + '\r\n';
+
+async function oneMessage(port: number): Promise<boolean> {
+  const c = await RawSmtpClient.open(port);
+  try {
+    await c.reply();
+    await c.command('EHLO bench.test');
+    if ((await c.command('MAIL FROM:<alice@sender.test>')).code !== 250) return false;
+    if ((await c.command('RCPT TO:<bob@here.test>')).code !== 250) return false;
+    if ((await c.command('DATA')).code !== 354) return false;
+    const ok = (await c.command(`${body}.`)).code === 250;
+    c.write('QUIT\r\n');
+    return ok;
+  } finally {
+    c.close();
+  }
+}
+
+async function load(port: number): Promise<{ perSecond: number; failed: number }> {
+  let next = 0;
+  let failed = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (next < MESSAGES) {
+        next++;
+        if (!(await oneMessage(port))) failed++;
+      }
+    }),
+  );
+  return { perSecond: MESSAGES / ((performance.now() - started) / 1000), failed };
+}
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-'));
+  const sink = await startSmtpRemote({});
+  const dns = await startDnsServer(oneMx('sender.test'));
+  const logger = pino({ level: 'silent' });
+
+  // The example configuration, its CBV pointed at the local sink.
+  const { config } = await loadConfig(join(root, 'examples', 'smtp-cbv.conf'));
+  if (!config?.smtpCbv) throw new Error('examples/smtp-cbv.conf does not load');
+  config.smtpCbv = { ...config.smtpCbv, dnsServers: [dns.address], port: sink.port, allowTargets: ['127.0.0.0/8'], helo: 'bench.test' };
+  const { assembled } = await assemble(config, logger, 'bench.test');
+  if (!assembled) throw new Error('the example policy does not compile');
+  const spool = new MaildirSpool(join(dir, 'spool'));
+  await spool.init();
+  const ours = new PolicyServer({ ...assembled.server, maxConnectionsPerIp: 10_000, listeners: [{ host: '127.0.0.1', port: 0 }], policy: assembled.policy, spool, logger });
+  const [oursAt] = await ours.start();
+
+  const bare = new SMTPServer({ authOptional: true, disabledCommands: ['AUTH'], hideSTARTTLS: true, disableReverseLookup: true, logger: false, onData: (s, _session, cb) => { s.on('data', () => undefined); s.on('end', () => cb()); } });
+  await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+  const barePort = (bare.server.address() as { port: number }).port;
+
+  await oneMessage(oursAt!.port); // the first message probes; the rest hit the cache
+  await load(barePort); // warm up both paths
+  await load(oursAt!.port);
+  const b = await load(barePort);
+  const o = await load(oursAt!.port);
+  console.log(`messages/s, 1 KB, ${CLIENTS} clients, new connection each (${MESSAGES} messages)`);
+  console.log('  (smtp-server holds every greeting 100 ms to catch early talkers, which bounds both figures)');
+  console.log(`  baseline: bare smtp-server accepting all   ${b.perSecond.toFixed(0).padStart(6)}/s  (failed ${b.failed})`);
+  console.log(`  smtp-cbv, example policy, CBV cached       ${o.perSecond.toFixed(0).padStart(6)}/s  (failed ${o.failed})`);
+  console.log(`  ratio smtp-cbv / bare:                     ${(o.perSecond / b.perSecond).toFixed(2)}`);
+  await ours.close(0);
+  await new Promise<void>((r) => bare.close(() => r()));
+
+  // Memory with idle connections, each server in its own process.
+  const confFile = join(dir, 'idle.conf');
+  const confText = (await readFile(join(root, 'examples', 'smtp-cbv.conf'), 'utf8'))
+    .replace(/spool_dir = .*/, `spool_dir = "${join(dir, 'idle-spool')}"`)
+    .replace(/max_connections_per_ip = \d+/, 'max_connections_per_ip = 5000')
+    .replace(/Listen "127\.0\.0\.1:2525"/, 'Listen "127.0.0.1:2599"')
+    .replace(/pretty = true/, 'pretty = false')
+    .replace(/source = "policy\//g, `source = "${join(root, 'examples', 'policy')}/`);
+  await writeFile(confFile, confText);
+  const bareScript = join(dir, 'bare.mjs');
+  await writeFile(
+    bareScript,
+    `import { SMTPServer } from ${JSON.stringify(join(root, 'node_modules', 'smtp-server', 'dist', 'esm', 'smtp-server.js'))};\n` +
+      `const s = new SMTPServer({ authOptional: true, hideSTARTTLS: true, disableReverseLookup: true, logger: false });\n` +
+      `s.listen(2598, '127.0.0.1', () => console.log('"event":"listening"'));\n`,
+  );
+  const oursRss = await idleRss([join(root, 'bin', 'smtp-cbv.js'), 'serve', '--config', confFile], 2599);
+  const bareRss = await idleRss([bareScript], 2598);
+  console.log(`resident memory with ${IDLE} idle connections`);
+  console.log(`  baseline: bare smtp-server   ${mb(bareRss.idle)} MB  (${mb(bareRss.idle - bareRss.start)} MB for the connections)`);
+  console.log(`  smtp-cbv serve               ${mb(oursRss.idle)} MB  (${mb(oursRss.idle - oursRss.start)} MB for the connections)`);
+  console.log(`  ratio smtp-cbv / bare (connection cost): ${((oursRss.idle - oursRss.start) / (bareRss.idle - bareRss.start)).toFixed(2)}`);
+
+  await sink.close();
+  await dns.close();
+  await rm(dir, { recursive: true, force: true });
+}
+
+const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
+
+async function idleRss(args: string[], port: number): Promise<{ start: number; idle: number }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  for (let i = 0; i < 200 && !out.includes('"event":"listening"'); i++) await new Promise((r) => setTimeout(r, 25));
+  const rss = async () => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
+  const start = await rss();
+  const sockets: Socket[] = [];
+  for (let i = 0; i < IDLE; i++) {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.on('error', () => undefined);
+    s.on('data', () => undefined);
+    sockets.push(s);
+    if (i % 100 === 99) await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 1500)); // greetings sent, sessions settled
+  const idle = await rss();
+  for (const s of sockets) s.destroy();
+  child.kill('SIGKILL');
+  return { start, idle };
+}
+
+await main();

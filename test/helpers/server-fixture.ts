@@ -1,0 +1,84 @@
+/**
+ * A PolicyServer on 127.0.0.1 and a free port with a spool in a temporary
+ * directory, for server tests; plus readers for what was spooled.
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { PolicyServer, type ServerOptions } from '../../src/server/smtp.js';
+import { MaildirSpool } from '../../src/server/spool.js';
+import type { Policy } from '../../src/server/types.js';
+import { RawSmtpClient } from './smtp-client.js';
+
+export interface TestServer {
+  server: PolicyServer;
+  port: number;
+  dir: string;
+  spool: MaildirSpool;
+  client(): Promise<RawSmtpClient>;
+  /** Messages in a folder ('' is INBOX; '.Lists' a Maildir++ folder), with their envelopes. */
+  spooled(folder?: string): Promise<Array<{ message: string; envelope: Record<string, unknown> & { recipients: string[] } }>>;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(policy: Policy, overrides: Partial<ServerOptions> = {}): Promise<TestServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-server-'));
+  const spool = new MaildirSpool(join(dir, 'spool'));
+  await spool.init();
+  const server = new PolicyServer({
+    listeners: [{ host: '127.0.0.1', port: 0, contextFor: () => ({ __bypass_smtp_cbv: 'false' }) }],
+    policy,
+    spool,
+    logger: pino({ level: 'silent' }),
+    hostname: 'mx.test',
+    maxMessageSize: 10_000,
+    maxConnectionsPerIp: 20,
+    maxTarpitMs: 200,
+    socketTimeoutMs: 10_000,
+    ...overrides,
+  });
+  const [bound] = await server.start();
+  const clients: RawSmtpClient[] = [];
+  return {
+    server,
+    port: bound!.port,
+    dir,
+    spool,
+    async client() {
+      const c = await RawSmtpClient.open(bound!.port);
+      clients.push(c);
+      return c;
+    },
+    async spooled(folder = '') {
+      const names = await readdir(join(dir, 'spool', folder, 'new')).catch(() => [] as string[]);
+      return Promise.all(
+        names.map(async (n) => ({
+          message: await readFile(join(dir, 'spool', folder, 'new', n), 'utf8'),
+          envelope: JSON.parse(await readFile(join(dir, 'spool', 'envelopes', `${n}.json`), 'utf8')),
+        })),
+      );
+    },
+    async close() {
+      for (const c of clients) c.close();
+      await server.close(0);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Greets, sends one message (or stops at the first refusal) and returns every reply. */
+export async function sendMail(c: RawSmtpClient, from: string, to: string[], body = 'From: a@b.test\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nSubject: t\r\n\r\nhello\r\n') {
+  const greeting = await c.reply();
+  const ehlo = await c.command('EHLO client.test');
+  const mail = await c.command(`MAIL FROM:<${from}>`);
+  const rcpts = [];
+  if (mail.code === 250) for (const t of to) rcpts.push(await c.command(`RCPT TO:<${t}>`));
+  let data;
+  let end;
+  if (rcpts.some((r) => r.code === 250)) {
+    data = await c.command('DATA');
+    if (data.code === 354) end = await c.command(`${body}.`);
+  }
+  return { greeting, ehlo, mail, rcpts, data, end };
+}
