@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { createCbvEngine } from '../cbv/engine.js';
 import { cbvEngineOptions, peerContext, referencedScripts, type Config } from '../config/index.js';
 import { type Diagnostic, hasErrors } from '../diagnostics.js';
+import { createDnsLookup } from '../policy/dns-lookup.js';
+import { productFunctions } from '../policy/functions.js';
 import { compileSieve } from '../sieve/compile.js';
 import { CbvModule } from './cbv-module.js';
 import { SievePolicy, type PhaseScripts } from './sieve-policy.js';
@@ -43,7 +45,7 @@ export async function assemble(config: Config, logger: Logger, hostname: string)
         continue;
       }
       // Tests that read the message are compile errors before DATA (sieve-dialect.md, "Phases").
-      const compiled = compileSieve(text, { file: ref.path, dialect: config.sieve.dialect, hasMessage: phase === 'data' });
+      const compiled = compileSieve(text, { file: ref.path, dialect: config.sieve.dialect, phase, hasMessage: phase === 'data', functions: productFunctions() });
       diagnostics.push(...compiled.diagnostics);
       if (!compiled.script) continue;
       const slot = (scripts[phase] ??= { readsCbv: false });
@@ -59,7 +61,16 @@ export async function assemble(config: Config, logger: Logger, hostname: string)
     const engine = createCbvEngine({ ...cbvEngineOptions(c), logger });
     cbv = new CbvModule(engine, { enabled: c.enabled, phase: c.phase, deadlineMs: c.timeoutMs }, logger);
   }
-  const policy = new SievePolicy({ scripts, runtimeError: config.sieve.runtimeError, cbv: cbv ?? undefined, logger, hostname });
+  const policy = new SievePolicy({
+    scripts,
+    runtimeError: config.sieve.runtimeError,
+    cbv: cbv ?? undefined,
+    logger,
+    hostname,
+    // ec_dns_lookup asks the same resolvers as the CBV engine.
+    dnsLookup: createDnsLookup({ servers: c?.dnsServers }),
+    maxTarpitSeconds: config.server.maxTarpitMs / 1000,
+  });
   const listeners: ListenerOptions[] = [];
   for (const l of config.listeners) {
     listeners.push({

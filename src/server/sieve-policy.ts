@@ -13,6 +13,8 @@ import type { CompiledScript } from '../sieve/compile.js';
 import { execute } from '../sieve/interpreter.js';
 import { parseMessage } from '../sieve/runtime/message.js';
 import type { RuntimeLimits } from '../sieve/runtime/runtime.js';
+import { policyHost } from '../policy/functions.js';
+import type { SieveHost } from '../sieve/runtime/runtime.js';
 import type { CbvModule } from './cbv-module.js';
 import { type Decision, decide, outcomeOf } from './decide.js';
 import type { Phase, PhaseInput, PhaseOutcome, Policy, SessionState } from './types.js';
@@ -32,6 +34,10 @@ export interface SievePolicyOptions {
   logger: Logger;
   hostname?: string;
   limits?: Partial<RuntimeLimits>;
+  /** Sieve++ ec_dns_lookup; without it the function fails at run time. */
+  dnsLookup?: SieveHost['dnsLookup'];
+  /** Longest ec_tarpit a script may ask for, in seconds. */
+  maxTarpitSeconds?: number;
 }
 
 /** Delivery choices made before DATA, kept until DATA. */
@@ -49,6 +55,8 @@ export class SievePolicy implements Policy {
   private transactions = new WeakMap<Map<string, string>, Pending>();
   /** Choices made at connect/EHLO hold for every transaction of the connection. */
   private connections = new WeakMap<SessionState, Pending>();
+  /** ec_inc_counter's named counters, for the life of this policy. */
+  readonly counters = new Map<string, number>();
 
   constructor(readonly options: SievePolicyOptions) {}
 
@@ -98,6 +106,10 @@ export class SievePolicy implements Policy {
   private context(input: PhaseInput) {
     const s = input.session;
     return {
+      phase: input.phase,
+      // Momentum's vctx_conn / vctx_mess are the session's own maps: what a script sets persists.
+      connection: s.connection,
+      messageContext: s.message,
       message: input.phase === 'data' && input.message ? parseMessage(input.message.toString('utf8')) : null,
       envelope: {
         from: s.mailFrom ?? '',
@@ -124,7 +136,17 @@ export class SievePolicy implements Policy {
       const variable = name.slice('vnd.smtp-cbv.'.length);
       return message.get(variable) ?? connection.get(variable);
     };
-    return { environment, mailboxExists: () => true };
+    const logger = this.options.logger;
+    const base: SieveHost = {
+      environment,
+      mailboxExists: () => true,
+      log: (level, text) => logger[level === 'warning' ? 'warn' : level]({ event: 'ec_log', session: input.session.id, phase: input.phase }, text),
+      incrementCounter: (name, by) => this.counters.set(name, (this.counters.get(name) ?? 0) + by),
+      ...(this.options.dnsLookup ? { dnsLookup: this.options.dnsLookup } : {}),
+      ...(this.options.maxTarpitSeconds !== undefined ? { maxTarpitSeconds: this.options.maxTarpitSeconds } : {}),
+    };
+    // smtp_callback_verify finds the engine here (src/cbv/sieve-function.ts).
+    return policyHost({ cbv: this.options.cbv?.engine }, base);
   }
 
   private remember(phase: Phase, input: PhaseInput, d: Decision): void {
