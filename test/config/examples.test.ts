@@ -12,7 +12,7 @@ describe('examples', () => {
       expect(r.diagnostics).toEqual([]);
       expect(r.config).not.toBeNull();
       const scripts = referencedScripts(r.config!);
-      expect(scripts.map((s) => `${s.phase}_phase${s.order}`)).toEqual(['mailfrom_phase1', 'data_phase1']);
+      expect(scripts.map((s) => `${s.phase}_phase${s.order}`)).toEqual(['mailfrom_phase1', 'rcptto_phase1', 'data_phase1']);
       for (const s of scripts) expect(fs.existsSync(s.path), s.path).toBe(true);
     });
   }
