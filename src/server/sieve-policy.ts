@@ -10,11 +10,11 @@
 import { hostname as osHostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { CompiledScript } from '../sieve/compile.js';
-import { execute } from '../sieve/interpreter.js';
+import { type ExecutionResult, execute } from '../sieve/interpreter.js';
 import { parseMessage } from '../sieve/runtime/message.js';
 import type { RuntimeLimits } from '../sieve/runtime/runtime.js';
 import { policyHost } from '../policy/functions.js';
-import type { SieveHost } from '../sieve/runtime/runtime.js';
+import type { SieveHost, TraceHook } from '../sieve/runtime/runtime.js';
 import type { CbvModule } from './cbv-module.js';
 import { type Decision, decide, outcomeOf } from './decide.js';
 import type { Phase, PhaseInput, PhaseOutcome, Policy, SessionState } from './types.js';
@@ -24,6 +24,29 @@ export interface PhaseScripts {
   phase2?: CompiledScript;
   /** The scripts mention smtp_cbv: wait for the verdict before running them. */
   readsCbv: boolean;
+}
+
+export type ScriptSlot = 'phase1' | 'phase2';
+
+/** One script's run, as an observer sees it. */
+export interface ScriptRun {
+  phase: Phase;
+  slot: ScriptSlot;
+  script: CompiledScript;
+  result: ExecutionResult;
+}
+
+/**
+ * Watches the policy run (the dry-run runner: per-script actions, traces,
+ * ec_log lines). The server passes none; each hook costs a property read.
+ */
+export interface PolicyObserver {
+  /** Before a script runs: a hook returned here traces that run. */
+  trace?(phase: Phase, slot: ScriptSlot, script: CompiledScript): TraceHook | undefined;
+  /** After a script ran, failed or not. */
+  script?(run: ScriptRun): void;
+  /** An ec_log line, besides the logger. */
+  log?(phase: Phase, level: string, text: string): void;
 }
 
 export interface SievePolicyOptions {
@@ -38,6 +61,7 @@ export interface SievePolicyOptions {
   dnsLookup?: SieveHost['dnsLookup'];
   /** Longest ec_tarpit a script may ask for, in seconds. */
   maxTarpitSeconds?: number;
+  observer?: PolicyObserver;
 }
 
 /** Delivery choices made before DATA, kept until DATA. */
@@ -70,7 +94,10 @@ export class SievePolicy implements Policy {
     for (const slot of ['phase1', 'phase2'] as const) {
       const script = scripts?.[slot];
       if (!script) continue;
-      const result = await execute(script, this.context(input), this.host(input), { limits: this.options.limits });
+      const observer = this.options.observer;
+      const trace = observer?.trace?.(phase, slot, script);
+      const result = await execute(script, this.context(input), this.host(input), { limits: this.options.limits, ...(trace ? { trace } : {}) });
+      observer?.script?.({ phase, slot, script, result });
       if (result.errors.length) {
         const err = result.errors[0]!;
         this.options.logger.warn(
@@ -140,7 +167,10 @@ export class SievePolicy implements Policy {
     const base: SieveHost = {
       environment,
       mailboxExists: () => true,
-      log: (level, text) => logger[level === 'warning' ? 'warn' : level]({ event: 'ec_log', session: input.session.id, phase: input.phase }, text),
+      log: (level, text) => {
+        logger[level === 'warning' ? 'warn' : level]({ event: 'ec_log', session: input.session.id, phase: input.phase }, text);
+        this.options.observer?.log?.(input.phase, level, text);
+      },
       incrementCounter: (name, by) => this.counters.set(name, (this.counters.get(name) ?? 0) + by),
       ...(this.options.dnsLookup ? { dnsLookup: this.options.dnsLookup } : {}),
       ...(this.options.maxTarpitSeconds !== undefined ? { maxTarpitSeconds: this.options.maxTarpitSeconds } : {}),
