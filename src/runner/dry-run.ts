@@ -103,23 +103,24 @@ export interface DryRunResult {
 /** Compiles once; `run` plays one session. Reuse it across cases that share a policy. */
 export interface PreparedPolicy {
   parts: PolicyParts;
+  scripts: DryRunResult['scripts'];
   run(options: Omit<DryRunOptions, 'config' | 'scripts' | 'cbvModule'>): Promise<DryRunResult>;
 }
 
 export async function preparePolicy(source: Pick<DryRunOptions, 'config' | 'scripts' | 'cbvModule'>): Promise<PreparedPolicy> {
   const parts = source.config ? await partsFromConfig(source.config) : await partsFromScripts(source.scripts ?? {}, source.cbvModule);
   if (source.config && source.cbvModule) parts.module = source.cbvModule;
-  return { parts, run: (options) => play(parts, options) };
+  const scripts = Object.entries(parts.scripts).flatMap(([phase, ps]) =>
+    (['phase1', 'phase2'] as const).flatMap((slot) => (ps[slot] ? [{ phase: phase as Phase, slot, script: ps[slot] }] : [])),
+  );
+  return { parts, scripts, run: (options) => play(parts, scripts, options) };
 }
 
 export async function dryRun(options: DryRunOptions): Promise<DryRunResult> {
   return (await preparePolicy(options)).run(options);
 }
 
-async function play(parts: PolicyParts, options: Omit<DryRunOptions, 'config' | 'scripts' | 'cbvModule'>): Promise<DryRunResult> {
-  const scripts = Object.entries(parts.scripts).flatMap(([phase, ps]) =>
-    (['phase1', 'phase2'] as const).flatMap((slot) => (ps[slot] ? [{ phase: phase as Phase, slot, script: ps[slot] }] : [])),
-  );
+async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], options: Omit<DryRunOptions, 'config' | 'scripts' | 'cbvModule'>): Promise<DryRunResult> {
   const result: DryRunResult = { diagnostics: parts.diagnostics, phases: [], scripts };
   if (hasErrors(parts.diagnostics)) return result;
 

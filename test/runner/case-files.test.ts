@@ -1,0 +1,98 @@
+/**
+ * Policy case files: the example policy's cases pass (so npm test runs
+ * them), a failing case says what it expected and what it got, and a
+ * mistake in a case file is reported at its line and column.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { bufferIO } from '../../src/cli/io.js';
+import { parseCaseFile } from '../../src/runner/case-file.js';
+import { runCaseFile } from '../../src/runner/run-cases.js';
+
+const examples = join(import.meta.dirname, '../../examples/policy');
+const exampleConf = join(import.meta.dirname, '../../examples/smtp-cbv.conf');
+
+async function caseFile(text: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'cases-'));
+  const f = join(dir, 'x.cases.yaml');
+  await writeFile(f, text);
+  return f;
+}
+
+describe('the example policy cases', () => {
+  it('all pass, through smtp-cbv test, with the --json summary line', async () => {
+    const io = bufferIO();
+    const code = await main(['test', examples, '--json'], io);
+    const summary = JSON.parse(io.stdout.trim().split('\n').at(-1)!);
+    expect(summary.failed).toBe(0);
+    expect(summary.tests).toBeGreaterThanOrEqual(10);
+    expect(code).toBe(0);
+  });
+
+  it('--coverage shows every line and branch of the example scripts exercised', async () => {
+    const io = bufferIO();
+    await main(['test', join(examples, 'policy.cases.yaml'), '--coverage'], io);
+    expect(io.stdout).toMatch(/rcptto\.siv: lines 4\/4 \(100%\), branches 4\/4 \(100%\)/);
+  });
+});
+
+describe('a failing case', () => {
+  it('shows expected against got, per phase and recipient, and smtp-cbv test exits 1', async () => {
+    const f = await caseFile(`config: ${exampleConf}
+cases:
+  - name: ghost is not accepted
+    envelope: { from: ghost@sender.example, to: bob@here.example }
+    cbv: { ghost@sender.example: "fail: 550 5.1.1 no" }
+    expect:
+      rcptto: { code: 250, variables: { smtp_cbv_result: pass } }
+`);
+    const report = await runCaseFile(f);
+    expect(report.outcomes[0]!.passed).toBe(false);
+    expect(report.outcomes[0]!.reason).toContain('rcptto <bob@here.example>: code: expected 250, got 550 (550 5.7.1 Sender address rejected: verification failed (rejected))');
+    expect(report.outcomes[0]!.reason).toContain('variables.smtp_cbv_result: expected "pass", got "error"');
+    const io = bufferIO();
+    expect(await main(['test', f, '--json'], io)).toBe(1);
+    expect(io.stdout).toContain('{"files":1,"tests":1,"passed":0,"failed":1,"skipped":0}');
+  });
+
+  it('fails when a CBV call has no stub, naming the address', async () => {
+    const f = await caseFile(`config: ${exampleConf}
+cases:
+  - name: forgot the stub
+    envelope: { from: who@nowhere.example, to: bob@here.example }
+    expect: { mailfrom: { code: 250 } }
+`);
+    const report = await runCaseFile(f);
+    expect(report.outcomes[0]!.reason).toContain('mailfrom: error: smtp_callback_verify "who@nowhere.example": no CBV stub for this address (add one under cbv:)');
+  });
+});
+
+describe('errors in a case file', () => {
+  it('are positioned and name what is wrong', async () => {
+    const { file, diagnostics } = await parseCaseFile(
+      'config: x.conf\ncases:\n  - name: typo\n    envelop: { from: a@b }\n    cbv: { a@b: passs }\n    expect:\n      rcpto: { code: 250 }\n',
+      'f.yaml',
+    );
+    expect(file).toBeNull();
+    expect(diagnostics.map((d) => `${d.line}:${d.column} ${d.message}`)).toEqual([
+      '3:5 case "typo": envelope: needs from (use "" for the null sender) and to',
+      expect.stringMatching(/^4:5 a case: unknown key "envelop"/),
+      '5:17 cbv."a@b": status must be one of pass, fail, error, transient',
+      expect.stringMatching(/^7:7 expect: unknown phase "rcpto"/),
+    ]);
+  });
+
+  it('reports YAML syntax errors at their position', async () => {
+    const { diagnostics } = await parseCaseFile('config: x.conf\ncases: [\n', 'f.yaml');
+    expect(diagnostics[0]).toMatchObject({ severity: 'error', file: 'f.yaml', line: expect.any(Number) });
+    expect(diagnostics[0]!.line).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses a reason that does not go with the status', async () => {
+    const { diagnostics } = await parseCaseFile('config: x.conf\ncases:\n  - name: n\n    envelope: { from: a@b, to: c@d }\n    cbv: { default: { status: pass, reason: nxdomain } }\n    expect: { rcptto: { code: 250 } }\n', 'f.yaml');
+    expect(diagnostics.map((d) => d.message)).toEqual(['cbv."default": reason "nxdomain" goes with status error, not pass']);
+  });
+});
