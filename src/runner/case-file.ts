@@ -265,6 +265,11 @@ class Checker {
     }
     if (!c.name) this.error(node, 'a case needs a name');
     if (!hasEnvelope || !c.envelope.to.length) this.error(node, `case "${c.name}": envelope: needs from (use "" for the null sender) and to`);
+    const phases = c.phases;
+    for (const [phase, want] of Object.entries(c.expect)) {
+      const at = Array.isArray(want) ? want[0]?.at : want?.at;
+      if (phases && !phases.includes(phase as Phase)) this.diagnostics.push({ severity: 'error', message: `expect.${phase}: not among the phases this case reports (${phases.join(', ')})`, file: this.path, ...(at ?? c.at) });
+    }
     // Only when expect: is missing: a wrong key inside it has been reported already.
     if (!hasExpect) this.error(node, `case "${c.name}": expect: is missing; a case must check something`);
     return c;

@@ -164,7 +164,7 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
     const calls = verifier.calls.length;
     const queries = dnsCalls.length;
     const outcome = await policy.run({ phase, session: state, ...extra });
-    finish(r, outcome, phase, parts.hostname, state);
+    finish(r, outcome, phase, parts, state);
     // The module's probe runs after the scripts (once the phase accepts): its calls belong to this phase too.
     await Promise.resolve();
     r.cbvCalls = verifier.calls.slice(calls);
@@ -221,13 +221,13 @@ function newPhaseResult(phase: Phase, recipient?: string): PhaseResult {
   };
 }
 
-function finish(r: PhaseResult, outcome: PhaseOutcome, phase: Phase, hostname: string, state: SessionState): void {
+function finish(r: PhaseResult, outcome: PhaseOutcome, phase: Phase, parts: PolicyParts, state: SessionState): void {
   r.actions = r.scripts.flatMap((s) => s.actions);
   r.implicitKeep = r.scripts.every((s) => s.errors.length > 0 || s.implicitKeep);
   r.errors.push(...r.scripts.flatMap((s) => s.errors));
   const refused = outcome.reply !== undefined && outcome.reply.code >= 400;
   r.accepted = !refused;
-  r.reply = refused ? outcome.reply! : successReply(phase, hostname, state, outcome);
+  r.reply = refused ? outcome.reply! : successReply(phase, parts, state, outcome);
   r.replyText = replyText(r.reply);
   r.disconnect = outcome.disconnect ?? false;
   r.tarpitMs = outcome.tarpitMs ?? 0;
@@ -240,12 +240,12 @@ function finish(r: PhaseResult, outcome: PhaseOutcome, phase: Phase, hostname: s
  * as the server sends them), and ours at DATA (smtp.ts onData).
  * test/runner/parity.test.ts holds them to the server's.
  */
-function successReply(phase: Phase, hostname: string, state: SessionState, outcome: PhaseOutcome): Reply {
+function successReply(phase: Phase, parts: PolicyParts, state: SessionState, outcome: PhaseOutcome): Reply {
   switch (phase) {
     case 'connect':
-      return { code: 220, text: `${hostname} ESMTP smtp-cbv` };
+      return { code: 220, text: `${parts.hostname} ESMTP ${parts.greeting}` };
     case 'ehlo':
-      return { code: 250, text: `${hostname} Nice to meet you, [${state.remoteAddress}]` };
+      return { code: 250, text: `${parts.hostname} Nice to meet you, [${state.remoteAddress}]` };
     case 'mailfrom':
       return { code: 250, text: 'Accepted' };
     case 'rcptto':

@@ -44,6 +44,8 @@ export interface PolicyParts {
   diagnostics: Diagnostic[];
   runtimeError: 'fail' | 'continue';
   hostname: string;
+  /** The text after "220 <hostname> ESMTP" (smtp-server's banner). */
+  greeting: string;
   maxTarpitSeconds?: number;
   /** The connection context for a client address (listener and peer Context). */
   contextFor(ip: string): Record<string, string>;
@@ -62,6 +64,7 @@ export async function partsFromConfig(config: Config): Promise<PolicyParts> {
     diagnostics,
     runtimeError: config.sieve.runtimeError,
     hostname: listener?.hostname ?? config.server.hostname ?? 'mx.example',
+    greeting: listener?.greeting ?? config.server.greeting ?? 'smtp-cbv',
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
     contextFor: (ip) => (listener ? peerContext(listener, ip) : {}),
     // No smtp_cbv scope: no automatic probe, but the function still finds its (stub) engine.
@@ -88,7 +91,7 @@ export async function partsFromScripts(sources: Partial<Record<Phase, PhaseSourc
       ps.readsCbv ||= /smtp_cbv/i.test(text);
     }
   }
-  return { scripts, diagnostics, runtimeError: 'fail', hostname: 'mx.example', contextFor: () => ({}), module: module ?? { enabled: false, phase: 'mailfrom' } };
+  return { scripts, diagnostics, runtimeError: 'fail', hostname: 'mx.example', greeting: 'smtp-cbv', contextFor: () => ({}), module: module ?? { enabled: false, phase: 'mailfrom' } };
 }
 
 async function readSource(s: ScriptSource, name: string, diagnostics: Diagnostic[]): Promise<{ text: string | null; file: string }> {

@@ -96,3 +96,21 @@ describe('errors in a case file', () => {
     expect(diagnostics.map((d) => d.message)).toEqual(['cbv."default": reason "nxdomain" goes with status error, not pass']);
   });
 });
+
+describe('coverage of a partly exercised script', () => {
+  it('lists the lines never run and the branch outcomes never seen', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cov-'));
+    await writeFile(join(dir, 'm.siv'), 'require ["envelope", "reject"];\nif envelope :domain :is "from" "bad.example" {\n  reject "no";\n}\n');
+    await writeFile(join(dir, 'm.cases.yaml'), 'scripts: { mailfrom: m.siv }\ncases:\n  - name: good sender\n    envelope: { from: a@good.example, to: b@here.example }\n    expect: { mailfrom: { code: 250 } }\n');
+    const io = bufferIO();
+    await main(['test', dir, '--coverage'], io);
+    expect(io.stdout).toContain('m.siv: lines 2/3 (66%), branches 1/2 (50%)\n  line 3: never run\n  line 2: if test never true\n');
+  });
+});
+
+describe('phases and expectations', () => {
+  it('an expectation for a phase the case does not report is an error at it', async () => {
+    const { diagnostics } = await parseCaseFile('config: x.conf\ncases:\n  - name: n\n    phase: mailfrom\n    envelope: { from: a@b, to: c@d }\n    expect:\n      rcptto: { code: 250 }\n', 'f.yaml');
+    expect(diagnostics.map((d) => `${d.line}:${d.column} ${d.message}`)).toEqual(['7:15 expect.rcptto: not among the phases this case reports (mailfrom)']);
+  });
+});

@@ -1,8 +1,8 @@
 /**
  * The runner's promise: a dry run answers what the server answers. The
  * example policy runs in the real server (loopback, with the same CBV
- * stubs standing in for the engine) and in dryRun; every MAIL, RCPT and
- * end-of-DATA reply must be the same text.
+ * stubs standing in for the engine) and in dryRun; the greeting, EHLO's
+ * first line and every MAIL, RCPT and end-of-DATA reply must be the same.
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,10 +25,12 @@ async function serverReplies(cfg: Config, cbv: CbvStubs, from: string, to: strin
   const { scripts } = await compileConfigScripts(cfg);
   const c = cfg.smtpCbv!;
   const policy = new SievePolicy({ scripts, runtimeError: cfg.sieve.runtimeError, cbv: stubModule({ enabled: c.enabled, phase: c.phase }, new StubVerifier(cbv)), logger: silentLogger, hostname: 'localhost' });
-  const t = await startTestServer(policy, { listeners: [{ host: '127.0.0.1', port: 0, contextFor: (ip) => ({ ...peerContext(cfg.listeners[0]!, ip), ...context }) }] });
+  // As assemble.ts gives the server its name: the listener's hostname (the example sets one).
+  const t = await startTestServer(policy, { hostname: cfg.listeners[0]!.hostname ?? 'mx.test', listeners: [{ host: '127.0.0.1', port: 0, contextFor: (ip) => ({ ...peerContext(cfg.listeners[0]!, ip), ...context }) }] });
   servers.push(t);
   const r = await sendMail(await t.client(), from, to, body);
-  return [r.mail.text, ...r.rcpts.map((x) => x.text), ...(r.end ? [r.end.text] : [])];
+  // EHLO's first line: the extension lines after it are the library's.
+  return [r.greeting.text, r.ehlo.text.split('\n')[0]!.replace(/^250-/, '250 '), r.mail.text, ...r.rcpts.map((x) => x.text), ...(r.end ? [r.end.text] : [])];
 }
 
 const withOrigin = 'From: a@sender.example\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nSubject: t\r\n\r\nhello\r\n';
@@ -48,8 +50,8 @@ describe('dry run and server give the same replies', () => {
       const cfg = await config();
       const body = s.body ?? withOrigin;
       const served = await serverReplies(cfg, s.cbv, s.from, s.to, body, s.context ?? {});
-      const run = await dryRun({ config: cfg, envelope: { from: s.from, to: s.to }, message: body, cbv: s.cbv, context: s.context ?? {} });
-      const dry = run.phases.filter((p) => p.phase !== 'connect' && p.phase !== 'ehlo').map((p) => p.replyText);
+      const run = await dryRun({ config: cfg, connection: { ip: '127.0.0.1', helo: 'client.test' }, envelope: { from: s.from, to: s.to }, message: body, cbv: s.cbv, context: s.context ?? {} });
+      const dry = run.phases.map((p) => p.replyText);
       // The queue id is the one thing that differs: the server's names a spooled file.
       const unqueued = (xs: string[]) => xs.map((x) => x.replace(/queued as \S+$/, 'queued as ID'));
       expect(unqueued(dry)).toEqual(unqueued(served));
