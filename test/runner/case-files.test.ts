@@ -114,3 +114,41 @@ describe('phases and expectations', () => {
     expect(diagnostics.map((d) => `${d.line}:${d.column} ${d.message}`)).toEqual(['7:15 expect.rcptto: not among the phases this case reports (mailfrom)']);
   });
 });
+
+describe('scripts given directly', () => {
+  it('runs the Sieve function and ec_dns_lookup from stubs; a lookup without a stub is a runtime error a case can expect', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'scripts-'));
+    await writeFile(
+      join(dir, 'rcpt.siv'),
+      '$from = envelope "from";\n($s, $m) = smtp_callback_verify "${from}";\nif ec_test :is "${s}" "fail" { ec_action 550 "5.1.7 bad sender: ${m}"; }\n$a = ec_dns_lookup "${from}.rbl.example" "A";\n',
+    );
+    await writeFile(
+      join(dir, 'rcpt.cases.yaml'),
+      `scripts: { rcptto: rcpt.siv }
+defaults:
+  envelope: { to: b@here.example }
+cases:
+  - name: refused by its MX
+    envelope: { from: ghost@x.example }
+    cbv: { ghost@x.example: "fail: 550 5.1.1 unknown" }
+    expect:
+      rcptto: { reply: "550 5.1.7 bad sender: 550 5.1.1 unknown", cbv_calls: [ghost@x.example] }
+  - name: listed
+    envelope: { from: ok@x.example }
+    cbv: { default: pass }
+    dns: { "ok@x.example.rbl.example A": [127.0.0.2] }
+    expect: { rcptto: { code: 250, actions: [] } }
+  - name: the look-up has no stub
+    envelope: { from: ok@x.example }
+    cbv: { default: pass }
+    expect: { rcptto: { code: 451, error: /no DNS stub for "ok@x\\.example\\.rbl\\.example A"/ } }
+`,
+    );
+    const report = await runCaseFile(join(dir, 'rcpt.cases.yaml'));
+    expect(report.outcomes.map((o) => [o.name, o.passed, o.reason ?? ''])).toEqual([
+      ['refused by its MX', true, ''],
+      ['listed', true, ''],
+      ['the look-up has no stub', true, ''],
+    ]);
+  });
+});
