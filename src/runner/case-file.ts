@@ -270,6 +270,12 @@ class Checker {
       const at = Array.isArray(want) ? want[0]?.at : want?.at;
       if (phases && !phases.includes(phase as Phase)) this.diagnostics.push({ severity: 'error', message: `expect.${phase}: not among the phases this case reports (${phases.join(', ')})`, file: this.path, ...(at ?? c.at) });
     }
+    // DATA needs a message: without one the session ends after RCPT TO, and the check could never pass.
+    const data = c.expect.data;
+    const dataAt = Array.isArray(data) ? data[0]?.at : data?.at;
+    if (data && !this.messageFiles.has(c) && c.message === undefined && !(Array.isArray(data) ? data : [data]).every((e) => e.reached === false)) {
+      this.diagnostics.push({ severity: 'error', message: 'expect.data: the case has no message (add message: or message_file:)', file: this.path, ...(dataAt ?? c.at) });
+    }
     // Only when expect: is missing: a wrong key inside it has been reported already.
     if (!hasExpect) this.error(node, `case "${c.name}": expect: is missing; a case must check something`);
     return c;

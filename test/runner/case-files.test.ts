@@ -152,3 +152,10 @@ cases:
     ]);
   });
 });
+
+describe('a data expectation without a message', () => {
+  it('is an error at the expectation', async () => {
+    const { diagnostics } = await parseCaseFile('config: x.conf\ncases:\n  - name: n\n    envelope: { from: a@b, to: c@d }\n    expect:\n      data: { code: 250 }\n', 'f.yaml');
+    expect(diagnostics.map((d) => `${d.line}:${d.column} ${d.message}`)).toEqual(['6:13 expect.data: the case has no message (add message: or message_file:)']);
+  });
+});

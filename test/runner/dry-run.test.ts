@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import { dryRun } from '../../src/runner/dry-run.js';
+import { dryRun } from '../../src/runner/index.js';
 
 const exampleConfig = async () => {
   const { config, diagnostics } = await loadConfig(join(import.meta.dirname, '../../examples/smtp-cbv.conf'));
