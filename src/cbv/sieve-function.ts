@@ -44,7 +44,8 @@ export const smtpCallbackVerify: SieveFunction = {
     try {
       verdict = await engine.verify(address, opts);
     } catch (e) {
-      return rt.fail(`smtp_callback_verify: ${(e as Error).message}`, b.node.pos);
+      // Name the address: a dry run's "no CBV stub" needs it to be actionable.
+      return rt.fail(`smtp_callback_verify "${address}": ${(e as Error).message}`, b.node.pos);
     }
     return [...sieveReturn(verdict)];
   },

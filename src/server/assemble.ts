@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { createCbvEngine } from '../cbv/engine.js';
 import { cbvEngineOptions, peerContext, referencedScripts, type Config } from '../config/index.js';
 import { type Diagnostic, hasErrors } from '../diagnostics.js';
+import { createDnsLookup } from '../policy/dns-lookup.js';
+import { productFunctions } from '../policy/functions.js';
 import { compileSieve } from '../sieve/compile.js';
 import { CbvModule } from './cbv-module.js';
 import { SievePolicy, type PhaseScripts } from './sieve-policy.js';
@@ -26,31 +28,7 @@ const SERVED = new Set<string>(PHASES);
 
 /** Compiles every script the configuration binds; null with diagnostics when any has an error. */
 export async function assemble(config: Config, logger: Logger, hostname: string): Promise<{ assembled: Assembled | null; diagnostics: Diagnostic[] }> {
-  const diagnostics: Diagnostic[] = [];
-  const scripts: Partial<Record<Phase, PhaseScripts>> = {};
-  if (config.sieve.enabled) {
-    for (const ref of referencedScripts(config)) {
-      if (!SERVED.has(ref.phase)) {
-        diagnostics.push({ severity: 'warning', message: `the ${ref.phase} phase is not run by this server; ${ref.path} is ignored`, ...at(ref.declaredAt) });
-        continue;
-      }
-      const phase = ref.phase as Phase;
-      let text: string;
-      try {
-        text = await readFile(ref.path, 'utf8');
-      } catch (e) {
-        diagnostics.push({ severity: 'error', message: `cannot read the script (${(e as NodeJS.ErrnoException).code ?? e}): ${ref.path}`, ...at(ref.declaredAt) });
-        continue;
-      }
-      // Tests that read the message are compile errors before DATA (sieve-dialect.md, "Phases").
-      const compiled = compileSieve(text, { file: ref.path, dialect: config.sieve.dialect, hasMessage: phase === 'data' });
-      diagnostics.push(...compiled.diagnostics);
-      if (!compiled.script) continue;
-      const slot = (scripts[phase] ??= { readsCbv: false });
-      slot[ref.order === 1 ? 'phase1' : 'phase2'] = compiled.script;
-      slot.readsCbv ||= /smtp_cbv/i.test(text);
-    }
-  }
+  const { scripts, diagnostics } = await compileConfigScripts(config);
   if (hasErrors(diagnostics)) return { assembled: null, diagnostics };
 
   let cbv: CbvModule | null = null;
@@ -59,7 +37,16 @@ export async function assemble(config: Config, logger: Logger, hostname: string)
     const engine = createCbvEngine({ ...cbvEngineOptions(c), logger });
     cbv = new CbvModule(engine, { enabled: c.enabled, phase: c.phase, deadlineMs: c.timeoutMs }, logger);
   }
-  const policy = new SievePolicy({ scripts, runtimeError: config.sieve.runtimeError, cbv: cbv ?? undefined, logger, hostname });
+  const policy = new SievePolicy({
+    scripts,
+    runtimeError: config.sieve.runtimeError,
+    cbv: cbv ?? undefined,
+    logger,
+    hostname,
+    // ec_dns_lookup asks the same resolvers as the CBV engine.
+    dnsLookup: createDnsLookup({ servers: c?.dnsServers }),
+    maxTarpitSeconds: config.server.maxTarpitMs / 1000,
+  });
   const listeners: ListenerOptions[] = [];
   for (const l of config.listeners) {
     listeners.push({
@@ -85,6 +72,39 @@ export async function assemble(config: Config, logger: Logger, hostname: string)
     },
     diagnostics,
   };
+}
+
+/**
+ * Compiles the scripts the configuration binds, by phase and slot (the
+ * server and the dry-run runner both start here).
+ */
+export async function compileConfigScripts(config: Config): Promise<{ scripts: Partial<Record<Phase, PhaseScripts>>; diagnostics: Diagnostic[] }> {
+  const diagnostics: Diagnostic[] = [];
+  const scripts: Partial<Record<Phase, PhaseScripts>> = {};
+  if (config.sieve.enabled) {
+    for (const ref of referencedScripts(config)) {
+      if (!SERVED.has(ref.phase)) {
+        diagnostics.push({ severity: 'warning', message: `the ${ref.phase} phase is not run by this server; ${ref.path} is ignored`, ...at(ref.declaredAt) });
+        continue;
+      }
+      const phase = ref.phase as Phase;
+      let text: string;
+      try {
+        text = await readFile(ref.path, 'utf8');
+      } catch (e) {
+        diagnostics.push({ severity: 'error', message: `cannot read the script (${(e as NodeJS.ErrnoException).code ?? e}): ${ref.path}`, ...at(ref.declaredAt) });
+        continue;
+      }
+      // Tests that read the message are compile errors before DATA (sieve-dialect.md, "Phases").
+      const compiled = compileSieve(text, { file: ref.path, dialect: config.sieve.dialect, phase, hasMessage: phase === 'data', functions: productFunctions() });
+      diagnostics.push(...compiled.diagnostics);
+      if (!compiled.script) continue;
+      const slot = (scripts[phase] ??= { readsCbv: false });
+      slot[ref.order === 1 ? 'phase1' : 'phase2'] = compiled.script;
+      slot.readsCbv ||= /smtp_cbv/i.test(text);
+    }
+  }
+  return { scripts, diagnostics };
 }
 
 async function readTls(keyFile: string, certFile: string, declaredAt: { file: string; line: number; column: number } | null, diagnostics: Diagnostic[]) {

@@ -13,7 +13,7 @@
  */
 import type { Logger } from 'pino';
 import { contextVariables } from '../cbv/context.js';
-import type { CbvEngine } from '../cbv/engine.js';
+import type { CbvVerifier } from '../cbv/sieve-function.js';
 import type { Phase, SessionState } from './types.js';
 
 export interface CbvModuleOptions {
@@ -33,7 +33,8 @@ export class CbvModule {
   private pending = new WeakMap<Map<string, string>, Pending>();
 
   constructor(
-    readonly engine: CbvEngine,
+    /** The engine, or for a dry run any verifier (canned verdicts, no network). */
+    readonly engine: CbvVerifier,
     readonly options: CbvModuleOptions,
     private readonly logger: Logger,
   ) {}

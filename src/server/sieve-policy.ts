@@ -10,9 +10,11 @@
 import { hostname as osHostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { CompiledScript } from '../sieve/compile.js';
-import { execute } from '../sieve/interpreter.js';
+import { type ExecutionResult, execute } from '../sieve/interpreter.js';
 import { parseMessage } from '../sieve/runtime/message.js';
 import type { RuntimeLimits } from '../sieve/runtime/runtime.js';
+import { policyHost } from '../policy/functions.js';
+import type { SieveHost, TraceHook } from '../sieve/runtime/runtime.js';
 import type { CbvModule } from './cbv-module.js';
 import { type Decision, decide, outcomeOf } from './decide.js';
 import type { Phase, PhaseInput, PhaseOutcome, Policy, SessionState } from './types.js';
@@ -24,6 +26,29 @@ export interface PhaseScripts {
   readsCbv: boolean;
 }
 
+export type ScriptSlot = 'phase1' | 'phase2';
+
+/** One script's run, as an observer sees it. */
+export interface ScriptRun {
+  phase: Phase;
+  slot: ScriptSlot;
+  script: CompiledScript;
+  result: ExecutionResult;
+}
+
+/**
+ * Watches the policy run (the dry-run runner: per-script actions, traces,
+ * ec_log lines). The server passes none; each hook costs a property read.
+ */
+export interface PolicyObserver {
+  /** Before a script runs: a hook returned here traces that run. */
+  trace?(phase: Phase, slot: ScriptSlot, script: CompiledScript): TraceHook | undefined;
+  /** After a script ran, failed or not. */
+  script?(run: ScriptRun): void;
+  /** An ec_log line, besides the logger. */
+  log?(phase: Phase, level: string, text: string): void;
+}
+
 export interface SievePolicyOptions {
   scripts: Partial<Record<Phase, PhaseScripts>>;
   /** Momentum's `runtime_error`: "fail" answers 451 4.3.0; "continue" ignores the failed script. */
@@ -32,6 +57,11 @@ export interface SievePolicyOptions {
   logger: Logger;
   hostname?: string;
   limits?: Partial<RuntimeLimits>;
+  /** Sieve++ ec_dns_lookup; without it the function fails at run time. */
+  dnsLookup?: SieveHost['dnsLookup'];
+  /** Longest ec_tarpit a script may ask for, in seconds. */
+  maxTarpitSeconds?: number;
+  observer?: PolicyObserver;
 }
 
 /** Delivery choices made before DATA, kept until DATA. */
@@ -49,6 +79,8 @@ export class SievePolicy implements Policy {
   private transactions = new WeakMap<Map<string, string>, Pending>();
   /** Choices made at connect/EHLO hold for every transaction of the connection. */
   private connections = new WeakMap<SessionState, Pending>();
+  /** ec_inc_counter's named counters, for the life of this policy. */
+  readonly counters = new Map<string, number>();
 
   constructor(readonly options: SievePolicyOptions) {}
 
@@ -62,7 +94,10 @@ export class SievePolicy implements Policy {
     for (const slot of ['phase1', 'phase2'] as const) {
       const script = scripts?.[slot];
       if (!script) continue;
-      const result = await execute(script, this.context(input), this.host(input), { limits: this.options.limits });
+      const observer = this.options.observer;
+      const trace = observer?.trace?.(phase, slot, script);
+      const result = await execute(script, this.context(input), this.host(input), { limits: this.options.limits, ...(trace ? { trace } : {}) });
+      observer?.script?.({ phase, slot, script, result });
       if (result.errors.length) {
         const err = result.errors[0]!;
         this.options.logger.warn(
@@ -98,6 +133,10 @@ export class SievePolicy implements Policy {
   private context(input: PhaseInput) {
     const s = input.session;
     return {
+      phase: input.phase,
+      // Momentum's vctx_conn / vctx_mess are the session's own maps: what a script sets persists.
+      connection: s.connection,
+      messageContext: s.message,
       message: input.phase === 'data' && input.message ? parseMessage(input.message.toString('utf8')) : null,
       envelope: {
         from: s.mailFrom ?? '',
@@ -124,7 +163,20 @@ export class SievePolicy implements Policy {
       const variable = name.slice('vnd.smtp-cbv.'.length);
       return message.get(variable) ?? connection.get(variable);
     };
-    return { environment, mailboxExists: () => true };
+    const logger = this.options.logger;
+    const base: SieveHost = {
+      environment,
+      mailboxExists: () => true,
+      log: (level, text) => {
+        logger[level === 'warning' ? 'warn' : level]({ event: 'ec_log', session: input.session.id, phase: input.phase }, text);
+        this.options.observer?.log?.(input.phase, level, text);
+      },
+      incrementCounter: (name, by) => this.counters.set(name, (this.counters.get(name) ?? 0) + by),
+      ...(this.options.dnsLookup ? { dnsLookup: this.options.dnsLookup } : {}),
+      ...(this.options.maxTarpitSeconds !== undefined ? { maxTarpitSeconds: this.options.maxTarpitSeconds } : {}),
+    };
+    // smtp_callback_verify finds the engine here (src/cbv/sieve-function.ts).
+    return policyHost({ cbv: this.options.cbv?.engine }, base);
   }
 
   private remember(phase: Phase, input: PhaseInput, d: Decision): void {

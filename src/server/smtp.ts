@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { receivedHeader } from './received.js';
+import { acceptRecipient, beginTransaction, greeted, messageAccepted, offerRecipient, openSession, refuseTransaction, secured } from './session-vars.js';
 import { INBOX, type MaildirSpool, type SpooledMessage } from './spool.js';
 import { type DeliveryPlan, type Phase, type PhaseOutcome, type Policy, type Reply, type SessionState } from './types.js';
 
@@ -125,10 +126,7 @@ export class PolicyServer {
       onConnect: (session, cb) => void this.onConnect(server, listener, session, cb),
       onSecure: (_socket, session, cb) => {
         const entry = this.sessions.get(session.id);
-        if (entry) {
-          entry.state.tls = true;
-          entry.state.connection.set('tls', 'true');
-        }
+        if (entry) secured(entry.state);
         cb();
       },
       onMailFrom: (address, session, cb) => void this.onMailFrom(address, session, cb),
@@ -173,10 +171,7 @@ export class PolicyServer {
         const parts = command.toString().trim().split(/\s+/);
         // Let the library answer bad syntax (501) as it always does.
         if (parts.length !== 2) return original(command, callback);
-        state.helo = parts[1]!;
-        state.esmtp = verb === 'EHLO';
-        state.connection.set('ehlo_domain', parts[1]!);
-        state.connection.set('ehlo_string', command.toString().trim());
+        greeted(state, verb, parts[1]!, command.toString().trim());
         void this.runPhase('ehlo', state).then((outcome) => {
           const reply = outcome.reply;
           if (!reply || reply.code < 400) return original(command, callback);
@@ -193,35 +188,18 @@ export class PolicyServer {
     if (!entry) return cb();
     const { state } = entry;
     // A new transaction: a new message context (sieve-dialect.md).
-    state.message = new Map();
-    state.mailFrom = address.address;
-    state.recipients = [];
-    const at = address.address.lastIndexOf('@');
-    state.message.set('mailfrom_string', address.address);
-    state.message.set('mailfrom_localpart', at < 0 ? address.address : address.address.slice(0, at));
-    state.message.set('mailfrom_domain', at < 0 ? '' : address.address.slice(at + 1));
-    state.message.set('message_rcpt_count', '0');
+    beginTransaction(state, address.address);
     const outcome = await this.runPhase('mailfrom', state);
-    this.answer(entry, outcome, cb, () => {
-      state.mailFrom = undefined;
-    });
+    this.answer(entry, outcome, cb, () => refuseTransaction(state));
   }
 
   private async onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void) {
     const entry = this.sessions.get(session.id);
     if (!entry) return cb();
     const { state } = entry;
-    const at = address.address.lastIndexOf('@');
-    state.message.set('rcptto_string', address.address);
-    state.message.set('rcptto_localpart', at < 0 ? address.address : address.address.slice(0, at));
-    state.message.set('rcptto_domain', at < 0 ? '' : address.address.slice(at + 1));
+    offerRecipient(state, address.address);
     const outcome = await this.runPhase('rcptto', state, { recipient: address.address });
-    this.answer(entry, outcome, cb, undefined, () => {
-      state.recipients.push(address.address);
-      state.rcptCount++;
-      state.message.set('message_rcpt_count', String(state.recipients.length));
-      state.connection.set('connection_rcpt_count', String(state.rcptCount));
-    });
+    this.answer(entry, outcome, cb, undefined, () => acceptRecipient(state, address.address));
   }
 
   private async onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void) {
@@ -248,8 +226,7 @@ export class PolicyServer {
     const plan = outcome.delivery ?? { discard: false, folders: [INBOX], redirects: [] };
     try {
       const ids = await this.deliver(state, message, plan);
-      state.messageCount++;
-      state.connection.set('connection_message_count', String(state.messageCount));
+      messageAccepted(state);
       this.options.logger.info(
         { event: 'spool', session: state.id, ids, folders: plan.folders, redirects: plan.redirects, discard: plan.discard || ids.length === 0, bytes: message.length },
         'message accepted',
@@ -367,29 +344,15 @@ export class PolicyServer {
 }
 
 function newSessionState(session: SMTPServerSession, listener: ListenerOptions): SessionState {
-  const connection = new Map<string, string>(Object.entries(listener.contextFor?.(session.remoteAddress) ?? {}));
-  const state: SessionState = {
+  return openSession({
     id: session.id,
     remoteAddress: session.remoteAddress,
     remotePort: session.remotePort ?? 0,
     localAddress: session.localAddress,
     localPort: session.localPort ?? 0,
     tls: Boolean(session.secure),
-    connection,
-    message: new Map(),
-    recipients: [],
-    messageCount: 0,
-    rcptCount: 0,
-  };
-  connection.set('remote_ip', state.remoteAddress);
-  connection.set('remote_port', String(state.remotePort));
-  connection.set('local_ip', state.localAddress);
-  connection.set('local_port', String(state.localPort));
-  connection.set('tls', state.tls ? 'true' : 'false');
-  connection.set('auth_status', 'none');
-  connection.set('connection_message_count', '0');
-  connection.set('connection_rcpt_count', '0');
-  return state;
+    context: listener.contextFor?.(session.remoteAddress),
+  });
 }
 
 /** A reply as smtp-server's error text: enhanced code on every line, lines joined by LF (split again by `send`). */

@@ -25,12 +25,15 @@ import {
   SieveRuntimeFailure,
   type SieveHost,
   StopSignal,
+  type TraceHook,
 } from './runtime/runtime.js';
 
 export interface ExecuteOptions {
   limits?: Partial<RuntimeLimits>;
   /** Continue a run: reuse an earlier runtime's variables and result (testsuite, include). */
   runtime?: Runtime;
+  /** Called for each command run and each test evaluated (with its result); costs nothing when absent. */
+  trace?: TraceHook;
 }
 
 export interface ExecutionResult {
@@ -50,6 +53,7 @@ const isPromise = <T>(v: MaybePromise<T>): v is Promise<T> => typeof (v as Promi
 /** Runs a compiled script against a message and envelope. */
 export function execute(script: CompiledScript, ctx: ExecutionContext, host: SieveHost = {}, options: ExecuteOptions = {}): MaybePromise<ExecutionResult> {
   const rt = options.runtime ?? new Runtime(ctx, host, { ...defaultRuntimeLimits, ...options.limits }, script.variables);
+  if (options.trace) rt.trace = options.trace;
   const done = (): ExecutionResult => ({ actions: rt.result.actions, implicitKeep: rt.result.implicitKeep, errors: [], warnings: rt.warnings, runtime: rt });
   const failed = (e: unknown): ExecutionResult => {
     // `stop`, or `return` at the top level (RFC 6609 3.3), ends the run normally.
@@ -74,6 +78,7 @@ export function runBlock(list: readonly Bound[], rt: Runtime, from = 0): MaybePr
     const b = list[i]!;
     if (b.chained) continue;
     rt.step(b.node.pos);
+    if (rt.trace) rt.trace({ kind: 'command', name: b.def.name, pos: b.node.pos });
     const r = b.def.execute ? b.def.execute(b, rt) : b.def.evaluate!(b, rt);
     if (isPromise(r)) return (r as Promise<unknown>).then(() => runBlock(list, rt, i + 1));
   }
@@ -81,7 +86,13 @@ export function runBlock(list: readonly Bound[], rt: Runtime, from = 0): MaybePr
 
 export function evalTest(b: Bound, rt: Runtime): MaybePromise<boolean> {
   rt.step(b.node.pos);
-  return b.def.evaluate!(b, rt);
+  const r = b.def.evaluate!(b, rt);
+  const trace = rt.trace;
+  if (!trace) return r;
+  return andThen(r, (result) => {
+    trace({ kind: 'test', name: b.def.name, pos: b.node.pos, result });
+    return result;
+  });
 }
 
 /** Applies `then` to a value that may be a Promise, staying synchronous when it is not. */
@@ -95,6 +106,8 @@ export function runIf(b: Bound, rt: Runtime): MaybePromise<void> {
   const step = (k: number): MaybePromise<void> => {
     for (; k < chain.length; k++) {
       const c = chain[k]!;
+      // elsif/else are skipped by runBlock (chained): a trace sees them here, when reached.
+      if (k > 0 && rt.trace) rt.trace({ kind: 'command', name: c.def.name, pos: c.node.pos });
       if (c.def.name === 'else') return runBlock(c.block ?? [], rt);
       const r = evalTest(c.tests[0]!, rt);
       if (isPromise(r)) {

@@ -1,7 +1,8 @@
 /**
  * `smtp-cbv test <files or dirs...>`: runs test files, dispatching by file
- * extension (`.svtest`: Pigeonhole-style Sieve tests; policy case files will
- * join later). Prints one line per file and per-folder counts; exits 1 when
+ * extension (`.svtest`: Pigeonhole-style Sieve tests; `.yaml`/`.yml`:
+ * policy case files, src/runner). `--coverage` reports the lines and
+ * branches of each policy script the case files exercised. Prints one line per file and per-folder counts; exits 1 when
  * anything fails that the skip list does not name. `--json` ends the output
  * with one summary line.
  *
@@ -12,14 +13,21 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Command } from 'commander';
+import { Coverage } from '../../runner/coverage.js';
+import { runCaseFile } from '../../runner/run-cases.js';
 import { runSvtestFile, type SvtestReport } from '../../sieve/testsuite/runner.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
 
-type Runner = (file: string) => Promise<SvtestReport>;
+type Runner = (file: string, options: { coverage?: Coverage }) => Promise<SvtestReport>;
 /** Test runners by file extension. */
-const runners: Record<string, Runner> = { '.svtest': runSvtestFile };
-const runnerFor = (f: string): Runner | undefined => Object.entries(runners).find(([ext]) => f.endsWith(ext))?.[1];
+const runners: Record<string, Runner> = { '.svtest': (f) => runSvtestFile(f), '.yaml': runCaseFile, '.yml': runCaseFile };
+/**
+ * A file named on the command line runs by its extension; in a directory
+ * only `*.cases.yaml` are case files (other YAML there is not ours).
+ */
+const runnerFor = (f: string, named = true): Runner | undefined =>
+  named || !/\.ya?ml$/.test(f) || /\.cases\.ya?ml$/.test(f) ? Object.entries(runners).find(([ext]) => f.endsWith(ext))?.[1] : undefined;
 
 export interface SkipEntry {
   path: string;
@@ -51,7 +59,7 @@ async function collect(p: string): Promise<Array<{ file: string; root: string }>
     for (const e of (await readdir(d, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
       const full = join(d, e.name);
       if (e.isDirectory()) await walk(full);
-      else if (runnerFor(e.name)) out.push({ file: full, root: p });
+      else if (runnerFor(e.name, false)) out.push({ file: full, root: p });
     }
   };
   await walk(p);
@@ -66,14 +74,14 @@ export interface TestSummary {
   skipped: number;
 }
 
-export async function runTestPaths(paths: string[], skips: SkipEntry[], io: CliIO): Promise<TestSummary> {
+export async function runTestPaths(paths: string[], skips: SkipEntry[], io: CliIO, coverage?: Coverage): Promise<TestSummary> {
   const sum: TestSummary = { files: 0, tests: 0, passed: 0, failed: 0, skipped: 0 };
   const folders = new Map<string, { passed: number; failed: number; skipped: number }>();
   for (const p of paths) {
     for (const { file, root } of await collect(p)) {
       const rel = relative(root, file) || file;
       const runner = runnerFor(file)!;
-      const report = await runner(file);
+      const report = await runner(file, coverage ? { coverage } : {});
       const skip = skips.find((s) => s.path === rel || file.endsWith(`/${s.path}`));
       const folder = dirname(rel);
       const f = folders.get(folder) ?? { passed: 0, failed: 0, skipped: 0 };
@@ -107,11 +115,12 @@ export async function runTestPaths(paths: string[], skips: SkipEntry[], io: CliI
 export function registerTest(program: Command, io: CliIO, exit: ExitCodeSink): void {
   program
     .command('test')
-    .description('run .svtest files (Pigeonhole testsuite format); exit 1 on any failure not in the skip list')
+    .description('run .svtest files (Pigeonhole testsuite format) and policy case files (.yaml); exit 1 on any failure not in the skip list')
     .argument('<paths...>', 'test files or directories')
+    .option('--coverage', 'show which lines and branches of each policy script the case files exercised')
     .option('--skip-list <file>', 'files to skip, one "PATH # reason" a line')
     .option('--json', 'end with a JSON summary line')
-    .action(async (paths: string[], opts: { skipList?: string; json?: boolean }) => {
+    .action(async (paths: string[], opts: { skipList?: string; json?: boolean; coverage?: boolean }) => {
       let skips: SkipEntry[] = [];
       if (opts.skipList) {
         const parsed = parseSkipList(await readFile(opts.skipList, 'utf8'));
@@ -122,7 +131,9 @@ export function registerTest(program: Command, io: CliIO, exit: ExitCodeSink): v
         }
         skips = parsed.entries;
       }
-      const sum = await runTestPaths(paths, skips, io);
+      const coverage = opts.coverage ? new Coverage() : undefined;
+      const sum = await runTestPaths(paths, skips, io, coverage);
+      if (coverage) io.out(`\ncoverage:\n${coverage.report()}`);
       if (opts.json) io.out(`${JSON.stringify(sum)}\n`);
       exit.code = sum.failed > 0 ? EXIT.failure : EXIT.ok;
     });

@@ -78,6 +78,16 @@ export interface SieveHost {
   services?: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * One step of a traced run (the dry-run runner's --trace and --coverage):
+ * a command about to run, or a test with the result it gave.
+ */
+export type TraceEvent =
+  | { kind: 'command'; name: string; pos: Position }
+  | { kind: 'test'; name: string; pos: Position; result: boolean };
+
+export type TraceHook = (event: TraceEvent) => void;
+
 export interface RuntimeLimits {
   maxActions: number;
   maxRedirects: number;
@@ -147,6 +157,8 @@ export class Runtime implements Scope {
   /** Sieve++ `vctx_conn` and `vctx_mess`: the host's Maps when given, shared with it. */
   readonly connectionContext: Map<string, string>;
   readonly messageContext: Map<string, string>;
+  /** Set only when someone traces the run: every check of it is one property read when unset. */
+  trace: TraceHook | undefined;
 
   constructor(
     ctx: ExecutionContext,

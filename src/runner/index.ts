@@ -1,0 +1,12 @@
+/**
+ * The dry-run runner's public face (issue 8): play SMTP sessions against a
+ * policy offline, from TypeScript, case files or the command line.
+ * docs/testing-policies.md describes it.
+ */
+export { dryRun, preparePolicy, replyText, type DryRunOptions, type DryRunResult, type PhaseResult, type PreparedPolicy, type ScriptOutcome, type TraceLine } from './dry-run.js';
+export type { DryRunConnection, ModuleSettings, PhaseSource, ScriptSource } from './session.js';
+export { StubVerifier, verdictOf, type CbvCall, type CbvStub, type CbvStubs, type DnsCall, type DnsStubs } from './stubs.js';
+export { loadCaseFile, parseCaseFile, type Case, type CaseFile, type PhaseExpectation } from './case-file.js';
+export { runCaseFile, type CaseFileReport } from './run-cases.js';
+export { Coverage } from './coverage.js';
+export { formatDryRun } from './report.js';

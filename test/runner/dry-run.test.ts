@@ -1,0 +1,70 @@
+/**
+ * dryRun as a policy author uses it from vitest: the example configuration
+ * (examples/smtp-cbv.conf) with CBV stubs, phase by phase, no network.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { dryRun } from '../../src/runner/index.js';
+
+const exampleConfig = async () => {
+  const { config, diagnostics } = await loadConfig(join(import.meta.dirname, '../../examples/smtp-cbv.conf'));
+  if (!config) throw new Error(diagnostics.map((d) => d.message).join('\n'));
+  return config;
+};
+
+describe('dryRun over the example policy', () => {
+  it('accepts a verified sender through every phase and reports the verdict variables', async () => {
+    const r = await dryRun({
+      config: await exampleConfig(),
+      envelope: { from: 'alice@sender.test', to: ['bob@here.test'] },
+      message: 'From: alice@sender.test\nDate: Mon, 23 Nov 2026 10:00:00 +0000\nSubject: hi\n\nhello\n',
+      cbv: { addresses: { 'alice@sender.test': { status: 'pass', reply: '250 2.1.5 ok' } } },
+    });
+    expect(r.phases.map((p) => [p.phase, p.reply.code])).toEqual([['connect', 220], ['ehlo', 250], ['mailfrom', 250], ['rcptto', 250], ['data', 250]]);
+    const rcpt = r.phases.find((p) => p.phase === 'rcptto')!;
+    expect(rcpt.variables.message).toMatchObject({ smtp_cbv_result: 'pass', smtp_cbv_reply: '250 2.1.5 ok', rcptto_domain: 'here.test' });
+    expect(r.phases.find((p) => p.phase === 'mailfrom')!.cbvCalls).toEqual([{ address: 'alice@sender.test', by: 'module', status: 'pass' }]);
+    expect(r.phases.at(-1)!.delivery).toMatchObject({ discard: false, folders: ['INBOX'], recipients: ['bob@here.test'] });
+  });
+
+  it('gives the reply the server gives when the sender is refused, and stops the transaction at MAIL FROM for .invalid', async () => {
+    const config = await exampleConfig();
+    const ghost = await dryRun({ config, envelope: { from: 'ghost@sender.test', to: ['bob@here.test'] }, cbv: { default: { status: 'fail', reply: '550 5.1.1 no such user' } } });
+    expect(ghost.phases.at(-1)!.replyText).toBe('550 5.7.1 Sender address rejected: verification failed (rejected)');
+    const invalid = await dryRun({ config, envelope: { from: 'x@host.invalid', to: ['bob@here.test'] } });
+    expect(invalid.phases.map((p) => p.phase)).toEqual(['connect', 'ehlo', 'mailfrom']);
+    expect(invalid.phases.at(-1)!.replyText).toBe('550 5.7.1 sender domain cannot receive mail');
+    expect(invalid.phases.at(-1)!.actions.map((a) => a.type)).toEqual(['reject']);
+  });
+
+  it('makes no probe without a stub: the missing stub is an error naming the address', async () => {
+    const r = await dryRun({ config: await exampleConfig(), phases: ['mailfrom'], envelope: { from: 'who@nowhere.test', to: ['bob@here.test'] } });
+    expect(r.phases.map((p) => p.phase)).toEqual(['mailfrom']);
+    expect(r.phases[0]!.errors).toEqual(['smtp_callback_verify "who@nowhere.test": no CBV stub for this address (add one under cbv:)']);
+  });
+
+  it('runs scripts given as text, with the Sieve function answered by stubs and DNS by stubs', async () => {
+    const r = await dryRun({
+      scripts: {
+        mailfrom: '$from = envelope "from";\n($s, $m) = smtp_callback_verify "${from}";\n$a = ec_dns_lookup "2.1.0.192.zen.example" "A";\nif ec_test :is "${s}" "transient" { ec_action 451 "4.7.1 later: ${m} ${a}"; }',
+      },
+      phases: ['mailfrom'],
+      envelope: { from: 'a@b.test', to: ['c@d.test'] },
+      cbv: { addresses: { 'a@b.test': { status: 'transient', reply: '450 greylisted' } } },
+      dns: { '2.1.0.192.zen.example A': ['127.0.0.2'] },
+      trace: true,
+    });
+    const p = r.phases[0]!;
+    expect(p.replyText).toBe('451 4.7.1 later: 450 greylisted 127.0.0.2');
+    expect(p.cbvCalls).toEqual([{ address: 'a@b.test', by: 'function', status: 'transient' }]);
+    expect(p.dnsCalls).toEqual([{ name: '2.1.0.192.zen.example', type: 'A', answers: ['127.0.0.2'] }]);
+    expect(p.trace.filter((t) => t.event.kind === 'test').map((t) => [t.event.name, t.event.pos.line, (t.event as { result: boolean }).result])).toEqual([['ec_test', 4, true]]);
+  });
+
+  it('reports compile errors with positions and runs nothing', async () => {
+    const r = await dryRun({ scripts: { mailfrom: 'if header :is "Subject" "x" { discard; }' }, envelope: { from: 'a@b.test', to: ['c@d.test'] } });
+    expect(r.phases).toEqual([]);
+    expect(r.diagnostics.some((d) => d.severity === 'error' && d.file === 'mailfrom_phase1.siv' && d.line === 1)).toBe(true);
+  });
+});
