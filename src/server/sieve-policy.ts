@@ -12,9 +12,8 @@ import type { Logger } from 'pino';
 import type { CompiledScript } from '../sieve/compile.js';
 import { type ExecutionResult, execute } from '../sieve/interpreter.js';
 import { parseMessage } from '../sieve/runtime/message.js';
-import type { RuntimeLimits } from '../sieve/runtime/runtime.js';
 import { policyHost } from '../policy/functions.js';
-import type { SieveHost, TraceHook } from '../sieve/runtime/runtime.js';
+import type { ExecutionContext, RuntimeLimits, SieveHost, TraceHook } from '../sieve/runtime/runtime.js';
 import type { CbvModule } from './cbv-module.js';
 import { type Decision, decide, outcomeOf } from './decide.js';
 import type { Phase, PhaseInput, PhaseOutcome, Policy, SessionState } from './types.js';
@@ -130,12 +129,12 @@ export class SievePolicy implements Policy {
     return { ...outcomeOf(total), delivery: this.plan(session, total) };
   }
 
-  private context(input: PhaseInput) {
+  private context(input: PhaseInput): ExecutionContext {
     const s = input.session;
     return {
       phase: input.phase,
       // Momentum's vctx_conn / vctx_mess are the session's own maps: what a script sets persists.
-      connection: s.connection,
+      connectionContext: s.connection,
       messageContext: s.message,
       message: input.phase === 'data' && input.message ? parseMessage(input.message.toString('utf8')) : null,
       envelope: {
