@@ -91,20 +91,19 @@ export function andThen<T, U>(v: MaybePromise<T>, f: (x: T) => MaybePromise<U>):
 
 /** The if/elsif/else chain (RFC 5228 3.1): the first test that holds runs its block. */
 export function runIf(b: Bound, rt: Runtime): MaybePromise<void> {
-  const chain = b.chain ? [b, ...b.chain] : [b];
-  const step = (k: number): MaybePromise<void> => {
-    for (; k < chain.length; k++) {
-      const c = chain[k]!;
-      if (c.def.name === 'else') return runBlock(c.block ?? [], rt);
-      const r = evalTest(c.tests[0]!, rt);
-      if (isPromise(r)) {
-        const at = k;
-        return r.then((ok) => (ok ? runBlock(c.block ?? [], rt) : step(at + 1)));
-      }
-      if (r) return runBlock(c.block ?? [], rt);
-    }
-  };
-  return step(0);
+  return runChain(b, rt, 0);
+}
+
+function runChain(head: Bound, rt: Runtime, from: number): MaybePromise<void> {
+  const chain = head.chain;
+  const count = chain ? chain.length + 1 : 1;
+  for (let k = from; k < count; k++) {
+    const c = k === 0 ? head : chain![k - 1]!;
+    if (c.def.name === 'else') return runBlock(c.block ?? [], rt);
+    const r = evalTest(c.tests[0]!, rt);
+    if (isPromise(r)) return r.then((ok) => (ok ? runBlock(c.block ?? [], rt) : runChain(head, rt, k + 1)));
+    if (r) return runBlock(c.block ?? [], rt);
+  }
 }
 
 /** allof/anyof (RFC 5228 5.2, 5.3): short-circuit, left to right. */
@@ -126,8 +125,12 @@ export function matchTest(b: Bound, rt: Runtime, values: Iterable<string>, keys:
   const mt = b.matchType?.def ?? isMatch;
   const wantCaptures = captures && rt.variablesOn && mt.captures === true;
   const op = b.matchType?.arg ? (rt.string(b.matchType.arg).toLowerCase() as RelOp) : undefined;
-  const warn = (message: string) => rt.warn(message, b.node.pos);
-  const out = runMatch(mt, values, keys, { cmp: b.comparator ?? asciiCasemap, op, wantCaptures, warn });
+  const ctx = rt.matchContext;
+  ctx.cmp = b.comparator ?? asciiCasemap;
+  ctx.op = op;
+  ctx.wantCaptures = wantCaptures;
+  ctx.at = b.node.pos;
+  const out = runMatch(mt, values, keys, ctx);
   if (out.matched && wantCaptures && out.captures) rt.matchValues = out.captures;
   return out.matched;
 }

@@ -54,7 +54,7 @@ export type TagFamily = 'match-type' | 'comparator' | 'address-part';
 /** A string, string list or number argument after validation: strings are templates ready to expand. */
 export type Value =
   | { kind: 'string'; template: Template; node: StringArg }
-  | { kind: 'stringlist'; templates: Template[]; node: Argument }
+  | { kind: 'stringlist'; templates: Template[]; node: Argument; constant?: string[] }
   | { kind: 'number'; value: number; node: Argument };
 
 /** What a command or test looks like after validation: its definition and its sorted arguments. */

@@ -392,7 +392,12 @@ export class Validator {
   /** Turns an argument into a value: strings decoded and made templates. */
   value(a: Argument): Value {
     if (a.kind === 'number') return { kind: 'number', value: a.value, node: a };
-    if (a.kind === 'stringlist') return { kind: 'stringlist', templates: a.items.map((s) => this.template(s.value, s.pos)), node: a };
+    if (a.kind === 'stringlist') {
+      const templates = a.items.map((s) => this.template(s.value, s.pos));
+      // A list without variable references is the same every run: expand it once.
+      const constant = templates.every((t) => typeof t === 'string') ? (templates as string[]) : undefined;
+      return { kind: 'stringlist', templates, node: a, constant };
+    }
     if (a.kind === 'variable') return { kind: 'string', template: [{ name: a.name }], node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end } };
     if (a.kind === 'tag') return { kind: 'string', template: a.raw, node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end } };
     return { kind: 'string', template: this.template(a.value, a.pos), node: a };

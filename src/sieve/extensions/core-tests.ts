@@ -3,7 +3,7 @@
  */
 import { matchTest } from '../interpreter.js';
 import type { Bound, CommandDef } from '../registry.js';
-import { parseAddressList } from '../runtime/address.js';
+import { type Address, parseAddressList } from '../runtime/address.js';
 import { allPart, type AddressPart, partValue } from '../runtime/address-parts.js';
 import { decodedHeaderValue, headerValues, type SieveMessage } from '../runtime/message.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -54,22 +54,28 @@ export function selectedFields(msg: SieveMessage, names: string[], b: Bound, rt:
   return n >= 1 && v !== undefined ? [v] : [];
 }
 
+/** The addresses of one field value, parsed once per run; null when it is not an address list. */
+function addressesOf(rt: Runtime, raw: string): Address[] | null {
+  return rt.memoize(`a\0${raw}`, () => (raw.trim() === '' ? null : parseAddressList(raw)) ?? NOT_ADDRESSES);
+}
+const NOT_ADDRESSES: Address[] = [];
+
 /** Every address part value of the given field values: what the address test compares. */
-export function* addressValues(fields: string[], part: AddressPart): Generator<string> {
-  {
-    for (const raw of fields) {
-      const list = raw.trim() === '' ? null : parseAddressList(raw);
-      if (list === null) {
-        const v = partValue(part, { valid: false, raw: raw.trim() });
-        if (v !== null) yield v;
-        continue;
-      }
-      for (const a of list) {
-        const v = part.extract(a);
-        if (v !== null) yield v;
-      }
+export function addressValues(rt: Runtime, fields: string[], part: AddressPart): string[] {
+  const out: string[] = [];
+  for (const raw of fields) {
+    const list = addressesOf(rt, raw);
+    if (list === NOT_ADDRESSES) {
+      const v = partValue(part, { valid: false, raw: raw.trim() });
+      if (v !== null) out.push(v);
+      continue;
+    }
+    for (const a of list!) {
+      const v = part.extract(a);
+      if (v !== null) out.push(v);
     }
   }
+  return out;
 }
 
 export const addressTest: CommandDef = {
@@ -94,13 +100,15 @@ export const addressTest: CommandDef = {
   },
   evaluate(b, rt) {
     const msg = rt.requireMessage(b.node.pos);
-    return matchTest(b, rt, addressValues(selectedFields(msg, rt.list(b.args[0]!), b, rt), b.addressPart ?? allPart), rt.list(b.args[1]!));
+    return matchTest(b, rt, addressValues(rt, selectedFields(msg, rt.list(b.args[0]!), b, rt), b.addressPart ?? allPart), rt.list(b.args[1]!));
   },
 };
 
-/** RFC 5228 5.7: values trimmed and RFC 2047-decoded (2.7.2). */
-export function* decodedHeaders(fields: string[]): Generator<string> {
-  for (const raw of fields) yield decodedHeaderValue(raw);
+/** RFC 5228 5.7: values trimmed and RFC 2047-decoded (2.7.2), once per run. */
+export function decodedHeaders(rt: Runtime, fields: string[]): string[] {
+  const out: string[] = [];
+  for (const raw of fields) out.push(rt.memoize(`d\0${raw}`, () => decodedHeaderValue(raw)));
+  return out;
 }
 
 export const headerTest: CommandDef = {
@@ -115,7 +123,7 @@ export const headerTest: CommandDef = {
   validate: (b, v) => void checkHeaderNames(b, v, 0),
   evaluate(b, rt) {
     const msg = rt.requireMessage(b.node.pos);
-    return matchTest(b, rt, decodedHeaders(selectedFields(msg, rt.list(b.args[0]!), b, rt)), rt.list(b.args[1]!));
+    return matchTest(b, rt, decodedHeaders(rt, selectedFields(msg, rt.list(b.args[0]!), b, rt)), rt.list(b.args[1]!));
   },
 };
 

@@ -19,6 +19,8 @@ export const containsMatch: MatchType = {
   },
 };
 
+const SURROGATE = /[\ud800-\udfff]/;
+
 // Keys are usually constants: parse each (comparator, key) pair once.
 const globCache = new Map<string, Glob>();
 function globFor(key: string, cmp: Comparator): Glob {
@@ -40,9 +42,10 @@ export const matchesMatch: MatchType = {
     const cmp = ctx.cmp;
     const g = globFor(key, cmp);
     const folded = cmp.fold!(value);
-    const chars = Array.from(folded);
+    // Strings index by UTF-16 unit; only text with surrogate pairs needs splitting into characters.
+    const chars = SURROGATE.test(folded) ? Array.from(folded) : folded;
     // Captures come from the original text unless folding changed its length.
-    const original = folded === value ? chars : Array.from(value);
+    const original = folded === value ? chars : SURROGATE.test(value) ? Array.from(value) : value;
     const r = matchGlob(g, chars, original.length === chars.length ? original : chars, ctx.wantCaptures);
     if (r === null) return false;
     return ctx.wantCaptures ? [value, ...r] : true;

@@ -9,6 +9,8 @@ import type { Bound, MaybePromise, Value } from '../registry.js';
 import { type Address, parseEnvelopePath } from './address.js';
 import type { SieveMessage } from './message.js';
 import { type Action, SieveResult } from './result.js';
+import { asciiCasemap } from '../match/comparators.js';
+import type { MatchContext } from '../match/match-types.js';
 import { expand, type Scope, type Template } from './strings.js';
 
 /** The SMTP envelope (RFC 5321): the reverse-path and forward-paths as given. */
@@ -109,6 +111,10 @@ export class Runtime implements Scope {
   readonly namespaces = new Map<string, (name: string) => string>();
   message: SieveMessage | null;
   envelope: Envelope;
+  /** One reusable match context per run: matching allocates nothing per test. */
+  readonly matchContext: MatchContext & { at?: Position };
+  /** Header reads of this run, by what was read: a policy tests the same fields many times. */
+  private readonly memo = new Map<string, unknown>();
 
   constructor(
     ctx: ExecutionContext,
@@ -120,6 +126,8 @@ export class Runtime implements Scope {
     this.message = ctx.message;
     this.envelope = ctx.envelope;
     this.result = new SieveResult(limits);
+    const mc: MatchContext & { at?: Position } = { cmp: asciiCasemap, wantCaptures: false, warn: (m) => this.warn(m, mc.at) };
+    this.matchContext = mc;
     // RFC 6609 3.5: "${global.name}" reads a global whether or not it was declared here.
     this.namespaces.set('global', (name) => this.globals.get(name) ?? '');
   }
@@ -165,8 +173,27 @@ export class Runtime implements Scope {
   }
 
   /** A string or string-list value expanded to its strings. */
+  /**
+   * Remembers what `compute` gives for `key` for the rest of the run (or
+   * until the message changes: forget() is called then).
+   */
+  memoize<T>(key: string, compute: () => T): T {
+    let v = this.memo.get(key) as T | undefined;
+    if (v === undefined) {
+      v = compute();
+      this.memo.set(key, v);
+    }
+    return v;
+  }
+
+  /** The message or its header changed (test_set, editheader): cached reads are stale. */
+  forget(): void {
+    this.memo.clear();
+  }
+
+  /** A string or string-list value expanded to its strings. Constant lists are shared: do not mutate. */
   list(v: Value): string[] {
-    if (v.kind === 'stringlist') return v.templates.map((t) => this.str(t));
+    if (v.kind === 'stringlist') return v.constant ?? v.templates.map((t) => this.str(t));
     if (v.kind === 'string') return [this.str(v.template)];
     return [String(v.value)];
   }

@@ -71,6 +71,7 @@ const testSet: CommandDef = {
     const env = rt.envelope;
     if (what === 'message') {
       rt.message = parseMessage(value);
+      rt.forget();
       rt.envelope = envelopeFromMessage(rt.message);
     }
     else if (what === 'envelope.from') env.from = value;
@@ -213,12 +214,14 @@ const testMessage: CommandDef = {
       const m = st.stored.get(normalizeMailbox(rt.string(folder.args[0]!)))?.[n];
       if (!m) return false;
       rt.message = parseMessage(m.text);
+      rt.forget();
       rt.state.set('imap4flags', [...m.flags]);
       return true;
     }
     const m = st.sent[n];
     if (!m) return false;
     rt.message = parseMessage(m.text);
+    rt.forget();
     rt.envelope = { ...m.envelope, to: [...m.envelope.to] };
     return true;
   },
