@@ -10,6 +10,7 @@ import { copy } from './copy.js';
 import { core } from './core.js';
 import { date } from './date.js';
 import { debug } from './debug.js';
+import { duplicate } from './duplicate.js';
 import { encodedCharacter } from './encoded-character.js';
 import { envelope } from './envelope.js';
 import { environment } from './environment.js';
@@ -53,4 +54,5 @@ export const extensions: readonly Extension[] = [
   vacationSeconds,
   include,
   debug,
+  duplicate,
 ];
