@@ -341,8 +341,10 @@ export class Validator {
   private typesOf(b: Bound, what: string): boolean {
     const all = b.def.positional ?? [];
     const given = b.node.arguments.filter((a) => a.kind !== 'tag').length;
-    // Leading optional arguments left out: drop their specs.
-    const specs = all.slice(Math.max(0, all.length - Math.max(given - countTagParams(b), 0)));
+    // Optional arguments left out (imap4flags' leading variable name,
+    // deleteheader's trailing value patterns): drop their specs.
+    let omit = all.length - Math.max(given - countTagParams(b), 0);
+    const specs = all.filter((p) => !(p.optional && omit-- > 0));
     const args = b.node.arguments.slice(b.node.arguments.length - specs.length);
     for (let k = 0; k < specs.length; k++) {
       const spec = specs[k]!;

@@ -11,6 +11,7 @@ import { core } from './core.js';
 import { date } from './date.js';
 import { debug } from './debug.js';
 import { duplicate } from './duplicate.js';
+import { editheader } from './editheader.js';
 import { encodedCharacter } from './encoded-character.js';
 import { envelope } from './envelope.js';
 import { environment } from './environment.js';
@@ -55,4 +56,5 @@ export const extensions: readonly Extension[] = [
   include,
   debug,
   duplicate,
+  editheader,
 ];

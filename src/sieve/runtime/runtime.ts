@@ -204,6 +204,7 @@ export class Runtime implements Scope {
 
   /** Adds an action, turning a refused one into the runtime error Pigeonhole reports. */
   addAction(action: Action, cancelsImplicitKeep: boolean): void {
+    action.message ??= this.message ?? undefined;
     const err = this.result.add(action, cancelsImplicitKeep);
     if (err) this.fail(err, action.pos);
   }

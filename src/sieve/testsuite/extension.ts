@@ -191,7 +191,7 @@ const testResultExecute: CommandDef = {
     const st = stateOf(rt);
     const owner = st.scriptResult?.runtime ?? rt;
     const keepFlags = (owner.state.get('imap4flags') as string[] | undefined) ?? [];
-    const errors = executeResult(currentResult(rt), rt, st, keepFlags);
+    const errors = executeResult(currentResult(rt), owner, st, keepFlags);
     st.errors = errors;
     return errors.length === 0;
   },

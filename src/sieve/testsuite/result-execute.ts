@@ -19,8 +19,9 @@ import libmime from 'libmime';
 export function executeResult(result: SieveResult, rt: Runtime, st: TestsuiteState, keepFlags: string[] = []): string[] {
   const errors: string[] = [];
   const sender = parseEnvelopePath(rt.envelope.from);
-  const original = rt.message?.raw ?? '';
-  const store = (name: string, create = false, flags: string[] = []) => {
+  // Each action delivers the message as it was when taken; the implicit keep the final one.
+  const finalMessage = rt.message?.raw ?? '';
+  const store = (name: string, create = false, flags: string[] = [], original = finalMessage) => {
     const box = normalizeMailbox(name);
     // Hierarchy separator "/": an empty level is not a valid name.
     if (/(^|\/)(\/|$)/.test(box)) return errors.push(`failed to store into mailbox '${box}': Invalid mailbox name`);
@@ -37,10 +38,10 @@ export function executeResult(result: SieveResult, rt: Runtime, st: TestsuiteSta
     switch (a.type) {
       case 'keep':
       case 'store':
-        store(a.target ?? 'INBOX', a.data?.create === true, a.flags ?? []);
+        store(a.target ?? 'INBOX', a.data?.create === true, a.flags ?? [], a.message?.raw ?? finalMessage);
         break;
       case 'redirect':
-        st.sent.push({ envelope: { from: rt.envelope.from, to: [a.target!] }, text: original });
+        st.sent.push({ envelope: { from: rt.envelope.from, to: [a.target!] }, text: a.message?.raw ?? finalMessage });
         break;
       case 'reject':
       case 'ereject': {
