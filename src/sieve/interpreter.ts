@@ -126,7 +126,7 @@ export function matchTest(b: Bound, rt: Runtime, values: Iterable<string>, keys:
   const wantCaptures = captures && rt.variablesOn && mt.captures === true;
   const op = b.matchType?.arg ? (rt.string(b.matchType.arg).toLowerCase() as RelOp) : undefined;
   const ctx = rt.matchContext;
-  ctx.cmp = b.comparator ?? asciiCasemap;
+  ctx.cmp = b.comparator ?? b.def.defaultComparator ?? asciiCasemap;
   ctx.op = op;
   ctx.wantCaptures = wantCaptures;
   ctx.at = b.node.pos;

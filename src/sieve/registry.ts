@@ -90,6 +90,8 @@ export interface CommandDef {
   block?: 'none' | 'optional' | 'required';
   /** Default: no tests. */
   tests?: 'none' | 'one' | 'list';
+  /** The comparator when none is given (RFC 5235: i;ascii-numeric for spamtest); default i;ascii-casemap. */
+  defaultComparator?: Comparator;
   /** Tests that read the message: refused in SMTP phases that have none. */
   needsMessage?: boolean;
   /** Extra checks after the generic ones; report with v.error. */

@@ -24,6 +24,7 @@ import { mailbox } from './mailbox.js';
 import { ereject, reject } from './reject.js';
 import { regex } from './regex.js';
 import { relational } from './relational.js';
+import { spamtest, spamtestplus, virustest } from './spamvirustest.js';
 import { subaddress } from './subaddress.js';
 import { vacation, vacationSeconds } from './vacation.js';
 import { variables } from './variables.js';
@@ -57,4 +58,7 @@ export const extensions: readonly Extension[] = [
   debug,
   duplicate,
   editheader,
+  spamtest,
+  spamtestplus,
+  virustest,
 ];

@@ -39,6 +39,8 @@ export interface SieveHost {
    * is none. Without it, include fails at run time.
    */
   loadScript?(name: string, location: 'personal' | 'global'): MaybePromise<string | null>;
+  /** Configuration by name, as Pigeonhole names its settings (e.g. sieve_spamtest_status_header). */
+  setting?(name: string): string | undefined;
   /** RFC 5183 environment items. */
   environment?(name: string): string | undefined;
   /** RFC 7352: has this id been seen in the last `seconds`? Records it when not. */

@@ -236,7 +236,37 @@ const testMailboxCreate: CommandDef = {
   },
 };
 
+/** test_config_set/unset/reload: change the settings the host reports (SieveHost.setting). */
+const testConfigSet: CommandDef = {
+  name: 'test_config_set',
+  kind: 'command',
+  positional: [
+    { name: 'setting', type: 'string' },
+    { name: 'value', type: 'string' },
+  ],
+  execute(b, rt) {
+    stateOf(rt).config.set(rt.string(b.args[0]!), rt.string(b.args[1]!));
+  },
+};
+
+const testConfigUnset: CommandDef = {
+  name: 'test_config_unset',
+  kind: 'command',
+  positional: [{ name: 'setting', type: 'string' }],
+  execute(b, rt) {
+    stateOf(rt).config.delete(rt.string(b.args[0]!));
+  },
+};
+
+/** Settings are read when used, so there is nothing to reload. */
+const testConfigReload: CommandDef = {
+  name: 'test_config_reload',
+  kind: 'command',
+  tags: [{ name: 'extension', args: [{ name: 'extension', type: 'string' }] }],
+  execute: () => undefined,
+};
+
 export const testsuite: Extension = {
   capability: 'vnd.dovecot.testsuite',
-  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate],
+  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate, testConfigSet, testConfigUnset, testConfigReload],
 };

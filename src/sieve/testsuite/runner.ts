@@ -52,6 +52,7 @@ export async function runSvtestFile(file: string): Promise<SvtestReport> {
     // The environment Pigeonhole's suite was written against (its testsuite
     // runs as a mail store); a server reports its own (RFC 5183 4).
     environment: (item: string) => TESTSUITE_ENVIRONMENT[item],
+    setting: (name: string) => state.config.get(name),
     // Pigeonhole's suite keeps personal scripts in included/, global ones in included-global/.
     loadScript: async (name: string, location: 'personal' | 'global') => {
       try {

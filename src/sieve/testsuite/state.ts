@@ -29,6 +29,8 @@ export class TestsuiteState {
   /** The result test_script_run produced; null means "the testsuite script's own result". */
   scriptResult: ExecutionResult | null = null;
   readonly mailboxes = new Set<string>(['INBOX']);
+  /** Settings test_config_set changed; the runner's host answers setting() from here. */
+  readonly config = new Map<string, string>();
   sent: SentMessage[] = [];
   /** Messages stored by executed results, per mailbox, with their flags (test_message :folder). */
   readonly stored = new Map<string, Array<{ text: string; flags: string[] }>>();
