@@ -66,12 +66,12 @@ export function addressValues(rt: Runtime, fields: string[], part: AddressPart):
   for (const raw of fields) {
     const list = addressesOf(rt, raw);
     if (list === NOT_ADDRESSES) {
-      const v = partValue(part, { valid: false, raw: raw.trim() });
+      const v = partValue(part, { valid: false, raw: raw.trim() }, rt);
       if (v !== null) out.push(v);
       continue;
     }
     for (const a of list!) {
-      const v = part.extract(a);
+      const v = part.extract(a, rt);
       if (v !== null) out.push(v);
     }
   }

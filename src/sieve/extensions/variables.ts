@@ -35,6 +35,12 @@ export const MODIFIERS: Modifier[] = [
 const modifierTags: TagSpec[] = MODIFIERS.map((m) => ({ name: m.name, group: `modifier-${m.precedence}`, modifier: m }));
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Drops a final backslash that would escape nothing (an odd run at the end). */
+function keepEscapesWhole(s: string): string {
+  const run = /\\+$/.exec(s)?.[0].length ?? 0;
+  return run % 2 === 1 ? s.slice(0, -1) : s;
+}
 /** Pigeonhole's limits (sieve-variables-limits): name length and variables per script. */
 const MAX_NAME_LENGTH = 64;
 const MAX_VARIABLES = 255;
@@ -93,6 +99,8 @@ export const variables: Extension = {
         const { name, modifiers } = b.data as { name: string; modifiers: Array<NonNullable<TagSpec['modifier']>> };
         let value = rt.string(b.args[1]!);
         for (const m of modifiers) value = m.apply(value);
+        // A quoting modifier's escape pair is never cut in half by the size limit.
+        if (modifiers.some((m) => m.precedence === 20)) value = keepEscapesWhole(rt.fitVariable(value));
         rt.setVariable(name, value);
       },
     },

@@ -54,7 +54,7 @@ export interface RuntimeLimits {
   maxRedirects: number;
   /** Commands and tests evaluated per run before the run is stopped. */
   maxSteps: number;
-  /** RFC 5229 3: longest variable value, in characters (Pigeonhole: 4096 bytes). */
+  /** RFC 5229 3: longest variable value, in UTF-8 octets (Pigeonhole's default 4096). */
   maxVariableSize: number;
 }
 
@@ -161,8 +161,14 @@ export class Runtime implements Scope {
     return this.matchValues[n] ?? '';
   }
 
+  /** Pigeonhole's limit is in octets (sieve_variables_max_variable_size); cut at a character boundary. */
+  fitVariable(value: string): string {
+    const max = Number(this.host.setting?.('sieve_variables_max_variable_size') ?? this.limits.maxVariableSize);
+    return value.length * 3 <= max ? value : truncateBytes(value, max);
+  }
+
   setVariable(name: string, value: string): void {
-    const v = value.length > this.limits.maxVariableSize ? truncate(value, this.limits.maxVariableSize) : value;
+    const v = this.fitVariable(value);
     if (name.startsWith('global.')) {
       this.globals.set(name.slice(7), v);
       return;
@@ -220,8 +226,12 @@ export class Runtime implements Scope {
   }
 }
 
-/** Cuts at a character boundary, never inside a surrogate pair. */
-function truncate(s: string, n: number): string {
-  const code = s.charCodeAt(n - 1);
-  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
+/** The longest prefix of at most `max` UTF-8 octets that does not split a character. */
+function truncateBytes(s: string, max: number): string {
+  const bytes = Buffer.from(s, 'utf8');
+  if (bytes.length <= max) return s;
+  let end = max;
+  // Back up over continuation bytes (10xxxxxx) to the start of a character.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
 }
