@@ -94,6 +94,11 @@ export interface CommandDef {
   defaultComparator?: Comparator;
   /** Tests that read the message: refused in SMTP phases that have none. */
   needsMessage?: boolean;
+  /**
+   * For tests whose outcome is known at compile time (ihave, RFC 5463 4):
+   * false means the block it guards is never run, so it is not validated.
+   */
+  constant?(b: Bound): boolean | undefined;
   /** Extra checks after the generic ones; report with v.error. */
   validate?(b: Bound, v: Validator): void;
   execute?(b: Bound, rt: Runtime): MaybePromise<void>;

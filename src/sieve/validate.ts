@@ -185,7 +185,10 @@ export class Validator {
       else ok = false;
     }
     const cmd = node as Invocation & { block?: Statement[] | null };
-    if (as === 'command' && cmd.block && (def.block ?? 'none') !== 'none') {
+    // A block behind a test that is false at compile time is skipped, unvalidated (RFC 5463 4).
+    const never = b.tests.length === 1 && b.tests[0]!.def.constant?.(b.tests[0]!) === false;
+    if (never) b.block = [];
+    else if (as === 'command' && cmd.block && (def.block ?? 'none') !== 'none') {
       const before = this.errorCount();
       b.block = this.block(cmd.block, depth + 1);
       if (this.errorCount() !== before) ok = false;

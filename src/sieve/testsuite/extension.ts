@@ -236,6 +236,36 @@ const testMailboxCreate: CommandDef = {
   },
 };
 
+/**
+ * test_binary_save/load: Pigeonhole saves and reloads its compiled binary.
+ * Here the compiled script is the "binary": saving keeps it under a name,
+ * loading makes it the script under test again.
+ */
+const testBinarySave: CommandDef = {
+  name: 'test_binary_save',
+  kind: 'command',
+  positional: [{ name: 'binary name', type: 'string' }],
+  execute(b, rt) {
+    const st = stateOf(rt);
+    const compiled = st.compiled;
+    if (!compiled) return rt.fail('test_binary_save: no script compiled', b.node.pos);
+    st.binaries.set(rt.string(b.args[0]!), compiled);
+  },
+};
+
+const testBinaryLoad: CommandDef = {
+  name: 'test_binary_load',
+  kind: 'command',
+  positional: [{ name: 'binary name', type: 'string' }],
+  execute(b, rt) {
+    const st = stateOf(rt);
+    const name = rt.string(b.args[0]!);
+    const bin = st.binaries.get(name);
+    if (!bin) return rt.fail(`test_binary_load: no binary '${name}' saved`, b.node.pos);
+    st.compiled = bin;
+  },
+};
+
 /** test_config_set/unset/reload: change the settings the host reports (SieveHost.setting). */
 const testConfigSet: CommandDef = {
   name: 'test_config_set',
@@ -268,5 +298,5 @@ const testConfigReload: CommandDef = {
 
 export const testsuite: Extension = {
   capability: 'vnd.dovecot.testsuite',
-  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate, testConfigSet, testConfigUnset, testConfigReload],
+  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate, testConfigSet, testConfigUnset, testConfigReload, testBinarySave, testBinaryLoad],
 };

@@ -29,6 +29,8 @@ export class TestsuiteState {
   /** The result test_script_run produced; null means "the testsuite script's own result". */
   scriptResult: ExecutionResult | null = null;
   readonly mailboxes = new Set<string>(['INBOX']);
+  /** Compiled scripts test_binary_save kept by name (our compiled form stands for Pigeonhole's binary). */
+  readonly binaries = new Map<string, CompiledScript>();
   /** Settings test_config_set changed; the runner's host answers setting() from here. */
   readonly config = new Map<string, string>();
   sent: SentMessage[] = [];
