@@ -56,7 +56,7 @@ export function selectedFields(msg: SieveMessage, names: string[], b: Bound, rt:
 
 /** The addresses of one field value, parsed once per run; null when it is not an address list. */
 function addressesOf(rt: Runtime, raw: string): Address[] | null {
-  return rt.memoize(`a\0${raw}`, () => (raw.trim() === '' ? null : parseAddressList(raw)) ?? NOT_ADDRESSES);
+  return rt.memoize('addresses', raw, () => (raw.trim() === '' ? null : parseAddressList(raw)) ?? NOT_ADDRESSES);
 }
 const NOT_ADDRESSES: Address[] = [];
 
@@ -107,7 +107,7 @@ export const addressTest: CommandDef = {
 /** RFC 5228 5.7: values trimmed and RFC 2047-decoded (2.7.2), once per run. */
 export function decodedHeaders(rt: Runtime, fields: string[]): string[] {
   const out: string[] = [];
-  for (const raw of fields) out.push(rt.memoize(`d\0${raw}`, () => decodedHeaderValue(raw)));
+  for (const raw of fields) out.push(rt.memoize('decoded', raw, () => decodedHeaderValue(raw)));
   return out;
 }
 

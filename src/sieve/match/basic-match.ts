@@ -22,14 +22,15 @@ export const containsMatch: MatchType = {
 const SURROGATE = /[\ud800-\udfff]/;
 
 // Keys are usually constants: parse each (comparator, key) pair once.
-const globCache = new Map<string, Glob>();
+const globCache = new Map<Comparator, Map<string, Glob>>();
 function globFor(key: string, cmp: Comparator): Glob {
-  const id = `${cmp.name}\0${key}`;
-  let g = globCache.get(id);
+  let byKey = globCache.get(cmp);
+  if (!byKey) globCache.set(cmp, (byKey = new Map()));
+  let g = byKey.get(key);
   if (!g) {
-    if (globCache.size > 4096) globCache.clear();
+    if (byKey.size > 4096) byKey.clear();
     g = parseGlob(key, cmp.fold!);
-    globCache.set(id, g);
+    byKey.set(key, g);
   }
   return g;
 }

@@ -182,14 +182,17 @@ export class Runtime implements Scope {
 
   /** A string or string-list value expanded to its strings. */
   /**
-   * Remembers what `compute` gives for `key` for the rest of the run (or
-   * until the message changes: forget() is called then).
+   * Remembers what `compute` gives for `key` in table `table` for the rest
+   * of the run. Keys are the header strings themselves (no concatenation),
+   * so look-ups hash each string once.
    */
-  memoize<T>(key: string, compute: () => T): T {
-    let v = this.memo.get(key) as T | undefined;
+  memoize<T>(table: string, key: string, compute: () => T): T {
+    let m = this.memo.get(table) as Map<string, T> | undefined;
+    if (!m) this.memo.set(table, (m = new Map()));
+    let v = m.get(key);
     if (v === undefined) {
       v = compute();
-      this.memo.set(key, v);
+      m.set(key, v);
     }
     return v;
   }
