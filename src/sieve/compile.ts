@@ -51,7 +51,7 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
   // Like Pigeonhole, a script that does not parse is not validated: the
   // recovered tree would give errors that are consequences, not causes.
   if (hasErrors(diagnostics)) return { script: null, diagnostics };
-  const v = new Validator(options.registry ?? builtinRegistry(), { file: options.file, hasMessage: options.hasMessage });
+  const v = new Validator(options.registry ?? builtinRegistry(), { file: options.file, hasMessage: options.hasMessage, dialect: options.dialect });
   const commands = v.validateScript(script);
   const all = [...diagnostics, ...v.diagnostics];
   if (hasErrors(all)) return { script: null, diagnostics: all };

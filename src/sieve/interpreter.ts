@@ -74,7 +74,8 @@ export function runBlock(list: readonly Bound[], rt: Runtime, from = 0): MaybePr
     const b = list[i]!;
     if (b.chained) continue;
     rt.step(b.node.pos);
-    const r = b.def.execute ? b.def.execute(b, rt) : b.def.evaluate!(b, rt);
+    // A function standing alone as a command runs for its effect; its value is dropped.
+    const r = b.def.execute ? b.def.execute(b, rt) : b.def.evaluate ? b.def.evaluate(b, rt) : b.def.call!(b, rt);
     if (isPromise(r)) return (r as Promise<unknown>).then(() => runBlock(list, rt, i + 1));
   }
 }

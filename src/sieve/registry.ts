@@ -51,8 +51,16 @@ export interface TagSpec {
 /** Shared tag families a test or command takes: RFC 5228 2.7.1-2.7.4. */
 export type TagFamily = 'match-type' | 'comparator' | 'address-part';
 
+/**
+ * What a Sieve++ variable holds (sieve-dialect.md, Momentum additions): a
+ * string, a list (`$v[0]`) or a table (`$h["k"]`). Standard Sieve only ever
+ * stores strings.
+ */
+export type SieveValue = string | SieveValue[] | { [key: string]: SieveValue };
+
 /** A string, string list or number argument after validation: strings are templates ready to expand. */
 export type Value =
+  | { kind: 'variable'; name: string; index: Value[]; node: Argument }
   | { kind: 'string'; template: Template; node: StringArg }
   | { kind: 'stringlist'; templates: Template[]; node: Argument; constant?: string[] }
   | { kind: 'number'; value: number; node: Argument };
@@ -81,8 +89,12 @@ export type MaybePromise<T> = T | Promise<T>;
 
 export interface CommandDef {
   name: string;
-  /** 'hybrid': usable as a command and as a test (Pigeonhole's test_message). */
-  kind: 'command' | 'test' | 'hybrid';
+  /**
+   * 'hybrid': usable as a command and as a test (Pigeonhole's test_message).
+   * 'function': a Sieve++ function: its value is assigned (`$x = f args;`),
+   * or it stands alone as a command and its value is dropped.
+   */
+  kind: 'command' | 'test' | 'hybrid' | 'function';
   positional?: PositionalSpec[];
   tags?: TagSpec[];
   families?: TagFamily[];
@@ -102,6 +114,8 @@ export interface CommandDef {
   /** Extra checks after the generic ones; report with v.error. */
   validate?(b: Bound, v: Validator): void;
   execute?(b: Bound, rt: Runtime): MaybePromise<void>;
+  /** A function's value; may be a Promise (CBV, DNS). */
+  call?(b: Bound, rt: Runtime): MaybePromise<SieveValue>;
   evaluate?(b: Bound, rt: Runtime): MaybePromise<boolean>;
 }
 
@@ -123,6 +137,11 @@ export interface Extension {
   onRequire?(v: Validator, at: Command): void;
   /** Capabilities that may appear in `require` but cannot be used directly (Pigeonhole's "implicit"). */
   hidden?: boolean;
+  /**
+   * A Sieve++ extension: in the momentum dialect its commands and functions
+   * need no `require` (sieve-dialect.md); in the rfc dialect they do.
+   */
+  sievePlusPlus?: boolean;
 }
 
 export type { Command, Test };

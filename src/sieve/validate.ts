@@ -13,13 +13,23 @@ import type { Argument, Assignment, Invocation, Script, Statement } from './ast.
 import type { Diagnostic, Position } from '../diagnostics.js';
 import type { ExtensionRegistry, Owned } from './extension-registry.js';
 import type { ArgType, Bound, CommandDef, Extension, TagSpec, Value } from './registry.js';
+import { boundAssignment } from './assignment.js';
 import { asciiCasemap as DEFAULT_COMPARATOR } from './match/comparators.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
 
 export interface ValidateOptions {
   file?: string;
+  /** 'momentum' (default) makes Sieve++ extensions available without require; 'rfc' does not. */
+  dialect?: 'momentum' | 'rfc';
   /** False in SMTP phases before DATA: tests that read the message are refused. Default true. */
   hasMessage?: boolean;
+}
+
+/** True when statements use Sieve++ syntax: an assignment or a `$x` argument anywhere. */
+function usesSievePlusPlus(stmts: Statement[]): boolean {
+  const inArgs = (inv: Invocation): boolean =>
+    inv.arguments.some((a) => a.kind === 'variable') || inv.tests.some(inArgs);
+  return stmts.some((s) => s.kind === 'assignment' || inArgs(s) || (s.block !== null && usesSievePlusPlus(s.block)));
 }
 
 /** Pigeonhole's limit on match value references. */
@@ -91,6 +101,13 @@ export class Validator {
   }
 
   validateScript(script: Script): Bound[] {
+    // Sieve++ syntax ($x, assignments) brings the variables extension without
+    // require ("${x}" interpolates, `string` tests). A standard script has
+    // neither, so its strings keep their standard meaning.
+    if (usesSievePlusPlus(script.commands) && this.options.dialect !== 'rfc') {
+      const at = { name: 'require', raw: 'require', arguments: [], tests: [], testList: false, pos: script.pos, end: script.pos };
+      this.require('variables', at);
+    }
     return this.block(script.commands, 0);
   }
 
@@ -102,7 +119,8 @@ export class Validator {
     for (const s of stmts) {
       if (s.kind === 'assignment') {
         this.requireOpen = false;
-        this.assignment(s);
+        const b = this.assignment(s, depth);
+        if (b) out.push(b);
         prevName = '';
         continue;
       }
@@ -130,12 +148,28 @@ export class Validator {
     return out;
   }
 
-  private assignment(a: Assignment): void {
-    this.error(a.pos, 'Sieve++ assignments are not supported by the interpreter yet');
+  private assignment(a: Assignment, depth: number): Bound | null {
+    for (const t of a.targets) {
+      if (t.index.length) {
+        this.error(t.pos, `cannot assign to an element of '${t.raw}'`);
+        return null;
+      }
+    }
+    let call: Bound | null = null;
+    if (a.value.kind === 'call') {
+      call = this.invocation(a.value, 'function', depth);
+      if (!call) return null;
+      if (!call.def.call) {
+        this.error(a.value.pos, `the ${a.value.raw} ${call.def.kind} has no value to assign`);
+        return null;
+      }
+    }
+    const value = a.value.kind === 'call' ? null : this.value(a.value);
+    return boundAssignment(a, { targets: a.targets.map((t) => t.name), unpack: a.unpack, call, value });
   }
 
   private enabled(ext: Extension): boolean {
-    return this.loaded.has(ext);
+    return this.loaded.has(ext) || (ext.sievePlusPlus === true && this.options.dialect !== 'rfc');
   }
 
   private lookup<T>(map: Map<string, Owned<T>>, name: string): T | undefined {
@@ -144,7 +178,7 @@ export class Validator {
   }
 
   /** Validates one command or test; returns null when it has errors. */
-  invocation(node: Invocation, as: 'command' | 'test', depth: number): Bound | null {
+  invocation(node: Invocation, as: 'command' | 'test' | 'function', depth: number): Bound | null {
     const def = this.lookup(this.registry.commands, node.name);
     if (!def) {
       if (!this.unknownCommands.has(node.name)) {
@@ -153,7 +187,8 @@ export class Validator {
       }
       return null;
     }
-    if (def.kind !== as && def.kind !== 'hybrid') {
+    // A function may also stand alone as a command (its value is dropped).
+    if (def.kind !== as && def.kind !== 'hybrid' && !(def.kind === 'function' && as === 'command')) {
       this.error(node.pos, `attempted to use ${def.kind} '${node.raw}' as ${as}`);
       return null;
     }
@@ -403,7 +438,7 @@ export class Validator {
       const constant = templates.every((t) => typeof t === 'string') ? (templates as string[]) : undefined;
       return { kind: 'stringlist', templates, node: a, constant };
     }
-    if (a.kind === 'variable') return { kind: 'string', template: [{ name: a.name }], node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end } };
+    if (a.kind === 'variable') return { kind: 'variable', name: a.name, index: a.index.map((x) => this.value(x)), node: a };
     if (a.kind === 'tag') return { kind: 'string', template: a.raw, node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end } };
     return { kind: 'string', template: this.template(a.value, a.pos), node: a };
   }

@@ -17,7 +17,7 @@ const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
  */
 export function checkHeaderNames(b: Bound, v: Validator, index: number): boolean {
   const arg = b.args[index];
-  if (!arg || arg.kind === 'number') return true;
+  if (!arg || arg.kind === 'number' || arg.kind === 'variable') return true;
   const templates = arg.kind === 'stringlist' ? arg.templates : [arg.template];
   for (const t of templates) {
     if (typeof t === 'string' && !FIELD_NAME.test(t)) {

@@ -5,7 +5,7 @@
  * itself: mailbox checks, duplicate tracking, DNS or CBV are host callbacks.
  */
 import type { Position } from '../../diagnostics.js';
-import type { Bound, MaybePromise, Value } from '../registry.js';
+import type { Bound, MaybePromise, SieveValue, Value } from '../registry.js';
 import { type Address, parseEnvelopePath } from './address.js';
 import type { SieveMessage } from './message.js';
 import { type Action, SieveResult } from './result.js';
@@ -86,7 +86,7 @@ export class StopSignal {
  * the run's shared globals instead.
  */
 export interface VariableScope {
-  vars: Map<string, string>;
+  vars: Map<string, SieveValue>;
   globalNames: Set<string>;
 }
 
@@ -99,7 +99,7 @@ export class Runtime implements Scope {
   /** The scope of the script running now. */
   scope: VariableScope = { vars: new Map(), globalNames: new Set() };
   /** Variables shared by `global` across included scripts (RFC 6609 3.4). */
-  readonly globals = new Map<string, string>();
+  readonly globals = new Map<string, SieveValue>();
   matchValues: string[] = [];
   steps = 0;
   readonly result: SieveResult;
@@ -131,7 +131,7 @@ export class Runtime implements Scope {
     const mc: MatchContext & { at?: Position } = { cmp: asciiCasemap, wantCaptures: false, warn: (m) => this.warn(m, mc.at) };
     this.matchContext = mc;
     // RFC 6609 3.5: "${global.name}" reads a global whether or not it was declared here.
-    this.namespaces.set('global', (name) => this.globals.get(name) ?? '');
+    this.namespaces.set('global', (name) => stringOf(this.globals.get(name) ?? ''));
   }
 
   /** Counts one evaluation against the budget (Pigeonhole's cpu limit, here in steps). */
@@ -154,7 +154,30 @@ export class Runtime implements Scope {
 
   variable(name: string, ns: string | undefined): string {
     if (ns !== undefined) return this.namespaces.get(ns)?.(name) ?? '';
+    return stringOf(this.valueOf(name));
+  }
+
+  /** A variable's value as stored: Sieve++ variables may hold lists and tables. */
+  valueOf(name: string): SieveValue {
     return (this.scope.globalNames.has(name) ? this.globals : this.scope.vars).get(name) ?? '';
+  }
+
+  /** Sieve++ assignment: stores any value; strings go through the size limit like `set`. */
+  assign(name: string, value: SieveValue): void {
+    if (typeof value === 'string') return this.setVariable(name, value);
+    (this.scope.globalNames.has(name) ? this.globals : this.scope.vars).set(name, value);
+  }
+
+  /** `$name` or `$name[i]["k"]`: the value, indexed step by step; "" where an index finds nothing. */
+  indexed(v: Extract<Value, { kind: 'variable' }>): SieveValue {
+    let cur: SieveValue = this.valueOf(v.name);
+    for (const ix of v.index) {
+      const key = this.string(ix);
+      if (Array.isArray(cur)) cur = cur[Number(key)] ?? '';
+      else if (typeof cur === 'object') cur = Object.hasOwn(cur, key) ? cur[key]! : '';
+      else return '';
+    }
+    return cur;
   }
 
   matchValue(n: number): string {
@@ -205,11 +228,16 @@ export class Runtime implements Scope {
   /** A string or string-list value expanded to its strings. Constant lists are shared: do not mutate. */
   list(v: Value): string[] {
     if (v.kind === 'stringlist') return v.constant ?? v.templates.map((t) => this.str(t));
+    if (v.kind === 'variable') {
+      const x = this.indexed(v);
+      return Array.isArray(x) ? x.map(stringOf) : [stringOf(x)];
+    }
     if (v.kind === 'string') return [this.str(v.template)];
     return [String(v.value)];
   }
 
   string(v: Value): string {
+    if (v.kind === 'variable') return stringOf(this.indexed(v));
     return v.kind === 'string' ? this.str(v.template) : v.kind === 'number' ? String(v.value) : this.list(v).join(' ');
   }
 
@@ -227,6 +255,13 @@ export class Runtime implements Scope {
   tag(b: Bound, name: string): boolean {
     return b.tags.has(name);
   }
+}
+
+/** A value as text: lists joined by spaces, tables as their values (Momentum's string view). */
+export function stringOf(v: SieveValue): string {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.map(stringOf).join(' ');
+  return Object.values(v).map(stringOf).join(' ');
 }
 
 /** The longest prefix of at most `max` UTF-8 octets that does not split a character. */
