@@ -14,7 +14,7 @@ import type { Diagnostic, Position } from '../diagnostics.js';
 import type { ExtensionRegistry, Owned } from './extension-registry.js';
 import type { ArgType, Bound, CommandDef, Extension, TagSpec, Value } from './registry.js';
 import { boundAssignment } from './assignment.js';
-import { asciiCasemap as DEFAULT_COMPARATOR } from './match/comparators.js';
+import { blockShape, matchChecks, subtestCount } from './validate-shape.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
 
 export interface ValidateOptions {
@@ -195,8 +195,8 @@ export class Validator {
     const what = `${node.raw} ${as}`;
     const b: Bound = { node, def, args: [], tags: new Map(), tests: [], block: null };
     let ok = this.argumentsOf(b, what);
-    if (!ok) this.subtestCount(b, what);
-    else ok = this.subtestCount(b, what) && (as === 'test' || this.blockShape(b, what)) && this.typesOf(b, what);
+    if (!ok) subtestCount(this, b, what);
+    else ok = subtestCount(this, b, what) && (as === 'test' || blockShape(this, b, what)) && this.typesOf(b, what);
     if (ok && def.needsMessage && this.options.hasMessage === false) {
       this.error(node.pos, `the ${what} needs a message, and there is none at this point of the SMTP session`);
       ok = false;
@@ -237,7 +237,7 @@ export class Validator {
     return n;
   }
 
-  private tagsFor(def: CommandDef): Map<string, TagChoice> {
+  tagsFor(def: CommandDef): Map<string, TagChoice> {
     const m = new Map<string, TagChoice>();
     for (const t of def.tags ?? []) m.set(t.name, { spec: t });
     for (const a of this.registry.attached.get(def.name) ?? []) if (this.enabled(a.ext)) m.set(a.def.name, { spec: a.def });
@@ -342,40 +342,6 @@ export class Validator {
     return true;
   }
 
-  /** RFC 5228 2.6.3/8.2: how many tests a command takes. */
-  private subtestCount(b: Bound, what: string): boolean {
-    const shape = b.def.tests ?? 'none';
-    const n = b.node.tests;
-    if (shape === 'none') {
-      if (n.length === 0) return true;
-      const first = n[0]!;
-      const other = this.registry.commands.get(first.name);
-      if (other && other.def.kind !== 'command') this.error(b.node.pos, `the ${what} accepts no sub-tests, but tests are specified`);
-      else if (!other && this.tagsFor(b.def).has(first.name)) this.error(b.node.pos, `missing colon ':' before ':${first.raw}' tag in ${what}`);
-      else this.error(b.node.pos, `missing semicolon ';' after ${what}`);
-      return false;
-    }
-    if (shape === 'one') {
-      if (n.length === 0) this.error(b.node.pos, `the ${what} requires one sub-test, but none is specified`);
-      else if (b.node.testList) this.error(b.node.pos, `the ${what} requires one sub-test, but a list of tests is specified`);
-      else return true;
-      return false;
-    }
-    if (n.length === 0 && !b.node.testList) this.error(b.node.pos, `the ${what} requires a list of sub-tests, but none is specified`);
-    else if (!b.node.testList) this.error(b.node.pos, `the ${what} requires a list of sub-tests, but a single test is specified`);
-    else return true;
-    return false;
-  }
-
-  private blockShape(b: Bound, what: string): boolean {
-    const shape = b.def.block ?? 'none';
-    const has = (b.node as { block?: unknown }).block != null;
-    if (shape === 'required' && !has) this.error(b.node.pos, `the ${what} requires a command block, but it is missing`);
-    else if (shape === 'none' && has) this.error(b.node.pos, `the ${what} does not accept a command block, but one is specified anyway`);
-    else return true;
-    return false;
-  }
-
   private typesOf(b: Bound, what: string): boolean {
     const all = b.def.positional ?? [];
     const given = b.node.arguments.filter((a) => a.kind !== 'tag').length;
@@ -393,40 +359,7 @@ export class Validator {
       }
       b.args.push(this.value(a));
     }
-    return this.matchChecks(b, what);
-  }
-
-  /** RFC 5228 2.7.3: the comparator must support the match type; RFC 5231 5: a known operator. */
-  private matchChecks(b: Bound, what: string): boolean {
-    const mt = b.matchType;
-    if (!mt) return true;
-    const cmp = b.comparator;
-    if (mt.def.substring && cmp && !cmp.fold) {
-      this.error(b.node.pos, `the specified ${cmp.name} comparator does not support sub-string matching as required by the :${mt.def.name} match type of the ${what}`);
-      return false;
-    }
-    if (mt.def.checkKey) {
-      // Constant keys are checked now (a bad regex is a compile error); the
-      // key list is the last positional argument of every test with a match type.
-      const keys = b.args[b.args.length - 1];
-      const templates = keys?.kind === 'stringlist' ? keys.templates : keys?.kind === 'string' ? [keys.template] : [];
-      for (const t of templates) {
-        const problem = typeof t === 'string' ? mt.def.checkKey(t, cmp ?? DEFAULT_COMPARATOR) : null;
-        if (problem) {
-          this.error(keys!.node.pos, `${problem} in the key list of the ${what}`);
-          return false;
-        }
-      }
-    }
-    if (mt.def.relational) {
-      const op = mt.arg;
-      const v = op && op.kind === 'string' && typeof op.template === 'string' ? op.template.toLowerCase() : null;
-      if (v === null || !['gt', 'ge', 'lt', 'le', 'eq', 'ne'].includes(v)) {
-        this.error(op?.node.pos ?? b.node.pos, `invalid relational match type '${v ?? ''}' for the ${what}`);
-        return false;
-      }
-    }
-    return true;
+    return matchChecks(this, b, what);
   }
 
   /** Turns an argument into a value: strings decoded and made templates. */
