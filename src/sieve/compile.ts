@@ -12,7 +12,7 @@ import type { Script } from './ast.js';
 import { ExtensionRegistry } from './extension-registry.js';
 import { extensions } from './extensions/index.js';
 import type { Bound } from './registry.js';
-import { Validator } from './validate.js';
+import { Validator, type ValidateOptions } from './validate.js';
 
 export interface CompileOptions {
   file?: string;
@@ -22,6 +22,11 @@ export interface CompileOptions {
   hasMessage?: boolean;
   /** The registry to validate against; the default holds every built-in extension. */
   registry?: ExtensionRegistry;
+  /** Resolve `include` while compiling (see ValidateOptions.loadScript). */
+  loadScript?: ValidateOptions['loadScript'];
+  setting?: ValidateOptions['setting'];
+  /** Used by include for nested compiles. */
+  includes?: ValidateOptions['includes'];
 }
 
 /** A validated script, ready for execute(). */
@@ -51,7 +56,14 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
   // Like Pigeonhole, a script that does not parse is not validated: the
   // recovered tree would give errors that are consequences, not causes.
   if (hasErrors(diagnostics)) return { script: null, diagnostics };
-  const v = new Validator(options.registry ?? builtinRegistry(), { file: options.file, hasMessage: options.hasMessage, dialect: options.dialect });
+  const v = new Validator(options.registry ?? builtinRegistry(), {
+    file: options.file,
+    hasMessage: options.hasMessage,
+    dialect: options.dialect,
+    loadScript: options.loadScript,
+    setting: options.setting,
+    includes: options.includes,
+  });
   const commands = v.validateScript(script);
   const all = [...diagnostics, ...v.diagnostics];
   if (hasErrors(all)) return { script: null, diagnostics: all };

@@ -19,6 +19,16 @@ import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Tem
 
 export interface ValidateOptions {
   file?: string;
+  /**
+   * Reads a script for `include` at compile time (RFC 6609 3.2; Pigeonhole
+   * links includes when compiling): the text, or null when there is none.
+   * Without it, includes are loaded when they run.
+   */
+  loadScript?: (name: string, location: 'personal' | 'global') => string | null;
+  /** Compile-time settings under Pigeonhole's names (e.g. sieve_include_max_includes). */
+  setting?: (name: string) => string | undefined;
+  /** Set by include for the scripts it compiles: the chain of includes, and the count shared by all. */
+  includes?: { stack: string[]; count: { n: number } };
   /** 'momentum' (default) makes Sieve++ extensions available without require; 'rfc' does not. */
   dialect?: 'momentum' | 'rfc';
   /** False in SMTP phases before DATA: tests that read the message are refused. Default true. */

@@ -14,7 +14,7 @@ import { formatAddress, parseAddressList } from '../runtime/address.js';
 import { normalizeMailbox } from '../runtime/result.js';
 import { type Envelope, type Runtime, SieveRuntimeFailure, StopSignal } from '../runtime/runtime.js';
 import { executeResult } from './result-execute.js';
-import { TestFailure, type TestsuiteState } from './state.js';
+import { suiteScriptLoader, TestFailure, type TestsuiteState } from './state.js';
 
 export const STATE = 'testsuite';
 export const stateOf = (rt: Runtime): TestsuiteState => rt.state.get(STATE) as TestsuiteState;
@@ -115,7 +115,12 @@ const testScriptCompile: CommandDef = {
       st.compiled = null;
       return false;
     }
-    const r = compileSieve(text, { file, registry: builtinRegistry() });
+    const r = compileSieve(text, {
+      file,
+      registry: builtinRegistry(),
+      loadScript: suiteScriptLoader(st.dir),
+      setting: (n) => st.config.get(n),
+    });
     const errors = r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
     // Pigeonhole ends a failed compile with one summary error, which test_error counts.
     if (hasErrors(r.diagnostics)) errors.push('script compilation failed');

@@ -5,7 +5,7 @@
  * outside a test block, is one failed test.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { formatDiagnostic } from '../../diagnostics.js';
 import { compileSieve } from '../compile.js';
 import { ExtensionRegistry } from '../extension-registry.js';
@@ -15,7 +15,7 @@ import { parseMessage } from '../runtime/message.js';
 import { normalizeMailbox } from '../runtime/result.js';
 import { defaultRuntimeLimits, Runtime } from '../runtime/runtime.js';
 import { STATE, testsuite } from './extension.js';
-import { type TestOutcome, TestsuiteState } from './state.js';
+import { suiteScriptLoader, type TestOutcome, TestsuiteState } from './state.js';
 
 /** Pigeonhole's testsuite starts with this message and envelope (testsuite-message.c). */
 const DEFAULT_MESSAGE = 'From: sender@example.com\nTo: recipient@example.org\nSubject: Frop!\n\nFriep!\n';
@@ -40,7 +40,8 @@ export async function runSvtestFile(file: string): Promise<SvtestReport> {
   } catch (e) {
     return { file, outcomes: [{ name: '(file)', passed: false, reason: `cannot read: ${(e as Error).message}` }] };
   }
-  const compiled = compileSieve(text, { file, registry: testsuiteRegistry() });
+  const load = suiteScriptLoader(dirname(file));
+  const compiled = compileSieve(text, { file, registry: testsuiteRegistry(), loadScript: load });
   if (!compiled.script) {
     const first = compiled.diagnostics.find((d) => d.severity === 'error');
     return { file, outcomes: [{ name: '(compile)', passed: false, reason: first ? formatDiagnostic(first) : 'compile failed' }] };
@@ -53,14 +54,7 @@ export async function runSvtestFile(file: string): Promise<SvtestReport> {
     // runs as a mail store); a server reports its own (RFC 5183 4).
     environment: (item: string) => TESTSUITE_ENVIRONMENT[item],
     setting: (name: string) => state.config.get(name),
-    // Pigeonhole's suite keeps personal scripts in included/, global ones in included-global/.
-    loadScript: async (name: string, location: 'personal' | 'global') => {
-      try {
-        return await readFile(join(dirname(file), location === 'global' ? 'included-global' : 'included', `${name}.sieve`), 'utf8');
-      } catch {
-        return null;
-      }
-    },
+    loadScript: load,
   };
   const rt = new Runtime({ message: parseMessage(DEFAULT_MESSAGE), envelope: { ...DEFAULT_ENVELOPE, to: [...DEFAULT_ENVELOPE.to] } }, host, { ...defaultRuntimeLimits, maxSteps: 10_000_000 }, compiled.script.variables);
   rt.state.set(STATE, state);

@@ -4,6 +4,8 @@
  * errors (test_error), the mailboxes that exist, and the messages the
  * executed result would have sent (test_message :smtp).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CompiledScript } from '../compile.js';
 import type { ExecutionResult } from '../interpreter.js';
 import type { Envelope } from '../runtime/runtime.js';
@@ -38,6 +40,20 @@ export class TestsuiteState {
   readonly stored = new Map<string, Array<{ text: string; flags: string[] }>>();
   /** Folder of the .svtest file: test_script_compile paths are relative to it. */
   constructor(readonly dir: string) {}
+}
+
+/**
+ * Where Pigeonhole's suite keeps scripts for include: personal ones in
+ * included/, global ones in included-global/, beside the .svtest file.
+ */
+export function suiteScriptLoader(dir: string): (name: string, location: 'personal' | 'global') => string | null {
+  return (name, location) => {
+    try {
+      return readFileSync(join(dir, location === 'global' ? 'included-global' : 'included', `${name}.sieve`), 'utf8');
+    } catch {
+      return null;
+    }
+  };
 }
 
 /** test_fail: ends the current test (Pigeonhole jumps to the end of the test block). */
