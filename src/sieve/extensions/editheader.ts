@@ -1,8 +1,7 @@
 /**
  * RFC 5293: addheader and deleteheader. Edits make a new message (the
- * actions taken before keep the message they saw, section 4); Received and
- * Auto-Submitted are protected and silently left alone (section 6,
- * Pigeonhole's default). Values are folded to keep lines short and
+ * actions taken before keep the message they saw, section 4); protected
+ * fields are silently left alone (section 6, see allowed()). Values are folded to keep lines short and
  * RFC 2047-encoded when not ASCII (section 4).
  */
 import libmime from 'libmime';
@@ -14,7 +13,33 @@ import { constantString, type Validator } from '../validate.js';
 import { INDEX_TAGS } from './index-ext.js';
 
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
-const PROTECTED = new Set(['received', 'auto-submitted']);
+/** Pigeonhole's sieve_editheader_max_header_size default (EXT_EDITHEADER_DEFAULT_MAX_HEADER_SIZE). */
+const DEFAULT_MAX_VALUE = 2048;
+
+type Setting = ((name: string) => string | undefined) | undefined;
+
+/**
+ * Which fields may be added or deleted (RFC 5293 6 and Pigeonhole's rules):
+ * Received and Auto-Submitted are never deleted, X-Sieve-Redirected-From
+ * never touched, Subject always editable, and the host may forbid others
+ * (sieve_editheader_header = "id ...", with id/name, id/forbid_add,
+ * id/forbid_delete).
+ */
+function allowed(op: 'add' | 'delete', name: string, setting: Setting): boolean {
+  const l = name.toLowerCase();
+  if (l === 'x-sieve-redirected-from') return false;
+  if (op === 'delete' && (l === 'received' || l === 'auto-submitted')) return false;
+  if (l === 'subject') return true;
+  for (const id of (setting?.('sieve_editheader_header') ?? '').split(/\s+/).filter(Boolean)) {
+    const configured = setting?.(`sieve_editheader_header/${id}/name`) ?? id;
+    if (configured.toLowerCase() !== l) continue;
+    return !/^(yes|true|1)$/i.test(setting?.(`sieve_editheader_header/${id}/forbid_${op}`) ?? 'no');
+  }
+  return true;
+}
+
+const maxValue = (setting: Setting) => Number(setting?.('sieve_editheader_max_header_size') ?? DEFAULT_MAX_VALUE);
+const tooLarge = (value: string) => `specified header value '${value.slice(0, 80)}' is too large (${Buffer.byteLength(value)} bytes)`;
 // eslint-disable-next-line no-control-regex
 const BAD_VALUE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
 
@@ -26,6 +51,7 @@ function checkConstants(b: Bound, v: Validator, valueIndex: number | null): void
   if (name !== null && !FIELD_NAME.test(name)) v.error(b.args[0]!.node.pos, nameError(name));
   const value = valueIndex === null ? null : constantString(b.args[valueIndex]);
   if (value !== null && BAD_VALUE.test(value)) v.error(b.args[valueIndex!]!.node.pos, valueError(value));
+  else if (value !== null && Buffer.byteLength(value) > maxValue(v.options.setting)) v.error(b.args[valueIndex!]!.node.pos, `addheader command: ${tooLarge(value)}`);
 }
 
 /** RFC 5322 2.2.3: a newline in the value continues the field; long values are folded at spaces. */
@@ -70,7 +96,8 @@ export const editheader: Extension = {
         const value = rt.string(b.args[1]!);
         if (!FIELD_NAME.test(name)) rt.fail(`addheader: ${nameError(name)}`, b.node.pos);
         if (BAD_VALUE.test(value)) rt.fail(`addheader: ${valueError(value)}`, b.node.pos);
-        if (PROTECTED.has(name.toLowerCase())) return;
+        if (Buffer.byteLength(value) > maxValue((n: string) => rt.setting(n))) rt.fail(`addheader action: ${tooLarge(value)}`, b.node.pos);
+        if (!allowed('add', name, (n: string) => rt.setting(n))) return;
         const raw = fieldText(name, value);
         const field: HeaderField = { name, lname: name.toLowerCase(), raw, value: raw.slice(name.length + 1).replace(/\r\n/g, '') };
         // RFC 5293 4: at the top by default, at the end with :last.
@@ -93,7 +120,7 @@ export const editheader: Extension = {
         const name = rt.string(b.args[0]!);
         if (!FIELD_NAME.test(name)) rt.fail(`deleteheader: ${nameError(name)}`, b.node.pos);
         const lname = name.toLowerCase();
-        if (PROTECTED.has(lname)) return;
+        if (!allowed('delete', lname, (n: string) => rt.setting(n))) return;
         // The optional argument is the last one here (the value patterns).
         const patterns = b.args.length === 2 ? rt.list(b.args[1]!) : null;
         const positions = msg.headers.map((h, i) => (h.lname === lname ? i : -1)).filter((i) => i >= 0);

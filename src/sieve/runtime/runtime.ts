@@ -112,6 +112,8 @@ export class Runtime implements Scope {
   /** Variable namespaces (RFC 5229 3): resolvers by namespace name, e.g. "env". */
   readonly namespaces = new Map<string, (name: string) => string>();
   message: SieveMessage | null;
+  /** The message as the run began, before any editheader change: what a failed run keeps. */
+  readonly initialMessage: SieveMessage | null;
   envelope: Envelope;
   /** One reusable match context per run: matching allocates nothing per test. */
   readonly matchContext: MatchContext & { at?: Position };
@@ -126,6 +128,7 @@ export class Runtime implements Scope {
     readonly variablesOn: boolean,
   ) {
     this.message = ctx.message;
+    this.initialMessage = ctx.message;
     this.envelope = ctx.envelope;
     this.result = new SieveResult(limits);
     const mc: MatchContext & { at?: Position } = { cmp: asciiCasemap, wantCaptures: false, warn: (m) => this.warn(m, mc.at) };
@@ -137,6 +140,11 @@ export class Runtime implements Scope {
   /** Counts one evaluation against the budget (Pigeonhole's cpu limit, here in steps). */
   step(pos: Position): void {
     if (++this.steps > this.limits.maxSteps) throw new SieveRuntimeFailure(`execution exceeded the step limit of ${this.limits.maxSteps}`, pos);
+  }
+
+  /** A host setting by Pigeonhole's name, or undefined. */
+  setting(name: string): string | undefined {
+    return this.host.setting?.(name);
   }
 
   warn(message: string, pos?: Position): void {

@@ -72,6 +72,9 @@ export function executeResult(result: SieveResult, rt: Runtime, st: TestsuiteSta
         break;
     }
   }
-  if (result.implicitKeep) store('INBOX', false, keepFlags);
+  // A failed execution falls back to keeping the message as it arrived,
+  // without the script's header edits (Pigeonhole's failure implicit keep).
+  if (errors.length) store('INBOX', false, [], rt.initialMessage?.raw ?? finalMessage);
+  else if (result.implicitKeep) store('INBOX', false, keepFlags);
   return errors;
 }
