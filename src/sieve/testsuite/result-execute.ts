@@ -8,6 +8,7 @@ import { formatAddress, parseEnvelopePath } from '../runtime/address.js';
 import { normalizeMailbox, type SieveResult } from '../runtime/result.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { TestsuiteState } from './state.js';
+import { composeRedirect } from '../redirect-out.js';
 import { composeVacationReply } from '../vacation-reply.js';
 
 /**
@@ -39,7 +40,11 @@ export function executeResult(result: SieveResult, rt: Runtime, st: TestsuiteSta
         store(a.target ?? 'INBOX', a.data?.create === true, a.flags ?? [], a.message?.raw ?? finalMessage);
         break;
       case 'redirect':
-        st.sent.push({ envelope: { from: rt.envelope.from, to: [a.target!] }, text: a.message?.raw ?? finalMessage });
+      {
+        const msg = a.message ?? rt.message;
+        const out = msg && composeRedirect(a.target!, msg, rt.envelope, (n) => st.config.get(n));
+        if (out) st.sent.push(out);
+      }
         break;
       case 'reject':
       case 'ereject': {
