@@ -68,6 +68,36 @@ export function execute(script: CompiledScript, ctx: ExecutionContext, host: Sie
   }
 }
 
+/**
+ * Runs scripts one after the other on one message, as the SMTP phases do
+ * (a site script, then a vendor script) and as Pigeonhole's multiscript
+ * does: they share the result, the message (with any header edits) and
+ * extension state such as imap4flags' flags, but each has its own
+ * variables. The next script runs only while the message is still kept
+ * (implicitly or by `keep`); an error ends the sequence.
+ */
+export async function executeSequence(
+  scripts: readonly CompiledScript[],
+  ctx: ExecutionContext,
+  host: SieveHost = {},
+  options: ExecuteOptions = {},
+): Promise<ExecutionResult & { ran: number }> {
+  const rt = options.runtime ?? new Runtime(ctx, host, { ...defaultRuntimeLimits, ...options.limits }, false);
+  let last: ExecutionResult | null = null;
+  let ran = 0;
+  for (const script of scripts) {
+    rt.scope = { vars: new Map(), globalNames: new Set() };
+    rt.variablesOn = script.variables;
+    last = await execute(script, ctx, host, { runtime: rt });
+    ran++;
+    if (last.errors.length) break;
+    const kept = rt.result.implicitKeep || rt.result.actions.some((a) => a.type === 'keep');
+    if (!kept) break;
+  }
+  last ??= { actions: rt.result.actions, implicitKeep: rt.result.implicitKeep, errors: [], warnings: rt.warnings, runtime: rt };
+  return { ...last, ran };
+}
+
 /** Runs the commands of a block in order; continues asynchronously only if one returns a Promise. */
 export function runBlock(list: readonly Bound[], rt: Runtime, from = 0): MaybePromise<void> {
   for (let i = from; i < list.length; i++) {

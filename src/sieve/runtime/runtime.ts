@@ -125,7 +125,7 @@ export class Runtime implements Scope {
     readonly host: SieveHost,
     readonly limits: RuntimeLimits,
     /** True when the script required variables: only then are match values kept. */
-    readonly variablesOn: boolean,
+    public variablesOn: boolean,
   ) {
     this.message = ctx.message;
     this.initialMessage = ctx.message;

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hasErrors } from '../../diagnostics.js';
-import { builtinRegistry, compileSieve } from '../compile.js';
-import { execute, matchTest, runBlock, andThen } from '../interpreter.js';
+import { builtinRegistry, type CompiledScript, compileSieve } from '../compile.js';
+import { andThen, execute, executeSequence, matchTest, runBlock } from '../interpreter.js';
 import type { CommandDef, Extension } from '../registry.js';
 import { headerValues, parseMessage, type SieveMessage } from '../runtime/message.js';
 import { formatAddress, parseAddressList } from '../runtime/address.js';
@@ -143,6 +143,37 @@ const testScriptRun: CommandDef = {
       st.errors = [...res.errors, ...res.warnings].map((e) => e.message);
       return res.errors.length === 0;
     });
+  },
+};
+
+/** test_multiscript: compiles the scripts and runs them in sequence, then executes the result. */
+const testMultiscript: CommandDef = {
+  name: 'test_multiscript',
+  kind: 'test',
+  positional: [{ name: 'scripts', type: 'stringlist' }],
+  async evaluate(b, rt) {
+    const st = stateOf(rt);
+    const scripts: CompiledScript[] = [];
+    for (const path of rt.list(b.args[0]!)) {
+      const file = resolve(st.dir, path);
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch {
+        return false;
+      }
+      const r = compileSieve(text, { file, registry: builtinRegistry(), loadScript: suiteScriptLoader(st.dir), setting: (n) => st.config.get(n) });
+      if (!r.script) return false;
+      scripts.push(r.script);
+    }
+    const ctx = { message: rt.message, envelope: { ...rt.envelope, to: [...rt.envelope.to] } };
+    const res = await executeSequence(scripts, ctx, rt.host);
+    st.scriptResult = res;
+    st.errors = res.errors.map((e) => e.message);
+    if (res.errors.length) return false;
+    const keepFlags = (res.runtime.state.get('imap4flags') as string[] | undefined) ?? [];
+    st.errors = executeResult(res.runtime.result, res.runtime, st, keepFlags);
+    return st.errors.length === 0;
   },
 };
 
@@ -303,5 +334,5 @@ const testConfigReload: CommandDef = {
 
 export const testsuite: Extension = {
   capability: 'vnd.dovecot.testsuite',
-  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate, testConfigSet, testConfigUnset, testConfigReload, testBinarySave, testBinaryLoad],
+  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate, testConfigSet, testConfigUnset, testConfigReload, testBinarySave, testBinaryLoad, testMultiscript],
 };
