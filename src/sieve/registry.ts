@@ -134,7 +134,7 @@ export interface Extension {
   comparators?: Comparator[];
   addressParts?: AddressPart[];
   /** Runs when the extension is required: e.g. encoded-character turns on string decoding. */
-  onRequire?(v: Validator, at: Command): void;
+  onRequire?(v: Validator, at: Invocation): void;
   /** Capabilities that may appear in `require` but cannot be used directly (Pigeonhole's "implicit"). */
   hidden?: boolean;
   /**

@@ -100,7 +100,7 @@ export class Validator {
     if (!this.loaded.has(ext)) {
       this.loaded.add(ext);
       this.capabilities.add(capability);
-      ext.onRequire?.(this, at as never);
+      ext.onRequire?.(this, at);
     }
     return true;
   }
