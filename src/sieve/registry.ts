@@ -135,6 +135,8 @@ export interface Extension {
   addressParts?: AddressPart[];
   /** Runs when the extension is required: e.g. encoded-character turns on string decoding. */
   onRequire?(v: Validator, at: Invocation): void;
+  /** Capabilities that must be required with this one (RFC 5703 7: extracttext needs foreverypart). */
+  alsoRequires?: string[];
   /** Capabilities that may appear in `require` but cannot be used directly (Pigeonhole's "implicit"). */
   hidden?: boolean;
   /**

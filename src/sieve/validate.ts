@@ -72,6 +72,8 @@ export class Validator {
   private requireOpen = true;
   private unknownCommands = new Set<string>();
   private unknownTags = new Set<string>();
+  /** The commands whose blocks are being validated, outermost first (foreverypart's break looks here). */
+  readonly enclosing: Bound[] = [];
   /** Variable namespaces extensions registered (RFC 5229 3), e.g. "env". */
   readonly namespaces = new Set<string>();
   /** Per-script state extensions keep during validation (e.g. include's global names). */
@@ -118,7 +120,13 @@ export class Validator {
       const at = { name: 'require', raw: 'require', arguments: [], tests: [], testList: false, pos: script.pos, end: script.pos };
       this.require('variables', at);
     }
-    return this.block(script.commands, 0);
+    const out = this.block(script.commands, 0);
+    for (const ext of this.loaded) {
+      for (const other of ext.alsoRequires ?? []) {
+        if (!this.capabilities.has(other)) this.error(script.pos, `the ${ext.capability} extension cannot be used without the ${other} extension`);
+      }
+    }
+    return out;
   }
 
   block(stmts: Statement[], depth: number): Bound[] {
@@ -235,7 +243,9 @@ export class Validator {
     if (never) b.block = [];
     else if (as === 'command' && cmd.block && (def.block ?? 'none') !== 'none') {
       const before = this.errorCount();
+      this.enclosing.push(b);
       b.block = this.block(cmd.block, depth + 1);
+      this.enclosing.pop();
       if (this.errorCount() !== before) ok = false;
     }
     return ok ? b : null;

@@ -6,7 +6,9 @@ import type { Bound, CommandDef } from '../registry.js';
 import { type Address, parseAddressList } from '../runtime/address.js';
 import { allPart, type AddressPart, partValue } from '../runtime/address-parts.js';
 import { decodedHeaderValue, headerValues, type SieveMessage } from '../runtime/message.js';
+import { mimeFields } from '../runtime/mime.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { mimeOptionValues } from './mime.js';
 import type { Validator } from '../validate.js';
 
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
@@ -45,6 +47,8 @@ const ADDRESS_HEADERS = new Set([
  * over all named fields in message order.
  */
 export function selectedFields(msg: SieveMessage, names: string[], b: Bound, rt: Runtime): string[] {
+  // RFC 5703 4: with the mime extension's :mime, the fields of MIME parts.
+  if (b.tags.has('mime')) return mimeFields(msg, rt.state, names, b.tags.has('anychild'));
   const index = b.tags.get('index');
   if (!index) return names.length === 1 ? headerValues(msg, names[0]!.toLowerCase()) : names.flatMap((n) => headerValues(msg, n.toLowerCase()));
   const wanted = new Set(names.map((n) => n.toLowerCase()));
@@ -123,7 +127,8 @@ export const headerTest: CommandDef = {
   validate: (b, v) => void checkHeaderNames(b, v, 0),
   evaluate(b, rt) {
     const msg = rt.requireMessage(b.node.pos);
-    return matchTest(b, rt, decodedHeaders(rt, selectedFields(msg, rt.list(b.args[0]!), b, rt)), rt.list(b.args[1]!));
+    const values = decodedHeaders(rt, selectedFields(msg, rt.list(b.args[0]!), b, rt));
+    return matchTest(b, rt, b.tags.has('mime') ? mimeOptionValues(b, rt, values) : values, rt.list(b.args[1]!));
   },
 };
 
@@ -136,7 +141,12 @@ export const existsTest: CommandDef = {
   validate: (b, v) => void checkHeaderNames(b, v, 0),
   evaluate(b, rt) {
     const msg = rt.requireMessage(b.node.pos);
-    return rt.list(b.args[0]!).every((n) => msg.headers.some((h) => h.lname === n.toLowerCase()));
+    const names = rt.list(b.args[0]!);
+    if (b.tags.has('mime')) {
+      // RFC 5703 4.3: every name present in the part (with :anychild, in one part of the subtree).
+      return names.every((n) => mimeFields(msg, rt.state, [n], b.tags.has('anychild')).length > 0);
+    }
+    return names.every((n) => msg.headers.some((h) => h.lname === n.toLowerCase()));
   },
 };
 

@@ -21,6 +21,7 @@ import { imap4flags } from './imap4flags.js';
 import { include } from './include.js';
 import { index } from './index-ext.js';
 import { mailbox } from './mailbox.js';
+import { extracttext, foreverypart, mime } from './mime.js';
 import { ereject, reject } from './reject.js';
 import { regex } from './regex.js';
 import { relational } from './relational.js';
@@ -61,4 +62,7 @@ export const extensions: readonly Extension[] = [
   spamtest,
   spamtestplus,
   virustest,
+  mime,
+  foreverypart,
+  extracttext,
 ];

@@ -56,6 +56,8 @@ export interface RuntimeLimits {
   maxSteps: number;
   /** RFC 5229 3: longest variable value, in UTF-8 octets (Pigeonhole's default 4096). */
   maxVariableSize: number;
+  /** Wall-clock budget of a run in milliseconds (Pigeonhole's sieve_max_cpu_time). */
+  maxCpuMs: number;
 }
 
 export const defaultRuntimeLimits: Readonly<RuntimeLimits> = Object.freeze({
@@ -63,7 +65,17 @@ export const defaultRuntimeLimits: Readonly<RuntimeLimits> = Object.freeze({
   maxRedirects: 4,
   maxSteps: 1_000_000,
   maxVariableSize: 4096,
+  maxCpuMs: 10_000,
 });
+
+/** "2s", "500ms", "1m", "30" (seconds): Pigeonhole's time settings, in milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^\s*([0-9]+)\s*(ms|msecs?|s|secs?|m|mins?)?\s*$/i.exec(text);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 's').toLowerCase();
+  return unit.startsWith('ms') ? n : unit.startsWith('m') ? n * 60_000 : n * 1000;
+}
 
 /** Raised inside the interpreter and turned into a value at execute's boundary. */
 export class SieveRuntimeFailure extends Error {
@@ -102,6 +114,9 @@ export class Runtime implements Scope {
   readonly globals = new Map<string, SieveValue>();
   matchValues: string[] = [];
   steps = 0;
+  /** When the run started (performance.now()), for the time budget. */
+  private readonly started = performance.now();
+  private readonly maxCpuMs: number;
   readonly result: SieveResult;
   /** Messages the script logged (vnd.dovecot.debug's debug_log). */
   readonly log: string[] = [];
@@ -131,6 +146,7 @@ export class Runtime implements Scope {
     this.initialMessage = ctx.message;
     this.envelope = ctx.envelope;
     this.result = new SieveResult(limits);
+    this.maxCpuMs = parseDuration(host.setting?.('sieve_max_cpu_time') ?? '') ?? limits.maxCpuMs;
     const mc: MatchContext & { at?: Position } = { cmp: asciiCasemap, wantCaptures: false, warn: (m) => this.warn(m, mc.at) };
     this.matchContext = mc;
     // RFC 6609 3.5: "${global.name}" reads a global whether or not it was declared here.
@@ -140,6 +156,11 @@ export class Runtime implements Scope {
   /** Counts one evaluation against the budget (Pigeonhole's cpu limit, here in steps). */
   step(pos: Position): void {
     if (++this.steps > this.limits.maxSteps) throw new SieveRuntimeFailure(`execution exceeded the step limit of ${this.limits.maxSteps}`, pos);
+    // The clock is read every 4 steps: cheap, and a step is short except for
+    // large regex matches, which re2js keeps linear.
+    if ((this.steps & 3) === 0 && performance.now() - this.started > this.maxCpuMs) {
+      throw new SieveRuntimeFailure(`execution exceeded the CPU time limit of ${this.maxCpuMs} ms`, pos);
+    }
   }
 
   /** A host setting by Pigeonhole's name, or undefined. */
