@@ -29,3 +29,13 @@ describe('limits', () => {
     expect(r.runtime.variable('a', undefined)).toHaveLength(4096);
   });
 });
+
+describe('time budget', () => {
+  it('stops a run that takes longer than sieve_max_cpu_time', async () => {
+    // Each test waits a little in the host; 100 of them exceed a 50 ms budget.
+    const tests = Array.from({ length: 100 }, () => 'if mailboxexists "x" { }').join('\n');
+    const host = { mailboxExists: () => new Promise<boolean>((r) => setTimeout(() => r(false), 2)), setting: (n: string) => (n === 'sieve_max_cpu_time' ? '50ms' : undefined) };
+    const r = await run(`require "mailbox";\n${tests}`, { host });
+    expect(r.errors[0]?.message).toBe('execution exceeded the CPU time limit of 50 ms');
+  });
+});
