@@ -11,7 +11,7 @@ import { type Dialect, type ParseLimits, parseSieve } from '../../grammars/sieve
 import type { Script } from './ast.js';
 import { ExtensionRegistry } from './extension-registry.js';
 import { extensions } from './extensions/index.js';
-import type { Bound } from './registry.js';
+import type { Bound, Extension } from './registry.js';
 import { Validator, type ValidateOptions } from './validate.js';
 
 export interface CompileOptions {
@@ -37,6 +37,8 @@ export interface CompiledScript {
   capabilities: ReadonlySet<string>;
   /** True when it required "variables": match values are kept only then (RFC 5229 3.2). */
   variables: boolean;
+  /** The variable namespaces its extensions provide, installed in the runtime when it runs. */
+  namespaces?: NonNullable<Extension['namespaces']>;
   file?: string;
 }
 
@@ -68,7 +70,14 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
   const all = [...diagnostics, ...v.diagnostics];
   if (hasErrors(all)) return { script: null, diagnostics: all };
   return {
-    script: { ast: script, commands, capabilities: v.capabilities, variables: v.variables, file: options.file },
+    script: {
+      ast: script,
+      commands,
+      capabilities: v.capabilities,
+      variables: v.variables,
+      namespaces: [...v.loaded].flatMap((e) => e.namespaces ?? []),
+      file: options.file,
+    },
     diagnostics: all,
   };
 }

@@ -50,6 +50,7 @@ const isPromise = <T>(v: MaybePromise<T>): v is Promise<T> => typeof (v as Promi
 /** Runs a compiled script against a message and envelope. */
 export function execute(script: CompiledScript, ctx: ExecutionContext, host: SieveHost = {}, options: ExecuteOptions = {}): MaybePromise<ExecutionResult> {
   const rt = options.runtime ?? new Runtime(ctx, host, { ...defaultRuntimeLimits, ...options.limits }, script.variables);
+  rt.installNamespaces(script.namespaces);
   const done = (): ExecutionResult => ({ actions: rt.result.actions, implicitKeep: rt.result.implicitKeep, errors: [], warnings: rt.warnings, runtime: rt });
   const failed = (e: unknown): ExecutionResult => {
     // `stop`, or `return` at the top level (RFC 6609 3.3), ends the run normally.

@@ -135,6 +135,12 @@ export interface Extension {
   addressParts?: AddressPart[];
   /** Runs when the extension is required: e.g. encoded-character turns on string decoding. */
   onRequire?(v: Validator, at: Invocation): void;
+  /**
+   * Variable namespaces (RFC 5229 3) the extension provides: "${name.path}"
+   * reads `read(rt, path)`, e.g. include's "global" (RFC 6609 3.5) or
+   * vnd.dovecot.environment's "env".
+   */
+  namespaces?: Array<{ name: string; read(rt: Runtime, path: string): string }>;
   /** Capabilities that must be required with this one (RFC 5703 7: extracttext needs foreverypart). */
   alsoRequires?: string[];
   /** Capabilities that may appear in `require` but cannot be used directly (Pigeonhole's "implicit"). */

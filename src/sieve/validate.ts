@@ -102,6 +102,7 @@ export class Validator {
     if (!this.loaded.has(ext)) {
       this.loaded.add(ext);
       this.capabilities.add(capability);
+      for (const ns of ext.namespaces ?? []) this.namespaces.add(ns.name);
       ext.onRequire?.(this, at);
     }
     return true;
@@ -409,7 +410,7 @@ export class Validator {
       for (const p of t) {
         if (typeof p === 'string') continue;
         // RFC 5229 3: references to unknown namespaces are errors; Pigeonhole keeps 32 match values.
-        if ('ns' in p && p.ns !== undefined && !this.namespaces.has(p.ns)) this.error(pos, `variable namespace '${p.ns}' is unknown`);
+        if ('ns' in p && p.ns !== undefined && !this.namespaces.has(p.ns.split('.')[0]!)) this.error(pos, `variable namespace '${p.ns}' is unknown`);
         if ('match' in p && p.match > MAX_MATCH_INDEX) this.error(pos, `match value index \${${p.match}} exceeds the maximum of ${MAX_MATCH_INDEX}`);
       }
     }

@@ -9,7 +9,7 @@
 import { builtinRegistry, type CompiledScript, compileSieve } from '../compile.js';
 import { andThen, runBlock } from '../interpreter.js';
 import type { Bound, Extension } from '../registry.js';
-import { ReturnSignal, type Runtime, SieveRuntimeFailure } from '../runtime/runtime.js';
+import { ReturnSignal, type Runtime, SieveRuntimeFailure, stringOf } from '../runtime/runtime.js';
 import { constantString, type Validator } from '../validate.js';
 
 /** Pigeonhole's defaults: sieve_include_max_nesting_depth and sieve_include_max_includes. */
@@ -41,6 +41,7 @@ function nameProblem(name: string): string | null {
 
 function runIncluded(rt: Runtime, key: string, script: CompiledScript): void | Promise<void> {
   const s = state(rt);
+  rt.installNamespaces(script.namespaces);
   const outer = rt.scope;
   rt.scope = { vars: new Map(), globalNames: new Set() };
   s.running.push(key);
@@ -118,9 +119,8 @@ function includeNow(b: Bound, v: Validator, name: string): void {
 
 export const include: Extension = {
   capability: 'include',
-  onRequire(v) {
-    v.namespaces.add('global');
-  },
+  // RFC 6609 3.5: "${global.name}" reads a global whether or not it was declared here.
+  namespaces: [{ name: 'global', read: (rt, path) => stringOf(rt.globals.get(path.toLowerCase()) ?? '') }],
   commands: [
     {
       name: 'include',

@@ -14,7 +14,7 @@ import { duplicate } from './duplicate.js';
 import { editheader } from './editheader.js';
 import { encodedCharacter } from './encoded-character.js';
 import { envelope } from './envelope.js';
-import { environment } from './environment.js';
+import { environment, vndDovecotEnvironment } from './environment.js';
 import { fileinto } from './fileinto.js';
 import { ihave } from './ihave.js';
 import { imap4flags } from './imap4flags.js';
@@ -65,4 +65,5 @@ export const extensions: readonly Extension[] = [
   mime,
   foreverypart,
   extracttext,
+  vndDovecotEnvironment,
 ];

@@ -149,8 +149,6 @@ export class Runtime implements Scope {
     this.maxCpuMs = parseDuration(host.setting?.('sieve_max_cpu_time') ?? '') ?? limits.maxCpuMs;
     const mc: MatchContext & { at?: Position } = { cmp: asciiCasemap, wantCaptures: false, warn: (m) => this.warn(m, mc.at) };
     this.matchContext = mc;
-    // RFC 6609 3.5: "${global.name}" reads a global whether or not it was declared here.
-    this.namespaces.set('global', (name) => stringOf(this.globals.get(name) ?? ''));
   }
 
   /** Counts one evaluation against the budget (Pigeonhole's cpu limit, here in steps). */
@@ -161,6 +159,11 @@ export class Runtime implements Scope {
     if ((this.steps & 3) === 0 && performance.now() - this.started > this.maxCpuMs) {
       throw new SieveRuntimeFailure(`execution exceeded the CPU time limit of ${this.maxCpuMs} ms`, pos);
     }
+  }
+
+  /** Makes a script's variable namespaces readable (RFC 5229 3). */
+  installNamespaces(defs: ReadonlyArray<{ name: string; read(rt: Runtime, path: string): string }> | undefined): void {
+    for (const d of defs ?? []) if (!this.namespaces.has(d.name)) this.namespaces.set(d.name, (path) => d.read(this, path));
   }
 
   /** A host setting by Pigeonhole's name, or undefined. */
@@ -182,7 +185,12 @@ export class Runtime implements Scope {
   }
 
   variable(name: string, ns: string | undefined): string {
-    if (ns !== undefined) return this.namespaces.get(ns)?.(name) ?? '';
+    if (ns !== undefined) {
+      // "${env.vnd.dovecot.x}": the namespace is the first part, the rest its path.
+      const dot = ns.indexOf('.');
+      const head = dot < 0 ? ns : ns.slice(0, dot);
+      return this.namespaces.get(head)?.(dot < 0 ? name : `${ns.slice(dot + 1)}.${name}`) ?? '';
+    }
     return stringOf(this.valueOf(name));
   }
 

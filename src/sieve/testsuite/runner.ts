@@ -5,6 +5,7 @@
  * outside a test block, is one failed test.
  */
 import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { formatDiagnostic } from '../../diagnostics.js';
 import { compileSieve } from '../compile.js';
@@ -21,7 +22,14 @@ import { suiteScriptLoader, type TestOutcome, TestsuiteState } from './state.js'
 const DEFAULT_MESSAGE = 'From: sender@example.com\nTo: recipient@example.org\nSubject: Frop!\n\nFriep!\n';
 const DEFAULT_ENVELOPE = { from: 'sender@example.com', to: ['recipient@example.com'], origTo: 'recipient@example.com' };
 
-const TESTSUITE_ENVIRONMENT: Record<string, string> = { name: 'Pigeonhole Sieve', location: 'MS', domain: 'example.com', host: 'testsuite.example.com' };
+const TESTSUITE_ENVIRONMENT: Record<string, string> = {
+  name: 'Pigeonhole Sieve',
+  location: 'MS',
+  domain: 'example.com',
+  host: 'testsuite.example.com',
+  // Pigeonhole's testsuite runs as the local user.
+  'vnd.dovecot.username': userInfo().username,
+};
 
 let registry: ExtensionRegistry | undefined;
 export function testsuiteRegistry(): ExtensionRegistry {
