@@ -41,6 +41,9 @@ const ADDRESS_HEADERS = new Set([
   'x-report-abuse-to', 'x-beenthere', 'x-original-from', 'x-original-to',
 ]);
 
+const fieldsNamed = (rt: Runtime, msg: SieveMessage, name: string): string[] =>
+  rt.memoize('fields', name, () => headerValues(msg, name.toLowerCase()));
+
 /**
  * The raw values of the named fields: per name in order, or, with the index
  * extension's `:index N [:last]` (RFC 5260 6), the one occurrence counted
@@ -50,7 +53,8 @@ export function selectedFields(msg: SieveMessage, names: string[], b: Bound, rt:
   // RFC 5703 4: with the mime extension's :mime, the fields of MIME parts.
   if (b.tags.has('mime')) return mimeFields(msg, rt.state, names, b.tags.has('anychild'));
   const index = b.tags.get('index');
-  if (!index) return names.length === 1 ? headerValues(msg, names[0]!.toLowerCase()) : names.flatMap((n) => headerValues(msg, n.toLowerCase()));
+  // A policy reads the same fields many times: look each name up once per run.
+  if (!index) return names.length === 1 ? fieldsNamed(rt, msg, names[0]!) : names.flatMap((n) => fieldsNamed(rt, msg, n));
   const wanted = new Set(names.map((n) => n.toLowerCase()));
   const all = msg.headers.filter((h) => wanted.has(h.lname)).map((h) => h.value);
   const n = Number(rt.string(index.args[0]!));

@@ -126,7 +126,15 @@ export class Runtime implements Scope {
   readonly state = new Map<string, unknown>();
   /** Variable namespaces (RFC 5229 3): resolvers by namespace name, e.g. "env". */
   readonly namespaces = new Map<string, (name: string) => string>();
-  message: SieveMessage | null;
+  private current: SieveMessage | null;
+  /** The message being judged; replacing it (editheader, the testsuite) drops cached reads of the old one. */
+  get message(): SieveMessage | null {
+    return this.current;
+  }
+  set message(m: SieveMessage | null) {
+    this.current = m;
+    this.memo.clear();
+  }
   /** The message as the run began, before any editheader change: what a failed run keeps. */
   readonly initialMessage: SieveMessage | null;
   envelope: Envelope;
@@ -142,7 +150,7 @@ export class Runtime implements Scope {
     /** True when the script required variables: only then are match values kept. */
     public variablesOn: boolean,
   ) {
-    this.message = ctx.message;
+    this.current = ctx.message;
     this.initialMessage = ctx.message;
     this.envelope = ctx.envelope;
     this.result = new SieveResult(limits);
