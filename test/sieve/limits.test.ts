@@ -20,6 +20,11 @@ describe('limits', () => {
     const r = await run(tests, { limits: { maxSteps: 40 } });
     expect(r.errors[0]?.message).toMatch(/step limit of 40/);
   });
+  it('refuses a script over the size limit', () => {
+    expect(errorsOf('keep; keep; keep;', { limits: { maxScriptSize: 8 } }).join('\n')).toMatch(/size|large/i);
+    expect(errorsOf('keep; keep; keep;')).toEqual([]);
+  });
+
   it('limits block nesting at compile time', () => {
     const deep = 'if true {'.repeat(40) + '}'.repeat(40);
     expect(errorsOf(deep).join('\n')).toMatch(/nest/i);
