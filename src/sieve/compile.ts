@@ -11,8 +11,8 @@ import { type Dialect, type ParseLimits, parseSieve } from '../../grammars/sieve
 import type { Script } from './ast.js';
 import { ExtensionRegistry } from './extension-registry.js';
 import { extensions } from './extensions/index.js';
-import type { Bound } from './registry.js';
-import { Validator } from './validate.js';
+import type { Bound, Extension } from './registry.js';
+import { Validator, type ValidateOptions } from './validate.js';
 import { FUNCTIONS_STATE, usesSievepp } from './sievepp/script.js';
 import { type FunctionRegistry, MESSAGE_PHASES, SIEVEPP_CAPABILITY } from './sievepp/functions.js';
 import { builtinFunctions } from './sievepp/index.js';
@@ -32,6 +32,11 @@ export interface CompileOptions {
   phase?: string;
   /** The Sieve++ functions (default: the built-ins; the product adds CBV, see src/policy/functions.ts). */
   functions?: FunctionRegistry;
+  /** Resolve `include` while compiling (see ValidateOptions.loadScript). */
+  loadScript?: ValidateOptions['loadScript'];
+  setting?: ValidateOptions['setting'];
+  /** Used by include for nested compiles. */
+  includes?: ValidateOptions['includes'];
 }
 
 /** A validated script, ready for execute(). */
@@ -42,6 +47,8 @@ export interface CompiledScript {
   capabilities: ReadonlySet<string>;
   /** True when it required "variables": match values are kept only then (RFC 5229 3.2). */
   variables: boolean;
+  /** The variable namespaces its extensions provide, installed in the runtime when it runs. */
+  namespaces?: NonNullable<Extension['namespaces']>;
   file?: string;
 }
 
@@ -70,7 +77,15 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
   const functions = options.functions ?? builtinFunctions();
   const registry = options.registry ?? registryFor(functions);
   const hasMessage = options.hasMessage ?? (options.phase !== undefined ? MESSAGE_PHASES.has(options.phase) : undefined);
-  const v = new Validator(registry, { file: options.file, hasMessage, dialect: options.dialect, phase: options.phase });
+  const v = new Validator(registry, {
+    file: options.file,
+    hasMessage,
+    dialect: options.dialect,
+    phase: options.phase,
+    loadScript: options.loadScript,
+    setting: options.setting,
+    includes: options.includes,
+  });
   v.state.set(FUNCTIONS_STATE, functions);
   // Momentum: Sieve++ functions need no require; a script using Sieve++
   // interpolates "${x}" and %{vctx_*:key} without require (assign.ts, usesSievepp).
@@ -83,7 +98,14 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
   const all = [...diagnostics, ...v.diagnostics];
   if (hasErrors(all)) return { script: null, diagnostics: all };
   return {
-    script: { ast: script, commands, capabilities: v.capabilities, variables: v.variables, file: options.file },
+    script: {
+      ast: script,
+      commands,
+      capabilities: v.capabilities,
+      variables: v.variables,
+      namespaces: [...v.loaded].flatMap((e) => e.namespaces ?? []),
+      file: options.file,
+    },
     diagnostics: all,
   };
 }

@@ -22,10 +22,10 @@ import {
   ReturnSignal,
   Runtime,
   type RuntimeLimits,
+  type TraceHook,
   SieveRuntimeFailure,
   type SieveHost,
   StopSignal,
-  type TraceHook,
 } from './runtime/runtime.js';
 
 export interface ExecuteOptions {
@@ -53,6 +53,7 @@ const isPromise = <T>(v: MaybePromise<T>): v is Promise<T> => typeof (v as Promi
 /** Runs a compiled script against a message and envelope. */
 export function execute(script: CompiledScript, ctx: ExecutionContext, host: SieveHost = {}, options: ExecuteOptions = {}): MaybePromise<ExecutionResult> {
   const rt = options.runtime ?? new Runtime(ctx, host, { ...defaultRuntimeLimits, ...options.limits }, script.variables);
+  rt.installNamespaces(script.namespaces);
   if (options.trace) rt.trace = options.trace;
   const done = (): ExecutionResult => ({ actions: rt.result.actions, implicitKeep: rt.result.implicitKeep, errors: [], warnings: rt.warnings, runtime: rt });
   const failed = (e: unknown): ExecutionResult => {
@@ -70,6 +71,36 @@ export function execute(script: CompiledScript, ctx: ExecutionContext, host: Sie
   } catch (e) {
     return failed(e);
   }
+}
+
+/**
+ * Runs scripts one after the other on one message, as the SMTP phases do
+ * (a site script, then a vendor script) and as Pigeonhole's multiscript
+ * does: they share the result, the message (with any header edits) and
+ * extension state such as imap4flags' flags, but each has its own
+ * variables. The next script runs only while the message is still kept
+ * (implicitly or by `keep`); an error ends the sequence.
+ */
+export async function executeSequence(
+  scripts: readonly CompiledScript[],
+  ctx: ExecutionContext,
+  host: SieveHost = {},
+  options: ExecuteOptions = {},
+): Promise<ExecutionResult & { ran: number }> {
+  const rt = options.runtime ?? new Runtime(ctx, host, { ...defaultRuntimeLimits, ...options.limits }, false);
+  let last: ExecutionResult | null = null;
+  let ran = 0;
+  for (const script of scripts) {
+    rt.scope = { vars: new Map(), globalNames: new Set() };
+    rt.variablesOn = script.variables;
+    last = await execute(script, ctx, host, { runtime: rt });
+    ran++;
+    if (last.errors.length) break;
+    const kept = rt.result.implicitKeep || rt.result.actions.some((a) => a.type === 'keep');
+    if (!kept) break;
+  }
+  last ??= { actions: rt.result.actions, implicitKeep: rt.result.implicitKeep, errors: [], warnings: rt.warnings, runtime: rt };
+  return { ...last, ran };
 }
 
 /** Runs the commands of a block in order; continues asynchronously only if one returns a Promise. */
@@ -102,22 +133,21 @@ export function andThen<T, U>(v: MaybePromise<T>, f: (x: T) => MaybePromise<U>):
 
 /** The if/elsif/else chain (RFC 5228 3.1): the first test that holds runs its block. */
 export function runIf(b: Bound, rt: Runtime): MaybePromise<void> {
-  const chain = b.chain ? [b, ...b.chain] : [b];
-  const step = (k: number): MaybePromise<void> => {
-    for (; k < chain.length; k++) {
-      const c = chain[k]!;
-      // elsif/else are skipped by runBlock (chained): a trace sees them here, when reached.
-      if (k > 0 && rt.trace) rt.trace({ kind: 'command', name: c.def.name, pos: c.node.pos });
-      if (c.def.name === 'else') return runBlock(c.block ?? [], rt);
-      const r = evalTest(c.tests[0]!, rt);
-      if (isPromise(r)) {
-        const at = k;
-        return r.then((ok) => (ok ? runBlock(c.block ?? [], rt) : step(at + 1)));
-      }
-      if (r) return runBlock(c.block ?? [], rt);
-    }
-  };
-  return step(0);
+  return runChain(b, rt, 0);
+}
+
+function runChain(head: Bound, rt: Runtime, from: number): MaybePromise<void> {
+  const chain = head.chain;
+  const count = chain ? chain.length + 1 : 1;
+  for (let k = from; k < count; k++) {
+    const c = k === 0 ? head : chain![k - 1]!;
+    // elsif/else are skipped by runBlock (chained): a trace sees them here, when reached.
+    if (k > 0 && rt.trace) rt.trace({ kind: 'command', name: c.def.name, pos: c.node.pos });
+    if (c.def.name === 'else') return runBlock(c.block ?? [], rt);
+    const r = evalTest(c.tests[0]!, rt);
+    if (isPromise(r)) return r.then((ok) => (ok ? runBlock(c.block ?? [], rt) : runChain(head, rt, k + 1)));
+    if (r) return runBlock(c.block ?? [], rt);
+  }
 }
 
 /** allof/anyof (RFC 5228 5.2, 5.3): short-circuit, left to right. */
@@ -139,8 +169,12 @@ export function matchTest(b: Bound, rt: Runtime, values: Iterable<string>, keys:
   const mt = b.matchType?.def ?? isMatch;
   const wantCaptures = captures && rt.variablesOn && mt.captures === true;
   const op = b.matchType?.arg ? (rt.string(b.matchType.arg).toLowerCase() as RelOp) : undefined;
-  const warn = (message: string) => rt.warn(message, b.node.pos);
-  const out = runMatch(mt, values, keys, { cmp: b.comparator ?? asciiCasemap, op, wantCaptures, warn });
+  const ctx = rt.matchContext;
+  ctx.cmp = b.comparator ?? b.def.defaultComparator ?? asciiCasemap;
+  ctx.op = op;
+  ctx.wantCaptures = wantCaptures;
+  ctx.at = b.node.pos;
+  const out = runMatch(mt, values, keys, ctx);
   if (out.matched && wantCaptures && out.captures) rt.matchValues = out.captures;
   return out.matched;
 }

@@ -59,7 +59,7 @@ export type TagFamily = 'match-type' | 'comparator' | 'address-part';
 export type Value =
   /** `ref`: a Sieve++ `$x[...]` argument, read as a value (a list stays a list). */
   | { kind: 'string'; template: Template; node: StringArg; ref?: VarRef }
-  | { kind: 'stringlist'; templates: Template[]; node: Argument }
+  | { kind: 'stringlist'; templates: Template[]; node: Argument; constant?: string[] }
   | { kind: 'number'; value: number; node: Argument };
 
 /** What a command or test looks like after validation: its definition and its sorted arguments. */
@@ -95,8 +95,15 @@ export interface CommandDef {
   block?: 'none' | 'optional' | 'required';
   /** Default: no tests. */
   tests?: 'none' | 'one' | 'list';
+  /** The comparator when none is given (RFC 5235: i;ascii-numeric for spamtest); default i;ascii-casemap. */
+  defaultComparator?: Comparator;
   /** Tests that read the message: refused in SMTP phases that have none. */
   needsMessage?: boolean;
+  /**
+   * For tests whose outcome is known at compile time (ihave, RFC 5463 4):
+   * false means the block it guards is never run, so it is not validated.
+   */
+  constant?(b: Bound): boolean | undefined;
   /** Extra checks after the generic ones; report with v.error. */
   validate?(b: Bound, v: Validator): void;
   execute?(b: Bound, rt: Runtime): MaybePromise<void>;
@@ -118,7 +125,15 @@ export interface Extension {
   comparators?: Comparator[];
   addressParts?: AddressPart[];
   /** Runs when the extension is required: e.g. encoded-character turns on string decoding. */
-  onRequire?(v: Validator, at: Command): void;
+  onRequire?(v: Validator, at: Invocation): void;
+  /**
+   * Variable namespaces (RFC 5229 3) the extension provides: "${name.path}"
+   * reads `read(rt, path)`, e.g. include's "global" (RFC 6609 3.5) or
+   * vnd.dovecot.environment's "env".
+   */
+  namespaces?: Array<{ name: string; read(rt: Runtime, path: string): string }>;
+  /** Capabilities that must be required with this one (RFC 5703 7: extracttext needs foreverypart). */
+  alsoRequires?: string[];
   /** Capabilities that may appear in `require` but cannot be used directly (Pigeonhole's "implicit"). */
   hidden?: boolean;
 }

@@ -13,20 +13,30 @@ import type { Argument, Invocation, Script, Statement } from './ast.js';
 import type { Diagnostic, Position } from '../diagnostics.js';
 import type { ExtensionRegistry, Owned } from './extension-registry.js';
 import type { ArgType, Bound, CommandDef, Extension, TagSpec, Value } from './registry.js';
-import { asciiCasemap as DEFAULT_COMPARATOR } from './match/comparators.js';
 import { validateAssignment, variableValue } from './sievepp/assign.js';
 import { unknownMessage, withMacros } from './sievepp/script.js';
 import { SIEVEPP_CAPABILITY } from './sievepp/functions.js';
+import { blockShape, matchChecks, subtestCount } from './validate-shape.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
 
 export interface ValidateOptions {
   file?: string;
-  /** False in SMTP phases before DATA: tests that read the message are refused. Default true. */
-  hasMessage?: boolean;
+  /**
+   * Reads a script for `include` at compile time (RFC 6609 3.2; Pigeonhole
+   * links includes when compiling): the text, or null when there is none.
+   * Without it, includes are loaded when they run.
+   */
+  loadScript?: (name: string, location: 'personal' | 'global') => string | null;
+  /** Compile-time settings under Pigeonhole's names (e.g. sieve_include_max_includes). */
+  setting?: (name: string) => string | undefined;
+  /** Set by include for the scripts it compiles: the chain of includes, and the count shared by all. */
+  includes?: { stack: string[]; count: { n: number } };
   /** 'rfc' refuses Sieve++ (the parser refuses its syntax; the validator its functions). */
   dialect?: 'momentum' | 'rfc';
   /** The SMTP phase the script is bound to, when known: phase-bound functions are checked now. */
   phase?: string;
+  /** False in SMTP phases before DATA: tests that read the message are refused. Default true. */
+  hasMessage?: boolean;
 }
 
 /** Pigeonhole's limit on match value references. */
@@ -57,11 +67,13 @@ export class Validator {
   /** Set by extensions when required (encoded-character, variables). */
   decodeEncoded = false;
   variables = false;
-  /** Sieve++ (compile.ts decides): "${x}" and %{vctx_*:key} interpolate without require. */
-  sievepp = false;
   private requireOpen = true;
   private unknownCommands = new Set<string>();
   private unknownTags = new Set<string>();
+  /** The commands whose blocks are being validated, outermost first (foreverypart's break looks here). */
+  readonly enclosing: Bound[] = [];
+  /** Sieve++ (compile.ts decides): "${x}" and %{vctx_*:key} interpolate without require. */
+  sievepp = false;
   /** Variable namespaces extensions registered (RFC 5229 3), e.g. "env". */
   readonly namespaces = new Set<string>();
   /** Per-script state extensions keep during validation (e.g. include's global names). */
@@ -91,7 +103,8 @@ export class Validator {
     if (!this.loaded.has(ext)) {
       this.loaded.add(ext);
       this.capabilities.add(capability);
-      ext.onRequire?.(this, at as never);
+      for (const ns of ext.namespaces ?? []) this.namespaces.add(ns.name);
+      ext.onRequire?.(this, at);
     }
     return true;
   }
@@ -102,7 +115,13 @@ export class Validator {
   }
 
   validateScript(script: Script): Bound[] {
-    return this.block(script.commands, 0);
+    const out = this.block(script.commands, 0);
+    for (const ext of this.loaded) {
+      for (const other of ext.alsoRequires ?? []) {
+        if (!this.capabilities.has(other)) this.error(script.pos, `the ${ext.capability} extension cannot be used without the ${other} extension`);
+      }
+    }
+    return out;
   }
 
   block(stmts: Statement[], depth: number): Bound[] {
@@ -169,8 +188,8 @@ export class Validator {
     const what = `${node.raw} ${'fn' in def ? 'function' : as}`;
     const b: Bound = { node, def, args: [], tags: new Map(), tests: [], block: null };
     let ok = this.argumentsOf(b, what);
-    if (!ok) this.subtestCount(b, what);
-    else ok = this.subtestCount(b, what) && (as === 'test' || this.blockShape(b, what)) && this.typesOf(b, what);
+    if (!ok) subtestCount(this, b, what);
+    else ok = subtestCount(this, b, what) && (as === 'test' || blockShape(this, b, what)) && this.typesOf(b, what);
     if (ok && def.needsMessage && this.options.hasMessage === false) {
       this.error(node.pos, `the ${what} needs a message, and there is none at this point of the SMTP session`);
       ok = false;
@@ -194,9 +213,14 @@ export class Validator {
       else ok = false;
     }
     const cmd = node as Invocation & { block?: Statement[] | null };
-    if (as === 'command' && cmd.block && (def.block ?? 'none') !== 'none') {
+    // A block behind a test that is false at compile time is skipped, unvalidated (RFC 5463 4).
+    const never = b.tests.length === 1 && b.tests[0]!.def.constant?.(b.tests[0]!) === false;
+    if (never) b.block = [];
+    else if (as === 'command' && cmd.block && (def.block ?? 'none') !== 'none') {
       const before = this.errorCount();
+      this.enclosing.push(b);
       b.block = this.block(cmd.block, depth + 1);
+      this.enclosing.pop();
       if (this.errorCount() !== before) ok = false;
     }
     return ok ? b : null;
@@ -208,7 +232,7 @@ export class Validator {
     return n;
   }
 
-  private tagsFor(def: CommandDef): Map<string, TagChoice> {
+  tagsFor(def: CommandDef): Map<string, TagChoice> {
     const m = new Map<string, TagChoice>();
     for (const t of def.tags ?? []) m.set(t.name, { spec: t });
     for (const a of this.registry.attached.get(def.name) ?? []) if (this.enabled(a.ext)) m.set(a.def.name, { spec: a.def });
@@ -313,47 +337,13 @@ export class Validator {
     return true;
   }
 
-  /** RFC 5228 2.6.3/8.2: how many tests a command takes. */
-  private subtestCount(b: Bound, what: string): boolean {
-    const shape = b.def.tests ?? 'none';
-    const n = b.node.tests;
-    if (shape === 'none') {
-      if (n.length === 0) return true;
-      const first = n[0]!;
-      const other = this.registry.commands.get(first.name);
-      if (other && other.def.kind !== 'command') this.error(b.node.pos, `the ${what} accepts no sub-tests, but tests are specified`);
-      else if (!other && this.tagsFor(b.def).has(first.name)) this.error(b.node.pos, `missing colon ':' before ':${first.raw}' tag in ${what}`);
-      else this.error(b.node.pos, `missing semicolon ';' after ${what}`);
-      return false;
-    }
-    if (shape === 'one') {
-      if (n.length === 0) this.error(b.node.pos, `the ${what} requires one sub-test, but none is specified`);
-      else if (b.node.testList) this.error(b.node.pos, `the ${what} requires one sub-test, but a list of tests is specified`);
-      else return true;
-      return false;
-    }
-    if (n.length === 0 && !b.node.testList) this.error(b.node.pos, `the ${what} requires a list of sub-tests, but none is specified`);
-    else if (!b.node.testList) this.error(b.node.pos, `the ${what} requires a list of sub-tests, but a single test is specified`);
-    else return true;
-    return false;
-  }
-
-  private blockShape(b: Bound, what: string): boolean {
-    const shape = b.def.block ?? 'none';
-    const has = (b.node as { block?: unknown }).block != null;
-    if (shape === 'required' && !has) this.error(b.node.pos, `the ${what} requires a command block, but it is missing`);
-    else if (shape === 'none' && has) this.error(b.node.pos, `the ${what} does not accept a command block, but one is specified anyway`);
-    else return true;
-    return false;
-  }
-
   private typesOf(b: Bound, what: string): boolean {
     const all = b.def.positional ?? [];
     const given = b.node.arguments.filter((a) => a.kind !== 'tag').length;
-    // Optional arguments left out: drop their specs, leading ones (imap4flags)
-    // or trailing ones (Sieve++ `smtp_callback_verify <address> [<sender>]`).
-    const keep = Math.max(given - countTagParams(b), 0);
-    const specs = all[0]?.optional ? all.slice(Math.max(0, all.length - keep)) : all.slice(0, keep);
+    // Optional arguments left out (imap4flags' leading variable name,
+    // deleteheader's trailing value patterns): drop their specs.
+    let omit = all.length - Math.max(given - countTagParams(b), 0);
+    const specs = all.filter((p) => !(p.optional && omit-- > 0));
     const args = b.node.arguments.slice(b.node.arguments.length - specs.length);
     for (let k = 0; k < specs.length; k++) {
       const spec = specs[k]!;
@@ -364,46 +354,18 @@ export class Validator {
       }
       b.args.push(this.value(a));
     }
-    return this.matchChecks(b, what);
-  }
-
-  /** RFC 5228 2.7.3: the comparator must support the match type; RFC 5231 5: a known operator. */
-  private matchChecks(b: Bound, what: string): boolean {
-    const mt = b.matchType;
-    if (!mt) return true;
-    const cmp = b.comparator;
-    if (mt.def.substring && cmp && !cmp.fold) {
-      this.error(b.node.pos, `the specified ${cmp.name} comparator does not support sub-string matching as required by the :${mt.def.name} match type of the ${what}`);
-      return false;
-    }
-    if (mt.def.checkKey) {
-      // Constant keys are checked now (a bad regex is a compile error); the
-      // key list is the last positional argument of every test with a match type.
-      const keys = b.args[b.args.length - 1];
-      const templates = keys?.kind === 'stringlist' ? keys.templates : keys?.kind === 'string' ? [keys.template] : [];
-      for (const t of templates) {
-        const problem = typeof t === 'string' ? mt.def.checkKey(t, cmp ?? DEFAULT_COMPARATOR) : null;
-        if (problem) {
-          this.error(keys!.node.pos, `${problem} in the key list of the ${what}`);
-          return false;
-        }
-      }
-    }
-    if (mt.def.relational) {
-      const op = mt.arg;
-      const v = op && op.kind === 'string' && typeof op.template === 'string' ? op.template.toLowerCase() : null;
-      if (v === null || !['gt', 'ge', 'lt', 'le', 'eq', 'ne'].includes(v)) {
-        this.error(op?.node.pos ?? b.node.pos, `invalid relational match type '${v ?? ''}' for the ${what}`);
-        return false;
-      }
-    }
-    return true;
+    return matchChecks(this, b, what);
   }
 
   /** Turns an argument into a value: strings decoded and made templates. */
   value(a: Argument): Value {
     if (a.kind === 'number') return { kind: 'number', value: a.value, node: a };
-    if (a.kind === 'stringlist') return { kind: 'stringlist', templates: a.items.map((s) => this.template(s.value, s.pos)), node: a };
+    if (a.kind === 'stringlist') {
+      const templates = a.items.map((s) => this.template(s.value, s.pos));
+      // A list without variable references is the same every run: expand it once.
+      const constant = templates.every((t) => typeof t === 'string') ? (templates as string[]) : undefined;
+      return { kind: 'stringlist', templates, node: a, constant };
+    }
     if (a.kind === 'variable') return variableValue(this, a);
     if (a.kind === 'tag') return { kind: 'string', template: a.raw, node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end } };
     return { kind: 'string', template: this.template(a.value, a.pos), node: a };
@@ -422,7 +384,7 @@ export class Validator {
       for (const p of t) {
         if (typeof p === 'string') continue;
         // RFC 5229 3: references to unknown namespaces are errors; Pigeonhole keeps 32 match values.
-        if ('ns' in p && p.ns !== undefined && !this.namespaces.has(p.ns)) this.error(pos, `variable namespace '${p.ns}' is unknown`);
+        if ('ns' in p && p.ns !== undefined && !this.namespaces.has(p.ns.split('.')[0]!)) this.error(pos, `variable namespace '${p.ns}' is unknown`);
         if ('match' in p && p.match > MAX_MATCH_INDEX) this.error(pos, `match value index \${${p.match}} exceeds the maximum of ${MAX_MATCH_INDEX}`);
       }
     }

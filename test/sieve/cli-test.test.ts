@@ -27,6 +27,14 @@ describe('smtp-cbv test', () => {
     expect(io.stdout).toContain('sub: 0 passed, 1 failed, 0 skipped');
   });
 
+  it('fails, without crashing, on a file no runner takes', async () => {
+    const dir = suite();
+    writeFileSync(join(dir, 'cases.txt'), 'nothing');
+    const io = bufferIO();
+    expect(await main(['test', join(dir, 'cases.txt')], io)).toBe(1);
+    expect(io.stdout).toContain('no test runner for this kind of file');
+  });
+
   it('passes when the failing file is in the skip list, which needs reasons', async () => {
     const dir = suite();
     writeFileSync(join(dir, 'skip.txt'), 'sub/bad.svtest # fails on purpose\n');

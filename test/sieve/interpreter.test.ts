@@ -43,3 +43,18 @@ describe('interpreter', () => {
     expect(r.runtime.variable('local', undefined)).toBe('outer');
   });
 });
+
+describe('executeSequence (SMTP phases, Pigeonhole multiscript)', () => {
+  it('runs the next script only while the message is kept, sharing result and message', async () => {
+    const { executeSequence } = await import('../../src/sieve/interpreter.js');
+    const { parseMessage } = await import('../../src/sieve/runtime/message.js');
+    const c = (s: string) => compileSieve(s).script!;
+    const first = c('require "editheader"; addheader "X-Phase" "one";');
+    const second = c('require ["fileinto"]; if header :is "x-phase" "one" { fileinto "Seen"; }');
+    const third = c('discard;');
+    const ctx = { message: parseMessage('Subject: s\n\nb\n'), envelope: { from: 'a@b.example', to: ['c@d.example'] } };
+    const r = await executeSequence([first, second, third], ctx);
+    expect(r.ran).toBe(2);
+    expect(r.actions.map((a) => `${a.type}:${a.target}`)).toEqual(['store:Seen']);
+  });
+});

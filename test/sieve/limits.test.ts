@@ -20,6 +20,11 @@ describe('limits', () => {
     const r = await run(tests, { limits: { maxSteps: 40 } });
     expect(r.errors[0]?.message).toMatch(/step limit of 40/);
   });
+  it('refuses a script over the size limit', () => {
+    expect(errorsOf('keep; keep; keep;', { limits: { maxScriptSize: 8 } }).join('\n')).toMatch(/size|large/i);
+    expect(errorsOf('keep; keep; keep;')).toEqual([]);
+  });
+
   it('limits block nesting at compile time', () => {
     const deep = 'if true {'.repeat(40) + '}'.repeat(40);
     expect(errorsOf(deep).join('\n')).toMatch(/nest/i);
@@ -27,5 +32,15 @@ describe('limits', () => {
   it('limits variable values to 4096 characters', async () => {
     const r = await run(`require "variables"; set "a" "${'x'.repeat(5000)}";`);
     expect(r.runtime.variable('a', undefined)).toHaveLength(4096);
+  });
+});
+
+describe('time budget', () => {
+  it('stops a run that takes longer than sieve_max_cpu_time', async () => {
+    // Each test waits a little in the host; 100 of them exceed a 50 ms budget.
+    const tests = Array.from({ length: 100 }, () => 'if mailboxexists "x" { }').join('\n');
+    const host = { mailboxExists: () => new Promise<boolean>((r) => setTimeout(() => r(false), 2)), setting: (n: string) => (n === 'sieve_max_cpu_time' ? '50ms' : undefined) };
+    const r = await run(`require "mailbox";\n${tests}`, { host });
+    expect(r.errors[0]?.message).toBe('execution exceeded the CPU time limit of 50 ms');
   });
 });

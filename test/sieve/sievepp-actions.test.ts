@@ -7,7 +7,7 @@ import { compileErrors, runPP } from './sievepp-helpers.js';
 
 const shapes = async (script: string, o = {}) => {
   const r = await runPP(script, o);
-  return { actions: r.actions.map(({ pos: _pos, ...a }) => a), keep: r.implicitKeep, errors: r.errors.map((e) => e.message), warnings: r.warnings.map((w) => w.message) };
+  return { actions: r.actions.map(({ pos: _pos, message: _seen, ...a }) => a), keep: r.implicitKeep, errors: r.errors.map((e) => e.message), warnings: r.warnings.map((w) => w.message) };
 };
 
 describe('ec_action and ec_disconnect', () => {

@@ -130,7 +130,7 @@ describe('headers and the envelope', () => {
   });
   it('ec_header_add / ec_header_delete record actions for the server', async () => {
     const r = await runPP('ec_header_add "X-CBV" "pass\r\n injected"; ec_header_delete "X-Count"; ec_header_delete "Received" "by evil";');
-    expect(r.actions.map(({ pos: _p, ...a }) => a)).toEqual([
+    expect(r.actions.map(({ pos: _p, message: _seen, ...a }) => a)).toEqual([
       { type: 'header_add', data: { name: 'X-CBV', value: 'pass  injected' } },
       { type: 'header_delete', data: { name: 'X-Count' } },
       { type: 'header_delete', data: { name: 'Received', value: 'by evil' } },

@@ -80,8 +80,11 @@ export async function runTestPaths(paths: string[], skips: SkipEntry[], io: CliI
   for (const p of paths) {
     for (const { file, root } of await collect(p)) {
       const rel = relative(root, file) || file;
-      const runner = runnerFor(file)!;
-      const report = await runner(file, coverage ? { coverage } : {});
+      const runner = runnerFor(file);
+      // A file named on the command line that no runner takes is a failure, not a crash.
+      const report = runner
+        ? await runner(file, coverage ? { coverage } : {})
+        : { file, outcomes: [{ name: '(file)', passed: false, reason: 'no test runner for this kind of file' }] };
       const skip = skips.find((s) => s.path === rel || file.endsWith(`/${s.path}`));
       const folder = dirname(rel);
       const f = folders.get(folder) ?? { passed: 0, failed: 0, skipped: 0 };

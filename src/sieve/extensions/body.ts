@@ -7,8 +7,7 @@
  */
 import { matchTest } from '../interpreter.js';
 import type { Extension } from '../registry.js';
-import { decodedBody, type MimePart, parseMime, walkParts } from '../runtime/mime.js';
-import type { SieveMessage } from '../runtime/message.js';
+import { decodedBody, type MimePart, mimeTree, walkParts } from '../runtime/mime.js';
 
 /** RFC 5173 5.2: "" matches every type, "text" a main type, "text/plain" exactly; anything else nothing. */
 function typeMatches(spec: string, type: string): boolean {
@@ -44,14 +43,6 @@ function htmlText(html: string): string {
     .replace(/&amp;/g, '&');
 }
 
-// One MIME parse per message, however many body tests run.
-const parsed = new WeakMap<SieveMessage, MimePart>();
-function tree(msg: SieveMessage): MimePart {
-  let p = parsed.get(msg);
-  if (!p) parsed.set(msg, (p = parseMime(msg.raw)));
-  return p;
-}
-
 export const body: Extension = {
   capability: 'body',
   commands: [
@@ -77,9 +68,9 @@ export const body: Extension = {
         const values: string[] = [];
         if (content) {
           const specs = content.args.flatMap((v) => rt.list(v));
-          for (const p of walkParts(tree(msg))) if (specs.some((s) => typeMatches(s, p.type))) values.push(...contentValues(p));
+          for (const p of walkParts(mimeTree(msg))) if (specs.some((s) => typeMatches(s, p.type))) values.push(...contentValues(p));
         } else {
-          for (const p of walkParts(tree(msg))) {
+          for (const p of walkParts(mimeTree(msg))) {
             const t = textOf(p);
             if (t !== null) values.push(t);
           }

@@ -3,10 +3,12 @@
  */
 import { matchTest } from '../interpreter.js';
 import type { Bound, CommandDef } from '../registry.js';
-import { parseAddressList } from '../runtime/address.js';
+import { type Address, parseAddressList } from '../runtime/address.js';
 import { allPart, type AddressPart, partValue } from '../runtime/address-parts.js';
 import { decodedHeaderValue, headerValues, type SieveMessage } from '../runtime/message.js';
+import { mimeFields } from '../runtime/mime.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { mimeOptionValues } from './mime.js';
 import type { Validator } from '../validate.js';
 
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
@@ -39,14 +41,20 @@ const ADDRESS_HEADERS = new Set([
   'x-report-abuse-to', 'x-beenthere', 'x-original-from', 'x-original-to',
 ]);
 
+const fieldsNamed = (rt: Runtime, msg: SieveMessage, name: string): string[] =>
+  rt.memoize('fields', name, () => headerValues(msg, name.toLowerCase()));
+
 /**
  * The raw values of the named fields: per name in order, or, with the index
  * extension's `:index N [:last]` (RFC 5260 6), the one occurrence counted
  * over all named fields in message order.
  */
 export function selectedFields(msg: SieveMessage, names: string[], b: Bound, rt: Runtime): string[] {
+  // RFC 5703 4: with the mime extension's :mime, the fields of MIME parts.
+  if (b.tags.has('mime')) return mimeFields(msg, rt.state, names, b.tags.has('anychild'));
   const index = b.tags.get('index');
-  if (!index) return names.length === 1 ? headerValues(msg, names[0]!.toLowerCase()) : names.flatMap((n) => headerValues(msg, n.toLowerCase()));
+  // A policy reads the same fields many times: look each name up once per run.
+  if (!index) return names.length === 1 ? fieldsNamed(rt, msg, names[0]!) : names.flatMap((n) => fieldsNamed(rt, msg, n));
   const wanted = new Set(names.map((n) => n.toLowerCase()));
   const all = msg.headers.filter((h) => wanted.has(h.lname)).map((h) => h.value);
   const n = Number(rt.string(index.args[0]!));
@@ -54,22 +62,28 @@ export function selectedFields(msg: SieveMessage, names: string[], b: Bound, rt:
   return n >= 1 && v !== undefined ? [v] : [];
 }
 
+/** The addresses of one field value, parsed once per run; null when it is not an address list. */
+function addressesOf(rt: Runtime, raw: string): Address[] | null {
+  return rt.memoize('addresses', raw, () => (raw.trim() === '' ? null : parseAddressList(raw)) ?? NOT_ADDRESSES);
+}
+const NOT_ADDRESSES: Address[] = [];
+
 /** Every address part value of the given field values: what the address test compares. */
-export function* addressValues(fields: string[], part: AddressPart): Generator<string> {
-  {
-    for (const raw of fields) {
-      const list = raw.trim() === '' ? null : parseAddressList(raw);
-      if (list === null) {
-        const v = partValue(part, { valid: false, raw: raw.trim() });
-        if (v !== null) yield v;
-        continue;
-      }
-      for (const a of list) {
-        const v = part.extract(a);
-        if (v !== null) yield v;
-      }
+export function addressValues(rt: Runtime, fields: string[], part: AddressPart): string[] {
+  const out: string[] = [];
+  for (const raw of fields) {
+    const list = addressesOf(rt, raw);
+    if (list === NOT_ADDRESSES) {
+      const v = partValue(part, { valid: false, raw: raw.trim() }, rt);
+      if (v !== null) out.push(v);
+      continue;
+    }
+    for (const a of list!) {
+      const v = part.extract(a, rt);
+      if (v !== null) out.push(v);
     }
   }
+  return out;
 }
 
 export const addressTest: CommandDef = {
@@ -94,13 +108,15 @@ export const addressTest: CommandDef = {
   },
   evaluate(b, rt) {
     const msg = rt.requireMessage(b.node.pos);
-    return matchTest(b, rt, addressValues(selectedFields(msg, rt.list(b.args[0]!), b, rt), b.addressPart ?? allPart), rt.list(b.args[1]!));
+    return matchTest(b, rt, addressValues(rt, selectedFields(msg, rt.list(b.args[0]!), b, rt), b.addressPart ?? allPart), rt.list(b.args[1]!));
   },
 };
 
-/** RFC 5228 5.7: values trimmed and RFC 2047-decoded (2.7.2). */
-export function* decodedHeaders(fields: string[]): Generator<string> {
-  for (const raw of fields) yield decodedHeaderValue(raw);
+/** RFC 5228 5.7: values trimmed and RFC 2047-decoded (2.7.2), once per run. */
+export function decodedHeaders(rt: Runtime, fields: string[]): string[] {
+  const out: string[] = [];
+  for (const raw of fields) out.push(rt.memoize('decoded', raw, () => decodedHeaderValue(raw)));
+  return out;
 }
 
 export const headerTest: CommandDef = {
@@ -115,7 +131,8 @@ export const headerTest: CommandDef = {
   validate: (b, v) => void checkHeaderNames(b, v, 0),
   evaluate(b, rt) {
     const msg = rt.requireMessage(b.node.pos);
-    return matchTest(b, rt, decodedHeaders(selectedFields(msg, rt.list(b.args[0]!), b, rt)), rt.list(b.args[1]!));
+    const values = decodedHeaders(rt, selectedFields(msg, rt.list(b.args[0]!), b, rt));
+    return matchTest(b, rt, b.tags.has('mime') ? mimeOptionValues(b, rt, values) : values, rt.list(b.args[1]!));
   },
 };
 
@@ -128,7 +145,12 @@ export const existsTest: CommandDef = {
   validate: (b, v) => void checkHeaderNames(b, v, 0),
   evaluate(b, rt) {
     const msg = rt.requireMessage(b.node.pos);
-    return rt.list(b.args[0]!).every((n) => msg.headers.some((h) => h.lname === n.toLowerCase()));
+    const names = rt.list(b.args[0]!);
+    if (b.tags.has('mime')) {
+      // RFC 5703 4.3: every name present in the part (with :anychild, in one part of the subtree).
+      return names.every((n) => mimeFields(msg, rt.state, [n], b.tags.has('anychild')).length > 0);
+    }
+    return names.every((n) => msg.headers.some((h) => h.lname === n.toLowerCase()));
   },
 };
 

@@ -61,7 +61,7 @@ export const envelope: Extension = {
             const a = parseEnvelopePath(p);
             // An envelope path that does not parse matches nothing, not even with :all.
             if (a === undefined) continue;
-            const v = a === null ? '' : part.extract(a);
+            const v = a === null ? '' : part.extract(a, rt);
             if (v !== null) values.push(v);
           }
         }

@@ -18,7 +18,12 @@ const DEFAULTS: Record<string, string> = {
 
 export function environmentItem(rt: Runtime, name: string): string | undefined {
   const lname = name.toLowerCase();
-  return rt.host.environment?.(lname) ?? DEFAULTS[lname];
+  const fromHost = rt.host.environment?.(lname);
+  if (fromHost !== undefined) return fromHost;
+  // vnd.dovecot.environment: configured items and the default mailbox.
+  if (lname.startsWith('vnd.dovecot.config.')) return rt.setting(`sieve_environment/${name.slice(19)}`);
+  if (lname === 'vnd.dovecot.default-mailbox') return 'INBOX';
+  return DEFAULTS[lname];
 }
 
 export const environment: Extension = {
@@ -39,4 +44,16 @@ export const environment: Extension = {
       },
     },
   ],
+};
+
+/**
+ * vnd.dovecot.environment: more environment items (vnd.dovecot.username,
+ * vnd.dovecot.default-mailbox, vnd.dovecot.config.*) and the "env"
+ * variable namespace, "${env.vnd.dovecot.default_mailbox}" ("_" for "-",
+ * as identifiers have no "-"). Requiring it implies environment.
+ */
+export const vndDovecotEnvironment: Extension = {
+  capability: 'vnd.dovecot.environment',
+  onRequire: (v, at) => void v.require('environment', at),
+  namespaces: [{ name: 'env', read: (rt, path) => environmentItem(rt, path.replace(/_/g, '-')) ?? '' }],
 };

@@ -28,6 +28,7 @@ export const ihave: Extension = {
         }
         b.data = known.every(Boolean);
       },
+      constant: (b) => b.data === true,
       evaluate: (b) => b.data === true,
     },
     {

@@ -8,11 +8,13 @@
  */
 import { type CompiledScript, type CompileOptions, compileSieve, inheritedOptions } from '../compile.js';
 import { andThen, runBlock } from '../interpreter.js';
-import type { Extension } from '../registry.js';
+import type { Bound, Extension } from '../registry.js';
 import { ReturnSignal, type Runtime, SieveRuntimeFailure } from '../runtime/runtime.js';
-import { constantString } from '../validate.js';
+import { constantString, type Validator } from '../validate.js';
 
+/** Pigeonhole's defaults: sieve_include_max_nesting_depth and sieve_include_max_includes. */
 const MAX_DEPTH = 10;
+const MAX_INCLUDES = 255;
 const STATE = 'include';
 
 
@@ -39,6 +41,7 @@ function nameProblem(name: string): string | null {
 
 function runIncluded(rt: Runtime, key: string, script: CompiledScript): void | Promise<void> {
   const s = state(rt);
+  rt.installNamespaces(script.namespaces);
   const outer = rt.scope;
   rt.scope = { vars: new Map(), globalNames: new Set() };
   s.running.push(key);
@@ -60,11 +63,76 @@ function runIncluded(rt: Runtime, key: string, script: CompiledScript): void | P
   }
 }
 
+/**
+ * What validation leaves on an include: the options an included script is
+ * compiled with (the includer's Sieve++ functions, dialect and phase), and
+ * the script itself when it was linked at compile time.
+ */
+interface IncludeData {
+  options: Pick<CompileOptions, 'functions' | 'dialect' | 'phase'>;
+  linked?: CompiledScript | 'skip';
+}
+
+/** The names this script declared global so far. */
+function globalsOf(v: Validator): Set<string> {
+  let g = v.state.get('include.globals') as Set<string> | undefined;
+  if (!g) v.state.set('include.globals', (g = new Set()));
+  return g;
+}
+
+/**
+ * Compiles an included script while the including one is validated, as
+ * Pigeonhole does: a missing script, a circular include or a limit is a
+ * compile error at the include, and an included script with errors makes
+ * its include fail too. The result is kept on the bound node for run time.
+ */
+function includeNow(b: Bound, v: Validator, name: string): void {
+  const data = b.data as IncludeData;
+  const location = b.tags.has('global') ? 'global' : 'personal';
+  const key = `${location}:${name}`;
+  // The top script starts the chain; nested compiles get it through their options.
+  let inc = v.options.includes ?? (v.state.get(STATE) as typeof v.options.includes);
+  if (!inc) v.state.set(STATE, (inc = { stack: [v.options.file ?? ''], count: { n: 0 } }));
+  const at = b.args[0]!.node.pos;
+  const limit = (setting: string, dflt: number) => Number(v.options.setting?.(setting) ?? dflt);
+  if (inc.stack.includes(key)) {
+    // RFC 6609 3.2: :once makes a repeated include a no-op, even a recursive one.
+    if (b.tags.has('once')) data.linked = 'skip';
+    else v.error(at, `circular include of ${location} script '${name}'`);
+    return;
+  }
+  if (inc.stack.length > limit('sieve_include_max_nesting_depth', MAX_DEPTH)) {
+    v.error(at, `include: nesting deeper than ${limit('sieve_include_max_nesting_depth', MAX_DEPTH)} scripts`);
+    return;
+  }
+  if (++inc.count.n > limit('sieve_include_max_includes', MAX_INCLUDES)) {
+    v.error(at, `include: more than ${limit('sieve_include_max_includes', MAX_INCLUDES)} included scripts`);
+    return;
+  }
+  const text = v.options.loadScript!(name, location);
+  if (text === null) {
+    if (b.tags.has('optional')) data.linked = 'skip';
+    else v.error(at, `included ${location} script '${name}' does not exist`);
+    return;
+  }
+  const r = compileSieve(text, {
+    ...data.options,
+    file: name,
+    registry: v.registry,
+    loadScript: v.options.loadScript,
+    setting: v.options.setting,
+    includes: { stack: [...inc.stack, key], count: inc.count },
+  });
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  for (const d of errors) v.diagnostics.push({ ...d, includedFrom: [{ file: v.options.file ?? '', line: at.line, column: at.column }, ...(d.includedFrom ?? [])] });
+  if (!r.script) v.error(at, `failed to include ${location} script '${name}'`);
+  else data.linked = r.script;
+}
+
 export const include: Extension = {
   capability: 'include',
-  onRequire(v) {
-    v.namespaces.add('global');
-  },
+  // RFC 6609 3.5: "${global.name}" reads a global whether or not it was declared here.
+  namespaces: [{ name: 'global', read: (rt, path) => rt.globals.get(path.toLowerCase()) ?? '' }],
   commands: [
     {
       name: 'include',
@@ -83,8 +151,9 @@ export const include: Extension = {
           return;
         }
         const problem = nameProblem(name);
+        b.data = { options: inheritedOptions(v) } satisfies IncludeData;
         if (problem) v.error(b.args[0]!.node.pos, `include: invalid ${problem}`);
-        b.data = inheritedOptions(v);
+        else if (v.options.loadScript) includeNow(b, v, name);
       },
       execute(b, rt) {
         const name = rt.string(b.args[0]!);
@@ -94,6 +163,11 @@ export const include: Extension = {
         if (b.tags.has('once') && s.included.has(key)) return;
         if (s.running.includes(key)) rt.fail(`include: circular include of script '${name}'`, b.node.pos);
         if (s.running.length >= MAX_DEPTH) rt.fail(`include: nesting deeper than ${MAX_DEPTH} scripts`, b.node.pos);
+        // Linked at compile time: run what was compiled then.
+        const data = b.data as IncludeData;
+        const linked = data.linked;
+        if (linked === 'skip') return;
+        if (linked) return runIncluded(rt, key, linked);
         const cached = s.compiled.get(key);
         if (cached) return runIncluded(rt, key, cached);
         const load = rt.host.loadScript?.(name, location) ?? null;
@@ -103,7 +177,7 @@ export const include: Extension = {
             if (b.tags.has('optional')) return;
             throw new SieveRuntimeFailure(`include: ${location} script '${name}' does not exist`, b.node.pos);
           }
-          const r = compileSieve(text, { file: name, ...(b.data as CompileOptions) });
+          const r = compileSieve(text, { ...data.options, file: name });
           if (!r.script) {
             const first = r.diagnostics.find((d) => d.severity === 'error');
             throw new SieveRuntimeFailure(`include: failed to compile script '${name}'${first ? `: ${first.line}: ${first.message}` : ''}`, b.node.pos);
@@ -125,7 +199,21 @@ export const include: Extension = {
       kind: 'command',
       positional: [{ name: 'variable names', type: 'stringlist' }],
       validate(b, v) {
-        if (!v.variables) v.error(b.node.pos, 'the global command requires the "variables" extension');
+        if (!v.variables) {
+          v.error(b.node.pos, 'the global command requires the "variables" extension');
+          return;
+        }
+        // RFC 6609 3.4: a name already used as a local variable cannot become global.
+        const locals = v.state.get('variables.declared') as Set<string> | undefined;
+        const arg = b.args[0]!;
+        const names = arg.kind === 'stringlist' ? arg.templates : arg.kind === 'string' ? [arg.template] : [];
+        for (const t of names) {
+          if (typeof t === 'string' && locals?.has(t.toLowerCase()) && !globalsOf(v).has(t.toLowerCase())) {
+            v.error(arg.node.pos, `variable '${t}' is already used as a local variable`);
+            return;
+          }
+        }
+        for (const t of names) if (typeof t === 'string') globalsOf(v).add(t.toLowerCase());
       },
       execute(b, rt) {
         for (const n of rt.list(b.args[0]!)) rt.scope.globalNames.add(n.toLowerCase());

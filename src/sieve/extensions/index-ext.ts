@@ -4,30 +4,27 @@
  * `:last`, for header, address and date (the tests read it through
  * selectedFields in core-tests.ts).
  */
-import type { Extension } from '../registry.js';
+import type { Extension, TagSpec } from '../registry.js';
+
+/** `:index N` and `:last` (RFC 5260 6); editheader's deleteheader has the same two (RFC 5293 5). */
+export const INDEX_TAGS: TagSpec[] = [
+  {
+    name: 'index',
+    args: [{ name: 'field number', type: 'number' }],
+    check(b, v) {
+      const n = b.tags.get('index')!.args[0]!;
+      if (n.kind === 'number' && n.value < 1) v.error(n.node.pos, `the :index tag for the ${b.node.raw} ${b.def.kind} requires a field number of 1 or more`);
+    },
+  },
+  {
+    name: 'last',
+    check(b, v) {
+      if (!b.tags.has('index')) v.error(b.tags.get('last')!.pos, `the :last tag cannot be specified without the :index tag for the ${b.node.raw} ${b.def.kind}`);
+    },
+  },
+];
 
 export const index: Extension = {
   capability: 'index',
-  attachTags: [
-    {
-      commands: ['header', 'address', 'date'],
-      tag: {
-        name: 'index',
-        args: [{ name: 'field number', type: 'number' }],
-        check(b, v) {
-          const n = b.tags.get('index')!.args[0]!;
-          if (n.kind === 'number' && n.value < 1) v.error(n.node.pos, `the :index tag for the ${b.node.raw} test requires a field number of 1 or more`);
-        },
-      },
-    },
-    {
-      commands: ['header', 'address', 'date'],
-      tag: {
-        name: 'last',
-        check(b, v) {
-          if (!b.tags.has('index')) v.error(b.tags.get('last')!.pos, `the :last tag for the ${b.node.raw} test requires the :index tag`);
-        },
-      },
-    },
-  ],
+  attachTags: INDEX_TAGS.map((tag) => ({ commands: ['header', 'address', 'date'], tag })),
 };

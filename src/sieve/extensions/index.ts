@@ -10,18 +10,22 @@ import { copy } from './copy.js';
 import { core } from './core.js';
 import { date } from './date.js';
 import { debug } from './debug.js';
+import { duplicate } from './duplicate.js';
+import { editheader } from './editheader.js';
 import { encodedCharacter } from './encoded-character.js';
 import { envelope } from './envelope.js';
-import { environment } from './environment.js';
+import { environment, vndDovecotEnvironment } from './environment.js';
 import { fileinto } from './fileinto.js';
 import { ihave } from './ihave.js';
 import { imap4flags } from './imap4flags.js';
 import { include } from './include.js';
 import { index } from './index-ext.js';
 import { mailbox } from './mailbox.js';
+import { extracttext, foreverypart, mime } from './mime.js';
 import { ereject, reject } from './reject.js';
 import { regex } from './regex.js';
 import { relational } from './relational.js';
+import { spamtest, spamtestplus, virustest } from './spamvirustest.js';
 import { subaddress } from './subaddress.js';
 import { vacation, vacationSeconds } from './vacation.js';
 import { variables } from './variables.js';
@@ -53,4 +57,13 @@ export const extensions: readonly Extension[] = [
   vacationSeconds,
   include,
   debug,
+  duplicate,
+  editheader,
+  spamtest,
+  spamtestplus,
+  virustest,
+  mime,
+  foreverypart,
+  extracttext,
+  vndDovecotEnvironment,
 ];

@@ -82,5 +82,7 @@ export const vacation: Extension = { capability: 'vacation', commands: [vacation
 /** RFC 6131: :seconds instead of :days. */
 export const vacationSeconds: Extension = {
   capability: 'vacation-seconds',
+  // RFC 6131 3: requiring vacation-seconds implies vacation.
+  onRequire: (v, at) => void v.require('vacation', at),
   attachTags: [{ commands: ['vacation'], tag: { name: 'seconds', group: 'period', args: [{ name: 'seconds', type: 'number' }] } }],
 };

@@ -4,8 +4,9 @@
  * (templates are parsed by the validator, expanded by the runtime).
  */
 import { matchTest } from '../interpreter.js';
-import type { Extension, TagSpec } from '../registry.js';
-import { constantString } from '../validate.js';
+import type { Bound, Extension, TagSpec } from '../registry.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { constantString, type Validator } from '../validate.js';
 
 /** RFC 5229 4.1: modifiers applied from the highest precedence down. */
 export interface Modifier {
@@ -32,9 +33,58 @@ export const MODIFIERS: Modifier[] = [
  * extensions attach theirs to `set` as tags carrying a `modifier`
  * (regex's :quoteregex, enotify's :encodeurl).
  */
-const modifierTags: TagSpec[] = MODIFIERS.map((m) => ({ name: m.name, group: `modifier-${m.precedence}`, modifier: m }));
+export const modifierTags: TagSpec[] = MODIFIERS.map((m) => ({ name: m.name, group: `modifier-${m.precedence}`, modifier: m }));
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The variable name a command assigns to (set, extracttext): constant, not
+ * a match variable, an identifier (or global.name with include), at most
+ * 64 characters. Reports and returns null when it is not.
+ */
+export function checkVariableName(b: Bound, v: Validator, index: number): string | null {
+  const name = constantString(b.args[index]);
+  const at = b.args[index]!.node.pos;
+  if (name !== null && /^[0-9]+$/.test(name)) {
+    v.error(at, `cannot assign to match variable \${${name}}`);
+    return null;
+  }
+  // RFC 6609 3.5: "global.name" sets a global when include is required.
+  const global = name !== null && /^global\./i.test(name) && v.namespaces.has('global') && VARIABLE_NAME.test(name.slice(7));
+  if (name === null || (!global && !VARIABLE_NAME.test(name))) {
+    v.error(at, `invalid variable name '${name ?? b.args[index]!.node.kind}'`);
+    return null;
+  }
+  if (name.length > MAX_NAME_LENGTH) {
+    v.error(at, `variable name '${name.slice(0, 16)}...' is longer than ${MAX_NAME_LENGTH} characters`);
+    return null;
+  }
+  return name;
+}
+
+/** Applies modifiers from the highest precedence down (RFC 5229 4.1); a quoting one never leaves half an escape. */
+export function applyModifiers(b: Bound, rt: Runtime, value: string): string {
+  const modifiers = (b.data as { modifiers?: Array<NonNullable<TagSpec['modifier']>> } | undefined)?.modifiers ?? [];
+  let v = value;
+  for (const m of modifiers) v = m.apply(v);
+  if (modifiers.some((m) => m.precedence === 20)) v = keepEscapesWhole(rt.fitVariable(v));
+  return v;
+}
+
+/** The modifiers among a command's tags, highest precedence first. */
+export function modifiersOf(b: Bound, v: Validator, extra: TagSpec[] = []): Array<NonNullable<TagSpec['modifier']>> {
+  const specs = [...modifierTags, ...extra];
+  return [...b.tags.keys()]
+    .map((t) => specs.find((s) => s.name === t)?.modifier)
+    .filter((m): m is NonNullable<TagSpec['modifier']> => m !== undefined)
+    .sort((x, y) => y.precedence - x.precedence);
+}
+
+/** Drops a final backslash that would escape nothing (an odd run at the end). */
+function keepEscapesWhole(s: string): string {
+  const run = /\\+$/.exec(s)?.[0].length ?? 0;
+  return run % 2 === 1 ? s.slice(0, -1) : s;
+}
 /** Pigeonhole's limits (sieve-variables-limits): name length and variables per script. */
 const MAX_NAME_LENGTH = 64;
 const MAX_VARIABLES = 255;
@@ -54,22 +104,9 @@ export const variables: Extension = {
         { name: 'value', type: 'string' },
       ],
       validate(b, v) {
-        const name = constantString(b.args[0]);
+        const name = checkVariableName(b, v, 0);
+        if (name === null) return;
         const at = b.args[0]!.node.pos;
-        if (name !== null && /^[0-9]+$/.test(name)) {
-          v.error(at, `cannot assign to match variable \${${name}}`);
-          return;
-        }
-        // RFC 6609 3.5: "global.name" sets a global when include is required.
-        const global = name !== null && /^global\./i.test(name) && v.namespaces.has('global') && VARIABLE_NAME.test(name.slice(7));
-        if (name === null || (!global && !VARIABLE_NAME.test(name))) {
-          v.error(at, `invalid variable name '${name ?? b.args[0]!.node.kind}'`);
-          return;
-        }
-        if (name.length > MAX_NAME_LENGTH) {
-          v.error(at, `variable name '${name.slice(0, 16)}...' is longer than ${MAX_NAME_LENGTH} characters`);
-          return;
-        }
         // Pigeonhole's limit on declared variables per script, reported once.
         const declared = (v.state.get('variables.declared') as Set<string> | undefined) ?? new Set<string>();
         v.state.set('variables.declared', declared);
@@ -80,20 +117,10 @@ export const variables: Extension = {
             return;
           }
         }
-        const specs = [...modifierTags, ...(v.registry.attached.get('set') ?? []).map((o) => o.def)];
-        b.data = {
-          name: name.toLowerCase(),
-          modifiers: [...b.tags.keys()]
-            .map((t) => specs.find((s) => s.name === t)?.modifier)
-            .filter((m): m is NonNullable<TagSpec['modifier']> => m !== undefined)
-            .sort((x, y) => y.precedence - x.precedence),
-        };
+        b.data = { name: name.toLowerCase(), modifiers: modifiersOf(b, v, (v.registry.attached.get('set') ?? []).map((o) => o.def)) };
       },
       execute(b, rt) {
-        const { name, modifiers } = b.data as { name: string; modifiers: Array<NonNullable<TagSpec['modifier']>> };
-        let value = rt.string(b.args[1]!);
-        for (const m of modifiers) value = m.apply(value);
-        rt.setVariable(name, value);
+        rt.setVariable((b.data as { name: string }).name, applyModifiers(b, rt, rt.string(b.args[1]!)));
       },
     },
     {

@@ -19,15 +19,18 @@ export const containsMatch: MatchType = {
   },
 };
 
+const SURROGATE = /[\ud800-\udfff]/;
+
 // Keys are usually constants: parse each (comparator, key) pair once.
-const globCache = new Map<string, Glob>();
+const globCache = new Map<Comparator, Map<string, Glob>>();
 function globFor(key: string, cmp: Comparator): Glob {
-  const id = `${cmp.name}\0${key}`;
-  let g = globCache.get(id);
+  let byKey = globCache.get(cmp);
+  if (!byKey) globCache.set(cmp, (byKey = new Map()));
+  let g = byKey.get(key);
   if (!g) {
-    if (globCache.size > 4096) globCache.clear();
+    if (byKey.size > 4096) byKey.clear();
     g = parseGlob(key, cmp.fold!);
-    globCache.set(id, g);
+    byKey.set(key, g);
   }
   return g;
 }
@@ -40,9 +43,10 @@ export const matchesMatch: MatchType = {
     const cmp = ctx.cmp;
     const g = globFor(key, cmp);
     const folded = cmp.fold!(value);
-    const chars = Array.from(folded);
+    // Strings index by UTF-16 unit; only text with surrogate pairs needs splitting into characters.
+    const chars = SURROGATE.test(folded) ? Array.from(folded) : folded;
     // Captures come from the original text unless folding changed its length.
-    const original = folded === value ? chars : Array.from(value);
+    const original = folded === value ? chars : SURROGATE.test(value) ? Array.from(value) : value;
     const r = matchGlob(g, chars, original.length === chars.length ? original : chars, ctx.wantCaptures);
     if (r === null) return false;
     return ctx.wantCaptures ? [value, ...r] : true;

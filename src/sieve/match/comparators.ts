@@ -33,9 +33,11 @@ export const octet: Comparator = {
 };
 
 /** RFC 4790 9.2: US-ASCII letters compared without case; everything else as octets. */
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
 function asciiLower(s: string): string {
-  // Fast path: most strings have no upper-case ASCII.
-  if (!/[A-Z]/.test(s)) return s;
+  // For ASCII text the native lower-casing is the ASCII one and fast.
+  if (!NON_ASCII.test(s)) return s.toLowerCase();
   return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 }
 

@@ -43,7 +43,12 @@ export function parseGlob(pattern: string, fold: (s: string) => string): Glob {
   return { segments, starred: segments.length > 1, order };
 }
 
-function segmentAt(seg: Segment, value: string[], at: number): boolean {
+/** Characters by index: a string when every character is one UTF-16 unit, else an array. */
+export type Chars = string | readonly string[];
+
+const slice = (c: Chars, from: number, to?: number): string => (typeof c === 'string' ? c.slice(from, to) : c.slice(from, to).join(''));
+
+function segmentAt(seg: Segment, value: Chars, at: number): boolean {
   if (at + seg.length > value.length) return false;
   for (let j = 0; j < seg.length; j++) {
     const p = seg[j];
@@ -58,7 +63,7 @@ function segmentAt(seg: Segment, value: string[], at: number): boolean {
  * `captures` is asked for (else an empty array). `original` gives the
  * unfolded characters for the captures.
  */
-export function matchGlob(g: Glob, value: string[], original: string[], captures: boolean): string[] | null {
+export function matchGlob(g: Glob, value: Chars, original: Chars, captures: boolean): string[] | null {
   const segs = g.segments;
   const first = segs[0]!;
   if (!g.starred) {
@@ -89,12 +94,12 @@ export function matchGlob(g: Glob, value: string[], original: string[], captures
     const seg = segs[s]!;
     const at = starts[s]!;
     out.push(...holes(seg, original, at));
-    if (s < segs.length - 1) out.push(original.slice(at + seg.length, starts[s + 1]).join(''));
+    if (s < segs.length - 1) out.push(slice(original, at + seg.length, starts[s + 1]));
   }
   return out;
 }
 
-function holes(seg: Segment, original: string[], at: number): string[] {
+function holes(seg: Segment, original: Chars, at: number): string[] {
   const out: string[] = [];
   for (let j = 0; j < seg.length; j++) if (seg[j] === null) out.push(original[at + j] ?? '');
   return out;

@@ -4,6 +4,7 @@
  * (RFC 5233) registers :user and :detail.
  */
 import { type Address, formatAddress } from './address.js';
+import type { Runtime } from './runtime.js';
 
 export interface AddressPart {
   name: string;
@@ -11,7 +12,7 @@ export interface AddressPart {
    * The part of a valid address, or null when this address has no such part
    * (e.g. :detail without a separator, RFC 5233 4), so that it matches nothing.
    */
-  extract(a: Address): string | null;
+  extract(a: Address, rt: Runtime): string | null;
 }
 
 export const allPart: AddressPart = { name: 'all', extract: formatAddress };
@@ -26,8 +27,8 @@ export type AddressItem = { valid: true; address: Address } | { valid: false; ra
  * raw text to :all only (RFC 5228 2.7.4); the null reverse-path is the
  * empty string whatever the part (RFC 5228 5.4).
  */
-export function partValue(part: AddressPart, item: AddressItem): string | null {
+export function partValue(part: AddressPart, item: AddressItem, rt: Runtime): string | null {
   if (item.valid === 'null') return '';
   if (item.valid === false) return part === allPart ? item.raw : null;
-  return part.extract(item.address);
+  return part.extract(item.address, rt);
 }

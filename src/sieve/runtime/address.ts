@@ -18,6 +18,10 @@ export interface Address {
 type Tok = { t: 'atom' | 'qs' | 'dl' | 'sp'; v: string };
 
 const SPECIALS = '()<>[]:;@\\,."';
+/** Characters that end an atom: specials and white space, as a table by char code. */
+const BREAKS = new Uint8Array(128);
+for (const c of `${SPECIALS} \t\r\n`) BREAKS[c.charCodeAt(0)] = 1;
+const isBreak = (code: number): boolean => code < 128 && BREAKS[code] === 1;
 const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+$/;
 
 function tokenize(s: string): Tok[] | null {
@@ -47,12 +51,12 @@ function tokenize(s: string): Tok[] | null {
       if (end < 0) return null;
       out.push({ t: 'dl', v: s.slice(i, end + 1) });
       i = end + 1;
-    } else if (SPECIALS.includes(c)) {
+    } else if (isBreak(s.charCodeAt(i))) {
       out.push({ t: 'sp', v: c });
       i++;
     } else {
-      let j = i;
-      while (j < s.length && !SPECIALS.includes(s[j]!) && !' \t\r\n'.includes(s[j]!)) j++;
+      let j = i + 1;
+      while (j < s.length && !isBreak(s.charCodeAt(j))) j++;
       out.push({ t: 'atom', v: s.slice(i, j) });
       i = j;
     }

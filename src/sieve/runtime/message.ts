@@ -11,6 +11,8 @@ export interface HeaderField {
   lname: string;
   /** The unfolded value (RFC 5322 2.2.3: CRLF before WSP removed), not trimmed. */
   value: string;
+  /** The field as written, folding kept, without the final CRLF: what a rewrite puts back. */
+  raw: string;
 }
 
 export interface SieveMessage {
@@ -45,6 +47,7 @@ export function parseMessage(text: string): SieveMessage {
   for (const line of lines) {
     if ((line.startsWith(' ') || line.startsWith('\t')) && cur) {
       cur.value += line;
+      cur.raw += `\r\n${line}`;
       continue;
     }
     const colon = line.indexOf(':');
@@ -58,10 +61,17 @@ export function parseMessage(text: string): SieveMessage {
       cur = null;
       continue;
     }
-    cur = { name, lname: name.toLowerCase(), value: line.slice(colon + 1) };
+    cur = { name, lname: name.toLowerCase(), value: line.slice(colon + 1), raw: line };
     headers.push(cur);
   }
   return { raw, headers, body: raw.slice(bodyStart), size: Buffer.byteLength(raw), hasBody };
+}
+
+/** A message with a new header (editheader, RFC 5293): the body and other fields are kept as written. */
+export function withHeaders(m: SieveMessage, headers: HeaderField[]): SieveMessage {
+  const head = headers.map((h) => `${h.raw}\r\n`).join('');
+  const raw = m.hasBody ? `${head}\r\n${m.body}` : head;
+  return { raw, headers, body: m.body, size: Buffer.byteLength(raw), hasBody: m.hasBody };
 }
 
 /** The unfolded values of every field with this (lower-case) name, in order. */

@@ -3,7 +3,7 @@
  * part tree with content types, multipart preambles and epilogues, and
  * decoded text (transfer encoding and charset undone).
  */
-import { type HeaderField, parseMessage } from './message.js';
+import { type HeaderField, parseMessage, type SieveMessage } from './message.js';
 
 export interface MimePart {
   headers: HeaderField[];
@@ -26,12 +26,41 @@ export function parseContentType(value: string | undefined, fallback: string): {
   const [head, ...rest] = value.split(';');
   const type = head!.trim().toLowerCase();
   const params: Record<string, string> = {};
+  // RFC 2231: name*N continuations and name*(N)*= percent-encoded values with charset'lang'.
+  const pieces = new Map<string, Array<{ n: number; v: string; enc: boolean }>>();
   for (const p of rest) {
     const eq = p.indexOf('=');
     if (eq < 0) continue;
     let v = p.slice(eq + 1).trim();
     if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1).replace(/\\(.)/g, '$1');
-    params[p.slice(0, eq).trim().toLowerCase()] = v;
+    const key = p.slice(0, eq).trim().toLowerCase();
+    const m = /^([^*]+)(?:\*([0-9]+))?(\*)?$/.exec(key);
+    if (!m) continue;
+    const list = pieces.get(m[1]!) ?? [];
+    list.push({ n: Number(m[2] ?? 0), v, enc: m[3] !== undefined });
+    pieces.set(m[1]!, list);
+  }
+  for (const [name, list] of pieces) {
+    list.sort((a, b) => a.n - b.n);
+    let charset = 'utf-8';
+    params[name] = list
+      .map((x, i) => {
+        if (!x.enc) return x.v;
+        let v = x.v;
+        if (i === 0) {
+          const q = /^([^']*)'[^']*'(.*)$/.exec(v);
+          if (q) {
+            charset = q[1] || charset;
+            v = q[2]!;
+          }
+        }
+        try {
+          return new TextDecoder(charset === 'us-ascii' ? 'utf-8' : charset).decode(Buffer.from(v.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1'));
+        } catch {
+          return v;
+        }
+      })
+      .join('');
   }
   // A malformed type is kept as written: it matches no :content or :text selection.
   return { type, params };
@@ -108,4 +137,33 @@ export function* walkParts(p: MimePart): Generator<MimePart> {
   yield p;
   for (const c of p.children) yield* walkParts(c);
   if (p.embedded) yield* walkParts(p.embedded.root);
+}
+
+// One MIME parse per message, however many tests read it.
+const trees = new WeakMap<SieveMessage, MimePart>();
+export function mimeTree(msg: SieveMessage): MimePart {
+  let p = trees.get(msg);
+  if (!p) trees.set(msg, (p = parseMime(msg.raw)));
+  return p;
+}
+
+/** The parts foreverypart is inside, innermost last (RFC 5703 3), kept in the run's state. */
+export const PART_STACK = 'mime.parts';
+
+export function currentPart(state: Map<string, unknown>): MimePart | undefined {
+  return (state.get(PART_STACK) as MimePart[] | undefined)?.at(-1);
+}
+
+/**
+ * RFC 5703 4.1: the header fields `:mime` tests read: those of the current
+ * part (the message itself outside foreverypart) or, with `:anychild`, of
+ * it and every part inside it.
+ */
+export function mimeFields(msg: SieveMessage, state: Map<string, unknown>, names: string[], anychild: boolean): string[] {
+  const part = currentPart(state) ?? mimeTree(msg);
+  const parts = anychild ? Array.from(walkParts(part)) : [part];
+  const wanted = new Set(names.map((n) => n.toLowerCase()));
+  const out: string[] = [];
+  for (const p of parts) for (const h of p.headers) if (wanted.has(h.lname)) out.push(h.value);
+  return out;
 }

@@ -10,6 +10,7 @@
  * RFC 3894 3).
  */
 import type { Position } from '../../diagnostics.js';
+import type { SieveMessage } from './message.js';
 
 export interface Action {
   /** Pigeonhole's names: keep, store (fileinto), redirect, discard, reject, vacation, ... */
@@ -21,8 +22,10 @@ export interface Action {
   copy?: boolean;
   /** imap4flags (RFC 5232): flags to set on the stored message. */
   flags?: string[];
-  /** Anything else the action carries (vacation's fields, editheader's changes). */
+  /** Anything else the action carries (vacation's fields). */
   data?: Record<string, unknown>;
+  /** The message as it was when the action was taken (editheader changes it, RFC 5293 4). */
+  message?: SieveMessage;
 }
 
 export interface ResultLimits {

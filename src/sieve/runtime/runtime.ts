@@ -9,6 +9,8 @@ import type { Bound, MaybePromise, Value } from '../registry.js';
 import { type Address, parseEnvelopePath } from './address.js';
 import type { SieveMessage } from './message.js';
 import { type Action, SieveResult } from './result.js';
+import { asciiCasemap } from '../match/comparators.js';
+import type { MatchContext } from '../match/match-types.js';
 import { expand, type Scope, type Template } from './strings.js';
 import { readRef, toList, toStr } from '../sievepp/values.js';
 
@@ -52,12 +54,8 @@ export interface SieveHost {
    * is none. Without it, include fails at run time.
    */
   loadScript?(name: string, location: 'personal' | 'global'): MaybePromise<string | null>;
-  /** RFC 5183 environment items. */
-  environment?(name: string): string | undefined;
-  /** RFC 7352: has this id been seen in the last `seconds`? Records it when not. */
-  duplicate?(id: string, seconds: number): MaybePromise<boolean>;
-  /** Current time, for date/currentdate and vacation; defaults to the clock. */
-  now?(): Date;
+  /** Configuration by name, as Pigeonhole names its settings (e.g. sieve_spamtest_status_header). */
+  setting?(name: string): string | undefined;
   /** Sieve++ ec_log: a line for the host's log. */
   log?(level: 'debug' | 'info' | 'warning' | 'error', text: string): void;
   /** Sieve++ ec_inc_counter: the host's named counters. */
@@ -76,6 +74,12 @@ export interface SieveHost {
    * core never looks inside.
    */
   services?: Readonly<Record<string, unknown>>;
+  /** RFC 5183 environment items. */
+  environment?(name: string): string | undefined;
+  /** RFC 7352: has this id been seen in the last `seconds`? Records it when not. */
+  duplicate?(id: string, seconds: number): MaybePromise<boolean>;
+  /** Current time, for date/currentdate and vacation; defaults to the clock. */
+  now?(): Date;
 }
 
 /**
@@ -93,8 +97,10 @@ export interface RuntimeLimits {
   maxRedirects: number;
   /** Commands and tests evaluated per run before the run is stopped. */
   maxSteps: number;
-  /** RFC 5229 3: longest variable value, in characters (Pigeonhole: 4096 bytes). */
+  /** RFC 5229 3: longest variable value, in UTF-8 octets (Pigeonhole's default 4096). */
   maxVariableSize: number;
+  /** Wall-clock budget of a run in milliseconds (Pigeonhole's sieve_max_cpu_time). */
+  maxCpuMs: number;
 }
 
 export const defaultRuntimeLimits: Readonly<RuntimeLimits> = Object.freeze({
@@ -102,7 +108,17 @@ export const defaultRuntimeLimits: Readonly<RuntimeLimits> = Object.freeze({
   maxRedirects: 4,
   maxSteps: 1_000_000,
   maxVariableSize: 4096,
+  maxCpuMs: 10_000,
 });
+
+/** "2s", "500ms", "1m", "30" (seconds): Pigeonhole's time settings, in milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^\s*([0-9]+)\s*(ms|msecs?|s|secs?|m|mins?)?\s*$/i.exec(text);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 's').toLowerCase();
+  return unit.startsWith('ms') ? n : unit.startsWith('m') ? n * 60_000 : n * 1000;
+}
 
 /** Raised inside the interpreter and turned into a value at execute's boundary. */
 export class SieveRuntimeFailure extends Error {
@@ -141,6 +157,9 @@ export class Runtime implements Scope {
   readonly globals = new Map<string, string>();
   matchValues: string[] = [];
   steps = 0;
+  /** When the run started (performance.now()), for the time budget. */
+  private readonly started = performance.now();
+  private readonly maxCpuMs: number;
   readonly result: SieveResult;
   /** Messages the script logged (vnd.dovecot.debug's debug_log). */
   readonly log: string[] = [];
@@ -150,7 +169,17 @@ export class Runtime implements Scope {
   readonly state = new Map<string, unknown>();
   /** Variable namespaces (RFC 5229 3): resolvers by namespace name, e.g. "env". */
   readonly namespaces = new Map<string, (name: string) => string>();
-  message: SieveMessage | null;
+  private current: SieveMessage | null;
+  /** The message being judged; replacing it (editheader, the testsuite) drops cached reads of the old one. */
+  get message(): SieveMessage | null {
+    return this.current;
+  }
+  set message(m: SieveMessage | null) {
+    this.current = m;
+    this.memo.clear();
+  }
+  /** The message as the run began, before any editheader change: what a failed run keeps. */
+  readonly initialMessage: SieveMessage | null;
   envelope: Envelope;
   /** The SMTP phase, when known (ExecutionContext.phase). */
   readonly phase: string | undefined;
@@ -159,15 +188,20 @@ export class Runtime implements Scope {
   readonly messageContext: Map<string, string>;
   /** Set only when someone traces the run: every check of it is one property read when unset. */
   trace: TraceHook | undefined;
+  /** One reusable match context per run: matching allocates nothing per test. */
+  readonly matchContext: MatchContext & { at?: Position };
+  /** Header reads of this run, by what was read: a policy tests the same fields many times. */
+  private readonly memo = new Map<string, unknown>();
 
   constructor(
     ctx: ExecutionContext,
     readonly host: SieveHost,
     readonly limits: RuntimeLimits,
     /** True when the script required variables: only then are match values kept. */
-    readonly variablesOn: boolean,
+    public variablesOn: boolean,
   ) {
-    this.message = ctx.message;
+    this.current = ctx.message;
+    this.initialMessage = ctx.message;
     this.envelope = ctx.envelope;
     this.phase = ctx.phase;
     this.connectionContext = ctx.connectionContext ?? new Map();
@@ -176,13 +210,29 @@ export class Runtime implements Scope {
     // Sieve++ macros %{vctx_conn:key} / %{vctx_mess:key} are parsed into these namespaces.
     this.namespaces.set('vctx_conn', (name) => contextValue(this.connectionContext, name));
     this.namespaces.set('vctx_mess', (name) => contextValue(this.messageContext, name));
-    // RFC 6609 3.5: "${global.name}" reads a global whether or not it was declared here.
-    this.namespaces.set('global', (name) => this.globals.get(name) ?? '');
+    this.maxCpuMs = parseDuration(host.setting?.('sieve_max_cpu_time') ?? '') ?? limits.maxCpuMs;
+    const mc: MatchContext & { at?: Position } = { cmp: asciiCasemap, wantCaptures: false, warn: (m) => this.warn(m, mc.at) };
+    this.matchContext = mc;
   }
 
   /** Counts one evaluation against the budget (Pigeonhole's cpu limit, here in steps). */
   step(pos: Position): void {
     if (++this.steps > this.limits.maxSteps) throw new SieveRuntimeFailure(`execution exceeded the step limit of ${this.limits.maxSteps}`, pos);
+    // The clock is read every 4 steps: cheap, and a step is short except for
+    // large regex matches, which re2js keeps linear.
+    if ((this.steps & 3) === 0 && performance.now() - this.started > this.maxCpuMs) {
+      throw new SieveRuntimeFailure(`execution exceeded the CPU time limit of ${this.maxCpuMs} ms`, pos);
+    }
+  }
+
+  /** Makes a script's variable namespaces readable (RFC 5229 3). */
+  installNamespaces(defs: ReadonlyArray<{ name: string; read(rt: Runtime, path: string): string }> | undefined): void {
+    for (const d of defs ?? []) if (!this.namespaces.has(d.name)) this.namespaces.set(d.name, (path) => d.read(this, path));
+  }
+
+  /** A host setting by Pigeonhole's name, or undefined. */
+  setting(name: string): string | undefined {
+    return this.host.setting?.(name);
   }
 
   warn(message: string, pos?: Position): void {
@@ -199,7 +249,12 @@ export class Runtime implements Scope {
   }
 
   variable(name: string, ns: string | undefined): string {
-    if (ns !== undefined) return this.namespaces.get(ns)?.(name) ?? '';
+    if (ns !== undefined) {
+      // "${env.vnd.dovecot.x}": the namespace is the first part, the rest its path.
+      const dot = ns.indexOf('.');
+      const head = dot < 0 ? ns : ns.slice(0, dot);
+      return this.namespaces.get(head)?.(dot < 0 ? name : `${ns.slice(dot + 1)}.${name}`) ?? '';
+    }
     return (this.scope.globalNames.has(name) ? this.globals : this.scope.vars).get(name) ?? '';
   }
 
@@ -207,8 +262,14 @@ export class Runtime implements Scope {
     return this.matchValues[n] ?? '';
   }
 
+  /** Pigeonhole's limit is in octets (sieve_variables_max_variable_size); cut at a character boundary. */
+  fitVariable(value: string): string {
+    const max = Number(this.host.setting?.('sieve_variables_max_variable_size') ?? this.limits.maxVariableSize);
+    return value.length * 3 <= max ? value : truncateBytes(value, max);
+  }
+
   setVariable(name: string, value: string): void {
-    const v = value.length > this.limits.maxVariableSize ? truncate(value, this.limits.maxVariableSize) : value;
+    const v = this.fitVariable(value);
     if (name.startsWith('global.')) {
       this.globals.set(name.slice(7), v);
       return;
@@ -221,9 +282,31 @@ export class Runtime implements Scope {
   }
 
   /** A string or string-list value expanded to its strings. */
+  /**
+   * Remembers what `compute` gives for `key` in table `table` for the rest
+   * of the run. Keys are the header strings themselves (no concatenation),
+   * so look-ups hash each string once.
+   */
+  memoize<T>(table: string, key: string, compute: () => T): T {
+    let m = this.memo.get(table) as Map<string, T> | undefined;
+    if (!m) this.memo.set(table, (m = new Map()));
+    let v = m.get(key);
+    if (v === undefined) {
+      v = compute();
+      m.set(key, v);
+    }
+    return v;
+  }
+
+  /** The message or its header changed (test_set, editheader): cached reads are stale. */
+  forget(): void {
+    this.memo.clear();
+  }
+
+  /** A string or string-list value expanded to its strings. Constant lists are shared: do not mutate. */
   list(v: Value): string[] {
     if (v.kind === 'string' && v.ref) return toList(readRef(this, v.ref));
-    if (v.kind === 'stringlist') return v.templates.map((t) => this.str(t));
+    if (v.kind === 'stringlist') return v.constant ?? v.templates.map((t) => this.str(t));
     if (v.kind === 'string') return [this.str(v.template)];
     return [String(v.value)];
   }
@@ -235,6 +318,7 @@ export class Runtime implements Scope {
 
   /** Adds an action, turning a refused one into the runtime error Pigeonhole reports. */
   addAction(action: Action, cancelsImplicitKeep: boolean): void {
+    action.message ??= this.message ?? undefined;
     const err = this.result.add(action, cancelsImplicitKeep);
     if (err) this.fail(err, action.pos);
   }
@@ -253,8 +337,12 @@ function contextValue(m: Map<string, string>, name: string): string {
   return m.get(name) ?? m.get(name.toLowerCase()) ?? '';
 }
 
-/** Cuts at a character boundary, never inside a surrogate pair. */
-function truncate(s: string, n: number): string {
-  const code = s.charCodeAt(n - 1);
-  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
+/** The longest prefix of at most `max` UTF-8 octets that does not split a character. */
+function truncateBytes(s: string, max: number): string {
+  const bytes = Buffer.from(s, 'utf8');
+  if (bytes.length <= max) return s;
+  let end = max;
+  // Back up over continuation bytes (10xxxxxx) to the start of a character.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
 }

@@ -10,7 +10,7 @@
  * Later header tests in the same run still see the message as received.
  */
 import type { Bound } from '../registry.js';
-import { parseEnvelopePath } from '../runtime/address.js';
+import { formatAddress, parseEnvelopePath } from '../runtime/address.js';
 import { decodedHeaderValue, headerValues } from '../runtime/message.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { allPart } from '../runtime/address-parts.js';
@@ -153,7 +153,7 @@ const headerDelete: SieveFunction = {
 /** An envelope path without its angle brackets; the null path is "". */
 const bare = (path: string): string => {
   const a = parseEnvelopePath(path);
-  return a ? allPart.extract(a) ?? path : a === null ? '' : path;
+  return a ? formatAddress(a) : a === null ? '' : path;
 };
 
 const mailfrom: SieveFunction = {
@@ -192,7 +192,7 @@ const envelopeValue: SieveFunction = {
     const e = rt.envelope;
     const extract = (p: string): string => {
       const a = parseEnvelopePath(p);
-      return a === null ? '' : a === undefined ? p : part.extract(a) ?? '';
+      return a === null ? '' : a === undefined ? p : part.extract(a, rt) ?? '';
     };
     if (which === 'to') return e.to.map(extract);
     if (which === 'from') return extract(e.from);

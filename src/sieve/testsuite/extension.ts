@@ -6,15 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hasErrors } from '../../diagnostics.js';
-import { builtinRegistry, compileSieve } from '../compile.js';
-import { execute, matchTest, runBlock, andThen } from '../interpreter.js';
+import { builtinRegistry, type CompiledScript, compileSieve } from '../compile.js';
+import { andThen, execute, executeSequence, matchTest, runBlock } from '../interpreter.js';
 import type { CommandDef, Extension } from '../registry.js';
 import { headerValues, parseMessage, type SieveMessage } from '../runtime/message.js';
 import { formatAddress, parseAddressList } from '../runtime/address.js';
 import { normalizeMailbox } from '../runtime/result.js';
 import { type Envelope, type Runtime, SieveRuntimeFailure, StopSignal } from '../runtime/runtime.js';
 import { executeResult } from './result-execute.js';
-import { TestFailure, type TestsuiteState } from './state.js';
+import { suiteScriptLoader, TestFailure, type TestsuiteState } from './state.js';
 
 export const STATE = 'testsuite';
 export const stateOf = (rt: Runtime): TestsuiteState => rt.state.get(STATE) as TestsuiteState;
@@ -71,6 +71,7 @@ const testSet: CommandDef = {
     const env = rt.envelope;
     if (what === 'message') {
       rt.message = parseMessage(value);
+      rt.forget();
       rt.envelope = envelopeFromMessage(rt.message);
     }
     else if (what === 'envelope.from') env.from = value;
@@ -114,7 +115,12 @@ const testScriptCompile: CommandDef = {
       st.compiled = null;
       return false;
     }
-    const r = compileSieve(text, { file, registry: builtinRegistry() });
+    const r = compileSieve(text, {
+      file,
+      registry: builtinRegistry(),
+      loadScript: suiteScriptLoader(st.dir),
+      setting: (n) => st.config.get(n),
+    });
     const errors = r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
     // Pigeonhole ends a failed compile with one summary error, which test_error counts.
     if (hasErrors(r.diagnostics)) errors.push('script compilation failed');
@@ -137,6 +143,37 @@ const testScriptRun: CommandDef = {
       st.errors = [...res.errors, ...res.warnings].map((e) => e.message);
       return res.errors.length === 0;
     });
+  },
+};
+
+/** test_multiscript: compiles the scripts and runs them in sequence, then executes the result. */
+const testMultiscript: CommandDef = {
+  name: 'test_multiscript',
+  kind: 'test',
+  positional: [{ name: 'scripts', type: 'stringlist' }],
+  async evaluate(b, rt) {
+    const st = stateOf(rt);
+    const scripts: CompiledScript[] = [];
+    for (const path of rt.list(b.args[0]!)) {
+      const file = resolve(st.dir, path);
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch {
+        return false;
+      }
+      const r = compileSieve(text, { file, registry: builtinRegistry(), loadScript: suiteScriptLoader(st.dir), setting: (n) => st.config.get(n) });
+      if (!r.script) return false;
+      scripts.push(r.script);
+    }
+    const ctx = { message: rt.message, envelope: { ...rt.envelope, to: [...rt.envelope.to] } };
+    const res = await executeSequence(scripts, ctx, rt.host);
+    st.scriptResult = res;
+    st.errors = res.errors.map((e) => e.message);
+    if (res.errors.length) return false;
+    const keepFlags = (res.runtime.state.get('imap4flags') as string[] | undefined) ?? [];
+    st.errors = executeResult(res.runtime.result, res.runtime, st, keepFlags);
+    return st.errors.length === 0;
   },
 };
 
@@ -190,7 +227,7 @@ const testResultExecute: CommandDef = {
     const st = stateOf(rt);
     const owner = st.scriptResult?.runtime ?? rt;
     const keepFlags = (owner.state.get('imap4flags') as string[] | undefined) ?? [];
-    const errors = executeResult(currentResult(rt), rt, st, keepFlags);
+    const errors = executeResult(currentResult(rt), owner, st, keepFlags);
     st.errors = errors;
     return errors.length === 0;
   },
@@ -213,12 +250,14 @@ const testMessage: CommandDef = {
       const m = st.stored.get(normalizeMailbox(rt.string(folder.args[0]!)))?.[n];
       if (!m) return false;
       rt.message = parseMessage(m.text);
+      rt.forget();
       rt.state.set('imap4flags', [...m.flags]);
       return true;
     }
     const m = st.sent[n];
     if (!m) return false;
     rt.message = parseMessage(m.text);
+    rt.forget();
     rt.envelope = { ...m.envelope, to: [...m.envelope.to] };
     return true;
   },
@@ -233,7 +272,67 @@ const testMailboxCreate: CommandDef = {
   },
 };
 
+/**
+ * test_binary_save/load: Pigeonhole saves and reloads its compiled binary.
+ * Here the compiled script is the "binary": saving keeps it under a name,
+ * loading makes it the script under test again.
+ */
+const testBinarySave: CommandDef = {
+  name: 'test_binary_save',
+  kind: 'command',
+  positional: [{ name: 'binary name', type: 'string' }],
+  execute(b, rt) {
+    const st = stateOf(rt);
+    const compiled = st.compiled;
+    if (!compiled) return rt.fail('test_binary_save: no script compiled', b.node.pos);
+    st.binaries.set(rt.string(b.args[0]!), compiled);
+  },
+};
+
+const testBinaryLoad: CommandDef = {
+  name: 'test_binary_load',
+  kind: 'command',
+  positional: [{ name: 'binary name', type: 'string' }],
+  execute(b, rt) {
+    const st = stateOf(rt);
+    const name = rt.string(b.args[0]!);
+    const bin = st.binaries.get(name);
+    if (!bin) return rt.fail(`test_binary_load: no binary '${name}' saved`, b.node.pos);
+    st.compiled = bin;
+  },
+};
+
+/** test_config_set/unset/reload: change the settings the host reports (SieveHost.setting). */
+const testConfigSet: CommandDef = {
+  name: 'test_config_set',
+  kind: 'command',
+  positional: [
+    { name: 'setting', type: 'string' },
+    { name: 'value', type: 'string' },
+  ],
+  execute(b, rt) {
+    stateOf(rt).config.set(rt.string(b.args[0]!), rt.string(b.args[1]!));
+  },
+};
+
+const testConfigUnset: CommandDef = {
+  name: 'test_config_unset',
+  kind: 'command',
+  positional: [{ name: 'setting', type: 'string' }],
+  execute(b, rt) {
+    stateOf(rt).config.delete(rt.string(b.args[0]!));
+  },
+};
+
+/** Settings are read when used, so there is nothing to reload. */
+const testConfigReload: CommandDef = {
+  name: 'test_config_reload',
+  kind: 'command',
+  tags: [{ name: 'extension', args: [{ name: 'extension', type: 'string' }] }],
+  execute: () => undefined,
+};
+
 export const testsuite: Extension = {
   capability: 'vnd.dovecot.testsuite',
-  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate],
+  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate, testConfigSet, testConfigUnset, testConfigReload, testBinarySave, testBinaryLoad, testMultiscript],
 };

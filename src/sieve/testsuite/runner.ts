@@ -5,7 +5,8 @@
  * outside a test block, is one failed test.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { userInfo } from 'node:os';
+import { dirname } from 'node:path';
 import { formatDiagnostic } from '../../diagnostics.js';
 import { compileSieve } from '../compile.js';
 import { ExtensionRegistry } from '../extension-registry.js';
@@ -15,13 +16,20 @@ import { parseMessage } from '../runtime/message.js';
 import { normalizeMailbox } from '../runtime/result.js';
 import { defaultRuntimeLimits, Runtime } from '../runtime/runtime.js';
 import { STATE, testsuite } from './extension.js';
-import { type TestOutcome, TestsuiteState } from './state.js';
+import { suiteScriptLoader, type TestOutcome, TestsuiteState } from './state.js';
 
 /** Pigeonhole's testsuite starts with this message and envelope (testsuite-message.c). */
 const DEFAULT_MESSAGE = 'From: sender@example.com\nTo: recipient@example.org\nSubject: Frop!\n\nFriep!\n';
 const DEFAULT_ENVELOPE = { from: 'sender@example.com', to: ['recipient@example.com'], origTo: 'recipient@example.com' };
 
-const TESTSUITE_ENVIRONMENT: Record<string, string> = { name: 'Pigeonhole Sieve', location: 'MS', domain: 'example.com', host: 'testsuite.example.com' };
+const TESTSUITE_ENVIRONMENT: Record<string, string> = {
+  name: 'Pigeonhole Sieve',
+  location: 'MS',
+  domain: 'example.com',
+  host: 'testsuite.example.com',
+  // Pigeonhole's testsuite runs as the local user.
+  'vnd.dovecot.username': userInfo().username,
+};
 
 let registry: ExtensionRegistry | undefined;
 export function testsuiteRegistry(): ExtensionRegistry {
@@ -40,7 +48,8 @@ export async function runSvtestFile(file: string): Promise<SvtestReport> {
   } catch (e) {
     return { file, outcomes: [{ name: '(file)', passed: false, reason: `cannot read: ${(e as Error).message}` }] };
   }
-  const compiled = compileSieve(text, { file, registry: testsuiteRegistry() });
+  const load = suiteScriptLoader(dirname(file));
+  const compiled = compileSieve(text, { file, registry: testsuiteRegistry(), loadScript: load });
   if (!compiled.script) {
     const first = compiled.diagnostics.find((d) => d.severity === 'error');
     return { file, outcomes: [{ name: '(compile)', passed: false, reason: first ? formatDiagnostic(first) : 'compile failed' }] };
@@ -52,14 +61,8 @@ export async function runSvtestFile(file: string): Promise<SvtestReport> {
     // The environment Pigeonhole's suite was written against (its testsuite
     // runs as a mail store); a server reports its own (RFC 5183 4).
     environment: (item: string) => TESTSUITE_ENVIRONMENT[item],
-    // Pigeonhole's suite keeps personal scripts in included/, global ones in included-global/.
-    loadScript: async (name: string, location: 'personal' | 'global') => {
-      try {
-        return await readFile(join(dirname(file), location === 'global' ? 'included-global' : 'included', `${name}.sieve`), 'utf8');
-      } catch {
-        return null;
-      }
-    },
+    setting: (name: string) => state.config.get(name),
+    loadScript: load,
   };
   const rt = new Runtime({ message: parseMessage(DEFAULT_MESSAGE), envelope: { ...DEFAULT_ENVELOPE, to: [...DEFAULT_ENVELOPE.to] } }, host, { ...defaultRuntimeLimits, maxSteps: 10_000_000 }, compiled.script.variables);
   rt.state.set(STATE, state);

@@ -4,6 +4,8 @@
  * errors (test_error), the mailboxes that exist, and the messages the
  * executed result would have sent (test_message :smtp).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CompiledScript } from '../compile.js';
 import type { ExecutionResult } from '../interpreter.js';
 import type { Envelope } from '../runtime/runtime.js';
@@ -29,11 +31,29 @@ export class TestsuiteState {
   /** The result test_script_run produced; null means "the testsuite script's own result". */
   scriptResult: ExecutionResult | null = null;
   readonly mailboxes = new Set<string>(['INBOX']);
+  /** Compiled scripts test_binary_save kept by name (our compiled form stands for Pigeonhole's binary). */
+  readonly binaries = new Map<string, CompiledScript>();
+  /** Settings test_config_set changed; the runner's host answers setting() from here. */
+  readonly config = new Map<string, string>();
   sent: SentMessage[] = [];
   /** Messages stored by executed results, per mailbox, with their flags (test_message :folder). */
   readonly stored = new Map<string, Array<{ text: string; flags: string[] }>>();
   /** Folder of the .svtest file: test_script_compile paths are relative to it. */
   constructor(readonly dir: string) {}
+}
+
+/**
+ * Where Pigeonhole's suite keeps scripts for include: personal ones in
+ * included/, global ones in included-global/, beside the .svtest file.
+ */
+export function suiteScriptLoader(dir: string): (name: string, location: 'personal' | 'global') => string | null {
+  return (name, location) => {
+    try {
+      return readFileSync(join(dir, location === 'global' ? 'included-global' : 'included', `${name}.sieve`), 'utf8');
+    } catch {
+      return null;
+    }
+  };
 }
 
 /** test_fail: ends the current test (Pigeonhole jumps to the end of the test block). */

@@ -1,0 +1,16 @@
+/**
+ * The Sieve engine's public surface: what the server, the CLI and
+ * extension modules (src/cbv) import. Everything else under src/sieve is
+ * internal.
+ */
+export { builtinRegistry, type CompiledScript, type CompileOptions, type CompileResult, compileSieve, compileSieveFile } from './compile.js';
+export { ExtensionRegistry } from './extension-registry.js';
+export { extensions } from './extensions/index.js';
+export { type ExecuteOptions, type ExecutionResult, execute, executeSequence } from './interpreter.js';
+export type { Bound, CommandDef, Extension, MaybePromise, TagSpec, Value } from './registry.js';
+export type { SieveValue } from './sievepp/values.js';
+export { type SieveMessage, parseMessage } from './runtime/message.js';
+export type { Action, RuntimeError } from './runtime/result.js';
+export { defaultRuntimeLimits, type Envelope, type ExecutionContext, type Runtime, type RuntimeLimits, type SieveHost } from './runtime/runtime.js';
+export { composeRedirect, type OutgoingMessage } from './redirect-out.js';
+export { composeVacationReply, type VacationReply } from './vacation-reply.js';
