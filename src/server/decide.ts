@@ -11,6 +11,7 @@
  *   keep / implicit keep           accept; the message goes to the spool (INBOX)
  *   fileinto "F"                   accept into spool folder F
  *   redirect "A"                   deliver to A instead (as well, with :copy)
+ *   ec_header_add / _delete        the header is edited when the message is spooled
  *   vacation, flags, ...           recorded, no effect on the reply
  *
  * A phase's decision is "final" when a script took an action that decides
@@ -18,6 +19,7 @@
  * then the phase's `_phase2` script does not run.
  */
 import type { Action } from '../sieve/runtime/result.js';
+import type { HeaderEdit } from './header-edits.js';
 import type { Phase, PhaseOutcome, Reply } from './types.js';
 
 export interface Decision {
@@ -34,6 +36,8 @@ export interface Decision {
   implicitKeep: boolean;
   /** A script decided: the phase's next script does not run. */
   final: boolean;
+  /** Sieve++ ec_header_add / ec_header_delete, applied when the message is spooled. */
+  headerEdits: HeaderEdit[];
 }
 
 const ENHANCED = /^([245]\.\d{1,3}\.\d{1,3}) +/;
@@ -52,10 +56,14 @@ function defaultText(code: number): string {
   return 'Ok';
 }
 
+export function emptyDecision(implicitKeep = true): Decision {
+  return { disconnect: false, tarpitMs: 0, discard: false, folders: [], redirects: [], implicitKeep, final: false, headerEdits: [] };
+}
+
 export function decide(phase: Phase, actions: readonly Action[], implicitKeep: boolean): Decision {
-  const d: Decision = { disconnect: false, tarpitMs: 0, discard: false, folders: [], redirects: [], implicitKeep, final: false };
+  const d: Decision = emptyDecision(implicitKeep);
   for (const a of actions) {
-    const data = (a.data ?? {}) as { code?: number; text?: string; seconds?: number };
+    const data = (a.data ?? {}) as { code?: number; text?: string; seconds?: number; name?: string; value?: string };
     switch (a.type) {
       case 'reject':
       case 'ereject': {
@@ -90,8 +98,13 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
         if (a.copy) d.folders.push('INBOX');
         d.final = true;
         break;
+      case 'header_add':
+      case 'header_delete':
+        if (data.name) d.headerEdits.push({ op: a.type === 'header_add' ? 'add' : 'delete', name: data.name, ...(data.value !== undefined ? { value: data.value } : {}) });
+        break;
       default:
-        // vacation, addflag, editheader...: recorded by the interpreter, no SMTP-time effect.
+        // vacation, addflag...: recorded by the interpreter, no SMTP-time effect.
+        // (editheader changes the message itself: the policy spools the edited one.)
         break;
     }
   }

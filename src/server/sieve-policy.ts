@@ -15,7 +15,8 @@ import { parseMessage } from '../sieve/runtime/message.js';
 import { policyHost } from '../policy/functions.js';
 import type { ExecutionContext, RuntimeLimits, SieveHost, TraceHook } from '../sieve/runtime/runtime.js';
 import type { CbvModule } from './cbv-module.js';
-import { type Decision, decide, outcomeOf } from './decide.js';
+import { type Decision, decide, emptyDecision, outcomeOf } from './decide.js';
+import { applyHeaderEdits, type HeaderEdit } from './header-edits.js';
 import type { Phase, PhaseInput, PhaseOutcome, Policy, SessionState } from './types.js';
 
 export interface PhaseScripts {
@@ -69,9 +70,10 @@ interface Pending {
   folders: string[];
   redirects: string[];
   discardedRecipients: Set<string>;
+  headerEdits: HeaderEdit[];
 }
 
-const newPending = (): Pending => ({ discard: false, folders: [], redirects: [], discardedRecipients: new Set() });
+const newPending = (): Pending => ({ discard: false, folders: [], redirects: [], discardedRecipients: new Set(), headerEdits: [] });
 
 export class SievePolicy implements Policy {
   /** Per transaction: keyed by the message context, which the server renews at each MAIL FROM. */
@@ -89,7 +91,9 @@ export class SievePolicy implements Policy {
     const cbv = this.options.cbv;
     if (cbv && scripts?.readsCbv && cbv.comesAfterStart(phase)) await cbv.wait(session);
 
-    const total: Decision = { disconnect: false, tarpitMs: 0, discard: false, folders: [], redirects: [], implicitKeep: true, final: false };
+    const total: Decision = emptyDecision();
+    // editheader (RFC 5293) gives the script a new message; the last edited one is what gets spooled.
+    let edited: string | undefined;
     for (const slot of ['phase1', 'phase2'] as const) {
       const script = scripts?.[slot];
       if (!script) continue;
@@ -108,6 +112,8 @@ export class SievePolicy implements Policy {
         }
         continue; // RFC 5228 2.10.6: a failed run's actions are not executed
       }
+      const rt = result.runtime;
+      if (rt.message && rt.message !== rt.initialMessage) edited = rt.message.raw;
       const d = decide(phase, result.actions, result.implicitKeep);
       this.options.logger.info(
         { event: 'sieve', session: session.id, phase, script: script.file ?? slot, actions: result.actions.map((a) => a.type), implicitKeep: result.implicitKeep, code: d.reply?.code ?? null },
@@ -126,7 +132,7 @@ export class SievePolicy implements Policy {
       return outcomeOf(total);
     }
     if (refused) return outcomeOf(total);
-    return { ...outcomeOf(total), delivery: this.plan(session, total) };
+    return { ...outcomeOf(total), delivery: this.plan(session, total, input.message, edited) };
   }
 
   private context(input: PhaseInput): ExecutionContext {
@@ -179,7 +185,7 @@ export class SievePolicy implements Policy {
   }
 
   private remember(phase: Phase, input: PhaseInput, d: Decision): void {
-    if (!d.discard && !d.folders.length && !d.redirects.length) return;
+    if (!d.discard && !d.folders.length && !d.redirects.length && !d.headerEdits.length) return;
     const early = phase === 'connect' || phase === 'ehlo';
     const map = early ? this.connections : this.transactions;
     const key = (early ? input.session : input.session.message) as SessionState & Map<string, string>;
@@ -191,9 +197,10 @@ export class SievePolicy implements Policy {
     }
     p.folders.push(...d.folders);
     p.redirects.push(...d.redirects);
+    p.headerEdits.push(...d.headerEdits);
   }
 
-  private plan(session: SessionState, d: Decision) {
+  private plan(session: SessionState, d: Decision, received: Buffer | undefined, edited: string | undefined) {
     const parts = [this.connections.get(session), this.transactions.get(session.message)].filter((p): p is Pending => !!p);
     const discarded = new Set(parts.flatMap((p) => [...p.discardedRecipients]));
     const recipients = session.recipients.filter((r) => !discarded.has(r));
@@ -202,7 +209,11 @@ export class SievePolicy implements Policy {
     const redirects = [...parts.flatMap((p) => p.redirects), ...d.redirects];
     // The implicit keep applies only when no phase chose where the message goes.
     if (!folders.length && !redirects.length && d.implicitKeep) folders.push('INBOX');
-    return { discard, folders, redirects, recipients };
+    // Header edits from every phase, earliest first, on the (possibly editheader-edited) message.
+    const edits = [...parts.flatMap((p) => p.headerEdits), ...d.headerEdits];
+    if (edited === undefined && !edits.length) return { discard, folders, redirects, recipients };
+    const text = applyHeaderEdits(edited ?? received?.toString('utf8') ?? '', edits);
+    return { discard, folders, redirects, recipients, message: Buffer.from(text, 'utf8') };
   }
 }
 
@@ -215,4 +226,5 @@ function merge(total: Decision, d: Decision): void {
   total.redirects.push(...d.redirects);
   total.implicitKeep &&= d.implicitKeep;
   total.final ||= d.final;
+  total.headerEdits.push(...d.headerEdits);
 }

@@ -225,7 +225,7 @@ export class PolicyServer {
     if (outcome.reply && outcome.reply.code >= 400) return this.answer(entry, outcome, cb);
     const plan = outcome.delivery ?? { discard: false, folders: [INBOX], redirects: [] };
     try {
-      const ids = await this.deliver(state, message, plan);
+      const ids = await this.deliver(state, plan.message ?? message, plan);
       messageAccepted(state);
       this.options.logger.info(
         { event: 'spool', session: state.id, ids, folders: plan.folders, redirects: plan.redirects, discard: plan.discard || ids.length === 0, bytes: message.length },

@@ -26,6 +26,8 @@ export interface DeliveryPlan {
   redirects: string[];
   /** The recipients the folder copies are for; absent means every accepted recipient. */
   recipients?: string[];
+  /** The message to spool when the policy changed it (header edits); absent means as received. */
+  message?: Buffer;
 }
 
 export interface PhaseOutcome {

@@ -139,3 +139,24 @@ describe('phase scripts decide the replies', () => {
     expect(spooled!.envelope.verdicts).toMatchObject({ smtp_cbv_result: 'pass', smtp_cbv_stage: 'rcpt' });
   });
 });
+
+describe('header edits reach the spool', () => {
+  it('ec_header_add at RCPT TO and ec_header_delete at DATA change the spooled message', async () => {
+    const t = await serve({
+      rcptto: { phase1: 'ec_header_add "X-Checked" "rcpt phase";' },
+      data: { phase1: 'ec_header_delete "X-Internal";' },
+    });
+    await sendMail(await t.client(), 'a@s.test', ['b@here.test'], 'X-Internal: secret\r\nSubject: s\r\n\r\nbody\r\n');
+    const [m] = await t.spooled();
+    expect(m!.message).toMatch(/^Received: [\s\S]*?\r\nX-Checked: rcpt phase\r\nSubject: s\r\n\r\nbody\r\n$/);
+    expect(m!.message).not.toContain('X-Internal');
+  });
+
+  it("editheader's addheader and deleteheader edit the message that is spooled", async () => {
+    const t = await serve({ data: { phase1: 'require "editheader";\naddheader "X-Policy" "checked";\ndeleteheader "X-Drop";' } });
+    await sendMail(await t.client(), 'a@s.test', ['b@here.test'], 'X-Drop: 1\r\nSubject: s\r\n\r\nbody\r\n');
+    const [m] = await t.spooled();
+    expect(m!.message).toContain('X-Policy: checked\r\n');
+    expect(m!.message).not.toContain('X-Drop');
+  });
+});

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { applyHeaderEdits } from '../../src/server/header-edits.js';
+
+const msg = 'Subject: hi\r\nX-Count: 1\r\nX-Long: a\r\n b\r\nX-Count: 2\r\n\r\nbody\r\n';
+
+describe('applyHeaderEdits', () => {
+  it('adds fields on top, in the order asked', () => {
+    expect(applyHeaderEdits(msg, [{ op: 'add', name: 'X-A', value: '1' }, { op: 'add', name: 'X-B', value: '2' }])).toBe(`X-B: 2\r\nX-A: 1\r\n${msg}`);
+  });
+
+  it('deletes every field of a name, folded lines included, case-insensitively', () => {
+    expect(applyHeaderEdits(msg, [{ op: 'delete', name: 'x-count' }, { op: 'delete', name: 'X-LONG' }])).toBe('Subject: hi\r\n\r\nbody\r\n');
+  });
+
+  it('deletes only the fields with the given value', () => {
+    expect(applyHeaderEdits(msg, [{ op: 'delete', name: 'X-Count', value: '2' }])).toBe('Subject: hi\r\nX-Count: 1\r\nX-Long: a\r\n b\r\n\r\nbody\r\n');
+  });
+
+  it('leaves the body alone, and a message with no edits untouched', () => {
+    expect(applyHeaderEdits('A: 1\r\n\r\nX-Count: 3\r\n', [{ op: 'delete', name: 'X-Count' }])).toBe('A: 1\r\n\r\nX-Count: 3\r\n');
+    expect(applyHeaderEdits(msg, [])).toBe(msg);
+  });
+});
