@@ -34,14 +34,16 @@ export async function assemble(config: Config, logger: Logger, hostname: string)
   let cbv: CbvModule | null = null;
   const c = config.smtpCbv;
   if (c) {
-    const engine = createCbvEngine({ ...cbvEngineOptions(c), logger });
-    cbv = new CbvModule(engine, { enabled: c.enabled, phase: c.phase, deadlineMs: c.timeoutMs }, logger);
+    // Momentum's Debug_Level: this module's own log level, else the global one.
+    const cbvLogger = c.debugLevel ? logger.child({}, { level: c.debugLevel }) : logger;
+    const engine = createCbvEngine({ ...cbvEngineOptions(c), logger: cbvLogger });
+    cbv = new CbvModule(engine, { enabled: c.enabled, phase: c.phase, deadlineMs: c.timeoutMs }, cbvLogger);
   }
   const policy = new SievePolicy({
     scripts,
     runtimeError: config.sieve.runtimeError,
     cbv: cbv ?? undefined,
-    logger,
+    logger: config.sieve.debugLevel ? logger.child({}, { level: config.sieve.debugLevel }) : logger,
     hostname,
     // ec_dns_lookup asks the same resolvers as the CBV engine.
     dnsLookup: createDnsLookup({ servers: c?.dnsServers }),
