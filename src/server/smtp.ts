@@ -55,6 +55,9 @@ interface Connection {
 
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3}(?= |$)/;
 
+/** The policy must see every session: without its state, fail closed. */
+const NO_SESSION: Reply = { code: 421, enhanced: '4.3.0', text: 'Internal error: session state lost, try again later' };
+
 export class PolicyServer {
   private servers: SMTPServer[] = [];
   private sessions = new Map<string, { state: SessionState; conn: Connection; listener: ListenerOptions }>();
@@ -144,7 +147,8 @@ export class PolicyServer {
     const count = (this.perIp.get(ip) ?? 0) + 1;
     this.perIp.set(ip, count);
     const state = newSessionState(session, listener);
-    if (!conn) return cb(); // cannot happen with the pinned smtp-server; serve without phase hooks rather than fail
+    // Cannot happen with the pinned smtp-server; if it ever does, refuse rather than serve without policy.
+    if (!conn) return cb(replyError(NO_SESSION));
     this.sessions.set(session.id, { state, conn, listener });
     this.wrapConnection(conn, state);
     if (count > (listener.maxConnectionsPerIp ?? this.options.maxConnectionsPerIp)) {
@@ -185,7 +189,7 @@ export class PolicyServer {
 
   private async onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void) {
     const entry = this.sessions.get(session.id);
-    if (!entry) return cb();
+    if (!entry) return cb(replyError(NO_SESSION));
     const { state } = entry;
     // A new transaction: a new message context (sieve-dialect.md).
     beginTransaction(state, address.address);
@@ -195,7 +199,7 @@ export class PolicyServer {
 
   private async onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void) {
     const entry = this.sessions.get(session.id);
-    if (!entry) return cb();
+    if (!entry) return cb(replyError(NO_SESSION));
     const { state } = entry;
     offerRecipient(state, address.address);
     const outcome = await this.runPhase('rcptto', state, { recipient: address.address });
@@ -213,7 +217,7 @@ export class PolicyServer {
       size += chunk.length;
     });
     await new Promise<void>((resolve) => stream.once('end', resolve));
-    if (!entry) return cb(null, 'Ok');
+    if (!entry) return cb(replyError(NO_SESSION));
     const { state } = entry;
     if (stream.sizeExceeded || size > limit) {
       const reply = { code: 552, enhanced: '5.3.4', text: `Message size exceeds the limit of ${limit} bytes` };
