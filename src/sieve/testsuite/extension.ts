@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hasErrors } from '../../diagnostics.js';
-import { builtinRegistry, type CompiledScript, compileSieve } from '../compile.js';
+import { type CompiledScript, compileSieve } from '../compile.js';
 import { andThen, execute, executeSequence, matchTest, runBlock } from '../interpreter.js';
 import type { CommandDef, Extension } from '../registry.js';
 import { headerValues, parseMessage, type SieveMessage } from '../runtime/message.js';
@@ -117,8 +117,8 @@ const testScriptCompile: CommandDef = {
     }
     const r = compileSieve(text, {
       file,
-      registry: builtinRegistry(),
-      loadScript: suiteScriptLoader(st.dir),
+      registry: st.registry,
+      loadScript: suiteScriptLoader(st.dir, st.config),
       setting: (n) => st.config.get(n),
     });
     const errors = r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
@@ -162,7 +162,7 @@ const testMultiscript: CommandDef = {
       } catch {
         return false;
       }
-      const r = compileSieve(text, { file, registry: builtinRegistry(), loadScript: suiteScriptLoader(st.dir), setting: (n) => st.config.get(n) });
+      const r = compileSieve(text, { file, registry: st.registry, loadScript: suiteScriptLoader(st.dir, st.config), setting: (n) => st.config.get(n) });
       if (!r.script) return false;
       scripts.push(r.script);
     }
@@ -334,5 +334,7 @@ const testConfigReload: CommandDef = {
 
 export const testsuite: Extension = {
   capability: 'vnd.dovecot.testsuite',
+  // "${tst.path}": the folder of the .svtest file, as Pigeonhole's testsuite gives it.
+  namespaces: [{ name: 'tst', read: (rt, path) => (path.toLowerCase() === 'path' ? stateOf(rt).dir : '') }],
   commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate, testConfigSet, testConfigUnset, testConfigReload, testBinarySave, testBinaryLoad, testMultiscript],
 };

@@ -54,7 +54,7 @@ export async function runSvtestFile(file: string): Promise<SvtestReport> {
     const first = compiled.diagnostics.find((d) => d.severity === 'error');
     return { file, outcomes: [{ name: '(compile)', passed: false, reason: first ? formatDiagnostic(first) : 'compile failed' }] };
   }
-  const state = new TestsuiteState(dirname(file));
+  const state = new TestsuiteState(dirname(file), testsuiteRegistry());
   // The suite's own script keeps Pigeonhole's action limits but may run long.
   const host = {
     mailboxExists: (name: string) => state.mailboxes.has(normalizeMailbox(name)),

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { CompiledScript } from '../compile.js';
 import type { ExecutionResult } from '../interpreter.js';
 import type { Envelope } from '../runtime/runtime.js';
+import type { ExtensionRegistry } from '../extension-registry.js';
 
 export interface TestOutcome {
   name: string;
@@ -38,22 +39,46 @@ export class TestsuiteState {
   sent: SentMessage[] = [];
   /** Messages stored by executed results, per mailbox, with their flags (test_message :folder). */
   readonly stored = new Map<string, Array<{ text: string; flags: string[] }>>();
-  /** Folder of the .svtest file: test_script_compile paths are relative to it. */
-  constructor(readonly dir: string) {}
+  /**
+   * Folder of the .svtest file (test_script_compile paths are relative to
+   * it), and the registry the suite runs with: scripts it compiles may use
+   * the testsuite commands too, as in Pigeonhole.
+   */
+  constructor(
+    readonly dir: string,
+    readonly registry: ExtensionRegistry,
+  ) {}
 }
 
 /**
  * Where Pigeonhole's suite keeps scripts for include: personal ones in
- * included/, global ones in included-global/, beside the .svtest file.
+ * included/, global ones in included-global/, beside the .svtest file;
+ * or, when test_config_set chose Dovecot's "dict" script driver for a
+ * location, in the dict file it names (alternating key and value lines:
+ * priv/sieve/name/NAME -> id, priv/sieve/data/ID -> script).
  */
-export function suiteScriptLoader(dir: string): (name: string, location: 'personal' | 'global') => string | null {
+export function suiteScriptLoader(dir: string, config?: ReadonlyMap<string, string>): (name: string, location: 'personal' | 'global') => string | null {
   return (name, location) => {
+    const storage = location === 'global' ? 'included-global' : 'included';
     try {
-      return readFileSync(join(dir, location === 'global' ? 'included-global' : 'included', `${name}.sieve`), 'utf8');
+      const prefix = `sieve_script/${storage}`;
+      if (config?.get(`${prefix}/sieve_script_driver`) === 'dict') {
+        const path = config.get(`${prefix}/sieve_script_dict/dict/file/path`);
+        return path ? fromDict(readFileSync(path, 'utf8'), name) : null;
+      }
+      return readFileSync(join(dir, storage, `${name}.sieve`), 'utf8');
     } catch {
       return null;
     }
   };
+}
+
+function fromDict(text: string, name: string): string | null {
+  const lines = text.split(/\r?\n/);
+  const entries = new Map<string, string>();
+  for (let i = 0; i + 1 < lines.length; i += 2) entries.set(lines[i]!, lines[i + 1]!);
+  const id = entries.get(`priv/sieve/name/${name}`);
+  return id === undefined ? null : (entries.get(`priv/sieve/data/${id}`) ?? null);
 }
 
 /** test_fail: ends the current test (Pigeonhole jumps to the end of the test block). */
