@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import { contextVariables } from '../cbv/context.js';
 import type { CbvVerifier } from '../cbv/sieve-function.js';
-import type { Phase, SessionState } from './types.js';
+import { PHASES, type Phase, type SessionState } from './types.js';
 
 export interface CbvModuleOptions {
   enabled: boolean;
@@ -41,8 +41,7 @@ export class CbvModule {
 
   /** True for phases after the one that starts the probe: the ones that may wait for it. */
   comesAfterStart(phase: Phase): boolean {
-    const order: Phase[] = ['connect', 'ehlo', 'mailfrom', 'rcptto', 'data'];
-    return order.indexOf(phase) > order.indexOf(this.options.phase);
+    return PHASES.indexOf(phase) > PHASES.indexOf(this.options.phase);
   }
 
   /** Called when the server has accepted `phase`: starts the probe if this is its phase. */
