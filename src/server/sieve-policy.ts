@@ -73,7 +73,12 @@ interface Pending {
   headerEdits: HeaderEdit[];
 }
 
-const newPending = (): Pending => ({ discard: false, folders: [], redirects: [], discardedRecipients: new Set(), headerEdits: [] });
+/** The pending choices kept under `key`, created on first use. */
+function pendingIn<K extends object>(map: WeakMap<K, Pending>, key: K): Pending {
+  let p = map.get(key);
+  if (!p) map.set(key, (p = { discard: false, folders: [], redirects: [], discardedRecipients: new Set(), headerEdits: [] }));
+  return p;
+}
 
 export class SievePolicy implements Policy {
   /** Per transaction: keyed by the message context, which the server renews at each MAIL FROM. */
@@ -186,11 +191,7 @@ export class SievePolicy implements Policy {
 
   private remember(phase: Phase, input: PhaseInput, d: Decision): void {
     if (!d.discard && !d.folders.length && !d.redirects.length && !d.headerEdits.length) return;
-    const early = phase === 'connect' || phase === 'ehlo';
-    const map = early ? this.connections : this.transactions;
-    const key = (early ? input.session : input.session.message) as SessionState & Map<string, string>;
-    const p = map.get(key) ?? newPending();
-    map.set(key, p);
+    const p = phase === 'connect' || phase === 'ehlo' ? pendingIn(this.connections, input.session) : pendingIn(this.transactions, input.session.message);
     if (d.discard) {
       if (phase === 'rcptto' && input.recipient) p.discardedRecipients.add(input.recipient);
       else p.discard = true;
