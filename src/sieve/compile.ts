@@ -12,6 +12,7 @@ import type { Script } from './ast.js';
 import { ExtensionRegistry } from './extension-registry.js';
 import { extensions } from './extensions/index.js';
 import type { Bound, Extension } from './registry.js';
+import type { ScriptFacts } from './facts.js';
 import { Validator, type ValidateOptions } from './validate.js';
 import { FUNCTIONS_STATE, usesSievepp } from './sievepp/script.js';
 import { type FunctionRegistry, MESSAGE_PHASES, SIEVEPP_CAPABILITY } from './sievepp/functions.js';
@@ -35,6 +36,7 @@ export interface CompileOptions {
   /** Resolve `include` while compiling (see ValidateOptions.loadScript). */
   loadScript?: ValidateOptions['loadScript'];
   setting?: ValidateOptions['setting'];
+  readOnlyContextKey?: ValidateOptions['readOnlyContextKey'];
   /** Used by include for nested compiles. */
   includes?: ValidateOptions['includes'];
 }
@@ -50,6 +52,8 @@ export interface CompiledScript {
   /** The variable namespaces its extensions provide, installed in the runtime when it runs. */
   namespaces?: NonNullable<Extension['namespaces']>;
   file?: string;
+  /** What the script and the scripts it includes use (facts.ts), for hosts that decide from it. */
+  facts: ScriptFacts;
 }
 
 export interface CompileResult {
@@ -85,6 +89,7 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
     loadScript: options.loadScript,
     setting: options.setting,
     includes: options.includes,
+    readOnlyContextKey: options.readOnlyContextKey,
   });
   v.state.set(FUNCTIONS_STATE, functions);
   // Momentum: Sieve++ functions need no require; a script using Sieve++
@@ -105,6 +110,7 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
       variables: v.variables,
       namespaces: [...v.loaded].flatMap((e) => e.namespaces ?? []),
       file: options.file,
+      facts: v.facts,
     },
     diagnostics: all,
   };
@@ -115,8 +121,8 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
  * the same Sieve++ functions, dialect and phase, so an included Momentum
  * policy can call what the including one can.
  */
-export function inheritedOptions(v: Validator): Pick<CompileOptions, 'functions' | 'dialect' | 'phase'> {
-  return { functions: v.state.get(FUNCTIONS_STATE) as FunctionRegistry | undefined, dialect: v.options.dialect, phase: v.options.phase };
+export function inheritedOptions(v: Validator): Pick<CompileOptions, 'functions' | 'dialect' | 'phase' | 'readOnlyContextKey'> {
+  return { functions: v.state.get(FUNCTIONS_STATE) as FunctionRegistry | undefined, dialect: v.options.dialect, phase: v.options.phase, readOnlyContextKey: v.options.readOnlyContextKey };
 }
 
 /** Reads and compiles a script file; an unreadable file is a diagnostic, not an exception. */

@@ -17,6 +17,7 @@ import { validateAssignment, variableValue } from './sievepp/assign.js';
 import { unknownMessage, withMacros } from './sievepp/script.js';
 import { SIEVEPP_CAPABILITY } from './sievepp/functions.js';
 import { blockShape, matchChecks, subtestCount } from './validate-shape.js';
+import { FactsCollector } from './facts.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
 
 export interface ValidateOptions {
@@ -37,6 +38,8 @@ export interface ValidateOptions {
   phase?: string;
   /** False in SMTP phases before DATA: tests that read the message are refused. Default true. */
   hasMessage?: boolean;
+  /** Context keys only the host may write (ExecutionContext.readOnlyContextKey): a constant one is a compile error. */
+  readOnlyContextKey?: (key: string) => boolean;
 }
 
 /** Pigeonhole's limit on match value references. */
@@ -78,6 +81,8 @@ export class Validator {
   readonly namespaces = new Set<string>();
   /** Per-script state extensions keep during validation (e.g. include's global names). */
   readonly state = new Map<string, unknown>();
+  /** What the script uses (facts.ts), recorded as it is bound. */
+  readonly facts = new FactsCollector();
 
   constructor(
     readonly registry: ExtensionRegistry,
@@ -223,7 +228,9 @@ export class Validator {
       this.enclosing.pop();
       if (this.errorCount() !== before) ok = false;
     }
-    return ok ? b : null;
+    if (!ok) return null;
+    this.facts.bound(b);
+    return b;
   }
 
   errorCount(): number {
@@ -388,7 +395,9 @@ export class Validator {
         if ('match' in p && p.match > MAX_MATCH_INDEX) this.error(pos, `match value index \${${p.match}} exceeds the maximum of ${MAX_MATCH_INDEX}`);
       }
     }
-    return this.sievepp ? withMacros(t) : t;
+    const out = this.sievepp ? withMacros(t) : t;
+    this.facts.template(out);
+    return out;
   }
 }
 

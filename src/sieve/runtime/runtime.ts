@@ -37,12 +37,14 @@ export interface ExecutionContext {
   phase?: string;
   /**
    * Momentum's connection context (`vctx_conn`): the server's
-   * SessionState.connection Map itself, so vctx_conn_set persists for the
+   * session's connection Map itself, so vctx_conn_set persists for the
    * session. A fresh Map when absent.
    */
   connectionContext?: Map<string, string>;
-  /** Momentum's message context (`vctx_mess`): SessionState.message, new for each transaction. */
+  /** Momentum's message context (`vctx_mess`): the transaction's Map, new for each transaction. */
   messageContext?: Map<string, string>;
+  /** Context keys only the host may write (the server's own variables): a script's write is a runtime error. */
+  readOnlyContextKey?(key: string): boolean;
 }
 
 /** What the script may ask of the world. Every member is optional. */
@@ -186,6 +188,7 @@ export class Runtime implements Scope {
   /** Sieve++ `vctx_conn` and `vctx_mess`: the host's Maps when given, shared with it. */
   readonly connectionContext: Map<string, string>;
   readonly messageContext: Map<string, string>;
+  readonly readOnlyContextKey: (key: string) => boolean;
   /** Set only when someone traces the run: every check of it is one property read when unset. */
   trace: TraceHook | undefined;
   /** One reusable match context per run: matching allocates nothing per test. */
@@ -206,6 +209,7 @@ export class Runtime implements Scope {
     this.phase = ctx.phase;
     this.connectionContext = ctx.connectionContext ?? new Map();
     this.messageContext = ctx.messageContext ?? new Map();
+    this.readOnlyContextKey = ctx.readOnlyContextKey ?? (() => false);
     this.result = new SieveResult(limits);
     // Sieve++ macros %{vctx_conn:key} / %{vctx_mess:key} are parsed into these namespaces.
     this.namespaces.set('vctx_conn', (name) => contextValue(this.connectionContext, name));
