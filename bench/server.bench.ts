@@ -20,8 +20,9 @@ import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { loadConfig } from '../src/config/index.js';
 import { assemble } from '../src/server/assemble.js';
-import { PolicyServer } from '../src/server/smtp.js';
-import { MaildirSpool } from '../src/server/spool.js';
+import { MaildirSpool } from '../src/delivery/maildir.js';
+import { SmtpFront } from '../src/frontdoors/smtp/smtp-front.js';
+import { createServices } from '../src/server/services.js';
 import { oneMx } from '../test/helpers/cbv-fixture.js';
 import { startDnsServer } from '../test/helpers/dns-server.js';
 import { RawSmtpClient } from '../test/helpers/smtp-client.js';
@@ -74,11 +75,15 @@ async function main() {
   const { config } = await loadConfig(join(root, 'examples', 'smtp-cbv.conf'));
   if (!config?.smtpCbv) throw new Error('examples/smtp-cbv.conf does not load');
   config.smtpCbv = { ...config.smtpCbv, dnsServers: [dns.address], port: sink.port, allowTargets: ['127.0.0.0/8'], helo: 'bench.test' };
-  const { assembled } = await assemble(config, logger, 'bench.test');
+  const { assembled } = await assemble(config);
   if (!assembled) throw new Error('the example policy does not compile');
   const spool = new MaildirSpool(join(dir, 'spool'));
   await spool.init();
-  const ours = new PolicyServer({ ...assembled.server, maxConnectionsPerIp: 10_000, listeners: [{ host: '127.0.0.1', port: 0 }], policy: assembled.policy, spool, logger });
+  const s = config.server;
+  const ours = new SmtpFront(
+    { listeners: [{ host: '127.0.0.1', port: 0 }], hostname: 'bench.test', maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: 10_000, socketTimeoutMs: s.socketTimeoutMs, logger },
+    { policy: () => assembled.policy, services: createServices(config, logger, spool) },
+  );
   const [oursAt] = await ours.start();
 
   const bare = new SMTPServer({ authOptional: true, disabledCommands: ['AUTH'], hideSTARTTLS: true, disableReverseLookup: true, logger: false, onData: (s, _session, cb) => { s.on('data', () => undefined); s.on('end', () => cb()); } });

@@ -32,7 +32,7 @@ describe('smtp-cbv run', () => {
     expect(r.out).toMatch(/rcptto\.siv:12:1: if\n/);
     expect(r.out).toMatch(/rcptto\.siv:12:4: test vctx_mess => false\n/);
     expect(r.out).toContain('Implicit keep:\n\n * accept');
-    expect(r.out).toContain('SMTP reply:\n\n  250 Accepted');
+    expect(r.out).toContain('SMTP reply:\n\n  250 2.1.5 Accepted');
   });
 
   it('runs a whole configuration phase by phase, with a message at DATA', async () => {
