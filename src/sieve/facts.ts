@@ -61,5 +61,3 @@ export class FactsCollector implements ScriptFacts {
   }
 }
 
-/** Facts of a script that did not record any (e.g. compiled by an older path): nothing known. */
-export const NO_FACTS: ScriptFacts = { names: new Set(), firstArguments: new Map(), references: new Set(), includes: new Set() };
