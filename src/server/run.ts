@@ -72,6 +72,8 @@ export async function startFromConfig(configFile: string, options: StartOptions 
         const next = await assemble(again.config);
         problems = [...problems, ...next.diagnostics];
         if (next.assembled) {
+          // Created once at start-up: a new spool directory or listener needs a restart, and the log says so.
+          if (again.config.spoolDir !== config.spoolDir) logger.warn({ event: 'reload', spoolDir: again.config.spoolDir }, 'spool_dir changed: the running spool stays until a restart');
           policy = next.assembled.policy;
           services.logger = sieveLogger(again.config);
           services.reconfigure(again.config);
