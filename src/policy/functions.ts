@@ -13,8 +13,8 @@
  * and `dnsLookup: async (name, type) => answers[name] ?? []`.
  */
 import { smtpCallbackVerify, CBV_SERVICE, type CbvVerifier } from '../cbv/sieve-function.js';
-import { builtinFunctions, type FunctionRegistry } from '../sieve/sievepp/index.js';
-import type { SieveHost } from '../sieve/runtime/runtime.js';
+import { builtinFunctions, type FunctionRegistry } from '../sievepp/index.js';
+import type { MomentumHost } from '../sievepp/host.js';
 
 let product: FunctionRegistry | undefined;
 
@@ -28,6 +28,6 @@ export interface PolicyServices {
 }
 
 /** A SieveHost carrying the services; `base` keeps its other callbacks (log, dnsLookup...). */
-export function policyHost(services: PolicyServices, base: SieveHost = {}): SieveHost {
+export function policyHost(services: PolicyServices, base: MomentumHost = {}): MomentumHost {
   return { ...base, services: { ...base.services, ...(services.cbv ? { [CBV_SERVICE]: services.cbv } : {}) } };
 }

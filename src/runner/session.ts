@@ -13,7 +13,7 @@ import { compileConfigScripts } from '../server/assemble.js';
 import { CbvModule } from '../server/cbv-module.js';
 import type { PhaseScripts } from '../server/sieve-policy.js';
 import type { Phase } from '../server/types.js';
-import { compileSieve } from '../sieve/compile.js';
+import { compileSieve } from '../sievepp/compile.js';
 import type { CbvVerifier } from '../cbv/sieve-function.js';
 
 /** A script's text, or a file to read it from (`file` also names it in errors and traces). */

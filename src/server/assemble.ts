@@ -10,7 +10,7 @@ import { cbvEngineOptions, peerContext, referencedScripts, type Config } from '.
 import { type Diagnostic, hasErrors } from '../diagnostics.js';
 import { createDnsLookup } from '../policy/dns-lookup.js';
 import { productFunctions } from '../policy/functions.js';
-import { compileSieve } from '../sieve/compile.js';
+import { compileSieve } from '../sievepp/compile.js';
 import { CbvModule } from './cbv-module.js';
 import { SievePolicy, type PhaseScripts } from './sieve-policy.js';
 import type { ListenerOptions, ServerOptions } from './smtp.js';

@@ -13,7 +13,8 @@ import type { CompiledScript } from '../sieve/compile.js';
 import { type ExecutionResult, execute } from '../sieve/interpreter.js';
 import { parseMessage } from '../sieve/runtime/message.js';
 import { policyHost } from '../policy/functions.js';
-import type { ExecutionContext, RuntimeLimits, SieveHost, TraceHook } from '../sieve/runtime/runtime.js';
+import type { RuntimeLimits, TraceHook } from '../sieve/runtime/runtime.js';
+import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
 import type { CbvModule } from './cbv-module.js';
 import { type Decision, decide, emptyDecision, outcomeOf } from './decide.js';
 import { applyHeaderEdits, type HeaderEdit } from './header-edits.js';
@@ -58,7 +59,7 @@ export interface SievePolicyOptions {
   hostname?: string;
   limits?: Partial<RuntimeLimits>;
   /** Sieve++ ec_dns_lookup; without it the function fails at run time. */
-  dnsLookup?: SieveHost['dnsLookup'];
+  dnsLookup?: MomentumHost['dnsLookup'];
   /** Longest ec_tarpit a script may ask for, in seconds. */
   maxTarpitSeconds?: number;
   observer?: PolicyObserver;
@@ -140,7 +141,7 @@ export class SievePolicy implements Policy {
     return { ...outcomeOf(total), delivery: this.plan(session, total, input.message, edited) };
   }
 
-  private context(input: PhaseInput): ExecutionContext {
+  private context(input: PhaseInput): MomentumContext {
     const s = input.session;
     return {
       phase: input.phase,
@@ -174,7 +175,7 @@ export class SievePolicy implements Policy {
       return message.get(variable) ?? connection.get(variable);
     };
     const logger = this.options.logger;
-    const base: SieveHost = {
+    const base: MomentumHost = {
       environment,
       mailboxExists: () => true,
       log: (level, text) => {

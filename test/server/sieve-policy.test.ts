@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CbvModule } from '../../src/server/cbv-module.js';
 import { type PhaseScripts, SievePolicy, type SievePolicyOptions } from '../../src/server/sieve-policy.js';
 import type { Phase } from '../../src/server/types.js';
-import { compileSieve } from '../../src/sieve/compile.js';
+import { compileSieve } from '../../src/sievepp/compile.js';
 import { oneMx, testEngine } from '../helpers/cbv-fixture.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { sendMail, startTestServer } from '../helpers/server-fixture.js';
