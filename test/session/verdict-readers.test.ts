@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { policyCompileOptions } from '../../src/policy/compile-options.js';
 import { readsVerdict } from '../../src/session/verdict-readers.js';
-import { compileSieve } from '../../src/sieve/compile.js';
+import { compileSieve } from '../../src/sievepp/compile.js';
 
 function facts(text: string, loadScript?: (name: string) => string | null) {
   const file = '/nonexistent/rcptto.siv';

@@ -7,7 +7,7 @@
 import { Command, Option } from 'commander';
 import { loadConfig, referencedScripts } from '../../config/index.js';
 import { type Diagnostic, formatDiagnostic, hasErrors } from '../../diagnostics.js';
-import { compileSieveFile } from '../../sieve/compile.js';
+import { compileSieveFile } from '../../sievepp/compile.js';
 import { policyCompileOptions } from '../../policy/compile-options.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
