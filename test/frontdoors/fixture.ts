@@ -46,14 +46,14 @@ export function services(overrides: Partial<SessionServices> = {}): SessionServi
 
 const common = { host: '127.0.0.1', port: 0, hostname: 'mx.test', context: {}, deadlineMs: 5000, idleTimeoutMs: 10_000, maxConnections: 50 };
 
-export async function startMilter(policy: Policy, s: SessionServices = services(), extra: { maxMessageSize?: number; maxFrame?: number } = {}): Promise<{ front: TcpFront; port: number }> {
-  const front = createMilterFront({ ...common, logger: s.logger, maxMessageSize: extra.maxMessageSize ?? 100_000, ...(extra.maxFrame ? { maxFrame: extra.maxFrame } : {}) }, { policy: () => policy, services: s });
+export async function startMilter(policy: Policy, s: SessionServices = services(), extra: { maxMessageSize?: number; maxFrame?: number; context?: Record<string, string> } = {}): Promise<{ front: TcpFront; port: number }> {
+  const front = createMilterFront({ ...common, context: extra.context ?? {}, logger: s.logger, maxMessageSize: extra.maxMessageSize ?? 100_000, ...(extra.maxFrame ? { maxFrame: extra.maxFrame } : {}) }, { policy: () => policy, services: s });
   const { port } = await front.start();
   return { front, port };
 }
 
-export async function startPolicy(policy: Policy, s: SessionServices = services()) {
-  const { front, delegation } = createPolicyFront({ ...common, logger: s.logger, maxSessions: 100, sessionIdleMs: 60_000 }, { policy: () => policy, services: s });
+export async function startPolicy(policy: Policy, s: SessionServices = services(), context: Record<string, string> = {}) {
+  const { front, delegation } = createPolicyFront({ ...common, context, logger: s.logger, maxSessions: 100, sessionIdleMs: 60_000 }, { policy: () => policy, services: s });
   const { port } = await front.start();
   return { front, delegation, port };
 }
