@@ -18,6 +18,7 @@ import { SmtpFront } from '../frontdoors/smtp/smtp-front.js';
 import type { SievePolicy } from '../session/policy.js';
 import { assemble } from './assemble.js';
 import { createLogger } from './logger.js';
+import { reload, sieveLogger } from './reload.js';
 import { createServices, type ServerServices } from './services.js';
 
 export interface RunningServer {
@@ -50,8 +51,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   const recovered = await spool.recover();
   logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
 
-  const sieveLogger = (c: typeof config) => (c.sieve.debugLevel ? logger.child({}, { level: c.sieve.debugLevel }) : logger);
-  const services = createServices(config, sieveLogger(config), spool);
+  const services = createServices(config, sieveLogger(logger, config), spool);
   let policy: SievePolicy = assembled.policy;
   const s = config.server;
   const front = new SmtpFront(
@@ -65,25 +65,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
     logger,
     services,
     front,
-    async reload() {
-      const again = await loadConfig(configFile);
-      let problems = again.diagnostics;
-      if (again.config) {
-        const next = await assemble(again.config);
-        problems = [...problems, ...next.diagnostics];
-        if (next.assembled) {
-          // Created once at start-up: a new spool directory or listener needs a restart, and the log says so.
-          if (again.config.spoolDir !== config.spoolDir) logger.warn({ event: 'reload', spoolDir: again.config.spoolDir }, 'spool_dir changed: the running spool stays until a restart');
-          policy = next.assembled.policy;
-          services.logger = sieveLogger(again.config);
-          services.reconfigure(again.config);
-          logger.info({ event: 'reload', ok: true, warnings: problems.length }, 'configuration reloaded (listener changes need a restart)');
-          return problems;
-        }
-      }
-      logger.error({ event: 'reload', ok: false, problems: problems.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d)) }, 'reload failed; keeping the running configuration');
-      return problems;
-    },
+    reload: () => reload({ configFile, logger, services, swap: (p) => (policy = p), spoolDir: config.spoolDir }),
     stop: (deadlineMs = 30_000) => front.close(deadlineMs),
   };
   return { running, diagnostics: all };

@@ -11,18 +11,19 @@ import { MemoryStore } from '../cbv/cache.js';
 import { createCbvEngine } from '../cbv/engine.js';
 import { cbvEngineOptions, type Config } from '../config/index.js';
 import { LocalStore } from '../delivery/local-store.js';
-import type { MaildirSpool } from '../delivery/maildir.js';
+import { MaildirSpool } from '../delivery/maildir.js';
 import { createDnsLookup } from '../policy/dns-lookup.js';
 import { functionServices } from '../policy/functions.js';
 import { SenderVerification } from '../session/sender-verification.js';
-import type { SessionServices } from '../session/session.js';
+import type { MessageStore, SessionServices } from '../session/session.js';
 
 export interface ServerServices extends SessionServices {
   /** Applies a reloaded configuration to what can change without a restart. */
   reconfigure(config: Config): void;
 }
 
-export function createServices(config: Config, logger: Logger, spool: MaildirSpool): ServerServices {
+/** `store`: where accepted messages go; a spool means the local Maildir store (LocalStore). */
+export function createServices(config: Config, logger: Logger, store: MessageStore | MaildirSpool): ServerServices {
   // One cache store for the life of the process: an engine rebuilt by a reload keeps every verdict.
   const cacheStore = new MemoryStore(config.smtpCbv?.cache.size ?? 10_000);
   let engineOptions: unknown = null;
@@ -31,7 +32,7 @@ export function createServices(config: Config, logger: Logger, spool: MaildirSpo
   const services: ServerServices = {
     logger,
     counters: new Map(),
-    store: new LocalStore(spool),
+    store: store instanceof MaildirSpool ? new LocalStore(store) : store,
     maxTarpitMs: config.server.maxTarpitMs,
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
     functionServices: {},
