@@ -72,7 +72,7 @@ describe('isset, is_true, type', () => {
     expect(await valueOf('$t = type ["a", "b"];', 't')).toBe('list');
   });
   it('type refuses an unknown type name; isset and is_true need an argument', () => {
-    expect(compileErrors('if type $x "number" { keep; }')).toEqual(["1:12: unknown type name 'number' for the type test (string, list, hash or undef)"]);
+    expect(compileErrors('if type $x "numeral" { keep; }')).toEqual(["1:12: unknown type name 'numeral' for the type test (string, list, hash or undef)"]);
     expect(compileErrors('if isset { keep; }')).toEqual(['1:4: the isset function requires 1 positional argument(s), but 0 is/are specified']);
   });
 });
@@ -144,11 +144,11 @@ describe('headers and the envelope', () => {
       '1:6: the ec_header_get function needs a message, and there is none at this point of the SMTP session',
     ]);
   });
-  it('ec_get_message_mailfrom / _rcptto give bare envelope addresses', async () => {
+  it('ec_get_message_mailfrom / _rcptto give the MAIL FROM:<...> and RCPT TO:<...> forms Momentum documents', async () => {
     const o = { envelope: { from: '<Joe@Example.com>', to: ['<a@example.org>', 'b@example.org'] } };
-    expect(await valueOf('$f = ec_get_message_mailfrom;', 'f', o)).toBe('Joe@Example.com');
-    expect(await valueOf('$t = ec_get_message_rcptto;', 't', o)).toEqual(['a@example.org', 'b@example.org']);
-    expect(await valueOf('$f = ec_get_message_mailfrom;', 'f', { envelope: { from: '<>' } })).toBe('');
+    expect(await valueOf('$f = ec_get_message_mailfrom;', 'f', o)).toBe('MAIL FROM:<Joe@Example.com>');
+    expect(await valueOf('$t = ec_get_message_rcptto;', 't', o)).toEqual(['RCPT TO:<a@example.org>', 'RCPT TO:<b@example.org>']);
+    expect(await valueOf('$f = ec_get_message_mailfrom;', 'f', { envelope: { from: '<>' } })).toBe('MAIL FROM:<>');
   });
   it('envelope as a function: from is a string, to a list, address parts apply', async () => {
     const o = { envelope: { from: 'joe@example.com', to: ['a@example.org', 'b@example.net'] } };

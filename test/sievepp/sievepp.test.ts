@@ -34,9 +34,16 @@ describe('assignments', () => {
   });
 
   it('passes $x and $h["k"] to standard commands and tests', async () => {
-    const r = await runPP('$l = ["Bob@example.net"]; $h["to"] = "carol@example.net"; if address :is "to" $l { redirect $h["to"]; }');
+    const r = await runPP('$l = ["Bob@example.net"]; $h["to"] = "carol@example.net"; if address :comparator "i;ascii-casemap" :is "to" $l { redirect $h["to"]; }');
     expect(r.errors).toEqual([]);
     expect(r.actions.map((a) => [a.type, a.target])).toEqual([['redirect', 'carol@example.net']]);
+  });
+
+  it("compares with Momentum's default i;octet in a Sieve++ script, and with RFC 5228's i;ascii-casemap in a standard one", async () => {
+    expect(await valueOf('$t = header :contains "subject" "WORLD";', 't')).toBe('false');
+    expect(await valueOf('$t = header :comparator "i;ascii-casemap" :contains "subject" "WORLD";', 't')).toBe('true');
+    const standard = await runPP('if header :contains "subject" "WORLD" { discard; }');
+    expect(standard.actions.map((a) => a.type)).toEqual(['discard']);
   });
 
   it('assigns the outcome of a test as "true"/"false" and runs a command on the right', async () => {
