@@ -1,6 +1,6 @@
 /**
- * Momentum's string functions: ec_tolower / ec_toupper, reverse, qp_encode
- * (RFC 2045 6.7), ec_rfc2047_encode_header (RFC 2047) and ec_pcre_match
+ * Momentum's string functions: ec_tolower / ec_toupper, reverse,
+ * ec_base64_encode / _decode, qp_encode (RFC 2045 6.7), ec_rfc2047_encode_header (RFC 2047) and ec_pcre_match
  * (through re2js, so a pattern cannot take exponential time).
  */
 import libmime from 'libmime';
@@ -76,7 +76,17 @@ const pcreMatch: SieveFunction = {
   },
 };
 
+/** `ec_base64_encode <text>` / `ec_base64_decode <text>` (RFC 4648 4), over the text's UTF-8 octets. */
+const base64 = (name: string, f: (s: string) => string): SieveFunction => ({
+  name,
+  uses: { value: true },
+  params: [{ name: 'text', type: 'string' }],
+  call: (b, rt) => f(argString(b, rt, 0)!),
+});
+
 export const stringFunctions: SieveFunction[] = [
+  base64('ec_base64_encode', (s) => Buffer.from(s, 'utf8').toString('base64')),
+  base64('ec_base64_decode', (s) => Buffer.from(s, 'base64').toString('utf8')),
   ascii('ec_tolower', (s) => s.toLowerCase()),
   ascii('ec_toupper', (s) => s.toUpperCase()),
   ascii('reverse', (s) => Array.from(s).reverse().join('')),
