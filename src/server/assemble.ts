@@ -9,6 +9,7 @@ import { createCbvEngine } from '../cbv/engine.js';
 import { cbvEngineOptions, peerContext, referencedScripts, type Config } from '../config/index.js';
 import { type Diagnostic, hasErrors } from '../diagnostics.js';
 import { createDnsLookup } from '../policy/dns-lookup.js';
+import { createMomentumServices } from '../policy/momentum-services.js';
 import { productFunctions } from '../policy/functions.js';
 import { compileSieve } from '../sievepp/compile.js';
 import { CbvModule } from './cbv-module.js';
@@ -25,6 +26,13 @@ export interface Assembled {
 }
 
 const SERVED = new Set<string>(PHASES);
+
+/** The Sieve++ services of the configuration; a datasource that cannot be opened is a warning. */
+function momentumServices(config: Config, logger: Logger, diagnostics: Diagnostic[]) {
+  const services = createMomentumServices(config, { onLogError: (file, e) => logger.warn({ event: 'ec_log_file', file, err: String(e) }, 'ec_log_file failed') });
+  for (const p of services.problems) diagnostics.push({ severity: 'warning', message: p, file: config.file, line: 1, column: 1, offset: 0 });
+  return services;
+}
 
 /** Compiles every script the configuration binds; null with diagnostics when any has an error. */
 export async function assemble(config: Config, logger: Logger, hostname: string): Promise<{ assembled: Assembled | null; diagnostics: Diagnostic[] }> {
@@ -48,6 +56,8 @@ export async function assemble(config: Config, logger: Logger, hostname: string)
     // ec_dns_lookup asks the same resolvers as the CBV engine.
     dnsLookup: createDnsLookup({ servers: c?.dnsServers }),
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
+    // Made per assembly for now: the session machine is to create them once and keep them across reloads.
+    momentum: momentumServices(config, logger, diagnostics),
   });
   const listeners: ListenerOptions[] = [];
   for (const l of config.listeners) {

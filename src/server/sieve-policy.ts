@@ -63,6 +63,8 @@ export interface SievePolicyOptions {
   /** Longest ec_tarpit a script may ask for, in seconds. */
   maxTarpitSeconds?: number;
   observer?: PolicyObserver;
+  /** Sieve++ datasources, CIDR tables, counters, ec_include and ec_log_file (src/policy/momentum-services.ts). */
+  momentum?: Partial<MomentumHost>;
 }
 
 /** Delivery choices made before DATA, kept until DATA. */
@@ -185,6 +187,7 @@ export class SievePolicy implements Policy {
       incrementCounter: (name, by) => this.counters.set(name, (this.counters.get(name) ?? 0) + by),
       ...(this.options.dnsLookup ? { dnsLookup: this.options.dnsLookup } : {}),
       ...(this.options.maxTarpitSeconds !== undefined ? { maxTarpitSeconds: this.options.maxTarpitSeconds } : {}),
+      ...this.options.momentum,
     };
     // smtp_callback_verify finds the engine here (src/cbv/sieve-function.ts).
     return policyHost({ cbv: this.options.cbv?.engine }, base);

@@ -59,4 +59,33 @@ describe.skipIf(!existsSync(DOCS))('an ecelerity.conf with Momentum modules smtp
     const accepted = await sendMail(await RawSmtpClient.open(running!.addresses[0]!.port), '', ['b@here.test']);
     expect(accepted.end?.code).toBe(250);
   });
+
+  it("serves a Datasource, a cidr_list and the vendor's ds_fetch example", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-momentum-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(join(dir, 'policy.db'));
+    db.exec("create table blacklist (sender text, deny text); insert into blacklist values ('joe@spam.test', '1');");
+    db.close();
+    await writeFile(join(dir, 'rcpt.siv'), 'if check_cidr :ip "192.0.2.1" "nets" { ec_action 451 "4.7.1 listed"; }\n');
+    const port = await freePort();
+    const conf = join(dir, 'ecelerity.conf');
+    await writeFile(
+      conf,
+      [
+        'spool_dir = "spool"',
+        'Datasource "mssql" { uri = ( "sqlite:policy.db" ) }',
+        'cidr_list "nets" { blocks = ( "192.0.2.0/24" ) }',
+        `ESMTP_Listener { Listen "127.0.0.1:${port}" { } }`,
+        `sieve "sieve1" {\n  script "mailfrom_phase1" { source = "${join(DOCS, 'scripts', '049-ds-fetch-blacklist.siv')}" }\n  script "rcptto_phase1" { source = "rcpt.siv" }\n}`,
+        '',
+      ].join('\n'),
+    );
+    const { running, diagnostics } = await startFromConfig(conf, { logger: pino({ level: 'silent' }) });
+    expect(diagnostics.map((d) => formatDiagnostic(d))).toEqual([]);
+    cleanups.push(() => running!.stop(0));
+    const p = running!.addresses[0]!.port;
+    expect((await sendMail(await RawSmtpClient.open(p), 'joe@spam.test', ['b@here.test'])).mail.text).toBe('550 5.7.1 sender rejected by policy');
+    expect((await sendMail(await RawSmtpClient.open(p), 'ann@ok.test', ['b@here.test'])).rcpts[0]?.text).toBe('451 4.7.1 listed');
+  });
 });
