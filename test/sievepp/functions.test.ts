@@ -193,3 +193,12 @@ describe('Momentum functions smtp-cbv does not provide', () => {
     expect(compileErrors(script)).toEqual([error]);
   });
 });
+
+describe('delivery actions keep to the phases Momentum documents', () => {
+  it('ec_maildir only in each_rcpt; ec_forward and ec_rewrite_mailfrom from data on', () => {
+    expect(compileErrors('ec_maildir "a@b.c";', { phase: 'data' })).toEqual(['1:1: ec_maildir is not allowed in the data phase (only in each_rcpt)']);
+    expect(compileErrors('ec_maildir "a@b.c";', { phase: 'each_rcpt' })).toEqual([]);
+    expect(compileErrors('ec_rewrite_mailfrom "a@b.c";', { phase: 'rcptto' })).toEqual(['1:1: ec_rewrite_mailfrom is not allowed in the rcptto phase (only in data, each_rcpt, spool)']);
+    expect(compileErrors('add_recipient "a@b.c";', { phase: 'rcptto' })).toEqual([]);
+  });
+});

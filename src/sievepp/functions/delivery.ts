@@ -22,6 +22,9 @@ import { toList, toStr } from '../values.js';
 
 const COUNTER: ParamSpec = { name: 'counter', type: 'string', optional: true };
 
+/** Phases with a message (sieve-ref-3-function-summary.md: "data and later"). */
+const WITH_MESSAGE = ['data', 'each_rcpt', 'spool'] as const;
+
 function countHit(b: Bound, rt: Runtime, counterArg: number): void {
   const named = b.args.length > counterArg ? argString(b, rt, counterArg) : undefined;
   hostOf(rt).incrementCounter?.(named || `sieve:${b.node.pos.line}`, 1);
@@ -75,6 +78,7 @@ const forward: SieveFunction = {
   name: 'ec_forward',
   uses: { command: true },
   needsMessage: true,
+  phases: WITH_MESSAGE,
   params: [
     { name: 'sender address', type: 'string' },
     { name: 'recipient addresses', type: 'any' },
@@ -95,6 +99,7 @@ const forward: SieveFunction = {
 const rewriteMailfrom: SieveFunction = {
   name: 'ec_rewrite_mailfrom',
   uses: { command: true },
+  phases: WITH_MESSAGE,
   params: [{ name: 'address', type: 'string' }, COUNTER],
   call(b, rt) {
     const target = address(b, rt, argString(b, rt, 0)!, 'ec_rewrite_mailfrom', true);
@@ -108,6 +113,7 @@ const rewriteMailfrom: SieveFunction = {
 const addRecipient: SieveFunction = {
   name: 'add_recipient',
   uses: { command: true },
+  phases: ['mailfrom', 'rcptto', 'data', 'spool'],
   params: [{ name: 'address', type: 'string' }],
   call: (b, rt) => void rt.take(b, addRecipientAction, { target: address(b, rt, argString(b, rt, 0)!, 'add_recipient') }),
 };
@@ -116,6 +122,8 @@ const maildir: SieveFunction = {
   name: 'ec_maildir',
   uses: { command: true },
   needsMessage: true,
+  // sieve-ref-ec-maildir.md: "It can only be called in the each_rcpt phase."
+  phases: ['each_rcpt'],
   params: [{ name: 'email address', type: 'string' }],
   call: (b, rt) => void rt.take(b, maildirAction, { target: address(b, rt, argString(b, rt, 0)!, 'ec_maildir') }),
 };
@@ -145,6 +153,7 @@ const disclaimer: SieveFunction = {
   name: 'disclaimer_add',
   uses: { command: true },
   needsMessage: true,
+  phases: WITH_MESSAGE,
   params: [{ name: 'hash', type: 'any' }],
   call(b, rt) {
     const h = argValue(b, rt, 0);
