@@ -24,6 +24,7 @@ import type { Bound, CommandDef, Extension, MaybePromise, PositionalSpec, TagFam
 import type { Runtime } from '../sieve/runtime/runtime.js';
 import type { Validator } from '../sieve/validate.js';
 import { contextValue, sessionOf } from './host.js';
+import { bodyBinaryTags } from './body-binary.js';
 import { languageOf } from './layer.js';
 import { expandSpfMacro, type SpfFacts } from './spf-macros.js';
 import { readRef, refOf, type SieveValue, toStr, truthy } from './values.js';
@@ -115,6 +116,7 @@ export class FunctionRegistry {
     return (this.ext ??= {
       capability: SIEVEPP_CAPABILITY,
       hidden: true,
+      attachTags: bodyBinaryTags,
       // The %{vctx_conn:key} / %{vctx_mess:key} macros (script.ts) read these namespaces.
       namespaces: [
         { name: 'vctx_conn', read: (rt, key) => contextValue(sessionOf(rt).connection, key) ?? '' },

@@ -119,6 +119,16 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect(acts(await run('016-enh-body-content-text-plain.siv', { message: msg(['Content-Type: text/plain'], 'CONGRATULATIONS! you won\r\n') }))).toEqual(['ec_action 550 "5.7.1 possible lottery spam"']);
     });
 
+    it('017, 018: body :binary finds an mp3 part, and a signature at an offset', async () => {
+      const mime = (type: string, b64: string) =>
+        msg(['MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary=b'], `--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: ${type}\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n--b--\r\n`);
+      expect(acts(await run('017-enh-body-binary-mp3.siv', { message: mime('audio/mp3', Buffer.from('ID3').toString('base64')) }))).toEqual(['ec_action 550 "5.7.1 no mp3\'s via email please"']);
+      expect(acts(await run('017-enh-body-binary-mp3.siv', { message: mime('audio/ogg', 'AAAA') }))).toEqual([]);
+      const signed = Buffer.concat([Buffer.alloc(1000), Buffer.from([0x44, 0x3c, 0x00, 0x01, 0xff])]);
+      expect(acts(await run('018-enh-body-binary-offset.siv', { message: mime('application/octet-stream', signed.toString('base64')) }))).toEqual(['ec_action 550 "example virus detected"']);
+      expect(acts(await run('018-enh-body-binary-offset.siv', { message: mime('application/octet-stream', Buffer.alloc(1005).toString('base64')) }))).toEqual([]);
+    });
+
     it('019: a body with "some bad text" is refused', async () => {
       expect(acts(await run('019-enh-body-text-contains.siv', { message: msg([], 'here is some bad text\r\n') }))).toEqual(['ec_action 550 "we don\'t accept email with some bad text"']);
     });
