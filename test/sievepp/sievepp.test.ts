@@ -124,3 +124,21 @@ describe('dialects', () => {
     expect(out[0]).toEqual(out[1]);
   });
 });
+
+describe('Momentum require and implicit extensions', () => {
+  it('the momentum dialect loads envelope, body, relational... without require; rfc does not', () => {
+    const script = 'if envelope :domain :is "from" "example.com" { keep; }\nif header :count "ge" :comparator "i;ascii-numeric" "received" "5" { discard; }';
+    expect(compileErrors(script)).toEqual([]);
+    expect(compileErrors(script, { dialect: 'rfc' })[0]).toMatch(/unknown test 'envelope'/);
+  });
+
+  it("accepts Momentum's capability names in require, and still refuses unknown ones", () => {
+    expect(compileErrors('require ["ec_action", "ec_reject", "ec_redirect", "ec_include", "ec_maildir", "discard"]; ec_action 550 "no";')).toEqual([]);
+    expect(compileErrors('require "ec_reject"; reject "no";')).toEqual([]);
+    expect(compileErrors('require "ec_nonsense";')[0]).toMatch(/ec_nonsense/);
+  });
+
+  it('type :is takes Momentum\'s type names', async () => {
+    expect(await valueOf('$l = ["a"]; $t = type :is $l "stringlist";', 't')).toBe('true');
+  });
+});
