@@ -1,20 +1,11 @@
 /**
  * The product's Sieve++ functions: the Sieve core's built-ins plus the
- * functions other modules declare (CBV's smtp_callback_verify). The CLI,
- * the server and the dry-run runner compile with these, and give scripts
- * the services they call through `policyHost`. A server run, in short:
- *
- *   const { script } = compileSieve(text, { dialect, phase, functions: productFunctions() });
- *   const host = policyHost({ cbv: engine }, { log, incrementCounter, dnsLookup: createDnsLookup(), maxTarpitSeconds });
- *   await execute(script, { message, envelope, phase,
- *     connectionContext: session.connection, messageContext: session.message }, host);
- *
- * A dry run without network passes a stand-in: `{ cbv: { verify: async () => verdict } }`
- * and `dnsLookup: async (name, type) => answers[name] ?? []`.
+ * functions other modules declare (CBV's smtp_callback_verify), and the
+ * services those functions find at run time (SieveHost.services). The
+ * CLI, the server and the dry-run runner compile with these.
  */
 import { smtpCallbackVerify, CBV_SERVICE, type CbvVerifier } from '../cbv/sieve-function.js';
 import { builtinFunctions, type FunctionRegistry } from '../sievepp/index.js';
-import type { MomentumHost } from '../sievepp/host.js';
 
 let product: FunctionRegistry | undefined;
 
@@ -22,12 +13,7 @@ export function productFunctions(): FunctionRegistry {
   return (product ??= builtinFunctions().with(smtpCallbackVerify));
 }
 
-export interface PolicyServices {
-  /** The CBV engine (createCbvEngine) or any stand-in with `verify`. */
-  cbv?: CbvVerifier;
-}
-
-/** A SieveHost carrying the services; `base` keeps its other callbacks (log, dnsLookup...). */
-export function policyHost(services: PolicyServices, base: MomentumHost = {}): MomentumHost {
-  return { ...base, services: { ...base.services, ...(services.cbv ? { [CBV_SERVICE]: services.cbv } : {}) } };
+/** SieveHost.services for the product's functions: the CBV engine (or a stand-in) under its name. */
+export function functionServices(cbv: CbvVerifier | undefined): Readonly<Record<string, unknown>> {
+  return cbv ? { [CBV_SERVICE]: cbv } : {};
 }

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
 import { type Diagnostic, type Position, sortDiagnostics } from '../diagnostics.js';
-import { PHASES, type Phase } from '../server/types.js';
+import { PHASES, type Phase } from '../session/phases.js';
 import type { DryRunConnection, ModuleSettings, PhaseSource } from './session.js';
 import { CBV_STATUSES, type CbvStub, type CbvStubs, checkStub, type DnsStubs } from './stubs.js';
 

@@ -5,7 +5,7 @@
  * of an `if` or `elsif`.
  */
 import { relative } from 'node:path';
-import type { Phase } from '../server/types.js';
+import type { Phase } from '../session/phases.js';
 import type { CompiledScript } from '../sieve/compile.js';
 import type { Bound } from '../sieve/registry.js';
 import type { DryRunResult } from './dry-run.js';

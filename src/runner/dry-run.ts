@@ -1,25 +1,26 @@
 /**
  * dryRun: one SMTP session played against a policy without sockets or
- * network. The session passes through the phases in order (connect, ehlo,
- * mailfrom, rcptto once per recipient, data), filling the context
- * variables as the server does (src/server/session-vars.ts), and each phase
- * is decided by the server's own SievePolicy, so the replies are the ones
- * the server would send. CBV and DNS answer from stubs; a call without one
- * is an error that names it.
+ * network. It drives the same session machine as the server
+ * (src/session/session.ts): the same phases in the same order, the same
+ * context variables, the same replies (success ones included), the same
+ * delivery plan. CBV and DNS answer from stubs; a call without one is an
+ * error that names it; nothing is stored.
  *
  * The session stops where the server's would: a refused connect, EHLO or
  * MAIL FROM, a disconnect, or no accepted recipient before DATA.
  */
 import type { Config } from '../config/index.js';
 import { type Diagnostic, hasErrors } from '../diagnostics.js';
-import { formatReply } from '../server/smtp.js';
-import { type PolicyObserver, SievePolicy, type ScriptSlot } from '../server/sieve-policy.js';
-import { acceptRecipient, authenticated, beginTransaction, greeted, messageAccepted, offerRecipient, openSession, refuseTransaction } from '../server/session-vars.js';
-import { PHASES, type DeliveryPlan, type Phase, type PhaseOutcome, type Reply, type SessionState } from '../server/types.js';
+import { functionServices } from '../policy/functions.js';
+import { PHASES, type Phase } from '../session/phases.js';
+import { type PolicyObserver, type ScriptSlot, SievePolicy } from '../session/policy.js';
+import { type Reply, wireText } from '../session/reply.js';
+import { SenderVerification } from '../session/sender-verification.js';
+import { type DeliveryPlan, type MessageStore, type PhaseOutcome, Session, type SessionServices } from '../session/session.js';
 import type { CompiledScript } from '../sieve/compile.js';
 import type { Action } from '../sieve/runtime/result.js';
 import type { TraceEvent } from '../sieve/runtime/runtime.js';
-import { type DryRunConnection, type ModuleSettings, type PhaseSource, type PolicyParts, partsFromConfig, partsFromScripts, silentLogger, stubModule } from './session.js';
+import { type DryRunConnection, type ModuleSettings, type PhaseSource, type PolicyParts, partsFromConfig, partsFromScripts, silentLogger } from './session.js';
 import { type CbvCall, type CbvStubs, type DnsCall, type DnsStubs, StubVerifier, stubDnsLookup } from './stubs.js';
 
 export interface DryRunOptions {
@@ -120,6 +121,11 @@ export async function dryRun(options: DryRunOptions): Promise<DryRunResult> {
   return (await preparePolicy(options)).run(options);
 }
 
+/** Stores nothing; names the copy as the server would name its transaction. */
+const dryStore: MessageStore = {
+  store: async ({ transaction, plan }) => (plan.stores.length || plan.redirects.length ? [transaction.id] : []),
+};
+
 async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], options: Omit<DryRunOptions, 'config' | 'scripts' | 'cbvModule'>): Promise<DryRunResult> {
   const result: DryRunResult = { diagnostics: parts.diagnostics, phases: [], scripts };
   if (hasErrors(parts.diagnostics)) return result;
@@ -140,33 +146,36 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
     log: (_phase, level, text) => current?.log.push(`${level}: ${text}`),
   };
   verifier.by = 'module';
-  const policy = new SievePolicy({
-    scripts: parts.scripts,
-    runtimeError: parts.runtimeError,
-    cbv: stubModule(parts.module, verifier),
+  const policy = new SievePolicy({ scripts: parts.scripts, runtimeError: parts.runtimeError, observer });
+  const services: SessionServices = {
     logger: silentLogger,
-    hostname: parts.hostname,
+    counters: new Map(),
     dnsLookup: stubDnsLookup(options.dns ?? {}, dnsCalls),
+    functionServices: functionServices(verifier),
+    // A deadline no stub comes near.
+    cbv: new SenderVerification(verifier, { ...parts.module, deadlineMs: 30_000 }, silentLogger),
+    store: dryStore,
+    maxTarpitMs: (parts.maxTarpitSeconds ?? 60) * 1000,
     ...(parts.maxTarpitSeconds !== undefined ? { maxTarpitSeconds: parts.maxTarpitSeconds } : {}),
-    observer,
-  });
+  };
 
   const c = options.connection ?? {};
   const ip = c.ip ?? '192.0.2.1';
-  const state = openSession({ id: 'dry-run', remoteAddress: ip, remotePort: c.port ?? 49152, localAddress: '192.0.2.25', localPort: 25, tls: c.tls ?? false, context: { ...parts.contextFor(ip), ...options.context } });
+  const session = new Session(
+    { id: 'dry-run', remoteAddress: ip, remotePort: c.port ?? 49152, localAddress: '192.0.2.25', localPort: 25, tls: c.tls ?? false, context: { ...parts.contextFor(ip), ...options.context }, hostname: parts.hostname, banner: parts.greeting },
+    { policy: () => policy, services },
+  );
   const message = options.message === undefined ? undefined : Buffer.isBuffer(options.message) ? options.message : Buffer.from(options.message.replace(/\r?\n/g, '\r\n'));
   const wanted = options.phases?.length ? new Set(options.phases) : null;
   const last = wanted ? Math.max(...[...wanted].map((p) => PHASES.indexOf(p))) : PHASES.indexOf(message ? 'data' : 'rcptto');
 
-  const step = async (phase: Phase, extra: { recipient?: string; message?: Buffer } = {}): Promise<PhaseResult> => {
-    const r: PhaseResult = newPhaseResult(phase, extra.recipient);
+  const step = async (phase: Phase, run: () => Promise<PhaseOutcome>, recipient?: string): Promise<PhaseResult> => {
+    const r: PhaseResult = newPhaseResult(phase, recipient);
     current = r;
     const calls = verifier.calls.length;
     const queries = dnsCalls.length;
-    const outcome = await policy.run({ phase, session: state, ...extra });
-    finish(r, outcome, phase, parts, state);
-    // The module's probe runs after the scripts (once the phase accepts): its calls belong to this phase too.
-    await Promise.resolve();
+    const outcome = await run();
+    finish(r, outcome, session);
     r.cbvCalls = verifier.calls.slice(calls);
     r.dnsCalls = dnsCalls.slice(queries);
     for (const call of [...r.cbvCalls, ...r.dnsCalls]) if (call.error && !r.errors.some((e) => e.includes(call.error!))) r.errors.push(call.error);
@@ -177,26 +186,20 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
   const reached = (phase: Phase) => PHASES.indexOf(phase) <= last;
   const stops = (r: PhaseResult) => !r.accepted || r.disconnect;
 
-  if (reached('connect') && stops(await step('connect'))) return result;
+  if (reached('connect') && stops(await step('connect', () => session.connect()))) return result;
   if (!reached('ehlo')) return result;
-  greeted(state, c.esmtp === false ? 'HELO' : 'EHLO', c.helo ?? 'client.example');
-  if (stops(await step('ehlo'))) return result;
-  if (c.auth) authenticated(state, c.auth);
+  if (stops(await step('ehlo', () => session.hello(c.esmtp === false ? 'HELO' : 'EHLO', c.helo ?? 'client.example')))) return result;
+  if (c.auth) session.authenticated(c.auth);
   if (!reached('mailfrom')) return result;
-  beginTransaction(state, options.envelope.from);
-  const mail = await step('mailfrom');
-  if (!mail.accepted) refuseTransaction(state);
+  const mail = await step('mailfrom', () => session.mailFrom(options.envelope.from));
   if (stops(mail) || !reached('rcptto')) return result;
   for (const rcpt of options.envelope.to) {
-    offerRecipient(state, rcpt);
-    const r = await step('rcptto', { recipient: rcpt });
-    if (r.accepted) acceptRecipient(state, rcpt);
+    const r = await step('rcptto', () => session.rcptTo(rcpt), rcpt);
     if (r.disconnect) return result;
   }
   // smtp-server answers DATA with 554 itself when no recipient was accepted: no data phase.
-  if (!reached('data') || !state.recipients.length || !message) return result;
-  const data = await step('data', { message });
-  if (data.accepted) messageAccepted(state);
+  if (!reached('data') || !session.transaction?.recipients.length || !message) return result;
+  await step('data', () => session.data(message));
   return result;
 }
 
@@ -221,45 +224,22 @@ function newPhaseResult(phase: Phase, recipient?: string): PhaseResult {
   };
 }
 
-function finish(r: PhaseResult, outcome: PhaseOutcome, phase: Phase, parts: PolicyParts, state: SessionState): void {
+function finish(r: PhaseResult, outcome: PhaseOutcome, session: Session): void {
   r.actions = r.scripts.flatMap((s) => s.actions);
   r.implicitKeep = r.scripts.every((s) => s.errors.length > 0 || s.implicitKeep);
   r.errors.push(...r.scripts.flatMap((s) => s.errors));
-  const refused = outcome.reply !== undefined && outcome.reply.code >= 400;
-  r.accepted = !refused;
-  r.reply = refused ? outcome.reply! : successReply(phase, parts, state, outcome);
-  r.replyText = replyText(r.reply);
-  r.disconnect = outcome.disconnect ?? false;
-  r.tarpitMs = outcome.tarpitMs ?? 0;
+  r.accepted = outcome.accepted;
+  r.reply = outcome.reply;
+  r.replyText = replyText(outcome.reply);
+  r.disconnect = outcome.disconnect;
+  r.tarpitMs = outcome.tarpitMs;
   if (outcome.delivery) r.delivery = outcome.delivery;
-  r.variables = { connection: Object.fromEntries(state.connection), message: Object.fromEntries(state.message) };
-}
-
-/**
- * smtp-server's own success replies (its defaults, without enhanced codes
- * as the server sends them), and ours at DATA (smtp.ts onData).
- * test/runner/parity.test.ts holds them to the server's.
- */
-function successReply(phase: Phase, parts: PolicyParts, state: SessionState, outcome: PhaseOutcome): Reply {
-  switch (phase) {
-    case 'connect':
-      return { code: 220, text: `${parts.hostname} ESMTP ${parts.greeting}` };
-    case 'ehlo':
-      return { code: 250, text: `${parts.hostname} Nice to meet you, [${state.remoteAddress}]` };
-    case 'mailfrom':
-      return { code: 250, text: 'Accepted' };
-    case 'rcptto':
-      return { code: 250, text: 'Accepted' };
-    case 'data': {
-      const d = outcome.delivery;
-      const stored = !d || (!d.discard && (d.folders.length > 0 || d.redirects.length > 0));
-      return { code: 250, text: stored ? `Ok: queued as ${state.id}.${state.messageCount + 1}` : 'Ok: accepted' };
-    }
-  }
+  // After DATA the transaction is over: its context is the one the phase ran with.
+  const tx = session.transaction ?? session.lastTransaction;
+  r.variables = { connection: Object.fromEntries(session.connection.context), message: Object.fromEntries(tx?.context ?? []) };
 }
 
 /** "CODE-line" for every line but the last, "CODE line" for the last (RFC 5321 4.2.1). */
 export function replyText(reply: Reply): string {
-  const lines = formatReply(reply).split('\n');
-  return lines.map((l, i) => `${reply.code}${i < lines.length - 1 ? '-' : ' '}${l}`).join('\n');
+  return wireText(reply).replace(/\r\n/g, '\n');
 }

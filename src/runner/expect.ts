@@ -3,7 +3,7 @@
  * saying what was expected and what the run gave, so a failing case reads
  * without re-running it.
  */
-import type { Phase } from '../server/types.js';
+import type { Phase } from '../session/phases.js';
 import type { Case, Pattern, PhaseExpectation } from './case-file.js';
 import type { DryRunResult, PhaseResult } from './dry-run.js';
 

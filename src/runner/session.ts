@@ -1,20 +1,19 @@
 /**
  * The inputs of a dry run and how they become the policy the server would
- * run: scripts compiled as assemble.ts compiles them, the configuration's
- * CBV module over stubs, and the connection context a listener's peer
- * ranges give the client's address.
+ * run: scripts compiled as the server compiles them
+ * (src/policy/config-scripts.ts), the configuration's CBV module settings,
+ * and the connection context a listener's peer ranges give the client's
+ * address.
  */
 import { readFile } from 'node:fs/promises';
 import pino from 'pino';
 import { type Config, peerContext } from '../config/index.js';
 import type { Diagnostic } from '../diagnostics.js';
-import { productFunctions } from '../policy/functions.js';
-import { compileConfigScripts } from '../server/assemble.js';
-import { CbvModule } from '../server/cbv-module.js';
-import type { PhaseScripts } from '../server/sieve-policy.js';
-import type { Phase } from '../server/types.js';
+import { policyCompileOptions } from '../policy/compile-options.js';
+import { compileConfigScripts } from '../policy/config-scripts.js';
+import type { Phase } from '../session/phases.js';
+import type { PhaseScripts } from '../session/policy.js';
 import { compileSieve } from '../sievepp/compile.js';
-import type { CbvVerifier } from '../cbv/sieve-function.js';
 
 /** A script's text, or a file to read it from (`file` also names it in errors and traces). */
 export type ScriptSource = string | { file: string; text?: string };
@@ -83,12 +82,9 @@ export async function partsFromScripts(sources: Partial<Record<Phase, PhaseSourc
       if (s === undefined) continue;
       const { text, file } = await readSource(s, `${phase}_${slot}`, diagnostics);
       if (text === null) continue;
-      const compiled = compileSieve(text, { file, dialect: 'momentum', phase, hasMessage: phase === 'data', functions: productFunctions() });
+      const compiled = compileSieve(text, { file, ...policyCompileOptions(file, { dialect: 'momentum', phase }) });
       diagnostics.push(...compiled.diagnostics);
-      if (!compiled.script) continue;
-      const ps = (scripts[phase] ??= { readsCbv: false });
-      ps[slot] = compiled.script;
-      ps.readsCbv ||= /smtp_cbv/i.test(text);
+      if (compiled.script) (scripts[phase] ??= {})[slot] = compiled.script;
     }
   }
   return { scripts, diagnostics, runtimeError: 'fail', hostname: 'mx.example', greeting: 'smtp-cbv', contextFor: () => ({}), module: module ?? { enabled: false, phase: 'mailfrom' } };
@@ -103,11 +99,6 @@ async function readSource(s: ScriptSource, name: string, diagnostics: Diagnostic
     diagnostics.push({ severity: 'error', message: `cannot read the script (${(e as NodeJS.ErrnoException).code ?? e})`, file: s.file, line: 1, column: 1, offset: 0 });
     return { text: null, file: s.file };
   }
-}
-
-/** The smtp_cbv module over a verifier, with a deadline no stub comes near. */
-export function stubModule(module: ModuleSettings, verifier: CbvVerifier): CbvModule {
-  return new CbvModule(verifier, { enabled: module.enabled, phase: module.phase, deadlineMs: 30_000 }, silent);
 }
 
 export { silent as silentLogger };

@@ -1,25 +1,33 @@
 /**
  * A running smtp-cbv server built from a configuration file: start, reload
- * (SIGHUP: config and scripts again, without dropping sessions; a failed
- * reload keeps what runs and says why), stop (SIGTERM: stop accepting, let
- * sessions finish up to a deadline).
+ * (SIGHUP: configuration and scripts again; sessions keep going and keep
+ * what they decided; a failed reload keeps what runs and says why), stop
+ * (SIGTERM: stop accepting, let sessions finish up to a deadline).
+ *
+ * What a reload replaces is only the policy (the compiled scripts) and the
+ * services' settings; the services themselves (CBV engine, cache, limits,
+ * counters, store) live as long as the process (services.ts).
  */
 import { hostname as osHostname } from 'node:os';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/index.js';
+import { MaildirSpool } from '../delivery/maildir.js';
 import { type Diagnostic, formatDiagnostic } from '../diagnostics.js';
+import { assertSmtpServerFits } from '../frontdoors/smtp/smtp-server-adapter.js';
+import { SmtpFront } from '../frontdoors/smtp/smtp-front.js';
+import type { SievePolicy } from '../session/policy.js';
 import { assemble } from './assemble.js';
 import { createLogger } from './logger.js';
-import { PolicyServer } from './smtp.js';
-import { MaildirSpool } from './spool.js';
+import { createServices, type ServerServices } from './services.js';
 
 export interface RunningServer {
   addresses: Array<{ host: string; port: number }>;
   logger: Logger;
+  services: ServerServices;
   /** Reloads config and scripts; resolves with the problems found (the old policy stays on error). */
   reload(): Promise<Diagnostic[]>;
   stop(deadlineMs?: number): Promise<void>;
-  server: PolicyServer;
+  front: SmtpFront;
 }
 
 export interface StartOptions {
@@ -28,12 +36,12 @@ export interface StartOptions {
 }
 
 export async function startFromConfig(configFile: string, options: StartOptions = {}): Promise<{ running: RunningServer | null; diagnostics: Diagnostic[] }> {
+  assertSmtpServerFits();
   const loaded = await loadConfig(configFile);
   if (!loaded.config) return { running: null, diagnostics: loaded.diagnostics };
   const config = loaded.config;
   const logger = options.logger ?? createLogger(config.logging);
-  const hostname = config.server.hostname ?? osHostname();
-  const { assembled, diagnostics } = await assemble(config, logger, hostname);
+  const { assembled, diagnostics } = await assemble(config);
   const all = [...loaded.diagnostics, ...diagnostics];
   if (!assembled) return { running: null, diagnostics: all };
   for (const d of all) logger.warn({ event: 'config-warning' }, formatDiagnostic(d));
@@ -42,21 +50,33 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   const recovered = await spool.recover();
   logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
 
-  const server = new PolicyServer({ ...assembled.server, listeners: assembled.listeners, policy: assembled.policy, spool, logger });
-  const addresses = await server.start();
+  const sieveLogger = (c: typeof config) => (c.sieve.debugLevel ? logger.child({}, { level: c.sieve.debugLevel }) : logger);
+  const services = createServices(config, sieveLogger(config), spool);
+  let policy: SievePolicy = assembled.policy;
+  const s = config.server;
+  const front = new SmtpFront(
+    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, greetPauseMs: s.greetPauseMs, maxConnections: s.maxConnections, dataTimeoutMs: s.dataTimeoutMs, logger },
+    { policy: () => policy, services },
+  );
+  const addresses = await front.start();
 
   const running: RunningServer = {
     addresses,
     logger,
-    server,
+    services,
+    front,
     async reload() {
       const again = await loadConfig(configFile);
       let problems = again.diagnostics;
       if (again.config) {
-        const next = await assemble(again.config, logger, again.config.server.hostname ?? osHostname());
+        const next = await assemble(again.config);
         problems = [...problems, ...next.diagnostics];
         if (next.assembled) {
-          server.setPolicy(next.assembled.policy);
+          // Created once at start-up: a new spool directory or listener needs a restart, and the log says so.
+          if (again.config.spoolDir !== config.spoolDir) logger.warn({ event: 'reload', spoolDir: again.config.spoolDir }, 'spool_dir changed: the running spool stays until a restart');
+          policy = next.assembled.policy;
+          services.logger = sieveLogger(again.config);
+          services.reconfigure(again.config);
           logger.info({ event: 'reload', ok: true, warnings: problems.length }, 'configuration reloaded (listener changes need a restart)');
           return problems;
         }
@@ -64,7 +84,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
       logger.error({ event: 'reload', ok: false, problems: problems.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d)) }, 'reload failed; keeping the running configuration');
       return problems;
     },
-    stop: (deadlineMs = 30_000) => server.close(deadlineMs),
+    stop: (deadlineMs = 30_000) => front.close(deadlineMs),
   };
   return { running, diagnostics: all };
 }

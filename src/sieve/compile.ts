@@ -12,6 +12,7 @@ import type { Script } from './ast.js';
 import { ExtensionRegistry } from './extension-registry.js';
 import { extensions } from './extensions/index.js';
 import type { LanguageLayer } from './language.js';
+import type { ScriptFacts } from './facts.js';
 import type { Bound, Extension } from './registry.js';
 import { Validator, type ValidateOptions } from './validate.js';
 
@@ -42,6 +43,8 @@ export interface CompiledScript {
   /** The variable namespaces its extensions provide, installed in the runtime when it runs. */
   namespaces?: NonNullable<Extension['namespaces']>;
   file?: string;
+  /** What the script and the scripts it includes use (facts.ts), for hosts that decide from it. */
+  facts: ScriptFacts;
 }
 
 export interface CompileResult {
@@ -89,6 +92,7 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
       variables: v.variables,
       namespaces: [...v.loaded].flatMap((e) => e.namespaces ?? []),
       file: options.file,
+      facts: v.facts,
     },
     diagnostics: all,
   };

@@ -17,6 +17,7 @@ import type { CompileOptions, CompileResult } from './compile.js';
 import type { LanguageLayer } from './language.js';
 import type { Comparator } from './match/comparators.js';
 import { blockShape, matchChecks, subtestCount } from './validate-shape.js';
+import { FactsCollector } from './facts.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
 
 export interface ValidateOptions {
@@ -80,6 +81,8 @@ export class Validator {
   readonly namespaces = new Set<string>();
   /** Per-script state extensions keep during validation (e.g. include's global names). */
   readonly state = new Map<string, unknown>();
+  /** What the script uses (facts.ts), recorded as it is bound. */
+  readonly facts = new FactsCollector();
 
   constructor(
     readonly registry: ExtensionRegistry,
@@ -230,7 +233,9 @@ export class Validator {
       this.enclosing.pop();
       if (this.errorCount() !== before) ok = false;
     }
-    return ok ? b : null;
+    if (!ok) return null;
+    this.facts.bound(b);
+    return b;
   }
 
   errorCount(): number {
@@ -403,7 +408,9 @@ export class Validator {
       }
     }
     const layer = this.options.language;
-    return this.layerStrings && layer?.template ? layer.template(t) : t;
+    const out = this.layerStrings && layer?.template ? layer.template(t) : t;
+    this.facts.template(out);
+    return out;
   }
 }
 

@@ -11,16 +11,34 @@
  */
 import type { ActionDef } from '../sieve/action.js';
 import type { Bound } from '../sieve/registry.js';
+import type { Validator } from '../sieve/validate.js';
 import { formatAddress, parseEnvelopePath } from '../sieve/runtime/address.js';
 import { decodedHeaderValue, headerValues } from '../sieve/runtime/message.js';
 import type { Runtime } from '../sieve/runtime/runtime.js';
 import { allPart } from '../sieve/runtime/address-parts.js';
 import { argNumber, argString, argValue, type SieveFunction } from './functions.js';
 import { hostOf, sessionOf } from './host.js';
+import { languageOf } from './layer.js';
 import { replyText } from './builtin-actions.js';
 import { toList, toStr } from './values.js';
 
 const context = (rt: Runtime, which: 'mess' | 'conn') => (which === 'mess' ? sessionOf(rt).message : sessionOf(rt).connection);
+
+const readOnlyMessage = (key: string) => `context variable '${key}' is set by the server and is read-only to scripts`;
+
+/** A write to a key only the host sets, named by a constant, is refused when the script is compiled. */
+function refuseReadOnlyKey(b: Bound, v: Validator): void {
+  const a = b.args[0];
+  const key = a?.kind === 'string' && typeof a.template === 'string' && !a.source ? a.template : null;
+  if (key !== null && languageOf(v)?.readOnlyContextKey?.(key)) v.error(b.args[0]!.node.pos, readOnlyMessage(key));
+}
+
+/** The key argument of a write; a computed key that names a read-only variable is a runtime error. */
+function writableKey(b: Bound, rt: Runtime): string {
+  const key = argString(b, rt, 0)!;
+  if (sessionOf(rt).readOnly(key)) rt.fail(readOnlyMessage(key), b.args[0]!.node.pos);
+  return key;
+}
 
 const contextFunctions = (which: 'mess' | 'conn'): SieveFunction[] => [
   {
@@ -41,16 +59,18 @@ const contextFunctions = (which: 'mess' | 'conn'): SieveFunction[] => [
       { name: 'key', type: 'string' },
       { name: 'value', type: 'any' },
     ],
+    validate: refuseReadOnlyKey,
     call(b, rt) {
-      context(rt, which).set(argString(b, rt, 0)!, toStr(argValue(b, rt, 1)!));
+      context(rt, which).set(writableKey(b, rt), toStr(argValue(b, rt, 1)!));
     },
   },
   {
     name: `vctx_${which}_delete`,
     uses: { command: true },
     params: [{ name: 'key', type: 'string' }],
+    validate: refuseReadOnlyKey,
     call(b, rt) {
-      context(rt, which).delete(argString(b, rt, 0)!);
+      context(rt, which).delete(writableKey(b, rt));
     },
   },
 ];

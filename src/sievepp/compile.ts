@@ -27,12 +27,14 @@ export interface CompileOptions extends Omit<core.CompileOptions, 'language'> {
   phase?: string;
   /** The Sieve++ functions (default: the built-ins; the product adds CBV, see src/policy/functions.ts). */
   functions?: FunctionRegistry;
+  /** Context keys only the host writes: vctx_*_set or _delete of a constant one is a compile error. */
+  readOnlyContextKey?: (key: string) => boolean;
 }
 
 function coreOptions(options: CompileOptions): core.CompileOptions {
-  const { dialect, phase, functions, ...rest } = options;
+  const { dialect, phase, functions, readOnlyContextKey, ...rest } = options;
   const hasMessage = rest.hasMessage ?? (phase !== undefined ? MESSAGE_PHASES.has(phase) : undefined);
-  return { ...rest, hasMessage, language: momentumLanguage(functions ?? builtinFunctions(), dialect ?? 'momentum', phase) };
+  return { ...rest, hasMessage, language: momentumLanguage(functions ?? builtinFunctions(), dialect ?? 'momentum', phase, readOnlyContextKey) };
 }
 
 export function compileSieve(text: string, options: CompileOptions = {}): core.CompileResult {

@@ -22,6 +22,8 @@ export interface MomentumContext extends ExecutionContext {
   connectionContext?: Map<string, string>;
   /** `vctx_mess`: the transaction's Map, new for each transaction. */
   messageContext?: Map<string, string>;
+  /** Context keys only the host writes (the server's own variables): a script's write is a runtime error. */
+  readOnlyContextKey?(key: string): boolean;
 }
 
 export interface MomentumHost extends SieveHost {
@@ -58,6 +60,7 @@ interface SessionView {
   phase: string | undefined;
   connection: Map<string, string>;
   message: Map<string, string>;
+  readOnly(key: string): boolean;
 }
 
 const SESSION = 'sievepp.session';
@@ -67,7 +70,7 @@ export function sessionOf(rt: Runtime): SessionView {
   let s = rt.state.get(SESSION) as SessionView | undefined;
   if (!s) {
     const c = rt.context as MomentumContext;
-    s = { phase: c.phase, connection: c.connectionContext ?? new Map(), message: c.messageContext ?? new Map() };
+    s = { phase: c.phase, connection: c.connectionContext ?? new Map(), message: c.messageContext ?? new Map(), readOnly: (k) => c.readOnlyContextKey?.(k) ?? false };
     rt.state.set(SESSION, s);
   }
   return s;

@@ -41,21 +41,28 @@ const ALIASES: Readonly<Record<string, readonly string[]>> = {
   vctx: [],
 };
 
-const layers = new WeakMap<FunctionRegistry, Map<string, MomentumLanguage>>();
+const layers = new WeakMap<FunctionRegistry, Map<string, Map<ReadOnly, MomentumLanguage>>>();
 
-/** The Sieve++ layer for a function registry, dialect and phase (one object per combination, so registries are shared). */
-export function momentumLanguage(functions: FunctionRegistry, dialect: 'momentum' | 'rfc' = 'momentum', phase?: string): MomentumLanguage {
+type ReadOnly = ((key: string) => boolean) | undefined;
+
+/**
+ * The Sieve++ layer for a function registry, dialect, phase and set of
+ * read-only context keys (one object per combination, so registries are shared).
+ */
+export function momentumLanguage(functions: FunctionRegistry, dialect: 'momentum' | 'rfc' = 'momentum', phase?: string, readOnlyContextKey?: ReadOnly): MomentumLanguage {
   let byKey = layers.get(functions);
   if (!byKey) layers.set(functions, (byKey = new Map()));
   const key = `${dialect}/${phase ?? ''}`;
-  let layer = byKey.get(key);
-  if (!layer) byKey.set(key, (layer = build(functions, dialect, phase)));
+  let byReadOnly = byKey.get(key);
+  if (!byReadOnly) byKey.set(key, (byReadOnly = new Map()));
+  let layer = byReadOnly.get(readOnlyContextKey);
+  if (!layer) byReadOnly.set(readOnlyContextKey, (layer = build(functions, dialect, phase, readOnlyContextKey)));
   return layer;
 }
 
-function build(functions: FunctionRegistry, dialect: 'momentum' | 'rfc', phase: string | undefined): MomentumLanguage {
+function build(functions: FunctionRegistry, dialect: 'momentum' | 'rfc', phase: string | undefined, readOnlyContextKey: ReadOnly): MomentumLanguage {
   const extensions: readonly Extension[] = [functions.extension()];
-  const base = { functions, phase, dialect, extensions, unknown: (v: Validator, node: Invocation, as: 'command' | 'test') => unknownMessage(v, node, as, functions, dialect) };
+  const base = { functions, phase, dialect, extensions, ...(readOnlyContextKey ? { readOnlyContextKey } : {}), unknown: (v: Validator, node: Invocation, as: 'command' | 'test') => unknownMessage(v, node, as, functions, dialect) };
   if (dialect === 'rfc') return { ...base, requirable: (ext) => ext.capability !== SIEVEPP_CAPABILITY };
   return {
     ...base,

@@ -11,6 +11,8 @@ export interface MomentumLanguage extends LanguageLayer {
   readonly functions: FunctionRegistry;
   /** The SMTP phase scripts are bound to, when known: phase-bound functions are checked now. */
   readonly phase: string | undefined;
+  /** Context keys only the host writes (the server's variables): a script's write of a constant one is a compile error. */
+  readonly readOnlyContextKey?: (key: string) => boolean;
 }
 
 /** The layer a script is being validated with (Sieve++ functions read their registry and phase here). */

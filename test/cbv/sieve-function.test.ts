@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CBV_SERVICE, type CbvVerifier } from '../../src/cbv/sieve-function.js';
 import type { Verdict } from '../../src/cbv/index.js';
 import { createDnsLookup } from '../../src/policy/dns-lookup.js';
-import { policyHost, productFunctions } from '../../src/policy/functions.js';
+import { functionServices, productFunctions } from '../../src/policy/functions.js';
 import { compileSieve } from '../../src/sievepp/compile.js';
 import { execute } from '../../src/sieve/interpreter.js';
 import type { MomentumHost } from '../../src/sievepp/host.js';
@@ -39,7 +39,7 @@ const functions = productFunctions();
 async function runScript(script: string, from: string, o: { phase?: string; compilePhase?: string; cbv?: CbvVerifier } = {}) {
   const c = compileSieve(script, { functions, phase: o.compilePhase });
   expect(c.diagnostics).toEqual([]);
-  const host = policyHost({ cbv: o.cbv ?? testEngine(dns, remote.port) });
+  const host: MomentumHost = { services: functionServices(o.cbv ?? testEngine(dns, remote.port)) };
   const r = await execute(c.script!, { message: null, envelope: { from, to: ['rcpt@local.test'] }, phase: o.phase ?? 'mailfrom' }, host);
   return { ...r, actions: r.actions.map(({ def: _def, pos: _p, ...a }) => a) };
 }
@@ -129,7 +129,7 @@ describe('smtp_callback_verify', () => {
     const stub: CbvVerifier = { verify: async () => ({ status: 'fail', message: '550 stubbed' }) as Verdict };
     const policy = 'require "include";\ninclude :global "cbv";';
     const c = compileSieve(policy, { functions, phase: 'mailfrom' });
-    const host = policyHost({ cbv: stub }, { loadScript: () => MOMENTUM_EXAMPLE });
+    const host: MomentumHost = { services: functionServices(stub), loadScript: () => MOMENTUM_EXAMPLE };
     const r = await execute(c.script!, { message: null, envelope: { from: 'joe@example.test', to: [] }, phase: 'mailfrom' }, host);
     expect(r.errors).toEqual([]);
     expect(r.actions.map((a) => a.type)).toEqual(['ec_action']);

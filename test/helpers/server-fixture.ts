@@ -1,50 +1,66 @@
 /**
- * A PolicyServer on 127.0.0.1 and a free port with a spool in a temporary
- * directory, for server tests; plus readers for what was spooled.
+ * An SMTP front door on 127.0.0.1 and a free port, over the session
+ * machine, with a spool in a temporary directory, for server tests; plus
+ * readers for what was spooled.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { PolicyServer, type ServerOptions } from '../../src/server/smtp.js';
-import { MaildirSpool } from '../../src/server/spool.js';
-import type { Policy } from '../../src/server/types.js';
+import { LocalStore } from '../../src/delivery/local-store.js';
+import { MaildirSpool } from '../../src/delivery/maildir.js';
+import { SmtpFront, type SmtpFrontOptions } from '../../src/frontdoors/smtp/smtp-front.js';
+import type { Policy } from '../../src/session/policy.js';
+import type { SessionServices } from '../../src/session/session.js';
 import { RawSmtpClient } from './smtp-client.js';
 
 export interface TestServer {
-  server: PolicyServer;
+  server: SmtpFront;
+  services: SessionServices;
   port: number;
   dir: string;
   spool: MaildirSpool;
+  /** Replaces the policy, as a reload does. */
+  setPolicy(policy: Policy): void;
   client(): Promise<RawSmtpClient>;
   /** Messages in a folder ('' is INBOX; '.Lists' a Maildir++ folder), with their envelopes. */
   spooled(folder?: string): Promise<Array<{ message: string; envelope: Record<string, unknown> & { recipients: string[] } }>>;
   close(): Promise<void>;
 }
 
-export async function startTestServer(policy: Policy, overrides: Partial<ServerOptions> = {}): Promise<TestServer> {
+export interface TestServerOptions extends Partial<SmtpFrontOptions> {
+  services?: Partial<SessionServices>;
+}
+
+export async function startTestServer(policy: Policy, overrides: TestServerOptions = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-server-'));
   const spool = new MaildirSpool(join(dir, 'spool'));
   await spool.init();
-  const server = new PolicyServer({
-    listeners: [{ host: '127.0.0.1', port: 0, contextFor: () => ({ __bypass_smtp_cbv: 'false' }) }],
-    policy,
-    spool,
-    logger: pino({ level: 'silent' }),
-    hostname: 'mx.test',
-    maxMessageSize: 10_000,
-    maxConnectionsPerIp: 20,
-    maxTarpitMs: 200,
-    socketTimeoutMs: 10_000,
-    ...overrides,
-  });
+  const logger = pino({ level: 'silent' });
+  const services: SessionServices = { logger, counters: new Map(), functionServices: {}, store: new LocalStore(spool), maxTarpitMs: 200, ...overrides.services };
+  let current = policy;
+  const { services: _s, ...front } = overrides;
+  const server = new SmtpFront(
+    {
+      listeners: [{ host: '127.0.0.1', port: 0, contextFor: () => ({ __bypass_smtp_cbv: 'false' }) }],
+      logger,
+      hostname: 'mx.test',
+      maxMessageSize: 10_000,
+      maxConnectionsPerIp: 20,
+      socketTimeoutMs: 10_000,
+      ...front,
+    },
+    { policy: () => current, services },
+  );
   const [bound] = await server.start();
   const clients: RawSmtpClient[] = [];
   return {
     server,
+    services,
     port: bound!.port,
     dir,
     spool,
+    setPolicy: (p) => (current = p),
     async client() {
       const c = await RawSmtpClient.open(bound!.port);
       clients.push(c);

@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Config, loadConfig, peerContext } from '../../src/config/index.js';
 import { dryRun } from '../../src/runner/dry-run.js';
-import { silentLogger, stubModule } from '../../src/runner/session.js';
+import { silentLogger } from '../../src/runner/session.js';
 import { type CbvStubs, StubVerifier } from '../../src/runner/stubs.js';
-import { compileConfigScripts } from '../../src/server/assemble.js';
-import { SievePolicy } from '../../src/server/sieve-policy.js';
+import { compileConfigScripts } from '../../src/policy/config-scripts.js';
+import { functionServices } from '../../src/policy/functions.js';
+import { SievePolicy } from '../../src/session/policy.js';
+import { SenderVerification } from '../../src/session/sender-verification.js';
 import { sendMail, startTestServer, type TestServer } from '../helpers/server-fixture.js';
 
 const servers: TestServer[] = [];
@@ -24,9 +26,14 @@ const config = async (): Promise<Config> => (await loadConfig(join(import.meta.d
 async function serverReplies(cfg: Config, cbv: CbvStubs, from: string, to: string[], body: string, context: Record<string, string>) {
   const { scripts } = await compileConfigScripts(cfg);
   const c = cfg.smtpCbv!;
-  const policy = new SievePolicy({ scripts, runtimeError: cfg.sieve.runtimeError, cbv: stubModule({ enabled: c.enabled, phase: c.phase }, new StubVerifier(cbv)), logger: silentLogger, hostname: 'localhost' });
+  const policy = new SievePolicy({ scripts, runtimeError: cfg.sieve.runtimeError });
+  const verifier = new StubVerifier(cbv);
   // As assemble.ts gives the server its name: the listener's hostname (the example sets one).
-  const t = await startTestServer(policy, { hostname: cfg.listeners[0]!.hostname ?? 'mx.test', listeners: [{ host: '127.0.0.1', port: 0, contextFor: (ip) => ({ ...peerContext(cfg.listeners[0]!, ip), ...context }) }] });
+  const t = await startTestServer(policy, {
+    hostname: cfg.listeners[0]!.hostname ?? 'mx.test',
+    listeners: [{ host: '127.0.0.1', port: 0, contextFor: (ip) => ({ ...peerContext(cfg.listeners[0]!, ip), ...context }) }],
+    services: { cbv: new SenderVerification(verifier, { enabled: c.enabled, phase: c.phase, deadlineMs: 30_000 }, silentLogger), functionServices: functionServices(verifier) },
+  });
   servers.push(t);
   const r = await sendMail(await t.client(), from, to, body);
   // EHLO's first line: the extension lines after it are the library's.

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
+import { MaildirSpool } from '../../src/delivery/maildir.js';
 import { assemble } from '../../src/server/assemble.js';
+import { createServices } from '../../src/server/services.js';
 import { oneMx } from '../helpers/cbv-fixture.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { sendMail, startTestServer, type TestServer } from '../helpers/server-fixture.js';
@@ -36,10 +38,13 @@ async function exampleServer(context: Record<string, string> = {}) {
   if (!config?.smtpCbv) throw new Error(diagnostics.map((d) => d.message).join('\n'));
   config.smtpCbv = { ...config.smtpCbv, dnsServers: [dns.address], port: remote.port, allowTargets: ['127.0.0.0/8'], helo: 'probe.test', timeoutMs: 5000 };
   const logger = pino({ level: 'silent' });
-  const { assembled } = await assemble(config, logger, 'mx.test');
+  const { assembled } = await assemble(config);
   if (!assembled) throw new Error('the example policy does not compile');
+  // The configuration's CBV service and DNS; the fixture's own store.
+  const { cbv, functionServices, dnsLookup } = createServices(config, logger, new MaildirSpool('/nonexistent'));
   const t = await startTestServer(assembled.policy, {
     listeners: [{ host: '127.0.0.1', port: 0, contextFor: (ip) => ({ ...assembled.listeners[0]!.contextFor!(ip), ...context }) }],
+    services: { cbv, functionServices, dnsLookup },
   });
   servers.push(t);
   return t;

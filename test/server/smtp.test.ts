@@ -6,9 +6,10 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ServerOptions } from '../../src/server/smtp.js';
-import type { PhaseInput, PhaseOutcome, Policy } from '../../src/server/types.js';
-import { startTestServer } from '../helpers/server-fixture.js';
+import { type Decision, emptyDecision } from '../../src/session/decide.js';
+import type { Phase } from '../../src/session/phases.js';
+import type { PhaseInput, Policy } from '../../src/session/policy.js';
+import { startTestServer, type TestServerOptions } from '../helpers/server-fixture.js';
 import { RawSmtpClient } from '../helpers/smtp-client.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -16,14 +17,27 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-type Script = (input: PhaseInput) => PhaseOutcome | Promise<PhaseOutcome>;
+type Script = (input: PhaseInput) => Partial<Decision> | Promise<Partial<Decision>>;
 
-async function startServer(script: Script = () => ({}), overrides: Partial<ServerOptions> = {}) {
-  const seen: PhaseInput[] = [];
+/** What a phase saw: copies of the contexts at the time. */
+interface Seen {
+  phase: Phase;
+  recipient?: string;
+  message?: Buffer;
+  helo?: string;
+  esmtp?: boolean;
+  connection: Map<string, string>;
+  messageContext: Map<string, string>;
+}
+
+async function startServer(script: Script = () => ({}), overrides: TestServerOptions = {}) {
+  const seen: Seen[] = [];
   const policy: Policy = {
+    waitsForVerdict: () => false,
     run: async (input) => {
-      seen.push({ ...input, session: { ...input.session, connection: new Map(input.session.connection), message: new Map(input.session.message) } });
-      return script(input);
+      const { phase, recipient, message, connection, transaction } = input;
+      seen.push({ phase, recipient, message, helo: connection.helo, esmtp: connection.esmtp, connection: new Map(connection.context), messageContext: new Map(transaction?.context) });
+      return { decision: { ...emptyDecision(), ...(await script(input)) }, failed: false };
     },
   };
   const t = await startTestServer(policy, overrides);
@@ -49,7 +63,7 @@ describe('accepting mail', () => {
     const c = await s.client();
     expect((await c.reply()).text).toMatch(/^220 mx\.test ESMTP smtp-cbv/);
     const ehlo = await c.command('EHLO client.test');
-    expect(ehlo.lines.slice(1).map((l) => l.slice(4))).toEqual(expect.arrayContaining(['PIPELINING', '8BITMIME', 'SMTPUTF8', 'SIZE 10000']));
+    expect(ehlo.lines.slice(1).map((l) => l.slice(4))).toEqual(expect.arrayContaining(['PIPELINING', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'SIZE 10000']));
     expect(ehlo.text).not.toContain('STARTTLS');
     await c.command('MAIL FROM:<alice@sender.test>');
     await c.command('RCPT TO:<bob@here.test>');
@@ -97,15 +111,15 @@ describe('the policy decides each phase', () => {
   });
 
   it('ehlo: refuses EHLO with the policy reply, and sets ehlo_domain', async () => {
-    const s = await startServer(({ phase, session }) =>
-      phase === 'ehlo' && session.helo === 'bad.test' ? { reply: { code: 550, enhanced: '5.7.1', text: 'bad helo' } } : {},
+    const s = await startServer(({ phase, connection }) =>
+      phase === 'ehlo' && connection.helo === 'bad.test' ? { reply: { code: 550, enhanced: '5.7.1', text: 'bad helo' } } : {},
     );
     const c = await s.client();
     await c.reply();
     expect((await c.command('EHLO bad.test')).text).toBe('550 5.7.1 bad helo');
     expect((await c.command('HELO good.test')).code).toBe(250);
-    expect(s.seen.at(-1)!.session.connection.get('ehlo_domain')).toBe('good.test');
-    expect(s.seen.at(-1)!.session.esmtp).toBe(false);
+    expect(s.seen.at(-1)!.connection.get('ehlo_domain')).toBe('good.test');
+    expect(s.seen.at(-1)!.esmtp).toBe(false);
     expect((await c.command('EHLO')).code).toBe(501); // syntax errors stay the library's
   });
 
@@ -116,12 +130,12 @@ describe('the policy decides each phase', () => {
     expect(r.mail.text).toBe('550 5.7.1 sender verification failed');
     expect(r.rcpts[0]!.code).toBe(503); // no transaction after a refused MAIL
     const mailfrom = s.seen.find((i) => i.phase === 'mailfrom')!;
-    expect(Object.fromEntries(mailfrom.session.message)).toMatchObject({
+    expect(Object.fromEntries(mailfrom.messageContext)).toMatchObject({
       mailfrom_string: 'Alice@Sender.test',
       mailfrom_localpart: 'Alice',
       mailfrom_domain: 'Sender.test',
     });
-    expect(Object.fromEntries(mailfrom.session.connection)).toMatchObject({ remote_ip: '127.0.0.1', tls: 'false', __bypass_smtp_cbv: 'false', ehlo_domain: 'client.test' });
+    expect(Object.fromEntries(mailfrom.connection)).toMatchObject({ remote_ip: '127.0.0.1', tls: 'false', __bypass_smtp_cbv: 'false', ehlo_domain: 'client.test' });
   });
 
   it('keeps a multi-line reply, with the code and enhanced code on every line', async () => {
@@ -137,9 +151,9 @@ describe('the policy decides each phase', () => {
     await greetAndSend(c, 'a@x.test', ['r1@here.test']);
     await c.command('MAIL FROM:<b@y.test>');
     const second = s.seen.filter((i) => i.phase === 'mailfrom')[1]!;
-    expect(second.session.message.get('rcptto_string')).toBeUndefined();
-    expect(second.session.connection.get('connection_message_count')).toBe('1');
-    expect(second.session.connection.get('connection_rcpt_count')).toBe('1');
+    expect(second.messageContext.get('rcptto_string')).toBeUndefined();
+    expect(second.connection.get('connection_message_count')).toBe('1');
+    expect(second.connection.get('connection_rcpt_count')).toBe('1');
   });
 
   it('data: a refusal stores nothing', async () => {
@@ -150,7 +164,7 @@ describe('the policy decides each phase', () => {
   });
 
   it('data: the message reaches the policy; discard answers 250 and stores nothing', async () => {
-    const s = await startServer(({ phase }) => (phase === 'data' ? { delivery: { discard: true, folders: [], redirects: [] } } : {}));
+    const s = await startServer(({ phase }) => (phase === 'data' ? { implicitKeep: false } : {}));
     const r = await greetAndSend(await s.client(), undefined, undefined, 'Subject: seen\r\n\r\nbody\r\n');
     expect(r.end.code).toBe(250);
     expect(s.seen.find((i) => i.phase === 'data')!.message!.toString()).toBe('Subject: seen\r\n\r\nbody\r\n');
@@ -159,7 +173,7 @@ describe('the policy decides each phase', () => {
 
   it('data: fileinto folders get one copy each; keep and INBOX are one store; redirect rewrites the recipients', async () => {
     const s = await startServer(({ phase }) =>
-      phase === 'data' ? { delivery: { discard: false, folders: ['INBOX', 'inbox', 'Lists/A'], redirects: ['fwd@else.test', 'fwd@else.test'] } } : {},
+      phase === 'data' ? { implicitKeep: false, folders: ['INBOX', 'inbox', 'Lists/A'], redirects: ['fwd@else.test', 'fwd@else.test'] } : {},
     );
     await greetAndSend(await s.client());
     const inbox = await s.spooled();
@@ -178,7 +192,7 @@ describe('the policy decides each phase', () => {
   });
 
   it('bounds a tarpit delay by the configured maximum', async () => {
-    const s = await startServer(({ phase }) => (phase === 'mailfrom' ? { tarpitMs: 60_000 } : {}), { maxTarpitMs: 100 });
+    const s = await startServer(({ phase }) => (phase === 'mailfrom' ? { tarpitMs: 60_000 } : {}), { services: { maxTarpitMs: 100 } });
     const c = await s.client();
     await c.reply();
     await c.command('EHLO t.test');
@@ -194,7 +208,7 @@ describe('the policy decides each phase', () => {
       return {};
     });
     const r = await greetAndSend(await s.client());
-    expect(r.mail.text).toBe('451 4.3.0 Temporary policy failure, please try again later');
+    expect(r.mail.text).toBe('451 4.3.0 Temporary policy error, please try again later');
   });
 });
 
@@ -222,7 +236,7 @@ describe('limits and failures', () => {
   });
 
   it('answers 451 when the spool cannot be written, and leaves nothing half-written', async () => {
-    const s = await startServer(({ phase }) => (phase === 'data' ? { delivery: { discard: false, folders: ['INBOX', 'Broken'], redirects: [] } } : {}));
+    const s = await startServer(({ phase }) => (phase === 'data' ? { implicitKeep: false, folders: ['INBOX', 'Broken'] } : {}));
     await writeFile(join(s.dir, 'spool', '.Broken'), 'a file where a folder should be');
     const r = await greetAndSend(await s.client());
     expect(r.end.text).toBe('451 4.3.0 Local error in processing, please try again later');
@@ -257,7 +271,7 @@ describe('STARTTLS', () => {
     await new Promise((resolve, reject) => conn.send({ from: 'a@s.test', to: ['b@here.test'] }, 'Subject: tls\r\n\r\nx\r\n', (err, i) => (err ? reject(err) : resolve(i))));
     expect(conn.secure).toBe(true);
     conn.quit();
-    expect(s.seen.find((i) => i.phase === 'mailfrom')!.session.connection.get('tls')).toBe('true');
+    expect(s.seen.find((i) => i.phase === 'mailfrom')!.connection.get('tls')).toBe('true');
     const [m] = await s.spooled();
     expect(m!.message).toMatch(/with ESMTPS id/);
     expect(m!.envelope).toMatchObject({ client: { tls: true } });

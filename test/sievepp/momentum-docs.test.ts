@@ -408,8 +408,8 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
     });
 
     it('144: smtp_callback_verify refuses an unreachable sender', async () => {
-      const { policyHost } = await import('../../src/policy/functions.js');
-      const host = policyHost({ cbv: { verify: async () => ({ status: 'fail', reason: 'rejected', message: '550 no such user' }) as never } });
+      const { functionServices } = await import('../../src/policy/functions.js');
+      const host: MomentumHost = { services: functionServices({ verify: async () => ({ status: 'fail', reason: 'rejected', message: '550 no such user' }) as never }) };
       expect(acts(await run('144-smtp-callback-verify.siv', { host, phase: 'mailfrom' }))).toEqual(['ec_action 550 "from address not reachable"']);
     });
 

@@ -12,7 +12,7 @@ import { formatDiagnostic, hasErrors } from '../../diagnostics.js';
 import { dryRun, type DryRunOptions } from '../../runner/dry-run.js';
 import { formatDryRun } from '../../runner/report.js';
 import { CBV_STATUSES, type CbvStub, type CbvStubs, type DnsStubs } from '../../runner/stubs.js';
-import { PHASES, type Phase } from '../../server/types.js';
+import { PHASES, type Phase } from '../../session/phases.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
 

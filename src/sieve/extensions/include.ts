@@ -125,7 +125,10 @@ function includeNow(b: Bound, v: Validator, name: string): void {
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   for (const d of errors) v.diagnostics.push({ ...d, includedFrom: [{ file: v.options.file ?? '', line: at.line, column: at.column }, ...(d.includedFrom ?? [])] });
   if (!r.script) v.error(at, `failed to include ${location} script '${name}'`);
-  else data.linked = r.script;
+  else {
+    data.linked = r.script;
+    v.facts.include(key, r.script.facts);
+  }
 }
 
 export const include: Extension = {

@@ -4,6 +4,7 @@
  * decoded text (transfer encoding and charset undone).
  */
 import { type HeaderField, parseMessage, type SieveMessage } from './message.js';
+import { SieveRuntimeFailure } from './runtime.js';
 
 export interface MimePart {
   headers: HeaderField[];
@@ -18,6 +19,8 @@ export interface MimePart {
   epilogue: string;
   /** For message/rfc822: the embedded message's header block and its parts. */
   embedded?: { header: string; root: MimePart };
+  /** Nested deeper than MAX_MIME_DEPTH: its parts were not read. */
+  tooDeep?: boolean;
 }
 
 /** Parses `type/subtype; a=b; c="d"` (RFC 2045 5.1). */
@@ -68,12 +71,19 @@ export function parseContentType(value: string | undefined, fallback: string): {
 
 const header = (hs: HeaderField[], name: string) => hs.find((h) => h.lname === name)?.value.trim();
 
+/** Nesting past this many levels of multipart or message/rfc822 is not parsed (the stack stays bounded). */
+export const MAX_MIME_DEPTH = 20;
+
 /** Parses a whole message (or part) text into the part tree; `depth` bounds nesting. */
 export function parseMime(raw: string, fallback = 'text/plain', depth = 0): MimePart {
   const m = parseMessage(raw);
   const { type, params } = parseContentType(header(m.headers, 'content-type'), fallback);
   const part: MimePart = { headers: m.headers, type, params, body: m.body, children: [], preamble: '', epilogue: '' };
-  if (depth > 20) return part;
+  if (depth > MAX_MIME_DEPTH) {
+    // A part the reader does not open must not pass for a leaf: a body test would miss what it holds.
+    if ((type.startsWith('multipart/') && params.boundary) || type === 'message/rfc822') part.tooDeep = true;
+    return part;
+  }
   if (type.startsWith('multipart/') && params.boundary) {
     const delim = `--${params.boundary}`;
     const lines = m.body.split('\r\n');
@@ -147,10 +157,27 @@ export function* walkParts(p: MimePart): Generator<MimePart> {
 
 // One MIME parse per message, however many tests read it.
 const trees = new WeakMap<SieveMessage, MimePart>();
+/**
+ * The message's part tree. A message nested past MAX_MIME_DEPTH is a
+ * runtime error for whatever test asked: a silent miss would let a sender
+ * hide content from body and MIME tests by nesting it deep.
+ */
 export function mimeTree(msg: SieveMessage): MimePart {
   let p = trees.get(msg);
   if (!p) trees.set(msg, (p = parseMime(msg.raw)));
+  if (tooDeep(p)) throw new SieveRuntimeFailure(`the message nests MIME parts deeper than ${MAX_MIME_DEPTH} levels; its content cannot be tested`);
   return p;
+}
+
+const deep = new WeakMap<MimePart, boolean>();
+function tooDeep(p: MimePart): boolean {
+  let d = deep.get(p);
+  if (d === undefined) {
+    d = false;
+    for (const q of walkParts(p)) if (q.tooDeep) d = true;
+    deep.set(p, d);
+  }
+  return d;
 }
 
 /** The parts foreverypart is inside, innermost last (RFC 5703 3), kept in the run's state. */

@@ -5,9 +5,12 @@
  */
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CbvModule } from '../../src/server/cbv-module.js';
-import { type PhaseScripts, SievePolicy, type SievePolicyOptions } from '../../src/server/sieve-policy.js';
-import type { Phase } from '../../src/server/types.js';
+import { policyCompileOptions } from '../../src/policy/compile-options.js';
+import { functionServices } from '../../src/policy/functions.js';
+import type { Phase } from '../../src/session/phases.js';
+import { type PhaseScripts, SievePolicy, type SievePolicyOptions } from '../../src/session/policy.js';
+import { SenderVerification } from '../../src/session/sender-verification.js';
+import type { SessionServices } from '../../src/session/session.js';
 import { compileSieve } from '../../src/sievepp/compile.js';
 import { oneMx, testEngine } from '../helpers/cbv-fixture.js';
 import { startDnsServer } from '../helpers/dns-server.js';
@@ -24,23 +27,23 @@ type Bindings = Partial<Record<Phase, { phase1?: string; phase2?: string }>>;
 function compile(bindings: Bindings): Partial<Record<Phase, PhaseScripts>> {
   const out: Partial<Record<Phase, PhaseScripts>> = {};
   for (const [phase, slots] of Object.entries(bindings) as Array<[Phase, { phase1?: string; phase2?: string }]>) {
-    const ps: PhaseScripts = { readsCbv: false };
+    const ps: PhaseScripts = {};
     for (const slot of ['phase1', 'phase2'] as const) {
       const text = slots[slot];
       if (!text) continue;
-      const r = compileSieve(text, { file: `${phase}_${slot}.siv`, hasMessage: phase === 'data' });
+      const file = `${phase}_${slot}.siv`;
+      const r = compileSieve(text, { file, ...policyCompileOptions(file, { phase }) });
       if (!r.script) throw new Error(r.diagnostics.map((d) => `${d.line}:${d.column}: ${d.message}`).join('\n'));
       ps[slot] = r.script;
-      ps.readsCbv ||= text.includes('smtp_cbv');
     }
     out[phase] = ps;
   }
   return out;
 }
 
-async function serve(bindings: Bindings, extra: Partial<SievePolicyOptions> = {}) {
-  const policy = new SievePolicy({ scripts: compile(bindings), runtimeError: 'fail', logger: pino({ level: 'silent' }), hostname: 'mx.test', ...extra });
-  const t = await startTestServer(policy);
+async function serve(bindings: Bindings, extra: Partial<SievePolicyOptions> = {}, services: Partial<SessionServices> = {}) {
+  const policy = new SievePolicy({ scripts: compile(bindings), runtimeError: 'fail', ...extra });
+  const t = await startTestServer(policy, { services });
   cleanups.push(() => t.close());
   return t;
 }
@@ -64,7 +67,7 @@ describe('phase scripts decide the replies', () => {
   it('RCPT TO sees the recipient being decided in the envelope', async () => {
     const t = await serve({ rcptto: { phase1: 'require ["envelope", "reject"];\nif envelope :localpart :is "to" "nobody" { reject "no such user"; }' } });
     const r = await sendMail(await t.client(), 'a@s.test', ['nobody@here.test', 'bob@here.test']);
-    expect(r.rcpts.map((x) => x.text)).toEqual(['550 5.7.1 no such user', '250 Accepted']);
+    expect(r.rcpts.map((x) => x.text)).toEqual(['550 5.7.1 no such user', '250 2.1.5 Accepted']);
     expect((await t.spooled())[0]!.envelope.recipients).toEqual(['bob@here.test']);
   });
 
@@ -125,10 +128,12 @@ describe('phase scripts decide the replies', () => {
     const remote = await startSmtpRemote({ greetingDelayMs: 100, rcpt: (addr) => (addr.startsWith('ghost') ? { code: 550, message: '5.1.1 unknown' } : undefined) });
     const dns = await startDnsServer(oneMx('sender.test'));
     cleanups.push(() => remote.close(), () => dns.close());
-    const cbv = new CbvModule(testEngine(dns, remote.port), { enabled: true, phase: 'mailfrom', deadlineMs: 3000 }, pino({ level: 'silent' }));
+    const engine = testEngine(dns, remote.port);
+    const cbv = new SenderVerification(engine, { enabled: true, phase: 'mailfrom', deadlineMs: 3000 }, pino({ level: 'silent' }));
     const t = await serve(
       { rcptto: { phase1: 'require ["environment", "reject"];\nif environment :is "vnd.smtp-cbv.smtp_cbv_result" "error" { reject "sender verification failed"; }' } },
-      { cbv },
+      {},
+      { cbv, functionServices: functionServices(engine) },
     );
     const bad = await sendMail(await t.client(), 'ghost@sender.test', ['bob@here.test']);
     expect(bad.mail.code).toBe(250); // the probe does not hold up MAIL FROM

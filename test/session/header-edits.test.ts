@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyHeaderEdits } from '../../src/server/header-edits.js';
+import { applyHeaderEdits } from '../../src/session/header-edits.js';
 
 const msg = 'Subject: hi\r\nX-Count: 1\r\nX-Long: a\r\n b\r\nX-Count: 2\r\n\r\nbody\r\n';
 

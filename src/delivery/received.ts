@@ -2,13 +2,21 @@
  * The Received: trace header we add to every accepted message
  * (RFC 5321 4.4, RFC 5322 3.6.7).
  */
-import type { SessionState } from './types.js';
 
-export function receivedHeader(session: SessionState, hostname: string, id: string, now = new Date()): string {
+/** What the header says of the client. */
+export interface ReceivedFrom {
+  helo?: string;
+  esmtp?: boolean;
+  tls: boolean;
+  user?: string;
+  remoteAddress: string;
+}
+
+export function receivedHeader(client: ReceivedFrom, recipients: readonly string[], hostname: string, id: string, now = new Date()): string {
   // RFC 3848 protocol names: ESMTP, plus S for TLS and A for authenticated.
-  const protocol = `${session.esmtp === false ? 'SMTP' : 'ESMTP'}${session.tls ? 'S' : ''}${session.user ? 'A' : ''}`;
-  const from = `from ${sanitize(session.helo ?? 'unknown')} ([${session.remoteAddress}])`;
-  const forPart = session.recipients.length === 1 ? `\r\n\tfor <${sanitize(session.recipients[0]!)}>` : '';
+  const protocol = `${client.esmtp === false ? 'SMTP' : 'ESMTP'}${client.tls ? 'S' : ''}${client.user ? 'A' : ''}`;
+  const from = `from ${sanitize(client.helo ?? 'unknown')} ([${client.remoteAddress}])`;
+  const forPart = recipients.length === 1 ? `\r\n\tfor <${sanitize(recipients[0]!)}>` : '';
   return `Received: ${from}\r\n\tby ${hostname} (smtp-cbv) with ${protocol} id ${id}${forPart};\r\n\t${rfc5322Date(now)}\r\n`;
 }
 

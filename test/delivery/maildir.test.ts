@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MaildirSpool } from '../../src/server/spool.js';
+import { MaildirSpool } from '../../src/delivery/maildir.js';
 
 let dir: string;
 let spool: MaildirSpool;

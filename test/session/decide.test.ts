@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decide, outcomeOf, replyFrom } from '../../src/server/decide.js';
+import { decide } from '../../src/session/decide.js';
+import { replyFrom } from '../../src/session/reply.js';
 import type { Action } from '../../src/sieve/runtime/result.js';
 
 const at = { line: 1, column: 1, offset: 0 };
@@ -13,25 +14,24 @@ describe('actions at SMTP time', () => {
 
   it('ec_action replies with any code, keeping an enhanced code given in the text', () => {
     expect(decide('rcptto', [a('ec_action', { data: { code: 451, text: '4.7.1 greylisted, try later' } })], true).reply).toEqual({ code: 451, enhanced: '4.7.1', text: 'greylisted, try later' });
-    expect(decide('rcptto', [a('ec_action', { data: { code: 550, text: 'line one\r\nline two' } })], true).reply).toEqual({ code: 550, text: 'line one\nline two' });
+    expect(decide('rcptto', [a('ec_action', { data: { code: 550, text: 'line one\r\nline two' } })], true).reply).toEqual({ code: 550, enhanced: '5.0.0', text: 'line one\nline two' });
   });
 
   it('ec_disconnect replies then closes; ec_tarpit adds a delay and decides nothing', () => {
     expect(decide('ehlo', [a('ec_disconnect', { data: { code: 421, text: 'bye' } })], true)).toMatchObject({ reply: { code: 421, text: 'bye' }, disconnect: true, final: true });
     const t = decide('mailfrom', [a('ec_tarpit', { data: { seconds: 2 } }), a('ec_tarpit', { data: { seconds: 1 } })], true);
     expect(t).toMatchObject({ tarpitMs: 3000, final: false });
-    expect(outcomeOf(t)).toEqual({ tarpitMs: 3000 });
   });
 
-  it('keep, fileinto and redirect choose where the message goes; :copy keeps too', () => {
+  it('keep, fileinto and redirect choose where the message goes; :copy leaves the implicit keep to the interpreter', () => {
     const d = decide('data', [a('keep', { target: 'INBOX' }), a('store', { target: 'Lists' }), a('redirect', { target: 'x@y.test', copy: true })], false);
-    expect(d).toMatchObject({ folders: ['INBOX', 'Lists', 'INBOX'], redirects: ['x@y.test'], final: true });
-    expect(outcomeOf(d)).toEqual({});
+    expect(d).toMatchObject({ folders: ['INBOX', 'Lists'], redirects: ['x@y.test'], implicitKeep: false, final: true });
+    expect(decide('data', [a('redirect', { target: 'x@y.test', copy: true })], true)).toMatchObject({ folders: [], implicitKeep: true });
   });
 
   it('discard accepts and delivers nothing; vacation and flags change nothing at SMTP time', () => {
     const d = decide('data', [a('discard')], false);
-    expect(d).toMatchObject({ discard: true, final: true });
+    expect(d).toMatchObject({ implicitKeep: false, folders: [], redirects: [], final: true });
     expect(d.reply).toBeUndefined();
     expect(decide('data', [a('vacation'), a('addflag')], true)).toMatchObject({ final: false, folders: [], implicitKeep: true });
   });
@@ -41,7 +41,7 @@ describe('actions at SMTP time', () => {
   });
 
   it('replyFrom gives a sensible text when a script gives none', () => {
-    expect(replyFrom(550, '')).toEqual({ code: 550, text: 'Rejected by policy' });
+    expect(replyFrom(550, '')).toEqual({ code: 550, enhanced: '5.0.0', text: 'Rejected by policy' });
     expect(replyFrom(451, '', '4.7.1')).toEqual({ code: 451, enhanced: '4.7.1', text: 'Temporarily rejected by policy, try again later' });
   });
 });

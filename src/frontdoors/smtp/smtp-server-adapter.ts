@@ -1,0 +1,328 @@
+/**
+ * smtp-server as a transport: the one file that knows it. smtp-server does
+ * the protocol (command order and syntax, PIPELINING, SIZE, STARTTLS,
+ * dot-stuffing); everything it decides for us goes through the events
+ * below, and every reply it sends for them is the session's Reply, word
+ * for word (so the dry run, which asks the same session, says the same).
+ *
+ * What smtp-server 3.21 does not offer, and how we get it, each checked at
+ * start-up by assertSmtpServerFits():
+ *   - no EHLO/HELO or RSET hook: the connection's handler_EHLO, handler_HELO
+ *     and handler_RSET are wrapped per connection;
+ *   - it words success replies itself ("250 Accepted", its greeting): the
+ *     connection's `send` is wrapped and puts the session's reply in place
+ *     of the one it answers;
+ *   - hooks get its session object, not its connection: found in the
+ *     server's `connections` Set;
+ *   - ENHANCEDSTATUSCODES is hidden by default: turned on (RFC 2034), and
+ *     our replies carry their own codes;
+ *   - every connection waits a fixed 100 ms before its greeting (to catch
+ *     early talkers): the connection's `init` is replaced, before smtp-server
+ *     calls it, by one that waits `greetPauseMs` (default 0, as Postfix's
+ *     smtpd without postscreen) and applies our connection cap; a client
+ *     that talks before the greeting then gets 554 (RFC 5321 3.1 lets a
+ *     server refuse a session with 554) instead of smtp-server's 421;
+ *   - QUIT is wrapped so that the front door can release the client's slot
+ *     as soon as it is answered, not when the socket's close is processed.
+ */
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { type Reply, replyLines } from '../../session/reply.js';
+
+/** The parts of smtp-server's connection object used here. */
+interface Connection {
+  id: string;
+  session: SMTPServerSession;
+  send(code: number, data?: string | string[], context?: string | false): void;
+  close(): void;
+  handler_EHLO(command: Buffer, callback: () => void): void;
+  handler_HELO(command: Buffer, callback: () => void): void;
+  handler_RSET(command: Buffer, callback: () => void): void;
+  handler_QUIT(command: Buffer, callback: () => void): void;
+  init(): void;
+  connectionReady(): void;
+  _setListeners(callback: () => void): void;
+}
+
+const WRAPPED = ['handler_EHLO', 'handler_HELO', 'handler_RSET', 'handler_QUIT', 'send', 'close', 'init', 'connectionReady', '_setListeners'] as const;
+
+/** Throws when the installed smtp-server lacks what this file relies on (a new version changed it). */
+export function assertSmtpServerFits(): void {
+  const proto = (SMTPConnection as unknown as { prototype: Record<string, unknown> }).prototype;
+  const missing = WRAPPED.filter((m) => typeof proto[m] !== 'function');
+  const probe = new SMTPServer({ logger: false });
+  if (!((probe as unknown as { connections?: unknown }).connections instanceof Set)) missing.push('connections' as never);
+  if (missing.length) throw new Error(`smtp-server does not have what smtp-cbv relies on (${missing.join(', ')}); check its version against package.json`);
+}
+
+/**
+ * Replaces smtp-server's fixed 100 ms wait before each greeting by
+ * `greetPauseMs` and applies a cap on open connections. smtp-server adds
+ * each new connection to its `connections` Set and calls its init() right
+ * after: our init goes in first. Exported so that a benchmark's bare
+ * smtp-server baseline can be greeted the same way.
+ */
+export function controlGreeting(server: SMTPServer, settings: { greetPauseMs: number; maxConnections: number }): void {
+  const connections = (server as unknown as { connections: Set<Connection> }).connections;
+  const add = connections.add.bind(connections);
+  connections.add = (conn: Connection) => {
+    conn.init = () => init(conn);
+    return add(conn);
+  };
+
+  function init(conn: Connection) {
+    const send = conn.send.bind(conn);
+    conn.send = (code, data, context) => {
+      if (code !== 421 || typeof data !== 'string' || !data.endsWith('You talk too soon')) return send(code, data, context);
+      // An early talker (only possible before the greeting): 554, and the session ends.
+      send(554, '5.5.0 Protocol error: talked before the greeting', false);
+      conn.close();
+    };
+    conn._setListeners(() => {
+      if (connections.size > settings.maxConnections) {
+        conn.send(421, '4.3.2 Too many connections, try again later', false);
+        return;
+      }
+      if (settings.greetPauseMs <= 0) return conn.connectionReady();
+      const timer = setTimeout(() => conn.connectionReady(), settings.greetPauseMs);
+      timer.unref();
+    });
+  }
+}
+
+/** The client as smtp-server saw it connect. */
+export interface SmtpClient {
+  id: string;
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+  secure: boolean;
+}
+
+/** What to answer: the reply, and whether to close after it. */
+export interface Answer {
+  reply: Reply;
+  disconnect?: boolean;
+  /** Wait this long before answering (a tarpit). */
+  delayMs?: number;
+}
+
+/** The message of a DATA command, read whole, or how much was sent past the size limit. */
+export type DataIn = { message: Buffer } | { tooBig: number };
+
+export interface SmtpEvents {
+  connect(client: SmtpClient): Promise<Answer>;
+  hello(id: string, verb: 'EHLO' | 'HELO', domain: string, line: string): Promise<Answer>;
+  secured(id: string): void;
+  mailFrom(id: string, address: string): Promise<Answer>;
+  rcptTo(id: string, address: string): Promise<Answer>;
+  data(id: string, data: DataIn): Promise<Answer>;
+  reset(id: string): void;
+  /** The client said QUIT and was answered: it is leaving. */
+  quit(id: string): void;
+  closed(id: string): void;
+}
+
+export interface ListenerSettings {
+  hostname: string;
+  banner: string;
+  maxMessageSize: number;
+  tls?: { key: Buffer; cert: Buffer };
+  socketTimeoutMs: number;
+  /** Wait before the greeting; a client that talks first is refused with 554. 0: greet at once. */
+  greetPauseMs: number;
+  /** Connections open at once on this listener; the next gets 421 and is closed. */
+  maxConnections: number;
+  /** Longest a DATA transfer may take, from the 354 to the final dot (RFC 5321 4.5.3.2.6). */
+  dataTimeoutMs: number;
+}
+
+/** A listening smtp-server. */
+export interface SmtpListener {
+  listen(port: number, host: string): Promise<{ host: string; port: number }>;
+  /** Stops accepting connections. */
+  stopAccepting(): void;
+  /** Sends a reply on a connection and closes it (shutdown). */
+  closeConnection(id: string, reply: Reply): void;
+}
+
+interface Tracked {
+  conn: Connection;
+  /** The reply the session gave for what smtp-server is about to answer. */
+  pending?: Reply;
+}
+
+export function createSmtpListener(settings: ListenerSettings, events: SmtpEvents): SmtpListener {
+  const tracked = new Map<string, Tracked>();
+  const options: SMTPServerOptions = {
+    name: settings.hostname,
+    banner: settings.banner,
+    size: settings.maxMessageSize,
+    secure: false,
+    hideSTARTTLS: !settings.tls,
+    hideENHANCEDSTATUSCODES: false,
+    ...(settings.tls ? { key: settings.tls.key, cert: settings.tls.cert } : {}),
+    authOptional: true,
+    disabledCommands: ['AUTH'],
+    disableReverseLookup: true,
+    socketTimeout: settings.socketTimeoutMs,
+    logger: false,
+    onConnect: (session, cb) => void onConnect(session, cb),
+    onSecure: (_socket, session, cb) => {
+      events.secured(session.id);
+      cb();
+    },
+    onMailFrom: (address, session, cb) => void answer(session, cb, events.mailFrom(session.id, address.address)),
+    onRcptTo: (address, session, cb) => void answer(session, cb, events.rcptTo(session.id, address.address)),
+    onData: (stream, session, cb) => void onData(stream, session, cb),
+    onClose: (session) => {
+      byId.delete(session.id);
+      tracked.delete(session.id);
+      events.closed(session.id);
+    },
+  };
+  const server = new SMTPServer(options);
+  controlGreeting(server, settings);
+  // Hooks get smtp-server's session, whose id is its connection's: found by id, not by a scan.
+  const byId = new Map<string, Connection>();
+  const connections = (server as unknown as { connections: Set<Connection> }).connections;
+  const add = connections.add.bind(connections);
+  connections.add = (conn: Connection) => {
+    byId.set(conn.id, conn);
+    return add(conn);
+  };
+
+  async function onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void) {
+    const conn = byId.get(session.id);
+    const client = { id: session.id, remoteAddress: session.remoteAddress, remotePort: session.remotePort ?? 0, localAddress: session.localAddress, localPort: session.localPort ?? 0, secure: Boolean(session.secure) };
+    if (!conn) {
+      // Cannot happen with the version assertSmtpServerFits() accepted; refuse rather than serve without a session.
+      return cb(replyError({ code: 421, enhanced: '4.3.0', text: 'Internal error: session state lost, try again later' }));
+    }
+    const t: Tracked = { conn };
+    tracked.set(session.id, t);
+    wrap(t);
+    const a = await events.connect(client);
+    await delay(a.delayMs);
+    // The greeting (or the refusal smtp-server sends for an error) is the session's.
+    t.pending = a.reply;
+    cb(a.reply.code >= 400 ? replyError(a.reply) : null);
+  }
+
+  function wrap(t: Tracked) {
+    const { conn } = t;
+    const id = conn.session.id;
+    const send = conn.send.bind(conn);
+    conn.send = (code, data, context) => {
+      const p = t.pending;
+      if (!p || p.code !== code) return send(code, data, context);
+      t.pending = undefined;
+      const lines = replyLines(p);
+      // EHLO: our first line(s), then the extensions smtp-server offers.
+      const rest = Array.isArray(data) ? data.slice(1) : [];
+      const all = [...lines, ...rest];
+      send(code, all.length > 1 ? all : all[0], false);
+    };
+    for (const verb of ['EHLO', 'HELO'] as const) {
+      const original = conn[`handler_${verb}`].bind(conn);
+      conn[`handler_${verb}`] = (command, callback) => {
+        const line = command.toString().trim();
+        const parts = line.split(/\s+/);
+        // Bad syntax is smtp-server's to answer (501), as it always does.
+        if (parts.length !== 2) return original(command, callback);
+        void events.hello(id, verb, parts[1]!, line).then(async (a) => {
+          await delay(a.delayMs);
+          if (a.reply.code < 400) {
+            t.pending = a.reply;
+            original(command, callback);
+            t.pending = undefined;
+            if (a.disconnect) conn.close();
+            return;
+          }
+          send(a.reply.code, lines(a.reply), false);
+          if (a.disconnect && a.reply.code !== 421) conn.close();
+          callback();
+        });
+      };
+    }
+    const rset = conn.handler_RSET.bind(conn);
+    conn.handler_RSET = (command, callback) => {
+      events.reset(id);
+      rset(command, callback);
+    };
+    const quit = conn.handler_QUIT.bind(conn);
+    conn.handler_QUIT = (command, callback) => {
+      quit(command, callback);
+      events.quit(id);
+    };
+  }
+
+  async function answer(session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void, pending: Promise<Answer>) {
+    const a = await pending;
+    await delay(a.delayMs);
+    const t = tracked.get(session.id);
+    if (!t) return cb(replyError(a.reply));
+    t.pending = a.reply;
+    cb(a.reply.code >= 400 ? replyError(a.reply) : null);
+    t.pending = undefined;
+    if (a.disconnect && a.reply.code !== 421) t.conn.close();
+  }
+
+  async function onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      // Past the SIZE limit keep reading (the client is still sending) but keep nothing.
+      size += chunk.length;
+      if (!stream.sizeExceeded && size <= settings.maxMessageSize) chunks.push(chunk);
+    });
+    // A client that trickles its message must not hold the session (and its memory) for ever.
+    let deadline: NodeJS.Timeout | undefined;
+    const ended = await new Promise<boolean>((resolve) => {
+      stream.once('end', () => resolve(true));
+      deadline = setTimeout(() => resolve(false), settings.dataTimeoutMs);
+    });
+    clearTimeout(deadline);
+    if (!ended) {
+      const t = tracked.get(session.id);
+      events.reset(session.id);
+      t?.conn.send(451, '4.4.2 Message transfer took too long', false);
+      t?.conn.close();
+      return;
+    }
+    const tooBig = stream.sizeExceeded || size > settings.maxMessageSize;
+    await answer(session, cb, events.data(session.id, tooBig ? { tooBig: size } : { message: Buffer.concat(chunks) }));
+  }
+
+  return {
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.server.once('error', reject);
+        server.listen(port, host, () => {
+          server.server.off('error', reject);
+          const a = server.server.address();
+          resolve(a && typeof a === 'object' ? { host: a.address, port: a.port } : { host, port });
+        });
+      }),
+    stopAccepting: () => server.server.close(),
+    closeConnection(id, reply) {
+      const t = tracked.get(id);
+      if (!t) return;
+      t.conn.send(reply.code, lines(reply), false);
+      t.conn.close();
+    },
+  };
+}
+
+const lines = (reply: Reply): string | string[] => {
+  const l = replyLines(reply);
+  return l.length > 1 ? l : l[0]!;
+};
+
+/** A reply as the error smtp-server's hooks take (its `responseCode` and text). */
+function replyError(reply: Reply): Error & { responseCode: number } {
+  return Object.assign(new Error(replyLines(reply).join('\n')), { responseCode: reply.code });
+}
+
+const delay = (ms: number | undefined) => (ms && ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : undefined);

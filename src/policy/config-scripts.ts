@@ -1,0 +1,37 @@
+/**
+ * The scripts a configuration binds, compiled by phase and slot: what the
+ * server serves and the dry run plays. A script for a phase this server
+ * does not run is a warning; one that cannot be read, an error at the
+ * configuration line that names it.
+ */
+import { readFile } from 'node:fs/promises';
+import { type Config, referencedScripts } from '../config/index.js';
+import type { Diagnostic } from '../diagnostics.js';
+import { isPhase, type Phase } from '../session/phases.js';
+import type { PhaseScripts } from '../session/policy.js';
+import { compileSieve } from '../sievepp/compile.js';
+import { policyCompileOptions } from './compile-options.js';
+
+export async function compileConfigScripts(config: Config): Promise<{ scripts: Partial<Record<Phase, PhaseScripts>>; diagnostics: Diagnostic[] }> {
+  const diagnostics: Diagnostic[] = [];
+  const scripts: Partial<Record<Phase, PhaseScripts>> = {};
+  if (!config.sieve.enabled) return { scripts, diagnostics };
+  for (const ref of referencedScripts(config)) {
+    const where = { file: ref.declaredAt.file, line: ref.declaredAt.line, column: ref.declaredAt.column, offset: 0 };
+    if (!isPhase(ref.phase)) {
+      diagnostics.push({ severity: 'warning', message: `the ${ref.phase} phase is not run by this server; ${ref.path} is ignored`, ...where });
+      continue;
+    }
+    let text: string;
+    try {
+      text = await readFile(ref.path, 'utf8');
+    } catch (e) {
+      diagnostics.push({ severity: 'error', message: `cannot read the script (${(e as NodeJS.ErrnoException).code ?? e}): ${ref.path}`, ...where });
+      continue;
+    }
+    const compiled = compileSieve(text, { file: ref.path, ...policyCompileOptions(ref.path, { dialect: config.sieve.dialect, phase: ref.phase }) });
+    diagnostics.push(...compiled.diagnostics);
+    if (compiled.script) (scripts[ref.phase] ??= {})[ref.order === 1 ? 'phase1' : 'phase2'] = compiled.script;
+  }
+  return { scripts, diagnostics };
+}

@@ -1,0 +1,91 @@
+/**
+ * The long-lived services of a running server: created once at start-up
+ * and kept across reloads (SIGHUP), so a reload loses no CBV cache entry,
+ * no rate-limit count, no counter and no probe in flight. A reload that
+ * changes the smtp_cbv options rebuilds only the CBV engine (over the same
+ * cache store) and says so in the log.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'pino';
+import { MemoryStore } from '../cbv/cache.js';
+import { createCbvEngine } from '../cbv/engine.js';
+import { cbvEngineOptions, type Config } from '../config/index.js';
+import { LocalStore } from '../delivery/local-store.js';
+import type { MaildirSpool } from '../delivery/maildir.js';
+import { createDnsLookup } from '../policy/dns-lookup.js';
+import { createMomentumServices, type MomentumServices } from '../policy/momentum-services.js';
+import { MemoryCounterStore } from '../sievepp/counters.js';
+import { functionServices } from '../policy/functions.js';
+import { SenderVerification } from '../session/sender-verification.js';
+import type { SessionServices } from '../session/session.js';
+
+export interface ServerServices extends SessionServices {
+  /** Applies a reloaded configuration to what can change without a restart. */
+  reconfigure(config: Config): void;
+}
+
+export function createServices(config: Config, logger: Logger, spool: MaildirSpool): ServerServices {
+  // One cache store for the life of the process: an engine rebuilt by a reload keeps every verdict.
+  const cacheStore = new MemoryStore(config.smtpCbv?.cache.size ?? 10_000);
+  let engineOptions: unknown = null;
+  let dnsServers: unknown = null;
+
+  // Sieve++ services: the per-IP counters live as long as the process; datasources and CIDR
+  // tables are reopened only when their configuration changes.
+  const ipCounters = new MemoryCounterStore();
+  let momentumConfig: unknown = null;
+  const reconfigureMomentum = (next: Config) => {
+    const key = { datasources: next.datasources.map(({ declaredAt: _d, ...d }) => d), cidrLists: next.cidrLists.map(({ declaredAt: _d, ...c }) => c), file: next.file };
+    if (isDeepStrictEqual(key, momentumConfig)) return;
+    const previous = services.momentum as MomentumServices | undefined;
+    const created = createMomentumServices(next, { counters: ipCounters, onLogError: (file, e) => logger.warn({ event: 'ec_log_file', file, err: String(e) }, 'ec_log_file failed') });
+    for (const p of created.problems) logger.warn({ event: 'config-warning' }, p);
+    services.momentum = created;
+    previous?.close();
+    momentumConfig = key;
+  };
+
+  const services: ServerServices = {
+    logger,
+    counters: new Map(),
+    store: new LocalStore(spool),
+    maxTarpitMs: config.server.maxTarpitMs,
+    maxTarpitSeconds: config.server.maxTarpitMs / 1000,
+    functionServices: {},
+    reconfigure(next: Config) {
+      reconfigureMomentum(next);
+      services.maxTarpitMs = next.server.maxTarpitMs;
+      services.maxTarpitSeconds = next.server.maxTarpitMs / 1000;
+      const c = next.smtpCbv;
+      // ec_dns_lookup asks the same resolvers as the CBV engine.
+      const servers = c?.dnsServers ?? [];
+      if (!isDeepStrictEqual(servers, dnsServers)) {
+        services.dnsLookup = createDnsLookup({ servers: c?.dnsServers });
+        dnsServers = servers;
+      }
+      if (!c) {
+        if (services.cbv) logger.info({ event: 'reconfigure', service: 'cbv' }, 'smtp_cbv removed: no more automatic probes');
+        delete services.cbv;
+        services.functionServices = {};
+        engineOptions = null;
+        return;
+      }
+      const options = cbvEngineOptions(c);
+      const key = { options, debugLevel: c.debugLevel };
+      // Momentum's Debug_Level: this module's own log level, else the global one.
+      const cbvLogger = c.debugLevel ? logger.child({}, { level: c.debugLevel }) : logger;
+      const moduleOptions = { enabled: c.enabled, phase: c.phase, deadlineMs: c.timeoutMs };
+      if (services.cbv && isDeepStrictEqual(key, engineOptions)) {
+        services.cbv.options = moduleOptions;
+        return;
+      }
+      const engine = createCbvEngine({ ...options, store: cacheStore, logger: cbvLogger });
+      if (services.cbv) logger.info({ event: 'reconfigure', service: 'cbv' }, 'smtp_cbv options changed: CBV engine rebuilt (cache kept, rate limits restart)');
+      services.cbv = new SenderVerification(engine, moduleOptions, cbvLogger);
+      services.functionServices = functionServices(engine);
+      engineOptions = key;
+    },
+  };
+  services.reconfigure(config);
+  return services;
+}

@@ -1,0 +1,37 @@
+/**
+ * The context variables the server sets (docs/sieve-reference.md, "Context
+ * variables"). Scripts read them; they cannot write or delete them, so no
+ * script can forge what the server observed or what CBV concluded: a
+ * literal key is a compile error, a computed one a runtime error.
+ * Other keys, including the listener's `Context` values such as
+ * `__bypass_smtp_cbv`, stay writable.
+ */
+
+/** Keys the connection context (`vctx_conn`) starts with or gains from the client's commands. */
+export const CONNECTION_KEYS = [
+  'remote_ip',
+  'remote_port',
+  'local_ip',
+  'local_port',
+  'tls',
+  'auth_status',
+  'auth_user',
+  'ehlo_domain',
+  'ehlo_string',
+  'connection_message_count',
+  'connection_rcpt_count',
+] as const;
+
+/** Keys of the message context (`vctx_mess`) the server fills for each transaction. */
+export const MESSAGE_KEYS = ['mailfrom_string', 'mailfrom_localpart', 'mailfrom_domain', 'rcptto_string', 'rcptto_localpart', 'rcptto_domain', 'message_rcpt_count'] as const;
+
+/** The CBV verdict's variables (docs/cbv.md): all of `smtp_cbv_*`. */
+export const CBV_PREFIX = 'smtp_cbv_';
+
+const RESERVED: ReadonlySet<string> = new Set<string>([...CONNECTION_KEYS, ...MESSAGE_KEYS]);
+
+/** True for a key only the server may set. Keys are compared case-insensitively, as scripts look them up. */
+export function isReservedContextKey(key: string): boolean {
+  const k = key.toLowerCase();
+  return RESERVED.has(k) || k.startsWith(CBV_PREFIX);
+}

@@ -1,0 +1,125 @@
+/**
+ * What Sieve actions mean at SMTP time (docs/server.md, "What actions mean
+ * at SMTP time"). One place decides it, for every front door:
+ *
+ *   reject / ereject / ec_reject   550 5.7.1 <reason>; at connect 554, then close
+ *   ec_action N text               reply N text (a 2xx text replaces the success reply)
+ *   ec_disconnect N text           reply N text, then close
+ *   ec_tarpit S                    wait S seconds before replying (bounded by the server)
+ *   discard                        cancels the implicit keep, nothing more (RFC 5228 4.4)
+ *   keep / implicit keep           store in INBOX
+ *   fileinto "F"                   store in folder F
+ *   redirect "A"                   deliver to A (the implicit keep stays with :copy)
+ *   ec_header_add / _delete        the header is edited when the message is stored
+ *   vacation, flags, ...           recorded, no effect on the reply
+ *
+ * A phase's decision is "final" when a script took an action that decides
+ * the message's fate (anything above but ec_tarpit, header edits and the
+ * implicit keep): then the phase's `_phase2` script does not run.
+ */
+import type { Action } from '../sieve/runtime/result.js';
+import type { HeaderEdit } from './header-edits.js';
+import type { Phase } from './phases.js';
+import { type Reply, replyFrom } from './reply.js';
+
+/** Where a message goes, as far as one phase (or one recipient's phases) chose. */
+export interface Choices {
+  /** The implicit keep is still in force (RFC 5228 2.10.2). */
+  implicitKeep: boolean;
+  /** Explicit stores (keep is INBOX), in order. */
+  folders: string[];
+  redirects: string[];
+  /** Sieve++ ec_header_add / ec_header_delete, applied when the message is stored. */
+  headerEdits: HeaderEdit[];
+}
+
+export interface Decision extends Choices {
+  /** The policy's reply: a refusal, or a 2xx text for the success reply; absent: the ordinary one. */
+  reply?: Reply;
+  disconnect: boolean;
+  tarpitMs: number;
+  /** A script decided: the phase's next script does not run. */
+  final: boolean;
+}
+
+export const INBOX = 'INBOX';
+
+export function noChoices(): Choices {
+  return { implicitKeep: true, folders: [], redirects: [], headerEdits: [] };
+}
+
+export function emptyDecision(implicitKeep = true): Decision {
+  return { ...noChoices(), implicitKeep, disconnect: false, tarpitMs: 0, final: false };
+}
+
+/** True when these choices send the message nowhere: a discard (or a refusal's cancelled keep). */
+export function dropsMessage(c: Choices): boolean {
+  return !c.implicitKeep && c.folders.length === 0 && c.redirects.length === 0;
+}
+
+/** One script run's actions as a decision; `implicitKeep` is the interpreter's (RFC 5228 2.10.2). */
+export function decide(phase: Phase, actions: readonly Action[], implicitKeep: boolean): Decision {
+  const d = emptyDecision(implicitKeep);
+  for (const a of actions) {
+    const data = (a.data ?? {}) as { code?: number; text?: string; seconds?: number; name?: string; value?: string };
+    switch (a.type) {
+      case 'reject':
+      case 'ereject':
+        d.reply ??= replyFrom(phase === 'connect' ? 554 : 550, a.target ?? '', '5.7.1');
+        if (phase === 'connect') d.disconnect = true;
+        d.final = true;
+        break;
+      case 'ec_action':
+        d.reply ??= replyFrom(data.code ?? 550, data.text ?? '');
+        d.final = true;
+        break;
+      case 'ec_disconnect':
+        d.reply ??= replyFrom(data.code ?? 421, data.text ?? '');
+        d.disconnect = true;
+        d.final = true;
+        break;
+      case 'ec_tarpit':
+        d.tarpitMs += Math.max(0, (data.seconds ?? 0) * 1000);
+        break;
+      case 'discard':
+        // Only the implicit keep is cancelled, and the interpreter already did that.
+        d.final = true;
+        break;
+      case 'keep':
+      case 'store':
+        d.folders.push(a.target || INBOX);
+        d.final = true;
+        break;
+      case 'redirect':
+        if (a.target) d.redirects.push(a.target);
+        d.final = true;
+        break;
+      case 'header_add':
+      case 'header_delete':
+        if (data.name) d.headerEdits.push({ op: a.type === 'header_add' ? 'add' : 'delete', name: data.name, ...(data.value !== undefined ? { value: data.value } : {}) });
+        break;
+      default:
+        // vacation, addflag...: recorded by the interpreter, no SMTP-time effect.
+        // (editheader changes the message itself: the session stores the edited one.)
+        break;
+    }
+  }
+  return d;
+}
+
+/** Adds a later script's decision to a phase's. */
+export function mergeDecision(total: Decision, d: Decision): void {
+  total.reply ??= d.reply;
+  total.disconnect ||= d.disconnect;
+  total.tarpitMs += d.tarpitMs;
+  total.final ||= d.final;
+  mergeChoices(total, d);
+}
+
+/** Adds later choices: explicit stores and redirects add up; any cancelled implicit keep stays cancelled. */
+export function mergeChoices(total: Choices, c: Choices): void {
+  total.implicitKeep &&= c.implicitKeep;
+  total.folders.push(...c.folders);
+  total.redirects.push(...c.redirects);
+  total.headerEdits.push(...c.headerEdits);
+}

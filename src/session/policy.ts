@@ -1,0 +1,217 @@
+/**
+ * The policy: the compiled phase scripts and how to run them. It holds no
+ * session state, so a reload replaces it between two phases of a session
+ * without losing anything the session decided (state.ts owns that).
+ *
+ * At each phase the `_phase1` script runs, then the `_phase2` script unless
+ * phase 1 decided (docs/server.md, "Phases"); the actions become a
+ * Decision (decide.ts). Whether a phase waits for the CBV verdict comes
+ * from what its scripts (and the scripts they include) read, learnt at
+ * compile time (verdict-readers.ts), never from the script text.
+ */
+import type { Logger } from 'pino';
+import type { CompiledScript } from '../sieve/compile.js';
+import { type ExecutionResult, execute } from '../sieve/interpreter.js';
+import { parseMessage } from '../sieve/runtime/message.js';
+import type { RuntimeLimits, TraceHook } from '../sieve/runtime/runtime.js';
+import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
+import { isReservedContextKey } from './context-keys.js';
+import { type Decision, decide, emptyDecision, mergeDecision } from './decide.js';
+import type { Phase } from './phases.js';
+import type { ConnectionState, Transaction } from './state.js';
+import { readsVerdict } from './verdict-readers.js';
+
+export interface PhaseScripts {
+  phase1?: CompiledScript;
+  phase2?: CompiledScript;
+}
+
+export type ScriptSlot = 'phase1' | 'phase2';
+
+/** One script's run, as an observer sees it. */
+export interface ScriptRun {
+  phase: Phase;
+  slot: ScriptSlot;
+  script: CompiledScript;
+  result: ExecutionResult;
+}
+
+/**
+ * Watches the policy run (the dry-run runner: per-script actions, traces,
+ * ec_log lines). The server passes none; each hook costs a property read.
+ */
+export interface PolicyObserver {
+  /** Before a script runs: a hook returned here traces that run. */
+  trace?(phase: Phase, slot: ScriptSlot, script: CompiledScript): TraceHook | undefined;
+  /** After a script ran, failed or not. */
+  script?(run: ScriptRun): void;
+  /** An ec_log line, besides the logger. */
+  log?(phase: Phase, level: string, text: string): void;
+}
+
+/** What a phase's scripts may reach: the long-lived services, handed in by the session. */
+export interface PolicyServices {
+  logger: Logger;
+  /** Sieve++ ec_dns_lookup; without it the function fails at run time. */
+  dnsLookup?: MomentumHost['dnsLookup'];
+  /** ec_inc_counter's named counters: they outlive reloads. */
+  counters: Map<string, number>;
+  /** Longest ec_tarpit a script may ask for, in seconds. */
+  maxTarpitSeconds?: number;
+  /** SieveHost.services: what registered functions find by name (smtp_callback_verify's "cbv"). */
+  functionServices: Readonly<Record<string, unknown>>;
+  /** Sieve++ datasources, CIDR tables, per-IP counters, ec_include and ec_log_file (src/policy/momentum-services.ts). */
+  momentum?: Partial<MomentumHost>;
+}
+
+/** One phase to decide. */
+export interface PhaseInput {
+  phase: Phase;
+  connection: ConnectionState;
+  transaction: Transaction | null;
+  /** rcptto: the recipient being decided. */
+  recipient?: string;
+  /** data: the whole message as received. */
+  message?: Buffer;
+}
+
+export interface PhaseVerdict {
+  decision: Decision;
+  /** A script failed and `runtime_error` is "fail": the session answers 451. */
+  failed: boolean;
+  /** editheader (RFC 5293) changed the message: the text to store. */
+  edited?: string;
+}
+
+export interface SievePolicyOptions {
+  scripts: Partial<Record<Phase, PhaseScripts>>;
+  /** Momentum's `runtime_error`: "fail" answers 451 4.3.0; "continue" ignores the failed script. */
+  runtimeError: 'fail' | 'continue';
+  limits?: Partial<RuntimeLimits>;
+  observer?: PolicyObserver;
+}
+
+/** RFC 5183 items as an MTA sees them while a message arrives. */
+const ENVIRONMENT_BASE = { location: 'MTA', phase: 'during', name: 'smtp-cbv', version: '0.1.0' };
+const ENV_PREFIX = 'vnd.smtp-cbv.';
+
+/** What the session asks of a policy; SievePolicy is the one the product runs. */
+export interface Policy {
+  /** True when this phase's scripts read the CBV verdict: the session waits for it first. */
+  waitsForVerdict(phase: Phase): boolean;
+  run(input: PhaseInput, services: PolicyServices): Promise<PhaseVerdict>;
+}
+
+export class SievePolicy implements Policy {
+  private readonly waits = new Set<Phase>();
+
+  constructor(readonly options: SievePolicyOptions) {
+    for (const [phase, ps] of Object.entries(options.scripts) as Array<[Phase, PhaseScripts]>) {
+      if ([ps.phase1, ps.phase2].some((s) => s && readsVerdict(s.facts))) this.waits.add(phase);
+    }
+  }
+
+  /** True when a script of this phase reads the CBV verdict: the session waits for it first. */
+  waitsForVerdict(phase: Phase): boolean {
+    return this.waits.has(phase);
+  }
+
+  /** Every compiled script, by phase and slot. */
+  *scripts(): Generator<{ phase: Phase; slot: ScriptSlot; script: CompiledScript }> {
+    for (const [phase, ps] of Object.entries(this.options.scripts) as Array<[Phase, PhaseScripts]>) {
+      for (const slot of ['phase1', 'phase2'] as const) {
+        const script = ps[slot];
+        if (script) yield { phase, slot, script };
+      }
+    }
+  }
+
+  async run(input: PhaseInput, services: PolicyServices): Promise<PhaseVerdict> {
+    const { phase } = input;
+    const scripts = this.options.scripts[phase];
+    const total = emptyDecision();
+    // editheader (RFC 5293) gives the script a new message; the last edited one is what gets stored.
+    let edited: string | undefined;
+    if (!scripts) return { decision: total, failed: false };
+    const observer = this.options.observer;
+    const ctx = context(input);
+    const host = this.host(input, services);
+    for (const slot of ['phase1', 'phase2'] as const) {
+      const script = scripts[slot];
+      if (!script) continue;
+      const trace = observer?.trace?.(phase, slot, script);
+      const result = await execute(script, ctx(), host, { limits: this.options.limits, ...(trace ? { trace } : {}) });
+      observer?.script?.({ phase, slot, script, result });
+      if (result.errors.length) {
+        const err = result.errors[0]!;
+        services.logger.warn(
+          { event: 'sieve.runtime-error', session: input.connection.id, phase, script: script.file ?? slot, line: err.pos?.line, column: err.pos?.column, error: err.message, mode: this.options.runtimeError },
+          `sieve runtime error: ${err.message}`,
+        );
+        if (this.options.runtimeError === 'fail') return { decision: total, failed: true };
+        continue; // RFC 5228 2.10.6: a failed run's actions are not executed
+      }
+      const rt = result.runtime;
+      if (rt.message && rt.message !== rt.initialMessage) edited = rt.message.raw;
+      const d = decide(phase, result.actions, result.implicitKeep);
+      services.logger.debug(
+        { event: 'sieve', session: input.connection.id, phase, script: script.file ?? slot, actions: result.actions.map((a) => a.type), implicitKeep: result.implicitKeep, code: d.reply?.code ?? null },
+        `${phase} ${slot}: ${result.actions.map((a) => a.type).join(', ') || 'implicit keep'}`,
+      );
+      mergeDecision(total, d);
+      if (d.final) break;
+    }
+    return { decision: total, failed: false, ...(edited !== undefined ? { edited } : {}) };
+  }
+
+  /**
+   * The host a phase's scripts see: RFC 5183 environment items, plus
+   * `vnd.smtp-cbv.phase` and `vnd.smtp-cbv.<key>` for every message and
+   * connection context variable (message first), so that a standard script
+   * can read `smtp_cbv_result` without Sieve++.
+   */
+  private host(input: PhaseInput, services: PolicyServices): MomentumHost {
+    const { connection, transaction, phase } = input;
+    const env: Record<string, string> = { ...ENVIRONMENT_BASE, domain: connection.hostname, host: connection.hostname, [`${ENV_PREFIX}phase`]: phase };
+    const { logger, counters } = services;
+    const observer = this.options.observer;
+    return {
+      environment: (name) => {
+        const key = name.toLowerCase();
+        if (key in env) return env[key];
+        if (!key.startsWith(ENV_PREFIX)) return undefined;
+        const variable = name.slice(ENV_PREFIX.length);
+        return transaction?.context.get(variable) ?? connection.context.get(variable);
+      },
+      mailboxExists: () => true,
+      log: (level, text) => {
+        logger[level === 'warning' ? 'warn' : level]({ event: 'ec_log', session: connection.id, phase }, text);
+        observer?.log?.(phase, level, text);
+      },
+      incrementCounter: (name, by) => counters.set(name, (counters.get(name) ?? 0) + by),
+      ...(services.dnsLookup ? { dnsLookup: services.dnsLookup } : {}),
+      ...(services.maxTarpitSeconds !== undefined ? { maxTarpitSeconds: services.maxTarpitSeconds } : {}),
+      services: services.functionServices,
+      ...services.momentum,
+    };
+  }
+}
+
+/** The execution context of a phase; one per script run, the message parsed once. */
+function context(input: PhaseInput): () => MomentumContext {
+  const { connection, transaction, phase } = input;
+  const message = phase === 'data' && input.message ? parseMessage(input.message.toString('utf8')) : null;
+  return () => ({
+    phase,
+    // Momentum's vctx_conn / vctx_mess are the session's own Maps: what a script sets persists.
+    connectionContext: connection.context,
+    messageContext: transaction?.context ?? new Map(),
+    readOnlyContextKey: isReservedContextKey,
+    message,
+    envelope: {
+      from: transaction?.mailFrom ?? '',
+      to: phase === 'rcptto' && input.recipient ? [input.recipient] : (transaction?.recipientAddresses ?? []),
+      ...(connection.user ? { auth: connection.user } : {}),
+    },
+  });
+}

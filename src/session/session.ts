@@ -1,0 +1,302 @@
+/**
+ * The session machine: one SMTP session, whichever front door drives it
+ * (the SMTP server, and the dry run; later the Postfix policy and milter
+ * front doors). The front door reports what the client did, in order; the
+ * session runs the current policy for that phase, keeps what was decided
+ * on its own state (state.ts), and answers with the reply to send.
+ *
+ * The policy is looked up afresh at every phase, so a reload takes effect
+ * at the next phase while every choice already made stays with the
+ * transaction. Services (CBV, the store, counters) are long-lived and
+ * handed in.
+ *
+ * Logging: one info line per transaction (and per refused connection)
+ * with every decision in it; each phase at debug.
+ */
+import type { Logger } from 'pino';
+import { type Choices, dropsMessage, INBOX, mergeChoices, noChoices } from './decide.js';
+import { applyHeaderEdits } from './header-edits.js';
+import type { Phase } from './phases.js';
+import type { PhaseVerdict, Policy, PolicyServices } from './policy.js';
+import { replies } from './replies.js';
+import { isRefusal, type Reply } from './reply.js';
+import type { SenderVerification } from './sender-verification.js';
+import { type ClientInfo, ConnectionState, Transaction } from './state.js';
+
+/** Where an accepted message goes: one store per folder with its recipients, and the redirects. */
+export interface DeliveryPlan {
+  stores: Array<{ folder: string; recipients: string[] }>;
+  redirects: string[];
+  /** The message as the policy changed it (header edits); absent: as received. */
+  message?: Buffer;
+}
+
+/** What the session hands the store for an accepted message. */
+export interface Accepted {
+  connection: ConnectionState;
+  transaction: Transaction;
+  plan: DeliveryPlan;
+  /** The message to store: the policy's edit, or as received. */
+  message: Buffer;
+}
+
+/** Keeps accepted messages. All or nothing: a failure stores nothing and rejects. */
+export interface MessageStore {
+  /** Resolves with one id per stored copy (none when nothing was to be stored). */
+  store(accepted: Accepted): Promise<string[]>;
+}
+
+export interface SessionServices extends PolicyServices {
+  cbv?: SenderVerification;
+  store: MessageStore;
+  /** Upper bound on any tarpit delay a policy asks for. */
+  maxTarpitMs: number;
+}
+
+export interface SessionDeps {
+  /** The policy in force now (a reload swaps what this returns). */
+  policy(): Policy;
+  services: SessionServices;
+}
+
+export interface PhaseOutcome {
+  phase: Phase;
+  /** What to answer, success included. */
+  reply: Reply;
+  accepted: boolean;
+  /** Close the connection after the reply. */
+  disconnect: boolean;
+  /** Wait this long before replying (already bounded). */
+  tarpitMs: number;
+  /** rcptto: the recipient decided. */
+  recipient?: string;
+  /** data: where the message went. */
+  delivery?: DeliveryPlan;
+  /** data: the ids of the stored copies. */
+  ids?: string[];
+}
+
+interface TxLog {
+  phases: Array<{ phase: Phase; code: number; recipient?: string }>;
+}
+
+export class Session {
+  readonly connection: ConnectionState;
+  transaction: Transaction | null = null;
+  /** The transaction that ended last (the dry run reports the context its last phase saw). */
+  lastTransaction: Transaction | null = null;
+  private txLog: TxLog | null = null;
+  private transactions = 0;
+  private readonly logger: Logger;
+
+  constructor(
+    client: ClientInfo,
+    private readonly deps: SessionDeps,
+  ) {
+    this.connection = new ConnectionState(client);
+    this.logger = deps.services.logger;
+  }
+
+  connect(): Promise<PhaseOutcome> {
+    return this.phase('connect', {}, (verdict) => {
+      const d = verdict.decision;
+      if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false, disconnect: true };
+      mergeChoices(this.connection.choices, d);
+      return { reply: successReply(d.reply, replies.greeting(this.connection.hostname, this.connection.banner)), accepted: true };
+    });
+  }
+
+  /** EHLO or HELO: a new greeting also ends any transaction (RFC 5321 4.1.4). */
+  hello(verb: 'EHLO' | 'HELO', domain: string, line?: string): Promise<PhaseOutcome> {
+    this.endTransaction('reset');
+    this.connection.greeted(verb, domain, line);
+    return this.phase('ehlo', {}, (verdict) => {
+      const d = verdict.decision;
+      if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
+      mergeChoices(this.connection.choices, d);
+      return { reply: successReply(d.reply, replies.ehlo(this.connection.hostname, this.connection.remoteAddress)), accepted: true };
+    });
+  }
+
+  secured(): void {
+    this.connection.secured();
+  }
+
+  authenticated(user: string): void {
+    this.connection.authenticated(user);
+  }
+
+  /** MAIL FROM: a new transaction with a new message context. */
+  mailFrom(address: string): Promise<PhaseOutcome> {
+    this.endTransaction('reset');
+    const tx = new Transaction(address, `${this.connection.id}.${++this.transactions}`);
+    this.transaction = tx;
+    this.txLog = { phases: [] };
+    return this.phase('mailfrom', {}, (verdict) => {
+      const d = verdict.decision;
+      if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
+      mergeChoices(tx.choices, d);
+      this.deps.services.cbv?.accepted('mailfrom', this.connection, tx);
+      return { reply: successReply(d.reply, replies.mailAccepted), accepted: true };
+    });
+  }
+
+  rcptTo(address: string): Promise<PhaseOutcome> {
+    const tx = this.transaction;
+    if (!tx) return Promise.resolve(this.outOfOrder('rcptto'));
+    tx.offer(address);
+    return this.phase('rcptto', { recipient: address }, (verdict) => {
+      const d = verdict.decision;
+      if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false, recipient: address };
+      const choices: Choices = noChoices();
+      mergeChoices(choices, d);
+      tx.accept({ address, choices });
+      this.connection.countRecipient();
+      this.deps.services.cbv?.accepted('rcptto', this.connection, tx);
+      return { reply: successReply(d.reply, replies.rcptAccepted), accepted: true, recipient: address };
+    });
+  }
+
+  /** The message, whole, after the client's final dot. The transaction ends here either way. */
+  async data(message: Buffer): Promise<PhaseOutcome> {
+    const tx = this.transaction;
+    if (!tx) return this.outOfOrder('data');
+    if (!tx.recipients.length) return this.outOfOrder('data', replies.noValidRecipients);
+    return this.phase('data', { message }, async (verdict) => {
+      const d = verdict.decision;
+      if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
+      const plan = planDelivery(this.connection.choices, tx, d, message, verdict.edited);
+      let ids: string[];
+      try {
+        ids = await this.deps.services.store.store({ connection: this.connection, transaction: tx, plan, message: plan.message ?? message });
+      } catch (e) {
+        this.logger.error({ event: 'store-failed', session: this.connection.id, transaction: tx.id, err: (e as Error).message }, 'storing the message failed');
+        return { reply: replies.localError, accepted: false };
+      }
+      this.connection.countMessage();
+      const reply = successReply(d.reply, ids.length ? replies.queued(ids[0]!) : replies.accepted);
+      return { reply, accepted: true, delivery: plan, ids };
+    });
+  }
+
+  /** RSET (RFC 5321 4.1.1.5): the transaction is dropped, the connection's state kept. */
+  reset(): void {
+    this.endTransaction('reset');
+  }
+
+  /** The connection ended. */
+  close(): void {
+    this.endTransaction('closed');
+  }
+
+  /**
+   * Runs one phase: waits for the CBV verdict if this phase's scripts read
+   * it, runs the policy, and lets `decide` turn the verdict into the outcome.
+   */
+  private async phase(
+    phase: Phase,
+    extra: { recipient?: string; message?: Buffer },
+    decide: (v: PhaseVerdict) => Partial<PhaseOutcome> & Pick<PhaseOutcome, 'reply' | 'accepted'> | Promise<Partial<PhaseOutcome> & Pick<PhaseOutcome, 'reply' | 'accepted'>>,
+  ): Promise<PhaseOutcome> {
+    const { services } = this.deps;
+    const policy = this.deps.policy();
+    const tx = this.transaction;
+    const cbv = services.cbv;
+    if (cbv && tx && cbv.comesAfterStart(phase) && policy.waitsForVerdict(phase)) await cbv.settle(this.connection, tx);
+    let verdict: PhaseVerdict;
+    try {
+      verdict = await policy.run({ phase, connection: this.connection, transaction: tx, ...extra }, services);
+    } catch (e) {
+      // A policy must not throw; if one does, the client gets a temporary failure, not a hang.
+      this.logger.error({ event: 'policy-error', phase, session: this.connection.id, err: (e as Error).message }, 'policy failed');
+      verdict = { decision: { ...noChoices(), disconnect: false, tarpitMs: 0, final: false }, failed: true };
+    }
+    const tarpitMs = Math.min(verdict.decision.tarpitMs, services.maxTarpitMs);
+    const outcome = verdict.failed
+      ? this.finish(phase, { reply: replies.policyError, accepted: false, ...(extra.recipient !== undefined ? { recipient: extra.recipient } : {}) }, tarpitMs)
+      : await Promise.resolve(decide(verdict)).then((o) => this.finish(phase, { ...o, disconnect: o.disconnect || verdict.decision.disconnect }, tarpitMs));
+    // MAIL FROM refused, or DATA answered either way: the transaction is over.
+    if (phase === 'data' || (phase === 'mailfrom' && !outcome.accepted)) {
+      const o = outcome;
+      this.endTransaction(o.accepted ? 'accepted' : 'refused', o.delivery ? { ids: o.ids, stores: o.delivery.stores, redirects: o.delivery.redirects, bytes: extra.message?.length } : {});
+    }
+    return outcome;
+  }
+
+  private finish(phase: Phase, o: Partial<PhaseOutcome> & Pick<PhaseOutcome, 'reply' | 'accepted'>, tarpitMs: number): PhaseOutcome {
+    const outcome: PhaseOutcome = { ...o, phase, disconnect: o.disconnect ?? false, tarpitMs };
+    this.logger.debug({ event: 'phase', session: this.connection.id, phase, code: outcome.reply.code, recipient: outcome.recipient, disconnect: outcome.disconnect, tarpitMs }, `${phase} ${outcome.reply.code}`);
+    this.txLog?.phases.push({ phase, code: outcome.reply.code, ...(outcome.recipient !== undefined ? { recipient: outcome.recipient } : {}) });
+    if (!outcome.accepted && (phase === 'connect' || phase === 'ehlo')) {
+      this.logger.info({ event: 'refused', session: this.connection.id, client: this.connection.remoteAddress, phase, code: outcome.reply.code, reply: outcome.reply.text }, `${phase} refused ${outcome.reply.code}`);
+    }
+    return outcome;
+  }
+
+  /** A command the front door should not have passed on yet (smtp-server enforces the order itself). */
+  private outOfOrder(phase: Phase, reply: Reply = replies.needMail): PhaseOutcome {
+    return { phase, reply, accepted: false, disconnect: false, tarpitMs: 0 };
+  }
+
+  /** The one info line of a transaction, with its decisions. */
+  private endTransaction(how: string, extra: Record<string, unknown> = {}): void {
+    const tx = this.transaction;
+    if (!tx) return;
+    const log = this.txLog;
+    this.transaction = null;
+    this.lastTransaction = tx;
+    this.txLog = null;
+    this.logger.info(
+      {
+        event: 'transaction',
+        session: this.connection.id,
+        transaction: tx.id,
+        client: this.connection.remoteAddress,
+        helo: this.connection.helo,
+        from: tx.mailFrom,
+        recipients: tx.recipientAddresses,
+        outcome: how,
+        phases: log?.phases ?? [],
+        cbv: tx.verdictVariables.smtp_cbv_result ?? tx.verdictVariables.smtp_cbv_reason ?? null,
+        ...extra,
+      },
+      `transaction ${how}`,
+    );
+  }
+}
+
+/** A policy's 2xx reply replaces the ordinary success reply; anything else keeps it. */
+function successReply(policy: Reply | undefined, ordinary: Reply): Reply {
+  return policy && policy.code >= 200 && policy.code < 300 ? policy : ordinary;
+}
+
+/**
+ * Where the message goes, from every phase's choices (RFC 5228 2.10.2
+ * applied across the phases as if they were one script): each recipient
+ * gets the explicit stores chosen for the connection, the transaction, its
+ * own RCPT TO and DATA, plus INBOX while no phase cancelled the implicit
+ * keep. A recipient whose RCPT TO phase discarded it gets nothing.
+ */
+export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: Buffer, edited: string | undefined): DeliveryPlan {
+  const byFolder = new Map<string, string[]>();
+  const redirects = new Set<string>();
+  const edits = [...connection.headerEdits, ...tx.choices.headerEdits];
+  for (const r of tx.recipients) {
+    edits.push(...r.choices.headerEdits);
+    if (dropsMessage(r.choices)) continue;
+    const c = noChoices();
+    for (const part of [connection, tx.choices, r.choices, data]) mergeChoices(c, part);
+    const folders = new Set(c.folders.map((f) => (f.toUpperCase() === INBOX ? INBOX : f)));
+    if (c.implicitKeep) folders.add(INBOX);
+    for (const f of folders) {
+      const list = byFolder.get(f);
+      if (list) list.push(r.address);
+      else byFolder.set(f, [r.address]);
+    }
+    for (const a of c.redirects) redirects.add(a);
+  }
+  edits.push(...data.headerEdits);
+  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, recipients]) => ({ folder, recipients })), redirects: [...redirects] };
+  if (edited === undefined && !edits.length) return plan;
+  return { ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.toString('utf8'), edits), 'utf8') };
+}

@@ -1,0 +1,170 @@
+/**
+ * The state a session owns: the connection (who the client is, what it
+ * said, the connection context `vctx_conn`) and the current transaction
+ * (envelope, message context `vctx_mess`, the delivery choices each phase
+ * made, the CBV probe and its verdict). Policies and front doors come and
+ * go; this state stays with the session, so a reload cannot lose it.
+ *
+ * The context Maps are what scripts see; the server's own keys
+ * (context-keys.ts) are written only through the methods here.
+ */
+import type { Verdict } from '../cbv/types.js';
+import { type Choices, noChoices } from './decide.js';
+
+/** Who the client is, as the front door learnt it. */
+export interface ClientInfo {
+  id: string;
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+  tls: boolean;
+  /** Listener and peer `Context = [...]` values: the connection context starts with them. */
+  context?: Record<string, string>;
+  /** The name we greet with and write into Received: (the listener's, else the server's). */
+  hostname: string;
+  /** The text after "ESMTP" in the greeting. */
+  banner: string;
+}
+
+export class ConnectionState {
+  readonly id: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly hostname: string;
+  readonly banner: string;
+  tls: boolean;
+  /** HELO/EHLO argument, once given. */
+  helo?: string;
+  /** True after EHLO, false after HELO. */
+  esmtp?: boolean;
+  user?: string;
+  /** `vctx_conn`. */
+  readonly context: Map<string, string>;
+  /** Choices made at connect and EHLO: they hold for every transaction of the connection. */
+  readonly choices: Choices = noChoices();
+  messageCount = 0;
+  rcptCount = 0;
+
+  constructor(init: ClientInfo) {
+    this.id = init.id;
+    this.remoteAddress = init.remoteAddress;
+    this.remotePort = init.remotePort;
+    this.localAddress = init.localAddress;
+    this.localPort = init.localPort;
+    this.hostname = init.hostname;
+    this.banner = init.banner;
+    this.tls = init.tls;
+    this.context = new Map(Object.entries(init.context ?? {}));
+    const c = this.context;
+    c.set('remote_ip', this.remoteAddress);
+    c.set('remote_port', String(this.remotePort));
+    c.set('local_ip', this.localAddress);
+    c.set('local_port', String(this.localPort));
+    c.set('tls', this.tls ? 'true' : 'false');
+    c.set('auth_status', 'none');
+    c.set('connection_message_count', '0');
+    c.set('connection_rcpt_count', '0');
+  }
+
+  /** STARTTLS completed. */
+  secured(): void {
+    this.tls = true;
+    this.context.set('tls', 'true');
+  }
+
+  /** The client authenticated (the dry run can play one; the SMTP front door offers no AUTH yet). */
+  authenticated(user: string): void {
+    this.user = user;
+    this.context.set('auth_status', 'authenticated');
+    this.context.set('auth_user', user);
+  }
+
+  /** EHLO or HELO with its argument, before the ehlo phase runs. */
+  greeted(verb: 'EHLO' | 'HELO', domain: string, line = `${verb} ${domain}`): void {
+    this.helo = domain;
+    this.esmtp = verb === 'EHLO';
+    this.context.set('ehlo_domain', domain);
+    this.context.set('ehlo_string', line);
+  }
+
+  countMessage(): void {
+    this.messageCount++;
+    this.context.set('connection_message_count', String(this.messageCount));
+  }
+
+  countRecipient(): void {
+    this.rcptCount++;
+    this.context.set('connection_rcpt_count', String(this.rcptCount));
+  }
+}
+
+/** A recipient the rcptto phase accepted, with the choices made for it alone. */
+export interface RecipientState {
+  address: string;
+  choices: Choices;
+}
+
+/** The CBV probe of a transaction's sender (docs/cbv.md, "The Momentum surface"). */
+export type ProbeState =
+  | { state: 'none' }
+  | { state: 'running'; startedAt: number; done: Promise<void> }
+  | { state: 'settled'; verdict?: Verdict; variables: Readonly<Record<string, string>> };
+
+export class Transaction {
+  /** `vctx_mess`: new for each transaction. */
+  readonly context = new Map<string, string>();
+  readonly recipients: RecipientState[] = [];
+  /** Choices made at MAIL FROM. */
+  readonly choices: Choices = noChoices();
+  probe: ProbeState = { state: 'none' };
+
+  constructor(
+    /** The reverse-path as given ("" for the null sender). */
+    readonly mailFrom: string,
+    /** `<connection id>.<n>`: names the transaction in logs, Received: and the store. */
+    readonly id: string,
+  ) {
+    const [local, domain] = splitAddress(mailFrom);
+    this.context.set('mailfrom_string', mailFrom);
+    this.context.set('mailfrom_localpart', local);
+    this.context.set('mailfrom_domain', domain);
+    this.context.set('message_rcpt_count', '0');
+  }
+
+  /** RCPT TO, before the rcptto phase decides it. */
+  offer(rcpt: string): void {
+    const [local, domain] = splitAddress(rcpt);
+    this.context.set('rcptto_string', rcpt);
+    this.context.set('rcptto_localpart', local);
+    this.context.set('rcptto_domain', domain);
+  }
+
+  accept(rcpt: RecipientState): void {
+    this.recipients.push(rcpt);
+    this.context.set('message_rcpt_count', String(this.recipients.length));
+  }
+
+  get recipientAddresses(): string[] {
+    return this.recipients.map((r) => r.address);
+  }
+
+  /** The probe's verdict settled (or was skipped, or ran out of time): its variables join the message context. */
+  settle(variables: Record<string, string>, verdict?: Verdict): void {
+    this.probe = { state: 'settled', variables, ...(verdict ? { verdict } : {}) };
+    for (const [k, v] of Object.entries(variables)) this.context.set(k, v);
+  }
+
+  /** The verdict's variables, from the verdict object rather than the script-visible Map. */
+  get verdictVariables(): Readonly<Record<string, string>> {
+    return this.probe.state === 'settled' ? this.probe.variables : {};
+  }
+}
+
+/** Local part and domain at the last "@" (a quoted local part may hold another). */
+export function splitAddress(address: string): [string, string] {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? [address, ''] : [address.slice(0, at), address.slice(at + 1)];
+}

@@ -1,0 +1,22 @@
+/**
+ * Does a script read the CBV verdict? Decided from its compile-time facts
+ * (src/sieve/facts.ts), including the scripts it includes: a context read
+ * of a `smtp_cbv_*` key (vctx_mess_get, the vctx_mess test, the
+ * `%{vctx_mess:key}` macro), or the `vnd.smtp-cbv.smtp_cbv_*` environment
+ * item. A read whose key is computed at run time might be one, so it counts
+ * too. A comment that mentions smtp_cbv does not.
+ */
+import type { ScriptFacts } from '../sieve/facts.js';
+import { CBV_PREFIX } from './context-keys.js';
+
+/** Uses whose first argument names a message-context key. */
+const CONTEXT_READS = ['vctx_mess_get', 'vctx_mess', 'vctx_conn_get', 'vctx_conn'];
+const ENV_ITEM = `vnd.smtp-cbv.${CBV_PREFIX}`;
+
+export function readsVerdict(facts: ScriptFacts): boolean {
+  const mayBe = (key: string | null, prefix: string) => key === null || key.toLowerCase().startsWith(prefix);
+  for (const name of CONTEXT_READS) if (facts.firstArguments.get(name)?.some((k) => mayBe(k, CBV_PREFIX))) return true;
+  if (facts.firstArguments.get('environment')?.some((k) => mayBe(k, ENV_ITEM))) return true;
+  for (const ref of facts.references) if (ref.startsWith(`vctx_mess:${CBV_PREFIX}`) || ref.startsWith(`vctx_conn:${CBV_PREFIX}`)) return true;
+  return false;
+}

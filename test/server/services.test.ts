@@ -1,0 +1,58 @@
+/**
+ * The long-lived services: Momentum's Debug_Level gives smtp_cbv its own
+ * log level; a reload keeps the CBV engine when its options did not change,
+ * and rebuilds it over the same cache when they did.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/index.js';
+import { MaildirSpool } from '../../src/delivery/maildir.js';
+import { createServices } from '../../src/server/services.js';
+import { ConnectionState, Transaction } from '../../src/session/state.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-services-'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+function capture() {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(JSON.parse(String(chunk)));
+      cb();
+    },
+  });
+  return { lines, logger: pino({ level: 'warn' }, stream) };
+}
+
+const connection = () => new ConnectionState({ id: 's', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 2, tls: false, hostname: 'mx.test', banner: '' });
+const config = (text: string) => parseConfigText(text, join(dir, 'x.conf')).config!;
+
+describe('services', () => {
+  it('gives smtp_cbv its own log level with Debug_Level, and the global level without it', async () => {
+    for (const [block, expected] of [['Debug_Level = "debug"', 1], ['', 0]] as const) {
+      const { lines, logger } = capture();
+      const services = createServices(config(`smtp_cbv "c" { ${block} }\n`), logger, new MaildirSpool(dir));
+      services.cbv!.accepted('mailfrom', connection(), new Transaction('', 's.1')); // the null sender: a debug-level cbv.skip event
+      expect(lines.filter((l) => l.event === 'cbv.skip')).toHaveLength(expected);
+    }
+  });
+
+  it('a reload keeps the engine when smtp_cbv did not change, and rebuilds it (saying so) when it did', () => {
+    const { lines, logger } = capture();
+    const services = createServices(config('smtp_cbv "c" { timeout = 5 }\n'), logger.child({}, { level: 'info' }), new MaildirSpool(dir));
+    const first = services.cbv!.verifier;
+    services.reconfigure(config('smtp_cbv "c" { timeout = 5 }\n'));
+    expect(services.cbv!.verifier).toBe(first);
+    services.reconfigure(config('smtp_cbv "c" { timeout = 7 }\n'));
+    expect(services.cbv!.verifier).not.toBe(first);
+    expect(services.cbv!.options.deadlineMs).toBe(7000);
+    expect(lines.filter((l) => l.event === 'reconfigure')).toHaveLength(1);
+  });
+});
