@@ -356,9 +356,9 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect((await run('065-ec-forward-list.siv')).actions.map((a) => (a.data as { to: string[] }).to)).toEqual([['rcpt1@rcptto.com', 'rcpt2@rcptto.com', 'rcpt3@rcptto.com']]);
     });
 
-    it('100, 101: ec_maildir stores for the local recipient and ends the run', async () => {
+    it('100, 101: ec_maildir stores for the local recipient and ends the run (the message is still kept: nothing is lost)', async () => {
       const r = await run('100-ec-maildir.siv', { envelope: { to: ['bob@localdomain.com'] }, mess: { rcptto_localpart: 'bob', rcptto_domain: 'localdomain.com' } });
-      expect([acts(r), r.implicitKeep]).toEqual([['maildir bob@localdomain.com'], false]);
+      expect([acts(r), r.implicitKeep]).toEqual([['maildir bob@localdomain.com'], true]);
       expect(acts(await run('101-ec-maildir-list.siv', { envelope: { to: ['ann@otherdomain.com'] } }))).toEqual(['maildir ann@otherdomain.com']);
     });
 

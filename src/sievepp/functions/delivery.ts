@@ -60,8 +60,12 @@ export const addRecipientAction: ActionDef = {
   repeat: (earlier, a) => (earlier.target === a.target ? 'merge' : undefined),
   describe: describeData,
 };
-/** Store in the local Maildir of `target` instead of relaying; ends the run (sieve-ref-ec-maildir.md). */
-export const maildirAction: ActionDef = { type: 'maildir', delivers: true, final: true, cancelsImplicitKeep: () => true, describe: describeData };
+/**
+ * Store in the local Maildir of `target`; ends the run (sieve-ref-ec-maildir.md).
+ * It keeps the implicit keep: a session that does not store per address yet
+ * still spools the message, so choosing a Maildir can never lose it.
+ */
+export const maildirAction: ActionDef = { type: 'maildir', delivers: true, final: true, cancelsImplicitKeep: () => false, describe: describeData };
 /** The outbound binding (or binding group) for the message; the last one wins (sieve-ref-ec-set-binding.md). */
 export const setBindingAction: ActionDef = {
   type: 'set_binding',
