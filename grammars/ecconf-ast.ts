@@ -160,17 +160,27 @@ function statementOf(n: CstNode, sink: VisitSink): ConfStatement | undefined {
   const ec = entry.children as Children;
   const key = token(ec, 'key');
   if (!key) return undefined;
-  if (ec.Equals) {
-    const value = valueOf(node(ec, 'value'));
+  const optionValue = node(ec, 'optionValue')?.children as Children | undefined;
+  const body = node(ec, 'body') ?? (optionValue && node(optionValue, 'body'));
+  if (ec.Equals && !body) {
+    const value = valueOf(optionValue && node(optionValue, 'value'));
     return value && token(ec, 'Equals') ? { kind: 'option', key: key.image, pos: posOf(key), value } : undefined;
   }
+  const names = nodes(ec, 'names').map(scalarOf).filter((x): x is ConfScalar => x !== undefined);
+  const bareArray = node(ec, 'bareArray');
+  if (bareArray) {
+    // `key [ ... ]`: an option whose value is an array; names before it make no sense.
+    if (names.length) sink.errors.push({ message: `'${key.image}' takes '= [ ... ]' or '[ ... ]' without names before it`, pos: posOf(key) });
+    const value = valueOf({ name: 'value', children: { array: [bareArray] } } as CstNode);
+    return value && !names.length ? { kind: 'option', key: key.image, pos: posOf(key), value } : undefined;
+  }
+  const bc = body?.children as Children | undefined;
   // Neither `=` nor `{`: the author forgot one of them (`port 25`), or recovery invented the `{`.
-  if (!token(ec, 'LCurly')) {
-    if (!ec.LCurly) sink.errors.push({ message: `'${key.image}' needs '= value' (an option) or '{ ... }' (a scope)`, pos: posOf(key) });
+  if (!bc || !token(bc, 'LCurly')) {
+    if (!bc?.LCurly) sink.errors.push({ message: `'${key.image}' needs '= value' (an option) or '{ ... }' (a scope)`, pos: posOf(key) });
     return undefined;
   }
-  const names = nodes(ec, 'names').map(scalarOf).filter((x): x is ConfScalar => x !== undefined);
-  return { kind: 'scope', type: key.image, pos: posOf(key), names, body: statementsOf(nodes(ec, 'statement'), sink) };
+  return { kind: 'scope', type: key.image, pos: posOf(key), names, body: statementsOf(nodes(bc, 'statement'), sink) };
 }
 
 export function statementsOf(list: CstNode[], sink: VisitSink): ConfStatement[] {

@@ -7,8 +7,9 @@
  *   file    := { stmt }
  *   stmt    := include | option | scope
  *   include := ("include" | "readonly_include") scalar
- *   option  := KEY "=" value
- *   scope   := KEY { scalar } "{" { stmt } "}"
+ *   option  := KEY "=" value | KEY array
+ *   scope   := KEY { scalar } body | KEY "=" body
+ *   body    := "{" { stmt } "}"
  *   value   := scalar | "(" { scalar } ")" | "[" { key "=" scalar } "]"
  *   scalar  := BARE | NUMBER | QUOTED
  *
@@ -58,7 +59,7 @@ const messages: IParserErrorMessageProvider = {
   buildNoViableAltMessage: ({ expectedPathsPerAlt, actual, ruleName }) => {
     const firsts = new Set<string>();
     for (const paths of expectedPathsPerAlt) for (const path of paths) if (path[0]) firsts.add(tokenLabel(path[0]));
-    const named: Record<string, string> = { statement: 'an option, a scope or an include', value: 'a value', scalar: 'a name or value' };
+    const named: Record<string, string> = { statement: 'an option, a scope or an include', value: 'a value', optionValue: 'a value', scalar: 'a name or value' };
     const what = named[ruleName] ?? [...firsts].join(', ');
     return `expected ${what} but found ${describe(actual[0] ?? ({ tokenType: { name: 'EOF' } } as IToken))}`;
   },
@@ -124,20 +125,36 @@ class EcconfParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME(Equals);
-          this.SUBRULE(this.value);
+          this.SUBRULE(this.optionValue);
         },
       },
       {
         ALT: () => {
           this.MANY(() => this.SUBRULE(this.scalar, { LABEL: 'names' }));
-          this.OPTION(() => {
-            this.CONSUME(LCurly);
-            this.MANY2(() => this.SUBRULE(this.statement));
-            this.CONSUME(RCurly);
-          });
+          // `bits [ ... ]` and `hook:name [ ... ]` are arrays without '=' (url_ripper, delay_dsn pages).
+          this.OPTION(() =>
+            this.OR3([
+              { ALT: () => this.SUBRULE2(this.body) },
+              { ALT: () => this.SUBRULE(this.array, { LABEL: 'bareArray' }) },
+            ]),
+          );
         },
       },
     ]);
+  });
+
+  /** Momentum also writes a scope as `Esmtp_Listener = { ... }` (policy-context-based-on-ip.md). */
+  optionValue = this.RULE('optionValue', () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.value) },
+      { ALT: () => this.SUBRULE(this.body) },
+    ]);
+  });
+
+  body = this.RULE('body', () => {
+    this.CONSUME(LCurly);
+    this.MANY(() => this.SUBRULE(this.statement));
+    this.CONSUME(RCurly);
   });
 
   value = this.RULE('value', () => {

@@ -76,8 +76,11 @@ export const UnterminatedString = createToken({
   line_breaks: true,
 });
 
-/** number = 1*DIGIT [ QUANTIFIER ]; QUANTIFIER = "K" / "M" / "G" (case-insensitive, as ABNF strings are). */
-export const NumberLiteral = createToken({ name: 'Number', pattern: /[0-9]+[KMGkmg]?/, label: 'number' });
+/**
+ * number = 1*DIGIT [ QUANTIFIER ]; QUANTIFIER = "K" / "M" / "G" (case-insensitive, as ABNF strings are).
+ * Sieve++ numbers may also be negative or decimal (`-41.65`); the parser refuses those in the rfc dialect.
+ */
+export const NumberLiteral = createToken({ name: 'Number', pattern: /-?[0-9]+(?:\.[0-9]+)?[KMGkmg]?/, label: 'number' });
 
 /** tag = ":" identifier */
 export const Tag = createToken({ name: 'Tag', pattern: /:[A-Za-z_][A-Za-z0-9_]*/, label: ':tag' });

@@ -67,7 +67,7 @@ export function lexSieve(text: string, limits: { maxIdentifierLength: number }):
         error(t, `unexpected character(s) ${quoteGarbage(t.image)}`);
         break;
       case NumberLiteral:
-        if (decodeNumber(t.image).overflow) error(t, `number ${t.image} exceeds the integer limit (${SIEVE_MAX_NUMBER})`);
+        if (/^[0-9]+[KMGkmg]?$/.test(t.image) && decodeNumber(t.image).overflow) error(t, `number ${t.image} exceeds the integer limit (${SIEVE_MAX_NUMBER})`);
         break;
       case Identifier:
         if (t.image.length > limits.maxIdentifierLength) {

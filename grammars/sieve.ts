@@ -306,14 +306,34 @@ class SieveParser extends EmbeddedActionsParser {
 
   stringList = this.RULE('stringList', (): StringListArg => {
     const open = this.CONSUME(LBracket);
-    const items: StringArg[] = [this.SUBRULE(this.string)];
+    const items: StringArg[] = [this.SUBRULE(this.listItem)];
     this.MANY(() => {
       this.CONSUME(Comma);
-      items.push(this.SUBRULE2(this.string));
+      items.push(this.SUBRULE2(this.listItem));
     });
     const close = this.CONSUME(RBracket);
     return this.ACTION(() => ({ kind: 'stringlist', items, pos: pos(open), end: endOf(close) }));
   });
+
+  /**
+   * A string list item: a string or, in Sieve++, a plain `$name`, which
+   * stands for the string "${name}" (Momentum writes `[$address]` for a
+   * query's parameters).
+   */
+  listItem = this.RULE('listItem', (): StringArg =>
+    this.OR([
+      { ALT: () => this.SUBRULE(this.string) },
+      {
+        ALT: () => {
+          const v = this.SUBRULE(this.variable);
+          return this.ACTION(() => {
+            if (v.index.length) this.report(this.LA(0), `only a plain variable such as '$${v.name}' can stand in a string list`);
+            return { kind: 'string' as const, value: `\${${v.name}}`, multiline: false, pos: v.pos, end: v.end };
+          });
+        },
+      },
+    ]),
+  );
 
   string = this.RULE('string', (): StringArg => {
     let value = '';
@@ -333,7 +353,13 @@ class SieveParser extends EmbeddedActionsParser {
 
   number = this.RULE('number', (): NumberArg => {
     const tok = this.CONSUME(NumberLiteral);
-    return this.ACTION(() => ({ kind: 'number', value: decodeNumber(tok.image).value, raw: tok.image, pos: pos(tok), end: endOf(tok) }));
+    return this.ACTION(() => {
+      // Sieve++ numbers may be negative or decimal (Momentum's ec_add, ec_ceil...); RFC 5228 2.4.1 numbers are not.
+      const plain = /^[0-9]/.test(tok.image) && !tok.image.includes('.');
+      if (!plain) this.checkDialect(tok, 'numbers like');
+      const value = plain ? decodeNumber(tok.image).value : Number(tok.image);
+      return { kind: 'number', value, raw: tok.image, pos: pos(tok), end: endOf(tok) };
+    });
   });
 
   tag = this.RULE('tag', (): TagArg => {
@@ -636,6 +662,7 @@ function alternatives(ruleName: string): string {
       return 'expected an argument (string, string list, number or tag)';
     case 'string':
     case 'stringList':
+    case 'listItem':
       return 'expected a string';
     case 'variable':
       return 'expected a string, number or variable as index';
@@ -645,6 +672,9 @@ function alternatives(ruleName: string): string {
       return `unexpected token in ${ruleName}`;
   }
 }
+
+/** The longest identifier the momentum dialect accepts. */
+export const MOMENTUM_MAX_IDENTIFIER = 128;
 
 export interface ParseOptions {
   /** The file name used in diagnostics. */
@@ -676,7 +706,8 @@ export function parseSieve(text: string, options: ParseOptions = {}): ParseResul
     const d: Diagnostic = { severity: 'error', message: `script is too large (${size} bytes, at most ${limits.maxScriptSize})`, line: 1, column: 1, offset: 0 };
     return { script: empty, diagnostics: withFile([d], options.file) };
   }
-  const lexed = lexSieve(text, limits);
+  // Momentum's function names run past Pigeonhole's 32 characters (ec_get_message_received_from_port).
+  const lexed = lexSieve(text, options.dialect === 'rfc' ? limits : { ...limits, maxIdentifierLength: Math.max(limits.maxIdentifierLength, MOMENTUM_MAX_IDENTIFIER) });
   parser.settings = { dialect: options.dialect ?? 'momentum', limits };
   parser.input = lexed.tokens;
   let script: Script;

@@ -9,10 +9,11 @@ import { parseEcconf } from '../../grammars/ecconf.js';
 import type { Diagnostic } from '../diagnostics.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import {
-  type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, globalOptions, legacyScriptOptions, listenScope, listenerOptions,
-  listenerScope, loggingOptions, loggingScope, milterListenerOptions, milterListenerScope, parseScriptSlot, policyListenerOptions, policyListenerScope, peerScope, scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
+  type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, cidrListOptions, cidrListScope, datasourceOptions, datasourceScope, globalOptions,
+  hookOptions, hookScope, legacyScriptOptions, listenScope, listenerOptions, listenerScope, loggingOptions, loggingScope, milterListenerOptions,
+  milterListenerScope, parseScriptSlot, peerScope, policyListenerOptions, policyListenerScope, scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
 } from './schema.js';
-import type { BesideMtaConfig, Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
+import type { BesideMtaConfig, CidrListConfig, Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
 import { type HostPort, parseCidr, parseHostPort } from './values.js';
 import type { ScopeInstance } from './walk.js';
 
@@ -78,6 +79,17 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
       ...buildBesideMta(milterListenerOptions, childrenOf(root, milterListenerScope)[0], dir),
       maxMessageSize: must(milterListenerOptions.maxMessageSize, dir, childrenOf(root, milterListenerScope)[0]),
     },
+    datasources: childrenOf(root, datasourceScope).map((d) => ({
+      name: d.names[0]?.text ?? '',
+      uris: must(datasourceOptions.uri, dir, d),
+      cacheSize: must(datasourceOptions.cacheSize, dir, d),
+      cacheLifeMs: must(datasourceOptions.noCache, dir, d) ? 0 : must(datasourceOptions.cacheLife, dir, d),
+      maxRows: must(datasourceOptions.maxRows, dir, d),
+      noCache: must(datasourceOptions.noCache, dir, d),
+      baseDir: path.dirname(d.origin.file),
+      declaredAt: refOf(d.origin, d.pos),
+    })),
+    cidrLists: childrenOf(root, cidrListScope).map((c) => buildCidrList(c, dir, diagnostics)),
   };
 }
 
@@ -85,6 +97,23 @@ function buildBesideMta(o: typeof policyListenerOptions, s: ScopeInstance | unde
   const listen = must(o.listen, dir, s);
   return { host: listen.host, port: listen.port, deadlineMs: must(o.deadline, dir, s), maxConnections: must(o.maxConnections, dir, s), context: must(o.context, dir, s) };
 }
+
+function buildCidrList(c: ScopeInstance, dir: string, diagnostics: Diagnostic[]): CidrListConfig {
+  const blocks = must(cidrListOptions.blocks, dir, c);
+  const values = must(cidrListOptions.values, dir, c);
+  for (const b of [...blocks, ...Object.keys(values)]) {
+    if (!parseCidr(b)) diagnostics.push(diagnosticAt(c.origin, c.pos, `cidr_list "${c.names[0]?.text ?? ''}": '${b}' is not a CIDR block such as 10.0.0.0/8`));
+  }
+  return { name: c.names[0]?.text ?? '', blocks, values, declaredAt: refOf(c.origin, c.pos) };
+}
+
+/** Auth*Parameters by the mechanism they configure. */
+const AUTH_MECHANISMS: Array<[keyof typeof listenerOptions, string]> = [
+  ['authLoginParameters', 'LOGIN'],
+  ['authPlainParameters', 'PLAIN'],
+  ['authDigestMd5Parameters', 'DIGEST-MD5'],
+  ['authCramMd5Parameters', 'CRAM-MD5'],
+];
 
 function buildListeners(listener: ScopeInstance | undefined, dir: string, diagnostics: Diagnostic[]): ListenerConfig[] {
   const o = listenerOptions;
@@ -99,18 +128,35 @@ function buildListeners(listener: ScopeInstance | undefined, dir: string, diagno
     greeting: value(o.greeting, dir, listen, listener),
     // Context merges key by key: a Listen adds to the listener's variables rather than replacing them all.
     context: { ...must(o.context, dir, listener), ...(listen ? must(o.context, dir, listen) : {}) },
-    peers: childrenOf(listen, peerScope).map((p) => ({
+    // Momentum allows Peer in ESMTP_Listener too: those apply to every Listen, after the Listen's own.
+    peers: [...childrenOf(listen, peerScope), ...childrenOf(listener, peerScope)].map((p) => ({
       cidr: parseCidr(p.names[0]?.text ?? '') ?? '',
       context: must(o.context, dir, p),
+      idleTimeMs: value(o.idleTime, dir, p),
+      smtpExtensions: value(o.smtpExtensions, dir, p)?.map((e) => e.toUpperCase()) ?? null,
       declaredAt: refOf(p.origin, p.pos),
     })),
+    idleTimeMs: value(o.idleTime, dir, listen, listener),
+    smtpExtensions: value(o.smtpExtensions, dir, listen, listener)?.map((e) => e.toUpperCase()) ?? null,
+    tlsCiphers: value(o.tlsCiphers, dir, listen, listener),
+    tlsClientCa: value(o.tlsClientCa, dir, listen, listener),
+    auth: Object.fromEntries(
+      AUTH_MECHANISMS.flatMap(([key, mechanism]) => {
+        const v = value(o[key] as OptionSpec<Record<string, string>>, dir, listen, listener);
+        return v ? [[mechanism, v]] : [];
+      }),
+    ),
     declaredAt: listen ? refOf(listen.origin, listen.pos) : null,
   });
   if (!listener) return [make(DEFAULT_LISTEN, undefined)];
 
   const listens = childrenOf(listener, listenScope);
   if (!listener.children.some((c) => c.spec === listenScope)) {
-    diagnostics.push(diagnosticAt(listener.origin, listener.pos, `ESMTP_Listener has no Listen scope: add one such as Listen "127.0.0.1:2525" { }`));
+    // Momentum's own examples set listener options without a Listen (ref-idle-time.md): they load, on the safe default address.
+    diagnostics.push(
+      diagnosticAt(listener.origin, listener.pos, `ESMTP_Listener has no Listen scope: listening on ${DEFAULT_LISTEN.host}:${DEFAULT_LISTEN.port}; add one such as Listen "127.0.0.1:2525" { }`, 'warning'),
+    );
+    return [make(DEFAULT_LISTEN, undefined)];
   }
   const seen = new Map<string, ScopeInstance>();
   const out: ListenerConfig[] = [];
@@ -124,6 +170,8 @@ function buildListeners(listener: ScopeInstance | undefined, dir: string, diagno
       continue;
     }
     seen.set(key, listen);
+    // `Enable = false` keeps the Listen in the file without listening (Momentum's Enable).
+    if (!must(o.enable, dir, listen, listener)) continue;
     const l = make(address, listen);
     // A key without a certificate (or the reverse) cannot offer STARTTLS: say so rather than serve clear text silently.
     if ((l.tlsKey === null) !== (l.tlsCertificate === null)) {
@@ -202,6 +250,11 @@ function buildSieve(s: ScopeInstance | undefined, dir: string, diagnostics: Diag
     if (source && slot) add(slot.text, source.value as string, refOf(source.origin, source.pos), script.origin, script.pos);
   }
   scripts.sort((a, b) => SIEVE_PHASES.indexOf(a.phase) - SIEVE_PHASES.indexOf(b.phase) || a.order - b.order);
+  const hooks = childrenOf(s, hookScope).map((h) => {
+    const name = h.names[0]?.text ?? '';
+    diagnostics.push(diagnosticAt(h.origin, h.pos, `sieve hook "${name}" is a Momentum event smtp-cbv does not have: its script does not run`, 'warning'));
+    return { hook: name, path: value(hookOptions.source, dir, h) ?? value(hookOptions.script, dir, h), declaredAt: refOf(h.origin, h.pos) };
+  });
   return {
     name: s?.names[0]?.text ?? null,
     enabled: must(sieveOptions.enabled, dir, s),
@@ -209,5 +262,6 @@ function buildSieve(s: ScopeInstance | undefined, dir: string, diagnostics: Diag
     runtimeError: must(sieveOptions.runtimeError, dir, s),
     dialect: must(sieveOptions.dialect, dir, s),
     scripts,
+    hooks,
   };
 }

@@ -30,6 +30,8 @@ export interface ScopeNames {
   label: string;
   /** A problem with a name, or undefined when it is valid. */
   check?(name: ConfScalar): string | undefined;
+  /** A name Momentum knows that smtp-cbv ignores: the warning; the scope is then skipped (docs/momentum-compatibility.md). */
+  ignore?(name: ConfScalar): string | undefined;
 }
 
 export interface ScopeSpec {
@@ -124,10 +126,14 @@ export function parseScriptSlot(name: string): { phase: SievePhase; order: 1 | 2
   return phase && m ? { phase, order: m[2] === '1' ? 1 : 2 } : undefined;
 }
 
-function checkScriptSlot(name: ConfScalar): string | undefined {
-  if (parseScriptSlot(name.text)) return undefined;
+/** A Momentum phase smtp-cbv has no counterpart for: its script is skipped with a warning. */
+function ignoredScriptSlot(name: ConfScalar): string | undefined {
   const m = /^(.*)_phase[12]$/.exec(name.text.toLowerCase());
-  if (m && UNSUPPORTED_PHASES.includes(m[1] ?? '')) return `phase '${m[1]}' is a Momentum phase smtp-cbv does not run`;
+  return m && UNSUPPORTED_PHASES.includes(m[1] ?? '') ? `phase '${m[1]}' is a Momentum phase smtp-cbv does not run: the script "${name.text}" is ignored` : undefined;
+}
+
+function checkScriptSlot(name: ConfScalar): string | undefined {
+  if (parseScriptSlot(name.text) || ignoredScriptSlot(name)) return undefined;
   return `unknown script phase '${name.text}'${didYouMean(name.text, SCRIPT_SLOTS)} (expected <phase>_phase1 or <phase>_phase2, phase one of ${SIEVE_PHASES.join(', ')})`;
 }
 
@@ -155,8 +161,17 @@ export const listenerOptions = {
   hostname: opt('hostname', t.string, null, 'Host name in the greeting and EHLO reply; unset uses the system host name.'),
   greeting: opt('greeting', t.string, null, 'Text of the 220 greeting after the host name; unset says `ESMTP smtp-cbv`.'),
   context: opt('context', t.arrayOf(t.string, false), '[ ]', 'Connection context variables set for these connections, e.g. `__bypass_smtp_cbv = "true"`.'),
+  enable: opt('Enable', t.boolean, 'true', "`false` keeps the Listen in the file but does not listen (Momentum's Enable)."),
+  idleTime: opt('Idle_Time', t.seconds(true), null, 'Idle time after which a client connection is closed; unset uses `socket_timeout`.'),
+  smtpExtensions: opt('SMTP_Extensions', t.listOf(t.string), null, 'ESMTP extensions offered, e.g. `( "ENHANCEDSTATUSCODES" "STARTTLS" "AUTH LOGIN" )`; unset offers the defaults.'),
+  tlsCiphers: opt('TLS_Ciphers', t.string, null, 'OpenSSL cipher list for STARTTLS; unset uses Node\'s defaults.'),
+  tlsClientCa: opt('TLS_Client_CA', t.filePath, null, 'PEM bundle of the CAs whose client certificates STARTTLS asks for.'),
+  authLoginParameters: opt('AuthLoginParameters', t.arrayOf(t.string, false), null, 'AUTH LOGIN settings (`uri`, `log_authentication`), as in Momentum.'),
+  authPlainParameters: opt('AuthPlainParameters', t.arrayOf(t.string, false), null, 'AUTH PLAIN settings (`uri`, `log_authentication`).'),
+  authDigestMd5Parameters: opt('AuthDigestMD5Parameters', t.arrayOf(t.string, false), null, 'AUTH DIGEST-MD5 settings (`uri`, `realm`).'),
+  authCramMd5Parameters: opt('AuthCramMD5Parameters', t.arrayOf(t.string, false), null, 'AUTH CRAM-MD5 settings (`uri`).'),
 };
-const peerOptions = { context: listenerOptions.context };
+const peerOptions = { context: listenerOptions.context, idleTime: listenerOptions.idleTime, smtpExtensions: listenerOptions.smtpExtensions };
 /** Server-wide settings: only in ESMTP_Listener, since one server process serves every Listen address. */
 export const serverOptions = {
   maxTarpit: opt('max_tarpit', t.seconds(false), '30', 'Longest delay a policy may ask for (`ec_tarpit`); longer requests are cut to this.'),
@@ -199,7 +214,7 @@ const single = (label: string, check?: ScopeNames['check']): ScopeNames => ({ mi
 const optionalName: ScopeNames = { min: 0, max: 1, label: 'instance name' };
 
 export const peerScope: ScopeSpec = {
-  name: 'Peer', doc: 'Settings for clients in a CIDR range; the most specific range wins.', repeat: 'by-name',
+  name: 'Peer', doc: 'Settings for clients in a CIDR range (or one address); the most specific range wins.', repeat: 'by-name',
   names: single('CIDR range', (n) => (parseCidr(n.text) ? undefined : `expected a CIDR range such as 10.0.0.0/8, found '${n.text}'`)),
   options: Object.values(peerOptions), scopes: [],
 };
@@ -210,15 +225,48 @@ export const listenScope: ScopeSpec = {
 };
 export const listenerScope: ScopeSpec = {
   name: 'ESMTP_Listener', doc: 'The SMTP server. Without this scope it listens on 127.0.0.1:2525.', repeat: 'once',
-  names: { min: 0, max: 0, label: 'none' }, options: [...Object.values(listenerOptions), ...Object.values(serverOptions)], scopes: [listenScope],
+  names: { min: 0, max: 0, label: 'none' }, options: [...Object.values(listenerOptions), ...Object.values(serverOptions)], scopes: [listenScope, peerScope],
 };
 export const scriptScope: ScopeSpec = {
   name: 'script', doc: 'A script bound to a phase: the name is `<phase>_phase1` (site) or `<phase>_phase2` (runs when phase 1 ends without a terminal action).', repeat: 'by-name',
-  names: single('phase', checkScriptSlot), options: Object.values(scriptOptions), scopes: [],
+  names: { ...single('phase', checkScriptSlot), ignore: ignoredScriptSlot }, options: Object.values(scriptOptions), scopes: [],
+};
+export const hookOptions = {
+  source: opt('source', t.filePath, null, 'The Sieve script file.'),
+  script: opt('script', t.filePath, null, 'The same as `source` (Momentum accepts both).'),
+  async: opt('async', t.boolean, 'false', 'Momentum runs the hook in a thread pool; kept for compatibility.'),
+  pool: opt('pool', t.string, null, 'The thread pool of an asynchronous hook; kept for compatibility.'),
+  return: opt('return', t.string, null, "The hook's return value; kept for compatibility."),
+};
+export const hookScope: ScopeSpec = {
+  name: 'hook', doc: "A script bound to a Momentum hook (an internal event such as `core_final_validation`). smtp-cbv has no such events: the scope loads with a warning and its script does not run.", repeat: 'by-name',
+  names: single('hook name'), options: Object.values(hookOptions), scopes: [],
 };
 export const sieveScope: ScopeSpec = {
   name: 'sieve', doc: 'The Sieve policy module.', repeat: 'once', names: optionalName,
-  options: [...Object.values(sieveOptions), ...legacyScriptOptions], scopes: [scriptScope],
+  options: [...Object.values(sieveOptions), ...legacyScriptOptions], scopes: [scriptScope, hookScope],
+};
+
+// ---------------------------------------------------------------- datasources and CIDR lists
+
+export const datasourceOptions = {
+  uri: opt('uri', t.listOf(t.string), null, 'The driver and where the data is: `( "sqlite:/path/to/db" )` or `( "csv:" )`.', true),
+  cacheSize: opt('cache_size', t.integer(1, 10_000_000), '1000', 'Query results kept in the cache.'),
+  cacheLife: opt('cache_life', t.seconds(false), '3600', 'How long a cached result is used.'),
+  maxRows: opt('max_rows', t.integer(-1, 10_000_000), '100', 'Rows one query returns at most; `-1` for all.'),
+  noCache: opt('no_cache', t.boolean, 'false', 'Cache nothing: every query goes to the datasource.'),
+};
+export const datasourceScope: ScopeSpec = {
+  name: 'Datasource', doc: 'A named datasource for `ds_fetch` and friends, `define_cidr` and `ec_include`.', repeat: 'by-name',
+  names: single('datasource name'), options: Object.values(datasourceOptions), scopes: [],
+};
+export const cidrListOptions = {
+  blocks: opt('blocks', t.listOf(t.string), '( )', 'CIDR blocks (or single addresses) that `check_cidr` finds; `query_cidr` gives `true`.'),
+  values: opt('values', t.arrayOf(t.string, false), '[ ]', 'CIDR block -> value that `query_cidr` gives, e.g. `[ "10.0.0.0/8" = "127.0.0.2" ]`.'),
+};
+export const cidrListScope: ScopeSpec = {
+  name: 'cidr_list', doc: 'A named CIDR table for `query_cidr` and `check_cidr`, without a datasource.', repeat: 'by-name',
+  names: single('table name'), options: Object.values(cidrListOptions), scopes: [],
 };
 export const cbvScope: ScopeSpec = {
   name: 'smtp_cbv', doc: 'SMTP callback verification of the envelope sender.', repeat: 'once', names: optionalName,
@@ -238,11 +286,11 @@ export const milterListenerScope: ScopeSpec = {
 };
 export const rootScope: ScopeSpec = {
   name: '(top level)', doc: 'Options outside any scope.', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
-  options: Object.values(globalOptions), scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope],
+  options: Object.values(globalOptions), scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope],
 };
 
 /** The 2.x module form `Validate validate/<module> [instance] { ... }` stands for `<module> [instance] { ... }`. */
 export const VALIDATE_MODULES = new Map<string, ScopeSpec>([['validate/sieve', sieveScope], ['validate/smtp_cbv', cbvScope]]);
 
 /** Every scope, outermost first, for the document and its test. */
-export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, loggingScope, policyListenerScope, milterListenerScope];
+export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, hookScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope];

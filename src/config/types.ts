@@ -70,12 +70,44 @@ export interface SieveConfig {
   dialect: 'momentum' | 'rfc';
   /** In phase order, phase 1 before phase 2. */
   scripts: SieveScriptRef[];
+  hooks: SieveHookRef[];
 }
 
 export interface PeerConfig {
   /** Normalised CIDR range. */
   cidr: string;
   context: Record<string, string>;
+  /** Idle_Time and SMTP_Extensions for these clients; null: the listener's. */
+  idleTimeMs: number | null;
+  smtpExtensions: string[] | null;
+  declaredAt: SourceRef;
+}
+
+/** A `Datasource` scope (3-reference-modules-ds-core.md). */
+export interface DatasourceConfig {
+  name: string;
+  uris: string[];
+  cacheSize: number;
+  cacheLifeMs: number;
+  maxRows: number;
+  noCache: boolean;
+  /** The configuration file's directory: relative paths in a uri resolve against it. */
+  baseDir: string;
+  declaredAt: SourceRef;
+}
+
+/** A `cidr_list` scope: blocks (a boolean table) and/or block -> value pairs. */
+export interface CidrListConfig {
+  name: string;
+  blocks: string[];
+  values: Record<string, string>;
+  declaredAt: SourceRef;
+}
+
+/** A sieve `hook` scope: loaded for compatibility, never run (Momentum's internal events do not exist here). */
+export interface SieveHookRef {
+  hook: string;
+  path: string | null;
   declaredAt: SourceRef;
 }
 
@@ -92,6 +124,14 @@ export interface ListenerConfig {
   /** ESMTP_Listener context merged with this Listen's; peers add theirs (see peerContext). */
   context: Record<string, string>;
   peers: PeerConfig[];
+  /** Idle time before the connection is closed (Idle_Time); null: the server's socket timeout. */
+  idleTimeMs: number | null;
+  /** ESMTP extensions to offer (SMTP_Extensions, upper case); null: the server's defaults. */
+  smtpExtensions: string[] | null;
+  tlsCiphers: string | null;
+  tlsClientCa: string | null;
+  /** AUTH mechanism settings by mechanism (LOGIN, PLAIN, DIGEST-MD5, CRAM-MD5), as Momentum's Auth*Parameters. */
+  auth: Record<string, Record<string, string>>;
   declaredAt: SourceRef | null;
 }
 
@@ -131,4 +171,6 @@ export interface Config {
   policy: BesideMtaConfig;
   /** Milter_Listener (defaults when absent). */
   milter: BesideMtaConfig & { maxMessageSize: number };
+  datasources: DatasourceConfig[];
+  cidrLists: CidrListConfig[];
 }

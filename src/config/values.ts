@@ -129,6 +129,8 @@ export function parseHostPort(text: string, defaultPort?: number): HostPort | un
   if (defaultPort !== undefined && !text.startsWith('[') && ipaddr.IPv6.isValid(text)) return { host: ipaddr.parse(text).toString(), port: defaultPort };
   const m = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::(\d{1,5}))?$/.exec(text);
   if (!m) return undefined;
+  // Momentum's `Listen "*:25"` and `"[*]:25"`: every IPv4, every IPv6 address.
+  if (m[2] === '*' || m[1] === '*') return parseHostPort(`${m[1] === '*' ? '[::]' : ''}${m[3] === undefined ? '' : `:${m[3]}`}`, defaultPort);
   const host = m[1] ?? m[2] ?? '';
   const port = m[3] === undefined ? defaultPort : Number(m[3]);
   if (port === undefined || port < 1 || port > 65535) return undefined;

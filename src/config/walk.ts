@@ -11,6 +11,7 @@ import type { Diagnostic, Position } from '../diagnostics.js';
 import type { XScope, XStatement } from './includes.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import { type OptionSpec, type ScopeSpec, VALIDATE_MODULES, rootScope } from './schema.js';
+import { ignoredOption, ignoredScope, whereOf } from './momentum.js';
 import { didYouMean } from './suggest.js';
 
 export interface SetOption {
@@ -52,6 +53,11 @@ function walkBody(scope: ScopeInstance, statements: XStatement[], diagnostics: D
     if (st.kind === 'option') {
       const spec = scope.spec.options.find((o) => lower(o.name) === lower(st.key));
       if (!spec) {
+        const ignored = ignoredOption(st.key, whereOf(scope.spec.name), where);
+        if (ignored) {
+          diagnostics.push(diagnosticAt(st.origin, st.pos, ignored, 'warning'));
+          continue;
+        }
         const asScope = scope.spec.scopes.find((s) => lower(s.name) === lower(st.key));
         report(st.origin, st.pos, asScope
           ? `'${st.key}' is a scope, not an option: write ${asScope.name} ... { ... }`
@@ -99,11 +105,18 @@ function walkScope(parent: ScopeInstance, st: XScope, diagnostics: Diagnostic[])
   }
 
   if (!spec) {
+    const ignored = ignoredScope(st.type);
+    if (ignored) return void diagnostics.push(diagnosticAt(st.origin, st.pos, ignored, 'warning'));
     const asOption = parent.spec.options.find((o) => lower(o.name) === lower(st.type));
     const candidates = [...parent.spec.scopes.map((s) => s.name), ...parent.spec.options.map((o) => o.name)];
     return void report(st.pos, asOption
       ? `'${st.type}' is an option, not a scope: write ${asOption.name} = value`
       : `unknown scope '${st.type}' in ${scopeLabel(parent)}${didYouMean(st.type, candidates)}`);
+  }
+
+  for (const n of names) {
+    const ignored = spec.names.ignore?.(n);
+    if (ignored) return void diagnostics.push(diagnosticAt(st.origin, n.pos, ignored, 'warning'));
   }
 
   // A refused scope still has its body checked (as an instance that makes nothing), so that

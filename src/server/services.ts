@@ -13,6 +13,8 @@ import { cbvEngineOptions, type Config } from '../config/index.js';
 import { LocalStore } from '../delivery/local-store.js';
 import { MaildirSpool } from '../delivery/maildir.js';
 import { createDnsLookup } from '../policy/dns-lookup.js';
+import { createMomentumServices, type MomentumServices } from '../policy/momentum-services.js';
+import { MemoryCounterStore } from '../sievepp/counters.js';
 import { functionServices } from '../policy/functions.js';
 import { SenderVerification } from '../session/sender-verification.js';
 import type { MessageStore, SessionServices } from '../session/session.js';
@@ -29,6 +31,21 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
   let engineOptions: unknown = null;
   let dnsServers: unknown = null;
 
+  // Sieve++ services: the per-IP counters live as long as the process; datasources and CIDR
+  // tables are reopened only when their configuration changes.
+  const ipCounters = new MemoryCounterStore();
+  let momentumConfig: unknown = null;
+  const reconfigureMomentum = (next: Config) => {
+    const key = { datasources: next.datasources.map(({ declaredAt: _d, ...d }) => d), cidrLists: next.cidrLists.map(({ declaredAt: _d, ...c }) => c), file: next.file };
+    if (isDeepStrictEqual(key, momentumConfig)) return;
+    const previous = services.momentum as MomentumServices | undefined;
+    const created = createMomentumServices(next, { counters: ipCounters, onLogError: (file, e) => logger.warn({ event: 'ec_log_file', file, err: String(e) }, 'ec_log_file failed') });
+    for (const p of created.problems) logger.warn({ event: 'config-warning' }, p);
+    services.momentum = created;
+    previous?.close();
+    momentumConfig = key;
+  };
+
   const services: ServerServices = {
     logger,
     counters: new Map(),
@@ -37,6 +54,7 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
     functionServices: {},
     reconfigure(next: Config) {
+      reconfigureMomentum(next);
       services.maxTarpitMs = next.server.maxTarpitMs;
       services.maxTarpitSeconds = next.server.maxTarpitMs / 1000;
       const c = next.smtpCbv;

@@ -60,6 +60,8 @@ export interface PolicyServices {
   maxTarpitSeconds?: number;
   /** SieveHost.services: what registered functions find by name (smtp_callback_verify's "cbv"). */
   functionServices: Readonly<Record<string, unknown>>;
+  /** Sieve++ datasources, CIDR tables, per-IP counters, ec_include and ec_log_file (src/policy/momentum-services.ts). */
+  momentum?: Partial<MomentumHost>;
 }
 
 /** One phase to decide. */
@@ -190,6 +192,7 @@ export class SievePolicy implements Policy {
       ...(services.dnsLookup ? { dnsLookup: services.dnsLookup } : {}),
       ...(services.maxTarpitSeconds !== undefined ? { maxTarpitSeconds: services.maxTarpitSeconds } : {}),
       services: services.functionServices,
+      ...services.momentum,
     };
   }
 }

@@ -50,6 +50,8 @@ export interface TagSpec {
   check?(b: Bound, v: Validator): void;
   /** What the tag does to the action its command takes (RFC 3894 `:copy` keeps the implicit keep). */
   effect?(a: Action): void;
+  /** For a tag that chooses what its test compares (a body transform another extension adds): those values. */
+  values?(b: Bound, rt: Runtime): string[];
   /** For tags on `set`: the variable modifier it is (RFC 5229 4.1), e.g. regex's :quoteregex. */
   modifier?: { precedence: number; apply(s: string): string };
 }

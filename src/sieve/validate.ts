@@ -15,6 +15,7 @@ import type { ExtensionRegistry, Owned } from './extension-registry.js';
 import type { ArgType, Bound, CommandDef, Extension, TagSpec, Value } from './registry.js';
 import type { CompileOptions, CompileResult } from './compile.js';
 import type { LanguageLayer } from './language.js';
+import type { Comparator } from './match/comparators.js';
 import { blockShape, matchChecks, subtestCount } from './validate-shape.js';
 import { FactsCollector } from './facts.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
@@ -74,6 +75,8 @@ export class Validator {
   readonly enclosing: Bound[] = [];
   /** The language layer's own string expansion is on (its prepare decides: Sieve++ macros). */
   layerStrings = false;
+  /** The comparator for tests that name none, when a language changes it (RFC 5228 2.7.3's is i;ascii-casemap). */
+  defaultComparator: Comparator | undefined;
   /** Variable namespaces extensions registered (RFC 5229 3), e.g. "env". */
   readonly namespaces = new Set<string>();
   /** Per-script state extensions keep during validation (e.g. include's global names). */
@@ -363,6 +366,8 @@ export class Validator {
       }
       b.args.push(this.value(a));
     }
+    // A language may change the comparator used when none is given (Momentum's is i;octet).
+    if (!b.comparator && this.defaultComparator && !b.def.defaultComparator && b.def.families?.includes('comparator')) b.comparator = this.defaultComparator;
     return matchChecks(this, b, what);
   }
 

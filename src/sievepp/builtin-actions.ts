@@ -83,19 +83,43 @@ function replyCode(b: Bound, rt: Runtime, name: string, min: number): number {
   return code;
 }
 
+/**
+ * A bare `ec_disconnect;` (as sieve-syntax-basic.md writes it): close the
+ * connection once this phase's reply is sent, whatever reply that is; the
+ * run goes on, so a following ec_action still chooses the reply.
+ */
+export const closeAfterReplyAction: ActionDef = {
+  type: 'close_after_reply',
+  cancelsImplicitKeep: () => false,
+  repeat: () => 'merge',
+  describe: () => 'close_after_reply',
+};
+
 const reply = (name: 'ec_action' | 'ec_disconnect', def: ActionDef, min: number): SieveFunction => ({
   name,
   uses: { command: true },
-  params: [
-    { name: 'code', type: 'number' },
-    { name: 'reason', type: 'string' },
-    COUNTER,
-  ],
+  // ec_disconnect may also stand alone (closeAfterReplyAction). The core
+  // leaves out the leading optional slots when fewer arguments are given,
+  // so its slots are untyped and keep the order written; call() checks them.
+  params:
+    name === 'ec_disconnect'
+      ? [
+          { name: 'code', type: 'any', optional: true },
+          { name: 'reason', type: 'any', optional: true },
+          { name: 'counter', type: 'any', optional: true },
+        ]
+      : [
+          { name: 'code', type: 'number' },
+          { name: 'reason', type: 'string' },
+          COUNTER,
+        ],
   validate(b, v) {
-    const a = b.args[0]!;
-    if (a.kind === 'number' && (a.value < min || a.value > 599)) v.error(a.node.pos, `${name}: ${a.value} is not an SMTP reply code (${min}-599)`);
+    const a = b.args[0];
+    if (a?.kind === 'number' && (a.value < min || a.value > 599)) v.error(a.node.pos, `${name}: ${a.value} is not an SMTP reply code (${min}-599)`);
+    if (b.args.length === 1) v.error(b.node.pos, `${name}: a reply code needs a reason after it`);
   },
   call(b, rt) {
+    if (b.args.length === 0) return void rt.take(b, closeAfterReplyAction);
     const code = replyCode(b, rt, name, min);
     const text = replyText(argString(b, rt, 1)!);
     countHit(b, rt, 2);

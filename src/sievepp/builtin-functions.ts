@@ -192,18 +192,20 @@ const bare = (path: string): string => {
   return a ? formatAddress(a) : a === null ? '' : path;
 };
 
+/** `MAIL FROM:<joe@example.com>`, as sieve-ref-ec-get-message-mailfrom.md shows it (`MAIL FROM:<>` for the null sender). */
 const mailfrom: SieveFunction = {
   name: 'ec_get_message_mailfrom',
   uses: { value: true },
   params: [],
-  call: (_b, rt) => bare(rt.envelope.from),
+  call: (_b, rt) => `MAIL FROM:<${bare(rt.envelope.from)}>`,
 };
 
+/** `RCPT TO:<bar@bar.com>` for each recipient so far (sieve-ref-ec-get-message-rcptto.md). */
 const rcptto: SieveFunction = {
   name: 'ec_get_message_rcptto',
   uses: { value: true },
   params: [],
-  call: (_b, rt) => rt.envelope.to.map(bare),
+  call: (_b, rt) => rt.envelope.to.map((to) => `RCPT TO:<${bare(to)}>`),
 };
 
 /**

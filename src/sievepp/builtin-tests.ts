@@ -18,11 +18,36 @@ const ecTest: SieveFunction = {
   name: 'ec_test',
   uses: { test: true },
   families: ['comparator', 'match-type'],
+  // Values may be numbers (`ec_test :value "ge" :comparator "i;ascii-numeric" $n 1048576`).
   params: [
-    { name: 'value', type: 'list' },
-    { name: 'key list', type: 'list' },
+    { name: 'value', type: 'any' },
+    { name: 'key list', type: 'any' },
   ],
   call: (b, rt) => matchTest(b, rt, rt.list(b.args[0]!), rt.list(b.args[1]!)),
+};
+
+/**
+ * `vctx <match-type> <keys> <values>`: Momentum's test of the message
+ * context (falling back to the connection context, sieve-syntax-basic.md):
+ * true when any of the keys has a value matching.
+ */
+const vctx: SieveFunction = {
+  name: 'vctx',
+  uses: { test: true },
+  families: ['comparator', 'match-type'],
+  params: [
+    { name: 'context keys', type: 'any' },
+    { name: 'key list', type: 'any' },
+  ],
+  call(b, rt) {
+    const s = sessionOf(rt);
+    const values: string[] = [];
+    for (const key of rt.list(b.args[0]!)) {
+      const v = contextValue(s.message, key) ?? contextValue(s.connection, key);
+      if (v !== undefined) values.push(v);
+    }
+    return matchTest(b, rt, values, rt.list(b.args[1]!));
+  },
 };
 
 /** `vctx_mess <match-type> key value`: a context variable against keys; an unset one matches nothing. */
@@ -49,12 +74,28 @@ function lookupArg(b: Bound, rt: Runtime) {
   return lookupRef(rt, { name: rt.string(a).toLowerCase(), path: [], pos: a.node.pos });
 }
 
-/** `isset $x` (or `isset "x"`): the variable (or the indexed item) has a value. */
+/**
+ * `isset $x` (or `isset "x"`): the variable (or the indexed item) has a
+ * value. `isset $x <key>` asks for one item: a list index or a hash key
+ * (sieve-syntax-basic.md: `isset $a 1`, `isset $c "thing"`).
+ */
 const isset: SieveFunction = {
   name: 'isset',
   uses: { test: true },
-  params: [{ name: 'variable', type: 'any' }],
-  call: (b, rt) => lookupArg(b, rt) !== undefined,
+  params: [
+    { name: 'variable', type: 'any' },
+    { name: 'key', type: 'any', optional: true },
+  ],
+  call(b, rt) {
+    const v = lookupArg(b, rt);
+    if (b.args.length < 2 || v === undefined) return v !== undefined;
+    const key = argString(b, rt, 1)!;
+    if (Array.isArray(v)) {
+      const i = /^-?[0-9]+$/.test(key) ? Number(key) : NaN;
+      return Number.isInteger(i) && (i < 0 ? v.length + i >= 0 : i < v.length);
+    }
+    return v instanceof Map && v.has(key);
+  },
 };
 
 /** `is_true <value>`: false for "", "0", "false" and empty lists (values.ts, truthy). */
@@ -65,7 +106,9 @@ const isTrue: SieveFunction = {
   call: (b, rt) => truthy(argValue(b, rt, 0)!),
 };
 
-const TYPES = new Set(['string', 'list', 'hash', 'undef']);
+const TYPES = new Set(['string', 'list', 'hash', 'undef', 'stringlist', 'number']);
+/** Momentum's names for the types: a string list is a list; a number is a string here. */
+const TYPE_ALIASES: Readonly<Record<string, string>> = { stringlist: 'list', number: 'string' };
 
 /**
  * `type <value> <type-names>`: holds when the value is one of string, list,
@@ -74,6 +117,8 @@ const TYPES = new Set(['string', 'list', 'hash', 'undef']);
 const type: SieveFunction = {
   name: 'type',
   uses: { test: true, value: true },
+  // `type :is $x "stringlist"` (Momentum's form) means the same as without :is.
+  tags: [{ name: 'is' }],
   params: [
     { name: 'value', type: 'any' },
     { name: 'type names', type: 'list', optional: true },
@@ -91,7 +136,7 @@ const type: SieveFunction = {
     const ref = refOf(a);
     const t = typeOf(ref ? lookupRef(rt, ref) : argValue(b, rt, 0));
     if (b.args.length === 1) return t;
-    return rt.list(b.args[1]!).some((n) => n.toLowerCase() === t);
+    return rt.list(b.args[1]!).some((n) => (TYPE_ALIASES[n.toLowerCase()] ?? n.toLowerCase()) === t);
   },
 };
 
@@ -124,4 +169,4 @@ const isRfc821Ip: SieveFunction = {
   },
 };
 
-export const sieveppTests: SieveFunction[] = [ecTest, contextTest('vctx_mess'), contextTest('vctx_conn'), isset, isTrue, type, isValidIp, isRfc821Ip];
+export const sieveppTests: SieveFunction[] = [ecTest, vctx, contextTest('vctx_mess'), contextTest('vctx_conn'), isset, isTrue, type, isValidIp, isRfc821Ip];

@@ -7,10 +7,33 @@ import { sieveppActions } from './builtin-actions.js';
 import { sieveppValueFunctions } from './builtin-functions.js';
 import { sieveppTests } from './builtin-tests.js';
 import { FunctionRegistry } from './functions.js';
+import { cidrFunctions } from './functions/cidr.js';
+import { counterFunctions } from './functions/counters.js';
+import { datasourceFunctions } from './functions/datasource.js';
+import { deliveryFunctions } from './functions/delivery.js';
+import { hashFunctions } from './functions/hash.js';
+import { includeFunctions } from './functions/include.js';
+import { loggingFunctions } from './functions/logging.js';
+import { mathFunctions } from './functions/math.js';
+import { messageFunctions } from './functions/message.js';
+import { stringFunctions } from './functions/strings.js';
 
 let builtins: FunctionRegistry | undefined;
 
 export function builtinFunctions(): FunctionRegistry {
-  return (builtins ??= new FunctionRegistry([...sieveppTests, ...sieveppActions, ...sieveppValueFunctions]));
+  return (builtins ??= new FunctionRegistry([
+    ...sieveppTests,
+    ...sieveppActions,
+    ...sieveppValueFunctions,
+    ...hashFunctions,
+    ...mathFunctions,
+    ...stringFunctions,
+    ...messageFunctions,
+    ...counterFunctions,
+    ...datasourceFunctions,
+    ...deliveryFunctions,
+    ...cidrFunctions,
+    ...loggingFunctions,
+    ...includeFunctions,
+  ]));
 }
-

@@ -1,65 +1,106 @@
 /**
- * Per-IP and named counters behind Momentum's ec_ip_connections,
- * ec_ip_receptions, ec_ip_rejections and audit_series (sieve-ref-audit-series.md):
- * an interface, so that the cluster-wide store (Redis) can implement it
- * as the in-process one below does.
+ * IP-address time series behind Momentum's ec_ip_connections,
+ * ec_ip_receptions, ec_ip_rejections (and their _cluster forms),
+ * audit_series and audit_series_add (sieve-ecaddons.md, "Audit series";
+ * 3-reference-modules-inbound-audit.md).
  *
- * A series counts events in `windows` buckets of `seconds` each (Momentum's
- * audit_series: "N windows of M seconds"); a read sums the buckets that
- * cover the last `span` seconds.
+ * A series records events per IP address with their time; a query sums the
+ * events of the addresses inside a CIDR block over a range of windows of a
+ * monitor ("300,6": six windows of 300 seconds, window 0 the current one).
+ * CounterStore is the interface a cluster-wide store (Redis) implements as
+ * MemoryCounterStore does in one process; the server records the
+ * connection, reception and rejection events (SERIES below).
  */
+import ipaddr from 'ipaddr.js';
+
+/** The series the ec_ip_* functions read: the host records into them. */
+export const SERIES = { connections: 'connections', receptions: 'receptions', rejections: 'rejections' } as const;
+
+export interface Monitor {
+  /** Seconds per window. */
+  window: number;
+  windows: number;
+}
+
+/** "300,6" -> six windows of 300 seconds; undefined when malformed. */
+export function parseMonitor(text: string): Monitor | undefined {
+  const m = /^\s*([0-9]+)\s*,\s*([0-9]+)\s*$/.exec(text);
+  if (!m) return undefined;
+  const window = Number(m[1]);
+  const windows = Number(m[2]);
+  return window > 0 && windows > 0 && windows <= 1000 ? { window, windows } : undefined;
+}
+
+export interface CounterQuery {
+  series: string;
+  monitor: Monitor;
+  /** The address whose block is counted, and the prefix length of the block. */
+  ip: string;
+  mask: number;
+  /** Windows, 0 being the current one; start <= end. */
+  periodStart: number;
+  periodEnd: number;
+  /** Milliseconds since the epoch. */
+  now: number;
+}
+
 export interface CounterStore {
-  /** Counts `by` events for `key` in the named series now. */
-  add(series: string, key: string, by: number, now: number): void;
-  /** The events counted for `key` in the last `seconds` (the whole retention when absent). */
-  read(series: string, key: string, now: number, seconds?: number): number;
+  /** Records `count` events for `ip` in a series at `now` (ms). */
+  add(series: string, ip: string, count: number, now: number): void | Promise<void>;
+  /** The events of the addresses in the block, summed over the windows. */
+  count(q: CounterQuery): number | Promise<number>;
 }
 
-/** The built-in series ec_ip_* read: Momentum keeps them per listener IP in 60-second windows. */
-export const IP_SERIES = { connections: 'ip_connections', receptions: 'ip_receptions', rejections: 'ip_rejections' } as const;
-
-interface Series {
-  bucketSeconds: number;
-  buckets: number;
-  /** key -> bucket start (seconds) -> count */
-  counts: Map<string, Map<number, number>>;
+/** The CIDR block `ip/mask` (IPv4 or IPv6), or undefined when the address does not parse. */
+export function blockOf(ip: string, mask: number): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
+  if (!ipaddr.isValid(ip)) return undefined;
+  const addr = ipaddr.process(ip);
+  const max = addr.kind() === 'ipv4' ? 32 : 128;
+  return [addr, Math.max(0, Math.min(max, Math.trunc(mask)))];
 }
 
-/** Counters in this process's memory: exact, bounded by the keys seen in the retention window. */
+/**
+ * Events kept in this process's memory, per series and address, as
+ * (second, count) pairs; what is older than `retentionSeconds` is dropped
+ * when the address records again, and `maxAddresses` bounds each series
+ * (the address seen longest ago goes first).
+ */
 export class MemoryCounterStore implements CounterStore {
-  private readonly series = new Map<string, Series>();
+  private readonly series = new Map<string, Map<string, Array<[number, number]>>>();
 
-  constructor(private readonly defaults: { bucketSeconds: number; buckets: number } = { bucketSeconds: 60, buckets: 60 }) {}
+  constructor(private readonly limits: { retentionSeconds: number; maxAddresses: number } = { retentionSeconds: 86_400, maxAddresses: 100_000 }) {}
 
-  /** Declares a series' windows (audit_series "5 windows of 60 seconds"); an undeclared one uses the defaults. */
-  define(name: string, bucketSeconds: number, buckets: number): void {
-    this.series.set(name, { bucketSeconds, buckets, counts: new Map() });
+  add(series: string, ip: string, count: number, now: number): void {
+    if (!ipaddr.isValid(ip)) return;
+    const key = ipaddr.process(ip).toNormalizedString();
+    let s = this.series.get(series);
+    if (!s) this.series.set(series, (s = new Map()));
+    const events = s.get(key) ?? [];
+    s.delete(key);
+    const second = Math.floor(now / 1000);
+    const oldest = second - this.limits.retentionSeconds;
+    while (events.length && events[0]![0] <= oldest) events.shift();
+    const last = events[events.length - 1];
+    if (last && last[0] === second) last[1] += count;
+    else events.push([second, count]);
+    s.set(key, events);
+    if (s.size > this.limits.maxAddresses) s.delete(s.keys().next().value!);
   }
 
-  private get(name: string): Series {
-    let s = this.series.get(name);
-    if (!s) this.series.set(name, (s = { ...this.defaults, counts: new Map() }));
-    return s;
-  }
-
-  add(series: string, key: string, by: number, now: number): void {
-    const s = this.get(series);
-    const start = Math.floor(now / 1000 / s.bucketSeconds) * s.bucketSeconds;
-    let k = s.counts.get(key);
-    if (!k) s.counts.set(key, (k = new Map()));
-    k.set(start, (k.get(start) ?? 0) + by);
-    // Buckets older than the retention are dropped as new ones come.
-    for (const t of k.keys()) if (t <= start - s.bucketSeconds * s.buckets) k.delete(t);
-  }
-
-  read(series: string, key: string, now: number, seconds?: number): number {
-    const s = this.get(series);
-    const k = s.counts.get(key);
-    if (!k) return 0;
-    const span = Math.min(seconds ?? s.bucketSeconds * s.buckets, s.bucketSeconds * s.buckets);
-    const nowS = now / 1000;
+  count(q: CounterQuery): number {
+    const s = this.series.get(q.series);
+    const block = blockOf(q.ip, q.mask);
+    if (!s || !block) return 0;
+    const nowS = Math.floor(q.now / 1000);
+    // Window k covers the seconds (now - (k+1)*w, now - k*w].
+    const newest = nowS - q.periodStart * q.monitor.window;
+    const oldest = nowS - (q.periodEnd + 1) * q.monitor.window;
     let n = 0;
-    for (const [t, c] of k) if (t + s.bucketSeconds > nowS - span) n += c;
+    for (const [key, events] of s) {
+      const addr = ipaddr.parse(key);
+      if (addr.kind() !== block[0].kind() || !addr.match(block)) continue;
+      for (const [t, c] of events) if (t > oldest && t <= newest) n += c;
+    }
     return n;
   }
 }

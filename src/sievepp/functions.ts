@@ -24,7 +24,9 @@ import type { Bound, CommandDef, Extension, MaybePromise, PositionalSpec, TagFam
 import type { Runtime } from '../sieve/runtime/runtime.js';
 import type { Validator } from '../sieve/validate.js';
 import { contextValue, sessionOf } from './host.js';
+import { bodyBinaryTags } from './body-binary.js';
 import { languageOf } from './layer.js';
+import { expandSpfMacro, type SpfFacts } from './spf-macros.js';
 import { readRef, refOf, type SieveValue, toStr, truthy } from './values.js';
 
 export const SIEVEPP_CAPABILITY = 'vnd.momentum.sievepp';
@@ -114,16 +116,39 @@ export class FunctionRegistry {
     return (this.ext ??= {
       capability: SIEVEPP_CAPABILITY,
       hidden: true,
+      attachTags: bodyBinaryTags,
       // The %{vctx_conn:key} / %{vctx_mess:key} macros (script.ts) read these namespaces.
       namespaces: [
         { name: 'vctx_conn', read: (rt, key) => contextValue(sessionOf(rt).connection, key) ?? '' },
         { name: 'vctx_mess', read: (rt, key) => contextValue(sessionOf(rt).message, key) ?? '' },
+        { name: 'vctx', read: (rt, key) => contextValue(sessionOf(rt).message, key) ?? contextValue(sessionOf(rt).connection, key) ?? '' },
+        { name: 'spfv1', read: (rt, spec) => expandSpfMacro(spec, spfFacts(rt)) ?? `%{spfv1:${spec}}` },
+        { name: 'rfc822', read: (rt, what) => (what.trim().toLowerCase() === 'date' ? rfc822Date(rt.host.now?.() ?? new Date()) : `%{rfc822:${what}}`) },
       ],
       commands: this.list()
         .filter((f) => f.uses.command || f.uses.test)
         .map((f) => this.def(f.name)!),
     });
   }
+}
+
+/** What the SPF macros read: the envelope sender and the connection's facts (RFC 7208 7.2). */
+function spfFacts(rt: Runtime): SpfFacts {
+  const conn = sessionOf(rt).connection;
+  const from = rt.envelopeAddress(rt.envelope.from);
+  return {
+    sender: from ? `${from.local}@${from.domain}` : '',
+    ip: contextValue(conn, 'remote_ip') ?? '',
+    helo: contextValue(conn, 'ehlo_domain') ?? '',
+    ptr: contextValue(conn, 'remote_host'),
+    receiver: contextValue(conn, 'local_host'),
+    now: (rt.host.now?.() ?? new Date()).getTime() / 1000,
+  };
+}
+
+/** RFC 5322 3.3 date-time, as a Date header's value. */
+function rfc822Date(d: Date): string {
+  return d.toUTCString().replace(/GMT$/, '+0000');
 }
 
 /** Raises the runtime error for a function used outside its phases (when the phase is known). */

@@ -7,6 +7,7 @@
  * Sieve++ functions read them through `sessionOf` and `hostOf`.
  */
 import type { ExecutionContext, Runtime, SieveHost } from '../sieve/runtime/runtime.js';
+import type { CidrTables } from './cidr.js';
 import type { CounterStore } from './counters.js';
 import type { Datasources } from './datasource.js';
 
@@ -41,14 +42,16 @@ export interface MomentumHost extends SieveHost {
    * smtp_callback_verify calls, see src/cbv/sieve-function.ts).
    */
   services?: Readonly<Record<string, unknown>>;
-  /** ec_ip_connections/receptions/rejections, audit_series: per-IP counters (counters.ts). */
+  /** ec_ip_connections/receptions/rejections, audit_series: per-IP time series (counters.ts). */
   counters?: CounterStore;
+  /** The inbound audit monitors ("300,6"), which ec_ip_* select by index (default: one of 300 s x 6). */
+  auditMonitors?: readonly string[];
   /** ds_fetch and friends, ec_include from a datasource (datasource.ts). */
   datasources?: Datasources;
-  /** CIDR lists from the configuration, by name (define_cidr / query_cidr). */
-  cidrLists?: ReadonlyMap<string, readonly string[]>;
-  /** ec_include of a file, and ec_log_file: a file's text (relative names resolve against the configuration). */
-  readFile?(name: string): string | null;
+  /** Named CIDR tables (query_cidr, check_cidr): from the configuration, and those define_cidr adds. */
+  cidr?: CidrTables;
+  /** ec_include of a script by file name or datasource query: its text, or null when there is none. */
+  loadInclude?(uri: string, args: readonly string[]): Promise<string | null> | string | null;
   /** ec_log_file: appends a line to a named log file. */
   appendLog?(file: string, line: string): void;
 }

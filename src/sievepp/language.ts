@@ -74,7 +74,12 @@ function build(functions: FunctionRegistry, dialect: 'momentum' | 'rfc', phase: 
       v.loaded.add(extensions[0]!);
       // A Sieve++ script interpolates "${x}" and the macros without require;
       // a standard one keeps its standard meaning (sieve-dialect.md).
-      if (usesSievepp(script, v.registry)) v.layerStrings = v.variables = true;
+      if (usesSievepp(script, v.registry)) {
+        v.layerStrings = v.variables = true;
+        // sieve-syntax-basic.md, "Comparators": i;octet is Momentum's default. Only a
+        // Sieve++ script gets it, so a standard script means the same in both dialects.
+        v.defaultComparator = v.registry.comparators.get('i;octet')?.def;
+      }
     },
     requireAlias: (name) => ALIASES[name.toLowerCase()],
     assignment: validateAssignment,

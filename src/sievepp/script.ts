@@ -8,9 +8,16 @@ import type { ExtensionRegistry } from '../sieve/extension-registry.js';
 import type { Part, Template } from '../sieve/runtime/strings.js';
 import { SIEVEPP_CAPABILITY } from './functions.js';
 
-const MACRO = /%\{(vctx_mess|vctx_conn):([^}]+)\}/gi;
+/**
+ * `%{vctx_mess:key}`, `%{vctx_conn:key}`, `%{spfv1:ir}`, `%{rfc822:date}`
+ * (sieve-ecaddons.md, "Macros"), and a bare context key such as
+ * `%{mailfrom_localpart}` (sieve-ref-is-true.md, sieve-ref-ds-fetch-hash.md),
+ * which reads the message context, then the connection's. A bare name needs
+ * an underscore, so that `%{t}` and other text stay as written.
+ */
+const MACRO = /%\{(?:(vctx_mess|vctx_conn|spfv1|rfc822):([^}]+)|([a-z][a-z0-9]*_[a-z0-9_]+))\}/gi;
 
-/** Momentum's `%{vctx_mess:key}` / `%{vctx_conn:key}` macros, as namespace references the runtime resolves. */
+/** Momentum's macros, as namespace references the runtime resolves (the Sieve++ extension's namespaces, functions.ts). */
 export function withMacros(t: Template): Template {
   const parts = typeof t === 'string' ? [t] : t;
   if (!parts.some((p) => typeof p === 'string' && p.includes('%{'))) return t;
@@ -23,7 +30,7 @@ export function withMacros(t: Template): Template {
     let last = 0;
     for (const m of p.matchAll(MACRO)) {
       if (m.index > last) out.push(p.slice(last, m.index));
-      out.push({ ns: m[1]!.toLowerCase(), name: m[2]!.trim() });
+      out.push(m[3] ? { ns: 'vctx', name: m[3] } : { ns: m[1]!.toLowerCase(), name: m[2]!.trim() });
       last = m.index + m[0].length;
     }
     if (last < p.length) out.push(p.slice(last));

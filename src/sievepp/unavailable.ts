@@ -5,12 +5,17 @@
  */
 const REASONS: ReadonlyArray<[RegExp, string]> = [
   [/^(brightmail|bmi)_/, 'the Symantec Brightmail scanner binding'],
-  [/^(clamav|beik|csapi|commtouch|cloudmark|eleven|sophos|mcafee|kaspersky|vade)_|^(av_scan|antivirus)/, 'an anti-virus or anti-spam scanner binding'],
+  [/^(clamav|beik|csapi|commtouch|cloudmark|eleven|sophos|mcafee|kaspersky|vade)_/, 'an anti-virus or anti-spam scanner binding'],
   [/^snmp_/, 'SNMP traps'],
-  [/^thread_pool_/, "Momentum's thread pool statistics"],
+  [/^(ec_)?thread_pool_/, "Momentum's thread pool statistics"],
   [/^ec_(dk|dkim)_/, 'DKIM and DomainKeys signing (signing belongs to the delivering MTA)'],
-  [/^ec_(set_routing|bounce_|rfc3464|spool_space|mem_usage|host_fingerprint|interfaces|cluster_|gauge_|config|valid_binding|get_message_(num_retries|creation_time|code))/, "Momentum's delivery queue, cluster and host introspection"],
-  [/^pe2_|^ec_url_ripper|^fbl_|^seedlist|^ds_execute$/, 'a Momentum module smtp-cbv does not include'],
+  [/^ec_(set_routing|bounce_|rfc3464|spool_space|mem_usage|host_fingerprint|interfaces|cluster_|gauge_|config|valid_binding|get_message_(num_retries|creation_time|code|spool_name|id)$)/, "Momentum's delivery queue, cluster and host introspection"],
+  [/^pe2_|^ec_url_ripper|^fbl_|^seedlist/, 'a Momentum module smtp-cbv does not include'],
+  [/^audit_(connections_on_listener|connections_on_service|service)$/, "the inbound_audit module's per-listener and per-service statistics"],
+  [
+    /^(advertize_esmtp_capability|disable_esmtp_capability|ec_error_mode|ec_header_prefix|ec_header_postfix|ec_mime_boundary_create|ec_rfc2047_encode_addresses|ec_shared_throttle|ec_throttle|reverse_delim|ec_trace_context)$/,
+    'not implemented yet',
+  ],
 ];
 
 /** The message for a Momentum name we know and chose not to implement; undefined for anything else. */

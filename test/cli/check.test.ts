@@ -51,6 +51,16 @@ describe('smtp-cbv check', () => {
     expect(out).toContain(`${join(dir, 'missing.siv')}:1:1: error: cannot read the script (ENOENT)`);
   });
 
+  it('loads a configuration with Momentum modules it ignores (warnings, exit 0); --strict makes them errors', async () => {
+    const conf = join(dir, 'ecelerity.conf');
+    await writeFile(conf, 'Control_Listener {\n  Listen "/tmp/2025" {}\n}\nESMTP_Listener {\n  Listen "127.0.0.1:2525" {}\n}\n');
+    const warned = await run('check', '--config', conf);
+    expect(warned).toEqual({ code: 0, out: `${conf}:1:1: warning: Momentum's Control_Listener scope is not provided by smtp-cbv: ignored, with everything inside it\n`, err: '' });
+    const strict = await run('check', '--strict', '--config', conf);
+    expect(strict.code).toBe(1);
+    expect(strict.out).toBe(`${conf}:1:1: error: Momentum's Control_Listener scope is not provided by smtp-cbv: ignored, with everything inside it\n`);
+  });
+
   it('prints warnings without failing', async () => {
     const warn = join(dir, 'warn.siv');
     await writeFile(warn, 'keep;\n# no newline');

@@ -9,7 +9,9 @@ describe('config model: defaults', () => {
     expect(c.listeners).toHaveLength(1);
     expect(c.listeners[0]).toMatchObject({ host: DEFAULT_LISTEN.host, port: DEFAULT_LISTEN.port, peers: [], context: {} });
     expect(c.smtpCbv).toBeNull();
-    expect(c.sieve).toEqual({ name: null, enabled: true, debugLevel: null, runtimeError: 'fail', dialect: 'momentum', scripts: [] });
+    expect(c.sieve).toEqual({ name: null, enabled: true, debugLevel: null, runtimeError: 'fail', dialect: 'momentum', scripts: [], hooks: [] });
+    expect(c.datasources).toEqual([]);
+    expect(c.cidrLists).toEqual([]);
     expect(c.logging).toEqual({ level: 'info', pretty: false });
   });
 

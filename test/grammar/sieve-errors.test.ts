@@ -69,12 +69,18 @@ describe('lexical errors', () => {
     expect(errors('if size :over 800G { stop; }')).toEqual([]);
   });
 
-  it('reports identifiers and tags longer than 32 characters', () => {
-    expect(errors(`if ${'a'.repeat(32)} { stop; }`)).toEqual([]);
-    expect(errors(`if ${'a'.repeat(33)} { stop; }`)).toEqual([
+  it('reports identifiers and tags longer than 32 characters (Pigeonhole\'s limit, in the rfc dialect)', () => {
+    const rfc = { dialect: 'rfc' };
+    expect(errors(`if ${'a'.repeat(32)} { stop; }`, rfc)).toEqual([]);
+    expect(errors(`if ${'a'.repeat(33)} { stop; }`, rfc)).toEqual([
       `1:4: identifier '${'a'.repeat(33)}' is too long (more than 32 characters)`,
     ]);
-    expect(errors(`if t :${'b'.repeat(33)} { stop; }`)).toHaveLength(1);
+    expect(errors(`if t :${'b'.repeat(33)} { stop; }`, rfc)).toHaveLength(1);
+  });
+
+  it('lets the momentum dialect have Momentum\'s longer function names, up to 128 characters', () => {
+    expect(errors('$p = ec_get_message_received_from_port;')).toEqual([]);
+    expect(errors(`if ${'a'.repeat(129)} { stop; }`)).toEqual([`1:4: identifier '${'a'.repeat(129)}' is too long (more than 128 characters)`]);
   });
 
   it('warns, without failing, about a hash comment that runs into the end of the script', () => {

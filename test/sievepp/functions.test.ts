@@ -72,7 +72,7 @@ describe('isset, is_true, type', () => {
     expect(await valueOf('$t = type ["a", "b"];', 't')).toBe('list');
   });
   it('type refuses an unknown type name; isset and is_true need an argument', () => {
-    expect(compileErrors('if type $x "number" { keep; }')).toEqual(["1:12: unknown type name 'number' for the type test (string, list, hash or undef)"]);
+    expect(compileErrors('if type $x "numeral" { keep; }')).toEqual(["1:12: unknown type name 'numeral' for the type test (string, list, hash or undef)"]);
     expect(compileErrors('if isset { keep; }')).toEqual(['1:4: the isset function requires 1 positional argument(s), but 0 is/are specified']);
   });
 });
@@ -144,11 +144,11 @@ describe('headers and the envelope', () => {
       '1:6: the ec_header_get function needs a message, and there is none at this point of the SMTP session',
     ]);
   });
-  it('ec_get_message_mailfrom / _rcptto give bare envelope addresses', async () => {
+  it('ec_get_message_mailfrom / _rcptto give the MAIL FROM:<...> and RCPT TO:<...> forms Momentum documents', async () => {
     const o = { envelope: { from: '<Joe@Example.com>', to: ['<a@example.org>', 'b@example.org'] } };
-    expect(await valueOf('$f = ec_get_message_mailfrom;', 'f', o)).toBe('Joe@Example.com');
-    expect(await valueOf('$t = ec_get_message_rcptto;', 't', o)).toEqual(['a@example.org', 'b@example.org']);
-    expect(await valueOf('$f = ec_get_message_mailfrom;', 'f', { envelope: { from: '<>' } })).toBe('');
+    expect(await valueOf('$f = ec_get_message_mailfrom;', 'f', o)).toBe('MAIL FROM:<Joe@Example.com>');
+    expect(await valueOf('$t = ec_get_message_rcptto;', 't', o)).toEqual(['RCPT TO:<a@example.org>', 'RCPT TO:<b@example.org>']);
+    expect(await valueOf('$f = ec_get_message_mailfrom;', 'f', { envelope: { from: '<>' } })).toBe('MAIL FROM:<>');
   });
   it('envelope as a function: from is a string, to a list, address parts apply', async () => {
     const o = { envelope: { from: 'joe@example.com', to: ['a@example.org', 'b@example.net'] } };
@@ -180,5 +180,25 @@ describe('wrong arguments for the rest, positioned', () => {
     ['if foo_bar :is "from" "a@b.c" { keep; }', "1:4: unknown test 'foo_bar' (only reported once at first occurrence)"],
   ])('%s', (script, error) => {
     expect(compileErrors(script)).toEqual([error]);
+  });
+});
+
+describe('Momentum functions smtp-cbv does not provide', () => {
+  it.each([
+    ['clamav_avscan;', "1:1: 'clamav_avscan' is a Momentum command (an anti-virus or anti-spam scanner binding) that smtp-cbv does not provide; see docs/momentum-compatibility.md"],
+    ['if thread_pool_stats "IO" { keep; }', "1:4: 'thread_pool_stats' is a Momentum test (Momentum's thread pool statistics) that smtp-cbv does not provide; see docs/momentum-compatibility.md"],
+    ['$x = ec_dkim_sign "a";', "1:6: 'ec_dkim_sign' is a Momentum test (DKIM and DomainKeys signing (signing belongs to the delivering MTA)) that smtp-cbv does not provide; see docs/momentum-compatibility.md"],
+    ['ec_throttle "x";', "1:1: 'ec_throttle' is a Momentum command (not implemented yet) that smtp-cbv does not provide; see docs/momentum-compatibility.md"],
+  ])('%s is named as a Momentum feature, never "unknown"', (script, error) => {
+    expect(compileErrors(script)).toEqual([error]);
+  });
+});
+
+describe('delivery actions keep to the phases Momentum documents', () => {
+  it('ec_maildir only in each_rcpt; ec_forward and ec_rewrite_mailfrom from data on', () => {
+    expect(compileErrors('ec_maildir "a@b.c";', { phase: 'data' })).toEqual(['1:1: ec_maildir is not allowed in the data phase (only in each_rcpt)']);
+    expect(compileErrors('ec_maildir "a@b.c";', { phase: 'each_rcpt' })).toEqual([]);
+    expect(compileErrors('ec_rewrite_mailfrom "a@b.c";', { phase: 'rcptto' })).toEqual(['1:1: ec_rewrite_mailfrom is not allowed in the rcptto phase (only in data, each_rcpt, spool)']);
+    expect(compileErrors('add_recipient "a@b.c";', { phase: 'rcptto' })).toEqual([]);
   });
 });

@@ -34,9 +34,16 @@ describe('assignments', () => {
   });
 
   it('passes $x and $h["k"] to standard commands and tests', async () => {
-    const r = await runPP('$l = ["Bob@example.net"]; $h["to"] = "carol@example.net"; if address :is "to" $l { redirect $h["to"]; }');
+    const r = await runPP('$l = ["Bob@example.net"]; $h["to"] = "carol@example.net"; if address :comparator "i;ascii-casemap" :is "to" $l { redirect $h["to"]; }');
     expect(r.errors).toEqual([]);
     expect(r.actions.map((a) => [a.type, a.target])).toEqual([['redirect', 'carol@example.net']]);
+  });
+
+  it("compares with Momentum's default i;octet in a Sieve++ script, and with RFC 5228's i;ascii-casemap in a standard one", async () => {
+    expect(await valueOf('$t = header :contains "subject" "WORLD";', 't')).toBe('false');
+    expect(await valueOf('$t = header :comparator "i;ascii-casemap" :contains "subject" "WORLD";', 't')).toBe('true');
+    const standard = await runPP('if header :contains "subject" "WORLD" { discard; }');
+    expect(standard.actions.map((a) => a.type)).toEqual(['discard']);
   });
 
   it('assigns the outcome of a test as "true"/"false" and runs a command on the right', async () => {
@@ -115,5 +122,23 @@ describe('dialects', () => {
       out.push({ actions: r.actions.map((a) => [a.type, a.target]), keep: r.implicitKeep, errors: r.errors, vars: [...r.runtime.scope.vars] });
     }
     expect(out[0]).toEqual(out[1]);
+  });
+});
+
+describe('Momentum require and implicit extensions', () => {
+  it('the momentum dialect loads envelope, body, relational... without require; rfc does not', () => {
+    const script = 'if envelope :domain :is "from" "example.com" { keep; }\nif header :count "ge" :comparator "i;ascii-numeric" "received" "5" { discard; }';
+    expect(compileErrors(script)).toEqual([]);
+    expect(compileErrors(script, { dialect: 'rfc' })[0]).toMatch(/unknown test 'envelope'/);
+  });
+
+  it("accepts Momentum's capability names in require, and still refuses unknown ones", () => {
+    expect(compileErrors('require ["ec_action", "ec_reject", "ec_redirect", "ec_include", "ec_maildir", "discard"]; ec_action 550 "no";')).toEqual([]);
+    expect(compileErrors('require "ec_reject"; reject "no";')).toEqual([]);
+    expect(compileErrors('require "ec_nonsense";')[0]).toMatch(/ec_nonsense/);
+  });
+
+  it('type :is takes Momentum\'s type names', async () => {
+    expect(await valueOf('$l = ["a"]; $t = type :is $l "stringlist";', 't')).toBe('true');
   });
 });

@@ -2,7 +2,8 @@
  * `smtp-cbv check [script...] [--config FILE]`: compile Sieve scripts, and
  * with --config validate a configuration and compile every script it names.
  * Every problem is printed as FILE:LINE:COL: error: MESSAGE. Silent with
- * exit 0 when all is well; exit 1 on any error (warnings alone do not fail).
+ * exit 0 when all is well; exit 1 on any error (warnings alone do not fail,
+ * unless --strict makes every warning an error).
  */
 import { Command, Option } from 'commander';
 import { loadConfig, referencedScripts } from '../../config/index.js';
@@ -21,7 +22,8 @@ export function registerCheck(program: Command, io: CliIO, exit: ExitCodeSink): 
     .argument('[script...]', 'Sieve script files')
     .option('-c, --config <file>', 'an ecelerity.conf-style configuration file')
     .addOption(new Option('--dialect <dialect>', 'the Sieve dialect (default: the config\'s, else momentum)').choices(['momentum', 'rfc']))
-    .action(async (scripts: string[], opts: { config?: string; dialect?: Dialect }, cmd: Command) => {
+    .option('--strict', 'treat warnings as errors (e.g. Momentum modules and options smtp-cbv ignores)')
+    .action(async (scripts: string[], opts: { config?: string; dialect?: Dialect; strict?: boolean }, cmd: Command) => {
       if (!scripts.length && !opts.config) {
         cmd.error('error: give Sieve scripts to check, or --config FILE', { exitCode: EXIT.usage });
       }
@@ -46,7 +48,9 @@ export function registerCheck(program: Command, io: CliIO, exit: ExitCodeSink): 
         }
       }
       for (const file of scripts) all.push(...(await compileSieveFile(file, policyCompileOptions(file, { dialect }))).diagnostics);
-      for (const d of all) io.out(`${formatDiagnostic(d)}\n`);
-      exit.code = hasErrors(all) ? EXIT.failure : EXIT.ok;
+      // --strict: what would load with a warning (ignored Momentum configuration) must be fixed first.
+      const shown = opts.strict ? all.map((d) => ({ ...d, severity: 'error' as const })) : all;
+      for (const d of shown) io.out(`${formatDiagnostic(d)}\n`);
+      exit.code = hasErrors(shown) ? EXIT.failure : EXIT.ok;
     });
 }

@@ -69,7 +69,8 @@ export function datePart(t: ZonedTime, part: string): string | null {
     case 'minute': return mi;
     case 'second': return sec;
     case 'time': return `${h}:${mi}:${sec}`;
-    case 'iso8601': return `${Y}-${M}-${D}T${h}:${mi}:${sec}${zoneText(t.offset, true)}`;
+    // RFC 5260 4.2: "a time zone offset of zero MUST be represented by "Z" and not "+00:00"".
+    case 'iso8601': return `${Y}-${M}-${D}T${h}:${mi}:${sec}${t.offset === 0 ? 'Z' : zoneText(t.offset, true)}`;
     case 'std11': return `${DAYS[w.getUTCDay()]}, ${Number(D)} ${MONTHS[w.getUTCMonth()]!.replace(/^./, (c) => c.toUpperCase())} ${Y} ${h}:${mi}:${sec} ${zoneText(t.offset)}`;
     case 'zone': return zoneText(t.offset);
     case 'weekday': return String(w.getUTCDay());

@@ -129,11 +129,17 @@ function decodeQuotedPrintable(s: string): Buffer {
   return Buffer.from(bytes);
 }
 
-/** The body as text: transfer encoding (RFC 2045 6) and charset undone; null when the encoding is unknown. */
-export function decodedBody(part: MimePart): string | null {
+/** The body's octets with the transfer encoding (RFC 2045 6) undone; null when the encoding is unknown. */
+export function decodedBytes(part: MimePart): Buffer | null {
   const cte = (header(part.headers, 'content-transfer-encoding') ?? '').toLowerCase();
   if (!['', '7bit', '8bit', 'binary', 'base64', 'quoted-printable'].includes(cte)) return null;
-  const bytes = cte === 'base64' ? Buffer.from(part.body, 'base64') : cte === 'quoted-printable' ? decodeQuotedPrintable(part.body) : Buffer.from(part.body);
+  return cte === 'base64' ? Buffer.from(part.body, 'base64') : cte === 'quoted-printable' ? decodeQuotedPrintable(part.body) : Buffer.from(part.body);
+}
+
+/** The body as text: transfer encoding (RFC 2045 6) and charset undone; null when the encoding is unknown. */
+export function decodedBody(part: MimePart): string | null {
+  const bytes = decodedBytes(part);
+  if (bytes === null) return null;
   const charset = (part.params.charset ?? 'utf-8').toLowerCase();
   try {
     return new TextDecoder(charset === 'us-ascii' ? 'utf-8' : charset).decode(bytes);

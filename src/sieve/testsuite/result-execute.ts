@@ -5,6 +5,10 @@
  * way; this is the testsuite's.
  */
 import { formatAddress, parseEnvelopePath } from '../runtime/address.js';
+import type { Action, ActionDef } from '../action.js';
+import { keepAction, redirectAction, storeAction } from '../extensions/core-actions.js';
+import { erejectAction, rejectAction } from '../extensions/reject.js';
+import { vacationAction } from '../extensions/vacation.js';
 import { normalizeMailbox, type SieveResult } from '../runtime/result.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { TestsuiteState } from './state.js';
@@ -33,50 +37,46 @@ export function executeResult(result: SieveResult, rt: Runtime, st: TestsuiteSta
     list.push({ text: original, flags: stored });
     st.stored.set(box, list);
   };
-  for (const a of result.actions) {
-    switch (a.type) {
-      case 'keep':
-      case 'store':
-        store(a.target ?? 'INBOX', a.data?.create === true, a.flags ?? [], a.message?.raw ?? finalMessage);
-        break;
-      case 'redirect':
-      {
-        const msg = a.message ?? rt.message;
-        const out = msg && composeRedirect(a.target!, msg, rt.envelope, (n) => st.config.get(n));
-        if (out) st.sent.push(out);
-      }
-        break;
-      case 'reject':
-      case 'ereject': {
-        // RFC 5429 2.1: the rejection goes to the envelope sender, never to the null sender.
-        if (!sender) break;
-        const to = formatAddress(sender);
-        const reason = String(a.target ?? '');
-        const text = [
-          'From: Postmaster <postmaster@example.net>',
-          `To: <${to}>`,
-          'Subject: Automatically rejected mail',
-          'Auto-Submitted: auto-replied (rejected)',
-          'MIME-Version: 1.0',
-          'Content-Type: text/plain; charset=utf-8',
-          '',
-          `Your message to <${rt.envelope.to[0] ?? ''}> was automatically rejected:`,
-          reason,
-          '',
-        ].join('\r\n');
-        st.sent.push({ envelope: { from: '', to: [to] }, text });
-        break;
-      }
-      case 'vacation': {
-        const msg = a.message ?? rt.message;
-        const reply = msg && composeVacationReply(a.data ?? {}, msg, rt.envelope, (n) => st.config.get(n));
-        if (reply) st.sent.push(reply);
-        break;
-      }
-      default:
-        break;
-    }
-  }
+  const redirect = (a: Action) => {
+    const msg = a.message ?? rt.message;
+    const out = msg && composeRedirect(a.target!, msg, rt.envelope, (n) => st.config.get(n));
+    if (out) st.sent.push(out);
+  };
+  const reject = (a: Action) => {
+    // RFC 5429 2.1: the rejection goes to the envelope sender, never to the null sender.
+    if (!sender) return;
+    const to = formatAddress(sender);
+    const reason = String(a.target ?? '');
+    const text = [
+      'From: Postmaster <postmaster@example.net>',
+      `To: <${to}>`,
+      'Subject: Automatically rejected mail',
+      'Auto-Submitted: auto-replied (rejected)',
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      `Your message to <${rt.envelope.to[0] ?? ''}> was automatically rejected:`,
+      reason,
+      '',
+    ].join('\r\n');
+    st.sent.push({ envelope: { from: '', to: [to] }, text });
+  };
+  const vacation = (a: Action) => {
+    const msg = a.message ?? rt.message;
+    const reply = msg && composeVacationReply(a.data ?? {}, msg, rt.envelope, (n) => st.config.get(n));
+    if (reply) st.sent.push(reply);
+  };
+  const keep = (a: Action) => store(a.target ?? 'INBOX', a.data?.create === true, a.flags ?? [], a.message?.raw ?? finalMessage);
+  // How the testsuite carries out each kind of action, by its definition; others do nothing here.
+  const executors = new Map<ActionDef, (a: Action) => void>([
+    [keepAction, keep],
+    [storeAction, keep],
+    [redirectAction, redirect],
+    [rejectAction, reject],
+    [erejectAction, reject],
+    [vacationAction, vacation],
+  ]);
+  for (const a of result.actions) executors.get(a.def)?.(a);
   // A failed execution falls back to keeping the message as it arrived,
   // without the script's header edits (Pigeonhole's failure implicit keep).
   if (errors.length) store('INBOX', false, [], rt.initialMessage?.raw ?? finalMessage);

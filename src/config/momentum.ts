@@ -1,0 +1,70 @@
+/**
+ * Momentum configuration that smtp-cbv reads but does not act on
+ * (docs/momentum-compatibility.md): real modules, scopes and options of an
+ * ecelerity.conf that have no counterpart here. They are warnings that say
+ * what is ignored, so that a Momentum administrator's file loads and
+ * serves; `smtp-cbv check --strict` makes them errors. A name that is not
+ * Momentum's stays an error with a suggestion (a typo must not be ignored).
+ */
+
+/** Scopes (modules and their instances) of Momentum's configuration, in lower case. */
+const SCOPES = new Set([
+  'control_listener', 'http_listener', 'ecstream_listener', 'xmpp_listener', 'smpp_listener', 'duravip',
+  'binding', 'binding_group', 'domain', 'pathway', 'pathway_group', 'host', 'threadpool', 'eventloop',
+  'url_ripper', 'clamav', 'csapi', 'antivirus', 'beik', 'brightmail', 'cloudmark', 'commtouch', 'eleven', 'sophos',
+  'delay_dsn', 'ec_logger', 'sievelib', 'spf_macros', 'spf_v1', 'senderid', 'ac_auth', 'auth_ds', 'inbound_audit', 'outbound_audit',
+  'cidrdb', 'ds_core', 'ds_ldap', 'ds_pgsql', 'ds_odbc', 'seedlist', 'fbl', 'bounce_classifier_override', 'bounce_logger',
+  'mailloop', 'cluster', 'security', 'snmp', 'dkim_sign', 'opendkim', 'domainkeys', 'adaptive', 'alerting', 'engagement_tracker',
+  'persist_io', 'msgc', 'http_io', 'ecstream', 'scriptlet', 'lua', 'modules', 'webui_common', 'rest', 'exim_compat',
+  'maildir', 'as_logger', 'custom_logger', 'paniclog', 'mainlog', 'rejectlog', 'queue', 'tls_macros', 'smtp_auth',
+]);
+
+/** Options Momentum allows in the listener scopes (ESMTP_Listener, Listen, Peer). */
+const LISTENER_OPTIONS = new Set([
+  'listen_backlog', 'tcp_recv_buffer_size', 'tcp_send_buffer_size', 'disable_nagle_algorithm', 'accept_queue_backlog',
+  'events_per_iter', 'concurrency', 'pool_name', 'event_loop', 'relay_hosts', 'listener_sessions', 'service_sessions',
+  'max_receptions_per_connection', 'max_recipients_per_connection', 'max_recipients_per_message', 'banner_hostname',
+  'received_hostname', 'static_banner', 'open_relay', 'relay_for_sending_domains', 'allow_null_envelope_sender',
+  'domain_for_unqualified_sender_address', 'domain_for_unqualified_recipient_addresses', 'require_ehlo',
+  'tls_verified_peer_can_relay', 'tls_verify_mode', 'proxy_protocol', 'proxy_protocol_timeout', 'pathway', 'pathway_group',
+  'enable_authentication', 'enable_authorization', 'authorizationparameters', 'use_ssl', 'inbound_throttle_messages',
+  'inbound_throttle_connections', 'server_max_errors', 'log_transfer_errors', 'rfc2821_compliant_mailfrom',
+  'allow_8bitmime', 'allow_chunking', 'validate_local_rcpt', 'hide_auth_user', 'esmtp_extension', 'tls_allow_renegotiation',
+]);
+
+/** Options Momentum allows at the top level (and in Binding/Domain scopes, which are ignored as a whole). */
+const GLOBAL_OPTIONS = new Set([
+  'gateway', 'message_expiration', 'generate_bounces', 'delivery_pool', 'max_resident_active_queue_size', 'max_resident_messages',
+  'keep_message_dicts_in_memory', 'debug_flags', 'spool_mode', 'spool_base', 'server_max_outbound_connections',
+  'max_outbound_connections', 'outbound_throttle_messages', 'outbound_throttle_connections', 'retry_interval', 'max_retries',
+  'delivery_method', 'routes', 'mx_hosts', 'bounce_domains', 'bounce_pattern', 'bounce_behavior', 'opendkim_sign',
+  'cluster_group', 'cluster_server', 'eventloop_count', 'crypto_engine', 'tls_certificate', 'tls_key', 'tls_ca',
+  'tls_ciphers', 'tls_protocols', 'use_sendfile', 'large_message_threshold', 'growbuf_size', 'inline_transfail_processing',
+  'send_8bitmime', 'smtp_pipelining', 'prohibited_hosts', 'suppress_bounces_for_null_sender', 'ec_logger', 'paniclog', 'mainlog',
+]);
+
+/** Options of Momentum's sieve module that smtp-cbv does not use. */
+const SIEVE_OPTIONS = new Set(['cache_life', 'cache_size', 'debug', 'script_timeout', 'ec_error_mode', 'pool']);
+
+export type Where = 'root' | 'listener' | 'sieve' | 'other';
+
+/** Where an option or scope written in a scope of this name would be. */
+export function whereOf(scopeName: string): Where {
+  const n = scopeName.toLowerCase();
+  if (n === '(top level)') return 'root';
+  if (n === 'esmtp_listener' || n === 'listen' || n === 'peer') return 'listener';
+  if (n === 'sieve') return 'sieve';
+  return 'other';
+}
+
+/** A Momentum scope smtp-cbv ignores: the words of the warning, or undefined when the name is not Momentum's. */
+export function ignoredScope(type: string): string | undefined {
+  return SCOPES.has(type.toLowerCase()) ? `Momentum's ${type} scope is not provided by smtp-cbv: ignored, with everything inside it` : undefined;
+}
+
+/** A Momentum option smtp-cbv ignores in this place: the warning, or undefined. */
+export function ignoredOption(key: string, where: Where, label: string): string | undefined {
+  const k = key.toLowerCase();
+  const known = where === 'listener' ? LISTENER_OPTIONS.has(k) : where === 'root' ? GLOBAL_OPTIONS.has(k) : where === 'sieve' ? SIEVE_OPTIONS.has(k) || k.startsWith('hook:') : false;
+  return known ? `Momentum's option '${key}' in ${label} has no effect in smtp-cbv: ignored` : undefined;
+}

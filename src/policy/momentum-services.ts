@@ -1,0 +1,59 @@
+/**
+ * The long-lived services Momentum's Sieve++ functions reach through the
+ * host (src/sievepp/host.ts): the configured datasources (with their result
+ * caches), the CIDR tables (`cidr_list` scopes, and what define_cidr adds),
+ * the per-IP counters, the ec_include loader and ec_log_file's writer.
+ *
+ * Create them once per process and keep them across reloads: a datasource
+ * holds its connection and cache, the counters their history. The session
+ * records the counters' `connections`, `receptions` and `rejections`
+ * events (src/sievepp/counters.ts, SERIES).
+ */
+import { appendFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config/index.js';
+import { CidrTables, parseBlock } from '../sievepp/cidr.js';
+import { type CounterStore, MemoryCounterStore } from '../sievepp/counters.js';
+import { CachedDatasource, type Datasource } from '../sievepp/datasource.js';
+import { openDatasource } from '../sievepp/datasources/index.js';
+import type { MomentumHost } from '../sievepp/host.js';
+import { includeLoader } from '../sievepp/include-loader.js';
+
+export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog'>> & {
+  /** Problems found while opening the datasources (an unknown driver), as messages. */
+  problems: string[];
+  close(): void;
+};
+
+export function createMomentumServices(config: Config, options: { counters?: CounterStore; onLogError?: (file: string, e: unknown) => void } = {}): MomentumServices {
+  const problems: string[] = [];
+  const datasources = new Map<string, Datasource>();
+  for (const d of config.datasources) {
+    // Momentum round-robins several uris; one back end each is what smtp-cbv opens.
+    const opened = openDatasource(d.uris[0] ?? '', d.baseDir);
+    if (typeof opened === 'string') {
+      problems.push(`Datasource "${d.name}" (${d.declaredAt.file}:${d.declaredAt.line}): ${opened}`);
+      continue;
+    }
+    datasources.set(d.name, new CachedDatasource(opened, { size: d.cacheSize, lifeSeconds: d.cacheLifeMs / 1000, maxRows: d.maxRows }));
+  }
+  const cidr = new CidrTables();
+  for (const c of config.cidrLists) {
+    const entries = [
+      ...c.blocks.map((b) => ({ block: parseBlock(b), value: 'true' })),
+      ...Object.entries(c.values).map(([b, value]) => ({ block: parseBlock(b), value })),
+    ].flatMap((e) => (e.block ? [{ block: e.block, value: e.value }] : []));
+    cidr.define(c.name, { type: Object.keys(c.values).length ? 'value' : 'boolean', entries, defaultValue: '', interpolate: false });
+  }
+  const baseDir = path.dirname(path.resolve(config.file));
+  return {
+    datasources,
+    cidr,
+    counters: options.counters ?? new MemoryCounterStore(),
+    loadInclude: includeLoader({ baseDir, datasources }),
+    // ec_log_file: appended without blocking the session; a failure is reported, not thrown into the script.
+    appendLog: (file, line) => void appendFile(path.resolve(baseDir, file), `${line}\n`).catch((e: unknown) => options.onLogError?.(file, e)),
+    problems,
+    close: () => datasources.forEach((d) => d.close?.()),
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Momentum's cidrdb functions (sieve-ref-cidrdb.md): define_cidr loads CIDR
+ * blocks from a datasource into a named table, query_cidr gives the value
+ * of the block holding the client's address (or :ip), check_cidr whether
+ * one holds it, reload_cidr loads a table again. Tables live in the host's
+ * CidrTables (cidr.ts), which the configuration can fill too. rbldnsd files
+ * are not read (docs/momentum-compatibility.md).
+ */
+import type { Bound } from '../../sieve/registry.js';
+import type { Runtime } from '../../sieve/runtime/runtime.js';
+import { type CidrEntry, type CidrTable, CidrTables, parseBlock } from '../cidr.js';
+import { argString, argValue, type SieveFunction } from '../functions.js';
+import { contextValue, hostOf, sessionOf } from '../host.js';
+import { toStr } from '../values.js';
+
+interface Definition {
+  name: string;
+  datasource: string;
+  query: string;
+  type: 'boolean' | 'value';
+  cidrColumn?: string;
+  valueColumn?: string;
+  defaultValue: string;
+  interpolate: boolean;
+}
+
+const DEFINITIONS = new WeakMap<CidrTables, Map<string, Definition>>();
+
+function tables(b: Bound, rt: Runtime, fn: string): CidrTables {
+  const t = hostOf(rt).cidr;
+  return t ?? rt.fail(`${fn}: this host keeps no CIDR tables`, b.node.pos);
+}
+
+function definitionOf(b: Bound, rt: Runtime): Definition {
+  const first = argValue(b, rt, 0)!;
+  if (first instanceof Map) {
+    const get = (k: string) => (first.has(k) ? toStr(first.get(k)!) : undefined);
+    const dstype = (get('dstype') ?? 'dslayer').toLowerCase();
+    if (dstype !== 'dslayer') rt.fail(`define_cidr: dstype '${dstype}' is not supported by smtp-cbv (only "dslayer")`, b.node.pos);
+    const name = get('cidrname');
+    const datasource = get('cachename');
+    const query = get('query');
+    if (!name || !datasource || !query) rt.fail('define_cidr: the hash needs "cidrname", "cachename" and "query"', b.node.pos);
+    const type = get('type') === 'value' ? 'value' : 'boolean';
+    return { name: name!, datasource: datasource!, query: query!, type, cidrColumn: get('cidr_column'), valueColumn: get('value_column'), defaultValue: get('default_value') ?? '', interpolate: get('interpolate') === 'true' };
+  }
+  if (b.args.length < 3) rt.fail('define_cidr: give a name, a datasource and a query (or one hash)', b.node.pos);
+  return { name: toStr(first), datasource: argString(b, rt, 1)!, query: argString(b, rt, 2)!, type: 'boolean', defaultValue: '', interpolate: false };
+}
+
+async function load(b: Bound, rt: Runtime, d: Definition): Promise<void> {
+  const ds = hostOf(rt).datasources?.get(d.datasource);
+  if (!ds) return rt.fail(`define_cidr: no datasource named '${d.datasource}'`, b.node.pos);
+  const rows = await ds.query(d.query, []);
+  const entries: CidrEntry[] = [];
+  for (const row of rows) {
+    const cols = Object.values(row);
+    const block = parseBlock(d.cidrColumn !== undefined ? (row[d.cidrColumn] ?? '') : (cols[0] ?? ''));
+    if (!block) continue;
+    entries.push({ block, value: d.valueColumn !== undefined ? (row[d.valueColumn] ?? '') : (cols[1] ?? '') });
+  }
+  const table: CidrTable = { type: d.type, entries, defaultValue: d.defaultValue, interpolate: d.interpolate };
+  const t = tables(b, rt, 'define_cidr');
+  t.define(d.name, table);
+  let defs = DEFINITIONS.get(t);
+  if (!defs) DEFINITIONS.set(t, (defs = new Map()));
+  defs.set(d.name, d);
+}
+
+const defineCidr: SieveFunction = {
+  name: 'define_cidr',
+  uses: { command: true },
+  params: [
+    { name: 'name or hash', type: 'any' },
+    { name: 'datasource', type: 'string', optional: true },
+    { name: 'query', type: 'string', optional: true },
+    { name: 'refresh', type: 'any', optional: true },
+  ],
+  call: (b, rt) => load(b, rt, definitionOf(b, rt)),
+};
+
+const reloadCidr: SieveFunction = {
+  name: 'reload_cidr',
+  uses: { command: true },
+  params: [{ name: 'name', type: 'string' }],
+  call(b, rt) {
+    const d = DEFINITIONS.get(tables(b, rt, 'reload_cidr'))?.get(argString(b, rt, 0)!);
+    return d ? load(b, rt, d) : undefined;
+  },
+};
+
+function lookup(b: Bound, rt: Runtime, fn: string) {
+  const name = argString(b, rt, 0)!;
+  const tag = b.tags.get('ip');
+  const ip = tag ? rt.string(tag.args[0]!) : (contextValue(sessionOf(rt).connection, 'remote_ip') ?? '');
+  const found = tables(b, rt, fn).lookup(name, ip);
+  if (!found) return rt.fail(`${fn}: no CIDR table named '${name}'`, b.node.pos);
+  return { ...found, ip };
+}
+
+const IP_TAG = [{ name: 'ip', args: [{ name: 'IP address', type: 'string' as const }] }];
+
+const queryCidr: SieveFunction = {
+  name: 'query_cidr',
+  uses: { value: true },
+  tags: IP_TAG,
+  params: [{ name: 'name', type: 'string' }],
+  call(b, rt) {
+    const { table, entry, ip } = lookup(b, rt, 'query_cidr');
+    if (table.type === 'boolean') return entry ? 'true' : 'false';
+    const value = entry ? entry.value : table.defaultValue;
+    return table.interpolate ? value.replaceAll('$', ip) : value;
+  },
+};
+
+const checkCidr: SieveFunction = {
+  name: 'check_cidr',
+  uses: { test: true },
+  tags: IP_TAG,
+  params: [
+    { name: 'name', type: 'string' },
+    { name: 'unused', type: 'string', optional: true },
+  ],
+  call(b, rt) {
+    const { table, entry } = lookup(b, rt, 'check_cidr');
+    // sieve-ref-cidrdb.md: a "value" table always answers false.
+    return table.type === 'boolean' && entry !== null;
+  },
+};
+
+export const cidrFunctions: SieveFunction[] = [defineCidr, reloadCidr, queryCidr, checkCidr];

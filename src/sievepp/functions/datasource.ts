@@ -1,0 +1,81 @@
+/**
+ * Momentum's datasource functions (sieve-ref-ds-fetch.md, -ds-fetch-hash,
+ * -ds-fetch-flat, -ds-execute): a query against a configured datasource
+ * (MomentumHost.datasources), with `?` parameters from a list or `:name`
+ * parameters from a hash. A failed query is not a runtime error: as in
+ * Momentum, the connection context variable `datasource_error` holds the
+ * message and the result is empty; a successful query deletes it.
+ */
+import type { Bound } from '../../sieve/registry.js';
+import type { Runtime } from '../../sieve/runtime/runtime.js';
+import type { QueryParams, Row } from '../datasource.js';
+import { argString, argValue, type SieveFunction } from '../functions.js';
+import { hostOf, sessionOf } from '../host.js';
+import { type SieveValue, toList, toStr } from '../values.js';
+
+function paramsOf(b: Bound, rt: Runtime): QueryParams {
+  const v = b.args.length > 2 ? argValue(b, rt, 2)! : [];
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [k, toStr(x)]));
+  return toList(v);
+}
+
+async function run(b: Bound, rt: Runtime, fn: string, limit: number | undefined): Promise<Row[]> {
+  const name = argString(b, rt, 0)!;
+  const ds = hostOf(rt).datasources?.get(name);
+  const connection = sessionOf(rt).connection;
+  if (!ds) {
+    connection.set('datasource_error', `no datasource named '${name}'`);
+    rt.warn(`${fn}: no datasource named '${name}' is configured`, b.node.pos);
+    return [];
+  }
+  try {
+    const rows = await ds.query(argString(b, rt, 1)!, paramsOf(b, rt), limit);
+    connection.delete('datasource_error');
+    return rows;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    connection.set('datasource_error', message);
+    rt.warn(`${fn}: datasource '${name}': ${message}`, b.node.pos);
+    return [];
+  }
+}
+
+const PARAMS = [
+  { name: 'datasource', type: 'string' as const },
+  { name: 'query', type: 'string' as const },
+  { name: 'parameters', type: 'any' as const, optional: true },
+];
+
+/** The first row's values, in column order, as a list. */
+const dsFetch: SieveFunction = {
+  name: 'ds_fetch',
+  uses: { value: true, test: true },
+  params: PARAMS,
+  call: async (b, rt) => Object.values((await run(b, rt, 'ds_fetch', 1))[0] ?? {}),
+};
+
+/** The first row as a hash of column names to values. */
+const dsFetchHash: SieveFunction = {
+  name: 'ds_fetch_hash',
+  uses: { value: true, test: true },
+  params: PARAMS,
+  call: async (b, rt) => new Map<string, SieveValue>(Object.entries((await run(b, rt, 'ds_fetch_hash', 1))[0] ?? {})),
+};
+
+/** Every row's values, one flat list (row by row, column by column). */
+const dsFetchFlat: SieveFunction = {
+  name: 'ds_fetch_flat',
+  uses: { value: true, test: true },
+  params: PARAMS,
+  call: async (b, rt) => (await run(b, rt, 'ds_fetch_flat', undefined)).flatMap((r) => Object.values(r)),
+};
+
+/** A statement that returns nothing (insert, update, delete). */
+const dsExecute: SieveFunction = {
+  name: 'ds_execute',
+  uses: { command: true },
+  params: PARAMS,
+  call: async (b, rt) => void (await run(b, rt, 'ds_execute', 0)),
+};
+
+export const datasourceFunctions: SieveFunction[] = [dsFetch, dsFetchHash, dsFetchFlat, dsExecute];

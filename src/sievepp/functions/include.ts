@@ -1,0 +1,73 @@
+/**
+ * ec_include (sieve-ref-ec-include.md): runs another script, named by a
+ * file name or a datasource query (`:datasource:<name>:<query>` with the
+ * list as its parameters), fetched through the host (MomentumHost.loadInclude)
+ * and compiled as the including script was. The included script has its
+ * own variables; a terminal action in it ends the phase; a script that is
+ * not found is logged and the run goes on.
+ */
+import type { CompileResult } from '../../sieve/compile.js';
+import { andThen, runBlock } from '../../sieve/interpreter.js';
+import type { Bound } from '../../sieve/registry.js';
+import type { Runtime } from '../../sieve/runtime/runtime.js';
+import type { ValidateOptions } from '../../sieve/validate.js';
+import { argString, argValue, type SieveFunction } from '../functions.js';
+import { hostOf } from '../host.js';
+import { toList } from '../values.js';
+
+const MAX_DEPTH = 10;
+const DEPTH = 'sievepp.ec_include.depth';
+
+function runScript(b: Bound, rt: Runtime, uri: string, text: string | null) {
+  const host = hostOf(rt);
+  if (text === null) {
+    host.log?.('error', `ec_include: script '${uri}' not found`);
+    rt.warn(`ec_include: script '${uri}' not found`, b.node.pos);
+    return;
+  }
+  const compile = b.data as NonNullable<ValidateOptions['compileNested']>;
+  const r: CompileResult = compile(text, { file: uri });
+  if (!r.script) {
+    const first = r.diagnostics.find((d) => d.severity === 'error');
+    return rt.fail(`ec_include: failed to compile '${uri}'${first ? `: ${first.line}:${first.column}: ${first.message}` : ''}`, b.node.pos);
+  }
+  const depth = (rt.state.get(DEPTH) as number | undefined) ?? 0;
+  if (depth >= MAX_DEPTH) return rt.fail(`ec_include: nesting deeper than ${MAX_DEPTH} scripts`, b.node.pos);
+  const saved = rt.scope;
+  rt.scope = { vars: new Map(), globalNames: new Set() };
+  rt.installNamespaces(r.script.namespaces);
+  rt.state.set(DEPTH, depth + 1);
+  const restore = () => {
+    rt.scope = saved;
+    rt.state.set(DEPTH, depth);
+  };
+  try {
+    const done = runBlock(r.script.commands, rt);
+    if (done instanceof Promise) return done.finally(restore);
+    restore();
+  } catch (e) {
+    restore();
+    throw e;
+  }
+}
+
+const ecInclude: SieveFunction = {
+  name: 'ec_include',
+  uses: { command: true },
+  params: [
+    { name: 'uri', type: 'string' },
+    { name: 'arguments', type: 'any', optional: true },
+  ],
+  validate(b, v) {
+    b.data = v.options.compileNested;
+  },
+  call(b, rt) {
+    const uri = argString(b, rt, 0)!;
+    const args = b.args.length > 1 ? toList(argValue(b, rt, 1)!) : [];
+    const load = hostOf(rt).loadInclude;
+    if (!load) return rt.fail('ec_include: this host cannot load scripts', b.node.pos);
+    return andThen(load(uri, args), (text) => runScript(b, rt, uri, text));
+  },
+};
+
+export const includeFunctions: SieveFunction[] = [ecInclude];

@@ -1,0 +1,100 @@
+/**
+ * Momentum's functions about the message and where it came from
+ * (sieve-ref-ec-get-message-*.md, sieve-ref-ec-mime-parts.md,
+ * sieve-ref-ec-valid-mime.md). The connection facts come from the
+ * connection context the server fills (docs/sieve-reference.md, "Context
+ * variables").
+ */
+import { matchTest } from '../../sieve/interpreter.js';
+import { mimeTree, parseContentType, walkParts } from '../../sieve/runtime/mime.js';
+import type { Runtime } from '../../sieve/runtime/runtime.js';
+import type { SieveFunction } from '../functions.js';
+import { contextValue, sessionOf } from '../host.js';
+
+const fromConnection = (name: string, key: string): SieveFunction => ({
+  name,
+  uses: { value: true },
+  params: [],
+  call: (_b, rt) => contextValue(sessionOf(rt).connection, key) ?? '',
+});
+
+/** "ESMTP" after EHLO, "SMTP" after HELO (sieve-ref-ec-get-message-protocol.md). */
+const protocol: SieveFunction = {
+  name: 'ec_get_message_protocol',
+  uses: { value: true },
+  params: [],
+  call(_b, rt) {
+    const greeting = contextValue(sessionOf(rt).connection, 'ehlo_string') ?? '';
+    return /^\s*helo\b/i.test(greeting) ? 'SMTP' : 'ESMTP';
+  },
+};
+
+/** The message size in octets; needs the message. */
+const size: SieveFunction = {
+  name: 'ec_get_message_size',
+  uses: { value: true },
+  needsMessage: true,
+  params: [],
+  call: (b, rt) => String(Buffer.byteLength(rt.requireMessage(b.node.pos).raw)),
+};
+
+/** The file name of a MIME part: Content-Disposition's filename, else Content-Type's name (RFC 2183 2.3, RFC 2046). */
+function filenameOf(part: ReturnType<typeof mimeTree>): string | undefined {
+  const field = (n: string) => part.headers.find((h) => h.lname === n)?.value;
+  const disposition = field('content-disposition');
+  return (disposition ? parseContentType(disposition, '').params.filename : undefined) ?? part.params.name;
+}
+
+/** `ec_mime_parts <match-type> "filename" <values>`: true when a part's metadata matches. */
+const mimeParts: SieveFunction = {
+  name: 'ec_mime_parts',
+  uses: { test: true },
+  needsMessage: true,
+  families: ['comparator', 'match-type'],
+  params: [
+    { name: 'metadata', type: 'string' },
+    { name: 'values', type: 'any' },
+  ],
+  validate(b, v) {
+    const a = b.args[0]!;
+    if (a.kind === 'string' && typeof a.template === 'string' && a.template.toLowerCase() !== 'filename') {
+      v.error(a.node.pos, `ec_mime_parts: unknown metadata '${a.template}' (Momentum supports "filename")`);
+    }
+  },
+  call(b, rt) {
+    const names: string[] = [];
+    for (const p of walkParts(mimeTree(rt.requireMessage(b.node.pos)))) {
+      const n = filenameOf(p);
+      if (n !== undefined) names.push(n);
+    }
+    return matchTest(b, rt, names, rt.list(b.args[1]!));
+  },
+};
+
+/** Structural MIME problems: a multipart without its boundary or with no parts (RFC 2046 5.1.1). */
+function mimeProblems(rt: Runtime, pos: Parameters<Runtime['requireMessage']>[0]): boolean {
+  for (const p of walkParts(mimeTree(rt.requireMessage(pos)))) {
+    if (p.type.startsWith('multipart/') && (!p.params.boundary || p.children.length === 0)) return true;
+  }
+  return false;
+}
+
+/** `ec_valid_mime`: true when the message's MIME structure is sound (sieve-ref-ec-valid-mime.md). */
+const validMime: SieveFunction = {
+  name: 'ec_valid_mime',
+  uses: { test: true },
+  needsMessage: true,
+  params: [],
+  call: (b, rt) => !mimeProblems(rt, b.node.pos),
+};
+
+export const messageFunctions: SieveFunction[] = [
+  protocol,
+  size,
+  fromConnection('ec_get_message_received_from', 'remote_ip'),
+  fromConnection('ec_get_message_received_from_port', 'remote_port'),
+  fromConnection('ec_get_message_received_via', 'local_ip'),
+  fromConnection('ec_get_message_received_via_port', 'local_port'),
+  mimeParts,
+  validMime,
+];

@@ -1,0 +1,95 @@
+/**
+ * Momentum configuration smtp-cbv does not act on loads with warnings that
+ * name what is ignored (docs/momentum-compatibility.md); names that are not
+ * Momentum's stay errors.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/index.js';
+import { formatDiagnostic } from '../../src/diagnostics.js';
+
+const loaded = (text: string) => {
+  const r = parseConfigText(text, 'test.conf');
+  return { config: r.config, diagnostics: r.diagnostics.map((d) => formatDiagnostic(d)) };
+};
+
+describe('Momentum configuration smtp-cbv ignores', () => {
+  it('a Momentum module or scope is a warning naming it, and the file loads', () => {
+    const r = loaded('Control_Listener {\n  Listen "/tmp/2025" {}\n}\nec_logger "x" { }\nBinding "b" { Bind_Address = 10.0.0.1 }');
+    expect(r.config).not.toBeNull();
+    expect(r.diagnostics).toEqual([
+      "test.conf:1:1: warning: Momentum's Control_Listener scope is not provided by smtp-cbv: ignored, with everything inside it",
+      "test.conf:4:1: warning: Momentum's ec_logger scope is not provided by smtp-cbv: ignored, with everything inside it",
+      "test.conf:5:1: warning: Momentum's Binding scope is not provided by smtp-cbv: ignored, with everything inside it",
+    ]);
+  });
+
+  it('a Momentum option is a warning in its place; a typo is still an error', () => {
+    expect(loaded('Gateway = 10.10.10.50').diagnostics).toEqual(["test.conf:1:1: warning: Momentum's option 'Gateway' in the top level has no effect in smtp-cbv: ignored"]);
+    expect(loaded('ESMTP_Listener { Listen ":25" { Listen_Backlog = 500 } }').diagnostics).toEqual([
+      `test.conf:1:33: warning: Momentum's option 'Listen_Backlog' in Listen ":25" has no effect in smtp-cbv: ignored`,
+    ]);
+    const typo = loaded('Gatewy = 10.10.10.50');
+    expect(typo.config).toBeNull();
+    expect(typo.diagnostics[0]).toMatch(/error: unknown option 'Gatewy'/);
+  });
+
+  it("a script for a Momentum phase smtp-cbv does not run is a warning and is skipped", () => {
+    const r = loaded('sieve { script set_binding_phase1 { source = a } script accept_phase1 { source = b } }');
+    expect(r.config?.sieve.scripts).toEqual([]);
+    expect(r.diagnostics).toEqual([
+      `test.conf:1:16: warning: phase 'set_binding' is a Momentum phase smtp-cbv does not run: the script "set_binding_phase1" is ignored`,
+      `test.conf:1:57: warning: phase 'accept' is a Momentum phase smtp-cbv does not run: the script "accept_phase1" is ignored`,
+    ]);
+  });
+
+  it('sieve hooks load and are named as never running', () => {
+    const r = loaded('sieve "sieve1" {\n  hook "core_final_validation" { source = "/x.siv" async = "false" }\n  hook:delay_dsn_send_notification [ script = "/y.siv" ]\n}');
+    expect(r.config?.sieve.hooks).toEqual([{ hook: 'core_final_validation', path: '/x.siv', declaredAt: { file: 'test.conf', line: 2, column: 3 } }]);
+    expect(r.diagnostics).toEqual([
+      "test.conf:2:3: warning: sieve hook \"core_final_validation\" is a Momentum event smtp-cbv does not have: its script does not run",
+      "test.conf:3:3: warning: Momentum's option 'hook:delay_dsn_send_notification' in sieve \"sieve1\" has no effect in smtp-cbv: ignored",
+    ]);
+  });
+
+  it('an ESMTP_Listener without Listen warns and listens on the default address', () => {
+    const r = loaded('ESMTP_Listener { Idle_Time = 60 }');
+    expect(r.config?.listeners.map((l) => `${l.host}:${l.port} ${l.idleTimeMs}`)).toEqual(['127.0.0.1:2525 60000']);
+    expect(r.diagnostics[0]).toMatch(/warning: ESMTP_Listener has no Listen scope: listening on 127.0.0.1:2525/);
+  });
+});
+
+describe("Momentum's listener forms", () => {
+  it('Listen "*:25" and "[*]:25" are every IPv4 and every IPv6 address; Enable = false does not listen', () => {
+    const r = loaded('Esmtp_Listener = {\n Listen "*:25" { }\n Listen "[*]:26" { }\n Listen "*:587" { Enable = false }\n}');
+    expect(r.diagnostics).toEqual([]);
+    expect(r.config?.listeners.map((l) => `${l.host}:${l.port}`)).toEqual(['0.0.0.0:25', ':::26']);
+  });
+
+  it('Peer directly under ESMTP_Listener applies to every Listen; standard listener options are read', () => {
+    const r = loaded(`ESMTP_Listener {
+  Peer "10.0.0.0/16" { Idle_Time = 300 }
+  SMTP_Extensions = ( "ENHANCEDSTATUSCODES" "auth login" )
+  Listen ":25" {
+    Peer "10.0.0.1" { SMTP_Extensions = ( "STARTTLS" ) }
+    TLS_Ciphers = "DEFAULT"
+    TLS_Client_CA = "/etc/ca.pem"
+    AuthPlainParameters = [ uri = "file:///etc/pw" log_authentication = "true" ]
+  }
+}`);
+    expect(r.diagnostics).toEqual([]);
+    const l = r.config!.listeners[0]!;
+    expect(l.peers.map((p) => [p.cidr, p.idleTimeMs, p.smtpExtensions])).toEqual([
+      ['10.0.0.1/32', null, ['STARTTLS']],
+      ['10.0.0.0/16', 300_000, null],
+    ]);
+    expect(l).toMatchObject({ smtpExtensions: ['ENHANCEDSTATUSCODES', 'AUTH LOGIN'], tlsCiphers: 'DEFAULT', tlsClientCa: '/etc/ca.pem', auth: { PLAIN: { uri: 'file:///etc/pw', log_authentication: 'true' } } });
+  });
+
+  it('Datasource and cidr_list scopes make the model', () => {
+    const r = loaded('Datasource "db" { uri = ( "sqlite:data.db" ) cache_life = 60 }\ncidr_list "trusted" { blocks = ( "10.0.0.0/8" ) values = [ "192.0.2.0/24" = "127.0.0.2" ] }');
+    expect(r.diagnostics).toEqual([]);
+    expect(r.config?.datasources).toMatchObject([{ name: 'db', uris: ['sqlite:data.db'], cacheLifeMs: 60_000, cacheSize: 1000, maxRows: 100 }]);
+    expect(r.config?.cidrLists).toMatchObject([{ name: 'trusted', blocks: ['10.0.0.0/8'], values: { '192.0.2.0/24': '127.0.0.2' } }]);
+    expect(loaded('cidr_list "x" { blocks = ( "10.0.0.0/99" ) }').config).toBeNull();
+  });
+});

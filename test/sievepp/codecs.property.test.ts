@@ -1,0 +1,91 @@
+/**
+ * Property tests for the Sieve++ parsers and codecs: RFC 7208 macros, the
+ * CSV datasource's reader, quoted-printable, monitors and CIDR blocks. Any
+ * input gives an answer (never an exception), and what is encoded decodes back.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseBlock } from '../../src/sievepp/cidr.js';
+import { parseMonitor } from '../../src/sievepp/counters.js';
+import { parseCsv } from '../../src/sievepp/datasources/csv.js';
+import { quotedPrintable } from '../../src/sievepp/functions/strings.js';
+import { expandSpfMacro } from '../../src/sievepp/spf-macros.js';
+
+const facts = { sender: 'strong-bad@email.example.com', ip: '192.0.2.3', helo: 'mx.example.org', now: 1_700_000_000 };
+
+describe('RFC 7208 macros', () => {
+  it('reproduce the examples of RFC 7208 section 7.4 (and sieve-ecaddons.md)', () => {
+    const x = (spec: string) => expandSpfMacro(spec, facts);
+    expect([x('s'), x('o'), x('d'), x('d4'), x('d3'), x('d2'), x('d1'), x('dr'), x('d2r')]).toEqual([
+      'strong-bad@email.example.com', 'email.example.com', 'email.example.com', 'email.example.com', 'email.example.com', 'example.com', 'com', 'com.example.email', 'example.email',
+    ]);
+    expect([x('l'), x('l-'), x('lr'), x('lr-'), x('l1r-'), x('i'), x('ir'), x('v')]).toEqual(['strong-bad', 'strong.bad', 'strong-bad', 'bad.strong', 'strong', '192.0.2.3', '3.2.0.192', 'in-addr']);
+    expect(expandSpfMacro('ir', { ...facts, ip: '2001:db8::cb01' })).toBe('1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2');
+    expect(expandSpfMacro('p', facts)).toBe('unknown');
+  });
+
+  it('never throw, and give undefined for what is not a macro', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (spec, sender) => {
+        const r = expandSpfMacro(spec, { ...facts, sender });
+        expect(r === undefined || typeof r === 'string').toBe(true);
+      }),
+    );
+  });
+});
+
+describe('the CSV reader (RFC 4180)', () => {
+  const field = fc.string().filter((s) => !s.includes('\r'));
+  const encode = (rows: string[][]) => rows.map((r) => r.map((f) => `"${f.replace(/"/g, '""')}"`).join(',')).join('\r\n');
+
+  it('reads back what RFC 4180 quoting wrote', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(field, { minLength: 2, maxLength: 5 }), { minLength: 1, maxLength: 10 }), (rows) => {
+        expect(parseCsv(encode(rows))).toEqual(rows);
+      }),
+    );
+  });
+
+  it('never throws on any text', () => {
+    fc.assert(fc.property(fc.string(), (t) => void parseCsv(t)));
+  });
+});
+
+describe('quoted-printable (RFC 2045 6.7)', () => {
+  const decode = (s: string) => Buffer.from(s.replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+
+  it('writes printable ASCII only, and decodes back to the octets', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const qp = quotedPrintable(bytes);
+        expect(qp).toMatch(/^[\x20-\x7e]*$/);
+        expect(qp.endsWith(' ')).toBe(false);
+        expect([...decode(qp)]).toEqual([...bytes]);
+      }),
+    );
+  });
+});
+
+describe('monitors and CIDR blocks', () => {
+  it('a monitor is "seconds,windows"; anything else is undefined', () => {
+    expect(parseMonitor('300,6')).toEqual({ window: 300, windows: 6 });
+    fc.assert(fc.property(fc.string(), (t) => void parseMonitor(t)));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 1, max: 1000 }), (w, n) => {
+          expect(parseMonitor(`${w},${n}`)).toEqual({ window: w, windows: n });
+        }),
+    );
+  });
+
+  it('a block parses from CIDR or a single address, and never throws', () => {
+    expect(parseBlock('10.0.0.1')?.[1]).toBe(32);
+    expect(parseBlock('2001:db8::/32')?.[1]).toBe(32);
+    expect(parseBlock('10.0.0.0/99')).toBeUndefined();
+    fc.assert(fc.property(fc.string(), (t) => void parseBlock(t)));
+    fc.assert(
+      fc.property(fc.ipV4(), fc.integer({ min: 0, max: 32 }), (ip, bits) => {
+          expect(parseBlock(`${ip}/${bits}`)?.[1]).toBe(bits);
+        }),
+    );
+  });
+});
