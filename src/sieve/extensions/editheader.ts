@@ -5,7 +5,7 @@
  * RFC 2047-encoded when not ASCII (section 4).
  */
 import libmime from 'libmime';
-import { matchTest } from '../interpreter.js';
+import { matchTestNow } from '../interpreter.js';
 import type { Bound, Extension } from '../registry.js';
 import { decodedHeaderValue, type HeaderField, withHeaders } from '../runtime/message.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -130,7 +130,7 @@ export const editheader: Extension = {
           const i = b.tags.has('last') ? positions.length - index.value : index.value - 1;
           selected = positions[i] === undefined ? [] : [positions[i]!];
         }
-        const drop = new Set(selected.filter((i) => patterns === null || matchTest(b, rt, [decodedHeaderValue(msg.headers[i]!.value)], patterns, false)));
+        const drop = new Set(selected.filter((i) => patterns === null || matchTestNow(b, rt, [decodedHeaderValue(msg.headers[i]!.value)], patterns, false)));
         if (drop.size) edit(rt, msg.headers.filter((_h, i) => !drop.has(i)));
       },
     },

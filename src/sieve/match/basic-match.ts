@@ -3,7 +3,7 @@
  */
 import type { Comparator } from './comparators.js';
 import { type Glob, matchGlob, parseGlob } from './glob.js';
-import type { MatchType } from './match-types.js';
+import type { MatchContext, MatchType } from './match-types.js';
 
 export const isMatch: MatchType = {
   name: 'is',
@@ -15,9 +15,24 @@ export const containsMatch: MatchType = {
   substring: true,
   matchOne: (value, key, ctx) => {
     const fold = ctx.cmp.fold!;
-    return fold(value).includes(fold(key));
+    return foldedOnce(value, fold, ctx).includes(fold(key));
   },
 };
+
+/**
+ * A list of keys is matched against one value after the other
+ * (match-types.ts): a large value (a body) is folded once per run and
+ * comparator, not once per key. The fold is kept in the run's match context.
+ */
+function foldedOnce(value: string, fold: (s: string) => string, ctx: MatchContext): string {
+  // Short values are cheaper to fold again than to compare.
+  if (value.length < 256) return fold(value);
+  const last = ctx.lastFold;
+  if (last && last.fold === fold && last.value === value) return last.folded;
+  const folded = fold(value);
+  ctx.lastFold = { value, fold, folded };
+  return folded;
+}
 
 const SURROGATE = /[\ud800-\udfff]/;
 

@@ -38,6 +38,17 @@ export interface MatchContext {
   wantCaptures: boolean;
   /** Reports a problem that makes a key unusable without failing the run. */
   warn?(message: string): void;
+  /**
+   * Counts work against the run's CPU budget (about one unit per character
+   * scanned); throws the runtime error when it is spent.
+   */
+  charge?(units: number): void;
+  /** True when a time-sliced run should let the event loop go before going on. */
+  yieldDue?(): boolean;
+  /** Lets the event loop run (a time slice ended); resolves when the run may go on. */
+  pause?(): Promise<void>;
+  /** The last large value :contains folded (basic-match.ts). */
+  lastFold?: { value: string; fold: (s: string) => string; folded: string };
 }
 
 export interface MatchType {
@@ -66,18 +77,56 @@ export interface MatchOutcome {
   captures?: string[];
 }
 
-export function runMatch(mt: MatchType, values: Iterable<string>, keys: string[], ctx: MatchContext): MatchOutcome {
+/**
+ * Values outer, keys inner; the first pair that matches decides. Each pair
+ * is charged to the run's budget by the length it scans, so a long list of
+ * keys against a large body stops at the budget rather than after it. In a
+ * time-sliced run the loop lets the event loop go between pairs when its
+ * slice is over, and then answers with a Promise.
+ */
+export function runMatch(mt: MatchType, values: Iterable<string>, keys: string[], ctx: MatchContext): MatchOutcome | Promise<MatchOutcome> {
   if (mt.matchAll) {
     const list = Array.isArray(values) ? (values as string[]) : Array.from(values);
+    let units = keys.length;
+    for (const v of list) units += v.length;
+    ctx.charge?.(units);
     return { matched: mt.matchAll(list, keys, ctx) };
   }
-  const one = mt.matchOne!;
-  for (const value of values) {
-    for (const key of keys) {
-      const r = one(value, key, ctx);
-      if (r === false) continue;
-      return r === true ? { matched: true } : { matched: true, captures: r };
-    }
-  }
-  return { matched: false };
+  return matchPairs(mt.matchOne!, values[Symbol.iterator](), undefined, 0, keys, ctx);
 }
+
+function matchPairs(
+  one: NonNullable<MatchType['matchOne']>,
+  it: Iterator<string>,
+  current: string | undefined,
+  from: number,
+  keys: string[],
+  ctx: MatchContext,
+): MatchOutcome | Promise<MatchOutcome> {
+  const charge = ctx.charge;
+  let value = current;
+  let k = from;
+  for (;;) {
+    if (value === undefined) {
+      const next = it.next();
+      if (next.done) return NO_MATCH;
+      value = next.value;
+      k = 0;
+    }
+    for (; k < keys.length; k++) {
+      const key = keys[k]!;
+      charge?.(value.length + key.length);
+      const r = one(value, key, ctx);
+      if (r !== false) return r === true ? MATCHED : { matched: true, captures: r };
+      if (ctx.yieldDue?.()) {
+        const v = value;
+        const resume = k + 1;
+        return ctx.pause!().then(() => matchPairs(one, it, v, resume, keys, ctx));
+      }
+    }
+    value = undefined;
+  }
+}
+
+const NO_MATCH: MatchOutcome = Object.freeze({ matched: false });
+const MATCHED: MatchOutcome = Object.freeze({ matched: true });

@@ -11,15 +11,50 @@ import type { MatchType } from './match-types.js';
 
 const cache = new Map<string, RE2JS | string>();
 
+/** The budget a match in progress charges (set only while re2js runs, which is synchronous). */
+let charging: ((units: number) => void) | undefined;
+
+/** re2js steps between charges, and what such a batch costs in budget units (a step can be many NFA threads). */
+const STEP_BATCH = 128;
+const BATCH_UNITS = STEP_BATCH * 8;
+
+/**
+ * re2js is linear in the input, but with a large pattern the constant is
+ * large: `(.*a){20}x` over 5 MB takes many seconds. Every engine (DFA, NFA,
+ * backtracker, one-pass) reads its input through the input's `step`, once
+ * per character; counting those calls charges the run's CPU budget from
+ * inside the match, so a single match cannot outrun it. `executeEngine` and
+ * `step` are re2js's own (declared in its typings), and re2js is pinned.
+ */
+function instrument(re: RE2JS): RE2JS {
+  const engine = re.re2() as { executeEngine: (input: { step(pos: number): number }, ...rest: unknown[]) => unknown };
+  const run = engine.executeEngine;
+  engine.executeEngine = function (input, ...rest) {
+    const charge = charging;
+    if (charge) {
+      const step = input.step;
+      let n = 0;
+      input.step = function (pos) {
+        if (++n === STEP_BATCH) {
+          n = 0;
+          charge(BATCH_UNITS);
+        }
+        return step.call(this, pos);
+      };
+    }
+    return run.call(this, input, ...rest);
+  };
+  return re;
+}
+
 /** The compiled pattern, or the reason it does not compile. */
 export function compileRegex(pattern: string, cmp: Comparator): RE2JS | string {
-  const icase = cmp.name !== 'i;octet';
-  const id = `${icase ? 'i' : 'o'}\0${pattern}`;
+  const id = cacheId(pattern, cmp);
   let r = cache.get(id);
   if (r === undefined) {
     if (cache.size > 2048) cache.clear();
     try {
-      r = RE2JS.compile(pattern, RE2JS.LONGEST_MATCH | (icase ? RE2JS.CASE_INSENSITIVE : 0));
+      r = instrument(RE2JS.compile(pattern, RE2JS.LONGEST_MATCH | (isCaseless(cmp) ? RE2JS.CASE_INSENSITIVE : 0)));
     } catch (e) {
       r = `invalid regular expression '${pattern}': ${(e as Error).message}`;
     }
@@ -27,6 +62,9 @@ export function compileRegex(pattern: string, cmp: Comparator): RE2JS | string {
   }
   return r;
 }
+
+const isCaseless = (cmp: Comparator) => cmp.name !== 'i;octet';
+const cacheId = (pattern: string, cmp: Comparator) => `${isCaseless(cmp) ? 'i' : 'o'}\0${pattern}`;
 
 export const regexMatch: MatchType = {
   name: 'regex',
@@ -43,12 +81,23 @@ export const regexMatch: MatchType = {
       ctx.warn?.(re);
       return false;
     }
-    const m = re.matcher(value);
-    if (!m.find()) return false;
-    if (!ctx.wantCaptures) return true;
-    const out: string[] = [];
-    for (let i = 0; i <= m.groupCount(); i++) out.push(m.group(i) ?? '');
-    return out;
+    charging = ctx.charge;
+    try {
+      // Without captures, re2js's test() takes its DFA, far faster than the
+      // matcher's capturing engines; the answer is the same.
+      if (!ctx.wantCaptures) return re.test(value);
+      const m = re.matcher(value);
+      if (!m.find()) return false;
+      const out: string[] = [];
+      for (let i = 0; i <= m.groupCount(); i++) out.push(m.group(i) ?? '');
+      return out;
+    } catch (e) {
+      // Stopped in the middle of a match: do not reuse engine state it may have left half-built.
+      cache.delete(cacheId(key, ctx.cmp));
+      throw e;
+    } finally {
+      charging = undefined;
+    }
   },
 };
 

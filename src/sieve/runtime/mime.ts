@@ -68,8 +68,16 @@ export function parseContentType(value: string | undefined, fallback: string): {
 
 const header = (hs: HeaderField[], name: string) => hs.find((h) => h.lname === name)?.value.trim();
 
-/** Parses a whole message (or part) text into the part tree; `depth` bounds nesting. */
-export function parseMime(raw: string, fallback = 'text/plain', depth = 0): MimePart {
+/** Counts work against a run's CPU budget (Runtime.charge); throws when it is spent. */
+export type Charge = (units: number) => void;
+
+/**
+ * Parses a whole message (or part) text into the part tree; `depth` bounds
+ * nesting. A message of many parts takes long to read: each part is charged
+ * by its size, so that reading stops at the run's budget.
+ */
+export function parseMime(raw: string, fallback = 'text/plain', depth = 0, charge?: Charge): MimePart {
+  charge?.(raw.length + 256);
   const m = parseMessage(raw);
   const { type, params } = parseContentType(header(m.headers, 'content-type'), fallback);
   const part: MimePart = { headers: m.headers, type, params, body: m.body, children: [], preamble: '', epilogue: '' };
@@ -85,22 +93,22 @@ export function parseMime(raw: string, fallback = 'text/plain', depth = 0): Mime
     for (const line of lines) {
       const l = line.replace(/[ \t]+$/, '');
       if (!closed && l === `${delim}--`) {
-        if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1));
+        if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1, charge));
         current = null;
         closed = true;
       } else if (!closed && l === delim) {
-        if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1));
+        if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1, charge));
         current = [];
       } else if (closed) post.push(line);
       else if (current) current.push(line);
       else pre.push(line);
     }
-    if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1));
+    if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1, charge));
     part.preamble = pre.join('\r\n');
     part.epilogue = post.join('\r\n');
   } else if (type === 'message/rfc822') {
     const end = m.body.indexOf('\r\n\r\n');
-    part.embedded = { header: end < 0 ? m.body : m.body.slice(0, end + 2), root: parseMime(m.body, 'text/plain', depth + 1) };
+    part.embedded = { header: end < 0 ? m.body : m.body.slice(0, end + 2), root: parseMime(m.body, 'text/plain', depth + 1, charge) };
   }
   return part;
 }
@@ -141,9 +149,9 @@ export function* walkParts(p: MimePart): Generator<MimePart> {
 
 // One MIME parse per message, however many tests read it.
 const trees = new WeakMap<SieveMessage, MimePart>();
-export function mimeTree(msg: SieveMessage): MimePart {
+export function mimeTree(msg: SieveMessage, charge?: Charge): MimePart {
   let p = trees.get(msg);
-  if (!p) trees.set(msg, (p = parseMime(msg.raw)));
+  if (!p) trees.set(msg, (p = parseMime(msg.raw, 'text/plain', 0, charge)));
   return p;
 }
 
@@ -159,8 +167,8 @@ export function currentPart(state: Map<string, unknown>): MimePart | undefined {
  * part (the message itself outside foreverypart) or, with `:anychild`, of
  * it and every part inside it.
  */
-export function mimeFields(msg: SieveMessage, state: Map<string, unknown>, names: string[], anychild: boolean): string[] {
-  const part = currentPart(state) ?? mimeTree(msg);
+export function mimeFields(msg: SieveMessage, state: Map<string, unknown>, names: string[], anychild: boolean, charge?: Charge): string[] {
+  const part = currentPart(state) ?? mimeTree(msg, charge);
   const parts = anychild ? Array.from(walkParts(part)) : [part];
   const wanted = new Set(names.map((n) => n.toLowerCase()));
   const out: string[] = [];

@@ -120,6 +120,86 @@ export function parseDuration(text: string): number | undefined {
   return unit.startsWith('ms') ? n : unit.startsWith('m') ? n * 60_000 : n * 1000;
 }
 
+/**
+ * Work is charged in units of about a character scanned; a step (one
+ * command or test) costs this many. The clock is read once per
+ * CLOCK_UNITS units: often enough that the budget holds within a few
+ * milliseconds, rarely enough that reading it costs nothing measurable.
+ */
+export const STEP_UNITS = 1024;
+const CLOCK_UNITS = 8192;
+
+/**
+ * The CPU time of one run (Pigeonhole's sieve_max_cpu_time), counted only
+ * while the run computes: time spent waiting for a host look-up, or for
+ * other sessions while the run is suspended (time slices), is not the
+ * script's. Long loops inside tests charge it too (matching many values
+ * against many keys, scanning a body, re2js's steps), so a single test
+ * cannot outrun the budget. It also tells a time-sliced run when its
+ * slice is over (`yieldDue`).
+ */
+export class CpuBudget {
+  private used = 0;
+  private since = performance.now();
+  private running = true;
+  private credit = CLOCK_UNITS;
+  /** Length of a time slice in ms; 0: the run never yields. */
+  sliceMs = 0;
+  private sliceStart = this.since;
+  /** Set when the current slice is over: the interpreter yields at its next chance. */
+  yieldDue = false;
+  /** How many times the run yielded (for tests and logs). */
+  slices = 0;
+  /** The step being evaluated: where an over-budget error points. */
+  at: Position | undefined;
+
+  constructor(readonly maxMs: number) {}
+
+  /** Counts `units` of work; throws the runtime error when the budget is spent. */
+  charge(units: number, pos?: Position): void {
+    if ((this.credit -= units) <= 0) this.check(pos);
+  }
+
+  /** Reads the clock: over budget is a runtime error (RFC 5228 2.10.6). */
+  check(pos?: Position): void {
+    this.credit = CLOCK_UNITS;
+    const now = performance.now();
+    if (this.running && this.used + (now - this.since) > this.maxMs) {
+      throw new SieveRuntimeFailure(`execution exceeded the CPU time limit of ${this.maxMs} ms`, pos ?? this.at);
+    }
+    if (this.sliceMs > 0 && now - this.sliceStart >= this.sliceMs) this.yieldDue = true;
+  }
+
+  /** CPU time used so far, in ms. */
+  get usedMs(): number {
+    return this.used + (this.running ? performance.now() - this.since : 0);
+  }
+
+  /** The run waits (a host Promise, a yielded slice): stop counting. Idempotent. */
+  suspend(): void {
+    if (!this.running) return;
+    this.used += performance.now() - this.since;
+    this.running = false;
+  }
+
+  /** Ends the slice: lets the event loop run timers and I/O, then goes on. */
+  pause(): Promise<void> {
+    this.suspend();
+    this.slices++;
+    // setImmediate runs after the poll phase: every timer and socket that is
+    // ready gets its turn before the run computes again.
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.resume());
+  }
+
+  /** The run computes again: count from now, with a fresh slice. Idempotent. */
+  resume(): void {
+    if (this.running) return;
+    this.running = true;
+    this.since = this.sliceStart = performance.now();
+    this.yieldDue = false;
+  }
+}
+
 /** Raised inside the interpreter and turned into a value at execute's boundary. */
 export class SieveRuntimeFailure extends Error {
   constructor(
@@ -157,9 +237,8 @@ export class Runtime implements Scope {
   readonly globals = new Map<string, string>();
   matchValues: string[] = [];
   steps = 0;
-  /** When the run started (performance.now()), for the time budget. */
-  private readonly started = performance.now();
-  private readonly maxCpuMs: number;
+  /** The run's CPU budget (see charge). */
+  readonly budget: CpuBudget;
   readonly result: SieveResult;
   /** Messages the script logged (vnd.dovecot.debug's debug_log). */
   readonly log: string[] = [];
@@ -210,20 +289,28 @@ export class Runtime implements Scope {
     // Sieve++ macros %{vctx_conn:key} / %{vctx_mess:key} are parsed into these namespaces.
     this.namespaces.set('vctx_conn', (name) => contextValue(this.connectionContext, name));
     this.namespaces.set('vctx_mess', (name) => contextValue(this.messageContext, name));
-    this.maxCpuMs = parseDuration(host.setting?.('sieve_max_cpu_time') ?? '') ?? limits.maxCpuMs;
-    const mc: MatchContext & { at?: Position } = { cmp: asciiCasemap, wantCaptures: false, warn: (m) => this.warn(m, mc.at) };
+    this.budget = new CpuBudget(parseDuration(host.setting?.('sieve_max_cpu_time') ?? '') ?? limits.maxCpuMs);
+    const budget = this.budget;
+    const mc: MatchContext & { at?: Position } = {
+      cmp: asciiCasemap,
+      wantCaptures: false,
+      warn: (m) => this.warn(m, mc.at),
+      charge: (units) => budget.charge(units, mc.at),
+      yieldDue: () => budget.yieldDue && budget.sliceMs > 0,
+      pause: () => budget.pause(),
+    };
     this.matchContext = mc;
   }
 
-  /** Counts one evaluation against the budget (Pigeonhole's cpu limit, here in steps). */
+  /** Counts one evaluation against the step limit and the CPU budget. */
   step(pos: Position): void {
     if (++this.steps > this.limits.maxSteps) throw new SieveRuntimeFailure(`execution exceeded the step limit of ${this.limits.maxSteps}`, pos);
-    // The clock is read every 4 steps: cheap, and a step is short except for
-    // large regex matches, which re2js keeps linear.
-    if ((this.steps & 3) === 0 && performance.now() - this.started > this.maxCpuMs) {
-      throw new SieveRuntimeFailure(`execution exceeded the CPU time limit of ${this.maxCpuMs} ms`, pos);
-    }
+    this.budget.at = pos;
+    this.budget.charge(STEP_UNITS, pos);
   }
+
+  /** Charges work done inside a step (see CpuBudget.charge); for code that loops over large input. */
+  readonly charge = (units: number): void => this.budget.charge(units);
 
   /** Makes a script's variable namespaces readable (RFC 5229 3). */
   installNamespaces(defs: ReadonlyArray<{ name: string; read(rt: Runtime, path: string): string }> | undefined): void {
@@ -269,6 +356,8 @@ export class Runtime implements Scope {
   }
 
   setVariable(name: string, value: string): void {
+    // Building a long value cost time in proportion to its length.
+    this.budget.charge(value.length);
     const v = this.fitVariable(value);
     if (name.startsWith('global.')) {
       this.globals.set(name.slice(7), v);
