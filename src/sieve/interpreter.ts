@@ -60,7 +60,8 @@ export interface ExecutionResult {
   runtime: Runtime;
 }
 
-const isPromise = <T>(v: MaybePromise<T>): v is Promise<T> => typeof (v as Promise<T>)?.then === 'function';
+// Primitives (nearly every answer) are told apart by typeof, without a property look-up on their prototype.
+const isPromise = <T>(v: MaybePromise<T>): v is Promise<T> => typeof v === 'object' && v !== null && typeof (v as Promise<T>).then === 'function';
 
 /** Runs a compiled script against a message and envelope. */
 export function execute(script: CompiledScript, ctx: ExecutionContext, host: SieveHost = {}, options: ExecuteOptions = {}): MaybePromise<ExecutionResult> {
@@ -173,6 +174,8 @@ export function andThen<T, U>(v: MaybePromise<T>, f: (x: T) => MaybePromise<U>):
 }
 
 /** The if/elsif/else chain (RFC 5228 3.1): the first test that holds runs its block. */
+const NO_COMMANDS: readonly Bound[] = [];
+
 export function runIf(b: Bound, rt: Runtime): MaybePromise<void> {
   return runChain(b, rt, 0);
 }
@@ -184,10 +187,10 @@ function runChain(head: Bound, rt: Runtime, from: number): MaybePromise<void> {
     const c = k === 0 ? head : chain![k - 1]!;
     // elsif/else are skipped by runBlock (chained): a trace sees them here, when reached.
     if (k > 0 && rt.trace) rt.trace({ kind: 'command', name: c.def.name, pos: c.node.pos });
-    if (c.def.name === 'else') return runBlock(c.block ?? [], rt);
+    if (c.def.name === 'else') return runBlock(c.block ?? NO_COMMANDS, rt);
     const r = evalTest(c.tests[0]!, rt);
-    if (isPromise(r)) return r.then((ok) => (ok ? runBlock(c.block ?? [], rt) : runChain(head, rt, k + 1)));
-    if (r) return runBlock(c.block ?? [], rt);
+    if (isPromise(r)) return r.then((ok) => (ok ? runBlock(c.block ?? NO_COMMANDS, rt) : runChain(head, rt, k + 1)));
+    if (r) return runBlock(c.block ?? NO_COMMANDS, rt);
   }
 }
 
@@ -229,11 +232,14 @@ function matched(out: MatchOutcome, rt: Runtime, wantCaptures: boolean): boolean
 export function matchTestNow(b: Bound, rt: Runtime, values: Iterable<string>, keys: string[], captures = true): boolean {
   const budget = rt.budget;
   const slice = budget.sliceMs;
+  const due = budget.yieldDue;
   budget.sliceMs = 0;
+  budget.yieldDue = false;
   try {
     return matchTest(b, rt, values, keys, captures) as boolean;
   } finally {
     budget.sliceMs = slice;
+    budget.yieldDue = due;
   }
 }
 

@@ -21,16 +21,17 @@ export const containsMatch: MatchType = {
 
 /**
  * A list of keys is matched against one value after the other
- * (match-types.ts): a large value (a body) is folded once per run and
- * comparator, not once per key. The fold is kept in the run's match context.
+ * (match-types.ts): the value is folded once per list, not once per key
+ * (a large body against many keys above all). The last fold is kept in the
+ * run's match context.
  */
 function foldedOnce(value: string, fold: (s: string) => string, ctx: MatchContext): string {
-  // Short values are cheaper to fold again than to compare.
-  if (value.length < 256) return fold(value);
-  const last = ctx.lastFold;
-  if (last && last.fold === fold && last.value === value) return last.folded;
+  if (ctx.foldFrom === value && ctx.foldBy === fold) return ctx.folded!;
   const folded = fold(value);
-  ctx.lastFold = { value, fold, folded };
+  ctx.foldFrom = value;
+  ctx.foldBy = fold;
+  ctx.folded = folded;
+  ctx.foldedChars = undefined;
   return folded;
 }
 
@@ -57,9 +58,9 @@ export const matchesMatch: MatchType = {
   matchOne: (value, key, ctx) => {
     const cmp = ctx.cmp;
     const g = globFor(key, cmp);
-    const folded = cmp.fold!(value);
+    const folded = foldedOnce(value, cmp.fold!, ctx);
     // Strings index by UTF-16 unit; only text with surrogate pairs needs splitting into characters.
-    const chars = SURROGATE.test(folded) ? Array.from(folded) : folded;
+    const chars = ctx.foldedChars ??= SURROGATE.test(folded) ? Array.from(folded) : folded;
     // Captures come from the original text unless folding changed its length.
     const original = folded === value ? chars : SURROGATE.test(value) ? Array.from(value) : value;
     const r = matchGlob(g, chars, original.length === chars.length ? original : chars, ctx.wantCaptures);

@@ -38,17 +38,14 @@ export interface MatchContext {
   wantCaptures: boolean;
   /** Reports a problem that makes a key unusable without failing the run. */
   warn?(message: string): void;
-  /**
-   * Counts work against the run's CPU budget (about one unit per character
-   * scanned); throws the runtime error when it is spent.
-   */
-  charge?(units: number): void;
-  /** True when a time-sliced run should let the event loop go before going on. */
-  yieldDue?(): boolean;
-  /** Lets the event loop run (a time slice ended); resolves when the run may go on. */
-  pause?(): Promise<void>;
-  /** The last large value :contains folded (basic-match.ts). */
-  lastFold?: { value: string; fold: (s: string) => string; folded: string };
+  /** The run's CPU budget (runtime.ts CpuBudget); matching charges it as it scans. */
+  budget?: MatchBudget;
+  /** The last value :contains or :matches folded, by what, and the result (basic-match.ts). */
+  foldFrom?: string;
+  foldBy?: (s: string) => string;
+  folded?: string;
+  /** `folded` split into characters when it has surrogate pairs (:matches), once per value. */
+  foldedChars?: string | readonly string[];
 }
 
 export interface MatchType {
@@ -70,6 +67,16 @@ export interface MatchType {
   matchAll?(values: string[], keys: string[], ctx: MatchContext): boolean;
 }
 
+/** What matching needs of the run's CPU budget. */
+export interface MatchBudget {
+  /** Counts work (about one unit per character scanned); throws the runtime error when the budget is spent. */
+  charge(units: number): void;
+  /** True when a time-sliced run should let the event loop go before going on. */
+  readonly yieldDue: boolean;
+  /** Lets the event loop run (a time slice ended); resolves when the run may go on. */
+  pause(): Promise<void>;
+}
+
 /** The result of matching a value list against a key list. */
 export interface MatchOutcome {
   matched: boolean;
@@ -89,43 +96,41 @@ export function runMatch(mt: MatchType, values: Iterable<string>, keys: string[]
     const list = Array.isArray(values) ? (values as string[]) : Array.from(values);
     let units = keys.length;
     for (const v of list) units += v.length;
-    ctx.charge?.(units);
+    ctx.budget?.charge(units);
     return { matched: mt.matchAll(list, keys, ctx) };
   }
-  return matchPairs(mt.matchOne!, values[Symbol.iterator](), undefined, 0, keys, ctx);
+  const one = mt.matchOne!;
+  const budget = ctx.budget;
+  // Arrays (nearly every call) by index: no iterator to allocate.
+  if (Array.isArray(values)) return matchList(one, values as string[], 0, 0, keys, ctx, budget);
+  return matchList(one, Array.from(values), 0, 0, keys, ctx, budget);
 }
 
-function matchPairs(
+function matchList(
   one: NonNullable<MatchType['matchOne']>,
-  it: Iterator<string>,
-  current: string | undefined,
-  from: number,
+  values: readonly string[],
+  fromValue: number,
+  fromKey: number,
   keys: string[],
   ctx: MatchContext,
+  budget: MatchBudget | undefined,
 ): MatchOutcome | Promise<MatchOutcome> {
-  const charge = ctx.charge;
-  let value = current;
-  let k = from;
-  for (;;) {
-    if (value === undefined) {
-      const next = it.next();
-      if (next.done) return NO_MATCH;
-      value = next.value;
-      k = 0;
-    }
+  let k = fromKey;
+  for (let v = fromValue; v < values.length; v++, k = 0) {
+    const value = values[v]!;
     for (; k < keys.length; k++) {
       const key = keys[k]!;
-      charge?.(value.length + key.length);
+      if (budget) budget.charge(value.length + key.length);
       const r = one(value, key, ctx);
       if (r !== false) return r === true ? MATCHED : { matched: true, captures: r };
-      if (ctx.yieldDue?.()) {
-        const v = value;
-        const resume = k + 1;
-        return ctx.pause!().then(() => matchPairs(one, it, v, resume, keys, ctx));
+      if (budget?.yieldDue) {
+        const nextValue = v;
+        const nextKey = k + 1;
+        return budget.pause().then(() => matchList(one, values, nextValue, nextKey, keys, ctx, budget));
       }
     }
-    value = undefined;
   }
+  return NO_MATCH;
 }
 
 const NO_MATCH: MatchOutcome = Object.freeze({ matched: false });

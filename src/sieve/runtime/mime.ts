@@ -68,8 +68,10 @@ export function parseContentType(value: string | undefined, fallback: string): {
 
 const header = (hs: HeaderField[], name: string) => hs.find((h) => h.lname === name)?.value.trim();
 
-/** Counts work against a run's CPU budget (Runtime.charge); throws when it is spent. */
-export type Charge = (units: number) => void;
+/** A run's CPU budget (runtime.ts CpuBudget): charge() throws when it is spent. */
+export interface Charge {
+  charge(units: number): void;
+}
 
 /**
  * Parses a whole message (or part) text into the part tree; `depth` bounds
@@ -77,7 +79,7 @@ export type Charge = (units: number) => void;
  * by its size, so that reading stops at the run's budget.
  */
 export function parseMime(raw: string, fallback = 'text/plain', depth = 0, charge?: Charge): MimePart {
-  charge?.(raw.length + 256);
+  charge?.charge(raw.length + 256);
   const m = parseMessage(raw);
   const { type, params } = parseContentType(header(m.headers, 'content-type'), fallback);
   const part: MimePart = { headers: m.headers, type, params, body: m.body, children: [], preamble: '', epilogue: '' };

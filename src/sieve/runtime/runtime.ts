@@ -10,7 +10,7 @@ import { type Address, parseEnvelopePath } from './address.js';
 import type { SieveMessage } from './message.js';
 import { type Action, SieveResult } from './result.js';
 import { asciiCasemap } from '../match/comparators.js';
-import type { MatchContext } from '../match/match-types.js';
+import type { MatchBudget, MatchContext } from '../match/match-types.js';
 import { expand, type Scope, type Template } from './strings.js';
 import { readRef, toList, toStr } from '../sievepp/values.js';
 
@@ -126,7 +126,7 @@ export function parseDuration(text: string): number | undefined {
  * CLOCK_UNITS units: often enough that the budget holds within a few
  * milliseconds, rarely enough that reading it costs nothing measurable.
  */
-export const STEP_UNITS = 1024;
+export const STEP_UNITS = 256;
 const CLOCK_UNITS = 8192;
 
 /**
@@ -138,7 +138,7 @@ const CLOCK_UNITS = 8192;
  * cannot outrun the budget. It also tells a time-sliced run when its
  * slice is over (`yieldDue`).
  */
-export class CpuBudget {
+export class CpuBudget implements MatchBudget {
   private used = 0;
   private since = performance.now();
   private running = true;
@@ -200,6 +200,13 @@ export class CpuBudget {
   }
 }
 
+/** A table of Runtime.memoize, made once per module with memoTable(): an index, so a look-up finds its table without hashing. */
+export type MemoTable = number & { readonly memoTable: unique symbol };
+let memoTables = 0;
+export function memoTable(): MemoTable {
+  return memoTables++ as MemoTable;
+}
+
 /** Raised inside the interpreter and turned into a value at execute's boundary. */
 export class SieveRuntimeFailure extends Error {
   constructor(
@@ -255,7 +262,7 @@ export class Runtime implements Scope {
   }
   set message(m: SieveMessage | null) {
     this.current = m;
-    this.memo.clear();
+    this.memo.length = 0;
   }
   /** The message as the run began, before any editheader change: what a failed run keeps. */
   readonly initialMessage: SieveMessage | null;
@@ -270,7 +277,7 @@ export class Runtime implements Scope {
   /** One reusable match context per run: matching allocates nothing per test. */
   readonly matchContext: MatchContext & { at?: Position };
   /** Header reads of this run, by what was read: a policy tests the same fields many times. */
-  private readonly memo = new Map<string, unknown>();
+  private readonly memo: Array<Map<string, unknown> | undefined> = [];
 
   constructor(
     ctx: ExecutionContext,
@@ -286,19 +293,9 @@ export class Runtime implements Scope {
     this.connectionContext = ctx.connectionContext ?? new Map();
     this.messageContext = ctx.messageContext ?? new Map();
     this.result = new SieveResult(limits);
-    // Sieve++ macros %{vctx_conn:key} / %{vctx_mess:key} are parsed into these namespaces.
-    this.namespaces.set('vctx_conn', (name) => contextValue(this.connectionContext, name));
-    this.namespaces.set('vctx_mess', (name) => contextValue(this.messageContext, name));
-    this.budget = new CpuBudget(parseDuration(host.setting?.('sieve_max_cpu_time') ?? '') ?? limits.maxCpuMs);
-    const budget = this.budget;
-    const mc: MatchContext & { at?: Position } = {
-      cmp: asciiCasemap,
-      wantCaptures: false,
-      warn: (m) => this.warn(m, mc.at),
-      charge: (units) => budget.charge(units, mc.at),
-      yieldDue: () => budget.yieldDue && budget.sliceMs > 0,
-      pause: () => budget.pause(),
-    };
+    const cpu = host.setting?.('sieve_max_cpu_time');
+    this.budget = new CpuBudget((cpu !== undefined ? parseDuration(cpu) : undefined) ?? limits.maxCpuMs);
+    const mc: MatchContext & { at?: Position } = { cmp: asciiCasemap, wantCaptures: false, warn: (m) => this.warn(m, mc.at), budget: this.budget };
     this.matchContext = mc;
   }
 
@@ -309,12 +306,9 @@ export class Runtime implements Scope {
     this.budget.charge(STEP_UNITS, pos);
   }
 
-  /** Charges work done inside a step (see CpuBudget.charge); for code that loops over large input. */
-  readonly charge = (units: number): void => this.budget.charge(units);
-
   /** Makes a script's variable namespaces readable (RFC 5229 3). */
   installNamespaces(defs: ReadonlyArray<{ name: string; read(rt: Runtime, path: string): string }> | undefined): void {
-    for (const d of defs ?? []) if (!this.namespaces.has(d.name)) this.namespaces.set(d.name, (path) => d.read(this, path));
+    if (defs) for (const d of defs) if (!this.namespaces.has(d.name) && d.name !== 'vctx_conn' && d.name !== 'vctx_mess') this.namespaces.set(d.name, (path) => d.read(this, path));
   }
 
   /** A host setting by Pigeonhole's name, or undefined. */
@@ -340,7 +334,11 @@ export class Runtime implements Scope {
       // "${env.vnd.dovecot.x}": the namespace is the first part, the rest its path.
       const dot = ns.indexOf('.');
       const head = dot < 0 ? ns : ns.slice(0, dot);
-      return this.namespaces.get(head)?.(dot < 0 ? name : `${ns.slice(dot + 1)}.${name}`) ?? '';
+      const path = dot < 0 ? name : `${ns.slice(dot + 1)}.${name}`;
+      // Sieve++ macros %{vctx_conn:key} / %{vctx_mess:key} are parsed into these two namespaces.
+      if (head === 'vctx_conn') return contextValue(this.connectionContext, path);
+      if (head === 'vctx_mess') return contextValue(this.messageContext, path);
+      return this.namespaces.get(head)?.(path) ?? '';
     }
     return (this.scope.globalNames.has(name) ? this.globals : this.scope.vars).get(name) ?? '';
   }
@@ -370,18 +368,18 @@ export class Runtime implements Scope {
     return typeof t === 'string' ? t : expand(t, this);
   }
 
-  /** A string or string-list value expanded to its strings. */
   /**
-   * Remembers what `compute` gives for `key` in table `table` for the rest
-   * of the run. Keys are the header strings themselves (no concatenation),
-   * so look-ups hash each string once.
+   * Remembers what `compute(key, arg)` gives for `key` in table `table` for
+   * the rest of the run. Keys are the header strings themselves (no
+   * concatenation), so look-ups hash each string once; `compute` is a
+   * module-level function, so a look-up allocates nothing.
    */
-  memoize<T>(table: string, key: string, compute: () => T): T {
-    let m = this.memo.get(table) as Map<string, T> | undefined;
-    if (!m) this.memo.set(table, (m = new Map()));
+  memoize<T, A>(table: MemoTable, key: string, compute: (key: string, arg: A) => T, arg: A): T {
+    let m = this.memo[table] as Map<string, T> | undefined;
+    if (!m) this.memo[table] = m = new Map();
     let v = m.get(key);
     if (v === undefined) {
-      v = compute();
+      v = compute(key, arg);
       m.set(key, v);
     }
     return v;
@@ -389,7 +387,7 @@ export class Runtime implements Scope {
 
   /** The message or its header changed (test_set, editheader): cached reads are stale. */
   forget(): void {
-    this.memo.clear();
+    this.memo.length = 0;
   }
 
   /** A string or string-list value expanded to its strings. Constant lists are shared: do not mutate. */
