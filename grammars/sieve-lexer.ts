@@ -6,7 +6,7 @@
  * becomes an error token that the parser reports with its position, so one
  * run reports every problem instead of stopping at the first.
  */
-import { createToken, Lexer, type TokenType } from 'chevrotain';
+import { createToken, Lexer, type TokenType } from './chevrotain.js';
 
 export const WhiteSpace = createToken({
   name: 'WhiteSpace',

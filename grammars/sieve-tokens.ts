@@ -2,7 +2,7 @@
  * Lexing a Sieve script into tokens, with the problems only the lexer can
  * see: malformed literals, over-long identifiers, numbers past the limit.
  */
-import type { ILexingError, IToken, TokenType } from 'chevrotain';
+import type { ILexingError, IToken, TokenType } from './chevrotain.js';
 import type { Diagnostic } from '../src/diagnostics.js';
 import {
   BadMultiLine,

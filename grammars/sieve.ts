@@ -36,7 +36,7 @@ import {
   type TokenType,
   isRecognitionException,
   MismatchedTokenException,
-} from 'chevrotain';
+} from './chevrotain.js';
 import type { Diagnostic, Position } from '../src/diagnostics.js';
 import type {
   Argument,
