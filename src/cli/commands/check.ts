@@ -5,10 +5,7 @@
  * exit 0 when all is well; exit 1 on any error (warnings alone do not fail).
  */
 import { Command, Option } from 'commander';
-import { loadConfig, referencedScripts } from '../../config/index.js';
 import { type Diagnostic, formatDiagnostic, hasErrors } from '../../diagnostics.js';
-import { compileSieveFile } from '../../sieve/compile.js';
-import { productFunctions } from '../../policy/functions.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
 
@@ -25,9 +22,12 @@ export function registerCheck(program: Command, io: CliIO, exit: ExitCodeSink): 
       if (!scripts.length && !opts.config) {
         cmd.error('error: give Sieve scripts to check, or --config FILE', { exitCode: EXIT.usage });
       }
+      // Imported here, not at the top: every subcommand loads only what it runs (start-up time).
+      const [{ compileSieveFile }, { productFunctions }] = await Promise.all([import('../../sieve/compile.js'), import('../../policy/functions.js')]);
       const all: Diagnostic[] = [];
       let dialect: Dialect = opts.dialect ?? 'momentum';
       if (opts.config) {
+        const { loadConfig, referencedScripts } = await import('../../config/index.js');
         const { config, diagnostics } = await loadConfig(opts.config);
         all.push(...diagnostics);
         if (config) {
