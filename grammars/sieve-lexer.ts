@@ -137,7 +137,8 @@ export const allTokens: TokenType[] = [
 ];
 
 export const sieveLexer = new Lexer(allTokens, {
-  positionTracking: 'full',
+  // Lines and columns come from offsets when needed (sieve-positions.ts).
+  positionTracking: 'onlyOffset',
   // Fail at load time if a pattern would disable first-character dispatch.
   ensureOptimizations: true,
 });

@@ -29,6 +29,7 @@ import {
   Variable,
 } from './sieve-lexer.js';
 import { decodeNumber, SIEVE_MAX_NUMBER } from './sieve-literals.js';
+import { LineIndex } from './sieve-positions.js';
 
 const errorTokens = new Set<TokenType>([UnterminatedComment, UnterminatedMultiLine, BadMultiLine, UnterminatedString]);
 
@@ -40,13 +41,15 @@ export function isErrorToken(token: IToken): boolean {
 export interface LexResult {
   tokens: IToken[];
   diagnostics: Diagnostic[];
+  /** Lines and columns of the tokens' offsets. */
+  lines: LineIndex;
 }
 
 export function lexSieve(text: string, limits: { maxIdentifierLength: number }): LexResult {
   const result = sieveLexer.tokenize(text);
+  const lines = new LineIndex(text);
   const diagnostics: Diagnostic[] = [];
-  const error = (t: IToken, message: string, severity: Diagnostic['severity'] = 'error') =>
-    diagnostics.push({ severity, message, line: t.startLine ?? 1, column: t.startColumn ?? 1, offset: t.startOffset });
+  const error = (t: IToken, message: string, severity: Diagnostic['severity'] = 'error') => diagnostics.push({ severity, message, ...lines.start(t) });
 
   const tokens = result.errors.length ? withGarbageTokens(text, result.tokens, result.errors) : result.tokens;
   for (const t of tokens) {
@@ -84,10 +87,10 @@ export function lexSieve(text: string, limits: { maxIdentifierLength: number }):
   // A hash comment ends with a line break (RFC 5228 2.3); Pigeonhole warns
   // when the last one runs into the end of the file.
   const lastComment = result.groups.comments?.at(-1);
-  if (lastComment && lastComment.endOffset !== undefined && lastComment.endOffset + 1 === text.length) {
+  if (lastComment && lastComment.startOffset + lastComment.image.length === text.length) {
     error(lastComment, 'no line break at the end of the hash comment at the end of the script', 'warning');
   }
-  return { tokens, diagnostics };
+  return { tokens, diagnostics, lines };
 }
 
 /** Turns each run of characters the lexer skipped into a Garbage token, in offset order. */
@@ -96,10 +99,6 @@ function withGarbageTokens(text: string, tokens: IToken[], errors: ILexingError[
     image: text.substr(e.offset, e.length),
     startOffset: e.offset,
     endOffset: e.offset + e.length - 1,
-    startLine: e.line,
-    startColumn: e.column,
-    endLine: e.line,
-    endColumn: (e.column ?? 1) + e.length - 1,
     tokenType: Garbage,
     tokenTypeIdx: Garbage.tokenTypeIdx!,
   }));

@@ -71,6 +71,7 @@ import {
   Variable,
 } from './sieve-lexer.js';
 import { describeToken, isErrorToken } from './sieve-tokens.js';
+import { LineIndex } from './sieve-positions.js';
 import { decodeNumber, decodeQuoted, decodeMultiLine } from './sieve-literals.js';
 
 export type Dialect = 'momentum' | 'rfc';
@@ -138,12 +139,14 @@ function priorityOf(type: TokenType): Priority {
   }
 }
 
-const pos = (t: IToken): Position => ({ line: t.startLine ?? 1, column: t.startColumn ?? 1, offset: t.startOffset });
-const endOf = (t: IToken): Position => ({
-  line: t.endLine ?? t.startLine ?? 1,
-  column: (t.endColumn ?? t.startColumn ?? 0) + 1,
-  offset: (t.endOffset ?? t.startOffset) + 1,
-});
+/** The lines of the script being parsed (parseSieve sets it; a parse is synchronous). */
+let lines = new LineIndex('');
+const pos = (t: IToken): Position => lines.start(t);
+const endOf = (t: IToken): Position => lines.end(t);
+
+/** SUBRULE options by argument (a depth or a level), made once: no allocation per call. */
+const subruleArgs: Array<{ ARGS: [number] }> = [];
+const argsOf = (n: number): { ARGS: [number] } => (subruleArgs[n] ??= { ARGS: [n] });
 
 /** The fields commands, tests and calls share: `identifier arguments [test / test-list]`. */
 function invocation(id: IToken, tail: { args: Argument[]; tests: Test[]; testList: boolean }, end: Position) {
@@ -177,7 +180,7 @@ class SieveParser extends EmbeddedActionsParser {
     const first = this.LA(1);
     const commands: Statement[] = [];
     this.MANY(() => {
-      const statement = this.SUBRULE(this.statement, { ARGS: [0] });
+      const statement = this.SUBRULE(this.statement, argsOf(0));
       if (statement) commands.push(statement);
     });
     // Tokens left over at the top level (a stray '}' or a lone string):
@@ -186,16 +189,21 @@ class SieveParser extends EmbeddedActionsParser {
     return this.ACTION(() => ({
       kind: 'script',
       commands,
-      pos: pos(first.tokenType === EOF ? { ...first, startOffset: 0, startLine: 1, startColumn: 1 } : first),
+      pos: first.tokenType === EOF ? { line: 1, column: 1, offset: 0 } : pos(first),
       end: this.endOfInput(),
     }));
   });
 
+  // Chevrotain's performance guide: alternatives built once, not on every
+  // call (they are closures). Those that depend on the depth, once per depth.
+  private readonly statementAlts: Array<Array<{ ALT: () => Statement }>> = [];
   statement = this.RULE('statement', (depth: number): Statement =>
-    this.OR([
-      { ALT: () => this.SUBRULE(this.command, { ARGS: [depth] }) },
-      { ALT: () => this.SUBRULE(this.assignment, { ARGS: [depth] }) },
-    ]),
+    this.OR(
+      (this.statementAlts[depth] ??= [
+        { ALT: () => this.SUBRULE(this.command, argsOf(depth)) },
+        { ALT: () => this.SUBRULE(this.assignment, argsOf(depth)) },
+      ]),
+    ),
   );
 
   command = this.RULE(
@@ -203,12 +211,12 @@ class SieveParser extends EmbeddedActionsParser {
     (depth: number): Command => {
       const id = this.CONSUME(Identifier);
       this.ACTION(() => this.enter('command', id, depth));
-      const tail = this.SUBRULE(this.arguments, { ARGS: [0] });
+      const tail = this.SUBRULE(this.arguments, argsOf(0));
       let block: Statement[] | null = null;
       let last: IToken | undefined;
       this.OR2([
         { ALT: () => { last = this.CONSUME(Semicolon); } },
-        { ALT: () => { block = this.SUBRULE(this.block, { ARGS: [depth + 1] }); } },
+        { ALT: () => { block = this.SUBRULE(this.block, argsOf(depth + 1)); } },
       ]);
       return this.ACTION(() => {
         this.leave();
@@ -232,7 +240,7 @@ class SieveParser extends EmbeddedActionsParser {
     this.MANY({
       GATE: () => !tooDeep,
       DEF: () => {
-        const statement = this.SUBRULE(this.statement, { ARGS: [depth] });
+        const statement = this.SUBRULE(this.statement, argsOf(depth));
         if (statement) statements.push(statement);
       },
     });
@@ -259,8 +267,8 @@ class SieveParser extends EmbeddedActionsParser {
     });
     this.OPTION(() =>
       this.OR([
-        { ALT: () => { tests = [this.SUBRULE(this.test, { ARGS: [level + 1] })]; } },
-        { ALT: () => { tests = this.SUBRULE(this.testList, { ARGS: [level + 1] }); testList = true; } },
+        { ALT: () => { tests = [this.SUBRULE(this.test, argsOf(level + 1))]; } },
+        { ALT: () => { tests = this.SUBRULE(this.testList, argsOf(level + 1)); testList = true; } },
       ]),
     );
     return { args, tests, testList };
@@ -270,7 +278,7 @@ class SieveParser extends EmbeddedActionsParser {
     this.ACTION(() => this.checkTestNesting(level));
     const id = this.CONSUME(Identifier);
     this.ACTION(() => this.enter('test', id, level));
-    const tail = this.SUBRULE(this.arguments, { ARGS: [level] });
+    const tail = this.SUBRULE(this.arguments, argsOf(level));
     return this.ACTION(() => {
       this.leave();
       return { kind: 'test', ...invocation(id, tail, endOf(this.LA(0))) } satisfies Test;
@@ -284,24 +292,27 @@ class SieveParser extends EmbeddedActionsParser {
       this.checkTestNesting(level);
     });
     const tests: Test[] = [];
-    tests.push(this.SUBRULE(this.test, { ARGS: [level] }));
+    tests.push(this.SUBRULE(this.test, argsOf(level)));
     this.MANY(() => {
       this.CONSUME(Comma);
-      tests.push(this.SUBRULE2(this.test, { ARGS: [level] }));
+      tests.push(this.SUBRULE2(this.test, argsOf(level)));
     });
     this.CONSUME(RParen);
     this.ACTION(() => this.leave());
     return tests;
   });
 
+  private argumentAlts?: Array<{ ALT: () => Argument }>;
   argument = this.RULE('argument', (): Argument =>
-    this.OR([
-      { ALT: () => this.SUBRULE(this.stringList) },
-      { ALT: () => this.SUBRULE(this.string) },
-      { ALT: () => this.SUBRULE(this.number) },
-      { ALT: () => this.SUBRULE(this.tag) },
-      { ALT: () => this.SUBRULE(this.variable) },
-    ]),
+    this.OR(
+      (this.argumentAlts ??= [
+        { ALT: () => this.SUBRULE(this.stringList) },
+        { ALT: () => this.SUBRULE(this.string) },
+        { ALT: () => this.SUBRULE(this.number) },
+        { ALT: () => this.SUBRULE(this.tag) },
+        { ALT: () => this.SUBRULE(this.variable) },
+      ]),
+    ),
   );
 
   stringList = this.RULE('stringList', (): StringListArg => {
@@ -315,15 +326,12 @@ class SieveParser extends EmbeddedActionsParser {
     return this.ACTION(() => ({ kind: 'stringlist', items, pos: pos(open), end: endOf(close) }));
   });
 
+  private stringAlts?: Array<{ ALT: () => IToken }>;
   string = this.RULE('string', (): StringArg => {
-    let value = '';
-    let multiline = false;
-    const tok = this.OR([
-      { ALT: () => this.CONSUME(QuotedString) },
-      { ALT: () => { multiline = true; return this.CONSUME(MultiLine); } },
-    ]);
+    const tok = this.OR((this.stringAlts ??= [{ ALT: () => this.CONSUME(QuotedString) }, { ALT: () => this.CONSUME(MultiLine) }]));
     return this.ACTION(() => {
-      value = multiline ? decodeMultiLine(tok.image) : decodeQuoted(tok.image);
+      const multiline = tok.tokenType === MultiLine;
+      const value = multiline ? decodeMultiLine(tok.image) : decodeQuoted(tok.image);
       if (Buffer.byteLength(value) > this.settings.limits.maxStringLength) {
         this.report(tok, `string is too long (longer than ${this.settings.limits.maxStringLength} bytes)`);
       }
@@ -348,7 +356,7 @@ class SieveParser extends EmbeddedActionsParser {
     const index: VariableArg['index'] = [];
     let last = tok;
     this.MANY({
-      GATE: () => this.LA(1).startOffset === (last.endOffset ?? last.startOffset) + 1,
+      GATE: () => this.LA(1).startOffset === last.startOffset + last.image.length,
       DEF: () => {
         this.CONSUME(LBracket);
         const key = this.OR([
@@ -409,7 +417,7 @@ class SieveParser extends EmbeddedActionsParser {
   call = this.RULE('call', (): Call => {
     const id = this.CONSUME(Identifier);
     this.ACTION(() => this.enter('call', id, 0));
-    const tail = this.SUBRULE(this.arguments, { ARGS: [0] });
+    const tail = this.SUBRULE(this.arguments, argsOf(0));
     return this.ACTION(() => {
       this.leave();
       return { kind: 'call', ...invocation(id, tail, endOf(this.LA(0))) } satisfies Call;
@@ -570,6 +578,12 @@ let parserRef: SieveParser;
 /** One parser for every parse: Chevrotain's grammar analysis runs once, at load. */
 const parser = (parserRef = new SieveParser());
 
+/** `LINE:COLUMN` of a token, for messages. */
+const at = (t: IToken): string => {
+  const p = pos(t);
+  return `${p.line}:${p.column}`;
+};
+
 function sieveMessages(current: () => OpenContext | undefined): IParserErrorMessageProvider {
   const where = (): string => {
     const ctx = current();
@@ -584,9 +598,9 @@ function sieveMessages(current: () => OpenContext | undefined): IParserErrorMess
       case 'call':
         return ` in call of '${ctx.token.image}'`;
       case 'block':
-        return ` opened at ${ctx.token.startLine}:${ctx.token.startColumn}`;
+        return ` opened at ${at(ctx.token)}`;
       case 'testlist':
-        return ` in the test list opened at ${ctx.token.startLine}:${ctx.token.startColumn}`;
+        return ` in the test list opened at ${at(ctx.token)}`;
     }
   };
   return {
@@ -677,6 +691,7 @@ export function parseSieve(text: string, options: ParseOptions = {}): ParseResul
     return { script: empty, diagnostics: withFile([d], options.file) };
   }
   const lexed = lexSieve(text, limits);
+  lines = lexed.lines;
   parser.settings = { dialect: options.dialect ?? 'momentum', limits };
   parser.input = lexed.tokens;
   let script: Script;
