@@ -45,6 +45,9 @@ export interface LexResult {
   lines: LineIndex;
 }
 
+/** Tokens lexSieve looks at: the error tokens, and those with a length or value limit. */
+const checked = new Set<TokenType>([Identifier, Tag, NumberLiteral, ...errorTokens, Garbage]);
+
 export function lexSieve(text: string, limits: { maxIdentifierLength: number }): LexResult {
   const result = sieveLexer.tokenize(text);
   const lines = new LineIndex(text);
@@ -53,7 +56,23 @@ export function lexSieve(text: string, limits: { maxIdentifierLength: number }):
 
   const tokens = result.errors.length ? withGarbageTokens(text, result.tokens, result.errors) : result.tokens;
   for (const t of tokens) {
-    switch (t.tokenType) {
+    const type = t.tokenType;
+    // Most tokens need no check: one look-up instead of a chain of comparisons.
+    if (!checked.has(type)) continue;
+    switch (type) {
+      case Identifier:
+        if (t.image.length > limits.maxIdentifierLength) {
+          error(t, `identifier '${t.image}' is too long (more than ${limits.maxIdentifierLength} characters)`);
+        }
+        break;
+      case Tag:
+        if (t.image.length - 1 > limits.maxIdentifierLength) {
+          error(t, `tag '${t.image}' is too long (more than ${limits.maxIdentifierLength} characters)`);
+        }
+        break;
+      case NumberLiteral:
+        if (decodeNumber(t.image).overflow) error(t, `number ${t.image} exceeds the integer limit (${SIEVE_MAX_NUMBER})`);
+        break;
       case UnterminatedString:
         error(t, 'end of script before the end of the quoted string started here');
         break;
@@ -68,19 +87,6 @@ export function lexSieve(text: string, limits: { maxIdentifierLength: number }):
         break;
       case Garbage:
         error(t, `unexpected character(s) ${quoteGarbage(t.image)}`);
-        break;
-      case NumberLiteral:
-        if (decodeNumber(t.image).overflow) error(t, `number ${t.image} exceeds the integer limit (${SIEVE_MAX_NUMBER})`);
-        break;
-      case Identifier:
-        if (t.image.length > limits.maxIdentifierLength) {
-          error(t, `identifier '${t.image}' is too long (more than ${limits.maxIdentifierLength} characters)`);
-        }
-        break;
-      case Tag:
-        if (t.image.length - 1 > limits.maxIdentifierLength) {
-          error(t, `tag '${t.image}' is too long (more than ${limits.maxIdentifierLength} characters)`);
-        }
         break;
     }
   }

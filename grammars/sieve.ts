@@ -148,9 +148,26 @@ const endOf = (t: IToken): Position => lines.end(t);
 const subruleArgs: Array<{ ARGS: [number] }> = [];
 const argsOf = (n: number): { ARGS: [number] } => (subruleArgs[n] ??= { ARGS: [n] });
 
+/**
+ * Names (commands, tags, variables) in lower case, one string per spelling:
+ * a script repeats a few names thousands of times, and every copy would
+ * outlive the parse in the AST.
+ */
+const lowerNames: Array<Map<string, string>> = [new Map(), new Map()];
+function lowerName(image: string, skip: 0 | 1): string {
+  const names = lowerNames[skip]!;
+  let name = names.get(image);
+  if (name === undefined) {
+    if (names.size > 10_000) names.clear();
+    name = image.slice(skip).toLowerCase();
+    names.set(image, name);
+  }
+  return name;
+}
+
 /** The fields commands, tests and calls share: `identifier arguments [test / test-list]`. */
 function invocation(id: IToken, tail: { args: Argument[]; tests: Test[]; testList: boolean }, end: Position) {
-  return { name: id.image.toLowerCase(), raw: id.image, arguments: tail.args, tests: tail.tests, testList: tail.testList, pos: pos(id), end };
+  return { name: lowerName(id.image, 0), raw: id.image, arguments: tail.args, tests: tail.tests, testList: tail.testList, pos: pos(id), end };
 }
 
 class SieveParser extends EmbeddedActionsParser {
@@ -346,7 +363,7 @@ class SieveParser extends EmbeddedActionsParser {
 
   tag = this.RULE('tag', (): TagArg => {
     const tok = this.CONSUME(Tag);
-    return this.ACTION(() => ({ kind: 'tag', name: tok.image.slice(1).toLowerCase(), raw: tok.image, pos: pos(tok), end: endOf(tok) }));
+    return this.ACTION(() => ({ kind: 'tag', name: lowerName(tok.image, 1), raw: tok.image, pos: pos(tok), end: endOf(tok) }));
   });
 
   /** Sieve++ `$name[index]...`; an index bracket must touch what precedes it, else it is a string list. */
@@ -370,7 +387,7 @@ class SieveParser extends EmbeddedActionsParser {
     });
     return this.ACTION(() => ({
       kind: 'variable',
-      name: tok.image.slice(1).toLowerCase(),
+      name: lowerName(tok.image, 1),
       raw: tok.image,
       index,
       pos: pos(tok),
