@@ -144,6 +144,9 @@ let lines = new LineIndex('');
 const pos = (t: IToken): Position => lines.start(t);
 const endOf = (t: IToken): Position => lines.end(t);
 
+/** No test after the arguments (a shared marker, never handed out). */
+const NO_TESTS: Test[] = [];
+
 /** SUBRULE options by argument (a depth or a level), made once: no allocation per call. */
 const subruleArgs: Array<{ ARGS: [number] }> = [];
 const argsOf = (n: number): { ARGS: [number] } => (subruleArgs[n] ??= { ARGS: [n] });
@@ -229,18 +232,25 @@ class SieveParser extends EmbeddedActionsParser {
       const id = this.CONSUME(Identifier);
       this.ACTION(() => this.enter('command', id, depth));
       const tail = this.SUBRULE(this.arguments, argsOf(0));
-      let block: Statement[] | null = null;
-      let last: IToken | undefined;
-      this.OR2([
-        { ALT: () => { last = this.CONSUME(Semicolon); } },
-        { ALT: () => { block = this.SUBRULE(this.block, argsOf(depth + 1)); } },
-      ]);
+      // The alternative taken leaves its result in endedBy/endedBlock, read at once.
+      this.OR2(
+        (this.commandEndAlts[depth] ??= [
+          { ALT: () => { this.endedBy = this.CONSUME(Semicolon); this.endedBlock = null; } },
+          { ALT: () => { this.endedBlock = this.SUBRULE(this.block, argsOf(depth + 1)); this.endedBy = undefined; } },
+        ]),
+      );
+      const last = this.endedBy;
+      const block = this.endedBlock;
       return this.ACTION(() => {
         this.leave();
         return { kind: 'command', ...invocation(id, tail, last ? endOf(last) : endOf(this.LA(0))), block } satisfies Command;
       });
     },
   );
+
+  private readonly commandEndAlts: Array<Array<{ ALT: () => void }>> = [];
+  private endedBy: IToken | undefined;
+  private endedBlock: Statement[] | null = null;
 
   block = this.RULE('block', (depth: number): Statement[] => {
     const open = this.CONSUME(LCurly);
@@ -269,8 +279,6 @@ class SieveParser extends EmbeddedActionsParser {
   /** `*argument [ test / test-list ]`; `level` is the test nesting level of the owner (0 for a command). */
   arguments = this.RULE('arguments', (level: number) => {
     const args: Argument[] = [];
-    let tests: Test[] = [];
-    let testList = false;
     this.MANY(() => {
       const arg = this.SUBRULE(this.argument);
       this.ACTION(() => {
@@ -282,14 +290,25 @@ class SieveParser extends EmbeddedActionsParser {
         }
       });
     });
-    this.OPTION(() =>
-      this.OR([
-        { ALT: () => { tests = [this.SUBRULE(this.test, argsOf(level + 1))]; } },
-        { ALT: () => { tests = this.SUBRULE(this.testList, argsOf(level + 1)); testList = true; } },
-      ]),
-    );
-    return { args, tests, testList };
+    // The alternative taken leaves its result in foundTests/foundTestList, read at once.
+    this.foundTests = NO_TESTS;
+    this.foundTestList = false;
+    this.OPTION((this.testOptions[level] ??= this.testOption(level)));
+    const tests = this.foundTests === NO_TESTS ? [] : this.foundTests;
+    return { args, tests, testList: this.foundTestList };
   });
+
+  private readonly testOptions: Array<() => void> = [];
+  private foundTests: Test[] = NO_TESTS;
+  private foundTestList = false;
+  /** `test / test-list` after the arguments at one nesting level, made once per level. */
+  private testOption(level: number): () => void {
+    const alts = [
+      { ALT: () => { const t = this.SUBRULE(this.test, argsOf(level + 1)); this.foundTests = [t]; this.foundTestList = false; } },
+      { ALT: () => { const l = this.SUBRULE(this.testList, argsOf(level + 1)); this.foundTests = l; this.foundTestList = true; } },
+    ];
+    return () => this.OR(alts);
+  }
 
   test = this.RULE('test', (level: number): Test => {
     this.ACTION(() => this.checkTestNesting(level));
