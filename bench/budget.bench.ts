@@ -55,9 +55,12 @@ for (const c of cases) {
     last = now;
   }, 1);
   const t0 = performance.now();
+  last = t0;
   const r = await executeAsync(compiled, { message, envelope }, {}, { limits: { maxCpuMs: BUDGET_MS, maxSteps: 1e9 } });
   const took = performance.now() - t0;
   clearInterval(timer);
+  // The wait from the last tick (or the start) to the end counts too.
+  maxGap = Math.max(maxGap, performance.now() - last);
   const stopped = r.errors[0]?.message.includes('CPU time') ? 'stopped' : `not stopped (${r.errors[0]?.message ?? 'finished'})`;
   console.log(
     `${c.name}: ${stopped}; overshoot ${(took / BUDGET_MS).toFixed(2)}x the ${BUDGET_MS} ms budget (target <= 1.1); ` +

@@ -93,7 +93,9 @@ export function parseMime(raw: string, fallback = 'text/plain', depth = 0, charg
     let closed = false;
     const childFallback = type === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
     for (const line of lines) {
-      const l = line.replace(/[ \t]+$/, '');
+      // Boundary lines may carry trailing white space (RFC 2046 5.1.1); most lines have none.
+      const lastChar = line.charCodeAt(line.length - 1);
+      const l = lastChar === 32 || lastChar === 9 ? line.replace(/[ \t]+$/, '') : line;
       if (!closed && l === `${delim}--`) {
         if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1, charge));
         current = null;
