@@ -2,7 +2,7 @@
  * The plain AST of a configuration file, and the stateless CST visitor that
  * builds it. Only this file and ecconf.ts see Chevrotain's types.
  */
-import type { CstNode, IToken } from 'chevrotain';
+import type { CstNode, IToken } from './chevrotain.js';
 import type { Position } from '../src/diagnostics.js';
 import { NumberTok, Quoted, ReadonlyInclude, Unterminated } from './ecconf-tokens.js';
 

@@ -3,7 +3,7 @@
  * Keys, names and values share one token category, Word, so that the parser
  * takes a number or a keyword wherever a name is allowed.
  */
-import { Lexer, type TokenType, createToken } from 'chevrotain';
+import { Lexer, type TokenType, createToken } from './chevrotain.js';
 
 export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n\f\v]+/, group: Lexer.SKIPPED, line_breaks: true });
 export const LineComment = createToken({ name: 'LineComment', pattern: /#[^\n]*/, group: Lexer.SKIPPED });

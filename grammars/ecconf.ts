@@ -23,7 +23,7 @@
  * grammars/ sees a Chevrotain type: `parseEcconf` returns a plain AST
  * (ecconf-ast.ts) and positioned errors, and never throws.
  */
-import { CstParser, type IParserErrorMessageProvider, type ISerializedGast, type IToken, tokenLabel } from 'chevrotain';
+import { CstParser, type IParserErrorMessageProvider, type ISerializedGast, type IToken, tokenLabel } from './chevrotain.js';
 import type { Position } from '../src/diagnostics.js';
 import { type Children, type ConfStatement, type ConfSyntaxError, type VisitSink, isToken, nodes, posOf, statementsOf } from './ecconf-ast.js';
 import {

@@ -6,7 +6,7 @@
  * becomes an error token that the parser reports with its position, so one
  * run reports every problem instead of stopping at the first.
  */
-import { createToken, Lexer, type TokenType } from 'chevrotain';
+import { createToken, Lexer, type TokenType } from './chevrotain.js';
 
 export const WhiteSpace = createToken({
   name: 'WhiteSpace',
@@ -140,7 +140,8 @@ export const allTokens: TokenType[] = [
 ];
 
 export const sieveLexer = new Lexer(allTokens, {
-  positionTracking: 'full',
+  // Lines and columns come from offsets when needed (sieve-positions.ts).
+  positionTracking: 'onlyOffset',
   // Fail at load time if a pattern would disable first-character dispatch.
   ensureOptimizations: true,
 });

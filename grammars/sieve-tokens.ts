@@ -2,7 +2,7 @@
  * Lexing a Sieve script into tokens, with the problems only the lexer can
  * see: malformed literals, over-long identifiers, numbers past the limit.
  */
-import type { ILexingError, IToken, TokenType } from 'chevrotain';
+import type { ILexingError, IToken, TokenType } from './chevrotain.js';
 import type { Diagnostic } from '../src/diagnostics.js';
 import {
   BadMultiLine,
@@ -29,6 +29,7 @@ import {
   Variable,
 } from './sieve-lexer.js';
 import { decodeNumber, SIEVE_MAX_NUMBER } from './sieve-literals.js';
+import { LineIndex } from './sieve-positions.js';
 
 const errorTokens = new Set<TokenType>([UnterminatedComment, UnterminatedMultiLine, BadMultiLine, UnterminatedString]);
 
@@ -40,17 +41,38 @@ export function isErrorToken(token: IToken): boolean {
 export interface LexResult {
   tokens: IToken[];
   diagnostics: Diagnostic[];
+  /** Lines and columns of the tokens' offsets. */
+  lines: LineIndex;
 }
+
+/** Tokens lexSieve looks at: the error tokens, and those with a length or value limit. */
+const checked = new Set<TokenType>([Identifier, Tag, NumberLiteral, ...errorTokens, Garbage]);
 
 export function lexSieve(text: string, limits: { maxIdentifierLength: number }): LexResult {
   const result = sieveLexer.tokenize(text);
+  const lines = new LineIndex(text);
   const diagnostics: Diagnostic[] = [];
-  const error = (t: IToken, message: string, severity: Diagnostic['severity'] = 'error') =>
-    diagnostics.push({ severity, message, line: t.startLine ?? 1, column: t.startColumn ?? 1, offset: t.startOffset });
+  const error = (t: IToken, message: string, severity: Diagnostic['severity'] = 'error') => diagnostics.push({ severity, message, ...lines.start(t) });
 
   const tokens = result.errors.length ? withGarbageTokens(text, result.tokens, result.errors) : result.tokens;
   for (const t of tokens) {
-    switch (t.tokenType) {
+    const type = t.tokenType;
+    // Most tokens need no check: one look-up instead of a chain of comparisons.
+    if (!checked.has(type)) continue;
+    switch (type) {
+      case Identifier:
+        if (t.image.length > limits.maxIdentifierLength) {
+          error(t, `identifier '${t.image}' is too long (more than ${limits.maxIdentifierLength} characters)`);
+        }
+        break;
+      case Tag:
+        if (t.image.length - 1 > limits.maxIdentifierLength) {
+          error(t, `tag '${t.image}' is too long (more than ${limits.maxIdentifierLength} characters)`);
+        }
+        break;
+      case NumberLiteral:
+        if (/^[0-9]+[KMGkmg]?$/.test(t.image) && decodeNumber(t.image).overflow) error(t, `number ${t.image} exceeds the integer limit (${SIEVE_MAX_NUMBER})`);
+        break;
       case UnterminatedString:
         error(t, 'end of script before the end of the quoted string started here');
         break;
@@ -66,28 +88,15 @@ export function lexSieve(text: string, limits: { maxIdentifierLength: number }):
       case Garbage:
         error(t, `unexpected character(s) ${quoteGarbage(t.image)}`);
         break;
-      case NumberLiteral:
-        if (/^[0-9]+[KMGkmg]?$/.test(t.image) && decodeNumber(t.image).overflow) error(t, `number ${t.image} exceeds the integer limit (${SIEVE_MAX_NUMBER})`);
-        break;
-      case Identifier:
-        if (t.image.length > limits.maxIdentifierLength) {
-          error(t, `identifier '${t.image}' is too long (more than ${limits.maxIdentifierLength} characters)`);
-        }
-        break;
-      case Tag:
-        if (t.image.length - 1 > limits.maxIdentifierLength) {
-          error(t, `tag '${t.image}' is too long (more than ${limits.maxIdentifierLength} characters)`);
-        }
-        break;
     }
   }
   // A hash comment ends with a line break (RFC 5228 2.3); Pigeonhole warns
   // when the last one runs into the end of the file.
   const lastComment = result.groups.comments?.at(-1);
-  if (lastComment && lastComment.endOffset !== undefined && lastComment.endOffset + 1 === text.length) {
+  if (lastComment && lastComment.startOffset + lastComment.image.length === text.length) {
     error(lastComment, 'no line break at the end of the hash comment at the end of the script', 'warning');
   }
-  return { tokens, diagnostics };
+  return { tokens, diagnostics, lines };
 }
 
 /** Turns each run of characters the lexer skipped into a Garbage token, in offset order. */
@@ -96,10 +105,6 @@ function withGarbageTokens(text: string, tokens: IToken[], errors: ILexingError[
     image: text.substr(e.offset, e.length),
     startOffset: e.offset,
     endOffset: e.offset + e.length - 1,
-    startLine: e.line,
-    startColumn: e.column,
-    endLine: e.line,
-    endColumn: (e.column ?? 1) + e.length - 1,
     tokenType: Garbage,
     tokenTypeIdx: Garbage.tokenTypeIdx!,
   }));

@@ -36,7 +36,7 @@ import {
   type TokenType,
   isRecognitionException,
   MismatchedTokenException,
-} from 'chevrotain';
+} from './chevrotain.js';
 import type { Diagnostic, Position } from '../src/diagnostics.js';
 import type {
   Argument,
@@ -71,6 +71,7 @@ import {
   Variable,
 } from './sieve-lexer.js';
 import { describeToken, isErrorToken } from './sieve-tokens.js';
+import { LineIndex } from './sieve-positions.js';
 import { decodeNumber, decodeQuoted, decodeMultiLine } from './sieve-literals.js';
 
 export type Dialect = 'momentum' | 'rfc';
@@ -138,16 +139,38 @@ function priorityOf(type: TokenType): Priority {
   }
 }
 
-const pos = (t: IToken): Position => ({ line: t.startLine ?? 1, column: t.startColumn ?? 1, offset: t.startOffset });
-const endOf = (t: IToken): Position => ({
-  line: t.endLine ?? t.startLine ?? 1,
-  column: (t.endColumn ?? t.startColumn ?? 0) + 1,
-  offset: (t.endOffset ?? t.startOffset) + 1,
-});
+/** The lines of the script being parsed (parseSieve sets it; a parse is synchronous). */
+let lines = new LineIndex('');
+const pos = (t: IToken): Position => lines.start(t);
+const endOf = (t: IToken): Position => lines.end(t);
+
+/** No test after the arguments (a shared marker, never handed out). */
+const NO_TESTS: Test[] = [];
+
+/** SUBRULE options by argument (a depth or a level), made once: no allocation per call. */
+const subruleArgs: Array<{ ARGS: [number] }> = [];
+const argsOf = (n: number): { ARGS: [number] } => (subruleArgs[n] ??= { ARGS: [n] });
+
+/**
+ * Names (commands, tags, variables) in lower case, one string per spelling:
+ * a script repeats a few names thousands of times, and every copy would
+ * outlive the parse in the AST.
+ */
+const lowerNames: Array<Map<string, string>> = [new Map(), new Map()];
+function lowerName(image: string, skip: 0 | 1): string {
+  const names = lowerNames[skip]!;
+  let name = names.get(image);
+  if (name === undefined) {
+    if (names.size > 10_000) names.clear();
+    name = image.slice(skip).toLowerCase();
+    names.set(image, name);
+  }
+  return name;
+}
 
 /** The fields commands, tests and calls share: `identifier arguments [test / test-list]`. */
 function invocation(id: IToken, tail: { args: Argument[]; tests: Test[]; testList: boolean }, end: Position) {
-  return { name: id.image.toLowerCase(), raw: id.image, arguments: tail.args, tests: tail.tests, testList: tail.testList, pos: pos(id), end };
+  return { name: lowerName(id.image, 0), raw: id.image, arguments: tail.args, tests: tail.tests, testList: tail.testList, pos: pos(id), end };
 }
 
 class SieveParser extends EmbeddedActionsParser {
@@ -177,7 +200,7 @@ class SieveParser extends EmbeddedActionsParser {
     const first = this.LA(1);
     const commands: Statement[] = [];
     this.MANY(() => {
-      const statement = this.SUBRULE(this.statement, { ARGS: [0] });
+      const statement = this.SUBRULE(this.statement, argsOf(0));
       if (statement) commands.push(statement);
     });
     // Tokens left over at the top level (a stray '}' or a lone string):
@@ -186,16 +209,21 @@ class SieveParser extends EmbeddedActionsParser {
     return this.ACTION(() => ({
       kind: 'script',
       commands,
-      pos: pos(first.tokenType === EOF ? { ...first, startOffset: 0, startLine: 1, startColumn: 1 } : first),
+      pos: first.tokenType === EOF ? { line: 1, column: 1, offset: 0 } : pos(first),
       end: this.endOfInput(),
     }));
   });
 
+  // Chevrotain's performance guide: alternatives built once, not on every
+  // call (they are closures). Those that depend on the depth, once per depth.
+  private readonly statementAlts: Array<Array<{ ALT: () => Statement }>> = [];
   statement = this.RULE('statement', (depth: number): Statement =>
-    this.OR([
-      { ALT: () => this.SUBRULE(this.command, { ARGS: [depth] }) },
-      { ALT: () => this.SUBRULE(this.assignment, { ARGS: [depth] }) },
-    ]),
+    this.OR(
+      (this.statementAlts[depth] ??= [
+        { ALT: () => this.SUBRULE(this.command, argsOf(depth)) },
+        { ALT: () => this.SUBRULE(this.assignment, argsOf(depth)) },
+      ]),
+    ),
   );
 
   command = this.RULE(
@@ -203,19 +231,26 @@ class SieveParser extends EmbeddedActionsParser {
     (depth: number): Command => {
       const id = this.CONSUME(Identifier);
       this.ACTION(() => this.enter('command', id, depth));
-      const tail = this.SUBRULE(this.arguments, { ARGS: [0] });
-      let block: Statement[] | null = null;
-      let last: IToken | undefined;
-      this.OR2([
-        { ALT: () => { last = this.CONSUME(Semicolon); } },
-        { ALT: () => { block = this.SUBRULE(this.block, { ARGS: [depth + 1] }); } },
-      ]);
+      const tail = this.SUBRULE(this.arguments, argsOf(0));
+      // The alternative taken leaves its result in endedBy/endedBlock, read at once.
+      this.OR2(
+        (this.commandEndAlts[depth] ??= [
+          { ALT: () => { this.endedBy = this.CONSUME(Semicolon); this.endedBlock = null; } },
+          { ALT: () => { this.endedBlock = this.SUBRULE(this.block, argsOf(depth + 1)); this.endedBy = undefined; } },
+        ]),
+      );
+      const last = this.endedBy;
+      const block = this.endedBlock;
       return this.ACTION(() => {
         this.leave();
         return { kind: 'command', ...invocation(id, tail, last ? endOf(last) : endOf(this.LA(0))), block } satisfies Command;
       });
     },
   );
+
+  private readonly commandEndAlts: Array<Array<{ ALT: () => void }>> = [];
+  private endedBy: IToken | undefined;
+  private endedBlock: Statement[] | null = null;
 
   block = this.RULE('block', (depth: number): Statement[] => {
     const open = this.CONSUME(LCurly);
@@ -232,7 +267,7 @@ class SieveParser extends EmbeddedActionsParser {
     this.MANY({
       GATE: () => !tooDeep,
       DEF: () => {
-        const statement = this.SUBRULE(this.statement, { ARGS: [depth] });
+        const statement = this.SUBRULE(this.statement, argsOf(depth));
         if (statement) statements.push(statement);
       },
     });
@@ -244,8 +279,6 @@ class SieveParser extends EmbeddedActionsParser {
   /** `*argument [ test / test-list ]`; `level` is the test nesting level of the owner (0 for a command). */
   arguments = this.RULE('arguments', (level: number) => {
     const args: Argument[] = [];
-    let tests: Test[] = [];
-    let testList = false;
     this.MANY(() => {
       const arg = this.SUBRULE(this.argument);
       this.ACTION(() => {
@@ -257,20 +290,31 @@ class SieveParser extends EmbeddedActionsParser {
         }
       });
     });
-    this.OPTION(() =>
-      this.OR([
-        { ALT: () => { tests = [this.SUBRULE(this.test, { ARGS: [level + 1] })]; } },
-        { ALT: () => { tests = this.SUBRULE(this.testList, { ARGS: [level + 1] }); testList = true; } },
-      ]),
-    );
-    return { args, tests, testList };
+    // The alternative taken leaves its result in foundTests/foundTestList, read at once.
+    this.foundTests = NO_TESTS;
+    this.foundTestList = false;
+    this.OPTION((this.testOptions[level] ??= this.testOption(level)));
+    const tests = this.foundTests === NO_TESTS ? [] : this.foundTests;
+    return { args, tests, testList: this.foundTestList };
   });
+
+  private readonly testOptions: Array<() => void> = [];
+  private foundTests: Test[] = NO_TESTS;
+  private foundTestList = false;
+  /** `test / test-list` after the arguments at one nesting level, made once per level. */
+  private testOption(level: number): () => void {
+    const alts = [
+      { ALT: () => { const t = this.SUBRULE(this.test, argsOf(level + 1)); this.foundTests = [t]; this.foundTestList = false; } },
+      { ALT: () => { const l = this.SUBRULE(this.testList, argsOf(level + 1)); this.foundTests = l; this.foundTestList = true; } },
+    ];
+    return () => this.OR(alts);
+  }
 
   test = this.RULE('test', (level: number): Test => {
     this.ACTION(() => this.checkTestNesting(level));
     const id = this.CONSUME(Identifier);
     this.ACTION(() => this.enter('test', id, level));
-    const tail = this.SUBRULE(this.arguments, { ARGS: [level] });
+    const tail = this.SUBRULE(this.arguments, argsOf(level));
     return this.ACTION(() => {
       this.leave();
       return { kind: 'test', ...invocation(id, tail, endOf(this.LA(0))) } satisfies Test;
@@ -284,24 +328,27 @@ class SieveParser extends EmbeddedActionsParser {
       this.checkTestNesting(level);
     });
     const tests: Test[] = [];
-    tests.push(this.SUBRULE(this.test, { ARGS: [level] }));
+    tests.push(this.SUBRULE(this.test, argsOf(level)));
     this.MANY(() => {
       this.CONSUME(Comma);
-      tests.push(this.SUBRULE2(this.test, { ARGS: [level] }));
+      tests.push(this.SUBRULE2(this.test, argsOf(level)));
     });
     this.CONSUME(RParen);
     this.ACTION(() => this.leave());
     return tests;
   });
 
+  private argumentAlts?: Array<{ ALT: () => Argument }>;
   argument = this.RULE('argument', (): Argument =>
-    this.OR([
-      { ALT: () => this.SUBRULE(this.stringList) },
-      { ALT: () => this.SUBRULE(this.string) },
-      { ALT: () => this.SUBRULE(this.number) },
-      { ALT: () => this.SUBRULE(this.tag) },
-      { ALT: () => this.SUBRULE(this.variable) },
-    ]),
+    this.OR(
+      (this.argumentAlts ??= [
+        { ALT: () => this.SUBRULE(this.stringList) },
+        { ALT: () => this.SUBRULE(this.string) },
+        { ALT: () => this.SUBRULE(this.number) },
+        { ALT: () => this.SUBRULE(this.tag) },
+        { ALT: () => this.SUBRULE(this.variable) },
+      ]),
+    ),
   );
 
   stringList = this.RULE('stringList', (): StringListArg => {
@@ -335,15 +382,12 @@ class SieveParser extends EmbeddedActionsParser {
     ]),
   );
 
+  private stringAlts?: Array<{ ALT: () => IToken }>;
   string = this.RULE('string', (): StringArg => {
-    let value = '';
-    let multiline = false;
-    const tok = this.OR([
-      { ALT: () => this.CONSUME(QuotedString) },
-      { ALT: () => { multiline = true; return this.CONSUME(MultiLine); } },
-    ]);
+    const tok = this.OR((this.stringAlts ??= [{ ALT: () => this.CONSUME(QuotedString) }, { ALT: () => this.CONSUME(MultiLine) }]));
     return this.ACTION(() => {
-      value = multiline ? decodeMultiLine(tok.image) : decodeQuoted(tok.image);
+      const multiline = tok.tokenType === MultiLine;
+      const value = multiline ? decodeMultiLine(tok.image) : decodeQuoted(tok.image);
       if (Buffer.byteLength(value) > this.settings.limits.maxStringLength) {
         this.report(tok, `string is too long (longer than ${this.settings.limits.maxStringLength} bytes)`);
       }
@@ -364,7 +408,7 @@ class SieveParser extends EmbeddedActionsParser {
 
   tag = this.RULE('tag', (): TagArg => {
     const tok = this.CONSUME(Tag);
-    return this.ACTION(() => ({ kind: 'tag', name: tok.image.slice(1).toLowerCase(), raw: tok.image, pos: pos(tok), end: endOf(tok) }));
+    return this.ACTION(() => ({ kind: 'tag', name: lowerName(tok.image, 1), raw: tok.image, pos: pos(tok), end: endOf(tok) }));
   });
 
   /** Sieve++ `$name[index]...`; an index bracket must touch what precedes it, else it is a string list. */
@@ -374,7 +418,7 @@ class SieveParser extends EmbeddedActionsParser {
     const index: VariableArg['index'] = [];
     let last = tok;
     this.MANY({
-      GATE: () => this.LA(1).startOffset === (last.endOffset ?? last.startOffset) + 1,
+      GATE: () => this.LA(1).startOffset === last.startOffset + last.image.length,
       DEF: () => {
         this.CONSUME(LBracket);
         const key = this.OR([
@@ -388,7 +432,7 @@ class SieveParser extends EmbeddedActionsParser {
     });
     return this.ACTION(() => ({
       kind: 'variable',
-      name: tok.image.slice(1).toLowerCase(),
+      name: lowerName(tok.image, 1),
       raw: tok.image,
       index,
       pos: pos(tok),
@@ -435,7 +479,7 @@ class SieveParser extends EmbeddedActionsParser {
   call = this.RULE('call', (): Call => {
     const id = this.CONSUME(Identifier);
     this.ACTION(() => this.enter('call', id, 0));
-    const tail = this.SUBRULE(this.arguments, { ARGS: [0] });
+    const tail = this.SUBRULE(this.arguments, argsOf(0));
     return this.ACTION(() => {
       this.leave();
       return { kind: 'call', ...invocation(id, tail, endOf(this.LA(0))) } satisfies Call;
@@ -596,6 +640,12 @@ let parserRef: SieveParser;
 /** One parser for every parse: Chevrotain's grammar analysis runs once, at load. */
 const parser = (parserRef = new SieveParser());
 
+/** `LINE:COLUMN` of a token, for messages. */
+const at = (t: IToken): string => {
+  const p = pos(t);
+  return `${p.line}:${p.column}`;
+};
+
 function sieveMessages(current: () => OpenContext | undefined): IParserErrorMessageProvider {
   const where = (): string => {
     const ctx = current();
@@ -610,9 +660,9 @@ function sieveMessages(current: () => OpenContext | undefined): IParserErrorMess
       case 'call':
         return ` in call of '${ctx.token.image}'`;
       case 'block':
-        return ` opened at ${ctx.token.startLine}:${ctx.token.startColumn}`;
+        return ` opened at ${at(ctx.token)}`;
       case 'testlist':
-        return ` in the test list opened at ${ctx.token.startLine}:${ctx.token.startColumn}`;
+        return ` in the test list opened at ${at(ctx.token)}`;
     }
   };
   return {
@@ -708,6 +758,7 @@ export function parseSieve(text: string, options: ParseOptions = {}): ParseResul
   }
   // Momentum's function names run past Pigeonhole's 32 characters (ec_get_message_received_from_port).
   const lexed = lexSieve(text, options.dialect === 'rfc' ? limits : { ...limits, maxIdentifierLength: Math.max(limits.maxIdentifierLength, MOMENTUM_MAX_IDENTIFIER) });
+  lines = lexed.lines;
   parser.settings = { dialect: options.dialect ?? 'momentum', limits };
   parser.input = lexed.tokens;
   let script: Script;

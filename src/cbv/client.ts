@@ -124,37 +124,63 @@ export class SmtpSession {
   }
 
   /**
+   * Sends STARTTLS and waits for its reply. A positive reply is the last
+   * thing read in clear: anything after it is dropped unparsed (see
+   * ReplyParser.haltAfterPositiveReply), so that garbage from a broken peer
+   * is not taken for a reply, and `upgrade` must follow.
+   */
+  startTls(timeoutMs: number): Promise<Reply> {
+    this.parser.haltAfterPositiveReply();
+    return this.command('STARTTLS', timeoutMs);
+  }
+
+  /**
    * RFC 3207: after a 220 to STARTTLS, the TLS handshake on the same socket.
    * Opportunistic TLS (RFC 7435): the certificate is not verified, because a
    * probe that refused unverified TLS would have to fall back to clear text
    * anyway. On failure the connection is gone and the caller retries in clear.
+   * The handshake ends at once when the peer closes (a closed socket never
+   * completes one); `timeoutMs` only bounds a peer that stays silent.
    */
   upgrade(servername: string, timeoutMs: number): Promise<void> {
     const plain = this.socket;
     plain.removeAllListeners('data');
     plain.removeAllListeners('close');
     plain.removeAllListeners('error');
+    plain.removeAllListeners('end');
     this.parser.reset();
     this.replies.length = 0;
+    const gone = this.broken ?? (plain.destroyed ? new SessionError('connection-lost', 'connection closed') : undefined);
     return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      let secured: TLSSocket | undefined;
       const fail = (why: string) => {
         clearTimeout(timer);
+        plain.removeListener('close', onClose);
         this.unusable = true;
         this.broken = new SessionError('tls-failed', why);
-        secured.destroy();
+        secured?.destroy();
         plain.destroy();
         this.o.record('*', `TLS failed: ${sanitise(why)}`);
         reject(this.broken);
       };
-      const secured = tlsConnect({
+      const onClose = () => fail('connection closed during the TLS handshake');
+      if (gone) {
+        fail(`${gone.message} before the TLS handshake`);
+        return;
+      }
+      plain.once('close', onClose);
+      secured = tlsConnect({
         socket: plain,
         servername: isIP(servername) ? undefined : servername,
         rejectUnauthorized: false,
       });
-      const timer = setTimeout(() => fail(`no TLS handshake within ${timeoutMs} ms`), timeoutMs);
+      timer = setTimeout(() => fail(`no TLS handshake within ${timeoutMs} ms`), timeoutMs);
       secured.once('error', (e) => fail(e.message));
       secured.once('secureConnect', () => {
+        if (!secured) return;
         clearTimeout(timer);
+        plain.removeListener('close', onClose);
         secured.removeAllListeners('error');
         this.socket = secured;
         this.secure = true;
@@ -193,7 +219,8 @@ export class SmtpSession {
   }
 
   private onData(chunk: Buffer): void {
-    const { replies, failure, detail } = this.parser.push(chunk);
+    const { replies, failure, detail, discarded } = this.parser.push(chunk);
+    if (discarded) this.o.record('*', `dropped ${discarded} bytes sent in clear after the reply to STARTTLS`);
     for (const r of replies) {
       for (const [i, text] of r.lines.entries()) {
         this.o.record('S', sanitise(`${r.code}${i < r.lines.length - 1 ? '-' : ' '}${text}`));

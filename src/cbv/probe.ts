@@ -138,7 +138,7 @@ async function probeHost(target: Target, checks: Check[], cfg: ProbeConfig, ctx:
     if (replyClass(ehlo) !== 2) return await closing(session, cfg, verdictOf(ehlo, 'helo-rejected'));
 
     if (tryTls && cfg.startTls && extended && hasExtension(ehlo, 'STARTTLS')) {
-      const reply = await session.command('STARTTLS', left(cfg.commandTimeoutMs));
+      const reply = await session.startTls(left(cfg.commandTimeoutMs));
       if (replyClass(reply) === 2) {
         try {
           await session.upgrade(target.host, left(cfg.commandTimeoutMs));

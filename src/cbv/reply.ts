@@ -20,6 +20,8 @@ export interface ParseResult {
   failure?: ParseFailure;
   /** The offending line for a protocol error, sanitised. */
   detail?: string;
+  /** Bytes dropped after a positive reply to STARTTLS (see `haltAfterPositiveReply`). */
+  discarded?: number;
 }
 
 const LINE = /^([2-5]\d\d)(?:([ -])(.*))?$/;
@@ -30,6 +32,8 @@ export class ReplyParser {
   private code = 0;
   private replyBytes = 0;
   private failed = false;
+  private haltOnPositive = false;
+  private halted = false;
 
   constructor(
     private readonly maxLineLength: number,
@@ -40,11 +44,12 @@ export class ReplyParser {
   push(chunk: Buffer): ParseResult {
     const replies: Reply[] = [];
     if (this.failed) return { replies, failure: 'protocol-error' };
+    if (this.halted) return { replies, discarded: chunk.length };
     // latin1 keeps one character per byte, so lengths below are byte counts.
     const data = this.partial + chunk.toString('latin1');
     const parts = data.split('\n');
-    this.partial = parts.pop() ?? '';
-    if (this.partial.length > this.maxLineLength) return this.fail(replies, 'reply-too-long', '');
+    const partial = parts.pop() ?? '';
+    let consumed = 0;
     for (const raw of parts) {
       const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
       if (line.length > this.maxLineLength) return this.fail(replies, 'reply-too-long', '');
@@ -62,9 +67,32 @@ export class ReplyParser {
         replies.push({ code, lines: this.lines });
         this.lines = [];
         this.replyBytes = 0;
+        const halt = this.haltOnPositive && code >= 200 && code < 300;
+        this.haltOnPositive = false;
+        if (halt) {
+          // Whatever follows the 220 in clear is no reply to anything: the
+          // next bytes belong to TLS, and bytes sent before our ClientHello
+          // are an injection attempt (RFC 3207 4.2, 6). Drop them unparsed.
+          this.halted = true;
+          this.partial = '';
+          const rest = data.length - consumed - raw.length - 1;
+          return rest > 0 ? { replies, discarded: rest } : { replies };
+        }
       }
+      consumed += raw.length + 1;
     }
+    this.partial = partial;
+    if (partial.length > this.maxLineLength) return this.fail(replies, 'reply-too-long', '');
     return { replies };
+  }
+
+  /**
+   * The next reply (to STARTTLS) is the last thing read in clear when it is
+   * positive: after it the parser reads nothing until `reset`. After a
+   * negative one the session goes on in clear as before.
+   */
+  haltAfterPositiveReply(): void {
+    this.haltOnPositive = true;
   }
 
   /** After STARTTLS (RFC 3207 4.2) nothing read in clear may carry over. */
@@ -72,6 +100,8 @@ export class ReplyParser {
     this.partial = '';
     this.lines = [];
     this.replyBytes = 0;
+    this.haltOnPositive = false;
+    this.halted = false;
   }
 
   private fail(replies: Reply[], failure: ParseFailure, detail: string): ParseResult {

@@ -13,7 +13,7 @@ import type { Position } from '../diagnostics.js';
 import type { CompiledScript } from './compile.js';
 import { asciiCasemap } from './match/comparators.js';
 import { isMatch } from './match/basic-match.js';
-import { type RelOp, runMatch } from './match/match-types.js';
+import { type MatchOutcome, type RelOp, runMatch } from './match/match-types.js';
 import type { Bound, MaybePromise } from './registry.js';
 import type { Action, RuntimeError } from './runtime/result.js';
 import {
@@ -34,7 +34,19 @@ export interface ExecuteOptions {
   runtime?: Runtime;
   /** Called for each command run and each test evaluated (with its result); costs nothing when absent. */
   trace?: TraceHook;
+  /**
+   * Time-sliced evaluation: after this many ms of computing, the run lets
+   * the event loop go (timers, other sessions' sockets) before it goes on,
+   * so it never holds the loop for much longer than a slice. 0 turns it
+   * off. Off by default for `execute`, whose callers may rely on a
+   * synchronous answer; on (DEFAULT_SLICE_MS) for `executeAsync` and
+   * `executeSequence`.
+   */
+  timeSliceMs?: number;
 }
+
+/** The time slice of an asynchronous run: well under the ~100 ms another session may wait. */
+export const DEFAULT_SLICE_MS = 10;
 
 export interface ExecutionResult {
   /** The actions in the order they were taken. */
@@ -48,13 +60,15 @@ export interface ExecutionResult {
   runtime: Runtime;
 }
 
-const isPromise = <T>(v: MaybePromise<T>): v is Promise<T> => typeof (v as Promise<T>)?.then === 'function';
+// Primitives (nearly every answer) are told apart by typeof, without a property look-up on their prototype.
+const isPromise = <T>(v: MaybePromise<T>): v is Promise<T> => typeof v === 'object' && v !== null && typeof (v as Promise<T>).then === 'function';
 
 /** Runs a compiled script against a message and envelope. */
 export function execute<C extends ExecutionContext>(script: CompiledScript, ctx: C, host: SieveHost = {}, options: ExecuteOptions = {}): MaybePromise<ExecutionResult> {
   const rt = options.runtime ?? new Runtime(ctx, host, { ...defaultRuntimeLimits, ...options.limits }, script.variables);
   rt.installNamespaces(script.namespaces);
   if (options.trace) rt.trace = options.trace;
+  if (options.timeSliceMs !== undefined) rt.budget.sliceMs = options.timeSliceMs;
   const done = (): ExecutionResult => ({ actions: rt.result.actions, implicitKeep: rt.result.implicitKeep, errors: [], warnings: rt.warnings, runtime: rt });
   const failed = (e: unknown): ExecutionResult => {
     // `stop`, or `return` at the top level (RFC 6609 3.3), ends the run normally.
@@ -71,6 +85,11 @@ export function execute<C extends ExecutionContext>(script: CompiledScript, ctx:
   } catch (e) {
     return failed(e);
   }
+}
+
+/** `execute` for a host that awaits the result anyway: time-sliced unless told otherwise. */
+export async function executeAsync(script: CompiledScript, ctx: ExecutionContext, host: SieveHost = {}, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+  return execute(script, ctx, host, { ...options, timeSliceMs: options.timeSliceMs ?? DEFAULT_SLICE_MS });
 }
 
 /**
@@ -90,6 +109,7 @@ export async function executeSequence(
   const rt = options.runtime ?? new Runtime(ctx, host, { ...defaultRuntimeLimits, ...options.limits }, false);
   let last: ExecutionResult | null = null;
   let ran = 0;
+  rt.budget.sliceMs = options.timeSliceMs ?? DEFAULT_SLICE_MS;
   for (const script of scripts) {
     rt.scope = { vars: new Map(), globalNames: new Set() };
     rt.variablesOn = script.variables;
@@ -108,16 +128,38 @@ export function runBlock(list: readonly Bound[], rt: Runtime, from = 0): MaybePr
   for (let i = from; i < list.length; i++) {
     const b = list[i]!;
     if (b.chained) continue;
+    // A time-sliced run whose slice is over lets the event loop go here, between commands.
+    if (rt.budget.yieldDue) return rt.budget.pause().then(() => runBlock(list, rt, i));
     rt.step(b.node.pos);
     if (rt.trace) rt.trace({ kind: 'command', name: b.def.name, pos: b.node.pos });
     const r = b.def.execute ? b.def.execute(b, rt) : b.def.evaluate!(b, rt);
-    if (isPromise(r)) return (r as Promise<unknown>).then(() => runBlock(list, rt, i + 1));
+    if (isPromise(r)) return waiting(r as Promise<unknown>, rt).then(() => runBlock(list, rt, i + 1));
   }
+}
+
+/**
+ * A command or test answered with a Promise (a host look-up, a paused
+ * slice): the time until it settles is not the script's CPU time.
+ */
+function waiting<T>(p: Promise<T>, rt: Runtime): Promise<T> {
+  const budget = rt.budget;
+  budget.suspend();
+  return p.then(
+    (v) => {
+      budget.resume();
+      return v;
+    },
+    (e: unknown) => {
+      budget.resume();
+      throw e;
+    },
+  );
 }
 
 export function evalTest(b: Bound, rt: Runtime): MaybePromise<boolean> {
   rt.step(b.node.pos);
-  const r = b.def.evaluate!(b, rt);
+  let r = b.def.evaluate!(b, rt);
+  if (isPromise(r)) r = waiting(r as Promise<boolean>, rt);
   const trace = rt.trace;
   if (!trace) return r;
   return andThen(r, (result) => {
@@ -132,6 +174,8 @@ export function andThen<T, U>(v: MaybePromise<T>, f: (x: T) => MaybePromise<U>):
 }
 
 /** The if/elsif/else chain (RFC 5228 3.1): the first test that holds runs its block. */
+const NO_COMMANDS: readonly Bound[] = [];
+
 export function runIf(b: Bound, rt: Runtime): MaybePromise<void> {
   return runChain(b, rt, 0);
 }
@@ -143,10 +187,10 @@ function runChain(head: Bound, rt: Runtime, from: number): MaybePromise<void> {
     const c = k === 0 ? head : chain![k - 1]!;
     // elsif/else are skipped by runBlock (chained): a trace sees them here, when reached.
     if (k > 0 && rt.trace) rt.trace({ kind: 'command', name: c.def.name, pos: c.node.pos });
-    if (c.def.name === 'else') return runBlock(c.block ?? [], rt);
+    if (c.def.name === 'else') return runBlock(c.block ?? NO_COMMANDS, rt);
     const r = evalTest(c.tests[0]!, rt);
-    if (isPromise(r)) return r.then((ok) => (ok ? runBlock(c.block ?? [], rt) : runChain(head, rt, k + 1)));
-    if (r) return runBlock(c.block ?? [], rt);
+    if (isPromise(r)) return r.then((ok) => (ok ? runBlock(c.block ?? NO_COMMANDS, rt) : runChain(head, rt, k + 1)));
+    if (r) return runBlock(c.block ?? NO_COMMANDS, rt);
   }
 }
 
@@ -165,7 +209,7 @@ export function evalAll(tests: readonly Bound[], rt: Runtime, want: boolean, fro
  * i;ascii-casemap (RFC 5228 2.7.1, 2.7.3); on success, the match values of
  * :matches and :regex become ${0}..${9} (RFC 5229 3.2).
  */
-export function matchTest(b: Bound, rt: Runtime, values: Iterable<string>, keys: string[], captures = true): boolean {
+export function matchTest(b: Bound, rt: Runtime, values: Iterable<string>, keys: string[], captures = true): MaybePromise<boolean> {
   const mt = b.matchType?.def ?? isMatch;
   const wantCaptures = captures && rt.variablesOn && mt.captures === true;
   const op = b.matchType?.arg ? (rt.string(b.matchType.arg).toLowerCase() as RelOp) : undefined;
@@ -175,8 +219,28 @@ export function matchTest(b: Bound, rt: Runtime, values: Iterable<string>, keys:
   ctx.wantCaptures = wantCaptures;
   ctx.at = b.node.pos;
   const out = runMatch(mt, values, keys, ctx);
+  if (isPromise(out)) return out.then((o) => matched(o, rt, wantCaptures));
+  return matched(out, rt, wantCaptures);
+}
+
+function matched(out: MatchOutcome, rt: Runtime, wantCaptures: boolean): boolean {
   if (out.matched && wantCaptures && out.captures) rt.matchValues = out.captures;
   return out.matched;
+}
+
+/** `matchTest` where the caller needs the answer now (inside a filter): never yields. */
+export function matchTestNow(b: Bound, rt: Runtime, values: Iterable<string>, keys: string[], captures = true): boolean {
+  const budget = rt.budget;
+  const slice = budget.sliceMs;
+  const due = budget.yieldDue;
+  budget.sliceMs = 0;
+  budget.yieldDue = false;
+  try {
+    return matchTest(b, rt, values, keys, captures) as boolean;
+  } finally {
+    budget.sliceMs = slice;
+    budget.yieldDue = due;
+  }
 }
 
 export function fail(message: string, pos: Position): never {

@@ -5,10 +5,15 @@
  * comparators, ${0}..${9} captures), so `:matches` and `:regex` behave
  * exactly as in the `string` test of RFC 5229 5.
  */
-import ipaddr from 'ipaddr.js';
+import { createRequire } from 'node:module';
+import type Ipaddr from 'ipaddr.js';
 import { matchTest } from '../sieve/interpreter.js';
 import type { Bound } from '../sieve/registry.js';
 import type { Runtime } from '../sieve/runtime/runtime.js';
+
+/** ipaddr.js (CommonJS), loaded on first use: compiling a script needs none of it. */
+let ipaddrLoaded: typeof Ipaddr | undefined;
+const ipaddr = () => (ipaddrLoaded ??= createRequire(import.meta.url)('ipaddr.js') as typeof Ipaddr);
 import { argString, argValue, type SieveFunction } from './functions.js';
 import { contextValue, sessionOf } from './host.js';
 import { lookupRef, refOf, truthy, typeOf } from './values.js';
@@ -147,7 +152,7 @@ const isValidIp: SieveFunction = {
   params: [{ name: 'value', type: 'string' }],
   call(b, rt) {
     const s = argString(b, rt, 0)!;
-    return ipaddr.IPv4.isValidFourPartDecimal(s) || (s.includes(':') && ipaddr.IPv6.isValid(s) && !s.includes('%'));
+    return ipaddr().IPv4.isValidFourPartDecimal(s) || (s.includes(':') && ipaddr().IPv6.isValid(s) && !s.includes('%'));
   },
 };
 
@@ -163,9 +168,9 @@ const isRfc821Ip: SieveFunction = {
   call(b, rt) {
     const s = argString(b, rt, 0)!;
     const inner = /^\[(.*)\]$/.exec(s)?.[1];
-    if (inner === undefined) return ipaddr.IPv4.isValidFourPartDecimal(s);
-    if (/^ipv6:/i.test(inner)) return ipaddr.IPv6.isValid(inner.slice(5)) && !inner.includes('%');
-    return ipaddr.IPv4.isValidFourPartDecimal(inner);
+    if (inner === undefined) return ipaddr().IPv4.isValidFourPartDecimal(s);
+    if (/^ipv6:/i.test(inner)) return ipaddr().IPv6.isValid(inner.slice(5)) && !inner.includes('%');
+    return ipaddr().IPv4.isValidFourPartDecimal(inner);
   },
 };
 

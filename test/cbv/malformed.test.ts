@@ -170,6 +170,30 @@ describe('STARTTLS that breaks', () => {
     expect(second).toEqual(['EHLO probe.test', 'MAIL FROM:<>', 'RCPT TO:<alice@example.test>', 'QUIT']);
   });
 
+  it('ends the handshake at once when the remote sends garbage after 220 and closes', async () => {
+    // The command timeout is far longer than the overall deadline (2 s). A
+    // handshake that waits for its timer uses up the deadline, and the clear
+    // retry then has no time for the second connection's greeting (held
+    // 100 ms here). Ended at the close, the handshake leaves the retry ~2 s.
+    const v = await check(
+      {
+        onConnect: (c) => (c.n === 1 ? greet(c) : setTimeout(() => greet(c), 100)),
+        onLine: (line, c) => {
+          if (line.startsWith('EHLO') && c.n === 1) c.send('250-raw.test', '250 STARTTLS');
+          else if (line === 'STARTTLS') c.socket.end('220 go ahead\r\nthis is not TLS\r\n');
+          else standardReply(line, c);
+        },
+      },
+      { timeout: 2, commandTimeoutMs: 30_000 },
+    );
+    expect(v).toMatchObject({ status: 'pass', stage: 'rcpt' });
+    expect(remote?.connections).toBe(2);
+    const events = v.transcript.filter((l) => l.dir === '*').map((l) => l.text);
+    // The garbage after 220 is not an SMTP reply to anything: it is dropped, not parsed.
+    expect(events.some((t) => t.startsWith('not an SMTP reply'))).toBe(false);
+    expect(events.some((t) => t.startsWith('TLS failed'))).toBe(true);
+  });
+
   it('goes on in clear on the same session when STARTTLS gets 454', async () => {
     const v = await check({
       onConnect: greet,

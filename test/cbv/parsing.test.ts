@@ -49,6 +49,18 @@ describe('ReplyParser', () => {
     expect(new ReplyParser(512, 4096).push(Buffer.from(`${line}\r\n`)).failure).toBe('protocol-error');
   });
 
+  it('reads nothing after a positive reply to STARTTLS until reset, and goes on after a negative one', () => {
+    const p = new ReplyParser(512, 4096);
+    p.haltAfterPositiveReply();
+    expect(p.push(Buffer.from('454 not now\r\n'))).toEqual({ replies: [{ code: 454, lines: ['not now'] }] });
+    expect(p.push(Buffer.from('250 ok\r\n')).replies).toHaveLength(1);
+    p.haltAfterPositiveReply();
+    expect(p.push(Buffer.from('220 go ahead\r\nnot TLS\r\n'))).toEqual({ replies: [{ code: 220, lines: ['go ahead'] }], discarded: 9 });
+    expect(p.push(Buffer.from('\x16\x03\x01 anything'))).toEqual({ replies: [], discarded: 12 });
+    p.reset();
+    expect(p.push(Buffer.from('250 again\r\n')).replies).toEqual([{ code: 250, lines: ['again'] }]);
+  });
+
   it('formats and sanitises a reply for smtp_cbv_reply', () => {
     expect(formatReply({ code: 550, lines: ['5.1.1 a', 'b\u0000'] })).toBe('550 5.1.1 a b?');
     expect(sanitise('x'.repeat(600))).toHaveLength(512);

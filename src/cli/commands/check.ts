@@ -6,10 +6,7 @@
  * unless --strict makes every warning an error).
  */
 import { Command, Option } from 'commander';
-import { loadConfig, referencedScripts } from '../../config/index.js';
 import { type Diagnostic, formatDiagnostic, hasErrors } from '../../diagnostics.js';
-import { compileSieveFile } from '../../sievepp/compile.js';
-import { policyCompileOptions } from '../../policy/compile-options.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
 
@@ -27,9 +24,12 @@ export function registerCheck(program: Command, io: CliIO, exit: ExitCodeSink): 
       if (!scripts.length && !opts.config) {
         cmd.error('error: give Sieve scripts to check, or --config FILE', { exitCode: EXIT.usage });
       }
+      // Imported here, not at the top: every subcommand loads only what it runs (start-up time).
+      const [{ compileSieveFile }, { policyCompileOptions }] = await Promise.all([import('../../sievepp/compile.js'), import('../../policy/compile-options.js')]);
       const all: Diagnostic[] = [];
       let dialect: Dialect = opts.dialect ?? 'momentum';
       if (opts.config) {
+        const { loadConfig, referencedScripts } = await import('../../config/index.js');
         const { config, diagnostics } = await loadConfig(opts.config);
         all.push(...diagnostics);
         if (config) {

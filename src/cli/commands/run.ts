@@ -7,10 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../../config/index.js';
 import { formatDiagnostic, hasErrors } from '../../diagnostics.js';
-import { dryRun, type DryRunOptions } from '../../runner/dry-run.js';
-import { formatDryRun } from '../../runner/report.js';
+import type { DryRunOptions } from '../../runner/dry-run.js';
 import { CBV_STATUSES, type CbvStub, type CbvStubs, type DnsStubs } from '../../runner/stubs.js';
 import { PHASES, type Phase } from '../../session/phases.js';
 import { type CliIO, EXIT } from '../io.js';
@@ -119,6 +117,7 @@ export function registerRun(program: Command, io: CliIO, exit: ExitCodeSink): vo
         }
       }
       if (flags.config) {
+        const { loadConfig } = await import('../../config/index.js');
         const { config, diagnostics } = await loadConfig(flags.config);
         if (!config) {
           for (const d of diagnostics) io.err(`${formatDiagnostic(d, flags.config)}\n`);
@@ -137,6 +136,8 @@ export function registerRun(program: Command, io: CliIO, exit: ExitCodeSink): vo
         exit.code = EXIT.usage;
         return;
       }
+      // Imported here: the other subcommands load no runner.
+      const [{ dryRun }, { formatDryRun }] = await Promise.all([import('../../runner/dry-run.js'), import('../../runner/report.js')]);
       const run = await dryRun(options);
       for (const d of run.diagnostics) io.err(`${formatDiagnostic(d)}\n`);
       if (hasErrors(run.diagnostics)) {

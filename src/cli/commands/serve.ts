@@ -5,7 +5,6 @@
  */
 import type { Command } from 'commander';
 import { formatDiagnostic } from '../../diagnostics.js';
-import { startFromConfig } from '../../server/run.js';
 import { type CliIO, EXIT } from '../io.js';
 import { runUntilSignal } from '../until-signal.js';
 import type { ExitCodeSink } from '../main.js';
@@ -18,6 +17,8 @@ export function registerServe(program: Command, io: CliIO, exit: ExitCodeSink): 
     .option('--drain <seconds>', 'on SIGTERM, how long sessions may finish before they are closed', '30')
     .action(async (opts: { config: string; drain: string }) => {
       const drainMs = Math.max(0, Number(opts.drain) || 0) * 1000;
+      // Imported here: the other subcommands need none of the server.
+      const { startFromConfig } = await import('../../server/run.js');
       const { running, diagnostics } = await startFromConfig(opts.config);
       if (!running) {
         for (const d of diagnostics) io.err(`${formatDiagnostic(d)}\n`);

@@ -13,15 +13,22 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Command } from 'commander';
-import { Coverage } from '../../runner/coverage.js';
-import { runCaseFile } from '../../runner/run-cases.js';
-import { runSvtestFile, type SvtestReport } from '../../sieve/testsuite/runner.js';
+import type { Coverage } from '../../runner/coverage.js';
+import type { SvtestReport } from '../../sieve/testsuite/runner.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
 
 type Runner = (file: string, options: { coverage?: Coverage }) => Promise<SvtestReport>;
-/** Test runners by file extension. */
-const runners: Record<string, Runner> = { '.svtest': (f) => runSvtestFile(f), '.yaml': runCaseFile, '.yml': runCaseFile };
+/**
+ * Test runners by file extension, each imported when a file needs it (the
+ * CLI's other subcommands load neither).
+ */
+const caseFile: Runner = async (f, o) => (await import('../../runner/run-cases.js')).runCaseFile(f, o);
+const runners: Record<string, Runner> = {
+  '.svtest': async (f) => (await import('../../sieve/testsuite/runner.js')).runSvtestFile(f),
+  '.yaml': caseFile,
+  '.yml': caseFile,
+};
 /**
  * A file named on the command line runs by its extension; in a directory
  * only `*.cases.yaml` are case files (other YAML there is not ours).
@@ -134,7 +141,7 @@ export function registerTest(program: Command, io: CliIO, exit: ExitCodeSink): v
         }
         skips = parsed.entries;
       }
-      const coverage = opts.coverage ? new Coverage() : undefined;
+      const coverage = opts.coverage ? new (await import('../../runner/coverage.js')).Coverage() : undefined;
       const sum = await runTestPaths(paths, skips, io, coverage);
       if (coverage) io.out(`\ncoverage:\n${coverage.report()}`);
       if (opts.json) io.out(`${JSON.stringify(sum)}\n`);

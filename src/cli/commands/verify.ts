@@ -4,9 +4,7 @@
  * error, 75 transient (EX_TEMPFAIL, so a shell loop can retry), 64 usage.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { createCbvEngine } from '../../cbv/index.js';
 import { isNullAddress, parseAddress } from '../../cbv/address.js';
-import { parseCidrs } from '../../cbv/guard.js';
 import type { Verdict } from '../../cbv/types.js';
 import { EXIT, type CliIO } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
@@ -38,9 +36,12 @@ function seconds(value: string): number {
   return n;
 }
 
+/** The CIDR parser, imported before verify's options are parsed (registerVerify), and only for verify. */
+let guard: typeof import('../../cbv/guard.js') | undefined;
+
 function cidr(value: string, previous: string[]): string[] {
   try {
-    parseCidrs([value]);
+    guard!.parseCidrs([value]);
   } catch {
     throw new InvalidArgumentError('an address or CIDR, e.g. 127.0.0.0/8 or ::1/128.');
   }
@@ -78,6 +79,11 @@ function humanLine(v: Verdict): string {
 }
 
 export function registerVerify(program: Command, io: CliIO, exit: ExitCodeSink): void {
+  // Commander runs this before the subcommand parses its options, so that
+  // the --allow-target parser has ipaddr.js without other commands loading it.
+  program.hook('preSubcommand', async (_program, sub) => {
+    if (sub.name() === 'verify') guard ??= await import('../../cbv/guard.js');
+  });
   program
     .command('verify')
     .description('probe the MX hosts of an address up to RCPT TO (never DATA) and print the verdict')
@@ -91,6 +97,8 @@ export function registerVerify(program: Command, io: CliIO, exit: ExitCodeSink):
     .option('--json', 'print one JSON object')
     .option('--transcript', 'print the SMTP dialogue')
     .action(async (address: string, flags: VerifyFlags) => {
+      // Imported here: the other subcommands load no CBV engine.
+      const { createCbvEngine } = await import('../../cbv/index.js');
       const engine = createCbvEngine({
         dnsServers: flags.dnsServer.length ? flags.dnsServer : undefined,
         port: flags.port,

@@ -7,7 +7,7 @@ import { type Address, parseAddressList } from '../runtime/address.js';
 import { allPart, type AddressPart, partValue } from '../runtime/address-parts.js';
 import { decodedHeaderValue, headerValues, type SieveMessage } from '../runtime/message.js';
 import { mimeFields } from '../runtime/mime.js';
-import type { Runtime } from '../runtime/runtime.js';
+import { type MemoTable, memoTable, type Runtime } from '../runtime/runtime.js';
 import { mimeOptionValues } from './mime.js';
 import type { Validator } from '../validate.js';
 
@@ -41,8 +41,24 @@ const ADDRESS_HEADERS = new Set([
   'x-report-abuse-to', 'x-beenthere', 'x-original-from', 'x-original-to',
 ]);
 
-const fieldsNamed = (rt: Runtime, msg: SieveMessage, name: string): string[] =>
-  rt.memoize('fields', name, () => headerValues(msg, name.toLowerCase()));
+/**
+ * A header or address test without :index or :mime reads whole fields by
+ * name, which a run can keep; marked at validation (Bound.data), so that
+ * a run does not look its tags up every time.
+ */
+const PLAIN = Symbol('plain fields');
+function markPlain(b: Bound): void {
+  if (!b.tags.has('mime') && !b.tags.has('index')) b.data = PLAIN;
+}
+
+/** Per run: raw field values by name, decoded values by raw value and by name, addresses by raw value. */
+const FIELDS = memoTable();
+const DECODED = memoTable();
+const DECODED_FIELDS = memoTable();
+const ADDRESSES = memoTable();
+
+const readFields = (name: string, msg: SieveMessage): string[] => headerValues(msg, name.toLowerCase());
+const fieldsNamed = (rt: Runtime, msg: SieveMessage, name: string): string[] => rt.memoize(FIELDS, name, readFields, msg);
 
 /**
  * The raw values of the named fields: per name in order, or, with the index
@@ -51,7 +67,7 @@ const fieldsNamed = (rt: Runtime, msg: SieveMessage, name: string): string[] =>
  */
 export function selectedFields(msg: SieveMessage, names: string[], b: Bound, rt: Runtime): string[] {
   // RFC 5703 4: with the mime extension's :mime, the fields of MIME parts.
-  if (b.tags.has('mime')) return mimeFields(msg, rt.state, names, b.tags.has('anychild'));
+  if (b.tags.has('mime')) return mimeFields(msg, rt.state, names, b.tags.has('anychild'), rt.budget);
   const index = b.tags.get('index');
   // A policy reads the same fields many times: look each name up once per run.
   if (!index) return names.length === 1 ? fieldsNamed(rt, msg, names[0]!) : names.flatMap((n) => fieldsNamed(rt, msg, n));
@@ -64,8 +80,9 @@ export function selectedFields(msg: SieveMessage, names: string[], b: Bound, rt:
 
 /** The addresses of one field value, parsed once per run; null when it is not an address list. */
 function addressesOf(rt: Runtime, raw: string): Address[] | null {
-  return rt.memoize('addresses', raw, () => (raw.trim() === '' ? null : parseAddressList(raw)) ?? NOT_ADDRESSES);
+  return rt.memoize(ADDRESSES, raw, readAddresses, null);
 }
+const readAddresses = (raw: string): Address[] => (raw.trim() === '' ? null : parseAddressList(raw)) ?? NOT_ADDRESSES;
 const NOT_ADDRESSES: Address[] = [];
 
 /** Every address part value of the given field values: what the address test compares. */
@@ -86,6 +103,22 @@ export function addressValues(rt: Runtime, fields: string[], part: AddressPart):
   return out;
 }
 
+/**
+ * Per address part, a memo table of the part's values by field name: a
+ * policy compares the same field's addresses in many tests.
+ */
+const readers = new Map<AddressPart, { table: MemoTable; read: (name: string, rt: Runtime) => string[] }>();
+function readerOf(part: AddressPart): { table: MemoTable; read: (name: string, rt: Runtime) => string[] } {
+  let r = readers.get(part);
+  if (!r) {
+    r = { table: memoTable(), read: (name, rt) => addressValues(rt, fieldsNamed(rt, rt.message!, name), part) };
+    readers.set(part, r);
+  }
+  return r;
+}
+
+const memoAddresses = (rt: Runtime, r: ReturnType<typeof readerOf>, name: string) => rt.memoize(r.table, name, r.read, rt);
+
 export const addressTest: CommandDef = {
   name: 'address',
   kind: 'test',
@@ -96,6 +129,7 @@ export const addressTest: CommandDef = {
   ],
   needsMessage: true,
   validate(b, v) {
+    markPlain(b);
     if (!checkHeaderNames(b, v, 0)) return;
     const arg = b.args[0]!;
     const templates = arg.kind === 'stringlist' ? arg.templates : arg.kind === 'string' ? [arg.template] : [];
@@ -108,16 +142,33 @@ export const addressTest: CommandDef = {
   },
   evaluate(b, rt) {
     const msg = rt.requireMessage(b.node.pos);
-    return matchTest(b, rt, addressValues(rt, selectedFields(msg, rt.list(b.args[0]!), b, rt), b.addressPart ?? allPart), rt.list(b.args[1]!));
+    const names = rt.list(b.args[0]!);
+    const part = b.addressPart ?? allPart;
+    const values =
+      names.length === 1 && b.data === PLAIN
+        ? memoAddresses(rt, readerOf(part), names[0]!)
+        : addressValues(rt, selectedFields(msg, names, b, rt), part);
+    return matchTest(b, rt, values, rt.list(b.args[1]!));
   },
 };
 
 /** RFC 5228 5.7: values trimmed and RFC 2047-decoded (2.7.2), once per run. */
 export function decodedHeaders(rt: Runtime, fields: string[]): string[] {
   const out: string[] = [];
-  for (const raw of fields) out.push(rt.memoize('decoded', raw, () => decodedHeaderValue(raw)));
+  for (const raw of fields) out.push(rt.memoize(DECODED, raw, decodedHeaderValue, undefined));
   return out;
 }
+
+/**
+ * The decoded values of the fields a header test names. Without :index or
+ * :mime, a field name's decoded values are kept for the run: a policy reads
+ * the same header in many tests.
+ */
+function headerTestValues(b: Bound, rt: Runtime, msg: SieveMessage, names: string[]): string[] {
+  if (names.length === 1 && b.data === PLAIN) return rt.memoize(DECODED_FIELDS, names[0]!, decodeFields, rt);
+  return decodedHeaders(rt, selectedFields(msg, names, b, rt));
+}
+const decodeFields = (name: string, rt: Runtime): string[] => decodedHeaders(rt, fieldsNamed(rt, rt.message!, name));
 
 export const headerTest: CommandDef = {
   name: 'header',
@@ -128,10 +179,13 @@ export const headerTest: CommandDef = {
     { name: 'key list', type: 'stringlist' },
   ],
   needsMessage: true,
-  validate: (b, v) => void checkHeaderNames(b, v, 0),
+  validate: (b, v) => {
+    markPlain(b);
+    checkHeaderNames(b, v, 0);
+  },
   evaluate(b, rt) {
     const msg = rt.requireMessage(b.node.pos);
-    const values = decodedHeaders(rt, selectedFields(msg, rt.list(b.args[0]!), b, rt));
+    const values = headerTestValues(b, rt, msg, rt.list(b.args[0]!));
     return matchTest(b, rt, b.tags.has('mime') ? mimeOptionValues(b, rt, values) : values, rt.list(b.args[1]!));
   },
 };
@@ -148,7 +202,7 @@ export const existsTest: CommandDef = {
     const names = rt.list(b.args[0]!);
     if (b.tags.has('mime')) {
       // RFC 5703 4.3: every name present in the part (with :anychild, in one part of the subtree).
-      return names.every((n) => mimeFields(msg, rt.state, [n], b.tags.has('anychild')).length > 0);
+      return names.every((n) => mimeFields(msg, rt.state, [n], b.tags.has('anychild'), rt.budget).length > 0);
     }
     return names.every((n) => msg.headers.some((h) => h.lname === n.toLowerCase()));
   },

@@ -5,7 +5,7 @@
  * does not parse are skipped.
  */
 import { matchTest } from '../interpreter.js';
-import type { Bound, Extension } from '../registry.js';
+import type { Bound, Extension, MaybePromise } from '../registry.js';
 import { DATE_PARTS, datePart, localOffset, parseDateTime, parseZone, type ZonedTime } from '../runtime/datetime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { constantString, type Validator } from '../validate.js';
@@ -38,7 +38,7 @@ function inZone(b: Bound, rt: Runtime, t: ZonedTime): ZonedTime | null {
   return { utc: t.utc, offset: localOffset(t.utc) };
 }
 
-function compareParts(b: Bound, rt: Runtime, times: ZonedTime[], part: string, keys: string[]): boolean {
+function compareParts(b: Bound, rt: Runtime, times: ZonedTime[], part: string, keys: string[]): MaybePromise<boolean> {
   const values: string[] = [];
   for (const t of times) {
     const z = inZone(b, rt, t);

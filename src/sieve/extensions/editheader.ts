@@ -4,8 +4,8 @@
  * fields are silently left alone (section 6, see allowed()). Values are folded to keep lines short and
  * RFC 2047-encoded when not ASCII (section 4).
  */
-import libmime from 'libmime';
-import { matchTest } from '../interpreter.js';
+import { libmime } from '../runtime/libmime.js';
+import { matchTestNow } from '../interpreter.js';
 import type { Bound, Extension } from '../registry.js';
 import { decodedHeaderValue, type HeaderField, withHeaders } from '../runtime/message.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -56,7 +56,7 @@ function checkConstants(b: Bound, v: Validator, valueIndex: number | null): void
 
 /** RFC 5322 2.2.3: a newline in the value continues the field; long values are folded at spaces. */
 function fieldText(name: string, value: string): string {
-  const encoded = /^[\x09\x0a\x0d\x20-\x7e]*$/.test(value) ? value : libmime.encodeWords(value, 'Q', 52, 'utf-8');
+  const encoded = /^[\x09\x0a\x0d\x20-\x7e]*$/.test(value) ? value : libmime().encodeWords(value, 'Q', 52, 'utf-8');
   const joined = encoded.replace(/\r?\n([ \t]*)/g, (_m, ws: string) => `\r\n${ws || ' '}`);
   const out: string[] = [];
   for (const line of `${name}: ${joined}`.split('\r\n')) {
@@ -130,7 +130,7 @@ export const editheader: Extension = {
           const i = b.tags.has('last') ? positions.length - index.value : index.value - 1;
           selected = positions[i] === undefined ? [] : [positions[i]!];
         }
-        const drop = new Set(selected.filter((i) => patterns === null || matchTest(b, rt, [decodedHeaderValue(msg.headers[i]!.value)], patterns, false)));
+        const drop = new Set(selected.filter((i) => patterns === null || matchTestNow(b, rt, [decodedHeaderValue(msg.headers[i]!.value)], patterns, false)));
         if (drop.size) edit(rt, msg.headers.filter((_h, i) => !drop.has(i)));
       },
     },

@@ -6,10 +6,22 @@
 import { matchTest } from '../interpreter.js';
 import type { Extension } from '../registry.js';
 import { allPart } from '../runtime/address-parts.js';
-import { parseEnvelopePath } from '../runtime/address.js';
-import type { Runtime } from '../runtime/runtime.js';
+import { type Address, parseEnvelopePath } from '../runtime/address.js';
+import { memoTable, type Runtime } from '../runtime/runtime.js';
 
 const PARTS = new Set(['from', 'to', 'auth', 'orig_to']);
+
+/** The envelope's paths parsed once per run: a policy tests them many times. */
+function envelopeAddress(rt: Runtime, path: string): Address | null | undefined {
+  const a = rt.memoize(PATHS, path, parseOrMark, undefined);
+  return a === UNPARSED ? undefined : a;
+}
+const PATHS = memoTable();
+const UNPARSED: Address = { local: '', domain: '' };
+const parseOrMark = (path: string): Address | null => {
+  const a = parseEnvelopePath(path);
+  return a === undefined ? UNPARSED : a;
+};
 
 function paths(rt: Runtime, part: string): string[] {
   const e = rt.envelope;
@@ -58,7 +70,7 @@ export const envelope: Extension = {
               values.push(p);
               continue;
             }
-            const a = parseEnvelopePath(p);
+            const a = envelopeAddress(rt, p);
             // An envelope path that does not parse matches nothing, not even with :all.
             if (a === undefined) continue;
             const v = a === null ? '' : part.extract(a, rt);

@@ -116,7 +116,7 @@ export const foreverypart: Extension = {
         if (loops >= MAX_LOOP_DEPTH) rt.fail(`foreverypart loops nest deeper than ${MAX_LOOP_DEPTH}`, b.node.pos);
         // At the top, every part including the message itself; nested, the parts inside the current one.
         const current = currentPart(rt.state);
-        const parts = current ? Array.from(walkParts(current)).slice(1) : Array.from(walkParts(mimeTree(msg)));
+        const parts = current ? Array.from(walkParts(current)).slice(1) : Array.from(walkParts(mimeTree(msg, rt.budget)));
         const name = b.tags.get('name');
         rt.state.set(LOOP_DEPTH, loops + 1);
         const end = () => void rt.state.set(LOOP_DEPTH, loops);

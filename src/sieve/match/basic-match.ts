@@ -3,7 +3,7 @@
  */
 import type { Comparator } from './comparators.js';
 import { type Glob, matchGlob, parseGlob } from './glob.js';
-import type { MatchType } from './match-types.js';
+import type { MatchContext, MatchType } from './match-types.js';
 
 export const isMatch: MatchType = {
   name: 'is',
@@ -15,9 +15,25 @@ export const containsMatch: MatchType = {
   substring: true,
   matchOne: (value, key, ctx) => {
     const fold = ctx.cmp.fold!;
-    return fold(value).includes(fold(key));
+    return foldedOnce(value, fold, ctx).includes(fold(key));
   },
 };
+
+/**
+ * A list of keys is matched against one value after the other
+ * (match-types.ts): the value is folded once per list, not once per key
+ * (a large body against many keys above all). The last fold is kept in the
+ * run's match context.
+ */
+function foldedOnce(value: string, fold: (s: string) => string, ctx: MatchContext): string {
+  if (ctx.foldFrom === value && ctx.foldBy === fold) return ctx.folded!;
+  const folded = fold(value);
+  ctx.foldFrom = value;
+  ctx.foldBy = fold;
+  ctx.folded = folded;
+  ctx.foldedChars = undefined;
+  return folded;
+}
 
 const SURROGATE = /[\ud800-\udfff]/;
 
@@ -42,9 +58,9 @@ export const matchesMatch: MatchType = {
   matchOne: (value, key, ctx) => {
     const cmp = ctx.cmp;
     const g = globFor(key, cmp);
-    const folded = cmp.fold!(value);
+    const folded = foldedOnce(value, cmp.fold!, ctx);
     // Strings index by UTF-16 unit; only text with surrogate pairs needs splitting into characters.
-    const chars = SURROGATE.test(folded) ? Array.from(folded) : folded;
+    const chars = ctx.foldedChars ??= SURROGATE.test(folded) ? Array.from(folded) : folded;
     // Captures come from the original text unless folding changed its length.
     const original = folded === value ? chars : SURROGATE.test(value) ? Array.from(value) : value;
     const r = matchGlob(g, chars, original.length === chars.length ? original : chars, ctx.wantCaptures);

@@ -38,6 +38,14 @@ export interface MatchContext {
   wantCaptures: boolean;
   /** Reports a problem that makes a key unusable without failing the run. */
   warn?(message: string): void;
+  /** The run's CPU budget (runtime.ts CpuBudget); matching charges it as it scans. */
+  budget?: MatchBudget;
+  /** The last value :contains or :matches folded, by what, and the result (basic-match.ts). */
+  foldFrom?: string;
+  foldBy?: (s: string) => string;
+  folded?: string;
+  /** `folded` split into characters when it has surrogate pairs (:matches), once per value. */
+  foldedChars?: string | readonly string[];
 }
 
 export interface MatchType {
@@ -59,6 +67,16 @@ export interface MatchType {
   matchAll?(values: string[], keys: string[], ctx: MatchContext): boolean;
 }
 
+/** What matching needs of the run's CPU budget. */
+export interface MatchBudget {
+  /** Counts work (about one unit per character scanned); throws the runtime error when the budget is spent. */
+  charge(units: number): void;
+  /** True when a time-sliced run should let the event loop go before going on. */
+  readonly yieldDue: boolean;
+  /** Lets the event loop run (a time slice ended); resolves when the run may go on. */
+  pause(): Promise<void>;
+}
+
 /** The result of matching a value list against a key list. */
 export interface MatchOutcome {
   matched: boolean;
@@ -66,18 +84,54 @@ export interface MatchOutcome {
   captures?: string[];
 }
 
-export function runMatch(mt: MatchType, values: Iterable<string>, keys: string[], ctx: MatchContext): MatchOutcome {
+/**
+ * Values outer, keys inner; the first pair that matches decides. Each pair
+ * is charged to the run's budget by the length it scans, so a long list of
+ * keys against a large body stops at the budget rather than after it. In a
+ * time-sliced run the loop lets the event loop go between pairs when its
+ * slice is over, and then answers with a Promise.
+ */
+export function runMatch(mt: MatchType, values: Iterable<string>, keys: string[], ctx: MatchContext): MatchOutcome | Promise<MatchOutcome> {
   if (mt.matchAll) {
     const list = Array.isArray(values) ? (values as string[]) : Array.from(values);
+    let units = keys.length;
+    for (const v of list) units += v.length;
+    ctx.budget?.charge(units);
     return { matched: mt.matchAll(list, keys, ctx) };
   }
   const one = mt.matchOne!;
-  for (const value of values) {
-    for (const key of keys) {
+  const budget = ctx.budget;
+  // Arrays (nearly every call) by index: no iterator to allocate.
+  if (Array.isArray(values)) return matchList(one, values as string[], 0, 0, keys, ctx, budget);
+  return matchList(one, Array.from(values), 0, 0, keys, ctx, budget);
+}
+
+function matchList(
+  one: NonNullable<MatchType['matchOne']>,
+  values: readonly string[],
+  fromValue: number,
+  fromKey: number,
+  keys: string[],
+  ctx: MatchContext,
+  budget: MatchBudget | undefined,
+): MatchOutcome | Promise<MatchOutcome> {
+  let k = fromKey;
+  for (let v = fromValue; v < values.length; v++, k = 0) {
+    const value = values[v]!;
+    for (; k < keys.length; k++) {
+      const key = keys[k]!;
+      if (budget) budget.charge(value.length + key.length);
       const r = one(value, key, ctx);
-      if (r === false) continue;
-      return r === true ? { matched: true } : { matched: true, captures: r };
+      if (r !== false) return r === true ? MATCHED : { matched: true, captures: r };
+      if (budget?.yieldDue) {
+        const nextValue = v;
+        const nextKey = k + 1;
+        return budget.pause().then(() => matchList(one, values, nextValue, nextKey, keys, ctx, budget));
+      }
     }
   }
-  return { matched: false };
+  return NO_MATCH;
 }
+
+const NO_MATCH: MatchOutcome = Object.freeze({ matched: false });
+const MATCHED: MatchOutcome = Object.freeze({ matched: true });

@@ -5,28 +5,71 @@
  * RE2's LONGEST_MATCH mode gives. The comparator decides case: i;octet is
  * case-sensitive, the casemap comparators are not (draft section 3).
  */
-import { RE2JS } from 're2js';
+import { RE2JS, RE2Set } from 're2js';
 import type { Comparator } from './comparators.js';
-import type { MatchType } from './match-types.js';
+import type { MatchBudget, MatchType } from './match-types.js';
 
-const cache = new Map<string, RE2JS | string>();
+/** Compiled patterns by pattern text: case-insensitive ones, and i;octet's. */
+const caseless = new Map<string, RE2JS | string>();
+const exact = new Map<string, RE2JS | string>();
+
+/** The budget a match in progress charges (set only while re2js runs, which is synchronous). */
+let charging: MatchBudget | undefined;
+
+/** re2js steps between charges, and what such a batch costs in budget units (a step can be many NFA threads). */
+const STEP_BATCH = 128;
+const BATCH_UNITS = STEP_BATCH * 8;
+/** Inputs up to this many characters are not counted step by step. */
+const LONG_INPUT = 2048;
+
+/**
+ * re2js is linear in the input, but with a large pattern the constant is
+ * large: `(.*a){20}x` over 5 MB takes many seconds. Every engine (DFA, NFA,
+ * backtracker, one-pass) reads its input through the input's `step`, once
+ * per character; counting those calls charges the run's CPU budget from
+ * inside the match, so a single match cannot outrun it. `executeEngine` and
+ * `step` are re2js's own (declared in its typings), and re2js is pinned.
+ */
+function instrument(re: RE2JS): RE2JS {
+  const engine = re.re2() as { executeEngine: (input: { step(pos: number): number; endPos(): number }, pos: unknown, anchor: unknown, ncap: unknown, lbState: unknown) => unknown };
+  const run = engine.executeEngine;
+  engine.executeEngine = function (input, pos, anchor, ncap, lbState) {
+    const charge = charging;
+    // A short input is charged by the match loop (its length) and done in
+    // microseconds: only long ones are worth counting step by step.
+    if (charge && input.endPos() > LONG_INPUT) {
+      const step = input.step;
+      let n = 0;
+      input.step = function (pos) {
+        if (++n === STEP_BATCH) {
+          n = 0;
+          charge.charge(BATCH_UNITS);
+        }
+        return step.call(this, pos);
+      };
+    }
+    return run.call(this, input, pos, anchor, ncap, lbState);
+  };
+  return re;
+}
 
 /** The compiled pattern, or the reason it does not compile. */
 export function compileRegex(pattern: string, cmp: Comparator): RE2JS | string {
-  const icase = cmp.name !== 'i;octet';
-  const id = `${icase ? 'i' : 'o'}\0${pattern}`;
-  let r = cache.get(id);
+  const cache = isCaseless(cmp) ? caseless : exact;
+  let r = cache.get(pattern);
   if (r === undefined) {
     if (cache.size > 2048) cache.clear();
     try {
-      r = RE2JS.compile(pattern, RE2JS.LONGEST_MATCH | (icase ? RE2JS.CASE_INSENSITIVE : 0));
+      r = instrument(RE2JS.compile(pattern, RE2JS.LONGEST_MATCH | (isCaseless(cmp) ? RE2JS.CASE_INSENSITIVE : 0)));
     } catch (e) {
       r = `invalid regular expression '${pattern}': ${(e as Error).message}`;
     }
-    cache.set(id, r);
+    cache.set(pattern, r);
   }
   return r;
 }
+
+const isCaseless = (cmp: Comparator) => cmp.name !== 'i;octet';
 
 export const regexMatch: MatchType = {
   name: 'regex',
@@ -43,12 +86,27 @@ export const regexMatch: MatchType = {
       ctx.warn?.(re);
       return false;
     }
-    const m = re.matcher(value);
-    if (!m.find()) return false;
-    if (!ctx.wantCaptures) return true;
-    const out: string[] = [];
-    for (let i = 0; i <= m.groupCount(); i++) out.push(m.group(i) ?? '');
-    return out;
+    charging = ctx.budget;
+    try {
+      // Without captures, re2js's test() takes its DFA, far faster than the
+      // matcher's capturing engines; the answer is the same.
+      if (!ctx.wantCaptures) return re.test(value);
+      // One capturing pass over the value. re2js's Matcher would make two
+      // (the match's bounds, then its groups); RE2's own matchWithGroup
+      // gives the bounds of every group at once, in UTF-16 offsets.
+      const groups = re.groupCount();
+      const [found, at] = re.re2().matchWithGroup(value, 0, value.length, RE2Set.UNANCHORED, 1 + groups) as [boolean, number[]];
+      if (!found) return false;
+      const out: string[] = [];
+      for (let i = 0; i <= groups; i++) out.push(at[2 * i]! < 0 ? '' : value.slice(at[2 * i], at[2 * i + 1]));
+      return out;
+    } catch (e) {
+      // Stopped in the middle of a match: do not reuse engine state it may have left half-built.
+      (isCaseless(ctx.cmp) ? caseless : exact).delete(key);
+      throw e;
+    } finally {
+      charging = undefined;
+    }
   },
 };
 

@@ -2,7 +2,7 @@
  * The message a script looks at: header fields in order (RFC 5322 2.2),
  * unfolded, and the body. Parsed once; tests read it many times.
  */
-import libmime from 'libmime';
+import { libmime } from './libmime.js';
 
 export interface HeaderField {
   /** As written. */
@@ -89,7 +89,7 @@ export function decodedHeaderValue(value: string): string {
   const v = value.trim();
   if (!v.includes('=?')) return v;
   try {
-    return libmime.decodeWords(v);
+    return libmime().decodeWords(v);
   } catch {
     return v;
   }

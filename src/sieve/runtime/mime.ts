@@ -74,8 +74,18 @@ const header = (hs: HeaderField[], name: string) => hs.find((h) => h.lname === n
 /** Nesting past this many levels of multipart or message/rfc822 is not parsed (the stack stays bounded). */
 export const MAX_MIME_DEPTH = 20;
 
-/** Parses a whole message (or part) text into the part tree; `depth` bounds nesting. */
-export function parseMime(raw: string, fallback = 'text/plain', depth = 0): MimePart {
+/** A run's CPU budget (runtime.ts CpuBudget): charge() throws when it is spent. */
+export interface Charge {
+  charge(units: number): void;
+}
+
+/**
+ * Parses a whole message (or part) text into the part tree; `depth` bounds
+ * nesting. A message of many parts takes long to read: each part is charged
+ * by its size, so that reading stops at the run's budget.
+ */
+export function parseMime(raw: string, fallback = 'text/plain', depth = 0, charge?: Charge): MimePart {
+  charge?.charge(raw.length + 256);
   const m = parseMessage(raw);
   const { type, params } = parseContentType(header(m.headers, 'content-type'), fallback);
   const part: MimePart = { headers: m.headers, type, params, body: m.body, children: [], preamble: '', epilogue: '' };
@@ -93,24 +103,26 @@ export function parseMime(raw: string, fallback = 'text/plain', depth = 0): Mime
     let closed = false;
     const childFallback = type === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
     for (const line of lines) {
-      const l = line.replace(/[ \t]+$/, '');
+      // Boundary lines may carry trailing white space (RFC 2046 5.1.1); most lines have none.
+      const lastChar = line.charCodeAt(line.length - 1);
+      const l = lastChar === 32 || lastChar === 9 ? line.replace(/[ \t]+$/, '') : line;
       if (!closed && l === `${delim}--`) {
-        if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1));
+        if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1, charge));
         current = null;
         closed = true;
       } else if (!closed && l === delim) {
-        if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1));
+        if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1, charge));
         current = [];
       } else if (closed) post.push(line);
       else if (current) current.push(line);
       else pre.push(line);
     }
-    if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1));
+    if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1, charge));
     part.preamble = pre.join('\r\n');
     part.epilogue = post.join('\r\n');
   } else if (type === 'message/rfc822') {
     const end = m.body.indexOf('\r\n\r\n');
-    part.embedded = { header: end < 0 ? m.body : m.body.slice(0, end + 2), root: parseMime(m.body, 'text/plain', depth + 1) };
+    part.embedded = { header: end < 0 ? m.body : m.body.slice(0, end + 2), root: parseMime(m.body, 'text/plain', depth + 1, charge) };
   }
   return part;
 }
@@ -162,9 +174,9 @@ const trees = new WeakMap<SieveMessage, MimePart>();
  * runtime error for whatever test asked: a silent miss would let a sender
  * hide content from body and MIME tests by nesting it deep.
  */
-export function mimeTree(msg: SieveMessage): MimePart {
+export function mimeTree(msg: SieveMessage, charge?: Charge): MimePart {
   let p = trees.get(msg);
-  if (!p) trees.set(msg, (p = parseMime(msg.raw)));
+  if (!p) trees.set(msg, (p = parseMime(msg.raw, 'text/plain', 0, charge)));
   if (tooDeep(p)) throw new SieveRuntimeFailure(`the message nests MIME parts deeper than ${MAX_MIME_DEPTH} levels; its content cannot be tested`);
   return p;
 }
@@ -192,8 +204,8 @@ export function currentPart(state: Map<string, unknown>): MimePart | undefined {
  * part (the message itself outside foreverypart) or, with `:anychild`, of
  * it and every part inside it.
  */
-export function mimeFields(msg: SieveMessage, state: Map<string, unknown>, names: string[], anychild: boolean): string[] {
-  const part = currentPart(state) ?? mimeTree(msg);
+export function mimeFields(msg: SieveMessage, state: Map<string, unknown>, names: string[], anychild: boolean, charge?: Charge): string[] {
+  const part = currentPart(state) ?? mimeTree(msg, charge);
   const parts = anychild ? Array.from(walkParts(part)) : [part];
   const wanted = new Set(names.map((n) => n.toLowerCase()));
   const out: string[] = [];

@@ -11,7 +11,7 @@ import type { SieveMessage } from './message.js';
 import type { Action, ActionDef, ActionFields } from '../action.js';
 import { SieveResult } from './result.js';
 import { asciiCasemap } from '../match/comparators.js';
-import type { MatchContext } from '../match/match-types.js';
+import type { MatchBudget, MatchContext } from '../match/match-types.js';
 import { expand, type Scope, type Template } from './strings.js';
 
 /** The SMTP envelope (RFC 5321): the reverse-path and forward-paths as given. */
@@ -90,6 +90,93 @@ export function parseDuration(text: string): number | undefined {
   return unit.startsWith('ms') ? n : unit.startsWith('m') ? n * 60_000 : n * 1000;
 }
 
+/**
+ * Work is charged in units of about a character scanned; a step (one
+ * command or test) costs this many. The clock is read once per
+ * CLOCK_UNITS units: often enough that the budget holds within a few
+ * milliseconds, rarely enough that reading it costs nothing measurable.
+ */
+export const STEP_UNITS = 256;
+const CLOCK_UNITS = 8192;
+
+/**
+ * The CPU time of one run (Pigeonhole's sieve_max_cpu_time), counted only
+ * while the run computes: time spent waiting for a host look-up, or for
+ * other sessions while the run is suspended (time slices), is not the
+ * script's. Long loops inside tests charge it too (matching many values
+ * against many keys, scanning a body, re2js's steps), so a single test
+ * cannot outrun the budget. It also tells a time-sliced run when its
+ * slice is over (`yieldDue`).
+ */
+export class CpuBudget implements MatchBudget {
+  private used = 0;
+  private since = performance.now();
+  private running = true;
+  private credit = CLOCK_UNITS;
+  /** Length of a time slice in ms; 0: the run never yields. */
+  sliceMs = 0;
+  private sliceStart = this.since;
+  /** Set when the current slice is over: the interpreter yields at its next chance. */
+  yieldDue = false;
+  /** How many times the run yielded (for tests and logs). */
+  slices = 0;
+  /** The step being evaluated: where an over-budget error points. */
+  at: Position | undefined;
+
+  constructor(readonly maxMs: number) {}
+
+  /** Counts `units` of work; throws the runtime error when the budget is spent. */
+  charge(units: number, pos?: Position): void {
+    if ((this.credit -= units) <= 0) this.check(pos);
+  }
+
+  /** Reads the clock: over budget is a runtime error (RFC 5228 2.10.6). */
+  check(pos?: Position): void {
+    this.credit = CLOCK_UNITS;
+    const now = performance.now();
+    if (this.running && this.used + (now - this.since) > this.maxMs) {
+      throw new SieveRuntimeFailure(`execution exceeded the CPU time limit of ${this.maxMs} ms`, pos ?? this.at);
+    }
+    if (this.sliceMs > 0 && now - this.sliceStart >= this.sliceMs) this.yieldDue = true;
+  }
+
+  /** CPU time used so far, in ms. */
+  get usedMs(): number {
+    return this.used + (this.running ? performance.now() - this.since : 0);
+  }
+
+  /** The run waits (a host Promise, a yielded slice): stop counting. Idempotent. */
+  suspend(): void {
+    if (!this.running) return;
+    this.used += performance.now() - this.since;
+    this.running = false;
+  }
+
+  /** Ends the slice: lets the event loop run timers and I/O, then goes on. */
+  pause(): Promise<void> {
+    this.suspend();
+    this.slices++;
+    // setImmediate runs after the poll phase: every timer and socket that is
+    // ready gets its turn before the run computes again.
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.resume());
+  }
+
+  /** The run computes again: count from now, with a fresh slice. Idempotent. */
+  resume(): void {
+    if (this.running) return;
+    this.running = true;
+    this.since = this.sliceStart = performance.now();
+    this.yieldDue = false;
+  }
+}
+
+/** A table of Runtime.memoize, made once per module with memoTable(): an index, so a look-up finds its table without hashing. */
+export type MemoTable = number & { readonly memoTable: unique symbol };
+let memoTables = 0;
+export function memoTable(): MemoTable {
+  return memoTables++ as MemoTable;
+}
+
 /** Raised inside the interpreter and turned into a value at execute's boundary. */
 export class SieveRuntimeFailure extends Error {
   constructor(
@@ -127,9 +214,8 @@ export class Runtime implements Scope {
   readonly globals = new Map<string, string>();
   matchValues: string[] = [];
   steps = 0;
-  /** When the run started (performance.now()), for the time budget. */
-  private readonly started = performance.now();
-  private readonly maxCpuMs: number;
+  /** The run's CPU budget (see charge). */
+  readonly budget: CpuBudget;
   readonly result: SieveResult;
   /** Messages the script logged (vnd.dovecot.debug's debug_log). */
   readonly log: string[] = [];
@@ -146,7 +232,7 @@ export class Runtime implements Scope {
   }
   set message(m: SieveMessage | null) {
     this.current = m;
-    this.memo.clear();
+    this.memo.length = 0;
   }
   /** The message as the run began, before any editheader change: what a failed run keeps. */
   readonly initialMessage: SieveMessage | null;
@@ -158,7 +244,7 @@ export class Runtime implements Scope {
   /** One reusable match context per run: matching allocates nothing per test. */
   readonly matchContext: MatchContext & { at?: Position };
   /** Header reads of this run, by what was read: a policy tests the same fields many times. */
-  private readonly memo = new Map<string, unknown>();
+  private readonly memo: Array<Map<string, unknown> | undefined> = [];
 
   constructor(
     ctx: ExecutionContext,
@@ -172,24 +258,22 @@ export class Runtime implements Scope {
     this.envelope = ctx.envelope;
     this.context = ctx;
     this.result = new SieveResult(limits);
-    this.maxCpuMs = parseDuration(host.setting?.('sieve_max_cpu_time') ?? '') ?? limits.maxCpuMs;
-    const mc: MatchContext & { at?: Position } = { cmp: asciiCasemap, wantCaptures: false, warn: (m) => this.warn(m, mc.at) };
+    const cpu = host.setting?.('sieve_max_cpu_time');
+    this.budget = new CpuBudget((cpu !== undefined ? parseDuration(cpu) : undefined) ?? limits.maxCpuMs);
+    const mc: MatchContext & { at?: Position } = { cmp: asciiCasemap, wantCaptures: false, warn: (m) => this.warn(m, mc.at), budget: this.budget };
     this.matchContext = mc;
   }
 
-  /** Counts one evaluation against the budget (Pigeonhole's cpu limit, here in steps). */
+  /** Counts one evaluation against the step limit and the CPU budget. */
   step(pos: Position): void {
     if (++this.steps > this.limits.maxSteps) throw new SieveRuntimeFailure(`execution exceeded the step limit of ${this.limits.maxSteps}`, pos);
-    // The clock is read every 4 steps: cheap, and a step is short except for
-    // large regex matches, which re2js keeps linear.
-    if ((this.steps & 3) === 0 && performance.now() - this.started > this.maxCpuMs) {
-      throw new SieveRuntimeFailure(`execution exceeded the CPU time limit of ${this.maxCpuMs} ms`, pos);
-    }
+    this.budget.at = pos;
+    this.budget.charge(STEP_UNITS, pos);
   }
 
   /** Makes a script's variable namespaces readable (RFC 5229 3). */
   installNamespaces(defs: ReadonlyArray<{ name: string; read(rt: Runtime, path: string): string }> | undefined): void {
-    for (const d of defs ?? []) if (!this.namespaces.has(d.name)) this.namespaces.set(d.name, (path) => d.read(this, path));
+    if (defs) for (const d of defs) if (!this.namespaces.has(d.name)) this.namespaces.set(d.name, (path) => d.read(this, path));
   }
 
   /** A host setting by Pigeonhole's name, or undefined. */
@@ -215,7 +299,8 @@ export class Runtime implements Scope {
       // "${env.vnd.dovecot.x}": the namespace is the first part, the rest its path.
       const dot = ns.indexOf('.');
       const head = dot < 0 ? ns : ns.slice(0, dot);
-      return this.namespaces.get(head)?.(dot < 0 ? name : `${ns.slice(dot + 1)}.${name}`) ?? '';
+      const path = dot < 0 ? name : `${ns.slice(dot + 1)}.${name}`;
+      return this.namespaces.get(head)?.(path) ?? '';
     }
     return (this.scope.globalNames.has(name) ? this.globals : this.scope.vars).get(name) ?? '';
   }
@@ -231,6 +316,8 @@ export class Runtime implements Scope {
   }
 
   setVariable(name: string, value: string): void {
+    // Building a long value cost time in proportion to its length.
+    this.budget.charge(value.length);
     const v = this.fitVariable(value);
     if (name.startsWith('global.')) {
       this.globals.set(name.slice(7), v);
@@ -243,18 +330,18 @@ export class Runtime implements Scope {
     return typeof t === 'string' ? t : expand(t, this);
   }
 
-  /** A string or string-list value expanded to its strings. */
   /**
-   * Remembers what `compute` gives for `key` in table `table` for the rest
-   * of the run. Keys are the header strings themselves (no concatenation),
-   * so look-ups hash each string once.
+   * Remembers what `compute(key, arg)` gives for `key` in table `table` for
+   * the rest of the run. Keys are the header strings themselves (no
+   * concatenation), so look-ups hash each string once; `compute` is a
+   * module-level function, so a look-up allocates nothing.
    */
-  memoize<T>(table: string, key: string, compute: () => T): T {
-    let m = this.memo.get(table) as Map<string, T> | undefined;
-    if (!m) this.memo.set(table, (m = new Map()));
+  memoize<T, A>(table: MemoTable, key: string, compute: (key: string, arg: A) => T, arg: A): T {
+    let m = this.memo[table] as Map<string, T> | undefined;
+    if (!m) this.memo[table] = m = new Map();
     let v = m.get(key);
     if (v === undefined) {
-      v = compute();
+      v = compute(key, arg);
       m.set(key, v);
     }
     return v;
@@ -262,7 +349,7 @@ export class Runtime implements Scope {
 
   /** The message or its header changed (test_set, editheader): cached reads are stale. */
   forget(): void {
-    this.memo.clear();
+    this.memo.length = 0;
   }
 
   /** A string or string-list value expanded to its strings. Constant lists are shared: do not mutate. */

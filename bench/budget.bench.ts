@@ -1,0 +1,69 @@
+/**
+ * The CPU budget and time slices, measured as ratios:
+ *
+ * - overshoot: how long a run that exceeds its budget takes, divided by
+ *   the budget (target at most 1.1), for the single tests that used to run
+ *   far past it: `body :raw :contains` with 5,000 keys and
+ *   `body :raw :regex "(.*a){20}x"` over a 5 MB body, and a foreverypart
+ *   loop building variables;
+ * - timer delay: while one time-sliced run computes, a 1 ms interval
+ *   measures how late it fires (the longest gap between ticks against the
+ *   slice length; another session waits at most about that long).
+ */
+import { compileSieve } from '../src/sieve/compile.js';
+import { DEFAULT_SLICE_MS, executeAsync } from '../src/sieve/interpreter.js';
+import { parseMessage, type SieveMessage } from '../src/sieve/runtime/message.js';
+
+const BUDGET_MS = 1000;
+const envelope = { from: 'joe@example.com', to: ['alice@example.org'] };
+
+function script(text: string) {
+  const r = compileSieve(text);
+  if (!r.script) throw new Error(r.diagnostics.map((d) => d.message).join('; '));
+  return r.script;
+}
+
+function bigBody(size: number): SieveMessage {
+  const line = 'a banana and a papaya are a snack, said Anna at the data bazaar\r\n';
+  return parseMessage(`From: joe@example.com\r\nSubject: big\r\n\r\n${line.repeat(Math.ceil(size / line.length))}`);
+}
+
+function multipart(parts: number): SieveMessage {
+  const part = '--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n';
+  return parseMessage(`From: joe@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n${part.repeat(parts)}--b--\r\n`);
+}
+
+const keys = `[${Array.from({ length: 5000 }, (_, i) => `"no such key ${i}"`).join(', ')}]`;
+const cases: Array<{ name: string; text: string; message: () => SieveMessage }> = [
+  { name: 'body :raw :contains, 5,000 keys, 5 MB', text: `require "body"; if body :raw :contains ${keys} { discard; }`, message: () => bigBody(5 << 20) },
+  { name: 'body :raw :regex "(.*a){20}x", 5 MB', text: 'require ["body", "regex"]; if body :raw :regex "(.*a){20}x" { discard; }', message: () => bigBody(5 << 20) },
+  {
+    name: 'foreverypart building variables, 125,000 parts (5 MB)',
+    text: 'require ["foreverypart", "variables"]; foreverypart { set "x" "${x}${x}${x}${x}abc"; set "y" "${x}${y}"; }',
+    message: () => multipart(125_000),
+  },
+];
+
+for (const c of cases) {
+  const compiled = script(c.text);
+  const message = c.message();
+  let maxGap = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+  }, 1);
+  const t0 = performance.now();
+  last = t0;
+  const r = await executeAsync(compiled, { message, envelope }, {}, { limits: { maxCpuMs: BUDGET_MS, maxSteps: 1e9 } });
+  const took = performance.now() - t0;
+  clearInterval(timer);
+  // The wait from the last tick (or the start) to the end counts too.
+  maxGap = Math.max(maxGap, performance.now() - last);
+  const stopped = r.errors[0]?.message.includes('CPU time') ? 'stopped' : `not stopped (${r.errors[0]?.message ?? 'finished'})`;
+  console.log(
+    `${c.name}: ${stopped}; overshoot ${(took / BUDGET_MS).toFixed(2)}x the ${BUDGET_MS} ms budget (target <= 1.1); ` +
+      `longest timer gap ${(maxGap / DEFAULT_SLICE_MS).toFixed(1)}x the ${DEFAULT_SLICE_MS} ms slice`,
+  );
+}

@@ -1,0 +1,89 @@
+/**
+ * Line and column of a token, computed from its offset. The lexer tracks
+ * offsets only (Chevrotain's `positionTracking: 'onlyOffset'`, well over
+ * twice as fast as full tracking); one pass over the text records where
+ * each line starts, and positions are looked up when a node or a
+ * diagnostic needs one.
+ *
+ * The numbers are the ones Chevrotain's full tracking gives: a line ends at
+ * "\n", "\r\n" or a lone "\r" (its default line terminators), columns count
+ * characters from 1, and a token that ends with a line break after earlier
+ * ones ends at column 1 of its last line, as Chevrotain reports it. Every
+ * line break lies inside a token that may hold one (white space, strings,
+ * comments), so counting them over the whole text is counting them token
+ * by token, as Chevrotain does.
+ */
+import type { IToken } from './chevrotain.js';
+import type { Position } from '../src/diagnostics.js';
+
+export class LineIndex {
+  /** Offsets where lines 2, 3, ... start (line 1 starts at 0). */
+  private readonly starts: number[] = [];
+  /** The line (0-based) of the last look-up: nodes are built mostly in text order. */
+  private last = 0;
+
+  constructor(private readonly text: string) {
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 10) this.starts.push(i + 1);
+      else if (c === 13) {
+        if (text.charCodeAt(i + 1) === 10) i++;
+        this.starts.push(i + 1);
+      }
+    }
+  }
+
+  /** 0-based line of an offset: the number of line starts at or before it. */
+  private lineOf(offset: number): number {
+    const s = this.starts;
+    let l = this.last;
+    if (l > 0 && s[l - 1]! > offset) {
+      // Behind the cursor: binary search.
+      let lo = 0;
+      let hi = l - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (s[mid]! <= offset) lo = mid + 1;
+        else hi = mid;
+      }
+      l = lo;
+    } else {
+      while (l < s.length && s[l]! <= offset) l++;
+    }
+    this.last = l;
+    return l;
+  }
+
+  position(offset: number): Position {
+    const l = this.lineOf(offset);
+    return { line: l + 1, column: offset - (l === 0 ? 0 : this.starts[l - 1]!) + 1, offset };
+  }
+
+  /** Where a token starts. */
+  start(t: IToken): Position {
+    return this.position(t.startOffset);
+  }
+
+  /** Just after a token ends: its last character's line, that character's column + 1, offset + 1. */
+  end(t: IToken): Position {
+    // Offset-only tokens carry no end offset: the image gives it.
+    const last = t.startOffset + Math.max(t.image.length, 1) - 1;
+    const p = this.position(last);
+    const c = this.text.charCodeAt(last);
+    if ((c === 10 || c === 13) && lineBreaks(t.image) > 1) return { line: p.line, column: 2, offset: last + 1 };
+    return { line: p.line, column: p.column + 1, offset: last + 1 };
+  }
+}
+
+function lineBreaks(image: string): number {
+  let n = 0;
+  for (let i = 0; i < image.length; i++) {
+    const c = image.charCodeAt(i);
+    if (c === 10) n++;
+    else if (c === 13) {
+      if (image.charCodeAt(i + 1) === 10) i++;
+      n++;
+    }
+  }
+  return n;
+}
