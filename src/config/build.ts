@@ -12,6 +12,7 @@ import {
   type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, globalOptions, legacyScriptOptions, listenScope, listenerOptions,
   listenerScope, loggingOptions, loggingScope, parseScriptSlot, peerScope, scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
 } from './schema.js';
+import { buildDelivery } from './delivery.js';
 import type { Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
 import { type HostPort, parseCidr, parseHostPort } from './values.js';
 import type { ScopeInstance } from './walk.js';
@@ -70,6 +71,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
     listeners: buildListeners(listener, dir, diagnostics),
     smtpCbv: cbv ? buildCbv(cbv, dir) : null,
     sieve: buildSieve(childrenOf(root, sieveScope)[0], dir, diagnostics),
+    delivery: buildDelivery(root, (spec) => defaultOf(spec, dir), diagnostics),
   };
 }
 

@@ -12,6 +12,7 @@ import { type ConfScalar } from '../../grammars/ecconf.js';
 import { parseCidr, parseHostPort, type ValueType } from './values.js';
 import * as t from './values.js';
 import { didYouMean } from './suggest.js';
+import { deliveryOptions, domainScope } from './delivery.js';
 
 export interface OptionSpec<T = unknown> {
   /** The name as documented; matching is case-insensitive. */
@@ -210,11 +211,11 @@ export const loggingScope: ScopeSpec = {
 };
 export const rootScope: ScopeSpec = {
   name: '(top level)', doc: 'Options outside any scope.', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
-  options: Object.values(globalOptions), scopes: [listenerScope, cbvScope, sieveScope, loggingScope],
+  options: [...Object.values(globalOptions), ...deliveryOptions], scopes: [listenerScope, cbvScope, sieveScope, loggingScope, domainScope],
 };
 
 /** The 2.x module form `Validate validate/<module> [instance] { ... }` stands for `<module> [instance] { ... }`. */
 export const VALIDATE_MODULES = new Map<string, ScopeSpec>([['validate/sieve', sieveScope], ['validate/smtp_cbv', cbvScope]]);
 
 /** Every scope, outermost first, for the document and its test. */
-export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, loggingScope];
+export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, loggingScope, domainScope];
