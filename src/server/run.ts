@@ -12,6 +12,7 @@ import { hostname as osHostname } from 'node:os';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/index.js';
 import { MaildirSpool } from '../delivery/maildir.js';
+import { DeliveryQueue } from '../delivery/queue.js';
 import { type Diagnostic, formatDiagnostic } from '../diagnostics.js';
 import { assertSmtpServerFits } from '../frontdoors/smtp/smtp-server-adapter.js';
 import { SmtpFront } from '../frontdoors/smtp/smtp-front.js';
@@ -24,6 +25,8 @@ export interface RunningServer {
   addresses: Array<{ host: string; port: number }>;
   logger: Logger;
   services: ServerServices;
+  /** The delivery queue, when the configuration routes mail. */
+  queue?: DeliveryQueue;
   /** Reloads config and scripts; resolves with the problems found (the old policy stays on error). */
   reload(): Promise<Diagnostic[]>;
   stop(deadlineMs?: number): Promise<void>;
@@ -51,9 +54,10 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
 
   const sieveLogger = (c: typeof config) => (c.sieve.debugLevel ? logger.child({}, { level: c.sieve.debugLevel }) : logger);
-  const services = createServices(config, sieveLogger(config), spool);
-  let policy: SievePolicy = assembled.policy;
   const s = config.server;
+  const queue = config.delivery.routed ? await DeliveryQueue.open({ config: config.delivery, spool, logger, hostname: s.hostname ?? osHostname() }) : undefined;
+  const services = createServices(config, sieveLogger(config), spool, queue);
+  let policy: SievePolicy = assembled.policy;
   const front = new SmtpFront(
     { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, logger },
     { policy: () => policy, services },
@@ -64,6 +68,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
     addresses,
     logger,
     services,
+    ...(queue ? { queue } : {}),
     front,
     async reload() {
       const again = await loadConfig(configFile);
@@ -82,7 +87,10 @@ export async function startFromConfig(configFile: string, options: StartOptions 
       logger.error({ event: 'reload', ok: false, problems: problems.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d)) }, 'reload failed; keeping the running configuration');
       return problems;
     },
-    stop: (deadlineMs = 30_000) => front.close(deadlineMs),
+    async stop(deadlineMs = 30_000) {
+      await front.close(deadlineMs);
+      await queue?.stop(Math.min(deadlineMs, 10_000));
+    },
   };
   return { running, diagnostics: all };
 }

@@ -12,6 +12,8 @@ import { createCbvEngine } from '../cbv/engine.js';
 import { cbvEngineOptions, type Config } from '../config/index.js';
 import { LocalStore } from '../delivery/local-store.js';
 import type { MaildirSpool } from '../delivery/maildir.js';
+import type { DeliveryQueue } from '../delivery/queue.js';
+import { QueueStore } from '../delivery/queue-store.js';
 import { createDnsLookup } from '../policy/dns-lookup.js';
 import { functionServices } from '../policy/functions.js';
 import { SenderVerification } from '../session/sender-verification.js';
@@ -22,7 +24,8 @@ export interface ServerServices extends SessionServices {
   reconfigure(config: Config): void;
 }
 
-export function createServices(config: Config, logger: Logger, spool: MaildirSpool): ServerServices {
+/** `queue`: the delivery queue when the configuration routes mail (docs/delivery.md); it is the store then. */
+export function createServices(config: Config, logger: Logger, spool: MaildirSpool, queue?: DeliveryQueue): ServerServices {
   // One cache store for the life of the process: an engine rebuilt by a reload keeps every verdict.
   const cacheStore = new MemoryStore(config.smtpCbv?.cache.size ?? 10_000);
   let engineOptions: unknown = null;
@@ -31,11 +34,13 @@ export function createServices(config: Config, logger: Logger, spool: MaildirSpo
   const services: ServerServices = {
     logger,
     counters: new Map(),
-    store: new LocalStore(spool),
+    store: queue ? new QueueStore(queue, logger) : new LocalStore(spool),
     maxTarpitMs: config.server.maxTarpitMs,
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
     functionServices: {},
     reconfigure(next: Config) {
+      if (queue) queue.reconfigure(next.delivery);
+      if (next.delivery.routed !== Boolean(queue)) logger.warn({ event: 'reconfigure', service: 'delivery' }, 'turning routing on or off needs a restart');
       services.maxTarpitMs = next.server.maxTarpitMs;
       services.maxTarpitSeconds = next.server.maxTarpitMs / 1000;
       const c = next.smtpCbv;
