@@ -25,6 +25,8 @@ export interface RecipientProgress {
   hop?: string;
   /** An operator asked for this recipient to be bounced. */
   bounceRequested?: boolean;
+  /** Bounced or expired, and the bounce not yet queued. */
+  unreported?: boolean;
 }
 
 export interface EntryState {
@@ -68,8 +70,12 @@ export function apply(state: EntryState, r: EntryRecord): boolean {
       if (r.reply) p.reply = r.reply;
       if (r.hop) p.hop = r.hop;
       if (FINAL.has(r.s)) delete p.bounceRequested;
+      if (r.s === 'bounced' || r.s === 'expired') p.unreported = true;
       return false;
     }
+    case 'notified':
+      for (const i of r.i) if (state.recipients[i]) delete state.recipients[i]!.unreported;
+      return false;
     case 'dsn':
       state.lastDelayNotice = r.at;
       return false;
@@ -87,7 +93,7 @@ export function apply(state: EntryState, r: EntryRecord): boolean {
   }
 }
 
-/** Every recipient is final (or the entry was deleted): the file can go. */
+/** Every recipient is final and reported (or the entry was deleted): the file can go. */
 export function finished(state: EntryState): boolean {
-  return state.deleted || state.recipients.every(isFinal);
+  return state.deleted || state.recipients.every((r) => isFinal(r) && !r.unreported);
 }

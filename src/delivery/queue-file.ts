@@ -56,6 +56,8 @@ export type EntryRecord =
   | { t: 'r'; i: number; s: RecipientStatus; at: number; n: number; next?: number; reply?: Reply; hop?: string }
   /** A delay notice was sent. */
   | { t: 'dsn'; at: number }
+  /** The bounce for these recipients (bounced or expired) was queued. */
+  | { t: 'notified'; i: number[]; at: number }
   /** Operator commands (smtp-cbv queue ...), each with its own id. */
   | { t: 'flush' | 'delete' | 'bounce'; c: string; at: number };
 

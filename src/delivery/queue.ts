@@ -249,34 +249,23 @@ export class DeliveryQueue {
     }
   }
 
-  /** Turns one attempt's results into records: the bounce (if any) is queued first, then the results are appended. */
+  /** Appends one attempt's results; bounces are queued when the entry settles (one per entry). */
   private async record(entry: Live, indexes: number[], results: RecipientResult[]): Promise<void> {
     const h = entry.state.header;
     const now = Date.now();
-    const records: EntryRecord[] = [];
-    const failed: DsnRecipient[] = [];
-    results.forEach((res, k) => {
+    const records: EntryRecord[] = results.map((res, k) => {
       const i = indexes[k]!;
-      const r = entry.state.recipients[i]!;
-      const n = r.attempts + 1;
+      const n = entry.state.recipients[i]!.attempts + 1;
       this.o.logger.info(
         { event: 'delivery.attempt', queue: h.id, kind: h.kind, recipient: res.recipient, hop: res.hop ?? null, outcome: res.outcome, attempt: n, reply: wireText(res.reply) },
         `${h.id} ${res.recipient} ${res.outcome}: ${res.reply.code}`,
       );
       const base = { t: 'r' as const, i, at: now, n, reply: res.reply, ...(res.hop ? { hop: res.hop } : {}) };
-      if (res.outcome === 'delivered') records.push({ ...base, s: 'delivered' });
-      else if (res.outcome === 'failed') {
-        records.push({ ...base, s: 'bounced' });
-        failed.push(dsnRecipient(r.address, res.reply, res.hop, now));
-      } else {
-        const next = nextAttempt(n, h.receivedAt, now, this.config);
-        if (next === null) {
-          records.push({ ...base, s: 'expired' });
-          failed.push({ ...dsnRecipient(r.address, res.reply, res.hop, now), status: statusOf(res.reply, '4.4.7') });
-        } else records.push({ ...base, s: 'deferred', next });
-      }
+      if (res.outcome === 'delivered') return { ...base, s: 'delivered' as const };
+      if (res.outcome === 'failed') return { ...base, s: 'bounced' as const };
+      const next = nextAttempt(n, h.receivedAt, now, this.config);
+      return next === null ? { ...base, s: 'expired' as const } : { ...base, s: 'deferred' as const, next };
     });
-    if (failed.length) await this.notify(entry, failed);
     await this.files.append(h.id, records, this.stats);
     for (const rec of records) {
       apply(entry.state, rec);
@@ -284,7 +273,7 @@ export class DeliveryQueue {
     }
   }
 
-  /** After an entry's attempts: operator bounces, delay notices, removal when done, else the next schedule. */
+  /** After an entry's attempts: operator bounces, the bounce, delay notices, removal when done, else the next schedule. */
   private async settle(entry: Live): Promise<void> {
     const h = entry.state.header;
     if (entry.jobs > 0) {
@@ -292,16 +281,18 @@ export class DeliveryQueue {
       return;
     }
     try {
-      const asked = entry.state.recipients.map((r, i) => [r, i] as const).filter(([r]) => r.bounceRequested && pending(r) && !entry.state.deleted);
-      if (asked.length) {
+      if (!entry.state.deleted) {
         const now = Date.now();
-        await this.notify(entry, asked.map(([r]) => ({ ...dsnRecipient(r.address, r.reply, r.hop, now), status: '5.0.0' })));
-        const records: EntryRecord[] = asked.map(([r, i]) => ({ t: 'r', i, s: 'bounced', at: now, n: r.attempts, reply: OPERATOR_BOUNCE }));
-        await this.files.append(h.id, records, this.stats);
-        for (const rec of records) apply(entry.state, rec);
-        for (const [r] of asked) this.logFinal(h, r.address, 'bounced', OPERATOR_BOUNCE);
+        const asked = entry.state.recipients.map((r, i) => [r, i] as const).filter(([r]) => r.bounceRequested && pending(r));
+        if (asked.length) {
+          const records: EntryRecord[] = asked.map(([r, i]) => ({ t: 'r', i, s: 'bounced', at: now, n: r.attempts, reply: OPERATOR_BOUNCE }));
+          await this.files.append(h.id, records, this.stats);
+          for (const rec of records) apply(entry.state, rec);
+          for (const [r] of asked) this.logFinal(h, r.address, 'bounced', OPERATOR_BOUNCE);
+        }
+        await this.bounce(entry);
+        await this.delayNotice(entry);
       }
-      await this.delayNotice(entry);
     } catch (e) {
       this.o.logger.error({ event: 'queue.error', queue: h.id, err: (e as Error).message }, 'queue bookkeeping failed');
     }
@@ -314,6 +305,29 @@ export class DeliveryQueue {
     }
     entry.message = undefined;
     this.schedule(entry);
+  }
+
+  /**
+   * One bounce for every recipient that failed since the last one: queued
+   * first, then noted in the entry, so a crash in between sends it twice
+   * rather than never.
+   */
+  private async bounce(entry: Live): Promise<void> {
+    const failed = entry.state.recipients.map((r, i) => [r, i] as const).filter(([r]) => r.unreported);
+    if (!failed.length) return;
+    const now = Date.now();
+    await this.notify(
+      entry,
+      failed.map(([r]) => {
+        const d = dsnRecipient(r.address, r.reply, r.hop, now);
+        if (r.reply?.text === OPERATOR_BOUNCE.text) return { ...d, status: '5.0.0' };
+        // An expired recipient reports its last transient reply (Postfix does the same); 4.4.7 when it had none.
+        return r.state === 'expired' ? { ...d, status: statusOf(r.reply, '4.4.7') } : d;
+      }),
+    );
+    const rec: EntryRecord = { t: 'notified', i: failed.map(([, i]) => i), at: now };
+    await this.files.append(entry.state.header.id, [rec], this.stats);
+    apply(entry.state, rec);
   }
 
   private async delayNotice(entry: Live): Promise<void> {
