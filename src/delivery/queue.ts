@@ -86,7 +86,7 @@ export class DeliveryQueue {
 
   private constructor(private readonly o: QueueOptions) {
     this.config = o.config;
-    this.files = new QueueFiles(o.config.queueDir);
+    this.files = new QueueFiles(o.config.queueDir, this.stats);
     this.hops = new NextHops(o.config);
   }
 
@@ -131,7 +131,7 @@ export class DeliveryQueue {
       },
       message: n.message,
     }));
-    await this.files.create(made, this.stats);
+    await this.files.create(made);
     this.stats.entriesWritten += made.length;
     for (const m of made) {
       const live: Live = { state: replay({ header: m.header, records: [] }), message: m.message, jobs: 0 };
@@ -266,7 +266,8 @@ export class DeliveryQueue {
       const next = nextAttempt(n, h.receivedAt, now, this.config);
       return next === null ? { ...base, s: 'expired' as const } : { ...base, s: 'deferred' as const, next };
     });
-    await this.files.append(h.id, records, this.stats);
+    // Only a lost "delivered" costs nothing but a second delivery: no fsync for it (queue-file.ts).
+    await this.files.append(h.id, records, records.some((r) => r.t === 'r' && r.s !== 'delivered'));
     for (const rec of records) {
       apply(entry.state, rec);
       if (rec.t === 'r' && isFinal(entry.state.recipients[rec.i]!)) this.logFinal(h, entry.state.recipients[rec.i]!.address, rec.s, rec.reply, rec.hop);
@@ -286,7 +287,7 @@ export class DeliveryQueue {
         const asked = entry.state.recipients.map((r, i) => [r, i] as const).filter(([r]) => r.bounceRequested && pending(r));
         if (asked.length) {
           const records: EntryRecord[] = asked.map(([r, i]) => ({ t: 'r', i, s: 'bounced', at: now, n: r.attempts, reply: OPERATOR_BOUNCE }));
-          await this.files.append(h.id, records, this.stats);
+          await this.files.append(h.id, records);
           for (const rec of records) apply(entry.state, rec);
           for (const [r] of asked) this.logFinal(h, r.address, 'bounced', OPERATOR_BOUNCE);
         }
@@ -326,7 +327,7 @@ export class DeliveryQueue {
       }),
     );
     const rec: EntryRecord = { t: 'notified', i: failed.map(([, i]) => i), at: now };
-    await this.files.append(entry.state.header.id, [rec], this.stats);
+    await this.files.append(entry.state.header.id, [rec]);
     apply(entry.state, rec);
   }
 
@@ -342,7 +343,7 @@ export class DeliveryQueue {
     const until = new Date(h.receivedAt + c.messageExpirationMs);
     await this.notify(entry, late.map((r) => ({ ...dsnRecipient(r.address, r.reply, r.hop, now), action: 'delayed' as const, status: statusOf(r.reply, '4.0.0').replace(/^5/, '4'), willRetryUntil: until })));
     const rec: EntryRecord = { t: 'dsn', at: now };
-    await this.files.append(h.id, [rec], this.stats);
+    await this.files.append(h.id, [rec]);
     apply(entry.state, rec);
   }
 
