@@ -20,6 +20,7 @@ import type { DeliveryConfig } from '../config/index.js';
 import { type Reply, wireText } from '../session/reply.js';
 import { composeDsn, type DsnRecipient, statusOf } from './dsn.js';
 import type { MaildirSpool } from './maildir.js';
+import { OutboundPool } from './outbound.js';
 import { apply, type EntryState, finished, isFinal, pending, replay } from './queue-entry.js';
 import { type EntryHeader, type EntryKind, type EntryRecipient, type EntryRecord, type FsyncCounter, newQueueId, QueueFiles } from './queue-file.js';
 import { nextAttempt } from './retry.js';
@@ -79,6 +80,7 @@ export class DeliveryQueue {
   private readonly inflight = new Set<Promise<void>>();
   private config: DeliveryConfig;
   private readonly hops: NextHops;
+  private readonly pool = new OutboundPool();
   private stopped = false;
   private watcher?: FSWatcher;
   private poll?: NodeJS.Timeout;
@@ -161,6 +163,7 @@ export class DeliveryQueue {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => (timer = setTimeout(r, deadlineMs)))]);
     if (timer) clearTimeout(timer);
+    this.pool.closeAll();
   }
 
   /** Puts an entry's due recipients on their destinations' waiting lists; sets a timer for the rest. */
@@ -229,6 +232,7 @@ export class DeliveryQueue {
         config: this.config,
         hops: this.hops,
         spool: this.o.spool,
+        pool: this.pool,
         helo: this.o.hostname,
         onFsyncs: (n) => (this.stats.fsyncs += n),
       });

@@ -5,6 +5,9 @@
  * greets with a 4xx, passes the attempt to the next one); the result is
  * one outcome per recipient, with the reply that decided it.
  *
+ * Connections come from, and go back to, the pool (outbound.ts) when one
+ * is given.
+ *
  * STARTTLS (Momentum's `TLS`): `ifavailable` uses it when offered and
  * goes on in clear when the upgrade is refused or the handshake fails;
  * `required` defers the recipients of a host that cannot do it; `no` never
@@ -12,9 +15,9 @@
  * passive listeners only (RFC 7435); verified TLS (DANE, MTA-STS) is not
  * implemented.
  */
-import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
-import { isIP } from 'node:net';
+import type SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { TlsMode } from '../config/index.js';
+import { Outbound, OutboundPool, type SmtpError } from './outbound.js';
 import type { Reply } from '../session/reply.js';
 import type { Target } from './routes.js';
 
@@ -37,6 +40,8 @@ export interface SendOptions {
   responseTimeoutMs: number;
   /** Targets tried at most (MX hosts). */
   maxTargets?: number;
+  /** Keeps connections open between messages (outbound.ts); without it each attempt has its own. */
+  pool?: OutboundPool;
 }
 
 /** A reply as nodemailer hands it over ("550 5.1.1 text", lines joined). */
@@ -54,8 +59,6 @@ export function parseReply(response: string | undefined, fallback: Reply): Reply
 }
 
 const outcomeOf = (reply: Reply): Outcome => (reply.code >= 200 && reply.code < 300 ? 'delivered' : reply.code >= 500 ? 'failed' : 'deferred');
-
-type SmtpError = Error & { code?: string; response?: string; responseCode?: number; command?: string; recipient?: string; rejectedErrors?: SmtpError[] };
 
 interface Attempt {
   /** The host was not reached or would not take mail: try the next one. */
@@ -83,59 +86,51 @@ export async function sendMessage(targets: readonly Target[], from: string, to: 
 
 export const hopName = (t: Target) => (t.name === t.address ? `[${t.address}]:${t.port}` : `${t.name}[${t.address}]:${t.port}`);
 
-function attempt(target: Target, from: string, to: readonly string[], message: Buffer, o: SendOptions, tls: TlsMode): Promise<Attempt> {
+async function attempt(target: Target, from: string, to: readonly string[], message: Buffer, o: SendOptions, tls: TlsMode): Promise<Attempt> {
   const hop = hopName(target);
-  return new Promise((resolve) => {
-    let done = false;
-    const conn = new SMTPConnection({
-      host: target.address,
-      port: target.port,
-      name: o.helo,
-      lmtp: o.lmtp,
-      connectionTimeout: o.connectTimeoutMs,
-      greetingTimeout: o.connectTimeoutMs,
-      socketTimeout: o.responseTimeoutMs,
-      ignoreTLS: tls === 'no',
-      requireTLS: tls === 'required',
-      opportunisticTLS: tls === 'ifavailable',
-      tls: { rejectUnauthorized: false, ...(isIP(target.name) ? {} : { servername: target.name }) },
-      logger: false,
-    } as SMTPConnection.Options);
-    const finish = (a: Attempt) => {
-      if (done) return;
-      done = true;
-      try {
-        if (a.next) conn.close();
-        else conn.quit();
-      } catch {
-        // closing a connection that already went away
+  const options = { ...o, tls };
+  const key = OutboundPool.key(target, options);
+  // A connection kept from an earlier message first; if it fails before answering, a fresh one.
+  const kept = o.pool?.take(key);
+  if (kept) {
+    const r = await kept.send(from, to, message);
+    if (!kept.broken || r.info) return finish(kept, r, to, hop, o.pool);
+    kept.close();
+  }
+  const conn = new Outbound(key, target, options);
+  const err = await conn.connect();
+  if (err) {
+    conn.close();
+    return connectionFailure(err, tls);
+  }
+  return finish(conn, await conn.send(from, to, message), to, hop, o.pool);
+}
+
+/** Per-recipient results of a transaction; a clean one gives its connection back to the pool. */
+function finish(conn: Outbound, r: { err: SmtpError | null; info?: SMTPConnection.SentMessageInfo }, to: readonly string[], hop: string, pool: OutboundPool | undefined): Attempt {
+  if (r.err) {
+    conn.close();
+    return sendFailure(r.err, to, hop);
+  }
+  if (pool) pool.give(conn);
+  else conn.quit();
+  const info = r.info;
+  const accepted = new Set((info?.accepted ?? []).map(String));
+  const rejected = new Map((info?.rejectedErrors ?? []).map((e) => [String((e as SmtpError).recipient), e as SmtpError]));
+  // LMTP: nodemailer hands over only the last recipient's reply, which may be a refusal.
+  const last = parseReply(info?.response, { code: 250, text: 'OK' });
+  const ok = last.code >= 200 && last.code < 300 ? last : { code: 250, text: 'OK (LMTP)' };
+  return {
+    next: false,
+    results: to.map((recipient) => {
+      const e = rejected.get(recipient);
+      if (e || !accepted.has(recipient)) {
+        const reply = parseReply(e?.response, { code: 451, enhanced: '4.3.0', text: 'no reply for this recipient' });
+        return { recipient, outcome: outcomeOf(reply), reply, hop };
       }
-      resolve(a);
-    };
-    conn.on('error', (err: SmtpError) => finish(connectionFailure(err, tls)));
-    conn.connect((err?: SmtpError) => {
-      if (err) return finish(connectionFailure(err, tls));
-      conn.send({ from, to: [...to] }, message, (err2: SmtpError | null, info?: SMTPConnection.SentMessageInfo) => {
-        if (err2) return finish(sendFailure(err2, to, hop));
-        const accepted = new Set((info?.accepted ?? []).map(String));
-        const rejected = new Map((info?.rejectedErrors ?? []).map((e) => [String((e as SmtpError).recipient), e as SmtpError]));
-        // LMTP: nodemailer hands over only the last recipient's reply, which may be a refusal.
-        const last = parseReply(info?.response, { code: 250, text: 'OK' });
-        const ok = last.code >= 200 && last.code < 300 ? last : { code: 250, text: 'OK (LMTP)' };
-        finish({
-          next: false,
-          results: to.map((recipient) => {
-            const e = rejected.get(recipient);
-            if (e || !accepted.has(recipient)) {
-              const reply = parseReply(e?.response, { code: 451, enhanced: '4.3.0', text: 'no reply for this recipient' });
-              return { recipient, outcome: outcomeOf(reply), reply, hop };
-            }
-            return { recipient, outcome: 'delivered' as const, reply: ok, hop };
-          }),
-        });
-      });
-    });
-  });
+      return { recipient, outcome: 'delivered' as const, reply: ok, hop };
+    }),
+  };
 }
 
 /** Before a transaction: the next target may do better (a 5xx greeting ends it for this host only too). */

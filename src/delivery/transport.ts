@@ -6,6 +6,7 @@
  */
 import type { DeliveryConfig } from '../config/index.js';
 import { INBOX, type MaildirSpool } from './maildir.js';
+import type { OutboundPool } from './outbound.js';
 import type { EntryHeader } from './queue-file.js';
 import type { Destination, NextHops } from './routes.js';
 import { type RecipientResult, sendMessage } from './smtp-sender.js';
@@ -16,6 +17,8 @@ export interface TransportContext {
   spool: MaildirSpool;
   /** EHLO/LHLO name. */
   helo: string;
+  /** Open connections kept between messages. */
+  pool?: OutboundPool;
   /** Counts the spool's fsyncs (a Maildir delivery makes five). */
   onFsyncs?(n: number): void;
 }
@@ -36,6 +39,7 @@ export async function deliverBatch(dest: Destination, header: EntryHeader, messa
     helo: ctx.config.ehloHostname ?? ctx.helo,
     connectTimeoutMs: ctx.config.connectTimeoutMs,
     responseTimeoutMs: ctx.config.responseTimeoutMs,
+    ...(ctx.pool ? { pool: ctx.pool } : {}),
   });
 }
 

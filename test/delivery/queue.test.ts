@@ -222,3 +222,22 @@ describe('delivery queue: concurrency', () => {
     expect(next.peak).toBe(2);
   });
 });
+
+describe('delivery queue: connections', () => {
+  it('keeps a connection open for the next message to the same host, and opens a new one when the host dropped it', async () => {
+    const next = await sink();
+    fx = await openQueue(`${FAST}Gateway = "127.0.0.1:${next.port}"`);
+    for (let i = 1; i <= 3; i++) {
+      await fx.queue.add([message('alice@sender.test', [`u${i}@dest.test`])]);
+      await next.waitFor(i);
+    }
+    expect(next.connections).toBe(1);
+    // The next hop goes away and comes back: the kept connection is dead, the message still goes.
+    await next.stop();
+    await next.start();
+    await fx.queue.add([message('alice@sender.test', ['u4@dest.test'])]);
+    await next.waitFor(4);
+    expect(next.connections).toBe(2);
+    expect(events(fx.logs, 'delivery.attempt').every((l) => l.outcome === 'delivered')).toBe(true);
+  });
+});

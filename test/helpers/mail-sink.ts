@@ -35,6 +35,8 @@ export interface MailSink {
   /** Connections open now, and the most ever open at once. */
   active: number;
   peak: number;
+  /** Connections accepted in all. */
+  connections: number;
   stop(): Promise<void>;
   start(): Promise<void>;
   /** Resolves when `n` messages have arrived (polls; the test's own timeout bounds it). */
@@ -52,6 +54,7 @@ export async function startMailSink(options: SinkOptions = {}): Promise<MailSink
     options,
     active: 0,
     peak: 0,
+    connections: 0,
     async start() {
       const o = sink.options;
       server = new SMTPServer({
@@ -61,6 +64,7 @@ export async function startMailSink(options: SinkOptions = {}): Promise<MailSink
         logger: false,
         onConnect(_s, cb) {
           sink.active++;
+          sink.connections++;
           sink.peak = Math.max(sink.peak, sink.active);
           cb();
         },
