@@ -124,3 +124,21 @@ export function composeDsn(input: DsnInput): Buffer {
   ].join('\r\n');
   return Buffer.from(text, 'latin1');
 }
+
+/** A failed recipient as a report names it, from its last reply and hop (`name[address]:port`). */
+export function dsnRecipient(address: string, reply: Reply | undefined, hop: string | undefined, now: number): DsnRecipient {
+  return {
+    address,
+    action: 'failed',
+    status: statusOf(reply, '5.0.0'),
+    ...(hop && hop !== 'maildir' ? { remoteMta: remoteMta(hop) } : {}),
+    ...(reply ? { reply } : {}),
+    lastAttempt: new Date(now),
+  };
+}
+
+/** Remote-MTA (RFC 3464 2.3.5) of a hop written `name[address]:port` or `[address]:port`: the name, else the address. */
+function remoteMta(hop: string): string {
+  const m = /^([^[]*)\[([^\]]*)\]/.exec(hop);
+  return m ? m[1] || m[2]! : hop;
+}

@@ -7,6 +7,7 @@
  * All are written in one go, all or none, before the client hears 250.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { composeRedirect } from '../sieve/redirect-out.js';
 import { parseMessage, type SieveMessage } from '../sieve/runtime/message.js';
@@ -15,12 +16,17 @@ import type { Accepted, MessageStore } from '../session/session.js';
 import type { EntryRecipient } from './queue-file.js';
 import type { DeliveryQueue, NewEntry } from './queue.js';
 import { receivedHeader, rfc5322Date } from './received.js';
+import { VacationMemory } from './vacation-memory.js';
 
 export class QueueStore implements MessageStore {
+  private readonly vacations: VacationMemory;
+
   constructor(
     readonly queue: DeliveryQueue,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.vacations = new VacationMemory(join(queue.files.dir, 'vacation.json'));
+  }
 
   async store({ connection, transaction, plan, message }: Accepted): Promise<string[]> {
     const folders = new Map<string, string[]>();
@@ -48,17 +54,28 @@ export class QueueStore implements MessageStore {
       }
       entries.push({ kind: 'redirect', from: out.envelope.from, recipients: out.envelope.to.map((address) => ({ address })), message: Buffer.from(out.text, 'latin1'), ...common });
     }
+    const replied: Array<{ recipient: string; sender: string; handle: string; period: number }> = [];
     for (const v of plan.vacations) {
       const reply = composeVacationReply(v.data, sieveMessage(), { from: transaction.mailFrom, to: [v.recipient] });
       if (!reply) {
         this.logger.debug({ event: 'vacation.skipped', transaction: transaction.id, recipient: v.recipient }, 'no vacation reply for this message (RFC 5230 4.5-4.6)');
         continue;
       }
+      const sender = reply.envelope.to[0] ?? '';
+      const handle = String(v.data.handle ?? '');
+      if (!(await this.vacations.mayReply(v.recipient, sender, handle))) {
+        this.logger.debug({ event: 'vacation.skipped', transaction: transaction.id, recipient: v.recipient }, 'vacation reply already sent to this sender within the period (RFC 5230 4.2)');
+        continue;
+      }
       // The composer leaves Date and Message-ID to the host (RFC 5322 3.6: both belong in every message).
       const ids = `Date: ${rfc5322Date(new Date())}\r\nMessage-ID: <${randomBytes(8).toString('hex')}.vacation@${connection.hostname}>\r\n`;
+      // RFC 5230 4.1: :days defaults to 7 (the extension already applied it).
+      replied.push({ recipient: v.recipient, sender, handle, period: typeof v.data.periodSeconds === 'number' ? v.data.periodSeconds : 7 * 86_400 });
       entries.push({ kind: 'vacation', from: reply.envelope.from, recipients: reply.envelope.to.map((address) => ({ address })), message: Buffer.from(ids + reply.text, 'utf8'), transaction: transaction.id });
     }
     if (!entries.length) return [];
-    return this.queue.add(entries);
+    const ids = await this.queue.add(entries);
+    for (const r of replied) this.vacations.remember(r.recipient, r.sender, r.handle, r.period);
+    return ids;
   }
 }

@@ -12,14 +12,12 @@
  * duplicate can come from (the next hop said 250 and we died before
  * recording it).
  */
-import { type FSWatcher, watch } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config/index.js';
 import { type Reply, wireText } from '../session/reply.js';
-import { composeDsn, type DsnRecipient, statusOf } from './dsn.js';
+import { composeDsn, type DsnRecipient, dsnRecipient, statusOf } from './dsn.js';
 import type { MaildirSpool } from './maildir.js';
+import { ControlWatcher } from './queue-control.js';
 import { OutboundPool } from './outbound.js';
 import { apply, type EntryState, finished, isFinal, pending, replay } from './queue-entry.js';
 import { type EntryHeader, type EntryKind, type EntryRecipient, type EntryRecord, type FsyncCounter, newQueueId, QueueFiles } from './queue-file.js';
@@ -82,14 +80,13 @@ export class DeliveryQueue {
   private readonly hops: NextHops;
   private readonly pool = new OutboundPool();
   private stopped = false;
-  private watcher?: FSWatcher;
-  private poll?: NodeJS.Timeout;
-  private scanning: Promise<void> | null = null;
+  private readonly control: ControlWatcher;
 
   private constructor(private readonly o: QueueOptions) {
     this.config = o.config;
     this.files = new QueueFiles(o.config.queueDir, this.stats);
     this.hops = new NextHops(o.config);
+    this.control = new ControlWatcher(this.files.control, (ids) => this.commands(ids));
   }
 
   /** Opens the queue directory, reads back every entry and starts delivering. */
@@ -110,7 +107,7 @@ export class DeliveryQueue {
     }
     o.logger.info({ event: 'queue.ready', dir: o.config.queueDir, entries: loaded }, 'delivery queue ready');
     for (const live of q.entries.values()) void q.settle(live);
-    q.watchControl();
+    q.control.start();
     return q;
   }
 
@@ -157,8 +154,7 @@ export class DeliveryQueue {
   /** Stops scheduling; waits up to `deadlineMs` for attempts in flight. */
   async stop(deadlineMs = 5000): Promise<void> {
     this.stopped = true;
-    this.watcher?.close();
-    if (this.poll) clearInterval(this.poll);
+    this.control.stop();
     for (const l of this.entries.values()) if (l.timer) clearTimeout(l.timer);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => (timer = setTimeout(r, deadlineMs)))]);
@@ -371,29 +367,8 @@ export class DeliveryQueue {
 
   // ------------------------------------------------------------ operator commands
 
-  private watchControl(): void {
-    const scan = () => {
-      this.scanning ??= this.scanControl().finally(() => (this.scanning = null));
-    };
-    try {
-      this.watcher = watch(this.files.control, { persistent: false }, scan);
-      this.watcher.on('error', () => undefined);
-    } catch {
-      // No inotify: the poll below still finds the commands.
-    }
-    this.poll = setInterval(scan, 2000);
-    this.poll.unref();
-    scan();
-  }
-
-  private async scanControl(): Promise<void> {
-    const names = await readdir(this.files.control).catch(() => [] as string[]);
-    const ids = new Set<string>();
-    for (const n of names) {
-      await rm(join(this.files.control, n), { force: true });
-      ids.add(n.split('.')[0]!);
-    }
-    if (!ids.size || this.stopped) return;
+  private async commands(ids: Set<string>): Promise<void> {
+    if (this.stopped) return;
     const targets = ids.has('all') ? [...this.entries.keys()] : [...ids];
     for (const id of targets) await this.reread(id);
   }
@@ -414,21 +389,4 @@ export class DeliveryQueue {
     this.o.logger.info({ event: 'queue.command', queue: id, deleted: live.state.deleted }, `${id}: operator command applied`);
     await this.settle(live);
   }
-}
-
-function dsnRecipient(address: string, reply: Reply | undefined, hop: string | undefined, now: number): DsnRecipient {
-  return {
-    address,
-    action: 'failed',
-    status: statusOf(reply, '5.0.0'),
-    ...(hop && hop !== 'maildir' ? { remoteMta: remoteMta(hop) } : {}),
-    ...(reply ? { reply } : {}),
-    lastAttempt: new Date(now),
-  };
-}
-
-/** Remote-MTA (RFC 3464 2.3.5) of a hop written `name[address]:port` or `[address]:port`: the name, else the address. */
-function remoteMta(hop: string): string {
-  const m = /^([^[]*)\[([^\]]*)\]/.exec(hop);
-  return m ? m[1] || m[2]! : hop;
 }

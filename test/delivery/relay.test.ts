@@ -121,10 +121,23 @@ describe('smtp-cbv as a relay', () => {
     expect(await arrived(gateway, 'away@dest.test')).toHaveLength(1);
   });
 
+  it('replies to a sender once per :days period (RFC 5230 4.2)', async () => {
+    await arrived(senderMx, 'alice@sender.test');
+    const before = senderMx.messages.length;
+    await send('alice@sender.test', ['away@dest.test'], 'From: alice@sender.test\r\nTo: away@dest.test\r\nSubject: again\r\n\r\nx\r\n');
+    await arrived(gateway, 'away@dest.test').then(() => new Promise((res) => setTimeout(res, 300)));
+    expect(senderMx.messages.length).toBe(before);
+  });
+
   it('sends no vacation reply to mail that is itself automatic', async () => {
     const before = senderMx.messages.length;
-    await send('alice@sender.test', ['away@dest.test'], 'From: alice@sender.test\r\nTo: away@dest.test\r\nAuto-Submitted: auto-generated\r\nSubject: robot\r\n\r\nx\r\n');
+    await send('zed@sender.test', ['away@dest.test'], 'From: zed@sender.test\r\nTo: away@dest.test\r\nAuto-Submitted: auto-generated\r\nSubject: robot\r\n\r\nx\r\n');
     await new Promise((res) => setTimeout(res, 300));
     expect(senderMx.messages.length).toBe(before);
+  });
+
+  it('replies to another sender who writes a plain message', async () => {
+    await send('yan@sender.test', ['away@dest.test'], 'From: yan@sender.test\r\nTo: away@dest.test\r\nSubject: hello\r\n\r\nx\r\n');
+    expect(await arrived(senderMx, 'yan@sender.test')).toHaveLength(1);
   });
 });
