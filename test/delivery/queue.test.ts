@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDsn } from '../helpers/dsn-parse.js';
 import { type MailSink, startMailSink } from '../helpers/mail-sink.js';
-import { events, message, openQueue, type QueueFixture, until } from '../helpers/queue-fixture.js';
+import { appendCommand } from '../../src/delivery/queue-commands.js';
+import { configFor, events, message, openQueue, type QueueFixture, until } from '../helpers/queue-fixture.js';
 
 const FAST = 'Retry_Interval = 0.2\nMax_Retry_Interval = 0.4\nretry_jitter = 0\nConnect_Timeout = 2\nDelivery_Response_Timeout = 5\n';
 
@@ -157,7 +158,6 @@ describe('delivery queue: SMTP gateway', () => {
     expect(state.header.id).toBe(id);
     expect(state.recipients[0]).toMatchObject({ state: 'deferred', attempts: 1 });
     // The operator flushes (as `smtp-cbv queue flush` does): the running queue picks it up.
-    const { appendCommand } = await import('../../src/delivery/queue-commands.js');
     await appendCommand(fx.queue.files, id!, 'flush');
     await next.waitFor(1);
     await until(async () => (await entriesOnDisk(fx!)) === 0);
@@ -239,5 +239,20 @@ describe('delivery queue: connections', () => {
     await next.waitFor(4);
     expect(next.connections).toBe(2);
     expect(events(fx.logs, 'delivery.attempt').every((l) => l.outcome === 'delivered')).toBe(true);
+  });
+});
+
+describe('delivery queue: reload', () => {
+  it('takes new routes from a reload and keeps its entries', async () => {
+    const first = await sink();
+    const second = await sink();
+    await first.stop();
+    fx = await openQueue(`Retry_Interval = 60\nretry_jitter = 0\nConnect_Timeout = 2\nGateway = "127.0.0.1:${first.port}"`);
+    const [id] = await fx.queue.add([message('alice@sender.test', ['bob@dest.test'])]);
+    await until(() => events(fx!.logs, 'delivery.attempt').length === 1);
+    fx.queue.reconfigure(configFor(`Retry_Interval = 60\nGateway = "127.0.0.1:${second.port}"`, fx.dir).delivery);
+    await appendCommand(fx.queue.files, id!, 'flush');
+    const [m] = await second.waitFor(1);
+    expect(m!.to).toEqual(['bob@dest.test']);
   });
 });

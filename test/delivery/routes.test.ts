@@ -3,8 +3,10 @@
  * options), and MX delivery through the CBV engine's resolver and target
  * guard against a real DNS server and next hop on loopback.
  */
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGateway } from '../../src/config/delivery.js';
+import { loadConfig } from '../../src/config/index.js';
 import { destinationFor } from '../../src/delivery/routes.js';
 import { oneMx } from '../helpers/cbv-fixture.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
@@ -45,6 +47,18 @@ describe('routes from the configuration', () => {
     expect(parseGateway('My.Local.Smart.Host')).toEqual({ host: 'my.local.smart.host', port: null });
     for (const bad of ['', 'a b', 'fe80::1', '[nothost]:25', 'host:0', 'host:70000', '300.1.1.1']) expect(parseGateway(bad), bad).toBeUndefined();
   });
+  it('examples/relay.conf loads and routes as its comments say', async () => {
+    const { config, diagnostics } = await loadConfig(fileURLToPath(new URL('../../examples/relay.conf', import.meta.url)));
+    expect(diagnostics).toEqual([]);
+    const d = config!.delivery;
+    expect([destinationFor('a@example.com', d).key, destinationFor('a@localhost', d).key, destinationFor('a@other.test', d).key]).toEqual([
+      'gateway:lmtp:127.0.0.1:2424',
+      'maildir',
+      'gateway:esmtp:127.0.0.1:2526',
+    ]);
+    expect(d).toMatchObject({ retryIntervalMs: 300_000, maxRetryIntervalMs: 7_200_000, messageExpirationMs: 432_000_000, generateDelayDsn: true });
+  });
+
   it('refuses LMTP without a gateway, naming the place', () => {
     expect(() => configFor('Domain "x.test" { Delivery_Method = LMTP }', '/tmp/x')).toThrow(/3:1 Domain "x.test": Delivery_Method LMTP needs a Gateway/);
   });
