@@ -147,6 +147,11 @@ function connectionFailure(err: SmtpError, tls: TlsMode): Attempt {
 
 /** A transaction that failed: MAIL FROM, every RCPT TO, DATA, or the connection. */
 function sendFailure(err: SmtpError, to: readonly string[], hop: string): Attempt {
+  // Refused by the client library itself (an address it cannot put on the wire): retrying cannot help.
+  if (err.code === 'EENVELOPE' && !err.response) {
+    const reply = { code: 553, enhanced: '5.1.3', text: err.message };
+    return { next: false, results: to.map((recipient) => ({ recipient, outcome: 'failed' as const, reply })) };
+  }
   const perRecipient = new Map((err.rejectedErrors ?? []).map((e) => [String(e.recipient), e]));
   const general = err.response
     ? parseReply(err.response, { code: 451, enhanced: '4.4.2', text: err.message })

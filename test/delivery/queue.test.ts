@@ -256,3 +256,15 @@ describe('delivery queue: reload', () => {
     expect(m!.to).toEqual(['bob@dest.test']);
   });
 });
+
+describe('delivery queue: addresses the wire cannot carry', () => {
+  it('bounces at once instead of retrying', async () => {
+    const next = await sink();
+    const senderMx = await sink();
+    fx = await openQueue(`${FAST}Gateway = "127.0.0.1:${next.port}"\nDomain "sender.test" { Gateway = "127.0.0.1:${senderMx.port}" }`);
+    await fx.queue.add([message('alice@sender.test', ['bad>addr@dest.test'])]);
+    const [report] = await senderMx.waitFor(1);
+    expect(parseDsn(report!.data).recipients[0]!.get('status')).toBe('5.1.3');
+    expect(events(fx.logs, 'delivery.attempt').filter((l) => l.recipient === 'bad>addr@dest.test')).toHaveLength(1);
+  });
+});
