@@ -141,3 +141,13 @@ describe('smtp-cbv as a relay', () => {
     expect(await arrived(senderMx, 'yan@sender.test')).toHaveLength(1);
   });
 });
+
+describe('reload', () => {
+  it('keeps the queue and its store across SIGHUP reloads', async () => {
+    const store = running.services.store;
+    expect(await running.reload()).toEqual([]);
+    expect(running.services.store).toBe(store);
+    await send('alice@sender.test', ['after-reload@dest.test'], 'From: alice@sender.test\r\nTo: after-reload@dest.test\r\nSubject: r\r\n\r\nx\r\n');
+    expect(await arrived(gateway, 'after-reload@dest.test')).toHaveLength(1);
+  });
+});
