@@ -7,6 +7,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { composeDsn, diagnosticCode, type DsnRecipient } from '../../src/delivery/dsn.js';
 import { decodeEntry, encodeEntry, encodeRecords, type EntryHeader, type EntryRecord, newQueueId } from '../../src/delivery/queue-file.js';
+import { parseGateway } from '../../src/config/delivery.js';
+import { parseReply } from '../../src/delivery/smtp-sender.js';
 import { parseDsn } from '../helpers/dsn-parse.js';
 
 const reply = fc.record({ code: fc.integer({ min: 200, max: 599 }), text: fc.string({ maxLength: 200 }) }, { requiredKeys: ['code', 'text'] });
@@ -74,6 +76,34 @@ describe('delivery status notifications', () => {
           expect(r.get('status')).toBe(want.status);
           expect(r.get('diagnostic-code')).toBe(`smtp; ${diagnosticCode(want.reply!)}`);
         });
+      }),
+    );
+  });
+});
+
+describe('Gateway values', () => {
+  it('never throw, and read back a name or address with its port', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 80 }), (text) => void parseGateway(text)));
+    fc.assert(
+      fc.property(fc.oneof(fc.domain(), fc.ipV4(), fc.ipV6().map((a) => `[${a}]`)), fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }), (host, port) => {
+        const g = parseGateway(port === undefined ? host : `${host}:${port}`);
+        expect(g, host).toBeDefined();
+        expect(g!.port).toBe(port ?? null);
+      }),
+    );
+  });
+});
+
+describe('next-hop replies', () => {
+  it('keep the code, the enhanced code and the text of any reply, and never throw', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 200 }), (text) => void parseReply(text, { code: 451, text: 'x' })));
+    fc.assert(
+      fc.property(fc.integer({ min: 200, max: 599 }), fc.constantFrom('', '5.1.1 ', '4.2.0 '), fc.stringMatching(/^[\x21-\x7e][\x20-\x7e]{0,60}$/), (code, enhanced, text) => {
+        fc.pre(enhanced !== '' || !/^[245]\.\d{1,3}\.\d{1,3}\s/.test(text));
+        const r = parseReply(`${code} ${enhanced}${text}`, { code: 451, text: 'x' });
+        expect(r.code).toBe(code);
+        expect(r.enhanced).toBe(enhanced ? enhanced.trim() : undefined);
+        expect(r.text).toBe(text);
       }),
     );
   });
