@@ -10,10 +10,10 @@ import type { Diagnostic } from '../diagnostics.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import {
   type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, globalOptions, legacyScriptOptions, listenScope, listenerOptions,
-  listenerScope, loggingOptions, loggingScope, parseScriptSlot, peerScope, scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
+  listenerScope, loggingOptions, loggingScope, milterListenerOptions, milterListenerScope, parseScriptSlot, policyListenerOptions, policyListenerScope, peerScope, scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
 } from './schema.js';
 import { buildDelivery } from './delivery.js';
-import type { Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
+import type { BesideMtaConfig, Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
 import { type HostPort, parseCidr, parseHostPort } from './values.js';
 import type { ScopeInstance } from './walk.js';
 
@@ -67,12 +67,25 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
       maxConnectionsPerIp: must(listenerOptions.maxConnectionsPerIp, dir, listener),
       maxTarpitMs: must(serverOptions.maxTarpit, dir, listener),
       socketTimeoutMs: must(serverOptions.socketTimeout, dir, listener),
+      greetPauseMs: must(serverOptions.greetPause, dir, listener),
+      maxConnections: must(serverOptions.maxConnections, dir, listener),
+      dataTimeoutMs: must(serverOptions.dataTimeout, dir, listener),
     },
     listeners: buildListeners(listener, dir, diagnostics),
     smtpCbv: cbv ? buildCbv(cbv, dir) : null,
     sieve: buildSieve(childrenOf(root, sieveScope)[0], dir, diagnostics),
+    policy: buildBesideMta(policyListenerOptions, childrenOf(root, policyListenerScope)[0], dir),
+    milter: {
+      ...buildBesideMta(milterListenerOptions, childrenOf(root, milterListenerScope)[0], dir),
+      maxMessageSize: must(milterListenerOptions.maxMessageSize, dir, childrenOf(root, milterListenerScope)[0]),
+    },
     delivery: buildDelivery(root, (spec) => defaultOf(spec, dir), diagnostics),
   };
+}
+
+function buildBesideMta(o: typeof policyListenerOptions, s: ScopeInstance | undefined, dir: string): BesideMtaConfig {
+  const listen = must(o.listen, dir, s);
+  return { host: listen.host, port: listen.port, deadlineMs: must(o.deadline, dir, s), maxConnections: must(o.maxConnections, dir, s), context: must(o.context, dir, s) };
 }
 
 function buildListeners(listener: ScopeInstance | undefined, dir: string, diagnostics: Diagnostic[]): ListenerConfig[] {

@@ -106,6 +106,18 @@ export interface ServerConfig {
   maxConnectionsPerIp: number;
   maxTarpitMs: number;
   socketTimeoutMs: number;
+  greetPauseMs: number;
+  maxConnections: number;
+  dataTimeoutMs: number;
+}
+
+/** A front door beside an MTA (docs/postfix.md): the policy service or the milter. */
+export interface BesideMtaConfig {
+  host: string;
+  port: number;
+  deadlineMs: number;
+  maxConnections: number;
+  context: Record<string, string>;
 }
 
 export interface Config {
@@ -118,6 +130,10 @@ export interface Config {
   /** Null when the configuration has no smtp_cbv scope (no callback verification). */
   smtpCbv: SmtpCbvConfig | null;
   sieve: SieveConfig;
+  /** Policy_Listener (defaults when absent). */
+  policy: BesideMtaConfig;
+  /** Milter_Listener (defaults when absent). */
+  milter: BesideMtaConfig & { maxMessageSize: number };
   /** Routing and the delivery queue (docs/delivery.md). */
   delivery: DeliveryConfig;
 }

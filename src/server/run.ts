@@ -13,19 +13,21 @@ import type { Logger } from 'pino';
 import { loadConfig } from '../config/index.js';
 import { MaildirSpool } from '../delivery/maildir.js';
 import { DeliveryQueue } from '../delivery/queue.js';
+import { QueueStore } from '../delivery/queue-store.js';
 import { type Diagnostic, formatDiagnostic } from '../diagnostics.js';
 import { assertSmtpServerFits } from '../frontdoors/smtp/smtp-server-adapter.js';
 import { SmtpFront } from '../frontdoors/smtp/smtp-front.js';
 import type { SievePolicy } from '../session/policy.js';
 import { assemble } from './assemble.js';
 import { createLogger } from './logger.js';
+import { reload, sieveLogger } from './reload.js';
 import { createServices, type ServerServices } from './services.js';
 
 export interface RunningServer {
   addresses: Array<{ host: string; port: number }>;
   logger: Logger;
   services: ServerServices;
-  /** The delivery queue, when the configuration routes mail. */
+  /** The delivery queue, when the configuration routes mail (docs/delivery.md). */
   queue?: DeliveryQueue;
   /** Reloads config and scripts; resolves with the problems found (the old policy stays on error). */
   reload(): Promise<Diagnostic[]>;
@@ -53,13 +55,13 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   const recovered = await spool.recover();
   logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
 
-  const sieveLogger = (c: typeof config) => (c.sieve.debugLevel ? logger.child({}, { level: c.sieve.debugLevel }) : logger);
   const s = config.server;
+  // With routes, the queue is the store: created once, it outlives reloads (docs/delivery.md).
   const queue = config.delivery.routed ? await DeliveryQueue.open({ config: config.delivery, spool, logger, hostname: s.hostname ?? osHostname() }) : undefined;
-  const services = createServices(config, sieveLogger(config), spool, queue);
+  const services = createServices(config, sieveLogger(logger, config), queue ? new QueueStore(queue, logger) : spool);
   let policy: SievePolicy = assembled.policy;
   const front = new SmtpFront(
-    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, logger },
+    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, greetPauseMs: s.greetPauseMs, maxConnections: s.maxConnections, dataTimeoutMs: s.dataTimeoutMs, logger },
     { policy: () => policy, services },
   );
   const addresses = await front.start();
@@ -70,23 +72,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
     services,
     ...(queue ? { queue } : {}),
     front,
-    async reload() {
-      const again = await loadConfig(configFile);
-      let problems = again.diagnostics;
-      if (again.config) {
-        const next = await assemble(again.config);
-        problems = [...problems, ...next.diagnostics];
-        if (next.assembled) {
-          policy = next.assembled.policy;
-          services.logger = sieveLogger(again.config);
-          services.reconfigure(again.config);
-          logger.info({ event: 'reload', ok: true, warnings: problems.length }, 'configuration reloaded (listener changes need a restart)');
-          return problems;
-        }
-      }
-      logger.error({ event: 'reload', ok: false, problems: problems.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d)) }, 'reload failed; keeping the running configuration');
-      return problems;
-    },
+    reload: () => reload({ configFile, logger, services, swap: (p) => (policy = p), spoolDir: config.spoolDir }),
     async stop(deadlineMs = 30_000) {
       await front.close(deadlineMs);
       await queue?.stop(Math.min(deadlineMs, 10_000));

@@ -11,21 +11,20 @@ import { MemoryStore } from '../cbv/cache.js';
 import { createCbvEngine } from '../cbv/engine.js';
 import { cbvEngineOptions, type Config } from '../config/index.js';
 import { LocalStore } from '../delivery/local-store.js';
-import type { MaildirSpool } from '../delivery/maildir.js';
-import type { DeliveryQueue } from '../delivery/queue.js';
+import { MaildirSpool } from '../delivery/maildir.js';
 import { QueueStore } from '../delivery/queue-store.js';
 import { createDnsLookup } from '../policy/dns-lookup.js';
 import { functionServices } from '../policy/functions.js';
 import { SenderVerification } from '../session/sender-verification.js';
-import type { SessionServices } from '../session/session.js';
+import type { MessageStore, SessionServices } from '../session/session.js';
 
 export interface ServerServices extends SessionServices {
   /** Applies a reloaded configuration to what can change without a restart. */
   reconfigure(config: Config): void;
 }
 
-/** `queue`: the delivery queue when the configuration routes mail (docs/delivery.md); it is the store then. */
-export function createServices(config: Config, logger: Logger, spool: MaildirSpool, queue?: DeliveryQueue): ServerServices {
+/** `store`: where accepted messages go; a spool means the local Maildir store (LocalStore). */
+export function createServices(config: Config, logger: Logger, store: MessageStore | MaildirSpool): ServerServices {
   // One cache store for the life of the process: an engine rebuilt by a reload keeps every verdict.
   const cacheStore = new MemoryStore(config.smtpCbv?.cache.size ?? 10_000);
   let engineOptions: unknown = null;
@@ -34,13 +33,15 @@ export function createServices(config: Config, logger: Logger, spool: MaildirSpo
   const services: ServerServices = {
     logger,
     counters: new Map(),
-    store: queue ? new QueueStore(queue, logger) : new LocalStore(spool),
+    store: store instanceof MaildirSpool ? new LocalStore(store) : store,
     maxTarpitMs: config.server.maxTarpitMs,
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
     functionServices: {},
     reconfigure(next: Config) {
-      if (queue) queue.reconfigure(next.delivery);
-      if (next.delivery.routed !== Boolean(queue)) logger.warn({ event: 'reconfigure', service: 'delivery' }, 'turning routing on or off needs a restart');
+      // The delivery queue, when it is the store, takes the reloaded routes and retry settings (docs/delivery.md).
+      const queue = services.store instanceof QueueStore ? services.store.queue : null;
+      queue?.reconfigure(next.delivery);
+      if (queue && !next.delivery.routed) logger.warn({ event: 'reconfigure', service: 'delivery' }, 'turning routing off needs a restart');
       services.maxTarpitMs = next.server.maxTarpitMs;
       services.maxTarpitSeconds = next.server.maxTarpitMs / 1000;
       const c = next.smtpCbv;

@@ -85,6 +85,7 @@ wait_tcp 127.0.0.1 $SMTP_PORT
 wait_tcp 127.0.0.2 $SMTP_PORT
 for pid in "${pids[@]}"; do kill -0 "$pid"; done
 
+bash test/interop/services/postfix-frontdoors.sh
 source test/interop/services/lmtp.sh   # Dovecot LMTP: next hop of the delivery test
 
 echo "== interop: vitest"

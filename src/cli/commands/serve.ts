@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { formatDiagnostic } from '../../diagnostics.js';
 import { startFromConfig } from '../../server/run.js';
 import { type CliIO, EXIT } from '../io.js';
+import { runUntilSignal } from '../until-signal.js';
 import type { ExitCodeSink } from '../main.js';
 
 export function registerServe(program: Command, io: CliIO, exit: ExitCodeSink): void {
@@ -23,22 +24,7 @@ export function registerServe(program: Command, io: CliIO, exit: ExitCodeSink): 
         exit.code = EXIT.failure;
         return;
       }
-      await new Promise<void>((resolve) => {
-        let stopping = false;
-        const stop = (signal: string) => {
-          if (stopping) return;
-          stopping = true;
-          running.logger.info({ event: 'signal', signal, drainMs }, `${signal}: stopping`);
-          void running.stop(drainMs).then(resolve);
-        };
-        process.on('SIGTERM', () => stop('SIGTERM'));
-        process.on('SIGINT', () => stop('SIGINT'));
-        process.on('SIGHUP', () => {
-          running.logger.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: reloading');
-          void running.reload();
-        });
-      });
-      running.logger.flush?.();
+      await runUntilSignal(running, drainMs);
       exit.code = EXIT.ok;
     });
 }

@@ -31,12 +31,18 @@ export interface SmtpFrontOptions {
   maxConnectionsPerIp: number;
   /** Idle time before a connection is dropped. */
   socketTimeoutMs: number;
+  /** Wait before the greeting (early talkers get 554); default 0. */
+  greetPauseMs?: number;
+  /** Connections open at once on each listener; default 1000. */
+  maxConnections?: number;
+  /** Longest DATA transfer; default 10 minutes (RFC 5321 4.5.3.2.6). */
+  dataTimeoutMs?: number;
   logger: Logger;
 }
 
 export class SmtpFront {
   private listeners: SmtpListener[] = [];
-  private sessions = new Map<string, { session: Session; listener: SmtpListener }>();
+  private sessions = new Map<string, { session: Session; listener: SmtpListener; ip: string; counted: boolean }>();
   private perIp = new Map<string, number>();
 
   constructor(
@@ -54,6 +60,9 @@ export class SmtpFront {
           banner: l.greeting ?? 'smtp-cbv',
           maxMessageSize: l.maxMessageSize ?? this.options.maxMessageSize,
           socketTimeoutMs: this.options.socketTimeoutMs,
+          greetPauseMs: this.options.greetPauseMs ?? 0,
+          maxConnections: this.options.maxConnections ?? 1000,
+          dataTimeoutMs: this.options.dataTimeoutMs ?? 600_000,
           ...(l.tls ? { tls: l.tls } : {}),
         },
         this.events(l, () => listener),
@@ -83,6 +92,16 @@ export class SmtpFront {
     this.options.logger.info({ event: 'stopped', forced }, 'stopped');
   }
 
+  /** Frees the client's per-address slot, once. */
+  private release(id: string): void {
+    const entry = this.sessions.get(id);
+    if (!entry?.counted) return;
+    entry.counted = false;
+    const count = (this.perIp.get(entry.ip) ?? 1) - 1;
+    if (count > 0) this.perIp.set(entry.ip, count);
+    else this.perIp.delete(entry.ip);
+  }
+
   private events(l: ListenerOptions, listener: () => SmtpListener) {
     const limit = l.maxMessageSize ?? this.options.maxMessageSize;
     const find = (id: string) => this.sessions.get(id)?.session;
@@ -106,7 +125,7 @@ export class SmtpFront {
           },
           this.deps,
         );
-        this.sessions.set(client.id, { session, listener: listener() });
+        this.sessions.set(client.id, { session, listener: listener(), ip: client.remoteAddress, counted: true });
         if (count > (l.maxConnectionsPerIp ?? this.options.maxConnectionsPerIp)) {
           this.options.logger.info({ event: 'refused', session: client.id, client: client.remoteAddress, phase: 'connect', code: 421, reason: 'per-ip-limit' }, 'too many connections from one address');
           return { reply: replies.tooManyFromAddress, disconnect: true };
@@ -136,10 +155,10 @@ export class SmtpFront {
         return answer(await s.data(data.message));
       },
       reset: (id: string) => find(id)?.reset(),
-      closed: (id: string, remoteAddress: string) => {
-        const count = (this.perIp.get(remoteAddress) ?? 1) - 1;
-        if (count > 0) this.perIp.set(remoteAddress, count);
-        else this.perIp.delete(remoteAddress);
+      // A client that said QUIT no longer counts, though its socket may close a moment later.
+      quit: (id: string) => this.release(id),
+      closed: (id: string) => {
+        this.release(id);
         find(id)?.close();
         this.sessions.delete(id);
       },
