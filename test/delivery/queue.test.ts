@@ -3,7 +3,7 @@
  * SMTP and LMTP sinks): delivery, retries, per-recipient results, bounces
  * read back field by field, expiry, restart.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDsn } from '../helpers/dsn-parse.js';
@@ -266,5 +266,21 @@ describe('delivery queue: addresses the wire cannot carry', () => {
     const [report] = await senderMx.waitFor(1);
     expect(parseDsn(report!.data).recipients[0]!.get('status')).toBe('5.1.3');
     expect(events(fx.logs, 'delivery.attempt').filter((l) => l.recipient === 'bad>addr@dest.test')).toHaveLength(1);
+  });
+});
+
+describe('delivery queue: damaged files', () => {
+  it('starts with an unreadable entry left in place and logged, and removes unfinished writes', async () => {
+    const next = await sink();
+    fx = await openQueue(`${FAST}Gateway = "127.0.0.1:${next.port}"`);
+    await fx.queue.stop();
+    const entries = join(fx.dir, 'queue', 'entries');
+    await writeFile(join(entries, '0MX000000000000000000'), 'not a queue entry');
+    await writeFile(join(entries, '0MX000000000000000001.tmp'), 'half written');
+    await fx.reopen();
+    expect(events(fx.logs, 'queue.unreadable').map((l) => l.queue)).toEqual(['0MX000000000000000000']);
+    expect((await readdir(entries)).sort()).toEqual(['0MX000000000000000000']);
+    await fx.queue.add([message('alice@sender.test', ['bob@dest.test'])]);
+    await next.waitFor(1);
   });
 });
