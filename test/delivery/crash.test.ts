@@ -23,7 +23,7 @@ import { RawSmtpClient } from '../helpers/smtp-client.js';
 const root = join(import.meta.dirname, '..', '..');
 const bin = join(root, 'bin', 'smtp-cbv.js');
 const built = existsSync(join(root, 'dist', 'src', 'delivery', 'queue.js'));
-const KILLS = 6;
+const KILLS = 5;
 
 let dir: string;
 let sink: MailSink;
