@@ -127,7 +127,8 @@ describe('kill -9 during relaying', () => {
     console.log(`crash test: ${accepted.length} accepted, ${sink.messages.length} delivered, ${duplicates} duplicate(s) over ${KILLS} kills`);
     expect(accepted.length).toBeGreaterThan(KILLS);
     for (const t of accepted) expect(counts.get(t), `message ${t} was accepted but never delivered`).toBeGreaterThanOrEqual(1);
+    // Each kill can add at most one extra delivery (one delivery in flight); the same message may
+    // collect extras from two kills when it is again the one in flight, as the oldest entry, after a restart.
     expect(duplicates).toBeLessThanOrEqual(KILLS);
-    expect([...counts.values()].every((n) => n <= 2)).toBe(true);
   }, 90_000);
 });
