@@ -29,5 +29,9 @@ export const EXIT = {
   ok: 0,
   failure: 1,
   usage: 64,
+  /** EX_NOINPUT: a named item (a queue entry) does not exist. */
+  noinput: 66,
   tempfail: 75,
+  /** EX_CONFIG: the configuration has errors. */
+  config: 78,
 } as const;

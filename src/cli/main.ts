@@ -12,12 +12,13 @@ import { registerServe } from './commands/serve.js';
 import { registerRun } from './commands/run.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerMilter } from './commands/milter.js';
+import { registerQueue } from './commands/queue.js';
 
 export type ExitCodeSink = { code: number };
 export type RegisterCommand = (program: Command, io: CliIO, exit: ExitCodeSink) => void;
 
 /** Every subcommand, in the order `--help` lists them. */
-const commands: RegisterCommand[] = [registerServe, registerPolicy, registerMilter, registerCheck, registerVerify, registerTest, registerRun];
+const commands: RegisterCommand[] = [registerServe, registerPolicy, registerMilter, registerCheck, registerVerify, registerTest, registerRun, registerQueue];
 
 export function buildProgram(io: CliIO, exit: ExitCodeSink): Command {
   const program = new Command('smtp-cbv')
@@ -28,7 +29,13 @@ export function buildProgram(io: CliIO, exit: ExitCodeSink): Command {
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   for (const register of commands) register(program, io, exit);
   // Subcommands inherit the output and exit handling of the program.
-  for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
+  const inherit = (c: Command) => {
+    for (const sub of c.commands) {
+      sub.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
+      inherit(sub);
+    }
+  };
+  inherit(program);
   return program;
 }
 

@@ -13,6 +13,7 @@ import {
   hookOptions, hookScope, legacyScriptOptions, listenScope, listenerOptions, listenerScope, loggingOptions, loggingScope, milterListenerOptions,
   milterListenerScope, parseScriptSlot, peerScope, policyListenerOptions, policyListenerScope, scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
 } from './schema.js';
+import { buildDelivery } from './delivery.js';
 import type { BesideMtaConfig, CidrListConfig, Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
 import { type HostPort, parseCidr, parseHostPort } from './values.js';
 import type { ScopeInstance } from './walk.js';
@@ -90,6 +91,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
       declaredAt: refOf(d.origin, d.pos),
     })),
     cidrLists: childrenOf(root, cidrListScope).map((c) => buildCidrList(c, dir, diagnostics)),
+    delivery: buildDelivery(root, (spec) => defaultOf(spec, dir), diagnostics),
   };
 }
 

@@ -32,7 +32,7 @@ const LISTENER_OPTIONS = new Set([
   'allow_8bitmime', 'allow_chunking', 'validate_local_rcpt', 'hide_auth_user', 'esmtp_extension', 'tls_allow_renegotiation',
 ]);
 
-/** Options Momentum allows at the top level (and in Binding/Domain scopes, which are ignored as a whole). */
+/** Options Momentum allows at the top level and in Domain scopes (and in Binding scopes, which are ignored as a whole). */
 const GLOBAL_OPTIONS = new Set([
   'gateway', 'message_expiration', 'generate_bounces', 'delivery_pool', 'max_resident_active_queue_size', 'max_resident_messages',
   'keep_message_dicts_in_memory', 'debug_flags', 'spool_mode', 'spool_base', 'server_max_outbound_connections',
@@ -54,6 +54,8 @@ export function whereOf(scopeName: string): Where {
   if (n === '(top level)') return 'root';
   if (n === 'esmtp_listener' || n === 'listen' || n === 'peer') return 'listener';
   if (n === 'sieve') return 'sieve';
+  // A Domain scope takes Momentum's global options (delivery settings per domain, docs/delivery.md).
+  if (n === 'domain') return 'root';
   return 'other';
 }
 

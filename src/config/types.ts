@@ -2,7 +2,10 @@
  * The typed configuration the rest of the product reads. Every field has a
  * value (defaults applied), paths are absolute, durations are milliseconds.
  */
+import type { DeliveryConfig } from './delivery.js';
 import type { LogLevel, SievePhase } from './schema.js';
+
+export type { DeliveryConfig, DeliveryMethod, DeliveryRoute, Gateway, TlsMode } from './delivery.js';
 
 export type { LogLevel, SievePhase } from './schema.js';
 
@@ -173,4 +176,6 @@ export interface Config {
   milter: BesideMtaConfig & { maxMessageSize: number };
   datasources: DatasourceConfig[];
   cidrLists: CidrListConfig[];
+  /** Routing and the delivery queue (docs/delivery.md). */
+  delivery: DeliveryConfig;
 }

@@ -12,6 +12,8 @@ import { hostname as osHostname } from 'node:os';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/index.js';
 import { MaildirSpool } from '../delivery/maildir.js';
+import { DeliveryQueue } from '../delivery/queue.js';
+import { QueueStore } from '../delivery/queue-store.js';
 import { type Diagnostic, formatDiagnostic } from '../diagnostics.js';
 import { assertSmtpServerFits } from '../frontdoors/smtp/smtp-server-adapter.js';
 import { SmtpFront } from '../frontdoors/smtp/smtp-front.js';
@@ -25,6 +27,8 @@ export interface RunningServer {
   addresses: Array<{ host: string; port: number }>;
   logger: Logger;
   services: ServerServices;
+  /** The delivery queue, when the configuration routes mail (docs/delivery.md). */
+  queue?: DeliveryQueue;
   /** Reloads config and scripts; resolves with the problems found (the old policy stays on error). */
   reload(): Promise<Diagnostic[]>;
   stop(deadlineMs?: number): Promise<void>;
@@ -51,9 +55,11 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   const recovered = await spool.recover();
   logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
 
-  const services = createServices(config, sieveLogger(logger, config), spool);
-  let policy: SievePolicy = assembled.policy;
   const s = config.server;
+  // With routes, the queue is the store: created once, it outlives reloads (docs/delivery.md).
+  const queue = config.delivery.routed ? await DeliveryQueue.open({ config: config.delivery, spool, logger, hostname: s.hostname ?? osHostname() }) : undefined;
+  const services = createServices(config, sieveLogger(logger, config), queue ? new QueueStore(queue, logger) : spool);
+  let policy: SievePolicy = assembled.policy;
   const front = new SmtpFront(
     { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, greetPauseMs: s.greetPauseMs, maxConnections: s.maxConnections, dataTimeoutMs: s.dataTimeoutMs, logger },
     { policy: () => policy, services },
@@ -64,9 +70,13 @@ export async function startFromConfig(configFile: string, options: StartOptions 
     addresses,
     logger,
     services,
+    ...(queue ? { queue } : {}),
     front,
     reload: () => reload({ configFile, logger, services, swap: (p) => (policy = p), spoolDir: config.spoolDir }),
-    stop: (deadlineMs = 30_000) => front.close(deadlineMs),
+    async stop(deadlineMs = 30_000) {
+      await front.close(deadlineMs);
+      await queue?.stop(Math.min(deadlineMs, 10_000));
+    },
   };
   return { running, diagnostics: all };
 }

@@ -12,6 +12,7 @@ import { createCbvEngine } from '../cbv/engine.js';
 import { cbvEngineOptions, type Config } from '../config/index.js';
 import { LocalStore } from '../delivery/local-store.js';
 import { MaildirSpool } from '../delivery/maildir.js';
+import { QueueStore } from '../delivery/queue-store.js';
 import { createDnsLookup } from '../policy/dns-lookup.js';
 import { createMomentumServices, type MomentumServices } from '../policy/momentum-services.js';
 import { MemoryCounterStore } from '../sievepp/counters.js';
@@ -55,6 +56,10 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     functionServices: {},
     reconfigure(next: Config) {
       reconfigureMomentum(next);
+      // The delivery queue, when it is the store, takes the reloaded routes and retry settings (docs/delivery.md).
+      const queue = services.store instanceof QueueStore ? services.store.queue : null;
+      queue?.reconfigure(next.delivery);
+      if (queue && !next.delivery.routed) logger.warn({ event: 'reconfigure', service: 'delivery' }, 'turning routing off needs a restart');
       services.maxTarpitMs = next.server.maxTarpitMs;
       services.maxTarpitSeconds = next.server.maxTarpitMs / 1000;
       const c = next.smtpCbv;

@@ -11,7 +11,8 @@
  *   fileinto "F"                   store in folder F
  *   redirect "A"                   deliver to A (the implicit keep stays with :copy)
  *   ec_header_add / _delete        the header is edited when the message is stored
- *   vacation, flags, ...           recorded, no effect on the reply
+ *   vacation                       no effect on the reply; the reply is sent when the message is stored
+ *   flags, ...                     recorded, no effect on the reply
  *
  * A phase's decision is "final" when a script took an action that decides
  * the message's fate (anything above but ec_tarpit, header edits and the
@@ -31,6 +32,8 @@ export interface Choices {
   redirects: string[];
   /** Sieve++ ec_header_add / ec_header_delete, applied when the message is stored. */
   headerEdits: HeaderEdit[];
+  /** RFC 5230 vacation actions (their data): a store that sends mail composes the replies. */
+  vacations: Array<Record<string, unknown>>;
 }
 
 export interface Decision extends Choices {
@@ -45,7 +48,7 @@ export interface Decision extends Choices {
 export const INBOX = 'INBOX';
 
 export function noChoices(): Choices {
-  return { implicitKeep: true, folders: [], redirects: [], headerEdits: [] };
+  return { implicitKeep: true, folders: [], redirects: [], headerEdits: [], vacations: [] };
 }
 
 export function emptyDecision(implicitKeep = true): Decision {
@@ -98,8 +101,11 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
       case 'header_delete':
         if (data.name) d.headerEdits.push({ op: a.type === 'header_add' ? 'add' : 'delete', name: data.name, ...(data.value !== undefined ? { value: data.value } : {}) });
         break;
+      case 'vacation':
+        d.vacations.push(a.data ?? {});
+        break;
       default:
-        // vacation, addflag...: recorded by the interpreter, no SMTP-time effect.
+        // addflag...: recorded by the interpreter, no SMTP-time effect.
         // (editheader changes the message itself: the session stores the edited one.)
         break;
     }
@@ -122,4 +128,5 @@ export function mergeChoices(total: Choices, c: Choices): void {
   total.folders.push(...c.folders);
   total.redirects.push(...c.redirects);
   total.headerEdits.push(...c.headerEdits);
+  total.vacations.push(...c.vacations);
 }

@@ -27,6 +27,8 @@ import { type ClientInfo, ConnectionState, Transaction } from './state.js';
 export interface DeliveryPlan {
   stores: Array<{ folder: string; recipients: string[] }>;
   redirects: string[];
+  /** Vacation actions, each with the recipient whose policy took it (RFC 5230: the reply is from that recipient). */
+  vacations: Array<{ recipient: string; data: Record<string, unknown> }>;
   /** The message as the policy changed it (header edits); absent: as received. */
   message?: Buffer;
 }
@@ -280,9 +282,12 @@ function successReply(policy: Reply | undefined, ordinary: Reply): Reply {
 export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: Buffer, edited: string | undefined): DeliveryPlan {
   const byFolder = new Map<string, string[]>();
   const redirects = new Set<string>();
+  const vacations: DeliveryPlan['vacations'] = [];
   const edits = [...connection.headerEdits, ...tx.choices.headerEdits];
   for (const r of tx.recipients) {
     edits.push(...r.choices.headerEdits);
+    // A discarded recipient still sends its vacation reply (RFC 5230 4.7: vacation does not depend on the keep).
+    for (const part of [connection, tx.choices, r.choices, data]) for (const v of part.vacations) vacations.push({ recipient: r.address, data: v });
     if (dropsMessage(r.choices)) continue;
     const c = noChoices();
     for (const part of [connection, tx.choices, r.choices, data]) mergeChoices(c, part);
@@ -296,7 +301,7 @@ export function planDelivery(connection: Choices, tx: Transaction, data: Choices
     for (const a of c.redirects) redirects.add(a);
   }
   edits.push(...data.headerEdits);
-  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, recipients]) => ({ folder, recipients })), redirects: [...redirects] };
+  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, recipients]) => ({ folder, recipients })), redirects: [...redirects], vacations };
   if (edited === undefined && !edits.length) return plan;
   return { ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.toString('utf8'), edits), 'utf8') };
 }

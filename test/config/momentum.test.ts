@@ -24,7 +24,8 @@ describe('Momentum configuration smtp-cbv ignores', () => {
   });
 
   it('a Momentum option is a warning in its place; a typo is still an error', () => {
-    expect(loaded('Gateway = 10.10.10.50').diagnostics).toEqual(["test.conf:1:1: warning: Momentum's option 'Gateway' in the top level has no effect in smtp-cbv: ignored"]);
+    expect(loaded('Generate_Bounces = true').diagnostics).toEqual(["test.conf:1:1: warning: Momentum's option 'Generate_Bounces' in the top level has no effect in smtp-cbv: ignored"]);
+    expect(loaded('Domain "example.com" { Max_Retries = 3 }').diagnostics).toEqual([`test.conf:1:24: warning: Momentum's option 'Max_Retries' in Domain "example.com" has no effect in smtp-cbv: ignored`]);
     expect(loaded('ESMTP_Listener { Listen ":25" { Listen_Backlog = 500 } }').diagnostics).toEqual([
       `test.conf:1:33: warning: Momentum's option 'Listen_Backlog' in Listen ":25" has no effect in smtp-cbv: ignored`,
     ]);

@@ -86,6 +86,7 @@ wait_tcp 127.0.0.2 $SMTP_PORT
 for pid in "${pids[@]}"; do kill -0 "$pid"; done
 
 bash test/interop/services/postfix-frontdoors.sh
+source test/interop/services/lmtp.sh   # Dovecot LMTP: next hop of the delivery test
 
 echo "== interop: vitest"
 INTEROP_DNS="127.0.0.1:$DNS_PORT" INTEROP_PORT="$SMTP_PORT" npx vitest run --config vitest.interop.config.ts

@@ -1,0 +1,154 @@
+/**
+ * Outbound SMTP/LMTP connections (nodemailer's SMTPConnection) and the
+ * pool that keeps them open between messages: a connection that finished
+ * a transaction cleanly waits idle for the next message to the same host
+ * (same port, protocol, TLS mode and EHLO name) for `IDLE_MS`, and carries
+ * at most `MAX_USES` messages (Momentum's max_deliveries_per_connection),
+ * which spares each message a TCP connection, a greeting and an EHLO.
+ */
+import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import { isIP } from 'node:net';
+import type { TlsMode } from '../config/index.js';
+import type { Target } from './routes.js';
+
+export type SmtpError = Error & { code?: string; response?: string; responseCode?: number; command?: string; recipient?: string; rejectedErrors?: SmtpError[] };
+
+export interface ConnectionOptions {
+  lmtp: boolean;
+  tls: TlsMode;
+  helo: string;
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
+}
+
+const IDLE_MS = 5000;
+const MAX_USES = 100;
+
+export class Outbound {
+  private readonly conn: SMTPConnection;
+  /** The socket went away or failed: never use again. */
+  broken = false;
+  uses = 0;
+  private onFail: ((err: SmtpError) => void) | null = null;
+
+  constructor(
+    readonly key: string,
+    target: Target,
+    o: ConnectionOptions,
+  ) {
+    this.conn = new SMTPConnection({
+      host: target.address,
+      port: target.port,
+      name: o.helo,
+      lmtp: o.lmtp,
+      connectionTimeout: o.connectTimeoutMs,
+      greetingTimeout: o.connectTimeoutMs,
+      socketTimeout: o.responseTimeoutMs,
+      ignoreTLS: o.tls === 'no',
+      requireTLS: o.tls === 'required',
+      opportunisticTLS: o.tls === 'ifavailable',
+      tls: { rejectUnauthorized: false, ...(isIP(target.name) ? {} : { servername: target.name }) },
+      logger: false,
+    } as SMTPConnection.Options);
+    const fail = (err: SmtpError) => {
+      this.broken = true;
+      const f = this.onFail;
+      this.onFail = null;
+      f?.(err);
+    };
+    this.conn.on('error', fail);
+    this.conn.on('end', () => fail(Object.assign(new Error('connection closed by the next hop'), { code: 'ECONNECTION' })));
+  }
+
+  connect(): Promise<SmtpError | null> {
+    return new Promise((resolve) => {
+      this.onFail = resolve;
+      this.conn.connect((err?: SmtpError) => {
+        this.onFail = null;
+        resolve(err ?? null);
+      });
+    });
+  }
+
+  /** One transaction; resolves with nodemailer's error or result, never rejects. */
+  send(from: string, to: readonly string[], message: Buffer): Promise<{ err: SmtpError | null; info?: SMTPConnection.SentMessageInfo }> {
+    this.uses++;
+    return new Promise((resolve) => {
+      let settled = false;
+      const done = (r: { err: SmtpError | null; info?: SMTPConnection.SentMessageInfo }) => {
+        if (settled) return;
+        settled = true;
+        this.onFail = null;
+        resolve(r);
+      };
+      this.onFail = (err) => done({ err });
+      this.conn.send({ from, to: [...to] }, message, (err: SmtpError | null, info?: SMTPConnection.SentMessageInfo) => done(err ? { err } : { err: null, info: info! }));
+    });
+  }
+
+  quit(): void {
+    this.broken = true;
+    try {
+      this.conn.quit();
+    } catch {
+      // already gone
+    }
+  }
+
+  close(): void {
+    this.broken = true;
+    try {
+      this.conn.close();
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export class OutboundPool {
+  private readonly idle = new Map<string, Array<{ conn: Outbound; timer: NodeJS.Timeout }>>();
+
+  static key(target: Target, o: ConnectionOptions): string {
+    return `${target.address}|${target.port}|${o.lmtp ? 'lmtp' : 'smtp'}|${o.tls}|${o.helo}`;
+  }
+
+  /** An idle connection to this host, if one is still open. */
+  take(key: string): Outbound | undefined {
+    const list = this.idle.get(key);
+    while (list?.length) {
+      const { conn, timer } = list.pop()!;
+      clearTimeout(timer);
+      if (!conn.broken) return conn;
+    }
+    return undefined;
+  }
+
+  /** Keeps a connection that ended its transaction cleanly, or quits it when it has done enough. */
+  give(conn: Outbound): void {
+    if (conn.broken) return;
+    if (conn.uses >= MAX_USES) {
+      conn.quit();
+      return;
+    }
+    const list = this.idle.get(conn.key) ?? [];
+    const timer = setTimeout(() => {
+      const i = list.findIndex((e) => e.conn === conn);
+      if (i >= 0) list.splice(i, 1);
+      if (!list.length) this.idle.delete(conn.key);
+      conn.quit();
+    }, IDLE_MS);
+    timer.unref();
+    list.push({ conn, timer });
+    this.idle.set(conn.key, list);
+  }
+
+  closeAll(): void {
+    for (const list of this.idle.values()) {
+      for (const { conn, timer } of list) {
+        clearTimeout(timer);
+        conn.quit();
+      }
+    }
+    this.idle.clear();
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Operator commands on the queue (`smtp-cbv queue flush|delete|bounce`):
+ * a command is a record appended to the entry's own file, so it holds
+ * whether or not a server is running, and a running server is woken by a
+ * control file to apply it now. The server applies each command once
+ * (commands carry ids) and at start-up applies those it has not seen.
+ */
+import { randomBytes } from 'node:crypto';
+import { replay, type EntryState } from './queue-entry.js';
+import type { QueueFiles } from './queue-file.js';
+
+export type Command = 'flush' | 'delete' | 'bounce';
+
+export async function appendCommand(files: QueueFiles, id: string, command: Command): Promise<void> {
+  await files.append(id, [{ t: command, c: randomBytes(6).toString('hex'), at: Date.now() }]);
+  await files.kick(id);
+}
+
+/** Every entry's state as its file tells it (the CLI's view; a running server may be further on). */
+export async function readEntries(files: QueueFiles): Promise<Array<{ state: EntryState; size: number }>> {
+  const out: Array<{ state: EntryState; size: number }> = [];
+  for (const id of await files.ids(false)) {
+    try {
+      const file = await files.read(id);
+      out.push({ state: replay(file), size: file.message.length });
+    } catch {
+      // Gone meanwhile (delivered), or being written: not listed.
+    }
+  }
+  return out;
+}

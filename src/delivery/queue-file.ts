@@ -1,0 +1,245 @@
+/**
+ * The queue's files: one file per queue entry in `<queue_dir>/entries/`,
+ * holding the envelope, the message and, appended after it, one line per
+ * change of state (a delivery attempt's results, an operator command).
+ *
+ *   line 1      the header: JSON of EntryHeader (one line: JSON escapes line breaks)
+ *   size bytes  the message, exactly as it will be sent
+ *   records     one JSON object per line (EntryRecord), in the order they happened
+ *
+ * Durability (docs/delivery.md, "Durability"): an entry is written to
+ * `<id>.tmp`, fsynced, renamed to `<id>`, and the directory fsynced; one
+ * directory fsync covers every rename made before it started, so
+ * concurrent acceptances share it (group commit). A record is appended
+ * with O_APPEND (so that the server and the operator CLI can both append)
+ * and fdatasynced, except when it only says "delivered": losing that in a
+ * power failure means delivering again, never losing mail, as in Postfix,
+ * which removes a delivered queue file without an fsync. A finished entry
+ * is unlinked without an fsync for the same reason.
+ *
+ * A crash while appending can leave a torn last line: it is ignored when
+ * read (the attempt it described is made again).
+ */
+import { randomBytes } from 'node:crypto';
+import { constants, type FileHandle, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Reply } from '../session/reply.js';
+
+/** What the queue entry is: mail accepted from a client, or one the server made. */
+export type EntryKind = 'message' | 'redirect' | 'vacation' | 'bounce' | 'delay';
+
+export interface EntryRecipient {
+  address: string;
+  /** Maildir folders, used when the recipient's route is `maildir` (INBOX when empty). */
+  folders?: string[];
+}
+
+export interface EntryHeader {
+  v: 1;
+  id: string;
+  kind: EntryKind;
+  /** The reverse-path; '' is the null sender (never bounced). */
+  from: string;
+  recipients: EntryRecipient[];
+  /** Epoch milliseconds of acceptance: the retry schedule and expiry count from here. */
+  receivedAt: number;
+  size: number;
+  transaction?: string;
+  client?: { address: string; helo?: string; tls?: boolean; user?: string };
+  verdicts?: Record<string, unknown>;
+  /** For bounces and notices: the entry they report on. */
+  about?: string;
+}
+
+export type RecipientStatus = 'deferred' | 'delivered' | 'bounced' | 'expired';
+
+export type EntryRecord =
+  /** One recipient's attempt result (`n`: attempts so far; `next`: when a deferred one is retried). */
+  | { t: 'r'; i: number; s: RecipientStatus; at: number; n: number; next?: number; reply?: Reply; hop?: string }
+  /** A delay notice was sent. */
+  | { t: 'dsn'; at: number }
+  /** The bounce for these recipients (bounced or expired) was queued. */
+  | { t: 'notified'; i: number[]; at: number }
+  /** Operator commands (smtp-cbv queue ...), each with its own id. */
+  | { t: 'flush' | 'delete' | 'bounce'; c: string; at: number };
+
+export interface EntryFile {
+  header: EntryHeader;
+  message: Buffer;
+  records: EntryRecord[];
+}
+
+export const FINAL: ReadonlySet<RecipientStatus> = new Set(['delivered', 'bounced', 'expired']);
+
+let sequence = 0;
+
+/** Queue ids: sortable by time of creation, unique across processes, safe as file names. */
+export function newQueueId(now = Date.now()): string {
+  sequence = (sequence + 1) % 0x10000;
+  return `${now.toString(36).toUpperCase().padStart(9, '0')}${sequence.toString(16).padStart(4, '0').toUpperCase()}${randomBytes(4).toString('hex').toUpperCase()}`;
+}
+
+export const isQueueId = (s: string) => /^[0-9A-Z]{9}[0-9A-F]{12}$/.test(s);
+
+export function encodeEntry(header: EntryHeader, message: Buffer): Buffer[] {
+  return [Buffer.from(`${JSON.stringify({ ...header, size: message.length })}\n`), message];
+}
+
+export function encodeRecords(records: readonly EntryRecord[]): Buffer {
+  return Buffer.from(records.map((r) => `\n${JSON.stringify(r)}\n`).join(''));
+}
+
+/**
+ * Parses an entry file. Records are separated by line breaks; each is
+ * written with a line break before and after it, so a torn record never
+ * glues itself to the next one. Lines that do not parse are skipped.
+ */
+export function decodeEntry(data: Buffer): EntryFile {
+  const nl = data.indexOf(0x0a);
+  if (nl < 0) throw new Error('no header line');
+  const header = JSON.parse(data.subarray(0, nl).toString('utf8')) as EntryHeader;
+  if (header.v !== 1 || typeof header.size !== 'number' || !Array.isArray(header.recipients)) throw new Error('not a queue entry');
+  const start = nl + 1;
+  const end = start + header.size;
+  if (end > data.length) throw new Error('message truncated');
+  const records: EntryRecord[] = [];
+  for (const line of data.subarray(end).toString('utf8').split('\n')) {
+    if (!line) continue;
+    try {
+      const r = JSON.parse(line) as EntryRecord;
+      if (r && typeof r === 'object' && typeof r.t === 'string') records.push(r);
+    } catch {
+      // A torn last record (a crash while appending): the attempt is made again.
+    }
+  }
+  return { header, message: data.subarray(start, end), records };
+}
+
+export class QueueFiles {
+  readonly entries: string;
+  readonly control: string;
+  /** The directory fsync in progress, and the one queued behind it (group commit). */
+  private dirSync: Promise<void> | null = null;
+  private nextDirSync: Promise<void> | null = null;
+
+  constructor(
+    readonly dir: string,
+    /** Counts every fsync made (the benchmark's fsyncs per message). */
+    readonly counter: FsyncCounter = { fsyncs: 0 },
+  ) {
+    this.entries = join(dir, 'entries');
+    this.control = join(dir, 'control');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.entries, { recursive: true });
+    await mkdir(this.control, { recursive: true });
+  }
+
+  path(id: string): string {
+    return join(this.entries, id);
+  }
+
+  /** Writes entries all or none: each fsynced, then renamed into place, then one directory fsync. */
+  async create(entries: ReadonlyArray<{ header: EntryHeader; message: Buffer }>): Promise<void> {
+    const written: string[] = [];
+    try {
+      for (const e of entries) {
+        const tmp = `${this.path(e.header.id)}.tmp`;
+        written.push(tmp);
+        await writeSynced(tmp, encodeEntry(e.header, e.message));
+        this.counter.fsyncs++;
+      }
+      for (const e of entries) {
+        await rename(`${this.path(e.header.id)}.tmp`, this.path(e.header.id));
+        written.push(this.path(e.header.id));
+      }
+      await this.syncEntriesDir();
+    } catch (e) {
+      await Promise.all(written.map((p) => rm(p, { force: true }).catch(() => undefined)));
+      throw e;
+    }
+  }
+
+  /** Appends records (O_APPEND), then fdatasyncs unless `sync` is false. */
+  async append(id: string, records: readonly EntryRecord[], sync = true): Promise<void> {
+    const fh = await open(this.path(id), constants.O_WRONLY | constants.O_APPEND);
+    try {
+      await fh.write(encodeRecords(records));
+      if (sync) {
+        await fh.datasync();
+        this.counter.fsyncs++;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Makes every rename made so far durable. A sync already running may
+   * have started before our rename, so callers then wait for the next one,
+   * which all of them share.
+   */
+  private syncEntriesDir(): Promise<void> {
+    if (!this.dirSync) {
+      this.counter.fsyncs++;
+      this.dirSync = syncDir(this.entries).finally(() => (this.dirSync = null));
+      return this.dirSync;
+    }
+    this.nextDirSync ??= this.dirSync.catch(() => undefined).then(() => {
+      this.nextDirSync = null;
+      return this.syncEntriesDir();
+    });
+    return this.nextDirSync;
+  }
+
+  async remove(id: string): Promise<void> {
+    await rm(this.path(id), { force: true });
+  }
+
+  async read(id: string): Promise<EntryFile> {
+    return decodeEntry(await readFile(this.path(id)));
+  }
+
+  /** Ids of every entry, oldest first; leftovers of an unfinished create are removed. */
+  async ids(removeLeftovers = true): Promise<string[]> {
+    const names = await readdir(this.entries).catch(() => [] as string[]);
+    const ids: string[] = [];
+    for (const n of names) {
+      if (n.endsWith('.tmp')) {
+        if (removeLeftovers) await rm(join(this.entries, n), { force: true });
+      } else if (isQueueId(n)) ids.push(n);
+    }
+    return ids.sort();
+  }
+
+  /** Tells a running server to look at an entry again (or at every entry: `all`). */
+  async kick(id: string | 'all'): Promise<void> {
+    const fh = await open(join(this.control, `${id}.${randomBytes(4).toString('hex')}`), 'wx');
+    await fh.close();
+  }
+}
+
+export interface FsyncCounter {
+  fsyncs: number;
+}
+
+async function writeSynced(path: string, chunks: readonly Buffer[]): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    await fh.writev([...chunks]);
+    await fh.sync();
+  } finally {
+    await fh?.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The store of a server that routes mail (docs/delivery.md): an accepted
+ * message becomes one queue entry for its recipients (with the folders the
+ * policy chose, used by the `maildir` route), one entry per Sieve redirect
+ * (composed as RFC 5228 4.2 and Pigeonhole send it, with its loop guard)
+ * and one per vacation reply (RFC 5230, composed with its own safeguards).
+ * All are written in one go, all or none, before the client hears 250.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { composeRedirect } from '../sieve/redirect-out.js';
+import { parseMessage, type SieveMessage } from '../sieve/runtime/message.js';
+import { composeVacationReply } from '../sieve/vacation-reply.js';
+import type { Accepted, MessageStore } from '../session/session.js';
+import type { EntryRecipient } from './queue-file.js';
+import type { DeliveryQueue, NewEntry } from './queue.js';
+import { receivedHeader, rfc5322Date } from './received.js';
+import { VacationMemory } from './vacation-memory.js';
+
+export class QueueStore implements MessageStore {
+  private readonly vacations: VacationMemory;
+
+  constructor(
+    readonly queue: DeliveryQueue,
+    private readonly logger: Logger,
+  ) {
+    this.vacations = new VacationMemory(join(queue.files.dir, 'vacation.json'));
+  }
+
+  async store({ connection, transaction, plan, message }: Accepted): Promise<string[]> {
+    const folders = new Map<string, string[]>();
+    for (const s of plan.stores) for (const r of s.recipients) folders.set(r, [...(folders.get(r) ?? []), s.folder]);
+    const recipients: EntryRecipient[] = [...folders].map(([address, f]) => ({ address, folders: f }));
+    const header = receivedHeader(connection, recipients.length === 1 ? [recipients[0]!.address] : [], connection.hostname, transaction.id);
+    const full = Buffer.concat([Buffer.from(header), message]);
+    const common = {
+      transaction: transaction.id,
+      client: { address: connection.remoteAddress, ...(connection.helo ? { helo: connection.helo } : {}), tls: connection.tls, ...(connection.user ? { user: connection.user } : {}) },
+      verdicts: { ...transaction.verdictVariables },
+    };
+    const entries: NewEntry[] = [];
+    if (recipients.length) entries.push({ kind: 'message', from: transaction.mailFrom, recipients, message: full, ...common });
+
+    let parsed: SieveMessage | undefined;
+    // Bytes pass through latin1 unchanged: the composed copy is the received message byte for byte.
+    const sieveMessage = () => (parsed ??= parseMessage(full.toString('latin1')));
+    const firstRecipient = transaction.recipients[0]?.address ?? '';
+    for (const to of plan.redirects) {
+      const out = composeRedirect(to, sieveMessage(), { from: transaction.mailFrom, to: [firstRecipient] });
+      if (!out) {
+        this.logger.info({ event: 'redirect.loop', transaction: transaction.id, to }, `redirect to <${to}> refused: the message was redirected by this recipient before`);
+        continue;
+      }
+      entries.push({ kind: 'redirect', from: out.envelope.from, recipients: out.envelope.to.map((address) => ({ address })), message: Buffer.from(out.text, 'latin1'), ...common });
+    }
+    const replied: Array<{ recipient: string; sender: string; handle: string; period: number }> = [];
+    for (const v of plan.vacations) {
+      const reply = composeVacationReply(v.data, sieveMessage(), { from: transaction.mailFrom, to: [v.recipient] });
+      if (!reply) {
+        this.logger.debug({ event: 'vacation.skipped', transaction: transaction.id, recipient: v.recipient }, 'no vacation reply for this message (RFC 5230 4.5-4.6)');
+        continue;
+      }
+      const sender = reply.envelope.to[0] ?? '';
+      const handle = String(v.data.handle ?? '');
+      if (!(await this.vacations.mayReply(v.recipient, sender, handle))) {
+        this.logger.debug({ event: 'vacation.skipped', transaction: transaction.id, recipient: v.recipient }, 'vacation reply already sent to this sender within the period (RFC 5230 4.2)');
+        continue;
+      }
+      // The composer leaves Date and Message-ID to the host (RFC 5322 3.6: both belong in every message).
+      const ids = `Date: ${rfc5322Date(new Date())}\r\nMessage-ID: <${randomBytes(8).toString('hex')}.vacation@${connection.hostname}>\r\n`;
+      // RFC 5230 4.1: :days defaults to 7 (the extension already applied it).
+      replied.push({ recipient: v.recipient, sender, handle, period: typeof v.data.periodSeconds === 'number' ? v.data.periodSeconds : 7 * 86_400 });
+      entries.push({ kind: 'vacation', from: reply.envelope.from, recipients: reply.envelope.to.map((address) => ({ address })), message: Buffer.from(ids + reply.text, 'utf8'), transaction: transaction.id });
+    }
+    if (!entries.length) return [];
+    const ids = await this.queue.add(entries);
+    for (const r of replied) this.vacations.remember(r.recipient, r.sender, r.handle, r.period);
+    return ids;
+  }
+}

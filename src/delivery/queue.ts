@@ -1,0 +1,392 @@
+/**
+ * The delivery queue (docs/delivery.md): a long-lived service that keeps
+ * every accepted message durably (queue-file.ts) until each recipient is
+ * delivered, bounced or expired. It schedules attempts per destination
+ * (at most `Max_Outbound_Connections` in flight to one), retries deferred
+ * recipients on the back-off schedule (retry.ts), sends RFC 3464 bounces
+ * and delay notices through itself, and takes operator commands that the
+ * CLI appends to an entry's file (a control file wakes it up).
+ *
+ * A restart reads every entry back and goes on: recipients that were in
+ * flight when the process died are tried again, which is the one place a
+ * duplicate can come from (the next hop said 250 and we died before
+ * recording it).
+ */
+import type { Logger } from 'pino';
+import type { DeliveryConfig } from '../config/index.js';
+import { type Reply, wireText } from '../session/reply.js';
+import { composeDsn, type DsnRecipient, dsnRecipient, statusOf } from './dsn.js';
+import type { MaildirSpool } from './maildir.js';
+import { ControlWatcher } from './queue-control.js';
+import { OutboundPool } from './outbound.js';
+import { apply, type EntryState, finished, isFinal, pending, replay } from './queue-entry.js';
+import { type EntryHeader, type EntryKind, type EntryRecipient, type EntryRecord, type FsyncCounter, newQueueId, QueueFiles } from './queue-file.js';
+import { nextAttempt } from './retry.js';
+import { type Destination, destinationFor, NextHops } from './routes.js';
+import type { RecipientResult } from './smtp-sender.js';
+import { deliverBatch } from './transport.js';
+
+export interface NewEntry {
+  kind: EntryKind;
+  from: string;
+  recipients: EntryRecipient[];
+  message: Buffer;
+  transaction?: string;
+  client?: EntryHeader['client'];
+  verdicts?: Record<string, unknown>;
+  about?: string;
+}
+
+export interface QueueOptions {
+  config: DeliveryConfig;
+  spool: MaildirSpool;
+  logger: Logger;
+  /** Our name: Reporting-MTA of bounces, and EHLO unless EHLO_Hostname says otherwise. */
+  hostname: string;
+}
+
+interface Live {
+  state: EntryState;
+  /** Kept from acceptance to the first attempt; read from the file for retries. */
+  message?: Buffer;
+  timer?: NodeJS.Timeout;
+  jobs: number;
+}
+
+interface Job {
+  entry: Live;
+  dest: Destination;
+  indexes: number[];
+}
+
+interface DestState {
+  active: number;
+  limit: number;
+  waiting: Job[];
+  head: number;
+}
+
+const OPERATOR_BOUNCE: Reply = { code: 550, enhanced: '5.0.0', text: 'returned to sender by the queue operator' };
+const MAX_TIMER = 2 ** 31 - 1;
+
+export class DeliveryQueue {
+  readonly files: QueueFiles;
+  /** fsyncs made and entries written, for the benchmark and docs/delivery.md. */
+  readonly stats: FsyncCounter & { entriesWritten: number } = { fsyncs: 0, entriesWritten: 0 };
+  private readonly entries = new Map<string, Live>();
+  private readonly dests = new Map<string, DestState>();
+  private readonly inflight = new Set<Promise<void>>();
+  private config: DeliveryConfig;
+  private readonly hops: NextHops;
+  private readonly pool = new OutboundPool();
+  private stopped = false;
+  private readonly control: ControlWatcher;
+
+  private constructor(private readonly o: QueueOptions) {
+    this.config = o.config;
+    this.files = new QueueFiles(o.config.queueDir, this.stats);
+    this.hops = new NextHops(o.config);
+    this.control = new ControlWatcher(this.files.control, (ids) => this.commands(ids));
+  }
+
+  /** Opens the queue directory, reads back every entry and starts delivering. */
+  static async open(o: QueueOptions): Promise<DeliveryQueue> {
+    const q = new DeliveryQueue(o);
+    await q.files.init();
+    await o.spool.init();
+    let loaded = 0;
+    for (const id of await q.files.ids()) {
+      try {
+        const file = await q.files.read(id);
+        const live: Live = { state: replay(file), jobs: 0 };
+        q.entries.set(id, live);
+        loaded++;
+      } catch (e) {
+        o.logger.error({ event: 'queue.unreadable', queue: id, err: (e as Error).message }, 'queue entry unreadable; left in place');
+      }
+    }
+    o.logger.info({ event: 'queue.ready', dir: o.config.queueDir, entries: loaded }, 'delivery queue ready');
+    for (const live of q.entries.values()) void q.settle(live);
+    q.control.start();
+    return q;
+  }
+
+  /** Writes new entries all or none, then schedules them. Resolves with their ids. */
+  async add(news: readonly NewEntry[]): Promise<string[]> {
+    const now = Date.now();
+    const made = news.map((n) => ({
+      header: {
+        v: 1 as const,
+        id: newQueueId(now),
+        kind: n.kind,
+        from: n.from,
+        recipients: n.recipients,
+        receivedAt: now,
+        size: n.message.length,
+        ...(n.transaction ? { transaction: n.transaction } : {}),
+        ...(n.client ? { client: n.client } : {}),
+        ...(n.verdicts ? { verdicts: n.verdicts } : {}),
+        ...(n.about ? { about: n.about } : {}),
+      },
+      message: n.message,
+    }));
+    await this.files.create(made);
+    this.stats.entriesWritten += made.length;
+    for (const m of made) {
+      const live: Live = { state: replay({ header: m.header, records: [] }), message: m.message, jobs: 0 };
+      this.entries.set(m.header.id, live);
+      this.o.logger.debug({ event: 'queue.add', queue: m.header.id, kind: m.header.kind, from: m.header.from, recipients: m.header.recipients.map((r) => r.address), size: m.message.length }, 'queued');
+      this.schedule(live);
+    }
+    return made.map((m) => m.header.id);
+  }
+
+  reconfigure(config: DeliveryConfig): void {
+    this.config = config;
+    this.hops.configure(config);
+  }
+
+  /** The entries in memory, for tests and the running server's own views. */
+  snapshot(): EntryState[] {
+    return [...this.entries.values()].map((l) => l.state);
+  }
+
+  /** Stops scheduling; waits up to `deadlineMs` for attempts in flight. */
+  async stop(deadlineMs = 5000): Promise<void> {
+    this.stopped = true;
+    this.control.stop();
+    for (const l of this.entries.values()) if (l.timer) clearTimeout(l.timer);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => (timer = setTimeout(r, deadlineMs)))]);
+    if (timer) clearTimeout(timer);
+    this.pool.closeAll();
+  }
+
+  /** Puts an entry's due recipients on their destinations' waiting lists; sets a timer for the rest. */
+  private schedule(live: Live): void {
+    if (this.stopped || live.state.deleted) return;
+    const now = Date.now();
+    const groups = new Map<string, Job>();
+    let nextAt = Infinity;
+    live.state.recipients.forEach((r, i) => {
+      if (!pending(r) || r.bounceRequested) return;
+      if (r.next > now) {
+        nextAt = Math.min(nextAt, r.next);
+        return;
+      }
+      const dest = destinationFor(r.address, this.config);
+      const job = groups.get(dest.key) ?? { entry: live, dest, indexes: [] };
+      job.indexes.push(i);
+      groups.set(dest.key, job);
+      r.state = 'delivering';
+    });
+    if (live.timer) clearTimeout(live.timer);
+    live.timer = undefined;
+    if (nextAt !== Infinity) {
+      live.timer = setTimeout(() => {
+        live.timer = undefined;
+        this.schedule(live);
+      }, Math.min(MAX_TIMER, Math.max(0, nextAt - now)));
+      live.timer.unref();
+    }
+    for (const job of groups.values()) {
+      const d = this.dests.get(job.dest.key) ?? { active: 0, limit: 1, waiting: [], head: 0 };
+      d.limit = job.dest.route.method === 'maildir' ? 4 : job.dest.route.maxOutboundConnections;
+      d.waiting.push(job);
+      this.dests.set(job.dest.key, d);
+      this.pump(job.dest.key, d);
+    }
+  }
+
+  private pump(key: string, d: DestState): void {
+    while (!this.stopped && d.active < d.limit && d.head < d.waiting.length) {
+      const job = d.waiting[d.head++]!;
+      d.active++;
+      const p: Promise<void> = this.run(job).finally(() => {
+        d.active--;
+        this.inflight.delete(p);
+        if (d.head === d.waiting.length) {
+          d.waiting = [];
+          d.head = 0;
+        }
+        if (d.active === 0 && d.waiting.length === 0) this.dests.delete(key);
+        else this.pump(key, d);
+      });
+      this.inflight.add(p);
+    }
+  }
+
+  private async run({ entry, dest, indexes }: Job): Promise<void> {
+    entry.jobs++;
+    const h = entry.state.header;
+    try {
+      const message = entry.message ?? (await this.files.read(h.id)).message;
+      entry.message ??= message;
+      if (this.stopped) return;
+      const batch = indexes.map((i) => entry.state.recipients[i]!).map((r) => ({ address: r.address, ...(r.folders ? { folders: r.folders } : {}) }));
+      const results = await deliverBatch(dest, h, message, batch, {
+        config: this.config,
+        hops: this.hops,
+        spool: this.o.spool,
+        pool: this.pool,
+        helo: this.o.hostname,
+        onFsyncs: (n) => (this.stats.fsyncs += n),
+      });
+      await this.record(entry, indexes, results);
+    } catch (e) {
+      this.o.logger.error({ event: 'delivery.error', queue: h.id, err: (e as Error).message }, 'delivery attempt failed');
+      // Back to deferred in memory; the file still says what it said, and a restart retries.
+      for (const i of indexes) {
+        const r = entry.state.recipients[i]!;
+        if (r.state === 'delivering') {
+          r.state = 'deferred';
+          r.next = Date.now() + this.config.retryIntervalMs;
+        }
+      }
+    } finally {
+      entry.jobs--;
+      await this.settle(entry);
+    }
+  }
+
+  /** Appends one attempt's results; bounces are queued when the entry settles (one per entry). */
+  private async record(entry: Live, indexes: number[], results: RecipientResult[]): Promise<void> {
+    const h = entry.state.header;
+    const now = Date.now();
+    const records: EntryRecord[] = results.map((res, k) => {
+      const i = indexes[k]!;
+      const n = entry.state.recipients[i]!.attempts + 1;
+      this.o.logger.info(
+        { event: 'delivery.attempt', queue: h.id, kind: h.kind, recipient: res.recipient, hop: res.hop ?? null, outcome: res.outcome, attempt: n, reply: wireText(res.reply) },
+        `${h.id} ${res.recipient} ${res.outcome}: ${res.reply.code}`,
+      );
+      const base = { t: 'r' as const, i, at: now, n, reply: res.reply, ...(res.hop ? { hop: res.hop } : {}) };
+      if (res.outcome === 'delivered') return { ...base, s: 'delivered' as const };
+      if (res.outcome === 'failed') return { ...base, s: 'bounced' as const };
+      const next = nextAttempt(n, h.receivedAt, now, this.config);
+      return next === null ? { ...base, s: 'expired' as const } : { ...base, s: 'deferred' as const, next };
+    });
+    // Only a lost "delivered" costs nothing but a second delivery: no fsync for it (queue-file.ts).
+    await this.files.append(h.id, records, records.some((r) => r.t === 'r' && r.s !== 'delivered'));
+    for (const rec of records) {
+      apply(entry.state, rec);
+      if (rec.t === 'r' && isFinal(entry.state.recipients[rec.i]!)) this.logFinal(h, entry.state.recipients[rec.i]!.address, rec.s, rec.reply, rec.hop);
+    }
+  }
+
+  /** After an entry's attempts: operator bounces, the bounce, delay notices, removal when done, else the next schedule. */
+  private async settle(entry: Live): Promise<void> {
+    const h = entry.state.header;
+    if (entry.jobs > 0) {
+      this.schedule(entry);
+      return;
+    }
+    try {
+      if (!entry.state.deleted) {
+        const now = Date.now();
+        const asked = entry.state.recipients.map((r, i) => [r, i] as const).filter(([r]) => r.bounceRequested && pending(r));
+        if (asked.length) {
+          const records: EntryRecord[] = asked.map(([r, i]) => ({ t: 'r', i, s: 'bounced', at: now, n: r.attempts, reply: OPERATOR_BOUNCE }));
+          await this.files.append(h.id, records);
+          for (const rec of records) apply(entry.state, rec);
+          for (const [r] of asked) this.logFinal(h, r.address, 'bounced', OPERATOR_BOUNCE);
+        }
+        await this.bounce(entry);
+        await this.delayNotice(entry);
+      }
+    } catch (e) {
+      this.o.logger.error({ event: 'queue.error', queue: h.id, err: (e as Error).message }, 'queue bookkeeping failed');
+    }
+    if (finished(entry.state)) {
+      if (entry.timer) clearTimeout(entry.timer);
+      this.entries.delete(h.id);
+      await this.files.remove(h.id).catch(() => undefined);
+      this.o.logger.debug({ event: 'queue.done', queue: h.id, deleted: entry.state.deleted }, 'queue entry done');
+      return;
+    }
+    entry.message = undefined;
+    this.schedule(entry);
+  }
+
+  /**
+   * One bounce for every recipient that failed since the last one: queued
+   * first, then noted in the entry, so a crash in between sends it twice
+   * rather than never.
+   */
+  private async bounce(entry: Live): Promise<void> {
+    const failed = entry.state.recipients.map((r, i) => [r, i] as const).filter(([r]) => r.unreported);
+    if (!failed.length) return;
+    const now = Date.now();
+    await this.notify(
+      entry,
+      failed.map(([r]) => {
+        const d = dsnRecipient(r.address, r.reply, r.hop, now);
+        if (r.reply?.text === OPERATOR_BOUNCE.text) return { ...d, status: '5.0.0' };
+        // An expired recipient reports its last transient reply (Postfix does the same); 4.4.7 when it had none.
+        return r.state === 'expired' ? { ...d, status: statusOf(r.reply, '4.4.7') } : d;
+      }),
+    );
+    const rec: EntryRecord = { t: 'notified', i: failed.map(([, i]) => i), at: now };
+    await this.files.append(entry.state.header.id, [rec]);
+    apply(entry.state, rec);
+  }
+
+  private async delayNotice(entry: Live): Promise<void> {
+    const c = this.config;
+    const h = entry.state.header;
+    if (!c.generateDelayDsn || h.from === '') return;
+    const now = Date.now();
+    const since = entry.state.lastDelayNotice ?? h.receivedAt;
+    if (now - since < c.delayDsnIntervalMs) return;
+    const late = entry.state.recipients.filter((r) => r.state === 'deferred');
+    if (!late.length) return;
+    const until = new Date(h.receivedAt + c.messageExpirationMs);
+    await this.notify(entry, late.map((r) => ({ ...dsnRecipient(r.address, r.reply, r.hop, now), action: 'delayed' as const, status: statusOf(r.reply, '4.0.0').replace(/^5/, '4'), willRetryUntil: until })));
+    const rec: EntryRecord = { t: 'dsn', at: now };
+    await this.files.append(h.id, [rec]);
+    apply(entry.state, rec);
+  }
+
+  /** Queues a bounce or delay notice to the entry's sender; mail from the null sender gets none (RFC 5321 4.5.5). */
+  private async notify(entry: Live, recipients: DsnRecipient[]): Promise<void> {
+    const h = entry.state.header;
+    const delayed = recipients.every((r) => r.action === 'delayed');
+    if (h.from === '') {
+      if (!delayed) this.o.logger.warn({ event: 'delivery.dropped', queue: h.id, kind: h.kind, recipients: recipients.map((r) => r.address) }, 'undeliverable mail from the null sender dropped (never bounced)');
+      return;
+    }
+    const original = entry.message ?? (await this.files.read(h.id)).message;
+    const dsn = composeDsn({ reportingMta: this.o.hostname, to: h.from, queueId: h.id, arrivalDate: new Date(h.receivedAt), recipients, original });
+    const [id] = await this.add([{ kind: delayed ? 'delay' : 'bounce', from: '', recipients: [{ address: h.from }], message: dsn, about: h.id }]);
+    this.o.logger.info({ event: delayed ? 'delivery.delay-notice' : 'delivery.bounce', queue: h.id, notice: id, to: h.from, recipients: recipients.map((r) => r.address) }, `${h.id}: ${delayed ? 'delay notice' : 'bounce'} ${id} to <${h.from}>`);
+  }
+
+  private logFinal(h: EntryHeader, recipient: string, state: string, reply?: Reply, hop?: string): void {
+    this.o.logger.info({ event: 'delivery.final', queue: h.id, kind: h.kind, from: h.from, recipient, state, hop: hop ?? null, reply: reply ? wireText(reply) : null }, `${h.id} ${recipient} ${state}`);
+  }
+
+  // ------------------------------------------------------------ operator commands
+
+  private async commands(ids: Set<string>): Promise<void> {
+    if (this.stopped) return;
+    const targets = ids.has('all') ? [...this.entries.keys()] : [...ids];
+    for (const id of targets) await this.reread(id);
+  }
+
+  /** Applies operator commands appended to an entry's file since we last looked. */
+  private async reread(id: string): Promise<void> {
+    const live = this.entries.get(id);
+    if (!live) return;
+    let records: EntryRecord[];
+    try {
+      records = (await this.files.read(id)).records;
+    } catch {
+      return;
+    }
+    let changed = false;
+    for (const r of records) if (r.t === 'flush' || r.t === 'delete' || r.t === 'bounce') changed = apply(live.state, r) || changed;
+    if (!changed) return;
+    this.o.logger.info({ event: 'queue.command', queue: id, deleted: live.state.deleted }, `${id}: operator command applied`);
+    await this.settle(live);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Where a recipient's mail goes (docs/delivery.md, "Routing"): the route of
+ * its domain's `Domain` scope, else the top-level one; then the next hops
+ * of that route. A gateway is the operator's choice and is reached
+ * wherever it points; MX hosts come from the recipient domain's DNS, which
+ * strangers control, so they are found by the CBV engine's
+ * resolver (MX order, implicit MX, null MX: RFC 5321 5.1, RFC 7505) and
+ * pass its target guard (no private, loopback or reserved address unless
+ * allow-listed).
+ */
+import { Resolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { checkTarget, type CidrList, parseCidrs } from '../cbv/guard.js';
+import { NextHopResolver } from '../cbv/resolver.js';
+import type { DeliveryConfig, DeliveryRoute } from '../config/index.js';
+import type { Reply } from '../session/reply.js';
+
+/** One destination: what concurrency is counted against and what one delivery attempt goes to. */
+export interface Destination {
+  /** `maildir`, `gateway:<method>:<host>:<port>`, or `mx:<domain>`. */
+  key: string;
+  route: DeliveryRoute;
+  /** The recipient domain (for MX look-ups). */
+  domain: string;
+}
+
+export function domainOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? '' : address.slice(at + 1).toLowerCase().replace(/\.$/, '');
+}
+
+export function destinationFor(address: string, config: DeliveryConfig): Destination {
+  const domain = domainOf(address);
+  const route = config.domains[domain] ?? config.defaultRoute;
+  if (route.method === 'maildir') return { key: 'maildir', route, domain };
+  if (route.gateway) {
+    const port = route.gateway.port ?? (route.method === 'lmtp' ? route.lmtpPort : route.smtpPort);
+    return { key: `gateway:${route.method}:${route.gateway.host}:${port}`, route, domain };
+  }
+  return { key: `mx:${domain}`, route, domain };
+}
+
+export interface Target {
+  /** Host name (or address) for logs, Remote-MTA and TLS SNI. */
+  name: string;
+  address: string;
+  port: number;
+}
+
+export type TargetsResult = { ok: true; targets: Target[] } | { ok: false; permanent: boolean; reply: Reply };
+
+const fail = (permanent: boolean, code: number, enhanced: string, text: string): TargetsResult => ({ ok: false, permanent, reply: { code, enhanced, text } });
+
+/** Resolves destinations to addresses to connect to. */
+export class NextHops {
+  private resolver!: NextHopResolver;
+  private plain!: Resolver;
+  private allow: CidrList = [];
+
+  constructor(config: DeliveryConfig) {
+    this.configure(config);
+  }
+
+  configure(config: DeliveryConfig): void {
+    const timeoutMs = 5000;
+    this.resolver = new NextHopResolver({ servers: config.dnsServers, timeoutMs, tries: 2, random: Math.random });
+    this.plain = new Resolver({ timeout: timeoutMs, tries: 2 });
+    if (config.dnsServers.length) this.plain.setServers(config.dnsServers);
+    this.allow = parseCidrs(config.allowTargets);
+  }
+
+  async targets(dest: Destination): Promise<TargetsResult> {
+    const { route } = dest;
+    if (route.gateway) {
+      const port = route.gateway.port ?? (route.method === 'lmtp' ? route.lmtpPort : route.smtpPort);
+      const host = route.gateway.host;
+      if (isIP(host)) return { ok: true, targets: [{ name: host, address: host, port }] };
+      const addresses = await this.addresses(host);
+      if (!addresses.length) return fail(false, 451, '4.4.3', `gateway ${host}: no address found`);
+      return { ok: true, targets: addresses.map((address) => ({ name: host, address, port })) };
+    }
+    const hops = await this.resolver.nextHops(dest.domain);
+    if (!hops.ok) {
+      if (hops.reason === 'null-mx') return fail(true, 556, '5.1.10', `${dest.domain} accepts no mail (null MX, RFC 7505)`);
+      if (hops.reason === 'nxdomain' || hops.reason === 'no-address') return fail(true, 550, '5.1.2', `${hops.detail}`);
+      return fail(false, 451, '4.4.3', hops.detail);
+    }
+    const targets: Target[] = [];
+    let refused = 0;
+    for (const hop of hops.hops) {
+      for (const address of hop.addresses) {
+        if (checkTarget(address, this.allow).allowed) targets.push({ name: hop.name, address, port: route.smtpPort });
+        else refused++;
+      }
+    }
+    if (targets.length) return { ok: true, targets };
+    if (refused) return fail(true, 550, '5.4.4', `the MX hosts of ${dest.domain} point at addresses we do not deliver to (private, loopback or reserved)`);
+    const dnsTrouble = hops.hops.some((h) => h.problem && h.problem.startsWith('dns-'));
+    return dnsTrouble ? fail(false, 451, '4.4.3', `the MX hosts of ${dest.domain} could not be resolved`) : fail(true, 550, '5.4.4', `the MX hosts of ${dest.domain} have no usable address`);
+  }
+
+  private async addresses(host: string): Promise<string[]> {
+    const [v4, v6] = await Promise.allSettled([this.plain.resolve4(host), this.plain.resolve6(host)]);
+    return [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
+  }
+}

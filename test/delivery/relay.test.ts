@@ -1,0 +1,153 @@
+/**
+ * The whole server with routing configured: a client's message goes
+ * through the session, into the queue, and out to the next hop; Sieve
+ * redirect and vacation reach their next hops as composed messages.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningServer, startFromConfig } from '../../src/server/run.js';
+import { type MailSink, startMailSink } from '../helpers/mail-sink.js';
+import { sendMail } from '../helpers/server-fixture.js';
+import { freePort } from '../helpers/free-port.js';
+import { RawSmtpClient } from '../helpers/smtp-client.js';
+
+let dir: string;
+let running: RunningServer;
+let gateway: MailSink;
+let senderMx: MailSink;
+let port: number;
+
+const SCRIPT = `require ["vacation", "copy", "envelope"];
+if envelope :is "to" "bob@dest.test" {
+  redirect :copy "carol@elsewhere.test";
+}
+if envelope :is "to" "dave@dest.test" {
+  ec_redirect "erin@elsewhere.test";
+}
+if envelope :is "to" "away@dest.test" {
+  vacation :subject "Out of office" "I am away until Monday.";
+}
+`;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-relay-'));
+  gateway = await startMailSink();
+  senderMx = await startMailSink();
+  port = await freePort();
+  await writeFile(join(dir, 'data.siv'), SCRIPT);
+  await writeFile(
+    join(dir, 'server.conf'),
+    [
+      'spool_dir = "spool"',
+      'queue_dir = "queue"',
+      `Gateway = "127.0.0.1:${gateway.port}"`,
+      'TLS = no',
+      `Domain "sender.test" { Gateway = "127.0.0.1:${senderMx.port}" }`,
+      `ESMTP_Listener { Listen "127.0.0.1:${port}" { } hostname = "relay.test" }`,
+      'sieve { script "data_phase1" { source = "data.siv" } }',
+      '',
+    ].join('\n'),
+  );
+  const started = await startFromConfig(join(dir, 'server.conf'), { logger: pino({ level: 'silent' }) });
+  if (!started.running) throw new Error(started.diagnostics.map((d) => d.message).join('\n'));
+  running = started.running;
+});
+afterAll(async () => {
+  await running?.stop(0);
+  await gateway.stop();
+  await senderMx.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function send(from: string, to: string[], body: string) {
+  const c = await RawSmtpClient.open(port);
+  try {
+    return await sendMail(c, from, to, body);
+  } finally {
+    c.close();
+  }
+}
+
+const byRecipient = (sink: MailSink, rcpt: string) => sink.messages.filter((m) => m.to.includes(rcpt));
+async function arrived(sink: MailSink, rcpt: string) {
+  while (!byRecipient(sink, rcpt).length) await new Promise((r) => setTimeout(r, 20));
+  return byRecipient(sink, rcpt);
+}
+
+describe('smtp-cbv as a relay', () => {
+  it('answers 250 with the queue id only after queuing, and relays with our Received: header', async () => {
+    const r = await send('alice@sender.test', ['plain@dest.test'], 'From: alice@sender.test\r\nTo: plain@dest.test\r\nSubject: hi\r\n\r\nhello\r\n');
+    expect(r.end?.code).toBe(250);
+    expect(r.end?.text).toMatch(/queued as [0-9A-Z]{21}/);
+    const [m] = await arrived(gateway, 'plain@dest.test');
+    expect(m!.from).toBe('alice@sender.test');
+    expect(m!.data).toMatch(/^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby relay\.test \(smtp-cbv\)/);
+    expect(m!.data).toContain('\r\nSubject: hi\r\n');
+  });
+
+  it('sends a redirect :copy as a composed message beside the original', async () => {
+    await send('alice@sender.test', ['bob@dest.test'], 'From: alice@sender.test\r\nTo: bob@dest.test\r\nSubject: fwd\r\n\r\nbody\r\n');
+    const [copy] = await arrived(gateway, 'carol@elsewhere.test');
+    expect(copy!.from).toBe('alice@sender.test');
+    expect(copy!.data).toMatch(/^X-Sieve-Redirected-From: bob@dest\.test\r\nReceived: /);
+    expect(await arrived(gateway, 'bob@dest.test')).toHaveLength(1);
+  });
+
+  it('sends an ec_redirect without keeping the original, and never redirects a message it redirected before', async () => {
+    await send('alice@sender.test', ['dave@dest.test'], 'From: alice@sender.test\r\nTo: dave@dest.test\r\nSubject: fwd\r\n\r\nbody\r\n');
+    const [copy] = await arrived(gateway, 'erin@elsewhere.test');
+    expect(copy!.data).toContain('X-Sieve-Redirected-From: dave@dest.test');
+    expect(byRecipient(gateway, 'dave@dest.test')).toHaveLength(0);
+    // The same message coming back to dave: the loop guard keeps it from going out again.
+    const before = gateway.messages.length;
+    const r = await send('alice@sender.test', ['dave@dest.test'], copy!.data.replace(/^Received:[^]*?\r\n(?=\S)/m, ''));
+    expect(r.end?.code).toBe(250);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(gateway.messages.length).toBe(before);
+  });
+
+  it('sends a vacation reply from the null sender to the sender, as composed (RFC 5230)', async () => {
+    await send('alice@sender.test', ['away@dest.test'], 'From: Alice <alice@sender.test>\r\nTo: away@dest.test\r\nSubject: lunch?\r\nMessage-ID: <q1@sender.test>\r\n\r\nlunch?\r\n');
+    const [reply] = await arrived(senderMx, 'alice@sender.test');
+    expect(reply!.from).toBe('');
+    expect(reply!.data).toContain('Subject: Out of office');
+    expect(reply!.data).toContain('In-Reply-To: <q1@sender.test>');
+    expect(reply!.data).toContain('Auto-Submitted: auto-replied (vacation)');
+    expect(reply!.data).toMatch(/^Date: .*\r\nMessage-ID: <[0-9a-f]+\.vacation@relay\.test>\r\n/);
+    expect(reply!.data).toContain('I am away until Monday.');
+    expect(await arrived(gateway, 'away@dest.test')).toHaveLength(1);
+  });
+
+  it('replies to a sender once per :days period (RFC 5230 4.2)', async () => {
+    await arrived(senderMx, 'alice@sender.test');
+    const before = senderMx.messages.length;
+    await send('alice@sender.test', ['away@dest.test'], 'From: alice@sender.test\r\nTo: away@dest.test\r\nSubject: again\r\n\r\nx\r\n');
+    await arrived(gateway, 'away@dest.test').then(() => new Promise((res) => setTimeout(res, 300)));
+    expect(senderMx.messages.length).toBe(before);
+  });
+
+  it('sends no vacation reply to mail that is itself automatic', async () => {
+    const before = senderMx.messages.length;
+    await send('zed@sender.test', ['away@dest.test'], 'From: zed@sender.test\r\nTo: away@dest.test\r\nAuto-Submitted: auto-generated\r\nSubject: robot\r\n\r\nx\r\n');
+    await new Promise((res) => setTimeout(res, 300));
+    expect(senderMx.messages.length).toBe(before);
+  });
+
+  it('replies to another sender who writes a plain message', async () => {
+    await send('yan@sender.test', ['away@dest.test'], 'From: yan@sender.test\r\nTo: away@dest.test\r\nSubject: hello\r\n\r\nx\r\n');
+    expect(await arrived(senderMx, 'yan@sender.test')).toHaveLength(1);
+  });
+});
+
+describe('reload', () => {
+  it('keeps the queue and its store across SIGHUP reloads', async () => {
+    const store = running.services.store;
+    expect(await running.reload()).toEqual([]);
+    expect(running.services.store).toBe(store);
+    await send('alice@sender.test', ['after-reload@dest.test'], 'From: alice@sender.test\r\nTo: after-reload@dest.test\r\nSubject: r\r\n\r\nx\r\n');
+    expect(await arrived(gateway, 'after-reload@dest.test')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * Routing: which route a recipient takes (Domain scopes over the top-level
+ * options), and MX delivery through the CBV engine's resolver and target
+ * guard against a real DNS server and next hop on loopback.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseGateway } from '../../src/config/delivery.js';
+import { loadConfig } from '../../src/config/index.js';
+import { destinationFor } from '../../src/delivery/routes.js';
+import { oneMx } from '../helpers/cbv-fixture.js';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { parseDsn } from '../helpers/dsn-parse.js';
+import { type MailSink, startMailSink } from '../helpers/mail-sink.js';
+import { configFor, events, message, openQueue, until } from '../helpers/queue-fixture.js';
+
+describe('routes from the configuration', () => {
+  const config = configFor(
+    [
+      'Gateway = "smarthost.test:2525"',
+      'Domain "lmtp.test" { Gateway = "[::1]" Delivery_Method = LMTP }',
+      'Domain "local.test" { Delivery_Method = maildir }',
+      'Domain "Direct.TEST" { Delivery_Method = ESMTP  Max_Outbound_Connections = 3 }',
+    ].join('\n'),
+    '/tmp/x',
+  ).delivery;
+
+  it('sends domains without a scope to the top-level gateway', () => {
+    expect(config.routed).toBe(true);
+    expect(destinationFor('a@other.test', config).key).toBe('gateway:esmtp:smarthost.test:2525');
+  });
+  it('uses LMTP_Port for an LMTP gateway named without a port', () => {
+    expect(destinationFor('a@lmtp.test', config).key).toBe('gateway:lmtp:::1:24');
+  });
+  it('delivers a maildir domain locally and sends a domain with its own method to its MX hosts', () => {
+    expect(destinationFor('a@LOCAL.test', config).key).toBe('maildir');
+    const d = destinationFor('a@direct.test', config);
+    expect(d.key).toBe('mx:direct.test');
+    expect(d.route.maxOutboundConnections).toBe(3);
+  });
+  it('routes nothing when no routing option is written', () => {
+    expect(configFor('', '/tmp/x').delivery.routed).toBe(false);
+  });
+  it('parses Gateway values as Momentum writes them', () => {
+    expect(parseGateway('10.0.0.1')).toEqual({ host: '10.0.0.1', port: null });
+    expect(parseGateway('[fe80::a00]:1')).toEqual({ host: 'fe80::a00', port: 1 });
+    expect(parseGateway('My.Local.Smart.Host')).toEqual({ host: 'my.local.smart.host', port: null });
+    for (const bad of ['', 'a b', 'fe80::1', '[nothost]:25', 'host:0', 'host:70000', '300.1.1.1']) expect(parseGateway(bad), bad).toBeUndefined();
+  });
+  it('examples/relay.conf loads and routes as its comments say', async () => {
+    const { config, diagnostics } = await loadConfig(fileURLToPath(new URL('../../examples/relay.conf', import.meta.url)));
+    expect(diagnostics).toEqual([]);
+    const d = config!.delivery;
+    expect([destinationFor('a@example.com', d).key, destinationFor('a@localhost', d).key, destinationFor('a@other.test', d).key]).toEqual([
+      'gateway:lmtp:127.0.0.1:2424',
+      'maildir',
+      'gateway:esmtp:127.0.0.1:2526',
+    ]);
+    expect(d).toMatchObject({ retryIntervalMs: 300_000, maxRetryIntervalMs: 7_200_000, messageExpirationMs: 432_000_000, generateDelayDsn: true });
+  });
+
+  it('refuses LMTP without a gateway, naming the place', () => {
+    expect(() => configFor('Domain "x.test" { Delivery_Method = LMTP }', '/tmp/x')).toThrow(/3:1 Domain "x.test": Delivery_Method LMTP needs a Gateway/);
+  });
+});
+
+describe('MX delivery', () => {
+  let dns: TestDnsServer;
+  let mx: MailSink;
+  let senderMx: MailSink;
+  beforeAll(async () => {
+    mx = await startMailSink();
+    senderMx = await startMailSink();
+    dns = await startDnsServer({
+      ...oneMx('dest.test'),
+      ...oneMx('sender.test'),
+      'implicit.test': { A: ['127.0.0.1'] },
+      'nullmx.test': { MX: [{ preference: 0, exchange: '.' }], A: ['127.0.0.1'] },
+      'private.test': { MX: [{ preference: 10, exchange: 'mx.private.test' }] },
+      'mx.private.test': { A: ['10.1.2.3'] },
+    });
+  });
+  afterAll(async () => {
+    await mx.stop();
+    await senderMx.stop();
+    await dns.close();
+  });
+
+  const conf = () =>
+    [
+      'Delivery_Method = ESMTP',
+      `delivery_dns_servers = ( "${dns.address}" )`,
+      'delivery_allow_targets = ( 127.0.0.0/8 )',
+      `Remote_SMTP_Port = ${mx.port}`,
+      'retry_jitter = 0',
+      `Domain "sender.test" { Gateway = "127.0.0.1:${senderMx.port}" }`,
+    ].join('\n');
+
+  it('delivers to the MX host, and to the domain itself when it has no MX (implicit MX)', async () => {
+    const fx = await openQueue(conf());
+    try {
+      const before = mx.messages.length;
+      await fx.queue.add([message('alice@sender.test', ['bob@dest.test']), message('alice@sender.test', ['bob@implicit.test'])]);
+      await until(() => mx.messages.length === before + 2 && events(fx.logs, 'delivery.final').length === 2);
+      expect(events(fx.logs, 'delivery.final').map((l) => l.hop).sort()).toEqual([`implicit.test[127.0.0.1]:${mx.port}`, `mx.dest.test[127.0.0.1]:${mx.port}`]);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('bounces a null-MX domain (5.1.10) and a domain whose MX is private (5.4.4) without contacting them', async () => {
+    const fx = await openQueue(conf());
+    try {
+      const before = senderMx.messages.length;
+      await fx.queue.add([message('alice@sender.test', ['a@nullmx.test', 'b@private.test'])]);
+      await until(() => senderMx.messages.length === before + 1);
+      const report = parseDsn(senderMx.messages.at(-1)!.data);
+      const byRcpt = new Map(report.recipients.map((r) => [r.get('final-recipient'), r]));
+      expect(byRcpt.get('rfc822; a@nullmx.test')?.get('status')).toBe('5.1.10');
+      expect(byRcpt.get('rfc822; b@private.test')?.get('status')).toBe('5.4.4');
+      expect(byRcpt.get('rfc822; a@nullmx.test')?.get('remote-mta')).toBeUndefined();
+    } finally {
+      await fx.close();
+    }
+  });
+});
