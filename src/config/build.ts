@@ -10,7 +10,7 @@ import type { Diagnostic } from '../diagnostics.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import {
   type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, globalOptions, legacyScriptOptions, listenScope, listenerOptions,
-  listenerScope, loggingOptions, loggingScope, parseScriptSlot, peerScope, scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
+  listenerScope, loggingOptions, loggingScope, metricsOptions, metricsScope, parseScriptSlot, redisOptions, redisScope, peerScope, scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
 } from './schema.js';
 import type { Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
 import { type HostPort, parseCidr, parseHostPort } from './values.js';
@@ -70,7 +70,22 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
     listeners: buildListeners(listener, dir, diagnostics),
     smtpCbv: cbv ? buildCbv(cbv, dir) : null,
     sieve: buildSieve(childrenOf(root, sieveScope)[0], dir, diagnostics),
+    workers: must(globalOptions.workers, dir, root),
+    redis: buildRedis(childrenOf(root, redisScope)[0], dir),
+    metrics: buildMetrics(childrenOf(root, metricsScope)[0], dir),
   };
+}
+
+function buildRedis(s: ScopeInstance | undefined, dir: string): Config['redis'] {
+  if (!s) return null;
+  const o = redisOptions;
+  return { url: must(o.url, dir, s), required: must(o.required, dir, s), commandTimeoutMs: must(o.commandTimeout, dir, s), keyPrefix: must(o.keyPrefix, dir, s) };
+}
+
+function buildMetrics(s: ScopeInstance | undefined, dir: string): Config['metrics'] {
+  if (!s) return null;
+  const { host, port } = must(metricsOptions.listen, dir, s);
+  return { host, port };
 }
 
 function buildListeners(listener: ScopeInstance | undefined, dir: string, diagnostics: Diagnostic[]): ListenerConfig[] {
