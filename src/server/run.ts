@@ -15,7 +15,10 @@ import { MaildirSpool } from '../delivery/maildir.js';
 import { type Diagnostic, formatDiagnostic } from '../diagnostics.js';
 import { assertSmtpServerFits } from '../frontdoors/smtp/smtp-server-adapter.js';
 import { SmtpFront } from '../frontdoors/smtp/smtp-front.js';
-import type { SievePolicy } from '../session/policy.js';
+import { Readiness } from '../ops/health.js';
+import { type OpsServer, startOpsServer } from '../ops/http.js';
+import { Metrics } from '../ops/metrics.js';
+import { SievePolicy } from '../session/policy.js';
 import { assemble } from './assemble.js';
 import { createLogger } from './logger.js';
 import { createServices, type ServerServices } from './services.js';
@@ -28,11 +31,21 @@ export interface RunningServer {
   reload(): Promise<Diagnostic[]>;
   stop(deadlineMs?: number): Promise<void>;
   front: SmtpFront;
+  metrics: Metrics;
+  readiness: Readiness;
+  /** The metrics and health listener, when this process serves one. */
+  ops?: OpsServer;
 }
 
 export interface StartOptions {
   /** A logger to use instead of the configured one (tests). */
   logger?: Logger;
+  /** Serve the `metrics` scope's listener (default true; a cluster worker leaves it to the primary). */
+  opsListener?: boolean;
+  /** Clean the spool's crash leftovers at start (default true; a worker must not, others are writing). */
+  recoverSpool?: boolean;
+  /** Where the metrics go (default: a registry of this process's own). */
+  metrics?: Metrics;
 }
 
 export async function startFromConfig(configFile: string, options: StartOptions = {}): Promise<{ running: RunningServer | null; diagnostics: Diagnostic[] }> {
@@ -47,24 +60,40 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   for (const d of all) logger.warn({ event: 'config-warning' }, formatDiagnostic(d));
 
   const spool = new MaildirSpool(config.spoolDir);
-  const recovered = await spool.recover();
-  logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
+  if (options.recoverSpool === false) await spool.init();
+  else {
+    const recovered = await spool.recover();
+    logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
+  }
 
+  const metrics = options.metrics ?? new Metrics();
   const sieveLogger = (c: typeof config) => (c.sieve.debugLevel ? logger.child({}, { level: c.sieve.debugLevel }) : logger);
-  const services = createServices(config, sieveLogger(config), spool);
-  let policy: SievePolicy = assembled.policy;
+  const services = createServices(config, sieveLogger(config), spool, { metrics });
+  const redis = services.shared.redis;
+  const readiness = new Readiness({ spoolDir: config.spoolDir, ...(redis?.required ? { redisUp: () => redis.link.up } : {}) });
+  metrics.watchSieveCounters(services.counters);
+  if (redis) metrics.watchRedis(() => redis.link.up);
+  let policy: SievePolicy = observed(assembled.policy, metrics);
   const s = config.server;
   const front = new SmtpFront(
-    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, logger },
+    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, logger, connections: services.shared.connections },
     { policy: () => policy, services },
   );
+  metrics.watchConnections(() => front.connectionCount);
   const addresses = await front.start();
+  const m = config.metrics;
+  const ops = m && options.opsListener !== false
+    ? await startOpsServer(m.host, m.port, { metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }), notReady: () => readiness.problems() }, logger)
+    : undefined;
 
   const running: RunningServer = {
     addresses,
     logger,
     services,
     front,
+    metrics,
+    readiness,
+    ...(ops ? { ops } : {}),
     async reload() {
       const again = await loadConfig(configFile);
       let problems = again.diagnostics;
@@ -72,7 +101,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
         const next = await assemble(again.config);
         problems = [...problems, ...next.diagnostics];
         if (next.assembled) {
-          policy = next.assembled.policy;
+          policy = observed(next.assembled.policy, metrics);
           services.logger = sieveLogger(again.config);
           services.reconfigure(again.config);
           logger.info({ event: 'reload', ok: true, warnings: problems.length }, 'configuration reloaded (listener changes need a restart)');
@@ -82,7 +111,18 @@ export async function startFromConfig(configFile: string, options: StartOptions 
       logger.error({ event: 'reload', ok: false, problems: problems.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d)) }, 'reload failed; keeping the running configuration');
       return problems;
     },
-    stop: (deadlineMs = 30_000) => front.close(deadlineMs),
+    async stop(deadlineMs = 30_000) {
+      // Not ready from the first moment of the drain, so a balancer stops sending.
+      readiness.draining = true;
+      await front.close(deadlineMs);
+      await ops?.close();
+      await services.close();
+    },
   };
   return { running, diagnostics: all };
+}
+
+/** The policy with the metrics watching its scripts (Sieve actions, runtime errors). */
+function observed(policy: SievePolicy, metrics: Metrics): SievePolicy {
+  return new SievePolicy({ ...policy.options, observer: metrics.policyObserver() });
 }
