@@ -20,14 +20,19 @@ export interface ReadinessOptions {
 export class Readiness {
   draining = false;
 
-  constructor(private readonly o: ReadinessOptions) {}
+  /** A Redis the operator marked required: is it up now? (Settable once the connection exists.) */
+  redisUp: (() => boolean) | undefined;
+
+  constructor(private readonly o: ReadinessOptions) {
+    this.redisUp = o.redisUp;
+  }
 
   /** Why the server is not ready; empty when it is. */
   async problems(): Promise<string[]> {
     const out: string[] = [];
     if (this.draining) out.push('draining');
     if (!(await spoolWritable(this.o.spoolDir))) out.push('spool not writable');
-    if (this.o.redisUp && !this.o.redisUp()) out.push('required redis unreachable');
+    if (this.redisUp && !this.redisUp()) out.push('required redis unreachable');
     const extra = this.o.extra?.();
     if (extra) out.push(extra);
     return out;

@@ -25,11 +25,17 @@ const P = 'smtpcbv_';
 
 export class Metrics {
   readonly registry = new Registry();
-  private readonly gauges: Array<() => void | Promise<void>> = [];
   private readonly readers: Array<() => number> = [];
 
   readonly connections = new Counter({ name: `${P}connections_total`, help: 'SMTP connections accepted by the listeners.', registers: [this.registry] });
-  private readonly connectionsOpen = new Gauge({ name: `${P}connections_open`, help: 'SMTP connections open now.', registers: [this.registry] });
+  private readonly connectionsOpen: Gauge = new Gauge({
+    name: `${P}connections_open`,
+    help: 'SMTP connections open now.',
+    registers: [this.registry],
+    collect: () => {
+      this.connectionsOpen.set(this.readers.reduce((n, r) => n + r(), 0));
+    },
+  });
   readonly replies = new Counter({ name: `${P}smtp_replies_total`, help: 'SMTP replies given, by phase and reply code.', labelNames: ['phase', 'code'], registers: [this.registry] });
   readonly transactions = new Counter({ name: `${P}transactions_total`, help: 'Mail transactions ended, by outcome (accepted, refused, reset, closed).', labelNames: ['outcome'], registers: [this.registry] });
   readonly sieveActions = new Counter({ name: `${P}sieve_actions_total`, help: 'Sieve actions taken by the policy scripts, by phase and action.', labelNames: ['phase', 'action'], registers: [this.registry] });
@@ -45,19 +51,33 @@ export class Metrics {
   });
   readonly cbvJoins = new Counter({ name: `${P}cbv_single_flight_joins_total`, help: 'CBV checks that waited for a probe already running, in this process or another (scope).', labelNames: ['scope'], registers: [this.registry] });
   readonly cbvLimited = new Counter({ name: `${P}cbv_rate_limited_total`, help: 'CBV probes refused by a limit, by which.', labelNames: ['limit'], registers: [this.registry] });
-  private readonly sieveCounters = new Gauge({ name: `${P}sieve_counter`, help: 'Counters kept by the policy with ec_inc_counter, by name.', labelNames: ['name'], registers: [this.registry] });
-  private readonly queueDepth = new Gauge({ name: `${P}queue_depth`, help: 'Messages in the delivery queue, by state (when a queue is configured).', labelNames: ['state'], registers: [this.registry] });
+  private readonly counterMaps: Array<ReadonlyMap<string, number>> = [];
+  private readonly sieveCounters: Gauge<'name'> = new Gauge({
+    name: `${P}sieve_counter`,
+    help: 'Counters kept by the policy with ec_inc_counter, by name.',
+    labelNames: ['name'],
+    registers: [this.registry],
+    collect: () => {
+      this.sieveCounters.reset();
+      for (const counters of this.counterMaps) for (const [name, n] of counters) this.sieveCounters.inc({ name }, n);
+    },
+  });
+  private queues: QueueMetricsSource[] = [];
+  private readonly queueDepth: Gauge<'state'> = new Gauge({
+    name: `${P}queue_depth`,
+    help: 'Messages in the delivery queue, by state (when a queue is configured).',
+    labelNames: ['state'],
+    registers: [this.registry],
+    collect: async () => {
+      this.queueDepth.reset();
+      for (const q of this.queues) for (const [state, n] of Object.entries(await q.depth())) this.queueDepth.inc({ state }, n);
+    },
+  });
   readonly deliveries = new Counter({ name: `${P}delivery_outcomes_total`, help: 'Delivery attempts, by outcome (when a queue is configured).', labelNames: ['outcome'], registers: [this.registry] });
 
-  /** Prometheus text of this process's metrics. */
-  async render(): Promise<string> {
-    await this.refresh();
+  /** Prometheus text of this process's metrics (the gauges read their sources now). */
+  render(): Promise<string> {
     return this.registry.metrics();
-  }
-
-  /** Runs the scrape-time readers (also for the cluster primary, which reads the registry as JSON). */
-  async refresh(): Promise<void> {
-    for (const g of this.gauges) await g();
   }
 
   get contentType(): string {
@@ -67,30 +87,29 @@ export class Metrics {
   /** Open connections, read at scrape time (one reader per front door; they add up). */
   watchConnections(open: () => number): void {
     this.readers.push(open);
-    if (this.readers.length === 1) this.gauges.push(() => this.connectionsOpen.set(this.readers.reduce((n, r) => n + r(), 0)));
   }
 
   /** ec_inc_counter's counters (SessionServices.counters). */
   watchSieveCounters(counters: ReadonlyMap<string, number>): void {
-    this.gauges.push(() => {
-      this.sieveCounters.reset();
-      for (const [name, n] of counters) this.sieveCounters.set({ name }, n);
-    });
+    this.counterMaps.push(counters);
   }
 
   /** Only a process with Redis configured has the gauge. */
   watchRedis(up: () => boolean): void {
-    const gauge = new Gauge({ name: `${P}redis_up`, help: '1 while the shared Redis is reachable, 0 while local state is used; absent without Redis.', registers: [this.registry], aggregator: 'min' });
-    this.gauges.push(() => gauge.set(up() ? 1 : 0));
+    const gauge: Gauge = new Gauge({
+      name: `${P}redis_up`,
+      help: '1 while the shared Redis is reachable, 0 while local state is used; absent without Redis.',
+      registers: [this.registry],
+      aggregator: 'min',
+      collect: () => {
+        gauge.set(up() ? 1 : 0);
+      },
+    });
   }
 
   /** The hook for a delivery queue: its depth is read at scrape time; outcomes go to `delivered`. */
   attachQueue(source: QueueMetricsSource): void {
-    this.gauges.push(async () => {
-      const depth = await source.depth();
-      this.queueDepth.reset();
-      for (const [state, n] of Object.entries(depth)) this.queueDepth.set({ state }, n);
-    });
+    this.queues.push(source);
   }
 
   /** One delivery attempt's outcome (e.g. delivered, deferred, bounced). */

@@ -46,6 +46,8 @@ export interface StartOptions {
   recoverSpool?: boolean;
   /** Where the metrics go (default: a registry of this process's own). */
   metrics?: Metrics;
+  /** A cluster worker's id, added to every log line. */
+  workerId?: number;
 }
 
 export async function startFromConfig(configFile: string, options: StartOptions = {}): Promise<{ running: RunningServer | null; diagnostics: Diagnostic[] }> {
@@ -53,7 +55,8 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   const loaded = await loadConfig(configFile);
   if (!loaded.config) return { running: null, diagnostics: loaded.diagnostics };
   const config = loaded.config;
-  const logger = options.logger ?? createLogger(config.logging);
+  const base = options.logger ?? createLogger(config.logging);
+  const logger = options.workerId !== undefined ? base.child({ worker: options.workerId }) : base;
   const { assembled, diagnostics } = await assemble(config);
   const all = [...loaded.diagnostics, ...diagnostics];
   if (!assembled) return { running: null, diagnostics: all };

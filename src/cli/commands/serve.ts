@@ -2,12 +2,27 @@
  * `smtp-cbv serve --config FILE`: run the SMTP server. SIGTERM/SIGINT stop
  * it gracefully (sessions may finish for --drain seconds); SIGHUP reloads
  * the configuration and scripts without dropping sessions.
+ *
+ * With `--workers N` (or `workers = N`) above 1 this process becomes the
+ * cluster primary (src/ops/cluster.ts) and each worker, started again
+ * with the same arguments, runs the server below.
  */
+import cluster from 'node:cluster';
 import type { Command } from 'commander';
+import { loadConfig } from '../../config/index.js';
 import { formatDiagnostic } from '../../diagnostics.js';
+import { reportListening, runPrimary, shareWorkerMetrics } from '../../ops/cluster.js';
+import { Metrics } from '../../ops/metrics.js';
+import { createLogger } from '../../server/logger.js';
 import { startFromConfig } from '../../server/run.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
+
+interface ServeOptions {
+  config: string;
+  drain: string;
+  workers?: string;
+}
 
 export function registerServe(program: Command, io: CliIO, exit: ExitCodeSink): void {
   program
@@ -15,30 +30,80 @@ export function registerServe(program: Command, io: CliIO, exit: ExitCodeSink): 
     .description('run the SMTP policy server')
     .requiredOption('-c, --config <file>', 'the configuration file (ecelerity.conf syntax)')
     .option('--drain <seconds>', 'on SIGTERM, how long sessions may finish before they are closed', '30')
-    .action(async (opts: { config: string; drain: string }) => {
+    .option('--workers <n>', 'worker processes sharing the listeners (default: the configuration\'s `workers`, else 1)')
+    .action(async (opts: ServeOptions) => {
       const drainMs = Math.max(0, Number(opts.drain) || 0) * 1000;
-      const { running, diagnostics } = await startFromConfig(opts.config);
-      if (!running) {
-        for (const d of diagnostics) io.err(`${formatDiagnostic(d)}\n`);
-        exit.code = EXIT.failure;
-        return;
+      if (cluster.isPrimary) {
+        const workers = await workerCount(opts, io);
+        if (workers === undefined) {
+          exit.code = EXIT.failure;
+          return;
+        }
+        if (workers > 1) {
+          exit.code = await primary(opts.config, workers, drainMs, io);
+          return;
+        }
       }
-      await new Promise<void>((resolve) => {
-        let stopping = false;
-        const stop = (signal: string) => {
-          if (stopping) return;
-          stopping = true;
-          running.logger.info({ event: 'signal', signal, drainMs }, `${signal}: stopping`);
-          void running.stop(drainMs).then(resolve);
-        };
-        process.on('SIGTERM', () => stop('SIGTERM'));
-        process.on('SIGINT', () => stop('SIGINT'));
-        process.on('SIGHUP', () => {
-          running.logger.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: reloading');
-          void running.reload();
-        });
-      });
-      running.logger.flush?.();
-      exit.code = EXIT.ok;
+      exit.code = await serve(opts.config, drainMs, io);
     });
+}
+
+/** How many workers: --workers, else the configuration's; undefined when the configuration does not load. */
+async function workerCount(opts: ServeOptions, io: CliIO): Promise<number | undefined> {
+  if (opts.workers !== undefined) {
+    const n = Number(opts.workers);
+    if (Number.isInteger(n) && n >= 1 && n <= 64) return n;
+    io.err(`smtp-cbv serve: --workers expects an integer from 1 to 64, found '${opts.workers}'\n`);
+    return undefined;
+  }
+  const loaded = await loadConfig(opts.config);
+  if (!loaded.config) {
+    for (const d of loaded.diagnostics) io.err(`${formatDiagnostic(d)}\n`);
+    return undefined;
+  }
+  return loaded.config.workers ?? 1;
+}
+
+async function primary(configFile: string, workers: number, drainMs: number, io: CliIO): Promise<number> {
+  const loaded = await loadConfig(configFile);
+  if (!loaded.config) {
+    for (const d of loaded.diagnostics) io.err(`${formatDiagnostic(d)}\n`);
+    return EXIT.failure;
+  }
+  const logger = createLogger(loaded.config.logging).child({ role: 'primary' });
+  await runPrimary({ workers, config: loaded.config, drainMs, logger });
+  logger.flush?.();
+  return EXIT.ok;
+}
+
+/** One server process: alone, or as a cluster worker. */
+async function serve(configFile: string, drainMs: number, io: CliIO): Promise<number> {
+  const worker = cluster.isWorker;
+  const metrics = new Metrics();
+  if (worker) shareWorkerMetrics(metrics);
+  const { running, diagnostics } = await startFromConfig(configFile, worker ? { opsListener: false, recoverSpool: false, metrics, workerId: cluster.worker?.id } : { metrics });
+  if (!running) {
+    for (const d of diagnostics) io.err(`${formatDiagnostic(d)}\n`);
+    return EXIT.failure;
+  }
+  if (worker) reportListening(running.addresses);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      running.logger.info({ event: 'signal', signal, drainMs }, `${signal}: stopping`);
+      void running.stop(drainMs).then(resolve);
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      running.logger.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: reloading');
+      void running.reload();
+    });
+  });
+  running.logger.flush?.();
+  // A worker must leave: its IPC channel to the primary would keep it alive.
+  if (worker) cluster.worker?.disconnect();
+  return EXIT.ok;
 }
