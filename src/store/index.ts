@@ -33,7 +33,7 @@ export interface SharedState {
 export function redisSettings(config: Config): RedisConfig | null {
   const url = config.smtpCbv?.redisUrl ?? config.redis?.url;
   if (!url) return null;
-  return { url, required: config.redis?.required ?? false, commandTimeoutMs: config.redis?.commandTimeoutMs ?? 500, keyPrefix: config.redis?.keyPrefix ?? 'smtp-cbv:' };
+  return { url, required: config.redis?.required ?? false, commandTimeoutMs: config.redis?.commandTimeoutMs ?? 1000, keyPrefix: config.redis?.keyPrefix ?? 'smtp-cbv:' };
 }
 
 export function createSharedState(config: Config, logger: Logger): SharedState {

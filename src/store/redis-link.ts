@@ -25,6 +25,9 @@ export interface RedisLinkOptions {
 
 type Listener = (up: boolean) => void;
 
+/** Commands failing in a row, on a connection that is up, before Redis counts as down. */
+const FAILURES_TO_DOWN = 3;
+
 export class RedisLink {
   /** Commands. */
   readonly client: Redis;
@@ -35,6 +38,7 @@ export class RedisLink {
   private subscriberConn: Redis | undefined;
   private closed = false;
   private pinger: NodeJS.Timeout | undefined;
+  private failuresInRow = 0;
 
   constructor(readonly options: RedisLinkOptions) {
     this.client = this.connection('commands', false);
@@ -58,7 +62,9 @@ export class RedisLink {
   async attempt<T>(op: (r: Redis) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
     if (!this.up) return { ok: false };
     try {
-      return { ok: true, value: await op(this.client) };
+      const value = await op(this.client);
+      this.failuresInRow = 0;
+      return { ok: true, value };
     } catch (e) {
       this.failed(e);
       return { ok: false };
@@ -66,13 +72,17 @@ export class RedisLink {
   }
 
   /**
-   * A command failed or timed out while the connection looked fine (a slow
-   * or overloaded Redis): treat Redis as down until a PING answers in time
-   * again, so the sessions behind this one do not each wait for a timeout.
+   * A command failed or timed out while the connection looked fine. That
+   * command's caller falls back at once. After FAILURES_TO_DOWN in a row (a
+   * slow or overloaded Redis) Redis counts as down until a PING answers in
+   * time again, so the sessions behind do not each wait for a timeout. One
+   * failure alone does not: a process whose event loop was busy sees its
+   * own lag as a timeout, and Redis is not to blame.
    */
   failed(err: unknown): void {
     if (!this.up) return;
     this.options.logger.debug({ event: 'redis.error', err: String(err) }, 'redis command failed');
+    if (++this.failuresInRow < FAILURES_TO_DOWN) return;
     this.setState(false);
     if (this.pinger) return;
     this.pinger = setInterval(() => {
@@ -143,6 +153,7 @@ export class RedisLink {
     if (this.closed || this.state === up) return;
     const first = this.state === undefined;
     this.state = up;
+    this.failuresInRow = 0;
     if (up && this.pinger) {
       clearInterval(this.pinger);
       this.pinger = undefined;

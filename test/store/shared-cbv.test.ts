@@ -8,6 +8,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CbvEngine } from '../../src/cbv/index.js';
 import { MemoryStore } from '../../src/cbv/cache.js';
+import { LocalConnections, RedisConnections } from '../../src/store/connections.js';
 import { RedisFlights } from '../../src/store/redis-flights.js';
 import { RedisLimits } from '../../src/store/redis-limits.js';
 import { RedisLink } from '../../src/store/redis-link.js';
@@ -153,6 +154,55 @@ describe.skipIf(NO_REDIS)('shared single flight and leases (skipped: redis-serve
     await new Promise((r) => setTimeout(r, 300));
     const again = await limits.tryAcquire('x.test', opts);
     expect(again?.ok).toBe(true);
+  });
+
+  it('a slow Redis counts as down after a few timeouts (logged once) and as up when it answers again', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (l: string) => void lines.push(l) });
+    const l = new RedisLink({ url: redis.url, keyPrefix: `s${++prefixN}:`, commandTimeoutMs: 100, logger });
+    links.push(l);
+    await l.settled(2000);
+    const admin = await link('admin:');
+    await admin.client.call('CLIENT', 'PAUSE', '1500', 'ALL');
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await l.attempt((c) => c.get('k')));
+    expect(answers.map((a) => a.ok)).toEqual([false, false, false, false]);
+    expect(l.up).toBe(false);
+    for (let i = 0; i < 60 && !l.up; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(l.up).toBe(true);
+    const changes = lines.map((x) => JSON.parse(x) as { event?: string }).filter((x) => x.event === 'redis.down' || x.event === 'redis.up').map((x) => x.event);
+    expect(changes).toEqual(['redis.up', 'redis.down', 'redis.up']);
+  });
+
+  it('counts connections per IP across processes; a crashed process stops counting', async () => {
+    const prefix = `c${++prefixN}:`;
+    const [l1, l2] = [await link(prefix), await link(prefix)];
+    const one = new RedisConnections(l1, 300);
+    const two = new RedisConnections(l2, 300);
+    await new Promise((r) => setTimeout(r, 50)); // each announces itself on connect
+    expect(await one.open('192.0.2.1')).toBe(1);
+    expect(await two.open('192.0.2.1')).toBe(2);
+    expect(await two.open('192.0.2.9')).toBe(1);
+    expect(await one.count('192.0.2.1')).toBe(2);
+    one.close('192.0.2.1');
+    expect(await two.count('192.0.2.1')).toBe(1);
+    expect(await one.open('192.0.2.1')).toBe(2);
+    // "two" crashes: its heartbeat stops, and its connections lapse with it.
+    l2.client.disconnect();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await one.count('192.0.2.1')).toBe(1);
+    one.stop();
+    two.stop();
+  });
+
+  it('counts connections locally without Redis', async () => {
+    const c = new LocalConnections();
+    expect(await c.open('192.0.2.1')).toBe(1);
+    expect(await c.open('192.0.2.1')).toBe(2);
+    c.close('192.0.2.1');
+    c.close('192.0.2.1');
+    c.close('192.0.2.1');
+    expect(await c.count('192.0.2.1')).toBe(0);
   });
 
   it('answers "unavailable" at once when Redis cannot be reached', async () => {
