@@ -103,9 +103,10 @@ export class RedisConnections implements ConnectionCounter {
     return r.ok ? r.value : this.local.count(ip);
   }
 
-  stop(): void {
+  /** Leaves the shared count: this process's connections stop counting at once. */
+  async stop(): Promise<void> {
     clearInterval(this.heartbeat);
-    void this.link.attempt((c) => c.del(this.aliveKey(this.id)));
+    await this.link.attempt((c) => c.del(this.aliveKey(this.id)));
   }
 
   /** (Re)joins the shared count under a new id with this process's current counts. */

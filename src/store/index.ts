@@ -51,7 +51,7 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
     connections,
     redis: { link, required: settings.required },
     async close() {
-      connections.stop();
+      await connections.stop();
       await link.close();
     },
   };

@@ -125,10 +125,14 @@ export class RedisLink {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.pinger);
-    for (const c of [this.client, this.subscriberConn]) {
-      if (!c) continue;
-      c.disconnect(false);
-    }
+    // QUIT lets Redis finish what was sent (a last DEL of our keys); a Redis that does not answer is cut off.
+    await Promise.all(
+      [this.client, this.subscriberConn].map(async (c) => {
+        if (!c) return;
+        if (c.status === 'ready') await Promise.race([c.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
+        c.disconnect(false);
+      }),
+    );
   }
 
   private connection(role: string, offlineQueue: boolean): Redis {

@@ -32,12 +32,12 @@ if envelope :domain :is "from" "spam.test" { ec_inc_counter "spam"; reject "no s
 if envelope :domain :is "from" "broken.test" { redirect "a@x.test"; redirect "b@x.test"; redirect "c@x.test"; redirect "d@x.test"; redirect "e@x.test"; }
 `;
 
-async function start(): Promise<{ smtp: number; ops: number }> {
+async function start(extra = ''): Promise<{ smtp: number; ops: number }> {
   await writeFile(join(dir, 'mailfrom.siv'), MAILFROM);
   const opsPort = await freePort();
   await writeFile(
     join(dir, 'test.conf'),
-    `spool_dir = "spool"\nESMTP_Listener { Listen "127.0.0.1:${await freePort()}" { } }\nsieve { script "mailfrom_phase1" { source = "mailfrom.siv" } }\nmetrics { listen = "127.0.0.1:${opsPort}" }\n`,
+    `spool_dir = "spool"\nESMTP_Listener { Listen "127.0.0.1:${await freePort()}" { } }\nsieve { script "mailfrom_phase1" { source = "mailfrom.siv" } }\nmetrics { listen = "127.0.0.1:${opsPort}" }\n${extra}`,
   );
   const r = await startFromConfig(join(dir, 'test.conf'), { logger: pino({ level: 'silent' }) });
   expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
@@ -103,6 +103,17 @@ describe('metrics and health listener', () => {
     await c.command('QUIT');
     await stopping;
     running = null;
+  });
+
+  it('is not ready while a required Redis is unreachable, and answers sessions all the same', async () => {
+    // Port 1 on loopback: nothing listens there.
+    const { smtp, ops } = await start('redis { url = "redis://127.0.0.1:1" required = true }\n');
+    expect(await get(ops, '/readyz')).toMatchObject({ status: 503, body: 'not ready: required redis unreachable\n' });
+    const c = await RawSmtpClient.open(smtp);
+    expect((await sendMail(c, 'a@ok.test', ['x@here.test'])).end?.code).toBe(250);
+    await c.command('QUIT');
+    const { samples } = parsePrometheus((await get(ops, '/metrics')).body);
+    expect(valueOf(samples, 'smtpcbv_redis_up')).toBe(0);
   });
 
   it('is not ready while the spool cannot be written', async () => {

@@ -191,8 +191,8 @@ describe.skipIf(NO_REDIS)('shared single flight and leases (skipped: redis-serve
     l2.client.disconnect();
     await new Promise((r) => setTimeout(r, 500));
     expect(await one.count('192.0.2.1')).toBe(1);
-    one.stop();
-    two.stop();
+    await one.stop();
+    await two.stop();
   });
 
   it('counts connections locally without Redis', async () => {
