@@ -85,9 +85,17 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   metrics.watchConnections(() => front.connectionCount);
   const addresses = await front.start();
   const m = config.metrics;
-  const ops = m && options.opsListener !== false
-    ? await startOpsServer(m.host, m.port, { metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }), notReady: () => readiness.problems() }, logger)
-    : undefined;
+  let ops: OpsServer | undefined;
+  try {
+    if (m && options.opsListener !== false) {
+      ops = await startOpsServer(m.host, m.port, { metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }), notReady: () => readiness.problems() }, logger);
+    }
+  } catch (e) {
+    // No half-started server: what is open would keep the process alive.
+    await front.close(0);
+    await services.close();
+    throw e;
+  }
 
   const running: RunningServer = {
     addresses,
