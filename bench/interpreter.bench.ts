@@ -10,7 +10,7 @@
  * second baseline with V8's RegExp is printed for reference.
  */
 import { RE2JS } from 're2js';
-import { compileSieve } from '../src/sieve/compile.js';
+import { compileSieve } from '../src/sievepp/compile.js';
 import { execute, type ExecutionResult } from '../src/sieve/interpreter.js';
 import { parseAddressList } from '../src/sieve/runtime/address.js';
 import { decodedHeaderValue, headerValues, parseMessage, type SieveMessage } from '../src/sieve/runtime/message.js';

@@ -90,7 +90,8 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
       ...rest,
     };
     o.observer?.verdict?.(v);
-    log.info({ event: 'cbv.verdict', address: v.address, sender: v.sender, status: v.status, reason, stage, host: v.host, ip: v.ip, reply: v.reply, cached: v.cached, durationMs: v.durationMs }, 'cbv verdict');
+    // A probe is an event worth a line at info; a cache hit is in the transaction's line already.
+    log[v.cached ? 'debug' : 'info']({ event: 'cbv.verdict', address: v.address, sender: v.sender, status: v.status, reason, stage, host: v.host, ip: v.ip, reply: v.reply, cached: v.cached, durationMs: v.durationMs }, 'cbv verdict');
     if (v.transcript.length) log.debug({ event: 'cbv.transcript', address: v.address, transcript: v.transcript }, 'cbv transcript');
     return v;
   }

@@ -10,8 +10,9 @@
  * services under CBV_SERVICE. A host without one gets a runtime error; a
  * dry-run host can put any CbvVerifier there (a canned Verdict, no network).
  */
-import type { SieveFunction } from '../sieve/sievepp/index.js';
-import { argString } from '../sieve/sievepp/index.js';
+import type { SieveFunction } from '../sievepp/index.js';
+import { argString } from '../sievepp/index.js';
+import { hostOf } from '../sievepp/host.js';
 import { sieveReturn } from './context.js';
 import type { VerifyOptions } from './engine.js';
 import type { Verdict } from './types.js';
@@ -35,7 +36,7 @@ export const smtpCallbackVerify: SieveFunction = {
   ],
   phases: CBV_PHASES,
   async call(b, rt) {
-    const engine = rt.host.services?.[CBV_SERVICE] as CbvVerifier | undefined;
+    const engine = hostOf(rt).services?.[CBV_SERVICE] as CbvVerifier | undefined;
     if (!engine) return rt.fail('smtp_callback_verify: no CBV engine is configured for this run', b.node.pos);
     const address = argString(b, rt, 0)!;
     // The optional sender overrides the module's mailfrom for this call (cbv.md).

@@ -161,6 +161,9 @@ const peerOptions = { context: listenerOptions.context };
 export const serverOptions = {
   maxTarpit: opt('max_tarpit', t.seconds(false), '30', 'Longest delay a policy may ask for (`ec_tarpit`); longer requests are cut to this.'),
   socketTimeout: opt('socket_timeout', t.seconds(true), '300', 'Idle time after which a client connection is closed (RFC 5321 section 4.5.3.2.7: at least 5 minutes).'),
+  greetPause: opt('greet_pause', t.seconds(false), '0', 'Wait this long before the greeting; a client that talks first is refused with 554 (like Postfix postscreen\'s pregreet test). 0 greets at once.'),
+  maxConnections: opt('max_connections', t.integer(1, 1000000), '1000', 'Connections open at once on each listener; the next one is refused with 421.'),
+  dataTimeout: opt('data_timeout', t.seconds(true), '600', 'Longest a message transfer (DATA to the final dot) may take; then 451 and the connection closes (RFC 5321 section 4.5.3.2.6: 10 minutes).'),
 };
 
 // ---------------------------------------------------------------- logging and global

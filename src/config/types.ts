@@ -103,6 +103,9 @@ export interface ServerConfig {
   maxConnectionsPerIp: number;
   maxTarpitMs: number;
   socketTimeoutMs: number;
+  greetPauseMs: number;
+  maxConnections: number;
+  dataTimeoutMs: number;
 }
 
 export interface Config {

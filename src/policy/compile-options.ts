@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Dialect } from '../../grammars/sieve.js';
 import { isReservedContextKey } from '../session/context-keys.js';
-import type { CompileOptions } from '../sieve/compile.js';
+import type { CompileOptions } from '../sievepp/compile.js';
 import { productFunctions } from './functions.js';
 
 /**

@@ -9,7 +9,7 @@ import { type Config, referencedScripts } from '../config/index.js';
 import type { Diagnostic } from '../diagnostics.js';
 import { isPhase, type Phase } from '../session/phases.js';
 import type { PhaseScripts } from '../session/policy.js';
-import { compileSieve } from '../sieve/compile.js';
+import { compileSieve } from '../sievepp/compile.js';
 import { policyCompileOptions } from './compile-options.js';
 
 export async function compileConfigScripts(config: Config): Promise<{ scripts: Partial<Record<Phase, PhaseScripts>>; diagnostics: Diagnostic[] }> {

@@ -5,7 +5,7 @@
  * CLI, the server and the dry-run runner compile with these.
  */
 import { smtpCallbackVerify, CBV_SERVICE, type CbvVerifier } from '../cbv/sieve-function.js';
-import { builtinFunctions, type FunctionRegistry } from '../sieve/sievepp/index.js';
+import { builtinFunctions, type FunctionRegistry } from '../sievepp/index.js';
 
 let product: FunctionRegistry | undefined;
 

@@ -20,7 +20,7 @@ function formatPhase(p: PhaseResult, trace: boolean): string {
     out.push(...(p.trace.length ? p.trace.map(traceLine) : ['  (nothing evaluated)']), '');
   }
   out.push('Performed actions:', '');
-  out.push(...(p.actions.length ? p.actions.map((a) => ` * ${describe(a)}`) : ['  (none)']), '');
+  out.push(...(p.actions.length ? p.actions.flatMap(describe) : ['  (none)']), '');
   out.push('Implicit keep:', '');
   const keep = p.phase === 'data' ? 'store message in folder: INBOX' : 'accept (the message may be kept at DATA)';
   out.push(p.implicitKeep && !p.errors.length ? ` * ${keep}` : '  (none)', '');
@@ -38,29 +38,44 @@ function formatPhase(p: PhaseResult, trace: boolean): string {
   return out.join('\n');
 }
 
-/** Pigeonhole's wording for the standard actions; Sieve++ actions as written. */
-export function describe(a: Action): string {
+/**
+ * One action as Pigeonhole's sieve-test prints it: " * " and the action,
+ * then its side effects on lines of their own ("        + "): the IMAP
+ * flags a store sets (RFC 5232 5) and `:copy` keeping the implicit keep
+ * (RFC 3894 3). Sieve++ actions as written.
+ */
+export function describe(a: Action): string[] {
   const data = (a.data ?? {}) as { code?: number; text?: string; seconds?: number };
-  switch (a.type) {
-    case 'keep':
-      return 'store message in folder: INBOX';
-    case 'store':
-      return `store message in folder: ${a.target ?? 'INBOX'}`;
-    case 'redirect':
-      return `redirect message to: ${a.target ?? ''}${a.copy ? ' (:copy)' : ''}`;
-    case 'discard':
-      return 'discard';
-    case 'reject':
-    case 'ereject':
-      return `${a.type} message with reason: ${JSON.stringify(a.target ?? '')}`;
-    case 'ec_action':
-    case 'ec_disconnect':
-      return `${a.type} ${data.code ?? ''} ${JSON.stringify(data.text ?? '')}`;
-    case 'ec_tarpit':
-      return `ec_tarpit ${data.seconds ?? 0} s`;
-    default:
-      return a.target !== undefined ? `${a.type} ${a.target}` : a.type;
-  }
+  const line = (() => {
+    switch (a.type) {
+      case 'keep':
+      case 'store':
+        return `store message in folder: ${a.target ?? 'INBOX'}`;
+      case 'redirect':
+        return `redirect message to: <${a.target ?? ''}>`;
+      case 'discard':
+        return 'discard';
+      case 'reject':
+      case 'ereject':
+        return `reject message with reason: ${a.target ?? ''}`;
+      case 'ec_action':
+      case 'ec_disconnect':
+        return `${a.type} ${data.code ?? ''} ${JSON.stringify(data.text ?? '')}`;
+      case 'ec_tarpit':
+        return `ec_tarpit ${data.seconds ?? 0} s`;
+      default:
+        return a.target !== undefined ? `${a.type} ${a.target}` : a.type;
+    }
+  })();
+  const effects: string[] = [];
+  if ((a.type === 'keep' || a.type === 'store') && a.flags?.length) effects.push(`add IMAP flags:${a.flags.map((f) => ` ${imapFlag(f)}`).join('')}`);
+  if (a.copy) effects.push('preserve implicit keep');
+  return [` * ${line}`, ...effects.map((e) => `        + ${e}`)];
+}
+
+/** Pigeonhole prints system flags (RFC 3501 2.3.2) in lower case and keywords as given. */
+function imapFlag(flag: string): string {
+  return flag.startsWith('\\') ? flag.toLowerCase() : flag;
 }
 
 function traceLine(t: TraceLine): string {

@@ -13,7 +13,7 @@ import { policyCompileOptions } from '../policy/compile-options.js';
 import { compileConfigScripts } from '../policy/config-scripts.js';
 import type { Phase } from '../session/phases.js';
 import type { PhaseScripts } from '../session/policy.js';
-import { compileSieve } from '../sieve/compile.js';
+import { compileSieve } from '../sievepp/compile.js';
 
 /** A script's text, or a file to read it from (`file` also names it in errors and traces). */
 export type ScriptSource = string | { file: string; text?: string };

@@ -79,7 +79,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   let policy: SievePolicy = observed(assembled.policy, metrics);
   const s = config.server;
   const front = new SmtpFront(
-    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, logger, connections: services.shared.connections },
+    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, greetPauseMs: s.greetPauseMs, maxConnections: s.maxConnections, dataTimeoutMs: s.dataTimeoutMs, logger, connections: services.shared.connections },
     { policy: () => policy, services },
   );
   metrics.watchConnections(() => front.connectionCount);
@@ -112,6 +112,8 @@ export async function startFromConfig(configFile: string, options: StartOptions 
         const next = await assemble(again.config);
         problems = [...problems, ...next.diagnostics];
         if (next.assembled) {
+          // Created once at start-up: a new spool directory or listener needs a restart, and the log says so.
+          if (again.config.spoolDir !== config.spoolDir) logger.warn({ event: 'reload', spoolDir: again.config.spoolDir }, 'spool_dir changed: the running spool stays until a restart');
           policy = observed(next.assembled.policy, metrics);
           services.logger = sieveLogger(again.config);
           services.reconfigure(again.config);

@@ -7,9 +7,6 @@
 export const PHASES = ['connect', 'ehlo', 'mailfrom', 'rcptto', 'data'] as const;
 export type Phase = (typeof PHASES)[number];
 
-/** Phases that belong to the connection; the rest belong to a transaction (RFC 5321 3.3). */
-export const CONNECTION_PHASES: ReadonlySet<Phase> = new Set(['connect', 'ehlo']);
-
 const ORDER = new Map<string, number>(PHASES.map((p, i) => [p, i]));
 
 export function isPhase(name: string): name is Phase {
@@ -19,8 +16,4 @@ export function isPhase(name: string): name is Phase {
 /** True when `a` comes after `b` in a session. */
 export function comesAfter(a: Phase, b: Phase): boolean {
   return ORDER.get(a)! > ORDER.get(b)!;
-}
-
-export function phaseIndex(p: Phase): number {
-  return ORDER.get(p)!;
 }

@@ -13,7 +13,8 @@ import type { Logger } from 'pino';
 import type { CompiledScript } from '../sieve/compile.js';
 import { type ExecutionResult, execute } from '../sieve/interpreter.js';
 import { parseMessage } from '../sieve/runtime/message.js';
-import type { ExecutionContext, RuntimeLimits, SieveHost, TraceHook } from '../sieve/runtime/runtime.js';
+import type { RuntimeLimits, TraceHook } from '../sieve/runtime/runtime.js';
+import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
 import { isReservedContextKey } from './context-keys.js';
 import { type Decision, decide, emptyDecision, mergeDecision } from './decide.js';
 import type { Phase } from './phases.js';
@@ -52,7 +53,7 @@ export interface PolicyObserver {
 export interface PolicyServices {
   logger: Logger;
   /** Sieve++ ec_dns_lookup; without it the function fails at run time. */
-  dnsLookup?: SieveHost['dnsLookup'];
+  dnsLookup?: MomentumHost['dnsLookup'];
   /** ec_inc_counter's named counters: they outlive reloads. */
   counters: Map<string, number>;
   /** Longest ec_tarpit a script may ask for, in seconds. */
@@ -167,7 +168,7 @@ export class SievePolicy implements Policy {
    * connection context variable (message first), so that a standard script
    * can read `smtp_cbv_result` without Sieve++.
    */
-  private host(input: PhaseInput, services: PolicyServices): SieveHost {
+  private host(input: PhaseInput, services: PolicyServices): MomentumHost {
     const { connection, transaction, phase } = input;
     const env: Record<string, string> = { ...ENVIRONMENT_BASE, domain: connection.hostname, host: connection.hostname, [`${ENV_PREFIX}phase`]: phase };
     const { logger, counters } = services;
@@ -194,7 +195,7 @@ export class SievePolicy implements Policy {
 }
 
 /** The execution context of a phase; one per script run, the message parsed once. */
-function context(input: PhaseInput): () => ExecutionContext {
+function context(input: PhaseInput): () => MomentumContext {
   const { connection, transaction, phase } = input;
   const message = phase === 'data' && input.message ? parseMessage(input.message.toString('utf8')) : null;
   return () => ({

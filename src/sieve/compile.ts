@@ -7,36 +7,27 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type Diagnostic, hasErrors } from '../diagnostics.js';
-import { type Dialect, type ParseLimits, parseSieve } from '../../grammars/sieve.js';
+import { type ParseLimits, parseSieve } from '../../grammars/sieve.js';
 import type { Script } from './ast.js';
 import { ExtensionRegistry } from './extension-registry.js';
 import { extensions } from './extensions/index.js';
-import type { Bound, Extension } from './registry.js';
+import type { LanguageLayer } from './language.js';
 import type { ScriptFacts } from './facts.js';
+import type { Bound, Extension } from './registry.js';
 import { Validator, type ValidateOptions } from './validate.js';
-import { FUNCTIONS_STATE, usesSievepp } from './sievepp/script.js';
-import { type FunctionRegistry, MESSAGE_PHASES, SIEVEPP_CAPABILITY } from './sievepp/functions.js';
-import { builtinFunctions } from './sievepp/index.js';
 
 export interface CompileOptions {
   file?: string;
-  dialect?: Dialect;
   limits?: Partial<ParseLimits>;
-  /** False for SMTP phases before DATA: tests that read the message are compile errors. */
+  /** False where there is no message yet (SMTP phases before DATA): tests that read the message are compile errors. */
   hasMessage?: boolean;
-  /** The registry to validate against; the default holds every built-in extension and `functions`. */
+  /** The registry to validate against; the default holds every built-in extension and the language's. */
   registry?: ExtensionRegistry;
-  /**
-   * The SMTP phase the script is bound to: phase-bound Sieve++ functions
-   * (smtp_callback_verify) are checked now, and `hasMessage` defaults from it.
-   */
-  phase?: string;
-  /** The Sieve++ functions (default: the built-ins; the product adds CBV, see src/policy/functions.ts). */
-  functions?: FunctionRegistry;
+  /** A language on top of standard Sieve (Momentum's Sieve++: src/sievepp/compile.ts); none: standard Sieve. */
+  language?: LanguageLayer;
   /** Resolve `include` while compiling (see ValidateOptions.loadScript). */
   loadScript?: ValidateOptions['loadScript'];
   setting?: ValidateOptions['setting'];
-  readOnlyContextKey?: ValidateOptions['readOnlyContextKey'];
   /** Used by include for nested compiles. */
   includes?: ValidateOptions['includes'];
 }
@@ -62,43 +53,34 @@ export interface CompileResult {
   diagnostics: Diagnostic[];
 }
 
-const registries = new WeakMap<FunctionRegistry, ExtensionRegistry>();
-/** Every built-in extension plus the Sieve++ functions of `functions`, built once per function registry. */
-export function registryFor(functions: FunctionRegistry): ExtensionRegistry {
-  let r = registries.get(functions);
-  if (!r) registries.set(functions, (r = new ExtensionRegistry([...extensions, functions.extension()])));
+let core: ExtensionRegistry | undefined;
+const layered = new WeakMap<readonly Extension[], ExtensionRegistry>();
+/** Every built-in extension plus a language's, built once per language extension list. */
+export function registryFor(language?: LanguageLayer): ExtensionRegistry {
+  if (!language || language.extensions.length === 0) return (core ??= new ExtensionRegistry(extensions));
+  let r = layered.get(language.extensions);
+  if (!r) layered.set(language.extensions, (r = new ExtensionRegistry([...extensions, ...language.extensions])));
   return r;
-}
-export function builtinRegistry(): ExtensionRegistry {
-  return registryFor(builtinFunctions());
 }
 
 export function compileSieve(text: string, options: CompileOptions = {}): CompileResult {
-  const { script, diagnostics } = parseSieve(text, options);
+  const language = options.language;
+  const { script, diagnostics } = parseSieve(text, { file: options.file, dialect: language?.dialect ?? 'rfc', limits: options.limits });
   // Like Pigeonhole, a script that does not parse is not validated: the
   // recovered tree would give errors that are consequences, not causes.
   if (hasErrors(diagnostics)) return { script: null, diagnostics };
-  const functions = options.functions ?? builtinFunctions();
-  const registry = options.registry ?? registryFor(functions);
-  const hasMessage = options.hasMessage ?? (options.phase !== undefined ? MESSAGE_PHASES.has(options.phase) : undefined);
+  const registry = options.registry ?? registryFor(language);
   const v = new Validator(registry, {
     file: options.file,
-    hasMessage,
-    dialect: options.dialect,
-    phase: options.phase,
+    hasMessage: options.hasMessage,
+    language,
     loadScript: options.loadScript,
     setting: options.setting,
     includes: options.includes,
-    readOnlyContextKey: options.readOnlyContextKey,
+    // RFC 6609: an included script is compiled as this one was (same extensions, same language).
+    compileNested: (t, more) => compileSieve(t, { language, registry, hasMessage: options.hasMessage, limits: options.limits, ...more }),
   });
-  v.state.set(FUNCTIONS_STATE, functions);
-  // Momentum: Sieve++ functions need no require; a script using Sieve++
-  // interpolates "${x}" and %{vctx_*:key} without require (assign.ts, usesSievepp).
-  const sievepp = registry.byCapability.get(SIEVEPP_CAPABILITY);
-  if (options.dialect !== 'rfc' && sievepp) {
-    v.loaded.add(sievepp);
-    if (usesSievepp(script, registry)) v.sievepp = v.variables = true;
-  }
+  language?.prepare?.(script, v);
   const commands = v.validateScript(script);
   const all = [...diagnostics, ...v.diagnostics];
   if (hasErrors(all)) return { script: null, diagnostics: all };
@@ -114,15 +96,6 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
     },
     diagnostics: all,
   };
-}
-
-/**
- * What a script compiled from inside another (RFC 6609 include) inherits:
- * the same Sieve++ functions, dialect and phase, so an included Momentum
- * policy can call what the including one can.
- */
-export function inheritedOptions(v: Validator): Pick<CompileOptions, 'functions' | 'dialect' | 'phase' | 'readOnlyContextKey'> {
-  return { functions: v.state.get(FUNCTIONS_STATE) as FunctionRegistry | undefined, dialect: v.options.dialect, phase: v.options.phase, readOnlyContextKey: v.options.readOnlyContextKey };
 }
 
 /** Reads and compiles a script file; an unreadable file is a diagnostic, not an exception. */

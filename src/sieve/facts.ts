@@ -32,7 +32,7 @@ export class FactsCollector implements ScriptFacts {
     const name = b.node.name;
     this.names.add(name);
     const first = b.args[0];
-    const constant = first && first.kind === 'string' && typeof first.template === 'string' && !first.ref ? first.template : null;
+    const constant = first && first.kind === 'string' && typeof first.template === 'string' && !first.source ? first.template : null;
     let uses = this.firstArguments.get(name);
     if (!uses) this.firstArguments.set(name, (uses = []));
     uses.push(constant);
@@ -61,5 +61,3 @@ export class FactsCollector implements ScriptFacts {
   }
 }
 
-/** Facts of a script that did not record any (e.g. compiled by an older path): nothing known. */
-export const NO_FACTS: ScriptFacts = { names: new Set(), firstArguments: new Map(), references: new Set(), includes: new Set() };

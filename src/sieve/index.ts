@@ -3,12 +3,12 @@
  * extension modules (src/cbv) import. Everything else under src/sieve is
  * internal.
  */
-export { builtinRegistry, type CompiledScript, type CompileOptions, type CompileResult, compileSieve, compileSieveFile } from './compile.js';
+export { type CompiledScript, type CompileOptions, type CompileResult, compileSieve, compileSieveFile, registryFor } from './compile.js';
+export type { LanguageLayer } from './language.js';
 export { ExtensionRegistry } from './extension-registry.js';
 export { extensions } from './extensions/index.js';
 export { type ExecuteOptions, type ExecutionResult, execute, executeSequence } from './interpreter.js';
 export type { Bound, CommandDef, Extension, MaybePromise, TagSpec, Value } from './registry.js';
-export type { SieveValue } from './sievepp/values.js';
 export { type SieveMessage, parseMessage } from './runtime/message.js';
 export type { Action, RuntimeError } from './runtime/result.js';
 export { defaultRuntimeLimits, type Envelope, type ExecutionContext, type Runtime, type RuntimeLimits, type SieveHost } from './runtime/runtime.js';

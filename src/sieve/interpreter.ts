@@ -51,7 +51,7 @@ export interface ExecutionResult {
 const isPromise = <T>(v: MaybePromise<T>): v is Promise<T> => typeof (v as Promise<T>)?.then === 'function';
 
 /** Runs a compiled script against a message and envelope. */
-export function execute(script: CompiledScript, ctx: ExecutionContext, host: SieveHost = {}, options: ExecuteOptions = {}): MaybePromise<ExecutionResult> {
+export function execute<C extends ExecutionContext>(script: CompiledScript, ctx: C, host: SieveHost = {}, options: ExecuteOptions = {}): MaybePromise<ExecutionResult> {
   const rt = options.runtime ?? new Runtime(ctx, host, { ...defaultRuntimeLimits, ...options.limits }, script.variables);
   rt.installNamespaces(script.namespaces);
   if (options.trace) rt.trace = options.trace;

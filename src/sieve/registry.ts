@@ -15,12 +15,12 @@
  */
 import type { Argument, Command, Invocation, StringArg, Test } from './ast.js';
 import type { Position } from '../diagnostics.js';
+import type { Action } from './action.js';
 import type { Comparator } from './match/comparators.js';
 import type { MatchType } from './match/match-types.js';
 import type { AddressPart } from './runtime/address-parts.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { Template } from './runtime/strings.js';
-import type { VarRef } from './sievepp/values.js';
 import type { Validator } from './validate.js';
 
 /**
@@ -48,6 +48,8 @@ export interface TagSpec {
   group?: string;
   /** Checks after the command's arguments are sorted (e.g. :last needs :index); report with v.error. */
   check?(b: Bound, v: Validator): void;
+  /** What the tag does to the action its command takes (RFC 3894 `:copy` keeps the implicit keep). */
+  effect?(a: Action): void;
   /** For tags on `set`: the variable modifier it is (RFC 5229 4.1), e.g. regex's :quoteregex. */
   modifier?: { precedence: number; apply(s: string): string };
 }
@@ -55,10 +57,19 @@ export interface TagSpec {
 /** Shared tag families a test or command takes: RFC 5228 2.7.1-2.7.4. */
 export type TagFamily = 'match-type' | 'comparator' | 'address-part';
 
+/**
+ * A value a language layer computes at run time instead of expanding a
+ * template (Sieve++'s `$x[...]`, language.ts): its string and list forms.
+ */
+export interface ValueSource {
+  string(rt: Runtime): string;
+  list(rt: Runtime): string[];
+}
+
 /** A string, string list or number argument after validation: strings are templates ready to expand. */
 export type Value =
-  /** `ref`: a Sieve++ `$x[...]` argument, read as a value (a list stays a list). */
-  | { kind: 'string'; template: Template; node: StringArg; ref?: VarRef }
+  /** `source`: a layer's run-time value (a Sieve++ `$x[...]`: a list stays a list). */
+  | { kind: 'string'; template: Template; node: StringArg; source?: ValueSource }
   | { kind: 'stringlist'; templates: Template[]; node: Argument; constant?: string[] }
   | { kind: 'number'; value: number; node: Argument };
 
@@ -68,8 +79,8 @@ export interface Bound {
   def: CommandDef;
   /** Positional arguments, in order. */
   args: Value[];
-  /** Tags by name (without colon) with their arguments. */
-  tags: Map<string, { pos: Position; args: Value[] }>;
+  /** Tags by name (without colon) with their arguments and their definition (which may own an effect). */
+  tags: Map<string, { pos: Position; args: Value[]; spec?: TagSpec }>;
   matchType?: { def: MatchType; arg?: Value };
   comparator?: Comparator;
   addressPart?: AddressPart;

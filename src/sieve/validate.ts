@@ -13,9 +13,8 @@ import type { Argument, Invocation, Script, Statement } from './ast.js';
 import type { Diagnostic, Position } from '../diagnostics.js';
 import type { ExtensionRegistry, Owned } from './extension-registry.js';
 import type { ArgType, Bound, CommandDef, Extension, TagSpec, Value } from './registry.js';
-import { validateAssignment, variableValue } from './sievepp/assign.js';
-import { unknownMessage, withMacros } from './sievepp/script.js';
-import { SIEVEPP_CAPABILITY } from './sievepp/functions.js';
+import type { CompileOptions, CompileResult } from './compile.js';
+import type { LanguageLayer } from './language.js';
 import { blockShape, matchChecks, subtestCount } from './validate-shape.js';
 import { FactsCollector } from './facts.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
@@ -32,14 +31,12 @@ export interface ValidateOptions {
   setting?: (name: string) => string | undefined;
   /** Set by include for the scripts it compiles: the chain of includes, and the count shared by all. */
   includes?: { stack: string[]; count: { n: number } };
-  /** 'rfc' refuses Sieve++ (the parser refuses its syntax; the validator its functions). */
-  dialect?: 'momentum' | 'rfc';
-  /** The SMTP phase the script is bound to, when known: phase-bound functions are checked now. */
-  phase?: string;
+  /** A language on top of the core (Momentum's Sieve++, language.ts); none: standard Sieve only. */
+  language?: LanguageLayer;
+  /** Compiles a script an `include` names, with the options this one was compiled with (compile.ts). */
+  compileNested?: (text: string, options: Pick<CompileOptions, 'file' | 'loadScript' | 'setting' | 'includes'>) => CompileResult;
   /** False in SMTP phases before DATA: tests that read the message are refused. Default true. */
   hasMessage?: boolean;
-  /** Context keys only the host may write (ExecutionContext.readOnlyContextKey): a constant one is a compile error. */
-  readOnlyContextKey?: (key: string) => boolean;
 }
 
 /** Pigeonhole's limit on match value references. */
@@ -75,8 +72,8 @@ export class Validator {
   private unknownTags = new Set<string>();
   /** The commands whose blocks are being validated, outermost first (foreverypart's break looks here). */
   readonly enclosing: Bound[] = [];
-  /** Sieve++ (compile.ts decides): "${x}" and %{vctx_*:key} interpolate without require. */
-  sievepp = false;
+  /** The language layer's own string expansion is on (its prepare decides: Sieve++ macros). */
+  layerStrings = false;
   /** Variable namespaces extensions registered (RFC 5229 3), e.g. "env". */
   readonly namespaces = new Set<string>();
   /** Per-script state extensions keep during validation (e.g. include's global names). */
@@ -103,8 +100,12 @@ export class Validator {
   /** RFC 5228 3.2: loads a capability; returns false when it is unknown. */
   require(capability: string, at: Invocation): boolean {
     const ext = this.registry.byCapability.get(capability);
-    // The 'rfc' dialect knows no Sieve++, not even by name.
-    if (!ext || capability === '' || (capability === SIEVEPP_CAPABILITY && this.options.dialect === 'rfc')) return false;
+    const layer = this.options.language;
+    if (!ext) {
+      const alias = layer?.requireAlias?.(capability);
+      return alias !== undefined && alias.every((c) => this.require(c, at));
+    }
+    if (capability === '' || (layer?.requirable && !layer.requirable(ext))) return false;
     if (!this.loaded.has(ext)) {
       this.loaded.add(ext);
       this.capabilities.add(capability);
@@ -137,7 +138,8 @@ export class Validator {
     for (const s of stmts) {
       if (s.kind === 'assignment') {
         this.requireOpen = false;
-        const b = validateAssignment(this, s, depth);
+        const assign = this.options.language?.assignment;
+        const b = assign ? assign(this, s, depth) : (this.error(s.pos, 'assignments are not part of standard Sieve'), null);
         if (b) out.push(b);
         prevName = '';
         continue;
@@ -181,7 +183,7 @@ export class Validator {
     if (!def) {
       if (!this.unknownCommands.has(node.name)) {
         this.unknownCommands.add(node.name);
-        this.error(node.pos, unknownMessage(this, node, as));
+        this.error(node.pos, this.options.language?.unknown?.(this, node, as) ?? `unknown ${as} '${node.raw}' (only reported once at first occurrence)`);
       }
       return null;
     }
@@ -189,7 +191,7 @@ export class Validator {
       this.error(node.pos, `attempted to use ${def.kind} '${node.raw}' as ${as}`);
       return null;
     }
-    // Sieve++ functions (sievepp/functions.ts) are "functions" in messages, as Momentum calls them.
+    // A layer's functions (Sieve++, src/sievepp) are "functions" in messages, as Momentum calls them.
     const what = `${node.raw} ${'fn' in def ? 'function' : as}`;
     const b: Bound = { node, def, args: [], tags: new Map(), tests: [], block: null };
     let ok = this.argumentsOf(b, what);
@@ -300,7 +302,7 @@ export class Validator {
         params.push(this.value(next));
         i++;
       }
-      b.tags.set(a.name, { pos: a.pos, args: params });
+      b.tags.set(a.name, { pos: a.pos, args: params, spec: choice.spec });
       if (choice.family && !this.familyTag(b, choice.family, a.name, params, a.pos, what)) return false;
     }
     const positional = args.slice(i);
@@ -373,7 +375,12 @@ export class Validator {
       const constant = templates.every((t) => typeof t === 'string') ? (templates as string[]) : undefined;
       return { kind: 'stringlist', templates, node: a, constant };
     }
-    if (a.kind === 'variable') return variableValue(this, a);
+    if (a.kind === 'variable') {
+      const variable = this.options.language?.variable;
+      if (variable) return variable(this, a);
+      this.error(a.pos, 'variables written $name are not part of standard Sieve');
+      return { kind: 'string', template: '', node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end } };
+    }
     if (a.kind === 'tag') return { kind: 'string', template: a.raw, node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end } };
     return { kind: 'string', template: this.template(a.value, a.pos), node: a };
   }
@@ -395,7 +402,8 @@ export class Validator {
         if ('match' in p && p.match > MAX_MATCH_INDEX) this.error(pos, `match value index \${${p.match}} exceeds the maximum of ${MAX_MATCH_INDEX}`);
       }
     }
-    const out = this.sievepp ? withMacros(t) : t;
+    const layer = this.options.language;
+    const out = this.layerStrings && layer?.template ? layer.template(t) : t;
     this.facts.template(out);
     return out;
   }

@@ -11,8 +11,9 @@ import { CBV_SERVICE, type CbvVerifier } from '../../src/cbv/sieve-function.js';
 import type { Verdict } from '../../src/cbv/index.js';
 import { createDnsLookup } from '../../src/policy/dns-lookup.js';
 import { functionServices, productFunctions } from '../../src/policy/functions.js';
-import { compileSieve } from '../../src/sieve/compile.js';
+import { compileSieve } from '../../src/sievepp/compile.js';
 import { execute } from '../../src/sieve/interpreter.js';
+import type { MomentumHost } from '../../src/sievepp/host.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { oneMx, testEngine } from '../helpers/cbv-fixture.js';
 import { startSmtpRemote, type SmtpRemote } from '../helpers/smtp-remote.js';
@@ -38,9 +39,9 @@ const functions = productFunctions();
 async function runScript(script: string, from: string, o: { phase?: string; compilePhase?: string; cbv?: CbvVerifier } = {}) {
   const c = compileSieve(script, { functions, phase: o.compilePhase });
   expect(c.diagnostics).toEqual([]);
-  const host = { services: functionServices(o.cbv ?? testEngine(dns, remote.port)) };
+  const host: MomentumHost = { services: functionServices(o.cbv ?? testEngine(dns, remote.port)) };
   const r = await execute(c.script!, { message: null, envelope: { from, to: ['rcpt@local.test'] }, phase: o.phase ?? 'mailfrom' }, host);
-  return { ...r, actions: r.actions.map(({ pos: _p, ...a }) => a) };
+  return { ...r, actions: r.actions.map(({ def: _def, pos: _p, ...a }) => a) };
 }
 
 describe("Momentum's documented example", () => {
@@ -128,7 +129,7 @@ describe('smtp_callback_verify', () => {
     const stub: CbvVerifier = { verify: async () => ({ status: 'fail', message: '550 stubbed' }) as Verdict };
     const policy = 'require "include";\ninclude :global "cbv";';
     const c = compileSieve(policy, { functions, phase: 'mailfrom' });
-    const host = { services: functionServices(stub), loadScript: () => MOMENTUM_EXAMPLE };
+    const host: MomentumHost = { services: functionServices(stub), loadScript: () => MOMENTUM_EXAMPLE };
     const r = await execute(c.script!, { message: null, envelope: { from: 'joe@example.test', to: [] }, phase: 'mailfrom' }, host);
     expect(r.errors).toEqual([]);
     expect(r.actions.map((a) => a.type)).toEqual(['ec_action']);
@@ -152,7 +153,7 @@ describe('smtp_callback_verify', () => {
 });
 
 describe('ec_dns_lookup through SieveHost.dnsLookup', () => {
-  const host = () => ({ dnsLookup: createDnsLookup({ servers: [dns.address], timeoutMs: 500, tries: 1 }) });
+  const host = (): MomentumHost => ({ dnsLookup: createDnsLookup({ servers: [dns.address], timeoutMs: 500, tries: 1 }) });
   const run = async (script: string) => {
     const c = compileSieve(script, { functions });
     expect(c.diagnostics).toEqual([]);
@@ -162,7 +163,7 @@ describe('ec_dns_lookup through SieveHost.dnsLookup', () => {
   it('gives the answers as a list; NXDOMAIN is an empty list; MX as "pref host"', async () => {
     const r = await run('$a = ec_dns_lookup "two.test"; $n = ec_dns_lookup "none.test" "A"; $m = ec_dns_lookup "example.test" "mx"; if ec_dns_lookup "two.test" { $t = "yes"; }');
     expect(r.errors).toEqual([]);
-    const { getValue } = await import('../../src/sieve/sievepp/values.js');
+    const { getValue } = await import('../../src/sievepp/values.js');
     expect(getValue(r.runtime, 'a')).toEqual(['192.0.2.1', '192.0.2.2']);
     expect(getValue(r.runtime, 'n')).toEqual([]);
     expect(getValue(r.runtime, 'm')).toEqual(['10 mx.example.test']);

@@ -27,6 +27,22 @@ describe('smtp-cbv run', () => {
     expect(r.out).toContain('SMTP reply:\n\n  550 5.7.1 Sender address rejected: verification failed (rejected)');
   });
 
+  it("words standard actions as Pigeonhole's sieve-test does: IMAP flags, :copy, <address>, the bare reject reason", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'run-'));
+    const store = join(dir, 'store.siv');
+    await writeFile(store, 'require ["fileinto", "imap4flags", "copy"];\nfileinto :flags ["\\\\Seen", "$Label1"] "Lists";\nredirect :copy "boss@else.example";\n');
+    const msg = join(dir, 'm.eml');
+    await writeFile(msg, 'From: a@sender.example\nSubject: s\n\nbody\n');
+    const r = await run(store, '--phase', 'data', '--from', 'a@sender.example', '--to', 'bob@here.example', '--message', msg);
+    expect(r.out).toContain(
+      'Performed actions:\n\n * store message in folder: Lists\n        + add IMAP flags: \\seen $Label1\n * redirect message to: <boss@else.example>\n        + preserve implicit keep\n',
+    );
+    const reject = join(dir, 'reject.siv');
+    await writeFile(reject, 'require "reject";\nreject "not today";\n');
+    const rr = await run(reject, '--phase', 'data', '--from', 'a@sender.example', '--to', 'bob@here.example', '--message', msg);
+    expect(rr.out).toContain(' * reject message with reason: not today\n');
+  });
+
   it('--trace shows each command and test with its line and result', async () => {
     const r = await run(rcptto, '--phase', 'rcptto', '--cbv-phase', 'mailfrom', '--from', 'a@sender.example', '--to', 'bob@here.example', '--cbv', 'default=pass', '--trace');
     expect(r.out).toMatch(/rcptto\.siv:12:1: if\n/);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { productFunctions } from '../../src/policy/functions.js';
-import { compileSieve, registryFor } from '../../src/sieve/compile.js';
+import { compileSieve, registryFor } from '../../src/sievepp/compile.js';
 
 const doc = readFileSync(join(import.meta.dirname, '../../docs/sieve-reference.md'), 'utf8');
 const documented = new Set([...doc.matchAll(/^### `([a-z_0-9]+)`/gm)].map((m) => m[1]!));

@@ -4,7 +4,7 @@ import { replyFrom } from '../../src/session/reply.js';
 import type { Action } from '../../src/sieve/runtime/result.js';
 
 const at = { line: 1, column: 1, offset: 0 };
-const a = (type: string, extra: Partial<Action> = {}): Action => ({ type, pos: at, ...extra });
+const a = (type: string, extra: Partial<Action> = {}): Action => ({ def: { type, cancelsImplicitKeep: () => false, describe: () => type }, type, pos: at, ...extra });
 
 describe('actions at SMTP time', () => {
   it('reject is 550 5.7.1 with the reason; at connect 554 and close', () => {

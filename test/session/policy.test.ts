@@ -11,7 +11,7 @@ import type { Phase } from '../../src/session/phases.js';
 import { type PhaseScripts, SievePolicy, type SievePolicyOptions } from '../../src/session/policy.js';
 import { SenderVerification } from '../../src/session/sender-verification.js';
 import type { SessionServices } from '../../src/session/session.js';
-import { compileSieve } from '../../src/sieve/compile.js';
+import { compileSieve } from '../../src/sievepp/compile.js';
 import { oneMx, testEngine } from '../helpers/cbv-fixture.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { sendMail, startTestServer } from '../helpers/server-fixture.js';

@@ -1,6 +1,6 @@
 /** The interpreter's contract: phases without a message, asynchronous hosts, values not exceptions. */
 import { describe, expect, it } from 'vitest';
-import { compileSieve } from '../../src/sieve/compile.js';
+import { compileSieve } from '../../src/sievepp/compile.js';
 import { execute } from '../../src/sieve/interpreter.js';
 import { errorsOf, run } from './helpers.js';
 

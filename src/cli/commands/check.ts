@@ -7,8 +7,8 @@
 import { Command, Option } from 'commander';
 import { loadConfig, referencedScripts } from '../../config/index.js';
 import { type Diagnostic, formatDiagnostic, hasErrors } from '../../diagnostics.js';
-import { compileSieveFile } from '../../sieve/compile.js';
-import { productFunctions } from '../../policy/functions.js';
+import { compileSieveFile } from '../../sievepp/compile.js';
+import { policyCompileOptions } from '../../policy/compile-options.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
 
@@ -33,7 +33,7 @@ export function registerCheck(program: Command, io: CliIO, exit: ExitCodeSink): 
         if (config) {
           dialect = opts.dialect ?? config.sieve.dialect;
           for (const ref of referencedScripts(config)) {
-            const compiled = await compileSieveFile(ref.path, { dialect, phase: ref.phase, functions: productFunctions() });
+            const compiled = await compileSieveFile(ref.path, policyCompileOptions(ref.path, { dialect, phase: ref.phase }));
             // A script the config names but that cannot be read is the config's problem: point at the reference.
             all.push(
               ...compiled.diagnostics.map((d) =>
@@ -45,7 +45,7 @@ export function registerCheck(program: Command, io: CliIO, exit: ExitCodeSink): 
           }
         }
       }
-      for (const file of scripts) all.push(...(await compileSieveFile(file, { dialect, functions: productFunctions() })).diagnostics);
+      for (const file of scripts) all.push(...(await compileSieveFile(file, policyCompileOptions(file, { dialect }))).diagnostics);
       for (const d of all) io.out(`${formatDiagnostic(d)}\n`);
       exit.code = hasErrors(all) ? EXIT.failure : EXIT.ok;
     });

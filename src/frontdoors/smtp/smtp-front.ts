@@ -32,6 +32,12 @@ export interface SmtpFrontOptions {
   maxConnectionsPerIp: number;
   /** Idle time before a connection is dropped. */
   socketTimeoutMs: number;
+  /** Wait before the greeting (early talkers get 554); default 0. */
+  greetPauseMs?: number;
+  /** Connections open at once on each listener; default 1000. */
+  maxConnections?: number;
+  /** Longest DATA transfer; default 10 minutes (RFC 5321 4.5.3.2.6). */
+  dataTimeoutMs?: number;
   logger: Logger;
   /** Where connections per client address are counted; default: in this process (src/store/connections.ts). */
   connections?: ConnectionCounter;
@@ -39,7 +45,7 @@ export interface SmtpFrontOptions {
 
 export class SmtpFront {
   private listeners: SmtpListener[] = [];
-  private sessions = new Map<string, { session: Session; listener: SmtpListener }>();
+  private sessions = new Map<string, { session: Session; listener: SmtpListener; ip: string; counted: boolean }>();
   private readonly perIp: ConnectionCounter;
 
   constructor(
@@ -59,6 +65,9 @@ export class SmtpFront {
           banner: l.greeting ?? 'smtp-cbv',
           maxMessageSize: l.maxMessageSize ?? this.options.maxMessageSize,
           socketTimeoutMs: this.options.socketTimeoutMs,
+          greetPauseMs: this.options.greetPauseMs ?? 0,
+          maxConnections: this.options.maxConnections ?? 1000,
+          dataTimeoutMs: this.options.dataTimeoutMs ?? 600_000,
           ...(l.tls ? { tls: l.tls } : {}),
         },
         this.events(l, () => listener),
@@ -88,6 +97,14 @@ export class SmtpFront {
     this.options.logger.info({ event: 'stopped', forced }, 'stopped');
   }
 
+  /** Frees the client's per-address slot, once. */
+  private release(id: string): void {
+    const entry = this.sessions.get(id);
+    if (!entry?.counted) return;
+    entry.counted = false;
+    this.perIp.close(entry.ip);
+  }
+
   private events(l: ListenerOptions, listener: () => SmtpListener) {
     const limit = l.maxMessageSize ?? this.options.maxMessageSize;
     const find = (id: string) => this.sessions.get(id)?.session;
@@ -111,7 +128,7 @@ export class SmtpFront {
           },
           this.deps,
         );
-        this.sessions.set(client.id, { session, listener: listener() });
+        this.sessions.set(client.id, { session, listener: listener(), ip: client.remoteAddress, counted: true });
         if ((await counted) > (l.maxConnectionsPerIp ?? this.options.maxConnectionsPerIp)) {
           this.options.logger.info({ event: 'refused', session: client.id, client: client.remoteAddress, phase: 'connect', code: 421, reason: 'per-ip-limit' }, 'too many connections from one address');
           const reply = replies.tooManyFromAddress;
@@ -143,8 +160,10 @@ export class SmtpFront {
         return answer(await s.data(data.message));
       },
       reset: (id: string) => find(id)?.reset(),
-      closed: (id: string, remoteAddress: string) => {
-        this.perIp.close(remoteAddress);
+      // A client that said QUIT no longer counts, though its socket may close a moment later.
+      quit: (id: string) => this.release(id),
+      closed: (id: string) => {
+        this.release(id);
         this.deps.services.observer?.connection?.('close');
         find(id)?.close();
         this.sessions.delete(id);

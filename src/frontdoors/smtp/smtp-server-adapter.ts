@@ -15,7 +15,15 @@
  *   - hooks get its session object, not its connection: found in the
  *     server's `connections` Set;
  *   - ENHANCEDSTATUSCODES is hidden by default: turned on (RFC 2034), and
- *     our replies carry their own codes.
+ *     our replies carry their own codes;
+ *   - every connection waits a fixed 100 ms before its greeting (to catch
+ *     early talkers): the connection's `init` is replaced, before smtp-server
+ *     calls it, by one that waits `greetPauseMs` (default 0, as Postfix's
+ *     smtpd without postscreen) and applies our connection cap; a client
+ *     that talks before the greeting then gets 554 (RFC 5321 3.1 lets a
+ *     server refuse a session with 554) instead of smtp-server's 421;
+ *   - QUIT is wrapped so that the front door can release the client's slot
+ *     as soon as it is answered, not when the socket's close is processed.
  */
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
@@ -23,15 +31,20 @@ import { type Reply, replyLines } from '../../session/reply.js';
 
 /** The parts of smtp-server's connection object used here. */
 interface Connection {
+  id: string;
   session: SMTPServerSession;
   send(code: number, data?: string | string[], context?: string | false): void;
   close(): void;
   handler_EHLO(command: Buffer, callback: () => void): void;
   handler_HELO(command: Buffer, callback: () => void): void;
   handler_RSET(command: Buffer, callback: () => void): void;
+  handler_QUIT(command: Buffer, callback: () => void): void;
+  init(): void;
+  connectionReady(): void;
+  _setListeners(callback: () => void): void;
 }
 
-const WRAPPED = ['handler_EHLO', 'handler_HELO', 'handler_RSET', 'send', 'close'] as const;
+const WRAPPED = ['handler_EHLO', 'handler_HELO', 'handler_RSET', 'handler_QUIT', 'send', 'close', 'init', 'connectionReady', '_setListeners'] as const;
 
 /** Throws when the installed smtp-server lacks what this file relies on (a new version changed it). */
 export function assertSmtpServerFits(): void {
@@ -40,6 +53,41 @@ export function assertSmtpServerFits(): void {
   const probe = new SMTPServer({ logger: false });
   if (!((probe as unknown as { connections?: unknown }).connections instanceof Set)) missing.push('connections' as never);
   if (missing.length) throw new Error(`smtp-server does not have what smtp-cbv relies on (${missing.join(', ')}); check its version against package.json`);
+}
+
+/**
+ * Replaces smtp-server's fixed 100 ms wait before each greeting by
+ * `greetPauseMs` and applies a cap on open connections. smtp-server adds
+ * each new connection to its `connections` Set and calls its init() right
+ * after: our init goes in first. Exported so that a benchmark's bare
+ * smtp-server baseline can be greeted the same way.
+ */
+export function controlGreeting(server: SMTPServer, settings: { greetPauseMs: number; maxConnections: number }): void {
+  const connections = (server as unknown as { connections: Set<Connection> }).connections;
+  const add = connections.add.bind(connections);
+  connections.add = (conn: Connection) => {
+    conn.init = () => init(conn);
+    return add(conn);
+  };
+
+  function init(conn: Connection) {
+    const send = conn.send.bind(conn);
+    conn.send = (code, data, context) => {
+      if (code !== 421 || typeof data !== 'string' || !data.endsWith('You talk too soon')) return send(code, data, context);
+      // An early talker (only possible before the greeting): 554, and the session ends.
+      send(554, '5.5.0 Protocol error: talked before the greeting', false);
+      conn.close();
+    };
+    conn._setListeners(() => {
+      if (connections.size > settings.maxConnections) {
+        conn.send(421, '4.3.2 Too many connections, try again later', false);
+        return;
+      }
+      if (settings.greetPauseMs <= 0) return conn.connectionReady();
+      const timer = setTimeout(() => conn.connectionReady(), settings.greetPauseMs);
+      timer.unref();
+    });
+  }
 }
 
 /** The client as smtp-server saw it connect. */
@@ -71,7 +119,9 @@ export interface SmtpEvents {
   rcptTo(id: string, address: string): Promise<Answer>;
   data(id: string, data: DataIn): Promise<Answer>;
   reset(id: string): void;
-  closed(id: string, remoteAddress: string): void;
+  /** The client said QUIT and was answered: it is leaving. */
+  quit(id: string): void;
+  closed(id: string): void;
 }
 
 export interface ListenerSettings {
@@ -80,6 +130,12 @@ export interface ListenerSettings {
   maxMessageSize: number;
   tls?: { key: Buffer; cert: Buffer };
   socketTimeoutMs: number;
+  /** Wait before the greeting; a client that talks first is refused with 554. 0: greet at once. */
+  greetPauseMs: number;
+  /** Connections open at once on this listener; the next gets 421 and is closed. */
+  maxConnections: number;
+  /** Longest a DATA transfer may take, from the 354 to the final dot (RFC 5321 4.5.3.2.6). */
+  dataTimeoutMs: number;
 }
 
 /** A listening smtp-server. */
@@ -121,15 +177,24 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
     onRcptTo: (address, session, cb) => void answer(session, cb, events.rcptTo(session.id, address.address)),
     onData: (stream, session, cb) => void onData(stream, session, cb),
     onClose: (session) => {
+      byId.delete(session.id);
       tracked.delete(session.id);
-      events.closed(session.id, session.remoteAddress);
+      events.closed(session.id);
     },
   };
   const server = new SMTPServer(options);
+  controlGreeting(server, settings);
+  // Hooks get smtp-server's session, whose id is its connection's: found by id, not by a scan.
+  const byId = new Map<string, Connection>();
   const connections = (server as unknown as { connections: Set<Connection> }).connections;
+  const add = connections.add.bind(connections);
+  connections.add = (conn: Connection) => {
+    byId.set(conn.id, conn);
+    return add(conn);
+  };
 
   async function onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void) {
-    const conn = [...connections].find((c) => c.session === session);
+    const conn = byId.get(session.id);
     const client = { id: session.id, remoteAddress: session.remoteAddress, remotePort: session.remotePort ?? 0, localAddress: session.localAddress, localPort: session.localPort ?? 0, secure: Boolean(session.secure) };
     if (!conn) {
       // Cannot happen with the version assertSmtpServerFits() accepted; refuse rather than serve without a session.
@@ -186,6 +251,11 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
       events.reset(id);
       rset(command, callback);
     };
+    const quit = conn.handler_QUIT.bind(conn);
+    conn.handler_QUIT = (command, callback) => {
+      quit(command, callback);
+      events.quit(id);
+    };
   }
 
   async function answer(session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void, pending: Promise<Answer>) {
@@ -207,7 +277,20 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
       size += chunk.length;
       if (!stream.sizeExceeded && size <= settings.maxMessageSize) chunks.push(chunk);
     });
-    await new Promise<void>((resolve) => stream.once('end', resolve));
+    // A client that trickles its message must not hold the session (and its memory) for ever.
+    let deadline: NodeJS.Timeout | undefined;
+    const ended = await new Promise<boolean>((resolve) => {
+      stream.once('end', () => resolve(true));
+      deadline = setTimeout(() => resolve(false), settings.dataTimeoutMs);
+    });
+    clearTimeout(deadline);
+    if (!ended) {
+      const t = tracked.get(session.id);
+      events.reset(session.id);
+      t?.conn.send(451, '4.4.2 Message transfer took too long', false);
+      t?.conn.close();
+      return;
+    }
     const tooBig = stream.sizeExceeded || size > settings.maxMessageSize;
     await answer(session, cb, events.data(session.id, tooBig ? { tooBig: size } : { message: Buffer.concat(chunks) }));
   }

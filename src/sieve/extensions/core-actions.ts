@@ -2,7 +2,9 @@
  * RFC 5228 section 4: the action commands keep, discard and redirect
  * (fileinto lives in its own extension, RFC 5228 4.1 requires "fileinto").
  */
+import type { Action, ActionDef } from '../action.js';
 import type { Bound, CommandDef } from '../registry.js';
+import { DEFAULT_MAILBOX, normalizeMailbox } from '../runtime/result.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { formatAddress, parseAddressList } from '../runtime/address.js';
 import { constantString } from '../validate.js';
@@ -26,16 +28,74 @@ export function splitFlags(items: string[]): string[] {
   return out;
 }
 
+/**
+ * Keep and store (fileinto) into the same mailbox are one action (RFC 5228
+ * 4.1, 2.10.3): they share this repeat rule, so either merges with the
+ * other; later flags win (RFC 5232 5).
+ */
+function sameMailbox(earlier: Action, a: Action): 'merge' | undefined {
+  if (earlier.target !== a.target) return undefined;
+  if (a.flags) earlier.flags = a.flags;
+  return 'merge';
+}
+
+const toMailbox = (a: Action): void => {
+  a.target = normalizeMailbox(a.target || DEFAULT_MAILBOX);
+};
+
+const describeStore = (a: Action): string => `${a.type} ${a.target}${a.flags?.length ? ` flags ${a.flags.join(' ')}` : ''}${a.copy ? ' :copy' : ''}`;
+
+/** RFC 5228 4.3: keep. */
+export const keepAction: ActionDef = {
+  type: 'keep',
+  delivers: true,
+  cancelsImplicitKeep: () => true,
+  normalize: toMailbox,
+  repeat: sameMailbox,
+  describe: describeStore,
+};
+
+/** RFC 5228 4.1: fileinto (Pigeonhole calls the action "store"). */
+export const storeAction: ActionDef = {
+  type: 'store',
+  delivers: true,
+  cancelsImplicitKeep: (a) => !a.copy,
+  normalize: toMailbox,
+  repeat: sameMailbox,
+  describe: describeStore,
+};
+
+/** RFC 5228 4.4: discard. */
+export const discardAction: ActionDef = {
+  type: 'discard',
+  cancelsImplicitKeep: () => true,
+  describe: () => 'discard',
+};
+
+/** RFC 5228 4.2: redirect; redirects to one address collapse (2.10.3), a :copy one keeps the implicit keep (RFC 3894). */
+export const redirectAction: ActionDef = {
+  type: 'redirect',
+  delivers: true,
+  limit: 'maxRedirects',
+  cancelsImplicitKeep: (a) => !a.copy,
+  repeat(earlier, a) {
+    if (earlier.target !== a.target) return undefined;
+    if (!a.copy) earlier.copy = false;
+    return 'merge';
+  },
+  describe: (a) => `redirect ${a.target}${a.copy ? ' :copy' : ''}`,
+};
+
 export const keepCommand: CommandDef = {
   name: 'keep',
   kind: 'command',
-  execute: (b, rt) => rt.addAction({ type: 'keep', pos: b.node.pos, target: 'INBOX', flags: flagsFor(b, rt) }, true),
+  execute: (b, rt) => void rt.take(b, keepAction, { target: DEFAULT_MAILBOX, flags: flagsFor(b, rt) }),
 };
 
 export const discardCommand: CommandDef = {
   name: 'discard',
   kind: 'command',
-  execute: (b, rt) => rt.addAction({ type: 'discard', pos: b.node.pos }, true),
+  execute: (b, rt) => void rt.take(b, discardAction),
 };
 
 /**
@@ -61,7 +121,6 @@ export const redirectCommand: CommandDef = {
     const text = rt.string(b.args[0]!);
     const to = normaliseRedirect(text);
     if (to === null) return rt.fail(`specified redirect address '${text}' is invalid`, b.node.pos);
-    const copy = b.tags.has('copy');
-    rt.addAction({ type: 'redirect', pos: b.node.pos, target: to, copy }, !copy);
+    rt.take(b, redirectAction, { target: to });
   },
 };

@@ -5,7 +5,7 @@
  */
 import type { Extension } from '../registry.js';
 import { constantString } from '../validate.js';
-import { flagsFor } from './core-actions.js';
+import { flagsFor, storeAction } from './core-actions.js';
 
 /** Pigeonhole refuses mailbox names that are not valid UTF-8 or contain control characters. */
 export function mailboxNameProblem(name: string): string | null {
@@ -32,9 +32,8 @@ export const fileinto: Extension = {
         const box = rt.string(b.args[0]!);
         const problem = mailboxNameProblem(box);
         if (problem) rt.fail(`fileinto: ${problem}`, b.node.pos);
-        const copy = b.tags.has('copy');
         const data = b.tags.has('create') ? { create: true } : undefined;
-        rt.addAction({ type: 'store', pos: b.node.pos, target: box, copy, flags: flagsFor(b, rt), data }, !copy);
+        rt.take(b, storeAction, { target: box, flags: flagsFor(b, rt), data });
       },
     },
   ],

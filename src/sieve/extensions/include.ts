@@ -6,11 +6,11 @@
  * (3.2); including a script that is running is an error, as is nesting
  * deeper than MAX_DEPTH.
  */
-import { type CompiledScript, type CompileOptions, compileSieve, inheritedOptions } from '../compile.js';
+import type { CompiledScript } from '../compile.js';
 import { andThen, runBlock } from '../interpreter.js';
 import type { Bound, Extension } from '../registry.js';
 import { ReturnSignal, type Runtime, SieveRuntimeFailure } from '../runtime/runtime.js';
-import { constantString, type Validator } from '../validate.js';
+import { constantString, type ValidateOptions, type Validator } from '../validate.js';
 
 /** Pigeonhole's defaults: sieve_include_max_nesting_depth and sieve_include_max_includes. */
 const MAX_DEPTH = 10;
@@ -64,12 +64,13 @@ function runIncluded(rt: Runtime, key: string, script: CompiledScript): void | P
 }
 
 /**
- * What validation leaves on an include: the options an included script is
- * compiled with (the includer's Sieve++ functions, dialect and phase), and
- * the script itself when it was linked at compile time.
+ * What validation leaves on an include: how an included script is compiled
+ * (as the includer was: same extensions and language, so an included
+ * Momentum policy can call what the including one can), and the script
+ * itself when it was linked at compile time.
  */
 interface IncludeData {
-  options: Pick<CompileOptions, 'functions' | 'dialect' | 'phase' | 'readOnlyContextKey'>;
+  compile: NonNullable<ValidateOptions['compileNested']>;
   linked?: CompiledScript | 'skip';
 }
 
@@ -115,10 +116,8 @@ function includeNow(b: Bound, v: Validator, name: string): void {
     else v.error(at, `included ${location} script '${name}' does not exist`);
     return;
   }
-  const r = compileSieve(text, {
-    ...data.options,
+  const r = data.compile(text, {
     file: name,
-    registry: v.registry,
     loadScript: v.options.loadScript,
     setting: v.options.setting,
     includes: { stack: [...inc.stack, key], count: inc.count },
@@ -154,7 +153,7 @@ export const include: Extension = {
           return;
         }
         const problem = nameProblem(name);
-        b.data = { options: inheritedOptions(v) } satisfies IncludeData;
+        b.data = { compile: v.options.compileNested! } satisfies IncludeData;
         if (problem) v.error(b.args[0]!.node.pos, `include: invalid ${problem}`);
         else if (v.options.loadScript) includeNow(b, v, name);
       },
@@ -180,7 +179,7 @@ export const include: Extension = {
             if (b.tags.has('optional')) return;
             throw new SieveRuntimeFailure(`include: ${location} script '${name}' does not exist`, b.node.pos);
           }
-          const r = compileSieve(text, { ...data.options, file: name });
+          const r = data.compile(text, { file: name });
           if (!r.script) {
             const first = r.diagnostics.find((d) => d.severity === 'error');
             throw new SieveRuntimeFailure(`include: failed to compile script '${name}'${first ? `: ${first.line}: ${first.message}` : ''}`, b.node.pos);

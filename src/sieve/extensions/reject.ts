@@ -2,16 +2,36 @@
  * RFC 5429: reject and ereject. Both refuse the message with a reason and
  * cancel the implicit keep; at SMTP time they become a 550 reply (see
  * docs/sieve-dialect). They conflict with actions that deliver the message
- * (section 2.1), which SieveResult enforces.
+ * or respond to the sender, before or after them, and with each other
+ * (section 2.1): their action definitions say so.
  */
+import type { Action, ActionDef } from '../action.js';
 import type { CommandDef, Extension } from '../registry.js';
 
-const rejectLike = (name: 'reject' | 'ereject'): CommandDef => ({
+const refuses = (a: Action): boolean => a.def === rejectAction || a.def === erejectAction;
+
+const rejectLikeAction = (type: 'reject' | 'ereject'): ActionDef => ({
+  type,
+  cancelsImplicitKeep: () => true,
+  conflict(earlier, a) {
+    if (refuses(a)) {
+      if (refuses(earlier)) return `duplicate ${a.type} action not allowed`;
+      return earlier.def.delivers || earlier.def.responds ? `${a.type} action conflicts with earlier ${earlier.type} action` : null;
+    }
+    return refuses(earlier) && (a.def.delivers || a.def.responds) ? `${a.type} action conflicts with earlier ${earlier.type} action` : null;
+  },
+  describe: (x) => `${x.type} message with reason: ${JSON.stringify(x.target ?? '')}`,
+});
+
+export const rejectAction: ActionDef = rejectLikeAction('reject');
+export const erejectAction: ActionDef = rejectLikeAction('ereject');
+
+const rejectLike = (name: 'reject' | 'ereject', def: ActionDef): CommandDef => ({
   name,
   kind: 'command',
   positional: [{ name: 'reason', type: 'string' }],
-  execute: (b, rt) => rt.addAction({ type: name, pos: b.node.pos, target: rt.string(b.args[0]!) }, true),
+  execute: (b, rt) => void rt.take(b, def, { target: rt.string(b.args[0]!) }),
 });
 
-export const reject: Extension = { capability: 'reject', commands: [rejectLike('reject')] };
-export const ereject: Extension = { capability: 'ereject', commands: [rejectLike('ereject')] };
+export const reject: Extension = { capability: 'reject', commands: [rejectLike('reject', rejectAction)] };
+export const ereject: Extension = { capability: 'ereject', commands: [rejectLike('ereject', erejectAction)] };

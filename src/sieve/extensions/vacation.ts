@@ -7,6 +7,7 @@
  * Like reject, vacation does not cancel the implicit keep (RFC 5230 4.7)
  * but conflicts with reject (RFC 5429 2.1).
  */
+import type { ActionDef } from '../action.js';
 import type { Bound, CommandDef, Extension } from '../registry.js';
 import { parseAddressList } from '../runtime/address.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -37,6 +38,15 @@ function tagString(b: Bound, rt: Runtime, name: string): string | undefined {
   return t ? rt.string(t.args[0]!) : undefined;
 }
 
+/** RFC 5230 4.7: one vacation response per run; it does not touch the implicit keep. */
+export const vacationAction: ActionDef = {
+  type: 'vacation',
+  responds: true,
+  cancelsImplicitKeep: () => false,
+  repeat: () => 'duplicate vacation action not allowed',
+  describe: (a) => `vacation ${JSON.stringify(a.target ?? '')}`,
+};
+
 const vacationCommand: CommandDef = {
   name: 'vacation',
   kind: 'command',
@@ -56,24 +66,19 @@ const vacationCommand: CommandDef = {
     const seconds = b.tags.get('seconds')?.args[0];
     const period = seconds?.kind === 'number' ? seconds.value : (days?.kind === 'number' ? days.value : DEFAULT_DAYS) * 86_400;
     const addresses = b.tags.get('addresses')?.args.flatMap((a) => rt.list(a));
-    rt.addAction(
-      {
-        type: 'vacation',
-        pos: b.node.pos,
-        target: reason,
-        data: {
-          reason,
-          subject: tagString(b, rt, 'subject'),
-          from: tagString(b, rt, 'from'),
-          addresses,
-          mime: b.tags.has('mime'),
-          // RFC 5230 4.2: without :handle, the reason (and options) identify the response.
-          handle: tagString(b, rt, 'handle') ?? `${reason}\0${tagString(b, rt, 'subject') ?? ''}\0${tagString(b, rt, 'from') ?? ''}`,
-          periodSeconds: period,
-        },
+    rt.take(b, vacationAction, {
+      target: reason,
+      data: {
+        reason,
+        subject: tagString(b, rt, 'subject'),
+        from: tagString(b, rt, 'from'),
+        addresses,
+        mime: b.tags.has('mime'),
+        // RFC 5230 4.2: without :handle, the reason (and options) identify the response.
+        handle: tagString(b, rt, 'handle') ?? `${reason}\0${tagString(b, rt, 'subject') ?? ''}\0${tagString(b, rt, 'from') ?? ''}`,
+        periodSeconds: period,
       },
-      false,
-    );
+    });
   },
 };
 

@@ -8,11 +8,11 @@ import type { Position } from '../../diagnostics.js';
 import type { Bound, MaybePromise, Value } from '../registry.js';
 import { type Address, parseEnvelopePath } from './address.js';
 import type { SieveMessage } from './message.js';
-import { type Action, SieveResult } from './result.js';
+import type { Action, ActionDef, ActionFields } from '../action.js';
+import { SieveResult } from './result.js';
 import { asciiCasemap } from '../match/comparators.js';
 import type { MatchContext } from '../match/match-types.js';
 import { expand, type Scope, type Template } from './strings.js';
-import { readRef, toList, toStr } from '../sievepp/values.js';
 
 /** The SMTP envelope (RFC 5321): the reverse-path and forward-paths as given. */
 export interface Envelope {
@@ -26,25 +26,9 @@ export interface Envelope {
 }
 
 export interface ExecutionContext {
-  /** Null in SMTP phases before DATA. */
+  /** Null where there is no message yet (an SMTP server's phases before DATA). */
   message: SieveMessage | null;
   envelope: Envelope;
-  /**
-   * The SMTP phase the script runs in (connect, ehlo, mailfrom, rcptto, data,
-   * each_rcpt, spool). Sieve++ functions allowed only in some phases fail
-   * at run time elsewhere; unset means "not at SMTP time", where they run.
-   */
-  phase?: string;
-  /**
-   * Momentum's connection context (`vctx_conn`): the server's
-   * session's connection Map itself, so vctx_conn_set persists for the
-   * session. A fresh Map when absent.
-   */
-  connectionContext?: Map<string, string>;
-  /** Momentum's message context (`vctx_mess`): the transaction's Map, new for each transaction. */
-  messageContext?: Map<string, string>;
-  /** Context keys only the host may write (the server's own variables): a script's write is a runtime error. */
-  readOnlyContextKey?(key: string): boolean;
 }
 
 /** What the script may ask of the world. Every member is optional. */
@@ -58,24 +42,8 @@ export interface SieveHost {
   loadScript?(name: string, location: 'personal' | 'global'): MaybePromise<string | null>;
   /** Configuration by name, as Pigeonhole names its settings (e.g. sieve_spamtest_status_header). */
   setting?(name: string): string | undefined;
-  /** Sieve++ ec_log: a line for the host's log. */
+  /** A line for the host's log (language layers log through here: Sieve++ ec_log). */
   log?(level: 'debug' | 'info' | 'warning' | 'error', text: string): void;
-  /** Sieve++ ec_inc_counter: the host's named counters. */
-  incrementCounter?(name: string, by: number): void;
-  /**
-   * Sieve++ ec_dns_lookup: the answers to a DNS query, as text (A/AAAA
-   * addresses, "pref host" for MX, joined strings for TXT). An empty list
-   * for NXDOMAIN/NODATA; reject (throw) for a failed lookup.
-   */
-  dnsLookup?(name: string, type: string): Promise<string[]>;
-  /** Longest ec_tarpit delay allowed, in seconds (default 60): larger values are clamped. */
-  maxTarpitSeconds?: number;
-  /**
-   * Services registered extension functions read by name (e.g. "cbv": the
-   * engine smtp_callback_verify calls, see src/cbv/sieve-function.ts). The
-   * core never looks inside.
-   */
-  services?: Readonly<Record<string, unknown>>;
   /** RFC 5183 environment items. */
   environment?(name: string): string | undefined;
   /** RFC 7352: has this id been seen in the last `seconds`? Records it when not. */
@@ -183,12 +151,8 @@ export class Runtime implements Scope {
   /** The message as the run began, before any editheader change: what a failed run keeps. */
   readonly initialMessage: SieveMessage | null;
   envelope: Envelope;
-  /** The SMTP phase, when known (ExecutionContext.phase). */
-  readonly phase: string | undefined;
-  /** Sieve++ `vctx_conn` and `vctx_mess`: the host's Maps when given, shared with it. */
-  readonly connectionContext: Map<string, string>;
-  readonly messageContext: Map<string, string>;
-  readonly readOnlyContextKey: (key: string) => boolean;
+  /** What the run was started with: a language layer reads its own fields here (Sieve++: src/sievepp/host.ts). */
+  readonly context: ExecutionContext;
   /** Set only when someone traces the run: every check of it is one property read when unset. */
   trace: TraceHook | undefined;
   /** One reusable match context per run: matching allocates nothing per test. */
@@ -206,14 +170,8 @@ export class Runtime implements Scope {
     this.current = ctx.message;
     this.initialMessage = ctx.message;
     this.envelope = ctx.envelope;
-    this.phase = ctx.phase;
-    this.connectionContext = ctx.connectionContext ?? new Map();
-    this.messageContext = ctx.messageContext ?? new Map();
-    this.readOnlyContextKey = ctx.readOnlyContextKey ?? (() => false);
+    this.context = ctx;
     this.result = new SieveResult(limits);
-    // Sieve++ macros %{vctx_conn:key} / %{vctx_mess:key} are parsed into these namespaces.
-    this.namespaces.set('vctx_conn', (name) => contextValue(this.connectionContext, name));
-    this.namespaces.set('vctx_mess', (name) => contextValue(this.messageContext, name));
     this.maxCpuMs = parseDuration(host.setting?.('sieve_max_cpu_time') ?? '') ?? limits.maxCpuMs;
     const mc: MatchContext & { at?: Position } = { cmp: asciiCasemap, wantCaptures: false, warn: (m) => this.warn(m, mc.at) };
     this.matchContext = mc;
@@ -309,22 +267,34 @@ export class Runtime implements Scope {
 
   /** A string or string-list value expanded to its strings. Constant lists are shared: do not mutate. */
   list(v: Value): string[] {
-    if (v.kind === 'string' && v.ref) return toList(readRef(this, v.ref));
+    if (v.kind === 'string' && v.source) return v.source.list(this);
     if (v.kind === 'stringlist') return v.constant ?? v.templates.map((t) => this.str(t));
     if (v.kind === 'string') return [this.str(v.template)];
     return [String(v.value)];
   }
 
   string(v: Value): string {
-    if (v.kind === 'string' && v.ref) return toStr(readRef(this, v.ref));
+    if (v.kind === 'string' && v.source) return v.source.string(this);
     return v.kind === 'string' ? this.str(v.template) : v.kind === 'number' ? String(v.value) : this.list(v).join(' ');
   }
 
+  /**
+   * Takes the action a command means: builds it from its definition, lets
+   * the command's tags add their effect (`:copy`, copy.ts), and adds it.
+   */
+  take(b: Bound, def: ActionDef, fields: ActionFields = {}): Action {
+    const action: Action = { def, type: def.type, pos: b.node.pos, ...fields };
+    for (const t of b.tags.values()) t.spec?.effect?.(action);
+    this.addAction(action);
+    return action;
+  }
+
   /** Adds an action, turning a refused one into the runtime error Pigeonhole reports. */
-  addAction(action: Action, cancelsImplicitKeep: boolean): void {
+  addAction(action: Action): void {
     action.message ??= this.message ?? undefined;
-    const err = this.result.add(action, cancelsImplicitKeep);
+    const err = this.result.add(action);
     if (err) this.fail(err, action.pos);
+    if (action.def.final) throw StopSignal.instance;
   }
 
   envelopeAddress(path: string): Address | null | undefined {
@@ -334,11 +304,6 @@ export class Runtime implements Scope {
   tag(b: Bound, name: string): boolean {
     return b.tags.has(name);
   }
-}
-
-/** A context key as written, else in lower case (the server stores lower-case names). */
-function contextValue(m: Map<string, string>, name: string): string {
-  return m.get(name) ?? m.get(name.toLowerCase()) ?? '';
 }
 
 /** The longest prefix of at most `max` UTF-8 octets that does not split a character. */

@@ -3,9 +3,9 @@
  * (sync or async, phase-bound), add it with `with`, compile and run.
  */
 import { describe, expect, it } from 'vitest';
-import { compileSieve } from '../../src/sieve/compile.js';
+import { compileSieve } from '../../src/sievepp/compile.js';
 import { execute } from '../../src/sieve/interpreter.js';
-import { argString, builtinFunctions, FunctionRegistry, type SieveFunction } from '../../src/sieve/sievepp/index.js';
+import { argString, builtinFunctions, FunctionRegistry, type SieveFunction } from '../../src/sievepp/index.js';
 
 const lookup: SieveFunction = {
   name: 'rbl_lookup',

@@ -17,14 +17,14 @@
  * List unpacking gives the i-th item to the i-th target, "" when the list is
  * shorter; a string unpacks as a one-item list.
  */
-import type { Argument, Assignment, Invocation, VariableArg } from '../ast.js';
-import { andThen, evalTest } from '../interpreter.js';
-import type { Bound, CommandDef, MaybePromise, Value } from '../registry.js';
-import type { Runtime } from '../runtime/runtime.js';
-import type { Validator } from '../validate.js';
+import type { Argument, Assignment, Invocation, VariableArg } from '../sieve/ast.js';
+import { andThen, evalTest } from '../sieve/interpreter.js';
+import type { Bound, CommandDef, MaybePromise, Value } from '../sieve/registry.js';
+import type { Runtime } from '../sieve/runtime/runtime.js';
+import type { Validator } from '../sieve/validate.js';
 import { callFunction, type FunctionRegistry, type SieveFunction } from './functions.js';
-import { FUNCTIONS_STATE } from './script.js';
-import { type IndexKey, readRef, type SieveValue, type VarRef, writeRef } from './values.js';
+import { languageOf } from './layer.js';
+import { type IndexKey, readRef, RefSource, refOf, type SieveValue, type VarRef, writeRef } from './values.js';
 
 type Rhs = { kind: 'value'; value: Value } | { kind: 'call'; b: Bound; fn?: SieveFunction };
 
@@ -43,7 +43,7 @@ export function compileRef(v: Validator, a: VariableArg): VarRef {
 
 /** A `$x[...]` argument: read as a value by Runtime.string/list and by functions. */
 export function variableValue(v: Validator, a: VariableArg): Value {
-  return { kind: 'string', template: [{ name: a.name }], node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end }, ref: compileRef(v, a) };
+  return { kind: 'string', template: [{ name: a.name }], node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end }, source: new RefSource(compileRef(v, a)) };
 }
 
 const ASSIGN: CommandDef = {
@@ -68,7 +68,8 @@ const asValue = (r: SieveValue | boolean | void): SieveValue => (typeof r === 'b
 function valueOf(v: Value, rt: Runtime): SieveValue {
   if (v.kind === 'stringlist') return rt.list(v);
   if (v.kind === 'number') return String(v.value);
-  return v.ref ? readRef(rt, v.ref) : rt.str(v.template);
+  const ref = refOf(v);
+  return ref ? readRef(rt, ref) : rt.str(v.template);
 }
 
 function assign(rt: Runtime, d: AssignData, value: SieveValue): void {
@@ -88,7 +89,7 @@ export function validateAssignment(v: Validator, a: Assignment, depth: number): 
 }
 
 function callRhs(v: Validator, call: Invocation, depth: number): Rhs | null {
-  const functions = v.state.get(FUNCTIONS_STATE) as FunctionRegistry | undefined;
+  const functions = languageOf(v)?.functions;
   const fn = functions?.get(call.name);
   if (fn && fn.uses.value) {
     const def = functions!.def(call.name)!;

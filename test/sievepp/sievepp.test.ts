@@ -4,8 +4,8 @@
  * variables, the vctx macros, and the dialect switch.
  */
 import { describe, expect, it } from 'vitest';
-import { compileSieve } from '../../src/sieve/compile.js';
-import { compileErrors, runPP, valueOf } from './sievepp-helpers.js';
+import { compileSieve } from '../../src/sievepp/compile.js';
+import { compileErrors, runPP, valueOf } from './helpers.js';
 
 describe('assignments', () => {
   it('assigns literals, numbers, string lists and other variables', async () => {
@@ -62,7 +62,7 @@ describe('one namespace for $x and RFC 5229 variables', () => {
   it('the variable size limit holds for the items of a list too', async () => {
     const r = await runPP('$l = split "," "${x}";'.replace('${x}', 'a'.repeat(5000) + ',b'));
     expect(r.errors).toEqual([]);
-    const { getValue } = await import('../../src/sieve/sievepp/values.js');
+    const { getValue } = await import('../../src/sievepp/values.js');
     expect((getValue(r.runtime, 'l') as string[]).map((s) => s.length)).toEqual([4096, 1]);
   });
 

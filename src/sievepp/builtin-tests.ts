@@ -6,11 +6,12 @@
  * exactly as in the `string` test of RFC 5229 5.
  */
 import ipaddr from 'ipaddr.js';
-import { matchTest } from '../interpreter.js';
-import type { Bound } from '../registry.js';
-import type { Runtime } from '../runtime/runtime.js';
+import { matchTest } from '../sieve/interpreter.js';
+import type { Bound } from '../sieve/registry.js';
+import type { Runtime } from '../sieve/runtime/runtime.js';
 import { argString, argValue, type SieveFunction } from './functions.js';
-import { lookupRef, truthy, typeOf } from './values.js';
+import { contextValue, sessionOf } from './host.js';
+import { lookupRef, refOf, truthy, typeOf } from './values.js';
 
 /** `ec_test <match-type> value key`: the `string` test with Momentum's name. */
 const ecTest: SieveFunction = {
@@ -34,9 +35,8 @@ const contextTest = (name: 'vctx_mess' | 'vctx_conn'): SieveFunction => ({
     { name: 'key list', type: 'list' },
   ],
   call(b, rt) {
-    const map = name === 'vctx_mess' ? rt.messageContext : rt.connectionContext;
-    const key = rt.string(b.args[0]!);
-    const v = map.get(key) ?? map.get(key.toLowerCase());
+    const s = sessionOf(rt);
+    const v = contextValue(name === 'vctx_mess' ? s.message : s.connection, rt.string(b.args[0]!));
     return matchTest(b, rt, v === undefined ? [] : [v], rt.list(b.args[1]!));
   },
 });
@@ -44,7 +44,8 @@ const contextTest = (name: 'vctx_mess' | 'vctx_conn'): SieveFunction => ({
 /** The variable a `$x[...]` or a variable-name string argument names, looked up; undefined when unset. */
 function lookupArg(b: Bound, rt: Runtime) {
   const a = b.args[0]!;
-  if (a.kind === 'string' && a.ref) return lookupRef(rt, a.ref);
+  const ref = refOf(a);
+  if (ref) return lookupRef(rt, ref);
   return lookupRef(rt, { name: rt.string(a).toLowerCase(), path: [], pos: a.node.pos });
 }
 
@@ -79,7 +80,7 @@ const type: SieveFunction = {
   ],
   validate(b, v) {
     const names = b.args[1];
-    const list = names?.kind === 'stringlist' ? names.templates : names?.kind === 'string' && !names.ref ? [names.template] : [];
+    const list = names?.kind === 'stringlist' ? names.templates : names?.kind === 'string' && !refOf(names) ? [names.template] : [];
     for (const t of list) {
       if (typeof t === 'string' && !TYPES.has(t.toLowerCase())) v.error(names!.node.pos, `unknown type name '${t}' for the type test (string, list, hash or undef)`);
     }
@@ -87,7 +88,8 @@ const type: SieveFunction = {
   call(b, rt) {
     // `$x` is looked up (unset is undef); a literal is its own value ("a" is a string, ["a"] a list).
     const a = b.args[0]!;
-    const t = typeOf(a.kind === 'string' && a.ref ? lookupRef(rt, a.ref) : argValue(b, rt, 0));
+    const ref = refOf(a);
+    const t = typeOf(ref ? lookupRef(rt, ref) : argValue(b, rt, 0));
     if (b.args.length === 1) return t;
     return rt.list(b.args[1]!).some((n) => n.toLowerCase() === t);
   },

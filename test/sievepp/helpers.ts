@@ -1,11 +1,11 @@
 /** Compile-and-run helpers for the Sieve++ tests: phase, contexts and host as the server gives them. */
 import { expect } from 'vitest';
-import { compileSieve, type CompileOptions, type CompiledScript } from '../../src/sieve/compile.js';
+import { compileSieve, type CompileOptions, type CompiledScript } from '../../src/sievepp/compile.js';
 import { execute, type ExecutionResult } from '../../src/sieve/interpreter.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
 import type { Envelope, SieveHost } from '../../src/sieve/runtime/runtime.js';
-import { getValue, type SieveValue } from '../../src/sieve/sievepp/values.js';
-import { MESSAGE } from './helpers.js';
+import { getValue, type SieveValue } from '../../src/sievepp/values.js';
+import { MESSAGE } from '../sieve/helpers.js';
 
 export function compiledPP(script: string, options: CompileOptions = {}): CompiledScript {
   const r = compileSieve(script, options);

@@ -3,7 +3,7 @@
  * arguments (positioned compile errors, or a clear runtime error).
  */
 import { describe, expect, it } from 'vitest';
-import { compileErrors, runPP, valueOf } from './sievepp-helpers.js';
+import { compileErrors, runPP, valueOf } from './helpers.js';
 
 const holds = async (test: string, o = {}) => {
   const r = await runPP(`if ${test} { ec_discard; }`, o);
@@ -130,7 +130,7 @@ describe('headers and the envelope', () => {
   });
   it('ec_header_add / ec_header_delete record actions for the server', async () => {
     const r = await runPP('ec_header_add "X-CBV" "pass\r\n injected"; ec_header_delete "X-Count"; ec_header_delete "Received" "by evil";');
-    expect(r.actions.map(({ pos: _p, message: _seen, ...a }) => a)).toEqual([
+    expect(r.actions.map(({ def: _def, pos: _p, message: _seen, ...a }) => a)).toEqual([
       { type: 'header_add', data: { name: 'X-CBV', value: 'pass  injected' } },
       { type: 'header_delete', data: { name: 'X-Count' } },
       { type: 'header_delete', data: { name: 'Received', value: 'by evil' } },
@@ -177,7 +177,7 @@ describe('wrong arguments for the rest, positioned', () => {
     ['$f = ec_get_message_mailfrom "x";', '1:6: the ec_get_message_mailfrom function requires 0 positional argument(s), but 1 is/are specified'],
     ['$t = ec_get_message_rcptto 1;', '1:6: the ec_get_message_rcptto function requires 0 positional argument(s), but 1 is/are specified'],
     ['ec_get_message_rcptto;', "1:1: 'ec_get_message_rcptto' gives a value and cannot be used as a command: assign it, as in $x = ec_get_message_rcptto ...;"],
-    ['if envelope :is "from" "a@b.c" { keep; }', "1:4: unknown test 'envelope' (only reported once at first occurrence)"],
+    ['if foo_bar :is "from" "a@b.c" { keep; }', "1:4: unknown test 'foo_bar' (only reported once at first occurrence)"],
   ])('%s', (script, error) => {
     expect(compileErrors(script)).toEqual([error]);
   });

@@ -14,5 +14,3 @@ export function builtinFunctions(): FunctionRegistry {
   return (builtins ??= new FunctionRegistry([...sieveppTests, ...sieveppActions, ...sieveppValueFunctions]));
 }
 
-export { argNumber, argString, argValue, FunctionRegistry, MESSAGE_PHASES, SIEVEPP_CAPABILITY, type ParamSpec, type SieveFunction } from './functions.js';
-export type { SieveHash, SieveValue } from './values.js';

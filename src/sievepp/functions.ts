@@ -19,16 +19,16 @@
  * exports `smtp_callback_verify` as a SieveFunction and src/policy builds
  * the product's registry with it; the core imports neither.
  */
-import { andThen } from '../interpreter.js';
-import type { Bound, CommandDef, Extension, MaybePromise, PositionalSpec, TagFamily, TagSpec } from '../registry.js';
-import type { Runtime } from '../runtime/runtime.js';
-import type { Validator } from '../validate.js';
-import { readRef, type SieveValue, toStr, truthy } from './values.js';
+import { andThen } from '../sieve/interpreter.js';
+import type { Bound, CommandDef, Extension, MaybePromise, PositionalSpec, TagFamily, TagSpec } from '../sieve/registry.js';
+import type { Runtime } from '../sieve/runtime/runtime.js';
+import type { Validator } from '../sieve/validate.js';
+import { contextValue, sessionOf } from './host.js';
+import { languageOf } from './layer.js';
+import { readRef, refOf, type SieveValue, toStr, truthy } from './values.js';
 
 export const SIEVEPP_CAPABILITY = 'vnd.momentum.sievepp';
 
-/** Phases where a message exists (sieve-dialect.md, "Phases"). */
-export const MESSAGE_PHASES: ReadonlySet<string> = new Set(['data', 'each_rcpt', 'spool']);
 
 /** A parameter: 'number' takes a number or a string of digits; 'any' a string, list, number or `$x`. */
 export interface ParamSpec {
@@ -114,6 +114,11 @@ export class FunctionRegistry {
     return (this.ext ??= {
       capability: SIEVEPP_CAPABILITY,
       hidden: true,
+      // The %{vctx_conn:key} / %{vctx_mess:key} macros (script.ts) read these namespaces.
+      namespaces: [
+        { name: 'vctx_conn', read: (rt, key) => contextValue(sessionOf(rt).connection, key) ?? '' },
+        { name: 'vctx_mess', read: (rt, key) => contextValue(sessionOf(rt).message, key) ?? '' },
+      ],
       commands: this.list()
         .filter((f) => f.uses.command || f.uses.test)
         .map((f) => this.def(f.name)!),
@@ -123,8 +128,9 @@ export class FunctionRegistry {
 
 /** Raises the runtime error for a function used outside its phases (when the phase is known). */
 function checkPhase(fn: SieveFunction, b: Bound, rt: Runtime): void {
-  if (fn.phases && rt.phase !== undefined && !fn.phases.includes(rt.phase)) {
-    rt.fail(`${fn.name} is not allowed in the ${rt.phase} phase (only in ${fn.phases.join(', ')})`, b.node.pos);
+  const phase = sessionOf(rt).phase;
+  if (fn.phases && phase !== undefined && !fn.phases.includes(phase)) {
+    rt.fail(`${fn.name} is not allowed in the ${phase} phase (only in ${fn.phases.join(', ')})`, b.node.pos);
   }
 }
 
@@ -145,14 +151,14 @@ function toCommandDef(fn: SieveFunction): FunctionDef {
     families: fn.families,
     needsMessage: fn.needsMessage,
     validate(b, v) {
-      const phase = v.options.phase;
+      const phase = languageOf(v)?.phase;
       if (fn.phases && phase !== undefined && !fn.phases.includes(phase)) {
         v.error(b.node.pos, `${fn.name} is not allowed in the ${phase} phase (only in ${fn.phases.join(', ')})`);
         return;
       }
       fn.params.forEach((p, i) => {
         const a = b.args[i];
-        if (p.type === 'number' && a && a.kind === 'string' && typeof a.template === 'string' && !a.ref && !/^[0-9]+$/.test(a.template)) {
+        if (p.type === 'number' && a && a.kind === 'string' && typeof a.template === 'string' && !refOf(a) && !/^[0-9]+$/.test(a.template)) {
           v.error(a.node.pos, `the ${fn.name} function expects a number as argument ${i + 1} (${p.name}), but '${a.template}' was found`);
         }
       });
@@ -169,7 +175,10 @@ function toCommandDef(fn: SieveFunction): FunctionDef {
 export function argValue(b: Bound, rt: Runtime, i: number): SieveValue | undefined {
   const v = b.args[i];
   if (!v) return undefined;
-  if (v.kind === 'string') return v.ref ? readRef(rt, v.ref) : rt.str(v.template);
+  if (v.kind === 'string') {
+    const ref = refOf(v);
+    return ref ? readRef(rt, ref) : rt.str(v.template);
+  }
   if (v.kind === 'stringlist') return rt.list(v);
   return String(v.value);
 }

@@ -9,31 +9,34 @@
  *   ec_header_delete <name> [value]  Action { type: 'header_delete', data: { name, value? } }
  * Later header tests in the same run still see the message as received.
  */
-import type { Bound } from '../registry.js';
-import type { Validator } from '../validate.js';
-import { formatAddress, parseEnvelopePath } from '../runtime/address.js';
-import { decodedHeaderValue, headerValues } from '../runtime/message.js';
-import type { Runtime } from '../runtime/runtime.js';
-import { allPart } from '../runtime/address-parts.js';
+import type { ActionDef } from '../sieve/action.js';
+import type { Bound } from '../sieve/registry.js';
+import type { Validator } from '../sieve/validate.js';
+import { formatAddress, parseEnvelopePath } from '../sieve/runtime/address.js';
+import { decodedHeaderValue, headerValues } from '../sieve/runtime/message.js';
+import type { Runtime } from '../sieve/runtime/runtime.js';
+import { allPart } from '../sieve/runtime/address-parts.js';
 import { argNumber, argString, argValue, type SieveFunction } from './functions.js';
+import { hostOf, sessionOf } from './host.js';
+import { languageOf } from './layer.js';
 import { replyText } from './builtin-actions.js';
 import { toList, toStr } from './values.js';
 
-const context = (rt: Runtime, which: 'mess' | 'conn') => (which === 'mess' ? rt.messageContext : rt.connectionContext);
+const context = (rt: Runtime, which: 'mess' | 'conn') => (which === 'mess' ? sessionOf(rt).message : sessionOf(rt).connection);
 
 const readOnlyMessage = (key: string) => `context variable '${key}' is set by the server and is read-only to scripts`;
 
 /** A write to a key only the host sets, named by a constant, is refused when the script is compiled. */
 function refuseReadOnlyKey(b: Bound, v: Validator): void {
   const a = b.args[0];
-  const key = a?.kind === 'string' && typeof a.template === 'string' && !a.ref ? a.template : null;
-  if (key !== null && v.options.readOnlyContextKey?.(key)) v.error(b.args[0]!.node.pos, readOnlyMessage(key));
+  const key = a?.kind === 'string' && typeof a.template === 'string' && !a.source ? a.template : null;
+  if (key !== null && languageOf(v)?.readOnlyContextKey?.(key)) v.error(b.args[0]!.node.pos, readOnlyMessage(key));
 }
 
 /** The key argument of a write; a computed key that names a read-only variable is a runtime error. */
 function writableKey(b: Bound, rt: Runtime): string {
   const key = argString(b, rt, 0)!;
-  if (rt.readOnlyContextKey(key)) rt.fail(readOnlyMessage(key), b.args[0]!.node.pos);
+  if (sessionOf(rt).readOnly(key)) rt.fail(readOnlyMessage(key), b.args[0]!.node.pos);
   return key;
 }
 
@@ -79,7 +82,7 @@ const ecLog: SieveFunction = {
   call(b, rt) {
     const text = replyText(argString(b, rt, 0)!);
     rt.log.push(text);
-    rt.host.log?.('info', text);
+    hostOf(rt).log?.('info', text);
   },
 };
 
@@ -91,7 +94,7 @@ const incCounter: SieveFunction = {
     { name: 'increment', type: 'number', optional: true },
   ],
   call(b, rt) {
-    rt.host.incrementCounter?.(argString(b, rt, 0)!, b.args.length > 1 ? argNumber(b, rt, 1, 'ec_inc_counter') : 1);
+    hostOf(rt).incrementCounter?.(argString(b, rt, 0)!, b.args.length > 1 ? argNumber(b, rt, 1, 'ec_inc_counter') : 1);
   },
 };
 
@@ -141,6 +144,20 @@ function fieldName(b: Bound, rt: Runtime, fn: string): string {
   return name;
 }
 
+/** ec_header_add: a header field the server adds when it spools the message. */
+export const headerAddAction: ActionDef = {
+  type: 'header_add',
+  cancelsImplicitKeep: () => false,
+  describe: (a) => `header_add ${String(a.data?.name)}: ${String(a.data?.value)}`,
+};
+
+/** ec_header_delete: header fields (all of a name, or those with a value) the server removes when it spools. */
+export const headerDeleteAction: ActionDef = {
+  type: 'header_delete',
+  cancelsImplicitKeep: () => false,
+  describe: (a) => `header_delete ${String(a.data?.name)}${a.data?.value !== undefined ? ` ${JSON.stringify(a.data.value)}` : ''}`,
+};
+
 const headerAdd: SieveFunction = {
   name: 'ec_header_add',
   uses: { command: true },
@@ -151,7 +168,7 @@ const headerAdd: SieveFunction = {
   call(b, rt) {
     // A header value is one line: folding is the server's business.
     const value = argString(b, rt, 1)!.replace(/[\r\n]+/g, ' ');
-    rt.addAction({ type: 'header_add', pos: b.node.pos, data: { name: fieldName(b, rt, 'ec_header_add'), value } }, false);
+    rt.take(b, headerAddAction, { data: { name: fieldName(b, rt, 'ec_header_add'), value } });
   },
 };
 
@@ -165,7 +182,7 @@ const headerDelete: SieveFunction = {
   call(b, rt) {
     const data: Record<string, unknown> = { name: fieldName(b, rt, 'ec_header_delete') };
     if (b.args.length > 1) data.value = argString(b, rt, 1)!;
-    rt.addAction({ type: 'header_delete', pos: b.node.pos, data }, false);
+    rt.take(b, headerDeleteAction, { data });
   },
 };
 
@@ -247,9 +264,10 @@ const dnsLookup: SieveFunction = {
     const name = argString(b, rt, 0)!;
     const type = (b.args.length > 1 ? argString(b, rt, 1)! : 'A').toUpperCase();
     if (!DNS_TYPES.has(type)) return rt.fail(`ec_dns_lookup: unsupported record type '${type}'`, b.node.pos);
-    if (!rt.host.dnsLookup) return rt.fail('ec_dns_lookup: this host offers no DNS look-ups', b.node.pos);
+    const host = hostOf(rt);
+    if (!host.dnsLookup) return rt.fail('ec_dns_lookup: this host offers no DNS look-ups', b.node.pos);
     try {
-      return await rt.host.dnsLookup(name, type);
+      return await host.dnsLookup(name, type);
     } catch (e) {
       return rt.fail(`ec_dns_lookup: ${type} ${name} failed (${(e as Error).message})`, b.node.pos);
     }

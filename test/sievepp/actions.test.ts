@@ -1,13 +1,13 @@
 /**
  * The Sieve++ actions and the exact shapes the SMTP server maps to replies
- * (src/sieve/sievepp/builtin-actions.ts has the contract).
+ * (src/sievepp/builtin-actions.ts has the contract).
  */
 import { describe, expect, it } from 'vitest';
-import { compileErrors, runPP } from './sievepp-helpers.js';
+import { compileErrors, runPP } from './helpers.js';
 
 const shapes = async (script: string, o = {}) => {
   const r = await runPP(script, o);
-  return { actions: r.actions.map(({ pos: _pos, message: _seen, ...a }) => a), keep: r.implicitKeep, errors: r.errors.map((e) => e.message), warnings: r.warnings.map((w) => w.message) };
+  return { actions: r.actions.map(({ def: _def, pos: _pos, message: _seen, ...a }) => a), keep: r.implicitKeep, errors: r.errors.map((e) => e.message), warnings: r.warnings.map((w) => w.message) };
 };
 
 describe('ec_action and ec_disconnect', () => {
@@ -62,7 +62,7 @@ describe('the aliases', () => {
     expect((await shapes('ec_reject "5.7.1 no";')).actions).toEqual([{ type: 'reject', target: '5.7.1 no' }]);
     expect((await shapes('ec_discard;')).actions).toEqual([{ type: 'discard' }]);
     expect((await shapes('ec_keep;')).actions).toEqual([{ type: 'keep', target: 'INBOX' }]);
-    expect((await shapes('ec_redirect "Carol <carol@example.net>";')).actions).toEqual([{ type: 'redirect', target: 'carol@example.net', copy: false }]);
+    expect((await shapes('ec_redirect "Carol <carol@example.net>";')).actions).toEqual([{ type: 'redirect', target: 'carol@example.net' }]);
   });
 
   it('keep the standard rules: reject conflicts with keep, a bad address is refused', async () => {

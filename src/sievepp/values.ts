@@ -14,9 +14,10 @@
  * String form of a list: its items joined by one space (as a string list
  * argument reads in Runtime.string); of a hash: its values, likewise.
  */
-import type { Position } from '../../diagnostics.js';
-import type { Runtime } from '../runtime/runtime.js';
-import type { Template } from '../runtime/strings.js';
+import type { Position } from '../diagnostics.js';
+import type { Value, ValueSource } from '../sieve/registry.js';
+import type { Runtime } from '../sieve/runtime/runtime.js';
+import type { Template } from '../sieve/runtime/strings.js';
 
 export type SieveValue = string | SieveValue[] | SieveHash;
 export type SieveHash = Map<string, SieveValue>;
@@ -29,6 +30,22 @@ export interface VarRef {
 }
 
 export type IndexKey = { kind: 'template'; template: Template } | { kind: 'number'; value: number } | { kind: 'ref'; ref: VarRef };
+
+/** A `$x[...]` argument's run-time value (the core's ValueSource): read by reference, a list stays a list. */
+export class RefSource implements ValueSource {
+  constructor(readonly ref: VarRef) {}
+  string(rt: Runtime): string {
+    return toStr(readRef(rt, this.ref));
+  }
+  list(rt: Runtime): string[] {
+    return toList(readRef(rt, this.ref));
+  }
+}
+
+/** The variable reference a value stands for, when it is a `$x[...]` argument. */
+export function refOf(v: Value | undefined): VarRef | undefined {
+  return v?.kind === 'string' && v.source instanceof RefSource ? v.source.ref : undefined;
+}
 
 interface Entry {
   str: string;

@@ -1,0 +1,83 @@
+/**
+ * What a Sieve++ run needs beyond standard Sieve: the SMTP phase, Momentum's
+ * connection and message contexts (vctx_conn, vctx_mess), and host services
+ * (DNS, counters, the tarpit bound, named services such as the CBV engine,
+ * datasources). The Sieve core knows none of these: a host passes a
+ * MomentumContext to execute() and a MomentumHost as its SieveHost, and
+ * Sieve++ functions read them through `sessionOf` and `hostOf`.
+ */
+import type { ExecutionContext, Runtime, SieveHost } from '../sieve/runtime/runtime.js';
+import type { CounterStore } from './counters.js';
+import type { Datasources } from './datasource.js';
+
+export interface MomentumContext extends ExecutionContext {
+  /**
+   * The SMTP phase the script runs in (connect, ehlo, mailfrom, rcptto, data,
+   * each_rcpt, spool). Functions allowed only in some phases fail at run
+   * time elsewhere; unset means "not at SMTP time", where they run.
+   */
+  phase?: string;
+  /** `vctx_conn`: the session's own Map, so what a script sets persists for the session. */
+  connectionContext?: Map<string, string>;
+  /** `vctx_mess`: the transaction's Map, new for each transaction. */
+  messageContext?: Map<string, string>;
+  /** Context keys only the host writes (the server's own variables): a script's write is a runtime error. */
+  readOnlyContextKey?(key: string): boolean;
+}
+
+export interface MomentumHost extends SieveHost {
+  /** ec_inc_counter: the host's named counters. */
+  incrementCounter?(name: string, by: number): void;
+  /**
+   * ec_dns_lookup: the answers to a DNS query, as text (A/AAAA addresses,
+   * "pref host" for MX, joined strings for TXT). An empty list for
+   * NXDOMAIN/NODATA; reject (throw) for a failed lookup.
+   */
+  dnsLookup?(name: string, type: string): Promise<string[]>;
+  /** Longest ec_tarpit delay allowed, in seconds (default 60): larger values are clamped. */
+  maxTarpitSeconds?: number;
+  /**
+   * Services registered functions read by name (e.g. "cbv": the engine
+   * smtp_callback_verify calls, see src/cbv/sieve-function.ts).
+   */
+  services?: Readonly<Record<string, unknown>>;
+  /** ec_ip_connections/receptions/rejections, audit_series: per-IP counters (counters.ts). */
+  counters?: CounterStore;
+  /** ds_fetch and friends, ec_include from a datasource (datasource.ts). */
+  datasources?: Datasources;
+  /** CIDR lists from the configuration, by name (define_cidr / query_cidr). */
+  cidrLists?: ReadonlyMap<string, readonly string[]>;
+  /** ec_include of a file, and ec_log_file: a file's text (relative names resolve against the configuration). */
+  readFile?(name: string): string | null;
+  /** ec_log_file: appends a line to a named log file. */
+  appendLog?(file: string, line: string): void;
+}
+
+interface SessionView {
+  phase: string | undefined;
+  connection: Map<string, string>;
+  message: Map<string, string>;
+  readOnly(key: string): boolean;
+}
+
+const SESSION = 'sievepp.session';
+
+/** The run's phase and context Maps (fresh Maps when the host gave none, kept for the run). */
+export function sessionOf(rt: Runtime): SessionView {
+  let s = rt.state.get(SESSION) as SessionView | undefined;
+  if (!s) {
+    const c = rt.context as MomentumContext;
+    s = { phase: c.phase, connection: c.connectionContext ?? new Map(), message: c.messageContext ?? new Map(), readOnly: (k) => c.readOnlyContextKey?.(k) ?? false };
+    rt.state.set(SESSION, s);
+  }
+  return s;
+}
+
+export function hostOf(rt: Runtime): MomentumHost {
+  return rt.host as MomentumHost;
+}
+
+/** A context key as written, else in lower case (the server stores lower-case names). */
+export function contextValue(m: Map<string, string>, name: string): string | undefined {
+  return m.get(name) ?? m.get(name.toLowerCase());
+}

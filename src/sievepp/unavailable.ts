@@ -1,0 +1,23 @@
+/**
+ * Momentum Sieve++ functions smtp-cbv deliberately does not provide, with
+ * why (docs/momentum-compatibility.md): a script that calls one gets a
+ * compile error saying so, never "unknown test".
+ */
+const REASONS: ReadonlyArray<[RegExp, string]> = [
+  [/^(brightmail|bmi)_/, 'the Symantec Brightmail scanner binding'],
+  [/^(clamav|beik|csapi|commtouch|cloudmark|eleven|sophos|mcafee|kaspersky|vade)_|^(av_scan|antivirus)/, 'an anti-virus or anti-spam scanner binding'],
+  [/^snmp_/, 'SNMP traps'],
+  [/^thread_pool_/, "Momentum's thread pool statistics"],
+  [/^ec_(dk|dkim)_/, 'DKIM and DomainKeys signing (signing belongs to the delivering MTA)'],
+  [/^ec_(set_routing|bounce_|rfc3464|spool_space|mem_usage|host_fingerprint|interfaces|cluster_|gauge_|config|valid_binding|get_message_(num_retries|creation_time|code))/, "Momentum's delivery queue, cluster and host introspection"],
+  [/^pe2_|^ec_url_ripper|^fbl_|^seedlist|^ds_execute$/, 'a Momentum module smtp-cbv does not include'],
+];
+
+/** The message for a Momentum name we know and chose not to implement; undefined for anything else. */
+export function unavailableMessage(name: string, as: 'command' | 'test'): string | undefined {
+  const n = name.toLowerCase();
+  for (const [re, what] of REASONS) {
+    if (re.test(n)) return `'${name}' is a Momentum ${as} (${what}) that smtp-cbv does not provide; see docs/momentum-compatibility.md`;
+  }
+  return undefined;
+}

@@ -1,0 +1,79 @@
+/**
+ * The SMTP front door's own limits, over real sockets: the greeting pause
+ * and early talkers, the total connection cap, a per-address count that
+ * frees a slot as soon as the client has said QUIT, and the DATA deadline.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { emptyDecision } from '../../src/session/decide.js';
+import type { Policy } from '../../src/session/policy.js';
+import { startTestServer, type TestServerOptions } from '../helpers/server-fixture.js';
+import { RawSmtpClient } from '../helpers/smtp-client.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+const acceptAll: Policy = { waitsForVerdict: () => false, run: async () => ({ decision: emptyDecision(), failed: false }) };
+
+async function start(overrides: TestServerOptions = {}) {
+  const t = await startTestServer(acceptAll, overrides);
+  cleanups.push(() => t.close());
+  return t;
+}
+
+describe('the SMTP front door', () => {
+  it('greets without smtp-server\'s fixed pause by default', async () => {
+    const t = await start();
+    const c = await t.client();
+    // With no greet_pause, a client that sends at once is not an early talker: it gets the greeting, then its answer.
+    c.write('EHLO fast.test\r\n');
+    expect((await c.reply()).code).toBe(220);
+    expect((await c.reply()).code).toBe(250);
+  });
+
+  it('with greet_pause, a client that talks before the greeting gets 554 and is disconnected', async () => {
+    const t = await start({ greetPauseMs: 300 });
+    const early = await t.client();
+    early.write('EHLO early.test\r\n');
+    expect((await early.reply()).text).toMatch(/^554 5\.5\.0 /);
+    await early.waitClosed();
+    const patient = await t.client();
+    expect((await patient.reply()).code).toBe(220);
+  });
+
+  it('refuses connections over the total cap with 421', async () => {
+    const t = await start({ maxConnections: 2 });
+    const a = await t.client();
+    const b = await t.client();
+    expect((await a.reply()).code).toBe(220);
+    expect((await b.reply()).code).toBe(220);
+    const c = await t.client();
+    expect((await c.reply()).text).toBe('421 4.3.2 Too many connections, try again later');
+    await c.waitClosed();
+  });
+
+  it('frees a per-address slot when QUIT is answered, so the next connection is not refused', async () => {
+    const t = await start({ maxConnectionsPerIp: 1 });
+    for (let i = 0; i < 5; i++) {
+      const c = await t.client();
+      expect((await c.reply()).code).toBe(220);
+      expect((await c.command('QUIT')).code).toBe(221);
+      // Straight away, before the server has seen this socket close.
+    }
+  });
+
+  it('ends a DATA transfer that takes longer than data_timeout with 451', async () => {
+    const t = await start({ dataTimeoutMs: 300 });
+    const c = await t.client();
+    await c.reply();
+    await c.command('EHLO slow.test');
+    await c.command('MAIL FROM:<a@b.test>');
+    await c.command('RCPT TO:<c@d.test>');
+    expect((await c.command('DATA')).code).toBe(354);
+    c.write('Subject: trickle\r\n');
+    expect((await c.reply()).text).toBe('451 4.4.2 Message transfer took too long');
+    await c.waitClosed();
+    expect(await t.spooled()).toEqual([]);
+  });
+});

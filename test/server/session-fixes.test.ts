@@ -1,0 +1,139 @@
+/**
+ * Defects found when the server was tried as an operator would, each over
+ * real sockets from a configuration file: `include` in service, verdicts
+ * scripts cannot forge, `keep; discard;`, and MIME nested past the limit.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bufferIO } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+import { type RunningServer, startFromConfig } from '../../src/server/run.js';
+import { oneMx } from '../helpers/cbv-fixture.js';
+import { startDnsServer } from '../helpers/dns-server.js';
+import { freePort } from '../helpers/free-port.js';
+import { sendMail } from '../helpers/server-fixture.js';
+import { RawSmtpClient } from '../helpers/smtp-client.js';
+import { startSmtpRemote } from '../helpers/smtp-remote.js';
+
+let dir: string;
+const cleanups: Array<() => Promise<unknown>> = [];
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-fixes-'));
+});
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function writeConf(scripts: Record<string, string>, extra = ''): Promise<string> {
+  const lines = [];
+  for (const [slot, text] of Object.entries(scripts)) {
+    await writeFile(join(dir, `${slot}.siv`), text);
+    lines.push(`  script "${slot}" { source = "${slot}.siv" }`);
+  }
+  const conf = join(dir, 'test.conf');
+  await writeFile(conf, `spool_dir = "spool"\nESMTP_Listener { Listen "127.0.0.1:${await freePort()}" { } }\n${extra}\nsieve "s" {\n${lines.join('\n')}\n}\n`);
+  return conf;
+}
+
+async function serve(conf: string): Promise<RunningServer> {
+  const { running, diagnostics } = await startFromConfig(conf, { logger: pino({ level: 'silent' }) });
+  if (!running) throw new Error(diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n'));
+  cleanups.push(() => running.stop(0));
+  return running;
+}
+
+async function check(conf: string) {
+  const io = bufferIO();
+  const code = await main(['check', '--config', conf], io);
+  return { code, out: io.stdout };
+}
+
+async function spooled(folder = '') {
+  const names = await readdir(join(dir, 'spool', folder, 'new')).catch(() => [] as string[]);
+  return Promise.all(names.map(async (n) => JSON.parse(await readFile(join(dir, 'spool', 'envelopes', `${n}.json`), 'utf8')) as { recipients: string[]; verdicts: Record<string, string> }));
+}
+
+const send = async (r: RunningServer, from: string, to: string[], body?: string) => sendMail(await RawSmtpClient.open(r.addresses[0]!.port), from, to, body);
+
+describe('include in service', () => {
+  it('check and serve agree, and a message gets the included rule\'s reply', async () => {
+    await writeFile(join(dir, 'blocklist.sieve'), 'require ["envelope", "reject"];\nif envelope :domain :is "from" "spam.test" { reject "listed sender"; }\n');
+    const conf = await writeConf({ rcptto_phase1: 'require "include";\ninclude "blocklist";\n' });
+    expect(await check(conf)).toEqual({ code: 0, out: '' });
+    const running = await serve(conf);
+    expect((await send(running, 'a@spam.test', ['bob@here.test'])).rcpts[0]!.text).toBe('550 5.7.1 listed sender');
+    expect((await send(running, 'a@fine.test', ['bob@here.test'])).end?.code).toBe(250);
+  });
+
+  it('a missing included script is a compile error in check and in serve alike', async () => {
+    const conf = await writeConf({ rcptto_phase1: 'require "include";\ninclude "nowhere";\n' });
+    const checked = await check(conf);
+    expect(checked.code).toBe(1);
+    expect(checked.out).toContain(`${join(dir, 'rcptto_phase1.siv')}:2:9: error: included personal script 'nowhere' does not exist`);
+    const { running, diagnostics } = await startFromConfig(conf, { logger: pino({ level: 'silent' }) });
+    expect(running).toBeNull();
+    expect(diagnostics.map((d) => d.message)).toContain("included personal script 'nowhere' does not exist");
+  });
+
+  it(':global looks in the global/ directory beside the including script', async () => {
+    await mkdir(join(dir, 'global'));
+    await writeFile(join(dir, 'global', 'site.siv'), 'require "reject";\nreject "site rule";\n');
+    const running = await serve(await writeConf({ mailfrom_phase1: 'require "include";\ninclude :global "site";\n' }));
+    expect((await send(running, 'a@x.test', ['b@here.test'])).mail.text).toBe('550 5.7.1 site rule');
+  });
+});
+
+describe('verdicts scripts cannot forge', () => {
+  it('a script that writes smtp_cbv_result is refused when compiled', async () => {
+    const conf = await writeConf({ mailfrom_phase1: 'vctx_mess_set "smtp_cbv_result" "pass";\n' });
+    const checked = await check(conf);
+    expect(checked.code).toBe(1);
+    expect(checked.out).toContain(`${join(dir, 'mailfrom_phase1.siv')}:1:15: error: context variable 'smtp_cbv_result' is set by the server and is read-only to scripts`);
+  });
+
+  it('through a variable key it is a runtime error, and the spooled envelope shows the real verdict', async () => {
+    const remote = await startSmtpRemote({ rcpt: () => ({ code: 550, message: '5.1.1 no such user' }) });
+    const dns = await startDnsServer(oneMx('sender.test'));
+    cleanups.push(() => remote.close(), () => dns.close());
+    const cbv = `smtp_cbv "c" {\n  dns_servers = ( "${dns.address}" )\n  port = ${remote.port}\n  allow_targets = ( "127.0.0.0/8" )\n  helo = "probe.test"\n}\n`;
+    // runtime_error = continue: the forging script's failure is ignored, the message accepted.
+    const forge = '$k = "smtp_cbv_result";\nvctx_mess_set $k "pass";\n$r = "smtp_cbv_reason";\nvctx_mess_set $r "accepted";\n';
+    const read = 'require "environment";\nif environment :is "vnd.smtp-cbv.smtp_cbv_result" "pass" { keep; }\n';
+    const conf = await writeConf({ rcptto_phase1: forge, data_phase1: read }, cbv);
+    await writeFile(conf, (await readFile(conf, 'utf8')).replace('sieve "s" {', 'sieve "s" {\n  runtime_error = "continue"'));
+    const running = await serve(conf);
+    expect((await send(running, 'ghost@sender.test', ['bob@here.test'])).end?.code).toBe(250);
+    const [env] = await spooled();
+    expect(env!.verdicts).toMatchObject({ smtp_cbv_result: 'error', smtp_cbv_reason: 'rejected' });
+  });
+});
+
+describe('RFC 5228 4.4: discard cancels only the implicit keep', () => {
+  it('keep; discard; delivers to INBOX', async () => {
+    const running = await serve(await writeConf({ data_phase1: 'keep;\ndiscard;\n' }));
+    expect((await send(running, 'a@x.test', ['bob@here.test'])).end?.text).toMatch(/^250 2\.6\.0 Ok: queued as /);
+    expect((await spooled()).map((e) => e.recipients)).toEqual([['bob@here.test']]);
+  });
+
+  it('fileinto then discard delivers to the folder; discard alone delivers nothing', async () => {
+    const running = await serve(await writeConf({ data_phase1: 'require "fileinto";\nif header :is "subject" "file" { fileinto "Lists"; }\ndiscard;\n' }));
+    await send(running, 'a@x.test', ['bob@here.test'], 'Subject: file\r\n\r\nx\r\n');
+    await send(running, 'a@x.test', ['bob@here.test'], 'Subject: drop\r\n\r\nx\r\n');
+    expect(await spooled()).toEqual([]);
+    expect(await spooled('.Lists')).toHaveLength(1);
+  });
+});
+
+describe('MIME nested deeper than the reader goes', () => {
+  it('is a runtime error the policy sees (451 with runtime_error = fail), never a silent miss', async () => {
+    const running = await serve(await writeConf({ data_phase1: 'require ["body", "reject"];\nif body :text :contains "casino" { reject "spam"; }\n' }));
+    let body = 'Content-Type: text/plain\r\n\r\ncasino\r\n';
+    for (let i = 0; i < 25; i++) body = `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n${body}--b${i}--\r\n`;
+    expect((await send(running, 'a@x.test', ['bob@here.test'], `Subject: deep\r\n${body}`)).end?.text).toBe('451 4.3.0 Temporary policy error, please try again later');
+    expect(await spooled()).toEqual([]);
+  });
+});
