@@ -9,7 +9,8 @@
  *   2. Probes reaching the remote: 1,000 sessions with one sender and 1,000
  *      with distinct senders of one domain, spread over two serve
  *      processes, with one shared Redis against without (the baseline:
- *      each process on its own). The per-domain rate is 60 per minute.
+ *      each process on its own). The per-domain rate is 60 per minute:
+ *      without Redis each process allows 60, with it the two together do.
  *
  * Part 2 needs redis-server (Debian's package); without it, it says so.
  */
@@ -27,8 +28,14 @@ import { RawSmtpClient } from '../test/helpers/smtp-client.js';
 import { type SmtpRemote, startSmtpRemote } from '../test/helpers/smtp-remote.js';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'smtp-cbv.js');
-const TRANSACTIONS = 3000;
+const TRANSACTIONS = 2000;
 const CLIENTS = 40;
+/**
+ * Distinct senders go 30 at a time: each process has its own limit of 20
+ * sessions at once to one MX IP (docs/cbv.md), which 1,000 at once would
+ * hit first and hide the per-domain rate this part is about.
+ */
+const DISTINCT_WIDTH = 30;
 const body = `Subject: bench\r\n\r\n${'x'.repeat(1000)}\r\n.`;
 
 interface Serve {
@@ -81,35 +88,49 @@ async function transaction(port: number, from: string, withData: boolean): Promi
   }
 }
 
-async function acceptRate(port: number): Promise<{ perSecond: number; failed: number }> {
+/** Runs `task(i)` for i in [0, n), `width` at a time. */
+async function pool(n: number, width: number, task: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
-  let failed = 0;
-  const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      while (next < TRANSACTIONS) {
-        next++;
-        if (!(await transaction(port, 'alice@sender.test', true))) failed++;
-      }
+    Array.from({ length: width }, async () => {
+      while (next < n) await task(next++);
     }),
   );
+}
+
+async function acceptRate(port: number): Promise<{ perSecond: number; failed: number }> {
+  let failed = 0;
+  const t0 = performance.now();
+  await pool(TRANSACTIONS, CLIENTS, async () => {
+    if (!(await transaction(port, 'alice@sender.test', true))) failed++;
+  });
   return { perSecond: TRANSACTIONS / ((performance.now() - t0) / 1000), failed };
 }
 
+/**
+ * Both servers run side by side (an idle one costs nothing) and are measured
+ * in turns, three rounds, best of each: on a machine shared with other work
+ * the best round is the one least disturbed, for both alike.
+ */
 async function partAccept(dir: string) {
   const policy = 'sieve { script "mailfrom_phase1" { source = "keep.siv" } }\n';
   await writeFile(join(dir, 'keep.siv'), 'keep;\n');
-  const results: Record<string, { perSecond: number; failed: number }> = {};
-  for (const workers of [1, 2]) {
-    const s = await serve(dir, `w${workers}`, policy, ['--workers', String(workers)]);
-    await acceptRate(s.port); // warm-up run, discarded
-    results[workers] = await acceptRate(s.port);
-    await s.stop();
+  const one = await serve(dir, 'w1', policy, ['--workers', '1']);
+  const two = await serve(dir, 'w2', policy, ['--workers', '2']);
+  await acceptRate(one.port); // warm-up runs, discarded
+  await acceptRate(two.port);
+  const best = { 1: { perSecond: 0, failed: 0 }, 2: { perSecond: 0, failed: 0 } };
+  for (let round = 0; round < 3; round++) {
+    for (const [n, s] of [[1, one], [2, two]] as const) {
+      const r = await acceptRate(s.port);
+      if (r.perSecond > best[n].perSecond) best[n] = { perSecond: r.perSecond, failed: best[n].failed };
+      best[n].failed += r.failed;
+    }
   }
-  const [one, two] = [results[1]!, results[2]!];
-  console.log(`accept rate, ${TRANSACTIONS} transactions, ${CLIENTS} clients`);
-  console.log(`  --workers 1: ${one.perSecond.toFixed(0)}/s (failed ${one.failed})`);
-  console.log(`  --workers 2: ${two.perSecond.toFixed(0)}/s (failed ${two.failed})  ratio ${(two.perSecond / one.perSecond).toFixed(2)}x`);
+  await Promise.all([one.stop(), two.stop()]);
+  console.log(`accept rate, ${TRANSACTIONS} transactions, ${CLIENTS} clients, best of 3 rounds`);
+  console.log(`  --workers 1: ${best[1].perSecond.toFixed(0)}/s (failed ${best[1].failed})`);
+  console.log(`  --workers 2: ${best[2].perSecond.toFixed(0)}/s (failed ${best[2].failed})  ratio ${(best[2].perSecond / best[1].perSecond).toFixed(2)}x`);
 }
 
 async function partProbes(dir: string, dns: TestDnsServer, remote: SmtpRemote) {
@@ -129,8 +150,9 @@ async function partProbes(dir: string, dns: TestDnsServer, remote: SmtpRemote) {
       const a = await serve(dir, `a${run}`, cbv + extra);
       const b = await serve(dir, `b${run}`, cbv + extra);
       const before = remote.connections;
-      const sessions = Array.from({ length: 1000 }, (_, i) => transaction(i % 2 ? a.port : b.port, kind === 'identical' ? `same${run}@sender.test` : `user${i}.${run}@sender.test`, false));
-      await Promise.all(sessions);
+      const session = (i: number) => transaction(i % 2 ? a.port : b.port, kind === 'identical' ? `same${run}@sender.test` : `user${i}.${run}@sender.test`, false);
+      if (kind === 'identical') await Promise.all(Array.from({ length: 1000 }, (_, i) => session(i)));
+      else await pool(1000, DISTINCT_WIDTH, session);
       out[kind] = remote.connections - before;
       await Promise.all([a.stop(), b.stop()]);
     }
