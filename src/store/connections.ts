@@ -21,6 +21,12 @@ export interface ConnectionCounter {
   close(ip: string): void;
   /** How many connections from `ip` are open now. */
   count(ip: string): Promise<number>;
+  /**
+   * The same without waiting, for synchronous readers (Sieve++ counters at
+   * connect time): the count as of this process's last exchange about
+   * `ip`, which for a connection being decided is its own `open`.
+   */
+  current(ip: string): number;
 }
 
 export class LocalConnections implements ConnectionCounter {
@@ -35,6 +41,10 @@ export class LocalConnections implements ConnectionCounter {
   }
 
   async count(ip: string): Promise<number> {
+    return this.current(ip);
+  }
+
+  current(ip: string): number {
     return this.perIp.get(ip) ?? 0;
   }
 
@@ -68,6 +78,8 @@ return total`;
 
 export class RedisConnections implements ConnectionCounter {
   private readonly local = new LocalConnections();
+  /** The last cluster-wide count learnt per address, while this process has connections from it. */
+  private readonly known = new Map<string, number>();
   private epoch = 0;
   private id: string;
   private readonly heartbeat: NodeJS.Timeout;
@@ -88,19 +100,30 @@ export class RedisConnections implements ConnectionCounter {
   }
 
   async open(ip: string): Promise<number> {
-    const here = this.local.add(ip, 1);
-    const r = await this.link.attempt((c) => c.eval(ADD_AND_COUNT, 1, this.hashKey(ip), this.id, '1', this.aliveKey(''), String(this.hashTtlMs)) as Promise<number>);
-    return r.ok ? r.value : here;
+    this.local.add(ip, 1);
+    return this.exchange(ip, 1);
   }
 
   close(ip: string): void {
     this.local.add(ip, -1);
-    void this.link.attempt((c) => c.eval(ADD_AND_COUNT, 1, this.hashKey(ip), this.id, '-1', this.aliveKey(''), String(this.hashTtlMs)));
+    void this.exchange(ip, -1);
   }
 
-  async count(ip: string): Promise<number> {
-    const r = await this.link.attempt((c) => c.eval(ADD_AND_COUNT, 1, this.hashKey(ip), this.id, '0', this.aliveKey(''), String(this.hashTtlMs)) as Promise<number>);
-    return r.ok ? r.value : this.local.count(ip);
+  count(ip: string): Promise<number> {
+    return this.exchange(ip, 0);
+  }
+
+  current(ip: string): number {
+    return this.link.up ? (this.known.get(ip) ?? this.local.current(ip)) : this.local.current(ip);
+  }
+
+  /** Adds `delta` for this process (sent at once, so commands keep their order) and learns the total. */
+  private async exchange(ip: string, delta: number): Promise<number> {
+    const r = await this.link.attempt((c) => c.eval(ADD_AND_COUNT, 1, this.hashKey(ip), this.id, String(delta), this.aliveKey(''), String(this.hashTtlMs)) as Promise<number>);
+    const total = r.ok ? r.value : this.local.current(ip);
+    if (this.local.current(ip) > 0) this.known.set(ip, total);
+    else this.known.delete(ip);
+    return total;
   }
 
   /** Leaves the shared count: this process's connections stop counting at once. */

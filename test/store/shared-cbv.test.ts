@@ -184,6 +184,7 @@ describe.skipIf(NO_REDIS)('shared single flight and leases (skipped: redis-serve
     expect(await two.open('192.0.2.1')).toBe(2);
     expect(await two.open('192.0.2.9')).toBe(1);
     expect(await one.count('192.0.2.1')).toBe(2);
+    expect(two.current('192.0.2.1')).toBe(2);
     one.close('192.0.2.1');
     expect(await two.count('192.0.2.1')).toBe(1);
     expect(await one.open('192.0.2.1')).toBe(2);
@@ -199,6 +200,7 @@ describe.skipIf(NO_REDIS)('shared single flight and leases (skipped: redis-serve
     const c = new LocalConnections();
     expect(await c.open('192.0.2.1')).toBe(1);
     expect(await c.open('192.0.2.1')).toBe(2);
+    expect(c.current('192.0.2.1')).toBe(2);
     c.close('192.0.2.1');
     c.close('192.0.2.1');
     c.close('192.0.2.1');
