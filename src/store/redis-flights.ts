@@ -146,7 +146,7 @@ export class RedisFlights implements ProbeFlights {
   }
 }
 
-function parseVerdict(text: string): SharedVerdict | undefined {
+export function parseVerdict(text: string): SharedVerdict | undefined {
   try {
     const v = JSON.parse(text) as SharedVerdict;
     return v && typeof v === 'object' && typeof v.reason === 'string' && Object.hasOwn(STATUS_OF, v.reason) && typeof v.stage === 'string' && typeof v.message === 'string' ? v : undefined;

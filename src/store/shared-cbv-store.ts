@@ -11,6 +11,7 @@
  * in src/cbv/cache.ts, whatever the store.
  */
 import type { CacheEntry, CbvStore } from '../cbv/cache.js';
+import { STATUS_OF } from '../cbv/types.js';
 import type { RedisLink } from './redis-link.js';
 
 export class SharedCbvStore implements CbvStore {
@@ -24,7 +25,7 @@ export class SharedCbvStore implements CbvStore {
     const r = await this.link.attempt((c) => c.get(this.link.key('cache', key)));
     if (!r.ok) return this.local.get(key);
     if (r.value === null) return undefined;
-    const entry = parse(r.value);
+    const entry = parseEntry(r.value);
     return entry && entry.expiresAt > this.now() ? entry : undefined;
   }
 
@@ -41,11 +42,11 @@ export class SharedCbvStore implements CbvStore {
   }
 }
 
-/** An entry as stored; anything else (another program's key, a truncated value) is a miss. */
-function parse(text: string): CacheEntry | undefined {
+/** An entry as stored (exported for its property test); anything else (another program's key, a truncated value) is a miss. */
+export function parseEntry(text: string): CacheEntry | undefined {
   try {
     const v = JSON.parse(text) as CacheEntry;
-    return v && typeof v === 'object' && typeof v.reason === 'string' && typeof v.expiresAt === 'number' ? v : undefined;
+    return v && typeof v === 'object' && typeof v.reason === 'string' && Object.hasOwn(STATUS_OF, v.reason) && typeof v.expiresAt === 'number' ? v : undefined;
   } catch {
     return undefined;
   }
