@@ -145,3 +145,22 @@ describe('serve --workers 2', () => {
     expect(await exited).toBe(0);
   }, 60_000);
 });
+
+describe('serve --workers 2 with a broken script', () => {
+  it('fails the start naming file:line:col, instead of restarting workers for ever', async () => {
+    const broken = await mkdtemp(join(tmpdir(), 'smtp-cbv-workers-broken-'));
+    try {
+      await writeFile(join(broken, 'bad.siv'), 'keep\n');
+      await writeFile(join(broken, 'test.conf'), `spool_dir = "spool"\nESMTP_Listener { Listen "127.0.0.1:${await freePort()}" { } }\nsieve { script "mailfrom_phase1" { source = "bad.siv" } }\n`);
+      const bin = join(import.meta.dirname, '../../bin/smtp-cbv.js');
+      const p = spawn(process.execPath, [bin, 'serve', '--config', join(broken, 'test.conf'), '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      p.stderr!.on('data', (d) => (err += d));
+      const code = await new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
+      expect(code).toBe(1);
+      expect(err).toContain(`${join(broken, 'bad.siv')}:2:1: error:`);
+    } finally {
+      await rm(broken, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

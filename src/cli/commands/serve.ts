@@ -13,6 +13,7 @@ import { loadConfig } from '../../config/index.js';
 import { formatDiagnostic } from '../../diagnostics.js';
 import { reportListening, runPrimary, shareWorkerMetrics } from '../../ops/cluster.js';
 import { Metrics } from '../../ops/metrics.js';
+import { assemble } from '../../server/assemble.js';
 import { createLogger } from '../../server/logger.js';
 import { startFromConfig } from '../../server/run.js';
 import { type CliIO, EXIT } from '../io.js';
@@ -66,8 +67,11 @@ async function workerCount(opts: ServeOptions, io: CliIO): Promise<number | unde
 
 async function primary(configFile: string, workers: number, drainMs: number, io: CliIO): Promise<number> {
   const loaded = await loadConfig(configFile);
-  if (!loaded.config) {
-    for (const d of loaded.diagnostics) io.err(`${formatDiagnostic(d)}\n`);
+  // Scripts are compiled here once too: a policy that cannot start should
+  // fail the start, not send every worker into a restart loop.
+  const checked = loaded.config ? await assemble(loaded.config) : undefined;
+  if (!loaded.config || !checked?.assembled) {
+    for (const d of [...loaded.diagnostics, ...(checked?.diagnostics ?? [])]) io.err(`${formatDiagnostic(d)}\n`);
     return EXIT.failure;
   }
   const logger = createLogger(loaded.config.logging).child({ role: 'primary' });
