@@ -8,7 +8,9 @@ import type { CbvStore } from '../cbv/cache.js';
 import { MemoryStore } from '../cbv/cache.js';
 import type { ProbeFlights, SharedLimits } from '../cbv/shared.js';
 import type { Config, RedisConfig } from '../config/types.js';
+import { type CounterStore, MemoryCounterStore } from '../sievepp/counters.js';
 import { type ConnectionCounter, LocalConnections, RedisConnections } from './connections.js';
+import { SharedCounterStore } from './counter-store.js';
 import { RedisFlights } from './redis-flights.js';
 import { RedisLimits } from './redis-limits.js';
 import { RedisLink } from './redis-link.js';
@@ -24,6 +26,8 @@ export interface SharedState {
   sharedLimits?: SharedLimits;
   /** Per-IP connection counts for the listeners and for ec_ip_connections-style counters. */
   connections: ConnectionCounter;
+  /** Sieve++'s per-IP and named counters (ec_ip_*, audit_series), across processes with Redis. */
+  counterStore: CounterStore;
   /** Set when Redis is configured. */
   redis?: { link: RedisLink; required: boolean };
   close(): Promise<void>;
@@ -40,7 +44,7 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
   const local = new MemoryStore(config.smtpCbv?.cache.size ?? 10_000);
   const settings = redisSettings(config);
   if (!settings) {
-    return { cbvStore: local, connections: new LocalConnections(), close: async () => undefined };
+    return { cbvStore: local, connections: new LocalConnections(), counterStore: new MemoryCounterStore(), close: async () => undefined };
   }
   const link = new RedisLink({ ...settings, logger });
   const connections = new RedisConnections(link);
@@ -49,6 +53,7 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
     flights: new RedisFlights(link),
     sharedLimits: new RedisLimits(link),
     connections,
+    counterStore: new SharedCounterStore(link),
     redis: { link, required: settings.required },
     async close() {
       await connections.stop();

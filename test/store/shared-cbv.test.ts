@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CbvEngine } from '../../src/cbv/index.js';
 import { MemoryStore } from '../../src/cbv/cache.js';
 import { LocalConnections, RedisConnections } from '../../src/store/connections.js';
+import { SharedCounterStore } from '../../src/store/counter-store.js';
 import { RedisFlights } from '../../src/store/redis-flights.js';
 import { RedisLimits } from '../../src/store/redis-limits.js';
 import { RedisLink } from '../../src/store/redis-link.js';
@@ -194,6 +195,24 @@ describe.skipIf(NO_REDIS)('shared single flight and leases (skipped: redis-serve
     expect(await one.count('192.0.2.1')).toBe(1);
     await one.stop();
     await two.stop();
+  });
+
+  it('Sieve++ counters: each process sees its own events at once and the others\' after a refresh', async () => {
+    const prefix = `k${++prefixN}:`;
+    const [l1, l2] = [await link(prefix), await link(prefix)];
+    const one = new SharedCounterStore(l1, { bucketSeconds: 60, buckets: 5 }, 100);
+    const two = new SharedCounterStore(l2, { bucketSeconds: 60, buckets: 5 }, 100);
+    let now = 1_000_000_000;
+    one.add('ip_connections', '192.0.2.1', 1, now);
+    two.add('ip_connections', '192.0.2.1', 2, now);
+    expect(one.read('ip_connections', '192.0.2.1', now)).toBe(1); // first read: its own count, and a fetch starts
+    await new Promise((r) => setTimeout(r, 100));
+    expect(one.read('ip_connections', '192.0.2.1', now)).toBe(3);
+    one.add('ip_connections', '192.0.2.1', 1, now);
+    expect(one.read('ip_connections', '192.0.2.1', now)).toBe(4);
+    // Past the retention (5 windows of 60 s), the old events no longer count.
+    now += 6 * 60_000;
+    expect(two.read('ip_connections', '192.0.2.1', now)).toBe(0);
   });
 
   it('counts connections locally without Redis', async () => {
