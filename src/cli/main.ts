@@ -10,12 +10,14 @@ import { registerVerify } from './commands/verify.js';
 import { registerTest } from './commands/test.js';
 import { registerServe } from './commands/serve.js';
 import { registerRun } from './commands/run.js';
+import { registerPolicy } from './commands/policy.js';
+import { registerMilter } from './commands/milter.js';
 
 export type ExitCodeSink = { code: number };
 export type RegisterCommand = (program: Command, io: CliIO, exit: ExitCodeSink) => void;
 
 /** Every subcommand, in the order `--help` lists them. */
-const commands: RegisterCommand[] = [registerServe, registerCheck, registerVerify, registerTest, registerRun];
+const commands: RegisterCommand[] = [registerServe, registerPolicy, registerMilter, registerCheck, registerVerify, registerTest, registerRun];
 
 export function buildProgram(io: CliIO, exit: ExitCodeSink): Command {
   const program = new Command('smtp-cbv')

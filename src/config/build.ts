@@ -10,9 +10,10 @@ import type { Diagnostic } from '../diagnostics.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import {
   type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, globalOptions, legacyScriptOptions, listenScope, listenerOptions,
-  listenerScope, loggingOptions, loggingScope, metricsOptions, metricsScope, parseScriptSlot, redisOptions, redisScope, peerScope, scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
+  listenerScope, loggingOptions, loggingScope, metricsOptions, metricsScope, milterListenerOptions, milterListenerScope, parseScriptSlot, policyListenerOptions, policyListenerScope,
+  peerScope, redisOptions, redisScope, scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
 } from './schema.js';
-import type { Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
+import type { BesideMtaConfig, Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
 import { type HostPort, parseCidr, parseHostPort } from './values.js';
 import type { ScopeInstance } from './walk.js';
 
@@ -73,6 +74,11 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
     listeners: buildListeners(listener, dir, diagnostics),
     smtpCbv: cbv ? buildCbv(cbv, dir) : null,
     sieve: buildSieve(childrenOf(root, sieveScope)[0], dir, diagnostics),
+    policy: buildBesideMta(policyListenerOptions, childrenOf(root, policyListenerScope)[0], dir),
+    milter: {
+      ...buildBesideMta(milterListenerOptions, childrenOf(root, milterListenerScope)[0], dir),
+      maxMessageSize: must(milterListenerOptions.maxMessageSize, dir, childrenOf(root, milterListenerScope)[0]),
+    },
     workers: must(globalOptions.workers, dir, root),
     redis: buildRedis(childrenOf(root, redisScope)[0], dir),
     metrics: buildMetrics(childrenOf(root, metricsScope)[0], dir),
@@ -89,6 +95,11 @@ function buildMetrics(s: ScopeInstance | undefined, dir: string): Config['metric
   if (!s) return null;
   const { host, port } = must(metricsOptions.listen, dir, s);
   return { host, port };
+}
+
+function buildBesideMta(o: typeof policyListenerOptions, s: ScopeInstance | undefined, dir: string): BesideMtaConfig {
+  const listen = must(o.listen, dir, s);
+  return { host: listen.host, port: listen.port, deadlineMs: must(o.deadline, dir, s), maxConnections: must(o.maxConnections, dir, s), context: must(o.context, dir, s) };
 }
 
 function buildListeners(listener: ScopeInstance | undefined, dir: string, diagnostics: Diagnostic[]): ListenerConfig[] {

@@ -166,6 +166,23 @@ export const serverOptions = {
   dataTimeout: opt('data_timeout', t.seconds(true), '600', 'Longest a message transfer (DATA to the final dot) may take; then 451 and the connection closes (RFC 5321 section 4.5.3.2.6: 10 minutes).'),
 };
 
+// ---------------------------------------------------------------- beside an MTA (docs/postfix.md)
+
+/** Options of a front door that serves an MTA (the Postfix policy service, the milter). */
+function besideMtaOptions(listen: string, deadline: string, mtaTimeout: string) {
+  return {
+    listen: opt('listen', t.hostPort(), `"${listen}"`, 'Address and port to listen on; `--listen` overrides it.'),
+    deadline: opt('deadline', t.seconds(true), deadline, `Longest time to an answer, CBV wait and tarpit included; keep it under Postfix's ${mtaTimeout}. The smtp_cbv \`timeout\` is cut to it.`),
+    maxConnections: opt('max_connections', t.integer(1, 100000), '100', 'Connections from the MTA open at once; more are closed.'),
+    context: listenerOptions.context,
+  };
+}
+export const policyListenerOptions = besideMtaOptions('127.0.0.1:10040', '90', '`smtpd_policy_service_timeout` (100 s)');
+export const milterListenerOptions = {
+  ...besideMtaOptions('127.0.0.1:10041', '25', '`milter_command_timeout` (30 s)'),
+  maxMessageSize: opt('max_message_size', t.size, '10m', 'Largest message kept in memory for the data phase; a larger one is refused with 552.'),
+};
+
 // ---------------------------------------------------------------- logging and global
 
 export const loggingOptions = {
@@ -232,13 +249,21 @@ export const metricsScope: ScopeSpec = {
   name: 'metrics', doc: 'Prometheus metrics and health checks on an HTTP listener of their own (docs/operations.md).', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
   options: Object.values(metricsOptions), scopes: [],
 };
+export const policyListenerScope: ScopeSpec = {
+  name: 'Policy_Listener', doc: 'The Postfix policy service (`smtp-cbv policy`).', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
+  options: Object.values(policyListenerOptions), scopes: [],
+};
+export const milterListenerScope: ScopeSpec = {
+  name: 'Milter_Listener', doc: 'The milter (`smtp-cbv milter`).', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
+  options: Object.values(milterListenerOptions), scopes: [],
+};
 export const rootScope: ScopeSpec = {
   name: '(top level)', doc: 'Options outside any scope.', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
-  options: Object.values(globalOptions), scopes: [listenerScope, cbvScope, sieveScope, loggingScope, redisScope, metricsScope],
+  options: Object.values(globalOptions), scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope, redisScope, metricsScope],
 };
 
 /** The 2.x module form `Validate validate/<module> [instance] { ... }` stands for `<module> [instance] { ... }`. */
 export const VALIDATE_MODULES = new Map<string, ScopeSpec>([['validate/sieve', sieveScope], ['validate/smtp_cbv', cbvScope]]);
 
 /** Every scope, outermost first, for the document and its test. */
-export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, loggingScope, redisScope, metricsScope];
+export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, loggingScope, policyListenerScope, milterListenerScope, redisScope, metricsScope];

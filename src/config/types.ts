@@ -108,6 +108,15 @@ export interface ServerConfig {
   dataTimeoutMs: number;
 }
 
+/** A front door beside an MTA (docs/postfix.md): the policy service or the milter. */
+export interface BesideMtaConfig {
+  host: string;
+  port: number;
+  deadlineMs: number;
+  maxConnections: number;
+  context: Record<string, string>;
+}
+
 export interface Config {
   /** The top configuration file (as given). */
   file: string;
@@ -118,6 +127,10 @@ export interface Config {
   /** Null when the configuration has no smtp_cbv scope (no callback verification). */
   smtpCbv: SmtpCbvConfig | null;
   sieve: SieveConfig;
+  /** Policy_Listener (defaults when absent). */
+  policy: BesideMtaConfig;
+  /** Milter_Listener (defaults when absent). */
+  milter: BesideMtaConfig & { maxMessageSize: number };
   /** Worker processes (docs/operations.md); absent means 1. */
   workers?: number;
   /** The `redis` scope; absent or null: no Redis unless smtp_cbv's `redis_url`. */

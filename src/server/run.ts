@@ -21,6 +21,7 @@ import { Metrics } from '../ops/metrics.js';
 import { SievePolicy } from '../session/policy.js';
 import { assemble } from './assemble.js';
 import { createLogger } from './logger.js';
+import { reload, sieveLogger } from './reload.js';
 import { createServices, type ServerServices } from './services.js';
 
 export interface RunningServer {
@@ -70,8 +71,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   }
 
   const metrics = options.metrics ?? new Metrics();
-  const sieveLogger = (c: typeof config) => (c.sieve.debugLevel ? logger.child({}, { level: c.sieve.debugLevel }) : logger);
-  const services = createServices(config, sieveLogger(config), spool, { metrics });
+  const services = createServices(config, sieveLogger(logger, config), spool, { metrics });
   const redis = services.shared.redis;
   const readiness = new Readiness({ spoolDir: config.spoolDir, ...(redis?.required ? { redisUp: () => redis.link.up } : {}) });
   metrics.watchSieveCounters(services.counters);
@@ -105,25 +105,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
     metrics,
     readiness,
     ...(ops ? { ops } : {}),
-    async reload() {
-      const again = await loadConfig(configFile);
-      let problems = again.diagnostics;
-      if (again.config) {
-        const next = await assemble(again.config);
-        problems = [...problems, ...next.diagnostics];
-        if (next.assembled) {
-          // Created once at start-up: a new spool directory or listener needs a restart, and the log says so.
-          if (again.config.spoolDir !== config.spoolDir) logger.warn({ event: 'reload', spoolDir: again.config.spoolDir }, 'spool_dir changed: the running spool stays until a restart');
-          policy = observed(next.assembled.policy, metrics);
-          services.logger = sieveLogger(again.config);
-          services.reconfigure(again.config);
-          logger.info({ event: 'reload', ok: true, warnings: problems.length }, 'configuration reloaded (listener changes need a restart)');
-          return problems;
-        }
-      }
-      logger.error({ event: 'reload', ok: false, problems: problems.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d)) }, 'reload failed; keeping the running configuration');
-      return problems;
-    },
+    reload: () => reload({ configFile, logger, services, swap: (p) => (policy = observed(p, metrics)), spoolDir: config.spoolDir }),
     async stop(deadlineMs = 30_000) {
       // Not ready from the first moment of the drain, so a balancer stops sending.
       readiness.draining = true;

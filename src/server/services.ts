@@ -10,12 +10,12 @@ import type { Logger } from 'pino';
 import { createCbvEngine } from '../cbv/engine.js';
 import { cbvEngineOptions, type Config } from '../config/index.js';
 import { LocalStore } from '../delivery/local-store.js';
-import type { MaildirSpool } from '../delivery/maildir.js';
+import { MaildirSpool } from '../delivery/maildir.js';
 import { createDnsLookup } from '../policy/dns-lookup.js';
 import { functionServices } from '../policy/functions.js';
 import type { Metrics } from '../ops/metrics.js';
 import { SenderVerification } from '../session/sender-verification.js';
-import type { SessionServices } from '../session/session.js';
+import type { MessageStore, SessionServices } from '../session/session.js';
 import { createSharedState, type SharedState } from '../store/index.js';
 
 export interface ServerServices extends SessionServices {
@@ -27,7 +27,8 @@ export interface ServerServices extends SessionServices {
   close(): Promise<void>;
 }
 
-export function createServices(config: Config, logger: Logger, spool: MaildirSpool, ops: { metrics?: Metrics } = {}): ServerServices {
+/** `store`: where accepted messages go; a spool means the local Maildir store (LocalStore). */
+export function createServices(config: Config, logger: Logger, store: MessageStore | MaildirSpool, ops: { metrics?: Metrics } = {}): ServerServices {
   // One store for the life of the process: an engine rebuilt by a reload keeps every
   // verdict. The Redis settings are read once: changing them needs a restart.
   const shared = createSharedState(config, logger);
@@ -39,7 +40,7 @@ export function createServices(config: Config, logger: Logger, spool: MaildirSpo
   const services: ServerServices = {
     logger,
     counters: new Map(),
-    store: new LocalStore(spool),
+    store: store instanceof MaildirSpool ? new LocalStore(store) : store,
     maxTarpitMs: config.server.maxTarpitMs,
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
     functionServices: {},

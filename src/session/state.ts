@@ -9,6 +9,7 @@
  * (context-keys.ts) are written only through the methods here.
  */
 import type { Verdict } from '../cbv/types.js';
+import { isReservedContextKey } from './context-keys.js';
 import { type Choices, noChoices } from './decide.js';
 
 /** Who the client is, as the front door learnt it. */
@@ -80,6 +81,19 @@ export class ConnectionState {
     this.user = user;
     this.context.set('auth_status', 'authenticated');
     this.context.set('auth_user', user);
+  }
+
+  /**
+   * What a front door beside another MTA learnt about the connection from
+   * that MTA (milter macros, policy request attributes: docs/postfix.md,
+   * "Context variables"): it joins the connection context. A server-owned
+   * key (context-keys.ts) is never overwritten this way: the session sets
+   * those from what it observed itself. Returns false when refused.
+   */
+  note(key: string, value: string): boolean {
+    if (isReservedContextKey(key)) return false;
+    this.context.set(key, value);
+    return true;
   }
 
   /** EHLO or HELO with its argument, before the ehlo phase runs. */

@@ -85,5 +85,7 @@ wait_tcp 127.0.0.1 $SMTP_PORT
 wait_tcp 127.0.0.2 $SMTP_PORT
 for pid in "${pids[@]}"; do kill -0 "$pid"; done
 
+bash test/interop/services/postfix-frontdoors.sh
+
 echo "== interop: vitest"
 INTEROP_DNS="127.0.0.1:$DNS_PORT" INTEROP_PORT="$SMTP_PORT" npx vitest run --config vitest.interop.config.ts

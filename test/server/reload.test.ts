@@ -7,11 +7,10 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningServer, startFromConfig } from '../../src/server/run.js';
+import type { RunningServer } from '../../src/server/run.js';
 import { oneMx } from '../helpers/cbv-fixture.js';
-import { freePort } from '../helpers/free-port.js';
+import { startConfig, writeConfig } from '../helpers/config-server.js';
 import { startDnsServer } from '../helpers/dns-server.js';
 import { sendMail } from '../helpers/server-fixture.js';
 import { RawSmtpClient } from '../helpers/smtp-client.js';
@@ -28,16 +27,7 @@ afterEach(async () => {
 });
 
 async function serve(scripts: Record<string, string>, cbvBlock = ''): Promise<RunningServer> {
-  const lines = [];
-  for (const [slot, text] of Object.entries(scripts)) {
-    await writeFile(join(dir, `${slot}.siv`), text);
-    lines.push(`  script "${slot}" { source = "${slot}.siv" }`);
-  }
-  await writeFile(join(dir, 'test.conf'), `spool_dir = "spool"\nESMTP_Listener { Listen "127.0.0.1:${await freePort()}" { } }\n${cbvBlock}\nsieve "s" {\n${lines.join('\n')}\n}\n`);
-  const { running, diagnostics } = await startFromConfig(join(dir, 'test.conf'), { logger: pino({ level: 'silent' }) });
-  if (!running) throw new Error(diagnostics.map((d) => `${d.file}:${d.line}: ${d.message}`).join('\n'));
-  cleanups.push(() => running.stop(0));
-  return running;
+  return startConfig(await writeConfig(dir, scripts, cbvBlock), cleanups);
 }
 
 async function reloadWith(running: RunningServer, slot: string, text: string) {

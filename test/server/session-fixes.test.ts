@@ -13,7 +13,7 @@ import { main } from '../../src/cli/main.js';
 import { type RunningServer, startFromConfig } from '../../src/server/run.js';
 import { oneMx } from '../helpers/cbv-fixture.js';
 import { startDnsServer } from '../helpers/dns-server.js';
-import { freePort } from '../helpers/free-port.js';
+import { startConfig, writeConfig } from '../helpers/config-server.js';
 import { sendMail } from '../helpers/server-fixture.js';
 import { RawSmtpClient } from '../helpers/smtp-client.js';
 import { startSmtpRemote } from '../helpers/smtp-remote.js';
@@ -28,23 +28,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function writeConf(scripts: Record<string, string>, extra = ''): Promise<string> {
-  const lines = [];
-  for (const [slot, text] of Object.entries(scripts)) {
-    await writeFile(join(dir, `${slot}.siv`), text);
-    lines.push(`  script "${slot}" { source = "${slot}.siv" }`);
-  }
-  const conf = join(dir, 'test.conf');
-  await writeFile(conf, `spool_dir = "spool"\nESMTP_Listener { Listen "127.0.0.1:${await freePort()}" { } }\n${extra}\nsieve "s" {\n${lines.join('\n')}\n}\n`);
-  return conf;
-}
-
-async function serve(conf: string): Promise<RunningServer> {
-  const { running, diagnostics } = await startFromConfig(conf, { logger: pino({ level: 'silent' }) });
-  if (!running) throw new Error(diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n'));
-  cleanups.push(() => running.stop(0));
-  return running;
-}
+const writeConf = (scripts: Record<string, string>, extra = '') => writeConfig(dir, scripts, extra);
+const serve = (conf: string) => startConfig(conf, cleanups);
 
 async function check(conf: string) {
   const io = bufferIO();

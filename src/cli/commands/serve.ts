@@ -17,6 +17,7 @@ import { assemble } from '../../server/assemble.js';
 import { createLogger } from '../../server/logger.js';
 import { startFromConfig } from '../../server/run.js';
 import { type CliIO, EXIT } from '../io.js';
+import { runUntilSignal } from '../until-signal.js';
 import type { ExitCodeSink } from '../main.js';
 
 interface ServeOptions {
@@ -91,22 +92,7 @@ async function serve(configFile: string, drainMs: number, io: CliIO): Promise<nu
     return EXIT.failure;
   }
   if (worker) reportListening(running.addresses);
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      running.logger.info({ event: 'signal', signal, drainMs }, `${signal}: stopping`);
-      void running.stop(drainMs).then(resolve);
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      running.logger.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: reloading');
-      void running.reload();
-    });
-  });
-  running.logger.flush?.();
+  await runUntilSignal(running, drainMs);
   // A worker must leave: its IPC channel to the primary would keep it alive.
   if (worker) cluster.worker?.disconnect();
   return EXIT.ok;

@@ -1,0 +1,136 @@
+/**
+ * The front doors beside an MTA (docs/postfix.md), each against a baseline
+ * measured in the same run:
+ *   - policy requests per second (8 connections, as 8 smtpd processes would
+ *     hold, each asking RCPT questions for 2-recipient transactions) through
+ *     the example policy with CBV verdicts from a stub, against a policy
+ *     server that parses the same requests and answers DUNNO without a
+ *     session;
+ *   - messages per second through a real Postfix with our milter (its
+ *     127.0.0.1:2533 listener) against the same Postfix without it
+ *     (127.0.0.1:2526), smtp-source with 10 sessions. Needs root and the
+ *     postfix package (test/interop/setup.sh installs it); otherwise this
+ *     part says why it is skipped.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { loadConfig } from '../src/config/index.js';
+import { keptByMta } from '../src/frontdoors/beside-mta.js';
+import { startBeside } from '../src/frontdoors/run-beside.js';
+import { formatAction, PolicyRequestReader } from '../src/frontdoors/policy/policy-codec.js';
+import { createPolicyFront } from '../src/frontdoors/policy/policy-front.js';
+import { serveInOrder, TcpFront } from '../src/frontdoors/tcp-front.js';
+import { functionServices } from '../src/policy/functions.js';
+import { partsFromConfig } from '../src/runner/session.js';
+import { StubVerifier } from '../src/runner/stubs.js';
+import { SievePolicy } from '../src/session/policy.js';
+import { SenderVerification } from '../src/session/sender-verification.js';
+import { PolicyClient, rcptRequests } from '../test/helpers/policy-client.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const logger = pino({ level: 'silent' });
+const CONNECTIONS = 8;
+const REQUESTS = 8000;
+const MESSAGES = 400;
+const PATH = `/usr/sbin:/usr/bin:/sbin:/bin:${process.env.PATH ?? ''}`;
+
+async function policyLoad(port: number): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async (_, conn) => {
+      const c = await PolicyClient.open(port);
+      while (next < REQUESTS) {
+        const n = (next += 2);
+        // A new SMTP client every 10 transactions, as Postfix's smtpd processes serve one client after another.
+        for (const r of rcptRequests({ port: 30000 + conn * 1000 + Math.floor(n / 20), from: 'alice@sender.test', to: ['a@here.test', 'b@here.test'], instance: `${conn}.${n}` })) await c.ask(r);
+      }
+      c.close();
+    }),
+  );
+  return REQUESTS / ((performance.now() - started) / 1000);
+}
+
+async function policyBench(): Promise<void> {
+  const { config } = await loadConfig(join(root, 'examples', 'smtp-cbv.conf'));
+  const parts = await partsFromConfig(config!);
+  const policy = new SievePolicy({ scripts: parts.scripts, runtimeError: parts.runtimeError });
+  const verifier = new StubVerifier({ default: { status: 'pass' } });
+  const services = { logger, counters: new Map(), store: keptByMta, maxTarpitMs: 0, functionServices: functionServices(verifier), cbv: new SenderVerification(verifier, { ...parts.module, deadlineMs: 30_000 }, logger) };
+  const common = { host: '127.0.0.1', port: 0, idleTimeoutMs: 60_000, maxConnections: 100, logger };
+  const { front: ours } = createPolicyFront({ ...common, hostname: 'bench.test', context: parts.contextFor('127.0.0.1'), deadlineMs: 30_000, maxSessions: 10_000, sessionIdleMs: 600_000 }, { policy: () => policy, services });
+  const bare = new TcpFront({ ...common, name: 'bare' }, (socket, id) => {
+    const reader = new PolicyRequestReader();
+    serveInOrder(socket, { id, logger, name: 'bare', decode: (c) => reader.push(c), malformed: () => true, handle: async () => ({ reply: Buffer.from(formatAction('DUNNO')) }), maxQueued: 16, closed: () => undefined });
+  });
+  const o = (await ours.start()).port;
+  const b = (await bare.start()).port;
+  await policyLoad(b);
+  await policyLoad(o);
+  const bareRate = await policyLoad(b);
+  const oursRate = await policyLoad(o);
+  console.log(`policy requests/s, ${CONNECTIONS} connections, RCPT requests of 2-recipient transactions (${REQUESTS} requests)`);
+  console.log(`  baseline: same protocol, DUNNO without a session   ${bareRate.toFixed(0).padStart(7)}/s`);
+  console.log(`  smtp-cbv policy, example policy, CBV stubbed        ${oursRate.toFixed(0).padStart(7)}/s`);
+  console.log(`  ratio smtp-cbv / bare:                              ${(oursRate / bareRate).toFixed(2)}`);
+  await ours.close(0);
+  await bare.close(0);
+}
+
+const tcpOpen = (port: number) => spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0;
+
+/** smtp-source's run time for MESSAGES messages to alice@vm.test, in messages per second. */
+function smtpSource(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('smtp-source', ['-s', '10', '-m', String(MESSAGES), '-l', '1024', '-f', 'bench@vm.test', '-t', 'alice@vm.test', `127.0.0.1:${port}`], { env: { ...process.env, PATH }, stdio: 'ignore' });
+    child.on('close', (code) => (code === 0 ? resolve(MESSAGES / ((performance.now() - started) / 1000)) : reject(new Error(`smtp-source exited ${code}`))));
+  });
+}
+
+async function postfixBench(): Promise<void> {
+  const which = spawnSync('bash', ['-c', 'command -v postfix'], { env: { ...process.env, PATH } });
+  if (process.getuid?.() !== 0 || which.status !== 0) {
+    console.log('milter through Postfix: skipped (needs root and the postfix package; test/interop/setup.sh installs it)');
+    return;
+  }
+  const pidFile = '/var/spool/postfix/pid/master.pid';
+  const running = () => existsSync(pidFile) && spawnSync('kill', ['-0', readFileSync(pidFile, 'utf8').trim()]).status === 0;
+  const startedHere = !running();
+  if (startedHere) spawnSync('postfix', ['start'], { env: { ...process.env, PATH } });
+  const listeners = spawnSync('bash', [join(root, 'test', 'interop', 'services', 'postfix-frontdoors.sh')], { env: { ...process.env, PATH }, encoding: 'utf8' });
+  if (listeners.status !== 0 || !tcpOpen(2526)) {
+    console.log(`milter through Postfix: skipped (the interop Postfix on 127.0.0.1:2526 is not configured: run test/interop/setup.sh once) ${listeners.stderr}`);
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-milter-'));
+  await writeFile(join(dir, 'data.siv'), 'ec_header_add "X-Smtp-Cbv" "checked";\n');
+  await writeFile(join(dir, 'c.conf'), 'sieve { script "data_phase1" { source = "data.siv" } }\nMilter_Listener { listen = "127.0.0.1:2531" }\n');
+  const { running: milter } = await startBeside('milter', join(dir, 'c.conf'), { logger });
+  try {
+    await smtpSource(2526);
+    await smtpSource(2533);
+    const without = await smtpSource(2526);
+    const withMilter = await smtpSource(2533);
+    console.log(`messages/s through Postfix, smtp-source, 10 sessions, 1 KB (${MESSAGES} messages)`);
+    console.log(`  baseline: Postfix without a milter          ${without.toFixed(0).padStart(6)}/s`);
+    console.log(`  Postfix with smtp-cbv milter (DATA header)  ${withMilter.toFixed(0).padStart(6)}/s`);
+    console.log(`  ratio with / without:                       ${(withMilter / without).toFixed(2)}`);
+  } finally {
+    await milter?.stop(0);
+    if (startedHere && running()) spawnSync('kill', [readFileSync(pidFile, 'utf8').trim()]);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  await policyBench();
+  await postfixBench();
+}
+
+await main();

@@ -1,0 +1,31 @@
+/**
+ * How a long-running subcommand lives: until SIGTERM or SIGINT, which stop
+ * it gracefully (work in progress may finish for the drain time); SIGHUP
+ * reloads the configuration and scripts.
+ */
+import type { Logger } from 'pino';
+
+export interface Stoppable {
+  logger: Logger;
+  stop(deadlineMs: number): Promise<void>;
+  reload(): Promise<unknown>;
+}
+
+export async function runUntilSignal(running: Stoppable, drainMs: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      running.logger.info({ event: 'signal', signal, drainMs }, `${signal}: stopping`);
+      void running.stop(drainMs).then(resolve);
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      running.logger.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: reloading');
+      void running.reload();
+    });
+  });
+  running.logger.flush?.();
+}

@@ -1,0 +1,99 @@
+/**
+ * A running front door beside an MTA (`smtp-cbv policy`, `smtp-cbv milter`)
+ * built from a configuration file: the same policy, services and reload as
+ * `serve` (src/server), a store that stores nothing (the MTA keeps the
+ * mail), and deadlines cut to what the MTA waits for (docs/postfix.md,
+ * "Timeouts").
+ */
+import { hostname as osHostname } from 'node:os';
+import type { Logger } from 'pino';
+import { type BesideMtaConfig, type Config, loadConfig } from '../config/index.js';
+import { type Diagnostic, formatDiagnostic } from '../diagnostics.js';
+import { assemble } from '../server/assemble.js';
+import { createLogger } from '../server/logger.js';
+import { reload, sieveLogger } from '../server/reload.js';
+import { createServices, type ServerServices } from '../server/services.js';
+import type { SievePolicy } from '../session/policy.js';
+import type { SessionDeps } from '../session/session.js';
+import { keptByMta } from './beside-mta.js';
+import { createMilterFront } from './milter/milter-front.js';
+import { createPolicyFront } from './policy/policy-front.js';
+import type { TcpFront } from './tcp-front.js';
+
+export type BesideKind = 'policy' | 'milter';
+
+export interface BesideOptions {
+  /** Overrides the configuration's listen address. */
+  listen?: { host: string; port: number };
+  /** A logger to use instead of the configured one (tests). */
+  logger?: Logger;
+}
+
+export interface RunningBeside {
+  address: { host: string; port: number };
+  logger: Logger;
+  services: ServerServices;
+  front: TcpFront;
+  reload(): Promise<Diagnostic[]>;
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+/** Idle MTA connections are closed after this; Postfix reconnects (its own idle limits are lower). */
+const IDLE_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * The configuration as this front door applies it: the CBV deadline and
+ * the longest tarpit never exceed the front door's deadline, so a probe
+ * never outlives the MTA's wait for our answer.
+ */
+export function withDeadline(config: Config, deadlineMs: number): Config {
+  const cbv = config.smtpCbv;
+  return {
+    ...config,
+    server: { ...config.server, maxTarpitMs: Math.min(config.server.maxTarpitMs, deadlineMs) },
+    smtpCbv: cbv ? { ...cbv, timeoutMs: Math.min(cbv.timeoutMs, deadlineMs) } : null,
+  };
+}
+
+export async function startBeside(kind: BesideKind, configFile: string, options: BesideOptions = {}): Promise<{ running: RunningBeside | null; diagnostics: Diagnostic[] }> {
+  const loaded = await loadConfig(configFile);
+  if (!loaded.config) return { running: null, diagnostics: loaded.diagnostics };
+  const settings: BesideMtaConfig = loaded.config[kind];
+  const adjust = (c: Config) => withDeadline(c, c[kind].deadlineMs);
+  const config = adjust(loaded.config);
+  const logger = options.logger ?? createLogger(config.logging);
+  const { assembled, diagnostics } = await assemble(config);
+  const all = [...loaded.diagnostics, ...diagnostics];
+  if (!assembled) return { running: null, diagnostics: all };
+  for (const d of all) logger.warn({ event: 'config-warning' }, formatDiagnostic(d));
+
+  const services = createServices(config, sieveLogger(logger, config), keptByMta);
+  let policy: SievePolicy = assembled.policy;
+  const deps: SessionDeps = { policy: () => policy, services };
+  const listen = options.listen ?? { host: settings.host, port: settings.port };
+  const common = { ...listen, hostname: config.server.hostname ?? osHostname(), context: settings.context, deadlineMs: settings.deadlineMs, idleTimeoutMs: IDLE_TIMEOUT_MS, maxConnections: settings.maxConnections, logger };
+  let closeSessions = () => {};
+  let front: TcpFront;
+  if (kind === 'milter') front = createMilterFront({ ...common, maxMessageSize: config.milter.maxMessageSize }, deps);
+  else {
+    const policyFront = createPolicyFront({ ...common, maxSessions: 10_000, sessionIdleMs: IDLE_TIMEOUT_MS }, deps);
+    front = policyFront.front;
+    closeSessions = () => policyFront.delegation.closeAll();
+  }
+  const address = await front.start();
+  return {
+    running: {
+      address,
+      logger,
+      services,
+      front,
+      reload: () => reload({ configFile, logger, services, swap: (p) => (policy = p), adjust }),
+      stop: async (deadlineMs = 30_000) => {
+        await front.close(deadlineMs);
+        closeSessions();
+        await services.close(); // the Redis connections, when configured
+      },
+    },
+    diagnostics: all,
+  };
+}

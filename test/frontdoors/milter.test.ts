@@ -1,0 +1,192 @@
+/**
+ * The milter front door over real sockets on 127.0.0.1, driven the way
+ * Postfix drives a milter: negotiation, every phase through the Session,
+ * the data phase on the real header and body, and Sieve results as milter
+ * requests.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeFrame } from '../../src/frontdoors/milter/frames.js';
+import { Action, Protocol } from '../../src/frontdoors/milter/messages.js';
+import type { TcpFront } from '../../src/frontdoors/tcp-front.js';
+import { MilterClient, playTransaction, POSTFIX_OFFER } from '../helpers/milter-client.js';
+import { type Bindings, capturingLogger, services, sievePolicy, startMilter } from './fixture.js';
+
+const fronts: TcpFront[] = [];
+const clients: MilterClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  for (const f of fronts.splice(0)) await f.close(0);
+});
+
+async function milter(bindings: Bindings, extra: Parameters<typeof startMilter>[2] = {}, s = services()) {
+  const { front, port } = await startMilter(sievePolicy(bindings), s, extra);
+  fronts.push(front);
+  const open = async () => {
+    const c = await MilterClient.open(port);
+    clients.push(c);
+    await c.negotiate();
+    return c;
+  };
+  return { port, open };
+}
+
+const message = 'From: a@sender.test\r\nSubject: hello\r\nX-Old: 1\r\nX-Old: 2\r\n\r\nbody line\r\n';
+
+describe('option negotiation', () => {
+  it('version 6, the actions we use, no replies to headers, body, EOH, DATA, and our macro lists', async () => {
+    const { open } = await milter({});
+    const c = await open();
+    const r = c.negotiated!;
+    expect(r.version).toBe(6);
+    expect(r.actions).toBe(Action.ADDHDRS | Action.CHGHDRS | Action.ADDRCPT | Action.DELRCPT | Action.QUARANTINE | Action.SETSYMLIST);
+    for (const f of [Protocol.NR_HDR, Protocol.NR_BODY, Protocol.NR_EOH, Protocol.NR_DATA, Protocol.HDR_LEADSPC]) expect(r.protocol & f).toBe(f);
+    expect(r.protocol & Protocol.NR_RCPT).toBe(0);
+    expect(r.macros?.mail).toContain('{auth_authen}');
+    expect(r.macros?.helo).toContain('{tls_version}');
+  });
+
+  it('asks only for what the MTA offers: an MTA without no-reply flags gets a reply to every event', async () => {
+    const { port } = await milter({});
+    const c = await MilterClient.open(port);
+    clients.push(c);
+    const r = await c.negotiate({ version: 2, actions: 0x3f, protocol: 0x7f });
+    expect(r).toEqual({ kind: 'optneg', version: 2, actions: 0x3d, protocol: 0 });
+    const t = await playTransaction(c, { from: 'a@b.test', to: ['c@d.test'], message });
+    expect(t.eom).toEqual([{ kind: 'continue' }]);
+  });
+});
+
+describe('phases through the session', () => {
+  it('a MAIL FROM refusal is a reply code with the script text', async () => {
+    const { open } = await milter({ mailfrom: 'require ["envelope", "reject"]; if envelope :domain :is "from" "spam.test" { reject "no mail from spam.test"; }' });
+    const t = await playTransaction(await open(), { from: 'x@spam.test', to: ['bob@here.test'], message });
+    expect(t.mail).toEqual([{ kind: 'replycode', text: '550 5.7.1 no mail from spam.test' }]);
+  });
+
+  it('one recipient refused, the other accepted; the data phase sees only the accepted one', async () => {
+    const { open } = await milter({
+      rcptto: 'require "envelope"; if envelope :localpart :is "to" "nobody" { ec_action 550 "5.1.1 no such user"; }',
+      data: 'require ["envelope"]; if envelope :all :is "to" "bob@here.test" { ec_action 451 "4.7.1 only bob: %{vctx_mess:message_rcpt_count}"; }',
+    });
+    const t = await playTransaction(await open(), { from: 'a@b.test', to: ['nobody@here.test', 'bob@here.test'], message });
+    expect(t.rcpts).toEqual([[{ kind: 'replycode', text: '550 5.1.1 no such user' }], [{ kind: 'continue' }]]);
+    expect(t.eom).toEqual([{ kind: 'replycode', text: '451 4.7.1 only bob: 1' }]);
+  });
+
+  it('the data phase reads the real header and body', async () => {
+    const { open } = await milter({ data: 'require ["body"]; if allof (header :is "subject" "hello", body :contains "body line") { ec_action 550 "5.7.1 seen: %{vctx_conn:milter_j}"; }' });
+    const t = await playTransaction(await open(), { from: 'a@b.test', to: ['c@d.test'], message });
+    expect(t.eom).toEqual([{ kind: 'replycode', text: '550 5.7.1 seen: mx.test' }]);
+  });
+
+  it('macros fill the connection: {auth_authen} authenticates, {tls_version} secures, others are milter_<name>', async () => {
+    const { open } = await milter({
+      mailfrom: 'if allof (vctx_conn :is "auth_user" "alice", vctx_conn :is "tls" "true", vctx_conn :is "milter_i" "Q123") { ec_action 451 "4.7.0 %{vctx_conn:auth_status} %{vctx_conn:remote_ip}"; }',
+    });
+    const t = await playTransaction(await open(), {
+      client: { address: '192.0.2.9', port: 1234 },
+      from: 'a@b.test',
+      to: ['c@d.test'],
+      macros: { helo: [['tls_version', 'TLSv1.3']], mail: [['i', 'Q123'], ['auth_authen', 'alice']] },
+    });
+    expect(t.mail).toEqual([{ kind: 'replycode', text: '451 4.7.0 authenticated 192.0.2.9' }]);
+  });
+
+  it('a connect refusal holds for the whole connection', async () => {
+    const { open } = await milter({ connect: 'require "reject"; reject "go away";' });
+    const c = await open();
+    const t = await playTransaction(c, { from: 'a@b.test', to: ['c@d.test'] });
+    expect(t.connect).toEqual([{ kind: 'replycode', text: '554 5.7.1 go away' }]);
+    expect(await c.send({ kind: 'helo', name: 'again' })).toEqual([{ kind: 'replycode', text: '554 5.7.1 go away' }]);
+  });
+
+  it('a % in a reply is doubled, multi-line replies keep their code on each line', async () => {
+    const { open } = await milter({ mailfrom: 'ec_action 550 "5.7.1 100% sure\nsecond line";' });
+    const t = await playTransaction(await open(), { from: 'a@b.test', to: ['c@d.test'] });
+    expect(t.mail).toEqual([{ kind: 'replycode', text: '550-5.7.1 100%% sure\r\n550 5.7.1 second line' }]);
+  });
+});
+
+describe('Sieve results as milter requests', () => {
+  const play = async (data: string, to = ['c@d.test']) => {
+    const { open } = await milter({ data });
+    return (await playTransaction(await open(), { from: 'a@b.test', to, message })).eom;
+  };
+
+  it('ec_header_add inserts at the top, editheader addheader :last appends', async () => {
+    expect(await play('ec_header_add "X-Policy" "checked";')).toEqual([{ kind: 'insheader', index: 0, name: 'X-Policy', value: ' checked' }, { kind: 'continue' }]);
+    expect(await play('require "editheader"; addheader :last "X-Tail" "t";')).toEqual([{ kind: 'addheader', name: 'X-Tail', value: ' t' }, { kind: 'continue' }]);
+  });
+
+  it('deleting header fields changes them to empty, the last occurrence first', async () => {
+    expect(await play('require "editheader"; deleteheader "X-Old";')).toEqual([
+      { kind: 'chgheader', index: 2, name: 'X-Old', value: '' },
+      { kind: 'chgheader', index: 1, name: 'X-Old', value: '' },
+      { kind: 'continue' },
+    ]);
+    expect(await play('ec_header_delete "X-Old" "2";')).toEqual([{ kind: 'chgheader', index: 2, name: 'X-Old', value: '' }, { kind: 'continue' }]);
+  });
+
+  it('discard is DISCARD', async () => {
+    expect(await play('discard;')).toEqual([{ kind: 'discard' }]);
+  });
+
+  it('fileinto a folder is QUARANTINE, and the message goes on', async () => {
+    expect(await play('require "fileinto"; fileinto "Quarantine";')).toEqual([{ kind: 'quarantine', reason: 'smtp-cbv: fileinto Quarantine' }, { kind: 'continue' }]);
+  });
+
+  it('redirect replaces the recipients; with :copy it adds one', async () => {
+    expect(await play('redirect "other@elsewhere.test";')).toEqual([{ kind: 'delrcpt', address: '<c@d.test>' }, { kind: 'addrcpt', address: '<other@elsewhere.test>' }, { kind: 'continue' }]);
+    expect(await play('require "copy"; redirect :copy "other@elsewhere.test";')).toEqual([{ kind: 'addrcpt', address: '<other@elsewhere.test>' }, { kind: 'continue' }]);
+  });
+
+  it('a recipient discarded at RCPT is deleted at end of message', async () => {
+    const { open } = await milter({ rcptto: 'require "envelope"; if envelope :localpart :is "to" "drop" { discard; }' });
+    const t = await playTransaction(await open(), { from: 'a@b.test', to: ['drop@d.test', 'keep@d.test'], message });
+    expect(t.rcpts).toEqual([[{ kind: 'continue' }], [{ kind: 'continue' }]]);
+    expect(t.eom).toEqual([{ kind: 'delrcpt', address: '<drop@d.test>' }, { kind: 'continue' }]);
+  });
+});
+
+describe('failure modes', () => {
+  it('a malformed frame closes that connection with a log line; the server goes on', async () => {
+    const { logger, lines } = capturingLogger();
+    const { port, open } = await milter({}, {}, services({ logger }));
+    const bad = await MilterClient.open(port);
+    clients.push(bad);
+    bad.socket.write(encodeFrame('O', Buffer.from([0, 0, 0, 6])));
+    await new Promise<void>((r) => (bad.closed ? r() : bad.socket.once('close', () => r())));
+    expect(lines.some((l) => l.event === 'milter.malformed')).toBe(true);
+    const t = await playTransaction(await open(), { from: 'a@b.test', to: ['c@d.test'], message });
+    expect(t.eom).toEqual([{ kind: 'continue' }]);
+  });
+
+  it('a frame length over the bound closes the connection before its data arrives', async () => {
+    const { port } = await milter({}, { maxFrame: 1024 });
+    const c = await MilterClient.open(port);
+    clients.push(c);
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(1_000_000);
+    c.socket.write(head);
+    await new Promise<void>((r) => (c.closed ? r() : c.socket.once('close', () => r())));
+    expect(c.closed).toBe(true);
+  });
+
+  it('a message over max_message_size is refused with 552 and nothing is held', async () => {
+    const { open } = await milter({}, { maxMessageSize: 100 });
+    const t = await playTransaction(await open(), { from: 'a@b.test', to: ['c@d.test'], message: `Subject: big\r\n\r\n${'x'.repeat(500)}\r\n` });
+    expect(t.eom).toEqual([{ kind: 'replycode', text: '552 5.3.4 Message size exceeds the limit of 100 bytes' }]);
+  });
+
+  it('several transactions and a new client on one connection (QUIT_NC) each get their own session', async () => {
+    const { open } = await milter({ mailfrom: 'if vctx_conn :is "connection_message_count" "1" { ec_action 451 "4.7.0 second message on %{vctx_conn:remote_ip}"; }' });
+    const c = await open();
+    const first = await playTransaction(c, { client: { address: '192.0.2.1', port: 1 }, from: 'a@b.test', to: ['c@d.test'], message });
+    expect(first.eom).toEqual([{ kind: 'continue' }]);
+    expect(await c.send({ kind: 'mail', args: ['<a@b.test>'] })).toEqual([{ kind: 'replycode', text: '451 4.7.0 second message on 192.0.2.1' }]);
+    await c.send({ kind: 'quit-nc' });
+    const next = await playTransaction(c, { client: { address: '192.0.2.2', port: 2 }, from: 'a@b.test', to: ['c@d.test'], message });
+    expect(next.mail).toEqual([{ kind: 'continue' }]);
+    expect(POSTFIX_OFFER.version).toBe(6);
+  });
+});

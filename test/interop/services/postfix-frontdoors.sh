@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Interop for `smtp-cbv policy` and `smtp-cbv milter` (docs/postfix.md): a
+# second Postfix smtpd listener that asks our policy service at RCPT and at
+# end of data, and our milter for every event. setup.sh calls this after
+# Postfix is running; the vitest suite test/interop/frontdoors.test.ts starts
+# the two services itself on the ports below.
+#
+#   127.0.0.1:2530   Postfix smtpd with smtpd_milters and check_policy_service
+#   127.0.0.1:2531   smtp-cbv milter (started by the test)
+#   127.0.0.1:2532   smtp-cbv policy (started by the test)
+#   127.0.0.1:2533   Postfix smtpd with the milter only (npm run bench: the same
+#                    Postfix with and without the milter, 2526 being without)
+set -euo pipefail
+export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+
+LISTEN=127.0.0.1:2530
+MILTER=inet:127.0.0.1:2531
+POLICY=inet:127.0.0.1:2532
+
+# Idempotent: drop an entry left by an earlier run, then write it again.
+postconf -MX "$LISTEN/inet" 2>/dev/null || true
+postconf -M "$LISTEN/inet=$LISTEN inet n - n - - smtpd"
+for setting in \
+  "smtpd_milters=$MILTER" \
+  "milter_default_action=tempfail" \
+  "milter_command_timeout=30s" \
+  "smtpd_policy_service_timeout=100s" \
+  "smtpd_recipient_restrictions=check_policy_service,$POLICY,permit_mynetworks,reject" \
+  "smtpd_end_of_data_restrictions=check_policy_service,$POLICY"; do
+  postconf -P "$LISTEN/inet/$setting"
+done
+MILTER_ONLY=127.0.0.1:2533
+postconf -MX "$MILTER_ONLY/inet" 2>/dev/null || true
+postconf -M "$MILTER_ONLY/inet=$MILTER_ONLY inet n - n - - smtpd"
+postconf -P "$MILTER_ONLY/inet/smtpd_milters=$MILTER" "$MILTER_ONLY/inet/milter_default_action=tempfail"
+postfix check
+postfix reload
+for port in 2530 2533; do
+  for _ in $(seq 1 50); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue 2; fi
+    sleep 0.2
+  done
+  echo "postfix-frontdoors: nothing listens on 127.0.0.1:$port" >&2
+  exit 1
+done
