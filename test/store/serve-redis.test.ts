@@ -102,7 +102,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(NO_REDIS)('two serve processes sharing one Redis (skipped: redis-server not installed)', () => {
+describe.skipIf(NO_REDIS)('two serve processes sharing one Redis (needs redis-server)', () => {
   it('1,000 concurrent sessions with one sender over both processes: one connection at the remote', async () => {
     const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];
     const codes = await Promise.all(Array.from({ length: 1000 }, (_, i) => session(i % 2 ? a.smtp : b.smtp, 'alice@example.test')));
