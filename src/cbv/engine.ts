@@ -13,11 +13,12 @@ import { pino, type Logger } from 'pino';
 import { formatAddress, isNullAddress, makeDomainMap, parseAddress } from './address.js';
 import { FailSafeStore, MemoryStore, VerdictCache, type CacheEntry } from './cache.js';
 import { checkTarget, parseCidrs, type CidrList } from './guard.js';
-import { ProbeLimiter } from './limiter.js';
+import { ProbeLimiter, type Acquired } from './limiter.js';
 import { resolveOptions, type CbvOptions, type ResolvedOptions } from './options.js';
 import { probeTargets, type Check, type ProbeOutcome, type Target } from './probe.js';
 import { formatReply } from './reply.js';
 import { NextHopResolver, type HopsResult } from './resolver.js';
+import { sharedVerdictOf, type SharedVerdict } from './shared.js';
 import { SKIP_REASONS, STATUS_OF, resultOf, type CbvReason, type CbvStage, type TranscriptLine, type Verdict } from './types.js';
 
 export interface VerifyOptions {
@@ -88,6 +89,7 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
       transcript: c.transcript,
       ...rest,
     };
+    o.observer?.verdict?.(v);
     // A probe is an event worth a line at info; a cache hit is in the transaction's line already.
     log[v.cached ? 'debug' : 'info']({ event: 'cbv.verdict', address: v.address, sender: v.sender, status: v.status, reason, stage, host: v.host, ip: v.ip, reply: v.reply, cached: v.cached, durationMs: v.durationMs }, 'cbv verdict');
     if (v.transcript.length) log.debug({ event: 'cbv.transcript', address: v.address, transcript: v.transcript }, 'cbv transcript');
@@ -131,9 +133,10 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
     const running = inFlight.get(key);
     if (running) {
       stats.joined++;
+      o.observer?.joined?.('process');
       return running;
     }
-    const p = probe(c).finally(() => inFlight.delete(key));
+    const p = probeOnce(c, key, !!vo.bypassCache).finally(() => inFlight.delete(key));
     inFlight.set(key, p);
     return p;
   }
@@ -149,15 +152,76 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
     });
   }
 
+  /**
+   * Single flight across processes (docs/operations.md): the first process
+   * to ask owns the probe, the others wait for its verdict. Whatever goes
+   * wrong with the shared state, the check falls back to probing here.
+   */
+  async function probeOnce(c: CheckState, key: string, bypassCache: boolean): Promise<Verdict> {
+    if (!o.flights) return probe(c);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const waitMs = c.started + o.timeout * 1000 - o.now() + FLIGHT_MARGIN_MS;
+      const ticket = await o.flights.join(key, { lockTtlMs: o.timeout * 1000 + FLIGHT_MARGIN_MS, waitMs });
+      if (ticket.role === 'unavailable') break;
+      if (ticket.role === 'waiter') {
+        const w = await ticket.result;
+        if (w.kind === 'verdict') {
+          stats.joined++;
+          o.observer?.joined?.('cluster');
+          return fromShared(c, w.verdict);
+        }
+        if (w.kind === 'timeout') return verdict(c, 'deadline', 'policy', { detail: 'no verdict in time from the probe another process runs' });
+        continue; // the owner went away: ask again, maybe owning it now
+      }
+      // The owner. Another process may have answered between our cache miss and our lock.
+      try {
+        const hit = bypassCache ? undefined : await cache.lookup(c.address, c.domain, c.sender);
+        if (hit) stats.cacheHits++;
+        const v = hit ? fromCache(c, hit) : await probe(c);
+        await ticket.done(sharedVerdictOf(v));
+        return v;
+      } catch (e) {
+        await ticket.abandon();
+        throw e;
+      }
+    }
+    return probe(c);
+  }
+
+  function fromShared(c: CheckState, s: SharedVerdict): Verdict {
+    return verdict(c, s.reason, s.stage, { host: s.host, ip: s.ip, reply: s.reply, detail: s.message, acceptAll: s.acceptAll });
+  }
+
+  /**
+   * The limits: global concurrency always here; the per-domain ones across
+   * processes when shared limits are configured and reachable, else here.
+   */
+  async function acquireSlot(domain: string): Promise<Acquired> {
+    if (!o.sharedLimits) return limiter.tryAcquire(domain);
+    const global = limiter.tryAcquireGlobal();
+    if (!global.ok) return global;
+    const shared = await o.sharedLimits.tryAcquire(domain, {
+      maxConcurrentPerDomain: o.maxConcurrentPerDomain,
+      ratePerDomain: o.ratePerDomain,
+      rateWindowMs: o.rateWindow * 1000,
+      leaseTtlMs: o.timeout * 1000 + FLIGHT_MARGIN_MS,
+    });
+    if (shared?.ok) return { ok: true, release: () => (global.release(), shared.release()) };
+    global.release();
+    return shared ?? limiter.tryAcquire(domain);
+  }
+
   async function probe(c: CheckState): Promise<Verdict> {
-    const slot = limiter.tryAcquire(c.domain);
+    const slot = await acquireSlot(c.domain);
     if (!slot.ok) {
+      o.observer?.limited?.(slot.why);
       log.info({ event: 'cbv.limit', domain: c.domain, why: slot.why }, 'cbv probe refused by a limit');
       return verdict(c, 'rate-limited', 'policy', { detail: `limit reached: ${slot.why}` });
     }
     stats.probes++;
     try {
       const v = await run(c);
+      o.observer?.probed?.(v.durationMs, v.reason);
       const stored = await cache.remember(c.address, c.domain, c.sender, {
         reason: v.reason,
         stage: v.stage,
@@ -264,6 +328,9 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
 
   return { verify, stats, options: o };
 }
+
+/** How much longer than the overall deadline a flight lock or a lease may live, and a waiter may wait. */
+const FLIGHT_MARGIN_MS = 2000;
 
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | 'deadline'> {
   if (ms <= 0) return Promise.resolve('deadline');

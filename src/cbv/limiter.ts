@@ -58,6 +58,17 @@ export class ProbeLimiter {
     };
   }
 
+  /**
+   * Only the global concurrency slot: for an engine whose per-domain limits
+   * are counted across processes (shared.ts), this process still bounds
+   * its own probes.
+   */
+  tryAcquireGlobal(): Acquired {
+    if (this.running >= this.o.maxConcurrent) return { ok: false, why: 'global-concurrency' };
+    this.running++;
+    return { ok: true, release: once(() => void this.running--) };
+  }
+
   /** A session to one MX IP, taken while connected to it. */
   tryAcquireHost(ip: string): Acquired {
     if ((this.perHost.get(ip) ?? 0) >= this.o.maxConcurrentPerHost) return { ok: false, why: 'host-concurrency' };

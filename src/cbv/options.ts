@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { CbvStore } from './cache.js';
+import type { CbvObserver, ProbeFlights, SharedLimits } from './shared.js';
 
 export interface CbvOptions {
   /** DNS servers as `HOST` or `HOST:PORT` (IPv6: `[::1]:53`); default: the system's. */
@@ -61,6 +62,12 @@ export interface CbvOptions {
   cacheSize?: number;
   /** A shared store instead of the in-memory LRU. */
   store?: CbvStore;
+  /** Single flight across processes (src/store/redis-flights.ts); default: this process only. */
+  flights?: ProbeFlights;
+  /** Per-domain limits counted across processes; default: counted in this process. */
+  sharedLimits?: SharedLimits;
+  /** Hooks for metrics. */
+  observer?: CbvObserver;
 
   /** Probes running at once, all domains. Default 100. */
   maxConcurrent?: number;
@@ -86,9 +93,9 @@ export interface CbvOptions {
   random?: () => number;
 }
 
-/** Every option with its default filled in (store and logger stay optional). */
-export type ResolvedOptions = Required<Omit<CbvOptions, 'store' | 'logger' | 'localAddress' | 'dnsServers'>> &
-  Pick<CbvOptions, 'store' | 'logger' | 'localAddress' | 'dnsServers'>;
+/** Every option with its default filled in (the services, logger and addresses stay optional). */
+type Unset = 'store' | 'logger' | 'localAddress' | 'dnsServers' | 'flights' | 'sharedLimits' | 'observer';
+export type ResolvedOptions = Required<Omit<CbvOptions, Unset>> & Pick<CbvOptions, Unset>;
 
 export const DEFAULTS = {
   dnsTimeoutMs: 2000,

@@ -10,8 +10,9 @@ import type { Diagnostic } from '../diagnostics.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import {
   type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, cidrListOptions, cidrListScope, datasourceOptions, datasourceScope, globalOptions,
-  hookOptions, hookScope, legacyScriptOptions, listenScope, listenerOptions, listenerScope, loggingOptions, loggingScope, milterListenerOptions,
-  milterListenerScope, parseScriptSlot, peerScope, policyListenerOptions, policyListenerScope, scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
+  hookOptions, hookScope, legacyScriptOptions, listenScope, listenerOptions, listenerScope, loggingOptions, loggingScope, metricsOptions, metricsScope,
+  milterListenerOptions, milterListenerScope, parseScriptSlot, peerScope, policyListenerOptions, policyListenerScope, redisOptions, redisScope,
+  scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
 } from './schema.js';
 import { buildDelivery } from './delivery.js';
 import type { BesideMtaConfig, CidrListConfig, Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
@@ -92,7 +93,22 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
     })),
     cidrLists: childrenOf(root, cidrListScope).map((c) => buildCidrList(c, dir, diagnostics)),
     delivery: buildDelivery(root, (spec) => defaultOf(spec, dir), diagnostics),
+    workers: must(globalOptions.workers, dir, root),
+    redis: buildRedis(childrenOf(root, redisScope)[0], dir),
+    metrics: buildMetrics(childrenOf(root, metricsScope)[0], dir),
   };
+}
+
+function buildRedis(s: ScopeInstance | undefined, dir: string): Config['redis'] {
+  if (!s) return null;
+  const o = redisOptions;
+  return { url: must(o.url, dir, s), required: must(o.required, dir, s), commandTimeoutMs: must(o.commandTimeout, dir, s), keyPrefix: must(o.keyPrefix, dir, s) };
+}
+
+function buildMetrics(s: ScopeInstance | undefined, dir: string): Config['metrics'] {
+  if (!s) return null;
+  const { host, port } = must(metricsOptions.listen, dir, s);
+  return { host, port };
 }
 
 function buildBesideMta(o: typeof policyListenerOptions, s: ScopeInstance | undefined, dir: string): BesideMtaConfig {

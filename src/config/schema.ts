@@ -101,7 +101,7 @@ export const cbvOptions = {
   positiveTtl: opt('cache_positive_ttl', t.seconds(false), '86400', 'How long an accepted address is cached.'),
   negativeTtl: opt('cache_negative_ttl', t.seconds(false), '7200', 'How long a rejected address is cached.'),
   domainTtl: opt('cache_domain_ttl', t.seconds(false), '7200', 'How long per-domain facts (rejects the null sender, accepts all, no usable MX) are cached.'),
-  cacheSize: opt('cache_size', t.integer(1, 10_000_000), '10000', 'Entries in the in-memory cache (unused with `redis_url`). Transient results are never cached.'),
+  cacheSize: opt('cache_size', t.integer(1, 10_000_000), '10000', 'Entries in the in-memory cache (with Redis: the fallback while Redis is down). Transient results are never cached.'),
   maxConcurrency: opt('max_concurrency', t.integer(1, 100000), '100', 'Probes in flight at once, in all.'),
   maxConcurrencyPerDomain: opt('max_concurrency_per_domain', t.integer(1, 100000), '10', 'Probes in flight at once to one target domain.'),
   domainRateLimit: opt('domain_rate_limit', t.integer(1, 1000000), '60', 'Probes started to one target domain per `domain_rate_interval`; over it the result is transient.'),
@@ -109,7 +109,7 @@ export const cbvOptions = {
   catchAllCheck: opt('catch_all_check', t.boolean, 'false', 'Probe a random local part first and report domains that accept everything as accept-all.'),
   postmasterCheck: opt('postmaster_check', t.boolean, 'false', 'Also check that the domain accepts postmaster (cached per domain).'),
   ownDomains: opt('own_domains', t.listOf(domain), '( )', 'Our own domains: senders in them are never probed (no loops).'),
-  redisUrl: opt('redis_url', t.url(['redis:', 'rediss:']), null, 'Redis URL for a cache shared by several instances; unset keeps the cache in memory.'),
+  redisUrl: opt('redis_url', t.url(['redis:', 'rediss:']), null, 'Redis URL for CBV state shared by several processes (cache, single flight, limits); overrides the `redis` scope\'s `url`. Unset: the `redis` scope, or memory.'),
 };
 
 // ---------------------------------------------------------------- sieve
@@ -207,6 +207,19 @@ export const loggingOptions = {
 };
 export const globalOptions = {
   spoolDir: opt('spool_dir', t.filePath, './var/spool', 'Where accepted messages are written, relative to the configuration file.'),
+  workers: opt('workers', t.integer(1, 64), '1', 'Worker processes sharing the listeners (node:cluster); `serve --workers` overrides it. See docs/operations.md.'),
+};
+
+// ---------------------------------------------------------------- operations (docs/operations.md)
+
+export const redisOptions = {
+  url: opt('url', t.url(['redis:', 'rediss:']), '"redis://127.0.0.1:6379"', 'The Redis that processes share CBV state through (cache, single flight, limits, per-IP connection counts).'),
+  required: opt('required', t.boolean, 'false', 'Report not ready (`/readyz`) while Redis is unreachable. Sessions are answered either way, from local state.'),
+  commandTimeout: opt('command_timeout', t.seconds(true), '1', 'A Redis command slower than this counts as a failure: that check falls back to local state.'),
+  keyPrefix: opt('key_prefix', t.string, '"smtp-cbv:"', 'Prefix of every key and channel, so several deployments can share one Redis.'),
+};
+export const metricsOptions = {
+  listen: opt('listen', t.hostPort(9325), '"127.0.0.1:9325"', 'Address of the HTTP listener for `/metrics` (Prometheus text), `/healthz` and `/readyz`.'),
 };
 
 // ---------------------------------------------------------------- scopes
@@ -277,6 +290,14 @@ export const loggingScope: ScopeSpec = {
   name: 'logging', doc: 'Log output (pino).', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
   options: Object.values(loggingOptions), scopes: [],
 };
+export const redisScope: ScopeSpec = {
+  name: 'redis', doc: 'Shared state for several processes or hosts (docs/operations.md).', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
+  options: Object.values(redisOptions), scopes: [],
+};
+export const metricsScope: ScopeSpec = {
+  name: 'metrics', doc: 'Prometheus metrics and health checks on an HTTP listener of their own (docs/operations.md).', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
+  options: Object.values(metricsOptions), scopes: [],
+};
 export const policyListenerScope: ScopeSpec = {
   name: 'Policy_Listener', doc: 'The Postfix policy service (`smtp-cbv policy`).', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
   options: Object.values(policyListenerOptions), scopes: [],
@@ -287,11 +308,11 @@ export const milterListenerScope: ScopeSpec = {
 };
 export const rootScope: ScopeSpec = {
   name: '(top level)', doc: 'Options outside any scope.', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
-  options: [...Object.values(globalOptions), ...deliveryOptions], scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, domainScope],
+  options: [...Object.values(globalOptions), ...deliveryOptions], scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, domainScope, redisScope, metricsScope],
 };
 
 /** The 2.x module form `Validate validate/<module> [instance] { ... }` stands for `<module> [instance] { ... }`. */
 export const VALIDATE_MODULES = new Map<string, ScopeSpec>([['validate/sieve', sieveScope], ['validate/smtp_cbv', cbvScope]]);
 
 /** Every scope, outermost first, for the document and its test. */
-export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, hookScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, domainScope];
+export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, hookScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, domainScope, redisScope, metricsScope];

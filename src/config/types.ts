@@ -178,4 +178,22 @@ export interface Config {
   cidrLists: CidrListConfig[];
   /** Routing and the delivery queue (docs/delivery.md). */
   delivery: DeliveryConfig;
+  /** Worker processes (docs/operations.md); absent means 1. */
+  workers?: number;
+  /** The `redis` scope; absent or null: no Redis unless smtp_cbv's `redis_url`. */
+  redis?: RedisConfig | null;
+  /** The `metrics` scope; absent or null: no metrics listener. */
+  metrics?: MetricsConfig | null;
+}
+
+export interface RedisConfig {
+  url: string;
+  required: boolean;
+  commandTimeoutMs: number;
+  keyPrefix: string;
+}
+
+export interface MetricsConfig {
+  host: string;
+  port: number;
 }

@@ -43,6 +43,8 @@ export interface QueueOptions {
   logger: Logger;
   /** Our name: Reporting-MTA of bounces, and EHLO unless EHLO_Hostname says otherwise. */
   hostname: string;
+  /** Each recipient's outcome of an attempt (delivered, deferred, bounced, expired), for metrics. */
+  onOutcome?(outcome: string): void;
 }
 
 interface Live {
@@ -149,6 +151,13 @@ export class DeliveryQueue {
   /** The entries in memory, for tests and the running server's own views. */
   snapshot(): EntryState[] {
     return [...this.entries.values()].map((l) => l.state);
+  }
+
+  /** Recipients not yet delivered, bounced or expired, by state (the metrics' queue depth). */
+  depth(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const l of this.entries.values()) for (const r of l.state.recipients) if (!isFinal(r)) out[r.state] = (out[r.state] ?? 0) + 1;
+    return out;
   }
 
   /** Stops scheduling; waits up to `deadlineMs` for attempts in flight. */
@@ -261,10 +270,14 @@ export class DeliveryQueue {
         `${h.id} ${res.recipient} ${res.outcome}: ${res.reply.code}`,
       );
       const base = { t: 'r' as const, i, at: now, n, reply: res.reply, ...(res.hop ? { hop: res.hop } : {}) };
-      if (res.outcome === 'delivered') return { ...base, s: 'delivered' as const };
-      if (res.outcome === 'failed') return { ...base, s: 'bounced' as const };
-      const next = nextAttempt(n, h.receivedAt, now, this.config);
-      return next === null ? { ...base, s: 'expired' as const } : { ...base, s: 'deferred' as const, next };
+      const record = (() => {
+        if (res.outcome === 'delivered') return { ...base, s: 'delivered' as const };
+        if (res.outcome === 'failed') return { ...base, s: 'bounced' as const };
+        const next = nextAttempt(n, h.receivedAt, now, this.config);
+        return next === null ? { ...base, s: 'expired' as const } : { ...base, s: 'deferred' as const, next };
+      })();
+      this.o.onOutcome?.(record.s);
+      return record;
     });
     // Only a lost "delivered" costs nothing but a second delivery: no fsync for it (queue-file.ts).
     await this.files.append(h.id, records, records.some((r) => r.t === 'r' && r.s !== 'delivered'));

@@ -91,6 +91,7 @@ export async function startBeside(kind: BesideKind, configFile: string, options:
       stop: async (deadlineMs = 30_000) => {
         await front.close(deadlineMs);
         closeSessions();
+        await services.close(); // the Redis connections, when configured
       },
     },
     diagnostics: all,

@@ -17,7 +17,10 @@ import { QueueStore } from '../delivery/queue-store.js';
 import { type Diagnostic, formatDiagnostic } from '../diagnostics.js';
 import { assertSmtpServerFits } from '../frontdoors/smtp/smtp-server-adapter.js';
 import { SmtpFront } from '../frontdoors/smtp/smtp-front.js';
-import type { SievePolicy } from '../session/policy.js';
+import { Readiness } from '../ops/health.js';
+import { type OpsServer, startOpsServer } from '../ops/http.js';
+import { Metrics } from '../ops/metrics.js';
+import { SievePolicy } from '../session/policy.js';
 import { assemble } from './assemble.js';
 import { createLogger } from './logger.js';
 import { reload, sieveLogger } from './reload.js';
@@ -33,11 +36,23 @@ export interface RunningServer {
   reload(): Promise<Diagnostic[]>;
   stop(deadlineMs?: number): Promise<void>;
   front: SmtpFront;
+  metrics: Metrics;
+  readiness: Readiness;
+  /** The metrics and health listener, when this process serves one. */
+  ops?: OpsServer;
 }
 
 export interface StartOptions {
   /** A logger to use instead of the configured one (tests). */
   logger?: Logger;
+  /** Serve the `metrics` scope's listener (default true; a cluster worker leaves it to the primary). */
+  opsListener?: boolean;
+  /** Clean the spool's crash leftovers at start (default true; a worker must not, others are writing). */
+  recoverSpool?: boolean;
+  /** Where the metrics go (default: a registry of this process's own). */
+  metrics?: Metrics;
+  /** A cluster worker's id, added to every log line. */
+  workerId?: number;
 }
 
 export async function startFromConfig(configFile: string, options: StartOptions = {}): Promise<{ running: RunningServer | null; diagnostics: Diagnostic[] }> {
@@ -45,26 +60,51 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   const loaded = await loadConfig(configFile);
   if (!loaded.config) return { running: null, diagnostics: loaded.diagnostics };
   const config = loaded.config;
-  const logger = options.logger ?? createLogger(config.logging);
+  const base = options.logger ?? createLogger(config.logging);
+  const logger = options.workerId !== undefined ? base.child({ worker: options.workerId }) : base;
   const { assembled, diagnostics } = await assemble(config);
   const all = [...loaded.diagnostics, ...diagnostics];
   if (!assembled) return { running: null, diagnostics: all };
   for (const d of all) logger.warn({ event: 'config-warning' }, formatDiagnostic(d));
 
   const spool = new MaildirSpool(config.spoolDir);
-  const recovered = await spool.recover();
-  logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
+  if (options.recoverSpool === false) await spool.init();
+  else {
+    const recovered = await spool.recover();
+    logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
+  }
 
   const s = config.server;
   // With routes, the queue is the store: created once, it outlives reloads (docs/delivery.md).
-  const queue = config.delivery.routed ? await DeliveryQueue.open({ config: config.delivery, spool, logger, hostname: s.hostname ?? osHostname() }) : undefined;
-  const services = createServices(config, sieveLogger(logger, config), queue ? new QueueStore(queue, logger) : spool);
-  let policy: SievePolicy = assembled.policy;
+  const metrics = options.metrics ?? new Metrics();
+  const queue = config.delivery.routed
+    ? await DeliveryQueue.open({ config: config.delivery, spool, logger, hostname: s.hostname ?? osHostname(), onOutcome: (o) => metrics.delivered(o) })
+    : undefined;
+  if (queue) metrics.attachQueue(queue);
+  const services = createServices(config, sieveLogger(logger, config), queue ? new QueueStore(queue, logger) : spool, { metrics });
+  const redis = services.shared.redis;
+  const readiness = new Readiness({ spoolDir: config.spoolDir, ...(redis?.required ? { redisUp: () => redis.link.up } : {}) });
+  metrics.watchSieveCounters(services.counters);
+  if (redis) metrics.watchRedis(() => redis.link.up);
+  let policy: SievePolicy = observed(assembled.policy, metrics);
   const front = new SmtpFront(
-    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, greetPauseMs: s.greetPauseMs, maxConnections: s.maxConnections, dataTimeoutMs: s.dataTimeoutMs, logger },
+    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, greetPauseMs: s.greetPauseMs, maxConnections: s.maxConnections, dataTimeoutMs: s.dataTimeoutMs, logger, connections: services.shared.connections },
     { policy: () => policy, services },
   );
+  metrics.watchConnections(() => front.connectionCount);
   const addresses = await front.start();
+  const m = config.metrics;
+  let ops: OpsServer | undefined;
+  try {
+    if (m && options.opsListener !== false) {
+      ops = await startOpsServer(m.host, m.port, { metrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }), notReady: () => readiness.problems() }, logger);
+    }
+  } catch (e) {
+    // No half-started server: what is open would keep the process alive.
+    await front.close(0);
+    await services.close();
+    throw e;
+  }
 
   const running: RunningServer = {
     addresses,
@@ -72,11 +112,23 @@ export async function startFromConfig(configFile: string, options: StartOptions 
     services,
     ...(queue ? { queue } : {}),
     front,
-    reload: () => reload({ configFile, logger, services, swap: (p) => (policy = p), spoolDir: config.spoolDir }),
+    metrics,
+    readiness,
+    ...(ops ? { ops } : {}),
+    reload: () => reload({ configFile, logger, services, swap: (p) => (policy = observed(p, metrics)), spoolDir: config.spoolDir }),
     async stop(deadlineMs = 30_000) {
+      // Not ready from the first moment of the drain, so a balancer stops sending.
+      readiness.draining = true;
       await front.close(deadlineMs);
       await queue?.stop(Math.min(deadlineMs, 10_000));
+      await ops?.close();
+      await services.close();
     },
   };
   return { running, diagnostics: all };
+}
+
+/** The policy with the metrics watching its scripts (Sieve actions, runtime errors). */
+function observed(policy: SievePolicy, metrics: Metrics): SievePolicy {
+  return new SievePolicy({ ...policy.options, observer: metrics.policyObserver() });
 }

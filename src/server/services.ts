@@ -7,7 +7,6 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { MemoryStore } from '../cbv/cache.js';
 import { createCbvEngine } from '../cbv/engine.js';
 import { cbvEngineOptions, type Config } from '../config/index.js';
 import { LocalStore } from '../delivery/local-store.js';
@@ -17,18 +16,27 @@ import { createDnsLookup } from '../policy/dns-lookup.js';
 import { createMomentumServices, type MomentumServices } from '../policy/momentum-services.js';
 import { MemoryCounterStore } from '../sievepp/counters.js';
 import { functionServices } from '../policy/functions.js';
+import type { Metrics } from '../ops/metrics.js';
 import { SenderVerification } from '../session/sender-verification.js';
 import type { MessageStore, SessionServices } from '../session/session.js';
+import { createSharedState, type SharedState } from '../store/index.js';
 
 export interface ServerServices extends SessionServices {
   /** Applies a reloaded configuration to what can change without a restart. */
   reconfigure(config: Config): void;
+  /** State shared with other processes through Redis, or kept here (src/store): the CBV cache, per-IP connection counts. */
+  shared: SharedState;
+  /** Closes what the services hold open (the Redis connections). */
+  close(): Promise<void>;
 }
 
 /** `store`: where accepted messages go; a spool means the local Maildir store (LocalStore). */
-export function createServices(config: Config, logger: Logger, store: MessageStore | MaildirSpool): ServerServices {
-  // One cache store for the life of the process: an engine rebuilt by a reload keeps every verdict.
-  const cacheStore = new MemoryStore(config.smtpCbv?.cache.size ?? 10_000);
+export function createServices(config: Config, logger: Logger, store: MessageStore | MaildirSpool, ops: { metrics?: Metrics } = {}): ServerServices {
+  // One store for the life of the process: an engine rebuilt by a reload keeps every
+  // verdict. The Redis settings are read once: changing them needs a restart.
+  const shared = createSharedState(config, logger);
+  const cacheStore = shared.cbvStore;
+  const cbvObserver = ops.metrics?.cbvObserver();
   let engineOptions: unknown = null;
   let dnsServers: unknown = null;
 
@@ -54,6 +62,9 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     maxTarpitMs: config.server.maxTarpitMs,
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
     functionServices: {},
+    shared,
+    ...(ops.metrics ? { observer: ops.metrics.sessionObserver() } : {}),
+    close: () => shared.close(),
     reconfigure(next: Config) {
       reconfigureMomentum(next);
       // The delivery queue, when it is the store, takes the reloaded routes and retry settings (docs/delivery.md).
@@ -85,7 +96,14 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
         services.cbv.options = moduleOptions;
         return;
       }
-      const engine = createCbvEngine({ ...options, store: cacheStore, logger: cbvLogger });
+      const engine = createCbvEngine({
+        ...options,
+        store: cacheStore,
+        ...(shared.flights ? { flights: shared.flights } : {}),
+        ...(shared.sharedLimits ? { sharedLimits: shared.sharedLimits } : {}),
+        ...(cbvObserver ? { observer: cbvObserver } : {}),
+        logger: cbvLogger,
+      });
       if (services.cbv) logger.info({ event: 'reconfigure', service: 'cbv' }, 'smtp_cbv options changed: CBV engine rebuilt (cache kept, rate limits restart)');
       services.cbv = new SenderVerification(engine, moduleOptions, cbvLogger);
       services.functionServices = functionServices(engine);

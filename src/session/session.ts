@@ -48,8 +48,21 @@ export interface MessageStore {
   store(accepted: Accepted): Promise<string[]>;
 }
 
+/**
+ * Watches sessions for metrics (src/ops/metrics.ts): called as things
+ * happen, cheap, never throws. Front doors report connections.
+ */
+export interface SessionObserver {
+  connection?(event: 'open' | 'close'): void;
+  /** Every reply a phase gives. */
+  phase?(outcome: PhaseOutcome): void;
+  /** A transaction ended: accepted, refused, reset or closed (the `transaction` log line). */
+  transaction?(outcome: string): void;
+}
+
 export interface SessionServices extends PolicyServices {
   cbv?: SenderVerification;
+  observer?: SessionObserver;
   store: MessageStore;
   /** Upper bound on any tarpit delay a policy asks for. */
   maxTarpitMs: number;
@@ -229,6 +242,7 @@ export class Session {
     const outcome: PhaseOutcome = { ...o, phase, disconnect: o.disconnect ?? false, tarpitMs };
     this.logger.debug({ event: 'phase', session: this.connection.id, phase, code: outcome.reply.code, recipient: outcome.recipient, disconnect: outcome.disconnect, tarpitMs }, `${phase} ${outcome.reply.code}`);
     this.txLog?.phases.push({ phase, code: outcome.reply.code, ...(outcome.recipient !== undefined ? { recipient: outcome.recipient } : {}) });
+    this.deps.services.observer?.phase?.(outcome);
     if (!outcome.accepted && (phase === 'connect' || phase === 'ehlo')) {
       this.logger.info({ event: 'refused', session: this.connection.id, client: this.connection.remoteAddress, phase, code: outcome.reply.code, reply: outcome.reply.text }, `${phase} refused ${outcome.reply.code}`);
     }
@@ -248,6 +262,7 @@ export class Session {
     this.transaction = null;
     this.lastTransaction = tx;
     this.txLog = null;
+    this.deps.services.observer?.transaction?.(how);
     this.logger.info(
       {
         event: 'transaction',

@@ -6,10 +6,9 @@
 import type { Command } from 'commander';
 import { parseHostPort } from '../../config/values.js';
 import { formatDiagnostic } from '../../diagnostics.js';
-import { type BesideKind, startBeside } from '../../frontdoors/run-beside.js';
+import type { BesideKind } from '../../frontdoors/run-beside.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink, RegisterCommand } from '../main.js';
-import { runUntilSignal } from '../until-signal.js';
 
 export function besideCommand(kind: BesideKind, description: string): RegisterCommand {
   return (program: Command, io: CliIO, exit: ExitCodeSink) => {
@@ -26,6 +25,8 @@ export function besideCommand(kind: BesideKind, description: string): RegisterCo
           exit.code = EXIT.usage;
           return;
         }
+        // Imported when the front door runs: other subcommands need none of it (start-up time).
+        const [{ startBeside }, { runUntilSignal }] = await Promise.all([import('../../frontdoors/run-beside.js'), import('../until-signal.js')]);
         const { running, diagnostics } = await startBeside(kind, opts.config, listen ? { listen } : {});
         if (!running) {
           for (const d of diagnostics) io.err(`${formatDiagnostic(d)}\n`);

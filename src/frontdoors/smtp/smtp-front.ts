@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { replies } from '../../session/replies.js';
 import type { Reply } from '../../session/reply.js';
 import { type PhaseOutcome, Session, type SessionDeps } from '../../session/session.js';
+import { type ConnectionCounter, LocalConnections } from '../../store/connections.js';
 import { type Answer, createSmtpListener, type SmtpClient, type SmtpListener } from './smtp-server-adapter.js';
 
 export interface ListenerOptions {
@@ -38,17 +39,21 @@ export interface SmtpFrontOptions {
   /** Longest DATA transfer; default 10 minutes (RFC 5321 4.5.3.2.6). */
   dataTimeoutMs?: number;
   logger: Logger;
+  /** Where connections per client address are counted; default: in this process (src/store/connections.ts). */
+  connections?: ConnectionCounter;
 }
 
 export class SmtpFront {
   private listeners: SmtpListener[] = [];
   private sessions = new Map<string, { session: Session; listener: SmtpListener; ip: string; counted: boolean }>();
-  private perIp = new Map<string, number>();
+  private readonly perIp: ConnectionCounter;
 
   constructor(
     private readonly options: SmtpFrontOptions,
     private readonly deps: SessionDeps,
-  ) {}
+  ) {
+    this.perIp = options.connections ?? new LocalConnections();
+  }
 
   /** Starts every listener; resolves with the addresses bound (port 0 picks a free one). */
   async start(): Promise<Array<{ host: string; port: number }>> {
@@ -97,9 +102,7 @@ export class SmtpFront {
     const entry = this.sessions.get(id);
     if (!entry?.counted) return;
     entry.counted = false;
-    const count = (this.perIp.get(entry.ip) ?? 1) - 1;
-    if (count > 0) this.perIp.set(entry.ip, count);
-    else this.perIp.delete(entry.ip);
+    this.perIp.close(entry.ip);
   }
 
   private events(l: ListenerOptions, listener: () => SmtpListener) {
@@ -109,8 +112,8 @@ export class SmtpFront {
     const lost = async (): Promise<Answer> => ({ reply: replies.sessionLost, disconnect: true });
     return {
       connect: async (client: SmtpClient): Promise<Answer> => {
-        const count = (this.perIp.get(client.remoteAddress) ?? 0) + 1;
-        this.perIp.set(client.remoteAddress, count);
+        this.deps.services.observer?.connection?.('open');
+        const counted = this.perIp.open(client.remoteAddress);
         const session = new Session(
           {
             id: client.id,
@@ -126,9 +129,11 @@ export class SmtpFront {
           this.deps,
         );
         this.sessions.set(client.id, { session, listener: listener(), ip: client.remoteAddress, counted: true });
-        if (count > (l.maxConnectionsPerIp ?? this.options.maxConnectionsPerIp)) {
+        if ((await counted) > (l.maxConnectionsPerIp ?? this.options.maxConnectionsPerIp)) {
           this.options.logger.info({ event: 'refused', session: client.id, client: client.remoteAddress, phase: 'connect', code: 421, reason: 'per-ip-limit' }, 'too many connections from one address');
-          return { reply: replies.tooManyFromAddress, disconnect: true };
+          const reply = replies.tooManyFromAddress;
+          this.deps.services.observer?.phase?.({ phase: 'connect', reply, accepted: false, disconnect: true, tarpitMs: 0 });
+          return { reply, disconnect: true };
         }
         return answer(await session.connect());
       },
@@ -159,6 +164,7 @@ export class SmtpFront {
       quit: (id: string) => this.release(id),
       closed: (id: string) => {
         this.release(id);
+        this.deps.services.observer?.connection?.('close');
         find(id)?.close();
         this.sessions.delete(id);
       },

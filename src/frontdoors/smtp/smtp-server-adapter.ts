@@ -183,6 +183,10 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
     },
   };
   const server = new SMTPServer(options);
+  // smtp-server re-emits each connection's socket errors (a client's RST:
+  // ECONNRESET, EPIPE) on the server; unheard, the process would end. The
+  // connection is closed by smtp-server itself and onClose ends the session.
+  server.on('error', () => undefined);
   controlGreeting(server, settings);
   // Hooks get smtp-server's session, whose id is its connection's: found by id, not by a scan.
   const byId = new Map<string, Connection>();

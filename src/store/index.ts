@@ -1,0 +1,63 @@
+/**
+ * Shared state for a process (docs/operations.md, "Redis"): built once from
+ * the configuration, kept across reloads, closed at stop. Without Redis the
+ * process keeps everything to itself, as before.
+ */
+import type { Logger } from 'pino';
+import type { CbvStore } from '../cbv/cache.js';
+import { MemoryStore } from '../cbv/cache.js';
+import type { ProbeFlights, SharedLimits } from '../cbv/shared.js';
+import type { Config, RedisConfig } from '../config/types.js';
+import { type CounterStore, MemoryCounterStore } from '../sievepp/counters.js';
+import { type ConnectionCounter, LocalConnections, RedisConnections } from './connections.js';
+import { SharedCounterStore } from './counter-store.js';
+import { RedisFlights } from './redis-flights.js';
+import { RedisLimits } from './redis-limits.js';
+import { RedisLink } from './redis-link.js';
+import { SharedCbvStore } from './shared-cbv-store.js';
+
+export { type ConnectionCounter, LocalConnections, RedisConnections } from './connections.js';
+export { RedisLink } from './redis-link.js';
+
+export interface SharedState {
+  /** The CBV verdict cache (Redis over memory, or memory). */
+  cbvStore: CbvStore;
+  flights?: ProbeFlights;
+  sharedLimits?: SharedLimits;
+  /** Per-IP connection counts for the listeners and for ec_ip_connections-style counters. */
+  connections: ConnectionCounter;
+  /** Sieve++'s per-IP and named counters (ec_ip_*, audit_series), across processes with Redis. */
+  counterStore: CounterStore;
+  /** Set when Redis is configured. */
+  redis?: { link: RedisLink; required: boolean };
+  close(): Promise<void>;
+}
+
+/** The Redis settings in force: smtp_cbv's `redis_url` wins over the `redis` scope's `url`. */
+export function redisSettings(config: Config): RedisConfig | null {
+  const url = config.smtpCbv?.redisUrl ?? config.redis?.url;
+  if (!url) return null;
+  return { url, required: config.redis?.required ?? false, commandTimeoutMs: config.redis?.commandTimeoutMs ?? 1000, keyPrefix: config.redis?.keyPrefix ?? 'smtp-cbv:' };
+}
+
+export function createSharedState(config: Config, logger: Logger): SharedState {
+  const local = new MemoryStore(config.smtpCbv?.cache.size ?? 10_000);
+  const settings = redisSettings(config);
+  if (!settings) {
+    return { cbvStore: local, connections: new LocalConnections(), counterStore: new MemoryCounterStore(), close: async () => undefined };
+  }
+  const link = new RedisLink({ ...settings, logger });
+  const connections = new RedisConnections(link);
+  return {
+    cbvStore: new SharedCbvStore(link, local),
+    flights: new RedisFlights(link),
+    sharedLimits: new RedisLimits(link),
+    connections,
+    counterStore: new SharedCounterStore(link),
+    redis: { link, required: settings.required },
+    async close() {
+      await connections.stop();
+      await link.close();
+    },
+  };
+}
