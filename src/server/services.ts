@@ -14,7 +14,7 @@ import { MaildirSpool } from '../delivery/maildir.js';
 import { QueueStore } from '../delivery/queue-store.js';
 import { createDnsLookup } from '../policy/dns-lookup.js';
 import { createMomentumServices, type MomentumServices } from '../policy/momentum-services.js';
-import { MemoryCounterStore } from '../sievepp/counters.js';
+import { allObservers, inboundAudit } from '../policy/inbound-audit.js';
 import { functionServices } from '../policy/functions.js';
 import type { Metrics } from '../ops/metrics.js';
 import { SenderVerification } from '../session/sender-verification.js';
@@ -42,7 +42,7 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
 
   // Sieve++ services: the per-IP counters live as long as the process; datasources and CIDR
   // tables are reopened only when their configuration changes.
-  const ipCounters = new MemoryCounterStore();
+  const ipCounters = shared.counterStore;
   let momentumConfig: unknown = null;
   const reconfigureMomentum = (next: Config) => {
     const key = { datasources: next.datasources.map(({ declaredAt: _d, ...d }) => d), cidrLists: next.cidrLists.map(({ declaredAt: _d, ...c }) => c), file: next.file };
@@ -63,7 +63,8 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
     functionServices: {},
     shared,
-    ...(ops.metrics ? { observer: ops.metrics.sessionObserver() } : {}),
+    // Metrics, and Momentum's inbound audit series that ec_ip_* read.
+    observer: allObservers(ops.metrics?.sessionObserver(), inboundAudit(ipCounters)),
     close: () => shared.close(),
     reconfigure(next: Config) {
       reconfigureMomentum(next);

@@ -53,9 +53,10 @@ export interface MessageStore {
  * happen, cheap, never throws. Front doors report connections.
  */
 export interface SessionObserver {
-  connection?(event: 'open' | 'close'): void;
-  /** Every reply a phase gives. */
-  phase?(outcome: PhaseOutcome): void;
+  /** A session began (a client connected) or ended. */
+  connection?(event: 'open' | 'close', connection: ConnectionState): void;
+  /** Every reply a phase gives, with the connection it was given on. */
+  phase?(outcome: PhaseOutcome, connection: ConnectionState): void;
   /** A transaction ended: accepted, refused, reset or closed (the `transaction` log line). */
   transaction?(outcome: string): void;
 }
@@ -110,6 +111,7 @@ export class Session {
   ) {
     this.connection = new ConnectionState(client);
     this.logger = deps.services.logger;
+    deps.services.observer?.connection?.('open', this.connection);
   }
 
   connect(): Promise<PhaseOutcome> {
@@ -202,6 +204,7 @@ export class Session {
   /** The connection ended. */
   close(): void {
     this.endTransaction('closed');
+    this.deps.services.observer?.connection?.('close', this.connection);
   }
 
   /**
@@ -242,7 +245,7 @@ export class Session {
     const outcome: PhaseOutcome = { ...o, phase, disconnect: o.disconnect ?? false, tarpitMs };
     this.logger.debug({ event: 'phase', session: this.connection.id, phase, code: outcome.reply.code, recipient: outcome.recipient, disconnect: outcome.disconnect, tarpitMs }, `${phase} ${outcome.reply.code}`);
     this.txLog?.phases.push({ phase, code: outcome.reply.code, ...(outcome.recipient !== undefined ? { recipient: outcome.recipient } : {}) });
-    this.deps.services.observer?.phase?.(outcome);
+    this.deps.services.observer?.phase?.(outcome, this.connection);
     if (!outcome.accepted && (phase === 'connect' || phase === 'ehlo')) {
       this.logger.info({ event: 'refused', session: this.connection.id, client: this.connection.remoteAddress, phase, code: outcome.reply.code, reply: outcome.reply.text }, `${phase} refused ${outcome.reply.code}`);
     }

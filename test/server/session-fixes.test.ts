@@ -122,3 +122,18 @@ describe('MIME nested deeper than the reader goes', () => {
     expect(await spooled()).toEqual([]);
   });
 });
+
+describe("Momentum's inbound audit series when served", () => {
+  it('ec_ip_connections counts this client\'s connections: the third is refused', async () => {
+    const script = '$n = ec_ip_connections "0" "32";\nif ec_test :value "gt" :comparator "i;ascii-numeric" "${n}" "2" { ec_action 421 "4.7.0 too many connections"; }\n';
+    const running = await serve(await writeConf({ connect_phase1: script }));
+    const port = running.addresses[0]!.port;
+    const greetings = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await RawSmtpClient.open(port);
+      greetings.push((await c.reply()).text);
+      c.close();
+    }
+    expect(greetings).toEqual([expect.stringMatching(/^220 /), expect.stringMatching(/^220 /), '421 4.7.0 too many connections']);
+  });
+});

@@ -112,7 +112,6 @@ export class SmtpFront {
     const lost = async (): Promise<Answer> => ({ reply: replies.sessionLost, disconnect: true });
     return {
       connect: async (client: SmtpClient): Promise<Answer> => {
-        this.deps.services.observer?.connection?.('open');
         const counted = this.perIp.open(client.remoteAddress);
         const session = new Session(
           {
@@ -132,7 +131,7 @@ export class SmtpFront {
         if ((await counted) > (l.maxConnectionsPerIp ?? this.options.maxConnectionsPerIp)) {
           this.options.logger.info({ event: 'refused', session: client.id, client: client.remoteAddress, phase: 'connect', code: 421, reason: 'per-ip-limit' }, 'too many connections from one address');
           const reply = replies.tooManyFromAddress;
-          this.deps.services.observer?.phase?.({ phase: 'connect', reply, accepted: false, disconnect: true, tarpitMs: 0 });
+          this.deps.services.observer?.phase?.({ phase: 'connect', reply, accepted: false, disconnect: true, tarpitMs: 0 }, session.connection);
           return { reply, disconnect: true };
         }
         return answer(await session.connect());
@@ -164,7 +163,6 @@ export class SmtpFront {
       quit: (id: string) => this.release(id),
       closed: (id: string) => {
         this.release(id);
-        this.deps.services.observer?.connection?.('close');
         find(id)?.close();
         this.sessions.delete(id);
       },
