@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import type { CompiledScript } from '../sieve/compile.js';
-import { type ExecutionResult, execute } from '../sieve/interpreter.js';
+import { type ExecutionResult, executeAsync } from '../sieve/interpreter.js';
 import { parseMessage } from '../sieve/runtime/message.js';
 import type { RuntimeLimits, TraceHook } from '../sieve/runtime/runtime.js';
 import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
@@ -140,7 +140,8 @@ export class SievePolicy implements Policy {
       const script = scripts[slot];
       if (!script) continue;
       const trace = observer?.trace?.(phase, slot, script);
-      const result = await execute(script, ctx(), host, { limits: this.options.limits, ...(trace ? { trace } : {}) });
+      // Time-sliced (docs/sieve-interpreter.md): a long script yields to the event loop, so other sessions go on.
+      const result = await executeAsync(script, ctx(), host, { limits: this.options.limits, ...(trace ? { trace } : {}) });
       observer?.script?.({ phase, slot, script, result });
       if (result.errors.length) {
         const err = result.errors[0]!;

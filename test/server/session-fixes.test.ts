@@ -137,3 +137,29 @@ describe("Momentum's inbound audit series when served", () => {
     expect(greetings).toEqual([expect.stringMatching(/^220 /), expect.stringMatching(/^220 /), '421 4.7.0 too many connections']);
   });
 });
+
+describe('one script does not stall other sessions', () => {
+  it('a session is greeted while another session\'s data-phase script computes', async () => {
+    // Regular expressions over a 1 MB body: linear (RE2), but enough work to take a while.
+    const keys = Array.from({ length: 100 }, (_, i) => `"x[a-w]*needle-${i}"`).join(', ');
+    const running = await serve(await writeConf({ data_phase1: `require ["body", "regex"];\nif body :raw :regex [${keys}] { discard; }\n` }));
+    const port = running.addresses[0]!.port;
+    const busy = await RawSmtpClient.open(port);
+    await busy.reply();
+    await busy.command('EHLO busy.test');
+    await busy.command('MAIL FROM:<a@b.test>');
+    await busy.command('RCPT TO:<c@d.test>');
+    await busy.command('DATA');
+    const order: string[] = [];
+    const started = Date.now();
+    const done = busy.command(`Subject: big\r\n\r\n${`${'x'.repeat(998)}\r\n`.repeat(1000)}.`).then((r) => order.push(`busy DATA answered ${r.code} after ${Date.now() - started} ms`));
+    // Give the server the message, then knock while its script runs.
+    await new Promise((r) => setTimeout(r, 500));
+    const other = await RawSmtpClient.open(port);
+    await other.reply().then(() => order.push('other greeted'));
+    await done;
+    expect(order).toEqual(['other greeted', expect.stringMatching(/^busy DATA answered 250 /)]);
+    other.close();
+    busy.close();
+  });
+});
