@@ -21,7 +21,7 @@ export class LocalStore implements MessageStore {
         const header = receivedHeader(connection, copy.recipients, connection.hostname, transaction.id);
         written.push(
           await this.spool.deliver(copy.folder, [Buffer.from(header), message], {
-            mailFrom: transaction.mailFrom,
+            mailFrom: plan.mailFrom ?? transaction.mailFrom,
             recipients: copy.recipients,
             client: { address: connection.remoteAddress, port: connection.remotePort, helo: connection.helo, tls: connection.tls, user: connection.user },
             // From the verdict the session holds, never from the script-writable context.

@@ -40,7 +40,7 @@ export class QueueStore implements MessageStore {
       verdicts: { ...transaction.verdictVariables },
     };
     const entries: NewEntry[] = [];
-    if (recipients.length) entries.push({ kind: 'message', from: transaction.mailFrom, recipients, message: full, ...common });
+    if (recipients.length) entries.push({ kind: 'message', from: plan.mailFrom ?? transaction.mailFrom, recipients, message: full, ...common });
 
     let parsed: SieveMessage | undefined;
     // Bytes pass through latin1 unchanged: the composed copy is the received message byte for byte.

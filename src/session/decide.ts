@@ -34,6 +34,10 @@ export interface Choices {
   headerEdits: HeaderEdit[];
   /** RFC 5230 vacation actions (their data): a store that sends mail composes the replies. */
   vacations: Array<Record<string, unknown>>;
+  /** Sieve++ ec_rewrite_mailfrom: the envelope sender the message leaves with (the last one chosen). */
+  mailFrom?: string;
+  /** Sieve++ add_recipient: envelope recipients added to the message. */
+  addRecipients: string[];
 }
 
 export interface Decision extends Choices {
@@ -48,7 +52,7 @@ export interface Decision extends Choices {
 export const INBOX = 'INBOX';
 
 export function noChoices(): Choices {
-  return { implicitKeep: true, folders: [], redirects: [], headerEdits: [], vacations: [] };
+  return { implicitKeep: true, folders: [], redirects: [], headerEdits: [], vacations: [], addRecipients: [] };
 }
 
 export function emptyDecision(implicitKeep = true): Decision {
@@ -104,6 +108,16 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
       case 'vacation':
         d.vacations.push(a.data ?? {});
         break;
+      case 'close_after_reply':
+        // A bare ec_disconnect: whatever the reply, the connection closes after it.
+        d.disconnect = true;
+        break;
+      case 'rewrite_mailfrom':
+        if (a.target !== undefined) d.mailFrom = a.target;
+        break;
+      case 'add_recipient':
+        if (a.target) d.addRecipients.push(a.target);
+        break;
       default:
         // addflag...: recorded by the interpreter, no SMTP-time effect.
         // (editheader changes the message itself: the session stores the edited one.)
@@ -129,4 +143,6 @@ export function mergeChoices(total: Choices, c: Choices): void {
   total.redirects.push(...c.redirects);
   total.headerEdits.push(...c.headerEdits);
   total.vacations.push(...c.vacations);
+  if (c.mailFrom !== undefined) total.mailFrom = c.mailFrom;
+  total.addRecipients.push(...c.addRecipients);
 }

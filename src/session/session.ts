@@ -29,6 +29,8 @@ export interface DeliveryPlan {
   redirects: string[];
   /** Vacation actions, each with the recipient whose policy took it (RFC 5230: the reply is from that recipient). */
   vacations: Array<{ recipient: string; data: Record<string, unknown> }>;
+  /** The envelope sender the message leaves with, when a script rewrote it (ec_rewrite_mailfrom). */
+  mailFrom?: string;
   /** The message as the policy changed it (header edits); absent: as received. */
   message?: Buffer;
 }
@@ -302,7 +304,19 @@ export function planDelivery(connection: Choices, tx: Transaction, data: Choices
   const redirects = new Set<string>();
   const vacations: DeliveryPlan['vacations'] = [];
   const edits = [...connection.headerEdits, ...tx.choices.headerEdits];
-  for (const r of tx.recipients) {
+  // add_recipient: one more recipient, with the choices of the connection, the transaction and DATA.
+  const recipients = [...tx.recipients];
+  const known = new Set(recipients.map((r) => r.address.toLowerCase()));
+  for (const part of [connection, tx.choices, ...tx.recipients.map((r) => r.choices), data]) {
+    for (const a of part.addRecipients) {
+      if (known.has(a.toLowerCase())) continue;
+      known.add(a.toLowerCase());
+      recipients.push({ address: a, choices: noChoices() });
+    }
+  }
+  let mailFrom: string | undefined;
+  for (const part of [connection, tx.choices, ...tx.recipients.map((r) => r.choices), data]) if (part.mailFrom !== undefined) mailFrom = part.mailFrom;
+  for (const r of recipients) {
     edits.push(...r.choices.headerEdits);
     // A discarded recipient still sends its vacation reply (RFC 5230 4.7: vacation does not depend on the keep).
     for (const part of [connection, tx.choices, r.choices, data]) for (const v of part.vacations) vacations.push({ recipient: r.address, data: v });
@@ -319,7 +333,7 @@ export function planDelivery(connection: Choices, tx: Transaction, data: Choices
     for (const a of c.redirects) redirects.add(a);
   }
   edits.push(...data.headerEdits);
-  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, recipients]) => ({ folder, recipients })), redirects: [...redirects], vacations };
+  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, ...(mailFrom !== undefined ? { mailFrom } : {}) };
   if (edited === undefined && !edits.length) return plan;
   return { ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.toString('utf8'), edits), 'utf8') };
 }

@@ -38,7 +38,7 @@ describe('option negotiation', () => {
     const c = await open();
     const r = c.negotiated!;
     expect(r.version).toBe(6);
-    expect(r.actions).toBe(Action.ADDHDRS | Action.CHGHDRS | Action.ADDRCPT | Action.DELRCPT | Action.QUARANTINE | Action.SETSYMLIST);
+    expect(r.actions).toBe(Action.ADDHDRS | Action.CHGHDRS | Action.ADDRCPT | Action.DELRCPT | Action.QUARANTINE | Action.CHGFROM | Action.SETSYMLIST);
     for (const f of [Protocol.NR_HDR, Protocol.NR_BODY, Protocol.NR_EOH, Protocol.NR_DATA, Protocol.HDR_LEADSPC]) expect(r.protocol & f).toBe(f);
     expect(r.protocol & Protocol.NR_RCPT).toBe(0);
     expect(r.macros?.mail).toContain('{auth_authen}');
@@ -138,6 +138,11 @@ describe('Sieve results as milter requests', () => {
   it('redirect replaces the recipients; with :copy it adds one', async () => {
     expect(await play('redirect "other@elsewhere.test";')).toEqual([{ kind: 'delrcpt', address: '<c@d.test>' }, { kind: 'addrcpt', address: '<other@elsewhere.test>' }, { kind: 'continue' }]);
     expect(await play('require "copy"; redirect :copy "other@elsewhere.test";')).toEqual([{ kind: 'addrcpt', address: '<other@elsewhere.test>' }, { kind: 'continue' }]);
+  });
+
+  it('ec_rewrite_mailfrom is CHGFROM; add_recipient is ADDRCPT', async () => {
+    expect(await play('ec_rewrite_mailfrom "bounces@here.test";')).toEqual([{ kind: 'chgfrom', address: '<bounces@here.test>' }, { kind: 'continue' }]);
+    expect(await play('add_recipient "archive@here.test";')).toEqual([{ kind: 'addrcpt', address: '<archive@here.test>' }, { kind: 'continue' }]);
   });
 
   it('a recipient discarded at RCPT is deleted at end of message', async () => {

@@ -163,3 +163,21 @@ describe('one script does not stall other sessions', () => {
     busy.close();
   });
 });
+
+describe("Momentum's envelope actions when served", () => {
+  it('ec_rewrite_mailfrom changes the stored envelope sender; add_recipient adds a recipient', async () => {
+    const running = await serve(await writeConf({ data_phase1: 'ec_rewrite_mailfrom "bounces@here.test";\nadd_recipient "archive@here.test";\n' }));
+    expect((await send(running, 'a@x.test', ['bob@here.test'])).end?.code).toBe(250);
+    const [env] = (await spooled()) as Array<{ recipients: string[]; mailFrom: string }>;
+    expect(env).toMatchObject({ mailFrom: 'bounces@here.test', recipients: ['bob@here.test', 'archive@here.test'] });
+  });
+
+  it('a bare ec_disconnect closes the connection after the phase\'s ordinary reply', async () => {
+    const running = await serve(await writeConf({ mailfrom_phase1: 'ec_disconnect;\n' }));
+    const c = await RawSmtpClient.open(running.addresses[0]!.port);
+    await c.reply();
+    await c.command('EHLO client.test');
+    expect((await c.command('MAIL FROM:<a@x.test>')).code).toBe(250);
+    await c.waitClosed();
+  });
+});

@@ -6,6 +6,8 @@
  *   header edits (ec_header_add/delete, editheader)  INSHEADER / ADDHEADER / CHGHEADER (empty value deletes)
  *   a recipient no store keeps (discard at RCPT, redirect without :copy)  DELRCPT
  *   redirect "A"                                       ADDRCPT <A>
+ *   add_recipient "A" (a store for a new recipient)    ADDRCPT <A>
+ *   ec_rewrite_mailfrom "A"                            CHGFROM <A>
  *   fileinto any folder but INBOX                       QUARANTINE (Postfix: the hold queue)
  *   nothing kept and nothing redirected (discard)       DISCARD instead of the final CONTINUE
  *
@@ -112,6 +114,8 @@ export function deliveryEdits(plan: DeliveryPlan, recipients: string[], header: 
   const kept = new Set(plan.stores.flatMap((s) => s.recipients));
   for (const r of recipients) if (!kept.has(r)) edits.push({ kind: 'delrcpt', address: `<${r}>` });
   for (const a of plan.redirects) if (!recipients.includes(a) || !kept.has(a)) edits.push({ kind: 'addrcpt', address: `<${a}>` });
+  for (const a of kept) if (!recipients.includes(a) && !plan.redirects.includes(a)) edits.push({ kind: 'addrcpt', address: `<${a}>` });
+  if (plan.mailFrom !== undefined) edits.push({ kind: 'chgfrom', address: `<${plan.mailFrom}>` });
   const held = plan.stores.map((s) => s.folder).filter((f) => f !== INBOX);
   if (held.length) edits.push({ kind: 'quarantine', reason: `smtp-cbv: fileinto ${held.join(', ')}` });
   return { edits, final: { kind: 'continue' } };

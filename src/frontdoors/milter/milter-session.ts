@@ -37,7 +37,7 @@ export interface MilterConversationOptions {
 /** Replies we never need: the MTA may go on without waiting (SMFIP_NR_*). */
 const NO_REPLY_WANTED = Protocol.NR_HDR | Protocol.NR_EOH | Protocol.NR_BODY | Protocol.NR_DATA | Protocol.NR_UNKN;
 const WANTED_PROTOCOL = NO_REPLY_WANTED | Protocol.NOUNKNOWN | Protocol.HDR_LEADSPC;
-const WANTED_ACTIONS = Action.ADDHDRS | Action.CHGHDRS | Action.ADDRCPT | Action.DELRCPT | Action.QUARANTINE | Action.SETSYMLIST;
+const WANTED_ACTIONS = Action.ADDHDRS | Action.CHGHDRS | Action.ADDRCPT | Action.DELRCPT | Action.QUARANTINE | Action.CHGFROM | Action.SETSYMLIST;
 
 /** The macros we ask for, by stage (Postfix's names; MILTER_README, "Sendmail macro emulation"). */
 export const REQUESTED_MACROS: Partial<Record<MacroStageName, string>> = {
