@@ -2,7 +2,7 @@
  * Momentum's configuration syntax (ecelerity.conf), as a Chevrotain 11 grammar.
  *
  * Momentum publishes no formal grammar; this one is reconstructed from its
- * documentation (see shared/spec/config.md):
+ * documentation (docs/configuration.md describes the result):
  *
  *   file    := { stmt }
  *   stmt    := include | option | scope

@@ -57,7 +57,7 @@ export function formatAddress(a: ParsedAddress): string {
 }
 
 /**
- * Builds the `map` lookup (cbv.md: `yahoo.net = "yahoo.com"`). Keys match the
+ * Builds the `map` lookup (docs/cbv.md: `yahoo.net = "yahoo.com"`). Keys match the
  * sender domain exactly and case-insensitively, in A-label form. With
  * `subdomains`, `mail.yahoo.net` also matches the key `yahoo.net` (the longest
  * matching key wins); the default is exact only, as the Momentum doc reads.

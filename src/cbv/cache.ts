@@ -1,12 +1,12 @@
 /**
- * The verdict cache, two levels (cbv.md bar 11):
+ * The verdict cache, two levels (docs/cbv.md):
  * - per address: positive TTL, shorter negative TTL;
  * - per domain: facts true for every address there (rejects our sender,
  *   accept-all, no usable MX, postmaster checked).
  *
  * Rules kept here, whatever the store:
  * - transient verdicts are never cached: the next check asks again (a
- *   greylisting server wants exactly that retry, cbv.md bar 15);
+ *   greylisting server wants exactly that retry, docs/cbv.md);
  * - a negative result never overwrites a fresh positive one (one bad probe,
  *   say to a broken backup MX, must not flip a known-good sender);
  * - the sender is part of the key when it is not `<>` (a domain may treat

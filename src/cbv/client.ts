@@ -47,7 +47,7 @@ export class SmtpSession {
   private readonly replies: Reply[] = [];
   private waiter: Waiter | undefined;
   private broken: SessionError | undefined;
-  /** Set after a timeout or a broken connection: no QUIT then (cbv.md bar 7). */
+  /** Set after a timeout or a broken connection: no QUIT then (docs/cbv.md). */
   private unusable = false;
   private secure = false;
   /** Our own close: the 'close' event that follows is not news. */

@@ -1,7 +1,7 @@
 /**
- * A verdict as the rest of the product sees it (cbv.md): the message-context
+ * A verdict as the rest of the product sees it (docs/cbv.md): the message-context
  * variables the module sets, and the Sieve function's two-element return.
- * The SMTP server (issue 7) and the function registry (issue 6) use these, so
+ * The session (src/session) and the Sieve++ function use these, so
  * the mapping lives in one place.
  */
 import type { CbvStatus, Verdict } from './types.js';

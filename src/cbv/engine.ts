@@ -101,7 +101,7 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
     const started = o.now();
     const senderInput = vo.sender ?? o.mailFrom;
     const base = { address: input, sender: senderInput, started, transcript: [] as TranscriptLine[] };
-    // cbv.md: the null sender has nothing to probe; smtp_cbv_result stays unset.
+    // docs/cbv.md: the null sender has nothing to probe; smtp_cbv_result stays unset.
     if (isNullAddress(input)) return verdict(base, 'null-sender', 'policy', { detail: 'null sender: nothing to probe' });
     const parsed = parseAddress(input);
     const senderParsed = isNullAddress(senderInput) ? null : parseAddress(senderInput);
@@ -109,7 +109,7 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
       return verdict(base, 'invalid-address', 'policy', { detail: parsed ? `invalid probe sender ${senderInput}` : `invalid address ${input}` });
     }
     const sender = senderParsed ? formatAddress(senderParsed) : '';
-    // No loops (cbv.md bar 8): never probe the address we probe from, nor a
+    // No loops (docs/cbv.md): never probe the address we probe from, nor a
     // domain we receive for (its MX is us, and a probe of us would probe again).
     if (probeSender && formatAddress(parsed).toLowerCase() === formatAddress(probeSender).toLowerCase()) {
       return verdict({ ...base, sender }, 'own-sender', 'policy', { detail: 'the address is our own probe sender' });
@@ -127,7 +127,7 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
         return fromCache(c, hit);
       }
     }
-    // Single flight (cbv.md bar 12): the same question asked again while it
+    // Single flight (docs/cbv.md): the same question asked again while it
     // is being answered waits for that answer instead of asking again.
     const key = `${c.address}|${sender}|${vo.bypassCache ? 'bypass' : ''}`;
     const running = inFlight.get(key);
@@ -286,7 +286,7 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
     });
   }
 
-  /** The target guard over every resolved address, in next-hop order (cbv.md bar 2). */
+  /** The target guard over every resolved address, in next-hop order (docs/cbv.md). */
   function pickTargets(
     hops: Extract<HopsResult, { ok: true }>,
     c: CheckState,

@@ -1,4 +1,4 @@
-/** The CBV engine's public surface, for the SMTP server (issue 7) and the Sieve function (issue 6). */
+/** The CBV engine's public surface, for the session and the Sieve++ function. */
 export { createCbvEngine, type CbvEngine, type VerifyOptions } from './engine.js';
 export { DEFAULTS, type CbvOptions } from './options.js';
 export { MemoryStore, type CbvStore, type CacheEntry } from './cache.js';

@@ -1,5 +1,5 @@
 /**
- * Limits on probes (cbv.md bar 13): concurrent probes globally and per probe
+ * Limits on probes (docs/cbv.md): concurrent probes globally and per probe
  * domain, a per-domain rate, and concurrent sessions per MX IP address (many
  * domains share one provider's MX hosts, which the per-domain limit alone
  * would not protect). A flood of forged senders from one domain

@@ -3,7 +3,7 @@
  * the config issue can map ecelerity.conf onto them (docs/cbv.md lists each).
  *
  * Timeouts are short by default because an SMTP client is waiting on the
- * other side of every check (cbv.md, bar item 4).
+ * other side of every check (docs/cbv.md).
  */
 import type { Logger } from 'pino';
 import type { CbvStore } from './cache.js';
@@ -24,16 +24,16 @@ export interface CbvOptions {
   allowTargets?: string[];
   /** Name for EHLO/HELO. Default: os.hostname(). */
   helo?: string;
-  /** MAIL FROM of the probe, '' = the null sender `<>` (cbv.md `mailfrom`). Default ''. */
+  /** MAIL FROM of the probe, '' = the null sender `<>` (docs/cbv.md `mailfrom`). Default ''. */
   mailFrom?: string;
-  /** Sender domain -> probe domain, exact and case-insensitive (cbv.md `map`). Default none. */
+  /** Sender domain -> probe domain, exact and case-insensitive (docs/cbv.md `map`). Default none. */
   map?: Record<string, string>;
   /** Whether `map` keys also match subdomains of the sender domain. Default false. */
   mapSubdomains?: boolean;
   /** Domains we receive mail for: never probed (no loops). Default none. */
   ownDomains?: string[];
 
-  /** Overall deadline of one check in seconds (cbv.md `timeout`). Default 30. */
+  /** Overall deadline of one check in seconds (docs/cbv.md `timeout`). Default 30. */
   timeout?: number;
   /** TCP connect timeout, ms. Default 5000. */
   connectTimeoutMs?: number;

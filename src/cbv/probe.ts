@@ -5,7 +5,7 @@
  *   -> for each check: MAIL FROM:<sender> -> RCPT TO:<rcpt> -> RSET before the next
  *   -> QUIT
  *
- * and never DATA: the probe ends at RCPT TO (cbv.md). The next host is tried
+ * and never DATA: the probe ends at RCPT TO (docs/cbv.md). The next host is tried
  * after a connection failure or a 4xx (RFC 5321 4.2.1, 5.1); a 5xx is the
  * domain's answer and ends the check. The overall deadline is checked before
  * each host and bounds every wait.
@@ -88,7 +88,7 @@ export async function probeTargets(targets: Target[], checks: Check[], cfg: Prob
       r = await probeHost(target, checks, cfg, ctx, true);
       if (r.tlsFailed) {
         // Opportunistic TLS must not make us less able to verify than no TLS:
-        // the same host again, in clear (cbv.md bar 7).
+        // the same host again, in clear (docs/cbv.md).
         ctx.event('cbv.tls', { host: target.host, ip: target.ip, retry: 'clear' });
         r = await probeHost(target, checks, cfg, ctx, false);
       }

@@ -1,5 +1,5 @@
 /**
- * `smtp_callback_verify <address> [<sender>]` (cbv.md, "Sieve function"):
+ * `smtp_callback_verify <address> [<sender>]` (docs/cbv.md, "Sieve function"):
  * the CBV engine as a Momentum Sieve++ function. It returns the two-element
  * list `[status, message]` (status pass | fail | transient | error, see
  * sieveReturn) and is allowed in the mailfrom and rcptto phases only.
@@ -39,7 +39,7 @@ export const smtpCallbackVerify: SieveFunction = {
     const engine = hostOf(rt).services?.[CBV_SERVICE] as CbvVerifier | undefined;
     if (!engine) return rt.fail('smtp_callback_verify: no CBV engine is configured for this run', b.node.pos);
     const address = argString(b, rt, 0)!;
-    // The optional sender overrides the module's mailfrom for this call (cbv.md).
+    // The optional sender overrides the module's mailfrom for this call (docs/cbv.md).
     const opts: VerifyOptions = b.args.length > 1 ? { sender: argString(b, rt, 1)! } : {};
     let verdict: Verdict;
     try {

@@ -1,18 +1,18 @@
 /**
  * The vocabulary of the CBV engine: verdicts, stages, reasons and the
  * transcript. Every other file in src/cbv speaks in these types; the SMTP
- * server (issue 7) and the Sieve function (issue 6) only need this file and
+ * session and the Sieve++ function only need this file and
  * engine.ts.
  */
 
 /**
- * The Sieve function's status (cbv.md, "Sieve function"): `fail` is a 5xx to
+ * The Sieve function's status (docs/cbv.md, "Sieve function"): `fail` is a 5xx to
  * RCPT TO, `error` any other permanent failure.
  */
 export type CbvStatus = 'pass' | 'fail' | 'error' | 'transient';
 
 /**
- * The module's `smtp_cbv_result` (cbv.md, "Result in the message context"):
+ * The module's `smtp_cbv_result` (docs/cbv.md, "Result in the message context"):
  * RCPT 5xx is `error` here. `null` means the variable is left unset, which
  * happens only when no probe is made by policy (null sender, own domain, own
  * probe sender).
@@ -93,7 +93,7 @@ export interface Verdict {
   transcript: TranscriptLine[];
 }
 
-/** `smtp_cbv_result` for a status: RCPT 5xx (`fail`) is `error` for the module (cbv.md). */
+/** `smtp_cbv_result` for a status: RCPT 5xx (`fail`) is `error` for the module (docs/cbv.md). */
 export function resultOf(status: CbvStatus): CbvResult {
   return status === 'fail' ? 'error' : status;
 }
@@ -130,5 +130,5 @@ export const STATUS_OF: Record<CbvReason, CbvStatus> = {
   'rate-limited': 'transient',
 };
 
-/** Reasons for which no probe is made and `smtp_cbv_result` stays unset (cbv.md, null sender). */
+/** Reasons for which no probe is made and `smtp_cbv_result` stays unset (docs/cbv.md, null sender). */
 export const SKIP_REASONS: ReadonlySet<CbvReason> = new Set(['null-sender', 'own-domain', 'own-sender']);

@@ -1,6 +1,6 @@
 /**
  * The smtp_cbv scope as the CBV engine's options (CbvOptions in
- * src/cbv/options.ts, issue 4): same meanings, the engine's names and units
+ * src/cbv/options.ts): same meanings, the engine's names and units
  * (its `timeout` and TTLs are seconds, its other durations milliseconds).
  *
  * No import from src/cbv: the config layer stays independent of the engine,

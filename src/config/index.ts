@@ -1,4 +1,4 @@
-/** The configuration loader (issue 5): Momentum's ecelerity.conf syntax into a typed Config. */
+/** The configuration loader: Momentum's ecelerity.conf syntax into a typed Config. */
 export { type LoadResult, type ScriptReference, checkConfigFile, loadConfig, parseConfigText, referencedScripts } from './load.js';
 export { peerContext } from './context.js';
 export { DEFAULT_LISTEN } from './build.js';

@@ -114,7 +114,7 @@ export const cbvOptions = {
 
 // ---------------------------------------------------------------- sieve
 
-/** SMTP phases that run scripts (sieve-dialect.md). */
+/** SMTP phases that run scripts (docs/server.md, "Phases"). */
 export const SIEVE_PHASES = ['connect', 'ehlo', 'mailfrom', 'rcptto', 'data', 'each_rcpt', 'spool'] as const;
 export type SievePhase = (typeof SIEVE_PHASES)[number];
 /** Momentum phases this product has no equivalent for: named in the error instead of "unknown". */

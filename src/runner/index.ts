@@ -1,5 +1,5 @@
 /**
- * The dry-run runner's public face (issue 8): play SMTP sessions against a
+ * The dry-run runner's public face: play SMTP sessions against a
  * policy offline, from TypeScript, case files or the command line.
  * docs/testing-policies.md describes it.
  */

@@ -1,6 +1,6 @@
 /**
  * A dry run as text, in the layout of Pigeonhole's sieve-test ("Performed
- * actions:" / "Implicit keep:", testing.md), one block per phase, followed
+ * actions:" / "Implicit keep:"), one block per phase, followed
  * by what is ours: the SMTP reply, the CBV calls and, with --trace, each
  * command and test evaluated with its line and result.
  */

@@ -1,7 +1,7 @@
 /**
  * Momentum Sieve++ actions: each one typed definition (src/sieve/action.ts)
- * that the SMTP server turns into a reply (sieve-dialect.md, "What actions
- * mean at SMTP time"):
+ * that the SMTP server turns into a reply (docs/server.md, "What actions
+ * mean"):
  *
  *   ec_action <code> <reason> [<counter>]      ecActionAction: data { code, text }
  *   ec_disconnect <code> <reason> [<counter>]  ecDisconnectAction: data { code, text }

@@ -1,5 +1,5 @@
 /**
- * Momentum Sieve++ tests (sieve-dialect.md, "Momentum Sieve++ additions"):
+ * Momentum Sieve++ tests (docs/sieve-reference.md):
  * ec_test, vctx_mess / vctx_conn, isset, is_true, type, is_valid_ip,
  * is_rfc821_ip. They reuse the standard match machinery (match types,
  * comparators, ${0}..${9} captures), so `:matches` and `:regex` behave

@@ -14,7 +14,7 @@ import { momentumLanguage } from './language.js';
 
 export type { CompiledScript, CompileResult } from '../sieve/compile.js';
 
-/** Phases where a message exists (sieve-dialect.md, "Phases"). */
+/** Phases where a message exists (docs/server.md, "Phases"). */
 export const MESSAGE_PHASES: ReadonlySet<string> = new Set(['data', 'each_rcpt', 'spool']);
 
 export interface CompileOptions extends Omit<core.CompileOptions, 'language'> {

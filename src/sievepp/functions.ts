@@ -11,8 +11,8 @@
  * The registry turns its functions into one Sieve extension (capability
  * SIEVEPP_CAPABILITY), so validation, tags, match types and positions are
  * the same machinery standard commands use. In the 'momentum' dialect that
- * extension is loaded without `require` (sieve-dialect.md: "require is
- * optional for Sieve++ functions"); in 'rfc' it is not, and a use is a
+ * extension is loaded without `require` (docs/momentum-compatibility.md);
+ * in 'rfc' it is not, and a use is a
  * clear compile error.
  *
  * Functions outside the Sieve core register through here too: src/cbv

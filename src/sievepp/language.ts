@@ -73,7 +73,7 @@ function build(functions: FunctionRegistry, dialect: 'momentum' | 'rfc', phase: 
       }
       v.loaded.add(extensions[0]!);
       // A Sieve++ script interpolates "${x}" and the macros without require;
-      // a standard one keeps its standard meaning (sieve-dialect.md).
+      // a standard one keeps its standard meaning (docs/momentum-compatibility.md).
       if (usesSievepp(script, v.registry)) {
         v.layerStrings = v.variables = true;
         // sieve-syntax-basic.md, "Comparators": i;octet is Momentum's default. Only a

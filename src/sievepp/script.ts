@@ -42,7 +42,7 @@ export function withMacros(t: Template): Template {
  * Is this a Sieve++ script? Yes when it has an assignment or a `$x`
  * argument anywhere, or uses a Sieve++ function. Only then do "${x}" and
  * %{vctx_*:key} interpolate without `require "variables"`: a standard
- * script keeps its standard meaning (sieve-dialect.md).
+ * script keeps its standard meaning (docs/momentum-compatibility.md).
  */
 export function usesSievepp(script: Script, registry: ExtensionRegistry): boolean {
   const isFn = (name: string) => registry.commands.get(name)?.ext.capability === SIEVEPP_CAPABILITY;

@@ -12,7 +12,7 @@
  * - Waiters listen on the channel and, in case a message is lost (the
  *   subscriber reconnecting), poll every `pollMs`: the verdict, or a lock
  *   that is gone or someone else's (the owner vanished: ask again).
- * Transient verdicts travel too: they are not cached (cbv.md), but the
+ * Transient verdicts travel too: they are not cached (docs/cbv.md), but the
  * checks that waited for that probe get its answer, as in one process.
  */
 import { randomUUID } from 'node:crypto';

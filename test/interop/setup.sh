@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interop: the CBV engine against real Postfix, smtp-sink and dnsmasq, and the
-# server against swaks and smtp-source
-# (shared/spec/testing.md). Run as root on Debian 12: .ci/run calls it after
+# server against swaks and smtp-source.
+# Run as root on Debian 12: .ci/run calls it after
 # `npm test`; `npm run test:interop` runs it too.
 #
 # It installs what is missing (one apt-get update, then apt-get install) and

@@ -168,7 +168,7 @@ describe("Momentum's envelope actions when served", () => {
   it('ec_rewrite_mailfrom changes the stored envelope sender; add_recipient adds a recipient', async () => {
     const running = await serve(await writeConf({ data_phase1: 'ec_rewrite_mailfrom "bounces@here.test";\nadd_recipient "archive@here.test";\n' }));
     expect((await send(running, 'a@x.test', ['bob@here.test'])).end?.code).toBe(250);
-    const [env] = (await spooled()) as Array<{ recipients: string[]; mailFrom: string }>;
+    const [env] = (await spooled()) as unknown as Array<{ recipients: string[]; mailFrom: string }>;
     expect(env).toMatchObject({ mailFrom: 'bounces@here.test', recipients: ['bob@here.test', 'archive@here.test'] });
   });
 

@@ -1,6 +1,6 @@
 /**
- * The semantics implementations most often get wrong (docs: sieve-dialect.md,
- * "Semantics that implementations most often get wrong"), one test each.
+ * The semantics implementations most often get wrong (RFC 5228's implicit
+ * keep, discard, stop, and their kin), one test each.
  */
 import { describe, expect, it } from 'vitest';
 import { errorsOf, holds, resultVar, run } from './helpers.js';

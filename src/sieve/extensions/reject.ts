@@ -1,7 +1,7 @@
 /**
  * RFC 5429: reject and ereject. Both refuse the message with a reason and
  * cancel the implicit keep; at SMTP time they become a 550 reply (see
- * docs/sieve-dialect). They conflict with actions that deliver the message
+ * docs/server.md, "What actions mean"). They conflict with actions that deliver the message
  * or respond to the sender, before or after them, and with each other
  * (section 2.1): their action definitions say so.
  */

@@ -1,5 +1,5 @@
 # Dovecot LMTP on 127.0.0.1:$LMTP_PORT for the delivery interop test, rootless
-# in its own directory (shared/spec/testing.md): any recipient is accepted
+# in its own directory: any recipient is accepted
 # and delivered to $INTEROP_LMTP_DIR/mail/<localpart>/new/.
 # Sourced by test/interop/setup.sh, whose cleanup stops it by PID (pids+=).
 LMTP_PORT=2424
