@@ -9,9 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { composeRedirect } from '../sieve/redirect-out.js';
-import { parseMessage, type SieveMessage } from '../sieve/runtime/message.js';
-import { composeVacationReply } from '../sieve/vacation-reply.js';
+import { composeRedirect, composeVacationReply, parseMessage, type SieveMessage } from '../sieve/index.js';
 import type { Accepted, MessageStore } from '../session/session.js';
 import type { EntryRecipient } from './queue-file.js';
 import type { DeliveryQueue, NewEntry } from './queue.js';

@@ -6,8 +6,7 @@
  */
 import { relative } from 'node:path';
 import type { Phase } from '../session/phases.js';
-import type { CompiledScript } from '../sieve/compile.js';
-import type { Bound } from '../sieve/registry.js';
+import type { Bound, CompiledScript } from '../sieve/index.js';
 import type { DryRunResult } from './dry-run.js';
 
 interface Branch {

@@ -17,9 +17,7 @@ import { type PolicyObserver, type ScriptSlot, SievePolicy } from '../session/po
 import { type Reply, wireText } from '../session/reply.js';
 import { SenderVerification } from '../session/sender-verification.js';
 import { type DeliveryPlan, type MessageStore, type PhaseOutcome, Session, type SessionServices } from '../session/session.js';
-import type { CompiledScript } from '../sieve/compile.js';
-import type { Action } from '../sieve/runtime/result.js';
-import type { TraceEvent } from '../sieve/runtime/runtime.js';
+import type { Action, CompiledScript, TraceEvent } from '../sieve/index.js';
 import { type DryRunConnection, type ModuleSettings, type PhaseSource, type PolicyParts, partsFromConfig, partsFromScripts, silentLogger } from './session.js';
 import { type CbvCall, type CbvStubs, type DnsCall, type DnsStubs, StubVerifier, stubDnsLookup } from './stubs.js';
 

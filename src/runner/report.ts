@@ -5,7 +5,7 @@
  * command and test evaluated with its line and result.
  */
 import { isAbsolute, relative } from 'node:path';
-import type { Action } from '../sieve/runtime/result.js';
+import type { Action } from '../sieve/index.js';
 import type { DryRunResult, PhaseResult, TraceLine } from './dry-run.js';
 
 export function formatDryRun(run: DryRunResult, options: { trace?: boolean } = {}): string {

@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { type Diagnostic, formatDiagnostic, hasErrors } from '../diagnostics.js';
 import type { Phase } from '../session/phases.js';
-import type { TestOutcome } from '../sieve/testsuite/state.js';
+import type { TestOutcome } from '../sieve/index.js';
 import { type CaseFile, loadCaseFile } from './case-file.js';
 import { type Coverage } from './coverage.js';
 import { type PreparedPolicy, preparePolicy } from './dry-run.js';

@@ -18,7 +18,7 @@
  * the message's fate (anything above but ec_tarpit, header edits and the
  * implicit keep): then the phase's `_phase2` script does not run.
  */
-import type { Action } from '../sieve/runtime/result.js';
+import type { Action } from '../sieve/index.js';
 import type { HeaderEdit } from './header-edits.js';
 import type { Phase } from './phases.js';
 import { type Reply, replyFrom } from './reply.js';

@@ -10,10 +10,7 @@
  * compile time (verdict-readers.ts), never from the script text.
  */
 import type { Logger } from 'pino';
-import type { CompiledScript } from '../sieve/compile.js';
-import { type ExecutionResult, executeAsync } from '../sieve/interpreter.js';
-import { parseMessage } from '../sieve/runtime/message.js';
-import type { RuntimeLimits, TraceHook } from '../sieve/runtime/runtime.js';
+import { executeAsync, parseMessage, type CompiledScript, type ExecutionResult, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
 import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
 import { isReservedContextKey } from './context-keys.js';
 import { type Decision, decide, emptyDecision, mergeDecision } from './decide.js';

@@ -6,7 +6,7 @@
  * item. A read whose key is computed at run time might be one, so it counts
  * too. A comment that mentions smtp_cbv does not.
  */
-import type { ScriptFacts } from '../sieve/facts.js';
+import type { ScriptFacts } from '../sieve/index.js';
 import { CBV_PREFIX } from './context-keys.js';
 
 /** Uses whose first argument names a message-context key. */

@@ -1,16 +1,19 @@
 /**
- * The Sieve engine's public surface: what the server, the CLI and
- * extension modules (src/cbv) import. Everything else under src/sieve is
- * internal.
+ * The Sieve core's public surface: what the session, the runner, delivery
+ * and the CLI import. Everything else under src/sieve is internal to the
+ * core and to the language layered on it (src/sievepp).
  */
 export { type CompiledScript, type CompileOptions, type CompileResult, compileSieve, compileSieveFile, registryFor } from './compile.js';
 export type { LanguageLayer } from './language.js';
 export { ExtensionRegistry } from './extension-registry.js';
 export { extensions } from './extensions/index.js';
-export { type ExecuteOptions, type ExecutionResult, execute, executeSequence } from './interpreter.js';
+export { type ExecuteOptions, type ExecutionResult, execute, executeAsync, executeSequence } from './interpreter.js';
 export type { Bound, CommandDef, Extension, MaybePromise, TagSpec, Value } from './registry.js';
 export { type SieveMessage, parseMessage } from './runtime/message.js';
 export type { Action, RuntimeError } from './runtime/result.js';
-export { defaultRuntimeLimits, type Envelope, type ExecutionContext, type Runtime, type RuntimeLimits, type SieveHost } from './runtime/runtime.js';
+export { defaultRuntimeLimits, type Envelope, type ExecutionContext, type Runtime, type RuntimeLimits, type SieveHost, type TraceEvent, type TraceHook } from './runtime/runtime.js';
 export { composeRedirect, type OutgoingMessage } from './redirect-out.js';
 export { composeVacationReply, type VacationReply } from './vacation-reply.js';
+export type { ScriptFacts } from './facts.js';
+export type { TestOutcome } from './testsuite/state.js';
+export type { SvtestReport } from './testsuite/runner.js';

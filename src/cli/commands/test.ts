@@ -14,7 +14,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { Command } from 'commander';
 import type { Coverage } from '../../runner/coverage.js';
-import type { SvtestReport } from '../../sieve/testsuite/runner.js';
+import type { SvtestReport } from '../../sieve/index.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
 
