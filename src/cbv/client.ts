@@ -10,7 +10,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
-import { ReplyParser, sanitise, type Reply } from './reply.js';
+import { ReplyParser, sanitise, type RemoteReply } from './reply.js';
 import type { CbvReason, TranscriptLine } from './types.js';
 
 /** Why a session operation failed. `tls-failed` never reaches a verdict: the host is retried in clear. */
@@ -39,12 +39,12 @@ export interface SessionOptions {
   record: (dir: TranscriptLine['dir'], text: string) => void;
 }
 
-type Waiter = { resolve: (r: Reply) => void; reject: (e: SessionError) => void };
+type Waiter = { resolve: (r: RemoteReply) => void; reject: (e: SessionError) => void };
 
 export class SmtpSession {
   private socket: Socket | TLSSocket;
   private readonly parser: ReplyParser;
-  private readonly replies: Reply[] = [];
+  private readonly replies: RemoteReply[] = [];
   private waiter: Waiter | undefined;
   private broken: SessionError | undefined;
   /** Set after a timeout or a broken connection: no QUIT then (docs/cbv.md). */
@@ -91,7 +91,7 @@ export class SmtpSession {
   }
 
   /** Waits for the next reply (the greeting, or the reply to a command just sent). */
-  read(timeoutMs: number): Promise<Reply> {
+  read(timeoutMs: number): Promise<RemoteReply> {
     const queued = this.replies.shift();
     if (queued) return Promise.resolve(queued);
     if (this.broken) return Promise.reject(this.broken);
@@ -116,7 +116,7 @@ export class SmtpSession {
   }
 
   /** Sends one command line and waits for its reply. */
-  async command(line: string, timeoutMs: number): Promise<Reply> {
+  async command(line: string, timeoutMs: number): Promise<RemoteReply> {
     if (this.broken) throw this.broken;
     this.o.record('C', line);
     this.socket.write(`${line}\r\n`);
@@ -129,7 +129,7 @@ export class SmtpSession {
    * ReplyParser.haltAfterPositiveReply), so that garbage from a broken peer
    * is not taken for a reply, and `upgrade` must follow.
    */
-  startTls(timeoutMs: number): Promise<Reply> {
+  startTls(timeoutMs: number): Promise<RemoteReply> {
     this.parser.haltAfterPositiveReply();
     return this.command('STARTTLS', timeoutMs);
   }
@@ -234,7 +234,7 @@ export class SmtpSession {
     }
   }
 
-  private deliver(r: Reply): void {
+  private deliver(r: RemoteReply): void {
     const w = this.waiter;
     if (w) {
       this.waiter = undefined;

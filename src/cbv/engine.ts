@@ -16,7 +16,7 @@ import { checkTarget, parseCidrs, type CidrList } from './guard.js';
 import { ProbeLimiter, type Acquired } from './limiter.js';
 import { resolveOptions, type CbvOptions, type ResolvedOptions } from './options.js';
 import { probeTargets, type Check, type ProbeOutcome, type Target } from './probe.js';
-import { formatReply } from './reply.js';
+import { formatRemoteReply } from './reply.js';
 import { NextHopResolver, type HopsResult } from './resolver.js';
 import { sharedVerdictOf, type SharedVerdict } from './shared.js';
 import { SKIP_REASONS, STATUS_OF, resultOf, type CbvReason, type CbvStage, type TranscriptLine, type Verdict } from './types.js';
@@ -280,7 +280,7 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
     return verdict(c, out.reason, out.stage, {
       host: out.host,
       ip: out.ip,
-      reply: out.reply ? formatReply(out.reply) : undefined,
+      reply: out.reply ? formatRemoteReply(out.reply) : undefined,
       detail: out.detail,
       acceptAll: out.acceptAll,
     });

@@ -11,7 +11,7 @@
  * each host and bounds every wait.
  */
 import { SessionError, SmtpSession } from './client.js';
-import { replyClass, sanitise, type Reply } from './reply.js';
+import { replyClass, sanitise, type RemoteReply } from './reply.js';
 import type { CbvReason, CbvStage, TranscriptLine } from './types.js';
 
 export interface Target {
@@ -45,7 +45,7 @@ export interface ProbeOutcome {
   stage: CbvStage;
   host?: string;
   ip?: string;
-  reply?: Reply;
+  reply?: RemoteReply;
   /** Our words when no reply decided it. */
   detail: string;
   /** What the optional checks learnt about the domain (cached per domain by the engine). */
@@ -109,7 +109,7 @@ async function probeHost(target: Target, checks: Check[], cfg: ProbeConfig, ctx:
   let session: SmtpSession | undefined;
   const outcome: Partial<ProbeOutcome> = {};
   /** A 4xx goes to the next host, a 5xx ends the check with `permanent`. */
-  const verdictOf = (reply: Reply, permanent: CbvReason): HostResult => {
+  const verdictOf = (reply: RemoteReply, permanent: CbvReason): HostResult => {
     const cls = replyClass(reply);
     const reason = cls === 5 ? permanent : 'tempfail';
     return { outcome: { ...at, ...outcome, stage, reply, reason, detail: '' }, final: cls === 5 };
@@ -201,6 +201,6 @@ async function closing(session: SmtpSession, cfg: ProbeConfig, r: HostResult): P
 }
 
 /** EHLO keywords are the first word of each line after the first (RFC 5321 4.1.1.1). */
-function hasExtension(ehlo: Reply, keyword: string): boolean {
+function hasExtension(ehlo: RemoteReply, keyword: string): boolean {
   return ehlo.lines.slice(1).some((l) => l.split(' ')[0]?.toUpperCase() === keyword);
 }

@@ -6,7 +6,8 @@
  * line at 512 octets; real servers exceed it, so the default limit is wider).
  */
 
-export interface Reply {
+/** A reply as a remote server sent it (what the probe reads); the replies we send are src/session/reply.ts's. */
+export interface RemoteReply {
   code: number;
   /** The text of each line, without the code and separator. */
   lines: string[];
@@ -15,7 +16,7 @@ export interface Reply {
 export type ParseFailure = 'reply-too-long' | 'protocol-error';
 
 export interface ParseResult {
-  replies: Reply[];
+  replies: RemoteReply[];
   /** Set when the input cannot be parsed further; the connection is not usable after it. */
   failure?: ParseFailure;
   /** The offending line for a protocol error, sanitised. */
@@ -42,7 +43,7 @@ export class ReplyParser {
 
   /** Feeds bytes from the socket; returns the replies they complete. */
   push(chunk: Buffer): ParseResult {
-    const replies: Reply[] = [];
+    const replies: RemoteReply[] = [];
     if (this.failed) return { replies, failure: 'protocol-error' };
     if (this.halted) return { replies, discarded: chunk.length };
     // latin1 keeps one character per byte, so lengths below are byte counts.
@@ -104,7 +105,7 @@ export class ReplyParser {
     this.halted = false;
   }
 
-  private fail(replies: Reply[], failure: ParseFailure, detail: string): ParseResult {
+  private fail(replies: RemoteReply[], failure: ParseFailure, detail: string): ParseResult {
     this.failed = true;
     return { replies, failure, detail };
   }
@@ -120,11 +121,11 @@ export function sanitise(text: string, max = 512): string {
 }
 
 /** One line for `smtp_cbv_reply`: the code, then each line's text, sanitised. */
-export function formatReply(r: Reply): string {
+export function formatRemoteReply(r: RemoteReply): string {
   return sanitise(`${r.code} ${r.lines.join(' ')}`.trimEnd());
 }
 
 /** The reply's class: 2 positive, 4 transient, 5 permanent (RFC 5321 4.2.1). */
-export function replyClass(r: Reply): 2 | 3 | 4 | 5 {
+export function replyClass(r: RemoteReply): 2 | 3 | 4 | 5 {
   return Math.floor(r.code / 100) as 2 | 3 | 4 | 5;
 }

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isNullAddress, makeDomainMap, parseAddress } from '../../src/cbv/address.js';
-import { ReplyParser, formatReply, sanitise } from '../../src/cbv/reply.js';
+import { ReplyParser, formatRemoteReply, sanitise } from '../../src/cbv/reply.js';
 
 describe('ReplyParser', () => {
   const text = '220-first\r\n220 second\r\n250-a\r\n250-b\r\n250 c\r\n354\r\n';
@@ -62,7 +62,7 @@ describe('ReplyParser', () => {
   });
 
   it('formats and sanitises a reply for smtp_cbv_reply', () => {
-    expect(formatReply({ code: 550, lines: ['5.1.1 a', 'b\u0000'] })).toBe('550 5.1.1 a b?');
+    expect(formatRemoteReply({ code: 550, lines: ['5.1.1 a', 'b\u0000'] })).toBe('550 5.1.1 a b?');
     expect(sanitise('x'.repeat(600))).toHaveLength(512);
   });
 });
