@@ -5,16 +5,11 @@
  * comparators, ${0}..${9} captures), so `:matches` and `:regex` behave
  * exactly as in the `string` test of RFC 5229 5.
  */
-import { createRequire } from 'node:module';
-import type Ipaddr from 'ipaddr.js';
 import { matchTest } from '../sieve/interpreter.js';
 import type { Bound } from '../sieve/registry.js';
 import type { Runtime } from '../sieve/runtime/runtime.js';
-
-/** ipaddr.js (CommonJS), loaded on first use: compiling a script needs none of it. */
-let ipaddrLoaded: typeof Ipaddr | undefined;
-const ipaddr = () => (ipaddrLoaded ??= createRequire(import.meta.url)('ipaddr.js') as typeof Ipaddr);
 import { argString, argValue, type SieveFunction } from './functions.js';
+import { ipaddr } from './ipaddr.js';
 import { contextValue, sessionOf } from './host.js';
 import { lookupRef, refOf, truthy, typeOf } from './values.js';
 

@@ -6,10 +6,11 @@
  * or from define_cidr at run time, and live as long as the host: a
  * reload keeps what scripts defined.
  */
-import ipaddr from 'ipaddr.js';
+import type Ipaddr from 'ipaddr.js';
+import { ipaddr } from './ipaddr.js';
 
 export interface CidrEntry {
-  block: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  block: [Ipaddr.IPv4 | Ipaddr.IPv6, number];
   value: string;
 }
 
@@ -23,14 +24,14 @@ export interface CidrTable {
 }
 
 /** `10.0.0.0/8`, `192.0.2.1` (a /32), `2001:db8::/32`; undefined when it does not parse. */
-export function parseBlock(text: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
+export function parseBlock(text: string): [Ipaddr.IPv4 | Ipaddr.IPv6, number] | undefined {
   const t = text.trim();
   try {
     if (t.includes('/')) {
-      const [addr, bits] = ipaddr.parseCIDR(t);
-      return [addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? (addr as ipaddr.IPv6).toIPv4Address() : addr, bits];
+      const [addr, bits] = ipaddr().parseCIDR(t);
+      return [addr.kind() === 'ipv6' && (addr as Ipaddr.IPv6).isIPv4MappedAddress() ? (addr as Ipaddr.IPv6).toIPv4Address() : addr, bits];
     }
-    const a = ipaddr.process(t);
+    const a = ipaddr().process(t);
     return [a, a.kind() === 'ipv4' ? 32 : 128];
   } catch {
     return undefined;
@@ -52,8 +53,8 @@ export class CidrTables {
   lookup(name: string, ip: string): { table: CidrTable; entry: CidrEntry | null } | undefined {
     const table = this.tables.get(name);
     if (!table) return undefined;
-    if (!ipaddr.isValid(ip)) return { table, entry: null };
-    const addr = ipaddr.process(ip);
+    if (!ipaddr().isValid(ip)) return { table, entry: null };
+    const addr = ipaddr().process(ip);
     let best: CidrEntry | null = null;
     for (const e of table.entries) {
       if (e.block[0].kind() !== addr.kind() || !addr.match(e.block)) continue;

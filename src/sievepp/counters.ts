@@ -11,7 +11,8 @@
  * MemoryCounterStore does in one process; the server records the
  * connection, reception and rejection events (SERIES below).
  */
-import ipaddr from 'ipaddr.js';
+import type Ipaddr from 'ipaddr.js';
+import { ipaddr } from './ipaddr.js';
 
 /** The series the ec_ip_* functions read: the host records into them. */
 export const SERIES = { connections: 'connections', receptions: 'receptions', rejections: 'rejections' } as const;
@@ -52,9 +53,9 @@ export interface CounterStore {
 }
 
 /** The CIDR block `ip/mask` (IPv4 or IPv6), or undefined when the address does not parse. */
-export function blockOf(ip: string, mask: number): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
-  if (!ipaddr.isValid(ip)) return undefined;
-  const addr = ipaddr.process(ip);
+export function blockOf(ip: string, mask: number): [Ipaddr.IPv4 | Ipaddr.IPv6, number] | undefined {
+  if (!ipaddr().isValid(ip)) return undefined;
+  const addr = ipaddr().process(ip);
   const max = addr.kind() === 'ipv4' ? 32 : 128;
   return [addr, Math.max(0, Math.min(max, Math.trunc(mask)))];
 }
@@ -71,8 +72,8 @@ export class MemoryCounterStore implements CounterStore {
   constructor(private readonly limits: { retentionSeconds: number; maxAddresses: number } = { retentionSeconds: 86_400, maxAddresses: 100_000 }) {}
 
   add(series: string, ip: string, count: number, now: number): void {
-    if (!ipaddr.isValid(ip)) return;
-    const key = ipaddr.process(ip).toNormalizedString();
+    if (!ipaddr().isValid(ip)) return;
+    const key = ipaddr().process(ip).toNormalizedString();
     let s = this.series.get(series);
     if (!s) this.series.set(series, (s = new Map()));
     const events = s.get(key) ?? [];
@@ -97,7 +98,7 @@ export class MemoryCounterStore implements CounterStore {
     const oldest = nowS - (q.periodEnd + 1) * q.monitor.window;
     let n = 0;
     for (const [key, events] of s) {
-      const addr = ipaddr.parse(key);
+      const addr = ipaddr().parse(key);
       if (addr.kind() !== block[0].kind() || !addr.match(block)) continue;
       for (const [t, c] of events) if (t > oldest && t <= newest) n += c;
     }

@@ -4,7 +4,6 @@
  * (docs/postfix.md).
  */
 import type { Command } from 'commander';
-import { parseHostPort } from '../../config/values.js';
 import { formatDiagnostic } from '../../diagnostics.js';
 import type { BesideKind } from '../../frontdoors/run-beside.js';
 import { type CliIO, EXIT } from '../io.js';
@@ -19,6 +18,7 @@ export function besideCommand(kind: BesideKind, description: string): RegisterCo
       .option('-l, --listen <host:port>', `where to listen (default: the configuration's ${kind === 'policy' ? 'Policy_Listener' : 'Milter_Listener'} listen)`)
       .option('--drain <seconds>', 'on SIGTERM, how long open connections may finish before they are closed', '10')
       .action(async (opts: { config: string; listen?: string; drain: string }) => {
+        const { parseHostPort } = await import('../../config/values.js');
         const listen = opts.listen === undefined ? undefined : parseHostPort(opts.listen);
         if (listen === undefined && opts.listen !== undefined) {
           io.err(`smtp-cbv ${kind}: --listen expects an IP address and port such as 127.0.0.1:10040, found '${opts.listen}'\n`);

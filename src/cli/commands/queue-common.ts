@@ -3,11 +3,13 @@
  * the configuration, finding one entry, and the JSON shape of an entry.
  */
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.js';
 import { formatDiagnostic, hasErrors } from '../../diagnostics.js';
-import { appendCommand, readEntries } from '../../delivery/queue-commands.js';
 import type { EntryState } from '../../delivery/queue-entry.js';
-import { isQueueId, QueueFiles } from '../../delivery/queue-file.js';
+import type { QueueFiles } from '../../delivery/queue-file.js';
+
+// The configuration and queue modules are imported when a queue command runs: the
+// other subcommands need none of them (start-up time).
+export const queueModules = () => Promise.all([import('../../delivery/queue-commands.js'), import('../../delivery/queue-file.js')]).then(([commands, file]) => ({ ...commands, ...file }));
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
 
@@ -18,6 +20,7 @@ export interface QueueOpts {
 
 /** The queue directory the configuration names; null (exit code set) when the configuration has errors. */
 export async function queueFiles(opts: QueueOpts, io: CliIO, exit: ExitCodeSink): Promise<QueueFiles | null> {
+  const [{ loadConfig }, { QueueFiles }] = await Promise.all([import('../../config/index.js'), queueModules()]);
   const { config, diagnostics } = await loadConfig(opts.config);
   if (!config || hasErrors(diagnostics)) {
     for (const d of diagnostics) io.err(`${formatDiagnostic(d)}\n`);
@@ -29,6 +32,7 @@ export async function queueFiles(opts: QueueOpts, io: CliIO, exit: ExitCodeSink)
 
 /** The entry with this id, or null with EX_NOINPUT and a message. */
 export async function findEntry(files: QueueFiles, id: string, io: CliIO, exit: ExitCodeSink): Promise<{ state: EntryState; size: number } | null> {
+  const { isQueueId, readEntries } = await queueModules();
   const found = isQueueId(id) ? (await readEntries(files)).find((e) => e.state.header.id === id && !e.state.deleted) : undefined;
   if (!found) {
     io.err(`smtp-cbv queue: no queue entry ${JSON.stringify(id)}\n`);
@@ -70,7 +74,7 @@ export function registerEntryCommand(queue: Command, io: CliIO, exit: ExitCodeSi
       const files = await queueFiles(opts, io, exit);
       if (!files || !(await findEntry(files, id, io, exit))) return;
       try {
-        await appendCommand(files, id, c.command);
+        await (await queueModules()).appendCommand(files, id, c.command);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
         io.err(`smtp-cbv queue: entry ${id} is gone (delivered meanwhile)\n`);

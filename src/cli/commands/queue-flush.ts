@@ -1,9 +1,8 @@
 /** `smtp-cbv queue flush [ID] --config FILE [--json]`: deferred recipients (of one entry, or of all) are due now. */
 import type { Command } from 'commander';
-import { appendCommand, readEntries } from '../../delivery/queue-commands.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
-import { findEntry, type QueueOpts, queueFiles } from './queue-common.js';
+import { findEntry, type QueueOpts, queueFiles, queueModules } from './queue-common.js';
 
 export function registerQueueFlush(queue: Command, io: CliIO, exit: ExitCodeSink): void {
   queue
@@ -15,6 +14,7 @@ export function registerQueueFlush(queue: Command, io: CliIO, exit: ExitCodeSink
     .action(async (id: string | undefined, opts: QueueOpts) => {
       const files = await queueFiles(opts, io, exit);
       if (!files) return;
+      const { appendCommand, readEntries } = await queueModules();
       let ids: string[];
       if (id) {
         if (!(await findEntry(files, id, io, exit))) return;

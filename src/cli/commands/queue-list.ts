@@ -1,9 +1,8 @@
 /** `smtp-cbv queue list --config FILE [--json]`: every entry in the delivery queue, oldest first. */
 import type { Command } from 'commander';
-import { readEntries } from '../../delivery/queue-commands.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
-import { entryJson, type QueueOpts, queueFiles } from './queue-common.js';
+import { entryJson, type QueueOpts, queueFiles, queueModules } from './queue-common.js';
 
 export function registerQueueList(queue: Command, io: CliIO, exit: ExitCodeSink): void {
   queue
@@ -14,6 +13,7 @@ export function registerQueueList(queue: Command, io: CliIO, exit: ExitCodeSink)
     .action(async (opts: QueueOpts) => {
       const files = await queueFiles(opts, io, exit);
       if (!files) return;
+      const { readEntries } = await queueModules();
       const entries = (await readEntries(files)).filter((e) => !e.state.deleted).map(entryJson);
       if (opts.json) io.out(`${JSON.stringify(entries, null, 2)}\n`);
       else {

@@ -1,6 +1,5 @@
 /** `smtp-cbv queue show ID --config FILE [--json]`: one entry: envelope, recipients, and the message's header section. */
 import type { Command } from 'commander';
-import { headerSection } from '../../delivery/dsn.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
 import { entryJson, findEntry, type QueueOpts, queueFiles } from './queue-common.js';
@@ -17,6 +16,7 @@ export function registerQueueShow(queue: Command, io: CliIO, exit: ExitCodeSink)
       if (!files) return;
       const found = await findEntry(files, id, io, exit);
       if (!found) return;
+      const { headerSection } = await import('../../delivery/dsn.js');
       const headers = headerSection((await files.read(id)).message);
       const e = { ...entryJson(found), headers };
       if (opts.json) io.out(`${JSON.stringify(e, null, 2)}\n`);

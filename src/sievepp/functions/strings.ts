@@ -3,7 +3,7 @@
  * ec_base64_encode / _decode, qp_encode (RFC 2045 6.7), ec_rfc2047_encode_header (RFC 2047) and ec_pcre_match
  * (through re2js, so a pattern cannot take exponential time).
  */
-import libmime from 'libmime';
+import { libmime } from '../../sieve/runtime/libmime.js';
 import { RE2JS } from 're2js';
 import { argString, type SieveFunction } from '../functions.js';
 
@@ -45,7 +45,7 @@ const rfc2047: SieveFunction = {
   name: 'ec_rfc2047_encode_header',
   uses: { value: true },
   params: [{ name: 'header value', type: 'string' }],
-  call: (b, rt) => libmime.encodeWords(argString(b, rt, 0)!, 'Q'),
+  call: (b, rt) => libmime().encodeWords(argString(b, rt, 0)!, 'Q'),
 };
 
 /**
