@@ -72,6 +72,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
       greetPauseMs: must(serverOptions.greetPause, dir, listener),
       maxConnections: must(serverOptions.maxConnections, dir, listener),
       dataTimeoutMs: must(serverOptions.dataTimeout, dir, listener),
+      maxMessageMemory: must(serverOptions.maxMessageMemory, dir, listener),
     },
     listeners: buildListeners(listener, dir, diagnostics),
     smtpCbv: cbv ? buildCbv(cbv, dir) : null,

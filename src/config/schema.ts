@@ -179,6 +179,7 @@ export const serverOptions = {
   socketTimeout: opt('socket_timeout', t.seconds(true), '300', 'Idle time after which a client connection is closed (RFC 5321 section 4.5.3.2.7: at least 5 minutes).'),
   greetPause: opt('greet_pause', t.seconds(false), '0', 'Wait this long before the greeting; a client that talks first is refused with 554 (like Postfix postscreen\'s pregreet test). 0 greets at once.'),
   maxConnections: opt('max_connections', t.integer(1, 1000000), '1000', 'Connections open at once on each listener; the next one is refused with 421.'),
+  maxMessageMemory: opt('max_message_memory', t.size, '512m', 'Bytes of messages held in memory at once, all sessions together; past it a DATA is answered 452 4.3.1.'),
   dataTimeout: opt('data_timeout', t.seconds(true), '600', 'Longest a message transfer (DATA to the final dot) may take; then 451 and the connection closes (RFC 5321 section 4.5.3.2.6: 10 minutes).'),
 };
 

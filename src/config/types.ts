@@ -149,6 +149,7 @@ export interface ServerConfig {
   greetPauseMs: number;
   maxConnections: number;
   dataTimeoutMs: number;
+  maxMessageMemory: number;
 }
 
 /** A front door beside an MTA (docs/postfix.md): the policy service or the milter. */

@@ -88,7 +88,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   if (redis) metrics.watchRedis(() => redis.link.up);
   let policy: SievePolicy = observed(assembled.policy, metrics);
   const front = new SmtpFront(
-    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, greetPauseMs: s.greetPauseMs, maxConnections: s.maxConnections, dataTimeoutMs: s.dataTimeoutMs, logger, connections: services.shared.connections },
+    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, greetPauseMs: s.greetPauseMs, maxConnections: s.maxConnections, dataTimeoutMs: s.dataTimeoutMs, maxMessageMemory: s.maxMessageMemory, logger, connections: services.shared.connections },
     { policy: () => policy, services },
   );
   metrics.watchConnections(() => front.connectionCount);

@@ -23,5 +23,7 @@ export const replies = {
   shuttingDown: { code: 421, enhanced: '4.3.2', text: 'Server shutting down' } as Reply,
   needMail: { code: 503, enhanced: '5.5.1', text: 'Error: need MAIL command' } as Reply,
   noValidRecipients: { code: 554, enhanced: '5.5.1', text: 'Error: no valid recipients' } as Reply,
+  /** RFC 3463 4.3.1: the messages being received already fill the memory set aside for them. */
+  noMemory: { code: 452, enhanced: '4.3.1', text: 'Insufficient system storage, try again later' } as Reply,
   tooBig: (limit: number): Reply => ({ code: 552, enhanced: '5.3.4', text: `Message size exceeds the limit of ${limit} bytes` }),
 };

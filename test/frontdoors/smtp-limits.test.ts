@@ -63,6 +63,22 @@ describe('the SMTP front door', () => {
     }
   });
 
+  it('answers 452 4.3.1 when the messages being received would exceed the memory budget, and frees it after', async () => {
+    const t = await start({ maxMessageMemory: 8_000, maxMessageSize: 100_000 });
+    const send = async (body: string) => {
+      const c = await t.client();
+      await c.reply();
+      await c.command('EHLO big.test');
+      await c.command('MAIL FROM:<a@b.test>');
+      await c.command('RCPT TO:<c@d.test>');
+      await c.command('DATA');
+      return (await c.command(`Subject: s\r\n\r\n${body}\r\n.`)).text;
+    };
+    expect(await send('x'.repeat(20_000))).toBe('452 4.3.1 Insufficient system storage, try again later');
+    expect(await send('small')).toMatch(/^250 /);
+    expect(await t.spooled()).toHaveLength(1);
+  });
+
   it('ends a DATA transfer that takes longer than data_timeout with 451', async () => {
     const t = await start({ dataTimeoutMs: 300 });
     const c = await t.client();

@@ -9,7 +9,9 @@ import { replies } from '../../session/replies.js';
 import type { Reply } from '../../session/reply.js';
 import { type PhaseOutcome, Session, type SessionDeps } from '../../session/session.js';
 import { type ConnectionCounter, LocalConnections } from '../../store/connections.js';
-import { type Answer, createSmtpListener, type SmtpClient, type SmtpListener } from './smtp-server-adapter.js';
+import { type Answer, createSmtpListener, type DataIn, type MessageMemory, type SmtpClient, type SmtpListener } from './smtp-server-adapter.js';
+
+const DEFAULT_MESSAGE_MEMORY = 512 * 1024 * 1024;
 
 export interface ListenerOptions {
   host: string;
@@ -38,12 +40,17 @@ export interface SmtpFrontOptions {
   maxConnections?: number;
   /** Longest DATA transfer; default 10 minutes (RFC 5321 4.5.3.2.6). */
   dataTimeoutMs?: number;
+  /** Bytes of messages held in memory at once, all sessions together; default 512 MiB. */
+  maxMessageMemory?: number;
   logger: Logger;
   /** Where connections per client address are counted; default: in this process (src/store/connections.ts). */
   connections?: ConnectionCounter;
 }
 
 export class SmtpFront {
+  /** One budget for every listener: the process's memory is one. */
+  private readonly memory: MessageMemory;
+  private memoryHeld = 0;
   private listeners: SmtpListener[] = [];
   private sessions = new Map<string, { session: Session; listener: SmtpListener; ip: string; counted: boolean }>();
   private readonly perIp: ConnectionCounter;
@@ -53,6 +60,17 @@ export class SmtpFront {
     private readonly deps: SessionDeps,
   ) {
     this.perIp = options.connections ?? new LocalConnections();
+    const budget = options.maxMessageMemory ?? DEFAULT_MESSAGE_MEMORY;
+    this.memory = {
+      reserve: (bytes) => {
+        if (this.memoryHeld + bytes > budget) return false;
+        this.memoryHeld += bytes;
+        return true;
+      },
+      release: (bytes) => {
+        this.memoryHeld -= bytes;
+      },
+    };
   }
 
   /** Starts every listener; resolves with the addresses bound (port 0 picks a free one). */
@@ -68,6 +86,7 @@ export class SmtpFront {
           greetPauseMs: this.options.greetPauseMs ?? 0,
           maxConnections: this.options.maxConnections ?? 1000,
           dataTimeoutMs: this.options.dataTimeoutMs ?? 600_000,
+          memory: this.memory,
           ...(l.tls ? { tls: l.tls } : {}),
         },
         this.events(l, () => listener),
@@ -149,9 +168,14 @@ export class SmtpFront {
         const s = find(id);
         return s ? answer(await s.rcptTo(address)) : lost();
       },
-      data: async (id: string, data: { message: Buffer } | { tooBig: number }) => {
+      data: async (id: string, data: DataIn) => {
         const s = find(id);
         if (!s) return lost();
+        if ('noMemory' in data) {
+          s.reset();
+          this.options.logger.warn({ event: 'message-memory', session: id, budget: this.options.maxMessageMemory ?? DEFAULT_MESSAGE_MEMORY }, 'message memory budget reached: 452');
+          return { reply: replies.noMemory };
+        }
         if ('tooBig' in data) {
           s.reset();
           return { reply: replies.tooBig(limit) };

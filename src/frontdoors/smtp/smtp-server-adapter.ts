@@ -109,7 +109,14 @@ export interface Answer {
 }
 
 /** The message of a DATA command, read whole, or how much was sent past the size limit. */
-export type DataIn = { message: Buffer } | { tooBig: number };
+export type DataIn = { message: Buffer } | { tooBig: number } | { noMemory: true };
+
+/** Bytes of messages held in memory by every session at once (smtp-front.ts shares one among its listeners). */
+export interface MessageMemory {
+  /** Takes `bytes` from the budget; false (nothing taken) when that would exceed it. */
+  reserve(bytes: number): boolean;
+  release(bytes: number): void;
+}
 
 export interface SmtpEvents {
   connect(client: SmtpClient): Promise<Answer>;
@@ -136,6 +143,8 @@ export interface ListenerSettings {
   maxConnections: number;
   /** Longest a DATA transfer may take, from the 354 to the final dot (RFC 5321 4.5.3.2.6). */
   dataTimeoutMs: number;
+  /** The budget every message being received is held against. */
+  memory: MessageMemory;
 }
 
 /** A listening smtp-server. */
@@ -274,12 +283,25 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
   }
 
   async function onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void) {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
     let size = 0;
+    // Held against the process's budget from the first byte to the answer: many large
+    // messages at once get 452 4.3.1 rather than exhausting memory (RFC 3463 4.3.1).
+    let held = 0;
+    let noMemory = false;
     stream.on('data', (chunk: Buffer) => {
-      // Past the SIZE limit keep reading (the client is still sending) but keep nothing.
+      // Past the SIZE limit, or the memory budget, keep reading (the client is still sending) but keep nothing.
       size += chunk.length;
-      if (!stream.sizeExceeded && size <= settings.maxMessageSize) chunks.push(chunk);
+      if (stream.sizeExceeded || size > settings.maxMessageSize || noMemory) return;
+      if (settings.memory.reserve(chunk.length)) {
+        held += chunk.length;
+        chunks.push(chunk);
+        return;
+      }
+      noMemory = true;
+      chunks = [];
+      settings.memory.release(held);
+      held = 0;
     });
     // A client that trickles its message must not hold the session (and its memory) for ever.
     let deadline: NodeJS.Timeout | undefined;
@@ -289,6 +311,7 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
     });
     clearTimeout(deadline);
     if (!ended) {
+      settings.memory.release(held);
       const t = tracked.get(session.id);
       events.reset(session.id);
       t?.conn.send(451, '4.4.2 Message transfer took too long', false);
@@ -296,7 +319,11 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
       return;
     }
     const tooBig = stream.sizeExceeded || size > settings.maxMessageSize;
-    await answer(session, cb, events.data(session.id, tooBig ? { tooBig: size } : { message: Buffer.concat(chunks) }));
+    try {
+      await answer(session, cb, events.data(session.id, tooBig ? { tooBig: size } : noMemory ? { noMemory: true } : { message: Buffer.concat(chunks) }));
+    } finally {
+      settings.memory.release(held);
+    }
   }
 
   return {
