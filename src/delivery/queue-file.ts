@@ -24,6 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, type FileHandle, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Reply } from '../session/reply.js';
+import { DirSync } from './dir-sync.js';
 
 /** What the queue entry is: mail accepted from a client, or one the server made. */
 export type EntryKind = 'message' | 'redirect' | 'vacation' | 'bounce' | 'delay';
@@ -118,9 +119,8 @@ export function decodeEntry(data: Buffer): EntryFile {
 export class QueueFiles {
   readonly entries: string;
   readonly control: string;
-  /** The directory fsync in progress, and the one queued behind it (group commit). */
-  private dirSync: Promise<void> | null = null;
-  private nextDirSync: Promise<void> | null = null;
+  /** Directory fsyncs shared by concurrent acceptances (group commit). */
+  private readonly dirs: DirSync;
 
   constructor(
     readonly dir: string,
@@ -129,6 +129,7 @@ export class QueueFiles {
   ) {
     this.entries = join(dir, 'entries');
     this.control = join(dir, 'control');
+    this.dirs = new DirSync(counter);
   }
 
   async init(): Promise<void> {
@@ -154,7 +155,7 @@ export class QueueFiles {
         await rename(`${this.path(e.header.id)}.tmp`, this.path(e.header.id));
         written.push(this.path(e.header.id));
       }
-      await this.syncEntriesDir();
+      await this.dirs.sync(this.entries);
     } catch (e) {
       await Promise.all(written.map((p) => rm(p, { force: true }).catch(() => undefined)));
       throw e;
@@ -173,24 +174,6 @@ export class QueueFiles {
     } finally {
       await fh.close();
     }
-  }
-
-  /**
-   * Makes every rename made so far durable. A sync already running may
-   * have started before our rename, so callers then wait for the next one,
-   * which all of them share.
-   */
-  private syncEntriesDir(): Promise<void> {
-    if (!this.dirSync) {
-      this.counter.fsyncs++;
-      this.dirSync = syncDir(this.entries).finally(() => (this.dirSync = null));
-      return this.dirSync;
-    }
-    this.nextDirSync ??= this.dirSync.catch(() => undefined).then(() => {
-      this.nextDirSync = null;
-      return this.syncEntriesDir();
-    });
-    return this.nextDirSync;
   }
 
   async remove(id: string): Promise<void> {
@@ -235,11 +218,3 @@ async function writeSynced(path: string, chunks: readonly Buffer[]): Promise<voi
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, constants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
