@@ -19,28 +19,10 @@ import { SMTPServer } from 'smtp-server';
 import { controlGreeting } from '../src/frontdoors/smtp/smtp-server-adapter.js';
 import { startFromConfig } from '../src/server/run.js';
 import { freePort } from '../test/helpers/free-port.js';
-import { RawSmtpClient } from '../test/helpers/smtp-client.js';
+import { oneMessage } from './one-message.js';
 
 const MESSAGES = 1000;
 const CLIENTS = 20;
-const body = `From: a@sender.test\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nSubject: bench\r\n\r\n${'x'.repeat(76)}\r\n`.padEnd(1024, 'y') + '\r\n';
-
-async function oneMessage(port: number): Promise<boolean> {
-  const c = await RawSmtpClient.open(port);
-  try {
-    await c.reply();
-    await c.command('EHLO bench.test');
-    if ((await c.command('MAIL FROM:<alice@sender.test>')).code !== 250) return false;
-    if ((await c.command('RCPT TO:<bob@dest.test>')).code !== 250) return false;
-    if ((await c.command('DATA')).code !== 354) return false;
-    const ok = (await c.command(`${body}.`)).code === 250;
-    c.write('QUIT\r\n');
-    return ok;
-  } finally {
-    c.close();
-  }
-}
-
 /** Sends MESSAGES; resolves when they are accepted, with the time it took and when the sink had them all. */
 async function load(port: number, sink: { received: number }): Promise<{ acceptedPerSecond: number; endToEndPerSecond: number; failed: number }> {
   const target = sink.received + MESSAGES;
@@ -51,7 +33,7 @@ async function load(port: number, sink: { received: number }): Promise<{ accepte
     Array.from({ length: CLIENTS }, async () => {
       while (next < MESSAGES) {
         next++;
-        if (!(await oneMessage(port))) failed++;
+        if (!(await oneMessage(port, 'bob@dest.test'))) failed++;
       }
     }),
   );

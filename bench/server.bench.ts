@@ -26,31 +26,13 @@ import { controlGreeting } from '../src/frontdoors/smtp/smtp-server-adapter.js';
 import { createServices } from '../src/server/services.js';
 import { oneMx } from '../test/helpers/cbv-fixture.js';
 import { startDnsServer } from '../test/helpers/dns-server.js';
-import { RawSmtpClient } from '../test/helpers/smtp-client.js';
+import { oneMessage } from './one-message.js';
 import { startSmtpRemote } from '../test/helpers/smtp-remote.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MESSAGES = 2000;
 const CLIENTS = 20;
 const IDLE = 1000;
-const body = `From: a@sender.test\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nSubject: bench\r\n\r\n${'x'.repeat(76)}\r\n`.padEnd(1024, 'y') + '\r\n';
-
-async function oneMessage(port: number): Promise<boolean> {
-  const c = await RawSmtpClient.open(port);
-  try {
-    await c.reply();
-    await c.command('EHLO bench.test');
-    if ((await c.command('MAIL FROM:<alice@sender.test>')).code !== 250) return false;
-    if ((await c.command('RCPT TO:<bob@here.test>')).code !== 250) return false;
-    if ((await c.command('DATA')).code !== 354) return false;
-    const ok = (await c.command(`${body}.`)).code === 250;
-    c.write('QUIT\r\n');
-    return ok;
-  } finally {
-    c.close();
-  }
-}
-
 async function load(port: number): Promise<{ perSecond: number; failed: number }> {
   let next = 0;
   let failed = 0;
@@ -59,7 +41,7 @@ async function load(port: number): Promise<{ perSecond: number; failed: number }
     Array.from({ length: CLIENTS }, async () => {
       while (next < MESSAGES) {
         next++;
-        if (!(await oneMessage(port))) failed++;
+        if (!(await oneMessage(port, 'bob@here.test'))) failed++;
       }
     }),
   );
@@ -93,7 +75,7 @@ async function main() {
   await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
   const barePort = (bare.server.address() as { port: number }).port;
 
-  await oneMessage(oursAt!.port); // the first message probes; the rest hit the cache
+  await oneMessage(oursAt!.port, 'bob@here.test'); // the first message probes; the rest hit the cache
   await load(barePort); // warm up both paths
   await load(oursAt!.port);
   const b = await load(barePort);
