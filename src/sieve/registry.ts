@@ -54,6 +54,12 @@ export interface TagSpec {
   values?(b: Bound, rt: Runtime): string[];
   /** For tags on `set`: the variable modifier it is (RFC 5229 4.1), e.g. regex's :quoteregex. */
   modifier?: { precedence: number; apply(s: string): string };
+  /**
+   * A tag that gives its command another meaning (RFC 6134 2.4 `redirect
+   * :list`: the argument names a list, not an address): its checks and run
+   * replace the command's own.
+   */
+  instead?: { validate?(b: Bound, v: Validator): void; execute(b: Bound, rt: Runtime): MaybePromise<void> };
 }
 
 /** Shared tag families a test or command takes: RFC 5228 2.7.1-2.7.4. */

@@ -15,6 +15,7 @@ import { editheader } from './editheader.js';
 import { encodedCharacter } from './encoded-character.js';
 import { envelope } from './envelope.js';
 import { environment, vndDovecotEnvironment } from './environment.js';
+import { extlists } from './extlists.js';
 import { fileinto } from './fileinto.js';
 import { ihave } from './ihave.js';
 import { imap4flags } from './imap4flags.js';
@@ -66,4 +67,5 @@ export const extensions: readonly Extension[] = [
   foreverypart,
   extracttext,
   vndDovecotEnvironment,
+  extlists,
 ];

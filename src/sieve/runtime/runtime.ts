@@ -50,6 +50,21 @@ export interface SieveHost {
   duplicate?(id: string, seconds: number): MaybePromise<boolean>;
   /** Current time, for date/currentdate and vacation; defaults to the clock. */
   now?(): Date;
+  /**
+   * RFC 6134: the external list of this name (normalised by the extlists
+   * extension: "urn:ietf:params:sieve:addrbook:default", lower case), or
+   * undefined when the host has none. Lists are held in memory (the server
+   * loads them with its configuration), so the answer is immediate.
+   */
+  externalList?(name: string): ExternalList | undefined;
+}
+
+/** A list the host keeps (RFC 6134): addresses or domains a policy tests against. */
+export interface ExternalList {
+  /** Is this value (an address, a domain) on the list? The list decides how it compares. */
+  contains(value: string): boolean;
+  /** Its members, for `redirect :list` (RFC 6134 2.4): the addresses the message goes to. */
+  members(): readonly string[];
 }
 
 /**
@@ -261,6 +276,7 @@ export class Runtime implements Scope {
     const cpu = host.setting?.('sieve_max_cpu_time');
     this.budget = new CpuBudget((cpu !== undefined ? parseDuration(cpu) : undefined) ?? limits.maxCpuMs);
     const mc: MatchContext & { at?: Position } = { cmp: asciiCasemap, wantCaptures: false, warn: (m) => this.warn(m, mc.at), budget: this.budget };
+    if (host.externalList) mc.externalList = (name) => host.externalList!(name);
     this.matchContext = mc;
   }
 

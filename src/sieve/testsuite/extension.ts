@@ -15,6 +15,7 @@ import { normalizeMailbox } from '../runtime/result.js';
 import { type Envelope, type Runtime, SieveRuntimeFailure, StopSignal } from '../runtime/runtime.js';
 import { executeResult } from './result-execute.js';
 import { suiteScriptLoader, TestFailure, type TestsuiteState } from './state.js';
+import { suiteExternalLists } from './lists.js';
 
 export const STATE = 'testsuite';
 export const stateOf = (rt: Runtime): TestsuiteState => rt.state.get(STATE) as TestsuiteState;
@@ -120,6 +121,7 @@ const testScriptCompile: CommandDef = {
       registry: st.registry,
       loadScript: suiteScriptLoader(st.dir, st.config),
       setting: (n) => st.config.get(n),
+      knownList: suiteExternalLists(st.config).knownList,
     });
     const errors = r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
     // Pigeonhole ends a failed compile with one summary error, which test_error counts.
@@ -162,7 +164,7 @@ const testMultiscript: CommandDef = {
       } catch {
         return false;
       }
-      const r = compileSieve(text, { file, registry: st.registry, loadScript: suiteScriptLoader(st.dir, st.config), setting: (n) => st.config.get(n) });
+      const r = compileSieve(text, { file, registry: st.registry, loadScript: suiteScriptLoader(st.dir, st.config), setting: (n) => st.config.get(n), knownList: suiteExternalLists(st.config).knownList });
       if (!r.script) return false;
       scripts.push(r.script);
     }

@@ -73,10 +73,16 @@ export function suiteScriptLoader(dir: string, config?: ReadonlyMap<string, stri
   };
 }
 
-function fromDict(text: string, name: string): string | null {
+/** A Dovecot "file" dict: alternating key and value lines. */
+export function parseDict(text: string): Map<string, string> {
   const lines = text.split(/\r?\n/);
   const entries = new Map<string, string>();
   for (let i = 0; i + 1 < lines.length; i += 2) entries.set(lines[i]!, lines[i + 1]!);
+  return entries;
+}
+
+function fromDict(text: string, name: string): string | null {
+  const entries = parseDict(text);
   const id = entries.get(`priv/sieve/name/${name}`);
   return id === undefined ? null : (entries.get(`priv/sieve/data/${id}`) ?? null);
 }
