@@ -48,8 +48,12 @@ export interface TagSpec {
   group?: string;
   /** Checks after the command's arguments are sorted (e.g. :last needs :index); report with v.error. */
   check?(b: Bound, v: Validator): void;
-  /** What the tag does to the action its command takes (RFC 3894 `:copy` keeps the implicit keep). */
-  effect?(a: Action): void;
+  /**
+   * What the tag does to the action its command takes (RFC 3894 `:copy`
+   * keeps the implicit keep; RFC 8579 `:specialuse` chooses the mailbox
+   * from its argument).
+   */
+  effect?(a: Action, args: Value[], rt: Runtime): void;
   /** For a tag that chooses what its test compares (a body transform another extension adds): those values. */
   values?(b: Bound, rt: Runtime): string[];
   /** For tags on `set`: the variable modifier it is (RFC 5229 4.1), e.g. regex's :quoteregex. */

@@ -27,6 +27,7 @@ import { ereject, reject } from './reject.js';
 import { regex } from './regex.js';
 import { relational } from './relational.js';
 import { spamtest, spamtestplus, virustest } from './spamvirustest.js';
+import { specialUse } from './special-use.js';
 import { subaddress } from './subaddress.js';
 import { vacation, vacationSeconds } from './vacation.js';
 import { variables } from './variables.js';
@@ -68,4 +69,5 @@ export const extensions: readonly Extension[] = [
   extracttext,
   vndDovecotEnvironment,
   extlists,
+  specialUse,
 ];

@@ -57,6 +57,11 @@ export interface SieveHost {
    * loads them with its configuration), so the answer is immediate.
    */
   externalList?(name: string): ExternalList | undefined;
+  /**
+   * RFC 8579 (RFC 6154 attributes such as "\\Junk"): the mailboxes that
+   * carry this special-use flag, in the host's order; empty when none.
+   */
+  specialUseMailboxes?(flag: string): readonly string[];
 }
 
 /** A list the host keeps (RFC 6134): addresses or domains a policy tests against. */
@@ -387,7 +392,7 @@ export class Runtime implements Scope {
    */
   take(b: Bound, def: ActionDef, fields: ActionFields = {}): Action {
     const action: Action = { def, type: def.type, pos: b.node.pos, ...fields };
-    for (const t of b.tags.values()) t.spec?.effect?.(action);
+    for (const t of b.tags.values()) t.spec?.effect?.(action, t.args, this);
     this.addAction(action);
     return action;
   }
