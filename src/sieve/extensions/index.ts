@@ -22,6 +22,7 @@ import { imap4flags } from './imap4flags.js';
 import { include } from './include.js';
 import { index } from './index-ext.js';
 import { mailbox } from './mailbox.js';
+import { mboxmetadata, servermetadata } from './metadata.js';
 import { extracttext, foreverypart, mime } from './mime.js';
 import { ereject, reject } from './reject.js';
 import { regex } from './regex.js';
@@ -70,4 +71,6 @@ export const extensions: readonly Extension[] = [
   vndDovecotEnvironment,
   extlists,
   specialUse,
+  mboxmetadata,
+  servermetadata,
 ];

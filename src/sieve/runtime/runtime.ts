@@ -62,6 +62,12 @@ export interface SieveHost {
    * carry this special-use flag, in the host's order; empty when none.
    */
   specialUseMailboxes?(flag: string): readonly string[];
+  /**
+   * RFC 5490 / RFC 5464: the value of an annotation ("/private/..." or
+   * "/shared/...") of a mailbox (normalised, "INBOX" upper case), or of
+   * the server when `mailbox` is null; undefined when it has none.
+   */
+  metadata?(mailbox: string | null, name: string): MaybePromise<string | undefined>;
 }
 
 /** A list the host keeps (RFC 6134): addresses or domains a policy tests against. */

@@ -32,6 +32,8 @@ export class TestsuiteState {
   /** The result test_script_run produced; null means "the testsuite script's own result". */
   scriptResult: ExecutionResult | null = null;
   readonly mailboxes = new Set<string>(['INBOX']);
+  /** Annotations test_imap_metadata_set made (RFC 5464), by mailbox ("" for the server) and entry name. */
+  readonly metadata = new Map<string, string>();
   /** Compiled scripts test_binary_save kept by name (our compiled form stands for Pigeonhole's binary). */
   readonly binaries = new Map<string, CompiledScript>();
   /** Settings test_config_set changed; the runner's host answers setting() from here. */
