@@ -53,7 +53,7 @@ export interface TagSpec {
    * keeps the implicit keep; RFC 8579 `:specialuse` chooses the mailbox
    * from its argument).
    */
-  effect?(a: Action, args: Value[], rt: Runtime): void;
+  effect?(a: Action, args: Value[], rt: Runtime, b: Bound): void;
   /** For a tag that chooses what its test compares (a body transform another extension adds): those values. */
   values?(b: Bound, rt: Runtime): string[];
   /** For tags on `set`: the variable modifier it is (RFC 5229 4.1), e.g. regex's :quoteregex. */
@@ -133,6 +133,11 @@ export interface CommandDef {
   evaluate?(b: Bound, rt: Runtime): MaybePromise<boolean>;
 }
 
+export interface EnvelopePart {
+  name: string;
+  values(b: Bound, rt: Runtime): string[];
+}
+
 /** A tag an extension attaches to commands of other extensions (RFC 3894 `:copy`). */
 export interface TagAttachment {
   commands: string[];
@@ -155,6 +160,12 @@ export interface Extension {
    * vnd.dovecot.environment's "env".
    */
   namespaces?: Array<{ name: string; read(rt: Runtime, path: string): string }>;
+  /**
+   * Envelope parts (RFC 5228 5.4) the extension adds to the envelope test
+   * once required (RFC 6009: "bytimeabsolute", ...): their values are
+   * compared as they are, without an address part.
+   */
+  envelopeParts?: EnvelopePart[];
   /** Capabilities that must be required with this one (RFC 5703 7: extracttext needs foreverypart). */
   alsoRequires?: string[];
   /** Capabilities that may appear in `require` but cannot be used directly (Pigeonhole's "implicit"). */

@@ -10,6 +10,7 @@ import { copy } from './copy.js';
 import { core } from './core.js';
 import { date } from './date.js';
 import { debug } from './debug.js';
+import { envelopeDeliverby, redirectDeliverby } from './deliverby.js';
 import { duplicate } from './duplicate.js';
 import { editheader } from './editheader.js';
 import { encodedCharacter } from './encoded-character.js';
@@ -73,4 +74,6 @@ export const extensions: readonly Extension[] = [
   specialUse,
   mboxmetadata,
   servermetadata,
+  envelopeDeliverby,
+  redirectDeliverby,
 ];

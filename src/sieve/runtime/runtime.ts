@@ -23,6 +23,13 @@ export interface Envelope {
   origTo?: string;
   /** The authenticated user (RFC 5228 5.4 allows "auth" as an envelope part). */
   auth?: string;
+  /**
+   * The MAIL FROM BY parameter (RFC 2852), when the sender gave one: the
+   * time by which the message is to be delivered (ms since the epoch, UTC,
+   * with the zone it was given in), what to do if it cannot be (notify or
+   * return) and whether to trace. Read by envelope-deliverby (RFC 6009 5).
+   */
+  deliverBy?: { deadline: number; offset?: number; mode: 'notify' | 'return'; trace: boolean };
 }
 
 export interface ExecutionContext {
@@ -398,7 +405,7 @@ export class Runtime implements Scope {
    */
   take(b: Bound, def: ActionDef, fields: ActionFields = {}): Action {
     const action: Action = { def, type: def.type, pos: b.node.pos, ...fields };
-    for (const t of b.tags.values()) t.spec?.effect?.(action, t.args, this);
+    for (const t of b.tags.values()) t.spec?.effect?.(action, t.args, this, b);
     this.addAction(action);
     return action;
   }
