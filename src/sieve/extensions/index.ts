@@ -13,6 +13,7 @@ import { debug } from './debug.js';
 import { envelopeDeliverby, redirectDeliverby } from './deliverby.js';
 import { duplicate } from './duplicate.js';
 import { editheader } from './editheader.js';
+import { encloseExt } from './enclose.js';
 import { encodedCharacter } from './encoded-character.js';
 import { envelope } from './envelope.js';
 import { environment, vndDovecotEnvironment } from './environment.js';
@@ -76,4 +77,5 @@ export const extensions: readonly Extension[] = [
   servermetadata,
   envelopeDeliverby,
   redirectDeliverby,
+  encloseExt,
 ];
