@@ -7,6 +7,8 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bufferIO } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
 import { parseConfigText } from '../../src/config/index.js';
 import { loadExternalLists, parseListFile } from '../../src/policy/external-lists.js';
 import { startConfig, writeConfig } from '../helpers/config-server.js';
@@ -79,5 +81,13 @@ describe('List scopes (RFC 6134 lists)', () => {
     const script = 'require "extlists";\nredirect :list "tag:example.com,2024:nope";\n';
     await writeFile(join(dir, 'blocked.txt'), '');
     await expect(startConfig(await writeConfig(dir, { data_phase1: script }, LISTS), cleanups)).rejects.toThrow(/unknown list 'tag:example.com,2024:nope'/);
+  });
+
+  it('are read by check --config as by serve', async () => {
+    await writeFile(join(dir, 'blocked.txt'), '');
+    const conf = await writeConfig(dir, { data_phase1: 'require "extlists";\nredirect :list "tag:example.com,2024:nope";\nredirect :list "tag:example.com,2024:blocked";\n' }, LISTS);
+    const io = bufferIO();
+    expect(await main(['check', '--config', conf], io)).toBe(1);
+    expect(io.stdout.trimEnd().split('\n')).toEqual([`${join(dir, 'data_phase1.siv')}:2:16: error: redirect :list: unknown list 'tag:example.com,2024:nope'`]);
   });
 });
