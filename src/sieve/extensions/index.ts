@@ -29,6 +29,7 @@ import { extracttext, foreverypart, mime } from './mime.js';
 import { ereject, reject } from './reject.js';
 import { regex } from './regex.js';
 import { relational } from './relational.js';
+import { replace } from './replace.js';
 import { spamtest, spamtestplus, virustest } from './spamvirustest.js';
 import { specialUse } from './special-use.js';
 import { subaddress } from './subaddress.js';
@@ -78,4 +79,5 @@ export const extensions: readonly Extension[] = [
   envelopeDeliverby,
   redirectDeliverby,
   encloseExt,
+  replace,
 ];
