@@ -9,7 +9,7 @@ import { parseEcconf } from '../../grammars/ecconf.js';
 import type { Diagnostic } from '../diagnostics.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import {
-  type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, cidrListOptions, cidrListScope, datasourceOptions, datasourceScope, globalOptions,
+  type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, cidrListOptions, cidrListScope, listOptions, listScope, datasourceOptions, datasourceScope, globalOptions,
   hookOptions, hookScope, legacyScriptOptions, listenScope, listenerOptions, listenerScope, loggingOptions, loggingScope, metricsOptions, metricsScope,
   milterListenerOptions, milterListenerScope, parseScriptSlot, peerScope, policyListenerOptions, policyListenerScope, redisOptions, redisScope,
   scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
@@ -93,6 +93,12 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
       declaredAt: refOf(d.origin, d.pos),
     })),
     cidrLists: childrenOf(root, cidrListScope).map((c) => buildCidrList(c, dir, diagnostics)),
+    externalLists: childrenOf(root, listScope).map((l) => ({
+      name: l.names[0]?.text ?? '',
+      values: must(listOptions.values, dir, l),
+      file: must(listOptions.file, dir, l),
+      declaredAt: refOf(l.origin, l.pos),
+    })),
     delivery: buildDelivery(root, (spec) => defaultOf(spec, dir), diagnostics),
     workers: must(globalOptions.workers, dir, root),
     redis: buildRedis(childrenOf(root, redisScope)[0], dir),

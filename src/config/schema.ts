@@ -283,6 +283,14 @@ export const cidrListScope: ScopeSpec = {
   name: 'cidr_list', doc: 'A named CIDR table for `query_cidr` and `check_cidr`, without a datasource.', repeat: 'by-name',
   names: single('table name'), options: Object.values(cidrListOptions), scopes: [],
 };
+export const listOptions = {
+  values: opt('values', t.listOf(t.string), '( )', 'Members written in the configuration: addresses or domains.'),
+  file: opt('file', t.filePath, null, 'A file of further members, one a line, relative to the configuration file.'),
+};
+export const listScope: ScopeSpec = {
+  name: 'List', doc: 'An external list for Sieve extlists (RFC 6134): addresses or domains a script tests with `:list`.', repeat: 'by-name',
+  names: single('list name (URI)'), options: Object.values(listOptions), scopes: [],
+};
 export const cbvScope: ScopeSpec = {
   name: 'smtp_cbv', doc: 'SMTP callback verification of the envelope sender.', repeat: 'once', names: optionalName,
   options: Object.values(cbvOptions), scopes: [],
@@ -309,11 +317,11 @@ export const milterListenerScope: ScopeSpec = {
 };
 export const rootScope: ScopeSpec = {
   name: '(top level)', doc: 'Options outside any scope.', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
-  options: [...Object.values(globalOptions), ...deliveryOptions], scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, domainScope, redisScope, metricsScope],
+  options: [...Object.values(globalOptions), ...deliveryOptions], scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, listScope, domainScope, redisScope, metricsScope],
 };
 
 /** The 2.x module form `Validate validate/<module> [instance] { ... }` stands for `<module> [instance] { ... }`. */
 export const VALIDATE_MODULES = new Map<string, ScopeSpec>([['validate/sieve', sieveScope], ['validate/smtp_cbv', cbvScope]]);
 
 /** Every scope, outermost first, for the document and its test. */
-export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, hookScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, domainScope, redisScope, metricsScope];
+export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, hookScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, listScope, domainScope, redisScope, metricsScope];

@@ -107,6 +107,16 @@ export interface CidrListConfig {
   declaredAt: SourceRef;
 }
 
+/** A `List` scope: an external list for Sieve extlists (RFC 6134), read by src/policy/external-lists.ts. */
+export interface ExternalListConfig {
+  /** As written; the policy normalises it as Sieve does. */
+  name: string;
+  values: string[];
+  /** Absolute path of the members file, or null. */
+  file: string | null;
+  declaredAt: SourceRef;
+}
+
 /** A sieve `hook` scope: loaded for compatibility, never run (Momentum's internal events do not exist here). */
 export interface SieveHookRef {
   hook: string;
@@ -177,6 +187,8 @@ export interface Config {
   milter: BesideMtaConfig & { maxMessageSize: number };
   datasources: DatasourceConfig[];
   cidrLists: CidrListConfig[];
+  /** `List` scopes (absent in configurations built by hand: no lists). */
+  externalLists?: ExternalListConfig[];
   /** Routing and the delivery queue (docs/delivery.md). */
   delivery: DeliveryConfig;
   /** Worker processes (docs/operations.md); absent means 1. */

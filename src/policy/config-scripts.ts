@@ -10,12 +10,18 @@ import type { Diagnostic } from '../diagnostics.js';
 import { isPhase, type Phase } from '../session/phases.js';
 import type { PhaseScripts } from '../session/policy.js';
 import { compileSieve } from '../sievepp/compile.js';
+import type { ExternalList } from '../sieve/index.js';
 import { policyCompileOptions } from './compile-options.js';
+import { loadExternalLists } from './external-lists.js';
 
-export async function compileConfigScripts(config: Config): Promise<{ scripts: Partial<Record<Phase, PhaseScripts>>; diagnostics: Diagnostic[] }> {
-  const diagnostics: Diagnostic[] = [];
+/** The scripts and the external lists they test against (RFC 6134), read together so that a reload reads both. */
+export async function compileConfigScripts(
+  config: Config,
+): Promise<{ scripts: Partial<Record<Phase, PhaseScripts>>; externalLists: Map<string, ExternalList>; diagnostics: Diagnostic[] }> {
   const scripts: Partial<Record<Phase, PhaseScripts>> = {};
-  if (!config.sieve.enabled) return { scripts, diagnostics };
+  const { lists: externalLists, diagnostics } = await loadExternalLists(config);
+  if (!config.sieve.enabled) return { scripts, externalLists, diagnostics };
+  const knownList = (name: string) => externalLists.has(name);
   for (const ref of referencedScripts(config)) {
     const where = { file: ref.declaredAt.file, line: ref.declaredAt.line, column: ref.declaredAt.column, offset: 0 };
     if (!isPhase(ref.phase)) {
@@ -29,9 +35,9 @@ export async function compileConfigScripts(config: Config): Promise<{ scripts: P
       diagnostics.push({ severity: 'error', message: `cannot read the script (${(e as NodeJS.ErrnoException).code ?? e}): ${ref.path}`, ...where });
       continue;
     }
-    const compiled = compileSieve(text, { file: ref.path, ...policyCompileOptions(ref.path, { dialect: config.sieve.dialect, phase: ref.phase }) });
+    const compiled = compileSieve(text, { file: ref.path, ...policyCompileOptions(ref.path, { dialect: config.sieve.dialect, phase: ref.phase }), knownList });
     diagnostics.push(...compiled.diagnostics);
     if (compiled.script) (scripts[ref.phase] ??= {})[ref.order === 1 ? 'phase1' : 'phase2'] = compiled.script;
   }
-  return { scripts, diagnostics };
+  return { scripts, externalLists, diagnostics };
 }

@@ -14,6 +14,7 @@ import { compileConfigScripts } from '../policy/config-scripts.js';
 import type { Phase } from '../session/phases.js';
 import type { PhaseScripts } from '../session/policy.js';
 import { compileSieve } from '../sievepp/compile.js';
+import type { ExternalList } from '../sieve/index.js';
 
 /** A script's text, or a file to read it from (`file` also names it in errors and traces). */
 export type ScriptSource = string | { file: string; text?: string };
@@ -40,6 +41,8 @@ export interface ModuleSettings {
 
 export interface PolicyParts {
   scripts: Partial<Record<Phase, PhaseScripts>>;
+  /** The configuration's `List` scopes (RFC 6134), as the server serves them. */
+  externalLists?: ReadonlyMap<string, ExternalList>;
   diagnostics: Diagnostic[];
   runtimeError: 'fail' | 'continue';
   hostname: string;
@@ -55,11 +58,12 @@ const silent = pino({ level: 'silent' });
 
 /** The parts from a loaded configuration: the scripts it binds, its first listener's context, its smtp_cbv module. */
 export async function partsFromConfig(config: Config): Promise<PolicyParts> {
-  const { scripts, diagnostics } = await compileConfigScripts(config);
+  const { scripts, externalLists, diagnostics } = await compileConfigScripts(config);
   const listener = config.listeners[0];
   const c = config.smtpCbv;
   return {
     scripts,
+    externalLists,
     diagnostics,
     runtimeError: config.sieve.runtimeError,
     hostname: listener?.hostname ?? config.server.hostname ?? 'mx.example',

@@ -19,9 +19,9 @@ export interface Assembled {
 
 /** Compiles every script the configuration binds; null with diagnostics when any has an error. */
 export async function assemble(config: Config): Promise<{ assembled: Assembled | null; diagnostics: Diagnostic[] }> {
-  const { scripts, diagnostics } = await compileConfigScripts(config);
+  const { scripts, externalLists, diagnostics } = await compileConfigScripts(config);
   if (hasErrors(diagnostics)) return { assembled: null, diagnostics };
-  const policy = new SievePolicy({ scripts, runtimeError: config.sieve.runtimeError });
+  const policy = new SievePolicy({ scripts, runtimeError: config.sieve.runtimeError, externalLists });
   const listeners: ListenerOptions[] = [];
   for (const l of config.listeners) {
     listeners.push({

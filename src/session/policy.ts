@@ -10,7 +10,7 @@
  * compile time (verdict-readers.ts), never from the script text.
  */
 import type { Logger } from 'pino';
-import { executeAsync, parseMessage, type CompiledScript, type ExecutionResult, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
+import { executeAsync, parseMessage, type CompiledScript, type ExecutionResult, type ExternalList, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
 import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
 import { isReservedContextKey } from './context-keys.js';
 import { type Decision, decide, emptyDecision, mergeDecision } from './decide.js';
@@ -86,6 +86,8 @@ export interface SievePolicyOptions {
   runtimeError: 'fail' | 'continue';
   limits?: Partial<RuntimeLimits>;
   observer?: PolicyObserver;
+  /** RFC 6134 lists by normalised name (src/policy/external-lists.ts): reloaded with the policy. */
+  externalLists?: ReadonlyMap<string, ExternalList>;
 }
 
 /** RFC 5183 items as an MTA sees them while a message arrives. */
@@ -182,6 +184,7 @@ export class SievePolicy implements Policy {
         return transaction?.context.get(variable) ?? connection.context.get(variable);
       },
       mailboxExists: () => true,
+      externalList: (name) => this.options.externalLists?.get(name),
       log: (level, text) => {
         logger[level === 'warning' ? 'warn' : level]({ event: 'ec_log', session: connection.id, phase }, text);
         observer?.log?.(phase, level, text);

@@ -28,6 +28,8 @@ export interface CompileOptions {
   /** Resolve `include` while compiling (see ValidateOptions.loadScript). */
   loadScript?: ValidateOptions['loadScript'];
   setting?: ValidateOptions['setting'];
+  /** The external lists the host knows (RFC 6134; see ValidateOptions.knownList). */
+  knownList?: ValidateOptions['knownList'];
   /** Used by include for nested compiles. */
   includes?: ValidateOptions['includes'];
 }
@@ -76,9 +78,10 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
     language,
     loadScript: options.loadScript,
     setting: options.setting,
+    knownList: options.knownList,
     includes: options.includes,
     // RFC 6609: an included script is compiled as this one was (same extensions, same language).
-    compileNested: (t, more) => compileSieve(t, { language, registry, hasMessage: options.hasMessage, limits: options.limits, ...more }),
+    compileNested: (t, more) => compileSieve(t, { language, registry, hasMessage: options.hasMessage, limits: options.limits, knownList: options.knownList, ...more }),
   });
   language?.prepare?.(script, v);
   const commands = v.validateScript(script);

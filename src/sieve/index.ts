@@ -11,7 +11,8 @@ export { type ExecuteOptions, type ExecutionResult, execute, executeAsync, execu
 export type { Bound, CommandDef, Extension, MaybePromise, TagSpec, Value } from './registry.js';
 export { type SieveMessage, parseMessage } from './runtime/message.js';
 export type { Action, RuntimeError } from './runtime/result.js';
-export { defaultRuntimeLimits, type Envelope, type ExecutionContext, type Runtime, type RuntimeLimits, type SieveHost, type TraceEvent, type TraceHook } from './runtime/runtime.js';
+export { normalizeListName } from './extensions/extlists.js';
+export { defaultRuntimeLimits, type Envelope, type ExecutionContext, type ExternalList, type Runtime, type RuntimeLimits, type SieveHost, type TraceEvent, type TraceHook } from './runtime/runtime.js';
 export { composeRedirect, type OutgoingMessage } from './redirect-out.js';
 export { composeVacationReply, type VacationReply } from './vacation-reply.js';
 export type { ScriptFacts } from './facts.js';

@@ -48,12 +48,22 @@ export interface TagSpec {
   group?: string;
   /** Checks after the command's arguments are sorted (e.g. :last needs :index); report with v.error. */
   check?(b: Bound, v: Validator): void;
-  /** What the tag does to the action its command takes (RFC 3894 `:copy` keeps the implicit keep). */
-  effect?(a: Action): void;
+  /**
+   * What the tag does to the action its command takes (RFC 3894 `:copy`
+   * keeps the implicit keep; RFC 8579 `:specialuse` chooses the mailbox
+   * from its argument).
+   */
+  effect?(a: Action, args: Value[], rt: Runtime, b: Bound): void;
   /** For a tag that chooses what its test compares (a body transform another extension adds): those values. */
   values?(b: Bound, rt: Runtime): string[];
   /** For tags on `set`: the variable modifier it is (RFC 5229 4.1), e.g. regex's :quoteregex. */
   modifier?: { precedence: number; apply(s: string): string };
+  /**
+   * A tag that gives its command another meaning (RFC 6134 2.4 `redirect
+   * :list`: the argument names a list, not an address): its checks and run
+   * replace the command's own.
+   */
+  instead?: { validate?(b: Bound, v: Validator): void; execute(b: Bound, rt: Runtime): MaybePromise<void> };
 }
 
 /** Shared tag families a test or command takes: RFC 5228 2.7.1-2.7.4. */
@@ -123,6 +133,11 @@ export interface CommandDef {
   evaluate?(b: Bound, rt: Runtime): MaybePromise<boolean>;
 }
 
+export interface EnvelopePart {
+  name: string;
+  values(b: Bound, rt: Runtime): string[];
+}
+
 /** A tag an extension attaches to commands of other extensions (RFC 3894 `:copy`). */
 export interface TagAttachment {
   commands: string[];
@@ -145,6 +160,12 @@ export interface Extension {
    * vnd.dovecot.environment's "env".
    */
   namespaces?: Array<{ name: string; read(rt: Runtime, path: string): string }>;
+  /**
+   * Envelope parts (RFC 5228 5.4) the extension adds to the envelope test
+   * once required (RFC 6009: "bytimeabsolute", ...): their values are
+   * compared as they are, without an address part.
+   */
+  envelopeParts?: EnvelopePart[];
   /** Capabilities that must be required with this one (RFC 5703 7: extracttext needs foreverypart). */
   alsoRequires?: string[];
   /** Capabilities that may appear in `require` but cannot be used directly (Pigeonhole's "implicit"). */

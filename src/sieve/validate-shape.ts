@@ -44,10 +44,14 @@ export function blockShape(v: Validator, b: Bound, what: string): boolean {
 
 
 /** RFC 5228 2.7.3: the comparator must support the match type; RFC 5231 5: a known operator. */
-export function matchChecks(v: Validator, b: Bound, what: string): boolean {
+export function matchChecks(v: Validator, b: Bound, what: string, comparatorGiven = false): boolean {
   const mt = b.matchType;
   if (!mt) return true;
   const cmp = b.comparator;
+  if (mt.def.noComparator && comparatorGiven) {
+    v.error(b.node.pos, `the :${mt.def.name} match type does not allow a comparator`);
+    return false;
+  }
   if (mt.def.substring && cmp && !cmp.fold) {
     v.error(b.node.pos, `the specified ${cmp.name} comparator does not support sub-string matching as required by the :${mt.def.name} match type of the ${what}`);
     return false;

@@ -35,9 +35,15 @@ export interface ValidateOptions {
   /** A language on top of the core (Momentum's Sieve++, language.ts); none: standard Sieve only. */
   language?: LanguageLayer;
   /** Compiles a script an `include` names, with the options this one was compiled with (compile.ts). */
-  compileNested?: (text: string, options: Pick<CompileOptions, 'file' | 'loadScript' | 'setting' | 'includes'>) => CompileResult;
+  compileNested?: (text: string, options: Pick<CompileOptions, 'file' | 'loadScript' | 'setting' | 'includes' | 'knownList'>) => CompileResult;
   /** False in SMTP phases before DATA: tests that read the message are refused. Default true. */
   hasMessage?: boolean;
+  /**
+   * RFC 6134: is there an external list of this normalised name? Given by
+   * hosts that know their lists when compiling, so that `redirect :list`
+   * to an unknown list is a compile error; without it only the name's form is checked.
+   */
+  knownList?: (name: string) => boolean;
 }
 
 /** Pigeonhole's limit on match value references. */
@@ -207,12 +213,17 @@ export class Validator {
     if (ok) {
       const choices = this.tagsFor(def);
       const before = this.errorCount();
-      for (const name of b.tags.keys()) choices.get(name)?.spec.check?.(b, this);
+      for (const name of b.tags.keys()) {
+        const spec = choices.get(name)?.spec;
+        spec?.check?.(b, this);
+        // A tag that gives its command another meaning (RFC 6134 `redirect :list`) brings its own checks and run.
+        if (spec?.instead) b.def = insteadDef(def, spec);
+      }
       ok = this.errorCount() === before;
     }
-    if (ok && def.validate) {
+    if (ok && b.def.validate) {
       const before = this.errorCount();
-      def.validate(b, this);
+      b.def.validate(b, this);
       ok = this.errorCount() === before;
     }
     // Descend, so that errors further in are found in the same run; a command
@@ -366,9 +377,10 @@ export class Validator {
       }
       b.args.push(this.value(a));
     }
+    const comparatorGiven = b.comparator !== undefined;
     // A language may change the comparator used when none is given (Momentum's is i;octet).
     if (!b.comparator && this.defaultComparator && !b.def.defaultComparator && b.def.families?.includes('comparator')) b.comparator = this.defaultComparator;
-    return matchChecks(this, b, what);
+    return matchChecks(this, b, what, comparatorGiven);
   }
 
   /** Turns an argument into a value: strings decoded and made templates. */
@@ -424,4 +436,16 @@ function countTagParams(b: Bound): number {
 /** Helper for command validate hooks: the constant text of a string value, or null. */
 export function constantString(v: Value | undefined): string | null {
   return v && v.kind === 'string' && typeof v.template === 'string' ? v.template : null;
+}
+
+/** One definition per (command, tag) pair, so that a bound node carries no per-use copy. */
+const insteadDefs = new WeakMap<TagSpec, CommandDef>();
+function insteadDef(def: CommandDef, spec: TagSpec): CommandDef {
+  let d = insteadDefs.get(spec);
+  if (!d) {
+    const { validate, execute } = spec.instead!;
+    d = { ...def, validate, execute, evaluate: undefined };
+    insteadDefs.set(spec, d);
+  }
+  return d;
 }

@@ -34,8 +34,13 @@ export function registerCheck(program: Command, io: CliIO, exit: ExitCodeSink): 
         all.push(...diagnostics);
         if (config) {
           dialect = opts.dialect ?? config.sieve.dialect;
+          // The List scopes (RFC 6134), as serve reads them: redirect :list to a list they lack is an error.
+          const { loadExternalLists } = await import('../../policy/external-lists.js');
+          const lists = await loadExternalLists(config);
+          all.push(...lists.diagnostics);
+          const knownList = (name: string) => lists.lists.has(name);
           for (const ref of referencedScripts(config)) {
-            const compiled = await compileSieveFile(ref.path, policyCompileOptions(ref.path, { dialect, phase: ref.phase }));
+            const compiled = await compileSieveFile(ref.path, { ...policyCompileOptions(ref.path, { dialect, phase: ref.phase }), knownList });
             // A script the config names but that cannot be read is the config's problem: point at the reference.
             all.push(
               ...compiled.diagnostics.map((d) =>

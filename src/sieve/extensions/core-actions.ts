@@ -102,7 +102,7 @@ export const discardCommand: CommandDef = {
  * RFC 5228 4.2: the address is an RFC 5322 mailbox (a display name is
  * allowed), normalised so that duplicates collapse (2.10.3).
  */
-function normaliseRedirect(text: string): string | null {
+export function normaliseRedirect(text: string): string | null {
   const list = parseAddressList(text);
   return list && list.length === 1 && list[0]!.domain ? formatAddress(list[0]!) : null;
 }

@@ -55,7 +55,7 @@ function checkConstants(b: Bound, v: Validator, valueIndex: number | null): void
 }
 
 /** RFC 5322 2.2.3: a newline in the value continues the field; long values are folded at spaces. */
-function fieldText(name: string, value: string): string {
+export function fieldText(name: string, value: string): string {
   const encoded = /^[\x09\x0a\x0d\x20-\x7e]*$/.test(value) ? value : libmime().encodeWords(value, 'Q', 52, 'utf-8');
   const joined = encoded.replace(/\r?\n([ \t]*)/g, (_m, ws: string) => `\r\n${ws || ' '}`);
   const out: string[] = [];

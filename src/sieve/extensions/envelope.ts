@@ -4,7 +4,7 @@
  * address part. "auth" (the authenticated user) is compared as it is.
  */
 import { matchTest } from '../interpreter.js';
-import type { Extension } from '../registry.js';
+import type { EnvelopePart, Extension } from '../registry.js';
 import { allPart } from '../runtime/address-parts.js';
 import { type Address, parseEnvelopePath } from '../runtime/address.js';
 import { memoTable, type Runtime } from '../runtime/runtime.js';
@@ -51,10 +51,14 @@ export const envelope: Extension = {
         { name: 'key list', type: 'stringlist' },
       ],
       validate(b, v) {
+        // Parts that required extensions add (RFC 6009), by name, for the run.
+        const more = new Map<string, EnvelopePart>();
+        for (const ext of v.loaded) for (const p of ext.envelopeParts ?? []) more.set(p.name, p);
+        if (more.size > 0) b.data = more;
         const arg = b.args[0]!;
         const list = arg.kind === 'stringlist' ? arg.templates : arg.kind === 'string' ? [arg.template] : [];
         for (const t of list) {
-          if (typeof t === 'string' && !PARTS.has(t.toLowerCase())) {
+          if (typeof t === 'string' && !PARTS.has(t.toLowerCase()) && !more.has(t.toLowerCase())) {
             v.error(arg.node.pos, `specified envelope part '${t}' is not supported by the envelope test`);
             return;
           }
@@ -65,6 +69,11 @@ export const envelope: Extension = {
         const values: string[] = [];
         for (const name of rt.list(b.args[0]!)) {
           const lname = name.toLowerCase();
+          const extra = PARTS.has(lname) ? undefined : (b.data as Map<string, EnvelopePart> | undefined)?.get(lname);
+          if (extra) {
+            values.push(...extra.values(b, rt));
+            continue;
+          }
           for (const p of paths(rt, lname)) {
             if (lname === 'auth') {
               values.push(p);

@@ -10,22 +10,28 @@ import { copy } from './copy.js';
 import { core } from './core.js';
 import { date } from './date.js';
 import { debug } from './debug.js';
+import { envelopeDeliverby, redirectDeliverby } from './deliverby.js';
 import { duplicate } from './duplicate.js';
 import { editheader } from './editheader.js';
+import { encloseExt } from './enclose.js';
 import { encodedCharacter } from './encoded-character.js';
 import { envelope } from './envelope.js';
 import { environment, vndDovecotEnvironment } from './environment.js';
+import { extlists } from './extlists.js';
 import { fileinto } from './fileinto.js';
 import { ihave } from './ihave.js';
 import { imap4flags } from './imap4flags.js';
 import { include } from './include.js';
 import { index } from './index-ext.js';
 import { mailbox } from './mailbox.js';
+import { mboxmetadata, servermetadata } from './metadata.js';
 import { extracttext, foreverypart, mime } from './mime.js';
 import { ereject, reject } from './reject.js';
 import { regex } from './regex.js';
 import { relational } from './relational.js';
+import { replace } from './replace.js';
 import { spamtest, spamtestplus, virustest } from './spamvirustest.js';
+import { specialUse } from './special-use.js';
 import { subaddress } from './subaddress.js';
 import { vacation, vacationSeconds } from './vacation.js';
 import { variables } from './variables.js';
@@ -66,4 +72,12 @@ export const extensions: readonly Extension[] = [
   foreverypart,
   extracttext,
   vndDovecotEnvironment,
+  extlists,
+  specialUse,
+  mboxmetadata,
+  servermetadata,
+  envelopeDeliverby,
+  redirectDeliverby,
+  encloseExt,
+  replace,
 ];

@@ -10,7 +10,7 @@
  */
 import { runBlock } from '../interpreter.js';
 import type { Bound, Extension, MaybePromise, TagSpec } from '../registry.js';
-import { currentPart, decodedBody, type MimePart, mimeTree, parseContentType, PART_STACK, walkParts } from '../runtime/mime.js';
+import { currentPart, decodedBody, insideReplaced, type MimePart, mimeTree, parseContentType, PART_STACK, walkParts } from '../runtime/mime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Validator } from '../validate.js';
 import { applyModifiers, checkVariableName, modifiersOf, modifierTags } from './variables.js';
@@ -62,6 +62,8 @@ function eachPart(b: Bound, rt: Runtime, parts: MimePart[], i: number, name: str
   const stack = (rt.state.get(PART_STACK) as MimePart[] | undefined) ?? [];
   rt.state.set(PART_STACK, stack);
   for (; i < parts.length; i++) {
+    // RFC 5703 5: the loop does not go into a part replace has replaced.
+    if (insideReplaced(rt.state, parts[i]!)) continue;
     stack.push(parts[i]!);
     const done = () => void stack.pop();
     const stop = (e: unknown): boolean => {

@@ -8,6 +8,7 @@
  * (RFC 5231), :regex by regex.
  */
 import type { Comparator } from './comparators.js';
+import type { ExternalList } from '../runtime/runtime.js';
 
 /** RFC 5231 section 5: the relational operators. */
 export type RelOp = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne';
@@ -38,6 +39,8 @@ export interface MatchContext {
   wantCaptures: boolean;
   /** Reports a problem that makes a key unusable without failing the run. */
   warn?(message: string): void;
+  /** RFC 6134: the host's list of that (normalised) name, for the :list match type. */
+  externalList?(name: string): ExternalList | undefined;
   /** The run's CPU budget (runtime.ts CpuBudget); matching charges it as it scans. */
   budget?: MatchBudget;
   /** The last value :contains or :matches folded, by what, and the result (basic-match.ts). */
@@ -63,8 +66,10 @@ export interface MatchType {
    * capturing types, when asked) the match values: [whole, group1, ...].
    */
   matchOne?(value: string, key: string, ctx: MatchContext): boolean | string[];
-  /** Matches the whole value list at once (:count). */
-  matchAll?(values: string[], keys: string[], ctx: MatchContext): boolean;
+  /** Takes no comparator (RFC 6134 2.2: :list leaves comparing to the list). */
+  noComparator?: boolean;
+  /** Matches the whole value list at once (:count, :list); a capturing type may answer with its match values. */
+  matchAll?(values: string[], keys: string[], ctx: MatchContext): boolean | string[];
 }
 
 /** What matching needs of the run's CPU budget. */
@@ -97,7 +102,8 @@ export function runMatch(mt: MatchType, values: Iterable<string>, keys: string[]
     let units = keys.length;
     for (const v of list) units += v.length;
     ctx.budget?.charge(units);
-    return { matched: mt.matchAll(list, keys, ctx) };
+    const r = mt.matchAll(list, keys, ctx);
+    return r === true ? MATCHED : r === false ? NO_MATCH : { matched: true, captures: r };
   }
   const one = mt.matchOne!;
   const budget = ctx.budget;

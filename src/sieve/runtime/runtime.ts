@@ -23,6 +23,13 @@ export interface Envelope {
   origTo?: string;
   /** The authenticated user (RFC 5228 5.4 allows "auth" as an envelope part). */
   auth?: string;
+  /**
+   * The MAIL FROM BY parameter (RFC 2852), when the sender gave one: the
+   * time by which the message is to be delivered (ms since the epoch, UTC,
+   * with the zone it was given in), what to do if it cannot be (notify or
+   * return) and whether to trace. Read by envelope-deliverby (RFC 6009 5).
+   */
+  deliverBy?: { deadline: number; offset?: number; mode: 'notify' | 'return'; trace: boolean };
 }
 
 export interface ExecutionContext {
@@ -50,6 +57,32 @@ export interface SieveHost {
   duplicate?(id: string, seconds: number): MaybePromise<boolean>;
   /** Current time, for date/currentdate and vacation; defaults to the clock. */
   now?(): Date;
+  /**
+   * RFC 6134: the external list of this name (normalised by the extlists
+   * extension: "urn:ietf:params:sieve:addrbook:default", lower case), or
+   * undefined when the host has none. Lists are held in memory (the server
+   * loads them with its configuration), so the answer is immediate.
+   */
+  externalList?(name: string): ExternalList | undefined;
+  /**
+   * RFC 8579 (RFC 6154 attributes such as "\\Junk"): the mailboxes that
+   * carry this special-use flag, in the host's order; empty when none.
+   */
+  specialUseMailboxes?(flag: string): readonly string[];
+  /**
+   * RFC 5490 / RFC 5464: the value of an annotation ("/private/..." or
+   * "/shared/...") of a mailbox (normalised, "INBOX" upper case), or of
+   * the server when `mailbox` is null; undefined when it has none.
+   */
+  metadata?(mailbox: string | null, name: string): MaybePromise<string | undefined>;
+}
+
+/** A list the host keeps (RFC 6134): addresses or domains a policy tests against. */
+export interface ExternalList {
+  /** Is this value (an address, a domain) on the list? The list decides how it compares. */
+  contains(value: string): boolean;
+  /** Its members, for `redirect :list` (RFC 6134 2.4): the addresses the message goes to. */
+  members(): readonly string[];
 }
 
 /**
@@ -261,6 +294,7 @@ export class Runtime implements Scope {
     const cpu = host.setting?.('sieve_max_cpu_time');
     this.budget = new CpuBudget((cpu !== undefined ? parseDuration(cpu) : undefined) ?? limits.maxCpuMs);
     const mc: MatchContext & { at?: Position } = { cmp: asciiCasemap, wantCaptures: false, warn: (m) => this.warn(m, mc.at), budget: this.budget };
+    if (host.externalList) mc.externalList = (name) => host.externalList!(name);
     this.matchContext = mc;
   }
 
@@ -371,7 +405,7 @@ export class Runtime implements Scope {
    */
   take(b: Bound, def: ActionDef, fields: ActionFields = {}): Action {
     const action: Action = { def, type: def.type, pos: b.node.pos, ...fields };
-    for (const t of b.tags.values()) t.spec?.effect?.(action);
+    for (const t of b.tags.values()) t.spec?.effect?.(action, t.args, this, b);
     this.addAction(action);
     return action;
   }

@@ -15,6 +15,7 @@ import { normalizeMailbox } from '../runtime/result.js';
 import { type Envelope, type Runtime, SieveRuntimeFailure, StopSignal } from '../runtime/runtime.js';
 import { executeResult } from './result-execute.js';
 import { suiteScriptLoader, TestFailure, type TestsuiteState } from './state.js';
+import { suiteExternalLists } from './lists.js';
 
 export const STATE = 'testsuite';
 export const stateOf = (rt: Runtime): TestsuiteState => rt.state.get(STATE) as TestsuiteState;
@@ -120,6 +121,7 @@ const testScriptCompile: CommandDef = {
       registry: st.registry,
       loadScript: suiteScriptLoader(st.dir, st.config),
       setting: (n) => st.config.get(n),
+      knownList: suiteExternalLists(st.config).knownList,
     });
     const errors = r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message);
     // Pigeonhole ends a failed compile with one summary error, which test_error counts.
@@ -162,7 +164,7 @@ const testMultiscript: CommandDef = {
       } catch {
         return false;
       }
-      const r = compileSieve(text, { file, registry: st.registry, loadScript: suiteScriptLoader(st.dir, st.config), setting: (n) => st.config.get(n) });
+      const r = compileSieve(text, { file, registry: st.registry, loadScript: suiteScriptLoader(st.dir, st.config), setting: (n) => st.config.get(n), knownList: suiteExternalLists(st.config).knownList });
       if (!r.script) return false;
       scripts.push(r.script);
     }
@@ -272,6 +274,26 @@ const testMailboxCreate: CommandDef = {
   },
 };
 
+/** test_imap_metadata_set [:mailbox <mailbox>] <annotation> <value>: what the metadata tests then find. */
+const testImapMetadataSet: CommandDef = {
+  name: 'test_imap_metadata_set',
+  kind: 'command',
+  tags: [{ name: 'mailbox', args: [{ name: 'mailbox', type: 'string' }] }],
+  positional: [
+    { name: 'annotation', type: 'string' },
+    { name: 'value', type: 'string' },
+  ],
+  execute(b, rt) {
+    const box = b.tags.get('mailbox');
+    const mailbox = box ? normalizeMailbox(rt.string(box.args[0]!)) : null;
+    stateOf(rt).metadata.set(metadataKey(mailbox, rt.string(b.args[0]!)), rt.string(b.args[1]!));
+  },
+};
+
+export function metadataKey(mailbox: string | null, name: string): string {
+  return `${mailbox ?? ''}\0${name.toLowerCase()}`;
+}
+
 /**
  * test_binary_save/load: Pigeonhole saves and reloads its compiled binary.
  * Here the compiled script is the "binary": saving keeps it under a name,
@@ -336,5 +358,5 @@ export const testsuite: Extension = {
   capability: 'vnd.dovecot.testsuite',
   // "${tst.path}": the folder of the .svtest file, as Pigeonhole's testsuite gives it.
   namespaces: [{ name: 'tst', read: (rt, path) => (path.toLowerCase() === 'path' ? stateOf(rt).dir : '') }],
-  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate, testConfigSet, testConfigUnset, testConfigReload, testBinarySave, testBinaryLoad, testMultiscript],
+  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate, testImapMetadataSet, testConfigSet, testConfigUnset, testConfigReload, testBinarySave, testBinaryLoad, testMultiscript],
 };

@@ -15,7 +15,8 @@ import { execute } from '../interpreter.js';
 import { parseMessage } from '../runtime/message.js';
 import { normalizeMailbox } from '../runtime/result.js';
 import { defaultRuntimeLimits, Runtime } from '../runtime/runtime.js';
-import { STATE, testsuite } from './extension.js';
+import { metadataKey, STATE, testsuite } from './extension.js';
+import { suiteExternalLists } from './lists.js';
 import { suiteScriptLoader, type TestOutcome, TestsuiteState } from './state.js';
 
 /** Pigeonhole's testsuite starts with this message and envelope (testsuite-message.c). */
@@ -63,6 +64,8 @@ export async function runSvtestFile(file: string): Promise<SvtestReport> {
     environment: (item: string) => TESTSUITE_ENVIRONMENT[item],
     setting: (name: string) => state.config.get(name),
     loadScript: load,
+    externalList: suiteExternalLists(state.config).externalList,
+    metadata: (mailbox: string | null, name: string) => state.metadata.get(metadataKey(mailbox, name)),
   };
   const rt = new Runtime({ message: parseMessage(DEFAULT_MESSAGE), envelope: { ...DEFAULT_ENVELOPE, to: [...DEFAULT_ENVELOPE.to] } }, host, { ...defaultRuntimeLimits, maxSteps: 10_000_000 }, compiled.script.variables);
   rt.state.set(STATE, state);

@@ -32,6 +32,8 @@ export class TestsuiteState {
   /** The result test_script_run produced; null means "the testsuite script's own result". */
   scriptResult: ExecutionResult | null = null;
   readonly mailboxes = new Set<string>(['INBOX']);
+  /** Annotations test_imap_metadata_set made (RFC 5464), by mailbox ("" for the server) and entry name. */
+  readonly metadata = new Map<string, string>();
   /** Compiled scripts test_binary_save kept by name (our compiled form stands for Pigeonhole's binary). */
   readonly binaries = new Map<string, CompiledScript>();
   /** Settings test_config_set changed; the runner's host answers setting() from here. */
@@ -73,10 +75,16 @@ export function suiteScriptLoader(dir: string, config?: ReadonlyMap<string, stri
   };
 }
 
-function fromDict(text: string, name: string): string | null {
+/** A Dovecot "file" dict: alternating key and value lines. */
+export function parseDict(text: string): Map<string, string> {
   const lines = text.split(/\r?\n/);
   const entries = new Map<string, string>();
   for (let i = 0; i + 1 < lines.length; i += 2) entries.set(lines[i]!, lines[i + 1]!);
+  return entries;
+}
+
+function fromDict(text: string, name: string): string | null {
+  const entries = parseDict(text);
   const id = entries.get(`priv/sieve/name/${name}`);
   return id === undefined ? null : (entries.get(`priv/sieve/data/${id}`) ?? null);
 }
