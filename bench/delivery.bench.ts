@@ -19,24 +19,15 @@ import { SMTPServer } from 'smtp-server';
 import { controlGreeting } from '../src/frontdoors/smtp/smtp-server-adapter.js';
 import { startFromConfig } from '../src/server/run.js';
 import { freePort } from '../test/helpers/free-port.js';
-import { oneMessage } from './one-message.js';
+import { sendMany } from './one-message.js';
 
 const MESSAGES = 1000;
 const CLIENTS = 20;
 /** Sends MESSAGES; resolves when they are accepted, with the time it took and when the sink had them all. */
 async function load(port: number, sink: { received: number }): Promise<{ acceptedPerSecond: number; endToEndPerSecond: number; failed: number }> {
   const target = sink.received + MESSAGES;
-  let next = 0;
-  let failed = 0;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      while (next < MESSAGES) {
-        next++;
-        if (!(await oneMessage(port, 'bob@dest.test'))) failed++;
-      }
-    }),
-  );
+  const failed = await sendMany(port, 'bob@dest.test', MESSAGES, CLIENTS);
   const accepted = performance.now();
   while (sink.received < target - failed) await new Promise((r) => setTimeout(r, 5));
   const done = performance.now();

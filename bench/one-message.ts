@@ -22,3 +22,18 @@ export async function oneMessage(port: number, rcpt: string): Promise<boolean> {
     c.close();
   }
 }
+
+/** Sends `messages` transactions over `clients` parallel clients; resolves with how many failed. */
+export async function sendMany(port: number, rcpt: string, messages: number, clients: number): Promise<number> {
+  let next = 0;
+  let failed = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < messages) {
+        next++;
+        if (!(await oneMessage(port, rcpt))) failed++;
+      }
+    }),
+  );
+  return failed;
+}

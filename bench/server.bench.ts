@@ -26,7 +26,7 @@ import { controlGreeting } from '../src/frontdoors/smtp/smtp-server-adapter.js';
 import { createServices } from '../src/server/services.js';
 import { oneMx } from '../test/helpers/cbv-fixture.js';
 import { startDnsServer } from '../test/helpers/dns-server.js';
-import { oneMessage } from './one-message.js';
+import { oneMessage, sendMany } from './one-message.js';
 import { startSmtpRemote } from '../test/helpers/smtp-remote.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -34,17 +34,8 @@ const MESSAGES = 2000;
 const CLIENTS = 20;
 const IDLE = 1000;
 async function load(port: number): Promise<{ perSecond: number; failed: number }> {
-  let next = 0;
-  let failed = 0;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      while (next < MESSAGES) {
-        next++;
-        if (!(await oneMessage(port, 'bob@here.test'))) failed++;
-      }
-    }),
-  );
+  const failed = await sendMany(port, 'bob@here.test', MESSAGES, CLIENTS);
   return { perSecond: MESSAGES / ((performance.now() - started) / 1000), failed };
 }
 
