@@ -21,10 +21,16 @@ export async function writeConfig(dir: string, scripts: Record<string, string>, 
   return conf;
 }
 
-/** Starts the configuration; a compile error fails the test with its positions. `stop` goes to `cleanups`. */
-export async function startConfig(conf: string, cleanups: Array<() => Promise<unknown>>): Promise<RunningServer> {
+/** Starts the configuration, silently; a compile error fails the test with its positions. */
+export async function startOrThrow(conf: string): Promise<RunningServer> {
   const { running, diagnostics } = await startFromConfig(conf, { logger: pino({ level: 'silent' }) });
   if (!running) throw new Error(diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n'));
+  return running;
+}
+
+/** startOrThrow, with `stop` pushed to `cleanups`. */
+export async function startConfig(conf: string, cleanups: Array<() => Promise<unknown>>): Promise<RunningServer> {
+  const running = await startOrThrow(conf);
   cleanups.push(() => running.stop(0));
   return running;
 }

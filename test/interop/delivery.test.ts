@@ -11,10 +11,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startFromConfig } from '../../src/server/run.js';
+import type { RunningServer } from '../../src/server/run.js';
 import { parseDsn } from '../helpers/dsn-parse.js';
+import { startOrThrow } from '../helpers/config-server.js';
 import { freePort } from '../helpers/free-port.js';
 
 const postfixPort = Number(process.env.INTEROP_PORT);
@@ -58,9 +58,7 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  const started = await startFromConfig(join(dir, 'server.conf'), { logger: pino({ level: 'silent' }) });
-  if (!started.running) throw new Error(started.diagnostics.map((d) => d.message).join('\n'));
-  running = started.running;
+  running = await startOrThrow(join(dir, 'server.conf'));
 });
 afterAll(async () => {
   await running?.stop(0);

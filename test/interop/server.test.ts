@@ -7,9 +7,9 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startFromConfig } from '../../src/server/run.js';
+import type { RunningServer } from '../../src/server/run.js';
+import { startOrThrow } from '../helpers/config-server.js';
 import { freePort } from '../helpers/free-port.js';
 
 const dnsServer = process.env.INTEROP_DNS;
@@ -38,9 +38,7 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  const started = await startFromConfig(join(dir, 'server.conf'), { logger: pino({ level: 'silent' }) });
-  if (!started.running) throw new Error(started.diagnostics.map((d) => d.message).join('\n'));
-  running = started.running;
+  running = await startOrThrow(join(dir, 'server.conf'));
 });
 afterAll(async () => {
   await running?.stop(0);

@@ -81,6 +81,8 @@ wait_tcp() {
   echo "interop: nothing listens on $1:$2" >&2
   return 1
 }
+# The service scripts run below use it too.
+export -f wait_tcp
 wait_tcp 127.0.0.1 $SMTP_PORT
 wait_tcp 127.0.0.2 $SMTP_PORT
 for pid in "${pids[@]}"; do kill -0 "$pid"; done

@@ -35,11 +35,5 @@ postconf -M "$MILTER_ONLY/inet=$MILTER_ONLY inet n - n - - smtpd"
 postconf -P "$MILTER_ONLY/inet/smtpd_milters=$MILTER" "$MILTER_ONLY/inet/milter_default_action=tempfail"
 postfix check
 postfix reload
-for port in 2530 2533; do
-  for _ in $(seq 1 50); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue 2; fi
-    sleep 0.2
-  done
-  echo "postfix-frontdoors: nothing listens on 127.0.0.1:$port" >&2
-  exit 1
-done
+# wait_tcp comes from setup.sh, which runs this script.
+for port in 2530 2533; do wait_tcp 127.0.0.1 "$port" || exit 1; done
