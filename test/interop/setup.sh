@@ -37,12 +37,15 @@ for cmd in postfix postconf smtp-sink smtp-source dnsmasq swaks; do
 done
 
 pids=()
+# Temporary directories the services below create; removed once they are stopped.
+tmpdirs=()
 postfix_pidfile=/var/spool/postfix/pid/master.pid
 cleanup() {
   local status=$?
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   if [ -s "$postfix_pidfile" ]; then kill "$(tr -d ' ' < "$postfix_pidfile")" 2>/dev/null || true; fi
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for dir in "${tmpdirs[@]}"; do rm -rf "$dir"; done
   exit "$status"
 }
 trap cleanup EXIT

@@ -1,7 +1,8 @@
 # Dovecot LMTP on 127.0.0.1:$LMTP_PORT for the delivery interop test, rootless
 # in its own directory: any recipient is accepted
 # and delivered to $INTEROP_LMTP_DIR/mail/<localpart>/new/.
-# Sourced by test/interop/setup.sh, whose cleanup stops it by PID (pids+=).
+# Sourced by test/interop/setup.sh, whose cleanup stops it by PID (pids+=)
+# and then removes its directory (tmpdirs+=).
 LMTP_PORT=2424
 if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
   echo "== interop: installing dovecot-lmtpd"
@@ -11,6 +12,7 @@ fi
 command -v dovecot >/dev/null || { echo "interop: dovecot is missing after install" >&2; exit 1; }
 
 INTEROP_LMTP_DIR=$(mktemp -d /tmp/smtp-cbv-lmtp.XXXXXX)
+tmpdirs+=("$INTEROP_LMTP_DIR")
 mkdir -p "$INTEROP_LMTP_DIR/run" "$INTEROP_LMTP_DIR/mail"
 chmod 0755 "$INTEROP_LMTP_DIR"
 chmod 0777 "$INTEROP_LMTP_DIR/mail"
