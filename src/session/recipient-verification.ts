@@ -1,12 +1,13 @@
 /**
  * Recipient call-ahead at SMTP time (docs/recipient-verification.md):
- * before the rcptto phase runs, ask the recipient's next hop whether it
- * accepts the recipient, and put the verdict where scripts and the log see
- * it. The rcptto policy runs either way (its refusal wins, with its own
- * reply); when it accepts, a refused recipient gets 550 5.1.1 and one that
- * could not be asked 451 4.4.x: never a silent accept (RFC 5321 3.9's
- * backscatter is what the check exists to prevent) and never a 550 without
- * the next hop's word for it.
+ * at RCPT TO, ask the recipient's next hop whether it accepts the
+ * recipient, and put the verdict where scripts and the log see
+ * it. The session asks before the rcptto scripts when they read the
+ * verdict, else only for a recipient they accept. Their refusal wins, with
+ * its own reply; when they accept, a refused recipient gets 550 5.1.1 and one that
+ * could not be asked 451 4.4.x: never a silent accept (a later bounce to a
+ * forged sender, backscatter, is what the check exists to prevent) and
+ * never a 550 without the next hop's word for it.
  *
  * Skipped, with `recipient_verify_reason` saying why and no
  * `recipient_verify_result`: a domain delivered locally (`local`), nothing

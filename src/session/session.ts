@@ -167,11 +167,14 @@ export class Session {
     const tx = this.transaction;
     if (!tx) return this.outOfOrder('rcptto');
     tx.offer(address);
-    const check = await this.deps.services.recipients?.check(this.connection, tx, address);
-    return this.phase('rcptto', { recipient: address }, (verdict) => {
+    // Recipient call-ahead (docs/recipient-verification.md): before the scripts when they read
+    // its verdict, else only for a recipient they accept, so a refused one costs the next hop nothing.
+    const recipients = this.deps.services.recipients;
+    const early = recipients && this.deps.policy().readsRecipientVerdict?.('rcptto') ? await recipients.check(this.connection, tx, address) : undefined;
+    return this.phase('rcptto', { recipient: address }, async (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false, recipient: address };
-      // The policy let the recipient through; the next hop's refusal still stands.
+      const check = early ?? (await recipients?.check(this.connection, tx, address));
       if (check?.refusal) return { reply: check.refusal, accepted: false, recipient: address };
       const choices: Choices = noChoices();
       mergeChoices(choices, d);

@@ -126,6 +126,16 @@ describe('Recipient_Verify at RCPT TO', () => {
     expect(last?.recipientVerify).toEqual([{ recipient: 'policy@dest.test', result: 'pass', reason: 'accepted', cached: true }]);
   });
 
+  it('scripts that do not read the verdict decide first: a recipient they refuse costs the next hop nothing', async () => {
+    const r = await serve('Recipient_Verify = true', 'if envelope :localpart :is "to" "nobody2" { ec_action 550 "5.7.1 not here"; }\n');
+    remote.log.length = 0;
+    const replies = await rcpts(r, ['nobody2@dest.test', 'nobody@dest.test']);
+    expect(replies[0]).toBe('550 5.7.1 not here');
+    expect(replies[1]).toMatch(/^550 5\.1\.1 .*User unknown/);
+    expect(remote.log.filter((l) => l.startsWith('RCPT'))).toEqual(['RCPT <nobody@dest.test>']);
+    expect((await transactions(1))[0]?.recipientVerify).toEqual([{ recipient: 'nobody@dest.test', result: 'fail', reason: 'rejected', cached: false }]);
+  });
+
   it('a script cannot write the verdict (compile error at start)', async () => {
     await expect(serve('Recipient_Verify = true', 'vctx_mess_set "recipient_verify_result" "pass";\n')).rejects.toThrow(/recipient_verify_result/);
   });
