@@ -102,6 +102,8 @@ export class RecipientVerifier {
   /** Why the automatic call-ahead does not ask about this recipient, or undefined when it does. */
   notAsked(address: string): NotAsked | undefined {
     const domain = domainOf(address);
+    // RCPT TO:<Postmaster> without a domain is ours by definition (RFC 5321 4.1.1.3).
+    if (!domain) return 'local';
     if (!verifiesDomain(this.settings, domain)) return 'off';
     // Unrouted, accepted mail stays in the local spool: there is no next hop to ask.
     if (!this.delivery.routed) return 'not-routed';

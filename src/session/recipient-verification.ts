@@ -128,7 +128,9 @@ export function refusalFor(v: Verdict): Reply | undefined {
       if (v.reason === 'null-mx') return { code: 556, enhanced: '5.1.10', text: `<${v.address}>: Recipient domain accepts no mail (null MX)` };
       if (v.reason === 'nxdomain') return { code: 550, enhanced: '5.1.2', text: `<${v.address}>: Recipient domain not found` };
       if (v.reason === 'no-allowed-target') return { code: 550, enhanced: '5.4.4', text: `<${v.address}>: Recipient domain has no usable next hop` };
-      if (v.reason === 'invalid-address') return { code: 553, enhanced: '5.1.3', text: `<${v.address}>: Recipient address not understood` };
+      // An address the probe cannot put in a command line safely (docs/cbv.md, "One check, step by step"), though the
+      // SMTP front door took it: unverified rather than refused; scripts see `invalid-address`.
+      if (v.reason === 'invalid-address') return undefined;
       // The next hop would not talk to us (greeting, EHLO or our MAIL FROM refused): ours to fix, not the sender's.
       return deferred('4.4.0', `<${v.address}>: Recipient verification refused by the next hop${said}, try again later`);
   }

@@ -12,6 +12,8 @@ import { parseConfigText } from '../../src/config/load.js';
 import type { Config } from '../../src/config/index.js';
 import { RecipientVerifier } from '../../src/delivery/call-ahead.js';
 import { refusalFor } from '../../src/session/recipient-verification.js';
+import { oneMx } from '../helpers/cbv-fixture.js';
+import { startDnsServer } from '../helpers/dns-server.js';
 import { freePort } from '../helpers/free-port.js';
 import { startSmtpRemote, type SmtpRemote } from '../helpers/smtp-remote.js';
 
@@ -129,9 +131,20 @@ describe('which recipients are asked', () => {
     v.reconfigure(all);
     expect(v.notAsked('a@any.test')).toBeUndefined();
     expect(v.notAsked('a@off.test')).toBe('off');
+    // <Postmaster> without a domain is ours (RFC 5321 4.1.1.3).
+    expect(v.notAsked('Postmaster')).toBe('local');
     // Nothing routed: mail stays in the local spool, there is no next hop.
     v.reconfigure(configOf('Recipient_Verify = true'));
     expect(v.notAsked('a@any.test')).toBe('not-routed');
+  });
+
+  it('an address the probe cannot write safely is not refused: error invalid-address, no connection', async () => {
+    const v = verifier(remote.port);
+    const before = remote.connections;
+    const verdict = await v.verify('"john doe"@dest.test');
+    expect(verdict).toMatchObject({ status: 'error', reason: 'invalid-address' });
+    expect(refusalFor(verdict)).toBeUndefined();
+    expect(remote.connections).toBe(before);
   });
 
   it('a domain delivered locally has no next hop: error, no connection', async () => {
@@ -175,6 +188,45 @@ describe('an LMTP route', () => {
       expect(seen).toEqual(['ann@lmtp.test', 'nobody@lmtp.test']);
     } finally {
       await new Promise<void>((resolve) => lmtp.close(() => resolve()));
+    }
+  });
+});
+
+describe('a route to the MX hosts', () => {
+  it('asks the MX hosts through the delivery guard; the domain\'s own DNS can refuse permanently', async () => {
+    const dns = await startDnsServer({
+      ...oneMx('mx.test'),
+      'nullmx.test': { MX: [{ preference: 0, exchange: '.' }] },
+      'broken.test': { servfail: true },
+    });
+    try {
+      const routes = (allow: string) =>
+        [`delivery_dns_servers = ( "${dns.address}" )`, allow, `Remote_SMTP_Port = ${remote.port}`, 'TLS = no', 'Delivery_Method = esmtp', 'Recipient_Verify = true', ''].join('\n');
+      const v = new RecipientVerifier(configOf(routes('delivery_allow_targets = ( "127.0.0.0/8" )')), { store: new MemoryStore(100) }, silent);
+      expect(await v.verify('alice@mx.test')).toMatchObject({ status: 'pass', host: 'mx.mx.test', ip: '127.0.0.1' });
+      const nullMx = await v.verify('a@nullmx.test');
+      expect(refusalFor(nullMx)).toMatchObject({ code: 556, enhanced: '5.1.10' });
+      const nx = await v.verify('a@nowhere.test');
+      expect(refusalFor(nx)).toMatchObject({ code: 550, enhanced: '5.1.2' });
+      const servfail = await v.verify('a@broken.test');
+      expect(servfail.status).toBe('transient');
+      expect(refusalFor(servfail)).toMatchObject({ code: 451, enhanced: '4.4.3' });
+      // Loopback is not a place MX delivery goes unless allowed.
+      const guarded = new RecipientVerifier(configOf(routes('')), { store: new MemoryStore(100) }, silent);
+      expect(refusalFor(await guarded.verify('bob@mx.test'))).toMatchObject({ code: 550, enhanced: '5.4.4' });
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('a next hop that refuses our greeting is ours to fix: 451, not 550', async () => {
+    const grumpy = await startSmtpRemote({ greeting: { code: 554, message: 'go away' } });
+    try {
+      const verdict = await verifier(grumpy.port).verify('alice@dest.test');
+      expect(verdict).toMatchObject({ status: 'error', reason: 'greeting-rejected' });
+      expect(refusalFor(verdict)).toMatchObject({ code: 451, enhanced: '4.4.0' });
+    } finally {
+      await grumpy.close();
     }
   });
 });
