@@ -20,7 +20,7 @@ import type { CbvStore } from '../cbv/cache.js';
 import { createCbvEngine, type CbvEngine, type VerifyOptions } from '../cbv/engine.js';
 import { PrefixedStore, prefixedFlights, prefixedLimits } from '../cbv/namespace.js';
 import type { NextHopTargets } from '../cbv/probe.js';
-import type { ProbeFlights, SharedLimits } from '../cbv/shared.js';
+import type { CbvObserver, ProbeFlights, SharedLimits } from '../cbv/shared.js';
 import type { CbvReason, Verdict } from '../cbv/types.js';
 import type { Config, DeliveryConfig, RecipientVerifyConfig } from '../config/index.js';
 import { verifiesDomain } from '../config/recipient-verify.js';
@@ -33,6 +33,8 @@ export interface CallAheadShared {
   store: CbvStore;
   flights?: ProbeFlights;
   sharedLimits?: SharedLimits;
+  /** Metrics hooks (src/ops/metrics.ts). */
+  observer?: CbvObserver;
 }
 
 /** A recipient the call-ahead does not ask about, and why. */
@@ -47,6 +49,7 @@ export class RecipientVerifier {
   private readonly store: CbvStore;
   private readonly flights?: ProbeFlights;
   private readonly sharedLimits?: SharedLimits;
+  private readonly observer?: CbvObserver;
 
   constructor(
     config: Pick<Config, 'delivery' | 'recipientVerify' | 'server'>,
@@ -56,6 +59,7 @@ export class RecipientVerifier {
     this.store = new PrefixedStore(NAMESPACE, shared.store);
     if (shared.flights) this.flights = prefixedFlights(NAMESPACE, shared.flights);
     if (shared.sharedLimits) this.sharedLimits = prefixedLimits(NAMESPACE, shared.sharedLimits);
+    if (shared.observer) this.observer = shared.observer;
     this.hops = new NextHops(config.delivery);
     this.reconfigure(config);
   }
@@ -94,6 +98,7 @@ export class RecipientVerifier {
       store: this.store,
       ...(this.flights ? { flights: this.flights } : {}),
       ...(this.sharedLimits ? { sharedLimits: this.sharedLimits } : {}),
+      ...(this.observer ? { observer: this.observer } : {}),
       logger: this.logger,
     });
     this.engineKey = options;

@@ -43,7 +43,12 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
   let dnsServers: unknown = null;
   // Recipient call-ahead (docs/recipient-verification.md): one for the life of the process,
   // over the same shared state under its own keys, reconfigured in place by a reload.
-  const recipientVerifier = new RecipientVerifier(config, { store: cacheStore, ...(shared.flights ? { flights: shared.flights } : {}), ...(shared.sharedLimits ? { sharedLimits: shared.sharedLimits } : {}) }, logger);
+  const recipientObserver = ops.metrics?.recipientVerifyObserver();
+  const recipientVerifier = new RecipientVerifier(
+    config,
+    { store: cacheStore, ...(shared.flights ? { flights: shared.flights } : {}), ...(shared.sharedLimits ? { sharedLimits: shared.sharedLimits } : {}), ...(recipientObserver ? { observer: recipientObserver } : {}) },
+    logger,
+  );
 
   // Sieve++ services: the per-IP counters live as long as the process; datasources and CIDR
   // tables are reopened only when their configuration changes.

@@ -99,6 +99,8 @@ describe('Recipient_Verify at RCPT TO', () => {
     expect(replies[2]).toMatch(/^451 4\.4\.1 <bob@down\.test>: Recipient verification failed: the next hop is not reachable/);
     expect(replies[3]).toMatch(/^250 /);
     expect(remote.log.filter((l) => l.startsWith('RCPT'))).toEqual(['RCPT <alice@dest.test>', 'RCPT <nobody@dest.test>']);
+    const metrics = await r.metrics.registry.metrics();
+    expect(metrics).toContain('smtpcbv_recipient_verify_verdicts_total{status="fail",reason="rejected",cached="false"} 1');
     const [tx] = await transactions(1);
     expect(tx?.recipientVerify).toEqual([
       { recipient: 'alice@dest.test', result: 'pass', reason: 'accepted', cached: false },
