@@ -4,6 +4,7 @@
  * DATA; verdicts are cached; identical questions share one connection;
  * the rate limit and a next hop that is down give transient verdicts.
  */
+import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -152,6 +153,15 @@ describe('which recipients are asked', () => {
     const before = remote.connections;
     expect(await v.verify('a@local.test')).toMatchObject({ status: 'error', reason: 'no-allowed-target' });
     expect(remote.connections).toBe(before);
+  });
+
+  it("docs/recipient-verification.md's example configuration loads and means what the page says", () => {
+    const doc = readFileSync(new URL('../../docs/recipient-verification.md', import.meta.url), 'utf8');
+    const example = /```\n([\s\S]*?)```/.exec(doc)![1]!;
+    const v = new RecipientVerifier(configOf(example), { store: new MemoryStore(10) }, silent);
+    expect(v.notAsked('a@example.com')).toBeUndefined();
+    expect(v.notAsked('a@lists.example.com')).toBe('off');
+    expect(v.notAsked('a@example.org')).toBeUndefined();
   });
 
   it('reports option errors with file:line:col', () => {
