@@ -21,6 +21,8 @@ export interface Target {
   port?: number;
   /** An LMTP server (RFC 2033 4.1): greeted with LHLO, which has no HELO fallback. */
   lmtp?: boolean;
+  /** Whether to try STARTTLS with this target; default the probe's `startTls` (a route may say `TLS = no`). */
+  startTls?: boolean;
 }
 
 /**
@@ -149,7 +151,7 @@ async function probeHost(target: Target, checks: Check[], cfg: ProbeConfig, ctx:
     }
     if (replyClass(ehlo) !== 2) return await closing(session, cfg, verdictOf(ehlo, 'helo-rejected'));
 
-    if (tryTls && cfg.startTls && extended && hasExtension(ehlo, 'STARTTLS')) {
+    if (tryTls && (target.startTls ?? cfg.startTls) && extended && hasExtension(ehlo, 'STARTTLS')) {
       const reply = await session.startTls(left(cfg.commandTimeoutMs));
       if (replyClass(reply) === 2) {
         try {

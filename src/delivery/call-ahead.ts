@@ -137,8 +137,11 @@ export class RecipientVerifier {
       return { ok: false, reason: 'no-allowed-target', stage: 'policy', detail: `${domain} is delivered locally: there is no next hop to ask` };
     }
     const lmtp = dest.route.method === 'lmtp';
+    // The route's TLS = no holds for the call-ahead too; otherwise STARTTLS when offered (no message
+    // crosses this session, so `required` adds nothing a clear retry would lose: docs/cbv.md).
+    const startTls = dest.route.tls !== 'no';
     const r = await this.hops.targets(dest);
-    if (r.ok) return { ok: true, targets: r.targets.map((t) => ({ host: t.name, ip: t.address, port: t.port, ...(lmtp ? { lmtp } : {}) })) };
+    if (r.ok) return { ok: true, targets: r.targets.map((t) => ({ host: t.name, ip: t.address, port: t.port, startTls, ...(lmtp ? { lmtp } : {}) })) };
     return { ok: false, reason: reasonOf(r), stage: 'dns', detail: r.reply.text };
   }
 }

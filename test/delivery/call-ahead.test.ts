@@ -173,6 +173,20 @@ describe('which recipients are asked', () => {
   });
 });
 
+describe('STARTTLS', () => {
+  it('is used when the next hop offers it, and not on a route with TLS = no', async () => {
+    const tls = await startSmtpRemote({ startTls: true });
+    try {
+      const conf = (mode: string) => configOf(`Gateway = "127.0.0.1:${tls.port}"\nTLS = ${mode}\nRecipient_Verify = true\nrecipient_verify_timeout = 5\n`);
+      await new RecipientVerifier(conf('ifavailable'), { store: new MemoryStore(10) }, silent).verify('a@dest.test');
+      await new RecipientVerifier(conf('no'), { store: new MemoryStore(10) }, silent).verify('b@dest.test');
+      expect(tls.log.filter((l) => l.startsWith('RCPT'))).toEqual(['RCPT <a@dest.test> secure', 'RCPT <b@dest.test>']);
+    } finally {
+      await tls.close();
+    }
+  });
+});
+
 describe('an LMTP route', () => {
   it('is greeted with LHLO (RFC 2033 4.1)', async () => {
     const seen: string[] = [];
