@@ -14,45 +14,15 @@
  * measured against a raw sink that greets at once, where the engine's own
  * cost shows.
  */
-import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { createCbvEngine } from '../src/cbv/index.js';
 import { startDnsServer } from '../test/helpers/dns-server.js';
 import { startRawRemote, startSmtpRemote, standardReply } from '../test/helpers/smtp-remote.js';
+import { bareSession, pool } from './pool.js';
 
 const N = 1000;
 const CONCURRENCY = 50;
-
-/** Runs `task(i)` for i in [0, n) with `width` workers; returns elapsed ms. */
-async function pool(n: number, width: number, task: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < n) await task(next++);
-    }),
-  );
-  return performance.now() - t0;
-}
-
-/** One bare SMTP session: connect, read the greeting, QUIT, wait for the close. */
-function bareSession(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port });
-    let buf = '';
-    let quitSent = false;
-    s.on('data', (d) => {
-      buf += d.toString();
-      if (!quitSent && buf.includes('\n')) {
-        quitSent = true;
-        s.write('QUIT\r\n');
-      }
-    });
-    s.on('close', () => resolve());
-    s.on('error', reject);
-  });
-}
 
 const dns = await startDnsServer({
   'bench.test': { MX: [{ preference: 10, exchange: 'mx.bench.test' }] },

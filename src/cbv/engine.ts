@@ -15,7 +15,7 @@ import { FailSafeStore, MemoryStore, VerdictCache, type CacheEntry } from './cac
 import { checkTarget, parseCidrs, type CidrList } from './guard.js';
 import { ProbeLimiter, type Acquired } from './limiter.js';
 import { resolveOptions, type CbvOptions, type ResolvedOptions } from './options.js';
-import { probeTargets, type Check, type ProbeOutcome, type Target } from './probe.js';
+import { probeTargets, type Check, type NextHopTargets, type ProbeOutcome, type Target } from './probe.js';
 import { formatRemoteReply } from './reply.js';
 import { NextHopResolver, type HopsResult } from './resolver.js';
 import { sharedVerdictOf, type SharedVerdict } from './shared.js';
@@ -48,7 +48,7 @@ interface CheckState {
 
 export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
   const o = resolveOptions(options, hostname());
-  const log: Logger = (o.logger ?? pino({ level: 'silent' })).child({ module: 'cbv' });
+  const log: Logger = (o.logger ?? pino({ level: 'silent' })).child({ module: o.module ?? 'cbv' });
   const allow: CidrList = parseCidrs(o.allowTargets);
   const mapDomain = makeDomainMap(o.map, o.mapSubdomains);
   const own = new Set(o.ownDomains.map((d) => parseAddress(`x@${d}`)?.domain ?? d.toLowerCase()));
@@ -242,16 +242,12 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
     const deadlineAt = c.started + o.timeout * 1000;
     const record = (dir: TranscriptLine['dir'], text: string) => c.transcript.push({ t: o.now() - c.started, dir, text });
 
-    record('*', `MX lookup ${c.domain}`);
-    const hops = await withDeadline(resolver.nextHops(c.domain), deadlineAt - o.now());
-    if (hops === 'deadline') return verdict(c, 'deadline', 'dns', { detail: 'overall deadline reached during DNS' });
-    log.info({ event: 'cbv.dns', domain: c.domain, ok: hops.ok, ...(hops.ok ? { implicit: hops.implicit, hosts: hops.hops.map((h) => `${h.preference} ${h.name} ${h.addresses.join(',')}${h.problem ? ` (${h.problem})` : ''}`) } : { reason: hops.reason }) }, 'cbv next hops');
-    if (!hops.ok) {
-      record('*', hops.detail);
-      return verdict(c, hops.reason, 'dns', { detail: hops.detail });
+    const picked = await withDeadline(o.nextHops ? o.nextHops(c.domain) : mxTargets(c, record), deadlineAt - o.now());
+    if (picked === 'deadline') return verdict(c, 'deadline', 'dns', { detail: 'overall deadline reached during DNS' });
+    if (!picked.ok) {
+      record('*', picked.detail);
+      return verdict(c, picked.reason, picked.stage, { detail: picked.detail });
     }
-    const picked = pickTargets(hops, c, record);
-    if ('reason' in picked) return verdict(c, picked.reason, picked.stage, { detail: picked.detail });
 
     const checks: Check[] = [];
     if (o.catchAllCheck && !(await cache.hasFact('not-accept-all', c.domain, c.sender))) {
@@ -284,6 +280,16 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
       detail: out.detail,
       acceptAll: out.acceptAll,
     });
+  }
+
+  /** The domain's MX hosts (RFC 5321 5.1), through the target guard. */
+  async function mxTargets(c: CheckState, record: (dir: TranscriptLine['dir'], text: string) => void): Promise<NextHopTargets> {
+    record('*', `MX lookup ${c.domain}`);
+    const hops = await resolver.nextHops(c.domain);
+    log.info({ event: 'cbv.dns', domain: c.domain, ok: hops.ok, ...(hops.ok ? { implicit: hops.implicit, hosts: hops.hops.map((h) => `${h.preference} ${h.name} ${h.addresses.join(',')}${h.problem ? ` (${h.problem})` : ''}`) } : { reason: hops.reason }) }, 'cbv next hops');
+    if (!hops.ok) return { ok: false, reason: hops.reason, stage: 'dns', detail: hops.detail };
+    const picked = pickTargets(hops, c, record);
+    return 'reason' in picked ? { ok: false, ...picked } : { ok: true, targets: picked.targets };
   }
 
   /** The target guard over every resolved address, in next-hop order (docs/cbv.md). */

@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { CbvStore } from './cache.js';
+import type { NextHopTargets } from './probe.js';
 import type { CbvObserver, ProbeFlights, SharedLimits } from './shared.js';
 
 export interface CbvOptions {
@@ -85,6 +86,15 @@ export interface CbvOptions {
   /** Also probe postmaster@domain; a 5xx there makes the verdict `error`. Default false. */
   postmasterCheck?: boolean;
 
+  /**
+   * The next hops of a domain instead of its MX hosts through the target
+   * guard. Recipient call-ahead (docs/recipient-verification.md) asks the
+   * delivery routes; the cache, single flight and limits stay the engine's.
+   */
+  nextHops?: (domain: string) => Promise<NextHopTargets>;
+  /** The `module` field of every log line. Default `cbv`. */
+  module?: string;
+
   /** Where one structured event per stage and decision goes. Default: a silent pino logger. */
   logger?: Logger;
   /** Clock, for cache expiry and rate windows. Default Date.now. */
@@ -94,7 +104,7 @@ export interface CbvOptions {
 }
 
 /** Every option with its default filled in (the services, logger and addresses stay optional). */
-type Unset = 'store' | 'logger' | 'localAddress' | 'dnsServers' | 'flights' | 'sharedLimits' | 'observer';
+type Unset = 'store' | 'logger' | 'localAddress' | 'dnsServers' | 'flights' | 'sharedLimits' | 'observer' | 'nextHops' | 'module';
 export type ResolvedOptions = Required<Omit<CbvOptions, Unset>> & Pick<CbvOptions, Unset>;
 
 export const DEFAULTS = {

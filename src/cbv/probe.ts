@@ -17,7 +17,20 @@ import type { CbvReason, CbvStage, TranscriptLine } from './types.js';
 export interface Target {
   host: string;
   ip: string;
+  /** The port of this target; default the probe's `port` (a gateway names its own). */
+  port?: number;
+  /** An LMTP server (RFC 2033 4.1): greeted with LHLO, which has no HELO fallback. */
+  lmtp?: boolean;
+  /** Whether to try STARTTLS with this target; default the probe's `startTls` (a route may say `TLS = no`). */
+  startTls?: boolean;
 }
+
+/**
+ * Where a check goes: the vetted targets, or why there are none. The engine
+ * finds the address domain's MX hosts itself; a caller that knows the next
+ * hop better (recipient call-ahead: the delivery routes) supplies its own.
+ */
+export type NextHopTargets = { ok: true; targets: Target[] } | { ok: false; reason: CbvReason; stage: CbvStage; detail: string };
 
 /** One RCPT TO in the session: the catch-all probe, the address itself, or postmaster. */
 export interface Check {
@@ -117,7 +130,7 @@ async function probeHost(target: Target, checks: Check[], cfg: ProbeConfig, ctx:
   try {
     session = await SmtpSession.open({
       ip: target.ip,
-      port: cfg.port,
+      port: target.port ?? cfg.port,
       localAddress: cfg.localAddress,
       connectTimeoutMs: left(cfg.connectTimeoutMs),
       maxLineLength: cfg.maxLineLength,
@@ -129,15 +142,16 @@ async function probeHost(target: Target, checks: Check[], cfg: ProbeConfig, ctx:
     if (replyClass(greeting) !== 2) return await closing(session, cfg, verdictOf(greeting, 'greeting-rejected'));
 
     stage = 'ehlo';
-    let ehlo = await session.command(`EHLO ${cfg.helo}`, left(cfg.commandTimeoutMs));
+    const hello = target.lmtp ? 'LHLO' : 'EHLO';
+    let ehlo = await session.command(`${hello} ${cfg.helo}`, left(cfg.commandTimeoutMs));
     const extended = replyClass(ehlo) === 2;
-    if (replyClass(ehlo) === 5) {
+    if (replyClass(ehlo) === 5 && !target.lmtp) {
       // RFC 5321 4.1.4 / 3.2: a server that does not know EHLO gets HELO.
       ehlo = await session.command(`HELO ${cfg.helo}`, left(cfg.commandTimeoutMs));
     }
     if (replyClass(ehlo) !== 2) return await closing(session, cfg, verdictOf(ehlo, 'helo-rejected'));
 
-    if (tryTls && cfg.startTls && extended && hasExtension(ehlo, 'STARTTLS')) {
+    if (tryTls && (target.startTls ?? cfg.startTls) && extended && hasExtension(ehlo, 'STARTTLS')) {
       const reply = await session.startTls(left(cfg.commandTimeoutMs));
       if (replyClass(reply) === 2) {
         try {
@@ -149,7 +163,7 @@ async function probeHost(target: Target, checks: Check[], cfg: ProbeConfig, ctx:
           throw e;
         }
         // RFC 3207 4.2: forget what was learnt in clear and say EHLO again.
-        ehlo = await session.command(`EHLO ${cfg.helo}`, left(cfg.commandTimeoutMs));
+        ehlo = await session.command(`${hello} ${cfg.helo}`, left(cfg.commandTimeoutMs));
         if (replyClass(ehlo) !== 2) return await closing(session, cfg, verdictOf(ehlo, 'helo-rejected'));
       }
       // A 4xx/5xx to STARTTLS leaves the session as it was (RFC 3207 4): go on in clear.

@@ -27,27 +27,42 @@ export interface CbvVerifier {
 
 export const CBV_PHASES = ['mailfrom', 'rcptto'] as const;
 
-export const smtpCallbackVerify: SieveFunction = {
+export const smtpCallbackVerify: SieveFunction = verifierFunction({
   name: 'smtp_callback_verify',
-  uses: { value: true },
-  params: [
-    { name: 'address', type: 'string' },
-    { name: 'sender', type: 'string', optional: true },
-  ],
+  service: CBV_SERVICE,
   phases: CBV_PHASES,
-  async call(b, rt) {
-    const engine = hostOf(rt).services?.[CBV_SERVICE] as CbvVerifier | undefined;
-    if (!engine) return rt.fail('smtp_callback_verify: no CBV engine is configured for this run', b.node.pos);
-    const address = argString(b, rt, 0)!;
-    // The optional sender overrides the module's mailfrom for this call (docs/cbv.md).
-    const opts: VerifyOptions = b.args.length > 1 ? { sender: argString(b, rt, 1)! } : {};
-    let verdict: Verdict;
-    try {
-      verdict = await engine.verify(address, opts);
-    } catch (e) {
-      // Name the address: a dry run's "no CBV stub" needs it to be actionable.
-      return rt.fail(`smtp_callback_verify "${address}": ${(e as Error).message}`, b.node.pos);
-    }
-    return [...sieveReturn(verdict)];
-  },
-};
+  missing: 'no CBV engine is configured for this run',
+});
+
+/**
+ * A `name <address> [<sender>]` function over a CbvVerifier found under
+ * `service` at run time, returning `[status, message]`. The recipient
+ * call-ahead's smtp_recipient_verify is the other one
+ * (docs/recipient-verification.md).
+ */
+export function verifierFunction(spec: { name: string; service: string; phases: readonly string[]; missing: string }): SieveFunction {
+  return {
+    name: spec.name,
+    uses: { value: true },
+    params: [
+      { name: 'address', type: 'string' },
+      { name: 'sender', type: 'string', optional: true },
+    ],
+    phases: spec.phases,
+    async call(b, rt) {
+      const engine = hostOf(rt).services?.[spec.service] as CbvVerifier | undefined;
+      if (!engine) return rt.fail(`${spec.name}: ${spec.missing}`, b.node.pos);
+      const address = argString(b, rt, 0)!;
+      // The optional sender overrides the module's mailfrom for this call (docs/cbv.md).
+      const opts: VerifyOptions = b.args.length > 1 ? { sender: argString(b, rt, 1)! } : {};
+      let verdict: Verdict;
+      try {
+        verdict = await engine.verify(address, opts);
+      } catch (e) {
+        // Name the address: a dry run's "no CBV stub" needs it to be actionable.
+        return rt.fail(`${spec.name} "${address}": ${(e as Error).message}`, b.node.pos);
+      }
+      return [...sieveReturn(verdict)];
+    },
+  };
+}

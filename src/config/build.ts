@@ -15,6 +15,7 @@ import {
   scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
 } from './schema.js';
 import { buildDelivery } from './delivery.js';
+import { buildRecipientVerify } from './recipient-verify.js';
 import type { BesideMtaConfig, CidrListConfig, Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
 import { type HostPort, parseCidr, parseHostPort } from './values.js';
 import type { ScopeInstance } from './walk.js';
@@ -100,6 +101,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
       declaredAt: refOf(l.origin, l.pos),
     })),
     delivery: buildDelivery(root, (spec) => defaultOf(spec, dir), diagnostics),
+    recipientVerify: buildRecipientVerify(root, (spec) => defaultOf(spec, dir)),
     workers: must(globalOptions.workers, dir, root),
     redis: buildRedis(childrenOf(root, redisScope)[0], dir),
     metrics: buildMetrics(childrenOf(root, metricsScope)[0], dir),

@@ -12,6 +12,7 @@
 import ipaddr from 'ipaddr.js';
 import type { Diagnostic } from '../diagnostics.js';
 import { diagnosticAt } from './origin.js';
+import { recipientVerifyOptions } from './recipient-verify.js';
 import type { OptionSpec, ScopeSpec } from './schema.js';
 import type { SourceRef } from './types.js';
 import * as t from './values.js';
@@ -137,7 +138,8 @@ export const domainScope: ScopeSpec = {
     label: 'domain',
     check: (n) => (/^[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/i.test(n.text) ? undefined : `expected a domain name such as example.com, found '${n.text}' (regular expression domains are not supported)`),
   },
-  options: Object.values(routeOptions),
+  // Recipient_Verify: call-ahead to this domain's next hop (docs/recipient-verification.md).
+  options: [...Object.values(routeOptions), recipientVerifyOptions.enabled],
   scopes: [],
 };
 

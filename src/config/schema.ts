@@ -13,6 +13,7 @@ import { parseCidr, parseHostPort, type ValueType } from './values.js';
 import * as t from './values.js';
 import { didYouMean } from './suggest.js';
 import { deliveryOptions, domainScope } from './delivery.js';
+import { recipientVerifyTopOptions } from './recipient-verify.js';
 
 export interface OptionSpec<T = unknown> {
   /** The name as documented; matching is case-insensitive. */
@@ -317,7 +318,7 @@ export const milterListenerScope: ScopeSpec = {
 };
 export const rootScope: ScopeSpec = {
   name: '(top level)', doc: 'Options outside any scope.', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
-  options: [...Object.values(globalOptions), ...deliveryOptions], scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, listScope, domainScope, redisScope, metricsScope],
+  options: [...Object.values(globalOptions), ...deliveryOptions, ...recipientVerifyTopOptions], scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, listScope, domainScope, redisScope, metricsScope],
 };
 
 /** The 2.x module form `Validate validate/<module> [instance] { ... }` stands for `<module> [instance] { ... }`. */

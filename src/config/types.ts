@@ -3,9 +3,11 @@
  * value (defaults applied), paths are absolute, durations are milliseconds.
  */
 import type { DeliveryConfig } from './delivery.js';
+import type { RecipientVerifyConfig } from './recipient-verify.js';
 import type { LogLevel, SievePhase } from './schema.js';
 
 export type { DeliveryConfig, DeliveryMethod, DeliveryRoute, Gateway, TlsMode } from './delivery.js';
+export type { RecipientVerifyConfig } from './recipient-verify.js';
 
 export type { LogLevel, SievePhase } from './schema.js';
 
@@ -191,6 +193,8 @@ export interface Config {
   externalLists?: ExternalListConfig[];
   /** Routing and the delivery queue (docs/delivery.md). */
   delivery: DeliveryConfig;
+  /** Recipient call-ahead (docs/recipient-verification.md); absent in configurations built by hand: off. */
+  recipientVerify?: RecipientVerifyConfig;
   /** Worker processes (docs/operations.md); absent means 1. */
   workers?: number;
   /** The `redis` scope; absent or null: no Redis unless smtp_cbv's `redis_url`. */

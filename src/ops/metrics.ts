@@ -51,6 +51,7 @@ export class Metrics {
   });
   readonly cbvJoins = new Counter({ name: `${P}cbv_single_flight_joins_total`, help: 'CBV checks that waited for a probe already running, in this process or another (scope).', labelNames: ['scope'], registers: [this.registry] });
   readonly cbvLimited = new Counter({ name: `${P}cbv_rate_limited_total`, help: 'CBV probes refused by a limit, by which.', labelNames: ['limit'], registers: [this.registry] });
+  readonly recipientVerdicts = new Counter({ name: `${P}recipient_verify_verdicts_total`, help: 'Recipient call-ahead verdicts, by status, reason and whether the cache answered.', labelNames: ['status', 'reason', 'cached'], registers: [this.registry] });
   private readonly counterMaps: Array<ReadonlyMap<string, number>> = [];
   private readonly sieveCounters: Gauge<'name'> = new Gauge({
     name: `${P}sieve_counter`,
@@ -150,5 +151,10 @@ export class Metrics {
       joined: (scope) => this.cbvJoins.inc({ scope }),
       limited: (why) => this.cbvLimited.inc({ limit: why }),
     };
+  }
+
+  /** The recipient call-ahead's engine (docs/recipient-verification.md): its verdicts, apart from the sender CBV's. */
+  recipientVerifyObserver(): CbvObserver {
+    return { verdict: (v) => this.recipientVerdicts.inc({ status: v.status, reason: v.reason, cached: v.cached ? 'true' : 'false' }) };
   }
 }

@@ -5,15 +5,16 @@
  * CLI, the server and the dry-run runner compile with these.
  */
 import { smtpCallbackVerify, CBV_SERVICE, type CbvVerifier } from '../cbv/sieve-function.js';
+import { RECIPIENT_VERIFY_SERVICE, smtpRecipientVerify } from '../delivery/call-ahead-function.js';
 import { builtinFunctions, type FunctionRegistry } from '../sievepp/index.js';
 
 let product: FunctionRegistry | undefined;
 
 export function productFunctions(): FunctionRegistry {
-  return (product ??= builtinFunctions().with(smtpCallbackVerify));
+  return (product ??= builtinFunctions().with(smtpCallbackVerify).with(smtpRecipientVerify));
 }
 
-/** SieveHost.services for the product's functions: the CBV engine (or a stand-in) under its name. */
-export function functionServices(cbv: CbvVerifier | undefined): Readonly<Record<string, unknown>> {
-  return cbv ? { [CBV_SERVICE]: cbv } : {};
+/** SieveHost.services for the product's functions: the CBV engine and the recipient verifier (or stand-ins) under their names. */
+export function functionServices(cbv: CbvVerifier | undefined, recipients?: CbvVerifier): Readonly<Record<string, unknown>> {
+  return { ...(cbv ? { [CBV_SERVICE]: cbv } : {}), ...(recipients ? { [RECIPIENT_VERIFY_SERVICE]: recipients } : {}) };
 }

@@ -41,6 +41,8 @@ export interface Case {
   envelope: { from: string; to: string[] };
   message?: string;
   cbv: CbvStubs;
+  /** Canned verdicts for smtp_recipient_verify. */
+  recipientVerify: CbvStubs;
   dns: DnsStubs;
   /** By phase: one expectation for every run of the phase, or (rcptto) one per recipient. */
   expect: Partial<Record<Phase, PhaseExpectation | PhaseExpectation[]>>;
@@ -170,7 +172,7 @@ class Checker {
     if (file.config && file.scripts) this.error(root, 'give either config or scripts, not both');
     if (!file.config && !file.scripts) return this.error(root, 'the case file needs config: (a configuration file) or scripts: (scripts by phase)');
     if (!isSeq(cases) || !cases.items.length) return this.error(cases ?? root, 'cases: must be a non-empty list of cases');
-    const base = defaults ? this.entries(defaults, 'defaults', new Set(['connection', 'context', 'envelope', 'cbv', 'dns'])) : [];
+    const base = defaults ? this.entries(defaults, 'defaults', new Set(['connection', 'context', 'envelope', 'cbv', 'recipient_verify', 'dns'])) : [];
     for (const item of cases.items) {
       const c = this.case(item as Node, base);
       if (c) file.cases.push(c);
@@ -212,9 +214,9 @@ class Checker {
   }
 
   case(node: Node, defaults: Array<[string, Node | null, Node]>): Case | undefined {
-    const known = new Set(['name', 'phase', 'phases', 'connection', 'context', 'envelope', 'message', 'message_file', 'cbv', 'dns', 'expect']);
+    const known = new Set(['name', 'phase', 'phases', 'connection', 'context', 'envelope', 'message', 'message_file', 'cbv', 'recipient_verify', 'dns', 'expect']);
     const own = this.entries(node, 'a case', known);
-    const c: Case = { name: '', at: this.at(node), connection: {}, context: {}, envelope: { from: '', to: [] }, cbv: {}, dns: {}, expect: {} };
+    const c: Case = { name: '', at: this.at(node), connection: {}, context: {}, envelope: { from: '', to: [] }, cbv: {}, recipientVerify: {}, dns: {}, expect: {} };
     let hasEnvelope = false;
     let hasExpect = false;
     // Defaults first, then the case's own keys: mappings merge, a case's value wins.
@@ -252,7 +254,8 @@ class Checker {
           break;
         }
         case 'cbv':
-          this.cbv(v, c.cbv);
+        case 'recipient_verify':
+          this.cbv(v, k === 'cbv' ? c.cbv : c.recipientVerify, k);
           break;
         case 'dns':
           for (const [name, value] of this.entries(v, 'dns')) c.dns[name] = this.strings(value, `dns."${name}"`) ?? [];
@@ -290,9 +293,9 @@ class Checker {
   }
 
   /** `address: status`, `address: "status: reply"`, or `address: {status, reply, reason}`; `default:` for the rest. */
-  cbv(node: Node | null, into: CbvStubs): void {
-    for (const [address, v] of this.entries(node, 'cbv')) {
-      const stub = this.stub(v, `cbv."${address}"`);
+  cbv(node: Node | null, into: CbvStubs, key = 'cbv'): void {
+    for (const [address, v] of this.entries(node, key)) {
+      const stub = this.stub(v, `${key}."${address}"`);
       if (!stub) continue;
       if (address === 'default') into.default = stub;
       else (into.addresses ??= {})[address] = stub;

@@ -19,7 +19,7 @@ import { SenderVerification } from '../session/sender-verification.js';
 import { type DeliveryPlan, type MessageStore, type PhaseOutcome, Session, type SessionServices } from '../session/session.js';
 import type { Action, CompiledScript, TraceEvent } from '../sieve/index.js';
 import { type DryRunConnection, type ModuleSettings, type PhaseSource, type PolicyParts, partsFromConfig, partsFromScripts, silentLogger } from './session.js';
-import { type CbvCall, type CbvStubs, type DnsCall, type DnsStubs, StubVerifier, stubDnsLookup } from './stubs.js';
+import { type CbvCall, type CbvStubs, type DnsCall, type DnsStubs, RECIPIENT_STUBS, StubVerifier, stubDnsLookup } from './stubs.js';
 
 export interface DryRunOptions {
   /** A loaded configuration: its scripts, listener context and smtp_cbv module, as `serve` would use them. */
@@ -39,6 +39,8 @@ export interface DryRunOptions {
   /** The message at DATA (RFC 5322 text, LF or CRLF). */
   message?: string | Buffer;
   cbv?: CbvStubs;
+  /** Canned verdicts for smtp_recipient_verify (docs/recipient-verification.md); the automatic call-ahead is not played. */
+  recipientVerify?: CbvStubs;
   dns?: DnsStubs;
   /** Connection context values on top of the listener's (like a Peer `Context = [...]`). */
   context?: Record<string, string>;
@@ -129,6 +131,7 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
   if (hasErrors(parts.diagnostics)) return result;
 
   const verifier = new StubVerifier(options.cbv ?? {});
+  const recipientVerifier = new StubVerifier(options.recipientVerify ?? {}, RECIPIENT_STUBS);
   const dnsCalls: DnsCall[] = [];
   let current: PhaseResult | null = null;
   const observer: PolicyObserver = {
@@ -149,7 +152,7 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
     logger: silentLogger,
     counters: new Map(),
     dnsLookup: stubDnsLookup(options.dns ?? {}, dnsCalls),
-    functionServices: functionServices(verifier),
+    functionServices: functionServices(verifier, recipientVerifier),
     // A deadline no stub comes near.
     cbv: new SenderVerification(verifier, { ...parts.module, deadlineMs: 30_000 }, silentLogger),
     store: dryStore,
@@ -171,12 +174,13 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
     const r: PhaseResult = newPhaseResult(phase, recipient);
     current = r;
     const calls = verifier.calls.length;
+    const recipientCalls = recipientVerifier.calls.length;
     const queries = dnsCalls.length;
     const outcome = await run();
     finish(r, outcome, session);
     r.cbvCalls = verifier.calls.slice(calls);
     r.dnsCalls = dnsCalls.slice(queries);
-    for (const call of [...r.cbvCalls, ...r.dnsCalls]) if (call.error && !r.errors.some((e) => e.includes(call.error!))) r.errors.push(call.error);
+    for (const call of [...r.cbvCalls, ...recipientVerifier.calls.slice(recipientCalls), ...r.dnsCalls]) if (call.error && !r.errors.some((e) => e.includes(call.error!))) r.errors.push(call.error);
     if (!wanted || wanted.has(phase)) result.phases.push(r);
     current = null;
     return r;

@@ -40,6 +40,7 @@ export async function runCaseFile(path: string, options: RunCasesOptions = {}): 
       envelope: c.envelope,
       ...(c.message !== undefined ? { message: c.message } : {}),
       cbv: c.cbv,
+      recipientVerify: c.recipientVerify,
       dns: c.dns,
       trace: options.coverage !== undefined,
     });

@@ -37,11 +37,21 @@ export const CBV_STATUSES: readonly CbvStatus[] = ['pass', 'fail', 'error', 'tra
 const DEFAULT_REASON: Record<CbvStatus, CbvReason> = { pass: 'accepted', fail: 'rejected', error: 'nxdomain', transient: 'tempfail' };
 const STAGE_OF: Partial<Record<CbvReason, CbvStage>> = { nxdomain: 'dns', 'null-mx': 'dns', 'no-address': 'dns', 'dns-servfail': 'dns', 'dns-timeout': 'dns', 'dns-error': 'dns' };
 
-const NO_STUB = 'no CBV stub for this address (add one under cbv:)';
+/** What a stub verifier stands in for: its Sieve function and the case-file key of its stubs. */
+export interface StubKind {
+  fn: string;
+  key: string;
+  what: string;
+}
+export const CBV_STUBS: StubKind = { fn: 'smtp_callback_verify', key: 'cbv', what: 'CBV' };
+/** The recipient call-ahead's function (docs/recipient-verification.md); its stubs are `recipient_verify:`. */
+export const RECIPIENT_STUBS: StubKind = { fn: 'smtp_recipient_verify', key: 'recipient_verify', what: 'recipient call-ahead' };
 
-/** The "no CBV stub" message in the form the Sieve function reports it (src/cbv/sieve-function.ts). */
-export function missingCbvStub(address: string): string {
-  return `smtp_callback_verify "${address}": ${NO_STUB}`;
+const noStub = (k: StubKind) => `no ${k.what} stub for this address (add one under ${k.key}:)`;
+
+/** The "no stub" message in the form the Sieve function reports it (src/cbv/sieve-function.ts). */
+export function missingCbvStub(address: string, kind: StubKind = CBV_STUBS): string {
+  return `${kind.fn} "${address}": ${noStub(kind)}`;
 }
 
 /** A CbvVerifier answering from stubs and recording every call. */
@@ -50,15 +60,18 @@ export class StubVerifier implements CbvVerifier {
   /** Set while the module's probe runs, so the call is attributed to it. */
   by: CbvCall['by'] = 'function';
 
-  constructor(private readonly stubs: CbvStubs) {}
+  constructor(
+    private readonly stubs: CbvStubs,
+    private readonly kind: StubKind = CBV_STUBS,
+  ) {}
 
   async verify(address: string, opts: VerifyOptions = {}): Promise<Verdict> {
     const call: CbvCall = { address, by: this.by, ...(opts.sender !== undefined ? { sender: opts.sender } : {}) };
     this.calls.push(call);
     const stub = this.lookup(address);
     if (!stub) {
-      call.error = missingCbvStub(address);
-      throw new Error(NO_STUB);
+      call.error = missingCbvStub(address, this.kind);
+      throw new Error(noStub(this.kind));
     }
     call.status = stub.status;
     return verdictOf(address, opts.sender ?? '', stub);

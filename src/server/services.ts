@@ -9,6 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { createCbvEngine } from '../cbv/engine.js';
 import { cbvEngineOptions, type Config } from '../config/index.js';
+import { RecipientVerifier } from '../delivery/call-ahead.js';
 import { LocalStore } from '../delivery/local-store.js';
 import { MaildirSpool } from '../delivery/maildir.js';
 import { QueueStore } from '../delivery/queue-store.js';
@@ -17,6 +18,7 @@ import { createMomentumServices, type MomentumServices } from '../policy/momentu
 import { allObservers, inboundAudit } from '../policy/inbound-audit.js';
 import { functionServices } from '../policy/functions.js';
 import type { Metrics } from '../ops/metrics.js';
+import { RecipientVerification } from '../session/recipient-verification.js';
 import { SenderVerification } from '../session/sender-verification.js';
 import type { MessageStore, SessionServices } from '../session/session.js';
 import { createSharedState, type SharedState } from '../store/index.js';
@@ -39,6 +41,14 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
   const cbvObserver = ops.metrics?.cbvObserver();
   let engineOptions: unknown = null;
   let dnsServers: unknown = null;
+  // Recipient call-ahead (docs/recipient-verification.md): one for the life of the process,
+  // over the same shared state under its own keys, reconfigured in place by a reload.
+  const recipientObserver = ops.metrics?.recipientVerifyObserver();
+  const recipientVerifier = new RecipientVerifier(
+    config,
+    { store: cacheStore, ...(shared.flights ? { flights: shared.flights } : {}), ...(shared.sharedLimits ? { sharedLimits: shared.sharedLimits } : {}), ...(recipientObserver ? { observer: recipientObserver } : {}) },
+    logger,
+  );
 
   // Sieve++ services: the per-IP counters live as long as the process; datasources and CIDR
   // tables are reopened only when their configuration changes.
@@ -62,12 +72,14 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     maxTarpitMs: config.server.maxTarpitMs,
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
     functionServices: {},
+    recipients: new RecipientVerification(recipientVerifier, logger),
     shared,
     // Metrics, and Momentum's inbound audit series that ec_ip_* read.
     observer: allObservers(ops.metrics?.sessionObserver(), inboundAudit(ipCounters)),
     close: () => shared.close(),
     reconfigure(next: Config) {
       reconfigureMomentum(next);
+      recipientVerifier.reconfigure(next);
       // The delivery queue, when it is the store, takes the reloaded routes and retry settings (docs/delivery.md).
       const queue = services.store instanceof QueueStore ? services.store.queue : null;
       queue?.reconfigure(next.delivery);
@@ -84,7 +96,7 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
       if (!c) {
         if (services.cbv) logger.info({ event: 'reconfigure', service: 'cbv' }, 'smtp_cbv removed: no more automatic probes');
         delete services.cbv;
-        services.functionServices = {};
+        services.functionServices = functionServices(undefined, recipientVerifier);
         engineOptions = null;
         return;
       }
@@ -107,7 +119,7 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
       });
       if (services.cbv) logger.info({ event: 'reconfigure', service: 'cbv' }, 'smtp_cbv options changed: CBV engine rebuilt (cache kept, rate limits restart)');
       services.cbv = new SenderVerification(engine, moduleOptions, cbvLogger);
-      services.functionServices = functionServices(engine);
+      services.functionServices = functionServices(engine, recipientVerifier);
       engineOptions = key;
     },
   };

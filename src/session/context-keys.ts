@@ -27,11 +27,13 @@ export const MESSAGE_KEYS = ['mailfrom_string', 'mailfrom_localpart', 'mailfrom_
 
 /** The CBV verdict's variables (docs/cbv.md): all of `smtp_cbv_*`. */
 export const CBV_PREFIX = 'smtp_cbv_';
+/** The recipient call-ahead's variables (docs/recipient-verification.md): all of `recipient_verify_*`. */
+export const RECIPIENT_VERIFY_PREFIX = 'recipient_verify_';
 
 const RESERVED: ReadonlySet<string> = new Set<string>([...CONNECTION_KEYS, ...MESSAGE_KEYS]);
 
 /** True for a key only the server may set. Keys are compared case-insensitively, as scripts look them up. */
 export function isReservedContextKey(key: string): boolean {
   const k = key.toLowerCase();
-  return RESERVED.has(k) || k.startsWith(CBV_PREFIX);
+  return RESERVED.has(k) || k.startsWith(CBV_PREFIX) || k.startsWith(RECIPIENT_VERIFY_PREFIX);
 }

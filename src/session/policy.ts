@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import { executeAsync, parseMessage, type CompiledScript, type ExecutionResult, type ExternalList, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
 import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
-import { isReservedContextKey } from './context-keys.js';
+import { isReservedContextKey, RECIPIENT_VERIFY_PREFIX } from './context-keys.js';
 import { type Decision, decide, emptyDecision, mergeDecision } from './decide.js';
 import type { Phase } from './phases.js';
 import type { ConnectionState, Transaction } from './state.js';
@@ -98,16 +98,24 @@ const ENV_PREFIX = 'vnd.smtp-cbv.';
 export interface Policy {
   /** True when this phase's scripts read the CBV verdict: the session waits for it first. */
   waitsForVerdict(phase: Phase): boolean;
+  /** True when this phase's scripts read the recipient call-ahead's verdict: it is asked before they run. Absent: false. */
+  readsRecipientVerdict?(phase: Phase): boolean;
   run(input: PhaseInput, services: PolicyServices): Promise<PhaseVerdict>;
 }
 
 export class SievePolicy implements Policy {
   private readonly waits = new Set<Phase>();
+  private readonly readsRecipient = new Set<Phase>();
 
   constructor(readonly options: SievePolicyOptions) {
     for (const [phase, ps] of Object.entries(options.scripts) as Array<[Phase, PhaseScripts]>) {
       if ([ps.phase1, ps.phase2].some((s) => s && readsVerdict(s.facts))) this.waits.add(phase);
+      if ([ps.phase1, ps.phase2].some((s) => s && readsVerdict(s.facts, RECIPIENT_VERIFY_PREFIX))) this.readsRecipient.add(phase);
     }
+  }
+
+  readsRecipientVerdict(phase: Phase): boolean {
+    return this.readsRecipient.has(phase);
   }
 
   /** True when a script of this phase reads the CBV verdict: the session waits for it first. */

@@ -20,6 +20,7 @@ import type { Phase } from './phases.js';
 import type { PhaseVerdict, Policy, PolicyServices } from './policy.js';
 import { replies } from './replies.js';
 import { isRefusal, type Reply } from './reply.js';
+import type { RecipientVerification } from './recipient-verification.js';
 import type { SenderVerification } from './sender-verification.js';
 import { type ClientInfo, ConnectionState, Transaction } from './state.js';
 
@@ -65,6 +66,8 @@ export interface SessionObserver {
 
 export interface SessionServices extends PolicyServices {
   cbv?: SenderVerification;
+  /** Recipient call-ahead (docs/recipient-verification.md). */
+  recipients?: RecipientVerification;
   observer?: SessionObserver;
   store: MessageStore;
   /** Upper bound on any tarpit delay a policy asks for. */
@@ -160,13 +163,19 @@ export class Session {
     });
   }
 
-  rcptTo(address: string): Promise<PhaseOutcome> {
+  async rcptTo(address: string): Promise<PhaseOutcome> {
     const tx = this.transaction;
-    if (!tx) return Promise.resolve(this.outOfOrder('rcptto'));
+    if (!tx) return this.outOfOrder('rcptto');
     tx.offer(address);
-    return this.phase('rcptto', { recipient: address }, (verdict) => {
+    // Recipient call-ahead (docs/recipient-verification.md): before the scripts when they read
+    // its verdict, else only for a recipient they accept, so a refused one costs the next hop nothing.
+    const recipients = this.deps.services.recipients;
+    const early = recipients && this.deps.policy().readsRecipientVerdict?.('rcptto') ? await recipients.check(this.connection, tx, address) : undefined;
+    return this.phase('rcptto', { recipient: address }, async (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false, recipient: address };
+      const check = early ?? (await recipients?.check(this.connection, tx, address));
+      if (check?.refusal) return { reply: check.refusal, accepted: false, recipient: address };
       const choices: Choices = noChoices();
       mergeChoices(choices, d);
       tx.accept({ address, choices });
@@ -280,6 +289,7 @@ export class Session {
         outcome: how,
         phases: log?.phases ?? [],
         cbv: tx.verdictVariables.smtp_cbv_result ?? tx.verdictVariables.smtp_cbv_reason ?? null,
+        ...(tx.recipientChecks.length ? { recipientVerify: tx.recipientChecks } : {}),
         ...extra,
       },
       `transaction ${how}`,

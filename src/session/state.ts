@@ -134,6 +134,8 @@ export class Transaction {
   /** Choices made at MAIL FROM. */
   readonly choices: Choices = noChoices();
   probe: ProbeState = { state: 'none' };
+  /** Recipient call-ahead results, one per RCPT TO asked about, for the transaction's log line. */
+  readonly recipientChecks: Array<{ recipient: string; result?: string; reason: string; cached?: boolean }> = [];
 
   constructor(
     /** The reverse-path as given ("" for the null sender). */
@@ -169,6 +171,17 @@ export class Transaction {
   settle(variables: Record<string, string>, verdict?: Verdict): void {
     this.probe = { state: 'settled', variables, ...(verdict ? { verdict } : {}) };
     for (const [k, v] of Object.entries(variables)) this.context.set(k, v);
+  }
+
+  /**
+   * The recipient call-ahead's variables for the RCPT TO being decided
+   * (docs/recipient-verification.md): the previous recipient's go first,
+   * as `rcptto_string` is replaced.
+   */
+  recipientVerified(prefix: string, variables: Record<string, string>, check?: { recipient: string; result?: string; reason: string; cached?: boolean }): void {
+    for (const k of [...this.context.keys()]) if (k.startsWith(prefix)) this.context.delete(k);
+    for (const [k, v] of Object.entries(variables)) this.context.set(k, v);
+    if (check) this.recipientChecks.push({ recipient: check.recipient, reason: check.reason, ...(check.result ? { result: check.result } : {}), ...(check.cached !== undefined ? { cached: check.cached } : {}) });
   }
 
   /** The verdict's variables, from the verdict object rather than the script-visible Map. */

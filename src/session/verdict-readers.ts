@@ -11,12 +11,16 @@ import { CBV_PREFIX } from './context-keys.js';
 
 /** Uses whose first argument names a message-context key. */
 const CONTEXT_READS = ['vctx_mess_get', 'vctx_mess', 'vctx_conn_get', 'vctx_conn'];
-const ENV_ITEM = `vnd.smtp-cbv.${CBV_PREFIX}`;
 
-export function readsVerdict(facts: ScriptFacts): boolean {
-  const mayBe = (key: string | null, prefix: string) => key === null || key.toLowerCase().startsWith(prefix);
-  for (const name of CONTEXT_READS) if (facts.firstArguments.get(name)?.some((k) => mayBe(k, CBV_PREFIX))) return true;
-  if (facts.firstArguments.get('environment')?.some((k) => mayBe(k, ENV_ITEM))) return true;
-  for (const ref of facts.references) if (ref.startsWith(`vctx_mess:${CBV_PREFIX}`) || ref.startsWith(`vctx_conn:${CBV_PREFIX}`)) return true;
+/**
+ * `prefix` names the verdict: the CBV's `smtp_cbv_` by default, or the
+ * recipient call-ahead's `recipient_verify_` (docs/recipient-verification.md).
+ */
+export function readsVerdict(facts: ScriptFacts, prefix: string = CBV_PREFIX): boolean {
+  const envItem = `vnd.smtp-cbv.${prefix}`;
+  const mayBe = (key: string | null, p: string) => key === null || key.toLowerCase().startsWith(p);
+  for (const name of CONTEXT_READS) if (facts.firstArguments.get(name)?.some((k) => mayBe(k, prefix))) return true;
+  if (facts.firstArguments.get('environment')?.some((k) => mayBe(k, envItem))) return true;
+  for (const ref of facts.references) if (ref.startsWith(`vctx_mess:${prefix}`) || ref.startsWith(`vctx_conn:${prefix}`)) return true;
   return false;
 }

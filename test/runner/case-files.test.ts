@@ -70,6 +70,28 @@ cases:
   });
 });
 
+describe('smtp_recipient_verify in case files', () => {
+  it('answers from recipient_verify: stubs, and a call without one is an error naming the address', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cases-rv-'));
+    await writeFile(join(dir, 'rcpt.siv'), '$to = envelope "to";\n($s, $m) = smtp_recipient_verify "${to}";\nif ec_test :is "${s}" "fail" { ec_action 550 "5.1.1 ${m}"; }\n');
+    const f = await caseFile(`scripts: { rcptto: ${join(dir, 'rcpt.siv')} }
+defaults:
+  recipient_verify: { "ann@here.example": pass }
+cases:
+  - name: the next hop refuses
+    envelope: { from: a@sender.example, to: [ann@here.example, gone@here.example] }
+    recipient_verify: { "gone@here.example": "fail: 550 5.1.1 no such user" }
+    expect: { rcptto: [ { code: 250 }, { reply: "550 5.1.1 550 5.1.1 no such user" } ] }
+  - name: forgot the stub
+    envelope: { from: a@sender.example, to: who@here.example }
+    expect: { rcptto: { code: 250 } }
+`);
+    const report = await runCaseFile(f);
+    expect(report.outcomes[0]).toMatchObject({ passed: true });
+    expect(report.outcomes[1]!.reason).toContain('smtp_recipient_verify "who@here.example": no recipient call-ahead stub for this address (add one under recipient_verify:)');
+  });
+});
+
 describe('errors in a case file', () => {
   it('are positioned and name what is wrong', async () => {
     const { file, diagnostics } = await parseCaseFile(

@@ -1,7 +1,8 @@
 /**
  * The long-lived services: Momentum's Debug_Level gives smtp_cbv its own
  * log level; a reload keeps the CBV engine when its options did not change,
- * and rebuilds it over the same cache when they did.
+ * and rebuilds it over the same cache when they did; the recipient
+ * call-ahead is one object for the life of the process.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -54,5 +55,20 @@ describe('services', () => {
     expect(services.cbv!.verifier).not.toBe(first);
     expect(services.cbv!.options.deadlineMs).toBe(7000);
     expect(lines.filter((l) => l.event === 'reconfigure')).toHaveLength(1);
+  });
+
+  it('the recipient call-ahead lives across reloads, with or without smtp_cbv, and the Sieve function finds it', () => {
+    const { lines, logger } = capture();
+    const services = createServices(config('Gateway = "127.0.0.1:25"\nRecipient_Verify = true\n'), logger.child({}, { level: 'info' }), new MaildirSpool(dir));
+    const verifier = services.recipients!.verifier;
+    expect(services.functionServices['recipient-verify']).toBe(verifier);
+    expect(verifier.notAsked('a@b.test')).toBeUndefined();
+    services.reconfigure(config('Gateway = "127.0.0.1:25"\nsmtp_cbv { }\n'));
+    expect(services.recipients!.verifier).toBe(verifier);
+    expect(services.functionServices['recipient-verify']).toBe(verifier);
+    expect(verifier.notAsked('a@b.test')).toBe('off');
+    services.reconfigure(config('Gateway = "127.0.0.1:25"\nRecipient_Verify = true\nrecipient_verify_timeout = 9\n'));
+    expect(services.functionServices['recipient-verify']).toBe(verifier);
+    expect(lines.filter((l) => l.event === 'reconfigure' && l.service === 'recipient-verify')).toHaveLength(1);
   });
 });

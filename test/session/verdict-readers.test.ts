@@ -37,3 +37,14 @@ describe('reading the CBV verdict', () => {
     expect(readsVerdict(facts('require "include";\ninclude "cbv";', (n) => (n === 'cbv' ? included : null)))).toBe(true);
   });
 });
+
+describe("reading the recipient call-ahead's verdict", () => {
+  const RV = 'recipient_verify_';
+  it('counts reads of recipient_verify_*, and only those, for that prefix', () => {
+    expect(readsVerdict(facts('$r = vctx_mess_get "recipient_verify_result";'), RV)).toBe(true);
+    expect(readsVerdict(facts('require "environment";\nif environment :is "vnd.smtp-cbv.recipient_verify_result" "fail" { keep; }'), RV)).toBe(true);
+    expect(readsVerdict(facts('$x = 1;\nec_log "%{vctx_mess:recipient_verify_reason}";'), RV)).toBe(true);
+    expect(readsVerdict(facts('$r = vctx_mess_get "smtp_cbv_result";'), RV)).toBe(false);
+    expect(readsVerdict(facts('$r = vctx_mess_get "recipient_verify_result";'))).toBe(false);
+  });
+});
