@@ -192,7 +192,9 @@ export class Session {
     return this.phase('data', { message }, async (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
-      const plan = planDelivery(this.connection.choices, tx, d, message, verdict.edited);
+      const planned = planDelivery(this.connection.choices, tx, d, message, verdict.edited);
+      // Our Authentication-Results is an edit of what was received too: a milter's MTA is asked for it.
+      const plan = planned.message || message === received ? planned : { ...planned, message };
       let ids: string[];
       try {
         ids = await this.deps.services.store.store({ connection: this.connection, transaction: tx, plan, message: plan.message ?? message });
