@@ -9,8 +9,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TcpFront } from '../../src/frontdoors/tcp-front.js';
 import { MessageAuthentication } from '../../src/session/message-authentication.js';
 import { type AuthDns, startAuthDns } from '../helpers/auth-zone.js';
-import { MilterClient, playTransaction } from '../helpers/milter-client.js';
-import { services, sievePolicy, startMilter } from './fixture.js';
+import { type MilterClient, playTransaction } from '../helpers/milter-client.js';
+import { negotiatedClient, services, sievePolicy, startMilter } from './fixture.js';
 
 let z: AuthDns;
 beforeAll(async () => {
@@ -34,12 +34,7 @@ describe('milter with SPF, DKIM and DMARC', () => {
     const policy = sievePolicy({ data: 'if vctx_mess :is "dmarc_status" "fail" { ec_action 550 "5.7.1 DMARC"; }' });
     const { front, port } = await startMilter(policy, services({ authentication }));
     fronts.push(front);
-    const open = async () => {
-      const c = await MilterClient.open(port);
-      clients.push(c);
-      await c.negotiate();
-      return c;
-    };
+    const open = () => negotiatedClient(port, clients);
     const forged = await playTransaction(await open(), { from: 'x@example.net', to: ['bob@here.test'], message: 'From: ceo@example.net\r\nSubject: pay\r\n\r\nbody\r\n' });
     expect(forged.eom).toEqual([{ kind: 'replycode', text: '550 5.7.1 DMARC' }]);
 
