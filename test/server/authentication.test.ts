@@ -38,13 +38,13 @@ if vctx_mess :is "dkim_status" "fail" {
 }
 `;
 
-async function start() {
+async function start(data = DATA) {
   const authentication = new MessageAuthentication(
     { spf: { contextVariable: 'spf_status', receivedSpf: true, authResults: true, helo: true }, dkim: { minKeyBits: 1024, arc: true }, dmarc: true, authservId: null, timeoutMs: 5000 },
     z.resolve,
     pino({ level: 'silent' }),
   );
-  const t = await startTestServer(sievePolicy({ mailfrom: MAILFROM, data: DATA }), { services: { authentication } });
+  const t = await startTestServer(sievePolicy({ mailfrom: MAILFROM, data }), { services: { authentication } });
   cleanups.push(() => t.close());
   return t;
 }
@@ -104,5 +104,19 @@ describe('authentication through an SMTP session', () => {
     const [junk] = await t.spooled('.Junk');
     expect(junk!.message).toContain('dkim=fail');
     expect(junk!.message).toContain('dmarc=pass');
+  });
+
+  it('a standard Sieve script reads our header at DATA (the data scripts run after it is added)', async () => {
+    const t = await start('require "fileinto";\nif header :matches "Authentication-Results" "mx.test;*dmarc=fail*" { fileinto "Junk"; }');
+    const forged = 'Authentication-Results: other.test; dmarc=pass\r\n';
+    expect((await send(await t.client(), 'x@example.org', message('ceo@example.net', 'hi\r\n', forged))).end.code).toBe(250);
+    expect((await send(await t.client(), 'alice@example.com', message('alice@example.com'))).end.code).toBe(250);
+    const junk = await t.spooled('.Junk');
+    const inbox = await t.spooled();
+    expect(junk).toHaveLength(1);
+    expect(junk[0]!.message).toContain('From: <ceo@example.net>');
+    expect(junk[0]!.message).toContain('Authentication-Results: other.test; dmarc=pass');
+    expect(inbox).toHaveLength(1);
+    expect(inbox[0]!.message).toContain('From: <alice@example.com>');
   });
 });
