@@ -9,8 +9,17 @@
  * what RFC 7208 2.6.6, RFC 6376 3.9 and RFC 7489 6.6.3 ask a receiver to
  * report when it could not reach a verdict.
  */
-import { arc, dkimVerify, dmarc, spf } from 'mailauth';
+import type { arc, dkimVerify, dmarc } from 'mailauth';
 import type { AuthResolve } from './dns.js';
+
+/**
+ * mailauth is loaded on first use, not at start-up: a server without
+ * these checks should not pay for its dependencies (joi, undici, tldts),
+ * and loading undici installs its own global HTTP dispatcher, which then
+ * serves every fetch() in the process.
+ */
+let loaded: Promise<typeof import('mailauth')> | undefined;
+const mailauth = () => (loaded ??= import('mailauth'));
 
 export interface SpfOutcome {
   /** pass, fail, softfail, neutral, none, temperror, permerror (RFC 7208 2.6). */
@@ -38,6 +47,7 @@ export interface SpfInput {
 export async function checkSpf(resolve: AuthResolve, input: SpfInput): Promise<SpfOutcome> {
   const fallbackDomain = input.sender.includes('@') ? input.sender.slice(input.sender.lastIndexOf('@') + 1).toLowerCase() : input.helo.toLowerCase();
   try {
+    const { spf } = await mailauth();
     const r = await withDeadline(
       spf({ ip: input.ip, ...(input.sender ? { sender: input.sender } : {}), helo: input.helo, mta: input.receiver, resolver: resolve }),
       input.timeoutMs,
@@ -99,6 +109,7 @@ export interface MessageInput {
 export async function checkMessage(resolve: AuthResolve, input: MessageInput): Promise<MessageOutcome> {
   const deadline = Date.now() + input.timeoutMs;
   const left = () => Math.max(1, deadline - Date.now());
+  const { arc, dkimVerify } = await mailauth();
   let dk: Awaited<ReturnType<typeof dkimVerify>>;
   try {
     dk = await withDeadline(dkimVerify(input.message, { resolver: resolve, sender: input.sender || undefined, minBitLength: input.minKeyBits }), left());
@@ -143,6 +154,7 @@ async function checkDmarc(
   if (from.length !== 1) return { result: 'permerror', policy: '', domain: '', info: `dmarc=permerror (${from.length ? 'multiple From addresses' : 'no From address'})` };
   const domain = from[0]!.slice(from[0]!.lastIndexOf('@') + 1).toLowerCase();
   try {
+    const { dmarc } = await mailauth();
     const r = await withDeadline(
       dmarc({
         headerFrom: from,
