@@ -11,7 +11,7 @@
  * - client.example.com: the HELO name, SPF pass for 127.0.0.1
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { dkimSign } from 'mailauth';
+import { dkimSign, sealMessage } from 'mailauth';
 import { createAuthResolve } from '../../src/auth/dns.js';
 import { startDnsServer, type TestDnsServer, type Zone } from './dns-server.js';
 
@@ -63,4 +63,11 @@ export async function signed(msg: Buffer, domain: string, privateKey: string): P
   const r = await dkimSign(msg, { canonicalization: 'relaxed/relaxed', signatureData: [{ signingDomain: domain, selector: SELECTOR, privateKey }] } as Parameters<typeof dkimSign>[1]);
   if (r.errors.length || !/DKIM-Signature/i.test(r.signatures)) throw r.errors[0] ?? new Error('mailauth made no signature');
   return Buffer.concat([Buffer.from(r.signatures), msg]);
+}
+
+/** The message with one ARC set (RFC 8617 4.1) on top, as a forwarder at example.com would add it. */
+export async function arcSealed(msg: Buffer, privateKey: string): Promise<Buffer> {
+  const seal = await sealMessage(msg, { signingDomain: 'example.com', selector: SELECTOR, privateKey, authResults: 'forwarder.example.com; spf=pass smtp.mailfrom=example.org', cv: 'none' } as Parameters<typeof sealMessage>[1]);
+  if (!/ARC-Seal/i.test(seal.toString())) throw new Error('mailauth made no ARC set');
+  return Buffer.concat([seal, msg]);
 }

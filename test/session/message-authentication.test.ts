@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthResolve } from '../../src/auth/dns.js';
 import { type AuthenticationOptions, MessageAuthentication } from '../../src/session/message-authentication.js';
 import { ConnectionState, Transaction } from '../../src/session/state.js';
-import { type AuthDns, message, signed, startAuthDns } from '../helpers/auth-zone.js';
+import { arcSealed, type AuthDns, message, signed, startAuthDns } from '../helpers/auth-zone.js';
 
 let z: AuthDns;
 beforeAll(async () => {
@@ -125,6 +125,21 @@ describe('DKIM at DATA (RFC 6376)', () => {
   it('arc_status is none without an ARC set', async () => {
     const { ctx } = await run('alice@example.com', message('alice@example.com'));
     expect(ctx.get('arc_status')).toBe('none');
+  });
+
+  it('arc_status is pass for a forwarder\'s good ARC set (RFC 8617 5.2), fail once the message changed after it', async () => {
+    const sealed = await arcSealed(message('alice@example.org'), z.privateKey);
+    const good = await run('alice@example.org', sealed);
+    expect(ctxOf(good.ctx, ['arc_status', 'dmarc_status'])).toEqual({ arc_status: 'pass', dmarc_status: 'none' });
+    expect(good.out).toMatch(/\tarc=pass [^\r]*\r\n/);
+    const changed = await run('alice@example.org', Buffer.from(sealed.toString('latin1').replace('Subject: test', 'Subject: changed'), 'latin1'));
+    expect(changed.ctx.get('arc_status')).toBe('fail');
+  });
+
+  it('no ARC check when dkim_validate says arc = false', async () => {
+    const { ctx, out } = await run('alice@example.com', message('alice@example.com'), { dkim: { minKeyBits: 1024, arc: false } });
+    expect(ctx.has('arc_status')).toBe(false);
+    expect(out).not.toMatch(/\tarc=/);
   });
 });
 
