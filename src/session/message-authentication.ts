@@ -39,6 +39,16 @@ export interface AuthenticationOptions {
   timeoutMs: number;
 }
 
+/** The verdicts for the transaction's info log line (docs/authentication.md): only those that were checked. */
+export function authenticationLogFields(tx: Transaction): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [field, key] of [['spf', 'spf_status'], ['dkim', 'dkim_status'], ['arc', 'arc_status'], ['dmarc', 'dmarc_status']] as const) {
+    const v = tx.context.get(key);
+    if (v !== undefined) out[field] = v;
+  }
+  return out;
+}
+
 export class MessageAuthentication {
   private readonly spfOf = new WeakMap<Transaction, Promise<SpfOutcome>>();
   private readonly heloOf = new WeakMap<ConnectionState, { helo: string; outcome: Promise<SpfOutcome | null> }>();

@@ -20,7 +20,7 @@ import type { Phase } from './phases.js';
 import type { PhaseVerdict, Policy, PolicyServices } from './policy.js';
 import { replies } from './replies.js';
 import { isRefusal, type Reply } from './reply.js';
-import type { MessageAuthentication } from './message-authentication.js';
+import { authenticationLogFields, type MessageAuthentication } from './message-authentication.js';
 import type { SenderVerification } from './sender-verification.js';
 import { type ClientInfo, ConnectionState, Transaction } from './state.js';
 
@@ -290,6 +290,7 @@ export class Session {
         outcome: how,
         phases: log?.phases ?? [],
         cbv: tx.verdictVariables.smtp_cbv_result ?? tx.verdictVariables.smtp_cbv_reason ?? null,
+        ...authenticationLogFields(tx),
         ...extra,
       },
       `transaction ${how}`,

@@ -8,7 +8,7 @@
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MessageAuthentication } from '../../src/session/message-authentication.js';
-import { sievePolicy } from '../frontdoors/fixture.js';
+import { capturingLogger, sievePolicy } from '../frontdoors/fixture.js';
 import { type AuthDns, message, signed, startAuthDns } from '../helpers/auth-zone.js';
 import { startTestServer } from '../helpers/server-fixture.js';
 import type { RawSmtpClient } from '../helpers/smtp-client.js';
@@ -38,13 +38,13 @@ if vctx_mess :is "dkim_status" "fail" {
 }
 `;
 
-async function start(data = DATA) {
+async function start(data = DATA, logger = pino({ level: 'silent' })) {
   const authentication = new MessageAuthentication(
     { spf: { contextVariable: 'spf_status', receivedSpf: true, authResults: true, helo: true }, dkim: { minKeyBits: 1024, arc: true }, dmarc: true, authservId: null, timeoutMs: 5000 },
     z.resolve,
     pino({ level: 'silent' }),
   );
-  const t = await startTestServer(sievePolicy({ mailfrom: MAILFROM, data }), { services: { authentication } });
+  const t = await startTestServer(sievePolicy({ mailfrom: MAILFROM, data }), { services: { authentication, logger } });
   cleanups.push(() => t.close());
   return t;
 }
@@ -118,5 +118,13 @@ describe('authentication through an SMTP session', () => {
     expect(junk[0]!.message).toContain('Authentication-Results: other.test; dmarc=pass');
     expect(inbox).toHaveLength(1);
     expect(inbox[0]!.message).toContain('From: <alice@example.com>');
+  });
+
+  it("the transaction's info line carries the verdicts", async () => {
+    const { logger, lines } = capturingLogger();
+    const t = await start(DATA, logger);
+    await send(await t.client(), 'mallory@example.net', message('ceo@example.net'));
+    const tx = lines.find((l) => l.event === 'transaction');
+    expect(tx).toMatchObject({ outcome: 'refused', spf: 'fail', dkim: 'none', arc: 'none', dmarc: 'fail' });
   });
 });
