@@ -90,7 +90,7 @@ export class MessageAuthentication {
     if (!p) {
       // The same facts the %{spfv1:...} macros read: remote_ip, ehlo_domain, the reverse-path.
       p = checkSpf(this.resolve, {
-        ip: connection.context.get('remote_ip') ?? connection.remoteAddress,
+        ip: clientIp(connection),
         sender: tx.mailFrom,
         helo: connection.helo ?? '',
         receiver: this.authservId(connection),
@@ -105,7 +105,7 @@ export class MessageAuthentication {
     const helo = connection.helo ?? '';
     const known = this.heloOf.get(connection);
     if (known && known.helo === helo) return known.outcome;
-    const outcome = checkHelo(this.resolve, { ip: connection.remoteAddress, helo, receiver: this.authservId(connection), timeoutMs: this.options.timeoutMs });
+    const outcome = checkHelo(this.resolve, { ip: clientIp(connection), helo, receiver: this.authservId(connection), timeoutMs: this.options.timeoutMs });
     this.heloOf.set(connection, { helo, outcome });
     return outcome;
   }
@@ -155,4 +155,9 @@ export class MessageAuthentication {
       return message;
     }
   }
+}
+
+/** The client address as the %{spfv1:i} macro reads it: the connection context's remote_ip, which only the server sets. */
+function clientIp(connection: ConnectionState): string {
+  return connection.context.get('remote_ip') ?? connection.remoteAddress;
 }
