@@ -16,6 +16,7 @@ import {
 } from './schema.js';
 import { buildDelivery } from './delivery.js';
 import { buildRecipientVerify } from './recipient-verify.js';
+import { buildAuthentication } from './authentication.js';
 import type { BesideMtaConfig, CidrListConfig, Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
 import { type HostPort, parseCidr, parseHostPort } from './values.js';
 import type { ScopeInstance } from './walk.js';
@@ -105,6 +106,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
     workers: must(globalOptions.workers, dir, root),
     redis: buildRedis(childrenOf(root, redisScope)[0], dir),
     metrics: buildMetrics(childrenOf(root, metricsScope)[0], dir),
+    authentication: buildAuthentication(root, (spec) => defaultOf(spec, dir)),
   };
 }
 

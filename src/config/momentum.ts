@@ -12,7 +12,7 @@ const SCOPES = new Set([
   'control_listener', 'http_listener', 'ecstream_listener', 'xmpp_listener', 'smpp_listener', 'duravip',
   'binding', 'binding_group', 'domain', 'pathway', 'pathway_group', 'host', 'threadpool', 'eventloop',
   'url_ripper', 'clamav', 'csapi', 'antivirus', 'beik', 'brightmail', 'cloudmark', 'commtouch', 'eleven', 'sophos',
-  'delay_dsn', 'ec_logger', 'sievelib', 'spf_macros', 'spf_v1', 'senderid', 'ac_auth', 'auth_ds', 'inbound_audit', 'outbound_audit',
+  'delay_dsn', 'ec_logger', 'sievelib', 'spf_macros', 'senderid', 'ac_auth', 'auth_ds', 'inbound_audit', 'outbound_audit',
   'cidrdb', 'ds_core', 'ds_ldap', 'ds_pgsql', 'ds_odbc', 'seedlist', 'fbl', 'bounce_classifier_override', 'bounce_logger',
   'mailloop', 'cluster', 'security', 'snmp', 'dkim_sign', 'opendkim', 'domainkeys', 'adaptive', 'alerting', 'engagement_tracker',
   'persist_io', 'msgc', 'http_io', 'ecstream', 'scriptlet', 'lua', 'modules', 'webui_common', 'rest', 'exim_compat',
@@ -43,10 +43,16 @@ const GLOBAL_OPTIONS = new Set([
   'send_8bitmime', 'smtp_pipelining', 'prohibited_hosts', 'suppress_bounces_for_null_sender', 'ec_logger', 'paniclog', 'mainlog',
 ]);
 
+/** Options of Momentum's spf_v1 module that smtp-cbv does not use: the module never answers the client itself (policy scripts do). */
+const SPF_OPTIONS = new Set([
+  'default_rule', 'fail_fallback_string', 'softfail_fallback_string', 'nxdomain_override_string', 'temperror_override_string',
+  'fail_code', 'nxdomain_code', 'pass_code', 'permerror_code', 'softfail_code', 'unknown_code',
+]);
+
 /** Options of Momentum's sieve module that smtp-cbv does not use. */
 const SIEVE_OPTIONS = new Set(['cache_life', 'cache_size', 'debug', 'script_timeout', 'ec_error_mode', 'pool']);
 
-export type Where = 'root' | 'listener' | 'sieve' | 'other';
+export type Where = 'root' | 'listener' | 'sieve' | 'spf_v1' | 'other';
 
 /** Where an option or scope written in a scope of this name would be. */
 export function whereOf(scopeName: string): Where {
@@ -54,6 +60,7 @@ export function whereOf(scopeName: string): Where {
   if (n === '(top level)') return 'root';
   if (n === 'esmtp_listener' || n === 'listen' || n === 'peer') return 'listener';
   if (n === 'sieve') return 'sieve';
+  if (n === 'spf_v1') return 'spf_v1';
   // A Domain scope takes Momentum's global options (delivery settings per domain, docs/delivery.md).
   if (n === 'domain') return 'root';
   return 'other';
@@ -67,6 +74,6 @@ export function ignoredScope(type: string): string | undefined {
 /** A Momentum option smtp-cbv ignores in this place: the warning, or undefined. */
 export function ignoredOption(key: string, where: Where, label: string): string | undefined {
   const k = key.toLowerCase();
-  const known = where === 'listener' ? LISTENER_OPTIONS.has(k) : where === 'root' ? GLOBAL_OPTIONS.has(k) : where === 'sieve' ? SIEVE_OPTIONS.has(k) || k.startsWith('hook:') : false;
+  const known = where === 'listener' ? LISTENER_OPTIONS.has(k) : where === 'root' ? GLOBAL_OPTIONS.has(k) : where === 'sieve' ? SIEVE_OPTIONS.has(k) || k.startsWith('hook:') : where === 'spf_v1' ? SPF_OPTIONS.has(k) : false;
   return known ? `Momentum's option '${key}' in ${label} has no effect in smtp-cbv: ignored` : undefined;
 }

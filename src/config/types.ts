@@ -2,10 +2,12 @@
  * The typed configuration the rest of the product reads. Every field has a
  * value (defaults applied), paths are absolute, durations are milliseconds.
  */
+import type { AuthenticationConfig } from './authentication.js';
 import type { DeliveryConfig } from './delivery.js';
 import type { RecipientVerifyConfig } from './recipient-verify.js';
 import type { LogLevel, SievePhase } from './schema.js';
 
+export type { AuthenticationConfig } from './authentication.js';
 export type { DeliveryConfig, DeliveryMethod, DeliveryRoute, Gateway, TlsMode } from './delivery.js';
 export type { RecipientVerifyConfig } from './recipient-verify.js';
 
@@ -201,6 +203,8 @@ export interface Config {
   redis?: RedisConfig | null;
   /** The `metrics` scope; absent or null: no metrics listener. */
   metrics?: MetricsConfig | null;
+  /** spf_v1, dkim_validate, dmarc (docs/authentication.md); absent or null: nothing is checked. */
+  authentication?: AuthenticationConfig | null;
 }
 
 export interface RedisConfig {

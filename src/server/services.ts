@@ -20,6 +20,7 @@ import { functionServices } from '../policy/functions.js';
 import type { Metrics } from '../ops/metrics.js';
 import { RecipientVerification } from '../session/recipient-verification.js';
 import { SenderVerification } from '../session/sender-verification.js';
+import { reconfigureAuthentication } from './authentication-service.js';
 import type { MessageStore, SessionServices } from '../session/session.js';
 import { createSharedState, type SharedState } from '../store/index.js';
 
@@ -80,6 +81,7 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     reconfigure(next: Config) {
       reconfigureMomentum(next);
       recipientVerifier.reconfigure(next);
+      reconfigureAuthentication(services, next, logger);
       // The delivery queue, when it is the store, takes the reloaded routes and retry settings (docs/delivery.md).
       const queue = services.store instanceof QueueStore ? services.store.queue : null;
       queue?.reconfigure(next.delivery);

@@ -21,6 +21,7 @@ import type { PhaseVerdict, Policy, PolicyServices } from './policy.js';
 import { replies } from './replies.js';
 import { isRefusal, type Reply } from './reply.js';
 import type { RecipientVerification } from './recipient-verification.js';
+import { authenticationLogFields, type MessageAuthentication } from './message-authentication.js';
 import type { SenderVerification } from './sender-verification.js';
 import { type ClientInfo, ConnectionState, Transaction } from './state.js';
 
@@ -68,6 +69,8 @@ export interface SessionServices extends PolicyServices {
   cbv?: SenderVerification;
   /** Recipient call-ahead (docs/recipient-verification.md). */
   recipients?: RecipientVerification;
+  /** SPF at MAIL FROM, DKIM/ARC/DMARC at DATA (docs/authentication.md); absent: nothing checked. */
+  authentication?: MessageAuthentication;
   observer?: SessionObserver;
   store: MessageStore;
   /** Upper bound on any tarpit delay a policy asks for. */
@@ -149,11 +152,13 @@ export class Session {
   }
 
   /** MAIL FROM: a new transaction with a new message context. */
-  mailFrom(address: string): Promise<PhaseOutcome> {
+  async mailFrom(address: string): Promise<PhaseOutcome> {
     this.endTransaction('reset');
     const tx = new Transaction(address, `${this.connection.id}.${++this.transactions}`);
     this.transaction = tx;
     this.txLog = { phases: [] };
+    // SPF's verdict joins the message context before the mailfrom scripts run.
+    await this.deps.services.authentication?.mailFrom(this.connection, tx);
     return this.phase('mailfrom', {}, (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
@@ -186,14 +191,19 @@ export class Session {
   }
 
   /** The message, whole, after the client's final dot. The transaction ends here either way. */
-  async data(message: Buffer): Promise<PhaseOutcome> {
+  async data(received: Buffer): Promise<PhaseOutcome> {
     const tx = this.transaction;
     if (!tx) return this.outOfOrder('data');
     if (!tx.recipients.length) return this.outOfOrder('data', replies.noValidRecipients);
+    // DKIM/ARC/DMARC results join the context, and their header the message, before the data scripts run.
+    const auth = this.deps.services.authentication;
+    const message = auth?.active ? await auth.data(this.connection, tx, received) : received;
     return this.phase('data', { message }, async (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
-      const plan = planDelivery(this.connection.choices, tx, d, message, verdict.edited);
+      const planned = planDelivery(this.connection.choices, tx, d, message, verdict.edited);
+      // Our Authentication-Results is an edit of what was received too: a milter's MTA is asked for it.
+      const plan = planned.message || message === received ? planned : { ...planned, message };
       let ids: string[];
       try {
         ids = await this.deps.services.store.store({ connection: this.connection, transaction: tx, plan, message: plan.message ?? message });
@@ -290,6 +300,7 @@ export class Session {
         phases: log?.phases ?? [],
         cbv: tx.verdictVariables.smtp_cbv_result ?? tx.verdictVariables.smtp_cbv_reason ?? null,
         ...(tx.recipientChecks.length ? { recipientVerify: tx.recipientChecks } : {}),
+        ...authenticationLogFields(tx),
         ...extra,
       },
       `transaction ${how}`,

@@ -132,16 +132,21 @@ export class FunctionRegistry {
   }
 }
 
-/** What the SPF macros read: the envelope sender and the connection's facts (RFC 7208 7.2). */
+/**
+ * What the SPF macros read: the envelope sender and the connection's facts
+ * (RFC 7208 7.2), the same the SPF check at MAIL FROM is given (remote_ip,
+ * ehlo_domain, the reverse-path); `r` is the receiver name that check used
+ * (spf_receiver, docs/authentication.md) when it ran.
+ */
 function spfFacts(rt: Runtime): SpfFacts {
-  const conn = sessionOf(rt).connection;
+  const { connection: conn, message } = sessionOf(rt);
   const from = rt.envelopeAddress(rt.envelope.from);
   return {
     sender: from ? `${from.local}@${from.domain}` : '',
     ip: contextValue(conn, 'remote_ip') ?? '',
     helo: contextValue(conn, 'ehlo_domain') ?? '',
     ptr: contextValue(conn, 'remote_host'),
-    receiver: contextValue(conn, 'local_host'),
+    receiver: message.get('spf_receiver') ?? contextValue(conn, 'local_host'),
     now: (rt.host.now?.() ?? new Date()).getTime() / 1000,
   };
 }

@@ -4,6 +4,7 @@
  * (nothing stored).
  */
 import pino from 'pino';
+import { MilterClient } from '../helpers/milter-client.js';
 import { keptByMta } from '../../src/frontdoors/beside-mta.js';
 import { createMilterFront } from '../../src/frontdoors/milter/milter-front.js';
 import { createPolicyFront } from '../../src/frontdoors/policy/policy-front.js';
@@ -50,6 +51,14 @@ export async function startMilter(policy: Policy, s: SessionServices = services(
   const front = createMilterFront({ ...common, context: extra.context ?? {}, logger: s.logger, maxMessageSize: extra.maxMessageSize ?? 100_000, ...(extra.maxFrame ? { maxFrame: extra.maxFrame } : {}) }, { policy: () => policy, services: s });
   const { port } = await front.start();
   return { front, port };
+}
+
+/** A milter client on `port` that has negotiated, kept in `clients` for closing. */
+export async function negotiatedClient(port: number, clients: MilterClient[]): Promise<MilterClient> {
+  const c = await MilterClient.open(port);
+  clients.push(c);
+  await c.negotiate();
+  return c;
 }
 
 export async function startPolicy(policy: Policy, s: SessionServices = services(), context: Record<string, string> = {}) {

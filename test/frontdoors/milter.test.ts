@@ -9,7 +9,7 @@ import { encodeFrame } from '../../src/frontdoors/milter/frames.js';
 import { Action, Protocol } from '../../src/frontdoors/milter/messages.js';
 import type { TcpFront } from '../../src/frontdoors/tcp-front.js';
 import { MilterClient, playTransaction, POSTFIX_OFFER } from '../helpers/milter-client.js';
-import { type Bindings, capturingLogger, services, sievePolicy, startMilter } from './fixture.js';
+import { type Bindings, capturingLogger, negotiatedClient, services, sievePolicy, startMilter } from './fixture.js';
 
 const fronts: TcpFront[] = [];
 const clients: MilterClient[] = [];
@@ -21,13 +21,7 @@ afterEach(async () => {
 async function milter(bindings: Bindings, extra: Parameters<typeof startMilter>[2] = {}, s = services()) {
   const { front, port } = await startMilter(sievePolicy(bindings), s, extra);
   fronts.push(front);
-  const open = async () => {
-    const c = await MilterClient.open(port);
-    clients.push(c);
-    await c.negotiate();
-    return c;
-  };
-  return { port, open };
+  return { port, open: () => negotiatedClient(port, clients) };
 }
 
 const message = 'From: a@sender.test\r\nSubject: hello\r\nX-Old: 1\r\nX-Old: 2\r\n\r\nbody line\r\n';

@@ -5,7 +5,8 @@
  *
  * A name in the zone answers the types it has and NODATA (NOERROR, no
  * answer) for the rest, as does the top-level domain of any name in the zone;
- * a name not in the zone is NXDOMAIN; `servfail` makes
+ * TXT records (SPF, DKIM keys, DMARC policies) are split into 255-octet
+ * strings as on the wire; a name not in the zone is NXDOMAIN; `servfail` makes
  * every (or the listed) query type SERVFAIL; `silent` never answers (timeout).
  */
 import { createSocket, type Socket } from 'node:dgram';
@@ -15,7 +16,9 @@ export interface ZoneEntry {
   MX?: Array<{ preference: number; exchange: string }>;
   A?: string[];
   AAAA?: string[];
-  servfail?: true | Array<'MX' | 'A' | 'AAAA'>;
+  /** TXT records, one string each (split into 255-octet character-strings on the wire, RFC 1035 3.3.14). */
+  TXT?: string[];
+  servfail?: true | Array<'MX' | 'A' | 'AAAA' | 'TXT'>;
   silent?: true;
 }
 
@@ -33,6 +36,14 @@ export interface TestDnsServer {
 }
 
 const RCODE_SERVFAIL = 2;
+
+/** A TXT record's text as the character-strings it travels in: at most 255 octets each. */
+function chunks(text: string): Buffer[] {
+  const b = Buffer.from(text, 'utf8');
+  const out: Buffer[] = [];
+  for (let i = 0; i < b.length; i += 255) out.push(b.subarray(i, i + 255));
+  return out.length ? out : [Buffer.alloc(0)];
+}
 const RCODE_NXDOMAIN = 3;
 
 export async function startDnsServer(zone: Zone): Promise<TestDnsServer> {
@@ -65,6 +76,7 @@ export async function startDnsServer(zone: Zone): Promise<TestDnsServer> {
     else if (q.type === 'MX') for (const mx of entry.MX ?? []) answers.push({ type: 'MX', name: q.name, ttl: 60, data: mx });
     else if (q.type === 'A') for (const a of entry.A ?? []) answers.push({ type: 'A', name: q.name, ttl: 60, data: a });
     else if (q.type === 'AAAA') for (const a of entry.AAAA ?? []) answers.push({ type: 'AAAA', name: q.name, ttl: 60, data: a });
+    else if (q.type === 'TXT') for (const t of entry.TXT ?? []) answers.push({ type: 'TXT', name: q.name, ttl: 60, data: chunks(t) });
     const response = dnsPacket.encode({
       type: 'response',
       id: query.id,

@@ -512,5 +512,12 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect(getValue(r.runtime, 'a')).toEqual(['192.0.2.3']);
       expect(logs(await run('062-ec-dns-lookup-dns-status.siv', { conn: { dns_status: 'SERVFAIL' } }))).toEqual(['got dns error: SERVFAIL']);
     });
+
+    it("059: ec_dkim_domains holds the responsible domain when dkim_validate verified its signature", async () => {
+      // dkim_domains is what dkim_validate sets at DATA (docs/authentication.md); From: joe@example.com.
+      expect(logs(await run('059-ec-dkim-domains.siv', { message: msg([]), mess: { dkim_domains: 'lists.example.net example.com' } }))).toEqual(['Valid DKIM signature found']);
+      expect(logs(await run('059-ec-dkim-domains.siv', { message: msg([]), mess: { dkim_domains: 'lists.example.net' } }))).toEqual(['No valid DKIM signature found']);
+      expect(logs(await run('059-ec-dkim-domains.siv', { message: msg(['Sender: list@Lists.Example.NET']), mess: { dkim_domains: 'lists.example.net' } }))).toEqual(['Valid DKIM signature found']);
+    });
   });
 });
