@@ -27,7 +27,7 @@ import type { Reply } from '../session/reply.js';
 import { DirSync } from './dir-sync.js';
 
 /** What the queue entry is: mail accepted from a client, or one the server made. */
-export type EntryKind = 'message' | 'redirect' | 'vacation' | 'bounce' | 'delay';
+export type EntryKind = 'message' | 'redirect' | 'vacation' | 'notify' | 'bounce' | 'delay';
 
 export interface EntryRecipient {
   address: string;

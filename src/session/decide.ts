@@ -12,6 +12,7 @@
  *   redirect "A"                   deliver to A (the implicit keep stays with :copy)
  *   ec_header_add / _delete        the header is edited when the message is stored
  *   vacation                       no effect on the reply; the reply is sent when the message is stored
+ *   notify                         no effect on the reply; the notifications are sent when the message is stored
  *   flags, ...                     recorded, no effect on the reply
  *
  * A phase's decision is "final" when a script took an action that decides
@@ -34,6 +35,8 @@ export interface Choices {
   headerEdits: HeaderEdit[];
   /** RFC 5230 vacation actions (their data): a store that sends mail composes the replies. */
   vacations: Array<Record<string, unknown>>;
+  /** RFC 5435 notify actions (their data): sent like vacation replies, when the message is stored. */
+  notifications: Array<Record<string, unknown>>;
   /** Sieve++ ec_rewrite_mailfrom: the envelope sender the message leaves with (the last one chosen). */
   mailFrom?: string;
   /** Sieve++ add_recipient: envelope recipients added to the message. */
@@ -52,7 +55,7 @@ export interface Decision extends Choices {
 export const INBOX = 'INBOX';
 
 export function noChoices(): Choices {
-  return { implicitKeep: true, folders: [], redirects: [], headerEdits: [], vacations: [], addRecipients: [] };
+  return { implicitKeep: true, folders: [], redirects: [], headerEdits: [], vacations: [], notifications: [], addRecipients: [] };
 }
 
 export function emptyDecision(implicitKeep = true): Decision {
@@ -108,6 +111,9 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
       case 'vacation':
         d.vacations.push(a.data ?? {});
         break;
+      case 'notify':
+        d.notifications.push(a.data ?? {});
+        break;
       case 'close_after_reply':
         // A bare ec_disconnect: whatever the reply, the connection closes after it.
         d.disconnect = true;
@@ -143,6 +149,7 @@ export function mergeChoices(total: Choices, c: Choices): void {
   total.redirects.push(...c.redirects);
   total.headerEdits.push(...c.headerEdits);
   total.vacations.push(...c.vacations);
+  total.notifications.push(...c.notifications);
   if (c.mailFrom !== undefined) total.mailFrom = c.mailFrom;
   total.addRecipients.push(...c.addRecipients);
 }

@@ -29,6 +29,12 @@ export interface DeliveryPlan {
   redirects: string[];
   /** Vacation actions, each with the recipient whose policy took it (RFC 5230: the reply is from that recipient). */
   vacations: Array<{ recipient: string; data: Record<string, unknown> }>;
+  /**
+   * Notify actions (RFC 5435), grouped by the run that took them: a
+   * recipient's own (RCPT TO) runs under its address, the runs shared by
+   * every recipient (connection, MAIL FROM, DATA) under the first one.
+   */
+  notifications: Array<{ recipient: string; data: Array<Record<string, unknown>> }>;
   /** The envelope sender the message leaves with, when a script rewrote it (ec_rewrite_mailfrom). */
   mailFrom?: string;
   /** The message as the policy changed it (header edits); absent: as received. */
@@ -303,6 +309,12 @@ export function planDelivery(connection: Choices, tx: Transaction, data: Choices
   const byFolder = new Map<string, string[]>();
   const redirects = new Set<string>();
   const vacations: DeliveryPlan['vacations'] = [];
+  const notifications: DeliveryPlan['notifications'] = [];
+  const notify = (recipient: string | undefined, data: Array<Record<string, unknown>>) => {
+    if (recipient !== undefined && data.length) notifications.push({ recipient, data });
+  };
+  notify(tx.recipients[0]?.address, [...connection.notifications, ...tx.choices.notifications, ...data.notifications]);
+  for (const r of tx.recipients) notify(r.address, r.choices.notifications);
   const edits = [...connection.headerEdits, ...tx.choices.headerEdits];
   // add_recipient: one more recipient, with the choices of the connection, the transaction and DATA.
   const recipients = [...tx.recipients];
@@ -333,7 +345,7 @@ export function planDelivery(connection: Choices, tx: Transaction, data: Choices
     for (const a of c.redirects) redirects.add(a);
   }
   edits.push(...data.headerEdits);
-  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, ...(mailFrom !== undefined ? { mailFrom } : {}) };
+  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(mailFrom !== undefined ? { mailFrom } : {}) };
   if (edited === undefined && !edits.length) return plan;
   return { ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.toString('utf8'), edits), 'utf8') };
 }

@@ -345,7 +345,9 @@ export class Runtime implements Scope {
 
   /** Pigeonhole's limit is in octets (sieve_variables_max_variable_size); cut at a character boundary. */
   fitVariable(value: string): string {
-    const max = Number(this.host.setting?.('sieve_variables_max_variable_size') ?? this.limits.maxVariableSize);
+    // Newer Pigeonhole names the same limit sieve_variables_max_value_size.
+    const set = this.host.setting?.('sieve_variables_max_variable_size') ?? this.host.setting?.('sieve_variables_max_value_size');
+    const max = Number(set ?? this.limits.maxVariableSize);
     return value.length * 3 <= max ? value : truncateBytes(value, max);
   }
 

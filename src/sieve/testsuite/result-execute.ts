@@ -9,6 +9,8 @@ import type { Action, ActionDef } from '../action.js';
 import { keepAction, redirectAction, storeAction } from '../extensions/core-actions.js';
 import { erejectAction, rejectAction } from '../extensions/reject.js';
 import { vacationAction } from '../extensions/vacation.js';
+import { notifyAction } from '../extensions/enotify.js';
+import { composeNotifications } from '../notify-out.js';
 import { normalizeMailbox, type SieveResult } from '../runtime/result.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { TestsuiteState } from './state.js';
@@ -77,6 +79,12 @@ export function executeResult(result: SieveResult, rt: Runtime, st: TestsuiteSta
     [vacationAction, vacation],
   ]);
   for (const a of result.actions) executors.get(a.def)?.(a);
+  // A run's notifications are composed together: a recipient is notified once per run.
+  const notifies = result.actions.filter((a) => a.def === notifyAction);
+  const about = notifies[0]?.message ?? rt.message;
+  if (notifies.length && about) {
+    st.sent.push(...composeNotifications(notifies.map((a) => a.data ?? {}), about, rt.envelope, { setting: (n) => st.config.get(n), postmaster: 'postmaster@example.com' }));
+  }
   // A failed execution falls back to keeping the message as it arrived,
   // without the script's header edits (Pigeonhole's failure implicit keep).
   if (errors.length) store('INBOX', false, [], rt.initialMessage?.raw ?? finalMessage);
