@@ -50,6 +50,11 @@ export interface EntryHeader {
   verdicts?: Record<string, unknown>;
   /** For bounces and notices: the entry they report on. */
   about?: string;
+  /**
+   * The delivery deadline (RFC 2852 BY, or a Sieve redirect's, RFC 6009 6):
+   * epoch ms, "return" (give up and bounce at the deadline) or "notify".
+   */
+  deliverBy?: { deadline: number; mode: 'notify' | 'return'; trace: boolean };
 }
 
 export type RecipientStatus = 'deferred' | 'delivered' | 'bounced' | 'expired';

@@ -39,7 +39,7 @@ export class QueueStore implements MessageStore {
       verdicts: { ...transaction.verdictVariables },
     };
     const entries: NewEntry[] = [];
-    if (recipients.length) entries.push({ kind: 'message', from: plan.mailFrom ?? transaction.mailFrom, recipients, message: full, ...common });
+    if (recipients.length) entries.push({ kind: 'message', from: plan.mailFrom ?? transaction.mailFrom, recipients, message: full, ...common, ...(transaction.deliverBy ? { deliverBy: transaction.deliverBy } : {}) });
 
     let parsed: SieveMessage | undefined;
     // Bytes pass through latin1 unchanged: the composed copy is the received message byte for byte.
@@ -51,7 +51,9 @@ export class QueueStore implements MessageStore {
         this.logger.info({ event: 'redirect.loop', transaction: transaction.id, to }, `redirect to <${to}> refused: the message was redirected by this recipient before`);
         continue;
       }
-      entries.push({ kind: 'redirect', from: out.envelope.from, recipients: out.envelope.to.map((address) => ({ address })), message: Buffer.from(out.text, 'latin1'), ...common });
+      // RFC 6009 6: a redirect's own deadline, else the message's (RFC 2852 4.2: a forwarded message keeps its BY).
+      const deliverBy = plan.redirectDeliverBy?.[to] ?? transaction.deliverBy;
+      entries.push({ kind: 'redirect', from: out.envelope.from, recipients: out.envelope.to.map((address) => ({ address })), message: Buffer.from(out.text, 'latin1'), ...common, ...(deliverBy ? { deliverBy } : {}) });
     }
     const replied: Array<{ recipient: string; sender: string; handle: string; period: number }> = [];
     for (const v of plan.vacations) {

@@ -35,6 +35,7 @@ export interface NewEntry {
   client?: EntryHeader['client'];
   verdicts?: Record<string, unknown>;
   about?: string;
+  deliverBy?: EntryHeader['deliverBy'];
 }
 
 export interface QueueOptions {
@@ -129,6 +130,7 @@ export class DeliveryQueue {
         ...(n.client ? { client: n.client } : {}),
         ...(n.verdicts ? { verdicts: n.verdicts } : {}),
         ...(n.about ? { about: n.about } : {}),
+        ...(n.deliverBy ? { deliverBy: { deadline: n.deliverBy.deadline, mode: n.deliverBy.mode, trace: n.deliverBy.trace } } : {}),
       },
       message: n.message,
     }));
@@ -273,7 +275,9 @@ export class DeliveryQueue {
       const record = (() => {
         if (res.outcome === 'delivered') return { ...base, s: 'delivered' as const };
         if (res.outcome === 'failed') return { ...base, s: 'bounced' as const };
-        const next = nextAttempt(n, h.receivedAt, now, this.config);
+        // RFC 2852 4.1: with by-mode R the message is returned once its deadline passes: it expires then, if not sooner.
+        const by = h.deliverBy?.mode === 'return' ? h.deliverBy.deadline - h.receivedAt : Infinity;
+        const next = nextAttempt(n, h.receivedAt, now, by < this.config.messageExpirationMs ? { ...this.config, messageExpirationMs: Math.max(0, by) } : this.config);
         return next === null ? { ...base, s: 'expired' as const } : { ...base, s: 'deferred' as const, next };
       })();
       this.o.onOutcome?.(record.s);

@@ -20,6 +20,7 @@
  * implicit keep): then the phase's `_phase2` script does not run.
  */
 import type { Action } from '../sieve/index.js';
+import type { DeliverBy } from './deliver-by.js';
 import type { HeaderEdit } from './header-edits.js';
 import type { Phase } from './phases.js';
 import { type Reply, replyFrom } from './reply.js';
@@ -31,6 +32,8 @@ export interface Choices {
   /** Explicit stores (keep is INBOX), in order. */
   folders: string[];
   redirects: string[];
+  /** A redirect's delivery deadline (RFC 6009 6, redirect-deliverby), by address. */
+  redirectDeliverBy: Record<string, DeliverBy>;
   /** Sieve++ ec_header_add / ec_header_delete, applied when the message is stored. */
   headerEdits: HeaderEdit[];
   /** RFC 5230 vacation actions (their data): a store that sends mail composes the replies. */
@@ -55,7 +58,7 @@ export interface Decision extends Choices {
 export const INBOX = 'INBOX';
 
 export function noChoices(): Choices {
-  return { implicitKeep: true, folders: [], redirects: [], headerEdits: [], vacations: [], notifications: [], addRecipients: [] };
+  return { implicitKeep: true, folders: [], redirects: [], headerEdits: [], vacations: [], notifications: [], addRecipients: [], redirectDeliverBy: {} };
 }
 
 export function emptyDecision(implicitKeep = true): Decision {
@@ -102,6 +105,7 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
         break;
       case 'redirect':
         if (a.target) d.redirects.push(a.target);
+        if (a.target && a.data?.deliverBy) d.redirectDeliverBy[a.target] = a.data.deliverBy as DeliverBy;
         d.final = true;
         break;
       case 'header_add':
@@ -147,6 +151,7 @@ export function mergeChoices(total: Choices, c: Choices): void {
   total.implicitKeep &&= c.implicitKeep;
   total.folders.push(...c.folders);
   total.redirects.push(...c.redirects);
+  Object.assign(total.redirectDeliverBy, c.redirectDeliverBy);
   total.headerEdits.push(...c.headerEdits);
   total.vacations.push(...c.vacations);
   total.notifications.push(...c.notifications);

@@ -13,6 +13,7 @@
  * Logging: one info line per transaction (and per refused connection)
  * with every decision in it; each phase at debug.
  */
+import type { DeliverBy } from './deliver-by.js';
 import type { Logger } from 'pino';
 import { type Choices, dropsMessage, INBOX, mergeChoices, noChoices } from './decide.js';
 import { applyHeaderEdits } from './header-edits.js';
@@ -27,6 +28,8 @@ import { type ClientInfo, ConnectionState, Transaction } from './state.js';
 export interface DeliveryPlan {
   stores: Array<{ folder: string; recipients: string[] }>;
   redirects: string[];
+  /** Deadlines of redirects that carry one (RFC 6009 6), by address. */
+  redirectDeliverBy?: Record<string, DeliverBy>;
   /** Vacation actions, each with the recipient whose policy took it (RFC 5230: the reply is from that recipient). */
   vacations: Array<{ recipient: string; data: Record<string, unknown> }>;
   /**
@@ -151,10 +154,11 @@ export class Session {
     this.connection.authenticated(user);
   }
 
-  /** MAIL FROM: a new transaction with a new message context. */
-  mailFrom(address: string): Promise<PhaseOutcome> {
+  /** MAIL FROM: a new transaction with a new message context; `deliverBy`: its BY parameter (RFC 2852). */
+  mailFrom(address: string, params: { deliverBy?: DeliverBy } = {}): Promise<PhaseOutcome> {
     this.endTransaction('reset');
     const tx = new Transaction(address, `${this.connection.id}.${++this.transactions}`);
+    if (params.deliverBy) tx.deliverBy = params.deliverBy;
     this.transaction = tx;
     this.txLog = { phases: [] };
     return this.phase('mailfrom', {}, (verdict) => {
@@ -308,6 +312,7 @@ function successReply(policy: Reply | undefined, ordinary: Reply): Reply {
 export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: Buffer, edited: string | undefined): DeliveryPlan {
   const byFolder = new Map<string, string[]>();
   const redirects = new Set<string>();
+  const redirectDeliverBy: Record<string, DeliverBy> = {};
   const vacations: DeliveryPlan['vacations'] = [];
   const notifications: DeliveryPlan['notifications'] = [];
   const notify = (recipient: string | undefined, data: Array<Record<string, unknown>>) => {
@@ -343,9 +348,10 @@ export function planDelivery(connection: Choices, tx: Transaction, data: Choices
       else byFolder.set(f, [r.address]);
     }
     for (const a of c.redirects) redirects.add(a);
+    Object.assign(redirectDeliverBy, c.redirectDeliverBy);
   }
   edits.push(...data.headerEdits);
-  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(mailFrom !== undefined ? { mailFrom } : {}) };
+  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(Object.keys(redirectDeliverBy).length ? { redirectDeliverBy } : {}), ...(mailFrom !== undefined ? { mailFrom } : {}) };
   if (edited === undefined && !edits.length) return plan;
   return { ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.toString('utf8'), edits), 'utf8') };
 }

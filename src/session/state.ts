@@ -8,6 +8,7 @@
  * The context Maps are what scripts see; the server's own keys
  * (context-keys.ts) are written only through the methods here.
  */
+import type { DeliverBy } from './deliver-by.js';
 import type { Verdict } from '../cbv/types.js';
 import { isReservedContextKey } from './context-keys.js';
 import { type Choices, noChoices } from './decide.js';
@@ -134,6 +135,8 @@ export class Transaction {
   /** Choices made at MAIL FROM. */
   readonly choices: Choices = noChoices();
   probe: ProbeState = { state: 'none' };
+  /** The MAIL FROM BY parameter (RFC 2852), when the client gave one. */
+  deliverBy?: DeliverBy;
 
   constructor(
     /** The reverse-path as given ("" for the null sender). */

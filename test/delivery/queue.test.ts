@@ -130,6 +130,19 @@ describe('delivery queue: SMTP gateway', () => {
     expect(events(fx.logs, 'delivery.attempt').filter((l) => l.recipient === 'bob@dest.test').every((l) => l.outcome === 'deferred')).toBe(true);
   });
 
+  it('returns a message at its BY deadline with mode R, well before Message_Expiration (RFC 2852 4.1)', async () => {
+    const next = await sink({ rcpt: () => [450, '4.2.0 try later'] });
+    const senderMx = await sink();
+    fx = await openQueue(`Retry_Interval = 60\nretry_jitter = 0\nConnect_Timeout = 2\nGateway = "127.0.0.1:${next.port}"\nDomain "sender.test" { Gateway = "127.0.0.1:${senderMx.port}" }`);
+    const entry = { ...message('alice@sender.test', ['bob@dest.test']), deliverBy: { deadline: Date.now() + 600, mode: 'return' as const, trace: false } };
+    await fx.queue.add([entry]);
+    const [bounce] = await senderMx.waitFor(1);
+    expect(parseDsn(bounce!.data).recipients[0]!.get('action')).toBe('failed');
+    expect(events(fx.logs, 'delivery.final').find((l) => l.recipient === 'bob@dest.test')?.state).toBe('expired');
+    // Retry_Interval is a minute: only the deadline made the second (last) attempt happen.
+    expect(events(fx.logs, 'delivery.attempt').filter((l) => l.recipient === 'bob@dest.test')).toHaveLength(2);
+  });
+
   it('sends a delay notice when asked to, once per interval', async () => {
     const next = await sink({ rcpt: () => [450, '4.2.0 try later'] });
     const senderMx = await sink();

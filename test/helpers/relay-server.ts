@@ -25,9 +25,9 @@ export interface RelayServer {
 
 export const receivedBy = (sink: MailSink, rcpt: string) => sink.messages.filter((m) => m.to.includes(rcpt));
 
-export async function startRelayServer(script: string, extraConfig: string[] = []): Promise<RelayServer> {
+export async function startRelayServer(script: string, extraConfig: string[] = [], sink: Parameters<typeof startMailSink>[0] = {}): Promise<RelayServer> {
   const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-relay-'));
-  const gateway = await startMailSink();
+  const gateway = await startMailSink(sink);
   const port = await freePort();
   await writeFile(join(dir, 'data.siv'), script);
   await writeFile(
