@@ -46,13 +46,16 @@ export class QueueStore implements MessageStore {
     const sieveMessage = () => (parsed ??= parseMessage(full.toString('latin1')));
     const firstRecipient = transaction.recipients[0]?.address ?? '';
     for (const to of plan.redirects) {
-      const out = composeRedirect(to, sieveMessage(), { from: transaction.mailFrom, to: [firstRecipient] });
+      const details = plan.redirectDetails?.[to];
+      // RFC 5703 6: after an enclose, a redirect forwards the message as it was before it (our Received: on top, as for the others).
+      const forwarded = details?.forward === undefined ? sieveMessage() : parseMessage(Buffer.concat([Buffer.from(header), Buffer.from(details.forward, 'utf8')]).toString('latin1'));
+      const out = composeRedirect(to, forwarded, { from: transaction.mailFrom, to: [firstRecipient] });
       if (!out) {
         this.logger.info({ event: 'redirect.loop', transaction: transaction.id, to }, `redirect to <${to}> refused: the message was redirected by this recipient before`);
         continue;
       }
       // RFC 6009 6: a redirect's own deadline, else the message's (RFC 2852 4.2: a forwarded message keeps its BY).
-      const deliverBy = plan.redirectDeliverBy?.[to] ?? transaction.deliverBy;
+      const deliverBy = details?.deliverBy ?? transaction.deliverBy;
       entries.push({ kind: 'redirect', from: out.envelope.from, recipients: out.envelope.to.map((address) => ({ address })), message: Buffer.from(out.text, 'latin1'), ...common, ...(deliverBy ? { deliverBy } : {}) });
     }
     const replied: Array<{ recipient: string; sender: string; handle: string; period: number }> = [];

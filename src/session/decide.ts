@@ -32,8 +32,13 @@ export interface Choices {
   /** Explicit stores (keep is INBOX), in order. */
   folders: string[];
   redirects: string[];
-  /** A redirect's delivery deadline (RFC 6009 6, redirect-deliverby), by address. */
-  redirectDeliverBy: Record<string, DeliverBy>;
+  /**
+   * What a redirect carries besides its address, by address: its delivery
+   * deadline (RFC 6009 6, redirect-deliverby) and the message it forwards
+   * when that is not the one delivered (RFC 5703 6: enclose does not change
+   * what a redirect forwards).
+   */
+  redirectDetails: Record<string, RedirectDetails>;
   /** Sieve++ ec_header_add / ec_header_delete, applied when the message is stored. */
   headerEdits: HeaderEdit[];
   /** RFC 5230 vacation actions (their data): a store that sends mail composes the replies. */
@@ -55,10 +60,16 @@ export interface Decision extends Choices {
   final: boolean;
 }
 
+export interface RedirectDetails {
+  deliverBy?: DeliverBy;
+  /** The raw message to forward, when it is not the message delivered. */
+  forward?: string;
+}
+
 export const INBOX = 'INBOX';
 
 export function noChoices(): Choices {
-  return { implicitKeep: true, folders: [], redirects: [], headerEdits: [], vacations: [], notifications: [], addRecipients: [], redirectDeliverBy: {} };
+  return { implicitKeep: true, folders: [], redirects: [], headerEdits: [], vacations: [], notifications: [], addRecipients: [], redirectDetails: {} };
 }
 
 export function emptyDecision(implicitKeep = true): Decision {
@@ -105,7 +116,9 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
         break;
       case 'redirect':
         if (a.target) d.redirects.push(a.target);
-        if (a.target && a.data?.deliverBy) d.redirectDeliverBy[a.target] = a.data.deliverBy as DeliverBy;
+        if (a.target && (a.data?.deliverBy || typeof a.data?.forward === 'string')) {
+          d.redirectDetails[a.target] = { ...(a.data.deliverBy ? { deliverBy: a.data.deliverBy as DeliverBy } : {}), ...(typeof a.data.forward === 'string' ? { forward: a.data.forward } : {}) };
+        }
         d.final = true;
         break;
       case 'header_add':
@@ -151,7 +164,7 @@ export function mergeChoices(total: Choices, c: Choices): void {
   total.implicitKeep &&= c.implicitKeep;
   total.folders.push(...c.folders);
   total.redirects.push(...c.redirects);
-  Object.assign(total.redirectDeliverBy, c.redirectDeliverBy);
+  Object.assign(total.redirectDetails, c.redirectDetails);
   total.headerEdits.push(...c.headerEdits);
   total.vacations.push(...c.vacations);
   total.notifications.push(...c.notifications);

@@ -15,7 +15,7 @@
  */
 import type { DeliverBy } from './deliver-by.js';
 import type { Logger } from 'pino';
-import { type Choices, dropsMessage, INBOX, mergeChoices, noChoices } from './decide.js';
+import { type Choices, dropsMessage, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
 import { applyHeaderEdits } from './header-edits.js';
 import type { Phase } from './phases.js';
 import type { PhaseVerdict, Policy, PolicyServices } from './policy.js';
@@ -28,8 +28,8 @@ import { type ClientInfo, ConnectionState, Transaction } from './state.js';
 export interface DeliveryPlan {
   stores: Array<{ folder: string; recipients: string[] }>;
   redirects: string[];
-  /** Deadlines of redirects that carry one (RFC 6009 6), by address. */
-  redirectDeliverBy?: Record<string, DeliverBy>;
+  /** What redirects carry besides their address (a deadline, RFC 6009 6; their own message, RFC 5703 6), by address. */
+  redirectDetails?: Record<string, RedirectDetails>;
   /** Vacation actions, each with the recipient whose policy took it (RFC 5230: the reply is from that recipient). */
   vacations: Array<{ recipient: string; data: Record<string, unknown> }>;
   /**
@@ -312,7 +312,7 @@ function successReply(policy: Reply | undefined, ordinary: Reply): Reply {
 export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: Buffer, edited: string | undefined): DeliveryPlan {
   const byFolder = new Map<string, string[]>();
   const redirects = new Set<string>();
-  const redirectDeliverBy: Record<string, DeliverBy> = {};
+  const redirectDetails: Record<string, RedirectDetails> = {};
   const vacations: DeliveryPlan['vacations'] = [];
   const notifications: DeliveryPlan['notifications'] = [];
   const notify = (recipient: string | undefined, data: Array<Record<string, unknown>>) => {
@@ -348,10 +348,10 @@ export function planDelivery(connection: Choices, tx: Transaction, data: Choices
       else byFolder.set(f, [r.address]);
     }
     for (const a of c.redirects) redirects.add(a);
-    Object.assign(redirectDeliverBy, c.redirectDeliverBy);
+    Object.assign(redirectDetails, c.redirectDetails);
   }
   edits.push(...data.headerEdits);
-  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(Object.keys(redirectDeliverBy).length ? { redirectDeliverBy } : {}), ...(mailFrom !== undefined ? { mailFrom } : {}) };
+  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(Object.keys(redirectDetails).length ? { redirectDetails } : {}), ...(mailFrom !== undefined ? { mailFrom } : {}) };
   if (edited === undefined && !edits.length) return plan;
   return { ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.toString('utf8'), edits), 'utf8') };
 }

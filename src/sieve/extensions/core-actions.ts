@@ -121,6 +121,8 @@ export const redirectCommand: CommandDef = {
     const text = rt.string(b.args[0]!);
     const to = normaliseRedirect(text);
     if (to === null) return rt.fail(`specified redirect address '${text}' is invalid`, b.node.pos);
-    rt.take(b, redirectAction, { target: to });
+    // Enclose (RFC 5703 6) does not change what a redirect forwards: the host sends data.forward then.
+    const source = rt.redirectSource;
+    rt.take(b, redirectAction, { target: to, ...(source ? { message: source, data: { forward: source.raw } } : {}) });
   },
 };

@@ -269,6 +269,12 @@ export class Runtime implements Scope {
   }
   /** The message as the run began, before any editheader change: what a failed run keeps. */
   readonly initialMessage: SieveMessage | null;
+  /**
+   * The message a redirect forwards when it is not the current one: enclose
+   * changes what later actions deliver but not what a redirect forwards
+   * (RFC 5703 6). Null: the current message.
+   */
+  redirectSource: SieveMessage | null = null;
   envelope: Envelope;
   /** What the run was started with: a language layer reads its own fields here (Sieve++: src/sievepp/host.ts). */
   readonly context: ExecutionContext;
