@@ -36,6 +36,11 @@ export function splitFlags(items: string[]): string[] {
 function sameMailbox(earlier: Action, a: Action): 'merge' | undefined {
   if (earlier.target !== a.target) return undefined;
   if (a.flags) earlier.flags = a.flags;
+  // A keep merged into a fileinto of the same mailbox makes it the keep (as Pigeonhole reports it).
+  if (a.def === keepAction && earlier.def !== keepAction) {
+    earlier.def = keepAction;
+    earlier.type = keepAction.type;
+  }
   return 'merge';
 }
 

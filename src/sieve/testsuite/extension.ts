@@ -241,6 +241,9 @@ const testResultReset: CommandDef = {
   },
 };
 
+/** test_result_print: Pigeonhole prints the result for whoever reads the log; the runner's report says what failed. */
+const testResultPrint: CommandDef = { name: 'test_result_print', kind: 'command', execute: () => undefined };
+
 const testResultExecute: CommandDef = {
   name: 'test_result_execute',
   kind: 'test',
@@ -377,5 +380,5 @@ export const testsuite: Extension = {
   capability: 'vnd.dovecot.testsuite',
   // "${tst.path}": the folder of the .svtest file, as Pigeonhole's testsuite gives it.
   namespaces: [{ name: 'tst', read: (rt, path) => (path.toLowerCase() === 'path' ? stateOf(rt).dir : '') }],
-  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate, testImapMetadataSet, testConfigSet, testConfigUnset, testConfigReload, testBinarySave, testBinaryLoad, testMultiscript],
+  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultPrint, testResultExecute, testMessage, testMailboxCreate, testImapMetadataSet, testConfigSet, testConfigUnset, testConfigReload, testBinarySave, testBinaryLoad, testMultiscript],
 };

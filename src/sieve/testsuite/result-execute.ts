@@ -78,9 +78,12 @@ export function executeResult(result: SieveResult, rt: Runtime, st: TestsuiteSta
     [erejectAction, reject],
     [vacationAction, vacation],
   ]);
-  for (const a of result.actions) executors.get(a.def)?.(a);
+  // Each action is carried out once: a result executed again (scripts run in sequence) does only what is new.
+  const fresh = result.actions.filter((a) => !a.executed);
+  for (const a of fresh) executors.get(a.def)?.(a);
+  for (const a of fresh) a.executed = true;
   // A run's notifications are composed together: a recipient is notified once per run.
-  const notifies = result.actions.filter((a) => a.def === notifyAction);
+  const notifies = fresh.filter((a) => a.def === notifyAction);
   const about = notifies[0]?.message ?? rt.message;
   if (notifies.length && about) {
     st.sent.push(...composeNotifications(notifies.map((a) => a.data ?? {}), about, rt.envelope, { setting: (n) => st.config.get(n), postmaster: 'postmaster@example.com' }));
