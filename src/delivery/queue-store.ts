@@ -54,7 +54,7 @@ export class QueueStore implements MessageStore {
         this.logger.info({ event: 'redirect.loop', transaction: transaction.id, to }, `redirect to <${to}> refused: the message was redirected by this recipient before`);
         continue;
       }
-      // RFC 6009 6: a redirect's own deadline, else the message's (RFC 2852 4.2: a forwarded message keeps its BY).
+      // RFC 6009 6: a redirect's own deadline, else the message's (RFC 2852: a forwarded message keeps its BY).
       const deliverBy = details?.deliverBy ?? transaction.deliverBy;
       entries.push({ kind: 'redirect', from: out.envelope.from, recipients: out.envelope.to.map((address) => ({ address })), message: Buffer.from(out.text, 'latin1'), ...common, ...(deliverBy ? { deliverBy } : {}) });
     }
@@ -79,7 +79,7 @@ export class QueueStore implements MessageStore {
     }
     for (const n of plan.notifications) {
       const out = composeNotifications(n.data, sieveMessage(), { from: transaction.mailFrom, to: [n.recipient] }, {
-        // RFC 3834 3.3 (which RFC 5436 extends to notifications): automatic mail goes out from the null sender, so it never bounces back.
+        // RFC 3834 (which RFC 5436 extends to notifications): automatic mail goes out from the null sender, so it never bounces back.
         setting: (name) => (name === 'sieve_notify_mailto_envelope_from' ? '<>' : undefined),
         postmaster: `postmaster@${connection.hostname}`,
       });

@@ -275,7 +275,7 @@ export class DeliveryQueue {
       const record = (() => {
         if (res.outcome === 'delivered') return { ...base, s: 'delivered' as const };
         if (res.outcome === 'failed') return { ...base, s: 'bounced' as const };
-        // RFC 2852 4.1: with by-mode R the message is returned once its deadline passes: it expires then, if not sooner.
+        // RFC 2852: with by-mode R the message is returned once its deadline passes: it expires then, if not sooner.
         const by = h.deliverBy;
         const left = by?.mode === 'return' ? by.deadline - h.receivedAt : Infinity;
         const next = nextAttempt(n, h.receivedAt, now, left < this.config.messageExpirationMs ? { ...this.config, messageExpirationMs: Math.max(0, left) } : this.config);
@@ -356,7 +356,7 @@ export class DeliveryQueue {
     const h = entry.state.header;
     if (h.from === '') return;
     const now = Date.now();
-    // RFC 2852 4.1: with by-mode N, the sender hears once that the deadline passed (4.4.7, delivery time expired).
+    // RFC 2852: with by-mode N, the sender hears once that the deadline passed (4.4.7, delivery time expired).
     const by = h.deliverBy;
     const byDue = by?.mode === 'notify' && now >= by.deadline && (entry.state.lastDelayNotice ?? 0) < by.deadline;
     const since = entry.state.lastDelayNotice ?? h.receivedAt;

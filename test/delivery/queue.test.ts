@@ -139,7 +139,7 @@ describe('delivery queue: SMTP gateway', () => {
     return senderMx;
   }
 
-  it('returns a message at its BY deadline with mode R, well before Message_Expiration (RFC 2852 4.1)', async () => {
+  it('returns a message at its BY deadline with mode R, well before Message_Expiration (RFC 2852)', async () => {
     const senderMx = await deferredWithDeadline('return');
     const [bounce] = await senderMx.waitFor(1);
     expect(parseDsn(bounce!.data).recipients[0]!.get('action')).toBe('failed');
@@ -148,7 +148,7 @@ describe('delivery queue: SMTP gateway', () => {
     expect(events(fx!.logs, 'delivery.attempt').filter((l) => l.recipient === 'bob@dest.test')).toHaveLength(2);
   });
 
-  it('tells the sender once when a BY deadline with mode N passes, and keeps trying (RFC 2852 4.1)', async () => {
+  it('tells the sender once when a BY deadline with mode N passes, and keeps trying (RFC 2852)', async () => {
     const senderMx = await deferredWithDeadline('notify');
     const [notice] = await senderMx.waitFor(1);
     const dsn = parseDsn(notice!.data);

@@ -1,4 +1,4 @@
-/** The MAIL FROM BY parameter (RFC 2852 4): parsing, refusals, and the value passed on. */
+/** The MAIL FROM BY parameter (RFC 2852): parsing, refusals, and the value passed on. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatByParameter, parseByParameter } from '../../src/session/deliver-by.js';

@@ -165,7 +165,7 @@ export class SmtpFront {
       mailFrom: async (id: string, address: string, params: Readonly<Record<string, string | true>>) => {
         const s = find(id);
         if (!s) return lost();
-        // RFC 2852 4: BY=<seconds>;<mode>[T]; the deadline reaches Sieve (RFC 6009 5) and the queue.
+        // RFC 2852: BY=<seconds>;<mode>[T]; the deadline reaches Sieve (RFC 6009 5) and the queue.
         const by = params.BY;
         if (by === undefined) return answer(await s.mailFrom(address));
         const parsed = parseByParameter(by === true ? '' : by, Date.now());
