@@ -27,7 +27,7 @@ import type { Reply } from '../session/reply.js';
 import { DirSync } from './dir-sync.js';
 
 /** What the queue entry is: mail accepted from a client, or one the server made. */
-export type EntryKind = 'message' | 'redirect' | 'vacation' | 'bounce' | 'delay';
+export type EntryKind = 'message' | 'redirect' | 'vacation' | 'notify' | 'bounce' | 'delay';
 
 export interface EntryRecipient {
   address: string;
@@ -50,6 +50,11 @@ export interface EntryHeader {
   verdicts?: Record<string, unknown>;
   /** For bounces and notices: the entry they report on. */
   about?: string;
+  /**
+   * The delivery deadline (RFC 2852 BY, or a Sieve redirect's, RFC 6009 6):
+   * epoch ms, "return" (give up and bounce at the deadline) or "notify".
+   */
+  deliverBy?: { deadline: number; mode: 'notify' | 'return'; trace: boolean };
 }
 
 export type RecipientStatus = 'deferred' | 'delivered' | 'bounced' | 'expired';

@@ -3,13 +3,14 @@
  * message becomes one queue entry for its recipients (with the folders the
  * policy chose, used by the `maildir` route), one entry per Sieve redirect
  * (composed as RFC 5228 4.2 and Pigeonhole send it, with its loop guard)
- * and one per vacation reply (RFC 5230, composed with its own safeguards).
+ * and one per vacation reply (RFC 5230, composed with its own safeguards)
+ * and per notification (RFC 5435/5436 mailto, from the null sender).
  * All are written in one go, all or none, before the client hears 250.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { composeRedirect, composeVacationReply, parseMessage, type SieveMessage } from '../sieve/index.js';
+import { composeNotifications, composeRedirect, composeVacationReply, parseMessage, type SieveMessage } from '../sieve/index.js';
 import type { Accepted, MessageStore } from '../session/session.js';
 import type { EntryRecipient } from './queue-file.js';
 import type { DeliveryQueue, NewEntry } from './queue.js';
@@ -38,19 +39,24 @@ export class QueueStore implements MessageStore {
       verdicts: { ...transaction.verdictVariables },
     };
     const entries: NewEntry[] = [];
-    if (recipients.length) entries.push({ kind: 'message', from: plan.mailFrom ?? transaction.mailFrom, recipients, message: full, ...common });
+    if (recipients.length) entries.push({ kind: 'message', from: plan.mailFrom ?? transaction.mailFrom, recipients, message: full, ...common, ...(transaction.deliverBy ? { deliverBy: transaction.deliverBy } : {}) });
 
     let parsed: SieveMessage | undefined;
     // Bytes pass through latin1 unchanged: the composed copy is the received message byte for byte.
     const sieveMessage = () => (parsed ??= parseMessage(full.toString('latin1')));
     const firstRecipient = transaction.recipients[0]?.address ?? '';
     for (const to of plan.redirects) {
-      const out = composeRedirect(to, sieveMessage(), { from: transaction.mailFrom, to: [firstRecipient] });
+      const details = plan.redirectDetails?.[to];
+      // RFC 5703 6: after an enclose, a redirect forwards the message as it was before it (our Received: on top, as for the others).
+      const forwarded = details?.forward === undefined ? sieveMessage() : parseMessage(Buffer.concat([Buffer.from(header), Buffer.from(details.forward, 'utf8')]).toString('latin1'));
+      const out = composeRedirect(to, forwarded, { from: transaction.mailFrom, to: [firstRecipient] });
       if (!out) {
         this.logger.info({ event: 'redirect.loop', transaction: transaction.id, to }, `redirect to <${to}> refused: the message was redirected by this recipient before`);
         continue;
       }
-      entries.push({ kind: 'redirect', from: out.envelope.from, recipients: out.envelope.to.map((address) => ({ address })), message: Buffer.from(out.text, 'latin1'), ...common });
+      // RFC 6009 6: a redirect's own deadline, else the message's (RFC 2852: a forwarded message keeps its BY).
+      const deliverBy = details?.deliverBy ?? transaction.deliverBy;
+      entries.push({ kind: 'redirect', from: out.envelope.from, recipients: out.envelope.to.map((address) => ({ address })), message: Buffer.from(out.text, 'latin1'), ...common, ...(deliverBy ? { deliverBy } : {}) });
     }
     const replied: Array<{ recipient: string; sender: string; handle: string; period: number }> = [];
     for (const v of plan.vacations) {
@@ -70,6 +76,20 @@ export class QueueStore implements MessageStore {
       // RFC 5230 4.1: :days defaults to 7 (the extension already applied it).
       replied.push({ recipient: v.recipient, sender, handle, period: typeof v.data.periodSeconds === 'number' ? v.data.periodSeconds : 7 * 86_400 });
       entries.push({ kind: 'vacation', from: reply.envelope.from, recipients: reply.envelope.to.map((address) => ({ address })), message: Buffer.from(ids + reply.text, 'utf8'), transaction: transaction.id });
+    }
+    for (const n of plan.notifications) {
+      const out = composeNotifications(n.data, sieveMessage(), { from: transaction.mailFrom, to: [n.recipient] }, {
+        // RFC 3834 (which RFC 5436 extends to notifications): automatic mail goes out from the null sender, so it never bounces back.
+        setting: (name) => (name === 'sieve_notify_mailto_envelope_from' ? '<>' : undefined),
+        postmaster: `postmaster@${connection.hostname}`,
+      });
+      if (!out.length) this.logger.debug({ event: 'notify.skipped', transaction: transaction.id, recipient: n.recipient }, 'no notification for this message (RFC 5436: it is automatic, or every recipient was notified)');
+      // One notification goes to each of its recipients as one message: one Date and Message-ID per text.
+      const ids = new Map<string, string>();
+      for (const m of out) {
+        if (!ids.has(m.text)) ids.set(m.text, `Date: ${rfc5322Date(new Date())}\r\nMessage-ID: <${randomBytes(8).toString('hex')}.notify@${connection.hostname}>\r\n`);
+        entries.push({ kind: 'notify', from: m.envelope.from, recipients: m.envelope.to.map((address) => ({ address })), message: Buffer.from(ids.get(m.text)! + m.text, 'utf8'), transaction: transaction.id });
+      }
     }
     if (!entries.length) return [];
     const ids = await this.queue.add(entries);

@@ -35,6 +35,7 @@ export interface NewEntry {
   client?: EntryHeader['client'];
   verdicts?: Record<string, unknown>;
   about?: string;
+  deliverBy?: EntryHeader['deliverBy'];
 }
 
 export interface QueueOptions {
@@ -129,6 +130,7 @@ export class DeliveryQueue {
         ...(n.client ? { client: n.client } : {}),
         ...(n.verdicts ? { verdicts: n.verdicts } : {}),
         ...(n.about ? { about: n.about } : {}),
+        ...(n.deliverBy ? { deliverBy: { deadline: n.deliverBy.deadline, mode: n.deliverBy.mode, trace: n.deliverBy.trace } } : {}),
       },
       message: n.message,
     }));
@@ -273,8 +275,13 @@ export class DeliveryQueue {
       const record = (() => {
         if (res.outcome === 'delivered') return { ...base, s: 'delivered' as const };
         if (res.outcome === 'failed') return { ...base, s: 'bounced' as const };
-        const next = nextAttempt(n, h.receivedAt, now, this.config);
-        return next === null ? { ...base, s: 'expired' as const } : { ...base, s: 'deferred' as const, next };
+        // RFC 2852: with by-mode R the message is returned once its deadline passes: it expires then, if not sooner.
+        const by = h.deliverBy;
+        const left = by?.mode === 'return' ? by.deadline - h.receivedAt : Infinity;
+        const next = nextAttempt(n, h.receivedAt, now, left < this.config.messageExpirationMs ? { ...this.config, messageExpirationMs: Math.max(0, left) } : this.config);
+        if (next === null) return { ...base, s: 'expired' as const };
+        // With N, one attempt at the deadline, after which the sender is told the message is late (delayNotice).
+        return { ...base, s: 'deferred' as const, next: by?.mode === 'notify' && by.deadline > now ? Math.min(next, by.deadline) : next };
       })();
       this.o.onOutcome?.(record.s);
       return record;
@@ -347,14 +354,18 @@ export class DeliveryQueue {
   private async delayNotice(entry: Live): Promise<void> {
     const c = this.config;
     const h = entry.state.header;
-    if (!c.generateDelayDsn || h.from === '') return;
+    if (h.from === '') return;
     const now = Date.now();
+    // RFC 2852: with by-mode N, the sender hears once that the deadline passed (4.4.7, delivery time expired).
+    const by = h.deliverBy;
+    const byDue = by?.mode === 'notify' && now >= by.deadline && (entry.state.lastDelayNotice ?? 0) < by.deadline;
     const since = entry.state.lastDelayNotice ?? h.receivedAt;
-    if (now - since < c.delayDsnIntervalMs) return;
+    if (!byDue && (!c.generateDelayDsn || now - since < c.delayDsnIntervalMs)) return;
     const late = entry.state.recipients.filter((r) => r.state === 'deferred');
     if (!late.length) return;
     const until = new Date(h.receivedAt + c.messageExpirationMs);
-    await this.notify(entry, late.map((r) => ({ ...dsnRecipient(r.address, r.reply, r.hop, now), action: 'delayed' as const, status: statusOf(r.reply, '4.0.0').replace(/^5/, '4'), willRetryUntil: until })));
+    const status = (r: (typeof late)[number]) => (byDue ? '4.4.7' : statusOf(r.reply, '4.0.0').replace(/^5/, '4'));
+    await this.notify(entry, late.map((r) => ({ ...dsnRecipient(r.address, r.reply, r.hop, now), action: 'delayed' as const, status: status(r), willRetryUntil: until })));
     const rec: EntryRecord = { t: 'dsn', at: now };
     await this.files.append(h.id, [rec]);
     apply(entry.state, rec);

@@ -12,6 +12,7 @@
  *   redirect "A"                   deliver to A (the implicit keep stays with :copy)
  *   ec_header_add / _delete        the header is edited when the message is stored
  *   vacation                       no effect on the reply; the reply is sent when the message is stored
+ *   notify                         no effect on the reply; the notifications are sent when the message is stored
  *   flags, ...                     recorded, no effect on the reply
  *
  * A phase's decision is "final" when a script took an action that decides
@@ -19,6 +20,7 @@
  * implicit keep): then the phase's `_phase2` script does not run.
  */
 import type { Action } from '../sieve/index.js';
+import type { DeliverBy } from './deliver-by.js';
 import type { HeaderEdit } from './header-edits.js';
 import type { Phase } from './phases.js';
 import { type Reply, replyFrom } from './reply.js';
@@ -30,10 +32,19 @@ export interface Choices {
   /** Explicit stores (keep is INBOX), in order. */
   folders: string[];
   redirects: string[];
+  /**
+   * What a redirect carries besides its address, by address: its delivery
+   * deadline (RFC 6009 6, redirect-deliverby) and the message it forwards
+   * when that is not the one delivered (RFC 5703 6: enclose does not change
+   * what a redirect forwards).
+   */
+  redirectDetails: Record<string, RedirectDetails>;
   /** Sieve++ ec_header_add / ec_header_delete, applied when the message is stored. */
   headerEdits: HeaderEdit[];
   /** RFC 5230 vacation actions (their data): a store that sends mail composes the replies. */
   vacations: Array<Record<string, unknown>>;
+  /** RFC 5435 notify actions (their data): sent like vacation replies, when the message is stored. */
+  notifications: Array<Record<string, unknown>>;
   /** Sieve++ ec_rewrite_mailfrom: the envelope sender the message leaves with (the last one chosen). */
   mailFrom?: string;
   /** Sieve++ add_recipient: envelope recipients added to the message. */
@@ -49,10 +60,16 @@ export interface Decision extends Choices {
   final: boolean;
 }
 
+export interface RedirectDetails {
+  deliverBy?: DeliverBy;
+  /** The raw message to forward, when it is not the message delivered. */
+  forward?: string;
+}
+
 export const INBOX = 'INBOX';
 
 export function noChoices(): Choices {
-  return { implicitKeep: true, folders: [], redirects: [], headerEdits: [], vacations: [], addRecipients: [] };
+  return { implicitKeep: true, folders: [], redirects: [], headerEdits: [], vacations: [], notifications: [], addRecipients: [], redirectDetails: {} };
 }
 
 export function emptyDecision(implicitKeep = true): Decision {
@@ -99,6 +116,9 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
         break;
       case 'redirect':
         if (a.target) d.redirects.push(a.target);
+        if (a.target && (a.data?.deliverBy || typeof a.data?.forward === 'string')) {
+          d.redirectDetails[a.target] = { ...(a.data.deliverBy ? { deliverBy: a.data.deliverBy as DeliverBy } : {}), ...(typeof a.data.forward === 'string' ? { forward: a.data.forward } : {}) };
+        }
         d.final = true;
         break;
       case 'header_add':
@@ -107,6 +127,9 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
         break;
       case 'vacation':
         d.vacations.push(a.data ?? {});
+        break;
+      case 'notify':
+        d.notifications.push(a.data ?? {});
         break;
       case 'close_after_reply':
         // A bare ec_disconnect: whatever the reply, the connection closes after it.
@@ -141,8 +164,10 @@ export function mergeChoices(total: Choices, c: Choices): void {
   total.implicitKeep &&= c.implicitKeep;
   total.folders.push(...c.folders);
   total.redirects.push(...c.redirects);
+  Object.assign(total.redirectDetails, c.redirectDetails);
   total.headerEdits.push(...c.headerEdits);
   total.vacations.push(...c.vacations);
+  total.notifications.push(...c.notifications);
   if (c.mailFrom !== undefined) total.mailFrom = c.mailFrom;
   total.addRecipients.push(...c.addRecipients);
 }

@@ -221,6 +221,7 @@ function context(input: PhaseInput): () => MomentumContext {
       from: transaction?.mailFrom ?? '',
       to: phase === 'rcptto' && input.recipient ? [input.recipient] : (transaction?.recipientAddresses ?? []),
       ...(connection.user ? { auth: connection.user } : {}),
+      ...(transaction?.deliverBy ? { deliverBy: transaction.deliverBy } : {}),
     },
   });
 }

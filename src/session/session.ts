@@ -13,8 +13,9 @@
  * Logging: one info line per transaction (and per refused connection)
  * with every decision in it; each phase at debug.
  */
+import type { DeliverBy } from './deliver-by.js';
 import type { Logger } from 'pino';
-import { type Choices, dropsMessage, INBOX, mergeChoices, noChoices } from './decide.js';
+import { type Choices, dropsMessage, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
 import { applyHeaderEdits } from './header-edits.js';
 import type { Phase } from './phases.js';
 import type { PhaseVerdict, Policy, PolicyServices } from './policy.js';
@@ -29,8 +30,16 @@ import { type ClientInfo, ConnectionState, Transaction } from './state.js';
 export interface DeliveryPlan {
   stores: Array<{ folder: string; recipients: string[] }>;
   redirects: string[];
+  /** What redirects carry besides their address (a deadline, RFC 6009 6; their own message, RFC 5703 6), by address. */
+  redirectDetails?: Record<string, RedirectDetails>;
   /** Vacation actions, each with the recipient whose policy took it (RFC 5230: the reply is from that recipient). */
   vacations: Array<{ recipient: string; data: Record<string, unknown> }>;
+  /**
+   * Notify actions (RFC 5435), grouped by the run that took them: a
+   * recipient's own (RCPT TO) runs under its address, the runs shared by
+   * every recipient (connection, MAIL FROM, DATA) under the first one.
+   */
+  notifications: Array<{ recipient: string; data: Array<Record<string, unknown>> }>;
   /** The envelope sender the message leaves with, when a script rewrote it (ec_rewrite_mailfrom). */
   mailFrom?: string;
   /** The message as the policy changed it (header edits); absent: as received. */
@@ -151,10 +160,11 @@ export class Session {
     this.connection.authenticated(user);
   }
 
-  /** MAIL FROM: a new transaction with a new message context. */
-  async mailFrom(address: string): Promise<PhaseOutcome> {
+  /** MAIL FROM: a new transaction with a new message context; `deliverBy`: its BY parameter (RFC 2852). */
+  async mailFrom(address: string, params: { deliverBy?: DeliverBy } = {}): Promise<PhaseOutcome> {
     this.endTransaction('reset');
     const tx = new Transaction(address, `${this.connection.id}.${++this.transactions}`);
+    if (params.deliverBy) tx.deliverBy = params.deliverBy;
     this.transaction = tx;
     this.txLog = { phases: [] };
     // SPF's verdict joins the message context before the mailfrom scripts run.
@@ -323,7 +333,14 @@ function successReply(policy: Reply | undefined, ordinary: Reply): Reply {
 export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: Buffer, edited: string | undefined): DeliveryPlan {
   const byFolder = new Map<string, string[]>();
   const redirects = new Set<string>();
+  const redirectDetails: Record<string, RedirectDetails> = {};
   const vacations: DeliveryPlan['vacations'] = [];
+  const notifications: DeliveryPlan['notifications'] = [];
+  const notify = (recipient: string | undefined, data: Array<Record<string, unknown>>) => {
+    if (recipient !== undefined && data.length) notifications.push({ recipient, data });
+  };
+  notify(tx.recipients[0]?.address, [...connection.notifications, ...tx.choices.notifications, ...data.notifications]);
+  for (const r of tx.recipients) notify(r.address, r.choices.notifications);
   const edits = [...connection.headerEdits, ...tx.choices.headerEdits];
   // add_recipient: one more recipient, with the choices of the connection, the transaction and DATA.
   const recipients = [...tx.recipients];
@@ -352,9 +369,10 @@ export function planDelivery(connection: Choices, tx: Transaction, data: Choices
       else byFolder.set(f, [r.address]);
     }
     for (const a of c.redirects) redirects.add(a);
+    Object.assign(redirectDetails, c.redirectDetails);
   }
   edits.push(...data.headerEdits);
-  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, ...(mailFrom !== undefined ? { mailFrom } : {}) };
+  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(Object.keys(redirectDetails).length ? { redirectDetails } : {}), ...(mailFrom !== undefined ? { mailFrom } : {}) };
   if (edited === undefined && !edits.length) return plan;
   return { ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.toString('utf8'), edits), 'utf8') };
 }

@@ -8,6 +8,7 @@
  * The context Maps are what scripts see; the server's own keys
  * (context-keys.ts) are written only through the methods here.
  */
+import type { DeliverBy } from './deliver-by.js';
 import type { Verdict } from '../cbv/types.js';
 import { isReservedContextKey } from './context-keys.js';
 import { type Choices, noChoices } from './decide.js';
@@ -136,6 +137,8 @@ export class Transaction {
   probe: ProbeState = { state: 'none' };
   /** Recipient call-ahead results, one per RCPT TO asked about, for the transaction's log line. */
   readonly recipientChecks: Array<{ recipient: string; result?: string; reason: string; cached?: boolean }> = [];
+  /** The MAIL FROM BY parameter (RFC 2852), when the client gave one. */
+  deliverBy?: DeliverBy;
 
   constructor(
     /** The reverse-path as given ("" for the null sender). */

@@ -27,6 +27,12 @@ export interface Action {
   data?: Record<string, unknown>;
   /** The message as it was when the action was taken (editheader changes it, RFC 5293 4). */
   message?: SieveMessage;
+  /**
+   * A host carried it out already: scripts run in sequence add to one
+   * result that is executed after each (Pigeonhole's multiscript), and what
+   * was done cannot conflict any more.
+   */
+  executed?: boolean;
 }
 
 /** The fields a command gives when it takes an action; take() adds def, type and pos. */
@@ -52,6 +58,8 @@ export interface ActionDef {
   repeat?(earlier: Action, a: Action): 'merge' | string | undefined;
   /** An error message when `a` may not follow `earlier` (of any definition), else null. */
   conflict?(earlier: Action, a: Action): string | null;
+  /** True when `a` adds nothing to `earlier`, which was carried out already: `a` is dropped without an error. */
+  redundant?(earlier: Action, a: Action): boolean;
   /** The per-run limit it also counts against (RFC 5228 2.10.6: redirects). */
   readonly limit?: 'maxRedirects';
   /** Ends the run when taken: the reply is chosen (Sieve++ ec_action). */

@@ -15,6 +15,7 @@ export { normalizeListName } from './extensions/extlists.js';
 export { defaultRuntimeLimits, type Envelope, type ExecutionContext, type ExternalList, type Runtime, type RuntimeLimits, type SieveHost, type TraceEvent, type TraceHook } from './runtime/runtime.js';
 export { composeRedirect, type OutgoingMessage } from './redirect-out.js';
 export { composeVacationReply, type VacationReply } from './vacation-reply.js';
+export { composeNotifications, type NotifyHostOptions } from './notify-out.js';
 export type { ScriptFacts } from './facts.js';
 export type { TestOutcome } from './testsuite/state.js';
 export type { SvtestReport } from './testsuite/runner.js';

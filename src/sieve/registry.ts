@@ -56,8 +56,13 @@ export interface TagSpec {
   effect?(a: Action, args: Value[], rt: Runtime, b: Bound): void;
   /** For a tag that chooses what its test compares (a body transform another extension adds): those values. */
   values?(b: Bound, rt: Runtime): string[];
-  /** For tags on `set`: the variable modifier it is (RFC 5229 4.1), e.g. regex's :quoteregex. */
-  modifier?: { precedence: number; apply(s: string): string };
+  /**
+   * For tags on `set`: the variable modifier it is (RFC 5229 4.1), e.g.
+   * regex's :quoteregex. `trim` repairs a value the size limit cut, when
+   * this modifier was the last applied (enotify's :encodeurl never leaves
+   * half an escape, RFC 5435 6).
+   */
+  modifier?: { precedence: number; apply(s: string): string; trim?(fitted: string): string };
   /**
    * A tag that gives its command another meaning (RFC 6134 2.4 `redirect
    * :list`: the argument names a list, not an address): its checks and run

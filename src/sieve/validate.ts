@@ -133,7 +133,9 @@ export class Validator {
     const out = this.block(script.commands, 0);
     for (const ext of this.loaded) {
       for (const other of ext.alsoRequires ?? []) {
-        if (!this.capabilities.has(other)) this.error(script.pos, `the ${ext.capability} extension cannot be used without the ${other} extension`);
+        // Loaded, not just required: a language layer may load extensions without `require` (Sieve++ does).
+        const needed = this.registry.byCapability.get(other);
+        if (!needed || !this.loaded.has(needed)) this.error(script.pos, `the ${ext.capability} extension cannot be used without the ${other} extension`);
       }
     }
     return out;

@@ -130,6 +130,35 @@ describe('delivery queue: SMTP gateway', () => {
     expect(events(fx.logs, 'delivery.attempt').filter((l) => l.recipient === 'bob@dest.test').every((l) => l.outcome === 'deferred')).toBe(true);
   });
 
+  /** A message to a next hop that defers everything, with a BY deadline 0.6 s away; retries are a minute apart. */
+  async function deferredWithDeadline(mode: 'return' | 'notify') {
+    const next = await sink({ rcpt: () => [450, '4.2.0 try later'] });
+    const senderMx = await sink();
+    fx = await openQueue(`Retry_Interval = 60\nretry_jitter = 0\nConnect_Timeout = 2\nGateway = "127.0.0.1:${next.port}"\nDomain "sender.test" { Gateway = "127.0.0.1:${senderMx.port}" }`);
+    await fx.queue.add([{ ...message('alice@sender.test', ['bob@dest.test']), deliverBy: { deadline: Date.now() + 600, mode, trace: false } }]);
+    return senderMx;
+  }
+
+  it('returns a message at its BY deadline with mode R, well before Message_Expiration (RFC 2852)', async () => {
+    const senderMx = await deferredWithDeadline('return');
+    const [bounce] = await senderMx.waitFor(1);
+    expect(parseDsn(bounce!.data).recipients[0]!.get('action')).toBe('failed');
+    expect(events(fx!.logs, 'delivery.final').find((l) => l.recipient === 'bob@dest.test')?.state).toBe('expired');
+    // Retry_Interval is a minute: only the deadline made the second (last) attempt happen.
+    expect(events(fx!.logs, 'delivery.attempt').filter((l) => l.recipient === 'bob@dest.test')).toHaveLength(2);
+  });
+
+  it('tells the sender once when a BY deadline with mode N passes, and keeps trying (RFC 2852)', async () => {
+    const senderMx = await deferredWithDeadline('notify');
+    const [notice] = await senderMx.waitFor(1);
+    const dsn = parseDsn(notice!.data);
+    expect(dsn.recipients[0]!.get('action')).toBe('delayed');
+    expect(dsn.recipients[0]!.get('status')).toBe('4.4.7');
+    expect(fx!.queue.snapshot()[0]?.recipients[0]?.state).toBe('deferred');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(senderMx.messages).toHaveLength(1);
+  });
+
   it('sends a delay notice when asked to, once per interval', async () => {
     const next = await sink({ rcpt: () => [450, '4.2.0 try later'] });
     const senderMx = await sink();

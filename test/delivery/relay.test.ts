@@ -3,22 +3,14 @@
  * through the session, into the queue, and out to the next hop; Sieve
  * redirect and vacation reach their next hops as composed messages.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/server/run.js';
 import { type MailSink, startMailSink } from '../helpers/mail-sink.js';
-import { sendMail } from '../helpers/server-fixture.js';
-import { startOrThrow } from '../helpers/config-server.js';
-import { freePort } from '../helpers/free-port.js';
-import { RawSmtpClient } from '../helpers/smtp-client.js';
+import { receivedBy, type RelayServer, startRelayServer } from '../helpers/relay-server.js';
 
-let dir: string;
-let running: RunningServer;
+let relay: RelayServer;
 let gateway: MailSink;
 let senderMx: MailSink;
-let port: number;
+let running: RelayServer['running'];
 
 const SCRIPT = `require ["vacation", "copy", "envelope"];
 if envelope :is "to" "bob@dest.test" {
@@ -33,47 +25,18 @@ if envelope :is "to" "away@dest.test" {
 `;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-relay-'));
-  gateway = await startMailSink();
   senderMx = await startMailSink();
-  port = await freePort();
-  await writeFile(join(dir, 'data.siv'), SCRIPT);
-  await writeFile(
-    join(dir, 'server.conf'),
-    [
-      'spool_dir = "spool"',
-      'queue_dir = "queue"',
-      `Gateway = "127.0.0.1:${gateway.port}"`,
-      'TLS = no',
-      `Domain "sender.test" { Gateway = "127.0.0.1:${senderMx.port}" }`,
-      `ESMTP_Listener { Listen "127.0.0.1:${port}" { } hostname = "relay.test" }`,
-      'sieve { script "data_phase1" { source = "data.siv" } }',
-      '',
-    ].join('\n'),
-  );
-  running = await startOrThrow(join(dir, 'server.conf'));
+  relay = await startRelayServer(SCRIPT, [`Domain "sender.test" { Gateway = "127.0.0.1:${senderMx.port}" }`]);
+  ({ gateway, running } = relay);
 });
 afterAll(async () => {
-  await running?.stop(0);
-  await gateway.stop();
+  await relay?.stop();
   await senderMx.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
-async function send(from: string, to: string[], body: string) {
-  const c = await RawSmtpClient.open(port);
-  try {
-    return await sendMail(c, from, to, body);
-  } finally {
-    c.close();
-  }
-}
-
-const byRecipient = (sink: MailSink, rcpt: string) => sink.messages.filter((m) => m.to.includes(rcpt));
-async function arrived(sink: MailSink, rcpt: string) {
-  while (!byRecipient(sink, rcpt).length) await new Promise((r) => setTimeout(r, 20));
-  return byRecipient(sink, rcpt);
-}
+const send = (from: string, to: string[], body: string) => relay.send(from, to, body);
+const byRecipient = receivedBy;
+const arrived = (sink: MailSink, rcpt: string) => relay.arrived(sink, rcpt);
 
 describe('smtp-cbv as a relay', () => {
   it('answers 250 with the queue id only after queuing, and relays with our Received: header', async () => {

@@ -25,7 +25,7 @@ describe('dryRun over the example policy', () => {
     const rcpt = r.phases.find((p) => p.phase === 'rcptto')!;
     expect(rcpt.variables.message).toMatchObject({ smtp_cbv_result: 'pass', smtp_cbv_reply: '250 2.1.5 ok', rcptto_domain: 'here.test' });
     expect(r.phases.find((p) => p.phase === 'mailfrom')!.cbvCalls).toEqual([{ address: 'alice@sender.test', by: 'module', status: 'pass' }]);
-    expect(r.phases.at(-1)!.delivery).toEqual({ stores: [{ folder: 'INBOX', recipients: ['bob@here.test'] }], redirects: [], vacations: [] });
+    expect(r.phases.at(-1)!.delivery).toEqual({ stores: [{ folder: 'INBOX', recipients: ['bob@here.test'] }], redirects: [], vacations: [], notifications: [] });
   });
 
   it('gives the reply the server gives when the sender is refused, and stops the transaction at MAIL FROM for .invalid', async () => {

@@ -50,10 +50,37 @@ describe('enclose (RFC 5703 6)', () => {
     expect(types).toEqual(['multipart/mixed', 'text/plain', 'message/rfc822', 'multipart/mixed', 'text/plain', 'message/rfc822', 'text/plain']);
   });
 
-  it('refuses a header that is not "Name: value"', async () => {
-    expect(errorsOf('require "enclose"; enclose :headers "no colon here" "x";')).toEqual([`enclose :headers: 'no colon here' is not a header field ("Name: value")`]);
+  it('copies the fields :headers names from the old message, all occurrences as written (RFC 5703 6)', async () => {
+    const r = await run('require "enclose"; enclose :headers ["from", "X-Count", "X-Absent"] "x";', { host });
+    const m = r.runtime.message!;
+    const get = (n: string) => m.headers.filter((h) => h.lname === n).map((h) => h.raw);
+    expect(get('from')).toEqual(['From: "Joe Sender" <joe@example.com>']);
+    expect(get('x-count')).toEqual(['X-Count: 7']);
+    expect(get('x-absent')).toEqual([]);
+    // Date is still synthesized: :headers did not name it.
+    expect(get('date')).toEqual(['Date: Mon, 1 Jan 2024 12:00:00 +0000']);
+  });
+
+  it('synthesizes From as the user running the script when the host names one (RFC 5703 6)', async () => {
+    const r = await run('require "enclose"; enclose "x";', { host: { ...host, setting: (n) => (n === 'sieve_user_email' ? 'alice@example.org' : undefined) } });
+    expect(r.runtime.message!.headers.find((h) => h.lname === 'from')!.value.trim()).toBe('alice@example.org');
+  });
+
+  it('does not change what a redirect forwards, before or after a second enclose (RFC 5703 6)', async () => {
+    const r = await run('require ["enclose", "editheader"]; addheader "X-Seen" "1"; enclose "x"; redirect "a@example.net"; enclose "y"; redirect "b@example.net"; keep;', { host });
+    expect(r.actions.map((a) => a.type)).toEqual(['enclose', 'redirect', 'enclose', 'redirect', 'keep']);
+    const [, ra, , rb, keep] = r.actions;
+    expect(ra!.message!.raw).toMatch(/^X-Seen: 1\r\nFrom: "Joe Sender"/);
+    expect(rb!.message!.raw).toBe(ra!.message!.raw);
+    expect(ra!.data).toEqual({ forward: ra!.message!.raw });
+    expect(keep!.message!.raw).toBe(r.runtime.message!.raw);
+    expect(keep!.message!.raw).toMatch(/^Subject: /);
+  });
+
+  it('refuses a :headers item that is neither a field name nor "Name: value"', async () => {
+    expect(errorsOf('require "enclose"; enclose :headers "no colon here" "x";')).toEqual([`enclose :headers: 'no colon here' is neither a header field name nor a field ("Name: value")`]);
     const r = await run('require ["enclose", "variables"]; set "h" "Bad\nX: y"; enclose :headers "${h}" "x";', { host });
-    expect(r.errors.map((e) => e.message)).toEqual([expect.stringMatching(/^enclose :headers: 'Bad\r?\nX: y' is not a header field/)]);
+    expect(r.errors.map((e) => e.message)).toEqual([expect.stringMatching(/^enclose :headers: 'Bad\r?\nX: y' is neither/)]);
   });
 
   it('needs a message', () => {

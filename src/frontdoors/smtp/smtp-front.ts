@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { replies } from '../../session/replies.js';
 import type { Reply } from '../../session/reply.js';
+import { DELIVERBY_KEYWORD, parseByParameter } from '../../session/deliver-by.js';
 import { type PhaseOutcome, Session, type SessionDeps } from '../../session/session.js';
 import { type ConnectionCounter, LocalConnections } from '../../store/connections.js';
 import { type Answer, createSmtpListener, type DataIn, type MessageMemory, type SmtpClient, type SmtpListener } from './smtp-server-adapter.js';
@@ -87,6 +88,7 @@ export class SmtpFront {
           maxConnections: this.options.maxConnections ?? 1000,
           dataTimeoutMs: this.options.dataTimeoutMs ?? 600_000,
           memory: this.memory,
+          ehloKeywords: [DELIVERBY_KEYWORD],
           ...(l.tls ? { tls: l.tls } : {}),
         },
         this.events(l, () => listener),
@@ -160,9 +162,15 @@ export class SmtpFront {
         return s ? answer(await s.hello(verb, domain, line)) : lost();
       },
       secured: (id: string) => find(id)?.secured(),
-      mailFrom: async (id: string, address: string) => {
+      mailFrom: async (id: string, address: string, params: Readonly<Record<string, string | true>>) => {
         const s = find(id);
-        return s ? answer(await s.mailFrom(address)) : lost();
+        if (!s) return lost();
+        // RFC 2852: BY=<seconds>;<mode>[T]; the deadline reaches Sieve (RFC 6009 5) and the queue.
+        const by = params.BY;
+        if (by === undefined) return answer(await s.mailFrom(address));
+        const parsed = parseByParameter(by === true ? '' : by, Date.now());
+        if ('reply' in parsed) return { reply: parsed.reply };
+        return answer(await s.mailFrom(address, { deliverBy: parsed.deliverBy }));
       },
       rcptTo: async (id: string, address: string) => {
         const s = find(id);

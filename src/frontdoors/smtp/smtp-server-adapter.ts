@@ -23,7 +23,11 @@
  *     that talks before the greeting then gets 554 (RFC 5321 3.1 lets a
  *     server refuse a session with 554) instead of smtp-server's 421;
  *   - QUIT is wrapped so that the front door can release the client's slot
- *     as soon as it is answered, not when the socket's close is processed.
+ *     as soon as it is answered, not when the socket's close is processed;
+ *   - no way to offer other extensions: keywords the front door serves
+ *     (DELIVERBY, RFC 2852) are added to the EHLO answer's list, and the
+ *     MAIL FROM parameters smtp-server passes through unchecked (BY=) are
+ *     handed to the front door with the address.
  */
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
@@ -122,7 +126,8 @@ export interface SmtpEvents {
   connect(client: SmtpClient): Promise<Answer>;
   hello(id: string, verb: 'EHLO' | 'HELO', domain: string, line: string): Promise<Answer>;
   secured(id: string): void;
-  mailFrom(id: string, address: string): Promise<Answer>;
+  /** `params`: the MAIL FROM parameters by upper-case name (a flag without a value is `true`). */
+  mailFrom(id: string, address: string, params: Readonly<Record<string, string | true>>): Promise<Answer>;
   rcptTo(id: string, address: string): Promise<Answer>;
   data(id: string, data: DataIn): Promise<Answer>;
   reset(id: string): void;
@@ -145,6 +150,8 @@ export interface ListenerSettings {
   dataTimeoutMs: number;
   /** The budget every message being received is held against. */
   memory: MessageMemory;
+  /** Extension keywords to offer in the EHLO answer besides smtp-server's own. */
+  ehloKeywords?: string[];
 }
 
 /** A listening smtp-server. */
@@ -182,7 +189,7 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
       events.secured(session.id);
       cb();
     },
-    onMailFrom: (address, session, cb) => void answer(session, cb, events.mailFrom(session.id, address.address)),
+    onMailFrom: (address, session, cb) => void answer(session, cb, events.mailFrom(session.id, address.address, (address.args || {}) as Record<string, string | true>)),
     onRcptTo: (address, session, cb) => void answer(session, cb, events.rcptTo(session.id, address.address)),
     onData: (stream, session, cb) => void onData(stream, session, cb),
     onClose: (session) => {
@@ -232,8 +239,8 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
       if (!p || p.code !== code) return send(code, data, context);
       t.pending = undefined;
       const lines = replyLines(p);
-      // EHLO: our first line(s), then the extensions smtp-server offers.
-      const rest = Array.isArray(data) ? data.slice(1) : [];
+      // EHLO (the one answer of several lines): our first line(s), then the extensions smtp-server offers, then ours.
+      const rest = Array.isArray(data) ? [...data.slice(1), ...(settings.ehloKeywords ?? [])] : [];
       const all = [...lines, ...rest];
       send(code, all.length > 1 ? all : all[0], false);
     };

@@ -36,6 +36,11 @@ export function splitFlags(items: string[]): string[] {
 function sameMailbox(earlier: Action, a: Action): 'merge' | undefined {
   if (earlier.target !== a.target) return undefined;
   if (a.flags) earlier.flags = a.flags;
+  // A keep merged into a fileinto of the same mailbox makes it the keep (as Pigeonhole reports it).
+  if (a.def === keepAction && earlier.def !== keepAction) {
+    earlier.def = keepAction;
+    earlier.type = keepAction.type;
+  }
   return 'merge';
 }
 
@@ -121,6 +126,8 @@ export const redirectCommand: CommandDef = {
     const text = rt.string(b.args[0]!);
     const to = normaliseRedirect(text);
     if (to === null) return rt.fail(`specified redirect address '${text}' is invalid`, b.node.pos);
-    rt.take(b, redirectAction, { target: to });
+    // Enclose (RFC 5703 6) does not change what a redirect forwards: the host sends data.forward then.
+    const source = rt.redirectSource;
+    rt.take(b, redirectAction, { target: to, ...(source ? { message: source, data: { forward: source.raw } } : {}) });
   },
 };

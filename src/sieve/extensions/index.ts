@@ -15,6 +15,7 @@ import { duplicate } from './duplicate.js';
 import { editheader } from './editheader.js';
 import { encloseExt } from './enclose.js';
 import { encodedCharacter } from './encoded-character.js';
+import { enotify } from './enotify.js';
 import { envelope } from './envelope.js';
 import { environment, vndDovecotEnvironment } from './environment.js';
 import { extlists } from './extlists.js';
@@ -80,4 +81,5 @@ export const extensions: readonly Extension[] = [
   redirectDeliverby,
   encloseExt,
   replace,
+  enotify,
 ];

@@ -16,10 +16,13 @@ const rejectLikeAction = (type: 'reject' | 'ereject'): ActionDef => ({
   conflict(earlier, a) {
     if (refuses(a)) {
       if (refuses(earlier)) return `duplicate ${a.type} action not allowed`;
-      return earlier.def.delivers || earlier.def.responds ? `${a.type} action conflicts with earlier ${earlier.type} action` : null;
+      // A delivery already carried out (an earlier script's, run in sequence) is done: the refusal still goes out.
+      return (earlier.def.delivers || earlier.def.responds) && !earlier.executed ? `${a.type} action conflicts with earlier ${earlier.type} action` : null;
     }
     return refuses(earlier) && (a.def.delivers || a.def.responds) ? `${a.type} action conflicts with earlier ${earlier.type} action` : null;
   },
+  // A refusal already sent: a second one adds nothing.
+  redundant: (earlier) => refuses(earlier),
   describe: (x) => `${x.type} message with reason: ${JSON.stringify(x.target ?? '')}`,
 });
 

@@ -68,6 +68,8 @@ export function applyModifiers(b: Bound, rt: Runtime, value: string): string {
   let v = value;
   for (const m of modifiers) v = m.apply(v);
   if (modifiers.some((m) => m.precedence === 20)) v = keepEscapesWhole(rt.fitVariable(v));
+  const last = modifiers[modifiers.length - 1];
+  if (last?.trim) v = last.trim(rt.fitVariable(v));
   return v;
 }
 

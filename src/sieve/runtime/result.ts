@@ -40,6 +40,7 @@ export class SieveResult {
   add(action: Action): string | null {
     const def = action.def;
     def.normalize?.(action);
+    if (def.redundant && this.actions.some((e) => e.executed && def.redundant!(e, action))) return null;
     const cancels = def.cancelsImplicitKeep(action);
     if (def.repeat) {
       for (const earlier of this.actions) {

@@ -269,6 +269,12 @@ export class Runtime implements Scope {
   }
   /** The message as the run began, before any editheader change: what a failed run keeps. */
   readonly initialMessage: SieveMessage | null;
+  /**
+   * The message a redirect forwards when it is not the current one: enclose
+   * changes what later actions deliver but not what a redirect forwards
+   * (RFC 5703 6). Null: the current message.
+   */
+  redirectSource: SieveMessage | null = null;
   envelope: Envelope;
   /** What the run was started with: a language layer reads its own fields here (Sieve++: src/sievepp/host.ts). */
   readonly context: ExecutionContext;
@@ -345,7 +351,9 @@ export class Runtime implements Scope {
 
   /** Pigeonhole's limit is in octets (sieve_variables_max_variable_size); cut at a character boundary. */
   fitVariable(value: string): string {
-    const max = Number(this.host.setting?.('sieve_variables_max_variable_size') ?? this.limits.maxVariableSize);
+    // Newer Pigeonhole names the same limit sieve_variables_max_value_size.
+    const set = this.host.setting?.('sieve_variables_max_variable_size') ?? this.host.setting?.('sieve_variables_max_value_size');
+    const max = Number(set ?? this.limits.maxVariableSize);
     return value.length * 3 <= max ? value : truncateBytes(value, max);
   }
 

@@ -133,17 +133,36 @@ const testScriptCompile: CommandDef = {
   },
 };
 
+/**
+ * test_script_run [:append_result]: runs the compiled script. With
+ * :append_result its actions join the result of the previous run, as the
+ * actions of scripts run in sequence make one result (Pigeonhole's
+ * multiscript): each is added under the same rules (RFC 5228 2.10.3).
+ */
 const testScriptRun: CommandDef = {
   name: 'test_script_run',
   kind: 'test',
+  tags: [{ name: 'append_result' }],
   evaluate(b, rt) {
     const st = stateOf(rt);
     if (!st.compiled) return false;
+    // The last run's result, though a compile since made the suite's own result current again.
+    const previous = b.tags.has('append_result') ? st.lastRun : null;
     const ctx = { message: rt.message, envelope: { ...rt.envelope, to: [...rt.envelope.to] } };
     return andThen(execute(st.compiled, ctx, rt.host), (res) => {
-      st.scriptResult = res;
       st.errors = [...res.errors, ...res.warnings].map((e) => e.message);
-      return res.errors.length === 0;
+      if (!previous) {
+        st.scriptResult = st.lastRun = res;
+        return res.errors.length === 0;
+      }
+      st.scriptResult = previous;
+      const total = previous.runtime.result;
+      for (const a of res.runtime.result.actions) {
+        const err = total.add(a);
+        if (err) st.errors.push(err);
+      }
+      total.implicitKeep &&= res.runtime.result.implicitKeep;
+      return res.errors.length === 0 && st.errors.length === res.warnings.length;
     });
   },
 };
@@ -214,13 +233,16 @@ const testResultReset: CommandDef = {
   kind: 'command',
   execute(_b, rt) {
     const st = stateOf(rt);
-    st.scriptResult = null;
+    st.scriptResult = st.lastRun = null;
     st.sent = [];
     rt.result.reset();
     // Pigeonhole keeps imap4flags' internal variable in the result: it goes too.
     rt.state.delete('imap4flags');
   },
 };
+
+/** test_result_print: Pigeonhole prints the result for whoever reads the log; the runner's report says what failed. */
+const testResultPrint: CommandDef = { name: 'test_result_print', kind: 'command', execute: () => undefined };
 
 const testResultExecute: CommandDef = {
   name: 'test_result_execute',
@@ -358,5 +380,5 @@ export const testsuite: Extension = {
   capability: 'vnd.dovecot.testsuite',
   // "${tst.path}": the folder of the .svtest file, as Pigeonhole's testsuite gives it.
   namespaces: [{ name: 'tst', read: (rt, path) => (path.toLowerCase() === 'path' ? stateOf(rt).dir : '') }],
-  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultExecute, testMessage, testMailboxCreate, testImapMetadataSet, testConfigSet, testConfigUnset, testConfigReload, testBinarySave, testBinaryLoad, testMultiscript],
+  commands: [testCommand, testFail, testSet, testScriptCompile, testScriptRun, testError, testResultAction, testResultReset, testResultPrint, testResultExecute, testMessage, testMailboxCreate, testImapMetadataSet, testConfigSet, testConfigUnset, testConfigReload, testBinarySave, testBinaryLoad, testMultiscript],
 };

@@ -9,6 +9,8 @@ import type { Action, ActionDef } from '../action.js';
 import { keepAction, redirectAction, storeAction } from '../extensions/core-actions.js';
 import { erejectAction, rejectAction } from '../extensions/reject.js';
 import { vacationAction } from '../extensions/vacation.js';
+import { notifyAction } from '../extensions/enotify.js';
+import { composeNotifications } from '../notify-out.js';
 import { normalizeMailbox, type SieveResult } from '../runtime/result.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { TestsuiteState } from './state.js';
@@ -76,7 +78,16 @@ export function executeResult(result: SieveResult, rt: Runtime, st: TestsuiteSta
     [erejectAction, reject],
     [vacationAction, vacation],
   ]);
-  for (const a of result.actions) executors.get(a.def)?.(a);
+  // Each action is carried out once: a result executed again (scripts run in sequence) does only what is new.
+  const fresh = result.actions.filter((a) => !a.executed);
+  for (const a of fresh) executors.get(a.def)?.(a);
+  for (const a of fresh) a.executed = true;
+  // A run's notifications are composed together: a recipient is notified once per run.
+  const notifies = fresh.filter((a) => a.def === notifyAction);
+  const about = notifies[0]?.message ?? rt.message;
+  if (notifies.length && about) {
+    st.sent.push(...composeNotifications(notifies.map((a) => a.data ?? {}), about, rt.envelope, { setting: (n) => st.config.get(n), postmaster: 'postmaster@example.com' }));
+  }
   // A failed execution falls back to keeping the message as it arrived,
   // without the script's header edits (Pigeonhole's failure implicit keep).
   if (errors.length) store('INBOX', false, [], rt.initialMessage?.raw ?? finalMessage);

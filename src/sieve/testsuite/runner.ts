@@ -17,6 +17,7 @@ import { normalizeMailbox } from '../runtime/result.js';
 import { defaultRuntimeLimits, Runtime } from '../runtime/runtime.js';
 import { metadataKey, STATE, testsuite } from './extension.js';
 import { suiteExternalLists } from './lists.js';
+import { stalwartTestsuite } from './stalwart.js';
 import { suiteScriptLoader, type TestOutcome, TestsuiteState } from './state.js';
 
 /** Pigeonhole's testsuite starts with this message and envelope (testsuite-message.c). */
@@ -34,7 +35,7 @@ const TESTSUITE_ENVIRONMENT: Record<string, string> = {
 
 let registry: ExtensionRegistry | undefined;
 export function testsuiteRegistry(): ExtensionRegistry {
-  return (registry ??= new ExtensionRegistry([...extensions, testsuite]));
+  return (registry ??= new ExtensionRegistry([...extensions, testsuite, stalwartTestsuite]));
 }
 
 export interface SvtestReport {

@@ -31,6 +31,8 @@ export class TestsuiteState {
   errors: string[] = [];
   /** The result test_script_run produced; null means "the testsuite script's own result". */
   scriptResult: ExecutionResult | null = null;
+  /** The result of the last test_script_run, which test_script_run :append_result adds to. */
+  lastRun: ExecutionResult | null = null;
   readonly mailboxes = new Set<string>(['INBOX']);
   /** Annotations test_imap_metadata_set made (RFC 5464), by mailbox ("" for the server) and entry name. */
   readonly metadata = new Map<string, string>();
