@@ -31,7 +31,8 @@ export class QueueStore implements MessageStore {
     for (const s of plan.stores) for (const r of s.recipients) folders.set(r, [...(folders.get(r) ?? []), s.folder]);
     const recipients: EntryRecipient[] = [...folders].map(([address, f]) => ({ address, folders: f }));
     const header = receivedHeader(connection, recipients.length === 1 ? [recipients[0]!.address] : [], connection.hostname, transaction.id);
-    const full = Buffer.concat([Buffer.from(header), message]);
+    // The queue keeps a new entry in memory for its first delivery attempt (queue.ts), so a spooled message is read whole here.
+    const full = Buffer.concat([Buffer.from(header), message.bytes()]);
     const common = {
       transaction: transaction.id,
       client: { address: connection.remoteAddress, ...(connection.helo ? { helo: connection.helo } : {}), tls: connection.tls, ...(connection.user ? { user: connection.user } : {}) },

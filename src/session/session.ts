@@ -16,6 +16,7 @@
 import type { Logger } from 'pino';
 import { type Choices, dropsMessage, INBOX, mergeChoices, noChoices } from './decide.js';
 import { applyHeaderEdits } from './header-edits.js';
+import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
 import type { Phase } from './phases.js';
 import type { PhaseVerdict, Policy, PolicyServices } from './policy.js';
 import { replies } from './replies.js';
@@ -40,8 +41,8 @@ export interface Accepted {
   connection: ConnectionState;
   transaction: Transaction;
   plan: DeliveryPlan;
-  /** The message to store: the policy's edit, or as received. */
-  message: Buffer;
+  /** The message to store: the policy's edit, or as received (perhaps still in its spool file). */
+  message: MessageSource;
 }
 
 /** Keeps accepted messages. All or nothing: a failure stores nothing and rejects. */
@@ -176,8 +177,13 @@ export class Session {
     });
   }
 
-  /** The message, whole, after the client's final dot. The transaction ends here either way. */
-  async data(message: Buffer): Promise<PhaseOutcome> {
+  /**
+   * The message, whole, after the client's final dot: in memory, or a
+   * spooled file the scripts and the store read on demand (message-source.ts).
+   * The transaction ends here either way.
+   */
+  async data(received: Buffer | MessageSource): Promise<PhaseOutcome> {
+    const message = Buffer.isBuffer(received) ? bufferSource(received) : received;
     const tx = this.transaction;
     if (!tx) return this.outOfOrder('data');
     if (!tx.recipients.length) return this.outOfOrder('data', replies.noValidRecipients);
@@ -187,7 +193,7 @@ export class Session {
       const plan = planDelivery(this.connection.choices, tx, d, message, verdict.edited);
       let ids: string[];
       try {
-        ids = await this.deps.services.store.store({ connection: this.connection, transaction: tx, plan, message: plan.message ?? message });
+        ids = await this.deps.services.store.store({ connection: this.connection, transaction: tx, plan, message: plan.message ? bufferSource(plan.message) : message });
       } catch (e) {
         this.logger.error({ event: 'store-failed', session: this.connection.id, transaction: tx.id, err: (e as Error).message }, 'storing the message failed');
         return { reply: replies.localError, accepted: false };
@@ -215,7 +221,7 @@ export class Session {
    */
   private async phase(
     phase: Phase,
-    extra: { recipient?: string; message?: Buffer },
+    extra: { recipient?: string; message?: MessageSource },
     decide: (v: PhaseVerdict) => Partial<PhaseOutcome> & Pick<PhaseOutcome, 'reply' | 'accepted'> | Promise<Partial<PhaseOutcome> & Pick<PhaseOutcome, 'reply' | 'accepted'>>,
   ): Promise<PhaseOutcome> {
     const { services } = this.deps;
@@ -227,19 +233,35 @@ export class Session {
     try {
       verdict = await policy.run({ phase, connection: this.connection, transaction: tx, ...extra }, services);
     } catch (e) {
+      // A script read a spooled message whole and the memory budget had no room: 452 4.3.1, as for a DATA that does not fit.
+      if (e instanceof MessageMemoryRefused) return this.noMemory(phase, extra.message);
       // A policy must not throw; if one does, the client gets a temporary failure, not a hang.
       this.logger.error({ event: 'policy-error', phase, session: this.connection.id, err: (e as Error).message }, 'policy failed');
       verdict = { decision: { ...noChoices(), disconnect: false, tarpitMs: 0, final: false }, failed: true };
     }
     const tarpitMs = Math.min(verdict.decision.tarpitMs, services.maxTarpitMs);
-    const outcome = verdict.failed
-      ? this.finish(phase, { reply: replies.policyError, accepted: false, ...(extra.recipient !== undefined ? { recipient: extra.recipient } : {}) }, tarpitMs)
-      : await Promise.resolve(decide(verdict)).then((o) => this.finish(phase, { ...o, disconnect: o.disconnect || verdict.decision.disconnect }, tarpitMs));
+    let outcome: PhaseOutcome;
+    try {
+      outcome = verdict.failed
+        ? this.finish(phase, { reply: replies.policyError, accepted: false, ...(extra.recipient !== undefined ? { recipient: extra.recipient } : {}) }, tarpitMs)
+        : await Promise.resolve(decide(verdict)).then((o) => this.finish(phase, { ...o, disconnect: o.disconnect || verdict.decision.disconnect }, tarpitMs));
+    } catch (e) {
+      // Header edits need the message whole, as a script's body test does.
+      if (e instanceof MessageMemoryRefused) return this.noMemory(phase, extra.message);
+      throw e;
+    }
     // MAIL FROM refused, or DATA answered either way: the transaction is over.
     if (phase === 'data' || (phase === 'mailfrom' && !outcome.accepted)) {
       const o = outcome;
-      this.endTransaction(o.accepted ? 'accepted' : 'refused', o.delivery ? { ids: o.ids, stores: o.delivery.stores, redirects: o.delivery.redirects, bytes: extra.message?.length } : {});
+      this.endTransaction(o.accepted ? 'accepted' : 'refused', o.delivery ? { ids: o.ids, stores: o.delivery.stores, redirects: o.delivery.redirects, bytes: extra.message?.size } : {});
     }
+    return outcome;
+  }
+
+  private noMemory(phase: Phase, message: MessageSource | undefined): PhaseOutcome {
+    this.logger.warn({ event: 'message-memory', session: this.connection.id, phase, bytes: message?.size }, 'message memory budget reached: 452');
+    const outcome = this.finish(phase, { reply: replies.noMemory, accepted: false }, 0);
+    this.endTransaction('refused');
     return outcome;
   }
 
@@ -299,7 +321,7 @@ function successReply(policy: Reply | undefined, ordinary: Reply): Reply {
  * own RCPT TO and DATA, plus INBOX while no phase cancelled the implicit
  * keep. A recipient whose RCPT TO phase discarded it gets nothing.
  */
-export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: Buffer, edited: string | undefined): DeliveryPlan {
+export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: MessageSource, edited: string | undefined): DeliveryPlan {
   const byFolder = new Map<string, string[]>();
   const redirects = new Set<string>();
   const vacations: DeliveryPlan['vacations'] = [];
@@ -335,5 +357,5 @@ export function planDelivery(connection: Choices, tx: Transaction, data: Choices
   edits.push(...data.headerEdits);
   const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, ...(mailFrom !== undefined ? { mailFrom } : {}) };
   if (edited === undefined && !edits.length) return plan;
-  return { ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.toString('utf8'), edits), 'utf8') };
+  return { ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.bytes().toString('utf8'), edits), 'utf8') };
 }

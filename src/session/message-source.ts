@@ -1,0 +1,132 @@
+/**
+ * The message of a transaction as the session holds it: its size, its
+ * header section (read as it arrives, so the header fields are parsed
+ * once) and the whole message, which stays where it is (in a spool file,
+ * or in memory when small) until someone needs it: a script that reads
+ * the body (docs/server.md, "Messages on disk"), or the store that copies
+ * it into the Maildir in chunks.
+ *
+ * Every front door hands the session the same type: the SMTP front door a
+ * spooled file (incoming-message.ts), the milter and the dry run a Buffer.
+ */
+import { createReadStream, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+
+/** Bytes of messages held in memory by every session at once (the SMTP front door shares one among its listeners). */
+export interface MessageMemory {
+  /** Takes `bytes` from the budget; false (nothing taken) when that would exceed it. */
+  reserve(bytes: number): boolean;
+  release(bytes: number): void;
+}
+
+/** A script needed a spooled message in memory and the budget had no room for it: the DATA gets 452 4.3.1 (RFC 3463 4.3.1). */
+export class MessageMemoryRefused extends Error {
+  constructor(bytes: number) {
+    super(`no room in the message memory budget for ${bytes} bytes`);
+  }
+}
+
+export interface MessageSource {
+  /** Octets as received. */
+  readonly size: number;
+  /** Octets with every line ending CRLF: the size Sieve reports (RFC 5228 5.9), without reading the message again. */
+  readonly crlfSize: number;
+  /**
+   * The header section through the empty line that ends it (RFC 5322 2.1),
+   * or undefined when the message has none within the first HEAD_LIMIT
+   * octets (then readers parse the whole message).
+   */
+  readonly head: Buffer | undefined;
+  /** The spool file, when the message is on disk. */
+  readonly path: string | undefined;
+  /** The whole message. A spooled one is read from disk (synchronously: a script asked for it) and held against the memory budget. */
+  bytes(): Buffer;
+  /** The message in chunks of bounded size, for copying it into the store without holding it whole. */
+  chunks(): AsyncIterable<Buffer>;
+  /** Removes the spool file and gives back what the message held of the memory budget. */
+  dispose(): Promise<void>;
+}
+
+/** Header sections longer than this are not kept apart: such a message is read whole when a script looks at it. */
+export const HEAD_LIMIT = 256 * 1024;
+
+/** A message in memory (the milter, the dry run, small SMTP messages). */
+export function bufferSource(message: Buffer, release?: () => void): MessageSource {
+  const scan = new LineScan();
+  scan.push(message);
+  return {
+    size: message.length,
+    crlfSize: message.length + scan.bareLf,
+    head: scan.headEnd >= 0 ? message.subarray(0, scan.headEnd) : undefined,
+    path: undefined,
+    bytes: () => message,
+    chunks: async function* () {
+      yield message;
+    },
+    dispose: async () => release?.(),
+  };
+}
+
+/** A message in a spool file, as incoming-message.ts wrote it. */
+export function fileSource(path: string, info: { size: number; bareLf: number; head: Buffer | undefined }, memory?: MessageMemory, release?: () => void): MessageSource {
+  let whole: Buffer | undefined;
+  return {
+    size: info.size,
+    crlfSize: info.size + info.bareLf,
+    head: info.head,
+    path,
+    bytes() {
+      if (whole) return whole;
+      if (memory && !memory.reserve(info.size)) throw new MessageMemoryRefused(info.size);
+      whole = readFileSync(path);
+      return whole;
+    },
+    chunks: () => createReadStream(path, { highWaterMark: CHUNK }),
+    async dispose() {
+      if (whole) memory?.release(info.size);
+      whole = undefined;
+      release?.();
+      await rm(path, { force: true });
+    },
+  };
+}
+
+/** Copy chunk size: big enough for few system calls, small enough that 100 copies at once stay small. */
+const CHUNK = 256 * 1024;
+
+/**
+ * Follows a message as it arrives: where its header section ends and how
+ * many bare LFs it has (each becomes CRLF for Sieve, so Sieve's size is
+ * known without reading the message again). The header section ends with
+ * the first empty line (RFC 5322 2.1), an empty line being one with nothing
+ * or a lone CR before its LF: where parseMessage finds it once every line
+ * ends in CRLF.
+ */
+export class LineScan {
+  /** Offset just past the empty line ending the header section; -1 until found. */
+  headEnd = -1;
+  bareLf = 0;
+  private offset = 0;
+  private prev = -1;
+  /** Octets of the current line seen in earlier chunks. */
+  private carried = 0;
+
+  push(chunk: Buffer): void {
+    let from = 0;
+    for (;;) {
+      const i = chunk.indexOf(0x0a, from);
+      if (i < 0) break;
+      const before = i > 0 ? chunk[i - 1]! : this.prev;
+      if (before !== 0x0d) this.bareLf++;
+      if (this.headEnd < 0) {
+        const length = this.carried + i - from;
+        if (length === 0 || (length === 1 && before === 0x0d)) this.headEnd = this.offset + i + 1;
+      }
+      this.carried = 0;
+      from = i + 1;
+    }
+    this.carried += chunk.length - from;
+    if (chunk.length) this.prev = chunk[chunk.length - 1]!;
+    this.offset += chunk.length;
+  }
+}
