@@ -11,6 +11,7 @@
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { lazyMessage, type SieveMessage } from '../sieve/index.js';
 
 /** Bytes of messages held in memory by every session at once (the SMTP front door shares one among its listeners). */
 export interface MessageMemory {
@@ -45,6 +46,11 @@ export interface MessageSource {
   chunks(): AsyncIterable<Buffer>;
   /** Removes the spool file and gives back what the message held of the memory budget. */
   dispose(): Promise<void>;
+}
+
+/** The message as a script sees it: the header fields parsed from the header section, the rest read when a test asks. */
+export function sieveView(source: MessageSource): SieveMessage {
+  return lazyMessage(source.head?.toString('utf8'), source.crlfSize, () => source.bytes().toString('utf8'));
 }
 
 /** Header sections longer than this are not kept apart: such a message is read whole when a script looks at it. */

@@ -10,10 +10,10 @@
  * compile time (verdict-readers.ts), never from the script text.
  */
 import type { Logger } from 'pino';
-import { executeAsync, lazyMessage, type CompiledScript, type ExecutionResult, type ExternalList, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
+import { executeAsync, type CompiledScript, type ExecutionResult, type ExternalList, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
 import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
 import { isReservedContextKey } from './context-keys.js';
-import type { MessageSource } from './message-source.js';
+import { type MessageSource, sieveView } from './message-source.js';
 import { type Decision, decide, emptyDecision, mergeDecision } from './decide.js';
 import type { Phase } from './phases.js';
 import type { ConnectionState, Transaction } from './state.js';
@@ -206,7 +206,7 @@ export class SievePolicy implements Policy {
 function context(input: PhaseInput): () => MomentumContext {
   const { connection, transaction, phase } = input;
   const source = input.message;
-  const message = phase === 'data' && source ? lazyMessage(source.head?.toString('utf8'), source.crlfSize, () => source.bytes().toString('utf8')) : null;
+  const message = phase === 'data' && source ? sieveView(source) : null;
   return () => ({
     phase,
     // Momentum's vctx_conn / vctx_mess are the session's own Maps: what a script sets persists.

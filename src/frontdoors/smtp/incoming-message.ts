@@ -59,8 +59,10 @@ export class IncomingMessage {
   write(chunk: Buffer): boolean {
     this.size += chunk.length;
     if (this.noMemory) return true;
+    // The chunk that holds the header section's end is kept too.
+    const inHead = this.scan.headEnd < 0 && this.headLength <= HEAD_LIMIT;
     this.scan.push(chunk);
-    if (this.scan.headEnd < 0 && this.headLength <= HEAD_LIMIT) {
+    if (inHead) {
       this.headChunks.push(chunk);
       this.headLength += chunk.length;
     }
@@ -75,10 +77,17 @@ export class IncomingMessage {
 
   /** Resolves when the spool file can take more. */
   drained(): Promise<void> {
+    const file = this.file;
     return new Promise((resolve) => {
-      if (!this.file || !this.file.writableNeedDrain) return resolve();
-      this.file.once('drain', resolve);
-      this.file.once('error', () => resolve());
+      if (!file || !file.writableNeedDrain || this.failed) return resolve();
+      // A failed write stream closes without draining: finish() reports its error.
+      const done = () => {
+        file.off('drain', done);
+        file.off('close', done);
+        resolve();
+      };
+      file.on('drain', done);
+      file.on('close', done);
     });
   }
 
@@ -95,10 +104,11 @@ export class IncomingMessage {
       file.once('error', reject);
       file.end(() => resolve());
     });
-    if (this.failed) throw this.failed;
-    const held = this.held;
+    // Written: the write buffer is free again. What the source holds from now on is what a script reads whole.
+    this.settings.memory.release(this.held);
     this.held = 0;
-    return fileSource(this.path!, { size: this.size, bareLf: this.scan.bareLf, head }, this.settings.memory, () => this.settings.memory.release(held));
+    if (this.failed) throw this.failed;
+    return fileSource(this.path!, { size: this.size, bareLf: this.scan.bareLf, head }, this.settings.memory);
   }
 
   /** The transfer was abandoned (too big, too slow, no memory): nothing is kept. */

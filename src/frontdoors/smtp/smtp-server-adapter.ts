@@ -325,11 +325,8 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
       await incoming.discard();
       return answer(session, cb, events.data(session.id, { noMemory: true }));
     }
-    try {
-      await answer(session, cb, events.data(session.id, { message }));
-    } finally {
-      await message.dispose();
-    }
+    // The spool file is removed before the reply: once the client has its answer, nothing of the message is left behind.
+    await answer(session, cb, events.data(session.id, { message }).finally(() => message.dispose()));
   }
 
   return {
