@@ -3,6 +3,7 @@
  * part tree with content types, multipart preambles and epilogues, and
  * decoded text (transfer encoding and charset undone).
  */
+import { libmime } from './libmime.js';
 import { type HeaderField, parseMessage, type SieveMessage } from './message.js';
 import { SieveRuntimeFailure } from './runtime.js';
 
@@ -23,50 +24,18 @@ export interface MimePart {
   tooDeep?: boolean;
 }
 
-/** Parses `type/subtype; a=b; c="d"` (RFC 2045 5.1). */
+/**
+ * Parses `type/subtype; a=b; c="d"` (RFC 2045 5.1) with libmime's header
+ * value parser: quoted strings (a `;` inside quotes is no separator), and
+ * RFC 2231 parameters, continued (`name*0`, `name*1`) and percent-encoded
+ * with their charset (`name*=utf-8''%C3%A4`). Names are lower case; of a
+ * parameter given twice the first counts.
+ */
 export function parseContentType(value: string | undefined, fallback: string): { type: string; params: Record<string, string> } {
   if (!value) return { type: fallback, params: {} };
-  const [head, ...rest] = value.split(';');
-  const type = head!.trim().toLowerCase();
-  const params: Record<string, string> = {};
-  // RFC 2231: name*N continuations and name*(N)*= percent-encoded values with charset'lang'.
-  const pieces = new Map<string, Array<{ n: number; v: string; enc: boolean }>>();
-  for (const p of rest) {
-    const eq = p.indexOf('=');
-    if (eq < 0) continue;
-    let v = p.slice(eq + 1).trim();
-    if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1).replace(/\\(.)/g, '$1');
-    const key = p.slice(0, eq).trim().toLowerCase();
-    const m = /^([^*]+)(?:\*([0-9]+))?(\*)?$/.exec(key);
-    if (!m) continue;
-    const list = pieces.get(m[1]!) ?? [];
-    list.push({ n: Number(m[2] ?? 0), v, enc: m[3] !== undefined });
-    pieces.set(m[1]!, list);
-  }
-  for (const [name, list] of pieces) {
-    list.sort((a, b) => a.n - b.n);
-    let charset = 'utf-8';
-    params[name] = list
-      .map((x, i) => {
-        if (!x.enc) return x.v;
-        let v = x.v;
-        if (i === 0) {
-          const q = /^([^']*)'[^']*'(.*)$/.exec(v);
-          if (q) {
-            charset = q[1] || charset;
-            v = q[2]!;
-          }
-        }
-        try {
-          return new TextDecoder(charset === 'us-ascii' ? 'utf-8' : charset).decode(Buffer.from(v.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1'));
-        } catch {
-          return v;
-        }
-      })
-      .join('');
-  }
+  const parsed = libmime().parseHeaderValue(value);
   // A malformed type is kept as written: it matches no :content or :text selection.
-  return { type, params };
+  return { type: parsed.value.trim().toLowerCase(), params: parsed.params as Record<string, string> };
 }
 
 const header = (hs: HeaderField[], name: string) => hs.find((h) => h.lname === name)?.value.trim();
