@@ -81,6 +81,28 @@ describe('messages spooled as they arrive', () => {
     expect(await readdir(t.incoming)).toEqual([]);
   });
 
+  it('ends a transfer that keeps sending past data_timeout with 451, and removes its spool file', async () => {
+    // data_timeout bounds the whole transfer, from the 354 to the final dot, not the wait between two chunks.
+    const t = await start(acceptAll, { dataTimeoutMs: 600 });
+    const c = await t.client();
+    await c.reply();
+    await c.command('EHLO steady.test');
+    await c.command('MAIL FROM:<a@sender.test>');
+    await c.command('RCPT TO:<bob@here.test>');
+    expect((await c.command('DATA')).code).toBe(354);
+    c.write('Subject: steady\r\n\r\n');
+    const line = `${'s'.repeat(998)}\r\n`.repeat(100);
+    const steady = setInterval(() => c.write(line), 50);
+    try {
+      expect((await c.reply()).text).toBe('451 4.4.2 Message transfer took too long');
+    } finally {
+      clearInterval(steady);
+    }
+    await c.waitClosed();
+    expect(await readdir(t.incoming)).toEqual([]);
+    expect(await t.spooled()).toEqual([]);
+  });
+
   it('sends a message past the memory budget to disk instead of refusing it', async () => {
     const t = await start(acceptAll, { maxMessageMemory: 1 << 20 });
     const { message, wire } = bigMessage(3 << 20);
