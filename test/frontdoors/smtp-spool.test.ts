@@ -30,15 +30,20 @@ async function start(policy: Policy, overrides: TestServerOptions = {}) {
   return { ...t, incoming };
 }
 
-/** Sends one message; `wire` is already dot-stuffed. Returns the reply to the final dot. */
-async function send(t: Awaited<ReturnType<typeof start>>, wire: string) {
+/** A client that has been answered 354 to its DATA. */
+async function inData(t: Awaited<ReturnType<typeof start>>) {
   const c = await t.client();
   await c.reply();
   await c.command('EHLO big.test');
   await c.command('MAIL FROM:<a@sender.test>');
   await c.command('RCPT TO:<bob@here.test>');
   expect((await c.command('DATA')).code).toBe(354);
-  return (await c.command(`${wire}.`)).text;
+  return c;
+}
+
+/** Sends one message; `wire` is already dot-stuffed. Returns the reply to the final dot. */
+async function send(t: Awaited<ReturnType<typeof start>>, wire: string) {
+  return (await (await inData(t)).command(`${wire}.`)).text;
 }
 
 /** A message of about `size` octets whose lines vary, some starting with a dot, some with 8-bit text. */
@@ -84,12 +89,7 @@ describe('messages spooled as they arrive', () => {
   it('ends a transfer that keeps sending past data_timeout with 451, and removes its spool file', async () => {
     // data_timeout bounds the whole transfer, from the 354 to the final dot, not the wait between two chunks.
     const t = await start(acceptAll, { dataTimeoutMs: 600 });
-    const c = await t.client();
-    await c.reply();
-    await c.command('EHLO steady.test');
-    await c.command('MAIL FROM:<a@sender.test>');
-    await c.command('RCPT TO:<bob@here.test>');
-    expect((await c.command('DATA')).code).toBe(354);
+    const c = await inData(t);
     c.write('Subject: steady\r\n\r\n');
     const line = `${'s'.repeat(998)}\r\n`.repeat(100);
     const steady = setInterval(() => c.write(line), 50);
