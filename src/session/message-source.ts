@@ -42,6 +42,8 @@ export interface MessageSource {
   readonly path: string | undefined;
   /** The whole message. A spooled one is read from disk (synchronously: a script asked for it) and held against the memory budget. */
   bytes(): Buffer;
+  /** The whole message decoded as UTF-8, once; a spooled one holds the text against the budget as well as its octets. */
+  text(): string;
   /** The message in chunks of bounded size, for copying it into the store without holding it whole. */
   chunks(): AsyncIterable<Buffer>;
   /** Removes the spool file and gives back what the message held of the memory budget. */
@@ -50,7 +52,7 @@ export interface MessageSource {
 
 /** The message as a script sees it: the header fields parsed from the header section, the rest read when a test asks. */
 export function sieveView(source: MessageSource): SieveMessage {
-  return lazyMessage(source.head?.toString('utf8'), source.crlfSize, () => source.bytes().toString('utf8'));
+  return lazyMessage(source.head?.toString('utf8'), source.crlfSize, () => source.text());
 }
 
 /** Header sections longer than this are not kept apart: such a message is read whole when a script looks at it. */
@@ -58,6 +60,7 @@ export const HEAD_LIMIT = 256 * 1024;
 
 /** A message in memory (the milter, the dry run, small SMTP messages). */
 export function bufferSource(message: Buffer, release?: () => void): MessageSource {
+  let text: string | undefined;
   const scan = new LineScan();
   scan.push(message);
   return {
@@ -66,6 +69,7 @@ export function bufferSource(message: Buffer, release?: () => void): MessageSour
     head: scan.headEnd >= 0 ? message.subarray(0, scan.headEnd) : undefined,
     path: undefined,
     bytes: () => message,
+    text: () => (text ??= message.toString('utf8')),
     chunks: async function* () {
       yield message;
     },
@@ -76,6 +80,13 @@ export function bufferSource(message: Buffer, release?: () => void): MessageSour
 /** A message in a spool file, as incoming-message.ts wrote it. */
 export function fileSource(path: string, info: { size: number; bareLf: number; head: Buffer | undefined }, memory?: MessageMemory, release?: () => void): MessageSource {
   let whole: Buffer | undefined;
+  let text: string | undefined;
+  /** Bytes this message holds of the budget: its octets, then its text, once read. */
+  let held = 0;
+  const hold = (bytes: number) => {
+    if (memory && !memory.reserve(bytes)) throw new MessageMemoryRefused(bytes);
+    held += bytes;
+  };
   return {
     size: info.size,
     crlfSize: info.size + info.bareLf,
@@ -83,14 +94,24 @@ export function fileSource(path: string, info: { size: number; bareLf: number; h
     path,
     bytes() {
       if (whole) return whole;
-      if (memory && !memory.reserve(info.size)) throw new MessageMemoryRefused(info.size);
+      hold(info.size);
       whole = readFileSync(path);
       return whole;
     },
+    text() {
+      if (text !== undefined) return text;
+      const octets = this.bytes();
+      // A JavaScript string of mail is about one byte a character (V8 keeps Latin-1 text so): count it once more.
+      hold(info.size);
+      text = octets.toString('utf8');
+      return text;
+    },
     chunks: () => createReadStream(path, { highWaterMark: CHUNK }),
     async dispose() {
-      if (whole) memory?.release(info.size);
+      memory?.release(held);
+      held = 0;
       whole = undefined;
+      text = undefined;
       release?.();
       await rm(path, { force: true });
     },

@@ -357,5 +357,5 @@ export function planDelivery(connection: Choices, tx: Transaction, data: Choices
   edits.push(...data.headerEdits);
   const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, ...(mailFrom !== undefined ? { mailFrom } : {}) };
   if (edited === undefined && !edits.length) return plan;
-  return { ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.bytes().toString('utf8'), edits), 'utf8') };
+  return { ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.text(), edits), 'utf8') };
 }

@@ -93,15 +93,19 @@ describe('a received message as scripts read it', () => {
   });
 
   it('holds a spooled message read whole against the budget, and refuses past it', async () => {
-    const memory = budget(600_000);
+    const memory = budget(1_100_000);
     const source = await receive([Buffer.alloc(500_000, 'a')], 1024, memory);
     expect(memory.held).toBe(0);
     expect(source.bytes().length).toBe(500_000);
     expect(memory.held).toBe(500_000);
+    // Its text, as a script reads it, counts too.
+    expect(source.text().length).toBe(500_000);
+    expect(memory.held).toBe(1_000_000);
     await source.dispose();
     expect(memory.held).toBe(0);
     const tooBig = await receive([Buffer.alloc(700_000, 'a')], 1024, memory);
-    expect(() => tooBig.bytes()).toThrow(MessageMemoryRefused);
+    expect(tooBig.bytes().length).toBe(700_000);
+    expect(() => tooBig.text()).toThrow(MessageMemoryRefused);
     await tooBig.dispose();
     expect(memory.held).toBe(0);
   });
