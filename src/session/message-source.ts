@@ -78,7 +78,7 @@ export function bufferSource(message: Buffer, release?: () => void): MessageSour
 }
 
 /** A message in a spool file, as incoming-message.ts wrote it. */
-export function fileSource(path: string, info: { size: number; bareLf: number; head: Buffer | undefined }, memory?: MessageMemory, release?: () => void): MessageSource {
+export function fileSource(path: string, info: { size: number; bareLf: number; head: Buffer | undefined }, memory?: MessageMemory): MessageSource {
   let whole: Buffer | undefined;
   let text: string | undefined;
   /** Bytes this message holds of the budget: its octets, then its text, once read. */
@@ -112,7 +112,6 @@ export function fileSource(path: string, info: { size: number; bareLf: number; h
       held = 0;
       whole = undefined;
       text = undefined;
-      release?.();
       await rm(path, { force: true });
     },
   };

@@ -103,6 +103,16 @@ describe('messages spooled as they arrive', () => {
     expect(await t.spooled()).toEqual([]);
   });
 
+  it('removes the spool file of a client that goes away in mid-transfer at once, not at data_timeout', async () => {
+    const t = await start(acceptAll);
+    const c = await inData(t);
+    c.write(`Subject: gone\r\n\r\n${`${'g'.repeat(998)}\r\n`.repeat(500)}`);
+    while ((await readdir(t.incoming)).length === 0) await new Promise((r) => setTimeout(r, 10));
+    c.close();
+    while ((await readdir(t.incoming)).length) await new Promise((r) => setTimeout(r, 10));
+    expect(await t.spooled()).toEqual([]);
+  });
+
   it('sends a message past the memory budget to disk instead of refusing it', async () => {
     const t = await start(acceptAll, { maxMessageMemory: 1 << 20 });
     const { message, wire } = bigMessage(3 << 20);

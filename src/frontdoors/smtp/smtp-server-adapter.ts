@@ -297,12 +297,19 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
     // One deadline for the whole transfer, from the 354 to the final dot: a client that
     // trickles its message must not hold the session (and its spool file) for ever.
     let deadline: NodeJS.Timeout | undefined;
-    const ended = await new Promise<boolean>((resolve) => {
-      stream.once('end', () => resolve(true));
-      deadline = setTimeout(() => resolve(false), settings.dataTimeoutMs);
+    const ended = await new Promise<'end' | 'late' | 'gone'>((resolve) => {
+      stream.once('end', () => resolve('end'));
+      // The client went away mid-transfer: smtp-server destroys the stream, which never ends.
+      stream.once('close', () => resolve('gone'));
+      stream.once('error', () => resolve('gone'));
+      deadline = setTimeout(() => resolve('late'), settings.dataTimeoutMs);
     });
     clearTimeout(deadline);
-    if (!ended) {
+    if (ended === 'gone') {
+      await incoming.discard();
+      return;
+    }
+    if (ended === 'late') {
       stream.removeAllListeners('data');
       stream.resume();
       await incoming.discard();
