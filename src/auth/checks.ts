@@ -10,6 +10,7 @@
  * report when it could not reach a verdict.
  */
 import type { arc, dkimVerify, dmarc } from 'mailauth';
+import type { Readable } from 'node:stream';
 import type { AuthResolve } from './dns.js';
 
 /**
@@ -91,7 +92,8 @@ export interface MessageOutcome {
 }
 
 export interface MessageInput {
-  message: Buffer;
+  /** The message whole, or a stream of it (a spooled message is not read into memory for this). */
+  message: Buffer | Readable;
   /** The reverse-path (DKIM's envelope sender; not used for DMARC, which takes SPF's result). */
   sender: string;
   /** SPF's verdict at MAIL FROM, for DMARC's SPF alignment (RFC 7489 3.1.2). */

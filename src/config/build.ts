@@ -75,6 +75,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
       maxConnections: must(serverOptions.maxConnections, dir, listener),
       dataTimeoutMs: must(serverOptions.dataTimeout, dir, listener),
       maxMessageMemory: must(serverOptions.maxMessageMemory, dir, listener),
+      messageSpoolThreshold: must(serverOptions.messageSpoolThreshold, dir, listener),
     },
     listeners: buildListeners(listener, dir, diagnostics),
     smtpCbv: cbv ? buildCbv(cbv, dir) : null,

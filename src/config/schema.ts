@@ -182,6 +182,7 @@ export const serverOptions = {
   greetPause: opt('greet_pause', t.seconds(false), '0', 'Wait this long before the greeting; a client that talks first is refused with 554 (like Postfix postscreen\'s pregreet test). 0 greets at once.'),
   maxConnections: opt('max_connections', t.integer(1, 1000000), '1000', 'Connections open at once on each listener; the next one is refused with 421.'),
   maxMessageMemory: opt('max_message_memory', t.size, '512m', 'Bytes of messages held in memory at once, all sessions together; past it a DATA is answered 452 4.3.1.'),
+  messageSpoolThreshold: opt('message_spool_threshold', t.size, '128k', 'Messages larger than this are written to the spool\'s tmp/ as they arrive and read from there, instead of held in memory (docs/server.md, "Messages on disk").'),
   dataTimeout: opt('data_timeout', t.seconds(true), '600', 'Longest a message transfer (DATA to the final dot) may take; then 451 and the connection closes (RFC 5321 section 4.5.3.2.6: 10 minutes).'),
 };
 

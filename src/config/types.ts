@@ -164,6 +164,7 @@ export interface ServerConfig {
   maxConnections: number;
   dataTimeoutMs: number;
   maxMessageMemory: number;
+  messageSpoolThreshold: number;
 }
 
 /** A front door beside an MTA (docs/postfix.md): the policy service or the milter. */

@@ -22,6 +22,7 @@ import { constants, type FileHandle, mkdir, open, readdir, rename, rm, stat } fr
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DirSync } from './dir-sync.js';
+import { type Piece, writePieces } from './write-pieces.js';
 
 export interface EnvelopeSidecar {
   mailFrom: string;
@@ -74,7 +75,7 @@ export class MaildirSpool {
   }
 
   /** Writes one message durably into `folder` and returns where it is. */
-  async deliver(folder: string, message: Buffer | readonly Buffer[], envelope: Omit<EnvelopeSidecar, 'folder'>): Promise<SpooledMessage> {
+  async deliver(folder: string, message: Buffer | readonly Piece[], envelope: Omit<EnvelopeSidecar, 'folder'>): Promise<SpooledMessage> {
     const target = this.folderDir(folder);
     const id = uniqueName();
     const tmpMessage = join(this.dir, 'tmp', id);
@@ -85,7 +86,7 @@ export class MaildirSpool {
     try {
       if (target !== this.dir) for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(target, sub), { recursive: true });
       written.push(tmpMessage);
-      await writeDurably(tmpMessage, Array.isArray(message) ? message : [message as Buffer]);
+      await writeDurably(tmpMessage, Buffer.isBuffer(message) ? [message] : (message as readonly Piece[]));
       written.push(tmpEnvelope);
       await writeDurably(tmpEnvelope, [Buffer.from(`${JSON.stringify({ ...envelope, folder }, null, 2)}\n`)]);
       await rename(tmpEnvelope, envelopePath);
@@ -155,11 +156,11 @@ function uniqueName(): string {
   return `${Math.floor(now / 1000)}.M${(now % 1000) * 1000}P${process.pid}Q${++sequence}R${randomBytes(6).toString('hex')}.${host}`;
 }
 
-async function writeDurably(path: string, chunks: readonly Buffer[]): Promise<void> {
+async function writeDurably(path: string, pieces: readonly Piece[]): Promise<void> {
   let fh: FileHandle | undefined;
   try {
     fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    for (const chunk of chunks) await fh.write(chunk);
+    await writePieces(fh, pieces);
     await fh.sync();
   } finally {
     await fh?.close();

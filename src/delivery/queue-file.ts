@@ -25,6 +25,7 @@ import { constants, type FileHandle, mkdir, open, readdir, readFile, rename, rm 
 import { join } from 'node:path';
 import type { Reply } from '../session/reply.js';
 import { DirSync } from './dir-sync.js';
+import { type Piece, piecesSize, writePieces } from './write-pieces.js';
 
 /** What the queue entry is: mail accepted from a client, or one the server made. */
 export type EntryKind = 'message' | 'redirect' | 'vacation' | 'notify' | 'bounce' | 'delay';
@@ -91,6 +92,12 @@ export function encodeEntry(header: EntryHeader, message: Buffer): Buffer[] {
   return [Buffer.from(`${JSON.stringify({ ...header, size: message.length })}\n`), message];
 }
 
+/** An entry as written: its header line, then the message's pieces (a spooled message is copied in chunks, write-pieces.ts). */
+function entryPieces(header: EntryHeader, message: Buffer | readonly Piece[]): Piece[] {
+  if (Buffer.isBuffer(message)) return encodeEntry(header, message);
+  return [Buffer.from(`${JSON.stringify({ ...header, size: piecesSize(message) })}\n`), ...message];
+}
+
 export function encodeRecords(records: readonly EntryRecord[]): Buffer {
   return Buffer.from(records.map((r) => `\n${JSON.stringify(r)}\n`).join(''));
 }
@@ -147,13 +154,13 @@ export class QueueFiles {
   }
 
   /** Writes entries all or none: each fsynced, then renamed into place, then one directory fsync. */
-  async create(entries: ReadonlyArray<{ header: EntryHeader; message: Buffer }>): Promise<void> {
+  async create(entries: ReadonlyArray<{ header: EntryHeader; message: Buffer | readonly Piece[] }>): Promise<void> {
     const written: string[] = [];
     try {
       for (const e of entries) {
         const tmp = `${this.path(e.header.id)}.tmp`;
         written.push(tmp);
-        await writeSynced(tmp, encodeEntry(e.header, e.message));
+        await writeSynced(tmp, entryPieces(e.header, e.message));
         this.counter.fsyncs++;
       }
       for (const e of entries) {
@@ -212,11 +219,11 @@ export interface FsyncCounter {
   fsyncs: number;
 }
 
-async function writeSynced(path: string, chunks: readonly Buffer[]): Promise<void> {
+async function writeSynced(path: string, pieces: readonly Piece[]): Promise<void> {
   let fh: FileHandle | undefined;
   try {
     fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    await fh.writev([...chunks]);
+    await writePieces(fh, pieces);
     await fh.sync();
   } finally {
     await fh?.close();

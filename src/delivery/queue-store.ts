@@ -32,18 +32,22 @@ export class QueueStore implements MessageStore {
     for (const s of plan.stores) for (const r of s.recipients) folders.set(r, [...(folders.get(r) ?? []), s.folder]);
     const recipients: EntryRecipient[] = [...folders].map(([address, f]) => ({ address, folders: f }));
     const header = receivedHeader(connection, recipients.length === 1 ? [recipients[0]!.address] : [], connection.hostname, transaction.id);
-    const full = Buffer.concat([Buffer.from(header), message]);
+    // A message in memory stays there for the first attempt; a spooled one is copied into the entry in chunks
+    // and read back when delivered (docs/server.md, "Messages on disk").
+    const pieces = [Buffer.from(header), message];
+    let whole: Buffer | undefined;
+    const full = () => (whole ??= Buffer.concat([pieces[0] as Buffer, message.bytes()]));
     const common = {
       transaction: transaction.id,
       client: { address: connection.remoteAddress, ...(connection.helo ? { helo: connection.helo } : {}), tls: connection.tls, ...(connection.user ? { user: connection.user } : {}) },
       verdicts: { ...transaction.verdictVariables },
     };
     const entries: NewEntry[] = [];
-    if (recipients.length) entries.push({ kind: 'message', from: plan.mailFrom ?? transaction.mailFrom, recipients, message: full, ...common, ...(transaction.deliverBy ? { deliverBy: transaction.deliverBy } : {}) });
+    if (recipients.length) entries.push({ kind: 'message', from: plan.mailFrom ?? transaction.mailFrom, recipients, message: message.path === undefined ? full() : pieces, ...common, ...(transaction.deliverBy ? { deliverBy: transaction.deliverBy } : {}) });
 
     let parsed: SieveMessage | undefined;
     // Bytes pass through latin1 unchanged: the composed copy is the received message byte for byte.
-    const sieveMessage = () => (parsed ??= parseMessage(full.toString('latin1')));
+    const sieveMessage = () => (parsed ??= parseMessage(full().toString('latin1')));
     const firstRecipient = transaction.recipients[0]?.address ?? '';
     for (const to of plan.redirects) {
       const details = plan.redirectDetails?.[to];

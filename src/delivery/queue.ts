@@ -25,12 +25,14 @@ import { nextAttempt } from './retry.js';
 import { type Destination, destinationFor, NextHops } from './routes.js';
 import type { RecipientResult } from './smtp-sender.js';
 import { deliverBatch } from './transport.js';
+import { type Piece, piecesSize } from './write-pieces.js';
 
 export interface NewEntry {
   kind: EntryKind;
   from: string;
   recipients: EntryRecipient[];
-  message: Buffer;
+  /** The message, or its pieces (our Received: header and a spooled message, copied into the entry in chunks). */
+  message: Buffer | readonly Piece[];
   transaction?: string;
   client?: EntryHeader['client'];
   verdicts?: Record<string, unknown>;
@@ -125,7 +127,7 @@ export class DeliveryQueue {
         from: n.from,
         recipients: n.recipients,
         receivedAt: now,
-        size: n.message.length,
+        size: Buffer.isBuffer(n.message) ? n.message.length : piecesSize(n.message),
         ...(n.transaction ? { transaction: n.transaction } : {}),
         ...(n.client ? { client: n.client } : {}),
         ...(n.verdicts ? { verdicts: n.verdicts } : {}),
@@ -137,9 +139,10 @@ export class DeliveryQueue {
     await this.files.create(made);
     this.stats.entriesWritten += made.length;
     for (const m of made) {
-      const live: Live = { state: replay({ header: m.header, records: [] }), message: m.message, jobs: 0 };
+      // A message given in pieces (a large one, spooled as it arrived) is read from its entry file when delivered, not kept.
+      const live: Live = { state: replay({ header: m.header, records: [] }), ...(Buffer.isBuffer(m.message) ? { message: m.message } : {}), jobs: 0 };
       this.entries.set(m.header.id, live);
-      this.o.logger.debug({ event: 'queue.add', queue: m.header.id, kind: m.header.kind, from: m.header.from, recipients: m.header.recipients.map((r) => r.address), size: m.message.length }, 'queued');
+      this.o.logger.debug({ event: 'queue.add', queue: m.header.id, kind: m.header.kind, from: m.header.from, recipients: m.header.recipients.map((r) => r.address), size: m.header.size }, 'queued');
       this.schedule(live);
     }
     return made.map((m) => m.header.id);

@@ -9,6 +9,7 @@
  * counters, store) live as long as the process (services.ts).
  */
 import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/index.js';
 import { MaildirSpool } from '../delivery/maildir.js';
@@ -88,7 +89,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   if (redis) metrics.watchRedis(() => redis.link.up);
   let policy: SievePolicy = observed(assembled.policy, metrics);
   const front = new SmtpFront(
-    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, greetPauseMs: s.greetPauseMs, maxConnections: s.maxConnections, dataTimeoutMs: s.dataTimeoutMs, maxMessageMemory: s.maxMessageMemory, logger, connections: services.shared.connections },
+    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, greetPauseMs: s.greetPauseMs, maxConnections: s.maxConnections, dataTimeoutMs: s.dataTimeoutMs, maxMessageMemory: s.maxMessageMemory, incomingDir: join(config.spoolDir, 'tmp'), messageInMemoryLimit: s.messageSpoolThreshold, logger, connections: services.shared.connections },
     { policy: () => policy, services },
   );
   metrics.watchConnections(() => front.connectionCount);

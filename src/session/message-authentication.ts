@@ -15,6 +15,8 @@ import type { Logger } from 'pino';
 import { authResultsField, rewriteAuthHeaders } from '../auth/auth-results.js';
 import { checkHelo, checkMessage, checkSpf, type SpfOutcome } from '../auth/checks.js';
 import type { AuthResolve } from '../auth/dns.js';
+import { Readable } from 'node:stream';
+import { bufferSource, type MessageSource, withHead } from './message-source.js';
 import type { ConnectionState, Transaction } from './state.js';
 
 export interface AuthenticationOptions {
@@ -113,15 +115,17 @@ export class MessageAuthentication {
   /**
    * DATA: DKIM, ARC and DMARC on the received message; the results join
    * the message context and the message gets our header fields. Never
-   * throws: a failure is logged and the message passes unchanged.
+   * throws: a failure is logged and the message passes unchanged. A
+   * spooled message is read as a stream and only its header section is
+   * rewritten (message-source.ts withHead).
    */
-  async data(connection: ConnectionState, tx: Transaction, message: Buffer): Promise<Buffer> {
+  async data(connection: ConnectionState, tx: Transaction, message: MessageSource): Promise<MessageSource> {
     if (!this.active) return message;
     const o = this.options;
     try {
       // SPF ran at MAIL FROM; a reload that turned it on since runs it now.
       const spf = o.spf || o.dmarc ? await this.startSpf(connection, tx) : null;
-      const m = o.dkim || o.dmarc ? await checkMessage(this.resolve, { message, sender: tx.mailFrom, spf, arc: !!o.dkim?.arc, dmarc: o.dmarc, minKeyBits: o.dkim?.minKeyBits ?? 1024, timeoutMs: o.timeoutMs }) : null;
+      const m = o.dkim || o.dmarc ? await checkMessage(this.resolve, { message: message.path === undefined ? message.bytes() : Readable.from(message.chunks()), sender: tx.mailFrom, spf, arc: !!o.dkim?.arc, dmarc: o.dmarc, minKeyBits: o.dkim?.minKeyBits ?? 1024, timeoutMs: o.timeoutMs }) : null;
       const c = tx.context;
       const clauses: string[] = [];
       if (m && o.dkim) {
@@ -149,7 +153,7 @@ export class MessageAuthentication {
       c.set('authentication_results', field.slice(field.indexOf(':') + 1).replace(/\r\n\t/g, ' ').trim());
       const fields = [field, ...(spf && o.spf?.receivedSpf ? [spf.receivedSpf] : [])];
       this.logger.debug({ event: 'authentication', session: connection.id, transaction: tx.id, dkim: m?.dkim.result, arc: m?.arc?.result, dmarc: m?.dmarc?.result, spf: spf?.result }, 'message authenticated');
-      return rewriteAuthHeaders(message, id, fields);
+      return message.head ? withHead(message, rewriteAuthHeaders(message.head, id, fields)) : bufferSource(rewriteAuthHeaders(message.bytes(), id, fields));
     } catch (e) {
       this.logger.error({ event: 'authentication-failed', session: connection.id, transaction: tx.id, err: (e as Error).message }, 'message authentication failed');
       return message;

@@ -10,9 +10,10 @@
  * compile time (verdict-readers.ts), never from the script text.
  */
 import type { Logger } from 'pino';
-import { executeAsync, parseMessage, type CompiledScript, type ExecutionResult, type ExternalList, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
+import { executeAsync, type CompiledScript, type ExecutionResult, type ExternalList, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
 import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
 import { isReservedContextKey, RECIPIENT_VERIFY_PREFIX } from './context-keys.js';
+import { type MessageSource, sieveView } from './message-source.js';
 import { type Decision, decide, emptyDecision, mergeDecision } from './decide.js';
 import type { Phase } from './phases.js';
 import type { ConnectionState, Transaction } from './state.js';
@@ -68,8 +69,8 @@ export interface PhaseInput {
   transaction: Transaction | null;
   /** rcptto: the recipient being decided. */
   recipient?: string;
-  /** data: the whole message as received. */
-  message?: Buffer;
+  /** data: the message as received (in memory or spooled: read on demand). */
+  message?: MessageSource;
 }
 
 export interface PhaseVerdict {
@@ -206,10 +207,14 @@ export class SievePolicy implements Policy {
   }
 }
 
-/** The execution context of a phase; one per script run, the message parsed once. */
+/**
+ * The execution context of a phase; one per script run, the header fields
+ * parsed once and the rest of the message read only if a test needs it.
+ */
 function context(input: PhaseInput): () => MomentumContext {
   const { connection, transaction, phase } = input;
-  const message = phase === 'data' && input.message ? parseMessage(input.message.toString('utf8')) : null;
+  const source = input.message;
+  const message = phase === 'data' && source ? sieveView(source) : null;
   return () => ({
     phase,
     // Momentum's vctx_conn / vctx_mess are the session's own Maps: what a script sets persists.

@@ -17,6 +17,7 @@ import type { DeliverBy } from './deliver-by.js';
 import type { Logger } from 'pino';
 import { type Choices, dropsMessage, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
 import { applyHeaderEdits } from './header-edits.js';
+import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
 import type { Phase } from './phases.js';
 import type { PhaseVerdict, Policy, PolicyServices } from './policy.js';
 import { replies } from './replies.js';
@@ -51,8 +52,8 @@ export interface Accepted {
   connection: ConnectionState;
   transaction: Transaction;
   plan: DeliveryPlan;
-  /** The message to store: the policy's edit, or as received. */
-  message: Buffer;
+  /** The message to store: the policy's edit, or as received (perhaps still in its spool file). */
+  message: MessageSource;
 }
 
 /** Keeps accepted messages. All or nothing: a failure stores nothing and rejects. */
@@ -200,23 +201,29 @@ export class Session {
     });
   }
 
-  /** The message, whole, after the client's final dot. The transaction ends here either way. */
-  async data(received: Buffer): Promise<PhaseOutcome> {
+  /**
+   * The message, whole, after the client's final dot: in memory, or a
+   * spooled file the scripts and the store read on demand (message-source.ts).
+   * The transaction ends here either way.
+   */
+  async data(received: Buffer | MessageSource): Promise<PhaseOutcome> {
+    const source = Buffer.isBuffer(received) ? bufferSource(received) : received;
     const tx = this.transaction;
     if (!tx) return this.outOfOrder('data');
     if (!tx.recipients.length) return this.outOfOrder('data', replies.noValidRecipients);
     // DKIM/ARC/DMARC results join the context, and their header the message, before the data scripts run.
     const auth = this.deps.services.authentication;
-    const message = auth?.active ? await auth.data(this.connection, tx, received) : received;
+    const message = auth?.active ? await auth.data(this.connection, tx, source) : source;
     return this.phase('data', { message }, async (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
       const planned = planDelivery(this.connection.choices, tx, d, message, verdict.edited);
-      // Our Authentication-Results is an edit of what was received too: a milter's MTA is asked for it.
-      const plan = planned.message || message === received ? planned : { ...planned, message };
+      // Our Authentication-Results is an edit of what was received too: a milter's MTA is asked for it
+      // (milter messages are in memory); a spooled message keeps its body on disk and goes to the store as it is.
+      const plan = planned.message || message === source || message.path !== undefined ? planned : { ...planned, message: message.bytes() };
       let ids: string[];
       try {
-        ids = await this.deps.services.store.store({ connection: this.connection, transaction: tx, plan, message: plan.message ?? message });
+        ids = await this.deps.services.store.store({ connection: this.connection, transaction: tx, plan, message: plan.message ? bufferSource(plan.message) : message });
       } catch (e) {
         this.logger.error({ event: 'store-failed', session: this.connection.id, transaction: tx.id, err: (e as Error).message }, 'storing the message failed');
         return { reply: replies.localError, accepted: false };
@@ -244,7 +251,7 @@ export class Session {
    */
   private async phase(
     phase: Phase,
-    extra: { recipient?: string; message?: Buffer },
+    extra: { recipient?: string; message?: MessageSource },
     decide: (v: PhaseVerdict) => Partial<PhaseOutcome> & Pick<PhaseOutcome, 'reply' | 'accepted'> | Promise<Partial<PhaseOutcome> & Pick<PhaseOutcome, 'reply' | 'accepted'>>,
   ): Promise<PhaseOutcome> {
     const { services } = this.deps;
@@ -256,19 +263,35 @@ export class Session {
     try {
       verdict = await policy.run({ phase, connection: this.connection, transaction: tx, ...extra }, services);
     } catch (e) {
+      // A script read a spooled message whole and the memory budget had no room: 452 4.3.1, as for a DATA that does not fit.
+      if (e instanceof MessageMemoryRefused) return this.noMemory(phase, extra.message);
       // A policy must not throw; if one does, the client gets a temporary failure, not a hang.
       this.logger.error({ event: 'policy-error', phase, session: this.connection.id, err: (e as Error).message }, 'policy failed');
       verdict = { decision: { ...noChoices(), disconnect: false, tarpitMs: 0, final: false }, failed: true };
     }
     const tarpitMs = Math.min(verdict.decision.tarpitMs, services.maxTarpitMs);
-    const outcome = verdict.failed
-      ? this.finish(phase, { reply: replies.policyError, accepted: false, ...(extra.recipient !== undefined ? { recipient: extra.recipient } : {}) }, tarpitMs)
-      : await Promise.resolve(decide(verdict)).then((o) => this.finish(phase, { ...o, disconnect: o.disconnect || verdict.decision.disconnect }, tarpitMs));
+    let outcome: PhaseOutcome;
+    try {
+      outcome = verdict.failed
+        ? this.finish(phase, { reply: replies.policyError, accepted: false, ...(extra.recipient !== undefined ? { recipient: extra.recipient } : {}) }, tarpitMs)
+        : await Promise.resolve(decide(verdict)).then((o) => this.finish(phase, { ...o, disconnect: o.disconnect || verdict.decision.disconnect }, tarpitMs));
+    } catch (e) {
+      // Header edits need the message whole, as a script's body test does.
+      if (e instanceof MessageMemoryRefused) return this.noMemory(phase, extra.message);
+      throw e;
+    }
     // MAIL FROM refused, or DATA answered either way: the transaction is over.
     if (phase === 'data' || (phase === 'mailfrom' && !outcome.accepted)) {
       const o = outcome;
-      this.endTransaction(o.accepted ? 'accepted' : 'refused', o.delivery ? { ids: o.ids, stores: o.delivery.stores, redirects: o.delivery.redirects, bytes: extra.message?.length } : {});
+      this.endTransaction(o.accepted ? 'accepted' : 'refused', o.delivery ? { ids: o.ids, stores: o.delivery.stores, redirects: o.delivery.redirects, bytes: extra.message?.size } : {});
     }
+    return outcome;
+  }
+
+  private noMemory(phase: Phase, message: MessageSource | undefined): PhaseOutcome {
+    this.logger.warn({ event: 'message-memory', session: this.connection.id, phase, bytes: message?.size }, 'message memory budget reached: 452');
+    const outcome = this.finish(phase, { reply: replies.noMemory, accepted: false }, 0);
+    this.endTransaction('refused');
     return outcome;
   }
 
@@ -330,7 +353,7 @@ function successReply(policy: Reply | undefined, ordinary: Reply): Reply {
  * own RCPT TO and DATA, plus INBOX while no phase cancelled the implicit
  * keep. A recipient whose RCPT TO phase discarded it gets nothing.
  */
-export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: Buffer, edited: string | undefined): DeliveryPlan {
+export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: MessageSource, edited: string | undefined): DeliveryPlan {
   const byFolder = new Map<string, string[]>();
   const redirects = new Set<string>();
   const redirectDetails: Record<string, RedirectDetails> = {};
@@ -374,5 +397,5 @@ export function planDelivery(connection: Choices, tx: Transaction, data: Choices
   edits.push(...data.headerEdits);
   const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(Object.keys(redirectDetails).length ? { redirectDetails } : {}), ...(mailFrom !== undefined ? { mailFrom } : {}) };
   if (edited === undefined && !edits.length) return plan;
-  return { ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.toString('utf8'), edits), 'utf8') };
+  return { ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.text(), edits), 'utf8') };
 }

@@ -124,7 +124,7 @@ describe('config model: listener', () => {
   it('gives the server-wide settings from ESMTP_Listener itself, with defaults', () => {
     expect(load(text).server).toEqual({
       hostname: 'mx.example.org', greeting: null, maxMessageSize: 20 * 1024 * 1024, maxConnectionsPerIp: 20, maxTarpitMs: 30_000, socketTimeoutMs: 300_000,
-      greetPauseMs: 0, maxConnections: 1000, dataTimeoutMs: 600_000, maxMessageMemory: 512 * 1024 * 1024,
+      greetPauseMs: 0, maxConnections: 1000, dataTimeoutMs: 600_000, maxMessageMemory: 512 * 1024 * 1024, messageSpoolThreshold: 128 * 1024,
     });
     expect(load('ESMTP_Listener { max_tarpit = 2  socket_timeout = 60  Listen ":25" { } }').server).toMatchObject({ maxTarpitMs: 2000, socketTimeoutMs: 60_000 });
     expect(load('').server).toMatchObject({ hostname: null, maxMessageSize: 10 * 1024 * 1024, maxTarpitMs: 30_000 });

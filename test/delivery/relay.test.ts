@@ -49,6 +49,19 @@ describe('smtp-cbv as a relay', () => {
     expect(m!.data).toContain('\r\nSubject: hi\r\n');
   });
 
+  it('relays a message spooled as it arrived (past message_spool_threshold) byte for byte, and its redirect copy too', async () => {
+    // About 1 MiB: written to a spool file as it arrives, copied into the queue entry in chunks (docs/server.md, "Messages on disk").
+    const body = Array.from({ length: 15_000 }, (_, i) => `line ${i} ${'z'.repeat(i % 70)}`).join('\r\n');
+    const text = `From: alice@sender.test\r\nTo: bob@dest.test\r\nSubject: large\r\n\r\n${body}\r\n`;
+    expect((await send('alice@sender.test', ['bob@dest.test'], text)).end?.code).toBe(250);
+    const large = async (rcpt: string) => {
+      while (!byRecipient(gateway, rcpt).some((m) => m.data.includes('Subject: large'))) await new Promise((r) => setTimeout(r, 20));
+      return byRecipient(gateway, rcpt).find((m) => m.data.includes('Subject: large'))!.data;
+    };
+    expect((await large('bob@dest.test')).endsWith(`\r\n${text}`)).toBe(true);
+    expect((await large('carol@elsewhere.test')).endsWith(`\r\n${text}`)).toBe(true);
+  });
+
   it('sends a redirect :copy as a composed message beside the original', async () => {
     await send('alice@sender.test', ['bob@dest.test'], 'From: alice@sender.test\r\nTo: bob@dest.test\r\nSubject: fwd\r\n\r\nbody\r\n');
     const [copy] = await arrived(gateway, 'carol@elsewhere.test');

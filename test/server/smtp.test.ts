@@ -36,7 +36,7 @@ async function startServer(script: Script = () => ({}), overrides: TestServerOpt
     waitsForVerdict: () => false,
     run: async (input) => {
       const { phase, recipient, message, connection, transaction } = input;
-      seen.push({ phase, recipient, message, helo: connection.helo, esmtp: connection.esmtp, connection: new Map(connection.context), messageContext: new Map(transaction?.context) });
+      seen.push({ phase, recipient, message: message?.bytes(), helo: connection.helo, esmtp: connection.esmtp, connection: new Map(connection.context), messageContext: new Map(transaction?.context) });
       return { decision: { ...emptyDecision(), ...(await script(input)) }, failed: false };
     },
   };

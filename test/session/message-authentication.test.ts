@@ -3,10 +3,14 @@
  * on 127.0.0.1 (test/helpers/auth-zone.ts): every result word each check
  * can give, the context variables field by field, and the header.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthResolve } from '../../src/auth/dns.js';
 import { type AuthenticationOptions, MessageAuthentication } from '../../src/session/message-authentication.js';
+import { bufferSource, fileSource, LineScan } from '../../src/session/message-source.js';
 import { ConnectionState, Transaction } from '../../src/session/state.js';
 import { arcSealed, type AuthDns, message, signed, startAuthDns } from '../helpers/auth-zone.js';
 
@@ -40,8 +44,8 @@ async function run(mailFrom: string, msg: Buffer, options: Partial<Authenticatio
   const s = session(mailFrom, helo);
   await auth.mailFrom(s.c, s.tx);
   const afterMailFrom = new Map(s.tx.context);
-  const out = await auth.data(s.c, s.tx, msg);
-  return { ctx: s.tx.context, afterMailFrom, out: out.toString('latin1') };
+  const out = await auth.data(s.c, s.tx, bufferSource(msg));
+  return { ctx: s.tx.context, afterMailFrom, out: out.bytes().toString('latin1') };
 }
 
 const ctxOf = (ctx: Map<string, string>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, ctx.get(k)]));
@@ -179,7 +183,7 @@ describe('DMARC at DATA (RFC 7489)', () => {
     const auth = service({ timeoutMs: 3000 }, down);
     const s = session('alice@example.com');
     await auth.mailFrom(s.c, s.tx);
-    await auth.data(s.c, s.tx, await signed(message('alice@example.com'), 'example.com', z.privateKey));
+    await auth.data(s.c, s.tx, bufferSource(await signed(message('alice@example.com'), 'example.com', z.privateKey)));
     expect(ctxOf(s.tx.context, ['spf_status', 'dkim_status', 'dmarc_status'])).toEqual({ spf_status: 'temperror', dkim_status: 'temperror', dmarc_status: 'temperror' });
   });
 });
@@ -215,6 +219,36 @@ describe('the Authentication-Results header (RFC 8601)', () => {
     const { out } = await run('alice@example.com', msg, { authservId: 'auth.example' });
     expect(out.startsWith('Authentication-Results: auth.example;')).toBe(true);
     expect(out.endsWith('\r\n\r\nc\xe9\xff\r\n')).toBe(true);
+  });
+
+  it('a spooled message is checked from its file and only its header section changes', async () => {
+    const body = 'x'.repeat(300 * 1024) + '\r\n';
+    const msg = await signed(message('alice@example.com', body), 'example.com', z.privateKey);
+    const dir = mkdtempSync(join(tmpdir(), 'auth-spool-'));
+    try {
+      const path = join(dir, 'incoming');
+      writeFileSync(path, msg);
+      const scan = new LineScan();
+      scan.push(msg);
+      const spooled = fileSource(path, { size: msg.length, bareLf: scan.bareLf, head: msg.subarray(0, scan.headEnd) });
+      const auth = service({});
+      const s = session('alice@example.com');
+      await auth.mailFrom(s.c, s.tx);
+      const out = await auth.data(s.c, s.tx, spooled);
+      expect(s.tx.context.get('dkim_status')).toBe('pass');
+      const inMemory = await run('alice@example.com', msg);
+      const chunks: Buffer[] = [];
+      for await (const c of out.chunks()) chunks.push(c);
+      const streamed = Buffer.concat(chunks);
+      // Same header fields as the in-memory path, the body untouched, and the sizes agree with the bytes.
+      expect(streamed.toString('latin1')).toBe(inMemory.out);
+      expect(streamed.subarray(streamed.length - msg.length + scan.headEnd).equals(msg.subarray(scan.headEnd))).toBe(true);
+      expect(out.size).toBe(streamed.length);
+      expect(out.bytes().equals(streamed)).toBe(true);
+      expect(out.path).toBe(path);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('with SPF alone: only SPF clauses, no DKIM or DMARC variables', async () => {

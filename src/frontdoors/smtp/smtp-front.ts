@@ -4,15 +4,19 @@
  * only a network server has: listeners, the per-address connection count,
  * the message size limit, tarpit delays and a graceful stop.
  */
+import { tmpdir } from 'node:os';
 import type { Logger } from 'pino';
 import { replies } from '../../session/replies.js';
 import type { Reply } from '../../session/reply.js';
 import { DELIVERBY_KEYWORD, parseByParameter } from '../../session/deliver-by.js';
 import { type PhaseOutcome, Session, type SessionDeps } from '../../session/session.js';
 import { type ConnectionCounter, LocalConnections } from '../../store/connections.js';
-import { type Answer, createSmtpListener, type DataIn, type MessageMemory, type SmtpClient, type SmtpListener } from './smtp-server-adapter.js';
+import type { MessageMemory } from '../../session/message-source.js';
+import { type Answer, createSmtpListener, type DataIn, type SmtpClient, type SmtpListener } from './smtp-server-adapter.js';
 
 const DEFAULT_MESSAGE_MEMORY = 512 * 1024 * 1024;
+/** Messages up to this size are kept in memory (docs/server.md, "Messages on disk"). */
+export const DEFAULT_IN_MEMORY_LIMIT = 128 * 1024;
 
 export interface ListenerOptions {
   host: string;
@@ -43,6 +47,10 @@ export interface SmtpFrontOptions {
   dataTimeoutMs?: number;
   /** Bytes of messages held in memory at once, all sessions together; default 512 MiB. */
   maxMessageMemory?: number;
+  /** Where messages larger than `messageInMemoryLimit` are written as they arrive: the spool's tmp/. Default: the system's temporary directory. */
+  incomingDir?: string;
+  /** Messages up to this size stay in memory; default 128 KiB. */
+  messageInMemoryLimit?: number;
   logger: Logger;
   /** Where connections per client address are counted; default: in this process (src/store/connections.ts). */
   connections?: ConnectionCounter;
@@ -87,7 +95,7 @@ export class SmtpFront {
           greetPauseMs: this.options.greetPauseMs ?? 0,
           maxConnections: this.options.maxConnections ?? 1000,
           dataTimeoutMs: this.options.dataTimeoutMs ?? 600_000,
-          memory: this.memory,
+          incoming: { dir: this.options.incomingDir ?? tmpdir(), inMemoryLimit: this.options.messageInMemoryLimit ?? DEFAULT_IN_MEMORY_LIMIT, memory: this.memory },
           ehloKeywords: [DELIVERBY_KEYWORD],
           ...(l.tls ? { tls: l.tls } : {}),
         },

@@ -31,7 +31,9 @@
  */
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import type { MessageSource } from '../../session/message-source.js';
 import { type Reply, replyLines } from '../../session/reply.js';
+import { IncomingMessage, type IncomingSettings } from './incoming-message.js';
 
 /** The parts of smtp-server's connection object used here. */
 interface Connection {
@@ -112,15 +114,8 @@ export interface Answer {
   delayMs?: number;
 }
 
-/** The message of a DATA command, read whole, or how much was sent past the size limit. */
-export type DataIn = { message: Buffer } | { tooBig: number } | { noMemory: true };
-
-/** Bytes of messages held in memory by every session at once (smtp-front.ts shares one among its listeners). */
-export interface MessageMemory {
-  /** Takes `bytes` from the budget; false (nothing taken) when that would exceed it. */
-  reserve(bytes: number): boolean;
-  release(bytes: number): void;
-}
+/** The message of a DATA command (in memory or spooled), or how much was sent past the size limit. */
+export type DataIn = { message: MessageSource } | { tooBig: number } | { noMemory: true };
 
 export interface SmtpEvents {
   connect(client: SmtpClient): Promise<Answer>;
@@ -148,8 +143,8 @@ export interface ListenerSettings {
   maxConnections: number;
   /** Longest a DATA transfer may take, from the 354 to the final dot (RFC 5321 4.5.3.2.6). */
   dataTimeoutMs: number;
-  /** The budget every message being received is held against. */
-  memory: MessageMemory;
+  /** Where and how messages being received are kept; its budget is every session's. */
+  incoming: IncomingSettings;
   /** Extension keywords to offer in the EHLO answer besides smtp-server's own. */
   ehloKeywords?: string[];
 }
@@ -290,47 +285,62 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
   }
 
   async function onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void) {
-    let chunks: Buffer[] = [];
-    let size = 0;
-    // Held against the process's budget from the first byte to the answer: many large
-    // messages at once get 452 4.3.1 rather than exhausting memory (RFC 3463 4.3.1).
-    let held = 0;
-    let noMemory = false;
+    // Written to a spool file as it arrives once past the in-memory size (incoming-message.ts),
+    // and held against the process's memory budget meanwhile (RFC 3463 4.3.1 when it is spent).
+    const incoming = new IncomingMessage(settings.incoming);
+    let tooBig = false;
     stream.on('data', (chunk: Buffer) => {
-      // Past the SIZE limit, or the memory budget, keep reading (the client is still sending) but keep nothing.
-      size += chunk.length;
-      if (stream.sizeExceeded || size > settings.maxMessageSize || noMemory) return;
-      if (settings.memory.reserve(chunk.length)) {
-        held += chunk.length;
-        chunks.push(chunk);
+      // Past the SIZE limit keep reading (the client is still sending) but keep nothing.
+      if (tooBig || stream.sizeExceeded || incoming.size + chunk.length > settings.maxMessageSize) {
+        if (!tooBig) void incoming.discard();
+        tooBig = true;
         return;
       }
-      noMemory = true;
-      chunks = [];
-      settings.memory.release(held);
-      held = 0;
+      if (!incoming.write(chunk)) {
+        stream.pause();
+        void incoming.drained().then(() => stream.resume());
+      }
     });
-    // A client that trickles its message must not hold the session (and its memory) for ever.
+    // One deadline for the whole transfer, from the 354 to the final dot: a client that
+    // trickles its message must not hold the session (and its spool file) for ever.
     let deadline: NodeJS.Timeout | undefined;
-    const ended = await new Promise<boolean>((resolve) => {
-      stream.once('end', () => resolve(true));
-      deadline = setTimeout(() => resolve(false), settings.dataTimeoutMs);
+    const ended = await new Promise<'end' | 'late' | 'gone'>((resolve) => {
+      stream.once('end', () => resolve('end'));
+      // The client went away mid-transfer: smtp-server destroys the stream, which never ends.
+      stream.once('close', () => resolve('gone'));
+      stream.once('error', () => resolve('gone'));
+      deadline = setTimeout(() => resolve('late'), settings.dataTimeoutMs);
     });
     clearTimeout(deadline);
-    if (!ended) {
-      settings.memory.release(held);
+    if (ended === 'gone') {
+      await incoming.discard();
+      return;
+    }
+    if (ended === 'late') {
+      stream.removeAllListeners('data');
+      stream.resume();
+      await incoming.discard();
       const t = tracked.get(session.id);
       events.reset(session.id);
       t?.conn.send(451, '4.4.2 Message transfer took too long', false);
       t?.conn.close();
       return;
     }
-    const tooBig = stream.sizeExceeded || size > settings.maxMessageSize;
-    try {
-      await answer(session, cb, events.data(session.id, tooBig ? { tooBig: size } : noMemory ? { noMemory: true } : { message: Buffer.concat(chunks) }));
-    } finally {
-      settings.memory.release(held);
+    if (tooBig || stream.sizeExceeded) return answer(session, cb, events.data(session.id, { tooBig: Math.max(incoming.size, stream.byteLength ?? 0) }));
+    if (incoming.noMemory) {
+      await incoming.discard();
+      return answer(session, cb, events.data(session.id, { noMemory: true }));
     }
+    let message: MessageSource;
+    try {
+      message = await incoming.finish();
+    } catch {
+      // The spool file could not be written (disk full): a temporary failure, as a full disk is (RFC 3463 4.3.1).
+      await incoming.discard();
+      return answer(session, cb, events.data(session.id, { noMemory: true }));
+    }
+    // The spool file is removed before the reply: once the client has its answer, nothing of the message is left behind.
+    await answer(session, cb, events.data(session.id, { message }).finally(() => message.dispose()));
   }
 
   return {

@@ -7,7 +7,7 @@
  */
 import { matchTest } from '../interpreter.js';
 import type { Extension } from '../registry.js';
-import { decodedBody, type MimePart, mimeTree, walkParts } from '../runtime/mime.js';
+import { afterMimeTree, decodedBody, type MimePart, mimeTree, walkParts } from '../runtime/mime.js';
 
 /** RFC 5173 5.2: "" matches every type, "text" a main type, "text/plain" exactly; anything else nothing. */
 export function typeMatches(spec: string, type: string): boolean {
@@ -64,6 +64,8 @@ export const body: Extension = {
         const keys = rt.list(b.args[0]!);
         // Pigeonhole's body test leaves match values alone (body/match-values.svtest).
         if (b.tags.has('raw')) return matchTest(b, rt, [msg.body], keys, false);
+        const later = afterMimeTree(msg, rt.budget, () => b.def.evaluate!(b, rt));
+        if (later) return later;
         // A transform another extension attached gives its own values (Sieve++'s :binary).
         for (const t of b.tags.values()) if (t.spec?.values) return matchTest(b, rt, t.spec.values(b, rt), keys, false);
         const content = b.tags.get('content');

@@ -6,7 +6,7 @@ import type { Bound, CommandDef } from '../registry.js';
 import { type Address, parseAddressList } from '../runtime/address.js';
 import { allPart, type AddressPart, partValue } from '../runtime/address-parts.js';
 import { decodedHeaderValue, headerValues, type SieveMessage } from '../runtime/message.js';
-import { mimeFields } from '../runtime/mime.js';
+import { afterMimeTree, currentPart, mimeFields } from '../runtime/mime.js';
 import { type MemoTable, memoTable, type Runtime } from '../runtime/runtime.js';
 import { mimeOptionValues } from './mime.js';
 import type { Validator } from '../validate.js';
@@ -142,6 +142,8 @@ export const addressTest: CommandDef = {
   },
   evaluate(b, rt) {
     const msg = rt.requireMessage(b.node.pos);
+    const later = b.tags.has('mime') && !currentPart(rt.state) ? afterMimeTree(msg, rt.budget, () => b.def.evaluate!(b, rt)) : undefined;
+    if (later) return later;
     const names = rt.list(b.args[0]!);
     const part = b.addressPart ?? allPart;
     const values =
@@ -185,6 +187,8 @@ export const headerTest: CommandDef = {
   },
   evaluate(b, rt) {
     const msg = rt.requireMessage(b.node.pos);
+    const later = b.tags.has('mime') && !currentPart(rt.state) ? afterMimeTree(msg, rt.budget, () => b.def.evaluate!(b, rt)) : undefined;
+    if (later) return later;
     const values = headerTestValues(b, rt, msg, rt.list(b.args[0]!));
     return matchTest(b, rt, b.tags.has('mime') ? mimeOptionValues(b, rt, values) : values, rt.list(b.args[1]!));
   },
@@ -200,6 +204,8 @@ export const existsTest: CommandDef = {
   evaluate(b, rt) {
     const msg = rt.requireMessage(b.node.pos);
     const names = rt.list(b.args[0]!);
+    const later = b.tags.has('mime') && !currentPart(rt.state) ? afterMimeTree(msg, rt.budget, () => b.def.evaluate!(b, rt)) : undefined;
+    if (later) return later;
     if (b.tags.has('mime')) {
       // RFC 5703 4.3: every name present in the part (with :anychild, in one part of the subtree).
       return names.every((n) => mimeFields(msg, rt.state, [n], b.tags.has('anychild'), rt.budget).length > 0);

@@ -10,7 +10,7 @@
  */
 import { runBlock } from '../interpreter.js';
 import type { Bound, Extension, MaybePromise, TagSpec } from '../registry.js';
-import { currentPart, decodedBody, insideReplaced, type MimePart, mimeTree, parseContentType, PART_STACK, walkParts } from '../runtime/mime.js';
+import { afterMimeTree, currentPart, decodedBody, insideReplaced, type MimePart, mimeTree, parseContentType, PART_STACK, walkParts } from '../runtime/mime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Validator } from '../validate.js';
 import { applyModifiers, checkVariableName, modifiersOf, modifierTags } from './variables.js';
@@ -118,6 +118,8 @@ export const foreverypart: Extension = {
         if (loops >= MAX_LOOP_DEPTH) rt.fail(`foreverypart loops nest deeper than ${MAX_LOOP_DEPTH}`, b.node.pos);
         // At the top, every part including the message itself; nested, the parts inside the current one.
         const current = currentPart(rt.state);
+        const later = current ? undefined : afterMimeTree(msg, rt.budget, () => b.def.execute!(b, rt));
+        if (later) return later;
         const parts = current ? Array.from(walkParts(current)).slice(1) : Array.from(walkParts(mimeTree(msg, rt.budget)));
         const name = b.tags.get('name');
         rt.state.set(LOOP_DEPTH, loops + 1);

@@ -29,7 +29,7 @@ export interface SieveMessage {
 
 /** Normalises line ends to CRLF and splits header and body. */
 export function parseMessage(text: string): SieveMessage {
-  const raw = text.replace(/\r?\n/g, '\r\n');
+  const raw = crlf(text);
   let headerEnd = raw.indexOf('\r\n\r\n');
   let bodyStart: number;
   let hasBody = true;
@@ -65,6 +65,62 @@ export function parseMessage(text: string): SieveMessage {
     headers.push(cur);
   }
   return { raw, headers, body: raw.slice(bodyStart), size: Buffer.byteLength(raw), hasBody };
+}
+
+/**
+ * A message whose header section is at hand and whose whole text is read
+ * only when a test needs it (the body, the MIME structure, the raw text):
+ * a host keeps a large message on disk, and a script that tests only
+ * header fields never loads it. `head` is the header section through its
+ * empty line, or undefined when the host does not have it apart (then the
+ * header fields come from the whole text too); `size` is in octets with
+ * CRLF line ends (RFC 5228 5.9), known to the host without reading.
+ */
+export function lazyMessage(head: string | undefined, size: number, readWhole: () => string): SieveMessage {
+  return new LazyMessage(head === undefined ? undefined : parseMessage(head), size, readWhole);
+}
+
+class LazyMessage implements SieveMessage {
+  private full: SieveMessage | undefined;
+
+  constructor(
+    private readonly headPart: SieveMessage | undefined,
+    readonly size: number,
+    private readonly readWhole: () => string,
+  ) {}
+
+  private whole(): SieveMessage {
+    return (this.full ??= parseMessage(this.readWhole()));
+  }
+
+  get headers(): HeaderField[] {
+    return this.headPart ? this.headPart.headers : this.whole().headers;
+  }
+
+  get raw(): string {
+    return this.whole().raw;
+  }
+
+  get body(): string {
+    return this.whole().body;
+  }
+
+  /** A header section that ends with its empty line has a body, perhaps empty. */
+  get hasBody(): boolean {
+    return this.headPart ? true : this.whole().hasBody;
+  }
+}
+
+/**
+ * Every line end as CRLF. Mail from SMTP has CRLF already (RFC 5321 2.3.8):
+ * finding that out by a scan is far cheaper than a regex replace over a
+ * large message, which copies it.
+ */
+function crlf(text: string): string {
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+    if (i === 0 || text.charCodeAt(i - 1) !== 13) return text.replace(/\r?\n/g, '\r\n');
+  }
+  return text;
 }
 
 /** A message with a new header (editheader, RFC 5293): the body and other fields are kept as written. */

@@ -3,6 +3,7 @@
  * part tree with content types, multipart preambles and epilogues, and
  * decoded text (transfer encoding and charset undone).
  */
+import { libmime } from './libmime.js';
 import { type HeaderField, parseMessage, type SieveMessage } from './message.js';
 import { SieveRuntimeFailure } from './runtime.js';
 
@@ -23,50 +24,18 @@ export interface MimePart {
   tooDeep?: boolean;
 }
 
-/** Parses `type/subtype; a=b; c="d"` (RFC 2045 5.1). */
+/**
+ * Parses `type/subtype; a=b; c="d"` (RFC 2045 5.1) with libmime's header
+ * value parser: quoted strings (a `;` inside quotes is no separator), and
+ * RFC 2231 parameters, continued (`name*0`, `name*1`) and percent-encoded
+ * with their charset (`name*=utf-8''%C3%A4`). Names are lower case; of a
+ * parameter given twice the first counts.
+ */
 export function parseContentType(value: string | undefined, fallback: string): { type: string; params: Record<string, string> } {
   if (!value) return { type: fallback, params: {} };
-  const [head, ...rest] = value.split(';');
-  const type = head!.trim().toLowerCase();
-  const params: Record<string, string> = {};
-  // RFC 2231: name*N continuations and name*(N)*= percent-encoded values with charset'lang'.
-  const pieces = new Map<string, Array<{ n: number; v: string; enc: boolean }>>();
-  for (const p of rest) {
-    const eq = p.indexOf('=');
-    if (eq < 0) continue;
-    let v = p.slice(eq + 1).trim();
-    if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1).replace(/\\(.)/g, '$1');
-    const key = p.slice(0, eq).trim().toLowerCase();
-    const m = /^([^*]+)(?:\*([0-9]+))?(\*)?$/.exec(key);
-    if (!m) continue;
-    const list = pieces.get(m[1]!) ?? [];
-    list.push({ n: Number(m[2] ?? 0), v, enc: m[3] !== undefined });
-    pieces.set(m[1]!, list);
-  }
-  for (const [name, list] of pieces) {
-    list.sort((a, b) => a.n - b.n);
-    let charset = 'utf-8';
-    params[name] = list
-      .map((x, i) => {
-        if (!x.enc) return x.v;
-        let v = x.v;
-        if (i === 0) {
-          const q = /^([^']*)'[^']*'(.*)$/.exec(v);
-          if (q) {
-            charset = q[1] || charset;
-            v = q[2]!;
-          }
-        }
-        try {
-          return new TextDecoder(charset === 'us-ascii' ? 'utf-8' : charset).decode(Buffer.from(v.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1'));
-        } catch {
-          return v;
-        }
-      })
-      .join('');
-  }
+  const parsed = libmime().parseHeaderValue(value);
   // A malformed type is kept as written: it matches no :content or :text selection.
-  return { type, params };
+  return { type: parsed.value.trim().toLowerCase(), params: parsed.params as Record<string, string> };
 }
 
 const header = (hs: HeaderField[], name: string) => hs.find((h) => h.lname === name)?.value.trim();
@@ -85,6 +54,19 @@ export interface Charge {
  * by its size, so that reading stops at the run's budget.
  */
 export function parseMime(raw: string, fallback = 'text/plain', depth = 0, charge?: Charge): MimePart {
+  const steps = mimeSteps(raw, fallback, depth, charge);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The reader as a generator that pauses after every part it reads: a
+ * time-sliced run (mimeTreeSliced) lets the event loop go between parts,
+ * so a message of very many parts does not hold up other sessions.
+ */
+function* mimeSteps(raw: string, fallback: string, depth: number, charge: Charge | undefined): Generator<void, MimePart> {
   charge?.charge(raw.length + 256);
   const m = parseMessage(raw);
   const { type, params } = parseContentType(header(m.headers, 'content-type'), fallback);
@@ -96,35 +78,54 @@ export function parseMime(raw: string, fallback = 'text/plain', depth = 0, charg
   }
   if (type.startsWith('multipart/') && params.boundary) {
     const delim = `--${params.boundary}`;
-    const lines = m.body.split('\r\n');
     let current: string[] | null = null;
     const pre: string[] = [];
     const post: string[] = [];
     let closed = false;
     const childFallback = type === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
-    for (const line of lines) {
+    let n = 0;
+    for (const line of lines(m.body)) {
+      // A long body: read the clock now and then, and let a sliced run pause (mimeTreeSliced).
+      if ((++n & 1023) === 0) {
+        charge?.charge(LINES_UNITS);
+        yield;
+      }
       // Boundary lines may carry trailing white space (RFC 2046 5.1.1); most lines have none.
       const lastChar = line.charCodeAt(line.length - 1);
       const l = lastChar === 32 || lastChar === 9 ? line.replace(/[ \t]+$/, '') : line;
       if (!closed && l === `${delim}--`) {
-        if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1, charge));
+        if (current) part.children.push(yield* mimeSteps(current.join('\r\n'), childFallback, depth + 1, charge));
         current = null;
         closed = true;
       } else if (!closed && l === delim) {
-        if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1, charge));
+        if (current) part.children.push(yield* mimeSteps(current.join('\r\n'), childFallback, depth + 1, charge));
         current = [];
       } else if (closed) post.push(line);
       else if (current) current.push(line);
       else pre.push(line);
     }
-    if (current) part.children.push(parseMime(current.join('\r\n'), childFallback, depth + 1, charge));
+    if (current) part.children.push(yield* mimeSteps(current.join('\r\n'), childFallback, depth + 1, charge));
     part.preamble = pre.join('\r\n');
     part.epilogue = post.join('\r\n');
   } else if (type === 'message/rfc822') {
     const end = m.body.indexOf('\r\n\r\n');
-    part.embedded = { header: end < 0 ? m.body : m.body.slice(0, end + 2), root: parseMime(m.body, 'text/plain', depth + 1, charge) };
+    part.embedded = { header: end < 0 ? m.body : m.body.slice(0, end + 2), root: yield* mimeSteps(m.body, 'text/plain', depth + 1, charge) };
   }
+  yield;
   return part;
+}
+
+/** What 1,024 lines of a multipart body count against the budget: enough that the clock is read. */
+const LINES_UNITS = 8192;
+
+/** The CRLF-separated lines of a text, as split('\r\n') gives them, without building the whole array at once. */
+function* lines(text: string): Generator<string> {
+  let from = 0;
+  for (let i = text.indexOf('\r\n'); i >= 0; i = text.indexOf('\r\n', from)) {
+    yield text.slice(from, i);
+    from = i + 2;
+  }
+  yield text.slice(from);
 }
 
 /** RFC 2045 6.7. */
@@ -169,6 +170,41 @@ export function* walkParts(p: MimePart): Generator<MimePart> {
 
 // One MIME parse per message, however many tests read it.
 const trees = new WeakMap<SieveMessage, MimePart>();
+
+/** What mimeTreeSliced needs of the run's budget (runtime.ts CpuBudget). */
+export interface SlicedCharge extends Charge {
+  sliceMs: number;
+  yieldDue: boolean;
+  pause(): Promise<void>;
+}
+
+/**
+ * Reads the message's part tree in time slices when the run is sliced
+ * (docs/sieve-interpreter.md): between parts, once the slice is over, the
+ * event loop runs other sessions. Resolves when mimeTree has the tree;
+ * undefined when it is there already or the run is not sliced (mimeTree
+ * then reads it at once). A test that needs the tree waits for this first.
+ */
+export function mimeTreeSliced(msg: SieveMessage, budget: SlicedCharge): Promise<void> | undefined {
+  if (trees.has(msg) || budget.sliceMs <= 0) return undefined;
+  const steps = mimeSteps(msg.raw, 'text/plain', 0, budget);
+  const run = async (): Promise<void> => {
+    for (;;) {
+      const r = steps.next();
+      if (r.done) {
+        trees.set(msg, r.value);
+        return;
+      }
+      if (budget.yieldDue) await budget.pause();
+    }
+  };
+  return run();
+}
+
+/** A test that reads MIME parts: the part tree first (in slices, mimeTreeSliced), then the test again; undefined when the tree is at hand. */
+export function afterMimeTree<T>(msg: SieveMessage, budget: SlicedCharge, again: () => T | Promise<T>): Promise<T> | undefined {
+  return mimeTreeSliced(msg, budget)?.then(again);
+}
 /**
  * The message's part tree. A message nested past MAX_MIME_DEPTH is a
  * runtime error for whatever test asked: a silent miss would let a sender

@@ -1,0 +1,92 @@
+/**
+ * Peak resident memory of `smtp-cbv serve` while 100 clients each send a
+ * 10 MiB message at once (docs/server.md, "Messages on disk"), through the
+ * example data-phase policy (header tests only), into the durable Maildir:
+ *   - baseline: every message held in memory as it arrives, as before the
+ *     spool file (message_spool_threshold above the message size, and a
+ *     memory budget that refuses nothing);
+ *   - smtp-cbv as configured by default: messages past 128 KiB go to the
+ *     spool's tmp/ as they arrive, the default budget (512m) in force;
+ *   - the same with a data-phase script that reads every body (`body :raw`):
+ *     each message is read whole against the budget, and past it the DATA
+ *     gets 452 4.3.1.
+ * Each server runs in its own process; the peak is its VmHWM. Also the
+ * fsyncs per accepted message, counted with strace when it is installed.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RawSmtpClient } from '../test/helpers/smtp-client.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLIENTS = 100;
+const SIZE = 10 * 1024 * 1024;
+const PORT = 2597;
+
+const line = `${'x'.repeat(76)}\r\n`;
+const BODY = `From: a@sender.test\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nSubject: big\r\n\r\n${line.repeat(Math.ceil(SIZE / line.length))}`;
+
+async function send(): Promise<number> {
+  const c = await RawSmtpClient.open(PORT);
+  try {
+    await c.reply();
+    await c.command('EHLO bench.test');
+    await c.command('MAIL FROM:<a@sender.test>');
+    await c.command('RCPT TO:<bob@here.test>');
+    if ((await c.command('DATA')).code !== 354) return 0;
+    return (await c.command(`${BODY}.`)).code;
+  } finally {
+    c.close();
+  }
+}
+
+async function run(dir: string, name: string, extra: string, script = join(root, 'examples', 'policy', 'data.siv')): Promise<{ peak: number; codes: Map<number, number>; stored: number }> {
+  const spool = join(dir, `${name}-spool`);
+  const conf = join(dir, `${name}.conf`);
+  await writeFile(
+    conf,
+    `spool_dir = "${spool}"\nlogging { level = warn pretty = false }\n` +
+      `ESMTP_Listener {\n  hostname = "bench.test"\n  max_message_size = 20m\n  max_connections_per_ip = 1000\n${extra}\n  Listen "127.0.0.1:${PORT}" { }\n}\n` +
+      `sieve "s" {\n  script "data_phase1" { source = "${script}" }\n}\n`,
+  );
+  const child = spawn(process.execPath, [join(root, 'bin', 'smtp-cbv.js'), 'serve', '--config', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 400; i++) {
+    if (await RawSmtpClient.open(PORT).then((c) => (c.close(), true), () => false)) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const codes = new Map<number, number>();
+  await Promise.all(Array.from({ length: CLIENTS }, async () => {
+    const code = await send().catch(() => 0);
+    codes.set(code, (codes.get(code) ?? 0) + 1);
+  }));
+  const peak = Number(/VmHWM:\s+(\d+)/.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const stored = (await readdir(join(spool, 'new')).catch(() => [])).length;
+  return { peak, codes, stored };
+}
+
+const mb = (bytes: number) => (bytes / 1048576).toFixed(0);
+const codes = (m: Map<number, number>) => [...m].map(([c, n]) => `${n}x ${c || 'error'}`).join(', ');
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-mem-'));
+  try {
+    const before = await run(dir, 'in-memory', '  message_spool_threshold = 1g\n  max_message_memory = 8g');
+    const after = await run(dir, 'spooled', '');
+    const bodyScript = join(dir, 'body.siv');
+    await writeFile(bodyScript, 'require ["body", "reject"];\nif body :raw :contains "no such text" { reject "no"; }\n');
+    const body = await run(dir, 'body', '', bodyScript);
+    console.log(`peak resident memory, ${CLIENTS} clients sending a ${SIZE / 1048576} MiB message each at once (example data policy, Maildir spool)`);
+    console.log(`  baseline: messages held in memory      ${mb(before.peak).padStart(5)} MB  (${codes(before.codes)}; ${before.stored} stored)`);
+    console.log(`  smtp-cbv: spooled past 128 KiB         ${mb(after.peak).padStart(5)} MB  (${codes(after.codes)}; ${after.stored} stored)`);
+    console.log(`  spooled, a script reading every body   ${mb(body.peak).padStart(5)} MB  (${codes(body.codes)}; ${body.stored} stored)`);
+    console.log(`  ratio spooled / in memory:             ${(after.peak / before.peak).toFixed(2)}  (target: spooled <= 300 MB)`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,205 @@
+/**
+ * The message of a transaction as the session holds it: its size, its
+ * header section (read as it arrives, so the header fields are parsed
+ * once) and the whole message, which stays where it is (in a spool file,
+ * or in memory when small) until someone needs it: a script that reads
+ * the body (docs/server.md, "Messages on disk"), or the store that copies
+ * it into the Maildir in chunks.
+ *
+ * Every front door hands the session the same type: the SMTP front door a
+ * spooled file (incoming-message.ts), the milter and the dry run a Buffer.
+ */
+import { createReadStream, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { lazyMessage, type SieveMessage } from '../sieve/index.js';
+
+/** Bytes of messages held in memory by every session at once (the SMTP front door shares one among its listeners). */
+export interface MessageMemory {
+  /** Takes `bytes` from the budget; false (nothing taken) when that would exceed it. */
+  reserve(bytes: number): boolean;
+  release(bytes: number): void;
+}
+
+/** A script needed a spooled message in memory and the budget had no room for it: the DATA gets 452 4.3.1 (RFC 3463 4.3.1). */
+export class MessageMemoryRefused extends Error {
+  constructor(bytes: number) {
+    super(`no room in the message memory budget for ${bytes} bytes`);
+  }
+}
+
+export interface MessageSource {
+  /** Octets as received. */
+  readonly size: number;
+  /** Octets with every line ending CRLF: the size Sieve reports (RFC 5228 5.9), without reading the message again. */
+  readonly crlfSize: number;
+  /**
+   * The header section through the empty line that ends it (RFC 5322 2.1),
+   * or undefined when the message has none within the first HEAD_LIMIT
+   * octets (then readers parse the whole message).
+   */
+  readonly head: Buffer | undefined;
+  /**
+   * The spool file, when the message is on disk. Readers go through
+   * `bytes()` and `chunks()`, never the file itself: a message whose header
+   * section was replaced (withHead) keeps its body in the same file.
+   */
+  readonly path: string | undefined;
+  /** The whole message. A spooled one is read from disk (synchronously: a script asked for it) and held against the memory budget. */
+  bytes(): Buffer;
+  /** The whole message decoded as UTF-8, once; a spooled one holds the text against the budget as well as its octets. */
+  text(): string;
+  /** The message in chunks of bounded size, for copying it into the store without holding it whole. */
+  chunks(): AsyncIterable<Buffer>;
+  /** Removes the spool file and gives back what the message held of the memory budget. */
+  dispose(): Promise<void>;
+}
+
+/** The message as a script sees it: the header fields parsed from the header section, the rest read when a test asks. */
+export function sieveView(source: MessageSource): SieveMessage {
+  return lazyMessage(source.head?.toString('utf8'), source.crlfSize, () => source.text());
+}
+
+/** Header sections longer than this are not kept apart: such a message is read whole when a script looks at it. */
+export const HEAD_LIMIT = 256 * 1024;
+
+/** A message in memory (the milter, the dry run, small SMTP messages). */
+export function bufferSource(message: Buffer, release?: () => void): MessageSource {
+  let text: string | undefined;
+  const scan = new LineScan();
+  scan.push(message);
+  return {
+    size: message.length,
+    crlfSize: message.length + scan.bareLf,
+    head: scan.headEnd >= 0 ? message.subarray(0, scan.headEnd) : undefined,
+    path: undefined,
+    bytes: () => message,
+    text: () => (text ??= message.toString('utf8')),
+    chunks: async function* () {
+      yield message;
+    },
+    dispose: async () => release?.(),
+  };
+}
+
+/** A message in a spool file, as incoming-message.ts wrote it. */
+export function fileSource(path: string, info: { size: number; bareLf: number; head: Buffer | undefined }, memory?: MessageMemory): MessageSource {
+  let whole: Buffer | undefined;
+  let text: string | undefined;
+  /** Bytes this message holds of the budget: its octets, then its text, once read. */
+  let held = 0;
+  const hold = (bytes: number) => {
+    if (memory && !memory.reserve(bytes)) throw new MessageMemoryRefused(bytes);
+    held += bytes;
+  };
+  return {
+    size: info.size,
+    crlfSize: info.size + info.bareLf,
+    head: info.head,
+    path,
+    bytes() {
+      if (whole) return whole;
+      hold(info.size);
+      whole = readFileSync(path);
+      return whole;
+    },
+    text() {
+      if (text !== undefined) return text;
+      const octets = this.bytes();
+      // A JavaScript string of mail is about one byte a character (V8 keeps Latin-1 text so): count it once more.
+      hold(info.size);
+      text = octets.toString('utf8');
+      return text;
+    },
+    chunks: () => createReadStream(path, { highWaterMark: CHUNK }),
+    async dispose() {
+      memory?.release(held);
+      held = 0;
+      whole = undefined;
+      text = undefined;
+      await rm(path, { force: true });
+    },
+  };
+}
+
+/**
+ * The message with a new header section (the header fields we add at DATA,
+ * docs/authentication.md) and the same body, which stays where it is:
+ * a spooled message is not read into memory to change its header.
+ * `source.head` must be set; the new head ends with the same empty line.
+ */
+export function withHead(source: MessageSource, head: Buffer): MessageSource {
+  const old = source.head;
+  if (!old) throw new Error('withHead: the message has no header section apart');
+  let whole: Buffer | undefined;
+  let text: string | undefined;
+  const body = () => source.bytes().subarray(old.length);
+  return {
+    size: source.size - old.length + head.length,
+    crlfSize: source.crlfSize - (old.length + bareLfs(old)) + head.length + bareLfs(head),
+    head,
+    path: source.path,
+    bytes: () => (whole ??= Buffer.concat([head, body()])),
+    text() {
+      return (text ??= this.bytes().toString('utf8'));
+    },
+    chunks: async function* () {
+      yield head;
+      let skip = old.length;
+      for await (const chunk of source.chunks()) {
+        if (skip >= chunk.length) {
+          skip -= chunk.length;
+          continue;
+        }
+        yield skip ? chunk.subarray(skip) : chunk;
+        skip = 0;
+      }
+    },
+    dispose: () => source.dispose(),
+  };
+}
+
+function bareLfs(octets: Buffer): number {
+  const scan = new LineScan();
+  scan.push(octets);
+  return scan.bareLf;
+}
+
+/** Copy chunk size: big enough for few system calls, small enough that 100 copies at once stay small. */
+const CHUNK = 256 * 1024;
+
+/**
+ * Follows a message as it arrives: where its header section ends and how
+ * many bare LFs it has (each becomes CRLF for Sieve, so Sieve's size is
+ * known without reading the message again). The header section ends with
+ * the first empty line (RFC 5322 2.1), an empty line being one with nothing
+ * or a lone CR before its LF: where parseMessage finds it once every line
+ * ends in CRLF.
+ */
+export class LineScan {
+  /** Offset just past the empty line ending the header section; -1 until found. */
+  headEnd = -1;
+  bareLf = 0;
+  private offset = 0;
+  private prev = -1;
+  /** Octets of the current line seen in earlier chunks. */
+  private carried = 0;
+
+  push(chunk: Buffer): void {
+    let from = 0;
+    for (;;) {
+      const i = chunk.indexOf(0x0a, from);
+      if (i < 0) break;
+      const before = i > 0 ? chunk[i - 1]! : this.prev;
+      if (before !== 0x0d) this.bareLf++;
+      if (this.headEnd < 0) {
+        const length = this.carried + i - from;
+        if (length === 0 || (length === 1 && before === 0x0d)) this.headEnd = this.offset + i + 1;
+      }
+      this.carried = 0;
+      from = i + 1;
+    }
+    this.carried += chunk.length - from;
+    if (chunk.length) this.prev = chunk[chunk.length - 1]!;
+    this.offset += chunk.length;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Messages written to a spool file as they arrive (docs/server.md,
+ * "Messages on disk"), over real sockets: a 10 MiB message lands in the
+ * Maildir byte for byte; scripts read header fields and the body of a
+ * spooled message as they read one in memory; the spool file is gone after
+ * the answer; the memory budget sends large messages to disk rather than
+ * refusing them, and refuses a script's whole read that does not fit.
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { emptyDecision } from '../../src/session/decide.js';
+import type { Policy } from '../../src/session/policy.js';
+import { startTestServer, type TestServerOptions } from '../helpers/server-fixture.js';
+import { sievePolicy } from './fixture.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+const acceptAll: Policy = { waitsForVerdict: () => false, run: async () => ({ decision: emptyDecision(), failed: false }) };
+
+async function start(policy: Policy, overrides: TestServerOptions = {}) {
+  const incoming = await mkdtemp(join(tmpdir(), 'smtp-cbv-incoming-'));
+  const t = await startTestServer(policy, { maxMessageSize: 20 << 20, incomingDir: incoming, messageInMemoryLimit: 64 * 1024, ...overrides });
+  cleanups.push(() => rm(incoming, { recursive: true, force: true }));
+  cleanups.push(() => t.close());
+  return { ...t, incoming };
+}
+
+/** A client that has been answered 354 to its DATA. */
+async function inData(t: Awaited<ReturnType<typeof start>>) {
+  const c = await t.client();
+  await c.reply();
+  await c.command('EHLO big.test');
+  await c.command('MAIL FROM:<a@sender.test>');
+  await c.command('RCPT TO:<bob@here.test>');
+  expect((await c.command('DATA')).code).toBe(354);
+  return c;
+}
+
+/** Sends one message; `wire` is already dot-stuffed. Returns the reply to the final dot. */
+async function send(t: Awaited<ReturnType<typeof start>>, wire: string) {
+  return (await (await inData(t)).command(`${wire}.`)).text;
+}
+
+/** A message of about `size` octets whose lines vary, some starting with a dot, some with 8-bit text. */
+function bigMessage(size: number): { message: string; wire: string } {
+  const lines = ['From: a@sender.test', 'Subject: big one', 'Date: Mon, 1 Jan 2024 00:00:00 +0000', ''];
+  let n = 0;
+  let length = 0;
+  while (length < size) {
+    const line = n % 7 === 0 ? `.dot line ${n}` : n % 11 === 0 ? `grüße € ${n}` : `line ${n} ${'x'.repeat(n % 70)}`;
+    lines.push(line);
+    length += Buffer.byteLength(line) + 2;
+    n++;
+  }
+  const message = `${lines.join('\r\n')}\r\n`;
+  // RFC 5321 4.5.2: a line that starts with a dot gets one more.
+  return { message, wire: message.replace(/^\./gm, '..') };
+}
+
+describe('messages spooled as they arrive', () => {
+  it('stores a 10 MiB message byte for byte, and removes its spool file', async () => {
+    const t = await start(acceptAll);
+    const { message, wire } = bigMessage(10 << 20);
+    expect(await send(t, wire)).toMatch(/^250 /);
+    const [stored] = await t.spooled();
+    const raw = await readFile(join(t.dir, 'spool', 'new', (await readdir(join(t.dir, 'spool', 'new')))[0]!));
+    const body = raw.subarray(raw.indexOf('\r\nFrom: a@sender.test') + 2);
+    expect(stored!.message.startsWith('Received: ')).toBe(true);
+    expect(body.equals(Buffer.from(message))).toBe(true);
+    expect(await readdir(t.incoming)).toEqual([]);
+  });
+
+  it('lets scripts test header fields, the body and the size of a spooled message', async () => {
+    const policy = sievePolicy({
+      data: 'require ["body", "reject"]; if allof (header :contains "subject" "big", body :raw :contains "line 10000 ", size :over 1M) { reject "seen"; }',
+    });
+    const t = await start(policy);
+    expect(await send(t, bigMessage(2 << 20).wire)).toMatch(/^550 .*seen/);
+    // The same script on a message small enough to stay in memory, without the body line: accepted.
+    expect(await send(t, 'Subject: big\r\n\r\nline 1\r\n')).toMatch(/^250 /);
+    expect(await readdir(t.incoming)).toEqual([]);
+  });
+
+  it('ends a transfer that keeps sending past data_timeout with 451, and removes its spool file', async () => {
+    // data_timeout bounds the whole transfer, from the 354 to the final dot, not the wait between two chunks.
+    const t = await start(acceptAll, { dataTimeoutMs: 600 });
+    const c = await inData(t);
+    c.write('Subject: steady\r\n\r\n');
+    const line = `${'s'.repeat(998)}\r\n`.repeat(100);
+    const steady = setInterval(() => c.write(line), 50);
+    try {
+      expect((await c.reply()).text).toBe('451 4.4.2 Message transfer took too long');
+    } finally {
+      clearInterval(steady);
+    }
+    await c.waitClosed();
+    expect(await readdir(t.incoming)).toEqual([]);
+    expect(await t.spooled()).toEqual([]);
+  });
+
+  it('removes the spool file of a client that goes away in mid-transfer at once, not at data_timeout', async () => {
+    const t = await start(acceptAll);
+    const c = await inData(t);
+    c.write(`Subject: gone\r\n\r\n${`${'g'.repeat(998)}\r\n`.repeat(500)}`);
+    while ((await readdir(t.incoming)).length === 0) await new Promise((r) => setTimeout(r, 10));
+    c.close();
+    while ((await readdir(t.incoming)).length) await new Promise((r) => setTimeout(r, 10));
+    expect(await t.spooled()).toEqual([]);
+  });
+
+  it('sends a message past the memory budget to disk instead of refusing it', async () => {
+    const t = await start(acceptAll, { maxMessageMemory: 1 << 20 });
+    const { message, wire } = bigMessage(3 << 20);
+    expect(await send(t, wire)).toMatch(/^250 /);
+    const [stored] = await t.spooled();
+    expect(stored!.message.endsWith(message)).toBe(true);
+  });
+
+  it('answers 452 4.3.1 when a script needs a spooled message whole and the budget has no room', async () => {
+    const policy = sievePolicy({ data: 'require ["body", "reject"]; if body :raw :contains "nothing like this" { reject "no"; }' });
+    const t = await start(policy, { maxMessageMemory: 1 << 20 });
+    expect(await send(t, bigMessage(2 << 20).wire)).toBe('452 4.3.1 Insufficient system storage, try again later');
+    expect(await t.spooled()).toEqual([]);
+    // A header-only script on the same message needs no room: accepted.
+    t.setPolicy(sievePolicy({ data: 'require "reject"; if header :contains "subject" "nothing" { reject "no"; }' }));
+    expect(await send(t, bigMessage(2 << 20).wire)).toMatch(/^250 /);
+    expect(await readdir(t.incoming)).toEqual([]);
+  });
+});
