@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MessageAuthentication } from '../../src/session/message-authentication.js';
 import { capturingLogger, sievePolicy } from '../frontdoors/fixture.js';
 import { type AuthDns, message, signed, startAuthDns } from '../helpers/auth-zone.js';
-import { startTestServer } from '../helpers/server-fixture.js';
+import { startTestServer, type TestServerOptions } from '../helpers/server-fixture.js';
 import type { RawSmtpClient } from '../helpers/smtp-client.js';
 
 let z: AuthDns;
@@ -38,13 +38,13 @@ if vctx_mess :is "dkim_status" "fail" {
 }
 `;
 
-async function start(data = DATA, logger = pino({ level: 'silent' })) {
+async function start(data = DATA, logger = pino({ level: 'silent' }), front: TestServerOptions = {}) {
   const authentication = new MessageAuthentication(
     { spf: { contextVariable: 'spf_status', receivedSpf: true, authResults: true, helo: true }, dkim: { minKeyBits: 1024, arc: true }, dmarc: true, authservId: null, timeoutMs: 5000 },
     z.resolve,
     pino({ level: 'silent' }),
   );
-  const t = await startTestServer(sievePolicy({ mailfrom: MAILFROM, data }), { services: { authentication, logger } });
+  const t = await startTestServer(sievePolicy({ mailfrom: MAILFROM, data }), { ...front, services: { authentication, logger } });
   cleanups.push(() => t.close());
   return t;
 }
@@ -81,6 +81,20 @@ describe('authentication through an SMTP session', () => {
     expect(stored!.message).toMatch(/\tdkim=pass header\.i=@example\.com header\.s=sel [^\r]*;\r\n\tspf=pass [^\r]*smtp\.mailfrom=alice@example\.com[^\r]*;\r\n\tspf=pass smtp\.helo=client\.example\.com;\r\n\tarc=none;\r\n\tdmarc=pass [^\r]*header\.from=example\.com[^\r]*\r\n/);
     expect(stored!.message).toContain('Received-SPF: pass');
     expect(stored!.message).not.toContain('X-SPF-Warning');
+  });
+
+  it('a message large enough to be spooled is checked from disk and stored whole, our header on top', async () => {
+    const t = await start(DATA, undefined, { maxMessageSize: 1_000_000, messageInMemoryLimit: 16 * 1024 });
+    // Past the in-memory limit (docs/server.md, "Messages on disk"): DKIM reads the spool file as a stream.
+    const body = Array.from({ length: 4000 }, (_, i) => `line ${i} ${'y'.repeat(60)}\r\n`).join('');
+    const msg = await signed(message('alice@example.com', body), 'example.com', z.privateKey);
+    expect(msg.length).toBeGreaterThan(200 * 1024);
+    const { end } = await send(await t.client(), 'alice@example.com', msg);
+    expect(end.code).toBe(250);
+    const [stored] = await t.spooled();
+    expect(stored!.message.split('\r\n').filter((l) => /^Authentication-Results:/i.test(l))).toEqual(['Authentication-Results: mx.test;']);
+    expect(stored!.message).toMatch(/\r\n\tdkim=pass header\.i=@example\.com/);
+    expect(stored!.message.endsWith(body)).toBe(true);
   });
 
   it('an SPF softfail is tagged at MAIL FROM with the SPF macros of the same check', async () => {
