@@ -26,7 +26,7 @@
  * them. Actions run as plain code guarded by the recording flag instead of
  * ACTION closures. Recovery and messages live in sieve-recovery.ts.
  */
-import { EOF, type IToken, MismatchedTokenException } from './chevrotain.js';
+import { EOF, type GrammarOptions, type IToken, MismatchedTokenException } from './chevrotain.js';
 import type { Argument, Assignment, Call, Command, Script, Statement, StringArg, StringListArg, Test, VariableArg } from '../src/sieve/ast.js';
 import { Comma, Equals, Identifier, LBracket, LCurly, LParen, MultiLine, NumberLiteral, QuotedString, RBracket, RCurly, RParen, Semicolon, Tag, Variable } from './sieve-lexer.js';
 import { assignmentNode, callNode, commandNode, exact, numberNode, plainNumber, stringAt, stringListNode, stringNode, stringTooLong, tagNode, testNode, variableNode } from './sieve-nodes.js';
@@ -55,8 +55,8 @@ export class SieveParser extends SieveParserBase {
   private readonly listItemAlts: [Alts<StringArg>, Alts<StringArg>];
   private readonly indexAlts: Alts<VariableArg['index'][number]>;
 
-  constructor() {
-    super();
+  constructor(options: GrammarOptions = {}) {
+    super(options);
     this.argumentAlts = [
       { ALT: () => this.SUBRULE(this.stringList) },
       { ALT: () => this.string(this.CONSUME(QuotedString), false) },

@@ -9,7 +9,7 @@
  * deletion, follow-set resynchronisation) are off because they report one
  * mistake several times.
  */
-import { EmbeddedActionsParser, EOF, type IToken, type TokenType, isRecognitionException } from './chevrotain.js';
+import { EmbeddedActionsParser, EOF, type GrammarOptions, type IToken, type TokenType, isRecognitionException } from './chevrotain.js';
 import type { Diagnostic, Position } from '../src/diagnostics.js';
 import type { Command, Statement } from '../src/sieve/ast.js';
 import { allTokens, Identifier, LBracket, LCurly, LParen, RBracket, RCurly, RParen, Semicolon, Variable } from './sieve-lexer.js';
@@ -72,8 +72,9 @@ export abstract class SieveParserBase extends EmbeddedActionsParser {
   abstract command: (depth: number) => Command;
   abstract assignment: (depth: number) => Statement;
 
-  constructor() {
+  constructor(options: GrammarOptions) {
     super(allTokens, {
+      skipValidations: !options.validate,
       recoveryEnabled: false,
       maxLookahead: 2,
       errorMessageProvider: sieveMessages(
