@@ -14,6 +14,8 @@ import { isErrorToken, lexSieve } from './sieve-tokens.js';
 export { type Dialect, defaultParseLimits, type ParseLimits, type ParseSettings, MOMENTUM_MAX_IDENTIFIER } from './sieve-limits.js';
 export { lexSieve } from './sieve-tokens.js';
 
+const NO_TOKENS: IToken[] = [];
+
 /** One parser for every parse: Chevrotain's grammar analysis runs once, at load (its performance guide). */
 const parser = new SieveParser();
 
@@ -62,6 +64,9 @@ export function parseSieve(text: string, options: ParseOptions = {}): ParseResul
     .filter((err: IRecognitionException) => !isErrorToken(err.token))
     .map((err): Diagnostic => ({ severity: 'error', message: err.message, ...tokenPosition(err.token, text) }));
   const diagnostics = [...lexed.diagnostics, ...parser.diagnostics, ...recognition].sort((a, b) => a.offset - b.offset);
+  // The shared parser would otherwise hold every token of this script (as
+  // many bytes as the AST) until the next parse.
+  parser.input = NO_TOKENS;
   return { script, diagnostics: withFile(diagnostics, options.file) };
 }
 
