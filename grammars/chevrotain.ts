@@ -25,6 +25,17 @@ async function load(): Promise<typeof Chevrotain> {
 
 const api = await load();
 
+/**
+ * Options for grammars that are known to be valid. Chevrotain's grammar and
+ * lexer validations are a development-time tool (its "cold start" guide)
+ * and were most of a parser's construction, so of `smtp-cbv check`'s
+ * start-up. They run where a grammar is changed: test/grammar builds every
+ * parser and lexer with them on (`validate: true`).
+ */
+export interface GrammarOptions {
+  validate?: boolean;
+}
+
 export const { CstParser, createToken, EmbeddedActionsParser, EOF, isRecognitionException, Lexer, MismatchedTokenException, tokenLabel } = api;
 export type CstParser = Chevrotain.CstParser;
 export type EmbeddedActionsParser = Chevrotain.EmbeddedActionsParser;

@@ -61,4 +61,5 @@ export const allTokens: TokenType[] = [
   ReadonlyInclude, Include, NumberTok, Bare, Word,
 ];
 
-export const lexer = new Lexer(allTokens, { positionTracking: 'full', ensureOptimizations: false });
+/** Validated where the tokens are tested (grammars/chevrotain.ts, GrammarOptions). */
+export const lexer = new Lexer(allTokens, { positionTracking: 'full', ensureOptimizations: false, skipValidations: true });

@@ -23,7 +23,7 @@
  * grammars/ sees a Chevrotain type: `parseEcconf` returns a plain AST
  * (ecconf-ast.ts) and positioned errors, and never throws.
  */
-import { CstParser, type IParserErrorMessageProvider, type ISerializedGast, type IToken, tokenLabel } from './chevrotain.js';
+import { CstParser, type GrammarOptions, type IParserErrorMessageProvider, type ISerializedGast, type IToken, tokenLabel } from './chevrotain.js';
 import type { Position } from '../src/diagnostics.js';
 import { type Children, type ConfStatement, type ConfSyntaxError, type VisitSink, isToken, nodes, posOf, statementsOf } from './ecconf-ast.js';
 import {
@@ -66,9 +66,9 @@ const messages: IParserErrorMessageProvider = {
   buildEarlyExitMessage: ({ actual }) => `unexpected ${describe(actual[0] ?? ({ tokenType: { name: 'EOF' } } as IToken))}`,
 };
 
-class EcconfParser extends CstParser {
-  constructor() {
-    super(allTokens, { recoveryEnabled: true, errorMessageProvider: messages, maxLookahead: 2 });
+export class EcconfParser extends CstParser {
+  constructor(options: GrammarOptions = {}) {
+    super(allTokens, { skipValidations: !options.validate, recoveryEnabled: true, errorMessageProvider: messages, maxLookahead: 2 });
     this.performSelfAnalysis();
   }
 

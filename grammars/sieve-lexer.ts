@@ -139,9 +139,12 @@ export const allTokens: TokenType[] = [
   Garbage,
 ];
 
-export const sieveLexer = new Lexer(allTokens, {
+export const sieveLexerConfig = {
   // Lines and columns come from offsets when needed (sieve-positions.ts).
   positionTracking: 'onlyOffset',
   // Fail at load time if a pattern would disable first-character dispatch.
   ensureOptimizations: true,
-});
+} as const;
+
+/** Validated where the tokens are tested (grammars/chevrotain.ts, GrammarOptions). */
+export const sieveLexer = new Lexer(allTokens, { ...sieveLexerConfig, skipValidations: true });

@@ -39,6 +39,11 @@ export function decodeNumber(image: string): { value: number; overflow: boolean 
   const last = image[image.length - 1]!.toLowerCase();
   const factor = QUANTIFIER[last];
   const digits = factor ? image.slice(0, -1) : image;
+  if (digits.length <= 15) {
+    // Exact in a double: up to 15 digits times a power of two, so no BigInt is needed.
+    const value = Number(digits) * Number(factor ?? 1n);
+    return { value, overflow: value >= 2 ** 64 };
+  }
   const big = BigInt(digits) * (factor ?? 1n);
   return { value: Number(big), overflow: big > SIEVE_MAX_NUMBER };
 }

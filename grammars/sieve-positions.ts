@@ -67,23 +67,28 @@ export class LineIndex {
   /** Just after a token ends: its last character's line, that character's column + 1, offset + 1. */
   end(t: IToken): Position {
     // Offset-only tokens carry no end offset: the image gives it.
-    const last = t.startOffset + Math.max(t.image.length, 1) - 1;
+    return this.endOf(t.startOffset, t.image.length);
+  }
+
+  /** `end` of the token that starts at `start` and is `length` characters long. */
+  endOf(start: number, length: number): Position {
+    const last = start + Math.max(length, 1) - 1;
     const p = this.position(last);
     const c = this.text.charCodeAt(last);
-    if ((c === 10 || c === 13) && lineBreaks(t.image) > 1) return { line: p.line, column: 2, offset: last + 1 };
+    if ((c === 10 || c === 13) && this.lineOf(last + 1) - this.lineOf(start) > 1) return { line: p.line, column: 2, offset: last + 1 };
     return { line: p.line, column: p.column + 1, offset: last + 1 };
   }
-}
 
-function lineBreaks(image: string): number {
-  let n = 0;
-  for (let i = 0; i < image.length; i++) {
-    const c = image.charCodeAt(i);
-    if (c === 10) n++;
-    else if (c === 13) {
-      if (image.charCodeAt(i + 1) === 10) i++;
-      n++;
-    }
+  /**
+   * `end` of an AST node's last token, from the offset just past it. Of the
+   * tokens that can end a node, only a multi-line string ends with a line
+   * break, and it always holds more than one.
+   */
+  after(stop: number): Position {
+    const last = Math.max(stop - 1, 0);
+    const p = this.position(last);
+    const c = this.text.charCodeAt(last);
+    if (c === 10 || c === 13) return { line: p.line, column: 2, offset: last + 1 };
+    return { line: p.line, column: p.column + 1, offset: last + 1 };
   }
-  return n;
 }

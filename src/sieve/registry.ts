@@ -86,7 +86,8 @@ export interface ValueSource {
 /** A string, string list or number argument after validation: strings are templates ready to expand. */
 export type Value =
   /** `source`: a layer's run-time value (a Sieve++ `$x[...]`: a list stays a list). */
-  | { kind: 'string'; template: Template; node: StringArg; source?: ValueSource }
+  /** `constant`: a constant string's one-item list, made once (Runtime.list; never changed by its readers). */
+  | { kind: 'string'; template: Template; node: StringArg; source?: ValueSource; constant?: string[] }
   | { kind: 'stringlist'; templates: Template[]; node: Argument; constant?: string[] }
   | { kind: 'number'; value: number; node: Argument };
 

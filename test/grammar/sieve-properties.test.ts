@@ -148,3 +148,48 @@ describe('printing and parsing round-trip', () => {
     );
   });
 });
+
+// ------------------------------------------------------------ positions
+
+/** Line and column of an offset, counted here independently: "\r\n", "\n" and a lone "\r" end a line. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i < offset; i++) {
+    const c = text[i];
+    if (c === '\n' || (c === '\r' && text[i + 1] !== '\n')) {
+      line++;
+      start = i + 1;
+    }
+  }
+  return { line, column: offset - start + 1 };
+}
+
+/** Every node of an AST (nodes are the objects with a `kind`). */
+function nodesOf(value: unknown, out: Array<{ kind: string; raw?: string; pos: { line: number; column: number; offset: number }; end: { offset: number } }> = []) {
+  if (Array.isArray(value)) for (const v of value) nodesOf(v, out);
+  else if (value && typeof value === 'object') {
+    if ('kind' in value) out.push(value as (typeof out)[number]);
+    for (const v of Object.values(value)) nodesOf(v, out);
+  }
+  return out;
+}
+
+describe('positions, computed when asked', () => {
+  it('agree with the text for every node, whatever the line endings', () => {
+    fc.assert(
+      fc.property(fc.array(gcommand, { minLength: 1, maxLength: 4 }), fc.constantFrom('\n', '\r\n'), (commands, eol) => {
+        const text = commands.map(printCommand).join('\n').replace(/\n/g, eol);
+        const r = parseSieve(text);
+        expect(r.diagnostics).toEqual([]);
+        for (const node of nodesOf(r.script.commands)) {
+          expect(node.pos).toEqual({ ...lineColumn(text, node.pos.offset), offset: node.pos.offset });
+          if (node.raw !== undefined) expect(text.startsWith(node.raw, node.pos.offset)).toBe(true);
+          if (node.kind === 'command') expect(';}').toContain(text[node.end.offset - 1]);
+          expect(node.end.offset).toBeGreaterThan(node.pos.offset);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -10,7 +10,7 @@
  * Unconfigured, or when the header is missing, the value is "0" (not
  * tested, RFC 5235 3.2). The default comparator is i;ascii-numeric (3.1).
  */
-import { RE2JS } from 're2js';
+import { re2js } from '../match/re2.js';
 import { matchTest } from '../interpreter.js';
 import { asciiNumeric } from '../match/comparators.js';
 import type { Bound, CommandDef, Extension } from '../registry.js';
@@ -31,6 +31,7 @@ function readSpec(rt: Runtime, spec: string): string | undefined {
   const value = decodedHeaderValue(raw);
   if (m[2] === undefined) return value;
   try {
+    const { RE2JS } = re2js();
     const mm = RE2JS.compile(m[2], RE2JS.CASE_INSENSITIVE).matcher(value);
     return mm.find() && mm.groupCount() >= 1 ? (mm.group(1) ?? undefined) : undefined;
   } catch {

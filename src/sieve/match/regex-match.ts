@@ -5,7 +5,8 @@
  * RE2's LONGEST_MATCH mode gives. The comparator decides case: i;octet is
  * case-sensitive, the casemap comparators are not (draft section 3).
  */
-import { RE2JS, RE2Set } from 're2js';
+import type { RE2JS } from 're2js';
+import { re2js } from './re2.js';
 import type { Comparator } from './comparators.js';
 import type { MatchBudget, MatchType } from './match-types.js';
 
@@ -60,6 +61,7 @@ export function compileRegex(pattern: string, cmp: Comparator): RE2JS | string {
   if (r === undefined) {
     if (cache.size > 2048) cache.clear();
     try {
+      const { RE2JS } = re2js();
       r = instrument(RE2JS.compile(pattern, RE2JS.LONGEST_MATCH | (isCaseless(cmp) ? RE2JS.CASE_INSENSITIVE : 0)));
     } catch (e) {
       r = `invalid regular expression '${pattern}': ${(e as Error).message}`;
@@ -95,7 +97,7 @@ export const regexMatch: MatchType = {
       // (the match's bounds, then its groups); RE2's own matchWithGroup
       // gives the bounds of every group at once, in UTF-16 offsets.
       const groups = re.groupCount();
-      const [found, at] = re.re2().matchWithGroup(value, 0, value.length, RE2Set.UNANCHORED, 1 + groups) as [boolean, number[]];
+      const [found, at] = re.re2().matchWithGroup(value, 0, value.length, re2js().RE2Set.UNANCHORED, 1 + groups) as [boolean, number[]];
       if (!found) return false;
       const out: string[] = [];
       for (let i = 0; i <= groups; i++) out.push(at[2 * i]! < 0 ? '' : value.slice(at[2 * i], at[2 * i + 1]));

@@ -240,11 +240,25 @@ export class ReturnSignal {
   static readonly instance = new ReturnSignal();
 }
 
+/** A variable namespace an extension provides (RFC 5229 3). */
+interface NamespaceDef {
+  name: string;
+  read(rt: Runtime, path: string): string;
+}
+
+/*
+ * A run is made for every script evaluation (every SMTP phase of every
+ * session): what most runs never touch (globals, extension state) is made
+ * on first use.
+ */
 export class Runtime implements Scope {
   /** The scope of the script running now. */
   scope: VariableScope = { vars: new Map(), globalNames: new Set() };
   /** Variables shared by `global` across included scripts (RFC 6609 3.4). */
-  readonly globals = new Map<string, string>();
+  get globals(): Map<string, string> {
+    return (this.lazyGlobals ??= new Map());
+  }
+  private lazyGlobals: Map<string, string> | undefined;
   matchValues: string[] = [];
   steps = 0;
   /** The run's CPU budget (see charge). */
@@ -255,9 +269,12 @@ export class Runtime implements Scope {
   /** Problems that do not stop the run (e.g. a regex built from a variable that does not compile). */
   readonly warnings: Array<{ message: string; pos?: Position }> = [];
   /** Per-extension run state (imap4flags' internal flags, editheader's changes...). */
-  readonly state = new Map<string, unknown>();
+  get state(): Map<string, unknown> {
+    return (this.lazyState ??= new Map());
+  }
+  private lazyState: Map<string, unknown> | undefined;
   /** Variable namespaces (RFC 5229 3): resolvers by namespace name, e.g. "env". */
-  readonly namespaces = new Map<string, (name: string) => string>();
+  private readonly namespaces = new Map<string, NamespaceDef>();
   private current: SieveMessage | null;
   /** The message being judged; replacing it (editheader, the testsuite) drops cached reads of the old one. */
   get message(): SieveMessage | null {
@@ -312,8 +329,8 @@ export class Runtime implements Scope {
   }
 
   /** Makes a script's variable namespaces readable (RFC 5229 3). */
-  installNamespaces(defs: ReadonlyArray<{ name: string; read(rt: Runtime, path: string): string }> | undefined): void {
-    if (defs) for (const d of defs) if (!this.namespaces.has(d.name)) this.namespaces.set(d.name, (path) => d.read(this, path));
+  installNamespaces(defs: ReadonlyArray<NamespaceDef> | undefined): void {
+    if (defs) for (const d of defs) if (!this.namespaces.has(d.name)) this.namespaces.set(d.name, d);
   }
 
   /** A host setting by Pigeonhole's name, or undefined. */
@@ -340,7 +357,7 @@ export class Runtime implements Scope {
       const dot = ns.indexOf('.');
       const head = dot < 0 ? ns : ns.slice(0, dot);
       const path = dot < 0 ? name : `${ns.slice(dot + 1)}.${name}`;
-      return this.namespaces.get(head)?.(path) ?? '';
+      return this.namespaces.get(head)?.read(this, path) ?? '';
     }
     return (this.scope.globalNames.has(name) ? this.globals : this.scope.vars).get(name) ?? '';
   }
@@ -398,7 +415,7 @@ export class Runtime implements Scope {
   list(v: Value): string[] {
     if (v.kind === 'string' && v.source) return v.source.list(this);
     if (v.kind === 'stringlist') return v.constant ?? v.templates.map((t) => this.str(t));
-    if (v.kind === 'string') return [this.str(v.template)];
+    if (v.kind === 'string') return typeof v.template === 'string' ? (v.constant ??= [v.template]) : [this.str(v.template)];
     return [String(v.value)];
   }
 

@@ -4,7 +4,8 @@
  * (through re2js, so a pattern cannot take exponential time).
  */
 import { libmime } from '../../sieve/runtime/libmime.js';
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { re2js } from '../../sieve/match/re2.js';
 import { argString, type SieveFunction } from '../functions.js';
 
 const ascii = (name: string, f: (s: string) => string): SieveFunction => ({
@@ -64,7 +65,7 @@ const pcreMatch: SieveFunction = {
     const pattern = argString(b, rt, 1)!;
     let re: RE2JS;
     try {
-      re = RE2JS.compile(pattern);
+      re = re2js().RE2JS.compile(pattern);
     } catch (e) {
       return rt.fail(`ec_pcre_match: invalid pattern '${pattern}': ${(e as Error).message}`, b.node.pos);
     }

@@ -1,0 +1,331 @@
+/**
+ * The Sieve grammar: RFC 5228 section 8.2, plus Momentum's Sieve++ forms
+ * (`$x = cmd args;`, `($a, $b) = cmd args;`, `$x` and `$h["k"]` arguments).
+ *
+ *   start       = commands
+ *   commands    = *(command / assignment)
+ *   command     = identifier arguments ( ";" / block )
+ *   block       = "{" commands "}"
+ *   arguments   = *argument [ test / test-list ]
+ *   argument    = string-list / number / tag / variable
+ *   test        = identifier arguments
+ *   test-list   = "(" test *("," test) ")"
+ *   string-list = "[" string *("," string) "]" / string
+ *   string      = quoted-string / multi-line
+ *   assignment  = ( variable / "(" variable *("," variable) ")" ) "=" ( identifier arguments / argument ) ";"
+ *   variable    = "$" identifier *( "[" ( string / number / variable ) "]" )   ; no space before "["
+ *
+ * The parser knows no command names. It builds the AST of src/sieve/ast.ts
+ * directly (embedded actions: one pass, no CST), and nothing past this
+ * directory sees a Chevrotain type.
+ *
+ * Speed follows Chevrotain's performance guide: one parser for every parse;
+ * alternatives built once, never per call; no rule that only consumes one
+ * terminal (a rule call costs far more than a CONSUME): `commands`,
+ * `arguments`, `argument` and `string` are written into the rules that use
+ * them. Actions run as plain code guarded by the recording flag instead of
+ * ACTION closures. Recovery and messages live in sieve-recovery.ts.
+ */
+import { EOF, type GrammarOptions, type IToken, MismatchedTokenException } from './chevrotain.js';
+import type { Argument, Assignment, Call, Command, Script, Statement, StringArg, StringListArg, Test, VariableArg } from '../src/sieve/ast.js';
+import { Comma, Equals, Identifier, LBracket, LCurly, LParen, MultiLine, NumberLiteral, QuotedString, RBracket, RCurly, RParen, Semicolon, Tag, Variable } from './sieve-lexer.js';
+import { assignmentNode, callNode, commandNode, exact, numberNode, plainNumber, stringAt, stringListNode, stringNode, stringTooLong, tagNode, testNode, variableNode } from './sieve-nodes.js';
+import { Priority, SieveParserBase } from './sieve-recovery.js';
+
+/** SUBRULE options by argument (a depth or a level), made once: no allocation per call. */
+const subruleArgs: Array<{ ARGS: [number] }> = [];
+const argsOf = (n: number): { ARGS: [number] } => (subruleArgs[n] ??= { ARGS: [n] });
+
+type Alts<T> = Array<{ ALT: () => T }>;
+
+export class SieveParser extends SieveParserBase {
+  /** `command / assignment` at each block depth. */
+  private readonly statementAlts: Array<Alts<Statement>> = [];
+  /** `";" / block` after a command at each depth: the ';' token or the block's statements. */
+  private readonly commandEndAlts: Array<Alts<IToken | Statement[]>> = [];
+  /** `[ test / test-list ]` after the arguments at each test nesting level. */
+  private readonly testOptions: Array<() => Test[]> = [];
+  /** Set by the test-list alternative of testOptions, read as soon as the OPTION returns. */
+  private foundTestList = false;
+  /** The arguments being collected by argumentStep (arguments never nest, so one list at a time). */
+  private collected: Argument[] = [];
+  private readonly argumentAlts: Alts<Argument | undefined>;
+  private readonly argumentStep: () => void;
+  /** String-list items, two copies: a rule may not use one CONSUME index twice. */
+  private readonly listItemAlts: [Alts<StringArg>, Alts<StringArg>];
+  private readonly indexAlts: Alts<VariableArg['index'][number]>;
+
+  constructor(options: GrammarOptions = {}) {
+    super(options);
+    this.argumentAlts = [
+      { ALT: () => this.SUBRULE(this.stringList) },
+      { ALT: () => this.string(this.CONSUME(QuotedString), false) },
+      { ALT: () => this.string(this.CONSUME(MultiLine), true) },
+      { ALT: () => this.number(this.CONSUME(NumberLiteral)) },
+      { ALT: () => this.tag(this.CONSUME(Tag)) },
+      // Index 4: assignment uses SUBRULE1-3 of `variable` for its targets.
+      { ALT: () => this.SUBRULE4(this.variable) },
+    ];
+    this.argumentStep = () => {
+      const arg = this.OR(this.argumentAlts);
+      if (arg === undefined || this.recording) return; // a string list that was recovered from
+      const args = this.collected;
+      args.push(arg);
+      if (args.length === this.settings.limits.maxArguments + 1) {
+        const owner = this.owner();
+        this.reportAt(arg.pos, `too many arguments for ${owner ? `'${owner.image}'` : 'this command'} (at most ${this.settings.limits.maxArguments})`);
+      }
+    };
+    this.listItemAlts = [this.listItemAltsAt(1), this.listItemAltsAt(2)];
+    this.indexAlts = [
+      { ALT: () => this.string(this.CONSUME(QuotedString), false) },
+      { ALT: () => this.string(this.CONSUME(MultiLine), true) },
+      { ALT: () => this.number(this.CONSUME(NumberLiteral)) },
+      { ALT: () => this.SUBRULE(this.variable) },
+    ];
+    this.performSelfAnalysis();
+  }
+
+  // ---------------------------------------------------------------- rules
+
+  script = this.RULE('script', (): Script => {
+    const first = this.LA(1);
+    const commands: Statement[] = [];
+    const alts = this.statementsAt(0);
+    this.MANY(() => {
+      const statement = this.OR(alts);
+      if (statement) commands.push(statement);
+    });
+    if (this.recording) return undefined as never;
+    this.parseAfterStrayTokens(commands);
+    return {
+      kind: 'script',
+      commands: exact(commands),
+      pos: first.tokenType === EOF ? { line: 1, column: 1, offset: 0 } : this.pos(first),
+      end: this.endOfInput(),
+    };
+  });
+
+  command = this.RULE('command', (depth: number): Command => {
+    const id = this.CONSUME(Identifier);
+    if (!this.recording) this.enter('command', id, depth);
+    const args = this.argumentList();
+    const tests = this.OPTION(this.testOptionAt(0));
+    const testList = tests !== undefined && this.foundTestList;
+    const ending = this.OR2((this.commandEndAlts[depth] ??= [
+      { ALT: () => this.CONSUME(Semicolon) },
+      { ALT: () => this.SUBRULE(this.block, argsOf(depth + 1)) },
+    ]));
+    if (this.recording) return undefined as never;
+    this.leave();
+    const block = Array.isArray(ending) ? ending : null;
+    return commandNode(this.lines, id, block ? this.LA(0) : (ending as IToken), args, tests ?? [], testList, block);
+  });
+
+  block = this.RULE('block', (depth: number): Statement[] => {
+    const open = this.CONSUME(LCurly);
+    const statements: Statement[] = [];
+    if (!this.recording) {
+      this.enter('block', open, depth);
+      if (depth > this.settings.limits.maxBlockNesting) {
+        this.report(open, `cannot nest command blocks deeper than ${this.settings.limits.maxBlockNesting} levels`);
+        // Leaves the '}' (or the end of the script) next, so no statement is parsed.
+        this.skipBalanced(RCurly, LCurly, Priority.Block);
+      }
+    }
+    const alts = this.statementsAt(depth);
+    this.MANY(() => {
+      const statement = this.OR(alts);
+      if (statement) statements.push(statement);
+    });
+    this.CONSUME(RCurly);
+    if (!this.recording) this.leave();
+    return exact(statements);
+  });
+
+  test = this.RULE('test', (level: number): Test => {
+    if (!this.recording) this.checkTestNesting(level);
+    const id = this.CONSUME(Identifier);
+    if (!this.recording) this.enter('test', id, level);
+    const args = this.argumentList();
+    const tests = this.OPTION(this.testOptionAt(level));
+    const testList = tests !== undefined && this.foundTestList;
+    if (this.recording) return undefined as never;
+    this.leave();
+    return testNode(this.lines, id, this.LA(0), args, tests ?? [], testList);
+  });
+
+  testList = this.RULE('testList', (level: number): Test[] => {
+    const open = this.CONSUME(LParen);
+    if (!this.recording) {
+      this.enter('testlist', open, level);
+      this.checkTestNesting(level);
+    }
+    const tests: Test[] = [this.SUBRULE(this.test, argsOf(level))];
+    this.MANY(() => {
+      this.CONSUME(Comma);
+      tests.push(this.SUBRULE2(this.test, argsOf(level)));
+    });
+    this.CONSUME(RParen);
+    if (!this.recording) this.leave();
+    return exact(tests);
+  });
+
+  stringList = this.RULE('stringList', (): StringListArg => {
+    const open = this.CONSUME(LBracket);
+    const items: StringArg[] = [this.OR(this.listItemAlts[0])];
+    this.MANY(() => {
+      this.CONSUME(Comma);
+      items.push(this.OR2(this.listItemAlts[1]));
+    });
+    const close = this.CONSUME(RBracket);
+    if (this.recording) return undefined as never;
+    return stringListNode(this.lines, open, close, exact(items));
+  });
+
+  /** Sieve++ `$name[index]...`; an index bracket must touch what precedes it, else it is a string list. */
+  variable = this.RULE('variable', (): VariableArg => {
+    const tok = this.CONSUME(Variable);
+    if (!this.recording) this.checkDialect(tok, 'variable references like');
+    const index: VariableArg['index'] = [];
+    let last = tok;
+    this.MANY({
+      GATE: () => this.LA(1).startOffset === last.startOffset + last.image.length,
+      DEF: () => {
+        this.CONSUME(LBracket);
+        const key = this.OR(this.indexAlts);
+        last = this.CONSUME(RBracket);
+        index.push(key);
+      },
+    });
+    if (this.recording) return undefined as never;
+    return variableNode(this.lines, tok, index, last);
+  });
+
+  /** Sieve++ assignment: `$x = value;`, `$x = cmd args;`, `($a, $b) = cmd args;`. */
+  assignment = this.RULE('assignment', (depth: number): Assignment => {
+    const first = this.LA(1);
+    const targets: VariableArg[] = [];
+    let unpack = false;
+    if (!this.recording) {
+      this.enter('assignment', first, depth);
+      this.checkDialect(first, 'assignments like');
+    }
+    this.OR([
+      { ALT: () => { targets.push(this.SUBRULE(this.variable)); } },
+      {
+        ALT: () => {
+          this.CONSUME(LParen);
+          unpack = true;
+          targets.push(this.SUBRULE2(this.variable));
+          this.MANY(() => {
+            this.CONSUME(Comma);
+            targets.push(this.SUBRULE3(this.variable));
+          });
+          this.CONSUME(RParen);
+        },
+      },
+    ]);
+    this.CONSUME(Equals);
+    const value = this.OR2([
+      { ALT: () => this.SUBRULE(this.call) },
+      { ALT: () => this.OR3(this.argumentAlts) },
+    ]);
+    const last = this.CONSUME(Semicolon);
+    if (this.recording) return undefined as never;
+    this.leave();
+    return assignmentNode(this.lines, first, last, targets, unpack, value!);
+  });
+
+  call = this.RULE('call', (): Call => {
+    const id = this.CONSUME(Identifier);
+    if (!this.recording) this.enter('call', id, 0);
+    const args = this.argumentList();
+    const tests = this.OPTION(this.testOptionAt(0));
+    const testList = tests !== undefined && this.foundTestList;
+    if (this.recording) return undefined as never;
+    this.leave();
+    return callNode(this.lines, id, this.LA(0), args, tests ?? [], testList);
+  });
+
+  // ------------------------------------------------------------- pieces
+
+  private statementsAt(depth: number): Alts<Statement> {
+    return (this.statementAlts[depth] ??= [
+      { ALT: () => this.SUBRULE(this.command, argsOf(depth)) },
+      { ALT: () => this.SUBRULE(this.assignment, argsOf(depth)) },
+    ]);
+  }
+
+  /** `*argument`, inside the rule that owns them (command, test or call). */
+  private argumentList(): Argument[] {
+    const args: Argument[] = [];
+    this.collected = args;
+    this.MANY(this.argumentStep);
+    return args;
+  }
+
+  /** `test / test-list` after the arguments of an owner at test nesting `level` (0 for a command). */
+  private testOptionAt(level: number): () => Test[] {
+    let option = this.testOptions[level];
+    if (!option) {
+      const alts: Alts<Test[]> = [
+        { ALT: () => { const t = this.SUBRULE(this.test, argsOf(level + 1)); this.foundTestList = false; return [t]; } },
+        { ALT: () => { const l = this.SUBRULE(this.testList, argsOf(level + 1)); this.foundTestList = true; return l; } },
+      ];
+      // OR3: OR is the argument's, OR2 the command's ending.
+      option = this.testOptions[level] = () => this.OR3(alts);
+    }
+    return option;
+  }
+
+  /**
+   * A string list item: a string or, in Sieve++, a plain `$name`, which
+   * stands for the string "${name}" (Momentum writes `[$address]` for a
+   * query's parameters). `n` numbers the CONSUMEs, one set per use.
+   */
+  private listItemAltsAt(n: number): Alts<StringArg> {
+    return [
+      { ALT: () => this.string(this.consume(n, QuotedString), false) },
+      { ALT: () => this.string(this.consume(n, MultiLine), true) },
+      {
+        ALT: () => {
+          const first = this.LA(1);
+          const v = this.subrule(n, this.variable);
+          if (this.recording) return undefined as never;
+          if (v.index.length) this.report(this.LA(0), `only a plain variable such as '$${v.name}' can stand in a string list`);
+          return stringAt(this.lines, first, this.LA(0), `\${${v.name}}`);
+        },
+      },
+    ];
+  }
+
+  private string(tok: IToken, multiline: boolean): StringArg {
+    if (this.recording) return undefined as never;
+    const node = stringNode(this.lines, tok, multiline);
+    const max = this.settings.limits.maxStringLength;
+    if (stringTooLong(node.value, max)) this.report(tok, `string is too long (longer than ${max} bytes)`);
+    return node;
+  }
+
+  private number(tok: IToken) {
+    if (this.recording) return undefined as never;
+    // Sieve++ numbers may be negative or decimal (Momentum's ec_add, ec_ceil...); RFC 5228 2.4.1 numbers are not.
+    if (!plainNumber(tok.image)) this.checkDialect(tok, 'numbers like');
+    return numberNode(this.lines, tok);
+  }
+
+  private tag(tok: IToken) {
+    return this.recording ? (undefined as never) : tagNode(this.lines, tok);
+  }
+
+  private checkTestNesting(level: number): void {
+    if (level > this.settings.limits.maxTestNesting) {
+      const message = `cannot nest tests deeper than ${this.settings.limits.maxTestNesting} levels`;
+      this.report(this.LA(1), message);
+      // Unwind like a syntax error, so recovery skips the over-deep part; the
+      // message is already reported above.
+      throw new MismatchedTokenException(message, this.LA(1), this.LA(0));
+    }
+  }
+}
