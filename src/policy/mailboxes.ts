@@ -58,7 +58,7 @@ export function mailboxDirectory(config: MailboxesConfig | undefined, folderPath
       try {
         dir = folderPath(box);
       } catch {
-        return false; // a name the spool refuses (docs/server.md): it can never exist there
+        return false; // a name the spool refuses (one that could leave it, MaildirSpool.folderDir) never exists there
       }
       return stat(dir).then((s) => s.isDirectory(), () => false);
     },
