@@ -11,7 +11,7 @@ import { type Config, peerContext } from '../config/index.js';
 import type { Diagnostic } from '../diagnostics.js';
 import { policyCompileOptions } from '../policy/compile-options.js';
 import { compileConfigScripts } from '../policy/config-scripts.js';
-import { type MailboxDirectory, mailboxesFromConfig } from '../policy/mailboxes.js';
+import { type MailboxDirectory, mailboxDirectory } from '../policy/mailboxes.js';
 import type { Phase } from '../session/phases.js';
 import type { PhaseScripts } from '../session/policy.js';
 import { compileSieve } from '../sievepp/compile.js';
@@ -67,7 +67,7 @@ export async function partsFromConfig(config: Config): Promise<PolicyParts> {
   return {
     scripts,
     externalLists,
-    mailboxes: mailboxesFromConfig(config),
+    mailboxes: mailboxDirectory(config.mailboxes),
     diagnostics,
     runtimeError: config.sieve.runtimeError,
     hostname: listener?.hostname ?? config.server.hostname ?? 'mx.example',

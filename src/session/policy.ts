@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { executeAsync, parseMessage, type CompiledScript, type ExecutionResult, type ExternalList, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
-import { type MailboxDirectory, mailboxDirectory } from '../policy/mailboxes.js';
+import { type FolderExists, type MailboxDirectory, mailboxDirectory } from '../policy/mailboxes.js';
 import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
 import { isReservedContextKey, RECIPIENT_VERIFY_PREFIX } from './context-keys.js';
 import { type Decision, decide, emptyDecision, mergeDecision } from './decide.js';
@@ -60,6 +60,8 @@ export interface PolicyServices {
   functionServices: Readonly<Record<string, unknown>>;
   /** Sieve++ datasources, CIDR tables, per-IP counters, ec_include and ec_log_file (src/policy/momentum-services.ts). */
   momentum?: Partial<MomentumHost>;
+  /** Is this folder already in the store (the local spool's, src/policy/mailboxes.ts)? Absent: the store files elsewhere. */
+  folderExists?: FolderExists;
 }
 
 /** One phase to decide. */
@@ -97,7 +99,7 @@ export interface SievePolicyOptions {
 const ENVIRONMENT_BASE = { location: 'MTA', phase: 'during', name: 'smtp-cbv', version: '0.1.0' };
 const ENV_PREFIX = 'vnd.smtp-cbv.';
 /** A policy built without a configuration knows no mailbox but INBOX. */
-const INBOX_ONLY = mailboxDirectory(undefined, null);
+const INBOX_ONLY = mailboxDirectory(undefined);
 
 /** What the session asks of a policy; SievePolicy is the one the product runs. */
 export interface Policy {
@@ -197,7 +199,7 @@ export class SievePolicy implements Policy {
         const variable = name.slice(ENV_PREFIX.length);
         return transaction?.context.get(variable) ?? connection.context.get(variable);
       },
-      mailboxExists: (name) => mailboxes.exists(name),
+      mailboxExists: (name) => mailboxes.exists(name, services.folderExists),
       specialUseMailboxes: (flag) => mailboxes.specialUse(flag),
       metadata: (mailbox, name) => mailboxes.metadata(mailbox, name),
       externalList: (name) => this.options.externalLists?.get(name),

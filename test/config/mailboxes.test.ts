@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/index.js';
-import { mailboxDirectory, mailboxesFromConfig } from '../../src/policy/mailboxes.js';
+import pino from 'pino';
+import { MaildirSpool } from '../../src/delivery/maildir.js';
+import { mailboxDirectory, spoolFolders } from '../../src/policy/mailboxes.js';
+import { createServices } from '../../src/server/services.js';
 import { partsFromConfig } from '../../src/runner/session.js';
 import { isAnnotationName } from '../../src/sieve/extensions/metadata.js';
 
@@ -75,7 +78,7 @@ describe('the mailbox directory', () => {
   const conf = parse('server_metadata = [ "/shared/admin" = "mailto:pm@example.com" ]\nMailbox "Junk" { special_use = ( "\\\\Junk" ) metadata = [ "/shared/comment" = "c" ] }\nMailbox "Spam" { special_use = "\\\\junk" }\n').config!;
 
   it('answers flags and annotations without regard to case, and nothing from an object prototype', () => {
-    const d = mailboxDirectory(conf.mailboxes, null);
+    const d = mailboxDirectory(conf.mailboxes);
     expect(d.specialUse('\\JUNK')).toEqual(['Junk', 'Spam']);
     expect(d.specialUse('\\Trash')).toEqual([]);
     expect(d.metadata('Junk', '/Shared/Comment')).toBe('c');
@@ -87,21 +90,28 @@ describe('the mailbox directory', () => {
   });
 
   it('knows INBOX in any case and the declared mailboxes; without a spool nothing else', () => {
-    const d = mailboxDirectory(conf.mailboxes, null);
+    const d = mailboxDirectory(conf.mailboxes);
     expect([d.exists('inbox'), d.exists('INBOX'), d.exists('Junk'), d.exists('junk'), d.exists('Other')]).toEqual([true, true, true, false, false]);
   });
 
-  it('counts a folder of the local spool, by one stat; not with routed delivery; never a name the spool refuses', async () => {
-    await mkdir(join(dir, 'spool', '.Lists.Announce', 'new'), { recursive: true });
-    const local = parse(`spool_dir = "${join(dir, 'spool')}"\n`).config!;
-    const d = mailboxesFromConfig(local);
-    expect(await d.exists('Lists/Announce')).toBe(true);
-    expect(await d.exists('Lists')).toBe(false);
-    expect(await d.exists('../etc')).toBe(false);
-    expect(await d.exists('.Lists.Announce')).toBe(false);
-    const routed = parse(`spool_dir = "${join(dir, 'spool')}"\nGateway = "127.0.0.1:2526"\n`).config!;
-    expect(routed.delivery.routed).toBe(true);
-    expect(await mailboxesFromConfig(routed).exists('Lists/Announce')).toBe(false);
+  it('counts a folder of the local spool, by one stat, never a name the spool refuses', async () => {
+    await mkdir(join(dir, '.Lists.Announce', 'new'), { recursive: true });
+    const d = mailboxDirectory(conf.mailboxes);
+    const folders = spoolFolders(new MaildirSpool(dir));
+    expect(await d.exists('Lists/Announce', folders)).toBe(true);
+    expect(await d.exists('Lists', folders)).toBe(false);
+    expect(await d.exists('../etc', folders)).toBe(false);
+    expect(await d.exists('.Lists.Announce', folders)).toBe(false);
+  });
+
+  it('asks the spool only when the server files into it, not when the queue is the store (routed delivery)', async () => {
+    const logger = pino({ level: 'silent' });
+    const local = createServices(conf, logger, new MaildirSpool(dir));
+    expect(local.folderExists).toBeDefined();
+    await local.close();
+    const routed = createServices(conf, logger, { store: async () => [] });
+    expect(routed.folderExists).toBeUndefined();
+    await routed.close();
   });
 
   it('is what the dry run answers from a configuration, as the server does', async () => {
