@@ -39,7 +39,9 @@ if metadata :contains "Junk" "/SHARED/comment" "spam" { addheader "X-Comment" "y
 if metadataexists "Junk" "/shared/nothing" { addheader "X-Nothing" "yes"; }
 if servermetadata "/shared/admin" "mailto:postmaster@example.com" { addheader "X-Admin" "yes"; }
 if servermetadataexists "/shared/comment" { addheader "X-Server-Comment" "yes"; }
+if mailboxexists "Fresh" { addheader "X-Exists-Fresh" "yes"; }
 if header :contains "subject" "spam" { fileinto :specialuse "\\\\Junk" "Spam"; }
+if header :contains "subject" "fresh" { fileinto "Fresh"; }
 `;
 
 /** Sends one message; returns the folder it was stored in and the answers the script wrote. */
@@ -71,6 +73,15 @@ describe('Mailbox scopes served to scripts (RFC 5490, RFC 8579)', () => {
     // Junk is declared, so it exists before any message made its folder; Archive does not.
     expect(await send(port, 'spam offer')).toEqual({ folder: '.Junk', answers: ['Admin', 'Comment', 'Exists-Inbox', 'Exists-Junk', 'Junk-Assigned', 'Junk-Flag'] });
     expect(await send(port, 'hello')).toEqual({ folder: 'INBOX', answers: ['Admin', 'Comment', 'Exists-Inbox', 'Exists-Junk', 'Junk-Assigned', 'Junk-Flag'] });
+  });
+
+  it('file into a folder that does not exist by creating it, after which it exists', async () => {
+    const running = await startConfig(await writeConfig(dir, { data_phase1: SCRIPT }, MAILBOXES), cleanups);
+    const port = running.addresses[0]!.port;
+    const first = await send(port, 'fresh news');
+    expect(first.folder).toBe('.Fresh');
+    expect(first.answers).not.toContain('Exists-Fresh');
+    expect((await send(port, 'hello')).answers).toContain('Exists-Fresh');
   });
 
   it('count a folder that exists in the spool, and a reload changes the answers', async () => {
