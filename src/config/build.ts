@@ -17,6 +17,7 @@ import {
 import { buildDelivery } from './delivery.js';
 import { buildRecipientVerify } from './recipient-verify.js';
 import { buildAuthentication } from './authentication.js';
+import { buildMailboxes } from './mailboxes.js';
 import type { BesideMtaConfig, CidrListConfig, Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
 import { type HostPort, parseCidr, parseHostPort } from './values.js';
 import type { ScopeInstance } from './walk.js';
@@ -108,6 +109,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
     redis: buildRedis(childrenOf(root, redisScope)[0], dir),
     metrics: buildMetrics(childrenOf(root, metricsScope)[0], dir),
     authentication: buildAuthentication(root, (spec) => defaultOf(spec, dir)),
+    mailboxes: buildMailboxes(root, (spec) => defaultOf(spec, dir), (s, message) => diagnostics.push(diagnosticAt(s.origin, s.pos, message, 'warning'))),
   };
 }
 

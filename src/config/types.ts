@@ -3,10 +3,12 @@
  * value (defaults applied), paths are absolute, durations are milliseconds.
  */
 import type { AuthenticationConfig } from './authentication.js';
+import type { MailboxesConfig } from './mailboxes.js';
 import type { DeliveryConfig } from './delivery.js';
 import type { RecipientVerifyConfig } from './recipient-verify.js';
 import type { LogLevel, SievePhase } from './schema.js';
 
+export type { MailboxConfig, MailboxesConfig } from './mailboxes.js';
 export type { AuthenticationConfig } from './authentication.js';
 export type { DeliveryConfig, DeliveryMethod, DeliveryRoute, Gateway, TlsMode } from './delivery.js';
 export type { RecipientVerifyConfig } from './recipient-verify.js';
@@ -206,6 +208,8 @@ export interface Config {
   metrics?: MetricsConfig | null;
   /** spf_v1, dkim_validate, dmarc (docs/authentication.md); absent or null: nothing is checked. */
   authentication?: AuthenticationConfig | null;
+  /** `Mailbox` scopes and `server_metadata` (RFC 5490, RFC 8579); absent in configurations built by hand: INBOX only, no annotations. */
+  mailboxes?: MailboxesConfig;
 }
 
 export interface RedisConfig {

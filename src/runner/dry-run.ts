@@ -147,7 +147,7 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
     log: (_phase, level, text) => current?.log.push(`${level}: ${text}`),
   };
   verifier.by = 'module';
-  const policy = new SievePolicy({ scripts: parts.scripts, runtimeError: parts.runtimeError, observer, ...(parts.externalLists ? { externalLists: parts.externalLists } : {}) });
+  const policy = new SievePolicy({ scripts: parts.scripts, runtimeError: parts.runtimeError, observer, ...(parts.externalLists ? { externalLists: parts.externalLists } : {}), ...(parts.mailboxes ? { mailboxes: parts.mailboxes } : {}) });
   const services: SessionServices = {
     logger: silentLogger,
     counters: new Map(),

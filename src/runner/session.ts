@@ -11,6 +11,7 @@ import { type Config, peerContext } from '../config/index.js';
 import type { Diagnostic } from '../diagnostics.js';
 import { policyCompileOptions } from '../policy/compile-options.js';
 import { compileConfigScripts } from '../policy/config-scripts.js';
+import { type MailboxDirectory, mailboxDirectory } from '../policy/mailboxes.js';
 import type { Phase } from '../session/phases.js';
 import type { PhaseScripts } from '../session/policy.js';
 import { compileSieve } from '../sievepp/compile.js';
@@ -43,6 +44,8 @@ export interface PolicyParts {
   scripts: Partial<Record<Phase, PhaseScripts>>;
   /** The configuration's `List` scopes (RFC 6134), as the server serves them. */
   externalLists?: ReadonlyMap<string, ExternalList>;
+  /** The configuration's mailboxes (RFC 5490, RFC 8579), as the server answers them. */
+  mailboxes?: MailboxDirectory;
   diagnostics: Diagnostic[];
   runtimeError: 'fail' | 'continue';
   hostname: string;
@@ -64,6 +67,7 @@ export async function partsFromConfig(config: Config): Promise<PolicyParts> {
   return {
     scripts,
     externalLists,
+    mailboxes: mailboxDirectory(config.mailboxes),
     diagnostics,
     runtimeError: config.sieve.runtimeError,
     hostname: listener?.hostname ?? config.server.hostname ?? 'mx.example',

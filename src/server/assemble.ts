@@ -9,6 +9,7 @@ import { type Config, peerContext } from '../config/index.js';
 import { type Diagnostic, hasErrors } from '../diagnostics.js';
 import type { ListenerOptions } from '../frontdoors/smtp/smtp-front.js';
 import { compileConfigScripts } from '../policy/config-scripts.js';
+import { mailboxDirectory } from '../policy/mailboxes.js';
 import { SievePolicy } from '../session/policy.js';
 
 export interface Assembled {
@@ -21,7 +22,7 @@ export interface Assembled {
 export async function assemble(config: Config): Promise<{ assembled: Assembled | null; diagnostics: Diagnostic[] }> {
   const { scripts, externalLists, diagnostics } = await compileConfigScripts(config);
   if (hasErrors(diagnostics)) return { assembled: null, diagnostics };
-  const policy = new SievePolicy({ scripts, runtimeError: config.sieve.runtimeError, externalLists });
+  const policy = new SievePolicy({ scripts, runtimeError: config.sieve.runtimeError, externalLists, mailboxes: mailboxDirectory(config.mailboxes) });
   const listeners: ListenerOptions[] = [];
   for (const l of config.listeners) {
     listeners.push({

@@ -17,6 +17,7 @@ import { createDnsLookup } from '../policy/dns-lookup.js';
 import { createMomentumServices, type MomentumServices } from '../policy/momentum-services.js';
 import { allObservers, inboundAudit } from '../policy/inbound-audit.js';
 import { functionServices } from '../policy/functions.js';
+import { spoolFolders } from '../policy/mailboxes.js';
 import type { Metrics } from '../ops/metrics.js';
 import { RecipientVerification } from '../session/recipient-verification.js';
 import { SenderVerification } from '../session/sender-verification.js';
@@ -70,6 +71,8 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     logger,
     counters: new Map(),
     store: store instanceof MaildirSpool ? new LocalStore(store) : store,
+    // mailboxexists sees the spool's folders only when accepted mail is filed there (src/policy/mailboxes.ts).
+    ...(store instanceof MaildirSpool ? { folderExists: spoolFolders(store) } : {}),
     maxTarpitMs: config.server.maxTarpitMs,
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
     functionServices: {},

@@ -11,6 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { executeAsync, type CompiledScript, type ExecutionResult, type ExternalList, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
+import { type FolderExists, type MailboxDirectory, mailboxDirectory } from '../policy/mailboxes.js';
 import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
 import { isReservedContextKey, RECIPIENT_VERIFY_PREFIX } from './context-keys.js';
 import { type MessageSource, sieveView } from './message-source.js';
@@ -60,6 +61,8 @@ export interface PolicyServices {
   functionServices: Readonly<Record<string, unknown>>;
   /** Sieve++ datasources, CIDR tables, per-IP counters, ec_include and ec_log_file (src/policy/momentum-services.ts). */
   momentum?: Partial<MomentumHost>;
+  /** Is this folder already in the store (the local spool's, src/policy/mailboxes.ts)? Absent: the store files elsewhere. */
+  folderExists?: FolderExists;
 }
 
 /** One phase to decide. */
@@ -89,11 +92,15 @@ export interface SievePolicyOptions {
   observer?: PolicyObserver;
   /** RFC 6134 lists by normalised name (src/policy/external-lists.ts): reloaded with the policy. */
   externalLists?: ReadonlyMap<string, ExternalList>;
+  /** RFC 5490 / RFC 8579 answers (src/policy/mailboxes.ts): reloaded with the policy. Absent: only INBOX exists, no flags, no annotations. */
+  mailboxes?: MailboxDirectory;
 }
 
 /** RFC 5183 items as an MTA sees them while a message arrives. */
 const ENVIRONMENT_BASE = { location: 'MTA', phase: 'during', name: 'smtp-cbv', version: '0.1.0' };
 const ENV_PREFIX = 'vnd.smtp-cbv.';
+/** A policy built without a configuration knows no mailbox but INBOX. */
+const INBOX_ONLY = mailboxDirectory(undefined);
 
 /** What the session asks of a policy; SievePolicy is the one the product runs. */
 export interface Policy {
@@ -184,6 +191,7 @@ export class SievePolicy implements Policy {
     const env: Record<string, string> = { ...ENVIRONMENT_BASE, domain: connection.hostname, host: connection.hostname, [`${ENV_PREFIX}phase`]: phase };
     const { logger, counters } = services;
     const observer = this.options.observer;
+    const mailboxes = this.options.mailboxes ?? INBOX_ONLY;
     return {
       environment: (name) => {
         const key = name.toLowerCase();
@@ -192,7 +200,9 @@ export class SievePolicy implements Policy {
         const variable = name.slice(ENV_PREFIX.length);
         return transaction?.context.get(variable) ?? connection.context.get(variable);
       },
-      mailboxExists: () => true,
+      mailboxExists: (name) => mailboxes.exists(name, services.folderExists),
+      specialUseMailboxes: (flag) => mailboxes.specialUse(flag),
+      metadata: (mailbox, name) => mailboxes.metadata(mailbox, name),
       externalList: (name) => this.options.externalLists?.get(name),
       log: (level, text) => {
         logger[level === 'warning' ? 'warn' : level]({ event: 'ec_log', session: connection.id, phase }, text);
