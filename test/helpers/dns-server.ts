@@ -20,6 +20,8 @@ export interface ZoneEntry {
   TXT?: string[];
   servfail?: true | Array<'MX' | 'A' | 'AAAA' | 'TXT'>;
   silent?: true;
+  /** A slow DNS server: answer only once this settles (the test decides when). */
+  hold?: Promise<unknown>;
   /** TTL of this name's records (seconds); default 60. */
   ttl?: number;
 }
@@ -97,7 +99,8 @@ export async function startDnsServer(zone: Zone): Promise<TestDnsServer> {
       answers,
       authorities: !answers.length && rcode !== RCODE_SERVFAIL && server.negativeTtl !== undefined ? [negativeSoa(name, server.negativeTtl)] : [],
     });
-    socket.send(response, rinfo.port, rinfo.address);
+    if (entry?.hold) void entry.hold.then(() => socket.send(response, rinfo.port, rinfo.address));
+    else socket.send(response, rinfo.port, rinfo.address);
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
   server.port = socket.address().port;
