@@ -13,7 +13,7 @@
  * cached: the SOA's TTL bounded by its MINIMUM field (RFC 2308 5).
  */
 import { randomInt } from 'node:crypto';
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { getServers } from 'node:dns';
 import { connect, isIP } from 'node:net';
 import dnsPacket from 'dns-packet';
@@ -132,26 +132,74 @@ async function ask(server: Server, name: string, type: string, timeoutMs: number
   return r.flags !== undefined && r.flags & dnsPacket.TRUNCATED_RESPONSE ? overTcp(server, name, type, timeoutMs) : r;
 }
 
+/**
+ * One UDP socket per address family for every question in flight, as
+ * c-ares keeps one per server: a socket made and closed per question cost
+ * more than the question. Answers are told apart by id, question and the
+ * server they come from (RFC 5452 9.1); the socket does not keep the
+ * process alive.
+ */
+interface Waiting {
+  server: Server;
+  name: string;
+  type: string;
+  resolve(r: dnsPacket.Packet): void;
+}
+const channels = new Map<'udp4' | 'udp6', { socket: Socket; waiting: Map<number, Waiting> }>();
+
+function channel(family: 'udp4' | 'udp6') {
+  let c = channels.get(family);
+  if (c) return c;
+  const socket = createSocket(family);
+  const waiting = new Map<number, Waiting>();
+  c = { socket, waiting };
+  channels.set(family, c);
+  socket.unref();
+  socket.on('message', (msg, rinfo) => {
+    let r: dnsPacket.Packet;
+    try {
+      r = dnsPacket.decode(msg);
+    } catch {
+      return;
+    }
+    const w = r.id === undefined ? undefined : waiting.get(r.id);
+    if (!w || rinfo.port !== w.server.port || !matches(r, r.id!, w.name, w.type)) return;
+    waiting.delete(r.id!);
+    w.resolve(r);
+  });
+  // A broken socket is dropped; the questions on it time out and the next ones get a new socket.
+  socket.on('error', () => {
+    if (channels.get(family)?.socket === socket) channels.delete(family);
+    socket.close();
+  });
+  return c;
+}
+
 function overUdp(server: Server, name: string, type: string, timeoutMs: number): Promise<dnsPacket.Packet> {
-  const { id, packet } = query(name, type);
-  const socket = createSocket(isIP(server.host) === 6 ? 'udp6' : 'udp4');
+  const { waiting, socket } = channel(isIP(server.host) === 6 ? 'udp6' : 'udp4');
+  let { id, packet } = query(name, type);
+  while (waiting.has(id)) ({ id, packet } = query(name, type));
   return new Promise<dnsPacket.Packet>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DnsQueryError(`query${type} ETIMEOUT ${name}`, 'ETIMEOUT')), timeoutMs);
-    socket.on('error', reject);
-    socket.on('message', (msg, rinfo) => {
-      if (rinfo.port !== server.port) return;
-      let r: dnsPacket.Packet;
-      try {
-        r = dnsPacket.decode(msg);
-      } catch {
-        return;
-      }
-      if (!matches(r, id, name, type)) return;
-      clearTimeout(timer);
-      resolve(r);
+    const timer = setTimeout(() => {
+      waiting.delete(id);
+      reject(new DnsQueryError(`query${type} ETIMEOUT ${name}`, 'ETIMEOUT'));
+    }, timeoutMs);
+    waiting.set(id, {
+      server,
+      name,
+      type,
+      resolve: (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      },
     });
-    socket.send(dnsPacket.encode(packet), server.port, server.host, (e) => e && reject(e));
-  }).finally(() => socket.close());
+    socket.send(dnsPacket.encode(packet), server.port, server.host, (e) => {
+      if (!e) return;
+      clearTimeout(timer);
+      waiting.delete(id);
+      reject(e);
+    });
+  });
 }
 
 function overTcp(server: Server, name: string, type: string, timeoutMs: number): Promise<dnsPacket.Packet> {
