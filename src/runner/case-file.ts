@@ -10,6 +10,7 @@ import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAM
 import { type Diagnostic, type Position, sortDiagnostics } from '../diagnostics.js';
 import { PHASES, type Phase } from '../session/phases.js';
 import type { DryRunConnection, ModuleSettings, PhaseSource } from './session.js';
+import { AUTH_STUB_KEYS, AUTH_STUB_WORDS, type AuthStub, checkAuthStub } from './auth-stub.js';
 import { CBV_STATUSES, type CbvStub, type CbvStubs, checkStub, type DnsStubs } from './stubs.js';
 
 /** A text pattern: a string written /.../flags is a regular expression, any other must match exactly. */
@@ -44,6 +45,8 @@ export interface Case {
   /** Canned verdicts for smtp_recipient_verify. */
   recipientVerify: CbvStubs;
   dns: DnsStubs;
+  /** What SPF, DKIM, ARC and DMARC concluded. */
+  authentication: AuthStub;
   /** By phase: one expectation for every run of the phase, or (rcptto) one per recipient. */
   expect: Partial<Record<Phase, PhaseExpectation | PhaseExpectation[]>>;
 }
@@ -172,7 +175,7 @@ class Checker {
     if (file.config && file.scripts) this.error(root, 'give either config or scripts, not both');
     if (!file.config && !file.scripts) return this.error(root, 'the case file needs config: (a configuration file) or scripts: (scripts by phase)');
     if (!isSeq(cases) || !cases.items.length) return this.error(cases ?? root, 'cases: must be a non-empty list of cases');
-    const base = defaults ? this.entries(defaults, 'defaults', new Set(['connection', 'context', 'envelope', 'cbv', 'recipient_verify', 'dns'])) : [];
+    const base = defaults ? this.entries(defaults, 'defaults', new Set(['connection', 'context', 'envelope', 'cbv', 'recipient_verify', 'dns', 'authentication'])) : [];
     for (const item of cases.items) {
       const c = this.case(item as Node, base);
       if (c) file.cases.push(c);
@@ -214,9 +217,9 @@ class Checker {
   }
 
   case(node: Node, defaults: Array<[string, Node | null, Node]>): Case | undefined {
-    const known = new Set(['name', 'phase', 'phases', 'connection', 'context', 'envelope', 'message', 'message_file', 'cbv', 'recipient_verify', 'dns', 'expect']);
+    const known = new Set(['name', 'phase', 'phases', 'connection', 'context', 'envelope', 'message', 'message_file', 'cbv', 'recipient_verify', 'dns', 'authentication', 'expect']);
     const own = this.entries(node, 'a case', known);
-    const c: Case = { name: '', at: this.at(node), connection: {}, context: {}, envelope: { from: '', to: [] }, cbv: {}, recipientVerify: {}, dns: {}, expect: {} };
+    const c: Case = { name: '', at: this.at(node), connection: {}, context: {}, envelope: { from: '', to: [] }, cbv: {}, recipientVerify: {}, dns: {}, authentication: {}, expect: {} };
     let hasEnvelope = false;
     let hasExpect = false;
     // Defaults first, then the case's own keys: mappings merge, a case's value wins.
@@ -260,6 +263,9 @@ class Checker {
         case 'dns':
           for (const [name, value] of this.entries(v, 'dns')) c.dns[name] = this.strings(value, `dns."${name}"`) ?? [];
           break;
+        case 'authentication':
+          this.authentication(v, c.authentication);
+          break;
         case 'expect':
           hasExpect = true;
           c.expect = this.expect(v);
@@ -267,6 +273,8 @@ class Checker {
       }
     }
     if (!c.name) this.error(node, 'a case needs a name');
+    const authProblem = checkAuthStub(c.authentication);
+    if (authProblem) this.error(node, `case "${c.name}": authentication: ${authProblem}`);
     if (!hasEnvelope || !c.envelope.to.length) this.error(node, `case "${c.name}": envelope: needs from (use "" for the null sender) and to`);
     const phases = c.phases;
     for (const [phase, want] of Object.entries(c.expect)) {
@@ -289,6 +297,16 @@ class Checker {
       if (k === 'tls' || k === 'esmtp') into[k] = this.bool(v, `connection.${k}`);
       else if (k === 'port') into.port = Number(this.str(v, 'connection.port'));
       else into[k as 'ip' | 'helo' | 'auth'] = this.str(v, `connection.${k}`);
+    }
+  }
+
+  /** `spf: pass`, `dmarc_policy: reject`...: each result among the words docs/authentication.md lists. */
+  authentication(node: Node | null, into: AuthStub): void {
+    for (const [k, v] of this.entries(node, 'authentication', AUTH_STUB_KEYS)) {
+      const value = this.str(v, `authentication.${k}`);
+      const words = AUTH_STUB_WORDS[k as keyof AuthStub];
+      if (value !== undefined && words && !words.includes(value)) this.error(v, `authentication.${k} must be one of ${words.map((w) => w || '""').join(', ')}`);
+      else if (value !== undefined) into[k as keyof AuthStub] = value;
     }
   }
 

@@ -19,6 +19,7 @@ import { SenderVerification } from '../session/sender-verification.js';
 import { type DeliveryPlan, type MessageStore, type PhaseOutcome, Session, type SessionServices } from '../session/session.js';
 import type { Action, CompiledScript, TraceEvent } from '../sieve/index.js';
 import { type DryRunConnection, type ModuleSettings, type PhaseSource, type PolicyParts, partsFromConfig, partsFromScripts, silentLogger } from './session.js';
+import { type AuthStub, StubAuthentication } from './auth-stub.js';
 import { type CbvCall, type CbvStubs, type DnsCall, type DnsStubs, RECIPIENT_STUBS, StubVerifier, stubDnsLookup } from './stubs.js';
 
 export interface DryRunOptions {
@@ -42,6 +43,8 @@ export interface DryRunOptions {
   /** Canned verdicts for smtp_recipient_verify (docs/recipient-verification.md); the automatic call-ahead is not played. */
   recipientVerify?: CbvStubs;
   dns?: DnsStubs;
+  /** What SPF, DKIM, ARC and DMARC concluded (docs/testing-policies.md); absent: nothing is checked, as without spf_v1, dkim_validate and dmarc. */
+  authentication?: AuthStub;
   /** Connection context values on top of the listener's (like a Peer `Context = [...]`). */
   context?: Record<string, string>;
   /** Record each command and test evaluated (off: no cost). */
@@ -156,6 +159,7 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
     // A deadline no stub comes near.
     cbv: new SenderVerification(verifier, { ...parts.module, deadlineMs: 30_000 }, silentLogger),
     store: dryStore,
+    ...(options.authentication && Object.keys(options.authentication).length ? { authentication: new StubAuthentication(options.authentication) } : {}),
     maxTarpitMs: (parts.maxTarpitSeconds ?? 60) * 1000,
     ...(parts.maxTarpitSeconds !== undefined ? { maxTarpitSeconds: parts.maxTarpitSeconds } : {}),
   };

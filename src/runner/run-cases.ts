@@ -42,6 +42,7 @@ export async function runCaseFile(path: string, options: RunCasesOptions = {}): 
       cbv: c.cbv,
       recipientVerify: c.recipientVerify,
       dns: c.dns,
+      authentication: c.authentication,
       trace: options.coverage !== undefined,
     });
     options.coverage?.addRun(run);

@@ -170,6 +170,9 @@ export class Session {
     this.txLog = { phases: [] };
     // SPF's verdict joins the message context before the mailfrom scripts run.
     await this.deps.services.authentication?.mailFrom(this.connection, tx);
+    // The client hung up while SPF asked the DNS (close() ended the transaction): no script
+    // runs and no probe starts for a connection that is gone; no one reads this reply.
+    if (this.transaction !== tx) return { phase: 'mailfrom', reply: replies.sessionLost, accepted: false, disconnect: true, tarpitMs: 0 };
     return this.phase('mailfrom', {}, (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };

@@ -20,6 +20,10 @@ export interface ZoneEntry {
   TXT?: string[];
   servfail?: true | Array<'MX' | 'A' | 'AAAA' | 'TXT'>;
   silent?: true;
+  /** A slow DNS server: answer only once this settles (the test decides when). */
+  hold?: Promise<unknown>;
+  /** TTL of this name's records (seconds); default 60. */
+  ttl?: number;
 }
 
 export type Zone = Record<string, ZoneEntry>;
@@ -32,6 +36,8 @@ export interface TestDnsServer {
   queries: string[];
   /** Mutable: tests may change it between checks. */
   zone: Zone;
+  /** Mutable: when set, NXDOMAIN and NODATA answers carry an SOA whose TTL and MINIMUM are this (RFC 2308 3). */
+  negativeTtl?: number;
   close(): Promise<void>;
 }
 
@@ -45,6 +51,12 @@ function chunks(text: string): Buffer[] {
   return out.length ? out : [Buffer.alloc(0)];
 }
 const RCODE_NXDOMAIN = 3;
+
+/** The SOA a negative answer carries (RFC 2308 3), its TTL and MINIMUM both `ttl`. */
+function negativeSoa(name: string, ttl: number): dnsPacket.Answer {
+  const apex = name.split('.').slice(-2).join('.');
+  return { type: 'SOA', name: apex, ttl, data: { mname: `ns.${apex}`, rname: `hostmaster.${apex}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: ttl } };
+}
 
 export async function startDnsServer(zone: Zone): Promise<TestDnsServer> {
   const socket: Socket = createSocket('udp4');
@@ -71,12 +83,13 @@ export async function startDnsServer(zone: Zone): Promise<TestDnsServer> {
     if (entry?.silent) return;
     let rcode = 0;
     const answers: dnsPacket.Answer[] = [];
+    const ttl = entry?.ttl ?? 60;
     if (!entry) rcode = RCODE_NXDOMAIN;
     else if (entry.servfail === true || (Array.isArray(entry.servfail) && entry.servfail.includes(q.type as 'MX'))) rcode = RCODE_SERVFAIL;
-    else if (q.type === 'MX') for (const mx of entry.MX ?? []) answers.push({ type: 'MX', name: q.name, ttl: 60, data: mx });
-    else if (q.type === 'A') for (const a of entry.A ?? []) answers.push({ type: 'A', name: q.name, ttl: 60, data: a });
-    else if (q.type === 'AAAA') for (const a of entry.AAAA ?? []) answers.push({ type: 'AAAA', name: q.name, ttl: 60, data: a });
-    else if (q.type === 'TXT') for (const t of entry.TXT ?? []) answers.push({ type: 'TXT', name: q.name, ttl: 60, data: chunks(t) });
+    else if (q.type === 'MX') for (const mx of entry.MX ?? []) answers.push({ type: 'MX', name: q.name, ttl, data: mx });
+    else if (q.type === 'A') for (const a of entry.A ?? []) answers.push({ type: 'A', name: q.name, ttl, data: a });
+    else if (q.type === 'AAAA') for (const a of entry.AAAA ?? []) answers.push({ type: 'AAAA', name: q.name, ttl, data: a });
+    else if (q.type === 'TXT') for (const t of entry.TXT ?? []) answers.push({ type: 'TXT', name: q.name, ttl, data: chunks(t) });
     const response = dnsPacket.encode({
       type: 'response',
       id: query.id,
@@ -84,8 +97,10 @@ export async function startDnsServer(zone: Zone): Promise<TestDnsServer> {
       flags: dnsPacket.AUTHORITATIVE_ANSWER | dnsPacket.RECURSION_DESIRED | rcode,
       questions: [q],
       answers,
+      authorities: !answers.length && rcode !== RCODE_SERVFAIL && server.negativeTtl !== undefined ? [negativeSoa(name, server.negativeTtl)] : [],
     });
-    socket.send(response, rinfo.port, rinfo.address);
+    if (entry?.hold) void entry.hold.then(() => socket.send(response, rinfo.port, rinfo.address));
+    else socket.send(response, rinfo.port, rinfo.address);
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
   server.port = socket.address().port;

@@ -61,7 +61,10 @@ export async function startRelayServer(script: string, extraConfig: string[] = [
       return receivedBy(sink, rcpt);
     },
     async stop() {
-      await running.stop(0);
+      // Not stop(0): that leaves deliveries in flight still writing under queue/ while the
+      // directory is removed (ENOTEMPTY). The clients are gone, so the front closes at once;
+      // the queue returns as soon as its last delivery has finished writing.
+      await running.stop(10_000);
       await gateway.stop();
       await rm(dir, { recursive: true, force: true });
     },

@@ -66,7 +66,13 @@ describe('metrics and health listener', () => {
       await c.command('QUIT');
       await c.waitClosed();
     }
-    const m = await get(ops, '/metrics');
+    // The client's socket closes before the server has handled its end of it: scrape until
+    // the server has (connections_open drops to 0), then every series is final.
+    let m = await get(ops, '/metrics');
+    while (m.status === 200 && valueOf(parsePrometheus(m.body).samples, 'smtpcbv_connections_open') !== 0) {
+      await new Promise((r) => setTimeout(r, 20));
+      m = await get(ops, '/metrics');
+    }
     expect(m.status).toBe(200);
     expect(m.type).toMatch(/^text\/plain; version=0\.0\.4/);
     const { samples, types } = parsePrometheus(m.body);
