@@ -8,6 +8,7 @@
  */
 import { authResultsField, rewriteAuthHeaders } from '../auth/auth-results.js';
 import { MessageAuthentication } from '../session/message-authentication.js';
+import { bufferSource, type MessageSource } from '../session/message-source.js';
 import type { ConnectionState, Transaction } from '../session/state.js';
 import { silentLogger } from './session.js';
 
@@ -80,7 +81,7 @@ export class StubAuthentication extends MessageAuthentication {
     if (s.spf_helo) c.set('spf_helo_status', s.spf_helo);
   }
 
-  override async data(connection: ConnectionState, tx: Transaction, message: Buffer): Promise<Buffer> {
+  override async data(connection: ConnectionState, tx: Transaction, message: MessageSource): Promise<MessageSource> {
     const s = this.stub;
     const c = tx.context;
     const clauses: string[] = [];
@@ -96,7 +97,7 @@ export class StubAuthentication extends MessageAuthentication {
       clauses.push(`arc=${s.arc}`);
     }
     if (s.dmarc) {
-      const domain = s.dmarc_domain ?? fromDomain(message);
+      const domain = s.dmarc_domain ?? fromDomain(message.bytes());
       c.set('dmarc_status', s.dmarc);
       c.set('dmarc_policy', s.dmarc_policy ?? '');
       c.set('dmarc_domain', domain);
@@ -106,6 +107,7 @@ export class StubAuthentication extends MessageAuthentication {
     const id = connection.hostname;
     const field = authResultsField(id, clauses);
     c.set('authentication_results', field.slice(field.indexOf(':') + 1).replace(/\r\n\t/g, ' ').trim());
-    return rewriteAuthHeaders(message, id, [field]);
+    // The dry run's messages are in memory (message-source.ts bufferSource).
+    return bufferSource(rewriteAuthHeaders(message.bytes(), id, [field]));
   }
 }

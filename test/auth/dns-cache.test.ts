@@ -12,6 +12,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAuthResolve } from '../../src/auth/dns.js';
 import { MessageAuthentication } from '../../src/session/message-authentication.js';
+import { bufferSource } from '../../src/session/message-source.js';
 import { ConnectionState, Transaction } from '../../src/session/state.js';
 import { authZone, keyPair, message, signed } from '../helpers/auth-zone.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
@@ -40,7 +41,7 @@ describe('a message through SPF, DKIM, ARC and DMARC', () => {
     c.greeted('EHLO', 'client.example.com');
     const tx = new Transaction('alice@example.com', `s${n}.1`);
     await auth.mailFrom(c, tx);
-    await auth.data(c, tx, msg);
+    await auth.data(c, tx, bufferSource(msg));
     return tx.context;
   }
 
