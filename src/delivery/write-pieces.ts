@@ -10,6 +10,7 @@ import type { MessageSource } from '../session/message-source.js';
 export type Piece = Buffer | MessageSource;
 
 export async function writePieces(fh: FileHandle, pieces: readonly Piece[]): Promise<void> {
+  if (pieces.every((p) => Buffer.isBuffer(p))) return writeBuffers(fh, pieces as readonly Buffer[]);
   for (const p of pieces) {
     if (Buffer.isBuffer(p)) await writeAll(fh, p);
     else for await (const chunk of p.chunks()) await writeAll(fh, chunk as Buffer);
@@ -18,6 +19,13 @@ export async function writePieces(fh: FileHandle, pieces: readonly Piece[]): Pro
 
 /** The octets of the pieces together. */
 export const piecesSize = (pieces: readonly Piece[]): number => pieces.reduce((n, p) => n + (Buffer.isBuffer(p) ? p.length : p.size), 0);
+
+/** Pieces all in memory go in one writev(2), one system call for the common small message. */
+async function writeBuffers(fh: FileHandle, buffers: readonly Buffer[]): Promise<void> {
+  const { bytesWritten } = await fh.writev(buffers as Buffer[]);
+  const size = piecesSize(buffers);
+  if (bytesWritten < size) await writeAll(fh, Buffer.concat(buffers as Buffer[], size).subarray(bytesWritten));
+}
 
 /** A write to a file may be short (write(2)); the rest is written after it. */
 async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
