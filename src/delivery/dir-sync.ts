@@ -5,7 +5,8 @@
  * running wait for the next one, which all of them share. Under load this
  * turns one directory fsync per message into one per batch.
  */
-import { constants, open } from 'node:fs/promises';
+import { close, constants, fsync, open } from 'node:fs';
+import { promisify } from 'node:util';
 
 export class DirSync {
   private running = new Map<string, Promise<void>>();
@@ -40,11 +41,17 @@ export class DirSync {
   }
 }
 
+// Plain descriptors and callback calls: cheaper per call for the event
+// loop than FileHandle (see writeDurably in maildir.ts).
+const openFd = promisify(open) as (path: string, flags: number) => Promise<number>;
+const fsyncFd = promisify(fsync);
+const closeFd = promisify(close);
+
 async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, constants.O_RDONLY);
+  const fd = await openFd(dir, constants.O_RDONLY);
   try {
-    await fh.sync();
+    await fsyncFd(fd);
   } finally {
-    await fh.close();
+    await closeFd(fd);
   }
 }

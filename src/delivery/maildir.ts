@@ -24,7 +24,9 @@
  * whole or not) are removed by `recover()` at start-up.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { close, fdatasync, open as openCallback, rename as renameCallback } from 'node:fs';
+import { constants, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DirSync } from './dir-sync.js';
@@ -100,7 +102,7 @@ export class MaildirSpool {
       // before the clean-up below removes its file.
       await Promise.all([writeDurably(tmpMessage, Buffer.isBuffer(message) ? [message] : (message as readonly Piece[])), envelopeDurable.catch(() => undefined)]);
       await envelopeDurable;
-      await rename(tmpMessage, path);
+      await renameFd(tmpMessage, path);
       written.push(path);
       await this.dirs.sync(newDir);
       return { id, folder, path, envelopePath };
@@ -159,6 +161,11 @@ export class MaildirSpool {
 // Looked up once: a system call per message showed in the profile.
 const HOST = hostname().replace(/[/:]/g, '_');
 
+const openFd = promisify(openCallback) as (path: string, flags: number, mode: number) => Promise<number>;
+const fdatasyncFd = promisify(fdatasync);
+const closeFd = promisify(close);
+const renameFd = promisify(renameCallback);
+
 function uniqueName(): string {
   const now = Date.now();
   const host = HOST;
@@ -176,12 +183,14 @@ function uniqueName(): string {
  * explicit fsync() on a file descriptor for the directory is also needed").
  */
 async function writeDurably(path: string, pieces: readonly Piece[]): Promise<void> {
-  let fh: FileHandle | undefined;
+  // Plain descriptors and callback calls, not FileHandle: per message the
+  // promise API's handle objects cost the event loop about half as much
+  // again, measured under the accept-rate benchmark's load.
+  const fd = await openFd(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   try {
-    fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    await writePieces(fh, pieces);
-    await fh.datasync();
+    await writePieces(fd, pieces);
+    await fdatasyncFd(fd);
   } finally {
-    await fh?.close();
+    await closeFd(fd);
   }
 }
