@@ -24,7 +24,7 @@
  * whole or not) are removed by `recover()` at start-up.
  */
 import { randomBytes } from 'node:crypto';
-import { close, fdatasync, open as openCallback, rename as renameCallback } from 'node:fs';
+import { closeSync, fdatasync, open as openCallback, rename as renameCallback } from 'node:fs';
 import { constants, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { hostname } from 'node:os';
@@ -163,7 +163,6 @@ const HOST = hostname().replace(/[/:]/g, '_');
 
 const openFd = promisify(openCallback) as (path: string, flags: number, mode: number) => Promise<number>;
 const fdatasyncFd = promisify(fdatasync);
-const closeFd = promisify(close);
 const renameFd = promisify(renameCallback);
 
 function uniqueName(): string {
@@ -191,6 +190,9 @@ async function writeDurably(path: string, pieces: readonly Piece[]): Promise<voi
     await writePieces(fd, pieces);
     await fdatasyncFd(fd);
   } finally {
-    await closeFd(fd);
+    // close(2) in line, not on the thread pool: after fdatasync there is
+    // nothing left to write back, so it returns at once, and a thread-pool
+    // round trip costs the event loop more than the call itself.
+    closeSync(fd);
   }
 }
