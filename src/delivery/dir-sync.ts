@@ -1,9 +1,10 @@
 /**
- * Directory fsyncs shared by concurrent writers (group commit). A rename
- * is durable once its directory has been fsynced; one fsync covers every
- * rename made before it started, so writers that renamed while one was
- * running wait for the next one, which all of them share. Under load this
- * turns one directory fsync per message into one per batch.
+ * Directory fsyncs shared by concurrent writers (group commit). A rename,
+ * or a new file's name, is durable once its directory has been fsynced
+ * (fsync(2)); one fsync covers every name made before it started, so
+ * writers that made theirs while one was running wait for the next one,
+ * which all of them share. Under load this turns one directory fsync per
+ * message into one per batch.
  */
 import { close, constants, fsync, open } from 'node:fs';
 import { promisify } from 'node:util';
