@@ -170,10 +170,14 @@ export class SievePolicy implements Policy {
       const rt = result.runtime;
       if (rt.message && rt.message !== rt.initialMessage) edited = rt.message.raw;
       const d = decide(phase, result.actions, result.implicitKeep);
-      services.logger.debug(
-        { event: 'sieve', session: input.connection.id, phase, script: script.file ?? slot, actions: result.actions.map((a) => a.type), implicitKeep: result.implicitKeep, code: d.reply?.code ?? null },
-        `${phase} ${slot}: ${result.actions.map((a) => a.type).join(', ') || 'implicit keep'}`,
-      );
+      // Built only when debug is on: this runs for every script of every phase of every message.
+      if (services.logger.isLevelEnabled('debug')) {
+        const actions = result.actions.map((a) => a.type);
+        services.logger.debug(
+          { event: 'sieve', session: input.connection.id, phase, script: script.file ?? slot, actions, implicitKeep: result.implicitKeep, code: d.reply?.code ?? null },
+          `${phase} ${slot}: ${actions.join(', ') || 'implicit keep'}`,
+        );
+      }
       mergeDecision(total, d);
       if (d.final) break;
     }
