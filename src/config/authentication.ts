@@ -10,12 +10,9 @@
  */
 import type { OptionSpec, ScopeSpec } from './schema.js';
 import type { HostPort } from './values.js';
+import { opt } from './option.js';
 import * as t from './values.js';
 import type { ScopeInstance } from './walk.js';
-
-function opt<T>(name: string, type: t.ValueType<T>, def: string | null, doc: string): OptionSpec<T> {
-  return { name, type, default: def, doc };
-}
 
 export const spfOptions = {
   contextVariable: opt('context_variable', t.string, '"spf_status"', 'The message context variable that holds the SPF result (Momentum\'s option); `spf_status` is set as well.'),

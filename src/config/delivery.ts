@@ -15,6 +15,7 @@ import { diagnosticAt } from './origin.js';
 import { recipientVerifyOptions } from './recipient-verify.js';
 import type { OptionSpec, ScopeSpec } from './schema.js';
 import type { SourceRef } from './types.js';
+import { opt } from './option.js';
 import * as t from './values.js';
 import type { ScopeInstance } from './walk.js';
 
@@ -60,10 +61,6 @@ export interface DeliveryConfig {
   allowTargets: string[];
   connectTimeoutMs: number;
   responseTimeoutMs: number;
-}
-
-function opt<T>(name: string, type: t.ValueType<T>, def: string | null, doc: string): OptionSpec<T> {
-  return { name, type, default: def, doc };
 }
 
 /** `host[:port]`: a name, an IPv4 address, or an IPv6 address in brackets (Momentum's Gateway). */

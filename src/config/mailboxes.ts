@@ -12,6 +12,7 @@ import { isAnnotationName } from '../sieve/extensions/metadata.js';
 import { isSpecialUseFlag } from '../sieve/extensions/special-use.js';
 import { normalizeMailbox } from '../sieve/runtime/result.js';
 import type { OptionSpec, ScopeSpec } from './schema.js';
+import { opt } from './option.js';
 import * as t from './values.js';
 import type { ScopeInstance } from './walk.js';
 
@@ -41,10 +42,6 @@ const annotations: t.ValueType<Record<string, string>> = {
     return { ok: false, problems: [{ message: `expected an annotation name such as "/shared/comment" (RFC 5464: /private or /shared, then /-separated parts without * or %), found '${bad.key}'`, pos: bad.keyPos }] };
   },
 };
-
-function opt<T>(name: string, type: t.ValueType<T>, def: string | null, doc: string): OptionSpec<T> {
-  return { name, type, default: def, doc };
-}
 
 export const mailboxOptions = {
   specialUse: opt('special_use', t.listOf(specialUseFlag), '( )', 'RFC 6154 special-use flags this mailbox carries, e.g. `( "\\\\Junk" )`: what `specialuse_exists` and `fileinto :specialuse` find.'),

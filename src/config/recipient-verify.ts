@@ -9,6 +9,7 @@
  * the `Domain` scope's options, so this file finds those scopes by name.
  */
 import type { OptionSpec } from './schema.js';
+import { opt } from './option.js';
 import * as t from './values.js';
 import type { ScopeInstance } from './walk.js';
 
@@ -26,10 +27,6 @@ export interface RecipientVerifyConfig {
   /** Call-aheads started per recipient domain per `rateIntervalMs`. */
   rateLimit: number;
   rateIntervalMs: number;
-}
-
-function opt<T>(name: string, type: t.ValueType<T>, def: string | null, doc: string): OptionSpec<T> {
-  return { name, type, default: def, doc };
 }
 
 export const recipientVerifyOptions = {

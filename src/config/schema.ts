@@ -12,6 +12,7 @@ import { type ConfScalar } from '../../grammars/ecconf.js';
 import { parseCidr, parseHostPort, type ValueType } from './values.js';
 import * as t from './values.js';
 import { didYouMean } from './suggest.js';
+import { opt } from './option.js';
 import { deliveryOptions, domainScope } from './delivery.js';
 import { recipientVerifyTopOptions } from './recipient-verify.js';
 import { authenticationScopes } from './authentication.js';
@@ -48,10 +49,6 @@ export interface ScopeSpec {
   scopes: ScopeSpec[];
   /** Set when the options are the parent scope's, repeated to override them (docs list them once). */
   inheritsOptionsFrom?: string;
-}
-
-function opt<T>(name: string, type: ValueType<T>, def: string | null, doc: string, required = false): OptionSpec<T> {
-  return { name, type, default: def, doc, required };
 }
 
 // ---------------------------------------------------------------- debug level
