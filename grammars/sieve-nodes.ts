@@ -41,28 +41,6 @@ function nameOf(image: string, skip: 0 | 1): Name {
 }
 
 /**
- * String values of the script being parsed, one string per value: the same
- * few header names and folders recur all through a script, and a third of
- * a 1 MiB script's string values are distinct. Long values are rarely
- * repeated and not worth the hashing. Emptied after each parse, so nothing
- * outlives the ASTs that use it.
- */
-const values = new Map<string, string>();
-const SHARED_VALUE_LENGTH = 64;
-function sharedValue(value: string): string {
-  if (value.length > SHARED_VALUE_LENGTH) return value;
-  const known = values.get(value);
-  if (known !== undefined) return known;
-  values.set(value, value);
-  return value;
-}
-
-/** Called when a parse ends. */
-export function forgetSharedValues(): void {
-  values.clear();
-}
-
-/**
  * A node's place in the text: where its first token starts and where its
  * last one ends, in private fields (invisible to Object.keys, spreads, JSON
  * and deep equality, so that a node reads as the plain object the AST
@@ -118,15 +96,24 @@ class NodePosition implements Position {
  * The empty argument and test lists all nodes share: a list of nothing
  * costs nothing per node. Frozen, as AST lists are never changed.
  */
-const NONE: never[] = Object.freeze([]) as never[];
+export const NONE: never[] = Object.freeze([]) as never[];
 const orNone = <T>(list: T[]): T[] => (list.length === 0 ? NONE : list);
 
 /**
- * A list built by push, copied to its exact size: a pushed-to array keeps
- * room for 17 entries, and AST lists (mostly of one to three) live as long
- * as the compiled script.
+ * Adds to a list that started as NONE. The first item makes a list of
+ * exactly one entry; a list grown by push keeps room for 17, so longer
+ * lists are copied to their exact size by `exact` when complete. AST lists
+ * (mostly of one to three) live as long as the compiled script, and half
+ * of them hold one item: those are neither grown nor copied.
  */
-export const exact = <T>(list: T[]): T[] => (list.length === 0 ? NONE : list.slice());
+export function append<T>(list: T[], item: T): T[] {
+  if (list.length === 0) return [item];
+  list.push(item);
+  return list;
+}
+
+/** A list made by `append` (or a one-item literal), at its exact size. */
+export const exact = <T>(list: T[]): T[] => (list.length <= 1 ? list : list.slice());
 
 /*
  * One class per kind, each with one constructor that assigns every field
@@ -253,7 +240,7 @@ export function callNode(lines: LineIndex, id: IToken, last: IToken, args: Argum
 
 /** A quoted or multi-line string. */
 export function stringNode(lines: LineIndex, tok: IToken, multiline: boolean): StringArg {
-  return new StringNode(lines, tok, tok, sharedValue(multiline ? decodeMultiLine(tok.image) : decodeQuoted(tok.image)), multiline);
+  return new StringNode(lines, tok, tok, multiline ? decodeMultiLine(tok.image) : decodeQuoted(tok.image), multiline);
 }
 
 /** A string that stands where the tokens from `first` to `last` are (a Sieve++ `$name` list item). */

@@ -8,7 +8,6 @@ import { EOF, type IRecognitionException, type IToken } from './chevrotain.js';
 import type { Diagnostic, Position } from '../src/diagnostics.js';
 import type { Script } from '../src/sieve/ast.js';
 import { defaultParseLimits, type Dialect, type ParseLimits, MOMENTUM_MAX_IDENTIFIER } from './sieve-limits.js';
-import { forgetSharedValues } from './sieve-nodes.js';
 import { SieveParser } from './sieve-parser.js';
 import { isErrorToken, lexSieve } from './sieve-tokens.js';
 
@@ -68,7 +67,6 @@ export function parseSieve(text: string, options: ParseOptions = {}): ParseResul
   // The shared parser would otherwise hold every token of this script (as
   // many bytes as the AST) until the next parse.
   parser.input = NO_TOKENS;
-  forgetSharedValues();
   return { script, diagnostics: withFile(diagnostics, options.file) };
 }
 
