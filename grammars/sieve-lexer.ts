@@ -63,16 +63,21 @@ export const BadMultiLine = createToken({
   start_chars_hint: ['t', 'T'],
 });
 
+/*
+ * The string patterns are written as runs of plain characters between
+ * escapes ("unrolled"), not as one alternation per character: the same
+ * language, matched several times faster by the regular-expression engine.
+ */
 export const QuotedString = createToken({
   name: 'QuotedString',
   label: 'quoted-string',
-  pattern: /"(?:[^"\\]|\\[\s\S])*"/,
+  pattern: /"[^"\\]*(?:\\[\s\S][^"\\]*)*"/,
   line_breaks: true,
 });
 
 export const UnterminatedString = createToken({
   name: 'UnterminatedString',
-  pattern: /"(?:[^"\\]|\\[\s\S])*/,
+  pattern: /"[^"\\]*(?:\\[\s\S][^"\\]*)*/,
   line_breaks: true,
 });
 

@@ -16,19 +16,26 @@ import type { Argument, Assignment, Call, Command, NumberArg, Statement, StringA
 import { decodeMultiLine, decodeNumber, decodeQuoted } from './sieve-literals.js';
 import type { LineIndex } from './sieve-positions.js';
 
+/** A name as written and in lower case (without its `:` or `$`). */
+interface Name {
+  readonly lower: string;
+  readonly raw: string;
+}
+
 /**
- * Names (commands, tags, variables) in lower case, one string per spelling:
- * a script repeats a few names thousands of times, and every copy would
- * outlive the parse in the AST.
+ * Names (commands, tags, variables) in lower case and as written, one pair
+ * of strings per spelling, found with one look-up: a script repeats a few
+ * names thousands of times, and every copy would outlive the parse in the
+ * AST.
  */
-const lowerNames: Array<Map<string, string>> = [new Map(), new Map()];
-export function lowerName(image: string, skip: 0 | 1): string {
-  const names = lowerNames[skip]!;
-  let name = names.get(image);
+const names: Array<Map<string, Name>> = [new Map(), new Map()];
+function nameOf(image: string, skip: 0 | 1): Name {
+  const known = names[skip]!;
+  let name = known.get(image);
   if (name === undefined) {
-    if (names.size > 10_000) names.clear();
-    name = image.slice(skip).toLowerCase();
-    names.set(image, name);
+    if (known.size > 10_000) known.clear();
+    name = { lower: image.slice(skip).toLowerCase(), raw: image };
+    known.set(image, name);
   }
   return name;
 }
@@ -37,56 +44,76 @@ export function lowerName(image: string, skip: 0 | 1): string {
  * A node's place in the text: where its first token starts and where its
  * last one ends, in private fields (invisible to Object.keys, spreads, JSON
  * and deep equality, so that a node reads as the plain object the AST
- * interface describes).
+ * interface describes). Three fields, not four: the line index is only
+ * needed until the position is first computed, and a NodePosition keeps it
+ * for `end`. Every field costs 8 bytes in each of some 100,000 nodes of a
+ * 1 MiB script, all of which the young-generation collector copies.
  */
 abstract class Located {
-  readonly #lines: LineIndex;
   readonly #start: number;
   readonly #stop: number;
-  /** Set on first use: the interpreter asks a node it runs for its position at every step. */
-  #pos: Position | undefined;
+  /** The line index until `pos` is first asked (the interpreter asks at every step), then the position. */
+  #at: LineIndex | NodePosition;
 
   constructor(lines: LineIndex, first: IToken, last: IToken) {
-    this.#lines = lines;
+    this.#at = lines;
     this.#start = first.startOffset;
     this.#stop = last.startOffset + last.image.length;
   }
 
   /** Its first character. */
   get pos(): Position {
-    return (this.#pos ??= this.#lines.position(this.#start));
+    const at = this.#at;
+    if (at instanceof NodePosition) return at;
+    return (this.#at = new NodePosition(at, at.position(this.#start)));
   }
 
   /** Just past its last character (asked for rarely: not kept). */
   get end(): Position {
-    return this.#lines.after(this.#stop);
+    const at = this.#at;
+    return (at instanceof NodePosition ? at.lines : at).after(this.#stop);
   }
 }
 
-/** A spelling as written, one string per spelling (as lowerName does for the lower-case names). */
-const spellings = new Map<string, string>();
-function spelling(image: string): string {
-  let s = spellings.get(image);
-  if (s === undefined) {
-    if (spellings.size > 10_000) spellings.clear();
-    spellings.set(image, (s = image));
+/** A node's `pos`, which also remembers the line index its `end` is found with. */
+class NodePosition implements Position {
+  declare readonly line: number;
+  declare readonly column: number;
+  declare readonly offset: number;
+  readonly #lines: LineIndex;
+  constructor(lines: LineIndex, p: Position) {
+    this.#lines = lines;
+    this.line = p.line;
+    this.column = p.column;
+    this.offset = p.offset;
   }
-  return s;
+  get lines(): LineIndex {
+    return this.#lines;
+  }
 }
 
 /**
  * The empty argument and test lists all nodes share: a list of nothing
  * costs nothing per node. Frozen, as AST lists are never changed.
  */
-const NONE: never[] = Object.freeze([]) as never[];
+export const NONE: never[] = Object.freeze([]) as never[];
 const orNone = <T>(list: T[]): T[] => (list.length === 0 ? NONE : list);
 
 /**
- * A list built by push, copied to its exact size: a pushed-to array keeps
- * room for 17 entries, and AST lists (mostly of one to three) live as long
- * as the compiled script.
+ * Adds to a list that started as NONE. The first item makes a list of
+ * exactly one entry; a list grown by push keeps room for 17, so longer
+ * lists are copied to their exact size by `exact` when complete. AST lists
+ * (mostly of one to three) live as long as the compiled script, and half
+ * of them hold one item: those are neither grown nor copied.
  */
-export const exact = <T>(list: T[]): T[] => (list.length === 0 ? NONE : list.slice());
+export function append<T>(list: T[], item: T): T[] {
+  if (list.length === 0) return [item];
+  list.push(item);
+  return list;
+}
+
+/** A list made by `append` (or a one-item literal), at its exact size. */
+export const exact = <T>(list: T[]): T[] => (list.length <= 1 ? list : list.slice());
 
 /*
  * One class per kind, each with one constructor that assigns every field
@@ -104,8 +131,9 @@ class InvocationNode<K extends 'command' | 'test' | 'call'> extends Located {
   constructor(kind: K, lines: LineIndex, id: IToken, last: IToken, args: Argument[], tests: Test[], testList: boolean) {
     super(lines, id, last);
     this.kind = kind;
-    this.name = lowerName(id.image, 0);
-    this.raw = spelling(id.image);
+    const name = nameOf(id.image, 0);
+    this.name = name.lower;
+    this.raw = name.raw;
     this.arguments = exact(args);
     this.tests = orNone(tests);
     this.testList = testList;
@@ -151,7 +179,7 @@ class NumberNode extends Located implements NumberArg {
     const image = tok.image;
     this.kind = 'number';
     this.value = plainNumber(image) ? decodeNumber(image).value : Number(image);
-    this.raw = spelling(image);
+    this.raw = nameOf(image, 0).raw;
   }
 }
 
@@ -162,8 +190,9 @@ class TagNode extends Located implements TagArg {
   constructor(lines: LineIndex, tok: IToken) {
     super(lines, tok, tok);
     this.kind = 'tag';
-    this.name = lowerName(tok.image, 1);
-    this.raw = spelling(tok.image);
+    const name = nameOf(tok.image, 1);
+    this.name = name.lower;
+    this.raw = name.raw;
   }
 }
 
@@ -175,8 +204,9 @@ class VariableNode extends Located implements VariableArg {
   constructor(lines: LineIndex, tok: IToken, last: IToken, index: VariableArg['index']) {
     super(lines, tok, last);
     this.kind = 'variable';
-    this.name = lowerName(tok.image, 1);
-    this.raw = spelling(tok.image);
+    const name = nameOf(tok.image, 1);
+    this.name = name.lower;
+    this.raw = name.raw;
     this.index = orNone(index);
   }
 }

@@ -29,7 +29,7 @@
 import { EOF, type GrammarOptions, type IToken, MismatchedTokenException } from './chevrotain.js';
 import type { Argument, Assignment, Call, Command, Script, Statement, StringArg, StringListArg, Test, VariableArg } from '../src/sieve/ast.js';
 import { Comma, Equals, Identifier, LBracket, LCurly, LParen, MultiLine, NumberLiteral, QuotedString, RBracket, RCurly, RParen, Semicolon, Tag, Variable } from './sieve-lexer.js';
-import { assignmentNode, callNode, commandNode, exact, numberNode, plainNumber, stringAt, stringListNode, stringNode, stringTooLong, tagNode, testNode, variableNode } from './sieve-nodes.js';
+import { append, assignmentNode, callNode, commandNode, exact, NONE, numberNode, plainNumber, stringAt, stringListNode, stringNode, stringTooLong, tagNode, testNode, variableNode } from './sieve-nodes.js';
 import { Priority, SieveParserBase } from './sieve-recovery.js';
 
 /** SUBRULE options by argument (a depth or a level), made once: no allocation per call. */
@@ -48,7 +48,7 @@ export class SieveParser extends SieveParserBase {
   /** Set by the test-list alternative of testOptions, read as soon as the OPTION returns. */
   private foundTestList = false;
   /** The arguments being collected by argumentStep (arguments never nest, so one list at a time). */
-  private collected: Argument[] = [];
+  private collected: Argument[] = NONE;
   private readonly argumentAlts: Alts<Argument | undefined>;
   private readonly argumentStep: () => void;
   /** String-list items, two copies: a rule may not use one CONSUME index twice. */
@@ -69,8 +69,7 @@ export class SieveParser extends SieveParserBase {
     this.argumentStep = () => {
       const arg = this.OR(this.argumentAlts);
       if (arg === undefined || this.recording) return; // a string list that was recovered from
-      const args = this.collected;
-      args.push(arg);
+      const args = (this.collected = append(this.collected, arg));
       if (args.length === this.settings.limits.maxArguments + 1) {
         const owner = this.owner();
         this.reportAt(arg.pos, `too many arguments for ${owner ? `'${owner.image}'` : 'this command'} (at most ${this.settings.limits.maxArguments})`);
@@ -90,14 +89,14 @@ export class SieveParser extends SieveParserBase {
 
   script = this.RULE('script', (): Script => {
     const first = this.LA(1);
-    const commands: Statement[] = [];
+    let commands: Statement[] = NONE;
     const alts = this.statementsAt(0);
     this.MANY(() => {
       const statement = this.OR(alts);
-      if (statement) commands.push(statement);
+      if (statement) commands = append(commands, statement);
     });
     if (this.recording) return undefined as never;
-    this.parseAfterStrayTokens(commands);
+    commands = this.parseAfterStrayTokens(commands);
     return {
       kind: 'script',
       commands: exact(commands),
@@ -124,7 +123,7 @@ export class SieveParser extends SieveParserBase {
 
   block = this.RULE('block', (depth: number): Statement[] => {
     const open = this.CONSUME(LCurly);
-    const statements: Statement[] = [];
+    let statements: Statement[] = NONE;
     if (!this.recording) {
       this.enter('block', open, depth);
       if (depth > this.settings.limits.maxBlockNesting) {
@@ -136,7 +135,7 @@ export class SieveParser extends SieveParserBase {
     const alts = this.statementsAt(depth);
     this.MANY(() => {
       const statement = this.OR(alts);
-      if (statement) statements.push(statement);
+      if (statement) statements = append(statements, statement);
     });
     this.CONSUME(RCurly);
     if (!this.recording) this.leave();
@@ -187,7 +186,7 @@ export class SieveParser extends SieveParserBase {
   variable = this.RULE('variable', (): VariableArg => {
     const tok = this.CONSUME(Variable);
     if (!this.recording) this.checkDialect(tok, 'variable references like');
-    const index: VariableArg['index'] = [];
+    let index: VariableArg['index'] = NONE;
     let last = tok;
     this.MANY({
       GATE: () => this.LA(1).startOffset === last.startOffset + last.image.length,
@@ -195,32 +194,32 @@ export class SieveParser extends SieveParserBase {
         this.CONSUME(LBracket);
         const key = this.OR(this.indexAlts);
         last = this.CONSUME(RBracket);
-        index.push(key);
+        index = append(index, key);
       },
     });
     if (this.recording) return undefined as never;
-    return variableNode(this.lines, tok, index, last);
+    return variableNode(this.lines, tok, exact(index), last);
   });
 
   /** Sieve++ assignment: `$x = value;`, `$x = cmd args;`, `($a, $b) = cmd args;`. */
   assignment = this.RULE('assignment', (depth: number): Assignment => {
     const first = this.LA(1);
-    const targets: VariableArg[] = [];
+    let targets: VariableArg[] = NONE;
     let unpack = false;
     if (!this.recording) {
       this.enter('assignment', first, depth);
       this.checkDialect(first, 'assignments like');
     }
     this.OR([
-      { ALT: () => { targets.push(this.SUBRULE(this.variable)); } },
+      { ALT: () => { targets = append(targets, this.SUBRULE(this.variable)); } },
       {
         ALT: () => {
           this.CONSUME(LParen);
           unpack = true;
-          targets.push(this.SUBRULE2(this.variable));
+          targets = append(targets, this.SUBRULE2(this.variable));
           this.MANY(() => {
             this.CONSUME(Comma);
-            targets.push(this.SUBRULE3(this.variable));
+            targets = append(targets, this.SUBRULE3(this.variable));
           });
           this.CONSUME(RParen);
         },
@@ -234,7 +233,7 @@ export class SieveParser extends SieveParserBase {
     const last = this.CONSUME(Semicolon);
     if (this.recording) return undefined as never;
     this.leave();
-    return assignmentNode(this.lines, first, last, targets, unpack, value!);
+    return assignmentNode(this.lines, first, last, exact(targets), unpack, value!);
   });
 
   call = this.RULE('call', (): Call => {
@@ -259,10 +258,9 @@ export class SieveParser extends SieveParserBase {
 
   /** `*argument`, inside the rule that owns them (command, test or call). */
   private argumentList(): Argument[] {
-    const args: Argument[] = [];
-    this.collected = args;
+    this.collected = NONE;
     this.MANY(this.argumentStep);
-    return args;
+    return this.collected;
   }
 
   /** `test / test-list` after the arguments of an owner at test nesting `level` (0 for a command). */

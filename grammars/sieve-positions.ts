@@ -23,6 +23,11 @@ export class LineIndex {
   private last = 0;
 
   constructor(private readonly text: string) {
+    if (text.indexOf('\r') < 0) {
+      // Only "\n" ends lines (the usual case): indexOf finds them far faster than a loop over every character.
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+      return;
+    }
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (c === 10) this.starts.push(i + 1);

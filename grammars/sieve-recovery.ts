@@ -15,7 +15,7 @@ import type { Command, Statement } from '../src/sieve/ast.js';
 import { allTokens, Identifier, LBracket, LCurly, LParen, RBracket, RCurly, RParen, Semicolon, Variable } from './sieve-lexer.js';
 import { defaultParseLimits, type ParseSettings } from './sieve-limits.js';
 import { type OpenContext, sieveMessages } from './sieve-messages.js';
-import { commandNode } from './sieve-nodes.js';
+import { append, commandNode } from './sieve-nodes.js';
 import { LineIndex } from './sieve-positions.js';
 import { describeToken, isErrorToken } from './sieve-tokens.js';
 
@@ -176,7 +176,7 @@ export abstract class SieveParserBase extends EmbeddedActionsParser {
    * Tokens left over at the top level (a stray '}' or a lone string):
    * report, skip to the next thing that can start a command, go on.
    */
-  protected parseAfterStrayTokens(commands: Statement[]): void {
+  protected parseAfterStrayTokens(commands: Statement[]): Statement[] {
     while (this.LA(1).tokenType !== EOF) {
       const stray = this.LA(1);
       // A command that ran into this token has reported it already.
@@ -190,9 +190,10 @@ export abstract class SieveParserBase extends EmbeddedActionsParser {
         const t = this.LA(1).tokenType;
         if (t !== Identifier && t !== Variable && t !== LParen) break;
         const statement = this.invokeRule(t === Identifier ? this.command : this.assignment, 0);
-        if (statement) commands.push(statement);
+        if (statement) commands = append(commands, statement);
       }
     }
+    return commands;
   }
 
   /** Calls a rule from recovery code, bypassing the root-level hooks. */

@@ -45,8 +45,13 @@ export interface LexResult {
   lines: LineIndex;
 }
 
-/** Tokens lexSieve looks at: the error tokens, and those with a length or value limit. */
-const checked = new Set<TokenType>([Identifier, Tag, NumberLiteral, ...errorTokens, Garbage]);
+/**
+ * Tokens lexSieve looks at: the error tokens, and those with a length or
+ * value limit; indexed by tokenTypeIdx, so that the other tokens (most of
+ * them) cost one array read each.
+ */
+const checked: boolean[] = [];
+for (const t of [Identifier, Tag, NumberLiteral, ...errorTokens, Garbage]) checked[t.tokenTypeIdx!] = true;
 
 export function lexSieve(text: string, limits: { maxIdentifierLength: number }): LexResult {
   const result = sieveLexer.tokenize(text);
@@ -55,10 +60,11 @@ export function lexSieve(text: string, limits: { maxIdentifierLength: number }):
   const error = (t: IToken, message: string, severity: Diagnostic['severity'] = 'error') => diagnostics.push({ severity, message, ...lines.start(t) });
 
   const tokens = result.errors.length ? withGarbageTokens(text, result.tokens, result.errors) : result.tokens;
-  for (const t of tokens) {
-    const type = t.tokenType;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
     // Most tokens need no check: one look-up instead of a chain of comparisons.
-    if (!checked.has(type)) continue;
+    if (checked[t.tokenTypeIdx] !== true) continue;
+    const type = t.tokenType;
     switch (type) {
       case Identifier:
         if (t.image.length > limits.maxIdentifierLength) {
