@@ -65,7 +65,7 @@ const isPromise = <T>(v: MaybePromise<T>): v is Promise<T> => typeof v === 'obje
 
 /** Runs a compiled script against a message and envelope. */
 export function execute<C extends ExecutionContext>(script: CompiledScript, ctx: C, host: SieveHost = {}, options: ExecuteOptions = {}): MaybePromise<ExecutionResult> {
-  const rt = options.runtime ?? new Runtime(ctx, host, { ...defaultRuntimeLimits, ...options.limits }, script.variables);
+  const rt = options.runtime ?? new Runtime(ctx, host, options.limits ? { ...defaultRuntimeLimits, ...options.limits } : defaultRuntimeLimits, script.variables);
   rt.installNamespaces(script.namespaces);
   if (options.trace) rt.trace = options.trace;
   if (options.timeSliceMs !== undefined) rt.budget.sliceMs = options.timeSliceMs;

@@ -273,8 +273,12 @@ export class Runtime implements Scope {
     return (this.lazyState ??= new Map());
   }
   private lazyState: Map<string, unknown> | undefined;
-  /** Variable namespaces (RFC 5229 3): resolvers by namespace name, e.g. "env". */
-  private readonly namespaces = new Map<string, NamespaceDef>();
+  /**
+   * Variable namespaces (RFC 5229 3), e.g. "env": the lists the scripts of
+   * this run brought, searched in order when a reference names one (rare),
+   * so that a run that never reads one builds nothing.
+   */
+  private namespaceLists: Array<ReadonlyArray<NamespaceDef>> | undefined;
   private current: SieveMessage | null;
   /** The message being judged; replacing it (editheader, the testsuite) drops cached reads of the old one. */
   get message(): SieveMessage | null {
@@ -330,7 +334,9 @@ export class Runtime implements Scope {
 
   /** Makes a script's variable namespaces readable (RFC 5229 3). */
   installNamespaces(defs: ReadonlyArray<NamespaceDef> | undefined): void {
-    if (defs) for (const d of defs) if (!this.namespaces.has(d.name)) this.namespaces.set(d.name, d);
+    if (!defs || defs.length === 0) return;
+    const lists = (this.namespaceLists ??= []);
+    if (!lists.includes(defs)) lists.push(defs);
   }
 
   /** A host setting by Pigeonhole's name, or undefined. */
@@ -357,9 +363,15 @@ export class Runtime implements Scope {
       const dot = ns.indexOf('.');
       const head = dot < 0 ? ns : ns.slice(0, dot);
       const path = dot < 0 ? name : `${ns.slice(dot + 1)}.${name}`;
-      return this.namespaces.get(head)?.read(this, path) ?? '';
+      return this.namespaceNamed(head)?.read(this, path) ?? '';
     }
     return (this.scope.globalNames.has(name) ? this.globals : this.scope.vars).get(name) ?? '';
+  }
+
+  /** The first namespace of that name the run's scripts brought. */
+  private namespaceNamed(name: string): NamespaceDef | undefined {
+    for (const list of this.namespaceLists ?? []) for (const d of list) if (d.name === name) return d;
+    return undefined;
   }
 
   matchValue(n: number): string {
