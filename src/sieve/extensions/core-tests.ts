@@ -7,7 +7,7 @@ import { type Address, parseAddressList } from '../runtime/address.js';
 import { allPart, type AddressPart, partValue } from '../runtime/address-parts.js';
 import { decodedHeaderValue, indexedHeaderValues, type SieveMessage } from '../runtime/message.js';
 import { afterMimeTree, currentPart, mimeFields } from '../runtime/mime.js';
-import { type MemoTable, memoTable, type Runtime } from '../runtime/runtime.js';
+import { type MemoTable, memoSlot, memoTable, type Runtime } from '../runtime/runtime.js';
 import { mimeOptionValues } from './mime.js';
 import type { Validator } from '../validate.js';
 
@@ -157,11 +157,12 @@ export const addressTest: CommandDef = {
     if (b.data !== PLAIN || names?.length !== 1) return undefined;
     const name = names[0]!;
     const reader = readerOf(b.addressPart ?? allPart);
+    const slot = memoSlot(reader.table, name);
     const match = compileMatch(b, b.args[1]!);
     const pos = b.node.pos;
     return (rt) => {
       rt.requireMessage(pos);
-      return match(rt, memoAddresses(rt, reader, name));
+      return match(rt, rt.memoizeAt(slot, reader.table, name, reader.read, rt));
     };
   },
 };
@@ -209,11 +210,12 @@ export const headerTest: CommandDef = {
     const names = constantList(b.args[0]!);
     if (b.data !== PLAIN || names?.length !== 1) return undefined;
     const name = names[0]!;
+    const slot = memoSlot(DECODED_FIELDS, name);
     const match = compileMatch(b, b.args[1]!);
     const pos = b.node.pos;
     return (rt) => {
       rt.requireMessage(pos);
-      return match(rt, rt.memoize(DECODED_FIELDS, name, decodeFields, rt));
+      return match(rt, rt.memoizeAt(slot, DECODED_FIELDS, name, decodeFields, rt));
     };
   },
 };
