@@ -14,7 +14,7 @@ import type { CompiledScript } from './compile.js';
 import { asciiCasemap } from './match/comparators.js';
 import { isMatch } from './match/basic-match.js';
 import { type MatchOutcome, type RelOp, runMatch } from './match/match-types.js';
-import type { Bound, MaybePromise } from './registry.js';
+import type { Bound, MaybePromise, Value } from './registry.js';
 import type { Action, RuntimeError } from './runtime/result.js';
 import {
   defaultRuntimeLimits,
@@ -65,7 +65,7 @@ const isPromise = <T>(v: MaybePromise<T>): v is Promise<T> => typeof v === 'obje
 
 /** Runs a compiled script against a message and envelope. */
 export function execute<C extends ExecutionContext>(script: CompiledScript, ctx: C, host: SieveHost = {}, options: ExecuteOptions = {}): MaybePromise<ExecutionResult> {
-  const rt = options.runtime ?? new Runtime(ctx, host, { ...defaultRuntimeLimits, ...options.limits }, script.variables);
+  const rt = options.runtime ?? new Runtime(ctx, host, options.limits ? { ...defaultRuntimeLimits, ...options.limits } : defaultRuntimeLimits, script.variables);
   rt.installNamespaces(script.namespaces);
   if (options.trace) rt.trace = options.trace;
   if (options.timeSliceMs !== undefined) rt.budget.sliceMs = options.timeSliceMs;
@@ -130,11 +130,45 @@ export function runBlock(list: readonly Bound[], rt: Runtime, from = 0): MaybePr
     if (b.chained) continue;
     // A time-sliced run whose slice is over lets the event loop go here, between commands.
     if (rt.budget.yieldDue) return rt.budget.pause().then(() => runBlock(list, rt, i));
-    rt.step(b.node.pos);
-    if (rt.trace) rt.trace({ kind: 'command', name: b.def.name, pos: b.node.pos });
-    const r = b.def.execute ? b.def.execute(b, rt) : b.def.evaluate!(b, rt);
+    const r = (b.compiled ?? compileCommand(b))(rt);
     if (isPromise(r)) return waiting(r as Promise<unknown>, rt).then(() => runBlock(list, rt, i + 1));
   }
+}
+
+/**
+ * A command as every run calls it, made on its first run: counted against
+ * the step limit and the CPU budget, traced when someone traces, then run
+ * through its definition's `compile` when it has one (registry.ts).
+ */
+function compileCommand(b: Bound): (rt: Runtime) => MaybePromise<unknown> {
+  const def = b.def;
+  const pos = b.node.pos;
+  const name = def.name;
+  const body = def.compile?.(b) ?? (def.execute ? (rt: Runtime) => def.execute!(b, rt) : (rt: Runtime) => def.evaluate!(b, rt));
+  return (b.compiled = (rt) => {
+    rt.step(pos);
+    if (rt.trace) rt.trace({ kind: 'command', name, pos });
+    return body(rt);
+  });
+}
+
+/** A test as every run evaluates it, made on its first evaluation (as compileCommand). */
+function compileTest(b: Bound): (rt: Runtime) => MaybePromise<boolean> {
+  const def = b.def;
+  const pos = b.node.pos;
+  const name = def.name;
+  const body = (def.compile?.(b) ?? ((rt: Runtime) => def.evaluate!(b, rt))) as (rt: Runtime) => MaybePromise<boolean>;
+  return (b.compiledTest = (rt) => {
+    rt.step(pos);
+    let r = body(rt);
+    if (isPromise(r)) r = waiting(r, rt);
+    const trace = rt.trace;
+    if (!trace) return r;
+    return andThen(r, (result) => {
+      trace({ kind: 'test', name, pos, result });
+      return result;
+    });
+  });
 }
 
 /**
@@ -157,15 +191,7 @@ function waiting<T>(p: Promise<T>, rt: Runtime): Promise<T> {
 }
 
 export function evalTest(b: Bound, rt: Runtime): MaybePromise<boolean> {
-  rt.step(b.node.pos);
-  let r = b.def.evaluate!(b, rt);
-  if (isPromise(r)) r = waiting(r as Promise<boolean>, rt);
-  const trace = rt.trace;
-  if (!trace) return r;
-  return andThen(r, (result) => {
-    trace({ kind: 'test', name: b.def.name, pos: b.node.pos, result });
-    return result;
-  });
+  return (b.compiledTest ?? compileTest(b))(rt);
 }
 
 /** Applies `then` to a value that may be a Promise, staying synchronous when it is not. */
@@ -221,6 +247,45 @@ export function matchTest(b: Bound, rt: Runtime, values: Iterable<string>, keys:
   const out = runMatch(mt, values, keys, ctx);
   if (isPromise(out)) return out.then((o) => matched(o, rt, wantCaptures));
   return matched(out, rt, wantCaptures);
+}
+
+/** A compiled match step: the values a test read, matched against its keys. */
+export type CompiledMatch = (rt: Runtime, values: string[]) => MaybePromise<boolean>;
+
+/**
+ * `matchTest` made once for one test (a definition's `compile`), with the
+ * key list `keyArg`: the match type, comparator and a constant relational
+ * operator are resolved here, and constant keys are made ready by their
+ * match type's compileKey (folded, parsed) instead of at every comparison.
+ */
+export function compileMatch(b: Bound, keyArg: Value): CompiledMatch {
+  const mt = b.matchType?.def ?? isMatch;
+  const cmp = b.comparator ?? b.def.defaultComparator ?? asciiCasemap;
+  const opArg = b.matchType?.arg;
+  const opConstant = opArg ? constantList(opArg) : undefined;
+  const fixedOp = opConstant?.length === 1 ? (opConstant[0]!.toLowerCase() as RelOp) : undefined;
+  const pos = b.node.pos;
+  const captures = mt.captures === true;
+  const keys = constantList(keyArg);
+  const compiled = keys && mt.compileKey && !mt.matchAll ? keys.map((k) => mt.compileKey!(k, cmp)) : undefined;
+  return (rt, values) => {
+    const wantCaptures = captures && rt.variablesOn;
+    const ctx = rt.matchContext;
+    ctx.cmp = cmp;
+    ctx.op = opArg ? (fixedOp ?? (rt.string(opArg).toLowerCase() as RelOp)) : undefined;
+    ctx.wantCaptures = wantCaptures;
+    ctx.at = pos;
+    const out = runMatch(mt, values, keys ?? rt.list(keyArg), ctx, compiled);
+    if (isPromise(out)) return out.then((o) => matched(o, rt, wantCaptures));
+    return matched(out, rt, wantCaptures);
+  };
+}
+
+/** What `Runtime.list` gives for a value at every run, when that is the same every run; else undefined. */
+export function constantList(v: Value): string[] | undefined {
+  if (v.kind === 'stringlist') return v.constant;
+  if (v.kind === 'number') return [String(v.value)];
+  return v.source === undefined && typeof v.template === 'string' ? (v.constant ??= [v.template]) : undefined;
 }
 
 function matched(out: MatchOutcome, rt: Runtime, wantCaptures: boolean): boolean {

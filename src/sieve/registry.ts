@@ -109,6 +109,9 @@ export interface Bound {
   chained?: boolean;
   /** Per-command data computed at validation (a compiled regex, a parsed flag list...). */
   data?: unknown;
+  /** The closures a run calls for this node as a command and as a test, made on first use (interpreter.ts). */
+  compiled?: (rt: Runtime) => MaybePromise<unknown>;
+  compiledTest?: (rt: Runtime) => MaybePromise<boolean>;
 }
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -137,6 +140,14 @@ export interface CommandDef {
   validate?(b: Bound, v: Validator): void;
   execute?(b: Bound, rt: Runtime): MaybePromise<void>;
   evaluate?(b: Bound, rt: Runtime): MaybePromise<boolean>;
+  /**
+   * `execute` or `evaluate` for one use, made once and called every run:
+   * what cannot change between runs (constant names and keys, the match
+   * type, the comparator) is worked out here instead of at each run. Its
+   * answer must be what `execute`/`evaluate` would give; undefined when
+   * this use is not one it handles (then they run).
+   */
+  compile?(b: Bound): ((rt: Runtime) => MaybePromise<unknown>) | undefined;
 }
 
 export interface EnvelopePart {

@@ -204,7 +204,7 @@ export class Validator {
     }
     // A layer's functions (Sieve++, src/sievepp) are "functions" in messages, as Momentum calls them.
     const what = `${node.raw} ${'fn' in def ? 'function' : as}`;
-    const b: Bound = { node, def, args: [], tags: new Map(), tests: [], block: null };
+    const b = newBound(node, def);
     let ok = this.argumentsOf(b, what);
     if (!ok) subtestCount(this, b, what);
     else ok = subtestCount(this, b, what) && (as === 'test' || blockShape(this, b, what)) && this.typesOf(b, what);
@@ -426,6 +426,30 @@ export class Validator {
     this.facts.template(out);
     return out;
   }
+}
+
+/**
+ * A bound node with every field present from the start: the interpreter
+ * reads the same fields of every node it runs, and nodes that all have
+ * one shape keep those reads monomorphic (fast) in V8.
+ */
+export function newBound(node: Invocation, def: CommandDef, data?: unknown): Bound {
+  return {
+    node,
+    def,
+    args: [],
+    tags: new Map(),
+    matchType: undefined,
+    comparator: undefined,
+    addressPart: undefined,
+    tests: [],
+    block: null,
+    chain: undefined,
+    chained: undefined,
+    data,
+    compiled: undefined,
+    compiledTest: undefined,
+  };
 }
 
 /** How many non-tag arguments were consumed as tag parameters (`:days 7`). */

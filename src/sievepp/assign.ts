@@ -21,7 +21,7 @@ import type { Argument, Assignment, Invocation, VariableArg } from '../sieve/ast
 import { andThen, evalTest } from '../sieve/interpreter.js';
 import type { Bound, CommandDef, MaybePromise, Value } from '../sieve/registry.js';
 import type { Runtime } from '../sieve/runtime/runtime.js';
-import type { Validator } from '../sieve/validate.js';
+import { newBound, type Validator } from '../sieve/validate.js';
 import { callFunction, type FunctionRegistry, type SieveFunction } from './functions.js';
 import { languageOf } from './layer.js';
 import { type IndexKey, readRef, RefSource, refOf, type SieveValue, type VarRef, writeRef } from './values.js';
@@ -85,7 +85,7 @@ export function validateAssignment(v: Validator, a: Assignment, depth: number): 
   const rhs = a.value.kind === 'call' ? callRhs(v, a.value, depth) : { kind: 'value' as const, value: v.value(a.value as Argument) };
   if (!rhs || v.errorCount() !== before) return null;
   const node: Invocation = { name: '=', raw: '=', arguments: [], tests: [], testList: false, pos: a.pos, end: a.end };
-  return { node, def: ASSIGN, args: [], tags: new Map(), tests: [], block: null, data: { targets, unpack: a.unpack, rhs } satisfies AssignData };
+  return newBound(node, ASSIGN, { targets, unpack: a.unpack, rhs } satisfies AssignData);
 }
 
 function callRhs(v: Validator, call: Invocation, depth: number): Rhs | null {

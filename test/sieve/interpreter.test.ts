@@ -1,7 +1,8 @@
 /** The interpreter's contract: phases without a message, asynchronous hosts, values not exceptions. */
 import { describe, expect, it } from 'vitest';
 import { compileSieve } from '../../src/sievepp/compile.js';
-import { execute } from '../../src/sieve/interpreter.js';
+import { execute, type ExecutionResult } from '../../src/sieve/interpreter.js';
+import { parseMessage } from '../../src/sieve/runtime/message.js';
 import { errorsOf, run } from './helpers.js';
 
 describe('interpreter', () => {
@@ -41,6 +42,27 @@ describe('interpreter', () => {
     expect(r.errors).toEqual([]);
     expect(r.runtime.globals.get('g')).toBe('main+inc');
     expect(r.runtime.variable('local', undefined)).toBe('outer');
+  });
+});
+
+describe('compiled once, run many times', () => {
+  const script = compileSieve(`require ["variables", "envelope", "fileinto"];
+    if header :contains "subject" "offer" { fileinto "Ads"; }
+    elsif address :domain :is "from" "Example.NET" { fileinto "Net"; }
+    elsif envelope :matches "from" "*@*.example" { set "d" "\${2}"; fileinto "\${d}"; }`).script!;
+  const targets = (text: string, from: string) =>
+    (execute(script, { message: parseMessage(text), envelope: { from, to: ['x@y.example'] } }) as ExecutionResult).actions.map((a) => a.target);
+
+  it('answers each run for its own message and envelope', () => {
+    expect(targets('Subject: Special OFFER\n\n', 'a@b.example')).toEqual(['Ads']);
+    expect(targets('From: a@example.net\nSubject: hi\n\n', 'a@b.example')).toEqual(['Net']);
+    expect(targets('Subject: hi\n\n', 'a@c.example')).toEqual(['c']);
+    expect(targets('Subject: Special OFFER\n\n', 'a@b.example')).toEqual(['Ads']);
+  });
+
+  it('reads a header again after the run changed it', async () => {
+    const r = await run('require ["editheader", "variables"]; if header :is "x-a" "1" { set "before" "1"; } addheader "X-A" "1"; if header :is "x-a" "1" { set "after" "1"; }');
+    expect([r.runtime.variable('before', undefined), r.runtime.variable('after', undefined)]).toEqual(['', '1']);
   });
 });
 

@@ -1,13 +1,13 @@
 /**
  * RFC 5228 section 5: the message tests address, header, exists and size.
  */
-import { matchTest } from '../interpreter.js';
+import { compileMatch, constantList, matchTest } from '../interpreter.js';
 import type { Bound, CommandDef } from '../registry.js';
 import { type Address, parseAddressList } from '../runtime/address.js';
 import { allPart, type AddressPart, partValue } from '../runtime/address-parts.js';
-import { decodedHeaderValue, headerValues, type SieveMessage } from '../runtime/message.js';
+import { decodedHeaderValue, indexedHeaderValues, type SieveMessage } from '../runtime/message.js';
 import { afterMimeTree, currentPart, mimeFields } from '../runtime/mime.js';
-import { type MemoTable, memoTable, type Runtime } from '../runtime/runtime.js';
+import { type MemoTable, memoSlot, memoTable, type Runtime } from '../runtime/runtime.js';
 import { mimeOptionValues } from './mime.js';
 import type { Validator } from '../validate.js';
 
@@ -51,26 +51,25 @@ function markPlain(b: Bound): void {
   if (!b.tags.has('mime') && !b.tags.has('index')) b.data = PLAIN;
 }
 
-/** Per run: raw field values by name, decoded values by raw value and by name, addresses by raw value. */
-const FIELDS = memoTable();
+/** Per run: decoded values by raw value and by field name, addresses by raw value. */
 const DECODED = memoTable();
 const DECODED_FIELDS = memoTable();
 const ADDRESSES = memoTable();
 
-const readFields = (name: string, msg: SieveMessage): string[] => headerValues(msg, name.toLowerCase());
-const fieldsNamed = (rt: Runtime, msg: SieveMessage, name: string): string[] => rt.memoize(FIELDS, name, readFields, msg);
+/** The raw values of the fields of this name, from the message's index (message.ts). */
+const fieldsNamed = (msg: SieveMessage, name: string): readonly string[] => indexedHeaderValues(msg, name.toLowerCase());
 
 /**
  * The raw values of the named fields: per name in order, or, with the index
  * extension's `:index N [:last]` (RFC 5260 6), the one occurrence counted
  * over all named fields in message order.
  */
-export function selectedFields(msg: SieveMessage, names: string[], b: Bound, rt: Runtime): string[] {
+export function selectedFields(msg: SieveMessage, names: string[], b: Bound, rt: Runtime): readonly string[] {
   // RFC 5703 4: with the mime extension's :mime, the fields of MIME parts.
   if (b.tags.has('mime')) return mimeFields(msg, rt.state, names, b.tags.has('anychild'), rt.budget);
   const index = b.tags.get('index');
   // A policy reads the same fields many times: look each name up once per run.
-  if (!index) return names.length === 1 ? fieldsNamed(rt, msg, names[0]!) : names.flatMap((n) => fieldsNamed(rt, msg, n));
+  if (!index) return names.length === 1 ? fieldsNamed(msg, names[0]!) : names.flatMap((n) => fieldsNamed(msg, n));
   const wanted = new Set(names.map((n) => n.toLowerCase()));
   const all = msg.headers.filter((h) => wanted.has(h.lname)).map((h) => h.value);
   const n = Number(rt.string(index.args[0]!));
@@ -86,7 +85,7 @@ const readAddresses = (raw: string): Address[] => (raw.trim() === '' ? null : pa
 const NOT_ADDRESSES: Address[] = [];
 
 /** Every address part value of the given field values: what the address test compares. */
-export function addressValues(rt: Runtime, fields: string[], part: AddressPart): string[] {
+export function addressValues(rt: Runtime, fields: readonly string[], part: AddressPart): string[] {
   const out: string[] = [];
   for (const raw of fields) {
     const list = addressesOf(rt, raw);
@@ -111,7 +110,7 @@ const readers = new Map<AddressPart, { table: MemoTable; read: (name: string, rt
 function readerOf(part: AddressPart): { table: MemoTable; read: (name: string, rt: Runtime) => string[] } {
   let r = readers.get(part);
   if (!r) {
-    r = { table: memoTable(), read: (name, rt) => addressValues(rt, fieldsNamed(rt, rt.message!, name), part) };
+    r = { table: memoTable(), read: (name, rt) => addressValues(rt, fieldsNamed(rt.message!, name), part) };
     readers.set(part, r);
   }
   return r;
@@ -152,10 +151,24 @@ export const addressTest: CommandDef = {
         : addressValues(rt, selectedFields(msg, names, b, rt), part);
     return matchTest(b, rt, values, rt.list(b.args[1]!));
   },
+  compile(b) {
+    // The usual form, one constant field name without :index or :mime, made once.
+    const names = constantList(b.args[0]!);
+    if (b.data !== PLAIN || names?.length !== 1) return undefined;
+    const name = names[0]!;
+    const reader = readerOf(b.addressPart ?? allPart);
+    const slot = memoSlot(reader.table, name);
+    const match = compileMatch(b, b.args[1]!);
+    const pos = b.node.pos;
+    return (rt) => {
+      rt.requireMessage(pos);
+      return match(rt, rt.memoizeAt(slot, reader.table, name, reader.read, rt));
+    };
+  },
 };
 
 /** RFC 5228 5.7: values trimmed and RFC 2047-decoded (2.7.2), once per run. */
-export function decodedHeaders(rt: Runtime, fields: string[]): string[] {
+export function decodedHeaders(rt: Runtime, fields: readonly string[]): string[] {
   const out: string[] = [];
   for (const raw of fields) out.push(rt.memoize(DECODED, raw, decodedHeaderValue, undefined));
   return out;
@@ -170,7 +183,7 @@ function headerTestValues(b: Bound, rt: Runtime, msg: SieveMessage, names: strin
   if (names.length === 1 && b.data === PLAIN) return rt.memoize(DECODED_FIELDS, names[0]!, decodeFields, rt);
   return decodedHeaders(rt, selectedFields(msg, names, b, rt));
 }
-const decodeFields = (name: string, rt: Runtime): string[] => decodedHeaders(rt, fieldsNamed(rt, rt.message!, name));
+const decodeFields = (name: string, rt: Runtime): string[] => fieldsNamed(rt.message!, name).map(decodedHeaderValue);
 
 export const headerTest: CommandDef = {
   name: 'header',
@@ -192,6 +205,19 @@ export const headerTest: CommandDef = {
     const values = headerTestValues(b, rt, msg, rt.list(b.args[0]!));
     return matchTest(b, rt, b.tags.has('mime') ? mimeOptionValues(b, rt, values) : values, rt.list(b.args[1]!));
   },
+  compile(b) {
+    // The usual form, one constant field name without :index or :mime, made once.
+    const names = constantList(b.args[0]!);
+    if (b.data !== PLAIN || names?.length !== 1) return undefined;
+    const name = names[0]!;
+    const slot = memoSlot(DECODED_FIELDS, name);
+    const match = compileMatch(b, b.args[1]!);
+    const pos = b.node.pos;
+    return (rt) => {
+      rt.requireMessage(pos);
+      return match(rt, rt.memoizeAt(slot, DECODED_FIELDS, name, decodeFields, rt));
+    };
+  },
 };
 
 /** RFC 5228 5.5: true when every named header exists. */
@@ -211,6 +237,17 @@ export const existsTest: CommandDef = {
       return names.every((n) => mimeFields(msg, rt.state, [n], b.tags.has('anychild'), rt.budget).length > 0);
     }
     return names.every((n) => msg.headers.some((h) => h.lname === n.toLowerCase()));
+  },
+  compile(b) {
+    const names = constantList(b.args[0]!);
+    if (!names || b.tags.has('mime')) return undefined;
+    const pos = b.node.pos;
+    // Present when the run's look-up of the field (shared with header and address) finds it.
+    return (rt) => {
+      const msg = rt.requireMessage(pos);
+      for (const n of names) if (fieldsNamed(msg, n).length === 0) return false;
+      return true;
+    };
   },
 };
 

@@ -3,8 +3,8 @@
  * forward-paths; the null reverse-path is the empty string whatever the
  * address part. "auth" (the authenticated user) is compared as it is.
  */
-import { matchTest } from '../interpreter.js';
-import type { EnvelopePart, Extension } from '../registry.js';
+import { compileMatch, constantList, matchTest } from '../interpreter.js';
+import type { Bound, EnvelopePart, Extension } from '../registry.js';
 import { allPart } from '../runtime/address-parts.js';
 import { type Address, parseEnvelopePath } from '../runtime/address.js';
 import { memoTable, type Runtime } from '../runtime/runtime.js';
@@ -39,6 +39,32 @@ function paths(rt: Runtime, part: string): string[] {
   }
 }
 
+/** The values the test compares: the named parts' paths, through the address part. */
+function envelopeValues(b: Bound, rt: Runtime, names: readonly string[]): string[] {
+  const part = b.addressPart ?? allPart;
+  const values: string[] = [];
+  for (const name of names) {
+    const lname = name.toLowerCase();
+    const extra = PARTS.has(lname) ? undefined : (b.data as Map<string, EnvelopePart> | undefined)?.get(lname);
+    if (extra) {
+      values.push(...extra.values(b, rt));
+      continue;
+    }
+    for (const p of paths(rt, lname)) {
+      if (lname === 'auth') {
+        values.push(p);
+        continue;
+      }
+      const a = envelopeAddress(rt, p);
+      // An envelope path that does not parse matches nothing, not even with :all.
+      if (a === undefined) continue;
+      const v = a === null ? '' : part.extract(a, rt);
+      if (v !== null) values.push(v);
+    }
+  }
+  return values;
+}
+
 export const envelope: Extension = {
   capability: 'envelope',
   commands: [
@@ -65,28 +91,13 @@ export const envelope: Extension = {
         }
       },
       evaluate(b, rt) {
-        const part = b.addressPart ?? allPart;
-        const values: string[] = [];
-        for (const name of rt.list(b.args[0]!)) {
-          const lname = name.toLowerCase();
-          const extra = PARTS.has(lname) ? undefined : (b.data as Map<string, EnvelopePart> | undefined)?.get(lname);
-          if (extra) {
-            values.push(...extra.values(b, rt));
-            continue;
-          }
-          for (const p of paths(rt, lname)) {
-            if (lname === 'auth') {
-              values.push(p);
-              continue;
-            }
-            const a = envelopeAddress(rt, p);
-            // An envelope path that does not parse matches nothing, not even with :all.
-            if (a === undefined) continue;
-            const v = a === null ? '' : part.extract(a, rt);
-            if (v !== null) values.push(v);
-          }
-        }
-        return matchTest(b, rt, values, rt.list(b.args[1]!));
+        return matchTest(b, rt, envelopeValues(b, rt, rt.list(b.args[0]!)), rt.list(b.args[1]!));
+      },
+      compile(b) {
+        const names = constantList(b.args[0]!);
+        if (!names) return undefined;
+        const match = compileMatch(b, b.args[1]!);
+        return (rt) => match(rt, envelopeValues(b, rt, names));
       },
     },
   ],

@@ -3,7 +3,7 @@
  * test (section 5), and "${...}" expansion in every string once required
  * (templates are parsed by the validator, expanded by the runtime).
  */
-import { matchTest } from '../interpreter.js';
+import { compileMatch, matchTest } from '../interpreter.js';
 import type { Bound, Extension, TagSpec } from '../registry.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { constantString, type Validator } from '../validate.js';
@@ -124,6 +124,12 @@ export const variables: Extension = {
       execute(b, rt) {
         rt.setVariable((b.data as { name: string }).name, applyModifiers(b, rt, rt.string(b.args[1]!)));
       },
+      compile(b) {
+        const { name, modifiers } = b.data as { name: string; modifiers: unknown[] };
+        const value = b.args[1]!;
+        if (modifiers.length > 0) return undefined;
+        return (rt) => rt.setVariable(name, rt.string(value));
+      },
     },
     {
       name: 'string',
@@ -138,6 +144,12 @@ export const variables: Extension = {
         // RFC 5229 5: with :count, empty strings are not counted.
         if (b.matchType?.def.name === 'count') source = source.filter((s) => s !== '');
         return matchTest(b, rt, source, rt.list(b.args[1]!));
+      },
+      compile(b) {
+        const source = b.args[0]!;
+        const count = b.matchType?.def.name === 'count';
+        const match = compileMatch(b, b.args[1]!);
+        return (rt) => match(rt, count ? rt.list(source).filter((s) => s !== '') : rt.list(source));
       },
     },
   ],

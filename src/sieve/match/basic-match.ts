@@ -3,11 +3,17 @@
  */
 import type { Comparator } from './comparators.js';
 import { type Glob, matchGlob, parseGlob } from './glob.js';
-import type { MatchContext, MatchType } from './match-types.js';
+import type { KeyMatcher, MatchContext, MatchType } from './match-types.js';
 
 export const isMatch: MatchType = {
   name: 'is',
   matchOne: (value, key, ctx) => ctx.cmp.equals(value, key),
+  compileKey(key, cmp): KeyMatcher {
+    if (!cmp.foldEquals) return (value) => cmp.equals(value, key);
+    const fold = cmp.fold!;
+    const folded = fold(key);
+    return (value, ctx) => value === key || foldedOnce(value, fold, ctx) === folded;
+  },
 };
 
 export const containsMatch: MatchType = {
@@ -16,6 +22,11 @@ export const containsMatch: MatchType = {
   matchOne: (value, key, ctx) => {
     const fold = ctx.cmp.fold!;
     return foldedOnce(value, fold, ctx).includes(fold(key));
+  },
+  compileKey(key, cmp): KeyMatcher {
+    const fold = cmp.fold!;
+    const folded = fold(key);
+    return (value, ctx) => foldedOnce(value, fold, ctx).includes(folded);
   },
 };
 
@@ -55,16 +66,20 @@ export const matchesMatch: MatchType = {
   name: 'matches',
   substring: true,
   captures: true,
-  matchOne: (value, key, ctx) => {
-    const cmp = ctx.cmp;
-    const g = globFor(key, cmp);
-    const folded = foldedOnce(value, cmp.fold!, ctx);
-    // Strings index by UTF-16 unit; only text with surrogate pairs needs splitting into characters.
-    const chars = ctx.foldedChars ??= SURROGATE.test(folded) ? Array.from(folded) : folded;
-    // Captures come from the original text unless folding changed its length.
-    const original = folded === value ? chars : SURROGATE.test(value) ? Array.from(value) : value;
-    const r = matchGlob(g, chars, original.length === chars.length ? original : chars, ctx.wantCaptures);
-    if (r === null) return false;
-    return ctx.wantCaptures ? [value, ...r] : true;
+  matchOne: (value, key, ctx) => globMatch(globFor(key, ctx.cmp), value, ctx),
+  compileKey(key, cmp): KeyMatcher {
+    const g = parseGlob(key, cmp.fold!);
+    return (value, ctx) => globMatch(g, value, ctx);
   },
 };
+
+function globMatch(g: Glob, value: string, ctx: MatchContext): boolean | string[] {
+  const folded = foldedOnce(value, ctx.cmp.fold!, ctx);
+  // Strings index by UTF-16 unit; only text with surrogate pairs needs splitting into characters.
+  const chars = ctx.foldedChars ??= SURROGATE.test(folded) ? Array.from(folded) : folded;
+  // Captures come from the original text unless folding changed its length.
+  const original = folded === value ? chars : SURROGATE.test(value) ? Array.from(value) : value;
+  const r = matchGlob(g, chars, original.length === chars.length ? original : chars, ctx.wantCaptures);
+  if (r === null) return false;
+  return ctx.wantCaptures ? [value, ...r] : true;
+}

@@ -17,6 +17,8 @@ export interface Comparator {
    * the comparator has no substring operation (i;ascii-numeric, RFC 4790 9.1).
    */
   fold?(s: string): string;
+  /** True when `equals(a, b)` is `fold(a) === fold(b)`: then a constant key is folded once (basic-match.ts). */
+  foldEquals?: boolean;
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -30,6 +32,7 @@ export const octet: Comparator = {
   compare: (a, b) =>
     /[\ud800-\udfff]/.test(a + b) ? Buffer.compare(Buffer.from(a), Buffer.from(b)) : cmp(a, b),
   fold: (s) => s,
+  foldEquals: true,
 };
 
 /** RFC 4790 9.2: US-ASCII letters compared without case; everything else as octets. */
@@ -46,6 +49,7 @@ export const asciiCasemap: Comparator = {
   equals: (a, b) => a === b || (a.length === b.length && asciiLower(a) === asciiLower(b)),
   compare: (a, b) => octet.compare(asciiLower(a), asciiLower(b)),
   fold: asciiLower,
+  foldEquals: true,
 };
 
 /**
@@ -92,4 +96,5 @@ export const unicodeCasemap: Comparator = {
   equals: (a, b) => a === b || unicodeFold(a) === unicodeFold(b),
   compare: (a, b) => octet.compare(unicodeFold(a), unicodeFold(b)),
   fold: unicodeFold,
+  foldEquals: true,
 };

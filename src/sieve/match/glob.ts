@@ -68,7 +68,7 @@ export function matchGlob(g: Glob, value: Chars, original: Chars, captures: bool
   const first = segs[0]!;
   if (!g.starred) {
     if (first.length !== value.length || !segmentAt(first, value, 0)) return null;
-    return captures ? holes(first, original, 0) : [];
+    return captures ? holes(first, original, 0, []) : [];
   }
   if (!segmentAt(first, value, 0)) return null;
   const last = segs[segs.length - 1]!;
@@ -93,14 +93,14 @@ export function matchGlob(g: Glob, value: Chars, original: Chars, captures: bool
   for (let s = 0; s < segs.length; s++) {
     const seg = segs[s]!;
     const at = starts[s]!;
-    out.push(...holes(seg, original, at));
+    holes(seg, original, at, out);
     if (s < segs.length - 1) out.push(slice(original, at + seg.length, starts[s + 1]));
   }
   return out;
 }
 
-function holes(seg: Segment, original: Chars, at: number): string[] {
-  const out: string[] = [];
+/** Adds what the segment's `?` holes matched to `out`. */
+function holes(seg: Segment, original: Chars, at: number, out: string[]): string[] {
   for (let j = 0; j < seg.length; j++) if (seg[j] === null) out.push(original[at + j] ?? '');
   return out;
 }

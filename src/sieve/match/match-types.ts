@@ -70,7 +70,16 @@ export interface MatchType {
   noComparator?: boolean;
   /** Matches the whole value list at once (:count, :list); a capturing type may answer with its match values. */
   matchAll?(values: string[], keys: string[], ctx: MatchContext): boolean | string[];
+  /**
+   * `matchOne` for a constant key, made once per script: what depends
+   * only on the key and the comparator (folding it, parsing a pattern) is
+   * done here, not for every value of every run.
+   */
+  compileKey?(key: string, cmp: Comparator): KeyMatcher;
 }
+
+/** One key made ready by MatchType.compileKey: matches a value against it, as matchOne would. */
+export type KeyMatcher = (value: string, ctx: MatchContext) => boolean | string[];
 
 /** What matching needs of the run's CPU budget. */
 export interface MatchBudget {
@@ -96,7 +105,14 @@ export interface MatchOutcome {
  * time-sliced run the loop lets the event loop go between pairs when its
  * slice is over, and then answers with a Promise.
  */
-export function runMatch(mt: MatchType, values: Iterable<string>, keys: string[], ctx: MatchContext): MatchOutcome | Promise<MatchOutcome> {
+export function runMatch(
+  mt: MatchType,
+  values: Iterable<string>,
+  keys: string[],
+  ctx: MatchContext,
+  /** The keys made ready by compileKey, one for each key, when they are constant. */
+  compiled?: readonly KeyMatcher[],
+): MatchOutcome | Promise<MatchOutcome> {
   if (mt.matchAll) {
     const list = Array.isArray(values) ? (values as string[]) : Array.from(values);
     let units = keys.length;
@@ -108,12 +124,13 @@ export function runMatch(mt: MatchType, values: Iterable<string>, keys: string[]
   const one = mt.matchOne!;
   const budget = ctx.budget;
   // Arrays (nearly every call) by index: no iterator to allocate.
-  if (Array.isArray(values)) return matchList(one, values as string[], 0, 0, keys, ctx, budget);
-  return matchList(one, Array.from(values), 0, 0, keys, ctx, budget);
+  if (Array.isArray(values)) return matchList(one, compiled, values as string[], 0, 0, keys, ctx, budget);
+  return matchList(one, compiled, Array.from(values), 0, 0, keys, ctx, budget);
 }
 
 function matchList(
   one: NonNullable<MatchType['matchOne']>,
+  compiled: readonly KeyMatcher[] | undefined,
   values: readonly string[],
   fromValue: number,
   fromKey: number,
@@ -127,12 +144,12 @@ function matchList(
     for (; k < keys.length; k++) {
       const key = keys[k]!;
       if (budget) budget.charge(value.length + key.length);
-      const r = one(value, key, ctx);
+      const r = compiled ? compiled[k]!(value, ctx) : one(value, key, ctx);
       if (r !== false) return r === true ? MATCHED : { matched: true, captures: r };
       if (budget?.yieldDue) {
         const nextValue = v;
         const nextKey = k + 1;
-        return budget.pause().then(() => matchList(one, values, nextValue, nextKey, keys, ctx, budget));
+        return budget.pause().then(() => matchList(one, compiled, values, nextValue, nextKey, keys, ctx, budget));
       }
     }
   }

@@ -138,6 +138,29 @@ export function headerValues(m: SieveMessage, lname: string): string[] {
 }
 
 /**
+ * `headerValues` for readers that do not change the answer: the values by
+ * name are indexed once per header section (a message's, or the new one
+ * an edit makes) on first use, so that a policy testing a dozen fields
+ * does not scan the header a dozen times per run.
+ */
+const fieldIndex = new WeakMap<readonly HeaderField[], Map<string, string[]>>();
+const NO_VALUES: readonly string[] = Object.freeze([]);
+export function indexedHeaderValues(m: SieveMessage, lname: string): readonly string[] {
+  const headers = m.headers;
+  let index = fieldIndex.get(headers);
+  if (!index) {
+    index = new Map();
+    for (const h of headers) {
+      const values = index.get(h.lname);
+      if (values) values.push(h.value);
+      else index.set(h.lname, [h.value]);
+    }
+    fieldIndex.set(headers, index);
+  }
+  return index.get(lname) ?? NO_VALUES;
+}
+
+/**
  * The value the header test compares (RFC 5228 5.7): leading and trailing
  * whitespace removed, RFC 2047 encoded-words decoded (RFC 5228 2.7.2).
  */

@@ -210,6 +210,24 @@ export function memoTable(): MemoTable {
   return memoTables++ as MemoTable;
 }
 
+/**
+ * A cell of every run's memo for one (table, key) pair a compiled test
+ * reads (Runtime.memoizeAt). Cells are numbered across all scripts, so a
+ * run's cells stay a small array: past MAX_CELLS new pairs get none (-1)
+ * and use memoize's maps.
+ */
+const cellNumbers = new Map<string, number>();
+const MAX_CELLS = 1000;
+export function memoSlot(table: MemoTable, key: string): number {
+  const id = `${table}:${key}`;
+  let n = cellNumbers.get(id);
+  if (n === undefined) {
+    if (cellNumbers.size >= MAX_CELLS) return -1;
+    cellNumbers.set(id, (n = cellNumbers.size));
+  }
+  return n;
+}
+
 /** Raised inside the interpreter and turned into a value at execute's boundary. */
 export class SieveRuntimeFailure extends Error {
   constructor(
@@ -273,8 +291,12 @@ export class Runtime implements Scope {
     return (this.lazyState ??= new Map());
   }
   private lazyState: Map<string, unknown> | undefined;
-  /** Variable namespaces (RFC 5229 3): resolvers by namespace name, e.g. "env". */
-  private readonly namespaces = new Map<string, NamespaceDef>();
+  /**
+   * Variable namespaces (RFC 5229 3), e.g. "env": the lists the scripts of
+   * this run brought, searched in order when a reference names one (rare),
+   * so that a run that never reads one builds nothing.
+   */
+  private namespaceLists: Array<ReadonlyArray<NamespaceDef>> | undefined;
   private current: SieveMessage | null;
   /** The message being judged; replacing it (editheader, the testsuite) drops cached reads of the old one. */
   get message(): SieveMessage | null {
@@ -282,7 +304,7 @@ export class Runtime implements Scope {
   }
   set message(m: SieveMessage | null) {
     this.current = m;
-    this.memo.length = 0;
+    this.forget();
   }
   /** The message as the run began, before any editheader change: what a failed run keeps. */
   readonly initialMessage: SieveMessage | null;
@@ -301,6 +323,8 @@ export class Runtime implements Scope {
   readonly matchContext: MatchContext & { at?: Position };
   /** Header reads of this run, by what was read: a policy tests the same fields many times. */
   private readonly memo: Array<Map<string, unknown> | undefined> = [];
+  /** memoizeAt's cells, by slot. */
+  private cells: unknown[] | undefined;
 
   constructor(
     ctx: ExecutionContext,
@@ -330,7 +354,9 @@ export class Runtime implements Scope {
 
   /** Makes a script's variable namespaces readable (RFC 5229 3). */
   installNamespaces(defs: ReadonlyArray<NamespaceDef> | undefined): void {
-    if (defs) for (const d of defs) if (!this.namespaces.has(d.name)) this.namespaces.set(d.name, d);
+    if (!defs || defs.length === 0) return;
+    const lists = (this.namespaceLists ??= []);
+    if (!lists.includes(defs)) lists.push(defs);
   }
 
   /** A host setting by Pigeonhole's name, or undefined. */
@@ -357,9 +383,15 @@ export class Runtime implements Scope {
       const dot = ns.indexOf('.');
       const head = dot < 0 ? ns : ns.slice(0, dot);
       const path = dot < 0 ? name : `${ns.slice(dot + 1)}.${name}`;
-      return this.namespaces.get(head)?.read(this, path) ?? '';
+      return this.namespaceNamed(head)?.read(this, path) ?? '';
     }
     return (this.scope.globalNames.has(name) ? this.globals : this.scope.vars).get(name) ?? '';
+  }
+
+  /** The first namespace of that name the run's scripts brought. */
+  private namespaceNamed(name: string): NamespaceDef | undefined {
+    for (const list of this.namespaceLists ?? []) for (const d of list) if (d.name === name) return d;
+    return undefined;
   }
 
   matchValue(n: number): string {
@@ -406,9 +438,22 @@ export class Runtime implements Scope {
     return v;
   }
 
+  /**
+   * `memoize` for a key known when the script was compiled (a constant
+   * field name), through its cell from memoSlot: an array read, no hashing.
+   */
+  memoizeAt<T, A>(slot: number, table: MemoTable, key: string, compute: (key: string, arg: A) => T, arg: A): T {
+    if (slot < 0) return this.memoize(table, key, compute, arg);
+    const cells = (this.cells ??= []);
+    let v = cells[slot] as T | undefined;
+    if (v === undefined) cells[slot] = v = compute(key, arg);
+    return v;
+  }
+
   /** The message or its header changed (test_set, editheader): cached reads are stale. */
   forget(): void {
     this.memo.length = 0;
+    this.cells = undefined;
   }
 
   /** A string or string-list value expanded to its strings. Constant lists are shared: do not mutate. */
