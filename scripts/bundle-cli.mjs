@@ -1,38 +1,95 @@
 /**
- * Bundles the command line (dist/src/cli/main.js, as tsc built it) into
- * dist/cli/, which bin/smtp-cbv.js runs. Why: after every subcommand loads
- * only its own modules, what remained of `smtp-cbv check`'s start-up was
- * mostly Node's ES module loader resolving, reading and linking some 110 of
- * our modules one by one (docs/architecture.md "Start-up"); the same code in
- * a handful of files starts faster.
+ * Bundles the command line (dist/src/cli/main.js, as tsc built it) into one
+ * CommonJS file, dist/cli/main.cjs, and saves V8's code cache for it;
+ * bin/smtp-cbv.js runs the two through src/cli/bundle-loader.ts (bundled
+ * as dist/cli/loader.cjs). Why
+ * (docs/architecture.md "Start-up"): after every subcommand loaded only its
+ * own modules, `smtp-cbv check`'s start-up was Node's ES module loader
+ * resolving, reading and linking our modules one by one, then V8 compiling
+ * every function the check ran. One script, with the bytecode of those
+ * functions cached, does neither.
  *
  * - tsc stays the compiler (and the type checker); esbuild only joins its
  *   output, reading tsc's source maps so that stack traces under
  *   --enable-source-maps still name the TypeScript sources.
- * - Code splitting keeps each subcommand's `await import(...)` lazy: `check`
- *   loads main, its own chunk and the Sieve compiler's, never the server's.
- * - Packages stay external: a bundled file would hoist every package import
- *   to its top (loading pino, smtp-server... for `check`), and some packages
- *   find files next to their own (better-sqlite3's addon, pino's transports).
+ * - Every subcommand's `await import(...)` stays lazy: esbuild runs a
+ *   module's body only when something first imports it, so `check` never
+ *   evaluates the server's modules nor requires their packages.
+ * - Packages stay external (required when a module that needs them runs),
+ *   because some find files next to their own (better-sqlite3's addon,
+ *   pino's transports). Two are bundled, the two every `check` loads:
+ *   commander (five CommonJS files, and node:child_process, which it
+ *   requires at load for executable subcommands, of which smtp-cbv has
+ *   none: here it is required on first use) and chevrotain's single-file
+ *   bundle (grammars/chevrotain.ts finds it at run time, which esbuild
+ *   cannot follow: the bundle imports it directly).
+ * - The code cache is what a run of `check` on a one-line script compiled,
+ *   made by this process (the same Node as the binary's). V8 refuses a
+ *   cache from another Node or other V8 flags; then the bundle is compiled
+ *   as usual.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'cli');
-rmSync(outdir, { recursive: true, force: true }); // no chunks left over from an earlier build
+const bundle = join(outdir, 'main.cjs');
+rmSync(outdir, { recursive: true, force: true }); // nothing left over from an earlier build
 
+const requireHere = createRequire(import.meta.url);
+const commanderDir = dirname(requireHere.resolve('commander'));
+const chevrotainBundle = join(dirname(requireHere.resolve('chevrotain')), '..', 'chevrotain.mjs');
+
+/** The two bundled packages, and the lazy child_process. */
+const startupPlugin = {
+  name: 'smtp-cbv-startup',
+  setup(b) {
+    // Only commander's own require of child_process becomes lazy.
+    b.onResolve({ filter: /^commander$|^node:child_process$/ }, (args) => {
+      if (args.path === 'commander') return { path: join(commanderDir, 'index.js') };
+      return args.importer.startsWith(commanderDir) ? { path: 'lazy-child-process', namespace: 'smtp-cbv-startup' } : undefined;
+    });
+    b.onLoad({ filter: /^lazy-child-process$/, namespace: 'smtp-cbv-startup' }, () => ({
+      contents: `let m; const get = () => (m ??= require('node:child_process'));
+module.exports = new Proxy({}, { get: (_, k) => get()[k], has: (_, k) => k in get() });`,
+      loader: 'js',
+    }));
+    b.onLoad({ filter: /[\\/]dist[\\/]grammars[\\/]chevrotain\.js$/ }, () => ({
+      contents: `export * from ${JSON.stringify(chevrotainBundle)};`,
+      loader: 'js',
+    }));
+  },
+};
+
+const common = { bundle: true, format: 'cjs', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' };
+// What bin/smtp-cbv.js (CommonJS) runs the bundle with.
+await build({ ...common, entryPoints: [join(root, 'dist', 'src', 'cli', 'bundle-loader.js')], outfile: join(outdir, 'loader.cjs') });
 await build({
+  ...common,
   entryPoints: [join(root, 'dist', 'src', 'cli', 'main.js')],
-  outdir,
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
+  outfile: bundle,
   sourcemap: true,
-  logLevel: 'warning',
+  plugins: [startupPlugin],
+  // createRequire(import.meta.url) finds packages from the bundle's own place.
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+
+// The code cache: run `check` on a one-line script, silently, then save what V8 compiled.
+const { loadBundle } = requireHere(join(outdir, 'loader.cjs'));
+const loaded = loadBundle(bundle);
+const dir = mkdtempSync(join(tmpdir(), 'smtp-cbv-bundle-'));
+try {
+  const script = join(dir, 'one.sieve');
+  writeFileSync(script, 'keep;\n');
+  const quiet = { out: () => {}, err: () => {} };
+  const code = await loaded.exports.main(['check', script], quiet);
+  if (code !== 0) throw new Error(`the warm-up check exited ${code}`);
+  loaded.saveCache();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

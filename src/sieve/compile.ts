@@ -5,7 +5,7 @@
  * extension registry (src/sieve/validate.ts); the result is immutable and
  * can be executed any number of times.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs';
 import { type Diagnostic, hasErrors } from '../diagnostics.js';
 import { type ParseLimits, parseSieve } from '../../grammars/sieve.js';
 import type { Script } from './ast.js';
@@ -105,7 +105,8 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
 export async function compileSieveFile(file: string, options: Omit<CompileOptions, 'file'> = {}): Promise<CompileResult> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // node:fs's callback form: node:fs/promises (and the modules it loads) is not needed to check a script.
+    text = await new Promise<string>((resolve, reject) => readFile(file, 'utf8', (e, t) => (e ? reject(e) : resolve(t))));
   } catch (e) {
     const reason = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     return { script: null, diagnostics: [{ severity: 'error', message: `cannot read the script (${reason})`, file, line: 1, column: 1, offset: 0 }] };

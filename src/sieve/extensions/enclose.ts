@@ -20,7 +20,7 @@
  * action": the host's user (setting sieve_user_email), else the postmaster
  * of its domain (environment "domain"), else MAILER-DAEMON.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../../random.js';
 import type { ActionDef } from '../action.js';
 import type { Extension } from '../registry.js';
 import { datePart } from '../runtime/datetime.js';
@@ -54,7 +54,7 @@ const encloseAction: ActionDef = {
 /** A boundary that occurs nowhere in what it separates (RFC 2046 5.1.1). */
 function boundary(content: string): string {
   for (;;) {
-    const b = `enclose-${randomBytes(12).toString('hex')}`;
+    const b = `enclose-${randomHex(12)}`;
     if (!content.includes(b)) return b;
   }
 }
@@ -68,7 +68,7 @@ export function enclosedMessage(rt: Runtime, text: string, subject: string | und
     ['subject', fieldText('Subject', subject ?? headerValues(original, 'subject')[0]?.trim() ?? '')],
     ['from', `From: ${user}`],
     ['date', `Date: ${datePart({ utc: now.getTime(), offset: 0 }, 'std11')}`],
-    ['message-id', `Message-ID: <${randomBytes(12).toString('hex')}@${domain ?? 'enclose.invalid'}>`],
+    ['message-id', `Message-ID: <${randomHex(12)}@${domain ?? 'enclose.invalid'}>`],
   ]);
   for (const item of items) {
     if ('copy' in item) {

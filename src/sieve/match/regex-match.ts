@@ -7,6 +7,7 @@
  */
 import type { RE2JS } from 're2js';
 import { re2js } from './re2.js';
+import { caselessMayMatch } from './fold-prefilter.js';
 import type { Comparator } from './comparators.js';
 import type { MatchBudget, MatchType } from './match-types.js';
 
@@ -88,6 +89,8 @@ export const regexMatch: MatchType = {
       ctx.warn?.(re);
       return false;
     }
+    // re2js's literal prefilter skips case-insensitive literals; this one does not (fold-prefilter.ts).
+    if (isCaseless(ctx.cmp) && !caselessMayMatch(key, value, ctx)) return false;
     charging = ctx.budget;
     try {
       // Without captures, re2js's test() takes its DFA, far faster than the

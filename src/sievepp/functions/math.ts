@@ -5,7 +5,7 @@
  * C doubles and prints them with "%f" (`55.540000`); ec_mod works on
  * integers and prints an integer.
  */
-import { randomInt } from 'node:crypto';
+import { randomBelow } from '../../random.js';
 import type { Bound } from '../../sieve/registry.js';
 import type { Runtime } from '../../sieve/runtime/runtime.js';
 import { argString, argValue, type SieveFunction } from '../functions.js';
@@ -71,10 +71,10 @@ const rand: SieveFunction = {
   params: [{ name: 'limit or list', type: 'any' }],
   call(b, rt) {
     const v = argValue(b, rt, 0)!;
-    if (Array.isArray(v)) return v.length ? v[randomInt(v.length)]! : '';
+    if (Array.isArray(v)) return v.length ? v[randomBelow(v.length)]! : '';
     const n = Math.trunc(num(b, rt, 0, 'ec_rand'));
     if (n < 1) rt.fail(`ec_rand: the limit must be at least 1, not ${n}`, b.node.pos);
-    return String(randomInt(Math.min(n, 2 ** 48 - 1)));
+    return String(randomBelow(Math.min(n, 2 ** 48 - 1)));
   },
 };
 
