@@ -300,8 +300,11 @@ export class Session {
 
   private finish(phase: Phase, o: Partial<PhaseOutcome> & Pick<PhaseOutcome, 'reply' | 'accepted'>, tarpitMs: number): PhaseOutcome {
     const outcome: PhaseOutcome = { ...o, phase, disconnect: o.disconnect ?? false, tarpitMs };
-    this.logger.debug({ event: 'phase', session: this.connection.id, phase, code: outcome.reply.code, recipient: outcome.recipient, disconnect: outcome.disconnect, tarpitMs }, `${phase} ${outcome.reply.code}`);
-    this.txLog?.phases.push({ phase, code: outcome.reply.code, ...(outcome.recipient !== undefined ? { recipient: outcome.recipient } : {}) });
+    // Built only when debug is on: this runs for every phase of every message.
+    if (this.logger.isLevelEnabled('debug')) {
+      this.logger.debug({ event: 'phase', session: this.connection.id, phase, code: outcome.reply.code, recipient: outcome.recipient, disconnect: outcome.disconnect, tarpitMs }, `${phase} ${outcome.reply.code}`);
+    }
+    this.txLog?.phases.push(outcome.recipient !== undefined ? { phase, code: outcome.reply.code, recipient: outcome.recipient } : { phase, code: outcome.reply.code });
     this.deps.services.observer?.phase?.(outcome, this.connection);
     if (!outcome.accepted && (phase === 'connect' || phase === 'ehlo')) {
       this.logger.info({ event: 'refused', session: this.connection.id, client: this.connection.remoteAddress, phase, code: outcome.reply.code, reply: outcome.reply.text }, `${phase} refused ${outcome.reply.code}`);
