@@ -151,6 +151,21 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
   return d;
 }
 
+/** True when these choices change nothing once merged: the implicit keep in force, nothing chosen. */
+export function choosesNothing(c: Choices): boolean {
+  return (
+    c.implicitKeep &&
+    !c.folders.length &&
+    !c.redirects.length &&
+    !c.headerEdits.length &&
+    !c.vacations.length &&
+    !c.notifications.length &&
+    !c.addRecipients.length &&
+    c.mailFrom === undefined &&
+    Object.keys(c.redirectDetails).length === 0
+  );
+}
+
 /** Adds a later script's decision to a phase's. */
 export function mergeDecision(total: Decision, d: Decision): void {
   total.reply ??= d.reply;

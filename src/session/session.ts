@@ -15,7 +15,7 @@
  */
 import type { DeliverBy } from './deliver-by.js';
 import type { Logger } from 'pino';
-import { type Choices, dropsMessage, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
+import { type Choices, choosesNothing, dropsMessage, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
 import { applyHeaderEdits } from './header-edits.js';
 import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
 import type { Phase } from './phases.js';
@@ -136,7 +136,8 @@ export class Session {
     return this.phase('connect', {}, (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false, disconnect: true };
-      mergeChoices(this.connection.choices, d);
+      // The connection's choices are made when a phase first chooses something: an idle connection holds none.
+      if (!choosesNothing(d)) mergeChoices(this.connection.choices, d);
       return { reply: successReply(d.reply, replies.greeting(this.connection.hostname, this.connection.banner)), accepted: true };
     });
   }
@@ -148,7 +149,7 @@ export class Session {
     return this.phase('ehlo', {}, (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
-      mergeChoices(this.connection.choices, d);
+      if (!choosesNothing(d)) mergeChoices(this.connection.choices, d);
       return { reply: successReply(d.reply, replies.ehlo(this.connection.hostname, this.connection.remoteAddress)), accepted: true };
     });
   }
