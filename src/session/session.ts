@@ -19,7 +19,7 @@ import { type Choices, choosesNothing, dropsMessage, INBOX, mergeChoices, noChoi
 import { applyHeaderEdits } from './header-edits.js';
 import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
 import type { Phase } from './phases.js';
-import type { PhaseVerdict, Policy, PolicyServices } from './policy.js';
+import type { PhaseInput, PhaseVerdict, Policy, PolicyServices } from './policy.js';
 import { replies } from './replies.js';
 import { isRefusal, type Reply } from './reply.js';
 import type { RecipientVerification } from './recipient-verification.js';
@@ -262,10 +262,14 @@ export class Session {
     const policy = this.deps.policy();
     const tx = this.transaction;
     const cbv = services.cbv;
-    if (cbv && tx && cbv.comesAfterStart(phase) && policy.waitsForVerdict(phase)) await cbv.settle(this.connection, tx);
+    // Only a probe still running is waited for: a cached verdict is already on the transaction.
+    if (cbv && tx && tx.probe.state === 'running' && cbv.comesAfterStart(phase) && policy.waitsForVerdict(phase)) await cbv.settle(this.connection, tx);
     let verdict: PhaseVerdict;
     try {
-      verdict = await policy.run({ phase, connection: this.connection, transaction: tx, ...extra }, services);
+      const input: PhaseInput = { phase, connection: this.connection, transaction: tx };
+      if (extra.recipient !== undefined) input.recipient = extra.recipient;
+      if (extra.message !== undefined) input.message = extra.message;
+      verdict = await policy.run(input, services);
     } catch (e) {
       // A script read a spooled message whole and the memory budget had no room: 452 4.3.1, as for a DATA that does not fit.
       if (e instanceof MessageMemoryRefused) return this.noMemory(phase, extra.message);
@@ -276,9 +280,15 @@ export class Session {
     const tarpitMs = Math.min(verdict.decision.tarpitMs, services.maxTarpitMs);
     let outcome: PhaseOutcome;
     try {
-      outcome = verdict.failed
-        ? this.finish(phase, { reply: replies.policyError, accepted: false, ...(extra.recipient !== undefined ? { recipient: extra.recipient } : {}) }, tarpitMs)
-        : await Promise.resolve(decide(verdict)).then((o) => this.finish(phase, { ...o, disconnect: o.disconnect || verdict.decision.disconnect }, tarpitMs));
+      if (verdict.failed) {
+        outcome = this.finish(phase, { reply: replies.policyError, accepted: false, ...(extra.recipient !== undefined ? { recipient: extra.recipient } : {}) }, tarpitMs);
+      } else {
+        // Most phases decide synchronously: no promise is made for them.
+        const decided = decide(verdict);
+        const o = decided instanceof Promise ? await decided : decided;
+        o.disconnect = o.disconnect || verdict.decision.disconnect;
+        outcome = this.finish(phase, o, tarpitMs);
+      }
     } catch (e) {
       // Header edits need the message whole, as a script's body test does.
       if (e instanceof MessageMemoryRefused) return this.noMemory(phase, extra.message);
