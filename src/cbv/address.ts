@@ -25,8 +25,24 @@ const UNSAFE = /[\u0000-\u0020\u007f<>]/;
  */
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
+/** Domains as given -> their A-label form: the same senders' domains come again and again. */
+const aLabels = new Map<string, string>();
+const A_LABEL_CACHE = 4096;
+
 /** Normalises a domain to its lower-case A-label form; '' when it is not a valid domain. */
 export function toALabel(domain: string): string {
+  // Longer than any domain (RFC 1035 2.3.4): not worth remembering.
+  if (domain.length > 255) return aLabel(domain);
+  let a = aLabels.get(domain);
+  if (a === undefined) {
+    a = aLabel(domain);
+    if (aLabels.size >= A_LABEL_CACHE) aLabels.clear();
+    aLabels.set(domain, a);
+  }
+  return a;
+}
+
+function aLabel(domain: string): string {
   const d = domain.trim().replace(/\.$/, '');
   if (!d || d.startsWith('[')) return '';
   const a = domainToASCII(d).toLowerCase();

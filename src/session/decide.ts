@@ -72,8 +72,9 @@ export function noChoices(): Choices {
   return { implicitKeep: true, folders: [], redirects: [], headerEdits: [], vacations: [], notifications: [], addRecipients: [], redirectDetails: {} };
 }
 
+// One literal, no spread: this runs for every phase and every script run of every message.
 export function emptyDecision(implicitKeep = true): Decision {
-  return { ...noChoices(), implicitKeep, disconnect: false, tarpitMs: 0, final: false };
+  return { implicitKeep, folders: [], redirects: [], headerEdits: [], vacations: [], notifications: [], addRecipients: [], redirectDetails: {}, disconnect: false, tarpitMs: 0, final: false };
 }
 
 /** True when these choices send the message nowhere: a discard (or a refusal's cancelled keep). */
@@ -150,6 +151,21 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
   return d;
 }
 
+/** True when these choices change nothing once merged: the implicit keep in force, nothing chosen. */
+export function choosesNothing(c: Choices): boolean {
+  return (
+    c.implicitKeep &&
+    !c.folders.length &&
+    !c.redirects.length &&
+    !c.headerEdits.length &&
+    !c.vacations.length &&
+    !c.notifications.length &&
+    !c.addRecipients.length &&
+    c.mailFrom === undefined &&
+    Object.keys(c.redirectDetails).length === 0
+  );
+}
+
 /** Adds a later script's decision to a phase's. */
 export function mergeDecision(total: Decision, d: Decision): void {
   total.reply ??= d.reply;
@@ -162,12 +178,13 @@ export function mergeDecision(total: Decision, d: Decision): void {
 /** Adds later choices: explicit stores and redirects add up; any cancelled implicit keep stays cancelled. */
 export function mergeChoices(total: Choices, c: Choices): void {
   total.implicitKeep &&= c.implicitKeep;
-  total.folders.push(...c.folders);
-  total.redirects.push(...c.redirects);
-  Object.assign(total.redirectDetails, c.redirectDetails);
-  total.headerEdits.push(...c.headerEdits);
-  total.vacations.push(...c.vacations);
-  total.notifications.push(...c.notifications);
+  // Most phases choose nothing: an empty list costs a length check, not a spread call.
+  if (c.folders.length) total.folders.push(...c.folders);
+  if (c.redirects.length) total.redirects.push(...c.redirects);
+  for (const a in c.redirectDetails) total.redirectDetails[a] = c.redirectDetails[a]!;
+  if (c.headerEdits.length) total.headerEdits.push(...c.headerEdits);
+  if (c.vacations.length) total.vacations.push(...c.vacations);
+  if (c.notifications.length) total.notifications.push(...c.notifications);
   if (c.mailFrom !== undefined) total.mailFrom = c.mailFrom;
-  total.addRecipients.push(...c.addRecipients);
+  if (c.addRecipients.length) total.addRecipients.push(...c.addRecipients);
 }

@@ -99,6 +99,7 @@ export interface SievePolicyOptions {
 /** RFC 5183 items as an MTA sees them while a message arrives. */
 const ENVIRONMENT_BASE = { location: 'MTA', phase: 'during', name: 'smtp-cbv', version: '0.1.0' };
 const ENV_PREFIX = 'vnd.smtp-cbv.';
+const PHASE_ITEM = `${ENV_PREFIX}phase`;
 /** A policy built without a configuration knows no mailbox but INBOX. */
 const INBOX_ONLY = mailboxDirectory(undefined);
 
@@ -192,33 +193,60 @@ export class SievePolicy implements Policy {
    */
   private host(input: PhaseInput, services: PolicyServices): MomentumHost {
     const { connection, transaction, phase } = input;
-    const env: Record<string, string> = { ...ENVIRONMENT_BASE, domain: connection.hostname, host: connection.hostname, [`${ENV_PREFIX}phase`]: phase };
-    const { logger, counters } = services;
+    const { logger } = services;
     const observer = this.options.observer;
+    // What does not depend on the phase is built once per services (a reload of the services builds it again),
+    // so a run adds its environment and log to it instead of a dozen closures and a copy of the Sieve++ services.
+    const host: MomentumHost = Object.create(this.baseHost(services));
+    host.environment = (name) => {
+      const key = name.toLowerCase();
+      const known = environmentItem(key, connection.hostname, phase);
+      if (known !== undefined) return known;
+      if (!key.startsWith(ENV_PREFIX)) return undefined;
+      const variable = name.slice(ENV_PREFIX.length);
+      return transaction?.context.get(variable) ?? connection.context.get(variable);
+    };
+    host.log = (level, text) => {
+      logger[level === 'warning' ? 'warn' : level]({ event: 'ec_log', session: connection.id, phase }, text);
+      observer?.log?.(phase, level, text);
+    };
+    return host;
+  }
+
+  private base: { host: MomentumHost; from: PolicyServices } | undefined;
+
+  /** The part of the host every run shares, rebuilt when a service it holds was replaced. */
+  private baseHost(services: PolicyServices): MomentumHost {
+    const b = this.base;
+    if (b && sameServices(b.from, services)) return b.host;
+    const { counters } = services;
     const mailboxes = this.options.mailboxes ?? INBOX_ONLY;
-    return {
-      environment: (name) => {
-        const key = name.toLowerCase();
-        if (key in env) return env[key];
-        if (!key.startsWith(ENV_PREFIX)) return undefined;
-        const variable = name.slice(ENV_PREFIX.length);
-        return transaction?.context.get(variable) ?? connection.context.get(variable);
-      },
+    const host: MomentumHost = {
       mailboxExists: (name) => mailboxes.exists(name, services.folderExists),
       specialUseMailboxes: (flag) => mailboxes.specialUse(flag),
       metadata: (mailbox, name) => mailboxes.metadata(mailbox, name),
       externalList: (name) => this.options.externalLists?.get(name),
-      log: (level, text) => {
-        logger[level === 'warning' ? 'warn' : level]({ event: 'ec_log', session: connection.id, phase }, text);
-        observer?.log?.(phase, level, text);
-      },
       incrementCounter: (name, by) => counters.set(name, (counters.get(name) ?? 0) + by),
       ...(services.dnsLookup ? { dnsLookup: services.dnsLookup } : {}),
       ...(services.maxTarpitSeconds !== undefined ? { maxTarpitSeconds: services.maxTarpitSeconds } : {}),
       services: services.functionServices,
       ...services.momentum,
     };
+    this.base = { host, from: { ...services } };
+    return host;
   }
+}
+
+/** True when the base host built from `a` serves `b` too: the same object, none of its services since replaced. */
+function sameServices(a: PolicyServices, b: PolicyServices): boolean {
+  return a.counters === b.counters && a.dnsLookup === b.dnsLookup && a.maxTarpitSeconds === b.maxTarpitSeconds && a.functionServices === b.functionServices && a.momentum === b.momentum && a.folderExists === b.folderExists;
+}
+
+/** An RFC 5183 item (or `vnd.smtp-cbv.phase`) by lower-case name; undefined for any other. */
+function environmentItem(key: string, hostname: string, phase: Phase): string | undefined {
+  if (key === 'domain' || key === 'host') return hostname;
+  if (key === PHASE_ITEM) return phase;
+  return Object.hasOwn(ENVIRONMENT_BASE, key) ? ENVIRONMENT_BASE[key as keyof typeof ENVIRONMENT_BASE] : undefined;
 }
 
 /**

@@ -15,11 +15,11 @@
  */
 import type { DeliverBy } from './deliver-by.js';
 import type { Logger } from 'pino';
-import { type Choices, dropsMessage, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
+import { type Choices, choosesNothing, dropsMessage, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
 import { applyHeaderEdits } from './header-edits.js';
 import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
 import type { Phase } from './phases.js';
-import type { PhaseVerdict, Policy, PolicyServices } from './policy.js';
+import type { PhaseInput, PhaseVerdict, Policy, PolicyServices } from './policy.js';
 import { replies } from './replies.js';
 import { isRefusal, type Reply } from './reply.js';
 import type { RecipientVerification } from './recipient-verification.js';
@@ -136,7 +136,8 @@ export class Session {
     return this.phase('connect', {}, (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false, disconnect: true };
-      mergeChoices(this.connection.choices, d);
+      // The connection's choices are made when a phase first chooses something: an idle connection holds none.
+      if (!choosesNothing(d)) mergeChoices(this.connection.choices, d);
       return { reply: successReply(d.reply, replies.greeting(this.connection.hostname, this.connection.banner)), accepted: true };
     });
   }
@@ -148,7 +149,7 @@ export class Session {
     return this.phase('ehlo', {}, (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
-      mergeChoices(this.connection.choices, d);
+      if (!choosesNothing(d)) mergeChoices(this.connection.choices, d);
       return { reply: successReply(d.reply, replies.ehlo(this.connection.hostname, this.connection.remoteAddress)), accepted: true };
     });
   }
@@ -261,10 +262,14 @@ export class Session {
     const policy = this.deps.policy();
     const tx = this.transaction;
     const cbv = services.cbv;
-    if (cbv && tx && cbv.comesAfterStart(phase) && policy.waitsForVerdict(phase)) await cbv.settle(this.connection, tx);
+    // Only a probe still running is waited for: a cached verdict is already on the transaction.
+    if (cbv && tx && tx.probe.state === 'running' && cbv.comesAfterStart(phase) && policy.waitsForVerdict(phase)) await cbv.settle(this.connection, tx);
     let verdict: PhaseVerdict;
     try {
-      verdict = await policy.run({ phase, connection: this.connection, transaction: tx, ...extra }, services);
+      const input: PhaseInput = { phase, connection: this.connection, transaction: tx };
+      if (extra.recipient !== undefined) input.recipient = extra.recipient;
+      if (extra.message !== undefined) input.message = extra.message;
+      verdict = await policy.run(input, services);
     } catch (e) {
       // A script read a spooled message whole and the memory budget had no room: 452 4.3.1, as for a DATA that does not fit.
       if (e instanceof MessageMemoryRefused) return this.noMemory(phase, extra.message);
@@ -275,9 +280,15 @@ export class Session {
     const tarpitMs = Math.min(verdict.decision.tarpitMs, services.maxTarpitMs);
     let outcome: PhaseOutcome;
     try {
-      outcome = verdict.failed
-        ? this.finish(phase, { reply: replies.policyError, accepted: false, ...(extra.recipient !== undefined ? { recipient: extra.recipient } : {}) }, tarpitMs)
-        : await Promise.resolve(decide(verdict)).then((o) => this.finish(phase, { ...o, disconnect: o.disconnect || verdict.decision.disconnect }, tarpitMs));
+      if (verdict.failed) {
+        outcome = this.finish(phase, { reply: replies.policyError, accepted: false, ...(extra.recipient !== undefined ? { recipient: extra.recipient } : {}) }, tarpitMs);
+      } else {
+        // Most phases decide synchronously: no promise is made for them.
+        const decided = decide(verdict);
+        const o = decided instanceof Promise ? await decided : decided;
+        o.disconnect = o.disconnect || verdict.decision.disconnect;
+        outcome = this.finish(phase, o, tarpitMs);
+      }
     } catch (e) {
       // Header edits need the message whole, as a script's body test does.
       if (e instanceof MessageMemoryRefused) return this.noMemory(phase, extra.message);
@@ -300,8 +311,11 @@ export class Session {
 
   private finish(phase: Phase, o: Partial<PhaseOutcome> & Pick<PhaseOutcome, 'reply' | 'accepted'>, tarpitMs: number): PhaseOutcome {
     const outcome: PhaseOutcome = { ...o, phase, disconnect: o.disconnect ?? false, tarpitMs };
-    this.logger.debug({ event: 'phase', session: this.connection.id, phase, code: outcome.reply.code, recipient: outcome.recipient, disconnect: outcome.disconnect, tarpitMs }, `${phase} ${outcome.reply.code}`);
-    this.txLog?.phases.push({ phase, code: outcome.reply.code, ...(outcome.recipient !== undefined ? { recipient: outcome.recipient } : {}) });
+    // Built only when debug is on: this runs for every phase of every message.
+    if (this.logger.isLevelEnabled('debug')) {
+      this.logger.debug({ event: 'phase', session: this.connection.id, phase, code: outcome.reply.code, recipient: outcome.recipient, disconnect: outcome.disconnect, tarpitMs }, `${phase} ${outcome.reply.code}`);
+    }
+    this.txLog?.phases.push(outcome.recipient !== undefined ? { phase, code: outcome.reply.code, recipient: outcome.recipient } : { phase, code: outcome.reply.code });
     this.deps.services.observer?.phase?.(outcome, this.connection);
     if (!outcome.accepted && (phase === 'connect' || phase === 'ehlo')) {
       this.logger.info({ event: 'refused', session: this.connection.id, client: this.connection.remoteAddress, phase, code: outcome.reply.code, reply: outcome.reply.text }, `${phase} refused ${outcome.reply.code}`);

@@ -43,12 +43,12 @@ export class ConnectionState {
   /** True after EHLO, false after HELO. */
   esmtp?: boolean;
   user?: string;
-  /** `vctx_conn`. */
-  readonly context: Map<string, string>;
-  /** Choices made at connect and EHLO: they hold for every transaction of the connection. */
-  readonly choices: Choices = noChoices();
   messageCount = 0;
   rcptCount = 0;
+  /** Peer and listener context values, until the connection context is first built. */
+  private initial: Record<string, string> | undefined;
+  private built: Map<string, string> | undefined;
+  private chosen: Choices | undefined;
 
   constructor(init: ClientInfo) {
     this.id = init.id;
@@ -59,16 +59,33 @@ export class ConnectionState {
     this.hostname = init.hostname;
     this.banner = init.banner;
     this.tls = init.tls;
-    this.context = new Map(Object.entries(init.context ?? {}));
-    const c = this.context;
+    this.initial = init.context;
+  }
+
+  /**
+   * `vctx_conn`. Built when first asked for (the first script, EHLO): a
+   * connection that stays idle after its greeting holds none of it.
+   */
+  get context(): Map<string, string> {
+    if (this.built) return this.built;
+    const c = new Map(Object.entries(this.initial ?? {}));
+    this.initial = undefined;
     c.set('remote_ip', this.remoteAddress);
     c.set('remote_port', String(this.remotePort));
     c.set('local_ip', this.localAddress);
     c.set('local_port', String(this.localPort));
     c.set('tls', this.tls ? 'true' : 'false');
+    // As at connect: a method that changed the state since (authenticated(), countMessage()...) sets its keys right after.
     c.set('auth_status', 'none');
-    c.set('connection_message_count', '0');
-    c.set('connection_rcpt_count', '0');
+    c.set('connection_message_count', String(this.messageCount));
+    c.set('connection_rcpt_count', String(this.rcptCount));
+    this.built = c;
+    return c;
+  }
+
+  /** Choices made at connect and EHLO: they hold for every transaction of the connection (made when first needed). */
+  get choices(): Choices {
+    return (this.chosen ??= noChoices());
   }
 
   /** STARTTLS completed. */

@@ -52,6 +52,9 @@ export interface CounterStore {
   count(q: CounterQuery): number | Promise<number>;
 }
 
+/** Normalised addresses remembered by a MemoryCounterStore before it starts again. */
+const KEY_CACHE = 4096;
+
 /** The CIDR block `ip/mask` (IPv4 or IPv6), or undefined when the address does not parse. */
 export function blockOf(ip: string, mask: number): [Ipaddr.IPv4 | Ipaddr.IPv6, number] | undefined {
   if (!ipaddr().isValid(ip)) return undefined;
@@ -71,9 +74,17 @@ export class MemoryCounterStore implements CounterStore {
 
   constructor(private readonly limits: { retentionSeconds: number; maxAddresses: number } = { retentionSeconds: 86_400, maxAddresses: 100_000 }) {}
 
+  /** Address as given -> its normalised key (null: not an address); the same few clients record again and again. */
+  private readonly keys = new Map<string, string | null>();
+
   add(series: string, ip: string, count: number, now: number): void {
-    if (!ipaddr().isValid(ip)) return;
-    const key = ipaddr().process(ip).toNormalizedString();
+    let key = this.keys.get(ip);
+    if (key === undefined) {
+      key = ipaddr().isValid(ip) ? ipaddr().process(ip).toNormalizedString() : null;
+      if (this.keys.size >= KEY_CACHE) this.keys.clear();
+      this.keys.set(ip, key);
+    }
+    if (key === null) return;
     let s = this.series.get(series);
     if (!s) this.series.set(series, (s = new Map()));
     const events = s.get(key) ?? [];

@@ -71,29 +71,32 @@ export function assertSmtpServerFits(): void {
 export function controlGreeting(server: SMTPServer, settings: { greetPauseMs: number; maxConnections: number }): void {
   const connections = (server as unknown as { connections: Set<Connection> }).connections;
   const add = connections.add.bind(connections);
-  connections.add = (conn: Connection) => {
-    conn.init = () => init(conn);
-    return add(conn);
-  };
-
-  function init(conn: Connection) {
-    const send = conn.send.bind(conn);
-    conn.send = (code, data, context) => {
-      if (code !== 421 || typeof data !== 'string' || !data.endsWith('You talk too soon')) return send(code, data, context);
-      // An early talker (only possible before the greeting): 554, and the session ends.
-      send(554, '5.5.0 Protocol error: talked before the greeting', false);
-      conn.close();
-    };
-    conn._setListeners(() => {
+  // One function for every connection, called as its method: an idle connection holds no closure of ours.
+  function init(this: Connection) {
+    this.send = sendEarlyTalker;
+    this._setListeners(() => {
       if (connections.size > settings.maxConnections) {
-        conn.send(421, '4.3.2 Too many connections, try again later', false);
+        this.send(421, '4.3.2 Too many connections, try again later', false);
         return;
       }
-      if (settings.greetPauseMs <= 0) return conn.connectionReady();
-      const timer = setTimeout(() => conn.connectionReady(), settings.greetPauseMs);
+      if (settings.greetPauseMs <= 0) return this.connectionReady();
+      const timer = setTimeout(() => this.connectionReady(), settings.greetPauseMs);
       timer.unref();
     });
   }
+  connections.add = (conn: Connection) => {
+    conn.init = init;
+    return add(conn);
+  };
+}
+
+const PROTO = (SMTPConnection as unknown as { prototype: Connection }).prototype;
+
+/** smtp-server's send, but an early talker (only possible before the greeting) gets 554 and the session ends. */
+function sendEarlyTalker(this: Connection, code: number, data?: string | string[], context?: string | false): void {
+  if (code !== 421 || typeof data !== 'string' || !data.endsWith('You talk too soon')) return PROTO.send.call(this, code, data, context);
+  PROTO.send.call(this, 554, '5.5.0 Protocol error: talked before the greeting', false);
+  this.close();
 }
 
 /** The client as smtp-server saw it connect. */
@@ -158,11 +161,9 @@ export interface SmtpListener {
   closeConnection(id: string, reply: Reply): void;
 }
 
-interface Tracked {
-  conn: Connection;
-  /** The reply the session gave for what smtp-server is about to answer. */
-  pending?: Reply;
-}
+/** The reply the session gave for what smtp-server is about to answer, kept on its connection. */
+const PENDING = Symbol('pending reply');
+type Tracked = Connection & { [PENDING]?: Reply | undefined };
 
 export function createSmtpListener(settings: ListenerSettings, events: SmtpEvents): SmtpListener {
   const tracked = new Map<string, Tracked>();
@@ -215,73 +216,79 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
       // Cannot happen with the version assertSmtpServerFits() accepted; refuse rather than serve without a session.
       return cb(replyError({ code: 421, enhanced: '4.3.0', text: 'Internal error: session state lost, try again later' }));
     }
-    const t: Tracked = { conn };
+    const t: Tracked = conn;
     tracked.set(session.id, t);
     wrap(t);
     const a = await events.connect(client);
-    await delay(a.delayMs);
+    if (a.delayMs) await delay(a.delayMs);
     // The greeting (or the refusal smtp-server sends for an error) is the session's.
-    t.pending = a.reply;
+    t[PENDING] = a.reply;
     cb(a.reply.code >= 400 ? replyError(a.reply) : null);
   }
 
+  // The wrappers are this listener's functions, called as the connection's methods (smtp-server calls
+  // its handlers and send on the connection): a connection costs a few properties, not a dozen closures.
+  function send(this: Tracked, code: number, data?: string | string[], context?: string | false): void {
+    const p = this[PENDING];
+    if (!p || p.code !== code) return sendEarlyTalker.call(this, code, data, context);
+    this[PENDING] = undefined;
+    const lines = replyLines(p);
+    // EHLO (the one answer of several lines): our first line(s), then the extensions smtp-server offers, then ours.
+    const rest = Array.isArray(data) ? [...data.slice(1), ...(settings.ehloKeywords ?? [])] : [];
+    const all = [...lines, ...rest];
+    sendEarlyTalker.call(this, code, all.length > 1 ? all : all[0], false);
+  }
+
+  function hello(verb: 'EHLO' | 'HELO') {
+    const original = PROTO[`handler_${verb}`];
+    return function (this: Tracked, command: Buffer, callback: () => void): void {
+      const line = command.toString().trim();
+      const parts = line.split(/\s+/);
+      // Bad syntax is smtp-server's to answer (501), as it always does.
+      if (parts.length !== 2) return original.call(this, command, callback);
+      void events.hello(this.id, verb, parts[1]!, line).then(async (a) => {
+        if (a.delayMs) await delay(a.delayMs);
+        if (a.reply.code < 400) {
+          this[PENDING] = a.reply;
+          original.call(this, command, callback);
+          this[PENDING] = undefined;
+          if (a.disconnect) this.close();
+          return;
+        }
+        sendEarlyTalker.call(this, a.reply.code, lines(a.reply), false);
+        if (a.disconnect && a.reply.code !== 421) this.close();
+        callback();
+      });
+    };
+  }
+  const handlerEhlo = hello('EHLO');
+  const handlerHelo = hello('HELO');
+  function handlerRset(this: Tracked, command: Buffer, callback: () => void): void {
+    events.reset(this.id);
+    PROTO.handler_RSET.call(this, command, callback);
+  }
+  function handlerQuit(this: Tracked, command: Buffer, callback: () => void): void {
+    PROTO.handler_QUIT.call(this, command, callback);
+    events.quit(this.id);
+  }
+
   function wrap(t: Tracked) {
-    const { conn } = t;
-    const id = conn.session.id;
-    const send = conn.send.bind(conn);
-    conn.send = (code, data, context) => {
-      const p = t.pending;
-      if (!p || p.code !== code) return send(code, data, context);
-      t.pending = undefined;
-      const lines = replyLines(p);
-      // EHLO (the one answer of several lines): our first line(s), then the extensions smtp-server offers, then ours.
-      const rest = Array.isArray(data) ? [...data.slice(1), ...(settings.ehloKeywords ?? [])] : [];
-      const all = [...lines, ...rest];
-      send(code, all.length > 1 ? all : all[0], false);
-    };
-    for (const verb of ['EHLO', 'HELO'] as const) {
-      const original = conn[`handler_${verb}`].bind(conn);
-      conn[`handler_${verb}`] = (command, callback) => {
-        const line = command.toString().trim();
-        const parts = line.split(/\s+/);
-        // Bad syntax is smtp-server's to answer (501), as it always does.
-        if (parts.length !== 2) return original(command, callback);
-        void events.hello(id, verb, parts[1]!, line).then(async (a) => {
-          await delay(a.delayMs);
-          if (a.reply.code < 400) {
-            t.pending = a.reply;
-            original(command, callback);
-            t.pending = undefined;
-            if (a.disconnect) conn.close();
-            return;
-          }
-          send(a.reply.code, lines(a.reply), false);
-          if (a.disconnect && a.reply.code !== 421) conn.close();
-          callback();
-        });
-      };
-    }
-    const rset = conn.handler_RSET.bind(conn);
-    conn.handler_RSET = (command, callback) => {
-      events.reset(id);
-      rset(command, callback);
-    };
-    const quit = conn.handler_QUIT.bind(conn);
-    conn.handler_QUIT = (command, callback) => {
-      quit(command, callback);
-      events.quit(id);
-    };
+    t.send = send;
+    t.handler_EHLO = handlerEhlo;
+    t.handler_HELO = handlerHelo;
+    t.handler_RSET = handlerRset;
+    t.handler_QUIT = handlerQuit;
   }
 
   async function answer(session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void, pending: Promise<Answer>) {
     const a = await pending;
-    await delay(a.delayMs);
+    if (a.delayMs) await delay(a.delayMs);
     const t = tracked.get(session.id);
     if (!t) return cb(replyError(a.reply));
-    t.pending = a.reply;
+    t[PENDING] = a.reply;
     cb(a.reply.code >= 400 ? replyError(a.reply) : null);
-    t.pending = undefined;
-    if (a.disconnect && a.reply.code !== 421) t.conn.close();
+    t[PENDING] = undefined;
+    if (a.disconnect && a.reply.code !== 421) t.close();
   }
 
   async function onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void) {
@@ -322,8 +329,8 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
       await incoming.discard();
       const t = tracked.get(session.id);
       events.reset(session.id);
-      t?.conn.send(451, '4.4.2 Message transfer took too long', false);
-      t?.conn.close();
+      t?.send(451, '4.4.2 Message transfer took too long', false);
+      t?.close();
       return;
     }
     if (tooBig || stream.sizeExceeded) return answer(session, cb, events.data(session.id, { tooBig: Math.max(incoming.size, stream.byteLength ?? 0) }));
@@ -357,8 +364,8 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
     closeConnection(id, reply) {
       const t = tracked.get(id);
       if (!t) return;
-      t.conn.send(reply.code, lines(reply), false);
-      t.conn.close();
+      t.send(reply.code, lines(reply), false);
+      t.close();
     },
   };
 }
