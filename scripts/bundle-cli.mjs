@@ -11,6 +11,9 @@
  *   --enable-source-maps still name the TypeScript sources.
  * - Code splitting keeps each subcommand's `await import(...)` lazy: `check`
  *   loads main, its own chunk and the Sieve compiler's, never the server's.
+ * - The match worker (src/sieve/match/match-worker.ts) is an entry point
+ *   of its own, dist/cli/match-worker.js: match-pool.ts starts it from the
+ *   file next to the chunk it was bundled into.
  * - Packages stay external: a bundled file would hoist every package import
  *   to its top (loading pino, smtp-server... for `check`), and some packages
  *   find files next to their own (better-sqlite3's addon, pino's transports).
@@ -25,7 +28,7 @@ const outdir = join(root, 'dist', 'cli');
 rmSync(outdir, { recursive: true, force: true }); // no chunks left over from an earlier build
 
 await build({
-  entryPoints: [join(root, 'dist', 'src', 'cli', 'main.js')],
+  entryPoints: { main: join(root, 'dist', 'src', 'cli', 'main.js'), 'match-worker': join(root, 'dist', 'src', 'sieve', 'match', 'match-worker.js') },
   outdir,
   bundle: true,
   splitting: true,

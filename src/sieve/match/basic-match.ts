@@ -13,6 +13,7 @@ export const isMatch: MatchType = {
 export const containsMatch: MatchType = {
   name: 'contains',
   substring: true,
+  offload: true,
   matchOne: (value, key, ctx) => {
     const fold = ctx.cmp.fold!;
     return foldedOnce(value, fold, ctx).includes(fold(key));
@@ -55,6 +56,7 @@ export const matchesMatch: MatchType = {
   name: 'matches',
   substring: true,
   captures: true,
+  offload: true,
   matchOne: (value, key, ctx) => {
     const cmp = ctx.cmp;
     const g = globFor(key, cmp);

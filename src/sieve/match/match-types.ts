@@ -9,6 +9,7 @@
  */
 import type { Comparator } from './comparators.js';
 import type { ExternalList } from '../runtime/runtime.js';
+import { matchPool, OFFLOAD_CHARS } from './match-pool.js';
 
 /** RFC 5231 section 5: the relational operators. */
 export type RelOp = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne';
@@ -66,6 +67,11 @@ export interface MatchType {
    * capturing types, when asked) the match values: [whole, group1, ...].
    */
   matchOne?(value: string, key: string, ctx: MatchContext): boolean | string[];
+  /**
+   * Can be matched in a worker thread over a large value (match-pool.ts):
+   * match-worker.ts knows this type by name, with the standard comparators.
+   */
+  offload?: boolean;
   /** Takes no comparator (RFC 6134 2.2: :list leaves comparing to the list). */
   noComparator?: boolean;
   /** Matches the whole value list at once (:count, :list); a capturing type may answer with its match values. */
@@ -80,6 +86,12 @@ export interface MatchBudget {
   readonly yieldDue: boolean;
   /** Lets the event loop run (a time slice ended); resolves when the run may go on. */
   pause(): Promise<void>;
+  /** The time slice in ms; 0 when the caller needs the answer synchronously. */
+  readonly sliceMs: number;
+  /** What is left of the budget, in ms. */
+  readonly remainingMs: number;
+  /** Counts time the run's work took elsewhere (a worker thread); throws the runtime error when the budget is spent. */
+  spend(ms: number): void;
 }
 
 /** The result of matching a value list against a key list. */
@@ -94,7 +106,8 @@ export interface MatchOutcome {
  * is charged to the run's budget by the length it scans, so a long list of
  * keys against a large body stops at the budget rather than after it. In a
  * time-sliced run the loop lets the event loop go between pairs when its
- * slice is over, and then answers with a Promise.
+ * slice is over, and then answers with a Promise; there, a large value is
+ * matched in a worker thread (match-pool.ts), whose time counts too.
  */
 export function runMatch(mt: MatchType, values: Iterable<string>, keys: string[], ctx: MatchContext): MatchOutcome | Promise<MatchOutcome> {
   if (mt.matchAll) {
@@ -105,25 +118,22 @@ export function runMatch(mt: MatchType, values: Iterable<string>, keys: string[]
     const r = mt.matchAll(list, keys, ctx);
     return r === true ? MATCHED : r === false ? NO_MATCH : { matched: true, captures: r };
   }
-  const one = mt.matchOne!;
   const budget = ctx.budget;
   // Arrays (nearly every call) by index: no iterator to allocate.
-  if (Array.isArray(values)) return matchList(one, values as string[], 0, 0, keys, ctx, budget);
-  return matchList(one, Array.from(values), 0, 0, keys, ctx, budget);
+  return matchList(mt, Array.isArray(values) ? (values as string[]) : Array.from(values), 0, 0, keys, ctx, budget);
 }
 
-function matchList(
-  one: NonNullable<MatchType['matchOne']>,
-  values: readonly string[],
-  fromValue: number,
-  fromKey: number,
-  keys: string[],
-  ctx: MatchContext,
-  budget: MatchBudget | undefined,
-): MatchOutcome | Promise<MatchOutcome> {
+function matchList(mt: MatchType, values: readonly string[], fromValue: number, fromKey: number, keys: string[], ctx: MatchContext, budget: MatchBudget | undefined): MatchOutcome | Promise<MatchOutcome> {
+  const one = mt.matchOne!;
   let k = fromKey;
   for (let v = fromValue; v < values.length; v++, k = 0) {
     const value = values[v]!;
+    // One match over a large value cannot be split into slices: a run that can wait has it done in a worker.
+    if (budget && budget.sliceMs > 0 && mt.offload && value.length >= OFFLOAD_CHARS && k < keys.length && OFFLOAD_COMPARATORS.has(ctx.cmp.name)) {
+      const nextValue = v;
+      const fromKey = k;
+      return inWorker(mt, value, fromKey ? keys.slice(fromKey) : keys, ctx, budget).then((r) => r ?? matchList(mt, values, nextValue + 1, 0, keys, ctx, budget));
+    }
     for (; k < keys.length; k++) {
       const key = keys[k]!;
       if (budget) budget.charge(value.length + key.length);
@@ -132,11 +142,35 @@ function matchList(
       if (budget?.yieldDue) {
         const nextValue = v;
         const nextKey = k + 1;
-        return budget.pause().then(() => matchList(one, values, nextValue, nextKey, keys, ctx, budget));
+        return budget.pause().then(() => matchList(mt, values, nextValue, nextKey, keys, ctx, budget));
       }
     }
   }
   return NO_MATCH;
+}
+
+/** The comparators match-worker.ts has (RFC 4790 names); i;ascii-numeric cannot do substring matches. */
+const OFFLOAD_COMPARATORS = new Set(['i;octet', 'i;ascii-casemap', 'i;unicode-casemap']);
+
+/**
+ * Matches one value against keys in a worker thread, stopped when the
+ * run's budget is spent; the worker's time is charged to the budget. The
+ * outcome when a key matched, null when none did. Without a worker the
+ * value is matched here, as before, with its charges and slices.
+ */
+async function inWorker(mt: MatchType, value: string, keys: string[], ctx: MatchContext, budget: MatchBudget): Promise<MatchOutcome | null> {
+  budget.spend(0); // over budget already: stop before sending anything
+  const a = await matchPool.match({ value, keys, type: mt.name, comparator: ctx.cmp.name, wantCaptures: ctx.wantCaptures }, budget.remainingMs);
+  if (a.kind === 'unavailable') {
+    const r = await matchList({ ...mt, offload: false }, [value], 0, 0, keys, ctx, budget);
+    return r.matched ? r : null;
+  }
+  budget.spend(a.ms);
+  if (a.kind === 'deadline') budget.spend(Math.max(1, budget.remainingMs + 1)); // the worker was stopped at the deadline: over budget
+  if (a.kind !== 'done') return null;
+  for (const w of a.warnings) ctx.warn?.(w);
+  if (a.index < 0) return null;
+  return a.captures ? { matched: true, captures: a.captures } : MATCHED;
 }
 
 const NO_MATCH: MatchOutcome = Object.freeze({ matched: false });
