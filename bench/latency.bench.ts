@@ -107,7 +107,9 @@ async function main() {
   for (let i = 0; i < 50; i++) await oneMessage(port, 'bob@here.test'); // warm up
   console.log(`latency of a normal session (1 KB message, new connection) while one other session runs a CPU-bound data script; ${SESSIONS} sessions each; heavy budget ${BUDGET_MS} ms`);
   let base: number[] | undefined;
-  for (const c of cases) {
+  // LATENCY_CASES=contains,regex: only the baseline and the cases whose names contain one of those.
+  const only = process.env.LATENCY_CASES?.split(',');
+  for (const c of cases.filter((c, i) => i === 0 || !only || only.some((o) => c.name.includes(o)))) {
     server.setPolicy(policy(c.script));
     let worker: Worker | undefined;
     const replies = new Map<string, number>();

@@ -41,6 +41,14 @@ describe('matches over large values in a worker', () => {
     expect(vars(sliced, ['one', 'two'])).toEqual(vars(inline, ['one', 'two']));
   });
 
+  it('keeps characters outside Latin-1 (sent to the worker as UTF-16)', async () => {
+    const script = 'require ["regex", "variables"]; if header :regex "x-big" "(€ [^😀]*😀)" { set "one" "${1}"; }';
+    const { inline, sliced, offloaded } = await both(script, bigMessage('€ für 😀'));
+    expect(offloaded).toBe(true);
+    expect(vars(sliced, ['one'])).toEqual(['€ für 😀']);
+    expect(vars(sliced, ['one'])).toEqual(vars(inline, ['one']));
+  });
+
   it('gives :matches match values and case-insensitive :contains answers as the event loop does', async () => {
     const script = `require ["body", "variables"];
       if header :matches "x-big" "*BANANA*snack*" { set "a" "\${3}"; }

@@ -20,15 +20,37 @@ import { Worker } from 'node:worker_threads';
 /** A value at least this long (in UTF-16 units) is matched in a worker when the run can wait. */
 export const OFFLOAD_CHARS = 256 * 1024;
 
-/** What a worker is asked: one value against keys in order, as the run's match loop would do it. */
-export interface WorkerTask {
-  id: number;
+/** What a match asks: one value against keys in order, as the run's match loop would do it. */
+export interface MatchTask {
   value: string;
   keys: string[];
   /** The match type's name: contains, matches or regex (the ones marked `offload`). */
   type: string;
   comparator: string;
   wantCaptures: boolean;
+}
+
+/**
+ * What a worker is sent: the task with its value as bytes, moved rather
+ * than copied. Posting a 10 MB string copies it through V8's serializer
+ * (tens of milliseconds on this thread); encoding it is a plain copy, and
+ * Latin-1 is the common case (V8 keeps such strings one byte a character).
+ */
+export interface WorkerTask extends Omit<MatchTask, 'value'> {
+  id: number;
+  bytes: ArrayBuffer;
+  encoding: 'latin1' | 'utf16le';
+}
+
+/** Characters outside Latin-1: a one-byte string has none, which V8 answers without scanning. */
+const WIDE = /[^\x00-\xff]/;
+
+function encode(value: string): Pick<WorkerTask, 'bytes' | 'encoding'> {
+  const encoding = WIDE.test(value) ? 'utf16le' : 'latin1';
+  const b = Buffer.from(value, encoding);
+  // A large Buffer owns its memory; a small one may share Node's pool, which must not be moved.
+  const bytes = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : new Uint8Array(b).buffer;
+  return { bytes, encoding };
 }
 
 /** A worker's answer: the index of the first key that matched (-1: none), with its match values. */
@@ -41,7 +63,8 @@ export type PoolAnswer =
   | { kind: 'unavailable' };
 
 interface Pending {
-  task: WorkerTask;
+  id: number;
+  task: MatchTask;
   deadlineMs: number;
   resolve(a: PoolAnswer): void;
 }
@@ -92,10 +115,10 @@ class MatchPool {
   }
 
   /** Matches in a worker; the answer is 'deadline' when it ran `deadlineMs` without finishing (the worker is then stopped). */
-  match(task: Omit<WorkerTask, 'id'>, deadlineMs: number): Promise<PoolAnswer> {
+  match(task: MatchTask, deadlineMs: number): Promise<PoolAnswer> {
     if (this.broken) return Promise.resolve({ kind: 'unavailable' });
     return new Promise((resolve) => {
-      this.queue.push({ task: { ...task, id: this.nextId++ }, deadlineMs, resolve });
+      this.queue.push({ id: this.nextId++, task, deadlineMs, resolve });
       this.dispatch();
     });
   }
@@ -140,12 +163,14 @@ class MatchPool {
       p.resolve({ kind: 'deadline', ms: performance.now() - slot.started });
       this.dispatch();
     }, Math.max(0, p.deadlineMs));
-    slot.worker.postMessage(p.task);
+    const { value, ...rest } = p.task;
+    const sent: WorkerTask = { ...rest, id: p.id, ...encode(value) };
+    slot.worker.postMessage(sent, [sent.bytes]);
   }
 
   private answered(slot: Slot, a: WorkerAnswer): void {
     const p = slot.current;
-    if (!p || p.task.id !== a.id) return;
+    if (!p || p.id !== a.id) return;
     clearTimeout(slot.timer);
     slot.answered = true;
     slot.current = undefined;

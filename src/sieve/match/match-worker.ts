@@ -25,8 +25,9 @@ function run(task: WorkerTask): WorkerAnswer {
   const cmp = comparators.get(task.comparator);
   if (!mt?.matchOne || !cmp) throw new Error(`no match type ${task.type} with comparator ${task.comparator} in the match worker`);
   const ctx: MatchContext = { cmp, wantCaptures: task.wantCaptures, warn: (m) => warnings.push(m) };
+  const value = Buffer.from(task.bytes).toString(task.encoding);
   for (let k = 0; k < task.keys.length; k++) {
-    const r = mt.matchOne(task.value, task.keys[k]!, ctx);
+    const r = mt.matchOne(value, task.keys[k]!, ctx);
     if (r !== false) return { id: task.id, index: k, ...(r === true ? {} : { captures: r }), warnings, ms: performance.now() - started };
   }
   return { id: task.id, index: -1, warnings, ms: performance.now() - started };
