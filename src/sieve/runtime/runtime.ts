@@ -467,6 +467,10 @@ export class Runtime implements Scope {
 
 /** The longest prefix of at most `max` UTF-8 octets that does not split a character. */
 function truncateBytes(s: string, max: number): string {
+  // ASCII (one octet a character): a plain cut. Encoding the value to find
+  // the cut made a loop that grows a variable allocate its size every time,
+  // and the garbage collector's pauses hold every other session.
+  if (Buffer.byteLength(s, 'utf8') === s.length) return s.length <= max ? s : s.slice(0, max);
   const bytes = Buffer.from(s, 'utf8');
   if (bytes.length <= max) return s;
   let end = max;
