@@ -11,6 +11,7 @@
  * the process alive. When a worker cannot be started, or fails, the caller
  * matches on the event loop as it did before.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -82,8 +83,8 @@ const SIZE = Math.min(4, Math.max(2, availableParallelism() - 1));
 
 /**
  * Where the worker's code is: next to this file as tsc built it
- * (dist/src/sieve/match/), or next to the chunk of the CLI bundle
- * (dist/cli/, an entry point of scripts/bundle-cli.mjs). Run from the
+ * (dist/src/sieve/match/), or next to the CLI bundle (dist/cli/, built by
+ * scripts/bundle-cli.mjs as an entry point of its own). Run from the
  * TypeScript sources (the tests), the worker loads them through tsx.
  */
 function spawn(): Worker {
@@ -94,7 +95,9 @@ function spawn(): Worker {
     const tsx = pathToFileURL(join(dirname(createRequire(here).resolve('tsx/package.json')), 'dist', 'esm', 'api', 'index.mjs')).href;
     return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file)}); })`, { eval: true });
   }
-  return new Worker(new URL('./match-worker.js', here));
+  // An ES module next to the pool, or a CommonJS bundle of its own next to a CommonJS CLI bundle.
+  const file = new URL('./match-worker.js', here);
+  return new Worker(existsSync(file) ? file : new URL('./match-worker.cjs', here));
 }
 
 class MatchPool {

@@ -92,6 +92,8 @@ export interface MatchBudget {
   readonly remainingMs: number;
   /** Counts time the run's work took elsewhere (a worker thread); throws the runtime error when the budget is spent. */
   spend(ms: number): void;
+  /** The run computes again after waiting (for a worker): count from now. */
+  resume(): void;
 }
 
 /** The result of matching a value list against a key list. */
@@ -118,22 +120,31 @@ export function runMatch(mt: MatchType, values: Iterable<string>, keys: string[]
     const r = mt.matchAll(list, keys, ctx);
     return r === true ? MATCHED : r === false ? NO_MATCH : { matched: true, captures: r };
   }
+  const one = mt.matchOne!;
   const budget = ctx.budget;
+  // One match over a large value cannot be split into slices: a run that can wait has it done in a worker.
+  if (budget && budget.sliceMs > 0 && mt.offload && OFFLOAD_COMPARATORS.has(ctx.cmp.name)) {
+    const list = Array.isArray(values) ? (values as string[]) : Array.from(values);
+    if (list.some((v) => v.length >= OFFLOAD_CHARS)) return matchOffloaded(mt, list, keys, ctx, budget);
+    values = list;
+  }
   // Arrays (nearly every call) by index: no iterator to allocate.
-  return matchList(mt, Array.isArray(values) ? (values as string[]) : Array.from(values), 0, 0, keys, ctx, budget);
+  if (Array.isArray(values)) return matchList(one, values as string[], 0, 0, keys, ctx, budget);
+  return matchList(one, Array.from(values), 0, 0, keys, ctx, budget);
 }
 
-function matchList(mt: MatchType, values: readonly string[], fromValue: number, fromKey: number, keys: string[], ctx: MatchContext, budget: MatchBudget | undefined): MatchOutcome | Promise<MatchOutcome> {
-  const one = mt.matchOne!;
+function matchList(
+  one: NonNullable<MatchType['matchOne']>,
+  values: readonly string[],
+  fromValue: number,
+  fromKey: number,
+  keys: string[],
+  ctx: MatchContext,
+  budget: MatchBudget | undefined,
+): MatchOutcome | Promise<MatchOutcome> {
   let k = fromKey;
   for (let v = fromValue; v < values.length; v++, k = 0) {
     const value = values[v]!;
-    // One match over a large value cannot be split into slices: a run that can wait has it done in a worker.
-    if (budget && budget.sliceMs > 0 && mt.offload && value.length >= OFFLOAD_CHARS && k < keys.length && OFFLOAD_COMPARATORS.has(ctx.cmp.name)) {
-      const nextValue = v;
-      const fromKey = k;
-      return inWorker(mt, value, fromKey ? keys.slice(fromKey) : keys, ctx, budget).then((r) => r ?? matchList(mt, values, nextValue + 1, 0, keys, ctx, budget));
-    }
     for (; k < keys.length; k++) {
       const key = keys[k]!;
       if (budget) budget.charge(value.length + key.length);
@@ -142,7 +153,7 @@ function matchList(mt: MatchType, values: readonly string[], fromValue: number, 
       if (budget?.yieldDue) {
         const nextValue = v;
         const nextKey = k + 1;
-        return budget.pause().then(() => matchList(mt, values, nextValue, nextKey, keys, ctx, budget));
+        return budget.pause().then(() => matchList(one, values, nextValue, nextKey, keys, ctx, budget));
       }
     }
   }
@@ -152,24 +163,33 @@ function matchList(mt: MatchType, values: readonly string[], fromValue: number, 
 /** The comparators match-worker.ts has (RFC 4790 names); i;ascii-numeric cannot do substring matches. */
 const OFFLOAD_COMPARATORS = new Set(['i;octet', 'i;ascii-casemap', 'i;unicode-casemap']);
 
+/** Values outer, keys inner, as matchList: the large values in a worker, the others here. */
+async function matchOffloaded(mt: MatchType, values: readonly string[], keys: string[], ctx: MatchContext, budget: MatchBudget): Promise<MatchOutcome> {
+  for (const value of values) {
+    const r = value.length >= OFFLOAD_CHARS ? await inWorker(mt, value, keys, ctx, budget) : await matchList(mt.matchOne!, [value], 0, 0, keys, ctx, budget);
+    if (r.matched) return r;
+  }
+  return NO_MATCH;
+}
+
 /**
- * Matches one value against keys in a worker thread, stopped when the
- * run's budget is spent; the worker's time is charged to the budget. The
- * outcome when a key matched, null when none did. Without a worker the
- * value is matched here, as before, with its charges and slices.
+ * Matches one value against the keys in a worker thread, stopped when the
+ * run's budget is spent; the worker's time is charged to the budget.
+ * Without a worker the value is matched here, as before, with its charges
+ * and slices.
  */
-async function inWorker(mt: MatchType, value: string, keys: string[], ctx: MatchContext, budget: MatchBudget): Promise<MatchOutcome | null> {
+async function inWorker(mt: MatchType, value: string, keys: string[], ctx: MatchContext, budget: MatchBudget): Promise<MatchOutcome> {
   budget.spend(0); // over budget already: stop before sending anything
   const a = await matchPool.match({ value, keys, type: mt.name, comparator: ctx.cmp.name, wantCaptures: ctx.wantCaptures }, budget.remainingMs);
-  if (a.kind === 'unavailable') {
-    const r = await matchList({ ...mt, offload: false }, [value], 0, 0, keys, ctx, budget);
-    return r.matched ? r : null;
-  }
+  // The run waited (its clock stopped); what follows is its own work again.
+  budget.resume();
+  if (a.kind === 'unavailable') return matchList(mt.matchOne!, [value], 0, 0, keys, ctx, budget);
   budget.spend(a.ms);
-  if (a.kind === 'deadline') budget.spend(Math.max(1, budget.remainingMs + 1)); // the worker was stopped at the deadline: over budget
-  if (a.kind !== 'done') return null;
+  // Stopped at the deadline: the budget is spent, whatever the clocks say.
+  if (a.kind === 'deadline') budget.spend(Math.max(1, budget.remainingMs + 1));
+  if (a.kind !== 'done') return NO_MATCH;
   for (const w of a.warnings) ctx.warn?.(w);
-  if (a.index < 0) return null;
+  if (a.index < 0) return NO_MATCH;
   return a.captures ? { matched: true, captures: a.captures } : MATCHED;
 }
 
