@@ -27,6 +27,9 @@
  *   made by this process (the same Node as the binary's). V8 refuses a
  *   cache from another Node or other V8 flags; then the bundle is compiled
  *   as usual.
+ * - The match worker (src/sieve/match/match-worker.ts) is a bundle of its
+ *   own, dist/cli/match-worker.cjs: match-pool.ts starts it from the file
+ *   next to the bundle it was built into.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -75,6 +78,16 @@ await build({
   sourcemap: true,
   plugins: [startupPlugin],
   // createRequire(import.meta.url) finds packages from the bundle's own place.
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+
+// The match worker, a bundle of its own, found next to main.cjs (match-pool.ts).
+await build({
+  ...common,
+  entryPoints: [join(root, 'dist', 'src', 'sieve', 'match', 'match-worker.js')],
+  outfile: join(outdir, 'match-worker.cjs'),
+  sourcemap: true,
   define: { 'import.meta.url': '__bundleUrl' },
   banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });

@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execute, executeAsync, type ExecutionResult } from '../../src/sieve/interpreter.js';
+import { OFFLOAD_CHARS } from '../../src/sieve/match/match-pool.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
 import type { MaybePromise } from '../../src/sieve/registry.js';
 import { compiled } from './helpers.js';
@@ -84,7 +85,8 @@ describe('time-sliced evaluation', () => {
 
   it('lets timers fire while one long test computes, and gives the same answer', async () => {
     const script = compiled(heavyMatch);
-    const ctx = () => ({ message: parseMessage(bigMessage(1 << 20)), envelope });
+    // Below OFFLOAD_CHARS: the match runs here, in slices, not in a worker (match-worker.test.ts).
+    const ctx = () => ({ message: parseMessage(bigMessage(OFFLOAD_CHARS - 4096)), envelope });
     const sliced = await ticksDuring(() => executeAsync(script, ctx(), {}, { timeSliceMs: 2 }));
     expect(sliced.result.errors).toEqual([]);
     expect(sliced.result.runtime.budget.slices).toBeGreaterThan(0);

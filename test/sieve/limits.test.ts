@@ -33,6 +33,12 @@ describe('limits', () => {
     const r = await run(`require "variables"; set "a" "${'x'.repeat(5000)}";`);
     expect(r.runtime.variable('a', undefined)).toHaveLength(4096);
   });
+  it('cuts a long value at a character boundary, in octets (ASCII and not)', async () => {
+    const r = await run(`require "variables"; set "a" "${'x'.repeat(4095)}é"; set "b" "${'é'.repeat(2049)}"; set "c" "${'y'.repeat(4096)}";`);
+    expect(r.runtime.variable('a', undefined)).toBe('x'.repeat(4095));
+    expect(r.runtime.variable('b', undefined)).toBe('é'.repeat(2048));
+    expect(r.runtime.variable('c', undefined)).toBe('y'.repeat(4096));
+  });
 });
 
 describe('time budget', () => {

@@ -19,6 +19,7 @@ export const isMatch: MatchType = {
 export const containsMatch: MatchType = {
   name: 'contains',
   substring: true,
+  offload: true,
   matchOne: (value, key, ctx) => {
     const fold = ctx.cmp.fold!;
     return foldedOnce(value, fold, ctx).includes(fold(key));
@@ -66,6 +67,7 @@ export const matchesMatch: MatchType = {
   name: 'matches',
   substring: true,
   captures: true,
+  offload: true,
   matchOne: (value, key, ctx) => globMatch(globFor(key, ctx.cmp), value, ctx),
   compileKey(key, cmp): KeyMatcher {
     const g = parseGlob(key, cmp.fold!);

@@ -9,6 +9,7 @@
  */
 import type { Comparator } from './comparators.js';
 import type { ExternalList } from '../runtime/runtime.js';
+import { matchPool, OFFLOAD_CHARS } from './match-pool.js';
 
 /** RFC 5231 section 5: the relational operators. */
 export type RelOp = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne';
@@ -66,6 +67,11 @@ export interface MatchType {
    * capturing types, when asked) the match values: [whole, group1, ...].
    */
   matchOne?(value: string, key: string, ctx: MatchContext): boolean | string[];
+  /**
+   * Can be matched in a worker thread over a large value (match-pool.ts):
+   * match-worker.ts knows this type by name, with the standard comparators.
+   */
+  offload?: boolean;
   /** Takes no comparator (RFC 6134 2.2: :list leaves comparing to the list). */
   noComparator?: boolean;
   /** Matches the whole value list at once (:count, :list); a capturing type may answer with its match values. */
@@ -89,6 +95,14 @@ export interface MatchBudget {
   readonly yieldDue: boolean;
   /** Lets the event loop run (a time slice ended); resolves when the run may go on. */
   pause(): Promise<void>;
+  /** The time slice in ms; 0 when the caller needs the answer synchronously. */
+  readonly sliceMs: number;
+  /** What is left of the budget, in ms. */
+  readonly remainingMs: number;
+  /** Counts time the run's work took elsewhere (a worker thread); throws the runtime error when the budget is spent. */
+  spend(ms: number): void;
+  /** The run computes again after waiting (for a worker): count from now. */
+  resume(): void;
 }
 
 /** The result of matching a value list against a key list. */
@@ -103,7 +117,8 @@ export interface MatchOutcome {
  * is charged to the run's budget by the length it scans, so a long list of
  * keys against a large body stops at the budget rather than after it. In a
  * time-sliced run the loop lets the event loop go between pairs when its
- * slice is over, and then answers with a Promise.
+ * slice is over, and then answers with a Promise; there, a large value is
+ * matched in a worker thread (match-pool.ts), whose time counts too.
  */
 export function runMatch(
   mt: MatchType,
@@ -123,6 +138,12 @@ export function runMatch(
   }
   const one = mt.matchOne!;
   const budget = ctx.budget;
+  // One match over a large value cannot be split into slices: a run that can wait has it done in a worker.
+  if (budget && budget.sliceMs > 0 && mt.offload && OFFLOAD_COMPARATORS.has(ctx.cmp.name)) {
+    const list = Array.isArray(values) ? (values as string[]) : Array.from(values);
+    if (list.some((v) => v.length >= OFFLOAD_CHARS)) return matchOffloaded(mt, list, keys, ctx, budget);
+    values = list;
+  }
   // Arrays (nearly every call) by index: no iterator to allocate.
   if (Array.isArray(values)) return matchList(one, compiled, values as string[], 0, 0, keys, ctx, budget);
   return matchList(one, compiled, Array.from(values), 0, 0, keys, ctx, budget);
@@ -154,6 +175,39 @@ function matchList(
     }
   }
   return NO_MATCH;
+}
+
+/** The comparators match-worker.ts has (RFC 4790 names); i;ascii-numeric cannot do substring matches. */
+const OFFLOAD_COMPARATORS = new Set(['i;octet', 'i;ascii-casemap', 'i;unicode-casemap']);
+
+/** Values outer, keys inner, as matchList: the large values in a worker, the others here. */
+async function matchOffloaded(mt: MatchType, values: readonly string[], keys: string[], ctx: MatchContext, budget: MatchBudget): Promise<MatchOutcome> {
+  for (const value of values) {
+    const r = value.length >= OFFLOAD_CHARS ? await inWorker(mt, value, keys, ctx, budget) : await matchList(mt.matchOne!, undefined, [value], 0, 0, keys, ctx, budget);
+    if (r.matched) return r;
+  }
+  return NO_MATCH;
+}
+
+/**
+ * Matches one value against the keys in a worker thread, stopped when the
+ * run's budget is spent; the worker's time is charged to the budget.
+ * Without a worker the value is matched here, as before, with its charges
+ * and slices.
+ */
+async function inWorker(mt: MatchType, value: string, keys: string[], ctx: MatchContext, budget: MatchBudget): Promise<MatchOutcome> {
+  budget.spend(0); // over budget already: stop before sending anything
+  const a = await matchPool.match({ value, keys, type: mt.name, comparator: ctx.cmp.name, wantCaptures: ctx.wantCaptures }, budget.remainingMs);
+  // The run waited (its clock stopped); what follows is its own work again.
+  budget.resume();
+  if (a.kind === 'unavailable') return matchList(mt.matchOne!, undefined, [value], 0, 0, keys, ctx, budget);
+  budget.spend(a.ms);
+  // Stopped at the deadline: the budget is spent, whatever the clocks say.
+  if (a.kind === 'deadline') budget.spend(Math.max(1, budget.remainingMs + 1));
+  if (a.kind !== 'done') return NO_MATCH;
+  for (const w of a.warnings) ctx.warn?.(w);
+  if (a.index < 0) return NO_MATCH;
+  return a.captures ? { matched: true, captures: a.captures } : MATCHED;
 }
 
 const NO_MATCH: MatchOutcome = Object.freeze({ matched: false });

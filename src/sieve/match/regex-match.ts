@@ -77,6 +77,7 @@ const isCaseless = (cmp: Comparator) => cmp.name !== 'i;octet';
 export const regexMatch: MatchType = {
   name: 'regex',
   captures: true,
+  offload: true,
   // RFC 4790: :regex works on the comparator's character view; i;ascii-numeric has none.
   substring: true,
   checkKey(key, cmp) {

@@ -167,10 +167,23 @@ export class CpuBudget implements MatchBudget {
   check(pos?: Position): void {
     this.credit = CLOCK_UNITS;
     const now = performance.now();
-    if (this.running && this.used + (now - this.since) > this.maxMs) {
-      throw new SieveRuntimeFailure(`execution exceeded the CPU time limit of ${this.maxMs} ms`, pos ?? this.at);
-    }
+    if (this.running && this.used + (now - this.since) > this.maxMs) this.exceeded(pos);
     if (this.sliceMs > 0 && now - this.sliceStart >= this.sliceMs) this.yieldDue = true;
+  }
+
+  private exceeded(pos?: Position): never {
+    throw new SieveRuntimeFailure(`execution exceeded the CPU time limit of ${this.maxMs} ms`, pos ?? this.at);
+  }
+
+  /** What is left of the budget, in ms. */
+  get remainingMs(): number {
+    return this.maxMs - this.usedMs;
+  }
+
+  /** Counts `ms` the run's work took elsewhere (a match in a worker thread); throws when the budget is spent. */
+  spend(ms: number): void {
+    this.used += ms;
+    if (this.usedMs > this.maxMs) this.exceeded();
   }
 
   /** CPU time used so far, in ms. */
@@ -499,6 +512,10 @@ export class Runtime implements Scope {
 
 /** The longest prefix of at most `max` UTF-8 octets that does not split a character. */
 function truncateBytes(s: string, max: number): string {
+  // ASCII (one octet a character): a plain cut. Encoding the value to find
+  // the cut made a loop that grows a variable allocate its size every time,
+  // and the garbage collector's pauses hold every other session.
+  if (Buffer.byteLength(s, 'utf8') === s.length) return s.length <= max ? s : s.slice(0, max);
   const bytes = Buffer.from(s, 'utf8');
   if (bytes.length <= max) return s;
   let end = max;

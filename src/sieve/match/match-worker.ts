@@ -1,0 +1,42 @@
+/**
+ * The worker thread side of match-pool.ts: matches one large value against
+ * a list of keys, with the same match types and comparators the run uses
+ * on the main thread, and answers with the first key that matched. It
+ * knows no budget: the pool stops the whole thread at the run's deadline
+ * (docs/sieve-interpreter.md, "CPU budget and time slices").
+ *
+ * Patterns are compiled here, once per pattern and comparator, and kept
+ * in this thread's cache (regex-match.ts), like the main thread's.
+ */
+import { parentPort } from 'node:worker_threads';
+import { containsMatch, matchesMatch } from './basic-match.js';
+import { asciiCasemap, type Comparator, octet, unicodeCasemap } from './comparators.js';
+import type { MatchContext, MatchType } from './match-types.js';
+import type { WorkerAnswer, WorkerTask } from './match-pool.js';
+import { regexMatch } from './regex-match.js';
+
+const types = new Map<string, MatchType>([containsMatch, matchesMatch, regexMatch].map((t) => [t.name, t]));
+const comparators = new Map<string, Comparator>([octet, asciiCasemap, unicodeCasemap].map((c) => [c.name, c]));
+
+function run(task: WorkerTask): WorkerAnswer {
+  const started = performance.now();
+  const warnings: string[] = [];
+  const mt = types.get(task.type);
+  const cmp = comparators.get(task.comparator);
+  if (!mt?.matchOne || !cmp) throw new Error(`no match type ${task.type} with comparator ${task.comparator} in the match worker`);
+  const ctx: MatchContext = { cmp, wantCaptures: task.wantCaptures, warn: (m) => warnings.push(m) };
+  const value = Buffer.from(task.bytes).toString(task.encoding);
+  for (let k = 0; k < task.keys.length; k++) {
+    const r = mt.matchOne(value, task.keys[k]!, ctx);
+    if (r !== false) return { id: task.id, index: k, ...(r === true ? {} : { captures: r }), warnings, ms: performance.now() - started };
+  }
+  return { id: task.id, index: -1, warnings, ms: performance.now() - started };
+}
+
+parentPort!.on('message', (task: WorkerTask) => {
+  try {
+    parentPort!.postMessage(run(task));
+  } catch (e) {
+    parentPort!.postMessage({ id: task.id, error: (e as Error).message });
+  }
+});
