@@ -96,20 +96,22 @@ export class MaildirSpool {
     const path = join(newDir, id);
     const written: string[] = [tmpMessage, envelopePath, path];
     const small = smallMessage(Buffer.isBuffer(message) ? [message] : message);
+    const envelopeText = `${JSON.stringify({ ...envelope, folder }, null, 2)}\n`;
     try {
       if (small) {
-        const envelopeText = `${JSON.stringify({ ...envelope, folder }, null, 2)}\n`;
         await spoolWriter.write({ message: small, envelope: envelopeText, tmp: tmpMessage, path, envelopePath, ...(target !== this.dir ? { folderDir: target } : {}) });
         return { id, folder, path, envelopePath };
       }
       if (target !== this.dir) for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(target, sub), { recursive: true });
-      const envelopeText = Buffer.from(`${JSON.stringify({ ...envelope, folder }, null, 2)}\n`);
       // Both files at once: each is a chain of thread-pool calls (open,
       // write, fdatasync, close), and in sequence their waits add up.
-      const envelopeDurable = writeDurably(envelopePath, [envelopeText]).then(() => this.dirs.sync(envelopes));
+      const envelopeDurable = writeDurably(envelopePath, [Buffer.from(envelopeText)]).then(() => this.dirs.sync(envelopes));
       // Whatever happens to the message, the envelope's chain must settle
-      // before the clean-up below removes its file.
-      await Promise.all([writeDurably(tmpMessage, Buffer.isBuffer(message) ? [message] : (message as readonly Piece[])), envelopeDurable.catch(() => undefined)]);
+      // before the clean-up below removes its file (allSettled: Promise.all
+      // would reject at the message's failure, while the envelope is still
+      // being written).
+      const [stored] = await Promise.allSettled([writeDurably(tmpMessage, Buffer.isBuffer(message) ? [message] : (message as readonly Piece[])), envelopeDurable]);
+      if (stored.status === 'rejected') throw stored.reason;
       await envelopeDurable;
       await renameFd(tmpMessage, path);
       await this.dirs.sync(newDir);

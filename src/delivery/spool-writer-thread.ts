@@ -6,11 +6,14 @@
  * per message, and under load those hand-offs were a fifth of the main
  * thread's time per accepted message (docs/server.md, "The spool").
  *
- * Calls that return at once (open, write, close, rename, mkdir) are made
- * synchronously here; calls that wait for the disk (fdatasync, fsync) go to
- * the thread pool, so that the waits of concurrent messages overlap and the
- * file system commits them together. Directory fsyncs are shared by every
- * message whose name was made before one started (group commit).
+ * The thread makes the same calls the event loop made, through the thread
+ * pool, so that concurrent messages' calls run side by side and their
+ * fdatasyncs are committed together by the file system. Synchronous calls
+ * here were tried and lost: one thread then made every message's calls in
+ * turn, and on this project's test machine creating a file in the spool
+ * took 0.3-0.8 ms of system time while others fsync, so the one thread
+ * became the limit. Directory fsyncs are shared by every message whose
+ * name was made before one started (group commit, as in dir-sync.ts).
  *
  * This function's source text is the thread's whole program (run with
  * `eval`, so that it works the same from tsc's output, the bundled CLI and
@@ -44,56 +47,64 @@ export interface SpoolReply {
 export function spoolWriterThread(): void {
   const fs = process.getBuiltinModule('node:fs');
   const path = process.getBuiltinModule('node:path');
+  const { promisify } = process.getBuiltinModule('node:util');
   const { parentPort } = process.getBuiltinModule('node:worker_threads');
   const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
   const port = parentPort!;
+  const open = promisify(fs.open) as (file: string, flags: number, mode?: number) => Promise<number>;
+  const writeFd = promisify(fs.write) as (fd: number, b: Uint8Array, off: number, len: number) => Promise<{ bytesWritten: number }>;
+  const fdatasync = promisify(fs.fdatasync);
+  const fsync = promisify(fs.fsync);
+  const rename = promisify(fs.rename);
+  const mkdir = promisify(fs.mkdir);
 
-  type Done = (e: Error | null) => void;
-  /** Per directory: whether an fsync is running, and who waits for the next one. */
-  const dirs = new Map<string, { running: boolean; waiting: Done[] }>();
+  /** Per directory: the fsync running, and the one after it, which every name made meanwhile waits for. */
+  const running = new Map<string, Promise<void>>();
+  const queued = new Map<string, Promise<void>>();
 
-  /** Calls `done` once every name made in `dir` before this call is durable (fsync(2) on the directory). */
-  function syncDir(dir: string, done: Done): void {
-    let d = dirs.get(dir);
-    if (!d) dirs.set(dir, (d = { running: false, waiting: [] }));
-    d.waiting.push(done);
-    if (!d.running) startSync(dir, d);
-  }
-
-  function startSync(dir: string, d: { running: boolean; waiting: Done[] }): void {
-    const waiters = d.waiting;
-    d.waiting = [];
-    let fd: number;
-    try {
-      fd = fs.openSync(dir, fs.constants.O_RDONLY);
-    } catch (e) {
-      for (const w of waiters) w(e as Error);
-      return;
+  /** Resolves once every name made in `dir` before this call is durable (fsync(2) on the directory). */
+  function syncDir(dir: string): Promise<void> {
+    const current = running.get(dir);
+    if (!current) {
+      // Started after this turn of the event loop: the names other messages make in it share it.
+      const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => fsyncDir(dir)).finally(() => running.delete(dir));
+      running.set(dir, p);
+      return p;
     }
-    d.running = true;
-    fs.fsync(fd, (e) => {
+    let next = queued.get(dir);
+    if (!next) {
+      next = current
+        .catch(() => undefined)
+        .then(() => {
+          queued.delete(dir);
+          return syncDir(dir);
+        });
+      queued.set(dir, next);
+    }
+    return next;
+  }
+
+  async function fsyncDir(dir: string): Promise<void> {
+    const fd = await open(dir, fs.constants.O_RDONLY);
+    try {
+      await fsync(fd);
+    } finally {
       fs.closeSync(fd);
-      d.running = false;
-      for (const w of waiters) w(e);
-      if (d.waiting.length) startSync(dir, d);
-    });
+    }
   }
 
-  /** write(2) may write less than asked: the rest follows. */
-  function writeAll(fd: number, bytes: Uint8Array): void {
-    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, bytes.length - off);
-  }
-
-  function createWith(file: string, bytes: Uint8Array, made: string[]): number {
-    const fd = fs.openSync(file, CREATE, 0o600);
+  /** Creates `file` (never over an existing name) with `bytes`, and makes its content durable (fdatasync, as maildir.ts explains). */
+  async function createDurably(file: string, bytes: Uint8Array, made: string[]): Promise<void> {
+    const fd = await open(file, CREATE, 0o600);
     made.push(file);
     try {
-      writeAll(fd, bytes);
-    } catch (e) {
+      // write(2) may write less than asked: the rest follows.
+      for (let off = 0; off < bytes.length; ) off += (await writeFd(fd, bytes, off, bytes.length - off)).bytesWritten;
+      await fdatasync(fd);
+    } finally {
+      // In line: after fdatasync there is nothing left to write back.
       fs.closeSync(fd);
-      throw e;
     }
-    return fd;
   }
 
   /** Answers of this turn of the event loop, sent together (a group commit finishes many messages at once). */
@@ -102,56 +113,34 @@ export function spoolWriterThread(): void {
     port.postMessage(replies);
     replies = [];
   };
-
-  function reply(job: SpoolJob, made: readonly string[], e: Error | null): void {
+  const reply = (r: SpoolReply) => {
     if (replies.length === 0) setImmediate(sendReplies);
-    if (!e) return void replies.push({ seq: job.seq });
-    for (const f of made) fs.rmSync(f, { force: true });
-    const code = (e as NodeJS.ErrnoException).code;
-    replies.push({ seq: job.seq, error: { message: e.message, ...(code ? { code } : {}) } });
-  }
+    replies.push(r);
+  };
 
-  function write(job: SpoolJob): void {
+  async function write(job: SpoolJob): Promise<void> {
     const made: string[] = [];
-    const fds: number[] = [];
     try {
-      if (job.folderDir) for (const sub of ['tmp', 'new', 'cur']) fs.mkdirSync(path.join(job.folderDir, sub), { recursive: true });
-      fds.push(createWith(job.envelopePath, Buffer.from(job.envelope), made));
-      fds.push(createWith(job.tmp, job.message, made));
+      if (job.folderDir) for (const sub of ['tmp', 'new', 'cur']) await mkdir(path.join(job.folderDir, sub), { recursive: true });
+      // The two files side by side; the envelope's name is made durable as
+      // soon as its content is, and the message becomes visible (the
+      // rename) only once both are whole and named on disk.
+      const envelope = createDurably(job.envelopePath, Buffer.from(job.envelope), made).then(() => syncDir(path.dirname(job.envelopePath)));
+      const [message, named] = await Promise.allSettled([createDurably(job.tmp, job.message, made), envelope]);
+      if (message.status === 'rejected') throw message.reason;
+      if (named.status === 'rejected') throw named.reason;
+      await rename(job.tmp, job.path);
+      made.push(job.path);
+      await syncDir(path.dirname(job.path));
+      reply({ seq: job.seq });
     } catch (e) {
-      for (const fd of fds) fs.closeSync(fd);
-      return reply(job, made, e as Error);
+      for (const f of made) fs.rmSync(f, { force: true });
+      const code = (e as NodeJS.ErrnoException).code;
+      reply({ seq: job.seq, error: { message: (e as Error).message, ...(code ? { code } : {}) } });
     }
-    const [envelopeFd, messageFd] = fds as [number, number];
-    // The two files' waits side by side; the envelope's name is made durable
-    // as soon as its content is, and the message becomes visible (the
-    // rename) only once both are whole and named on disk.
-    let left = 2;
-    let failed: Error | null = null;
-    const step = (e: Error | null) => {
-      failed ??= e;
-      if (--left > 0) return;
-      if (failed) return reply(job, made, failed);
-      try {
-        fs.renameSync(job.tmp, job.path);
-        made.push(job.path);
-      } catch (e) {
-        return reply(job, made, e as Error);
-      }
-      syncDir(path.dirname(job.path), (e) => reply(job, made, e));
-    };
-    fs.fdatasync(envelopeFd, (e) => {
-      fs.closeSync(envelopeFd);
-      if (e) step(e);
-      else syncDir(path.dirname(job.envelopePath), step);
-    });
-    fs.fdatasync(messageFd, (e) => {
-      fs.closeSync(messageFd);
-      step(e);
-    });
   }
 
   port.on('message', (jobs: SpoolJob[]) => {
-    for (const job of jobs) write(job);
+    for (const job of jobs) void write(job);
   });
 }

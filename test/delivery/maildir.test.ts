@@ -55,6 +55,21 @@ describe('MaildirSpool', () => {
     expect((await readdir(join(dir, 'spool', 'envelopes'))).length).toBe(before.length);
   });
 
+  // Up to 256 KiB a message is written by the spool writer's thread; past that, from the event loop.
+  for (const [size, way] of [[1000, 'the spool writer thread'], [300 * 1024, 'the event loop']] as const) {
+    it(`a message of ${size} octets (${way}): stored whole, and when its file cannot be made, its envelope is not left behind`, async () => {
+      const body = Buffer.alloc(size, 'm');
+      const m = await spool.deliver('INBOX', [Buffer.from('Received: x\r\n'), body], envelope);
+      expect((await readFile(m.path)).equals(Buffer.concat([Buffer.from('Received: x\r\n'), body]))).toBe(true);
+      expect(JSON.parse(await readFile(m.envelopePath, 'utf8'))).toEqual({ ...envelope, folder: 'INBOX' });
+      // Without tmp/ the message's file fails at once, while its envelope is being written.
+      await rm(join(dir, 'spool', 'tmp'), { recursive: true });
+      await expect(spool.deliver('INBOX', body, envelope)).rejects.toThrow(/ENOENT/);
+      expect(await readdir(join(dir, 'spool', 'envelopes'))).toEqual([`${m.id}.json`]);
+      expect(await readdir(join(dir, 'spool', 'new'))).toEqual([m.id]);
+    });
+  }
+
   it('recovers after a crash: drops tmp leftovers and envelopes without a message', async () => {
     const kept = await spool.deliver('INBOX', Buffer.from('kept'), envelope);
     await writeFile(join(dir, 'spool', 'tmp', 'half-written'), 'partial');
