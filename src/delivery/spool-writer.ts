@@ -11,25 +11,27 @@ import { type SpoolJob, type SpoolReply, spoolWriterThread } from './spool-write
 export class SpoolWriter {
   private worker: Worker | undefined;
   private seq = 0;
+  /** The last job handed to the thread: a thread that dies fails the jobs up to it, not those still to be sent. */
+  private sent = 0;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   /** Jobs of this turn of the event loop, sent together: each message to the thread wakes it, and waking costs more than the copy. */
   private batch: SpoolJob[] = [];
 
   /** Resolves once the message is durable in its new/; rejects with nothing of it left. `job.message`'s buffer is transferred. */
   write(job: Omit<SpoolJob, 'seq'>): Promise<void> {
-    const worker = this.worker ?? this.start();
     const seq = ++this.seq;
-    if (this.waiting.size === 0) worker.ref();
-    if (this.batch.length === 0) setImmediate(() => this.send(worker));
+    if (this.batch.length === 0) setImmediate(() => this.send());
     this.batch.push({ ...job, seq });
     return new Promise((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
   }
 
-  private send(worker: Worker): void {
+  private send(): void {
     const jobs = this.batch;
     this.batch = [];
-    // A thread that died since keeps nothing: its waiters were failed already.
-    if (this.worker === worker) worker.postMessage(jobs, jobs.map((j) => j.message.buffer as ArrayBuffer));
+    const worker = this.worker ?? this.start();
+    worker.ref();
+    this.sent = jobs[jobs.length - 1]!.seq;
+    worker.postMessage(jobs, jobs.map((j) => j.message.buffer as ArrayBuffer));
   }
 
   private start(): Worker {
@@ -49,8 +51,11 @@ export class SpoolWriter {
     const lost = (e: Error) => {
       if (this.worker !== worker) return;
       this.worker = undefined;
-      for (const w of this.waiting.values()) w.reject(e);
-      this.waiting.clear();
+      for (const [seq, w] of this.waiting) {
+        if (seq > this.sent) continue;
+        this.waiting.delete(seq);
+        w.reject(e);
+      }
     };
     worker.on('error', lost);
     worker.on('exit', (code) => lost(new Error(`the spool writer thread exited (${code})`)));

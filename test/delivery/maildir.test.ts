@@ -2,7 +2,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Worker } from 'node:worker_threads';
 import { MaildirSpool } from '../../src/delivery/maildir.js';
+import { spoolWriter } from '../../src/delivery/spool-writer.js';
 
 let dir: string;
 let spool: MaildirSpool;
@@ -77,5 +79,19 @@ describe('MaildirSpool', () => {
     expect(await spool.recover()).toEqual({ removedTmp: 1, removedEnvelopes: 1 });
     expect(await readdir(join(dir, 'spool', 'envelopes'))).toEqual([`${kept.id}.json`]);
     expect(await readdir(join(dir, 'spool', 'new'))).toEqual([kept.id]);
+  });
+});
+
+describe('the spool writer thread', () => {
+  it('a message in hand when the thread dies fails (the client hears 451), and the next one starts a new thread', async () => {
+    await spool.deliver('INBOX', Buffer.from('first'), envelope);
+    const thread = (spoolWriter as unknown as { worker: Worker }).worker;
+    const inHand = spool.deliver('INBOX', Buffer.from('in hand'), envelope);
+    await new Promise((r) => setImmediate(r)); // handed to the thread
+    await thread.terminate();
+    await expect(inHand).rejects.toThrow(/spool writer thread exited/);
+    const after = await spool.deliver('INBOX', Buffer.from('after'), envelope);
+    expect(await readFile(after.path, 'utf8')).toBe('after');
+    expect((spoolWriter as unknown as { worker: Worker }).worker).not.toBe(thread);
   });
 });
