@@ -8,17 +8,19 @@
  * visible or a complete message with its envelope:
  *   1. at the same time: message -> tmp/<id>, and envelope ->
  *      envelopes/<id>.json (created there: no reader takes an envelope
- *      whose message is not in a new/ or cur/), each fdatasynced
+ *      whose message is not in a new/ or cur/), each fdatasynced; the
+ *      envelope's directory is fsynced as soon as its file is
  *   2. rename tmp/<id> -> <folder>/new/<id>   (the message becomes visible,
- *      only once both files are whole on disk)
- *   3. fsync envelopes/ and <folder>/new/, the directories the names were
- *      made in; concurrent deliveries share these fsyncs (group commit,
- *      dir-sync.ts), and the envelopes/ one starts as soon as its file is
- *      written
+ *      only once both files are whole and the envelope named on disk)
+ *   3. fsync <folder>/new/, the directory the message's name was made in
+ * Concurrent deliveries share the directory fsyncs (group commit).
  * tmp/ is not fsynced: a name a crash leaves there is removed by recover().
  * That is four fsyncs per message (two fdatasyncs of files, two directory
- * fsyncs shared under load), one rename, and the two files' system calls
- * running side by side rather than one after the other.
+ * fsyncs shared under load) and one rename.
+ * A message held in memory (up to SMALL_MESSAGE) is written this way as one
+ * job by the spool writer's thread (spool-writer.ts); a larger one, and one
+ * spooled to disk as it arrived, from the event loop below (dir-sync.ts
+ * shares its directory fsyncs).
  * A failure removes what it wrote and throws; the caller answers 451.
  * Leftovers of a crash (tmp files, envelopes whose message never arrived,
  * whole or not) are removed by `recover()` at start-up.
@@ -30,6 +32,7 @@ import { promisify } from 'node:util';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DirSync } from './dir-sync.js';
+import { spoolWriter } from './spool-writer.js';
 import { type Piece, writePieces } from './write-pieces.js';
 
 export interface EnvelopeSidecar {
@@ -91,19 +94,26 @@ export class MaildirSpool {
     const envelopePath = join(envelopes, `${id}.json`);
     const newDir = join(target, 'new');
     const path = join(newDir, id);
-    const written: string[] = [tmpMessage, envelopePath];
+    const written: string[] = [tmpMessage, envelopePath, path];
+    const small = smallMessage(Buffer.isBuffer(message) ? [message] : message);
+    const envelopeText = `${JSON.stringify({ ...envelope, folder }, null, 2)}\n`;
     try {
+      if (small) {
+        await spoolWriter.write({ message: small, envelope: envelopeText, tmp: tmpMessage, path, envelopePath, ...(target !== this.dir ? { folderDir: target } : {}) });
+        return { id, folder, path, envelopePath };
+      }
       if (target !== this.dir) for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(target, sub), { recursive: true });
-      const envelopeText = Buffer.from(`${JSON.stringify({ ...envelope, folder }, null, 2)}\n`);
       // Both files at once: each is a chain of thread-pool calls (open,
       // write, fdatasync, close), and in sequence their waits add up.
-      const envelopeDurable = writeDurably(envelopePath, [envelopeText]).then(() => this.dirs.sync(envelopes));
+      const envelopeDurable = writeDurably(envelopePath, [Buffer.from(envelopeText)]).then(() => this.dirs.sync(envelopes));
       // Whatever happens to the message, the envelope's chain must settle
-      // before the clean-up below removes its file.
-      await Promise.all([writeDurably(tmpMessage, Buffer.isBuffer(message) ? [message] : (message as readonly Piece[])), envelopeDurable.catch(() => undefined)]);
+      // before the clean-up below removes its file (allSettled: Promise.all
+      // would reject at the message's failure, while the envelope is still
+      // being written).
+      const [stored] = await Promise.allSettled([writeDurably(tmpMessage, Buffer.isBuffer(message) ? [message] : (message as readonly Piece[])), envelopeDurable]);
+      if (stored.status === 'rejected') throw stored.reason;
       await envelopeDurable;
       await renameFd(tmpMessage, path);
-      written.push(path);
       await this.dirs.sync(newDir);
       return { id, folder, path, envelopePath };
     } catch (e) {
@@ -157,6 +167,32 @@ export class MaildirSpool {
   }
 }
 
+/**
+ * Messages up to this size are written by the spool writer's thread
+ * (spool-writer.ts), copied into one buffer of their own to be handed over;
+ * larger ones (a spooled message is copied from its file in chunks) are
+ * written from the event loop, where a large write costs no more hand-offs.
+ */
+const SMALL_MESSAGE = 256 * 1024;
+
+/** The message's octets in one buffer that can be handed to the thread, or undefined when it is large or on disk. */
+function smallMessage(pieces: readonly Piece[]): Uint8Array | undefined {
+  let size = 0;
+  for (const p of pieces) {
+    if (!Buffer.isBuffer(p) && p.path !== undefined) return undefined;
+    size += Buffer.isBuffer(p) ? p.length : p.size;
+  }
+  if (size > SMALL_MESSAGE) return undefined;
+  const bytes = new Uint8Array(size);
+  let off = 0;
+  for (const p of pieces) {
+    const b = Buffer.isBuffer(p) ? p : p.bytes();
+    bytes.set(b, off);
+    off += b.length;
+  }
+  return bytes;
+}
+
 /** A Maildir unique name: time, a per-process sequence and randomness, and the host. */
 // Looked up once: a system call per message showed in the profile.
 const HOST = hostname().replace(/[/:]/g, '_');
@@ -168,7 +204,19 @@ const renameFd = promisify(renameCallback);
 function uniqueName(): string {
   const now = Date.now();
   const host = HOST;
-  return `${Math.floor(now / 1000)}.M${(now % 1000) * 1000}P${process.pid}Q${++sequence}R${randomBytes(6).toString('hex')}.${host}`;
+  return `${Math.floor(now / 1000)}.M${(now % 1000) * 1000}P${process.pid}Q${++sequence}R${randomHex()}.${host}`;
+}
+
+/** Six random octets in hex, taken from a pool filled 256 names at a time: a call into the crypto library per message showed in the profile. */
+let pool = Buffer.alloc(0);
+let taken = 0;
+function randomHex(): string {
+  if (taken >= pool.length) {
+    pool = randomBytes(6 * 256);
+    taken = 0;
+  }
+  taken += 6;
+  return pool.toString('hex', taken - 6, taken);
 }
 
 /**

@@ -2,7 +2,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Worker } from 'node:worker_threads';
 import { MaildirSpool } from '../../src/delivery/maildir.js';
+import { spoolWriter } from '../../src/delivery/spool-writer.js';
 
 let dir: string;
 let spool: MaildirSpool;
@@ -55,6 +57,21 @@ describe('MaildirSpool', () => {
     expect((await readdir(join(dir, 'spool', 'envelopes'))).length).toBe(before.length);
   });
 
+  // Up to 256 KiB a message is written by the spool writer's thread; past that, from the event loop.
+  for (const [size, way] of [[1000, 'the spool writer thread'], [300 * 1024, 'the event loop']] as const) {
+    it(`a message of ${size} octets (${way}): stored whole, and when its file cannot be made, its envelope is not left behind`, async () => {
+      const body = Buffer.alloc(size, 'm');
+      const m = await spool.deliver('INBOX', [Buffer.from('Received: x\r\n'), body], envelope);
+      expect((await readFile(m.path)).equals(Buffer.concat([Buffer.from('Received: x\r\n'), body]))).toBe(true);
+      expect(JSON.parse(await readFile(m.envelopePath, 'utf8'))).toEqual({ ...envelope, folder: 'INBOX' });
+      // Without tmp/ the message's file fails at once, while its envelope is being written.
+      await rm(join(dir, 'spool', 'tmp'), { recursive: true });
+      await expect(spool.deliver('INBOX', body, envelope)).rejects.toThrow(/ENOENT/);
+      expect(await readdir(join(dir, 'spool', 'envelopes'))).toEqual([`${m.id}.json`]);
+      expect(await readdir(join(dir, 'spool', 'new'))).toEqual([m.id]);
+    });
+  }
+
   it('recovers after a crash: drops tmp leftovers and envelopes without a message', async () => {
     const kept = await spool.deliver('INBOX', Buffer.from('kept'), envelope);
     await writeFile(join(dir, 'spool', 'tmp', 'half-written'), 'partial');
@@ -62,5 +79,19 @@ describe('MaildirSpool', () => {
     expect(await spool.recover()).toEqual({ removedTmp: 1, removedEnvelopes: 1 });
     expect(await readdir(join(dir, 'spool', 'envelopes'))).toEqual([`${kept.id}.json`]);
     expect(await readdir(join(dir, 'spool', 'new'))).toEqual([kept.id]);
+  });
+});
+
+describe('the spool writer thread', () => {
+  it('a message in hand when the thread dies fails (the client hears 451), and the next one starts a new thread', async () => {
+    await spool.deliver('INBOX', Buffer.from('first'), envelope);
+    const thread = (spoolWriter as unknown as { worker: Worker }).worker;
+    const inHand = spool.deliver('INBOX', Buffer.from('in hand'), envelope);
+    await new Promise((r) => setImmediate(r)); // handed to the thread
+    await thread.terminate();
+    await expect(inHand).rejects.toThrow(/spool writer thread exited/);
+    const after = await spool.deliver('INBOX', Buffer.from('after'), envelope);
+    expect(await readFile(after.path, 'utf8')).toBe('after');
+    expect((spoolWriter as unknown as { worker: Worker }).worker).not.toBe(thread);
   });
 });

@@ -1,0 +1,69 @@
+/**
+ * Hands small messages to the spool writer's thread (spool-writer-thread.ts):
+ * one message to it and one back per accepted message, instead of a
+ * thread-pool round trip and a promise for each file-system call on the
+ * event loop. One thread for the process, started on first use; it keeps
+ * the process alive only while it has work.
+ */
+import { Worker } from 'node:worker_threads';
+import { type SpoolJob, type SpoolReply, spoolWriterThread } from './spool-writer-thread.js';
+
+export class SpoolWriter {
+  private worker: Worker | undefined;
+  private seq = 0;
+  /** The last job handed to the thread: a thread that dies fails the jobs up to it, not those still to be sent. */
+  private sent = 0;
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  /** Jobs of this turn of the event loop, sent together: each message to the thread wakes it, and waking costs more than the copy. */
+  private batch: SpoolJob[] = [];
+
+  /** Resolves once the message is durable in its new/; rejects with nothing of it left. `job.message`'s buffer is transferred. */
+  write(job: Omit<SpoolJob, 'seq'>): Promise<void> {
+    const seq = ++this.seq;
+    if (this.batch.length === 0) setImmediate(() => this.send());
+    this.batch.push({ ...job, seq });
+    return new Promise((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
+  }
+
+  private send(): void {
+    const jobs = this.batch;
+    this.batch = [];
+    const worker = this.worker ?? this.start();
+    worker.ref();
+    this.sent = jobs[jobs.length - 1]!.seq;
+    worker.postMessage(jobs, jobs.map((j) => j.message.buffer as ArrayBuffer));
+  }
+
+  private start(): Worker {
+    const worker = new Worker(`(${spoolWriterThread.toString()})()`, { eval: true, name: 'spool-writer' });
+    worker.on('message', (replies: SpoolReply[]) => {
+      for (const r of replies) {
+        const w = this.waiting.get(r.seq);
+        if (!w) continue;
+        this.waiting.delete(r.seq);
+        if (!r.error) w.resolve();
+        else w.reject(Object.assign(new Error(r.error.message), r.error.code ? { code: r.error.code } : {}));
+      }
+      if (this.waiting.size === 0) worker.unref();
+    });
+    // The thread died (it should not): what it had in hand fails (the
+    // clients hear 451 and send again), and the next message starts a new one.
+    const lost = (e: Error) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      for (const [seq, w] of this.waiting) {
+        if (seq > this.sent) continue;
+        this.waiting.delete(seq);
+        w.reject(e);
+      }
+    };
+    worker.on('error', lost);
+    worker.on('exit', (code) => lost(new Error(`the spool writer thread exited (${code})`)));
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+}
+
+/** The process's one spool writer. */
+export const spoolWriter = new SpoolWriter();
