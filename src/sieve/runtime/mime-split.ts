@@ -33,8 +33,25 @@ import { type HeaderField, parseMessage } from './message.js';
 export interface Octets {
   readonly length: number;
   chunks(): Iterable<Buffer> | AsyncIterable<Buffer>;
-  /** The text (UTF-8) of the octets from `start` to `end`, every line ending in CRLF. */
+  /** The text (UTF-8) of the octets from `start` to `end`, line ends as they are. */
   text(start: number, end: number): string;
+  /** True when some line ends in a bare LF: a part's text then gets CRLF (RFC 5228 2.4.2 counts it so). */
+  readonly bareLf?: boolean;
+}
+
+/**
+ * The octets of a message a host keeps (a spool file, a Buffer): read in
+ * chunks for the splitter and by range for a body, never whole.
+ */
+export function hostOctets(length: number, chunks: () => AsyncIterable<Buffer> | Iterable<Buffer>, range: (start: number, end: number) => Buffer, bareLf: boolean): Octets {
+  return {
+    length,
+    bareLf,
+    async *chunks() {
+      for await (const c of chunks()) for (let i = 0; i < c.length; i += CHUNK) yield c.subarray(i, i + CHUNK);
+    },
+    text: (start, end) => (end > start ? range(start, end).toString('utf8') : ''),
+  };
 }
 
 /**

@@ -86,7 +86,8 @@ class TreePart implements MimePart {
   }
 
   private text(start: number, end: number): string {
-    return this.octets.text(start, end);
+    const t = this.octets.text(start, end);
+    return this.octets.bareLf ? t.replace(/\r?\n/g, '\r\n') : t;
   }
 
   /** The raw body of the part, CRLF line ends: empty when the part has no empty line after its header. */
@@ -197,9 +198,9 @@ function readTree(msg: SieveMessage, budget?: MimeBudget): Promise<MimePart> {
   return p;
 }
 
-/** The octets of a message: its own when the host has them (a spooled message), else its text's. */
+/** The octets of a message: the host's when it keeps them (a spooled message is then not read whole), else its text's. */
 function messageOctets(msg: SieveMessage): Octets {
-  return textOctets(msg.raw);
+  return msg.octets?.() ?? textOctets(msg.raw);
 }
 
 /** The message's part tree, read if need be (mimeTree's checks apply). */
