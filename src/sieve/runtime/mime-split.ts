@@ -6,7 +6,7 @@
  * part's body is read from its octets only when a test asks for it.
  *
  * mailsplit is made for rewriting mail, and its choices differ from what
- * Sieve needs (RFC 5173 5, RFC 5703 3) in three places; a small subclass
+ * Sieve needs (RFC 5173 5, RFC 5703 3) in these places; a small subclass
  * adapts them (docs/sieve-interpreter.md, "The MIME reader"):
  * - an embedded message/rfc822 is opened whatever its disposition and
  *   transfer encoding (mailsplit opens only inline ones), and a part of a
@@ -18,7 +18,8 @@
  *   after the last (mailsplit would still open parts after it);
  * - every chunk belongs to the part it is given with: the closing delimiter
  *   of an outer multipart is not joined to the epilogue of an inner one;
- * - no limit on parts or header size: the run's CPU budget bounds the work.
+ * - no limit on parts or header size: the run's CPU budget bounds the work,
+ *   and it counts while the splitter computes (its _transform and _flush).
  */
 import { createRequire } from 'node:module';
 import { Readable, type Transform, Writable } from 'node:stream';
@@ -35,7 +36,7 @@ export interface Octets {
   chunks(): Iterable<Buffer> | AsyncIterable<Buffer>;
   /** The text (UTF-8) of the octets from `start` to `end`, line ends as they are. */
   text(start: number, end: number): string;
-  /** True when some line ends in a bare LF: a part's text then gets CRLF (RFC 5228 2.4.2 counts it so). */
+  /** True when some line ends in a bare LF: a part's text then gets CRLF, as the message's does (parseMessage). */
   readonly bareLf?: boolean;
 }
 
@@ -217,27 +218,42 @@ function splitterClass(): SplitterClass {
       this.budget?.suspend();
     }
 
+    /** The line being processed: the node before it, and whether that node was still in its header section. */
+    private before: MimeNode | undefined;
+    private inHead = false;
+    /** mailsplit's line callback (one per chunk) and the adapter's around it: one closure per chunk, not per line. */
+    private next: ((err?: Error | null, data?: unknown, flush?: boolean) => void) | undefined;
+    private adapted: ((err?: Error | null, data?: unknown, flush?: boolean) => void) | undefined;
+
     override processLine(line: Buffer | false, final: boolean, next: (err?: Error | null, data?: unknown, flush?: boolean) => void): void {
       if (!this.computing) {
         this.computing = true;
         this.budget?.resume();
       }
-      const before = this.node;
-      const inHead = this.state === HEAD && !before.headers;
-      super.processLine(line, final, (err, data, flush) => {
-        // A delimiter ended a part still in its header section: the part is there, with no body.
-        if (!err && inHead && this.node !== before && !before.headers) {
-          before.parseHeaders();
-          this.push(before);
-        }
-        // A closing delimiter of an outer multipart after the epilogue of an inner one: mailsplit
-        // would join the two lines in one chunk of the inner part; they belong to different parts.
-        const crosses = !err && this.node !== before && (data as { type?: string } | undefined)?.type === 'data';
-        // A closing delimiter before any part ends the multipart too (RFC 2046 5.1.1): what follows is epilogue.
-        const value = (data as { value?: Buffer } | undefined)?.value;
-        if (!err && this.node === before && before._boundary && !this.inEpilogue && value && this.checkBoundary(value) === 2) this.inEpilogue = true;
-        next(err, data, flush || crosses);
-      });
+      this.before = this.node;
+      this.inHead = this.state === HEAD && !this.node.headers;
+      if (this.next !== next) {
+        this.next = next;
+        this.adapted = (err, data, flush) => this.afterLine(next, err, data, flush);
+      }
+      // mailsplit calls back before processLine returns, so `before` and `inHead` are this line's.
+      super.processLine(line, final, this.adapted!);
+    }
+
+    private afterLine(next: (err?: Error | null, data?: unknown, flush?: boolean) => void, err: Error | null | undefined, data: unknown, flush: boolean | undefined): void {
+      const before = this.before!;
+      // A delimiter ended a part still in its header section: the part is there, with no body.
+      if (!err && this.inHead && this.node !== before && !before.headers) {
+        before.parseHeaders();
+        this.push(before);
+      }
+      // A closing delimiter of an outer multipart after the epilogue of an inner one: mailsplit
+      // would join the two lines in one chunk of the inner part; they belong to different parts.
+      const crosses = !err && this.node !== before && (data as { type?: string } | undefined)?.type === 'data';
+      // A closing delimiter before any part ends the multipart too (RFC 2046 5.1.1): what follows is epilogue.
+      const value = (data as { value?: Buffer } | undefined)?.value;
+      if (!err && this.node === before && before._boundary && !this.inEpilogue && value && this.checkBoundary(value) === 2) this.inEpilogue = true;
+      next(err, data, flush || crosses);
     }
   };
   return SieveSplitter;
