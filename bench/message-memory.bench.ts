@@ -9,7 +9,10 @@
  *     spool's tmp/ as they arrive, the default budget (512m) in force;
  *   - the same with a data-phase script that reads every body (`body :raw`):
  *     each message is read whole against the budget, and past it the DATA
- *     gets 452 4.3.1.
+ *     gets 452 4.3.1;
+ *   - the same with a script that tests the header fields of every MIME part
+ *     (foreverypart, `header :mime`): the MIME reader streams the spool file
+ *     and loads no message whole.
  * Each server runs in its own process; the peak is its VmHWM. Also the
  * fsyncs per accepted message, counted with strace when it is installed.
  */
@@ -79,10 +82,14 @@ async function main() {
     const bodyScript = join(dir, 'body.siv');
     await writeFile(bodyScript, 'require ["body", "reject"];\nif body :raw :contains "no such text" { reject "no"; }\n');
     const body = await run(dir, 'body', '', bodyScript);
+    const mimeScript = join(dir, 'mime.siv');
+    await writeFile(mimeScript, 'require ["foreverypart", "mime", "reject"];\nforeverypart { if header :mime :type "content-type" "application" { reject "no"; } }\n');
+    const mime = await run(dir, 'mime', '', mimeScript);
     console.log(`peak resident memory, ${CLIENTS} clients sending a ${SIZE / 1048576} MiB message each at once (example data policy, Maildir spool)`);
     console.log(`  baseline: messages held in memory      ${mb(before.peak).padStart(5)} MB  (${codes(before.codes)}; ${before.stored} stored)`);
     console.log(`  smtp-cbv: spooled past 128 KiB         ${mb(after.peak).padStart(5)} MB  (${codes(after.codes)}; ${after.stored} stored)`);
     console.log(`  spooled, a script reading every body   ${mb(body.peak).padStart(5)} MB  (${codes(body.codes)}; ${body.stored} stored)`);
+    console.log(`  spooled, a script testing MIME parts   ${mb(mime.peak).padStart(5)} MB  (${codes(mime.codes)}; ${mime.stored} stored)`);
     console.log(`  ratio spooled / in memory:             ${(after.peak / before.peak).toFixed(2)}  (target: spooled <= 300 MB)`);
   } finally {
     await rm(dir, { recursive: true, force: true });

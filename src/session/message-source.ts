@@ -9,9 +9,9 @@
  * Every front door hands the session the same type: the SMTP front door a
  * spooled file (incoming-message.ts), the milter and the dry run a Buffer.
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { lazyMessage, type SieveMessage } from '../sieve/index.js';
+import { hostOctets, lazyMessage, type SieveMessage } from '../sieve/index.js';
 
 /** Bytes of messages held in memory by every session at once (the SMTP front door shares one among its listeners). */
 export interface MessageMemory {
@@ -50,14 +50,23 @@ export interface MessageSource {
   text(): string;
   /** The message in chunks of bounded size, for copying it into the store without holding it whole. */
   chunks(): AsyncIterable<Buffer>;
+  /** The octets from `start` to `end` (a MIME part's body), read without the rest of the message. */
+  range?(start: number, end: number): Buffer;
   /** Removes the spool file and gives back what the message held of the memory budget. */
   dispose(): Promise<void>;
 }
 
 /** The message as a script sees it: the header fields parsed from the header section, the rest read when a test asks. */
 export function sieveView(source: MessageSource): SieveMessage {
-  return lazyMessage(source.head?.toString('utf8'), source.crlfSize, () => source.text());
+  // The MIME reader streams the source and reads a body by its range: a script that reads the structure does not load the message.
+  // A large body is read as part of the whole message, which the memory budget holds (docs/server.md, "Messages on disk").
+  const range = source.range && ((start: number, end: number) => (end - start > RANGE_LIMIT ? source.bytes().subarray(start, end) : source.range!(start, end)));
+  const octets = range && (() => hostOctets(source.size, () => source.chunks(), range, source.crlfSize !== source.size));
+  return lazyMessage(source.head?.toString('utf8'), source.crlfSize, () => source.text(), octets);
 }
+
+/** A MIME part's body larger than this is read with the whole message, against the memory budget. */
+const RANGE_LIMIT = 64 * 1024;
 
 /** Header sections longer than this are not kept apart: such a message is read whole when a script looks at it. */
 export const HEAD_LIMIT = 256 * 1024;
@@ -77,6 +86,7 @@ export function bufferSource(message: Buffer, release?: () => void): MessageSour
     chunks: async function* () {
       yield message;
     },
+    range: (start, end) => message.subarray(start, end),
     dispose: async () => release?.(),
   };
 }
@@ -111,6 +121,7 @@ export function fileSource(path: string, info: { size: number; bareLf: number; h
       return text;
     },
     chunks: () => createReadStream(path, { highWaterMark: CHUNK }),
+    range: (start, end) => (whole ? whole.subarray(start, end) : readRange(path, start, end)),
     async dispose() {
       memory?.release(held);
       held = 0;
@@ -154,8 +165,32 @@ export function withHead(source: MessageSource, head: Buffer): MessageSource {
         skip = 0;
       }
     },
+    // Offsets in the new head are the head's; past it, the body's in the old source.
+    range: source.range && ((start, end) => {
+      const fromHead = head.subarray(Math.min(start, head.length), Math.min(end, head.length));
+      if (end <= head.length) return fromHead;
+      const body = source.range!(old.length + Math.max(start - head.length, 0), old.length + end - head.length);
+      return fromHead.length ? Buffer.concat([fromHead, body]) : body;
+    }),
     dispose: () => source.dispose(),
   };
+}
+
+/** Octets of a file from `start` to `end`, read synchronously (a test is waiting for them). */
+function readRange(path: string, start: number, end: number): Buffer {
+  const out = Buffer.alloc(Math.max(0, end - start));
+  const fd = openSync(path, 'r');
+  try {
+    let done = 0;
+    while (done < out.length) {
+      const n = readSync(fd, out, done, out.length - done, start + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done < out.length ? out.subarray(0, done) : out;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function bareLfs(octets: Buffer): number {

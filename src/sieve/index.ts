@@ -10,6 +10,7 @@ export { extensions } from './extensions/index.js';
 export { type ExecuteOptions, type ExecutionResult, execute, executeAsync, executeSequence } from './interpreter.js';
 export type { Bound, CommandDef, Extension, MaybePromise, TagSpec, Value } from './registry.js';
 export { type SieveMessage, lazyMessage, parseMessage } from './runtime/message.js';
+export { hostOctets, type Octets } from './runtime/mime-split.js';
 export type { Action, RuntimeError } from './runtime/result.js';
 export { normalizeListName } from './extensions/extlists.js';
 export { defaultRuntimeLimits, type Envelope, type ExecutionContext, type ExternalList, type Runtime, type RuntimeLimits, type SieveHost, type TraceEvent, type TraceHook } from './runtime/runtime.js';

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IncomingMessage } from '../../src/frontdoors/smtp/incoming-message.js';
-import { bufferSource, type MessageMemory, MessageMemoryRefused, sieveView } from '../../src/session/message-source.js';
+import { bufferSource, type MessageMemory, MessageMemoryRefused, sieveView, withHead } from '../../src/session/message-source.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
+import { type MimePart, readMimeTree } from '../../src/sieve/runtime/mime.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -118,5 +119,66 @@ describe('a received message as scripts read it', () => {
     await source.dispose();
     expect(memory.held).toBe(0);
     expect(bufferSource(Buffer.from('Subject: a\n\nb')).crlfSize).toBe(15);
+  });
+});
+
+/** What a script reads of a part tree. */
+const shape = (p: MimePart): unknown => ({
+  headers: p.headers.map((h) => h.raw),
+  type: p.type,
+  body: p.body,
+  preamble: p.preamble,
+  epilogue: p.epilogue,
+  children: p.children.map(shape),
+  embedded: p.embedded && { header: p.embedded.header, root: shape(p.embedded.root) },
+});
+
+describe('the MIME structure of a received message', () => {
+  const line = fc.constantFrom('--b', '--b--', '--c', 'Content-Type: text/plain', 'Content-Type: multipart/mixed; boundary=c', 'Content-Type: message/rfc822', 'X-A: é', 'text €', '');
+  const multipart = fc
+    .tuple(fc.array(fc.tuple(line, eol).map(([l, e]) => l + e), { maxLength: 20 }), eol)
+    .map(([lines, e]) => Buffer.from(`Subject: m${e}Content-Type: multipart/mixed; boundary=b${e}${e}${lines.join('')}`, 'utf8'));
+
+  it('spooled or in memory, in any chunks and line ends, has the tree of the whole text', async () => {
+    await fc.assert(
+      fc.asyncProperty(multipart, fc.array(fc.nat(), { maxLength: 5 }), fc.constantFrom(0, Infinity), async (buf, cuts, limit) => {
+        const source = await receive(chunked(buf, cuts), limit);
+        try {
+          const view = sieveView(source);
+          expect(view.octets).toBeDefined();
+          expect(shape(await readMimeTree(view))).toEqual(shape(await readMimeTree(parseMessage(buf.toString('utf8')))));
+        } finally {
+          await source.dispose();
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('reads the parts of a spooled message, and a small body, from the file without loading the message', async () => {
+    const big = 'x'.repeat(200_000);
+    const text = ['Subject: parts', 'Content-Type: multipart/mixed; boundary=b', '', '--b', 'Content-Type: text/plain', '', 'small', '--b', 'Content-Type: application/zip; name=a.zip', '', big, '--b--', ''].join('\r\n');
+    const source = await receive([Buffer.from(text)], 1024);
+    let reads = 0;
+    const counting = { ...source, bytes: () => (reads++, source.bytes()) };
+    const tree = await readMimeTree(sieveView(counting));
+    expect(tree.children.map((c) => c.params.name)).toEqual([undefined, 'a.zip']);
+    expect(tree.children[0]!.body).toBe('small');
+    expect(reads).toBe(0);
+    // A large body is read with the message, held against the memory budget.
+    expect(tree.children[1]!.body).toBe(big);
+    expect(reads).toBe(1);
+    await source.dispose();
+  });
+
+  it('reads the tree of a message with a new header section over the same spooled body', async () => {
+    const text = 'Subject: a\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none\r\n--b\r\n\r\ntwo\r\n--b--\r\n';
+    const source = await receive([Buffer.from(text)], 0);
+    const head = Buffer.from('Received: by x\r\nSubject: a\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n');
+    const edited = withHead(source, head);
+    const tree = await readMimeTree(sieveView(edited));
+    expect(tree.headers.map((h) => h.name)).toEqual(['Received', 'Subject', 'Content-Type']);
+    expect(tree.children.map((c) => c.body)).toEqual(['one', 'two']);
+    await source.dispose();
   });
 });

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseHeaderField } from '../../src/sieve/extensions/enclose.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
-import { mimeTree, walkParts } from '../../src/sieve/runtime/mime.js';
+import { readMimeTree, walkParts } from '../../src/sieve/runtime/mime.js';
 import type { SieveHost } from '../../src/sieve/runtime/runtime.js';
 import { errorsOf, MESSAGE, run } from './helpers.js';
 
@@ -24,7 +24,7 @@ describe('enclose (RFC 5703 6)', () => {
     expect(fields['from']).toBe('postmaster@mx.example.org');
     expect(fields['date']).toBe('Mon, 1 Jan 2024 12:00:00 +0000');
     expect(fields['content-type']).toMatch(/^multipart\/mixed; boundary="enclose-[0-9a-f]{24}"$/);
-    const parts = Array.from(walkParts(mimeTree(m)));
+    const parts = Array.from(walkParts(await readMimeTree(m)));
     expect(parts.map((p) => p.type)).toEqual(['multipart/mixed', 'text/plain', 'message/rfc822', 'text/plain']);
     expect(parts[1]!.body).toBe('This message looked dangerous\r\nand was enclosed.');
     expect(parts[2]!.body).toBe(parseMessage(MESSAGE).raw.replace(/\r\n$/, ''));
@@ -46,7 +46,7 @@ describe('enclose (RFC 5703 6)', () => {
 
   it('encloses the enclosed message when used twice', async () => {
     const r = await run('require "enclose"; enclose :subject "one" "1"; enclose :subject "two" "2";', { host });
-    const types = Array.from(walkParts(mimeTree(r.runtime.message!))).map((p) => p.type);
+    const types = Array.from(walkParts(await readMimeTree(r.runtime.message!))).map((p) => p.type);
     expect(types).toEqual(['multipart/mixed', 'text/plain', 'message/rfc822', 'multipart/mixed', 'text/plain', 'message/rfc822', 'text/plain']);
   });
 

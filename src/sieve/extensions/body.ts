@@ -72,9 +72,9 @@ export const body: Extension = {
         const values: string[] = [];
         if (content) {
           const specs = content.args.flatMap((v) => rt.list(v));
-          for (const p of walkParts(mimeTree(msg, rt.budget))) if (specs.some((s) => typeMatches(s, p.type))) values.push(...contentValues(p));
+          for (const p of walkParts(mimeTree(msg))) if (specs.some((s) => typeMatches(s, p.type))) values.push(...contentValues(p));
         } else {
-          for (const p of walkParts(mimeTree(msg, rt.budget))) {
+          for (const p of walkParts(mimeTree(msg))) {
             const t = textOf(p);
             if (t !== null) values.push(t);
           }

@@ -66,7 +66,7 @@ const fieldsNamed = (msg: SieveMessage, name: string): readonly string[] => inde
  */
 export function selectedFields(msg: SieveMessage, names: string[], b: Bound, rt: Runtime): readonly string[] {
   // RFC 5703 4: with the mime extension's :mime, the fields of MIME parts.
-  if (b.tags.has('mime')) return mimeFields(msg, rt.state, names, b.tags.has('anychild'), rt.budget);
+  if (b.tags.has('mime')) return mimeFields(msg, rt.state, names, b.tags.has('anychild'));
   const index = b.tags.get('index');
   // A policy reads the same fields many times: look each name up once per run.
   if (!index) return names.length === 1 ? fieldsNamed(msg, names[0]!) : names.flatMap((n) => fieldsNamed(msg, n));
@@ -234,7 +234,7 @@ export const existsTest: CommandDef = {
     if (later) return later;
     if (b.tags.has('mime')) {
       // RFC 5703 4.3: every name present in the part (with :anychild, in one part of the subtree).
-      return names.every((n) => mimeFields(msg, rt.state, [n], b.tags.has('anychild'), rt.budget).length > 0);
+      return names.every((n) => mimeFields(msg, rt.state, [n], b.tags.has('anychild')).length > 0);
     }
     return names.every((n) => msg.headers.some((h) => h.lname === n.toLowerCase()));
   },

@@ -120,7 +120,7 @@ export const foreverypart: Extension = {
         const current = currentPart(rt.state);
         const later = current ? undefined : afterMimeTree(msg, rt.budget, () => b.def.execute!(b, rt));
         if (later) return later;
-        const parts = current ? Array.from(walkParts(current)).slice(1) : Array.from(walkParts(mimeTree(msg, rt.budget)));
+        const parts = current ? Array.from(walkParts(current)).slice(1) : Array.from(walkParts(mimeTree(msg)));
         const name = b.tags.get('name');
         rt.state.set(LOOP_DEPTH, loops + 1);
         const end = () => void rt.state.set(LOOP_DEPTH, loops);

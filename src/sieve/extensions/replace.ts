@@ -14,7 +14,7 @@ import type { ActionDef } from '../action.js';
 import type { Extension } from '../registry.js';
 import { parseAddressList } from '../runtime/address.js';
 import { type HeaderField, parseMessage, type SieveMessage } from '../runtime/message.js';
-import { currentPart, mimeTree, REPLACED, type Replaced, serializePart, walkParts } from '../runtime/mime.js';
+import { afterMimeTree, currentPart, mimeTree, REPLACED, type Replaced, serializePart, walkParts } from '../runtime/mime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { constantString } from '../validate.js';
 import { fieldText } from './editheader.js';
@@ -56,7 +56,7 @@ function replacePart(rt: Runtime, msg: SieveMessage, text: string): string | nul
   if (!cur) return null;
   let r = rt.state.get(REPLACED) as Replaced | undefined;
   if (!r || !Array.from(walkParts(r.root)).includes(cur)) {
-    const root = mimeTree(msg, rt.budget);
+    const root = mimeTree(msg);
     if (!Array.from(walkParts(root)).includes(cur) || cur === root) return null;
     r = { root, parts: new Map() };
     rt.state.set(REPLACED, r);
@@ -82,6 +82,9 @@ export const replace: Extension = {
       },
       execute(b, rt) {
         const msg = rt.requireMessage(b.node.pos);
+        // Inside foreverypart the part tree is needed (replacePart): read it first.
+        const later = currentPart(rt.state) ? afterMimeTree(msg, rt.budget, () => b.def.execute!(b, rt)) : undefined;
+        if (later) return later;
         const replacement = entity(rt.string(b.args[0]!), b.tags.has('mime'));
         rt.take(b, replaceAction, { message: msg });
         const inPart = replacePart(rt, msg, replacement);

@@ -3,6 +3,7 @@
  * unfolded, and the body. Parsed once; tests read it many times.
  */
 import { libmime } from './libmime.js';
+import type { Octets } from './mime-split.js';
 
 export interface HeaderField {
   /** As written. */
@@ -25,6 +26,8 @@ export interface SieveMessage {
   size: number;
   /** False when the header is not followed by an empty line: there is no body at all (RFC 5173 5). */
   hasBody: boolean;
+  /** The message's octets as the host keeps them, for the MIME reader (mime-split.ts); without it, `raw` is read. */
+  octets?(): Octets;
 }
 
 /** Normalises line ends to CRLF and splits header and body. */
@@ -71,17 +74,21 @@ export function parseMessage(text: string): SieveMessage {
  * A message whose header section is at hand and whose whole text is read
  * only when a test needs it (the body, the MIME structure, the raw text):
  * a host keeps a large message on disk, and a script that tests only
- * header fields never loads it. `head` is the header section through its
+ * header fields never loads it, nor does one that reads only the MIME
+ * structure when the host gives `octets`. `head` is the header section through its
  * empty line, or undefined when the host does not have it apart (then the
  * header fields come from the whole text too); `size` is in octets with
  * CRLF line ends (RFC 5228 5.9), known to the host without reading.
  */
-export function lazyMessage(head: string | undefined, size: number, readWhole: () => string): SieveMessage {
-  return new LazyMessage(head === undefined ? undefined : parseMessage(head), size, readWhole);
+export function lazyMessage(head: string | undefined, size: number, readWhole: () => string, octets?: () => Octets): SieveMessage {
+  const m = new LazyMessage(head === undefined ? undefined : parseMessage(head), size, readWhole);
+  if (octets) m.octets = octets;
+  return m;
 }
 
 class LazyMessage implements SieveMessage {
   private full: SieveMessage | undefined;
+  octets?: () => Octets;
 
   constructor(
     private readonly headPart: SieveMessage | undefined,

@@ -1,10 +1,12 @@
 /**
- * A small MIME reader (RFC 2045, 2046) for the body test (RFC 5173): the
- * part tree with content types, multipart preambles and epilogues, and
- * decoded text (transfer encoding and charset undone).
+ * The MIME part tree (RFC 2045, 2046) the body test (RFC 5173) and the
+ * mime extensions (RFC 5703) read: content types, multipart preambles and
+ * epilogues, embedded messages, and decoded text (transfer encoding and
+ * charset undone). The structure comes from mailsplit (mime-split.ts).
  */
 import { libmime } from './libmime.js';
-import { type HeaderField, parseMessage, type SieveMessage } from './message.js';
+import { type HeaderField, type SieveMessage } from './message.js';
+import { type FoundPart, type Octets, type SplitBudget, splitMime, textOctets } from './mime-split.js';
 import { SieveRuntimeFailure } from './runtime.js';
 
 export interface MimePart {
@@ -43,89 +45,84 @@ const header = (hs: HeaderField[], name: string) => hs.find((h) => h.lname === n
 /** Nesting past this many levels of multipart or message/rfc822 is not parsed (the stack stays bounded). */
 export const MAX_MIME_DEPTH = 20;
 
-/** A run's CPU budget (runtime.ts CpuBudget): charge() throws when it is spent. */
-export interface Charge {
-  charge(units: number): void;
-}
+const emptyPart = (container: FoundPart): FoundPart => {
+  const at = Math.max(container.bodyStart, container.end);
+  return { start: at, bodyStart: at, end: at, headers: [], boundary: undefined, parent: container, embedded: true, children: [], message: undefined, closed: false };
+};
 
 /**
- * Parses a whole message (or part) text into the part tree; `depth` bounds
- * nesting. A message of many parts takes long to read: each part is charged
- * by its size, so that reading stops at the run's budget.
+ * A part of the tree: what the splitter found (mime-split.ts), with its
+ * type and parameters; its body, preamble and epilogue are read from the
+ * message's octets when a test asks, so the tree itself holds no bodies.
  */
-export function parseMime(raw: string, fallback = 'text/plain', depth = 0, charge?: Charge): MimePart {
-  const steps = mimeSteps(raw, fallback, depth, charge);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
-}
+class TreePart implements MimePart {
+  headers: HeaderField[];
+  type: string;
+  params: Record<string, string>;
+  children: MimePart[] = [];
+  embedded?: { header: string; root: MimePart };
+  tooDeep?: boolean;
 
-/**
- * The reader as a generator that pauses after every part it reads: a
- * time-sliced run (mimeTreeSliced) lets the event loop go between parts,
- * so a message of very many parts does not hold up other sessions.
- */
-function* mimeSteps(raw: string, fallback: string, depth: number, charge: Charge | undefined): Generator<void, MimePart> {
-  charge?.charge(raw.length + 256);
-  const m = parseMessage(raw);
-  const { type, params } = parseContentType(header(m.headers, 'content-type'), fallback);
-  const part: MimePart = { headers: m.headers, type, params, body: m.body, children: [], preamble: '', epilogue: '' };
-  if (depth > MAX_MIME_DEPTH) {
-    // A part the reader does not open must not pass for a leaf: a body test would miss what it holds.
-    if ((type.startsWith('multipart/') && params.boundary) || type === 'message/rfc822') part.tooDeep = true;
-    return part;
-  }
-  if (type.startsWith('multipart/') && params.boundary) {
-    const delim = `--${params.boundary}`;
-    let current: string[] | null = null;
-    const pre: string[] = [];
-    const post: string[] = [];
-    let closed = false;
-    const childFallback = type === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
-    let n = 0;
-    for (const line of lines(m.body)) {
-      // A long body: read the clock now and then, and let a sliced run pause (mimeTreeSliced).
-      if ((++n & 1023) === 0) {
-        charge?.charge(LINES_UNITS);
-        yield;
-      }
-      // Boundary lines may carry trailing white space (RFC 2046 5.1.1); most lines have none.
-      const lastChar = line.charCodeAt(line.length - 1);
-      const l = lastChar === 32 || lastChar === 9 ? line.replace(/[ \t]+$/, '') : line;
-      if (!closed && l === `${delim}--`) {
-        if (current) part.children.push(yield* mimeSteps(current.join('\r\n'), childFallback, depth + 1, charge));
-        current = null;
-        closed = true;
-      } else if (!closed && l === delim) {
-        if (current) part.children.push(yield* mimeSteps(current.join('\r\n'), childFallback, depth + 1, charge));
-        current = [];
-      } else if (closed) post.push(line);
-      else if (current) current.push(line);
-      else pre.push(line);
+  constructor(
+    private readonly found: FoundPart,
+    private readonly octets: Octets,
+    fallback: string,
+  ) {
+    this.headers = found.headers;
+    ({ type: this.type, params: this.params } = parseContentType(header(found.headers, 'content-type'), fallback));
+    if (found.closed) {
+      // A part the reader does not open must not pass for a leaf: a body test would miss what it holds.
+      if ((this.type.startsWith('multipart/') && this.params.boundary) || this.type === 'message/rfc822') this.tooDeep = true;
+      return;
     }
-    if (current) part.children.push(yield* mimeSteps(current.join('\r\n'), childFallback, depth + 1, charge));
-    part.preamble = pre.join('\r\n');
-    part.epilogue = post.join('\r\n');
-  } else if (type === 'message/rfc822') {
-    const end = m.body.indexOf('\r\n\r\n');
-    part.embedded = { header: end < 0 ? m.body : m.body.slice(0, end + 2), root: yield* mimeSteps(m.body, 'text/plain', depth + 1, charge) };
+    const childFallback = this.type === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
+    this.children = found.children.map((c) => new TreePart(c, octets, childFallback));
+    // A message/rfc822 part that ends within its header section holds an empty message.
+    const m = found.message ?? (this.type === 'message/rfc822' ? emptyPart(found) : undefined);
+    if (m) {
+      const head = this.text(m.start, Math.min(m.bodyStart, m.end));
+      this.embedded = { header: head.endsWith('\r\n\r\n') ? head.slice(0, -2) : head === '\r\n' ? '' : head, root: new TreePart(m, octets, 'text/plain') };
+    }
   }
-  yield;
-  return part;
-}
 
-/** What 1,024 lines of a multipart body count against the budget: enough that the clock is read. */
-const LINES_UNITS = 8192;
-
-/** The CRLF-separated lines of a text, as split('\r\n') gives them, without building the whole array at once. */
-function* lines(text: string): Generator<string> {
-  let from = 0;
-  for (let i = text.indexOf('\r\n'); i >= 0; i = text.indexOf('\r\n', from)) {
-    yield text.slice(from, i);
-    from = i + 2;
+  private text(start: number, end: number): string {
+    const t = this.octets.text(start, end);
+    return this.octets.bareLf ? t.replace(/\r?\n/g, '\r\n') : t;
   }
-  yield text.slice(from);
+
+  /** The raw body of the part, CRLF line ends: empty when the part has no empty line after its header. */
+  get body(): string {
+    return this.text(this.found.bodyStart, this.found.end);
+  }
+
+  /** The text before the first delimiter line, without the line break that belongs to it. */
+  get preamble(): string {
+    const first = this.found.children[0];
+    if (!first) return this.unsplit().preamble;
+    const t = this.text(this.found.bodyStart, first.start);
+    const i = t.lastIndexOf('\n', t.length - 2);
+    return i < 0 ? '' : t.slice(0, t[i - 1] === '\r' ? i - 1 : i);
+  }
+
+  /** The text after the closing delimiter line; empty when there is none. */
+  get epilogue(): string {
+    const last = this.found.children.at(-1);
+    if (!last) return this.unsplit().epilogue;
+    const after = this.text(last.end, this.found.end).replace(/^\r?\n/, '');
+    const eol = after.indexOf('\n');
+    const line = (eol < 0 ? after : after.slice(0, eol)).replace(/[ \t\r]+$/, '');
+    return line === `--${this.found.boundary}--` && eol >= 0 ? after.slice(eol + 1) : '';
+  }
+
+  /** A multipart without parts: everything before its closing delimiter line is preamble, everything after it epilogue. */
+  private unsplit(): { preamble: string; epilogue: string } {
+    const boundary = this.found.boundary;
+    if (!this.type.startsWith('multipart/') || !boundary) return { preamble: '', epilogue: '' };
+    const lines = this.body.split('\r\n');
+    const close = lines.findIndex((l) => l.replace(/[ \t]+$/, '') === `--${boundary}--`);
+    if (close < 0) return { preamble: lines.join('\r\n'), epilogue: '' };
+    return { preamble: lines.slice(0, close).join('\r\n'), epilogue: lines.slice(close + 1).join('\r\n') };
+  }
 }
 
 /** RFC 2045 6.7. */
@@ -170,49 +167,63 @@ export function* walkParts(p: MimePart): Generator<MimePart> {
 
 // One MIME parse per message, however many tests read it.
 const trees = new WeakMap<SieveMessage, MimePart>();
+const reading = new WeakMap<SieveMessage, Promise<MimePart>>();
 
-/** What mimeTreeSliced needs of the run's budget (runtime.ts CpuBudget). */
-export interface SlicedCharge extends Charge {
-  sliceMs: number;
-  yieldDue: boolean;
-  pause(): Promise<void>;
+/** What reading the tree needs of the run's budget (runtime.ts CpuBudget). */
+export type MimeBudget = SplitBudget;
+
+/**
+ * Reads the message's part tree, once: the splitter (mime-split.ts) goes
+ * through the message 16 KiB at a time and lets the event loop run between
+ * chunks, in any run, so a message of very many parts does not hold up
+ * other sessions; the budget counts only while it computes.
+ */
+function readTree(msg: SieveMessage, budget?: MimeBudget): Promise<MimePart> {
+  let p = reading.get(msg);
+  if (!p) {
+    const octets = messageOctets(msg);
+    p = splitMime(octets, MAX_MIME_DEPTH, budget).then(
+      (found) => {
+        const tree = new TreePart(found, octets, 'text/plain');
+        trees.set(msg, tree);
+        return tree;
+      },
+      (e: unknown) => {
+        reading.delete(msg);
+        throw e;
+      },
+    );
+    reading.set(msg, p);
+  }
+  return p;
+}
+
+/** The octets of a message: the host's when it keeps them (a spooled message is then not read whole), else its text's. */
+function messageOctets(msg: SieveMessage): Octets {
+  return msg.octets?.() ?? textOctets(msg.raw);
+}
+
+/** The message's part tree, read if need be (mimeTree's checks apply). */
+export async function readMimeTree(msg: SieveMessage, budget?: MimeBudget): Promise<MimePart> {
+  await readTree(msg, budget);
+  return mimeTree(msg);
+}
+
+/** A test that reads MIME parts: the part tree first, then the test again; undefined when the tree is at hand. */
+export function afterMimeTree<T>(msg: SieveMessage, budget: MimeBudget, again: () => T | Promise<T>): Promise<T> | undefined {
+  if (trees.has(msg)) return undefined;
+  return readTree(msg, budget).then(again);
 }
 
 /**
- * Reads the message's part tree in time slices when the run is sliced
- * (docs/sieve-interpreter.md): between parts, once the slice is over, the
- * event loop runs other sessions. Resolves when mimeTree has the tree;
- * undefined when it is there already or the run is not sliced (mimeTree
- * then reads it at once). A test that needs the tree waits for this first.
+ * The message's part tree, which a test has read first (afterMimeTree). A
+ * message nested past MAX_MIME_DEPTH is a runtime error for whatever test
+ * asked: a silent miss would let a sender hide content from body and MIME
+ * tests by nesting it deep.
  */
-export function mimeTreeSliced(msg: SieveMessage, budget: SlicedCharge): Promise<void> | undefined {
-  if (trees.has(msg) || budget.sliceMs <= 0) return undefined;
-  const steps = mimeSteps(msg.raw, 'text/plain', 0, budget);
-  const run = async (): Promise<void> => {
-    for (;;) {
-      const r = steps.next();
-      if (r.done) {
-        trees.set(msg, r.value);
-        return;
-      }
-      if (budget.yieldDue) await budget.pause();
-    }
-  };
-  return run();
-}
-
-/** A test that reads MIME parts: the part tree first (in slices, mimeTreeSliced), then the test again; undefined when the tree is at hand. */
-export function afterMimeTree<T>(msg: SieveMessage, budget: SlicedCharge, again: () => T | Promise<T>): Promise<T> | undefined {
-  return mimeTreeSliced(msg, budget)?.then(again);
-}
-/**
- * The message's part tree. A message nested past MAX_MIME_DEPTH is a
- * runtime error for whatever test asked: a silent miss would let a sender
- * hide content from body and MIME tests by nesting it deep.
- */
-export function mimeTree(msg: SieveMessage, charge?: Charge): MimePart {
-  let p = trees.get(msg);
-  if (!p) trees.set(msg, (p = parseMime(msg.raw, 'text/plain', 0, charge)));
+export function mimeTree(msg: SieveMessage): MimePart {
+  const p = trees.get(msg);
+  if (!p) throw new Error('mimeTree: the part tree is read first (afterMimeTree, readMimeTree)');
   if (tooDeep(p)) throw new SieveRuntimeFailure(`the message nests MIME parts deeper than ${MAX_MIME_DEPTH} levels; its content cannot be tested`);
   return p;
 }
@@ -277,8 +288,8 @@ export function currentPart(state: Map<string, unknown>): MimePart | undefined {
  * part (the message itself outside foreverypart) or, with `:anychild`, of
  * it and every part inside it.
  */
-export function mimeFields(msg: SieveMessage, state: Map<string, unknown>, names: string[], anychild: boolean, charge?: Charge): string[] {
-  const part = currentPart(state) ?? mimeTree(msg, charge);
+export function mimeFields(msg: SieveMessage, state: Map<string, unknown>, names: string[], anychild: boolean): string[] {
+  const part = currentPart(state) ?? mimeTree(msg);
   const parts = anychild ? Array.from(walkParts(part)) : [part];
   const wanted = new Set(names.map((n) => n.toLowerCase()));
   const out: string[] = [];

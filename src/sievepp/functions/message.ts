@@ -6,7 +6,7 @@
  * variables").
  */
 import { matchTest } from '../../sieve/interpreter.js';
-import { mimeTree, parseContentType, walkParts } from '../../sieve/runtime/mime.js';
+import { afterMimeTree, mimeTree, parseContentType, walkParts } from '../../sieve/runtime/mime.js';
 import type { Runtime } from '../../sieve/runtime/runtime.js';
 import type { SieveFunction } from '../functions.js';
 import { contextValue, sessionOf } from '../host.js';
@@ -62,6 +62,8 @@ const mimeParts: SieveFunction = {
     }
   },
   call(b, rt) {
+    const later = afterMimeTree(rt.requireMessage(b.node.pos), rt.budget, () => mimeParts.call(b, rt));
+    if (later) return later;
     const names: string[] = [];
     for (const p of walkParts(mimeTree(rt.requireMessage(b.node.pos)))) {
       const n = filenameOf(p);
@@ -85,7 +87,7 @@ const validMime: SieveFunction = {
   uses: { test: true },
   needsMessage: true,
   params: [],
-  call: (b, rt) => !mimeProblems(rt, b.node.pos),
+  call: (b, rt) => afterMimeTree(rt.requireMessage(b.node.pos), rt.budget, () => !mimeProblems(rt, b.node.pos)) ?? !mimeProblems(rt, b.node.pos),
 };
 
 export const messageFunctions: SieveFunction[] = [

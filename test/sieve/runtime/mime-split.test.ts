@@ -1,0 +1,147 @@
+/**
+ * The MIME part tree as mailsplit finds it (src/sieve/runtime/mime-split.ts),
+ * with the adapter's choices where mailsplit differs from what Sieve needs
+ * (RFC 5173, RFC 5703): each case below fails if a mailsplit update changes
+ * the internals the adapter relies on.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseMessage } from '../../../src/sieve/runtime/message.js';
+import { type MimePart, readMimeTree, walkParts } from '../../../src/sieve/runtime/mime.js';
+import { splitMime, textOctets } from '../../../src/sieve/runtime/mime-split.js';
+import { CpuBudget, SieveRuntimeFailure } from '../../../src/sieve/runtime/runtime.js';
+
+const tree = (lines: string[]) => readMimeTree(parseMessage(lines.join('\r\n')));
+const shape = (p: MimePart): unknown => ({ type: p.type, body: p.body, children: p.children.map(shape), ...(p.embedded ? { embedded: shape(p.embedded.root) } : {}) });
+
+describe('the MIME tree from mailsplit', () => {
+  it('reads parts, nested multiparts, preamble and epilogue, bodies without the CRLF before a delimiter', async () => {
+    const t = await tree([
+      'Content-Type: multipart/mixed; boundary=outer',
+      '',
+      'pre',
+      '--outer',
+      'Content-Type: text/plain',
+      '',
+      'hello',
+      '--outer',
+      'Content-Type: multipart/alternative; boundary=inner',
+      '',
+      '--inner',
+      '',
+      'a',
+      '--inner--',
+      'inner epilogue',
+      '--outer--',
+      'post',
+      '',
+    ]);
+    expect(t.preamble).toBe('pre');
+    expect(t.epilogue).toBe('post\r\n');
+    expect(shape(t)).toEqual({
+      type: 'multipart/mixed',
+      body: expect.any(String),
+      children: [
+        { type: 'text/plain', body: 'hello', children: [] },
+        { type: 'multipart/alternative', body: '--inner\r\n\r\na\r\n--inner--\r\ninner epilogue', children: [{ type: 'text/plain', body: 'a', children: [] }] },
+      ],
+    });
+    // The outer closing delimiter is not the inner part's epilogue.
+    expect(t.children[1]!.epilogue).toBe('inner epilogue');
+  });
+
+  it('opens an attached, or even base64-labelled, message/rfc822 (RFC 5173 5), and a digest part without Content-Type (RFC 2046 5.1.5)', async () => {
+    const t = await tree([
+      'Content-Type: multipart/mixed; boundary=b',
+      '',
+      '--b',
+      'Content-Type: message/rfc822',
+      'Content-Disposition: attachment; filename=m.eml',
+      'Content-Transfer-Encoding: base64',
+      '',
+      'Subject: inner',
+      '',
+      'inner body',
+      '--b',
+      'Content-Type: multipart/digest; boundary=d',
+      '',
+      '--d',
+      '',
+      'Subject: digested',
+      '',
+      'digest body',
+      '--d--',
+      '--b--',
+      '',
+    ]);
+    const [attached, digest] = t.children;
+    expect(attached!.embedded?.header).toBe('Subject: inner\r\n');
+    expect(attached!.embedded?.root.body).toBe('inner body');
+    expect(digest!.children[0]!.type).toBe('message/rfc822');
+    expect(digest!.children[0]!.embedded?.root.headers.map((h) => h.raw)).toEqual(['Subject: digested']);
+    expect(digest!.children[0]!.embedded?.root.body).toBe('digest body');
+  });
+
+  it('keeps a part that has only a header section, or nothing, before the next delimiter', async () => {
+    const t = await tree(['Content-Type: multipart/mixed; boundary=b', '', '--b', 'Content-Type: text/html', '--b', '--b', 'X-A: 1', '--b--', '']);
+    expect(t.children.map((c) => [c.type, c.headers.map((h) => h.raw), c.body])).toEqual([
+      ['text/html', ['Content-Type: text/html'], ''],
+      ['text/plain', [], ''],
+      ['text/plain', ['X-A: 1'], ''],
+    ]);
+  });
+
+  it('ends a multipart at a closing delimiter before its first part: the rest is epilogue (RFC 2046 5.1.1)', async () => {
+    const t = await tree(['Content-Type: multipart/mixed; boundary=b', '', 'pre', '--b--', '--b', '', 'not a part', '']);
+    expect(t.children).toEqual([]);
+    expect([t.preamble, t.epilogue]).toEqual(['pre', '--b\r\n\r\nnot a part\r\n']);
+  });
+
+  it('gives a nested multipart that reuses its parent boundary the delimiters, innermost first (as Dovecot does)', async () => {
+    const t = await tree(['Content-Type: multipart/mixed; boundary=a', '', '--a', 'Content-Type: multipart/mixed; boundary=a', '', '--a', '', 'x', '--a--', '']);
+    expect(t.children).toHaveLength(1);
+    expect(t.children[0]!.children.map((c) => c.body)).toEqual(['x']);
+  });
+
+  it('reads non-ASCII text and parts at any chunk boundary', async () => {
+    const text = 'ü😀é'.repeat(3000);
+    const t = await tree(['Content-Type: multipart/mixed; boundary=b', '', '--b', 'Content-Type: text/plain; charset=utf-8', '', text, '--b', '', `${text}x`, '--b--', '']);
+    expect(t.children.map((c) => c.body)).toEqual([text, `${text}x`]);
+  });
+
+  it('gives the parts of any well-formed multipart message, whatever their text', async () => {
+    const line = fc.stringMatching(/^[^\r\n]{0,30}$/).filter((l) => !l.startsWith('--'));
+    const body = fc.array(line, { minLength: 1, maxLength: 4 }).map((ls) => ls.join('\r\n'));
+    await fc.assert(
+      fc.asyncProperty(fc.array(body, { minLength: 1, maxLength: 5 }), async (bodies) => {
+        const t = await tree(['Content-Type: multipart/mixed; boundary=b', '', ...bodies.flatMap((b) => ['--b', 'Content-Type: text/plain', '', b]), '--b--', '']);
+        expect(t.children.map((c) => c.body)).toEqual(bodies);
+      }),
+    );
+  });
+
+  it('charges the run while it reads: over budget is the runtime error, not a stream error', async () => {
+    const part = '--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n';
+    const raw = `Content-Type: multipart/mixed; boundary=b\r\n\r\n${part.repeat(20_000)}--b--\r\n`;
+    const budget = new CpuBudget(1);
+    await expect(splitMime(textOctets(raw), 20, budget)).rejects.toBeInstanceOf(SieveRuntimeFailure);
+  });
+
+  it('lets the event loop run while it reads a large message', async () => {
+    const part = '--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n';
+    const m = parseMessage(`Content-Type: multipart/mixed; boundary=b\r\n\r\n${part.repeat(8_000)}--b--\r\n`);
+    // Another session's work, one event-loop turn at a time: it runs only if the reader lets the loop go.
+    let turns = 0;
+    let reading = true;
+    const other = () => {
+      if (!reading) return;
+      turns++;
+      setImmediate(other);
+    };
+    setImmediate(other);
+    const t = await readMimeTree(m);
+    reading = false;
+    expect(Array.from(walkParts(t))).toHaveLength(8_001);
+    expect(turns).toBeGreaterThan(5);
+  });
+});
