@@ -276,10 +276,35 @@ export async function splitMime(octets: Octets, maxDepth: number, budget?: Split
   const open: FoundPart[] = [];
   let offset = 0;
   let root: FoundPart | undefined;
+  /*
+   * The two octets before `offset` (-1: none yet), and the parts closed at
+   * `offset` whose end waits for the octet there: where a part's text ends
+   * depends on the octets around it (partEnd), and they are taken here, as
+   * they pass, because reading them back from a spooled message would be a
+   * file read per part.
+   */
+  let before1 = -1;
+  let before2 = -1;
+  let closing: FoundPart[] = [];
   /** Closes every open part inside `part`: they end where something of `part` (or outside it) begins. */
   const reach = (part: FoundPart | undefined) => {
     if (part && !open.includes(part)) return;
-    while (open.length && open[open.length - 1] !== part) open.pop()!.end = offset;
+    while (open.length && open[open.length - 1] !== part) {
+      const p = open.pop()!;
+      p.end = offset;
+      closing.push(p);
+    }
+  };
+  /** The octets of the next chunk (or none: the end of the message) are here: the parts closed before them get their ends. */
+  const passed = (bytes: Buffer | undefined) => {
+    if (closing.length && (!bytes || bytes.length > 0)) {
+      const at = bytes ? bytes[0]! : -1;
+      for (const p of closing) p.end = partEnd(p, octets.length, at, before1, before2);
+      closing = [];
+    }
+    if (!bytes || bytes.length === 0) return;
+    before2 = bytes.length >= 2 ? bytes[bytes.length - 2]! : before1;
+    before1 = bytes[bytes.length - 1]!;
   };
   const partOf = (node: MimeNode): FoundPart | undefined => parts.get(node) ?? (node.parentNode ? partOf(node.parentNode) : undefined);
   const take = (chunk: SplitterChunk) => {
@@ -289,6 +314,7 @@ export async function splitMime(octets: Octets, maxDepth: number, budget?: Split
       const parent = node.parentNode ? partOf(node.parentNode) : undefined;
       budget?.charge(head.length + 256);
       reach(parent);
+      passed(head);
       const depth = parent ? depths.get(parent)! + 1 : 0;
       if (parent && parent.closed) {
         // Inside a part the tree does not open: its octets are that part's body.
@@ -320,6 +346,7 @@ export async function splitMime(octets: Octets, maxDepth: number, budget?: Split
     const value = (chunk as { value: Buffer }).value;
     budget?.charge(value.length);
     reach(partOf((chunk as { node: MimeNode }).node));
+    passed(value);
     offset += value.length;
   };
   const splitter = new (splitterClass())(NO_LIMIT);
@@ -349,8 +376,8 @@ export async function splitMime(octets: Octets, maxDepth: number, budget?: Split
     budget?.resume();
   }
   reach(undefined);
+  passed(undefined);
   if (!root) throw new Error('mailsplit found no message');
-  for (const part of depths.keys()) part.end = partEnd(octets, part);
   return root;
 }
 
@@ -362,13 +389,13 @@ export async function splitMime(octets: Octets, maxDepth: number, budget?: Split
  * it in the epilogue of a multipart or the last header line of a part
  * without a body.
  */
-function partEnd(octets: Octets, part: FoundPart): number {
+function partEnd(part: FoundPart, length: number, at: number, before1: number, before2: number): number {
   const end = part.end;
-  if (end >= octets.length) return octets.length;
-  const from = Math.max(part.start, end - 2);
-  const at = octets.text(from, Math.min(octets.length, end + 2));
-  const i = end - from;
-  if (at[i] === '\r' || at[i] === '\n') return end;
-  if (i >= 1 && at[i - 1] === '\n') return i >= 2 && at[i - 2] === '\r' ? end - 2 : end - 1;
+  if (end >= length) return length;
+  if (at === CR || at === LF) return end;
+  if (end - 1 >= part.start && before1 === LF) return end - 2 >= part.start && before2 === CR ? end - 2 : end - 1;
   return end;
 }
+
+const CR = 0x0d;
+const LF = 0x0a;

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../../src/sieve/runtime/message.js';
 import { type MimePart, readMimeTree, walkParts } from '../../../src/sieve/runtime/mime.js';
-import { splitMime, textOctets } from '../../../src/sieve/runtime/mime-split.js';
+import { hostOctets, splitMime, textOctets } from '../../../src/sieve/runtime/mime-split.js';
 import { CpuBudget, SieveRuntimeFailure } from '../../../src/sieve/runtime/runtime.js';
 
 const tree = (lines: string[]) => readMimeTree(parseMessage(lines.join('\r\n')));
@@ -143,5 +143,25 @@ describe('the MIME tree from mailsplit', () => {
     reading = false;
     expect(Array.from(walkParts(t))).toHaveLength(8_001);
     expect(turns).toBeGreaterThan(5);
+  });
+});
+
+describe('a host-kept message (a spool file)', () => {
+  it('is split without reading any range back: a part\'s end is found from the octets as they pass, not by a read per part', async () => {
+    const parts = Array.from({ length: 200 }, (_, i) => `--b\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`).join('');
+    const whole = Buffer.from(`Content-Type: multipart/mixed; boundary=b\r\n\r\npre\r\n${parts}--b--\r\npost\r\n`);
+    let reads = 0;
+    const octets = hostOctets(whole.length, () => [whole], (start, end) => {
+      reads++;
+      return whole.subarray(start, end);
+    }, false);
+    const root = await splitMime(octets, 20);
+    expect(reads).toBe(0);
+    expect(root.children).toHaveLength(200);
+    // The same ends as the message's text gives: a body stops before the CRLF of the next delimiter.
+    const text = textOctets(whole.toString('utf8'));
+    const fromText = await splitMime(text, 20);
+    expect(root.children.map((c) => [c.bodyStart, c.end])).toEqual(fromText.children.map((c) => [c.bodyStart, c.end]));
+    expect(whole.subarray(root.children[7]!.bodyStart, root.children[7]!.end).toString()).toBe('part 7');
   });
 });
