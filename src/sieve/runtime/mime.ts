@@ -70,19 +70,26 @@ class TreePart implements MimePart {
   ) {
     this.headers = found.headers;
     ({ type: this.type, params: this.params } = parseContentType(header(found.headers, 'content-type'), fallback));
-    if (found.closed) {
-      // A part the reader does not open must not pass for a leaf: a body test would miss what it holds.
-      if ((this.type.startsWith('multipart/') && this.params.boundary) || this.type === 'message/rfc822') this.tooDeep = true;
-      return;
-    }
+    // A part the reader does not open must not pass for a leaf: a body test would miss what it holds.
+    if (found.closed && ((this.type.startsWith('multipart/') && this.params.boundary) || this.type === 'message/rfc822')) this.tooDeep = true;
+  }
+
+  /** Makes the part's children and embedded message (not theirs: buildTree goes on with them). */
+  open(): TreePart[] {
+    const found = this.found;
+    if (found.closed) return [];
     const childFallback = this.type === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
-    this.children = found.children.map((c) => new TreePart(c, octets, childFallback));
+    const made = found.children.map((c) => new TreePart(c, this.octets, childFallback));
+    this.children = made;
     // A message/rfc822 part that ends within its header section holds an empty message.
     const m = found.message ?? (this.type === 'message/rfc822' ? emptyPart(found) : undefined);
     if (m) {
       const head = this.text(m.start, Math.min(m.bodyStart, m.end));
-      this.embedded = { header: head.endsWith('\r\n\r\n') ? head.slice(0, -2) : head === '\r\n' ? '' : head, root: new TreePart(m, octets, 'text/plain') };
+      const root = new TreePart(m, this.octets, 'text/plain');
+      this.embedded = { header: head.endsWith('\r\n\r\n') ? head.slice(0, -2) : head === '\r\n' ? '' : head, root };
+      return [...made, root];
     }
+    return made;
   }
 
   private text(start: number, end: number): string {
@@ -183,8 +190,8 @@ function readTree(msg: SieveMessage, budget?: MimeBudget): Promise<MimePart> {
   if (!p) {
     const octets = messageOctets(msg);
     p = splitMime(octets, MAX_MIME_DEPTH, budget).then(
-      (found) => {
-        const tree = new TreePart(found, octets, 'text/plain');
+      async (found) => {
+        const tree = await buildTree(found, octets, budget);
         trees.set(msg, tree);
         return tree;
       },
@@ -237,6 +244,38 @@ function tooDeep(p: MimePart): boolean {
     deep.set(p, d);
   }
   return d;
+}
+
+/** How long tree building runs before it lets the event loop go (the interpreter's slice, docs/sieve-interpreter.md). */
+const BUILD_SLICE_MS = 10;
+
+/**
+ * Makes the part tree from what the splitter found, a slice at a time: a
+ * message of a hundred thousand parts is as many Content-Type fields to
+ * parse, which at once would hold every other session for a second. The
+ * budget counts while it builds, not while others run. Whether any part is
+ * nested too deep is noted on the way, so mimeTree need not walk the tree.
+ */
+async function buildTree(found: FoundPart, octets: Octets, budget: MimeBudget | undefined): Promise<TreePart> {
+  const root = new TreePart(found, octets, 'text/plain');
+  let anyTooDeep = false;
+  const todo: TreePart[] = [root];
+  let sliceStart = performance.now();
+  while (todo.length) {
+    const part = todo.pop()!;
+    if (part.tooDeep) anyTooDeep = true;
+    const made = part.open();
+    budget?.charge(64 * (made.length + 1));
+    for (let i = made.length - 1; i >= 0; i--) todo.push(made[i]!);
+    if (todo.length && performance.now() - sliceStart >= BUILD_SLICE_MS) {
+      budget?.suspend();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      budget?.resume();
+      sliceStart = performance.now();
+    }
+  }
+  deep.set(root, anyTooDeep);
+  return root;
 }
 
 /**
