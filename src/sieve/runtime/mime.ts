@@ -57,24 +57,30 @@ const emptyPart = (container: FoundPart): FoundPart => {
  */
 class TreePart implements MimePart {
   headers: HeaderField[];
-  type: string;
-  params: Record<string, string>;
+  type = '';
+  params: Record<string, string> = {};
   children: MimePart[] = [];
   embedded?: { header: string; root: MimePart };
   tooDeep?: boolean;
 
+  /** Made by its parent's open(), read by settle(): a multipart of many parts makes them all at once, so that stays cheap. */
   constructor(
     private readonly found: FoundPart,
     private readonly octets: Octets,
-    fallback: string,
+    private readonly fallback: string,
   ) {
     this.headers = found.headers;
-    ({ type: this.type, params: this.params } = parseContentType(header(found.headers, 'content-type'), fallback));
+  }
+
+  /** Reads the part's Content-Type (buildTree does this for every part, a slice at a time). */
+  settle(): void {
+    const found = this.found;
+    ({ type: this.type, params: this.params } = parseContentType(header(found.headers, 'content-type'), this.fallback));
     // A part the reader does not open must not pass for a leaf: a body test would miss what it holds.
     if (found.closed && ((this.type.startsWith('multipart/') && this.params.boundary) || this.type === 'message/rfc822')) this.tooDeep = true;
   }
 
-  /** Makes the part's children and embedded message (not theirs: buildTree goes on with them). */
+  /** Makes the part's children and embedded message, once settled (not theirs: buildTree goes on with them). */
   open(): TreePart[] {
     const found = this.found;
     if (found.closed) return [];
@@ -181,7 +187,7 @@ export type MimeBudget = SplitBudget;
 
 /**
  * Reads the message's part tree, once: the splitter (mime-split.ts) goes
- * through the message 16 KiB at a time and lets the event loop run between
+ * through the message 4 KiB at a time and lets the event loop run between
  * chunks, in any run, so a message of very many parts does not hold up
  * other sessions; the budget counts only while it computes.
  */
@@ -263,6 +269,7 @@ async function buildTree(found: FoundPart, octets: Octets, budget: MimeBudget | 
   let sliceStart = performance.now();
   while (todo.length) {
     const part = todo.pop()!;
+    part.settle();
     if (part.tooDeep) anyTooDeep = true;
     const made = part.open();
     budget?.charge(64 * (made.length + 1));
