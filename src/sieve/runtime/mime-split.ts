@@ -56,11 +56,15 @@ export function hostOctets(length: number, chunks: () => AsyncIterable<Buffer> |
 }
 
 /**
- * Octets the splitter gets at a time: what mailsplit splits in one turn of
- * the event loop (its YIELD_BYTES), so that one chunk is one stretch of its
- * work, which the budget is charged for (splitMime).
+ * Octets the splitter gets at a time: mailsplit splits each chunk in one
+ * turn of the event loop (at most its YIELD_BYTES, 16 KiB), so one chunk is
+ * one stretch of its work, which the budget is charged for (splitMime). A
+ * quarter of that: 16 KiB of tiny parts is some 400 part headers, 20-30 ms
+ * that every other session waited through at each of its replies
+ * (bench/latency.bench.ts: p99 about 290 ms at 16 KiB, 80 ms at 4 KiB, with
+ * splitting about a third slower, bench/mime.bench.ts).
  */
-const CHUNK = 16 * 1024;
+const CHUNK = 4 * 1024;
 
 /**
  * The octets of a message held as text (UTF-8, CRLF line ends): encoded a
