@@ -237,20 +237,12 @@ export function afterMimeTree<T>(msg: SieveMessage, budget: MimeBudget, again: (
 export function mimeTree(msg: SieveMessage): MimePart {
   const p = trees.get(msg);
   if (!p) throw new Error('mimeTree: the part tree is read first (afterMimeTree, readMimeTree)');
-  if (tooDeep(p)) throw new SieveRuntimeFailure(`the message nests MIME parts deeper than ${MAX_MIME_DEPTH} levels; its content cannot be tested`);
+  if (nestedTooDeep.has(p)) throw new SieveRuntimeFailure(`the message nests MIME parts deeper than ${MAX_MIME_DEPTH} levels; its content cannot be tested`);
   return p;
 }
 
-const deep = new WeakMap<MimePart, boolean>();
-function tooDeep(p: MimePart): boolean {
-  let d = deep.get(p);
-  if (d === undefined) {
-    d = false;
-    for (const q of walkParts(p)) if (q.tooDeep) d = true;
-    deep.set(p, d);
-  }
-  return d;
-}
+/** The trees (by their root) with a part nested past MAX_MIME_DEPTH: buildTree notes it as it goes. */
+const nestedTooDeep = new WeakSet<MimePart>();
 
 /** How long tree building runs before it lets the event loop go (the interpreter's slice, docs/sieve-interpreter.md). */
 const BUILD_SLICE_MS = 10;
@@ -281,7 +273,7 @@ async function buildTree(found: FoundPart, octets: Octets, budget: MimeBudget | 
       sliceStart = performance.now();
     }
   }
-  deep.set(root, anyTooDeep);
+  if (anyTooDeep) nestedTooDeep.add(root);
   return root;
 }
 
