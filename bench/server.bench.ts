@@ -34,10 +34,10 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
 import { loadConfig } from '../src/config/index.js';
 import { assemble } from '../src/server/assemble.js';
+import { createLogger } from '../src/server/logger.js';
 import { MaildirSpool } from '../src/delivery/maildir.js';
 import { SmtpFront } from '../src/frontdoors/smtp/smtp-front.js';
 import { controlGreeting } from '../src/frontdoors/smtp/smtp-server-adapter.js';
@@ -92,8 +92,8 @@ async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-'));
   const sink = await startSmtpRemote({});
   const dns = await startDnsServer(oneMx('sender.test'));
-  // The default log level (info: one line per transaction), written where it costs its serialisation but no terminal.
-  const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
+  // The server's own logger at the default level (info: one line per transaction), written where it costs its serialisation and its writes but no terminal.
+  const logger = createLogger({ level: 'info', dest: '/dev/null' }, {});
 
   // The example configuration, its CBV pointed at the local sink.
   const { config } = await loadConfig(join(root, 'examples', 'smtp-cbv.conf'));

@@ -3,12 +3,15 @@
  * pretty output come from the configuration, overridden by the environment
  * (LOG_LEVEL, LOG_PRETTY=1) so an operator can turn on debug for one run.
  */
+import { openSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
 export interface LogSettings {
   level?: string;
   pretty?: boolean;
+  /** Where JSON lines go: a file descriptor or path; default standard output. */
+  dest?: number | string;
 }
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -19,5 +22,16 @@ export function createLogger(settings: LogSettings = {}, env: NodeJS.ProcessEnv 
   const options = { level, base: { name: 'smtp-cbv' } };
   // pino-pretty as a synchronous stream, not a worker-thread transport: log
   // lines written just before a shutdown must not be lost.
-  return wantPretty ? pino(options, pretty({ sync: true, singleLine: true, translateTime: 'SYS:standard', ignore: 'pid,hostname,name' })) : pino(options);
+  if (wantPretty) return pino(options, pretty({ sync: true, singleLine: true, translateTime: 'SYS:standard', ignore: 'pid,hostname,name' }));
+  // JSON lines are written asynchronously: a synchronous write per line held
+  // the event loop for every transaction (a slow pipe or disk held every
+  // session). Lines that arrive while a write is in flight go out together
+  // in the next one, and pino writes what is still buffered synchronously
+  // when the process exits; only a kill -9 can lose the last lines. A write
+  // holds whole lines and at most PIPE_BUF (4096) octets, so that the lines
+  // of several workers sharing one pipe never interleave (pipe(7)).
+  // A file is opened here, synchronously: opened by the stream, it would not
+  // be ready for a process that logs and exits at once.
+  const fd = typeof settings.dest === 'string' ? openSync(settings.dest, 'a') : (settings.dest ?? 1);
+  return pino(options, pino.destination({ fd, sync: false, maxWrite: 4096 }));
 }
