@@ -10,7 +10,7 @@
  * compile time (verdict-readers.ts), never from the script text.
  */
 import type { Logger } from 'pino';
-import { executeAsync, type CompiledScript, type ExecutionResult, type ExternalList, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
+import { DEFAULT_SLICE_MS, execute, type CompiledScript, type ExecuteOptions, type ExecutionResult, type ExternalList, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
 import { type FolderExists, type MailboxDirectory, mailboxDirectory } from '../policy/mailboxes.js';
 import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
 import { isReservedContextKey, RECIPIENT_VERIFY_PREFIX } from './context-keys.js';
@@ -115,8 +115,11 @@ export interface Policy {
 export class SievePolicy implements Policy {
   private readonly waits = new Set<Phase>();
   private readonly readsRecipient = new Set<Phase>();
+  /** How every untraced run is made, built once: time-sliced (docs/sieve-interpreter.md), under the policy's limits. */
+  private readonly runOptions: ExecuteOptions;
 
   constructor(readonly options: SievePolicyOptions) {
+    this.runOptions = { timeSliceMs: DEFAULT_SLICE_MS, ...(options.limits ? { limits: options.limits } : {}) };
     for (const [phase, ps] of Object.entries(options.scripts) as Array<[Phase, PhaseScripts]>) {
       if ([ps.phase1, ps.phase2].some((s) => s && readsVerdict(s.facts))) this.waits.add(phase);
       if ([ps.phase1, ps.phase2].some((s) => s && readsVerdict(s.facts, RECIPIENT_VERIFY_PREFIX))) this.readsRecipient.add(phase);
@@ -157,7 +160,9 @@ export class SievePolicy implements Policy {
       if (!script) continue;
       const trace = observer?.trace?.(phase, slot, script);
       // Time-sliced (docs/sieve-interpreter.md): a long script yields to the event loop, so other sessions go on.
-      const result = await executeAsync(script, ctx(), host, { limits: this.options.limits, ...(trace ? { trace } : {}) });
+      const run = execute(script, ctx(), host, trace ? { ...this.runOptions, trace } : this.runOptions);
+      // Most runs finish without waiting: no promise is made for them.
+      const result = run instanceof Promise ? await run : run;
       observer?.script?.({ phase, slot, script, result });
       if (result.errors.length) {
         const err = result.errors[0]!;

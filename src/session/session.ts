@@ -310,7 +310,12 @@ export class Session {
   }
 
   private finish(phase: Phase, o: Partial<PhaseOutcome> & Pick<PhaseOutcome, 'reply' | 'accepted'>, tarpitMs: number): PhaseOutcome {
-    const outcome: PhaseOutcome = { ...o, phase, disconnect: o.disconnect ?? false, tarpitMs };
+    // Field by field, not a spread: the decide callbacks give objects of many shapes, and a spread of
+    // those took the slow path, an eighth of the session's own time per message.
+    const outcome: PhaseOutcome = { phase, reply: o.reply, accepted: o.accepted, disconnect: o.disconnect ?? false, tarpitMs };
+    if (o.recipient !== undefined) outcome.recipient = o.recipient;
+    if (o.delivery !== undefined) outcome.delivery = o.delivery;
+    if (o.ids !== undefined) outcome.ids = o.ids;
     // Built only when debug is on: this runs for every phase of every message.
     if (this.logger.isLevelEnabled('debug')) {
       this.logger.debug({ event: 'phase', session: this.connection.id, phase, code: outcome.reply.code, recipient: outcome.recipient, disconnect: outcome.disconnect, tarpitMs }, `${phase} ${outcome.reply.code}`);

@@ -7,7 +7,7 @@ export { type CompiledScript, type CompileOptions, type CompileResult, compileSi
 export type { LanguageLayer } from './language.js';
 export { ExtensionRegistry } from './extension-registry.js';
 export { extensions } from './extensions/index.js';
-export { type ExecuteOptions, type ExecutionResult, execute, executeAsync, executeSequence } from './interpreter.js';
+export { DEFAULT_SLICE_MS, type ExecuteOptions, type ExecutionResult, execute, executeAsync, executeSequence } from './interpreter.js';
 export type { Bound, CommandDef, Extension, MaybePromise, TagSpec, Value } from './registry.js';
 export { type SieveMessage, lazyMessage, parseMessage } from './runtime/message.js';
 export { hostOctets, type Octets } from './runtime/mime-split.js';
