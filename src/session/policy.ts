@@ -110,6 +110,8 @@ export interface Policy {
   /** True when this phase's scripts read the recipient call-ahead's verdict: it is asked before they run. Absent: false. */
   readsRecipientVerdict?(phase: Phase): boolean;
   run(input: PhaseInput, services: PolicyServices): Promise<PhaseVerdict>;
+  /** False when no script runs at this phase: the session then decides without a run. Absent: always run. */
+  runsAt?(phase: Phase): boolean;
 }
 
 export class SievePolicy implements Policy {
@@ -124,6 +126,11 @@ export class SievePolicy implements Policy {
       if ([ps.phase1, ps.phase2].some((s) => s && readsVerdict(s.facts))) this.waits.add(phase);
       if ([ps.phase1, ps.phase2].some((s) => s && readsVerdict(s.facts, RECIPIENT_VERIFY_PREFIX))) this.readsRecipient.add(phase);
     }
+  }
+
+  runsAt(phase: Phase): boolean {
+    const ps = this.options.scripts[phase];
+    return ps !== undefined && (ps.phase1 !== undefined || ps.phase2 !== undefined);
   }
 
   readsRecipientVerdict(phase: Phase): boolean {

@@ -15,7 +15,7 @@
  */
 import type { DeliverBy } from './deliver-by.js';
 import type { Logger } from 'pino';
-import { type Choices, choosesNothing, dropsMessage, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
+import { type Choices, choosesNothing, dropsMessage, emptyDecision, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
 import { applyHeaderEdits } from './header-edits.js';
 import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
 import type { Phase } from './phases.js';
@@ -269,7 +269,8 @@ export class Session {
       const input: PhaseInput = { phase, connection: this.connection, transaction: tx };
       if (extra.recipient !== undefined) input.recipient = extra.recipient;
       if (extra.message !== undefined) input.message = extra.message;
-      verdict = await policy.run(input, services);
+      // A phase without scripts (often connect and EHLO) is decided without a run, a promise or a wait.
+      verdict = policy.runsAt?.(phase) === false ? { decision: emptyDecision(), failed: false } : await policy.run(input, services);
     } catch (e) {
       // A script read a spooled message whole and the memory budget had no room: 452 4.3.1, as for a DATA that does not fit.
       if (e instanceof MessageMemoryRefused) return this.noMemory(phase, extra.message);

@@ -211,7 +211,10 @@ export class SmtpFront {
 }
 
 function answer(o: PhaseOutcome): Answer {
-  return { reply: o.reply, ...(o.disconnect ? { disconnect: true } : {}), ...(o.tarpitMs ? { delayMs: o.tarpitMs } : {}) };
+  const a: Answer = { reply: o.reply };
+  if (o.disconnect) a.disconnect = true;
+  if (o.tarpitMs) a.delayMs = o.tarpitMs;
+  return a;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

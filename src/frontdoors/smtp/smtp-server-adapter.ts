@@ -232,6 +232,8 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
     const p = this[PENDING];
     if (!p || p.code !== code) return sendEarlyTalker.call(this, code, data, context);
     this[PENDING] = undefined;
+    // One line (every reply but EHLO's and a script's of several lines): no arrays made for it.
+    if (!Array.isArray(data) && !p.text.includes('\n')) return sendEarlyTalker.call(this, code, p.enhanced ? `${p.enhanced} ${p.text}` : p.text, false);
     const lines = replyLines(p);
     // EHLO (the one answer of several lines): our first line(s), then the extensions smtp-server offers, then ours.
     const rest = Array.isArray(data) ? [...data.slice(1), ...(settings.ehloKeywords ?? [])] : [];
