@@ -15,8 +15,8 @@
 import type { RedisLink } from './redis-link.js';
 
 export interface ConnectionCounter {
-  /** One more connection from `ip`; resolves with how many are open from it now, this one included. */
-  open(ip: string): Promise<number>;
+  /** One more connection from `ip`: how many are open from it now, this one included (at once when counted here). */
+  open(ip: string): number | Promise<number>;
   /** A connection from `ip` ended. */
   close(ip: string): void;
   /** How many connections from `ip` are open now. */
@@ -32,7 +32,8 @@ export interface ConnectionCounter {
 export class LocalConnections implements ConnectionCounter {
   private readonly perIp = new Map<string, number>();
 
-  async open(ip: string): Promise<number> {
+  // Answered at once: a promise here was one more wait for every connection.
+  open(ip: string): number {
     return this.add(ip, 1);
   }
 

@@ -157,7 +157,7 @@ export class SmtpFront {
           this.deps,
         );
         this.sessions.set(client.id, { session, listener: listener(), ip: client.remoteAddress, counted: true });
-        if ((await counted) > (l.maxConnectionsPerIp ?? this.options.maxConnectionsPerIp)) {
+        if ((typeof counted === 'number' ? counted : await counted) > (l.maxConnectionsPerIp ?? this.options.maxConnectionsPerIp)) {
           this.options.logger.info({ event: 'refused', session: client.id, client: client.remoteAddress, phase: 'connect', code: 421, reason: 'per-ip-limit' }, 'too many connections from one address');
           const reply = replies.tooManyFromAddress;
           this.deps.services.observer?.phase?.({ phase: 'connect', reply, accepted: false, disconnect: true, tarpitMs: 0 }, session.connection);
