@@ -10,7 +10,7 @@
  * Everything runs on 127.0.0.1; the CBV target is an in-process sink found
  * through an in-process DNS server.
  *
- * The load client runs two ways, and both ratios are printed:
+ * The load client runs three ways, and every ratio is printed:
  *   - in this process, sharing the event loop with both servers: the
  *     measure the accept-rate target (>= 0.65) was set on. The client's
  *     cost per message is the same for both servers, so the ratio is
@@ -20,14 +20,17 @@
  *     client then competes for the second core with the server's thread
  *     pool and spool writer thread, and the bare server runs at about the
  *     client's own speed, so this ratio says how close smtp-cbv comes to
- *     what the client can send, and moves with the machine's load.
+ *     what the client can send, and moves with the machine's load;
+ *   - with Postfix's smtp-source (when installed), the client an operator
+ *     would reach for: C, so the cheapest per message, and the servers'
+ *     own cost shows most.
  * With each rate, the CPU time per message of this process's main thread
  * (the servers' event loop; in-process, the client's too) and of the whole
  * process (its threads too): on a loaded machine the rates swing from run
  * to run, CPU per message much less. In the child-process mode the main
  * thread's CPU is the servers' alone, the cleanest measure of their cost.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
@@ -61,12 +64,14 @@ interface Load {
   processMs: number;
 }
 
-/** Sends the load from this process (the client shares the event loop with both servers) or from a child process. */
-async function load(port: number, client: 'in-process' | 'child'): Promise<Load> {
+type Client = 'in-process' | 'child' | 'smtp-source';
+
+/** Sends the load from this process (the client shares the event loop with both servers), from a child process, or with Postfix's smtp-source. */
+async function load(port: number, client: Client): Promise<Load> {
   const main0 = mainThreadCpuMs();
   const all0 = process.cpuUsage();
   const started = performance.now();
-  const { ms, failed } = client === 'in-process' ? { failed: await sendMany(port, 'bob@here.test', MESSAGES, CLIENTS), ms: performance.now() - started } : await childLoad(port);
+  const { ms, failed } = client === 'in-process' ? { failed: await sendMany(port, 'bob@here.test', MESSAGES, CLIENTS), ms: performance.now() - started } : client === 'child' ? await childLoad(port) : await smtpSource(port);
   const all = process.cpuUsage(all0);
   return { perSecond: MESSAGES / (ms / 1000), failed, mainMs: (mainThreadCpuMs() - main0) / MESSAGES, processMs: (all.user + all.system) / 1000 / MESSAGES };
 }
@@ -80,6 +85,23 @@ async function childLoad(port: number): Promise<{ ms: number; failed: number }> 
   if (code !== 0) throw new Error(`the load client exited with ${code}`);
   return JSON.parse(out) as { ms: number; failed: number };
 }
+
+/**
+ * Postfix's smtp-source (C, one process): the client an operator would
+ * reach for, and the cheapest per message, so the servers' own cost shows
+ * most. Timed from its start to its exit; a failed transaction makes it
+ * exit non-zero.
+ */
+function smtpSource(port: number): Promise<{ ms: number; failed: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('smtp-source', ['-s', String(CLIENTS), '-m', String(MESSAGES), '-l', '1024', '-f', 'alice@sender.test', '-t', 'bob@here.test', `127.0.0.1:${port}`], { env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` }, stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve({ ms: performance.now() - started, failed: 0 }) : reject(new Error(`smtp-source exited ${code}`))));
+  });
+}
+
+const hasSmtpSource = () => spawnSync('bash', ['-c', 'command -v smtp-source'], { env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).status === 0;
 
 /** utime + stime of the main thread (/proc/self/task/<pid>/stat, fields 14 and 15, in clock ticks of 10 ms). */
 function mainThreadCpuMs(): number {
@@ -121,11 +143,14 @@ async function main() {
   await load(oursAt!.port, 'in-process');
   console.log(`messages/s, 1 KB, ${CLIENTS} clients, new connection each (${MESSAGES} messages)`);
   console.log('  (both without smtp-server\'s fixed 100 ms greeting wait; smtp-cbv with greet_pause = 0, its default)');
-  for (const client of ['in-process', 'child'] as const) {
+  const clients: Client[] = ['in-process', 'child'];
+  if (hasSmtpSource()) clients.push('smtp-source');
+  else console.log(' smtp-source: skipped (the postfix package is not installed; test/interop/setup.sh installs it)');
+  for (const client of clients) {
     const b = await load(barePort, client);
     const o = await load(oursAt!.port, client);
     const cpu = (l: Load) => `main thread ${l.mainMs.toFixed(2)} ms/msg, process ${l.processMs.toFixed(2)} ms/msg`;
-    console.log(client === 'in-process' ? ' client in this process (the target\'s measure):' : ' client in a child process:');
+    console.log(client === 'in-process' ? ' client in this process (the target\'s measure):' : client === 'child' ? ' client in a child process:' : ' Postfix\'s smtp-source, 20 sessions:');
     console.log(`  baseline: bare smtp-server accepting all   ${b.perSecond.toFixed(0).padStart(6)}/s  (failed ${b.failed}; ${cpu(b)})`);
     console.log(`  smtp-cbv, example policy, CBV cached       ${o.perSecond.toFixed(0).padStart(6)}/s  (failed ${o.failed}; ${cpu(o)})`);
     console.log(`  ratio smtp-cbv / bare:                     ${(o.perSecond / b.perSecond).toFixed(2)}  (main-thread CPU per message, bare / smtp-cbv: ${(b.mainMs / o.mainMs).toFixed(2)})`);
