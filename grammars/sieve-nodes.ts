@@ -100,20 +100,28 @@ export const NONE: never[] = Object.freeze([]) as never[];
 const orNone = <T>(list: T[]): T[] => (list.length === 0 ? NONE : list);
 
 /**
- * Adds to a list that started as NONE. The first item makes a list of
- * exactly one entry; a list grown by push keeps room for 17, so longer
- * lists are copied to their exact size by `exact` when complete. AST lists
- * (mostly of one to three) live as long as the compiled script, and half
- * of them hold one item: those are neither grown nor copied.
+ * Adds to a list that started as NONE. Up to three items, each addition
+ * makes a new list of exactly the new size; past that the list grows by
+ * push and `exact` copies it to its size when complete. AST lists (mostly
+ * of one to three items) live as long as the compiled script; growing by
+ * push would give each a backing store of 17 entries, then a copy.
  */
 export function append<T>(list: T[], item: T): T[] {
-  if (list.length === 0) return [item];
-  list.push(item);
-  return list;
+  switch (list.length) {
+    case 0:
+      return [item];
+    case 1:
+      return [list[0]!, item];
+    case 2:
+      return [list[0]!, list[1]!, item];
+    default:
+      list.push(item);
+      return list;
+  }
 }
 
-/** A list made by `append` (or a one-item literal), at its exact size. */
-export const exact = <T>(list: T[]): T[] => (list.length <= 1 ? list : list.slice());
+/** A list made by `append` (or a literal of up to three items), at its exact size. */
+export const exact = <T>(list: T[]): T[] => (list.length <= 3 ? list : list.slice());
 
 /*
  * One class per kind, each with one constructor that assigns every field

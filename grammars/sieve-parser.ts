@@ -54,6 +54,18 @@ export class SieveParser extends SieveParserBase {
   /** String-list items, two copies: a rule may not use one CONSUME index twice. */
   private readonly listItemAlts: [Alts<StringArg>, Alts<StringArg>];
   private readonly indexAlts: Alts<VariableArg['index'][number]>;
+  /*
+   * The bodies of the MANY loops of block, testList and stringList, made
+   * once instead of a closure per rule invocation, with the list each one
+   * fills. Blocks and test lists nest one depth (or level) at a time, so one
+   * list per depth is enough; string lists do not nest.
+   */
+  private readonly blockSteps: Array<() => void> = [];
+  private readonly blockStatements: Statement[][] = [];
+  private readonly testListSteps: Array<() => void> = [];
+  private readonly testListTests: Test[][] = [];
+  private listItems: StringArg[] = NONE;
+  private readonly listItemStep: () => void;
 
   constructor(options: GrammarOptions = {}) {
     super(options);
@@ -76,6 +88,11 @@ export class SieveParser extends SieveParserBase {
       }
     };
     this.listItemAlts = [this.listItemAltsAt(1), this.listItemAltsAt(2)];
+    this.listItemStep = () => {
+      this.CONSUME(Comma);
+      const item = this.OR2(this.listItemAlts[1]);
+      if (!this.recording) this.listItems = append(this.listItems, item);
+    };
     this.indexAlts = [
       { ALT: () => this.string(this.CONSUME(QuotedString), false) },
       { ALT: () => this.string(this.CONSUME(MultiLine), true) },
@@ -118,7 +135,7 @@ export class SieveParser extends SieveParserBase {
     if (this.recording) return undefined as never;
     this.leave();
     const block = Array.isArray(ending) ? ending : null;
-    return commandNode(this.lines, id, block ? this.LA(0) : (ending as IToken), args, tests ?? [], testList, block);
+    return commandNode(this.lines, id, block ? this.LA(0) : (ending as IToken), args, tests ?? NONE, testList, block);
   });
 
   block = this.RULE('block', (depth: number): Statement[] => {
@@ -132,11 +149,9 @@ export class SieveParser extends SieveParserBase {
         this.skipBalanced(RCurly, LCurly, Priority.Block);
       }
     }
-    const alts = this.statementsAt(depth);
-    this.MANY(() => {
-      const statement = this.OR(alts);
-      if (statement) statements = append(statements, statement);
-    });
+    this.blockStatements[depth] = NONE;
+    this.MANY(this.blockStepAt(depth));
+    if (!this.recording) statements = this.blockStatements[depth]!;
     this.CONSUME(RCurly);
     if (!this.recording) this.leave();
     return exact(statements);
@@ -151,7 +166,7 @@ export class SieveParser extends SieveParserBase {
     const testList = tests !== undefined && this.foundTestList;
     if (this.recording) return undefined as never;
     this.leave();
-    return testNode(this.lines, id, this.LA(0), args, tests ?? [], testList);
+    return testNode(this.lines, id, this.LA(0), args, tests ?? NONE, testList);
   });
 
   testList = this.RULE('testList', (level: number): Test[] => {
@@ -160,11 +175,9 @@ export class SieveParser extends SieveParserBase {
       this.enter('testlist', open, level);
       this.checkTestNesting(level);
     }
-    const tests: Test[] = [this.SUBRULE(this.test, argsOf(level))];
-    this.MANY(() => {
-      this.CONSUME(Comma);
-      tests.push(this.SUBRULE2(this.test, argsOf(level)));
-    });
+    this.testListTests[level] = [this.SUBRULE(this.test, argsOf(level))];
+    this.MANY(this.testListStepAt(level));
+    const tests = this.testListTests[level]!;
     this.CONSUME(RParen);
     if (!this.recording) this.leave();
     return exact(tests);
@@ -172,14 +185,11 @@ export class SieveParser extends SieveParserBase {
 
   stringList = this.RULE('stringList', (): StringListArg => {
     const open = this.CONSUME(LBracket);
-    const items: StringArg[] = [this.OR(this.listItemAlts[0])];
-    this.MANY(() => {
-      this.CONSUME(Comma);
-      items.push(this.OR2(this.listItemAlts[1]));
-    });
+    this.listItems = [this.OR(this.listItemAlts[0])];
+    this.MANY(this.listItemStep);
     const close = this.CONSUME(RBracket);
     if (this.recording) return undefined as never;
-    return stringListNode(this.lines, open, close, exact(items));
+    return stringListNode(this.lines, open, close, exact(this.listItems));
   });
 
   /** Sieve++ `$name[index]...`; an index bracket must touch what precedes it, else it is a string list. */
@@ -244,7 +254,7 @@ export class SieveParser extends SieveParserBase {
     const testList = tests !== undefined && this.foundTestList;
     if (this.recording) return undefined as never;
     this.leave();
-    return callNode(this.lines, id, this.LA(0), args, tests ?? [], testList);
+    return callNode(this.lines, id, this.LA(0), args, tests ?? NONE, testList);
   });
 
   // ------------------------------------------------------------- pieces
@@ -254,6 +264,30 @@ export class SieveParser extends SieveParserBase {
       { ALT: () => this.SUBRULE(this.command, argsOf(depth)) },
       { ALT: () => this.SUBRULE(this.assignment, argsOf(depth)) },
     ]);
+  }
+
+  private blockStepAt(depth: number): () => void {
+    let step = this.blockSteps[depth];
+    if (!step) {
+      const alts = this.statementsAt(depth);
+      step = this.blockSteps[depth] = () => {
+        const statement = this.OR(alts);
+        if (statement) this.blockStatements[depth] = append(this.blockStatements[depth]!, statement);
+      };
+    }
+    return step;
+  }
+
+  private testListStepAt(level: number): () => void {
+    let step = this.testListSteps[level];
+    if (!step) {
+      step = this.testListSteps[level] = () => {
+        this.CONSUME(Comma);
+        const test = this.SUBRULE2(this.test, argsOf(level));
+        if (!this.recording) this.testListTests[level] = append(this.testListTests[level]!, test);
+      };
+    }
+    return step;
   }
 
   /** `*argument`, inside the rule that owns them (command, test or call). */

@@ -51,6 +51,17 @@ interface ParserInternals {
   RULE_STACK_IDX: number;
   RECORDING_PHASE: boolean;
   getCurrRuleFullName(): string;
+  getLaFuncFromCache(key: number): (this: unknown) => boolean;
+  doSingleRepetition(action: () => void): boolean;
+  manyInternalLogic?: (occurrence: number, def: unknown, key: number) => void;
+}
+
+type ManyDef = (() => void) | { GATE?: () => boolean; DEF: () => void };
+
+// The repetition loop replaced below must still be Chevrotain's, with the
+// arguments it is given here: a release that changes it fails at load.
+if ((EmbeddedActionsParser.prototype as unknown as ParserInternals).manyInternalLogic?.length !== 3) {
+  throw new Error('chevrotain: manyInternalLogic(occurrence, def, key) not found; grammars/sieve-recovery.ts needs updating');
 }
 
 export abstract class SieveParserBase extends EmbeddedActionsParser {
@@ -93,6 +104,25 @@ export abstract class SieveParserBase extends EmbeddedActionsParser {
     super.reset();
     this.diagnostics = [];
     this.openCount = 0;
+  }
+
+  /**
+   * Chevrotain's MANY loop (an internal), without its call to in-repetition
+   * recovery: that call builds an array of its arguments at every MANY, and
+   * with recovery off (it is, above) it does nothing else. It was the
+   * largest allocation of a parse after the tokens and the nodes.
+   */
+  manyInternalLogic(_occurrence: number, def: ManyDef, key: number): void {
+    const internals = this as unknown as ParserInternals;
+    const lookahead = internals.getLaFuncFromCache(key);
+    if (typeof def === 'function') {
+      while (lookahead.call(this) === true) if (!internals.doSingleRepetition.call(this, def)) break;
+      return;
+    }
+    const gate = def.GATE;
+    while ((gate === undefined || gate.call(this)) && lookahead.call(this) === true) {
+      if (!internals.doSingleRepetition.call(this, def.DEF)) break;
+    }
   }
 
   /** True while Chevrotain records the grammar (at construction): actions must not run then. */
