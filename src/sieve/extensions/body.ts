@@ -6,6 +6,7 @@
  * reduced to its text as Pigeonhole does.
  */
 import { matchTest } from '../interpreter.js';
+import type { CpuBudget } from '../runtime/runtime.js';
 import type { Extension } from '../registry.js';
 import { afterMimeTree, decodedBody, type MimePart, mimeTree, walkParts } from '../runtime/mime.js';
 
@@ -17,18 +18,18 @@ export function typeMatches(spec: string, type: string): boolean {
   return /^[^/]+\/[^/]+$/.test(s) && type === s;
 }
 
-function contentValues(part: MimePart): string[] {
+function contentValues(part: MimePart, budget: CpuBudget): string[] {
   if (part.type.startsWith('multipart/')) return [part.preamble, part.epilogue];
   if (part.embedded) return [part.embedded.header];
-  const text = decodedBody(part);
+  const text = decodedBody(part, budget);
   return text === null ? [] : [text];
 }
 
 /** What :text sees of a part: text/* as it is, HTML (and XHTML) as its text, nothing else. */
-function textOf(part: MimePart): string | null {
+function textOf(part: MimePart, budget: CpuBudget): string | null {
   const html = part.type === 'text/html' || part.type === 'application/xhtml+xml';
   if (!html && !/^text\/[^/]+$/.test(part.type)) return null;
-  const text = decodedBody(part);
+  const text = decodedBody(part, budget);
   return text === null ? null : html ? htmlText(text) : text;
 }
 
@@ -72,10 +73,10 @@ export const body: Extension = {
         const values: string[] = [];
         if (content) {
           const specs = content.args.flatMap((v) => rt.list(v));
-          for (const p of walkParts(mimeTree(msg))) if (specs.some((s) => typeMatches(s, p.type))) values.push(...contentValues(p));
+          for (const p of walkParts(mimeTree(msg))) if (specs.some((s) => typeMatches(s, p.type))) values.push(...contentValues(p, rt.budget));
         } else {
           for (const p of walkParts(mimeTree(msg))) {
-            const t = textOf(p);
+            const t = textOf(p, rt.budget);
             if (t !== null) values.push(t);
           }
         }

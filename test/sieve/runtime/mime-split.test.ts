@@ -160,7 +160,7 @@ describe('the budget while the splitter reads', () => {
         length: text.length,
         text: text.text,
         *chunks() {
-          for (const c of text.chunks()) {
+          for (const c of text.chunks() as Iterable<Buffer>) {
             chunks++;
             clock += 5;
             yield c;
