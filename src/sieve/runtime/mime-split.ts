@@ -179,6 +179,12 @@ type BaseClass = new (config?: SplitterOptions) => Transform & SplitterInternals
 type SplitterClass = new (config?: SplitterOptions) => Transform & SplitterInternals & Driven;
 let SieveSplitter: SplitterClass | undefined;
 
+/** What mailsplit's MimeNode.parseHeaders (5.4) sets from a header section alone, besides the part number. */
+const PARSED_FIELDS = ['headers', '_parsedContentDisposition', '_parsedContentType', 'encoding', 'contentType', 'charset', 'disposition', 'filename', 'flowed', 'delSp', 'multipart', '_boundary', 'rfc822'] as const;
+type NodeFields = Record<(typeof PARSED_FIELDS)[number], unknown> & { _headersLines: Buffer[]; _headerlen: number; partNr: unknown };
+/** What mailsplit made of header sections seen before, by their text (any message's: the same text gives the same fields). */
+const parsedHeads = new Map<string, Record<string, unknown>>();
+
 const NO_PART_NUMBER: never[] = [];
 /** IMAP part numbers, which mailsplit works out for every part (two arrays each); the tree does not use them. */
 function noPartNumber(): never[] {
@@ -191,11 +197,36 @@ function splitterClass(): SplitterClass {
   const require = createRequire(import.meta.url);
   const Splitter = require('@zone-eu/mailsplit/lib/message-splitter') as BaseClass;
   const parse = (require('@zone-eu/mailsplit/lib/mime-node') as { prototype: { parseHeaders(this: MimeNode): void } }).prototype.parseHeaders;
-  /** mailsplit's header parsing, then the adapter's two changes. One function for every node: a closure per node would be garbage per part. */
-  function parseHeaders(this: MimeNode): void {
-    parse.call(this);
+  /**
+   * mailsplit's header parsing, then the adapter's two changes. One
+   * function for every node: a closure per node would be garbage per part.
+   * A part whose header section is short and one seen before takes what
+   * mailsplit made of it then (PARSED_FIELDS, none of which the splitter
+   * changes afterwards): parsing a header section is most of mailsplit's
+   * work and garbage per part (a Headers object, two libmime instances,
+   * two parameter parses), and a message of many parts mostly repeats a
+   * few header sections.
+   */
+  function parseHeaders(this: MimeNode & NodeFields): void {
+    if (this.headers) return;
+    const lines = this._headersLines;
+    if (this.parentNode && this._headerlen <= SHARED_HEAD) {
+      const key = (lines.length === 1 ? lines[0]! : Buffer.concat(lines, this._headerlen)).toString('latin1');
+      const seen = parsedHeads.get(key);
+      if (seen) {
+        Object.assign(this, seen);
+        this._headersLines = [];
+        this.partNr = NO_PART_NUMBER;
+      } else {
+        parse.call(this);
+        if (parsedHeads.size >= SHARED_HEADS) parsedHeads.clear();
+        const fields: Record<string, unknown> = {};
+        for (const f of PARSED_FIELDS) fields[f] = this[f];
+        parsedHeads.set(key, fields);
+      }
+    } else parse.call(this);
     const parent = this.parentNode;
-    const headers = this.headers as { get(key: string): unknown[] };
+    const headers = this.headers as unknown as { get(key: string): unknown[] };
     // RFC 2046 5.1.5: in a digest, a part without a Content-Type is a message.
     if (parent && parent.multipart === 'digest' && headers.get('Content-Type').length === 0) {
       this.contentType = 'message/rfc822';
