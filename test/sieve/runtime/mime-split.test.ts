@@ -82,6 +82,37 @@ describe('the MIME tree from mailsplit', () => {
     expect(digest!.children[0]!.embedded?.root.body).toBe('digest body');
   });
 
+  it('reads a header section seen before by its place: the same section is text in a mixed multipart and a message in a digest', async () => {
+    const t = await tree([
+      'Content-Type: multipart/mixed; boundary=b',
+      '',
+      '--b',
+      'X-Same: 1',
+      '',
+      'plain text',
+      '--b',
+      'Content-Type: multipart/digest; boundary=d',
+      '',
+      '--d',
+      'X-Same: 1',
+      '',
+      'Subject: digested',
+      '',
+      'digest body',
+      '--d--',
+      '--b',
+      'X-Same: 1',
+      '',
+      'plain again',
+      '--b--',
+      '',
+    ]);
+    expect(t.children.map((c) => c.type)).toEqual(['text/plain', 'multipart/digest', 'text/plain']);
+    expect(t.children[1]!.children[0]!.type).toBe('message/rfc822');
+    expect(t.children[1]!.children[0]!.embedded?.root.body).toBe('digest body');
+    expect(t.children[2]!.body).toBe('plain again');
+  });
+
   it('keeps a part that has only a header section, or nothing, before the next delimiter', async () => {
     const t = await tree(['Content-Type: multipart/mixed; boundary=b', '', '--b', 'Content-Type: text/html', '--b', '--b', 'X-A: 1', '--b--', '']);
     expect(t.children.map((c) => [c.type, c.headers.map((h) => h.raw), c.body])).toEqual([
