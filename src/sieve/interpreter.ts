@@ -46,7 +46,7 @@ export interface ExecuteOptions {
 }
 
 /** The time slice of an asynchronous run: well under the ~100 ms another session may wait. */
-export const DEFAULT_SLICE_MS = 10;
+export const DEFAULT_SLICE_MS = 5;
 
 export interface ExecutionResult {
   /** The actions in the order they were taken. */

@@ -7,7 +7,7 @@
  * No assertion here depends on how fast the machine is: a run either ends
  * with the budget error or not, and timers either fire during a run or not.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { execute, executeAsync, type ExecutionResult } from '../../src/sieve/interpreter.js';
 import { OFFLOAD_CHARS } from '../../src/sieve/match/match-pool.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
@@ -120,5 +120,22 @@ describe('time-sliced evaluation', () => {
   it('still stops a sliced run at its budget', async () => {
     const r = await start(`require "body"; if body :raw :contains ${keys(5000)} { discard; }`, 1 << 20, 50, executeAsync);
     expect(r.errors.map((e) => e.message)).toEqual(['execution exceeded the CPU time limit of 50 ms']);
+  });
+});
+
+describe('a body test over a large part', () => {
+  it('lets the event loop go between reading and decoding the part and matching it', async () => {
+    // A clock that does not move: the run never yields because a slice is over, only where it chooses to.
+    const now = vi.spyOn(performance, 'now').mockReturnValue(0);
+    try {
+      const message = parseMessage(bigMessage(2 << 20));
+      await readMimeTree(message);
+      const r = await executeAsync(compiled('require "body"; if body :text :contains "no such key" { discard; }'), { message, envelope }, {}, { limits: { maxCpuMs: 1e9 } });
+      expect(r.errors).toEqual([]);
+      expect(r.implicitKeep).toBe(true);
+      expect(r.runtime.budget.slices).toBe(1);
+    } finally {
+      now.mockRestore();
+    }
   });
 });

@@ -5,7 +5,8 @@
  * its header); :text (the default) compares the text of textual parts, HTML
  * reduced to its text as Pigeonhole does.
  */
-import { matchTest } from '../interpreter.js';
+import { andThen, matchTest } from '../interpreter.js';
+import type { CpuBudget, Runtime } from '../runtime/runtime.js';
 import type { Extension } from '../registry.js';
 import { afterMimeTree, decodedBody, type MimePart, mimeTree, walkParts } from '../runtime/mime.js';
 
@@ -17,18 +18,18 @@ export function typeMatches(spec: string, type: string): boolean {
   return /^[^/]+\/[^/]+$/.test(s) && type === s;
 }
 
-function contentValues(part: MimePart): string[] {
+function contentValues(part: MimePart, budget: CpuBudget): string[] {
   if (part.type.startsWith('multipart/')) return [part.preamble, part.epilogue];
   if (part.embedded) return [part.embedded.header];
-  const text = decodedBody(part);
+  const text = decodedBody(part, budget);
   return text === null ? [] : [text];
 }
 
 /** What :text sees of a part: text/* as it is, HTML (and XHTML) as its text, nothing else. */
-function textOf(part: MimePart): string | null {
+function textOf(part: MimePart, budget: CpuBudget): string | null {
   const html = part.type === 'text/html' || part.type === 'application/xhtml+xml';
   if (!html && !/^text\/[^/]+$/.test(part.type)) return null;
-  const text = decodedBody(part);
+  const text = decodedBody(part, budget);
   return text === null ? null : html ? htmlText(text) : text;
 }
 
@@ -41,6 +42,29 @@ function htmlText(html: string): string {
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/&amp;/g, '&');
+}
+
+const NONE: string[] = [];
+
+/**
+ * Values of this many characters or more are each read and decoded in a
+ * turn of their own: reading a part of megabytes from a spooled message,
+ * decoding it and handing it to a match worker are each tens of
+ * milliseconds, and together they held every other session at once.
+ */
+const LARGE_VALUE = 1 << 20;
+
+/** The values of `parts` from `from` on; in a time-sliced run, after a large value the run lets the event loop go before it goes on. */
+function collect(rt: Runtime, parts: MimePart[], from: number, values: string[], pick: (p: MimePart) => string[]): string[] | Promise<string[]> {
+  for (let i = from; i < parts.length; i++) {
+    let large = false;
+    for (const v of pick(parts[i]!)) {
+      values.push(v);
+      if (v.length >= LARGE_VALUE) large = true;
+    }
+    if (large && rt.budget.sliceMs > 0) return rt.budget.pause().then(() => collect(rt, parts, i + 1, values, pick));
+  }
+  return values;
 }
 
 export const body: Extension = {
@@ -69,17 +93,23 @@ export const body: Extension = {
         // A transform another extension attached gives its own values (Sieve++'s :binary).
         for (const t of b.tags.values()) if (t.spec?.values) return matchTest(b, rt, t.spec.values(b, rt), keys, false);
         const content = b.tags.get('content');
-        const values: string[] = [];
+        let pick: (p: MimePart) => string[];
         if (content) {
           const specs = content.args.flatMap((v) => rt.list(v));
-          for (const p of walkParts(mimeTree(msg))) if (specs.some((s) => typeMatches(s, p.type))) values.push(...contentValues(p));
+          pick = (p) => (specs.some((s) => typeMatches(s, p.type)) ? contentValues(p, rt.budget) : NONE);
         } else {
-          for (const p of walkParts(mimeTree(msg))) {
-            const t = textOf(p);
-            if (t !== null) values.push(t);
-          }
+          pick = (p) => {
+            const t = textOf(p, rt.budget);
+            return t === null ? NONE : [t];
+          };
         }
-        return matchTest(b, rt, values, keys, false);
+        return andThen(collect(rt, Array.from(walkParts(mimeTree(msg))), 0, [], pick), (values) => {
+          const r = matchTest(b, rt, values, keys, false);
+          if (!(r instanceof Promise)) return r;
+          // The run waits for a match in a worker: its clock stops, as the interpreter stops it for any test that waits.
+          rt.budget.suspend();
+          return r.finally(() => rt.budget.resume());
+        });
       },
     },
   ],

@@ -180,7 +180,7 @@ export const extracttext: Extension = {
         // RFC 5703 7: text parts only, decoded; HTML reduced to its text.
         let text = '';
         if (/^text\//.test(part.type)) {
-          const t = decodedBody(part) ?? '';
+          const t = decodedBody(part, rt.budget) ?? '';
           text = part.type === 'text/html' ? t.replace(/<[^>]*>/g, '') : t;
         }
         const first = b.tags.get('first')?.args[0];

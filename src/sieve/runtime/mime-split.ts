@@ -22,8 +22,7 @@
  *   and it counts while the splitter computes (its _transform and _flush).
  */
 import { createRequire } from 'node:module';
-import { Readable, type Transform, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Transform } from 'node:stream';
 import type { MimeNode, SplitterChunk, SplitterOptions } from '@zone-eu/mailsplit/lib/types.js';
 import { type HeaderField, parseMessage } from './message.js';
 
@@ -146,9 +145,15 @@ export interface FoundPart {
 
 const HEAD = 1; // mailsplit's state while it reads a header section
 
+/** What the adapter keeps on mailsplit's nodes: the part a node became (or, inside a part the tree does not open, that part), and its depth. */
+interface SieveNode extends MimeNode {
+  found?: FoundPart;
+  depth?: number;
+}
+
 /** The internals of mailsplit's MessageSplitter (5.4) that the adapter below relies on; test/sieve/runtime/mime-split.test.ts checks them. */
 interface SplitterInternals {
-  node: MimeNode;
+  node: SieveNode;
   state: number;
   newNode(parent?: MimeNode | false): void;
   processLine(line: Buffer | false, final: boolean, next: (err?: Error | null, data?: unknown, flush?: boolean) => void): void;
@@ -159,67 +164,127 @@ interface SplitterInternals {
   _flush(callback: (err?: Error | null) => void): void;
 }
 
-/** The adapter's own: the budget it charges for the stretches the splitter computes. */
-interface Charged {
+/** The adapter's own: where what the splitter finds goes, and the budget it charges. */
+interface Driven {
+  /** Gets every node and every body or data chunk, as mailsplit pushes them. */
+  found: (chunk: SplitterChunk) => void;
   budget: SplitBudget | undefined;
+  /** Splits one chunk of the message: settles once mailsplit is done with it. */
+  feed(chunk: Buffer): Promise<void>;
+  /** The end of the message: what is still pending is split. */
+  finish(): Promise<void>;
 }
 
 type BaseClass = new (config?: SplitterOptions) => Transform & SplitterInternals;
-type SplitterClass = new (config?: SplitterOptions) => Transform & SplitterInternals & Charged;
+type SplitterClass = new (config?: SplitterOptions) => Transform & SplitterInternals & Driven;
 let SieveSplitter: SplitterClass | undefined;
+
+/** What mailsplit's MimeNode.parseHeaders (5.4) sets from a header section alone, besides the part number. */
+const PARSED_FIELDS = ['headers', '_parsedContentDisposition', '_parsedContentType', 'encoding', 'contentType', 'charset', 'disposition', 'filename', 'flowed', 'delSp', 'multipart', '_boundary', 'rfc822'] as const;
+type NodeFields = Record<(typeof PARSED_FIELDS)[number], unknown> & { _headersLines: Buffer[]; _headerlen: number; partNr: unknown };
+/** What mailsplit made of header sections seen before, by their text (any message's: the same text gives the same fields). */
+const parsedHeads = new Map<string, Record<string, unknown>>();
+
+const NO_PART_NUMBER: never[] = [];
+/** IMAP part numbers, which mailsplit works out for every part (two arrays each); the tree does not use them. */
+function noPartNumber(): never[] {
+  return NO_PART_NUMBER;
+}
 
 /** mailsplit, loaded on first use (compiling a script needs none of it), with the adapter on top. */
 function splitterClass(): SplitterClass {
   if (SieveSplitter) return SieveSplitter;
-  const Splitter = createRequire(import.meta.url)('@zone-eu/mailsplit/lib/message-splitter') as BaseClass;
+  const require = createRequire(import.meta.url);
+  const Splitter = require('@zone-eu/mailsplit/lib/message-splitter') as BaseClass;
+  const parse = (require('@zone-eu/mailsplit/lib/mime-node') as { prototype: { parseHeaders(this: MimeNode): void } }).prototype.parseHeaders;
+  /**
+   * mailsplit's header parsing, then the adapter's two changes. One
+   * function for every node: a closure per node would be garbage per part.
+   * A part whose header section is short and one seen before takes what
+   * mailsplit made of it then (PARSED_FIELDS, none of which the splitter
+   * changes afterwards): parsing a header section is most of mailsplit's
+   * work and garbage per part (a Headers object, two libmime instances,
+   * two parameter parses), and a message of many parts mostly repeats a
+   * few header sections.
+   */
+  function parseHeaders(this: MimeNode & NodeFields): void {
+    if (this.headers) return;
+    const lines = this._headersLines;
+    if (this.parentNode && this._headerlen <= SHARED_HEAD) {
+      const key = (lines.length === 1 ? lines[0]! : Buffer.concat(lines, this._headerlen)).toString('latin1');
+      const seen = parsedHeads.get(key);
+      if (seen) {
+        Object.assign(this, seen);
+        this._headersLines = [];
+        this.partNr = NO_PART_NUMBER;
+      } else {
+        parse.call(this);
+        if (parsedHeads.size >= SHARED_HEADS) parsedHeads.clear();
+        const fields: Record<string, unknown> = {};
+        for (const f of PARSED_FIELDS) fields[f] = this[f];
+        parsedHeads.set(key, fields);
+      }
+    } else parse.call(this);
+    const parent = this.parentNode;
+    const headers = this.headers as unknown as { get(key: string): unknown[] };
+    // RFC 2046 5.1.5: in a digest, a part without a Content-Type is a message.
+    if (parent && parent.multipart === 'digest' && headers.get('Content-Type').length === 0) {
+      this.contentType = 'message/rfc822';
+      this.rfc822 = true;
+    }
+    // RFC 5173 5 and RFC 5703 3 look into every embedded message, attached or not.
+    if (this.contentType === 'message/rfc822') {
+      this.disposition = 'inline';
+      this.encoding = false;
+    }
+  }
   SieveSplitter = class extends Splitter {
     override newNode(parent?: MimeNode | false): void {
       super.newNode(parent);
-      const node = this.node;
-      const parse = node.parseHeaders;
-      node.parseHeaders = function (this: MimeNode) {
-        parse.call(this);
-        const headers = this.headers as { get(key: string): unknown[] };
-        // RFC 2046 5.1.5: in a digest, a part without a Content-Type is a message.
-        if (parent && parent.multipart === 'digest' && headers.get('Content-Type').length === 0) {
-          this.contentType = 'message/rfc822';
-          this.rfc822 = true;
-        }
-        // RFC 5173 5 and RFC 5703 3 look into every embedded message, attached or not.
-        if (this.contentType === 'message/rfc822') {
-          this.disposition = 'inline';
-          this.encoding = false;
-        }
-      };
+      const node = this.node as MimeNode & { parseHeaders(): void; getPartNr(): never[] };
+      node.parseHeaders = parseHeaders;
+      node.getPartNr = noPartNumber;
     }
 
+    found: (chunk: SplitterChunk) => void = () => {};
     budget: SplitBudget | undefined;
-    private computing = false;
+    /** What stopped the reading (the budget, charged in found): the splitter is told at its next line, and feed rejects with it. */
+    private failure: unknown;
 
     /*
-     * The budget counts while the splitter computes: from the first line of
-     * a chunk to the end of it (a chunk of CHUNK octets is split in one go,
-     * then the callback says so). Between chunks other sessions run, and do
-     * not count.
+     * mailsplit is a stream, but here it is driven a chunk at a time
+     * without one: what it pushes goes straight to found(), with no stream
+     * buffers, queued callbacks or objects per part in between. Its
+     * _transform lets the event loop go once before it splits the chunk
+     * (a setImmediate): that wait is the only time not charged to the
+     * budget. Everything else from the first chunk to the end of the
+     * message, including what runs between chunks, is the script's work.
      */
-    override _transform(chunk: Buffer, encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-      super._transform(chunk, encoding, (err) => {
-        this.stop();
-        callback(err);
+    feed(chunk: Buffer): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        this._transform(chunk, 'buffer' as BufferEncoding, (err) => this.settle(err, resolve, reject));
+        this.budget?.suspend();
       });
     }
 
-    override _flush(callback: (err?: Error | null) => void): void {
-      super._flush((err) => {
-        this.stop();
-        callback(err);
-      });
+    finish(): Promise<void> {
+      return new Promise<void>((resolve, reject) => this._flush((err) => this.settle(err, resolve, reject)));
     }
 
-    private stop(): void {
-      if (!this.computing) return;
-      this.computing = false;
-      this.budget?.suspend();
+    private settle(err: Error | null | undefined, resolve: () => void, reject: (e: unknown) => void): void {
+      this.budget?.resume();
+      if (this.failure !== undefined || err) reject(this.failure ?? err);
+      else resolve();
+    }
+
+    override push(chunk: unknown): boolean {
+      if (this.failure !== undefined) return false;
+      try {
+        this.found(chunk as SplitterChunk);
+      } catch (e) {
+        this.failure = e;
+      }
+      return true;
     }
 
     /** The line being processed: the node before it, and whether that node was still in its header section. */
@@ -230,9 +295,11 @@ function splitterClass(): SplitterClass {
     private adapted: ((err?: Error | null, data?: unknown, flush?: boolean) => void) | undefined;
 
     override processLine(line: Buffer | false, final: boolean, next: (err?: Error | null, data?: unknown, flush?: boolean) => void): void {
-      if (!this.computing) {
-        this.computing = true;
-        this.budget?.resume();
+      // The wait before the chunk is over: the splitter computes.
+      this.budget?.resume();
+      if (this.failure !== undefined) {
+        next(this.failure as Error);
+        return;
       }
       this.before = this.node;
       this.inHead = this.state === HEAD && !this.node.headers;
@@ -270,12 +337,11 @@ const NO_LIMIT: SplitterOptions = { maxHeadSize: Infinity, maxChildNodes: Infini
  * are not opened (their parts count as their body). The splitter works a
  * chunk of CHUNK octets per turn of the event loop, so other sessions run
  * between chunks (the time slices a run keeps, docs/sieve-interpreter.md);
- * the budget counts while it computes and is charged by the octets and by
- * the part, so a run stops within its budget while reading.
+ * the budget counts all the time but those turns and the waits for a
+ * spooled message's octets, and is charged by the octets and by the part,
+ * so a run stops within its budget while reading.
  */
 export async function splitMime(octets: Octets, maxDepth: number, budget?: SplitBudget): Promise<FoundPart> {
-  const parts = new Map<MimeNode, FoundPart>();
-  const depths = new Map<FoundPart, number>();
   /** The parts that contain the current offset, outermost first. */
   const open: FoundPart[] = [];
   let offset = 0;
@@ -310,37 +376,45 @@ export async function splitMime(octets: Octets, maxDepth: number, budget?: Split
     before2 = bytes.length >= 2 ? bytes[bytes.length - 2]! : before1;
     before1 = bytes[bytes.length - 1]!;
   };
-  const partOf = (node: MimeNode): FoundPart | undefined => parts.get(node) ?? (node.parentNode ? partOf(node.parentNode) : undefined);
+  /*
+   * A node's part is kept on the node itself, not in a map from nodes to
+   * parts: a map would keep every node mailsplit made (with its parsed
+   * header objects, about a kilobyte) until the end, and a message of many
+   * parts would then be hundreds of megabytes that every garbage
+   * collection copies. A node lives on only while a part below it is read.
+   */
+  const partOf = (node: SieveNode): FoundPart | undefined => node.found ?? (node.parentNode ? partOf(node.parentNode) : undefined);
   const take = (chunk: SplitterChunk) => {
     if (chunk.type === 'node') {
-      const node = chunk as MimeNode;
+      const node = chunk as SieveNode;
       const head = node.getHeaders();
-      const parent = node.parentNode ? partOf(node.parentNode) : undefined;
+      const parentNode = node.parentNode as SieveNode | false;
+      const parent = parentNode ? partOf(parentNode) : undefined;
       budget?.charge(head.length + 256);
       reach(parent);
       passed(head);
-      const depth = parent ? depths.get(parent)! + 1 : 0;
       if (parent && parent.closed) {
         // Inside a part the tree does not open: its octets are that part's body.
-        parts.set(node, parent);
+        node.found = parent;
         offset += head.length;
         return;
       }
+      const depth = parentNode ? parentNode.depth! + 1 : 0;
       const part: FoundPart = {
         start: offset,
         bodyStart: offset + head.length,
         end: -1,
-        headers: parseMessage(head.toString('utf8')).headers,
+        headers: headerFields(head),
         boundary: node._boundary ? node._boundary.toString('latin1') : undefined,
         parent,
-        embedded: !!parent && node.parentNode !== false && node.parentNode.messageNode === true,
+        embedded: !!parent && parentNode !== false && parentNode.messageNode === true,
         children: [],
         message: undefined,
         closed: depth > maxDepth,
       };
       offset += head.length;
-      parts.set(node, part);
-      depths.set(part, depth);
+      node.found = part;
+      node.depth = depth;
       if (!parent) root = part;
       else if (part.embedded) parent.message = part;
       else parent.children.push(part);
@@ -349,33 +423,29 @@ export async function splitMime(octets: Octets, maxDepth: number, budget?: Split
     }
     const value = (chunk as { value: Buffer }).value;
     budget?.charge(value.length);
-    reach(partOf((chunk as { node: MimeNode }).node));
+    reach(partOf((chunk as { node: SieveNode }).node));
     passed(value);
     offset += value.length;
   };
   const splitter = new (splitterClass())(NO_LIMIT);
   splitter.budget = budget;
-  /** What stopped the reading (the budget): pipeline would report only that it aborted the streams. */
-  let failure: unknown;
-  const sink = new Writable({
-    objectMode: true,
-    write(chunk: SplitterChunk, _encoding, done) {
-      try {
-        // Normally inside a stretch of the splitter's work, and so counted already.
-        budget?.resume();
-        take(chunk);
-        done();
-      } catch (e) {
-        failure = e;
-        done(e as Error);
-      }
-    },
-  });
-  budget?.suspend();
+  splitter.found = take;
+  const chunks = octets.chunks();
   try {
-    await pipeline(Readable.from(octets.chunks()), splitter, sink);
-  } catch (e) {
-    throw failure ?? e;
+    if (Symbol.iterator in chunks) {
+      for (const chunk of chunks) await splitter.feed(chunk);
+    } else {
+      const it = chunks[Symbol.asyncIterator]();
+      for (;;) {
+        // Waiting for the file is not the script's work.
+        budget?.suspend();
+        const r = await it.next();
+        budget?.resume();
+        if (r.done) break;
+        await splitter.feed(r.value);
+      }
+    }
+    await splitter.finish();
   } finally {
     budget?.resume();
   }
@@ -384,6 +454,32 @@ export async function splitMime(octets: Octets, maxDepth: number, budget?: Split
   if (!root) throw new Error('mailsplit found no message');
   return root;
 }
+
+/**
+ * The header fields of a part's header section. A message of many parts
+ * mostly repeats a few header sections (`Content-Type: text/plain`), and
+ * every part keeps its fields as long as the tree lives: parts with the
+ * same short header section share one frozen list, so a hundred thousand
+ * parts are not as many lists of field objects for the garbage collector
+ * to copy and mark. Nothing changes a part's fields (editheader edits the
+ * message's own, RFC 5293 2).
+ */
+function headerFields(head: Buffer): HeaderField[] {
+  const text = head.toString('utf8');
+  if (head.length > SHARED_HEAD) return parseMessage(text).headers;
+  let fields = sharedHeads.get(text);
+  if (!fields) {
+    if (sharedHeads.size >= SHARED_HEADS) sharedHeads.clear();
+    fields = Object.freeze(parseMessage(text).headers) as HeaderField[];
+    sharedHeads.set(text, fields);
+  }
+  return fields;
+}
+
+/** Header sections up to this many octets are shared, and this many of them kept (any message's: the same text gives the same fields). */
+const SHARED_HEAD = 512;
+const SHARED_HEADS = 256;
+const sharedHeads = new Map<string, HeaderField[]>();
 
 /**
  * Where a part's text ends: a part ended by a delimiter line does not

@@ -40,10 +40,35 @@ export function parseContentType(value: string | undefined, fallback: string): {
   return { type: parsed.value.trim().toLowerCase(), params: parsed.params as Record<string, string> };
 }
 
+/**
+ * parseContentType for a part of the tree: parts mostly repeat a few
+ * Content-Type values, and the tree keeps every part's type as long as it
+ * lives, so short values share one frozen result (as their header fields
+ * do, mime-split.ts headerFields). Nothing changes a part's parameters.
+ */
+function sharedContentType(value: string | undefined, fallback: string): { type: string; params: Record<string, string> } {
+  if (!value || value.length > SHARED_TYPE) return parseContentType(value, fallback);
+  const key = `${fallback} ${value}`;
+  let t = sharedTypes.get(key);
+  if (!t) {
+    if (sharedTypes.size >= SHARED_TYPES) sharedTypes.clear();
+    const parsed = parseContentType(value, fallback);
+    t = { type: parsed.type, params: Object.freeze(parsed.params) };
+    sharedTypes.set(key, t);
+  }
+  return t;
+}
+const SHARED_TYPE = 256;
+const SHARED_TYPES = 256;
+const sharedTypes = new Map<string, { type: string; params: Record<string, string> }>();
+
 const header = (hs: HeaderField[], name: string) => hs.find((h) => h.lname === name)?.value.trim();
 
 /** Nesting past this many levels of multipart or message/rfc822 is not parsed (the stack stays bounded). */
 export const MAX_MIME_DEPTH = 20;
+
+const NO_CHILDREN: MimePart[] = Object.freeze([]) as unknown as MimePart[];
+const NO_PARAMS: Record<string, string> = Object.freeze({});
 
 const emptyPart = (container: FoundPart): FoundPart => {
   const at = Math.max(container.bodyStart, container.end);
@@ -58,12 +83,15 @@ const emptyPart = (container: FoundPart): FoundPart => {
 class TreePart implements MimePart {
   headers: HeaderField[];
   type = '';
-  params: Record<string, string> = {};
-  children: MimePart[] = [];
+  params: Record<string, string> = NO_PARAMS;
+  /** Shared and empty until the first child is made: most parts are leaves. */
+  children: MimePart[] = NO_CHILDREN;
   embedded?: { header: string; root: MimePart };
   tooDeep?: boolean;
+  /** Whether buildTree has been past the embedded message (made it, or found there is none). */
+  private embeddedDone = false;
 
-  /** Made by its parent's open(), read by settle(): a multipart of many parts makes them all at once, so that stays cheap. */
+  /** Made by buildTree, one a step: a multipart of many parts does not make them all at once. */
   constructor(
     private readonly found: FoundPart,
     private readonly octets: Octets,
@@ -72,30 +100,39 @@ class TreePart implements MimePart {
     this.headers = found.headers;
   }
 
-  /** Reads the part's Content-Type (buildTree does this for every part, a slice at a time). */
+  /** Reads the part's Content-Type (buildTree does this for every part as it makes it). */
   settle(): void {
     const found = this.found;
-    ({ type: this.type, params: this.params } = parseContentType(header(found.headers, 'content-type'), this.fallback));
+    ({ type: this.type, params: this.params } = sharedContentType(header(found.headers, 'content-type'), this.fallback));
     // A part the reader does not open must not pass for a leaf: a body test would miss what it holds.
     if (found.closed && ((this.type.startsWith('multipart/') && this.params.boundary) || this.type === 'message/rfc822')) this.tooDeep = true;
   }
 
-  /** Makes the part's children and embedded message, once settled (not theirs: buildTree goes on with them). */
-  open(): TreePart[] {
+  /**
+   * Makes the next part directly inside this one, settled: its children in
+   * order, then its embedded message; undefined once all are made.
+   */
+  makeNext(): TreePart | undefined {
     const found = this.found;
-    if (found.closed) return [];
-    const childFallback = this.type === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
-    const made = found.children.map((c) => new TreePart(c, this.octets, childFallback));
-    this.children = made;
+    if (found.closed) return undefined;
+    const i = this.children.length;
+    if (i < found.children.length) {
+      const child = new TreePart(found.children[i]!, this.octets, this.type === 'multipart/digest' ? 'message/rfc822' : 'text/plain');
+      child.settle();
+      if (this.children === NO_CHILDREN) this.children = [];
+      this.children.push(child);
+      return child;
+    }
+    if (this.embeddedDone) return undefined;
+    this.embeddedDone = true;
     // A message/rfc822 part that ends within its header section holds an empty message.
     const m = found.message ?? (this.type === 'message/rfc822' ? emptyPart(found) : undefined);
-    if (m) {
-      const head = this.text(m.start, Math.min(m.bodyStart, m.end));
-      const root = new TreePart(m, this.octets, 'text/plain');
-      this.embedded = { header: head.endsWith('\r\n\r\n') ? head.slice(0, -2) : head === '\r\n' ? '' : head, root };
-      return [...made, root];
-    }
-    return made;
+    if (!m) return undefined;
+    const head = this.text(m.start, Math.min(m.bodyStart, m.end));
+    const root = new TreePart(m, this.octets, 'text/plain');
+    root.settle();
+    this.embedded = { header: head.endsWith('\r\n\r\n') ? head.slice(0, -2) : head === '\r\n' ? '' : head, root };
+    return root;
   }
 
   private text(start: number, end: number): string {
@@ -138,32 +175,81 @@ class TreePart implements MimePart {
   }
 }
 
-/** RFC 2045 6.7. */
-function decodeQuotedPrintable(s: string): Buffer {
-  const bytes: number[] = [];
+/**
+ * RFC 2045 6.7: soft line breaks go, `=XX` becomes its octet, anything else
+ * stays as its UTF-8 (a lone surrogate as U+FFFD, as Buffer.from writes
+ * it). One pass into one buffer, nothing allocated per character: a large
+ * part decodes in linear time with a small constant.
+ */
+export function decodeQuotedPrintable(s: string): Buffer {
   const text = s.replace(/=\r\n/g, '');
+  const out = Buffer.allocUnsafe(/[^\x00-\x7f]/.test(text) ? text.length * 3 : text.length);
+  let n = 0;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '=' && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
-      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else bytes.push(...Buffer.from(c));
+    const c = text.charCodeAt(i);
+    if (c === 0x3d) {
+      const hi = hexValue(text.charCodeAt(i + 1));
+      const lo = hi < 0 ? -1 : hexValue(text.charCodeAt(i + 2));
+      if (lo >= 0) {
+        out[n++] = (hi << 4) | lo;
+        i += 2;
+        continue;
+      }
+    }
+    if (c < 0x80) out[n++] = c;
+    else if (c < 0x800) {
+      out[n++] = 0xc0 | (c >> 6);
+      out[n++] = 0x80 | (c & 0x3f);
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      out[n++] = 0xef;
+      out[n++] = 0xbf;
+      out[n++] = 0xbd;
+    } else {
+      out[n++] = 0xe0 | (c >> 12);
+      out[n++] = 0x80 | ((c >> 6) & 0x3f);
+      out[n++] = 0x80 | (c & 0x3f);
+    }
   }
-  return Buffer.from(bytes);
+  return out.subarray(0, n);
 }
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+const IDENTITY = new Set(['', '7bit', '8bit', 'binary']);
 
 /** The body's octets with the transfer encoding (RFC 2045 6) undone; null when the encoding is unknown. */
 export function decodedBytes(part: MimePart): Buffer | null {
   const cte = (header(part.headers, 'content-transfer-encoding') ?? '').toLowerCase();
-  if (!['', '7bit', '8bit', 'binary', 'base64', 'quoted-printable'].includes(cte)) return null;
+  if (!IDENTITY.has(cte) && cte !== 'base64' && cte !== 'quoted-printable') return null;
   return cte === 'base64' ? Buffer.from(part.body, 'base64') : cte === 'quoted-printable' ? decodeQuotedPrintable(part.body) : Buffer.from(part.body);
 }
 
-/** The body as text: transfer encoding (RFC 2045 6) and charset undone; null when the encoding is unknown. */
-export function decodedBody(part: MimePart): string | null {
+/**
+ * The body as text: transfer encoding (RFC 2045 6) and charset undone;
+ * null when the encoding is unknown. The budget is charged for the body's
+ * length (the passes over it are the run's work).
+ */
+export function decodedBody(part: MimePart, budget?: { charge(units: number): void }): string | null {
+  const cte = (header(part.headers, 'content-transfer-encoding') ?? '').toLowerCase();
+  const charset = (part.params.charset ?? 'utf-8').toLowerCase();
+  if (IDENTITY.has(cte) && (charset === 'utf-8' || charset === 'us-ascii')) {
+    // The body is already the UTF-8 reading of its octets: encoding and
+    // decoding it again (two more passes over a part that may be megabytes,
+    // with every other session waiting) gives the same text, but for a
+    // leading byte order mark, which TextDecoder drops, and lone
+    // surrogates, which it replaces (a body from a JavaScript string).
+    const body = part.body;
+    budget?.charge(body.length);
+    if ((body as unknown as { isWellFormed(): boolean }).isWellFormed()) return body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
+  }
   const bytes = decodedBytes(part);
   if (bytes === null) return null;
-  const charset = (part.params.charset ?? 'utf-8').toLowerCase();
+  budget?.charge(bytes.length);
   try {
     return new TextDecoder(charset === 'us-ascii' ? 'utf-8' : charset).decode(bytes);
   } catch {
@@ -172,11 +258,23 @@ export function decodedBody(part: MimePart): string | null {
 }
 
 /** Every part, depth first, including multipart containers and embedded messages' parts. */
-export function* walkParts(p: MimePart): Generator<MimePart> {
-  yield p;
-  for (const c of p.children) yield* walkParts(c);
-  if (p.embedded) yield* walkParts(p.embedded.root);
+export function walkParts(p: MimePart): Iterable<MimePart> {
+  return inOrder.get(p) ?? walk(p);
 }
+
+function* walk(p: MimePart): Generator<MimePart> {
+  yield p;
+  for (const c of p.children) yield* walk(c);
+  if (p.embedded) yield* walk(p.embedded.root);
+}
+
+/**
+ * Every part of a tree, by its root, in walkParts' order: buildTree makes
+ * the parts in that order and keeps the list, so a loop over every part
+ * (foreverypart, the body test) of a message of many parts does not walk
+ * a generator per part in one step.
+ */
+const inOrder = new WeakMap<MimePart, readonly MimePart[]>();
 
 // One MIME parse per message, however many tests read it.
 const trees = new WeakMap<SieveMessage, MimePart>();
@@ -245,7 +343,7 @@ export function mimeTree(msg: SieveMessage): MimePart {
 const nestedTooDeep = new WeakSet<MimePart>();
 
 /** How long tree building runs before it lets the event loop go (the interpreter's slice, docs/sieve-interpreter.md). */
-const BUILD_SLICE_MS = 10;
+const BUILD_SLICE_MS = 5;
 
 /**
  * Makes the part tree from what the splitter found, a slice at a time: a
@@ -256,17 +354,24 @@ const BUILD_SLICE_MS = 10;
  */
 async function buildTree(found: FoundPart, octets: Octets, budget: MimeBudget | undefined): Promise<TreePart> {
   const root = new TreePart(found, octets, 'text/plain');
-  let anyTooDeep = false;
-  const todo: TreePart[] = [root];
+  root.settle();
+  let anyTooDeep = !!root.tooDeep;
+  const order: MimePart[] = [root];
+  /** The parts whose insides are being made, innermost last: depth first, so parts are made in walkParts' order. */
+  const making: TreePart[] = [root];
   let sliceStart = performance.now();
-  while (todo.length) {
-    const part = todo.pop()!;
-    part.settle();
+  let n = 0;
+  while (making.length) {
+    const part = making[making.length - 1]!.makeNext();
+    if (!part) {
+      making.pop();
+      continue;
+    }
     if (part.tooDeep) anyTooDeep = true;
-    const made = part.open();
-    budget?.charge(64 * (made.length + 1));
-    for (let i = made.length - 1; i >= 0; i--) todo.push(made[i]!);
-    if (todo.length && performance.now() - sliceStart >= BUILD_SLICE_MS) {
+    order.push(part);
+    making.push(part);
+    budget?.charge(128);
+    if ((++n & 63) === 0 && performance.now() - sliceStart >= BUILD_SLICE_MS) {
       budget?.suspend();
       await new Promise<void>((resolve) => setImmediate(resolve));
       budget?.resume();
@@ -274,6 +379,7 @@ async function buildTree(found: FoundPart, octets: Octets, budget: MimeBudget | 
     }
   }
   if (anyTooDeep) nestedTooDeep.add(root);
+  inOrder.set(root, order);
   return root;
 }
 

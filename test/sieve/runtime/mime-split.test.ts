@@ -5,7 +5,7 @@
  * the internals the adapter relies on.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseMessage } from '../../../src/sieve/runtime/message.js';
 import { type MimePart, readMimeTree, walkParts } from '../../../src/sieve/runtime/mime.js';
 import { hostOctets, splitMime, textOctets } from '../../../src/sieve/runtime/mime-split.js';
@@ -82,6 +82,37 @@ describe('the MIME tree from mailsplit', () => {
     expect(digest!.children[0]!.embedded?.root.body).toBe('digest body');
   });
 
+  it('reads a header section seen before by its place: the same section is text in a mixed multipart and a message in a digest', async () => {
+    const t = await tree([
+      'Content-Type: multipart/mixed; boundary=b',
+      '',
+      '--b',
+      'X-Same: 1',
+      '',
+      'plain text',
+      '--b',
+      'Content-Type: multipart/digest; boundary=d',
+      '',
+      '--d',
+      'X-Same: 1',
+      '',
+      'Subject: digested',
+      '',
+      'digest body',
+      '--d--',
+      '--b',
+      'X-Same: 1',
+      '',
+      'plain again',
+      '--b--',
+      '',
+    ]);
+    expect(t.children.map((c) => c.type)).toEqual(['text/plain', 'multipart/digest', 'text/plain']);
+    expect(t.children[1]!.children[0]!.type).toBe('message/rfc822');
+    expect(t.children[1]!.children[0]!.embedded?.root.body).toBe('digest body');
+    expect(t.children[2]!.body).toBe('plain again');
+  });
+
   it('keeps a part that has only a header section, or nothing, before the next delimiter', async () => {
     const t = await tree(['Content-Type: multipart/mixed; boundary=b', '', '--b', 'Content-Type: text/html', '--b', '--b', 'X-A: 1', '--b--', '']);
     expect(t.children.map((c) => [c.type, c.headers.map((h) => h.raw), c.body])).toEqual([
@@ -143,6 +174,49 @@ describe('the MIME tree from mailsplit', () => {
     reading = false;
     expect(Array.from(walkParts(t))).toHaveLength(8_001);
     expect(turns).toBeGreaterThan(5);
+  });
+});
+
+describe('the budget while the splitter reads', () => {
+  it('counts the work done between its chunks on the run\'s behalf, and not the turns other sessions get', async () => {
+    // A clock that moves only when told: producing each chunk of octets is 5 ms
+    // of the run's work, and each turn another session gets is 7 ms of its own.
+    let clock = 0;
+    const now = vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    try {
+      const part = '--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n';
+      const text = textOctets(`Content-Type: multipart/mixed; boundary=b\r\n\r\n${part.repeat(1_000)}--b--\r\n`);
+      let chunks = 0;
+      const octets = {
+        length: text.length,
+        text: text.text,
+        *chunks() {
+          for (const c of text.chunks() as Iterable<Buffer>) {
+            chunks++;
+            clock += 5;
+            yield c;
+          }
+        },
+      };
+      let reading = true;
+      let turns = 0;
+      const other = () => {
+        if (!reading) return;
+        turns++;
+        clock += 7;
+        setImmediate(other);
+      };
+      setImmediate(other);
+      const budget = new CpuBudget(1e9);
+      const root = await splitMime(octets, 20, budget);
+      reading = false;
+      expect(root.children).toHaveLength(1_000);
+      expect(chunks).toBeGreaterThan(5);
+      expect(turns).toBeGreaterThan(5);
+      expect(budget.usedMs).toBe(5 * chunks);
+    } finally {
+      now.mockRestore();
+    }
   });
 });
 
