@@ -2,11 +2,16 @@
  * Hands small messages to the spool writer's thread (spool-writer-thread.ts):
  * one message to it and one back per accepted message, instead of a
  * thread-pool round trip and a promise for each file-system call on the
- * event loop. One thread for the process, started on first use; it keeps
- * the process alive only while it has work.
+ * event loop. The thread also owns the envelope journal (envelope-journal.ts):
+ * a large message's envelope record goes to it alone. One thread for the
+ * process, started on first use; it keeps the process alive only while it
+ * has work.
  */
 import { Worker } from 'node:worker_threads';
-import { type SpoolJob, type SpoolReply, spoolWriterThread } from './spool-writer-thread.js';
+import { type SpoolJob, type SpoolReply, type SpoolWriterData, spoolWriterThread } from './spool-writer-thread.js';
+
+/** A journal file is closed past this size and the next record starts a new one; start-up compacts them (envelope-journal.ts). */
+const JOURNAL_LIMIT = 64 * 1024 * 1024;
 
 export class SpoolWriter {
   private worker: Worker | undefined;
@@ -17,7 +22,13 @@ export class SpoolWriter {
   /** Jobs of this turn of the event loop, sent together: each message to the thread wakes it, and waking costs more than the copy. */
   private batch: SpoolJob[] = [];
 
-  /** Resolves once the message is durable in its new/; rejects with nothing of it left. `job.message`'s buffer is transferred. */
+  constructor(private readonly data: SpoolWriterData = { journalLimit: JOURNAL_LIMIT }) {}
+
+  /**
+   * With a message: resolves once it is durable in its new/ and its record
+   * in the journal; rejects with the message not left. Without: resolves
+   * once the record is durable. `job.message`'s buffer is transferred.
+   */
   write(job: Omit<SpoolJob, 'seq'>): Promise<void> {
     const seq = ++this.seq;
     if (this.batch.length === 0) setImmediate(() => this.send());
@@ -31,11 +42,13 @@ export class SpoolWriter {
     const worker = this.worker ?? this.start();
     worker.ref();
     this.sent = jobs[jobs.length - 1]!.seq;
-    worker.postMessage(jobs, jobs.map((j) => j.message.buffer as ArrayBuffer));
+    const transfer: ArrayBuffer[] = [];
+    for (const j of jobs) if (j.message) transfer.push(j.message.buffer as ArrayBuffer);
+    worker.postMessage(jobs, transfer);
   }
 
   private start(): Worker {
-    const worker = new Worker(`(${spoolWriterThread.toString()})()`, { eval: true, name: 'spool-writer' });
+    const worker = new Worker(`(${spoolWriterThread.toString()})()`, { eval: true, name: 'spool-writer', workerData: this.data });
     worker.on('message', (replies: SpoolReply[]) => {
       for (const r of replies) {
         const w = this.waiting.get(r.seq);
