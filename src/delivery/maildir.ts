@@ -17,7 +17,7 @@
  * tmp/ is not fsynced: a name a crash leaves there is removed by recover().
  * That is, per message, one file made, one fdatasync of it, one rename, and
  * a share of the journal's fdatasyncs and of the directory fsyncs.
- * A message held in memory (up to SMALL_MESSAGE) is written this way as one
+ * A message held in memory (up to SMALL_WRITE) is written this way as one
  * job by the spool writer's thread (spool-writer.ts); a larger one, and one
  * spooled to disk as it arrived, from the event loop below (dir-sync.ts
  * shares its directory fsyncs), with its record appended by the thread.
@@ -33,7 +33,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DirSync } from './dir-sync.js';
 import { compactJournal, journalRecord, readRecords } from './envelope-journal.js';
-import { type SpoolWriter, spoolWriter } from './spool-writer.js';
+import { ownBytes, SMALL_WRITE, type SpoolWriter, spoolWriter } from './spool-writer.js';
 import { type Piece, writePieces } from './write-pieces.js';
 
 export interface EnvelopeSidecar {
@@ -106,7 +106,7 @@ export class MaildirSpool {
     const small = smallMessage(Buffer.isBuffer(message) ? [message] : message);
     const record = journalRecord(id, { ...envelope, folder });
     if (small) {
-      await this.writer.write({ message: small, record, journalDir: this.envelopeDir, tmp: tmpMessage, path, ...(target !== this.dir ? { folderDir: target } : {}) });
+      await this.writer.write({ files: [{ tmp: tmpMessage, path, bytes: small, ...(target !== this.dir ? { folderDir: target } : {}) }], record: { dir: this.envelopeDir, line: record } });
       return { id, folder, path };
     }
     const written: string[] = [tmpMessage, path];
@@ -118,7 +118,7 @@ export class MaildirSpool {
       // a message renamed without its record durable is not.
       const [stored, recorded] = await Promise.allSettled([
         writeDurably(tmpMessage, Buffer.isBuffer(message) ? [message] : (message as readonly Piece[])),
-        this.writer.write({ record, journalDir: this.envelopeDir }),
+        this.writer.write({ record: { dir: this.envelopeDir, line: record } }),
       ]);
       if (stored.status === 'rejected') throw stored.reason;
       if (recorded.status === 'rejected') throw recorded.reason;
@@ -186,30 +186,15 @@ export class MaildirSpool {
   }
 }
 
-/**
- * Messages up to this size are written by the spool writer's thread
- * (spool-writer.ts), copied into one buffer of their own to be handed over;
- * larger ones (a spooled message is copied from its file in chunks) are
- * written from the event loop, where a large write costs no more hand-offs.
- */
-const SMALL_MESSAGE = 256 * 1024;
-
 /** The message's octets in one buffer that can be handed to the thread, or undefined when it is large or on disk. */
 function smallMessage(pieces: readonly Piece[]): Uint8Array | undefined {
-  let size = 0;
+  const buffers: Buffer[] = [];
   for (const p of pieces) {
-    if (!Buffer.isBuffer(p) && p.path !== undefined) return undefined;
-    size += Buffer.isBuffer(p) ? p.length : p.size;
+    if (Buffer.isBuffer(p)) buffers.push(p);
+    else if (p.path === undefined) buffers.push(p.bytes());
+    else return undefined;
   }
-  if (size > SMALL_MESSAGE) return undefined;
-  const bytes = new Uint8Array(size);
-  let off = 0;
-  for (const p of pieces) {
-    const b = Buffer.isBuffer(p) ? p : p.bytes();
-    bytes.set(b, off);
-    off += b.length;
-  }
-  return bytes;
+  return ownBytes(buffers, SMALL_WRITE);
 }
 
 /** A Maildir unique name: time, a per-process sequence and randomness, and the host. */

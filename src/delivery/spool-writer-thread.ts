@@ -1,7 +1,8 @@
 /**
  * The spool writer's thread: writes a small message into the Maildir and
  * appends its envelope to the envelope journal, durably, as one job
- * (spool-writer.ts sends the jobs; the order of writes is maildir.ts's). It
+ * (spool-writer.ts sends the jobs; the order of writes is maildir.ts's),
+ * and writes the delivery queue's new entries the same way (queue-file.ts). It
  * exists because on the event loop each file-system call is a thread-pool
  * hand-off and a promise, about ten per message, and under load those
  * hand-offs were a fifth of the main thread's time per accepted message
@@ -24,27 +25,36 @@
  * modules, through process.getBuiltinModule, and its workerData.
  */
 
-/** One job for the thread: a message (its bytes transferred, not copied) with its envelope record, or an envelope record alone. */
-export interface SpoolJob {
-  seq: number;
-  /** The envelope's journal record: one line of JSON, line break included (envelope-journal.ts). */
-  record: string;
-  /** The envelope journal's directory (the spool's envelopes/). */
-  journalDir: string;
-  /** The message as stored, our Received: header included; absent when the event loop writes the message itself. */
-  message?: Uint8Array;
-  /** Where the message is written (the spool's tmp/). */
-  tmp?: string;
-  /** Where it is renamed to (a folder's new/). */
-  path?: string;
+/** A file made durable under a temporary name, then renamed into place. */
+export interface SpoolFile {
+  /** Where it is written first (the spool's tmp/, or `<id>.tmp` beside a queue entry). */
+  tmp: string;
+  /** Where it is renamed to once durable (a folder's new/, the queue's entries/). */
+  path: string;
+  /** Its content (transferred, not copied): for a message, our Received: header included. */
+  bytes: Uint8Array;
   /** A Maildir++ folder whose tmp/, new/ and cur/ may need creating. */
   folderDir?: string;
 }
 
-/** The thread's answer: the message is durable in new/ and its record in the journal (no error), or the message is not left. */
+/**
+ * One job for the thread: files, all or none, and an envelope record that
+ * is durable before any of them is renamed; or a record alone (a large
+ * message the event loop writes itself).
+ */
+export interface SpoolJob {
+  seq: number;
+  files?: SpoolFile[];
+  /** An envelope record (one line of JSON, line break included, envelope-journal.ts) for the journal in `dir` (the spool's envelopes/). */
+  record?: { dir: string; line: string };
+}
+
+/** The thread's answer: the files are durable in place and the record in the journal (no error), or none of the files is left. */
 export interface SpoolReply {
   seq: number;
   error?: { message: string; code?: string };
+  /** Directory fsyncs this job started (others waited on them too): for the benchmarks' count of fsyncs. */
+  dirSyncs: number;
 }
 
 /** What the thread is started with. */
@@ -73,10 +83,15 @@ export function spoolWriterThread(): void {
   const running = new Map<string, Promise<void>>();
   const queued = new Map<string, Promise<void>>();
 
-  /** Resolves once every name made in `dir` before this call is durable (fsync(2) on the directory). */
-  function syncDir(dir: string): Promise<void> {
+  /**
+   * Resolves once every name made in `dir` before this call is durable
+   * (fsync(2) on the directory). `started.n` counts the fsyncs this call
+   * began, for the caller's count.
+   */
+  function syncDir(dir: string, started: { n: number }): Promise<void> {
     const current = running.get(dir);
     if (!current) {
+      started.n++;
       // Started after this turn of the event loop: the names other messages make in it share it.
       const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => fsyncDir(dir)).finally(() => running.delete(dir));
       running.set(dir, p);
@@ -88,7 +103,7 @@ export function spoolWriterThread(): void {
         .catch(() => undefined)
         .then(() => {
           queued.delete(dir);
-          return syncDir(dir);
+          return syncDir(dir, started);
         });
       queued.set(dir, next);
     }
@@ -204,31 +219,31 @@ export function spoolWriterThread(): void {
 
   async function write(job: SpoolJob): Promise<void> {
     const made: string[] = [];
+    const started = { n: 0 };
+    const files = job.files ?? [];
     try {
-      if (!job.message) {
-        await journal(job.journalDir, job.record);
-        reply({ seq: job.seq });
-        return;
+      for (const f of files) {
+        if (!f.folderDir || folders.has(f.folderDir)) continue;
+        for (const sub of ['tmp', 'new', 'cur']) await mkdir(path.join(f.folderDir, sub), { recursive: true });
+        folders.add(f.folderDir);
       }
-      if (job.folderDir && !folders.has(job.folderDir)) {
-        for (const sub of ['tmp', 'new', 'cur']) await mkdir(path.join(job.folderDir, sub), { recursive: true });
-        folders.add(job.folderDir);
+      // The files and the record side by side; a file becomes visible (the
+      // rename) only once every file and the record are durable. Every
+      // write settles before a failure is answered: what it made is removed.
+      const done = await Promise.allSettled([...files.map((f) => createDurably(f.tmp, f.bytes, made)), ...(job.record ? [journal(job.record.dir, job.record.line)] : [])]);
+      for (const d of done) if (d.status === 'rejected') throw d.reason;
+      for (const f of files) {
+        await rename(f.tmp, f.path);
+        made.push(f.path);
       }
-      // The message's file and its envelope record side by side; the
-      // message becomes visible (the rename) only once both are durable.
-      const [message, recorded] = await Promise.allSettled([createDurably(job.tmp!, job.message, made), journal(job.journalDir, job.record)]);
-      if (message.status === 'rejected') throw message.reason;
-      if (recorded.status === 'rejected') throw recorded.reason;
-      await rename(job.tmp!, job.path!);
-      made.push(job.path!);
-      await syncDir(path.dirname(job.path!));
-      reply({ seq: job.seq });
+      await Promise.all([...new Set(files.map((f) => path.dirname(f.path)))].map((dir) => syncDir(dir, started)));
+      reply({ seq: job.seq, dirSyncs: started.n });
     } catch (e) {
       // A failed folder write may mean the folder was removed: look again next time.
-      if (job.folderDir) folders.delete(job.folderDir);
+      for (const f of files) if (f.folderDir) folders.delete(f.folderDir);
       for (const f of made) fs.rmSync(f, { force: true });
       const code = (e as NodeJS.ErrnoException).code;
-      reply({ seq: job.seq, error: { message: (e as Error).message, ...(code ? { code } : {}) } });
+      reply({ seq: job.seq, error: { message: (e as Error).message, ...(code ? { code } : {}) }, dirSyncs: started.n });
     }
   }
 
