@@ -34,9 +34,9 @@ export function journalRecord(id: string, envelope: object): string {
 }
 
 /** Every record in `dir` (journals and old per-message files), by message name; the last of a name wins (they are the same). */
-export async function readRecords(dir: string): Promise<{ records: Map<string, string>; files: string[] }> {
+export async function readRecords(dir: string, skip: (name: string) => boolean = () => false): Promise<{ records: Map<string, string>; files: string[] }> {
   const records = new Map<string, string>();
-  const files = (await readdir(dir).catch(() => [] as string[])).filter((n) => JOURNAL.test(n) || OLD_ENVELOPE.test(n)).sort();
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((n) => (JOURNAL.test(n) || OLD_ENVELOPE.test(n)) && !skip(n)).sort();
   for (const name of files) {
     const text = await readFile(join(dir, name), 'utf8');
     if (OLD_ENVELOPE.test(name)) {
@@ -69,12 +69,14 @@ function parse(text: string): Record<string, unknown> | undefined {
  * `visible` in one journal and removes every other journal and old
  * envelope file. The new journal is durable, and named, before anything is
  * removed, so a crash in between leaves records twice (the same ones),
- * never none. Returns how many records were dropped.
+ * never none. The journal of another process still running on this spool
+ * is left alone: it is still being appended to. Returns how many records
+ * were dropped.
  */
 export async function compactJournal(dir: string, visible: ReadonlySet<string>): Promise<number> {
   // A compaction a crash interrupted: the files it read are all still there.
   for (const name of await readdir(dir)) if (name.endsWith('.compacting')) await rm(join(dir, name), { force: true });
-  const { records, files } = await readRecords(dir);
+  const { records, files } = await readRecords(dir, appendedElsewhere);
   const kept: string[] = [];
   let dropped = 0;
   for (const [id, line] of records) {
@@ -98,6 +100,19 @@ export async function compactJournal(dir: string, visible: ReadonlySet<string>):
   }
   for (const name of files) await rm(join(dir, name), { force: true });
   return dropped;
+}
+
+/** A journal whose writer, named in it, is a running process other than this one. */
+function appendedElsewhere(name: string): boolean {
+  const pid = /\.P(\d+)\.R[0-9a-f]+\.journal$/.exec(name)?.[1];
+  if (pid === undefined || Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch (e) {
+    // EPERM: a process of another user has that number, so it is running.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** False when the file ends in a torn record: compacting it leaves a journal that new records can follow. */

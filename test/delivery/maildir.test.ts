@@ -85,7 +85,7 @@ describe('MaildirSpool', () => {
     const kept = await spool.deliver('INBOX', Buffer.from('kept'), envelope);
     await writeFile(join(dir, 'spool', 'tmp', 'half-written'), 'partial');
     // What a crash leaves: another process's journal with a record whose message was never renamed, then half a record.
-    await writeFile(join(dir, 'spool', 'envelopes', '1.P1.R0.journal'), `${JSON.stringify({ id: 'orphan', ...envelope })}\n{"id":"torn","mailF`);
+    await writeFile(join(dir, 'spool', 'envelopes', '1.P999999999.R0.journal'), `${JSON.stringify({ id: 'orphan', ...envelope })}\n{"id":"torn","mailF`);
     expect(await spool.recover()).toEqual({ removedTmp: 1, removedEnvelopes: 1 });
     const journals = await readdir(join(dir, 'spool', 'envelopes'));
     expect(journals).toHaveLength(1);
@@ -109,6 +109,14 @@ describe('MaildirSpool', () => {
     expect((await readdir(join(dir, 'spool', 'envelopes'))).filter((n) => n.endsWith('.json'))).toEqual([]);
     expect(await spool.envelopes()).toEqual(before);
     expect(before.get('1700000000.M2P1Q2.host')).toEqual({ id: '1700000000.M2P1Q2.host', ...old, recipients: ['carol@here.example'] });
+  });
+
+  it("leaves alone the journal of another process still running on the spool", async () => {
+    const running = `1.P${process.ppid}.R000000000000.journal`;
+    await writeFile(join(dir, 'spool', 'envelopes', running), `${JSON.stringify({ id: 'in-flight', ...envelope })}\n`);
+    await writeFile(join(dir, 'spool', 'envelopes', '1.P999999999.R000000000000.journal'), `${JSON.stringify({ id: 'gone', ...envelope })}\n`);
+    expect(await spool.recover()).toEqual({ removedTmp: 0, removedEnvelopes: 1 });
+    expect(await readdir(join(dir, 'spool', 'envelopes'))).toEqual([running]);
   });
 
   it('starts a new journal file past its size, and start-up folds them into one', async () => {
