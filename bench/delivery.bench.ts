@@ -97,7 +97,7 @@ async function main() {
   console.log(`  relay: client -> smtp-cbv -> sink, end to end  ${relay.endToEndPerSecond.toFixed(0).padStart(6)}/s`);
   console.log(`  ratio relay end to end / baseline:             ${(relay.endToEndPerSecond / base.endToEndPerSecond).toFixed(2)}`);
   console.log(`  ratio relay accepted / baseline:               ${(relay.acceptedPerSecond / base.endToEndPerSecond).toFixed(2)}`);
-  console.log(`  for context: client -> smtp-cbv, local spool   ${spool.acceptedPerSecond.toFixed(0).padStart(6)}/s  (no routing: 4 fsyncs per message, 2 of them shared)`);
+  console.log(`  for context: client -> smtp-cbv, local spool   ${spool.acceptedPerSecond.toFixed(0).padStart(6)}/s  (no routing: 3 fsyncs per message, 2 of them shared)`);
   console.log(`  queue entries written per second:              ${(entries / relaySeconds).toFixed(0).padStart(6)}/s`);
   console.log(`  fsyncs per message (accept + deliver):         ${(fsyncs / MESSAGES).toFixed(2)}`);
 

@@ -2,7 +2,7 @@
  * The embedded default store: accepted messages go into the local Maildir
  * spool (maildir.ts), one copy per folder with the recipients it is for,
  * and one copy for the redirect addresses, each with our Received: header
- * (RFC 5321 4.4) and an envelope sidecar. All or nothing: a failure takes
+ * (RFC 5321 4.4) and an envelope record in the journal. All or nothing: a failure takes
  * back the copies already written, and the client hears 451.
  */
 import type { Accepted, MessageStore } from '../session/session.js';

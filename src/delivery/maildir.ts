@@ -1,29 +1,29 @@
 /**
  * Durable acceptance: a message is on disk, whole, before the client hears
  * 250 to its DATA. The spool is a Maildir (one file per message, written in
- * tmp/ and renamed into new/), with Maildir++ folders for `fileinto`, and an
- * envelope sidecar per message in envelopes/.
+ * tmp/ and renamed into new/), with Maildir++ folders for `fileinto`, and
+ * the envelope journal in envelopes/ (envelope-journal.ts): one record per
+ * message, appended.
  *
  * Order of writes, so that a crash at any point leaves either nothing
  * visible or a complete message with its envelope:
- *   1. at the same time: message -> tmp/<id>, and envelope ->
- *      envelopes/<id>.json (created there: no reader takes an envelope
- *      whose message is not in a new/ or cur/), each fdatasynced; the
- *      envelope's directory is fsynced as soon as its file is
+ *   1. at the same time: message -> tmp/<id>, fdatasynced; and the
+ *      envelope's record appended to the journal, fdatasynced (shared by
+ *      every record appended while the one before ran: group commit)
  *   2. rename tmp/<id> -> <folder>/new/<id>   (the message becomes visible,
- *      only once both files are whole and the envelope named on disk)
+ *      only once it is whole and its record durable)
  *   3. fsync <folder>/new/, the directory the message's name was made in
  * Concurrent deliveries share the directory fsyncs (group commit).
  * tmp/ is not fsynced: a name a crash leaves there is removed by recover().
- * That is four fsyncs per message (two fdatasyncs of files, two directory
- * fsyncs shared under load) and one rename.
- * A message held in memory (up to SMALL_MESSAGE) is written this way as one
+ * That is, per message, one file made, one fdatasync of it, one rename, and
+ * a share of the journal's fdatasyncs and of the directory fsyncs.
+ * A message held in memory (up to SMALL_WRITE) is written this way as one
  * job by the spool writer's thread (spool-writer.ts); a larger one, and one
  * spooled to disk as it arrived, from the event loop below (dir-sync.ts
- * shares its directory fsyncs).
- * A failure removes what it wrote and throws; the caller answers 451.
- * Leftovers of a crash (tmp files, envelopes whose message never arrived,
- * whole or not) are removed by `recover()` at start-up.
+ * shares its directory fsyncs), with its record appended by the thread.
+ * A failure removes the message's files and throws; the caller answers 451.
+ * Leftovers of a crash (tmp files, records whose message never arrived)
+ * are removed by `recover()` at start-up.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fdatasync, open as openCallback, rename as renameCallback } from 'node:fs';
@@ -32,7 +32,8 @@ import { promisify } from 'node:util';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DirSync } from './dir-sync.js';
-import { spoolWriter } from './spool-writer.js';
+import { compactJournal, journalRecord, readRecords } from './envelope-journal.js';
+import { ownBytes, SMALL_WRITE, type SpoolWriter, spoolWriter } from './spool-writer.js';
 import { type Piece, writePieces } from './write-pieces.js';
 
 export interface EnvelopeSidecar {
@@ -50,11 +51,13 @@ export interface EnvelopeSidecar {
   redirect?: boolean;
 }
 
+/** An envelope as the journal holds it: with its message's Maildir name. */
+export type StoredEnvelope = EnvelopeSidecar & { id: string };
+
 export interface SpooledMessage {
   id: string;
   folder: string;
   path: string;
-  envelopePath: string;
 }
 
 /** The folder `keep` and implicit keep deliver to. */
@@ -64,8 +67,16 @@ let sequence = 0;
 
 export class MaildirSpool {
   private readonly dirs = new DirSync();
+  /** The envelope journal's directory. */
+  readonly envelopeDir: string;
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    /** Writes small messages and every envelope record (one per process, shared by spools). */
+    private readonly writer: SpoolWriter = spoolWriter,
+  ) {
+    this.envelopeDir = join(dir, 'envelopes');
+  }
 
   /** Creates the directory layout; safe to call again. */
   async init(): Promise<void> {
@@ -90,72 +101,80 @@ export class MaildirSpool {
     const target = this.folderDir(folder);
     const id = uniqueName();
     const tmpMessage = join(this.dir, 'tmp', id);
-    const envelopes = join(this.dir, 'envelopes');
-    const envelopePath = join(envelopes, `${id}.json`);
     const newDir = join(target, 'new');
     const path = join(newDir, id);
-    const written: string[] = [tmpMessage, envelopePath, path];
     const small = smallMessage(Buffer.isBuffer(message) ? [message] : message);
-    const envelopeText = `${JSON.stringify({ ...envelope, folder }, null, 2)}\n`;
+    const record = journalRecord(id, { ...envelope, folder });
+    if (small) {
+      await this.writer.write({ files: [{ tmp: tmpMessage, path, bytes: small, ...(target !== this.dir ? { folderDir: target } : {}) }], record: { dir: this.envelopeDir, line: record } });
+      return { id, folder, path };
+    }
+    const written: string[] = [tmpMessage, path];
     try {
-      if (small) {
-        await spoolWriter.write({ message: small, envelope: envelopeText, tmp: tmpMessage, path, envelopePath, ...(target !== this.dir ? { folderDir: target } : {}) });
-        return { id, folder, path, envelopePath };
-      }
       if (target !== this.dir) for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(target, sub), { recursive: true });
-      // Both files at once: each is a chain of thread-pool calls (open,
-      // write, fdatasync, close), and in sequence their waits add up.
-      const envelopeDurable = writeDurably(envelopePath, [Buffer.from(envelopeText)]).then(() => this.dirs.sync(envelopes));
-      // Whatever happens to the message, the envelope's chain must settle
-      // before the clean-up below removes its file (allSettled: Promise.all
-      // would reject at the message's failure, while the envelope is still
-      // being written).
-      const [stored] = await Promise.allSettled([writeDurably(tmpMessage, Buffer.isBuffer(message) ? [message] : (message as readonly Piece[])), envelopeDurable]);
+      // Both at once: in sequence their waits add up. Whatever happens to
+      // the message, the record's append must settle before the message is
+      // taken back (allSettled): a record without its message is harmless,
+      // a message renamed without its record durable is not.
+      const [stored, recorded] = await Promise.allSettled([
+        writeDurably(tmpMessage, Buffer.isBuffer(message) ? [message] : (message as readonly Piece[])),
+        this.writer.write({ record: { dir: this.envelopeDir, line: record } }),
+      ]);
       if (stored.status === 'rejected') throw stored.reason;
-      await envelopeDurable;
+      if (recorded.status === 'rejected') throw recorded.reason;
       await renameFd(tmpMessage, path);
       await this.dirs.sync(newDir);
-      return { id, folder, path, envelopePath };
+      return { id, folder, path };
     } catch (e) {
       await Promise.all(written.map((p) => rm(p, { force: true }).catch(() => undefined)));
       throw e;
     }
   }
 
-  /** Takes back messages this process wrote (all-or-nothing delivery of several copies). */
+  /**
+   * Takes back messages this process wrote (all-or-nothing delivery of
+   * several copies). Their records stay in the journal without a message,
+   * which is what a record of a message never made visible looks like.
+   */
   async remove(messages: readonly SpooledMessage[]): Promise<void> {
-    for (const m of messages) {
-      await rm(m.path, { force: true });
-      await rm(m.envelopePath, { force: true });
-    }
+    for (const m of messages) await rm(m.path, { force: true });
+  }
+
+  /** The envelopes of the messages in the spool's folders (new/ and cur/), by message name. */
+  async envelopes(): Promise<Map<string, StoredEnvelope>> {
+    const visible = await this.visible();
+    const out = new Map<string, StoredEnvelope>();
+    for (const [id, line] of (await readRecords(this.envelopeDir)).records) if (visible.has(id)) out.set(id, JSON.parse(line) as StoredEnvelope);
+    return out;
   }
 
   /**
-   * Start-up clean-up after a crash: files left in tmp/ were never
-   * acknowledged; an envelope without its message belongs to a message that
-   * was never made visible.
+   * Start-up clean-up after a crash, before anything writes: files left in
+   * tmp/ were never acknowledged; a record without its message belongs to
+   * a message that was never made visible (or was since removed). The
+   * journals, and the envelope files of a spool written before them, are
+   * compacted into one journal.
    */
   async recover(): Promise<{ removedTmp: number; removedEnvelopes: number }> {
     await this.init();
     let removedTmp = 0;
-    let removedEnvelopes = 0;
     for (const name of await readdir(join(this.dir, 'tmp'))) {
       await rm(join(this.dir, 'tmp', name), { force: true });
       removedTmp++;
     }
+    const removedEnvelopes = await compactJournal(this.envelopeDir, await this.visible());
+    return { removedTmp, removedEnvelopes };
+  }
+
+  /** The names of the messages in every folder's new/ and cur/ (without a Maildir info suffix). */
+  private async visible(): Promise<Set<string>> {
     const visible = new Set<string>();
     for (const folderDir of await this.folderDirs()) {
       for (const sub of ['new', 'cur']) {
         for (const name of await readdir(join(folderDir, sub)).catch(() => [] as string[])) visible.add(name.split(':')[0]!);
       }
     }
-    for (const name of await readdir(join(this.dir, 'envelopes'))) {
-      if (!visible.has(name.replace(/\.json$/, ''))) {
-        await rm(join(this.dir, 'envelopes', name), { force: true });
-        removedEnvelopes++;
-      }
-    }
-    return { removedTmp, removedEnvelopes };
+    return visible;
   }
 
   private async folderDirs(): Promise<string[]> {
@@ -167,30 +186,15 @@ export class MaildirSpool {
   }
 }
 
-/**
- * Messages up to this size are written by the spool writer's thread
- * (spool-writer.ts), copied into one buffer of their own to be handed over;
- * larger ones (a spooled message is copied from its file in chunks) are
- * written from the event loop, where a large write costs no more hand-offs.
- */
-const SMALL_MESSAGE = 256 * 1024;
-
 /** The message's octets in one buffer that can be handed to the thread, or undefined when it is large or on disk. */
 function smallMessage(pieces: readonly Piece[]): Uint8Array | undefined {
-  let size = 0;
+  const buffers: Buffer[] = [];
   for (const p of pieces) {
-    if (!Buffer.isBuffer(p) && p.path !== undefined) return undefined;
-    size += Buffer.isBuffer(p) ? p.length : p.size;
+    if (Buffer.isBuffer(p)) buffers.push(p);
+    else if (p.path === undefined) buffers.push(p.bytes());
+    else return undefined;
   }
-  if (size > SMALL_MESSAGE) return undefined;
-  const bytes = new Uint8Array(size);
-  let off = 0;
-  for (const p of pieces) {
-    const b = Buffer.isBuffer(p) ? p : p.bytes();
-    bytes.set(b, off);
-    off += b.length;
-  }
-  return bytes;
+  return ownBytes(buffers, SMALL_WRITE);
 }
 
 /** A Maildir unique name: time, a per-process sequence and randomness, and the host. */

@@ -1,54 +1,75 @@
 /**
- * The spool writer's thread: writes a small message and its envelope into
- * the Maildir, durably, as one job (spool-writer.ts sends the jobs; the
- * order of writes is maildir.ts's). It exists because on the event loop
- * each file-system call is a thread-pool hand-off and a promise, about ten
- * per message, and under load those hand-offs were a fifth of the main
- * thread's time per accepted message (docs/server.md, "The spool").
+ * The spool writer's thread: writes a small message into the Maildir and
+ * appends its envelope to the envelope journal, durably, as one job
+ * (spool-writer.ts sends the jobs; the order of writes is maildir.ts's),
+ * and writes the delivery queue's new entries the same way (queue-file.ts). It
+ * exists because on the event loop each file-system call is a thread-pool
+ * hand-off and a promise, about ten per message, and under load those
+ * hand-offs were a fifth of the main thread's time per accepted message
+ * (docs/server.md, "The spool"). A large message is written from the event
+ * loop, and only its envelope record comes here: the journal has one writer.
  *
- * The thread makes the same calls the event loop made, through the thread
- * pool, so that concurrent messages' calls run side by side and their
- * fdatasyncs are committed together by the file system. Synchronous calls
- * here were tried and lost: one thread then made every message's calls in
- * turn, and on this project's test machine creating a file in the spool
- * took 0.3-0.8 ms of system time while others fsync, so the one thread
- * became the limit. Directory fsyncs are shared by every message whose
- * name was made before one started (group commit, as in dir-sync.ts).
+ * The thread makes its calls through the thread pool, so that concurrent
+ * messages' calls run side by side and their fdatasyncs are committed
+ * together by the file system. Synchronous calls here were tried and lost:
+ * one thread then made every message's calls in turn, and on this
+ * project's test machine creating a file in the spool took 0.3-0.8 ms of
+ * system time while others fsync, so the one thread became the limit.
+ * Directory fsyncs are shared by every message whose name was made before
+ * one started, and journal fdatasyncs by every record appended before one
+ * started (group commit, as in dir-sync.ts).
  *
  * This function's source text is the thread's whole program (run with
  * `eval`, so that it works the same from tsc's output, the bundled CLI and
  * the tests): it may use nothing from outside itself but Node's built-in
- * modules, through process.getBuiltinModule.
+ * modules, through process.getBuiltinModule, and its workerData.
  */
 
-/** One message for the thread: its bytes (transferred, not copied) and where they go. */
-export interface SpoolJob {
-  seq: number;
-  /** The message as stored, our Received: header included. */
-  message: Uint8Array;
-  /** The envelope sidecar's text. */
-  envelope: string;
-  /** Where the message is written (the spool's tmp/). */
+/** A file made durable under a temporary name, then renamed into place. */
+export interface SpoolFile {
+  /** Where it is written first (the spool's tmp/, or `<id>.tmp` beside a queue entry). */
   tmp: string;
-  /** Where it is renamed to (a folder's new/). */
+  /** Where it is renamed to once durable (a folder's new/, the queue's entries/). */
   path: string;
-  /** The envelope sidecar (in envelopes/, created there). */
-  envelopePath: string;
+  /** Its content (transferred, not copied): for a message, our Received: header included. */
+  bytes: Uint8Array;
   /** A Maildir++ folder whose tmp/, new/ and cur/ may need creating. */
   folderDir?: string;
 }
 
-/** The thread's answer: the message is durable in new/ (no error), or nothing of it is left. */
+/**
+ * One job for the thread: files, all or none, and an envelope record that
+ * is durable before any of them is renamed; or a record alone (a large
+ * message the event loop writes itself).
+ */
+export interface SpoolJob {
+  seq: number;
+  files?: SpoolFile[];
+  /** An envelope record (one line of JSON, line break included, envelope-journal.ts) for the journal in `dir` (the spool's envelopes/). */
+  record?: { dir: string; line: string };
+}
+
+/** The thread's answer: the files are durable in place and the record in the journal (no error), or none of the files is left. */
 export interface SpoolReply {
   seq: number;
   error?: { message: string; code?: string };
+  /** Directory fsyncs this job started (others waited on them too): for the benchmarks' count of fsyncs. */
+  dirSyncs: number;
+}
+
+/** What the thread is started with. */
+export interface SpoolWriterData {
+  /** A journal file that has grown past this many octets is closed, and the next record starts a new one. */
+  journalLimit: number;
 }
 
 export function spoolWriterThread(): void {
   const fs = process.getBuiltinModule('node:fs');
   const path = process.getBuiltinModule('node:path');
+  const { randomBytes } = process.getBuiltinModule('node:crypto');
   const { promisify } = process.getBuiltinModule('node:util');
-  const { parentPort } = process.getBuiltinModule('node:worker_threads');
+  const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+  const { journalLimit } = workerData as SpoolWriterData;
   const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
   const port = parentPort!;
   const open = promisify(fs.open) as (file: string, flags: number, mode?: number) => Promise<number>;
@@ -62,10 +83,15 @@ export function spoolWriterThread(): void {
   const running = new Map<string, Promise<void>>();
   const queued = new Map<string, Promise<void>>();
 
-  /** Resolves once every name made in `dir` before this call is durable (fsync(2) on the directory). */
-  function syncDir(dir: string): Promise<void> {
+  /**
+   * Resolves once every name made in `dir` before this call is durable
+   * (fsync(2) on the directory). `started.n` counts the fsyncs this call
+   * began, for the caller's count.
+   */
+  function syncDir(dir: string, started: { n: number }): Promise<void> {
     const current = running.get(dir);
     if (!current) {
+      started.n++;
       // Started after this turn of the event loop: the names other messages make in it share it.
       const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => fsyncDir(dir)).finally(() => running.delete(dir));
       running.set(dir, p);
@@ -77,7 +103,7 @@ export function spoolWriterThread(): void {
         .catch(() => undefined)
         .then(() => {
           queued.delete(dir);
-          return syncDir(dir);
+          return syncDir(dir, started);
         });
       queued.set(dir, next);
     }
@@ -93,17 +119,87 @@ export function spoolWriterThread(): void {
     }
   }
 
+  async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
+    // write(2) may write less than asked: the rest follows.
+    for (let off = 0; off < bytes.length; ) off += (await writeFd(fd, bytes, off, bytes.length - off)).bytesWritten;
+  }
+
   /** Creates `file` (never over an existing name) with `bytes`, and makes its content durable (fdatasync, as maildir.ts explains). */
   async function createDurably(file: string, bytes: Uint8Array, made: string[]): Promise<void> {
     const fd = await open(file, CREATE, 0o600);
     made.push(file);
     try {
-      // write(2) may write less than asked: the rest follows.
-      for (let off = 0; off < bytes.length; ) off += (await writeFd(fd, bytes, off, bytes.length - off)).bytesWritten;
+      await writeAll(fd, bytes);
       await fdatasync(fd);
     } finally {
       // In line: after fdatasync there is nothing left to write back.
       fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * The envelope journal of one spool (envelope-journal.ts): one file open
+   * for appending at a time, written only by this thread. Records appended
+   * while a commit runs wait for the next one, which writes them all with
+   * one write(2) and makes them durable with one fdatasync(2) (the file's
+   * size is among what it flushes: the records appended are data a read
+   * needs). A new file's name is made durable by its directory's fsync,
+   * once, with its first commit.
+   */
+  interface Journal {
+    dir: string;
+    fd: number | undefined;
+    size: number;
+    named: boolean;
+    committing: boolean;
+    waiting: Array<{ record: string; resolve: () => void; reject: (e: unknown) => void }>;
+  }
+  const journals = new Map<string, Journal>();
+
+  function journal(dir: string, record: string): Promise<void> {
+    let j = journals.get(dir);
+    if (!j) journals.set(dir, (j = { dir, fd: undefined, size: 0, named: false, committing: false, waiting: [] }));
+    const jj = j;
+    return new Promise((resolve, reject) => {
+      // The first record of a batch starts its commit after this turn, so that every job handed over with it shares it.
+      if (jj.waiting.length === 0 && !jj.committing) setImmediate(() => void commit(jj));
+      jj.waiting.push({ record, resolve, reject });
+    });
+  }
+
+  function closeJournal(j: Journal): void {
+    if (j.fd !== undefined) fs.closeSync(j.fd);
+    j.fd = undefined;
+  }
+
+  async function commit(j: Journal): Promise<void> {
+    if (j.committing || j.waiting.length === 0) return;
+    j.committing = true;
+    const batch = j.waiting;
+    j.waiting = [];
+    try {
+      if (j.fd === undefined) {
+        // Sortable by time; unique across processes (each has its own journal) and threads.
+        const name = `${Date.now()}.P${process.pid}.R${randomBytes(6).toString('hex')}.journal`;
+        j.fd = await open(path.join(j.dir, name), CREATE | fs.constants.O_APPEND, 0o600);
+        j.size = 0;
+        j.named = false;
+      }
+      const bytes = Buffer.from(batch.length === 1 ? batch[0]!.record : batch.map((b) => b.record).join(''));
+      await writeAll(j.fd, bytes);
+      j.size += bytes.length;
+      await Promise.all([fdatasync(j.fd), j.named ? undefined : fsyncDir(j.dir)]);
+      j.named = true;
+      for (const b of batch) b.resolve();
+      if (j.size >= journalLimit) closeJournal(j);
+    } catch (e) {
+      for (const b of batch) b.reject(e);
+      // After a failed write or sync what the file holds is unknown (fsync(2)): later records go to a new file.
+      closeJournal(j);
+    } finally {
+      j.committing = false;
+      // Records that arrived during this commit waited for it to end: theirs starts now.
+      if (j.waiting.length) void commit(j);
     }
   }
 
@@ -118,25 +214,36 @@ export function spoolWriterThread(): void {
     replies.push(r);
   };
 
+  /** Folders whose tmp/, new/ and cur/ this thread has made or found: three mkdir calls per message filed there otherwise. */
+  const folders = new Set<string>();
+
   async function write(job: SpoolJob): Promise<void> {
     const made: string[] = [];
+    const started = { n: 0 };
+    const files = job.files ?? [];
     try {
-      if (job.folderDir) for (const sub of ['tmp', 'new', 'cur']) await mkdir(path.join(job.folderDir, sub), { recursive: true });
-      // The two files side by side; the envelope's name is made durable as
-      // soon as its content is, and the message becomes visible (the
-      // rename) only once both are whole and named on disk.
-      const envelope = createDurably(job.envelopePath, Buffer.from(job.envelope), made).then(() => syncDir(path.dirname(job.envelopePath)));
-      const [message, named] = await Promise.allSettled([createDurably(job.tmp, job.message, made), envelope]);
-      if (message.status === 'rejected') throw message.reason;
-      if (named.status === 'rejected') throw named.reason;
-      await rename(job.tmp, job.path);
-      made.push(job.path);
-      await syncDir(path.dirname(job.path));
-      reply({ seq: job.seq });
+      for (const f of files) {
+        if (!f.folderDir || folders.has(f.folderDir)) continue;
+        for (const sub of ['tmp', 'new', 'cur']) await mkdir(path.join(f.folderDir, sub), { recursive: true });
+        folders.add(f.folderDir);
+      }
+      // The files and the record side by side; a file becomes visible (the
+      // rename) only once every file and the record are durable. Every
+      // write settles before a failure is answered: what it made is removed.
+      const done = await Promise.allSettled([...files.map((f) => createDurably(f.tmp, f.bytes, made)), ...(job.record ? [journal(job.record.dir, job.record.line)] : [])]);
+      for (const d of done) if (d.status === 'rejected') throw d.reason;
+      for (const f of files) {
+        await rename(f.tmp, f.path);
+        made.push(f.path);
+      }
+      await Promise.all([...new Set(files.map((f) => path.dirname(f.path)))].map((dir) => syncDir(dir, started)));
+      reply({ seq: job.seq, dirSyncs: started.n });
     } catch (e) {
+      // A failed folder write may mean the folder was removed: look again next time.
+      for (const f of files) if (f.folderDir) folders.delete(f.folderDir);
       for (const f of made) fs.rmSync(f, { force: true });
       const code = (e as NodeJS.ErrnoException).code;
-      reply({ seq: job.seq, error: { message: (e as Error).message, ...(code ? { code } : {}) } });
+      reply({ seq: job.seq, error: { message: (e as Error).message, ...(code ? { code } : {}) }, dirSyncs: started.n });
     }
   }
 

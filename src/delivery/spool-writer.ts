@@ -2,23 +2,43 @@
  * Hands small messages to the spool writer's thread (spool-writer-thread.ts):
  * one message to it and one back per accepted message, instead of a
  * thread-pool round trip and a promise for each file-system call on the
- * event loop. One thread for the process, started on first use; it keeps
- * the process alive only while it has work.
+ * event loop. The thread also owns the envelope journal (envelope-journal.ts):
+ * a large message's envelope record goes to it alone. One thread for the
+ * process, started on first use; it keeps the process alive only while it
+ * has work.
  */
 import { Worker } from 'node:worker_threads';
-import { type SpoolJob, type SpoolReply, spoolWriterThread } from './spool-writer-thread.js';
+import { type SpoolJob, type SpoolReply, type SpoolWriterData, spoolWriterThread } from './spool-writer-thread.js';
+
+/**
+ * Files up to this size are written by the thread, copied into one buffer
+ * of their own to be handed over; larger ones (a spooled message is copied
+ * from its file in chunks) are written from the event loop, where a large
+ * write costs no more hand-offs.
+ */
+export const SMALL_WRITE = 256 * 1024;
+
+/** A journal file is closed past this size and the next record starts a new one; start-up compacts them (envelope-journal.ts). */
+const JOURNAL_LIMIT = 64 * 1024 * 1024;
 
 export class SpoolWriter {
   private worker: Worker | undefined;
   private seq = 0;
   /** The last job handed to the thread: a thread that dies fails the jobs up to it, not those still to be sent. */
   private sent = 0;
-  private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, { resolve: (dirSyncs: number) => void; reject: (e: Error) => void }>();
   /** Jobs of this turn of the event loop, sent together: each message to the thread wakes it, and waking costs more than the copy. */
   private batch: SpoolJob[] = [];
 
-  /** Resolves once the message is durable in its new/; rejects with nothing of it left. `job.message`'s buffer is transferred. */
-  write(job: Omit<SpoolJob, 'seq'>): Promise<void> {
+  constructor(private readonly data: SpoolWriterData = { journalLimit: JOURNAL_LIMIT }) {}
+
+  /**
+   * Resolves once the job's files are durable in place and its record in
+   * the journal, with the number of directory fsyncs the job started;
+   * rejects with none of its files left. The files' buffers are
+   * transferred: each must own its ArrayBuffer (ownBytes).
+   */
+  write(job: Omit<SpoolJob, 'seq'>): Promise<number> {
     const seq = ++this.seq;
     if (this.batch.length === 0) setImmediate(() => this.send());
     this.batch.push({ ...job, seq });
@@ -31,17 +51,19 @@ export class SpoolWriter {
     const worker = this.worker ?? this.start();
     worker.ref();
     this.sent = jobs[jobs.length - 1]!.seq;
-    worker.postMessage(jobs, jobs.map((j) => j.message.buffer as ArrayBuffer));
+    const transfer: ArrayBuffer[] = [];
+    for (const j of jobs) for (const f of j.files ?? []) transfer.push(f.bytes.buffer as ArrayBuffer);
+    worker.postMessage(jobs, transfer);
   }
 
   private start(): Worker {
-    const worker = new Worker(`(${spoolWriterThread.toString()})()`, { eval: true, name: 'spool-writer' });
+    const worker = new Worker(`(${spoolWriterThread.toString()})()`, { eval: true, name: 'spool-writer', workerData: this.data });
     worker.on('message', (replies: SpoolReply[]) => {
       for (const r of replies) {
         const w = this.waiting.get(r.seq);
         if (!w) continue;
         this.waiting.delete(r.seq);
-        if (!r.error) w.resolve();
+        if (!r.error) w.resolve(r.dirSyncs);
         else w.reject(Object.assign(new Error(r.error.message), r.error.code ? { code: r.error.code } : {}));
       }
       if (this.waiting.size === 0) worker.unref();
@@ -67,3 +89,21 @@ export class SpoolWriter {
 
 /** The process's one spool writer. */
 export const spoolWriter = new SpoolWriter();
+
+/**
+ * The octets of buffers together in one new buffer of their own, which
+ * can be transferred to the thread; undefined past `limit` octets (a large
+ * write costs the event loop no more hand-offs than the thread would).
+ */
+export function ownBytes(buffers: readonly Uint8Array[], limit: number): Uint8Array | undefined {
+  let size = 0;
+  for (const b of buffers) size += b.length;
+  if (size > limit) return undefined;
+  const bytes = new Uint8Array(size);
+  let off = 0;
+  for (const b of buffers) {
+    bytes.set(b, off);
+    off += b.length;
+  }
+  return bytes;
+}

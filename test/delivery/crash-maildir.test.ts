@@ -7,15 +7,20 @@
  *   - messages past `message_spool_threshold`, which go to a spool file as
  *     they arrive ("Messages on disk") and are copied from the event loop.
  * In the end every message that got its 250 is in the Maildir whole, byte
- * for byte, with its envelope, and no spool file of a message in transfer
- * is left in tmp/.
+ * for byte, with its envelope record, no spool file of a message in
+ * transfer is left in tmp/, and start-up has left only records of messages
+ * that are there. The spool starts with a message written before the
+ * envelope journal (its envelope in a file of its own), which must survive
+ * the kills with its envelope.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRecords } from '../../src/delivery/envelope-journal.js';
+import { MaildirSpool } from '../../src/delivery/maildir.js';
 import { freePort } from '../helpers/free-port.js';
 import { sendMail } from '../helpers/server-fixture.js';
 import { RawSmtpClient } from '../helpers/smtp-client.js';
@@ -48,6 +53,15 @@ for (const { name, lines } of [
       );
     });
     afterAll(() => rm(dir, { recursive: true, force: true }));
+
+    /** A message and its envelope file as the spool held them before the journal. */
+    const OLD = '1700000000.M1P1Q1.old.test';
+    const oldEnvelope = { mailFrom: 'old@sender.test', recipients: ['bob@mx.test'], client: { address: '127.0.0.1' }, receivedAt: '2023-11-14T22:13:20.000Z', folder: 'INBOX' };
+    beforeAll(async () => {
+      for (const sub of ['new', 'envelopes']) await mkdir(join(dir, 'spool', sub), { recursive: true });
+      await writeFile(join(dir, 'spool', 'new', OLD), 'Subject: before the journal\r\n\r\nold\r\n');
+      await writeFile(join(dir, 'spool', 'envelopes', `${OLD}.json`), `${JSON.stringify(oldEnvelope, null, 2)}\n`);
+    });
 
     const startServer = (): ChildProcess => spawn(process.execPath, [bin, 'serve', '--config', join(dir, 'server.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
 
@@ -99,14 +113,22 @@ for (const { name, lines } of [
         await Promise.all(clients);
       }
       const stored = new Map<string, string>();
-      const envelopes = new Set(await readdir(join(dir, 'spool', 'envelopes')));
+      const spool = new MaildirSpool(join(dir, 'spool'));
+      const envelopes = await spool.envelopes();
       for (const name of await readdir(join(dir, 'spool', 'new'))) {
         const text = await readFile(join(dir, 'spool', 'new', name), 'utf8');
         const token = /Subject: crash (\S+)/.exec(text)?.[1];
-        if (token && envelopes.has(`${name}.json`)) stored.set(token, text.slice(text.indexOf('From: a@sender.test')));
+        const envelope = envelopes.get(name);
+        if (token && envelope?.mailFrom === 'a@sender.test' && envelope.recipients.join() === 'bob@mx.test') stored.set(token, text.slice(text.indexOf('From: a@sender.test')));
       }
       expect(accepted.size).toBeGreaterThan(KILLS);
       for (const [token, text] of accepted) expect(stored.get(token) === text, `message ${token} was accepted but is not stored whole with its envelope`).toBe(true);
+      expect(envelopes.get(OLD)).toEqual({ id: OLD, ...oldEnvelope });
+      // The last start compacted the journals: one file, no envelope files, and a record only for a message that is there.
+      const files = await readdir(join(dir, 'spool', 'envelopes'));
+      expect(files.filter((n) => n.endsWith('.json'))).toEqual([]);
+      expect(files).toHaveLength(1);
+      expect((await readRecords(join(dir, 'spool', 'envelopes'))).records.size).toBe(envelopes.size);
     }, 90_000);
   });
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Worker } from 'node:worker_threads';
 import { MaildirSpool } from '../../src/delivery/maildir.js';
-import { spoolWriter } from '../../src/delivery/spool-writer.js';
+import { SpoolWriter, spoolWriter } from '../../src/delivery/spool-writer.js';
 
 let dir: string;
 let spool: MaildirSpool;
@@ -23,11 +23,15 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 describe('MaildirSpool', () => {
-  it('writes the message into new/ and its envelope beside, leaving tmp/ empty', async () => {
+  it('writes the message into new/ and its envelope into the journal, leaving tmp/ empty', async () => {
     const m = await spool.deliver('INBOX', [Buffer.from('Subject: hi\r\n'), Buffer.from('\r\nbody\r\n')], envelope);
     expect(m.path).toBe(join(dir, 'spool', 'new', m.id));
     expect(await readFile(m.path, 'utf8')).toBe('Subject: hi\r\n\r\nbody\r\n');
-    expect(JSON.parse(await readFile(m.envelopePath, 'utf8'))).toEqual({ ...envelope, folder: 'INBOX' });
+    expect(await spool.envelopes()).toEqual(new Map([[m.id, { id: m.id, ...envelope, folder: 'INBOX' }]]));
+    // One line per message in one journal file, not a file per message.
+    const journals = await readdir(join(dir, 'spool', 'envelopes'));
+    expect(journals).toHaveLength(1);
+    expect(JSON.parse(await readFile(join(dir, 'spool', 'envelopes', journals[0]!), 'utf8'))).toEqual({ id: m.id, ...envelope, folder: 'INBOX' });
     expect(await readdir(join(dir, 'spool', 'tmp'))).toEqual([]);
   });
 
@@ -35,6 +39,8 @@ describe('MaildirSpool', () => {
     const ids = await Promise.all(Array.from({ length: 50 }, () => spool.deliver('INBOX', Buffer.from('x'), envelope)));
     expect(new Set(ids.map((m) => m.id)).size).toBe(50);
     expect(await readdir(join(dir, 'spool', 'new'))).toHaveLength(50);
+    expect([...(await spool.envelopes()).keys()].sort()).toEqual(ids.map((m) => m.id).sort());
+    expect(await readdir(join(dir, 'spool', 'envelopes'))).toHaveLength(1);
   });
 
   it('files into Maildir++ folders, and refuses names that leave the spool', async () => {
@@ -50,11 +56,9 @@ describe('MaildirSpool', () => {
     await spool.deliver('Broken', Buffer.from('first'), envelope).catch(() => undefined);
     await rm(join(dir, 'spool', '.Broken', 'new'), { recursive: true, force: true });
     await writeFile(join(dir, 'spool', '.Broken', 'new'), 'not a directory');
-    const before = await readdir(join(dir, 'spool', 'envelopes'));
     await expect(spool.deliver('Broken', Buffer.from('second'), envelope)).rejects.toThrow();
     expect(await readdir(join(dir, 'spool', 'tmp'))).toEqual([]);
-    expect(await readdir(join(dir, 'spool', 'envelopes'))).toEqual(before.filter((e) => !e.includes('second')));
-    expect((await readdir(join(dir, 'spool', 'envelopes'))).length).toBe(before.length);
+    expect(await spool.envelopes()).toEqual(new Map());
   });
 
   // Up to 256 KiB a message is written by the spool writer's thread; past that, from the event loop.
@@ -63,22 +67,67 @@ describe('MaildirSpool', () => {
       const body = Buffer.alloc(size, 'm');
       const m = await spool.deliver('INBOX', [Buffer.from('Received: x\r\n'), body], envelope);
       expect((await readFile(m.path)).equals(Buffer.concat([Buffer.from('Received: x\r\n'), body]))).toBe(true);
-      expect(JSON.parse(await readFile(m.envelopePath, 'utf8'))).toEqual({ ...envelope, folder: 'INBOX' });
-      // Without tmp/ the message's file fails at once, while its envelope is being written.
+      expect(await spool.envelopes()).toEqual(new Map([[m.id, { id: m.id, ...envelope, folder: 'INBOX' }]]));
+      // Without tmp/ the message's file fails at once, while its envelope is being appended.
       await rm(join(dir, 'spool', 'tmp'), { recursive: true });
-      await expect(spool.deliver('INBOX', body, envelope)).rejects.toThrow(/ENOENT/);
-      expect(await readdir(join(dir, 'spool', 'envelopes'))).toEqual([`${m.id}.json`]);
+      await expect(spool.deliver('INBOX', body, { ...envelope, transaction: 'failed' })).rejects.toThrow(/ENOENT/);
       expect(await readdir(join(dir, 'spool', 'new'))).toEqual([m.id]);
+      // Its record may be in the journal, but without its message it is no envelope, and start-up drops it.
+      expect([...(await spool.envelopes()).keys()]).toEqual([m.id]);
+      await spool.recover();
+      const journal = await readdir(join(dir, 'spool', 'envelopes'));
+      expect(journal).toHaveLength(1);
+      expect(await readFile(join(dir, 'spool', 'envelopes', journal[0]!), 'utf8')).not.toContain('failed');
     });
   }
 
-  it('recovers after a crash: drops tmp leftovers and envelopes without a message', async () => {
+  it('recovers after a crash: drops tmp leftovers, records without a message and a torn last record', async () => {
     const kept = await spool.deliver('INBOX', Buffer.from('kept'), envelope);
     await writeFile(join(dir, 'spool', 'tmp', 'half-written'), 'partial');
-    await writeFile(join(dir, 'spool', 'envelopes', 'orphan.json'), '{}');
+    // What a crash leaves: another process's journal with a record whose message was never renamed, then half a record.
+    await writeFile(join(dir, 'spool', 'envelopes', '1.P999999999.R0.journal'), `${JSON.stringify({ id: 'orphan', ...envelope })}\n{"id":"torn","mailF`);
     expect(await spool.recover()).toEqual({ removedTmp: 1, removedEnvelopes: 1 });
-    expect(await readdir(join(dir, 'spool', 'envelopes'))).toEqual([`${kept.id}.json`]);
+    const journals = await readdir(join(dir, 'spool', 'envelopes'));
+    expect(journals).toHaveLength(1);
+    expect(await readFile(join(dir, 'spool', 'envelopes', journals[0]!), 'utf8')).toBe(`${JSON.stringify({ id: kept.id, ...envelope, folder: 'INBOX' })}\n`);
     expect(await readdir(join(dir, 'spool', 'new'))).toEqual([kept.id]);
+    // Nothing left to do: the next start leaves the journal as it is.
+    expect(await spool.recover()).toEqual({ removedTmp: 0, removedEnvelopes: 0 });
+    expect(await readdir(join(dir, 'spool', 'envelopes'))).toEqual(journals);
+  });
+
+  it('starts over a spool written before the journal: envelope files of messages still there become records', async () => {
+    const old = { ...envelope, folder: 'INBOX' };
+    await writeFile(join(dir, 'spool', 'new', '1700000000.M1P1Q1.host'), 'old message');
+    await writeFile(join(dir, 'spool', 'cur', '1700000000.M2P1Q2.host:2,S'), 'old message, read');
+    await writeFile(join(dir, 'spool', 'envelopes', '1700000000.M1P1Q1.host.json'), JSON.stringify(old, null, 2));
+    await writeFile(join(dir, 'spool', 'envelopes', '1700000000.M2P1Q2.host.json'), JSON.stringify({ ...old, recipients: ['carol@here.example'] }, null, 2));
+    await writeFile(join(dir, 'spool', 'envelopes', '1700000000.M3P1Q3.host.json'), JSON.stringify(old, null, 2));
+    const before = await spool.envelopes();
+    expect([...before.keys()].sort()).toEqual(['1700000000.M1P1Q1.host', '1700000000.M2P1Q2.host']);
+    expect(await spool.recover()).toEqual({ removedTmp: 0, removedEnvelopes: 1 });
+    expect((await readdir(join(dir, 'spool', 'envelopes'))).filter((n) => n.endsWith('.json'))).toEqual([]);
+    expect(await spool.envelopes()).toEqual(before);
+    expect(before.get('1700000000.M2P1Q2.host')).toEqual({ id: '1700000000.M2P1Q2.host', ...old, recipients: ['carol@here.example'] });
+  });
+
+  it("leaves alone the journal of another process still running on the spool", async () => {
+    const running = `1.P${process.ppid}.R000000000000.journal`;
+    await writeFile(join(dir, 'spool', 'envelopes', running), `${JSON.stringify({ id: 'in-flight', ...envelope })}\n`);
+    await writeFile(join(dir, 'spool', 'envelopes', '1.P999999999.R000000000000.journal'), `${JSON.stringify({ id: 'gone', ...envelope })}\n`);
+    expect(await spool.recover()).toEqual({ removedTmp: 0, removedEnvelopes: 1 });
+    expect(await readdir(join(dir, 'spool', 'envelopes'))).toEqual([running]);
+  });
+
+  it('starts a new journal file past its size, and start-up folds them into one', async () => {
+    const small = new MaildirSpool(join(dir, 'spool'), new SpoolWriter({ journalLimit: 1000 }));
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push((await small.deliver('INBOX', Buffer.from(`m${i}`), envelope)).id);
+    expect((await readdir(join(dir, 'spool', 'envelopes'))).length).toBeGreaterThan(1);
+    expect([...(await small.envelopes()).keys()].sort()).toEqual(ids.sort());
+    await small.recover();
+    expect(await readdir(join(dir, 'spool', 'envelopes'))).toHaveLength(1);
+    expect([...(await small.envelopes()).keys()].sort()).toEqual(ids.sort());
   });
 });
 

@@ -68,10 +68,11 @@ export async function startTestServer(policy: Policy, overrides: TestServerOptio
     },
     async spooled(folder = '') {
       const names = await readdir(join(dir, 'spool', folder, 'new')).catch(() => [] as string[]);
+      const envelopes = await spool.envelopes();
       return Promise.all(
         names.map(async (n) => ({
           message: await readFile(join(dir, 'spool', folder, 'new', n), 'utf8'),
-          envelope: JSON.parse(await readFile(join(dir, 'spool', 'envelopes', `${n}.json`), 'utf8')),
+          envelope: envelopes.get(n) as unknown as Record<string, unknown> & { recipients: string[] },
         })),
       );
     },

@@ -5,6 +5,7 @@
  * file, real sockets, a scripted MX found through a DNS server on loopback.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { MaildirSpool } from '../../src/delivery/maildir.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -37,7 +38,8 @@ async function reloadWith(running: RunningServer, slot: string, text: string) {
 
 async function envelopes(folder = ''): Promise<Array<{ recipients: string[]; verdicts: Record<string, string> }>> {
   const names = await readdir(join(dir, 'spool', folder, 'new')).catch(() => [] as string[]);
-  return Promise.all(names.map(async (n) => JSON.parse(await readFile(join(dir, 'spool', 'envelopes', `${n}.json`), 'utf8'))));
+  const all = await new MaildirSpool(join(dir, 'spool')).envelopes();
+  return names.map((n) => all.get(n) as { recipients: string[]; verdicts: Record<string, string> });
 }
 
 describe('a reload in the middle of a transaction', () => {

@@ -4,6 +4,7 @@
  * scripts cannot forge, `keep; discard;`, and MIME nested past the limit.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { MaildirSpool } from '../../src/delivery/maildir.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -39,7 +40,8 @@ async function check(conf: string) {
 
 async function spooled(folder = '') {
   const names = await readdir(join(dir, 'spool', folder, 'new')).catch(() => [] as string[]);
-  return Promise.all(names.map(async (n) => JSON.parse(await readFile(join(dir, 'spool', 'envelopes', `${n}.json`), 'utf8')) as { recipients: string[]; verdicts: Record<string, string> }));
+  const all = await new MaildirSpool(join(dir, 'spool')).envelopes();
+  return names.map((n) => all.get(n) as { recipients: string[]; verdicts: Record<string, string> });
 }
 
 const send = async (r: RunningServer, from: string, to: string[], body?: string) => sendMail(await RawSmtpClient.open(r.addresses[0]!.port), from, to, body);
