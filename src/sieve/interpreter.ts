@@ -45,8 +45,18 @@ export interface ExecuteOptions {
   timeSliceMs?: number;
 }
 
-/** The time slice of an asynchronous run: well under the ~100 ms another session may wait. */
-export const DEFAULT_SLICE_MS = 5;
+/**
+ * The time slice of an asynchronous run. A normal session's every command
+ * can arrive while another session's slice runs and wait it out: some seven
+ * round trips, each up to a slice plus a collection pause. Beside a heavy
+ * foreverypart a session waited 81-94 ms at p99 with 5 ms slices, 54-63 ms
+ * with 3 ms and 42-54 ms with 2 ms (bench/latency.bench.ts, alternating runs
+ * on a quiet machine). Each yield costs the run time its budget does not
+ * count (the turn, and collection work V8 does in it): with 2 ms slices a
+ * run stopped at 1.11-1.12x its budget, with 3 ms at 1.10-1.11x
+ * (bench/budget.bench.ts).
+ */
+export const DEFAULT_SLICE_MS = 3;
 
 export interface ExecutionResult {
   /** The actions in the order they were taken. */
