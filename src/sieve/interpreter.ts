@@ -49,14 +49,13 @@ export interface ExecuteOptions {
  * The time slice of an asynchronous run. A normal session's every command
  * can arrive while another session's slice runs and wait it out: some seven
  * round trips, each up to a slice plus a collection pause. Beside a heavy
- * foreverypart a session waited 81-94 ms at p99 with 5 ms slices, 54-63 ms
- * with 3 ms and 42-54 ms with 2 ms (bench/latency.bench.ts, alternating runs
- * on a quiet machine). Each yield costs the run time its budget does not
- * count (the turn, and collection work V8 does in it): with 2 ms slices a
- * run stopped at 1.11-1.12x its budget, with 3 ms at 1.10-1.11x
- * (bench/budget.bench.ts).
+ * foreverypart a session waited 81-94 ms at p99 with 5 ms slices and 42-59
+ * ms with 2 ms (bench/latency.bench.ts, alternating runs on a quiet
+ * machine). The collection work V8 does in the turns between slices is
+ * charged to the run (wait-collections.ts), so more turns do not let a run
+ * go further past its budget (1.03-1.04x with 2 ms slices, bench/budget.bench.ts).
  */
-export const DEFAULT_SLICE_MS = 3;
+export const DEFAULT_SLICE_MS = 2;
 
 export interface ExecutionResult {
   /** The actions in the order they were taken. */

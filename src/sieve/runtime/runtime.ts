@@ -13,6 +13,7 @@ import { SieveResult } from './result.js';
 import { asciiCasemap } from '../match/comparators.js';
 import type { MatchBudget, MatchContext } from '../match/match-types.js';
 import { expand, type Scope, type Template } from './strings.js';
+import { WaitCollections } from './wait-collections.js';
 
 /** The SMTP envelope (RFC 5321): the reverse-path and forward-paths as given. */
 export interface Envelope {
@@ -166,6 +167,7 @@ export class CpuBudget implements MatchBudget {
   /** Reads the clock: over budget is a runtime error (RFC 5228 2.10.6). */
   check(pos?: Position): void {
     this.credit = CLOCK_UNITS;
+    if (this.collections) this.used += this.collections.take();
     const now = performance.now();
     if (this.running && this.used + (now - this.since) > this.maxMs) this.exceeded(pos);
     if (this.sliceMs > 0 && now - this.sliceStart >= this.sliceMs) this.yieldDue = true;
@@ -196,7 +198,11 @@ export class CpuBudget implements MatchBudget {
     if (!this.running) return;
     this.used += performance.now() - this.since;
     this.running = false;
+    (this.collections ??= new WaitCollections()).began();
   }
+
+  /** Collections V8 did while this run waited, charged to it (wait-collections.ts); made at its first wait. */
+  private collections: WaitCollections | undefined;
 
   /** Ends the slice: lets the event loop run timers and I/O, then goes on. */
   pause(): Promise<void> {
@@ -210,6 +216,7 @@ export class CpuBudget implements MatchBudget {
   /** The run computes again: count from now, with a fresh slice. Idempotent. */
   resume(): void {
     if (this.running) return;
+    this.collections?.ended();
     this.running = true;
     this.since = this.sliceStart = performance.now();
     this.yieldDue = false;
