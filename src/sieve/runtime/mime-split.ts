@@ -120,7 +120,8 @@ export function textOctets(text: string): Octets {
  */
 export interface SplitBudget {
   charge(units: number): void;
-  suspend(): void;
+  /** `yielding`: the wait is a turn the splitter lets other sessions have (runtime.ts CpuBudget.suspend). */
+  suspend(yielding?: boolean): void;
   resume(): void;
 }
 
@@ -263,7 +264,7 @@ function splitterClass(): SplitterClass {
     feed(chunk: Buffer): Promise<void> {
       return new Promise<void>((resolve, reject) => {
         this._transform(chunk, 'buffer' as BufferEncoding, (err) => this.settle(err, resolve, reject));
-        this.budget?.suspend();
+        this.budget?.suspend(true);
       });
     }
 

@@ -372,7 +372,7 @@ async function buildTree(found: FoundPart, octets: Octets, budget: MimeBudget | 
     making.push(part);
     budget?.charge(128);
     if ((++n & 63) === 0 && performance.now() - sliceStart >= BUILD_SLICE_MS) {
-      budget?.suspend();
+      budget?.suspend(true);
       await new Promise<void>((resolve) => setImmediate(resolve));
       budget?.resume();
       sliceStart = performance.now();

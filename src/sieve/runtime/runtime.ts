@@ -193,20 +193,34 @@ export class CpuBudget implements MatchBudget {
     return this.used + (this.running ? performance.now() - this.since : 0);
   }
 
-  /** The run waits (a host Promise, a yielded slice): stop counting. Idempotent. */
-  suspend(): void {
+  /**
+   * The run waits (a host Promise, a yielded slice): stop counting.
+   * `yielding`: the wait is a turn the run lets other sessions have (its
+   * slice is over, the MIME reader's chunk is done), in which V8's
+   * collection work is charged to the run. Idempotent.
+   */
+  suspend(yielding = false): void {
     if (!this.running) return;
     this.used += performance.now() - this.since;
     this.running = false;
-    (this.collections ??= new WaitCollections()).began();
+    if (yielding) {
+      (this.collections ??= new WaitCollections()).began();
+      this.inTurn = true;
+    }
   }
+  private inTurn = false;
 
-  /** Collections V8 did while this run waited, charged to it (wait-collections.ts); made at its first wait. */
+  /**
+   * Collections V8 did in the turns this run yielded, charged to it
+   * (wait-collections.ts); made at its first yield. Only the yields: a wait
+   * for a host Promise (a CBV probe, seconds long) would take in every
+   * other session's collections.
+   */
   private collections: WaitCollections | undefined;
 
   /** Ends the slice: lets the event loop run timers and I/O, then goes on. */
   pause(): Promise<void> {
-    this.suspend();
+    this.suspend(true);
     this.slices++;
     // setImmediate runs after the poll phase: every timer and socket that is
     // ready gets its turn before the run computes again.
@@ -216,7 +230,10 @@ export class CpuBudget implements MatchBudget {
   /** The run computes again: count from now, with a fresh slice. Idempotent. */
   resume(): void {
     if (this.running) return;
-    this.collections?.ended();
+    if (this.inTurn) {
+      this.collections!.ended();
+      this.inTurn = false;
+    }
     this.running = true;
     this.since = this.sliceStart = performance.now();
     this.yieldDue = false;

@@ -1,15 +1,16 @@
 /**
- * Garbage collections V8 did while a run waited, charged to the run
- * (docs/sieve-interpreter.md, "Time slices"). V8 does part of its
+ * Garbage collections V8 did in the turns a run yielded, charged to the run
+ * (docs/sieve-interpreter.md, "CPU budget and time slices"). V8 does part of its
  * collection work as tasks on the event loop, so between a time-sliced
  * run's slices rather than inside them. That work is mostly the run's own
  * garbage (a foreverypart loop building variables), and uncounted it let a
  * run go on about 10% past its budget (bench/budget.bench.ts: 87 ms of
  * scavenges in the turns of a run stopped at 1.11x its 1 s budget). A run
- * notes when it waits; a collection that began in one of its waits is
- * charged to it. Every run waiting at the time is charged: with several
+ * notes when it yields; a collection that began in one of those turns is
+ * charged to it. Every run yielding at the time is charged: with several
  * heavy runs, each stops a little early rather than all of them late.
  */
+
 /** The real clock, taken before anyone can replace performance.now (tests drive a run's own time with a fake one). */
 const realNow = performance.now.bind(performance);
 
