@@ -17,6 +17,7 @@ import { startTestServer } from '../test/helpers/server-fixture.js';
 import { SievePolicy } from '../src/session/policy.js';
 import { policyCompileOptions } from '../src/policy/compile-options.js';
 import { compileSieve } from '../src/sievepp/compile.js';
+import { abText } from './ab-text.js';
 import { BODY_1K, oneMessage } from './one-message.js';
 
 const SESSIONS = Number(process.env.LATENCY_SESSIONS ?? 300);
@@ -26,6 +27,7 @@ const BUDGET_MS = 3000;
 
 const line = 'a banana and a papaya are a snack, said Anna at the data bazaar\r\n';
 const plain = () => `From: heavy@sender.test\r\nSubject: big\r\n\r\n${line.repeat(Math.ceil(HEAVY_BYTES / line.length))}`;
+const ab = () => `From: heavy@sender.test\r\nSubject: big\r\n\r\n${abText(HEAVY_BYTES)}`;
 const part = '--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n';
 const multipart = () => `From: heavy@sender.test\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n${part.repeat(Math.ceil(HEAVY_BYTES / part.length))}--b--\r\n`;
 const keys = (n: number, f: (i: number) => string) => `[${Array.from({ length: n }, (_, i) => `"${f(i)}"`).join(', ')}]`;
@@ -39,7 +41,8 @@ interface Case {
 const cases: Case[] = [
   { name: 'baseline: no heavy session', script: 'require "body"; if body :raw :contains "zzz" { discard; }' },
   { name: '10 MB messages, header test only (transport)', script: 'if header :contains "subject" "zzz" { discard; }', message: plain },
-  { name: 'body :raw :regex "(.*a){20}x", 10 MB', script: 'require ["body", "regex"]; if body :raw :regex "(.*a){20}x" { discard; }', message: plain },
+  // Runs away (ab-text.ts): nothing refuses it early, and the match goes to a worker until the budget stops it.
+  { name: 'body :raw :regex "a.{20}x", 10 MB of random a/b', script: 'require ["body", "regex"]; if body :raw :regex "a.{20}x" { discard; }', message: ab },
   { name: 'body :raw :regex, 20 keys, 10 MB', script: `require ["body", "regex"]; if body :raw :regex ${keys(20, (i) => `b[an]+a ${i}x`)} { discard; }`, message: plain },
   { name: 'body :raw :contains, 5,000 keys, 10 MB', script: `require "body"; if body :raw :contains ${keys(5000, (i) => `no such key ${i}`)} { discard; }`, message: plain },
   { name: 'body :raw :matches, 50 keys, 10 MB', script: `require "body"; if body :raw :matches ${keys(50, (i) => `*banana*x${i}*`)} { discard; }`, message: plain },

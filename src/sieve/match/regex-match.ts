@@ -26,7 +26,8 @@ const LONG_INPUT = 2048;
 
 /**
  * re2js is linear in the input, but with a large pattern the constant is
- * large: `(.*a){20}x` over 5 MB takes many seconds. Every engine (DFA, NFA,
+ * large: `a.{20}x` over 5 MB of random a/b text takes many seconds (its
+ * lazy DFA runs out of states, bench/ab-text.ts). Every engine (DFA, NFA,
  * backtracker, one-pass) reads its input through the input's `step`, once
  * per character; counting those calls charges the run's CPU budget from
  * inside the match, so a single match cannot outrun it. `executeEngine` and
