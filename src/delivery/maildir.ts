@@ -103,7 +103,8 @@ export class MaildirSpool {
     const tmpMessage = join(this.dir, 'tmp', id);
     const newDir = join(target, 'new');
     const path = join(newDir, id);
-    const small = smallMessage(Buffer.isBuffer(message) ? [message] : message);
+    // In one buffer of its own for the thread, when it is in memory and small.
+    const small = ownBytes(Buffer.isBuffer(message) ? [message] : message, SMALL_WRITE);
     const record = journalRecord(id, { ...envelope, folder });
     if (small) {
       await this.writer.write({ files: [{ tmp: tmpMessage, path, bytes: small, ...(target !== this.dir ? { folderDir: target } : {}) }], record: { dir: this.envelopeDir, line: record } });
@@ -184,17 +185,6 @@ export class MaildirSpool {
     }
     return dirs;
   }
-}
-
-/** The message's octets in one buffer that can be handed to the thread, or undefined when it is large or on disk. */
-function smallMessage(pieces: readonly Piece[]): Uint8Array | undefined {
-  const buffers: Buffer[] = [];
-  for (const p of pieces) {
-    if (Buffer.isBuffer(p)) buffers.push(p);
-    else if (p.path === undefined) buffers.push(p.bytes());
-    else return undefined;
-  }
-  return ownBytes(buffers, SMALL_WRITE);
 }
 
 /** A Maildir unique name: time, a per-process sequence and randomness, and the host. */

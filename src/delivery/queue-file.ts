@@ -191,13 +191,7 @@ export class QueueFiles {
   private inMemory(entries: ReadonlyArray<{ header: EntryHeader; message: Buffer | readonly Piece[] }>): SpoolFile[] | undefined {
     const files: SpoolFile[] = [];
     for (const e of entries) {
-      const buffers: Buffer[] = [];
-      for (const p of entryPieces(e.header, e.message)) {
-        if (Buffer.isBuffer(p)) buffers.push(p);
-        else if (p.path === undefined) buffers.push(p.bytes());
-        else return undefined;
-      }
-      const bytes = ownBytes(buffers, SMALL_WRITE);
+      const bytes = ownBytes(entryPieces(e.header, e.message), SMALL_WRITE);
       if (!bytes) return undefined;
       files.push({ tmp: `${this.path(e.header.id)}.tmp`, path: this.path(e.header.id), bytes });
     }

@@ -8,6 +8,7 @@
  * has work.
  */
 import { Worker } from 'node:worker_threads';
+import type { Piece } from './write-pieces.js';
 import { type SpoolJob, type SpoolReply, type SpoolWriterData, spoolWriterThread } from './spool-writer-thread.js';
 
 /**
@@ -91,17 +92,22 @@ export class SpoolWriter {
 export const spoolWriter = new SpoolWriter();
 
 /**
- * The octets of buffers together in one new buffer of their own, which
- * can be transferred to the thread; undefined past `limit` octets (a large
- * write costs the event loop no more hand-offs than the thread would).
+ * The octets of `pieces` together in one new buffer of its own, which can
+ * be transferred to the thread; undefined when a piece is on disk or past
+ * `limit` octets (a large write costs the event loop no more hand-offs
+ * than the thread would). The size is known before anything is copied.
  */
-export function ownBytes(buffers: readonly Uint8Array[], limit: number): Uint8Array | undefined {
+export function ownBytes(pieces: readonly Piece[], limit: number): Uint8Array | undefined {
   let size = 0;
-  for (const b of buffers) size += b.length;
+  for (const p of pieces) {
+    if (!Buffer.isBuffer(p) && p.path !== undefined) return undefined;
+    size += Buffer.isBuffer(p) ? p.length : p.size;
+  }
   if (size > limit) return undefined;
   const bytes = new Uint8Array(size);
   let off = 0;
-  for (const b of buffers) {
+  for (const p of pieces) {
+    const b = Buffer.isBuffer(p) ? p : p.bytes();
     bytes.set(b, off);
     off += b.length;
   }
