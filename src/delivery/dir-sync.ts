@@ -48,7 +48,8 @@ const openFd = promisify(open) as (path: string, flags: number) => Promise<numbe
 const fsyncFd = promisify(fsync);
 const closeFd = promisify(close);
 
-async function syncDir(dir: string): Promise<void> {
+/** fsync(2) of a directory: the names made in it are durable once it returns. */
+export async function syncDir(dir: string): Promise<void> {
   const fd = await openFd(dir, constants.O_RDONLY);
   try {
     await fsyncFd(fd);

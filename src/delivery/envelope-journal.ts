@@ -20,10 +20,11 @@
  * message; they are read the same way and folded into the journal at
  * start-up.
  */
-import { closeSync, constants, fdatasync, fsync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync, openSync, writeSync } from 'node:fs';
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { syncDir } from './dir-sync.js';
 
 const JOURNAL = /\.journal$/;
 const OLD_ENVELOPE = /\.json$/;
@@ -119,13 +120,4 @@ function appendedElsewhere(name: string): boolean {
 async function wholeLines(file: string): Promise<boolean> {
   const text = await readFile(file);
   return text.length === 0 || text[text.length - 1] === 0x0a;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fd = openSync(dir, constants.O_RDONLY);
-  try {
-    await promisify(fsync)(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
