@@ -157,7 +157,11 @@ export class CpuBudget implements MatchBudget {
   /** The step being evaluated: where an over-budget error points. */
   at: Position | undefined;
 
-  constructor(readonly maxMs: number) {}
+  constructor(
+    readonly maxMs: number,
+    /** Charge the collections in the turns the run yields (wait-collections.ts); off only where time itself is faked. */
+    private readonly chargeCollections = true,
+  ) {}
 
   /** Counts `units` of work; throws the runtime error when the budget is spent. */
   charge(units: number, pos?: Position): void {
@@ -203,7 +207,7 @@ export class CpuBudget implements MatchBudget {
     if (!this.running) return;
     this.used += performance.now() - this.since;
     this.running = false;
-    if (yielding) {
+    if (yielding && this.chargeCollections) {
       (this.collections ??= new WaitCollections()).began();
       this.inTurn = true;
     }
