@@ -39,6 +39,16 @@ const send = (from: string, to: string[], body: string) => relay.send(from, to, 
 const byRecipient = receivedBy;
 const arrived = (sink: MailSink, rcpt: string) => relay.arrived(sink, rcpt);
 /**
+ * This test's own message for `rcpt`, by its subject: a recipient an earlier
+ * test also wrote to already has a message, and waiting for "at least one"
+ * would return that one while this test's is still in the queue.
+ */
+async function arrivedWith(sink: MailSink, rcpt: string, subject: string) {
+  const mine = () => byRecipient(sink, rcpt).filter((m) => m.data.includes(`\r\nSubject: ${subject}\r\n`));
+  while (!mine().length) await new Promise((r) => setTimeout(r, 20));
+  return mine();
+}
+/**
  * Every recipient the queue holds is delivered, bounced or expired: whatever
  * a message was going to send has been sent. Redirects, vacation replies and
  * notifications are queued before the 250, so an absence checked after this
@@ -75,10 +85,10 @@ describe('smtp-cbv as a relay', () => {
 
   it('sends a redirect :copy as a composed message beside the original', async () => {
     await send('alice@sender.test', ['bob@dest.test'], 'From: alice@sender.test\r\nTo: bob@dest.test\r\nSubject: fwd\r\n\r\nbody\r\n');
-    const [copy] = await arrived(gateway, 'carol@elsewhere.test');
+    const [copy] = await arrivedWith(gateway, 'carol@elsewhere.test', 'fwd');
     expect(copy!.from).toBe('alice@sender.test');
     expect(copy!.data).toMatch(/^X-Sieve-Redirected-From: bob@dest\.test\r\nReceived: /);
-    expect(await arrived(gateway, 'bob@dest.test')).toHaveLength(1);
+    expect(await arrivedWith(gateway, 'bob@dest.test', 'fwd')).toHaveLength(1);
   });
 
   it('sends an ec_redirect without keeping the original, and never redirects a message it redirected before', async () => {
@@ -87,6 +97,7 @@ describe('smtp-cbv as a relay', () => {
     expect(copy!.data).toContain('X-Sieve-Redirected-From: dave@dest.test');
     expect(byRecipient(gateway, 'dave@dest.test')).toHaveLength(0);
     // The same message coming back to dave: the loop guard keeps it from going out again.
+    await settled();
     const before = gateway.messages.length;
     const r = await send('alice@sender.test', ['dave@dest.test'], copy!.data.replace(/^Received:[^]*?\r\n(?=\S)/m, ''));
     expect(r.end?.code).toBe(250);
