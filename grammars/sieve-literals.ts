@@ -7,8 +7,9 @@
  * (RFC 5228 2.4.2). Line breaks inside become CRLF, as in Pigeonhole: a
  * script saved with bare LF means the same as one saved with CRLF.
  */
-export function decodeQuoted(image: string): string {
-  const body = image.slice(1, -1);
+export function decodeQuoted(text: string, start: number, stop: number): string {
+  // The quotes are at start and stop - 1: the body is cut straight from the text, not from a copy of the token.
+  const body = text.slice(start + 1, stop - 1);
   const unescaped = body.indexOf('\\') < 0 ? body : body.replace(/\\([\s\S])/g, '$1');
   return unescaped.indexOf('\n') < 0 ? unescaped : unescaped.replace(/\r?\n/g, '\r\n');
 }
@@ -18,9 +19,9 @@ export function decodeQuoted(image: string): string {
  * starting with ".." loses its first dot (dot-stuffing, RFC 5228 2.4.2).
  * Every line keeps a CRLF ending.
  */
-export function decodeMultiLine(image: string): string {
-  const firstBreak = image.indexOf('\n');
-  const body = image.slice(firstBreak + 1).replace(/\.(?:\r?\n)?$/, '');
+export function decodeMultiLine(text: string, start: number, stop: number): string {
+  const firstBreak = text.indexOf('\n', start);
+  const body = text.slice(firstBreak + 1, stop).replace(/\.(?:\r?\n)?$/, '');
   if (body === '') return '';
   const lines = body.replace(/\r?\n$/, '').split(/\r?\n/);
   return lines.map((l) => (l.startsWith('..') ? l.slice(1) : l)).join('\r\n') + '\r\n';

@@ -1,23 +1,23 @@
 /**
- * Building AST nodes (src/sieve/ast.ts) from tokens.
+ * Building AST nodes (src/sieve/ast.ts) from the offsets and names the
+ * parser reads in the Scan (sieve-scanner.ts).
  *
  * A node keeps the offsets of its first and last token, and computes its
  * `pos` and `end` (line, column, offset) the first time something asks:
  * most nodes of a valid script are never asked, and a position object for
  * each node was a third of what a parse kept in memory (and so of its
- * garbage-collection time). The offsets are private fields, invisible to
- * Object.keys, spreads and JSON, so a node reads as the plain object the
- * AST interface describes. Every node of one kind is made by one class, so
+ * garbage-collection time). The offsets are in symbol-keyed fields,
+ * invisible to Object.keys, Object.entries and JSON, so a node reads as the
+ * plain object the AST interface describes. Every node of one kind is made by one class, so
  * V8 gives all of them one shape, and names are stored once per spelling.
  */
-import type { IToken } from './chevrotain.js';
 import type { Position } from '../src/diagnostics.js';
 import type { Argument, Assignment, Call, Command, NumberArg, Statement, StringArg, StringListArg, TagArg, Test, VariableArg } from '../src/sieve/ast.js';
 import { decodeMultiLine, decodeNumber, decodeQuoted } from './sieve-literals.js';
 import type { LineIndex } from './sieve-positions.js';
 
 /** A name as written and in lower case (without its `:` or `$`). */
-interface Name {
+export interface Name {
   readonly lower: string;
   readonly raw: string;
 }
@@ -29,7 +29,7 @@ interface Name {
  * AST.
  */
 const names: Array<Map<string, Name>> = [new Map(), new Map()];
-function nameOf(image: string, skip: 0 | 1): Name {
+export function nameOf(image: string, skip: 0 | 1): Name {
   const known = names[skip]!;
   let name = known.get(image);
   if (name === undefined) {
@@ -41,37 +41,61 @@ function nameOf(image: string, skip: 0 | 1): Name {
 }
 
 /**
+ * The name written in `text` from `start` to just before `stop`, found
+ * without cutting it out first: a direct-mapped cache, hashed over the
+ * characters, answers most look-ups by comparing in place; a miss cuts the
+ * name and asks nameOf. Cutting every name out of the text (and hashing
+ * the copy) was a twentieth of a parse.
+ */
+const CACHE_BITS = 10;
+const recent: Array<Array<Name | undefined>> = [new Array(1 << CACHE_BITS).fill(undefined), new Array(1 << CACHE_BITS).fill(undefined)];
+export function nameAt(text: string, start: number, stop: number, skip: 0 | 1): Name {
+  let h = stop - start;
+  for (let i = start; i < stop; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
+  const slot = (h ^ (h >>> CACHE_BITS)) & ((1 << CACHE_BITS) - 1);
+  const cache = recent[skip]!;
+  const hit = cache[slot];
+  if (hit !== undefined && hit.raw.length === stop - start && text.startsWith(hit.raw, start)) return hit;
+  return (cache[slot] = nameOf(text.slice(start, stop), skip));
+}
+
+/**
  * A node's place in the text: where its first token starts and where its
- * last one ends, in private fields (invisible to Object.keys, spreads, JSON
- * and deep equality, so that a node reads as the plain object the AST
- * interface describes). Three fields, not four: the line index is only
+ * last one ends, in symbol-keyed fields (invisible to Object.keys,
+ * Object.entries and JSON). Not private fields: V8 defines those through an
+ * initialiser function per construction, which was a twelfth of a parse.
+ * Three fields, not four: the line index is only
  * needed until the position is first computed, and a NodePosition keeps it
  * for `end`. Every field costs 8 bytes in each of some 100,000 nodes of a
  * 1 MiB script, all of which the young-generation collector copies.
  */
-abstract class Located {
-  readonly #start: number;
-  readonly #stop: number;
-  /** The line index until `pos` is first asked (the interpreter asks at every step), then the position. */
-  #at: LineIndex | NodePosition;
+const START = Symbol('start');
+const STOP = Symbol('stop');
+const AT = Symbol('at');
 
-  constructor(lines: LineIndex, first: IToken, last: IToken) {
-    this.#at = lines;
-    this.#start = first.startOffset;
-    this.#stop = last.startOffset + last.image.length;
+abstract class Located {
+  declare readonly [START]: number;
+  declare readonly [STOP]: number;
+  /** The line index until `pos` is first asked (the interpreter asks at every step), then the position. */
+  declare [AT]: LineIndex | NodePosition;
+
+  constructor(lines: LineIndex, start: number, stop: number) {
+    this[AT] = lines;
+    this[START] = start;
+    this[STOP] = stop;
   }
 
   /** Its first character. */
   get pos(): Position {
-    const at = this.#at;
+    const at = this[AT];
     if (at instanceof NodePosition) return at;
-    return (this.#at = new NodePosition(at, at.position(this.#start)));
+    return (this[AT] = new NodePosition(at, at.position(this[START])));
   }
 
   /** Just past its last character (asked for rarely: not kept). */
   get end(): Position {
-    const at = this.#at;
-    return (at instanceof NodePosition ? at.lines : at).after(this.#stop);
+    const at = this[AT];
+    return (at instanceof NodePosition ? at.lines : at).after(this[STOP]);
   }
 }
 
@@ -136,10 +160,9 @@ class InvocationNode<K extends 'command' | 'test' | 'call'> extends Located {
   declare readonly arguments: Argument[];
   declare readonly tests: Test[];
   declare readonly testList: boolean;
-  constructor(kind: K, lines: LineIndex, id: IToken, last: IToken, args: Argument[], tests: Test[], testList: boolean) {
-    super(lines, id, last);
+  constructor(kind: K, lines: LineIndex, start: number, stop: number, name: Name, args: Argument[], tests: Test[], testList: boolean) {
+    super(lines, start, stop);
     this.kind = kind;
-    const name = nameOf(id.image, 0);
     this.name = name.lower;
     this.raw = name.raw;
     this.arguments = exact(args);
@@ -150,8 +173,8 @@ class InvocationNode<K extends 'command' | 'test' | 'call'> extends Located {
 
 class CommandNode extends InvocationNode<'command'> implements Command {
   declare readonly block: Statement[] | null;
-  constructor(lines: LineIndex, id: IToken, last: IToken, args: Argument[], tests: Test[], testList: boolean, block: Statement[] | null) {
-    super('command', lines, id, last, args, tests, testList);
+  constructor(lines: LineIndex, start: number, stop: number, name: Name, args: Argument[], tests: Test[], testList: boolean, block: Statement[] | null) {
+    super('command', lines, start, stop, name, args, tests, testList);
     this.block = block;
   }
 }
@@ -160,8 +183,8 @@ class StringNode extends Located implements StringArg {
   declare readonly kind: 'string';
   declare readonly value: string;
   declare readonly multiline: boolean;
-  constructor(lines: LineIndex, first: IToken, last: IToken, value: string, multiline: boolean) {
-    super(lines, first, last);
+  constructor(lines: LineIndex, start: number, stop: number, value: string, multiline: boolean) {
+    super(lines, start, stop);
     this.kind = 'string';
     this.value = value;
     this.multiline = multiline;
@@ -171,8 +194,8 @@ class StringNode extends Located implements StringArg {
 class StringListNode extends Located implements StringListArg {
   declare readonly kind: 'stringlist';
   declare readonly items: StringArg[];
-  constructor(lines: LineIndex, open: IToken, close: IToken, items: StringArg[]) {
-    super(lines, open, close);
+  constructor(lines: LineIndex, start: number, stop: number, items: StringArg[]) {
+    super(lines, start, stop);
     this.kind = 'stringlist';
     this.items = items;
   }
@@ -182,9 +205,8 @@ class NumberNode extends Located implements NumberArg {
   declare readonly kind: 'number';
   declare readonly value: number;
   declare readonly raw: string;
-  constructor(lines: LineIndex, tok: IToken) {
-    super(lines, tok, tok);
-    const image = tok.image;
+  constructor(lines: LineIndex, start: number, stop: number, image: string) {
+    super(lines, start, stop);
     this.kind = 'number';
     this.value = plainNumber(image) ? decodeNumber(image).value : Number(image);
     this.raw = nameOf(image, 0).raw;
@@ -195,10 +217,9 @@ class TagNode extends Located implements TagArg {
   declare readonly kind: 'tag';
   declare readonly name: string;
   declare readonly raw: string;
-  constructor(lines: LineIndex, tok: IToken) {
-    super(lines, tok, tok);
+  constructor(lines: LineIndex, start: number, stop: number, name: Name) {
+    super(lines, start, stop);
     this.kind = 'tag';
-    const name = nameOf(tok.image, 1);
     this.name = name.lower;
     this.raw = name.raw;
   }
@@ -209,10 +230,9 @@ class VariableNode extends Located implements VariableArg {
   declare readonly name: string;
   declare readonly raw: string;
   declare readonly index: VariableArg['index'];
-  constructor(lines: LineIndex, tok: IToken, last: IToken, index: VariableArg['index']) {
-    super(lines, tok, last);
+  constructor(lines: LineIndex, start: number, stop: number, name: Name, index: VariableArg['index']) {
+    super(lines, start, stop);
     this.kind = 'variable';
-    const name = nameOf(tok.image, 1);
     this.name = name.lower;
     this.raw = name.raw;
     this.index = orNone(index);
@@ -224,8 +244,8 @@ class AssignmentNode extends Located implements Assignment {
   declare readonly targets: VariableArg[];
   declare readonly unpack: boolean;
   declare readonly value: Call | Argument;
-  constructor(lines: LineIndex, first: IToken, last: IToken, targets: VariableArg[], unpack: boolean, value: Call | Argument) {
-    super(lines, first, last);
+  constructor(lines: LineIndex, start: number, stop: number, targets: VariableArg[], unpack: boolean, value: Call | Argument) {
+    super(lines, start, stop);
     this.kind = 'assignment';
     this.targets = targets;
     this.unpack = unpack;
@@ -233,31 +253,36 @@ class AssignmentNode extends Located implements Assignment {
   }
 }
 
-/** A command that ends at `last` (its ';' or its block's '}'). */
-export function commandNode(lines: LineIndex, id: IToken, last: IToken, args: Argument[], tests: Test[], testList: boolean, block: Command['block']): Command {
-  return new CommandNode(lines, id, last, args, tests, testList, block);
+/*
+ * The factories take a node's start offset, the offset just past its end,
+ * and the names and text they read: the parser finds them in the Scan by token
+ * index (sieve-scanner.ts), so no token object is needed.
+ */
+/** A command from its identifier to its ';' or its block's '}'. */
+export function commandNode(lines: LineIndex, start: number, stop: number, name: Name, args: Argument[], tests: Test[], testList: boolean, block: Command['block']): Command {
+  return new CommandNode(lines, start, stop, name, args, tests, testList, block);
 }
 
-export function testNode(lines: LineIndex, id: IToken, last: IToken, args: Argument[], tests: Test[], testList: boolean): Test {
-  return new InvocationNode('test', lines, id, last, args, tests, testList);
+export function testNode(lines: LineIndex, start: number, stop: number, name: Name, args: Argument[], tests: Test[], testList: boolean): Test {
+  return new InvocationNode('test', lines, start, stop, name, args, tests, testList);
 }
 
-export function callNode(lines: LineIndex, id: IToken, last: IToken, args: Argument[], tests: Test[], testList: boolean): Call {
-  return new InvocationNode('call', lines, id, last, args, tests, testList);
+export function callNode(lines: LineIndex, start: number, stop: number, name: Name, args: Argument[], tests: Test[], testList: boolean): Call {
+  return new InvocationNode('call', lines, start, stop, name, args, tests, testList);
 }
 
-/** A quoted or multi-line string. */
-export function stringNode(lines: LineIndex, tok: IToken, multiline: boolean): StringArg {
-  return new StringNode(lines, tok, tok, multiline ? decodeMultiLine(tok.image) : decodeQuoted(tok.image), multiline);
+/** A quoted or multi-line string, written in `text` from `start` to just before `stop`. */
+export function stringNode(lines: LineIndex, start: number, stop: number, text: string, multiline: boolean): StringArg {
+  return new StringNode(lines, start, stop, multiline ? decodeMultiLine(text, start, stop) : decodeQuoted(text, start, stop), multiline);
 }
 
-/** A string that stands where the tokens from `first` to `last` are (a Sieve++ `$name` list item). */
-export function stringAt(lines: LineIndex, first: IToken, last: IToken, value: string): StringArg {
-  return new StringNode(lines, first, last, value, false);
+/** A string that stands where other tokens are (a Sieve++ `$name` list item). */
+export function stringAt(lines: LineIndex, start: number, stop: number, value: string): StringArg {
+  return new StringNode(lines, start, stop, value, false);
 }
 
-export function stringListNode(lines: LineIndex, open: IToken, close: IToken, items: StringArg[]): StringListArg {
-  return new StringListNode(lines, open, close, items);
+export function stringListNode(lines: LineIndex, start: number, stop: number, items: StringArg[]): StringListArg {
+  return new StringListNode(lines, start, stop, items);
 }
 
 /** Whether a string's value is longer than `maxBytes` in UTF-8 (at most 3 bytes per UTF-16 unit). */
@@ -271,19 +296,19 @@ export function plainNumber(image: string): boolean {
   return c >= 48 && c <= 57 && image.indexOf('.') < 0;
 }
 
-export function numberNode(lines: LineIndex, tok: IToken): NumberArg {
-  return new NumberNode(lines, tok);
+export function numberNode(lines: LineIndex, start: number, stop: number, image: string): NumberArg {
+  return new NumberNode(lines, start, stop, image);
 }
 
-export function tagNode(lines: LineIndex, tok: IToken): TagArg {
-  return new TagNode(lines, tok);
+export function tagNode(lines: LineIndex, start: number, stop: number, name: Name): TagArg {
+  return new TagNode(lines, start, stop, name);
 }
 
-export function variableNode(lines: LineIndex, tok: IToken, index: VariableArg['index'], last: IToken): VariableArg {
-  return new VariableNode(lines, tok, last, index);
+export function variableNode(lines: LineIndex, start: number, stop: number, name: Name, index: VariableArg['index']): VariableArg {
+  return new VariableNode(lines, start, stop, name, index);
 }
 
 /** `targets = value;` from its first token to its ';'. */
-export function assignmentNode(lines: LineIndex, first: IToken, last: IToken, targets: VariableArg[], unpack: boolean, value: Call | Argument): Assignment {
-  return new AssignmentNode(lines, first, last, targets, unpack, value);
+export function assignmentNode(lines: LineIndex, start: number, stop: number, targets: VariableArg[], unpack: boolean, value: Call | Argument): Assignment {
+  return new AssignmentNode(lines, start, stop, targets, unpack, value);
 }

@@ -74,7 +74,7 @@ export class SieveParser extends SieveParserBase {
       { ALT: () => this.string(this.CONSUME(QuotedString), false) },
       { ALT: () => this.string(this.CONSUME(MultiLine), true) },
       { ALT: () => this.number(this.CONSUME(NumberLiteral)) },
-      { ALT: () => this.tag(this.CONSUME(Tag)) },
+      { ALT: () => (this.CONSUME(Tag), this.tag()) },
       // Index 4: assignment uses SUBRULE1-3 of `variable` for its targets.
       { ALT: () => this.SUBRULE4(this.variable) },
     ];
@@ -117,13 +117,14 @@ export class SieveParser extends SieveParserBase {
     return {
       kind: 'script',
       commands: exact(commands),
-      pos: first.tokenType === EOF ? { line: 1, column: 1, offset: 0 } : this.pos(first),
+      pos: first.tokenType === EOF ? { line: 1, column: 1, offset: 0 } : this.lines.position(this.startAt(0)),
       end: this.endOfInput(),
     };
   });
 
   command = this.RULE('command', (depth: number): Command => {
     const id = this.CONSUME(Identifier);
+    const at = this.consumed();
     if (!this.recording) this.enter('command', id, depth);
     const args = this.argumentList();
     const tests = this.OPTION(this.testOptionAt(0));
@@ -135,7 +136,7 @@ export class SieveParser extends SieveParserBase {
     if (this.recording) return undefined as never;
     this.leave();
     const block = Array.isArray(ending) ? ending : null;
-    return commandNode(this.lines, id, block ? this.LA(0) : (ending as IToken), args, tests ?? NONE, testList, block);
+    return commandNode(this.lines, this.startAt(at), this.stopAt(this.consumed()), this.nameAt(at, 0), args, tests ?? NONE, testList, block);
   });
 
   block = this.RULE('block', (depth: number): Statement[] => {
@@ -160,13 +161,14 @@ export class SieveParser extends SieveParserBase {
   test = this.RULE('test', (level: number): Test => {
     if (!this.recording) this.checkTestNesting(level);
     const id = this.CONSUME(Identifier);
+    const at = this.consumed();
     if (!this.recording) this.enter('test', id, level);
     const args = this.argumentList();
     const tests = this.OPTION(this.testOptionAt(level));
     const testList = tests !== undefined && this.foundTestList;
     if (this.recording) return undefined as never;
     this.leave();
-    return testNode(this.lines, id, this.LA(0), args, tests ?? NONE, testList);
+    return testNode(this.lines, this.startAt(at), this.stopAt(this.consumed()), this.nameAt(at, 0), args, tests ?? NONE, testList);
   });
 
   testList = this.RULE('testList', (level: number): Test[] => {
@@ -184,36 +186,40 @@ export class SieveParser extends SieveParserBase {
   });
 
   stringList = this.RULE('stringList', (): StringListArg => {
-    const open = this.CONSUME(LBracket);
+    this.CONSUME(LBracket);
+    const open = this.consumed();
     this.listItems = [this.OR(this.listItemAlts[0])];
     this.MANY(this.listItemStep);
-    const close = this.CONSUME(RBracket);
+    this.CONSUME(RBracket);
     if (this.recording) return undefined as never;
-    return stringListNode(this.lines, open, close, exact(this.listItems));
+    return stringListNode(this.lines, this.startAt(open), this.stopAt(this.consumed()), exact(this.listItems));
   });
 
   /** Sieve++ `$name[index]...`; an index bracket must touch what precedes it, else it is a string list. */
   variable = this.RULE('variable', (): VariableArg => {
     const tok = this.CONSUME(Variable);
+    const at = this.consumed();
     if (!this.recording) this.checkDialect(tok, 'variable references like');
     let index: VariableArg['index'] = NONE;
-    let last = tok;
+    let last = at;
     this.MANY({
-      GATE: () => this.LA(1).startOffset === last.startOffset + last.image.length,
+      GATE: () => this.startAt(this.consumed() + 1) === this.stopAt(last),
       DEF: () => {
         this.CONSUME(LBracket);
         const key = this.OR(this.indexAlts);
-        last = this.CONSUME(RBracket);
+        this.CONSUME(RBracket);
+        last = this.consumed();
         index = append(index, key);
       },
     });
     if (this.recording) return undefined as never;
-    return variableNode(this.lines, tok, exact(index), last);
+    return variableNode(this.lines, this.startAt(at), this.stopAt(last), this.nameAt(at, 1), exact(index));
   });
 
   /** Sieve++ assignment: `$x = value;`, `$x = cmd args;`, `($a, $b) = cmd args;`. */
   assignment = this.RULE('assignment', (depth: number): Assignment => {
     const first = this.LA(1);
+    const at = this.consumed() + 1;
     let targets: VariableArg[] = NONE;
     let unpack = false;
     if (!this.recording) {
@@ -240,21 +246,22 @@ export class SieveParser extends SieveParserBase {
       { ALT: () => this.SUBRULE(this.call) },
       { ALT: () => this.OR3(this.argumentAlts) },
     ]);
-    const last = this.CONSUME(Semicolon);
+    this.CONSUME(Semicolon);
     if (this.recording) return undefined as never;
     this.leave();
-    return assignmentNode(this.lines, first, last, exact(targets), unpack, value!);
+    return assignmentNode(this.lines, this.startAt(at), this.stopAt(this.consumed()), exact(targets), unpack, value!);
   });
 
   call = this.RULE('call', (): Call => {
     const id = this.CONSUME(Identifier);
+    const at = this.consumed();
     if (!this.recording) this.enter('call', id, 0);
     const args = this.argumentList();
     const tests = this.OPTION(this.testOptionAt(0));
     const testList = tests !== undefined && this.foundTestList;
     if (this.recording) return undefined as never;
     this.leave();
-    return callNode(this.lines, id, this.LA(0), args, tests ?? NONE, testList);
+    return callNode(this.lines, this.startAt(at), this.stopAt(this.consumed()), this.nameAt(at, 0), args, tests ?? NONE, testList);
   });
 
   // ------------------------------------------------------------- pieces
@@ -322,19 +329,21 @@ export class SieveParser extends SieveParserBase {
       { ALT: () => this.string(this.consume(n, MultiLine), true) },
       {
         ALT: () => {
-          const first = this.LA(1);
+          const first = this.consumed() + 1;
           const v = this.subrule(n, this.variable);
           if (this.recording) return undefined as never;
           if (v.index.length) this.report(this.LA(0), `only a plain variable such as '$${v.name}' can stand in a string list`);
-          return stringAt(this.lines, first, this.LA(0), `\${${v.name}}`);
+          return stringAt(this.lines, this.startAt(first), this.stopAt(this.consumed()), `\${${v.name}}`);
         },
       },
     ];
   }
 
+  /** The string `tok`, just consumed: its offsets and image are read from the Scan. */
   private string(tok: IToken, multiline: boolean): StringArg {
     if (this.recording) return undefined as never;
-    const node = stringNode(this.lines, tok, multiline);
+    const at = this.consumed();
+    const node = stringNode(this.lines, this.startAt(at), this.stopAt(at), this.scan.text, multiline);
     const max = this.settings.limits.maxStringLength;
     if (stringTooLong(node.value, max)) this.report(tok, `string is too long (longer than ${max} bytes)`);
     return node;
@@ -343,12 +352,16 @@ export class SieveParser extends SieveParserBase {
   private number(tok: IToken) {
     if (this.recording) return undefined as never;
     // Sieve++ numbers may be negative or decimal (Momentum's ec_add, ec_ceil...); RFC 5228 2.4.1 numbers are not.
-    if (!plainNumber(tok.image)) this.checkDialect(tok, 'numbers like');
-    return numberNode(this.lines, tok);
+    const at = this.consumed();
+    const image = this.imageAt(at);
+    if (!plainNumber(image)) this.checkDialect(tok, 'numbers like');
+    return numberNode(this.lines, this.startAt(at), this.stopAt(at), image);
   }
 
-  private tag(tok: IToken) {
-    return this.recording ? (undefined as never) : tagNode(this.lines, tok);
+  private tag() {
+    if (this.recording) return undefined as never;
+    const at = this.consumed();
+    return tagNode(this.lines, this.startAt(at), this.stopAt(at), this.nameAt(at, 1));
   }
 
   private checkTestNesting(level: number): void {

@@ -15,8 +15,9 @@ import type { Command, Statement } from '../src/sieve/ast.js';
 import { allTokens, Identifier, LBracket, LCurly, LParen, RBracket, RCurly, RParen, Semicolon, Variable } from './sieve-lexer.js';
 import { defaultParseLimits, type ParseSettings } from './sieve-limits.js';
 import { type OpenContext, sieveMessages } from './sieve-messages.js';
-import { append, commandNode } from './sieve-nodes.js';
+import { append, commandNode, type Name, nameAt, nameOf } from './sieve-nodes.js';
 import { LineIndex } from './sieve-positions.js';
+import { scanSieve } from './sieve-scanner.js';
 import { describeToken, isErrorToken } from './sieve-tokens.js';
 
 /** Recovery priorities, from Pigeonhole's parser: a recovery never skips a token of higher priority. */
@@ -48,6 +49,8 @@ function priorityOf(type: TokenType): Priority {
 
 /** Chevrotain internals the recovery reads (all present in the pinned release). */
 interface ParserInternals {
+  /** The index of the last token consumed (-1 before the first). */
+  currIdx: number;
   RULE_STACK_IDX: number;
   RECORDING_PHASE: boolean;
   getCurrRuleFullName(): string;
@@ -68,6 +71,14 @@ export abstract class SieveParserBase extends EmbeddedActionsParser {
   settings: ParseSettings = { dialect: 'momentum', limits: { ...defaultParseLimits } };
   /** Lines of the text being parsed: positions come from token offsets. */
   lines = new LineIndex('');
+  /**
+   * The tokens' offsets and images, by index: the actions read them here,
+   * not from the token objects, which may be shared ones without offsets
+   * of their own (sieve-tokens.ts, sharedTokens). Recovery is Chevrotain's
+   * own only in skipping tokens, never inserting one, so the token just
+   * consumed is always the one at `consumed()`.
+   */
+  scan = scanSieve('');
   /** Problems found by the actions (limits, dialect), beside Chevrotain's recognition errors. */
   diagnostics: Diagnostic[] = [];
 
@@ -98,6 +109,8 @@ export abstract class SieveParserBase extends EmbeddedActionsParser {
     });
     // The message provider is handed over before `this` exists: it finds the parser here.
     currentParser = this;
+    // The actions read the index of the token just consumed: a release that moves it fails at load.
+    if ((this as unknown as ParserInternals).currIdx !== -1) throw new Error('chevrotain: the parser has no currIdx; grammars/sieve-recovery.ts needs updating');
   }
 
   override reset(): void {
@@ -123,6 +136,30 @@ export abstract class SieveParserBase extends EmbeddedActionsParser {
     while ((gate === undefined || gate.call(this)) && lookahead.call(this) === true) {
       if (!internals.doSingleRepetition.call(this, def.DEF)) break;
     }
+  }
+
+  /** The index of the token last consumed: read right after a CONSUME, it is that token's. */
+  protected consumed(): number {
+    return (this as unknown as ParserInternals).currIdx;
+  }
+
+  /** Token i's start offset (NaN past either end: before the first token, at the end of the script). */
+  protected startAt(i: number): number {
+    return i >= 0 && i < this.scan.count ? this.scan.starts[i]! : Number.NaN;
+  }
+
+  /** The offset just past token i. */
+  protected stopAt(i: number): number {
+    return i >= 0 && i < this.scan.count ? this.scan.stops[i]! : Number.NaN;
+  }
+
+  /** Token i's name (an identifier, or after its `:` or `$` when `skip` is 1). */
+  protected nameAt(i: number, skip: 0 | 1): Name {
+    return i >= 0 && i < this.scan.count ? nameAt(this.scan.text, this.scan.starts[i]!, this.scan.stops[i]!, skip) : nameOf('', skip);
+  }
+
+  protected imageAt(i: number): string {
+    return i >= 0 && i < this.scan.count ? this.scan.image(i) : '';
   }
 
   /** True while Chevrotain records the grammar (at construction): actions must not run then. */
@@ -186,8 +223,10 @@ export abstract class SieveParserBase extends EmbeddedActionsParser {
   }
 
   protected endOfInput(): Position {
-    const last = this.LA(0);
-    return last.tokenType === EOF || last.startOffset < 0 ? { line: 1, column: 1, offset: 0 } : this.endOf(last);
+    const last = this.consumed();
+    if (last < 0) return { line: 1, column: 1, offset: 0 };
+    const start = this.startAt(last);
+    return this.lines.endOf(start, this.stopAt(last) - start);
   }
 
   /** Skips tokens until the closer that balances an already consumed opener, leaving the closer next. */
@@ -277,7 +316,7 @@ export abstract class SieveParserBase extends EmbeddedActionsParser {
         // A command keeps its name, position and block in the (partial) AST;
         // its arguments are lost. A broken assignment leaves nothing.
         if (rule === 'command' && closed?.kind === 'command') {
-          return commandNode(this.lines, closed.token, this.LA(0), [], [], false, block);
+          return commandNode(this.lines, closed.token.startOffset, this.stopAt(this.consumed()), nameOf(closed.token.image, 0), [], [], false, block);
         }
         return recoveryValueFunc(e);
       }

@@ -2,9 +2,10 @@
  * Lexing a Sieve script into tokens, with the problems only the lexer can
  * see: malformed literals, over-long identifiers, numbers past the limit.
  */
-import type { ILexingError, IToken, TokenType } from './chevrotain.js';
+import type { IToken, TokenType } from './chevrotain.js';
 import type { Diagnostic } from '../src/diagnostics.js';
 import {
+  allTokens,
   BadMultiLine,
   Comma,
   Equals,
@@ -21,7 +22,6 @@ import {
   RCurly,
   RParen,
   Semicolon,
-  sieveLexer,
   Tag,
   UnterminatedComment,
   UnterminatedMultiLine,
@@ -30,6 +30,7 @@ import {
 } from './sieve-lexer.js';
 import { decodeNumber, SIEVE_MAX_NUMBER } from './sieve-literals.js';
 import { LineIndex } from './sieve-positions.js';
+import { type Scan, scanSieve } from './sieve-scanner.js';
 
 const errorTokens = new Set<TokenType>([UnterminatedComment, UnterminatedMultiLine, BadMultiLine, UnterminatedString]);
 
@@ -39,10 +40,13 @@ export function isErrorToken(token: IToken): boolean {
 }
 
 export interface LexResult {
-  tokens: IToken[];
+  /** The tokens, as types and offsets (sieve-scanner.ts). */
+  scan: Scan;
   diagnostics: Diagnostic[];
   /** Lines and columns of the tokens' offsets. */
   lines: LineIndex;
+  /** Whether some token is one of the error tokens (or Garbage), which the parser must see as objects of their own to report. */
+  malformed: boolean;
 }
 
 /**
@@ -53,75 +57,97 @@ export interface LexResult {
 const checked: boolean[] = [];
 for (const t of [Identifier, Tag, NumberLiteral, ...errorTokens, Garbage]) checked[t.tokenTypeIdx!] = true;
 
+/** Token types by tokenTypeIdx. */
+const typeOf: TokenType[] = [];
+for (const t of allTokens) typeOf[t.tokenTypeIdx!] = t;
+
 export function lexSieve(text: string, limits: { maxIdentifierLength: number }): LexResult {
-  const result = sieveLexer.tokenize(text);
+  const scan = scanSieve(text);
   const lines = new LineIndex(text);
   const diagnostics: Diagnostic[] = [];
-  const error = (t: IToken, message: string, severity: Diagnostic['severity'] = 'error') => diagnostics.push({ severity, message, ...lines.start(t) });
-
-  const tokens = result.errors.length ? withGarbageTokens(text, result.tokens, result.errors) : result.tokens;
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
+  const { types, starts, stops } = scan;
+  let malformed = false;
+  const error = (i: number, message: string) => diagnostics.push({ severity: 'error', message, ...lines.position(starts[i]!) });
+  for (let i = 0; i < scan.count; i++) {
     // Most tokens need no check: one look-up instead of a chain of comparisons.
-    if (checked[t.tokenTypeIdx] !== true) continue;
-    const type = t.tokenType;
+    if (checked[types[i]!] !== true) continue;
+    const type = typeOf[types[i]!];
+    const length = stops[i]! - starts[i]!;
     switch (type) {
       case Identifier:
-        if (t.image.length > limits.maxIdentifierLength) {
-          error(t, `identifier '${t.image}' is too long (more than ${limits.maxIdentifierLength} characters)`);
+        if (length > limits.maxIdentifierLength) {
+          error(i, `identifier '${scan.image(i)}' is too long (more than ${limits.maxIdentifierLength} characters)`);
         }
         break;
       case Tag:
-        if (t.image.length - 1 > limits.maxIdentifierLength) {
-          error(t, `tag '${t.image}' is too long (more than ${limits.maxIdentifierLength} characters)`);
+        if (length - 1 > limits.maxIdentifierLength) {
+          error(i, `tag '${scan.image(i)}' is too long (more than ${limits.maxIdentifierLength} characters)`);
         }
         break;
-      case NumberLiteral:
-        if (/^[0-9]+[KMGkmg]?$/.test(t.image) && decodeNumber(t.image).overflow) error(t, `number ${t.image} exceeds the integer limit (${SIEVE_MAX_NUMBER})`);
+      case NumberLiteral: {
+        const image = scan.image(i);
+        if (/^[0-9]+[KMGkmg]?$/.test(image) && decodeNumber(image).overflow) error(i, `number ${image} exceeds the integer limit (${SIEVE_MAX_NUMBER})`);
         break;
+      }
       case UnterminatedString:
-        error(t, 'end of script before the end of the quoted string started here');
+        malformed = true;
+        error(i, 'end of script before the end of the quoted string started here');
         break;
       case UnterminatedComment:
-        error(t, `end of script before the end of the bracket comment ('/* ... */') started here`);
+        malformed = true;
+        error(i, `end of script before the end of the bracket comment ('/* ... */') started here`);
         break;
       case UnterminatedMultiLine:
-        error(t, `end of script before the end of the multi-line string started here (a line holding only '.' ends it)`);
+        malformed = true;
+        error(i, `end of script before the end of the multi-line string started here (a line holding only '.' ends it)`);
         break;
       case BadMultiLine:
-        error(t, `'text:' must be followed by a line break (or a '#' comment) before the text`);
+        malformed = true;
+        error(i, `'text:' must be followed by a line break (or a '#' comment) before the text`);
         break;
       case Garbage:
-        error(t, `unexpected character(s) ${quoteGarbage(t.image)}`);
+        malformed = true;
+        error(i, `unexpected character(s) ${quoteGarbage(scan.image(i))}`);
         break;
     }
   }
   // A hash comment ends with a line break (RFC 5228 2.3); Pigeonhole warns
   // when the last one runs into the end of the file.
-  const lastComment = result.groups.comments?.at(-1);
-  if (lastComment && lastComment.startOffset + lastComment.image.length === text.length) {
-    error(lastComment, 'no line break at the end of the hash comment at the end of the script', 'warning');
+  const last = scan.lastHashComment;
+  if (last && last.end === text.length) {
+    diagnostics.push({ severity: 'warning', message: 'no line break at the end of the hash comment at the end of the script', ...lines.position(last.start) });
   }
-  return { tokens, diagnostics, lines };
+  return { scan, diagnostics, lines, malformed };
 }
 
-/** Turns each run of characters the lexer skipped into a Garbage token, in offset order. */
-function withGarbageTokens(text: string, tokens: IToken[], errors: ILexingError[]): IToken[] {
-  const garbage = errors.map((e): IToken => ({
-    image: text.substr(e.offset, e.length),
-    startOffset: e.offset,
-    endOffset: e.offset + e.length - 1,
-    tokenType: Garbage,
-    tokenTypeIdx: Garbage.tokenTypeIdx!,
-  }));
-  const merged: IToken[] = [];
-  let g = 0;
-  for (const t of tokens) {
-    while (g < garbage.length && garbage[g]!.startOffset < t.startOffset) merged.push(garbage[g++]!);
-    merged.push(t);
+/** Token objects as Chevrotain's lexer makes them, with their own offsets and images: for a parse that reports errors. */
+export function tokenObjects(scan: Scan): IToken[] {
+  const tokens = new Array<IToken>(scan.count);
+  for (let i = 0; i < scan.count; i++) {
+    const tokenType = typeOf[scan.types[i]!]!;
+    tokens[i] = { image: scan.image(i), startOffset: scan.starts[i]!, tokenTypeIdx: tokenType.tokenTypeIdx!, tokenType } as IToken;
   }
-  while (g < garbage.length) merged.push(garbage[g++]!);
-  return merged;
+  return tokens;
+}
+
+/**
+ * One shared token object per type, with no offset or image of its own:
+ * enough for Chevrotain to recognise a script (it looks at types only),
+ * while the actions read offsets and images from the Scan. Messages need a
+ * token's own offset, so a parse that finds an error is run again over
+ * tokenObjects.
+ */
+const shared: IToken[] = [];
+for (const t of allTokens) shared[t.tokenTypeIdx!] = { image: '', startOffset: Number.NaN, tokenTypeIdx: t.tokenTypeIdx!, tokenType: t } as IToken;
+
+export function sharedTokens(scan: Scan): IToken[] {
+  // Room for the end-of-input tokens Chevrotain appends before a parse
+  // (onBeforeParse): an array made at its exact size was copied whole for them.
+  const tokens = new Array<IToken>(scan.count + 8);
+  tokens.length = scan.count;
+  const types = scan.types;
+  for (let i = 0; i < scan.count; i++) tokens[i] = shared[types[i]!]!;
+  return tokens;
 }
 
 function quoteGarbage(image: string): string {

@@ -9,12 +9,14 @@ import type { Diagnostic, Position } from '../src/diagnostics.js';
 import type { Script } from '../src/sieve/ast.js';
 import { defaultParseLimits, type Dialect, type ParseLimits, MOMENTUM_MAX_IDENTIFIER } from './sieve-limits.js';
 import { SieveParser } from './sieve-parser.js';
-import { isErrorToken, lexSieve } from './sieve-tokens.js';
+import { isErrorToken, lexSieve, sharedTokens, tokenObjects } from './sieve-tokens.js';
+import { scanSieve } from './sieve-scanner.js';
 
 export { type Dialect, defaultParseLimits, type ParseLimits, type ParseSettings, MOMENTUM_MAX_IDENTIFIER } from './sieve-limits.js';
 export { lexSieve } from './sieve-tokens.js';
 
 const NO_TOKENS: IToken[] = [];
+const NO_SCAN = scanSieve('');
 
 /** One parser for every parse: Chevrotain's grammar analysis runs once, at load (its performance guide). */
 const parser = new SieveParser();
@@ -48,18 +50,15 @@ export function parseSieve(text: string, options: ParseOptions = {}): ParseResul
   }
   // Momentum's function names run past Pigeonhole's 32 characters (ec_get_message_received_from_port).
   const lexed = lexSieve(text, options.dialect === 'rfc' ? limits : { ...limits, maxIdentifierLength: Math.max(limits.maxIdentifierLength, MOMENTUM_MAX_IDENTIFIER) });
-  parser.input = lexed.tokens;
   parser.lines = lexed.lines;
+  parser.scan = lexed.scan;
   parser.settings = { dialect: options.dialect ?? 'momentum', limits };
-  let script: Script;
-  try {
-    script = parser.script() ?? empty;
-  } catch (e) {
-    // Recovery handles every recognition error; anything else is a bug, but
-    // it must still come back as a diagnostic, not crash the caller.
-    parser.diagnostics.push({ severity: 'error', message: `internal parser error: ${(e as Error).message}`, line: 1, column: 1, offset: 0 });
-    script = empty;
-  }
+  // A script with no error is parsed over shared token objects (no object
+  // per token); one with an error is parsed (again) over tokens of their
+  // own, whose offsets and images the messages need. Both parses build the
+  // same AST: the actions read the Scan either way.
+  let script = lexed.malformed ? undefined : parseOver(sharedTokens(lexed.scan), empty);
+  if (script === undefined || parser.errors.length || parser.diagnostics.length) script = parseOver(tokenObjects(lexed.scan), empty);
   const recognition = parser.errors
     .filter((err: IRecognitionException) => !isErrorToken(err.token))
     .map((err): Diagnostic => ({ severity: 'error', message: err.message, ...tokenPosition(err.token, text) }));
@@ -67,7 +66,20 @@ export function parseSieve(text: string, options: ParseOptions = {}): ParseResul
   // The shared parser would otherwise hold every token of this script (as
   // many bytes as the AST) until the next parse.
   parser.input = NO_TOKENS;
+  parser.scan = NO_SCAN;
   return { script, diagnostics: withFile(diagnostics, options.file) };
+}
+
+function parseOver(tokens: IToken[], empty: Script): Script {
+  parser.input = tokens;
+  try {
+    return parser.script() ?? empty;
+  } catch (e) {
+    // Recovery handles every recognition error; anything else is a bug, but
+    // it must still come back as a diagnostic, not crash the caller.
+    parser.diagnostics.push({ severity: 'error', message: `internal parser error: ${(e as Error).message}`, line: 1, column: 1, offset: 0 });
+    return empty;
+  }
 }
 
 function tokenPosition(token: IToken, text: string): Position {

@@ -193,3 +193,24 @@ describe('positions, computed when asked', () => {
     );
   });
 });
+
+describe('a parse that finds an error', () => {
+  // A valid script is parsed over shared token objects, one with an error
+  // over tokens of their own (grammars/sieve.ts): both must build the same AST.
+  it('builds the same AST, positions included, for the commands before the error', () => {
+    const shape = (commands: unknown) => nodesOf(commands).map((n) => [n.kind, n.pos, n.end]);
+    fc.assert(
+      fc.property(fc.array(gcommand, { minLength: 1, maxLength: 4 }), fc.constantFrom('\n}', '\n"stray"', '\nx @', '\n"open'), (commands, broken) => {
+        const text = commands.map(printCommand).join('\n');
+        const valid = parseSieve(text);
+        const invalid = parseSieve(text + broken);
+        expect(valid.diagnostics).toEqual([]);
+        expect(invalid.diagnostics.length).toBeGreaterThan(0);
+        const before = invalid.script.commands.slice(0, valid.script.commands.length);
+        expect(strip(before)).toEqual(strip(valid.script.commands));
+        expect(shape(before)).toEqual(shape(valid.script.commands));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
