@@ -77,6 +77,10 @@ export class Validator {
   private requireOpen = true;
   private unknownCommands = new Set<string>();
   private unknownTags = new Set<string>();
+  private counted = 0;
+  private errors = 0;
+  /** tagsFor's answers; emptied when a `require` changes what is loaded. */
+  private tagChoices = new WeakMap<CommandDef, Map<string, TagChoice>>();
   /** The commands whose blocks are being validated, outermost first (foreverypart's break looks here). */
   readonly enclosing: Bound[] = [];
   /** The language layer's own string expansion is on (its prepare decides: Sieve++ macros). */
@@ -117,6 +121,7 @@ export class Validator {
     if (capability === '' || (layer?.requirable && !layer.requirable(ext))) return false;
     if (!this.loaded.has(ext)) {
       this.loaded.add(ext);
+      this.tagChoices = new WeakMap();
       this.capabilities.add(capability);
       for (const ns of ext.namespaces ?? []) this.namespaces.add(ns.name);
       ext.onRequire?.(this, at);
@@ -251,13 +256,26 @@ export class Validator {
     return b;
   }
 
+  /**
+   * Errors so far. Asked several times per command, so the diagnostics are
+   * counted once each, from where the last count stopped (include.ts adds
+   * some of its own, so a counter in error() would miss them).
+   */
   errorCount(): number {
-    let n = 0;
-    for (const d of this.diagnostics) if (d.severity === 'error') n++;
-    return n;
+    const all = this.diagnostics;
+    for (let i = this.counted; i < all.length; i++) if (all[i]!.severity === 'error') this.errors++;
+    this.counted = all.length;
+    return this.errors;
   }
 
+  /** The tags a command accepts, given what is required so far: made once per command definition until the next `require`. */
   tagsFor(def: CommandDef): Map<string, TagChoice> {
+    let m = this.tagChoices.get(def);
+    if (m === undefined) this.tagChoices.set(def, (m = this.makeTagChoices(def)));
+    return m;
+  }
+
+  private makeTagChoices(def: CommandDef): Map<string, TagChoice> {
     const m = new Map<string, TagChoice>();
     for (const t of def.tags ?? []) m.set(t.name, { spec: t });
     for (const a of this.registry.attached.get(def.name) ?? []) if (this.enabled(a.ext)) m.set(a.def.name, { spec: a.def });
