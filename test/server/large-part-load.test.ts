@@ -109,4 +109,17 @@ describe('a script reading a large part of a spooled message', () => {
     expect(gate.reads).toBeGreaterThan(1);
     expect(gate.syncReads).toBe(0);
   });
+
+  it('adds a header field to a spooled message without reading it on the event loop', async () => {
+    gate.release();
+    server = await startTestServer(policy('ec_header_add "X-Policy" "seen";'), { maxMessageSize: 8 << 20, messageInMemoryLimit: 64 * 1024 });
+    const body = 'a line of a message spooled to disk as it arrives\r\n'.repeat(10_000);
+    gate.syncReads = 0;
+    const sent = await sendMail(await server.client(), 'ann@sender.test', ['bob@here.test'], `From: a@b.test\r\nSubject: t\r\n\r\n${body}LAST-LINE\r\n`);
+    expect(sent.end?.code).toBe(250);
+    expect(gate.syncReads).toBe(0);
+    const [stored] = await server.spooled();
+    expect(stored!.message).toMatch(/^Received: [^]*\r\nX-Policy: seen\r\nFrom: a@b.test\r\n/);
+    expect(stored!.message.endsWith(`${body}LAST-LINE\r\n`)).toBe(true);
+  });
 });

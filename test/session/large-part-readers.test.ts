@@ -81,6 +81,7 @@ const SCRIPTS: Record<string, string> = {
     'require ["foreverypart", "extracttext", "variables", "mime"]; foreverypart { if header :mime :contains "content-type" "text" { extracttext "t"; if string :matches "${t}" "text of a large part*" { discard; } } }',
   'replace in a part': 'require ["foreverypart", "replace", "mime"]; foreverypart { if header :mime :contains "content-type" "octet" { replace "gone"; } }',
   enclose: 'require "enclose"; enclose "see attached";',
+  editheader: 'require "editheader"; addheader "X-Seen" "yes"; deleteheader "subject"; if header :is "x-seen" "yes" { discard; }',
 };
 
 async function run(script: string, source: Awaited<ReturnType<typeof spooled>>) {
