@@ -47,6 +47,23 @@ export interface SpoolJob {
   files?: SpoolFile[];
   /** An envelope record (one line of JSON, line break included, envelope-journal.ts) for the journal in `dir` (the spool's envelopes/). */
   record?: { dir: string; line: string };
+  /** Instead: compact the journals this thread has closed in `dir` (envelope-journal.ts, "While running"). */
+  compact?: CompactRequest;
+}
+
+/** A compaction of the journals closed in `dir`, asked for by the spool of `spoolDir`. */
+export interface CompactRequest {
+  dir: string;
+  spoolDir: string;
+  /** Messages being delivered when the request was made: their records stay, visible yet or not. */
+  keep: string[];
+}
+
+/** What a compaction did: journal files it read (then removed), records it kept in the new one, records it dropped. */
+export interface CompactResult {
+  files: number;
+  kept: number;
+  dropped: number;
 }
 
 /** The thread's answer: the files are durable in place and the record in the journal (no error), or none of the files is left. */
@@ -55,12 +72,20 @@ export interface SpoolReply {
   error?: { message: string; code?: string };
   /** Directory fsyncs this job started (others waited on them too): for the benchmarks' count of fsyncs. */
   dirSyncs: number;
+  compacted?: CompactResult;
+}
+
+/** Sent by the thread, apart from the replies, when it closed a journal in `rolled` past its size limit: time to compact. */
+export interface SpoolRolled {
+  rolled: string;
 }
 
 /** What the thread is started with. */
 export interface SpoolWriterData {
   /** A journal file that has grown past this many octets is closed, and the next record starts a new one. */
   journalLimit: number;
+  /** Tests only (test/delivery/crash-compaction.test.ts): the process kills itself at this step of a compaction. */
+  crashAt?: 'written' | 'renamed' | 'removed';
 }
 
 export function spoolWriterThread(): void {
@@ -69,7 +94,7 @@ export function spoolWriterThread(): void {
   const { randomBytes } = process.getBuiltinModule('node:crypto');
   const { promisify } = process.getBuiltinModule('node:util');
   const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
-  const { journalLimit } = workerData as SpoolWriterData;
+  const { journalLimit, crashAt } = workerData as SpoolWriterData;
   const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
   const port = parentPort!;
   const open = promisify(fs.open) as (file: string, flags: number, mode?: number) => Promise<number>;
@@ -78,6 +103,8 @@ export function spoolWriterThread(): void {
   const fsync = promisify(fs.fsync);
   const rename = promisify(fs.rename);
   const mkdir = promisify(fs.mkdir);
+  const unlinkP = promisify(fs.unlink);
+  const readdirP = fs.promises.readdir;
 
   /** Per directory: the fsync running, and the one after it, which every name made meanwhile waits for. */
   const running = new Map<string, Promise<void>>();
@@ -149,6 +176,8 @@ export function spoolWriterThread(): void {
   interface Journal {
     dir: string;
     fd: number | undefined;
+    /** The open file's path. */
+    file: string;
     size: number;
     named: boolean;
     committing: boolean;
@@ -158,7 +187,7 @@ export function spoolWriterThread(): void {
 
   function journal(dir: string, record: string): Promise<void> {
     let j = journals.get(dir);
-    if (!j) journals.set(dir, (j = { dir, fd: undefined, size: 0, named: false, committing: false, waiting: [] }));
+    if (!j) journals.set(dir, (j = { dir, fd: undefined, file: '', size: 0, named: false, committing: false, waiting: [] }));
     const jj = j;
     return new Promise((resolve, reject) => {
       // The first record of a batch starts its commit after this turn, so that every job handed over with it shares it.
@@ -168,8 +197,18 @@ export function spoolWriterThread(): void {
   }
 
   function closeJournal(j: Journal): void {
-    if (j.fd !== undefined) fs.closeSync(j.fd);
+    if (j.fd === undefined) return;
+    fs.closeSync(j.fd);
     j.fd = undefined;
+    closedIn(j.dir).add(j.file);
+  }
+
+  /** Per journal directory: the journal files this thread has closed (and the ones its compactions made), which compaction may rewrite. */
+  const closed = new Map<string, Set<string>>();
+  function closedIn(dir: string): Set<string> {
+    let set = closed.get(dir);
+    if (!set) closed.set(dir, (set = new Set()));
+    return set;
   }
 
   async function commit(j: Journal): Promise<void> {
@@ -180,8 +219,8 @@ export function spoolWriterThread(): void {
     try {
       if (j.fd === undefined) {
         // Sortable by time; unique across processes (each has its own journal) and threads.
-        const name = `${Date.now()}.P${process.pid}.R${randomBytes(6).toString('hex')}.journal`;
-        j.fd = await open(path.join(j.dir, name), CREATE | fs.constants.O_APPEND, 0o600);
+        j.file = path.join(j.dir, journalName());
+        j.fd = await open(j.file, CREATE | fs.constants.O_APPEND, 0o600);
         j.size = 0;
         j.named = false;
       }
@@ -191,7 +230,10 @@ export function spoolWriterThread(): void {
       await Promise.all([fdatasync(j.fd), j.named ? undefined : fsyncDir(j.dir)]);
       j.named = true;
       for (const b of batch) b.resolve();
-      if (j.size >= journalLimit) closeJournal(j);
+      if (j.size >= journalLimit) {
+        closeJournal(j);
+        port.postMessage({ rolled: j.dir } satisfies SpoolRolled);
+      }
     } catch (e) {
       for (const b of batch) b.reject(e);
       // After a failed write or sync what the file holds is unknown (fsync(2)): later records go to a new file.
@@ -200,6 +242,126 @@ export function spoolWriterThread(): void {
       j.committing = false;
       // Records that arrived during this commit waited for it to end: theirs starts now.
       if (j.waiting.length) void commit(j);
+    }
+  }
+
+  /** Sortable by time; unique across processes (each has its own journal) and threads; a running process's are left alone by another's start-up. */
+  function journalName(): string {
+    return `${Date.now()}.P${process.pid}.R${randomBytes(6).toString('hex')}.journal`;
+  }
+
+  /**
+   * Compaction while running (envelope-journal.ts, "While running"): the
+   * journals this thread closed before the request arrived, and the one
+   * this process's start-up compaction made, keep only the records of
+   * messages in a folder's new/ or cur/ or still being delivered
+   * (`keep`), rewritten into one new journal; the old files go. Every
+   * record in them was appended for a job sent before the request, so its
+   * message is visible, in `keep`, or never to be. Durable before anything
+   * is removed, as at start-up: a crash leaves records twice (the same
+   * ones) or a `.compacting` file that start-up removes, never none.
+   */
+  async function compact(request: CompactRequest): Promise<CompactResult> {
+    const { dir, spoolDir } = request;
+    const own = closedIn(dir);
+    // Taken before the first wait: journals closed later may hold records of jobs sent after the request.
+    const files = [...own];
+    const startUp = new RegExp(`^\\d+\\.P${process.pid}\\.compacted\\.journal$`);
+    for (const name of await readdirP(dir)) if (startUp.test(name)) files.push(path.join(dir, name));
+    if (!files.length) return { files: 0, kept: 0, dropped: 0 };
+    const keep = new Set(request.keep);
+    const visible = await visibleNames(spoolDir);
+    const gone = new Set<string>();
+    for (const file of files) for await (const id of recordIds(file)) if (!visible.has(id) && !keep.has(id)) gone.add(id);
+    // A message renamed within cur/ while it was listed (its flags changed) may be missing from one listing (readdir(3)): a second decides.
+    if (gone.size) for (const id of await visibleNames(spoolDir)) gone.delete(id);
+    if (gone.size === 0) return { files: 0, kept: 0, dropped: 0 };
+    const name = journalName();
+    const tmp = path.join(dir, `${name}.compacting`);
+    let kept = 0;
+    let dropped = 0;
+    const fd = await open(tmp, CREATE, 0o600);
+    try {
+      let batch: string[] = [];
+      let size = 0;
+      for (const file of files) {
+        for await (const [id, line] of recordLines(file)) {
+          if (gone.has(id)) {
+            dropped++;
+            continue;
+          }
+          batch.push(line);
+          kept++;
+          if ((size += line.length) >= 1 << 20) {
+            await writeAll(fd, Buffer.from(batch.join('')));
+            batch = [];
+            size = 0;
+          }
+        }
+      }
+      await writeAll(fd, Buffer.from(batch.join('')));
+      await fdatasync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (crashAt === 'written') process.kill(process.pid, 'SIGKILL');
+    if (kept) {
+      await rename(tmp, path.join(dir, name));
+      await fsyncDir(dir);
+      own.add(path.join(dir, name));
+      if (crashAt === 'renamed') process.kill(process.pid, 'SIGKILL');
+    } else await unlinkP(tmp);
+    for (const file of files) {
+      await unlinkP(file).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
+      own.delete(file);
+      if (crashAt === 'removed') process.kill(process.pid, 'SIGKILL');
+    }
+    return { files: files.length, kept, dropped };
+  }
+
+  /** Message names in the spool's folders (the spool and its Maildir++ `.Folder`s), new/ listed before cur/: a message moved from one to the other meanwhile is seen. */
+  async function visibleNames(spoolDir: string): Promise<Set<string>> {
+    const names = new Set<string>();
+    const folders = [spoolDir];
+    for (const e of await readdirP(spoolDir, { withFileTypes: true })) if (e.name.startsWith('.') && e.isDirectory()) folders.push(path.join(spoolDir, e.name));
+    for (const folder of folders) {
+      for (const sub of ['new', 'cur']) for (const n of await readdirP(path.join(folder, sub)).catch(() => [] as string[])) names.add(n.split(':')[0]!);
+    }
+    return names;
+  }
+
+  /** A journal's whole records, with their message names, read a piece at a time; a torn or foreign line is skipped (as start-up skips it). */
+  async function* recordLines(file: string): AsyncGenerator<[string, string]> {
+    let rest = '';
+    let stream: AsyncIterable<string>;
+    try {
+      stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+      for await (const chunk of stream) {
+        const lines = (rest + chunk).split('\n');
+        rest = lines.pop()!;
+        for (const line of lines) {
+          const id = recordId(line);
+          if (id !== undefined) yield [id, `${line}\n`];
+        }
+      }
+    } catch (e) {
+      // Removed meanwhile (another process's start-up compacted it): its records are in that process's journal.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+
+  async function* recordIds(file: string): AsyncGenerator<string> {
+    for await (const [id] of recordLines(file)) yield id;
+  }
+
+  function recordId(line: string): string | undefined {
+    try {
+      const r = JSON.parse(line) as { id?: unknown };
+      return typeof r?.id === 'string' ? r.id : undefined;
+    } catch {
+      return undefined;
     }
   }
 
@@ -248,6 +410,16 @@ export function spoolWriterThread(): void {
   }
 
   port.on('message', (jobs: SpoolJob[]) => {
-    for (const job of jobs) void write(job);
+    for (const job of jobs) {
+      if (!job.compact) {
+        void write(job);
+        continue;
+      }
+      // compact() takes its list of journals before its first wait, in this turn: after every job sent before it, before any sent after.
+      compact(job.compact).then(
+        (compacted) => reply({ seq: job.seq, dirSyncs: 0, compacted }),
+        (e: unknown) => reply({ seq: job.seq, error: { message: (e as Error).message }, dirSyncs: 0 }),
+      );
+    }
   });
 }
