@@ -34,7 +34,7 @@ import { join } from 'node:path';
 import { DirSync } from './dir-sync.js';
 import { compactJournal, journalRecord, readRecords } from './envelope-journal.js';
 import { ownBytes, SMALL_WRITE, type SpoolWriter, spoolWriter } from './spool-writer.js';
-import type { CompactResult } from './spool-writer-thread.js';
+import type { CompactResult } from './journal-compaction-thread.js';
 import { type Piece, writePieces } from './write-pieces.js';
 
 export interface EnvelopeSidecar {

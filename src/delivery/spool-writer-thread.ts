@@ -22,8 +22,11 @@
  * This function's source text is the thread's whole program (run with
  * `eval`, so that it works the same from tsc's output, the bundled CLI and
  * the tests): it may use nothing from outside itself but Node's built-in
- * modules, through process.getBuiltinModule, and its workerData.
+ * modules, through process.getBuiltinModule, its workerData, and the
+ * journal compactor's source, which it is called with.
  */
+import type { CompactRequest, CompactResult, journalCompactor } from './journal-compaction-thread.js';
+
 
 /** A file made durable under a temporary name, then renamed into place. */
 export interface SpoolFile {
@@ -51,21 +54,6 @@ export interface SpoolJob {
   compact?: CompactRequest;
 }
 
-/** A compaction of the journals closed in `dir`, asked for by the spool of `spoolDir`. */
-export interface CompactRequest {
-  dir: string;
-  spoolDir: string;
-  /** Messages being delivered when the request was made: their records stay, visible yet or not. */
-  keep: string[];
-}
-
-/** What a compaction did: journal files it read (then removed), records it kept in the new one, records it dropped. */
-export interface CompactResult {
-  files: number;
-  kept: number;
-  dropped: number;
-}
-
 /** The thread's answer: the files are durable in place and the record in the journal (no error), or none of the files is left. */
 export interface SpoolReply {
   seq: number;
@@ -88,7 +76,7 @@ export interface SpoolWriterData {
   crashAt?: 'written' | 'renamed' | 'removed';
 }
 
-export function spoolWriterThread(): void {
+export function spoolWriterThread(makeCompactor: typeof journalCompactor): void {
   const fs = process.getBuiltinModule('node:fs');
   const path = process.getBuiltinModule('node:path');
   const { randomBytes } = process.getBuiltinModule('node:crypto');
@@ -103,8 +91,6 @@ export function spoolWriterThread(): void {
   const fsync = promisify(fs.fsync);
   const rename = promisify(fs.rename);
   const mkdir = promisify(fs.mkdir);
-  const unlinkP = promisify(fs.unlink);
-  const readdirP = fs.promises.readdir;
 
   /** Per directory: the fsync running, and the one after it, which every name made meanwhile waits for. */
   const running = new Map<string, Promise<void>>();
@@ -250,120 +236,8 @@ export function spoolWriterThread(): void {
     return `${Date.now()}.P${process.pid}.R${randomBytes(6).toString('hex')}.journal`;
   }
 
-  /**
-   * Compaction while running (envelope-journal.ts, "While running"): the
-   * journals this thread closed before the request arrived, and the one
-   * this process's start-up compaction made, keep only the records of
-   * messages in a folder's new/ or cur/ or still being delivered
-   * (`keep`), rewritten into one new journal; the old files go. Every
-   * record in them was appended for a job sent before the request, so its
-   * message is visible, in `keep`, or never to be. Durable before anything
-   * is removed, as at start-up: a crash leaves records twice (the same
-   * ones) or a `.compacting` file that start-up removes, never none.
-   */
-  async function compact(request: CompactRequest): Promise<CompactResult> {
-    const { dir, spoolDir } = request;
-    const own = closedIn(dir);
-    // Taken before the first wait: journals closed later may hold records of jobs sent after the request.
-    const files = [...own];
-    const startUp = new RegExp(`^\\d+\\.P${process.pid}\\.compacted\\.journal$`);
-    for (const name of await readdirP(dir)) if (startUp.test(name)) files.push(path.join(dir, name));
-    if (!files.length) return { files: 0, kept: 0, dropped: 0 };
-    const keep = new Set(request.keep);
-    const visible = await visibleNames(spoolDir);
-    const gone = new Set<string>();
-    for (const file of files) for await (const id of recordIds(file)) if (!visible.has(id) && !keep.has(id)) gone.add(id);
-    // A message renamed within cur/ while it was listed (its flags changed) may be missing from one listing (readdir(3)): a second decides.
-    if (gone.size) for (const id of await visibleNames(spoolDir)) gone.delete(id);
-    if (gone.size === 0) return { files: 0, kept: 0, dropped: 0 };
-    const name = journalName();
-    const tmp = path.join(dir, `${name}.compacting`);
-    let kept = 0;
-    let dropped = 0;
-    const fd = await open(tmp, CREATE, 0o600);
-    try {
-      let batch: string[] = [];
-      let size = 0;
-      for (const file of files) {
-        for await (const [id, line] of recordLines(file)) {
-          if (gone.has(id)) {
-            dropped++;
-            continue;
-          }
-          batch.push(line);
-          kept++;
-          if ((size += line.length) >= 1 << 20) {
-            await writeAll(fd, Buffer.from(batch.join('')));
-            batch = [];
-            size = 0;
-          }
-        }
-      }
-      await writeAll(fd, Buffer.from(batch.join('')));
-      await fdatasync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (crashAt === 'written') process.kill(process.pid, 'SIGKILL');
-    if (kept) {
-      await rename(tmp, path.join(dir, name));
-      await fsyncDir(dir);
-      own.add(path.join(dir, name));
-      if (crashAt === 'renamed') process.kill(process.pid, 'SIGKILL');
-    } else await unlinkP(tmp);
-    for (const file of files) {
-      await unlinkP(file).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-      });
-      own.delete(file);
-      if (crashAt === 'removed') process.kill(process.pid, 'SIGKILL');
-    }
-    return { files: files.length, kept, dropped };
-  }
-
-  /** Message names in the spool's folders (the spool and its Maildir++ `.Folder`s), new/ listed before cur/: a message moved from one to the other meanwhile is seen. */
-  async function visibleNames(spoolDir: string): Promise<Set<string>> {
-    const names = new Set<string>();
-    const folders = [spoolDir];
-    for (const e of await readdirP(spoolDir, { withFileTypes: true })) if (e.name.startsWith('.') && e.isDirectory()) folders.push(path.join(spoolDir, e.name));
-    for (const folder of folders) {
-      for (const sub of ['new', 'cur']) for (const n of await readdirP(path.join(folder, sub)).catch(() => [] as string[])) names.add(n.split(':')[0]!);
-    }
-    return names;
-  }
-
-  /** A journal's whole records, with their message names, read a piece at a time; a torn or foreign line is skipped (as start-up skips it). */
-  async function* recordLines(file: string): AsyncGenerator<[string, string]> {
-    let rest = '';
-    let stream: AsyncIterable<string>;
-    try {
-      stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
-      for await (const chunk of stream) {
-        const lines = (rest + chunk).split('\n');
-        rest = lines.pop()!;
-        for (const line of lines) {
-          const id = recordId(line);
-          if (id !== undefined) yield [id, `${line}\n`];
-        }
-      }
-    } catch (e) {
-      // Removed meanwhile (another process's start-up compacted it): its records are in that process's journal.
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-  }
-
-  async function* recordIds(file: string): AsyncGenerator<string> {
-    for await (const [id] of recordLines(file)) yield id;
-  }
-
-  function recordId(line: string): string | undefined {
-    try {
-      const r = JSON.parse(line) as { id?: unknown };
-      return typeof r?.id === 'string' ? r.id : undefined;
-    } catch {
-      return undefined;
-    }
-  }
+  /** Compaction while running, in this thread (journal-compaction-thread.ts). */
+  const compact = makeCompactor({ closedIn, journalName, writeAll, fsyncDir, crashAt });
 
   /** Answers of this turn of the event loop, sent together (a group commit finishes many messages at once). */
   let replies: SpoolReply[] = [];

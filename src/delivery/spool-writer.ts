@@ -9,7 +9,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Piece } from './write-pieces.js';
-import { type CompactRequest, type CompactResult, type SpoolJob, type SpoolReply, type SpoolRolled, type SpoolWriterData, spoolWriterThread } from './spool-writer-thread.js';
+import { type CompactRequest, type CompactResult, journalCompactor } from './journal-compaction-thread.js';
+import { type SpoolJob, type SpoolReply, type SpoolRolled, type SpoolWriterData, spoolWriterThread } from './spool-writer-thread.js';
 
 /**
  * Files up to this size are written by the thread, copied into one buffer
@@ -79,7 +80,7 @@ export class SpoolWriter {
   }
 
   private start(): Worker {
-    const worker = new Worker(`(${spoolWriterThread.toString()})()`, { eval: true, name: 'spool-writer', workerData: this.data });
+    const worker = new Worker(`(${spoolWriterThread.toString()})(${journalCompactor.toString()})`, { eval: true, name: 'spool-writer', workerData: this.data });
     worker.on('message', (replies: SpoolReply[] | SpoolRolled) => {
       if (!Array.isArray(replies)) {
         this.rollListeners.get(replies.rolled)?.();
