@@ -19,6 +19,13 @@
  * Spools written before the journal have `envelopes/<id>.json`, one per
  * message; they are read the same way and folded into the journal at
  * start-up.
+ *
+ * While running: whenever a journal reaches its size and a new one starts,
+ * the spool writer's thread compacts the journals its process closed
+ * (spool-writer-thread.ts compact()), with the same order of writes as
+ * compactJournal below, keeping also the records of messages still being
+ * delivered (maildir.ts), whose records may be durable before their
+ * messages are visible.
  */
 import { closeSync, constants, fdatasync, openSync, writeSync } from 'node:fs';
 import { readdir, readFile, rename, rm } from 'node:fs/promises';

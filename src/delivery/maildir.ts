@@ -34,6 +34,7 @@ import { join } from 'node:path';
 import { DirSync } from './dir-sync.js';
 import { compactJournal, journalRecord, readRecords } from './envelope-journal.js';
 import { ownBytes, SMALL_WRITE, type SpoolWriter, spoolWriter } from './spool-writer.js';
+import type { CompactResult } from './journal-compaction-thread.js';
 import { type Piece, writePieces } from './write-pieces.js';
 
 export interface EnvelopeSidecar {
@@ -69,6 +70,14 @@ export class MaildirSpool {
   private readonly dirs = new DirSync();
   /** The envelope journal's directory. */
   readonly envelopeDir: string;
+  /**
+   * Messages being delivered: from before their record is handed to the
+   * writer until deliver settles. A record can be in a closed journal
+   * before its message is renamed into new/, so compaction keeps these.
+   */
+  private readonly delivering = new Set<string>();
+  /** The compaction running, if any: one at a time. */
+  private compacting: Promise<CompactResult> | undefined;
 
   constructor(
     readonly dir: string,
@@ -76,6 +85,25 @@ export class MaildirSpool {
     private readonly writer: SpoolWriter = spoolWriter,
   ) {
     this.envelopeDir = join(dir, 'envelopes');
+    // A journal closed past its size is the time to compact (envelope-journal.ts, "While running"); a failure leaves the files as they were.
+    writer.onRoll(this.envelopeDir, () => void this.compactJournals().catch(() => undefined));
+  }
+
+  /**
+   * Compacts, in the spool writer's thread, the journals this process has
+   * closed: only records of messages in new/ or cur/, or being delivered,
+   * are kept (envelope-journal.ts, "While running"). Runs on its own when
+   * a journal reaches its size limit.
+   */
+  async compactJournals(): Promise<CompactResult> {
+    while (this.compacting) await this.compacting.catch(() => undefined);
+    const running = this.writer.compact({ dir: this.envelopeDir, spoolDir: this.dir, keep: [...this.delivering] });
+    this.compacting = running;
+    try {
+      return await running;
+    } finally {
+      this.compacting = undefined;
+    }
   }
 
   /** Creates the directory layout; safe to call again. */
@@ -100,12 +128,21 @@ export class MaildirSpool {
   async deliver(folder: string, message: Buffer | readonly Piece[], envelope: Omit<EnvelopeSidecar, 'folder'>): Promise<SpooledMessage> {
     const target = this.folderDir(folder);
     const id = uniqueName();
-    const tmpMessage = join(this.dir, 'tmp', id);
-    const newDir = join(target, 'new');
-    const path = join(newDir, id);
     // In one buffer of its own for the thread, when it is in memory and small.
     const small = ownBytes(Buffer.isBuffer(message) ? [message] : message, SMALL_WRITE);
     const record = journalRecord(id, { ...envelope, folder });
+    this.delivering.add(id);
+    try {
+      return await this.write(id, folder, target, message, small, record);
+    } finally {
+      this.delivering.delete(id);
+    }
+  }
+
+  private async write(id: string, folder: string, target: string, message: Buffer | readonly Piece[], small: Uint8Array | undefined, record: string): Promise<SpooledMessage> {
+    const tmpMessage = join(this.dir, 'tmp', id);
+    const newDir = join(target, 'new');
+    const path = join(newDir, id);
     if (small) {
       await this.writer.write({ files: [{ tmp: tmpMessage, path, bytes: small, ...(target !== this.dir ? { folderDir: target } : {}) }], record: { dir: this.envelopeDir, line: record } });
       return { id, folder, path };

@@ -49,6 +49,8 @@ export class QueueStore implements MessageStore {
     // Bytes pass through latin1 unchanged: the composed copy is the received message byte for byte.
     const sieveMessage = () => (parsed ??= parseMessage(full().toString('latin1')));
     const firstRecipient = transaction.recipients[0]?.address ?? '';
+    // Replies and copies are composed from the message whole: a spooled one is loaded on the thread pool first, not read on the event loop.
+    if (plan.redirects.length || plan.vacations.length || plan.notifications.length) await message.load?.();
     for (const to of plan.redirects) {
       const details = plan.redirectDetails?.[to];
       // RFC 5703 6: after an enclose, a redirect forwards the message as it was before it (our Received: on top, as for the others).

@@ -22,8 +22,11 @@
  * This function's source text is the thread's whole program (run with
  * `eval`, so that it works the same from tsc's output, the bundled CLI and
  * the tests): it may use nothing from outside itself but Node's built-in
- * modules, through process.getBuiltinModule, and its workerData.
+ * modules, through process.getBuiltinModule, its workerData, and the
+ * journal compactor's source, which it is called with.
  */
+import type { CompactRequest, CompactResult, journalCompactor } from './journal-compaction-thread.js';
+
 
 /** A file made durable under a temporary name, then renamed into place. */
 export interface SpoolFile {
@@ -47,6 +50,8 @@ export interface SpoolJob {
   files?: SpoolFile[];
   /** An envelope record (one line of JSON, line break included, envelope-journal.ts) for the journal in `dir` (the spool's envelopes/). */
   record?: { dir: string; line: string };
+  /** Instead: compact the journals this thread has closed in `dir` (envelope-journal.ts, "While running"). */
+  compact?: CompactRequest;
 }
 
 /** The thread's answer: the files are durable in place and the record in the journal (no error), or none of the files is left. */
@@ -55,21 +60,29 @@ export interface SpoolReply {
   error?: { message: string; code?: string };
   /** Directory fsyncs this job started (others waited on them too): for the benchmarks' count of fsyncs. */
   dirSyncs: number;
+  compacted?: CompactResult;
+}
+
+/** Sent by the thread, apart from the replies, when it closed a journal in `rolled` past its size limit: time to compact. */
+export interface SpoolRolled {
+  rolled: string;
 }
 
 /** What the thread is started with. */
 export interface SpoolWriterData {
   /** A journal file that has grown past this many octets is closed, and the next record starts a new one. */
   journalLimit: number;
+  /** Tests only (test/delivery/crash-compaction.test.ts): the process kills itself at this step of a compaction. */
+  crashAt?: 'written' | 'renamed' | 'removed';
 }
 
-export function spoolWriterThread(): void {
+export function spoolWriterThread(makeCompactor: typeof journalCompactor): void {
   const fs = process.getBuiltinModule('node:fs');
   const path = process.getBuiltinModule('node:path');
   const { randomBytes } = process.getBuiltinModule('node:crypto');
   const { promisify } = process.getBuiltinModule('node:util');
   const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
-  const { journalLimit } = workerData as SpoolWriterData;
+  const { journalLimit, crashAt } = workerData as SpoolWriterData;
   const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
   const port = parentPort!;
   const open = promisify(fs.open) as (file: string, flags: number, mode?: number) => Promise<number>;
@@ -149,6 +162,8 @@ export function spoolWriterThread(): void {
   interface Journal {
     dir: string;
     fd: number | undefined;
+    /** The open file's path. */
+    file: string;
     size: number;
     named: boolean;
     committing: boolean;
@@ -158,7 +173,7 @@ export function spoolWriterThread(): void {
 
   function journal(dir: string, record: string): Promise<void> {
     let j = journals.get(dir);
-    if (!j) journals.set(dir, (j = { dir, fd: undefined, size: 0, named: false, committing: false, waiting: [] }));
+    if (!j) journals.set(dir, (j = { dir, fd: undefined, file: '', size: 0, named: false, committing: false, waiting: [] }));
     const jj = j;
     return new Promise((resolve, reject) => {
       // The first record of a batch starts its commit after this turn, so that every job handed over with it shares it.
@@ -168,8 +183,18 @@ export function spoolWriterThread(): void {
   }
 
   function closeJournal(j: Journal): void {
-    if (j.fd !== undefined) fs.closeSync(j.fd);
+    if (j.fd === undefined) return;
+    fs.closeSync(j.fd);
     j.fd = undefined;
+    closedIn(j.dir).add(j.file);
+  }
+
+  /** Per journal directory: the journal files this thread has closed (and the ones its compactions made), which compaction may rewrite. */
+  const closed = new Map<string, Set<string>>();
+  function closedIn(dir: string): Set<string> {
+    let set = closed.get(dir);
+    if (!set) closed.set(dir, (set = new Set()));
+    return set;
   }
 
   async function commit(j: Journal): Promise<void> {
@@ -180,8 +205,8 @@ export function spoolWriterThread(): void {
     try {
       if (j.fd === undefined) {
         // Sortable by time; unique across processes (each has its own journal) and threads.
-        const name = `${Date.now()}.P${process.pid}.R${randomBytes(6).toString('hex')}.journal`;
-        j.fd = await open(path.join(j.dir, name), CREATE | fs.constants.O_APPEND, 0o600);
+        j.file = path.join(j.dir, journalName());
+        j.fd = await open(j.file, CREATE | fs.constants.O_APPEND, 0o600);
         j.size = 0;
         j.named = false;
       }
@@ -191,7 +216,10 @@ export function spoolWriterThread(): void {
       await Promise.all([fdatasync(j.fd), j.named ? undefined : fsyncDir(j.dir)]);
       j.named = true;
       for (const b of batch) b.resolve();
-      if (j.size >= journalLimit) closeJournal(j);
+      if (j.size >= journalLimit) {
+        closeJournal(j);
+        port.postMessage({ rolled: j.dir } satisfies SpoolRolled);
+      }
     } catch (e) {
       for (const b of batch) b.reject(e);
       // After a failed write or sync what the file holds is unknown (fsync(2)): later records go to a new file.
@@ -202,6 +230,14 @@ export function spoolWriterThread(): void {
       if (j.waiting.length) void commit(j);
     }
   }
+
+  /** Sortable by time; unique across processes (each has its own journal) and threads; a running process's are left alone by another's start-up. */
+  function journalName(): string {
+    return `${Date.now()}.P${process.pid}.R${randomBytes(6).toString('hex')}.journal`;
+  }
+
+  /** Compaction while running, in this thread (journal-compaction-thread.ts). */
+  const compact = makeCompactor({ closedIn, journalName, writeAll, fsyncDir, crashAt });
 
   /** Answers of this turn of the event loop, sent together (a group commit finishes many messages at once). */
   let replies: SpoolReply[] = [];
@@ -248,6 +284,16 @@ export function spoolWriterThread(): void {
   }
 
   port.on('message', (jobs: SpoolJob[]) => {
-    for (const job of jobs) void write(job);
+    for (const job of jobs) {
+      if (!job.compact) {
+        void write(job);
+        continue;
+      }
+      // compact() takes its list of journals before its first wait, in this turn: after every job sent before it, before any sent after.
+      compact(job.compact).then(
+        (compacted) => reply({ seq: job.seq, dirSyncs: 0, compacted }),
+        (e: unknown) => reply({ seq: job.seq, error: { message: (e as Error).message }, dirSyncs: 0 }),
+      );
+    }
   });
 }

@@ -9,7 +9,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Piece } from './write-pieces.js';
-import { type SpoolJob, type SpoolReply, type SpoolWriterData, spoolWriterThread } from './spool-writer-thread.js';
+import { type CompactRequest, type CompactResult, journalCompactor } from './journal-compaction-thread.js';
+import { type SpoolJob, type SpoolReply, type SpoolRolled, type SpoolWriterData, spoolWriterThread } from './spool-writer-thread.js';
 
 /**
  * Files up to this size are written by the thread, copied into one buffer
@@ -27,7 +28,9 @@ export class SpoolWriter {
   private seq = 0;
   /** The last job handed to the thread: a thread that dies fails the jobs up to it, not those still to be sent. */
   private sent = 0;
-  private readonly waiting = new Map<number, { resolve: (dirSyncs: number) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, { resolve: (reply: SpoolReply) => void; reject: (e: Error) => void }>();
+  /** Per journal directory: what to do when the thread closed a journal there past its size (its spool compacts the journal). */
+  private readonly rollListeners = new Map<string, () => void>();
   /** Jobs of this turn of the event loop, sent together: each message to the thread wakes it, and waking costs more than the copy. */
   private batch: SpoolJob[] = [];
 
@@ -40,6 +43,25 @@ export class SpoolWriter {
    * transferred: each must own its ArrayBuffer (ownBytes).
    */
   write(job: Omit<SpoolJob, 'seq'>): Promise<number> {
+    return this.submit(job).then((r) => r.dirSyncs);
+  }
+
+  /**
+   * Compacts the journals the thread has closed in `request.dir`
+   * (envelope-journal.ts, "While running"), in the thread. Sent in order
+   * with the writes: the thread lists the journals it compacts after every
+   * job handed over before this call and before any handed over after it.
+   */
+  compact(request: CompactRequest): Promise<CompactResult> {
+    return this.submit({ compact: request }).then((r) => r.compacted ?? { files: 0, kept: 0, dropped: 0 });
+  }
+
+  /** Calls `listener` whenever the thread closed a journal in `dir` past its size limit. */
+  onRoll(dir: string, listener: () => void): void {
+    this.rollListeners.set(dir, listener);
+  }
+
+  private submit(job: Omit<SpoolJob, 'seq'>): Promise<SpoolReply> {
     const seq = ++this.seq;
     if (this.batch.length === 0) setImmediate(() => this.send());
     this.batch.push({ ...job, seq });
@@ -58,13 +80,17 @@ export class SpoolWriter {
   }
 
   private start(): Worker {
-    const worker = new Worker(`(${spoolWriterThread.toString()})()`, { eval: true, name: 'spool-writer', workerData: this.data });
-    worker.on('message', (replies: SpoolReply[]) => {
+    const worker = new Worker(`(${spoolWriterThread.toString()})(${journalCompactor.toString()})`, { eval: true, name: 'spool-writer', workerData: this.data });
+    worker.on('message', (replies: SpoolReply[] | SpoolRolled) => {
+      if (!Array.isArray(replies)) {
+        this.rollListeners.get(replies.rolled)?.();
+        return;
+      }
       for (const r of replies) {
         const w = this.waiting.get(r.seq);
         if (!w) continue;
         this.waiting.delete(r.seq);
-        if (!r.error) w.resolve(r.dirSyncs);
+        if (!r.error) w.resolve(r);
         else w.reject(Object.assign(new Error(r.error.message), r.error.code ? { code: r.error.code } : {}));
       }
       if (this.waiting.size === 0) worker.unref();

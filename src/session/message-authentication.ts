@@ -153,7 +153,10 @@ export class MessageAuthentication {
       c.set('authentication_results', field.slice(field.indexOf(':') + 1).replace(/\r\n\t/g, ' ').trim());
       const fields = [field, ...(spf && o.spf?.receivedSpf ? [spf.receivedSpf] : [])];
       this.logger.debug({ event: 'authentication', session: connection.id, transaction: tx.id, dkim: m?.dkim.result, arc: m?.arc?.result, dmarc: m?.dmarc?.result, spf: spf?.result }, 'message authenticated');
-      return message.head ? withHead(message, rewriteAuthHeaders(message.head, id, fields)) : bufferSource(rewriteAuthHeaders(message.bytes(), id, fields));
+      if (message.head) return withHead(message, rewriteAuthHeaders(message.head, id, fields));
+      // No header section apart (past 256 KiB): the message is rewritten whole, a spooled one loaded on the thread pool first.
+      await message.load?.();
+      return bufferSource(rewriteAuthHeaders(message.bytes(), id, fields));
     } catch (e) {
       this.logger.error({ event: 'authentication-failed', session: connection.id, transaction: tx.id, err: (e as Error).message }, 'message authentication failed');
       return message;

@@ -10,7 +10,7 @@
  * spooled file (incoming-message.ts), the milter and the dry run a Buffer.
  */
 import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { hostOctets, lazyMessage, type SieveMessage } from '../sieve/index.js';
 
 /** Bytes of messages held in memory by every session at once (the SMTP front door shares one among its listeners). */
@@ -44,8 +44,19 @@ export interface MessageSource {
    * section was replaced (withHead) keeps its body in the same file.
    */
   readonly path: string | undefined;
-  /** The whole message. A spooled one is read from disk (synchronously: a script asked for it) and held against the memory budget. */
+  /**
+   * The whole message. A spooled one is read from disk and held against the
+   * memory budget: synchronously, unless `load()` brought it in first.
+   */
   bytes(): Buffer;
+  /**
+   * Brings a spooled message into memory without holding up the event
+   * loop (read in LOAD_CHUNK pieces on the thread pool), held against the
+   * memory budget as `bytes()` holds it; undefined when it is in memory
+   * already. A script reading it whole, or a part of it past RANGE_LIMIT,
+   * waits for this first (sieveView), so `bytes()` then reads nothing.
+   */
+  load?(): Promise<void> | undefined;
   /** The whole message decoded as UTF-8, once; a spooled one holds the text against the budget as well as its octets. */
   text(): string;
   /** The message in chunks of bounded size, for copying it into the store without holding it whole. */
@@ -59,14 +70,23 @@ export interface MessageSource {
 /** The message as a script sees it: the header fields parsed from the header section, the rest read when a test asks. */
 export function sieveView(source: MessageSource): SieveMessage {
   // The MIME reader streams the source and reads a body by its range: a script that reads the structure does not load the message.
-  // A large body is read as part of the whole message, which the memory budget holds (docs/server.md, "Messages on disk").
-  const range = source.range && ((start: number, end: number) => (end - start > RANGE_LIMIT ? source.bytes().subarray(start, end) : source.range!(start, end)));
-  const octets = range && (() => hostOctets(source.size, () => source.chunks(), range, source.crlfSize !== source.size));
-  return lazyMessage(source.head?.toString('utf8'), source.crlfSize, () => source.text(), octets);
+  // A large body is read as part of the whole message, which the memory budget holds (docs/server.md, "Messages on disk"),
+  // and which a test loads first (load): the readers below are synchronous, and then find it in memory.
+  const large = (start: number, end: number) => end - start > RANGE_LIMIT;
+  const range = source.range && ((start: number, end: number) => (large(start, end) ? source.bytes().subarray(start, end) : source.range!(start, end)));
+  const load = source.load && ((start: number, end: number) => (large(start, end) ? source.load!() : undefined));
+  const octets = range && (() => hostOctets(source.size, () => source.chunks(), range, source.crlfSize !== source.size, load));
+  return lazyMessage(source.head?.toString('utf8'), source.crlfSize, () => source.text(), octets, source.load && (() => source.load!()));
 }
 
 /** A MIME part's body larger than this is read with the whole message, against the memory budget. */
-const RANGE_LIMIT = 64 * 1024;
+export const RANGE_LIMIT = 64 * 1024;
+
+/**
+ * Octets a spooled message is loaded by at a time (load): each read is a
+ * thread-pool job, and between two the event loop serves other sessions.
+ */
+export const LOAD_CHUNK = 1024 * 1024;
 
 /** Header sections longer than this are not kept apart: such a message is read whole when a script looks at it. */
 export const HEAD_LIMIT = 256 * 1024;
@@ -92,7 +112,7 @@ export function bufferSource(message: Buffer, release?: () => void): MessageSour
 }
 
 /** A message in a spool file, as incoming-message.ts wrote it. */
-export function fileSource(path: string, info: { size: number; bareLf: number; head: Buffer | undefined }, memory?: MessageMemory): MessageSource {
+export function fileSource(path: string, info: { size: number; bareLf: number; head: Buffer | undefined }, memory?: MessageMemory, loadChunk = LOAD_CHUNK): MessageSource {
   let whole: Buffer | undefined;
   let text: string | undefined;
   /**
@@ -108,6 +128,33 @@ export function fileSource(path: string, info: { size: number; bareLf: number; h
     if (memory && !memory.reserve(bytes)) throw new MessageMemoryRefused(bytes);
     held += bytes;
   };
+  /** Whether the octets are held (by bytes() or a load, whichever came first), and the load under way. */
+  let octetsHeld = false;
+  let loading: Promise<void> | undefined;
+  let disposed = false;
+  const holdOctets = () => {
+    if (!octetsHeld) hold(info.size);
+    octetsHeld = true;
+  };
+  /** The file read in LOAD_CHUNK pieces, each a thread-pool job: the event loop only sees each piece arrive. */
+  const loadWhole = async () => {
+    holdOctets();
+    const out = Buffer.allocUnsafe(info.size);
+    let done = 0;
+    // A descriptor of its own: dispose may close the ranges' one meanwhile, and remove the file (an open file stays readable).
+    const file = await open(path, 'r');
+    try {
+      while (done < out.length) {
+        const { bytesRead } = await file.read(out, done, Math.min(loadChunk, out.length - done), done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+    } finally {
+      await file.close();
+    }
+    // A transaction that ended meanwhile gave its budget back; bytes() may have read it meanwhile too.
+    if (!disposed) whole ??= done < out.length ? out.subarray(0, done) : out;
+  };
   return {
     size: info.size,
     crlfSize: info.size + info.bareLf,
@@ -115,9 +162,15 @@ export function fileSource(path: string, info: { size: number; bareLf: number; h
     path,
     bytes() {
       if (whole) return whole;
-      hold(info.size);
+      holdOctets();
       whole = readFileSync(path);
       return whole;
+    },
+    load() {
+      if (whole) return undefined;
+      return (loading ??= loadWhole().finally(() => {
+        loading = undefined;
+      }));
     },
     text() {
       if (text !== undefined) return text;
@@ -130,6 +183,7 @@ export function fileSource(path: string, info: { size: number; bareLf: number; h
     chunks: () => createReadStream(path, { highWaterMark: CHUNK }),
     range: (start, end) => (whole ? whole.subarray(start, end) : readRange((fd ??= openSync(path, 'r')), start, end)),
     async dispose() {
+      disposed = true;
       memory?.release(held);
       held = 0;
       whole = undefined;
@@ -159,6 +213,7 @@ export function withHead(source: MessageSource, head: Buffer): MessageSource {
     head,
     path: source.path,
     bytes: () => (whole ??= Buffer.concat([head, body()])),
+    ...(source.load ? { load: () => (whole ? undefined : source.load!()) } : {}),
     text() {
       return (text ??= this.bytes().toString('utf8'));
     },

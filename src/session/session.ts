@@ -221,7 +221,8 @@ export class Session {
     return this.phase('data', { message }, async (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
-      const planned = planDelivery(this.connection.choices, tx, d, message, verdict.edited);
+      const planning = planDelivery(this.connection.choices, tx, d, message, verdict.edited);
+      const planned = planning instanceof Promise ? await planning : planning;
       // Our Authentication-Results is an edit of what was received too: a milter's MTA is asked for it
       // (milter messages are in memory); a spooled message keeps its body on disk and goes to the store as it is.
       const plan = planned.message || message === source || message.path !== undefined ? planned : { ...planned, message: message.bytes() };
@@ -376,7 +377,7 @@ function successReply(policy: Reply | undefined, ordinary: Reply): Reply {
  * own RCPT TO and DATA, plus INBOX while no phase cancelled the implicit
  * keep. A recipient whose RCPT TO phase discarded it gets nothing.
  */
-export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: MessageSource, edited: string | undefined): DeliveryPlan {
+export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: MessageSource, edited: string | undefined): DeliveryPlan | Promise<DeliveryPlan> {
   const byFolder = new Map<string, string[]>();
   const redirects = new Set<string>();
   const redirectDetails: Record<string, RedirectDetails> = {};
@@ -420,5 +421,8 @@ export function planDelivery(connection: Choices, tx: Transaction, data: Choices
   edits.push(...data.headerEdits);
   const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(Object.keys(redirectDetails).length ? { redirectDetails } : {}), ...(mailFrom !== undefined ? { mailFrom } : {}) };
   if (edited === undefined && !edits.length) return plan;
-  return { ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.text(), edits), 'utf8') };
+  const rewritten = () => ({ ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.text(), edits), 'utf8') });
+  // A spooled message is loaded on the thread pool first, not read whole on the event loop.
+  const loading = edited === undefined ? received.load?.() : undefined;
+  return loading ? loading.then(rewritten) : rewritten();
 }

@@ -1,8 +1,9 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Worker } from 'node:worker_threads';
+import { readRecords } from '../../src/delivery/envelope-journal.js';
 import { MaildirSpool } from '../../src/delivery/maildir.js';
 import { SpoolWriter, spoolWriter } from '../../src/delivery/spool-writer.js';
 
@@ -142,5 +143,74 @@ describe('the spool writer thread', () => {
     const after = await spool.deliver('INBOX', Buffer.from('after'), envelope);
     expect(await readFile(after.path, 'utf8')).toBe('after');
     expect((spoolWriter as unknown as { worker: Worker }).worker).not.toBe(thread);
+  });
+});
+
+/*
+ * The envelope journal compacted while the server runs (envelope-journal.ts;
+ * docs/server.md, "The spool"): when a journal reaches its size limit, the
+ * journals the process has closed are rewritten in the spool writer's
+ * thread with only the records of messages still in a folder's new/ or
+ * cur/, or still being delivered, so a long-running server's journal does
+ * not grow with every message it ever accepted.
+ */
+const journals = async () => (await readdir(join(dir, 'spool', 'envelopes'))).filter((n) => n.endsWith('.journal'));
+const recordIds = async () => [...(await readRecords(join(dir, 'spool', 'envelopes'))).records.keys()].sort();
+
+/** Until the compaction a roll started, if one runs, is done. */
+async function settled(spool: MaildirSpool): Promise<void> {
+  const running = (spool as unknown as { compacting: Promise<unknown> | undefined }).compacting;
+  await running;
+}
+
+describe('the envelope journal while the server runs', () => {
+  it('keeps only the records of messages still in the spool, whatever the number of messages accepted', async () => {
+    const spool = new MaildirSpool(join(dir, 'spool'), new SpoolWriter({ journalLimit: 2000 }));
+    await spool.init();
+    const kept: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      const delivered = [];
+      for (let i = 0; i < 20; i++) delivered.push(await spool.deliver(i % 2 ? 'INBOX' : 'Lists/A', Buffer.from(`m${round}.${i}`), envelope));
+      // A reader takes most of them away; one is read (moved to cur/ with flags), and stays.
+      await spool.remove(delivered.slice(2));
+      const read = delivered[0]!;
+      await rename(read.path, join(read.path, '..', '..', 'cur', `${read.id}:2,S`));
+      kept.push(read.id, delivered[1]!.id);
+    }
+    await settled(spool);
+    // 100 messages accepted, about 250 octets of record each, journals of 2,000 octets: without compaction about 13 files and
+    // 100 records. The rolls compacted on their own; what the last round's reader took away waits for the next roll.
+    expect((await journals()).length).toBeLessThanOrEqual(4);
+    const ids = await recordIds();
+    for (const id of kept) expect(ids).toContain(id);
+    expect(ids.length).toBeLessThan(kept.length + 40);
+    // Asked for now, the closed journals keep exactly the messages still there (the open one is left alone).
+    await spool.compactJournals();
+    expect((await recordIds()).length).toBeLessThan(kept.length + 10);
+    const envelopes = await spool.envelopes();
+    expect([...envelopes.keys()].sort()).toEqual([...kept].sort());
+    expect(envelopes.get(kept[0]!)).toEqual({ id: kept[0], ...envelope, folder: 'Lists/A' });
+  });
+
+  it('keeps the record of a message being delivered, not yet visible', async () => {
+    const writer = new SpoolWriter({ journalLimit: 1 });
+    const spool = new MaildirSpool(join(dir, 'spool'), writer);
+    await spool.init();
+    const gone = await spool.deliver('INBOX', Buffer.from('gone'), envelope);
+    await spool.remove([gone]);
+    // A record in a closed journal whose message is not renamed yet: as a large message's is between its record and its rename.
+    await writer.write({ record: { dir: spool.envelopeDir, line: `${JSON.stringify({ id: 'in-flight', ...envelope, folder: 'INBOX' })}\n` } });
+    const r = await writer.compact({ dir: spool.envelopeDir, spoolDir: spool.dir, keep: ['in-flight'] });
+    expect(r.dropped).toBeGreaterThanOrEqual(1);
+    expect(await recordIds()).toEqual(['in-flight']);
+  });
+
+  it('leaves the journal being appended to alone', async () => {
+    const spool = new MaildirSpool(join(dir, 'spool'), new SpoolWriter({ journalLimit: 1 << 20 }));
+    await spool.init();
+    const m = await spool.deliver('INBOX', Buffer.from('one'), envelope);
+    await spool.remove([m]);
+    expect(await spool.compactJournals()).toEqual({ files: 0, kept: 0, dropped: 0 });
+    expect(await recordIds()).toEqual([m.id]);
   });
 });

@@ -99,3 +99,13 @@ export async function sendMail(c: RawSmtpClient, from: string, to: string[], bod
   }
   return { greeting, ehlo, mail, rcpts, data, end };
 }
+
+/** A new session of `server` up to its DATA's 354, from heavy@sender.test to bob@here.test: the message is sent next. */
+export async function openData(server: TestServer): Promise<RawSmtpClient> {
+  const c = await server.client();
+  await c.reply();
+  await c.command('EHLO heavy.test');
+  const replies = [await c.command('MAIL FROM:<heavy@sender.test>'), await c.command('RCPT TO:<bob@here.test>'), await c.command('DATA')];
+  if (replies.map((r) => r.code).join() !== '250,250,354') throw new Error(`no DATA: ${replies.map((r) => r.text).join(' / ')}`);
+  return c;
+}

@@ -14,7 +14,7 @@ import { policyCompileOptions } from '../../src/policy/compile-options.js';
 import { SievePolicy } from '../../src/session/policy.js';
 import { matchPool } from '../../src/sieve/match/match-pool.js';
 import { compileSieve } from '../../src/sievepp/compile.js';
-import { sendMail, startTestServer, type TestServer } from '../helpers/server-fixture.js';
+import { openData, sendMail, startTestServer, type TestServer } from '../helpers/server-fixture.js';
 import { RawSmtpClient } from '../helpers/smtp-client.js';
 
 let server: TestServer | undefined;
@@ -41,12 +41,7 @@ describe('a runaway data script', () => {
   it('is stopped at its CPU budget with the runtime_error reply while another session completes', async () => {
     server = await startTestServer(policy(RUNAWAY), { maxMessageSize: 4 << 20 });
     const line = 'a banana and a papaya are a snack, said Anna at the data bazaar\r\n';
-    const heavy = await server.client();
-    await heavy.reply();
-    await heavy.command('EHLO heavy.test');
-    expect((await heavy.command('MAIL FROM:<heavy@sender.test>')).code).toBe(250);
-    expect((await heavy.command('RCPT TO:<bob@here.test>')).code).toBe(250);
-    expect((await heavy.command('DATA')).code).toBe(354);
+    const heavy = await openData(server);
     const answers: string[] = [];
     const heavyEnd = heavy.command(`From: heavy@sender.test\r\nSubject: big\r\n\r\n${line.repeat((1 << 20) / line.length)}.`).then((r) => {
       answers.push('heavy');

@@ -8,7 +8,7 @@
 import { andThen, matchTest } from '../interpreter.js';
 import type { CpuBudget, Runtime } from '../runtime/runtime.js';
 import type { Extension } from '../registry.js';
-import { afterMimeTree, decodedBody, type MimePart, mimeTree, walkParts } from '../runtime/mime.js';
+import { afterLoad, afterMimeTree, decodedBody, type MimePart, mimeTree, walkParts } from '../runtime/mime.js';
 
 /** RFC 5173 5.2: "" matches every type, "text" a main type, "text/plain" exactly; anything else nothing. */
 export function typeMatches(spec: string, type: string): boolean {
@@ -25,10 +25,14 @@ function contentValues(part: MimePart, budget: CpuBudget): string[] {
   return text === null ? [] : [text];
 }
 
+const isHtml = (part: MimePart) => part.type === 'text/html' || part.type === 'application/xhtml+xml';
+/** The parts :text reads. */
+const textual = (part: MimePart) => isHtml(part) || /^text\/[^/]+$/.test(part.type);
+
 /** What :text sees of a part: text/* as it is, HTML (and XHTML) as its text, nothing else. */
 function textOf(part: MimePart, budget: CpuBudget): string | null {
-  const html = part.type === 'text/html' || part.type === 'application/xhtml+xml';
-  if (!html && !/^text\/[^/]+$/.test(part.type)) return null;
+  const html = isHtml(part);
+  if (!textual(part)) return null;
   const text = decodedBody(part, budget);
   return text === null ? null : html ? htmlText(text) : text;
 }
@@ -54,15 +58,23 @@ const NONE: string[] = [];
  */
 const LARGE_VALUE = 1 << 20;
 
-/** The values of `parts` from `from` on; in a time-sliced run, after a large value the run lets the event loop go before it goes on. */
-function collect(rt: Runtime, parts: MimePart[], from: number, values: string[], pick: (p: MimePart) => string[]): string[] | Promise<string[]> {
+/**
+ * The values of `parts` from `from` on; in a time-sliced run, after a large
+ * value the run lets the event loop go before it goes on. A part that
+ * `pick` reads (`reads`) and whose octets are not at hand (a large part of
+ * a spooled message) is waited for first, not read on the event loop.
+ */
+function collect(rt: Runtime, parts: MimePart[], from: number, values: string[], pick: (p: MimePart) => string[], reads: (p: MimePart) => 'body' | 'edges' | undefined): string[] | Promise<string[]> {
   for (let i = from; i < parts.length; i++) {
+    const what = reads(parts[i]!);
+    const later = what && afterLoad(parts[i]!.ready?.(what), rt.budget, () => collect(rt, parts, i, values, pick, reads));
+    if (later) return later;
     let large = false;
     for (const v of pick(parts[i]!)) {
       values.push(v);
       if (v.length >= LARGE_VALUE) large = true;
     }
-    if (large && rt.budget.sliceMs > 0) return rt.budget.pause().then(() => collect(rt, parts, i + 1, values, pick));
+    if (large && rt.budget.sliceMs > 0) return rt.budget.pause().then(() => collect(rt, parts, i + 1, values, pick, reads));
   }
   return values;
 }
@@ -87,23 +99,30 @@ export const body: Extension = {
         if (!msg.hasBody) return false;
         const keys = rt.list(b.args[0]!);
         // Pigeonhole's body test leaves match values alone (body/match-values.svtest).
-        if (b.tags.has('raw')) return matchTest(b, rt, [msg.body], keys, false);
+        if (b.tags.has('raw')) return afterLoad(msg.load?.(), rt.budget, () => b.def.evaluate!(b, rt)) ?? matchTest(b, rt, [msg.body], keys, false);
         const later = afterMimeTree(msg, rt.budget, () => b.def.evaluate!(b, rt));
         if (later) return later;
-        // A transform another extension attached gives its own values (Sieve++'s :binary).
-        for (const t of b.tags.values()) if (t.spec?.values) return matchTest(b, rt, t.spec.values(b, rt), keys, false);
+        // A transform another extension attached gives its own values (Sieve++'s :binary), from any part: a large one is loaded first.
+        for (const t of b.tags.values()) {
+          if (t.spec?.values) return afterLoad(mimeTree(msg).ready?.('body'), rt.budget, () => b.def.evaluate!(b, rt)) ?? matchTest(b, rt, t.spec.values(b, rt), keys, false);
+        }
         const content = b.tags.get('content');
         let pick: (p: MimePart) => string[];
+        let reads: (p: MimePart) => 'body' | 'edges' | undefined;
         if (content) {
           const specs = content.args.flatMap((v) => rt.list(v));
-          pick = (p) => (specs.some((s) => typeMatches(s, p.type)) ? contentValues(p, rt.budget) : NONE);
+          const wanted = (p: MimePart) => specs.some((s) => typeMatches(s, p.type));
+          pick = (p) => (wanted(p) ? contentValues(p, rt.budget) : NONE);
+          // contentValues: a multipart's preamble and epilogue, an embedded message's header (read with the tree), a leaf's body.
+          reads = (p) => (!wanted(p) || p.embedded ? undefined : p.type.startsWith('multipart/') ? 'edges' : 'body');
         } else {
           pick = (p) => {
             const t = textOf(p, rt.budget);
             return t === null ? NONE : [t];
           };
+          reads = (p) => (textual(p) ? 'body' : undefined);
         }
-        return andThen(collect(rt, Array.from(walkParts(mimeTree(msg))), 0, [], pick), (values) => {
+        return andThen(collect(rt, Array.from(walkParts(mimeTree(msg))), 0, [], pick, reads), (values) => {
           const r = matchTest(b, rt, values, keys, false);
           if (!(r instanceof Promise)) return r;
           // The run waits for a match in a worker: its clock stops, as the interpreter stops it for any test that waits.

@@ -7,7 +7,7 @@
 import { libmime } from '../runtime/libmime.js';
 import { matchTestNow } from '../interpreter.js';
 import type { Bound, Extension } from '../registry.js';
-import { decodedHeaderValue, type HeaderField, withHeaders } from '../runtime/message.js';
+import { afterLoad, decodedHeaderValue, type HeaderField, withHeaders } from '../runtime/message.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { constantString, type Validator } from '../validate.js';
 import { INDEX_TAGS } from './index-ext.js';
@@ -72,7 +72,10 @@ export function fieldText(name: string, value: string): string {
   return out.join('\r\n');
 }
 
-function edit(rt: Runtime, headers: HeaderField[]): void {
+/** The message with these header fields: its body goes with them, so a spooled message is loaded first (on the thread pool, not the event loop). */
+function edit(rt: Runtime, headers: HeaderField[]): void | Promise<void> {
+  const later = afterLoad(rt.message!.load?.(), rt.budget, () => edit(rt, headers));
+  if (later) return later;
   rt.message = withHeaders(rt.message!, headers);
   rt.forget();
 }
@@ -101,7 +104,7 @@ export const editheader: Extension = {
         const raw = fieldText(name, value);
         const field: HeaderField = { name, lname: name.toLowerCase(), raw, value: raw.slice(name.length + 1).replace(/\r\n/g, '') };
         // RFC 5293 4: at the top by default, at the end with :last.
-        edit(rt, b.tags.has('last') ? [...msg.headers, field] : [field, ...msg.headers]);
+        return edit(rt, b.tags.has('last') ? [...msg.headers, field] : [field, ...msg.headers]);
       },
     },
     {
@@ -131,7 +134,7 @@ export const editheader: Extension = {
           selected = positions[i] === undefined ? [] : [positions[i]!];
         }
         const drop = new Set(selected.filter((i) => patterns === null || matchTestNow(b, rt, [decodedHeaderValue(msg.headers[i]!.value)], patterns, false)));
-        if (drop.size) edit(rt, msg.headers.filter((_h, i) => !drop.has(i)));
+        if (drop.size) return edit(rt, msg.headers.filter((_h, i) => !drop.has(i)));
       },
     },
   ],

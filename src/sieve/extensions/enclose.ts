@@ -24,7 +24,7 @@ import { randomHex } from '../../random.js';
 import type { ActionDef } from '../action.js';
 import type { Extension } from '../registry.js';
 import { datePart } from '../runtime/datetime.js';
-import { headerValues, parseMessage } from '../runtime/message.js';
+import { afterLoad, headerValues, parseMessage } from '../runtime/message.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { constantString } from '../validate.js';
 import { fieldText } from './editheader.js';
@@ -119,6 +119,9 @@ export const encloseExt: Extension = {
       },
       execute(b, rt) {
         const msg = rt.requireMessage(b.node.pos);
+        // It encloses the whole message: a spooled one is loaded first, not read on the event loop.
+        const loaded = afterLoad(msg.load?.(), rt.budget, () => b.def.execute!(b, rt));
+        if (loaded) return loaded;
         const subjectArg = b.tags.get('subject')?.args[0];
         const subject = subjectArg ? rt.string(subjectArg) : undefined;
         const items: Array<NonNullable<ReturnType<typeof headersItem>>> = [];

@@ -10,7 +10,7 @@
  */
 import { runBlock } from '../interpreter.js';
 import type { Bound, Extension, MaybePromise, TagSpec } from '../registry.js';
-import { afterMimeTree, currentPart, decodedBody, insideReplaced, type MimePart, mimeTree, parseContentType, PART_STACK, walkParts } from '../runtime/mime.js';
+import { afterLoad, afterMimeTree, currentPart, decodedBody, insideReplaced, type MimePart, mimeTree, parseContentType, PART_STACK, walkParts } from '../runtime/mime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Validator } from '../validate.js';
 import { applyModifiers, checkVariableName, modifiersOf, modifierTags } from './variables.js';
@@ -180,6 +180,8 @@ export const extracttext: Extension = {
         // RFC 5703 7: text parts only, decoded; HTML reduced to its text.
         let text = '';
         if (/^text\//.test(part.type)) {
+          const later = afterLoad(part.ready?.('body'), rt.budget, () => b.def.execute!(b, rt));
+          if (later) return later;
           const t = decodedBody(part, rt.budget) ?? '';
           text = part.type === 'text/html' ? t.replace(/<[^>]*>/g, '') : t;
         }

@@ -14,7 +14,7 @@ import type { ActionDef } from '../action.js';
 import type { Extension } from '../registry.js';
 import { parseAddressList } from '../runtime/address.js';
 import { type HeaderField, parseMessage, type SieveMessage } from '../runtime/message.js';
-import { afterMimeTree, currentPart, mimeTree, REPLACED, type Replaced, serializePart, walkParts } from '../runtime/mime.js';
+import { afterLoad, afterMimeTree, currentPart, mimeTree, REPLACED, type Replaced, serializePart, walkParts } from '../runtime/mime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { constantString } from '../validate.js';
 import { fieldText } from './editheader.js';
@@ -85,6 +85,9 @@ export const replace: Extension = {
         // Inside foreverypart the part tree is needed (replacePart): read it first.
         const later = currentPart(rt.state) ? afterMimeTree(msg, rt.budget, () => b.def.execute!(b, rt)) : undefined;
         if (later) return later;
+        // It writes out the whole message (or its whole part tree): a spooled one is loaded first, not read on the event loop.
+        const loaded = afterLoad(msg.load?.(), rt.budget, () => b.def.execute!(b, rt));
+        if (loaded) return loaded;
         const replacement = entity(rt.string(b.args[0]!), b.tags.has('mime'));
         rt.take(b, replaceAction, { message: msg });
         const inPart = replacePart(rt, msg, replacement);

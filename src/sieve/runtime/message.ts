@@ -28,6 +28,26 @@ export interface SieveMessage {
   hasBody: boolean;
   /** The message's octets as the host keeps them, for the MIME reader (mime-split.ts); without it, `raw` is read. */
   octets?(): Octets;
+  /**
+   * When reading `raw` or `body` would read a file on the event loop (a
+   * spooled message not read yet): a promise that brings the message into
+   * memory first; undefined when it is at hand. A test that reads the
+   * whole message waits for it (loadedThen).
+   */
+  load?(): Promise<void> | undefined;
+}
+
+/**
+ * A test about to read octets that are not at hand (MimePart.ready,
+ * SieveMessage.load): waits for them, then runs `again`; undefined when
+ * there is nothing to wait for. The run's clock stops while the file is
+ * read, as it stops while the MIME reader waits for the file; other
+ * sessions run meanwhile.
+ */
+export function afterLoad<T>(wait: Promise<void> | undefined, budget: { suspend(): void; resume(): void }, again: () => T | Promise<T>): Promise<T> | undefined {
+  if (!wait) return undefined;
+  budget.suspend();
+  return wait.finally(() => budget.resume()).then(again);
 }
 
 /** Normalises line ends to CRLF and splits header and body. */
@@ -80,15 +100,21 @@ export function parseMessage(text: string): SieveMessage {
  * header fields come from the whole text too); `size` is in octets with
  * CRLF line ends (RFC 5228 5.9), known to the host without reading.
  */
-export function lazyMessage(head: string | undefined, size: number, readWhole: () => string, octets?: () => Octets): SieveMessage {
+export function lazyMessage(head: string | undefined, size: number, readWhole: () => string, octets?: () => Octets, loadWhole?: () => Promise<void> | undefined): SieveMessage {
   const m = new LazyMessage(head === undefined ? undefined : parseMessage(head), size, readWhole);
   if (octets) m.octets = octets;
+  if (loadWhole) m.loadWhole = loadWhole;
   return m;
 }
 
 class LazyMessage implements SieveMessage {
   private full: SieveMessage | undefined;
   octets?: () => Octets;
+  loadWhole?: () => Promise<void> | undefined;
+
+  load(): Promise<void> | undefined {
+    return this.full ? undefined : this.loadWhole?.();
+  }
 
   constructor(
     private readonly headPart: SieveMessage | undefined,

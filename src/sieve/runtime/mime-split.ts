@@ -35,6 +35,12 @@ export interface Octets {
   chunks(): Iterable<Buffer> | AsyncIterable<Buffer>;
   /** The text (UTF-8) of the octets from `start` to `end`, line ends as they are. */
   text(start: number, end: number): string;
+  /**
+   * When `text(start, end)` would read a file on the event loop (a large
+   * range of a spooled message): a promise that brings the octets into
+   * memory, after which it does not. Undefined: text() is cheap now.
+   */
+  load?(start: number, end: number): Promise<void> | undefined;
   /** True when some line ends in a bare LF: a part's text then gets CRLF, as the message's does (parseMessage). */
   readonly bareLf?: boolean;
 }
@@ -43,10 +49,17 @@ export interface Octets {
  * The octets of a message a host keeps (a spool file, a Buffer): read in
  * chunks for the splitter and by range for a body, never whole.
  */
-export function hostOctets(length: number, chunks: () => AsyncIterable<Buffer> | Iterable<Buffer>, range: (start: number, end: number) => Buffer, bareLf: boolean): Octets {
+export function hostOctets(
+  length: number,
+  chunks: () => AsyncIterable<Buffer> | Iterable<Buffer>,
+  range: (start: number, end: number) => Buffer,
+  bareLf: boolean,
+  load?: (start: number, end: number) => Promise<void> | undefined,
+): Octets {
   return {
     length,
     bareLf,
+    ...(load ? { load } : {}),
     async *chunks() {
       for await (const c of chunks()) for (let i = 0; i < c.length; i += CHUNK) yield c.subarray(i, i + CHUNK);
     },

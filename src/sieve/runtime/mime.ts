@@ -6,6 +6,7 @@
  */
 import { libmime } from './libmime.js';
 import { type HeaderField, type SieveMessage } from './message.js';
+export { afterLoad } from './message.js';
 import { type FoundPart, type Octets, type SplitBudget, splitMime, textOctets } from './mime-split.js';
 import { SieveRuntimeFailure } from './runtime.js';
 
@@ -24,6 +25,14 @@ export interface MimePart {
   embedded?: { header: string; root: MimePart };
   /** Nested deeper than MAX_MIME_DEPTH: its parts were not read. */
   tooDeep?: boolean;
+  /**
+   * When reading the part's body (`body`) or its preamble and epilogue
+   * (`edges`) would read a file on the event loop (a large part of a
+   * spooled message): a promise that brings the octets into memory first
+   * (Octets.load); undefined when they are at hand. Tests wait for it
+   * (afterLoad) before they read.
+   */
+  ready?(what: 'body' | 'edges'): Promise<void> | undefined;
 }
 
 /**
@@ -133,6 +142,24 @@ class TreePart implements MimePart {
     root.settle();
     this.embedded = { header: head.endsWith('\r\n\r\n') ? head.slice(0, -2) : head === '\r\n' ? '' : head, root };
     return root;
+  }
+
+  /** The load the next makeNext needs first: an embedded message's header section past what is read by range. */
+  nextLoad(): Promise<void> | undefined {
+    const found = this.found;
+    if (found.closed || this.children.length < found.children.length || this.embeddedDone) return undefined;
+    const m = found.message;
+    return m ? this.octets.load?.(m.start, Math.min(m.bodyStart, m.end)) : undefined;
+  }
+
+  ready(what: 'body' | 'edges'): Promise<void> | undefined {
+    const load = this.octets.load;
+    if (!load) return undefined;
+    const found = this.found;
+    const first = found.children[0];
+    const last = found.children.at(-1);
+    if (what === 'body' || !first || !last) return load(found.bodyStart, found.end);
+    return load(found.bodyStart, first.start) ?? load(last.end, found.end);
   }
 
   private text(start: number, end: number): string {
@@ -362,6 +389,11 @@ async function buildTree(found: FoundPart, octets: Octets, budget: MimeBudget | 
   let sliceStart = performance.now();
   let n = 0;
   while (making.length) {
+    const wait = making[making.length - 1]!.nextLoad();
+    if (wait) {
+      budget?.suspend();
+      await wait.finally(() => budget?.resume());
+    }
     const part = making[making.length - 1]!.makeNext();
     if (!part) {
       making.pop();
