@@ -9,12 +9,14 @@
  * (docs/server.md, "The spool"). A large message is written from the event
  * loop, and only its envelope record comes here: the journal has one writer.
  *
- * The thread makes its calls through the thread pool, so that concurrent
- * messages' calls run side by side and their fdatasyncs are committed
- * together by the file system. Synchronous calls here were tried and lost:
- * one thread then made every message's calls in turn, and on this
- * project's test machine creating a file in the spool took 0.3-0.8 ms of
- * system time while others fsync, so the one thread became the limit.
+ * The thread makes its fdatasync and fsync calls through the thread pool,
+ * so that concurrent messages' syncs run side by side and are committed
+ * together by the file system; the calls that only change the page cache
+ * (open, write, rename, close) it makes in line. Each call through the pool
+ * is a hand-off to a pool thread and back and a promise, and in line those
+ * four cost the spool about a sixth less CPU per message (docs/server.md,
+ * "The spool"). Making every call in line was tried and lost: one
+ * thread then made every message's syncs in turn, and became the limit.
  * Directory fsyncs are shared by every message whose name was made before
  * one started, and journal fdatasyncs by every record appended before one
  * started (group commit, as in dir-sync.ts).
@@ -85,11 +87,8 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
   const { journalLimit, crashAt } = workerData as SpoolWriterData;
   const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
   const port = parentPort!;
-  const open = promisify(fs.open) as (file: string, flags: number, mode?: number) => Promise<number>;
-  const writeFd = promisify(fs.write) as (fd: number, b: Uint8Array, off: number, len: number) => Promise<{ bytesWritten: number }>;
   const fdatasync = promisify(fs.fdatasync);
   const fsync = promisify(fs.fsync);
-  const rename = promisify(fs.rename);
   const mkdir = promisify(fs.mkdir);
 
   /** Per directory: the fsync running, and the one after it, which every name made meanwhile waits for. */
@@ -124,7 +123,7 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
   }
 
   async function fsyncDir(dir: string): Promise<void> {
-    const fd = await open(dir, fs.constants.O_RDONLY);
+    const fd = fs.openSync(dir, fs.constants.O_RDONLY);
     try {
       await fsync(fd);
     } finally {
@@ -132,17 +131,17 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
     }
   }
 
-  async function writeAll(fd: number, bytes: Uint8Array): Promise<void> {
+  function writeAll(fd: number, bytes: Uint8Array): void {
     // write(2) may write less than asked: the rest follows.
-    for (let off = 0; off < bytes.length; ) off += (await writeFd(fd, bytes, off, bytes.length - off)).bytesWritten;
+    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, bytes.length - off);
   }
 
   /** Creates `file` (never over an existing name) with `bytes`, and makes its content durable (fdatasync, as maildir.ts explains). */
   async function createDurably(file: string, bytes: Uint8Array, made: string[]): Promise<void> {
-    const fd = await open(file, CREATE, 0o600);
+    const fd = fs.openSync(file, CREATE, 0o600);
     made.push(file);
     try {
-      await writeAll(fd, bytes);
+      writeAll(fd, bytes);
       await fdatasync(fd);
     } finally {
       // In line: after fdatasync there is nothing left to write back.
@@ -206,12 +205,12 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
       if (j.fd === undefined) {
         // Sortable by time; unique across processes (each has its own journal) and threads.
         j.file = path.join(j.dir, journalName());
-        j.fd = await open(j.file, CREATE | fs.constants.O_APPEND, 0o600);
+        j.fd = fs.openSync(j.file, CREATE | fs.constants.O_APPEND, 0o600);
         j.size = 0;
         j.named = false;
       }
       const bytes = Buffer.from(batch.length === 1 ? batch[0]!.record : batch.map((b) => b.record).join(''));
-      await writeAll(j.fd, bytes);
+      writeAll(j.fd, bytes);
       j.size += bytes.length;
       await Promise.all([fdatasync(j.fd), j.named ? undefined : fsyncDir(j.dir)]);
       j.named = true;
@@ -269,7 +268,7 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
       const done = await Promise.allSettled([...files.map((f) => createDurably(f.tmp, f.bytes, made)), ...(job.record ? [journal(job.record.dir, job.record.line)] : [])]);
       for (const d of done) if (d.status === 'rejected') throw d.reason;
       for (const f of files) {
-        await rename(f.tmp, f.path);
+        fs.renameSync(f.tmp, f.path);
         made.push(f.path);
       }
       await Promise.all([...new Set(files.map((f) => path.dirname(f.path)))].map((dir) => syncDir(dir, started)));
