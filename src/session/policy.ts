@@ -160,6 +160,10 @@ export class SievePolicy implements Policy {
     let edited: string | undefined;
     if (!scripts) return { decision: total, failed: false };
     const observer = this.options.observer;
+    // A header section too long to be kept apart (HEAD_LIMIT) leaves the header fields in the whole message, and
+    // header tests are synchronous: it is loaded on the thread pool first, not read on the event loop by the first test.
+    const message = input.message;
+    if (message && !message.head) await message.load?.();
     const ctx = context(input);
     const host = this.host(input, services);
     for (const slot of ['phase1', 'phase2'] as const) {

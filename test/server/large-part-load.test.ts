@@ -122,4 +122,15 @@ describe('a script reading a large part of a spooled message', () => {
     expect(stored!.message).toMatch(/^Received: [^]*\r\nX-Policy: seen\r\nFrom: a@b.test\r\n/);
     expect(stored!.message.endsWith(`${body}LAST-LINE\r\n`)).toBe(true);
   });
+
+  it('reads the header fields of a message whose header section runs past 256 KiB on the thread pool', async () => {
+    gate.release();
+    server = await startTestServer(policy('require "reject"; if header :contains "subject" "needle" { reject "found"; }'), { maxMessageSize: 8 << 20, messageInMemoryLimit: 64 * 1024 });
+    // One field folded over 300 KiB: the header section has no end within the part kept apart (HEAD_LIMIT).
+    const filler = `X-Filler: start${'\r\n folded filler text of a very long header field'.repeat(6500)}`;
+    gate.syncReads = 0;
+    const sent = await sendMail(await server.client(), 'ann@sender.test', ['bob@here.test'], `From: a@b.test\r\n${filler}\r\nSubject: the needle\r\n\r\nbody\r\n`);
+    expect(sent.end?.code).toBe(550);
+    expect(gate.syncReads).toBe(0);
+  });
 });
