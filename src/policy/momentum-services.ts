@@ -25,12 +25,19 @@ export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr
   close(): void;
 };
 
-export function createMomentumServices(config: Config, options: { counters?: CounterStore; onLogError?: (file: string, e: unknown) => void } = {}): MomentumServices {
+export interface MomentumServiceOptions {
+  counters?: CounterStore;
+  onLogError?: (file: string, e: unknown) => void;
+  /** Datasources that never write (the dry run: a policy's test reads its data and leaves it as it was). */
+  readOnly?: boolean;
+}
+
+export function createMomentumServices(config: Config, options: MomentumServiceOptions = {}): MomentumServices {
   const problems: string[] = [];
   const datasources = new Map<string, Datasource>();
   for (const d of config.datasources) {
     // Momentum round-robins several uris; one back end each is what smtp-cbv opens.
-    const opened = openDatasource(d.uris[0] ?? '', d.baseDir);
+    const opened = openDatasource(d.uris[0] ?? '', d.baseDir, options.readOnly);
     if (typeof opened === 'string') {
       problems.push(`Datasource "${d.name}" (${d.declaredAt.file}:${d.declaredAt.line}): ${opened}`);
       continue;

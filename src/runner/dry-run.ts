@@ -12,6 +12,7 @@
 import type { Config } from '../config/index.js';
 import { type Diagnostic, hasErrors } from '../diagnostics.js';
 import { functionServices } from '../policy/functions.js';
+import { MemoryCounterStore } from '../sievepp/counters.js';
 import { PHASES, type Phase } from '../session/phases.js';
 import { type PolicyObserver, type ScriptSlot, SievePolicy } from '../session/policy.js';
 import { type Reply, wireText } from '../session/reply.js';
@@ -162,6 +163,10 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
     ...(options.authentication && Object.keys(options.authentication).length ? { authentication: new StubAuthentication(options.authentication) } : {}),
     maxTarpitMs: (parts.maxTarpitSeconds ?? 60) * 1000,
     ...(parts.maxTarpitSeconds !== undefined ? { maxTarpitSeconds: parts.maxTarpitSeconds } : {}),
+    // Per run: counters that start empty, as for one session, and ec_log_file lines in the run's log instead of the file.
+    ...(parts.momentum
+      ? { momentum: { ...parts.momentum, counters: new MemoryCounterStore(), appendLog: (file: string, line: string) => void current?.log.push(`ec_log_file ${file}: ${line}`) } }
+      : {}),
   };
 
   const c = options.connection ?? {};

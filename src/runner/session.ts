@@ -12,6 +12,7 @@ import type { Diagnostic } from '../diagnostics.js';
 import { policyCompileOptions } from '../policy/compile-options.js';
 import { compileConfigScripts } from '../policy/config-scripts.js';
 import { type MailboxDirectory, mailboxDirectory } from '../policy/mailboxes.js';
+import { createMomentumServices, type MomentumServices } from '../policy/momentum-services.js';
 import type { Phase } from '../session/phases.js';
 import type { PhaseScripts } from '../session/policy.js';
 import { compileSieve } from '../sievepp/compile.js';
@@ -55,6 +56,13 @@ export interface PolicyParts {
   /** The connection context for a client address (listener and peer Context). */
   contextFor(ip: string): Record<string, string>;
   module: ModuleSettings;
+  /**
+   * The configuration's Sieve++ services, as `serve` opens them: its
+   * datasources (read-only here: a dry run reads a policy's data and never
+   * changes it; ds_execute fails as on a read-only database), its
+   * `cidr_list` tables and the ec_include loader.
+   */
+  momentum?: MomentumServices;
 }
 
 const silent = pino({ level: 'silent' });
@@ -76,6 +84,7 @@ export async function partsFromConfig(config: Config): Promise<PolicyParts> {
     contextFor: (ip) => (listener ? peerContext(listener, ip) : {}),
     // No smtp_cbv scope: no automatic probe, but the function still finds its (stub) engine.
     module: c ? { enabled: c.enabled, phase: c.phase } : { enabled: false, phase: 'mailfrom' },
+    momentum: createMomentumServices(config, { readOnly: true }),
   };
 }
 

@@ -24,7 +24,11 @@ export class SqliteDatasource implements Datasource {
   private thread: Thread | undefined;
   private nextId = 0;
 
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly file: string,
+    /** Open the database read-only (the dry run reads a policy's data and never changes it). */
+    private readonly readonly = false,
+  ) {}
 
   query(query: string, params: QueryParams, limit?: number): Promise<Row[]> {
     const { worker, waiting } = (this.thread ??= this.start());
@@ -38,7 +42,7 @@ export class SqliteDatasource implements Datasource {
   }
 
   private start(): Thread {
-    const data: SqliteThreadData = { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: this.file };
+    const data: SqliteThreadData = { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: this.file, readonly: this.readonly };
     const worker = new Worker(`(${sqliteThread.toString()})()`, { eval: true, name: 'sqlite-datasource', workerData: data });
     const thread: Thread = { worker, waiting: new Map() };
     worker.on('message', (a: SqliteAnswer) => {
