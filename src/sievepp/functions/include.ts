@@ -5,6 +5,10 @@
  * and compiled as the including script was. The included script has its
  * own variables; a terminal action in it ends the phase; a script that is
  * not found is logged and the run goes on.
+ *
+ * The script is fetched at every call (a file or a row may change) but
+ * compiled once per text: an include runs for every message, and compiling
+ * it each time was the event loop's time for every message.
  */
 import type { CompileResult } from '../../sieve/compile.js';
 import { andThen, runBlock } from '../../sieve/interpreter.js';
@@ -16,7 +20,26 @@ import { hostOf } from '../host.js';
 import { toList } from '../values.js';
 
 const MAX_DEPTH = 10;
+/** Compiled texts kept per ec_include call site (a datasource include may fetch a different script per argument). */
+const MAX_COMPILED = 64;
 const DEPTH = 'sievepp.ec_include.depth';
+
+/** What validation leaves on an ec_include: how to compile (as the including script was) and what was compiled. */
+export interface IncludeData {
+  compile: NonNullable<ValidateOptions['compileNested']>;
+  /** By text, the least recently used first; with the name it was compiled under, which its errors cite. */
+  compiled: Map<string, { uri: string; result: CompileResult }>;
+}
+
+/** The compiled script for `text` from `uri`, compiled only when this call site has not compiled the same lately. */
+export function compiledInclude(data: IncludeData, uri: string, text: string): CompileResult {
+  const known = data.compiled.get(text);
+  data.compiled.delete(text);
+  const entry = known?.uri === uri ? known : { uri, result: data.compile(text, { file: uri }) };
+  data.compiled.set(text, entry);
+  if (data.compiled.size > MAX_COMPILED) data.compiled.delete(data.compiled.keys().next().value!);
+  return entry.result;
+}
 
 function runScript(b: Bound, rt: Runtime, uri: string, text: string | null) {
   const host = hostOf(rt);
@@ -25,8 +48,7 @@ function runScript(b: Bound, rt: Runtime, uri: string, text: string | null) {
     rt.warn(`ec_include: script '${uri}' not found`, b.node.pos);
     return;
   }
-  const compile = b.data as NonNullable<ValidateOptions['compileNested']>;
-  const r: CompileResult = compile(text, { file: uri });
+  const r = compiledInclude(b.data as IncludeData, uri, text);
   if (!r.script) {
     const first = r.diagnostics.find((d) => d.severity === 'error');
     return rt.fail(`ec_include: failed to compile '${uri}'${first ? `: ${first.line}:${first.column}: ${first.message}` : ''}`, b.node.pos);
@@ -59,7 +81,7 @@ const ecInclude: SieveFunction = {
     { name: 'arguments', type: 'any', optional: true },
   ],
   validate(b, v) {
-    b.data = v.options.compileNested;
+    b.data = { compile: v.options.compileNested!, compiled: new Map() } satisfies IncludeData;
   },
   call(b, rt) {
     const uri = argString(b, rt, 0)!;
