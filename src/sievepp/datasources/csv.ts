@@ -12,9 +12,9 @@
  * when its inode, size or modification time changed (a file replaced by
  * rename, as deploy tools do, or rewritten in place). Queries that arrive
  * while a version is being read wait for that read. The records of the 64
- * files read last are kept. Parsing runs on the
- * event loop, once per version, so a file of many megabytes costs every
- * session that long once after each change (docs/server.md, "The spool").
+ * files read last are kept. Parsing runs on the event loop, once per
+ * version, so a file of many megabytes costs every session that long once
+ * after each change (docs/server.md, "The spool").
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';

@@ -20,7 +20,7 @@ export interface SqliteThreadData {
   /** The database file, which must exist. */
   file: string;
   /** Opened read-only (the dry run): a statement that writes fails with SQLite's message. */
-  readonly: boolean;
+  readOnly: boolean;
 }
 
 /** A query, or the request to close the database and end. */
@@ -31,7 +31,7 @@ export type SqliteAnswer = { id: number; rows: Array<Record<string, string>> } |
 export function sqliteThread(): void {
   const { createRequire } = process.getBuiltinModule('node:module');
   const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
-  const { driver, file, readonly } = workerData as SqliteThreadData;
+  const { driver, file, readOnly } = workerData as SqliteThreadData;
   const port = parentPort!;
   type Db = { prepare(q: string): { reader: boolean; run(...a: unknown[]): unknown; iterate(...a: unknown[]): Iterable<Record<string, unknown>> }; close(): void };
   let db: Db | undefined;
@@ -46,7 +46,7 @@ export function sqliteThread(): void {
     try {
       if (!db) {
         const Database = createRequire(driver)(driver) as new (file: string, options: object) => Db;
-        db = new Database(file, { fileMustExist: true, readonly });
+        db = new Database(file, { fileMustExist: true, readonly: readOnly });
       }
       const stmt = db.prepare(query);
       const rows: Array<Record<string, string>> = [];

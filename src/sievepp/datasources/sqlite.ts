@@ -27,7 +27,7 @@ export class SqliteDatasource implements Datasource {
   constructor(
     private readonly file: string,
     /** Open the database read-only (the dry run reads a policy's data and never changes it). */
-    private readonly readonly = false,
+    private readonly readOnly = false,
   ) {}
 
   query(query: string, params: QueryParams, limit?: number): Promise<Row[]> {
@@ -42,7 +42,7 @@ export class SqliteDatasource implements Datasource {
   }
 
   private start(): Thread {
-    const data: SqliteThreadData = { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: this.file, readonly: this.readonly };
+    const data: SqliteThreadData = { driver: createRequire(import.meta.url).resolve('better-sqlite3'), file: this.file, readOnly: this.readOnly };
     const worker = new Worker(`(${sqliteThread.toString()})()`, { eval: true, name: 'sqlite-datasource', workerData: data });
     const thread: Thread = { worker, waiting: new Map() };
     worker.on('message', (a: SqliteAnswer) => {
