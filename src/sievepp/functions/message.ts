@@ -5,10 +5,10 @@
  * connection context the server fills (docs/sieve-reference.md, "Context
  * variables").
  */
-import { matchTest } from '../../sieve/interpreter.js';
+import { andThen, matchTest } from '../../sieve/interpreter.js';
 import { afterMimeTree, mimeTree, parseContentType, walkParts } from '../../sieve/runtime/mime.js';
 import type { Runtime } from '../../sieve/runtime/runtime.js';
-import type { SieveFunction } from '../functions.js';
+import { mapInSlices, type SieveFunction } from '../functions.js';
 import { contextValue, sessionOf } from '../host.js';
 
 const fromConnection = (name: string, key: string): SieveFunction => ({
@@ -64,12 +64,11 @@ const mimeParts: SieveFunction = {
   call(b, rt) {
     const later = afterMimeTree(rt.requireMessage(b.node.pos), rt.budget, () => mimeParts.call(b, rt));
     if (later) return later;
-    const names: string[] = [];
-    for (const p of walkParts(mimeTree(rt.requireMessage(b.node.pos)))) {
-      const n = filenameOf(p);
-      if (n !== undefined) names.push(n);
-    }
-    return matchTest(b, rt, names, rt.list(b.args[1]!));
+    // A message of 100,000 parts is that many header fields to parse: in slices.
+    const parts = Array.from(walkParts(mimeTree(rt.requireMessage(b.node.pos))));
+    return andThen(mapInSlices(rt, parts, filenameOf, () => 128), (names) =>
+      matchTest(b, rt, names.filter((n): n is string => n !== undefined), rt.list(b.args[1]!)),
+    );
   },
 };
 
