@@ -13,7 +13,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { execute, executeAsync, type ExecutionResult } from '../../src/sieve/interpreter.js';
 import { matchPool, OFFLOAD_CHARS } from '../../src/sieve/match/match-pool.js';
-import { parseMessage } from '../../src/sieve/runtime/message.js';
+import { lazyMessage, parseMessage } from '../../src/sieve/runtime/message.js';
 import { getValue } from '../../src/sievepp/values.js';
 import { compiledPP } from './helpers.js';
 
@@ -103,5 +103,18 @@ describe('long lists are made in slices', () => {
     expect(getValue(tree.runtime, 'valid')).toBe('yes');
     expect(getValue(r.runtime, 'found')).toBe('yes');
     expect(r.runtime.budget.slices).toBeGreaterThan(tree.runtime.budget.slices + 10);
+  });
+});
+
+describe('ec_get_message_size', () => {
+  it('gives the size the host knows, without reading a message kept on disk', async () => {
+    const head = 'From: joe@example.com\r\nSubject: big\r\n\r\n';
+    const whole = `${head}${'caf\u00e9 au lait\r\n'.repeat(1000)}`;
+    let reads = 0;
+    const message = lazyMessage(head, Buffer.byteLength(whole), () => (reads++, whole));
+    const r = await execute(compiledPP('$s = ec_get_message_size;'), { message, envelope, phase: 'data' }, {}, {});
+    expect(r.errors).toEqual([]);
+    expect(getValue(r.runtime, 's')).toBe(String(Buffer.byteLength(whole)));
+    expect(reads).toBe(0);
   });
 });

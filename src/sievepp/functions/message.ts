@@ -29,13 +29,17 @@ const protocol: SieveFunction = {
   },
 };
 
-/** The message size in octets; needs the message. */
+/**
+ * The message size in octets (RFC 5228 5.9's size); needs the message. The
+ * host knows it without reading: a spooled message is not read from disk
+ * and measured on the event loop for it (docs/server.md, "Messages on disk").
+ */
 const size: SieveFunction = {
   name: 'ec_get_message_size',
   uses: { value: true },
   needsMessage: true,
   params: [],
-  call: (b, rt) => String(Buffer.byteLength(rt.requireMessage(b.node.pos).raw)),
+  call: (b, rt) => String(rt.requireMessage(b.node.pos).size),
 };
 
 /** The file name of a MIME part: Content-Disposition's filename, else Content-Type's name (RFC 2183 2.3, RFC 2046). */
