@@ -6,12 +6,15 @@
  *   far past it: `body :raw :contains` with 5,000 keys over a 5 MB body,
  *   `body :raw :regex "a.{20}x"` over 5 MB of random a/b text (ab-text.ts;
  *   `(.*a){20}x`, which ran away before, the prefilter now refuses), and a
- *   foreverypart loop building variables;
+ *   foreverypart loop building variables, and Sieve++ functions over a
+ *   10 MB match value (ec_pcre_match in the match worker, qp_encode on
+ *   what a variable keeps);
  * - timer delay: while one time-sliced run computes, a 1 ms interval
  *   measures how late it fires (the longest gap between ticks against the
  *   slice length; another session waits at most about that long).
  */
 import { compileSieve } from '../src/sieve/compile.js';
+import { compileSieve as compileSievepp } from '../src/sievepp/compile.js';
 import { DEFAULT_SLICE_MS, executeAsync } from '../src/sieve/interpreter.js';
 import { parseMessage, type SieveMessage } from '../src/sieve/runtime/message.js';
 import { abText } from './ab-text.js';
@@ -19,8 +22,8 @@ import { abText } from './ab-text.js';
 const BUDGET_MS = 1000;
 const envelope = { from: 'joe@example.com', to: ['alice@example.org'] };
 
-function script(text: string) {
-  const r = compileSieve(text);
+function script(text: string, sievepp = false) {
+  const r = sievepp ? compileSievepp(text, { phase: 'data' }) : compileSieve(text);
   if (!r.script) throw new Error(r.diagnostics.map((d) => d.message).join('; '));
   return r.script;
 }
@@ -40,8 +43,14 @@ function multipart(parts: number): SieveMessage {
   return parseMessage(`From: joe@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n${part.repeat(parts)}--b--\r\n`);
 }
 
+/** A message whose Subject is `size` characters: `header :matches "*"` gives it whole as ${1}. */
+function bigSubject(size: number): SieveMessage {
+  const line = 'a banana and a papaya are a snack, said Anna at the data bazaar\r\n ';
+  return parseMessage(`From: joe@example.com\r\nSubject: big${line.repeat(Math.ceil(size / line.length))}\r\n\r\nhi\r\n`);
+}
+
 const keys = `[${Array.from({ length: 5000 }, (_, i) => `"no such key ${i}"`).join(', ')}]`;
-const cases: Array<{ name: string; text: string; message: () => SieveMessage }> = [
+const cases: Array<{ name: string; text: string; message: () => SieveMessage; sievepp?: boolean }> = [
   { name: 'body :raw :contains, 5,000 keys, 5 MB', text: `require "body"; if body :raw :contains ${keys} { discard; }`, message: () => bigBody(5 << 20) },
   { name: 'body :raw :regex "a.{20}x", 5 MB of random a/b', text: 'require ["body", "regex"]; if body :raw :regex "a.{20}x" { discard; }', message: () => abBody(5 << 20) },
   {
@@ -49,10 +58,16 @@ const cases: Array<{ name: string; text: string; message: () => SieveMessage }> 
     text: 'require ["foreverypart", "variables"]; foreverypart { set "x" "${x}${x}${x}${x}abc"; set "y" "${x}${y}"; }',
     message: () => multipart(125_000),
   },
+  {
+    name: 'Sieve++ ec_pcre_match and qp_encode, 30 calls each over a 10 MB value',
+    text: `if header :matches "Subject" "*" { ${'$m = ec_pcre_match "${1}" "(x|y)+z"; $q = qp_encode "${1}"; '.repeat(30)} }`,
+    message: () => bigSubject(10 << 20),
+    sievepp: true,
+  },
 ];
 
 for (const c of cases) {
-  const compiled = script(c.text);
+  const compiled = script(c.text, c.sievepp);
   const message = c.message();
   let maxGap = 0;
   let last = performance.now();

@@ -30,6 +30,8 @@ const plain = () => `From: heavy@sender.test\r\nSubject: big\r\n\r\n${line.repea
 const ab = () => `From: heavy@sender.test\r\nSubject: big\r\n\r\n${abText(HEAVY_BYTES)}`;
 const part = '--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n';
 const multipart = () => `From: heavy@sender.test\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n${part.repeat(Math.ceil(HEAVY_BYTES / part.length))}--b--\r\n`;
+// A 10 MB Subject: `header :matches "*"` gives it whole as ${1} to Sieve++ functions.
+const bigSubject = () => `From: heavy@sender.test\r\nSubject: big${line.replace('\r\n', '\r\n ').repeat(Math.ceil(HEAVY_BYTES / line.length))}\r\n\r\nhi\r\n`;
 const keys = (n: number, f: (i: number) => string) => `[${Array.from({ length: n }, (_, i) => `"${f(i)}"`).join(', ')}]`;
 
 interface Case {
@@ -51,6 +53,12 @@ const cases: Case[] = [
     name: 'foreverypart building variables, 10 MB of parts',
     script: 'require ["foreverypart", "variables"]; foreverypart { set "x" "${x}${x}${x}${x}abc"; set "y" "${x}${y}"; }',
     message: multipart,
+  },
+  {
+    name: 'Sieve++ functions over a 10 MB header value',
+    script:
+      'require ["variables", "enotify"]; if header :matches "subject" "*" { $m = ec_pcre_match "${1}" "(x|y)+z"; $q = qp_encode "${1}"; $r = reverse "${1}"; $s = split " " "${1}"; set :encodeurl "u" "${1}"; set :length "n" "${1}"; }',
+    message: bigSubject,
   },
 ];
 

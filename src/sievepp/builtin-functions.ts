@@ -16,11 +16,11 @@ import { formatAddress, parseEnvelopePath } from '../sieve/runtime/address.js';
 import { decodedHeaderValue, headerValues } from '../sieve/runtime/message.js';
 import type { Runtime } from '../sieve/runtime/runtime.js';
 import { allPart } from '../sieve/runtime/address-parts.js';
-import { argNumber, argString, argValue, type SieveFunction } from './functions.js';
+import { argNumber, argString, argValue, keptChars, mapInSlices, type SieveFunction } from './functions.js';
 import { hostOf, sessionOf } from './host.js';
 import { languageOf } from './layer.js';
 import { replyText } from './builtin-actions.js';
-import { toList, toStr } from './values.js';
+import { toStr } from './values.js';
 
 const context = (rt: Runtime, which: 'mess' | 'conn') => (which === 'mess' ? sessionOf(rt).message : sessionOf(rt).connection);
 
@@ -113,11 +113,15 @@ const split = (name: string): SieveFunction => ({
     const sep = argString(b, rt, 0)!;
     const s = argString(b, rt, 1)!;
     if (s === '') return [];
-    return (sep === '' ? Array.from(s) : s.split(sep)).slice(0, MAX_ITEMS);
+    // Only the first MAX_ITEMS pieces are made, not a piece for every character of a 10 MB value.
+    if (sep !== '') return s.split(sep, MAX_ITEMS);
+    const chars: string[] = [];
+    for (const c of s) if (chars.push(c) === MAX_ITEMS) break;
+    return chars;
   },
 });
 
-/** `join <separator> <list>`: the items of a list (or string list) joined. */
+/** `join <separator> <list>`: the items of a list (or string list) joined, as far as a variable keeps them. */
 const join: SieveFunction = {
   name: 'join',
   uses: { value: true },
@@ -125,7 +129,15 @@ const join: SieveFunction = {
     { name: 'separator', type: 'string' },
     { name: 'list', type: 'any' },
   ],
-  call: (b, rt) => toList(argValue(b, rt, 1)!).join(argString(b, rt, 0)!),
+  call(b, rt) {
+    const v = argValue(b, rt, 1)!;
+    const sep = argString(b, rt, 0)!;
+    const items = typeof v === 'string' ? [v] : Array.isArray(v) ? v : [...v.values()];
+    const kept = keptChars(rt);
+    let out = '';
+    for (let i = 0; i < items.length && out.length <= kept; i++) out += (i > 0 ? sep : '') + toStr(items[i]!);
+    return out;
+  },
 };
 
 const headerGet: SieveFunction = {
@@ -133,8 +145,9 @@ const headerGet: SieveFunction = {
   uses: { value: true },
   needsMessage: true,
   params: [{ name: 'header name', type: 'string' }],
-  // Every value of the field, RFC 2047-decoded and trimmed as the header test sees them (RFC 5228 5.7).
-  call: (b, rt) => headerValues(rt.requireMessage(b.node.pos), argString(b, rt, 0)!.toLowerCase()).map(decodedHeaderValue),
+  // Every value of the field, RFC 2047-decoded and trimmed as the header test sees them (RFC 5228 5.7);
+  // a section of 200,000 such fields is decoded in slices.
+  call: (b, rt) => mapInSlices(rt, headerValues(rt.requireMessage(b.node.pos), argString(b, rt, 0)!.toLowerCase()), decodedHeaderValue, (v) => v.length + 256),
 };
 
 /** RFC 5322 2.2: a field name is printable US-ASCII except the colon. */

@@ -139,3 +139,19 @@ describe('a body test over a large part', () => {
     }
   });
 });
+
+describe('the CPU budget over a message written out again', () => {
+  // A 1 MB header section: a budget of 0 ms is spent by any work at all, and
+  // the script is two steps, so the clock is read only if the writing is charged.
+  const fields = 'X-Filler: a banana and a papaya are a snack, said Anna at the data bazaar\r\n'.repeat(14_000);
+  const message = `From: joe@example.com\r\n${fields}Subject: big\r\n\r\nbody\r\n`;
+  const run = (script: string) => execute(compiled(script), { message: parseMessage(message), envelope }, {}, { limits: { maxCpuMs: 0 } });
+
+  it.each([
+    ['replace', 'require "replace"; replace "short";'],
+    ['enclose', 'require "enclose"; enclose :subject "wrapped" "short";'],
+  ])('%s charges the message it writes and parses', async (_name, script) => {
+    const r = await run(script);
+    expect(r.errors.map((e) => e.message)).toEqual(['execution exceeded the CPU time limit of 0 ms']);
+  });
+});

@@ -136,6 +136,8 @@ export const encloseExt: Extension = {
         // A redirect from now on forwards the message as it was before the first enclose.
         rt.redirectSource ??= msg;
         rt.message = parseMessage(text);
+        // The old message written out whole inside the new one, and parsed: charged when done (docs/sieve-interpreter.md, "CPU budget and time slices").
+        rt.budget.charge(text.length, b.node.pos);
       },
     },
   ],

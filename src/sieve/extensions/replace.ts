@@ -11,7 +11,7 @@
  * and the keep, fileinto or redirect that follow deliver.
  */
 import type { ActionDef } from '../action.js';
-import type { Extension } from '../registry.js';
+import type { Bound, Extension } from '../registry.js';
 import { parseAddressList } from '../runtime/address.js';
 import { type HeaderField, parseMessage, type SieveMessage } from '../runtime/message.js';
 import { afterLoad, afterMimeTree, currentPart, mimeTree, REPLACED, type Replaced, serializePart, walkParts } from '../runtime/mime.js';
@@ -66,6 +66,19 @@ function replacePart(rt: Runtime, msg: SieveMessage, text: string): string | nul
   return serializePart(r.root, r.parts);
 }
 
+/**
+ * The message a replace wrote out, read as the run's message from now on.
+ * Writing and parsing it is work in proportion to its length (a 10 MB
+ * replacement, a message of large header fields), charged to the run's
+ * budget when it is done (docs/sieve-interpreter.md, "CPU budget and time
+ * slices").
+ */
+function written(rt: Runtime, b: Bound, text: string): SieveMessage {
+  const m = parseMessage(text);
+  rt.budget.charge(text.length, b.node.pos);
+  return m;
+}
+
 export const replace: Extension = {
   capability: 'replace',
   commands: [
@@ -92,13 +105,13 @@ export const replace: Extension = {
         rt.take(b, replaceAction, { message: msg });
         const inPart = replacePart(rt, msg, replacement);
         if (inPart !== null) {
-          rt.message = parseMessage(inPart);
+          rt.message = written(rt, b, inPart);
           return;
         }
         const subjectArg = b.tags.get('subject')?.args[0];
         const fromArg = b.tags.get('from')?.args[0];
         const from = fromArg ? rt.string(fromArg) : undefined;
-        rt.message = parseMessage(wholeMessage(msg, replacement, subjectArg ? rt.string(subjectArg) : undefined, from !== undefined && validFrom(from) ? from : undefined));
+        rt.message = written(rt, b, wholeMessage(msg, replacement, subjectArg ? rt.string(subjectArg) : undefined, from !== undefined && validFrom(from) ? from : undefined));
         // Inside foreverypart at the message itself: the loop goes into none of the old parts.
         const cur = currentPart(rt.state);
         if (cur) rt.state.set(REPLACED, { root: cur, parts: new Map([[cur, replacement]]) } satisfies Replaced);

@@ -6,6 +6,7 @@
 import { compileMatch, matchTest } from '../interpreter.js';
 import type { Bound, Extension, TagSpec } from '../registry.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { head } from '../runtime/strings.js';
 import { constantString, type Validator } from '../validate.js';
 
 /** RFC 5229 4.1: modifiers applied from the highest precedence down. */
@@ -14,6 +15,9 @@ export interface Modifier {
   precedence: number;
   apply(s: string): string;
 }
+
+/** Two UTF-16 units that are one character: counted by the regex engine, with no array of every character. */
+const SURROGATE_PAIRS = /[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
 
 /** RFC 5229 4.1: `:quotewildcard` escapes what :matches treats specially. */
 const quoteWildcard = (s: string) => s.replace(/([*?\\])/g, '\\$1');
@@ -25,7 +29,7 @@ export const MODIFIERS: Modifier[] = [
   { name: 'upperfirst', precedence: 30, apply: (s) => s.charAt(0).toUpperCase() + s.slice(1) },
   { name: 'quotewildcard', precedence: 20, apply: quoteWildcard },
   // RFC 5229 4.1: the length in characters, not octets.
-  { name: 'length', precedence: 10, apply: (s) => String(Array.from(s).length) },
+  { name: 'length', precedence: 10, apply: (s) => String(s.length - (s.match(SURROGATE_PAIRS)?.length ?? 0)) },
 ];
 
 /**
@@ -65,7 +69,17 @@ export function checkVariableName(b: Bound, v: Validator, index: number): string
 /** Applies modifiers from the highest precedence down (RFC 5229 4.1); a quoting one never leaves half an escape. */
 export function applyModifiers(b: Bound, rt: Runtime, value: string): string {
   const modifiers = (b.data as { modifiers?: Array<NonNullable<TagSpec['modifier']>> } | undefined)?.modifiers ?? [];
+  if (modifiers.length === 0) return value;
   let v = value;
+  // A value to modify was built, and :length scans it (setVariable charges only what is kept).
+  rt.budget.charge(value.length);
+  // Every modifier above :length (precedence 10) keeps or lengthens what it
+  // is given, character by character from the start: the first characters
+  // of the result, which are all the size limit keeps (RFC 5229 3), come
+  // from the first characters of the value. So a 10 MB value is not
+  // percent-encoded or quoted whole for 4 KB of it.
+  const max = rt.maxVariableOctets;
+  if (Number.isFinite(max) && modifiers.every((m) => m.precedence > 10)) v = head(v, 4 * max + 64);
   for (const m of modifiers) v = m.apply(v);
   if (modifiers.some((m) => m.precedence === 20)) v = keepEscapesWhole(rt.fitVariable(v));
   const last = modifiers[modifiers.length - 1];

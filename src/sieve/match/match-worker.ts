@@ -13,9 +13,9 @@ import { containsMatch, matchesMatch } from './basic-match.js';
 import { asciiCasemap, type Comparator, octet, unicodeCasemap } from './comparators.js';
 import type { MatchContext, MatchType } from './match-types.js';
 import type { WorkerAnswer, WorkerTask } from './match-pool.js';
-import { regexMatch } from './regex-match.js';
+import { perlRegexMatch, regexMatch } from './regex-match.js';
 
-const types = new Map<string, MatchType>([containsMatch, matchesMatch, regexMatch].map((t) => [t.name, t]));
+const types = new Map<string, MatchType>([containsMatch, matchesMatch, regexMatch, perlRegexMatch].map((t) => [t.name, t]));
 const comparators = new Map<string, Comparator>([octet, asciiCasemap, unicodeCasemap].map((c) => [c.name, c]));
 
 function run(task: WorkerTask): WorkerAnswer {

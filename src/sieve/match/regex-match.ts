@@ -9,11 +9,12 @@ import type { RE2JS } from 're2js';
 import { re2js } from './re2.js';
 import { caselessMayMatch } from './fold-prefilter.js';
 import type { Comparator } from './comparators.js';
-import type { MatchBudget, MatchType } from './match-types.js';
+import type { MatchBudget, MatchContext, MatchType } from './match-types.js';
 
-/** Compiled patterns by pattern text: case-insensitive ones, and i;octet's. */
+/** Compiled patterns by pattern text: case-insensitive ones, i;octet's, and leftmost-first ones (perlRegexMatch). */
 const caseless = new Map<string, RE2JS | string>();
 const exact = new Map<string, RE2JS | string>();
+const leftmostFirst = new Map<string, RE2JS | string>();
 
 /** The budget a match in progress charges (set only while re2js runs, which is synchronous). */
 let charging: MatchBudget | undefined;
@@ -58,13 +59,21 @@ function instrument(re: RE2JS): RE2JS {
 
 /** The compiled pattern, or the reason it does not compile. */
 export function compileRegex(pattern: string, cmp: Comparator): RE2JS | string {
-  const cache = isCaseless(cmp) ? caseless : exact;
+  return compiledIn(isCaseless(cmp) ? caseless : exact, pattern, (R) => R.LONGEST_MATCH | (isCaseless(cmp) ? R.CASE_INSENSITIVE : 0));
+}
+
+/** A pattern with Perl's leftmost-first semantics, case-sensitive (perlRegexMatch), or the reason it does not compile. */
+export function compilePerlRegex(pattern: string): RE2JS | string {
+  return compiledIn(leftmostFirst, pattern, () => 0);
+}
+
+function compiledIn(cache: Map<string, RE2JS | string>, pattern: string, flags: (R: ReturnType<typeof re2js>['RE2JS']) => number): RE2JS | string {
   let r = cache.get(pattern);
   if (r === undefined) {
     if (cache.size > 2048) cache.clear();
     try {
       const { RE2JS } = re2js();
-      r = instrument(RE2JS.compile(pattern, RE2JS.LONGEST_MATCH | (isCaseless(cmp) ? RE2JS.CASE_INSENSITIVE : 0)));
+      r = instrument(RE2JS.compile(pattern, flags(RE2JS)));
     } catch (e) {
       r = `invalid regular expression '${pattern}': ${(e as Error).message}`;
     }
@@ -93,27 +102,61 @@ export const regexMatch: MatchType = {
     }
     // re2js's literal prefilter skips case-insensitive literals; this one does not (fold-prefilter.ts).
     if (isCaseless(ctx.cmp) && !caselessMayMatch(key, value, ctx)) return false;
-    charging = ctx.budget;
-    try {
-      // Without captures, re2js's test() takes its DFA, far faster than the
-      // matcher's capturing engines; the answer is the same.
-      if (!ctx.wantCaptures) return re.test(value);
-      // One capturing pass over the value. re2js's Matcher would make two
-      // (the match's bounds, then its groups); RE2's own matchWithGroup
-      // gives the bounds of every group at once, in UTF-16 offsets.
-      const groups = re.groupCount();
-      const [found, at] = re.re2().matchWithGroup(value, 0, value.length, re2js().RE2Set.UNANCHORED, 1 + groups) as [boolean, number[]];
-      if (!found) return false;
-      const out: string[] = [];
-      for (let i = 0; i <= groups; i++) out.push(at[2 * i]! < 0 ? '' : value.slice(at[2 * i], at[2 * i + 1]));
-      return out;
-    } catch (e) {
-      // Stopped in the middle of a match: do not reuse engine state it may have left half-built.
-      (isCaseless(ctx.cmp) ? caseless : exact).delete(key);
-      throw e;
-    } finally {
-      charging = undefined;
+    return chargedMatch(re, value, ctx, () => (isCaseless(ctx.cmp) ? caseless : exact).delete(key));
+  },
+};
+
+/**
+ * One match of a compiled pattern, charged to ctx.budget step by step: the
+ * groups (whole match first, '' for a group that took no part) or false.
+ */
+function chargedMatch(re: RE2JS, value: string, ctx: MatchContext, forget: () => void): boolean | string[] {
+  charging = ctx.budget;
+  try {
+    // Without captures, re2js's test() takes its DFA, far faster than the
+    // matcher's capturing engines; the answer is the same.
+    if (!ctx.wantCaptures) return re.test(value);
+    // One capturing pass over the value. re2js's Matcher would make two
+    // (the match's bounds, then its groups); RE2's own matchWithGroup
+    // gives the bounds of every group at once, in UTF-16 offsets.
+    const groups = re.groupCount();
+    const [found, at] = re.re2().matchWithGroup(value, 0, value.length, re2js().RE2Set.UNANCHORED, 1 + groups) as [boolean, number[]];
+    if (!found) return false;
+    const out: string[] = [];
+    for (let i = 0; i <= groups; i++) out.push(at[2 * i]! < 0 ? '' : value.slice(at[2 * i], at[2 * i + 1]));
+    return out;
+  } catch (e) {
+    // Stopped in the middle of a match: do not reuse engine state it may have left half-built.
+    forget();
+    throw e;
+  } finally {
+    charging = undefined;
+  }
+}
+
+/**
+ * Regular expressions as Perl (and PCRE) read them: leftmost-first, every
+ * group, case-sensitive, for functions such as Momentum's ec_pcre_match
+ * (sieve-ref-ec-pcre-match.md). Not a Sieve match type (no tag names it);
+ * it is one so that a match over a large value is charged and offloaded
+ * as :regex's is (match-types.ts runMatch, match-pool.ts).
+ */
+export const perlRegexMatch: MatchType = {
+  name: 'x-perl-regex',
+  captures: true,
+  offload: true,
+  substring: true,
+  checkKey(key) {
+    const r = compilePerlRegex(key);
+    return typeof r === 'string' ? r : null;
+  },
+  matchOne(value, key, ctx) {
+    const re = compilePerlRegex(key);
+    if (typeof re === 'string') {
+      ctx.warn?.(re);
+      return false;
     }
+    return chargedMatch(re, value, ctx, () => leftmostFirst.delete(key));
   },
 };
 

@@ -441,10 +441,15 @@ export class Runtime implements Scope {
 
   /** Pigeonhole's limit is in octets (sieve_variables_max_variable_size); cut at a character boundary. */
   fitVariable(value: string): string {
+    const max = this.maxVariableOctets;
+    return value.length * 3 <= max ? value : truncateBytes(value, max);
+  }
+
+  /** The longest value a variable keeps, in UTF-8 octets (RFC 5229 3). */
+  get maxVariableOctets(): number {
     // Newer Pigeonhole names the same limit sieve_variables_max_value_size.
     const set = this.host.setting?.('sieve_variables_max_variable_size') ?? this.host.setting?.('sieve_variables_max_value_size');
-    const max = Number(set ?? this.limits.maxVariableSize);
-    return value.length * 3 <= max ? value : truncateBytes(value, max);
+    return Number(set ?? this.limits.maxVariableSize);
   }
 
   setVariable(name: string, value: string): void {

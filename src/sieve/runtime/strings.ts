@@ -110,6 +110,20 @@ export function expand(t: Template, scope: Scope): string {
   return out;
 }
 
+/** The first `n` UTF-16 units of `s`, one more when the last would be half of a surrogate pair. */
+export function head(s: string, n: number): string {
+  if (s.length <= n) return s;
+  const c = s.charCodeAt(n - 1);
+  return s.slice(0, c >= 0xd800 && c <= 0xdbff ? n + 1 : n);
+}
+
+/** The last `n` UTF-16 units of `s`, one more when the first would be half of a surrogate pair. */
+export function tail(s: string, n: number): string {
+  if (s.length <= n) return s;
+  const c = s.charCodeAt(s.length - n);
+  return s.slice(c >= 0xdc00 && c <= 0xdfff ? s.length - n - 1 : s.length - n);
+}
+
 /** The literal text of a template, or null when it has references. */
 export function constantOf(t: Template): string | null {
   return typeof t === 'string' ? t : null;

@@ -5,10 +5,10 @@
  * connection context the server fills (docs/sieve-reference.md, "Context
  * variables").
  */
-import { matchTest } from '../../sieve/interpreter.js';
+import { andThen, matchTest } from '../../sieve/interpreter.js';
 import { afterMimeTree, mimeTree, parseContentType, walkParts } from '../../sieve/runtime/mime.js';
 import type { Runtime } from '../../sieve/runtime/runtime.js';
-import type { SieveFunction } from '../functions.js';
+import { mapInSlices, type SieveFunction } from '../functions.js';
 import { contextValue, sessionOf } from '../host.js';
 
 const fromConnection = (name: string, key: string): SieveFunction => ({
@@ -29,13 +29,17 @@ const protocol: SieveFunction = {
   },
 };
 
-/** The message size in octets; needs the message. */
+/**
+ * The message size in octets (RFC 5228 5.9's size); needs the message. The
+ * host knows it without reading: a spooled message is not read from disk
+ * and measured on the event loop for it (docs/server.md, "Messages on disk").
+ */
 const size: SieveFunction = {
   name: 'ec_get_message_size',
   uses: { value: true },
   needsMessage: true,
   params: [],
-  call: (b, rt) => String(Buffer.byteLength(rt.requireMessage(b.node.pos).raw)),
+  call: (b, rt) => String(rt.requireMessage(b.node.pos).size),
 };
 
 /** The file name of a MIME part: Content-Disposition's filename, else Content-Type's name (RFC 2183 2.3, RFC 2046). */
@@ -64,12 +68,11 @@ const mimeParts: SieveFunction = {
   call(b, rt) {
     const later = afterMimeTree(rt.requireMessage(b.node.pos), rt.budget, () => mimeParts.call(b, rt));
     if (later) return later;
-    const names: string[] = [];
-    for (const p of walkParts(mimeTree(rt.requireMessage(b.node.pos)))) {
-      const n = filenameOf(p);
-      if (n !== undefined) names.push(n);
-    }
-    return matchTest(b, rt, names, rt.list(b.args[1]!));
+    // A message of 100,000 parts is that many header fields to parse: in slices.
+    const parts = Array.from(walkParts(mimeTree(rt.requireMessage(b.node.pos))));
+    return andThen(mapInSlices(rt, parts, filenameOf, () => 128), (names) =>
+      matchTest(b, rt, names.filter((n): n is string => n !== undefined), rt.list(b.args[1]!)),
+    );
   },
 };
 

@@ -4,16 +4,31 @@
  * (through re2js, so a pattern cannot take exponential time).
  */
 import { libmime } from '../../sieve/runtime/libmime.js';
-import type { RE2JS } from 're2js';
-import { re2js } from '../../sieve/match/re2.js';
-import { argString, type SieveFunction } from '../functions.js';
+import { octet } from '../../sieve/match/comparators.js';
+import { type MatchOutcome, runMatch } from '../../sieve/match/match-types.js';
+import { perlRegexMatch } from '../../sieve/match/regex-match.js';
+import { argString, head, keptChars, type SieveFunction, tail } from '../functions.js';
 
-const ascii = (name: string, f: (s: string) => string): SieveFunction => ({
+/**
+ * A function of one string whose value is only ever assigned, and so cut
+ * to the variable size limit (values.ts): `f` is given what that value
+ * can come from, `part(s, kept)`, not a 10 MB match value whole (docs/
+ * sieve-interpreter.md, "CPU budget and time slices").
+ */
+const ascii = (name: string, part: (s: string, kept: number) => string, f: (s: string) => string): SieveFunction => ({
   name,
   uses: { value: true },
   params: [{ name: 'string', type: 'string' }],
-  call: (b, rt) => f(argString(b, rt, 0)!),
+  call: (b, rt) => f(part(argString(b, rt, 0)!, keptChars(rt))),
 });
+
+/**
+ * Case mapping never makes a string less than half as long (a special
+ * casing gives two or three units for one), and maps a character by its
+ * neighbours at most (a final sigma): the first `kept` characters come
+ * from the first 2 x kept and a margin.
+ */
+const caseHead = (s: string, kept: number) => head(s, 2 * kept + 64);
 
 /** RFC 2045 6.7: every octet outside printable ASCII (and "=") as =XX; lines are not folded (a value, not a body). */
 export function quotedPrintable(bytes: Uint8Array): string {
@@ -37,7 +52,8 @@ const qpEncode: SieveFunction = {
     const charset = (b.args.length > 1 ? argString(b, rt, 1)! : 'utf-8').toLowerCase();
     const encoding = CHARSETS[charset];
     if (!encoding) return rt.fail(`qp_encode: charset '${charset}' is not supported (UTF-8, ISO-8859-1, US-ASCII)`, b.node.pos);
-    return quotedPrintable(Buffer.from(argString(b, rt, 0)!, encoding));
+    // Every character gives one character or more: the kept value comes from the first ones.
+    return quotedPrintable(Buffer.from(head(argString(b, rt, 0)!, keptChars(rt) + 1), encoding));
   },
 };
 
@@ -52,7 +68,10 @@ const rfc2047: SieveFunction = {
 /**
  * `ec_pcre_match <string> <pattern>`: the match and its groups as a list
  * (the whole match first), an empty list when it does not match
- * (sieve-ref-ec-pcre-match.md).
+ * (sieve-ref-ec-pcre-match.md). Matched as :regex matches (runMatch): its
+ * steps are charged to the run's budget, and in a time-sliced run a large
+ * value is matched in a worker thread (docs/sieve-interpreter.md, "CPU
+ * budget and time slices").
  */
 const pcreMatch: SieveFunction = {
   name: 'ec_pcre_match',
@@ -63,34 +82,44 @@ const pcreMatch: SieveFunction = {
   ],
   call(b, rt) {
     const pattern = argString(b, rt, 1)!;
-    let re: RE2JS;
-    try {
-      re = re2js().RE2JS.compile(pattern);
-    } catch (e) {
-      return rt.fail(`ec_pcre_match: invalid pattern '${pattern}': ${(e as Error).message}`, b.node.pos);
-    }
-    const m = re.matcher(argString(b, rt, 0)!);
-    if (!m.find()) return [];
-    const out: string[] = [];
-    for (let i = 0; i <= m.groupCount(); i++) out.push(m.group(i) ?? '');
-    return out;
+    const invalid = perlRegexMatch.checkKey!(pattern, octet);
+    if (invalid) return rt.fail(`ec_pcre_match: ${invalid}`, b.node.pos);
+    const out = runMatch(perlRegexMatch, [argString(b, rt, 0)!], [pattern], { cmp: octet, wantCaptures: true, budget: rt.budget });
+    const groups = (o: MatchOutcome): string[] => (o.matched ? (o.captures ?? []) : []);
+    return out instanceof Promise ? out.then(groups) : groups(out);
   },
 };
 
-/** `ec_base64_encode <text>` / `ec_base64_decode <text>` (RFC 4648 4), over the text's UTF-8 octets. */
-const base64 = (name: string, f: (s: string) => string): SieveFunction => ({
-  name,
-  uses: { value: true },
-  params: [{ name: 'text', type: 'string' }],
-  call: (b, rt) => f(argString(b, rt, 0)!),
-});
+/**
+ * `ec_base64_decode <text>`: the decoded octets as UTF-8. Base64 is decoded
+ * left to right, so the octets of a prefix of the text are a prefix of the
+ * text's octets, and their UTF-8 reading differs from the whole one only in
+ * its last character (a sequence cut short): when that reading is longer
+ * than what is kept, it is the answer; else the whole text is decoded.
+ */
+function base64Decode(s: string, kept: number): string {
+  const from = (t: string) => Buffer.from(t, 'base64').toString('utf8');
+  if (s.length > 4 * (kept + 8)) {
+    const part = from(s.slice(0, 4 * (kept + 8)));
+    if (part.length > kept + 2) return part.slice(0, kept + 1);
+  }
+  return from(s);
+}
 
+/** `ec_base64_encode <text>` / `ec_base64_decode <text>` (RFC 4648 4), over the text's UTF-8 octets. */
 export const stringFunctions: SieveFunction[] = [
-  base64('ec_base64_encode', (s) => Buffer.from(s, 'utf8').toString('base64')),
-  base64('ec_base64_decode', (s) => Buffer.from(s, 'base64').toString('utf8')),
-  ascii('ec_tolower', (s) => s.toLowerCase()),
-  ascii('ec_toupper', (s) => s.toUpperCase()),
-  ascii('reverse', (s) => Array.from(s).reverse().join('')),
+  // Three octets or more (one character or more) give four characters: the first kept + 3 characters are enough.
+  ascii('ec_base64_encode', (s, kept) => head(s, kept + 3), (s) => Buffer.from(s, 'utf8').toString('base64')),
+  {
+    name: 'ec_base64_decode',
+    uses: { value: true },
+    params: [{ name: 'text', type: 'string' }],
+    call: (b, rt) => base64Decode(argString(b, rt, 0)!, keptChars(rt)),
+  },
+  ascii('ec_tolower', caseHead, (s) => s.toLowerCase()),
+  ascii('ec_toupper', caseHead, (s) => s.toUpperCase()),
+  // The kept start of the reversed string is the end of the string.
+  ascii('reverse', (s, kept) => tail(s, kept + 1), (s) => Array.from(s).reverse().join('')),
   qpEncode,
   rfc2047,
   pcreMatch,
