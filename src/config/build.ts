@@ -20,6 +20,7 @@ import { buildAuthentication } from './authentication.js';
 import { buildMailboxes } from './mailboxes.js';
 import type { BesideMtaConfig, CidrListConfig, Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
 import { type HostPort, parseCidr, parseHostPort } from './values.js';
+import { unknownDriver } from '../sievepp/datasources/drivers.js';
 import type { ScopeInstance } from './walk.js';
 
 /** The listener a configuration without ESMTP_Listener gets: local only, a port that needs no privileges. */
@@ -61,6 +62,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
   const logging = childrenOf(root, loggingScope)[0];
   const cbv = childrenOf(root, cbvScope)[0];
   const listener = childrenOf(root, listenerScope)[0];
+  for (const d of childrenOf(root, datasourceScope)) warnUnknownDriver(d, dir, diagnostics);
   return {
     file,
     spoolDir: must(globalOptions.spoolDir, dir, root),
@@ -128,6 +130,17 @@ function buildMetrics(s: ScopeInstance | undefined, dir: string): Config['metric
 function buildBesideMta(o: typeof policyListenerOptions, s: ScopeInstance | undefined, dir: string): BesideMtaConfig {
   const listen = must(o.listen, dir, s);
   return { host: listen.host, port: listen.port, deadlineMs: must(o.deadline, dir, s), maxConnections: must(o.maxConnections, dir, s), context: must(o.context, dir, s) };
+}
+
+/**
+ * A Datasource whose driver smtp-cbv lacks still loads (the rest of the
+ * policy runs; a query of it fails at run time), but `check`, a dry run
+ * and `serve` all say so where the scope is declared.
+ */
+function warnUnknownDriver(d: ScopeInstance, dir: string, diagnostics: Diagnostic[]): void {
+  const uri = value(datasourceOptions.uri, dir, d)?.[0];
+  const unknown = uri === undefined ? undefined : unknownDriver(uri);
+  if (unknown) diagnostics.push(diagnosticAt(d.origin, d.pos, `Datasource "${d.names[0]?.text ?? ''}": ${unknown}; scripts that query it fail`, 'warning'));
 }
 
 function buildCidrList(c: ScopeInstance, dir: string, diagnostics: Diagnostic[]): CidrListConfig {

@@ -31,6 +31,8 @@ export async function runCaseFile(path: string, options: RunCasesOptions = {}): 
   const policy = await prepare(loaded.file);
   if ('diagnostics' in policy) return broken(path, policy.diagnostics);
   options.coverage?.addScripts(policy.scripts);
+  // The configuration's warnings go with a failed case's reason: a Datasource without its driver explains a run's "no datasource named".
+  const warned = policy.warnings.map((d) => `    ${formatDiagnostic(d, path)}`);
   const outcomes: TestOutcome[] = [];
   for (const c of loaded.file.cases) {
     const run = await policy.prepared.run({
@@ -47,17 +49,20 @@ export async function runCaseFile(path: string, options: RunCasesOptions = {}): 
     });
     options.coverage?.addRun(run);
     const problems = compare(c, run);
-    outcomes.push({ name: c.name, passed: problems.length === 0, ...(problems.length ? { reason: `(${path}:${c.at.line}:${c.at.column})\n${problems.map((p) => `    ${p}`).join('\n')}` } : {}) });
+    const lines = [...problems.map((p) => `    ${p}`), ...(warned.length ? ['  the configuration warned:', ...warned] : [])];
+    outcomes.push({ name: c.name, passed: problems.length === 0, ...(problems.length ? { reason: `(${path}:${c.at.line}:${c.at.column})\n${lines.join('\n')}` } : {}) });
   }
   return { file: path, outcomes };
 }
 
-async function prepare(file: CaseFile): Promise<{ prepared: PreparedPolicy; scripts: PreparedPolicy['scripts'] } | { diagnostics: Diagnostic[] }> {
+async function prepare(file: CaseFile): Promise<{ prepared: PreparedPolicy; scripts: PreparedPolicy['scripts']; warnings: Diagnostic[] } | { diagnostics: Diagnostic[] }> {
   const dir = dirname(file.file);
   let prepared: PreparedPolicy;
+  let warnings: Diagnostic[] = [];
   if (file.config) {
     const { config, diagnostics } = await loadConfig(resolve(dir, file.config));
     if (!config) return { diagnostics };
+    warnings = diagnostics;
     prepared = await preparePolicy({ config, ...(file.cbvModule ? { cbvModule: file.cbvModule } : {}) });
   } else {
     const scripts: Partial<Record<Phase, PhaseSource>> = {};
@@ -68,7 +73,7 @@ async function prepare(file: CaseFile): Promise<{ prepared: PreparedPolicy; scri
     prepared = await preparePolicy({ scripts, ...(file.cbvModule ? { cbvModule: file.cbvModule } : {}) });
   }
   if (hasErrors(prepared.parts.diagnostics)) return { diagnostics: prepared.parts.diagnostics };
-  return { prepared, scripts: prepared.scripts };
+  return { prepared, scripts: prepared.scripts, warnings };
 }
 
 function broken(path: string, diagnostics: Diagnostic[]): CaseFileReport {

@@ -61,7 +61,6 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     if (isDeepStrictEqual(key, momentumConfig)) return;
     const previous = services.momentum as MomentumServices | undefined;
     const created = createMomentumServices(next, { counters: ipCounters, onLogError: (file, e) => logger.warn({ event: 'ec_log_file', file, err: String(e) }, 'ec_log_file failed') });
-    for (const p of created.problems) logger.warn({ event: 'config-warning' }, p);
     services.momentum = created;
     previous?.close();
     momentumConfig = key;

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Config, loadConfig } from '../../src/config/index.js';
-import { dryRun } from '../../src/runner/index.js';
+import { bufferIO } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+import { dryRun, runCaseFile } from '../../src/runner/index.js';
 
 const DOCS = join(import.meta.dirname, '../../../shared/momentum-docs/scripts');
 
@@ -69,5 +71,28 @@ describe('a dry run of a configuration with Sieve++ services', () => {
     expect(data.log).toContain('ec_log_file policy.log: seen it');
     expect(rows()).toBe(0);
     expect(existsSync(join(dir, 'policy.log'))).toBe(false);
+  });
+
+  describe('a Datasource whose driver smtp-cbv lacks', () => {
+    let pgDir: string;
+    beforeAll(() => {
+      pgDir = mkdtempSync(join(tmpdir(), 'smtp-cbv-dry-nodriver-'));
+      writeFileSync(join(pgDir, 'ecelerity.conf'), `Datasource "mssql" { uri = ( "odbc:DSN=policy" ) }\nsieve "s" { script "mailfrom_phase1" { source = "${join(DOCS, '049-ds-fetch-blacklist.siv')}" } }\n`);
+      writeFileSync(join(pgDir, 'cases.yaml'), 'config: ecelerity.conf\ncases:\n  - name: listed sender\n    envelope: { from: joe@spam.test, to: [b@here.test] }\n    expect: { mailfrom: { code: 550 } }\n');
+    });
+    afterAll(() => rmSync(pgDir, { recursive: true, force: true }));
+
+    it('is named by `run --config` on standard error, with its place, as check and serve name it', async () => {
+      const io = bufferIO();
+      await main(['run', '--config', join(pgDir, 'ecelerity.conf'), '--from', 'joe@spam.test', '--to', 'b@here.test', '--phase', 'mailfrom'], io);
+      expect(io.stderr).toContain(`ecelerity.conf:1:1: warning: Datasource "mssql": datasource driver 'odbc' is not provided by smtp-cbv (it has sqlite, csv); scripts that query it fail`);
+    });
+
+    it('is named in the reason of a case that fails', async () => {
+      const report = await runCaseFile(join(pgDir, 'cases.yaml'));
+      expect(report.outcomes).toHaveLength(1);
+      expect(report.outcomes[0]!.passed).toBe(false);
+      expect(report.outcomes[0]!.reason).toContain(`the configuration warned:\n    ${join(pgDir, 'ecelerity.conf')}:1:1: warning: Datasource "mssql": datasource driver 'odbc'`);
+    });
   });
 });

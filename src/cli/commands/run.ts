@@ -119,8 +119,9 @@ export function registerRun(program: Command, io: CliIO, exit: ExitCodeSink): vo
       if (flags.config) {
         const { loadConfig } = await import('../../config/index.js');
         const { config, diagnostics } = await loadConfig(flags.config);
+        // Warnings too, as check --config and serve show them: a Datasource without its driver explains a run's "no datasource named".
+        for (const d of diagnostics) io.err(`${formatDiagnostic(d, flags.config)}\n`);
         if (!config) {
-          for (const d of diagnostics) io.err(`${formatDiagnostic(d, flags.config)}\n`);
           exit.code = EXIT.failure;
           return;
         }
