@@ -26,6 +26,8 @@ export interface CompactResult {
 export interface CompactorTools {
   /** The journal files the thread has closed in a directory (and the ones compactions made): the compactor's to rewrite. */
   closedIn(dir: string): Set<string>;
+  /** Cluster workers that died: every journal named with their pid is closed, and this thread's to compact. */
+  deadPids: number[];
   /** A new journal file name of this process. */
   journalName(): string;
   /** In line (the page cache only): a 1 MiB piece holds the thread's journal commits for well under a millisecond. */
@@ -35,7 +37,7 @@ export interface CompactorTools {
   crashAt: 'written' | 'renamed' | 'removed' | undefined;
 }
 
-export function journalCompactor({ closedIn, journalName, writeAll, fsyncDir, crashAt }: CompactorTools): (request: CompactRequest) => Promise<CompactResult> {
+export function journalCompactor({ closedIn, deadPids, journalName, writeAll, fsyncDir, crashAt }: CompactorTools): (request: CompactRequest) => Promise<CompactResult> {
   const fs = process.getBuiltinModule('node:fs');
   const path = process.getBuiltinModule('node:path');
   const { promisify } = process.getBuiltinModule('node:util');
@@ -48,8 +50,10 @@ export function journalCompactor({ closedIn, journalName, writeAll, fsyncDir, cr
 
   /**
    * Compaction while running (envelope-journal.ts, "While running"): the
-   * journals this thread closed before the request arrived, and the one
-   * this process's start-up compaction made, keep only the records of
+   * journals this thread closed before the request arrived (with those a
+   * dead thread of this process left, spool-writer.ts), the one this
+   * process's start-up compaction made, and every journal of a cluster
+   * worker that died (`deadPids`), keep only the records of
    * messages in a folder's new/ or cur/ or still being delivered
    * (`keep`), rewritten into one new journal; the old files go. Every
    * record in them was appended for a job sent before the request, so its
@@ -63,7 +67,8 @@ export function journalCompactor({ closedIn, journalName, writeAll, fsyncDir, cr
     // Taken before the first wait: journals closed later may hold records of jobs sent after the request.
     const files = [...own];
     const startUp = new RegExp(`^\\d+\\.P${process.pid}\\.compacted\\.journal$`);
-    for (const name of await readdirP(dir)) if (startUp.test(name)) files.push(path.join(dir, name));
+    const dead = deadPids.length ? new RegExp(`^\\d+\\.P(${deadPids.join('|')})\\..*\\.journal$`) : undefined;
+    for (const name of await readdirP(dir)) if (startUp.test(name) || dead?.test(name)) files.push(path.join(dir, name));
     if (!files.length) return { files: 0, kept: 0, dropped: 0 };
     const keep = new Set(request.keep);
     const visible = await visibleNames(spoolDir);

@@ -76,6 +76,18 @@ export interface SpoolWriterData {
   journalLimit: number;
   /** Tests only (test/delivery/crash-compaction.test.ts): the process kills itself at this step of a compaction. */
   crashAt?: 'written' | 'renamed' | 'removed';
+  /**
+   * Journals whose writer is gone, for this thread to compact as its own
+   * closed ones: `files` a thread of this process opened before it died
+   * (spool-writer.ts), `pids` cluster workers that died (every journal
+   * named with their pid; docs/operations.md, "Workers").
+   */
+  adopt?: { files: string[]; pids: number[] };
+}
+
+/** Sent by the thread when it opens a journal file: the process knows what a thread that dies leaves behind. */
+export interface SpoolOpened {
+  opened: string;
 }
 
 export function spoolWriterThread(makeCompactor: typeof journalCompactor): void {
@@ -84,7 +96,7 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
   const { randomBytes } = process.getBuiltinModule('node:crypto');
   const { promisify } = process.getBuiltinModule('node:util');
   const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
-  const { journalLimit, crashAt } = workerData as SpoolWriterData;
+  const { journalLimit, crashAt, adopt } = workerData as SpoolWriterData;
   const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
   const port = parentPort!;
   const fdatasync = promisify(fs.fdatasync);
@@ -192,7 +204,7 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
   const closed = new Map<string, Set<string>>();
   function closedIn(dir: string): Set<string> {
     let set = closed.get(dir);
-    if (!set) closed.set(dir, (set = new Set()));
+    if (!set) closed.set(dir, (set = new Set((adopt?.files ?? []).filter((f) => path.dirname(f) === dir))));
     return set;
   }
 
@@ -206,6 +218,7 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
         // Sortable by time; unique across processes (each has its own journal) and threads.
         j.file = path.join(j.dir, journalName());
         j.fd = fs.openSync(j.file, CREATE | fs.constants.O_APPEND, 0o600);
+        port.postMessage({ opened: j.file } satisfies SpoolOpened);
         j.size = 0;
         j.named = false;
       }
@@ -236,7 +249,9 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
   }
 
   /** Compaction while running, in this thread (journal-compaction-thread.ts). */
-  const compact = makeCompactor({ closedIn, journalName, writeAll, fsyncDir, crashAt });
+  // A worker's own pid may be a dead one's again: its journals are then its own.
+  const deadPids = (adopt?.pids ?? []).filter((pid) => pid !== process.pid);
+  const compact = makeCompactor({ closedIn, deadPids, journalName, writeAll, fsyncDir, crashAt });
 
   /** Answers of this turn of the event loop, sent together (a group commit finishes many messages at once). */
   let replies: SpoolReply[] = [];

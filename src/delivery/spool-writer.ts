@@ -7,10 +7,11 @@
  * process, started on first use; it keeps the process alive only while it
  * has work.
  */
+import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Piece } from './write-pieces.js';
 import { type CompactRequest, type CompactResult, journalCompactor } from './journal-compaction-thread.js';
-import { type SpoolJob, type SpoolReply, type SpoolRolled, type SpoolWriterData, spoolWriterThread } from './spool-writer-thread.js';
+import { type SpoolJob, type SpoolOpened, type SpoolReply, type SpoolRolled, type SpoolWriterData, spoolWriterThread } from './spool-writer-thread.js';
 
 /**
  * Files up to this size are written by the thread, copied into one buffer
@@ -33,8 +34,12 @@ export class SpoolWriter {
   private readonly rollListeners = new Map<string, () => void>();
   /** Jobs of this turn of the event loop, sent together: each message to the thread wakes it, and waking costs more than the copy. */
   private batch: SpoolJob[] = [];
+  /** Journal files the running thread opened. */
+  private opened = new Set<string>();
+  /** Journal files of threads that died, until a compaction of their directory has run: the next thread compacts them as its own. */
+  private readonly orphans = new Set<string>();
 
-  constructor(private readonly data: SpoolWriterData = { journalLimit: JOURNAL_LIMIT }) {}
+  constructor(private readonly data: SpoolWriterData = { journalLimit: JOURNAL_LIMIT, adopt: { files: [], pids: adoptedPids() } }) {}
 
   /**
    * Resolves once the job's files are durable in place and its record in
@@ -53,7 +58,11 @@ export class SpoolWriter {
    * job handed over before this call and before any handed over after it.
    */
   compact(request: CompactRequest): Promise<CompactResult> {
-    return this.submit({ compact: request }).then((r) => r.compacted ?? { files: 0, kept: 0, dropped: 0 });
+    const handedOver = [...this.orphans].filter((f) => dirname(f) === request.dir);
+    return this.submit({ compact: request }).then((r) => {
+      for (const f of handedOver) this.orphans.delete(f);
+      return r.compacted ?? { files: 0, kept: 0, dropped: 0 };
+    });
   }
 
   /** Calls `listener` whenever the thread closed a journal in `dir` past its size limit. */
@@ -80,10 +89,16 @@ export class SpoolWriter {
   }
 
   private start(): Worker {
-    const worker = new Worker(`(${spoolWriterThread.toString()})(${journalCompactor.toString()})`, { eval: true, name: 'spool-writer', workerData: this.data });
-    worker.on('message', (replies: SpoolReply[] | SpoolRolled) => {
+    const adopt = { files: [...(this.data.adopt?.files ?? []), ...this.orphans], pids: this.data.adopt?.pids ?? [] };
+    const worker = new Worker(`(${spoolWriterThread.toString()})(${journalCompactor.toString()})`, { eval: true, name: 'spool-writer', workerData: { ...this.data, adopt } });
+    this.opened = new Set();
+    // Once this thread has written something, the journals a dead one left are compacted; not before, so
+    // that a thread that cannot work is not restarted over and over by compactions.
+    let orphansWaiting = this.orphans.size > 0;
+    worker.on('message', (replies: SpoolReply[] | SpoolRolled | SpoolOpened) => {
       if (!Array.isArray(replies)) {
-        this.rollListeners.get(replies.rolled)?.();
+        if ('opened' in replies) this.opened.add(replies.opened);
+        else this.rollListeners.get(replies.rolled)?.();
         return;
       }
       for (const r of replies) {
@@ -92,6 +107,10 @@ export class SpoolWriter {
         this.waiting.delete(r.seq);
         if (!r.error) w.resolve(r);
         else w.reject(Object.assign(new Error(r.error.message), r.error.code ? { code: r.error.code } : {}));
+      }
+      if (orphansWaiting && replies.some((r) => !r.error)) {
+        orphansWaiting = false;
+        for (const dir of new Set([...this.orphans].map((f) => dirname(f)))) this.rollListeners.get(dir)?.();
       }
       if (this.waiting.size === 0) worker.unref();
     });
@@ -105,6 +124,8 @@ export class SpoolWriter {
         this.waiting.delete(seq);
         w.reject(e);
       }
+      // Its journals are closed for good: the next thread compacts them (below).
+      for (const f of this.opened) this.orphans.add(f);
     };
     worker.on('error', lost);
     worker.on('exit', (code) => lost(new Error(`the spool writer thread exited (${code})`)));
@@ -112,6 +133,17 @@ export class SpoolWriter {
     this.worker = worker;
     return worker;
   }
+}
+
+/**
+ * Cluster workers that died, whose journals this process takes over: the
+ * primary names them to the worker it starts in their place
+ * (src/ops/cluster.ts), and only to that one.
+ */
+export const ADOPT_ENV = 'SMTP_CBV_ADOPT_JOURNALS_OF';
+
+export function adoptedPids(env: NodeJS.ProcessEnv = process.env): number[] {
+  return (env[ADOPT_ENV] ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
 }
 
 /** The process's one spool writer. */

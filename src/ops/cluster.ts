@@ -26,6 +26,7 @@ import { AggregatorRegistry, Counter, Gauge, type MetricObjectWithValues, type M
 type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 import type { Config } from '../config/types.js';
 import { MaildirSpool } from '../delivery/maildir.js';
+import { ADOPT_ENV } from '../delivery/spool-writer.js';
 import { redisSettings } from '../store/index.js';
 import { RedisLink } from '../store/redis-link.js';
 import { Readiness } from './health.js';
@@ -104,8 +105,16 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
   let announced = false;
   const startedAt = new Map<number, number>();
   let quickDeaths = 0;
+  // Workers that died, whose envelope journals nobody appends to any more: the next worker started
+  // compacts them (its spool writer takes them as its own closed journals), so they do not wait for
+  // the next start of the whole server. Each dead pid goes to one worker, with what it had taken over.
+  let orphanPids: number[] = [];
+  const adoptedBy = new Map<number, number[]>();
   const fork = () => {
-    const w = cluster.fork();
+    const adopt = orphanPids;
+    orphanPids = [];
+    const w = cluster.fork(adopt.length ? { [ADOPT_ENV]: adopt.join(',') } : {});
+    adoptedBy.set(w.id, adopt);
     startedAt.set(w.id, Date.now());
     w.on('message', (m: { type?: string; addresses?: unknown }) => {
       if (m?.type !== LISTENING) return;
@@ -121,6 +130,8 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
     listening.delete(w.id);
     const lived = Date.now() - (startedAt.get(w.id) ?? Date.now());
     startedAt.delete(w.id);
+    if (w.process.pid) orphanPids.push(w.process.pid, ...(adoptedBy.get(w.id) ?? []));
+    adoptedBy.delete(w.id);
     if (stopping) return;
     quickDeaths = lived < 5000 ? quickDeaths + 1 : 0;
     const delayMs = Math.min(10_000, quickDeaths > 1 ? 250 * 2 ** (quickDeaths - 2) : 0);

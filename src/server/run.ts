@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/index.js';
 import { MaildirSpool } from '../delivery/maildir.js';
+import { adoptedPids } from '../delivery/spool-writer.js';
 import { DeliveryQueue } from '../delivery/queue.js';
 import { QueueStore } from '../delivery/queue-store.js';
 import { type Diagnostic, formatDiagnostic } from '../diagnostics.js';
@@ -69,8 +70,11 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   for (const d of all) logger.warn({ event: 'config-warning' }, formatDiagnostic(d));
 
   const spool = new MaildirSpool(config.spoolDir);
-  if (options.recoverSpool === false) await spool.init();
-  else {
+  if (options.recoverSpool === false) {
+    await spool.init();
+    // A worker started in a dead one's place compacts the journals it left (docs/operations.md, "Workers").
+    if (adoptedPids().length) void spool.compactJournals().then((r) => logger.info({ event: 'spool-adopted', pids: adoptedPids(), ...r }, 'journals of dead workers compacted'), (e: unknown) => logger.warn({ event: 'spool-adopted', err: String(e) }, 'compacting the journals of dead workers failed; start-up will'));
+  } else {
     const recovered = await spool.recover();
     logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
   }

@@ -205,6 +205,38 @@ describe('the envelope journal while the server runs', () => {
     expect(await recordIds()).toEqual(['in-flight']);
   });
 
+  it('compacts the journal of a writer thread that died once the next thread has written, without a restart', async () => {
+    const writer = new SpoolWriter({ journalLimit: 1 << 20 });
+    const spool = new MaildirSpool(join(dir, 'spool'), writer);
+    await spool.init();
+    const gone = await spool.deliver('INBOX', Buffer.from('read and deleted'), envelope);
+    const stays = await spool.deliver('INBOX', Buffer.from('still there'), envelope);
+    await spool.remove([gone]);
+    const [deadJournal] = await journals();
+    await (writer as unknown as { worker: Worker }).worker.terminate();
+    const after = await spool.deliver('INBOX', Buffer.from('after'), envelope);
+    // The compaction the new thread's first answer started.
+    await new Promise((r) => setImmediate(r));
+    await settled(spool);
+    expect(await journals()).not.toContain(deadJournal);
+    expect(await recordIds()).toEqual([stays.id, after.id].sort());
+  });
+
+  it('compacts every journal of a cluster worker that died, as the worker started in its place', async () => {
+    const envelopes = join(dir, 'spool', 'envelopes');
+    const deadPid = 2 ** 22 + 7; // above any pid_max: never this process's
+    const line = (id: string) => `${JSON.stringify({ id, ...envelope, folder: 'INBOX' })}\n`;
+    const visible = await spool.deliver('INBOX', Buffer.from('visible'), envelope);
+    await writeFile(join(envelopes, `1700000000000.P${deadPid}.Rabcdef.journal`), line(visible.id) + line('never-visible'));
+    await writeFile(join(envelopes, `1700000000001.P${deadPid}.compacted.journal`), line('read-and-deleted'));
+    const adopting = new MaildirSpool(join(dir, 'spool'), new SpoolWriter({ journalLimit: 1 << 20, adopt: { files: [], pids: [deadPid] } }));
+    const r = await adopting.compactJournals();
+    expect(r).toMatchObject({ files: 2, dropped: 2 });
+    expect((await journals()).filter((n) => n.includes(`.P${deadPid}.`))).toEqual([]);
+    expect((await readRecords(envelopes)).records.has(visible.id)).toBe(true);
+    expect(await recordIds()).toEqual([visible.id]);
+  });
+
   it('leaves the journal being appended to alone', async () => {
     const spool = new MaildirSpool(join(dir, 'spool'), new SpoolWriter({ journalLimit: 1 << 20 }));
     await spool.init();

@@ -6,7 +6,7 @@
  * while /readyz says so.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,10 @@ describe('serve --workers 2', () => {
 
   it('replaces a worker killed with SIGKILL; the listener keeps answering meanwhile', async () => {
     const victim = events('worker-listening').at(-1)!.pid as number;
+    // A reader has taken every message so far: the envelope records the workers journaled are all droppable.
+    for (const n of await readdir(join(dir, 'spool', 'new'))) await rm(join(dir, 'spool', 'new', n));
+    // The primary hands connections to the workers in turn (round robin): the victim journaled some of them.
+    expect((await readdir(join(dir, 'spool', 'envelopes'))).filter((n) => n.includes(`.P${victim}.`)).length).toBeGreaterThan(0);
     const listeningBefore = events('worker-listening').length;
     const exitsBefore = events('worker-exit').length;
     process.kill(victim, 'SIGKILL');
@@ -128,6 +132,10 @@ describe('serve --workers 2', () => {
     expect(events('worker-exit').map((e) => e.signal)).toContain('SIGKILL');
     const fresh = events('worker-listening').at(-1)!.pid;
     expect(fresh).not.toBe(victim);
+    // The replacement compacts the envelope journals the dead worker left, without a restart of the server.
+    await until('the replacement to compact the dead worker’s journals', () => events('spool-adopted').some((e) => (e.pids as number[] | undefined)?.includes(victim)));
+    expect(events('spool-adopted').find((e) => (e.pids as number[] | undefined)?.includes(victim))).not.toHaveProperty('err');
+    expect((await readdir(join(dir, 'spool', 'envelopes'))).filter((n) => n.includes(`.P${victim}.`))).toEqual([]);
     const c = await RawSmtpClient.open(smtpPort);
     expect((await c.reply()).code).toBe(220);
     await c.command('QUIT');
