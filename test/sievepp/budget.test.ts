@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { execute, executeAsync, type ExecutionResult } from '../../src/sieve/interpreter.js';
 import { matchPool, OFFLOAD_CHARS } from '../../src/sieve/match/match-pool.js';
 import { lazyMessage, parseMessage } from '../../src/sieve/runtime/message.js';
+import { CidrTables } from '../../src/sievepp/cidr.js';
 import type { Datasource } from '../../src/sievepp/datasource.js';
 import type { MomentumHost } from '../../src/sievepp/host.js';
 import { getValue } from '../../src/sievepp/values.js';
@@ -117,6 +118,17 @@ describe('long lists are made in slices', () => {
     const all = getValue(r.runtime, 'all') as string[];
     expect(all).toHaveLength(40_000);
     expect(all.slice(-4)).toEqual(['10.0.78.30', 'listed 19998', '10.0.78.31', 'listed 19999']);
+  });
+
+  it('define_cidr over 20,000 rows lets the event loop go, and query_cidr finds the last block', async () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => ({ 1: `10.${i >> 8}.${i & 255}.0/24`, 2: `127.0.0.${i % 250}` }));
+    const host: MomentumHost = { datasources: new Map([['blocks', { query: () => rows }]]), cidr: new CidrTables() };
+    tickingClock();
+    const script = '$def = hash_create; hash_set $def "cidrname" "big"; hash_set $def "cachename" "blocks"; hash_set $def "query" "all.csv"; hash_set $def "type" "value"; define_cidr $def; $v = query_cidr :ip "10.78.31.9" "big";';
+    const r = await run(script, 1e12, { sliced: true, host });
+    expect(r.errors).toEqual([]);
+    expect(r.runtime.budget.slices).toBeGreaterThan(10);
+    expect(getValue(r.runtime, 'v')).toBe(`127.0.0.${19_999 % 250}`);
   });
 });
 
