@@ -118,4 +118,26 @@ describe('the csv: datasource', () => {
     // The query that came during the parse waited for it: one parse for the version.
     expect(ds.stats).toEqual({ parsing: 0, parsed: 1 });
   });
+
+  it('makes the rows of every record once per version and column count, for the queries without a limit', async () => {
+    const file = path.join(dir, 'shared.csv');
+    writeFileSync(file, 'a,1,x\nb,2,y\nc,3,z\n');
+    const ds = new CsvDatasource(dir);
+    const all = await ds.query('shared.csv?cols=2', []);
+    expect(all).toEqual([
+      { 1: 'a', 2: '1' },
+      { 1: 'b', 2: '2' },
+      { 1: 'c', 2: '3' },
+    ]);
+    // The same rows again, and the first of them for a query with a limit.
+    expect(await ds.query('shared.csv?cols=2', [])).toBe(all);
+    const two = await ds.query('shared.csv?cols=2', [], 2);
+    expect(two).toEqual(all.slice(0, 2));
+    expect(two[0]).toBe(all[0]);
+    // Other columns are other rows; a new version of the file, new rows.
+    expect((await ds.query('shared.csv', []))[0]).toEqual({ 1: 'a', 2: '1', 3: 'x' });
+    writeFileSync(file, 'd,4,w\n');
+    expect(await ds.query('shared.csv?cols=2', [])).toEqual([{ 1: 'd', 2: '4' }]);
+    expect(ds.stats.parsed).toBe(2);
+  });
 });

@@ -12,7 +12,8 @@
  * when its inode, size or modification time changed (a file replaced by
  * rename, as deploy tools do, or rewritten in place). Queries that arrive
  * while a version is being read wait for that read and its parse. The
- * records of the 64 files read last are kept. The parse (csv-parse.ts) and
+ * records of the 64 files read last are kept, with the rows of every record
+ * that queries without a limit (max_rows = -1) asked for. The parse (csv-parse.ts) and
  * the rows a query gives are made in slices of a few milliseconds, between
  * which the event loop runs, so a file of many megabytes delays no other
  * session (docs/server.md, "The spool").
@@ -31,6 +32,15 @@ interface Version {
 
 /** Files whose records are kept (per datasource). */
 const MAX_FILES = 64;
+/** Column counts whose rows of every record are kept, per file version. */
+const MAX_SHAPES = 4;
+
+/** A version of a file: its records, and the rows of every record made for queries without a limit, by column count. */
+interface Loaded {
+  version: Version;
+  records: Promise<string[][]>;
+  rows: Map<number, Promise<Row[]>>;
+}
 
 const sameVersion = (a: Version, b: Version) => a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 
@@ -44,8 +54,8 @@ const columnNames: string[] = [];
 const columnName = (i: number) => (columnNames[i] ??= String(i + 1));
 
 export class CsvDatasource implements Datasource {
-  /** Per absolute path: the version last read and its records, or the read and parse under way. */
-  private readonly files = new Map<string, { version: Version; records: Promise<string[][]> }>();
+  /** Per absolute path: the version last read, its records (or the read and parse under way) and rows. */
+  private readonly files = new Map<string, Loaded>();
   private readonly sliceMs: number;
   /** Parses under way, and file versions parsed, since the datasource was made. */
   readonly stats = { parsing: 0, parsed: 0 };
@@ -64,9 +74,31 @@ export class CsvDatasource implements Datasource {
     const [name, search] = query.includes('?') ? [query.slice(0, query.indexOf('?')), query.slice(query.indexOf('?') + 1)] : [query, ''];
     const file = name.trim() || this.file;
     if (!file) throw new Error('the query names no CSV file');
-    const cols = Number(new URLSearchParams(search).get('cols') ?? '0');
-    const records = await this.records(path.resolve(this.baseDir, file));
-    // A query with max_rows = -1 (as Momentum's CSV examples have it) makes a row of every record: in slices too.
+    // A column count as slice() takes it; none, 0, a negative or not a number: every column.
+    const cols = Math.max(0, Math.trunc(Number(new URLSearchParams(search).get('cols') ?? '0'))) || 0;
+    const known = await this.load(path.resolve(this.baseDir, file));
+    const every = known.rows.get(cols) ?? (limit === undefined ? this.everyRow(known, cols) : undefined);
+    if (!every) return this.rowsOf(await known.records, cols, limit);
+    const rows = await every;
+    return limit === undefined || limit >= rows.length ? rows : rows.slice(0, limit);
+  }
+
+  /**
+   * A row of every record, made once per version and column count: with
+   * max_rows = -1, as Momentum's CSV examples have it, every query of every
+   * session would make them again (0.2-0.5 s of work for 20 MB). Shared
+   * by the queries; nothing changes a query's rows.
+   */
+  private everyRow(known: Loaded, cols: number): Promise<Row[]> {
+    const rows = known.records.then((records) => this.rowsOf(records, cols, undefined));
+    known.rows.set(cols, rows);
+    // A script could ask any number of column counts: the least recently made go first.
+    if (known.rows.size > MAX_SHAPES) known.rows.delete(known.rows.keys().next().value!);
+    return rows;
+  }
+
+  /** The first `limit` records (all without one) as rows of `cols` columns (all with 0), made in slices. */
+  private async rowsOf(records: string[][], cols: number, limit: number | undefined): Promise<Row[]> {
     const end = limit === undefined ? records.length : Math.min(limit, records.length);
     const rows: Row[] = [];
     await inSlices((steps) => {
@@ -95,21 +127,22 @@ export class CsvDatasource implements Datasource {
     return reader.records;
   }
 
-  /** The file's records, read again only if it changed since the last read. */
-  private async records(file: string): Promise<string[][]> {
+  /** The file's version as read: read again only if it changed since the last read. */
+  private async load(file: string): Promise<Loaded> {
     const { ino, size, mtimeMs } = await stat(file);
     const version = { ino, size, mtimeMs };
     const known = this.files.get(file);
-    if (known && sameVersion(known.version, version)) return known.records;
+    if (known && sameVersion(known.version, version)) return known;
     const records = this.parse(file);
+    const loaded: Loaded = { version, records, rows: new Map() };
     this.files.delete(file);
-    this.files.set(file, { version, records });
+    this.files.set(file, loaded);
     // Queries name their files, so a script could name any number: the least recently read go first.
     if (this.files.size > MAX_FILES) this.files.delete(this.files.keys().next().value!);
     // A failed read is not kept: the next query tries again.
     records.catch(() => {
-      if (this.files.get(file)?.records === records) this.files.delete(file);
+      if (this.files.get(file) === loaded) this.files.delete(file);
     });
-    return records;
+    return loaded;
   }
 }
