@@ -118,7 +118,7 @@ export function parseCsv(text: string): string[][] {
 }
 
 /** Lets the event loop run: setImmediate comes after the poll phase, so every ready timer and socket has its turn. */
-export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Runs `work` (which does a bounded piece and says whether it is done)

@@ -13,10 +13,11 @@
  * rename, as deploy tools do, or rewritten in place). Queries that arrive
  * while a version is being read wait for that read and its parse. The
  * records of the 64 files read last are kept, with the rows of every record
- * that queries without a limit (max_rows = -1) asked for. The parse (csv-parse.ts) and
- * the rows a query gives are made in slices of a few milliseconds, between
- * which the event loop runs, so a file of many megabytes delays no other
- * session (docs/server.md, "The spool").
+ * that queries without a limit (max_rows = -1) asked for. The parse
+ * (csv-parse.ts) and the rows are made in slices of 2 ms, between which the
+ * event loop runs: a file of many megabytes holds other sessions a slice at
+ * a time, and the garbage collections of what it makes (docs/server.md,
+ * "The spool").
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
