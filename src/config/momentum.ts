@@ -52,7 +52,15 @@ const SPF_OPTIONS = new Set([
 /** Options of Momentum's sieve module that smtp-cbv does not use. */
 const SIEVE_OPTIONS = new Set(['cache_life', 'cache_size', 'debug', 'script_timeout', 'ec_error_mode', 'pool']);
 
-export type Where = 'root' | 'listener' | 'sieve' | 'spf_v1' | 'other';
+/**
+ * Options of Momentum's Datasource scope (3-reference-modules-ds-core.md) without a
+ * counterpart: `pool`, the Momentum thread pool that runs the queries (here
+ * a thread of its own for SQLite, the thread pool for file reads), and
+ * `serialized`, publishing results across a Momentum cluster.
+ */
+const DATASOURCE_OPTIONS = new Set(['pool', 'serialized']);
+
+export type Where = 'root' | 'listener' | 'sieve' | 'spf_v1' | 'datasource' | 'other';
 
 /** Where an option or scope written in a scope of this name would be. */
 export function whereOf(scopeName: string): Where {
@@ -61,6 +69,7 @@ export function whereOf(scopeName: string): Where {
   if (n === 'esmtp_listener' || n === 'listen' || n === 'peer') return 'listener';
   if (n === 'sieve') return 'sieve';
   if (n === 'spf_v1') return 'spf_v1';
+  if (n === 'datasource') return 'datasource';
   // A Domain scope takes Momentum's global options (delivery settings per domain, docs/delivery.md).
   if (n === 'domain') return 'root';
   return 'other';
@@ -74,6 +83,6 @@ export function ignoredScope(type: string): string | undefined {
 /** A Momentum option smtp-cbv ignores in this place: the warning, or undefined. */
 export function ignoredOption(key: string, where: Where, label: string): string | undefined {
   const k = key.toLowerCase();
-  const known = where === 'listener' ? LISTENER_OPTIONS.has(k) : where === 'root' ? GLOBAL_OPTIONS.has(k) : where === 'sieve' ? SIEVE_OPTIONS.has(k) || k.startsWith('hook:') : where === 'spf_v1' ? SPF_OPTIONS.has(k) : false;
+  const known = where === 'listener' ? LISTENER_OPTIONS.has(k) : where === 'root' ? GLOBAL_OPTIONS.has(k) : where === 'sieve' ? SIEVE_OPTIONS.has(k) || k.startsWith('hook:') : where === 'spf_v1' ? SPF_OPTIONS.has(k) : where === 'datasource' ? DATASOURCE_OPTIONS.has(k) : false;
   return known ? `Momentum's option '${key}' in ${label} has no effect in smtp-cbv: ignored` : undefined;
 }

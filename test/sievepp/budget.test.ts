@@ -14,6 +14,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { execute, executeAsync, type ExecutionResult } from '../../src/sieve/interpreter.js';
 import { matchPool, OFFLOAD_CHARS } from '../../src/sieve/match/match-pool.js';
 import { lazyMessage, parseMessage } from '../../src/sieve/runtime/message.js';
+import { CidrTables } from '../../src/sievepp/cidr.js';
+import type { Datasource } from '../../src/sievepp/datasource.js';
+import type { MomentumHost } from '../../src/sievepp/host.js';
 import { getValue } from '../../src/sievepp/values.js';
 import { compiledPP } from './helpers.js';
 
@@ -21,10 +24,10 @@ const envelope = { from: 'joe@example.com', to: ['alice@example.org'] };
 const MESSAGE = 'From: joe@example.com\r\nSubject: hi\r\n\r\nbody\r\n';
 const big = 'a banana and a papaya are a snack, said Anna \u20ac\r\n'.repeat(20_000);
 
-function run(script: string, maxCpuMs: number, o: { message?: string; sliced?: boolean } = {}): Promise<ExecutionResult> | ExecutionResult {
+function run(script: string, maxCpuMs: number, o: { message?: string; sliced?: boolean; host?: MomentumHost } = {}): Promise<ExecutionResult> | ExecutionResult {
   const input = { message: parseMessage(o.message ?? MESSAGE), envelope, phase: 'data', messageContext: new Map([['big', big]]) };
   const options = { limits: { maxCpuMs, maxSteps: 1e9 } };
-  return o.sliced ? executeAsync(compiledPP(script), input, {}, options) : execute(compiledPP(script), input, {}, options);
+  return o.sliced ? executeAsync(compiledPP(script), input, o.host ?? {}, options) : execute(compiledPP(script), input, o.host ?? {}, options);
 }
 
 const SPENT = 'execution exceeded the CPU time limit of 0 ms';
@@ -103,6 +106,29 @@ describe('long lists are made in slices', () => {
     expect(getValue(tree.runtime, 'valid')).toBe('yes');
     expect(getValue(r.runtime, 'found')).toBe('yes');
     expect(r.runtime.budget.slices).toBeGreaterThan(tree.runtime.budget.slices + 10);
+  });
+
+  it('ds_fetch_flat over 20,000 rows (a CSV file with max_rows = -1) lets the event loop go and gives every value in order', async () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => ({ 1: `10.0.${i >> 8}.${i & 255}`, 2: `listed ${i}` }));
+    const table: Datasource = { query: () => rows };
+    tickingClock();
+    const r = await run('$all = ds_fetch_flat "table" "all.csv";', 1e12, { sliced: true, host: { datasources: new Map([['table', table]]) } });
+    expect(r.errors).toEqual([]);
+    expect(r.runtime.budget.slices).toBeGreaterThan(10);
+    const all = getValue(r.runtime, 'all') as string[];
+    expect(all).toHaveLength(40_000);
+    expect(all.slice(-4)).toEqual(['10.0.78.30', 'listed 19998', '10.0.78.31', 'listed 19999']);
+  });
+
+  it('define_cidr over 20,000 rows lets the event loop go, and query_cidr finds the last block', async () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => ({ 1: `10.${i >> 8}.${i & 255}.0/24`, 2: `127.0.0.${i % 250}` }));
+    const host: MomentumHost = { datasources: new Map([['blocks', { query: () => rows }]]), cidr: new CidrTables() };
+    tickingClock();
+    const script = '$def = hash_create; hash_set $def "cidrname" "big"; hash_set $def "cachename" "blocks"; hash_set $def "query" "all.csv"; hash_set $def "type" "value"; define_cidr $def; $v = query_cidr :ip "10.78.31.9" "big";';
+    const r = await run(script, 1e12, { sliced: true, host });
+    expect(r.errors).toEqual([]);
+    expect(r.runtime.budget.slices).toBeGreaterThan(10);
+    expect(getValue(r.runtime, 'v')).toBe(`127.0.0.${19_999 % 250}`);
   });
 });
 

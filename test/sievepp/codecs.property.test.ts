@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseBlock } from '../../src/sievepp/cidr.js';
 import { parseMonitor } from '../../src/sievepp/counters.js';
-import { parseCsv } from '../../src/sievepp/datasources/csv.js';
+import { CsvReader, parseCsv, parseCsvInSlices } from '../../src/sievepp/datasources/csv-parse.js';
 import { quotedPrintable } from '../../src/sievepp/functions/strings.js';
 import { expandSpfMacro } from '../../src/sievepp/spf-macros.js';
 
@@ -48,6 +48,66 @@ describe('the CSV reader (RFC 4180)', () => {
 
   it('never throws on any text', () => {
     fc.assert(fc.property(fc.string(), (t) => void parseCsv(t)));
+  });
+
+  /** The reader as it was, a character at a time in one go: what the sliced reader must give for any text. */
+  function referenceCsv(text: string): string[][] {
+    const rows: string[][] = [];
+    let row: string[] = [];
+    let field = '';
+    let quoted = false;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i]!;
+      if (quoted) {
+        if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+        else if (c === '"') quoted = false;
+        else field += c;
+      } else if (c === '"' && field === '') quoted = true;
+      else if (c === ',') row.push(field), (field = '');
+      else if (c === '\n' || c === '\r') {
+        if (c === '\r' && text[i + 1] === '\n') i++;
+        row.push(field);
+        if (row.length > 1 || row[0] !== '') rows.push(row);
+        (row = []), (field = '');
+      } else field += c;
+    }
+    if (field !== '' || row.length) rows.push([...row, field]);
+    return rows;
+  }
+
+  // Text made mostly of what the reader acts on: quotes, commas, CR, LF, CRLF.
+  const csvText = fc.oneof(fc.string({ unit: fc.constantFrom('"', '""', ',', '\r', '\n', '\r\n', 'a', 'b c', 'é', '😀') }), fc.string({ unit: 'grapheme' }));
+
+  it('reads any text in slices exactly as the reference reads it in one go', () => {
+    fc.assert(
+      fc.property(csvText, fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 5 }), (text, stepChars, steps) => {
+        const reader = new CsvReader(text, stepChars);
+        let slices = 0;
+        while (!reader.read(steps)) slices++;
+        const expected = referenceCsv(text);
+        expect(reader.records).toEqual(expected);
+        expect(parseCsv(text)).toEqual(expected);
+        // Reading on after the end adds nothing.
+        reader.read(steps);
+        expect(reader.records).toEqual(expected);
+        expect(slices).toBeLessThanOrEqual(text.length + 1);
+      }),
+    );
+  });
+
+  it('gives the same records when the event loop runs between slices', async () => {
+    await fc.assert(
+      fc.asyncProperty(csvText, async (text) => {
+        expect(await parseCsvInSlices(text, 0)).toEqual(referenceCsv(text));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('reads runs longer than a step, quoted and not, as one field', () => {
+    const long = `${'x'.repeat(40_000)},"${'y'.repeat(20_000)}""${'z'.repeat(20_000)}"\r\n${'w'.repeat(16_384)}`;
+    expect(parseCsv(long)).toEqual(referenceCsv(long));
+    expect(parseCsv(long).map((r) => r.map((f) => f.length))).toEqual([[40_000, 40_001], [16_384]]);
   });
 });
 

@@ -1,11 +1,13 @@
 /**
- * The csv: datasource driver reads its file off the event loop and once per
- * version of the file (src/sievepp/datasources/csv.ts).
+ * The csv: datasource driver reads its file off the event loop, parses it
+ * in slices between which other sessions run, and once per version of the
+ * file (src/sievepp/datasources/csv.ts).
  */
 import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Row } from '../../src/sievepp/datasource.js';
 import { CsvDatasource } from '../../src/sievepp/datasources/csv.js';
 
 describe('the csv: datasource', () => {
@@ -81,5 +83,61 @@ describe('the csv: datasource', () => {
       ['b', '2'],
     ]);
     expect(first.map((r) => Object.values(r))).toEqual([['a', '1', 'x']]);
+  });
+
+  it('lets another session run while it parses a large file, and parses it once for the queries that wait', async () => {
+    const file = path.join(dir, 'large.csv');
+    const lines = 100_000;
+    writeFileSync(file, Array.from({ length: lines }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24,"listed, ""${i}""\r\nfor spam"\r\n`).join(''));
+    // A turn for the event loop after every look at the clock, so that what is asserted is order, whatever the machine's speed.
+    const ds = new CsvDatasource(dir, undefined, { sliceMs: 0 });
+    const events: string[] = [];
+    const first = ds.query('large.csv?cols=1', []).then((rows) => (events.push('first query answered'), rows));
+    // Another session: a callback at every turn of the event loop; seeing the parse under way, it asks for the same file.
+    let second: Promise<Row[]> | undefined;
+    await new Promise<void>((resolve) => {
+      const turn = () => {
+        if (ds.stats.parsing > 0 && !second) {
+          events.push('another session ran during the parse');
+          second = ds.query('large.csv', [], 2);
+        }
+        if (events.includes('first query answered')) resolve();
+        else setImmediate(turn);
+      };
+      setImmediate(turn);
+    });
+    // With the parse in one step no callback could ever see it under way.
+    expect(events).toEqual(['another session ran during the parse', 'first query answered']);
+    const rows = await first;
+    expect(rows.length).toBe(lines);
+    expect(rows[lines - 1]).toEqual({ 1: '10.134.159.0/24' });
+    expect(await second).toEqual([
+      { 1: '10.0.0.0/24', 2: 'listed, "0"\r\nfor spam' },
+      { 1: '10.0.1.0/24', 2: 'listed, "1"\r\nfor spam' },
+    ]);
+    // The query that came during the parse waited for it: one parse for the version.
+    expect(ds.stats).toEqual({ parsing: 0, parsed: 1 });
+  });
+
+  it('makes the rows of every record once per version and column count, for the queries without a limit', async () => {
+    const file = path.join(dir, 'shared.csv');
+    writeFileSync(file, 'a,1,x\nb,2,y\nc,3,z\n');
+    const ds = new CsvDatasource(dir);
+    const all = await ds.query('shared.csv?cols=2', []);
+    expect(all).toEqual([
+      { 1: 'a', 2: '1' },
+      { 1: 'b', 2: '2' },
+      { 1: 'c', 2: '3' },
+    ]);
+    // The same rows again, and the first of them for a query with a limit.
+    expect(await ds.query('shared.csv?cols=2', [])).toBe(all);
+    const two = await ds.query('shared.csv?cols=2', [], 2);
+    expect(two).toEqual(all.slice(0, 2));
+    expect(two[0]).toBe(all[0]);
+    // Other columns are other rows; a new version of the file, new rows.
+    expect((await ds.query('shared.csv', []))[0]).toEqual({ 1: 'a', 2: '1', 3: 'x' });
+    writeFileSync(file, 'd,4,w\n');
+    expect(await ds.query('shared.csv?cols=2', [])).toEqual([{ 1: 'd', 2: '4' }]);
+    expect(ds.stats.parsed).toBe(2);
   });
 });
