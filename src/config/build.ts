@@ -95,6 +95,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
       cacheLifeMs: must(datasourceOptions.noCache, dir, d) ? 0 : must(datasourceOptions.cacheLife, dir, d),
       maxRows: must(datasourceOptions.maxRows, dir, d),
       noCache: must(datasourceOptions.noCache, dir, d),
+      assumeCharset: value(datasourceOptions.assumeCharset, dir, d),
       baseDir: path.dirname(d.origin.file),
       declaredAt: refOf(d.origin, d.pos),
     })),

@@ -271,6 +271,7 @@ export const datasourceOptions = {
   cacheLife: opt('cache_life', t.seconds(false), '3600', 'How long a cached result is used.'),
   maxRows: opt('max_rows', t.integer(-1, 10_000_000), '100', 'Rows one query returns at most; `-1` for all.'),
   noCache: opt('no_cache', t.boolean, 'false', 'Cache nothing: every query goes to the datasource.'),
+  assumeCharset: opt('assume_charset', t.charset, null, 'The character set of data whose driver cannot tell it: every file of a `csv:` datasource is read in it. Unset: a file that is valid UTF-8 is read as UTF-8, any other as ISO-8859-1 (what Momentum assumes).'),
 };
 export const datasourceScope: ScopeSpec = {
   name: 'Datasource', doc: 'A named datasource for `ds_fetch` and friends, `define_cidr` and `ec_include`.', repeat: 'by-name',

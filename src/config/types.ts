@@ -100,6 +100,8 @@ export interface DatasourceConfig {
   cacheLifeMs: number;
   maxRows: number;
   noCache: boolean;
+  /** `assume_charset`: the character set of data whose driver cannot tell it (a csv: file); null: UTF-8 when valid, else ISO-8859-1 (3-reference-modules-ds-core.md). */
+  assumeCharset: string | null;
   /** The configuration file's directory: relative paths in a uri resolve against it. */
   baseDir: string;
   declaredAt: SourceRef;

@@ -88,6 +88,19 @@ export function oneOf<const T extends string>(values: readonly T[]): ValueType<T
   );
 }
 
+/**
+ * A character set name that the WHATWG Encoding Standard knows (Node's
+ * TextDecoder, with its full ICU): "iso-8859-1", "iso-2022-jp", "utf-8",
+ * "windows-1252"...
+ */
+export const charset = scalarType('charset', 'a character set name such as iso-8859-1 or iso-2022-jp', (s) => {
+  try {
+    return new TextDecoder(s.text).encoding;
+  } catch {
+    return undefined;
+  }
+});
+
 export const filePath = scalarType('path', 'a path', (s, ctx) => (s.text === '' ? undefined : path.resolve(ctx.dir, s.text)));
 
 /** `10.0.0.0/8`, or an address alone for a single host; normalised to `address/prefix`. */

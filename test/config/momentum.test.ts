@@ -3,7 +3,11 @@
  * name what is ignored (docs/momentum-compatibility.md); names that are not
  * Momentum's stay errors.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createMomentumServices } from '../../src/policy/momentum-services.js';
 import { parseConfigText } from '../../src/config/index.js';
 import { formatDiagnostic } from '../../src/diagnostics.js';
 
@@ -96,6 +100,27 @@ describe("Momentum's listener forms", () => {
     expect(r.config?.datasources).toMatchObject([{ name: 'db', uris: ['sqlite:data.db'], cacheLifeMs: 60_000, cacheSize: 1000, maxRows: 100 }]);
     expect(r.config?.cidrLists).toMatchObject([{ name: 'trusted', blocks: ['10.0.0.0/8'], values: { '192.0.2.0/24': '127.0.0.2' } }]);
     expect(loaded('cidr_list "x" { blocks = ( "10.0.0.0/99" ) }').config).toBeNull();
+  });
+
+  it('a Datasource takes Momentum\'s assume_charset by the names of the Encoding Standard; an unknown one is an error in its place', () => {
+    expect(loaded('Datasource "jp" { uri = ( "csv:" ) assume_charset = "ISO-2022-JP" }').config?.datasources[0]).toMatchObject({ assumeCharset: 'iso-2022-jp' });
+    expect(loaded('Datasource "d" { uri = ( "csv:" ) }').config?.datasources[0]).toMatchObject({ assumeCharset: null });
+    const bad = loaded('Datasource "x" {\n  uri = ( "csv:" )\n  assume_charset = "klingon-8"\n}');
+    expect(bad.config).toBeNull();
+    expect(bad.diagnostics[0]).toMatch(/^test\.conf:3:\d+: error: .*expected a character set name such as iso-8859-1 or iso-2022-jp, found 'klingon-8'/);
+  });
+
+  it('a csv: Datasource opened from the configuration reads its files in its assume_charset', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtp-cbv-charset-'));
+    try {
+      writeFileSync(join(dir, 'names.csv'), Buffer.from('a,\x1b$BF|K\\\x1b(B\n', 'latin1'));
+      const r = parseConfigText('Datasource "jp" { uri = ( "csv:" ) assume_charset = "iso-2022-jp" max_rows = -1 }', join(dir, 'test.conf'));
+      const services = createMomentumServices(r.config!);
+      expect(await services.datasources.get('jp')!.query('names.csv', [])).toEqual([{ 1: 'a', 2: '日本' }]);
+      services.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a Datasource whose driver smtp-cbv lacks loads with a warning in its place, for check, a dry run and serve alike', () => {

@@ -19,6 +19,21 @@ describe('the csv: datasource', () => {
 
   const values = async (ds: CsvDatasource, query: string) => (await ds.query(query, [])).map((r) => Object.values(r));
 
+  it('reads a file that is not valid UTF-8 as ISO-8859-1, as Momentum assumes, and one that is as UTF-8', async () => {
+    writeFileSync(path.join(dir, 'latin1.csv'), Buffer.from('jos\xe9@ex.test,caf\xe9\n', 'latin1'));
+    writeFileSync(path.join(dir, 'utf8.csv'), 'josé@ex.test,café\n');
+    const ds = new CsvDatasource(dir);
+    expect(await values(ds, 'latin1.csv')).toEqual([['josé@ex.test', 'café']]);
+    expect(await values(ds, 'utf8.csv')).toEqual([['josé@ex.test', 'café']]);
+  });
+
+  it('reads every file in the assume_charset given, even one that is also valid UTF-8 (ISO-2022-JP is 7-bit)', async () => {
+    // 日本 in ISO-2022-JP: JIS X 0208 between ESC $ B and ESC ( B.
+    writeFileSync(path.join(dir, 'jis.csv'), Buffer.from('a,\x1b$BF|K\\\x1b(B\n', 'latin1'));
+    expect(await values(new CsvDatasource(dir, undefined, { assumeCharset: 'iso-2022-jp' }), 'jis.csv')).toEqual([['a', '日本']]);
+    expect(await values(new CsvDatasource(dir), 'jis.csv')).toEqual([['a', '\x1b$BF|K\\\x1b(B']]);
+  });
+
   it('reads the file after the query returns, not in the caller’s turn of the event loop', async () => {
     const file = path.join(dir, 'later.csv');
     writeFileSync(file, 'old,1\n');

@@ -19,6 +19,8 @@
  * a time, and the garbage collections of what it makes (docs/server.md,
  * "The spool").
  */
+import { isUtf8 } from 'node:buffer';
+import { TextDecoder } from 'node:util';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Datasource, QueryParams, Row } from '../datasource.js';
@@ -48,6 +50,15 @@ const sameVersion = (a: Version, b: Version) => a.ino === b.ino && a.size === b.
 export interface CsvOptions {
   /** Longest piece of work, in ms, before the event loop gets a turn (default CSV_SLICE_MS; 0: a turn after every check of the clock). */
   sliceMs?: number;
+  /**
+   * The character set files are read in (the Datasource's `assume_charset`,
+   * 3-reference-modules-ds-core.md, "Character Encoding Support"). A CSV
+   * file does not say its charset; unset, a file that is valid UTF-8 is
+   * read as UTF-8 and any other as ISO-8859-1, which Momentum assumes when
+   * a driver cannot tell. Set, it is used for every file, valid UTF-8 or
+   * not: ISO-2022-JP, the documented example, is 7-bit and so valid UTF-8.
+   */
+  assumeCharset?: string;
 }
 
 /** Column names: "1", "2", ... (made once). */
@@ -58,6 +69,8 @@ export class CsvDatasource implements Datasource {
   /** Per absolute path: the version last read, its records (or the read and parse under way) and rows. */
   private readonly files = new Map<string, Loaded>();
   private readonly sliceMs: number;
+  /** The configured charset's decoder, if any. */
+  private readonly assumed: TextDecoder | undefined;
   /** Parses under way, and file versions parsed, since the datasource was made. */
   readonly stats = { parsing: 0, parsed: 0 };
 
@@ -69,6 +82,7 @@ export class CsvDatasource implements Datasource {
     options: CsvOptions = {},
   ) {
     this.sliceMs = options.sliceMs ?? CSV_SLICE_MS;
+    this.assumed = options.assumeCharset ? new TextDecoder(options.assumeCharset) : undefined;
   }
 
   async query(query: string, _params: QueryParams, limit?: number): Promise<Row[]> {
@@ -116,7 +130,8 @@ export class CsvDatasource implements Datasource {
 
   /** A version's records, read in slices; one parse however many queries wait for it. */
   private async parse(file: string): Promise<string[][]> {
-    const text = await readFile(file, 'utf8');
+    const bytes = await readFile(file);
+    const text = this.assumed ? this.assumed.decode(bytes) : isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1');
     const reader = new CsvReader(text);
     this.stats.parsing++;
     try {

@@ -12,15 +12,22 @@ import { CsvDatasource } from './csv.js';
 import { type DriverName, driverOf, unknownDriver } from './drivers.js';
 import { SqliteDatasource } from './sqlite.js';
 
-const DRIVERS: Readonly<Record<DriverName, (rest: string, baseDir: string, readOnly: boolean) => Datasource>> = {
-  sqlite: (rest, baseDir, readOnly) => new SqliteDatasource(path.resolve(baseDir, rest.replace(/^\/\/(?=\/)/, '')), readOnly),
-  csv: (rest, baseDir) => new CsvDatasource(baseDir, rest || undefined),
+/** How a Datasource scope opens its driver: `readOnly`, statements that write fail (the dry run); `assumeCharset`, its `assume_charset`. */
+export interface OpenOptions {
+  readOnly?: boolean;
+  assumeCharset?: string | null;
+}
+
+const DRIVERS: Readonly<Record<DriverName, (rest: string, baseDir: string, options: OpenOptions) => Datasource>> = {
+  // SQLite knows its text is UTF-8 (or UTF-16): assume_charset does not apply.
+  sqlite: (rest, baseDir, o) => new SqliteDatasource(path.resolve(baseDir, rest.replace(/^\/\/(?=\/)/, '')), o.readOnly ?? false),
+  csv: (rest, baseDir, o) => new CsvDatasource(baseDir, rest || undefined, o.assumeCharset ? { assumeCharset: o.assumeCharset } : {}),
 };
 
-/** A datasource for a uri, or a message saying why there is none; `readOnly`: statements that write fail (the dry run). */
-export function openDatasource(uri: string, baseDir: string, readOnly = false): Datasource | string {
+/** A datasource for a uri, or a message saying why there is none. */
+export function openDatasource(uri: string, baseDir: string, options: OpenOptions = {}): Datasource | string {
   const unknown = unknownDriver(uri);
   if (unknown) return unknown;
   const colon = uri.indexOf(':');
-  return DRIVERS[driverOf(uri) as DriverName](colon < 0 ? '' : uri.slice(colon + 1), baseDir, readOnly);
+  return DRIVERS[driverOf(uri) as DriverName](colon < 0 ? '' : uri.slice(colon + 1), baseDir, options);
 }
