@@ -9,7 +9,7 @@
  */
 import type { Comparator } from './comparators.js';
 import type { ExternalList } from '../runtime/runtime.js';
-import { matchPool, OFFLOAD_CHARS } from './match-pool.js';
+import { matchPool, OFFLOAD_CHARS, prepare } from './match-pool.js';
 
 /** RFC 5231 section 5: the relational operators. */
 export type RelOp = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne';
@@ -191,13 +191,20 @@ async function matchOffloaded(mt: MatchType, values: readonly string[], keys: st
 
 /**
  * Matches one value against the keys in a worker thread, stopped when the
- * run's budget is spent; the worker's time is charged to the budget.
- * Without a worker the value is matched here, as before, with its charges
- * and slices.
+ * run's budget is spent. The offload is charged its round trip, from the
+ * hand-off to the answer (match-pool.ts; docs/sieve-interpreter.md, "What
+ * an offload costs"), and a run with less left than the cheapest recent
+ * round trip for a value this long would cost does not start one: it
+ * stops here, charged that least cost. Without a worker the value is
+ * matched here, as before, with its charges and slices.
  */
 async function inWorker(mt: MatchType, value: string, keys: string[], ctx: MatchContext, budget: MatchBudget): Promise<MatchOutcome> {
   budget.spend(0); // over budget already: stop before sending anything
-  const a = await matchPool.match({ value, keys, type: mt.name, comparator: ctx.cmp.name, wantCaptures: ctx.wantCaptures }, budget.remainingMs);
+  const least = matchPool.leastCostMs(value.length);
+  if (least > budget.remainingMs) budget.spend(least);
+  // Copying the value out is this run's own work, on its clock; the deadline is what is left after it.
+  const task = prepare({ value, keys, type: mt.name, comparator: ctx.cmp.name, wantCaptures: ctx.wantCaptures });
+  const a = await matchPool.match(task, budget.remainingMs);
   // The run waited (its clock stopped); what follows is its own work again.
   budget.resume();
   if (a.kind === 'unavailable') return matchList(mt.matchOne!, undefined, [value], 0, 0, keys, ctx, budget);
