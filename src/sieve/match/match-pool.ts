@@ -84,7 +84,7 @@ export type WorkerAnswer = { id: number; index: number; captures?: string[]; war
 /**
  * The pool's answer: the worker's, or the deadline came first, or no
  * worker could do it. `ms` is what the offload costs the run: its round
- * trip, and never less than `workerMs`, the worker's own time.
+ * trip, which holds `workerMs`, the worker's own time.
  */
 export type PoolAnswer =
   | { kind: 'done'; index: number; captures?: string[]; warnings: string[]; ms: number; workerMs: number }
@@ -215,10 +215,10 @@ class MatchPool {
     slot.worker.ref();
     const { chars: _chars, ...task } = p.task;
     const sent: WorkerTask = { ...task, id: p.id };
-    // Posting can take milliseconds (moving a large buffer, a collection):
-    // the run that dispatched it is computing then, on its own clock.
-    slot.worker.postMessage(sent, [sent.bytes]);
+    // Posting is part of the round trip: it can take milliseconds (moving a
+    // large buffer, a collection), and the worker may begin meanwhile.
     slot.started = performance.now();
+    slot.worker.postMessage(sent, [sent.bytes]);
     slot.timer = setTimeout(() => {
       // The run's budget is spent: stop the thread wherever it is, and start
       // its replacement now, so that the next match does not wait for one.
@@ -228,16 +228,14 @@ class MatchPool {
       p.resolve({ kind: 'deadline', ms: performance.now() - slot.started });
       this.dispatch();
       if (this.slots.size < SIZE && !this.broken) this.start();
-    }, Math.max(0, p.deadlineMs));
+    }, Math.max(0, p.deadlineMs - (performance.now() - slot.started)));
   }
 
   private answered(slot: Slot, a: WorkerAnswer): void {
     const p = slot.current;
     if (!p || p.id !== a.id) return;
-    // The answer has been read (deserialized) on this thread by now: the
-    // round trip ends here. The worker can begin while this thread is still
-    // posting (on the run's own clock), so the charge is never less than its time.
-    const ms = Math.max(performance.now() - slot.started, 'error' in a ? 0 : a.ms);
+    // The answer has been read (deserialized) on this thread by now: the round trip ends here.
+    const ms = performance.now() - slot.started;
     clearTimeout(slot.timer);
     slot.current = undefined;
     slot.worker.unref();

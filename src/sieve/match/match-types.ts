@@ -101,6 +101,8 @@ export interface MatchBudget {
   readonly remainingMs: number;
   /** Counts time the run's work took elsewhere (a worker thread); throws the runtime error when the budget is spent. */
   spend(ms: number): void;
+  /** The run waits (for a worker): stop counting. */
+  suspend(): void;
   /** The run computes again after waiting (for a worker): count from now. */
   resume(): void;
 }
@@ -204,6 +206,8 @@ async function inWorker(mt: MatchType, value: string, keys: string[], ctx: Match
   if (least > budget.remainingMs) budget.spend(least);
   // Copying the value out is this run's own work, on its clock; the deadline is what is left after it.
   const task = prepare({ value, keys, type: mt.name, comparator: ctx.cmp.name, wantCaptures: ctx.wantCaptures });
+  // From the hand-off on, the time is the offload's (its round trip, posting included): not on the run's clock too.
+  budget.suspend();
   const a = await matchPool.match(task, budget.remainingMs);
   // The run waited (its clock stopped); what follows is its own work again.
   budget.resume();
