@@ -4,8 +4,15 @@
  * takes hundreds of milliseconds and cannot be split: on the event loop it
  * would hold every other session that long. In a worker it holds nobody,
  * and the thread can be stopped at any instruction: the pool terminates it
- * when the run's CPU budget is spent, and starts a fresh one for the next
- * match (docs/sieve-interpreter.md, "CPU budget and time slices").
+ * when the run's CPU budget is spent, and starts a fresh one at once for
+ * the next match (docs/sieve-interpreter.md, "CPU budget and time slices").
+ *
+ * An offload costs the run its round trip: from the hand-off to the answer
+ * on this thread (the worker's match, posting and reading the answer, the
+ * threads' wake-ups), not the wait in the queue nor a thread's start-up.
+ * The run's deadline counts the same span, so a match that outruns the
+ * budget is stopped where the budget ends (docs/sieve-interpreter.md, "What
+ * an offload costs").
  *
  * Workers are started on first use and kept; an idle worker does not keep
  * the process alive. When a worker cannot be started, or fails, the caller
@@ -32,21 +39,32 @@ export interface MatchTask {
 }
 
 /**
- * What a worker is sent: the task with its value as bytes, moved rather
+ * A task made ready to send (`prepare`): its value as bytes, moved rather
  * than copied. Posting a 10 MB string copies it through V8's serializer
  * (tens of milliseconds on this thread); encoding it is a plain copy, and
  * Latin-1 is the common case (V8 keeps such strings one byte a character).
+ * The run prepares its task itself, so the copy is its own work, counted
+ * by its clock.
  */
-export interface WorkerTask extends Omit<MatchTask, 'value'> {
-  id: number;
+export interface PreparedTask extends Omit<MatchTask, 'value'> {
   bytes: ArrayBuffer;
   encoding: 'latin1' | 'utf16le';
+  /** The value's length in UTF-16 units. */
+  chars: number;
 }
+
+/** What a worker is sent. */
+export interface WorkerTask extends Omit<PreparedTask, 'chars'> {
+  id: number;
+}
+
+/** What a worker posts once it listens: a thread's start-up is no run's cost. */
+export type Ready = 'ready';
 
 /** Characters outside Latin-1: a one-byte string has none, which V8 answers without scanning. */
 const WIDE = /[^\x00-\xff]/;
 
-function encode(value: string): Pick<WorkerTask, 'bytes' | 'encoding'> {
+function encode(value: string): Pick<PreparedTask, 'bytes' | 'encoding'> {
   const encoding = WIDE.test(value) ? 'utf16le' : 'latin1';
   const b = Buffer.from(value, encoding);
   // A large Buffer owns its memory; a small one may share Node's pool, which must not be moved.
@@ -54,18 +72,28 @@ function encode(value: string): Pick<WorkerTask, 'bytes' | 'encoding'> {
   return { bytes, encoding };
 }
 
+/** Makes a task ready to send: the copy of its value is done by whoever calls it. */
+export function prepare(task: MatchTask): PreparedTask {
+  const { value, ...rest } = task;
+  return { ...rest, ...encode(value), chars: value.length };
+}
+
 /** A worker's answer: the index of the first key that matched (-1: none), with its match values. */
 export type WorkerAnswer = { id: number; index: number; captures?: string[]; warnings: string[]; ms: number } | { id: number; error: string };
 
-/** The pool's answer: the worker's, or the deadline came first (after `ms`), or no worker could do it. */
+/**
+ * The pool's answer: the worker's, or the deadline came first, or no
+ * worker could do it. `ms` is what the offload costs the run: its round
+ * trip, which holds `workerMs`, the worker's own time.
+ */
 export type PoolAnswer =
-  | { kind: 'done'; index: number; captures?: string[]; warnings: string[]; ms: number }
+  | { kind: 'done'; index: number; captures?: string[]; warnings: string[]; ms: number; workerMs: number }
   | { kind: 'deadline'; ms: number }
   | { kind: 'unavailable' };
 
 interface Pending {
   id: number;
-  task: MatchTask;
+  task: PreparedTask;
   deadlineMs: number;
   resolve(a: PoolAnswer): void;
 }
@@ -74,9 +102,14 @@ interface Slot {
   worker: Worker;
   current: Pending | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** When the current task was handed to the thread. */
   started: number;
-  answered: boolean;
+  /** The thread listens (it posted READY); until then it takes no task. */
+  ready: boolean;
 }
+
+/** How many recent round trips `leastCostMs` looks at. */
+const RECENT = 8;
 
 /** Two threads at least (one heavy session must not queue another), leaving a core to the event loop on larger machines. */
 const SIZE = Math.min(4, Math.max(2, availableParallelism() - 1));
@@ -107,8 +140,12 @@ class MatchPool {
   private nextId = 0;
   /** Matches workers have answered so far (for tests and logs). */
   answers = 0;
-  /** Set when a worker failed before its first answer: this process cannot run them, match on the event loop. */
+  /** Set when a worker failed before it was ready: this process cannot run them, match on the event loop. */
   private broken = false;
+  /** Threads started and not yet ready. */
+  private starting = 0;
+  /** Round trips per character of the last RECENT answers. */
+  private readonly perChar: number[] = [];
 
   /** How many matches are running in workers now (not counting those queued). */
   get running(): number {
@@ -117,8 +154,22 @@ class MatchPool {
     return n;
   }
 
-  /** Matches in a worker; the answer is 'deadline' when it ran `deadlineMs` without finishing (the worker is then stopped). */
-  match(task: MatchTask, deadlineMs: number): Promise<PoolAnswer> {
+  /**
+   * The least a match over `chars` characters can be expected to cost: the
+   * cheapest recent round trip per character, times `chars` (0 before any).
+   * Every match decodes and scans its value, so a run with less left than
+   * this would not see the answer within its budget.
+   */
+  leastCostMs(chars: number): number {
+    return this.perChar.length ? Math.min(...this.perChar) * chars : 0;
+  }
+
+  /**
+   * Matches in a worker; the answer is 'deadline' when its round trip took
+   * `deadlineMs` without an answer (the worker is then stopped). The
+   * deadline counts from the hand-off to a ready thread, as `ms` does.
+   */
+  match(task: PreparedTask, deadlineMs: number): Promise<PoolAnswer> {
     if (this.broken) return Promise.resolve({ kind: 'unavailable' });
     return new Promise((resolve) => {
       this.queue.push({ id: this.nextId++, task, deadlineMs, resolve });
@@ -127,15 +178,9 @@ class MatchPool {
   }
 
   private dispatch(): void {
-    while (this.queue.length) {
-      let slot = this.idle.pop();
-      if (!slot) {
-        if (this.slots.size >= SIZE) return;
-        slot = this.start();
-        if (!slot) return;
-      }
-      this.assign(slot, this.queue.shift()!);
-    }
+    while (this.queue.length && this.idle.length) this.assign(this.idle.pop()!, this.queue.shift()!);
+    // Threads still starting take queued matches when ready; more start only for those no thread will take.
+    while (this.queue.length > this.starting && this.slots.size < SIZE) if (!this.start()) return;
   }
 
   private start(): Slot | undefined {
@@ -146,41 +191,62 @@ class MatchPool {
       this.fail();
       return undefined;
     }
-    const slot: Slot = { worker, current: undefined, timer: undefined, started: 0, answered: false };
+    const slot: Slot = { worker, current: undefined, timer: undefined, started: 0, ready: false };
     this.slots.add(slot);
-    worker.on('message', (a: WorkerAnswer) => this.answered(slot, a));
+    this.starting++;
+    worker.on('message', (a: WorkerAnswer | Ready) => (a === 'ready' ? this.readied(slot) : this.answered(slot, a)));
     worker.on('error', () => this.lost(slot));
     worker.on('exit', () => this.lost(slot));
     return slot;
   }
 
+  private readied(slot: Slot): void {
+    if (slot.ready || !this.slots.has(slot)) return;
+    slot.ready = true;
+    this.starting--;
+    this.idle.push(slot);
+    this.dispatch();
+    // Kept alive only while it works (assign).
+    if (!slot.current) slot.worker.unref();
+  }
+
   private assign(slot: Slot, p: Pending): void {
     slot.current = p;
-    slot.started = performance.now();
     slot.worker.ref();
+    const { chars: _chars, ...task } = p.task;
+    const sent: WorkerTask = { ...task, id: p.id };
+    // Posting is part of the round trip: it can take milliseconds (moving a
+    // large buffer, a collection), and the worker may begin meanwhile.
+    slot.started = performance.now();
+    slot.worker.postMessage(sent, [sent.bytes]);
     slot.timer = setTimeout(() => {
-      // The run's budget is spent: stop the thread wherever it is.
+      // The run's budget is spent: stop the thread wherever it is, and start
+      // its replacement now, so that the next match does not wait for one.
       slot.current = undefined;
       this.drop(slot);
       void slot.worker.terminate();
       p.resolve({ kind: 'deadline', ms: performance.now() - slot.started });
       this.dispatch();
-    }, Math.max(0, p.deadlineMs));
-    const { value, ...rest } = p.task;
-    const sent: WorkerTask = { ...rest, id: p.id, ...encode(value) };
-    slot.worker.postMessage(sent, [sent.bytes]);
+      if (this.slots.size < SIZE && !this.broken) this.start();
+    }, Math.max(0, p.deadlineMs - (performance.now() - slot.started)));
   }
 
   private answered(slot: Slot, a: WorkerAnswer): void {
     const p = slot.current;
     if (!p || p.id !== a.id) return;
+    // The answer has been read (deserialized) on this thread by now: the round trip ends here.
+    const ms = performance.now() - slot.started;
     clearTimeout(slot.timer);
-    slot.answered = true;
     slot.current = undefined;
     slot.worker.unref();
     this.idle.push(slot);
-    if (!('error' in a)) this.answers++;
-    p.resolve('error' in a ? { kind: 'unavailable' } : { kind: 'done', index: a.index, captures: a.captures, warnings: a.warnings, ms: a.ms });
+    if ('error' in a) {
+      p.resolve({ kind: 'unavailable' });
+    } else {
+      this.answers++;
+      if (this.perChar.push(ms / Math.max(1, p.task.chars)) > RECENT) this.perChar.shift();
+      p.resolve({ kind: 'done', index: a.index, captures: a.captures, warnings: a.warnings, ms, workerMs: a.ms });
+    }
     this.dispatch();
   }
 
@@ -190,7 +256,10 @@ class MatchPool {
     clearTimeout(slot.timer);
     const p = slot.current;
     slot.current = undefined;
-    if (!slot.answered) this.fail();
+    if (!slot.ready) {
+      this.starting--;
+      this.fail();
+    }
     p?.resolve({ kind: 'unavailable' });
     this.dispatch();
   }

@@ -9,7 +9,7 @@
  */
 import type { Comparator } from './comparators.js';
 import type { ExternalList } from '../runtime/runtime.js';
-import { matchPool, OFFLOAD_CHARS } from './match-pool.js';
+import { matchPool, OFFLOAD_CHARS, prepare } from './match-pool.js';
 
 /** RFC 5231 section 5: the relational operators. */
 export type RelOp = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne';
@@ -101,6 +101,8 @@ export interface MatchBudget {
   readonly remainingMs: number;
   /** Counts time the run's work took elsewhere (a worker thread); throws the runtime error when the budget is spent. */
   spend(ms: number): void;
+  /** The run waits (for a worker): stop counting. */
+  suspend(): void;
   /** The run computes again after waiting (for a worker): count from now. */
   resume(): void;
 }
@@ -191,13 +193,22 @@ async function matchOffloaded(mt: MatchType, values: readonly string[], keys: st
 
 /**
  * Matches one value against the keys in a worker thread, stopped when the
- * run's budget is spent; the worker's time is charged to the budget.
- * Without a worker the value is matched here, as before, with its charges
- * and slices.
+ * run's budget is spent. The offload is charged its round trip, from the
+ * hand-off to the answer (match-pool.ts; docs/sieve-interpreter.md, "What
+ * an offload costs"), and a run with less left than the cheapest recent
+ * round trip for a value this long would cost does not start one: it
+ * stops here, charged that least cost. Without a worker the value is
+ * matched here, as before, with its charges and slices.
  */
 async function inWorker(mt: MatchType, value: string, keys: string[], ctx: MatchContext, budget: MatchBudget): Promise<MatchOutcome> {
   budget.spend(0); // over budget already: stop before sending anything
-  const a = await matchPool.match({ value, keys, type: mt.name, comparator: ctx.cmp.name, wantCaptures: ctx.wantCaptures }, budget.remainingMs);
+  const least = matchPool.leastCostMs(value.length);
+  if (least > budget.remainingMs) budget.spend(least);
+  // Copying the value out is this run's own work, on its clock; the deadline is what is left after it.
+  const task = prepare({ value, keys, type: mt.name, comparator: ctx.cmp.name, wantCaptures: ctx.wantCaptures });
+  // From the hand-off on, the time is the offload's (its round trip, posting included): not on the run's clock too.
+  budget.suspend();
+  const a = await matchPool.match(task, budget.remainingMs);
   // The run waited (its clock stopped); what follows is its own work again.
   budget.resume();
   if (a.kind === 'unavailable') return matchList(mt.matchOne!, undefined, [value], 0, 0, keys, ctx, budget);

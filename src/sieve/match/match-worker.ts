@@ -12,7 +12,7 @@ import { parentPort } from 'node:worker_threads';
 import { containsMatch, matchesMatch } from './basic-match.js';
 import { asciiCasemap, type Comparator, octet, unicodeCasemap } from './comparators.js';
 import type { MatchContext, MatchType } from './match-types.js';
-import type { WorkerAnswer, WorkerTask } from './match-pool.js';
+import type { Ready, WorkerAnswer, WorkerTask } from './match-pool.js';
 import { perlRegexMatch, regexMatch } from './regex-match.js';
 
 const types = new Map<string, MatchType>([containsMatch, matchesMatch, regexMatch, perlRegexMatch].map((t) => [t.name, t]));
@@ -40,3 +40,5 @@ parentPort!.on('message', (task: WorkerTask) => {
     parentPort!.postMessage({ id: task.id, error: (e as Error).message });
   }
 });
+// Listening: tasks sent from now on wait for no start-up, which the pool does not charge to a run.
+parentPort!.postMessage('ready' satisfies Ready);
