@@ -19,6 +19,7 @@ import { keptByMta } from './beside-mta.js';
 import { createMilterFront } from './milter/milter-front.js';
 import { createPolicyFront } from './policy/policy-front.js';
 import type { TcpFront } from './tcp-front.js';
+import { matchPool } from '../sieve/match/match-pool.js';
 
 export type BesideKind = 'policy' | 'milter';
 
@@ -81,6 +82,8 @@ export async function startBeside(kind: BesideKind, configFile: string, options:
     closeSessions = () => policyFront.delegation.closeAll();
   }
   const address = await front.start();
+  // The match worker threads start now, not under the first large message (docs/sieve-interpreter.md, "What an offload costs").
+  matchPool.warm();
   return {
     running: {
       address,

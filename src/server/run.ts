@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { loadConfig } from '../config/index.js';
 import { MaildirSpool } from '../delivery/maildir.js';
 import { adoptedPids } from '../delivery/spool-writer.js';
+import { matchPool } from '../sieve/match/match-pool.js';
 import { DeliveryQueue } from '../delivery/queue.js';
 import { QueueStore } from '../delivery/queue-store.js';
 import { type Diagnostic, formatDiagnostic } from '../diagnostics.js';
@@ -98,6 +99,8 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   );
   metrics.watchConnections(() => front.connectionCount);
   const addresses = await front.start();
+  // The match worker threads start now, not under the first large message (docs/sieve-interpreter.md, "What an offload costs").
+  matchPool.warm();
   const m = config.metrics;
   let ops: OpsServer | undefined;
   try {

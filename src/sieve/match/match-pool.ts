@@ -177,6 +177,16 @@ class MatchPool {
     });
   }
 
+  /**
+   * Starts the pool's threads now, not at the first large match: a thread
+   * takes 30-80 ms to start, which that match's run would wait (uncharged)
+   * and a client would hear. For servers, once they listen; the threads
+   * are unreferenced while idle, so they keep no process alive.
+   */
+  warm(): void {
+    while (!this.broken && this.slots.size < SIZE) if (!this.start()) return;
+  }
+
   private dispatch(): void {
     while (this.queue.length && this.idle.length) this.assign(this.idle.pop()!, this.queue.shift()!);
     // Threads still starting take queued matches when ready; more start only for those no thread will take.
