@@ -5,7 +5,9 @@
  * would hold every other session that long. In a worker it holds nobody,
  * and the thread can be stopped at any instruction: the pool terminates it
  * when the run's CPU budget is spent, and starts a fresh one for the next
- * match (docs/sieve-interpreter.md, "CPU budget and time slices").
+ * match (docs/sieve-interpreter.md, "CPU budget and time slices"). RFC 2047
+ * decoding and encoding of one large header value (libmime, a single call
+ * as well) run in the same workers (`codec`).
  *
  * Workers are started on first use and kept; an idle worker does not keep
  * the process alive. When a worker cannot be started, or fails, the caller
@@ -17,6 +19,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { decode, encode, type WorkerBytes } from './worker-bytes.js';
 
 /** A value at least this long (in UTF-16 units) is matched in a worker when the run can wait. */
 export const OFFLOAD_CHARS = 256 * 1024;
@@ -32,30 +35,27 @@ export interface MatchTask {
 }
 
 /**
- * What a worker is sent: the task with its value as bytes, moved rather
- * than copied. Posting a 10 MB string copies it through V8's serializer
- * (tens of milliseconds on this thread); encoding it is a plain copy, and
- * Latin-1 is the common case (V8 keeps such strings one byte a character).
+ * A header value to decode (RFC 2047 encoded-words, as `decodedHeaderValue`
+ * does) or to encode (as ec_rfc2047_encode_header does); the answer is
+ * the first `keep` characters of the result, all of it without `keep`.
  */
-export interface WorkerTask extends Omit<MatchTask, 'value'> {
-  id: number;
-  bytes: ArrayBuffer;
-  encoding: 'latin1' | 'utf16le';
+export interface CodecTask {
+  op: 'rfc2047-decode' | 'rfc2047-encode';
+  value: string;
+  keep?: number;
 }
 
-/** Characters outside Latin-1: a one-byte string has none, which V8 answers without scanning. */
-const WIDE = /[^\x00-\xff]/;
+/** What a worker is sent: the task with its value as bytes, moved rather than copied (worker-bytes.ts). */
+export type WorkerTask = { id: number } & WorkerBytes & (({ kind: 'match' } & Omit<MatchTask, 'value'>) | ({ kind: 'codec' } & Omit<CodecTask, 'value'>));
 
-function encode(value: string): Pick<WorkerTask, 'bytes' | 'encoding'> {
-  const encoding = WIDE.test(value) ? 'utf16le' : 'latin1';
-  const b = Buffer.from(value, encoding);
-  // A large Buffer owns its memory; a small one may share Node's pool, which must not be moved.
-  const bytes = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : new Uint8Array(b).buffer;
-  return { bytes, encoding };
-}
+/** A worker's answer: the index of the first key that matched (-1: none), with its match values; a codec's text. */
+export type WorkerAnswer =
+  | { id: number; index: number; captures?: string[]; warnings: string[]; ms: number }
+  | ({ id: number; ms: number } & WorkerBytes)
+  | { id: number; error: string };
 
-/** A worker's answer: the index of the first key that matched (-1: none), with its match values. */
-export type WorkerAnswer = { id: number; index: number; captures?: string[]; warnings: string[]; ms: number } | { id: number; error: string };
+/** The pool's answer to a codec task: the worker's text, or the deadline came first, or no worker could do it. */
+export type CodecAnswer = { kind: 'done'; text: string; ms: number } | { kind: 'deadline'; ms: number } | { kind: 'unavailable' };
 
 /** The pool's answer: the worker's, or the deadline came first (after `ms`), or no worker could do it. */
 export type PoolAnswer =
@@ -63,11 +63,13 @@ export type PoolAnswer =
   | { kind: 'deadline'; ms: number }
   | { kind: 'unavailable' };
 
+type Job = { kind: 'match'; task: MatchTask } | { kind: 'codec'; task: CodecTask };
+
 interface Pending {
   id: number;
-  task: MatchTask;
+  job: Job;
   deadlineMs: number;
-  resolve(a: PoolAnswer): void;
+  resolve(a: WorkerAnswer | { kind: 'deadline'; ms: number } | { kind: 'unavailable' }): void;
 }
 
 interface Slot {
@@ -118,10 +120,25 @@ class MatchPool {
   }
 
   /** Matches in a worker; the answer is 'deadline' when it ran `deadlineMs` without finishing (the worker is then stopped). */
-  match(task: MatchTask, deadlineMs: number): Promise<PoolAnswer> {
+  async match(task: MatchTask, deadlineMs: number): Promise<PoolAnswer> {
+    const a = await this.submit({ kind: 'match', task }, deadlineMs);
+    if ('kind' in a) return a;
+    if ('error' in a || !('index' in a)) return { kind: 'unavailable' };
+    return { kind: 'done', index: a.index, captures: a.captures, warnings: a.warnings, ms: a.ms };
+  }
+
+  /** Decodes or encodes a header value in a worker, stopped as a match is at `deadlineMs`. */
+  async codec(task: CodecTask, deadlineMs: number): Promise<CodecAnswer> {
+    const a = await this.submit({ kind: 'codec', task }, deadlineMs);
+    if ('kind' in a) return a;
+    if ('error' in a || !('bytes' in a)) return { kind: 'unavailable' };
+    return { kind: 'done', text: decode(a), ms: a.ms };
+  }
+
+  private submit(job: Job, deadlineMs: number): Promise<Parameters<Pending['resolve']>[0]> {
     if (this.broken) return Promise.resolve({ kind: 'unavailable' });
     return new Promise((resolve) => {
-      this.queue.push({ id: this.nextId++, task, deadlineMs, resolve });
+      this.queue.push({ id: this.nextId++, job, deadlineMs, resolve });
       this.dispatch();
     });
   }
@@ -166,8 +183,8 @@ class MatchPool {
       p.resolve({ kind: 'deadline', ms: performance.now() - slot.started });
       this.dispatch();
     }, Math.max(0, p.deadlineMs));
-    const { value, ...rest } = p.task;
-    const sent: WorkerTask = { ...rest, id: p.id, ...encode(value) };
+    const { value, ...rest } = p.job.task;
+    const sent = { ...rest, kind: p.job.kind, id: p.id, ...encode(value) } as WorkerTask;
     slot.worker.postMessage(sent, [sent.bytes]);
   }
 
@@ -180,7 +197,7 @@ class MatchPool {
     slot.worker.unref();
     this.idle.push(slot);
     if (!('error' in a)) this.answers++;
-    p.resolve('error' in a ? { kind: 'unavailable' } : { kind: 'done', index: a.index, captures: a.captures, warnings: a.warnings, ms: a.ms });
+    p.resolve(a);
     this.dispatch();
   }
 

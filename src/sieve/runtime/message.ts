@@ -2,8 +2,9 @@
  * The message a script looks at: header fields in order (RFC 5322 2.2),
  * unfolded, and the body. Parsed once; tests read it many times.
  */
-import { libmime } from './libmime.js';
 import type { Octets } from './mime-split.js';
+
+export { decodedHeaderValue } from './rfc2047.js';
 
 export interface HeaderField {
   /** As written. */
@@ -191,18 +192,4 @@ export function indexedHeaderValues(m: SieveMessage, lname: string): readonly st
     fieldIndex.set(headers, index);
   }
   return index.get(lname) ?? NO_VALUES;
-}
-
-/**
- * The value the header test compares (RFC 5228 5.7): leading and trailing
- * whitespace removed, RFC 2047 encoded-words decoded (RFC 5228 2.7.2).
- */
-export function decodedHeaderValue(value: string): string {
-  const v = value.trim();
-  if (!v.includes('=?')) return v;
-  try {
-    return libmime().decodeWords(v);
-  } catch {
-    return v;
-  }
 }
