@@ -2,6 +2,7 @@
  * The message a script looks at: header fields in order (RFC 5322 2.2),
  * unfolded, and the body. Parsed once; tests read it many times.
  */
+import type { MatchBudget } from '../match/match-types.js';
 import type { Octets } from './mime-split.js';
 
 export { decodedHeaderValue } from './rfc2047.js';
@@ -53,6 +54,22 @@ export function afterLoad<T>(wait: Promise<void> | undefined, budget: { suspend(
 
 /** Normalises line ends to CRLF and splits header and body. */
 export function parseMessage(text: string): SieveMessage {
+  return parseMessageIn(text) as SieveMessage;
+}
+
+/** What parseMessageIn needs of a run's CPU budget (runtime.ts CpuBudget). */
+export type ParseBudget = Pick<MatchBudget, 'charge' | 'yieldDue' | 'pause'>;
+
+/**
+ * parseMessage for a message a run writes (replace, enclose), whose
+ * header fields may be megabytes long: each header line is charged to the
+ * run's budget as it is read (a unit a character, the rest of the message
+ * when done), and in a time-sliced run the event loop may go between
+ * lines when the slice is over (docs/sieve-interpreter.md, "CPU budget and
+ * time slices"). Without a budget, or when no slice ends, the answer is
+ * synchronous.
+ */
+export function parseMessageIn(text: string, budget?: ParseBudget): SieveMessage | Promise<SieveMessage> {
   const raw = crlf(text);
   let headerEnd = raw.indexOf('\r\n\r\n');
   let bodyStart: number;
@@ -65,30 +82,47 @@ export function parseMessage(text: string): SieveMessage {
     headerEnd = raw.length;
     bodyStart = raw.length;
   } else bodyStart = headerEnd + 4;
-  const headers: HeaderField[] = [];
-  const lines = raw.slice(0, headerEnd).split('\r\n');
-  let cur: HeaderField | null = null;
-  for (const line of lines) {
+  const done = (headers: HeaderField[]): SieveMessage => {
+    budget?.charge(raw.length - headerEnd);
+    return { raw, headers, body: raw.slice(bodyStart), size: Buffer.byteLength(raw), hasBody };
+  };
+  return headerLines(raw, headerEnd, 0, [], null, budget, done);
+}
+
+/** The header fields in raw up to `end`, from the line at `pos`; `cur` is the field a folded line continues. */
+function headerLines(
+  raw: string,
+  end: number,
+  pos: number,
+  headers: HeaderField[],
+  cur: HeaderField | null,
+  budget: ParseBudget | undefined,
+  done: (headers: HeaderField[]) => SieveMessage,
+): SieveMessage | Promise<SieveMessage> {
+  for (;;) {
+    let lineEnd = raw.indexOf('\r\n', pos);
+    if (lineEnd < 0 || lineEnd > end) lineEnd = end;
+    const line = raw.slice(pos, lineEnd);
     if ((line.startsWith(' ') || line.startsWith('\t')) && cur) {
       cur.value += line;
       cur.raw += `\r\n${line}`;
-      continue;
+    } else {
+      const colon = line.indexOf(':');
+      const name = colon > 0 ? line.slice(0, colon).replace(/[ \t]+$/, '') : '';
+      // RFC 5322 3.6.8: field names are printable ASCII without colon or space.
+      if (colon > 0 && /^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
+        cur = { name, lname: name.toLowerCase(), value: line.slice(colon + 1), raw: line };
+        headers.push(cur);
+      } else cur = null;
     }
-    const colon = line.indexOf(':');
-    if (colon <= 0) {
-      cur = null;
-      continue;
+    budget?.charge(line.length + 2);
+    if (lineEnd >= end) return done(headers);
+    pos = lineEnd + 2;
+    if (budget?.yieldDue) {
+      const [from, field] = [pos, cur];
+      return budget.pause().then(() => headerLines(raw, end, from, headers, field, budget, done));
     }
-    const name = line.slice(0, colon).replace(/[ \t]+$/, '');
-    // RFC 5322 3.6.8: field names are printable ASCII without colon or space.
-    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
-      cur = null;
-      continue;
-    }
-    cur = { name, lname: name.toLowerCase(), value: line.slice(colon + 1), raw: line };
-    headers.push(cur);
   }
-  return { raw, headers, body: raw.slice(bodyStart), size: Buffer.byteLength(raw), hasBody };
 }
 
 /**
