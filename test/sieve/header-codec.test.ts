@@ -15,6 +15,7 @@ import { execute, executeAsync, type ExecutionResult } from '../../src/sieve/int
 import { matchPool } from '../../src/sieve/match/match-pool.js';
 import { CODEC_OFFLOAD_CHARS } from '../../src/sieve/runtime/header-codec.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
+import { libmime } from '../../src/sieve/runtime/libmime.js';
 import { decodedHeaderValue, encodedHeaderValue } from '../../src/sieve/runtime/rfc2047.js';
 import { getValue } from '../../src/sievepp/values.js';
 import { compiledPP } from '../sievepp/helpers.js';
@@ -61,6 +62,16 @@ describe('RFC 2047 codecs in a worker', () => {
         expect(a).toEqual({ kind: 'done', text: keep === null ? whole : whole.slice(0, keep), ms: expect.any(Number) });
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('leaves a value all ASCII as libmime does (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), fc.constantFrom('', '=?utf-8?Q?x?=', ' \t ', '?=', '_'), (s, extra) => {
+        const v = s + extra;
+        expect(encodedHeaderValue(v)).toBe(libmime().encodeWords(v, 'Q'));
+      }),
+      { numRuns: 300 },
     );
   });
 

