@@ -8,7 +8,8 @@
  *   `(.*a){20}x`, which ran away before, the prefilter now refuses), and a
  *   foreverypart loop building variables, and Sieve++ functions over a
  *   10 MB match value (ec_pcre_match in the match worker, qp_encode on
- *   what a variable keeps);
+ *   what a variable keeps), and a header test over a 10 MB Subject of
+ *   encoded-words (decoded in a worker);
  * - timer delay: while one time-sliced run computes, a 1 ms interval
  *   measures how late it fires (the longest gap between ticks against the
  *   slice length; another session waits at most about that long).
@@ -49,6 +50,11 @@ function bigSubject(size: number): SieveMessage {
   return parseMessage(`From: joe@example.com\r\nSubject: big${line.repeat(Math.ceil(size / line.length))}\r\n\r\nhi\r\n`);
 }
 
+/** A Subject of `size` characters of encoded-words, which libmime joins into one and decodes in one call. */
+function encodedSubject(size: number): SieveMessage {
+  return parseMessage(`From: joe@example.com\r\nSubject: ${'=?utf-8?Q?caf=C3=A9_au_lait?=\r\n '.repeat(Math.ceil(size / 32))}x\r\n\r\nhi\r\n`);
+}
+
 const keys = `[${Array.from({ length: 5000 }, (_, i) => `"no such key ${i}"`).join(', ')}]`;
 const cases: Array<{ name: string; text: string; message: () => SieveMessage; sievepp?: boolean }> = [
   { name: 'body :raw :contains, 5,000 keys, 5 MB', text: `require "body"; if body :raw :contains ${keys} { discard; }`, message: () => bigBody(5 << 20) },
@@ -64,6 +70,7 @@ const cases: Array<{ name: string; text: string; message: () => SieveMessage; si
     message: () => bigSubject(10 << 20),
     sievepp: true,
   },
+  { name: 'header test over a 10 MB Subject of encoded-words (RFC 2047 decoding)', text: 'if header :contains "subject" "zzz" { discard; }', message: () => encodedSubject(10 << 20) },
 ];
 
 for (const c of cases) {
