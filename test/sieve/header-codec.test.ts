@@ -103,6 +103,23 @@ describe('RFC 2047 codecs in a worker', () => {
     expect(getValue(sliced.runtime, 'h')).toEqual([decodedHeaderValue(subject)]);
   });
 
+  it('gives duplicate :header and deleteheader the decoded values of the event loop', async () => {
+    const subject = bigSubject(WORDS, CODEC_OFFLOAD_CHARS + 1000);
+    const script = compiled('require ["duplicate", "editheader"]; if duplicate :header "subject" { discard; } deleteheader :contains "subject" "laitcrème";');
+    const keys: string[][] = [[], []];
+    const host = (i: number) => ({ duplicate: (key: string) => (keys[i]!.push(key), false) });
+    const inline = execute(script, { message: parseMessage(messageWith(subject)), envelope }, host(0), {}) as ExecutionResult;
+    const before = matchPool.answers;
+    const sliced = await executeAsync(script, { message: parseMessage(messageWith(subject)), envelope }, host(1));
+    expect(matchPool.answers - before).toBe(1); // decoded once, kept for the run
+    expect(sliced.errors).toEqual([]);
+    expect(keys[1]).toEqual(keys[0]);
+    expect(keys[1]![0]).toBe(`\0${decodedHeaderValue(subject)}`);
+    const fields = (r: ExecutionResult) => r.runtime.message!.headers.map((h) => h.lname);
+    expect(fields(sliced)).toEqual(['from']);
+    expect(fields(sliced)).toEqual(fields(inline));
+  });
+
   it('lets timers fire while a large Subject is decoded, and stops the decoding at the budget', async () => {
     // Seconds of libmime in one call (the encoded-words are joined and decoded as one): on the event
     // loop the run also ends with the budget error, but no timer fires until the call is over.
