@@ -207,7 +207,7 @@ function headerTestValues(b: Bound, rt: Runtime, fields: readonly string[], name
   if (names.length === 1 && b.data === PLAIN) return rt.memoize(DECODED_FIELDS, names[0]!, decodeFields, rt);
   return decodedHeaders(rt, fields);
 }
-const decodeFields = (name: string, rt: Runtime): string[] => decodedHeaders(rt, fieldsNamed(rt.message!, name));
+const decodeFields = (name: string, rt: Runtime): string[] => fieldsNamed(rt.message!, name).map((raw) => decodedHeader(rt, raw));
 
 export const headerTest: CommandDef = {
   name: 'header',
