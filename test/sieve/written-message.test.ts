@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { execute, executeAsync, type ExecutionResult } from '../../src/sieve/interpreter.js';
-import { parseMessage, parseMessageIn, type SieveMessage } from '../../src/sieve/runtime/message.js';
+import { lazyMessage, parseMessage, parseMessageIn, type SieveMessage } from '../../src/sieve/runtime/message.js';
 import { compiled } from './helpers.js';
 
 const envelope = { from: 'joe@example.com', to: ['alice@example.org'] };
@@ -68,5 +68,22 @@ describe('parsing a written message in slices', () => {
     const big1 = (r: ExecutionResult) => r.runtime.message!.headers.filter((h) => h.lname === 'x-big').map((h) => h.value);
     expect(big1(sliced)).toEqual(big1(whole));
     expect(big1(sliced)).toHaveLength(20_000);
+  });
+
+  it('parses a lazy message\'s large header section in the run\'s slices, before the first command', async () => {
+    const head = `From: joe@example.com\r\nSubject: ${'=?utf-8?Q?caf=C3=A9?=\r\n '.repeat(50_000)}x\r\n\r\n`;
+    const text = `${head}body\r\n`;
+    const script = compiled('if exists "subject" { discard; }');
+    const lazy = lazyMessage(head, text.length, () => text);
+    const sliced = await executeAsync(script, { message: lazy, envelope }, {}, { timeSliceMs: 1e-9 });
+    expect(sliced.errors).toEqual([]);
+    expect(sliced.actions.map((a) => a.type)).toEqual(['discard']);
+    expect(sliced.runtime.budget.slices).toBeGreaterThan(50);
+    expect(lazy.headers).toEqual(parseMessage(text).headers);
+    // Without slices the fields are parsed when first read, as before.
+    const now = lazyMessage(head, text.length, () => text);
+    const whole = execute(script, { message: now, envelope }, {}, {}) as ExecutionResult;
+    expect(whole.actions.map((a) => a.type)).toEqual(['discard']);
+    expect(now.headers).toEqual(lazy.headers);
   });
 });
