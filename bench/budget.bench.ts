@@ -8,8 +8,10 @@
  *   `(.*a){20}x`, which ran away before, the prefilter now refuses), and a
  *   foreverypart loop building variables, and Sieve++ functions over a
  *   10 MB match value (ec_pcre_match in the match worker, qp_encode on
- *   what a variable keeps), and runs that send match after match to the
- *   match worker (ec_pcre_match, `string :regex`), long ones and short;
+ *   what a variable keeps), runs that send match after match to the
+ *   match worker (ec_pcre_match, `string :regex`), long ones and short,
+ *   and a header test over a 20 MB Subject of encoded-words (decoded in a
+ *   worker);
  * - timer delay: while one time-sliced run computes, a 1 ms interval
  *   measures how late it fires (the longest gap between ticks against the
  *   slice length; another session waits at most about that long).
@@ -61,6 +63,11 @@ function offloads(pattern: string, calls: number, what: string) {
   ];
 }
 
+/** A Subject of `size` characters of encoded-words, which libmime joins into one and decodes in one call. */
+function encodedSubject(size: number): SieveMessage {
+  return parseMessage(`From: joe@example.com\r\nSubject: ${'=?utf-8?Q?caf=C3=A9_au_lait?=\r\n '.repeat(Math.ceil(size / 32))}x\r\n\r\nhi\r\n`);
+}
+
 const keys = `[${Array.from({ length: 5000 }, (_, i) => `"no such key ${i}"`).join(', ')}]`;
 const cases: Array<{ name: string; text: string; message: () => SieveMessage; sievepp?: boolean }> = [
   { name: 'body :raw :contains, 5,000 keys, 5 MB', text: `require "body"; if body :raw :contains ${keys} { discard; }`, message: () => bigBody(5 << 20) },
@@ -82,6 +89,7 @@ const cases: Array<{ name: string; text: string; message: () => SieveMessage; si
   // each), where the hand-off is a large part of every offload's cost.
   ...offloads('(x|y)+z', 60, 'match worker'),
   ...offloads('(snack|bazaar)x', 300, 'short offloads'),
+  { name: 'header test over a 20 MB Subject of encoded-words (RFC 2047 decoding)', text: 'if header :contains "subject" "zzz" { discard; }', message: () => encodedSubject(20 << 20) },
 ];
 
 for (const c of cases) {

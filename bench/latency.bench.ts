@@ -32,6 +32,8 @@ const part = '--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n';
 const multipart = () => `From: heavy@sender.test\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n${part.repeat(Math.ceil(HEAVY_BYTES / part.length))}--b--\r\n`;
 // A 10 MB Subject: `header :matches "*"` gives it whole as ${1} to Sieve++ functions.
 const bigSubject = () => `From: heavy@sender.test\r\nSubject: big${line.replace('\r\n', '\r\n ').repeat(Math.ceil(HEAVY_BYTES / line.length))}\r\n\r\nhi\r\n`;
+// A 10 MB Subject of encoded-words: libmime joins them into one and decodes it in one call, which a time-sliced run has done in a worker.
+const encodedSubject = () => `From: heavy@sender.test\r\nSubject: ${'=?utf-8?Q?caf=C3=A9_au_lait?=\r\n '.repeat(Math.ceil(HEAVY_BYTES / 32))}x\r\n\r\nhi\r\n`;
 const keys = (n: number, f: (i: number) => string) => `[${Array.from({ length: n }, (_, i) => `"${f(i)}"`).join(', ')}]`;
 
 interface Case {
@@ -59,6 +61,11 @@ const cases: Case[] = [
     script:
       'require ["variables", "enotify"]; if header :matches "subject" "*" { $m = ec_pcre_match "${1}" "(x|y)+z"; $q = qp_encode "${1}"; $r = reverse "${1}"; $s = split " " "${1}"; set :encodeurl "u" "${1}"; set :length "n" "${1}"; }',
     message: bigSubject,
+  },
+  {
+    name: 'RFC 2047 over a 10 MB Subject of encoded-words (header test, ec_rfc2047_encode_header)',
+    script: 'require "variables"; if header :contains "subject" "zzz" { discard; } if header :matches "subject" "*" { $e = ec_rfc2047_encode_header "${1}"; }',
+    message: encodedSubject,
   },
 ];
 

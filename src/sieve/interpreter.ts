@@ -88,7 +88,9 @@ export function execute<C extends ExecutionContext>(script: CompiledScript, ctx:
     throw e;
   };
   try {
-    const r = runBlock(script.commands, rt);
+    // A time-sliced run parses a large header section in its slices before it starts (SieveMessage.prepare).
+    const prepared = rt.budget.sliceMs > 0 ? ctx.message?.prepare?.(rt.budget) : undefined;
+    const r = prepared ? prepared.then(() => runBlock(script.commands, rt)) : runBlock(script.commands, rt);
     if (isPromise(r)) return r.then(done, failed);
     return done();
   } catch (e) {

@@ -10,10 +10,11 @@
  * Later header tests in the same run still see the message as received.
  */
 import type { ActionDef } from '../sieve/action.js';
-import type { Bound } from '../sieve/registry.js';
+import type { Bound, MaybePromise } from '../sieve/registry.js';
 import type { Validator } from '../sieve/validate.js';
 import { formatAddress, parseEnvelopePath } from '../sieve/runtime/address.js';
-import { decodedHeaderValue, headerValues } from '../sieve/runtime/message.js';
+import { headerValues } from '../sieve/runtime/message.js';
+import { afterDecoding, decodedHeader } from '../sieve/extensions/core-tests.js';
 import type { Runtime } from '../sieve/runtime/runtime.js';
 import { allPart } from '../sieve/runtime/address-parts.js';
 import { argNumber, argString, argValue, keptChars, mapInSlices, type SieveFunction } from './functions.js';
@@ -146,8 +147,12 @@ const headerGet: SieveFunction = {
   needsMessage: true,
   params: [{ name: 'header name', type: 'string' }],
   // Every value of the field, RFC 2047-decoded and trimmed as the header test sees them (RFC 5228 5.7);
-  // a section of 200,000 such fields is decoded in slices.
-  call: (b, rt) => mapInSlices(rt, headerValues(rt.requireMessage(b.node.pos), argString(b, rt, 0)!.toLowerCase()), decodedHeaderValue, (v) => v.length + 256),
+  // a section of 200,000 such fields is decoded in slices, a large value in a worker first (afterDecoding).
+  call: (b, rt) => {
+    const values = headerValues(rt.requireMessage(b.node.pos), argString(b, rt, 0)!.toLowerCase());
+    const all = (): MaybePromise<string[]> => afterDecoding(rt, values, all) ?? mapInSlices(rt, values, (v) => decodedHeader(rt, v), (v) => v.length + 256);
+    return all();
+  },
 };
 
 /** RFC 5322 2.2: a field name is printable US-ASCII except the colon. */

@@ -2,9 +2,11 @@
  * RFC 5228 section 5: the message tests address, header, exists and size.
  */
 import { compileMatch, constantList, matchTest } from '../interpreter.js';
+import type { MaybePromise } from '../registry.js';
 import type { Bound, CommandDef } from '../registry.js';
 import { type Address, parseAddressList } from '../runtime/address.js';
 import { allPart, type AddressPart, partValue } from '../runtime/address-parts.js';
+import { codecInWorker, decodesInWorker } from '../runtime/header-codec.js';
 import { decodedHeaderValue, indexedHeaderValues, type SieveMessage } from '../runtime/message.js';
 import { afterMimeTree, currentPart, mimeFields } from '../runtime/mime.js';
 import { type MemoTable, memoSlot, memoTable, type Runtime } from '../runtime/runtime.js';
@@ -175,15 +177,37 @@ export function decodedHeaders(rt: Runtime, fields: readonly string[]): string[]
 }
 
 /**
+ * A test about to read the decoded values of these raw fields: in a run
+ * that can wait, a large one with encoded-words is decoded in a worker
+ * first (header-codec.ts) and kept for the run, then `again` runs;
+ * undefined when there is none to decode.
+ */
+export function afterDecoding<T>(rt: Runtime, fields: readonly string[], again: () => MaybePromise<T>): Promise<T> | undefined {
+  for (const raw of fields) {
+    if (decodesInWorker(raw, rt.budget) && rt.memoized(DECODED, raw) === undefined) {
+      return codecInWorker({ op: 'rfc2047-decode', value: raw }, rt.budget).then((text) => {
+        rt.memoize(DECODED, raw, keepDecoded, text);
+        return again();
+      });
+    }
+  }
+  return undefined;
+}
+const keepDecoded = (_raw: string, text: string) => text;
+
+/** A raw value decoded, as afterDecoding kept it or here (without keeping it: a list of 200,000 fields is read once). */
+export const decodedHeader = (rt: Runtime, raw: string): string => rt.memoized<string>(DECODED, raw) ?? decodedHeaderValue(raw);
+
+/**
  * The decoded values of the fields a header test names. Without :index or
  * :mime, a field name's decoded values are kept for the run: a policy reads
  * the same header in many tests.
  */
-function headerTestValues(b: Bound, rt: Runtime, msg: SieveMessage, names: string[]): string[] {
+function headerTestValues(b: Bound, rt: Runtime, fields: readonly string[], names: string[]): string[] {
   if (names.length === 1 && b.data === PLAIN) return rt.memoize(DECODED_FIELDS, names[0]!, decodeFields, rt);
-  return decodedHeaders(rt, selectedFields(msg, names, b, rt));
+  return decodedHeaders(rt, fields);
 }
-const decodeFields = (name: string, rt: Runtime): string[] => fieldsNamed(rt.message!, name).map(decodedHeaderValue);
+const decodeFields = (name: string, rt: Runtime): string[] => fieldsNamed(rt.message!, name).map((raw) => decodedHeader(rt, raw));
 
 export const headerTest: CommandDef = {
   name: 'header',
@@ -202,7 +226,11 @@ export const headerTest: CommandDef = {
     const msg = rt.requireMessage(b.node.pos);
     const later = b.tags.has('mime') && !currentPart(rt.state) ? afterMimeTree(msg, rt.budget, () => b.def.evaluate!(b, rt)) : undefined;
     if (later) return later;
-    const values = headerTestValues(b, rt, msg, rt.list(b.args[0]!));
+    const names = rt.list(b.args[0]!);
+    const fields = names.length === 1 && b.data === PLAIN ? fieldsNamed(msg, names[0]!) : selectedFields(msg, names, b, rt);
+    const decoded = afterDecoding(rt, fields, () => b.def.evaluate!(b, rt));
+    if (decoded) return decoded;
+    const values = headerTestValues(b, rt, fields, names);
     return matchTest(b, rt, b.tags.has('mime') ? mimeOptionValues(b, rt, values) : values, rt.list(b.args[1]!));
   },
   compile(b) {
@@ -213,10 +241,15 @@ export const headerTest: CommandDef = {
     const slot = memoSlot(DECODED_FIELDS, name);
     const match = compileMatch(b, b.args[1]!);
     const pos = b.node.pos;
-    return (rt) => {
-      rt.requireMessage(pos);
+    const run = (rt: Runtime): MaybePromise<boolean> => {
+      const msg = rt.requireMessage(pos);
+      if (rt.budget.sliceMs > 0 && rt.memoizedAt(slot, DECODED_FIELDS, name) === undefined) {
+        const decoded = afterDecoding(rt, fieldsNamed(msg, name), () => run(rt));
+        if (decoded) return decoded;
+      }
       return match(rt, rt.memoizeAt(slot, DECODED_FIELDS, name, decodeFields, rt));
     };
+    return run;
   },
 };
 

@@ -7,7 +7,8 @@
  */
 import { andThen } from '../interpreter.js';
 import type { Extension } from '../registry.js';
-import { decodedHeaderValue, headerValues } from '../runtime/message.js';
+import { headerValues } from '../runtime/message.js';
+import { afterDecoding, decodedHeader } from './core-tests.js';
 
 /** RFC 7352 3.2: the default period, and Pigeonhole's bounds. */
 const DEFAULT_SECONDS = 12 * 3600;
@@ -37,7 +38,10 @@ export const duplicate: Extension = {
           const value = headerValues(msg, (arg('header') ?? 'message-id').toLowerCase())[0];
           // No identifier, no duplicate (RFC 7352 3.1).
           if (value === undefined) return false;
-          id = decodedHeaderValue(value);
+          // A large value with encoded-words is decoded in a worker first (core-tests.ts, afterDecoding).
+          const decoded = afterDecoding(rt, [value], () => b.def.evaluate!(b, rt));
+          if (decoded) return decoded;
+          id = decodedHeader(rt, value);
         }
         const key = `${arg('handle') ?? ''}\0${id}`;
         const seen = rt.state.get('duplicate') as Map<string, boolean> | undefined ?? new Map<string, boolean>();

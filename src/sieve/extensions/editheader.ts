@@ -7,7 +7,8 @@
 import { libmime } from '../runtime/libmime.js';
 import { matchTestNow } from '../interpreter.js';
 import type { Bound, Extension } from '../registry.js';
-import { afterLoad, decodedHeaderValue, type HeaderField, withHeaders } from '../runtime/message.js';
+import { afterLoad, type HeaderField, withHeaders } from '../runtime/message.js';
+import { afterDecoding, decodedHeader } from './core-tests.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { constantString, type Validator } from '../validate.js';
 import { INDEX_TAGS } from './index-ext.js';
@@ -133,7 +134,10 @@ export const editheader: Extension = {
           const i = b.tags.has('last') ? positions.length - index.value : index.value - 1;
           selected = positions[i] === undefined ? [] : [positions[i]!];
         }
-        const drop = new Set(selected.filter((i) => patterns === null || matchTestNow(b, rt, [decodedHeaderValue(msg.headers[i]!.value)], patterns, false)));
+        // A large value with encoded-words is decoded in a worker first (core-tests.ts, afterDecoding).
+        const decoded = patterns === null ? undefined : afterDecoding(rt, selected.map((i) => msg.headers[i]!.value), () => b.def.execute!(b, rt));
+        if (decoded) return decoded;
+        const drop = new Set(selected.filter((i) => patterns === null || matchTestNow(b, rt, [decodedHeader(rt, msg.headers[i]!.value)], patterns, false)));
         if (drop.size) return edit(rt, msg.headers.filter((_h, i) => !drop.has(i)));
       },
     },

@@ -22,9 +22,10 @@
  */
 import { randomHex } from '../../random.js';
 import type { ActionDef } from '../action.js';
+import { andThen } from '../interpreter.js';
 import type { Extension } from '../registry.js';
 import { datePart } from '../runtime/datetime.js';
-import { afterLoad, headerValues, parseMessage } from '../runtime/message.js';
+import { afterLoad, headerValues, parseMessageIn } from '../runtime/message.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { constantString } from '../validate.js';
 import { fieldText } from './editheader.js';
@@ -135,9 +136,10 @@ export const encloseExt: Extension = {
         rt.take(b, encloseAction, { target: subject, message: msg });
         // A redirect from now on forwards the message as it was before the first enclose.
         rt.redirectSource ??= msg;
-        rt.message = parseMessage(text);
-        // The old message written out whole inside the new one, and parsed: charged when done (docs/sieve-interpreter.md, "CPU budget and time slices").
-        rt.budget.charge(text.length, b.node.pos);
+        // The old message written out whole inside the new one, and parsed: charged as it goes, in time slices (docs/sieve-interpreter.md, "CPU budget and time slices").
+        return andThen(parseMessageIn(text, rt.budget), (m) => {
+          rt.message = m;
+        });
       },
     },
   ],

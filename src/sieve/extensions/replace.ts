@@ -11,9 +11,11 @@
  * and the keep, fileinto or redirect that follow deliver.
  */
 import type { ActionDef } from '../action.js';
-import type { Bound, Extension } from '../registry.js';
+import type { Extension } from '../registry.js';
 import { parseAddressList } from '../runtime/address.js';
-import { type HeaderField, parseMessage, type SieveMessage } from '../runtime/message.js';
+import { andThen } from '../interpreter.js';
+import type { MaybePromise } from '../registry.js';
+import { type HeaderField, parseMessageIn, type SieveMessage } from '../runtime/message.js';
 import { afterLoad, afterMimeTree, currentPart, mimeTree, REPLACED, type Replaced, serializePart, walkParts } from '../runtime/mime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { constantString } from '../validate.js';
@@ -68,15 +70,16 @@ function replacePart(rt: Runtime, msg: SieveMessage, text: string): string | nul
 
 /**
  * The message a replace wrote out, read as the run's message from now on.
- * Writing and parsing it is work in proportion to its length (a 10 MB
- * replacement, a message of large header fields), charged to the run's
- * budget when it is done (docs/sieve-interpreter.md, "CPU budget and time
+ * Parsing it is work in proportion to its length (a message of large
+ * header fields), charged to the run's budget as it goes and done in time
+ * slices (parseMessageIn; docs/sieve-interpreter.md, "CPU budget and time
  * slices").
  */
-function written(rt: Runtime, b: Bound, text: string): SieveMessage {
-  const m = parseMessage(text);
-  rt.budget.charge(text.length, b.node.pos);
-  return m;
+function written(rt: Runtime, text: string, then: () => void): MaybePromise<void> {
+  return andThen(parseMessageIn(text, rt.budget), (m) => {
+    rt.message = m;
+    then();
+  });
 }
 
 export const replace: Extension = {
@@ -104,18 +107,17 @@ export const replace: Extension = {
         const replacement = entity(rt.string(b.args[0]!), b.tags.has('mime'));
         rt.take(b, replaceAction, { message: msg });
         const inPart = replacePart(rt, msg, replacement);
-        if (inPart !== null) {
-          rt.message = written(rt, b, inPart);
-          return;
-        }
+        if (inPart !== null) return written(rt, inPart, () => {});
         const subjectArg = b.tags.get('subject')?.args[0];
         const fromArg = b.tags.get('from')?.args[0];
         const from = fromArg ? rt.string(fromArg) : undefined;
-        rt.message = written(rt, b, wholeMessage(msg, replacement, subjectArg ? rt.string(subjectArg) : undefined, from !== undefined && validFrom(from) ? from : undefined));
+        const text = wholeMessage(msg, replacement, subjectArg ? rt.string(subjectArg) : undefined, from !== undefined && validFrom(from) ? from : undefined);
         // Inside foreverypart at the message itself: the loop goes into none of the old parts.
         const cur = currentPart(rt.state);
-        if (cur) rt.state.set(REPLACED, { root: cur, parts: new Map([[cur, replacement]]) } satisfies Replaced);
-        else rt.state.delete(REPLACED);
+        return written(rt, text, () => {
+          if (cur) rt.state.set(REPLACED, { root: cur, parts: new Map([[cur, replacement]]) } satisfies Replaced);
+          else rt.state.delete(REPLACED);
+        });
       },
     },
   ],

@@ -12,7 +12,9 @@
  * threads' wake-ups), not the wait in the queue nor a thread's start-up.
  * The run's deadline counts the same span, so a match that outruns the
  * budget is stopped where the budget ends (docs/sieve-interpreter.md, "What
- * an offload costs").
+ * an offload costs"). RFC 2047 decoding and encoding of one large header
+ * value (libmime, a single call as well) run in the same workers (`codec`),
+ * charged the same way.
  *
  * Workers are started on first use and kept; an idle worker does not keep
  * the process alive. When a worker cannot be started, or fails, the caller
@@ -24,6 +26,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { decode, encode, type WorkerBytes } from './worker-bytes.js';
 
 /** A value at least this long (in UTF-16 units) is matched in a worker when the run can wait. */
 export const OFFLOAD_CHARS = 256 * 1024;
@@ -39,38 +42,31 @@ export interface MatchTask {
 }
 
 /**
- * A task made ready to send (`prepare`): its value as bytes, moved rather
- * than copied. Posting a 10 MB string copies it through V8's serializer
- * (tens of milliseconds on this thread); encoding it is a plain copy, and
- * Latin-1 is the common case (V8 keeps such strings one byte a character).
- * The run prepares its task itself, so the copy is its own work, counted
- * by its clock.
+ * A header value to decode (RFC 2047 encoded-words, as `decodedHeaderValue`
+ * does) or to encode (as ec_rfc2047_encode_header does); the answer is
+ * the first `keep` characters of the result, all of it without `keep`.
  */
-export interface PreparedTask extends Omit<MatchTask, 'value'> {
-  bytes: ArrayBuffer;
-  encoding: 'latin1' | 'utf16le';
+export interface CodecTask {
+  op: 'rfc2047-decode' | 'rfc2047-encode';
+  value: string;
+  keep?: number;
+}
+
+/**
+ * A task made ready to send (`prepare`): its value as bytes, moved rather
+ * than copied (worker-bytes.ts). The run prepares its task itself, so the
+ * copy is its own work, counted by its clock.
+ */
+export interface PreparedTask extends Omit<MatchTask, 'value'>, WorkerBytes {
   /** The value's length in UTF-16 units. */
   chars: number;
 }
 
-/** What a worker is sent. */
-export interface WorkerTask extends Omit<PreparedTask, 'chars'> {
-  id: number;
-}
+/** What a worker is sent: a match or a codec task, its value as bytes. */
+export type WorkerTask = { id: number } & WorkerBytes & (({ kind: 'match' } & Omit<MatchTask, 'value'>) | ({ kind: 'codec' } & Omit<CodecTask, 'value'>));
 
 /** What a worker posts once it listens: a thread's start-up is no run's cost. */
 export type Ready = 'ready';
-
-/** Characters outside Latin-1: a one-byte string has none, which V8 answers without scanning. */
-const WIDE = /[^\x00-\xff]/;
-
-function encode(value: string): Pick<PreparedTask, 'bytes' | 'encoding'> {
-  const encoding = WIDE.test(value) ? 'utf16le' : 'latin1';
-  const b = Buffer.from(value, encoding);
-  // A large Buffer owns its memory; a small one may share Node's pool, which must not be moved.
-  const bytes = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? (b.buffer as ArrayBuffer) : new Uint8Array(b).buffer;
-  return { bytes, encoding };
-}
 
 /** Makes a task ready to send: the copy of its value is done by whoever calls it. */
 export function prepare(task: MatchTask): PreparedTask {
@@ -78,8 +74,11 @@ export function prepare(task: MatchTask): PreparedTask {
   return { ...rest, ...encode(value), chars: value.length };
 }
 
-/** A worker's answer: the index of the first key that matched (-1: none), with its match values. */
-export type WorkerAnswer = { id: number; index: number; captures?: string[]; warnings: string[]; ms: number } | { id: number; error: string };
+/** A worker's answer: the index of the first key that matched (-1: none), with its match values; a codec's text. */
+export type WorkerAnswer =
+  | { id: number; index: number; captures?: string[]; warnings: string[]; ms: number }
+  | ({ id: number; ms: number } & WorkerBytes)
+  | { id: number; error: string };
 
 /**
  * The pool's answer: the worker's, or the deadline came first, or no
@@ -91,11 +90,29 @@ export type PoolAnswer =
   | { kind: 'deadline'; ms: number }
   | { kind: 'unavailable' };
 
+/** The pool's answer to a codec task: the worker's text (`ms` its round trip), or the deadline came first, or no worker could do it. */
+export type CodecAnswer = { kind: 'done'; text: string; ms: number } | { kind: 'deadline'; ms: number } | { kind: 'unavailable' };
+
+/** A codec task made ready to send (`prepareCodec`), as `prepare` does a match. */
+export type PreparedCodec = Omit<CodecTask, 'value'> & WorkerBytes & { chars: number };
+
+/** Makes a codec task ready to send: the copy of its value is done by whoever calls it. */
+export function prepareCodec(task: CodecTask): PreparedCodec {
+  const { value, ...rest } = task;
+  return { ...rest, ...encode(value), chars: value.length };
+}
+
+/** A task ready to send, with what the worker is to do with it. */
+type Job = ({ kind: 'match' } & PreparedTask) | ({ kind: 'codec' } & PreparedCodec);
+
+/** What a worker's answer comes to here: with its round trip, or the deadline, or no worker. */
+type Outcome = { kind: 'answer'; a: Exclude<WorkerAnswer, { error: string }>; ms: number } | { kind: 'deadline'; ms: number } | { kind: 'unavailable' };
+
 interface Pending {
   id: number;
-  task: PreparedTask;
+  job: Job;
   deadlineMs: number;
-  resolve(a: PoolAnswer): void;
+  resolve(o: Outcome): void;
 }
 
 interface Slot {
@@ -169,10 +186,25 @@ class MatchPool {
    * `deadlineMs` without an answer (the worker is then stopped). The
    * deadline counts from the hand-off to a ready thread, as `ms` does.
    */
-  match(task: PreparedTask, deadlineMs: number): Promise<PoolAnswer> {
+  async match(task: PreparedTask, deadlineMs: number): Promise<PoolAnswer> {
+    const o = await this.submit({ kind: 'match', ...task }, deadlineMs);
+    if (o.kind !== 'answer') return o;
+    if (!('index' in o.a)) return { kind: 'unavailable' };
+    return { kind: 'done', index: o.a.index, captures: o.a.captures, warnings: o.a.warnings, ms: o.ms, workerMs: o.a.ms };
+  }
+
+  /** Decodes or encodes a header value in a worker, charged and stopped as a match is. */
+  async codec(task: PreparedCodec, deadlineMs: number): Promise<CodecAnswer> {
+    const o = await this.submit({ kind: 'codec', ...task }, deadlineMs);
+    if (o.kind !== 'answer') return o;
+    if (!('bytes' in o.a)) return { kind: 'unavailable' };
+    return { kind: 'done', text: decode(o.a), ms: o.ms };
+  }
+
+  private submit(job: Job, deadlineMs: number): Promise<Outcome> {
     if (this.broken) return Promise.resolve({ kind: 'unavailable' });
     return new Promise((resolve) => {
-      this.queue.push({ id: this.nextId++, task, deadlineMs, resolve });
+      this.queue.push({ id: this.nextId++, job, deadlineMs, resolve });
       this.dispatch();
     });
   }
@@ -223,8 +255,8 @@ class MatchPool {
   private assign(slot: Slot, p: Pending): void {
     slot.current = p;
     slot.worker.ref();
-    const { chars: _chars, ...task } = p.task;
-    const sent: WorkerTask = { ...task, id: p.id };
+    const { chars: _chars, ...task } = p.job;
+    const sent = { ...task, id: p.id } as WorkerTask;
     // Posting is part of the round trip: it can take milliseconds (moving a
     // large buffer, a collection), and the worker may begin meanwhile.
     slot.started = performance.now();
@@ -254,8 +286,8 @@ class MatchPool {
       p.resolve({ kind: 'unavailable' });
     } else {
       this.answers++;
-      if (this.perChar.push(ms / Math.max(1, p.task.chars)) > RECENT) this.perChar.shift();
-      p.resolve({ kind: 'done', index: a.index, captures: a.captures, warnings: a.warnings, ms, workerMs: a.ms });
+      if (p.job.kind === 'match' && this.perChar.push(ms / Math.max(1, p.job.chars)) > RECENT) this.perChar.shift();
+      p.resolve({ kind: 'answer', a, ms });
     }
     this.dispatch();
   }

@@ -6,13 +6,17 @@
  * (docs/sieve-interpreter.md, "CPU budget and time slices").
  *
  * Patterns are compiled here, once per pattern and comparator, and kept
- * in this thread's cache (regex-match.ts), like the main thread's.
+ * in this thread's cache (regex-match.ts), like the main thread's. It also
+ * decodes and encodes large header values (RFC 2047) with the functions
+ * the main thread would call.
  */
 import { parentPort } from 'node:worker_threads';
 import { containsMatch, matchesMatch } from './basic-match.js';
 import { asciiCasemap, type Comparator, octet, unicodeCasemap } from './comparators.js';
 import type { MatchContext, MatchType } from './match-types.js';
+import { decodedHeaderValue, encodedHeaderValue } from '../runtime/rfc2047.js';
 import type { Ready, WorkerAnswer, WorkerTask } from './match-pool.js';
+import { decode, encode } from './worker-bytes.js';
 import { perlRegexMatch, regexMatch } from './regex-match.js';
 
 const types = new Map<string, MatchType>([containsMatch, matchesMatch, regexMatch, perlRegexMatch].map((t) => [t.name, t]));
@@ -20,12 +24,16 @@ const comparators = new Map<string, Comparator>([octet, asciiCasemap, unicodeCas
 
 function run(task: WorkerTask): WorkerAnswer {
   const started = performance.now();
+  if (task.kind === 'codec') {
+    const text = (task.op === 'rfc2047-decode' ? decodedHeaderValue : encodedHeaderValue)(decode(task));
+    return { id: task.id, ms: performance.now() - started, ...encode(task.keep === undefined ? text : text.slice(0, task.keep)) };
+  }
   const warnings: string[] = [];
   const mt = types.get(task.type);
   const cmp = comparators.get(task.comparator);
   if (!mt?.matchOne || !cmp) throw new Error(`no match type ${task.type} with comparator ${task.comparator} in the match worker`);
   const ctx: MatchContext = { cmp, wantCaptures: task.wantCaptures, warn: (m) => warnings.push(m) };
-  const value = Buffer.from(task.bytes).toString(task.encoding);
+  const value = decode(task);
   for (let k = 0; k < task.keys.length; k++) {
     const r = mt.matchOne(value, task.keys[k]!, ctx);
     if (r !== false) return { id: task.id, index: k, ...(r === true ? {} : { captures: r }), warnings, ms: performance.now() - started };
@@ -35,7 +43,8 @@ function run(task: WorkerTask): WorkerAnswer {
 
 parentPort!.on('message', (task: WorkerTask) => {
   try {
-    parentPort!.postMessage(run(task));
+    const a = run(task);
+    parentPort!.postMessage(a, 'bytes' in a ? [a.bytes] : []);
   } catch (e) {
     parentPort!.postMessage({ id: task.id, error: (e as Error).message });
   }

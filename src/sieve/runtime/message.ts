@@ -2,8 +2,10 @@
  * The message a script looks at: header fields in order (RFC 5322 2.2),
  * unfolded, and the body. Parsed once; tests read it many times.
  */
-import { libmime } from './libmime.js';
+import type { MatchBudget } from '../match/match-types.js';
 import type { Octets } from './mime-split.js';
+
+export { decodedHeaderValue } from './rfc2047.js';
 
 export interface HeaderField {
   /** As written. */
@@ -35,6 +37,13 @@ export interface SieveMessage {
    * whole message waits for it (loadedThen).
    */
   load?(): Promise<void> | undefined;
+  /**
+   * When the header fields are not parsed yet (a lazy message's header
+   * section): a promise that parses them in the run's time slices, charged
+   * to its budget; undefined when there is nothing to parse, or so little
+   * that reading a field may as well parse it.
+   */
+  prepare?(budget: ParseBudget): Promise<void> | undefined;
 }
 
 /**
@@ -52,6 +61,22 @@ export function afterLoad<T>(wait: Promise<void> | undefined, budget: { suspend(
 
 /** Normalises line ends to CRLF and splits header and body. */
 export function parseMessage(text: string): SieveMessage {
+  return parseMessageIn(text) as SieveMessage;
+}
+
+/** What parseMessageIn needs of a run's CPU budget (runtime.ts CpuBudget). */
+export type ParseBudget = Pick<MatchBudget, 'charge' | 'yieldDue' | 'pause'>;
+
+/**
+ * parseMessage for a message a run writes (replace, enclose), whose
+ * header fields may be megabytes long: each header line is charged to the
+ * run's budget as it is read (a unit a character, the rest of the message
+ * when done), and in a time-sliced run the event loop may go between
+ * lines when the slice is over (docs/sieve-interpreter.md, "CPU budget and
+ * time slices"). Without a budget, or when no slice ends, the answer is
+ * synchronous.
+ */
+export function parseMessageIn(text: string, budget?: ParseBudget): SieveMessage | Promise<SieveMessage> {
   const raw = crlf(text);
   let headerEnd = raw.indexOf('\r\n\r\n');
   let bodyStart: number;
@@ -64,30 +89,47 @@ export function parseMessage(text: string): SieveMessage {
     headerEnd = raw.length;
     bodyStart = raw.length;
   } else bodyStart = headerEnd + 4;
-  const headers: HeaderField[] = [];
-  const lines = raw.slice(0, headerEnd).split('\r\n');
-  let cur: HeaderField | null = null;
-  for (const line of lines) {
+  const done = (headers: HeaderField[]): SieveMessage => {
+    budget?.charge(raw.length - headerEnd);
+    return { raw, headers, body: raw.slice(bodyStart), size: Buffer.byteLength(raw), hasBody };
+  };
+  return headerLines(raw, headerEnd, 0, [], null, budget, done);
+}
+
+/** The header fields in raw up to `end`, from the line at `pos`; `cur` is the field a folded line continues. */
+function headerLines(
+  raw: string,
+  end: number,
+  pos: number,
+  headers: HeaderField[],
+  cur: HeaderField | null,
+  budget: ParseBudget | undefined,
+  done: (headers: HeaderField[]) => SieveMessage,
+): SieveMessage | Promise<SieveMessage> {
+  for (;;) {
+    let lineEnd = raw.indexOf('\r\n', pos);
+    if (lineEnd < 0 || lineEnd > end) lineEnd = end;
+    const line = raw.slice(pos, lineEnd);
     if ((line.startsWith(' ') || line.startsWith('\t')) && cur) {
       cur.value += line;
       cur.raw += `\r\n${line}`;
-      continue;
+    } else {
+      const colon = line.indexOf(':');
+      const name = colon > 0 ? line.slice(0, colon).replace(/[ \t]+$/, '') : '';
+      // RFC 5322 3.6.8: field names are printable ASCII without colon or space.
+      if (colon > 0 && /^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
+        cur = { name, lname: name.toLowerCase(), value: line.slice(colon + 1), raw: line };
+        headers.push(cur);
+      } else cur = null;
     }
-    const colon = line.indexOf(':');
-    if (colon <= 0) {
-      cur = null;
-      continue;
+    budget?.charge(line.length + 2);
+    if (lineEnd >= end) return done(headers);
+    pos = lineEnd + 2;
+    if (budget?.yieldDue) {
+      const [from, field] = [pos, cur];
+      return budget.pause().then(() => headerLines(raw, end, from, headers, field, budget, done));
     }
-    const name = line.slice(0, colon).replace(/[ \t]+$/, '');
-    // RFC 5322 3.6.8: field names are printable ASCII without colon or space.
-    if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
-      cur = null;
-      continue;
-    }
-    cur = { name, lname: name.toLowerCase(), value: line.slice(colon + 1), raw: line };
-    headers.push(cur);
   }
-  return { raw, headers, body: raw.slice(bodyStart), size: Buffer.byteLength(raw), hasBody };
 }
 
 /**
@@ -101,14 +143,23 @@ export function parseMessage(text: string): SieveMessage {
  * CRLF line ends (RFC 5228 5.9), known to the host without reading.
  */
 export function lazyMessage(head: string | undefined, size: number, readWhole: () => string, octets?: () => Octets, loadWhole?: () => Promise<void> | undefined): SieveMessage {
-  const m = new LazyMessage(head === undefined ? undefined : parseMessage(head), size, readWhole);
+  const m = new LazyMessage(head, size, readWhole);
   if (octets) m.octets = octets;
   if (loadWhole) m.loadWhole = loadWhole;
   return m;
 }
 
+/** A header section this long is parsed in a run's slices (prepare) rather than when a field is first read. */
+const PREPARE_CHARS = 64 * 1024;
+
 class LazyMessage implements SieveMessage {
   private full: SieveMessage | undefined;
+  /**
+   * The header fields, parsed from `head` when first read, or beforehand in
+   * a run's slices (prepare): a header section of megabytes of folded lines
+   * took 90-210 ms to parse in one step.
+   */
+  private headPart: SieveMessage | undefined;
   octets?: () => Octets;
   loadWhole?: () => Promise<void> | undefined;
 
@@ -117,17 +168,35 @@ class LazyMessage implements SieveMessage {
   }
 
   constructor(
-    private readonly headPart: SieveMessage | undefined,
+    private readonly head: string | undefined,
     readonly size: number,
     private readonly readWhole: () => string,
   ) {}
+
+  prepare(budget: ParseBudget): Promise<void> | undefined {
+    const head = this.head;
+    if (head === undefined || this.headPart || head.length < PREPARE_CHARS) return undefined;
+    const parsed = parseMessageIn(head, budget);
+    if (!(parsed instanceof Promise)) {
+      this.headPart = parsed;
+      return undefined;
+    }
+    return parsed.then((m) => {
+      this.headPart ??= m;
+    });
+  }
+
+  /** The header fields' message, parsed now if not yet; undefined when the host gave no header section apart. */
+  private headFields(): SieveMessage | undefined {
+    return this.head === undefined ? undefined : (this.headPart ??= parseMessage(this.head));
+  }
 
   private whole(): SieveMessage {
     return (this.full ??= parseMessage(this.readWhole()));
   }
 
   get headers(): HeaderField[] {
-    return this.headPart ? this.headPart.headers : this.whole().headers;
+    return (this.headFields() ?? this.whole()).headers;
   }
 
   get raw(): string {
@@ -140,7 +209,7 @@ class LazyMessage implements SieveMessage {
 
   /** A header section that ends with its empty line has a body, perhaps empty. */
   get hasBody(): boolean {
-    return this.headPart ? true : this.whole().hasBody;
+    return this.head !== undefined ? true : this.whole().hasBody;
   }
 }
 
@@ -191,18 +260,4 @@ export function indexedHeaderValues(m: SieveMessage, lname: string): readonly st
     fieldIndex.set(headers, index);
   }
   return index.get(lname) ?? NO_VALUES;
-}
-
-/**
- * The value the header test compares (RFC 5228 5.7): leading and trailing
- * whitespace removed, RFC 2047 encoded-words decoded (RFC 5228 2.7.2).
- */
-export function decodedHeaderValue(value: string): string {
-  const v = value.trim();
-  if (!v.includes('=?')) return v;
-  try {
-    return libmime().decodeWords(v);
-  } catch {
-    return v;
-  }
 }

@@ -496,6 +496,16 @@ export class Runtime implements Scope {
     return v;
   }
 
+  /** What `memoize` remembers for `key` in `table`, undefined when it has nothing yet. */
+  memoized<T>(table: MemoTable, key: string): T | undefined {
+    return this.memo[table]?.get(key) as T | undefined;
+  }
+
+  /** What `memoizeAt` remembers in its cell, undefined when it has nothing yet. */
+  memoizedAt<T>(slot: number, table: MemoTable, key: string): T | undefined {
+    return slot < 0 ? this.memoized(table, key) : (this.cells?.[slot] as T | undefined);
+  }
+
   /** The message or its header changed (test_set, editheader): cached reads are stale. */
   forget(): void {
     this.memo.length = 0;

@@ -3,7 +3,8 @@
  * ec_base64_encode / _decode, qp_encode (RFC 2045 6.7), ec_rfc2047_encode_header (RFC 2047) and ec_pcre_match
  * (through re2js, so a pattern cannot take exponential time).
  */
-import { libmime } from '../../sieve/runtime/libmime.js';
+import { codecInWorker, encodesInWorker } from '../../sieve/runtime/header-codec.js';
+import { encodedHeaderValue } from '../../sieve/runtime/rfc2047.js';
 import { octet } from '../../sieve/match/comparators.js';
 import { type MatchOutcome, runMatch } from '../../sieve/match/match-types.js';
 import { perlRegexMatch } from '../../sieve/match/regex-match.js';
@@ -57,12 +58,22 @@ const qpEncode: SieveFunction = {
   },
 };
 
-/** RFC 2047: the words of a header value that need it as encoded-words (UTF-8, Q encoding). */
+/**
+ * RFC 2047: the words of a header value that need it as encoded-words
+ * (UTF-8, Q encoding). libmime encodes the span from the first to the last
+ * character that needs it, so the kept start of the value cannot be made
+ * from the start of the argument; a large one is encoded in a worker
+ * thread instead, which sends back what a variable keeps
+ * (runtime/header-codec.ts).
+ */
 const rfc2047: SieveFunction = {
   name: 'ec_rfc2047_encode_header',
   uses: { value: true },
   params: [{ name: 'header value', type: 'string' }],
-  call: (b, rt) => libmime().encodeWords(argString(b, rt, 0)!, 'Q'),
+  call: (b, rt) => {
+    const value = argString(b, rt, 0)!;
+    return encodesInWorker(value, rt.budget) ? codecInWorker({ op: 'rfc2047-encode', value, keep: keptChars(rt) }, rt.budget) : encodedHeaderValue(value);
+  },
 };
 
 /**
