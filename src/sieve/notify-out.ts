@@ -26,7 +26,8 @@
 import { type Address, formatAddress, parseAddressList, parseEnvelopePath } from './runtime/address.js';
 import { libmime } from './runtime/libmime.js';
 import { parseMailto, type MailtoRecipient } from './runtime/mailto-uri.js';
-import { decodedHeaderValue, headerValues, type SieveMessage } from './runtime/message.js';
+import { headerValues, type SieveMessage } from './runtime/message.js';
+import { decodedHeaderStart } from './runtime/rfc2047.js';
 import type { Envelope } from './runtime/runtime.js';
 import { fieldText } from './extensions/editheader.js';
 import type { OutgoingMessage } from './redirect-out.js';
@@ -84,9 +85,13 @@ function envelopeFrom(sender: Address | null | undefined, from: Address | undefi
   return from ? formatAddress(from) : o.postmaster;
 }
 
+/** RFC 5322 2.1.1: a line of a message is at most 998 characters. */
+const MAX_LINE = 998;
+
 function defaultBody(m: SieveMessage): string {
-  const field = (n: string) => decodedHeaderValue(headerValues(m, n)[0]?.trim() ?? '');
-  return ['A message arrived that a Sieve rule notifies about.', '', `From: ${field('from')}`, `Subject: ${field('subject')}`, `Date: ${field('date')}`, ''].join('\r\n');
+  // Only what a line can hold is decoded: not a 10 MB field, whole, on the event loop.
+  const line = (n: string, label: string) => Array.from(`${label}: ${decodedHeaderStart(headerValues(m, n)[0] ?? '', MAX_LINE)}`.replace(/[\r\n]+/g, ' ')).slice(0, MAX_LINE).join('');
+  return ['A message arrived that a Sieve rule notifies about.', '', line('from', 'From'), line('subject', 'Subject'), line('date', 'Date'), ''].join('\r\n');
 }
 
 /** The notification messages for a run's notify actions (their data), or none when the message must not be notified about. */
@@ -111,7 +116,8 @@ export function composeNotifications(actions: ReadonlyArray<Record<string, unkno
     const fromText = typeof d.from === 'string' ? d.from : undefined;
     const fromAddress = fromText === undefined ? undefined : parseAddressList(fromText)?.[0];
     const [xPriority, importance] = PRIORITY[String(d.importance ?? '2')] ?? PRIORITY['2']!;
-    const original = decodedHeaderValue(headerValues(message, 'subject')[0]?.trim() ?? '');
+    // What cut() keeps: not a 10 MB Subject decoded whole.
+    const original = decodedHeaderStart(headerValues(message, 'subject')[0] ?? '', MAX_SUBJECT);
     const subject = cut(typeof d.message === 'string' ? d.message : (uri.subject ?? `New mail: ${original}`));
     const list = (field: MailtoRecipient['field']) => fresh.filter((r) => r.field === field).map((r) => mailboxText(r.text));
     const lines = [`From: ${fromText !== undefined ? mailboxText(fromText) : `<${user ?? o.postmaster}>`}`];

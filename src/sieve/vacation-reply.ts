@@ -8,6 +8,7 @@
 import libmime from 'libmime';
 import { type Address, formatAddress, parseAddressList, parseEnvelopePath } from './runtime/address.js';
 import { headerValues, type SieveMessage } from './runtime/message.js';
+import { decodedHeaderStart } from './runtime/rfc2047.js';
 import type { Envelope } from './runtime/runtime.js';
 
 export interface VacationReply {
@@ -69,7 +70,8 @@ function subjectFor(d: Record<string, unknown>, m: SieveMessage, setting: (n: st
     const template = setting('sieve_vacation_default_subject_template') ?? '';
     if (original === undefined) subject = setting('sieve_vacation_default_subject') || 'Automated reply';
     else {
-      const decoded = libmime.decodeWords(original.trim());
+      // What the cut below keeps (a template adds to it, never takes away): not a 10 MB Subject decoded whole.
+      const decoded = decodedHeaderStart(original, MAX_SUBJECT);
       subject = template ? template.replace(/%\{subject\}|%\$/g, decoded) : `Auto: ${decoded}`;
     }
   }

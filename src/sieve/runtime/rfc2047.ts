@@ -24,6 +24,23 @@ export function decodedHeaderValue(value: string): string {
   }
 }
 
+/**
+ * The start of the decoded value, at least its first `keep` characters
+ * when it has them, for a reply's Subject or a notification's text, which
+ * keep only that much: decoding a 10 MB Subject to keep 256 characters held
+ * every session one to two seconds. Only a start of the raw value is
+ * decoded: an encoded-word is at most 75 characters (RFC 2047 section 2)
+ * and gives at least one, so `keep` x 80 characters are enough. The cut is
+ * made at whitespace, which separates encoded-words (RFC 2047 section 5),
+ * so none is split; a value without whitespace there is cut where it is.
+ */
+export function decodedHeaderStart(value: string, keep: number): string {
+  const limit = keep * 80 + 1024;
+  if (value.length <= limit) return decodedHeaderValue(value);
+  const space = Math.max(value.lastIndexOf(' ', limit), value.lastIndexOf('\t', limit), value.lastIndexOf('\n', limit));
+  return decodedHeaderValue(value.slice(0, space > 0 ? space : limit));
+}
+
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** True when the value has a character outside ASCII, which encodedHeaderValue encodes. */

@@ -1,0 +1,71 @@
+/**
+ * Messages the host composes from a received one (a vacation reply, a
+ * notification) keep only the start of its Subject and other fields: only
+ * that start is decoded (rfc2047.ts decodedHeaderStart), so a 10 MB Subject
+ * of encoded-words is not decoded whole on the event loop, which held every
+ * session one to two seconds (docs/sieve-interpreter.md). What is kept is
+ * what the whole value, decoded and cut, gives.
+ */
+import fc from 'fast-check';
+import libmimeModule from 'libmime';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { composeNotifications } from '../../src/sieve/notify-out.js';
+import { parseMessage } from '../../src/sieve/runtime/message.js';
+import { decodedHeaderStart, decodedHeaderValue } from '../../src/sieve/runtime/rfc2047.js';
+import { composeVacationReply } from '../../src/sieve/vacation-reply.js';
+
+const WORDS = ['=?utf-8?Q?caf=C3=A9?=', '=?utf-8?B?4oKs?=', '=?iso-8859-1?Q?na=EFve?=', 'plain', 'au', 'lait', '=?utf-8?Q?=F0=9F=98=80?=', 'x'];
+const env = { from: 'joe@example.org', to: ['me@example.com'] };
+/** A Subject of about `size` characters of encoded-words, as an attacker may send. */
+const hugeSubject = (size: number) => `${'=?utf-8?Q?caf=C3=A9_au_lait?= '.repeat(Math.ceil(size / 30))}end`;
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('decodedHeaderStart', () => {
+  it('gives what the whole value decoded gives, as far as it is kept (property)', () => {
+    const piece = fc.oneof(fc.constantFrom(...WORDS), fc.constantFrom(' ', '  ', '\t', '\r\n '));
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 0, maxLength: 600 }).map((a) => a.join('')), fc.integer({ min: 1, max: 4 }), (raw, keep) => {
+        expect(Array.from(decodedHeaderStart(raw, keep)).slice(0, keep)).toEqual(Array.from(decodedHeaderValue(raw)).slice(0, keep));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('decodes only a start of a long value', () => {
+    const decode = vi.spyOn(libmimeModule, 'decodeWords');
+    const raw = hugeSubject(2 << 20);
+    // Whitespace between adjacent encoded-words is not part of the text (RFC 2047 6.2).
+    expect(decodedHeaderStart(raw, 256).startsWith('café au laitcafé au lait')).toBe(true);
+    expect(Math.max(...decode.mock.calls.map(([s]) => String(s).length))).toBeLessThanOrEqual(256 * 80 + 1024);
+  });
+});
+
+describe('a reply or notification over a huge Subject', () => {
+  const message = () => parseMessage(`From: joe@example.org\r\nTo: me@example.com\r\nSubject: ${hugeSubject(2 << 20)}\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\nbody\r\n`);
+
+  it('vacation: decodes only what the reply Subject keeps, and keeps what it kept', () => {
+    const decode = vi.spyOn(libmimeModule, 'decodeWords');
+    const r = composeVacationReply({ reason: 'Away' }, message(), env)!;
+    expect(Math.max(...decode.mock.calls.map(([s]) => String(s).length))).toBeLessThanOrEqual(256 * 80 + 1024);
+    const subject = /\r?\nSubject: (.*(?:\r?\n[ \t].*)*)/.exec(r.text)![1]!.replace(/\r?\n[ \t]/g, ' ');
+    const whole = Array.from(`Auto: ${decodedHeaderValue(hugeSubject(2 << 20))}`);
+    expect(libmimeModule.decodeWords(subject)).toBe(`${whole.slice(0, 255).join('')}\u2026`);
+  });
+
+  it('notify: decodes only what the notification keeps; its default body has lines of at most 998 characters (RFC 5322 2.1.1)', () => {
+    const decode = vi.spyOn(libmimeModule, 'decodeWords');
+    const [n] = composeNotifications([{ method: 'mailto:boss@example.net' }], message(), env, { postmaster: 'postmaster@example.com' });
+    expect(Math.max(...decode.mock.calls.map(([s]) => String(s).length))).toBeLessThanOrEqual(998 * 80 + 1024);
+    const head = n!.text.slice(0, n!.text.indexOf('\r\n\r\n'));
+    const subject = /(?:^|\r\n)Subject: (.*(?:\r\n[ \t].*)*)/.exec(head)![1]!.replace(/\r\n[ \t]/g, ' ');
+    const whole = Array.from(`New mail: ${decodedHeaderValue(hugeSubject(2 << 20))}`);
+    expect(libmimeModule.decodeWords(subject)).toBe(`${whole.slice(0, 255).join('')}\u2026`);
+    const body = n!.text.slice(n!.text.indexOf('\r\n\r\n') + 4);
+    for (const line of body.split('\r\n')) expect(line.length).toBeLessThanOrEqual(998);
+    expect(body).toContain('Subject: café au laitcafé au lait');
+    expect(body).toContain('Date: Mon, 1 Jan 2024 00:00:00 +0000');
+  });
+});
