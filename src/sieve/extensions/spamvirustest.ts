@@ -14,7 +14,8 @@ import { re2js } from '../match/re2.js';
 import { matchTest } from '../interpreter.js';
 import { asciiNumeric } from '../match/comparators.js';
 import type { Bound, CommandDef, Extension } from '../registry.js';
-import { decodedHeaderValue, headerValues } from '../runtime/message.js';
+import { headerValues } from '../runtime/message.js';
+import { decodedHeaderStart } from '../runtime/rfc2047.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 type Kind = 'spamtest' | 'virustest';
@@ -22,13 +23,22 @@ type Kind = 'spamtest' | 'virustest';
 /** A decimal as scanners write it: "-1.6", "5", ".01". */
 const DECIMAL = /^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)$/;
 
+/**
+ * How much of a status header is read: a scanner's is a line or two
+ * (SpamAssassin's X-Spam-Status with its list of tests, some hundreds of
+ * characters). Only its start is decoded and searched, so a header of
+ * megabytes that a client added itself holds no session while it is
+ * decoded and scanned on the event loop.
+ */
+const STATUS_CHARS = 4096;
+
 /** The header's value, or the regex's first group; undefined when absent or not matching. */
 function readSpec(rt: Runtime, spec: string): string | undefined {
   const m = /^[ \t]*([^: \t]+)[ \t]*(?::[ \t]*(.*))?$/.exec(spec);
   if (!m) return undefined;
   const raw = headerValues(rt.requireMessage({ line: 1, column: 1, offset: 0 }), m[1]!.toLowerCase())[0];
   if (raw === undefined) return undefined;
-  const value = decodedHeaderValue(raw);
+  const value = decodedHeaderStart(raw, STATUS_CHARS).slice(0, STATUS_CHARS);
   if (m[2] === undefined) return value;
   try {
     const { RE2JS } = re2js();

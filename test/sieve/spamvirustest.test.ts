@@ -1,0 +1,53 @@
+/**
+ * spamtest and virustest (RFC 5235) read a scanner's status header, set up
+ * by host settings as Pigeonhole's are (sieve_spamtest_status_header and
+ * friends; src/sieve/extensions/spamvirustest.ts). Only the start of that
+ * header is decoded and searched: a header of megabytes, which a client can
+ * add itself, is not decoded whole on the event loop.
+ */
+import libmimeModule from 'libmime';
+import { libmime } from '../../src/sieve/runtime/libmime.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { holds } from './helpers.js';
+
+
+/**
+ * The longest value libmime was asked to decode while `fn` ran, through
+ * either of its builds: the ESM one (imported) and the CommonJS one
+ * (runtime/libmime.ts loads it with require).
+ */
+async function longestDecoded(fn: () => unknown): Promise<number> {
+  const spies = [...new Set([libmimeModule, libmime()])].map((m) => vi.spyOn(m, 'decodeWords'));
+  await fn();
+  const lengths = spies.flatMap((s) => s.mock.calls.map(([v]) => String(v).length));
+  expect(lengths.length).toBeGreaterThan(0);
+  return Math.max(...lengths);
+}
+
+const settings = (s: Record<string, string>) => ({ setting: (name: string) => s[name] });
+const spamassassin = settings({
+  sieve_spamtest_status_header: 'X-Spam-Status: score=(-?[0-9.]+)',
+  sieve_spamtest_status_type: 'score',
+  sieve_spamtest_score_max_value: '10',
+});
+const message = (status: string) => `From: joe@example.com\r\nX-Spam-Status: ${status}\r\nSubject: hi\r\n\r\nbody\r\n`;
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('spamtest', () => {
+  it('reads the score a scanner wrote', async () => {
+    expect(await holds('"spamtest", "relational", "comparator-i;ascii-numeric"', 'spamtest :value "ge" :comparator "i;ascii-numeric" "7"', { message: message('Yes, score=8.1 required=5.0 tests=BAYES_99'), host: spamassassin })).toBe(true);
+    expect(await holds('"spamtest", "relational", "comparator-i;ascii-numeric"', 'spamtest :value "ge" :comparator "i;ascii-numeric" "7"', { message: message('No, score=1.2 required=5.0'), host: spamassassin })).toBe(false);
+  });
+
+  it('decodes and searches only the start of a status header of megabytes', async () => {
+    const junk = '=?utf-8?Q?tests=3DBAYES=5F99?= '.repeat(70_000); // about 2 MB of encoded-words
+    const big = message(`Yes, score=9.5 required=5.0 ${junk}`);
+    let held = false;
+    const longest = await longestDecoded(async () => (held = await holds('"spamtest", "relational", "comparator-i;ascii-numeric"', 'spamtest :value "ge" :comparator "i;ascii-numeric" "9"', { message: big, host: spamassassin })));
+    expect(held).toBe(true);
+    expect(longest).toBeLessThanOrEqual(4096 * 80 + 1024);
+  });
+});
