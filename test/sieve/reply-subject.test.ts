@@ -8,35 +8,18 @@
  */
 import fc from 'fast-check';
 import libmimeModule from 'libmime';
-import { libmime } from '../../src/sieve/runtime/libmime.js';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { longestDecoded } from './longest-decoded.js';
 import { composeNotifications } from '../../src/sieve/notify-out.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
 import { decodedHeaderStart, decodedHeaderValue } from '../../src/sieve/runtime/rfc2047.js';
 import { composeVacationReply } from '../../src/sieve/vacation-reply.js';
 
 
-/**
- * The longest value libmime was asked to decode while `fn` ran, through
- * either of its builds: the ESM one (imported) and the CommonJS one
- * (runtime/libmime.ts loads it with require).
- */
-async function longestDecoded(fn: () => unknown): Promise<number> {
-  const spies = [...new Set([libmimeModule, libmime()])].map((m) => vi.spyOn(m, 'decodeWords'));
-  await fn();
-  const lengths = spies.flatMap((s) => s.mock.calls.map(([v]) => String(v).length));
-  expect(lengths.length).toBeGreaterThan(0);
-  return Math.max(...lengths);
-}
-
 const WORDS = ['=?utf-8?Q?caf=C3=A9?=', '=?utf-8?B?4oKs?=', '=?iso-8859-1?Q?na=EFve?=', 'plain', 'au', 'lait', '=?utf-8?Q?=F0=9F=98=80?=', 'x'];
 const env = { from: 'joe@example.org', to: ['me@example.com'] };
 /** A Subject of about `size` characters of encoded-words, as an attacker may send. */
 const hugeSubject = (size: number) => `${'=?utf-8?Q?caf=C3=A9_au_lait?= '.repeat(Math.ceil(size / 30))}end`;
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
 
 describe('decodedHeaderStart', () => {
   it('gives what the whole value decoded gives, as far as it is kept (property)', () => {

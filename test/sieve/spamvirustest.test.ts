@@ -5,24 +5,10 @@
  * header is decoded and searched: a header of megabytes, which a client can
  * add itself, is not decoded whole on the event loop.
  */
-import libmimeModule from 'libmime';
-import { libmime } from '../../src/sieve/runtime/libmime.js';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { longestDecoded } from './longest-decoded.js';
 import { holds } from './helpers.js';
 
-
-/**
- * The longest value libmime was asked to decode while `fn` ran, through
- * either of its builds: the ESM one (imported) and the CommonJS one
- * (runtime/libmime.ts loads it with require).
- */
-async function longestDecoded(fn: () => unknown): Promise<number> {
-  const spies = [...new Set([libmimeModule, libmime()])].map((m) => vi.spyOn(m, 'decodeWords'));
-  await fn();
-  const lengths = spies.flatMap((s) => s.mock.calls.map(([v]) => String(v).length));
-  expect(lengths.length).toBeGreaterThan(0);
-  return Math.max(...lengths);
-}
 
 const settings = (s: Record<string, string>) => ({ setting: (name: string) => s[name] });
 const spamassassin = settings({
@@ -31,10 +17,6 @@ const spamassassin = settings({
   sieve_spamtest_score_max_value: '10',
 });
 const message = (status: string) => `From: joe@example.com\r\nX-Spam-Status: ${status}\r\nSubject: hi\r\n\r\nbody\r\n`;
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
 
 describe('spamtest', () => {
   it('reads the score a scanner wrote', async () => {
