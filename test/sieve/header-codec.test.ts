@@ -12,7 +12,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { execute, executeAsync, type ExecutionResult } from '../../src/sieve/interpreter.js';
-import { matchPool, prepareCodec } from '../../src/sieve/match/match-pool.js';
+import { matchPool, prepare } from '../../src/sieve/match/match-pool.js';
 import { CODEC_OFFLOAD_CHARS } from '../../src/sieve/runtime/header-codec.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
 import { libmime } from '../../src/sieve/runtime/libmime.js';
@@ -46,7 +46,7 @@ describe('RFC 2047 codecs in a worker', () => {
     const piece = fc.oneof(fc.constantFrom(...WORDS, ' ', '  ', '\t'), fc.string({ maxLength: 6 }));
     await fc.assert(
       fc.asyncProperty(fc.array(piece, { maxLength: 30 }).map((a) => a.join('')), async (s) => {
-        const a = await matchPool.codec(prepareCodec({ op: 'rfc2047-decode', value: s }), 10_000);
+        const a = await matchPool.codec(prepare({ op: 'rfc2047-decode', value: s }), 10_000);
         expect(a).toEqual({ kind: 'done', text: decodedHeaderValue(s), ms: expect.any(Number) });
       }),
       { numRuns: 60 },
@@ -57,7 +57,7 @@ describe('RFC 2047 codecs in a worker', () => {
     const piece = fc.oneof(fc.constantFrom('a', ' ', 'é', '€', '😀', '=', '?', '_', '\t', 'plain'), fc.string({ maxLength: 4 }));
     await fc.assert(
       fc.asyncProperty(fc.array(piece, { maxLength: 40 }).map((a) => a.join('')), fc.option(fc.nat(80)), async (s, keep) => {
-        const a = await matchPool.codec(prepareCodec({ op: 'rfc2047-encode', value: s, ...(keep === null ? {} : { keep }) }), 10_000);
+        const a = await matchPool.codec(prepare({ op: 'rfc2047-encode', value: s, ...(keep === null ? {} : { keep }) }), 10_000);
         const whole = encodedHeaderValue(s);
         expect(a).toEqual({ kind: 'done', text: keep === null ? whole : whole.slice(0, keep), ms: expect.any(Number) });
       }),

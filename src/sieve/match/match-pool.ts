@@ -68,8 +68,10 @@ export type WorkerTask = { id: number } & WorkerBytes & (({ kind: 'match' } & Om
 /** What a worker posts once it listens: a thread's start-up is no run's cost. */
 export type Ready = 'ready';
 
-/** Makes a task ready to send: the copy of its value is done by whoever calls it. */
-export function prepare(task: MatchTask): PreparedTask {
+/** Makes a task (a match or a codec) ready to send: the copy of its value is done by whoever calls it. */
+export function prepare(task: MatchTask): PreparedTask;
+export function prepare(task: CodecTask): PreparedCodec;
+export function prepare(task: MatchTask | CodecTask): PreparedTask | PreparedCodec {
   const { value, ...rest } = task;
   return { ...rest, ...encode(value), chars: value.length };
 }
@@ -93,14 +95,8 @@ export type PoolAnswer =
 /** The pool's answer to a codec task: the worker's text (`ms` its round trip), or the deadline came first, or no worker could do it. */
 export type CodecAnswer = { kind: 'done'; text: string; ms: number } | { kind: 'deadline'; ms: number } | { kind: 'unavailable' };
 
-/** A codec task made ready to send (`prepareCodec`), as `prepare` does a match. */
+/** A codec task made ready to send (`prepare`). */
 export type PreparedCodec = Omit<CodecTask, 'value'> & WorkerBytes & { chars: number };
-
-/** Makes a codec task ready to send: the copy of its value is done by whoever calls it. */
-export function prepareCodec(task: CodecTask): PreparedCodec {
-  const { value, ...rest } = task;
-  return { ...rest, ...encode(value), chars: value.length };
-}
 
 /** A task ready to send, with what the worker is to do with it. */
 type Job = ({ kind: 'match' } & PreparedTask) | ({ kind: 'codec' } & PreparedCodec);

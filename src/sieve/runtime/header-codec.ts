@@ -11,7 +11,7 @@
  * the worker is stopped and the run ends with the budget's runtime error.
  * The worker runs rfc2047.ts's functions, so the value is the same.
  */
-import { type CodecTask, matchPool, OFFLOAD_CHARS, prepareCodec } from '../match/match-pool.js';
+import { type CodecTask, matchPool, OFFLOAD_CHARS, prepare } from '../match/match-pool.js';
 import type { MatchBudget } from '../match/match-types.js';
 import { decodedHeaderValue, encodedHeaderValue, needsEncoding } from './rfc2047.js';
 
@@ -35,7 +35,7 @@ export function encodesInWorker(value: string, budget: Pick<MatchBudget, 'sliceM
 export async function codecInWorker(task: CodecTask, budget: MatchBudget): Promise<string> {
   budget.spend(0); // over budget already: stop before sending anything
   // Copying the value out is this run's own work; from the hand-off on, the time is the offload's.
-  const prepared = prepareCodec(task);
+  const prepared = prepare(task);
   budget.suspend();
   const a = await matchPool.codec(prepared, budget.remainingMs);
   // The run waited (its clock stopped); what follows is its own work again.
