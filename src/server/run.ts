@@ -74,7 +74,8 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   if (options.recoverSpool === false) {
     await spool.init();
     // A worker started in a dead one's place compacts the journals it left (docs/operations.md, "Workers").
-    if (adoptedPids().length) void spool.compactJournals().then((r) => logger.info({ event: 'spool-adopted', pids: adoptedPids(), ...r }, 'journals of dead workers compacted'), (e: unknown) => logger.warn({ event: 'spool-adopted', err: String(e) }, 'compacting the journals of dead workers failed; start-up will'));
+    const pids = adoptedPids();
+    if (pids.length) void spool.compactJournals().then((r) => logger.info({ event: 'spool-adopted', pids, ...r }, 'journals of dead workers compacted'), (e: unknown) => logger.warn({ event: 'spool-adopted', pids, err: String(e) }, 'compacting the journals of dead workers failed; start-up will'));
   } else {
     const recovered = await spool.recover();
     logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
