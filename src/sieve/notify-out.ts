@@ -64,9 +64,10 @@ function mailboxText(text: string): string {
   return `${libmime().encodeWords(m[1]!.replace(/^"|"$/g, ''), 'Q', 52, 'utf-8')} ${m[2]}`;
 }
 
-function cut(text: string): string {
+/** One line of at most `max` characters, an ellipsis ending it when it was cut. */
+function cut(text: string, max = MAX_SUBJECT): string {
   const chars = Array.from(text.replace(/[\r\n]+/g, ' '));
-  return chars.length > MAX_SUBJECT ? `${chars.slice(0, MAX_SUBJECT - 1).join('')}\u2026` : chars.join('');
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}\u2026` : chars.join('');
 }
 
 const norm = (path: string | undefined) => {
@@ -90,7 +91,7 @@ const MAX_LINE = 998;
 
 function defaultBody(m: SieveMessage): string {
   // Only what a line can hold is decoded: not a 10 MB field, whole, on the event loop.
-  const line = (n: string, label: string) => Array.from(`${label}: ${decodedHeaderStart(headerValues(m, n)[0] ?? '', MAX_LINE)}`.replace(/[\r\n]+/g, ' ')).slice(0, MAX_LINE).join('');
+  const line = (n: string, label: string) => cut(`${label}: ${decodedHeaderStart(headerValues(m, n)[0] ?? '', MAX_LINE)}`, MAX_LINE);
   return ['A message arrived that a Sieve rule notifies about.', '', line('from', 'From'), line('subject', 'Subject'), line('date', 'Date'), ''].join('\r\n');
 }
 
