@@ -5,8 +5,10 @@
  * (src/policy/functions.ts) as smtp_callback_verify is: the Sieve++ layer
  * knows no DKIM.
  */
-import { parseAddressList } from '../sieve/runtime/address.js';
-import { decodedHeaderValue, headerValues } from '../sieve/runtime/message.js';
+import { firstAddressDomain } from '../sieve/runtime/codec-ops.js';
+import { codecInWorker, inWorker } from '../sieve/runtime/header-codec.js';
+import { headerValues } from '../sieve/runtime/message.js';
+import type { Runtime } from '../sieve/runtime/runtime.js';
 import type { SieveFunction } from '../sievepp/index.js';
 import { sessionOf } from '../sievepp/host.js';
 
@@ -22,6 +24,16 @@ export const ecDkimDomains: SieveFunction = {
  * `ec_dkim_responsible_domain`: the domain that answers for the message,
  * the one a signature should come from: Sender's when there is one, else
  * From's (the first address), lower case; "" when neither parses.
+ *
+ * Each value is decoded and parsed whole (firstAddressDomain): a client can
+ * send a From of megabytes, one call of up to a second that would hold
+ * every session, so in a run that can wait a large value is read in the
+ * match worker (docs/sieve-interpreter.md, "CPU budget and time slices"),
+ * charged to the run and stopped at its budget. A start of the value would
+ * not do: the first address can end anywhere in it, after a display name
+ * or comment of any length (RFC 5322 3.4), and libmime joins adjacent
+ * encoded-words before decoding them. On the event loop the work is
+ * charged by the value's length.
  */
 export const ecDkimResponsibleDomain: SieveFunction = {
   name: 'ec_dkim_responsible_domain',
@@ -30,12 +42,21 @@ export const ecDkimResponsibleDomain: SieveFunction = {
   params: [],
   call(b, rt) {
     const m = rt.requireMessage(b.node.pos);
-    for (const field of ['sender', 'from']) {
-      for (const value of headerValues(m, field)) {
-        const domain = parseAddressList(decodedHeaderValue(value))?.find((a) => a.domain)?.domain;
-        if (domain) return domain.toLowerCase();
-      }
-    }
-    return '';
+    return responsibleDomain([...headerValues(m, 'sender'), ...headerValues(m, 'from')], 0, rt);
   },
 };
+
+/** The first domain of `values` from the i-th on, lower case; a Promise when a large value is read in a worker. */
+function responsibleDomain(values: string[], i: number, rt: Runtime): string | Promise<string> {
+  for (; i < values.length; i++) {
+    const value = values[i]!;
+    if (inWorker(value, rt.budget)) {
+      const next = i + 1;
+      return codecInWorker({ op: 'first-address-domain', value }, rt.budget).then((d) => (d ? d.toLowerCase() : responsibleDomain(values, next, rt)));
+    }
+    rt.budget.charge(value.length);
+    const domain = firstAddressDomain(value);
+    if (domain) return domain.toLowerCase();
+  }
+  return '';
+}

@@ -20,6 +20,7 @@ import { decodedHeaderValue, encodedHeaderValue } from '../../src/sieve/runtime/
 import { getValue } from '../../src/sievepp/values.js';
 import { compiledPP } from '../sievepp/helpers.js';
 import { compiled } from './helpers.js';
+import { ticksDuring } from './ticks-during.js';
 
 const envelope = { from: 'joe@example.com', to: ['alice@example.org'] };
 /** Encoded-words that libmime joins (same charset, Q or B), with other words between some of them. */
@@ -29,17 +30,6 @@ const bigSubject = (words: string[], size: number) => {
   return line.repeat(Math.ceil(size / line.length));
 };
 const messageWith = (subject: string) => `From: joe@example.com\r\nSubject: ${subject}\r\n\r\nbody\r\n`;
-
-/** A 1 ms interval's ticks while `f` runs. */
-async function ticksDuring<T>(f: () => Promise<T>): Promise<[T, number]> {
-  let ticks = 0;
-  const timer = setInterval(() => ticks++, 1);
-  try {
-    return [await f(), ticks];
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 describe('RFC 2047 codecs in a worker', () => {
   it('decode as the event loop does (property)', async () => {

@@ -14,6 +14,7 @@ import { execute, executeAsync, type ExecutionResult } from '../../src/sieve/int
 import { matchPool, OFFLOAD_CHARS } from '../../src/sieve/match/match-pool.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
 import { compiled } from './helpers.js';
+import { ticksDuring } from './ticks-during.js';
 
 const envelope = { from: 'joe@example.com', to: ['alice@example.org'] };
 const line = 'a banana and a papaya are a snack, said Anna at the data bazaar\r\n';
@@ -78,10 +79,7 @@ describe('matches over large values in a worker', () => {
     const script = compiled('require ["regex", "variables"]; if header :regex "x-big" "(.*a){20}x" { set "m" "${1}"; }');
     // The value has the "x" the pattern needs, first, so only the engine can say it does not match.
     const message = parseMessage(`X-Big: x ${'a '.repeat(OFFLOAD_CHARS)}\r\n\r\nbody\r\n`);
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 1);
-    const r = await executeAsync(script, { message, envelope }, {}, { limits: { maxCpuMs: 200 } });
-    clearInterval(timer);
+    const [r, ticks] = await ticksDuring(() => executeAsync(script, { message, envelope }, {}, { limits: { maxCpuMs: 200 } }));
     expect(r.errors.map((e) => e.message)).toEqual(['execution exceeded the CPU time limit of 200 ms']);
     expect(ticks).toBeGreaterThan(0);
   });
@@ -90,10 +88,9 @@ describe('matches over large values in a worker', () => {
     // 500 patterns over a megabyte: seconds of matching, in one test.
     const keys = `[${Array.from({ length: 500 }, (_, i) => `"b[an]+a ${i}x"`).join(', ')}]`;
     const message = `From: joe@example.com\r\n\r\n${bigBody(1 << 20)}`;
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 1);
-    const r = await executeAsync(compiled(`require ["body", "regex"]; if body :raw :regex ${keys} { discard; }`), { message: parseMessage(message), envelope }, {}, { limits: { maxCpuMs: 200 } });
-    clearInterval(timer);
+    const [r, ticks] = await ticksDuring(() =>
+      executeAsync(compiled(`require ["body", "regex"]; if body :raw :regex ${keys} { discard; }`), { message: parseMessage(message), envelope }, {}, { limits: { maxCpuMs: 200 } }),
+    );
     expect(r.errors.map((e) => e.message)).toEqual(['execution exceeded the CPU time limit of 200 ms']);
     expect(r.errors[0]?.pos?.line).toBe(1);
     expect(r.implicitKeep).toBe(true);

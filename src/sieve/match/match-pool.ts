@@ -13,8 +13,8 @@
  * The run's deadline counts the same span, so a match that outruns the
  * budget is stopped where the budget ends (docs/sieve-interpreter.md, "What
  * an offload costs"). RFC 2047 decoding and encoding of one large header
- * value (libmime, a single call as well) run in the same workers (`codec`),
- * charged the same way.
+ * value (libmime, a single call as well), and the parse of a large address
+ * list, run in the same workers (`codec`), charged the same way.
  *
  * Workers are started on first use and kept; an idle worker does not keep
  * the process alive. When a worker cannot be started, or fails, the caller
@@ -26,6 +26,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { CodecOp } from '../runtime/codec-ops.js';
 import { decode, encode, type WorkerBytes } from './worker-bytes.js';
 
 /** A value at least this long (in UTF-16 units) is matched in a worker when the run can wait. */
@@ -43,11 +44,12 @@ export interface MatchTask {
 
 /**
  * A header value to decode (RFC 2047 encoded-words, as `decodedHeaderValue`
- * does) or to encode (as ec_rfc2047_encode_header does); the answer is
+ * does), to encode (as ec_rfc2047_encode_header does), or to read the
+ * domain of its first address from (runtime/codec-ops.ts); the answer is
  * the first `keep` characters of the result, all of it without `keep`.
  */
 export interface CodecTask {
-  op: 'rfc2047-decode' | 'rfc2047-encode';
+  op: CodecOp;
   value: string;
   keep?: number;
 }
@@ -189,7 +191,7 @@ class MatchPool {
     return { kind: 'done', index: o.a.index, captures: o.a.captures, warnings: o.a.warnings, ms: o.ms, workerMs: o.a.ms };
   }
 
-  /** Decodes or encodes a header value in a worker, charged and stopped as a match is. */
+  /** Computes a codec task over a header value in a worker, charged and stopped as a match is. */
   async codec(task: PreparedCodec, deadlineMs: number): Promise<CodecAnswer> {
     const o = await this.submit({ kind: 'codec', ...task }, deadlineMs);
     if (o.kind !== 'answer') return o;

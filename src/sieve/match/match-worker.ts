@@ -7,14 +7,14 @@
  *
  * Patterns are compiled here, once per pattern and comparator, and kept
  * in this thread's cache (regex-match.ts), like the main thread's. It also
- * decodes and encodes large header values (RFC 2047) with the functions
- * the main thread would call.
+ * decodes and encodes large header values (RFC 2047), and reads the first
+ * address of one, with the functions the main thread would call.
  */
 import { parentPort } from 'node:worker_threads';
 import { containsMatch, matchesMatch } from './basic-match.js';
 import { asciiCasemap, type Comparator, octet, unicodeCasemap } from './comparators.js';
 import type { MatchContext, MatchType } from './match-types.js';
-import { decodedHeaderValue, encodedHeaderValue } from '../runtime/rfc2047.js';
+import { CODEC_OPS } from '../runtime/codec-ops.js';
 import type { Ready, WorkerAnswer, WorkerTask } from './match-pool.js';
 import { decode, encode } from './worker-bytes.js';
 import { perlRegexMatch, regexMatch } from './regex-match.js';
@@ -25,7 +25,7 @@ const comparators = new Map<string, Comparator>([octet, asciiCasemap, unicodeCas
 function run(task: WorkerTask): WorkerAnswer {
   const started = performance.now();
   if (task.kind === 'codec') {
-    const text = (task.op === 'rfc2047-decode' ? decodedHeaderValue : encodedHeaderValue)(decode(task));
+    const text = CODEC_OPS[task.op](decode(task));
     return { id: task.id, ms: performance.now() - started, ...encode(task.keep === undefined ? text : text.slice(0, task.keep)) };
   }
   const warnings: string[] = [];

@@ -1,0 +1,27 @@
+/**
+ * What a codec task computes (match/match-pool.ts, `CodecTask`): one call
+ * over one header value that cannot be split into time slices, done in the
+ * match worker for a large value (runtime/header-codec.ts) and on the event
+ * loop otherwise, by the same function here, so the answer is the same
+ * wherever it is computed.
+ */
+import { parseAddressList } from './address.js';
+import { decodedHeaderValue, encodedHeaderValue } from './rfc2047.js';
+
+/**
+ * The domain of the first address in an address-list header value (Sender,
+ * From: RFC 5322 3.6.2), as the value is read for a header test: RFC 2047
+ * decoded (RFC 5228 2.7.2), then parsed whole (address.ts); "" when it does
+ * not parse or has no address. libmime joins adjacent encoded-words before
+ * decoding them and the parse reads the whole list, so neither can be cut
+ * to a start of the value without changing the answer.
+ */
+export const firstAddressDomain = (value: string): string => parseAddressList(decodedHeaderValue(value))?.find((a) => a.domain)?.domain ?? '';
+
+export const CODEC_OPS = {
+  'rfc2047-decode': decodedHeaderValue,
+  'rfc2047-encode': encodedHeaderValue,
+  'first-address-domain': firstAddressDomain,
+} satisfies Record<string, (value: string) => string>;
+
+export type CodecOp = keyof typeof CODEC_OPS;

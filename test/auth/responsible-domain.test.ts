@@ -1,0 +1,110 @@
+/**
+ * ec_dkim_responsible_domain (src/auth/sieve-functions.ts): the domain of
+ * the first address of Sender, else of From, read as it always was (the
+ * value RFC 2047-decoded, then parsed as an address list). A client can
+ * send a From of megabytes, whose decoding and parsing is one call that
+ * held every session up to a second: in a time-sliced run a value of
+ * CODEC_OFFLOAD_CHARS or more is read in the match worker, with the same
+ * function (docs/sieve-interpreter.md, "CPU budget and time slices").
+ *
+ * No assertion depends on the machine's speed: what libmime on this thread
+ * was asked to decode, whether the worker answered, whether a timer fired
+ * during the run, whether the run ended with the budget error.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { productFunctions } from '../../src/policy/functions.js';
+import { execute, executeAsync, type ExecutionResult } from '../../src/sieve/interpreter.js';
+import { matchPool } from '../../src/sieve/match/match-pool.js';
+import { parseAddressList } from '../../src/sieve/runtime/address.js';
+import { CODEC_OFFLOAD_CHARS } from '../../src/sieve/runtime/header-codec.js';
+import { decodedHeaderValue, parseMessage } from '../../src/sieve/runtime/message.js';
+import { getValue } from '../../src/sievepp/values.js';
+import { longestDecoded } from '../sieve/longest-decoded.js';
+import { compiledPP } from '../sievepp/helpers.js';
+import { ticksDuring } from '../sieve/ticks-during.js';
+
+const script = () => compiledPP('$d = ec_dkim_responsible_domain;', { functions: productFunctions(), phase: 'data' });
+const envelope = { from: 'joe@example.com', to: ['alice@example.org'] };
+const context = (fields: string[]) => ({ message: parseMessage(`${fields.join('\r\n')}\r\nSubject: x\r\n\r\nbody\r\n`), envelope, phase: 'data' });
+const inline = (fields: string[]) => String(getValue((execute(script(), context(fields), {}) as ExecutionResult).runtime, 'd'));
+async function sliced(fields: string[], maxCpuMs = 10_000): Promise<ExecutionResult> {
+  return executeAsync(script(), context(fields), {}, { limits: { maxCpuMs } });
+}
+
+/** The answer as the function gave it before large values went to the worker: every value decoded and parsed whole. */
+function wholeValueAnswer(fields: { name: string; value: string }[]): string {
+  for (const name of ['sender', 'from']) {
+    for (const f of fields.filter((f) => f.name.toLowerCase() === name)) {
+      const domain = parseAddressList(decodedHeaderValue(f.value))?.find((a) => a.domain)?.domain;
+      if (domain) return domain.toLowerCase();
+    }
+  }
+  return '';
+}
+
+/** A From of about `size` characters: a display name of encoded-words, a long address list, ... as a client may send. */
+const SHAPES: Record<string, (size: number) => string> = {
+  'encoded-words': (size) => `${'=?utf-8?Q?caf=C3=A9_au_lait?= '.repeat(size / 30)}<joe@Example.COM>`,
+  'quoted display name': (size) => `"${'Joe Average '.repeat(size / 12)}" <joe@Example.COM>`,
+  'address list': (size) => `${'joe@Example.COM, '.repeat(size / 17)}last@example.net`,
+};
+/** Header lines of at most 78 characters (RFC 5322 2.1.1), as a message on the wire has them. */
+const folded = (value: string) => value.replace(/(.{1,70})( |$)/g, '$1\r\n ').trimEnd();
+
+describe('ec_dkim_responsible_domain', () => {
+  it("is Sender's first domain, else From's, lower case; empty when neither has one", () => {
+    expect(inline(['From: "Joe" <joe@Example.COM>'])).toBe('example.com');
+    expect(inline(['From: joe@example.com', 'Sender: List <list@Lists.Example.NET>'])).toBe('lists.example.net');
+    expect(inline(['Sender: undisclosed-recipients:;', 'From: a (comment) <a@b.example>, c@d.example'])).toBe('b.example');
+    expect(inline(['From: =?utf-8?Q?Andr=C3=A9?= <andre@example.fr>'])).toBe('example.fr');
+    expect(inline(['From: not an address'])).toBe('');
+    expect(inline(['To: a@example.org'])).toBe('');
+  });
+
+  it('gives the answer of the whole value decoded and parsed, in a worker or not (property)', async () => {
+    const piece = fc.constantFrom(
+      'joe@Example.COM', '<a@b.example>', '"Doe, John" <john@doe.example>', '=?utf-8?Q?caf=C3=A9?=', '=?utf-8?Q?M=C3=BCller=2C_Hans?=',
+      '=?utf-8?B?4oKs?=', '(a comment, with <a@c.example>)', 'group:', ';', 'undisclosed-recipients:;', ',', ' ', '"', '<', '>', '@', '.', 'x', '[1.2.3.4]',
+    );
+    const value = fc.array(piece, { maxLength: 12 }).map((a) => a.join(''));
+    const fields = fc.array(fc.record({ name: fc.constantFrom('From', 'Sender', 'To'), value }), { minLength: 1, maxLength: 3 });
+    // A leading comment of CODEC_OFFLOAD_CHARS makes a value one the worker reads; it holds no address (RFC 5322 3.2.2).
+    const pad = `(${'x'.repeat(CODEC_OFFLOAD_CHARS)}) `;
+    await fc.assert(
+      fc.asyncProperty(fields, fc.boolean(), async (fs, large) => {
+        const lines = fs.map((f) => `${f.name}: ${f.value}`);
+        const expected = wholeValueAnswer(fs);
+        expect(inline(lines)).toBe(expected);
+        if (!large) return;
+        const padded = fs.map((f) => ({ ...f, value: f.name === 'To' ? f.value : `${pad}${f.value}` }));
+        expect(wholeValueAnswer(padded)).toBe(expected);
+        const before = matchPool.answers;
+        const r = await sliced(padded.map((f) => `${f.name}: ${f.value}`));
+        expect(r.errors).toEqual([]);
+        if (fs.some((f) => f.name !== 'To')) expect(matchPool.answers).toBeGreaterThan(before);
+        expect(getValue(r.runtime, 'd')).toBe(expected);
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  it.each(Object.keys(SHAPES))('reads a From of megabytes (%s) in the match worker, not on the event loop', async (shape) => {
+    const from = `From: ${folded(SHAPES[shape]!(4 << 20))}`;
+    // A Sender without an address: decoded here (a short value), then From is read.
+    const fields = ['Sender: =?utf-8?Q?nobody?=', from];
+    const before = matchPool.answers;
+    let r!: ExecutionResult;
+    expect(await longestDecoded(async () => (r = await sliced(fields)))).toBeLessThan(100);
+    expect(matchPool.answers).toBeGreaterThan(before);
+    expect(r.errors).toEqual([]);
+    expect(getValue(r.runtime, 'd')).toBe('example.com');
+    expect(getValue(r.runtime, 'd')).toBe(inline(fields));
+  });
+
+  it('lets timers fire while it reads a From of megabytes, and stops at the budget', async () => {
+    const [r, ticks] = await ticksDuring(() => sliced([`From: ${folded(SHAPES['address list']!(4 << 20))}`], 20));
+    expect(r.errors.map((e) => e.message)).toEqual(['execution exceeded the CPU time limit of 20 ms']);
+    expect(ticks).toBeGreaterThan(0);
+  });
+});
