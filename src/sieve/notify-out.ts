@@ -23,6 +23,7 @@
  * :from, else the host's postmaster; a message from the null sender gets
  * notifications from the null sender (RFC 5321 4.5.5: no mail back to it).
  */
+import { cutWithEllipsis, MAX_SUBJECT } from './composed-text.js';
 import { type Address, formatAddress, parseAddressList, parseEnvelopePath } from './runtime/address.js';
 import { libmime } from './runtime/libmime.js';
 import { parseMailto, type MailtoRecipient } from './runtime/mailto-uri.js';
@@ -48,9 +49,6 @@ const RESERVED = new Set([
 ]);
 const reserved = (name: string) => RESERVED.has(name) || name.startsWith('resent-') || name.startsWith('content-') || name.startsWith('list-');
 
-/** Pigeonhole's SIEVE_MAX_SUBJECT_HEADER_CODEPOINTS. */
-const MAX_SUBJECT = 256;
-
 /** RFC 5435 3.3 importance as the de-facto X-Priority / Importance fields. */
 const PRIORITY: Record<string, [string, string]> = { '1': ['1 (Highest)', 'high'], '2': ['3 (Normal)', 'normal'], '3': ['5 (Lowest)', 'low'] };
 
@@ -64,11 +62,8 @@ function mailboxText(text: string): string {
   return `${libmime().encodeWords(m[1]!.replace(/^"|"$/g, ''), 'Q', 52, 'utf-8')} ${m[2]}`;
 }
 
-/** One line of at most `max` characters, an ellipsis ending it when it was cut. */
-function cut(text: string, max = MAX_SUBJECT): string {
-  const chars = Array.from(text.replace(/[\r\n]+/g, ' '));
-  return chars.length > max ? `${chars.slice(0, max - 1).join('')}\u2026` : chars.join('');
-}
+/** One line (runs of CR and LF made a space) of at most `max` characters, an ellipsis ending it when it was cut. */
+const cut = (text: string, max = MAX_SUBJECT): string => cutWithEllipsis(text.replace(/[\r\n]+/g, ' '), max);
 
 const norm = (path: string | undefined) => {
   const a = path === undefined ? undefined : parseEnvelopePath(path);

@@ -6,6 +6,7 @@
  * what comes back. The interpreter only records the action.
  */
 import libmime from 'libmime';
+import { cutWithEllipsis, MAX_SUBJECT } from './composed-text.js';
 import { type Address, formatAddress, parseAddressList, parseEnvelopePath } from './runtime/address.js';
 import { headerValues, type SieveMessage } from './runtime/message.js';
 import { decodedHeaderStart } from './runtime/rfc2047.js';
@@ -22,8 +23,6 @@ const LIST_HEADERS = ['list-id', 'list-owner', 'list-subscribe', 'list-post', 'l
 const RECIPIENT_HEADERS = ['to', 'cc', 'bcc', 'resent-to', 'resent-cc', 'resent-bcc'];
 /** Where the full form of the reply's recipient is found. */
 const SENDER_HEADERS = ['sender', 'resent-from', 'from'];
-/** Pigeonhole's SIEVE_MAX_SUBJECT_HEADER_CODEPOINTS. */
-const MAX_SUBJECT = 256;
 
 const same = (a: Address, b: Address) => formatAddress(a).toLowerCase() === formatAddress(b).toLowerCase();
 
@@ -75,8 +74,7 @@ function subjectFor(d: Record<string, unknown>, m: SieveMessage, setting: (n: st
       subject = template ? template.replace(/%\{subject\}|%\$/g, decoded) : `Auto: ${decoded}`;
     }
   }
-  const chars = Array.from(subject);
-  return chars.length > MAX_SUBJECT ? `${chars.slice(0, MAX_SUBJECT - 1).join('')}\u2026` : subject;
+  return cutWithEllipsis(subject);
 }
 
 /**

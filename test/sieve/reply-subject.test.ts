@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import libmimeModule from 'libmime';
 import { describe, expect, it } from 'vitest';
 import { longestDecoded } from './longest-decoded.js';
+import { cutWithEllipsis, MAX_SUBJECT } from '../../src/sieve/composed-text.js';
 import { composeNotifications } from '../../src/sieve/notify-out.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
 import { decodedHeaderStart, decodedHeaderValue } from '../../src/sieve/runtime/rfc2047.js';
@@ -38,6 +39,30 @@ describe('decodedHeaderStart', () => {
     expect(await longestDecoded(() => (start = decodedHeaderStart(raw, 256)))).toBeLessThanOrEqual(256 * 80 + 1024);
     // Whitespace between adjacent encoded-words is not part of the text (RFC 2047 6.2).
     expect(start.startsWith('café au laitcafé au lait')).toBe(true);
+  });
+});
+
+describe('cutWithEllipsis', () => {
+  // The two copies vacation-reply.ts and notify-out.ts had, which it replaces.
+  const vacationCut = (subject: string) => {
+    const chars = Array.from(subject);
+    return chars.length > MAX_SUBJECT ? `${chars.slice(0, MAX_SUBJECT - 1).join('')}\u2026` : subject;
+  };
+  const notifyCut = (text: string, max = MAX_SUBJECT) => {
+    const chars = Array.from(text.replace(/[\r\n]+/g, ' '));
+    return chars.length > max ? `${chars.slice(0, max - 1).join('')}\u2026` : chars.join('');
+  };
+
+  it('cuts as both copies it replaces did (property)', () => {
+    const text = fc.array(fc.oneof(fc.constantFrom('a', ' ', 'é', '😀', '\r\n', '\n', '\ud800', '\u2026'), fc.string({ unit: 'grapheme', maxLength: 8 })), { maxLength: 400 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(text, fc.integer({ min: 1, max: 1000 }), (t, max) => {
+        expect(cutWithEllipsis(t)).toBe(vacationCut(t));
+        expect(cutWithEllipsis(t.replace(/[\r\n]+/g, ' '), max)).toBe(notifyCut(t, max));
+        expect(Array.from(cutWithEllipsis(t, max)).length).toBeLessThanOrEqual(max);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
