@@ -25,15 +25,16 @@ export const ecDkimDomains: SieveFunction = {
  * the one a signature should come from: Sender's when there is one, else
  * From's (the first address), lower case; "" when neither parses.
  *
- * Each value is decoded and parsed whole (firstAddressDomain): a client can
- * send a From of megabytes, one call of up to a second that would hold
- * every session, so in a run that can wait a large value is read in the
- * match worker (docs/sieve-interpreter.md, "CPU budget and time slices"),
+ * Each value is parsed whole as an address list, its encoded-words left as
+ * they are (firstAddressDomain, RFC 2047 section 5): a client can send a
+ * From of megabytes, one call of up to a second that would hold every
+ * session, so in a run that can wait a large value is read in the match
+ * worker (docs/sieve-interpreter.md, "CPU budget and time slices"),
  * charged to the run and stopped at its budget. A start of the value would
  * not do: the first address can end anywhere in it, after a display name
- * or comment of any length (RFC 5322 3.4), and libmime joins adjacent
- * encoded-words before decoding them. On the event loop the work is
- * charged by the value's length.
+ * or comment of any length (RFC 5322 3.4), and a list that does not parse
+ * to its end has no address. On the event loop the work is charged by the
+ * value's length.
  */
 export const ecDkimResponsibleDomain: SieveFunction = {
   name: 'ec_dkim_responsible_domain',

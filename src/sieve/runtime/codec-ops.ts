@@ -10,13 +10,16 @@ import { decodedHeaderValue, encodedHeaderValue } from './rfc2047.js';
 
 /**
  * The domain of the first address in an address-list header value (Sender,
- * From: RFC 5322 3.6.2), as the value is read for a header test: RFC 2047
- * decoded (RFC 5228 2.7.2), then parsed whole (address.ts); "" when it does
- * not parse or has no address. libmime joins adjacent encoded-words before
- * decoding them and the parse reads the whole list, so neither can be cut
- * to a start of the value without changing the answer.
+ * From: RFC 5322 3.6.2), the list parsed whole as the address test parses
+ * it (address.ts); "" when it does not parse or has no address. Encoded-words
+ * are not decoded first: one may stand only for a word of a phrase or a
+ * comment, never in an addr-spec (RFC 2047 section 5), so decoding cannot
+ * give an address, only break one: a display name "Müller, Hans" encoded
+ * made the list unparsable, and one that decodes to "a@b.example," added an
+ * address before the real one. The parse reads the whole list, so it cannot
+ * be cut to a start of the value without changing the answer.
  */
-export const firstAddressDomain = (value: string): string => parseAddressList(decodedHeaderValue(value))?.find((a) => a.domain)?.domain ?? '';
+export const firstAddressDomain = (value: string): string => parseAddressList(value)?.find((a) => a.domain)?.domain ?? '';
 
 export const CODEC_OPS = {
   'rfc2047-decode': decodedHeaderValue,
