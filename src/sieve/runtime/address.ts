@@ -41,9 +41,18 @@ function tokenize(s: string): Tok[] | null {
       if (depth !== 0) return null;
       i++;
     } else if (c === '"') {
+      // The runs between quoted pairs (RFC 5322 3.2.4) are copied whole: a
+      // character at a time, a quoted display name of megabytes took 0.7 s.
       let v = '';
-      for (i++; i < s.length && s[i] !== '"'; i++) v += s[i] === '\\' ? (s[++i] ?? '') : s[i];
+      let run = ++i;
+      for (; i < s.length && s.charCodeAt(i) !== 0x22; i++) {
+        if (s.charCodeAt(i) === 0x5c) {
+          v += s.slice(run, i);
+          run = ++i; // the quoted character, whatever it is, starts the next run
+        }
+      }
       if (i >= s.length) return null;
+      v += s.slice(run, i);
       i++;
       out.push({ t: 'qs', v });
     } else if (c === '[') {
