@@ -34,6 +34,8 @@ const multipart = () => `From: heavy@sender.test\r\nSubject: parts\r\nContent-Ty
 const bigSubject = () => `From: heavy@sender.test\r\nSubject: big${line.replace('\r\n', '\r\n ').repeat(Math.ceil(HEAVY_BYTES / line.length))}\r\n\r\nhi\r\n`;
 // A 10 MB Subject of encoded-words: libmime joins them into one and decodes it in one call, which a time-sliced run has done in a worker.
 const encodedSubject = () => `From: heavy@sender.test\r\nSubject: ${'=?utf-8?Q?caf=C3=A9_au_lait?=\r\n '.repeat(Math.ceil(HEAVY_BYTES / 32))}x\r\n\r\nhi\r\n`;
+// A 10 MB From of addresses: ec_dkim_responsible_domain parses it whole (its first address is not enough), which a time-sliced run has done in a worker.
+const bigFrom = () => `From: ${'joe@example.com,\r\n '.repeat(Math.ceil(HEAVY_BYTES / 19))}last@example.net\r\nSubject: hi\r\n\r\nhi\r\n`;
 const keys = (n: number, f: (i: number) => string) => `[${Array.from({ length: n }, (_, i) => `"${f(i)}"`).join(', ')}]`;
 
 interface Case {
@@ -67,6 +69,7 @@ const cases: Case[] = [
     script: 'require "variables"; if header :contains "subject" "zzz" { discard; } if header :matches "subject" "*" { $e = ec_rfc2047_encode_header "${1}"; }',
     message: encodedSubject,
   },
+  { name: 'ec_dkim_responsible_domain over a 10 MB From of addresses', script: '$d = ec_dkim_responsible_domain;', message: bigFrom },
 ];
 
 function policy(script: string): SievePolicy {
