@@ -133,6 +133,17 @@ describe('ec_dkim_responsible_domain', () => {
     expect(getValue(r.runtime, 'd')).toBe(inline(fields));
   });
 
+  it('reads many fields just under the size a worker reads in time slices, not in one step', async () => {
+    // Each an address list that does not parse (its last member has no local part), so the next is read.
+    const junk = `${'joe@example.com, '.repeat((CODEC_OFFLOAD_CHARS - 1000) / 17)}@x`;
+    const fields = [...Array.from({ length: 20 }, () => `From: ${folded(junk)}`), 'From: last@Example.NET'];
+    const [r, ticks] = await ticksDuring(() => sliced(fields));
+    expect(r.errors).toEqual([]);
+    expect(getValue(r.runtime, 'd')).toBe('example.net');
+    expect(r.runtime.budget.slices).toBeGreaterThan(0);
+    expect(ticks).toBeGreaterThan(0);
+  });
+
   it('lets timers fire while it reads a From of megabytes, and stops at the budget', async () => {
     const [r, ticks] = await ticksDuring(() => sliced([`From: ${folded(SHAPES['address list']!(4 << 20))}`], 20));
     expect(r.errors.map((e) => e.message)).toEqual(['execution exceeded the CPU time limit of 20 ms']);
