@@ -65,6 +65,15 @@ export class SpoolWriter {
     });
   }
 
+  /**
+   * A checkpoint of the journal in `dir` now (maildir.ts, "Journal first"):
+   * resolves once every message file written journal first so far is
+   * durable; rejects when the thread cannot make checkpoints.
+   */
+  checkpoint(dir: string): Promise<void> {
+    return this.submit({ checkpoint: dir }).then(() => undefined);
+  }
+
   /** Calls `listener` whenever the thread closed a journal in `dir` past its size limit. */
   onRoll(dir: string, listener: () => void): void {
     this.rollListeners.set(dir, listener);
