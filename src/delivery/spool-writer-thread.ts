@@ -25,8 +25,10 @@
  * `eval`, so that it works the same from tsc's output, the bundled CLI and
  * the tests): it may use nothing from outside itself but Node's built-in
  * modules, through process.getBuiltinModule, its workerData, and the
- * journal compactor's source, which it is called with.
+ * sources of the journal's compactor and checkpoints, which it is called
+ * with.
  */
+import type { journalCheckpoints } from './journal-checkpoint-thread.js';
 import type { CompactRequest, CompactResult, journalCompactor } from './journal-compaction-thread.js';
 
 
@@ -96,12 +98,17 @@ export interface SpoolWriterData {
   syncCommand?: string;
 }
 
+/** Sent by the thread when checkpoints stopped working: later messages are written the durable way (maildir.ts, "Journal first"). */
+export interface SpoolCheckpointFailed {
+  checkpointFailed: string;
+}
+
 /** Sent by the thread when it opens a journal file: the process knows what a thread that dies leaves behind. */
 export interface SpoolOpened {
   opened: string;
 }
 
-export function spoolWriterThread(makeCompactor: typeof journalCompactor): void {
+export function spoolWriterThread(makeCompactor: typeof journalCompactor, makeCheckpoints: typeof journalCheckpoints): void {
   const fs = process.getBuiltinModule('node:fs');
   const path = process.getBuiltinModule('node:path');
   const { randomBytes } = process.getBuiltinModule('node:crypto');
@@ -113,11 +120,8 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
   const fdatasync = promisify(fs.fdatasync);
   const fsync = promisify(fs.fsync);
   const mkdir = promisify(fs.mkdir);
-  const { spawn } = process.getBuiltinModule('node:child_process');
-  /** Which boot of the machine the journals this thread opens belong to (maildir.ts, "Journal first"); none off Linux. */
+  /** Which boot of the machine the journals this thread opens belong to (maildir.ts, "Journal first"); none off Linux, where there is no journal first. */
   const bootId = readBootId();
-  /** Journal-first writes need checkpoints: false off Linux, and after a checkpoint failed (the durable way then serves). */
-  let checkpoints = bootId !== undefined;
 
   function readBootId(): string | undefined {
     try {
@@ -308,53 +312,20 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
     return `${Date.now()}.P${process.pid}.R${randomBytes(6).toString('hex')}.journal`;
   }
 
-  /**
-   * Checkpoints (maildir.ts, "Journal first"): the message files written
-   * without syncs become durable together, with one syncfs(2) of the
-   * spool's file system (coreutils' `sync -f`; Node has no call for it),
-   * instead of an fdatasync per file and fsyncs of their directories. Then
-   * a mark in the journal says which of its records' files are durable:
-   * those starting before `checkpoint`, an offset taken before the sync
-   * began, in the file named in the mark (a mark appended after the
-   * journal rolled lands in another file, and counts for nothing there).
-   * Shared as directory fsyncs are: a checkpoint asked for while one runs
-   * waits for the next one.
-   */
-  const checkpoint = shared(makeCheckpoint);
-  const checkpointTimers = new Map<string, ReturnType<typeof setTimeout>>();
-
-  async function makeCheckpoint(dir: string): Promise<void> {
-    const j = journals.get(dir);
-    const file = j?.fd !== undefined ? j.file : undefined;
-    const upTo = j && file ? (j.unwritten.size ? Math.min(...j.unwritten) : j.size) : 0;
-    await syncfs(dir);
-    // Not needed for the messages' safety (a missing mark only makes start-up after a reboot compare more files), so a failure is ignored.
-    if (j && file && j.file === file && j.fd !== undefined) await journal(dir, `${JSON.stringify({ checkpoint: upTo, file: path.basename(file) })}\n`).catch(() => undefined);
-  }
-
-  function syncfs(dir: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const child = spawn(syncCommand ?? 'sync', ['-f', dir], { stdio: 'ignore' });
-      child.once('error', reject);
-      child.once('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`sync -f ${dir} ended with ${signal ?? code}`))));
-    }).catch((e: unknown) => {
-      // Without checkpoints, later messages are written the durable way; the records written so far keep their octets.
-      checkpoints = false;
-      throw e;
-    });
-  }
-
-  /** A checkpoint within a second of a journal-first write: the time a message's octets stay in the journal alone. */
-  function checkpointSoon(dir: string): void {
-    if (checkpointTimers.has(dir)) return;
-    checkpointTimers.set(
-      dir,
-      setTimeout(() => {
-        checkpointTimers.delete(dir);
-        checkpoint(dir).catch(() => undefined);
-      }, 1000),
-    );
-  }
+  /** Checkpoints of the journal-first spool, in this thread (journal-checkpoint-thread.ts). */
+  const checkpoints = makeCheckpoints({
+    openJournal(dir) {
+      const j = journals.get(dir);
+      return j?.fd !== undefined ? { file: j.file, upTo: j.unwritten.size ? Math.min(...j.unwritten) : j.size } : undefined;
+    },
+    async mark(dir, file, line) {
+      const j = journals.get(dir);
+      if (j?.fd !== undefined && j.file === file) await journal(dir, line);
+    },
+    shared,
+    syncCommand,
+    failed: (message) => port.postMessage({ checkpointFailed: message } satisfies SpoolCheckpointFailed),
+  });
 
   /** The record with the message's octets (base64 in JSON), for start-up to restore the file from after a reboot. */
   function withOctets(line: string, bytes: Uint8Array): string {
@@ -365,7 +336,7 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
   /** Compaction while running, in this thread (journal-compaction-thread.ts). */
   // A worker's own pid may be a dead one's again: its journals are then its own.
   const deadPids = (adopt?.pids ?? []).filter((pid) => pid !== process.pid);
-  const compact = makeCompactor({ closedIn, deadPids, journalName, writeAll, fsyncDir, checkpoint, crashAt });
+  const compact = makeCompactor({ closedIn, deadPids, journalName, writeAll, fsyncDir, checkpoint: checkpoints.now, crashAt });
 
   /** Answers of this turn of the event loop, sent together (a group commit finishes many messages at once). */
   let replies: SpoolReply[] = [];
@@ -391,7 +362,7 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
         for (const sub of ['tmp', 'new', 'cur']) await mkdir(path.join(f.folderDir, sub), { recursive: true });
         folders.add(f.folderDir);
       }
-      if (job.journalFirst && checkpoints && job.record && files.length === 1) {
+      if (job.journalFirst && bootId && checkpoints.working && job.record && files.length === 1) {
         // The record with the octets first; then the file, not synced, visible at once (maildir.ts, "Journal first").
         const f = files[0]!;
         const at = await journal(job.record.dir, withOctets(job.record.line, f.bytes), true);
@@ -408,7 +379,7 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
         } finally {
           written(job.record.dir, at);
         }
-        checkpointSoon(job.record.dir);
+        checkpoints.soon(job.record.dir);
         reply({ seq: job.seq, dirSyncs: 0 });
         return;
       }
@@ -435,7 +406,7 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
   port.on('message', (jobs: SpoolJob[]) => {
     for (const job of jobs) {
       if (job.checkpoint !== undefined) {
-        checkpoint(job.checkpoint).then(
+        checkpoints.now(job.checkpoint).then(
           () => reply({ seq: job.seq, dirSyncs: 0 }),
           (e: unknown) => reply({ seq: job.seq, error: { message: (e as Error).message }, dirSyncs: 0 }),
         );

@@ -118,8 +118,13 @@ describe('journal first', () => {
     const writer = new SpoolWriter({ journalLimit: 1 << 20, syncCommand: 'false' });
     const spool = new MaildirSpool(join(dir, 'spool'), writer);
     await spool.init();
+    const failures: string[] = [];
+    writer.onCheckpointFailure((m) => failures.push(m));
     const first = await spool.deliver('INBOX', Buffer.from('first'), envelope);
     await expect(writer.checkpoint(spool.envelopeDir)).rejects.toThrow(/sync -f/);
+    await expect(writer.checkpoint(spool.envelopeDir)).rejects.toThrow(/sync -f/);
+    // Said once, for the operator's log.
+    expect(failures).toEqual([expect.stringMatching(/sync -f .* ended with 1/)]);
     const second = await spool.deliver('INBOX', Buffer.from('second'), envelope);
     const records = (await journalLines(spool.dir)).filter((l) => 'id' in l);
     expect(records.find((l) => l.id === first.id)).toHaveProperty('octets');
