@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { syncDir } from './dir-sync.js';
 
-const JOURNAL = /\.journal$/;
+export const JOURNAL = /\.journal$/;
 const OLD_ENVELOPE = /\.json$/;
 
 /** The record of one message: a line of JSON, its line break included (JSON escapes any in the values). */
@@ -81,18 +81,22 @@ function parse(text: string): Record<string, unknown> | undefined {
  * is left alone: it is still being appended to. Returns how many records
  * were dropped.
  */
-export async function compactJournal(dir: string, visible: ReadonlySet<string>): Promise<number> {
+export async function compactJournal(dir: string, visible: ReadonlySet<string>, durable = true): Promise<number> {
   // A compaction a crash interrupted: the files it read are all still there.
   for (const name of await readdir(dir)) if (name.endsWith('.compacting')) await rm(join(dir, name), { force: true });
   const { records, files } = await readRecords(dir, appendedElsewhere);
   const kept: string[] = [];
   let dropped = 0;
+  let octets = false;
   for (const [id, line] of records) {
-    if (visible.has(id)) kept.push(line);
-    else dropped++;
+    if (!visible.has(id)) dropped++;
+    else if (durable && line.includes('"octets":')) {
+      kept.push(withoutOctets(line));
+      octets = true;
+    } else kept.push(line);
   }
   const alone = files.length === 1 && JOURNAL.test(files[0]!);
-  if (files.length === 0 || (alone && dropped === 0 && (await wholeLines(join(dir, files[0]!))))) return dropped;
+  if (files.length === 0 || (alone && dropped === 0 && !octets && (await wholeLines(join(dir, files[0]!))))) return dropped;
   if (kept.length) {
     const name = `${Date.now()}.P${process.pid}.compacted`;
     const tmp = join(dir, `${name}.compacting`);
@@ -110,8 +114,14 @@ export async function compactJournal(dir: string, visible: ReadonlySet<string>):
   return dropped;
 }
 
+/** A record without the octets of its message (maildir.ts, "Journal first"): once the message's file is durable they are not needed. */
+export function withoutOctets(line: string): string {
+  const { octets: _, ...record } = JSON.parse(line) as Record<string, unknown>;
+  return journalRecord(record.id as string, record);
+}
+
 /** A journal whose writer, named in it, is a running process other than this one. */
-function appendedElsewhere(name: string): boolean {
+export function appendedElsewhere(name: string): boolean {
   const pid = /\.P(\d+)\.R[0-9a-f]+\.journal$/.exec(name)?.[1];
   if (pid === undefined || Number(pid) === process.pid) return false;
   try {

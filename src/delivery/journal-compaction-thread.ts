@@ -33,11 +33,13 @@ export interface CompactorTools {
   /** In line (the page cache only): a 1 MiB piece holds the thread's journal commits for well under a millisecond. */
   writeAll(fd: number, bytes: Uint8Array): void;
   fsyncDir(dir: string): Promise<void>;
+  /** Makes every message file written so far durable (spool-writer-thread.ts); rejects when it cannot. */
+  checkpoint(dir: string): Promise<void>;
   /** Tests only (SpoolWriterData.crashAt). */
   crashAt: 'written' | 'renamed' | 'removed' | undefined;
 }
 
-export function journalCompactor({ closedIn, deadPids, journalName, writeAll, fsyncDir, crashAt }: CompactorTools): (request: CompactRequest) => Promise<CompactResult> {
+export function journalCompactor({ closedIn, deadPids, journalName, writeAll, fsyncDir, checkpoint, crashAt }: CompactorTools): (request: CompactRequest) => Promise<CompactResult> {
   const fs = process.getBuiltinModule('node:fs');
   const path = process.getBuiltinModule('node:path');
   const { promisify } = process.getBuiltinModule('node:util');
@@ -73,10 +75,23 @@ export function journalCompactor({ closedIn, deadPids, journalName, writeAll, fs
     const keep = new Set(request.keep);
     const visible = await visibleNames(spoolDir);
     const gone = new Set<string>();
-    for (const file of files) for await (const id of recordIds(file)) if (!visible.has(id) && !keep.has(id)) gone.add(id);
+    let octets = false;
+    for (const file of files) {
+      for await (const [id, line] of recordLines(file)) {
+        if (!visible.has(id) && !keep.has(id)) gone.add(id);
+        else if (!octets && line.includes('"octets":')) octets = true;
+      }
+    }
     // A message renamed within cur/ while it was listed (its flags changed) may be missing from one listing (readdir(3)): a second decides.
     if (gone.size) for (const id of await visibleNames(spoolDir)) gone.delete(id);
-    if (gone.size === 0) return { files: 0, kept: 0, dropped: 0 };
+    // Every record in these files had its message file written before the
+    // request: after a checkpoint their octets (journal first, maildir.ts)
+    // are no longer needed. Without one they are kept, and so are the files.
+    const durable = await checkpoint(dir).then(
+      () => true,
+      () => false,
+    );
+    if (gone.size === 0 && !(durable && octets)) return { files: 0, kept: 0, dropped: 0 };
     const name = journalName();
     const tmp = path.join(dir, `${name}.compacting`);
     let kept = 0;
@@ -91,7 +106,7 @@ export function journalCompactor({ closedIn, deadPids, journalName, writeAll, fs
             dropped++;
             continue;
           }
-          batch.push(line);
+          batch.push(durable ? withoutOctets(line) : line);
           kept++;
           if ((size += line.length) >= 1 << 20) {
             writeAll(fd, Buffer.from(batch.join('')));
@@ -153,8 +168,11 @@ export function journalCompactor({ closedIn, deadPids, journalName, writeAll, fs
     }
   }
 
-  async function* recordIds(file: string): AsyncGenerator<string> {
-    for await (const [id] of recordLines(file)) yield id;
+  /** A record without the message's octets it carried (journal first): one the compaction keeps once the file is durable. */
+  function withoutOctets(line: string): string {
+    if (!line.includes('"octets":')) return line;
+    const { octets: _, ...record } = JSON.parse(line) as Record<string, unknown>;
+    return `${JSON.stringify(record)}\n`;
   }
 
   function recordId(line: string): string | undefined {

@@ -5,11 +5,30 @@
  * the envelope journal in envelopes/ (envelope-journal.ts): one record per
  * message, appended.
  *
- * Order of writes, so that a crash at any point leaves either nothing
- * visible or a complete message with its envelope:
+ * Journal first, for a message held in memory up to JOURNAL_FIRST octets
+ * (most mail), written by the spool writer's thread (spool-writer.ts):
+ *   1. its record, with the message's octets, is appended to the journal
+ *      and fdatasynced (shared by every record appended while the one before
+ *      ran: group commit); the message is now durable;
+ *   2. the message -> tmp/<id>, then renamed into <folder>/new/, no syncs;
+ *      then 250;
+ *   3. within a second, a checkpoint: one syncfs(2) of the spool's file
+ *      system makes every file written so far durable, and a mark in the
+ *      journal says up to which record (spool-writer-thread.ts).
+ * Per message that is one file made, one rename, and a share of the
+ * journal's fdatasyncs: no fsync of its own. A crash of the process leaves
+ * the files with the kernel, which keeps them; start-up (journal-restore.ts)
+ * syncs them, or after a reboot writes again, from the journal, the files
+ * no mark covered. The cost: after a power loss, a message a reader took in
+ * the second before it can be delivered again (at least once, never lost).
+ * The thread writes the durable way below when it cannot make checkpoints
+ * (no `sync`, not Linux).
+ *
+ * Otherwise (a larger message, one spooled to disk as it arrived), order of
+ * writes, so that a crash at any point leaves either nothing visible or a
+ * complete message with its envelope:
  *   1. at the same time: message -> tmp/<id>, fdatasynced; and the
- *      envelope's record appended to the journal, fdatasynced (shared by
- *      every record appended while the one before ran: group commit)
+ *      envelope's record appended to the journal, fdatasynced
  *   2. rename tmp/<id> -> <folder>/new/<id>   (the message becomes visible,
  *      only once it is whole and its record durable)
  *   3. fsync <folder>/new/, the directory the message's name was made in
@@ -18,9 +37,9 @@
  * That is, per message, one file made, one fdatasync of it, one rename, and
  * a share of the journal's fdatasyncs and of the directory fsyncs.
  * A message held in memory (up to SMALL_WRITE) is written this way as one
- * job by the spool writer's thread (spool-writer.ts); a larger one, and one
- * spooled to disk as it arrived, from the event loop below (dir-sync.ts
- * shares its directory fsyncs), with its record appended by the thread.
+ * job by the spool writer's thread; a larger one, and one spooled to disk
+ * as it arrived, from the event loop below (dir-sync.ts shares its
+ * directory fsyncs), with its record appended by the thread.
  * A failure removes the message's files and throws; the caller answers 451.
  * Leftovers of a crash (tmp files, records whose message never arrived)
  * are removed by `recover()` at start-up.
@@ -33,6 +52,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DirSync } from './dir-sync.js';
 import { compactJournal, journalRecord, readRecords } from './envelope-journal.js';
+import { recoverJournalFirst } from './journal-restore.js';
 import { ownBytes, SMALL_WRITE, type SpoolWriter, spoolWriter } from './spool-writer.js';
 import type { CompactResult } from './journal-compaction-thread.js';
 import { type Piece, writePieces } from './write-pieces.js';
@@ -60,6 +80,13 @@ export interface SpooledMessage {
   folder: string;
   path: string;
 }
+
+/**
+ * Messages up to this size are written journal first: the journal's
+ * records carry their octets, base64 in JSON, a third more; a journal rolls
+ * every 64 MiB, so at least about 700 such records fit in one.
+ */
+const JOURNAL_FIRST = 64 * 1024;
 
 /** The folder `keep` and implicit keep deliver to. */
 export const INBOX = 'INBOX';
@@ -144,7 +171,11 @@ export class MaildirSpool {
     const newDir = join(target, 'new');
     const path = join(newDir, id);
     if (small) {
-      await this.writer.write({ files: [{ tmp: tmpMessage, path, bytes: small, ...(target !== this.dir ? { folderDir: target } : {}) }], record: { dir: this.envelopeDir, line: record } });
+      await this.writer.write({
+        files: [{ tmp: tmpMessage, path, bytes: small, ...(target !== this.dir ? { folderDir: target } : {}) }],
+        record: { dir: this.envelopeDir, line: record },
+        journalFirst: small.length <= JOURNAL_FIRST,
+      });
       return { id, folder, path };
     }
     const written: string[] = [tmpMessage, path];
@@ -182,7 +213,11 @@ export class MaildirSpool {
   async envelopes(): Promise<Map<string, StoredEnvelope>> {
     const visible = await this.visible();
     const out = new Map<string, StoredEnvelope>();
-    for (const [id, line] of (await readRecords(this.envelopeDir)).records) if (visible.has(id)) out.set(id, JSON.parse(line) as StoredEnvelope);
+    for (const [id, line] of (await readRecords(this.envelopeDir)).records) {
+      if (!visible.has(id)) continue;
+      const { octets: _, ...envelope } = JSON.parse(line) as StoredEnvelope & { octets?: string };
+      out.set(id, envelope);
+    }
     return out;
   }
 
@@ -193,15 +228,16 @@ export class MaildirSpool {
    * journals, and the envelope files of a spool written before them, are
    * compacted into one journal.
    */
-  async recover(): Promise<{ removedTmp: number; removedEnvelopes: number }> {
+  async recover(): Promise<{ removedTmp: number; removedEnvelopes: number; restored: number }> {
     await this.init();
     let removedTmp = 0;
     for (const name of await readdir(join(this.dir, 'tmp'))) {
       await rm(join(this.dir, 'tmp', name), { force: true });
       removedTmp++;
     }
-    const removedEnvelopes = await compactJournal(this.envelopeDir, await this.visible());
-    return { removedTmp, removedEnvelopes };
+    const { restored, durable } = await recoverJournalFirst(this);
+    const removedEnvelopes = await compactJournal(this.envelopeDir, await this.visible(), durable);
+    return { removedTmp, removedEnvelopes, restored };
   }
 
   /** The names of the messages in every folder's new/ and cur/ (without a Maildir info suffix). */

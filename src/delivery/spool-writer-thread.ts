@@ -25,8 +25,10 @@
  * `eval`, so that it works the same from tsc's output, the bundled CLI and
  * the tests): it may use nothing from outside itself but Node's built-in
  * modules, through process.getBuiltinModule, its workerData, and the
- * journal compactor's source, which it is called with.
+ * sources of the journal's compactor and checkpoints, which it is called
+ * with.
  */
+import type { journalCheckpoints } from './journal-checkpoint-thread.js';
 import type { CompactRequest, CompactResult, journalCompactor } from './journal-compaction-thread.js';
 
 
@@ -52,6 +54,15 @@ export interface SpoolJob {
   files?: SpoolFile[];
   /** An envelope record (one line of JSON, line break included, envelope-journal.ts) for the journal in `dir` (the spool's envelopes/). */
   record?: { dir: string; line: string };
+  /**
+   * One message file with its record: the record carries the message's
+   * octets, and the file is written without syncs once the record is
+   * durable (maildir.ts, "Journal first"). The thread writes it the durable
+   * way instead when it cannot make checkpoints.
+   */
+  journalFirst?: boolean;
+  /** Instead: a checkpoint of the journal in this directory now (maildir.ts, "Journal first"); an error when none can be made. */
+  checkpoint?: string;
   /** Instead: compact the journals this thread has closed in `dir` (envelope-journal.ts, "While running"). */
   compact?: CompactRequest;
 }
@@ -83,6 +94,13 @@ export interface SpoolWriterData {
    * named with their pid; docs/operations.md, "Workers").
    */
   adopt?: { files: string[]; pids: number[] };
+  /** Tests only: the program run as `<it> -f <dir>` for a checkpoint's syncfs(2) (coreutils' `sync` otherwise). */
+  syncCommand?: string;
+}
+
+/** Sent by the thread when checkpoints stopped working: later messages are written the durable way (maildir.ts, "Journal first"). */
+export interface SpoolCheckpointFailed {
+  checkpointFailed: string;
 }
 
 /** Sent by the thread when it opens a journal file: the process knows what a thread that dies leaves behind. */
@@ -90,49 +108,64 @@ export interface SpoolOpened {
   opened: string;
 }
 
-export function spoolWriterThread(makeCompactor: typeof journalCompactor): void {
+export function spoolWriterThread(makeCompactor: typeof journalCompactor, makeCheckpoints: typeof journalCheckpoints): void {
   const fs = process.getBuiltinModule('node:fs');
   const path = process.getBuiltinModule('node:path');
   const { randomBytes } = process.getBuiltinModule('node:crypto');
   const { promisify } = process.getBuiltinModule('node:util');
   const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
-  const { journalLimit, crashAt, adopt } = workerData as SpoolWriterData;
+  const { journalLimit, crashAt, adopt, syncCommand } = workerData as SpoolWriterData;
   const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
   const port = parentPort!;
   const fdatasync = promisify(fs.fdatasync);
   const fsync = promisify(fs.fsync);
   const mkdir = promisify(fs.mkdir);
+  /** Which boot of the machine the journals this thread opens belong to (maildir.ts, "Journal first"); none off Linux, where there is no journal first. */
+  const bootId = readBootId();
 
-  /** Per directory: the fsync running, and the one after it, which every name made meanwhile waits for. */
-  const running = new Map<string, Promise<void>>();
-  const queued = new Map<string, Promise<void>>();
+  function readBootId(): string | undefined {
+    try {
+      return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
 
   /**
-   * Resolves once every name made in `dir` before this call is durable
-   * (fsync(2) on the directory). `started.n` counts the fsyncs this call
-   * began, for the caller's count.
+   * `run(key)` shared by concurrent callers (group commit): a call made
+   * while one runs for the same key waits for the next one, which every
+   * call made meanwhile shares (what ran may have started before the
+   * caller's change). `onStart` is called when a call starts a run.
    */
-  function syncDir(dir: string, started: { n: number }): Promise<void> {
-    const current = running.get(dir);
-    if (!current) {
-      started.n++;
-      // Started after this turn of the event loop: the names other messages make in it share it.
-      const p = new Promise<void>((resolve) => setImmediate(resolve)).then(() => fsyncDir(dir)).finally(() => running.delete(dir));
-      running.set(dir, p);
-      return p;
-    }
-    let next = queued.get(dir);
-    if (!next) {
-      next = current
-        .catch(() => undefined)
-        .then(() => {
-          queued.delete(dir);
-          return syncDir(dir, started);
-        });
-      queued.set(dir, next);
-    }
-    return next;
+  function shared(run: (key: string) => Promise<void>): (key: string, onStart?: () => void) => Promise<void> {
+    const running = new Map<string, Promise<void>>();
+    const queued = new Map<string, Promise<void>>();
+    const call = (key: string, onStart?: () => void): Promise<void> => {
+      const current = running.get(key);
+      if (!current) {
+        onStart?.();
+        const p = run(key).finally(() => running.delete(key));
+        running.set(key, p);
+        return p;
+      }
+      let next = queued.get(key);
+      if (!next) {
+        next = current
+          .catch(() => undefined)
+          .then(() => {
+            queued.delete(key);
+            return call(key, onStart);
+          });
+        queued.set(key, next);
+      }
+      return next;
+    };
+    return call;
   }
+
+  /** Resolves once every name made in `dir` before this call is durable (fsync(2) on the directory). */
+  // Started after this turn of the event loop: the names other messages make in it share it.
+  const syncDir = shared((dir) => new Promise<void>((resolve) => setImmediate(resolve)).then(() => fsyncDir(dir)));
 
   async function fsyncDir(dir: string): Promise<void> {
     const fd = fs.openSync(dir, fs.constants.O_RDONLY);
@@ -178,19 +211,37 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
     size: number;
     named: boolean;
     committing: boolean;
-    waiting: Array<{ record: string; resolve: () => void; reject: (e: unknown) => void }>;
+    waiting: Array<{ record: string; tracked: boolean; resolve: (at: RecordAt) => void; reject: (e: unknown) => void }>;
+    /** Where the journal-first records of the open file start whose message files are not written yet: a checkpoint covers only what precedes them. */
+    unwritten: Set<number>;
+  }
+  /** Where a record went: its journal file and the offset it starts at. */
+  interface RecordAt {
+    file: string;
+    offset: number;
   }
   const journals = new Map<string, Journal>();
 
-  function journal(dir: string, record: string): Promise<void> {
+  function journalOf(dir: string): Journal {
     let j = journals.get(dir);
-    if (!j) journals.set(dir, (j = { dir, fd: undefined, file: '', size: 0, named: false, committing: false, waiting: [] }));
-    const jj = j;
+    if (!j) journals.set(dir, (j = { dir, fd: undefined, file: '', size: 0, named: false, committing: false, waiting: [], unwritten: new Set() }));
+    return j;
+  }
+
+  /** Appends `record` to the journal in `dir`; resolves once it is durable. A tracked record counts as unwritten (Journal.unwritten) until written() is called. */
+  function journal(dir: string, record: string, tracked = false): Promise<RecordAt> {
+    const j = journalOf(dir);
     return new Promise((resolve, reject) => {
       // The first record of a batch starts its commit after this turn, so that every job handed over with it shares it.
-      if (jj.waiting.length === 0 && !jj.committing) setImmediate(() => void commit(jj));
-      jj.waiting.push({ record, resolve, reject });
+      if (j.waiting.length === 0 && !j.committing) setImmediate(() => void commit(j));
+      j.waiting.push({ record, tracked, resolve, reject });
     });
+  }
+
+  /** A tracked record's message file is written (or never will be): checkpoints may cover it. */
+  function written(dir: string, at: RecordAt): void {
+    const j = journalOf(dir);
+    if (j.file === at.file) j.unwritten.delete(at.offset);
   }
 
   function closeJournal(j: Journal): void {
@@ -221,13 +272,26 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
         port.postMessage({ opened: j.file } satisfies SpoolOpened);
         j.size = 0;
         j.named = false;
+        j.unwritten = new Set();
+        // The machine's boot, first: start-up restores unsynced messages only after a reboot (maildir.ts, "Journal first").
+        if (bootId) batch.unshift({ record: `${JSON.stringify({ boot: bootId })}\n`, tracked: false, resolve: () => undefined, reject: () => undefined });
       }
       const bytes = Buffer.from(batch.length === 1 ? batch[0]!.record : batch.map((b) => b.record).join(''));
+      const offsets: number[] = [];
+      if (batch.some((b) => b.tracked)) {
+        let at = j.size;
+        for (const b of batch) {
+          if (b.tracked) j.unwritten.add(at);
+          offsets.push(at);
+          at += Buffer.byteLength(b.record);
+        }
+      }
+      const file = j.file;
       writeAll(j.fd, bytes);
       j.size += bytes.length;
       await Promise.all([fdatasync(j.fd), j.named ? undefined : fsyncDir(j.dir)]);
       j.named = true;
-      for (const b of batch) b.resolve();
+      batch.forEach((b, i) => b.resolve({ file, offset: offsets[i] ?? -1 }));
       if (j.size >= journalLimit) {
         closeJournal(j);
         port.postMessage({ rolled: j.dir } satisfies SpoolRolled);
@@ -248,10 +312,31 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
     return `${Date.now()}.P${process.pid}.R${randomBytes(6).toString('hex')}.journal`;
   }
 
+  /** Checkpoints of the journal-first spool, in this thread (journal-checkpoint-thread.ts). */
+  const checkpoints = makeCheckpoints({
+    openJournal(dir) {
+      const j = journals.get(dir);
+      return j?.fd !== undefined ? { file: j.file, upTo: j.unwritten.size ? Math.min(...j.unwritten) : j.size } : undefined;
+    },
+    async mark(dir, file, line) {
+      const j = journals.get(dir);
+      if (j?.fd !== undefined && j.file === file) await journal(dir, line);
+    },
+    shared,
+    syncCommand,
+    failed: (message) => port.postMessage({ checkpointFailed: message } satisfies SpoolCheckpointFailed),
+  });
+
+  /** The record with the message's octets (base64 in JSON), for start-up to restore the file from after a reboot. */
+  function withOctets(line: string, bytes: Uint8Array): string {
+    // journalRecord's line ends with `}` and a line break.
+    return `${line.slice(0, -2)},"octets":"${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64')}"}\n`;
+  }
+
   /** Compaction while running, in this thread (journal-compaction-thread.ts). */
   // A worker's own pid may be a dead one's again: its journals are then its own.
   const deadPids = (adopt?.pids ?? []).filter((pid) => pid !== process.pid);
-  const compact = makeCompactor({ closedIn, deadPids, journalName, writeAll, fsyncDir, crashAt });
+  const compact = makeCompactor({ closedIn, deadPids, journalName, writeAll, fsyncDir, checkpoint: checkpoints.now, crashAt });
 
   /** Answers of this turn of the event loop, sent together (a group commit finishes many messages at once). */
   let replies: SpoolReply[] = [];
@@ -277,6 +362,27 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
         for (const sub of ['tmp', 'new', 'cur']) await mkdir(path.join(f.folderDir, sub), { recursive: true });
         folders.add(f.folderDir);
       }
+      if (job.journalFirst && bootId && checkpoints.working && job.record && files.length === 1) {
+        // The record with the octets first; then the file, not synced, visible at once (maildir.ts, "Journal first").
+        const f = files[0]!;
+        const at = await journal(job.record.dir, withOctets(job.record.line, f.bytes), true);
+        try {
+          const fd = fs.openSync(f.tmp, CREATE, 0o600);
+          made.push(f.tmp);
+          try {
+            writeAll(fd, f.bytes);
+          } finally {
+            fs.closeSync(fd);
+          }
+          fs.renameSync(f.tmp, f.path);
+          made.push(f.path);
+        } finally {
+          written(job.record.dir, at);
+        }
+        checkpoints.soon(job.record.dir);
+        reply({ seq: job.seq, dirSyncs: 0 });
+        return;
+      }
       // The files and the record side by side; a file becomes visible (the
       // rename) only once every file and the record are durable. Every
       // write settles before a failure is answered: what it made is removed.
@@ -286,7 +392,7 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
         fs.renameSync(f.tmp, f.path);
         made.push(f.path);
       }
-      await Promise.all([...new Set(files.map((f) => path.dirname(f.path)))].map((dir) => syncDir(dir, started)));
+      await Promise.all([...new Set(files.map((f) => path.dirname(f.path)))].map((dir) => syncDir(dir, () => started.n++)));
       reply({ seq: job.seq, dirSyncs: started.n });
     } catch (e) {
       // A failed folder write may mean the folder was removed: look again next time.
@@ -299,6 +405,13 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor): void 
 
   port.on('message', (jobs: SpoolJob[]) => {
     for (const job of jobs) {
+      if (job.checkpoint !== undefined) {
+        checkpoints.now(job.checkpoint).then(
+          () => reply({ seq: job.seq, dirSyncs: 0 }),
+          (e: unknown) => reply({ seq: job.seq, error: { message: (e as Error).message }, dirSyncs: 0 }),
+        );
+        continue;
+      }
       if (!job.compact) {
         void write(job);
         continue;

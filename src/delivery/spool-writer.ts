@@ -10,8 +10,9 @@
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Piece } from './write-pieces.js';
+import { journalCheckpoints } from './journal-checkpoint-thread.js';
 import { type CompactRequest, type CompactResult, journalCompactor } from './journal-compaction-thread.js';
-import { type SpoolJob, type SpoolOpened, type SpoolReply, type SpoolRolled, type SpoolWriterData, spoolWriterThread } from './spool-writer-thread.js';
+import { type SpoolCheckpointFailed, type SpoolJob, type SpoolOpened, type SpoolReply, type SpoolRolled, type SpoolWriterData, spoolWriterThread } from './spool-writer-thread.js';
 
 /**
  * Files up to this size are written by the thread, copied into one buffer
@@ -38,6 +39,7 @@ export class SpoolWriter {
   private opened = new Set<string>();
   /** Journal files of threads that died, until a compaction of their directory has run: the next thread compacts them as its own. */
   private readonly orphans = new Set<string>();
+  private checkpointFailure: ((message: string) => void) | undefined;
 
   constructor(private readonly data: SpoolWriterData = { journalLimit: JOURNAL_LIMIT, adopt: { files: [], pids: adoptedPids() } }) {}
 
@@ -65,6 +67,20 @@ export class SpoolWriter {
     });
   }
 
+  /**
+   * A checkpoint of the journal in `dir` now (maildir.ts, "Journal first"):
+   * resolves once every message file written journal first so far is
+   * durable; rejects when the thread cannot make checkpoints.
+   */
+  checkpoint(dir: string): Promise<void> {
+    return this.submit({ checkpoint: dir }).then(() => undefined);
+  }
+
+  /** Calls `listener` when checkpoints stop working (the thread then writes every message the durable way). */
+  onCheckpointFailure(listener: (message: string) => void): void {
+    this.checkpointFailure = listener;
+  }
+
   /** Calls `listener` whenever the thread closed a journal in `dir` past its size limit. */
   onRoll(dir: string, listener: () => void): void {
     this.rollListeners.set(dir, listener);
@@ -90,14 +106,15 @@ export class SpoolWriter {
 
   private start(): Worker {
     const adopt = { files: [...(this.data.adopt?.files ?? []), ...this.orphans], pids: this.data.adopt?.pids ?? [] };
-    const worker = new Worker(`(${spoolWriterThread.toString()})(${journalCompactor.toString()})`, { eval: true, name: 'spool-writer', workerData: { ...this.data, adopt } });
+    const worker = new Worker(`(${spoolWriterThread.toString()})(${journalCompactor.toString()}, ${journalCheckpoints.toString()})`, { eval: true, name: 'spool-writer', workerData: { ...this.data, adopt } });
     this.opened = new Set();
     // Once this thread has written something, the journals a dead one left are compacted; not before, so
     // that a thread that cannot work is not restarted over and over by compactions.
     let orphansWaiting = this.orphans.size > 0;
-    worker.on('message', (replies: SpoolReply[] | SpoolRolled | SpoolOpened) => {
+    worker.on('message', (replies: SpoolReply[] | SpoolRolled | SpoolOpened | SpoolCheckpointFailed) => {
       if (!Array.isArray(replies)) {
         if ('opened' in replies) this.opened.add(replies.opened);
+        else if ('checkpointFailed' in replies) this.checkpointFailure?.(replies.checkpointFailed);
         else this.rollListeners.get(replies.rolled)?.();
         return;
       }

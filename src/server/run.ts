@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/index.js';
 import { MaildirSpool } from '../delivery/maildir.js';
+import { spoolWriter } from '../delivery/spool-writer.js';
 import { adoptedPids } from '../delivery/spool-writer.js';
 import { matchPool } from '../sieve/match/match-pool.js';
 import { DeliveryQueue } from '../delivery/queue.js';
@@ -71,6 +72,8 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   for (const d of all) logger.warn({ event: 'config-warning' }, formatDiagnostic(d));
 
   const spool = new MaildirSpool(config.spoolDir);
+  // Messages stay safe (docs/server.md, "The spool"), but each now costs its own syncs: worth an operator's look.
+  spoolWriter.onCheckpointFailure((err) => logger.warn({ event: 'spool-checkpoint', err }, 'spool checkpoints failed: every message is now synced on its own'));
   if (options.recoverSpool === false) {
     await spool.init();
     // A worker started in a dead one's place compacts the journals it left (docs/operations.md, "Workers").

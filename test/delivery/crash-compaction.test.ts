@@ -26,7 +26,11 @@ const built = existsSync(join(dist, 'maildir.js'));
 const CHILD = `
 const { MaildirSpool } = await import(process.env.DIST + '/maildir.js');
 const { SpoolWriter } = await import(process.env.DIST + '/spool-writer.js');
-const spool = new MaildirSpool(process.env.SPOOL, new SpoolWriter({ journalLimit: 1500, crashAt: process.env.CRASH_AT }));
+const writer = new SpoolWriter({ journalLimit: 1500, crashAt: process.env.CRASH_AT });
+const spool = new MaildirSpool(process.env.SPOOL, writer);
+// Only the compaction below may crash: one a roll starts on its own (which now rewrites journals to drop their
+// messages' octets, maildir.ts "Journal first") would crash before the reader has taken any message away.
+writer.onRoll(spool.envelopeDir, () => undefined);
 await spool.init();
 const envelope = { mailFrom: 'a@sender.test', recipients: ['b@here.test'], client: { address: '127.0.0.1' }, receivedAt: new Date(0).toISOString() };
 const delivered = [];

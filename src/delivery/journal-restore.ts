@@ -1,0 +1,144 @@
+/**
+ * Start-up, before the journals are compacted: the messages written
+ * "journal first" (maildir.ts) that no checkpoint covered. Their files were
+ * written without syncs, so after a power loss a file may be missing, or
+ * hold less than it should, while its record, with the message's octets, is
+ * durable in the journal.
+ *
+ * - Journals of an earlier boot of the machine (their first line names it):
+ *   each such message's file is compared with its octets and written again,
+ *   durably, when it differs or is gone. A message that a reader had already
+ *   taken and deleted comes back too: after a power loss the spool delivers
+ *   at least once, never less.
+ * - Journals of this boot: only the process died; the kernel kept every
+ *   file it was given, so a message that is gone was deleted (or never
+ *   acknowledged), and stays gone. One syncfs(2) makes the rest durable.
+ *
+ * Afterwards the records' octets are no longer needed, and compactJournal
+ * drops them; if the sync failed they are kept, and so is the rest.
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, fdatasyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { syncDir } from './dir-sync.js';
+import { appendedElsewhere, JOURNAL } from './envelope-journal.js';
+
+/** What start-up did with the journal-first messages no checkpoint covered. */
+export interface JournalFirstRecovery {
+  /** Files written again from their records (after a reboot). */
+  restored: number;
+  /** The messages are durable: compaction may drop their octets. */
+  durable: boolean;
+}
+
+/** A record that carries its message's octets. */
+interface Unsynced {
+  id: string;
+  folder: string;
+  octets: Buffer;
+}
+
+/** The spool as this needs it (maildir.ts's MaildirSpool). */
+export interface RestoreTarget {
+  dir: string;
+  envelopeDir: string;
+  folderDir(folder: string): string;
+}
+
+export async function recoverJournalFirst(spool: RestoreTarget, bootId: string | undefined = currentBootId()): Promise<JournalFirstRecovery> {
+  const names = (await readdir(spool.envelopeDir).catch(() => [] as string[])).filter((n) => JOURNAL.test(n) && !appendedElsewhere(n)).sort();
+  const restore: Unsynced[] = [];
+  let sameBoot = false;
+  for (const name of names) {
+    const { boot, unsynced } = readJournal(join(spool.envelopeDir, name));
+    if (unsynced.length === 0) continue;
+    if (bootId !== undefined && boot === bootId) sameBoot = true;
+    else restore.push(...unsynced);
+  }
+  let restored = 0;
+  if (restore.length) {
+    const visible = await visiblePaths(spool);
+    const dirs = new Set<string>();
+    for (const r of restore) {
+      const at = visible.get(r.id);
+      if (at !== undefined && (await readFile(at).catch(() => undefined))?.equals(r.octets)) continue;
+      const path = at ?? join(spool.folderDir(r.folder), 'new', r.id);
+      // A folder made in the second before the power loss may be gone with it.
+      if (at === undefined) for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(spool.folderDir(r.folder), sub), { recursive: true });
+      const tmp = join(spool.dir, 'tmp', `${r.id}.restore`);
+      writeDurably(tmp, r.octets);
+      await rename(tmp, path);
+      dirs.add(dirname(path));
+      visible.set(r.id, path);
+      restored++;
+    }
+    for (const d of dirs) await syncDir(d);
+  }
+  // Everything of this boot is in the page cache: one sync of the file system makes it durable.
+  const durable = !sameBoot || spawnSync('sync', ['-f', spool.dir], { stdio: 'ignore' }).status === 0;
+  return { restored, durable };
+}
+
+/** The machine's boot (journals name the boot they were written in); undefined off Linux. */
+export function currentBootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A journal's boot, and its records with octets that no checkpoint covered:
+ * those starting at or after the greatest `checkpoint` offset of a mark that
+ * names this file (a mark names the file its offset is in).
+ */
+function readJournal(file: string): { boot: string | undefined; unsynced: Unsynced[] } {
+  const text = readFileSync(file);
+  let boot: string | undefined;
+  let covered = 0;
+  const withOctets: Array<Unsynced & { offset: number }> = [];
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf(0x0a, start);
+    // A torn last line: its message was never acknowledged.
+    if (end < 0) break;
+    const line = text.toString('utf8', start, end);
+    const r = parse(line);
+    if (r && typeof r.boot === 'string' && boot === undefined) boot = r.boot;
+    else if (r && typeof r.checkpoint === 'number' && r.file === basename(file)) covered = Math.max(covered, r.checkpoint);
+    else if (r && typeof r.id === 'string' && typeof r.octets === 'string' && typeof r.folder === 'string') withOctets.push({ id: r.id, folder: r.folder, octets: Buffer.from(r.octets, 'base64'), offset: start });
+    start = end + 1;
+  }
+  return { boot, unsynced: withOctets.filter((r) => r.offset >= covered) };
+}
+
+function parse(line: string): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(line) as unknown;
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where each message of the spool is, by name: its folder's new/ or cur/ (with a Maildir info suffix). */
+async function visiblePaths(spool: RestoreTarget): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const folders = [spool.dir];
+  for (const e of await readdir(spool.dir, { withFileTypes: true })) if (e.name.startsWith('.') && e.isDirectory()) folders.push(join(spool.dir, e.name));
+  for (const folder of folders) {
+    for (const sub of ['new', 'cur']) for (const n of await readdir(join(folder, sub)).catch(() => [] as string[])) out.set(n.split(':')[0]!, join(folder, sub, n));
+  }
+  return out;
+}
+
+function writeDurably(file: string, bytes: Buffer): void {
+  const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+  try {
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
