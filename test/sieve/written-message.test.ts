@@ -86,4 +86,22 @@ describe('parsing a written message in slices', () => {
     expect(whole.actions.map((a) => a.type)).toEqual(['discard']);
     expect(now.headers).toEqual(lazy.headers);
   });
+
+  it('parses the whole message in the run\'s slices when the host keeps no header section apart (one of megabytes)', async () => {
+    const text = `From: ${'joe@example.com,\r\n '.repeat(50_000)}last@example.net\r\nSubject: hi\r\n\r\nbody\r\n`;
+    const script = compiled('if exists "subject" { discard; }');
+    let loaded = 0;
+    const lazy = lazyMessage(undefined, text.length, () => text, undefined, () => {
+      loaded++;
+      return Promise.resolve();
+    });
+    const sliced = await executeAsync(script, { message: lazy, envelope }, {}, { timeSliceMs: 1e-9 });
+    expect(sliced.errors).toEqual([]);
+    expect(sliced.actions.map((a) => a.type)).toEqual(['discard']);
+    expect(sliced.runtime.budget.slices).toBeGreaterThan(50);
+    // Loaded first (a spooled message, without holding the event loop), then parsed.
+    expect(loaded).toBe(1);
+    expect(lazy.headers).toEqual(parseMessage(text).headers);
+    expect(lazy.body).toBe('body\r\n');
+  });
 });
