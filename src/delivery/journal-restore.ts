@@ -30,6 +30,8 @@ export interface JournalFirstRecovery {
   restored: number;
   /** The messages are durable: compaction may drop their octets. */
   durable: boolean;
+  /** Records that could not be written back, and why: they stay in the journal, with their octets. */
+  failed?: Array<{ id: string; error: string }>;
 }
 
 /** A record that carries its message's octets. */
@@ -57,27 +59,34 @@ export async function recoverJournalFirst(spool: RestoreTarget, bootId: string |
     else restore.push(...unsynced);
   }
   let restored = 0;
+  const failed: Array<{ id: string; error: string }> = [];
   if (restore.length) {
     const visible = await visiblePaths(spool);
     const dirs = new Set<string>();
     for (const r of restore) {
-      const at = visible.get(r.id);
-      if (at !== undefined && (await readFile(at).catch(() => undefined))?.equals(r.octets)) continue;
-      const path = at ?? join(spool.folderDir(r.folder), 'new', r.id);
-      // A folder made in the second before the power loss may be gone with it.
-      if (at === undefined) for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(spool.folderDir(r.folder), sub), { recursive: true });
-      const tmp = join(spool.dir, 'tmp', `${r.id}.restore`);
-      writeDurably(tmp, r.octets);
-      await rename(tmp, path);
-      dirs.add(dirname(path));
-      visible.set(r.id, path);
-      restored++;
+      try {
+        const at = visible.get(r.id);
+        if (at !== undefined && (await readFile(at).catch(() => undefined))?.equals(r.octets)) continue;
+        const path = at ?? join(spool.folderDir(r.folder), 'new', r.id);
+        // A folder made in the second before the power loss may be gone with it.
+        if (at === undefined) for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(spool.folderDir(r.folder), sub), { recursive: true });
+        const tmp = join(spool.dir, 'tmp', `${r.id}.restore`);
+        writeDurably(tmp, r.octets);
+        await rename(tmp, path);
+        dirs.add(dirname(path));
+        visible.set(r.id, path);
+        restored++;
+      } catch (e) {
+        // One record that cannot be written back (a folder name no spool would make, a full disk) must not keep the
+        // server from starting: its octets stay in the journal for the next start, and the rest are written.
+        failed.push({ id: r.id, error: (e as Error).message });
+      }
     }
     for (const d of dirs) await syncDir(d);
   }
   // Everything of this boot is in the page cache: one sync of the file system makes it durable.
-  const durable = !sameBoot || spawnSync('sync', ['-f', spool.dir], { stdio: 'ignore' }).status === 0;
-  return { restored, durable };
+  const durable = failed.length === 0 && (!sameBoot || spawnSync('sync', ['-f', spool.dir], { stdio: 'ignore' }).status === 0);
+  return { restored, durable, ...(failed.length ? { failed } : {}) };
 }
 
 /** The machine's boot (journals name the boot they were written in); undefined off Linux. */

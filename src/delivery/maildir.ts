@@ -228,16 +228,19 @@ export class MaildirSpool {
    * journals, and the envelope files of a spool written before them, are
    * compacted into one journal.
    */
-  async recover(): Promise<{ removedTmp: number; removedEnvelopes: number; restored: number }> {
+  async recover(): Promise<{ removedTmp: number; removedEnvelopes: number; restored: number; restoreFailed?: Array<{ id: string; error: string }> }> {
     await this.init();
     let removedTmp = 0;
     for (const name of await readdir(join(this.dir, 'tmp'))) {
       await rm(join(this.dir, 'tmp', name), { force: true });
       removedTmp++;
     }
-    const { restored, durable } = await recoverJournalFirst(this);
-    const removedEnvelopes = await compactJournal(this.envelopeDir, await this.visible(), durable);
-    return { removedTmp, removedEnvelopes, restored };
+    const { restored, durable, failed } = await recoverJournalFirst(this);
+    // A record not written back is kept as if its message were there: the next start tries again.
+    const keep = await this.visible();
+    for (const f of failed ?? []) keep.add(f.id);
+    const removedEnvelopes = await compactJournal(this.envelopeDir, keep, durable);
+    return { removedTmp, removedEnvelopes, restored, ...(failed ? { restoreFailed: failed } : {}) };
   }
 
   /** The names of the messages in every folder's new/ and cur/ (without a Maildir info suffix). */

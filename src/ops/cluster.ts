@@ -81,6 +81,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
 
   const recovered = await new MaildirSpool(config.spoolDir).recover();
   logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
+  if (recovered.restoreFailed) logger.warn({ event: 'spool-restore', failed: recovered.restoreFailed }, 'messages not written back from the journal after a reboot: their octets stay in it for the next start');
 
   const own = new Registry();
   const restarts = new Counter({ name: 'smtpcbv_worker_restarts_total', help: 'Workers replaced after they exited unasked.', registers: [own] });

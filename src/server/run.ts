@@ -82,6 +82,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   } else {
     const recovered = await spool.recover();
     logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
+    if (recovered.restoreFailed) logger.warn({ event: 'spool-restore', failed: recovered.restoreFailed }, 'messages not written back from the journal after a reboot: their octets stay in it for the next start');
   }
 
   const s = config.server;

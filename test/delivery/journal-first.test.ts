@@ -104,6 +104,19 @@ describe('journal first', () => {
     expect(await readdir(join(spool.dir, 'tmp'))).toEqual([]);
   });
 
+  it('after a reboot, a record that cannot be written back does not stop the start, and keeps its octets', async () => {
+    const spool = new MaildirSpool(join(dir, 'spool'));
+    await spool.init();
+    await writeJournal(spool.dir, 'an-earlier-boot', [record('odd', 'odd body', '../outside'), record('fine', 'fine body')]);
+    const r = await spool.recover();
+    expect(r).toMatchObject({ restored: 1, restoreFailed: [{ id: 'odd', error: expect.stringMatching(/invalid folder name/) }] });
+    expect(await readFile(join(spool.dir, 'new', 'fine'), 'utf8')).toBe('fine body');
+    // The record not written back stays, with its octets, for the next start to try again.
+    const lines = await journalLines(spool.dir);
+    expect(lines.find((l) => l.id === 'odd')).toHaveProperty('octets');
+    expect(lines.find((l) => l.id === 'fine')).toHaveProperty('octets');
+  });
+
   it('in the same boot (only the process died), a message gone from the spool stays gone', async () => {
     const spool = new MaildirSpool(join(dir, 'spool'));
     await spool.init();
