@@ -365,8 +365,13 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor, makeCh
       if (job.journalFirst && bootId && checkpoints.working && job.record && files.length === 1) {
         // The record with the octets first; then the file, not synced, visible at once (maildir.ts, "Journal first").
         const f = files[0]!;
-        const at = await journal(job.record.dir, withOctets(job.record.line, f.bytes), true);
+        const dir = job.record.dir;
+        const recorded = journal(dir, withOctets(job.record.line, f.bytes), true);
+        let at: RecordAt | undefined;
         try {
+          // The file is made in tmp/ while the record's commit runs (the message handler below starts it once every job
+          // of the batch has queued its record): creating a file is the dearest call here, and tmp/ is emptied at start-up.
+          await undefined;
           const fd = fs.openSync(f.tmp, CREATE, 0o600);
           made.push(f.tmp);
           try {
@@ -374,12 +379,15 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor, makeCh
           } finally {
             fs.closeSync(fd);
           }
+          at = await recorded;
           fs.renameSync(f.tmp, f.path);
           made.push(f.path);
         } finally {
-          written(job.record.dir, at);
+          // Only once its file is in place (or never will be: the client hears 451) may a checkpoint cover the record.
+          if (at) written(dir, at);
+          else recorded.then((a) => written(dir, a), () => undefined);
         }
-        checkpoints.soon(job.record.dir);
+        checkpoints.soon(dir);
         reply({ seq: job.seq, dirSyncs: 0 });
         return;
       }
@@ -422,5 +430,7 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor, makeCh
         (e: unknown) => reply({ seq: job.seq, error: { message: (e as Error).message }, dirSyncs: 0 }),
       );
     }
+    // Every job of the batch has queued its record: their commit starts now, and journal-first files are made while it runs.
+    for (const j of journals.values()) if (!j.committing && j.waiting.length) void commit(j);
   });
 }
