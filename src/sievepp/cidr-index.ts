@@ -99,8 +99,8 @@ const partsOf = (a: Ipaddr.IPv4 | Ipaddr.IPv6): number[] => (a.kind() === 'ipv4'
 
 /** The segments of one family's blocks. */
 function* segmentsOf<K extends number | bigint>(entries: readonly IndexedBlock[], f: Family<K>): Generator<void, Segments<K>> {
-  // The family's blocks: first and last address, prefix length (for the order) and entry; made at their
-  // full size at once (typed for IPv4), as growing arrays of 438,000 items copies them in single steps.
+  // The family's blocks: first and last address, prefix length (for the order) and entry, in arrays made
+  // at their size once it is counted (typed for IPv4): growing arrays of 438,000 items copies them in single steps.
   const n = entries.length;
   let count = 0;
   let work = 0;
