@@ -3,7 +3,9 @@
  * ends that ds_fetch and friends ask. A Datasource answers a query (with
  * `?` placeholders bound to the parameters) with rows of named columns.
  * The drivers are in datasources/; CachedDatasource adds Momentum's result
- * cache (cache_size entries for cache_life seconds, none with no_cache).
+ * cache (cache_size entries for cache_life seconds, none with no_cache), in
+ * front of every driver as ds_core has it ("The datasource layer is
+ * designed to cache query results").
  */
 export type Row = Readonly<Record<string, string>>;
 
@@ -14,6 +16,23 @@ export interface Datasource {
   /** The rows a query gives, at most `limit`; a failure is thrown (the caller makes it a runtime error). */
   query(query: string, params: QueryParams, limit?: number): Row[] | Promise<Row[]>;
   close?(): void;
+  /** Whether `query` only reads, so that its result may be cached; without it, a query that starts with SELECT. */
+  reads?(query: string): boolean;
+  /**
+   * For a driver whose data can change while a result is cached (the csv:
+   * driver's file, read again when it changes): the version of the data
+   * `query` reads now. A cached result is used only while the version it
+   * was made from is the current one, so that the cache never answers with
+   * rows of an older file than the driver would (docs/configuration.md,
+   * "Datasource"). Without it a result lives its cache_life.
+   */
+  versionOf?(query: string): Promise<DataVersion>;
+}
+
+/** What a result was made from: a source (a file) and its version; results of the source with another version are stale. */
+export interface DataVersion {
+  source: string;
+  version: string;
 }
 
 /** The configured datasources by name. */
@@ -30,9 +49,20 @@ export interface CacheSettings {
 
 export const DEFAULT_CACHE: Readonly<CacheSettings> = { size: 1000, lifeSeconds: 3600, maxRows: 100 };
 
+/** A cached result and the version of the data it was made from (none for a driver without versionOf). */
+interface Entry {
+  at: number;
+  rows: Row[];
+  made?: DataVersion;
+}
+
+const SELECT = /^\s*select\b/i;
+
 /** A datasource with Momentum's result cache in front: the least recently used entry goes first. */
 export class CachedDatasource implements Datasource {
-  private readonly cache = new Map<string, { at: number; rows: Row[] }>();
+  private readonly cache = new Map<string, Entry>();
+  /** Queries answered from the cache, and by the driver (for tests and ds_core's "stats"). */
+  readonly stats = { hits: 0, misses: 0 };
 
   constructor(
     private readonly inner: Datasource,
@@ -42,24 +72,62 @@ export class CachedDatasource implements Datasource {
 
   async query(query: string, params: QueryParams, limit?: number): Promise<Row[]> {
     const max = this.settings.maxRows < 0 ? limit : Math.min(limit ?? Infinity, this.settings.maxRows);
-    const cacheable = this.settings.lifeSeconds > 0 && /^\s*select\b/i.test(query);
+    const cacheable = this.settings.lifeSeconds > 0 && (this.inner.reads ? this.inner.reads(query) : SELECT.test(query));
+    if (!cacheable) return this.ask(query, params, max);
     const key = JSON.stringify([query, params, max ?? null]);
-    const hit = cacheable ? this.cache.get(key) : undefined;
-    if (hit && this.now() - hit.at < this.settings.lifeSeconds * 1000) {
+    // Taken before the driver reads: a result is never filed under a version newer than its data.
+    const current = await this.currentVersion(query);
+    const hit = this.cache.get(key);
+    if (hit && this.now() - hit.at < this.settings.lifeSeconds * 1000 && sameVersion(hit.made, current)) {
       this.cache.delete(key);
       this.cache.set(key, hit);
+      this.stats.hits++;
       return hit.rows;
     }
-    const rows = await this.inner.query(query, params, max === Infinity ? undefined : max);
-    if (cacheable) {
-      this.cache.delete(key);
-      this.cache.set(key, { at: this.now(), rows });
-      if (this.cache.size > this.settings.size) this.cache.delete(this.cache.keys().next().value!);
-    }
+    if (current) this.dropOtherVersions(current);
+    const rows = await this.ask(query, params, max);
+    this.cache.delete(key);
+    this.cache.set(key, current ? { at: this.now(), rows, made: current } : { at: this.now(), rows });
+    if (this.cache.size > this.settings.size) this.cache.delete(this.cache.keys().next().value!);
     return rows;
+  }
+
+  /** Results kept now. */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  private ask(query: string, params: QueryParams, max: number | undefined): Row[] | Promise<Row[]> {
+    this.stats.misses++;
+    return this.inner.query(query, params, max === Infinity ? undefined : max);
+  }
+
+  /** The data's version, if the driver has versions; a driver that cannot tell it (a file that is gone) fails in its query. */
+  private async currentVersion(query: string): Promise<DataVersion | undefined> {
+    if (!this.inner.versionOf) return undefined;
+    try {
+      return await this.inner.versionOf(query);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The source changed: its results from other versions go at once, not
+   * when their queries come again or cache_life ends, which would keep an
+   * old file's rows (megabytes, with max_rows = -1) for up to an hour.
+   */
+  private dropOtherVersions(current: DataVersion): void {
+    for (const [key, e] of this.cache) {
+      if (e.made && e.made.source === current.source && e.made.version !== current.version) this.cache.delete(key);
+    }
   }
 
   close(): void {
     this.inner.close?.();
   }
+}
+
+function sameVersion(made: DataVersion | undefined, current: DataVersion | undefined): boolean {
+  return made === undefined ? current === undefined : current !== undefined && made.version === current.version;
 }

@@ -132,6 +132,60 @@ describe('long lists are made in slices', () => {
   });
 });
 
+describe('define_cidr at every run (as sieve-ref-cidrdb.md\'s example has it)', () => {
+  /** Rows whose block column counts its reads: a table parsed again reads every block again. */
+  function countedRows(n: number, value: string) {
+    const reads = { count: 0 };
+    const rows = Array.from({ length: n }, (_, i) => {
+      const row: Record<string, string> = {};
+      Object.defineProperty(row, '1', { enumerable: true, get: () => (reads.count++, `10.${i >> 8}.${i & 255}.0/24`) });
+      row['2'] = `${value} ${i}`;
+      return row;
+    });
+    return { rows, reads };
+  }
+  const script = 'define_cidr $def; $v = query_cidr :ip "10.1.2.3" "t";';
+  const withDefinition = '$def = hash_create; hash_set $def "cidrname" "t"; hash_set $def "cachename" "ds"; hash_set $def "query" "q"; hash_set $def "type" "value"; ';
+
+  it('keeps the table and its index while the datasource gives the same rows, and makes them again from new rows', async () => {
+    const first = countedRows(1000, 'old');
+    let current = first.rows;
+    const host: MomentumHost = { datasources: new Map([['ds', { query: () => current } satisfies Datasource]]), cidr: new CidrTables() };
+    const value = async () => {
+      const r = await run(withDefinition + script, 1e12, { sliced: true, host });
+      expect(r.errors).toEqual([]);
+      return getValue(r.runtime, 'v');
+    };
+    expect(await value()).toBe('old 258');
+    const table = host.cidr!.get('t');
+    const reads = first.reads.count;
+    expect(reads).toBeGreaterThanOrEqual(1000);
+    // The next runs: the same rows (a cached result), no block read again, the same table.
+    expect(await value()).toBe('old 258');
+    expect(await value()).toBe('old 258');
+    expect(first.reads.count).toBe(reads);
+    expect(host.cidr!.get('t')).toBe(table);
+    // Other rows (a new version of the file, a result past its cache_life): a new table.
+    const second = countedRows(300, 'new');
+    current = second.rows;
+    expect(await value()).toBe('new 258');
+    expect(second.reads.count).toBeGreaterThanOrEqual(300);
+    expect(host.cidr!.get('t')).not.toBe(table);
+  });
+
+  it('makes the table again for reload_cidr, and for another definition of the same name', async () => {
+    const { rows, reads } = countedRows(10, 'x');
+    const host: MomentumHost = { datasources: new Map([['ds', { query: () => rows } satisfies Datasource]]), cidr: new CidrTables() };
+    await run(withDefinition + script, 1e12, { sliced: true, host });
+    const once = reads.count;
+    await run(withDefinition + 'define_cidr $def; reload_cidr "t";', 1e12, { sliced: true, host });
+    expect(reads.count).toBe(2 * once);
+    const r = await run(withDefinition + 'hash_set $def "default_value" "none"; define_cidr $def; $v = query_cidr :ip "192.0.2.1" "t";', 1e12, { sliced: true, host });
+    expect(reads.count).toBe(3 * once);
+    expect(getValue(r.runtime, 'v')).toBe('none');
+  });
+});
+
 describe('ec_get_message_size', () => {
   it('gives the size the host knows, without reading a message kept on disk', async () => {
     const head = 'From: joe@example.com\r\nSubject: big\r\n\r\n';

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseBlock } from '../../src/sievepp/cidr.js';
+import { parseBlock, parseBlockByIpaddr } from '../../src/sievepp/cidr.js';
 import { parseMonitor } from '../../src/sievepp/counters.js';
 import { CsvReader, parseCsv, parseCsvInSlices } from '../../src/sievepp/datasources/csv-parse.js';
 import { quotedPrintable } from '../../src/sievepp/functions/strings.js';
@@ -146,6 +146,19 @@ describe('monitors and CIDR blocks', () => {
       fc.property(fc.ipV4(), fc.integer({ min: 0, max: 32 }), (ip, bits) => {
           expect(parseBlock(`${ip}/${bits}`)?.[1]).toBe(bits);
         }),
+    );
+  });
+
+  it('a dotted IPv4 block, read without ipaddr.js, is the block ipaddr.js reads (leading zeros, octal, ranges)', () => {
+    const part = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.constantFrom('00', '010', '08', '0x1f', '255', '256', '', '-1', '1e2'));
+    const text = fc
+      .tuple(fc.array(part, { minLength: 1, maxLength: 5 }), fc.option(fc.oneof(fc.integer({ min: 0, max: 40 }).map(String), fc.constantFrom('032', '08', '', '3 2'))), fc.constantFrom('', ' '))
+      .map(([parts, bits, pad]) => `${pad}${parts.join('.')}${bits === null ? '' : `/${bits}`}${pad}`);
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(parseBlock(t)).toEqual(parseBlockByIpaddr(t));
+      }),
+      { numRuns: 5000 },
     );
   });
 });

@@ -7,7 +7,7 @@ import { mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Row } from '../../src/sievepp/datasource.js';
+import { CachedDatasource, DEFAULT_CACHE, type Row } from '../../src/sievepp/datasource.js';
 import { CsvDatasource } from '../../src/sievepp/datasources/csv.js';
 
 describe('the csv: datasource', () => {
@@ -131,7 +131,7 @@ describe('the csv: datasource', () => {
       { 1: '10.0.1.0/24', 2: 'listed, "1"\r\nfor spam' },
     ]);
     // The query that came during the parse waited for it: one parse for the version.
-    expect(ds.stats).toEqual({ parsing: 0, parsed: 1 });
+    expect(ds.stats).toMatchObject({ parsing: 0, parsed: 1 });
   });
 
   it('makes the rows of every record once per version and column count, for the queries without a limit', async () => {
@@ -154,5 +154,76 @@ describe('the csv: datasource', () => {
     writeFileSync(file, 'd,4,w\n');
     expect(await ds.query('shared.csv?cols=2', [])).toEqual([{ 1: 'd', 2: '4' }]);
     expect(ds.stats.parsed).toBe(2);
+  });
+
+  describe('behind the result cache (CachedDatasource, as the configuration opens it)', () => {
+    const cached = (settings = DEFAULT_CACHE, now?: () => number) => {
+      const csv = new CsvDatasource(dir);
+      return { csv, ds: new CachedDatasource(csv, settings, now) };
+    };
+
+    it('answers a repeated query from the cache: the rows are made once, not at every query', async () => {
+      writeFileSync(path.join(dir, 'repeat.csv'), 'a,1\nb,2\n');
+      const { csv, ds } = cached();
+      const first = await ds.query('repeat.csv?cols=2', [], 1);
+      expect(first).toEqual([{ 1: 'a', 2: '1' }]);
+      expect(await ds.query('repeat.csv?cols=2', [], 1)).toBe(first);
+      expect(await ds.query('repeat.csv?cols=2', [], 1)).toBe(first);
+      expect(csv.stats).toEqual({ parsing: 0, parsed: 1, rowsMade: 1 });
+      expect(ds.stats).toEqual({ hits: 2, misses: 1 });
+      // Another query (other columns) is another entry.
+      expect(await ds.query('repeat.csv?cols=1', [], 1)).toEqual([{ 1: 'a' }]);
+      expect(csv.stats.rowsMade).toBe(2);
+    });
+
+    it('gives the new rows once the file changed, and drops the old version’s results', async () => {
+      const file = path.join(dir, 'changing.csv');
+      writeFileSync(file, 'a,1\n');
+      const { csv, ds } = cached();
+      expect(await ds.query('changing.csv', [])).toEqual([{ 1: 'a', 2: '1' }]);
+      expect(await ds.query('changing.csv?cols=1', [])).toEqual([{ 1: 'a' }]);
+      expect(ds.size).toBe(2);
+      // Replaced by rename with the same size and time: only the inode tells.
+      const then = 1_700_000_000;
+      utimesSync(file, then, then);
+      const next = `${file}.new`;
+      writeFileSync(next, 'b,2\n');
+      utimesSync(next, then, then);
+      renameSync(next, file);
+      expect(await ds.query('changing.csv', [])).toEqual([{ 1: 'b', 2: '2' }]);
+      // The other query's result was of the old file: gone with it, not kept for its cache_life.
+      expect(ds.size).toBe(1);
+      expect(await ds.query('changing.csv?cols=1', [])).toEqual([{ 1: 'b' }]);
+      expect(csv.stats.parsed).toBe(2);
+      expect(await ds.query('changing.csv', [])).toEqual([{ 1: 'b', 2: '2' }]);
+      expect(ds.stats.hits).toBe(1);
+    });
+
+    it('fails a query for a file that is gone, without answering from the cache', async () => {
+      const file = path.join(dir, 'gone.csv');
+      writeFileSync(file, 'a\n');
+      const { ds } = cached();
+      expect(await ds.query('gone.csv', [])).toEqual([{ 1: 'a' }]);
+      rmSync(file);
+      await expect(ds.query('gone.csv', [])).rejects.toThrow(/ENOENT/);
+    });
+
+    it('asks the file again after cache_life, and every time with no_cache (cache_life 0)', async () => {
+      writeFileSync(path.join(dir, 'aged.csv'), 'a\n');
+      let now = 0;
+      const { csv, ds } = cached({ ...DEFAULT_CACHE, lifeSeconds: 10 }, () => now);
+      await ds.query('aged.csv', []);
+      now = 9_999;
+      await ds.query('aged.csv', []);
+      expect(csv.stats.rowsMade).toBe(1);
+      now = 10_000;
+      await ds.query('aged.csv', []);
+      expect(csv.stats.rowsMade).toBe(2);
+      const none = cached({ ...DEFAULT_CACHE, lifeSeconds: 0 });
+      await none.ds.query('aged.csv', []);
+      await none.ds.query('aged.csv', []);
+      expect(none.csv.stats.rowsMade).toBe(2);
+      expect(none.ds.size).toBe(0);
+    });
   });
 });

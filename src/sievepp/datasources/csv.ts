@@ -17,13 +17,15 @@
  * (csv-parse.ts) and the rows are made in slices of 2 ms, between which the
  * event loop runs: a file of many megabytes holds other sessions a slice at
  * a time, and the garbage collections of what it makes (docs/server.md,
- * "The spool").
+ * "The spool"). In front of it, as of every driver, is the datasource's
+ * result cache (CachedDatasource): a query repeated within cache_life on the
+ * same version of the file (versionOf) gets the rows already made.
  */
 import { isUtf8 } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Datasource, QueryParams, Row } from '../datasource.js';
+import type { Datasource, DataVersion, QueryParams, Row } from '../datasource.js';
 import { CSV_SLICE_MS, CsvReader, inSlices } from './csv-parse.js';
 
 /** A file's version as stat(2) tells it: a change of any of these reads it again. */
@@ -71,8 +73,8 @@ export class CsvDatasource implements Datasource {
   private readonly sliceMs: number;
   /** The configured charset's decoder, if any. */
   private readonly assumed: TextDecoder | undefined;
-  /** Parses under way, and file versions parsed, since the datasource was made. */
-  readonly stats = { parsing: 0, parsed: 0 };
+  /** Parses under way, file versions parsed, and sets of rows made (a query's, or every record's), since the datasource was made. */
+  readonly stats = { parsing: 0, parsed: 0, rowsMade: 0 };
 
   constructor(
     /** Where relative file names resolve (the configuration's directory). */
@@ -85,13 +87,31 @@ export class CsvDatasource implements Datasource {
     this.assumed = options.assumeCharset ? new TextDecoder(options.assumeCharset) : undefined;
   }
 
-  async query(query: string, _params: QueryParams, limit?: number): Promise<Row[]> {
+  /** The file a query names (absolute) and the columns it reads. */
+  private target(query: string): { file: string; cols: number } {
     const [name, search] = query.includes('?') ? [query.slice(0, query.indexOf('?')), query.slice(query.indexOf('?') + 1)] : [query, ''];
     const file = name.trim() || this.file;
     if (!file) throw new Error('the query names no CSV file');
     // A column count as slice() takes it; none, 0, a negative or not a number: every column.
     const cols = Math.max(0, Math.trunc(Number(new URLSearchParams(search).get('cols') ?? '0'))) || 0;
-    const known = await this.load(path.resolve(this.baseDir, file));
+    return { file: path.resolve(this.baseDir, file), cols };
+  }
+
+  /** Every query reads: Momentum caches a CSV query's rows as any other (3-reference-modules-ds-core.md). */
+  reads(): boolean {
+    return true;
+  }
+
+  /** The version of the file a query reads, as load() tells versions apart: the result cache keeps rows only while it stays. */
+  async versionOf(query: string): Promise<DataVersion> {
+    const { file } = this.target(query);
+    const { ino, size, mtimeMs } = await stat(file);
+    return { source: file, version: `${ino}:${size}:${mtimeMs}` };
+  }
+
+  async query(query: string, _params: QueryParams, limit?: number): Promise<Row[]> {
+    const { file, cols } = this.target(query);
+    const known = await this.load(file);
     const every = known.rows.get(cols) ?? (limit === undefined ? this.everyRow(known, cols) : undefined);
     if (!every) return this.rowsOf(await known.records, cols, limit);
     const rows = await every;
@@ -116,6 +136,7 @@ export class CsvDatasource implements Datasource {
   private async rowsOf(records: string[][], cols: number, limit: number | undefined): Promise<Row[]> {
     const end = limit === undefined ? records.length : Math.min(limit, records.length);
     const rows: Row[] = [];
+    this.stats.rowsMade++;
     await inSlices((steps) => {
       for (const stop = Math.min(end, rows.length + steps); rows.length < stop; ) {
         const fields = records[rows.length]!;

@@ -3,12 +3,16 @@
  * blocks from a datasource into a named table, query_cidr gives the value
  * of the block holding the client's address (or :ip), check_cidr whether
  * one holds it, reload_cidr loads a table again. Tables live in the host's
- * CidrTables (cidr.ts), which the configuration can fill too. rbldnsd files
- * are not read (docs/momentum-compatibility.md).
+ * CidrTables (cidr.ts), which the configuration can fill too, each with the
+ * index a look-up searches (cidr-index.ts), which define_cidr builds in the
+ * run's time slices. rbldnsd files are not read
+ * (docs/momentum-compatibility.md).
  */
-import type { Bound } from '../../sieve/registry.js';
+import type { Bound, MaybePromise } from '../../sieve/registry.js';
 import type { Runtime } from '../../sieve/runtime/runtime.js';
 import { type CidrEntry, type CidrTable, CidrTables, parseBlock } from '../cidr.js';
+import { buildCidrIndex, STEP } from '../cidr-index.js';
+import type { Row } from '../datasource.js';
 import { argString, argValue, eachInSlices, type SieveFunction } from '../functions.js';
 import { contextValue, hostOf, sessionOf } from '../host.js';
 import { toStr } from '../values.js';
@@ -27,7 +31,19 @@ interface Definition {
 /** What parsing a block costs, in the budget's units (about a character scanned each). */
 const BLOCK_UNITS = 1024;
 
-const DEFINITIONS = new WeakMap<CidrTables, Map<string, Definition>>();
+/**
+ * A table define_cidr made: its definition, the rows it made it from (weakly: the datasource's cache owns
+ * them, and a table must not keep 438,000 rows alive once the cache let them go) and the table.
+ */
+interface Loaded {
+  d: Definition;
+  rows: WeakRef<readonly Row[]>;
+  table: CidrTable;
+}
+
+const DEFINITIONS = new WeakMap<CidrTables, Map<string, Loaded>>();
+
+const sameDefinition = (a: Definition, b: Definition) => JSON.stringify(a) === JSON.stringify(b);
 
 function tables(b: Bound, rt: Runtime, fn: string): CidrTables {
   const t = hostOf(rt).cidr;
@@ -51,10 +67,19 @@ function definitionOf(b: Bound, rt: Runtime): Definition {
   return { name: toStr(first), datasource: argString(b, rt, 1)!, query: argString(b, rt, 2)!, type: 'boolean', defaultValue: '', interpolate: false };
 }
 
-async function load(b: Bound, rt: Runtime, d: Definition): Promise<void> {
+async function load(b: Bound, rt: Runtime, d: Definition, reload = false): Promise<void> {
   const ds = hostOf(rt).datasources?.get(d.datasource);
   if (!ds) return rt.fail(`define_cidr: no datasource named '${d.datasource}'`, b.node.pos);
   const rows = await ds.query(d.query, []);
+  const t = tables(b, rt, 'define_cidr');
+  let defs = DEFINITIONS.get(t);
+  if (!defs) DEFINITIONS.set(t, (defs = new Map()));
+  // Scripts define their tables at every run, as sieve-ref-cidrdb.md's example does; Momentum builds the
+  // tree once and again at its refresh or reload_cidr. Here the same rows (the datasource's cached result,
+  // the same version of a csv: file) keep the table and its index: a table of 438,000 blocks is seconds of
+  // parsing and building, and is made again only when the datasource gives other rows.
+  const known = defs.get(d.name);
+  if (!reload && known && known.rows.deref() === rows && sameDefinition(known.d, d) && t.get(d.name) === known.table) return;
   const entries: CidrEntry[] = [];
   // In slices: a block costs ipaddr.js some 11 us, so a CSV file of 400,000 blocks held the event loop 5 s in one step.
   await eachInSlices(
@@ -68,11 +93,24 @@ async function load(b: Bound, rt: Runtime, d: Definition): Promise<void> {
     () => BLOCK_UNITS,
   );
   const table: CidrTable = { type: d.type, entries, defaultValue: d.defaultValue, interpolate: d.interpolate };
-  const t = tables(b, rt, 'define_cidr');
-  t.define(d.name, table);
-  let defs = DEFINITIONS.get(t);
-  if (!defs) DEFINITIONS.set(t, (defs = new Map()));
-  defs.set(d.name, d);
+  const index = await inSlices(rt, buildCidrIndex(entries));
+  t.define(d.name, table, index);
+  defs.set(d.name, { d, rows: new WeakRef(rows), table });
+}
+
+/**
+ * Runs a build that stops every STEP units of work (cidr-index.ts) in the
+ * run's time slices, charged to its budget: the index of 438,000 blocks is
+ * some 8 million comparisons when they come unsorted.
+ */
+function inSlices<R>(rt: Runtime, build: Generator<void, R>): MaybePromise<R> {
+  const budget = rt.budget;
+  for (;;) {
+    const r = build.next();
+    if (r.done) return r.value;
+    budget.charge(STEP);
+    if (budget.yieldDue) return budget.pause().then(() => inSlices(rt, build));
+  }
 }
 
 const defineCidr: SieveFunction = {
@@ -92,8 +130,8 @@ const reloadCidr: SieveFunction = {
   uses: { command: true },
   params: [{ name: 'name', type: 'string' }],
   call(b, rt) {
-    const d = DEFINITIONS.get(tables(b, rt, 'reload_cidr'))?.get(argString(b, rt, 0)!);
-    return d ? load(b, rt, d) : undefined;
+    const known = DEFINITIONS.get(tables(b, rt, 'reload_cidr'))?.get(argString(b, rt, 0)!);
+    return known ? load(b, rt, known.d, true) : undefined;
   },
 };
 
