@@ -94,6 +94,20 @@ describe('the address test over large fields', () => {
     expect(answer(r)).toBe('yes [urgent] [r] [en]');
   });
 
+  it('answers a second test over the same large field as the first, whatever the worker kept of it', async () => {
+    const fields = [`From: ${folded(`${list(20_000)}, Boss <boss+urgent@bank.example>`)}`, 'To: x@y.example'];
+    const script = compiled(
+      `${REQUIRE} if address :localpart "from" "zzz" { set "a" "1"; } ` +
+        'if address :detail :matches ["to", "from"] "u*t" { set "b" "${1}"; } if address :count "eq" :comparator "i;ascii-numeric" "from" "20001" { set "c" "n"; } ' +
+        'if address :all :contains "from" "bank" { set "r" "${a}${b}${c}"; }',
+    );
+    const before = matchPool.answers;
+    const sliced = answer(await executeAsync(script, { message: messageOf(fields), envelope }));
+    expect(matchPool.answers).toBe(before + 4);
+    expect(sliced).toBe('rgenn');
+    expect(answer(execute(script, { message: messageOf(fields), envelope }) as ExecutionResult)).toBe(sliced);
+  });
+
   it('lets timers fire while it tests a From of megabytes, and stops at the budget', async () => {
     const fields = [`From: ${folded(list(200_000))}`];
     const script = scriptFor('address :domain "from" "x.example"');

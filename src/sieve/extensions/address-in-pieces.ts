@@ -25,8 +25,11 @@ import { memoTable, type Runtime } from '../runtime/runtime.js';
 import { countHolds, countMatch } from './relational.js';
 import { delimitersOf, detailPart, userPart } from './subaddress.js';
 
-/** Per run: addresses by raw value. */
+/** Per run: addresses by raw value; the tokens that name large values to the worker. */
 const ADDRESSES = memoTable();
+const TOKENS = memoTable();
+let tokens = 0;
+const nextToken = (): number => ++tokens;
 
 /** The addresses of one field value, parsed once per run and charged by its length; null when it is not an address list. */
 function addressesOf(rt: Runtime, raw: string): Address[] | null {
@@ -97,7 +100,7 @@ export async function addressTestInPieces(b: Bound, rt: Runtime, fields: readonl
     // Between fields, so that fields just under the worker's size are not all read in one step.
     if (i > 0 && budget.yieldDue) await budget.pause();
     const raw = fields[i]!;
-    const a = spec && raw.length >= OFFLOAD_CHARS ? await inWorker(raw, spec, budget) : undefined;
+    const a = spec && raw.length >= OFFLOAD_CHARS ? await inWorker(raw, rt.memoize(TOKENS, raw, nextToken, undefined), spec, budget) : undefined;
     if (a) {
       for (const w of a.warnings) ctx.warn?.(w);
       if (counting) count += a.count;
@@ -132,12 +135,12 @@ const MATCHED: MatchOutcome = Object.freeze({ matched: true });
  * long does not start one. Undefined when no worker can do it: the field is
  * then read on the event loop, as before.
  */
-async function inWorker(raw: string, spec: AddressMatchSpec, budget: MatchBudget): Promise<AddressMatchAnswer | undefined> {
+async function inWorker(raw: string, token: number, spec: AddressMatchSpec, budget: MatchBudget): Promise<AddressMatchAnswer | undefined> {
   budget.spend(0); // over budget already: stop before sending anything
   const least = matchPool.leastCostMs(raw.length);
   if (least > budget.remainingMs) budget.spend(least);
   // Copying the value out is this run's own work, on its clock; from the hand-off on, the time is the offload's.
-  const task = prepare({ ...spec, value: raw });
+  const task = prepare({ ...spec, value: raw, token });
   budget.suspend();
   const a = await matchPool.address(task, budget.remainingMs);
   // The run waited (its clock stopped); what follows is its own work again.

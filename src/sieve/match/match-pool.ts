@@ -59,6 +59,12 @@ export interface CodecTask {
 /** The address test over one large field value (address-match.ts). */
 export interface AddressTask extends AddressMatchSpec {
   value: string;
+  /**
+   * Names this value in this run (the same value, the same token): a
+   * worker keeps the addresses of the last value it parsed, so a policy's
+   * next address test over the same large From is not parsed again.
+   */
+  token: number;
 }
 
 /**
@@ -73,7 +79,7 @@ export interface PreparedTask extends Omit<MatchTask, 'value'>, WorkerBytes {
 
 /** What a worker is sent: a match or a codec task, its value as bytes. */
 export type WorkerTask = { id: number } & WorkerBytes &
-  (({ kind: 'match' } & Omit<MatchTask, 'value'>) | ({ kind: 'codec' } & Omit<CodecTask, 'value'>) | ({ kind: 'address' } & AddressMatchSpec));
+  (({ kind: 'match' } & Omit<MatchTask, 'value'>) | ({ kind: 'codec' } & Omit<CodecTask, 'value'>) | ({ kind: 'address'; token: number } & AddressMatchSpec));
 
 /** What a worker posts once it listens: a thread's start-up is no run's cost. */
 export type Ready = 'ready';
@@ -112,7 +118,7 @@ export type CodecAnswer = { kind: 'done'; text: string; ms: number } | { kind: '
 export type PreparedCodec = Omit<CodecTask, 'value'> & WorkerBytes & { chars: number };
 
 /** An address test made ready to send (`prepare`). */
-export type PreparedAddress = AddressMatchSpec & WorkerBytes & { chars: number };
+export type PreparedAddress = Omit<AddressTask, 'value'> & WorkerBytes & { chars: number };
 
 /** The pool's answer to an address test: the worker's (`ms` its round trip), or the deadline came first, or no worker could do it. */
 export type AddressAnswer = ({ kind: 'done'; ms: number } & AddressMatchAnswer) | { kind: 'deadline'; ms: number } | { kind: 'unavailable' };

@@ -12,12 +12,23 @@
  * with the functions the main thread would call.
  */
 import { parentPort } from 'node:worker_threads';
-import { addressMatch } from './address-match.js';
+import { addressListOf, addressMatch } from './address-match.js';
+import type { Address } from '../runtime/address.js';
 import type { MatchContext } from './match-types.js';
 import { CODEC_OPS } from '../runtime/codec-ops.js';
 import type { Ready, WorkerAnswer, WorkerTask } from './match-pool.js';
 import { decode, encode } from './worker-bytes.js';
 import { WORKER_COMPARATORS as comparators, WORKER_TYPES as types } from './worker-types.js';
+
+/**
+ * The addresses of the last large field this thread parsed, by the run's
+ * token for it: a policy tests the same From many times (parsing a 10 MB
+ * list is most of a second, reading its addresses again some 50 ms).
+ * Dropped after a while idle, so an idle thread does not keep them.
+ */
+let parsed: { token: number; list: Address[] | null } | undefined;
+let forget: NodeJS.Timeout | undefined;
+const KEEP_PARSED_MS = 2000;
 
 function run(task: WorkerTask): WorkerAnswer {
   const started = performance.now();
@@ -26,8 +37,12 @@ function run(task: WorkerTask): WorkerAnswer {
     return { id: task.id, ms: performance.now() - started, ...encode(task.keep === undefined ? text : text.slice(0, task.keep)) };
   }
   if (task.kind === 'address') {
-    const { id, kind: _kind, bytes: _bytes, encoding: _encoding, ...spec } = task;
-    return { id, address: true, ...addressMatch(decode(task), spec), ms: performance.now() - started };
+    const { id, kind: _kind, bytes: _bytes, encoding: _encoding, token, ...spec } = task;
+    const raw = decode(task);
+    if (parsed?.token !== token) parsed = { token, list: addressListOf(raw) };
+    clearTimeout(forget);
+    forget = setTimeout(() => (parsed = undefined), KEEP_PARSED_MS).unref();
+    return { id, address: true, ...addressMatch(raw, spec, parsed.list), ms: performance.now() - started };
   }
   const warnings: string[] = [];
   const mt = types.get(task.type);
