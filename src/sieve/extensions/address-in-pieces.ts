@@ -14,12 +14,12 @@
  * between fields when its slice is over.
  */
 import { matched, matchSetup } from '../interpreter.js';
-import { type AddressMatchAnswer, type AddressMatchSpec } from '../match/address-match.js';
+import { type AddressMatchAnswer, type AddressMatchSpec, addressListOf } from '../match/address-match.js';
 import { matchPool, OFFLOAD_CHARS, prepare } from '../match/match-pool.js';
 import { type MatchBudget, type MatchOutcome, runMatch } from '../match/match-types.js';
 import { inWorkerTables } from '../match/worker-types.js';
 import type { Bound } from '../registry.js';
-import { type Address, parseAddressList } from '../runtime/address.js';
+import type { Address } from '../runtime/address.js';
 import { allPart, type AddressPart, domainPart, localPart, partValue } from '../runtime/address-parts.js';
 import { memoTable, type Runtime } from '../runtime/runtime.js';
 import { countHolds, countMatch } from './relational.js';
@@ -36,7 +36,8 @@ function addressesOf(rt: Runtime, raw: string): Address[] | null {
   return rt.memoize(ADDRESSES, raw, readAddresses, rt);
 }
 function readAddresses(raw: string, rt: Runtime): Address[] {
-  const list = (raw.trim() === '' ? null : parseAddressList(raw)) ?? NOT_ADDRESSES;
+  // The worker's reading of a field (address-match.ts), so that both give the same addresses.
+  const list = addressListOf(raw) ?? NOT_ADDRESSES;
   // Charged once it is done: the clock read then sees the parse, and a slice it ended is over before the next field.
   rt.budget.charge(raw.length);
   return list;
