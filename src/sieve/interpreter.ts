@@ -13,7 +13,7 @@ import type { Position } from '../diagnostics.js';
 import type { CompiledScript } from './compile.js';
 import { asciiCasemap } from './match/comparators.js';
 import { isMatch } from './match/basic-match.js';
-import { type MatchOutcome, type RelOp, runMatch } from './match/match-types.js';
+import { type MatchOutcome, type MatchType, type RelOp, runMatch } from './match/match-types.js';
 import type { Bound, MaybePromise, Value } from './registry.js';
 import type { Action, RuntimeError } from './runtime/result.js';
 import {
@@ -247,17 +247,22 @@ export function evalAll(tests: readonly Bound[], rt: Runtime, want: boolean, fro
  * :matches and :regex become ${0}..${9} (RFC 5229 3.2).
  */
 export function matchTest(b: Bound, rt: Runtime, values: Iterable<string>, keys: string[], captures = true): MaybePromise<boolean> {
-  const mt = b.matchType?.def ?? isMatch;
-  const wantCaptures = captures && rt.variablesOn && mt.captures === true;
-  const op = b.matchType?.arg ? (rt.string(b.matchType.arg).toLowerCase() as RelOp) : undefined;
-  const ctx = rt.matchContext;
-  ctx.cmp = b.comparator ?? b.def.defaultComparator ?? asciiCasemap;
-  ctx.op = op;
-  ctx.wantCaptures = wantCaptures;
-  ctx.at = b.node.pos;
+  const { mt, ctx, wantCaptures } = matchSetup(b, rt, captures);
   const out = runMatch(mt, values, keys, ctx);
   if (isPromise(out)) return out.then((o) => matched(o, rt, wantCaptures));
   return matched(out, rt, wantCaptures);
+}
+
+/** The match type of test `b` and the run's match context made ready for it, as `matchTest` matches (for a test that matches in pieces). */
+export function matchSetup(b: Bound, rt: Runtime, captures = true): { mt: MatchType; ctx: Runtime['matchContext']; wantCaptures: boolean } {
+  const mt = b.matchType?.def ?? isMatch;
+  const wantCaptures = captures && rt.variablesOn && mt.captures === true;
+  const ctx = rt.matchContext;
+  ctx.cmp = b.comparator ?? b.def.defaultComparator ?? asciiCasemap;
+  ctx.op = b.matchType?.arg ? (rt.string(b.matchType.arg).toLowerCase() as RelOp) : undefined;
+  ctx.wantCaptures = wantCaptures;
+  ctx.at = b.node.pos;
+  return { mt, ctx, wantCaptures };
 }
 
 /** A compiled match step: the values a test read, matched against its keys. */
@@ -299,7 +304,8 @@ export function constantList(v: Value): string[] | undefined {
   return v.source === undefined && typeof v.template === 'string' ? (v.constant ??= [v.template]) : undefined;
 }
 
-function matched(out: MatchOutcome, rt: Runtime, wantCaptures: boolean): boolean {
+/** A test's answer from its match: the match values of a success become ${0}..${9} (RFC 5229 3.2). */
+export function matched(out: MatchOutcome, rt: Runtime, wantCaptures: boolean): boolean {
   if (out.matched && wantCaptures && out.captures) rt.matchValues = out.captures;
   return out.matched;
 }

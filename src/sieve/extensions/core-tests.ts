@@ -4,8 +4,8 @@
 import { compileMatch, constantList, matchTest } from '../interpreter.js';
 import type { MaybePromise } from '../registry.js';
 import type { Bound, CommandDef } from '../registry.js';
-import { type Address, parseAddressList } from '../runtime/address.js';
-import { allPart, type AddressPart, partValue } from '../runtime/address-parts.js';
+import { allPart, type AddressPart } from '../runtime/address-parts.js';
+import { addressTestInPieces, addressValues, inPieces } from './address-in-pieces.js';
 import { codecInWorker, decodesInWorker } from '../runtime/header-codec.js';
 import { decodedHeaderValue, indexedHeaderValues, type SieveMessage } from '../runtime/message.js';
 import { afterMimeTree, currentPart, mimeFields } from '../runtime/mime.js';
@@ -53,10 +53,9 @@ function markPlain(b: Bound): void {
   if (!b.tags.has('mime') && !b.tags.has('index')) b.data = PLAIN;
 }
 
-/** Per run: decoded values by raw value and by field name, addresses by raw value. */
+/** Per run: decoded values by raw value and by field name. */
 const DECODED = memoTable();
 const DECODED_FIELDS = memoTable();
-const ADDRESSES = memoTable();
 
 /** The raw values of the fields of this name, from the message's index (message.ts). */
 const fieldsNamed = (msg: SieveMessage, name: string): readonly string[] => indexedHeaderValues(msg, name.toLowerCase());
@@ -77,31 +76,6 @@ export function selectedFields(msg: SieveMessage, names: string[], b: Bound, rt:
   const n = Number(rt.string(index.args[0]!));
   const v = b.tags.has('last') ? all[all.length - n] : all[n - 1];
   return n >= 1 && v !== undefined ? [v] : [];
-}
-
-/** The addresses of one field value, parsed once per run; null when it is not an address list. */
-function addressesOf(rt: Runtime, raw: string): Address[] | null {
-  return rt.memoize(ADDRESSES, raw, readAddresses, null);
-}
-const readAddresses = (raw: string): Address[] => (raw.trim() === '' ? null : parseAddressList(raw)) ?? NOT_ADDRESSES;
-const NOT_ADDRESSES: Address[] = [];
-
-/** Every address part value of the given field values: what the address test compares. */
-export function addressValues(rt: Runtime, fields: readonly string[], part: AddressPart): string[] {
-  const out: string[] = [];
-  for (const raw of fields) {
-    const list = addressesOf(rt, raw);
-    if (list === NOT_ADDRESSES) {
-      const v = partValue(part, { valid: false, raw: raw.trim() }, rt);
-      if (v !== null) out.push(v);
-      continue;
-    }
-    for (const a of list!) {
-      const v = part.extract(a, rt);
-      if (v !== null) out.push(v);
-    }
-  }
-  return out;
 }
 
 /**
@@ -147,10 +121,11 @@ export const addressTest: CommandDef = {
     if (later) return later;
     const names = rt.list(b.args[0]!);
     const part = b.addressPart ?? allPart;
-    const values =
-      names.length === 1 && b.data === PLAIN
-        ? memoAddresses(rt, readerOf(part), names[0]!)
-        : addressValues(rt, selectedFields(msg, names, b, rt), part);
+    const plain = names.length === 1 && b.data === PLAIN;
+    const fields = plain ? fieldsNamed(msg, names[0]!) : selectedFields(msg, names, b, rt);
+    // Large fields: read a field at a time, a large one tested whole in the match worker (address-in-pieces.ts).
+    if (inPieces(rt, fields)) return addressTestInPieces(b, rt, fields, part, rt.list(b.args[1]!));
+    const values = plain ? memoAddresses(rt, readerOf(part), names[0]!) : addressValues(rt, fields, part);
     return matchTest(b, rt, values, rt.list(b.args[1]!));
   },
   compile(b) {
@@ -158,12 +133,18 @@ export const addressTest: CommandDef = {
     const names = constantList(b.args[0]!);
     if (b.data !== PLAIN || names?.length !== 1) return undefined;
     const name = names[0]!;
-    const reader = readerOf(b.addressPart ?? allPart);
+    const part = b.addressPart ?? allPart;
+    const reader = readerOf(part);
     const slot = memoSlot(reader.table, name);
-    const match = compileMatch(b, b.args[1]!);
+    const keyArg = b.args[1]!;
+    const match = compileMatch(b, keyArg);
     const pos = b.node.pos;
     return (rt) => {
-      rt.requireMessage(pos);
+      const msg = rt.requireMessage(pos);
+      if (rt.budget.sliceMs > 0) {
+        const fields = fieldsNamed(msg, name);
+        if (inPieces(rt, fields)) return addressTestInPieces(b, rt, fields, part, rt.list(keyArg));
+      }
       return match(rt, rt.memoizeAt(slot, reader.table, name, reader.read, rt));
     };
   },

@@ -3,22 +3,25 @@
  * :value orders each value against each key with the comparator; :count
  * compares the number of values with the keys (section 4).
  */
-import { relationalHolds, type MatchType } from '../match/match-types.js';
+import { type MatchContext, relationalHolds, type MatchType } from '../match/match-types.js';
 import type { Extension } from '../registry.js';
 
-const valueMatch: MatchType = {
+export const valueMatch: MatchType = {
   name: 'value',
   relational: true,
   matchOne: (value, key, ctx) => relationalHolds(ctx.op!, ctx.cmp.compare(value, key)),
 };
 
-const countMatch: MatchType = {
+/** :count's answer for `n` values: the count against each key, with the comparator and the operator (RFC 5231 4.2). */
+export function countHolds(n: number, keys: readonly string[], ctx: MatchContext): boolean {
+  const count = String(n);
+  return keys.some((k) => relationalHolds(ctx.op!, ctx.cmp.compare(count, k)));
+}
+
+export const countMatch: MatchType = {
   name: 'count',
   relational: true,
-  matchAll: (values, keys, ctx) => {
-    const n = String(values.length);
-    return keys.some((k) => relationalHolds(ctx.op!, ctx.cmp.compare(n, k)));
-  },
+  matchAll: (values, keys, ctx) => countHolds(values.length, keys, ctx),
 };
 
 export const relational: Extension = {

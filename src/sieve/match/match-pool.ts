@@ -13,8 +13,9 @@
  * The run's deadline counts the same span, so a match that outruns the
  * budget is stopped where the budget ends (docs/sieve-interpreter.md, "What
  * an offload costs"). RFC 2047 decoding and encoding of one large header
- * value (libmime, a single call as well), and the parse of a large address
- * list, run in the same workers (`codec`), charged the same way.
+ * value (libmime, a single call as well), the parse of a large address
+ * list (`codec`), and the address test over a large field, parse and match
+ * (`address`, address-match.ts), run in the same workers, charged the same way.
  *
  * Workers are started on first use and kept; an idle worker does not keep
  * the process alive. When a worker cannot be started, or fails, the caller
@@ -27,6 +28,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CodecOp } from '../runtime/codec-ops.js';
+import type { AddressMatchAnswer, AddressMatchSpec } from './address-match.js';
 import { decode, encode, type WorkerBytes } from './worker-bytes.js';
 
 /** A value at least this long (in UTF-16 units) is matched in a worker when the run can wait. */
@@ -54,6 +56,17 @@ export interface CodecTask {
   keep?: number;
 }
 
+/** The address test over one large field value (address-match.ts). */
+export interface AddressTask extends AddressMatchSpec {
+  value: string;
+  /**
+   * Names this value in this run (the same value, the same token): a
+   * worker keeps the addresses of the last value it parsed, so a policy's
+   * next address test over the same large From is not parsed again.
+   */
+  token: number;
+}
+
 /**
  * A task made ready to send (`prepare`): its value as bytes, moved rather
  * than copied (worker-bytes.ts). The run prepares its task itself, so the
@@ -65,15 +78,18 @@ export interface PreparedTask extends Omit<MatchTask, 'value'>, WorkerBytes {
 }
 
 /** What a worker is sent: a match or a codec task, its value as bytes. */
-export type WorkerTask = { id: number } & WorkerBytes & (({ kind: 'match' } & Omit<MatchTask, 'value'>) | ({ kind: 'codec' } & Omit<CodecTask, 'value'>));
+export type WorkerTask = { id: number } & WorkerBytes &
+  (({ kind: 'match' } & Omit<MatchTask, 'value'>) | ({ kind: 'codec' } & Omit<CodecTask, 'value'>) | ({ kind: 'address'; token: number } & AddressMatchSpec));
 
 /** What a worker posts once it listens: a thread's start-up is no run's cost. */
 export type Ready = 'ready';
 
-/** Makes a task (a match or a codec) ready to send: the copy of its value is done by whoever calls it. */
+/** Makes a task (a match, a codec, an address test) ready to send: the copy of its value is done by whoever calls it. */
+// An address task has every field of a match task: its overload comes first.
+export function prepare(task: AddressTask): PreparedAddress;
 export function prepare(task: MatchTask): PreparedTask;
 export function prepare(task: CodecTask): PreparedCodec;
-export function prepare(task: MatchTask | CodecTask): PreparedTask | PreparedCodec {
+export function prepare(task: MatchTask | CodecTask | AddressTask): PreparedTask | PreparedCodec | PreparedAddress {
   const { value, ...rest } = task;
   return { ...rest, ...encode(value), chars: value.length };
 }
@@ -82,6 +98,7 @@ export function prepare(task: MatchTask | CodecTask): PreparedTask | PreparedCod
 export type WorkerAnswer =
   | { id: number; index: number; captures?: string[]; warnings: string[]; ms: number }
   | ({ id: number; ms: number } & WorkerBytes)
+  | ({ id: number; ms: number; address: true } & AddressMatchAnswer)
   | { id: number; error: string };
 
 /**
@@ -100,8 +117,14 @@ export type CodecAnswer = { kind: 'done'; text: string; ms: number } | { kind: '
 /** A codec task made ready to send (`prepare`). */
 export type PreparedCodec = Omit<CodecTask, 'value'> & WorkerBytes & { chars: number };
 
+/** An address test made ready to send (`prepare`). */
+export type PreparedAddress = Omit<AddressTask, 'value'> & WorkerBytes & { chars: number };
+
+/** The pool's answer to an address test: the worker's (`ms` its round trip), or the deadline came first, or no worker could do it. */
+export type AddressAnswer = ({ kind: 'done'; ms: number } & AddressMatchAnswer) | { kind: 'deadline'; ms: number } | { kind: 'unavailable' };
+
 /** A task ready to send, with what the worker is to do with it. */
-type Job = ({ kind: 'match' } & PreparedTask) | ({ kind: 'codec' } & PreparedCodec);
+type Job = ({ kind: 'match' } & PreparedTask) | ({ kind: 'codec' } & PreparedCodec) | ({ kind: 'address' } & PreparedAddress);
 
 /** What a worker's answer comes to here: with its round trip, or the deadline, or no worker. */
 type Outcome = { kind: 'answer'; a: Exclude<WorkerAnswer, { error: string }>; ms: number } | { kind: 'deadline'; ms: number } | { kind: 'unavailable' };
@@ -187,7 +210,7 @@ class MatchPool {
   async match(task: PreparedTask, deadlineMs: number): Promise<PoolAnswer> {
     const o = await this.submit({ kind: 'match', ...task }, deadlineMs);
     if (o.kind !== 'answer') return o;
-    if (!('index' in o.a)) return { kind: 'unavailable' };
+    if (!('index' in o.a) || 'address' in o.a) return { kind: 'unavailable' };
     return { kind: 'done', index: o.a.index, captures: o.a.captures, warnings: o.a.warnings, ms: o.ms, workerMs: o.a.ms };
   }
 
@@ -197,6 +220,15 @@ class MatchPool {
     if (o.kind !== 'answer') return o;
     if (!('bytes' in o.a)) return { kind: 'unavailable' };
     return { kind: 'done', text: decode(o.a), ms: o.ms };
+  }
+
+  /** Runs the address test over one large field value in a worker, charged and stopped as a match is. */
+  async address(task: PreparedAddress, deadlineMs: number): Promise<AddressAnswer> {
+    const o = await this.submit({ kind: 'address', ...task }, deadlineMs);
+    if (o.kind !== 'answer') return o;
+    if (!('address' in o.a)) return { kind: 'unavailable' };
+    const { id: _id, ms: _ms, address: _address, ...a } = o.a;
+    return { kind: 'done', ...a, ms: o.ms };
   }
 
   private submit(job: Job, deadlineMs: number): Promise<Outcome> {

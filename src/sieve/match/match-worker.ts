@@ -7,26 +7,42 @@
  *
  * Patterns are compiled here, once per pattern and comparator, and kept
  * in this thread's cache (regex-match.ts), like the main thread's. It also
- * decodes and encodes large header values (RFC 2047), and reads the first
- * address of one, with the functions the main thread would call.
+ * decodes and encodes large header values (RFC 2047), reads the first
+ * address of one, and runs the address test over one (address-match.ts),
+ * with the functions the main thread would call.
  */
 import { parentPort } from 'node:worker_threads';
-import { containsMatch, matchesMatch } from './basic-match.js';
-import { asciiCasemap, type Comparator, octet, unicodeCasemap } from './comparators.js';
-import type { MatchContext, MatchType } from './match-types.js';
+import { addressListOf, addressMatch } from './address-match.js';
+import type { Address } from '../runtime/address.js';
+import type { MatchContext } from './match-types.js';
 import { CODEC_OPS } from '../runtime/codec-ops.js';
 import type { Ready, WorkerAnswer, WorkerTask } from './match-pool.js';
 import { decode, encode } from './worker-bytes.js';
-import { perlRegexMatch, regexMatch } from './regex-match.js';
+import { WORKER_COMPARATORS as comparators, WORKER_TYPES as types } from './worker-types.js';
 
-const types = new Map<string, MatchType>([containsMatch, matchesMatch, regexMatch, perlRegexMatch].map((t) => [t.name, t]));
-const comparators = new Map<string, Comparator>([octet, asciiCasemap, unicodeCasemap].map((c) => [c.name, c]));
+/**
+ * The addresses of the last large field this thread parsed, by the run's
+ * token for it: a policy tests the same From many times (parsing a 10 MB
+ * list is most of a second, reading its addresses again some 50 ms).
+ * Dropped after a while idle, so an idle thread does not keep them.
+ */
+let parsed: { token: number; list: Address[] | null } | undefined;
+let forget: NodeJS.Timeout | undefined;
+const KEEP_PARSED_MS = 2000;
 
 function run(task: WorkerTask): WorkerAnswer {
   const started = performance.now();
   if (task.kind === 'codec') {
     const text = CODEC_OPS[task.op](decode(task));
     return { id: task.id, ms: performance.now() - started, ...encode(task.keep === undefined ? text : text.slice(0, task.keep)) };
+  }
+  if (task.kind === 'address') {
+    const { id, kind: _kind, bytes: _bytes, encoding: _encoding, token, ...spec } = task;
+    const raw = decode(task);
+    if (parsed?.token !== token) parsed = { token, list: addressListOf(raw) };
+    clearTimeout(forget);
+    forget = setTimeout(() => (parsed = undefined), KEEP_PARSED_MS).unref();
+    return { id, address: true, ...addressMatch(raw, spec, parsed.list), ms: performance.now() - started };
   }
   const warnings: string[] = [];
   const mt = types.get(task.type);
