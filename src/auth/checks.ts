@@ -102,6 +102,25 @@ export interface MessageInput {
   dmarc: boolean;
   minKeyBits: number;
   timeoutMs: number;
+  /**
+   * The header section is longer than the host keeps apart (256 KiB,
+   * message-source.ts HEAD_LIMIT): the checks are permerror, unrun.
+   * mailauth parses each From field whole with an address parser whose
+   * time grows with the square of its length (a 1 MB From held the event
+   * loop 13 s), and Postfix's own header_size_limit is 100 KB; a sender
+   * with a legitimate header section this large does not exist.
+   */
+  headerTooLarge?: boolean;
+}
+
+/** Every check asked for, with one result and why (RFC 8601 2.7.1: temperror, permerror). */
+function unchecked(result: 'temperror' | 'permerror', why: string, input: MessageInput): MessageOutcome {
+  const comment = paren(why);
+  return {
+    dkim: { result, signatures: [], infos: [`dkim=${result} (${comment})`] },
+    arc: input.arc ? { result, info: `arc=${result} (${comment})` } : null,
+    dmarc: input.dmarc ? { result, policy: '', domain: '', info: `dmarc=${result} (${comment})` } : null,
+  };
 }
 
 /**
@@ -111,17 +130,13 @@ export interface MessageInput {
 export async function checkMessage(resolve: AuthResolve, input: MessageInput): Promise<MessageOutcome> {
   const deadline = Date.now() + input.timeoutMs;
   const left = () => Math.max(1, deadline - Date.now());
+  if (input.headerTooLarge) return unchecked('permerror', 'header section too large to check', input);
   const { arc, dkimVerify } = await mailauth();
   let dk: Awaited<ReturnType<typeof dkimVerify>>;
   try {
     dk = await withDeadline(dkimVerify(input.message, { resolver: resolve, sender: input.sender || undefined, minBitLength: input.minKeyBits }), left());
   } catch (e) {
-    const comment = paren(`DKIM check did not finish: ${(e as Error).message}`);
-    return {
-      dkim: { result: 'temperror', signatures: [], infos: [`dkim=temperror (${comment})`] },
-      arc: input.arc ? { result: 'temperror', info: `arc=temperror (${comment})` } : null,
-      dmarc: input.dmarc ? { result: 'temperror', policy: '', domain: '', info: `dmarc=temperror (${comment})` } : null,
-    };
+    return unchecked('temperror', `DKIM check did not finish: ${(e as Error).message}`, input);
   }
   const signatures: DkimSignature[] = dk.results
     .filter((r) => r.status.result !== 'none')

@@ -121,6 +121,18 @@ describe('DKIM at DATA (RFC 6376)', () => {
     expect(ctx.get('dkim_status')).toBe('temperror');
   });
 
+  it('permerror, unchecked: a header section past 256 KiB (a From of megabytes), which mailauth parses in time that grows with its square', async () => {
+    const from = `${'joe@example.com, '.repeat(20_000)}alice@example.com`;
+    const big = await signed(message('alice@example.com', 'hello\r\n', `X-Pad: ${'x'.repeat(10)}\r\n`), 'example.com', z.privateKey);
+    const msg = Buffer.from(big.toString('latin1').replace('From: <alice@example.com>', `From: ${from}`), 'latin1');
+    const { ctx, out } = await run('alice@example.com', msg);
+    expect(ctxOf(ctx, ['dkim_status', 'arc_status', 'dmarc_status'])).toEqual({ dkim_status: 'permerror', arc_status: 'permerror', dmarc_status: 'permerror' });
+    expect(out).toContain('dkim=permerror (header section too large to check)');
+    // Just under the limit, the checks run (the signature no longer matches the From it signed).
+    const under = Buffer.from(big.toString('latin1').replace('From: <alice@example.com>', `From: ${'joe@example.com, '.repeat(10_000)}alice@example.com`), 'latin1');
+    expect((await run('alice@example.com', under)).ctx.get('dkim_status')).toBe('fail');
+  });
+
   it('neutral: no key published for the selector (mailauth reports a missing key so)', async () => {
     const { ctx } = await run('alice@example.net', await signed(message('alice@example.net'), 'example.net', z.privateKey));
     expect(ctx.get('dkim_status')).toBe('neutral');
