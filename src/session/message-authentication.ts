@@ -13,7 +13,7 @@
  */
 import type { Logger } from 'pino';
 import { authResultsField, rewriteAuthHeaders } from '../auth/auth-results.js';
-import { checkHelo, checkMessage, checkSpf, type SpfOutcome } from '../auth/checks.js';
+import { checkHelo, checkMessage, checkSpf, type SpfOutcome, uncheckable } from '../auth/checks.js';
 import type { AuthResolve } from '../auth/dns.js';
 import { Readable } from 'node:stream';
 import { bufferSource, HEAD_LIMIT, type MessageSource, withHead } from './message-source.js';
@@ -125,7 +125,7 @@ export class MessageAuthentication {
     try {
       // SPF ran at MAIL FROM; a reload that turned it on since runs it now.
       const spf = o.spf || o.dmarc ? await this.startSpf(connection, tx) : null;
-      const m = o.dkim || o.dmarc ? await checkMessage(this.resolve, { message: message.path === undefined ? message.bytes() : Readable.from(message.chunks()), sender: tx.mailFrom, spf, arc: !!o.dkim?.arc, dmarc: o.dmarc, minKeyBits: o.dkim?.minKeyBits ?? 1024, timeoutMs: o.timeoutMs, headerTooLarge: (message.head?.length ?? message.size) > HEAD_LIMIT }) : null;
+      const m = o.dkim || o.dmarc ? await checkMessage(this.resolve, { message: message.path === undefined ? message.bytes() : Readable.from(message.chunks()), sender: tx.mailFrom, spf, arc: !!o.dkim?.arc, dmarc: o.dmarc, minKeyBits: o.dkim?.minKeyBits ?? 1024, timeoutMs: o.timeoutMs, uncheckable: uncheckable(message.head, message.size, HEAD_LIMIT) }) : null;
       const c = tx.context;
       const clauses: string[] = [];
       if (m && o.dkim) {

@@ -128,8 +128,13 @@ describe('DKIM at DATA (RFC 6376)', () => {
     const { ctx, out } = await run('alice@example.com', msg);
     expect(ctxOf(ctx, ['dkim_status', 'arc_status', 'dmarc_status'])).toEqual({ dkim_status: 'permerror', arc_status: 'permerror', dmarc_status: 'permerror' });
     expect(out).toContain('dkim=permerror (header section too large to check)');
+    // A From field of 64 KiB or more in a smaller header section: the same.
+    const longFrom = Buffer.from(big.toString('latin1').replace('From: <alice@example.com>', `From: ${'joe@example.com,\r\n '.repeat(3_500)}alice@example.com`), 'latin1');
+    const r = await run('alice@example.com', longFrom);
+    expect(r.ctx.get('dkim_status')).toBe('permerror');
+    expect(r.out).toContain('dkim=permerror (From field too large to check)');
     // Just under the limit, the checks run (the signature no longer matches the From it signed).
-    const under = Buffer.from(big.toString('latin1').replace('From: <alice@example.com>', `From: ${'joe@example.com, '.repeat(10_000)}alice@example.com`), 'latin1');
+    const under = Buffer.from(big.toString('latin1').replace('From: <alice@example.com>', `From: ${'joe@example.com,\r\n '.repeat(3_000)}alice@example.com`), 'latin1');
     expect((await run('alice@example.com', under)).ctx.get('dkim_status')).toBe('fail');
   });
 
