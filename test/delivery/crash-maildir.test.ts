@@ -13,7 +13,7 @@
  * envelope journal (its envelope in a file of its own), which must survive
  * the kills with its envelope.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,9 +24,9 @@ import { MaildirSpool } from '../../src/delivery/maildir.js';
 import { freePort } from '../helpers/free-port.js';
 import { sendMail } from '../helpers/server-fixture.js';
 import { RawSmtpClient } from '../helpers/smtp-client.js';
+import { listening, startServe } from '../helpers/serve-process.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const bin = join(root, 'bin', 'smtp-cbv.js');
 const built = existsSync(join(root, 'dist', 'src', 'frontdoors', 'smtp', 'incoming-message.js'));
 const KILLS = 3;
 
@@ -63,17 +63,7 @@ for (const { name, lines } of [
       await writeFile(join(dir, 'spool', 'envelopes', `${OLD}.json`), `${JSON.stringify(oldEnvelope, null, 2)}\n`);
     });
 
-    const startServer = (): ChildProcess => spawn(process.execPath, [bin, 'serve', '--config', join(dir, 'server.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
-
-    /** Resolves once the server answers; throws if it exits first (it could not start). */
-    async function listening(server: ChildProcess): Promise<void> {
-      while (server.exitCode === null && server.signalCode === null) {
-        const c = await RawSmtpClient.open(port).catch(() => null);
-        if (c) return c.close();
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`the server exited (${server.exitCode ?? server.signalCode}) before it listened`);
-    }
+    const startServer = (): ChildProcess => startServe(join(dir, 'server.conf'));
 
     /** One client sending messages until the server goes away; records the tokens that got 250. */
     async function client(tag: string, accepted: Map<string, string>): Promise<void> {
@@ -98,7 +88,7 @@ for (const { name, lines } of [
       for (let round = 0; round <= KILLS; round++) {
         const server = startServer();
         const exited = new Promise((r) => server.once('exit', r));
-        await listening(server);
+        await listening(server, port);
         if (round === KILLS) {
           // A last start, left alone: start-up has emptied tmp/ of what the kills left.
           expect((await readdir(join(dir, 'spool', 'tmp'))).filter((n) => n.startsWith('incoming.'))).toEqual([]);

@@ -9,7 +9,7 @@
  * from the journal: every message that got its 250 is in the Maildir
  * whole, with its envelope, and the journal no longer carries octets.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,9 +19,9 @@ import { MaildirSpool } from '../../src/delivery/maildir.js';
 import { freePort } from '../helpers/free-port.js';
 import { sendMail } from '../helpers/server-fixture.js';
 import { RawSmtpClient } from '../helpers/smtp-client.js';
+import { listening, startServe } from '../helpers/serve-process.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const bin = join(root, 'bin', 'smtp-cbv.js');
 const built = existsSync(join(root, 'dist', 'src', 'delivery', 'journal-restore.js'));
 const ANOTHER_BOOT = '00000000-0000-0000-0000-000000000000';
 
@@ -34,16 +34,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const startServer = (): ChildProcess => spawn(process.execPath, [bin, 'serve', '--config', join(dir, 'server.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
-
-async function listening(server: ChildProcess): Promise<void> {
-  while (server.exitCode === null && server.signalCode === null) {
-    const c = await RawSmtpClient.open(port).catch(() => null);
-    if (c) return c.close();
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`the server exited (${server.exitCode ?? server.signalCode}) before it listened`);
-}
+const startServer = (): ChildProcess => startServe(join(dir, 'server.conf'));
 
 /** Journal-first records no checkpoint covered, by journal file: their message names. */
 async function unsynced(envelopes: string): Promise<string[]> {
@@ -66,7 +57,7 @@ it.skipIf(!built)('after a power loss, start-up writes back from the journal eve
   const accepted = new Map<string, string>();
   let server = startServer();
   let exited = new Promise((r) => server.once('exit', r));
-  await listening(server);
+  await listening(server, port);
   const clients = Array.from({ length: 3 }, async (_, i) => {
     for (let n = 0; ; n++) {
       const c = await RawSmtpClient.open(port).catch(() => null);
@@ -108,7 +99,7 @@ it.skipIf(!built)('after a power loss, start-up writes back from the journal eve
 
   server = startServer();
   exited = new Promise((r) => server.once('exit', r));
-  await listening(server);
+  await listening(server, port);
   server.kill('SIGTERM');
   await exited;
 
