@@ -31,6 +31,18 @@ describe('composeVacationReply', () => {
     expect(composeVacationReply({ reason: 'Away' }, msg(headers), e)).toBeNull();
   });
 
+  it('does not parse recipient fields of more than 64 KiB: bulk mail, with no reply (RFC 5230 4.5, 4.6)', () => {
+    const many = `To: ${'someone@example.net, '.repeat(3_200)}me@example.com`;
+    expect(composeVacationReply({ reason: 'Away' }, msg(`From: Joe <joe@example.org>\n${many}`), env)).toBeNull();
+    // Just under, the user is found in it and gets a reply.
+    const fewer = `To: ${'someone@example.net, '.repeat(3_000)}me@example.com`;
+    expect(composeVacationReply({ reason: 'Away' }, msg(`From: Joe <joe@example.org>\n${fewer}`), env)?.text).toContain('From: <me@example.com>');
+    // Without the recipient check, the reply goes, to the sender without a display name from a From that long.
+    const longFrom = `From: ${'Joe Bloggs <bloggs@example.net>, '.repeat(2_200)}Joe <joe@example.org>`;
+    const r = composeVacationReply({ reason: 'Away' }, msg(`${longFrom}\n${many}`), env, (n) => (n === 'sieve_vacation_check_recipient' ? 'no' : undefined));
+    expect(r?.text).toContain('To: <joe@example.org>');
+  });
+
   it('accepts :addresses as the user\'s own', () => {
     const r = composeVacationReply({ reason: 'Away', addresses: ['alias@example.com'] }, msg('To: alias@example.com'), env);
     expect(r?.text).toContain('From: <alias@example.com>');
