@@ -50,19 +50,20 @@ export async function readRecords(dir: string, skip: (name: string) => boolean =
     if (OLD_ENVELOPE.test(name)) {
       // The old layout: the name is the message's, the file a whole (pretty-printed) JSON object.
       const id = name.replace(OLD_ENVELOPE, '');
-      const envelope = parse(text);
+      const envelope = parseRecord(text);
       if (envelope) records.set(id, journalRecord(id, envelope));
       continue;
     }
     for (const line of text.split('\n')) {
-      const r = line ? parse(line) : undefined;
+      const r = line ? parseRecord(line) : undefined;
       if (r && typeof r.id === 'string') records.set(r.id, `${line}\n`);
     }
   }
   return { records, files };
 }
 
-function parse(text: string): Record<string, unknown> | undefined {
+/** A journal line as an object; undefined for a torn or foreign line. */
+export function parseRecord(text: string): Record<string, unknown> | undefined {
   try {
     const v = JSON.parse(text) as unknown;
     return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;

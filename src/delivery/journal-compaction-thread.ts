@@ -168,7 +168,7 @@ export function journalCompactor({ closedIn, deadPids, journalName, writeAll, fs
     }
   }
 
-  /** A record without the message's octets it carried (journal first): one the compaction keeps once the file is durable. */
+  /** A record without the message's octets it carried (journal first): one the compaction keeps once the file is durable. envelope-journal.ts's withoutOctets at start-up; a copy, as this thread's program can import nothing. */
   function withoutOctets(line: string): string {
     if (!line.includes('"octets":')) return line;
     const { octets: _, ...record } = JSON.parse(line) as Record<string, unknown>;

@@ -18,11 +18,12 @@
  * drops them; if the sync failed they are kept, and so is the rest.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, fdatasyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { syncDir } from './dir-sync.js';
-import { appendedElsewhere, JOURNAL } from './envelope-journal.js';
+import { appendedElsewhere, JOURNAL, parseRecord } from './envelope-journal.js';
+import { writeDurably } from './write-pieces.js';
 
 /** What start-up did with the journal-first messages no checkpoint covered. */
 export interface JournalFirstRecovery {
@@ -46,6 +47,7 @@ export interface RestoreTarget {
   dir: string;
   envelopeDir: string;
   folderDir(folder: string): string;
+  visiblePaths(): Promise<Map<string, string>>;
 }
 
 export async function recoverJournalFirst(spool: RestoreTarget, bootId: string | undefined = currentBootId()): Promise<JournalFirstRecovery> {
@@ -61,7 +63,7 @@ export async function recoverJournalFirst(spool: RestoreTarget, bootId: string |
   let restored = 0;
   const failed: Array<{ id: string; error: string }> = [];
   if (restore.length) {
-    const visible = await visiblePaths(spool);
+    const visible = await spool.visiblePaths();
     const dirs = new Set<string>();
     for (const r of restore) {
       try {
@@ -71,7 +73,7 @@ export async function recoverJournalFirst(spool: RestoreTarget, bootId: string |
         // A folder made in the second before the power loss may be gone with it.
         if (at === undefined) for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(spool.folderDir(r.folder), sub), { recursive: true });
         const tmp = join(spool.dir, 'tmp', `${r.id}.restore`);
-        writeDurably(tmp, r.octets);
+        await writeDurably(tmp, [r.octets]);
         await rename(tmp, path);
         dirs.add(dirname(path));
         visible.set(r.id, path);
@@ -113,41 +115,11 @@ function readJournal(file: string): { boot: string | undefined; unsynced: Unsync
     // A torn last line: its message was never acknowledged.
     if (end < 0) break;
     const line = text.toString('utf8', start, end);
-    const r = parse(line);
+    const r = parseRecord(line);
     if (r && typeof r.boot === 'string' && boot === undefined) boot = r.boot;
     else if (r && typeof r.checkpoint === 'number' && r.file === basename(file)) covered = Math.max(covered, r.checkpoint);
     else if (r && typeof r.id === 'string' && typeof r.octets === 'string' && typeof r.folder === 'string') withOctets.push({ id: r.id, folder: r.folder, octets: Buffer.from(r.octets, 'base64'), offset: start });
     start = end + 1;
   }
   return { boot, unsynced: withOctets.filter((r) => r.offset >= covered) };
-}
-
-function parse(line: string): Record<string, unknown> | undefined {
-  try {
-    const v = JSON.parse(line) as unknown;
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Where each message of the spool is, by name: its folder's new/ or cur/ (with a Maildir info suffix). */
-async function visiblePaths(spool: RestoreTarget): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const folders = [spool.dir];
-  for (const e of await readdir(spool.dir, { withFileTypes: true })) if (e.name.startsWith('.') && e.isDirectory()) folders.push(join(spool.dir, e.name));
-  for (const folder of folders) {
-    for (const sub of ['new', 'cur']) for (const n of await readdir(join(folder, sub)).catch(() => [] as string[])) out.set(n.split(':')[0]!, join(folder, sub, n));
-  }
-  return out;
-}
-
-function writeDurably(file: string, bytes: Buffer): void {
-  const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
-  try {
-    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

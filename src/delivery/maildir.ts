@@ -45,8 +45,8 @@
  * are removed by `recover()` at start-up.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fdatasync, open as openCallback, rename as renameCallback } from 'node:fs';
-import { constants, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { rename as renameCallback } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -55,7 +55,7 @@ import { compactJournal, journalRecord, readRecords } from './envelope-journal.j
 import { recoverJournalFirst } from './journal-restore.js';
 import { ownBytes, SMALL_WRITE, type SpoolWriter, spoolWriter } from './spool-writer.js';
 import type { CompactResult } from './journal-compaction-thread.js';
-import { type Piece, writePieces } from './write-pieces.js';
+import { type Piece, writeDurably } from './write-pieces.js';
 
 export interface EnvelopeSidecar {
   mailFrom: string;
@@ -245,13 +245,18 @@ export class MaildirSpool {
 
   /** The names of the messages in every folder's new/ and cur/ (without a Maildir info suffix). */
   private async visible(): Promise<Set<string>> {
-    const visible = new Set<string>();
+    return new Set((await this.visiblePaths()).keys());
+  }
+
+  /** Where each message in a folder's new/ or cur/ is, by its name without a Maildir info suffix. */
+  async visiblePaths(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
     for (const folderDir of await this.folderDirs()) {
       for (const sub of ['new', 'cur']) {
-        for (const name of await readdir(join(folderDir, sub)).catch(() => [] as string[])) visible.add(name.split(':')[0]!);
+        for (const name of await readdir(join(folderDir, sub)).catch(() => [] as string[])) out.set(name.split(':')[0]!, join(folderDir, sub, name));
       }
     }
-    return visible;
+    return out;
   }
 
   private async folderDirs(): Promise<string[]> {
@@ -267,8 +272,6 @@ export class MaildirSpool {
 // Looked up once: a system call per message showed in the profile.
 const HOST = hostname().replace(/[/:]/g, '_');
 
-const openFd = promisify(openCallback) as (path: string, flags: number, mode: number) => Promise<number>;
-const fdatasyncFd = promisify(fdatasync);
 const renameFd = promisify(renameCallback);
 
 function uniqueName(): string {
@@ -287,30 +290,4 @@ function randomHex(): string {
   }
   taken += 6;
   return pool.toString('hex', taken - 6, taken);
-}
-
-/**
- * Creates `path` (never over an existing name) with the pieces and makes
- * its content durable. fdatasync(2) rather than fsync(2): it "does not
- * flush modified metadata unless that metadata is needed in order to allow
- * a subsequent data retrieval to be correctly handled", and the size of a
- * file that grew is such metadata (the man page's own example), so the
- * whole content survives a power loss; what it skips is timestamps. The
- * name itself is made durable by the directory fsync (fsync(2): "an
- * explicit fsync() on a file descriptor for the directory is also needed").
- */
-async function writeDurably(path: string, pieces: readonly Piece[]): Promise<void> {
-  // Plain descriptors and callback calls, not FileHandle: per message the
-  // promise API's handle objects cost the event loop about half as much
-  // again, measured under the accept-rate benchmark's load.
-  const fd = await openFd(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    await writePieces(fd, pieces);
-    await fdatasyncFd(fd);
-  } finally {
-    // close(2) in line, not on the thread pool: after fdatasync there is
-    // nothing left to write back, so it returns at once, and a thread-pool
-    // round trip costs the event loop more than the call itself.
-    closeSync(fd);
-  }
 }

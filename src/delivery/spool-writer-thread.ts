@@ -123,6 +123,7 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor, makeCh
   /** Which boot of the machine the journals this thread opens belong to (maildir.ts, "Journal first"); none off Linux, where there is no journal first. */
   const bootId = readBootId();
 
+  // journal-restore.ts's currentBootId, which start-up compares with this; a copy, as this program can import nothing.
   function readBootId(): string | undefined {
     try {
       return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;

@@ -4,7 +4,7 @@
  * (message-source.ts), so storing a large message never holds it whole in
  * memory (docs/server.md, "Messages on disk").
  */
-import { write, writev } from 'node:fs';
+import { closeSync, constants, fdatasync, open as openCallback, write, writev } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { MessageSource } from '../session/message-source.js';
@@ -42,5 +42,34 @@ async function writeAll(target: WriteTarget, buf: Buffer): Promise<void> {
   let off = 0;
   while (off < buf.length) {
     off += (typeof target === 'number' ? await writeFd(target, buf, off, buf.length - off) : await target.write(buf, off, buf.length - off)).bytesWritten;
+  }
+}
+
+const openFd = promisify(openCallback) as (path: string, flags: number, mode: number) => Promise<number>;
+const fdatasyncFd = promisify(fdatasync);
+
+/**
+ * Creates `path` (never over an existing name) with the pieces and makes
+ * its content durable. fdatasync(2) rather than fsync(2): it "does not
+ * flush modified metadata unless that metadata is needed in order to allow
+ * a subsequent data retrieval to be correctly handled", and the size of a
+ * file that grew is such metadata (the man page's own example), so the
+ * whole content survives a power loss; what it skips is timestamps. The
+ * name itself is made durable by the directory fsync (fsync(2): "an
+ * explicit fsync() on a file descriptor for the directory is also needed").
+ */
+export async function writeDurably(path: string, pieces: readonly Piece[]): Promise<void> {
+  // Plain descriptors and callback calls, not FileHandle: per message the
+  // promise API's handle objects cost the event loop about half as much
+  // again, measured under the accept-rate benchmark's load.
+  const fd = await openFd(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    await writePieces(fd, pieces);
+    await fdatasyncFd(fd);
+  } finally {
+    // close(2) in line, not on the thread pool: after fdatasync there is
+    // nothing left to write back, so it returns at once, and a thread-pool
+    // round trip costs the event loop more than the call itself.
+    closeSync(fd);
   }
 }
