@@ -149,6 +149,15 @@ export function lazyMessage(head: string | undefined, size: number, readWhole: (
   return m;
 }
 
+/** Keeps what a parse gave, now or once its slices are done: undefined when it was done at once. */
+function parsedThen(parsed: SieveMessage | Promise<SieveMessage>, keep: (m: SieveMessage) => void): Promise<void> | undefined {
+  if (!(parsed instanceof Promise)) {
+    keep(parsed);
+    return undefined;
+  }
+  return parsed.then(keep);
+}
+
 /** A header section this long is parsed in a run's slices (prepare) rather than when a field is first read. */
 const PREPARE_CHARS = 64 * 1024;
 
@@ -177,14 +186,7 @@ class LazyMessage implements SieveMessage {
     const head = this.head;
     if (head === undefined) return this.prepareWhole(budget);
     if (this.headPart || head.length < PREPARE_CHARS) return undefined;
-    const parsed = parseMessageIn(head, budget);
-    if (!(parsed instanceof Promise)) {
-      this.headPart = parsed;
-      return undefined;
-    }
-    return parsed.then((m) => {
-      this.headPart ??= m;
-    });
+    return parsedThen(parseMessageIn(head, budget), (m) => (this.headPart ??= m));
   }
 
   /**
@@ -198,16 +200,7 @@ class LazyMessage implements SieveMessage {
    */
   private prepareWhole(budget: ParseBudget): Promise<void> | undefined {
     if (this.full || this.size < PREPARE_CHARS) return undefined;
-    const parse = (): Promise<void> | undefined => {
-      const parsed = parseMessageIn(this.readWhole(), budget);
-      if (!(parsed instanceof Promise)) {
-        this.full = parsed;
-        return undefined;
-      }
-      return parsed.then((m) => {
-        this.full ??= m;
-      });
-    };
+    const parse = () => parsedThen(parseMessageIn(this.readWhole(), budget), (m) => (this.full ??= m));
     const loading = this.load();
     return loading ? loading.then(parse) : parse();
   }
