@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RawSmtpClient } from '../test/helpers/smtp-client.js';
+import { tuneHeap } from '../src/server/heap-tuning.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLIENTS = 100;
@@ -75,6 +76,8 @@ const mb = (bytes: number) => (bytes / 1048576).toFixed(0);
 const codes = (m: Map<number, number>) => [...m].map(([c, n]) => `${n}x ${c || 'error'}`).join(', ');
 
 async function main() {
+  // The collector set as `serve` sets it (src/server/heap-tuning.ts); NODE_OPTIONS=--allocation-site-pretenuring measures V8's default.
+  tuneHeap();
   const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-mem-'));
   try {
     const before = await run(dir, 'in-memory', '  message_spool_threshold = 1g\n  max_message_memory = 8g');

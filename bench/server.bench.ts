@@ -45,6 +45,7 @@ import { MaildirSpool } from '../src/delivery/maildir.js';
 import { SmtpFront } from '../src/frontdoors/smtp/smtp-front.js';
 import { controlGreeting } from '../src/frontdoors/smtp/smtp-server-adapter.js';
 import { createServices } from '../src/server/services.js';
+import { tuneHeap } from '../src/server/heap-tuning.js';
 import { oneMx } from '../test/helpers/cbv-fixture.js';
 import { startDnsServer } from '../test/helpers/dns-server.js';
 import { oneMessage, sendMany } from './one-message.js';
@@ -111,6 +112,8 @@ function mainThreadCpuMs(): number {
 }
 
 async function main() {
+  // The collector set as `serve` sets it (src/server/heap-tuning.ts); `node --allocation-site-pretenuring dist/bench/server.bench.js` measures V8's default.
+  const tuned = tuneHeap();
   const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-'));
   const sink = await startSmtpRemote({});
   const dns = await startDnsServer(oneMx('sender.test'));
@@ -144,6 +147,7 @@ async function main() {
   await load(oursAt!.port, 'in-process');
   console.log(`messages/s, 1 KB, ${CLIENTS} clients, new connection each (${MESSAGES} messages)`);
   console.log('  (both without smtp-server\'s fixed 100 ms greeting wait; smtp-cbv with greet_pause = 0, its default)');
+  console.log(`  (V8 allocation-site pretenuring ${tuned ? 'off, as serve sets it' : 'as node\'s command line chose'})`);
   const clients: Client[] = ['in-process', 'child'];
   if (hasSmtpSource()) clients.push('smtp-source');
   else console.log(' smtp-source: skipped (the postfix package is not installed; test/interop/setup.sh installs it)');

@@ -13,6 +13,7 @@ import { assemble } from '../server/assemble.js';
 import { createLogger } from '../server/logger.js';
 import { reload, sieveLogger } from '../server/reload.js';
 import { createServices, type ServerServices } from '../server/services.js';
+import { tuneHeap } from '../server/heap-tuning.js';
 import type { SievePolicy } from '../session/policy.js';
 import type { SessionDeps } from '../session/session.js';
 import { keptByMta } from './beside-mta.js';
@@ -57,6 +58,7 @@ export function withDeadline(config: Config, deadlineMs: number): Config {
 }
 
 export async function startBeside(kind: BesideKind, configFile: string, options: BesideOptions = {}): Promise<{ running: RunningBeside | null; diagnostics: Diagnostic[] }> {
+  tuneHeap();
   const loaded = await loadConfig(configFile);
   if (!loaded.config) return { running: null, diagnostics: loaded.diagnostics };
   const settings: BesideMtaConfig = loaded.config[kind];

@@ -29,6 +29,7 @@ import { assemble } from './assemble.js';
 import { createLogger } from './logger.js';
 import { reload, sieveLogger } from './reload.js';
 import { createServices, type ServerServices } from './services.js';
+import { tuneHeap } from './heap-tuning.js';
 
 export interface RunningServer {
   addresses: Array<{ host: string; port: number }>;
@@ -61,6 +62,7 @@ export interface StartOptions {
 
 export async function startFromConfig(configFile: string, options: StartOptions = {}): Promise<{ running: RunningServer | null; diagnostics: Diagnostic[] }> {
   assertSmtpServerFits();
+  tuneHeap();
   const loaded = await loadConfig(configFile);
   if (!loaded.config) return { running: null, diagnostics: loaded.diagnostics };
   const config = loaded.config;
