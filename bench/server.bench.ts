@@ -53,33 +53,71 @@ import { startSmtpRemote } from '../test/helpers/smtp-remote.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MESSAGES = 2000;
+/** Each server's MESSAGES are sent in this many rounds, alternating with the other's. */
+const ROUNDS = 4;
 const CLIENTS = 20;
 const IDLE = 1000;
 
 interface Load {
-  perSecond: number;
+  messages: number;
+  /** How long sending them took, ms. */
+  ms: number;
   failed: number;
-  /** CPU time of this process's main thread per message, ms (the servers' event loop; in-process, the client's too). */
+  /** CPU time of this process's main thread, ms (the servers' event loop; in-process, the client's too). */
   mainMs: number;
-  /** CPU time of this whole process per message, ms (its worker and thread-pool threads too). */
+  /** CPU time of this whole process, ms (its worker and thread-pool threads too). */
   processMs: number;
 }
 
 type Client = 'in-process' | 'child' | 'smtp-source';
 
-/** Sends the load from this process (the client shares the event loop with both servers), from a child process, or with Postfix's smtp-source. */
-async function load(port: number, client: Client): Promise<Load> {
+/** Sends `messages` from this process (the client shares the event loop with both servers), from a child process, or with Postfix's smtp-source. */
+async function load(port: number, client: Client, messages: number): Promise<Load> {
   const main0 = mainThreadCpuMs();
   const all0 = process.cpuUsage();
   const started = performance.now();
-  const { ms, failed } = client === 'in-process' ? { failed: await sendMany(port, 'bob@here.test', MESSAGES, CLIENTS), ms: performance.now() - started } : client === 'child' ? await childLoad(port) : await smtpSource(port);
+  const { ms, failed } = client === 'in-process' ? { failed: await sendMany(port, 'bob@here.test', messages, CLIENTS), ms: performance.now() - started } : client === 'child' ? await childLoad(port, messages) : await smtpSource(port, messages);
   const all = process.cpuUsage(all0);
-  return { perSecond: MESSAGES / (ms / 1000), failed, mainMs: (mainThreadCpuMs() - main0) / MESSAGES, processMs: (all.user + all.system) / 1000 / MESSAGES };
+  return { messages, ms, failed, mainMs: mainThreadCpuMs() - main0, processMs: (all.user + all.system) / 1000 };
 }
 
+/**
+ * Both servers' loads, in ROUNDS alternating rounds (bare, ours, ours,
+ * bare, ...): the machine's speed drifts from second to second (it swung
+ * by half between runs of the same code), and a drift then weighs on both
+ * servers alike instead of on whichever ran second. The per-round ratios
+ * show how much the machine moved meanwhile.
+ */
+async function rounds(barePort: number, oursPort: number, client: Client): Promise<{ bare: Load; ours: Load; ratios: number[] }> {
+  const bare = noLoad();
+  const ours = noLoad();
+  const ratios: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? [barePort, oursPort] : [oursPort, barePort];
+    const got = new Map<number, Load>();
+    for (const port of order) got.set(port, await load(port, client, MESSAGES / ROUNDS));
+    const b = got.get(barePort)!;
+    const o = got.get(oursPort)!;
+    add(bare, b);
+    add(ours, o);
+    ratios.push(perSecond(o) / perSecond(b));
+  }
+  return { bare, ours, ratios };
+}
+
+const noLoad = (): Load => ({ messages: 0, ms: 0, failed: 0, mainMs: 0, processMs: 0 });
+function add(to: Load, l: Load): void {
+  to.messages += l.messages;
+  to.ms += l.ms;
+  to.failed += l.failed;
+  to.mainMs += l.mainMs;
+  to.processMs += l.processMs;
+}
+const perSecond = (l: Load) => l.messages / (l.ms / 1000);
+
 /** The client in its own process; it times itself, from its first connection to its last reply. */
-async function childLoad(port: number): Promise<{ ms: number; failed: number }> {
-  const child = spawn(process.execPath, [join(root, 'dist', 'bench', 'load-client.js'), String(port), 'bob@here.test', String(MESSAGES), String(CLIENTS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function childLoad(port: number, messages: number): Promise<{ ms: number; failed: number }> {
+  const child = spawn(process.execPath, [join(root, 'dist', 'bench', 'load-client.js'), String(port), 'bob@here.test', String(messages), String(CLIENTS)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   const code = await new Promise((r) => child.once('exit', r));
@@ -93,10 +131,10 @@ async function childLoad(port: number): Promise<{ ms: number; failed: number }> 
  * most. Timed from its start to its exit; a failed transaction makes it
  * exit non-zero.
  */
-function smtpSource(port: number): Promise<{ ms: number; failed: number }> {
+function smtpSource(port: number, messages: number): Promise<{ ms: number; failed: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn('smtp-source', ['-s', String(CLIENTS), '-m', String(MESSAGES), '-l', '1024', '-f', 'alice@sender.test', '-t', 'bob@here.test', `127.0.0.1:${port}`], { env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` }, stdio: 'ignore' });
+    const child = spawn('smtp-source', ['-s', String(CLIENTS), '-m', String(messages), '-l', '1024', '-f', 'alice@sender.test', '-t', 'bob@here.test', `127.0.0.1:${port}`], { env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` }, stdio: 'ignore' });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve({ ms: performance.now() - started, failed: 0 }) : reject(new Error(`smtp-source exited ${code}`))));
   });
@@ -143,22 +181,21 @@ async function main() {
 
   const creationBefore = fileCreationUs(join(dir, 'probe-before'));
   await oneMessage(oursAt!.port, 'bob@here.test'); // the first message probes; the rest hit the cache
-  await load(barePort, 'in-process'); // warm up both paths
-  await load(oursAt!.port, 'in-process');
-  console.log(`messages/s, 1 KB, ${CLIENTS} clients, new connection each (${MESSAGES} messages)`);
+  await load(barePort, 'in-process', MESSAGES); // warm up both paths
+  await load(oursAt!.port, 'in-process', MESSAGES);
+  console.log(`messages/s, 1 KB, ${CLIENTS} clients, new connection each (${MESSAGES} messages each, in ${ROUNDS} alternating rounds)`);
   console.log('  (both without smtp-server\'s fixed 100 ms greeting wait; smtp-cbv with greet_pause = 0, its default)');
   console.log(`  (V8 allocation-site pretenuring ${tuned ? 'off, as serve sets it' : 'as node\'s command line chose'})`);
   const clients: Client[] = ['in-process', 'child'];
   if (hasSmtpSource()) clients.push('smtp-source');
   else console.log(' smtp-source: skipped (the postfix package is not installed; test/interop/setup.sh installs it)');
   for (const client of clients) {
-    const b = await load(barePort, client);
-    const o = await load(oursAt!.port, client);
-    const cpu = (l: Load) => `main thread ${l.mainMs.toFixed(2)} ms/msg, process ${l.processMs.toFixed(2)} ms/msg`;
+    const { bare: b, ours: o, ratios } = await rounds(barePort, oursAt!.port, client);
+    const cpu = (l: Load) => `main thread ${(l.mainMs / l.messages).toFixed(2)} ms/msg, process ${(l.processMs / l.messages).toFixed(2)} ms/msg`;
     console.log(client === 'in-process' ? ' client in this process (the target\'s measure):' : client === 'child' ? ' client in a child process:' : ' Postfix\'s smtp-source, 20 sessions:');
-    console.log(`  baseline: bare smtp-server accepting all   ${b.perSecond.toFixed(0).padStart(6)}/s  (failed ${b.failed}; ${cpu(b)})`);
-    console.log(`  smtp-cbv, example policy, CBV cached       ${o.perSecond.toFixed(0).padStart(6)}/s  (failed ${o.failed}; ${cpu(o)})`);
-    console.log(`  ratio smtp-cbv / bare:                     ${(o.perSecond / b.perSecond).toFixed(2)}  (main-thread CPU per message, bare / smtp-cbv: ${(b.mainMs / o.mainMs).toFixed(2)})`);
+    console.log(`  baseline: bare smtp-server accepting all   ${perSecond(b).toFixed(0).padStart(6)}/s  (failed ${b.failed}; ${cpu(b)})`);
+    console.log(`  smtp-cbv, example policy, CBV cached       ${perSecond(o).toFixed(0).padStart(6)}/s  (failed ${o.failed}; ${cpu(o)})`);
+    console.log(`  ratio smtp-cbv / bare:                     ${(perSecond(o) / perSecond(b)).toFixed(2)}  (rounds ${ratios.map((r) => r.toFixed(2)).join(', ')}; main-thread CPU per message, bare / smtp-cbv: ${(b.mainMs / b.messages / (o.mainMs / o.messages)).toFixed(2)})`);
   }
   console.log(`  creating a 1 KB file on the spool's disk: ${creationBefore.toFixed(0)} us of system time before the runs, ${fileCreationUs(join(dir, 'probe-after')).toFixed(0)} after`);
   await ours.close(0);
