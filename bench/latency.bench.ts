@@ -19,6 +19,7 @@ import { policyCompileOptions } from '../src/policy/compile-options.js';
 import { compileSieve } from '../src/sievepp/compile.js';
 import { abText } from './ab-text.js';
 import { BODY_1K, oneMessage } from './one-message.js';
+import { tuneHeap } from '../src/server/heap-tuning.js';
 
 const SESSIONS = Number(process.env.LATENCY_SESSIONS ?? 300);
 const HEAVY_BYTES = 10 << 20;
@@ -141,6 +142,7 @@ function quantile(sorted: number[], q: number): number {
 }
 
 async function main() {
+  tuneHeap(); // the collector set as `serve` sets it (src/server/heap-tuning.ts)
   const server = await startTestServer(policy(cases[0]!.script), { maxMessageSize: 2 * HEAVY_BYTES, maxConnectionsPerIp: 1000, socketTimeoutMs: 60_000 });
   const port = server.port;
   for (let i = 0; i < 50; i++) await oneMessage(port, 'bob@here.test'); // warm up

@@ -90,7 +90,9 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
       ...rest,
     };
     o.observer?.verdict?.(v);
-    // A probe is an event worth a line at info; a cache hit is in the transaction's line already.
+    // A probe is an event worth a line at info; a cache hit is in the transaction's line already,
+    // and its debug line is built only when debug is on (a cache hit is every transaction's lot).
+    if (v.cached && !log.isLevelEnabled('debug')) return v;
     log[v.cached ? 'debug' : 'info']({ event: 'cbv.verdict', address: v.address, sender: v.sender, status: v.status, reason, stage, host: v.host, ip: v.ip, reply: v.reply, cached: v.cached, durationMs: v.durationMs }, 'cbv verdict');
     if (v.transcript.length) log.debug({ event: 'cbv.transcript', address: v.address, transcript: v.transcript }, 'cbv transcript');
     return v;

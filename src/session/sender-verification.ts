@@ -50,11 +50,13 @@ export class SenderVerification {
     if (connection.context.get('__bypass_smtp_cbv')?.toLowerCase() === 'true') return skip('bypass');
     if (tx.mailFrom === '') return skip('null-sender');
     const startedAt = Date.now();
-    this.logger.debug({ event: 'cbv.start', session: connection.id, phase, sender: tx.mailFrom }, 'cbv started');
+    // The debug lines' objects are built only when debug is on: this runs for every transaction.
+    if (this.logger.isLevelEnabled('debug')) this.logger.debug({ event: 'cbv.start', session: connection.id, phase, sender: tx.mailFrom }, 'cbv started');
     const done = this.verifier.verify(tx.mailFrom).then(
       (verdict) => {
         // A verdict that comes in after the deadline is not believed for this transaction.
         if (tx.probe.state === 'running') tx.settle(contextVariables(verdict), verdict);
+        if (!this.logger.isLevelEnabled('debug')) return;
         this.logger.debug(
           { event: 'cbv.result', session: connection.id, sender: tx.mailFrom, status: verdict.status, result: verdict.result, stage: verdict.stage, reason: verdict.reason, cached: verdict.cached, durationMs: verdict.durationMs },
           `cbv ${verdict.status}`,
