@@ -41,6 +41,16 @@ export function journalRecord(id: string, envelope: object): string {
   return `${JSON.stringify({ id, ...envelope })}\n`;
 }
 
+/**
+ * journalRecord(id, { ...envelope, folder }) for an envelope of named
+ * fields with neither an `id` nor a `folder`: the same line, without the two copies
+ * of the envelope: this runs for every accepted message, on the event loop.
+ */
+export function messageRecord(id: string, envelope: object, folder: string): string {
+  const fields = JSON.stringify(envelope);
+  return `{"id":${JSON.stringify(id)},${fields.length > 2 ? `${fields.slice(1, -1)},` : ''}"folder":${JSON.stringify(folder)}}\n`;
+}
+
 /** Every record in `dir` (journals and old per-message files), by message name; the last of a name wins (they are the same). */
 export async function readRecords(dir: string, skip: (name: string) => boolean = () => false): Promise<{ records: Map<string, string>; files: string[] }> {
   const records = new Map<string, string>();

@@ -51,7 +51,7 @@ import { promisify } from 'node:util';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { DirSync } from './dir-sync.js';
-import { compactJournal, journalRecord, readRecords } from './envelope-journal.js';
+import { compactJournal, messageRecord, readRecords } from './envelope-journal.js';
 import { recoverJournalFirst } from './journal-restore.js';
 import { ownBytes, SMALL_WRITE, type SpoolWriter, spoolWriter } from './spool-writer.js';
 import type { CompactResult } from './journal-compaction-thread.js';
@@ -157,7 +157,7 @@ export class MaildirSpool {
     const id = uniqueName();
     // In one buffer of its own for the thread, when it is in memory and small.
     const small = ownBytes(Buffer.isBuffer(message) ? [message] : message, SMALL_WRITE);
-    const record = journalRecord(id, { ...envelope, folder });
+    const record = messageRecord(id, envelope, folder);
     this.delivering.add(id);
     try {
       return await this.write(id, folder, target, message, small, record);

@@ -1,7 +1,8 @@
 /**
  * Property tests for the delivery codecs: queue entry files (what goes in
  * comes out; a torn tail loses only the records it tore) and DSNs (any
- * reply text, any addresses: a well-formed report whose fields read back).
+ * reply text, any addresses: a well-formed report whose fields read back)
+ * and the spool's journal records (the per-message record is the general one).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { decodeEntry, encodeEntry, encodeRecords, type EntryHeader, type EntryRe
 import { parseGateway } from '../../src/config/delivery.js';
 import { parseReply } from '../../src/delivery/smtp-sender.js';
 import { parseDsn } from '../helpers/dsn-parse.js';
+import { journalRecord, messageRecord, parseRecord } from '../../src/delivery/envelope-journal.js';
 
 const reply = fc.record({ code: fc.integer({ min: 200, max: 599 }), text: fc.string({ maxLength: 200 }) }, { requiredKeys: ['code', 'text'] });
 const record: fc.Arbitrary<EntryRecord> = fc.oneof(
@@ -104,6 +106,21 @@ describe('next-hop replies', () => {
         expect(r.code).toBe(code);
         expect(r.enhanced).toBe(enhanced ? enhanced.trim() : undefined);
         expect(r.text).toBe(text);
+      }),
+    );
+  });
+});
+
+describe('journal records', () => {
+  it("messageRecord writes journalRecord's line for any envelope without an id or folder of its own", () => {
+    // Field names, as an envelope has: an array index would be put first by any object (ECMA-262 OrdinaryOwnPropertyKeys).
+    const key = fc.string({ maxLength: 12 }).filter((k) => k !== 'id' && k !== 'folder' && k !== '__proto__' && !/^(0|[1-9][0-9]*)$/.test(k));
+    const value = fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.boolean(), fc.constant(undefined), fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 20 }), { maxKeys: 3 }));
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), fc.dictionary(key, value, { maxKeys: 8 }), fc.string({ maxLength: 40 }), (id, envelope, folder) => {
+        const line = messageRecord(id, envelope, folder);
+        expect(line).toBe(journalRecord(id, { ...envelope, folder }));
+        expect(parseRecord(line.slice(0, -1))).toMatchObject({ id, folder });
       }),
     );
   });
