@@ -140,7 +140,7 @@ async function inWorker(raw: string, token: number, spec: AddressMatchSpec, budg
   budget.spend(0); // over budget already: stop before sending anything
   const least = matchPool.leastCostMs(raw.length);
   if (least > budget.remainingMs) budget.spend(least);
-  // Copying the value out is this run's own work, on its clock; from the hand-off on, the time is the offload's.
+  // From here the time is the offload's (its round trip, the copy of the value included).
   const task = prepare({ ...spec, value: raw, token });
   budget.suspend();
   const a = await matchPool.address(task, budget.remainingMs);

@@ -68,11 +68,14 @@ export interface AddressTask extends AddressMatchSpec {
 }
 
 /**
- * A task made ready to send (`prepare`): its value as bytes, moved rather
- * than copied (worker-bytes.ts). The run prepares its task itself, so the
- * copy is its own work, counted by its clock.
+ * A task made ready to send (`prepare`). Its value is copied into bytes to
+ * be moved to the thread (worker-bytes.ts) only when a thread takes the
+ * task, inside the round trip the run is charged (`ms`): a task waiting
+ * for a thread holds no copy. With every thread busy, each session reading
+ * a large body queued a copy of it that no memory budget counted (10 MB
+ * each; docs/sieve-interpreter.md, "What an offload costs").
  */
-export interface PreparedTask extends Omit<MatchTask, 'value'>, WorkerBytes {
+export interface PreparedTask extends MatchTask {
   /** The value's length in UTF-16 units. */
   chars: number;
 }
@@ -84,14 +87,13 @@ export type WorkerTask = { id: number } & WorkerBytes &
 /** What a worker posts once it listens: a thread's start-up is no run's cost. */
 export type Ready = 'ready';
 
-/** Makes a task (a match, a codec, an address test) ready to send: the copy of its value is done by whoever calls it. */
+/** Makes a task (a match, a codec, an address test) ready to send; its value is copied when a thread takes it (PreparedTask). */
 // An address task has every field of a match task: its overload comes first.
 export function prepare(task: AddressTask): PreparedAddress;
 export function prepare(task: MatchTask): PreparedTask;
 export function prepare(task: CodecTask): PreparedCodec;
 export function prepare(task: MatchTask | CodecTask | AddressTask): PreparedTask | PreparedCodec | PreparedAddress {
-  const { value, ...rest } = task;
-  return { ...rest, ...encode(value), chars: value.length };
+  return { ...task, chars: task.value.length };
 }
 
 /** A worker's answer: the index of the first key that matched (-1: none), with its match values; a codec's text. */
@@ -114,11 +116,11 @@ export type PoolAnswer =
 /** The pool's answer to a codec task: the worker's text (`ms` its round trip), or the deadline came first, or no worker could do it. */
 export type CodecAnswer = { kind: 'done'; text: string; ms: number } | { kind: 'deadline'; ms: number } | { kind: 'unavailable' };
 
-/** A codec task made ready to send (`prepare`). */
-export type PreparedCodec = Omit<CodecTask, 'value'> & WorkerBytes & { chars: number };
+/** A codec task made ready to send (`prepare`; its value copied when a thread takes it, as PreparedTask's). */
+export type PreparedCodec = CodecTask & { chars: number };
 
-/** An address test made ready to send (`prepare`). */
-export type PreparedAddress = Omit<AddressTask, 'value'> & WorkerBytes & { chars: number };
+/** An address test made ready to send (`prepare`; its value copied when a thread takes it, as PreparedTask's). */
+export type PreparedAddress = AddressTask & { chars: number };
 
 /** The pool's answer to an address test: the worker's (`ms` its round trip), or the deadline came first, or no worker could do it. */
 export type AddressAnswer = ({ kind: 'done'; ms: number } & AddressMatchAnswer) | { kind: 'deadline'; ms: number } | { kind: 'unavailable' };
@@ -285,11 +287,12 @@ class MatchPool {
   private assign(slot: Slot, p: Pending): void {
     slot.current = p;
     slot.worker.ref();
-    const { chars: _chars, ...task } = p.job;
-    const sent = { ...task, id: p.id } as WorkerTask;
-    // Posting is part of the round trip: it can take milliseconds (moving a
-    // large buffer, a collection), and the worker may begin meanwhile.
+    const { chars: _chars, value, ...task } = p.job;
+    // Copying the value out and posting it are part of the round trip: they
+    // can take milliseconds (a 10 MB copy, a collection), and the worker may
+    // begin meanwhile.
     slot.started = performance.now();
+    const sent = { ...task, ...encode(value), id: p.id } as WorkerTask;
     slot.worker.postMessage(sent, [sent.bytes]);
     slot.timer = setTimeout(() => {
       // The run's budget is spent: stop the thread wherever it is, and start

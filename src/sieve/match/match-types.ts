@@ -204,9 +204,8 @@ async function inWorker(mt: MatchType, value: string, keys: string[], ctx: Match
   budget.spend(0); // over budget already: stop before sending anything
   const least = matchPool.leastCostMs(value.length);
   if (least > budget.remainingMs) budget.spend(least);
-  // Copying the value out is this run's own work, on its clock; the deadline is what is left after it.
   const task = prepare({ value, keys, type: mt.name, comparator: ctx.cmp.name, wantCaptures: ctx.wantCaptures });
-  // From the hand-off on, the time is the offload's (its round trip, posting included): not on the run's clock too.
+  // From here the time is the offload's (its round trip: the copy of the value, posting, the worker, the answer): not on the run's clock too.
   budget.suspend();
   const a = await matchPool.match(task, budget.remainingMs);
   // The run waited (its clock stopped); what follows is its own work again.

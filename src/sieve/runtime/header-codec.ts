@@ -42,7 +42,7 @@ export function encodesInWorker(value: string, budget: Pick<MatchBudget, 'sliceM
  */
 export async function codecInWorker(task: CodecTask, budget: MatchBudget): Promise<string> {
   budget.spend(0); // over budget already: stop before sending anything
-  // Copying the value out is this run's own work; from the hand-off on, the time is the offload's.
+  // From here the time is the offload's (its round trip, the copy of the value included).
   const prepared = prepare(task);
   budget.suspend();
   const a = await matchPool.codec(prepared, budget.remainingMs);
