@@ -73,13 +73,19 @@ const cases: Case[] = [
   { name: 'ec_dkim_responsible_domain over a 10 MB From of addresses', script: '$d = ec_dkim_responsible_domain;', message: bigFrom },
   // The address test (RFC 5228 5.1) parses the whole list and matches every address's domain; a time-sliced run has it all done in a worker.
   { name: 'address :domain over a 10 MB From of addresses', script: 'if address :domain "from" "x" { discard; }', message: bigFrom },
+  // :list (RFC 6134) asks the host's lists: the worker parses the list and answers with its addresses, which the run checks in slices.
+  { name: 'address :list over a 10 MB From of addresses', script: 'require "extlists"; if address :list "from" ":addrbook:default" { discard; }', message: bigFrom },
 ];
+
+/** The address book the :list case reads: a thousand addresses, none of them the From's. */
+const BOOK = new Set(Array.from({ length: 1000 }, (_, i) => `friend${i}@example.org`));
+const lists = new Map([['urn:ietf:params:sieve:addrbook:default', { contains: (v: string) => BOOK.has(v.toLowerCase()), members: () => [...BOOK] }]]);
 
 function policy(script: string): SievePolicy {
   const file = 'data.siv';
   const r = compileSieve(script, { file, ...policyCompileOptions(file, { phase: 'data' }) });
   if (!r.script) throw new Error(r.diagnostics.map((d) => `${d.line}:${d.column}: ${d.message}`).join('\n'));
-  return new SievePolicy({ scripts: { data: { phase1: r.script } }, runtimeError: 'fail', limits: { maxCpuMs: BUDGET_MS, maxSteps: 1e9 } });
+  return new SievePolicy({ scripts: { data: { phase1: r.script } }, runtimeError: 'fail', limits: { maxCpuMs: BUDGET_MS, maxSteps: 1e9 }, externalLists: lists });
 }
 
 /**

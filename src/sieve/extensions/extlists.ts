@@ -44,6 +44,7 @@ const listMatch: MatchType = {
   name: 'list',
   captures: true,
   noComparator: true,
+  anyValue: true,
   matchAll(values, keys, ctx) {
     const lists: ExternalList[] = [];
     let warned = false;

@@ -18,6 +18,7 @@ import { formatAddress, parseAddressList, type Address } from '../runtime/addres
 import { detailOf, userOf } from '../extensions/subaddress.js';
 import type { MatchContext, RelOp } from './match-types.js';
 import { WORKER_COMPARATORS, WORKER_TYPES } from './worker-types.js';
+import { decode, encode, type WorkerBytes } from './worker-bytes.js';
 
 /** The address parts the worker can take, by name; `delimiters` are RFC 5233's separator characters. */
 export const WORKER_PARTS: Readonly<Record<string, (a: Address, delimiters: string) => string | null>> = {
@@ -41,6 +42,12 @@ export interface AddressMatchSpec {
   op?: RelOp;
   keys: string[];
   wantCaptures: boolean;
+  /**
+   * Answer with the part values themselves instead of matching them: for
+   * :list (RFC 6134 2.2), whose lists only the run's host can read. The
+   * match type, comparator and keys are then not used.
+   */
+  values?: boolean;
 }
 
 /** The answer: the first key a value matched (-1: none) with its match values, the number of values, warnings. */
@@ -50,6 +57,26 @@ export interface AddressMatchAnswer {
   /** How many part values the field gave: what :count counts (RFC 5231 4.2). */
   count: number;
   warnings: string[];
+  /** The part values, when the spec asked for them (packValues). */
+  values?: PackedValues;
+}
+
+/**
+ * Strings as one run of bytes (worker-bytes.ts) and each one's length in
+ * UTF-16 units, both moved to the other thread rather than copied: a value
+ * may hold any character, so no separator could tell two values apart.
+ */
+export type PackedValues = WorkerBytes & { lengths: ArrayBuffer };
+
+export function packValues(values: readonly string[]): PackedValues {
+  const lengths = new Uint32Array(values.length);
+  for (let i = 0; i < values.length; i++) lengths[i] = values[i]!.length;
+  return { ...encode(values.join('')), lengths: lengths.buffer };
+}
+
+/** The values packValues packed, in order. */
+export function unpackValues(p: PackedValues): { text: string; lengths: Uint32Array } {
+  return { text: decode(p), lengths: new Uint32Array(p.lengths) };
 }
 
 /** A field value's addresses; null when it is not an address list (an empty value is not one). */
@@ -79,6 +106,7 @@ export function fieldPartValues(raw: string, part: string, delimiters: string, l
 export function addressMatch(raw: string, spec: AddressMatchSpec, list = addressListOf(raw)): AddressMatchAnswer {
   const values = fieldPartValues(raw, spec.part, spec.delimiters, list);
   const warnings: string[] = [];
+  if (spec.values) return { index: -1, count: values.length, warnings, values: packValues(values) };
   const mt = WORKER_TYPES.get(spec.type);
   const cmp = WORKER_COMPARATORS.get(spec.comparator);
   if (!mt || !cmp) throw new Error(`no match type ${spec.type} with comparator ${spec.comparator} in the match worker`);

@@ -77,6 +77,11 @@ export interface MatchType {
   /** Matches the whole value list at once (:count, :list); a capturing type may answer with its match values. */
   matchAll?(values: string[], keys: string[], ctx: MatchContext): boolean | string[];
   /**
+   * `matchAll` holds when one value does, and answers with the first such
+   * (:list): a long value list may be matched a part at a time, in order.
+   */
+  anyValue?: boolean;
+  /**
    * `matchOne` for a constant key, made once per script: what depends
    * only on the key and the comparator (folding it, parsing a pattern) is
    * done here, not for every value of every run.

@@ -60,7 +60,7 @@ function run(task: WorkerTask): WorkerAnswer {
 parentPort!.on('message', (task: WorkerTask) => {
   try {
     const a = run(task);
-    parentPort!.postMessage(a, 'bytes' in a ? [a.bytes] : []);
+    parentPort!.postMessage(a, 'bytes' in a ? [a.bytes] : 'values' in a && a.values ? [a.values.bytes, a.values.lengths] : []);
   } catch (e) {
     parentPort!.postMessage({ id: task.id, error: (e as Error).message });
   }
