@@ -95,3 +95,37 @@ describe('rewriteAuthHeaders', () => {
     expect(out.toString()).toBe('Authentication-Results: mx.test;\n\tspf=fail\nSubject: x\n\nbody\n');
   });
 });
+
+/** rewriteAuthHeaders as it was written before it scanned for the name: every field split apart and joined again. */
+function splitRewrite(message: Buffer, authservId: string, fields: readonly string[]): Buffer {
+  const text = message.toString('latin1');
+  const split = text.startsWith('\r\n') || text.startsWith('\n') ? 0 : ((m) => (m ? m.index + (text[m.index] === '\r' ? 2 : 1) : text.length))(/\r?\n\r?\n/.exec(text));
+  const head = text.slice(0, split);
+  const kept: string[] = [];
+  for (const field of (head.match(/[^\n]*\n|[^\n]+$/g) ?? []).reduce<string[]>((out, line) => ((line.startsWith(' ') || line.startsWith('\t')) && out.length ? (out[out.length - 1] += line) : out.push(line), out), [])) {
+    const colon = field.indexOf(':');
+    const name = colon < 0 ? '' : field.slice(0, colon).trim().toLowerCase();
+    if (name === 'authentication-results' && parseAuthservId(field.slice(colon + 1))?.toLowerCase() === authservId.toLowerCase()) continue;
+    kept.push(field);
+  }
+  const eol = /\r\n/.test(head) || !/\n/.test(head) ? '\r\n' : '\n';
+  const added = fields.map((f) => (eol === '\n' ? f.replace(/\r\n/g, '\n') : f) + eol);
+  return Buffer.from(added.join('') + kept.join('') + text.slice(split), 'latin1');
+}
+
+describe('rewriteAuthHeaders over any header section', () => {
+  it('removes and adds what splitting every field did (property)', () => {
+    const name = fc.constantFrom('Authentication-Results', 'authentication-results', 'AUTHENTICATION-RESULTS ', 'Authentication-Results\xa0', 'Authentication-Results-Original', ' Authentication-Results', 'Authentication-Results\r\n ', 'From', 'X-Y');
+    const id = fc.constantFrom('mx.example', 'MX.Example', 'other.example', '(c) mx.example', '"mx.example"', '');
+    const continuation = fc.constantFrom('', '\r\n\tdkim=pass', '\n dkim=fail', '\r\n (x)', '\r');
+    const field = fc.tuple(name, fc.constantFrom(':', ' :', ''), id, fc.constantFrom('; spf=pass', '', ';'), continuation).map((p) => p.join(''));
+    const message = fc.tuple(fc.array(field, { maxLength: 8 }), fc.constantFrom('\r\n', '\n'), fc.constantFrom('\r\n\r\nbody\xe9\r\n', '\n\nbody\n', '', '\r\n')).map(([fs, eol, rest]) => Buffer.from(fs.join(eol) + (fs.length ? eol : '') + rest, 'latin1'));
+    fc.assert(
+      fc.property(message, fc.constantFrom('mx.example', 'MX.EXAMPLE', 'other.example'), (m, ours) => {
+        const fields = [`Authentication-Results: ${ours}; dkim=none`];
+        expect(rewriteAuthHeaders(m, ours, fields).toString('latin1')).toBe(splitRewrite(m, ours, fields).toString('latin1'));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
