@@ -92,16 +92,14 @@ export async function addressTestInPieces(b: Bound, rt: Runtime, fields: readonl
   const { mt, ctx, wantCaptures } = matchSetup(b, rt);
   const budget = rt.budget;
   const partName = WORKER_PART_NAMES.get(part);
+  const delimiters = partName === 'user' || partName === 'detail' ? delimitersOf(rt) : '';
   const spec: AddressMatchSpec | undefined =
-    partName && inWorkerTables(mt, ctx.cmp)
-      ? { part: partName, delimiters: partName === 'user' || partName === 'detail' ? delimitersOf(rt) : '', type: mt.name, comparator: ctx.cmp.name, op: ctx.op, keys, wantCaptures: ctx.wantCaptures }
-      : undefined;
+    partName && inWorkerTables(mt, ctx.cmp) ? { part: partName, delimiters, type: mt.name, comparator: ctx.cmp.name, op: ctx.op, keys, wantCaptures: ctx.wantCaptures } : undefined;
   const counting = mt === countMatch && spec !== undefined;
   // A type over the whole list the worker cannot apply (:list): the values, gathered a field at a time.
   const gathered: string[] | undefined = mt.matchAll && !counting ? [] : undefined;
   // Large fields for it are parsed in the worker, which answers with their part values.
-  const valuesSpec: AddressMatchSpec | undefined =
-    gathered && partName ? { part: partName, delimiters: partName === 'user' || partName === 'detail' ? delimitersOf(rt) : '', type: 'is', comparator: 'i;octet', keys: [], wantCaptures: false, values: true } : undefined;
+  const valuesSpec: AddressMatchSpec | undefined = gathered && partName ? { part: partName, delimiters, type: 'is', comparator: 'i;octet', keys: [], wantCaptures: false, values: true } : undefined;
   let count = 0;
   for (let i = 0; i < fields.length; i++) {
     // Between fields, so that fields just under the worker's size are not all read in one step.
@@ -111,7 +109,6 @@ export async function addressTestInPieces(b: Bound, rt: Runtime, fields: readonl
     if (large && valuesSpec && gathered) {
       const v = await inWorker(raw, rt.memoize(TOKENS, raw, nextToken, undefined), valuesSpec, budget);
       if (v?.values) {
-        for (const w of v.warnings) ctx.warn?.(w);
         await gatherInSlices(v.values, gathered, budget);
         continue;
       }
@@ -193,7 +190,7 @@ async function gatherInSlices(packed: PackedValues, gathered: string[], budget: 
       gathered.push(text.slice(at, at + n));
       at += n;
     }
-    // A unit per character and one per value, as the event loop's reading of the field is charged.
+    // A unit per character and one per value taken.
     budget.charge(at - from + (end - first));
     if (budget.yieldDue) await budget.pause();
   }
