@@ -27,6 +27,7 @@ type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 import type { Config } from '../config/types.js';
 import { MaildirSpool } from '../delivery/maildir.js';
 import { ADOPT_ENV } from '../delivery/spool-writer.js';
+import { recoverSpool } from '../server/spool-recovery.js';
 import { redisSettings } from '../store/index.js';
 import { RedisLink } from '../store/redis-link.js';
 import { Readiness } from './health.js';
@@ -79,9 +80,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
     for (const w of Object.values(cluster.workers ?? {})) if (w && !w.isDead()) w.process.kill('SIGHUP');
   });
 
-  const recovered = await new MaildirSpool(config.spoolDir).recover();
-  logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
-  if (recovered.restoreFailed) logger.warn({ event: 'spool-restore', failed: recovered.restoreFailed }, 'messages not written back from the journal after a reboot: their octets stay in it for the next start');
+  await recoverSpool(new MaildirSpool(config.spoolDir), config.spoolDir, logger);
 
   const own = new Registry();
   const restarts = new Counter({ name: 'smtpcbv_worker_restarts_total', help: 'Workers replaced after they exited unasked.', registers: [own] });

@@ -30,6 +30,7 @@ import { createLogger } from './logger.js';
 import { reload, sieveLogger } from './reload.js';
 import { createServices, type ServerServices } from './services.js';
 import { tuneHeap } from './heap-tuning.js';
+import { recoverSpool } from './spool-recovery.js';
 
 export interface RunningServer {
   addresses: Array<{ host: string; port: number }>;
@@ -82,9 +83,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
     const pids = adoptedPids();
     if (pids.length) void spool.compactJournals().then((r) => logger.info({ event: 'spool-adopted', pids, ...r }, 'journals of dead workers compacted'), (e: unknown) => logger.warn({ event: 'spool-adopted', pids, err: String(e) }, 'compacting the journals of dead workers failed; start-up will'));
   } else {
-    const recovered = await spool.recover();
-    logger.info({ event: 'spool', dir: config.spoolDir, ...recovered }, 'spool ready');
-    if (recovered.restoreFailed) logger.warn({ event: 'spool-restore', failed: recovered.restoreFailed }, 'messages not written back from the journal after a reboot: their octets stay in it for the next start');
+    await recoverSpool(spool, config.spoolDir, logger);
   }
 
   const s = config.server;

@@ -1,0 +1,14 @@
+/**
+ * Start-up's clean-up of the spool (MaildirSpool.recover, docs/server.md,
+ * "The spool"), logged as `serve` and a cluster's primary both log it: one
+ * `spool` line, and a `spool-restore` warning for records that could not
+ * be written back after a reboot.
+ */
+import type { Logger } from 'pino';
+import type { MaildirSpool } from '../delivery/maildir.js';
+
+export async function recoverSpool(spool: MaildirSpool, dir: string, logger: Logger): Promise<void> {
+  const recovered = await spool.recover();
+  logger.info({ event: 'spool', dir, ...recovered }, 'spool ready');
+  if (recovered.restoreFailed) logger.warn({ event: 'spool-restore', failed: recovered.restoreFailed }, 'messages not written back from the journal after a reboot: their octets stay in it for the next start');
+}
