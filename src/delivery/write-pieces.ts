@@ -21,11 +21,16 @@ export async function writePieces(target: WriteTarget, pieces: readonly Piece[])
   // A message held in memory (no spool file) is read whole for free.
   const buffers = pieces.map((p) => (Buffer.isBuffer(p) ? p : p.path === undefined ? p.bytes() : undefined));
   if (buffers.every((b) => b !== undefined)) return writeBuffers(target, buffers as Buffer[]);
+  // One buffer for the whole copy: each chunk is written before the next is read into it.
+  let into: Buffer | undefined;
   for (const p of pieces) {
     if (Buffer.isBuffer(p)) await writeAll(target, p);
-    else for await (const chunk of p.chunks()) await writeAll(target, chunk as Buffer);
+    else for await (const chunk of p.chunks((into ??= Buffer.allocUnsafeSlow(COPY_CHUNK)))) await writeAll(target, chunk as Buffer);
   }
 }
+
+/** The copy's buffer: the size the spool file used to be read in (message-source.ts). */
+const COPY_CHUNK = 256 * 1024;
 
 /** The octets of the pieces together. */
 export const piecesSize = (pieces: readonly Piece[]): number => pieces.reduce((n, p) => n + (Buffer.isBuffer(p) ? p.length : p.size), 0);

@@ -59,8 +59,17 @@ export interface MessageSource {
   load?(): Promise<void> | undefined;
   /** The whole message decoded as UTF-8, once; a spooled one holds the text against the budget as well as its octets. */
   text(): string;
-  /** The message in chunks of bounded size, for copying it into the store without holding it whole. */
-  chunks(): AsyncIterable<Buffer>;
+  /**
+   * The message in chunks of bounded size, for copying it into the store
+   * without holding it whole. With `into`, a spooled message is read into
+   * that one buffer again and again: each chunk is a view of it, good only
+   * until the next is asked for. A copy that writes each chunk before
+   * asking for the next then makes no garbage at all, where a new buffer
+   * per chunk makes the whole message's size of it: a hundred large
+   * messages stored at once otherwise pile up their chunks until the
+   * collector frees them (docs/server.md, "Messages on disk").
+   */
+  chunks(into?: Buffer): AsyncIterable<Buffer>;
   /** The octets from `start` to `end` (a MIME part's body), read without the rest of the message. */
   range?(start: number, end: number): Buffer;
   /** Removes the spool file and gives back what the message held of the memory budget. */
@@ -180,7 +189,7 @@ export function fileSource(path: string, info: { size: number; bareLf: number; h
       text = octets.toString('utf8');
       return text;
     },
-    chunks: () => createReadStream(path, { highWaterMark: CHUNK }),
+    chunks: (into) => (into ? readInto(path, into) : createReadStream(path, { highWaterMark: CHUNK })),
     range: (start, end) => (whole ? whole.subarray(start, end) : readRange((fd ??= openSync(path, 'r')), start, end)),
     async dispose() {
       disposed = true;
@@ -217,10 +226,10 @@ export function withHead(source: MessageSource, head: Buffer): MessageSource {
     text() {
       return (text ??= this.bytes().toString('utf8'));
     },
-    chunks: async function* () {
+    chunks: async function* (into) {
       yield head;
       let skip = old.length;
-      for await (const chunk of source.chunks()) {
+      for await (const chunk of source.chunks(into)) {
         if (skip >= chunk.length) {
           skip -= chunk.length;
           continue;
@@ -245,6 +254,20 @@ export function withHead(source: MessageSource, head: Buffer): MessageSource {
  * is waiting for them; a body read this way is at most RANGE_LIMIT, a read
  * from the page cache).
  */
+/** The file in `into`-sized reads on the thread pool, each a view of `into` (MessageSource.chunks). */
+async function* readInto(path: string, into: Buffer): AsyncGenerator<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(into, 0, into.length, null);
+      if (bytesRead === 0) return;
+      yield into.subarray(0, bytesRead);
+    }
+  } finally {
+    await file.close();
+  }
+}
+
 function readRange(fd: number, start: number, end: number): Buffer {
   const out = Buffer.allocUnsafe(Math.max(0, end - start));
   let done = 0;
