@@ -7,7 +7,7 @@
 import { closeSync, constants, fdatasync, open as openCallback, write, writev } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import type { MessageSource } from '../session/message-source.js';
+import { COPY_CHUNK, type MessageSource } from '../session/message-source.js';
 
 export type Piece = Buffer | MessageSource;
 
@@ -28,9 +28,6 @@ export async function writePieces(target: WriteTarget, pieces: readonly Piece[])
     else for await (const chunk of p.chunks((into ??= Buffer.allocUnsafeSlow(COPY_CHUNK)))) await writeAll(target, chunk as Buffer);
   }
 }
-
-/** The copy's buffer: the size the spool file used to be read in (message-source.ts). */
-const COPY_CHUNK = 256 * 1024;
 
 /** The octets of the pieces together. */
 export const piecesSize = (pieces: readonly Piece[]): number => pieces.reduce((n, p) => n + (Buffer.isBuffer(p) ? p.length : p.size), 0);

@@ -189,7 +189,7 @@ export function fileSource(path: string, info: { size: number; bareLf: number; h
       text = octets.toString('utf8');
       return text;
     },
-    chunks: (into) => (into ? readInto(path, into) : createReadStream(path, { highWaterMark: CHUNK })),
+    chunks: (into) => (into ? readInto(path, into) : createReadStream(path, { highWaterMark: COPY_CHUNK })),
     range: (start, end) => (whole ? whole.subarray(start, end) : readRange((fd ??= openSync(path, 'r')), start, end)),
     async dispose() {
       disposed = true;
@@ -249,11 +249,6 @@ export function withHead(source: MessageSource, head: Buffer): MessageSource {
   };
 }
 
-/**
- * Octets of an open file from `start` to `end`, read synchronously (a test
- * is waiting for them; a body read this way is at most RANGE_LIMIT, a read
- * from the page cache).
- */
 /** The file in `into`-sized reads on the thread pool, each a view of `into` (MessageSource.chunks). */
 async function* readInto(path: string, into: Buffer): AsyncGenerator<Buffer> {
   const file = await open(path, 'r');
@@ -268,6 +263,11 @@ async function* readInto(path: string, into: Buffer): AsyncGenerator<Buffer> {
   }
 }
 
+/**
+ * Octets of an open file from `start` to `end`, read synchronously (a test
+ * is waiting for them; a body read this way is at most RANGE_LIMIT, a read
+ * from the page cache).
+ */
 function readRange(fd: number, start: number, end: number): Buffer {
   const out = Buffer.allocUnsafe(Math.max(0, end - start));
   let done = 0;
@@ -286,7 +286,7 @@ function bareLfs(octets: Buffer): number {
 }
 
 /** Copy chunk size: big enough for few system calls, small enough that 100 copies at once stay small. */
-const CHUNK = 256 * 1024;
+export const COPY_CHUNK = 256 * 1024;
 
 /**
  * Follows a message as it arrives: where its header section ends and how
