@@ -263,7 +263,8 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
       deadlineAt,
       now: o.now,
       record,
-      event: (name, fields) => log.info({ event: name, ...fields }, name),
+      // Each host's outcome is a step towards the verdict (debug); a limit or a retry in clear is a decision (info).
+      event: (name, fields) => log[name === 'cbv.host' ? 'debug' : 'info']({ event: name, ...fields }, name),
       acquireHost: (ip) => {
         const slot = limiter.tryAcquireHost(ip);
         return slot.ok ? slot.release : undefined;
@@ -288,7 +289,8 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
   async function mxTargets(c: CheckState, record: (dir: TranscriptLine['dir'], text: string) => void): Promise<NextHopTargets> {
     record('*', `MX lookup ${c.domain}`);
     const hops = await resolver.nextHops(c.domain);
-    log.info({ event: 'cbv.dns', domain: c.domain, ok: hops.ok, ...(hops.ok ? { implicit: hops.implicit, hosts: hops.hops.map((h) => `${h.preference} ${h.name} ${h.addresses.join(',')}${h.problem ? ` (${h.problem})` : ''}`) } : { reason: hops.reason }) }, 'cbv next hops');
+    // A step towards the verdict, which names a DNS failure itself (reason, stage): debug, as docs/cbv.md says.
+    log.debug({ event: 'cbv.dns', domain: c.domain, ok: hops.ok, ...(hops.ok ? { implicit: hops.implicit, hosts: hops.hops.map((h) => `${h.preference} ${h.name} ${h.addresses.join(',')}${h.problem ? ` (${h.problem})` : ''}`) } : { reason: hops.reason }) }, 'cbv next hops');
     if (!hops.ok) return { ok: false, reason: hops.reason, stage: 'dns', detail: hops.detail };
     const picked = pickTargets(hops, c, record);
     return 'reason' in picked ? { ok: false, ...picked } : { ok: true, targets: picked.targets };
