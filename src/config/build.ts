@@ -10,7 +10,7 @@ import type { Diagnostic } from '../diagnostics.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import {
   type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, cidrListOptions, cidrListScope, listOptions, listScope, datasourceOptions, datasourceScope, globalOptions,
-  hookOptions, hookScope, legacyScriptOptions, listenScope, listenerOptions, listenerScope, loggingOptions, loggingScope, metricsOptions, metricsScope,
+  hookOptions, hookScope, legacyScriptOptions, listenScope, listenerOptions, listenerScope, peerOptions, loggingOptions, loggingScope, metricsOptions, metricsScope,
   milterListenerOptions, milterListenerScope, parseScriptSlot, peerScope, policyListenerOptions, policyListenerScope, redisOptions, redisScope,
   scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
 } from './schema.js';
@@ -163,6 +163,12 @@ const AUTH_MECHANISMS: Array<[keyof typeof listenerOptions, string]> = [
 
 function buildListeners(listener: ScopeInstance | undefined, dir: string, diagnostics: Diagnostic[]): ListenerConfig[] {
   const o = listenerOptions;
+  // A Peer's own limit, else its Listen's, else ESMTP_Listener's, else the default.
+  const limitsOf = (peer: ScopeInstance | undefined, listen: ScopeInstance | undefined): ListenerConfig['limits'] => ({
+    recipientsPerMessage: value(peerOptions.maxRecipientsPerMessage, dir, peer) ?? must(o.maxRecipientsPerMessage, dir, listen, listener),
+    recipientsPerConnection: value(peerOptions.maxRecipientsPerConnection, dir, peer) ?? must(o.maxRecipientsPerConnection, dir, listen, listener),
+    messagesPerConnection: value(peerOptions.maxReceptionsPerConnection, dir, peer) ?? must(o.maxReceptionsPerConnection, dir, listen, listener),
+  });
   const make = (address: HostPort, listen: ScopeInstance | undefined): ListenerConfig => ({
     host: address.host,
     port: address.port,
@@ -170,6 +176,7 @@ function buildListeners(listener: ScopeInstance | undefined, dir: string, diagno
     tlsKey: value(o.tlsKey, dir, listen, listener),
     tlsCertificate: value(o.tlsCertificate, dir, listen, listener),
     maxConnectionsPerIp: must(o.maxConnectionsPerIp, dir, listen, listener),
+    limits: limitsOf(undefined, listen),
     hostname: value(o.hostname, dir, listen, listener),
     greeting: value(o.greeting, dir, listen, listener),
     // Context merges key by key: a Listen adds to the listener's variables rather than replacing them all.
@@ -180,6 +187,7 @@ function buildListeners(listener: ScopeInstance | undefined, dir: string, diagno
       context: must(o.context, dir, p),
       idleTimeMs: value(o.idleTime, dir, p),
       smtpExtensions: value(o.smtpExtensions, dir, p)?.map((e) => e.toUpperCase()) ?? null,
+      limits: limitsOf(p, listen),
       declaredAt: refOf(p.origin, p.pos),
     })),
     idleTimeMs: value(o.idleTime, dir, listen, listener),

@@ -1,19 +1,30 @@
 /**
- * The connection context a listener gives a client: the listener's `Context`
- * array, overridden by the most specific `Peer` range that contains the
- * client's address (longest prefix wins, as in routing).
+ * What a listener gives a client: the listener's `Context` array and limits,
+ * overridden by the most specific `Peer` range that contains the client's
+ * address (longest prefix wins, as in routing).
  */
 import ipaddr from 'ipaddr.js';
-import type { ListenerConfig } from './types.js';
+import type { ListenerConfig, PeerConfig } from './types.js';
 
 export function peerContext(listener: ListenerConfig, remoteIp: string): Record<string, string> {
+  return { ...listener.context, ...(bestPeer(listener, remoteIp)?.context ?? {}) };
+}
+
+/** The limits on recipients and messages for a client (src/session/limits.ts): its most specific Peer's, else the listener's. */
+export function peerLimits(listener: ListenerConfig, remoteIp: string): ListenerConfig['limits'] {
+  return bestPeer(listener, remoteIp)?.limits ?? listener.limits;
+}
+
+/** The most specific Peer range that holds the address (longest prefix), if any. */
+function bestPeer(listener: ListenerConfig, remoteIp: string): PeerConfig | undefined {
+  if (!listener.peers.length) return undefined;
   let addr: ipaddr.IPv4 | ipaddr.IPv6;
   try {
     addr = ipaddr.process(remoteIp);
   } catch {
-    return { ...listener.context };
+    return undefined;
   }
-  let best: { bits: number; context: Record<string, string> } | undefined;
+  let best: { bits: number; peer: PeerConfig } | undefined;
   for (const peer of listener.peers) {
     let range: [ipaddr.IPv4 | ipaddr.IPv6, number];
     try {
@@ -22,7 +33,7 @@ export function peerContext(listener: ListenerConfig, remoteIp: string): Record<
       continue;
     }
     if (range[0].kind() !== addr.kind() || !addr.match(range)) continue;
-    if (!best || range[1] > best.bits) best = { bits: range[1], context: peer.context };
+    if (!best || range[1] > best.bits) best = { bits: range[1], peer };
   }
-  return { ...listener.context, ...(best?.context ?? {}) };
+  return best?.peer;
 }

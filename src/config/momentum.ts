@@ -23,7 +23,7 @@ const SCOPES = new Set([
 const LISTENER_OPTIONS = new Set([
   'listen_backlog', 'tcp_recv_buffer_size', 'tcp_send_buffer_size', 'disable_nagle_algorithm', 'accept_queue_backlog',
   'events_per_iter', 'concurrency', 'pool_name', 'event_loop', 'relay_hosts', 'listener_sessions', 'service_sessions',
-  'max_receptions_per_connection', 'max_recipients_per_connection', 'max_recipients_per_message', 'banner_hostname',
+  'banner_hostname',
   'received_hostname', 'static_banner', 'open_relay', 'relay_for_sending_domains', 'allow_null_envelope_sender',
   'domain_for_unqualified_sender_address', 'domain_for_unqualified_recipient_addresses', 'require_ehlo',
   'tls_verified_peer_can_relay', 'tls_verify_mode', 'proxy_protocol', 'proxy_protocol_timeout', 'pathway', 'pathway_group',

@@ -159,6 +159,9 @@ export const listenerOptions = {
   tlsKey: opt('tls_key', t.filePath, null, 'PEM private key for STARTTLS; with `tls_certificate`, STARTTLS is offered.'),
   tlsCertificate: opt('tls_certificate', t.filePath, null, 'PEM certificate chain for STARTTLS.'),
   maxConnectionsPerIp: opt('max_connections_per_ip', t.integer(1, 100000), '20', 'Concurrent connections from one client IP; the next one is refused with 421.'),
+  maxRecipientsPerMessage: opt('max_recipients_per_message', t.integer(0, 1000000), '1000', 'Recipients accepted in one transaction; each RCPT TO past it gets 452 4.5.3 (RFC 5321 section 4.5.3.1.10) and the client sends the rest in another. 0: no limit.'),
+  maxRecipientsPerConnection: opt('max_recipients_per_connection', t.integer(0, 100000000), '0', 'Recipients accepted on one connection; past it each RCPT TO gets 452 4.5.3 and the next MAIL FROM 421. 0 (the default): no limit.'),
+  maxReceptionsPerConnection: opt('max_receptions_per_connection', t.integer(0, 100000000), '0', 'Messages accepted on one connection; the next MAIL FROM gets 421 and the connection closes. 0 (the default): no limit.'),
   hostname: opt('hostname', t.string, null, 'Host name in the greeting and EHLO reply; unset uses the system host name.'),
   greeting: opt('greeting', t.string, null, 'Text of the 220 greeting after the host name; unset says `ESMTP smtp-cbv`.'),
   context: opt('context', t.arrayOf(t.string, false), '[ ]', 'Connection context variables set for these connections, e.g. `__bypass_smtp_cbv = "true"`.'),
@@ -172,7 +175,16 @@ export const listenerOptions = {
   authDigestMd5Parameters: opt('AuthDigestMD5Parameters', t.arrayOf(t.string, false), null, 'AUTH DIGEST-MD5 settings (`uri`, `realm`).'),
   authCramMd5Parameters: opt('AuthCramMD5Parameters', t.arrayOf(t.string, false), null, 'AUTH CRAM-MD5 settings (`uri`).'),
 };
-const peerOptions = { context: listenerOptions.context, idleTime: listenerOptions.idleTime, smtpExtensions: listenerOptions.smtpExtensions };
+/** A Peer's limit: unset, the Listen's applies (Momentum allows these three in Peer too). */
+const peerLimit = (name: string, what: string) => opt(name, t.integer(0, 100000000), null, `${what} for these clients (0: no limit); unset uses the Listen's.`);
+export const peerOptions = {
+  context: listenerOptions.context,
+  idleTime: listenerOptions.idleTime,
+  smtpExtensions: listenerOptions.smtpExtensions,
+  maxRecipientsPerMessage: peerLimit('max_recipients_per_message', 'Recipients accepted in one transaction'),
+  maxRecipientsPerConnection: peerLimit('max_recipients_per_connection', 'Recipients accepted on one connection'),
+  maxReceptionsPerConnection: peerLimit('max_receptions_per_connection', 'Messages accepted on one connection'),
+};
 /** Server-wide settings: only in ESMTP_Listener, since one server process serves every Listen address. */
 export const serverOptions = {
   maxTarpit: opt('max_tarpit', t.seconds(false), '30', 'Longest delay a policy may ask for (`ec_tarpit`); longer requests are cut to this.'),

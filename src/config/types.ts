@@ -89,6 +89,8 @@ export interface PeerConfig {
   /** Idle_Time and SMTP_Extensions for these clients; null: the listener's. */
   idleTimeMs: number | null;
   smtpExtensions: string[] | null;
+  /** The limits for these clients: the Peer's own, else the Listen's (ListenerConfig.limits). */
+  limits: ListenerConfig['limits'];
   declaredAt: SourceRef;
 }
 
@@ -140,6 +142,8 @@ export interface ListenerConfig {
   tlsKey: string | null;
   tlsCertificate: string | null;
   maxConnectionsPerIp: number;
+  /** Momentum's max_recipients_per_message, max_recipients_per_connection and max_receptions_per_connection (0: no limit). */
+  limits: { recipientsPerMessage: number; recipientsPerConnection: number; messagesPerConnection: number };
   hostname: string | null;
   greeting: string | null;
   /** ESMTP_Listener context merged with this Listen's; peers add theirs (see peerContext). */

@@ -5,7 +5,7 @@
  * services.ts's.
  */
 import { readFile } from 'node:fs/promises';
-import { type Config, peerContext } from '../config/index.js';
+import { type Config, peerContext, peerLimits } from '../config/index.js';
 import { type Diagnostic, hasErrors } from '../diagnostics.js';
 import type { ListenerOptions } from '../frontdoors/smtp/smtp-front.js';
 import { compileConfigScripts } from '../policy/config-scripts.js';
@@ -29,6 +29,7 @@ export async function assemble(config: Config): Promise<{ assembled: Assembled |
       host: l.host,
       port: l.port,
       contextFor: (ip) => peerContext(l, ip),
+      limitsFor: (ip) => peerLimits(l, ip),
       ...(l.tlsKey && l.tlsCertificate ? await readTls(l.tlsKey, l.tlsCertificate, l.declaredAt, diagnostics) : {}),
       ...(l.hostname ? { hostname: l.hostname } : {}),
       ...(l.greeting ? { greeting: l.greeting } : {}),

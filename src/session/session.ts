@@ -22,6 +22,7 @@ import type { Phase } from './phases.js';
 import type { PhaseInput, PhaseVerdict, Policy, PolicyServices } from './policy.js';
 import { replies } from './replies.js';
 import { isRefusal, type Reply } from './reply.js';
+import { MAX_LISTED, recipientRefusal, transactionRefusal } from './limits.js';
 import type { RecipientVerification } from './recipient-verification.js';
 import { authenticationLogFields, type MessageAuthentication } from './message-authentication.js';
 import type { SenderVerification } from './sender-verification.js';
@@ -112,6 +113,8 @@ export interface PhaseOutcome {
 
 interface TxLog {
   phases: Array<{ phase: Phase; code: number; recipient?: string }>;
+  /** Phases past MAX_LISTED (limits.ts): counted, not listed. */
+  unlisted: number;
 }
 
 export class Session {
@@ -168,7 +171,14 @@ export class Session {
     const tx = new Transaction(address, `${this.connection.id}.${++this.transactions}`);
     if (params.deliverBy) tx.deliverBy = params.deliverBy;
     this.transaction = tx;
-    this.txLog = { phases: [] };
+    this.txLog = { phases: [], unlisted: 0 };
+    // A connection that used up its messages or recipients is closed (limits.ts), before SPF or any script runs.
+    const spent = transactionRefusal(this.connection.limits, this.connection.messageCount, this.connection.rcptCount);
+    if (spent) {
+      const outcome = this.finish('mailfrom', { reply: spent, accepted: false, disconnect: true }, 0);
+      this.endTransaction('refused');
+      return outcome;
+    }
     // SPF's verdict joins the message context before the mailfrom scripts run.
     await this.deps.services.authentication?.mailFrom(this.connection, tx);
     // The client hung up while SPF asked the DNS (close() ended the transaction): no script
@@ -186,6 +196,9 @@ export class Session {
   async rcptTo(address: string): Promise<PhaseOutcome> {
     const tx = this.transaction;
     if (!tx) return this.outOfOrder('rcptto');
+    // Past a limit (limits.ts) the recipient is refused before any script or call-ahead runs.
+    const full = recipientRefusal(this.connection.limits, tx.recipients.length, this.connection.rcptCount);
+    if (full) return this.finish('rcptto', { reply: full, accepted: false, recipient: address }, 0);
     tx.offer(address);
     // Recipient call-ahead (docs/recipient-verification.md): before the scripts when they read
     // its verdict, else only for a recipient they accept, so a refused one costs the next hop nothing.
@@ -322,7 +335,9 @@ export class Session {
     if (this.logger.isLevelEnabled('debug')) {
       this.logger.debug({ event: 'phase', session: this.connection.id, phase, code: outcome.reply.code, recipient: outcome.recipient, disconnect: outcome.disconnect, tarpitMs }, `${phase} ${outcome.reply.code}`);
     }
-    this.txLog?.phases.push(outcome.recipient !== undefined ? { phase, code: outcome.reply.code, recipient: outcome.recipient } : { phase, code: outcome.reply.code });
+    const log = this.txLog;
+    if (log && log.phases.length < MAX_LISTED) log.phases.push(outcome.recipient !== undefined ? { phase, code: outcome.reply.code, recipient: outcome.recipient } : { phase, code: outcome.reply.code });
+    else if (log) log.unlisted++;
     this.deps.services.observer?.phase?.(outcome, this.connection);
     if (!outcome.accepted && (phase === 'connect' || phase === 'ehlo')) {
       this.logger.info({ event: 'refused', session: this.connection.id, client: this.connection.remoteAddress, phase, code: outcome.reply.code, reply: outcome.reply.text }, `${phase} refused ${outcome.reply.code}`);
@@ -355,6 +370,7 @@ export class Session {
         recipients: tx.recipientAddresses,
         outcome: how,
         phases: log?.phases ?? [],
+        ...(log?.unlisted ? { phasesUnlisted: log.unlisted } : {}),
         cbv: tx.verdictVariables.smtp_cbv_result ?? tx.verdictVariables.smtp_cbv_reason ?? null,
         ...(tx.recipientChecks.length ? { recipientVerify: tx.recipientChecks } : {}),
         ...authenticationLogFields(tx),

@@ -12,6 +12,7 @@ import type { DeliverBy } from './deliver-by.js';
 import type { Verdict } from '../cbv/types.js';
 import { isReservedContextKey } from './context-keys.js';
 import { type Choices, noChoices } from './decide.js';
+import { MAX_LISTED, NO_LIMITS, type SessionLimits } from './limits.js';
 
 /** Who the client is, as the front door learnt it. */
 export interface ClientInfo {
@@ -27,6 +28,8 @@ export interface ClientInfo {
   hostname: string;
   /** The text after "ESMTP" in the greeting. */
   banner: string;
+  /** Recipients and messages this connection may have accepted (limits.ts); absent: none. */
+  limits?: SessionLimits;
 }
 
 export class ConnectionState {
@@ -37,6 +40,7 @@ export class ConnectionState {
   readonly localPort: number;
   readonly hostname: string;
   readonly banner: string;
+  readonly limits: SessionLimits;
   tls: boolean;
   /** HELO/EHLO argument, once given. */
   helo?: string;
@@ -58,6 +62,7 @@ export class ConnectionState {
     this.localPort = init.localPort;
     this.hostname = init.hostname;
     this.banner = init.banner;
+    this.limits = init.limits ?? NO_LIMITS;
     this.tls = init.tls;
     this.initial = init.context;
   }
@@ -201,7 +206,7 @@ export class Transaction {
   recipientVerified(prefix: string, variables: Record<string, string>, check?: { recipient: string; result?: string; reason: string; cached?: boolean }): void {
     for (const k of [...this.context.keys()]) if (k.startsWith(prefix)) this.context.delete(k);
     for (const [k, v] of Object.entries(variables)) this.context.set(k, v);
-    if (check) this.recipientChecks.push({ recipient: check.recipient, reason: check.reason, ...(check.result ? { result: check.result } : {}), ...(check.cached !== undefined ? { cached: check.cached } : {}) });
+    if (check && this.recipientChecks.length < MAX_LISTED) this.recipientChecks.push({ recipient: check.recipient, reason: check.reason, ...(check.result ? { result: check.result } : {}), ...(check.cached !== undefined ? { cached: check.cached } : {}) });
   }
 
   /** The verdict's variables, from the verdict object rather than the script-visible Map. */

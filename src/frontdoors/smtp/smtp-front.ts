@@ -12,6 +12,7 @@ import { DELIVERBY_KEYWORD, parseByParameter } from '../../session/deliver-by.js
 import { type PhaseOutcome, Session, type SessionDeps } from '../../session/session.js';
 import { type ConnectionCounter, LocalConnections } from '../../store/connections.js';
 import type { MessageMemory } from '../../session/message-source.js';
+import type { SessionLimits } from '../../session/limits.js';
 import { type Answer, createSmtpListener, type DataIn, type SmtpClient, type SmtpListener } from './smtp-server-adapter.js';
 
 const DEFAULT_MESSAGE_MEMORY = 512 * 1024 * 1024;
@@ -29,6 +30,8 @@ export interface ListenerOptions {
   greeting?: string;
   maxMessageSize?: number;
   maxConnectionsPerIp?: number;
+  /** Recipients and messages per transaction and connection for a client address (src/session/limits.ts); absent: none. */
+  limitsFor?: (remoteAddress: string) => SessionLimits;
 }
 
 export interface SmtpFrontOptions {
@@ -153,6 +156,7 @@ export class SmtpFront {
             context: l.contextFor?.(client.remoteAddress),
             hostname: l.hostname ?? this.options.hostname,
             banner: l.greeting ?? 'smtp-cbv',
+            ...(l.limitsFor ? { limits: l.limitsFor(client.remoteAddress) } : {}),
           },
           this.deps,
         );
