@@ -37,6 +37,10 @@ const bigSubject = () => `From: heavy@sender.test\r\nSubject: big${line.replace(
 const encodedSubject = () => `From: heavy@sender.test\r\nSubject: ${'=?utf-8?Q?caf=C3=A9_au_lait?=\r\n '.repeat(Math.ceil(HEAVY_BYTES / 32))}x\r\n\r\nhi\r\n`;
 // A 10 MB From of addresses: ec_dkim_responsible_domain parses it whole (its first address is not enough), which a time-sliced run has done in a worker.
 const bigFrom = () => `From: ${'joe@example.com,\r\n '.repeat(Math.ceil(HEAVY_BYTES / 19))}last@example.net\r\nSubject: hi\r\n\r\nhi\r\n`;
+// Half a million small header fields: the header section is parsed in the run's slices; a look-up must not index them all in one step.
+const manyFields = () => `${Array.from({ length: Math.ceil(HEAVY_BYTES / 20) }, (_, i) => `X-F${i}: v${i}\r\n`).join('')}Subject: t\r\n\r\nhi\r\n`;
+// One Subject folded over two and a half million short lines: unfolded a chunk at a time, not a line at a time.
+const foldedSubject = () => `From: heavy@sender.test\r\nSubject: x${'\r\n x'.repeat(Math.ceil(HEAVY_BYTES / 4))}\r\n\r\nhi\r\n`;
 const keys = (n: number, f: (i: number) => string) => `[${Array.from({ length: n }, (_, i) => `"${f(i)}"`).join(', ')}]`;
 
 interface Case {
@@ -70,6 +74,8 @@ const cases: Case[] = [
     script: 'require "variables"; if header :contains "subject" "zzz" { discard; } if header :matches "subject" "*" { $e = ec_rfc2047_encode_header "${1}"; }',
     message: encodedSubject,
   },
+  { name: 'header tests over 500,000 header fields (10 MB)', script: 'if header :contains "subject" "zzz" { discard; } if exists "x-f7" { keep; }', message: manyFields },
+  { name: 'header test over a Subject folded over 2,500,000 lines (10 MB)', script: 'if header :contains "subject" "zzz" { discard; }', message: foldedSubject },
   { name: 'ec_dkim_responsible_domain over a 10 MB From of addresses', script: '$d = ec_dkim_responsible_domain;', message: bigFrom },
   // The address test (RFC 5228 5.1) parses the whole list and matches every address's domain; a time-sliced run has it all done in a worker.
   { name: 'address :domain over a 10 MB From of addresses', script: 'if address :domain "from" "x" { discard; }', message: bigFrom },
