@@ -31,7 +31,7 @@
  *   own, dist/cli/match-worker.cjs: match-pool.ts starts it from the file
  *   next to the bundle it was built into.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -81,6 +81,12 @@ await build({
   define: { 'import.meta.url': '__bundleUrl' },
   banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+
+// A package loaded by import() fails in the bundle once it runs from the code cache below: Node 20
+// loses the bundle loader's dynamic-import callback for code from a cache that another process made
+// ("A dynamic import callback was not specified"). Packages are required instead (src/auth/checks.ts).
+const importsPackage = /\bimport\(\s*["'`](?![./])([^"'`]+)/.exec(readFileSync(bundle, 'utf8'));
+if (importsPackage) throw new Error(`the bundle loads the package '${importsPackage[1]}' with import(): require it instead (scripts/bundle-cli.mjs)`);
 
 // The match worker, a bundle of its own, found next to main.cjs (match-pool.ts).
 await build({

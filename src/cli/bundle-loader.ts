@@ -39,7 +39,9 @@ export function loadBundle<T>(bundle: string): LoadedBundle<T> {
   const script = new vm.Script(Module.wrap(readFileSync(bundle, 'utf8')), {
     filename: bundle,
     cachedData,
-    // The bundle's import() of ES-module packages goes to Node's own loader.
+    // The bundle's import() goes to Node's own loader, but only when the bundle is compiled without
+    // the cache: from a cache made by another process Node 20 loses this callback, so the bundle
+    // imports no package (scripts/bundle-cli.mjs refuses one that does).
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const module = { exports: {} as T, filename: bundle, id: bundle, loaded: false };

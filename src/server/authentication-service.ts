@@ -7,6 +7,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
+import { loadChecks } from '../auth/checks.js';
 import { createAuthResolve } from '../auth/dns.js';
 import type { Config } from '../config/index.js';
 import { MessageAuthentication } from '../session/message-authentication.js';
@@ -32,6 +33,8 @@ export function reconfigureAuthentication(services: SessionServices, config: Con
     return;
   }
   current.options = options;
+  // A reload that turns the checks on loads their library now, not in the first session after it.
+  if (current.active) loadChecks();
   if (!isDeepStrictEqual(dnsKeys.get(current), dns)) {
     current.resolve = createAuthResolve(dns);
     dnsKeys.set(current, dns);

@@ -13,7 +13,7 @@
  */
 import type { Logger } from 'pino';
 import { authResultsField, rewriteAuthHeaders } from '../auth/auth-results.js';
-import { checkHelo, checkMessage, checkSpf, type SpfOutcome, uncheckable } from '../auth/checks.js';
+import { checkHelo, checkMessage, checkSpf, loadChecks, type SpfOutcome, uncheckable } from '../auth/checks.js';
 import type { AuthResolve } from '../auth/dns.js';
 import { Readable } from 'node:stream';
 import { bufferSource, HEAD_LIMIT, type MessageSource, withHead } from './message-source.js';
@@ -59,7 +59,10 @@ export class MessageAuthentication {
     public options: AuthenticationOptions,
     public resolve: AuthResolve,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    // Before the first session, not during it (checks.ts, loadChecks).
+    if (this.active) loadChecks();
+  }
 
   /** Whether anything is checked at DATA (and so an Authentication-Results field is added). */
   get active(): boolean {

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FROM_LIMIT, uncheckable } from '../../src/auth/checks.js';
+import { FROM_LIMIT, MAX_DKIM_SIGNATURES, uncheckable } from '../../src/auth/checks.js';
 
 /** The reference: fields split where a line does not start with WSP; a From field's octets from its name to the end of its last line's break. */
 function reference(head: string): string | undefined {
@@ -31,6 +31,16 @@ describe('uncheckable', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('is a message with more than MAX_DKIM_SIGNATURES signatures, however the field name is spelt', () => {
+    const sig = (name: string) => `${name}: v=1; a=rsa-sha256; d=example.com; s=s; l=1; h=from; bh=x; b=y\r\n`;
+    const head = (n: number, name = 'DKIM-Signature') => Buffer.from(`${Array.from({ length: n }, () => sig(name)).join('')}From: a@b\r\n\r\n`);
+    expect(uncheckable(head(MAX_DKIM_SIGNATURES), 1000, 1 << 20)).toBeUndefined();
+    expect(uncheckable(head(MAX_DKIM_SIGNATURES + 1), 1000, 1 << 20)).toBe(`too many DKIM signatures to check (${MAX_DKIM_SIGNATURES + 1}, at most ${MAX_DKIM_SIGNATURES})`);
+    expect(uncheckable(head(MAX_DKIM_SIGNATURES + 1, 'dkim-signature \t'), 1000, 1 << 20)).toMatch(/^too many DKIM signatures/);
+    // A folded line that mentions the name is not a field.
+    expect(uncheckable(Buffer.from(`${sig('DKIM-Signature')}${' DKIM-Signature: x\r\n'.repeat(20)}\r\n`), 1000, 1 << 20)).toBeUndefined();
   });
 
   it('is the header section past the host limit, or a message without one past it', () => {
