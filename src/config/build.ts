@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { parseEcconf } from '../../grammars/ecconf.js';
 import type { Diagnostic } from '../diagnostics.js';
+import { buildMailLoop } from './mail-loop.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import {
   type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, cidrListOptions, cidrListScope, listOptions, listScope, datasourceOptions, datasourceScope, globalOptions,
@@ -113,6 +114,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
     metrics: buildMetrics(childrenOf(root, metricsScope)[0], dir),
     authentication: buildAuthentication(root, (spec) => defaultOf(spec, dir)),
     mailboxes: buildMailboxes(root, (spec) => defaultOf(spec, dir), (s, message) => diagnostics.push(diagnosticAt(s.origin, s.pos, message, 'warning'))),
+    mailLoop: buildMailLoop(root, (spec) => defaultOf(spec, dir), (s, message) => diagnostics.push(diagnosticAt(s.origin, s.pos, message, 'warning'))),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { AuthenticationConfig } from './authentication.js';
 import type { MailboxesConfig } from './mailboxes.js';
+import type { MailLoopConfig } from './mail-loop.js';
 import type { DeliveryConfig } from './delivery.js';
 import type { RecipientVerifyConfig } from './recipient-verify.js';
 import type { LogLevel, SievePhase } from './schema.js';
@@ -216,6 +217,8 @@ export interface Config {
   authentication?: AuthenticationConfig | null;
   /** `Mailbox` scopes and `server_metadata` (RFC 5490, RFC 8579); absent in configurations built by hand: INBOX only, no annotations. */
   mailboxes?: MailboxesConfig;
+  /** Momentum's mail_loop (docs/server.md, "Mail loops"); null: no loop detection. */
+  mailLoop?: MailLoopConfig | null;
 }
 
 export interface RedisConfig {

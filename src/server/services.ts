@@ -90,6 +90,8 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
       if (queue && !next.delivery.routed) logger.warn({ event: 'reconfigure', service: 'delivery' }, 'turning routing off needs a restart');
       services.maxTarpitMs = next.server.maxTarpitMs;
       services.maxTarpitSeconds = next.server.maxTarpitMs / 1000;
+      if (next.mailLoop) services.mailLoop = next.mailLoop;
+      else delete services.mailLoop;
       const c = next.smtpCbv;
       // ec_dns_lookup asks the same resolvers as the CBV engine.
       const servers = c?.dnsServers ?? [];

@@ -20,6 +20,8 @@ export const CONNECTION_KEYS = [
   'ehlo_string',
   'connection_message_count',
   'connection_rcpt_count',
+  // Set when a message on the connection looked like a mail loop and mail_loop's code let it in (mail-loop.ts).
+  'mail_loop_header_count',
 ] as const;
 
 /** Keys of the message context (`vctx_mess`) the server fills for each transaction. */

@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { type Choices, choosesNothing, dropsMessage, emptyDecision, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
 import { applyHeaderEdits } from './header-edits.js';
 import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
+import { type MailLoopSettings, suspectedLoop } from './mail-loop.js';
 import type { Phase } from './phases.js';
 import type { PhaseInput, PhaseVerdict, Policy, PolicyServices } from './policy.js';
 import { replies } from './replies.js';
@@ -86,6 +87,8 @@ export interface SessionServices extends PolicyServices {
   store: MessageStore;
   /** Upper bound on any tarpit delay a policy asks for. */
   maxTarpitMs: number;
+  /** Momentum's mail_loop (mail-loop.ts); absent: Received fields are not counted. */
+  mailLoop?: MailLoopSettings;
 }
 
 export interface SessionDeps {
@@ -228,6 +231,14 @@ export class Session {
     const tx = this.transaction;
     if (!tx) return this.outOfOrder('data');
     if (!tx.recipients.length) return this.outOfOrder('data', replies.noValidRecipients);
+    // A suspected mail loop (mail-loop.ts) is refused before anything else is done with the message.
+    const loop = this.deps.services.mailLoop && suspectedLoop(this.deps.services.mailLoop, source);
+    if (loop?.reply) {
+      const outcome = this.finish('data', { reply: loop.reply, accepted: false }, 0);
+      this.endTransaction('refused', { mailLoop: loop.received });
+      return outcome;
+    }
+    if (loop) this.connection.loopSuspected(loop.received);
     // DKIM/ARC/DMARC results join the context, and their header the message, before the data scripts run.
     const auth = this.deps.services.authentication;
     const message = auth?.active ? await auth.data(this.connection, tx, source) : source;

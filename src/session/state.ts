@@ -132,6 +132,11 @@ export class ConnectionState {
     this.context.set('connection_message_count', String(this.messageCount));
   }
 
+  /** A message of this connection carried `count` Received fields, past mail_loop's limit (Momentum sets this connection variable). */
+  loopSuspected(count: number): void {
+    this.context.set('mail_loop_header_count', String(count));
+  }
+
   countRecipient(): void {
     this.rcptCount++;
     this.context.set('connection_rcpt_count', String(this.rcptCount));

@@ -5,6 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import pino from 'pino';
 import { type RunningServer, startFromConfig } from '../../src/server/run.js';
 import { freePort } from './free-port.js';
@@ -31,6 +32,20 @@ export async function startOrThrow(conf: string): Promise<RunningServer> {
 /** startOrThrow, with `stop` pushed to `cleanups`. */
 export async function startConfig(conf: string, cleanups: Array<() => Promise<unknown>>): Promise<RunningServer> {
   const running = await startOrThrow(conf);
+  cleanups.push(() => running.stop(0));
+  return running;
+}
+
+/** Starts `conf` logging at info into `lines` (one object per JSON line), with `stop` pushed to `cleanups`. */
+export async function startLogged(conf: string, cleanups: Array<() => Promise<unknown>>, lines: Array<Record<string, unknown>> = []): Promise<RunningServer> {
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  const { running, diagnostics } = await startFromConfig(conf, { logger: pino({ level: 'info' }, sink) });
+  if (!running) throw new Error(diagnostics.map((d) => `${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n'));
   cleanups.push(() => running.stop(0));
   return running;
 }

@@ -7,12 +7,11 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, peerLimits } from '../../src/config/index.js';
 import { MaildirSpool } from '../../src/delivery/maildir.js';
-import { type RunningServer, startFromConfig } from '../../src/server/run.js';
+import type { RunningServer } from '../../src/server/run.js';
+import { startLogged } from '../helpers/config-server.js';
 import { freePort } from '../helpers/free-port.js';
 import { RawSmtpClient } from '../helpers/smtp-client.js';
 
@@ -34,18 +33,7 @@ async function writeConf(listener: string, listen = ''): Promise<string> {
 }
 
 /** Starts `conf`; `lines` receives every log line (JSON) at info and above. */
-async function serve(conf: string, lines: Array<Record<string, unknown>> = []): Promise<RunningServer> {
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  const { running, diagnostics } = await startFromConfig(conf, { logger: pino({ level: 'info' }, sink) });
-  if (!running) throw new Error(diagnostics.map((d) => d.message).join('\n'));
-  cleanups.push(() => running.stop(0));
-  return running;
-}
+const serve = (conf: string, lines: Array<Record<string, unknown>> = []) => startLogged(conf, cleanups, lines);
 
 async function greeted(r: RunningServer): Promise<RawSmtpClient> {
   const c = await RawSmtpClient.open(r.addresses[0]!.port);
