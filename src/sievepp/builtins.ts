@@ -13,6 +13,7 @@ import { datasourceFunctions } from './functions/datasource.js';
 import { deliveryFunctions } from './functions/delivery.js';
 import { hashFunctions } from './functions/hash.js';
 import { includeFunctions } from './functions/include.js';
+import { interfaceFunctions } from './functions/interfaces.js';
 import { loggingFunctions } from './functions/logging.js';
 import { mathFunctions } from './functions/math.js';
 import { messageFunctions } from './functions/message.js';
@@ -35,5 +36,6 @@ export function builtinFunctions(): FunctionRegistry {
     ...cidrFunctions,
     ...loggingFunctions,
     ...includeFunctions,
+    ...interfaceFunctions,
   ]));
 }

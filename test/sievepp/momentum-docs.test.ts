@@ -5,7 +5,7 @@
  * scripts/momentum-compat.ts counts these tests in the compatibility share.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import { openDatasource } from '../../src/sievepp/datasources/index.js';
 import type { MomentumHost } from '../../src/sievepp/host.js';
 import { getValue } from '../../src/sievepp/values.js';
 import { productFunctions } from '../../src/policy/functions.js';
-import { type RunOptions, runPP } from './helpers.js';
+import { type RunOptions, runPP, valueOf } from './helpers.js';
 
 const DOCS = path.resolve('../shared/momentum-docs/scripts');
 const present = existsSync(DOCS);
@@ -190,6 +190,14 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect(acts(await run('032-audit-series.siv', { host: host(s) }))).toEqual(['ec_tarpit 10']);
       expect(acts(await run('033-audit-series-hash.siv', { host: host(s) }))).toEqual(['ec_tarpit 10']);
       expect(acts(await run('032-audit-series.siv', { host: host(store()) }))).toEqual([]);
+    });
+
+    it('084: ec_interfaces lists our IPv4 addresses but 127.0.0.1; a HELO naming one of them is refused', async () => {
+      const ours = Object.values(networkInterfaces()).flat().filter((a) => a?.family === 'IPv4' && a.address !== '127.0.0.1').map((a) => a!.address);
+      expect(await valueOf('$ips = ec_interfaces;', 'ips', { compile: { functions: productFunctions() } })).toEqual([...new Set(ours)]);
+      expect(acts(await run('084-ec-interfaces.siv', { conn: { ehlo_domain: 'mx.example.org' } }))).toEqual([]);
+      // The machine's own addresses depend on where the test runs; without one (no interface but loopback) the refusal cannot be shown.
+      if (ours[0]) expect(acts(await run('084-ec-interfaces.siv', { conn: { ehlo_domain: ours[0] } }))).toEqual([`ec_action 550 "spoof from 192.0.2.3 claiming to be me ${ours[0]}"`]);
     });
 
     it('085-096: ec_ip_connections/receptions/rejections (and _cluster) tarpit busy blocks', async () => {
