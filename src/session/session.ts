@@ -15,8 +15,8 @@
  */
 import type { DeliverBy } from './deliver-by.js';
 import type { Logger } from 'pino';
-import { type Choices, choosesNothing, dropsMessage, emptyDecision, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
-import { applyHeaderEdits } from './header-edits.js';
+import { type Choices, choosesNothing, emptyDecision, mergeChoices, noChoices } from './decide.js';
+import { type DeliveryPlan, planDelivery } from './delivery-plan.js';
 import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
 import { type MailLoopSettings, suspectedLoop } from './mail-loop.js';
 import type { Phase } from './phases.js';
@@ -29,25 +29,7 @@ import { authenticationLogFields, type MessageAuthentication } from './message-a
 import type { SenderVerification } from './sender-verification.js';
 import { type ClientInfo, ConnectionState, Transaction } from './state.js';
 
-/** Where an accepted message goes: one store per folder with its recipients, and the redirects. */
-export interface DeliveryPlan {
-  stores: Array<{ folder: string; recipients: string[] }>;
-  redirects: string[];
-  /** What redirects carry besides their address (a deadline, RFC 6009 6; their own message, RFC 5703 6), by address. */
-  redirectDetails?: Record<string, RedirectDetails>;
-  /** Vacation actions, each with the recipient whose policy took it (RFC 5230: the reply is from that recipient). */
-  vacations: Array<{ recipient: string; data: Record<string, unknown> }>;
-  /**
-   * Notify actions (RFC 5435), grouped by the run that took them: a
-   * recipient's own (RCPT TO) runs under its address, the runs shared by
-   * every recipient (connection, MAIL FROM, DATA) under the first one.
-   */
-  notifications: Array<{ recipient: string; data: Array<Record<string, unknown>> }>;
-  /** The envelope sender the message leaves with, when a script rewrote it (ec_rewrite_mailfrom). */
-  mailFrom?: string;
-  /** The message as the policy changed it (header edits); absent: as received. */
-  message?: Buffer;
-}
+export type { DeliveryPlan } from './delivery-plan.js';
 
 /** What the session hands the store for an accepted message. */
 export interface Accepted {
@@ -395,61 +377,4 @@ export class Session {
 /** A policy's 2xx reply replaces the ordinary success reply; anything else keeps it. */
 function successReply(policy: Reply | undefined, ordinary: Reply): Reply {
   return policy && policy.code >= 200 && policy.code < 300 ? policy : ordinary;
-}
-
-/**
- * Where the message goes, from every phase's choices (RFC 5228 2.10.2
- * applied across the phases as if they were one script): each recipient
- * gets the explicit stores chosen for the connection, the transaction, its
- * own RCPT TO and DATA, plus INBOX while no phase cancelled the implicit
- * keep. A recipient whose RCPT TO phase discarded it gets nothing.
- */
-export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: MessageSource, edited: string | undefined): DeliveryPlan | Promise<DeliveryPlan> {
-  const byFolder = new Map<string, string[]>();
-  const redirects = new Set<string>();
-  const redirectDetails: Record<string, RedirectDetails> = {};
-  const vacations: DeliveryPlan['vacations'] = [];
-  const notifications: DeliveryPlan['notifications'] = [];
-  const notify = (recipient: string | undefined, data: Array<Record<string, unknown>>) => {
-    if (recipient !== undefined && data.length) notifications.push({ recipient, data });
-  };
-  notify(tx.recipients[0]?.address, [...connection.notifications, ...tx.choices.notifications, ...data.notifications]);
-  for (const r of tx.recipients) notify(r.address, r.choices.notifications);
-  const edits = [...connection.headerEdits, ...tx.choices.headerEdits];
-  // add_recipient: one more recipient, with the choices of the connection, the transaction and DATA.
-  const recipients = [...tx.recipients];
-  const known = new Set(recipients.map((r) => r.address.toLowerCase()));
-  for (const part of [connection, tx.choices, ...tx.recipients.map((r) => r.choices), data]) {
-    for (const a of part.addRecipients) {
-      if (known.has(a.toLowerCase())) continue;
-      known.add(a.toLowerCase());
-      recipients.push({ address: a, choices: noChoices() });
-    }
-  }
-  let mailFrom: string | undefined;
-  for (const part of [connection, tx.choices, ...tx.recipients.map((r) => r.choices), data]) if (part.mailFrom !== undefined) mailFrom = part.mailFrom;
-  for (const r of recipients) {
-    edits.push(...r.choices.headerEdits);
-    // A discarded recipient still sends its vacation reply (RFC 5230 4.7: vacation does not depend on the keep).
-    for (const part of [connection, tx.choices, r.choices, data]) for (const v of part.vacations) vacations.push({ recipient: r.address, data: v });
-    if (dropsMessage(r.choices)) continue;
-    const c = noChoices();
-    for (const part of [connection, tx.choices, r.choices, data]) mergeChoices(c, part);
-    const folders = new Set(c.folders.map((f) => (f.toUpperCase() === INBOX ? INBOX : f)));
-    if (c.implicitKeep) folders.add(INBOX);
-    for (const f of folders) {
-      const list = byFolder.get(f);
-      if (list) list.push(r.address);
-      else byFolder.set(f, [r.address]);
-    }
-    for (const a of c.redirects) redirects.add(a);
-    Object.assign(redirectDetails, c.redirectDetails);
-  }
-  edits.push(...data.headerEdits);
-  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(Object.keys(redirectDetails).length ? { redirectDetails } : {}), ...(mailFrom !== undefined ? { mailFrom } : {}) };
-  if (edited === undefined && !edits.length) return plan;
-  const rewritten = () => ({ ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.text(), edits), 'utf8') });
-  // A spooled message is loaded on the thread pool first, not read whole on the event loop.
-  const loading = edited === undefined ? received.load?.() : undefined;
-  return loading ? loading.then(rewritten) : rewritten();
 }
