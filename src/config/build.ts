@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { parseEcconf } from '../../grammars/ecconf.js';
 import type { Diagnostic } from '../diagnostics.js';
-import { buildMailLoop } from './mail-loop.js';
+import { buildMailLoop, type MailLoopConfig } from './mail-loop.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import {
   type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, cidrListOptions, cidrListScope, listOptions, listScope, datasourceOptions, datasourceScope, globalOptions,
@@ -15,7 +15,7 @@ import {
   milterListenerOptions, milterListenerScope, parseScriptSlot, peerScope, policyListenerOptions, policyListenerScope, redisOptions, redisScope,
   scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
 } from './schema.js';
-import { buildDelivery } from './delivery.js';
+import { buildDelivery, type DeliveryConfig } from './delivery.js';
 import { buildRecipientVerify } from './recipient-verify.js';
 import { buildAuthentication } from './authentication.js';
 import { buildMailboxes } from './mailboxes.js';
@@ -55,6 +55,11 @@ function must<T>(spec: OptionSpec<T>, dir: string, ...scopes: Array<ScopeInstanc
   return value(spec, dir, ...scopes) as T;
 }
 
+/** mail_loop's use_ip: deliveries refuse this server's own listening ports at this machine's addresses (routes.ts). */
+function withSelfPorts(delivery: DeliveryConfig, mailLoop: MailLoopConfig | null, listeners: ListenerConfig[]): DeliveryConfig {
+  return mailLoop?.useIp ? { ...delivery, selfPorts: [...new Set(listeners.map((l) => l.port))] } : delivery;
+}
+
 /** The valid child scopes of one kind; a scope whose name was refused makes nothing (its error is reported). */
 const childrenOf = (s: ScopeInstance | undefined, spec: { name: string }) => s?.children.filter((c) => c.valid && c.spec.name === spec.name) ?? [];
 
@@ -64,6 +69,8 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
   const cbv = childrenOf(root, cbvScope)[0];
   const listener = childrenOf(root, listenerScope)[0];
   for (const d of childrenOf(root, datasourceScope)) warnUnknownDriver(d, dir, diagnostics);
+  const listeners = buildListeners(listener, dir, diagnostics);
+  const mailLoop = buildMailLoop(root, (spec) => defaultOf(spec, dir));
   return {
     file,
     spoolDir: must(globalOptions.spoolDir, dir, root),
@@ -81,7 +88,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
       maxMessageMemory: must(serverOptions.maxMessageMemory, dir, listener),
       messageSpoolThreshold: must(serverOptions.messageSpoolThreshold, dir, listener),
     },
-    listeners: buildListeners(listener, dir, diagnostics),
+    listeners,
     smtpCbv: cbv ? buildCbv(cbv, dir) : null,
     sieve: buildSieve(childrenOf(root, sieveScope)[0], dir, diagnostics),
     policy: buildBesideMta(policyListenerOptions, childrenOf(root, policyListenerScope)[0], dir),
@@ -107,14 +114,14 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
       file: must(listOptions.file, dir, l),
       declaredAt: refOf(l.origin, l.pos),
     })),
-    delivery: buildDelivery(root, (spec) => defaultOf(spec, dir), diagnostics),
+    delivery: withSelfPorts(buildDelivery(root, (spec) => defaultOf(spec, dir), diagnostics), mailLoop, listeners),
     recipientVerify: buildRecipientVerify(root, (spec) => defaultOf(spec, dir)),
     workers: must(globalOptions.workers, dir, root),
     redis: buildRedis(childrenOf(root, redisScope)[0], dir),
     metrics: buildMetrics(childrenOf(root, metricsScope)[0], dir),
     authentication: buildAuthentication(root, (spec) => defaultOf(spec, dir)),
     mailboxes: buildMailboxes(root, (spec) => defaultOf(spec, dir), (s, message) => diagnostics.push(diagnosticAt(s.origin, s.pos, message, 'warning'))),
-    mailLoop: buildMailLoop(root, (spec) => defaultOf(spec, dir), (s, message) => diagnostics.push(diagnosticAt(s.origin, s.pos, message, 'warning'))),
+    mailLoop,
   };
 }
 

@@ -61,6 +61,12 @@ export interface DeliveryConfig {
   allowTargets: string[];
   connectTimeoutMs: number;
   responseTimeoutMs: number;
+  /**
+   * mail_loop's `use_ip` (docs/server.md, "Mail loops"): the ports this
+   * server listens on, to which no delivery goes at this machine's own
+   * addresses. Absent: deliveries are not checked for it.
+   */
+  selfPorts?: number[];
 }
 
 /** `host[:port]`: a name, an IPv4 address, or an IPv6 address in brackets (Momentum's Gateway). */

@@ -10,6 +10,8 @@
  */
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import ipaddr from 'ipaddr.js';
 import { checkTarget, type CidrList, parseCidrs } from '../cbv/guard.js';
 import { NextHopResolver } from '../cbv/resolver.js';
 import type { DeliveryConfig, DeliveryRoute } from '../config/index.js';
@@ -56,6 +58,8 @@ export class NextHops {
   private resolver!: NextHopResolver;
   private plain!: Resolver;
   private allow: CidrList = [];
+  /** mail_loop's use_ip: this server itself, as addresses and listening ports; undefined when not checked. */
+  private self: { addresses: Set<string>; ports: Set<number> } | undefined;
 
   constructor(config: DeliveryConfig) {
     this.configure(config);
@@ -67,6 +71,22 @@ export class NextHops {
     this.plain = new Resolver({ timeout: timeoutMs, tries: 2 });
     if (config.dnsServers.length) this.plain.setServers(config.dnsServers);
     this.allow = parseCidrs(config.allowTargets);
+    // The machine's addresses when the configuration is read, as Momentum resolves them when it starts.
+    this.self = config.selfPorts?.length ? { addresses: ownAddresses(), ports: new Set(config.selfPorts) } : undefined;
+  }
+
+  /**
+   * A delivery to this server itself would come straight back: the loop
+   * RFC 5321 6.3 warns of. Refused before any connection, as Postfix does
+   * ("loops back to myself"); a next hop on this machine at another port
+   * (a local MTA) is not this server.
+   */
+  private loops(targets: Target[], what: string): TargetsResult {
+    const self = this.self;
+    if (!self) return { ok: true, targets };
+    const others = targets.filter((t) => !(self.ports.has(t.port) && self.addresses.has(normal(t.address))));
+    if (others.length) return { ok: true, targets: others };
+    return fail(true, 554, '5.4.6', `mail for ${what} loops back to this server`);
   }
 
   async targets(dest: Destination): Promise<TargetsResult> {
@@ -74,10 +94,10 @@ export class NextHops {
     if (route.gateway) {
       const port = route.gateway.port ?? (route.method === 'lmtp' ? route.lmtpPort : route.smtpPort);
       const host = route.gateway.host;
-      if (isIP(host)) return { ok: true, targets: [{ name: host, address: host, port }] };
+      if (isIP(host)) return this.loops([{ name: host, address: host, port }], `gateway ${host}`);
       const addresses = await this.addresses(host);
       if (!addresses.length) return fail(false, 451, '4.4.3', `gateway ${host}: no address found`);
-      return { ok: true, targets: addresses.map((address) => ({ name: host, address, port })) };
+      return this.loops(addresses.map((address) => ({ name: host, address, port })), `gateway ${host}`);
     }
     const hops = await this.resolver.nextHops(dest.domain);
     if (!hops.ok) {
@@ -93,7 +113,7 @@ export class NextHops {
         else refused++;
       }
     }
-    if (targets.length) return { ok: true, targets };
+    if (targets.length) return this.loops(targets, dest.domain);
     if (refused) return fail(true, 550, '5.4.4', `the MX hosts of ${dest.domain} point at addresses we do not deliver to (private, loopback or reserved)`);
     const dnsTrouble = hops.hops.some((h) => h.problem && h.problem.startsWith('dns-'));
     return dnsTrouble ? fail(false, 451, '4.4.3', `the MX hosts of ${dest.domain} could not be resolved`) : fail(true, 550, '5.4.4', `the MX hosts of ${dest.domain} have no usable address`);
@@ -104,3 +124,12 @@ export class NextHops {
     return [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
   }
 }
+
+/** Every address of this machine's interfaces, loopback included, in ipaddr.js's normal form. */
+function ownAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(normal(a.address));
+  return out;
+}
+
+const normal = (address: string): string => (ipaddr.isValid(address) ? ipaddr.process(address).toString() : address);

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGateway } from '../../src/config/delivery.js';
 import { loadConfig } from '../../src/config/index.js';
-import { destinationFor } from '../../src/delivery/routes.js';
+import { destinationFor, NextHops } from '../../src/delivery/routes.js';
 import { oneMx } from '../helpers/cbv-fixture.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { parseDsn } from '../helpers/dsn-parse.js';
@@ -121,6 +121,37 @@ describe('MX delivery', () => {
       expect(byRcpt.get('rfc822; a@nullmx.test')?.get('remote-mta')).toBeUndefined();
     } finally {
       await fx.close();
+    }
+  });
+});
+
+describe("mail_loop's use_ip: no delivery to this server itself", () => {
+  const conf = (routing: string, loop = 'mail_loop { use_ip = true }') =>
+    configFor(`ESMTP_Listener { Listen "127.0.0.1:2599" { } }\n${loop}\n${routing}`, '/tmp/x');
+
+  it('refuses a gateway at one of our addresses on a port we listen on, 554 5.4.6, without connecting', async () => {
+    const config = conf('Gateway = "127.0.0.1:2599"');
+    expect(config.delivery.selfPorts).toEqual([2599]);
+    const r = await new NextHops(config.delivery).targets(destinationFor('a@other.test', config.delivery));
+    expect(r).toEqual({ ok: false, permanent: true, reply: { code: 554, enhanced: '5.4.6', text: 'mail for gateway 127.0.0.1 loops back to this server' } });
+  });
+
+  it('lets a next hop on this machine at another port through (a local MTA), and checks nothing without use_ip', async () => {
+    const other = conf('Gateway = "127.0.0.1:2526"');
+    expect(await new NextHops(other.delivery).targets(destinationFor('a@other.test', other.delivery))).toMatchObject({ ok: true, targets: [{ address: '127.0.0.1', port: 2526 }] });
+    const off = conf('Gateway = "127.0.0.1:2599"', 'mail_loop { }');
+    expect(off.delivery.selfPorts).toBeUndefined();
+    expect(await new NextHops(off.delivery).targets(destinationFor('a@other.test', off.delivery))).toMatchObject({ ok: true });
+  });
+
+  it('refuses MX hosts that are all this server', async () => {
+    const dns = await startDnsServer(oneMx('loop.test'));
+    try {
+      const config = conf(`Delivery_Method = ESMTP\nRemote_SMTP_Port = 2599\ndelivery_dns_servers = ( "${dns.address}" )\ndelivery_allow_targets = ( 127.0.0.0/8 )`);
+      const r = await new NextHops(config.delivery).targets(destinationFor('a@loop.test', config.delivery));
+      expect(r).toMatchObject({ ok: false, permanent: true, reply: { code: 554, enhanced: '5.4.6', text: 'mail for loop.test loops back to this server' } });
+    } finally {
+      await dns.close();
     }
   });
 });

@@ -65,13 +65,12 @@ describe('mail_loop', () => {
     expect(await send(await serve(''), 40)).toMatch(/^250 /);
   });
 
-  it('loads a Momentum mail_loop scope; use_ip warns that it does nothing', async () => {
+  it("loads the scope as Momentum's page writes it (use_ip: test/delivery/routes.test.ts)", async () => {
     const conf = join(dir, 'm.conf');
     await writeFile(conf, 'mail_loop "mail_loop1" {\n  use_ip = true\n  max_received_headers = 32\n}\n');
     const { config, diagnostics } = await loadConfig(conf);
-    expect(config!.mailLoop).toEqual({ maxReceivedHeaders: 32, code: 554 });
-    expect(diagnostics.map((d) => [d.severity, d.line])).toEqual([['warning', 1]]);
-    expect(diagnostics[0]!.message).toMatch(/use_ip .* not provided/);
+    expect(diagnostics).toEqual([]);
+    expect(config!.mailLoop).toEqual({ maxReceivedHeaders: 32, code: 554, useIp: true });
   });
 });
 
