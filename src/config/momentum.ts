@@ -17,6 +17,13 @@ const SCOPES = new Set([
   'mailloop', 'cluster', 'security', 'snmp', 'dkim_sign', 'opendkim', 'domainkeys', 'adaptive', 'alerting', 'engagement_tracker',
   'persist_io', 'msgc', 'http_io', 'ecstream', 'scriptlet', 'lua', 'modules', 'webui_common', 'rest', 'exim_compat',
   'maildir', 'as_logger', 'custom_logger', 'paniclog', 'mainlog', 'rejectlog', 'queue', 'tls_macros', 'smtp_auth',
+  // The other modules of Momentum's reference (3-reference-modules-*.md, 4/modules/), by the scope names their examples write.
+  'alias', 'auth_radius', 'av_fsecure', 'bounce_classifier', 'chunk_logger', 'commtouch_ctasd', 'compress_spool', 'conntrol',
+  'curfew', 'dk_sign', 'dk_validate', 'dnsbuf', 'event_hydrant', 'exim_logger', 'fingerprint', 'ha_proxy_client', 'http_logger',
+  'ilf_logger', 'imageanalyzer', 'live_bounce_updates', 'msg_gen', 'msgc_client', 'msgc_server', 'msgcserver_listener', 'mxip',
+  'outbound_smtp_auth', 'pe2_logger', 'pipe_io', 'pipe_transport', 'postfix_logger', 'reception_timing', 'reception_timing_logger',
+  'response_transcode', 'sched', 'securecreds', 'sendmail_logger', 'smtp_auth_proxy', 'smtp_rcptto_proxy', 'spamassassin',
+  'static_routes', 'statp', 'suppress_spool', 'syslog_io',
 ]);
 
 /** Options Momentum allows in the listener scopes (ESMTP_Listener, Listen, Peer). */
