@@ -37,6 +37,9 @@ const LISTENER_OPTIONS = new Set([
   'enable_authentication', 'enable_authorization', 'authorizationparameters', 'use_ssl', 'inbound_throttle_messages',
   'inbound_throttle_connections', 'server_max_errors', 'log_transfer_errors', 'rfc2821_compliant_mailfrom',
   'allow_8bitmime', 'allow_chunking', 'validate_local_rcpt', 'hide_auth_user', 'esmtp_extension', 'tls_allow_renegotiation',
+  'starttls_injection_policy', 'tls_protocols', 'allow_ip_literal', 'allow_trailing_whitespace_in_commands',
+  // Real options in ESMTP_Listener and Listen; Momentum allows them in Peer too, where smtp-cbv does not act on them.
+  'tls_certificate', 'tls_key', 'tls_ciphers', 'tls_client_ca',
 ]);
 
 /** Options Momentum allows at the top level and in Domain scopes (and in Binding scopes, which are ignored as a whole). */
@@ -48,6 +51,40 @@ const GLOBAL_OPTIONS = new Set([
   'cluster_group', 'cluster_server', 'eventloop_count', 'crypto_engine', 'tls_certificate', 'tls_key', 'tls_ca',
   'tls_ciphers', 'tls_protocols', 'use_sendfile', 'large_message_threshold', 'growbuf_size', 'inline_transfail_processing',
   'send_8bitmime', 'smtp_pipelining', 'prohibited_hosts', 'suppress_bounces_for_null_sender', 'ec_logger', 'paniclog', 'mainlog',
+  // Every other option whose page in Momentum's reference (conf-ref-*.md, 4/config/ref-*.md) names the global scope.
+  '_unsafe_spool', 'adaptive_backstore_leveldb', 'adaptive_backstore_riak', 'adaptive_enabled', 'adaptive_scope',
+  'address_metrics_cleanse_interval', 'address_metrics_lifetime', 'alias_schemes', 'allow_ip_literal',
+  'allow_null_envelope_sender', 'allow_trailing_whitespace_in_commands', 'async_bounce_rendering', 'authorization',
+  'bind_address', 'binding_auto_replumb', 'binding_auto_replumb_interval', 'binding_group', 'blackhole', 'body_timeout',
+  'bounce_cache_size', 'bounce_cache_ttl', 'bounce_suppress_list', 'bounces_inline_original',
+  'clear_mail_queue_maintainers', 'cluster_max_outbound_connections', 'cluster_outbound_throttle_connections',
+  'cluster_outbound_throttle_messages', 'cluster_scope_max_outbound_connections', 'cluster_server_max_outbound_connections',
+  'connect_timeout_to_delay', 'connection_allocation_aggressiveness', 'control_client_timeout', 'crypto_lock_method',
+  'default_binding', 'default_charset', 'delay_dsn_max_retry_interval', 'delayed_binding_domain_fuzz',
+  'delayed_queue_scan_interval', 'disable_nagle_algorithm', 'disk_queue_drain_rate', 'dkim', 'dns_cache_purge_interval',
+  'dns_expire_interval', 'dns_failures_to_purge', 'dns_fallback_to_tcp', 'dns_max_udp_queries_per_port', 'domainkeys',
+  'drop_body_after_trans_fail', 'ecstream_port', 'ecstream_timeout', 'ehlo_timeout', 'enable_fbl_header_insertion',
+  'exclude_vctx', 'exclude_vctx_conn', 'exclude_vctx_mess', 'expensive_batch_assessment', 'force_fsync',
+  'fully_resolve_before_smtp', 'generate_bounces_for_multi_recipient_policy_rejections', 'host', 'host_failure_retry',
+  'hostname', 'hot_domains', 'http_basic_auth', 'http_host', 'http_method', 'http_uri', 'http_version', 'idle_timeout',
+  'inbound_throttle_messages', 'initial_hash_buckets', 'legacy_message_threshold', 'license', 'local_changes_file',
+  'local_changes_only', 'log_hires_timestamp', 'mail_queue_check_vm_interval', 'mailerdaemon', 'mailfrom_timeout',
+  'maintainer_pool', 'malloc2mmap_threshold', 'masterdb_file', 'match_cache_life', 'match_cache_size',
+  'max_deliveries_per_connection', 'max_dns_ttl', 'max_recipients_per_batch', 'max_recipients_per_connection',
+  'max_resident_active_queue', 'max_resident_transfails', 'max_timed_events_per_iter', 'mdn_failures_notify', 'memory_goal',
+  'memory_hwm', 'migrate_connections_between_sibling_domains', 'mime_parse_large_messages_during_reception', 'min_dns_ttl',
+  'mx_failures_fallback_to_a', 'mx_failures_to_delay', 'never_attempt_expired_messages', 'never_retry',
+  'only_use_best_mx_for_relay_domains', 'pathway_group', 'pcre_cache_size', 'pcre_cache_ttl', 'permastore_interval',
+  'pidfile', 'rcptto_timeout', 'relay_domains', 'require_ehlo', 'reserve_maintenance_interval', 'resolv_conf',
+  'response_transcode_pattern', 'response_transcode_replace', 'rfc2821_allow_whitespace_in_envelope',
+  'rfc2821_pedantic_address_rules', 'rfc2822_date_header', 'rfc2822_lone_lf_in_body', 'rfc2822_max_line_length',
+  'rfc2822_max_line_length_policy', 'rfc2822_messageid_header', 'rfc2822_missing_headers', 'rfc2822_trace_headers',
+  'rset_timeout', 'scheduler', 'scope_max_outbound_connections', 'server_max_file_descriptors',
+  'server_reserve_outbound_connections', 'signing_stats', 'siv_throttle_cache_size', 'skip_hosts', 'snmp',
+  'soft_bounce_drain_rate', 'spoolbase', 'ssl_lock_method', 'suspend_delivery', 'swap_out_meta_after_each_tempfail',
+  'tcp_buffer_size', 'threadpool', 'timestampformat', 'tls_client_ca', 'tls_dhparams_file', 'tls_enable_dhe_ciphers',
+  'tls_ifavailable_fallback', 'tls_verify', 'trace_smtp_mode', 'transfail_drain_rate', 'transform_8bitmime_content',
+  'unlink_on_spool_in_failure', 'use_iflist_cache', 'use_ipv6', 'use_mmap', 'watchdog_interval', 'xclient',
 ]);
 
 /** Options of Momentum's spf_v1 module that smtp-cbv does not use: the module never answers the client itself (policy scripts do). */

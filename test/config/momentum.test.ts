@@ -36,6 +36,26 @@ describe('Momentum configuration smtp-cbv ignores', () => {
     }
   });
 
+  it("global options of Momentum's reference load as warnings, at the top level and in a Domain", () => {
+    for (const o of ['server_max_file_descriptors = 8192', 'Use_IPv6 = false', 'pidfile = "/var/run/ecelerity.pid"', 'xclient = true', 'rfc2822_max_line_length = 998', 'Keep_Message_Dicts_In_Memory = true']) {
+      const r = loaded(`${o}\nDomain "example.com" { ${o} }`);
+      expect(r.config, o).not.toBeNull();
+      expect(r.diagnostics.map((d) => d.replace(/^test\.conf:\d+:\d+: /, '')), o).toEqual([
+        `warning: Momentum's option '${o.split(' ')[0]}' in the top level has no effect in smtp-cbv: ignored`,
+        `warning: Momentum's option '${o.split(' ')[0]}' in Domain "example.com" has no effect in smtp-cbv: ignored`,
+      ]);
+    }
+  });
+
+  it('TLS options Momentum allows in a Peer load there as warnings; in a Listen they are ours', () => {
+    const r = loaded('ESMTP_Listener {\n  Listen "127.0.0.1:2525" {\n    TLS_Ciphers = "HIGH"\n    Peer "10.0.0.0/8" { TLS_Ciphers = "HIGH" Allow_IP_Literal = true }\n  }\n}');
+    expect(r.config?.listeners[0]?.tlsCiphers).toBe('HIGH');
+    expect(r.diagnostics).toEqual([
+      `test.conf:4:25: warning: Momentum's option 'TLS_Ciphers' in Peer "10.0.0.0/8" has no effect in smtp-cbv: ignored`,
+      `test.conf:4:46: warning: Momentum's option 'Allow_IP_Literal' in Peer "10.0.0.0/8" has no effect in smtp-cbv: ignored`,
+    ]);
+  });
+
   it('a Momentum option is a warning in its place; a typo is still an error', () => {
     expect(loaded('Generate_Bounces = true').diagnostics).toEqual(["test.conf:1:1: warning: Momentum's option 'Generate_Bounces' in the top level has no effect in smtp-cbv: ignored"]);
     expect(loaded('Domain "example.com" { Max_Retries = 3 }').diagnostics).toEqual([`test.conf:1:24: warning: Momentum's option 'Max_Retries' in Domain "example.com" has no effect in smtp-cbv: ignored`]);
