@@ -62,9 +62,10 @@ describe('Momentum configuration smtp-cbv ignores', () => {
     expect(loaded('ESMTP_Listener { Listen ":25" { Listen_Backlog = 500 } }').diagnostics).toEqual([
       `test.conf:1:33: warning: Momentum's option 'Listen_Backlog' in Listen ":25" has no effect in smtp-cbv: ignored`,
     ]);
-    expect(loaded('Datasource "csv" {\n  uri = ( "csv:" )\n  pool = "IO"\n  serialized = false\n}').diagnostics).toEqual([
+    expect(loaded('Datasource "csv" {\n  uri = ( "csv:" )\n  pool = "IO"\n  serialized = false\n  connection_cache_size = 4\n}').diagnostics).toEqual([
       `test.conf:3:3: warning: Momentum's option 'pool' in Datasource "csv" has no effect in smtp-cbv: ignored`,
       `test.conf:4:3: warning: Momentum's option 'serialized' in Datasource "csv" has no effect in smtp-cbv: ignored`,
+      `test.conf:5:3: warning: Momentum's option 'connection_cache_size' in Datasource "csv" has no effect in smtp-cbv: ignored`,
     ]);
     const typo = loaded('Gatewy = 10.10.10.50');
     expect(typo.config).toBeNull();
