@@ -15,6 +15,25 @@ export function peerLimits(listener: ListenerConfig, remoteIp: string): Listener
   return bestPeer(listener, remoteIp)?.limits ?? listener.limits;
 }
 
+/**
+ * Each Peer's range, parsed once: both look-ups above run for every
+ * connection, and parsing every range of the listener each time was work
+ * done again and again.
+ */
+const ranges = new WeakMap<PeerConfig, [ipaddr.IPv4 | ipaddr.IPv6, number] | null>();
+function rangeOf(peer: PeerConfig): [ipaddr.IPv4 | ipaddr.IPv6, number] | null {
+  let range = ranges.get(peer);
+  if (range === undefined) {
+    try {
+      range = ipaddr.parseCIDR(peer.cidr);
+    } catch {
+      range = null;
+    }
+    ranges.set(peer, range);
+  }
+  return range;
+}
+
 /** The most specific Peer range that holds the address (longest prefix), if any. */
 function bestPeer(listener: ListenerConfig, remoteIp: string): PeerConfig | undefined {
   if (!listener.peers.length) return undefined;
@@ -26,13 +45,8 @@ function bestPeer(listener: ListenerConfig, remoteIp: string): PeerConfig | unde
   }
   let best: { bits: number; peer: PeerConfig } | undefined;
   for (const peer of listener.peers) {
-    let range: [ipaddr.IPv4 | ipaddr.IPv6, number];
-    try {
-      range = ipaddr.parseCIDR(peer.cidr);
-    } catch {
-      continue;
-    }
-    if (range[0].kind() !== addr.kind() || !addr.match(range)) continue;
+    const range = rangeOf(peer);
+    if (!range || range[0].kind() !== addr.kind() || !addr.match(range)) continue;
     if (!best || range[1] > best.bits) best = { bits: range[1], peer };
   }
   return best?.peer;
