@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import type { arc, dkimVerify, dmarc } from 'mailauth';
 import type { Readable } from 'node:stream';
 import type { AuthResolve } from './dns.js';
+import { fieldNameAt } from '../field-name.js';
 
 /**
  * mailauth is loaded on first use, not at start-up: a server without
@@ -165,19 +166,11 @@ export function uncheckable(head: Buffer | undefined, size: number, headLimit: n
       if (isFrom && pos - fieldStart >= FROM_LIMIT) return 'From field too large to check';
       fieldStart = pos;
       isFrom = head.length - pos >= 5 && head.toString('latin1', pos, pos + 5).toLowerCase() === 'from:';
-      if (fieldName(head, pos, end) === 'dkim-signature') signatures++;
+      if (fieldNameAt(head, pos, end) === 'dkim-signature') signatures++;
     }
     pos = end + 1;
   }
   if (signatures > MAX_DKIM_SIGNATURES) return `too many DKIM signatures to check (${signatures}, at most ${MAX_DKIM_SIGNATURES})`;
-  return undefined;
-}
-
-/** The name of the field whose line starts at `pos`, in lower case, white space before its colon dropped (RFC 5322 4.5.2, as parsers accept it). */
-function fieldName(head: Buffer, pos: number, end: number): string | undefined {
-  // Looked for in the line's first 64 octets only: a search on past a line without a colon would make the scan quadratic.
-  const limit = Math.min(end, pos + 64);
-  for (let i = pos; i < limit; i++) if (head[i] === 0x3a) return head.toString('latin1', pos, i).replace(/[ \t]+$/, '').toLowerCase();
   return undefined;
 }
 

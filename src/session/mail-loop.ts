@@ -8,6 +8,7 @@
  */
 import { HEAD_LIMIT, type MessageSource } from './message-source.js';
 import type { Reply } from './reply.js';
+import { fieldNameAt } from '../field-name.js';
 
 export interface MailLoopSettings {
   /** More Received fields than this is a loop. */
@@ -16,28 +17,16 @@ export interface MailLoopSettings {
   code: number;
 }
 
-/** The Received fields of a header section: lines that start a field of that name (RFC 5322 3.6.7; white space before the colon allowed, RFC 5322 4.5.2). */
+/** The Received fields of a header section (RFC 5322 3.6.7). */
 export function receivedFields(head: Buffer): number {
   let n = 0;
   for (let pos = 0; pos < head.length; ) {
     let end = head.indexOf(0x0a, pos);
     if (end < 0) end = head.length;
-    if (isReceived(head, pos, end)) n++;
+    if (fieldNameAt(head, pos, end) === 'received') n++;
     pos = end + 1;
   }
   return n;
-}
-
-const NAME = 'received';
-function isReceived(head: Buffer, pos: number, end: number): boolean {
-  if (end - pos < NAME.length + 1) return false;
-  for (let i = 0; i < NAME.length; i++) if ((head[pos + i]! | 0x20) !== NAME.charCodeAt(i)) return false;
-  for (let i = pos + NAME.length; i < end; i++) {
-    const c = head[i]!;
-    if (c === 0x3a) return true;
-    if (c !== 0x20 && c !== 0x09) return false;
-  }
-  return false;
 }
 
 /**
