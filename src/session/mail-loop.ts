@@ -13,7 +13,7 @@ import { fieldNameAt } from '../field-name.js';
 export interface MailLoopSettings {
   /** More Received fields than this is a loop. */
   maxReceivedHeaders: number;
-  /** The reply; a 2xx accepts and sets `mail_loop_header_count` for the scripts. */
+  /** The reply; a code below 400 accepts the message and sets `mail_loop_header_count` for the scripts. */
   code: number;
 }
 
