@@ -3,6 +3,7 @@
  * pretty output come from the configuration, overridden by the environment
  * (LOG_LEVEL, LOG_PRETTY=1) so an operator can turn on debug for one run.
  */
+import { Console } from 'node:console';
 import { openSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
@@ -33,5 +34,17 @@ export function createLogger(settings: LogSettings = {}, env: NodeJS.ProcessEnv 
   // A file is opened here, synchronously: opened by the stream, it would not
   // be ready for a process that logs and exits at once.
   const fd = typeof settings.dest === 'string' ? openSync(settings.dest, 'a') : (settings.dest ?? 1);
+  if (fd === 1) stdoutForLogsOnly();
   return pino(options, pino.destination({ fd, sync: false, maxWrite: 4096 }));
+}
+
+/**
+ * When the JSON lines go to standard output, nothing else may: a reader of
+ * the stream parses every line. What a library prints with console goes to
+ * standard error instead (mailauth prints "TOTAL <n> EXPECTING <l>" with
+ * console.log whenever a DKIM signature's l= passes the end of the body, so
+ * any sender could put a line that is not JSON into the log).
+ */
+function stdoutForLogsOnly(): void {
+  globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr });
 }

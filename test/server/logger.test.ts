@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,17 @@ describe('createLogger', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('keeps standard output for its JSON lines: what a library prints with console goes to standard error', () => {
+    // mailauth prints "TOTAL <n> EXPECTING <l>" with console.log for a DKIM signature whose l= passes the body's end.
+    const program = `const { createLogger } = require(${JSON.stringify(join(root, 'dist', 'src', 'server', 'logger.js'))});
+      const log = createLogger({ level: 'info' }, {});
+      console.log('TOTAL 4 EXPECTING 99999');
+      log.info({ event: 'transaction' }, 'line');`;
+    const r = spawnSync(process.execPath, ['--input-type=commonjs', '-e', program], { encoding: 'utf8' });
+    expect(r.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { event: string }).event)).toEqual(['transaction']);
+    expect(r.stderr).toContain('TOTAL 4 EXPECTING 99999');
   });
 
   it('never writes more than PIPE_BUF octets at once, and only whole lines', () => {
