@@ -159,11 +159,7 @@ export class Session {
     this.txLog = { phases: [], unlisted: 0 };
     // A connection that used up its messages or recipients is closed (limits.ts), before SPF or any script runs.
     const spent = transactionRefusal(this.connection.limits, this.connection.messageCount, this.connection.rcptCount);
-    if (spent) {
-      const outcome = this.finish('mailfrom', { reply: spent, accepted: false, disconnect: true }, 0);
-      this.endTransaction('refused');
-      return outcome;
-    }
+    if (spent) return this.refuseTransaction('mailfrom', spent, { disconnect: true });
     // SPF's verdict joins the message context before the mailfrom scripts run.
     await this.deps.services.authentication?.mailFrom(this.connection, tx);
     // The client hung up while SPF asked the DNS (close() ended the transaction): no script
@@ -215,11 +211,7 @@ export class Session {
     if (!tx.recipients.length) return this.outOfOrder('data', replies.noValidRecipients);
     // A suspected mail loop (mail-loop.ts) is refused before anything else is done with the message.
     const loop = this.deps.services.mailLoop && suspectedLoop(this.deps.services.mailLoop, source);
-    if (loop?.reply) {
-      const outcome = this.finish('data', { reply: loop.reply, accepted: false }, 0);
-      this.endTransaction('refused', { mailLoop: loop.received });
-      return outcome;
-    }
+    if (loop?.reply) return this.refuseTransaction('data', loop.reply, { logged: { mailLoop: loop.received } });
     if (loop) this.connection.loopSuspected(loop.received);
     // DKIM/ARC/DMARC results join the context, and their header the message, before the data scripts run.
     const auth = this.deps.services.authentication;
@@ -312,8 +304,13 @@ export class Session {
 
   private noMemory(phase: Phase, message: MessageSource | undefined): PhaseOutcome {
     this.logger.warn({ event: 'message-memory', session: this.connection.id, phase, bytes: message?.size }, 'message memory budget reached: 452');
-    const outcome = this.finish(phase, { reply: replies.noMemory, accepted: false }, 0);
-    this.endTransaction('refused');
+    return this.refuseTransaction(phase, replies.noMemory);
+  }
+
+  /** A refusal that ends the transaction before its phase runs (no memory, a limit, a mail loop): its outcome, then its log line. */
+  private refuseTransaction(phase: Phase, reply: Reply, o: { disconnect?: boolean; logged?: Record<string, unknown> } = {}): PhaseOutcome {
+    const outcome = this.finish(phase, { reply, accepted: false, ...(o.disconnect ? { disconnect: true } : {}) }, 0);
+    this.endTransaction('refused', o.logged);
     return outcome;
   }
 
