@@ -98,6 +98,9 @@ export interface InOrderOptions<In> {
   handle(request: In): Promise<{ reply?: Buffer; end?: boolean }>;
   /** Requests read ahead of the one being answered before the socket is paused. */
   maxQueued: number;
+  /** Bytes of requests read ahead (as `sizeOf` counts them) before the socket is paused; default: no bound but maxQueued. */
+  maxQueuedBytes?: number;
+  sizeOf?(request: In): number;
   /** The connection is over, however it ended. */
   closed(): void;
 }
@@ -109,6 +112,9 @@ export interface InOrderOptions<In> {
  */
 export function serveInOrder<In>(socket: Socket, o: InOrderOptions<In>): void {
   const queue: In[] = [];
+  const sizeOf = o.sizeOf ?? (() => 0);
+  const maxBytes = o.maxQueuedBytes ?? Infinity;
+  let queuedBytes = 0;
   let running = false;
   let over = false;
 
@@ -132,7 +138,9 @@ export function serveInOrder<In>(socket: Socket, o: InOrderOptions<In>): void {
     running = true;
     try {
       while (queue.length && !over) {
-        const { reply, end: last } = await o.handle(queue.shift()!);
+        const next = queue.shift()!;
+        queuedBytes -= sizeOf(next);
+        const { reply, end: last } = await o.handle(next);
         if (over) return;
         if (reply?.length) socket.write(reply);
         if (last) {
@@ -140,7 +148,7 @@ export function serveInOrder<In>(socket: Socket, o: InOrderOptions<In>): void {
           socket.end();
           return;
         }
-        if (socket.isPaused() && queue.length < o.maxQueued / 2) socket.resume();
+        if (socket.isPaused() && queue.length < o.maxQueued / 2 && queuedBytes < maxBytes / 2) socket.resume();
       }
     } catch (e) {
       fail(e);
@@ -152,12 +160,15 @@ export function serveInOrder<In>(socket: Socket, o: InOrderOptions<In>): void {
   socket.on('data', (chunk: Buffer) => {
     if (over) return;
     try {
-      queue.push(...o.decode(chunk));
+      for (const request of o.decode(chunk)) {
+        queue.push(request);
+        queuedBytes += sizeOf(request);
+      }
     } catch (e) {
       fail(e);
       return;
     }
-    if (queue.length >= o.maxQueued) socket.pause();
+    if (queue.length >= o.maxQueued || queuedBytes >= maxBytes) socket.pause();
     void drain();
   });
   socket.on('close', end);
