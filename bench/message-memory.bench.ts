@@ -12,7 +12,12 @@
  *     gets 452 4.3.1;
  *   - the same with a script that tests the header fields of every MIME part
  *     (foreverypart, `header :mime`): the MIME reader streams the spool file
- *     and loads no message whole.
+ *     and loads no message whole;
+ *   - `smtp-cbv milter` with the example data-phase policy, each message
+ *     sent as Postfix sends it to a milter (a frame per header field, the
+ *     body in 64 KB chunks): held in memory up to message_spool_threshold,
+ *     written to spool_dir/milter/ past it (docs/postfix.md, "Large
+ *     messages"). Postfix keeps the mail, so nothing is stored.
  * Each server runs in its own process; the peak is its VmHWM. Also the
  * fsyncs per accepted message, counted with strace when it is installed.
  */
@@ -22,12 +27,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RawSmtpClient } from '../test/helpers/smtp-client.js';
+import { MilterClient, playTransaction } from '../test/helpers/milter-client.js';
 import { tuneHeap } from '../src/server/heap-tuning.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLIENTS = 100;
 const SIZE = 10 * 1024 * 1024;
 const PORT = 2597;
+const MILTER_PORT = 2598;
 
 const line = `${'x'.repeat(76)}\r\n`;
 const BODY = `From: a@sender.test\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nSubject: big\r\n\r\n${line.repeat(Math.ceil(SIZE / line.length))}`;
@@ -46,24 +53,40 @@ async function send(): Promise<number> {
   }
 }
 
-async function run(dir: string, name: string, extra: string, script = join(root, 'examples', 'policy', 'data.siv')): Promise<{ peak: number; codes: Map<number, number>; stored: number }> {
+/** One message through the milter as Postfix sends it; the SMTP code Postfix would give (250 when the milter lets it go on). */
+async function sendMilter(): Promise<number> {
+  const c = await MilterClient.open(MILTER_PORT);
+  try {
+    await c.negotiate();
+    const t = await playTransaction(c, { from: 'a@sender.test', to: ['bob@here.test'], message: BODY });
+    const last = t.eom?.at(-1);
+    if (!last) return 0;
+    return last.kind === 'replycode' ? Number(last.text.slice(0, 3)) : last.kind === 'tempfail' ? 451 : last.kind === 'reject' ? 550 : 250;
+  } finally {
+    c.close();
+  }
+}
+
+type Door = 'serve' | 'milter';
+
+async function run(dir: string, name: string, extra: string, script = join(root, 'examples', 'policy', 'data.siv'), door: Door = 'serve'): Promise<{ peak: number; codes: Map<number, number>; stored: number }> {
   const spool = join(dir, `${name}-spool`);
   const conf = join(dir, `${name}.conf`);
-  await writeFile(
-    conf,
-    `spool_dir = "${spool}"\nlogging { level = warn pretty = false }\n` +
-      `ESMTP_Listener {\n  hostname = "bench.test"\n  max_message_size = 20m\n  max_connections_per_ip = 1000\n${extra}\n  Listen "127.0.0.1:${PORT}" { }\n}\n` +
-      `sieve "s" {\n  script "data_phase1" { source = "${script}" }\n}\n`,
-  );
+  const listener =
+    door === 'serve'
+      ? `ESMTP_Listener {\n  hostname = "bench.test"\n  max_message_size = 20m\n  max_connections_per_ip = 1000\n${extra}\n  Listen "127.0.0.1:${PORT}" { }\n}\n`
+      : `Milter_Listener {\n  listen = "127.0.0.1:${MILTER_PORT}"\n  max_message_size = 20m\n  max_connections = 1000\n${extra}\n}\n`;
+  await writeFile(conf, `spool_dir = "${spool}"\nlogging { level = warn pretty = false }\n${listener}sieve "s" {\n  script "data_phase1" { source = "${script}" }\n}\n`);
   // With this process's node flags: `node --allocation-site-pretenuring dist/bench/message-memory.bench.js` measures V8's default collector.
-  const child = spawn(process.execPath, [...process.execArgv, join(root, 'bin', 'smtp-cbv.js'), 'serve', '--config', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...process.execArgv, join(root, 'bin', 'smtp-cbv.js'), door, '--config', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const port = door === 'serve' ? PORT : MILTER_PORT;
   for (let i = 0; i < 400; i++) {
-    if (await RawSmtpClient.open(PORT).then((c) => (c.close(), true), () => false)) break;
+    if (await RawSmtpClient.open(port).then((c) => (c.close(), true), () => false)) break;
     await new Promise((r) => setTimeout(r, 25));
   }
   const codes = new Map<number, number>();
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    const code = await send().catch(() => 0);
+    const code = await (door === 'serve' ? send() : sendMilter()).catch(() => 0);
     codes.set(code, (codes.get(code) ?? 0) + 1);
   }));
   const peak = Number(/VmHWM:\s+(\d+)/.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
@@ -89,11 +112,13 @@ async function main() {
     const mimeScript = join(dir, 'mime.siv');
     await writeFile(mimeScript, 'require ["foreverypart", "mime", "reject"];\nforeverypart { if header :mime :type "content-type" "application" { reject "no"; } }\n');
     const mime = await run(dir, 'mime', '', mimeScript);
+    const milter = await run(dir, 'milter', '', undefined, 'milter');
     console.log(`peak resident memory, ${CLIENTS} clients sending a ${SIZE / 1048576} MiB message each at once (example data policy, Maildir spool)`);
     console.log(`  baseline: messages held in memory      ${mb(before.peak).padStart(5)} MB  (${codes(before.codes)}; ${before.stored} stored)`);
     console.log(`  smtp-cbv: spooled past 128 KiB         ${mb(after.peak).padStart(5)} MB  (${codes(after.codes)}; ${after.stored} stored)`);
     console.log(`  spooled, a script reading every body   ${mb(body.peak).padStart(5)} MB  (${codes(body.codes)}; ${body.stored} stored)`);
     console.log(`  spooled, a script testing MIME parts   ${mb(mime.peak).padStart(5)} MB  (${codes(mime.codes)}; ${mime.stored} stored)`);
+    console.log(`  the milter (smtp-cbv milter), as Postfix sends it ${mb(milter.peak).padStart(5)} MB  (${codes(milter.codes)}; Postfix keeps the mail)`);
     console.log(`  ratio spooled / in memory:             ${(after.peak / before.peak).toFixed(2)}  (target: spooled <= 300 MB)`);
   } finally {
     await rm(dir, { recursive: true, force: true });

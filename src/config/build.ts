@@ -95,6 +95,8 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
     milter: {
       ...buildBesideMta(milterListenerOptions, childrenOf(root, milterListenerScope)[0], dir),
       maxMessageSize: must(milterListenerOptions.maxMessageSize, dir, childrenOf(root, milterListenerScope)[0]),
+      maxMessageMemory: must(milterListenerOptions.maxMessageMemory, dir, childrenOf(root, milterListenerScope)[0]),
+      messageSpoolThreshold: must(milterListenerOptions.messageSpoolThreshold, dir, childrenOf(root, milterListenerScope)[0]),
     },
     datasources: childrenOf(root, datasourceScope).map((d) => ({
       name: d.names[0]?.text ?? '',

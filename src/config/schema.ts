@@ -211,7 +211,9 @@ function besideMtaOptions(listen: string, deadline: string, mtaTimeout: string) 
 export const policyListenerOptions = besideMtaOptions('127.0.0.1:10040', '90', '`smtpd_policy_service_timeout` (100 s)');
 export const milterListenerOptions = {
   ...besideMtaOptions('127.0.0.1:10041', '25', '`milter_command_timeout` (30 s)'),
-  maxMessageSize: opt('max_message_size', t.size, '10m', 'Largest message kept in memory for the data phase; a larger one is refused with 552.'),
+  maxMessageSize: opt('max_message_size', t.size, '10m', 'Largest message the data phase reads; a larger one is refused with 552.'),
+  maxMessageMemory: opt('max_message_memory', t.size, '512m', 'Bytes of messages held in memory at once, all milter connections together; past it the end of a message is answered 452 4.3.1.'),
+  messageSpoolThreshold: opt('message_spool_threshold', t.size, '128k', 'Messages larger than this are written to `spool_dir`/milter/ as Postfix sends them and read from there, instead of held in memory; each is removed when its data phase ends (docs/postfix.md).'),
 };
 
 // ---------------------------------------------------------------- logging and global

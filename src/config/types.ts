@@ -198,7 +198,7 @@ export interface Config {
   /** Policy_Listener (defaults when absent). */
   policy: BesideMtaConfig;
   /** Milter_Listener (defaults when absent). */
-  milter: BesideMtaConfig & { maxMessageSize: number };
+  milter: BesideMtaConfig & { maxMessageSize: number; maxMessageMemory: number; messageSpoolThreshold: number };
   datasources: DatasourceConfig[];
   cidrLists: CidrListConfig[];
   /** `List` scopes (absent in configurations built by hand: no lists). */

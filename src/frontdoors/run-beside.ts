@@ -5,7 +5,9 @@
  * mail), and deadlines cut to what the MTA waits for (docs/postfix.md,
  * "Timeouts").
  */
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type BesideMtaConfig, type Config, loadConfig } from '../config/index.js';
 import { type Diagnostic, formatDiagnostic } from '../diagnostics.js';
@@ -38,6 +40,34 @@ export interface RunningBeside {
   front: TcpFront;
   reload(): Promise<Diagnostic[]>;
   stop(deadlineMs?: number): Promise<void>;
+}
+
+/**
+ * The milter's directory for large messages while their data phase runs
+ * (docs/postfix.md, "Large messages"): `spool_dir`/milter, emptied of what
+ * a process that is gone left there (a crash mid-message); files are named
+ * with the process id that writes them (incoming-message.ts).
+ */
+async function milterSpool(spoolDir: string): Promise<string> {
+  const dir = join(spoolDir, 'milter');
+  await mkdir(dir, { recursive: true });
+  for (const name of await readdir(dir)) {
+    const written = /^incoming\.(\d+)\./.exec(name);
+    if (!written) continue;
+    const pid = Number(written[1]);
+    if (pid === process.pid || !alive(pid)) await rm(join(dir, name), { force: true });
+  }
+  return dir;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, as another user's process.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Idle MTA connections are closed after this; Postfix reconnects (its own idle limits are lower). */
@@ -77,7 +107,11 @@ export async function startBeside(kind: BesideKind, configFile: string, options:
   const common = { ...listen, hostname: config.server.hostname ?? osHostname(), context: settings.context, deadlineMs: settings.deadlineMs, idleTimeoutMs: IDLE_TIMEOUT_MS, maxConnections: settings.maxConnections, logger };
   let closeSessions = () => {};
   let front: TcpFront;
-  if (kind === 'milter') front = createMilterFront({ ...common, maxMessageSize: config.milter.maxMessageSize }, deps);
+  if (kind === 'milter') {
+    const m = config.milter;
+    const incomingDir = await milterSpool(config.spoolDir);
+    front = createMilterFront({ ...common, maxMessageSize: m.maxMessageSize, maxMessageMemory: m.maxMessageMemory, messageInMemoryLimit: m.messageSpoolThreshold, incomingDir }, deps);
+  }
   else {
     const policyFront = createPolicyFront({ ...common, maxSessions: 10_000, sessionIdleMs: IDLE_TIMEOUT_MS }, deps);
     front = policyFront.front;

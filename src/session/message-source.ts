@@ -6,14 +6,15 @@
  * the body (docs/server.md, "Messages on disk"), or the store that copies
  * it into the Maildir in chunks.
  *
- * Every front door hands the session the same type: the SMTP front door a
- * spooled file (incoming-message.ts), the milter and the dry run a Buffer.
+ * Every front door hands the session the same type: the SMTP front door and
+ * the milter a spooled file or, when small, a Buffer (incoming-message.ts
+ * in src/frontdoors), the dry run a Buffer.
  */
 import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { hostOctets, lazyMessage, type SieveMessage } from '../sieve/index.js';
 
-/** Bytes of messages held in memory by every session at once (the SMTP front door shares one among its listeners). */
+/** Bytes of messages held in memory by every session at once (a front door shares one among its listeners). */
 export interface MessageMemory {
   /** Takes `bytes` from the budget; false (nothing taken) when that would exceed it. */
   reserve(bytes: number): boolean;

@@ -27,7 +27,7 @@ import { RawSmtpClient } from '../helpers/smtp-client.js';
 import { listening, startServe } from '../helpers/serve-process.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const built = existsSync(join(root, 'dist', 'src', 'frontdoors', 'smtp', 'incoming-message.js'));
+const built = existsSync(join(root, 'dist', 'src', 'frontdoors', 'incoming-message.js'));
 const KILLS = 3;
 
 /** A message that names itself in its Subject and in every line: of about 200 KiB (spooled as it arrives) or one line. */

@@ -47,8 +47,18 @@ export function services(overrides: Partial<SessionServices> = {}): SessionServi
 
 const common = { host: '127.0.0.1', port: 0, hostname: 'mx.test', context: {}, deadlineMs: 5000, idleTimeoutMs: 10_000, maxConnections: 50 };
 
-export async function startMilter(policy: Policy, s: SessionServices = services(), extra: { maxMessageSize?: number; maxFrame?: number; context?: Record<string, string> } = {}): Promise<{ front: TcpFront; port: number }> {
-  const front = createMilterFront({ ...common, context: extra.context ?? {}, logger: s.logger, maxMessageSize: extra.maxMessageSize ?? 100_000, ...(extra.maxFrame ? { maxFrame: extra.maxFrame } : {}) }, { policy: () => policy, services: s });
+export interface MilterExtra {
+  maxMessageSize?: number;
+  maxFrame?: number;
+  context?: Record<string, string>;
+  maxMessageMemory?: number;
+  messageInMemoryLimit?: number;
+  incomingDir?: string;
+}
+
+export async function startMilter(policy: Policy, s: SessionServices = services(), extra: MilterExtra = {}): Promise<{ front: TcpFront; port: number }> {
+  const { maxFrame, context, maxMessageSize, ...incoming } = extra;
+  const front = createMilterFront({ ...common, context: context ?? {}, logger: s.logger, maxMessageSize: maxMessageSize ?? 100_000, ...(maxFrame ? { maxFrame } : {}), ...incoming }, { policy: () => policy, services: s });
   const { port } = await front.start();
   return { front, port };
 }

@@ -4,6 +4,10 @@
  * the data phase on the real header and body, and Sieve results as milter
  * requests.
  */
+import { watch } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/frontdoors/milter/frames.js';
 import { Action, Protocol } from '../../src/frontdoors/milter/messages.js';
@@ -187,5 +191,79 @@ describe('failure modes', () => {
     const next = await playTransaction(c, { client: { address: '192.0.2.2', port: 2 }, from: 'a@b.test', to: ['c@d.test'], message });
     expect(next.mail).toEqual([{ kind: 'continue' }]);
     expect(POSTFIX_OFFER.version).toBe(6);
+  });
+});
+
+describe('large messages (docs/postfix.md, "Large messages")', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  });
+  const spoolDir = async () => {
+    const d = await mkdtemp(join(tmpdir(), 'smtp-cbv-milter-spool-'));
+    dirs.push(d);
+    return d;
+  };
+  // About 360 KB, sent as Postfix sends it: one frame per header field, the body in 64 KB chunks.
+  const big = `From: a@sender.test\r\nSubject: big\r\n\r\n${'0123456789abcdef\r\n'.repeat(20_000)}tail marker\r\n`;
+
+  it('past the spool threshold the message is written to a file as it arrives, the data phase reads it whole, and the file is gone before the answer', async () => {
+    const dir = await spoolDir();
+    const created: string[] = [];
+    const watcher = watch(dir, (_event, name) => name && created.push(String(name)));
+    try {
+      const { open } = await milter(
+        { data: 'require ["body"]; if allof (header :is "subject" "big", body :raw :contains "tail marker", size :over 300K) { ec_action 550 "5.7.1 read whole"; }' },
+        { maxMessageSize: 1_000_000, messageInMemoryLimit: 64 * 1024, incomingDir: dir },
+      );
+      const t = await playTransaction(await open(), { from: 'a@b.test', to: ['c@d.test'], message: big });
+      expect(t.eom).toEqual([{ kind: 'replycode', text: '550 5.7.1 read whole' }]);
+      expect(created.filter((n) => n.startsWith('incoming.')).length).toBeGreaterThan(0);
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      watcher.close();
+    }
+  });
+
+  it('a message within the threshold stays in memory: no file', async () => {
+    const dir = await spoolDir();
+    const { open } = await milter({ data: 'require ["body"]; if body :raw :contains "body line" { ec_action 550 "5.7.1 seen"; }' }, { messageInMemoryLimit: 64 * 1024, incomingDir: dir });
+    const created: string[] = [];
+    const watcher = watch(dir, (_event, name) => name && created.push(String(name)));
+    try {
+      const t = await playTransaction(await open(), { from: 'a@b.test', to: ['c@d.test'], message });
+      expect(t.eom).toEqual([{ kind: 'replycode', text: '550 5.7.1 seen' }]);
+      expect(created).toEqual([]);
+    } finally {
+      watcher.close();
+    }
+  });
+
+  it('past the memory budget the end of the message is answered 452 4.3.1 with a log line, and the budget comes back for the next', async () => {
+    const dir = await spoolDir();
+    const { logger, lines } = capturingLogger();
+    // 100 KiB: a small message fits; a spooled one needs its write buffer and header section (320 KiB).
+    const { open } = await milter({}, { maxMessageSize: 1_000_000, maxMessageMemory: 100 * 1024, messageInMemoryLimit: 64 * 1024, incomingDir: dir }, services({ logger }));
+    const c = await open();
+    const refused = await playTransaction(c, { from: 'a@b.test', to: ['c@d.test'], message: big });
+    expect(refused.eom).toEqual([{ kind: 'replycode', text: '452 4.3.1 Insufficient system storage, try again later' }]);
+    expect(lines.some((l) => l.event === 'message-memory')).toBe(true);
+    expect(await readdir(dir)).toEqual([]);
+    for (let i = 0; i < 3; i++) expect((await playTransaction(c, { from: 'a@b.test', to: ['c@d.test'], message })).eom).toEqual([{ kind: 'continue' }]);
+  });
+
+  it('a connection that closes mid-message leaves no file behind', async () => {
+    const dir = await spoolDir();
+    const { open } = await milter({}, { maxMessageSize: 1_000_000, messageInMemoryLimit: 1024, incomingDir: dir });
+    const c = await open();
+    await playTransaction(c, { from: 'a@b.test', to: ['c@d.test'] });
+    await c.send({ kind: 'mail', args: ['<a@b.test>'] });
+    await c.send({ kind: 'rcpt', args: ['<c@d.test>'] });
+    await c.send({ kind: 'header', name: 'Subject', value: Buffer.from(' x') });
+    await c.send({ kind: 'eoh' });
+    await c.send({ kind: 'body', chunk: Buffer.alloc(60_000, 'x') });
+    await expect.poll(() => readdir(dir)).toHaveLength(1);
+    c.close();
+    await expect.poll(() => readdir(dir)).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@
  * listen address, the deadline that bounds CBV and tarpits, reload, and
  * usage errors.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -61,6 +61,19 @@ describe('starting beside an MTA', () => {
     const t = await playTransaction(c, { from: 'a@b.test', to: ['c@d.test'], message: 'Subject: x\r\n\r\nx\r\n' });
     expect(t.eom).toEqual([{ kind: 'continue' }]);
     c.close();
+  });
+
+  it('the milter empties spool_dir/milter of the files a process that is gone left there, and keeps those of one still running', async () => {
+    const file = await configFile('spool_dir = "spool"\n');
+    const dir = join(file, '..', 'spool', 'milter');
+    await mkdir(dir, { recursive: true });
+    // No process has this id (Linux's pid_max is at most 2^22); the parent of this process runs.
+    const gone = 'incoming.999999999.1.0badf00d';
+    const live = `incoming.${process.ppid}.1.0badf00d`;
+    for (const name of [gone, live, 'README']) await writeFile(join(dir, name), 'x');
+    const { running: r } = await startBeside('milter', file, { listen: { host: '127.0.0.1', port: 0 }, logger });
+    running.push(r!);
+    expect((await readdir(dir)).sort()).toEqual(['README', live].sort());
   });
 
   it('a configuration error starts nothing and names the place', async () => {

@@ -86,6 +86,9 @@ export interface MtaResult {
   eom?: MilterResponse[];
 }
 
+/** The largest SMFIC_BODY chunk of the milter protocol (MILTER_CHUNK_SIZE), which Postfix sends. */
+export const MILTER_CHUNK_SIZE = 65535;
+
 const refused = (rs: MilterResponse[]) => rs.some((r) => r.kind === 'replycode' || r.kind === 'reject' || r.kind === 'tempfail');
 
 /** One SMTP session as Postfix reports it to its milter: connect, HELO, MAIL, each RCPT, then the message. */
@@ -117,7 +120,9 @@ export async function playTransaction(c: MilterClient, t: MtaTransaction): Promi
     await c.send({ kind: 'header', name: field.slice(0, colon), value: Buffer.from(field.slice(colon + 1)) });
   }
   await c.send({ kind: 'eoh' });
-  if (body) await c.send({ kind: 'body', chunk: Buffer.from(body) });
+  // As Postfix does: the body in chunks of at most MILTER_CHUNK_SIZE.
+  const octets = Buffer.from(body);
+  for (let at = 0; at < octets.length; at += MILTER_CHUNK_SIZE) await c.send({ kind: 'body', chunk: octets.subarray(at, at + MILTER_CHUNK_SIZE) });
   result.eom = await c.send({ kind: 'eob', chunk: Buffer.alloc(0) });
   return result;
 }

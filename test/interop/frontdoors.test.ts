@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, watch } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,8 @@ const scripts = {
   'mailfrom.siv': 'require ["envelope", "fileinto"];\nif envelope :localpart :matches "from" "*+hold-*" { fileinto "Quarantine"; }\n',
   'rcptto.siv': 'if vctx_mess :is "smtp_cbv_result" "error" {\n  ec_action 550 "5.7.1 smtp-cbv: sender verification failed (%{vctx_mess:smtp_cbv_reason})";\n}\n',
   'data.siv':
-    'require ["fileinto"];\nec_header_add "X-Smtp-Cbv" "checked %{vctx_mess:smtp_cbv_result} %{vctx_conn:milter_i}";\n' +
+    'require ["fileinto", "body"];\nec_header_add "X-Smtp-Cbv" "checked %{vctx_mess:smtp_cbv_result} %{vctx_conn:milter_i}";\n' +
+    'if body :raw :contains "large-tail-marker" { ec_header_add "X-Smtp-Cbv-Body" "read whole"; }\n' +
     'if header :contains "subject" "discard-me" { discard; }\nif header :contains "subject" "quarantine-me" { fileinto "Quarantine"; }\n',
 };
 
@@ -79,9 +80,9 @@ afterAll(async () => {
  * transcript and exit status. Asynchronous: the services under test run in
  * this process and must answer Postfix while swaks waits.
  */
-function swaks(from: string, to: string, subject: string): Promise<{ status: number | null; out: string }> {
+function swaks(from: string, to: string, subject: string, body = 'hello from swaks'): Promise<{ status: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn('swaks', ['--server', `127.0.0.1:${POSTFIX}`, '--from', from, '--to', to, '--header', `Subject: ${subject}`, '--body', 'hello from swaks', '--timeout', '60'], { env: { ...process.env, PATH } });
+    const child = spawn('swaks', ['--server', `127.0.0.1:${POSTFIX}`, '--from', from, '--to', to, '--header', `Subject: ${subject}`, '--body', body, '--timeout', '60'], { env: { ...process.env, PATH } });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
@@ -126,6 +127,26 @@ describe('beside a real Postfix', () => {
     expect(r.status, r.out).toBe(0);
     const msg = await waitFor('delivery to /var/mail/alice', mailboxMessage(marker));
     expect(msg).toMatch(/^X-Smtp-Cbv: checked pass \S+$/m);
+  });
+
+  it('a large message: the milter writes it to spool_dir/milter/ as Postfix sends it, the script reads it whole, and the file is gone after', async () => {
+    const marker = `large-${randomUUID()}`;
+    const body = join(file, '..', 'large-body.txt');
+    // About 1 MB: past message_spool_threshold (128 KiB), in Postfix's 64 KB body chunks.
+    await writeFile(body, `${'a line of the large message body, to be spooled\r\n'.repeat(20_000)}large-tail-marker\r\n`);
+    const created: string[] = [];
+    const spool = join(file, '..', 'var', 'spool', 'milter');
+    const watcher = watch(spool, (_event, name) => name && created.push(String(name)));
+    try {
+      const r = await swaks('alice@vm.test', 'alice@vm.test', marker, `@${body}`);
+      expect(r.status, r.out).toBe(0);
+      const msg = await waitFor('delivery to /var/mail/alice', mailboxMessage(marker));
+      expect(msg).toMatch(/^X-Smtp-Cbv-Body: read whole$/m);
+      expect(created.some((n) => n.startsWith('incoming.'))).toBe(true);
+      expect(readdirSync(spool)).toEqual([]);
+    } finally {
+      watcher.close();
+    }
   });
 
   it('a discard at DATA: Postfix answers 250 and discards the message (milter DISCARD)', async () => {

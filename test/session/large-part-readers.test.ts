@@ -24,7 +24,7 @@ vi.mock('node:fs', async (importOriginal) => {
   };
 });
 
-const { IncomingMessage } = await import('../../src/frontdoors/smtp/incoming-message.js');
+const { IncomingMessage } = await import('../../src/frontdoors/incoming-message.js');
 const { bufferSource, sieveView } = await import('../../src/session/message-source.js');
 const { execute } = await import('../../src/sieve/interpreter.js');
 const { compileSieve } = await import('../../src/sievepp/compile.js');

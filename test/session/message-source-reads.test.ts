@@ -20,7 +20,7 @@ vi.mock('node:fs', async (importOriginal) => {
   };
 });
 
-const { IncomingMessage } = await import('../../src/frontdoors/smtp/incoming-message.js');
+const { IncomingMessage } = await import('../../src/frontdoors/incoming-message.js');
 const { sieveView, withHead } = await import('../../src/session/message-source.js');
 const { readMimeTree, walkParts } = await import('../../src/sieve/runtime/mime.js');
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IncomingMessage } from '../../src/frontdoors/smtp/incoming-message.js';
+import { IncomingMessage } from '../../src/frontdoors/incoming-message.js';
 import { bufferSource, type MessageMemory, MessageMemoryRefused, sieveView, withHead } from '../../src/session/message-source.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
 import { type MimePart, readMimeTree } from '../../src/sieve/runtime/mime.js';

@@ -7,9 +7,11 @@
  * Failure modes: a malformed frame (bad length, unknown code, data of the
  * wrong shape) closes that connection with one log line, and the MTA
  * applies its milter_default_action; nothing else is touched. Frames are
- * handled one at a time; while a phase runs the socket is paused once a
- * few frames wait, so a fast sender cannot queue unbounded work.
+ * handled one at a time; while a phase runs (or a spool file drains) the
+ * socket is paused once a few frames or a few body chunks wait, so a fast
+ * sender cannot queue unbounded work or memory.
  */
+import { tmpdir } from 'node:os';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { SessionDeps } from '../../session/session.js';
@@ -17,6 +19,7 @@ import { serveInOrder, TcpFront } from '../tcp-front.js';
 import { DEFAULT_MAX_FRAME, type Frame, FrameDecoder, MilterProtocolError } from './frames.js';
 import { decodeCommand, encodeResponse } from './messages.js';
 import { MilterConversation } from './milter-session.js';
+import { DEFAULT_IN_MEMORY_LIMIT, DEFAULT_MESSAGE_MEMORY, type IncomingSettings, memoryBudget } from '../incoming-message.js';
 
 export interface MilterFrontOptions {
   host: string;
@@ -24,6 +27,12 @@ export interface MilterFrontOptions {
   hostname: string;
   context: Record<string, string>;
   maxMessageSize: number;
+  /** Bytes of messages held in memory at once, all connections together; default 512 MiB. */
+  maxMessageMemory?: number;
+  /** Messages up to this size stay in memory; default 128 KiB. */
+  messageInMemoryLimit?: number;
+  /** Where larger messages are written as they arrive; default: the system's temporary directory. */
+  incomingDir?: string;
   deadlineMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
@@ -33,19 +42,27 @@ export interface MilterFrontOptions {
 
 /** Frames waiting while a phase runs before the socket is paused. */
 const MAX_QUEUED_FRAMES = 64;
+/** Bytes of frames waiting before the socket is paused: two body chunks. */
+const MAX_QUEUED_BYTES = 128 * 1024;
 
 export function createMilterFront(options: MilterFrontOptions, deps: SessionDeps): TcpFront {
   const { logger } = options;
+  // One budget for every connection: the process's memory is one.
+  const incoming: IncomingSettings = {
+    dir: options.incomingDir ?? tmpdir(),
+    inMemoryLimit: options.messageInMemoryLimit ?? DEFAULT_IN_MEMORY_LIMIT,
+    memory: memoryBudget(options.maxMessageMemory ?? DEFAULT_MESSAGE_MEMORY),
+  };
   return new TcpFront(
     { host: options.host, port: options.port, idleTimeoutMs: options.idleTimeoutMs, maxConnections: options.maxConnections, logger, name: 'milter' },
-    (socket, id) => serve(socket, id, options, deps),
+    (socket, id) => serve(socket, id, options, incoming, deps),
   );
 }
 
-function serve(socket: Socket, id: string, options: MilterFrontOptions, deps: SessionDeps): void {
+function serve(socket: Socket, id: string, options: MilterFrontOptions, incoming: IncomingSettings, deps: SessionDeps): void {
   const { logger } = options;
   const decoder = new FrameDecoder(options.maxFrame ?? DEFAULT_MAX_FRAME);
-  const conversation = new MilterConversation(deps, { id, hostname: options.hostname, context: options.context, maxMessageSize: options.maxMessageSize, deadlineMs: options.deadlineMs, logger });
+  const conversation = new MilterConversation(deps, { id, hostname: options.hostname, context: options.context, maxMessageSize: options.maxMessageSize, incoming, deadlineMs: options.deadlineMs, logger });
   serveInOrder<Frame>(socket, {
     id,
     logger,
@@ -57,6 +74,8 @@ function serve(socket: Socket, id: string, options: MilterFrontOptions, deps: Se
       return { reply: Buffer.concat(responses.map(encodeResponse)), end: conversation.done };
     },
     maxQueued: MAX_QUEUED_FRAMES,
+    maxQueuedBytes: MAX_QUEUED_BYTES,
+    sizeOf: (frame) => frame.data.length,
     closed: () => conversation.close(),
   });
 }

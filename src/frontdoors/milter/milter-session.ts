@@ -3,8 +3,11 @@
  * (src/session/session.ts): connect, HELO, MAIL, RCPT and the end of the
  * message drive the same Session the SMTP server drives; the session's
  * replies become milter responses (docs/postfix.md, "What the milter
- * answers"). Headers and body are collected as the MTA sends them and
- * make up the message the data phase reads.
+ * answers"). Headers and body make up the message the data phase reads:
+ * as in the SMTP front door (incoming-message.ts), it is held in memory
+ * while small and written to a spool file as the MTA sends it once not,
+ * against one memory budget for every connection (docs/postfix.md,
+ * "Large messages").
  *
  * Option negotiation asks the MTA not to wait for replies we have nothing
  * to say to (each header, body chunk, end of header, DATA, unknown
@@ -17,7 +20,9 @@ import type { Logger } from 'pino';
 import { replies } from '../../session/replies.js';
 import { defaultEnhanced, type Reply, wireText } from '../../session/reply.js';
 import { type PhaseOutcome, Session, type SessionDeps } from '../../session/session.js';
+import type { MessageSource } from '../../session/message-source.js';
 import { delayWithin, unbracket } from '../beside-mta.js';
+import { IncomingMessage, type IncomingSettings } from '../incoming-message.js';
 import { Action, type MacroStageName, MILTER_VERSION, type MilterCommand, type MilterResponse, Protocol } from './messages.js';
 import { deliveryEdits, type HeaderField } from './milter-edits.js';
 
@@ -29,6 +34,8 @@ export interface MilterConversationOptions {
   context: Record<string, string>;
   /** Largest message collected for the data phase; past it the message is refused (552). */
   maxMessageSize: number;
+  /** Where a large message goes as it arrives, and the memory budget for small ones. */
+  incoming: IncomingSettings;
   /** Every response goes out within this (the MTA's milter_command_timeout is the limit). */
   deadlineMs: number;
   logger: Logger;
@@ -61,7 +68,8 @@ export class MilterConversation {
   private protocol = 0;
   private readonly macros = new Map<string, string>();
   private headers: HeaderField[] = [];
-  private body: Buffer[] = [];
+  /** The message from its end of header on; null before, or when it grew past maxMessageSize. */
+  private message: IncomingMessage | null = null;
   private size = 0;
   /** A connect refusal holds for the whole connection (the MTA stops asking, but we do not rely on it). */
   private refused: Reply | null = null;
@@ -104,17 +112,19 @@ export class MilterConversation {
         return this.answer(await s.rcptTo(unbracket(cmd.args[0]!)), Protocol.NR_RCPT, until);
       }
       case 'header':
-        this.collect(Buffer.byteLength(cmd.name) + cmd.value.length + 3, () => this.headers.push({ name: cmd.name, value: this.headerValue(cmd.value) }));
+        this.size += Buffer.byteLength(cmd.name) + cmd.value.length + 3;
+        if (this.size <= this.options.maxMessageSize) this.headers.push({ name: cmd.name, value: this.headerValue(cmd.value) });
         return this.continueUnless(Protocol.NR_HDR);
       case 'body':
-        this.collect(cmd.chunk.length, () => this.body.push(cmd.chunk));
+        await this.bodyChunk(cmd.chunk);
         return this.continueUnless(Protocol.NR_BODY);
       case 'eob':
-        this.collect(cmd.chunk.length, () => this.body.push(cmd.chunk));
+        await this.bodyChunk(cmd.chunk);
         return this.endOfMessage(until);
       case 'data':
         return this.continueUnless(Protocol.NR_DATA);
       case 'eoh':
+        this.startBody();
         return this.continueUnless(Protocol.NR_EOH);
       case 'unknown':
         return this.continueUnless(Protocol.NR_UNKN);
@@ -201,14 +211,40 @@ export class MilterConversation {
 
   private newMessage(): void {
     this.headers = [];
-    this.body = [];
+    this.dropMessage();
     this.size = 0;
   }
 
-  /** Keeps message bytes while the message is within its bound; past it, remembers only the size. */
-  private collect(bytes: number, keep: () => void): void {
-    this.size += bytes;
-    if (this.size <= this.options.maxMessageSize) keep();
+  /** Lets go of the message's bytes and its spool file, if any. */
+  private dropMessage(): void {
+    const message = this.message;
+    this.message = null;
+    if (message) void message.discard().catch((err: Error) => this.options.logger.warn({ event: 'milter.spool', connection: this.options.id, err: err.message }, 'could not remove a spool file'));
+  }
+
+  /**
+   * The header the MTA sent, as the message's first bytes: at the end of
+   * header, or at the first body chunk when the MTA skipped SMFIC_EOH.
+   */
+  private startBody(): void {
+    if (this.message || this.size > this.options.maxMessageSize) return;
+    this.message = new IncomingMessage(this.options.incoming);
+    const head = this.headers.map((h) => `${h.name}:${h.value}\r\n`).join('');
+    this.message.write(Buffer.from(`${head}\r\n`, 'utf8'));
+  }
+
+  /**
+   * Keeps a body chunk while the message is within its bound; past it,
+   * remembers only the size. When the spool file's buffer is full, the
+   * next frame waits for it to drain, and the connection is paused behind
+   * it (tcp-front.ts), as TCP pauses an SMTP client.
+   */
+  private async bodyChunk(chunk: Buffer): Promise<void> {
+    this.startBody();
+    this.size += chunk.length;
+    if (this.size > this.options.maxMessageSize) return this.dropMessage();
+    const message = this.message;
+    if (message && chunk.length && !message.write(chunk)) await message.drained();
   }
 
   /** With SMFIP_HDR_LEADSPC the value is as in the message; without it the MTA dropped the space after the colon. */
@@ -220,16 +256,32 @@ export class MilterConversation {
   private async endOfMessage(until: number): Promise<MilterResponse[]> {
     const s = this.current();
     if (this.refused) return this.refusal();
-    if (this.size > this.options.maxMessageSize) {
+    const incoming = this.message;
+    if (this.size > this.options.maxMessageSize || !incoming) {
       s.reset();
       this.newMessage();
       return [replyCode(replies.tooBig(this.options.maxMessageSize))];
     }
-    const head = this.headers.map((h) => `${h.name}:${h.value}\r\n`).join('');
-    const message = Buffer.concat([Buffer.from(`${head}\r\n`, 'utf8'), ...this.body]);
     const before = this.headers;
+    this.message = null;
     this.newMessage();
-    const outcome = await s.data(message);
+    if (incoming.noMemory) {
+      await incoming.discard();
+      s.reset();
+      this.options.logger.warn({ event: 'message-memory', connection: this.options.id }, 'message memory budget reached: 452');
+      return [replyCode(replies.noMemory)];
+    }
+    let message: MessageSource;
+    try {
+      message = await incoming.finish();
+    } catch {
+      // The spool file could not be written (disk full): a temporary failure, as a full disk is (RFC 3463 4.3.1).
+      await incoming.discard();
+      s.reset();
+      return [replyCode(replies.noMemory)];
+    }
+    // The spool file is removed before the answer: once the MTA has it, nothing of the message is left here.
+    const outcome = await s.data(message).finally(() => message.dispose());
     await delayWithin(outcome.tarpitMs, until);
     if (!outcome.accepted || !outcome.delivery) return [replyCode(outcome.reply)];
     const recipients = s.lastTransaction?.recipientAddresses ?? [];

@@ -12,12 +12,10 @@ import { DELIVERBY_KEYWORD, parseByParameter } from '../../session/deliver-by.js
 import { type PhaseOutcome, Session, type SessionDeps } from '../../session/session.js';
 import { type ConnectionCounter, LocalConnections } from '../../store/connections.js';
 import type { MessageMemory } from '../../session/message-source.js';
+import { DEFAULT_IN_MEMORY_LIMIT, DEFAULT_MESSAGE_MEMORY, memoryBudget } from '../incoming-message.js';
 import type { SessionLimits } from '../../session/limits.js';
 import { type Answer, createSmtpListener, type DataIn, type SmtpClient, type SmtpListener } from './smtp-server-adapter.js';
 
-const DEFAULT_MESSAGE_MEMORY = 512 * 1024 * 1024;
-/** Messages up to this size are kept in memory (docs/server.md, "Messages on disk"). */
-export const DEFAULT_IN_MEMORY_LIMIT = 128 * 1024;
 
 export interface ListenerOptions {
   host: string;
@@ -62,7 +60,6 @@ export interface SmtpFrontOptions {
 export class SmtpFront {
   /** One budget for every listener: the process's memory is one. */
   private readonly memory: MessageMemory;
-  private memoryHeld = 0;
   private listeners: SmtpListener[] = [];
   private sessions = new Map<string, { session: Session; listener: SmtpListener; ip: string; counted: boolean }>();
   private readonly perIp: ConnectionCounter;
@@ -72,17 +69,7 @@ export class SmtpFront {
     private readonly deps: SessionDeps,
   ) {
     this.perIp = options.connections ?? new LocalConnections();
-    const budget = options.maxMessageMemory ?? DEFAULT_MESSAGE_MEMORY;
-    this.memory = {
-      reserve: (bytes) => {
-        if (this.memoryHeld + bytes > budget) return false;
-        this.memoryHeld += bytes;
-        return true;
-      },
-      release: (bytes) => {
-        this.memoryHeld -= bytes;
-      },
-    };
+    this.memory = memoryBudget(options.maxMessageMemory ?? DEFAULT_MESSAGE_MEMORY);
   }
 
   /** Starts every listener; resolves with the addresses bound (port 0 picks a free one). */

@@ -33,7 +33,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMT
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { MessageSource } from '../../session/message-source.js';
 import { type Reply, replyLines } from '../../session/reply.js';
-import { IncomingMessage, type IncomingSettings } from './incoming-message.js';
+import { IncomingMessage, type IncomingSettings } from '../incoming-message.js';
 
 /** The parts of smtp-server's connection object used here. */
 interface Connection {

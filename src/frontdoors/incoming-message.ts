@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bufferSource, fileSource, HEAD_LIMIT, LineScan, type MessageMemory, type MessageSource } from '../../session/message-source.js';
+import { bufferSource, fileSource, HEAD_LIMIT, LineScan, type MessageMemory, type MessageSource } from '../session/message-source.js';
 
 export interface IncomingSettings {
   /** Where spool files go: the spool's tmp/ (cleared at start-up), on the store's file system. */
@@ -34,6 +34,26 @@ const WRITE_BUFFER = 64 * 1024;
 const SPOOL_HOLD = WRITE_BUFFER + HEAD_LIMIT;
 
 let sequence = 0;
+
+/** Bytes of messages in memory at once, all sessions of a front door together; default of `max_message_memory`. */
+export const DEFAULT_MESSAGE_MEMORY = 512 * 1024 * 1024;
+/** Messages up to this size are kept in memory (docs/server.md, "Messages on disk"); default of `message_spool_threshold`. */
+export const DEFAULT_IN_MEMORY_LIMIT = 128 * 1024;
+
+/** One budget of `bytes` for every listener of a front door: the process's memory is one. */
+export function memoryBudget(bytes: number): MessageMemory {
+  let held = 0;
+  return {
+    reserve: (n) => {
+      if (held + n > bytes) return false;
+      held += n;
+      return true;
+    },
+    release: (n) => {
+      held -= n;
+    },
+  };
+}
 
 export class IncomingMessage {
   size = 0;
