@@ -13,6 +13,10 @@
  *   - the same with a script that tests the header fields of every MIME part
  *     (foreverypart, `header :mime`): the MIME reader streams the spool file
  *     and loads no message whole;
+ *   - the same relayed to a next hop (a top-level Gateway: a bare
+ *     smtp-server in this process that reads every message), the peak
+ *     taken once the next hop has them all: each delivery reads its
+ *     message from the queue entry as it sends it (docs/delivery.md);
  *   - `smtp-cbv milter` with the example data-phase policy, each message
  *     sent as Postfix sends it to a milter (a frame per header field, the
  *     body in 64 KB chunks): held in memory up to message_spool_threshold,
@@ -29,12 +33,14 @@ import { fileURLToPath } from 'node:url';
 import { RawSmtpClient } from '../test/helpers/smtp-client.js';
 import { MilterClient, playTransaction } from '../test/helpers/milter-client.js';
 import { tuneHeap } from '../src/server/heap-tuning.js';
+import { SMTPServer } from 'smtp-server';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLIENTS = 100;
 const SIZE = 10 * 1024 * 1024;
 const PORT = 2597;
 const MILTER_PORT = 2598;
+const SINK_PORT = 2599;
 
 const line = `${'x'.repeat(76)}\r\n`;
 const BODY = `From: a@sender.test\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nSubject: big\r\n\r\n${line.repeat(Math.ceil(SIZE / line.length))}`;
@@ -67,32 +73,58 @@ async function sendMilter(): Promise<number> {
   }
 }
 
-type Door = 'serve' | 'milter';
+/** `serve` into its Maildir; `serve` relaying every message to a next hop (a Gateway); `smtp-cbv milter`. */
+type Door = 'serve' | 'relay' | 'milter';
+
+/** The relay's next hop: a bare smtp-server in this process that reads every message and keeps none. */
+async function startSink(): Promise<{ port: number; received: () => number; close: () => Promise<void> }> {
+  let received = 0;
+  const sink = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    size: 50 << 20,
+    onData(stream, _session, cb) {
+      stream.on('data', () => {});
+      stream.on('end', () => {
+        received++;
+        cb();
+      });
+    },
+  });
+  // smtp-server's 100 ms early-talker pause before every greeting; the relay's connections are kept open anyway.
+  await new Promise<void>((r) => sink.listen(SINK_PORT, '127.0.0.1', () => r()));
+  return { port: SINK_PORT, received: () => received, close: () => new Promise((r) => sink.close(() => r())) };
+}
 
 async function run(dir: string, name: string, extra: string, script = join(root, 'examples', 'policy', 'data.siv'), door: Door = 'serve'): Promise<{ peak: number; codes: Map<number, number>; stored: number }> {
   const spool = join(dir, `${name}-spool`);
   const conf = join(dir, `${name}.conf`);
+  const sink = door === 'relay' ? await startSink() : undefined;
   const listener =
-    door === 'serve'
-      ? `ESMTP_Listener {\n  hostname = "bench.test"\n  max_message_size = 20m\n  max_connections_per_ip = 1000\n${extra}\n  Listen "127.0.0.1:${PORT}" { }\n}\n`
+    door !== 'milter'
+      ? `${sink ? `Gateway = "127.0.0.1:${sink.port}"\n` : ''}ESMTP_Listener {\n  hostname = "bench.test"\n  max_message_size = 20m\n  max_connections_per_ip = 1000\n${extra}\n  Listen "127.0.0.1:${PORT}" { }\n}\n`
       : `Milter_Listener {\n  listen = "127.0.0.1:${MILTER_PORT}"\n  max_message_size = 20m\n  max_connections = 1000\n${extra}\n}\n`;
   await writeFile(conf, `spool_dir = "${spool}"\nlogging { level = warn pretty = false }\n${listener}sieve "s" {\n  script "data_phase1" { source = "${script}" }\n}\n`);
   // With this process's node flags: `node --allocation-site-pretenuring dist/bench/message-memory.bench.js` measures V8's default collector.
-  const child = spawn(process.execPath, [...process.execArgv, join(root, 'bin', 'smtp-cbv.js'), door, '--config', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const port = door === 'serve' ? PORT : MILTER_PORT;
+  const child = spawn(process.execPath, [...process.execArgv, join(root, 'bin', 'smtp-cbv.js'), door === 'milter' ? 'milter' : 'serve', '--config', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const port = door === 'milter' ? MILTER_PORT : PORT;
   for (let i = 0; i < 400; i++) {
     if (await RawSmtpClient.open(port).then((c) => (c.close(), true), () => false)) break;
     await new Promise((r) => setTimeout(r, 25));
   }
   const codes = new Map<number, number>();
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    const code = await (door === 'serve' ? send() : sendMilter()).catch(() => 0);
+    const code = await (door === 'milter' ? sendMilter() : send()).catch(() => 0);
     codes.set(code, (codes.get(code) ?? 0) + 1);
   }));
+  // Relaying: the peak is the one of receiving and delivering, so wait until the next hop has every accepted message.
+  const accepted = codes.get(250) ?? 0;
+  for (let i = 0; sink && sink.received() < accepted && i < 1200; i++) await new Promise((r) => setTimeout(r, 100));
   const peak = Number(/VmHWM:\s+(\d+)/.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
-  const stored = (await readdir(join(spool, 'new')).catch(() => [])).length;
+  const stored = sink ? sink.received() : (await readdir(join(spool, 'new')).catch(() => [])).length;
+  await sink?.close();
   return { peak, codes, stored };
 }
 
@@ -113,11 +145,13 @@ async function main() {
     await writeFile(mimeScript, 'require ["foreverypart", "mime", "reject"];\nforeverypart { if header :mime :type "content-type" "application" { reject "no"; } }\n');
     const mime = await run(dir, 'mime', '', mimeScript);
     const milter = await run(dir, 'milter', '', undefined, 'milter');
+    const relay = await run(dir, 'relay', '', undefined, 'relay');
     console.log(`peak resident memory, ${CLIENTS} clients sending a ${SIZE / 1048576} MiB message each at once (example data policy, Maildir spool)`);
     console.log(`  baseline: messages held in memory      ${mb(before.peak).padStart(5)} MB  (${codes(before.codes)}; ${before.stored} stored)`);
     console.log(`  smtp-cbv: spooled past 128 KiB         ${mb(after.peak).padStart(5)} MB  (${codes(after.codes)}; ${after.stored} stored)`);
     console.log(`  spooled, a script reading every body   ${mb(body.peak).padStart(5)} MB  (${codes(body.codes)}; ${body.stored} stored)`);
     console.log(`  spooled, a script testing MIME parts   ${mb(mime.peak).padStart(5)} MB  (${codes(mime.codes)}; ${mime.stored} stored)`);
+    console.log(`  relayed to a next hop (Gateway), until delivered ${mb(relay.peak).padStart(5)} MB  (${codes(relay.codes)}; ${relay.stored} delivered)`);
     console.log(`  the milter (smtp-cbv milter), as Postfix sends it ${mb(milter.peak).padStart(5)} MB  (${codes(milter.codes)}; Postfix keeps the mail)`);
     console.log(`  ratio spooled / in memory:             ${(after.peak / before.peak).toFixed(2)}  (target: spooled <= 300 MB)`);
   } finally {

@@ -53,6 +53,13 @@ export function diagnosticCode(reply: Reply): string {
   return headerSafe(`${reply.code}${reply.enhanced ? ` ${reply.enhanced}` : ''} ${reply.text}`);
 }
 
+/**
+ * The most of an original that is read for its header section: a header
+ * section longer than this is returned cut (as HEAD_LIMIT bounds the one
+ * a received message keeps apart, src/session/message-source.ts).
+ */
+export const HEADER_SECTION_LIMIT = 256 * 1024;
+
 /** The original's header section (up to the first empty line). */
 export function headerSection(message: Buffer): string {
   const text = message.toString('latin1');

@@ -9,6 +9,7 @@
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import { isIP } from 'node:net';
 import type { TlsMode } from '../config/index.js';
+import type { FileRange } from './file-range.js';
 import type { Target } from './routes.js';
 
 export type SmtpError = Error & { code?: string; response?: string; responseCode?: number; command?: string; recipient?: string; rejectedErrors?: SmtpError[] };
@@ -71,7 +72,7 @@ export class Outbound {
   }
 
   /** One transaction; resolves with nodemailer's error or result, never rejects. */
-  send(from: string, to: readonly string[], message: Buffer): Promise<{ err: SmtpError | null; info?: SMTPConnection.SentMessageInfo }> {
+  send(from: string, to: readonly string[], message: Buffer | FileRange): Promise<{ err: SmtpError | null; info?: SMTPConnection.SentMessageInfo }> {
     this.uses++;
     return new Promise((resolve) => {
       let settled = false;
@@ -82,7 +83,9 @@ export class Outbound {
         resolve(r);
       };
       this.onFail = (err) => done({ err });
-      this.conn.send({ from, to: [...to] }, message, (err: SmtpError | null, info?: SMTPConnection.SentMessageInfo) => done(err ? { err } : { err: null, info: info! }));
+      // From its file, a stream of its own for each transaction: nodemailer pipes it with the socket's backpressure.
+      const body = Buffer.isBuffer(message) ? message : message.size ? message.stream() : Buffer.alloc(0);
+      this.conn.send({ from, to: [...to] }, body, (err: SmtpError | null, info?: SMTPConnection.SentMessageInfo) => done(err ? { err } : { err: null, info: info! }));
     });
   }
 

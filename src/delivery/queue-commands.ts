@@ -21,8 +21,8 @@ export async function readEntries(files: QueueFiles): Promise<Array<{ state: Ent
   const out: Array<{ state: EntryState; size: number }> = [];
   for (const id of await files.ids(false)) {
     try {
-      const file = await files.read(id);
-      out.push({ state: replay(file), size: file.message.length });
+      const file = await files.entry(id);
+      out.push({ state: replay(file), size: file.header.size });
     } catch {
       // Gone meanwhile (delivered), or being written: not listed.
     }

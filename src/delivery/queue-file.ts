@@ -29,6 +29,7 @@ import { constants, type FileHandle, mkdir, open, readdir, readFile, rename, rm 
 import { join } from 'node:path';
 import type { Reply } from '../session/reply.js';
 import { DirSync } from './dir-sync.js';
+import { FileRange } from './file-range.js';
 import { ownBytes, SMALL_WRITE, type SpoolWriter, spoolWriter } from './spool-writer.js';
 import type { SpoolFile } from './spool-writer-thread.js';
 import { type Piece, piecesSize, writePieces } from './write-pieces.js';
@@ -116,13 +117,23 @@ export function encodeRecords(records: readonly EntryRecord[]): Buffer {
 export function decodeEntry(data: Buffer): EntryFile {
   const nl = data.indexOf(0x0a);
   if (nl < 0) throw new Error('no header line');
-  const header = JSON.parse(data.subarray(0, nl).toString('utf8')) as EntryHeader;
-  if (header.v !== 1 || typeof header.size !== 'number' || !Array.isArray(header.recipients)) throw new Error('not a queue entry');
+  const header = decodeHeader(data.subarray(0, nl));
   const start = nl + 1;
   const end = start + header.size;
   if (end > data.length) throw new Error('message truncated');
+  return { header, message: data.subarray(start, end), records: decodeRecords(data.subarray(end)) };
+}
+
+function decodeHeader(line: Buffer): EntryHeader {
+  const header = JSON.parse(line.toString('utf8')) as EntryHeader;
+  if (header.v !== 1 || typeof header.size !== 'number' || !Array.isArray(header.recipients)) throw new Error('not a queue entry');
+  return header;
+}
+
+/** The records after the message: lines that do not parse are skipped. */
+function decodeRecords(data: Buffer): EntryRecord[] {
   const records: EntryRecord[] = [];
-  for (const line of data.subarray(end).toString('utf8').split('\n')) {
+  for (const line of data.toString('utf8').split('\n')) {
     if (!line) continue;
     try {
       const r = JSON.parse(line) as EntryRecord;
@@ -131,8 +142,18 @@ export function decodeEntry(data: Buffer): EntryFile {
       // A torn last record (a crash while appending): the attempt is made again.
     }
   }
-  return { header, message: data.subarray(start, end), records };
+  return records;
 }
+
+/** An entry without its message's octets: where they lie instead. */
+export interface EntryOnDisk {
+  header: EntryHeader;
+  records: EntryRecord[];
+  message: FileRange;
+}
+
+/** The header line is read in pieces of this size until its end is found. */
+const HEADER_READ = 64 * 1024;
 
 export class QueueFiles {
   readonly entries: string;
@@ -216,8 +237,46 @@ export class QueueFiles {
     await rm(this.path(id), { force: true });
   }
 
+  /** An entry, its message whole. */
   async read(id: string): Promise<EntryFile> {
     return decodeEntry(await readFile(this.path(id)));
+  }
+
+  /**
+   * An entry's header and records, and where its message lies, read
+   * without the message: start-up, an operator command and a delivery
+   * then cost the header and records, not the message's size.
+   */
+  async entry(id: string): Promise<EntryOnDisk> {
+    const path = this.path(id);
+    const fh = await open(path, 'r');
+    try {
+      const size = (await fh.stat()).size;
+      let head = Buffer.alloc(0);
+      let nl = -1;
+      while (nl < 0) {
+        const buf = Buffer.allocUnsafe(HEADER_READ);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, head.length);
+        if (bytesRead === 0) throw new Error('no header line');
+        const searched = head.length;
+        head = Buffer.concat([head, buf.subarray(0, bytesRead)]);
+        const at = head.indexOf(0x0a, searched);
+        if (at >= 0) nl = at;
+      }
+      const header = decodeHeader(head.subarray(0, nl));
+      const start = nl + 1;
+      const end = start + header.size;
+      if (end > size) throw new Error('message truncated');
+      const tail = Buffer.allocUnsafe(size - end);
+      for (let at = 0; at < tail.length; ) {
+        const { bytesRead } = await fh.read(tail, at, tail.length - at, end + at);
+        if (bytesRead === 0) throw new Error('records truncated');
+        at += bytesRead;
+      }
+      return { header, records: decodeRecords(tail), message: new FileRange(path, start, header.size) };
+    } finally {
+      await fh.close();
+    }
   }
 
   /** Ids of every entry, oldest first; leftovers of an unfinished create are removed. */

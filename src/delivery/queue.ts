@@ -15,7 +15,7 @@
 import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config/index.js';
 import { type Reply, wireText } from '../session/reply.js';
-import { composeDsn, type DsnRecipient, dsnRecipient, statusOf } from './dsn.js';
+import { composeDsn, type DsnRecipient, dsnRecipient, HEADER_SECTION_LIMIT, statusOf } from './dsn.js';
 import type { MaildirSpool } from './maildir.js';
 import { ControlWatcher } from './queue-control.js';
 import { OutboundPool } from './outbound.js';
@@ -49,6 +49,9 @@ export interface QueueOptions {
   /** Each recipient's outcome of an attempt (delivered, deferred, bounced, expired), for metrics. */
   onOutcome?(outcome: string): void;
 }
+
+/** A new entry's message up to this size stays in memory for its first attempt (as a received one does, docs/server.md). */
+const KEPT_UNTIL_FIRST_ATTEMPT = 128 * 1024;
 
 interface Live {
   state: EntryState;
@@ -102,7 +105,7 @@ export class DeliveryQueue {
     let loaded = 0;
     for (const id of await q.files.ids()) {
       try {
-        const file = await q.files.read(id);
+        const file = await q.files.entry(id);
         const live: Live = { state: replay(file), jobs: 0 };
         q.entries.set(id, live);
         loaded++;
@@ -139,8 +142,10 @@ export class DeliveryQueue {
     await this.files.create(made);
     this.stats.entriesWritten += made.length;
     for (const m of made) {
-      // A message given in pieces (a large one, spooled as it arrived) is read from its entry file when delivered, not kept.
-      const live: Live = { state: replay({ header: m.header, records: [] }), ...(Buffer.isBuffer(m.message) ? { message: m.message } : {}), jobs: 0 };
+      // A large message (spooled as it arrived, or a large redirect copy) is read from its entry file when delivered, not kept:
+      // entries waiting for a busy destination would otherwise hold theirs until their turn.
+      const keep = Buffer.isBuffer(m.message) && m.message.length <= KEPT_UNTIL_FIRST_ATTEMPT;
+      const live: Live = { state: replay({ header: m.header, records: [] }), ...(keep ? { message: m.message as Buffer } : {}), jobs: 0 };
       this.entries.set(m.header.id, live);
       this.o.logger.debug({ event: 'queue.add', queue: m.header.id, kind: m.header.kind, from: m.header.from, recipients: m.header.recipients.map((r) => r.address), size: m.header.size }, 'queued');
       this.schedule(live);
@@ -234,8 +239,8 @@ export class DeliveryQueue {
     entry.jobs++;
     const h = entry.state.header;
     try {
-      const message = entry.message ?? (await this.files.read(h.id)).message;
-      entry.message ??= message;
+      // A retry, or a message not kept from acceptance, is read from its entry file as it is sent.
+      const message = entry.message ?? (await this.files.entry(h.id)).message;
       if (this.stopped) return;
       const batch = indexes.map((i) => entry.state.recipients[i]!).map((r) => ({ address: r.address, ...(r.folders ? { folders: r.folders } : {}) }));
       const results = await deliverBatch(dest, h, message, batch, {
@@ -382,7 +387,8 @@ export class DeliveryQueue {
       if (!delayed) this.o.logger.warn({ event: 'delivery.dropped', queue: h.id, kind: h.kind, recipients: recipients.map((r) => r.address) }, 'undeliverable mail from the null sender dropped (never bounced)');
       return;
     }
-    const original = entry.message ?? (await this.files.read(h.id)).message;
+    // The report returns the original's header section only (dsn.ts): no more of it is read.
+    const original = entry.message ?? (await (await this.files.entry(h.id)).message.head(HEADER_SECTION_LIMIT));
     const dsn = composeDsn({ reportingMta: this.o.hostname, to: h.from, queueId: h.id, arrivalDate: new Date(h.receivedAt), recipients, original });
     const [id] = await this.add([{ kind: delayed ? 'delay' : 'bounce', from: '', recipients: [{ address: h.from }], message: dsn, about: h.id }]);
     this.o.logger.info({ event: delayed ? 'delivery.delay-notice' : 'delivery.bounce', queue: h.id, notice: id, to: h.from, recipients: recipients.map((r) => r.address) }, `${h.id}: ${delayed ? 'delay notice' : 'bounce'} ${id} to <${h.from}>`);
@@ -406,7 +412,7 @@ export class DeliveryQueue {
     if (!live) return;
     let records: EntryRecord[];
     try {
-      records = (await this.files.read(id)).records;
+      records = (await this.files.entry(id)).records;
     } catch {
       return;
     }

@@ -17,6 +17,7 @@
  */
 import type SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { TlsMode } from '../config/index.js';
+import type { FileRange } from './file-range.js';
 import { Outbound, OutboundPool, type SmtpError } from './outbound.js';
 import type { Reply } from '../session/reply.js';
 import type { Target } from './routes.js';
@@ -69,7 +70,7 @@ interface Attempt {
   tlsFailed?: boolean;
 }
 
-export async function sendMessage(targets: readonly Target[], from: string, to: readonly string[], message: Buffer, o: SendOptions): Promise<RecipientResult[]> {
+export async function sendMessage(targets: readonly Target[], from: string, to: readonly string[], message: Buffer | FileRange, o: SendOptions): Promise<RecipientResult[]> {
   let last: Reply = { code: 451, enhanced: '4.4.1', text: 'no next hop could be reached' };
   let lastHop: string | undefined;
   for (const target of targets.slice(0, o.maxTargets ?? 5)) {
@@ -86,7 +87,7 @@ export async function sendMessage(targets: readonly Target[], from: string, to: 
 
 export const hopName = (t: Target) => (t.name === t.address ? `[${t.address}]:${t.port}` : `${t.name}[${t.address}]:${t.port}`);
 
-async function attempt(target: Target, from: string, to: readonly string[], message: Buffer, o: SendOptions, tls: TlsMode): Promise<Attempt> {
+async function attempt(target: Target, from: string, to: readonly string[], message: Buffer | FileRange, o: SendOptions, tls: TlsMode): Promise<Attempt> {
   const hop = hopName(target);
   const options = { ...o, tls };
   const key = OutboundPool.key(target, options);

@@ -9,6 +9,7 @@
  */
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { MessageSource } from '../session/message-source.js';
 import type { Piece } from './write-pieces.js';
 import { journalCheckpoints } from './journal-checkpoint-thread.js';
 import { type CompactRequest, type CompactResult, journalCompactor } from './journal-compaction-thread.js';
@@ -182,7 +183,8 @@ export function ownBytes(pieces: readonly Piece[], limit: number): Uint8Array | 
   const bytes = new Uint8Array(size);
   let off = 0;
   for (const p of pieces) {
-    const b = Buffer.isBuffer(p) ? p : p.bytes();
+    // Every piece is in memory here (no path), so none is a FileRange.
+    const b = Buffer.isBuffer(p) ? p : (p as MessageSource).bytes();
     bytes.set(b, off);
     off += b.length;
   }

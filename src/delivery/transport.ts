@@ -7,6 +7,7 @@
 import type { DeliveryConfig } from '../config/index.js';
 import { INBOX, type MaildirSpool } from './maildir.js';
 import type { OutboundPool } from './outbound.js';
+import type { FileRange } from './file-range.js';
 import type { EntryHeader } from './queue-file.js';
 import type { Destination, NextHops } from './routes.js';
 import { type RecipientResult, sendMessage } from './smtp-sender.js';
@@ -28,7 +29,7 @@ export interface Batch {
   folders?: string[];
 }
 
-export async function deliverBatch(dest: Destination, header: EntryHeader, message: Buffer, batch: readonly Batch[], ctx: TransportContext): Promise<RecipientResult[]> {
+export async function deliverBatch(dest: Destination, header: EntryHeader, message: Buffer | FileRange, batch: readonly Batch[], ctx: TransportContext): Promise<RecipientResult[]> {
   if (dest.route.method === 'maildir') return toMaildir(header, message, batch, ctx);
   const to = batch.map((b) => b.address);
   const found = await ctx.hops.targets(dest);
@@ -44,7 +45,7 @@ export async function deliverBatch(dest: Destination, header: EntryHeader, messa
 }
 
 /** One copy per folder, with the recipients it is for (as the embedded store writes them). */
-async function toMaildir(header: EntryHeader, message: Buffer, batch: readonly Batch[], ctx: TransportContext): Promise<RecipientResult[]> {
+async function toMaildir(header: EntryHeader, message: Buffer | FileRange, batch: readonly Batch[], ctx: TransportContext): Promise<RecipientResult[]> {
   const byFolder = new Map<string, string[]>();
   for (const b of batch) {
     for (const f of b.folders?.length ? b.folders : [INBOX]) {
@@ -56,7 +57,7 @@ async function toMaildir(header: EntryHeader, message: Buffer, batch: readonly B
   const failed = new Map<string, string>();
   for (const [folder, recipients] of byFolder) {
     try {
-      await ctx.spool.deliver(folder, message, {
+      await ctx.spool.deliver(folder, Buffer.isBuffer(message) ? message : [message], {
         mailFrom: header.from,
         recipients,
         client: header.client ?? { address: '' },

@@ -8,8 +8,10 @@ import { closeSync, constants, fdatasync, open as openCallback, write, writev } 
 import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { COPY_CHUNK, type MessageSource } from '../session/message-source.js';
+import { FileRange } from './file-range.js';
 
-export type Piece = Buffer | MessageSource;
+/** A message in memory, a received one (maybe in its spool file), or a queued one in its entry file. */
+export type Piece = Buffer | MessageSource | FileRange;
 
 /** An open file: a FileHandle, or a plain descriptor (the Maildir's hot path, cheaper per call). */
 export type WriteTarget = FileHandle | number;
@@ -19,7 +21,7 @@ const writevFd = promisify(writev) as (fd: number, bs: Buffer[]) => Promise<{ by
 
 export async function writePieces(target: WriteTarget, pieces: readonly Piece[]): Promise<void> {
   // A message held in memory (no spool file) is read whole for free.
-  const buffers = pieces.map((p) => (Buffer.isBuffer(p) ? p : p.path === undefined ? p.bytes() : undefined));
+  const buffers = pieces.map((p) => (Buffer.isBuffer(p) ? p : p instanceof FileRange || p.path !== undefined ? undefined : p.bytes()));
   if (buffers.every((b) => b !== undefined)) return writeBuffers(target, buffers as Buffer[]);
   // One buffer for the whole copy: each chunk is written before the next is read into it.
   let into: Buffer | undefined;

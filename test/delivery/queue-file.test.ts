@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type EntryHeader, newQueueId, QueueFiles } from '../../src/delivery/queue-file.js';
+import { FileRange } from '../../src/delivery/file-range.js';
 
 let dir: string;
 let files: QueueFiles;
@@ -46,5 +47,34 @@ describe.each([
       ]),
     ).rejects.toThrow(/EEXIST/);
     expect((await readdir(join(dir, 'queue', 'entries'))).filter((n) => n !== `${b}.tmp`)).toEqual([]);
+  });
+});
+
+describe('an entry read without its message', () => {
+  it('gives the header, the records appended after the message, and where the message lies', async () => {
+    const id = newQueueId();
+    // A header line past one 64 KiB read: many recipients.
+    const recipients = Array.from({ length: 3000 }, (_, i) => ({ address: `rcpt${i}@dest.test` }));
+    const message = Buffer.from(`Subject: x\r\n\r\n${'body\r\n'.repeat(50_000)}`);
+    await files.create([{ header: { ...header(id), recipients }, message }]);
+    await files.append(id, [{ t: 'flush', c: 'c1', at: 5 }]);
+    const e = await files.entry(id);
+    expect(e.header.recipients).toHaveLength(3000);
+    expect(e.records).toEqual([{ t: 'flush', c: 'c1', at: 5 }]);
+    expect(e.message).toBeInstanceOf(FileRange);
+    expect(e.message.size).toBe(message.length);
+    const chunks: Buffer[] = [];
+    for await (const c of e.message.chunks()) chunks.push(Buffer.from(c));
+    expect(Buffer.concat(chunks).equals(message)).toBe(true);
+    expect((await files.read(id)).records).toEqual(e.records);
+  });
+
+  it('refuses a file cut short inside its message', async () => {
+    const id = newQueueId();
+    await files.create([{ header: header(id), message: Buffer.alloc(1000, 'm') }]);
+    const path = files.path(id);
+    const { truncate } = await import('node:fs/promises');
+    await truncate(path, 500);
+    await expect(files.entry(id)).rejects.toThrow(/message truncated/);
   });
 });

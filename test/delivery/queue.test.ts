@@ -172,6 +172,20 @@ describe('delivery queue: SMTP gateway', () => {
     expect(dsn.headers.get('subject')).toMatch(/Delayed/);
   });
 
+  it('sends a retry from the entry file as it reads it, byte for byte: lines led by a dot, a body of many chunks', async () => {
+    const next = await sink();
+    await next.stop();
+    fx = await openQueue(`${FAST}Gateway = "127.0.0.1:${next.port}"`);
+    // About 1 MiB over many 64 KiB reads; every 100th line starts with a dot, which the wire doubles (RFC 5321 4.5.2).
+    const body = Array.from({ length: 12_000 }, (_, i) => `${i % 100 === 0 ? '.' : ''}line ${i} ${'y'.repeat(i % 80)}`).join('\r\n');
+    const queued = message('alice@sender.test', ['bob@dest.test'], body);
+    await fx.queue.add([queued]);
+    await until(() => events(fx!.logs, 'delivery.attempt').length >= 1);
+    await next.start();
+    const [m] = await next.waitFor(1);
+    expect(Buffer.from(m!.data, 'latin1').equals(queued.message as Buffer)).toBe(true);
+  });
+
   it('picks the queue up again after a restart', async () => {
     const next = await sink();
     await next.stop();

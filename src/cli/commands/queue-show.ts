@@ -16,8 +16,8 @@ export function registerQueueShow(queue: Command, io: CliIO, exit: ExitCodeSink)
       if (!files) return;
       const found = await findEntry(files, id, io, exit);
       if (!found) return;
-      const { headerSection } = await import('../../delivery/dsn.js');
-      const headers = headerSection((await files.read(id)).message);
+      const { HEADER_SECTION_LIMIT, headerSection } = await import('../../delivery/dsn.js');
+      const headers = headerSection(await (await files.entry(id)).message.head(HEADER_SECTION_LIMIT));
       const e = { ...entryJson(found), headers };
       if (opts.json) io.out(`${JSON.stringify(e, null, 2)}\n`);
       else {
