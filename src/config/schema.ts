@@ -224,7 +224,7 @@ export const loggingOptions = {
 };
 export const globalOptions = {
   spoolDir: opt('spool_dir', t.filePath, './var/spool', 'Where accepted messages are written, relative to the configuration file.'),
-  workers: opt('workers', t.integer(1, 64), '1', 'Worker processes sharing the listeners (node:cluster); `serve --workers` overrides it. See docs/operations.md.'),
+  workers: opt('workers', t.integer(1, 64), '1', 'Worker processes sharing the listeners (node:cluster), for `serve`, `milter` and `policy`; `--workers` overrides it. See docs/operations.md.'),
 };
 
 // ---------------------------------------------------------------- operations (docs/operations.md)

@@ -31,6 +31,8 @@ export interface BesideOptions {
   listen?: { host: string; port: number };
   /** A logger to use instead of the configured one (tests). */
   logger?: Logger;
+  /** A cluster worker's id, added to every log line. */
+  workerId?: number;
 }
 
 export interface RunningBeside {
@@ -94,7 +96,8 @@ export async function startBeside(kind: BesideKind, configFile: string, options:
   const settings: BesideMtaConfig = loaded.config[kind];
   const adjust = (c: Config) => withDeadline(c, c[kind].deadlineMs);
   const config = adjust(loaded.config);
-  const logger = options.logger ?? createLogger(config.logging);
+  const base = options.logger ?? createLogger(config.logging);
+  const logger = options.workerId !== undefined ? base.child({ worker: options.workerId }) : base;
   const { assembled, diagnostics } = await assemble(config);
   const all = [...loaded.diagnostics, ...diagnostics];
   if (!assembled) return { running: null, diagnostics: all };

@@ -6,7 +6,9 @@
  * it, and the listener keeps answering through the others.
  *
  * The primary serves no SMTP. It:
- * - cleans the spool's crash leftovers once, before any worker writes;
+ * - cleans the spool's crash leftovers once, before any worker writes
+ *   (`serve`; the front doors beside an MTA, `milter` and `policy`, keep
+ *   no spool and have no ops listener: docs/postfix.md, "Workers");
  * - forwards SIGHUP (every worker reloads) and SIGTERM/SIGINT (every
  *   worker drains, then the primary exits);
  * - replaces a worker that exits unasked, waiting longer after each quick
@@ -46,6 +48,8 @@ export interface PrimaryOptions {
   config: Config;
   drainMs: number;
   logger: Logger;
+  /** `serve` (the default) recovers the spool first and serves the ops listener; the front doors beside an MTA do neither. */
+  kind?: 'serve' | 'beside';
 }
 
 /** Runs the primary until every worker has drained after SIGTERM/SIGINT. */
@@ -80,7 +84,8 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
     for (const w of Object.values(cluster.workers ?? {})) if (w && !w.isDead()) w.process.kill('SIGHUP');
   });
 
-  await recoverSpool(new MaildirSpool(config.spoolDir), config.spoolDir, logger);
+  const serve = (o.kind ?? 'serve') === 'serve';
+  if (serve) await recoverSpool(new MaildirSpool(config.spoolDir), config.spoolDir, logger);
 
   const own = new Registry();
   const restarts = new Counter({ name: 'smtpcbv_worker_restarts_total', help: 'Workers replaced after they exited unasked.', registers: [own] });
@@ -93,9 +98,9 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
     },
   });
   const settings = redisSettings(config);
-  const link = settings?.required ? new RedisLink({ ...settings, logger }) : undefined;
+  const link = serve && settings?.required ? new RedisLink({ ...settings, logger }) : undefined;
   if (link) readiness.redisUp = () => link.up;
-  const ops = config.metrics
+  const ops = serve && config.metrics
     ? await startOpsServer(config.metrics.host, config.metrics.port, {
         metrics: async () => ({ contentType: own.contentType, body: `${await scrape(listening)}\n${await own.metrics()}` }),
         notReady: () => readiness.problems(),

@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import { formatDiagnostic } from '../../diagnostics.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
+import { primaryExit, WORKERS_HELP } from '../cluster-primary.js';
 
 // The server's modules are imported when serve runs: other subcommands need none of them (start-up time).
 
@@ -27,60 +28,16 @@ export function registerServe(program: Command, io: CliIO, exit: ExitCodeSink): 
     .description('run the SMTP policy server')
     .requiredOption('-c, --config <file>', 'the configuration file (ecelerity.conf syntax)')
     .option('--drain <seconds>', 'on SIGTERM, how long sessions may finish before they are closed', '30')
-    .option('--workers <n>', 'worker processes sharing the listeners (default: the configuration\'s `workers`, else 1)')
+    .option('--workers <n>', WORKERS_HELP)
     .action(async (opts: ServeOptions) => {
       const drainMs = Math.max(0, Number(opts.drain) || 0) * 1000;
-      if (cluster.isPrimary) {
-        const workers = await workerCount(opts, io);
-        if (workers === undefined) {
-          exit.code = EXIT.failure;
-          return;
-        }
-        if (workers > 1) {
-          exit.code = await primary(opts.config, workers, drainMs, io);
-          return;
-        }
+      const asPrimary = await primaryExit('serve', opts, drainMs, io, 'serve');
+      if (asPrimary !== undefined) {
+        exit.code = asPrimary;
+        return;
       }
       exit.code = await serve(opts.config, drainMs, io);
     });
-}
-
-/** How many workers: --workers, else the configuration's; undefined when the configuration does not load. */
-async function workerCount(opts: ServeOptions, io: CliIO): Promise<number | undefined> {
-  if (opts.workers !== undefined) {
-    const n = Number(opts.workers);
-    if (Number.isInteger(n) && n >= 1 && n <= 64) return n;
-    io.err(`smtp-cbv serve: --workers expects an integer from 1 to 64, found '${opts.workers}'\n`);
-    return undefined;
-  }
-  const { loadConfig } = await import('../../config/index.js');
-  const loaded = await loadConfig(opts.config);
-  if (!loaded.config) {
-    for (const d of loaded.diagnostics) io.err(`${formatDiagnostic(d)}\n`);
-    return undefined;
-  }
-  return loaded.config.workers ?? 1;
-}
-
-async function primary(configFile: string, workers: number, drainMs: number, io: CliIO): Promise<number> {
-  const [{ loadConfig }, { assemble }, { createLogger }, { runPrimary }] = await Promise.all([
-    import('../../config/index.js'),
-    import('../../server/assemble.js'),
-    import('../../server/logger.js'),
-    import('../../ops/cluster.js'),
-  ]);
-  const loaded = await loadConfig(configFile);
-  // Scripts are compiled here once too: a policy that cannot start should
-  // fail the start, not send every worker into a restart loop.
-  const checked = loaded.config ? await assemble(loaded.config) : undefined;
-  if (!loaded.config || !checked?.assembled) {
-    for (const d of [...loaded.diagnostics, ...(checked?.diagnostics ?? [])]) io.err(`${formatDiagnostic(d)}\n`);
-    return EXIT.failure;
-  }
-  const logger = createLogger(loaded.config.logging).child({ role: 'primary' });
-  await runPrimary({ workers, config: loaded.config, drainMs, logger });
-  logger.flush?.();
-  return EXIT.ok;
 }
 
 /** One server process: alone, or as a cluster worker. */
