@@ -2,12 +2,16 @@
  * Property tests for the delivery codecs: queue entry files (what goes in
  * comes out; a torn tail loses only the records it tore) and DSNs (any
  * reply text, any addresses: a well-formed report whose fields read back)
- * and the spool's journal records (the per-message record is the general one).
+ * and the spool's journal records (the per-message record is the general one);
+ * an entry read from its file without its message reads as the whole file decodes.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { composeDsn, diagnosticCode, type DsnRecipient } from '../../src/delivery/dsn.js';
-import { decodeEntry, encodeEntry, encodeRecords, type EntryHeader, type EntryRecord, newQueueId } from '../../src/delivery/queue-file.js';
+import { decodeEntry, encodeEntry, encodeRecords, type EntryHeader, type EntryRecord, newQueueId, QueueFiles } from '../../src/delivery/queue-file.js';
 import { parseGateway } from '../../src/config/delivery.js';
 import { parseReply } from '../../src/delivery/smtp-sender.js';
 import { parseDsn } from '../helpers/dsn-parse.js';
@@ -51,6 +55,38 @@ describe('queue entry files', () => {
         expect(records.slice(0, back.length)).toEqual(back);
       }),
     );
+  });
+});
+
+describe('queue entry files read without their message', () => {
+  it('give what decode gives from the whole file: header and records, and the message where it lies, across header lines of any length', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-entry-property-'));
+    try {
+      const files = new QueueFiles(dir);
+      await files.init();
+      await fc.assert(
+        fc.asyncProperty(header, fc.nat(3000), fc.uint8Array({ maxLength: 5000 }), fc.array(record, { maxLength: 6 }), fc.nat(), async (h, padding, bytes, records, cut) => {
+          // Padding in the sender makes header lines around and past one 64 KiB read.
+          const full: EntryHeader = { v: 1, id: newQueueId(), kind: 'message', size: 0, ...h, from: `${h.from}${'p'.repeat(padding * 30)}` };
+          const message = Buffer.from(bytes);
+          const tail = encodeRecords(records);
+          // Torn anywhere in its records, as a crash while appending leaves it.
+          const data = Buffer.concat([...encodeEntry(full, message), tail.subarray(0, cut % (tail.length + 1))]);
+          await writeFile(files.path(full.id), data);
+          const whole = decodeEntry(data);
+          const e = await files.entry(full.id);
+          expect(e.header).toEqual(whole.header);
+          expect(e.records).toEqual(whole.records);
+          expect(e.message.size).toBe(message.length);
+          const chunks: Buffer[] = [];
+          for await (const c of e.message.chunks()) chunks.push(Buffer.from(c));
+          expect(Buffer.concat(chunks).equals(message)).toBe(true);
+        }),
+        { numRuns: 60 },
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
