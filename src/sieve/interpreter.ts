@@ -260,6 +260,7 @@ export function matchSetup(b: Bound, rt: Runtime, captures = true): { mt: MatchT
   const ctx = rt.matchContext;
   ctx.cmp = b.comparator ?? b.def.defaultComparator ?? asciiCasemap;
   ctx.op = b.matchType?.arg ? (rt.string(b.matchType.arg).toLowerCase() as RelOp) : undefined;
+  ctx.relational = b.matchType?.relational;
   ctx.wantCaptures = wantCaptures;
   ctx.at = b.node.pos;
   return { mt, ctx, wantCaptures };
@@ -280,6 +281,7 @@ export function compileMatch(b: Bound, keyArg: Value): CompiledMatch {
   const opArg = b.matchType?.arg;
   const opConstant = opArg ? constantList(opArg) : undefined;
   const fixedOp = opConstant?.length === 1 ? (opConstant[0]!.toLowerCase() as RelOp) : undefined;
+  const relational = b.matchType?.relational;
   const pos = b.node.pos;
   const captures = mt.captures === true;
   const keys = constantList(keyArg);
@@ -289,6 +291,7 @@ export function compileMatch(b: Bound, keyArg: Value): CompiledMatch {
     const ctx = rt.matchContext;
     ctx.cmp = cmp;
     ctx.op = opArg ? (fixedOp ?? (rt.string(opArg).toLowerCase() as RelOp)) : undefined;
+    ctx.relational = relational;
     ctx.wantCaptures = wantCaptures;
     ctx.at = pos;
     const out = runMatch(mt, values, keys ?? rt.list(keyArg), ctx, compiled);

@@ -11,6 +11,7 @@
  * Sieve only.
  */
 import type { Assignment, Invocation, Script, VariableArg } from './ast.js';
+import type { RelationalOp } from './match/match-types.js';
 import type { Bound, Extension, Value } from './registry.js';
 import type { Template } from './runtime/strings.js';
 import type { Validator } from './validate.js';
@@ -35,6 +36,8 @@ export interface LanguageLayer {
   variable?(v: Validator, a: VariableArg): Value;
   /** A string after variable parsing (Sieve++ macros); only called when `v.layerStrings` is on. */
   template?(t: Template): Template;
+  /** Relational operators (:value, :count) beside RFC 5231's, by their lower-case name. */
+  readonly relationalOps?: ReadonlyMap<string, RelationalOp>;
   /** The error for a name that is neither a command nor a test here; undefined for the core's wording. */
   unknown?(v: Validator, node: Invocation, as: 'command' | 'test'): string | undefined;
 }

@@ -17,7 +17,7 @@ import type { Argument, Command, Invocation, StringArg, Test } from './ast.js';
 import type { Position } from '../diagnostics.js';
 import type { Action } from './action.js';
 import type { Comparator } from './match/comparators.js';
-import type { MatchType } from './match/match-types.js';
+import type { MatchType, RelationalOp } from './match/match-types.js';
 import type { AddressPart } from './runtime/address-parts.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { Template } from './runtime/strings.js';
@@ -99,7 +99,8 @@ export interface Bound {
   args: Value[];
   /** Tags by name (without colon) with their arguments and their definition (which may own an effect). */
   tags: Map<string, { pos: Position; args: Value[]; spec?: TagSpec }>;
-  matchType?: { def: MatchType; arg?: Value };
+  /** `relational`: the language layer's operator that `arg` names, when it is none of RFC 5231's. */
+  matchType?: { def: MatchType; arg?: Value; relational?: RelationalOp };
   comparator?: Comparator;
   addressPart?: AddressPart;
   tests: Bound[];

@@ -72,10 +72,12 @@ export function matchChecks(v: Validator, b: Bound, what: string, comparatorGive
   if (mt.def.relational) {
     const op = mt.arg;
     const name = op && op.kind === 'string' && typeof op.template === 'string' ? op.template.toLowerCase() : null;
-    if (name === null || !REL_OPS.includes(name)) {
+    const layered = name === null ? undefined : v.options.language?.relationalOps?.get(name);
+    if (name === null || (!REL_OPS.includes(name) && !layered)) {
       v.error(op?.node.pos ?? b.node.pos, `invalid relational match type '${name ?? ''}' for the ${what}`);
       return false;
     }
+    if (layered) mt.relational = layered;
   }
   return true;
 }

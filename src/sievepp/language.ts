@@ -15,6 +15,8 @@ import { validateAssignment, variableValue } from './assign.js';
 import { type FunctionRegistry, SIEVEPP_CAPABILITY } from './functions.js';
 import type { MomentumLanguage } from './layer.js';
 import { unavailableMessage } from './unavailable.js';
+import { bitwiseAnd } from './bitwise-and.js';
+import type { RelationalOp } from '../sieve/match/match-types.js';
 import { usesSievepp, withMacros } from './script.js';
 
 
@@ -24,6 +26,9 @@ import { usesSievepp, withMacros } from './script.js';
  * body, relational, regex... without asking.
  */
 const IMPLICIT = ['envelope', 'fileinto', 'reject', 'ereject', 'relational', 'regex', 'body', 'copy', 'subaddress', 'date', 'index', 'imap4flags', 'comparator-i;ascii-numeric', 'editheader', 'mailbox'];
+
+/** Momentum's relational matches beside RFC 5231's (sieve-enhancements.md). */
+const RELATIONAL_OPS: ReadonlyMap<string, RelationalOp> = new Map([[bitwiseAnd.name, bitwiseAnd]]);
 
 /** Momentum's own capability names in `require` (sieve-ref-ec-action.md and the other pages): what they load here. */
 const ALIASES: Readonly<Record<string, readonly string[]>> = {
@@ -82,6 +87,7 @@ function build(functions: FunctionRegistry, dialect: 'momentum' | 'rfc', phase: 
       }
     },
     requireAlias: (name) => ALIASES[name.toLowerCase()],
+    relationalOps: RELATIONAL_OPS,
     assignment: validateAssignment,
     variable: variableValue,
     template: withMacros,

@@ -300,12 +300,12 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect([r.errors, logs(r)]).toEqual([[], ['included from the datasource']]);
     });
 
-    it('039: define_cidr loads a table from a datasource; query_cidr gives its value', async () => {
-      // The example's bitwise-and comparison is not provided: run its first half.
-      const text = doc('039-cidrdb-define-query.siv').split('# In this example')[0]!;
-      const r = await runPP(text, { compile: { functions: productFunctions() }, host: host({ cidr: new CidrTables() }), connection: new Map([['remote_ip', '192.0.2.3']]) });
+    it('039: define_cidr loads a table from a datasource; query_cidr gives its value, whose last octet\'s bits name the lists (bitwise-and)', async () => {
+      const r = await runPP(doc('039-cidrdb-define-query.siv'), { compile: { functions: productFunctions() }, host: host({ cidr: new CidrTables() }), connection: new Map([['remote_ip', '192.0.2.3']]) });
       ok(r);
       expect(getValue(r.runtime, 'q')).toBe('127.0.0.3');
+      // 3 has bits 1 and 2 set: both lists are named.
+      expect(logs(r)).toEqual(['192.0.2.3 is blacklisted in SOMEBL', '192.0.2.3 is blacklisted in ANOTHERBL']);
     });
 
     it('the csv: driver returns every row of a static file', async () => {

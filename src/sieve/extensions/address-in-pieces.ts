@@ -94,7 +94,8 @@ export async function addressTestInPieces(b: Bound, rt: Runtime, fields: readonl
   const partName = WORKER_PART_NAMES.get(part);
   const delimiters = partName === 'user' || partName === 'detail' ? delimitersOf(rt) : '';
   const spec: AddressMatchSpec | undefined =
-    partName && inWorkerTables(mt, ctx.cmp) ? { part: partName, delimiters, type: mt.name, comparator: ctx.cmp.name, op: ctx.op, keys, wantCaptures: ctx.wantCaptures } : undefined;
+    // A language layer's relational operator is not in the worker's tables: those are matched here.
+    partName && inWorkerTables(mt, ctx.cmp) && !ctx.relational ? { part: partName, delimiters, type: mt.name, comparator: ctx.cmp.name, op: ctx.op, keys, wantCaptures: ctx.wantCaptures } : undefined;
   const counting = mt === countMatch && spec !== undefined;
   // A type over the whole list the worker cannot apply (:list): the values, gathered a field at a time.
   const gathered: string[] | undefined = mt.matchAll && !counting ? [] : undefined;

@@ -32,10 +32,27 @@ export function relationalHolds(op: RelOp, c: number): boolean {
   }
 }
 
+/**
+ * A relational operator a language layer adds to RFC 5231's six
+ * (language.ts `relationalOps`): it decides from the value and the key
+ * themselves, not from the comparator's ordering.
+ */
+export interface RelationalOp {
+  name: string;
+  holds(value: string, key: string, cmp: Comparator): boolean;
+}
+
+/** Whether :value or :count holds for one value and one key: a layer's operator, else RFC 5231's. */
+export function relationHolds(ctx: MatchContext, value: string, key: string): boolean {
+  return ctx.relational ? ctx.relational.holds(value, key, ctx.cmp) : relationalHolds(ctx.op!, ctx.cmp.compare(value, key));
+}
+
 export interface MatchContext {
   cmp: Comparator;
   /** The relational operator of :value / :count. */
   op?: RelOp;
+  /** A language layer's relational operator, when `op` is none of RFC 5231's. */
+  relational?: RelationalOp;
   /** True when the caller keeps match values (variables is required). */
   wantCaptures: boolean;
   /** Reports a problem that makes a key unusable without failing the run. */
