@@ -59,7 +59,12 @@ async function runAsPrimary(configFile: string, workers: number, drainMs: number
     return EXIT.failure;
   }
   const logger = createLogger(loaded.config.logging).child({ role: 'primary' });
-  await runPrimary({ workers, config: loaded.config, drainMs, logger, kind });
+  // At SIGHUP the primary compiles the new configuration first (it serves no session, so that stalls none).
+  const checkReload = async () => {
+    const again = await loadConfig(configFile);
+    return again.config ? [...again.diagnostics, ...(await assemble(again.config)).diagnostics] : again.diagnostics;
+  };
+  await runPrimary({ workers, config: loaded.config, drainMs, logger, kind, checkReload });
   logger.flush?.();
   return EXIT.ok;
 }

@@ -9,8 +9,9 @@
  * - cleans the spool's crash leftovers once, before any worker writes
  *   (`serve`; the front doors beside an MTA, `milter` and `policy`, keep
  *   no spool and have no ops listener: docs/postfix.md, "Workers");
- * - forwards SIGHUP (every worker reloads) and SIGTERM/SIGINT (every
- *   worker drains, then the primary exits);
+ * - on SIGHUP checks the configuration, then reloads the workers one at a
+ *   time (rolling-reload.ts); forwards SIGTERM/SIGINT (every worker
+ *   drains, then the primary exits);
  * - replaces a worker that exits unasked, waiting longer after each quick
  *   death so a worker that cannot start does not spin;
  * - serves /metrics (the registries of the workers that are listening,
@@ -27,6 +28,8 @@ import { AggregatorRegistry, Counter, Gauge, type MetricObjectWithValues, type M
 
 type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 import type { Config } from '../config/types.js';
+import type { Diagnostic } from '../diagnostics.js';
+import { rollingReload } from './rolling-reload.js';
 import { MaildirSpool } from '../delivery/maildir.js';
 import { ADOPT_ENV } from '../delivery/spool-writer.js';
 import { recoverSpool } from '../server/spool-recovery.js';
@@ -50,6 +53,8 @@ export interface PrimaryOptions {
   logger: Logger;
   /** `serve` (the default) recovers the spool first and serves the ops listener; the front doors beside an MTA do neither. */
   kind?: 'serve' | 'beside';
+  /** At SIGHUP: loads and compiles the configuration as a worker will (rolling-reload.ts). */
+  checkReload(): Promise<Diagnostic[]>;
 }
 
 /** Runs the primary until every worker has drained after SIGTERM/SIGINT. */
@@ -79,9 +84,10 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  const reloadRound = rollingReload({ logger, check: o.checkReload, stopping: () => stopping });
   process.on('SIGHUP', () => {
-    logger.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: every worker reloads');
-    for (const w of Object.values(cluster.workers ?? {})) if (w && !w.isDead()) w.process.kill('SIGHUP');
+    logger.info({ event: 'signal', signal: 'SIGHUP' }, 'SIGHUP: the workers reload one at a time');
+    reloadRound();
   });
 
   const serve = (o.kind ?? 'serve') === 'serve';

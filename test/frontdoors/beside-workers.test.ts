@@ -86,12 +86,33 @@ describe('milter --workers 2', () => {
     expect(new Set(m.events('transaction').map((e) => e.worker))).toEqual(new Set([1, 2]));
   }, 60_000);
 
-  it('SIGHUP reloads every worker', async () => {
+  it('SIGHUP reloads every worker, one after the other', async () => {
     await writeFile(join(dir, 'data.siv'), 'ec_action 550 "5.7.1 second";\n');
     const before = m.events('reload').filter((e) => e.ok === true).length;
     m.child.kill('SIGHUP');
     await m.until('both workers to reload', () => m.events('reload').filter((e) => e.ok === true).length >= before + 2);
     for (let i = 0; i < 4; i++) expect(await milterAnswer(port)).toEqual([{ kind: 'replycode', text: '550 5.7.1 second' }]);
+    // The primary asks the second worker once the first has reloaded (src/ops/rolling-reload.ts).
+    const lines = m.out().split('\n');
+    const asked = lines.flatMap((l, i) => (l.includes('"event":"worker-reload"') ? [i] : []));
+    const first = JSON.parse(lines[asked[0]!]!).worker as number;
+    const firstDone = lines.findIndex((l, i) => i > asked[0]! && l.includes('"event":"reload"') && l.includes(`"worker":${first},`));
+    expect(asked).toHaveLength(2);
+    expect(firstDone).toBeGreaterThan(asked[0]!);
+    expect(asked[1]).toBeGreaterThan(firstDone);
+  }, 60_000);
+
+  it('a SIGHUP with a broken script reaches no worker: the primary says why, once, and every worker keeps what runs', async () => {
+    await writeFile(join(dir, 'data.siv'), 'ec_action 550 "5.7.1 third"\n');
+    const asked = m.events('worker-reload').length;
+    m.child.kill('SIGHUP');
+    await m.until('the primary to refuse the reload', () => m.events('reload').some((e) => e.ok === false && e.role === 'primary'));
+    const refusal = m.events('reload').find((e) => e.ok === false)!;
+    expect(String((refusal.problems as string[])[0])).toContain(`${join(dir, 'data.siv')}:2:1: error:`);
+    expect(m.events('worker-reload')).toHaveLength(asked);
+    expect(m.events('reload').filter((e) => e.ok === false)).toHaveLength(1);
+    for (let i = 0; i < 2; i++) expect(await milterAnswer(port)).toEqual([{ kind: 'replycode', text: '550 5.7.1 second' }]);
+    await writeFile(join(dir, 'data.siv'), 'ec_action 550 "5.7.1 second";\n');
   }, 60_000);
 
   it('replaces a worker killed with SIGKILL; the listener keeps answering meanwhile', async () => {

@@ -37,10 +37,11 @@ export function besideCommand(kind: BesideKind, description: string): RegisterCo
           return;
         }
         // Imported when the front door runs: other subcommands need none of it (start-up time).
-        const [{ startBeside }, { runUntilSignal }, { reportListening }] = await Promise.all([
+        const [{ startBeside }, { runUntilSignal }, { reportListening }, { reportReloaded }] = await Promise.all([
           import('../../frontdoors/run-beside.js'),
           import('../until-signal.js'),
           import('../../ops/cluster.js'),
+          import('../../ops/rolling-reload.js'),
         ]);
         const worker = cluster.isWorker;
         const { running, diagnostics } = await startBeside(kind, opts.config, { ...(listen ? { listen } : {}), ...(worker ? { workerId: cluster.worker?.id } : {}) });
@@ -50,7 +51,7 @@ export function besideCommand(kind: BesideKind, description: string): RegisterCo
           return;
         }
         if (worker) reportListening([running.address]);
-        await runUntilSignal(running, drainMs);
+        await runUntilSignal(running, drainMs, worker ? reportReloaded : undefined);
         // A worker must leave: its IPC channel to the primary would keep it alive.
         if (worker) cluster.worker?.disconnect();
         exit.code = EXIT.ok;

@@ -42,8 +42,9 @@ export function registerServe(program: Command, io: CliIO, exit: ExitCodeSink): 
 
 /** One server process: alone, or as a cluster worker. */
 async function serve(configFile: string, drainMs: number, io: CliIO): Promise<number> {
-  const [{ reportListening, shareWorkerMetrics }, { Metrics }, { startFromConfig }, { runUntilSignal }] = await Promise.all([
+  const [{ reportListening, shareWorkerMetrics }, { reportReloaded }, { Metrics }, { startFromConfig }, { runUntilSignal }] = await Promise.all([
     import('../../ops/cluster.js'),
+    import('../../ops/rolling-reload.js'),
     import('../../ops/metrics.js'),
     import('../../server/run.js'),
     import('../until-signal.js'),
@@ -57,7 +58,7 @@ async function serve(configFile: string, drainMs: number, io: CliIO): Promise<nu
     return EXIT.failure;
   }
   if (worker) reportListening(running.addresses);
-  await runUntilSignal(running, drainMs);
+  await runUntilSignal(running, drainMs, worker ? reportReloaded : undefined);
   // A worker must leave: its IPC channel to the primary would keep it alive.
   if (worker) cluster.worker?.disconnect();
   return EXIT.ok;
