@@ -248,35 +248,50 @@ export class QueueFiles {
    * then cost the header and records, not the message's size.
    */
   async entry(id: string): Promise<EntryOnDisk> {
-    const path = this.path(id);
-    const fh = await open(path, 'r');
+    const fh = await open(this.path(id), 'r');
     try {
-      const size = (await fh.stat()).size;
-      let head = Buffer.alloc(0);
-      let nl = -1;
-      while (nl < 0) {
-        const buf = Buffer.allocUnsafe(HEADER_READ);
-        const { bytesRead } = await fh.read(buf, 0, buf.length, head.length);
-        if (bytesRead === 0) throw new Error('no header line');
-        const searched = head.length;
-        head = Buffer.concat([head, buf.subarray(0, bytesRead)]);
-        const at = head.indexOf(0x0a, searched);
-        if (at >= 0) nl = at;
-      }
-      const header = decodeHeader(head.subarray(0, nl));
-      const start = nl + 1;
-      const end = start + header.size;
-      if (end > size) throw new Error('message truncated');
-      const tail = Buffer.allocUnsafe(size - end);
+      const { header, message, fileSize } = await this.headerOf(id, fh);
+      const end = message.start + message.size;
+      const tail = Buffer.allocUnsafe(fileSize - end);
       for (let at = 0; at < tail.length; ) {
         const { bytesRead } = await fh.read(tail, at, tail.length - at, end + at);
         if (bytesRead === 0) throw new Error('records truncated');
         at += bytesRead;
       }
-      return { header, records: decodeRecords(tail), message: new FileRange(path, start, header.size) };
+      return { header, records: decodeRecords(tail), message };
     } finally {
       await fh.close();
     }
+  }
+
+  /** Where an entry's message lies, from its header line alone (a delivery needs no records: they can be many). */
+  async message(id: string): Promise<FileRange> {
+    const fh = await open(this.path(id), 'r');
+    try {
+      return (await this.headerOf(id, fh)).message;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** The header line, read in pieces until its end; and where the message after it lies. */
+  private async headerOf(id: string, fh: FileHandle): Promise<{ header: EntryHeader; message: FileRange; fileSize: number }> {
+    const fileSize = (await fh.stat()).size;
+    let head = Buffer.alloc(0);
+    let nl = -1;
+    while (nl < 0) {
+      const buf = Buffer.allocUnsafe(HEADER_READ);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, head.length);
+      if (bytesRead === 0) throw new Error('no header line');
+      const searched = head.length;
+      head = Buffer.concat([head, buf.subarray(0, bytesRead)]);
+      const at = head.indexOf(0x0a, searched);
+      if (at >= 0) nl = at;
+    }
+    const header = decodeHeader(head.subarray(0, nl));
+    const start = nl + 1;
+    if (start + header.size > fileSize) throw new Error('message truncated');
+    return { header, message: new FileRange(this.path(id), start, header.size), fileSize };
   }
 
   /** Ids of every entry, oldest first; leftovers of an unfinished create are removed. */

@@ -240,7 +240,7 @@ export class DeliveryQueue {
     const h = entry.state.header;
     try {
       // A retry, or a message not kept from acceptance, is read from its entry file as it is sent.
-      const message = entry.message ?? (await this.files.entry(h.id)).message;
+      const message = entry.message ?? (await this.files.message(h.id));
       if (this.stopped) return;
       const batch = indexes.map((i) => entry.state.recipients[i]!).map((r) => ({ address: r.address, ...(r.folders ? { folders: r.folders } : {}) }));
       const results = await deliverBatch(dest, h, message, batch, {
@@ -388,7 +388,7 @@ export class DeliveryQueue {
       return;
     }
     // The report returns the original's header section only (dsn.ts): no more of it is read.
-    const original = entry.message ?? (await (await this.files.entry(h.id)).message.head(HEADER_SECTION_LIMIT));
+    const original = entry.message ?? (await (await this.files.message(h.id)).head(HEADER_SECTION_LIMIT));
     const dsn = composeDsn({ reportingMta: this.o.hostname, to: h.from, queueId: h.id, arrivalDate: new Date(h.receivedAt), recipients, original });
     const [id] = await this.add([{ kind: delayed ? 'delay' : 'bounce', from: '', recipients: [{ address: h.from }], message: dsn, about: h.id }]);
     this.o.logger.info({ event: delayed ? 'delivery.delay-notice' : 'delivery.bounce', queue: h.id, notice: id, to: h.from, recipients: recipients.map((r) => r.address) }, `${h.id}: ${delayed ? 'delay notice' : 'bounce'} ${id} to <${h.from}>`);

@@ -67,6 +67,8 @@ describe('an entry read without its message', () => {
     for await (const c of e.message.chunks()) chunks.push(Buffer.from(c));
     expect(Buffer.concat(chunks).equals(message)).toBe(true);
     expect((await files.read(id)).records).toEqual(e.records);
+    // A delivery reads the header line alone for the same place.
+    expect(await files.message(id)).toEqual(e.message);
   });
 
   it('refuses a file cut short inside its message', async () => {

@@ -17,7 +17,7 @@ export function registerQueueShow(queue: Command, io: CliIO, exit: ExitCodeSink)
       const found = await findEntry(files, id, io, exit);
       if (!found) return;
       const { HEADER_SECTION_LIMIT, headerSection } = await import('../../delivery/dsn.js');
-      const headers = headerSection(await (await files.entry(id)).message.head(HEADER_SECTION_LIMIT));
+      const headers = headerSection(await (await files.message(id)).head(HEADER_SECTION_LIMIT));
       const e = { ...entryJson(found), headers };
       if (opts.json) io.out(`${JSON.stringify(e, null, 2)}\n`);
       else {
