@@ -61,6 +61,8 @@ export interface DeliveryConfig {
   allowTargets: string[];
   connectTimeoutMs: number;
   responseTimeoutMs: number;
+  /** Deliveries in flight at once, every destination together (Server_Max_Outbound_Connections). */
+  serverMaxOutboundConnections: number;
   /**
    * mail_loop's `use_ip` (docs/server.md, "Mail loops"): the ports this
    * server listens on, to which no delivery goes at this machine's own
@@ -126,6 +128,7 @@ export const queueOptions = {
   dnsServers: opt('delivery_dns_servers', t.listOf(t.hostPort(53)), '( )', 'DNS servers for MX and gateway look-ups, `ip` or `ip:port`; empty uses the system resolvers.'),
   allowTargets: opt('delivery_allow_targets', t.listOf(t.cidr), '( )', 'CIDR ranges MX delivery may reach although they are private, loopback or reserved (a gateway is always reached).'),
   connectTimeout: opt('Connect_Timeout', t.seconds(true), '30', 'Deadline for the TCP connection and greeting of one next hop.'),
+  serverMaxOutboundConnections: opt('Server_Max_Outbound_Connections', t.integer(1, 1000000), '1000', 'Deliveries in flight at once to all destinations together (each holds a connection and its entry file open); destinations waiting for a slot take turns. Momentum\'s default is 75000.'),
   responseTimeout: opt('Delivery_Response_Timeout', t.seconds(true), '300', 'Deadline for each reply of a next hop, the reply to the message included.'),
 };
 
@@ -197,6 +200,7 @@ export function buildDelivery(root: ScopeInstance, defaults: <T>(spec: OptionSpe
     dnsServers: must(q.dnsServers, root).map((hp) => (hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`)),
     allowTargets: must(q.allowTargets, root),
     connectTimeoutMs: must(q.connectTimeout, root),
+    serverMaxOutboundConnections: must(q.serverMaxOutboundConnections, root),
     responseTimeoutMs: must(q.responseTimeout, root),
   };
 }

@@ -45,7 +45,7 @@ const LISTENER_OPTIONS = new Set([
 /** Options Momentum allows at the top level and in Domain scopes (and in Binding scopes, which are ignored as a whole). */
 const GLOBAL_OPTIONS = new Set([
   'gateway', 'message_expiration', 'generate_bounces', 'delivery_pool', 'max_resident_active_queue_size', 'max_resident_messages',
-  'keep_message_dicts_in_memory', 'debug_flags', 'spool_mode', 'spool_base', 'server_max_outbound_connections',
+  'keep_message_dicts_in_memory', 'debug_flags', 'spool_mode', 'spool_base',
   'max_outbound_connections', 'outbound_throttle_messages', 'outbound_throttle_connections', 'retry_interval', 'max_retries',
   'delivery_method', 'routes', 'mx_hosts', 'bounce_domains', 'bounce_pattern', 'bounce_behavior', 'opendkim_sign',
   'cluster_group', 'cluster_server', 'eventloop_count', 'crypto_engine', 'tls_certificate', 'tls_key', 'tls_ca',

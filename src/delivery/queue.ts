@@ -72,6 +72,8 @@ interface DestState {
   limit: number;
   waiting: Job[];
   head: number;
+  /** In the line of destinations waiting for a slot of Server_Max_Outbound_Connections. */
+  blocked?: boolean;
 }
 
 const OPERATOR_BOUNCE: Reply = { code: 550, enhanced: '5.0.0', text: 'returned to sender by the queue operator' };
@@ -84,6 +86,10 @@ export class DeliveryQueue {
   private readonly entries = new Map<string, Live>();
   private readonly dests = new Map<string, DestState>();
   private readonly inflight = new Set<Promise<void>>();
+  /** Deliveries in flight, every destination together. */
+  private active = 0;
+  /** Destinations with work waiting only for a server-wide slot, in the order they take their turns. */
+  private blocked: string[] = [];
   private config: DeliveryConfig;
   private readonly hops: NextHops;
   private readonly pool = new OutboundPool();
@@ -156,6 +162,8 @@ export class DeliveryQueue {
   reconfigure(config: DeliveryConfig): void {
     this.config = config;
     this.hops.configure(config);
+    // A larger Server_Max_Outbound_Connections frees slots now, not at the next delivery's end.
+    this.released();
   }
 
   /** The entries in memory, for tests and the running server's own views. */
@@ -217,21 +225,51 @@ export class DeliveryQueue {
     }
   }
 
-  private pump(key: string, d: DestState): void {
+  /**
+   * Starts a destination's waiting jobs, up to its Max_Outbound_Connections
+   * and the server's Server_Max_Outbound_Connections (at most `most` of
+   * them). A destination that still has work when the server has no slot
+   * left joins the line of those waiting for one.
+   */
+  private pump(key: string, d: DestState, most = Infinity): void {
+    let started = 0;
     while (!this.stopped && d.active < d.limit && d.head < d.waiting.length) {
+      if (this.active >= this.config.serverMaxOutboundConnections || started === most) {
+        if (!d.blocked) {
+          d.blocked = true;
+          this.blocked.push(key);
+        }
+        return;
+      }
+      started++;
       const job = d.waiting[d.head++]!;
       d.active++;
+      this.active++;
       const p: Promise<void> = this.run(job).finally(() => {
         d.active--;
+        this.active--;
         this.inflight.delete(p);
         if (d.head === d.waiting.length) {
           d.waiting = [];
           d.head = 0;
         }
-        if (d.active === 0 && d.waiting.length === 0) this.dests.delete(key);
-        else this.pump(key, d);
+        if (d.active === 0 && d.waiting.length === 0 && !d.blocked) this.dests.delete(key);
+        // The slot goes first to the destinations in line for one, then to this one's next job.
+        this.released();
+        this.pump(key, d);
       });
       this.inflight.add(p);
+    }
+  }
+
+  /** Server-wide slots are free: the destinations in line take one job each, in turn, while slots last. */
+  private released(): void {
+    while (!this.stopped && this.active < this.config.serverMaxOutboundConnections && this.blocked.length) {
+      const key = this.blocked.shift()!;
+      const d = this.dests.get(key);
+      if (!d?.blocked) continue;
+      d.blocked = false;
+      this.pump(key, d, 1);
     }
   }
 

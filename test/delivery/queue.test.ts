@@ -264,6 +264,18 @@ describe('delivery queue: concurrency', () => {
     await next.waitFor(8);
     expect(next.peak).toBe(2);
   });
+
+  it('keeps at most Server_Max_Outbound_Connections deliveries in flight to all destinations together', async () => {
+    const inFlight = { now: 0, peak: 0 };
+    const hops = [await sink({ delayMs: 100, inFlight }), await sink({ delayMs: 100, inFlight }), await sink({ delayMs: 100, inFlight })];
+    const domains = hops.map((h, i) => `Domain "d${i}.test" { Gateway = "127.0.0.1:${h.port}" }`).join('\n');
+    fx = await openQueue(`${FAST}Max_Outbound_Connections = 3\nServer_Max_Outbound_Connections = 4\n${domains}`);
+    // Three destinations that could take 3 each: 9 at once without the server-wide limit.
+    await fx.queue.add(hops.flatMap((_, d) => Array.from({ length: 5 }, (_, i) => message('alice@sender.test', [`u${i}@d${d}.test`]))));
+    for (const h of hops) await h.waitFor(5);
+    expect(inFlight.peak).toBeLessThanOrEqual(4);
+    expect(inFlight.peak).toBeGreaterThanOrEqual(3);
+  });
 });
 
 describe('delivery queue: connections', () => {

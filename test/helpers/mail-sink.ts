@@ -24,6 +24,8 @@ export interface SinkOptions {
   port?: number;
   /** Hold the reply to the message this long (to see concurrency). */
   delayMs?: number;
+  /** Messages between their DATA and its reply now, and the most at once: shared by sinks to count across them. */
+  inFlight?: { now: number; peak: number };
 }
 
 export interface MailSink {
@@ -77,9 +79,12 @@ export async function startMailSink(options: SinkOptions = {}): Promise<MailSink
           cb(r ? err(r[0], r[1]) : undefined);
         },
         onData(stream, session: SMTPServerSession, cb) {
+          const flight = sink.options.inFlight;
+          if (flight) flight.peak = Math.max(flight.peak, ++flight.now);
           const chunks: Buffer[] = [];
           stream.on('data', (c: Buffer) => chunks.push(c));
           stream.on('end', () => setTimeout(() => {
+            if (flight) flight.now--;
             const to = session.envelope.rcptTo.map((r) => r.address);
             const replies = to.map((a) => sink.options.data?.(a));
             const accepted = to.filter((_, i) => !replies[i]);
