@@ -270,6 +270,8 @@ export class DeliveryQueue {
       if (!d?.blocked) continue;
       d.blocked = false;
       this.pump(key, d, 1);
+      // Its own deliveries may have taken what it waited with meanwhile: an idle destination is forgotten.
+      if (d.active === 0 && d.head === d.waiting.length && !d.blocked) this.dests.delete(key);
     }
   }
 
