@@ -76,15 +76,17 @@ export class Outbound {
     this.uses++;
     return new Promise((resolve) => {
       let settled = false;
+      // From its file, a stream of its own for each transaction: nodemailer pipes it with the socket's backpressure.
+      const body = Buffer.isBuffer(message) ? message : message.size ? message.stream() : Buffer.alloc(0);
       const done = (r: { err: SmtpError | null; info?: SMTPConnection.SentMessageInfo }) => {
         if (settled) return;
         settled = true;
         this.onFail = null;
+        // A stream nodemailer refused before reading it (a connection already closed) still holds its file open.
+        if (!Buffer.isBuffer(body) && !body.destroyed) body.destroy();
         resolve(r);
       };
       this.onFail = (err) => done({ err });
-      // From its file, a stream of its own for each transaction: nodemailer pipes it with the socket's backpressure.
-      const body = Buffer.isBuffer(message) ? message : message.size ? message.stream() : Buffer.alloc(0);
       this.conn.send({ from, to: [...to] }, body, (err: SmtpError | null, info?: SMTPConnection.SentMessageInfo) => done(err ? { err } : { err: null, info: info! }));
     });
   }

@@ -1,0 +1,64 @@
+/**
+ * A delivery sends its message from the queue entry file as a stream
+ * (src/delivery/outbound.ts): whether the transaction is sent or refused
+ * before a byte of the message is read, the file is closed afterwards.
+ */
+import { readdirSync, readlinkSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileRange } from '../../src/delivery/file-range.js';
+import { Outbound } from '../../src/delivery/outbound.js';
+import { type MailSink, startMailSink } from '../helpers/mail-sink.js';
+
+let dir: string;
+let sink: MailSink;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-outbound-'));
+  sink = await startMailSink();
+});
+afterEach(async () => {
+  await sink.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Descriptors of this process open on `path`. */
+function openOn(path: string): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+const options = { lmtp: false, tls: 'no' as const, helo: 'relay.test', connectTimeoutMs: 2000, responseTimeoutMs: 2000 };
+
+describe('a message sent from its entry file', () => {
+  it('is sent whole from its place in the file, and the file is closed after', async () => {
+    const path = join(dir, 'entry');
+    const message = 'Subject: from the file\r\n\r\n.dot-led line\r\nbody\r\n';
+    await writeFile(path, `{"header": "line"}\n${message}{"t":"r"}\n`);
+    const conn = new Outbound('k', { name: '127.0.0.1', address: '127.0.0.1', port: sink.port }, options);
+    expect(await conn.connect()).toBeNull();
+    const r = await conn.send('a@sender.test', ['b@dest.test'], new FileRange(path, 19, Buffer.byteLength(message)));
+    expect(r.err).toBeNull();
+    expect(sink.messages[0]!.data).toBe(message);
+    conn.close();
+    await expect.poll(() => openOn(path)).toBe(0);
+  });
+
+  it('closes the file when the connection was gone before the message was read', async () => {
+    const path = join(dir, 'entry');
+    await writeFile(path, 'Subject: x\r\n\r\nbody\r\n');
+    const conn = new Outbound('k', { name: '127.0.0.1', address: '127.0.0.1', port: sink.port }, options);
+    expect(await conn.connect()).toBeNull();
+    conn.close();
+    const r = await conn.send('a@sender.test', ['b@dest.test'], new FileRange(path, 0, 20));
+    expect(r.err).not.toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(openOn(path)).toBe(0);
+  });
+});
