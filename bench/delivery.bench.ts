@@ -84,7 +84,7 @@ async function main() {
   const relay = await load(port, counter);
   const relaySeconds = (performance.now() - relayStart) / 1000;
   // The last results are recorded just after the sink's 250.
-  while (running.queue.snapshot().length) await new Promise((r) => setTimeout(r, 5));
+  while ((await running.queue.snapshot()).length) await new Promise((r) => setTimeout(r, 5));
   const entries = stats.entriesWritten - before.entries;
   // No next hop to wait for: the spool is the end.
   const spool = await load(localPort, { received: Number.POSITIVE_INFINITY });

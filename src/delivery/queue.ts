@@ -11,16 +11,24 @@
  * flight when the process died are tried again, which is the one place a
  * duplicate can come from (the next hop said 250 and we died before
  * recording it).
+ *
+ * An entry whose recipients all wait for a later retry is parked: its
+ * state leaves memory (its file holds all of it, as a restart shows) and
+ * it is read back when the retry is due or an operator command names it,
+ * so a backlog of deferred mail costs its timers, not its envelopes
+ * (docs/delivery.md, "The queue").
  */
 import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config/index.js';
 import { type Reply, wireText } from '../session/reply.js';
-import { composeDsn, type DsnRecipient, dsnRecipient, HEADER_SECTION_LIMIT, statusOf } from './dsn.js';
+import { composeDsn, type DsnRecipient, HEADER_SECTION_LIMIT } from './dsn.js';
+import { bounceDue, delayNoticeDue, OPERATOR_BOUNCE } from './queue-notices.js';
 import type { MaildirSpool } from './maildir.js';
 import { ControlWatcher } from './queue-control.js';
 import { OutboundPool } from './outbound.js';
 import { apply, type EntryState, finished, isFinal, pending, replay } from './queue-entry.js';
-import { type EntryHeader, type EntryKind, type EntryRecipient, type EntryRecord, type FsyncCounter, newQueueId, QueueFiles } from './queue-file.js';
+import { type EntryHeader, type EntryKind, type EntryOnDisk, type EntryRecipient, type EntryRecord, type FsyncCounter, newQueueId, QueueFiles } from './queue-file.js';
+import { type ParkedEntry, ParkedEntries, pendingCounts } from './queue-parking.js';
 import { nextAttempt } from './retry.js';
 import { type Destination, destinationFor, NextHops } from './routes.js';
 import type { RecipientResult } from './smtp-sender.js';
@@ -76,7 +84,6 @@ interface DestState {
   blocked?: boolean;
 }
 
-const OPERATOR_BOUNCE: Reply = { code: 550, enhanced: '5.0.0', text: 'returned to sender by the queue operator' };
 const MAX_TIMER = 2 ** 31 - 1;
 
 export class DeliveryQueue {
@@ -84,6 +91,8 @@ export class DeliveryQueue {
   /** fsyncs made and entries written, for the benchmark and docs/delivery.md. */
   readonly stats: FsyncCounter & { entriesWritten: number } = { fsyncs: 0, entriesWritten: 0 };
   private readonly entries = new Map<string, Live>();
+  /** Deferred entries whose state is on disk until their next retry (queue-parking.ts). */
+  private readonly parked = new ParkedEntries((p) => this.wake(p));
   private readonly dests = new Map<string, DestState>();
   private readonly inflight = new Set<Promise<void>>();
   /** Deliveries in flight, every destination together. */
@@ -166,15 +175,25 @@ export class DeliveryQueue {
     this.released();
   }
 
-  /** The entries in memory, for tests and the running server's own views. */
-  snapshot(): EntryState[] {
-    return [...this.entries.values()].map((l) => l.state);
+  /** Every entry's state, a parked one's read from its file: for tests and the running server's own views. */
+  async snapshot(): Promise<EntryState[]> {
+    const parked = await Promise.all(this.parked.ids().map((id) => this.files.entry(id).then(replay, () => undefined)));
+    return [...[...this.entries.values()].map((l) => l.state), ...parked.filter((s): s is EntryState => s !== undefined)];
+  }
+
+  /** How many entries have their state in memory, and how many are parked. */
+  residency(): { inMemory: number; parked: number } {
+    return { inMemory: this.entries.size, parked: this.parked.size };
   }
 
   /** Recipients not yet delivered, bounced or expired, by state (the metrics' queue depth). */
   depth(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const l of this.entries.values()) for (const r of l.state.recipients) if (!isFinal(r)) out[r.state] = (out[r.state] ?? 0) + 1;
+    const add = (counts: Record<string, number>) => {
+      for (const [state, n] of Object.entries(counts)) out[state] = (out[state] ?? 0) + n;
+    };
+    for (const l of this.entries.values()) add(pendingCounts(l.state));
+    for (const p of this.parked.values()) add(p.counts);
     return out;
   }
 
@@ -183,6 +202,7 @@ export class DeliveryQueue {
     this.stopped = true;
     this.control.stop();
     for (const l of this.entries.values()) if (l.timer) clearTimeout(l.timer);
+    this.parked.stop();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => (timer = setTimeout(r, deadlineMs)))]);
     if (timer) clearTimeout(timer);
@@ -209,6 +229,7 @@ export class DeliveryQueue {
     });
     if (live.timer) clearTimeout(live.timer);
     live.timer = undefined;
+    if (groups.size === 0 && live.jobs === 0 && nextAt !== Infinity) return this.park(live, nextAt);
     if (nextAt !== Infinity) {
       live.timer = setTimeout(() => {
         live.timer = undefined;
@@ -382,40 +403,22 @@ export class DeliveryQueue {
    * rather than never.
    */
   private async bounce(entry: Live): Promise<void> {
-    const failed = entry.state.recipients.map((r, i) => [r, i] as const).filter(([r]) => r.unreported);
-    if (!failed.length) return;
     const now = Date.now();
-    await this.notify(
-      entry,
-      failed.map(([r]) => {
-        const d = dsnRecipient(r.address, r.reply, r.hop, now);
-        if (r.reply?.text === OPERATOR_BOUNCE.text) return { ...d, status: '5.0.0' };
-        // An expired recipient reports its last transient reply (Postfix does the same); 4.4.7 when it had none.
-        return r.state === 'expired' ? { ...d, status: statusOf(r.reply, '4.4.7') } : d;
-      }),
-    );
-    const rec: EntryRecord = { t: 'notified', i: failed.map(([, i]) => i), at: now };
+    const due = bounceDue(entry.state, now);
+    if (!due.indexes.length) return;
+    await this.notify(entry, due.recipients);
+    const rec: EntryRecord = { t: 'notified', i: due.indexes, at: now };
     await this.files.append(entry.state.header.id, [rec]);
     apply(entry.state, rec);
   }
 
   private async delayNotice(entry: Live): Promise<void> {
-    const c = this.config;
-    const h = entry.state.header;
-    if (h.from === '') return;
     const now = Date.now();
-    // RFC 2852: with by-mode N, the sender hears once that the deadline passed (4.4.7, delivery time expired).
-    const by = h.deliverBy;
-    const byDue = by?.mode === 'notify' && now >= by.deadline && (entry.state.lastDelayNotice ?? 0) < by.deadline;
-    const since = entry.state.lastDelayNotice ?? h.receivedAt;
-    if (!byDue && (!c.generateDelayDsn || now - since < c.delayDsnIntervalMs)) return;
-    const late = entry.state.recipients.filter((r) => r.state === 'deferred');
+    const late = delayNoticeDue(entry.state, this.config, now);
     if (!late.length) return;
-    const until = new Date(h.receivedAt + c.messageExpirationMs);
-    const status = (r: (typeof late)[number]) => (byDue ? '4.4.7' : statusOf(r.reply, '4.0.0').replace(/^5/, '4'));
-    await this.notify(entry, late.map((r) => ({ ...dsnRecipient(r.address, r.reply, r.hop, now), action: 'delayed' as const, status: status(r), willRetryUntil: until })));
+    await this.notify(entry, late);
     const rec: EntryRecord = { t: 'dsn', at: now };
-    await this.files.append(h.id, [rec]);
+    await this.files.append(entry.state.header.id, [rec]);
     apply(entry.state, rec);
   }
 
@@ -438,16 +441,49 @@ export class DeliveryQueue {
     this.o.logger.info({ event: 'delivery.final', queue: h.id, kind: h.kind, from: h.from, recipient, state, hop: hop ?? null, reply: reply ? wireText(reply) : null }, `${h.id} ${recipient} ${state}`);
   }
 
+  /** Parks an entry that waits only for a later retry: its state goes, its due time stays. */
+  private park(live: Live, nextAt: number): void {
+    this.entries.delete(live.state.header.id);
+    this.parked.park(live.state.header.id, nextAt, live.state);
+  }
+
+  /** Reads a parked entry back from its file (given, when just read) and goes on with it as after an attempt. */
+  private async wake(p: ParkedEntry, file?: EntryOnDisk): Promise<void> {
+    let state: EntryState;
+    try {
+      state = replay(file ?? (await this.files.entry(p.id)));
+    } catch (e) {
+      this.parked.unpark(p);
+      this.o.logger.error({ event: 'queue.unreadable', queue: p.id, err: (e as Error).message }, 'queue entry unreadable; left in place');
+      return;
+    }
+    // Woken meanwhile (by its due time and a command at once): once is enough.
+    if (this.stopped || !this.parked.unpark(p)) return;
+    const live: Live = { state, jobs: 0 };
+    this.entries.set(p.id, live);
+    await this.settle(live);
+  }
+
   // ------------------------------------------------------------ operator commands
 
   private async commands(ids: Set<string>): Promise<void> {
     if (this.stopped) return;
-    const targets = ids.has('all') ? [...this.entries.keys()] : [...ids];
+    const targets = ids.has('all') ? [...this.entries.keys(), ...this.parked.ids()] : [...ids];
     for (const id of targets) await this.reread(id);
   }
 
   /** Applies operator commands appended to an entry's file since we last looked. */
   private async reread(id: string): Promise<void> {
+    const parked = this.parked.get(id);
+    if (parked) {
+      const file = await this.files.entry(id).catch(() => undefined);
+      // Replayed from its file, a parked entry applies its commands as it wakes.
+      if (file?.records.some((r) => (r.t === 'flush' || r.t === 'delete' || r.t === 'bounce') && !parked.commands?.has(r.c))) {
+        this.o.logger.info({ event: 'queue.command', queue: id }, `${id}: operator command applied`);
+        await this.wake(parked, file);
+      }
+      return;
+    }
     const live = this.entries.get(id);
     if (!live) return;
     let records: EntryRecord[];

@@ -79,8 +79,8 @@ describe('smtp-cbv queue', () => {
     await next.waitFor(1);
     expect(next.messages[0]!.to).toEqual(['b@dest.test', 'c@dest.test']);
     // The other entry keeps its schedule.
-    await until(() => fx!.queue.snapshot().length === 1);
-    expect(fx!.queue.snapshot().map((s) => s.header.id)).toEqual([ids[0]]);
+    await until(async () => (await fx!.queue.snapshot()).length === 1);
+    expect((await fx!.queue.snapshot()).map((s) => s.header.id)).toEqual([ids[0]]);
   });
 
   it('bounce returns the entry to its sender now; delete removes one without a bounce', async () => {

@@ -53,7 +53,7 @@ describe('delivery queue: SMTP gateway', () => {
     await fx.queue.add([message('alice@sender.test', ['bob@dest.test'])]);
     await until(() => events(fx!.logs, 'delivery.attempt').length >= 2);
     expect(events(fx.logs, 'delivery.attempt').every((l) => l.outcome === 'deferred')).toBe(true);
-    expect(fx.queue.snapshot()[0]!.recipients[0]!.state).toMatch(/deferred|delivering/);
+    expect((await fx.queue.snapshot())[0]!.recipients[0]!.state).toMatch(/deferred|delivering/);
     await next.start();
     await next.waitFor(1);
     await until(async () => (await entriesOnDisk(fx!)) === 0);
@@ -154,7 +154,7 @@ describe('delivery queue: SMTP gateway', () => {
     const dsn = parseDsn(notice!.data);
     expect(dsn.recipients[0]!.get('action')).toBe('delayed');
     expect(dsn.recipients[0]!.get('status')).toBe('4.4.7');
-    expect(fx!.queue.snapshot()[0]?.recipients[0]?.state).toBe('deferred');
+    expect((await fx!.queue.snapshot())[0]?.recipients[0]?.state).toBe('deferred');
     await new Promise((r) => setTimeout(r, 300));
     expect(senderMx.messages).toHaveLength(1);
   });
@@ -197,13 +197,58 @@ describe('delivery queue: SMTP gateway', () => {
     // Deferred for a minute: the restart keeps the schedule, so nothing is sent yet.
     await new Promise((r) => setTimeout(r, 300));
     expect(next.messages).toHaveLength(0);
-    const state = fx.queue.snapshot()[0]!;
+    const state = (await fx.queue.snapshot())[0]!;
     expect(state.header.id).toBe(id);
     expect(state.recipients[0]).toMatchObject({ state: 'deferred', attempts: 1 });
     // The operator flushes (as `smtp-cbv queue flush` does): the running queue picks it up.
     await appendCommand(fx.queue.files, id!, 'flush');
     await next.waitFor(1);
     await until(async () => (await entriesOnDisk(fx!)) === 0);
+  });
+});
+
+describe('delivery queue: parked entries', () => {
+  it('parks an entry that waits for a later retry (its state leaves memory) and reads it back when an operator flushes it', async () => {
+    const next = await sink();
+    await next.stop();
+    fx = await openQueue(`Retry_Interval = 60\nretry_jitter = 0\nConnect_Timeout = 2\nGateway = "127.0.0.1:${next.port}"`);
+    const [id] = await fx.queue.add([message('alice@sender.test', ['bob@dest.test', 'carol@dest.test'])]);
+    await until(() => fx!.queue.residency().parked === 1);
+    expect(fx.queue.residency()).toEqual({ inMemory: 0, parked: 1 });
+    expect(fx.queue.depth()).toEqual({ deferred: 2 });
+    expect((await fx.queue.snapshot())[0]!.recipients.map((r) => [r.state, r.attempts])).toEqual([['deferred', 1], ['deferred', 1]]);
+    await next.start();
+    await appendCommand(fx.queue.files, id!, 'flush');
+    const [m] = await next.waitFor(1);
+    expect(m!.to).toEqual(['bob@dest.test', 'carol@dest.test']);
+    await until(async () => (await entriesOnDisk(fx!)) === 0);
+    expect(fx.queue.residency()).toEqual({ inMemory: 0, parked: 0 });
+  });
+
+  it('wakes a parked entry when its retry is due', async () => {
+    const next = await sink();
+    await next.stop();
+    fx = await openQueue(`Retry_Interval = 0.5\nretry_jitter = 0\nConnect_Timeout = 2\nGateway = "127.0.0.1:${next.port}"`);
+    await fx.queue.add([message('alice@sender.test', ['bob@dest.test'])]);
+    await until(() => fx!.queue.residency().parked === 1);
+    await next.start();
+    await next.waitFor(1);
+    await until(async () => (await entriesOnDisk(fx!)) === 0);
+    expect(events(fx.logs, 'delivery.attempt').map((l) => [l.outcome, l.attempt])).toEqual([['deferred', 1], ['delivered', 2]]);
+  });
+
+  it('an operator delete removes a parked entry, without a bounce', async () => {
+    const next = await sink();
+    await next.stop();
+    const senderMx = await sink();
+    fx = await openQueue(`Retry_Interval = 60\nretry_jitter = 0\nConnect_Timeout = 2\nGateway = "127.0.0.1:${next.port}"\nDomain "sender.test" { Gateway = "127.0.0.1:${senderMx.port}" }`);
+    const [id] = await fx.queue.add([message('alice@sender.test', ['bob@dest.test'])]);
+    await until(() => fx!.queue.residency().parked === 1);
+    await appendCommand(fx.queue.files, id!, 'delete');
+    await until(async () => (await entriesOnDisk(fx!)) === 0);
+    expect(fx.queue.residency()).toEqual({ inMemory: 0, parked: 0 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(senderMx.messages).toEqual([]);
   });
 });
 

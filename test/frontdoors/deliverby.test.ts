@@ -42,7 +42,7 @@ async function session(by: string) {
   }
 }
 
-const entries = () => (relay.running.services.store as QueueStore).queue.snapshot().map((e) => e.header);
+const entries = async () => (await (relay.running.services.store as QueueStore).queue.snapshot()).map((e) => e.header);
 
 describe('DELIVERBY', () => {
   it('is offered in the EHLO answer', async () => {
@@ -55,8 +55,8 @@ describe('DELIVERBY', () => {
     const { end } = await session('BY=3600;R');
     expect(end?.code).toBe(250);
     // The latest message entry (the EHLO test queued one without BY).
-    const message = entries().filter((h) => h.kind === 'message' && h.recipients[0]!.address === 'bob@dest.test').at(-1);
-    const redirect = entries().find((h) => h.kind === 'redirect' && h.recipients[0]!.address === 'watch@dest.test');
+    const message = (await entries()).filter((h) => h.kind === 'message' && h.recipients[0]!.address === 'bob@dest.test').at(-1);
+    const redirect = (await entries()).find((h) => h.kind === 'redirect' && h.recipients[0]!.address === 'watch@dest.test');
     expect(message?.deliverBy).toMatchObject({ mode: 'return', trace: false });
     expect(message!.deliverBy!.deadline - before).toBeGreaterThanOrEqual(3_600_000);
     expect(message!.deliverBy!.deadline - Date.now()).toBeLessThanOrEqual(3_600_000);
