@@ -114,8 +114,7 @@ export async function startBeside(kind: BesideKind, configFile: string, options:
     const m = config.milter;
     const incomingDir = await milterSpool(config.spoolDir);
     front = createMilterFront({ ...common, maxMessageSize: m.maxMessageSize, maxMessageMemory: m.maxMessageMemory, messageInMemoryLimit: m.messageSpoolThreshold, incomingDir }, deps);
-  }
-  else {
+  } else {
     const policyFront = createPolicyFront({ ...common, maxSessions: 10_000, sessionIdleMs: IDLE_TIMEOUT_MS }, deps);
     front = policyFront.front;
     closeSessions = () => policyFront.delegation.closeAll();
