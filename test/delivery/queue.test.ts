@@ -312,7 +312,7 @@ describe('delivery queue: concurrency', () => {
 
   it('keeps at most Server_Max_Outbound_Connections deliveries in flight to all destinations together', async () => {
     const inFlight = { now: 0, peak: 0 };
-    const hops = [await sink({ delayMs: 100, inFlight }), await sink({ delayMs: 100, inFlight }), await sink({ delayMs: 100, inFlight })];
+    const hops = [await sink({ delayMs: 300, inFlight }), await sink({ delayMs: 300, inFlight }), await sink({ delayMs: 300, inFlight })];
     const domains = hops.map((h, i) => `Domain "d${i}.test" { Gateway = "127.0.0.1:${h.port}" }`).join('\n');
     fx = await openQueue(`${FAST}Max_Outbound_Connections = 3\nServer_Max_Outbound_Connections = 4\n${domains}`);
     // Three destinations that could take 3 each: 9 at once without the server-wide limit.
