@@ -112,6 +112,14 @@ export class Outbound {
 
 export class OutboundPool {
   private readonly idle = new Map<string, Array<{ conn: Outbound; timer: NodeJS.Timeout }>>();
+  private idleCount = 0;
+
+  /**
+   * `maxIdle`: connections kept at once, every host together (the queue
+   * gives Server_Max_Outbound_Connections, so idle connections never
+   * outnumber the attempts the server may have in flight).
+   */
+  constructor(public maxIdle = Infinity) {}
 
   static key(target: Target, o: ConnectionOptions): string {
     return `${target.address}|${target.port}|${o.lmtp ? 'lmtp' : 'smtp'}|${o.tls}|${o.helo}`;
@@ -122,6 +130,7 @@ export class OutboundPool {
     const list = this.idle.get(key);
     while (list?.length) {
       const { conn, timer } = list.pop()!;
+      this.idleCount--;
       clearTimeout(timer);
       if (!conn.broken) return conn;
     }
@@ -131,19 +140,23 @@ export class OutboundPool {
   /** Keeps a connection that ended its transaction cleanly, or quits it when it has done enough. */
   give(conn: Outbound): void {
     if (conn.broken) return;
-    if (conn.uses >= MAX_USES) {
+    if (conn.uses >= MAX_USES || this.idleCount >= this.maxIdle) {
       conn.quit();
       return;
     }
     const list = this.idle.get(conn.key) ?? [];
     const timer = setTimeout(() => {
       const i = list.findIndex((e) => e.conn === conn);
-      if (i >= 0) list.splice(i, 1);
+      if (i >= 0) {
+        list.splice(i, 1);
+        this.idleCount--;
+      }
       if (!list.length) this.idle.delete(conn.key);
       conn.quit();
     }, IDLE_MS);
     timer.unref();
     list.push({ conn, timer });
+    this.idleCount++;
     this.idle.set(conn.key, list);
   }
 
@@ -155,5 +168,11 @@ export class OutboundPool {
       }
     }
     this.idle.clear();
+    this.idleCount = 0;
+  }
+
+  /** Connections kept open now, every host together. */
+  get size(): number {
+    return this.idleCount;
   }
 }

@@ -101,7 +101,7 @@ export class DeliveryQueue {
   private blocked: string[] = [];
   private config: DeliveryConfig;
   private readonly hops: NextHops;
-  private readonly pool = new OutboundPool();
+  private readonly pool: OutboundPool;
   private stopped = false;
   private readonly control: ControlWatcher;
 
@@ -109,6 +109,7 @@ export class DeliveryQueue {
     this.config = o.config;
     this.files = new QueueFiles(o.config.queueDir, this.stats);
     this.hops = new NextHops(o.config);
+    this.pool = new OutboundPool(o.config.serverMaxOutboundConnections);
     this.control = new ControlWatcher(this.files.control, (ids) => this.commands(ids));
   }
 
@@ -171,6 +172,7 @@ export class DeliveryQueue {
   reconfigure(config: DeliveryConfig): void {
     this.config = config;
     this.hops.configure(config);
+    this.pool.maxIdle = config.serverMaxOutboundConnections;
     // A larger Server_Max_Outbound_Connections frees slots now, not at the next delivery's end.
     this.released();
   }
