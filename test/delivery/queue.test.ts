@@ -154,7 +154,9 @@ describe('delivery queue: SMTP gateway', () => {
     const dsn = parseDsn(notice!.data);
     expect(dsn.recipients[0]!.get('action')).toBe('delayed');
     expect(dsn.recipients[0]!.get('status')).toBe('4.4.7');
-    expect((await fx!.queue.snapshot())[0]?.recipients[0]?.state).toBe('deferred');
+    // Still being tried: deferred between attempts, delivering during one (retries come every 0.2-0.4 s here).
+    const original = (await fx!.queue.snapshot()).find((e) => e.header.kind === 'message');
+    expect(original?.recipients[0]?.state).toMatch(/^(deferred|delivering)$/);
     await new Promise((r) => setTimeout(r, 300));
     expect(senderMx.messages).toHaveLength(1);
   });
