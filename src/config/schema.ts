@@ -191,8 +191,8 @@ export const serverOptions = {
   maxTarpit: opt('max_tarpit', t.seconds(false), '30', 'Longest delay a policy may ask for (`ec_tarpit`); longer requests are cut to this.'),
   socketTimeout: opt('socket_timeout', t.seconds(true), '300', 'Idle time after which a client connection is closed (RFC 5321 section 4.5.3.2.7: at least 5 minutes).'),
   greetPause: opt('greet_pause', t.seconds(false), '0', 'Wait this long before the greeting; a client that talks first is refused with 554 (like Postfix postscreen\'s pregreet test). 0 greets at once.'),
-  maxConnections: opt('max_connections', t.integer(1, 1000000), '1000', 'Connections open at once on each listener; the next one is refused with 421.'),
-  maxMessageMemory: opt('max_message_memory', t.size, '512m', 'Bytes of messages held in memory at once, all sessions together; past it a DATA is answered 452 4.3.1.'),
+  maxConnections: opt('max_connections', t.integer(1, 1000000), '1000', 'Connections open at once on each listener, all workers together; the next one is refused with 421.'),
+  maxMessageMemory: opt('max_message_memory', t.size, '512m', 'Bytes of messages held in memory at once, all sessions (and workers) together; past it a DATA is answered 452 4.3.1.'),
   messageSpoolThreshold: opt('message_spool_threshold', t.size, '128k', 'Messages larger than this are written to the spool\'s tmp/ as they arrive and read from there, instead of held in memory (docs/server.md, "Messages on disk").'),
   dataTimeout: opt('data_timeout', t.seconds(true), '600', 'Longest a message transfer (DATA to the final dot) may take; then 451 and the connection closes (RFC 5321 section 4.5.3.2.6: 10 minutes).'),
 };
@@ -204,7 +204,7 @@ function besideMtaOptions(listen: string, deadline: string, mtaTimeout: string) 
   return {
     listen: opt('listen', t.hostPort(), `"${listen}"`, 'Address and port to listen on; `--listen` overrides it.'),
     deadline: opt('deadline', t.seconds(true), deadline, `Longest time to an answer, CBV wait and tarpit included; keep it under Postfix's ${mtaTimeout}. The smtp_cbv \`timeout\` is cut to it.`),
-    maxConnections: opt('max_connections', t.integer(1, 100000), '100', 'Connections from the MTA open at once; more are closed.'),
+    maxConnections: opt('max_connections', t.integer(1, 100000), '100', 'Connections from the MTA open at once, all workers together; more are closed.'),
     context: listenerOptions.context,
   };
 }
@@ -212,7 +212,7 @@ export const policyListenerOptions = besideMtaOptions('127.0.0.1:10040', '90', '
 export const milterListenerOptions = {
   ...besideMtaOptions('127.0.0.1:10041', '25', '`milter_command_timeout` (30 s)'),
   maxMessageSize: opt('max_message_size', t.size, '10m', 'Largest message the data phase reads; a larger one is refused with 552.'),
-  maxMessageMemory: opt('max_message_memory', t.size, '512m', 'Bytes of messages held in memory at once, all milter connections together; past it the end of a message is answered 452 4.3.1.'),
+  maxMessageMemory: opt('max_message_memory', t.size, '512m', 'Bytes of messages held in memory at once, all milter connections (and workers) together; past it the end of a message is answered 452 4.3.1.'),
   messageSpoolThreshold: opt('message_spool_threshold', t.size, '128k', 'Messages larger than this are written to `spool_dir`/milter/ as Postfix sends them and read from there, instead of held in memory; each is removed when its data phase ends (docs/postfix.md).'),
 };
 

@@ -7,17 +7,25 @@
  */
 import { randomBytes } from 'node:crypto';
 import { replay, type EntryState } from './queue-entry.js';
-import type { QueueFiles } from './queue-file.js';
+import type { EntryOnDisk, EntryRecord } from './queue-file.js';
 
 export type Command = 'flush' | 'delete' | 'bounce';
 
-export async function appendCommand(files: QueueFiles, id: string, command: Command): Promise<void> {
+/** What the commands need of the queue's files: one share's (QueueFiles) or every share's (AllShards, queue-shards.ts). */
+export interface QueueReader {
+  ids(removeLeftovers: false): Promise<string[]>;
+  entry(id: string): Promise<EntryOnDisk>;
+  append(id: string, records: readonly EntryRecord[]): Promise<void>;
+  kick(id: string): Promise<void>;
+}
+
+export async function appendCommand(files: QueueReader, id: string, command: Command): Promise<void> {
   await files.append(id, [{ t: command, c: randomBytes(6).toString('hex'), at: Date.now() }]);
   await files.kick(id);
 }
 
 /** Every entry's state as its file tells it (the CLI's view; a running server may be further on). */
-export async function readEntries(files: QueueFiles): Promise<Array<{ state: EntryState; size: number }>> {
+export async function readEntries(files: QueueReader): Promise<Array<{ state: EntryState; size: number }>> {
   const out: Array<{ state: EntryState; size: number }> = [];
   for (const id of await files.ids(false)) {
     try {

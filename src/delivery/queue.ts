@@ -29,6 +29,8 @@ import { OutboundPool } from './outbound.js';
 import { apply, type EntryState, finished, isFinal, pending, replay } from './queue-entry.js';
 import { type EntryHeader, type EntryKind, type EntryOnDisk, type EntryRecipient, type EntryRecord, type FsyncCounter, newQueueId, QueueFiles } from './queue-file.js';
 import { type ParkedEntry, ParkedEntries, pendingCounts } from './queue-parking.js';
+import { adoptShares, shareDir } from './queue-shards.js';
+import type { WorkerSlot } from '../ops/worker-slot.js';
 import { nextAttempt } from './retry.js';
 import { type Destination, destinationFor, NextHops } from './routes.js';
 import type { RecipientResult } from './smtp-sender.js';
@@ -56,6 +58,8 @@ export interface QueueOptions {
   hostname: string;
   /** Each recipient's outcome of an attempt (delivered, deferred, bounced, expired), for metrics. */
   onOutcome?(outcome: string): void;
+  /** This process's share of the queue under workers (queue-shards.ts); the whole queue by default. */
+  share?: WorkerSlot;
 }
 
 /** A new entry's message up to this size stays in memory for its first attempt (as a received one does, docs/server.md). */
@@ -107,7 +111,7 @@ export class DeliveryQueue {
 
   private constructor(private readonly o: QueueOptions) {
     this.config = o.config;
-    this.files = new QueueFiles(o.config.queueDir, this.stats);
+    this.files = new QueueFiles(shareDir(o.config.queueDir, o.share?.slot ?? 0), this.stats);
     this.hops = new NextHops(o.config);
     this.pool = new OutboundPool(o.config.serverMaxOutboundConnections);
     this.control = new ControlWatcher(this.files.control, (ids) => this.commands(ids));
@@ -118,6 +122,9 @@ export class DeliveryQueue {
     const q = new DeliveryQueue(o);
     await q.files.init();
     await o.spool.init();
+    const share = o.share ?? { slot: 0, workers: 1 };
+    const adopted = await adoptShares(o.config.queueDir, q.files, share);
+    if (adopted) o.logger.info({ event: 'queue.adopted', entries: adopted, slot: share.slot }, 'queue entries of workers that are no more taken over');
     let loaded = 0;
     for (const id of await q.files.ids()) {
       try {
@@ -129,7 +136,7 @@ export class DeliveryQueue {
         o.logger.error({ event: 'queue.unreadable', queue: id, err: (e as Error).message }, 'queue entry unreadable; left in place');
       }
     }
-    o.logger.info({ event: 'queue.ready', dir: o.config.queueDir, entries: loaded }, 'delivery queue ready');
+    o.logger.info({ event: 'queue.ready', dir: q.files.dir, entries: loaded }, 'delivery queue ready');
     for (const live of q.entries.values()) void q.settle(live);
     q.control.start();
     return q;

@@ -16,6 +16,7 @@ import { createLogger } from '../server/logger.js';
 import { reload, sieveLogger } from '../server/reload.js';
 import { createServices, type ServerServices } from '../server/services.js';
 import { tuneHeap } from '../server/heap-tuning.js';
+import { shareOf, workerSlot } from '../ops/worker-slot.js';
 import type { SievePolicy } from '../session/policy.js';
 import type { SessionDeps } from '../session/session.js';
 import { keptByMta } from './beside-mta.js';
@@ -107,13 +108,15 @@ export async function startBeside(kind: BesideKind, configFile: string, options:
   let policy: SievePolicy = assembled.policy;
   const deps: SessionDeps = { policy: () => policy, services };
   const listen = options.listen ?? { host: settings.host, port: settings.port };
-  const common = { ...listen, hostname: config.server.hostname ?? osHostname(), context: settings.context, deadlineMs: settings.deadlineMs, idleTimeoutMs: IDLE_TIMEOUT_MS, maxConnections: settings.maxConnections, logger };
+  // Under workers each takes its share of the bounds set for the whole server (docs/postfix.md, "Workers").
+  const { workers } = workerSlot();
+  const common = { ...listen, hostname: config.server.hostname ?? osHostname(), context: settings.context, deadlineMs: settings.deadlineMs, idleTimeoutMs: IDLE_TIMEOUT_MS, maxConnections: shareOf(settings.maxConnections, workers), logger };
   let closeSessions = () => {};
   let front: TcpFront;
   if (kind === 'milter') {
     const m = config.milter;
     const incomingDir = await milterSpool(config.spoolDir);
-    front = createMilterFront({ ...common, maxMessageSize: m.maxMessageSize, maxMessageMemory: m.maxMessageMemory, messageInMemoryLimit: m.messageSpoolThreshold, incomingDir }, deps);
+    front = createMilterFront({ ...common, maxMessageSize: m.maxMessageSize, maxMessageMemory: shareOf(m.maxMessageMemory, workers), messageInMemoryLimit: m.messageSpoolThreshold, incomingDir }, deps);
   } else {
     const policyFront = createPolicyFront({ ...common, maxSessions: 10_000, sessionIdleMs: IDLE_TIMEOUT_MS }, deps);
     front = policyFront.front;

@@ -32,6 +32,7 @@ import type { Diagnostic } from '../diagnostics.js';
 import { rollingReload } from './rolling-reload.js';
 import { MaildirSpool } from '../delivery/maildir.js';
 import { ADOPT_ENV } from '../delivery/spool-writer.js';
+import { SLOT_ENV, WORKERS_ENV } from './worker-slot.js';
 import { recoverSpool } from '../server/spool-recovery.js';
 import { redisSettings } from '../store/index.js';
 import { RedisLink } from '../store/redis-link.js';
@@ -121,16 +122,20 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
   // the next start of the whole server. Each dead pid goes to one worker, with what it had taken over.
   let orphanPids: number[] = [];
   const adoptedBy = new Map<number, number[]>();
-  const fork = () => {
+  // Each worker's slot, 0 to workers-1: its share of the delivery queue (docs/delivery.md, "Workers").
+  // A worker started in a dead one's place gets its slot, and so its queue entries.
+  const slotOf = new Map<number, number>();
+  const fork = (slot: number) => {
     const adopt = orphanPids;
     orphanPids = [];
-    const w = cluster.fork(adopt.length ? { [ADOPT_ENV]: adopt.join(',') } : {});
+    const w = cluster.fork({ [SLOT_ENV]: String(slot), [WORKERS_ENV]: String(o.workers), ...(adopt.length ? { [ADOPT_ENV]: adopt.join(',') } : {}) });
+    slotOf.set(w.id, slot);
     adoptedBy.set(w.id, adopt);
     startedAt.set(w.id, Date.now());
     w.on('message', (m: { type?: string; addresses?: unknown }) => {
       if (m?.type !== LISTENING) return;
       listening.add(w.id);
-      logger.info({ event: 'worker-listening', worker: w.id, pid: w.process.pid }, 'worker listening');
+      logger.info({ event: 'worker-listening', worker: w.id, pid: w.process.pid, slot }, 'worker listening');
       if (!announced && listening.size === o.workers) {
         announced = true;
         logger.info({ event: 'listening', listeners: m.addresses, workers: o.workers }, 'listening');
@@ -143,14 +148,16 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
     startedAt.delete(w.id);
     if (w.process.pid) orphanPids.push(w.process.pid, ...(adoptedBy.get(w.id) ?? []));
     adoptedBy.delete(w.id);
+    const slot = slotOf.get(w.id) ?? 0;
+    slotOf.delete(w.id);
     if (stopping) return;
     quickDeaths = lived < 5000 ? quickDeaths + 1 : 0;
     const delayMs = Math.min(10_000, quickDeaths > 1 ? 250 * 2 ** (quickDeaths - 2) : 0);
     restarts.inc();
     logger.error({ event: 'worker-exit', worker: w.id, pid: w.process.pid, code, signal, restartInMs: delayMs }, 'worker exited; starting another');
-    setTimeout(() => !stopping && fork(), delayMs);
+    setTimeout(() => !stopping && fork(slot), delayMs);
   });
-  if (!stopping) for (let i = 0; i < o.workers; i++) fork();
+  if (!stopping) for (let slot = 0; slot < o.workers; slot++) fork(slot);
   else stopped();
 
   await done;

@@ -31,6 +31,7 @@ import { reload, sieveLogger } from './reload.js';
 import { createServices, type ServerServices } from './services.js';
 import { tuneHeap } from './heap-tuning.js';
 import { recoverSpool } from './spool-recovery.js';
+import { shareOf, workerSlot } from '../ops/worker-slot.js';
 
 export interface RunningServer {
   addresses: Array<{ host: string; port: number }>;
@@ -87,10 +88,12 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   }
 
   const s = config.server;
+  // Under workers each takes its share of the server's bounds and of the queue (docs/operations.md, "Workers").
+  const slot = workerSlot();
   // With routes, the queue is the store: created once, it outlives reloads (docs/delivery.md).
   const metrics = options.metrics ?? new Metrics();
   const queue = config.delivery.routed
-    ? await DeliveryQueue.open({ config: config.delivery, spool, logger, hostname: s.hostname ?? osHostname(), onOutcome: (o) => metrics.delivered(o) })
+    ? await DeliveryQueue.open({ config: config.delivery, spool, logger, hostname: s.hostname ?? osHostname(), onOutcome: (o) => metrics.delivered(o), share: slot })
     : undefined;
   if (queue) metrics.attachQueue(queue);
   const services = createServices(config, sieveLogger(logger, config), queue ? new QueueStore(queue, logger) : spool, { metrics });
@@ -100,7 +103,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   if (redis) metrics.watchRedis(() => redis.link.up);
   let policy: SievePolicy = observed(assembled.policy, metrics);
   const front = new SmtpFront(
-    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, greetPauseMs: s.greetPauseMs, maxConnections: s.maxConnections, dataTimeoutMs: s.dataTimeoutMs, maxMessageMemory: s.maxMessageMemory, incomingDir: join(config.spoolDir, 'tmp'), messageInMemoryLimit: s.messageSpoolThreshold, logger, connections: services.shared.connections },
+    { listeners: assembled.listeners, hostname: s.hostname ?? osHostname(), maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: s.maxConnectionsPerIp, socketTimeoutMs: s.socketTimeoutMs, greetPauseMs: s.greetPauseMs, maxConnections: shareOf(s.maxConnections, slot.workers), dataTimeoutMs: s.dataTimeoutMs, maxMessageMemory: shareOf(s.maxMessageMemory, slot.workers), incomingDir: join(config.spoolDir, 'tmp'), messageInMemoryLimit: s.messageSpoolThreshold, logger, connections: services.shared.connections },
     { policy: () => policy, services },
   );
   metrics.watchConnections(() => front.connectionCount);

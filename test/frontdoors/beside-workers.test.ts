@@ -5,44 +5,14 @@
  * worker, a worker killed with SIGKILL is replaced while the listener keeps
  * answering, and SIGTERM drains every worker and the primary exits 0.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliChild, startCli } from '../helpers/cli-child.js';
 import { freePort } from '../helpers/free-port.js';
 import { MilterClient, playTransaction } from '../helpers/milter-client.js';
 import { PolicyClient, rcptRequests } from '../helpers/policy-client.js';
-
-const bin = join(import.meta.dirname, '../../bin/smtp-cbv.js');
-
-interface Running {
-  child: ChildProcess;
-  out: () => string;
-  events(name: string): Array<Record<string, unknown>>;
-  until(what: string, cond: () => boolean | Promise<boolean>, ms?: number): Promise<void>;
-}
-
-function start(args: string[]): Running {
-  let out = '';
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const events = (name: string) =>
-    out
-      .split('\n')
-      .filter((l) => l.includes(`"event":"${name}"`))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const until = async (what: string, cond: () => boolean | Promise<boolean>, ms = 30_000) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (await cond()) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`timed out waiting for ${what}; output:\n${out.slice(-3000)}`);
-  };
-  return { child, out: () => out, events, until };
-}
 
 let dir: string;
 beforeAll(async () => {
@@ -66,13 +36,13 @@ async function milterAnswer(port: number): Promise<unknown> {
 
 describe('milter --workers 2', () => {
   let port: number;
-  let m: Running;
+  let m: CliChild;
   beforeAll(async () => {
     port = await freePort();
     await writeFile(join(dir, 'data.siv'), 'ec_action 550 "5.7.1 first";\n');
     await writeFile(join(dir, 'milter.conf'), `spool_dir = "spool"\nworkers = 1\nMilter_Listener { listen = "127.0.0.1:${port}" }\nsieve { script "data_phase1" { source = "data.siv" } }\n`);
     // --workers overrides the configuration's `workers = 1`.
-    m = start(['milter', '--config', join(dir, 'milter.conf'), '--workers', '2', '--drain', '5']);
+    m = startCli(['milter', '--config', join(dir, 'milter.conf'), '--workers', '2', '--drain', '5']);
     await m.until('the primary to announce both workers', () => m.events('listening').some((e) => e.role === 'primary' && e.workers === 2), 60_000);
   }, 90_000);
   afterAll(() => {
@@ -140,7 +110,7 @@ describe('policy --workers 2', () => {
     await writeFile(join(dir, 'rcptto.siv'), 'ec_action 550 "5.7.1 refused here";\n');
     // At debug, each answer is a policy.reply line of the worker that gave it.
     await writeFile(join(dir, 'policy.conf'), `spool_dir = "spool"\nlogging { level = debug }\nPolicy_Listener { listen = "127.0.0.1:${port}" }\nsieve { script "rcptto_phase1" { source = "rcptto.siv" } }\n`);
-    const p = start(['policy', '--config', join(dir, 'policy.conf'), '--workers', '2', '--drain', '1']);
+    const p = startCli(['policy', '--config', join(dir, 'policy.conf'), '--workers', '2', '--drain', '1']);
     try {
       await p.until('both workers', () => p.events('listening').some((e) => e.role === 'primary' && e.workers === 2), 60_000);
       for (let i = 0; i < 4; i++) {
@@ -155,7 +125,7 @@ describe('policy --workers 2', () => {
       p.child.kill('SIGTERM');
       expect(await exited).toBe(0);
     }
-    const bad = start(['policy', '--config', join(dir, 'policy.conf'), '--workers', 'many']);
+    const bad = startCli(['policy', '--config', join(dir, 'policy.conf'), '--workers', 'many']);
     expect(await new Promise<number | null>((r) => bad.child.once('exit', (code) => r(code)))).toBe(1);
     expect(bad.out()).toContain("smtp-cbv policy: --workers expects an integer from 1 to 64, found 'many'");
   }, 90_000);

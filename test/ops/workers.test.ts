@@ -5,41 +5,28 @@
  * answering, sums the workers' metrics, and drains every worker on SIGTERM
  * while /readyz says so.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliChild, startCli } from '../helpers/cli-child.js';
 import { freePort } from '../helpers/free-port.js';
 import { parsePrometheus, valueOf } from '../helpers/prometheus.js';
 import { sendMail } from '../helpers/server-fixture.js';
 import { RawSmtpClient } from '../helpers/smtp-client.js';
 
 let dir: string;
+let server: CliChild;
 let child: ChildProcess;
-let out = '';
 let smtpPort: number;
 let opsPort: number;
 
 const acceptAll = 'keep;\n';
 const rejectAll = 'require "reject";\nreject "closed for maintenance";\n';
 
-/** Log lines of one event, parsed. */
-function events(name: string): Array<Record<string, unknown>> {
-  return out
-    .split('\n')
-    .filter((l) => l.includes(`"event":"${name}"`))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}; output:\n${out.slice(-3000)}`);
-}
+const events = (name: string) => server.events(name);
+const until = (what: string, cond: () => boolean | Promise<boolean>, ms?: number) => server.until(what, cond, ms);
 
 async function get(path: string): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${opsPort}${path}`);
@@ -55,11 +42,9 @@ beforeAll(async () => {
     join(dir, 'test.conf'),
     `spool_dir = "spool"\nworkers = 1\nESMTP_Listener { Listen "127.0.0.1:${smtpPort}" { } }\nsieve { script "mailfrom_phase1" { source = "mailfrom.siv" } }\nmetrics { listen = "127.0.0.1:${opsPort}" }\n`,
   );
-  const bin = join(import.meta.dirname, '../../bin/smtp-cbv.js');
   // --workers overrides the configuration's `workers = 1`.
-  child = spawn(process.execPath, [bin, 'serve', '--config', join(dir, 'test.conf'), '--workers', '2', '--drain', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  server = startCli(['serve', '--config', join(dir, 'test.conf'), '--workers', '2', '--drain', '5']);
+  child = server.child;
   await until('the primary to announce both workers', () => events('listening').some((e) => e.role === 'primary' && e.workers === 2), 60_000);
 }, 90_000);
 
@@ -160,13 +145,10 @@ describe('serve --workers 2 with a broken script', () => {
     try {
       await writeFile(join(broken, 'bad.siv'), 'keep\n');
       await writeFile(join(broken, 'test.conf'), `spool_dir = "spool"\nESMTP_Listener { Listen "127.0.0.1:${await freePort()}" { } }\nsieve { script "mailfrom_phase1" { source = "bad.siv" } }\n`);
-      const bin = join(import.meta.dirname, '../../bin/smtp-cbv.js');
-      const p = spawn(process.execPath, [bin, 'serve', '--config', join(broken, 'test.conf'), '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let err = '';
-      p.stderr!.on('data', (d) => (err += d));
-      const code = await new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
+      const p = startCli(['serve', '--config', join(broken, 'test.conf'), '--workers', '2']);
+      const code = await new Promise<number | null>((r) => p.child.once('exit', (c) => r(c)));
       expect(code).toBe(1);
-      expect(err).toContain(`${join(broken, 'bad.siv')}:2:1: error:`);
+      expect(p.out()).toContain(`${join(broken, 'bad.siv')}:2:1: error:`);
     } finally {
       await rm(broken, { recursive: true, force: true });
     }

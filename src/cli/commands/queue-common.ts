@@ -5,11 +5,12 @@
 import type { Command } from 'commander';
 import { formatDiagnostic, hasErrors } from '../../diagnostics.js';
 import type { EntryState } from '../../delivery/queue-entry.js';
-import type { QueueFiles } from '../../delivery/queue-file.js';
+import type { AllShards } from '../../delivery/queue-shards.js';
 
 // The configuration and queue modules are imported when a queue command runs: the
 // other subcommands need none of them (start-up time).
-export const queueModules = () => Promise.all([import('../../delivery/queue-commands.js'), import('../../delivery/queue-file.js')]).then(([commands, file]) => ({ ...commands, ...file }));
+export const queueModules = () =>
+  Promise.all([import('../../delivery/queue-commands.js'), import('../../delivery/queue-file.js'), import('../../delivery/queue-shards.js')]).then(([commands, file, shards]) => ({ ...commands, ...file, ...shards }));
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
 
@@ -18,20 +19,20 @@ export interface QueueOpts {
   json?: boolean;
 }
 
-/** The queue directory the configuration names; null (exit code set) when the configuration has errors. */
-export async function queueFiles(opts: QueueOpts, io: CliIO, exit: ExitCodeSink): Promise<QueueFiles | null> {
-  const [{ loadConfig }, { QueueFiles }] = await Promise.all([import('../../config/index.js'), queueModules()]);
+/** The queue the configuration names, every worker's share of it; null (exit code set) when the configuration has errors. */
+export async function queueFiles(opts: QueueOpts, io: CliIO, exit: ExitCodeSink): Promise<AllShards | null> {
+  const [{ loadConfig }, { AllShards }] = await Promise.all([import('../../config/index.js'), queueModules()]);
   const { config, diagnostics } = await loadConfig(opts.config);
   if (!config || hasErrors(diagnostics)) {
     for (const d of diagnostics) io.err(`${formatDiagnostic(d)}\n`);
     exit.code = EXIT.config;
     return null;
   }
-  return new QueueFiles(config.delivery.queueDir);
+  return AllShards.open(config.delivery.queueDir);
 }
 
 /** The entry with this id, or null with EX_NOINPUT and a message. */
-export async function findEntry(files: QueueFiles, id: string, io: CliIO, exit: ExitCodeSink): Promise<{ state: EntryState; size: number } | null> {
+export async function findEntry(files: AllShards, id: string, io: CliIO, exit: ExitCodeSink): Promise<{ state: EntryState; size: number } | null> {
   const { isQueueId, readEntries } = await queueModules();
   const found = isQueueId(id) ? (await readEntries(files)).find((e) => e.state.header.id === id && !e.state.deleted) : undefined;
   if (!found) {

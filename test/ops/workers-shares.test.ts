@@ -1,0 +1,159 @@
+/**
+ * What `smtp-cbv serve --workers 2` shares out among its workers, as an
+ * operator runs it (child processes).
+ *
+ * The bounds set for the whole server: `max_connections` connections at
+ * once, all workers together.
+ *
+ * The delivery queue, relaying to a next hop that is down: every queue
+ * entry has one owner. A
+ * worker started in a dead one's place takes over the dead one's entries,
+ * never those of its live sibling; a restart with fewer workers takes over
+ * the entries of the workers that are no more; `smtp-cbv queue list` sees
+ * every worker's entries. Each message reaches the next hop once.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, type CliChild, startCli } from '../helpers/cli-child.js';
+import { freePort } from '../helpers/free-port.js';
+import { type MailSink, startMailSink } from '../helpers/mail-sink.js';
+import { sendMail } from '../helpers/server-fixture.js';
+import { RawSmtpClient } from '../helpers/smtp-client.js';
+
+const MESSAGES = 8;
+
+let dir: string;
+let conf: string;
+let sink: MailSink;
+let smtpPort: number;
+let server: CliChild | undefined;
+
+const start = (workers: number, config = conf): CliChild => (server = startCli(['serve', '--config', config, '--workers', String(workers), '--drain', '1']));
+const events = (name: string) => server!.events(name);
+const until = (what: string, cond: () => boolean | Promise<boolean>, ms?: number) => server!.until(what, cond, ms);
+
+/** Both workers listening. */
+const bothListening = () => until('two workers', () => events('listening').some((e) => e.role === 'primary' && e.workers === 2), 60_000);
+
+/** Sends the MESSAGES, each on its own connection (so the workers take turns), each accepted. */
+async function sendAll(): Promise<void> {
+  for (let i = 0; i < MESSAGES; i++) {
+    const c = await RawSmtpClient.open(smtpPort);
+    expect((await sendMail(c, 'a@sender.test', ['b@dest.test'], `Subject: m-${i}\r\n\r\nbody ${i}\r\n`)).end?.code).toBe(250);
+    await c.command('QUIT');
+    await c.waitClosed();
+  }
+}
+
+function queued(): Array<{ id: string }> {
+  const r = spawnSync(process.execPath, [bin, 'queue', 'list', '--config', conf, '--json'], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Array<{ id: string }>;
+}
+
+/** The tokens (one per message) the next hop received, with how many times each came. */
+function arrivals(): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (const m of sink.messages) {
+    const token = /Subject: (m-\d+)/.exec(m.data)?.[1] ?? '?';
+    seen.set(token, (seen.get(token) ?? 0) + 1);
+  }
+  return seen;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-workers-queue-'));
+  smtpPort = await freePort();
+  // The next hop, down until the test starts it again on the same port.
+  sink = await startMailSink();
+  await sink.stop();
+  conf = join(dir, 'server.conf');
+  await writeFile(
+    conf,
+    [
+      'spool_dir = "spool"',
+      'queue_dir = "queue"',
+      `Gateway = "127.0.0.1:${sink.port}"`,
+      'TLS = no',
+      'Connect_Timeout = 1',
+      'Retry_Interval = 0.3',
+      'retry_jitter = 0',
+      `ESMTP_Listener { Listen "127.0.0.1:${smtpPort}" { } hostname = "relay.test" }`,
+      '',
+    ].join('\n'),
+  );
+}, 30_000);
+
+afterAll(async () => {
+  server?.child.kill('SIGKILL');
+  await sink?.stop().catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Every message reached the next hop, and none twice (retries come every 0.3 s: a second copy would have come by now). */
+async function eachDeliveredOnce(): Promise<void> {
+  await until('every message at the next hop', () => arrivals().size === MESSAGES);
+  await new Promise((r) => setTimeout(r, 1500));
+  expect([...arrivals().values()].every((n) => n === 1), JSON.stringify([...arrivals()])).toBe(true);
+  await until('an empty queue', () => queued().length === 0);
+}
+
+describe('serve --workers: the bounds of the whole server', () => {
+  it('holds max_connections for all workers together', async () => {
+    const bounded = join(dir, 'bounded.conf');
+    const port = await freePort();
+    await writeFile(bounded, `spool_dir = "spool-bounded"\nESMTP_Listener { Listen "127.0.0.1:${port}" { } max_connections = 2 }\n`);
+    start(2, bounded);
+    await bothListening();
+    const open: RawSmtpClient[] = [];
+    const greetings: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = await RawSmtpClient.open(port);
+      open.push(c);
+      greetings.push((await c.reply()).code);
+    }
+    // Each worker keeps one of the two: with both shares in use, the rest are refused.
+    expect(greetings.filter((g) => g === 220).length).toBeLessThanOrEqual(2);
+    expect(greetings.filter((g) => g === 421).length).toBeGreaterThanOrEqual(2);
+    for (const c of open) c.close();
+    await server!.stop();
+  }, 90_000);
+});
+
+describe('serve --workers with a delivery queue', () => {
+  it("gives every entry one owner: a replaced worker takes the dead one's entries only; fewer workers take over the rest", async () => {
+    start(2);
+    await bothListening();
+    await sendAll();
+    // Both workers took some (round robin), and tried them.
+    await until('attempts by both workers', () => new Set(events('delivery.attempt').map((e) => e.worker)).size === 2);
+    expect(queued()).toHaveLength(MESSAGES);
+
+    // One worker dies; the one started in its place must not take its live sibling's entries.
+    process.kill(events('worker-listening')[0]!.pid as number, 'SIGKILL');
+    await until('the replacement worker', () => events('worker-listening').length === 3);
+    await new Promise((r) => setTimeout(r, 500));
+    await sink.start();
+    await eachDeliveredOnce();
+    await server!.stop();
+
+    // Queued under two workers with the next hop down; then one worker takes over both shares.
+    await sink.stop();
+    sink.messages.length = 0;
+    start(2);
+    await bothListening();
+    await sendAll();
+    await until('attempts by both workers', () => new Set(events('delivery.attempt').map((e) => e.worker)).size === 2);
+    await server!.stop();
+    expect(queued()).toHaveLength(MESSAGES);
+    start(1);
+    await until('the share of slot 1 taken over', () => events('queue.adopted').length === 1);
+    expect(events('queue.adopted')[0]!.entries).toBeGreaterThan(0);
+    await sink.start();
+    await eachDeliveredOnce();
+    await server!.stop();
+  }, 120_000);
+});
