@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { DirSync } from './dir-sync.js';
 import { type EntryOnDisk, type EntryRecord, QueueFiles } from './queue-file.js';
 import type { FileRange } from './file-range.js';
-import type { WorkerSlot } from '../ops/worker-slot.js';
+import { shareOf, type WorkerSlot } from '../ops/worker-slot.js';
+import type { DeliveryConfig, DeliveryRoute } from '../config/index.js';
 
 const SHARE_DIR = /^worker-([1-9][0-9]*)$/;
 
@@ -61,6 +62,23 @@ export async function adoptShares(queueDir: string, own: QueueFiles, share: Work
     await rm(orphan.dir, { recursive: true, force: true });
   }
   return moved;
+}
+
+/**
+ * A worker's part of the delivery limits, which Momentum sets for the whole
+ * server: an even share of Server_Max_Outbound_Connections and of each
+ * route's Max_Outbound_Connections, at least 1 (so a limit under the
+ * number of workers is exceeded: docs/delivery.md, "Workers").
+ */
+export function limitsShare(config: DeliveryConfig, workers: number): DeliveryConfig {
+  if (workers === 1) return config;
+  const route = <R extends DeliveryRoute>(r: R): R => ({ ...r, maxOutboundConnections: shareOf(r.maxOutboundConnections, workers) });
+  return {
+    ...config,
+    serverMaxOutboundConnections: shareOf(config.serverMaxOutboundConnections, workers),
+    defaultRoute: route(config.defaultRoute),
+    domains: Object.fromEntries(Object.entries(config.domains).map(([d, r]) => [d, route(r)])),
+  };
 }
 
 /**

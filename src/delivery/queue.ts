@@ -29,7 +29,7 @@ import { OutboundPool } from './outbound.js';
 import { apply, type EntryState, finished, isFinal, pending, replay } from './queue-entry.js';
 import { type EntryHeader, type EntryKind, type EntryOnDisk, type EntryRecipient, type EntryRecord, type FsyncCounter, newQueueId, QueueFiles } from './queue-file.js';
 import { type ParkedEntry, ParkedEntries, pendingCounts } from './queue-parking.js';
-import { adoptShares, shareDir } from './queue-shards.js';
+import { adoptShares, limitsShare, shareDir } from './queue-shards.js';
 import type { WorkerSlot } from '../ops/worker-slot.js';
 import { nextAttempt } from './retry.js';
 import { type Destination, destinationFor, NextHops } from './routes.js';
@@ -110,10 +110,10 @@ export class DeliveryQueue {
   private readonly control: ControlWatcher;
 
   private constructor(private readonly o: QueueOptions) {
-    this.config = o.config;
+    this.config = limitsShare(o.config, o.share?.workers ?? 1);
     this.files = new QueueFiles(shareDir(o.config.queueDir, o.share?.slot ?? 0), this.stats);
-    this.hops = new NextHops(o.config);
-    this.pool = new OutboundPool(o.config.serverMaxOutboundConnections);
+    this.hops = new NextHops(this.config);
+    this.pool = new OutboundPool(this.config.serverMaxOutboundConnections);
     this.control = new ControlWatcher(this.files.control, (ids) => this.commands(ids));
   }
 
@@ -176,8 +176,8 @@ export class DeliveryQueue {
     return made.map((m) => m.header.id);
   }
 
-  reconfigure(config: DeliveryConfig): void {
-    this.config = config;
+  reconfigure(next: DeliveryConfig): void {
+    const config = (this.config = limitsShare(next, this.o.share?.workers ?? 1));
     this.hops.configure(config);
     this.pool.maxIdle = config.serverMaxOutboundConnections;
     // A larger Server_Max_Outbound_Connections frees slots now, not at the next delivery's end.

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendCommand, readEntries } from '../../src/delivery/queue-commands.js';
 import { type EntryHeader, newQueueId, QueueFiles } from '../../src/delivery/queue-file.js';
-import { adoptShares, AllShards, shareDir, shareSlots } from '../../src/delivery/queue-shards.js';
+import { adoptShares, AllShards, limitsShare, shareDir, shareSlots } from '../../src/delivery/queue-shards.js';
+import { configFor } from '../helpers/queue-fixture.js';
 import { shareOf, workerSlot } from '../../src/ops/worker-slot.js';
 
 let dir: string;
@@ -84,5 +85,15 @@ describe('queue shares', () => {
     expect(shareOf(512, 1)).toBe(512);
     expect(shareOf(1000, 3)).toBe(333);
     expect(shareOf(2, 4)).toBe(1);
+  });
+
+  it("gives each worker its share of the delivery limits, each route's too", () => {
+    const { delivery } = configFor('Gateway = "127.0.0.1:25"\nServer_Max_Outbound_Connections = 100\nMax_Outbound_Connections = 10\nDomain "one.test" { Max_Outbound_Connections = 1 }', dir);
+    expect(limitsShare(delivery, 1)).toBe(delivery);
+    const share = limitsShare(delivery, 4);
+    expect(share.serverMaxOutboundConnections).toBe(25);
+    expect(share.defaultRoute.maxOutboundConnections).toBe(2);
+    expect(share.domains['one.test']!.maxOutboundConnections).toBe(1);
+    expect(delivery.serverMaxOutboundConnections).toBe(100);
   });
 });

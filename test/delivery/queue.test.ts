@@ -323,6 +323,17 @@ describe('delivery queue: concurrency', () => {
     expect(inFlight.peak).toBeLessThanOrEqual(4);
     expect(inFlight.peak).toBeGreaterThanOrEqual(3);
   });
+
+  it('keeps its share of Server_Max_Outbound_Connections when it is one of several workers', async () => {
+    const inFlight = { now: 0, peak: 0 };
+    const hops = [await sink({ delayMs: 300, inFlight }), await sink({ delayMs: 300, inFlight })];
+    const domains = hops.map((h, i) => `Domain "d${i}.test" { Gateway = "127.0.0.1:${h.port}" }`).join('\n');
+    fx = await openQueue(`${FAST}Max_Outbound_Connections = 3\nServer_Max_Outbound_Connections = 4\n${domains}`, { slot: 1, workers: 2 });
+    await fx.queue.add(hops.flatMap((_, d) => Array.from({ length: 4 }, (_, i) => message('alice@sender.test', [`u${i}@d${d}.test`]))));
+    for (const h of hops) await h.waitFor(4);
+    // Half of the 4 for each of two workers (3 would go at once to each destination alone).
+    expect(inFlight.peak).toBe(2);
+  });
 });
 
 describe('delivery queue: connections', () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { type Config, parseConfigText } from '../../src/config/index.js';
 import { MaildirSpool } from '../../src/delivery/maildir.js';
+import type { WorkerSlot } from '../../src/ops/worker-slot.js';
 import { DeliveryQueue, type NewEntry } from '../../src/delivery/queue.js';
 
 export interface LogLine {
@@ -33,7 +34,7 @@ export function configFor(text: string, dir: string): Config {
   return loaded.config;
 }
 
-export async function openQueue(text: string): Promise<QueueFixture> {
+export async function openQueue(text: string, share?: WorkerSlot): Promise<QueueFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-queue-'));
   const config = configFor(text, dir);
   const logs: LogLine[] = [];
@@ -44,7 +45,7 @@ export async function openQueue(text: string): Promise<QueueFixture> {
     config,
     spool,
     logs,
-    queue: await DeliveryQueue.open({ config: config.delivery, spool, logger, hostname: 'relay.test' }),
+    queue: await DeliveryQueue.open({ config: config.delivery, spool, logger, hostname: 'relay.test', ...(share ? { share } : {}) }),
     async reopen() {
       await fixture.queue.stop(1000);
       fixture.queue = await DeliveryQueue.open({ config: config.delivery, spool, logger, hostname: 'relay.test' });
