@@ -35,6 +35,7 @@ import { nextAttempt } from './retry.js';
 import { type Destination, destinationFor, NextHops } from './routes.js';
 import type { RecipientResult } from './smtp-sender.js';
 import { deliverBatch } from './transport.js';
+import { DeliverySlots } from './delivery-slots.js';
 import { type Piece, piecesSize } from './write-pieces.js';
 
 export interface NewEntry {
@@ -76,16 +77,9 @@ interface Live {
 interface Job {
   entry: Live;
   dest: Destination;
+  /** The destination's key (delivery-slots.ts). */
+  key: string;
   indexes: number[];
-}
-
-interface DestState {
-  active: number;
-  limit: number;
-  waiting: Job[];
-  head: number;
-  /** In the line of destinations waiting for a slot of Server_Max_Outbound_Connections. */
-  blocked?: boolean;
 }
 
 const MAX_TIMER = 2 ** 31 - 1;
@@ -97,12 +91,7 @@ export class DeliveryQueue {
   private readonly entries = new Map<string, Live>();
   /** Deferred entries whose state is on disk until their next retry (queue-parking.ts). */
   private readonly parked = new ParkedEntries((p) => this.wake(p));
-  private readonly dests = new Map<string, DestState>();
-  private readonly inflight = new Set<Promise<void>>();
-  /** Deliveries in flight, every destination together. */
-  private active = 0;
-  /** Destinations with work waiting only for a server-wide slot, in the order they take their turns. */
-  private blocked: string[] = [];
+  private readonly slots = new DeliverySlots<Job>((job) => this.run(job), () => this.config.serverMaxOutboundConnections);
   private config: DeliveryConfig;
   private readonly hops: NextHops;
   private readonly pool: OutboundPool;
@@ -181,7 +170,7 @@ export class DeliveryQueue {
     this.hops.configure(config);
     this.pool.maxIdle = config.serverMaxOutboundConnections;
     // A larger Server_Max_Outbound_Connections frees slots now, not at the next delivery's end.
-    this.released();
+    this.slots.released();
   }
 
   /** Every entry's state, a parked one's read from its file: for tests and the running server's own views. */
@@ -217,9 +206,7 @@ export class DeliveryQueue {
     this.control.stop();
     for (const l of this.entries.values()) if (l.timer) clearTimeout(l.timer);
     this.parked.stop();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => (timer = setTimeout(r, deadlineMs)))]);
-    if (timer) clearTimeout(timer);
+    await this.slots.stop(deadlineMs);
     this.pool.closeAll();
   }
 
@@ -236,7 +223,7 @@ export class DeliveryQueue {
         return;
       }
       const dest = destinationFor(r.address, this.config);
-      const job = groups.get(dest.key) ?? { entry: live, dest, indexes: [] };
+      const job = groups.get(dest.key) ?? { entry: live, dest, key: dest.key, indexes: [] };
       job.indexes.push(i);
       groups.set(dest.key, job);
       r.state = 'delivering';
@@ -251,63 +238,7 @@ export class DeliveryQueue {
       }, Math.min(MAX_TIMER, Math.max(0, nextAt - now)));
       live.timer.unref();
     }
-    for (const job of groups.values()) {
-      const d = this.dests.get(job.dest.key) ?? { active: 0, limit: 1, waiting: [], head: 0 };
-      d.limit = job.dest.route.method === 'maildir' ? 4 : job.dest.route.maxOutboundConnections;
-      d.waiting.push(job);
-      this.dests.set(job.dest.key, d);
-      this.pump(job.dest.key, d);
-    }
-  }
-
-  /**
-   * Starts a destination's waiting jobs, up to its Max_Outbound_Connections
-   * and the server's Server_Max_Outbound_Connections (at most `most` of
-   * them). A destination that still has work when the server has no slot
-   * left joins the line of those waiting for one.
-   */
-  private pump(key: string, d: DestState, most = Infinity): void {
-    let started = 0;
-    while (!this.stopped && d.active < d.limit && d.head < d.waiting.length) {
-      if (this.active >= this.config.serverMaxOutboundConnections || started === most) {
-        if (!d.blocked) {
-          d.blocked = true;
-          this.blocked.push(key);
-        }
-        return;
-      }
-      started++;
-      const job = d.waiting[d.head++]!;
-      d.active++;
-      this.active++;
-      const p: Promise<void> = this.run(job).finally(() => {
-        d.active--;
-        this.active--;
-        this.inflight.delete(p);
-        if (d.head === d.waiting.length) {
-          d.waiting = [];
-          d.head = 0;
-        }
-        if (d.active === 0 && d.waiting.length === 0 && !d.blocked) this.dests.delete(key);
-        // The slot goes first to the destinations in line for one, then to this one's next job.
-        this.released();
-        this.pump(key, d);
-      });
-      this.inflight.add(p);
-    }
-  }
-
-  /** Server-wide slots are free: the destinations in line take one job each, in turn, while slots last. */
-  private released(): void {
-    while (!this.stopped && this.active < this.config.serverMaxOutboundConnections && this.blocked.length) {
-      const key = this.blocked.shift()!;
-      const d = this.dests.get(key);
-      if (!d?.blocked) continue;
-      d.blocked = false;
-      this.pump(key, d, 1);
-      // Its own deliveries may have taken what it waited with meanwhile: an idle destination is forgotten.
-      if (d.active === 0 && d.head === d.waiting.length && !d.blocked) this.dests.delete(key);
-    }
+    for (const job of groups.values()) this.slots.add(job, job.dest.route.method === 'maildir' ? 4 : job.dest.route.maxOutboundConnections);
   }
 
   private async run({ entry, dest, indexes }: Job): Promise<void> {
