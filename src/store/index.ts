@@ -3,6 +3,7 @@
  * the configuration, kept across reloads, closed at stop. Without Redis the
  * process keeps everything to itself, as before.
  */
+import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { CbvStore } from '../cbv/cache.js';
 import { MemoryStore } from '../cbv/cache.js';
@@ -10,6 +11,7 @@ import type { ProbeFlights, SharedLimits } from '../cbv/shared.js';
 import type { Config, RedisConfig } from '../config/types.js';
 import { type CounterStore, MemoryCounterStore } from '../sievepp/counters.js';
 import { type ConnectionCounter, LocalConnections, RedisConnections } from './connections.js';
+import { ClusterConnections } from './cluster-connections.js';
 import { SharedCounterStore } from './counter-store.js';
 import { RedisFlights } from './redis-flights.js';
 import { RedisLimits } from './redis-limits.js';
@@ -44,7 +46,9 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
   const local = new MemoryStore(config.smtpCbv?.cache.size ?? 10_000);
   const settings = redisSettings(config);
   if (!settings) {
-    return { cbvStore: local, connections: new LocalConnections(), counterStore: new MemoryCounterStore(), close: async () => undefined };
+    // A cluster worker counts connections in its primary, so per-IP limits hold for the server (cluster-connections.ts).
+    const connections = cluster.isWorker ? new ClusterConnections() : new LocalConnections();
+    return { cbvStore: local, connections, counterStore: new MemoryCounterStore(), close: async () => undefined };
   }
   const link = new RedisLink({ ...settings, logger });
   const connections = new RedisConnections(link);

@@ -3,7 +3,7 @@
  * operator runs it (child processes).
  *
  * The bounds set for the whole server: `max_connections` connections at
- * once, all workers together.
+ * once and `max_connections_per_ip` from one address, all workers together.
  *
  * The delivery queue, relaying to a next hop that is down: every queue
  * entry has one owner. A
@@ -119,6 +119,36 @@ describe('serve --workers: the bounds of the whole server', () => {
     expect(greetings.filter((g) => g === 220).length).toBeLessThanOrEqual(2);
     expect(greetings.filter((g) => g === 421).length).toBeGreaterThanOrEqual(2);
     for (const c of open) c.close();
+    await server!.stop();
+  }, 90_000);
+
+  it('holds max_connections_per_ip for all workers together, without Redis: the primary counts', async () => {
+    const perIp = join(dir, 'per-ip.conf');
+    const port = await freePort();
+    await writeFile(perIp, `spool_dir = "spool-per-ip"\nESMTP_Listener { Listen "127.0.0.1:${port}" { } max_connections_per_ip = 2 }\n`);
+    start(2, perIp);
+    await bothListening();
+    const greeted: RawSmtpClient[] = [];
+    const codes: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = await RawSmtpClient.open(port);
+      const code = (await c.reply()).code;
+      codes.push(code);
+      if (code === 220) greeted.push(c);
+      else c.close();
+    }
+    // Exactly the two the server allows, whichever worker each reached.
+    expect(codes.filter((g) => g === 220)).toHaveLength(2);
+    // One leaves: its place is free again, counted in the primary too.
+    await greeted.shift()!.command('QUIT');
+    await server!.until('the next connection to be greeted', async () => {
+      const c = await RawSmtpClient.open(port);
+      const code = (await c.reply()).code;
+      if (code === 220) greeted.push(c);
+      else c.close();
+      return code === 220;
+    });
+    for (const c of greeted) c.close();
     await server!.stop();
   }, 90_000);
 });
