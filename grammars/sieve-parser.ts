@@ -297,11 +297,57 @@ export class SieveParser extends SieveParserBase {
     return step;
   }
 
-  /** `*argument`, inside the rule that owns them (command, test or call). */
+  /**
+   * `*argument`, inside the rule that owns them (command, test or call).
+   * While Chevrotain records the grammar it is a MANY over the argument
+   * alternatives; a parse then takes the next token's type straight to its
+   * alternative, the decision the MANY and its OR would make from the same
+   * one token of lookahead, without their two lookahead calls and the
+   * repetition's bookkeeping for each argument.
+   */
   private argumentList(): Argument[] {
     this.collected = NONE;
-    this.MANY(this.argumentStep);
-    return this.collected;
+    if (this.recording) {
+      this.MANY(this.argumentStep);
+      return this.collected;
+    }
+    for (;;) {
+      const at = this.consumed();
+      let arg: Argument | undefined;
+      switch (this.LA(1).tokenType) {
+        case QuotedString:
+          arg = this.string(this.CONSUME(QuotedString), false);
+          break;
+        case MultiLine:
+          arg = this.string(this.CONSUME(MultiLine), true);
+          break;
+        case NumberLiteral:
+          arg = this.number(this.CONSUME(NumberLiteral));
+          break;
+        case Tag:
+          this.CONSUME(Tag);
+          arg = this.tag();
+          break;
+        case LBracket:
+          arg = this.SUBRULE(this.stringList);
+          break;
+        case Variable:
+          arg = this.SUBRULE4(this.variable);
+          break;
+        default:
+          return this.collected;
+      }
+      // A string list that was recovered from: go on after what recovery skipped (never in place).
+      if (arg === undefined) {
+        if (this.consumed() === at) return this.collected;
+        continue;
+      }
+      const args = (this.collected = append(this.collected, arg));
+      if (args.length === this.settings.limits.maxArguments + 1) {
+        const owner = this.owner();
+        this.reportAt(arg.pos, `too many arguments for ${owner ? `'${owner.image}'` : 'this command'} (at most ${this.settings.limits.maxArguments})`);
+      }
+    }
   }
 
   /** `test / test-list` after the arguments of an owner at test nesting `level` (0 for a command). */
