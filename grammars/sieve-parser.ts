@@ -107,13 +107,15 @@ export class SieveParser extends SieveParserBase {
   script = this.RULE('script', (): Script => {
     const first = this.LA(1);
     let commands: Statement[] = NONE;
-    const alts = this.statementsAt(0);
-    this.MANY(() => {
-      const statement = this.OR(alts);
-      if (statement) commands = append(commands, statement);
-    });
-    if (this.recording) return undefined as never;
-    commands = this.parseAfterStrayTokens(commands);
+    if (this.recording) {
+      const alts = this.statementsAt(0);
+      this.MANY(() => {
+        const statement = this.OR(alts);
+        if (statement) commands = append(commands, statement);
+      });
+      return undefined as never;
+    }
+    commands = this.parseAfterStrayTokens(this.statements(0, commands));
     return {
       kind: 'script',
       commands: exact(commands),
@@ -127,7 +129,7 @@ export class SieveParser extends SieveParserBase {
     const at = this.consumed();
     if (!this.recording) this.enter('command', id, depth);
     const args = this.argumentList();
-    const tests = this.OPTION(this.testOptionAt(0));
+    const tests = this.testsAfter(0);
     const testList = tests !== undefined && this.foundTestList;
     const ending = this.OR2((this.commandEndAlts[depth] ??= [
       { ALT: () => this.CONSUME(Semicolon) },
@@ -150,9 +152,10 @@ export class SieveParser extends SieveParserBase {
         this.skipBalanced(RCurly, LCurly, Priority.Block);
       }
     }
-    this.blockStatements[depth] = NONE;
-    this.MANY(this.blockStepAt(depth));
-    if (!this.recording) statements = this.blockStatements[depth]!;
+    if (this.recording) {
+      this.blockStatements[depth] = NONE;
+      this.MANY(this.blockStepAt(depth));
+    } else statements = this.statements(depth, NONE);
     this.CONSUME(RCurly);
     if (!this.recording) this.leave();
     return exact(statements);
@@ -164,7 +167,7 @@ export class SieveParser extends SieveParserBase {
     const at = this.consumed();
     if (!this.recording) this.enter('test', id, level);
     const args = this.argumentList();
-    const tests = this.OPTION(this.testOptionAt(level));
+    const tests = this.testsAfter(level);
     const testList = tests !== undefined && this.foundTestList;
     if (this.recording) return undefined as never;
     this.leave();
@@ -257,7 +260,7 @@ export class SieveParser extends SieveParserBase {
     const at = this.consumed();
     if (!this.recording) this.enter('call', id, 0);
     const args = this.argumentList();
-    const tests = this.OPTION(this.testOptionAt(0));
+    const tests = this.testsAfter(0);
     const testList = tests !== undefined && this.foundTestList;
     if (this.recording) return undefined as never;
     this.leave();
@@ -271,6 +274,48 @@ export class SieveParser extends SieveParserBase {
       { ALT: () => this.SUBRULE(this.command, argsOf(depth)) },
       { ALT: () => this.SUBRULE(this.assignment, argsOf(depth)) },
     ]);
+  }
+
+  /**
+   * `*(command / assignment)` at block `depth`, added to `list`, in a parse
+   * (not while Chevrotain records the grammar): the next token's type
+   * decides, as in argumentList.
+   */
+  private statements(depth: number, list: Statement[]): Statement[] {
+    for (;;) {
+      const type = this.LA(1).tokenType;
+      const at = this.consumed();
+      let statement: Statement | undefined;
+      if (type === Identifier) statement = this.SUBRULE(this.command, argsOf(depth));
+      else if (type === Variable || type === LParen) statement = this.SUBRULE(this.assignment, argsOf(depth));
+      else return list;
+      if (statement) list = append(list, statement);
+      else if (this.consumed() === at) return list;
+    }
+  }
+
+  /**
+   * `[ test / test-list ]` after the arguments of an owner at test nesting
+   * `level` (0 for a command); undefined when there is neither. While
+   * Chevrotain records the grammar, an OPTION over the two; in a parse the
+   * next token's type decides, as in argumentList.
+   */
+  private testsAfter(level: number): Test[] | undefined {
+    if (this.recording) return this.OPTION(this.testOptionAt(level));
+    switch (this.LA(1).tokenType) {
+      case Identifier: {
+        const t = this.SUBRULE(this.test, argsOf(level + 1));
+        this.foundTestList = false;
+        return [t];
+      }
+      case LParen: {
+        const l = this.SUBRULE(this.testList, argsOf(level + 1));
+        this.foundTestList = true;
+        return l;
+      }
+      default:
+        return undefined;
+    }
   }
 
   private blockStepAt(depth: number): () => void {
