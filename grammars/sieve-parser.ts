@@ -47,21 +47,17 @@ export class SieveParser extends SieveParserBase {
   private readonly testOptions: Array<() => Test[]> = [];
   /** Set by the test-list alternative of testOptions, read as soon as the OPTION returns. */
   private foundTestList = false;
-  /** The arguments being collected by argumentStep (arguments never nest, so one list at a time). */
-  private collected: Argument[] = NONE;
   private readonly argumentAlts: Alts<Argument | undefined>;
-  private readonly argumentStep: () => void;
   /** String-list items, two copies: a rule may not use one CONSUME index twice. */
   private readonly listItemAlts: [Alts<StringArg>, Alts<StringArg>];
   private readonly indexAlts: Alts<VariableArg['index'][number]>;
   /*
-   * The bodies of the MANY loops of block, testList and stringList, made
-   * once instead of a closure per rule invocation, with the list each one
-   * fills. Blocks and test lists nest one depth (or level) at a time, so one
-   * list per depth is enough; string lists do not nest.
+   * The bodies of the MANY loops of testList and stringList, made once
+   * instead of a closure per rule invocation, with the list each one fills.
+   * Test lists nest one level at a time, so one list per level is enough;
+   * string lists do not nest. (Arguments and statements are taken outside
+   * Chevrotain's loops in a parse: see argumentList.)
    */
-  private readonly blockSteps: Array<() => void> = [];
-  private readonly blockStatements: Statement[][] = [];
   private readonly testListSteps: Array<() => void> = [];
   private readonly testListTests: Test[][] = [];
   private listItems: StringArg[] = NONE;
@@ -78,15 +74,6 @@ export class SieveParser extends SieveParserBase {
       // Index 4: assignment uses SUBRULE1-3 of `variable` for its targets.
       { ALT: () => this.SUBRULE4(this.variable) },
     ];
-    this.argumentStep = () => {
-      const arg = this.OR(this.argumentAlts);
-      if (arg === undefined || this.recording) return; // a string list that was recovered from
-      const args = (this.collected = append(this.collected, arg));
-      if (args.length === this.settings.limits.maxArguments + 1) {
-        const owner = this.owner();
-        this.reportAt(arg.pos, `too many arguments for ${owner ? `'${owner.image}'` : 'this command'} (at most ${this.settings.limits.maxArguments})`);
-      }
-    };
     this.listItemAlts = [this.listItemAltsAt(1), this.listItemAltsAt(2)];
     this.listItemStep = () => {
       this.CONSUME(Comma);
@@ -106,16 +93,11 @@ export class SieveParser extends SieveParserBase {
 
   script = this.RULE('script', (): Script => {
     const first = this.LA(1);
-    let commands: Statement[] = NONE;
     if (this.recording) {
-      const alts = this.statementsAt(0);
-      this.MANY(() => {
-        const statement = this.OR(alts);
-        if (statement) commands = append(commands, statement);
-      });
+      this.MANY(() => void this.OR(this.statementsAt(0)));
       return undefined as never;
     }
-    commands = this.parseAfterStrayTokens(this.statements(0, commands));
+    const commands = this.parseAfterStrayTokens(this.statements(0, NONE));
     return {
       kind: 'script',
       commands: exact(commands),
@@ -152,10 +134,8 @@ export class SieveParser extends SieveParserBase {
         this.skipBalanced(RCurly, LCurly, Priority.Block);
       }
     }
-    if (this.recording) {
-      this.blockStatements[depth] = NONE;
-      this.MANY(this.blockStepAt(depth));
-    } else statements = this.statements(depth, NONE);
+    if (this.recording) this.MANY(() => void this.OR(this.statementsAt(depth)));
+    else statements = this.statements(depth, NONE);
     this.CONSUME(RCurly);
     if (!this.recording) this.leave();
     return exact(statements);
@@ -318,18 +298,6 @@ export class SieveParser extends SieveParserBase {
     }
   }
 
-  private blockStepAt(depth: number): () => void {
-    let step = this.blockSteps[depth];
-    if (!step) {
-      const alts = this.statementsAt(depth);
-      step = this.blockSteps[depth] = () => {
-        const statement = this.OR(alts);
-        if (statement) this.blockStatements[depth] = append(this.blockStatements[depth]!, statement);
-      };
-    }
-    return step;
-  }
-
   private testListStepAt(level: number): () => void {
     let step = this.testListSteps[level];
     if (!step) {
@@ -351,11 +319,11 @@ export class SieveParser extends SieveParserBase {
    * repetition's bookkeeping for each argument.
    */
   private argumentList(): Argument[] {
-    this.collected = NONE;
     if (this.recording) {
-      this.MANY(this.argumentStep);
-      return this.collected;
+      this.MANY(() => void this.OR(this.argumentAlts));
+      return NONE;
     }
+    let args: Argument[] = NONE;
     for (;;) {
       const at = this.consumed();
       let arg: Argument | undefined;
@@ -380,14 +348,14 @@ export class SieveParser extends SieveParserBase {
           arg = this.SUBRULE4(this.variable);
           break;
         default:
-          return this.collected;
+          return args;
       }
       // A string list that was recovered from: go on after what recovery skipped (never in place).
       if (arg === undefined) {
-        if (this.consumed() === at) return this.collected;
+        if (this.consumed() === at) return args;
         continue;
       }
-      const args = (this.collected = append(this.collected, arg));
+      args = append(args, arg);
       if (args.length === this.settings.limits.maxArguments + 1) {
         const owner = this.owner();
         this.reportAt(arg.pos, `too many arguments for ${owner ? `'${owner.image}'` : 'this command'} (at most ${this.settings.limits.maxArguments})`);
