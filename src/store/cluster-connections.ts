@@ -13,6 +13,7 @@
 import { type ConnectionCounter, LocalConnections } from './connections.js';
 
 const ASK = 'smtp-cbv:connections';
+const ANSWER_WITHIN_MS = 1000;
 const ANSWER = 'smtp-cbv:connections-total';
 
 interface Ask {
@@ -74,12 +75,23 @@ export class ClusterConnections implements ConnectionCounter {
 
   private async ask(op: 'open' | 'count', ip: string): Promise<number> {
     const seq = ++this.seq;
-    const answered = new Promise<number>((resolve) => this.waiting.set(seq, resolve));
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<number>((resolve) => {
+      this.waiting.set(seq, resolve);
+      // A primary too busy to answer within a second must not hold the greeting: this worker's own count answers.
+      timer = setTimeout(() => {
+        this.waiting.delete(seq);
+        resolve(this.local.current(ip));
+      }, ANSWER_WITHIN_MS);
+      timer.unref();
+    });
     if (!this.send({ type: ASK, op, ip, seq })) {
+      clearTimeout(timer);
       this.waiting.delete(seq);
       return this.local.current(ip);
     }
     const total = await answered;
+    clearTimeout(timer);
     if (this.local.current(ip) > 0) this.known.set(ip, total);
     return total;
   }

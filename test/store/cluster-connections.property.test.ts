@@ -77,4 +77,15 @@ describe('connections counted in the primary', () => {
       { numRuns: 100 },
     );
   });
+
+  it('answers from its own count when the primary does not answer within a second', async () => {
+    const silent = new ClusterConnections({ connected: true, send: () => true, on: () => undefined });
+    const started = Date.now();
+    expect(await silent.open('192.0.2.9')).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    // Without a channel at all (the primary gone), at once.
+    const alone = new ClusterConnections({ connected: false, on: () => undefined });
+    expect(await alone.open('192.0.2.9')).toBe(1);
+    expect(await alone.open('192.0.2.9')).toBe(2);
+  });
 });
