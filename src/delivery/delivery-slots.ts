@@ -7,11 +7,6 @@
  * one slot each, in turn, as slots come free, so one busy destination does
  * not hold every slot.
  */
-export interface SlotJob {
-  /** The destination's key: jobs with one key share its limit. */
-  readonly key: string;
-}
-
 interface Line<J> {
   active: number;
   limit: number;
@@ -21,7 +16,7 @@ interface Line<J> {
   blocked?: boolean;
 }
 
-export class DeliverySlots<J extends SlotJob> {
+export class DeliverySlots<J> {
   private readonly lines = new Map<string, Line<J>>();
   /** Destinations with work waiting only for a server-wide slot, in the order they take their turns. */
   private blocked: string[] = [];
@@ -36,13 +31,13 @@ export class DeliverySlots<J extends SlotJob> {
     private readonly serverMax: () => number,
   ) {}
 
-  /** Adds a job to its destination's line, whose limit is now `limit`, and starts what may start. */
-  add(job: J, limit: number): void {
-    const d = this.lines.get(job.key) ?? { active: 0, limit, waiting: [], head: 0 };
+  /** Adds a job to the line of its destination (`key`: jobs with one key share its limit), whose limit is now `limit`, and starts what may start. */
+  add(job: J, key: string, limit: number): void {
+    const d = this.lines.get(key) ?? { active: 0, limit, waiting: [], head: 0 };
     d.limit = limit;
     d.waiting.push(job);
-    this.lines.set(job.key, d);
-    this.pump(job.key, d);
+    this.lines.set(key, d);
+    this.pump(key, d);
   }
 
   /** Server-wide slots are free: the destinations in line take one job each, in turn, while slots last. */

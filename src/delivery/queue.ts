@@ -77,8 +77,6 @@ interface Live {
 interface Job {
   entry: Live;
   dest: Destination;
-  /** The destination's key (delivery-slots.ts). */
-  key: string;
   indexes: number[];
 }
 
@@ -93,14 +91,17 @@ export class DeliveryQueue {
   private readonly parked = new ParkedEntries((p) => this.wake(p));
   private readonly slots = new DeliverySlots<Job>((job) => this.run(job), () => this.config.serverMaxOutboundConnections);
   private config: DeliveryConfig;
+  /** This process's share of the queue (queue-shards.ts). */
+  private readonly share: WorkerSlot;
   private readonly hops: NextHops;
   private readonly pool: OutboundPool;
   private stopped = false;
   private readonly control: ControlWatcher;
 
   private constructor(private readonly o: QueueOptions) {
-    this.config = limitsShare(o.config, o.share?.workers ?? 1);
-    this.files = new QueueFiles(shareDir(o.config.queueDir, o.share?.slot ?? 0), this.stats);
+    this.share = o.share ?? { slot: 0, workers: 1 };
+    this.config = limitsShare(o.config, this.share.workers);
+    this.files = new QueueFiles(shareDir(o.config.queueDir, this.share.slot), this.stats);
     this.hops = new NextHops(this.config);
     this.pool = new OutboundPool(this.config.serverMaxOutboundConnections);
     this.control = new ControlWatcher(this.files.control, (ids) => this.commands(ids));
@@ -111,9 +112,8 @@ export class DeliveryQueue {
     const q = new DeliveryQueue(o);
     await q.files.init();
     await o.spool.init();
-    const share = o.share ?? { slot: 0, workers: 1 };
-    const adopted = await adoptShares(o.config.queueDir, q.files, share);
-    if (adopted) o.logger.info({ event: 'queue.adopted', entries: adopted, slot: share.slot }, 'queue entries of workers that are no more taken over');
+    const adopted = await adoptShares(o.config.queueDir, q.files, q.share);
+    if (adopted) o.logger.info({ event: 'queue.adopted', entries: adopted, slot: q.share.slot }, 'queue entries of workers that are no more taken over');
     let loaded = 0;
     for (const id of await q.files.ids()) {
       try {
@@ -166,7 +166,7 @@ export class DeliveryQueue {
   }
 
   reconfigure(next: DeliveryConfig): void {
-    const config = (this.config = limitsShare(next, this.o.share?.workers ?? 1));
+    const config = (this.config = limitsShare(next, this.share.workers));
     this.hops.configure(config);
     this.pool.maxIdle = config.serverMaxOutboundConnections;
     // A larger Server_Max_Outbound_Connections frees slots now, not at the next delivery's end.
@@ -223,7 +223,7 @@ export class DeliveryQueue {
         return;
       }
       const dest = destinationFor(r.address, this.config);
-      const job = groups.get(dest.key) ?? { entry: live, dest, key: dest.key, indexes: [] };
+      const job = groups.get(dest.key) ?? { entry: live, dest, indexes: [] };
       job.indexes.push(i);
       groups.set(dest.key, job);
       r.state = 'delivering';
@@ -238,7 +238,7 @@ export class DeliveryQueue {
       }, Math.min(MAX_TIMER, Math.max(0, nextAt - now)));
       live.timer.unref();
     }
-    for (const job of groups.values()) this.slots.add(job, job.dest.route.method === 'maildir' ? 4 : job.dest.route.maxOutboundConnections);
+    for (const job of groups.values()) this.slots.add(job, job.dest.key, job.dest.route.method === 'maildir' ? 4 : job.dest.route.maxOutboundConnections);
   }
 
   private async run({ entry, dest, indexes }: Job): Promise<void> {

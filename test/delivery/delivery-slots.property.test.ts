@@ -43,7 +43,7 @@ describe('DeliverySlots', () => {
           for (const [n, step] of plan.entries()) {
             const job = { key: step.key, n, ticks: step.ticks };
             added.push(job);
-            slots.add(job, limits[step.key as keyof typeof limits]);
+            slots.add(job, job.key, limits[step.key as keyof typeof limits]);
             for (let i = 0; i < step.afterTicks; i++) {
               await tick();
               // Work that could run (its line under its limit) while server slots are free.
