@@ -34,6 +34,7 @@ import { MaildirSpool } from '../delivery/maildir.js';
 import { ADOPT_ENV } from '../delivery/spool-writer.js';
 import { SLOT_ENV, WORKERS_ENV } from './worker-slot.js';
 import { ConnectionTally } from '../store/cluster-connections.js';
+import { CounterTally } from '../store/cluster-counters.js';
 import { recoverSpool } from '../server/spool-recovery.js';
 import { redisSettings } from '../store/index.js';
 import { RedisLink } from '../store/redis-link.js';
@@ -126,8 +127,10 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
   // Each worker's slot, 0 to workers-1: its share of the delivery queue (docs/delivery.md, "Workers").
   // A worker started in a dead one's place gets its slot, and so its queue entries.
   const slotOf = new Map<number, number>();
-  // Connections per client address, every worker together, when Redis does not count them (src/store/cluster-connections.ts).
+  // Connections and per-IP events, every worker together, when Redis does not count them
+  // (src/store/cluster-connections.ts, src/store/cluster-counters.ts).
   const tally = new ConnectionTally();
+  const counters = new CounterTally();
   const fork = (slot: number) => {
     const adopt = orphanPids;
     orphanPids = [];
@@ -136,7 +139,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
     adoptedBy.set(w.id, adopt);
     startedAt.set(w.id, Date.now());
     w.on('message', (m: { type?: string; addresses?: unknown }) => {
-      if (tally.handle(w, m)) return;
+      if (tally.handle(w, m) || counters.handle(w, m)) return;
       if (m?.type !== LISTENING) return;
       listening.add(w.id);
       logger.info({ event: 'worker-listening', worker: w.id, pid: w.process.pid, slot }, 'worker listening');

@@ -12,6 +12,7 @@ import type { Config, RedisConfig } from '../config/types.js';
 import { type CounterStore, MemoryCounterStore } from '../sievepp/counters.js';
 import { type ConnectionCounter, LocalConnections, RedisConnections } from './connections.js';
 import { ClusterConnections } from './cluster-connections.js';
+import { ClusterCounterStore } from './cluster-counters.js';
 import { SharedCounterStore } from './counter-store.js';
 import { RedisFlights } from './redis-flights.js';
 import { RedisLimits } from './redis-limits.js';
@@ -46,9 +47,12 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
   const local = new MemoryStore(config.smtpCbv?.cache.size ?? 10_000);
   const settings = redisSettings(config);
   if (!settings) {
-    // A cluster worker counts connections in its primary, so per-IP limits hold for the server (cluster-connections.ts).
-    const connections = cluster.isWorker ? new ClusterConnections() : new LocalConnections();
-    return { cbvStore: local, connections, counterStore: new MemoryCounterStore(), close: async () => undefined };
+    // A cluster worker counts connections and per-IP events in its primary, so they are the server's
+    // (cluster-connections.ts, cluster-counters.ts).
+    const worker = cluster.isWorker;
+    const connections = worker ? new ClusterConnections() : new LocalConnections();
+    const counterStore = worker ? new ClusterCounterStore() : new MemoryCounterStore();
+    return { cbvStore: local, connections, counterStore, close: async () => undefined };
   }
   const link = new RedisLink({ ...settings, logger });
   const connections = new RedisConnections(link);

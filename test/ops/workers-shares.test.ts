@@ -3,7 +3,8 @@
  * operator runs it (child processes).
  *
  * The bounds set for the whole server: `max_connections` connections at
- * once and `max_connections_per_ip` from one address, all workers together.
+ * once and `max_connections_per_ip` from one address, all workers together,
+ * and Momentum's per-IP series (ec_ip_connections) counted over every worker.
  *
  * The delivery queue, relaying to a next hop that is down: every queue
  * entry has one owner. A
@@ -149,6 +150,24 @@ describe('serve --workers: the bounds of the whole server', () => {
       return code === 220;
     });
     for (const c of greeted) c.close();
+    await server!.stop();
+  }, 90_000);
+
+  it("counts Momentum's per-IP series for all workers together, without Redis: the third connection is refused", async () => {
+    const counted = join(dir, 'counted.conf');
+    const port = await freePort();
+    await writeFile(join(dir, 'connect.siv'), '$n = ec_ip_connections "0" "32";\nif ec_test :value "gt" :comparator "i;ascii-numeric" "${n}" "2" { ec_action 421 "4.7.0 too many connections"; }\n');
+    await writeFile(counted, `spool_dir = "spool-counted"\nESMTP_Listener { Listen "127.0.0.1:${port}" { } }\nsieve { script "connect_phase1" { source = "connect.siv" } }\n`);
+    start(2, counted);
+    await bothListening();
+    const greetings: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = await RawSmtpClient.open(port);
+      greetings.push((await c.reply()).text);
+      c.close();
+    }
+    // Each worker alone saw two at most, and let all four in.
+    expect(greetings).toEqual([expect.stringMatching(/^220 /), expect.stringMatching(/^220 /), '421 4.7.0 too many connections', '421 4.7.0 too many connections']);
     await server!.stop();
   }, 90_000);
 });

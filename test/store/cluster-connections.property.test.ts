@@ -4,30 +4,16 @@
  * order as node:cluster's IPC does: every open is answered with the count
  * over every live worker, and a worker's death takes its connections out.
  */
-import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ClusterConnections, ConnectionTally } from '../../src/store/cluster-connections.js';
+import { PrimaryChannel } from '../../src/store/primary-channel.js';
+import { linkToPrimary } from '../helpers/primary-link.js';
 
 /** A worker and the primary joined by a channel that delivers in order, a turn later. */
 function join(tally: ConnectionTally, id: number) {
-  const toWorker = new EventEmitter();
-  let connected = true;
-  const worker = {
-    id,
-    send: (m: unknown) => setImmediate(() => toWorker.emit('message', m)),
-  };
-  const counter = new ClusterConnections({
-    get connected() {
-      return connected;
-    },
-    send: (m: unknown) => {
-      setImmediate(() => tally.handle(worker, m));
-      return true;
-    },
-    on: (event, listener) => toWorker.on(event, listener),
-  });
-  return { counter, cut: () => (connected = false) };
+  const link = linkToPrimary(id, (worker, m) => tally.handle(worker, m));
+  return { counter: new ClusterConnections(link.channel), cut: link.cut };
 }
 
 const settle = () => new Promise<void>((r) => setTimeout(r, 5));
@@ -79,12 +65,12 @@ describe('connections counted in the primary', () => {
   });
 
   it('answers from its own count when the primary does not answer within a second', async () => {
-    const silent = new ClusterConnections({ connected: true, send: () => true, on: () => undefined });
+    const silent = new ClusterConnections(new PrimaryChannel({ connected: true, send: () => true, on: () => undefined }));
     const started = Date.now();
     expect(await silent.open('192.0.2.9')).toBe(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     // Without a channel at all (the primary gone), at once.
-    const alone = new ClusterConnections({ connected: false, on: () => undefined });
+    const alone = new ClusterConnections(new PrimaryChannel({ connected: false, on: () => undefined }));
     expect(await alone.open('192.0.2.9')).toBe(1);
     expect(await alone.open('192.0.2.9')).toBe(2);
   });
