@@ -25,6 +25,19 @@ export type Denial = 'global-concurrency' | 'domain-concurrency' | 'domain-rate'
 
 export type Acquired = { ok: true; release: () => void } | { ok: false; why: Denial };
 
+/** A slot taken elsewhere (another process's count) whose `give` runs once, however often it is released. */
+export function acquiredOnce(give: () => void): Acquired {
+  let released = false;
+  return {
+    ok: true,
+    release: () => {
+      if (released) return;
+      released = true;
+      give();
+    },
+  };
+}
+
 export class ProbeLimiter {
   private running = 0;
   private readonly perDomain = new Map<string, number>();

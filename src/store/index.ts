@@ -13,6 +13,7 @@ import { type CounterStore, MemoryCounterStore } from '../sievepp/counters.js';
 import { type ConnectionCounter, LocalConnections, RedisConnections } from './connections.js';
 import { ClusterConnections } from './cluster-connections.js';
 import { ClusterCounterStore } from './cluster-counters.js';
+import { ClusterCbvStore, ClusterLimits } from './cluster-cbv.js';
 import { SharedCounterStore } from './counter-store.js';
 import { RedisFlights } from './redis-flights.js';
 import { RedisLimits } from './redis-limits.js';
@@ -47,12 +48,16 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
   const local = new MemoryStore(config.smtpCbv?.cache.size ?? 10_000);
   const settings = redisSettings(config);
   if (!settings) {
-    // A cluster worker counts connections and per-IP events in its primary, so they are the server's
-    // (cluster-connections.ts, cluster-counters.ts).
-    const worker = cluster.isWorker;
-    const connections = worker ? new ClusterConnections() : new LocalConnections();
-    const counterStore = worker ? new ClusterCounterStore() : new MemoryCounterStore();
-    return { cbvStore: local, connections, counterStore, close: async () => undefined };
+    if (!cluster.isWorker) return { cbvStore: local, connections: new LocalConnections(), counterStore: new MemoryCounterStore(), close: async () => undefined };
+    // A cluster worker keeps these in its primary, so they are the server's (cluster-connections.ts,
+    // cluster-counters.ts, cluster-cbv.ts).
+    return {
+      cbvStore: new ClusterCbvStore(local),
+      sharedLimits: new ClusterLimits(),
+      connections: new ClusterConnections(),
+      counterStore: new ClusterCounterStore(),
+      close: async () => undefined,
+    };
   }
   const link = new RedisLink({ ...settings, logger });
   const connections = new RedisConnections(link);

@@ -11,7 +11,7 @@
  * answers undefined and the engine counts in its own process instead.
  */
 import { randomUUID } from 'node:crypto';
-import type { Acquired } from '../cbv/limiter.js';
+import { type Acquired, acquiredOnce } from '../cbv/limiter.js';
 import type { DomainLimits, SharedLimits } from '../cbv/shared.js';
 import type { RedisLink } from './redis-link.js';
 
@@ -42,15 +42,7 @@ export class RedisLimits implements SharedLimits {
     if (!r.ok) return undefined;
     if (r.value === 1) return { ok: false, why: 'domain-concurrency' };
     if (r.value === 2) return { ok: false, why: 'domain-rate' };
-    let released = false;
-    return {
-      ok: true,
-      release: () => {
-        if (released) return;
-        released = true;
-        // If Redis is away now, the lease lapses by itself.
-        void this.link.attempt((c) => c.zrem(leases, id));
-      },
-    };
+    // If Redis is away when it is released, the lease lapses by itself.
+    return acquiredOnce(() => void this.link.attempt((c) => c.zrem(leases, id)));
   }
 }

@@ -6,6 +6,9 @@
  * once and `max_connections_per_ip` from one address, all workers together,
  * and Momentum's per-IP series (ec_ip_connections) counted over every worker.
  *
+ * The CBV state without Redis: one per-domain probe rate for all workers,
+ * and one verdict cache.
+ *
  * The delivery queue, relaying to a next hop that is down: every queue
  * entry has one owner. A
  * worker started in a dead one's place takes over the dead one's entries,
@@ -19,10 +22,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, type CliChild, startCli } from '../helpers/cli-child.js';
+import { oneMx } from '../helpers/cbv-fixture.js';
+import { startDnsServer } from '../helpers/dns-server.js';
 import { freePort } from '../helpers/free-port.js';
 import { type MailSink, startMailSink } from '../helpers/mail-sink.js';
 import { sendMail } from '../helpers/server-fixture.js';
 import { RawSmtpClient } from '../helpers/smtp-client.js';
+import { startSmtpRemote } from '../helpers/smtp-remote.js';
 
 const MESSAGES = 8;
 
@@ -169,6 +175,49 @@ describe('serve --workers: the bounds of the whole server', () => {
     // Each worker alone saw two at most, and let all four in.
     expect(greetings).toEqual([expect.stringMatching(/^220 /), expect.stringMatching(/^220 /), '421 4.7.0 too many connections', '421 4.7.0 too many connections']);
     await server!.stop();
+  }, 90_000);
+});
+
+describe('serve --workers: CBV state without Redis', () => {
+  it('keeps one per-domain probe rate for all workers, and a verdict one worker learnt answers the other', async () => {
+    const dns = await startDnsServer({ ...oneMx('example.test'), ...oneMx('forged.test') });
+    const remote = await startSmtpRemote({ rcpt: (a) => (a.startsWith('nobody') ? { code: 550, message: '5.1.1 no such user' } : { code: 250, message: 'ok' }) });
+    try {
+      const conf = join(dir, 'cbv.conf');
+      const port = await freePort();
+      await writeFile(join(dir, 'rcpt.siv'), 'require ["environment", "reject"];\nif environment :is "vnd.smtp-cbv.smtp_cbv_result" "error" { reject "sender rejected"; }\n');
+      await writeFile(
+        conf,
+        `spool_dir = "spool-cbv"\nESMTP_Listener { max_connections_per_ip = 5000  Listen "127.0.0.1:${port}" { } }\n` +
+          `smtp_cbv {\n  dns_servers = ( "${dns.address}" )\n  port = ${remote.port}\n  allow_targets = ( "127.0.0.0/8" )\n  helo = "probe.test"\n  timeout = 20\n  domain_rate_limit = 5\n}\n` +
+          `sieve { script "rcptto_phase1" { source = "rcpt.siv" } }\n`,
+      );
+      start(2, conf);
+      await bothListening();
+      const session = async (from: string): Promise<number> => {
+        const c = await RawSmtpClient.open(port);
+        try {
+          await c.reply();
+          await c.command('EHLO client.test');
+          if ((await c.command(`MAIL FROM:<${from}>`)).code !== 250) return 0;
+          return (await c.command('RCPT TO:<postmaster@here.test>')).code;
+        } finally {
+          await c.command('QUIT').catch(() => undefined);
+          c.close();
+        }
+      };
+      // Sessions one after the other, so that the workers take turns.
+      expect(await session('nobody@example.test')).toBe(550);
+      expect(await session('nobody@example.test')).toBe(550);
+      expect(remote.log.filter((l) => l === 'RCPT <nobody@example.test>')).toHaveLength(1);
+      // A forged-sender flood over both workers: five probes in all, not five each.
+      await Promise.all(Array.from({ length: 40 }, (_, i) => session(`forged${i}@forged.test`)));
+      expect(remote.log.filter((l) => l.includes('@forged.test'))).toHaveLength(5);
+      await server!.stop();
+    } finally {
+      await remote.close();
+      await dns.close();
+    }
   }, 90_000);
 });
 
