@@ -36,6 +36,7 @@ import { SLOT_ENV, WORKERS_ENV } from './worker-slot.js';
 import { ConnectionTally } from '../store/cluster-connections.js';
 import { CounterTally } from '../store/cluster-counters.js';
 import { CbvTally } from '../store/cluster-cbv.js';
+import { FlightTally } from '../store/cluster-flights.js';
 import { recoverSpool } from '../server/spool-recovery.js';
 import { redisSettings } from '../store/index.js';
 import { RedisLink } from '../store/redis-link.js';
@@ -128,11 +129,13 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
   // Each worker's slot, 0 to workers-1: its share of the delivery queue (docs/delivery.md, "Workers").
   // A worker started in a dead one's place gets its slot, and so its queue entries.
   const slotOf = new Map<number, number>();
-  // Connections, per-IP events, CBV verdicts and per-domain probe limits, every worker together,
-  // when Redis does not keep them (src/store/cluster-connections.ts, cluster-counters.ts, cluster-cbv.ts).
+  // Connections, per-IP events, CBV verdicts, per-domain probe limits and single flight, every worker
+  // together, when Redis does not keep them (src/store/cluster-connections.ts, cluster-counters.ts,
+  // cluster-cbv.ts, cluster-flights.ts).
   const tally = new ConnectionTally();
   const counters = new CounterTally();
   const cbv = new CbvTally(o.config.smtpCbv?.cache.size ?? 10_000);
+  const flights = new FlightTally();
   const fork = (slot: number) => {
     const adopt = orphanPids;
     orphanPids = [];
@@ -141,7 +144,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
     adoptedBy.set(w.id, adopt);
     startedAt.set(w.id, Date.now());
     w.on('message', (m: { type?: string; addresses?: unknown }) => {
-      if (tally.handle(w, m) || counters.handle(w, m) || cbv.handle(w, m)) return;
+      if (tally.handle(w, m) || counters.handle(w, m) || cbv.handle(w, m) || flights.handle(w, m)) return;
       if (m?.type !== LISTENING) return;
       listening.add(w.id);
       logger.info({ event: 'worker-listening', worker: w.id, pid: w.process.pid, slot }, 'worker listening');
@@ -161,6 +164,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
     slotOf.delete(w.id);
     tally.forget(w.id);
     cbv.forget(w.id);
+    flights.forget(w.id);
     if (stopping) return;
     quickDeaths = lived < 5000 ? quickDeaths + 1 : 0;
     const delayMs = Math.min(10_000, quickDeaths > 1 ? 250 * 2 ** (quickDeaths - 2) : 0);

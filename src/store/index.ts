@@ -14,6 +14,7 @@ import { type ConnectionCounter, LocalConnections, RedisConnections } from './co
 import { ClusterConnections } from './cluster-connections.js';
 import { ClusterCounterStore } from './cluster-counters.js';
 import { ClusterCbvStore, ClusterLimits } from './cluster-cbv.js';
+import { ClusterFlights } from './cluster-flights.js';
 import { SharedCounterStore } from './counter-store.js';
 import { RedisFlights } from './redis-flights.js';
 import { RedisLimits } from './redis-limits.js';
@@ -50,10 +51,11 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
   if (!settings) {
     if (!cluster.isWorker) return { cbvStore: local, connections: new LocalConnections(), counterStore: new MemoryCounterStore(), close: async () => undefined };
     // A cluster worker keeps these in its primary, so they are the server's (cluster-connections.ts,
-    // cluster-counters.ts, cluster-cbv.ts).
+    // cluster-counters.ts, cluster-cbv.ts, cluster-flights.ts).
     return {
       cbvStore: new ClusterCbvStore(local),
       sharedLimits: new ClusterLimits(),
+      flights: new ClusterFlights(),
       connections: new ClusterConnections(),
       counterStore: new ClusterCounterStore(),
       close: async () => undefined,

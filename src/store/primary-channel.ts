@@ -56,14 +56,14 @@ export class PrimaryChannel {
     }
   }
 
-  /** The primary's answer to `message`, or `own()` when none comes in time. */
-  ask<T, M extends ToPrimary = ToPrimary>(message: M, own: () => T): Promise<T> {
+  /** The primary's answer to `message`, or `own()` when none comes within `withinMs` (a second unless the question waits on purpose). */
+  ask<T, M extends ToPrimary = ToPrimary>(message: M, own: () => T, withinMs = ANSWER_WITHIN_MS): Promise<T> {
     const seq = ++this.seq;
     return new Promise<T>((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(seq);
         resolve(own());
-      }, ANSWER_WITHIN_MS);
+      }, withinMs);
       timer.unref();
       this.waiting.set(seq, (value) => {
         clearTimeout(timer);

@@ -179,9 +179,10 @@ describe('serve --workers: the bounds of the whole server', () => {
 });
 
 describe('serve --workers: CBV state without Redis', () => {
-  it('keeps one per-domain probe rate for all workers, and a verdict one worker learnt answers the other', async () => {
+  it('keeps one per-domain probe rate and one probe per address for all workers, and a verdict one worker learnt answers the other', async () => {
     const dns = await startDnsServer({ ...oneMx('example.test'), ...oneMx('forged.test') });
-    const remote = await startSmtpRemote({ rcpt: (a) => (a.startsWith('nobody') ? { code: 550, message: '5.1.1 no such user' } : { code: 250, message: 'ok' }) });
+    // RCPT answers slowly, so that concurrent sessions really overlap one probe.
+    const remote = await startSmtpRemote({ rcpt: (a) => (a.startsWith('nobody') ? { code: 550, message: '5.1.1 no such user' } : { code: 250, message: 'ok', delayMs: a.startsWith('alice') ? 500 : 0 }) });
     try {
       const conf = join(dir, 'cbv.conf');
       const port = await freePort();
@@ -210,6 +211,10 @@ describe('serve --workers: CBV state without Redis', () => {
       expect(await session('nobody@example.test')).toBe(550);
       expect(await session('nobody@example.test')).toBe(550);
       expect(remote.log.filter((l) => l === 'RCPT <nobody@example.test>')).toHaveLength(1);
+      // 200 sessions at once with one new sender over both workers: one probe.
+      const codes = await Promise.all(Array.from({ length: 200 }, () => session('alice@example.test')));
+      expect(codes.filter((c) => c !== 250)).toEqual([]);
+      expect(remote.log.filter((l) => l === 'RCPT <alice@example.test>')).toHaveLength(1);
       // A forged-sender flood over both workers: five probes in all, not five each.
       await Promise.all(Array.from({ length: 40 }, (_, i) => session(`forged${i}@forged.test`)));
       expect(remote.log.filter((l) => l.includes('@forged.test'))).toHaveLength(5);
