@@ -33,10 +33,7 @@ import { rollingReload } from './rolling-reload.js';
 import { MaildirSpool } from '../delivery/maildir.js';
 import { ADOPT_ENV } from '../delivery/spool-writer.js';
 import { SLOT_ENV, WORKERS_ENV } from './worker-slot.js';
-import { ConnectionTally } from '../store/cluster-connections.js';
-import { CounterTally } from '../store/cluster-counters.js';
-import { CbvTally } from '../store/cluster-cbv.js';
-import { FlightTally } from '../store/cluster-flights.js';
+import { primaryState } from '../store/primary-state.js';
 import { recoverSpool } from '../server/spool-recovery.js';
 import { redisSettings } from '../store/index.js';
 import { RedisLink } from '../store/redis-link.js';
@@ -129,13 +126,8 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
   // Each worker's slot, 0 to workers-1: its share of the delivery queue (docs/delivery.md, "Workers").
   // A worker started in a dead one's place gets its slot, and so its queue entries.
   const slotOf = new Map<number, number>();
-  // Connections, per-IP events, CBV verdicts, per-domain probe limits and single flight, every worker
-  // together, when Redis does not keep them (src/store/cluster-connections.ts, cluster-counters.ts,
-  // cluster-cbv.ts, cluster-flights.ts).
-  const tally = new ConnectionTally();
-  const counters = new CounterTally();
-  const cbv = new CbvTally(o.config.smtpCbv?.cache.size ?? 10_000);
-  const flights = new FlightTally();
+  // What the workers share when Redis does not keep it (src/store/primary-state.ts).
+  const shared = primaryState(o.config.smtpCbv?.cache.size ?? 10_000);
   const fork = (slot: number) => {
     const adopt = orphanPids;
     orphanPids = [];
@@ -144,7 +136,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
     adoptedBy.set(w.id, adopt);
     startedAt.set(w.id, Date.now());
     w.on('message', (m: { type?: string; addresses?: unknown }) => {
-      if (tally.handle(w, m) || counters.handle(w, m) || cbv.handle(w, m) || flights.handle(w, m)) return;
+      if (shared.handle(w, m)) return;
       if (m?.type !== LISTENING) return;
       listening.add(w.id);
       logger.info({ event: 'worker-listening', worker: w.id, pid: w.process.pid, slot }, 'worker listening');
@@ -162,9 +154,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
     adoptedBy.delete(w.id);
     const slot = slotOf.get(w.id) ?? 0;
     slotOf.delete(w.id);
-    tally.forget(w.id);
-    cbv.forget(w.id);
-    flights.forget(w.id);
+    shared.forget(w.id);
     if (stopping) return;
     quickDeaths = lived < 5000 ? quickDeaths + 1 : 0;
     const delayMs = Math.min(10_000, quickDeaths > 1 ? 250 * 2 ** (quickDeaths - 2) : 0);

@@ -1,7 +1,8 @@
 /**
  * Shared state for a process (docs/operations.md, "Redis"): built once from
- * the configuration, kept across reloads, closed at stop. Without Redis the
- * process keeps everything to itself, as before.
+ * the configuration, kept across reloads, closed at stop. Without Redis a
+ * single process keeps everything to itself, and a cluster worker keeps it
+ * in its primary (primary-state.ts), so the workers act as one server.
  */
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';

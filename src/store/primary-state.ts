@@ -1,0 +1,35 @@
+/**
+ * What the primary keeps for its workers when no Redis does
+ * (docs/operations.md, "Workers"): connections per client address, the
+ * per-IP series, the CBV verdict cache and probe limits, and single flight.
+ * One entry point, so that the primary hands every worker message to all
+ * of them and forgets a dead worker in all of them.
+ */
+import { CbvTally } from './cluster-cbv.js';
+import { ConnectionTally } from './cluster-connections.js';
+import { CounterTally } from './cluster-counters.js';
+import { FlightTally } from './cluster-flights.js';
+
+type Worker = { id: number; send(message: unknown): unknown };
+
+export interface PrimaryState {
+  /** Handles a worker's message if it is for the shared state; returns whether it was. */
+  handle(worker: Worker, message: unknown): boolean;
+  /** A worker is gone: what it held goes with it. */
+  forget(workerId: number): void;
+}
+
+export function primaryState(cbvCacheEntries: number): PrimaryState {
+  const connections = new ConnectionTally();
+  const counters = new CounterTally();
+  const cbv = new CbvTally(cbvCacheEntries);
+  const flights = new FlightTally();
+  return {
+    handle: (worker, message) => connections.handle(worker, message) || counters.handle(worker, message) || cbv.handle(worker, message) || flights.handle(worker, message),
+    forget: (workerId) => {
+      connections.forget(workerId);
+      cbv.forget(workerId);
+      flights.forget(workerId);
+    },
+  };
+}
