@@ -100,6 +100,20 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/**
+ * `serve --workers 2` on a port of its own, with `listener` in its
+ * ESMTP_Listener scope and `rest` after it; resolves with the port once
+ * both workers listen.
+ */
+async function serveTwo(name: string, listener: string, rest = ''): Promise<number> {
+  const port = await freePort();
+  const conf = join(dir, `${name}.conf`);
+  await writeFile(conf, `spool_dir = "spool-${name}"\nESMTP_Listener { ${listener} Listen "127.0.0.1:${port}" { } }\n${rest}`);
+  start(2, conf);
+  await bothListening();
+  return port;
+}
+
 /** Every message reached the next hop, and none twice (retries come every 0.3 s: a second copy would have come by now). */
 async function eachDeliveredOnce(): Promise<void> {
   await until('every message at the next hop', () => arrivals().size === MESSAGES);
@@ -110,11 +124,7 @@ async function eachDeliveredOnce(): Promise<void> {
 
 describe('serve --workers: the bounds of the whole server', () => {
   it('holds max_connections for all workers together', async () => {
-    const bounded = join(dir, 'bounded.conf');
-    const port = await freePort();
-    await writeFile(bounded, `spool_dir = "spool-bounded"\nESMTP_Listener { Listen "127.0.0.1:${port}" { } max_connections = 2 }\n`);
-    start(2, bounded);
-    await bothListening();
+    const port = await serveTwo('bounded', 'max_connections = 2');
     const open: RawSmtpClient[] = [];
     const greetings: number[] = [];
     for (let i = 0; i < 4; i++) {
@@ -130,11 +140,7 @@ describe('serve --workers: the bounds of the whole server', () => {
   }, 90_000);
 
   it('holds max_connections_per_ip for all workers together, without Redis: the primary counts', async () => {
-    const perIp = join(dir, 'per-ip.conf');
-    const port = await freePort();
-    await writeFile(perIp, `spool_dir = "spool-per-ip"\nESMTP_Listener { Listen "127.0.0.1:${port}" { } max_connections_per_ip = 2 }\n`);
-    start(2, perIp);
-    await bothListening();
+    const port = await serveTwo('per-ip', 'max_connections_per_ip = 2');
     const greeted: RawSmtpClient[] = [];
     const codes: number[] = [];
     for (let i = 0; i < 4; i++) {
@@ -160,12 +166,8 @@ describe('serve --workers: the bounds of the whole server', () => {
   }, 90_000);
 
   it("counts Momentum's per-IP series for all workers together, without Redis: the third connection is refused", async () => {
-    const counted = join(dir, 'counted.conf');
-    const port = await freePort();
     await writeFile(join(dir, 'connect.siv'), '$n = ec_ip_connections "0" "32";\nif ec_test :value "gt" :comparator "i;ascii-numeric" "${n}" "2" { ec_action 421 "4.7.0 too many connections"; }\n');
-    await writeFile(counted, `spool_dir = "spool-counted"\nESMTP_Listener { Listen "127.0.0.1:${port}" { } }\nsieve { script "connect_phase1" { source = "connect.siv" } }\n`);
-    start(2, counted);
-    await bothListening();
+    const port = await serveTwo('counted', '', 'sieve { script "connect_phase1" { source = "connect.siv" } }\n');
     const greetings: string[] = [];
     for (let i = 0; i < 4; i++) {
       const c = await RawSmtpClient.open(port);
@@ -184,17 +186,13 @@ describe('serve --workers: CBV state without Redis', () => {
     // RCPT answers slowly, so that concurrent sessions really overlap one probe.
     const remote = await startSmtpRemote({ rcpt: (a) => (a.startsWith('nobody') ? { code: 550, message: '5.1.1 no such user' } : { code: 250, message: 'ok', delayMs: a.startsWith('alice') ? 500 : 0 }) });
     try {
-      const conf = join(dir, 'cbv.conf');
-      const port = await freePort();
       await writeFile(join(dir, 'rcpt.siv'), 'require ["environment", "reject"];\nif environment :is "vnd.smtp-cbv.smtp_cbv_result" "error" { reject "sender rejected"; }\n');
-      await writeFile(
-        conf,
-        `spool_dir = "spool-cbv"\nESMTP_Listener { max_connections_per_ip = 5000  Listen "127.0.0.1:${port}" { } }\n` +
-          `smtp_cbv {\n  dns_servers = ( "${dns.address}" )\n  port = ${remote.port}\n  allow_targets = ( "127.0.0.0/8" )\n  helo = "probe.test"\n  timeout = 20\n  domain_rate_limit = 5\n}\n` +
+      const port = await serveTwo(
+        'cbv',
+        'max_connections_per_ip = 5000',
+        `smtp_cbv {\n  dns_servers = ( "${dns.address}" )\n  port = ${remote.port}\n  allow_targets = ( "127.0.0.0/8" )\n  helo = "probe.test"\n  timeout = 20\n  domain_rate_limit = 5\n}\n` +
           `sieve { script "rcptto_phase1" { source = "rcpt.siv" } }\n`,
       );
-      start(2, conf);
-      await bothListening();
       const session = async (from: string): Promise<number> => {
         const c = await RawSmtpClient.open(port);
         try {
