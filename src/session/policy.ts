@@ -10,7 +10,8 @@
  * compile time (verdict-readers.ts), never from the script text.
  */
 import type { Logger } from 'pino';
-import { DEFAULT_SLICE_MS, execute, type CompiledScript, type ExecuteOptions, type ExecutionResult, type ExternalList, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
+import { DEFAULT_SLICE_MS, type DuplicateRecord, duplicateRecords, execute, type CompiledScript, type ExecuteOptions, type ExecutionResult, type ExternalList, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
+import type { DuplicateStore } from '../store/duplicates.js';
 import { type FolderExists, type MailboxDirectory, mailboxDirectory } from '../policy/mailboxes.js';
 import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
 import { isReservedContextKey, RECIPIENT_VERIFY_PREFIX } from './context-keys.js';
@@ -63,6 +64,8 @@ export interface PolicyServices {
   momentum?: Partial<MomentumHost>;
   /** Is this folder already in the store (the local spool's, src/policy/mailboxes.ts)? Absent: the store files elsewhere. */
   folderExists?: FolderExists;
+  /** RFC 7352's tracking list, which `duplicate` asks (src/store/duplicates.ts). Absent: nothing is a duplicate. */
+  duplicates?: DuplicateStore;
 }
 
 /** One phase to decide. */
@@ -82,6 +85,8 @@ export interface PhaseVerdict {
   failed: boolean;
   /** editheader (RFC 5293) changed the message: the text to store. */
   edited?: string;
+  /** What the phase's finished runs tested with `duplicate`: the session records it once the result is carried out. */
+  duplicates?: DuplicateRecord[];
 }
 
 export interface SievePolicyOptions {
@@ -158,6 +163,7 @@ export class SievePolicy implements Policy {
     const total = emptyDecision();
     // editheader (RFC 5293) gives the script a new message; the last edited one is what gets stored.
     let edited: string | undefined;
+    let duplicates: DuplicateRecord[] | undefined;
     if (!scripts) return { decision: total, failed: false };
     const observer = this.options.observer;
     // A header section too long to be kept apart (HEAD_LIMIT) leaves the header fields in the whole message, and
@@ -186,6 +192,8 @@ export class SievePolicy implements Policy {
       }
       const rt = result.runtime;
       if (rt.message && rt.message !== rt.initialMessage) edited = rt.message.raw;
+      const tested = duplicateRecords(rt);
+      if (tested.length) duplicates = duplicates ? [...duplicates, ...tested] : tested;
       const d = decide(phase, result.actions, result.implicitKeep);
       // Built only when debug is on: this runs for every script of every phase of every message.
       if (services.logger.isLevelEnabled('debug')) {
@@ -198,7 +206,10 @@ export class SievePolicy implements Policy {
       mergeDecision(total, d);
       if (d.final) break;
     }
-    return { decision: total, failed: false, ...(edited !== undefined ? { edited } : {}) };
+    const verdict: PhaseVerdict = { decision: total, failed: false };
+    if (edited !== undefined) verdict.edited = edited;
+    if (duplicates) verdict.duplicates = duplicates;
+    return verdict;
   }
 
   /**
@@ -245,6 +256,7 @@ export class SievePolicy implements Policy {
       incrementCounter: (name, by) => counters.set(name, (counters.get(name) ?? 0) + by),
       ...(services.dnsLookup ? { dnsLookup: services.dnsLookup } : {}),
       ...(services.maxTarpitSeconds !== undefined ? { maxTarpitSeconds: services.maxTarpitSeconds } : {}),
+      ...(services.duplicates ? { duplicate: (id: string) => services.duplicates!.seen(id) } : {}),
       services: services.functionServices,
       ...services.momentum,
     };
@@ -255,7 +267,7 @@ export class SievePolicy implements Policy {
 
 /** True when the base host built from `a` serves `b` too: the same object, none of its services since replaced. */
 function sameServices(a: PolicyServices, b: PolicyServices): boolean {
-  return a.counters === b.counters && a.dnsLookup === b.dnsLookup && a.maxTarpitSeconds === b.maxTarpitSeconds && a.functionServices === b.functionServices && a.momentum === b.momentum && a.folderExists === b.folderExists;
+  return a.counters === b.counters && a.dnsLookup === b.dnsLookup && a.maxTarpitSeconds === b.maxTarpitSeconds && a.functionServices === b.functionServices && a.momentum === b.momentum && a.folderExists === b.folderExists && a.duplicates === b.duplicates;
 }
 
 /** An RFC 5183 item (or `vnd.smtp-cbv.phase`) by lower-case name; undefined for any other. */

@@ -277,6 +277,8 @@ export class Session {
       this.logger.error({ event: 'policy-error', phase, session: this.connection.id, err: (e as Error).message }, 'policy failed');
       verdict = { decision: { ...noChoices(), disconnect: false, tarpitMs: 0, final: false }, failed: true };
     }
+    // RFC 7352: a transaction's tested ids wait for its result to be carried out (endTransaction).
+    if (verdict.duplicates && tx) (tx.duplicates ??= []).push(...verdict.duplicates);
     const tarpitMs = Math.min(verdict.decision.tarpitMs, services.maxTarpitMs);
     let outcome: PhaseOutcome;
     try {
@@ -297,7 +299,10 @@ export class Session {
     // MAIL FROM refused, or DATA answered either way: the transaction is over.
     if (phase === 'data' || (phase === 'mailfrom' && !outcome.accepted)) {
       const o = outcome;
-      this.endTransaction(o.accepted ? 'accepted' : 'refused', o.delivery ? { ids: o.ids, stores: o.delivery.stores, redirects: o.delivery.redirects, bytes: extra.message?.size } : {});
+      this.endTransaction(o.accepted ? 'accepted' : 'refused', o.delivery ? { ids: o.ids, stores: o.delivery.stores, redirects: o.delivery.redirects, bytes: extra.message?.size } : {}, o.reply);
+    } else if (!tx && verdict.duplicates && carriedOut(outcome.reply)) {
+      // Connect and EHLO runs belong to no transaction: their answer is their result.
+      services.duplicates?.record(verdict.duplicates);
     }
     return outcome;
   }
@@ -310,7 +315,7 @@ export class Session {
   /** A refusal that ends the transaction before its phase runs (no memory, a limit, a mail loop): its outcome, then its log line. */
   private refuseTransaction(phase: Phase, reply: Reply, o: { disconnect?: boolean; logged?: Record<string, unknown> } = {}): PhaseOutcome {
     const outcome = this.finish(phase, { reply, accepted: false, ...(o.disconnect ? { disconnect: true } : {}) }, 0);
-    this.endTransaction('refused', o.logged);
+    this.endTransaction('refused', o.logged, reply);
     return outcome;
   }
 
@@ -340,10 +345,16 @@ export class Session {
     return { phase, reply, accepted: false, disconnect: false, tarpitMs: 0 };
   }
 
-  /** The one info line of a transaction, with its decisions. */
-  private endTransaction(how: string, extra: Record<string, unknown> = {}): void {
+  /**
+   * The one info line of a transaction, with its decisions. `reply`: the
+   * answer that ended it, when one did (accepted, or refused).
+   */
+  private endTransaction(how: string, extra: Record<string, unknown> = {}, reply?: Reply): void {
     const tx = this.transaction;
     if (!tx) return;
+    // RFC 7352 3: the ids its scripts tested are recorded only once its result is carried out (the message
+    // stored, or refused for good), never when the client is to send it again or went away.
+    if (tx.duplicates && reply && carriedOut(reply)) this.deps.services.duplicates?.record(tx.duplicates);
     const log = this.txLog;
     this.transaction = null;
     this.lastTransaction = tx;
@@ -369,6 +380,15 @@ export class Session {
       `transaction ${how}`,
     );
   }
+}
+
+/**
+ * Whether a reply carries out what was decided: anything but a temporary
+ * failure, after which the client sends the same message again, and it must
+ * not then be its own duplicate (RFC 7352 3).
+ */
+function carriedOut(reply: Reply): boolean {
+  return reply.code < 400 || reply.code >= 500;
 }
 
 /** A policy's 2xx reply replaces the ordinary success reply; anything else keeps it. */

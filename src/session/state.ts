@@ -10,6 +10,7 @@
  */
 import type { DeliverBy } from './deliver-by.js';
 import type { Verdict } from '../cbv/types.js';
+import type { DuplicateRecord } from '../sieve/index.js';
 import { isReservedContextKey } from './context-keys.js';
 import { type Choices, noChoices } from './decide.js';
 import { MAX_LISTED, NO_LIMITS, type SessionLimits } from './limits.js';
@@ -166,6 +167,8 @@ export class Transaction {
   readonly recipientChecks: Array<{ recipient: string; result?: string; reason: string; cached?: boolean }> = [];
   /** The MAIL FROM BY parameter (RFC 2852), when the client gave one. */
   deliverBy?: DeliverBy;
+  /** What the transaction's scripts tested with `duplicate` (RFC 7352), recorded once its result is carried out. */
+  duplicates?: DuplicateRecord[];
 
   constructor(
     /** The reverse-path as given ("" for the null sender). */

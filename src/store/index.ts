@@ -16,6 +16,9 @@ import { ClusterConnections } from './cluster-connections.js';
 import { ClusterCounterStore } from './cluster-counters.js';
 import { ClusterCbvStore, ClusterLimits } from './cluster-cbv.js';
 import { ClusterFlights } from './cluster-flights.js';
+import { ClusterDuplicates } from './cluster-duplicates.js';
+import { type DuplicateStore, MemoryDuplicates } from './duplicates.js';
+import { RedisDuplicates } from './redis-duplicates.js';
 import { SharedCounterStore } from './counter-store.js';
 import { RedisFlights } from './redis-flights.js';
 import { RedisLimits } from './redis-limits.js';
@@ -34,6 +37,8 @@ export interface SharedState {
   connections: ConnectionCounter;
   /** Sieve++'s per-IP and named counters (ec_ip_*, audit_series), across processes with Redis. */
   counterStore: CounterStore;
+  /** RFC 7352's duplicate-tracking list (the policy's `duplicate` test). */
+  duplicates: DuplicateStore;
   /** Set when Redis is configured. */
   redis?: { link: RedisLink; required: boolean };
   close(): Promise<void>;
@@ -50,15 +55,16 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
   const local = new MemoryStore(config.smtpCbv?.cache.size ?? 10_000);
   const settings = redisSettings(config);
   if (!settings) {
-    if (!cluster.isWorker) return { cbvStore: local, connections: new LocalConnections(), counterStore: new MemoryCounterStore(), close: async () => undefined };
+    if (!cluster.isWorker) return { cbvStore: local, connections: new LocalConnections(), counterStore: new MemoryCounterStore(), duplicates: new MemoryDuplicates(), close: async () => undefined };
     // A cluster worker keeps these in its primary, so they are the server's (cluster-connections.ts,
-    // cluster-counters.ts, cluster-cbv.ts, cluster-flights.ts).
+    // cluster-counters.ts, cluster-cbv.ts, cluster-flights.ts, cluster-duplicates.ts).
     return {
       cbvStore: new ClusterCbvStore(local),
       sharedLimits: new ClusterLimits(),
       flights: new ClusterFlights(),
       connections: new ClusterConnections(),
       counterStore: new ClusterCounterStore(),
+      duplicates: new ClusterDuplicates(),
       close: async () => undefined,
     };
   }
@@ -70,6 +76,7 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
     sharedLimits: new RedisLimits(link),
     connections,
     counterStore: new SharedCounterStore(link),
+    duplicates: new RedisDuplicates(link),
     redis: { link, required: settings.required },
     async close() {
       await connections.stop();

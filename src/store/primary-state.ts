@@ -1,13 +1,15 @@
 /**
  * What the primary keeps for its workers when no Redis does
  * (docs/operations.md, "Workers"): connections per client address, the
- * per-IP series, the CBV verdict cache and probe limits, and single flight.
+ * per-IP series, the CBV verdict cache and probe limits, single flight, and
+ * RFC 7352's duplicate-tracking list.
  * One entry point, so that the primary hands every worker message to all
  * of them and forgets a dead worker in all of them.
  */
 import { CbvTally } from './cluster-cbv.js';
 import { ConnectionTally } from './cluster-connections.js';
 import { CounterTally } from './cluster-counters.js';
+import { DuplicateTally } from './cluster-duplicates.js';
 import { FlightTally } from './cluster-flights.js';
 
 type Worker = { id: number; send(message: unknown): unknown };
@@ -24,8 +26,10 @@ export function primaryState(cbvCacheEntries: number): PrimaryState {
   const counters = new CounterTally();
   const cbv = new CbvTally(cbvCacheEntries);
   const flights = new FlightTally();
+  const duplicates = new DuplicateTally();
   return {
-    handle: (worker, message) => connections.handle(worker, message) || counters.handle(worker, message) || cbv.handle(worker, message) || flights.handle(worker, message),
+    handle: (worker, message) =>
+      connections.handle(worker, message) || counters.handle(worker, message) || cbv.handle(worker, message) || flights.handle(worker, message) || duplicates.handle(worker, message),
     forget: (workerId) => {
       connections.forget(workerId);
       cbv.forget(workerId);

@@ -17,7 +17,7 @@
  * every worker's entries. Each message reaches the next hop once.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,6 +176,22 @@ describe('serve --workers: the bounds of the whole server', () => {
     }
     // Each worker alone saw two at most, and let all four in.
     expect(greetings).toEqual([expect.stringMatching(/^220 /), expect.stringMatching(/^220 /), '421 4.7.0 too many connections', '421 4.7.0 too many connections']);
+    await server!.stop();
+  }, 90_000);
+});
+
+describe('serve --workers: the duplicate list without Redis', () => {
+  it('finds a message one worker delivered a duplicate on the other (RFC 7352)', async () => {
+    await writeFile(join(dir, 'data.siv'), 'require ["duplicate"];\nif duplicate { discard; }\n');
+    const port = await serveTwo('duplicate', '', 'sieve { script "data_phase1" { source = "data.siv" } }\n');
+    // One after the other, so that the workers take turns: each alone would store the first it saw.
+    for (let i = 0; i < 4; i++) {
+      const c = await RawSmtpClient.open(port);
+      const { end } = await sendMail(c, 'alice@sender.test', ['bob@here.test'], 'Message-ID: <same@sender.test>\r\nSubject: t\r\n\r\nhello\r\n');
+      expect(end?.code).toBe(250);
+      c.close();
+    }
+    expect(await readdir(join(dir, 'spool-duplicate', 'new'))).toHaveLength(1);
     await server!.stop();
   }, 90_000);
 });

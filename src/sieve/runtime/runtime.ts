@@ -54,8 +54,13 @@ export interface SieveHost {
   log?(level: 'debug' | 'info' | 'warning' | 'error', text: string): void;
   /** RFC 5183 environment items. */
   environment?(name: string): string | undefined;
-  /** RFC 7352: has this id been seen in the last `seconds`? Records it when not. */
-  duplicate?(id: string, seconds: number): MaybePromise<boolean>;
+  /**
+   * RFC 7352: is this id (":handle" NUL unique id) on the tracking list,
+   * its period not run out? Only asks: the host records what a run tested
+   * once the run's result is carried out (duplicateRecords, in
+   * extensions/duplicate.ts).
+   */
+  duplicate?(id: string): MaybePromise<boolean>;
   /** Current time, for date/currentdate and vacation; defaults to the clock. */
   now?(): Date;
   /**

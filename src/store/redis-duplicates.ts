@@ -1,0 +1,44 @@
+/**
+ * RFC 7352's duplicate-tracking list shared through Redis (docs/sieve-reference.md,
+ * "duplicate"): one key per id, expiring with its period (`SET key 1 EX s`,
+ * with NX unless the test had :last, so that a duplicate does not extend
+ * an entry's period). Every record is also kept in this process's own list,
+ * which answers while Redis is down: an outage can let a duplicate another
+ * process saw through, never make a new message one.
+ */
+import { createHash } from 'node:crypto';
+import { type DuplicateRecord, type DuplicateStore, MemoryDuplicates } from './duplicates.js';
+import type { RedisLink } from './redis-link.js';
+
+export class RedisDuplicates implements DuplicateStore {
+  constructor(
+    private readonly link: RedisLink,
+    private readonly local = new MemoryDuplicates(),
+  ) {}
+
+  async seen(id: string): Promise<boolean> {
+    if (this.local.seen(id)) return true;
+    const r = await this.link.attempt((c) => c.exists(this.key(id)));
+    return r.ok && r.value === 1;
+  }
+
+  record(records: readonly DuplicateRecord[]): void {
+    this.local.record(records);
+    // A duplicate tested without :last changes nothing (RFC 7352 3.3).
+    const changes = records.filter((r) => r.last || !r.duplicate);
+    if (!changes.length) return;
+    void this.link.attempt((c) => {
+      const m = c.multi();
+      for (const r of changes) {
+        if (r.last) m.set(this.key(r.id), '1', 'EX', r.seconds);
+        else m.set(this.key(r.id), '1', 'EX', r.seconds, 'NX');
+      }
+      return m.exec();
+    });
+  }
+
+  /** A hash of the id (RFC 7352 3.2's note): an id is whatever a header held, of any length and content. */
+  private key(id: string): string {
+    return this.link.key('dup', createHash('sha256').update(id).digest('base64url'));
+  }
+}
