@@ -24,13 +24,15 @@
  * terminal (a rule call costs far more than a CONSUME): `commands`,
  * `arguments`, `argument` and `string` are written into the rules that use
  * them. Actions run as plain code guarded by the recording flag instead of
- * ACTION closures. Recovery and messages live in sieve-recovery.ts.
+ * ACTION closures. Recovery and messages live in sieve-recovery.ts; the
+ * literals' and the nesting limit's actions in sieve-parser-pieces.ts.
  */
-import { EOF, type GrammarOptions, type IToken, MismatchedTokenException } from './chevrotain.js';
+import { EOF, type GrammarOptions, type IToken } from './chevrotain.js';
 import type { Argument, Assignment, Call, Command, Script, Statement, StringArg, StringListArg, Test, VariableArg } from '../src/sieve/ast.js';
 import { Comma, Equals, Identifier, LBracket, LCurly, LParen, MultiLine, NumberLiteral, QuotedString, RBracket, RCurly, RParen, Semicolon, Tag, Variable } from './sieve-lexer.js';
-import { append, assignmentNode, callNode, commandNode, exact, NONE, numberNode, plainNumber, stringAt, stringListNode, stringNode, stringTooLong, tagNode, testNode, variableNode } from './sieve-nodes.js';
-import { Priority, SieveParserBase } from './sieve-recovery.js';
+import { append, assignmentNode, callNode, commandNode, exact, NONE, stringAt, stringListNode, testNode, variableNode } from './sieve-nodes.js';
+import { SieveParserPieces } from './sieve-parser-pieces.js';
+import { Priority } from './sieve-recovery.js';
 
 /** SUBRULE options by argument (a depth or a level), made once: no allocation per call. */
 const subruleArgs: Array<{ ARGS: [number] }> = [];
@@ -38,7 +40,7 @@ const argsOf = (n: number): { ARGS: [number] } => (subruleArgs[n] ??= { ARGS: [n
 
 type Alts<T> = Array<{ ALT: () => T }>;
 
-export class SieveParser extends SieveParserBase {
+export class SieveParser extends SieveParserPieces {
   /** `command / assignment` at each block depth. */
   private readonly statementAlts: Array<Alts<Statement>> = [];
   /** `";" / block` after a command at each depth: the ';' token or the block's statements. */
@@ -396,40 +398,5 @@ export class SieveParser extends SieveParserBase {
         },
       },
     ];
-  }
-
-  /** The string `tok`, just consumed: its offsets and image are read from the Scan. */
-  private string(tok: IToken, multiline: boolean): StringArg {
-    if (this.recording) return undefined as never;
-    const at = this.consumed();
-    const node = stringNode(this.lines, this.startAt(at), this.stopAt(at), this.scan.text, multiline);
-    const max = this.settings.limits.maxStringLength;
-    if (stringTooLong(node.value, max)) this.report(tok, `string is too long (longer than ${max} bytes)`);
-    return node;
-  }
-
-  private number(tok: IToken) {
-    if (this.recording) return undefined as never;
-    // Sieve++ numbers may be negative or decimal (Momentum's ec_add, ec_ceil...); RFC 5228 2.4.1 numbers are not.
-    const at = this.consumed();
-    const image = this.imageAt(at);
-    if (!plainNumber(image)) this.checkDialect(tok, 'numbers like');
-    return numberNode(this.lines, this.startAt(at), this.stopAt(at), image);
-  }
-
-  private tag() {
-    if (this.recording) return undefined as never;
-    const at = this.consumed();
-    return tagNode(this.lines, this.startAt(at), this.stopAt(at), this.nameAt(at, 1));
-  }
-
-  private checkTestNesting(level: number): void {
-    if (level > this.settings.limits.maxTestNesting) {
-      const message = `cannot nest tests deeper than ${this.settings.limits.maxTestNesting} levels`;
-      this.report(this.LA(1), message);
-      // Unwind like a syntax error, so recovery skips the over-deep part; the
-      // message is already reported above.
-      throw new MismatchedTokenException(message, this.LA(1), this.LA(0));
-    }
   }
 }
