@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { composeNotifications, composeRedirect, composeVacationReply, parseMessage, type SieveMessage } from '../sieve/index.js';
 import type { Accepted, MessageStore } from '../session/session.js';
+import type { DuplicateStore } from '../store/duplicates.js';
 import type { EntryRecipient } from './queue-file.js';
 import type { DeliveryQueue, NewEntry } from './queue.js';
 import { receivedHeader, rfc5322Date } from './received.js';
@@ -25,6 +26,11 @@ export class QueueStore implements MessageStore {
     private readonly logger: Logger,
   ) {
     this.vacations = new VacationMemory(join(queue.files.dir, 'vacation.json'));
+  }
+
+  /** Vacation replies are also recorded in, and asked of, the server's shared list (vacation-memory.ts). */
+  shareVacations(shared: DuplicateStore): void {
+    this.vacations.share(shared);
   }
 
   async store({ connection, transaction, plan, message }: Accepted): Promise<string[]> {

@@ -40,6 +40,8 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
   // verdict. The Redis settings are read once: changing them needs a restart.
   const shared = createSharedState(config, logger);
   const cacheStore = shared.cbvStore;
+  // Workers (and processes sharing a Redis) then know of each other's vacation replies.
+  if (store instanceof QueueStore) store.shareVacations(shared.duplicates);
   const cbvObserver = ops.metrics?.cbvObserver();
   let engineOptions: unknown = null;
   let dnsServers: unknown = null;

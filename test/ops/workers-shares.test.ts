@@ -196,6 +196,31 @@ describe('serve --workers: the duplicate list without Redis', () => {
   }, 90_000);
 });
 
+describe('serve --workers: vacation replies without Redis', () => {
+  it('sends a sender one reply in the period, whichever worker took each message (RFC 5230 4.2)', async () => {
+    const next = await startMailSink();
+    try {
+      await writeFile(join(dir, 'vacation.siv'), 'require ["vacation"];\nvacation :days 1 "Away this week.";\n');
+      const port = await serveTwo('vacation', '', `queue_dir = "queue-vacation"\nGateway = "127.0.0.1:${next.port}"\nTLS = no\nsieve { script "data_phase1" { source = "vacation.siv" } }\n`);
+      // One after the other, so that the workers take turns: each alone would reply to the first it saw.
+      for (let i = 0; i < 4; i++) {
+        const c = await RawSmtpClient.open(port);
+        const { end } = await sendMail(c, 'alice@sender.test', ['bob@here.test'], `From: alice@sender.test\r\nTo: bob@here.test\r\nSubject: m-${i}\r\n\r\nhello\r\n`);
+        expect(end?.code).toBe(250);
+        c.close();
+      }
+      await next.waitFor(5);
+      // Time for a second reply to come, had one been queued.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(next.messages.filter((m) => m.to.includes('alice@sender.test'))).toHaveLength(1);
+      expect(next.messages.filter((m) => m.to.includes('bob@here.test'))).toHaveLength(4);
+      await server!.stop();
+    } finally {
+      await next.stop();
+    }
+  }, 90_000);
+});
+
 describe('serve --workers: CBV state without Redis', () => {
   it('keeps one per-domain probe rate and one probe per address for all workers, and a verdict one worker learnt answers the other', async () => {
     const dns = await startDnsServer({ ...oneMx('example.test'), ...oneMx('forged.test') });
