@@ -35,7 +35,7 @@ import { ADOPT_ENV } from '../delivery/spool-writer.js';
 import { SLOT_ENV, WORKERS_ENV } from './worker-slot.js';
 import { primaryState } from '../store/primary-state.js';
 import { recoverSpool } from '../server/spool-recovery.js';
-import { redisSettings } from '../store/index.js';
+import { duplicatesFile, redisSettings } from '../store/index.js';
 import { RedisLink } from '../store/redis-link.js';
 import { Readiness } from './health.js';
 import { startOpsServer } from './http.js';
@@ -127,7 +127,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
   // A worker started in a dead one's place gets its slot, and so its queue entries.
   const slotOf = new Map<number, number>();
   // What the workers share when Redis does not keep it (src/store/primary-state.ts).
-  const shared = primaryState(o.config.smtpCbv?.cache.size ?? 10_000);
+  const shared = primaryState(o.config.smtpCbv?.cache.size ?? 10_000, { duplicatesFile: duplicatesFile(o.config), logger });
   const fork = (slot: number) => {
     const adopt = orphanPids;
     orphanPids = [];

@@ -31,16 +31,16 @@ export class ClusterDuplicates implements DuplicateStore {
   }
 }
 
-/** The primary's list: every worker's records. */
+/** The primary's list: every worker's records (in its file, sqlite-duplicates.ts, or in memory). */
 export class DuplicateTally {
-  private readonly list = new MemoryDuplicates();
+  constructor(private readonly list: DuplicateStore = new MemoryDuplicates()) {}
 
   /** Handles a worker's message if it is about duplicates; returns whether it was. */
   handle(worker: { send(message: unknown): unknown }, message: unknown): boolean {
     const m = message as DuplicateMessage | null;
     if (m?.type !== DUPLICATES) return false;
     if (m.op === 'record') this.list.record(m.records);
-    else if (m.op === 'seen') answer(worker, m, this.list.seen(m.id));
+    else if (m.op === 'seen') void Promise.resolve(this.list.seen(m.id)).then((seen) => answer(worker, m, seen));
     return true;
   }
 }

@@ -12,6 +12,7 @@
  * (redis-duplicates.ts) or a cluster's primary (cluster-duplicates.ts)
  * share the list between processes.
  */
+import { createHash } from 'node:crypto';
 import type { DuplicateRecord } from '../sieve/index.js';
 
 export type { DuplicateRecord } from '../sieve/index.js';
@@ -22,6 +23,12 @@ export interface DuplicateStore {
   /** Records what a carried-out transaction's runs tested: new ids from now, ids tested with :last afresh. */
   record(records: readonly DuplicateRecord[]): void;
 }
+
+/**
+ * An id as a shared store keeps it: hashed (RFC 7352 3.2's note), since an
+ * id is whatever a header held, of any length and content.
+ */
+export const hashId = (id: string): string => createHash('sha256').update(id).digest('base64url');
 
 /** Entries a process keeps: some 100 bytes each. */
 const MAX_ENTRIES = 100_000;

@@ -5,6 +5,7 @@
  * in its primary (primary-state.ts), so the workers act as one server.
  */
 import cluster from 'node:cluster';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CbvStore } from '../cbv/cache.js';
 import { MemoryStore } from '../cbv/cache.js';
@@ -17,7 +18,8 @@ import { ClusterCounterStore } from './cluster-counters.js';
 import { ClusterCbvStore, ClusterLimits } from './cluster-cbv.js';
 import { ClusterFlights } from './cluster-flights.js';
 import { ClusterDuplicates } from './cluster-duplicates.js';
-import { type DuplicateStore, MemoryDuplicates } from './duplicates.js';
+import type { DuplicateStore } from './duplicates.js';
+import { SqliteDuplicates } from './sqlite-duplicates.js';
 import { RedisDuplicates } from './redis-duplicates.js';
 import { SharedCounterStore } from './counter-store.js';
 import { RedisFlights } from './redis-flights.js';
@@ -44,6 +46,11 @@ export interface SharedState {
   close(): Promise<void>;
 }
 
+/** Where a server without Redis keeps RFC 7352's duplicate list (sqlite-duplicates.ts). */
+export function duplicatesFile(config: Config): string {
+  return join(config.spoolDir, 'duplicates.sqlite');
+}
+
 /** The Redis settings in force: smtp_cbv's `redis_url` wins over the `redis` scope's `url`. */
 export function redisSettings(config: Config): RedisConfig | null {
   const url = config.smtpCbv?.redisUrl ?? config.redis?.url;
@@ -55,7 +62,10 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
   const local = new MemoryStore(config.smtpCbv?.cache.size ?? 10_000);
   const settings = redisSettings(config);
   if (!settings) {
-    if (!cluster.isWorker) return { cbvStore: local, connections: new LocalConnections(), counterStore: new MemoryCounterStore(), duplicates: new MemoryDuplicates(), close: async () => undefined };
+    if (!cluster.isWorker) {
+      const duplicates = new SqliteDuplicates(duplicatesFile(config), logger);
+      return { cbvStore: local, connections: new LocalConnections(), counterStore: new MemoryCounterStore(), duplicates, close: async () => duplicates.close() };
+    }
     // A cluster worker keeps these in its primary, so they are the server's (cluster-connections.ts,
     // cluster-counters.ts, cluster-cbv.ts, cluster-flights.ts, cluster-duplicates.ts).
     return {

@@ -11,6 +11,8 @@ import { ConnectionTally } from './cluster-connections.js';
 import { CounterTally } from './cluster-counters.js';
 import { DuplicateTally } from './cluster-duplicates.js';
 import { FlightTally } from './cluster-flights.js';
+import { SqliteDuplicates } from './sqlite-duplicates.js';
+import type { Logger } from 'pino';
 
 type Worker = { id: number; send(message: unknown): unknown };
 
@@ -21,12 +23,13 @@ export interface PrimaryState {
   forget(workerId: number): void;
 }
 
-export function primaryState(cbvCacheEntries: number): PrimaryState {
+/** `duplicatesFile`: where the duplicate list is kept (sqlite-duplicates.ts); absent, in memory. */
+export function primaryState(cbvCacheEntries: number, o: { duplicatesFile?: string; logger?: Logger } = {}): PrimaryState {
   const connections = new ConnectionTally();
   const counters = new CounterTally();
   const cbv = new CbvTally(cbvCacheEntries);
   const flights = new FlightTally();
-  const duplicates = new DuplicateTally();
+  const duplicates = new DuplicateTally(o.duplicatesFile ? new SqliteDuplicates(o.duplicatesFile, o.logger) : undefined);
   return {
     handle: (worker, message) =>
       connections.handle(worker, message) || counters.handle(worker, message) || cbv.handle(worker, message) || flights.handle(worker, message) || duplicates.handle(worker, message),

@@ -6,8 +6,7 @@
  * which answers while Redis is down: an outage can let a duplicate another
  * process saw through, never make a new message one.
  */
-import { createHash } from 'node:crypto';
-import { type DuplicateRecord, type DuplicateStore, MemoryDuplicates } from './duplicates.js';
+import { type DuplicateRecord, type DuplicateStore, hashId, MemoryDuplicates } from './duplicates.js';
 import type { RedisLink } from './redis-link.js';
 
 export class RedisDuplicates implements DuplicateStore {
@@ -37,8 +36,7 @@ export class RedisDuplicates implements DuplicateStore {
     });
   }
 
-  /** A hash of the id (RFC 7352 3.2's note): an id is whatever a header held, of any length and content. */
   private key(id: string): string {
-    return this.link.key('dup', createHash('sha256').update(id).digest('base64url'));
+    return this.link.key('dup', hashId(id));
   }
 }

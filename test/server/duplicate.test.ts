@@ -1,8 +1,8 @@
 /**
  * RFC 7352's duplicate test under `serve` (docs/sieve-reference.md, "duplicate"):
  * over real sockets, a data-phase script that discards duplicates keeps
- * one copy of a message sent twice, and a first attempt answered 451 is
- * not recorded, so its retry is delivered (RFC 7352 3).
+ * one copy of a message sent twice, even across a restart, and a first
+ * attempt answered 451 is not recorded, so its retry is delivered (RFC 7352 3).
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -63,6 +63,16 @@ describe('duplicate under serve', () => {
     expect(await send(port, '')).toBe('250');
     expect(await send(port, '')).toBe('250');
     expect(await stored()).toBe(4);
+  });
+
+  it('still knows a delivered message after a restart (the list is kept in the spool)', async () => {
+    const conf = await writeConfig(dir, { data_phase1: DATA });
+    const first = await startConfig(conf, cleanups);
+    expect(await send(first.addresses[0]!.port, 'Message-ID: <r@sender.test>\r\n')).toBe('250');
+    await cleanups.pop()!();
+    const second = await startConfig(conf, cleanups);
+    expect(await send(second.addresses[0]!.port, 'Message-ID: <r@sender.test>\r\n')).toBe('250');
+    expect(await stored()).toBe(1);
   });
 
   it('tracks :handle apart, and a :seconds 0 test is never a duplicate', async () => {

@@ -1,9 +1,13 @@
 /**
  * RFC 7352's duplicate-tracking list (src/store/duplicates.ts and the
  * stores that share it): periods from the first record unless :last, a
- * bounded list, the primary's list across cluster workers, and Redis's
- * across processes, with the process's own list while Redis is down.
+ * bounded list, the file that keeps it across restarts, the primary's list
+ * across cluster workers, and Redis's across processes, with the process's
+ * own list while Redis is down.
  */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterDuplicates, DuplicateTally } from '../../src/store/cluster-duplicates.js';
@@ -11,6 +15,7 @@ import { type DuplicateRecord, MemoryDuplicates } from '../../src/store/duplicat
 import { PrimaryChannel } from '../../src/store/primary-channel.js';
 import { RedisDuplicates } from '../../src/store/redis-duplicates.js';
 import { RedisLink } from '../../src/store/redis-link.js';
+import { SqliteDuplicates } from '../../src/store/sqlite-duplicates.js';
 import { linkToPrimary } from '../helpers/primary-link.js';
 import { NO_REDIS, TestRedis } from '../helpers/redis-server.js';
 
@@ -38,6 +43,40 @@ describe('one process', () => {
     list.record(['a', 'b', 'c', 'd'].map((id) => tested(id, 60)));
     expect(list.size).toBe(3);
     expect(['a', 'b', 'c', 'd'].map((id) => list.seen(id))).toEqual([false, true, true, true]);
+  });
+});
+
+describe('kept in a file (sqlite-duplicates.ts)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-duplicates-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('survives a restart, keeps periods as the memory list does, and creates no file until first used', async () => {
+    let now = 0;
+    const file = join(dir, 'duplicates.sqlite');
+    const first = new SqliteDuplicates(file, undefined, () => now);
+    await expect(stat(file)).rejects.toThrow();
+    first.record([tested('<m@example.test>', 10), tested('b', 10), tested('c', 10, { duplicate: true })]);
+    // An id tested as a duplicate without :last changes nothing; one another session recorded first keeps its period.
+    now = 6_000;
+    first.record([tested('b', 10)]);
+    first.close();
+    const again = new SqliteDuplicates(file, undefined, () => now);
+    expect([again.seen('<m@example.test>'), again.seen('b'), again.seen('c')]).toEqual([true, true, false]);
+    again.record([tested('<m@example.test>', 10, { last: true, duplicate: true })]);
+    now = 10_000;
+    expect([again.seen('<m@example.test>'), again.seen('b')]).toEqual([true, false]);
+    again.close();
+  });
+
+  it('keeps the list in memory when its file cannot be opened', () => {
+    const list = new SqliteDuplicates(join(dir, 'no-such-dir', 'duplicates.sqlite'));
+    list.record([tested('x', 60)]);
+    expect(list.seen('x')).toBe(true);
   });
 });
 
