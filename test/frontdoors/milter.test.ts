@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/frontdoors/milter/frames.js';
 import { Action, Protocol } from '../../src/frontdoors/milter/messages.js';
 import type { TcpFront } from '../../src/frontdoors/tcp-front.js';
+import { MemoryDuplicates } from '../../src/store/duplicates.js';
 import { MilterClient, playTransaction, POSTFIX_OFFER } from '../helpers/milter-client.js';
 import { type Bindings, capturingLogger, negotiatedClient, services, sievePolicy, startMilter } from './fixture.js';
 
@@ -127,6 +128,14 @@ describe('Sieve results as milter requests', () => {
 
   it('discard is DISCARD', async () => {
     expect(await play('discard;')).toEqual([{ kind: 'discard' }]);
+  });
+
+  it('duplicate: a message the MTA was told to accept is DISCARDed when it comes again (RFC 7352)', async () => {
+    const { open } = await milter({ data: 'require "duplicate"; if duplicate { discard; }' }, {}, services({ duplicates: new MemoryDuplicates() }));
+    const twice = 'Message-ID: <once@sender.test>\r\n' + message;
+    expect((await playTransaction(await open(), { from: 'a@b.test', to: ['c@d.test'], message: twice })).eom).toEqual([{ kind: 'continue' }]);
+    expect((await playTransaction(await open(), { from: 'a@b.test', to: ['c@d.test'], message: twice })).eom).toEqual([{ kind: 'discard' }]);
+    expect((await playTransaction(await open(), { from: 'a@b.test', to: ['c@d.test'], message })).eom).toEqual([{ kind: 'continue' }]);
   });
 
   it('fileinto a folder is QUARANTINE, and the message goes on', async () => {
