@@ -47,8 +47,14 @@ export class SqliteDuplicates implements DuplicateStore {
   seen(id: string): boolean {
     const s = this.statements();
     if (s instanceof MemoryDuplicates) return s.seen(id);
-    const row = s.get.get(hash(id));
-    return row !== undefined && row.expires > this.now();
+    try {
+      const row = s.get.get(hash(id));
+      return row !== undefined && row.expires > this.now();
+    } catch (e) {
+      // A file that fails a read answers "not seen": that can only let a duplicate through, never fail a session.
+      this.logger?.warn({ event: 'duplicates', file: this.file, err: (e as Error).message }, 'reading the duplicate list failed');
+      return false;
+    }
   }
 
   record(records: readonly DuplicateRecord[]): void {

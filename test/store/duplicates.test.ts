@@ -5,7 +5,7 @@
  * across cluster workers, and Redis's across processes, with the process's
  * own list while Redis is down.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -73,10 +73,16 @@ describe('kept in a file (sqlite-duplicates.ts)', () => {
     again.close();
   });
 
-  it('keeps the list in memory when its file cannot be opened', () => {
+  it('keeps the list in memory when its file cannot be opened or is not a database', async () => {
     const list = new SqliteDuplicates(join(dir, 'no-such-dir', 'duplicates.sqlite'));
     list.record([tested('x', 60)]);
     expect(list.seen('x')).toBe(true);
+    const garbage = join(dir, 'garbage.sqlite');
+    await writeFile(garbage, 'not a database, whatever its name says '.repeat(200));
+    const other = new SqliteDuplicates(garbage);
+    expect(other.seen('y')).toBe(false);
+    other.record([tested('y', 60)]);
+    expect(other.seen('y')).toBe(true);
   });
 });
 
