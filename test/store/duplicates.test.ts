@@ -73,6 +73,18 @@ describe('kept in a file (sqlite-duplicates.ts)', () => {
     again.close();
   });
 
+  it('keeps its bound, dropping the entries that lapse soonest, and counts what a restart finds', () => {
+    const file = join(dir, 'bounded.sqlite');
+    const list = new SqliteDuplicates(file, undefined, () => 0, 3);
+    list.record([tested('a', 50), tested('b', 10), tested('c', 40), tested('d', 30)]);
+    expect(['a', 'b', 'c', 'd'].map((id) => list.seen(id))).toEqual([true, false, true, true]);
+    list.close();
+    const again = new SqliteDuplicates(file, undefined, () => 0, 3);
+    again.record([tested('e', 60)]);
+    expect(['a', 'c', 'd', 'e'].map((id) => again.seen(id))).toEqual([true, true, false, true]);
+    again.close();
+  });
+
   it('keeps the list in memory when its file cannot be opened or is not a database', async () => {
     const list = new SqliteDuplicates(join(dir, 'no-such-dir', 'duplicates.sqlite'));
     list.record([tested('x', 60)]);
