@@ -11,7 +11,7 @@ import { type Diagnostic, type Position, sortDiagnostics } from '../diagnostics.
 import { PHASES, type Phase } from '../session/phases.js';
 import type { DryRunConnection, ModuleSettings, PhaseSource } from './session.js';
 import { AUTH_STUB_KEYS, AUTH_STUB_WORDS, type AuthStub, checkAuthStub } from './auth-stub.js';
-import { CBV_STATUSES, type CbvStub, type CbvStubs, checkStub, type DnsStubs } from './stubs.js';
+import { CBV_STATUSES, type CbvStub, type CbvStubs, checkStub, type DnsStubs, type SeenId } from './stubs.js';
 
 /** A text pattern: a string written /.../flags is a regular expression, any other must match exactly. */
 export type Pattern = { exact: string } | { regex: RegExp; source: string };
@@ -47,6 +47,8 @@ export interface Case {
   dns: DnsStubs;
   /** What SPF, DKIM, ARC and DMARC concluded. */
   authentication: AuthStub;
+  /** Ids RFC 7352's duplicate list already holds, as earlier messages left them. */
+  duplicates: SeenId[];
   /** By phase: one expectation for every run of the phase, or (rcptto) one per recipient. */
   expect: Partial<Record<Phase, PhaseExpectation | PhaseExpectation[]>>;
 }
@@ -175,7 +177,7 @@ class Checker {
     if (file.config && file.scripts) this.error(root, 'give either config or scripts, not both');
     if (!file.config && !file.scripts) return this.error(root, 'the case file needs config: (a configuration file) or scripts: (scripts by phase)');
     if (!isSeq(cases) || !cases.items.length) return this.error(cases ?? root, 'cases: must be a non-empty list of cases');
-    const base = defaults ? this.entries(defaults, 'defaults', new Set(['connection', 'context', 'envelope', 'cbv', 'recipient_verify', 'dns', 'authentication'])) : [];
+    const base = defaults ? this.entries(defaults, 'defaults', new Set(['connection', 'context', 'envelope', 'cbv', 'recipient_verify', 'dns', 'authentication', 'duplicates'])) : [];
     for (const item of cases.items) {
       const c = this.case(item as Node, base);
       if (c) file.cases.push(c);
@@ -217,9 +219,9 @@ class Checker {
   }
 
   case(node: Node, defaults: Array<[string, Node | null, Node]>): Case | undefined {
-    const known = new Set(['name', 'phase', 'phases', 'connection', 'context', 'envelope', 'message', 'message_file', 'cbv', 'recipient_verify', 'dns', 'authentication', 'expect']);
+    const known = new Set(['name', 'phase', 'phases', 'connection', 'context', 'envelope', 'message', 'message_file', 'cbv', 'recipient_verify', 'dns', 'authentication', 'duplicates', 'expect']);
     const own = this.entries(node, 'a case', known);
-    const c: Case = { name: '', at: this.at(node), connection: {}, context: {}, envelope: { from: '', to: [] }, cbv: {}, recipientVerify: {}, dns: {}, authentication: {}, expect: {} };
+    const c: Case = { name: '', at: this.at(node), connection: {}, context: {}, envelope: { from: '', to: [] }, cbv: {}, recipientVerify: {}, dns: {}, authentication: {}, duplicates: [], expect: {} };
     let hasEnvelope = false;
     let hasExpect = false;
     // Defaults first, then the case's own keys: mappings merge, a case's value wins.
@@ -266,6 +268,9 @@ class Checker {
         case 'authentication':
           this.authentication(v, c.authentication);
           break;
+        case 'duplicates':
+          c.duplicates = this.seenIds(v);
+          break;
         case 'expect':
           hasExpect = true;
           c.expect = this.expect(v);
@@ -290,6 +295,27 @@ class Checker {
     // Only when expect: is missing: a wrong key inside it has been reported already.
     if (!hasExpect) this.error(node, `case "${c.name}": expect: is missing; a case must check something`);
     return c;
+  }
+
+  /** `duplicates:`: a list of ids (tested without :handle) or `{ handle, id }` mappings. */
+  seenIds(node: Node | null): SeenId[] {
+    if (!isSeq(node)) {
+      this.error(node, 'duplicates: expected a list of ids, or of { handle, id }');
+      return [];
+    }
+    const out: SeenId[] = [];
+    for (const item of node.items as Node[]) {
+      if (isScalar(item)) {
+        const id = this.str(item, 'duplicates');
+        if (id !== undefined) out.push({ id });
+        continue;
+      }
+      const one: SeenId = { id: '' };
+      for (const [k, v] of this.entries(item, 'duplicates', new Set(['handle', 'id']))) one[k as 'handle' | 'id'] = this.str(v, `duplicates.${k}`) ?? '';
+      if (!one.id) this.error(item, 'duplicates: an entry needs an id');
+      else out.push(one);
+    }
+    return out;
   }
 
   connection(node: Node | null, into: DryRunConnection): void {

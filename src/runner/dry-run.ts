@@ -21,7 +21,7 @@ import { type DeliveryPlan, type MessageStore, type PhaseOutcome, Session, type 
 import type { Action, CompiledScript, TraceEvent } from '../sieve/index.js';
 import { type DryRunConnection, type ModuleSettings, type PhaseSource, type PolicyParts, partsFromConfig, partsFromScripts, silentLogger } from './session.js';
 import { type AuthStub, StubAuthentication } from './auth-stub.js';
-import { type CbvCall, type CbvStubs, type DnsCall, type DnsStubs, RECIPIENT_STUBS, StubVerifier, stubDnsLookup } from './stubs.js';
+import { type CbvCall, type CbvStubs, type DnsCall, type DnsStubs, RECIPIENT_STUBS, type SeenId, seededDuplicates, StubVerifier, stubDnsLookup } from './stubs.js';
 
 export interface DryRunOptions {
   /** A loaded configuration: its scripts, listener context and smtp_cbv module, as `serve` would use them. */
@@ -48,6 +48,8 @@ export interface DryRunOptions {
   authentication?: AuthStub;
   /** Connection context values on top of the listener's (like a Peer `Context = [...]`). */
   context?: Record<string, string>;
+  /** Ids RFC 7352's duplicate list holds when the run starts; absent: none, and nothing is a duplicate. */
+  duplicates?: SeenId[];
   /** Record each command and test evaluated (off: no cost). */
   trace?: boolean;
 }
@@ -162,6 +164,7 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
     store: dryStore,
     ...(options.authentication && Object.keys(options.authentication).length ? { authentication: new StubAuthentication(options.authentication) } : {}),
     maxTarpitMs: (parts.maxTarpitSeconds ?? 60) * 1000,
+    duplicates: seededDuplicates(options.duplicates ?? []),
     ...(parts.maxTarpitSeconds !== undefined ? { maxTarpitSeconds: parts.maxTarpitSeconds } : {}),
     // Per run: counters that start empty, as for one session, and ec_log_file lines in the run's log instead of the file.
     ...(parts.momentum

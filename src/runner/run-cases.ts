@@ -45,6 +45,7 @@ export async function runCaseFile(path: string, options: RunCasesOptions = {}): 
       recipientVerify: c.recipientVerify,
       dns: c.dns,
       authentication: c.authentication,
+      duplicates: c.duplicates,
       trace: options.coverage !== undefined,
     });
     options.coverage?.addRun(run);

@@ -6,6 +6,8 @@
 import type { VerifyOptions } from '../cbv/engine.js';
 import type { CbvVerifier } from '../cbv/sieve-function.js';
 import { type CbvReason, type CbvStage, type CbvStatus, STATUS_OF, type Verdict, resultOf } from '../cbv/types.js';
+import { duplicateKey } from '../sieve/index.js';
+import { type DuplicateStore, MemoryDuplicates } from '../store/duplicates.js';
 
 /** A canned verdict for one address: the status and, optionally, what the remote said. */
 export interface CbvStub {
@@ -140,4 +142,21 @@ export function stubDnsLookup(stubs: DnsStubs, calls: DnsCall[]): (name: string,
 function dnsKey(k: string): string {
   const [name = '', type = 'A'] = k.trim().split(/\s+/);
   return `${name.toLowerCase().replace(/\.$/, '')} ${type.toUpperCase()}`;
+}
+
+/** An id RFC 7352's duplicate list holds when a dry run starts (a case's `duplicates:`), tested under `handle` (none by default). */
+export interface SeenId {
+  handle?: string;
+  id: string;
+}
+
+/**
+ * The dry run's duplicate list: the seeded ids, as if earlier messages had
+ * left them a day ago. A dry run is one transaction, so what it records
+ * itself could only matter to a later one: it goes nowhere.
+ */
+export function seededDuplicates(ids: readonly SeenId[]): DuplicateStore {
+  const list = new MemoryDuplicates();
+  list.record(ids.map((s) => ({ id: duplicateKey(s.handle, s.id), seconds: 86_400, last: true, duplicate: false })));
+  return { seen: (id) => list.seen(id), record: () => undefined };
 }

@@ -13,7 +13,7 @@ export { type SieveMessage, lazyMessage, parseMessage } from './runtime/message.
 export { hostOctets, type Octets } from './runtime/mime-split.js';
 export type { Action, RuntimeError } from './runtime/result.js';
 export { normalizeListName } from './extensions/extlists.js';
-export { type DuplicateRecord, duplicateRecords } from './extensions/duplicate.js';
+export { type DuplicateRecord, duplicateKey, duplicateRecords } from './extensions/duplicate.js';
 export { defaultRuntimeLimits, type Envelope, type ExecutionContext, type ExternalList, type Runtime, type RuntimeLimits, type SieveHost, type TraceEvent, type TraceHook } from './runtime/runtime.js';
 export { composeRedirect, type OutgoingMessage } from './redirect-out.js';
 export { composeVacationReply, type VacationReply } from './vacation-reply.js';

@@ -137,6 +137,44 @@ describe('phases and expectations', () => {
   });
 });
 
+describe('the duplicate list (RFC 7352)', () => {
+  it('holds what a case lists, by :handle, and nothing else: both branches of a duplicate test can be tested', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'duplicates-'));
+    await writeFile(join(dir, 'data.siv'), 'require ["duplicate", "fileinto"];\nif duplicate { discard; stop; }\nif duplicate :handle "list" :header "list-id" { fileinto "Lists"; }\n');
+    await writeFile(
+      join(dir, 'data.cases.yaml'),
+      `scripts: { data: data.siv }
+defaults:
+  envelope: { from: a@sender.example, to: b@here.example }
+cases:
+  - name: seen before
+    duplicates: ["<m1@sender.example>"]
+    message: "Message-ID: <m1@sender.example>\\r\\nSubject: t\\r\\n\\r\\nhi\\r\\n"
+    expect: { data: { actions: [discard] } }
+  - name: new
+    duplicates: ["<other@sender.example>", { handle: list, id: "<m1@sender.example>" }]
+    message: "Message-ID: <m1@sender.example>\\r\\nSubject: t\\r\\n\\r\\nhi\\r\\n"
+    expect: { data: { actions: [], implicit_keep: true } }
+  - name: a list seen under its handle
+    duplicates: [{ handle: list, id: "<l.sender.example>" }]
+    message: "Message-ID: <m2@sender.example>\\r\\nList-Id: <l.sender.example>\\r\\n\\r\\nhi\\r\\n"
+    expect: { data: { actions: [store] } }
+`,
+    );
+    const report = await runCaseFile(join(dir, 'data.cases.yaml'));
+    expect(report.outcomes.map((o) => [o.name, o.passed, o.reason ?? ''])).toEqual([
+      ['seen before', true, ''],
+      ['new', true, ''],
+      ['a list seen under its handle', true, ''],
+    ]);
+  });
+
+  it('says what a duplicates entry lacks, at its line', async () => {
+    const { diagnostics } = await parseCaseFile('scripts: { data: d.siv }\ncases:\n  - name: n\n    envelope: { from: a@b.example, to: c@d.example }\n    duplicates: [{ handle: list }, 7, "<ok@b.example>"]\n    expect: { mailfrom: { code: 250 } }\n', 'f.yaml');
+    expect(diagnostics.map((d) => `${d.line}:${d.column} ${d.message}`)).toEqual(['5:18 duplicates: an entry needs an id']);
+  });
+});
+
 describe('scripts given directly', () => {
   it('runs the Sieve function and ec_dns_lookup from stubs; a lookup without a stub is a runtime error a case can expect', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'scripts-'));

@@ -33,6 +33,9 @@ export interface DuplicateRecord {
 
 const STATE = 'duplicate';
 
+/** The id SieveHost.duplicate is asked about: the :handle (empty without one), a NUL, the unique id. */
+export const duplicateKey = (handle: string | undefined, id: string): string => `${handle ?? ''}\0${id}`;
+
 function tested(rt: Runtime): Map<string, DuplicateRecord> {
   let seen = rt.state.get(STATE) as Map<string, DuplicateRecord> | undefined;
   if (!seen) rt.state.set(STATE, (seen = new Map()));
@@ -84,7 +87,7 @@ export const duplicate: Extension = {
           id = decodedHeader(rt, value).trim();
           if (id === '') return false;
         }
-        const key = `${arg('handle') ?? ''}\0${id}`;
+        const key = duplicateKey(arg('handle'), id);
         const seen = tested(rt);
         const last = b.tags.has('last');
         const known = seen.get(key);
