@@ -18,10 +18,11 @@ import { type PolicyObserver, type ScriptSlot, SievePolicy } from '../session/po
 import { type Reply, wireText } from '../session/reply.js';
 import { SenderVerification } from '../session/sender-verification.js';
 import { type DeliveryPlan, type MessageStore, type PhaseOutcome, Session, type SessionServices } from '../session/session.js';
-import type { Action, CompiledScript, TraceEvent } from '../sieve/index.js';
+import { type Action, type CompiledScript, duplicateKey, type TraceEvent } from '../sieve/index.js';
 import { type DryRunConnection, type ModuleSettings, type PhaseSource, type PolicyParts, partsFromConfig, partsFromScripts, silentLogger } from './session.js';
 import { type AuthStub, StubAuthentication } from './auth-stub.js';
-import { type CbvCall, type CbvStubs, type DnsCall, type DnsStubs, RECIPIENT_STUBS, type SeenId, seededDuplicates, StubVerifier, stubDnsLookup } from './stubs.js';
+import { type CbvCall, type CbvStubs, type DnsCall, type DnsStubs, RECIPIENT_STUBS, type SeenId, StubVerifier, stubDnsLookup } from './stubs.js';
+import { type DuplicateStore, MemoryDuplicates } from '../store/duplicates.js';
 
 export interface DryRunOptions {
   /** A loaded configuration: its scripts, listener context and smtp_cbv module, as `serve` would use them. */
@@ -256,4 +257,15 @@ function finish(r: PhaseResult, outcome: PhaseOutcome, session: Session): void {
 /** "CODE-line" for every line but the last, "CODE line" for the last (RFC 5321 4.2.1). */
 export function replyText(reply: Reply): string {
   return wireText(reply).replace(/\r\n/g, '\n');
+}
+
+/**
+ * The dry run's duplicate list: the seeded ids, as if earlier messages had
+ * left them a day ago. A dry run is one transaction, so what it records
+ * itself could only matter to a later one: it goes nowhere.
+ */
+function seededDuplicates(ids: readonly SeenId[]): DuplicateStore {
+  const list = new MemoryDuplicates();
+  list.record(ids.map((s) => ({ id: duplicateKey(s.handle, s.id), seconds: 86_400, last: true, duplicate: false })));
+  return { seen: (id) => list.seen(id), record: () => undefined };
 }

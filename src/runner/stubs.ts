@@ -6,8 +6,6 @@
 import type { VerifyOptions } from '../cbv/engine.js';
 import type { CbvVerifier } from '../cbv/sieve-function.js';
 import { type CbvReason, type CbvStage, type CbvStatus, STATUS_OF, type Verdict, resultOf } from '../cbv/types.js';
-import { duplicateKey } from '../sieve/index.js';
-import { type DuplicateStore, MemoryDuplicates } from '../store/duplicates.js';
 
 /** A canned verdict for one address: the status and, optionally, what the remote said. */
 export interface CbvStub {
@@ -150,13 +148,3 @@ export interface SeenId {
   id: string;
 }
 
-/**
- * The dry run's duplicate list: the seeded ids, as if earlier messages had
- * left them a day ago. A dry run is one transaction, so what it records
- * itself could only matter to a later one: it goes nowhere.
- */
-export function seededDuplicates(ids: readonly SeenId[]): DuplicateStore {
-  const list = new MemoryDuplicates();
-  list.record(ids.map((s) => ({ id: duplicateKey(s.handle, s.id), seconds: 86_400, last: true, duplicate: false })));
-  return { seen: (id) => list.seen(id), record: () => undefined };
-}
