@@ -48,7 +48,7 @@ function tested(rt: Runtime): Map<string, DuplicateRecord> {
  * again). The arguments of the test evaluated last apply (RFC 7352 3.3).
  */
 export function duplicateRecords(rt: Runtime): DuplicateRecord[] {
-  const seen = rt.state.get(STATE) as Map<string, DuplicateRecord> | undefined;
+  const seen = rt.stateOf(STATE) as Map<string, DuplicateRecord> | undefined;
   if (!seen) return [];
   return [...seen.values()].filter((r) => r.last || !r.duplicate);
 }

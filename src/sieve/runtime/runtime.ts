@@ -337,6 +337,10 @@ export class Runtime implements Scope {
     return (this.lazyState ??= new Map());
   }
   private lazyState: Map<string, unknown> | undefined;
+  /** An extension's run state, without making the map for a run that has none (a host asks after every run). */
+  stateOf(key: string): unknown {
+    return this.lazyState?.get(key);
+  }
   /**
    * Variable namespaces (RFC 5229 3), e.g. "env": the lists the scripts of
    * this run brought, searched in order when a reference names one (rare),
