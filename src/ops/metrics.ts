@@ -14,6 +14,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CbvObserver } from '../cbv/shared.js';
 import type { PolicyObserver } from '../session/policy.js';
 import type { SessionObserver } from '../session/session.js';
+import type { DuplicateStore } from '../store/duplicates.js';
 
 /** What a delivery queue tells the metrics: read at scrape time. */
 export interface QueueMetricsSource {
@@ -74,6 +75,8 @@ export class Metrics {
       for (const q of this.queues) for (const [state, n] of Object.entries(await q.depth())) this.queueDepth.inc({ state }, n);
     },
   });
+  readonly duplicateTests = new Counter({ name: `${P}duplicate_tests_total`, help: 'RFC 7352 duplicate tests answered by the duplicate list, by answer (duplicate or new).', labelNames: ['result'], registers: [this.registry] });
+  readonly duplicatesRecorded = new Counter({ name: `${P}duplicate_ids_recorded_total`, help: 'Ids the duplicate list recorded or refreshed, once their transaction was carried out.', registers: [this.registry] });
   readonly deliveries = new Counter({ name: `${P}delivery_outcomes_total`, help: 'Delivery attempts, by outcome (when a queue is configured).', labelNames: ['outcome'], registers: [this.registry] });
 
   /** Prometheus text of this process's metrics (the gauges read their sources now). */
@@ -150,6 +153,24 @@ export class Metrics {
       probed: (ms, reason) => this.cbvProbes.observe({ reason }, ms / 1000),
       joined: (scope) => this.cbvJoins.inc({ scope }),
       limited: (why) => this.cbvLimited.inc({ limit: why }),
+    };
+  }
+
+  /** The duplicate list (src/store/duplicates.ts), counted: what scripts asked of it and what transactions recorded. */
+  countedDuplicates(list: DuplicateStore): DuplicateStore {
+    const answered = (seen: boolean) => {
+      this.duplicateTests.inc({ result: seen ? 'duplicate' : 'new' });
+      return seen;
+    };
+    return {
+      seen: (id) => {
+        const seen = list.seen(id);
+        return typeof seen === 'boolean' ? answered(seen) : seen.then(answered);
+      },
+      record: (records) => {
+        list.record(records);
+        this.duplicatesRecorded.inc(records.length);
+      },
     };
   }
 

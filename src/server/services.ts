@@ -78,7 +78,7 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
     functionServices: {},
     recipients: new RecipientVerification(recipientVerifier, logger),
-    duplicates: shared.duplicates,
+    duplicates: ops.metrics ? ops.metrics.countedDuplicates(shared.duplicates) : shared.duplicates,
     shared,
     // Metrics, and Momentum's inbound audit series that ec_ip_* read.
     observer: allObservers(ops.metrics?.sessionObserver(), inboundAudit(ipCounters)),

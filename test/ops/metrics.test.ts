@@ -94,6 +94,25 @@ describe('metrics and health listener', () => {
     expect(samples.some((s) => s.name === 'smtpcbv_redis_up')).toBe(false);
   });
 
+  it('counts the duplicate list: what scripts asked, what transactions recorded', async () => {
+    await writeFile(join(dir, 'data.siv'), 'require "duplicate";\nif duplicate { discard; }\n');
+    const opsPort = await freePort();
+    await writeFile(
+      join(dir, 'test.conf'),
+      `spool_dir = "spool"\nESMTP_Listener { Listen "127.0.0.1:${await freePort()}" { } }\nsieve { script "data_phase1" { source = "data.siv" } }\nmetrics { listen = "127.0.0.1:${opsPort}" }\n`,
+    );
+    running = (await startFromConfig(join(dir, 'test.conf'), { logger: pino({ level: 'silent' }) })).running;
+    for (let i = 0; i < 3; i++) {
+      const c = await RawSmtpClient.open(running!.addresses[0]!.port);
+      expect((await sendMail(c, 'a@ok.test', ['x@here.test'], 'Message-ID: <twice@ok.test>\r\nSubject: t\r\n\r\nhi\r\n')).end?.code).toBe(250);
+      c.close();
+    }
+    const { samples } = parsePrometheus((await get(opsPort, '/metrics')).body);
+    expect(valueOf(samples, 'smtpcbv_duplicate_tests_total', { result: 'new' })).toBe(1);
+    expect(valueOf(samples, 'smtpcbv_duplicate_tests_total', { result: 'duplicate' })).toBe(2);
+    expect(valueOf(samples, 'smtpcbv_duplicate_ids_recorded_total')).toBe(1);
+  });
+
   it('answers /healthz, and /readyz until the drain starts', async () => {
     const { smtp, ops } = await start();
     expect(await get(ops, '/healthz')).toMatchObject({ status: 200, body: 'ok\n' });
