@@ -30,6 +30,9 @@ export interface DuplicateStore {
  */
 export const hashId = (id: string): string => createHash('sha256').update(id).digest('base64url');
 
+/** The records that change a list: a duplicate tested without :last changes nothing (RFC 7352 3.3). */
+export const changesOf = (records: readonly DuplicateRecord[]): DuplicateRecord[] => records.filter((r) => r.last || !r.duplicate);
+
 /** Entries a process keeps: some 100 bytes each. */
 const MAX_ENTRIES = 100_000;
 
@@ -52,10 +55,10 @@ export class MemoryDuplicates implements DuplicateStore {
 
   record(records: readonly DuplicateRecord[]): void {
     const now = this.now();
-    for (const r of records) {
-      // Without :last an entry's period runs from its first record (RFC 7352 3.3): a duplicate does not
-      // extend it, nor does a new id another session recorded meanwhile.
-      if (!r.last && (r.duplicate || this.seen(r.id))) continue;
+    for (const r of changesOf(records)) {
+      // Without :last an entry's period runs from its first record (RFC 7352 3.3), even for a new id
+      // another session recorded meanwhile.
+      if (!r.last && this.seen(r.id)) continue;
       this.expiries.delete(r.id);
       this.expiries.set(r.id, now + r.seconds * 1000);
     }

@@ -6,7 +6,7 @@
  * which answers while Redis is down: an outage can let a duplicate another
  * process saw through, never make a new message one.
  */
-import { type DuplicateRecord, type DuplicateStore, hashId, MemoryDuplicates } from './duplicates.js';
+import { type DuplicateRecord, type DuplicateStore, changesOf, hashId, MemoryDuplicates } from './duplicates.js';
 import type { RedisLink } from './redis-link.js';
 
 export class RedisDuplicates implements DuplicateStore {
@@ -23,8 +23,7 @@ export class RedisDuplicates implements DuplicateStore {
 
   record(records: readonly DuplicateRecord[]): void {
     this.local.record(records);
-    // A duplicate tested without :last changes nothing (RFC 7352 3.3).
-    const changes = records.filter((r) => r.last || !r.duplicate);
+    const changes = changesOf(records);
     if (!changes.length) return;
     void this.link.attempt((c) => {
       const m = c.multi();

@@ -28,7 +28,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { type DuplicateRecord, type DuplicateStore, hashId as hash, MemoryDuplicates } from './duplicates.js';
+import { type DuplicateRecord, type DuplicateStore, changesOf, hashId as hash, MemoryDuplicates } from './duplicates.js';
 
 const MAX_ENTRIES = 1_000_000;
 const SWEEP_EVERY = 1000;
@@ -69,8 +69,7 @@ export class SqliteDuplicates implements DuplicateStore {
   }
 
   record(records: readonly DuplicateRecord[]): void {
-    // A duplicate tested without :last changes nothing (RFC 7352 3.3).
-    const changes = records.filter((r) => r.last || !r.duplicate);
+    const changes = changesOf(records);
     if (!changes.length) return;
     const s = this.statements();
     if (s instanceof MemoryDuplicates) return s.record(changes);
