@@ -7,9 +7,12 @@
  *     memory budget that refuses nothing);
  *   - smtp-cbv as configured by default: messages past 128 KiB go to the
  *     spool's tmp/ as they arrive, the default budget (512m) in force;
- *   - the same with a data-phase script that reads every body (`body :raw`):
- *     each message is read whole against the budget, and past it the DATA
- *     gets 452 4.3.1;
+ *   - the same with a data-phase script that scans every body (`body :raw
+ *     :contains`): each body is read from the spool file as it comes, and
+ *     no message is held whole;
+ *   - the same with a script that needs every body whole (`body :raw
+ *     :matches`): each message is read whole against the budget, and past
+ *     it the DATA gets 452 4.3.1;
  *   - the same with a script that tests the header fields of every MIME part
  *     (foreverypart, `header :mime`): the MIME reader streams the spool file
  *     and loads no message whole;
@@ -141,6 +144,9 @@ async function main() {
     const bodyScript = join(dir, 'body.siv');
     await writeFile(bodyScript, 'require ["body", "reject"];\nif body :raw :contains "no such text" { reject "no"; }\n');
     const body = await run(dir, 'body', '', bodyScript);
+    const wholeScript = join(dir, 'whole.siv');
+    await writeFile(wholeScript, 'require ["body", "reject"];\nif body :raw :matches "*no such text*" { reject "no"; }\n');
+    const whole = await run(dir, 'whole', '', wholeScript);
     const mimeScript = join(dir, 'mime.siv');
     await writeFile(mimeScript, 'require ["foreverypart", "mime", "reject"];\nforeverypart { if header :mime :type "content-type" "application" { reject "no"; } }\n');
     const mime = await run(dir, 'mime', '', mimeScript);
@@ -149,7 +155,8 @@ async function main() {
     console.log(`peak resident memory, ${CLIENTS} clients sending a ${SIZE / 1048576} MiB message each at once (example data policy, Maildir spool)`);
     console.log(`  baseline: messages held in memory      ${mb(before.peak).padStart(5)} MB  (${codes(before.codes)}; ${before.stored} stored)`);
     console.log(`  smtp-cbv: spooled past 128 KiB         ${mb(after.peak).padStart(5)} MB  (${codes(after.codes)}; ${after.stored} stored)`);
-    console.log(`  spooled, a script reading every body   ${mb(body.peak).padStart(5)} MB  (${codes(body.codes)}; ${body.stored} stored)`);
+    console.log(`  spooled, a script scanning every body  ${mb(body.peak).padStart(5)} MB  (${codes(body.codes)}; ${body.stored} stored; body :raw :contains)`);
+    console.log(`  spooled, a script reading every body whole ${mb(whole.peak).padStart(5)} MB  (${codes(whole.codes)}; ${whole.stored} stored; body :raw :matches)`);
     console.log(`  spooled, a script testing MIME parts   ${mb(mime.peak).padStart(5)} MB  (${codes(mime.codes)}; ${mime.stored} stored)`);
     console.log(`  relayed to a next hop (Gateway), until delivered ${mb(relay.peak).padStart(5)} MB  (${codes(relay.codes)}; ${relay.stored} delivered)`);
     console.log(`  the milter (smtp-cbv milter), as Postfix sends it ${mb(milter.peak).padStart(5)} MB  (${codes(milter.codes)}; Postfix keeps the mail)`);

@@ -13,6 +13,7 @@
 import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { hostOctets, lazyMessage, type SieveMessage } from '../sieve/index.js';
+import { bodyText } from './body-text.js';
 
 /** Bytes of messages held in memory by every session at once (a front door shares one among its listeners). */
 export interface MessageMemory {
@@ -58,6 +59,8 @@ export interface MessageSource {
    * waits for this first (sieveView), so `bytes()` then reads nothing.
    */
   load?(): Promise<void> | undefined;
+  /** With `load`: whether the whole message is in memory now (read by `bytes()` or a load), so reading it costs nothing more. */
+  loaded?(): boolean;
   /** The whole message decoded as UTF-8, once; a spooled one holds the text against the budget as well as its octets. */
   text(): string;
   /**
@@ -86,7 +89,11 @@ export function sieveView(source: MessageSource): SieveMessage {
   const range = source.range && ((start: number, end: number) => (large(start, end) ? source.bytes().subarray(start, end) : source.range!(start, end)));
   const load = source.load && ((start: number, end: number) => (large(start, end) ? source.load!() : undefined));
   const octets = range && (() => hostOctets(source.size, () => source.chunks(), range, source.crlfSize !== source.size, load));
-  return lazyMessage(source.head?.toString('utf8'), source.crlfSize, () => source.text(), octets, source.load && (() => source.load!()));
+  // A spooled body not in memory is read in pieces by a test that can (`body :raw :contains`), holding nothing of the budget.
+  const head = source.head;
+  const loaded = source.loaded;
+  const readBody = head && loaded && (() => (loaded() ? undefined : bodyText(source, head.length, source.crlfSize !== source.size)));
+  return lazyMessage(head?.toString('utf8'), source.crlfSize, () => source.text(), octets, source.load && (() => source.load!()), readBody || undefined);
 }
 
 /** A MIME part's body larger than this is read with the whole message, against the memory budget. */
@@ -182,6 +189,7 @@ export function fileSource(path: string, info: { size: number; bareLf: number; h
         loading = undefined;
       }));
     },
+    loaded: () => whole !== undefined,
     text() {
       if (text !== undefined) return text;
       const octets = this.bytes();
@@ -224,6 +232,7 @@ export function withHead(source: MessageSource, head: Buffer): MessageSource {
     path: source.path,
     bytes: () => (whole ??= Buffer.concat([head, body()])),
     ...(source.load ? { load: () => (whole ? undefined : source.load!()) } : {}),
+    ...(source.loaded ? { loaded: () => whole !== undefined || source.loaded!() } : {}),
     text() {
       return (text ??= this.bytes().toString('utf8'));
     },

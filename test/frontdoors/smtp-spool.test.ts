@@ -122,7 +122,8 @@ describe('messages spooled as they arrive', () => {
   });
 
   it('answers 452 4.3.1 when a script needs a spooled message whole and the budget has no room', async () => {
-    const policy = sievePolicy({ data: 'require ["body", "reject"]; if body :raw :contains "nothing like this" { reject "no"; }' });
+    // :matches needs the body whole (a :contains reads it as it comes: below).
+    const policy = sievePolicy({ data: 'require ["body", "reject"]; if body :raw :matches "*nothing like this*" { reject "no"; }' });
     const t = await start(policy, { maxMessageMemory: 1 << 20 });
     expect(await send(t, bigMessage(2 << 20).wire)).toBe('452 4.3.1 Insufficient system storage, try again later');
     expect(await t.spooled()).toEqual([]);
@@ -131,4 +132,33 @@ describe('messages spooled as they arrive', () => {
     expect(await send(t, bigMessage(2 << 20).wire)).toMatch(/^250 /);
     expect(await readdir(t.incoming)).toEqual([]);
   });
+
+  it('scans a spooled body with :raw :contains as it reads it: no room in the budget needed', async () => {
+    // The budget (1 MiB) is smaller than the message: read whole, it would get 452 (above).
+    const t = await start(sievePolicy({ data: 'require ["body", "reject"]; if body :raw :contains ["nothing like this", "line 12345 z"] { reject "seen"; }' }), { maxMessageMemory: 1 << 20 });
+    const { message, wire } = bigMessage(2 << 20);
+    expect(await send(t, wire)).toMatch(/^250 /);
+    const [stored] = await t.spooled();
+    expect(stored!.message.endsWith(message)).toBe(true);
+    // A key written across two reads of the file (64 KiB each), found without case (i;ascii-casemap).
+    const marked = withLineAt(30 * 65_536 - 8, 'Nothing Like This', 2 << 20);
+    expect(await send(t, marked)).toBe('550 5.7.1 seen');
+    // A key across a line end, at the very end of the body.
+    const [before, last] = message.split('\r\n').slice(-3, -1);
+    t.setPolicy(sievePolicy({ data: `require ["body", "reject"]; if body :raw :contains "${before}\r\n${last}\r\n" { reject "seen"; }` }));
+    expect(await send(t, wire)).toBe('550 5.7.1 seen');
+    expect(await readdir(t.incoming)).toEqual([]);
+  });
 });
+
+/** An ASCII message of `size` octets with `line` starting at octet `at`, filler lines around it. */
+function withLineAt(at: number, line: string, size: number): string {
+  const head = 'From: a@sender.test\r\nSubject: marked\r\n\r\n';
+  const filler = (octets: number) => {
+    const full = `${'y'.repeat(78)}\r\n`.repeat(Math.floor(octets / 80));
+    const rest = octets % 80;
+    return rest === 0 ? full : rest === 1 ? `${full.slice(0, -2)}y\r\n` : `${full}${'y'.repeat(rest - 2)}\r\n`;
+  };
+  const start = `${head}${filler(at - head.length)}${line}\r\n`;
+  return `${start}${filler(size - start.length)}`;
+}

@@ -6,6 +6,9 @@
  * reduced to its text as Pigeonhole does.
  */
 import { andThen, matchTest } from '../interpreter.js';
+import { containsMatch } from '../match/basic-match.js';
+import { asciiCasemap } from '../match/comparators.js';
+import { containsInPieces } from '../match/contains-in-pieces.js';
 import type { CpuBudget, Runtime } from '../runtime/runtime.js';
 import type { Extension } from '../registry.js';
 import { afterLoad, afterMimeTree, decodedBody, type MimePart, mimeTree, walkParts } from '../runtime/mime.js';
@@ -99,7 +102,13 @@ export const body: Extension = {
         if (!msg.hasBody) return false;
         const keys = rt.list(b.args[0]!);
         // Pigeonhole's body test leaves match values alone (body/match-values.svtest).
-        if (b.tags.has('raw')) return afterLoad(msg.load?.(), rt.budget, () => b.def.evaluate!(b, rt)) ?? matchTest(b, rt, [msg.body], keys, false);
+        if (b.tags.has('raw')) {
+          // :contains reads a body not at hand as it comes, never holding it whole; other match types need all of it.
+          const cmp = b.comparator ?? b.def.defaultComparator ?? asciiCasemap;
+          const pieces = b.matchType?.def === containsMatch && cmp.foldsEachCharacter ? msg.bodyPieces?.() : undefined;
+          if (pieces) return containsInPieces(pieces, keys, cmp, rt.budget);
+          return afterLoad(msg.load?.(), rt.budget, () => b.def.evaluate!(b, rt)) ?? matchTest(b, rt, [msg.body], keys, false);
+        }
         const later = afterMimeTree(msg, rt.budget, () => b.def.evaluate!(b, rt));
         if (later) return later;
         // A transform another extension attached gives its own values (Sieve++'s :binary), from any part: a large one is loaded first.

@@ -19,6 +19,13 @@ export interface Comparator {
   fold?(s: string): string;
   /** True when `equals(a, b)` is `fold(a) === fold(b)`: then a constant key is folded once (basic-match.ts). */
   foldEquals?: boolean;
+  /**
+   * True when `fold(a + b)` is `fold(a) + fold(b)` for any split: each
+   * character folds on its own. Then a long value can be folded in pieces
+   * as it is read (contains-in-pieces.ts). Not so for i;unicode-casemap,
+   * whose normalisation joins a character with the combining marks after it.
+   */
+  foldsEachCharacter?: boolean;
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -33,6 +40,7 @@ export const octet: Comparator = {
     /[\ud800-\udfff]/.test(a + b) ? Buffer.compare(Buffer.from(a), Buffer.from(b)) : cmp(a, b),
   fold: (s) => s,
   foldEquals: true,
+  foldsEachCharacter: true,
 };
 
 /** RFC 4790 9.2: US-ASCII letters compared without case; everything else as octets. */
@@ -50,6 +58,7 @@ export const asciiCasemap: Comparator = {
   compare: (a, b) => octet.compare(asciiLower(a), asciiLower(b)),
   fold: asciiLower,
   foldEquals: true,
+  foldsEachCharacter: true,
 };
 
 /**

@@ -38,6 +38,14 @@ export interface SieveMessage {
    */
   load?(): Promise<void> | undefined;
   /**
+   * The body (what `body` holds: the text after the empty line, with CRLF
+   * line ends) in pieces, read from where the host keeps it without
+   * loading the message: for a test that can read it as it comes
+   * (contains-in-pieces.ts). Undefined when the body is at hand, or the
+   * host cannot give it so; then read `body`.
+   */
+  bodyPieces?(): AsyncIterable<string> | undefined;
+  /**
    * When the header fields are not parsed yet (a lazy message's header
    * section): a promise that parses them in the run's time slices, charged
    * to its budget; undefined when there is nothing to parse, or so little
@@ -197,10 +205,18 @@ function headerLines(raw: string, pos: number, fields: Fields, open: OpenField |
  * header fields come from the whole text too); `size` is in octets with
  * CRLF line ends (RFC 5228 5.9), known to the host without reading.
  */
-export function lazyMessage(head: string | undefined, size: number, readWhole: () => string, octets?: () => Octets, loadWhole?: () => Promise<void> | undefined): SieveMessage {
+export function lazyMessage(
+  head: string | undefined,
+  size: number,
+  readWhole: () => string,
+  octets?: () => Octets,
+  loadWhole?: () => Promise<void> | undefined,
+  readBody?: () => AsyncIterable<string> | undefined,
+): SieveMessage {
   const m = new LazyMessage(head, size, readWhole);
   if (octets) m.octets = octets;
   if (loadWhole) m.loadWhole = loadWhole;
+  if (readBody) m.readBody = readBody;
   return m;
 }
 
@@ -226,9 +242,14 @@ class LazyMessage implements SieveMessage {
   private headPart: SieveMessage | undefined;
   octets?: () => Octets;
   loadWhole?: () => Promise<void> | undefined;
+  readBody?: () => AsyncIterable<string> | undefined;
 
   load(): Promise<void> | undefined {
     return this.full ? undefined : this.loadWhole?.();
+  }
+
+  bodyPieces(): AsyncIterable<string> | undefined {
+    return this.full ? undefined : this.readBody?.();
   }
 
   constructor(

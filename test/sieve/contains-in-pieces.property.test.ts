@@ -1,0 +1,73 @@
+/**
+ * RFC 5228 2.7.1 :contains over a value read in pieces
+ * (contains-in-pieces.ts) answers as :contains over the whole value, for
+ * any split, any keys (across a split, at the ends, empty, repeated) and
+ * both comparators that fold character by character; it charges the run's
+ * CPU budget as it scans and lets a time-sliced run's event loop go.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { containsMatch } from '../../src/sieve/match/basic-match.js';
+import { asciiCasemap, octet, unicodeCasemap } from '../../src/sieve/match/comparators.js';
+import { containsInPieces } from '../../src/sieve/match/contains-in-pieces.js';
+import { CpuBudget } from '../../src/sieve/runtime/runtime.js';
+
+async function* piecesOf(value: string, cuts: number[]): AsyncGenerator<string> {
+  let from = 0;
+  for (const cut of [...new Set(cuts.map((c) => c % (value.length + 1)))].sort((a, b) => a - b)) {
+    yield value.slice(from, cut);
+    from = cut;
+  }
+  yield value.slice(from);
+}
+
+const text = fc.array(fc.constantFrom('a', 'B', 'b', 'A', ' ', '\r\n', 'ü', '😀', 'ab'), { maxLength: 60 }).map((cs) => cs.join(''));
+
+describe(':contains over a value in pieces', () => {
+  it('answers as :contains over the whole value', async () => {
+    await fc.assert(
+      fc.asyncProperty(text, fc.array(fc.nat(), { maxLength: 8 }), fc.array(fc.oneof(text, fc.tuple(fc.nat(), fc.nat({ max: 12 }))), { maxLength: 4 }), fc.boolean(), async (value, cuts, keySpecs, caseless) => {
+        const cmp = caseless ? asciiCasemap : octet;
+        // Keys: some arbitrary, some cut from the value (so they occur, perhaps across a split), some of those with their case changed.
+        const keys = keySpecs.map((k) => (typeof k === 'string' ? k : value.slice(k[0] % (value.length + 1), (k[0] % (value.length + 1)) + k[1]))).map((k, i) => (i % 2 ? k.toUpperCase() : k));
+        const whole = keys.some((k) => containsMatch.matchOne!(value, k, { cmp } as never));
+        expect(await containsInPieces(piecesOf(value, cuts), keys, cmp, new CpuBudget(10_000))).toBe(whole);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('is false for no keys and true for the empty key, even on an empty value', async () => {
+    expect(await containsInPieces(piecesOf('', []), [], octet, new CpuBudget(1000))).toBe(false);
+    expect(await containsInPieces(piecesOf('', []), [''], octet, new CpuBudget(1000))).toBe(true);
+    expect(await containsInPieces(piecesOf('abc', [1, 2]), ['x', ''], asciiCasemap, new CpuBudget(1000))).toBe(true);
+  });
+
+  it('refuses a comparator whose fold joins characters', async () => {
+    await expect(containsInPieces(piecesOf('abc', []), ['a'], unicodeCasemap, new CpuBudget(1000))).rejects.toThrow(/character by character/);
+  });
+
+  it('charges the scan to the CPU budget: over it, the runtime error', async () => {
+    const big = 'x'.repeat(1 << 16);
+    async function* endless(): AsyncGenerator<string> {
+      for (;;) yield big;
+    }
+    const keys = Array.from({ length: 50 }, (_, i) => `key ${i}`);
+    await expect(containsInPieces(endless(), keys, asciiCasemap, new CpuBudget(50))).rejects.toThrow(/CPU time limit of 50 ms/);
+  });
+
+  it('lets the event loop go in a time-sliced run', async () => {
+    const budget = new CpuBudget(60_000);
+    budget.sliceMs = 1;
+    const keys = Array.from({ length: 200 }, (_, i) => `key ${i}`);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    try {
+      expect(await containsInPieces(piecesOf('y'.repeat(1 << 20), [1 << 19]), keys, asciiCasemap, budget)).toBe(false);
+    } finally {
+      clearInterval(timer);
+    }
+    expect(budget.slices).toBeGreaterThan(0);
+    expect(ticks).toBeGreaterThan(0);
+  });
+});
