@@ -11,7 +11,8 @@ import { asciiCasemap } from '../match/comparators.js';
 import { containsInPieces } from '../match/contains-in-pieces.js';
 import type { CpuBudget, Runtime } from '../runtime/runtime.js';
 import type { Extension } from '../registry.js';
-import { afterLoad, afterMimeTree, decodedBody, type MimePart, mimeTree, walkParts } from '../runtime/mime.js';
+import { afterLoad, afterMimeTree, decodedBody, type MimePart, mimeTree, textAsItIs, walkParts } from '../runtime/mime.js';
+import type { SieveMessage } from '../runtime/message.js';
 
 /** RFC 5173 5.2: "" matches every type, "text" a main type, "text/plain" exactly; anything else nothing. */
 export function typeMatches(spec: string, type: string): boolean {
@@ -82,6 +83,29 @@ function collect(rt: Runtime, parts: MimePart[], from: number, values: string[],
   return values;
 }
 
+/**
+ * A message that is one part of text taken as it is (no multipart, no
+ * transfer encoding, UTF-8 or US-ASCII): the text :text, or :content
+ * naming its type, compares is the body itself, but a leading byte order
+ * mark. Read in pieces when it is not at hand (SieveMessage.bodyPieces);
+ * undefined otherwise, and for every other message.
+ */
+function onePartText(msg: SieveMessage, specs: string[] | undefined): AsyncIterable<string> | undefined {
+  const root = mimeTree(msg);
+  if (root.children.length > 0 || root.embedded || root.tooDeep || root.type.startsWith('multipart/') || !textAsItIs(root)) return undefined;
+  if (specs ? !specs.some((s) => typeMatches(s, root.type)) : !textual(root) || isHtml(root)) return undefined;
+  const pieces = msg.bodyPieces?.();
+  return pieces && withoutByteOrderMark(pieces);
+}
+
+async function* withoutByteOrderMark(pieces: AsyncIterable<string>): AsyncGenerator<string> {
+  let first = true;
+  for await (const p of pieces) {
+    yield first && p.charCodeAt(0) === 0xfeff ? p.slice(1) : p;
+    first = false;
+  }
+}
+
 export const body: Extension = {
   capability: 'body',
   commands: [
@@ -102,24 +126,29 @@ export const body: Extension = {
         if (!msg.hasBody) return false;
         const keys = rt.list(b.args[0]!);
         // Pigeonhole's body test leaves match values alone (body/match-values.svtest).
+        // :contains reads a body not at hand as it comes, never holding it whole; other match types need all of it.
+        const cmp = b.comparator ?? b.def.defaultComparator ?? asciiCasemap;
+        const inPieces = b.matchType?.def === containsMatch && cmp.foldsEachCharacter === true;
         if (b.tags.has('raw')) {
-          // :contains reads a body not at hand as it comes, never holding it whole; other match types need all of it.
-          const cmp = b.comparator ?? b.def.defaultComparator ?? asciiCasemap;
-          const pieces = b.matchType?.def === containsMatch && cmp.foldsEachCharacter ? msg.bodyPieces?.() : undefined;
+          const pieces = inPieces ? msg.bodyPieces?.() : undefined;
           if (pieces) return containsInPieces(pieces, keys, cmp, rt.budget);
           return afterLoad(msg.load?.(), rt.budget, () => b.def.evaluate!(b, rt)) ?? matchTest(b, rt, [msg.body], keys, false);
         }
         const later = afterMimeTree(msg, rt.budget, () => b.def.evaluate!(b, rt));
         if (later) return later;
+        const content = b.tags.get('content');
+        const specs = content?.args.flatMap((v) => rt.list(v));
+        if (inPieces && ![...b.tags.values()].some((t) => t.spec?.values)) {
+          const pieces = onePartText(msg, specs);
+          if (pieces) return containsInPieces(pieces, keys, cmp, rt.budget);
+        }
         // A transform another extension attached gives its own values (Sieve++'s :binary), from any part: a large one is loaded first.
         for (const t of b.tags.values()) {
           if (t.spec?.values) return afterLoad(mimeTree(msg).ready?.('body'), rt.budget, () => b.def.evaluate!(b, rt)) ?? matchTest(b, rt, t.spec.values(b, rt), keys, false);
         }
-        const content = b.tags.get('content');
         let pick: (p: MimePart) => string[];
         let reads: (p: MimePart) => 'body' | 'edges' | undefined;
-        if (content) {
-          const specs = content.args.flatMap((v) => rt.list(v));
+        if (specs) {
           const wanted = (p: MimePart) => specs.some((s) => typeMatches(s, p.type));
           pick = (p) => (wanted(p) ? contentValues(p, rt.budget) : NONE);
           // contentValues: a multipart's preamble and epilogue, an embedded message's header (read with the tree), a leaf's body.

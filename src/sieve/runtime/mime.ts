@@ -257,14 +257,24 @@ export function decodedBytes(part: MimePart): Buffer | null {
 }
 
 /**
+ * Whether the part's text is its body as it is, but a leading byte order
+ * mark: no transfer encoding (RFC 2045 6.2) and a UTF-8 or US-ASCII
+ * charset, so decodedBody decodes nothing.
+ */
+export function textAsItIs(part: MimePart): boolean {
+  const cte = (header(part.headers, 'content-transfer-encoding') ?? '').toLowerCase();
+  const charset = (part.params.charset ?? 'utf-8').toLowerCase();
+  return IDENTITY.has(cte) && (charset === 'utf-8' || charset === 'us-ascii');
+}
+
+/**
  * The body as text: transfer encoding (RFC 2045 6) and charset undone;
  * null when the encoding is unknown. The budget is charged for the body's
  * length (the passes over it are the run's work).
  */
 export function decodedBody(part: MimePart, budget?: { charge(units: number): void }): string | null {
-  const cte = (header(part.headers, 'content-transfer-encoding') ?? '').toLowerCase();
   const charset = (part.params.charset ?? 'utf-8').toLowerCase();
-  if (IDENTITY.has(cte) && (charset === 'utf-8' || charset === 'us-ascii')) {
+  if (textAsItIs(part)) {
     // The body is already the UTF-8 reading of its octets: encoding and
     // decoding it again (two more passes over a part that may be megabytes,
     // with every other session waiting) gives the same text, but for a
