@@ -9,14 +9,18 @@ import { type Config, referencedScripts } from '../config/index.js';
 import type { Diagnostic } from '../diagnostics.js';
 import { isPhase, type Phase } from '../session/phases.js';
 import type { PhaseScripts } from '../session/policy.js';
-import { compileSieve } from '../sievepp/compile.js';
+import { compileSieveInSlices } from '../sievepp/compile.js';
 import type { ExternalList } from '../sieve/index.js';
 import { policyCompileOptions } from './compile-options.js';
 import { loadExternalLists } from './external-lists.js';
 
+/** How long a compile runs before other work gets a turn (the interpreter's time slice is the same order: docs/sieve-interpreter.md). */
+const COMPILE_SLICE_MS = 10;
+
 /** The scripts and the external lists they test against (RFC 6134), read together so that a reload reads both. */
 export async function compileConfigScripts(
   config: Config,
+  sliceMs = COMPILE_SLICE_MS,
 ): Promise<{ scripts: Partial<Record<Phase, PhaseScripts>>; externalLists: Map<string, ExternalList>; diagnostics: Diagnostic[] }> {
   const scripts: Partial<Record<Phase, PhaseScripts>> = {};
   const { lists: externalLists, diagnostics } = await loadExternalLists(config);
@@ -35,7 +39,8 @@ export async function compileConfigScripts(
       diagnostics.push({ severity: 'error', message: `cannot read the script (${(e as NodeJS.ErrnoException).code ?? e}): ${ref.path}`, ...where });
       continue;
     }
-    const compiled = compileSieve(text, { file: ref.path, ...policyCompileOptions(ref.path, { dialect: config.sieve.dialect, phase: ref.phase }), knownList });
+    // In turns of the event loop: a reload compiles while every session is served (docs/server.md, "SIGHUP").
+    const compiled = await compileSieveInSlices(text, { file: ref.path, ...policyCompileOptions(ref.path, { dialect: config.sieve.dialect, phase: ref.phase }), knownList, sliceMs });
     diagnostics.push(...compiled.diagnostics);
     if (compiled.script) (scripts[ref.phase] ??= {})[ref.order === 1 ? 'phase1' : 'phase2'] = compiled.script;
   }

@@ -15,6 +15,7 @@ import type { LanguageLayer } from './language.js';
 import type { ScriptFacts } from './facts.js';
 import type { Bound, Extension } from './registry.js';
 import { Validator, type ValidateOptions } from './validate.js';
+import { nextTurn } from './validate-sequence.js';
 
 export interface CompileOptions {
   file?: string;
@@ -66,13 +67,39 @@ export function registryFor(language?: LanguageLayer): ExtensionRegistry {
 }
 
 export function compileSieve(text: string, options: CompileOptions = {}): CompileResult {
-  const language = options.language;
-  const { script, diagnostics } = parseSieve(text, { file: options.file, dialect: language?.dialect ?? 'rfc', limits: options.limits });
+  const parsed = parseFor(text, options);
+  if (!parsed.script) return { script: null, diagnostics: parsed.diagnostics };
+  const v = validatorFor(options);
+  options.language?.prepare?.(parsed.script, v);
+  return result(parsed.script, parsed.diagnostics, v, v.validateScript(parsed.script), options);
+}
+
+/**
+ * compileSieve in turns of the event loop, for a host that compiles while
+ * it serves (a reload): the parse is one turn, and validation goes on in
+ * turns of `sliceMs` (Validator.validateScriptInSlices), so other work
+ * waits for no more than the parse or one top-level rule. The same result.
+ */
+export async function compileSieveInSlices(text: string, options: CompileOptions & { sliceMs: number }): Promise<CompileResult> {
+  const parsed = parseFor(text, options);
+  if (!parsed.script) return { script: null, diagnostics: parsed.diagnostics };
+  await nextTurn();
+  const v = validatorFor(options);
+  options.language?.prepare?.(parsed.script, v);
+  return result(parsed.script, parsed.diagnostics, v, await v.validateScriptInSlices(parsed.script, options.sliceMs), options);
+}
+
+function parseFor(text: string, options: CompileOptions): { script: Script | null; diagnostics: Diagnostic[] } {
+  const { script, diagnostics } = parseSieve(text, { file: options.file, dialect: options.language?.dialect ?? 'rfc', limits: options.limits });
   // Like Pigeonhole, a script that does not parse is not validated: the
   // recovered tree would give errors that are consequences, not causes.
-  if (hasErrors(diagnostics)) return { script: null, diagnostics };
+  return hasErrors(diagnostics) ? { script: null, diagnostics } : { script, diagnostics };
+}
+
+function validatorFor(options: CompileOptions): Validator {
+  const language = options.language;
   const registry = options.registry ?? registryFor(language);
-  const v = new Validator(registry, {
+  return new Validator(registry, {
     file: options.file,
     hasMessage: options.hasMessage,
     language,
@@ -83,9 +110,10 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
     // RFC 6609: an included script is compiled as this one was (same extensions, same language).
     compileNested: (t, more) => compileSieve(t, { language, registry, hasMessage: options.hasMessage, limits: options.limits, knownList: options.knownList, ...more }),
   });
-  language?.prepare?.(script, v);
-  const commands = v.validateScript(script);
-  const all = [...diagnostics, ...v.diagnostics];
+}
+
+function result(script: Script, parsed: Diagnostic[], v: Validator, commands: Bound[], options: CompileOptions): CompileResult {
+  const all = [...parsed, ...v.diagnostics];
   if (hasErrors(all)) return { script: null, diagnostics: all };
   return {
     script: {

@@ -17,6 +17,7 @@ import type { CompileOptions, CompileResult } from './compile.js';
 import type { LanguageLayer } from './language.js';
 import type { Comparator } from './match/comparators.js';
 import { blockShape, matchChecks, subtestCount } from './validate-shape.js';
+import { nextTurn, Sequence } from './validate-sequence.js';
 import { FactsCollector } from './facts.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
 
@@ -135,7 +136,32 @@ export class Validator {
   }
 
   validateScript(script: Script): Bound[] {
-    const out = this.block(script.commands, 0);
+    const seq = new Sequence(this, 0);
+    for (const s of script.commands) seq.add(s);
+    return this.finish(script, seq.out);
+  }
+
+  /**
+   * validateScript in turns of the event loop: the top-level commands are
+   * validated `sliceMs` at a time, and other work (every session, when a
+   * server reloads its policy) runs between. A rule is validated whole in
+   * one turn; a script is mostly many rules.
+   */
+  async validateScriptInSlices(script: Script, sliceMs: number): Promise<Bound[]> {
+    const seq = new Sequence(this, 0);
+    let since = performance.now();
+    for (const s of script.commands) {
+      seq.add(s);
+      if (performance.now() - since >= sliceMs) {
+        await nextTurn();
+        since = performance.now();
+      }
+    }
+    return this.finish(script, seq.out);
+  }
+
+  /** RFC 5228 3.2's rule for extensions that need others, checked once the whole script is read. */
+  private finish(script: Script, out: Bound[]): Bound[] {
     for (const ext of this.loaded) {
       for (const other of ext.alsoRequires ?? []) {
         // Loaded, not just required: a language layer may load extensions without `require` (Sieve++ does).
@@ -147,41 +173,14 @@ export class Validator {
   }
 
   block(stmts: Statement[], depth: number): Bound[] {
-    const out: Bound[] = [];
-    // The if (or elsif) the next elsif/else continues; null after anything else.
-    let prevName = '';
-    let head: Bound | null = null;
-    for (const s of stmts) {
-      if (s.kind === 'assignment') {
-        this.requireOpen = false;
-        const assign = this.options.language?.assignment;
-        const b = assign ? assign(this, s, depth) : (this.error(s.pos, 'assignments are not part of standard Sieve'), null);
-        if (b) out.push(b);
-        prevName = '';
-        continue;
-      }
-      if (depth > 0 || s.name !== 'require') this.requireOpen = false;
-      const continues = s.name === 'elsif' || s.name === 'else';
-      // RFC 5228 3.1: elsif and else only follow if or elsif.
-      if (continues && prevName !== 'if' && prevName !== 'elsif') {
-        this.error(s.pos, `the ${s.name} command must follow an if or elseif command`);
-      }
-      const b = this.invocation(s, 'command', depth);
-      const follows = continues && (prevName === 'if' || prevName === 'elsif');
-      prevName = s.name;
-      if (!b) {
-        if (!continues) head = null;
-        continue;
-      }
-      if (b.def.name === 'if') head = b;
-      else if (continues) {
-        if (!follows || !head) continue;
-        (head.chain ??= []).push(b);
-        b.chained = true;
-      }
-      out.push(b);
-    }
-    return out;
+    const seq = new Sequence(this, depth);
+    for (const s of stmts) seq.add(s);
+    return seq.out;
+  }
+
+  /** Marks that a statement other than `require` was seen (RFC 5228 3.2). */
+  closeRequire(): void {
+    this.requireOpen = false;
   }
 
   private enabled(ext: Extension): boolean {

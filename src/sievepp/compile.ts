@@ -41,6 +41,11 @@ export function compileSieve(text: string, options: CompileOptions = {}): core.C
   return core.compileSieve(text, coreOptions(options));
 }
 
+/** compileSieve in turns of the event loop (the core's compileSieveInSlices), for a server compiling while it serves. */
+export function compileSieveInSlices(text: string, options: CompileOptions & { sliceMs: number }): Promise<core.CompileResult> {
+  return core.compileSieveInSlices(text, { ...coreOptions(options), sliceMs: options.sliceMs });
+}
+
 export function compileSieveFile(file: string, options: Omit<CompileOptions, 'file'> = {}): Promise<core.CompileResult> {
   return core.compileSieveFile(file, coreOptions(options));
 }

@@ -1,0 +1,90 @@
+/**
+ * Compiling in turns of the event loop (compileSieveInSlices, what a
+ * server's reload uses: docs/server.md, "SIGHUP"): the same result
+ * as compileSieve, diagnostics and bound commands alike, also when a turn
+ * ends between an if and its elsif; and other work runs between the turns.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/index.js';
+import { compileConfigScripts } from '../../src/policy/config-scripts.js';
+import { describe, expect, it } from 'vitest';
+import { buildScript } from '../../bench/sieve-script.js';
+import { compileSieve, compileSieveInSlices } from '../../src/sievepp/compile.js';
+import type { Bound } from '../../src/sieve/registry.js';
+
+/** What a bound tree is, without the definitions' code: the commands, their tests, chains and blocks. */
+function shape(bs: Bound[] | null): unknown {
+  return bs?.map((b) => ({ name: b.def.name, args: b.args.length, tags: [...b.tags.keys()], tests: shape(b.tests), chain: shape(b.chain ?? null), block: shape(b.block) }));
+}
+
+/** Counts the turns of the event loop other work gets (a setImmediate chain) until stopped. */
+function turnCounter(): { stop(): number } {
+  let turns = 0;
+  let running = true;
+  const tick = () => {
+    if (!running) return;
+    turns++;
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  return {
+    stop: () => {
+      running = false;
+      return turns;
+    },
+  };
+}
+
+async function both(text: string) {
+  const options = { file: 'x.siv', phase: 'data' };
+  const whole = compileSieve(text, options);
+  const sliced = await compileSieveInSlices(text, { ...options, sliceMs: 0 });
+  expect(sliced.diagnostics).toEqual(whole.diagnostics);
+  expect(shape(sliced.script?.commands ?? null)).toEqual(shape(whole.script?.commands ?? null));
+  expect(sliced.script?.capabilities).toEqual(whole.script?.capabilities);
+  return sliced;
+}
+
+describe('compiling in slices', () => {
+  it('gives what compileSieve gives, for the example policies and the benchmark script', async () => {
+    for (const f of ['data.siv', 'mailfrom.siv', 'rcptto.siv']) expect((await both(await readFile(`examples/policy/${f}`, 'utf8'))).script).not.toBeNull();
+    expect((await both(buildScript(64 * 1024))).script!.commands.length).toBeGreaterThan(100);
+  });
+
+  it('chains an elsif and else to their if across turns, and reports the same errors', async () => {
+    const r = await both('require "fileinto";\nif true { keep; }\nelsif false { discard; }\nelse { fileinto "x"; }\nelse { stop; }\nnosuch;\nif header :nosuch "a" "b" { keep; }\n');
+    expect(r.diagnostics.map((d) => d.line)).toEqual([5, 6, 7]);
+    const ok = await both('if true { keep; }\nelsif false { discard; }\nelse { stop; }\n');
+    expect(ok.script!.commands[0]!.chain!.map((b) => b.def.name)).toEqual(['elsif', 'else']);
+  });
+
+  it('lets other work run between the top-level rules', async () => {
+    const text = buildScript(16 * 1024);
+    const turns = turnCounter();
+    const r = await compileSieveInSlices(text, { file: 'x.siv', phase: 'data', sliceMs: 0 });
+    // A turn after the parse and one after every rule but the last.
+    expect(turns.stop()).toBeGreaterThanOrEqual(r.script!.commands.length);
+    const again = turnCounter();
+    compileSieve(text, { file: 'x.siv', phase: 'data' });
+    expect(again.stop()).toBe(0);
+  });
+
+  it('is how a configuration\'s scripts are compiled (start-up and every reload)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-slices-'));
+    try {
+      const text = buildScript(16 * 1024);
+      await writeFile(join(dir, 'data.siv'), text);
+      await writeFile(join(dir, 'c.conf'), `spool_dir = "${dir}/spool"\nsieve "s" {\n  script "data_phase1" { source = "${dir}/data.siv" }\n}\n`);
+      const { config } = await loadConfig(join(dir, 'c.conf'));
+      const turns = turnCounter();
+      const { scripts, diagnostics } = await compileConfigScripts(config!, 0);
+      const seen = turns.stop();
+      expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      expect(seen).toBeGreaterThanOrEqual(scripts.data!.phase1!.commands.length);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
