@@ -1,10 +1,10 @@
 /**
  * A message's body as a script sees it (SieveMessage.body: the text after
- * the empty line, decoded as UTF-8, every line end CRLF), read in pieces
- * from where the message is kept: a test that can read it as it comes
- * (`body :raw :contains`) scans a spooled message of megabytes without
- * loading it, so it holds nothing of the memory budget (docs/server.md,
- * "Messages on disk").
+ * the empty line, decoded as UTF-8, every line end CRLF), or a MIME part's
+ * body as the MIME reader gives it, read in pieces from where the message
+ * is kept: a test that can read it as it comes (`body :contains`) scans a
+ * spooled message of megabytes without loading it, so it holds nothing of
+ * the memory budget (docs/server.md, "Messages on disk").
  */
 import { StringDecoder } from 'node:string_decoder';
 import type { MessageSource } from './message-source.js';
@@ -20,15 +20,15 @@ import type { MessageSource } from './message-source.js';
 export const BODY_PIECE = 32 * 1024;
 
 /**
- * The body of `source`, whose header section is its first `headLength`
- * octets, in pieces. `bareLf`: some line ends in a lone LF (the message's
- * CRLF size differs from its size), to be given its CR, as parseMessage
- * gives it (RFC 5322 2.3: CRLF is the line end).
+ * The text of the octets of `source` from `start` to `end` (a body, or a
+ * MIME part's), in pieces. `bareLf`: some line of the message ends in a
+ * lone LF (its CRLF size differs from its size), to be given its CR, as
+ * parseMessage and the MIME reader give it (RFC 5322 2.3: CRLF is the line
+ * end).
  */
-export async function* bodyText(source: MessageSource, headLength: number, bareLf: boolean, pieceOctets = BODY_PIECE): AsyncGenerator<string> {
+export async function* textPieces(source: Pick<MessageSource, 'rangeChunks'>, start: number, end: number, bareLf: boolean, pieceOctets = BODY_PIECE): AsyncGenerator<string> {
   // A multi-octet character cut between two reads is kept for the next one.
   const decoder = new StringDecoder('utf8');
-  let skip = headLength;
   let afterCr = false;
   const lineEnds = (text: string): string => {
     if (!bareLf || text === '') return text;
@@ -37,13 +37,8 @@ export async function* bodyText(source: MessageSource, headLength: number, bareL
     return out;
   };
   // One buffer read into again and again: a view of it is good until the next read, and the decoder copies it out first.
-  for await (const chunk of source.chunks(Buffer.allocUnsafe(pieceOctets))) {
-    if (skip >= chunk.length) {
-      skip -= chunk.length;
-      continue;
-    }
-    const text = lineEnds(decoder.write(skip > 0 ? chunk.subarray(skip) : chunk));
-    skip = 0;
+  for await (const chunk of source.rangeChunks!(start, end, Buffer.allocUnsafe(pieceOctets))) {
+    const text = lineEnds(decoder.write(chunk));
     if (text !== '') yield text;
   }
   const rest = lineEnds(decoder.end());

@@ -13,7 +13,7 @@
 import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { hostOctets, lazyMessage, type SieveMessage } from '../sieve/index.js';
-import { bodyText } from './body-text.js';
+import { textPieces } from './body-text.js';
 
 /** Bytes of messages held in memory by every session at once (a front door shares one among its listeners). */
 export interface MessageMemory {
@@ -76,6 +76,12 @@ export interface MessageSource {
   chunks(into?: Buffer): AsyncIterable<Buffer>;
   /** The octets from `start` to `end` (a MIME part's body), read without the rest of the message. */
   range?(start: number, end: number): Buffer;
+  /**
+   * The octets from `start` to `end` read into `into` again and again, on
+   * the thread pool, as `chunks(into)` reads the whole: a large body (or a
+   * part's) read as it comes, without the rest of the message (body-text.ts).
+   */
+  rangeChunks?(start: number, end: number, into: Buffer): AsyncIterable<Buffer>;
   /** Removes the spool file and gives back what the message held of the memory budget. */
   dispose(): Promise<void>;
 }
@@ -88,11 +94,13 @@ export function sieveView(source: MessageSource): SieveMessage {
   const large = (start: number, end: number) => end - start > RANGE_LIMIT;
   const range = source.range && ((start: number, end: number) => (large(start, end) ? source.bytes().subarray(start, end) : source.range!(start, end)));
   const load = source.load && ((start: number, end: number) => (large(start, end) ? source.load!() : undefined));
-  const octets = range && (() => hostOctets(source.size, () => source.chunks(), range, source.crlfSize !== source.size, load));
-  // A spooled body not in memory is read in pieces by a test that can (`body :raw :contains`), holding nothing of the budget.
-  const head = source.head;
+  // A spooled body (or a large part's) not in memory is read in pieces by a test that can (`body :contains`), holding nothing of the budget.
+  const bareLf = source.crlfSize !== source.size;
   const loaded = source.loaded;
-  const readBody = head && loaded && (() => (loaded() ? undefined : bodyText(source, head.length, source.crlfSize !== source.size)));
+  const pieces = loaded && source.rangeChunks && ((start: number, end: number) => (loaded() ? undefined : textPieces(source, start, end, bareLf)));
+  const octets = range && (() => hostOctets(source.size, () => source.chunks(), range, bareLf, load, pieces && ((start, end) => (large(start, end) ? pieces(start, end) : undefined))));
+  const head = source.head;
+  const readBody = head && pieces && (() => pieces(head.length, source.size));
   return lazyMessage(head?.toString('utf8'), source.crlfSize, () => source.text(), octets, source.load && (() => source.load!()), readBody || undefined);
 }
 
@@ -199,6 +207,7 @@ export function fileSource(path: string, info: { size: number; bareLf: number; h
       return text;
     },
     chunks: (into) => (into ? readInto(path, into) : createReadStream(path, { highWaterMark: COPY_CHUNK })),
+    rangeChunks: (start, end, into) => readInto(path, into, start, end),
     range: (start, end) => (whole ? whole.subarray(start, end) : readRange((fd ??= openSync(path, 'r')), start, end)),
     async dispose() {
       disposed = true;
@@ -249,6 +258,10 @@ export function withHead(source: MessageSource, head: Buffer): MessageSource {
       }
     },
     // Offsets in the new head are the head's; past it, the body's in the old source.
+    rangeChunks: source.rangeChunks && (async function* (start, end, into) {
+      if (start < head.length) yield head.subarray(start, Math.min(end, head.length));
+      if (end > head.length) yield* source.rangeChunks!(old.length + Math.max(start - head.length, 0), old.length + end - head.length, into);
+    }),
     range: source.range && ((start, end) => {
       const fromHead = head.subarray(Math.min(start, head.length), Math.min(end, head.length));
       if (end <= head.length) return fromHead;
@@ -259,13 +272,14 @@ export function withHead(source: MessageSource, head: Buffer): MessageSource {
   };
 }
 
-/** The file in `into`-sized reads on the thread pool, each a view of `into` (MessageSource.chunks). */
-async function* readInto(path: string, into: Buffer): AsyncGenerator<Buffer> {
+/** The file (from `start` to `end`) in `into`-sized reads on the thread pool, each a view of `into` (MessageSource.chunks). */
+async function* readInto(path: string, into: Buffer, start = 0, end = Infinity): AsyncGenerator<Buffer> {
   const file = await open(path, 'r');
   try {
-    for (;;) {
-      const { bytesRead } = await file.read(into, 0, into.length, null);
+    for (let at = start; at < end; ) {
+      const { bytesRead } = await file.read(into, 0, Math.min(into.length, end - at), at);
       if (bytesRead === 0) return;
+      at += bytesRead;
       yield into.subarray(0, bytesRead);
     }
   } finally {

@@ -3,14 +3,15 @@
  * whole (SieveMessage.body): the same text, whatever the octets (bare LFs,
  * multi-octet characters and invalid UTF-8 cut between two reads, no
  * body, an empty one) and whatever the read size, also for a message whose
- * header section was replaced (withHead).
+ * header section was replaced (withHead); and any range read in pieces is
+ * the text the MIME reader reads for it.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bodyText, withCrlf } from '../../src/session/body-text.js';
+import { textPieces, withCrlf } from '../../src/session/body-text.js';
 import { fileSource, LineScan, type MessageSource, sieveView, withHead } from '../../src/session/message-source.js';
 import { parseMessage } from '../../src/sieve/index.js';
 
@@ -53,7 +54,7 @@ describe('the body in pieces', () => {
         const source = await spooled(bytes);
         const whole = parseMessage(bytes.toString('utf8'));
         if (source.head) {
-          expect(await joined(bodyText(source, source.head.length, source.crlfSize !== source.size, piece))).toBe(whole.body);
+          expect(await joined(textPieces(source, source.head.length, source.size, source.crlfSize !== source.size, piece))).toBe(whole.body);
           // As the session gives it to scripts: with the default read size, until the message is loaded.
           const view = sieveView(source);
           expect(await joined(view.bodyPieces!()!)).toBe(whole.body);
@@ -76,10 +77,30 @@ describe('the body in pieces', () => {
         const head = Buffer.concat([Buffer.from('Authentication-Results: here.test; none\r\n'), source.head]);
         const changed = withHead(source, head);
         const whole = parseMessage(changed.bytes().toString('utf8'));
-        expect(await joined(bodyText(changed, head.length, changed.crlfSize !== changed.size, piece))).toBe(whole.body);
+        expect(await joined(textPieces(changed, head.length, changed.size, changed.crlfSize !== changed.size, piece))).toBe(whole.body);
         await changed.dispose();
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it('gives any range as the MIME reader reads it (a part\'s body), also under a replaced header section', async () => {
+    await fc.assert(
+      fc.asyncProperty(message, fc.nat(), fc.nat(), fc.integer({ min: 1, max: 40 }), async (bytes, a, b, piece) => {
+        const source = await spooled(bytes);
+        const bareLf = source.crlfSize !== source.size;
+        const [start, end] = [a % (bytes.length + 1), b % (bytes.length + 1)].sort((x, y) => x - y) as [number, number];
+        const asRead = (octets: Buffer) => (bareLf ? octets.toString('utf8').replace(/\r?\n/g, '\r\n') : octets.toString('utf8'));
+        expect(await joined(textPieces(source, start, end, bareLf, piece))).toBe(asRead(bytes.subarray(start, end)));
+        if (source.head) {
+          const changed = withHead(source, Buffer.concat([Buffer.from('X-Added: 1\r\n'), source.head]));
+          const all = changed.bytes();
+          const [s2, e2] = [a % (all.length + 1), b % (all.length + 1)].sort((x, y) => x - y) as [number, number];
+          expect(await joined(textPieces(changed, s2, e2, bareLf, piece))).toBe(asRead(all.subarray(s2, e2)));
+        }
+        await source.dispose();
+      }),
+      { numRuns: 300 },
     );
   });
 

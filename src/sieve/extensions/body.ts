@@ -7,12 +7,11 @@
  */
 import { andThen, matchTest } from '../interpreter.js';
 import { containsMatch } from '../match/basic-match.js';
-import { asciiCasemap } from '../match/comparators.js';
+import { asciiCasemap, type Comparator } from '../match/comparators.js';
 import { containsInPieces } from '../match/contains-in-pieces.js';
 import type { CpuBudget, Runtime } from '../runtime/runtime.js';
 import type { Extension } from '../registry.js';
 import { afterLoad, afterMimeTree, decodedBody, type MimePart, mimeTree, textAsItIs, walkParts } from '../runtime/mime.js';
-import type { SieveMessage } from '../runtime/message.js';
 
 /** RFC 5173 5.2: "" matches every type, "text" a main type, "text/plain" exactly; anything else nothing. */
 export function typeMatches(spec: string, type: string): boolean {
@@ -84,18 +83,19 @@ function collect(rt: Runtime, parts: MimePart[], from: number, values: string[],
 }
 
 /**
- * A message that is one part of text taken as it is (no multipart, no
- * transfer encoding, UTF-8 or US-ASCII): the text :text, or :content
- * naming its type, compares is the body itself, but a leading byte order
- * mark. Read in pieces when it is not at hand (SieveMessage.bodyPieces);
- * undefined otherwise, and for every other message.
+ * Whether :text (or :content, naming its type) compares the part's body as
+ * it is, but a leading byte order mark (decodedBody): a leaf, no transfer
+ * encoding, UTF-8 or US-ASCII, and for :text plain text, not HTML.
  */
-function onePartText(msg: SieveMessage, specs: string[] | undefined): AsyncIterable<string> | undefined {
-  const root = mimeTree(msg);
-  if (root.children.length > 0 || root.embedded || root.tooDeep || root.type.startsWith('multipart/') || !textAsItIs(root)) return undefined;
-  if (specs ? !specs.some((s) => typeMatches(s, root.type)) : !textual(root) || isHtml(root)) return undefined;
-  const pieces = msg.bodyPieces?.();
-  return pieces && withoutByteOrderMark(pieces);
+function bodyAsItIs(p: MimePart, wanted: ((p: MimePart) => boolean) | undefined): boolean {
+  if (p.children.length > 0 || p.embedded || p.tooDeep || p.type.startsWith('multipart/') || !textAsItIs(p)) return false;
+  return wanted ? wanted(p) : textual(p) && !isHtml(p);
+}
+
+/** :contains over each of `bodies` in turn, as they are read; true at the first that contains a key. */
+async function containedInAny(bodies: Iterable<AsyncIterable<string>>, keys: string[], cmp: Comparator, rt: Runtime): Promise<boolean> {
+  for (const pieces of bodies) if (await containsInPieces(withoutByteOrderMark(pieces), keys, cmp, rt.budget)) return true;
+  return false;
 }
 
 async function* withoutByteOrderMark(pieces: AsyncIterable<string>): AsyncGenerator<string> {
@@ -136,20 +136,16 @@ export const body: Extension = {
         }
         const later = afterMimeTree(msg, rt.budget, () => b.def.evaluate!(b, rt));
         if (later) return later;
-        const content = b.tags.get('content');
-        const specs = content?.args.flatMap((v) => rt.list(v));
-        if (inPieces && ![...b.tags.values()].some((t) => t.spec?.values)) {
-          const pieces = onePartText(msg, specs);
-          if (pieces) return containsInPieces(pieces, keys, cmp, rt.budget);
-        }
         // A transform another extension attached gives its own values (Sieve++'s :binary), from any part: a large one is loaded first.
         for (const t of b.tags.values()) {
           if (t.spec?.values) return afterLoad(mimeTree(msg).ready?.('body'), rt.budget, () => b.def.evaluate!(b, rt)) ?? matchTest(b, rt, t.spec.values(b, rt), keys, false);
         }
+        const content = b.tags.get('content');
+        const specs = content?.args.flatMap((v) => rt.list(v));
+        const wanted = specs && ((p: MimePart) => specs.some((s) => typeMatches(s, p.type)));
         let pick: (p: MimePart) => string[];
         let reads: (p: MimePart) => 'body' | 'edges' | undefined;
-        if (specs) {
-          const wanted = (p: MimePart) => specs.some((s) => typeMatches(s, p.type));
+        if (wanted) {
           pick = (p) => (wanted(p) ? contentValues(p, rt.budget) : NONE);
           // contentValues: a multipart's preamble and epilogue, an embedded message's header (read with the tree), a leaf's body.
           reads = (p) => (!wanted(p) || p.embedded ? undefined : p.type.startsWith('multipart/') ? 'edges' : 'body');
@@ -160,12 +156,27 @@ export const body: Extension = {
           };
           reads = (p) => (textual(p) ? 'body' : undefined);
         }
+        // With :contains, a part whose body is its text and is not at hand (a large part of a spooled message)
+        // is not loaded: it is read as it comes, once the values at hand have not matched.
+        const streamed = new Map<MimePart, AsyncIterable<string>>();
+        if (inPieces) {
+          const inMemory = { pick, reads };
+          const deferred = (p: MimePart) => {
+            if (streamed.has(p)) return true;
+            const pieces = bodyAsItIs(p, wanted) ? p.bodyPieces?.() : undefined;
+            if (pieces) streamed.set(p, pieces);
+            return pieces !== undefined;
+          };
+          reads = (p) => (deferred(p) ? undefined : inMemory.reads(p));
+          pick = (p) => (streamed.has(p) ? NONE : inMemory.pick(p));
+        }
         return andThen(collect(rt, Array.from(walkParts(mimeTree(msg))), 0, [], pick, reads), (values) => {
+          const rest = (matched: boolean) => (matched || streamed.size === 0 ? matched : containedInAny(streamed.values(), keys, cmp, rt));
           const r = matchTest(b, rt, values, keys, false);
-          if (!(r instanceof Promise)) return r;
+          if (!(r instanceof Promise)) return rest(r);
           // The run waits for a match in a worker: its clock stops, as the interpreter stops it for any test that waits.
           rt.budget.suspend();
-          return r.finally(() => rt.budget.resume());
+          return r.finally(() => rt.budget.resume()).then(rest);
         });
       },
     },

@@ -43,6 +43,12 @@ export interface Octets {
   load?(start: number, end: number): Promise<void> | undefined;
   /** True when some line ends in a bare LF: a part's text then gets CRLF, as the message's does (parseMessage). */
   readonly bareLf?: boolean;
+  /**
+   * The text of the octets from `start` to `end` in pieces, line ends made
+   * CRLF, read from where the host keeps them without loading them
+   * (MimePart.bodyPieces); undefined when `text(start, end)` is cheap now.
+   */
+  pieces?(start: number, end: number): AsyncIterable<string> | undefined;
 }
 
 /**
@@ -55,11 +61,13 @@ export function hostOctets(
   range: (start: number, end: number) => Buffer,
   bareLf: boolean,
   load?: (start: number, end: number) => Promise<void> | undefined,
+  pieces?: (start: number, end: number) => AsyncIterable<string> | undefined,
 ): Octets {
   return {
     length,
     bareLf,
     ...(load ? { load } : {}),
+    ...(pieces ? { pieces } : {}),
     async *chunks() {
       for await (const c of chunks()) for (let i = 0; i < c.length; i += CHUNK) yield c.subarray(i, i + CHUNK);
     },

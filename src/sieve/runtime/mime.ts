@@ -33,6 +33,12 @@ export interface MimePart {
    * (afterLoad) before they read.
    */
   ready?(what: 'body' | 'edges'): Promise<void> | undefined;
+  /**
+   * The raw body (`body`) in pieces, read from where the host keeps it
+   * without loading it (Octets.pieces): for a test that can read it as it
+   * comes. Undefined when the body is at hand; then read `body`.
+   */
+  bodyPieces?(): AsyncIterable<string> | undefined;
 }
 
 /**
@@ -160,6 +166,10 @@ class TreePart implements MimePart {
     const last = found.children.at(-1);
     if (what === 'body' || !first || !last) return load(found.bodyStart, found.end);
     return load(found.bodyStart, first.start) ?? load(last.end, found.end);
+  }
+
+  bodyPieces(): AsyncIterable<string> | undefined {
+    return this.octets.pieces?.(this.found.bodyStart, this.found.end);
   }
 
   private text(start: number, end: number): string {
