@@ -2,8 +2,10 @@
  * RFC 5228 2.7.1 :contains over a value read in pieces
  * (contains-in-pieces.ts) answers as :contains over the whole value, for
  * any split, any keys (across a split, at the ends, empty, repeated) and
- * both comparators that fold character by character; it charges the run's
- * CPU budget as it scans and lets a time-sliced run's event loop go.
+ * both comparators that fold character by character, scanning each piece
+ * or handing windows of pieces to a matcher of whole values; it charges
+ * the run's CPU budget as it scans and lets a time-sliced run's event loop
+ * go.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -26,12 +28,16 @@ const text = fc.array(fc.constantFrom('a', 'B', 'b', 'A', ' ', '\r\n', 'Ã¼', 'ðŸ
 describe(':contains over a value in pieces', () => {
   it('answers as :contains over the whole value', async () => {
     await fc.assert(
-      fc.asyncProperty(text, fc.array(fc.nat(), { maxLength: 8 }), fc.array(fc.oneof(text, fc.tuple(fc.nat(), fc.nat({ max: 12 }))), { maxLength: 4 }), fc.boolean(), async (value, cuts, keySpecs, caseless) => {
+      fc.asyncProperty(text, fc.array(fc.nat(), { maxLength: 8 }), fc.array(fc.oneof(text, fc.tuple(fc.nat(), fc.nat({ max: 12 }))), { maxLength: 4 }), fc.boolean(), fc.option(fc.integer({ min: 1, max: 30 })), async (value, cuts, keySpecs, caseless, window) => {
         const cmp = caseless ? asciiCasemap : octet;
         // Keys: some arbitrary, some cut from the value (so they occur, perhaps across a split), some of those with their case changed.
         const keys = keySpecs.map((k) => (typeof k === 'string' ? k : value.slice(k[0] % (value.length + 1), (k[0] % (value.length + 1)) + k[1]))).map((k, i) => (i % 2 ? k.toUpperCase() : k));
-        const whole = keys.some((k) => containsMatch.matchOne!(value, k, { cmp } as never));
-        expect(await containsInPieces(piecesOf(value, cuts), keys, cmp, new CpuBudget(10_000))).toBe(whole);
+        const matches = (v: string) => keys.some((k) => containsMatch.matchOne!(v, k, { cmp } as never));
+        // Many keys: the pieces gathered into windows of at least `window` characters, each matched as a whole value.
+        const windows: string[] = [];
+        const wide = window === null ? undefined : { chars: window, match: (v: string) => (windows.push(v), matches(v)) };
+        expect(await containsInPieces(piecesOf(value, cuts), keys, cmp, new CpuBudget(10_000), wide)).toBe(matches(value));
+        for (const w of windows.slice(0, -1)) expect(w.length).toBeGreaterThanOrEqual(window!);
       }),
       { numRuns: 2000 },
     );

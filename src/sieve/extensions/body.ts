@@ -9,8 +9,9 @@ import { andThen, matchTest } from '../interpreter.js';
 import { containsMatch } from '../match/basic-match.js';
 import { asciiCasemap, type Comparator } from '../match/comparators.js';
 import { containsInPieces } from '../match/contains-in-pieces.js';
+import { OFFLOAD_CHARS } from '../match/match-pool.js';
 import type { CpuBudget, Runtime } from '../runtime/runtime.js';
-import type { Extension } from '../registry.js';
+import type { Bound, Extension } from '../registry.js';
 import { afterLoad, afterMimeTree, decodedBody, type MimePart, mimeTree, textAsItIs, walkParts } from '../runtime/mime.js';
 
 /** RFC 5173 5.2: "" matches every type, "text" a main type, "text/plain" exactly; anything else nothing. */
@@ -92,9 +93,31 @@ function bodyAsItIs(p: MimePart, wanted: ((p: MimePart) => boolean) | undefined)
   return wanted ? wanted(p) : textual(p) && !isHtml(p);
 }
 
+/**
+ * Keys up to this many are looked for in each piece of a body as it is read
+ * (a few microseconds a key for a piece); more make each piece long work,
+ * and the pieces are matched in windows that a worker thread takes
+ * (contains-in-pieces.ts).
+ */
+const INLINE_KEYS = 16;
+
+/** :contains over a body read in pieces: inline for a few keys, in windows matched as a value in memory (in a worker) for many. */
+function containsAsRead(b: Bound, rt: Runtime, pieces: AsyncIterable<string>, keys: string[], cmp: Comparator): Promise<boolean> {
+  const wide = keys.length > INLINE_KEYS ? { chars: OFFLOAD_CHARS, match: (value: string) => matchWaiting(b, rt, [value], keys) } : undefined;
+  return containsInPieces(pieces, keys, cmp, rt.budget, wide);
+}
+
+/** matchTest, its clock stopped while a worker matches (as the interpreter stops it for any test that waits). */
+function matchWaiting(b: Bound, rt: Runtime, values: string[], keys: string[]): boolean | Promise<boolean> {
+  const r = matchTest(b, rt, values, keys, false);
+  if (!(r instanceof Promise)) return r;
+  rt.budget.suspend();
+  return r.finally(() => rt.budget.resume());
+}
+
 /** :contains over each of `bodies` in turn, as they are read; true at the first that contains a key. */
-async function containedInAny(bodies: Iterable<AsyncIterable<string>>, keys: string[], cmp: Comparator, rt: Runtime): Promise<boolean> {
-  for (const pieces of bodies) if (await containsInPieces(withoutByteOrderMark(pieces), keys, cmp, rt.budget)) return true;
+async function containedInAny(b: Bound, rt: Runtime, bodies: Iterable<AsyncIterable<string>>, keys: string[], cmp: Comparator): Promise<boolean> {
+  for (const pieces of bodies) if (await containsAsRead(b, rt, withoutByteOrderMark(pieces), keys, cmp)) return true;
   return false;
 }
 
@@ -131,7 +154,7 @@ export const body: Extension = {
         const inPieces = b.matchType?.def === containsMatch && cmp.foldsEachCharacter === true;
         if (b.tags.has('raw')) {
           const pieces = inPieces ? msg.bodyPieces?.() : undefined;
-          if (pieces) return containsInPieces(pieces, keys, cmp, rt.budget);
+          if (pieces) return containsAsRead(b, rt, pieces, keys, cmp);
           return afterLoad(msg.load?.(), rt.budget, () => b.def.evaluate!(b, rt)) ?? matchTest(b, rt, [msg.body], keys, false);
         }
         const later = afterMimeTree(msg, rt.budget, () => b.def.evaluate!(b, rt));
@@ -171,12 +194,9 @@ export const body: Extension = {
           pick = (p) => (streamed.has(p) ? NONE : inMemory.pick(p));
         }
         return andThen(collect(rt, Array.from(walkParts(mimeTree(msg))), 0, [], pick, reads), (values) => {
-          const rest = (matched: boolean) => (matched || streamed.size === 0 ? matched : containedInAny(streamed.values(), keys, cmp, rt));
-          const r = matchTest(b, rt, values, keys, false);
-          if (!(r instanceof Promise)) return rest(r);
-          // The run waits for a match in a worker: its clock stops, as the interpreter stops it for any test that waits.
-          rt.budget.suspend();
-          return r.finally(() => rt.budget.resume()).then(rest);
+          const rest = (matched: boolean) => (matched || streamed.size === 0 ? matched : containedInAny(b, rt, streamed.values(), keys, cmp));
+          const r = matchWaiting(b, rt, values, keys);
+          return r instanceof Promise ? r.then(rest) : rest(r);
         });
       },
     },

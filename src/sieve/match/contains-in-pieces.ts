@@ -5,17 +5,28 @@
  * some piece joined to the last (longest key - 1) characters before it.
  * Only for comparators that fold each character on its own
  * (Comparator.foldsEachCharacter): then folding the pieces is folding the
- * value.
+ * value, and a folded key is as long as the key.
  *
- * The scan is charged to the run's CPU budget a unit a character for each
- * key, and a time-sliced run lets the event loop go between keys once its
- * slice is over, as a match over a value in memory does (match-types.ts).
- * The clock stops while a piece is read.
+ * A few keys are looked for here, each piece as it comes: the scan is
+ * charged to the run's CPU budget a unit a character for each key, and a
+ * time-sliced run lets the event loop go between keys once its slice is
+ * over, as a match over a value in memory does (match-types.ts). Many
+ * keys make each piece long work: the pieces are then gathered into
+ * windows and each window handed to `wide`, the host's matcher for a value
+ * in memory, which matches a long one in a worker thread (match-pool.ts),
+ * off the event loop every session shares. The clock stops while a piece
+ * is read.
  */
 import type { Comparator } from './comparators.js';
 import type { MatchBudget } from './match-types.js';
 
-export async function containsInPieces(pieces: AsyncIterable<string>, keys: readonly string[], cmp: Comparator, budget: MatchBudget): Promise<boolean> {
+/** Matches a value in memory against the keys (the same keys, comparator and match type); `chars`: the window it takes. */
+export interface WideMatcher {
+  chars: number;
+  match(value: string): boolean | Promise<boolean>;
+}
+
+export async function containsInPieces(pieces: AsyncIterable<string>, keys: readonly string[], cmp: Comparator, budget: MatchBudget, wide?: WideMatcher): Promise<boolean> {
   if (!cmp.fold || !cmp.foldsEachCharacter) throw new Error(`containsInPieces: ${cmp.name} does not fold character by character`);
   const fold = cmp.fold;
   const folded = [...new Set(keys.map(fold))];
@@ -23,7 +34,10 @@ export async function containsInPieces(pieces: AsyncIterable<string>, keys: read
   // The empty string is contained in every value, the empty one too.
   if (folded.includes('')) return true;
   const overlap = Math.max(...folded.map((k) => k.length)) - 1;
+  const keep = (text: string) => (text.length > overlap ? text.slice(text.length - overlap) : text);
   let tail = '';
+  let gathered: string[] = [];
+  let size = 0;
   const reader = pieces[Symbol.asyncIterator]();
   try {
     for (;;) {
@@ -34,6 +48,21 @@ export async function containsInPieces(pieces: AsyncIterable<string>, keys: read
       } finally {
         budget.resume();
       }
+      if (wide) {
+        if (!next.done) {
+          gathered.push(next.value);
+          size += next.value.length;
+          if (size < wide.chars) continue;
+        }
+        if (size === 0) return false;
+        const text = tail + gathered.join('');
+        gathered = [];
+        size = 0;
+        if (await wide.match(text)) return true;
+        if (next.done) return false;
+        tail = keep(text);
+        continue;
+      }
       if (next.done) return false;
       const text = tail + fold(next.value);
       for (const key of folded) {
@@ -41,7 +70,7 @@ export async function containsInPieces(pieces: AsyncIterable<string>, keys: read
         budget.charge(text.length);
         if (budget.yieldDue) await budget.pause();
       }
-      tail = text.length > overlap ? text.slice(text.length - overlap) : text;
+      tail = keep(text);
     }
   } finally {
     await reader.return?.();
