@@ -14,8 +14,7 @@ import { extensions } from './extensions/index.js';
 import type { LanguageLayer } from './language.js';
 import type { ScriptFacts } from './facts.js';
 import type { Bound, Extension } from './registry.js';
-import { Validator, type ValidateOptions } from './validate.js';
-import { nextTurn } from './validate-sequence.js';
+import { nextTurn, Validator, type ValidateOptions } from './validate.js';
 
 export interface CompileOptions {
   file?: string;

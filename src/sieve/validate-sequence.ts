@@ -7,9 +7,6 @@ import type { Statement } from './ast.js';
 import type { Bound } from './registry.js';
 import type { Validator } from './validate.js';
 
-/** Lets the event loop run timers and I/O before going on (setImmediate runs after the poll phase). */
-export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * The statements of one block, validated one after the other: an elsif or
  * else continues the if (or elsif) before it (RFC 5228 3.1).

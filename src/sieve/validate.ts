@@ -17,7 +17,7 @@ import type { CompileOptions, CompileResult } from './compile.js';
 import type { LanguageLayer } from './language.js';
 import type { Comparator } from './match/comparators.js';
 import { blockShape, matchChecks, subtestCount } from './validate-shape.js';
-import { nextTurn, Sequence } from './validate-sequence.js';
+import { Sequence } from './validate-sequence.js';
 import { FactsCollector } from './facts.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
 
@@ -46,6 +46,9 @@ export interface ValidateOptions {
    */
   knownList?: (name: string) => boolean;
 }
+
+/** Lets the event loop run timers and I/O before going on (setImmediate runs after the poll phase). */
+export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Pigeonhole's limit on match value references. */
 export const MAX_MATCH_INDEX = 32;
@@ -136,9 +139,7 @@ export class Validator {
   }
 
   validateScript(script: Script): Bound[] {
-    const seq = new Sequence(this, 0);
-    for (const s of script.commands) seq.add(s);
-    return this.finish(script, seq.out);
+    return this.finish(script, this.block(script.commands, 0));
   }
 
   /**
