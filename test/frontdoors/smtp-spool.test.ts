@@ -6,7 +6,7 @@
  * the answer; the memory budget sends large messages to disk rather than
  * refusing them, and refuses a script's whole read that does not fit.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -153,7 +153,31 @@ describe('messages spooled as they arrive', () => {
     expect(await send(t, marked)).toBe('550 5.7.1 seen');
     expect(await readdir(t.incoming)).toEqual([]);
   });
+
+  it('a client that leaves while its body is scanned as it comes: the file is removed and closed, the next client is served', async () => {
+    // Room for the write buffers of the transfers the server may still be ending (320 KiB each) besides the last one's.
+    const t = await start(sievePolicy({ data: 'require ["body", "reject"]; if body :contains ["k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8"] { reject "seen"; }' }), { maxMessageMemory: 4 << 20 });
+    const { wire } = bigMessage(8 << 20);
+    for (let i = 0; i < 3; i++) {
+      const c = await inData(t);
+      c.write(`${wire}.\r\n`);
+      // The scan of 8 MiB takes tens of milliseconds: leave while it runs.
+      await new Promise((r) => setTimeout(r, 5));
+      c.close();
+    }
+    while ((await readdir(t.incoming)).length) await new Promise((r) => setTimeout(r, 10));
+    expect(await send(t, wire)).toMatch(/^250 /);
+    // Each scan closes its file once it ends, the file removed meanwhile (a descriptor keeps a removed file readable).
+    for (let i = 0; i < 100 && (await openFilesUnder(t.incoming)).length; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await openFilesUnder(t.incoming)).toEqual([]);
+  });
 });
+
+/** The files under `dir` this process has open (Linux: /proc/self/fd), removed ones too. */
+async function openFilesUnder(dir: string): Promise<string[]> {
+  const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return targets.filter((t) => t.startsWith(dir));
+}
 
 /** An ASCII message of `size` octets with `line` starting at octet `at`, filler lines around it. */
 function withLineAt(at: number, line: string, size: number): string {
