@@ -12,7 +12,8 @@ import { containsInPieces } from '../match/contains-in-pieces.js';
 import { OFFLOAD_CHARS } from '../match/match-pool.js';
 import type { CpuBudget, Runtime } from '../runtime/runtime.js';
 import type { Bound, Extension } from '../registry.js';
-import { afterLoad, afterMimeTree, decodedBody, type MimePart, mimeTree, textAsItIs, walkParts } from '../runtime/mime.js';
+import { afterLoad, afterMimeTree, decodedBody, identityEncoding, type MimePart, mimeTree, textAsItIs, transferEncoding, walkParts } from '../runtime/mime.js';
+import { decodedPieces } from '../runtime/decoded-pieces.js';
 
 /** RFC 5173 5.2: "" matches every type, "text" a main type, "text/plain" exactly; anything else nothing. */
 export function typeMatches(spec: string, type: string): boolean {
@@ -84,13 +85,21 @@ function collect(rt: Runtime, parts: MimePart[], from: number, values: string[],
 }
 
 /**
- * Whether :text (or :content, naming its type) compares the part's body as
- * it is, but a leading byte order mark (decodedBody): a leaf, no transfer
- * encoding, UTF-8 or US-ASCII, and for :text plain text, not HTML.
+ * What :text (or :content, naming its type) compares of a leaf that can be
+ * read as it comes: its decoded text (decodedBody) in pieces, from its raw
+ * body's. For :text plain text only: HTML is reduced to its text whole.
+ * Undefined when the part is not such a leaf, its transfer encoding is
+ * unknown, or its body is at hand (then it is read as before).
  */
-function bodyAsItIs(p: MimePart, wanted: ((p: MimePart) => boolean) | undefined): boolean {
-  if (p.children.length > 0 || p.embedded || p.tooDeep || p.type.startsWith('multipart/') || !textAsItIs(p)) return false;
-  return wanted ? wanted(p) : textual(p) && !isHtml(p);
+function textPiecesOf(p: MimePart, wanted: ((p: MimePart) => boolean) | undefined): AsyncIterable<string> | undefined {
+  if (p.children.length > 0 || p.embedded || p.tooDeep || p.type.startsWith('multipart/')) return undefined;
+  if (wanted ? !wanted(p) : !textual(p) || isHtml(p)) return undefined;
+  const cte = transferEncoding(p);
+  if (!identityEncoding(cte) && cte !== 'base64' && cte !== 'quoted-printable') return undefined;
+  const raw = p.bodyPieces?.();
+  if (!raw) return undefined;
+  // Text taken as it is needs no decoding, but for a byte order mark (decodedBody).
+  return textAsItIs(p) ? withoutByteOrderMark(raw) : (decodedPieces(p, raw) ?? undefined);
 }
 
 /**
@@ -117,7 +126,7 @@ function matchWaiting(b: Bound, rt: Runtime, values: string[], keys: string[]): 
 
 /** :contains over each of `bodies` in turn, as they are read; true at the first that contains a key. */
 async function containedInAny(b: Bound, rt: Runtime, bodies: Iterable<AsyncIterable<string>>, keys: string[], cmp: Comparator): Promise<boolean> {
-  for (const pieces of bodies) if (await containsAsRead(b, rt, withoutByteOrderMark(pieces), keys, cmp)) return true;
+  for (const pieces of bodies) if (await containsAsRead(b, rt, pieces, keys, cmp)) return true;
   return false;
 }
 
@@ -179,14 +188,14 @@ export const body: Extension = {
           };
           reads = (p) => (textual(p) ? 'body' : undefined);
         }
-        // With :contains, a part whose body is its text and is not at hand (a large part of a spooled message)
-        // is not loaded: it is read as it comes, once the values at hand have not matched.
+        // With :contains, a leaf's text that is not at hand (a large part of a spooled message) is not
+        // loaded: it is read and decoded as it comes, once the values at hand have not matched.
         const streamed = new Map<MimePart, AsyncIterable<string>>();
         if (inPieces) {
           const inMemory = { pick, reads };
           const deferred = (p: MimePart) => {
             if (streamed.has(p)) return true;
-            const pieces = bodyAsItIs(p, wanted) ? p.bodyPieces?.() : undefined;
+            const pieces = textPiecesOf(p, wanted);
             if (pieces) streamed.set(p, pieces);
             return pieces !== undefined;
           };

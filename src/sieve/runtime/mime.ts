@@ -219,7 +219,14 @@ class TreePart implements MimePart {
  * part decodes in linear time with a small constant.
  */
 export function decodeQuotedPrintable(s: string): Buffer {
-  const text = s.replace(/=\r\n/g, '');
+  return quotedPrintableOctets(s.replace(SOFT_BREAK, ''));
+}
+
+/** RFC 2045 6.7's soft line break. */
+export const SOFT_BREAK = /=\r\n/g;
+
+/** decodeQuotedPrintable of a text whose soft line breaks are gone: `=XX` to its octet, the rest as UTF-8. */
+export function quotedPrintableOctets(text: string): Buffer {
   const out = Buffer.allocUnsafe(/[^\x00-\x7f]/.test(text) ? text.length * 3 : text.length);
   let n = 0;
   for (let i = 0; i < text.length; i++) {
@@ -259,9 +266,17 @@ function hexValue(c: number): number {
 
 const IDENTITY = new Set(['', '7bit', '8bit', 'binary']);
 
+/** The part's Content-Transfer-Encoding in lower case; '' when it has none (RFC 2045 6.1: 7bit). */
+export function transferEncoding(part: MimePart): string {
+  return (header(part.headers, 'content-transfer-encoding') ?? '').toLowerCase();
+}
+
+/** Whether a transfer encoding leaves the octets as they are (RFC 2045 6.2). */
+export const identityEncoding = (cte: string): boolean => IDENTITY.has(cte);
+
 /** The body's octets with the transfer encoding (RFC 2045 6) undone; null when the encoding is unknown. */
 export function decodedBytes(part: MimePart): Buffer | null {
-  const cte = (header(part.headers, 'content-transfer-encoding') ?? '').toLowerCase();
+  const cte = transferEncoding(part);
   if (!IDENTITY.has(cte) && cte !== 'base64' && cte !== 'quoted-printable') return null;
   return cte === 'base64' ? Buffer.from(part.body, 'base64') : cte === 'quoted-printable' ? decodeQuotedPrintable(part.body) : Buffer.from(part.body);
 }
@@ -272,7 +287,7 @@ export function decodedBytes(part: MimePart): Buffer | null {
  * charset, so decodedBody decodes nothing.
  */
 export function textAsItIs(part: MimePart): boolean {
-  const cte = (header(part.headers, 'content-transfer-encoding') ?? '').toLowerCase();
+  const cte = transferEncoding(part);
   const charset = (part.params.charset ?? 'utf-8').toLowerCase();
   return IDENTITY.has(cte) && (charset === 'utf-8' || charset === 'us-ascii');
 }

@@ -7,7 +7,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodedBody, decodeQuotedPrintable, type MimePart } from '../../../src/sieve/runtime/mime.js';
+import { decodedBody, decodeQuotedPrintable } from '../../../src/sieve/runtime/mime.js';
+import { textPart } from './text-part.js';
 
 /** The reading RFC 2045 6.7 describes, a character at a time: soft line breaks removed first, then `=XX` to its octet. */
 function referenceQp(s: string): Buffer {
@@ -23,15 +24,7 @@ function referenceQp(s: string): Buffer {
   return Buffer.from(bytes);
 }
 
-const part = (body: string, cte: string | undefined, charset?: string): MimePart => ({
-  headers: cte === undefined ? [] : [{ name: 'Content-Transfer-Encoding', lname: 'content-transfer-encoding', value: ` ${cte}`, raw: `Content-Transfer-Encoding: ${cte}` }],
-  type: 'text/plain',
-  params: charset ? { charset } : {},
-  body,
-  children: [],
-  preamble: '',
-  epilogue: '',
-});
+const part = textPart;
 
 const qpText = fc.string({ unit: fc.oneof(fc.constantFrom('=', '\r\n', '=\r\n', 'A', 'f', '0', '9', 'G', ' ', 'é', '€', '\ud83d', '\ude00', '😀'), fc.constantFrom('=41', '=c3=a9', '=ZZ', '==')), maxLength: 40 });
 const anyText = fc.string({ unit: fc.oneof(fc.constantFrom('\ufeff', '\ud800', '\udfff', 'é', '😀', '\r\n'), fc.string({ unit: 'binary', maxLength: 1 })), maxLength: 30 });
