@@ -10,6 +10,9 @@
  *   - the same with a data-phase script that scans every body (`body :raw
  *     :contains`): each body is read from the spool file as it comes, and
  *     no message is held whole;
+ *   - the same with `body :contains` (:text) and each message a short
+ *     text part beside a 10 MiB base64 text attachment: the attachment is
+ *     decoded as it is read;
  *   - the same with a script that needs every body whole (`body :raw
  *     :matches`): each message is read whole against the budget, and past
  *     it the DATA gets 452 4.3.1;
@@ -48,7 +51,28 @@ const SINK_PORT = 2599;
 const line = `${'x'.repeat(76)}\r\n`;
 const BODY = `From: a@sender.test\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nSubject: big\r\n\r\n${line.repeat(Math.ceil(SIZE / line.length))}`;
 
-async function send(): Promise<number> {
+/** The same size as a base64 text attachment (a CSV, as senders attach one) beside a short text part. */
+const ATTACHED = [
+  'From: a@sender.test',
+  'Date: Mon, 1 Jan 2024 00:00:00 +0000',
+  'Subject: big attachment',
+  'MIME-Version: 1.0',
+  'Content-Type: multipart/mixed; boundary="b"',
+  '',
+  '--b',
+  'Content-Type: text/plain',
+  '',
+  'see attached',
+  '--b',
+  'Content-Type: text/csv; name="data.csv"',
+  'Content-Transfer-Encoding: base64',
+  '',
+  Buffer.from(line.repeat(Math.ceil((SIZE * 3) / 4 / line.length))).toString('base64').replace(/.{76}/g, '$&\r\n'),
+  '--b--',
+  '',
+].join('\r\n');
+
+async function send(body = BODY): Promise<number> {
   const c = await RawSmtpClient.open(PORT);
   try {
     await c.reply();
@@ -56,7 +80,7 @@ async function send(): Promise<number> {
     await c.command('MAIL FROM:<a@sender.test>');
     await c.command('RCPT TO:<bob@here.test>');
     if ((await c.command('DATA')).code !== 354) return 0;
-    return (await c.command(`${BODY}.`)).code;
+    return (await c.command(`${body}.`)).code;
   } finally {
     c.close();
   }
@@ -99,7 +123,7 @@ async function startSink(): Promise<{ port: number; received: () => number; clos
   return { port: SINK_PORT, received: () => received, close: () => new Promise((r) => sink.close(() => r())) };
 }
 
-async function run(dir: string, name: string, extra: string, script = join(root, 'examples', 'policy', 'data.siv'), door: Door = 'serve'): Promise<{ peak: number; codes: Map<number, number>; stored: number }> {
+async function run(dir: string, name: string, extra: string, script = join(root, 'examples', 'policy', 'data.siv'), door: Door = 'serve', body = BODY): Promise<{ peak: number; codes: Map<number, number>; stored: number }> {
   const spool = join(dir, `${name}-spool`);
   const conf = join(dir, `${name}.conf`);
   const sink = door === 'relay' ? await startSink() : undefined;
@@ -117,7 +141,7 @@ async function run(dir: string, name: string, extra: string, script = join(root,
   }
   const codes = new Map<number, number>();
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    const code = await (door === 'milter' ? sendMilter() : send()).catch(() => 0);
+    const code = await (door === 'milter' ? sendMilter() : send(body)).catch(() => 0);
     codes.set(code, (codes.get(code) ?? 0) + 1);
   }));
   // Relaying: the peak is the one of receiving and delivering, so wait until the next hop has every accepted message.
@@ -144,6 +168,9 @@ async function main() {
     const bodyScript = join(dir, 'body.siv');
     await writeFile(bodyScript, 'require ["body", "reject"];\nif body :raw :contains "no such text" { reject "no"; }\n');
     const body = await run(dir, 'body', '', bodyScript);
+    const textScript = join(dir, 'text.siv');
+    await writeFile(textScript, 'require ["body", "reject"];\nif body :contains "no such text" { reject "no"; }\n');
+    const attached = await run(dir, 'attached', '', textScript, 'serve', ATTACHED);
     const wholeScript = join(dir, 'whole.siv');
     await writeFile(wholeScript, 'require ["body", "reject"];\nif body :raw :matches "*no such text*" { reject "no"; }\n');
     const whole = await run(dir, 'whole', '', wholeScript);
@@ -156,6 +183,7 @@ async function main() {
     console.log(`  baseline: messages held in memory      ${mb(before.peak).padStart(5)} MB  (${codes(before.codes)}; ${before.stored} stored)`);
     console.log(`  smtp-cbv: spooled past 128 KiB         ${mb(after.peak).padStart(5)} MB  (${codes(after.codes)}; ${after.stored} stored)`);
     console.log(`  spooled, a script scanning every body  ${mb(body.peak).padStart(5)} MB  (${codes(body.codes)}; ${body.stored} stored; body :raw :contains)`);
+    console.log(`  spooled, base64 text attachments, body :contains ${mb(attached.peak).padStart(5)} MB  (${codes(attached.codes)}; ${attached.stored} stored; decoded as read)`);
     console.log(`  spooled, a script reading every body whole ${mb(whole.peak).padStart(5)} MB  (${codes(whole.codes)}; ${whole.stored} stored; body :raw :matches)`);
     console.log(`  spooled, a script testing MIME parts   ${mb(mime.peak).padStart(5)} MB  (${codes(mime.codes)}; ${mime.stored} stored)`);
     console.log(`  relayed to a next hop (Gateway), until delivered ${mb(relay.peak).padStart(5)} MB  (${codes(relay.codes)}; ${relay.stored} delivered)`);
