@@ -9,7 +9,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { containsMatch } from '../../src/sieve/match/basic-match.js';
+import { containsMatch, matchesMatch } from '../../src/sieve/match/basic-match.js';
+import { substrings } from '../../src/sieve/extensions/body.js';
+import type { Bound } from '../../src/sieve/registry.js';
 import { asciiCasemap, octet, unicodeCasemap } from '../../src/sieve/match/comparators.js';
 import { containsInPieces } from '../../src/sieve/match/contains-in-pieces.js';
 import { CpuBudget } from '../../src/sieve/runtime/runtime.js';
@@ -75,5 +77,30 @@ describe(':contains over a value in pieces', () => {
     }
     expect(budget.slices).toBeGreaterThan(0);
     expect(ticks).toBeGreaterThan(0);
+  });
+
+  it(':matches keys of the form *text* are substrings: the same answer as :matches over any value', () => {
+    const glob = fc.array(fc.constantFrom('*', '?', 'a', 'B', '\\*', '\\?', '\\', 'é'), { maxLength: 6 }).map((cs) => cs.join(''));
+    const value = fc.array(fc.constantFrom('a', 'A', 'b', 'B', '*', '?', '\\', 'é', 'É'), { maxLength: 10 }).map((cs) => cs.join(''));
+    fc.assert(
+      fc.property(fc.array(glob, { minLength: 1, maxLength: 3 }), fc.array(value, { maxLength: 4 }), fc.boolean(), (keys, values, caseless) => {
+        const cmp = caseless ? asciiCasemap : octet;
+        const looked = substrings({ matchType: { def: matchesMatch } } as unknown as Bound, keys, cmp);
+        if (!looked) return;
+        for (const v of values) {
+          const matches = keys.some((k) => matchesMatch.matchOne!(v, k, { cmp } as never) !== false);
+          const contains = looked.some((k) => containsMatch.matchOne!(v, k, { cmp } as never));
+          expect(contains).toBe(matches);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    // Recognised and not: the shapes that are "contains", and those that are not.
+    const of = (keys: string[]) => substrings({ matchType: { def: matchesMatch } } as unknown as Bound, keys, asciiCasemap);
+    expect(of(['*Viagra*', '**x**', '*', '*\\**'])).toEqual(['viagra', 'x', '', '*']);
+    expect(of(['*a?b*'])).toBeUndefined();
+    expect(of(['a*'])).toBeUndefined();
+    expect(of(['*a*b*'])).toBeUndefined();
+    expect(substrings({ matchType: { def: matchesMatch } } as unknown as Bound, ['*a*'], unicodeCasemap)).toBeUndefined();
   });
 });

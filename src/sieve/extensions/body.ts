@@ -6,7 +6,8 @@
  * reduced to its text as Pigeonhole does.
  */
 import { andThen, matchTest } from '../interpreter.js';
-import { containsMatch } from '../match/basic-match.js';
+import { containsMatch, isMatch, matchesMatch } from '../match/basic-match.js';
+import { parseGlob } from '../match/glob.js';
 import { asciiCasemap, type Comparator } from '../match/comparators.js';
 import { containsInPieces } from '../match/contains-in-pieces.js';
 import { OFFLOAD_CHARS } from '../match/match-pool.js';
@@ -110,10 +111,32 @@ function textPiecesOf(p: MimePart, wanted: ((p: MimePart) => boolean) | undefine
  */
 const INLINE_KEYS = 16;
 
+/**
+ * The strings a test looks for when it is a substring test: its keys under
+ * :contains, and under :matches when every key is `*text*` (stars around
+ * text without `?`: RFC 5228 2.7.1 makes that "contains text", and a key of
+ * stars alone matches every value, as "" is contained in every value).
+ * Undefined for anything else: that needs the value whole.
+ */
+export function substrings(b: Bound, keys: string[], cmp: Comparator): string[] | undefined {
+  if (!cmp.fold || !cmp.foldsEachCharacter) return undefined;
+  const mt = b.matchType?.def ?? isMatch;
+  if (mt === containsMatch) return keys;
+  if (mt !== matchesMatch) return undefined;
+  const out: string[] = [];
+  for (const key of keys) {
+    const { segments } = parseGlob(key, cmp.fold);
+    const inner = segments.slice(1, -1).filter((seg) => seg.length > 0);
+    if (segments.length < 2 || segments[0]!.length > 0 || segments.at(-1)!.length > 0 || inner.length > 1 || inner.some((seg) => seg.includes(null))) return undefined;
+    out.push(inner.length ? inner[0]!.join('') : '');
+  }
+  return out;
+}
+
 /** :contains over a body read in pieces: inline for a few keys, in windows matched as a value in memory (in a worker) for many. */
-function containsAsRead(b: Bound, rt: Runtime, pieces: AsyncIterable<string>, keys: string[], cmp: Comparator): Promise<boolean> {
+function containsAsRead(b: Bound, rt: Runtime, pieces: AsyncIterable<string>, keys: string[], looked: string[], cmp: Comparator): Promise<boolean> {
   const wide = keys.length > INLINE_KEYS ? { chars: OFFLOAD_CHARS, match: (value: string) => matchWaiting(b, rt, [value], keys) } : undefined;
-  return containsInPieces(pieces, keys, cmp, rt.budget, wide);
+  return containsInPieces(pieces, looked, cmp, rt.budget, wide);
 }
 
 /** matchTest, its clock stopped while a worker matches (as the interpreter stops it for any test that waits). */
@@ -125,8 +148,8 @@ function matchWaiting(b: Bound, rt: Runtime, values: string[], keys: string[]): 
 }
 
 /** :contains over each of `bodies` in turn, as they are read; true at the first that contains a key. */
-async function containedInAny(b: Bound, rt: Runtime, bodies: Iterable<AsyncIterable<string>>, keys: string[], cmp: Comparator): Promise<boolean> {
-  for (const pieces of bodies) if (await containsAsRead(b, rt, pieces, keys, cmp)) return true;
+async function containedInAny(b: Bound, rt: Runtime, bodies: Iterable<AsyncIterable<string>>, keys: string[], looked: string[], cmp: Comparator): Promise<boolean> {
+  for (const pieces of bodies) if (await containsAsRead(b, rt, pieces, keys, looked, cmp)) return true;
   return false;
 }
 
@@ -158,12 +181,13 @@ export const body: Extension = {
         if (!msg.hasBody) return false;
         const keys = rt.list(b.args[0]!);
         // Pigeonhole's body test leaves match values alone (body/match-values.svtest).
-        // :contains reads a body not at hand as it comes, never holding it whole; other match types need all of it.
+        // A substring test reads a body not at hand as it comes, never holding it whole; other tests need all of it.
         const cmp = b.comparator ?? b.def.defaultComparator ?? asciiCasemap;
-        const inPieces = b.matchType?.def === containsMatch && cmp.foldsEachCharacter === true;
+        const looked = substrings(b, keys, cmp);
+        const inPieces = looked !== undefined;
         if (b.tags.has('raw')) {
           const pieces = inPieces ? msg.bodyPieces?.() : undefined;
-          if (pieces) return containsAsRead(b, rt, pieces, keys, cmp);
+          if (pieces) return containsAsRead(b, rt, pieces, keys, looked!, cmp);
           return afterLoad(msg.load?.(), rt.budget, () => b.def.evaluate!(b, rt)) ?? matchTest(b, rt, [msg.body], keys, false);
         }
         const later = afterMimeTree(msg, rt.budget, () => b.def.evaluate!(b, rt));
@@ -203,7 +227,7 @@ export const body: Extension = {
           pick = (p) => (streamed.has(p) ? NONE : inMemory.pick(p));
         }
         return andThen(collect(rt, Array.from(walkParts(mimeTree(msg))), 0, [], pick, reads), (values) => {
-          const rest = (matched: boolean) => (matched || streamed.size === 0 ? matched : containedInAny(b, rt, streamed.values(), keys, cmp));
+          const rest = (matched: boolean) => (matched || streamed.size === 0 ? matched : containedInAny(b, rt, streamed.values(), keys, looked!, cmp));
           const r = matchWaiting(b, rt, values, keys);
           return r instanceof Promise ? r.then(rest) : rest(r);
         });
