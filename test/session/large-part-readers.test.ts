@@ -77,7 +77,7 @@ const SCRIPTS: Record<string, string> = {
   'body :text': 'require "body"; if body :text :contains "LAST-MARK" { discard; }',
   'body :content, a leaf': 'require "body"; if body :content "text/plain" :contains "MIDDLE-MARK" { discard; }',
   'body :content, a multipart': 'require "body"; if body :content "multipart" :contains "LAST-EPILOGUE" { discard; }',
-  'body :raw': 'require "body"; if body :raw :matches "*LAST-EPILOGUE*" { discard; }',
+  'body :raw': 'require "body"; if body :raw :matches "*LAST*EPILOGUE*" { discard; }',
   'body :binary': 'require "body"; if body :binary "application/octet-stream" :contains "4c 41 53 54 2d 4d 41 52 4b" { discard; }',
   extracttext:
     'require ["foreverypart", "extracttext", "variables", "mime"]; foreverypart { if header :mime :contains "content-type" "text" { extracttext "t"; if string :matches "${t}" "text of a large part*" { discard; } } }',
