@@ -24,7 +24,8 @@
  * - Lapsed entries are swept every thousand records; past MAX_ENTRIES the
  *   entries that lapse soonest go first. The entries are counted once, when
  *   the file is opened (a count is a pass over the table), then kept by
- *   what each change reports.
+ *   each insert and delete (a look-up by key tells an insert from an
+ *   update).
  */
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
@@ -42,7 +43,7 @@ interface Statements {
   first: Database.Statement<[string, number, number]>;
   sweep: Database.Statement<[number]>;
   trim: Database.Statement<[number]>;
-  /** Entries in the file: counted once when it is opened, then kept by the changes made here. */
+  /** Entries in the file: counted once when it is opened, then kept by the inserts and deletes made here. */
   rows: number;
 }
 
@@ -78,8 +79,12 @@ export class SqliteDuplicates implements DuplicateStore {
       s.db.transaction(() => {
         for (const r of changes) {
           const expires = now + r.seconds * 1000;
-          // An upsert's changes count an update too: at worst the count runs high, and a sweep sets it right.
-          s.rows += (r.last ? s.refresh.run(hash(r.id), expires) : s.first.run(hash(r.id), expires, now)).changes;
+          const key = hash(r.id);
+          // An upsert reports an update as a change too: only one that found no row adds a row. A count
+          // that ran high made the bound below drop live entries, and never came down again.
+          const added = s.get.get(key) === undefined;
+          const changed = (r.last ? s.refresh.run(key, expires) : s.first.run(key, expires, now)).changes;
+          if (added) s.rows += changed;
         }
       })();
       this.recorded += changes.length;

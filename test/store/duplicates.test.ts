@@ -85,6 +85,15 @@ describe('kept in a file (sqlite-duplicates.ts)', () => {
     again.close();
   });
 
+  it('counts an id refreshed with :last once: refreshes do not make it drop live entries under its bound', () => {
+    const list = new SqliteDuplicates(join(dir, 'refreshed.sqlite'), undefined, () => 0, 3);
+    list.record([tested('a', 50)]);
+    for (let i = 0; i < 10; i++) list.record([tested('a', 50, { last: true, duplicate: true }), tested('a', 50, { last: true })]);
+    list.record([tested('b', 50), tested('c', 50)]);
+    expect(['a', 'b', 'c'].map((id) => list.seen(id))).toEqual([true, true, true]);
+    list.close();
+  });
+
   it('keeps the list in memory when its file cannot be opened or is not a database', async () => {
     const list = new SqliteDuplicates(join(dir, 'no-such-dir', 'duplicates.sqlite'));
     list.record([tested('x', 60)]);
