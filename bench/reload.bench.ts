@@ -2,8 +2,8 @@
  * The longest turn of the event loop while a server compiles its policy
  * (start-up, and every reload, with every session waiting on the same
  * loop): the benchmark's 1 MiB script compiled in slices, as the server
- * compiles it (compileSieveInSlices: the parse in one turn, validation in
- * turns of 10 ms), against the same compile in one turn (compileSieve), in
+ * compiles it (compileSieveInSlices: the lexing in one turn, the parse and
+ * validation in turns of 10 ms), against the same compile in one turn (compileSieve), in
  * alternating rounds. A timer every millisecond finds the longest gap; the
  * total time of each compile is printed too.
  */

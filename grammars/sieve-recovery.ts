@@ -79,6 +79,12 @@ export abstract class SieveParserBase extends EmbeddedActionsParser {
    * consumed is always the one at `consumed()`.
    */
   scan = scanSieve('');
+  /**
+   * The Scan index of the input's first token: 0, or where the run of
+   * top-level statements being parsed starts when a script is parsed in
+   * pieces (sieve-pieces.ts). Chevrotain counts from its input's start.
+   */
+  base = 0;
   /** Problems found by the actions (limits, dialect), beside Chevrotain's recognition errors. */
   diagnostics: Diagnostic[] = [];
 
@@ -140,7 +146,7 @@ export abstract class SieveParserBase extends EmbeddedActionsParser {
 
   /** The index of the token last consumed: read right after a CONSUME, it is that token's. */
   protected consumed(): number {
-    return (this as unknown as ParserInternals).currIdx;
+    return (this as unknown as ParserInternals).currIdx + this.base;
   }
 
   /** Token i's start offset (NaN past either end: before the first token, at the end of the script). */

@@ -140,13 +140,14 @@ export function tokenObjects(scan: Scan): IToken[] {
 const shared: IToken[] = [];
 for (const t of allTokens) shared[t.tokenTypeIdx!] = { image: '', startOffset: Number.NaN, tokenTypeIdx: t.tokenTypeIdx!, tokenType: t } as IToken;
 
-export function sharedTokens(scan: Scan): IToken[] {
+/** Tokens `from` to just before `to` of the Scan (all of them by default), as shared objects. */
+export function sharedTokens(scan: Scan, from = 0, to = scan.count): IToken[] {
   // Room for the end-of-input tokens Chevrotain appends before a parse
   // (onBeforeParse): an array made at its exact size was copied whole for them.
-  const tokens = new Array<IToken>(scan.count + 8);
-  tokens.length = scan.count;
+  const tokens = new Array<IToken>(to - from + 8);
+  tokens.length = to - from;
   const types = scan.types;
-  for (let i = 0; i < scan.count; i++) tokens[i] = shared[types[i]!]!;
+  for (let i = from; i < to; i++) tokens[i - from] = shared[types[i]!]!;
   return tokens;
 }
 

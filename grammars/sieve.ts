@@ -6,8 +6,9 @@
  */
 import { EOF, type IRecognitionException, type IToken } from './chevrotain.js';
 import type { Diagnostic, Position } from '../src/diagnostics.js';
-import type { Script } from '../src/sieve/ast.js';
-import { defaultParseLimits, type Dialect, type ParseLimits, MOMENTUM_MAX_IDENTIFIER } from './sieve-limits.js';
+import type { Script, Statement } from '../src/sieve/ast.js';
+import { defaultParseLimits, type Dialect, type ParseLimits, type ParseSettings, MOMENTUM_MAX_IDENTIFIER } from './sieve-limits.js';
+import { pieceEnds } from './sieve-pieces.js';
 import { SieveParser } from './sieve-parser.js';
 import { isErrorToken, lexSieve, sharedTokens, tokenObjects } from './sieve-tokens.js';
 import { scanSieve } from './sieve-scanner.js';
@@ -41,18 +42,33 @@ export interface ParseResult {
  * positioned diagnostic, and the input is bounded in size and nesting.
  */
 export function parseSieve(text: string, options: ParseOptions = {}): ParseResult {
+  const lexed = lex(text, options);
+  return 'script' in lexed ? lexed : parseLexed(text, lexed, options);
+}
+
+type Lexed = ReturnType<typeof lexSieve> & { settings: ParseSettings };
+
+const emptyScript = (): Script => ({ kind: 'script', commands: [], pos: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 1, offset: 0 } });
+
+/** The text's tokens, or the result for a text too large to read. */
+function lex(text: string, options: ParseOptions): Lexed | ParseResult {
   const limits: ParseLimits = { ...defaultParseLimits, ...options.limits };
-  const empty: Script = { kind: 'script', commands: [], pos: { line: 1, column: 1, offset: 0 }, end: { line: 1, column: 1, offset: 0 } };
   const size = Buffer.byteLength(text);
   if (size > limits.maxScriptSize) {
     const d: Diagnostic = { severity: 'error', message: `script is too large (${size} bytes, at most ${limits.maxScriptSize})`, line: 1, column: 1, offset: 0 };
-    return { script: empty, diagnostics: withFile([d], options.file) };
+    return { script: emptyScript(), diagnostics: withFile([d], options.file) };
   }
   // Momentum's function names run past Pigeonhole's 32 characters (ec_get_message_received_from_port).
   const lexed = lexSieve(text, options.dialect === 'rfc' ? limits : { ...limits, maxIdentifierLength: Math.max(limits.maxIdentifierLength, MOMENTUM_MAX_IDENTIFIER) });
+  return { ...lexed, settings: { dialect: options.dialect ?? 'momentum', limits } };
+}
+
+function parseLexed(text: string, lexed: Lexed, options: ParseOptions): ParseResult {
+  const empty = emptyScript();
   parser.lines = lexed.lines;
   parser.scan = lexed.scan;
-  parser.settings = { dialect: options.dialect ?? 'momentum', limits };
+  parser.settings = lexed.settings;
+  parser.base = 0;
   // A script with no error is parsed over shared token objects (no object
   // per token); one with an error is parsed (again) over tokens of their
   // own, whose offsets and images the messages need. Both parses build the
@@ -69,6 +85,64 @@ export function parseSieve(text: string, options: ParseOptions = {}): ParseResul
   parser.scan = NO_SCAN;
   return { script, diagnostics: withFile(diagnostics, options.file) };
 }
+
+/** The statements of tokens `from` to just before `to`, parsed on their own; undefined when that run holds any problem. */
+function parsePiece(lexed: Lexed, from: number, to: number): Statement[] | undefined {
+  parser.lines = lexed.lines;
+  parser.scan = lexed.scan;
+  parser.settings = lexed.settings;
+  parser.base = from;
+  const script = parseOver(sharedTokens(lexed.scan, from, to), emptyScript());
+  const clean = parser.errors.length === 0 && parser.diagnostics.length === 0;
+  parser.input = NO_TOKENS;
+  parser.scan = NO_SCAN;
+  parser.base = 0;
+  return clean ? script.commands : undefined;
+}
+
+/**
+ * parseSieve in turns of the event loop, for a host that parses while it
+ * serves (a reload: docs/server.md, "SIGHUP"). The text is lexed in one
+ * turn (a tenth of a parse); its statements are then parsed a run of
+ * top-level ones at a time (sieve-pieces.ts: runs of at least
+ * `pieceTokens`), and the event loop gets a turn whenever `sliceMs` has
+ * passed since the last. The same result as parseSieve: a piece that finds
+ * any problem hands the whole text to parseSieve, whose recovery and
+ * messages need the whole script. Each piece sets the shared parser up
+ * afresh, as another parse may have run in between.
+ */
+export async function parseSieveInSlices(text: string, options: ParseOptions & { sliceMs: number; pieceTokens?: number }): Promise<ParseResult> {
+  const lexed = lex(text, options);
+  if ('script' in lexed) return lexed;
+  if (lexed.malformed) return parseLexed(text, lexed, options);
+  const scan = lexed.scan;
+  const commands: Statement[] = [];
+  let sliceStart = performance.now();
+  let from = 0;
+  for (const to of pieceEnds(scan, options.pieceTokens ?? PIECE_TOKENS)) {
+    if (performance.now() - sliceStart >= options.sliceMs) {
+      await nextTurn();
+      sliceStart = performance.now();
+    }
+    const statements = parsePiece(lexed, from, to);
+    if (statements === undefined) return parseLexed(text, lexed, options);
+    for (const s of statements) commands.push(s);
+    from = to;
+  }
+  const last = scan.count - 1;
+  const script: Script = {
+    kind: 'script',
+    commands,
+    pos: last < 0 ? { line: 1, column: 1, offset: 0 } : lexed.lines.position(scan.starts[0]!),
+    end: last < 0 ? { line: 1, column: 1, offset: 0 } : lexed.lines.endOf(scan.starts[last]!, scan.stops[last]! - scan.starts[last]!),
+  };
+  return { script, diagnostics: withFile([...lexed.diagnostics].sort((a, b) => a.offset - b.offset), options.file) };
+}
+
+/** About 10 KiB of a typical script: well under a millisecond to parse. */
+const PIECE_TOKENS = 2048;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function parseOver(tokens: IToken[], empty: Script): Script {
   parser.input = tokens;

@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs';
 import { type Diagnostic, hasErrors } from '../diagnostics.js';
-import { type ParseLimits, parseSieve } from '../../grammars/sieve.js';
+import { type ParseLimits, type ParseOptions, type ParseResult, parseSieve, parseSieveInSlices } from '../../grammars/sieve.js';
 import type { Script } from './ast.js';
 import { ExtensionRegistry } from './extension-registry.js';
 import { extensions } from './extensions/index.js';
@@ -75,12 +75,13 @@ export function compileSieve(text: string, options: CompileOptions = {}): Compil
 
 /**
  * compileSieve in turns of the event loop, for a host that compiles while
- * it serves (a reload): the parse is one turn, and validation goes on in
- * turns of `sliceMs` (Validator.validateScriptInSlices), so other work
- * waits for no more than the parse or one top-level rule. The same result.
+ * it serves (a reload): the lexing is one turn, then the parse
+ * (parseSieveInSlices) and validation (Validator.validateScriptInSlices)
+ * go on in turns of `sliceMs`, so other work waits for no more than the
+ * lexing or one top-level rule. The same result.
  */
 export async function compileSieveInSlices(text: string, options: CompileOptions & { sliceMs: number }): Promise<CompileResult> {
-  const parsed = parseFor(text, options);
+  const parsed = withoutErrors(await parseSieveInSlices(text, { ...parseOptions(options), sliceMs: options.sliceMs }));
   if (!parsed.script) return { script: null, diagnostics: parsed.diagnostics };
   await nextTurn();
   const v = validatorFor(options);
@@ -89,9 +90,13 @@ export async function compileSieveInSlices(text: string, options: CompileOptions
 }
 
 function parseFor(text: string, options: CompileOptions): { script: Script | null; diagnostics: Diagnostic[] } {
-  const { script, diagnostics } = parseSieve(text, { file: options.file, dialect: options.language?.dialect ?? 'rfc', limits: options.limits });
-  // Like Pigeonhole, a script that does not parse is not validated: the
-  // recovered tree would give errors that are consequences, not causes.
+  return withoutErrors(parseSieve(text, parseOptions(options)));
+}
+
+const parseOptions = (options: CompileOptions): ParseOptions => ({ file: options.file, dialect: options.language?.dialect ?? 'rfc', limits: options.limits });
+
+/** Like Pigeonhole, a script that does not parse is not validated: the recovered tree would give errors that are consequences, not causes. */
+function withoutErrors({ script, diagnostics }: ParseResult): { script: Script | null; diagnostics: Diagnostic[] } {
   return hasErrors(diagnostics) ? { script: null, diagnostics } : { script, diagnostics };
 }
 

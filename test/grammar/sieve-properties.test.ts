@@ -1,11 +1,13 @@
 /**
  * Property tests for the Sieve parser: whatever the input, it returns an AST
- * and positioned diagnostics, never an exception; and printing a generated
- * AST then parsing it gives the same AST back.
+ * and positioned diagnostics, never an exception; printing a generated AST
+ * then parsing it gives the same AST back; and parsing in pieces between
+ * turns of the event loop gives what one parse gives.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseSieve } from '../../grammars/sieve.js';
+import { defaultParseLimits, lexSieve, parseSieve, parseSieveInSlices } from '../../grammars/sieve.js';
+import { pieceEnds } from '../../grammars/sieve-pieces.js';
 
 function checkShape(text: string) {
   const r = parseSieve(text);
@@ -211,6 +213,44 @@ describe('a parse that finds an error', () => {
         expect(shape(before)).toEqual(shape(valid.script.commands));
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('a parse in pieces (parseSieveInSlices)', () => {
+  // Everything a parse gives: the tree, every node's position and end, the
+  // script's own, and the diagnostics.
+  const everything = (r: ReturnType<typeof parseSieve>) => ({
+    tree: strip(r.script.commands),
+    places: nodesOf(r.script.commands).map((n) => [n.kind, n.pos, n.end]),
+    script: [r.script.pos, r.script.end],
+    diagnostics: r.diagnostics,
+  });
+  const sieveppStatement = fc.constantFrom('$x = "a";', '($a, $b) = split "a,b" ",";', '$h["k"] = lookup :x $y;', 'if $x { keep; }');
+
+  it('gives what one parse gives, cut after any top-level statement', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(gcommand.map(printCommand), sieveppStatement), { maxLength: 8 }), fc.integer({ min: 1, max: 40 }), fc.constantFrom('\n', '\r\n', ' '), async (statements, pieceTokens, sep) => {
+        const text = statements.join(sep);
+        const whole = parseSieve(text);
+        expect(whole.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+        // A cut after every statement, and only there: no valid script falls back to one parse.
+        expect(pieceEnds(lexSieve(text, defaultParseLimits).scan, 1)).toHaveLength(whole.script.commands.length);
+        expect(everything(await parseSieveInSlices(text, { sliceMs: 0, pieceTokens }))).toEqual(everything(whole));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives what one parse gives for a script with mistakes, messages included', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fragment, { maxLength: 120 }), fc.constantFrom(' ', '\n', ''), fc.integer({ min: 1, max: 20 }), async (parts, sep, pieceTokens) => {
+        const text = parts.join(sep);
+        for (const dialect of ['momentum', 'rfc'] as const) {
+          expect(everything(await parseSieveInSlices(text, { sliceMs: 0, pieceTokens, dialect, file: 'x.siv' }))).toEqual(everything(parseSieve(text, { dialect, file: 'x.siv' })));
+        }
+      }),
+      { numRuns: 600 },
     );
   });
 });

@@ -12,6 +12,7 @@ import { compileConfigScripts } from '../../src/policy/config-scripts.js';
 import { describe, expect, it } from 'vitest';
 import { buildScript } from '../../bench/sieve-script.js';
 import { compileSieve, compileSieveInSlices } from '../../src/sievepp/compile.js';
+import { parseSieve, parseSieveInSlices } from '../../grammars/sieve.js';
 import type { Bound } from '../../src/sieve/registry.js';
 
 /** What a bound tree is, without the definitions' code: the commands, their tests, chains and blocks. */
@@ -69,6 +70,29 @@ describe('compiling in slices', () => {
     const again = turnCounter();
     compileSieve(text, { file: 'x.siv', phase: 'data' });
     expect(again.stop()).toBe(0);
+  });
+
+  it('parses in turns too, whatever other parses run between them', async () => {
+    const text = buildScript(256 * 1024);
+    const other = buildScript(32 * 1024);
+    const whole = JSON.stringify(parseSieve(text).script.commands);
+    const turns = turnCounter();
+    // Between the pieces of both, whole parses of other scripts (one with mistakes) use the same parser.
+    let between = 0;
+    const interleave = setInterval(() => {
+      between++;
+      parseSieve(other);
+      parseSieve('if header :is "a" { keep; ]');
+    }, 0);
+    const [a, b] = await Promise.all([parseSieveInSlices(text, { sliceMs: 0 }), parseSieveInSlices(text, { sliceMs: 0, dialect: 'rfc' })]);
+    clearInterval(interleave);
+    // 2,048 tokens (about 14 KiB of this script) a piece, a turn after each.
+    expect(turns.stop()).toBeGreaterThan(10);
+    expect(between).toBeGreaterThan(0);
+    expect(JSON.stringify(a.script.commands)).toBe(whole);
+    expect(a.diagnostics).toEqual([]);
+    // The benchmark script is Sieve++: the rfc dialect refuses it, and its messages come from one whole parse.
+    expect(b.diagnostics).toEqual(parseSieve(text, { dialect: 'rfc' }).diagnostics);
   });
 
   it('is how a configuration\'s scripts are compiled (start-up and every reload)', async () => {
