@@ -8,7 +8,7 @@ import { libmime } from './libmime.js';
 import { type HeaderField, type SieveMessage } from './message.js';
 export { afterLoad } from './message.js';
 import { type FoundPart, type Octets, type SplitBudget, splitMime, textOctets } from './mime-split.js';
-import { SieveRuntimeFailure } from './runtime.js';
+import { SieveRuntimeFailure } from './signals.js';
 
 export interface MimePart {
   headers: HeaderField[];

@@ -14,6 +14,7 @@ import { asciiCasemap } from '../match/comparators.js';
 import type { MatchBudget, MatchContext } from '../match/match-types.js';
 import { expand, type Scope, type Template } from './strings.js';
 import { WaitCollections } from './wait-collections.js';
+import { SieveRuntimeFailure, StopSignal } from './signals.js';
 
 /** The SMTP envelope (RFC 5321): the reverse-path and forward-paths as given. */
 export interface Envelope {
@@ -274,21 +275,6 @@ export function memoSlot(table: MemoTable, key: string): number {
   return n;
 }
 
-/** Raised inside the interpreter and turned into a value at execute's boundary. */
-export class SieveRuntimeFailure extends Error {
-  constructor(
-    message: string,
-    readonly pos?: Position,
-  ) {
-    super(message);
-  }
-}
-
-/** `stop` (RFC 5228 3.3): ends the run, not an error. */
-export class StopSignal {
-  static readonly instance = new StopSignal();
-}
-
 /**
  * Where variables live: each script run (the main one, each included one)
  * has its own (RFC 6609 3.4); names declared `global` there resolve to
@@ -297,11 +283,6 @@ export class StopSignal {
 export interface VariableScope {
   vars: Map<string, string>;
   globalNames: Set<string>;
-}
-
-/** `return` (RFC 6609 3.3): ends the current script; at the top it ends the run like stop. */
-export class ReturnSignal {
-  static readonly instance = new ReturnSignal();
 }
 
 /** A variable namespace an extension provides (RFC 5229 3). */
