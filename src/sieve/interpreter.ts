@@ -16,7 +16,8 @@ import { isMatch } from './match/basic-match.js';
 import { type MatchOutcome, type MatchType, type RelOp, runMatch } from './match/match-types.js';
 import type { Bound, MaybePromise, Value } from './registry.js';
 import type { Action, RuntimeError } from './runtime/result.js';
-import { defaultRuntimeLimits, type ExecutionContext, Runtime, type RuntimeLimits, type TraceHook, type SieveHost } from './runtime/runtime.js';
+import { defaultRuntimeLimits, type RuntimeLimits } from './runtime/limits.js';
+import { type ExecutionContext, Runtime, type TraceHook, type SieveHost } from './runtime/runtime.js';
 import { ReturnSignal, SieveRuntimeFailure, StopSignal } from './runtime/signals.js';
 
 export interface ExecuteOptions {

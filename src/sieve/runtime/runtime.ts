@@ -14,6 +14,7 @@ import { asciiCasemap } from '../match/comparators.js';
 import type { MatchBudget, MatchContext } from '../match/match-types.js';
 import { expand, type Scope, type Template } from './strings.js';
 import { WaitCollections } from './wait-collections.js';
+import { parseDuration, type RuntimeLimits } from './limits.js';
 import { SieveRuntimeFailure, StopSignal } from './signals.js';
 
 /** The SMTP envelope (RFC 5321): the reverse-path and forward-paths as given. */
@@ -101,34 +102,6 @@ export type TraceEvent =
   | { kind: 'test'; name: string; pos: Position; result: boolean };
 
 export type TraceHook = (event: TraceEvent) => void;
-
-export interface RuntimeLimits {
-  maxActions: number;
-  maxRedirects: number;
-  /** Commands and tests evaluated per run before the run is stopped. */
-  maxSteps: number;
-  /** RFC 5229 3: longest variable value, in UTF-8 octets (Pigeonhole's default 4096). */
-  maxVariableSize: number;
-  /** Wall-clock budget of a run in milliseconds (Pigeonhole's sieve_max_cpu_time). */
-  maxCpuMs: number;
-}
-
-export const defaultRuntimeLimits: Readonly<RuntimeLimits> = Object.freeze({
-  maxActions: 32,
-  maxRedirects: 4,
-  maxSteps: 1_000_000,
-  maxVariableSize: 4096,
-  maxCpuMs: 10_000,
-});
-
-/** "2s", "500ms", "1m", "30" (seconds): Pigeonhole's time settings, in milliseconds. */
-export function parseDuration(text: string): number | undefined {
-  const m = /^\s*([0-9]+)\s*(ms|msecs?|s|secs?|m|mins?)?\s*$/i.exec(text);
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = (m[2] ?? 's').toLowerCase();
-  return unit.startsWith('ms') ? n : unit.startsWith('m') ? n * 60_000 : n * 1000;
-}
 
 /**
  * Work is charged in units of about a character scanned; a step (one
