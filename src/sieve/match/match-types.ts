@@ -59,7 +59,7 @@ export interface MatchContext {
   warn?(message: string): void;
   /** RFC 6134: the host's list of that (normalised) name, for the :list match type. */
   externalList?(name: string): ExternalList | undefined;
-  /** The run's CPU budget (runtime.ts CpuBudget); matching charges it as it scans. */
+  /** The run's CPU budget (cpu-budget.ts CpuBudget); matching charges it as it scans. */
   budget?: MatchBudget;
   /** The last value :contains or :matches folded, by what, and the result (basic-match.ts). */
   foldFrom?: string;

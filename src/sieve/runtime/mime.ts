@@ -342,7 +342,7 @@ const inOrder = new WeakMap<MimePart, readonly MimePart[]>();
 const trees = new WeakMap<SieveMessage, MimePart>();
 const reading = new WeakMap<SieveMessage, Promise<MimePart>>();
 
-/** What reading the tree needs of the run's budget (runtime.ts CpuBudget). */
+/** What reading the tree needs of the run's budget (cpu-budget.ts CpuBudget). */
 export type MimeBudget = SplitBudget;
 
 /**
