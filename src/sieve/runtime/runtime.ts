@@ -16,6 +16,7 @@ import { expand, type Scope, type Template } from './strings.js';
 import { WaitCollections } from './wait-collections.js';
 import { CpuBudget, STEP_UNITS } from './cpu-budget.js';
 import { parseDuration, type RuntimeLimits } from './limits.js';
+import type { MemoTable } from './memo.js';
 import { SieveRuntimeFailure, StopSignal } from './signals.js';
 
 /** The SMTP envelope (RFC 5321): the reverse-path and forward-paths as given. */
@@ -103,31 +104,6 @@ export type TraceEvent =
   | { kind: 'test'; name: string; pos: Position; result: boolean };
 
 export type TraceHook = (event: TraceEvent) => void;
-
-/** A table of Runtime.memoize, made once per module with memoTable(): an index, so a look-up finds its table without hashing. */
-export type MemoTable = number & { readonly memoTable: unique symbol };
-let memoTables = 0;
-export function memoTable(): MemoTable {
-  return memoTables++ as MemoTable;
-}
-
-/**
- * A cell of every run's memo for one (table, key) pair a compiled test
- * reads (Runtime.memoizeAt). Cells are numbered across all scripts, so a
- * run's cells stay a small array: past MAX_CELLS new pairs get none (-1)
- * and use memoize's maps.
- */
-const cellNumbers = new Map<string, number>();
-const MAX_CELLS = 1000;
-export function memoSlot(table: MemoTable, key: string): number {
-  const id = `${table}:${key}`;
-  let n = cellNumbers.get(id);
-  if (n === undefined) {
-    if (cellNumbers.size >= MAX_CELLS) return -1;
-    cellNumbers.set(id, (n = cellNumbers.size));
-  }
-  return n;
-}
 
 /**
  * Where variables live: each script run (the main one, each included one)
