@@ -17,6 +17,7 @@ import { WaitCollections } from './wait-collections.js';
 import { CpuBudget, STEP_UNITS } from './cpu-budget.js';
 import { parseDuration, type RuntimeLimits } from './limits.js';
 import type { MemoTable } from './memo.js';
+import type { TraceHook } from './trace.js';
 import { SieveRuntimeFailure, StopSignal } from './signals.js';
 
 /** The SMTP envelope (RFC 5321): the reverse-path and forward-paths as given. */
@@ -94,16 +95,6 @@ export interface ExternalList {
   /** Its members, for `redirect :list` (RFC 6134 2.4): the addresses the message goes to. */
   members(): readonly string[];
 }
-
-/**
- * One step of a traced run (the dry-run runner's --trace and --coverage):
- * a command about to run, or a test with the result it gave.
- */
-export type TraceEvent =
-  | { kind: 'command'; name: string; pos: Position }
-  | { kind: 'test'; name: string; pos: Position; result: boolean };
-
-export type TraceHook = (event: TraceEvent) => void;
 
 /**
  * Where variables live: each script run (the main one, each included one)
