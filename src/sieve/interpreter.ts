@@ -17,7 +17,8 @@ import { type MatchOutcome, type MatchType, type RelOp, runMatch } from './match
 import type { Bound, MaybePromise, Value } from './registry.js';
 import type { Action, RuntimeError } from './runtime/result.js';
 import { defaultRuntimeLimits, type RuntimeLimits } from './runtime/limits.js';
-import { type ExecutionContext, Runtime, type SieveHost } from './runtime/runtime.js';
+import type { ExecutionContext, SieveHost } from './runtime/host.js';
+import { Runtime } from './runtime/runtime.js';
 import type { TraceHook } from './runtime/trace.js';
 import { ReturnSignal, SieveRuntimeFailure, StopSignal } from './runtime/signals.js';
 

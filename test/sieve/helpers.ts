@@ -4,7 +4,7 @@ import { compileSieve, type CompiledScript } from '../../src/sieve/compile.js';
 import { execute, type ExecutionResult } from '../../src/sieve/interpreter.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
 import type { RuntimeLimits } from '../../src/sieve/runtime/limits.js';
-import type { Envelope, SieveHost } from '../../src/sieve/runtime/runtime.js';
+import type { Envelope, SieveHost } from '../../src/sieve/runtime/host.js';
 
 export const MESSAGE = [
   'From: "Joe Sender" <joe@example.com>',

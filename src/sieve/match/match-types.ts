@@ -8,7 +8,7 @@
  * (RFC 5231), :regex by regex.
  */
 import type { Comparator } from './comparators.js';
-import type { ExternalList } from '../runtime/runtime.js';
+import type { ExternalList } from '../runtime/host.js';
 import { matchPool, OFFLOAD_CHARS, prepare } from './match-pool.js';
 
 /** RFC 5231 section 5: the relational operators. */
