@@ -14,7 +14,7 @@ import { compileSieve } from '../src/sievepp/compile.js';
 import { execute, type ExecutionResult } from '../src/sieve/interpreter.js';
 import { parseAddressList } from '../src/sieve/runtime/address.js';
 import { decodedHeaderValue, headerValues, parseMessage, type SieveMessage } from '../src/sieve/runtime/message.js';
-import type { ExecutionContext } from '../src/sieve/runtime/runtime.js';
+import type { ExecutionContext } from '../src/sieve/runtime/host.js';
 
 const POLICY = `
 require ["variables", "envelope", "regex", "relational", "comparator-i;ascii-numeric", "fileinto", "subaddress"];

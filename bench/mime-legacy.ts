@@ -15,7 +15,7 @@ const header = (hs: HeaderField[], name: string) => hs.find((h) => h.lname === n
 /** Nesting past this many levels of multipart or message/rfc822 is not parsed (the stack stays bounded). */
 export const MAX_MIME_DEPTH = 20;
 
-/** A run's CPU budget (runtime.ts CpuBudget): charge() throws when it is spent. */
+/** A run's CPU budget (cpu-budget.ts CpuBudget): charge() throws when it is spent. */
 export interface Charge {
   charge(units: number): void;
 }

@@ -16,17 +16,11 @@ import { isMatch } from './match/basic-match.js';
 import { type MatchOutcome, type MatchType, type RelOp, runMatch } from './match/match-types.js';
 import type { Bound, MaybePromise, Value } from './registry.js';
 import type { Action, RuntimeError } from './runtime/result.js';
-import {
-  defaultRuntimeLimits,
-  type ExecutionContext,
-  ReturnSignal,
-  Runtime,
-  type RuntimeLimits,
-  type TraceHook,
-  SieveRuntimeFailure,
-  type SieveHost,
-  StopSignal,
-} from './runtime/runtime.js';
+import { defaultRuntimeLimits, type RuntimeLimits } from './runtime/limits.js';
+import type { ExecutionContext, SieveHost } from './runtime/host.js';
+import { Runtime } from './runtime/runtime.js';
+import type { TraceHook } from './runtime/trace.js';
+import { ReturnSignal, SieveRuntimeFailure, StopSignal } from './runtime/signals.js';
 
 export interface ExecuteOptions {
   limits?: Partial<RuntimeLimits>;

@@ -29,7 +29,7 @@ import { libmime } from './runtime/libmime.js';
 import { parseMailto, type MailtoRecipient } from './runtime/mailto-uri.js';
 import { headerValues, type SieveMessage } from './runtime/message.js';
 import { decodedHeaderStart } from './runtime/rfc2047.js';
-import type { Envelope } from './runtime/runtime.js';
+import type { Envelope } from './runtime/host.js';
 import { fieldText } from './extensions/editheader.js';
 import type { OutgoingMessage } from './redirect-out.js';
 

@@ -8,7 +8,7 @@
  */
 import { formatAddress, parseEnvelopePath } from './runtime/address.js';
 import { headerValues, type SieveMessage } from './runtime/message.js';
-import type { Envelope } from './runtime/runtime.js';
+import type { Envelope } from './runtime/host.js';
 
 export interface OutgoingMessage {
   envelope: Envelope;

@@ -10,7 +10,7 @@ import { cutWithEllipsis, MAX_SUBJECT } from './composed-text.js';
 import { type Address, formatAddress, parseAddressList, parseEnvelopePath } from './runtime/address.js';
 import { headerValues, type SieveMessage } from './runtime/message.js';
 import { decodedHeaderStart } from './runtime/rfc2047.js';
-import type { Envelope } from './runtime/runtime.js';
+import type { Envelope } from './runtime/host.js';
 
 export interface VacationReply {
   envelope: Envelope;

@@ -12,11 +12,12 @@
 import type { Argument, Invocation, Script, Statement } from './ast.js';
 import type { Diagnostic, Position } from '../diagnostics.js';
 import type { ExtensionRegistry, Owned } from './extension-registry.js';
-import type { ArgType, Bound, CommandDef, Extension, TagSpec, Value } from './registry.js';
+import type { Bound, CommandDef, Extension, TagSpec, Value } from './registry.js';
 import type { CompileOptions, CompileResult } from './compile.js';
 import type { LanguageLayer } from './language.js';
 import type { Comparator } from './match/comparators.js';
-import { blockShape, matchChecks, subtestCount } from './validate-shape.js';
+import { argumentsOf, makeTagChoices, type TagChoice, typesOf } from './validate-arguments.js';
+import { blockShape, subtestCount } from './validate-shape.js';
 import { Sequence } from './validate-sequence.js';
 import { FactsCollector } from './facts.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
@@ -53,23 +54,6 @@ export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolv
 /** Pigeonhole's limit on match value references. */
 export const MAX_MATCH_INDEX = 32;
 
-const typeName = (a: Argument): string =>
-  a.kind === 'string' ? 'a string' : a.kind === 'stringlist' ? 'a string list' : a.kind === 'number' ? 'a number' : a.kind === 'tag' ? 'a tag' : 'a variable';
-const wantName = (t: ArgType): string => (t === 'string' ? 'a string' : t === 'stringlist' ? 'a string list' : t === 'any' ? 'a value' : 'a number');
-
-function accepts(t: ArgType, a: Argument): boolean {
-  if (t === 'any') return a.kind !== 'tag';
-  if (t === 'number') return a.kind === 'number';
-  if (t === 'string') return a.kind === 'string' || a.kind === 'variable';
-  return a.kind === 'string' || a.kind === 'stringlist' || a.kind === 'variable';
-}
-
-/** A tag as this command accepts it: from its own spec, an attachment, or a shared family. */
-interface TagChoice {
-  spec: TagSpec;
-  family?: 'match-type' | 'comparator' | 'address-part';
-}
-
 export class Validator {
   readonly diagnostics: Diagnostic[] = [];
   /** Extensions loaded by `require`; the core is always there. */
@@ -80,7 +64,8 @@ export class Validator {
   variables = false;
   private requireOpen = true;
   private unknownCommands = new Set<string>();
-  private unknownTags = new Set<string>();
+  /** Unknown tags reported so far, by command: each is reported once (validate-arguments.ts). */
+  readonly unknownTags = new Set<string>();
   private counted = 0;
   private errors = 0;
   /** tagsFor's answers; emptied when a `require` changes what is loaded. */
@@ -184,11 +169,13 @@ export class Validator {
     this.requireOpen = false;
   }
 
-  private enabled(ext: Extension): boolean {
+  /** Is this extension loaded (by `require`, or the core)? */
+  enabled(ext: Extension): boolean {
     return this.loaded.has(ext);
   }
 
-  private lookup<T>(map: Map<string, Owned<T>>, name: string): T | undefined {
+  /** A definition by name, when its extension is loaded. */
+  lookup<T>(map: Map<string, Owned<T>>, name: string): T | undefined {
     const o = map.get(name);
     return o && this.enabled(o.ext) ? o.def : undefined;
   }
@@ -210,9 +197,9 @@ export class Validator {
     // A layer's functions (Sieve++, src/sievepp) are "functions" in messages, as Momentum calls them.
     const what = `${node.raw} ${'fn' in def ? 'function' : as}`;
     const b = newBound(node, def);
-    let ok = this.argumentsOf(b, what);
+    let ok = argumentsOf(this, b, what);
     if (!ok) subtestCount(this, b, what);
-    else ok = subtestCount(this, b, what) && (as === 'test' || blockShape(this, b, what)) && this.typesOf(b, what);
+    else ok = subtestCount(this, b, what) && (as === 'test' || blockShape(this, b, what)) && typesOf(this, b, what);
     if (ok && def.needsMessage && this.options.hasMessage === false) {
       this.error(node.pos, `the ${what} needs a message, and there is none at this point of the SMTP session`);
       ok = false;
@@ -271,136 +258,8 @@ export class Validator {
   /** The tags a command accepts, given what is required so far: made once per command definition until the next `require`. */
   tagsFor(def: CommandDef): Map<string, TagChoice> {
     let m = this.tagChoices.get(def);
-    if (m === undefined) this.tagChoices.set(def, (m = this.makeTagChoices(def)));
+    if (m === undefined) this.tagChoices.set(def, (m = makeTagChoices(this, def)));
     return m;
-  }
-
-  private makeTagChoices(def: CommandDef): Map<string, TagChoice> {
-    const m = new Map<string, TagChoice>();
-    for (const t of def.tags ?? []) m.set(t.name, { spec: t });
-    for (const a of this.registry.attached.get(def.name) ?? []) if (this.enabled(a.ext)) m.set(a.def.name, { spec: a.def });
-    for (const f of def.families ?? []) {
-      if (f === 'comparator') m.set('comparator', { spec: { name: 'comparator', args: [{ name: 'comparator name', type: 'string' }] }, family: f });
-      if (f === 'match-type') {
-        for (const [name, o] of this.registry.matchTypes) {
-          if (!this.enabled(o.ext)) continue;
-          const args = o.def.relational ? [{ name: 'relational operator', type: 'string' as const }] : undefined;
-          m.set(name, { spec: { name, args }, family: f });
-        }
-      }
-      if (f === 'address-part') {
-        for (const [name, o] of this.registry.addressParts) if (this.enabled(o.ext)) m.set(name, { spec: { name }, family: f });
-      }
-    }
-    return m;
-  }
-
-  /** Tags (with their parameters) first, then positional arguments (RFC 5228 2.6.2). */
-  private argumentsOf(b: Bound, what: string): boolean {
-    const args = b.node.arguments;
-    const choices = this.tagsFor(b.def);
-    const families = new Map<string, string>();
-    // Every tag is resolved first, wherever it stands (Pigeonhole does the same).
-    for (const a of args) {
-      if (a.kind !== 'tag' || choices.has(a.name)) continue;
-      const key = `${b.def.name}\0${a.name}`;
-      if (!this.unknownTags.has(key)) {
-        this.unknownTags.add(key);
-        this.error(a.pos, `unknown tagged argument '${a.raw}' for the ${what} (reported only once at first occurrence)`);
-      }
-      return false;
-    }
-    let i = 0;
-    for (; i < args.length; i++) {
-      const a = args[i]!;
-      if (a.kind !== 'tag') break;
-      const choice = choices.get(a.name)!;
-      const group = choice.family ?? choice.spec.group;
-      if (b.tags.has(a.name) || (group && families.has(group))) {
-        const desc = group && families.get(group) !== a.name ? `${group} argument (${a.raw})` : `${a.raw} argument`;
-        this.error(a.pos, `encountered duplicate ${desc} for the ${what}`);
-        return false;
-      }
-      if (group) families.set(group, a.name);
-      const params: Value[] = [];
-      for (const p of choice.spec.args ?? []) {
-        const next = args[i + 1];
-        if (!next || next.kind === 'tag') {
-          this.error(a.pos, `the ${a.raw} tag for the ${what} requires ${wantName(p.type)} as parameter, but ${next ? 'a tag was found' : 'no parameters were found'}`);
-          return false;
-        }
-        if (!accepts(p.type, next)) {
-          this.error(next.pos, `the ${a.raw} tag for the ${what} requires ${wantName(p.type)} as parameter, but ${typeName(next)} was found`);
-          return false;
-        }
-        params.push(this.value(next));
-        i++;
-      }
-      b.tags.set(a.name, { pos: a.pos, args: params, spec: choice.spec });
-      if (choice.family && !this.familyTag(b, choice.family, a.name, params, a.pos, what)) return false;
-    }
-    const positional = args.slice(i);
-    for (const a of positional) {
-      if (a.kind === 'tag') {
-        this.error(a.pos, `encountered an unexpected tagged argument '${a.raw}' while validating positional arguments for the ${what}`);
-        return false;
-      }
-    }
-    const specs = b.def.positional ?? [];
-    const min = specs.filter((p) => !p.optional).length;
-    if (positional.length < min || positional.length > specs.length) {
-      this.error(b.node.pos, `the ${what} requires ${positional.length < min ? min : specs.length} positional argument(s), but ${positional.length} is/are specified`);
-      return false;
-    }
-    return true;
-  }
-
-  /** Resolves a match type, comparator or address part tag into the bound node. */
-  private familyTag(b: Bound, family: string, name: string, params: Value[], pos: Position, what: string): boolean {
-    if (family === 'address-part') {
-      b.addressPart = this.lookup(this.registry.addressParts, name);
-      return true;
-    }
-    if (family === 'match-type') {
-      b.matchType = { def: this.lookup(this.registry.matchTypes, name)!, arg: params[0] };
-      return true;
-    }
-    const p = params[0]!;
-    const cname = p.kind === 'string' && typeof p.template === 'string' ? p.template : null;
-    if (cname === null) {
-      this.error(pos, `the :comparator tag for the ${what} requires a constant string as parameter`);
-      return false;
-    }
-    const cmp = this.lookup(this.registry.comparators, cname);
-    if (!cmp) {
-      this.error(p.node.pos, `unknown comparator '${cname}'`);
-      return false;
-    }
-    b.comparator = cmp;
-    return true;
-  }
-
-  private typesOf(b: Bound, what: string): boolean {
-    const all = b.def.positional ?? [];
-    const given = b.node.arguments.filter((a) => a.kind !== 'tag').length;
-    // Optional arguments left out (imap4flags' leading variable name,
-    // deleteheader's trailing value patterns): drop their specs.
-    let omit = all.length - Math.max(given - countTagParams(b), 0);
-    const specs = all.filter((p) => !(p.optional && omit-- > 0));
-    const args = b.node.arguments.slice(b.node.arguments.length - specs.length);
-    for (let k = 0; k < specs.length; k++) {
-      const spec = specs[k]!;
-      const a = args[k]!;
-      if (!accepts(spec.type, a)) {
-        this.error(a.pos, `the ${what} expects ${wantName(spec.type)} as argument ${k + 1} (${spec.name}), but ${typeName(a)} was found`);
-        return false;
-      }
-      b.args.push(this.value(a));
-    }
-    const comparatorGiven = b.comparator !== undefined;
-    // A language may change the comparator used when none is given (Momentum's is i;octet).
-    if (!b.comparator && this.defaultComparator && !b.def.defaultComparator && b.def.families?.includes('comparator')) b.comparator = this.defaultComparator;
-    return matchChecks(this, b, what, comparatorGiven);
   }
 
   /** Turns an argument into a value: strings decoded and made templates. */
@@ -468,13 +327,6 @@ export function newBound(node: Invocation, def: CommandDef, data?: unknown): Bou
     compiled: undefined,
     compiledTest: undefined,
   };
-}
-
-/** How many non-tag arguments were consumed as tag parameters (`:days 7`). */
-function countTagParams(b: Bound): number {
-  let n = 0;
-  for (const t of b.tags.values()) n += t.args.length;
-  return n;
 }
 
 /** Helper for command validate hooks: the constant text of a string value, or null. */

@@ -6,7 +6,8 @@
  * MomentumContext to execute() and a MomentumHost as its SieveHost, and
  * Sieve++ functions read them through `sessionOf` and `hostOf`.
  */
-import type { ExecutionContext, Runtime, SieveHost } from '../sieve/runtime/runtime.js';
+import type { ExecutionContext, SieveHost } from '../sieve/runtime/host.js';
+import type { Runtime } from '../sieve/runtime/runtime.js';
 import type { CidrTables } from './cidr.js';
 import type { CounterStore } from './counters.js';
 import type { Datasources } from './datasource.js';

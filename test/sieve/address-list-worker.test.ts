@@ -11,7 +11,7 @@ import { execute, executeAsync, type ExecutionResult } from '../../src/sieve/int
 import { packValues, unpackValues } from '../../src/sieve/match/address-match.js';
 import { matchPool, OFFLOAD_CHARS } from '../../src/sieve/match/match-pool.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
-import type { ExternalList, SieveHost } from '../../src/sieve/runtime/runtime.js';
+import type { ExternalList, SieveHost } from '../../src/sieve/runtime/host.js';
 import { compiled } from './helpers.js';
 
 const envelope = { from: 'joe@example.com', to: ['alice@example.org'] };

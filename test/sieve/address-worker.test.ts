@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { execute, executeAsync, type ExecutionResult } from '../../src/sieve/interpreter.js';
 import { matchPool, OFFLOAD_CHARS } from '../../src/sieve/match/match-pool.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
-import type { SieveHost } from '../../src/sieve/runtime/runtime.js';
+import type { SieveHost } from '../../src/sieve/runtime/host.js';
 import { compiled } from './helpers.js';
 import { ticksDuring } from './ticks-during.js';
 

@@ -14,7 +14,7 @@ import { substrings } from '../../src/sieve/extensions/body.js';
 import type { Bound } from '../../src/sieve/registry.js';
 import { asciiCasemap, octet, unicodeCasemap } from '../../src/sieve/match/comparators.js';
 import { containsInPieces } from '../../src/sieve/match/contains-in-pieces.js';
-import { CpuBudget } from '../../src/sieve/runtime/runtime.js';
+import { CpuBudget } from '../../src/sieve/runtime/cpu-budget.js';
 
 async function* piecesOf(value: string, cuts: number[]): AsyncGenerator<string> {
   let from = 0;

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseRfc3339 } from '../../src/sieve/extensions/deliverby.js';
-import type { SieveHost } from '../../src/sieve/runtime/runtime.js';
+import type { SieveHost } from '../../src/sieve/runtime/host.js';
 import { errorsOf, holds, resultVar, run } from './helpers.js';
 
 const NOW = Date.UTC(2024, 0, 1, 12, 0, 0);

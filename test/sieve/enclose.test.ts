@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseHeaderField } from '../../src/sieve/extensions/enclose.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
 import { readMimeTree, walkParts } from '../../src/sieve/runtime/mime.js';
-import type { SieveHost } from '../../src/sieve/runtime/runtime.js';
+import type { SieveHost } from '../../src/sieve/runtime/host.js';
 import { errorsOf, MESSAGE, run } from './helpers.js';
 
 const host: SieveHost = { now: () => new Date(Date.UTC(2024, 0, 1, 12)), environment: (n) => (n === 'domain' ? 'mx.example.org' : undefined) };

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normalizeListName } from '../../src/sieve/extensions/extlists.js';
-import type { ExternalList, SieveHost } from '../../src/sieve/runtime/runtime.js';
+import type { ExternalList, SieveHost } from '../../src/sieve/runtime/host.js';
 import { errorsOf, holds, resultVar, run } from './helpers.js';
 
 function list(...members: string[]): ExternalList {

@@ -3,7 +3,8 @@ import { expect } from 'vitest';
 import { compileSieve, type CompiledScript } from '../../src/sieve/compile.js';
 import { execute, type ExecutionResult } from '../../src/sieve/interpreter.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
-import type { Envelope, RuntimeLimits, SieveHost } from '../../src/sieve/runtime/runtime.js';
+import type { RuntimeLimits } from '../../src/sieve/runtime/limits.js';
+import type { Envelope, SieveHost } from '../../src/sieve/runtime/host.js';
 
 export const MESSAGE = [
   'From: "Joe Sender" <joe@example.com>',

@@ -17,7 +17,8 @@ import { octet } from '../../src/sieve/match/comparators.js';
 import { matchPool, OFFLOAD_CHARS, type PoolAnswer } from '../../src/sieve/match/match-pool.js';
 import { runMatch } from '../../src/sieve/match/match-types.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
-import { CpuBudget, SieveRuntimeFailure } from '../../src/sieve/runtime/runtime.js';
+import { CpuBudget } from '../../src/sieve/runtime/cpu-budget.js';
+import { SieveRuntimeFailure } from '../../src/sieve/runtime/signals.js';
 import { compiled } from './helpers.js';
 
 const envelope = { from: 'joe@example.com', to: ['alice@example.org'] };

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isAnnotationName } from '../../src/sieve/extensions/metadata.js';
-import type { SieveHost } from '../../src/sieve/runtime/runtime.js';
+import type { SieveHost } from '../../src/sieve/runtime/host.js';
 import { errorsOf, holds, resultVar } from './helpers.js';
 
 const ENTRIES: Record<string, string> = { 'INBOX /private/comment': 'Main box', ' /shared/admin': 'mailto:postmaster@example.org' };

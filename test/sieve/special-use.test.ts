@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isSpecialUseFlag } from '../../src/sieve/extensions/special-use.js';
-import type { SieveHost } from '../../src/sieve/runtime/runtime.js';
+import type { SieveHost } from '../../src/sieve/runtime/host.js';
 import { errorsOf, holds, run } from './helpers.js';
 
 const USES: Record<string, string[]> = { '\\junk': ['Spam'], '\\sent': ['Sent', 'Sent Items'] };

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execute } from '../../src/sieve/interpreter.js';
-import type { TraceEvent } from '../../src/sieve/runtime/runtime.js';
+import type { TraceEvent } from '../../src/sieve/runtime/trace.js';
 import { compiled } from './helpers.js';
 
 const SCRIPT = 'require "envelope";\nif envelope :is "from" "a@x.test" { keep; }\nelsif anyof (false, true) { discard; }\nelse { stop; }\n';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CpuBudget } from '../../src/sieve/runtime/runtime.js';
+import { CpuBudget } from '../../src/sieve/runtime/cpu-budget.js';
 import { noteCollection } from '../../src/sieve/runtime/wait-collections.js';
 
 /** Yields a slice, noting the time in the middle of the turn it lets go. */

@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { compileSieve, type CompileOptions, type CompiledScript } from '../../src/sievepp/compile.js';
 import { execute, type ExecutionResult } from '../../src/sieve/interpreter.js';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
-import type { Envelope } from '../../src/sieve/runtime/runtime.js';
+import type { Envelope } from '../../src/sieve/runtime/host.js';
 import type { MomentumHost } from '../../src/sievepp/host.js';
 import { getValue, type SieveValue } from '../../src/sievepp/values.js';
 import { MESSAGE } from '../sieve/helpers.js';

@@ -21,7 +21,8 @@ import { inWorkerTables } from '../match/worker-types.js';
 import type { Bound } from '../registry.js';
 import type { Address } from '../runtime/address.js';
 import { allPart, type AddressPart, domainPart, localPart, partValue } from '../runtime/address-parts.js';
-import { memoTable, type Runtime } from '../runtime/runtime.js';
+import { memoTable } from '../runtime/memo.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { countHolds, countMatch } from './relational.js';
 import { delimitersOf, detailPart, userPart } from './subaddress.js';
 

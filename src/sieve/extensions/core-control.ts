@@ -4,7 +4,7 @@
  */
 import { evalAll, evalTest, runIf, andThen } from '../interpreter.js';
 import type { CommandDef } from '../registry.js';
-import { StopSignal } from '../runtime/runtime.js';
+import { StopSignal } from '../runtime/signals.js';
 
 export const requireCommand: CommandDef = {
   name: 'require',

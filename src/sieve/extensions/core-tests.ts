@@ -9,7 +9,8 @@ import { addressTestInPieces, addressValues, inPieces } from './address-in-piece
 import { codecInWorker, decodesInWorker } from '../runtime/header-codec.js';
 import { decodedHeaderValue, indexedHeaderValues, type SieveMessage } from '../runtime/message.js';
 import { afterMimeTree, currentPart, mimeFields } from '../runtime/mime.js';
-import { type MemoTable, memoSlot, memoTable, type Runtime } from '../runtime/runtime.js';
+import { type MemoTable, memoSlot, memoTable } from '../runtime/memo.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { mimeOptionValues } from './mime.js';
 import type { Validator } from '../validate.js';
 

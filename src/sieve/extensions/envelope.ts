@@ -7,7 +7,8 @@ import { compileMatch, constantList, matchTest } from '../interpreter.js';
 import type { Bound, EnvelopePart, Extension } from '../registry.js';
 import { allPart } from '../runtime/address-parts.js';
 import { type Address, parseEnvelopePath } from '../runtime/address.js';
-import { memoTable, type Runtime } from '../runtime/runtime.js';
+import { memoTable } from '../runtime/memo.js';
+import type { Runtime } from '../runtime/runtime.js';
 
 const PARTS = new Set(['from', 'to', 'auth', 'orig_to']);
 

@@ -8,7 +8,8 @@
  */
 import type { MatchType } from '../match/match-types.js';
 import type { CommandDef, Extension, TagSpec } from '../registry.js';
-import type { ExternalList, Runtime } from '../runtime/runtime.js';
+import type { ExternalList } from '../runtime/host.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { constantString } from '../validate.js';
 import { normaliseRedirect, redirectAction } from './core-actions.js';
 

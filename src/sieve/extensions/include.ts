@@ -9,7 +9,8 @@
 import type { CompiledScript } from '../compile.js';
 import { andThen, runBlock } from '../interpreter.js';
 import type { Bound, Extension } from '../registry.js';
-import { ReturnSignal, type Runtime, SieveRuntimeFailure } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { ReturnSignal, SieveRuntimeFailure } from '../runtime/signals.js';
 import { constantString, type ValidateOptions, type Validator } from '../validate.js';
 
 /** Pigeonhole's defaults: sieve_include_max_nesting_depth and sieve_include_max_includes. */

@@ -8,7 +8,7 @@
  * (RFC 5231), :regex by regex.
  */
 import type { Comparator } from './comparators.js';
-import type { ExternalList } from '../runtime/runtime.js';
+import type { ExternalList } from '../runtime/host.js';
 import { matchPool, OFFLOAD_CHARS, prepare } from './match-pool.js';
 
 /** RFC 5231 section 5: the relational operators. */
@@ -59,7 +59,7 @@ export interface MatchContext {
   warn?(message: string): void;
   /** RFC 6134: the host's list of that (normalised) name, for the :list match type. */
   externalList?(name: string): ExternalList | undefined;
-  /** The run's CPU budget (runtime.ts CpuBudget); matching charges it as it scans. */
+  /** The run's CPU budget (cpu-budget.ts CpuBudget); matching charges it as it scans. */
   budget?: MatchBudget;
   /** The last value :contains or :matches folded, by what, and the result (basic-match.ts). */
   foldFrom?: string;

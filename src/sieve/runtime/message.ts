@@ -72,7 +72,7 @@ export function parseMessage(text: string): SieveMessage {
   return parseMessageIn(text) as SieveMessage;
 }
 
-/** What parseMessageIn needs of a run's CPU budget (runtime.ts CpuBudget). */
+/** What parseMessageIn needs of a run's CPU budget (cpu-budget.ts CpuBudget). */
 export type ParseBudget = Pick<MatchBudget, 'charge' | 'yieldDue' | 'pause'>;
 
 /**

@@ -135,13 +135,13 @@ export function textOctets(text: string): Octets {
 }
 
 /**
- * What the splitter needs of the run's budget (runtime.ts CpuBudget): it
+ * What the splitter needs of the run's budget (cpu-budget.ts CpuBudget): it
  * counts while the splitter computes, not while other sessions run between
  * its chunks, and charge() throws once it is spent.
  */
 export interface SplitBudget {
   charge(units: number): void;
-  /** `yielding`: the wait is a turn the splitter lets other sessions have (runtime.ts CpuBudget.suspend). */
+  /** `yielding`: the wait is a turn the splitter lets other sessions have (cpu-budget.ts CpuBudget.suspend). */
   suspend(yielding?: boolean): void;
   resume(): void;
 }

@@ -8,7 +8,7 @@ import { libmime } from './libmime.js';
 import { type HeaderField, type SieveMessage } from './message.js';
 export { afterLoad } from './message.js';
 import { type FoundPart, type Octets, type SplitBudget, splitMime, textOctets } from './mime-split.js';
-import { SieveRuntimeFailure } from './runtime.js';
+import { SieveRuntimeFailure } from './signals.js';
 
 export interface MimePart {
   headers: HeaderField[];
@@ -342,7 +342,7 @@ const inOrder = new WeakMap<MimePart, readonly MimePart[]>();
 const trees = new WeakMap<SieveMessage, MimePart>();
 const reading = new WeakMap<SieveMessage, Promise<MimePart>>();
 
-/** What reading the tree needs of the run's budget (runtime.ts CpuBudget). */
+/** What reading the tree needs of the run's budget (cpu-budget.ts CpuBudget). */
 export type MimeBudget = SplitBudget;
 
 /**

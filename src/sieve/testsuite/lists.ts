@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { normalizeListName } from '../extensions/extlists.js';
-import type { ExternalList } from '../runtime/runtime.js';
+import type { ExternalList } from '../runtime/host.js';
 import { parseDict } from './state.js';
 
 const DEFAULT_LIST = 'urn:ietf:params:sieve:addrbook:default';

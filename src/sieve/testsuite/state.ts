@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompiledScript } from '../compile.js';
 import type { ExecutionResult } from '../interpreter.js';
-import type { Envelope } from '../runtime/runtime.js';
+import type { Envelope } from '../runtime/host.js';
 import type { ExtensionRegistry } from '../extension-registry.js';
 
 export interface TestOutcome {

@@ -9,7 +9,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { parseMessage } from '../../../src/sieve/runtime/message.js';
 import { type MimePart, readMimeTree, walkParts } from '../../../src/sieve/runtime/mime.js';
 import { hostOctets, splitMime, textOctets } from '../../../src/sieve/runtime/mime-split.js';
-import { CpuBudget, SieveRuntimeFailure } from '../../../src/sieve/runtime/runtime.js';
+import { CpuBudget } from '../../../src/sieve/runtime/cpu-budget.js';
+import { SieveRuntimeFailure } from '../../../src/sieve/runtime/signals.js';
 
 const tree = (lines: string[]) => readMimeTree(parseMessage(lines.join('\r\n')));
 const shape = (p: MimePart): unknown => ({ type: p.type, body: p.body, children: p.children.map(shape), ...(p.embedded ? { embedded: shape(p.embedded.root) } : {}) });
