@@ -10,7 +10,8 @@
  */
 import { runBlock } from '../interpreter.js';
 import type { Bound, Extension, MaybePromise, TagSpec } from '../registry.js';
-import { afterLoad, afterMimeTree, currentPart, insideReplaced, type MimePart, mimeTree, parseContentType, PART_STACK, walkParts } from '../runtime/mime.js';
+import { afterLoad, afterMimeTree, currentPart, type MimePart, mimeTree, parseContentType, PART_STACK, walkParts } from '../runtime/mime.js';
+import { insideReplaced } from '../runtime/mime-replaced.js';
 import { decodedBody } from '../runtime/mime-decode.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Validator } from '../validate.js';
