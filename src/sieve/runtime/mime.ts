@@ -8,7 +8,8 @@
 import { libmime } from './libmime.js';
 import { type HeaderField, type SieveMessage } from './message.js';
 export { afterLoad } from './message.js';
-import { type FoundPart, type Octets, type SplitBudget, splitMime, textOctets } from './mime-split.js';
+import { type FoundPart, type SplitBudget, splitMime } from './mime-split.js';
+import { type Octets, textOctets } from './octets.js';
 import { SieveRuntimeFailure } from './runtime.js';
 
 export interface MimePart {

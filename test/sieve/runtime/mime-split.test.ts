@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { parseMessage } from '../../../src/sieve/runtime/message.js';
 import { type MimePart, readMimeTree, walkParts } from '../../../src/sieve/runtime/mime.js';
-import { hostOctets, splitMime, textOctets } from '../../../src/sieve/runtime/mime-split.js';
+import { hostOctets, textOctets } from '../../../src/sieve/runtime/octets.js';
+import { splitMime } from '../../../src/sieve/runtime/mime-split.js';
 import { CpuBudget, SieveRuntimeFailure } from '../../../src/sieve/runtime/runtime.js';
 
 const tree = (lines: string[]) => readMimeTree(parseMessage(lines.join('\r\n')));
