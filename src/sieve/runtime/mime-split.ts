@@ -24,7 +24,8 @@
 import { createRequire } from 'node:module';
 import type { Transform } from 'node:stream';
 import type { MimeNode, SplitterChunk, SplitterOptions } from '@zone-eu/mailsplit/lib/types.js';
-import { type HeaderField, parseMessage } from './message.js';
+import type { HeaderField } from './message.js';
+import { headerFields, SHARED_HEAD, SHARED_HEADS } from './mime-heads.js';
 import type { Octets } from './octets.js';
 
 /**
@@ -370,32 +371,6 @@ export async function splitMime(octets: Octets, maxDepth: number, budget?: Split
   if (!root) throw new Error('mailsplit found no message');
   return root;
 }
-
-/**
- * The header fields of a part's header section. A message of many parts
- * mostly repeats a few header sections (`Content-Type: text/plain`), and
- * every part keeps its fields as long as the tree lives: parts with the
- * same short header section share one frozen list, so a hundred thousand
- * parts are not as many lists of field objects for the garbage collector
- * to copy and mark. Nothing changes a part's fields (editheader edits the
- * message's own, RFC 5293 2).
- */
-function headerFields(head: Buffer): HeaderField[] {
-  const text = head.toString('utf8');
-  if (head.length > SHARED_HEAD) return parseMessage(text).headers;
-  let fields = sharedHeads.get(text);
-  if (!fields) {
-    if (sharedHeads.size >= SHARED_HEADS) sharedHeads.clear();
-    fields = Object.freeze(parseMessage(text).headers) as HeaderField[];
-    sharedHeads.set(text, fields);
-  }
-  return fields;
-}
-
-/** Header sections up to this many octets are shared, and this many of them kept (any message's: the same text gives the same fields). */
-const SHARED_HEAD = 512;
-const SHARED_HEADS = 256;
-const sharedHeads = new Map<string, HeaderField[]>();
 
 /**
  * Where a part's text ends: a part ended by a delimiter line does not
