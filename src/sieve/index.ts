@@ -10,7 +10,7 @@ export { extensions } from './extensions/index.js';
 export { DEFAULT_SLICE_MS, type ExecuteOptions, type ExecutionResult, execute, executeAsync, executeSequence } from './interpreter.js';
 export type { Bound, CommandDef, Extension, MaybePromise, TagSpec, Value } from './registry.js';
 export { type SieveMessage, lazyMessage, parseMessage } from './runtime/message.js';
-export { hostOctets, type Octets } from './runtime/mime-split.js';
+export { hostOctets, type Octets } from './runtime/octets.js';
 export type { Action, RuntimeError } from './runtime/result.js';
 export { normalizeListName } from './extensions/extlists.js';
 export { type DuplicateRecord, duplicateKey, duplicateRecords } from './extensions/duplicate.js';

@@ -8,7 +8,8 @@
  */
 import { typeMatches } from '../sieve/extensions/body.js';
 import type { TagAttachment } from '../sieve/registry.js';
-import { decodedBytes, mimeTree, walkParts } from '../sieve/runtime/mime.js';
+import { decodedBytes } from '../sieve/runtime/mime-decode.js';
+import { mimeTree, walkParts } from '../sieve/runtime/mime.js';
 
 /** Octets compared at most per part: a large attachment must not become a huge string. */
 const MAX_OCTETS = 1 << 20;

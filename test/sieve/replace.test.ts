@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../src/sieve/runtime/message.js';
-import { readMimeTree, serializePart, walkParts } from '../../src/sieve/runtime/mime.js';
+import { readMimeTree, walkParts } from '../../src/sieve/runtime/mime.js';
+import { serializePart } from '../../src/sieve/runtime/mime-replaced.js';
 import { errorsOf, MESSAGE, run } from './helpers.js';
 
 const MULTI = [

@@ -14,7 +14,8 @@ import { OFFLOAD_CHARS } from '../match/match-pool.js';
 import type { CpuBudget } from '../runtime/cpu-budget.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Bound, Extension } from '../registry.js';
-import { afterLoad, afterMimeTree, decodedBody, identityEncoding, type MimePart, mimeTree, textAsItIs, transferEncoding, walkParts } from '../runtime/mime.js';
+import { afterLoad, afterMimeTree, type MimePart, mimeTree, walkParts } from '../runtime/mime.js';
+import { decodedBody, identityEncoding, textAsItIs, transferEncoding } from '../runtime/mime-decode.js';
 import { decodedPieces } from '../runtime/decoded-pieces.js';
 
 /** RFC 5173 5.2: "" matches every type, "text" a main type, "text/plain" exactly; anything else nothing. */

@@ -10,7 +10,10 @@
  */
 import { runBlock } from '../interpreter.js';
 import type { Bound, Extension, MaybePromise, TagSpec } from '../registry.js';
-import { afterLoad, afterMimeTree, currentPart, decodedBody, insideReplaced, type MimePart, mimeTree, parseContentType, PART_STACK, walkParts } from '../runtime/mime.js';
+import { afterLoad, afterMimeTree, type MimePart, mimeTree, parseContentType, walkParts } from '../runtime/mime.js';
+import { currentPart, PART_STACK } from '../runtime/mime-current-part.js';
+import { decodedBody } from '../runtime/mime-decode.js';
+import { insideReplaced } from '../runtime/mime-replaced.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Validator } from '../validate.js';
 import { applyModifiers, checkVariableName, modifiersOf, modifierTags } from './variables.js';

@@ -17,7 +17,8 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { TextDecoder } from 'node:util';
-import { identityEncoding, type MimePart, quotedPrintableOctets, SOFT_BREAK, transferEncoding } from './mime.js';
+import { identityEncoding, quotedPrintableOctets, SOFT_BREAK, transferEncoding } from './mime-decode.js';
+import { type MimePart } from './mime.js';
 
 /** The part's decoded text in pieces, from its raw body's; null when the transfer encoding is unknown (decodedBody's null). */
 export function decodedPieces(part: MimePart, raw: AsyncIterable<string>): AsyncIterable<string> | null {

@@ -3,7 +3,7 @@
  * unfolded, and the body. Parsed once; tests read it many times.
  */
 import type { MatchBudget } from '../match/match-types.js';
-import type { Octets } from './mime-split.js';
+import type { Octets } from './octets.js';
 
 export { decodedHeaderValue } from './rfc2047.js';
 

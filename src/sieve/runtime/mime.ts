@@ -1,13 +1,15 @@
 /**
  * The MIME part tree (RFC 2045, 2046) the body test (RFC 5173) and the
  * mime extensions (RFC 5703) read: content types, multipart preambles and
- * epilogues, embedded messages, and decoded text (transfer encoding and
- * charset undone). The structure comes from mailsplit (mime-split.ts).
+ * epilogues, embedded messages; a part's decoded text (transfer encoding
+ * and charset undone) is mime-decode.ts. The structure comes from
+ * mailsplit (mime-split.ts).
  */
 import { libmime } from './libmime.js';
 import { type HeaderField, type SieveMessage } from './message.js';
 export { afterLoad } from './message.js';
-import { type FoundPart, type Octets, type SplitBudget, splitMime, textOctets } from './mime-split.js';
+import { type FoundPart, type SplitBudget, splitMime } from './mime-split.js';
+import { type Octets, textOctets } from './octets.js';
 import { SieveRuntimeFailure } from './signals.js';
 
 export interface MimePart {
@@ -59,7 +61,7 @@ export function parseContentType(value: string | undefined, fallback: string): {
  * parseContentType for a part of the tree: parts mostly repeat a few
  * Content-Type values, and the tree keeps every part's type as long as it
  * lives, so short values share one frozen result (as their header fields
- * do, mime-split.ts headerFields). Nothing changes a part's parameters.
+ * do, mime-heads.ts headerFields). Nothing changes a part's parameters.
  */
 function sharedContentType(value: string | undefined, fallback: string): { type: string; params: Record<string, string> } {
   if (!value || value.length > SHARED_TYPE) return parseContentType(value, fallback);
@@ -77,7 +79,8 @@ const SHARED_TYPE = 256;
 const SHARED_TYPES = 256;
 const sharedTypes = new Map<string, { type: string; params: Record<string, string> }>();
 
-const header = (hs: HeaderField[], name: string) => hs.find((h) => h.lname === name)?.value.trim();
+/** The value of the first field of that name (lower case), trimmed. */
+export const header = (hs: HeaderField[], name: string) => hs.find((h) => h.lname === name)?.value.trim();
 
 /** Nesting past this many levels of multipart or message/rfc822 is not parsed (the stack stays bounded). */
 export const MAX_MIME_DEPTH = 20;
@@ -212,113 +215,6 @@ class TreePart implements MimePart {
   }
 }
 
-/**
- * RFC 2045 6.7: soft line breaks go, `=XX` becomes its octet, anything else
- * stays as its UTF-8 (a lone surrogate as U+FFFD, as Buffer.from writes
- * it). One pass into one buffer, nothing allocated per character: a large
- * part decodes in linear time with a small constant.
- */
-export function decodeQuotedPrintable(s: string): Buffer {
-  return quotedPrintableOctets(s.replace(SOFT_BREAK, ''));
-}
-
-/** RFC 2045 6.7's soft line break. */
-export const SOFT_BREAK = /=\r\n/g;
-
-/** decodeQuotedPrintable of a text whose soft line breaks are gone: `=XX` to its octet, the rest as UTF-8. */
-export function quotedPrintableOctets(text: string): Buffer {
-  const out = Buffer.allocUnsafe(/[^\x00-\x7f]/.test(text) ? text.length * 3 : text.length);
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x3d) {
-      const hi = hexValue(text.charCodeAt(i + 1));
-      const lo = hi < 0 ? -1 : hexValue(text.charCodeAt(i + 2));
-      if (lo >= 0) {
-        out[n++] = (hi << 4) | lo;
-        i += 2;
-        continue;
-      }
-    }
-    if (c < 0x80) out[n++] = c;
-    else if (c < 0x800) {
-      out[n++] = 0xc0 | (c >> 6);
-      out[n++] = 0x80 | (c & 0x3f);
-    } else if (c >= 0xd800 && c <= 0xdfff) {
-      out[n++] = 0xef;
-      out[n++] = 0xbf;
-      out[n++] = 0xbd;
-    } else {
-      out[n++] = 0xe0 | (c >> 12);
-      out[n++] = 0x80 | ((c >> 6) & 0x3f);
-      out[n++] = 0x80 | (c & 0x3f);
-    }
-  }
-  return out.subarray(0, n);
-}
-
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  return -1;
-}
-
-const IDENTITY = new Set(['', '7bit', '8bit', 'binary']);
-
-/** The part's Content-Transfer-Encoding in lower case; '' when it has none (RFC 2045 6.1: 7bit). */
-export function transferEncoding(part: MimePart): string {
-  return (header(part.headers, 'content-transfer-encoding') ?? '').toLowerCase();
-}
-
-/** Whether a transfer encoding leaves the octets as they are (RFC 2045 6.2). */
-export const identityEncoding = (cte: string): boolean => IDENTITY.has(cte);
-
-/** The body's octets with the transfer encoding (RFC 2045 6) undone; null when the encoding is unknown. */
-export function decodedBytes(part: MimePart): Buffer | null {
-  const cte = transferEncoding(part);
-  if (!IDENTITY.has(cte) && cte !== 'base64' && cte !== 'quoted-printable') return null;
-  return cte === 'base64' ? Buffer.from(part.body, 'base64') : cte === 'quoted-printable' ? decodeQuotedPrintable(part.body) : Buffer.from(part.body);
-}
-
-/**
- * Whether the part's text is its body as it is, but a leading byte order
- * mark: no transfer encoding (RFC 2045 6.2) and a UTF-8 or US-ASCII
- * charset, so decodedBody decodes nothing.
- */
-export function textAsItIs(part: MimePart): boolean {
-  const cte = transferEncoding(part);
-  const charset = (part.params.charset ?? 'utf-8').toLowerCase();
-  return IDENTITY.has(cte) && (charset === 'utf-8' || charset === 'us-ascii');
-}
-
-/**
- * The body as text: transfer encoding (RFC 2045 6) and charset undone;
- * null when the encoding is unknown. The budget is charged for the body's
- * length (the passes over it are the run's work).
- */
-export function decodedBody(part: MimePart, budget?: { charge(units: number): void }): string | null {
-  const charset = (part.params.charset ?? 'utf-8').toLowerCase();
-  if (textAsItIs(part)) {
-    // The body is already the UTF-8 reading of its octets: encoding and
-    // decoding it again (two more passes over a part that may be megabytes,
-    // with every other session waiting) gives the same text, but for a
-    // leading byte order mark, which TextDecoder drops, and lone
-    // surrogates, which it replaces (a body from a JavaScript string).
-    const body = part.body;
-    budget?.charge(body.length);
-    if ((body as unknown as { isWellFormed(): boolean }).isWellFormed()) return body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
-  }
-  const bytes = decodedBytes(part);
-  if (bytes === null) return null;
-  budget?.charge(bytes.length);
-  try {
-    return new TextDecoder(charset === 'us-ascii' ? 'utf-8' : charset).decode(bytes);
-  } catch {
-    return bytes.toString('utf8');
-  }
-}
-
 /** Every part, depth first, including multipart containers and embedded messages' parts. */
 export function walkParts(p: MimePart): Iterable<MimePart> {
   return inOrder.get(p) ?? walk(p);
@@ -448,62 +344,4 @@ async function buildTree(found: FoundPart, octets: Octets, budget: MimeBudget | 
   if (anyTooDeep) nestedTooDeep.add(root);
   inOrder.set(root, order);
   return root;
-}
-
-/**
- * RFC 5703 5: parts `replace` has replaced while foreverypart walks the
- * tree they belong to (by the part of that tree, with the entity that
- * stands for it now). foreverypart does not go into a replaced part.
- */
-export const REPLACED = 'mime.replaced';
-export interface Replaced {
-  root: MimePart;
-  parts: Map<MimePart, string>;
-}
-
-export function insideReplaced(state: Map<string, unknown>, part: MimePart): boolean {
-  const r = state.get(REPLACED) as Replaced | undefined;
-  if (!r) return false;
-  for (const q of r.parts.keys()) if (q !== part && Array.from(walkParts(q)).includes(part)) return true;
-  return false;
-}
-
-/** The entity text of a part, with replaced parts written as their replacements (RFC 2046 5.1.1 boundaries). */
-export function serializePart(p: MimePart, replaced: ReadonlyMap<MimePart, string>): string {
-  const r = replaced.get(p);
-  if (r !== undefined) return r;
-  return `${p.headers.map((h) => `${h.raw}\r\n`).join('')}\r\n${serializeBody(p, replaced)}`;
-}
-
-function serializeBody(p: MimePart, replaced: ReadonlyMap<MimePart, string>): string {
-  if (p.embedded) return serializePart(p.embedded.root, replaced);
-  if (p.children.length === 0 || !p.params.boundary) return p.body;
-  const delim = `--${p.params.boundary}`;
-  // The reader keeps preamble and epilogue as joined lines: whether there was a line at all shows in the body.
-  const lines = p.body.startsWith(delim) ? [] : [p.preamble];
-  for (const c of p.children) lines.push(delim, serializePart(c, replaced));
-  lines.push(`${delim}--`);
-  if (!/--[ \t]*$/.test(p.body)) lines.push(p.epilogue);
-  return lines.join('\r\n');
-}
-
-/** The parts foreverypart is inside, innermost last (RFC 5703 3), kept in the run's state. */
-export const PART_STACK = 'mime.parts';
-
-export function currentPart(state: Map<string, unknown>): MimePart | undefined {
-  return (state.get(PART_STACK) as MimePart[] | undefined)?.at(-1);
-}
-
-/**
- * RFC 5703 4.1: the header fields `:mime` tests read: those of the current
- * part (the message itself outside foreverypart) or, with `:anychild`, of
- * it and every part inside it.
- */
-export function mimeFields(msg: SieveMessage, state: Map<string, unknown>, names: string[], anychild: boolean): string[] {
-  const part = currentPart(state) ?? mimeTree(msg);
-  const parts = anychild ? Array.from(walkParts(part)) : [part];
-  const wanted = new Set(names.map((n) => n.toLowerCase()));
-  const out: string[] = [];
-  for (const p of parts) for (const h of p.headers) if (wanted.has(h.lname)) out.push(h.value);
-  return out;
 }

@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodedPieces } from '../../../src/sieve/runtime/decoded-pieces.js';
-import { decodedBody } from '../../../src/sieve/runtime/mime.js';
+import { decodedBody } from '../../../src/sieve/runtime/mime-decode.js';
 import { textPart } from './text-part.js';
 
 const part = textPart;

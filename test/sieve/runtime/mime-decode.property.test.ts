@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodedBody, decodeQuotedPrintable } from '../../../src/sieve/runtime/mime.js';
+import { decodedBody, decodeQuotedPrintable } from '../../../src/sieve/runtime/mime-decode.js';
 import { textPart } from './text-part.js';
 
 /** The reading RFC 2045 6.7 describes, a character at a time: soft line breaks removed first, then `=XX` to its octet. */

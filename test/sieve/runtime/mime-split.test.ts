@@ -1,14 +1,16 @@
 /**
  * The MIME part tree as mailsplit finds it (src/sieve/runtime/mime-split.ts),
- * with the adapter's choices where mailsplit differs from what Sieve needs
- * (RFC 5173, RFC 5703): each case below fails if a mailsplit update changes
- * the internals the adapter relies on.
+ * with the adapter's choices (src/sieve/runtime/mailsplit-adapter.ts) where
+ * mailsplit differs from what Sieve needs (RFC 5173, RFC 5703): each case
+ * below fails if a mailsplit update changes the internals the adapter
+ * relies on.
  */
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { parseMessage } from '../../../src/sieve/runtime/message.js';
 import { type MimePart, readMimeTree, walkParts } from '../../../src/sieve/runtime/mime.js';
-import { hostOctets, splitMime, textOctets } from '../../../src/sieve/runtime/mime-split.js';
+import { hostOctets, textOctets } from '../../../src/sieve/runtime/octets.js';
+import { splitMime } from '../../../src/sieve/runtime/mime-split.js';
 import { CpuBudget } from '../../../src/sieve/runtime/cpu-budget.js';
 import { SieveRuntimeFailure } from '../../../src/sieve/runtime/signals.js';
 
