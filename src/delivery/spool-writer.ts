@@ -13,7 +13,8 @@ import type { MessageSource } from '../session/message-source.js';
 import type { Piece } from './write-pieces.js';
 import { journalCheckpoints } from './journal-checkpoint-thread.js';
 import { type CompactRequest, type CompactResult, journalCompactor } from './journal-compaction-thread.js';
-import { type SpoolCheckpointFailed, type SpoolJob, type SpoolOpened, type SpoolReply, type SpoolRolled, type SpoolWriterData, spoolWriterThread } from './spool-writer-thread.js';
+import type { SpoolCheckpointFailed, SpoolJob, SpoolOpened, SpoolReply, SpoolRolled, SpoolWriterData } from './spool-writer-protocol.js';
+import { spoolWriterThread } from './spool-writer-thread.js';
 
 /**
  * Files up to this size are written by the thread, copied into one buffer
