@@ -27,7 +27,8 @@ import type { MaildirSpool } from './maildir.js';
 import { ControlWatcher } from './queue-control.js';
 import { OutboundPool } from './outbound.js';
 import { apply, type EntryState, finished, isFinal, pending, replay } from './queue-entry.js';
-import { type EntryHeader, type EntryKind, type EntryOnDisk, type EntryRecipient, type EntryRecord, type FsyncCounter, newQueueId, QueueFiles } from './queue-file.js';
+import { type EntryHeader, type EntryOnDisk, type EntryRecord, type FsyncCounter, QueueFiles } from './queue-file.js';
+import { entryHeader, type NewEntry } from './queue-new-entry.js';
 import { type ParkedEntry, ParkedEntries, pendingCounts } from './queue-parking.js';
 import { adoptShares, limitsShare, shareDir } from './queue-shards.js';
 import type { WorkerSlot } from '../ops/worker-slot.js';
@@ -36,20 +37,6 @@ import { type Destination, destinationFor, NextHops } from './routes.js';
 import type { RecipientResult } from './smtp-sender.js';
 import { deliverBatch } from './transport.js';
 import { DeliverySlots } from './delivery-slots.js';
-import { type Piece, piecesSize } from './write-pieces.js';
-
-export interface NewEntry {
-  kind: EntryKind;
-  from: string;
-  recipients: EntryRecipient[];
-  /** The message, or its pieces (our Received: header and a spooled message, copied into the entry in chunks). */
-  message: Buffer | readonly Piece[];
-  transaction?: string;
-  client?: EntryHeader['client'];
-  verdicts?: Record<string, unknown>;
-  about?: string;
-  deliverBy?: EntryHeader['deliverBy'];
-}
 
 export interface QueueOptions {
   config: DeliveryConfig;
@@ -134,23 +121,7 @@ export class DeliveryQueue {
   /** Writes new entries all or none, then schedules them. Resolves with their ids. */
   async add(news: readonly NewEntry[]): Promise<string[]> {
     const now = Date.now();
-    const made = news.map((n) => ({
-      header: {
-        v: 1 as const,
-        id: newQueueId(now),
-        kind: n.kind,
-        from: n.from,
-        recipients: n.recipients,
-        receivedAt: now,
-        size: Buffer.isBuffer(n.message) ? n.message.length : piecesSize(n.message),
-        ...(n.transaction ? { transaction: n.transaction } : {}),
-        ...(n.client ? { client: n.client } : {}),
-        ...(n.verdicts ? { verdicts: n.verdicts } : {}),
-        ...(n.about ? { about: n.about } : {}),
-        ...(n.deliverBy ? { deliverBy: { deadline: n.deliverBy.deadline, mode: n.deliverBy.mode, trace: n.deliverBy.trace } } : {}),
-      },
-      message: n.message,
-    }));
+    const made = news.map((n) => ({ header: entryHeader(n, now), message: n.message }));
     await this.files.create(made);
     this.stats.entriesWritten += made.length;
     for (const m of made) {
