@@ -26,14 +26,14 @@ import { bounceDue, delayNoticeDue, OPERATOR_BOUNCE } from './queue-notices.js';
 import type { MaildirSpool } from './maildir.js';
 import { ControlWatcher } from './queue-control.js';
 import { OutboundPool } from './outbound.js';
+import { attemptRecord, dueJobs, type Job, type Live } from './queue-attempts.js';
 import { apply, type EntryState, finished, isFinal, pending, replay } from './queue-entry.js';
 import { type EntryHeader, type EntryOnDisk, type EntryRecord, type FsyncCounter, QueueFiles } from './queue-file.js';
 import { entryHeader, type NewEntry } from './queue-new-entry.js';
 import { type ParkedEntry, ParkedEntries, pendingCounts } from './queue-parking.js';
 import { adoptShares, limitsShare, shareDir } from './queue-shards.js';
 import type { WorkerSlot } from '../ops/worker-slot.js';
-import { nextAttempt } from './retry.js';
-import { type Destination, destinationFor, NextHops } from './routes.js';
+import { NextHops } from './routes.js';
 import type { RecipientResult } from './smtp-sender.js';
 import { deliverBatch } from './transport.js';
 import { DeliverySlots } from './delivery-slots.js';
@@ -52,20 +52,6 @@ export interface QueueOptions {
 
 /** A new entry's message up to this size stays in memory for its first attempt (as a received one does, docs/server.md). */
 const KEPT_UNTIL_FIRST_ATTEMPT = 128 * 1024;
-
-interface Live {
-  state: EntryState;
-  /** Kept from acceptance to the first attempt; read from the file for retries. */
-  message?: Buffer;
-  timer?: NodeJS.Timeout;
-  jobs: number;
-}
-
-interface Job {
-  entry: Live;
-  dest: Destination;
-  indexes: number[];
-}
 
 const MAX_TIMER = 2 ** 31 - 1;
 
@@ -185,20 +171,7 @@ export class DeliveryQueue {
   private schedule(live: Live): void {
     if (this.stopped || live.state.deleted) return;
     const now = Date.now();
-    const groups = new Map<string, Job>();
-    let nextAt = Infinity;
-    live.state.recipients.forEach((r, i) => {
-      if (!pending(r) || r.bounceRequested) return;
-      if (r.next > now) {
-        nextAt = Math.min(nextAt, r.next);
-        return;
-      }
-      const dest = destinationFor(r.address, this.config);
-      const job = groups.get(dest.key) ?? { entry: live, dest, indexes: [] };
-      job.indexes.push(i);
-      groups.set(dest.key, job);
-      r.state = 'delivering';
-    });
+    const { groups, nextAt } = dueJobs(live, now, this.config);
     if (live.timer) clearTimeout(live.timer);
     live.timer = undefined;
     if (groups.size === 0 && live.jobs === 0 && nextAt !== Infinity) return this.park(live, nextAt);
@@ -256,18 +229,7 @@ export class DeliveryQueue {
         { event: 'delivery.attempt', queue: h.id, kind: h.kind, recipient: res.recipient, hop: res.hop ?? null, outcome: res.outcome, attempt: n, reply: wireText(res.reply) },
         `${h.id} ${res.recipient} ${res.outcome}: ${res.reply.code}`,
       );
-      const base = { t: 'r' as const, i, at: now, n, reply: res.reply, ...(res.hop ? { hop: res.hop } : {}) };
-      const record = (() => {
-        if (res.outcome === 'delivered') return { ...base, s: 'delivered' as const };
-        if (res.outcome === 'failed') return { ...base, s: 'bounced' as const };
-        // RFC 2852: with by-mode R the message is returned once its deadline passes: it expires then, if not sooner.
-        const by = h.deliverBy;
-        const left = by?.mode === 'return' ? by.deadline - h.receivedAt : Infinity;
-        const next = nextAttempt(n, h.receivedAt, now, left < this.config.messageExpirationMs ? { ...this.config, messageExpirationMs: Math.max(0, left) } : this.config);
-        if (next === null) return { ...base, s: 'expired' as const };
-        // With N, one attempt at the deadline, after which the sender is told the message is late (delayNotice).
-        return { ...base, s: 'deferred' as const, next: by?.mode === 'notify' && by.deadline > now ? Math.min(next, by.deadline) : next };
-      })();
+      const record = attemptRecord(h, res, i, n, now, this.config);
       this.o.onOutcome?.(record.s);
       return record;
     });
