@@ -62,6 +62,6 @@ export function attemptRecord(h: EntryHeader, res: RecipientResult, i: number, n
   const left = by?.mode === 'return' ? by.deadline - h.receivedAt : Infinity;
   const next = nextAttempt(n, h.receivedAt, now, left < config.messageExpirationMs ? { ...config, messageExpirationMs: Math.max(0, left) } : config);
   if (next === null) return { ...base, s: 'expired' as const };
-  // With N, one attempt at the deadline, after which the sender is told the message is late (delayNotice).
+  // With N, one attempt at the deadline, after which the sender is told the message is late (delayNotice, queue-notice-sender.ts).
   return { ...base, s: 'deferred' as const, next: by?.mode === 'notify' && by.deadline > now ? Math.min(next, by.deadline) : next };
 }

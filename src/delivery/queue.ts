@@ -21,8 +21,8 @@
 import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config/index.js';
 import { type Reply, wireText } from '../session/reply.js';
-import { composeDsn, type DsnRecipient, HEADER_SECTION_LIMIT } from './dsn.js';
-import { bounceDue, delayNoticeDue, OPERATOR_BOUNCE } from './queue-notices.js';
+import { NoticeSender } from './queue-notice-sender.js';
+import { OPERATOR_BOUNCE } from './queue-notices.js';
 import type { MaildirSpool } from './maildir.js';
 import { ControlWatcher } from './queue-control.js';
 import { OutboundPool } from './outbound.js';
@@ -70,6 +70,8 @@ export class DeliveryQueue {
   private readonly pool: OutboundPool;
   private stopped = false;
   private readonly control: ControlWatcher;
+  /** Bounces and delay notices to senders (queue-notice-sender.ts). */
+  private readonly notices: NoticeSender;
 
   private constructor(private readonly o: QueueOptions) {
     this.share = o.share ?? { slot: 0, workers: 1 };
@@ -78,6 +80,7 @@ export class DeliveryQueue {
     this.hops = new NextHops(this.config);
     this.pool = new OutboundPool(this.config.serverMaxOutboundConnections);
     this.control = new ControlWatcher(this.files.control, (ids) => this.commands(ids));
+    this.notices = new NoticeSender({ files: this.files, logger: o.logger, hostname: o.hostname, config: () => this.config, add: (news) => this.add(news) });
   }
 
   /** Opens the queue directory, reads back every entry and starts delivering. */
@@ -258,8 +261,8 @@ export class DeliveryQueue {
           for (const rec of records) apply(entry.state, rec);
           for (const [r] of asked) this.logFinal(h, r.address, 'bounced', OPERATOR_BOUNCE);
         }
-        await this.bounce(entry);
-        await this.delayNotice(entry);
+        await this.notices.bounce(entry);
+        await this.notices.delayNotice(entry);
       }
     } catch (e) {
       this.o.logger.error({ event: 'queue.error', queue: h.id, err: (e as Error).message }, 'queue bookkeeping failed');
@@ -273,46 +276,6 @@ export class DeliveryQueue {
     }
     entry.message = undefined;
     this.schedule(entry);
-  }
-
-  /**
-   * One bounce for every recipient that failed since the last one: queued
-   * first, then noted in the entry, so a crash in between sends it twice
-   * rather than never.
-   */
-  private async bounce(entry: Live): Promise<void> {
-    const now = Date.now();
-    const due = bounceDue(entry.state, now);
-    if (!due.indexes.length) return;
-    await this.notify(entry, due.recipients);
-    const rec: EntryRecord = { t: 'notified', i: due.indexes, at: now };
-    await this.files.append(entry.state.header.id, [rec]);
-    apply(entry.state, rec);
-  }
-
-  private async delayNotice(entry: Live): Promise<void> {
-    const now = Date.now();
-    const late = delayNoticeDue(entry.state, this.config, now);
-    if (!late.length) return;
-    await this.notify(entry, late);
-    const rec: EntryRecord = { t: 'dsn', at: now };
-    await this.files.append(entry.state.header.id, [rec]);
-    apply(entry.state, rec);
-  }
-
-  /** Queues a bounce or delay notice to the entry's sender; mail from the null sender gets none (RFC 5321 4.5.5). */
-  private async notify(entry: Live, recipients: DsnRecipient[]): Promise<void> {
-    const h = entry.state.header;
-    const delayed = recipients.every((r) => r.action === 'delayed');
-    if (h.from === '') {
-      if (!delayed) this.o.logger.warn({ event: 'delivery.dropped', queue: h.id, kind: h.kind, recipients: recipients.map((r) => r.address) }, 'undeliverable mail from the null sender dropped (never bounced)');
-      return;
-    }
-    // The report returns the original's header section only (dsn.ts): no more of it is read.
-    const original = entry.message ?? (await (await this.files.message(h.id)).head(HEADER_SECTION_LIMIT));
-    const dsn = composeDsn({ reportingMta: this.o.hostname, to: h.from, queueId: h.id, arrivalDate: new Date(h.receivedAt), recipients, original });
-    const [id] = await this.add([{ kind: delayed ? 'delay' : 'bounce', from: '', recipients: [{ address: h.from }], message: dsn, about: h.id }]);
-    this.o.logger.info({ event: delayed ? 'delivery.delay-notice' : 'delivery.bounce', queue: h.id, notice: id, to: h.from, recipients: recipients.map((r) => r.address) }, `${h.id}: ${delayed ? 'delay notice' : 'bounce'} ${id} to <${h.from}>`);
   }
 
   private logFinal(h: EntryHeader, recipient: string, state: string, reply?: Reply, hop?: string): void {
