@@ -8,7 +8,7 @@
  * fdatasync with every record appended while the one before it ran.
  *
  * Each process appends to its own file (the spool writer's thread,
- * spool-writer-thread.ts, is its only writer), and starts a new one past a
+ * journal-append-thread.ts, is its only writer), and starts a new one past a
  * size. A record counts only while its message is in a folder's new/ or
  * cur/: a record is made durable before its message is renamed into new/,
  * so a crash can leave a record without a message (dropped here at

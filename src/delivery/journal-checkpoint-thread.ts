@@ -20,7 +20,7 @@ export interface CheckpointTools {
   openJournal(dir: string): { file: string; upTo: number } | undefined;
   /** Appends a line to the journal in `dir`, if `file` is still the one open there; resolves once it is durable. */
   mark(dir: string, file: string, line: string): Promise<void>;
-  /** Calls shared by concurrent callers (group commit, spool-writer-thread.ts). */
+  /** Calls shared by concurrent callers (group commit, durable-writes-thread.ts). */
   shared(run: (key: string) => Promise<void>): (key: string) => Promise<void>;
   /** Tests only (SpoolWriterData.syncCommand). */
   syncCommand: string | undefined;

@@ -31,7 +31,7 @@ import type { Reply } from '../session/reply.js';
 import { DirSync } from './dir-sync.js';
 import { FileRange } from './file-range.js';
 import { ownBytes, SMALL_WRITE, type SpoolWriter, spoolWriter } from './spool-writer.js';
-import type { SpoolFile } from './spool-writer-thread.js';
+import type { SpoolFile } from './spool-writer-protocol.js';
 import { type Piece, piecesSize, writePieces } from './write-pieces.js';
 
 /** What the queue entry is: mail accepted from a client, or one the server made. */

@@ -3,8 +3,8 @@
  * (docs/delivery.md, "Bounces"): the bounce of those that failed since the
  * last report (RFC 3464 `Action: failed`), and the delay notice of those
  * still deferred (`Action: delayed`, with Generate_Delay_DSN, or once a
- * BY deadline with mode N has passed, RFC 2852). The queue composes and
- * queues the report (dsn.ts) and records it in the entry.
+ * BY deadline with mode N has passed, RFC 2852). queue-notice-sender.ts
+ * composes and queues the report (dsn.ts) and records it in the entry.
  */
 import type { DeliveryConfig } from '../config/index.js';
 import type { Reply } from '../session/reply.js';

@@ -14,7 +14,8 @@ import { composeNotifications, composeRedirect, composeVacationReply, parseMessa
 import type { Accepted, MessageStore } from '../session/session.js';
 import type { DuplicateStore } from '../store/duplicates.js';
 import type { EntryRecipient } from './queue-file.js';
-import type { DeliveryQueue, NewEntry } from './queue.js';
+import type { DeliveryQueue } from './queue.js';
+import type { NewEntry } from './queue-new-entry.js';
 import { receivedHeader, rfc5322Date } from './received.js';
 import { VacationMemory } from './vacation-memory.js';
 

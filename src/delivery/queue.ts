@@ -21,35 +21,22 @@
 import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config/index.js';
 import { type Reply, wireText } from '../session/reply.js';
-import { composeDsn, type DsnRecipient, HEADER_SECTION_LIMIT } from './dsn.js';
-import { bounceDue, delayNoticeDue, OPERATOR_BOUNCE } from './queue-notices.js';
+import { NoticeSender } from './queue-notice-sender.js';
+import { OPERATOR_BOUNCE } from './queue-notices.js';
 import type { MaildirSpool } from './maildir.js';
 import { ControlWatcher } from './queue-control.js';
 import { OutboundPool } from './outbound.js';
+import { attemptRecord, dueJobs, type Job, type Live } from './queue-attempts.js';
 import { apply, type EntryState, finished, isFinal, pending, replay } from './queue-entry.js';
-import { type EntryHeader, type EntryKind, type EntryOnDisk, type EntryRecipient, type EntryRecord, type FsyncCounter, newQueueId, QueueFiles } from './queue-file.js';
+import { type EntryHeader, type EntryOnDisk, type EntryRecord, type FsyncCounter, QueueFiles } from './queue-file.js';
+import { entryHeader, type NewEntry } from './queue-new-entry.js';
 import { type ParkedEntry, ParkedEntries, pendingCounts } from './queue-parking.js';
 import { adoptShares, limitsShare, shareDir } from './queue-shards.js';
 import type { WorkerSlot } from '../ops/worker-slot.js';
-import { nextAttempt } from './retry.js';
-import { type Destination, destinationFor, NextHops } from './routes.js';
+import { NextHops } from './routes.js';
 import type { RecipientResult } from './smtp-sender.js';
 import { deliverBatch } from './transport.js';
 import { DeliverySlots } from './delivery-slots.js';
-import { type Piece, piecesSize } from './write-pieces.js';
-
-export interface NewEntry {
-  kind: EntryKind;
-  from: string;
-  recipients: EntryRecipient[];
-  /** The message, or its pieces (our Received: header and a spooled message, copied into the entry in chunks). */
-  message: Buffer | readonly Piece[];
-  transaction?: string;
-  client?: EntryHeader['client'];
-  verdicts?: Record<string, unknown>;
-  about?: string;
-  deliverBy?: EntryHeader['deliverBy'];
-}
 
 export interface QueueOptions {
   config: DeliveryConfig;
@@ -65,20 +52,6 @@ export interface QueueOptions {
 
 /** A new entry's message up to this size stays in memory for its first attempt (as a received one does, docs/server.md). */
 const KEPT_UNTIL_FIRST_ATTEMPT = 128 * 1024;
-
-interface Live {
-  state: EntryState;
-  /** Kept from acceptance to the first attempt; read from the file for retries. */
-  message?: Buffer;
-  timer?: NodeJS.Timeout;
-  jobs: number;
-}
-
-interface Job {
-  entry: Live;
-  dest: Destination;
-  indexes: number[];
-}
 
 const MAX_TIMER = 2 ** 31 - 1;
 
@@ -97,6 +70,8 @@ export class DeliveryQueue {
   private readonly pool: OutboundPool;
   private stopped = false;
   private readonly control: ControlWatcher;
+  /** Bounces and delay notices to senders (queue-notice-sender.ts). */
+  private readonly notices: NoticeSender;
 
   private constructor(private readonly o: QueueOptions) {
     this.share = o.share ?? { slot: 0, workers: 1 };
@@ -105,6 +80,7 @@ export class DeliveryQueue {
     this.hops = new NextHops(this.config);
     this.pool = new OutboundPool(this.config.serverMaxOutboundConnections);
     this.control = new ControlWatcher(this.files.control, (ids) => this.commands(ids));
+    this.notices = new NoticeSender({ files: this.files, logger: o.logger, hostname: o.hostname, config: () => this.config, add: (news) => this.add(news) });
   }
 
   /** Opens the queue directory, reads back every entry and starts delivering. */
@@ -134,23 +110,7 @@ export class DeliveryQueue {
   /** Writes new entries all or none, then schedules them. Resolves with their ids. */
   async add(news: readonly NewEntry[]): Promise<string[]> {
     const now = Date.now();
-    const made = news.map((n) => ({
-      header: {
-        v: 1 as const,
-        id: newQueueId(now),
-        kind: n.kind,
-        from: n.from,
-        recipients: n.recipients,
-        receivedAt: now,
-        size: Buffer.isBuffer(n.message) ? n.message.length : piecesSize(n.message),
-        ...(n.transaction ? { transaction: n.transaction } : {}),
-        ...(n.client ? { client: n.client } : {}),
-        ...(n.verdicts ? { verdicts: n.verdicts } : {}),
-        ...(n.about ? { about: n.about } : {}),
-        ...(n.deliverBy ? { deliverBy: { deadline: n.deliverBy.deadline, mode: n.deliverBy.mode, trace: n.deliverBy.trace } } : {}),
-      },
-      message: n.message,
-    }));
+    const made = news.map((n) => ({ header: entryHeader(n, now), message: n.message }));
     await this.files.create(made);
     this.stats.entriesWritten += made.length;
     for (const m of made) {
@@ -214,20 +174,7 @@ export class DeliveryQueue {
   private schedule(live: Live): void {
     if (this.stopped || live.state.deleted) return;
     const now = Date.now();
-    const groups = new Map<string, Job>();
-    let nextAt = Infinity;
-    live.state.recipients.forEach((r, i) => {
-      if (!pending(r) || r.bounceRequested) return;
-      if (r.next > now) {
-        nextAt = Math.min(nextAt, r.next);
-        return;
-      }
-      const dest = destinationFor(r.address, this.config);
-      const job = groups.get(dest.key) ?? { entry: live, dest, indexes: [] };
-      job.indexes.push(i);
-      groups.set(dest.key, job);
-      r.state = 'delivering';
-    });
+    const { groups, nextAt } = dueJobs(live, now, this.config);
     if (live.timer) clearTimeout(live.timer);
     live.timer = undefined;
     if (groups.size === 0 && live.jobs === 0 && nextAt !== Infinity) return this.park(live, nextAt);
@@ -285,18 +232,7 @@ export class DeliveryQueue {
         { event: 'delivery.attempt', queue: h.id, kind: h.kind, recipient: res.recipient, hop: res.hop ?? null, outcome: res.outcome, attempt: n, reply: wireText(res.reply) },
         `${h.id} ${res.recipient} ${res.outcome}: ${res.reply.code}`,
       );
-      const base = { t: 'r' as const, i, at: now, n, reply: res.reply, ...(res.hop ? { hop: res.hop } : {}) };
-      const record = (() => {
-        if (res.outcome === 'delivered') return { ...base, s: 'delivered' as const };
-        if (res.outcome === 'failed') return { ...base, s: 'bounced' as const };
-        // RFC 2852: with by-mode R the message is returned once its deadline passes: it expires then, if not sooner.
-        const by = h.deliverBy;
-        const left = by?.mode === 'return' ? by.deadline - h.receivedAt : Infinity;
-        const next = nextAttempt(n, h.receivedAt, now, left < this.config.messageExpirationMs ? { ...this.config, messageExpirationMs: Math.max(0, left) } : this.config);
-        if (next === null) return { ...base, s: 'expired' as const };
-        // With N, one attempt at the deadline, after which the sender is told the message is late (delayNotice).
-        return { ...base, s: 'deferred' as const, next: by?.mode === 'notify' && by.deadline > now ? Math.min(next, by.deadline) : next };
-      })();
+      const record = attemptRecord(h, res, i, n, now, this.config);
       this.o.onOutcome?.(record.s);
       return record;
     });
@@ -325,8 +261,8 @@ export class DeliveryQueue {
           for (const rec of records) apply(entry.state, rec);
           for (const [r] of asked) this.logFinal(h, r.address, 'bounced', OPERATOR_BOUNCE);
         }
-        await this.bounce(entry);
-        await this.delayNotice(entry);
+        await this.notices.bounce(entry);
+        await this.notices.delayNotice(entry);
       }
     } catch (e) {
       this.o.logger.error({ event: 'queue.error', queue: h.id, err: (e as Error).message }, 'queue bookkeeping failed');
@@ -340,46 +276,6 @@ export class DeliveryQueue {
     }
     entry.message = undefined;
     this.schedule(entry);
-  }
-
-  /**
-   * One bounce for every recipient that failed since the last one: queued
-   * first, then noted in the entry, so a crash in between sends it twice
-   * rather than never.
-   */
-  private async bounce(entry: Live): Promise<void> {
-    const now = Date.now();
-    const due = bounceDue(entry.state, now);
-    if (!due.indexes.length) return;
-    await this.notify(entry, due.recipients);
-    const rec: EntryRecord = { t: 'notified', i: due.indexes, at: now };
-    await this.files.append(entry.state.header.id, [rec]);
-    apply(entry.state, rec);
-  }
-
-  private async delayNotice(entry: Live): Promise<void> {
-    const now = Date.now();
-    const late = delayNoticeDue(entry.state, this.config, now);
-    if (!late.length) return;
-    await this.notify(entry, late);
-    const rec: EntryRecord = { t: 'dsn', at: now };
-    await this.files.append(entry.state.header.id, [rec]);
-    apply(entry.state, rec);
-  }
-
-  /** Queues a bounce or delay notice to the entry's sender; mail from the null sender gets none (RFC 5321 4.5.5). */
-  private async notify(entry: Live, recipients: DsnRecipient[]): Promise<void> {
-    const h = entry.state.header;
-    const delayed = recipients.every((r) => r.action === 'delayed');
-    if (h.from === '') {
-      if (!delayed) this.o.logger.warn({ event: 'delivery.dropped', queue: h.id, kind: h.kind, recipients: recipients.map((r) => r.address) }, 'undeliverable mail from the null sender dropped (never bounced)');
-      return;
-    }
-    // The report returns the original's header section only (dsn.ts): no more of it is read.
-    const original = entry.message ?? (await (await this.files.message(h.id)).head(HEADER_SECTION_LIMIT));
-    const dsn = composeDsn({ reportingMta: this.o.hostname, to: h.from, queueId: h.id, arrivalDate: new Date(h.receivedAt), recipients, original });
-    const [id] = await this.add([{ kind: delayed ? 'delay' : 'bounce', from: '', recipients: [{ address: h.from }], message: dsn, about: h.id }]);
-    this.o.logger.info({ event: delayed ? 'delivery.delay-notice' : 'delivery.bounce', queue: h.id, notice: id, to: h.from, recipients: recipients.map((r) => r.address) }, `${h.id}: ${delayed ? 'delay notice' : 'bounce'} ${id} to <${h.from}>`);
   }
 
   private logFinal(h: EntryHeader, recipient: string, state: string, reply?: Reply, hop?: string): void {

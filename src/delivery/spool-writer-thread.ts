@@ -19,310 +19,57 @@
  * thread then made every message's syncs in turn, and became the limit.
  * Directory fsyncs are shared by every message whose name was made before
  * one started, and journal fdatasyncs by every record appended before one
- * started (group commit, as in dir-sync.ts).
+ * started (group commit, as in dir-sync.ts): durable-writes-thread.ts makes
+ * the file calls, and journal-append-thread.ts appends to the journal.
+ * This file is the program around them: the jobs it is handed and its
+ * answers (spool-writer-protocol.ts).
  *
  * This function's source text is the thread's whole program (run with
  * `eval`, so that it works the same from tsc's output, the bundled CLI and
  * the tests): it may use nothing from outside itself but Node's built-in
  * modules, through process.getBuiltinModule, its workerData, and the
- * sources of the journal's compactor and checkpoints, which it is called
- * with.
+ * sources of its durable writes and of the journal's appender, compactor
+ * and checkpoints, which it is called with.
  */
 import type { journalCheckpoints } from './journal-checkpoint-thread.js';
-import type { CompactRequest, CompactResult, journalCompactor } from './journal-compaction-thread.js';
+import type { journalCompactor } from './journal-compaction-thread.js';
+import type { durableWrites } from './durable-writes-thread.js';
+import type { journalAppender, RecordAt } from './journal-append-thread.js';
+import type { SpoolCheckpointFailed, SpoolJob, SpoolOpened, SpoolReply, SpoolRolled, SpoolWriterData } from './spool-writer-protocol.js';
 
-
-/** A file made durable under a temporary name, then renamed into place. */
-export interface SpoolFile {
-  /** Where it is written first (the spool's tmp/, or `<id>.tmp` beside a queue entry). */
-  tmp: string;
-  /** Where it is renamed to once durable (a folder's new/, the queue's entries/). */
-  path: string;
-  /** Its content (transferred, not copied): for a message, our Received: header included. */
-  bytes: Uint8Array;
-  /** A Maildir++ folder whose tmp/, new/ and cur/ may need creating. */
-  folderDir?: string;
-}
-
-/**
- * One job for the thread: files, all or none, and an envelope record that
- * is durable before any of them is renamed; or a record alone (a large
- * message the event loop writes itself).
- */
-export interface SpoolJob {
-  seq: number;
-  files?: SpoolFile[];
-  /** An envelope record (one line of JSON, line break included, envelope-journal.ts) for the journal in `dir` (the spool's envelopes/). */
-  record?: { dir: string; line: string };
-  /**
-   * One message file with its record: the record carries the message's
-   * octets, and the file is written without syncs once the record is
-   * durable (maildir.ts, "Journal first"). The thread writes it the durable
-   * way instead when it cannot make checkpoints.
-   */
-  journalFirst?: boolean;
-  /** Instead: a checkpoint of the journal in this directory now (maildir.ts, "Journal first"); an error when none can be made. */
-  checkpoint?: string;
-  /** Instead: compact the journals this thread has closed in `dir` (envelope-journal.ts, "While running"). */
-  compact?: CompactRequest;
-}
-
-/** The thread's answer: the files are durable in place and the record in the journal (no error), or none of the files is left. */
-export interface SpoolReply {
-  seq: number;
-  error?: { message: string; code?: string };
-  /** Directory fsyncs this job started (others waited on them too): for the benchmarks' count of fsyncs. */
-  dirSyncs: number;
-  compacted?: CompactResult;
-}
-
-/** Sent by the thread, apart from the replies, when it closed a journal in `rolled` past its size limit: time to compact. */
-export interface SpoolRolled {
-  rolled: string;
-}
-
-/** What the thread is started with. */
-export interface SpoolWriterData {
-  /** A journal file that has grown past this many octets is closed, and the next record starts a new one. */
-  journalLimit: number;
-  /** Tests only (test/delivery/crash-compaction.test.ts): the process kills itself at this step of a compaction. */
-  crashAt?: 'written' | 'renamed' | 'removed';
-  /**
-   * Journals whose writer is gone, for this thread to compact as its own
-   * closed ones: `files` a thread of this process opened before it died
-   * (spool-writer.ts), `pids` cluster workers that died (every journal
-   * named with their pid; docs/operations.md, "Workers").
-   */
-  adopt?: { files: string[]; pids: number[] };
-  /** Tests only: the program run as `<it> -f <dir>` for a checkpoint's syncfs(2) (coreutils' `sync` otherwise). */
-  syncCommand?: string;
-}
-
-/** Sent by the thread when checkpoints stopped working: later messages are written the durable way (maildir.ts, "Journal first"). */
-export interface SpoolCheckpointFailed {
-  checkpointFailed: string;
-}
-
-/** Sent by the thread when it opens a journal file: the process knows what a thread that dies leaves behind. */
-export interface SpoolOpened {
-  opened: string;
-}
-
-export function spoolWriterThread(makeCompactor: typeof journalCompactor, makeCheckpoints: typeof journalCheckpoints): void {
+export function spoolWriterThread(
+  makeCompactor: typeof journalCompactor,
+  makeCheckpoints: typeof journalCheckpoints,
+  makeDurableWrites: typeof durableWrites,
+  makeAppender: typeof journalAppender,
+): void {
   const fs = process.getBuiltinModule('node:fs');
   const path = process.getBuiltinModule('node:path');
-  const { randomBytes } = process.getBuiltinModule('node:crypto');
   const { promisify } = process.getBuiltinModule('node:util');
   const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
   const { journalLimit, crashAt, adopt, syncCommand } = workerData as SpoolWriterData;
   const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
   const port = parentPort!;
-  const fdatasync = promisify(fs.fdatasync);
-  const fsync = promisify(fs.fsync);
   const mkdir = promisify(fs.mkdir);
-  /** Which boot of the machine the journals this thread opens belong to (maildir.ts, "Journal first"); none off Linux, where there is no journal first. */
-  const bootId = readBootId();
 
-  // journal-restore.ts's currentBootId, which start-up compares with this; a copy, as this program can import nothing.
-  function readBootId(): string | undefined {
-    try {
-      return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
-    } catch {
-      return undefined;
-    }
-  }
+  /** Durable writes and shared directory fsyncs, in this thread (durable-writes-thread.ts). */
+  const { shared, syncDir, fsyncDir, writeAll, createDurably } = makeDurableWrites();
 
-  /**
-   * `run(key)` shared by concurrent callers (group commit): a call made
-   * while one runs for the same key waits for the next one, which every
-   * call made meanwhile shares (what ran may have started before the
-   * caller's change). `onStart` is called when a call starts a run.
-   */
-  function shared(run: (key: string) => Promise<void>): (key: string, onStart?: () => void) => Promise<void> {
-    const running = new Map<string, Promise<void>>();
-    const queued = new Map<string, Promise<void>>();
-    const call = (key: string, onStart?: () => void): Promise<void> => {
-      const current = running.get(key);
-      if (!current) {
-        onStart?.();
-        const p = run(key).finally(() => running.delete(key));
-        running.set(key, p);
-        return p;
-      }
-      let next = queued.get(key);
-      if (!next) {
-        next = current
-          .catch(() => undefined)
-          .then(() => {
-            queued.delete(key);
-            return call(key, onStart);
-          });
-        queued.set(key, next);
-      }
-      return next;
-    };
-    return call;
-  }
-
-  /** Resolves once every name made in `dir` before this call is durable (fsync(2) on the directory). */
-  // Started after this turn of the event loop: the names other messages make in it share it.
-  const syncDir = shared((dir) => new Promise<void>((resolve) => setImmediate(resolve)).then(() => fsyncDir(dir)));
-
-  async function fsyncDir(dir: string): Promise<void> {
-    const fd = fs.openSync(dir, fs.constants.O_RDONLY);
-    try {
-      await fsync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-
-  function writeAll(fd: number, bytes: Uint8Array): void {
-    // write(2) may write less than asked: the rest follows.
-    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, bytes.length - off);
-  }
-
-  /** Creates `file` (never over an existing name) with `bytes`, and makes its content durable (fdatasync, as maildir.ts explains). */
-  async function createDurably(file: string, bytes: Uint8Array, made: string[]): Promise<void> {
-    const fd = fs.openSync(file, CREATE, 0o600);
-    made.push(file);
-    try {
-      writeAll(fd, bytes);
-      await fdatasync(fd);
-    } finally {
-      // In line: after fdatasync there is nothing left to write back.
-      fs.closeSync(fd);
-    }
-  }
-
-  /**
-   * The envelope journal of one spool (envelope-journal.ts): one file open
-   * for appending at a time, written only by this thread. Records appended
-   * while a commit runs wait for the next one, which writes them all with
-   * one write(2) and makes them durable with one fdatasync(2) (the file's
-   * size is among what it flushes: the records appended are data a read
-   * needs). A new file's name is made durable by its directory's fsync,
-   * once, with its first commit.
-   */
-  interface Journal {
-    dir: string;
-    fd: number | undefined;
-    /** The open file's path. */
-    file: string;
-    size: number;
-    named: boolean;
-    committing: boolean;
-    waiting: Array<{ record: string; tracked: boolean; resolve: (at: RecordAt) => void; reject: (e: unknown) => void }>;
-    /** Where the journal-first records of the open file start whose message files are not written yet: a checkpoint covers only what precedes them. */
-    unwritten: Set<number>;
-  }
-  /** Where a record went: its journal file and the offset it starts at. */
-  interface RecordAt {
-    file: string;
-    offset: number;
-  }
-  const journals = new Map<string, Journal>();
-
-  function journalOf(dir: string): Journal {
-    let j = journals.get(dir);
-    if (!j) journals.set(dir, (j = { dir, fd: undefined, file: '', size: 0, named: false, committing: false, waiting: [], unwritten: new Set() }));
-    return j;
-  }
-
-  /** Appends `record` to the journal in `dir`; resolves once it is durable. A tracked record counts as unwritten (Journal.unwritten) until written() is called. */
-  function journal(dir: string, record: string, tracked = false): Promise<RecordAt> {
-    const j = journalOf(dir);
-    return new Promise((resolve, reject) => {
-      // The first record of a batch starts its commit after this turn, so that every job handed over with it shares it.
-      if (j.waiting.length === 0 && !j.committing) setImmediate(() => void commit(j));
-      j.waiting.push({ record, tracked, resolve, reject });
-    });
-  }
-
-  /** A tracked record's message file is written (or never will be): checkpoints may cover it. */
-  function written(dir: string, at: RecordAt): void {
-    const j = journalOf(dir);
-    if (j.file === at.file) j.unwritten.delete(at.offset);
-  }
-
-  function closeJournal(j: Journal): void {
-    if (j.fd === undefined) return;
-    fs.closeSync(j.fd);
-    j.fd = undefined;
-    closedIn(j.dir).add(j.file);
-  }
-
-  /** Per journal directory: the journal files this thread has closed (and the ones its compactions made), which compaction may rewrite. */
-  const closed = new Map<string, Set<string>>();
-  function closedIn(dir: string): Set<string> {
-    let set = closed.get(dir);
-    if (!set) closed.set(dir, (set = new Set((adopt?.files ?? []).filter((f) => path.dirname(f) === dir))));
-    return set;
-  }
-
-  async function commit(j: Journal): Promise<void> {
-    if (j.committing || j.waiting.length === 0) return;
-    j.committing = true;
-    const batch = j.waiting;
-    j.waiting = [];
-    try {
-      if (j.fd === undefined) {
-        // Sortable by time; unique across processes (each has its own journal) and threads.
-        j.file = path.join(j.dir, journalName());
-        j.fd = fs.openSync(j.file, CREATE | fs.constants.O_APPEND, 0o600);
-        port.postMessage({ opened: j.file } satisfies SpoolOpened);
-        j.size = 0;
-        j.named = false;
-        j.unwritten = new Set();
-        // The machine's boot, first: start-up restores unsynced messages only after a reboot (maildir.ts, "Journal first").
-        if (bootId) batch.unshift({ record: `${JSON.stringify({ boot: bootId })}\n`, tracked: false, resolve: () => undefined, reject: () => undefined });
-      }
-      const bytes = Buffer.from(batch.length === 1 ? batch[0]!.record : batch.map((b) => b.record).join(''));
-      const offsets: number[] = [];
-      if (batch.some((b) => b.tracked)) {
-        let at = j.size;
-        for (const b of batch) {
-          if (b.tracked) j.unwritten.add(at);
-          offsets.push(at);
-          at += Buffer.byteLength(b.record);
-        }
-      }
-      const file = j.file;
-      writeAll(j.fd, bytes);
-      j.size += bytes.length;
-      await Promise.all([fdatasync(j.fd), j.named ? undefined : fsyncDir(j.dir)]);
-      j.named = true;
-      batch.forEach((b, i) => b.resolve({ file, offset: offsets[i] ?? -1 }));
-      if (j.size >= journalLimit) {
-        closeJournal(j);
-        port.postMessage({ rolled: j.dir } satisfies SpoolRolled);
-      }
-    } catch (e) {
-      for (const b of batch) b.reject(e);
-      // After a failed write or sync what the file holds is unknown (fsync(2)): later records go to a new file.
-      closeJournal(j);
-    } finally {
-      j.committing = false;
-      // Records that arrived during this commit waited for it to end: theirs starts now.
-      if (j.waiting.length) void commit(j);
-    }
-  }
-
-  /** Sortable by time; unique across processes (each has its own journal) and threads; a running process's are left alone by another's start-up. */
-  function journalName(): string {
-    return `${Date.now()}.P${process.pid}.R${randomBytes(6).toString('hex')}.journal`;
-  }
+  /** The envelope journals, in this thread (journal-append-thread.ts). */
+  const appender = makeAppender({
+    journalLimit,
+    adopted: adopt?.files ?? [],
+    writeAll,
+    fsyncDir,
+    opened: (file) => port.postMessage({ opened: file } satisfies SpoolOpened),
+    rolled: (dir) => port.postMessage({ rolled: dir } satisfies SpoolRolled),
+  });
+  const { bootId, journal, written, closedIn, journalName } = appender;
 
   /** Checkpoints of the journal-first spool, in this thread (journal-checkpoint-thread.ts). */
   const checkpoints = makeCheckpoints({
-    openJournal(dir) {
-      const j = journals.get(dir);
-      return j?.fd !== undefined ? { file: j.file, upTo: j.unwritten.size ? Math.min(...j.unwritten) : j.size } : undefined;
-    },
-    async mark(dir, file, line) {
-      const j = journals.get(dir);
-      if (j?.fd !== undefined && j.file === file) await journal(dir, line);
-    },
+    openJournal: appender.openJournal,
+    mark: appender.mark,
     shared,
     syncCommand,
     failed: (message) => port.postMessage({ checkpointFailed: message } satisfies SpoolCheckpointFailed),
@@ -432,6 +179,6 @@ export function spoolWriterThread(makeCompactor: typeof journalCompactor, makeCh
       );
     }
     // Every job of the batch has queued its record: their commit starts now, and journal-first files are made while it runs.
-    for (const j of journals.values()) if (!j.committing && j.waiting.length) void commit(j);
+    appender.commitWaiting();
   });
 }

@@ -11,9 +11,12 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { MessageSource } from '../session/message-source.js';
 import type { Piece } from './write-pieces.js';
+import { durableWrites } from './durable-writes-thread.js';
+import { journalAppender } from './journal-append-thread.js';
 import { journalCheckpoints } from './journal-checkpoint-thread.js';
 import { type CompactRequest, type CompactResult, journalCompactor } from './journal-compaction-thread.js';
-import { type SpoolCheckpointFailed, type SpoolJob, type SpoolOpened, type SpoolReply, type SpoolRolled, type SpoolWriterData, spoolWriterThread } from './spool-writer-thread.js';
+import type { SpoolCheckpointFailed, SpoolJob, SpoolOpened, SpoolReply, SpoolRolled, SpoolWriterData } from './spool-writer-protocol.js';
+import { spoolWriterThread } from './spool-writer-thread.js';
 
 /**
  * Files up to this size are written by the thread, copied into one buffer
@@ -107,7 +110,7 @@ export class SpoolWriter {
 
   private start(): Worker {
     const adopt = { files: [...(this.data.adopt?.files ?? []), ...this.orphans], pids: this.data.adopt?.pids ?? [] };
-    const worker = new Worker(`(${spoolWriterThread.toString()})(${journalCompactor.toString()}, ${journalCheckpoints.toString()})`, { eval: true, name: 'spool-writer', workerData: { ...this.data, adopt } });
+    const worker = new Worker(`(${spoolWriterThread.toString()})(${journalCompactor.toString()}, ${journalCheckpoints.toString()}, ${durableWrites.toString()}, ${journalAppender.toString()})`, { eval: true, name: 'spool-writer', workerData: { ...this.data, adopt } });
     this.opened = new Set();
     // Once this thread has written something, the journals a dead one left are compacted; not before, so
     // that a thread that cannot work is not restarted over and over by compactions.

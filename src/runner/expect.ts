@@ -4,7 +4,7 @@
  * without re-running it.
  */
 import type { Phase } from '../session/phases.js';
-import type { Case, Pattern, PhaseExpectation } from './case-file.js';
+import type { Case, Pattern, PhaseExpectation } from './case.js';
 import type { DryRunResult, PhaseResult } from './dry-run.js';
 
 export function matches(p: Pattern, s: string): boolean {

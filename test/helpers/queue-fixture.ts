@@ -10,7 +10,8 @@ import pino from 'pino';
 import { type Config, parseConfigText } from '../../src/config/index.js';
 import { MaildirSpool } from '../../src/delivery/maildir.js';
 import type { WorkerSlot } from '../../src/ops/worker-slot.js';
-import { DeliveryQueue, type NewEntry } from '../../src/delivery/queue.js';
+import { DeliveryQueue } from '../../src/delivery/queue.js';
+import type { NewEntry } from '../../src/delivery/queue-new-entry.js';
 
 export interface LogLine {
   event?: string;
