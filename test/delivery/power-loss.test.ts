@@ -73,8 +73,10 @@ it.skipIf(!built)('after a power loss, start-up writes back from the journal eve
       }
     }
   });
-  // Killed before the first checkpoint, a second after the first write: no mark covers any message.
-  await new Promise((r) => setTimeout(r, 400));
+  // Killed as soon as four messages have their 250: well before the first
+  // checkpoint, a second after the first write, so no mark covers them. (A
+  // fixed wait found none accepted yet on a loaded machine.)
+  for (const until = Date.now() + 30_000; accepted.size < 4 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 2));
   server.kill('SIGKILL');
   await exited;
   await Promise.all(clients);
