@@ -13,8 +13,10 @@
  *   - the same with `body :contains` (:text) and each message a short
  *     text part beside a 10 MiB base64 text attachment: the attachment is
  *     decoded as it is read;
+ *   - the same with `body :raw :matches "*text*more*"` (texts in order):
+ *     each body is read from the spool file as it comes too;
  *   - the same with a script that needs every body whole (`body :raw
- *     :matches` with a star inside its key): each message is read whole
+ *     :matches` with a `?` in its key): each message is read whole
  *     against the budget, and past it the DATA gets 452 4.3.1;
  *   - the same with a script that tests the header fields of every MIME part
  *     (foreverypart, `header :mime`): the MIME reader streams the spool file
@@ -171,8 +173,11 @@ async function main() {
     const textScript = join(dir, 'text.siv');
     await writeFile(textScript, 'require ["body", "reject"];\nif body :contains "no such text" { reject "no"; }\n');
     const attached = await run(dir, 'attached', '', textScript, 'serve', ATTACHED);
+    const orderScript = join(dir, 'order.siv');
+    await writeFile(orderScript, 'require ["body", "reject"];\nif body :raw :matches "*no such*text*" { reject "no"; }\n');
+    const order = await run(dir, 'order', '', orderScript);
     const wholeScript = join(dir, 'whole.siv');
-    await writeFile(wholeScript, 'require ["body", "reject"];\nif body :raw :matches "*no such*text*" { reject "no"; }\n');
+    await writeFile(wholeScript, 'require ["body", "reject"];\nif body :raw :matches "*no such?text*" { reject "no"; }\n');
     const whole = await run(dir, 'whole', '', wholeScript);
     const mimeScript = join(dir, 'mime.siv');
     await writeFile(mimeScript, 'require ["foreverypart", "mime", "reject"];\nforeverypart { if header :mime :type "content-type" "application" { reject "no"; } }\n');
@@ -184,7 +189,8 @@ async function main() {
     console.log(`  smtp-cbv: spooled past 128 KiB         ${mb(after.peak).padStart(5)} MB  (${codes(after.codes)}; ${after.stored} stored)`);
     console.log(`  spooled, a script scanning every body  ${mb(body.peak).padStart(5)} MB  (${codes(body.codes)}; ${body.stored} stored; body :raw :contains)`);
     console.log(`  spooled, base64 text attachments, body :contains ${mb(attached.peak).padStart(5)} MB  (${codes(attached.codes)}; ${attached.stored} stored; decoded as read)`);
-    console.log(`  spooled, a script reading every body whole ${mb(whole.peak).padStart(5)} MB  (${codes(whole.codes)}; ${whole.stored} stored; body :raw :matches "*a*b*")`);
+    console.log(`  spooled, texts in order in every body  ${mb(order.peak).padStart(5)} MB  (${codes(order.codes)}; ${order.stored} stored; body :raw :matches "*a*b*")`);
+    console.log(`  spooled, a script reading every body whole ${mb(whole.peak).padStart(5)} MB  (${codes(whole.codes)}; ${whole.stored} stored; body :raw :matches "*a?b*")`);
     console.log(`  spooled, a script testing MIME parts   ${mb(mime.peak).padStart(5)} MB  (${codes(mime.codes)}; ${mime.stored} stored)`);
     console.log(`  relayed to a next hop (Gateway), until delivered ${mb(relay.peak).padStart(5)} MB  (${codes(relay.codes)}; ${relay.stored} delivered)`);
     console.log(`  the milter (smtp-cbv milter), as Postfix sends it ${mb(milter.peak).padStart(5)} MB  (${codes(milter.codes)}; Postfix keeps the mail)`);

@@ -122,8 +122,8 @@ describe('messages spooled as they arrive', () => {
   });
 
   it('answers 452 4.3.1 when a script needs a spooled message whole and the budget has no room', async () => {
-    // A :matches with a star inside needs the body whole (a :contains, or :matches "*text*", reads it as it comes: below).
-    const policy = sievePolicy({ data: 'require ["body", "reject"]; if body :raw :matches "*nothing*like this*" { reject "no"; }' });
+    // A :matches with a `?` needs the body whole (a :contains, or :matches "*text*" or "*text*more*", reads it as it comes: below).
+    const policy = sievePolicy({ data: 'require ["body", "reject"]; if body :raw :matches "*nothing?like this*" { reject "no"; }' });
     const t = await start(policy, { maxMessageMemory: 1 << 20 });
     expect(await send(t, bigMessage(2 << 20).wire)).toBe('452 4.3.1 Insufficient system storage, try again later');
     expect(await t.spooled()).toEqual([]);
@@ -154,6 +154,16 @@ describe('messages spooled as they arrive', () => {
     t.setPolicy(sievePolicy({ data: 'require ["body", "reject"]; if body :matches "*nothing like this*" { reject "seen"; }' }));
     expect(await send(t, wire)).toMatch(/^250 /);
     expect(await send(t, marked)).toBe('550 5.7.1 seen');
+    // And :matches with stars inside its keys (texts in order), :raw or not: the two texts here lie a MiB apart.
+    const twice = `${withLineAt(20 * 65_536, 'Nothing Like', 2 << 20)}then THIS\r\n`;
+    for (const raw of [':raw ', '']) {
+      t.setPolicy(sievePolicy({ data: `require ["body", "reject"]; if body ${raw}:matches ["*no such*thing*", "*nothing like*then this*"] { reject "seen"; }` }));
+      expect(await send(t, wire)).toMatch(/^250 /);
+      expect(await send(t, twice)).toBe('550 5.7.1 seen');
+      // In the other order they are not there.
+      t.setPolicy(sievePolicy({ data: `require ["body", "reject"]; if body ${raw}:matches "*then this*nothing like*" { reject "seen"; }` }));
+      expect(await send(t, twice)).toMatch(/^250 /);
+    }
     expect(await readdir(t.incoming)).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 /**
  * A body test that reads a spooled body in pieces (`body :raw :contains`,
- * and `body :contains` or `:content` on a large leaf, its text read as it
+ * and `body :contains` or `:content` on a large leaf, and the same with
+ * `:matches "*text*"` or `:matches "*text*more*"`, its text read as it
  * is or decoded as it is read: docs/server.md, "Messages on disk") answers
  * as the same test over the message in memory, for any message of one
  * part or of several (types, transfer encodings, bodies encoded or not,
@@ -79,7 +80,7 @@ function encoded(text: string, encoding: string | undefined): Buffer {
 describe('body tests reading a spooled body in pieces', () => {
   it('answer as the same test over the message in memory, for the parts of a multipart message', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(part, { minLength: 1, maxLength: 3 }), fc.array(words, { minLength: 1, maxLength: 3 }), fc.constantFrom(':text', '', ':content "text"', ':content "text/plain"', ':content ""', ':content "application"'), fc.constantFrom('', ':comparator "i;octet"'), fc.boolean(), fc.boolean(), async (parts, few, transform, comparator, many, asGlob) => {
+      fc.asyncProperty(fc.array(part, { minLength: 1, maxLength: 3 }), fc.array(words, { minLength: 1, maxLength: 3 }), fc.constantFrom(':text', '', ':content "text"', ':content "text/plain"', ':content ""', ':content "application"'), fc.constantFrom('', ':comparator "i;octet"'), fc.boolean(), fc.constantFrom('contains', 'one text', 'texts in order'), async (parts, few, transform, comparator, many, form) => {
         // Many keys: the pieces are matched in windows, as a value in memory.
         const keys = many ? [...few, ...Array.from({ length: 20 }, (_, i) => `no key ${i}`)] : few;
         const message = Buffer.concat([
@@ -87,8 +88,9 @@ describe('body tests reading a spooled body in pieces', () => {
           ...parts.flatMap((p) => [Buffer.from('--b\r\n'), partOctets(p), Buffer.from('\r\n')]),
           Buffer.from('--b--\r\nepilogue\r\n'),
         ]);
-        // :matches "*text*" is a substring test too (RFC 5228 2.7.1).
-        const test = asGlob ? `:matches [${keys.map((k) => sieveString(`*${k}*`)).join(', ')}]` : `:contains [${keys.map(sieveString).join(', ')}]`;
+        // :matches "*text*" is a substring test too (RFC 5228 2.7.1), and "*text*more*" a search for texts in order.
+        const globs = form === 'one text' ? keys.map((k) => `*${k}*`) : keys.map((k, i) => `*${k}*${keys[(i + 1) % keys.length]}*`);
+        const test = form === 'contains' ? `:contains [${keys.map(sieveString).join(', ')}]` : `:matches [${globs.map(sieveString).join(', ')}]`;
         const script = `require "body"; if body ${transform} ${comparator} ${test} { discard; }`;
         const inMemory = await verdict(script, bufferSource(message));
         const source = await spooled(message);
@@ -101,10 +103,11 @@ describe('body tests reading a spooled body in pieces', () => {
 
   it('answer as the same test over the message in memory', async () => {
     await fc.assert(
-      fc.asyncProperty(head, body, fc.array(words, { minLength: 1, maxLength: 3 }), fc.constantFrom(':raw', ':text', '', ':content "text"', ':content "text/plain"', ':content ""'), fc.constantFrom('', ':comparator "i;octet"', ':comparator "i;ascii-casemap"'), fc.boolean(), async (h, text, keys, transform, comparator, invalid) => {
+      fc.asyncProperty(head, body, fc.array(words, { minLength: 1, maxLength: 3 }), fc.constantFrom(':raw', ':text', '', ':content "text"', ':content "text/plain"', ':content ""'), fc.constantFrom('', ':comparator "i;octet"', ':comparator "i;ascii-casemap"'), fc.boolean(), fc.boolean(), async (h, text, keys, transform, comparator, invalid, inOrder) => {
         const lines = ['From: a@sender.test', ...(h.type ? [`Content-Type: ${h.type}`] : []), ...(h.encoding ? [`Content-Transfer-Encoding: ${h.encoding}`] : []), '', ''];
         const message = Buffer.concat([Buffer.from(lines.join('\r\n')), Buffer.from(text), invalid ? Buffer.from([0xc3, 0xff]) : Buffer.alloc(0)]);
-        const script = `require ["body", "comparator-i;ascii-numeric"]; if body ${transform} ${comparator} :contains [${keys.map(sieveString).join(', ')}] { discard; }`;
+        const test = inOrder ? `:matches ${sieveString(`*${keys.join('*')}*`)}` : `:contains [${keys.map(sieveString).join(', ')}]`;
+        const script = `require ["body", "comparator-i;ascii-numeric"]; if body ${transform} ${comparator} ${test} { discard; }`;
         const inMemory = await verdict(script, bufferSource(message));
         const source = await spooled(message);
         expect(await verdict(script, source)).toBe(inMemory);

@@ -10,6 +10,7 @@ import { containsMatch, isMatch, matchesMatch } from '../match/basic-match.js';
 import { parseGlob } from '../match/glob.js';
 import { asciiCasemap, type Comparator } from '../match/comparators.js';
 import { containsInPieces } from '../match/contains-in-pieces.js';
+import { inOrderInPieces } from '../match/in-order-in-pieces.js';
 import { OFFLOAD_CHARS } from '../match/match-pool.js';
 import type { CpuBudget } from '../runtime/cpu-budget.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -109,7 +110,8 @@ function textPiecesOf(p: MimePart, wanted: ((p: MimePart) => boolean) | undefine
  * Keys up to this many are looked for in each piece of a body as it is read
  * (a few microseconds a key for a piece); more make each piece long work,
  * and the pieces are matched in windows that a worker thread takes
- * (contains-in-pieces.ts).
+ * (contains-in-pieces.ts), or, for segments looked for in order, which
+ * windows cannot split, the body is read whole.
  */
 const INLINE_KEYS = 16;
 
@@ -135,10 +137,36 @@ export function substrings(b: Bound, keys: string[], cmp: Comparator): string[] 
   return out;
 }
 
-/** :contains over a body read in pieces: inline for a few keys, in windows matched as a value in memory (in a worker) for many. */
-function containsAsRead(b: Bound, rt: Runtime, pieces: AsyncIterable<string>, keys: string[], looked: string[], cmp: Comparator): Promise<boolean> {
-  const wide = keys.length > INLINE_KEYS ? { chars: OFFLOAD_CHARS, match: (value: string) => matchWaiting(b, rt, [value], keys) } : undefined;
-  return containsInPieces(pieces, looked, cmp, rt.budget, wide);
+/**
+ * The segments a :matches test looks for in order when every key is
+ * `*S1*...*Sn*` (stars at both ends, none of them `?`: in-order-in-pieces.ts
+ * says why that is a search for S1, then S2 after it, ...), folded, for up
+ * to INLINE_KEYS keys. Undefined for anything else: that needs the value
+ * whole.
+ */
+export function inOrder(b: Bound, keys: string[], cmp: Comparator): string[][] | undefined {
+  if (!cmp.fold || !cmp.foldsEachCharacter || (b.matchType?.def ?? isMatch) !== matchesMatch || keys.length > INLINE_KEYS) return undefined;
+  const out: string[][] = [];
+  for (const key of keys) {
+    const { segments } = parseGlob(key, cmp.fold);
+    if (segments.length < 2 || segments[0]!.length > 0 || segments.at(-1)!.length > 0 || segments.some((seg) => seg.includes(null))) return undefined;
+    out.push(segments.filter((seg) => seg.length > 0).map((seg) => seg.join('')));
+  }
+  return out;
+}
+
+/** How a test reads a body that is not at hand, as it comes; undefined when it needs the body whole. */
+type ReadAsItComes = (pieces: AsyncIterable<string>) => Promise<boolean>;
+
+function readerFor(b: Bound, rt: Runtime, keys: string[], cmp: Comparator): ReadAsItComes | undefined {
+  const looked = substrings(b, keys, cmp);
+  if (looked) {
+    // Inline for a few keys, in windows matched as a value in memory (in a worker) for many.
+    const wide = keys.length > INLINE_KEYS ? { chars: OFFLOAD_CHARS, match: (value: string) => matchWaiting(b, rt, [value], keys) } : undefined;
+    return (pieces) => containsInPieces(pieces, looked, cmp, rt.budget, wide);
+  }
+  const ordered = inOrder(b, keys, cmp);
+  return ordered && ((pieces) => inOrderInPieces(pieces, ordered, cmp, rt.budget));
 }
 
 /** matchTest, its clock stopped while a worker matches (as the interpreter stops it for any test that waits). */
@@ -149,9 +177,9 @@ function matchWaiting(b: Bound, rt: Runtime, values: string[], keys: string[]): 
   return r.finally(() => rt.budget.resume());
 }
 
-/** :contains over each of `bodies` in turn, as they are read; true at the first that contains a key. */
-async function containedInAny(b: Bound, rt: Runtime, bodies: Iterable<AsyncIterable<string>>, keys: string[], looked: string[], cmp: Comparator): Promise<boolean> {
-  for (const pieces of bodies) if (await containsAsRead(b, rt, pieces, keys, looked, cmp)) return true;
+/** The test over each of `bodies` in turn, as they are read; true at the first that matches. */
+async function matchedInAny(bodies: Iterable<AsyncIterable<string>>, read: ReadAsItComes): Promise<boolean> {
+  for (const pieces of bodies) if (await read(pieces)) return true;
   return false;
 }
 
@@ -183,13 +211,14 @@ export const body: Extension = {
         if (!msg.hasBody) return false;
         const keys = rt.list(b.args[0]!);
         // Pigeonhole's body test leaves match values alone (body/match-values.svtest).
-        // A substring test reads a body not at hand as it comes, never holding it whole; other tests need all of it.
+        // A substring test, or a search for substrings in order, reads a body not at hand as it comes,
+        // never holding it whole; other tests need all of it.
         const cmp = b.comparator ?? b.def.defaultComparator ?? asciiCasemap;
-        const looked = substrings(b, keys, cmp);
-        const inPieces = looked !== undefined;
+        const read = readerFor(b, rt, keys, cmp);
+        const inPieces = read !== undefined;
         if (b.tags.has('raw')) {
           const pieces = inPieces ? msg.bodyPieces?.() : undefined;
-          if (pieces) return containsAsRead(b, rt, pieces, keys, looked!, cmp);
+          if (pieces) return read!(pieces);
           return afterLoad(msg.load?.(), rt.budget, () => b.def.evaluate!(b, rt)) ?? matchTest(b, rt, [msg.body], keys, false);
         }
         const later = afterMimeTree(msg, rt.budget, () => b.def.evaluate!(b, rt));
@@ -214,8 +243,8 @@ export const body: Extension = {
           };
           reads = (p) => (textual(p) ? 'body' : undefined);
         }
-        // With :contains, a leaf's text that is not at hand (a large part of a spooled message) is not
-        // loaded: it is read and decoded as it comes, once the values at hand have not matched.
+        // For a test read in pieces (above), a leaf's text that is not at hand (a large part of a spooled
+        // message) is not loaded: it is read and decoded as it comes, once the values at hand have not matched.
         const streamed = new Map<MimePart, AsyncIterable<string>>();
         if (inPieces) {
           const inMemory = { pick, reads };
@@ -229,7 +258,7 @@ export const body: Extension = {
           pick = (p) => (streamed.has(p) ? NONE : inMemory.pick(p));
         }
         return andThen(collect(rt, Array.from(walkParts(mimeTree(msg))), 0, [], pick, reads), (values) => {
-          const rest = (matched: boolean) => (matched || streamed.size === 0 ? matched : containedInAny(b, rt, streamed.values(), keys, looked!, cmp));
+          const rest = (matched: boolean) => (matched || streamed.size === 0 ? matched : matchedInAny(streamed.values(), read!));
           const r = matchWaiting(b, rt, values, keys);
           return r instanceof Promise ? r.then(rest) : rest(r);
         });

@@ -26,6 +26,16 @@ export interface WideMatcher {
   match(value: string): boolean | Promise<boolean>;
 }
 
+/** The next piece, the run's clock stopped while it is read (the wait is not the script's work). */
+export async function nextPiece(reader: AsyncIterator<string>, budget: MatchBudget): Promise<IteratorResult<string>> {
+  budget.suspend();
+  try {
+    return await reader.next();
+  } finally {
+    budget.resume();
+  }
+}
+
 export async function containsInPieces(pieces: AsyncIterable<string>, keys: readonly string[], cmp: Comparator, budget: MatchBudget, wide?: WideMatcher): Promise<boolean> {
   if (!cmp.fold || !cmp.foldsEachCharacter) throw new Error(`containsInPieces: ${cmp.name} does not fold character by character`);
   const fold = cmp.fold;
@@ -41,13 +51,7 @@ export async function containsInPieces(pieces: AsyncIterable<string>, keys: read
   const reader = pieces[Symbol.asyncIterator]();
   try {
     for (;;) {
-      budget.suspend();
-      let next: IteratorResult<string>;
-      try {
-        next = await reader.next();
-      } finally {
-        budget.resume();
-      }
+      const next = await nextPiece(reader, budget);
       if (wide) {
         if (!next.done) {
           gathered.push(next.value);
