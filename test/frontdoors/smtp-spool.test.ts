@@ -164,6 +164,11 @@ describe('messages spooled as they arrive', () => {
       t.setPolicy(sievePolicy({ data: `require ["body", "reject"]; if body ${raw}:matches "*then this*nothing like*" { reject "seen"; }` }));
       expect(await send(t, twice)).toMatch(/^250 /);
     }
+    // A start, then texts, as Momentum's `body :raw :matches "The * bad * test*"`: the body begins ".dot line 0".
+    t.setPolicy(sievePolicy({ data: 'require ["body", "reject"]; if body :raw :matches ".DOT line 0*grüße €*line 12345 *" { reject "seen"; }' }));
+    expect(await send(t, wire)).toBe('550 5.7.1 seen');
+    t.setPolicy(sievePolicy({ data: 'require ["body", "reject"]; if body :raw :matches "line 0*line 12345 *" { reject "seen"; }' }));
+    expect(await send(t, wire)).toMatch(/^250 /);
     expect(await readdir(t.incoming)).toEqual([]);
   });
 
