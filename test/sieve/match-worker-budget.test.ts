@@ -82,7 +82,10 @@ describe('what an offload costs the run', () => {
     // One offload of a value this long, so the pool knows what one costs.
     const first = sliced(60_000);
     await expect(runMatch(containsMatch, [value], ['no such thing'], ctx(first))).resolves.toEqual({ matched: false });
-    expect(matchPool.leastCostMs(value.length)).toBeGreaterThan(0);
+    const kind = { type: 'contains', comparator: 'i;octet', keys: ['no such thing'] };
+    expect(matchPool.leastCostMs(value.length, kind)).toBeGreaterThan(0);
+    // What one match cost says nothing of another's (an expensive regex of one session must not refuse another's cheap one).
+    expect(matchPool.leastCostMs(value.length, { ...kind, keys: ['another key'] })).toBe(0);
     // A run with a nanosecond left: its clock is stopped, so that is what it has when it asks.
     const budget = sliced(1000);
     budget.suspend();

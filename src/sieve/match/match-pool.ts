@@ -29,6 +29,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CodecOp } from '../runtime/codec-ops.js';
 import type { AddressMatchAnswer, AddressMatchSpec } from './address-match.js';
+import { matchKind, OffloadCosts } from './offload-costs.js';
 import { decode, encode, type WorkerBytes } from './worker-bytes.js';
 
 /** A value at least this long (in UTF-16 units) is matched in a worker when the run can wait. */
@@ -148,9 +149,6 @@ interface Slot {
   ready: boolean;
 }
 
-/** How many recent round trips `leastCostMs` looks at. */
-const RECENT = 8;
-
 /** Two threads at least (one heavy session must not queue another), leaving a core to the event loop on larger machines. */
 const SIZE = Math.min(4, Math.max(2, availableParallelism() - 1));
 
@@ -184,8 +182,8 @@ class MatchPool {
   private broken = false;
   /** Threads started and not yet ready. */
   private starting = 0;
-  /** Round trips per character of the last RECENT answers. */
-  private readonly perChar: number[] = [];
+  /** What recent matches cost per character, by what they matched. */
+  private readonly costs = new OffloadCosts();
 
   /** How many matches are running in workers now (not counting those queued). */
   get running(): number {
@@ -196,12 +194,14 @@ class MatchPool {
 
   /**
    * The least a match over `chars` characters can be expected to cost: the
-   * cheapest recent round trip per character, times `chars` (0 before any).
-   * Every match decodes and scans its value, so a run with less left than
-   * this would not see the answer within its budget.
+   * cheapest recent round trip per character of matches like `task` (the
+   * same match type, comparator and keys), times `chars`; 0 when there was
+   * none lately. Without a task, the cheapest of any match. Every match
+   * decodes and scans its value, so a run with less left than this would
+   * not see the answer within its budget.
    */
-  leastCostMs(chars: number): number {
-    return this.perChar.length ? Math.min(...this.perChar) * chars : 0;
+  leastCostMs(chars: number, task?: Pick<MatchTask, 'type' | 'comparator' | 'keys'>): number {
+    return this.costs.leastMs(chars, task && matchKind(task));
   }
 
   /**
@@ -319,7 +319,7 @@ class MatchPool {
       p.resolve({ kind: 'unavailable' });
     } else {
       this.answers++;
-      if (p.job.kind === 'match' && this.perChar.push(ms / Math.max(1, p.job.chars)) > RECENT) this.perChar.shift();
+      if (p.job.kind === 'match') this.costs.record(matchKind(p.job), ms / Math.max(1, p.job.chars));
       p.resolve({ kind: 'answer', a, ms });
     }
     this.dispatch();

@@ -224,7 +224,7 @@ async function matchOffloaded(mt: MatchType, values: readonly string[], keys: st
  */
 async function inWorker(mt: MatchType, value: string, keys: string[], ctx: MatchContext, budget: MatchBudget): Promise<MatchOutcome> {
   budget.spend(0); // over budget already: stop before sending anything
-  const least = matchPool.leastCostMs(value.length);
+  const least = matchPool.leastCostMs(value.length, { type: mt.name, comparator: ctx.cmp.name, keys });
   if (least > budget.remainingMs) budget.spend(least);
   const task = prepare({ value, keys, type: mt.name, comparator: ctx.cmp.name, wantCaptures: ctx.wantCaptures });
   // From here the time is the offload's (its round trip: the copy of the value, posting, the worker, the answer): not on the run's clock too.
