@@ -15,6 +15,8 @@
  *     decoded as it is read;
  *   - the same with `body :raw :matches "*text*more*"` (texts in order):
  *     each body is read from the spool file as it comes too;
+ *   - the same with `body :raw :regex` whose matches are short (Momentum's
+ *     own example): matched in windows of the body as it is read;
  *   - the same with a script that needs every body whole (`body :raw
  *     :matches` with a `?` in its key): each message is read whole
  *     against the budget, and past it the DATA gets 452 4.3.1;
@@ -176,6 +178,9 @@ async function main() {
     const orderScript = join(dir, 'order.siv');
     await writeFile(orderScript, 'require ["body", "reject"];\nif body :raw :matches "*no such*text*" { reject "no"; }\n');
     const order = await run(dir, 'order', '', orderScript);
+    const regexScript = join(dir, 'regex.siv');
+    await writeFile(regexScript, 'require ["body", "regex", "reject"];\nif body :raw :regex "\\\\bv[il1][a4].{,3}[gk].{,2}r[a4]\\\\b" { reject "no"; }\n');
+    const regex = await run(dir, 'regex', '', regexScript);
     const wholeScript = join(dir, 'whole.siv');
     await writeFile(wholeScript, 'require ["body", "reject"];\nif body :raw :matches "*no such?text*" { reject "no"; }\n');
     const whole = await run(dir, 'whole', '', wholeScript);
@@ -190,6 +195,7 @@ async function main() {
     console.log(`  spooled, a script scanning every body  ${mb(body.peak).padStart(5)} MB  (${codes(body.codes)}; ${body.stored} stored; body :raw :contains)`);
     console.log(`  spooled, base64 text attachments, body :contains ${mb(attached.peak).padStart(5)} MB  (${codes(attached.codes)}; ${attached.stored} stored; decoded as read)`);
     console.log(`  spooled, texts in order in every body  ${mb(order.peak).padStart(5)} MB  (${codes(order.codes)}; ${order.stored} stored; body :raw :matches "*a*b*")`);
+    console.log(`  spooled, a short-match :regex on every body ${mb(regex.peak).padStart(5)} MB  (${codes(regex.codes)}; ${regex.stored} stored; body :raw :regex, in windows)`);
     console.log(`  spooled, a script reading every body whole ${mb(whole.peak).padStart(5)} MB  (${codes(whole.codes)}; ${whole.stored} stored; body :raw :matches "*a?b*")`);
     console.log(`  spooled, a script testing MIME parts   ${mb(mime.peak).padStart(5)} MB  (${codes(mime.codes)}; ${mime.stored} stored)`);
     console.log(`  relayed to a next hop (Gateway), until delivered ${mb(relay.peak).padStart(5)} MB  (${codes(relay.codes)}; ${relay.stored} delivered)`);

@@ -169,6 +169,13 @@ describe('messages spooled as they arrive', () => {
     expect(await send(t, wire)).toBe('550 5.7.1 seen');
     t.setPolicy(sievePolicy({ data: 'require ["body", "reject"]; if body :raw :matches "line 0*line 12345 *" { reject "seen"; }' }));
     expect(await send(t, wire)).toMatch(/^250 /);
+    // :raw :regex whose matches are short: matched in windows of the body as it is read, across line and word
+    // edges (RE2's multi-line `$` is before a "\n": after the "\r" of a CRLF).
+    for (const [regex, seen] of [['(?m)^line 12345 x{25}\\\\r$', true], ['(?m)^line 12345 x{26}', false], ['\\\\bGR..E € 55\\\\b', true], ['\\\\brüße', false]] as const) {
+      t.setPolicy(sievePolicy({ data: `require ["body", "reject", "regex"]; if body :raw :regex "${regex}" { reject "seen"; }` }));
+      if (seen) expect(await send(t, wire)).toBe('550 5.7.1 seen');
+      else expect(await send(t, wire)).toMatch(/^250 /);
+    }
     expect(await readdir(t.incoming)).toEqual([]);
   });
 

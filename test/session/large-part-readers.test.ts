@@ -5,8 +5,8 @@
  * "Messages on disk"): no synchronous whole-file read happens, and each
  * reads what it reads from the same message held in memory. `body
  * :contains` (or `:matches` with texts between stars) over text taken as
- * it is (`:raw`, or a plain-text part) loads nothing: it reads the body as
- * it comes.
+ * it is (`:raw`, or a plain-text part), and `body :raw :regex` with short
+ * matches, load nothing: they read the body as it comes.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -80,6 +80,7 @@ const SCRIPTS: Record<string, string> = {
   'body :content, a multipart': 'require "body"; if body :content "multipart" :contains "LAST-EPILOGUE" { discard; }',
   'body :raw': 'require "body"; if body :raw :matches "*LAST?EPILOGUE*" { discard; }',
   'body :raw, texts in order': 'require "body"; if body :raw :matches "*MIDDLE-MARK*LAST*EPILOGUE*" { discard; }',
+  'body :raw :regex, short matches': 'require ["body", "regex"]; if body :raw :regex "\\\\bLAST-EPI[L]OGUE\\\\b" { discard; }',
   'body :binary': 'require "body"; if body :binary "application/octet-stream" :contains "4c 41 53 54 2d 4d 41 52 4b" { discard; }',
   extracttext:
     'require ["foreverypart", "extracttext", "variables", "mime"]; foreverypart { if header :mime :contains "content-type" "text" { extracttext "t"; if string :matches "${t}" "text of a large part*" { discard; } } }',
@@ -89,7 +90,7 @@ const SCRIPTS: Record<string, string> = {
 };
 
 /** The scripts that read the large part as it comes, without loading the message (docs/server.md, "Messages on disk"). */
-const READ_AS_IT_COMES = new Set(['body :text', 'body :content, a leaf', 'body :raw, texts in order']);
+const READ_AS_IT_COMES = new Set(['body :text', 'body :content, a leaf', 'body :raw, texts in order', 'body :raw :regex, short matches']);
 
 async function run(script: string, source: Awaited<ReturnType<typeof spooled>>) {
   const r = compileSieve(script, { file: 'data.siv', ...policyCompileOptions('data.siv', { phase: 'data' }) });

@@ -5,13 +5,17 @@
  * its header); :text (the default) compares the text of textual parts, HTML
  * reduced to its text as Pigeonhole does.
  */
-import { andThen, matchTest } from '../interpreter.js';
+import { andThen, matchSetup, matchTest } from '../interpreter.js';
 import { containsMatch, isMatch, matchesMatch } from '../match/basic-match.js';
 import { parseGlob } from '../match/glob.js';
 import { asciiCasemap, type Comparator } from '../match/comparators.js';
 import { containsInPieces } from '../match/contains-in-pieces.js';
 import { type InOrderKey, inOrderInPieces } from '../match/in-order-in-pieces.js';
 import { OFFLOAD_CHARS } from '../match/match-pool.js';
+import { inWorker } from '../match/match-types.js';
+import { compileRegex, regexMatch } from '../match/regex-match.js';
+import { type RegexReach, regexReach } from '../match/regex-reach.js';
+import { WindowTooLong, windowsInPieces } from '../match/windows-in-pieces.js';
 import type { CpuBudget } from '../runtime/cpu-budget.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Bound, Extension } from '../registry.js';
@@ -170,6 +174,63 @@ function readerFor(b: Bound, rt: Runtime, keys: string[], cmp: Comparator): Read
   return ordered && ((pieces) => inOrderInPieces(pieces, ordered, cmp, rt.budget));
 }
 
+/** The comparators a match worker has (match-pool.ts): windows matched with another would hold the event loop. */
+const WORKER_COMPARATORS = new Set(['i;octet', 'i;ascii-casemap', 'i;unicode-casemap']);
+
+/** Window edges by how much they need (windows-in-pieces.ts): a window cut for 'line' suits 'word' too. */
+const EDGE_ORDER: ReadonlyArray<RegexReach['edges']> = ['none', 'word', 'line'];
+
+/**
+ * The reach of a :regex test's keys when a body can be matched in windows
+ * as it is read: every key compiles, and its matches are of bounded length
+ * and need neither end of the value (regex-reach.ts). Undefined otherwise,
+ * an invalid key included: the test over the whole value reports it.
+ */
+export function regexWindows(b: Bound, keys: string[], cmp: Comparator): RegexReach | undefined {
+  if (b.matchType?.def !== regexMatch || !WORKER_COMPARATORS.has(cmp.name) || keys.length === 0) return undefined;
+  let units = 0;
+  let edges: RegexReach['edges'] = 'none';
+  for (const key of keys) {
+    const re = compileRegex(key, cmp);
+    const reach = typeof re === 'string' ? undefined : regexReach(re);
+    if (!reach || reach.units > MAX_REACH) return undefined;
+    units = Math.max(units, reach.units);
+    if (EDGE_ORDER.indexOf(reach.edges) > EDGE_ORDER.indexOf(edges)) edges = reach.edges;
+  }
+  return { units, edges };
+}
+
+/** Matches longer than this (UTF-16 units) make windows overlap too much: the body is matched whole. */
+const MAX_REACH = 16 * 1024;
+/**
+ * Windows of a body matched by a :regex: small, so that a session holds
+ * little of its body beyond the pieces being read. Each goes to a match
+ * worker, whatever its length, when the run can wait (a server's): a
+ * pattern can take re2js several microseconds a character (`a.{20}x` over
+ * random a/b text, bench/ab-text.ts), which on the event loop would hold
+ * every session a quarter of a second a window. Measured
+ * (bench/latency.bench.ts): matched on the event loop, such windows gave
+ * the other sessions a p99 of 1,251 ms.
+ */
+const WINDOW_CHARS = 32 * 1024;
+/** A window that finds no place to cut by this many characters (a very long line or word) gives up for the whole body. */
+const MAX_WINDOW_CHARS = 8 * WINDOW_CHARS;
+
+/** :regex over a body read in windows; undefined when the body is to be matched whole after all. */
+async function regexInWindows(b: Bound, rt: Runtime, pieces: AsyncIterable<string>, reach: RegexReach, keys: string[]): Promise<boolean | undefined> {
+  try {
+    const { mt, ctx } = matchSetup(b, rt, false);
+    const offload = rt.budget.sliceMs > 0;
+    for await (const window of windowsInPieces(pieces, reach, WINDOW_CHARS, MAX_WINDOW_CHARS, rt.budget)) {
+      if (offload ? (await inWorker(mt, window, keys, ctx, rt.budget)).matched : await matchWaiting(b, rt, [window], keys)) return true;
+    }
+    return false;
+  } catch (e) {
+    if (e instanceof WindowTooLong) return undefined;
+    throw e;
+  }
+}
+
 /** matchTest, its clock stopped while a worker matches (as the interpreter stops it for any test that waits). */
 function matchWaiting(b: Bound, rt: Runtime, values: string[], keys: string[]): boolean | Promise<boolean> {
   const r = matchTest(b, rt, values, keys, false);
@@ -220,7 +281,12 @@ export const body: Extension = {
         if (b.tags.has('raw')) {
           const pieces = inPieces ? msg.bodyPieces?.() : undefined;
           if (pieces) return read!(pieces);
-          return afterLoad(msg.load?.(), rt.budget, () => b.def.evaluate!(b, rt)) ?? matchTest(b, rt, [msg.body], keys, false);
+          const whole = () => afterLoad(msg.load?.(), rt.budget, () => b.def.evaluate!(b, rt)) ?? matchTest(b, rt, [msg.body], keys, false);
+          // A :regex whose matches are short is matched in windows of the body as it is read.
+          const reach = regexWindows(b, keys, cmp);
+          const windowed = reach ? msg.bodyPieces?.() : undefined;
+          if (windowed) return regexInWindows(b, rt, windowed, reach!, keys).then((r) => r ?? whole());
+          return whole();
         }
         const later = afterMimeTree(msg, rt.budget, () => b.def.evaluate!(b, rt));
         if (later) return later;

@@ -222,7 +222,7 @@ async function matchOffloaded(mt: MatchType, values: readonly string[], keys: st
  * stops here, charged that least cost. Without a worker the value is
  * matched here, as before, with its charges and slices.
  */
-async function inWorker(mt: MatchType, value: string, keys: string[], ctx: MatchContext, budget: MatchBudget): Promise<MatchOutcome> {
+export async function inWorker(mt: MatchType, value: string, keys: string[], ctx: MatchContext, budget: MatchBudget): Promise<MatchOutcome> {
   budget.spend(0); // over budget already: stop before sending anything
   const least = matchPool.leastCostMs(value.length, { type: mt.name, comparator: ctx.cmp.name, keys });
   if (least > budget.remainingMs) budget.spend(least);
