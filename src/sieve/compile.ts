@@ -14,7 +14,8 @@ import { extensions } from './extensions/index.js';
 import type { LanguageLayer } from './language.js';
 import type { ScriptFacts } from './facts.js';
 import type { Bound, Extension } from './registry.js';
-import { nextTurn, Validator, type ValidateOptions } from './validate.js';
+import { nextTurn } from '../next-turn.js';
+import { Validator, type ValidateOptions } from './validate.js';
 
 export interface CompileOptions {
   file?: string;

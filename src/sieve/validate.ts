@@ -21,6 +21,7 @@ import { blockShape, subtestCount } from './validate-shape.js';
 import { Sequence } from './validate-sequence.js';
 import { FactsCollector } from './facts.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
+import { nextTurn } from '../next-turn.js';
 
 export interface ValidateOptions {
   file?: string;
@@ -47,9 +48,6 @@ export interface ValidateOptions {
    */
   knownList?: (name: string) => boolean;
 }
-
-/** Lets the event loop run timers and I/O before going on (setImmediate runs after the poll phase). */
-export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Pigeonhole's limit on match value references. */
 export const MAX_MATCH_INDEX = 32;

@@ -11,6 +11,7 @@ export { afterLoad } from './message.js';
 import { type FoundPart, type SplitBudget, splitMime } from './mime-split.js';
 import { type Octets, textOctets } from './octets.js';
 import { SieveRuntimeFailure } from './signals.js';
+import { nextTurn } from '../../next-turn.js';
 
 export interface MimePart {
   headers: HeaderField[];
@@ -336,7 +337,7 @@ async function buildTree(found: FoundPart, octets: Octets, budget: MimeBudget | 
     budget?.charge(128);
     if ((++n & 63) === 0 && performance.now() - sliceStart >= BUILD_SLICE_MS) {
       budget?.suspend(true);
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await nextTurn();
       budget?.resume();
       sliceStart = performance.now();
     }

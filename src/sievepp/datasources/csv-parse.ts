@@ -16,6 +16,7 @@
  * skipped, CR, LF and CRLF end a record, and an unterminated quote runs to
  * the end of the text.
  */
+import { nextTurn } from '../../next-turn.js';
 
 /** Characters scanned in one step at most: a step is the unit between two looks at the clock. */
 const STEP_CHARS = 16_384;
@@ -116,9 +117,6 @@ export function parseCsv(text: string): string[][] {
   reader.read(Infinity);
   return reader.records;
 }
-
-/** Lets the event loop run: setImmediate comes after the poll phase, so every ready timer and socket has its turn. */
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Runs `work` (which does a bounded piece and says whether it is done)
