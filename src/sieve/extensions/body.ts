@@ -12,7 +12,7 @@ import { asciiCasemap, type Comparator } from '../match/comparators.js';
 import { containsInPieces } from '../match/contains-in-pieces.js';
 import { type InOrderKey, inOrderInPieces } from '../match/in-order-in-pieces.js';
 import { OFFLOAD_CHARS } from '../match/match-pool.js';
-import { inWorker } from '../match/match-types.js';
+import { inWorker, OFFLOAD_COMPARATORS } from '../match/match-types.js';
 import { compileRegex, regexMatch } from '../match/regex-match.js';
 import { type RegexReach, regexReach } from '../match/regex-reach.js';
 import { WindowTooLong, windowsInPieces } from '../match/windows-in-pieces.js';
@@ -174,9 +174,6 @@ function readerFor(b: Bound, rt: Runtime, keys: string[], cmp: Comparator): Read
   return ordered && ((pieces) => inOrderInPieces(pieces, ordered, cmp, rt.budget));
 }
 
-/** The comparators a match worker has (match-pool.ts): windows matched with another would hold the event loop. */
-const WORKER_COMPARATORS = new Set(['i;octet', 'i;ascii-casemap', 'i;unicode-casemap']);
-
 /** Window edges by how much they need (windows-in-pieces.ts): a window cut for 'line' suits 'word' too. */
 const EDGE_ORDER: ReadonlyArray<RegexReach['edges']> = ['none', 'word', 'line'];
 
@@ -184,10 +181,12 @@ const EDGE_ORDER: ReadonlyArray<RegexReach['edges']> = ['none', 'word', 'line'];
  * The reach of a :regex test's keys when a body can be matched in windows
  * as it is read: every key compiles, and its matches are of bounded length
  * and need neither end of the value (regex-reach.ts). Undefined otherwise,
- * an invalid key included: the test over the whole value reports it.
+ * an invalid key included: the test over the whole value reports it. Only
+ * for the comparators a match worker has: windows matched with another
+ * would hold the event loop.
  */
 export function regexWindows(b: Bound, keys: string[], cmp: Comparator): RegexReach | undefined {
-  if (b.matchType?.def !== regexMatch || !WORKER_COMPARATORS.has(cmp.name) || keys.length === 0) return undefined;
+  if (b.matchType?.def !== regexMatch || !OFFLOAD_COMPARATORS.has(cmp.name) || keys.length === 0) return undefined;
   let units = 0;
   let edges: RegexReach['edges'] = 'none';
   for (const key of keys) {

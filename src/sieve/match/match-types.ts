@@ -202,7 +202,7 @@ function matchList(
 }
 
 /** The comparators match-worker.ts has (RFC 4790 names); i;ascii-numeric cannot do substring matches. */
-const OFFLOAD_COMPARATORS = new Set(['i;octet', 'i;ascii-casemap', 'i;unicode-casemap']);
+export const OFFLOAD_COMPARATORS: ReadonlySet<string> = new Set(['i;octet', 'i;ascii-casemap', 'i;unicode-casemap']);
 
 /** Values outer, keys inner, as matchList: the large values in a worker, the others here. */
 async function matchOffloaded(mt: MatchType, values: readonly string[], keys: string[], ctx: MatchContext, budget: MatchBudget): Promise<MatchOutcome> {

@@ -49,8 +49,17 @@ interface Inst {
   arg: number;
 }
 
+/** Reaches already read, by compiled pattern (patterns are compiled once and cached: regex-match.ts). */
+const reaches = new WeakMap<RE2JS, RegexReach | null>();
+
 /** The pattern's reach, or undefined when a match may be as long as the value or needs the value's ends. */
 export function regexReach(re: RE2JS): RegexReach | undefined {
+  let reach = reaches.get(re);
+  if (reach === undefined) reaches.set(re, (reach = readReach(re) ?? null));
+  return reach ?? undefined;
+}
+
+function readReach(re: RE2JS): RegexReach | undefined {
   const prog = (re.re2() as unknown as { prog?: { inst?: Inst[]; start?: number } }).prog;
   const inst = prog?.inst;
   if (!Array.isArray(inst) || typeof prog!.start !== 'number' || inst.length > MAX_INSTRUCTIONS) return undefined;

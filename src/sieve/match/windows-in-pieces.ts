@@ -20,12 +20,13 @@
  *     pair.
  * (`^` and `$` of the whole value are never matched in windows.)
  *
- * Windows are at least `chars` units long, which the caller chooses so
- * that each one goes to a match worker (match-pool.ts); only a value
- * shorter than that is one window matched where it is. A window holds
- * between `chars` and about twice that; a line (or word) longer than that
- * makes a longer one, up to the caller's limit, past which the caller
- * matches the value whole (against the memory budget, as before).
+ * Windows are at least `chars` units long, and a cut leaves at least that
+ * much after it, so that no window is a small remainder (each is worth the
+ * match worker's round trip the caller gives it); a value shorter than
+ * that is one window. A window holds between `chars` and about twice that;
+ * a line (or word) longer than that makes a longer one, up to the caller's
+ * limit, past which the caller matches the value whole (against the
+ * memory budget, as before).
  */
 import { nextPiece } from './contains-in-pieces.js';
 import type { MatchBudget } from './match-types.js';
