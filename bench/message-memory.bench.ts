@@ -169,24 +169,18 @@ async function main() {
   try {
     const before = await run(dir, 'in-memory', '  message_spool_threshold = 1g\n  max_message_memory = 8g');
     const after = await run(dir, 'spooled', '');
-    const bodyScript = join(dir, 'body.siv');
-    await writeFile(bodyScript, 'require ["body", "reject"];\nif body :raw :contains "no such text" { reject "no"; }\n');
-    const body = await run(dir, 'body', '', bodyScript);
-    const textScript = join(dir, 'text.siv');
-    await writeFile(textScript, 'require ["body", "reject"];\nif body :contains "no such text" { reject "no"; }\n');
-    const attached = await run(dir, 'attached', '', textScript, 'serve', ATTACHED);
-    const orderScript = join(dir, 'order.siv');
-    await writeFile(orderScript, 'require ["body", "reject"];\nif body :raw :matches "*no such*text*" { reject "no"; }\n');
-    const order = await run(dir, 'order', '', orderScript);
-    const regexScript = join(dir, 'regex.siv');
-    await writeFile(regexScript, 'require ["body", "regex", "reject"];\nif body :raw :regex "\\\\bv[il1][a4].{,3}[gk].{,2}r[a4]\\\\b" { reject "no"; }\n');
-    const regex = await run(dir, 'regex', '', regexScript);
-    const wholeScript = join(dir, 'whole.siv');
-    await writeFile(wholeScript, 'require ["body", "reject"];\nif body :raw :matches "*no such?text*" { reject "no"; }\n');
-    const whole = await run(dir, 'whole', '', wholeScript);
-    const mimeScript = join(dir, 'mime.siv');
-    await writeFile(mimeScript, 'require ["foreverypart", "mime", "reject"];\nforeverypart { if header :mime :type "content-type" "application" { reject "no"; } }\n');
-    const mime = await run(dir, 'mime', '', mimeScript);
+    // The default configuration with a data-phase script of its own.
+    const withScript = async (name: string, script: string, body = BODY) => {
+      const file = join(dir, `${name}.siv`);
+      await writeFile(file, script);
+      return run(dir, name, '', file, 'serve', body);
+    };
+    const body = await withScript('body', 'require ["body", "reject"];\nif body :raw :contains "no such text" { reject "no"; }\n');
+    const attached = await withScript('attached', 'require ["body", "reject"];\nif body :contains "no such text" { reject "no"; }\n', ATTACHED);
+    const order = await withScript('order', 'require ["body", "reject"];\nif body :raw :matches "*no such*text*" { reject "no"; }\n');
+    const regex = await withScript('regex', 'require ["body", "regex", "reject"];\nif body :raw :regex "\\\\bv[il1][a4].{,3}[gk].{,2}r[a4]\\\\b" { reject "no"; }\n');
+    const whole = await withScript('whole', 'require ["body", "reject"];\nif body :raw :matches "*no such?text*" { reject "no"; }\n');
+    const mime = await withScript('mime', 'require ["foreverypart", "mime", "reject"];\nforeverypart { if header :mime :type "content-type" "application" { reject "no"; } }\n');
     const milter = await run(dir, 'milter', '', undefined, 'milter');
     const relay = await run(dir, 'relay', '', undefined, 'relay');
     console.log(`peak resident memory, ${CLIENTS} clients sending a ${SIZE / 1048576} MiB message each at once (example data policy, Maildir spool)`);

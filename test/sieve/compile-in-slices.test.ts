@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { buildScript } from '../../bench/sieve-script.js';
 import { compileSieve, compileSieveInSlices } from '../../src/sievepp/compile.js';
 import { parseSieve, parseSieveInSlices } from '../../grammars/sieve.js';
+import { turnCounter } from '../helpers/turn-counter.js';
 import type { Bound } from '../../src/sieve/registry.js';
 
 /** What a bound tree is, without the definitions' code: the commands, their tests, chains and blocks. */
@@ -20,23 +21,6 @@ function shape(bs: Bound[] | null): unknown {
   return bs?.map((b) => ({ name: b.def.name, args: b.args.length, tags: [...b.tags.keys()], tests: shape(b.tests), chain: shape(b.chain ?? null), block: shape(b.block) }));
 }
 
-/** Counts the turns of the event loop other work gets (a setImmediate chain) until stopped. */
-function turnCounter(): { stop(): number } {
-  let turns = 0;
-  let running = true;
-  const tick = () => {
-    if (!running) return;
-    turns++;
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  return {
-    stop: () => {
-      running = false;
-      return turns;
-    },
-  };
-}
 
 async function both(text: string) {
   const options = { file: 'x.siv', phase: 'data' };

@@ -13,6 +13,7 @@ import { hostOctets, textOctets } from '../../../src/sieve/runtime/octets.js';
 import { splitMime } from '../../../src/sieve/runtime/mime-split.js';
 import { CpuBudget } from '../../../src/sieve/runtime/cpu-budget.js';
 import { SieveRuntimeFailure } from '../../../src/sieve/runtime/signals.js';
+import { turnCounter } from '../../helpers/turn-counter.js';
 
 const tree = (lines: string[]) => readMimeTree(parseMessage(lines.join('\r\n')));
 const shape = (p: MimePart): unknown => ({ type: p.type, body: p.body, children: p.children.map(shape), ...(p.embedded ? { embedded: shape(p.embedded.root) } : {}) });
@@ -164,17 +165,10 @@ describe('the MIME tree from mailsplit', () => {
   it('lets the event loop run while it reads a large message', async () => {
     const part = '--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n';
     const m = parseMessage(`Content-Type: multipart/mixed; boundary=b\r\n\r\n${part.repeat(8_000)}--b--\r\n`);
-    // Another session's work, one event-loop turn at a time: it runs only if the reader lets the loop go.
-    let turns = 0;
-    let reading = true;
-    const other = () => {
-      if (!reading) return;
-      turns++;
-      setImmediate(other);
-    };
-    setImmediate(other);
+    // Another session's work: it runs only if the reader lets the loop go.
+    const other = turnCounter();
     const t = await readMimeTree(m);
-    reading = false;
+    const turns = other.stop();
     expect(Array.from(walkParts(t))).toHaveLength(8_001);
     expect(turns).toBeGreaterThan(5);
   });
