@@ -5,7 +5,9 @@
  * compiles it (compileSieveInSlices: the lexing in one turn, the parse and
  * validation in turns of 10 ms), against the same compile in one turn (compileSieve), in
  * alternating rounds. A timer every millisecond finds the longest gap; the
- * total time of each compile is printed too.
+ * total time of each compile is printed too. The same rules wrapped in one
+ * `if` (one top-level rule, whose block is parsed and validated in turns
+ * of its own) are compiled in slices too.
  */
 import { performance } from 'node:perf_hooks';
 import { compileSieve, compileSieveInSlices } from '../src/sievepp/compile.js';
@@ -14,6 +16,11 @@ import { buildScript } from './sieve-script.js';
 
 const ROUNDS = 6;
 const text = buildScript(defaultParseLimits.maxScriptSize);
+/** The same rules inside `if true { ... }`, still within the size limit. */
+const wrapped = ((t: string) => {
+  const nl = t.indexOf('\n');
+  return `${t.slice(0, nl + 1)}if true {\n${t.slice(nl + 1)}\n}\n`;
+})(buildScript(defaultParseLimits.maxScriptSize - 64));
 const options = { file: 'data.siv', phase: 'data' };
 
 /** Runs `compile` while a 1 ms timer watches the event loop: its longest gap and its total time, in ms. */
@@ -43,12 +50,16 @@ async function main() {
     await watched(() => compileSieveInSlices(text, { ...options, sliceMs: 10 }));
     await watched(() => compileSieve(text, options));
   }
+  if (!compileSieve(wrapped, options).script) throw new Error('the wrapped benchmark script does not compile');
+  await watched(() => compileSieveInSlices(wrapped, { ...options, sliceMs: 10 }));
   const sliced: Array<{ longest: number; total: number }> = [];
   const whole: Array<{ longest: number; total: number }> = [];
+  const inOneRule: Array<{ longest: number; total: number }> = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? ['sliced', 'whole'] : ['whole', 'sliced'];
+    const order = r % 2 === 0 ? ['sliced', 'whole', 'wrapped'] : ['wrapped', 'whole', 'sliced'];
     for (const which of order) {
       if (which === 'sliced') sliced.push(await watched(() => compileSieveInSlices(text, { ...options, sliceMs: 10 })));
+      else if (which === 'wrapped') inOneRule.push(await watched(() => compileSieveInSlices(wrapped, { ...options, sliceMs: 10 })));
       else whole.push(await watched(() => compileSieve(text, options)));
     }
   }
@@ -57,6 +68,7 @@ async function main() {
   console.log(`compiling the ${text.length}-byte script (${check.script.commands.length} top-level rules) while serving, medians of ${ROUNDS} alternating rounds:`);
   console.log(`  baseline: in one turn (compileSieve)     ${show(whole)}`);
   console.log(`  in slices, as the server compiles        ${show(sliced)}`);
+  console.log(`  the same rules in one if, in slices      ${show(inOneRule)}`);
   console.log(`  ratio longest turn, slices / one turn: ${(median(sliced.map((x) => x.longest)) / median(whole.map((x) => x.longest))).toFixed(2)}`);
 }
 

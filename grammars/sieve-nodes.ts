@@ -394,6 +394,24 @@ export function variableNode(lines: LineIndex, start: number, stop: number, name
   return new VariableNode(lines, start, stop, name, index);
 }
 
+/** How many characters a node spans in its script's text; 0 for a node the parser did not make. */
+export function spanOf(node: object): number {
+  const n = node as Partial<Located>;
+  return n[STOP] !== undefined && n[START] !== undefined ? n[STOP] - n[START] : 0;
+}
+
+/**
+ * A command parsed with an empty block, given the statements of its block
+ * and the end of its '}' (a large block parsed in pieces: sieve-pieces.ts).
+ * The block's list is at its exact size, as one parse makes it.
+ */
+export function withBlock(command: Statement, block: Statement[], stop: number): Command {
+  const c = command as CommandNode;
+  c[STOP] = stop;
+  (c as { block: Statement[] | null }).block = block.slice();
+  return c;
+}
+
 /** `targets = value;` from its first token to its ';'. */
 export function assignmentNode(lines: LineIndex, start: number, stop: number, targets: VariableArg[], unpack: boolean, value: Call | Argument): Assignment {
   return new AssignmentNode(lines, start, stop, targets, unpack, value);

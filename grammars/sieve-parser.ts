@@ -99,7 +99,7 @@ export class SieveParser extends SieveParserPieces {
       this.MANY(() => void this.OR(this.statementsAt(0)));
       return undefined as never;
     }
-    const commands = this.parseAfterStrayTokens(this.statements(0, NONE));
+    const commands = this.parseAfterStrayTokens(this.statements(this.depth, NONE));
     return {
       kind: 'script',
       commands: exact(commands),

@@ -85,6 +85,13 @@ export abstract class SieveParserBase extends EmbeddedActionsParser {
    * pieces (sieve-pieces.ts). Chevrotain counts from its input's start.
    */
   base = 0;
+  /**
+   * The block depth of the statements being parsed: 0 for a script, and
+   * for a piece the depth of the block its statements stand in (a large
+   * block is parsed in pieces too: sieve-pieces.ts), so that the nesting
+   * limit counts as in a parse of the whole script.
+   */
+  depth = 0;
   /** Problems found by the actions (limits, dialect), beside Chevrotain's recognition errors. */
   diagnostics: Diagnostic[] = [];
 

@@ -151,6 +151,9 @@ export function sharedTokens(scan: Scan, from = 0, to = scan.count): IToken[] {
   return tokens;
 }
 
+/** Token `i` of the Scan as a shared object. */
+export const sharedToken = (scan: Scan, i: number): IToken => shared[scan.types[i]!]!;
+
 function quoteGarbage(image: string): string {
   const shown = image.length > 20 ? `${image.slice(0, 20)}...` : image;
   return `'${JSON.stringify(shown).slice(1, -1)}'`;

@@ -9,9 +9,10 @@ import type { Diagnostic, Position } from '../src/diagnostics.js';
 import { nextTurn } from '../src/next-turn.js';
 import type { Script, Statement } from '../src/sieve/ast.js';
 import { defaultParseLimits, type Dialect, type ParseLimits, type ParseSettings, MOMENTUM_MAX_IDENTIFIER } from './sieve-limits.js';
-import { pieceEnds } from './sieve-pieces.js';
+import { type Piece, piecesOf } from './sieve-pieces.js';
+import { withBlock } from './sieve-nodes.js';
 import { SieveParser } from './sieve-parser.js';
-import { isErrorToken, lexSieve, sharedTokens, tokenObjects } from './sieve-tokens.js';
+import { isErrorToken, lexSieve, sharedToken, sharedTokens, tokenObjects } from './sieve-tokens.js';
 import { scanSieve } from './sieve-scanner.js';
 
 export { type Dialect, defaultParseLimits, type ParseLimits, type ParseSettings, MOMENTUM_MAX_IDENTIFIER } from './sieve-limits.js';
@@ -87,50 +88,50 @@ function parseLexed(text: string, lexed: Lexed, options: ParseOptions): ParseRes
   return { script, diagnostics: withFile(diagnostics, options.file) };
 }
 
-/** The statements of tokens `from` to just before `to`, parsed on their own; undefined when that run holds any problem. */
-function parsePiece(lexed: Lexed, from: number, to: number): Statement[] | undefined {
+/**
+ * The statements of tokens `from` to just before `to`, parsed on their own
+ * at block `depth`, then the token at `close` if given (a large block's
+ * '}', its statements left to other pieces); undefined when that run holds
+ * any problem.
+ */
+function parsePiece(lexed: Lexed, from: number, to: number, depth: number, close?: number): Statement[] | undefined {
   parser.lines = lexed.lines;
   parser.scan = lexed.scan;
   parser.settings = lexed.settings;
   parser.base = from;
-  const script = parseOver(sharedTokens(lexed.scan, from, to), emptyScript());
+  parser.depth = depth;
+  const tokens = sharedTokens(lexed.scan, from, to);
+  if (close !== undefined) tokens.push(sharedToken(lexed.scan, close));
+  const script = parseOver(tokens, emptyScript());
   const clean = parser.errors.length === 0 && parser.diagnostics.length === 0;
   parser.input = NO_TOKENS;
   parser.scan = NO_SCAN;
   parser.base = 0;
+  parser.depth = 0;
   return clean ? script.commands : undefined;
 }
 
 /**
  * parseSieve in turns of the event loop, for a host that parses while it
  * serves (a reload: docs/server.md, "SIGHUP"). The text is lexed in one
- * turn (about 10 ms for 1 MiB); its statements are then parsed a run of
- * top-level ones at a time (sieve-pieces.ts: runs of at least
- * `pieceTokens`), and the event loop gets a turn whenever `sliceMs` has
- * passed since the last. The same result as parseSieve: a piece that finds
- * any problem hands the whole text to one parse, whose recovery and
- * messages need the whole script. Each piece sets the shared parser up
- * afresh, as another parse may have run in between.
+ * turn (about 10 ms for 1 MiB); its statements are then parsed a run at a
+ * time (sieve-pieces.ts: runs of at least `pieceTokens`, and a large
+ * block's statements in runs of their own), and the event loop gets a turn
+ * whenever `sliceMs` has passed since the last. The same result as
+ * parseSieve: a piece that finds any problem hands the whole text to one
+ * parse, whose recovery and messages need the whole script. Each piece
+ * sets the shared parser up afresh, as another parse may have run in
+ * between.
  */
 export async function parseSieveInSlices(text: string, options: ParseOptions & { sliceMs: number; pieceTokens?: number }): Promise<ParseResult> {
   // The lexing is the first slice's work too: the turn it takes goes on only to the slice's end.
-  let sliceStart = performance.now();
+  const clock = { sliceMs: options.sliceMs, since: performance.now() };
   const lexed = lex(text, options);
   if ('script' in lexed) return lexed;
   if (lexed.malformed) return parseLexed(text, lexed, options);
   const scan = lexed.scan;
-  const commands: Statement[] = [];
-  let from = 0;
-  for (const to of pieceEnds(scan, options.pieceTokens ?? PIECE_TOKENS)) {
-    if (performance.now() - sliceStart >= options.sliceMs) {
-      await nextTurn();
-      sliceStart = performance.now();
-    }
-    const statements = parsePiece(lexed, from, to);
-    if (statements === undefined) return parseLexed(text, lexed, options);
-    for (const s of statements) commands.push(s);
-    from = to;
-  }
+  const commands = await parsePieces(lexed, piecesOf(scan, options.pieceTokens ?? PIECE_TOKENS), 0, clock);
+  if (commands === undefined) return parseLexed(text, lexed, options);
   // From the first token to the end of the last, as the script rule places a whole parse.
   const last = scan.count - 1;
   const script = emptyScript();
@@ -140,6 +141,30 @@ export async function parseSieveInSlices(text: string, options: ParseOptions & {
     script.end = lexed.lines.endOf(scan.starts[last]!, scan.stops[last]! - scan.starts[last]!);
   }
   return { script, diagnostics: withFile([...lexed.diagnostics].sort((a, b) => a.offset - b.offset), options.file) };
+}
+
+/** The statements of `pieces` at block `depth`, a turn given whenever the clock's slice is over; undefined at the first piece with a problem. */
+async function parsePieces(lexed: Lexed, pieces: Piece[], depth: number, clock: { sliceMs: number; since: number }): Promise<Statement[] | undefined> {
+  const statements: Statement[] = [];
+  for (const piece of pieces) {
+    if (performance.now() - clock.since >= clock.sliceMs) {
+      await nextTurn();
+      clock.since = performance.now();
+    }
+    if ('to' in piece) {
+      const run = parsePiece(lexed, piece.from, piece.to, depth);
+      if (run === undefined) return undefined;
+      for (const s of run) statements.push(s);
+      continue;
+    }
+    // The command with an empty block, then its block's statements one depth in.
+    const head = parsePiece(lexed, piece.from, piece.open + 1, depth, piece.close);
+    if (head?.length !== 1 || head[0]!.kind !== 'command') return undefined;
+    const block = await parsePieces(lexed, piece.body, depth + 1, clock);
+    if (block === undefined) return undefined;
+    statements.push(withBlock(head[0]!, block, lexed.scan.stops[piece.close]!));
+  }
+  return statements;
 }
 
 /** About 14 KiB of the benchmark's script: about a millisecond to parse. */

@@ -3,7 +3,7 @@
  * order: each is validated and bound, and an elsif or else is chained to
  * the if before it.
  */
-import type { Statement } from './ast.js';
+import type { Command, Statement } from './ast.js';
 import type { Bound } from './registry.js';
 import type { Validator } from './validate.js';
 
@@ -24,6 +24,16 @@ export class Sequence {
   ) {}
 
   add(s: Statement): void {
+    if (this.before(s)) this.after(s, this.v.invocation(s, 'command', this.depth));
+  }
+
+  /**
+   * The statement up to its validation as a command: an assignment is
+   * validated whole (false); a command is checked for its place (true),
+   * and `after` takes it on once it is validated, at once or in turns
+   * (validate-in-slices.ts).
+   */
+  before(s: Statement): s is Command {
     const { v, depth } = this;
     if (s.kind === 'assignment') {
       v.closeRequire();
@@ -31,16 +41,21 @@ export class Sequence {
       const b = assign ? assign(v, s, depth) : (v.error(s.pos, 'assignments are not part of standard Sieve'), null);
       if (b) this.out.push(b);
       this.prevName = '';
-      return;
+      return false;
     }
     if (depth > 0 || s.name !== 'require') v.closeRequire();
-    const prevName = this.prevName;
     const continues = s.name === 'elsif' || s.name === 'else';
     // RFC 5228 3.1: elsif and else only follow if or elsif.
-    if (continues && prevName !== 'if' && prevName !== 'elsif') {
+    if (continues && this.prevName !== 'if' && this.prevName !== 'elsif') {
       v.error(s.pos, `the ${s.name} command must follow an if or elseif command`);
     }
-    const b = v.invocation(s, 'command', depth);
+    return true;
+  }
+
+  /** A command `before` let through, validated: `b`, or null when it has errors. */
+  after(s: Command, b: Bound | null): void {
+    const prevName = this.prevName;
+    const continues = s.name === 'elsif' || s.name === 'else';
     const follows = continues && (prevName === 'if' || prevName === 'elsif');
     this.prevName = s.name;
     if (!b) {

@@ -21,7 +21,7 @@ import { blockShape, subtestCount } from './validate-shape.js';
 import { Sequence } from './validate-sequence.js';
 import { FactsCollector } from './facts.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
-import { nextTurn } from '../next-turn.js';
+import { validateInSlices } from './validate-in-slices.js';
 
 export interface ValidateOptions {
   file?: string;
@@ -126,22 +126,13 @@ export class Validator {
   }
 
   /**
-   * validateScript in turns of the event loop: the top-level commands are
-   * validated `sliceMs` at a time, and other work (every session, when a
-   * server reloads its policy) runs between. A rule is validated whole in
-   * one turn; a script is mostly many rules.
+   * validateScript in turns of the event loop: statements are validated
+   * `sliceMs` at a time, those of a large block too (validate-in-slices.ts),
+   * and other work (every session, when a server reloads its policy) runs
+   * between.
    */
   async validateScriptInSlices(script: Script, sliceMs: number): Promise<Bound[]> {
-    const seq = new Sequence(this, 0);
-    let since = performance.now();
-    for (const s of script.commands) {
-      seq.add(s);
-      if (performance.now() - since >= sliceMs) {
-        await nextTurn();
-        since = performance.now();
-      }
-    }
-    return this.finish(script, seq.out);
+    return this.finish(script, await validateInSlices(this, script.commands, 0, { sliceMs, since: performance.now() }));
   }
 
   /** RFC 5228 3.2's rule for extensions that need others, checked once the whole script is read. */
@@ -180,6 +171,18 @@ export class Validator {
 
   /** Validates one command or test (or, given `given`, a Sieve++ call); returns null when it has errors. */
   invocation(node: Invocation, as: 'command' | 'test', depth: number, given?: CommandDef): Bound | null {
+    const o = this.opened(node, as, depth, given);
+    if (o === null) return null;
+    return this.closed(o, o.block && this.block(o.block, depth + 1));
+  }
+
+  /**
+   * An invocation validated up to its block: null when it is unknown or of
+   * the wrong kind. With a block to validate, it is the enclosing command
+   * until `closed` is given the block's bound statements (validated then or
+   * later, in turns: validate-in-slices.ts).
+   */
+  opened(node: Invocation, as: 'command' | 'test', depth: number, given?: CommandDef): Opened | null {
     const def = given ?? this.lookup(this.registry.commands, node.name);
     if (!def) {
       if (!this.unknownCommands.has(node.name)) {
@@ -230,11 +233,20 @@ export class Validator {
     const never = b.tests.length === 1 && b.tests[0]!.def.constant?.(b.tests[0]!) === false;
     if (never) b.block = [];
     else if (as === 'command' && cmd.block && (def.block ?? 'none') !== 'none') {
-      const before = this.errorCount();
       this.enclosing.push(b);
-      b.block = this.block(cmd.block, depth + 1);
+      return { b, ok, block: cmd.block, errorsBefore: this.errorCount() };
+    }
+    return { b, ok };
+  }
+
+  /** The rest of an opened invocation, given its block's bound statements if it has a block; null when it has errors. */
+  closed(o: Opened, block: Bound[] | undefined): Bound | null {
+    const { b } = o;
+    let ok = o.ok;
+    if (o.block) {
+      b.block = block!;
       this.enclosing.pop();
-      if (this.errorCount() !== before) ok = false;
+      if (this.errorCount() !== o.errorsBefore) ok = false;
     }
     if (!ok) return null;
     this.facts.bound(b);
@@ -308,6 +320,16 @@ export class Validator {
  * reads the same fields of every node it runs, and nodes that all have
  * one shape keep those reads monomorphic (fast) in V8.
  */
+/** An invocation opened by the validator, its block still to validate (Validator.opened). */
+export interface Opened {
+  b: Bound;
+  ok: boolean;
+  /** The statements of its block, when they are to be validated. */
+  block?: Statement[];
+  /** The errors before its block. */
+  errorsBefore?: number;
+}
+
 export function newBound(node: Invocation, def: CommandDef, data?: unknown): Bound {
   return {
     node,

@@ -7,7 +7,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultParseLimits, lexSieve, parseSieve, parseSieveInSlices } from '../../grammars/sieve.js';
-import { pieceEnds } from '../../grammars/sieve-pieces.js';
+import { type Piece, piecesOf } from '../../grammars/sieve-pieces.js';
+import type { Statement } from '../../src/sieve/ast.js';
 
 function checkShape(text: string) {
   const r = parseSieve(text);
@@ -227,15 +228,30 @@ describe('a parse in pieces (parseSieveInSlices)', () => {
     diagnostics: r.diagnostics,
   });
   const sieveppStatement = fc.constantFrom('$x = "a";', '($a, $b) = split "a,b" ",";', '$h["k"] = lookup :x $y;', 'if $x { keep; }');
+  // Statements, some of them blocks (nested up to three deep) of several statements: a block of more
+  // than twice pieceTokens is parsed in pieces of its own.
+  const statement: fc.Arbitrary<string> = fc.letrec<{ s: string }>((tie) => ({
+    s: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      gcommand.map(printCommand),
+      sieveppStatement,
+      fc.tuple(fc.constantFrom('if true', 'if anyof (false, exists "x")', 'foreverypart :name "x"', 'elsif exists "a"', 'else'), fc.array(tie('s'), { minLength: 1, maxLength: 5 })).map(([head, body]) => `${head} {\n${body.join('\n')}\n}`),
+    ),
+  })).s;
 
-  it('gives what one parse gives, cut after any top-level statement', async () => {
+  /** Whether every run of pieces cut with one token a run holds one statement each, and every block piece one statement whose block is cut the same way. */
+  function oneStatementEach(pieces: Piece[], statements: readonly Statement[]): boolean {
+    return pieces.length === statements.length && pieces.every((p, i) => 'to' in p || oneStatementEach(p.body, (statements[i] as { block: Statement[] }).block));
+  }
+
+  it('gives what one parse gives, cut after any statement, in blocks too', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(gcommand.map(printCommand), sieveppStatement), { maxLength: 8 }), fc.integer({ min: 1, max: 40 }), fc.constantFrom('\n', '\r\n', ' '), async (statements, pieceTokens, sep) => {
+      fc.asyncProperty(fc.array(statement, { maxLength: 8 }), fc.integer({ min: 1, max: 40 }), fc.constantFrom('\n', '\r\n', ' '), async (statements, pieceTokens, sep) => {
         const text = statements.join(sep);
         const whole = parseSieve(text);
         expect(whole.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-        // A cut after every statement, and only there: no valid script falls back to one parse.
-        expect(pieceEnds(lexSieve(text, defaultParseLimits).scan, 1)).toHaveLength(whole.script.commands.length);
+        // A cut after every statement, and only there, blocks included: no valid script falls back to one parse.
+        expect(oneStatementEach(piecesOf(lexSieve(text, defaultParseLimits).scan, 1), whole.script.commands)).toBe(true);
         expect(everything(await parseSieveInSlices(text, { sliceMs: 0, pieceTokens }))).toEqual(everything(whole));
       }),
       { numRuns: 300 },

@@ -79,6 +79,41 @@ describe('compiling in slices', () => {
     expect(b.diagnostics).toEqual(parseSieve(text, { dialect: 'rfc' }).diagnostics);
   });
 
+  /** The benchmark's script with every rule inside `if true { ... }`, nested `levels` deep: one top-level rule. */
+  function wrapped(size: number, levels = 1, inside = ''): string {
+    const text = buildScript(size);
+    const nl = text.indexOf('\n');
+    return `${text.slice(0, nl + 1)}${'if true {\n'.repeat(levels)}${text.slice(nl + 1)}${inside}\n${'}\n'.repeat(levels)}`;
+  }
+
+  it('parses and validates a policy wrapped in one block in turns too', async () => {
+    for (const levels of [1, 3]) {
+      const text = wrapped(128 * 1024, levels);
+      const turns = turnCounter();
+      const r = await compileSieveInSlices(text, { file: 'x.siv', phase: 'data', sliceMs: 0 });
+      const seen = turns.stop();
+      let block = r.script!.commands;
+      for (let i = 0; i < levels; i++) block = block.at(-1)!.block!;
+      expect(r.script!.commands).toHaveLength(2);
+      // A turn after every rule of the block, as for the rules of a script.
+      expect(seen).toBeGreaterThanOrEqual(block.length);
+      expect(block.length).toBeGreaterThan(100);
+      await both(text);
+      expect(JSON.stringify((await parseSieveInSlices(text, { sliceMs: 0 })).script)).toBe(JSON.stringify(parseSieve(text).script));
+    }
+  });
+
+  it('reports what compileSieve reports for mistakes inside a large block', async () => {
+    const r = await both(wrapped(64 * 1024, 2, '\nnosuch;\nelse { keep; }\nif header :nosuch "a" "b" { keep; }\nnosuch;\n'));
+    expect(r.script).toBeNull();
+    expect(r.diagnostics.length).toBe(3);
+    // Nesting past the limit inside a block parsed in pieces: the parse's message, from one whole parse.
+    const deep = `${'if true {\nkeep;\nkeep;\n'.repeat(40)}${'}\n'.repeat(40)}`;
+    const sliced = await parseSieveInSlices(deep, { sliceMs: 0, pieceTokens: 2 });
+    expect(sliced.diagnostics).toEqual(parseSieve(deep).diagnostics);
+    expect(sliced.diagnostics.map((d) => d.message)).toEqual([expect.stringContaining('cannot nest command blocks deeper than 32 levels')]);
+  });
+
   it('is how a configuration\'s scripts are compiled (start-up and every reload)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-slices-'));
     try {
