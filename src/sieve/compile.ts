@@ -85,7 +85,7 @@ export async function compileSieveInSlices(text: string, options: CompileOptions
   const parsed = withoutErrors(await parseSieveInSlices(text, { ...parseOptions(options), sliceMs: options.sliceMs }));
   if (!parsed.script) return { script: null, diagnostics: parsed.diagnostics };
   await nextTurn();
-  const v = validatorFor(options);
+  const v = validatorFor(options, options.sliceMs);
   options.language?.prepare?.(parsed.script, v);
   return result(parsed.script, parsed.diagnostics, v, await v.validateScriptInSlices(parsed.script, options.sliceMs), options);
 }
@@ -101,9 +101,11 @@ function withoutErrors({ script, diagnostics }: ParseResult): { script: Script |
   return hasErrors(diagnostics) ? { script: null, diagnostics } : { script, diagnostics };
 }
 
-function validatorFor(options: CompileOptions): Validator {
+/** The validator of a compile; `sliceMs` for one in turns, whose included scripts are compiled in turns too. */
+function validatorFor(options: CompileOptions, sliceMs?: number): Validator {
   const language = options.language;
   const registry = options.registry ?? registryFor(language);
+  const nested = (more: Parameters<NonNullable<ValidateOptions['compileNested']>>[1]): CompileOptions => ({ language, registry, hasMessage: options.hasMessage, limits: options.limits, knownList: options.knownList, ...more });
   return new Validator(registry, {
     file: options.file,
     hasMessage: options.hasMessage,
@@ -113,7 +115,8 @@ function validatorFor(options: CompileOptions): Validator {
     knownList: options.knownList,
     includes: options.includes,
     // RFC 6609: an included script is compiled as this one was (same extensions, same language).
-    compileNested: (t, more) => compileSieve(t, { language, registry, hasMessage: options.hasMessage, limits: options.limits, knownList: options.knownList, ...more }),
+    compileNested: (t, more) => compileSieve(t, nested(more)),
+    ...(sliceMs !== undefined ? { compileNestedInSlices: (t: string, more: Parameters<typeof nested>[0]) => compileSieveInSlices(t, { ...nested(more), sliceMs }) } : {}),
   });
 }
 

@@ -139,6 +139,13 @@ export interface CommandDef {
   constant?(b: Bound): boolean | undefined;
   /** Extra checks after the generic ones; report with v.error. */
   validate?(b: Bound, v: Validator): void;
+  /**
+   * Long work `validate` will need (include compiling the script it
+   * names), done ahead in turns of the event loop by a host that compiles
+   * while it serves (validate-in-slices.ts), just before the command is
+   * validated: `validate` then finds it done. A plain compile never calls it.
+   */
+  prepare?(node: Command, v: Validator): Promise<void>;
   execute?(b: Bound, rt: Runtime): MaybePromise<void>;
   evaluate?(b: Bound, rt: Runtime): MaybePromise<boolean>;
   /**

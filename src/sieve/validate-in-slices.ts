@@ -5,7 +5,9 @@
  * has passed the event loop gets a turn. A command with a large block (a
  * policy wrapped in one `if`) is validated up to its block, then its
  * block's statements the same way, then the rest of it: the same checks
- * in the same order as one validation, so the same result.
+ * in the same order as one validation, so the same result. Work a
+ * command's validation needs (include compiling its script) is done ahead,
+ * in turns too (CommandDef.prepare).
  */
 import { spanOf } from '../../grammars/sieve-nodes.js';
 import { nextTurn } from '../next-turn.js';
@@ -28,6 +30,8 @@ export async function validateInSlices(v: Validator, statements: readonly Statem
   const seq = new Sequence(v, depth);
   for (const s of statements) {
     if (seq.before(s)) {
+      const prepare = v.lookup(v.registry.commands, s.name)?.prepare;
+      if (prepare) await prepare(s, v);
       if (!s.block?.length || spanOf(s) < LARGE_BLOCK_CHARS) seq.after(s, v.invocation(s, 'command', depth));
       else {
         const o = v.opened(s, 'command', depth);

@@ -39,6 +39,8 @@ export interface ValidateOptions {
   language?: LanguageLayer;
   /** Compiles a script an `include` names, with the options this one was compiled with (compile.ts). */
   compileNested?: (text: string, options: Pick<CompileOptions, 'file' | 'loadScript' | 'setting' | 'includes' | 'knownList'>) => CompileResult;
+  /** compileNested in turns of the event loop, for a compile that is in turns itself (validate-in-slices.ts). */
+  compileNestedInSlices?: (text: string, options: Pick<CompileOptions, 'file' | 'loadScript' | 'setting' | 'includes' | 'knownList'>) => Promise<CompileResult>;
   /** False in SMTP phases before DATA: tests that read the message are refused. Default true. */
   hasMessage?: boolean;
   /**

@@ -22,8 +22,8 @@ function shape(bs: Bound[] | null): unknown {
 }
 
 
-async function both(text: string) {
-  const options = { file: 'x.siv', phase: 'data' };
+async function both(text: string, more: Partial<Parameters<typeof compileSieve>[1]> = {}) {
+  const options = { file: 'x.siv', phase: 'data', ...more };
   const whole = compileSieve(text, options);
   const sliced = await compileSieveInSlices(text, { ...options, sliceMs: 0 });
   expect(sliced.diagnostics).toEqual(whole.diagnostics);
@@ -112,6 +112,28 @@ describe('compiling in slices', () => {
     const sliced = await parseSieveInSlices(deep, { sliceMs: 0, pieceTokens: 2 });
     expect(sliced.diagnostics).toEqual(parseSieve(deep).diagnostics);
     expect(sliced.diagnostics.map((d) => d.message)).toEqual([expect.stringContaining('cannot nest command blocks deeper than 32 levels')]);
+  });
+
+  it('compiles a large included script in turns too, with what compileSieve gives', async () => {
+    const scripts = new Map([
+      ['big', buildScript(128 * 1024)],
+      ['small', 'require "include";\ninclude :once "big";\nkeep;\n'],
+      ['loop', 'require "include";\ninclude "loop";\n'],
+    ]);
+    const loadScript = (name: string) => scripts.get(name) ?? null;
+    const text = 'require "include";\ninclude "big";\ninclude "small";\nif true { include :optional "none"; }\n';
+    const turns = turnCounter();
+    const r = await compileSieveInSlices(text, { file: 'x.siv', phase: 'data', sliceMs: 0, loadScript });
+    const seen = turns.stop();
+    expect(r.diagnostics).toEqual([]);
+    const big = compileSieve(scripts.get('big')!, { file: 'big', phase: 'data' });
+    // A turn after every rule of the included script, as for the including one's.
+    expect(seen).toBeGreaterThanOrEqual(big.script!.commands.length);
+    expect(r.script!.facts).toEqual(compileSieve(text, { file: 'x.siv', phase: 'data', loadScript }).script!.facts);
+    await both(text, { loadScript });
+    // The limits and the errors of included scripts: the same messages, in the same order.
+    await both('require "include";\ninclude "big";\ninclude "small";\ninclude "big";\ninclude "loop";\ninclude "none";\n', { loadScript, setting: (s: string) => (s === 'sieve_include_max_includes' ? '3' : undefined) });
+    await both('require "include";\ninclude "small";\ninclude "loop";\n', { loadScript });
   });
 
   it('is how a configuration\'s scripts are compiled (start-up and every reload)', async () => {

@@ -6,7 +6,8 @@
  * (3.2); including a script that is running is an error, as is nesting
  * deeper than MAX_DEPTH.
  */
-import type { CompiledScript } from '../compile.js';
+import type { Command } from '../ast.js';
+import type { CompiledScript, CompileResult } from '../compile.js';
 import { andThen, runBlock } from '../interpreter.js';
 import type { Bound, Extension } from '../registry.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -82,6 +83,35 @@ function globalsOf(v: Validator): Set<string> {
   return g;
 }
 
+/** The chain of includes being compiled: the top script starts it, nested compiles get it through their options. */
+function chainOf(v: Validator): NonNullable<ValidateOptions['includes']> {
+  let inc = v.options.includes ?? (v.state.get(STATE) as ValidateOptions['includes']);
+  if (!inc) v.state.set(STATE, (inc = { stack: [v.options.file ?? ''], count: { n: 0 } }));
+  return inc;
+}
+
+const limitOf = (v: Validator, setting: string, dflt: number) => Number(v.options.setting?.(setting) ?? dflt);
+
+/**
+ * An included script compiled ahead, in turns (prepare), for the include
+ * that is validated next: used when the include finds the same text, the
+ * same chain and the same count, and the count then goes on as that compile
+ * left it, so the result is the one compiling it then would give.
+ */
+interface Prepared {
+  text: string;
+  stack: string;
+  n: number;
+  after: number;
+  result: CompileResult;
+}
+const PREPARED = 'include.prepared';
+const preparedOf = (v: Validator) => {
+  let m = v.state.get(PREPARED) as Map<string, Prepared> | undefined;
+  if (!m) v.state.set(PREPARED, (m = new Map()));
+  return m;
+};
+
 /**
  * Compiles an included script while the including one is validated, as
  * Pigeonhole does: a missing script, a circular include or a limit is a
@@ -92,23 +122,20 @@ function includeNow(b: Bound, v: Validator, name: string): void {
   const data = b.data as IncludeData;
   const location = b.tags.has('global') ? 'global' : 'personal';
   const key = `${location}:${name}`;
-  // The top script starts the chain; nested compiles get it through their options.
-  let inc = v.options.includes ?? (v.state.get(STATE) as typeof v.options.includes);
-  if (!inc) v.state.set(STATE, (inc = { stack: [v.options.file ?? ''], count: { n: 0 } }));
+  const inc = chainOf(v);
   const at = b.args[0]!.node.pos;
-  const limit = (setting: string, dflt: number) => Number(v.options.setting?.(setting) ?? dflt);
   if (inc.stack.includes(key)) {
     // RFC 6609 3.2: :once makes a repeated include a no-op, even a recursive one.
     if (b.tags.has('once')) data.linked = 'skip';
     else v.error(at, `circular include of ${location} script '${name}'`);
     return;
   }
-  if (inc.stack.length > limit('sieve_include_max_nesting_depth', MAX_DEPTH)) {
-    v.error(at, `include: nesting deeper than ${limit('sieve_include_max_nesting_depth', MAX_DEPTH)} scripts`);
+  if (inc.stack.length > limitOf(v, 'sieve_include_max_nesting_depth', MAX_DEPTH)) {
+    v.error(at, `include: nesting deeper than ${limitOf(v, 'sieve_include_max_nesting_depth', MAX_DEPTH)} scripts`);
     return;
   }
-  if (++inc.count.n > limit('sieve_include_max_includes', MAX_INCLUDES)) {
-    v.error(at, `include: more than ${limit('sieve_include_max_includes', MAX_INCLUDES)} included scripts`);
+  if (++inc.count.n > limitOf(v, 'sieve_include_max_includes', MAX_INCLUDES)) {
+    v.error(at, `include: more than ${limitOf(v, 'sieve_include_max_includes', MAX_INCLUDES)} included scripts`);
     return;
   }
   const text = v.options.loadScript!(name, location);
@@ -117,12 +144,15 @@ function includeNow(b: Bound, v: Validator, name: string): void {
     else v.error(at, `included ${location} script '${name}' does not exist`);
     return;
   }
-  const r = data.compile(text, {
-    file: name,
-    loadScript: v.options.loadScript,
-    setting: v.options.setting,
-    includes: { stack: [...inc.stack, key], count: inc.count },
-  });
+  const prepared = preparedOf(v).get(key);
+  preparedOf(v).delete(key);
+  let r: CompileResult;
+  if (prepared && prepared.text === text && prepared.n === inc.count.n && prepared.stack === inc.stack.join('\n')) {
+    r = prepared.result;
+    inc.count.n = prepared.after;
+  } else {
+    r = data.compile(text, { file: name, loadScript: v.options.loadScript, setting: v.options.setting, includes: { stack: [...inc.stack, key], count: inc.count } });
+  }
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   for (const d of errors) v.diagnostics.push({ ...d, includedFrom: [{ file: v.options.file ?? '', line: at.line, column: at.column }, ...(d.includedFrom ?? [])] });
   if (!r.script) v.error(at, `failed to include ${location} script '${name}'`);
@@ -130,6 +160,30 @@ function includeNow(b: Bound, v: Validator, name: string): void {
     data.linked = r.script;
     v.facts.include(key, r.script.facts);
   }
+}
+
+/**
+ * For a compile in turns: the script an include is about to link, compiled
+ * in turns (a large included script would otherwise be compiled in the
+ * one turn of the include's validation). Whatever includeNow would refuse
+ * is left to it.
+ */
+async function prepareInclude(node: Command, v: Validator): Promise<void> {
+  const arg = node.arguments.find((a) => a.kind !== 'tag');
+  const compile = v.options.compileNestedInSlices;
+  if (!compile || !v.options.loadScript || arg?.kind !== 'string' || arg.value.includes('$') || nameProblem(arg.value)) return;
+  const name = arg.value;
+  const location = node.arguments.some((a) => a.kind === 'tag' && a.name === 'global') ? 'global' : 'personal';
+  const key = `${location}:${name}`;
+  const inc = chainOf(v);
+  if (inc.stack.includes(key) || inc.stack.length > limitOf(v, 'sieve_include_max_nesting_depth', MAX_DEPTH)) return;
+  const n = inc.count.n + 1;
+  if (n > limitOf(v, 'sieve_include_max_includes', MAX_INCLUDES)) return;
+  const text = v.options.loadScript(name, location);
+  if (text === null) return;
+  const count = { n };
+  const result = await compile(text, { file: name, loadScript: v.options.loadScript, setting: v.options.setting, includes: { stack: [...inc.stack, key], count } });
+  preparedOf(v).set(key, { text, stack: inc.stack.join('\n'), n, after: count.n, result });
 }
 
 export const include: Extension = {
@@ -147,6 +201,7 @@ export const include: Extension = {
         { name: 'optional' },
       ],
       positional: [{ name: 'script name', type: 'string' }],
+      prepare: prepareInclude,
       validate(b, v) {
         const name = constantString(b.args[0]);
         if (name === null) {
