@@ -13,12 +13,13 @@
  *   - the same with `body :contains` (:text) and each message a short
  *     text part beside a 10 MiB base64 text attachment: the attachment is
  *     decoded as it is read;
- *   - the same with `body :raw :matches "*text*more*"` (texts in order):
- *     each body is read from the spool file as it comes too;
+ *   - the same with `body :raw :matches "*text*more*"` (texts in order),
+ *     and with `"*t?xt*end"` (a `?`, and text at the end): each body is
+ *     read from the spool file as it comes too;
  *   - the same with `body :raw :regex` whose matches are short (Momentum's
  *     own example): matched in windows of the body as it is read;
  *   - the same with a script that needs every body whole (`body :raw
- *     :matches` with a `?` in its key): each message is read whole
+ *     :regex` whose matches have no bound): each message is read whole
  *     against the budget, and past it the DATA gets 452 4.3.1;
  *   - the same with a script that tests the header fields of every MIME part
  *     (foreverypart, `header :mime`): the MIME reader streams the spool file
@@ -178,8 +179,9 @@ async function main() {
     const body = await withScript('body', 'require ["body", "reject"];\nif body :raw :contains "no such text" { reject "no"; }\n');
     const attached = await withScript('attached', 'require ["body", "reject"];\nif body :contains "no such text" { reject "no"; }\n', ATTACHED);
     const order = await withScript('order', 'require ["body", "reject"];\nif body :raw :matches "*no such*text*" { reject "no"; }\n');
+    const wildcard = await withScript('wildcard', 'require ["body", "reject"];\nif body :raw :matches "*no?such*text" { reject "no"; }\n');
     const regex = await withScript('regex', 'require ["body", "regex", "reject"];\nif body :raw :regex "\\\\bv[il1][a4].{,3}[gk].{,2}r[a4]\\\\b" { reject "no"; }\n');
-    const whole = await withScript('whole', 'require ["body", "reject"];\nif body :raw :matches "*no such?text*" { reject "no"; }\n');
+    const whole = await withScript('whole', 'require ["body", "reject", "regex"];\nif body :raw :regex "no such.*text" { reject "no"; }\n');
     const mime = await withScript('mime', 'require ["foreverypart", "mime", "reject"];\nforeverypart { if header :mime :type "content-type" "application" { reject "no"; } }\n');
     const milter = await run(dir, 'milter', '', undefined, 'milter');
     const relay = await run(dir, 'relay', '', undefined, 'relay');
@@ -189,8 +191,9 @@ async function main() {
     console.log(`  spooled, a script scanning every body  ${mb(body.peak).padStart(5)} MB  (${codes(body.codes)}; ${body.stored} stored; body :raw :contains)`);
     console.log(`  spooled, base64 text attachments, body :contains ${mb(attached.peak).padStart(5)} MB  (${codes(attached.codes)}; ${attached.stored} stored; decoded as read)`);
     console.log(`  spooled, texts in order in every body  ${mb(order.peak).padStart(5)} MB  (${codes(order.codes)}; ${order.stored} stored; body :raw :matches "*a*b*")`);
+    console.log(`  spooled, a \`?\` and an end in every body ${mb(wildcard.peak).padStart(5)} MB  (${codes(wildcard.codes)}; ${wildcard.stored} stored; body :raw :matches "*a?b*c")`);
     console.log(`  spooled, a short-match :regex on every body ${mb(regex.peak).padStart(5)} MB  (${codes(regex.codes)}; ${regex.stored} stored; body :raw :regex, in windows)`);
-    console.log(`  spooled, a script reading every body whole ${mb(whole.peak).padStart(5)} MB  (${codes(whole.codes)}; ${whole.stored} stored; body :raw :matches "*a?b*")`);
+    console.log(`  spooled, a script reading every body whole ${mb(whole.peak).padStart(5)} MB  (${codes(whole.codes)}; ${whole.stored} stored; body :raw :regex "a.*b")`);
     console.log(`  spooled, a script testing MIME parts   ${mb(mime.peak).padStart(5)} MB  (${codes(mime.codes)}; ${mime.stored} stored)`);
     console.log(`  relayed to a next hop (Gateway), until delivered ${mb(relay.peak).padStart(5)} MB  (${codes(relay.codes)}; ${relay.stored} delivered)`);
     console.log(`  the milter (smtp-cbv milter), as Postfix sends it ${mb(milter.peak).padStart(5)} MB  (${codes(milter.codes)}; Postfix keeps the mail)`);

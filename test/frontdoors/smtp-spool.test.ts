@@ -122,8 +122,8 @@ describe('messages spooled as they arrive', () => {
   });
 
   it('answers 452 4.3.1 when a script needs a spooled message whole and the budget has no room', async () => {
-    // A :matches with a `?` needs the body whole (a :contains, or :matches "*text*" or "*text*more*", reads it as it comes: below).
-    const policy = sievePolicy({ data: 'require ["body", "reject"]; if body :raw :matches "*nothing?like this*" { reject "no"; }' });
+    // A :regex whose matches have no bound needs the body whole (a :contains, a :matches, or a :regex of short matches, reads it as it comes: below).
+    const policy = sievePolicy({ data: 'require ["body", "reject", "regex"]; if body :raw :regex "nothing.*like this" { reject "no"; }' });
     const t = await start(policy, { maxMessageMemory: 1 << 20 });
     expect(await send(t, bigMessage(2 << 20).wire)).toBe('452 4.3.1 Insufficient system storage, try again later');
     expect(await t.spooled()).toEqual([]);
@@ -175,6 +175,21 @@ describe('messages spooled as they arrive', () => {
       t.setPolicy(sievePolicy({ data: `require ["body", "reject", "regex"]; if body :raw :regex "${regex}" { reject "seen"; }` }));
       if (seen) expect(await send(t, wire)).toBe('550 5.7.1 seen');
       else expect(await send(t, wire)).toMatch(/^250 /);
+    }
+    expect(await readdir(t.incoming)).toEqual([]);
+  });
+
+  it('scans a spooled body with :matches keys holding `?` or ending in text as it reads it', async () => {
+    // The budget (1 MiB) is smaller than the message: read whole, it would get 452.
+    const t = await start(acceptAll, { maxMessageMemory: 1 << 20 });
+    const { wire } = bigMessage(2 << 20);
+    const twice = `${withLineAt(20 * 65_536, 'Nothing Like', 2 << 20)}then THIS\r\n`;
+    // A `?` (one character: "ü" is two octets, one character) and an end: the body ends with the line "then THIS".
+    for (const [key, seen] of [['*nothing?like*then?this\r\n', true], ['*nothing?like*then?this', false], ['*gr??e € 7*', true], ['*gr???e € 7*', false], ['*nothing like*th?s\r\n', true]] as const) {
+      t.setPolicy(sievePolicy({ data: `require ["body", "reject"]; if body :raw :matches "${key}" { reject "seen"; }` }));
+      const reply = await send(t, key.startsWith('*gr') ? wire : twice);
+      if (seen) expect(reply).toBe('550 5.7.1 seen');
+      else expect(reply).toMatch(/^250 /);
     }
     expect(await readdir(t.incoming)).toEqual([]);
   });

@@ -10,7 +10,7 @@ import { containsMatch, isMatch, matchesMatch } from '../match/basic-match.js';
 import { parseGlob } from '../match/glob.js';
 import { asciiCasemap, type Comparator } from '../match/comparators.js';
 import { containsInPieces } from '../match/contains-in-pieces.js';
-import { type InOrderKey, inOrderInPieces } from '../match/in-order-in-pieces.js';
+import { type InOrderKey, inOrderInPieces, type Segment } from '../match/in-order-in-pieces.js';
 import { OFFLOAD_CHARS } from '../match/match-pool.js';
 import { inWorker, OFFLOAD_COMPARATORS } from '../match/match-types.js';
 import { compileRegex, regexMatch } from '../match/regex-match.js';
@@ -143,19 +143,25 @@ export function substrings(b: Bound, keys: string[], cmp: Comparator): string[] 
 
 /**
  * The keys of a :matches test that can be decided in order, as a body is
- * read, when every key is `S0*S1*...*Sn*` (it ends with `*` and has no
- * `?`: in-order-in-pieces.ts says why that is a search for S1, then S2
- * after it, ..., in a value that begins with S0), folded, for up to
- * INLINE_KEYS keys. Undefined for anything else: that needs the value
- * whole.
+ * read, when every key has a `*` (`S0*S1*...*Sn`: in-order-in-pieces.ts
+ * says why that is a search for S1, then S2 after it, ..., in a value that
+ * begins with S0 and ends with Sn), folded, for up to INLINE_KEYS keys.
+ * Undefined for anything else: that needs the value whole.
  */
 export function inOrder(b: Bound, keys: string[], cmp: Comparator): InOrderKey[] | undefined {
   if (!cmp.fold || !cmp.foldsEachCharacter || (b.matchType?.def ?? isMatch) !== matchesMatch || keys.length > INLINE_KEYS) return undefined;
   const out: InOrderKey[] = [];
+  // A segment without `?` is its text, found with indexOf; one with `?` is matched character by character.
+  const segment = (seg: Array<string | null>): Segment => (seg.includes(null) ? seg : seg.join(''));
   for (const key of keys) {
     const { segments } = parseGlob(key, cmp.fold);
-    if (segments.length < 2 || segments.at(-1)!.length > 0 || segments.some((seg) => seg.includes(null))) return undefined;
-    out.push({ start: segments[0]!.join(''), texts: segments.slice(1).filter((seg) => seg.length > 0).map((seg) => seg.join('')) });
+    if (segments.length < 2) return undefined;
+    const last = segments.at(-1)!;
+    out.push({
+      start: segment(segments[0]!),
+      texts: segments.slice(1, -1).filter((seg) => seg.length > 0).map(segment),
+      ...(last.length > 0 ? { end: segment(last) } : {}),
+    });
   }
   return out;
 }
