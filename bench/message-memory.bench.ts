@@ -13,6 +13,8 @@
  *   - the same with `body :contains` (:text) and each message a short
  *     text part beside a 10 MiB base64 text attachment: the attachment is
  *     decoded as it is read;
+ *   - the same with `body :text :contains` and each message one 10 MiB
+ *     HTML part: it is reduced to its text as it is read;
  *   - the same with `body :raw :matches "*text*more*"` (texts in order),
  *     and with `"*t?xt*end"` (a `?`, and text at the end): each body is
  *     read from the spool file as it comes too;
@@ -76,6 +78,9 @@ const ATTACHED = [
   '--b--',
   '',
 ].join('\r\n');
+
+/** A message of one HTML part, for body :text (reduced to its text as it is read). */
+const HTML = `From: a@sender.test\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nSubject: big html\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body>\r\n${'<tr><td class="c">cell &amp; more text</td></tr>\r\n'.repeat(Math.ceil(SIZE / 50))}</body></html>\r\n`;
 
 async function send(body = BODY): Promise<number> {
   const c = await RawSmtpClient.open(PORT);
@@ -178,6 +183,7 @@ async function main() {
     };
     const body = await withScript('body', 'require ["body", "reject"];\nif body :raw :contains "no such text" { reject "no"; }\n');
     const attached = await withScript('attached', 'require ["body", "reject"];\nif body :contains "no such text" { reject "no"; }\n', ATTACHED);
+    const html = await withScript('html', 'require ["body", "reject"];\nif body :text :contains "no such text" { reject "no"; }\n', HTML);
     const order = await withScript('order', 'require ["body", "reject"];\nif body :raw :matches "*no such*text*" { reject "no"; }\n');
     const wildcard = await withScript('wildcard', 'require ["body", "reject"];\nif body :raw :matches "*no?such*text" { reject "no"; }\n');
     const regex = await withScript('regex', 'require ["body", "regex", "reject"];\nif body :raw :regex "\\\\bv[il1][a4].{,3}[gk].{,2}r[a4]\\\\b" { reject "no"; }\n');
@@ -190,6 +196,7 @@ async function main() {
     console.log(`  smtp-cbv: spooled past 128 KiB         ${mb(after.peak).padStart(5)} MB  (${codes(after.codes)}; ${after.stored} stored)`);
     console.log(`  spooled, a script scanning every body  ${mb(body.peak).padStart(5)} MB  (${codes(body.codes)}; ${body.stored} stored; body :raw :contains)`);
     console.log(`  spooled, base64 text attachments, body :contains ${mb(attached.peak).padStart(5)} MB  (${codes(attached.codes)}; ${attached.stored} stored; decoded as read)`);
+    console.log(`  spooled, HTML bodies, body :text :contains ${mb(html.peak).padStart(5)} MB  (${codes(html.codes)}; ${html.stored} stored; reduced to text as read)`);
     console.log(`  spooled, texts in order in every body  ${mb(order.peak).padStart(5)} MB  (${codes(order.codes)}; ${order.stored} stored; body :raw :matches "*a*b*")`);
     console.log(`  spooled, a \`?\` and an end in every body ${mb(wildcard.peak).padStart(5)} MB  (${codes(wildcard.codes)}; ${wildcard.stored} stored; body :raw :matches "*a?b*c")`);
     console.log(`  spooled, a short-match :regex on every body ${mb(regex.peak).padStart(5)} MB  (${codes(regex.codes)}; ${regex.stored} stored; body :raw :regex, in windows)`);

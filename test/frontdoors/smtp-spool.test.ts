@@ -194,6 +194,21 @@ describe('messages spooled as they arrive', () => {
     expect(await readdir(t.incoming)).toEqual([]);
   });
 
+  it('reduces a large HTML part to its text as it reads it for body :text', async () => {
+    // The budget (1 MiB) is smaller than the message: reduced whole, it would get 452.
+    const t = await start(acceptAll, { maxMessageMemory: 1 << 20 });
+    const row = '<tr><td class="c">cell &amp; more</td></tr>\r\n';
+    const html = (middle: string) => `From: a@sender.test\r\nSubject: html\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><head><style>p { content: "Hidden Text"; }</style></head><body>\r\n${row.repeat(25_000)}${middle}${row.repeat(25_000)}</body></html>\r\n`;
+    const marked = html('<p>Buy <b>cheap</b> &quot;pills&quot; now</p>\r\n');
+    for (const [key, seen] of [['buy cheap "pills" now', true], ['cell & more', true], ['<b>', false], ['hidden text', false], ['&amp;', false]] as const) {
+      t.setPolicy(sievePolicy({ data: `require ["body", "reject"]; if body :text :contains "${key.replace(/"/g, '\\"')}" { reject "seen"; }` }));
+      const reply = await send(t, marked);
+      if (seen) expect(reply).toBe('550 5.7.1 seen');
+      else expect(reply).toMatch(/^250 /);
+    }
+    expect(await readdir(t.incoming)).toEqual([]);
+  });
+
   it('a client that leaves while its body is scanned as it comes: the file is removed and closed, the next client is served', async () => {
     // Room for the write buffers of the transfers the server may still be ending (320 KiB each) besides the last one's.
     const t = await start(sievePolicy({ data: 'require ["body", "reject"]; if body :contains ["k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8"] { reject "seen"; }' }), { maxMessageMemory: 4 << 20 });

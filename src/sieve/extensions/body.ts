@@ -3,7 +3,7 @@
  * body as one string (5.1); :content compares the decoded parts whose type
  * matches (5.2: multiparts give their prologue and epilogue, message/rfc822
  * its header); :text (the default) compares the text of textual parts, HTML
- * reduced to its text as Pigeonhole does.
+ * reduced to its text (runtime/html-text.ts) as Pigeonhole does.
  */
 import { andThen, matchSetup, matchTest } from '../interpreter.js';
 import { containsMatch, isMatch, matchesMatch } from '../match/basic-match.js';
@@ -22,6 +22,7 @@ import type { Bound, Extension } from '../registry.js';
 import { afterLoad, afterMimeTree, type MimePart, mimeTree, walkParts } from '../runtime/mime.js';
 import { decodedBody, identityEncoding, textAsItIs, transferEncoding } from '../runtime/mime-decode.js';
 import { decodedPieces } from '../runtime/decoded-pieces.js';
+import { htmlText, htmlTextPieces } from '../runtime/html-text.js';
 
 /** RFC 5173 5.2: "" matches every type, "text" a main type, "text/plain" exactly; anything else nothing. */
 export function typeMatches(spec: string, type: string): boolean {
@@ -48,17 +49,6 @@ function textOf(part: MimePart, budget: CpuBudget): string | null {
   if (!textual(part)) return null;
   const text = decodedBody(part, budget);
   return text === null ? null : html ? htmlText(text) : text;
-}
-
-/** HTML to plain text: tags dropped, common entities decoded. */
-function htmlText(html: string): string {
-  return html
-    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, '')
-    .replace(/<[^>]*>/g, '')
-    .replace(/&nbsp;/g, ' ')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
 }
 
 const NONE: string[] = [];
@@ -95,19 +85,20 @@ function collect(rt: Runtime, parts: MimePart[], from: number, values: string[],
 /**
  * What :text (or :content, naming its type) compares of a leaf that can be
  * read as it comes: its decoded text (decodedBody) in pieces, from its raw
- * body's. For :text plain text only: HTML is reduced to its text whole.
- * Undefined when the part is not such a leaf, its transfer encoding is
- * unknown, or its body is at hand (then it is read as before).
+ * body's; under :text, an HTML part's text (html-text.ts) as it is
+ * reduced. Undefined when the part is not such a leaf, its transfer
+ * encoding is unknown, or its body is at hand (then it is read as before).
  */
 function textPiecesOf(p: MimePart, wanted: ((p: MimePart) => boolean) | undefined): AsyncIterable<string> | undefined {
   if (p.children.length > 0 || p.embedded || p.tooDeep || p.type.startsWith('multipart/')) return undefined;
-  if (wanted ? !wanted(p) : !textual(p) || isHtml(p)) return undefined;
+  if (wanted ? !wanted(p) : !textual(p)) return undefined;
   const cte = transferEncoding(p);
   if (!identityEncoding(cte) && cte !== 'base64' && cte !== 'quoted-printable') return undefined;
   const raw = p.bodyPieces?.();
   if (!raw) return undefined;
   // Text taken as it is needs no decoding, but for a byte order mark (decodedBody).
-  return textAsItIs(p) ? withoutByteOrderMark(raw) : (decodedPieces(p, raw) ?? undefined);
+  const text = textAsItIs(p) ? withoutByteOrderMark(raw) : decodedPieces(p, raw);
+  return text && !wanted && isHtml(p) ? htmlTextPieces(text) : (text ?? undefined);
 }
 
 /**

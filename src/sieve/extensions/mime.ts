@@ -17,6 +17,7 @@ import { insideReplaced } from '../runtime/mime-replaced.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Validator } from '../validate.js';
 import { applyModifiers, checkVariableName, modifiersOf, modifierTags } from './variables.js';
+import { htmlText } from '../runtime/html-text.js';
 
 const needsMime = (tag: string) => (b: Bound, v: Validator) => {
   if (!b.tags.has('mime')) v.error(b.tags.get(tag)!.pos, `the :${tag} tag for the ${b.node.raw} test requires the :mime tag`);
@@ -186,7 +187,7 @@ export const extracttext: Extension = {
           const later = afterLoad(part.ready?.('body'), rt.budget, () => b.def.execute!(b, rt));
           if (later) return later;
           const t = decodedBody(part, rt.budget) ?? '';
-          text = part.type === 'text/html' ? t.replace(/<[^>]*>/g, '') : t;
+          text = part.type === 'text/html' ? htmlText(t) : t;
         }
         const first = b.tags.get('first')?.args[0];
         if (first?.kind === 'number') text = Array.from(text).slice(0, first.value).join('');
