@@ -206,6 +206,13 @@ describe('messages spooled as they arrive', () => {
       if (seen) expect(reply).toBe('550 5.7.1 seen');
       else expect(reply).toMatch(/^250 /);
     }
+    // A :regex of short matches (the default transform, :text) reads the part in windows of its text.
+    for (const [regex, seen] of [['\\\\bbuy [a-z]{5} .pills.', true], ['\\\\bbuy [a-z]{6} ', false], ['<b>', false]] as const) {
+      t.setPolicy(sievePolicy({ data: `require ["body", "reject", "regex"]; if body :regex "${regex}" { reject "seen"; }` }));
+      const reply = await send(t, marked);
+      if (seen) expect(reply).toBe('550 5.7.1 seen');
+      else expect(reply).toMatch(/^250 /);
+    }
     expect(await readdir(t.incoming)).toEqual([]);
   });
 

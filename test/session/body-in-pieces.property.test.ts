@@ -1,7 +1,8 @@
 /**
  * A body test that reads a spooled body in pieces (`body :raw :contains`,
  * and `body :contains` or `:content` on a large leaf, and the same with
- * `:matches "*text*"`, `"*text*more*"`, `"start*more*"` or `"*t?xt*end"`, its text read as it
+ * `:matches "*text*"`, `"*text*more*"`, `"start*more*"` or `"*t?xt*end"`, and
+ * `:regex` of short matches in windows), its text read as it
  * is or decoded as it is read: docs/server.md, "Messages on disk") answers
  * as the same test over the message in memory, for any message of one
  * part or of several (types, transfer encodings, bodies encoded or not,
@@ -80,7 +81,7 @@ function encoded(text: string, encoding: string | undefined): Buffer {
 describe('body tests reading a spooled body in pieces', () => {
   it('answer as the same test over the message in memory, for the parts of a multipart message', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(part, { minLength: 1, maxLength: 3 }), fc.array(words, { minLength: 1, maxLength: 3 }), fc.constantFrom(':text', '', ':content "text"', ':content "text/plain"', ':content ""', ':content "application"'), fc.constantFrom('', ':comparator "i;octet"'), fc.boolean(), fc.constantFrom('contains', 'one text', 'texts in order', 'a start, then texts', 'a `?` and an end'), async (parts, few, transform, comparator, many, form) => {
+      fc.asyncProperty(fc.array(part, { minLength: 1, maxLength: 3 }), fc.array(words, { minLength: 1, maxLength: 3 }), fc.constantFrom(':text', '', ':content "text"', ':content "text/plain"', ':content ""', ':content "application"'), fc.constantFrom('', ':comparator "i;octet"'), fc.boolean(), fc.constantFrom('contains', 'one text', 'texts in order', 'a start, then texts', 'a `?` and an end', 'a short regex'), async (parts, few, transform, comparator, many, form) => {
         // Many keys: the pieces are matched in windows, as a value in memory.
         const keys = many ? [...few, ...Array.from({ length: 20 }, (_, i) => `no key ${i}`)] : few;
         const message = Buffer.concat([
@@ -96,8 +97,11 @@ describe('body tests reading a spooled body in pieces', () => {
             : form === 'a `?` and an end'
               ? keys.map((k, i) => `*${k.slice(0, 1)}?${k.slice(2)}*${keys[(i + 1) % keys.length]}`)
               : keys.map((k, i) => `${form === 'texts in order' ? '*' : ''}${k}*${keys[(i + 1) % keys.length]}*`);
-        const test = form === 'contains' ? `:contains [${keys.map(sieveString).join(', ')}]` : `:matches [${globs.map(sieveString).join(', ')}]`;
-        const script = `require "body"; if body ${transform} ${comparator} ${test} { discard; }`;
+        // A :regex of short matches (a word, at a word's edge) is matched in windows of each part as it is read.
+        const regexes = keys.map((k) => `\\b${k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+        const test =
+          form === 'contains' ? `:contains [${keys.map(sieveString).join(', ')}]` : form === 'a short regex' ? `:regex [${regexes.map(sieveString).join(', ')}]` : `:matches [${globs.map(sieveString).join(', ')}]`;
+        const script = `require ["body", "regex"]; if body ${transform} ${comparator} ${test} { discard; }`;
         const inMemory = await verdict(script, bufferSource(message));
         const source = await spooled(message);
         expect(await verdict(script, source)).toBe(inMemory);

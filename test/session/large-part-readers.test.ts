@@ -82,6 +82,7 @@ const SCRIPTS: Record<string, string> = {
   'body :raw, a `?` and an end': 'require "body"; if body :raw :matches "*LAST?EPILOGUE??" { discard; }',
   'body :raw, texts in order': 'require "body"; if body :raw :matches "*MIDDLE-MARK*LAST*EPILOGUE*" { discard; }',
   'body :raw :regex, short matches': 'require ["body", "regex"]; if body :raw :regex "\\\\bLAST-EPI[L]OGUE\\\\b" { discard; }',
+  'body :text :regex, short matches': 'require ["body", "regex"]; if body :text :regex "\\\\bLAST-M[A]RK\\\\b" { discard; }',
   'body :binary': 'require "body"; if body :binary "application/octet-stream" :contains "4c 41 53 54 2d 4d 41 52 4b" { discard; }',
   extracttext:
     'require ["foreverypart", "extracttext", "variables", "mime"]; foreverypart { if header :mime :contains "content-type" "text" { extracttext "t"; if string :matches "${t}" "text of a large part*" { discard; } } }',
@@ -91,7 +92,7 @@ const SCRIPTS: Record<string, string> = {
 };
 
 /** The scripts that read the large part as it comes, without loading the message (docs/server.md, "Messages on disk"). */
-const READ_AS_IT_COMES = new Set(['body :text', 'body :content, a leaf', 'body :raw, a `?` and an end', 'body :raw, texts in order', 'body :raw :regex, short matches']);
+const READ_AS_IT_COMES = new Set(['body :text', 'body :content, a leaf', 'body :raw, a `?` and an end', 'body :raw, texts in order', 'body :raw :regex, short matches', 'body :text :regex, short matches']);
 
 async function run(script: string, source: Awaited<ReturnType<typeof spooled>>) {
   const r = compileSieve(script, { file: 'data.siv', ...policyCompileOptions('data.siv', { phase: 'data' }) });
@@ -121,6 +122,22 @@ describe('readers of a large part of a spooled message', () => {
       await source.dispose();
     });
   }
+
+  it('body :text :regex: a part with a line too long to cut into windows is loaded and matched whole', async () => {
+    // 300 KiB of word characters: a `\\b` pattern's windows cannot be cut (windows-in-pieces.ts).
+    const long = Buffer.from(['From: a@sender.test', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary=b', '', '--b', 'Content-Type: text/plain', '', `${'x'.repeat(300 * 1024)} needle`, '--b--', ''].join('\r\n'));
+    for (const [script, found] of [['require ["body", "regex"]; if body :text :regex "\\\\bneedle\\\\b" { discard; }', true], ['require ["body", "regex"]; if body :text :regex "\\\\bxneedle\\\\b" { discard; }', false]] as const) {
+      const inMemory = await run(script, bufferSource(long));
+      const incoming = new IncomingMessage({ dir, inMemoryLimit: 0, memory: { reserve: () => true, release: () => {} } });
+      incoming.write(long);
+      const source = await incoming.finish();
+      const fromFile = await run(script, source);
+      expect(fromFile.loaded).toBe(true);
+      expect(fromFile.actions).toEqual(inMemory.actions);
+      expect(fromFile.actions.includes('discard')).toBe(found);
+      await source.dispose();
+    }
+  });
 
   it('body :raw :contains: reads the file as it comes, without loading the message', async () => {
     const script = 'require "body"; if body :raw :contains ["no such mark", "last-epilogue"] { discard; }';

@@ -157,9 +157,15 @@ export function inOrder(b: Bound, keys: string[], cmp: Comparator): InOrderKey[]
   return out;
 }
 
-/** How a test reads a body that is not at hand, as it comes; undefined when it needs the body whole. */
-type ReadAsItComes = (pieces: AsyncIterable<string>) => Promise<boolean>;
+/** How a test reads a body that is not at hand, as it comes: whether it matched, undefined when it needs the body whole after all. */
+type ReadAsItComes = (pieces: AsyncIterable<string>) => Promise<boolean | undefined>;
 
+/**
+ * How a test reads a body as it comes: a substring test or a search for
+ * texts in order decides from the pieces; a :regex of short matches from
+ * windows of them, or answers undefined when a line is too long to cut,
+ * and then the body (or part) is read whole.
+ */
 function readerFor(b: Bound, rt: Runtime, keys: string[], cmp: Comparator): ReadAsItComes | undefined {
   const looked = substrings(b, keys, cmp);
   if (looked) {
@@ -168,7 +174,9 @@ function readerFor(b: Bound, rt: Runtime, keys: string[], cmp: Comparator): Read
     return (pieces) => containsInPieces(pieces, looked, cmp, rt.budget, wide);
   }
   const ordered = inOrder(b, keys, cmp);
-  return ordered && ((pieces) => inOrderInPieces(pieces, ordered, cmp, rt.budget));
+  if (ordered) return (pieces) => inOrderInPieces(pieces, ordered, cmp, rt.budget);
+  const reach = regexWindows(b, keys, cmp);
+  return reach && ((pieces) => regexInWindows(b, rt, pieces, reach, keys));
 }
 
 /** Window edges by how much they need (windows-in-pieces.ts): a window cut for 'line' suits 'word' too. */
@@ -236,8 +244,8 @@ function matchWaiting(b: Bound, rt: Runtime, values: string[], keys: string[]): 
 }
 
 /** The test over each of `bodies` in turn, as they are read; true at the first that matches. */
-async function matchedInAny(bodies: Iterable<AsyncIterable<string>>, read: ReadAsItComes): Promise<boolean> {
-  for (const pieces of bodies) if (await read(pieces)) return true;
+async function matchedInAny(bodies: ReadonlyMap<MimePart, AsyncIterable<string>>, read: ReadAsItComes, whole: (p: MimePart) => Promise<boolean>): Promise<boolean> {
+  for (const [part, pieces] of bodies) if ((await read(pieces)) ?? (await whole(part))) return true;
   return false;
 }
 
@@ -275,14 +283,9 @@ export const body: Extension = {
         const read = readerFor(b, rt, keys, cmp);
         const inPieces = read !== undefined;
         if (b.tags.has('raw')) {
-          const pieces = inPieces ? msg.bodyPieces?.() : undefined;
-          if (pieces) return read!(pieces);
           const whole = () => afterLoad(msg.load?.(), rt.budget, () => b.def.evaluate!(b, rt)) ?? matchTest(b, rt, [msg.body], keys, false);
-          // A :regex whose matches are short is matched in windows of the body as it is read.
-          const reach = regexWindows(b, keys, cmp);
-          const windowed = reach ? msg.bodyPieces?.() : undefined;
-          if (windowed) return regexInWindows(b, rt, windowed, reach!, keys).then((r) => r ?? whole());
-          return whole();
+          const pieces = inPieces ? msg.bodyPieces?.() : undefined;
+          return pieces ? read!(pieces).then((r) => r ?? whole()) : whole();
         }
         const later = afterMimeTree(msg, rt.budget, () => b.def.evaluate!(b, rt));
         if (later) return later;
@@ -309,8 +312,8 @@ export const body: Extension = {
         // For a test read in pieces (above), a leaf's text that is not at hand (a large part of a spooled
         // message) is not loaded: it is read and decoded as it comes, once the values at hand have not matched.
         const streamed = new Map<MimePart, AsyncIterable<string>>();
+        const inMemory = { pick, reads };
         if (inPieces) {
-          const inMemory = { pick, reads };
           const deferred = (p: MimePart) => {
             if (streamed.has(p)) return true;
             const pieces = textPiecesOf(p, wanted);
@@ -321,7 +324,12 @@ export const body: Extension = {
           pick = (p) => (streamed.has(p) ? NONE : inMemory.pick(p));
         }
         return andThen(collect(rt, Array.from(walkParts(mimeTree(msg))), 0, [], pick, reads), (values) => {
-          const rest = (matched: boolean) => (matched || streamed.size === 0 ? matched : matchedInAny(streamed.values(), read!));
+          // A part whose windows cannot be cut is loaded (against the budget) and matched whole.
+          const whole = async (p: MimePart) => {
+            await afterLoad(p.ready?.('body'), rt.budget, () => undefined);
+            return matchWaiting(b, rt, inMemory.pick(p), keys);
+          };
+          const rest = (matched: boolean) => (matched || streamed.size === 0 ? matched : matchedInAny(streamed, read!, whole));
           const r = matchWaiting(b, rt, values, keys);
           return r instanceof Promise ? r.then(rest) : rest(r);
         });
