@@ -400,6 +400,16 @@ export function spanOf(node: object): number {
   return n[STOP] !== undefined && n[START] !== undefined ? n[STOP] - n[START] : 0;
 }
 
+/** Where a node made by the parser begins in its script's text; NaN for another. */
+export function startOf(node: object): number {
+  return (node as Partial<Located>)[START] ?? Number.NaN;
+}
+
+/** A command or test parsed with the first test of its list only, given all of them (a large list parsed in pieces: sieve-pieces.ts). */
+export function withTests(node: Command | Test, tests: Test[]): void {
+  (node as { tests: Test[] }).tests = tests.slice();
+}
+
 /**
  * A command parsed with an empty block, given the statements of its block
  * and the end of its '}' (a large block parsed in pieces: sieve-pieces.ts).

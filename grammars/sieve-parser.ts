@@ -170,6 +170,22 @@ export class SieveParser extends SieveParserPieces {
     return exact(tests);
   });
 
+  /** `test *("," test)` at test nesting `level`: a run of the tests of a large test list, parsed apart (sieve-pieces.ts). */
+  testRun = this.RULE('testRun', (level: number): Test[] => {
+    let tests: Test[] = [this.SUBRULE(this.test, argsOf(level))];
+    this.MANY(() => {
+      this.CONSUME(Comma);
+      const t = this.SUBRULE2(this.test, argsOf(level));
+      if (!this.recording) tests = append(tests, t);
+    });
+    return exact(tests);
+  });
+
+  /** Whether the input has been read to its end (after testRun, which does not look for it). */
+  atEnd(): boolean {
+    return this.LA(1).tokenType === EOF;
+  }
+
   stringList = this.RULE('stringList', (): StringListArg => {
     this.CONSUME(LBracket);
     const open = this.consumed();

@@ -92,6 +92,13 @@ export abstract class SieveParserBase extends EmbeddedActionsParser {
    * limit counts as in a parse of the whole script.
    */
   depth = 0;
+  /**
+   * Where the input skips tokens of the Scan: from input index `gapAt` on,
+   * `gapLength` more (a piece whose head is parsed without the middle of
+   * a large block or test list: sieve-pieces.ts). None by default.
+   */
+  gapAt = Number.POSITIVE_INFINITY;
+  gapLength = 0;
   /** Problems found by the actions (limits, dialect), beside Chevrotain's recognition errors. */
   diagnostics: Diagnostic[] = [];
 
@@ -153,7 +160,8 @@ export abstract class SieveParserBase extends EmbeddedActionsParser {
 
   /** The index of the token last consumed: read right after a CONSUME, it is that token's. */
   protected consumed(): number {
-    return (this as unknown as ParserInternals).currIdx + this.base;
+    const i = (this as unknown as ParserInternals).currIdx;
+    return i + this.base + (i >= this.gapAt ? this.gapLength : 0);
   }
 
   /** Token i's start offset (NaN past either end: before the first token, at the end of the script). */

@@ -6,11 +6,11 @@
  */
 import { EOF, type IRecognitionException, type IToken } from './chevrotain.js';
 import type { Diagnostic, Position } from '../src/diagnostics.js';
-import { nextTurn } from '../src/next-turn.js';
-import type { Script, Statement } from '../src/sieve/ast.js';
+import { nextSlice, type SliceClock, sliceOver } from '../src/next-turn.js';
+import type { Command, Script, Statement, Test } from '../src/sieve/ast.js';
 import { defaultParseLimits, type Dialect, type ParseLimits, type ParseSettings, MOMENTUM_MAX_IDENTIFIER } from './sieve-limits.js';
 import { type Piece, piecesOf } from './sieve-pieces.js';
-import { withBlock } from './sieve-nodes.js';
+import { startOf, withBlock, withTests } from './sieve-nodes.js';
 import { SieveParser } from './sieve-parser.js';
 import { isErrorToken, lexSieve, sharedToken, sharedTokens, tokenObjects } from './sieve-tokens.js';
 import { scanSieve } from './sieve-scanner.js';
@@ -90,25 +90,48 @@ function parseLexed(text: string, lexed: Lexed, options: ParseOptions): ParseRes
 
 /**
  * The statements of tokens `from` to just before `to`, parsed on their own
- * at block `depth`, then the token at `close` if given (a large block's
- * '}', its statements left to other pieces); undefined when that run holds
- * any problem.
+ * at block `depth`, then tokens `tail[0]` to just before `tail[1]` when
+ * given (after a gap: the middle of a large block or test list is left to
+ * other pieces); undefined when that run holds any problem.
  */
-function parsePiece(lexed: Lexed, from: number, to: number, depth: number, close?: number): Statement[] | undefined {
+function parsePiece(lexed: Lexed, from: number, to: number, depth: number, tail?: readonly [number, number]): Statement[] | undefined {
+  const tokens = sharedTokens(lexed.scan, from, to);
+  if (tail) for (let i = tail[0]; i < tail[1]; i++) tokens.push(sharedToken(lexed.scan, i));
+  const script = withPiece(lexed, from, depth, tail ? [to - from, tail[0] - to] : undefined, () => parseOver(tokens, emptyScript()));
+  return script && script.commands;
+}
+
+/** Tests `from` to just before `to`, separated by ',', parsed at test nesting `level`; undefined when they hold any problem. */
+function parseTests(lexed: Lexed, from: number, to: number, level: number): Test[] | undefined {
+  return withPiece(lexed, from, 0, undefined, () => {
+    parser.input = sharedTokens(lexed.scan, from, to);
+    const tests = parser.testRun(level);
+    return parser.atEnd() ? tests : undefined;
+  });
+}
+
+/** Runs `parse` with the shared parser set up for a piece (`gap`: its input index and length); its result when clean. */
+function withPiece<T>(lexed: Lexed, from: number, depth: number, gap: readonly [number, number] | undefined, parse: () => T | undefined): T | undefined {
   parser.lines = lexed.lines;
   parser.scan = lexed.scan;
   parser.settings = lexed.settings;
   parser.base = from;
   parser.depth = depth;
-  const tokens = sharedTokens(lexed.scan, from, to);
-  if (close !== undefined) tokens.push(sharedToken(lexed.scan, close));
-  const script = parseOver(tokens, emptyScript());
+  if (gap) [parser.gapAt, parser.gapLength] = gap;
+  let result: T | undefined;
+  try {
+    result = parse();
+  } catch {
+    result = undefined;
+  }
   const clean = parser.errors.length === 0 && parser.diagnostics.length === 0;
   parser.input = NO_TOKENS;
   parser.scan = NO_SCAN;
   parser.base = 0;
   parser.depth = 0;
-  return clean ? script.commands : undefined;
+  parser.gapAt = Number.POSITIVE_INFINITY;
+  parser.gapLength = 0;
+  return clean ? result : undefined;
 }
 
 /**
@@ -144,27 +167,51 @@ export async function parseSieveInSlices(text: string, options: ParseOptions & {
 }
 
 /** The statements of `pieces` at block `depth`, a turn given whenever the clock's slice is over; undefined at the first piece with a problem. */
-async function parsePieces(lexed: Lexed, pieces: Piece[], depth: number, clock: { sliceMs: number; since: number }): Promise<Statement[] | undefined> {
+async function parsePieces(lexed: Lexed, pieces: Piece[], depth: number, clock: SliceClock): Promise<Statement[] | undefined> {
   const statements: Statement[] = [];
   for (const piece of pieces) {
-    if (performance.now() - clock.since >= clock.sliceMs) {
-      await nextTurn();
-      clock.since = performance.now();
-    }
-    if ('to' in piece) {
+    if (sliceOver(clock)) await nextSlice(clock);
+    if (piece.kind === 'run') {
       const run = parsePiece(lexed, piece.from, piece.to, depth);
       if (run === undefined) return undefined;
       for (const s of run) statements.push(s);
       continue;
     }
-    // The command with an empty block, then its block's statements one depth in.
-    const head = parsePiece(lexed, piece.from, piece.open + 1, depth, piece.close);
-    if (head?.length !== 1 || head[0]!.kind !== 'command') return undefined;
-    const block = await parsePieces(lexed, piece.body, depth + 1, clock);
-    if (block === undefined) return undefined;
-    statements.push(withBlock(head[0]!, block, lexed.scan.stops[piece.close]!));
+    if (piece.kind === 'block') {
+      // The command with an empty block, then its block's statements one depth in.
+      const head = parsePiece(lexed, piece.from, piece.open + 1, depth, [piece.close, piece.close + 1]);
+      if (head?.length !== 1 || head[0]!.kind !== 'command') return undefined;
+      const block = await parsePieces(lexed, piece.body, depth + 1, clock);
+      if (block === undefined) return undefined;
+      statements.push(withBlock(head[0]!, block, lexed.scan.stops[piece.close]!));
+      continue;
+    }
+    // The command with its list's first test, then the other tests a run at a time, at the list's level.
+    const head = parsePiece(lexed, piece.from, piece.first, depth, [piece.close, piece.to]);
+    const command = head?.length === 1 && head[0]!.kind === 'command' ? head[0] : undefined;
+    const owner = command && listOwner(command, 0, lexed.scan.starts[piece.open + 1]!);
+    if (!owner) return undefined;
+    const tests = [...owner.node.tests];
+    for (const run of piece.runs) {
+      if (sliceOver(clock)) await nextSlice(clock);
+      const more = parseTests(lexed, run.from, run.to, owner.level);
+      if (more === undefined) return undefined;
+      for (const t of more) tests.push(t);
+    }
+    withTests(owner.node, tests);
+    statements.push(command!);
   }
   return statements;
+}
+
+/** The command or test (nested `level` deep: 0 for the command) whose test list begins with a test at offset `start`, and the level its tests are parsed at. */
+function listOwner(node: Command | Test, level: number, start: number): { node: Command | Test; level: number } | undefined {
+  if (node.testList && node.tests.length === 1 && startOf(node.tests[0]!) === start) return { node, level: level + 1 };
+  for (const t of node.tests) {
+    const found = listOwner(t, level + 1, start);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** About 14 KiB of the benchmark's script: about a millisecond to parse. */

@@ -185,6 +185,14 @@ export class Validator {
    * later, in turns: validate-in-slices.ts).
    */
   opened(node: Invocation, as: 'command' | 'test', depth: number, given?: CommandDef): Opened | null {
+    const o = this.openedHead(node, as, depth, given);
+    if (o === null) return null;
+    for (const t of this.testsOf(o)) this.tested(o, this.invocation(t, 'test', depth));
+    return this.openedTail(o);
+  }
+
+  /** An invocation validated up to its tests (opened's first part; validate-in-slices.ts takes a large test list in turns). */
+  openedHead(node: Invocation, as: 'command' | 'test', depth: number, given?: CommandDef): Opened | null {
     const def = given ?? this.lookup(this.registry.commands, node.name);
     if (!def) {
       if (!this.unknownCommands.has(node.name)) {
@@ -223,22 +231,37 @@ export class Validator {
       b.def.validate(b, this);
       ok = this.errorCount() === before;
     }
-    // Descend, so that errors further in are found in the same run; a command
-    // that takes no tests has its stray "tests" reported once, above.
-    for (const t of (def.tests ?? 'none') === 'none' ? [] : node.tests) {
-      const tb = this.invocation(t, 'test', depth);
-      if (tb) b.tests.push(tb);
-      else ok = false;
-    }
-    const cmd = node as Invocation & { block?: Statement[] | null };
+    return { b, ok, def, as };
+  }
+
+  /**
+   * The tests to descend into, so that errors further in are found in the
+   * same run; a command that takes no tests has its stray "tests" reported
+   * once, by openedHead.
+   */
+  testsOf(o: Opened): readonly Invocation[] {
+    return (o.def.tests ?? 'none') === 'none' ? [] : o.b.node.tests;
+  }
+
+  /** One of testsOf(o), validated: `tb`, or null when it has errors. */
+  tested(o: Opened, tb: Bound | null): void {
+    if (tb) o.b.tests.push(tb);
+    else o.ok = false;
+  }
+
+  /** The rest of opened, once its tests are validated. */
+  openedTail(o: Opened): Opened {
+    const { b, def, as } = o;
+    const cmd = b.node as Invocation & { block?: Statement[] | null };
     // A block behind a test that is false at compile time is skipped, unvalidated (RFC 5463 4).
     const never = b.tests.length === 1 && b.tests[0]!.def.constant?.(b.tests[0]!) === false;
     if (never) b.block = [];
     else if (as === 'command' && cmd.block && (def.block ?? 'none') !== 'none') {
       this.enclosing.push(b);
-      return { b, ok, block: cmd.block, errorsBefore: this.errorCount() };
+      o.block = cmd.block;
+      o.errorsBefore = this.errorCount();
     }
-    return { b, ok };
+    return o;
   }
 
   /** The rest of an opened invocation, given its block's bound statements if it has a block; null when it has errors. */
@@ -326,6 +349,9 @@ export class Validator {
 export interface Opened {
   b: Bound;
   ok: boolean;
+  /** Its definition as looked up (before a tag that gives it another meaning). */
+  def: CommandDef;
+  as: 'command' | 'test';
   /** The statements of its block, when they are to be validated. */
   block?: Statement[];
   /** The errors before its block. */

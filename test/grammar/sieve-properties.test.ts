@@ -236,15 +236,17 @@ describe('a parse in pieces (parseSieveInSlices)', () => {
       gcommand.map(printCommand),
       sieveppStatement,
       fc.tuple(fc.constantFrom('if true', 'if anyof (false, exists "x")', 'foreverypart :name "x"', 'elsif exists "a"', 'else'), fc.array(tie('s'), { minLength: 1, maxLength: 5 })).map(([head, body]) => `${head} {\n${body.join('\n')}\n}`),
+      // Test lists of several tests, some nested, under the command or under one of its tests.
+      fc.tuple(fc.constantFrom('if', 'if not', 'if allof (true,', 'elsif', 'x'), fc.array(gtest.map(printTest), { minLength: 2, maxLength: 8 }), fc.constantFrom(' { keep; }', ';')).map(([head, tests, end]) => `${head.endsWith(',') ? `${head} anyof (${tests.join(', ')}))` : `${head} anyof (${tests.join(', ')})`}${end}`),
     ),
   })).s;
 
-  /** Whether every run of pieces cut with one token a run holds one statement each, and every block piece one statement whose block is cut the same way. */
+  /** Whether every piece of a cut with one token a run holds one statement, and every block piece one statement whose block is cut the same way. */
   function oneStatementEach(pieces: Piece[], statements: readonly Statement[]): boolean {
-    return pieces.length === statements.length && pieces.every((p, i) => 'to' in p || oneStatementEach(p.body, (statements[i] as { block: Statement[] }).block));
+    return pieces.length === statements.length && pieces.every((p, i) => p.kind !== 'block' || oneStatementEach(p.body, (statements[i] as { block: Statement[] }).block));
   }
 
-  it('gives what one parse gives, cut after any statement, in blocks too', async () => {
+  it('gives what one parse gives, cut after any statement, in blocks and test lists too', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(statement, { maxLength: 8 }), fc.integer({ min: 1, max: 40 }), fc.constantFrom('\n', '\r\n', ' '), async (statements, pieceTokens, sep) => {
         const text = statements.join(sep);

@@ -114,6 +114,27 @@ describe('compiling in slices', () => {
     expect(sliced.diagnostics.map((d) => d.message)).toEqual([expect.stringContaining('cannot nest command blocks deeper than 32 levels')]);
   });
 
+  it('parses and validates a rule with a large test list in turns too', async () => {
+    const tests = Array.from({ length: 3000 }, (_, i) => `header :contains "subject" "spam word ${i}"`);
+    const text = `require "fileinto";\nif anyof (${tests.join(', ')}) { fileinto "Junk"; }\nif not allof (true, ${tests.join(', ')}) { keep; }\n`;
+    const turns = turnCounter();
+    const r = await compileSieveInSlices(text, { file: 'x.siv', phase: 'data', sliceMs: 0 });
+    const seen = turns.stop();
+    expect(r.diagnostics).toEqual([]);
+    expect(r.script!.commands[1]!.tests[0]!.tests).toHaveLength(3000);
+    // Many turns in both rules' lists, where each rule took one turn to parse and one to validate.
+    expect(seen).toBeGreaterThan(100);
+    await both(text);
+    expect(JSON.stringify((await parseSieveInSlices(text, { sliceMs: 0 })).script)).toBe(JSON.stringify(parseSieve(text).script));
+    // The nesting limit counts from the list's own level: 30 `not`s under `anyof` reach level 32, the most there may be.
+    for (const nots of [30, 31]) {
+      const deep = `if anyof (${tests.slice(0, 20).join(', ')}, ${'not '.repeat(nots)}exists "a", ${tests.slice(0, 20).join(', ')}) { keep; }\n`;
+      const sliced = await parseSieveInSlices(deep, { sliceMs: 0, pieceTokens: 4 });
+      expect(sliced.diagnostics).toEqual(parseSieve(deep).diagnostics);
+      expect(sliced.diagnostics.length).toBe(nots === 30 ? 0 : 1);
+    }
+  });
+
   it('compiles a large included script in turns too, with what compileSieve gives', async () => {
     const scripts = new Map([
       ['big', buildScript(128 * 1024)],
