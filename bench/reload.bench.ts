@@ -7,7 +7,8 @@
  * alternating rounds. A timer every millisecond finds the longest gap; the
  * total time of each compile is printed too. The same rules wrapped in one
  * `if` (one top-level rule, whose block is parsed and validated in turns
- * of its own) are compiled in slices too.
+ * of its own) are compiled in slices too, and so is one rule whose test
+ * list (`anyof`) fills the size limit.
  */
 import { performance } from 'node:perf_hooks';
 import { compileSieve, compileSieveInSlices } from '../src/sievepp/compile.js';
@@ -16,6 +17,16 @@ import { buildScript } from './sieve-script.js';
 
 const ROUNDS = 6;
 const text = buildScript(defaultParseLimits.maxScriptSize);
+/** One rule: `anyof` of as many header tests as fit in the size limit. */
+const oneList = ((limit: number) => {
+  const tests: string[] = [];
+  for (let size = 64, i = 0; size < limit; i++) {
+    const t = `header :contains "subject" "spam word ${i}"`;
+    tests.push(t);
+    size += t.length + 2;
+  }
+  return `require "fileinto";\nif anyof (${tests.join(', ')}) { fileinto "Junk"; }\n`;
+})(defaultParseLimits.maxScriptSize - 64);
 /** The same rules inside `if true { ... }`, still within the size limit. */
 const wrapped = ((t: string) => {
   const nl = t.indexOf('\n');
@@ -51,15 +62,19 @@ async function main() {
     await watched(() => compileSieve(text, options));
   }
   if (!compileSieve(wrapped, options).script) throw new Error('the wrapped benchmark script does not compile');
+  if (!compileSieve(oneList, options).script) throw new Error('the test-list benchmark script does not compile');
   await watched(() => compileSieveInSlices(wrapped, { ...options, sliceMs: 10 }));
+  await watched(() => compileSieveInSlices(oneList, { ...options, sliceMs: 10 }));
   const sliced: Array<{ longest: number; total: number }> = [];
   const whole: Array<{ longest: number; total: number }> = [];
   const inOneRule: Array<{ longest: number; total: number }> = [];
+  const inOneList: Array<{ longest: number; total: number }> = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? ['sliced', 'whole', 'wrapped'] : ['wrapped', 'whole', 'sliced'];
+    const order = r % 2 === 0 ? ['sliced', 'whole', 'wrapped', 'list'] : ['list', 'wrapped', 'whole', 'sliced'];
     for (const which of order) {
       if (which === 'sliced') sliced.push(await watched(() => compileSieveInSlices(text, { ...options, sliceMs: 10 })));
       else if (which === 'wrapped') inOneRule.push(await watched(() => compileSieveInSlices(wrapped, { ...options, sliceMs: 10 })));
+      else if (which === 'list') inOneList.push(await watched(() => compileSieveInSlices(oneList, { ...options, sliceMs: 10 })));
       else whole.push(await watched(() => compileSieve(text, options)));
     }
   }
@@ -69,6 +84,7 @@ async function main() {
   console.log(`  baseline: in one turn (compileSieve)     ${show(whole)}`);
   console.log(`  in slices, as the server compiles        ${show(sliced)}`);
   console.log(`  the same rules in one if, in slices      ${show(inOneRule)}`);
+  console.log(`  one rule, anyof of tests, in slices      ${show(inOneList)}`);
   console.log(`  ratio longest turn, slices / one turn: ${(median(sliced.map((x) => x.longest)) / median(whole.map((x) => x.longest))).toFixed(2)}`);
 }
 
