@@ -93,6 +93,19 @@ function chainOf(v: Validator): NonNullable<ValidateOptions['includes']> {
 const limitOf = (v: Validator, setting: string, dflt: number) => Number(v.options.setting?.(setting) ?? dflt);
 
 /**
+ * Why the include of `key` cannot be linked, in Pigeonhole's order: it is
+ * one the chain is in ('circular'), the chain is too deep, or it would be
+ * one include too many (the message); undefined when nothing stops it.
+ */
+function refusal(v: Validator, inc: NonNullable<ValidateOptions['includes']>, key: string): 'circular' | string | undefined {
+  if (inc.stack.includes(key)) return 'circular';
+  const depth = limitOf(v, 'sieve_include_max_nesting_depth', MAX_DEPTH);
+  if (inc.stack.length > depth) return `include: nesting deeper than ${depth} scripts`;
+  const most = limitOf(v, 'sieve_include_max_includes', MAX_INCLUDES);
+  return inc.count.n + 1 > most ? `include: more than ${most} included scripts` : undefined;
+}
+
+/**
  * An included script compiled ahead, in turns (prepare), for the include
  * that is validated next: used when the include finds the same text, the
  * same chain and the same count, and the count then goes on as that compile
@@ -124,20 +137,12 @@ function includeNow(b: Bound, v: Validator, name: string): void {
   const key = `${location}:${name}`;
   const inc = chainOf(v);
   const at = b.args[0]!.node.pos;
-  if (inc.stack.includes(key)) {
-    // RFC 6609 3.2: :once makes a repeated include a no-op, even a recursive one.
-    if (b.tags.has('once')) data.linked = 'skip';
-    else v.error(at, `circular include of ${location} script '${name}'`);
-    return;
-  }
-  if (inc.stack.length > limitOf(v, 'sieve_include_max_nesting_depth', MAX_DEPTH)) {
-    v.error(at, `include: nesting deeper than ${limitOf(v, 'sieve_include_max_nesting_depth', MAX_DEPTH)} scripts`);
-    return;
-  }
-  if (++inc.count.n > limitOf(v, 'sieve_include_max_includes', MAX_INCLUDES)) {
-    v.error(at, `include: more than ${limitOf(v, 'sieve_include_max_includes', MAX_INCLUDES)} included scripts`);
-    return;
-  }
+  const refused = refusal(v, inc, key);
+  // RFC 6609 3.2: :once makes a repeated include a no-op, even a recursive one.
+  if (refused === 'circular' && b.tags.has('once')) data.linked = 'skip';
+  else if (refused) v.error(at, refused === 'circular' ? `circular include of ${location} script '${name}'` : refused);
+  if (refused) return;
+  inc.count.n++;
   const text = v.options.loadScript!(name, location);
   if (text === null) {
     if (b.tags.has('optional')) data.linked = 'skip';
@@ -176,9 +181,8 @@ async function prepareInclude(node: Command, v: Validator): Promise<void> {
   const location = node.arguments.some((a) => a.kind === 'tag' && a.name === 'global') ? 'global' : 'personal';
   const key = `${location}:${name}`;
   const inc = chainOf(v);
-  if (inc.stack.includes(key) || inc.stack.length > limitOf(v, 'sieve_include_max_nesting_depth', MAX_DEPTH)) return;
+  if (refusal(v, inc, key)) return;
   const n = inc.count.n + 1;
-  if (n > limitOf(v, 'sieve_include_max_includes', MAX_INCLUDES)) return;
   const text = v.options.loadScript(name, location);
   if (text === null) return;
   const count = { n };
