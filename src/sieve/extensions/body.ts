@@ -117,30 +117,22 @@ const INLINE_KEYS = 16;
  * stars alone matches every value, as "" is contained in every value).
  * Undefined for anything else: that needs the value whole.
  */
-export function substrings(b: Bound, keys: string[], cmp: Comparator): string[] | undefined {
+export function substrings(b: Bound, keys: string[], cmp: Comparator, starred = starredKeys(b, keys, cmp)): string[] | undefined {
   if (!cmp.fold || !cmp.foldsEachCharacter) return undefined;
-  const mt = b.matchType?.def ?? isMatch;
-  if (mt === containsMatch) return keys;
-  if (mt !== matchesMatch) return undefined;
-  const out: string[] = [];
-  for (const key of keys) {
-    const { segments } = parseGlob(key, cmp.fold);
-    const inner = segments.slice(1, -1).filter((seg) => seg.length > 0);
-    if (segments.length < 2 || segments[0]!.length > 0 || segments.at(-1)!.length > 0 || inner.length > 1 || inner.some((seg) => seg.includes(null))) return undefined;
-    out.push(inner.length ? inner[0]!.join('') : '');
-  }
-  return out;
+  if ((b.matchType?.def ?? isMatch) === containsMatch) return keys;
+  const text = (k: InOrderKey) => k.texts[0] ?? '';
+  if (!starred?.every((k) => k.start === '' && k.end === undefined && k.texts.length <= 1 && typeof text(k) === 'string')) return undefined;
+  return starred.map((k) => text(k) as string);
 }
 
 /**
- * The keys of a :matches test that can be decided in order, as a body is
- * read, when every key has a `*` (`S0*S1*...*Sn`: in-order-in-pieces.ts
- * says why that is a search for S1, then S2 after it, ..., in a value that
- * begins with S0 and ends with Sn), folded, for up to INLINE_KEYS keys.
- * Undefined for anything else: that needs the value whole.
+ * Every key of a :matches test as `S0*S1*...*Sn` (in-order-in-pieces.ts),
+ * folded, each parsed once for both readers that use it (substrings,
+ * inOrder); undefined when a key has no `*`, the test is not :matches, or
+ * the comparator does not fold character by character.
  */
-export function inOrder(b: Bound, keys: string[], cmp: Comparator): InOrderKey[] | undefined {
-  if (!cmp.fold || !cmp.foldsEachCharacter || (b.matchType?.def ?? isMatch) !== matchesMatch || keys.length > INLINE_KEYS) return undefined;
+function starredKeys(b: Bound, keys: string[], cmp: Comparator): InOrderKey[] | undefined {
+  if (!cmp.fold || !cmp.foldsEachCharacter || (b.matchType?.def ?? isMatch) !== matchesMatch) return undefined;
   const out: InOrderKey[] = [];
   // A segment without `?` is its text, found with indexOf; one with `?` is matched character by character.
   const segment = (seg: Array<string | null>): Segment => (seg.includes(null) ? seg : seg.join(''));
@@ -157,6 +149,17 @@ export function inOrder(b: Bound, keys: string[], cmp: Comparator): InOrderKey[]
   return out;
 }
 
+/**
+ * The keys of a :matches test that can be decided in order, as a body is
+ * read, when every key has a `*` (`S0*S1*...*Sn`: in-order-in-pieces.ts
+ * says why that is a search for S1, then S2 after it, ..., in a value that
+ * begins with S0 and ends with Sn), folded, for up to INLINE_KEYS keys.
+ * Undefined for anything else: that needs the value whole.
+ */
+export function inOrder(b: Bound, keys: string[], cmp: Comparator, starred = starredKeys(b, keys, cmp)): InOrderKey[] | undefined {
+  return keys.length > INLINE_KEYS ? undefined : starred;
+}
+
 /** How a test reads a body that is not at hand, as it comes: whether it matched, undefined when it needs the body whole after all. */
 type ReadAsItComes = (pieces: AsyncIterable<string>) => Promise<boolean | undefined>;
 
@@ -167,13 +170,14 @@ type ReadAsItComes = (pieces: AsyncIterable<string>) => Promise<boolean | undefi
  * and then the body (or part) is read whole.
  */
 function readerFor(b: Bound, rt: Runtime, keys: string[], cmp: Comparator): ReadAsItComes | undefined {
-  const looked = substrings(b, keys, cmp);
+  const starred = starredKeys(b, keys, cmp);
+  const looked = substrings(b, keys, cmp, starred);
   if (looked) {
     // Inline for a few keys, in windows matched as a value in memory (in a worker) for many.
     const wide = keys.length > INLINE_KEYS ? { chars: OFFLOAD_CHARS, match: (value: string) => matchWaiting(b, rt, [value], keys) } : undefined;
     return (pieces) => containsInPieces(pieces, looked, cmp, rt.budget, wide);
   }
-  const ordered = inOrder(b, keys, cmp);
+  const ordered = inOrder(b, keys, cmp, starred);
   if (ordered) return (pieces) => inOrderInPieces(pieces, ordered, cmp, rt.budget);
   const reach = regexWindows(b, keys, cmp);
   return reach && ((pieces) => regexInWindows(b, rt, pieces, reach, keys));
