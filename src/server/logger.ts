@@ -26,16 +26,50 @@ export function createLogger(settings: LogSettings = {}, env: NodeJS.ProcessEnv 
   if (wantPretty) return pino(options, pretty({ sync: true, singleLine: true, translateTime: 'SYS:standard', ignore: 'pid,hostname,name' }));
   // JSON lines are written asynchronously: a synchronous write per line held
   // the event loop for every transaction (a slow pipe or disk held every
-  // session). Lines that arrive while a write is in flight go out together
-  // in the next one, and pino writes what is still buffered synchronously
-  // when the process exits; only a kill -9 can lose the last lines. A write
+  // session). Lines are gathered (gathered() below) and go out together,
+  // and pino writes what is still buffered synchronously when the process
+  // exits; only a kill -9 can lose the last lines. A write
   // holds whole lines and at most PIPE_BUF (4096) octets, so that the lines
   // of several workers sharing one pipe never interleave (pipe(7)).
   // A file is opened here, synchronously: opened by the stream, it would not
   // be ready for a process that logs and exits at once.
   const fd = typeof settings.dest === 'string' ? openSync(settings.dest, 'a') : (settings.dest ?? 1);
   if (fd === 1) stdoutForLogsOnly();
-  return pino(options, pino.destination({ fd, sync: false, maxWrite: 4096 }));
+  return pino(options, gathered(pino.destination({ fd, sync: false, maxWrite: PIPE_BUF, minLength: GATHER_OCTETS })));
+}
+
+/** pipe(7): a write of at most this many octets to a pipe is never interleaved with another's. */
+const PIPE_BUF = 4096;
+type Destination = ReturnType<typeof pino.destination>;
+/** Lines are written once this many octets wait (sonic-boom's minLength: it must stay below maxWrite)... */
+const GATHER_OCTETS = PIPE_BUF - 512;
+/** ...or this many milliseconds after the first of them was logged. */
+const GATHER_MS = 20;
+
+/**
+ * Lines gathered for a moment and written together: a write per line cost
+ * the event loop a hand-over to the thread pool for every transaction, one
+ * of the dearest steps of a short one (docs/server.md, "Logs"). A line
+ * waits at most GATHER_MS; the timer does not keep the process alive, and
+ * what is still buffered is written synchronously when it exits.
+ */
+function gathered(dest: Destination): Destination {
+  const write = dest.write.bind(dest);
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    timer = undefined;
+    // A stream already ended (sonic-boom sets `destroyed`, untyped) has nothing left to write.
+    if (!(dest as { destroyed?: boolean }).destroyed) dest.flush();
+  };
+  dest.write = (line: string) => {
+    const room = write(line);
+    if (timer === undefined) {
+      timer = setTimeout(flush, GATHER_MS);
+      timer.unref();
+    }
+    return room;
+  };
+  return dest;
 }
 
 /**

@@ -1,8 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import fs, { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/server/logger.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -47,5 +48,35 @@ describe('createLogger', () => {
     const log = createLogger({ level: 'info', dest: '/dev/null' }, {});
     const stream = (log as unknown as Record<symbol, { maxWrite: number }>)[Object.getOwnPropertySymbols(log).find((s) => s.description === 'pino.stream')!]!;
     expect(stream.maxWrite).toBe(4096);
+  });
+
+  it('gathers lines logged a moment apart into few writes, and writes a lone line soon without waiting for more', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtp-cbv-log-'));
+    // sonic-boom writes through node:fs's write; counted here, the writes of this test's logger alone (its file descriptor).
+    const write = vi.spyOn(fs, 'write');
+    try {
+      const file = join(dir, 'log.jsonl');
+      const log = createLogger({ level: 'info', dest: file }, {});
+      const ours = () => write.mock.calls.filter(([, data]) => typeof data === 'string' && data.includes('"event":"transaction"'));
+      // A transaction every millisecond: each line on its own turn of the event loop, as a server logs them.
+      for (let i = 0; i < 40; i++) {
+        log.info({ event: 'transaction', n: i }, 'line');
+        await sleep(1);
+      }
+      const lines = async (n: number) => {
+        for (let t = 0; t < 200 && (fs.existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 1 : 0) < n; t++) await sleep(10);
+        return readFileSync(file, 'utf8').trimEnd().split('\n');
+      };
+      expect((await lines(40)).map((l) => (JSON.parse(l) as { n: number }).n)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      // One write per line before; at most one per 20 ms gathered now (and the test's sleeps last longer than asked).
+      expect(ours().length).toBeLessThanOrEqual(10);
+      for (const [, data] of ours()) expect(String(data).endsWith('\n')).toBe(true);
+      // A line with nothing after it is written by the timer, not left waiting for the buffer to fill.
+      log.info({ event: 'transaction', n: 40 }, 'line');
+      expect(await lines(41)).toHaveLength(41);
+    } finally {
+      write.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
