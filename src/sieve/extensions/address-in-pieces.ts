@@ -15,7 +15,7 @@
  */
 import { matched, matchSetup } from '../interpreter.js';
 import { type AddressMatchAnswer, type AddressMatchSpec, addressListOf, type PackedValues, unpackValues } from '../match/address-match.js';
-import { matchPool, OFFLOAD_CHARS, prepare } from '../match/match-pool.js';
+import { matchPool, OFFLOAD_CHARS, outOfMemory, prepare } from '../match/match-pool.js';
 import { type MatchBudget, type MatchContext, type MatchOutcome, type MatchType, runMatch } from '../match/match-types.js';
 import { inWorkerTables } from '../match/worker-types.js';
 import type { Bound } from '../registry.js';
@@ -219,5 +219,6 @@ async function inWorker(raw: string, token: number, spec: AddressMatchSpec, budg
   budget.spend(a.ms);
   // Stopped at the deadline: the budget is spent, whatever the clocks say (spend throws the runtime error).
   if (a.kind === 'deadline') budget.spend(Math.max(1, budget.remainingMs + 1));
+  if (a.kind === 'memory') throw outOfMemory(task.chars);
   return a.kind === 'done' ? a : undefined;
 }

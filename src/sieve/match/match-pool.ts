@@ -20,6 +20,14 @@
  * Workers are started on first use and kept; an idle worker does not keep
  * the process alive. When a worker cannot be started, or fails, the caller
  * matches on the event loop as it did before.
+ *
+ * Each worker's heap is bounded (WORKER_HEAP_MB): without a bound V8 lets a
+ * thread grow to the process's own limit, several gigabytes here, and a
+ * match that needs that much would take every session's memory with it.
+ * A match that runs out of it is stopped like one over budget, and its run
+ * fails with a runtime error: the event loop, with no more memory to give,
+ * does not try it again (docs/sieve-interpreter.md, "Memory of the match
+ * workers").
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -31,9 +39,19 @@ import type { CodecOp } from '../runtime/codec-ops.js';
 import type { AddressMatchAnswer, AddressMatchSpec } from './address-match.js';
 import { matchKind, OffloadCosts } from './offload-costs.js';
 import { decode, encode, type WorkerBytes } from './worker-bytes.js';
+import { SieveRuntimeFailure } from '../runtime/signals.js';
 
 /** A value at least this long (in UTF-16 units) is matched in a worker when the run can wait. */
 export const OFFLOAD_CHARS = 256 * 1024;
+
+/**
+ * The old generation of each worker's heap, in MiB (Worker's
+ * resourceLimits). The dearest task the workers are given, the address
+ * test over a 10 MiB From (the default max_message_size: 335,706
+ * addresses), ran out of memory at 128 and finished in 256; matches over a
+ * 10 MiB body finished in 32. Twice the dearest, for the parse's garbage.
+ */
+export const WORKER_HEAP_MB = 512;
 
 /** What a match asks: one value against keys in order, as the run's match loop would do it. */
 export interface MatchTask {
@@ -112,10 +130,22 @@ export type WorkerAnswer =
 export type PoolAnswer =
   | { kind: 'done'; index: number; captures?: string[]; warnings: string[]; ms: number; workerMs: number }
   | { kind: 'deadline'; ms: number }
+  | OutOfMemory
   | { kind: 'unavailable' };
 
+/** The worker ran out of its heap (WORKER_HEAP_MB) before it answered: the run fails (`outOfMemory`). `ms`: the round trip so far. */
+export interface OutOfMemory {
+  kind: 'memory';
+  ms: number;
+}
+
+/** The runtime error of a run whose task over `chars` characters ran out of a worker's heap. */
+export function outOfMemory(chars: number): SieveRuntimeFailure {
+  return new SieveRuntimeFailure(`a match over ${chars} characters needed more than the ${WORKER_HEAP_MB} MiB a match worker may use`);
+}
+
 /** The pool's answer to a codec task: the worker's text (`ms` its round trip), or the deadline came first, or no worker could do it. */
-export type CodecAnswer = { kind: 'done'; text: string; ms: number } | { kind: 'deadline'; ms: number } | { kind: 'unavailable' };
+export type CodecAnswer = { kind: 'done'; text: string; ms: number } | { kind: 'deadline'; ms: number } | OutOfMemory | { kind: 'unavailable' };
 
 /** A codec task made ready to send (`prepare`; its value copied when a thread takes it, as PreparedTask's). */
 export type PreparedCodec = CodecTask & { chars: number };
@@ -124,13 +154,13 @@ export type PreparedCodec = CodecTask & { chars: number };
 export type PreparedAddress = AddressTask & { chars: number };
 
 /** The pool's answer to an address test: the worker's (`ms` its round trip), or the deadline came first, or no worker could do it. */
-export type AddressAnswer = ({ kind: 'done'; ms: number } & AddressMatchAnswer) | { kind: 'deadline'; ms: number } | { kind: 'unavailable' };
+export type AddressAnswer = ({ kind: 'done'; ms: number } & AddressMatchAnswer) | { kind: 'deadline'; ms: number } | OutOfMemory | { kind: 'unavailable' };
 
 /** A task ready to send, with what the worker is to do with it. */
 type Job = ({ kind: 'match' } & PreparedTask) | ({ kind: 'codec' } & PreparedCodec) | ({ kind: 'address' } & PreparedAddress);
 
 /** What a worker's answer comes to here: with its round trip, or the deadline, or no worker. */
-type Outcome = { kind: 'answer'; a: Exclude<WorkerAnswer, { error: string }>; ms: number } | { kind: 'deadline'; ms: number } | { kind: 'unavailable' };
+type Outcome = { kind: 'answer'; a: Exclude<WorkerAnswer, { error: string }>; ms: number } | { kind: 'deadline'; ms: number } | OutOfMemory | { kind: 'unavailable' };
 
 interface Pending {
   id: number;
@@ -158,17 +188,18 @@ const SIZE = Math.min(4, Math.max(2, availableParallelism() - 1));
  * scripts/bundle-cli.mjs as an entry point of its own). Run from the
  * TypeScript sources (the tests), the worker loads them through tsx.
  */
-function spawn(): Worker {
+function spawn(heapMb: number): Worker {
   const here = import.meta.url;
+  const resourceLimits = { maxOldGenerationSizeMb: heapMb };
   if (here.endsWith('.ts')) {
     const file = new URL('./match-worker.ts', here).href;
     // tsx's ESM API (its package exports' "./esm/api" import condition); resolve() would give the CommonJS one.
     const tsx = pathToFileURL(join(dirname(createRequire(here).resolve('tsx/package.json')), 'dist', 'esm', 'api', 'index.mjs')).href;
-    return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file)}); })`, { eval: true });
+    return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file)}); })`, { eval: true, resourceLimits });
   }
   // An ES module next to the pool, or a CommonJS bundle of its own next to a CommonJS CLI bundle.
   const file = new URL('./match-worker.js', here);
-  return new Worker(existsSync(file) ? file : new URL('./match-worker.cjs', here));
+  return new Worker(existsSync(file) ? file : new URL('./match-worker.cjs', here), { resourceLimits });
 }
 
 class MatchPool {
@@ -184,6 +215,11 @@ class MatchPool {
   private starting = 0;
   /** What recent matches cost per character, by what they matched. */
   private readonly costs = new OffloadCosts();
+
+  constructor(
+    /** Each thread's old generation, in MiB (WORKER_HEAP_MB). */
+    readonly heapMb = WORKER_HEAP_MB,
+  ) {}
 
   /** How many matches are running in workers now (not counting those queued). */
   get running(): number {
@@ -260,7 +296,7 @@ class MatchPool {
   private start(): Slot | undefined {
     let worker: Worker;
     try {
-      worker = spawn();
+      worker = spawn(this.heapMb);
     } catch {
       this.fail();
       return undefined;
@@ -269,7 +305,7 @@ class MatchPool {
     this.slots.add(slot);
     this.starting++;
     worker.on('message', (a: WorkerAnswer | Ready) => (a === 'ready' ? this.readied(slot) : this.answered(slot, a)));
-    worker.on('error', () => this.lost(slot));
+    worker.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? this.outOfMemory(slot) : this.lost(slot)));
     worker.on('exit', () => this.lost(slot));
     return slot;
   }
@@ -325,6 +361,23 @@ class MatchPool {
     this.dispatch();
   }
 
+  /**
+   * The worker ran out of its heap: V8 stopped it. Its task is not tried
+   * again on the event loop, which has no more memory to give it: the run
+   * fails (outOfMemory). The thread is replaced at once, as one stopped at
+   * a deadline is.
+   */
+  private outOfMemory(slot: Slot): void {
+    const p = slot.current;
+    if (!slot.ready || !p) return this.lost(slot);
+    if (!this.drop(slot)) return;
+    clearTimeout(slot.timer);
+    slot.current = undefined;
+    p.resolve({ kind: 'memory', ms: performance.now() - slot.started });
+    this.dispatch();
+    if (this.slots.size < SIZE && !this.broken) this.start();
+  }
+
   /** The worker died (or did not start): its task is matched on the event loop instead. */
   private lost(slot: Slot): void {
     if (!this.drop(slot)) return; // stopped at a deadline: already forgotten
@@ -354,3 +407,6 @@ class MatchPool {
 }
 
 export const matchPool = new MatchPool();
+
+/** A pool of its own, with threads of `heapMb` MiB (for tests of the bound). */
+export const poolWithHeap = (heapMb: number) => new MatchPool(heapMb);

@@ -9,7 +9,7 @@
  */
 import type { Comparator } from './comparators.js';
 import type { ExternalList } from '../runtime/host.js';
-import { matchPool, OFFLOAD_CHARS, prepare } from './match-pool.js';
+import { matchPool, OFFLOAD_CHARS, outOfMemory, prepare } from './match-pool.js';
 
 /** RFC 5231 section 5: the relational operators. */
 export type RelOp = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne';
@@ -236,6 +236,7 @@ export async function inWorker(mt: MatchType, value: string, keys: string[], ctx
   budget.spend(a.ms);
   // Stopped at the deadline: the budget is spent, whatever the clocks say.
   if (a.kind === 'deadline') budget.spend(Math.max(1, budget.remainingMs + 1));
+  if (a.kind === 'memory') throw outOfMemory(task.chars);
   if (a.kind !== 'done') return NO_MATCH;
   for (const w of a.warnings) ctx.warn?.(w);
   if (a.index < 0) return NO_MATCH;

@@ -13,7 +13,7 @@
  * the worker is stopped and the run ends with the budget's runtime error.
  * The worker runs codec-ops.ts's functions, so the value is the same.
  */
-import { type CodecTask, matchPool, OFFLOAD_CHARS, prepare } from '../match/match-pool.js';
+import { type CodecTask, matchPool, OFFLOAD_CHARS, outOfMemory, prepare } from '../match/match-pool.js';
 import type { MatchBudget } from '../match/match-types.js';
 import { CODEC_OPS } from './codec-ops.js';
 import { needsEncoding } from './rfc2047.js';
@@ -54,6 +54,7 @@ export async function codecInWorker(task: CodecTask, budget: MatchBudget): Promi
   }
   budget.spend(a.ms);
   if (a.kind === 'done') return a.text;
+  if (a.kind === 'memory') throw outOfMemory(prepared.chars);
   // Stopped at the deadline: the budget is spent, whatever the clocks say (spend throws the runtime error).
   budget.spend(Math.max(1, budget.remainingMs + 1));
   throw new Error('unreachable: the budget is spent');
