@@ -25,13 +25,26 @@ export async function validateInSlices(v: Validator, statements: readonly Statem
   const seq = new Sequence(v, depth);
   for (const s of statements) {
     if (seq.before(s)) {
-      const prepare = v.lookup(v.registry.commands, s.name)?.prepare;
-      if (prepare) await prepare(s, v);
-      seq.after(s, spanOf(s) < LARGE_CHARS ? v.invocation(s, 'command', depth) : await invocationInSlices(v, s, 'command', depth, clock));
+      const small = spanOf(s) < LARGE_CHARS;
+      // A small rule is validated in one turn, the commands of its blocks with it: their work is done ahead too.
+      await prepareAhead(v, s, small);
+      seq.after(s, small ? v.invocation(s, 'command', depth) : await invocationInSlices(v, s, 'command', depth, clock));
     }
     if (sliceOver(clock)) await nextSlice(clock);
   }
   return seq.out;
+}
+
+/**
+ * The long work (CommandDef.prepare) of `s`, and with `nested` of every
+ * command in its blocks, in their order: an include inside a small `if`
+ * would otherwise compile its script in the turn that validates the `if`.
+ */
+async function prepareAhead(v: Validator, s: Statement, nested: boolean): Promise<void> {
+  if (s.kind !== 'command') return;
+  const prepare = v.lookup(v.registry.commands, s.name)?.prepare;
+  if (prepare) await prepare(s, v);
+  if (nested && s.block) for (const inner of s.block) await prepareAhead(v, inner, true);
 }
 
 /** Validator.invocation for a large command or test: its tests, then its block, validated in turns. */

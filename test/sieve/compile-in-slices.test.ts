@@ -157,6 +157,40 @@ describe('compiling in slices', () => {
     await both('require "include";\ninclude "small";\ninclude "loop";\n', { loadScript });
   });
 
+  it('compiles the scripts included inside a small block in turns too, each once, with what compileSieve gives', async () => {
+    const scripts = new Map([
+      ['big', buildScript(128 * 1024)],
+      ['small', 'require "include";\ninclude :once "big";\nkeep;\n'],
+      ['other', 'require "include";\ninclude "big";\n'],
+    ]);
+    let loads = 0;
+    const loadScript = (name: string) => (loads++, scripts.get(name) ?? null);
+    const big = compileSieve(scripts.get('big')!, { file: 'big', phase: 'data' });
+    for (const text of [
+      'require "include";\nif true { include "small"; }\n',
+      // Two in one block, one nested deeper: each compiled ahead with the count of includes it will find.
+      'require "include";\nif true { include "small"; if false { include "other"; } }\n',
+    ]) {
+      loads = 0;
+      compileSieve(text, { file: 'x.siv', phase: 'data', loadScript });
+      const whole = loads;
+      loads = 0;
+      const turns = turnCounter();
+      const r = await compileSieveInSlices(text, { file: 'x.siv', phase: 'data', sliceMs: 0, loadScript });
+      const seen = turns.stop();
+      expect(r.diagnostics).toEqual([]);
+      // A turn after every rule of the included script: before, the whole include was compiled in the turn of the `if`.
+      expect(seen, text).toBeGreaterThanOrEqual(big.script!.commands.length);
+      // Each include loads its script twice, once to compile it ahead and once as it is validated, and no more:
+      // an include compiled again in the `if`'s turn would load the scripts it includes again.
+      expect(loads, text).toBe(2 * whole);
+      await both(text, { loadScript });
+    }
+    // The limits and errors of includes in a block: the same messages, in the same order.
+    await both('require "include";\nif true { include "big"; include "small"; include "big"; include "none"; }\n', { loadScript, setting: (s: string) => (s === 'sieve_include_max_includes' ? '3' : undefined) });
+    await both('require "include";\nif true { include "small"; include :once "big"; include "small"; }\n', { loadScript });
+  });
+
   it('is how a configuration\'s scripts are compiled (start-up and every reload)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-slices-'));
     try {

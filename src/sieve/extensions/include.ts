@@ -106,10 +106,13 @@ function refusal(v: Validator, inc: NonNullable<ValidateOptions['includes']>, ke
 }
 
 /**
- * An included script compiled ahead, in turns (prepare), for the include
- * that is validated next: used when the include finds the same text, the
- * same chain and the same count, and the count then goes on as that compile
- * left it, so the result is the one compiling it then would give.
+ * An included script compiled ahead, in turns (prepare), for an include
+ * validated later: used when the include finds the same text, the same
+ * chain and the same count, and the count then goes on as that compile
+ * left it, so the result is the one compiling it then would give. The
+ * includes of a small block are all compiled ahead before it is validated,
+ * so each is kept under its name and the count it expects (`preparedKey`),
+ * the next one's count following from the one before (`countAhead`).
  */
 interface Prepared {
   text: string;
@@ -124,6 +127,14 @@ const preparedOf = (v: Validator) => {
   if (!m) v.state.set(PREPARED, (m = new Map()));
   return m;
 };
+const preparedKey = (key: string, n: number) => `${key}\n${n}`;
+
+/** The count of includes once every include compiled ahead and not yet validated is: where the next one compiled ahead starts. */
+function countAhead(v: Validator, now: number): number {
+  let ahead: Prepared | undefined;
+  for (const p of preparedOf(v).values()) if (p.n > now && (!ahead || p.n > ahead.n)) ahead = p;
+  return ahead ? ahead.after : now;
+}
 
 /**
  * Compiles an included script while the including one is validated, as
@@ -149,8 +160,9 @@ function includeNow(b: Bound, v: Validator, name: string): void {
     else v.error(at, `included ${location} script '${name}' does not exist`);
     return;
   }
-  const prepared = preparedOf(v).get(key);
-  preparedOf(v).delete(key);
+  const pk = preparedKey(key, inc.count.n);
+  const prepared = preparedOf(v).get(pk);
+  preparedOf(v).delete(pk);
   let r: CompileResult;
   if (prepared && prepared.text === text && prepared.n === inc.count.n && prepared.stack === inc.stack.join('\n')) {
     r = prepared.result;
@@ -181,13 +193,14 @@ async function prepareInclude(node: Command, v: Validator): Promise<void> {
   const location = node.arguments.some((a) => a.kind === 'tag' && a.name === 'global') ? 'global' : 'personal';
   const key = `${location}:${name}`;
   const inc = chainOf(v);
-  if (refusal(v, inc, key)) return;
-  const n = inc.count.n + 1;
+  const before = countAhead(v, inc.count.n);
+  if (refusal(v, { stack: inc.stack, count: { n: before } }, key)) return;
+  const n = before + 1;
   const text = v.options.loadScript(name, location);
   if (text === null) return;
   const count = { n };
   const result = await compile(text, { file: name, loadScript: v.options.loadScript, setting: v.options.setting, includes: { stack: [...inc.stack, key], count } });
-  preparedOf(v).set(key, { text, stack: inc.stack.join('\n'), n, after: count.n, result });
+  preparedOf(v).set(preparedKey(key, n), { text, stack: inc.stack.join('\n'), n, after: count.n, result });
 }
 
 export const include: Extension = {
