@@ -35,39 +35,65 @@ export function createLogger(settings: LogSettings = {}, env: NodeJS.ProcessEnv 
   // be ready for a process that logs and exits at once.
   const fd = typeof settings.dest === 'string' ? openSync(settings.dest, 'a') : (settings.dest ?? 1);
   if (fd === 1) stdoutForLogsOnly();
-  return pino(options, gathered(pino.destination({ fd, sync: false, maxWrite: PIPE_BUF, minLength: GATHER_OCTETS })));
+  return pino(options, gathered(pino.destination({ fd, sync: false, maxWrite: PIPE_BUF })));
 }
 
 /** pipe(7): a write of at most this many octets to a pipe is never interleaved with another's. */
 const PIPE_BUF = 4096;
 type Destination = ReturnType<typeof pino.destination>;
-/** Lines are written once this many octets wait (sonic-boom's minLength: it must stay below maxWrite)... */
+/** Lines are handed on once this many octets wait... */
 const GATHER_OCTETS = PIPE_BUF - 512;
 /** ...or this many milliseconds after the first of them was logged. */
 const GATHER_MS = 20;
 
 /**
- * Lines gathered for a moment and written together: a write per line cost
- * the event loop a hand-over to the thread pool for every transaction, one
- * of the dearest steps of a short one (docs/server.md, "Logs"). A line
- * waits at most GATHER_MS; the timer does not keep the process alive, and
- * what is still buffered is written synchronously when it exits.
+ * Lines gathered for a moment and handed to the stream together: a write
+ * per line cost the event loop a hand-over to the thread pool for every
+ * transaction, one of the dearest steps of a short one (docs/server.md,
+ * "Logs"). A line waits at most GATHER_MS, and a handed-on chunk is whole
+ * lines of at most PIPE_BUF octets (but for a longer line, alone), which
+ * the stream writes whole. The gathering is here rather than sonic-boom's
+ * minLength: a flush that finds a write under way does nothing there, and
+ * the lines logged meanwhile waited for the next line to be logged. The
+ * timer does not keep the process alive; pino's flushSync at exit takes
+ * what is gathered too.
  */
 function gathered(dest: Destination): Destination {
   const write = dest.write.bind(dest);
+  const flushSync = dest.flushSync.bind(dest);
+  const flush = dest.flush.bind(dest);
+  let lines = '';
+  let octets = 0;
   let timer: NodeJS.Timeout | undefined;
-  const flush = () => {
+  const handOn = () => {
+    clearTimeout(timer);
     timer = undefined;
-    // A stream already ended (sonic-boom sets `destroyed`, untyped) has nothing left to write.
-    if (!(dest as { destroyed?: boolean }).destroyed) dest.flush();
+    // A stream already ended (sonic-boom sets `destroyed`, untyped) takes nothing more.
+    if (octets === 0 || (dest as { destroyed?: boolean }).destroyed) return;
+    const chunk = lines;
+    lines = '';
+    octets = 0;
+    write(chunk);
   };
   dest.write = (line: string) => {
-    const room = write(line);
-    if (timer === undefined) {
-      timer = setTimeout(flush, GATHER_MS);
+    const n = Buffer.byteLength(line);
+    if (octets + n > PIPE_BUF) handOn();
+    lines += line;
+    octets += n;
+    if (octets >= GATHER_OCTETS) handOn();
+    else if (timer === undefined) {
+      timer = setTimeout(handOn, GATHER_MS);
       timer.unref();
     }
-    return room;
+    return true;
+  };
+  dest.flush = (cb?: (err?: Error) => unknown) => {
+    handOn();
+    flush(cb);
+  };
+  dest.flushSync = () => {
+    handOn();
+    flushSync();
   };
   return dest;
 }

@@ -79,4 +79,31 @@ describe('createLogger', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('writes a line logged while a slow write is in flight, with nothing logged after it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtp-cbv-log-'));
+    const real = fs.write.bind(fs) as (...a: unknown[]) => void;
+    // A slow disk or pipe: each write of this test's logger ends 60 ms after it began.
+    const write = vi.spyOn(fs, 'write').mockImplementation(((...a: unknown[]) => {
+      const cb = a.at(-1) as (...r: unknown[]) => void;
+      real(...a.slice(0, -1), (...r: unknown[]) => setTimeout(() => cb(...r), 60));
+    }) as unknown as typeof fs.write);
+    try {
+      const file = join(dir, 'log.jsonl');
+      const log = createLogger({ level: 'info', dest: file }, {});
+      log.info({ event: 'transaction', n: 0 }, 'line');
+      // The first line's write begins within 20 ms and lasts 60: this one is logged while it runs.
+      await sleep(35);
+      log.info({ event: 'transaction', n: 1 }, 'line');
+      let lines: string[] = [];
+      for (let t = 0; t < 100 && lines.length < 2; t++) {
+        await sleep(10);
+        lines = readFileSync(file, 'utf8').trimEnd().split('\n').filter(Boolean);
+      }
+      expect(lines.map((l) => (JSON.parse(l) as { n: number }).n)).toEqual([0, 1]);
+    } finally {
+      write.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
