@@ -8,7 +8,9 @@
  * total time of each compile is printed too. The same rules wrapped in one
  * `if` (one top-level rule, whose block is parsed and validated in turns
  * of its own) are compiled in slices too, and so is one rule whose test
- * list (`anyof`) fills the size limit.
+ * list (`anyof`) fills the size limit, and a small policy that includes
+ * the benchmark script inside an `if` (RFC 6609: the included script is
+ * compiled with the including one).
  */
 import { performance } from 'node:perf_hooks';
 import { compileSieve, compileSieveInSlices } from '../src/sievepp/compile.js';
@@ -33,6 +35,9 @@ const wrapped = ((t: string) => {
   return `${t.slice(0, nl + 1)}if true {\n${t.slice(nl + 1)}\n}\n`;
 })(buildScript(defaultParseLimits.maxScriptSize - 64));
 const options = { file: 'data.siv', phase: 'data' };
+/** A policy of one small rule that includes the benchmark script, and how it finds it. */
+const including = 'require "include";\nif true { include "big"; }\n';
+const includeOptions = { ...options, loadScript: (name: string) => (name === 'big' ? text : null) };
 
 /** Runs `compile` while a 1 ms timer watches the event loop: its longest gap and its total time, in ms. */
 async function watched(compile: () => unknown): Promise<{ longest: number; total: number }> {
@@ -65,16 +70,20 @@ async function main() {
   if (!compileSieve(oneList, options).script) throw new Error('the test-list benchmark script does not compile');
   await watched(() => compileSieveInSlices(wrapped, { ...options, sliceMs: 10 }));
   await watched(() => compileSieveInSlices(oneList, { ...options, sliceMs: 10 }));
+  if (!compileSieve(including, includeOptions).script) throw new Error('the including script does not compile');
+  await watched(() => compileSieveInSlices(including, { ...includeOptions, sliceMs: 10 }));
   const sliced: Array<{ longest: number; total: number }> = [];
   const whole: Array<{ longest: number; total: number }> = [];
   const inOneRule: Array<{ longest: number; total: number }> = [];
   const inOneList: Array<{ longest: number; total: number }> = [];
+  const included: Array<{ longest: number; total: number }> = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? ['sliced', 'whole', 'wrapped', 'list'] : ['list', 'wrapped', 'whole', 'sliced'];
+    const order = r % 2 === 0 ? ['sliced', 'whole', 'wrapped', 'list', 'include'] : ['include', 'list', 'wrapped', 'whole', 'sliced'];
     for (const which of order) {
       if (which === 'sliced') sliced.push(await watched(() => compileSieveInSlices(text, { ...options, sliceMs: 10 })));
       else if (which === 'wrapped') inOneRule.push(await watched(() => compileSieveInSlices(wrapped, { ...options, sliceMs: 10 })));
       else if (which === 'list') inOneList.push(await watched(() => compileSieveInSlices(oneList, { ...options, sliceMs: 10 })));
+      else if (which === 'include') included.push(await watched(() => compileSieveInSlices(including, { ...includeOptions, sliceMs: 10 })));
       else whole.push(await watched(() => compileSieve(text, options)));
     }
   }
@@ -85,6 +94,7 @@ async function main() {
   console.log(`  in slices, as the server compiles        ${show(sliced)}`);
   console.log(`  the same rules in one if, in slices      ${show(inOneRule)}`);
   console.log(`  one rule, anyof of tests, in slices      ${show(inOneList)}`);
+  console.log(`  included inside an if, in slices        ${show(included)}`);
   console.log(`  ratio longest turn, slices / one turn: ${(median(sliced.map((x) => x.longest)) / median(whole.map((x) => x.longest))).toFixed(2)}`);
 }
 
