@@ -3,6 +3,7 @@ import fs, { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/server/logger.js';
 
@@ -106,4 +107,40 @@ describe('createLogger', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('writes every line once, in order, each write whole lines of at most PIPE_BUF octets but for a longer line alone (property)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtp-cbv-log-'));
+    const write = vi.spyOn(fs, 'write');
+    try {
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.tuple(fc.string({ unit: 'grapheme', maxLength: 3000, size: 'max' }), fc.integer({ min: 0, max: 2 })), { maxLength: 40 }), async (items) => {
+          write.mockClear();
+          const file = join(dir, `log${run++}.jsonl`);
+          const log = createLogger({ level: 'info', dest: file }, {});
+          for (const [text, pause] of items) {
+            log.info({ event: 'transaction', text }, 'line');
+            if (pause) await sleep(pause * 15);
+          }
+          log.flush();
+          let got = '';
+          for (let t = 0; t < 100; t++) {
+            got = readFileSync(file, 'utf8');
+            if (got.split('\n').length - 1 >= items.length) break;
+            await sleep(10);
+          }
+          expect(got.trimEnd().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text)).toEqual(items.map(([text]) => text));
+          for (const [, data] of write.mock.calls.filter(([, d]) => typeof d === 'string' && d !== '')) {
+            const chunk = String(data);
+            expect(chunk.endsWith('\n')).toBe(true);
+            if (Buffer.byteLength(chunk) > 4096) expect(chunk.indexOf('\n')).toBe(chunk.length - 1);
+          }
+        }),
+        { numRuns: 25 },
+      );
+    } finally {
+      write.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
