@@ -20,9 +20,11 @@
  *     read from the spool file as it comes too;
  *   - the same with `body :raw :regex` whose matches are short (Momentum's
  *     own example): matched in windows of the body as it is read;
+ *   - the same with `body :raw :regex "no such.*text"`, whose matches have
+ *     no bound but lie within a line: matched in windows of whole lines;
  *   - the same with a script that needs every body whole (`body :raw
- *     :regex` whose matches have no bound): each message is read whole
- *     against the budget, and past it the DATA gets 452 4.3.1;
+ *     :regex` whose matches have no bound and cross lines): each message is
+ *     read whole against the budget, and past it the DATA gets 452 4.3.1;
  *   - the same with a script that tests the header fields of every MIME part
  *     (foreverypart, `header :mime`): the MIME reader streams the spool file
  *     and loads no message whole;
@@ -187,7 +189,8 @@ async function main() {
     const order = await withScript('order', 'require ["body", "reject"];\nif body :raw :matches "*no such*text*" { reject "no"; }\n');
     const wildcard = await withScript('wildcard', 'require ["body", "reject"];\nif body :raw :matches "*no?such*text" { reject "no"; }\n');
     const regex = await withScript('regex', 'require ["body", "regex", "reject"];\nif body :raw :regex "\\\\bv[il1][a4].{,3}[gk].{,2}r[a4]\\\\b" { reject "no"; }\n');
-    const whole = await withScript('whole', 'require ["body", "reject", "regex"];\nif body :raw :regex "no such.*text" { reject "no"; }\n');
+    const lines = await withScript('lines', 'require ["body", "reject", "regex"];\nif body :raw :regex "no such.*text" { reject "no"; }\n');
+    const whole = await withScript('whole', 'require ["body", "reject", "regex"];\nif body :raw :regex "(?s)no such.*text" { reject "no"; }\n');
     const mime = await withScript('mime', 'require ["foreverypart", "mime", "reject"];\nforeverypart { if header :mime :type "content-type" "application" { reject "no"; } }\n');
     const milter = await run(dir, 'milter', '', undefined, 'milter');
     const relay = await run(dir, 'relay', '', undefined, 'relay');
@@ -200,7 +203,8 @@ async function main() {
     console.log(`  spooled, texts in order in every body  ${mb(order.peak).padStart(5)} MB  (${codes(order.codes)}; ${order.stored} stored; body :raw :matches "*a*b*")`);
     console.log(`  spooled, a \`?\` and an end in every body ${mb(wildcard.peak).padStart(5)} MB  (${codes(wildcard.codes)}; ${wildcard.stored} stored; body :raw :matches "*a?b*c")`);
     console.log(`  spooled, a short-match :regex on every body ${mb(regex.peak).padStart(5)} MB  (${codes(regex.codes)}; ${regex.stored} stored; body :raw :regex, in windows)`);
-    console.log(`  spooled, a script reading every body whole ${mb(whole.peak).padStart(5)} MB  (${codes(whole.codes)}; ${whole.stored} stored; body :raw :regex "a.*b")`);
+    console.log(`  spooled, an unbounded :regex within lines ${mb(lines.peak).padStart(5)} MB  (${codes(lines.codes)}; ${lines.stored} stored; body :raw :regex "a.*b", in windows of lines)`);
+    console.log(`  spooled, a script reading every body whole ${mb(whole.peak).padStart(5)} MB  (${codes(whole.codes)}; ${whole.stored} stored; body :raw :regex "(?s)a.*b")`);
     console.log(`  spooled, a script testing MIME parts   ${mb(mime.peak).padStart(5)} MB  (${codes(mime.codes)}; ${mime.stored} stored)`);
     console.log(`  relayed to a next hop (Gateway), until delivered ${mb(relay.peak).padStart(5)} MB  (${codes(relay.codes)}; ${relay.stored} delivered)`);
     console.log(`  the milter (smtp-cbv milter), as Postfix sends it ${mb(milter.peak).padStart(5)} MB  (${codes(milter.codes)}; Postfix keeps the mail)`);

@@ -78,7 +78,8 @@ const SCRIPTS: Record<string, string> = {
   'body :text': 'require "body"; if body :text :contains "LAST-MARK" { discard; }',
   'body :content, a leaf': 'require "body"; if body :content "text/plain" :contains "MIDDLE-MARK" { discard; }',
   'body :content, a multipart': 'require "body"; if body :content "multipart" :contains "LAST-EPILOGUE" { discard; }',
-  'body :raw': 'require ["body", "regex"]; if body :raw :regex "LAST.*EPILOGUE" { discard; }',
+  'body :raw': 'require ["body", "regex"]; if body :raw :regex "(?s)LAST.*EPILOGUE" { discard; }',
+  'body :raw :regex, within lines': 'require ["body", "regex"]; if body :raw :regex "LAST.*EPILOGUE" { discard; }',
   'body :raw, a `?` and an end': 'require "body"; if body :raw :matches "*LAST?EPILOGUE??" { discard; }',
   'body :raw, texts in order': 'require "body"; if body :raw :matches "*MIDDLE-MARK*LAST*EPILOGUE*" { discard; }',
   'body :raw :regex, short matches': 'require ["body", "regex"]; if body :raw :regex "\\\\bLAST-EPI[L]OGUE\\\\b" { discard; }',
@@ -92,7 +93,7 @@ const SCRIPTS: Record<string, string> = {
 };
 
 /** The scripts that read the large part as it comes, without loading the message (docs/server.md, "Messages on disk"). */
-const READ_AS_IT_COMES = new Set(['body :text', 'body :content, a leaf', 'body :raw, a `?` and an end', 'body :raw, texts in order', 'body :raw :regex, short matches', 'body :text :regex, short matches']);
+const READ_AS_IT_COMES = new Set(['body :text', 'body :content, a leaf', 'body :raw, a `?` and an end', 'body :raw, texts in order', 'body :raw :regex, short matches', 'body :raw :regex, within lines', 'body :text :regex, short matches']);
 
 async function run(script: string, source: Awaited<ReturnType<typeof spooled>>) {
   const r = compileSieve(script, { file: 'data.siv', ...policyCompileOptions('data.siv', { phase: 'data' }) });

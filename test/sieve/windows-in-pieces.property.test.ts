@@ -4,8 +4,10 @@
  * over the whole value: for patterns with `\b`, `\B`, multi-line `^` and
  * `$`, classes, bounded repeats and alternatives, over values of words,
  * spaces, line ends, digits, `_`, and characters outside ASCII and the
- * BMP, in any pieces and any window size. Patterns whose matches are not
- * bounded, or that need the value's own ends, are not matched in windows.
+ * BMP, in any pieces and any window size; and for patterns whose matches
+ * are not bounded but never read a line break (`a.*b`), in windows of
+ * whole lines. Patterns whose matches are not bounded and may read a line
+ * break, or that need the value's own ends, are not matched in windows.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +32,8 @@ const value = fc.array(fc.constantFrom('a', 'b', 'ab', 'ba', 'A', ' ', '\n', '\r
 const pattern = fc.constantFrom(
   'ab', 'a.b', 'a.{3}b', '\\bab\\b', '\\Bb', 'b\\B', '(?m)^a', '(?m)b$', '(?m)^ab$', '(?m)^$', '\\b', '[0-9_]a', 'a|b\\b', '(ab){2}',
   '😀.', '.😀', 'é\\b', '\\bx', 'a\\s+b'.replace('+', '{1,3}'), '(?s)a.b', 'a\\nb', 'b\\r\\n', '(?m)a$\\n^b', 'x?', '[^ab]{2}',
+  // Unbounded within a line.
+  'a.*b', 'b.+', 'a+', '\\ba[^\\n]*x', '(?m)^.*é$', 'x.*😀', '[ab_]*1', '(ab)+ ',
 );
 
 describe(':regex over a value in windows', () => {
@@ -54,8 +58,10 @@ describe(':regex over a value in windows', () => {
     expect(reach('\\bv[il1][a4].{,3}[gk].{,2}r[a4]\\b')).toEqual({ units: 32, edges: 'word' });
     expect(reach('(?m)^a$')).toEqual({ units: 2, edges: 'line' });
     expect(reach('a|bcd')).toEqual({ units: 6, edges: 'none' });
-    // Unbounded, or needing the value's own start or end: matched whole.
-    for (const p of ['a+', 'x*', 'a.{3,}', '^a', 'a$', '\\Aa', 'a\\z']) expect(reach(p)).toBeUndefined();
+    // Unbounded, but within a line: windows of whole lines.
+    for (const p of ['a+', 'x*', 'a.{3,}', 'no such.*text', '[^\\n]+', '(?m)^a.*$']) expect(reach(p)).toEqual({ units: 0, edges: 'line' });
+    // Unbounded across lines (`\s`, a negated class, `.` with the s flag read a line break), or needing the value's own start or end: matched whole.
+    for (const p of ['a\\s*b', '[^a]+', '(?s)a.*b', 'a[\\n]*b', '^a', 'a$', '\\Aa', 'a\\z', '^a.*']) expect(reach(p)).toBeUndefined();
   });
 
   it('never cuts a window inside a surrogate pair', async () => {
