@@ -129,7 +129,13 @@ const preparedOf = (v: Validator) => {
 };
 const preparedKey = (key: string, n: number) => `${key}\n${n}`;
 
-/** The count of includes once every include compiled ahead and not yet validated is: where the next one compiled ahead starts. */
+/**
+ * The count of includes once every include compiled ahead and not yet
+ * validated is: where the next one compiled ahead starts. One left behind
+ * by an include that validation then refused can only make later ones
+ * miss their compile ahead and compile in the include's turn (includeNow
+ * checks), never give another result.
+ */
 function countAhead(v: Validator, now: number): number {
   let ahead: Prepared | undefined;
   for (const p of preparedOf(v).values()) if (p.n > now && (!ahead || p.n > ahead.n)) ahead = p;
@@ -164,7 +170,8 @@ function includeNow(b: Bound, v: Validator, name: string): void {
   const prepared = preparedOf(v).get(pk);
   preparedOf(v).delete(pk);
   let r: CompileResult;
-  if (prepared && prepared.text === text && prepared.n === inc.count.n && prepared.stack === inc.stack.join('\n')) {
+  // Found under the count it expected (preparedKey): the same text and chain make it the compile this include would make.
+  if (prepared && prepared.text === text && prepared.stack === inc.stack.join('\n')) {
     r = prepared.result;
     inc.count.n = prepared.after;
   } else {
