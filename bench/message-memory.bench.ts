@@ -21,7 +21,7 @@
  *   - the same with `body :raw :regex` whose matches are short (Momentum's
  *     own example): matched in windows of the body as it is read;
  *   - the same with `body :raw :regex "no such.*text"`, whose matches have
- *     no bound but lie within a line: matched in windows of whole lines;
+ *     no bound but no line break: matched in windows that begin after one;
  *   - the same with a script that needs every body whole (`body :raw
  *     :regex` whose matches have no bound and cross lines): each message is
  *     read whole against the budget, and past it the DATA gets 452 4.3.1;
@@ -203,7 +203,7 @@ async function main() {
     console.log(`  spooled, texts in order in every body  ${mb(order.peak).padStart(5)} MB  (${codes(order.codes)}; ${order.stored} stored; body :raw :matches "*a*b*")`);
     console.log(`  spooled, a \`?\` and an end in every body ${mb(wildcard.peak).padStart(5)} MB  (${codes(wildcard.codes)}; ${wildcard.stored} stored; body :raw :matches "*a?b*c")`);
     console.log(`  spooled, a short-match :regex on every body ${mb(regex.peak).padStart(5)} MB  (${codes(regex.codes)}; ${regex.stored} stored; body :raw :regex, in windows)`);
-    console.log(`  spooled, an unbounded :regex within lines ${mb(lines.peak).padStart(5)} MB  (${codes(lines.codes)}; ${lines.stored} stored; body :raw :regex "a.*b", in windows of lines)`);
+    console.log(`  spooled, a :regex with repeats          ${mb(lines.peak).padStart(5)} MB  (${codes(lines.codes)}; ${lines.stored} stored; body :raw :regex "a.*b", in windows)`);
     console.log(`  spooled, a script reading every body whole ${mb(whole.peak).padStart(5)} MB  (${codes(whole.codes)}; ${whole.stored} stored; body :raw :regex "(?s)a.*b")`);
     console.log(`  spooled, a script testing MIME parts   ${mb(mime.peak).padStart(5)} MB  (${codes(mime.codes)}; ${mime.stored} stored)`);
     console.log(`  relayed to a next hop (Gateway), until delivered ${mb(relay.peak).padStart(5)} MB  (${codes(relay.codes)}; ${relay.stored} delivered)`);

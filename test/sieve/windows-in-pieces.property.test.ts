@@ -4,10 +4,10 @@
  * over the whole value: for patterns with `\b`, `\B`, multi-line `^` and
  * `$`, classes, bounded repeats and alternatives, over values of words,
  * spaces, line ends, digits, `_`, and characters outside ASCII and the
- * BMP, in any pieces and any window size; and for patterns whose matches
- * are not bounded but never read a line break (`a.*b`), in windows of
- * whole lines. Patterns whose matches are not bounded and may read a line
- * break, or that need the value's own ends, are not matched in windows.
+ * BMP, in any pieces and any window size; and for patterns with repeats,
+ * whose matches have no bound (`a.*b`, `a\s+b`, `[^a]*`), in windows that
+ * begin far enough back. Patterns whose repeats read every character, or
+ * that need the value's own ends, are not matched in windows.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -32,8 +32,9 @@ const value = fc.array(fc.constantFrom('a', 'b', 'ab', 'ba', 'A', ' ', '\n', '\r
 const pattern = fc.constantFrom(
   'ab', 'a.b', 'a.{3}b', '\\bab\\b', '\\Bb', 'b\\B', '(?m)^a', '(?m)b$', '(?m)^ab$', '(?m)^$', '\\b', '[0-9_]a', 'a|b\\b', '(ab){2}',
   '😀.', '.😀', 'é\\b', '\\bx', 'a\\s+b'.replace('+', '{1,3}'), '(?s)a.b', 'a\\nb', 'b\\r\\n', '(?m)a$\\n^b', 'x?', '[^ab]{2}',
-  // Unbounded within a line.
-  'a.*b', 'b.+', 'a+', '\\ba[^\\n]*x', '(?m)^.*é$', 'x.*😀', '[ab_]*1', '(ab)+ ',
+  // With repeats: matches of no bound.
+  'a.*b', 'b.+', 'a+', '\\ba[^\\n]*x', '(?m)^.*é$', 'x.*😀', '[ab_]*1', '(ab)+ ', 'a\\s+b', 'b\\s*\\ba', '[^a]*x', '[^ab]+1', 'x(\\r\\n|\\s)+é',
+  'a[\\n]*b', '(?m)^\\s*$', '😀[^x]*😀', 'é[^ab]{2,}', '(?i)A\\s*B',
 );
 
 describe(':regex over a value in windows', () => {
@@ -58,10 +59,19 @@ describe(':regex over a value in windows', () => {
     expect(reach('\\bv[il1][a4].{,3}[gk].{,2}r[a4]\\b')).toEqual({ units: 32, edges: 'word' });
     expect(reach('(?m)^a$')).toEqual({ units: 2, edges: 'line' });
     expect(reach('a|bcd')).toEqual({ units: 6, edges: 'none' });
-    // Unbounded, but within a line: windows of whole lines.
-    for (const p of ['a+', 'x*', 'a.{3,}', 'no such.*text', '[^\\n]+', '(?m)^a.*$']) expect(reach(p)).toEqual({ units: 0, edges: 'line' });
-    // Unbounded across lines (`\s`, a negated class, `.` with the s flag read a line break), or needing the value's own start or end: matched whole.
-    for (const p of ['a\\s*b', '[^a]+', '(?s)a.*b', 'a[\\n]*b', '^a', 'a$', '\\Aa', 'a\\z', '^a.*']) expect(reach(p)).toBeUndefined();
+    // With repeats: what a match holds besides them, and what they read.
+    const repeats = (p: string) => {
+      const r = reach(p);
+      if (typeof r !== 'object') return r;
+      const [x] = r.repeats!;
+      return { units: r.units, edges: r.edges, fixed: x!.fixed, loops: [...'a \n😀é'].map((c) => x!.loops.has(c.codePointAt(0)!)), reads: [...'a \n😀é'].map((c) => x!.reads.has(c.codePointAt(0)!)) };
+    };
+    expect(repeats('no such.*text')).toEqual({ units: 0, edges: 'none', fixed: 11, loops: [true, true, false, true, true], reads: [true, true, false, true, true] });
+    expect(repeats('a\\s+b')).toEqual({ units: 0, edges: 'none', fixed: 2, loops: [false, true, true, false, false], reads: [true, true, true, false, false] });
+    expect(repeats('(?m)^a+$')).toEqual({ units: 0, edges: 'line', fixed: 0, loops: [true, false, false, false, false], reads: [true, false, false, false, false] });
+    expect(repeats('[^a]*')).toMatchObject({ fixed: 0, loops: [false, true, true, true, true] });
+    // Repeats that read every character, or needing the value's own start or end: matched whole.
+    for (const p of ['(?s)a.*b', '(.|\\n)*', '[\\s\\S]+', '^a', 'a$', '\\Aa', 'a\\z', '^a.*']) expect(reach(p)).toBeUndefined();
   });
 
   it('never cuts a window inside a surrogate pair', async () => {

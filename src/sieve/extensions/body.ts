@@ -188,8 +188,9 @@ const EDGE_ORDER: ReadonlyArray<RegexReach['edges']> = ['none', 'word', 'line'];
 
 /**
  * The reach of a :regex test's keys when a body can be matched in windows
- * as it is read: every key compiles, and its matches are of bounded length
- * and need neither end of the value (regex-reach.ts). Undefined otherwise,
+ * as it is read: every key compiles, its matches are of bounded length or
+ * made of repeats that leave some place they cannot run back over, and it
+ * needs neither end of the value (regex-reach.ts). Undefined otherwise,
  * an invalid key included: the test over the whole value reports it. Only
  * for the comparators a match worker has: windows matched with another
  * would hold the event loop.
@@ -198,14 +199,16 @@ export function regexWindows(b: Bound, keys: string[], cmp: Comparator): RegexRe
   if (b.matchType?.def !== regexMatch || !OFFLOAD_COMPARATORS.has(cmp.name) || keys.length === 0) return undefined;
   let units = 0;
   let edges: RegexReach['edges'] = 'none';
+  const repeats: NonNullable<RegexReach['repeats']> = [];
   for (const key of keys) {
     const re = compileRegex(key, cmp);
     const reach = typeof re === 'string' ? undefined : regexReach(re);
     if (!reach || reach.units > MAX_REACH) return undefined;
     units = Math.max(units, reach.units);
     if (EDGE_ORDER.indexOf(reach.edges) > EDGE_ORDER.indexOf(edges)) edges = reach.edges;
+    if (reach.repeats) repeats.push(...reach.repeats);
   }
-  return { units, edges };
+  return repeats.length ? { units, edges, repeats } : { units, edges };
 }
 
 /** Matches longer than this (UTF-16 units) make windows overlap too much: the body is matched whole. */

@@ -7,7 +7,12 @@
  *
  * Every match of at most `reach` UTF-16 units lies whole in some window:
  * each window begins at least `reach` units before the end of the one
- * before. And a match found in a window is one in the value: inside a
+ * before. For a pattern with repeats (regex-reach.ts, Repeats), whose
+ * matches have no bound, a window begins no later than just after the
+ * last character before the end of the one before that a match cannot
+ * hold, or before which the end holds more characters than a match can
+ * outside its repeats: no match that runs over the end begins before
+ * that. And a match found in a window is one in the value: inside a
  * window the pattern sees the value's characters, and at its two edges
  * its assertions see what they see in the value. A window is cut only
  * where that holds (RE2's rules, re2js Utils.emptyOpContext):
@@ -30,7 +35,7 @@
  */
 import { nextPiece } from './contains-in-pieces.js';
 import type { MatchBudget } from './match-types.js';
-import type { RegexReach } from './regex-reach.js';
+import type { RegexReach, Repeats } from './regex-reach.js';
 
 const isWordChar = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 const isSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdfff;
@@ -40,6 +45,38 @@ function cutBeside(edges: RegexReach['edges']): (c: number) => boolean {
   if (edges === 'line') return (c) => c === 10;
   if (edges === 'word') return (c) => !isWordChar(c) && !isSurrogate(c);
   return (c) => !isSurrogate(c);
+}
+
+/**
+ * Where a match of a pattern with `repeats` that runs over `end` may
+ * begin: after the index returned, the last one before `end` that holds a
+ * character no match holds, or from which to `end` there are more
+ * characters outside the repeats than a match holds. -1: anywhere. The
+ * characters looked at are charged to the run.
+ */
+function repeatsFrom(text: string, end: number, repeats: Repeats, budget: MatchBudget): number {
+  const j = lookBack(text, end, repeats);
+  budget.charge(end - j);
+  return j;
+}
+
+function lookBack(text: string, end: number, repeats: Repeats): number {
+  let outside = 0;
+  for (let j = end - 1; j >= 0; j--) {
+    let c = text.charCodeAt(j);
+    // A pair is one character, read from its low half back.
+    if (c >= 0xdc00 && c <= 0xdfff && j > 0) {
+      const high = text.charCodeAt(j - 1);
+      if (high >= 0xd800 && high <= 0xdbff) {
+        c = ((high - 0xd800) << 10) + (c - 0xdc00) + 0x10000;
+        if (!repeats.reads.has(c) || (!repeats.loops.has(c) && ++outside > repeats.fixed)) return j;
+        j--;
+        continue;
+      }
+    }
+    if (!repeats.reads.has(c) || (!repeats.loops.has(c) && ++outside > repeats.fixed)) return j;
+  }
+  return -1;
 }
 
 /** A line (or word) longer than the caller allows: the value is to be matched whole instead. */
@@ -71,9 +108,16 @@ export async function* windowsInPieces(pieces: AsyncIterable<string>, reach: Reg
       const last = text.length - chars;
       for (let i = searched; i <= last; i++) if (cut(text.charCodeAt(i))) end = i;
       searched = last + 1;
-      // The next window begins after a place it may begin, at least `reach` units before this one's end.
+      // The next window begins after a place it may begin, at least `reach` units before this one's end, and no later than
+      // where a match with repeats that runs over its end may begin.
+      let from = end - reach.units - 1;
+      for (const r of end >= 0 ? (reach.repeats ?? []) : []) {
+        from = Math.min(from, repeatsFrom(text, end, r, budget));
+        // Many keys with repeats can each look back a long way: the event loop gets its turns between them.
+        if (budget.yieldDue) await budget.pause();
+      }
       let next = -1;
-      for (let i = end - reach.units - 1; end >= 0 && i >= 0; i--) {
+      for (let i = from; end >= 0 && i >= 0; i--) {
         if (cut(text.charCodeAt(i))) {
           next = i + 1;
           break;
