@@ -64,17 +64,12 @@ function lookBack(text: string, end: number, repeats: Repeats): number {
   let outside = 0;
   for (let j = end - 1; j >= 0; j--) {
     let c = text.charCodeAt(j);
-    // A pair is one character, read from its low half back.
-    if (c >= 0xdc00 && c <= 0xdfff && j > 0) {
-      const high = text.charCodeAt(j - 1);
-      if (high >= 0xd800 && high <= 0xdbff) {
-        c = ((high - 0xd800) << 10) + (c - 0xdc00) + 0x10000;
-        if (!repeats.reads.has(c) || (!repeats.loops.has(c) && ++outside > repeats.fixed)) return j;
-        j--;
-        continue;
-      }
-    }
+    // A pair is one character: met at its low half, it is looked at once.
+    const high = j > 0 && c >= 0xdc00 && c <= 0xdfff ? text.charCodeAt(j - 1) : 0;
+    const pair = high >= 0xd800 && high <= 0xdbff;
+    if (pair) c = ((high - 0xd800) << 10) + (c - 0xdc00) + 0x10000;
     if (!repeats.reads.has(c) || (!repeats.loops.has(c) && ++outside > repeats.fixed)) return j;
+    if (pair) j--;
   }
   return -1;
 }
