@@ -76,6 +76,7 @@ async function spooled() {
 
 const SCRIPTS: Record<string, string> = {
   'body :text': 'require "body"; if body :text :contains "LAST-MARK" { discard; }',
+  'body :text, i;unicode-casemap': 'require ["body", "comparator-i;unicode-casemap"]; if body :text :comparator "i;unicode-casemap" :contains "last-mark" { discard; }',
   'body :content, a leaf': 'require "body"; if body :content "text/plain" :contains "MIDDLE-MARK" { discard; }',
   'body :content, a multipart': 'require "body"; if body :content "multipart" :contains "LAST-EPILOGUE" { discard; }',
   'body :raw': 'require ["body", "regex"]; if body :raw :regex "(?s)LAST.*EPILOGUE" { discard; }',
@@ -93,7 +94,7 @@ const SCRIPTS: Record<string, string> = {
 };
 
 /** The scripts that read the large part as it comes, without loading the message (docs/server.md, "Messages on disk"). */
-const READ_AS_IT_COMES = new Set(['body :text', 'body :content, a leaf', 'body :raw, a `?` and an end', 'body :raw, texts in order', 'body :raw :regex, short matches', 'body :raw :regex, within lines', 'body :text :regex, short matches']);
+const READ_AS_IT_COMES = new Set(['body :text', 'body :text, i;unicode-casemap', 'body :content, a leaf', 'body :raw, a `?` and an end', 'body :raw, texts in order', 'body :raw :regex, short matches', 'body :raw :regex, within lines', 'body :text :regex, short matches']);
 
 async function run(script: string, source: Awaited<ReturnType<typeof spooled>>) {
   const r = compileSieve(script, { file: 'data.siv', ...policyCompileOptions('data.siv', { phase: 'data' }) });

@@ -10,6 +10,7 @@ import { containsMatch, isMatch, matchesMatch } from '../match/basic-match.js';
 import { parseGlob } from '../match/glob.js';
 import { asciiCasemap, type Comparator } from '../match/comparators.js';
 import { containsInPieces } from '../match/contains-in-pieces.js';
+import { cutBeforeSpaces, NoPlaceToCut } from '../match/cut-before-spaces.js';
 import { type InOrderKey, inOrderInPieces, type Segment } from '../match/in-order-in-pieces.js';
 import { OFFLOAD_CHARS } from '../match/match-pool.js';
 import { inWorker, OFFLOAD_COMPARATORS } from '../match/match-types.js';
@@ -170,6 +171,19 @@ type ReadAsItComes = (pieces: AsyncIterable<string>) => Promise<boolean | undefi
  * and then the body (or part) is read whole.
  */
 function readerFor(b: Bound, rt: Runtime, keys: string[], cmp: Comparator): ReadAsItComes | undefined {
+  // A comparator that folds text between spaces on its own (i;unicode-casemap) reads pieces cut before spaces,
+  // which it folds as one that folds each character does; for a few keys (windows are cut anywhere).
+  if (!cmp.foldsEachCharacter && cmp.foldsBetweenSpaces && keys.length <= INLINE_KEYS && b.matchType?.def !== regexMatch) {
+    const read = readerFor(b, rt, keys, { ...cmp, foldsEachCharacter: true, foldsBetweenSpaces: false });
+    return (
+      read &&
+      ((pieces) =>
+        read(cutBeforeSpaces(pieces, MAX_WINDOW_CHARS)).catch((e: unknown) => {
+          if (e instanceof NoPlaceToCut) return undefined;
+          throw e;
+        }))
+    );
+  }
   const starred = starredKeys(b, keys, cmp);
   const looked = substrings(b, keys, cmp, starred);
   if (looked) {

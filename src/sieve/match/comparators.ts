@@ -26,6 +26,12 @@ export interface Comparator {
    * whose normalisation joins a character with the combining marks after it.
    */
   foldsEachCharacter?: boolean;
+  /**
+   * True when `fold(a + b)` is `fold(a) + fold(b)` whenever `b` begins
+   * with an ASCII space, tab or line break: a long value can be folded in
+   * pieces cut there (cut-before-spaces.ts).
+   */
+  foldsBetweenSpaces?: boolean;
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -106,4 +112,5 @@ export const unicodeCasemap: Comparator = {
   compare: (a, b) => octet.compare(unicodeFold(a), unicodeFold(b)),
   fold: unicodeFold,
   foldEquals: true,
+  foldsBetweenSpaces: true,
 };
