@@ -121,39 +121,20 @@ function readReach(re: RE2JS): RegexReach | undefined {
       return -1;
     }
     longest.set(pc, ON_PATH);
-    let n: number;
-    switch (i.op) {
-      case MATCH:
-        n = 0;
-        break;
-      case FAIL:
-        n = -1;
-        break;
-      case ALT:
-      case ALT_MATCH:
-        n = Math.max(walk(i.out), walk(i.arg));
-        break;
-      case CAPTURE:
-      case NOP:
-        n = walk(i.out);
-        break;
-      case EMPTY_WIDTH:
-        if (i.arg & (BEGIN_TEXT | END_TEXT)) unknown = true;
-        else if (i.arg & (BEGIN_LINE | END_LINE)) edges = 'line';
-        else if (edges === 'none') edges = 'word';
-        n = walk(i.out);
-        break;
-      default: {
-        // A rune instruction reads one character; anything else (lookbehinds: not compiled here) is not known.
-        if (i.op < RUNE || i.op > RUNE_ANY_NOT_NL) {
-          unknown = true;
-          n = -1;
-          break;
-        }
-        const rest = walk(i.out);
-        n = rest < 0 ? -1 : rest + 1;
-      }
+    if (i.op === EMPTY_WIDTH) {
+      if (i.arg & (BEGIN_TEXT | END_TEXT)) unknown = true;
+      else if (i.arg & (BEGIN_LINE | END_LINE)) edges = 'line';
+      else if (edges === 'none') edges = 'word';
+    } else if (!isRune(i) && !CONTROL.has(i.op)) {
+      // A rune instruction reads one character; anything else (lookbehinds: not compiled here) is not known.
+      unknown = true;
+      longest.set(pc, -1);
+      return -1;
     }
+    // The longest way on to MATCH, from here or through what this instruction goes on to; a rune reads one more.
+    let rest = i.op === MATCH ? 0 : -1;
+    for (const to of next(i)) rest = Math.max(rest, walk(to));
+    const n = isRune(i) && rest >= 0 ? rest + 1 : rest;
     longest.set(pc, n);
     return n;
   };
@@ -168,7 +149,11 @@ function readReach(re: RE2JS): RegexReach | undefined {
   return { units: Math.max(0, runes) * 2, edges };
 }
 
-/** What the instruction at `pc` goes on to. */
+/** Instructions that read nothing and assert nothing: they only lead on (or end). */
+const CONTROL: ReadonlySet<number> = new Set([ALT, ALT_MATCH, CAPTURE, NOP, MATCH, FAIL]);
+const isRune = (i: Inst): boolean => i.op >= RUNE && i.op <= RUNE_ANY_NOT_NL;
+
+/** What an instruction goes on to. */
 function next(i: Inst): number[] {
   if (i.op === ALT || i.op === ALT_MATCH) return [i.out, i.arg];
   if (i.op === MATCH || i.op === FAIL) return [];
@@ -215,7 +200,6 @@ function repeatsOf(inst: Inst[], start: number): Repeats {
   };
   strong(start);
   const inCycle = (pc: number) => members[component.get(pc)!]!.length > 1 || next(inst[pc]!).includes(pc);
-  const isRune = (i: Inst) => i.op >= RUNE && i.op <= RUNE_ANY_NOT_NL;
   const loops = new CharSet();
   const reads = new CharSet();
   for (const pc of index.keys()) {
