@@ -51,15 +51,8 @@ function cutBeside(edges: RegexReach['edges']): (c: number) => boolean {
  * Where a match of a pattern with `repeats` that runs over `end` may
  * begin: after the index returned, the last one before `end` that holds a
  * character no match holds, or from which to `end` there are more
- * characters outside the repeats than a match holds. -1: anywhere. The
- * characters looked at are charged to the run.
+ * characters outside the repeats than a match holds. -1: anywhere.
  */
-function repeatsFrom(text: string, end: number, repeats: Repeats, budget: MatchBudget): number {
-  const j = lookBack(text, end, repeats);
-  budget.charge(end - j);
-  return j;
-}
-
 function lookBack(text: string, end: number, repeats: Repeats): number {
   let outside = 0;
   for (let j = end - 1; j >= 0; j--) {
@@ -107,7 +100,10 @@ export async function* windowsInPieces(pieces: AsyncIterable<string>, reach: Reg
       // where a match with repeats that runs over its end may begin.
       let from = end - reach.units - 1;
       for (const r of end >= 0 ? (reach.repeats ?? []) : []) {
-        from = Math.min(from, repeatsFrom(text, end, r, budget));
+        const j = lookBack(text, end, r);
+        // The characters looked at are the run's work.
+        budget.charge(end - j);
+        from = Math.min(from, j);
         // Many keys with repeats can each look back a long way: the event loop gets its turns between them.
         if (budget.yieldDue) await budget.pause();
       }
