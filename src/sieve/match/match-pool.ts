@@ -331,14 +331,9 @@ class MatchPool {
     const sent = { ...task, ...encode(value), id: p.id } as WorkerTask;
     slot.worker.postMessage(sent, [sent.bytes]);
     slot.timer = setTimeout(() => {
-      // The run's budget is spent: stop the thread wherever it is, and start
-      // its replacement now, so that the next match does not wait for one.
-      slot.current = undefined;
-      this.drop(slot);
+      // The run's budget is spent: stop the thread wherever it is.
       void slot.worker.terminate();
-      p.resolve({ kind: 'deadline', ms: performance.now() - slot.started });
-      this.dispatch();
-      if (this.slots.size < SIZE && !this.broken) this.start();
+      this.replace(slot, p, 'deadline');
     }, Math.max(0, p.deadlineMs - (performance.now() - slot.started)));
   }
 
@@ -370,10 +365,20 @@ class MatchPool {
   private outOfMemory(slot: Slot): void {
     const p = slot.current;
     if (!slot.ready || !p) return this.lost(slot);
-    if (!this.drop(slot)) return;
+    if (!this.slots.has(slot)) return;
     clearTimeout(slot.timer);
+    this.replace(slot, p, 'memory');
+  }
+
+  /**
+   * A thread stopped with its task (at the run's deadline, or out of its
+   * heap): the task gets `kind` with its round trip so far, and a
+   * replacement starts now, so that the next match does not wait for one.
+   */
+  private replace(slot: Slot, p: Pending, kind: 'deadline' | 'memory'): void {
     slot.current = undefined;
-    p.resolve({ kind: 'memory', ms: performance.now() - slot.started });
+    this.drop(slot);
+    p.resolve({ kind, ms: performance.now() - slot.started });
     this.dispatch();
     if (this.slots.size < SIZE && !this.broken) this.start();
   }
