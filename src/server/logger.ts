@@ -7,6 +7,7 @@ import { Console } from 'node:console';
 import { openSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { writesPlainJson } from '../info-line.js';
 
 export interface LogSettings {
   level?: string;
@@ -35,7 +36,10 @@ export function createLogger(settings: LogSettings = {}, env: NodeJS.ProcessEnv 
   // be ready for a process that logs and exits at once.
   const fd = typeof settings.dest === 'string' ? openSync(settings.dest, 'a') : (settings.dest ?? 1);
   if (fd === 1) stdoutForLogsOnly();
-  return pino(options, gathered(pino.destination({ fd, sync: false, maxWrite: PIPE_BUF })));
+  const dest = gathered(pino.destination({ fd, sync: false, maxWrite: PIPE_BUF }));
+  // Lines of no serializers, formatters, mixin, hooks or redaction: the transaction's line may be serialised at once.
+  writesPlainJson(dest);
+  return pino(options, dest);
 }
 
 /** pipe(7): a write of at most this many octets to a pipe is never interleaved with another's. */

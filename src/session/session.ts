@@ -15,6 +15,7 @@
  */
 import type { DeliverBy } from './deliver-by.js';
 import type { Logger } from 'pino';
+import { infoLine } from '../info-line.js';
 import { type Choices, choosesNothing, emptyDecision, mergeChoices, noChoices } from './decide.js';
 import { type DeliveryPlan, planDelivery } from './delivery-plan.js';
 import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
@@ -360,7 +361,9 @@ export class Session {
     this.lastTransaction = tx;
     this.txLog = null;
     this.deps.services.observer?.transaction?.(how);
-    this.logger.info(
+    // The line every transaction writes: serialised at once (src/info-line.ts).
+    infoLine(
+      this.logger,
       {
         event: 'transaction',
         session: this.connection.id,
