@@ -24,6 +24,10 @@
  *   - with Postfix's smtp-source (when installed), the client an operator
  *     would reach for: C, so the cheapest per message, and the servers'
  *     own cost shows most.
+ * Then the same sessions once more without sockets: the session machine
+ * driven directly (policy, CBV cache, spool and log line as served), its
+ * main-thread CPU per message against smtp-cbv's served, to tell the
+ * session's own work from what serving it over smtp-server adds.
  * With each rate, the CPU time per message of this process's main thread
  * (the servers' event loop; in-process, the client's too) and of the whole
  * process (its threads too): on a loaded machine the rates swing from run
@@ -45,6 +49,8 @@ import { MaildirSpool } from '../src/delivery/maildir.js';
 import { SmtpFront } from '../src/frontdoors/smtp/smtp-front.js';
 import { controlGreeting } from '../src/frontdoors/smtp/smtp-server-adapter.js';
 import { createServices } from '../src/server/services.js';
+import type { Policy } from '../src/session/policy.js';
+import { Session, type SessionServices } from '../src/session/session.js';
 import { tuneHeap } from '../src/server/heap-tuning.js';
 import { oneMx } from '../test/helpers/cbv-fixture.js';
 import { startDnsServer } from '../test/helpers/dns-server.js';
@@ -167,9 +173,10 @@ async function main() {
   const spool = new MaildirSpool(join(dir, 'spool'));
   await spool.init();
   const s = config.server;
+  const services = createServices(config, logger, spool);
   const ours = new SmtpFront(
     { listeners: [{ host: '127.0.0.1', port: 0 }], hostname: 'bench.test', maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: 10_000, socketTimeoutMs: s.socketTimeoutMs, logger },
-    { policy: () => assembled.policy, services: createServices(config, logger, spool) },
+    { policy: () => assembled.policy, services },
   );
   const [oursAt] = await ours.start();
 
@@ -189,14 +196,22 @@ async function main() {
   const clients: Client[] = ['in-process', 'child'];
   if (hasSmtpSource()) clients.push('smtp-source');
   else console.log(' smtp-source: skipped (the postfix package is not installed; test/interop/setup.sh installs it)');
+  const mainPerMessage: Partial<Record<Client, number>> = {};
   for (const client of clients) {
     const { bare: b, ours: o, ratios } = await rounds(barePort, oursAt!.port, client);
+    mainPerMessage[client] = o.mainMs / o.messages;
     const cpu = (l: Load) => `main thread ${(l.mainMs / l.messages).toFixed(2)} ms/msg, process ${(l.processMs / l.messages).toFixed(2)} ms/msg`;
     console.log(client === 'in-process' ? ' client in this process (the target\'s measure):' : client === 'child' ? ' client in a child process:' : ' Postfix\'s smtp-source, 20 sessions:');
     console.log(`  baseline: bare smtp-server accepting all   ${perSecond(b).toFixed(0).padStart(6)}/s  (failed ${b.failed}; ${cpu(b)})`);
     console.log(`  smtp-cbv, example policy, CBV cached       ${perSecond(o).toFixed(0).padStart(6)}/s  (failed ${o.failed}; ${cpu(o)})`);
     console.log(`  ratio smtp-cbv / bare:                     ${(perSecond(o) / perSecond(b)).toFixed(2)}  (rounds ${ratios.map((r) => r.toFixed(2)).join(', ')}; main-thread CPU per message, bare / smtp-cbv: ${(b.mainMs / b.messages / (o.mainMs / o.messages)).toFixed(2)})`);
   }
+  // The same sessions without sockets or smtp-server: how much of ours' main-thread time is the session's own work.
+  await sessionsAlone(assembled.policy, services, MESSAGES / 4);
+  const alone = await sessionsAlone(assembled.policy, services, MESSAGES);
+  const served = mainPerMessage['smtp-source'] ?? mainPerMessage.child!;
+  console.log(' the session machine alone: the same policy, CBV cache, spool and log line, no sockets, 20 sessions at once:');
+  console.log(`  main thread ${alone.toFixed(3)} ms/msg; share of smtp-cbv's main thread served (${mainPerMessage['smtp-source'] !== undefined ? 'smtp-source' : 'child client'}): ${(alone / served).toFixed(2)}`);
   console.log(`  creating a 1 KB file on the spool's disk: ${creationBefore.toFixed(0)} us of system time before the runs, ${fileCreationUs(join(dir, 'probe-after')).toFixed(0)} after`);
   await ours.close(0);
   await new Promise<void>((r) => bare.close(() => r()));
@@ -227,6 +242,32 @@ async function main() {
   await sink.close();
   await dns.close();
   await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * Main-thread CPU time per message (ms) of `messages` sessions driven
+ * straight through the session machine, 20 at once, each one message as
+ * the load client sends it (EHLO, MAIL FROM, RCPT TO, DATA): the session's
+ * own work, without sockets, smtp-server or the adapter.
+ */
+async function sessionsAlone(policy: Policy, services: SessionServices, messages: number): Promise<number> {
+  const message = Buffer.from(`From: alice@sender.test\r\nTo: bob@here.test\r\nDate: ${new Date().toUTCString()}\r\nSubject: bench\r\n\r\n${'x'.repeat(1000)}\r\n`);
+  let next = 0;
+  const one = async (n: number) => {
+    const session = new Session({ id: `alone${n}`, remoteAddress: '127.0.0.1', remotePort: 1024 + (n % 60_000), localAddress: '127.0.0.1', localPort: 25, tls: false, hostname: 'bench.test', banner: 'bench' }, { policy: () => policy, services });
+    await session.connect();
+    await session.hello('EHLO', 'client.test');
+    await session.mailFrom('alice@sender.test');
+    await session.rcptTo('bob@here.test');
+    const d = await session.data(message);
+    session.close();
+    if (!d.accepted) throw new Error(`the session alone was answered ${d.reply.code}`);
+  };
+  const before = mainThreadCpuMs();
+  await Promise.all(Array.from({ length: CLIENTS }, async () => {
+    while (next < messages) await one(next++);
+  }));
+  return (mainThreadCpuMs() - before) / messages;
 }
 
 /**
