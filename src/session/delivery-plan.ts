@@ -2,7 +2,7 @@
  * The delivery plan of an accepted message: where it goes, from every
  * phase's choices, and the message as the policy's header edits left it.
  */
-import { type Choices, dropsMessage, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
+import { type Choices, choosesNothing, dropsMessage, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
 import { applyHeaderEdits } from './header-edits.js';
 import type { MessageSource } from './message-source.js';
 import type { Transaction } from './state.js';
@@ -35,6 +35,16 @@ export interface DeliveryPlan {
  * keep. A recipient whose RCPT TO phase discarded it gets nothing.
  */
 export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: MessageSource, edited: string | undefined): DeliveryPlan | Promise<DeliveryPlan> {
+  // Most messages: no phase chose anything, so every recipient gets INBOX (the implicit keep) and nothing else.
+  if (edited === undefined && choosesNothing(connection) && choosesNothing(tx.chosenSoFar) && choosesNothing(data) && tx.recipients.every((r) => choosesNothing(r.choices))) {
+    return { stores: tx.recipients.length ? [{ folder: INBOX, recipients: tx.recipients.map((r) => r.address) }] : [], redirects: [], vacations: [], notifications: [] };
+  }
+  return planInFull(connection, tx, data, received, edited);
+}
+
+/** planDelivery, worked out choice by choice: what it answers for any choices. Exported for its tests. */
+export function planInFull(connection: Choices, tx: Transaction, data: Choices, received: MessageSource, edited: string | undefined): DeliveryPlan | Promise<DeliveryPlan> {
+  const txChoices = tx.chosenSoFar;
   const byFolder = new Map<string, string[]>();
   const redirects = new Set<string>();
   const redirectDetails: Record<string, RedirectDetails> = {};
@@ -43,13 +53,13 @@ export function planDelivery(connection: Choices, tx: Transaction, data: Choices
   const notify = (recipient: string | undefined, data: Array<Record<string, unknown>>) => {
     if (recipient !== undefined && data.length) notifications.push({ recipient, data });
   };
-  notify(tx.recipients[0]?.address, [...connection.notifications, ...tx.choices.notifications, ...data.notifications]);
+  notify(tx.recipients[0]?.address, [...connection.notifications, ...txChoices.notifications, ...data.notifications]);
   for (const r of tx.recipients) notify(r.address, r.choices.notifications);
-  const edits = [...connection.headerEdits, ...tx.choices.headerEdits];
+  const edits = [...connection.headerEdits, ...txChoices.headerEdits];
   // add_recipient: one more recipient, with the choices of the connection, the transaction and DATA.
   const recipients = [...tx.recipients];
   const known = new Set(recipients.map((r) => r.address.toLowerCase()));
-  for (const part of [connection, tx.choices, ...tx.recipients.map((r) => r.choices), data]) {
+  for (const part of [connection, txChoices, ...tx.recipients.map((r) => r.choices), data]) {
     for (const a of part.addRecipients) {
       if (known.has(a.toLowerCase())) continue;
       known.add(a.toLowerCase());
@@ -57,14 +67,14 @@ export function planDelivery(connection: Choices, tx: Transaction, data: Choices
     }
   }
   let mailFrom: string | undefined;
-  for (const part of [connection, tx.choices, ...tx.recipients.map((r) => r.choices), data]) if (part.mailFrom !== undefined) mailFrom = part.mailFrom;
+  for (const part of [connection, txChoices, ...tx.recipients.map((r) => r.choices), data]) if (part.mailFrom !== undefined) mailFrom = part.mailFrom;
   for (const r of recipients) {
     edits.push(...r.choices.headerEdits);
     // A discarded recipient still sends its vacation reply (RFC 5230 4.7: vacation does not depend on the keep).
-    for (const part of [connection, tx.choices, r.choices, data]) for (const v of part.vacations) vacations.push({ recipient: r.address, data: v });
+    for (const part of [connection, txChoices, r.choices, data]) for (const v of part.vacations) vacations.push({ recipient: r.address, data: v });
     if (dropsMessage(r.choices)) continue;
     const c = noChoices();
-    for (const part of [connection, tx.choices, r.choices, data]) mergeChoices(c, part);
+    for (const part of [connection, txChoices, r.choices, data]) mergeChoices(c, part);
     const folders = new Set(c.folders.map((f) => (f.toUpperCase() === INBOX ? INBOX : f)));
     if (c.implicitKeep) folders.add(INBOX);
     for (const f of folders) {

@@ -16,7 +16,7 @@ import { type FolderExists, type MailboxDirectory, mailboxDirectory } from '../p
 import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
 import { isReservedContextKey, RECIPIENT_VERIFY_PREFIX } from './context-keys.js';
 import { type MessageSource, sieveView } from './message-source.js';
-import { type Decision, decide, emptyDecision, mergeDecision } from './decide.js';
+import { type Decision, decide, emptyDecision, mergeDecision, NOTHING_DECIDED } from './decide.js';
 import type { Phase } from './phases.js';
 import type { ConnectionState, Transaction } from './state.js';
 import { readsVerdict } from './verdict-readers.js';
@@ -27,6 +27,8 @@ export interface PhaseScripts {
 }
 
 export type ScriptSlot = 'phase1' | 'phase2';
+/** In the order they run; one list, not one per run. */
+const SLOTS: readonly ScriptSlot[] = ['phase1', 'phase2'];
 
 /** One script's run, as an observer sees it. */
 export interface ScriptRun {
@@ -160,11 +162,12 @@ export class SievePolicy implements Policy {
   async run(input: PhaseInput, services: PolicyServices): Promise<PhaseVerdict> {
     const { phase } = input;
     const scripts = this.options.scripts[phase];
-    const total = emptyDecision();
+    // Made only once a script decides something: a phase whose runs take no action shares NOTHING_DECIDED.
+    let total: Decision | undefined;
     // editheader (RFC 5293) gives the script a new message; the last edited one is what gets stored.
     let edited: string | undefined;
     let duplicates: DuplicateRecord[] | undefined;
-    if (!scripts) return { decision: total, failed: false };
+    if (!scripts) return { decision: NOTHING_DECIDED, failed: false };
     const observer = this.options.observer;
     // A header section too long to be kept apart (HEAD_LIMIT) leaves the header fields in the whole message, and
     // header tests are synchronous: it is loaded on the thread pool first, not read on the event loop by the first test.
@@ -172,7 +175,7 @@ export class SievePolicy implements Policy {
     if (message && !message.head) await message.load?.();
     const ctx = context(input);
     const host = this.host(input, services);
-    for (const slot of ['phase1', 'phase2'] as const) {
+    for (const slot of SLOTS) {
       const script = scripts[slot];
       if (!script) continue;
       const trace = observer?.trace?.(phase, slot, script);
@@ -187,13 +190,13 @@ export class SievePolicy implements Policy {
           { event: 'sieve.runtime-error', session: input.connection.id, phase, script: script.file ?? slot, line: err.pos?.line, column: err.pos?.column, error: err.message, mode: this.options.runtimeError },
           `sieve runtime error: ${err.message}`,
         );
-        if (this.options.runtimeError === 'fail') return { decision: total, failed: true };
+        if (this.options.runtimeError === 'fail') return { decision: total ?? NOTHING_DECIDED, failed: true };
         continue; // RFC 5228 2.10.6: a failed run's actions are not executed
       }
       const rt = result.runtime;
       if (rt.message && rt.message !== rt.initialMessage) edited = rt.message.raw;
       const tested = duplicateRecords(rt);
-      if (tested.length) duplicates = duplicates ? [...duplicates, ...tested] : tested;
+      if (tested.length) duplicates = duplicates ? [...duplicates, ...tested] : [...tested];
       const d = decide(phase, result.actions, result.implicitKeep);
       // Built only when debug is on: this runs for every script of every phase of every message.
       if (services.logger.isLevelEnabled('debug')) {
@@ -203,10 +206,10 @@ export class SievePolicy implements Policy {
           `${phase} ${slot}: ${actions.join(', ') || 'implicit keep'}`,
         );
       }
-      mergeDecision(total, d);
+      if (d !== NOTHING_DECIDED) mergeDecision((total ??= emptyDecision()), d);
       if (d.final) break;
     }
-    const verdict: PhaseVerdict = { decision: total, failed: false };
+    const verdict: PhaseVerdict = { decision: total ?? NOTHING_DECIDED, failed: false };
     if (edited !== undefined) verdict.edited = edited;
     if (duplicates) verdict.duplicates = duplicates;
     return verdict;

@@ -16,7 +16,7 @@
 import type { DeliverBy } from './deliver-by.js';
 import type { Logger } from 'pino';
 import { infoLine } from '../info-line.js';
-import { type Choices, choosesNothing, emptyDecision, mergeChoices, noChoices } from './decide.js';
+import { type Choices, choosesNothing, mergeChoices, noChoices, NOTHING_DECIDED } from './decide.js';
 import { type DeliveryPlan, planDelivery } from './delivery-plan.js';
 import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
 import { type MailLoopSettings, suspectedLoop } from './mail-loop.js';
@@ -169,7 +169,7 @@ export class Session {
     return this.phase('mailfrom', {}, (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
-      mergeChoices(tx.choices, d);
+      if (!choosesNothing(d)) mergeChoices(tx.choices, d);
       this.deps.services.cbv?.accepted('mailfrom', this.connection, tx);
       return { reply: successReply(d.reply, replies.mailAccepted), accepted: true };
     });
@@ -191,8 +191,9 @@ export class Session {
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false, recipient: address };
       const check = early ?? (await recipients?.check(this.connection, tx, address));
       if (check?.refusal) return { reply: check.refusal, accepted: false, recipient: address };
-      const choices: Choices = noChoices();
-      mergeChoices(choices, d);
+      // A recipient's choices are only read (planDelivery): one that chose nothing shares NOTHING_DECIDED.
+      let choices: Choices = NOTHING_DECIDED;
+      if (!choosesNothing(d)) mergeChoices((choices = noChoices()), d);
       tx.accept({ address, choices });
       this.connection.countRecipient();
       this.deps.services.cbv?.accepted('rcptto', this.connection, tx);
@@ -220,7 +221,7 @@ export class Session {
     return this.phase('data', { message }, async (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
-      const planning = planDelivery(this.connection.choices, tx, d, message, verdict.edited);
+      const planning = planDelivery(this.connection.chosenSoFar, tx, d, message, verdict.edited);
       const planned = planning instanceof Promise ? await planning : planning;
       // Our Authentication-Results is an edit of what was received too: a milter's MTA is asked for it
       // (milter messages are in memory); a spooled message keeps its body on disk and goes to the store as it is.
@@ -270,7 +271,7 @@ export class Session {
       if (extra.recipient !== undefined) input.recipient = extra.recipient;
       if (extra.message !== undefined) input.message = extra.message;
       // A phase without scripts (often connect and EHLO) is decided without a run, a promise or a wait.
-      verdict = policy.runsAt?.(phase) === false ? { decision: emptyDecision(), failed: false } : await policy.run(input, services);
+      verdict = policy.runsAt?.(phase) === false ? { decision: NOTHING_DECIDED, failed: false } : await policy.run(input, services);
     } catch (e) {
       // A script read a spooled message whole and the memory budget had no room: 452 4.3.1, as for a DATA that does not fit.
       if (e instanceof MessageMemoryRefused) return this.noMemory(phase, extra.message);

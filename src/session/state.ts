@@ -12,7 +12,7 @@ import type { DeliverBy } from './deliver-by.js';
 import type { Verdict } from '../cbv/types.js';
 import type { DuplicateRecord } from '../sieve/index.js';
 import { isReservedContextKey } from './context-keys.js';
-import { type Choices, noChoices } from './decide.js';
+import { type Choices, noChoices, NOTHING_DECIDED } from './decide.js';
 import { MAX_LISTED, NO_LIMITS, type SessionLimits } from './limits.js';
 
 /** Who the client is, as the front door learnt it. */
@@ -94,6 +94,11 @@ export class ConnectionState {
     return (this.chosen ??= noChoices());
   }
 
+  /** The choices made so far, to read: NOTHING_DECIDED while none was made (nothing is made for reading them). */
+  get chosenSoFar(): Choices {
+    return this.chosen ?? NOTHING_DECIDED;
+  }
+
   /** STARTTLS completed. */
   secured(): void {
     this.tls = true;
@@ -160,8 +165,17 @@ export class Transaction {
   /** `vctx_mess`: new for each transaction. */
   readonly context = new Map<string, string>();
   readonly recipients: RecipientState[] = [];
-  /** Choices made at MAIL FROM. */
-  readonly choices: Choices = noChoices();
+  /** Choices made at MAIL FROM (made when first needed: most transactions make none). */
+  get choices(): Choices {
+    return (this.chosen ??= noChoices());
+  }
+
+  /** The choices made at MAIL FROM, to read: NOTHING_DECIDED while none was made. */
+  get chosenSoFar(): Choices {
+    return this.chosen ?? NOTHING_DECIDED;
+  }
+
+  private chosen: Choices | undefined;
   probe: ProbeState = { state: 'none' };
   /** Recipient call-ahead results, one per RCPT TO asked about, for the transaction's log line. */
   readonly recipientChecks: Array<{ recipient: string; result?: string; reason: string; cached?: boolean }> = [];

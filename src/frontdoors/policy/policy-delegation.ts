@@ -190,12 +190,12 @@ export class PolicyDelegation {
     const t = s.transaction;
     if (!t) return DUNNO;
     const choices: Choices = noChoices();
-    mergeChoices(choices, s.connection.choices);
-    mergeChoices(choices, t.choices);
+    mergeChoices(choices, s.connection.chosenSoFar);
+    mergeChoices(choices, t.chosenSoFar);
     const r = recipient === undefined ? undefined : t.recipients.find((x) => x.address === recipient);
     if (r) mergeChoices(choices, r.choices);
     // Header edits of every accepted recipient so far (they apply to the one message).
-    const adds = [...s.connection.choices.headerEdits, ...t.choices.headerEdits, ...t.recipients.flatMap((x) => x.choices.headerEdits)].filter((e) => e.op === 'add');
+    const adds = [...s.connection.chosenSoFar.headerEdits, ...t.chosenSoFar.headerEdits, ...t.recipients.flatMap((x) => x.choices.headerEdits)].filter((e) => e.op === 'add');
     const candidates: string[] = [];
     if (dropsMessage(choices)) candidates.push('DISCARD smtp-cbv policy discard');
     const held = choices.folders.filter((f) => f.toUpperCase() !== INBOX);

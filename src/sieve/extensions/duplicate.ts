@@ -47,9 +47,12 @@ function tested(rt: Runtime): Map<string, DuplicateRecord> {
  * new (recorded from now), and those tested with :last (their period starts
  * again). The arguments of the test evaluated last apply (RFC 7352 3.3).
  */
-export function duplicateRecords(rt: Runtime): DuplicateRecord[] {
+const NO_RECORDS: readonly DuplicateRecord[] = Object.freeze([]);
+
+export function duplicateRecords(rt: Runtime): readonly DuplicateRecord[] {
   const seen = rt.stateOf(STATE) as Map<string, DuplicateRecord> | undefined;
-  if (!seen) return [];
+  // A run that tested nothing (nearly every run): one shared empty list, asked after every run.
+  if (!seen) return NO_RECORDS;
   return [...seen.values()].filter((r) => r.last || !r.duplicate);
 }
 

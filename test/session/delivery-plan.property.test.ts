@@ -1,0 +1,72 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type Choices, decide, mergeChoices, noChoices, NOTHING_DECIDED } from '../../src/session/decide.js';
+import { planDelivery, planInFull } from '../../src/session/delivery-plan.js';
+import { bufferSource } from '../../src/session/message-source.js';
+import { Transaction } from '../../src/session/state.js';
+
+const message = bufferSource(Buffer.from('From: a@b.test\r\nSubject: s\r\n\r\nbody\r\n'));
+const address = fc.constantFrom('bob@here.test', 'carol@here.test', 'Bob@here.test', 'dave@else.test');
+
+/** Choices as phases make them: mostly nothing, sometimes a store, a redirect, a discard, an edit, an added recipient. */
+const choices: fc.Arbitrary<Choices> = fc.oneof(
+  { weight: 4, arbitrary: fc.constant(NOTHING_DECIDED) },
+  { weight: 2, arbitrary: fc.constant(null).map(() => noChoices()) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({
+        implicitKeep: fc.boolean(),
+        folders: fc.array(fc.constantFrom('INBOX', 'inbox', 'Lists', 'Junk'), { maxLength: 2 }),
+        redirects: fc.array(address, { maxLength: 1 }),
+        addRecipients: fc.array(address, { maxLength: 1 }),
+        mailFrom: fc.option(address, { nil: undefined }),
+        edit: fc.boolean(),
+        vacation: fc.boolean(),
+      })
+      .map((r) => {
+        const c = noChoices();
+        mergeChoices(c, { ...noChoices(), implicitKeep: r.implicitKeep, folders: r.folders, redirects: r.redirects, addRecipients: r.addRecipients, ...(r.mailFrom ? { mailFrom: r.mailFrom } : {}) });
+        if (r.edit) c.headerEdits.push({ op: 'add', name: 'X-Test', value: 'yes' } as Choices['headerEdits'][number]);
+        if (r.vacation) c.vacations.push({ reason: 'away' });
+        return c;
+      }),
+  },
+);
+
+describe('the delivery plan', () => {
+  it('property: the shortcut for messages no phase chose anything for plans what working it out in full plans', () => {
+    fc.assert(
+      fc.property(choices, choices, choices, fc.array(fc.tuple(address, choices), { maxLength: 3 }), (connection, atMailFrom, data, recipients) => {
+        const tx = new Transaction('alice@sender.test', 'S.1');
+        if (atMailFrom !== NOTHING_DECIDED) mergeChoices(tx.choices, atMailFrom);
+        for (const [a, c] of recipients) {
+          tx.offer(a);
+          tx.accept({ address: a, choices: c });
+        }
+        expect(planDelivery(connection, tx, data, message, undefined)).toEqual(planInFull(connection, tx, data, message, undefined));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('with nothing chosen anywhere, every recipient gets INBOX, and nothing is made for the transaction choices read', () => {
+    const tx = new Transaction('alice@sender.test', 'S.1');
+    for (const a of ['bob@here.test', 'carol@here.test']) {
+      tx.offer(a);
+      tx.accept({ address: a, choices: NOTHING_DECIDED });
+    }
+    expect(planDelivery(NOTHING_DECIDED, tx, NOTHING_DECIDED, message, undefined)).toEqual({ stores: [{ folder: 'INBOX', recipients: ['bob@here.test', 'carol@here.test'] }], redirects: [], vacations: [], notifications: [] });
+    expect(tx.chosenSoFar).toBe(NOTHING_DECIDED);
+  });
+});
+
+describe('NOTHING_DECIDED', () => {
+  it('is what a run that took no action decides, shared and frozen to the bottom', () => {
+    expect(decide('rcptto', [], true)).toBe(NOTHING_DECIDED);
+    expect(decide('rcptto', [], false)).not.toBe(NOTHING_DECIDED);
+    expect(Object.isFrozen(NOTHING_DECIDED) && Object.isFrozen(NOTHING_DECIDED.folders) && Object.isFrozen(NOTHING_DECIDED.redirectDetails)).toBe(true);
+    expect(() => (NOTHING_DECIDED.folders as string[]).push('Junk')).toThrow(TypeError);
+    expect(NOTHING_DECIDED).toEqual({ ...noChoices(), disconnect: false, tarpitMs: 0, final: false });
+  });
+});
