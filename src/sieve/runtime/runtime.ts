@@ -41,8 +41,14 @@ interface NamespaceDef {
  * on first use.
  */
 export class Runtime implements Scope {
-  /** The scope of the script running now. */
-  scope: VariableScope = { vars: new Map(), globalNames: new Set() };
+  /** The scope of the script running now (made when first asked for: a run that sets and reads no variable makes none). */
+  get scope(): VariableScope {
+    return (this.currentScope ??= { vars: new Map(), globalNames: new Set() });
+  }
+  set scope(scope: VariableScope) {
+    this.currentScope = scope;
+  }
+  private currentScope: VariableScope | undefined;
   /** Variables shared by `global` across included scripts (RFC 6609 3.4). */
   get globals(): Map<string, string> {
     return (this.lazyGlobals ??= new Map());
@@ -160,7 +166,10 @@ export class Runtime implements Scope {
       const path = dot < 0 ? name : `${ns.slice(dot + 1)}.${name}`;
       return this.namespaceNamed(head)?.read(this, path) ?? '';
     }
-    return (this.scope.globalNames.has(name) ? this.globals : this.scope.vars).get(name) ?? '';
+    const scope = this.currentScope;
+    // No scope yet: nothing was set in this run, and no name was declared global.
+    if (scope === undefined) return '';
+    return (scope.globalNames.has(name) ? this.globals : scope.vars).get(name) ?? '';
   }
 
   /** The first namespace of that name the run's scripts brought. */
