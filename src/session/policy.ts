@@ -222,24 +222,11 @@ export class SievePolicy implements Policy {
    * can read `smtp_cbv_result` without Sieve++.
    */
   private host(input: PhaseInput, services: PolicyServices): MomentumHost {
-    const { connection, transaction, phase } = input;
-    const { logger } = services;
-    const observer = this.options.observer;
-    // What does not depend on the phase is built once per services (a reload of the services builds it again),
-    // so a run adds its environment and log to it instead of a dozen closures and a copy of the Sieve++ services.
-    const host: MomentumHost = Object.create(this.baseHost(services));
-    host.environment = (name) => {
-      const key = name.toLowerCase();
-      const known = environmentItem(key, connection.hostname, phase);
-      if (known !== undefined) return known;
-      if (!key.startsWith(ENV_PREFIX)) return undefined;
-      const variable = name.slice(ENV_PREFIX.length);
-      return transaction?.context.get(variable) ?? connection.context.get(variable);
-    };
-    host.log = (level, text) => {
-      logger[level === 'warning' ? 'warn' : level]({ event: 'ec_log', session: connection.id, phase }, text);
-      observer?.log?.(phase, level, text);
-    };
+    // What does not depend on the run is built once per services (a reload of the services builds it again),
+    // its environment and log included: a run adds only what they read, not a dozen closures and a copy.
+    const host = Object.create(this.baseHost(services)) as RunHost;
+    host.run = input;
+    host.logger = services.logger;
     return host;
   }
 
@@ -251,7 +238,8 @@ export class SievePolicy implements Policy {
     if (b && sameServices(b.from, services)) return b.host;
     const { counters } = services;
     const mailboxes = this.options.mailboxes ?? INBOX_ONLY;
-    const host: MomentumHost = {
+    const observer = this.options.observer;
+    const host: MomentumHost & ThisType<RunHost> = {
       mailboxExists: (name) => mailboxes.exists(name, services.folderExists),
       specialUseMailboxes: (flag) => mailboxes.specialUse(flag),
       metadata: (mailbox, name) => mailboxes.metadata(mailbox, name),
@@ -262,10 +250,31 @@ export class SievePolicy implements Policy {
       ...(services.duplicates ? { duplicate: (id: string) => services.duplicates!.seen(id) } : {}),
       services: services.functionServices,
       ...services.momentum,
+      // A run's own host (host() above) has the run's connection, transaction and phase, and its logger.
+      environment(name) {
+        const { connection, transaction, phase } = this.run;
+        const key = name.toLowerCase();
+        const known = environmentItem(key, connection.hostname, phase);
+        if (known !== undefined) return known;
+        if (!key.startsWith(ENV_PREFIX)) return undefined;
+        const variable = name.slice(ENV_PREFIX.length);
+        return transaction?.context.get(variable) ?? connection.context.get(variable);
+      },
+      log(level, text) {
+        const { connection, phase } = this.run;
+        this.logger[level === 'warning' ? 'warn' : level]({ event: 'ec_log', session: connection.id, phase }, text);
+        observer?.log?.(phase, level, text);
+      },
     };
     this.base = { host, from: { ...services } };
     return host;
   }
+}
+
+/** The host one run sees: the shared one (SievePolicy.baseHost) under the run's own fields. */
+interface RunHost extends MomentumHost {
+  run: PhaseInput;
+  logger: Logger;
 }
 
 /** True when the base host built from `a` serves `b` too: the same object, none of its services since replaced. */

@@ -66,29 +66,33 @@ export interface ExecutionResult {
 // Primitives (nearly every answer) are told apart by typeof, without a property look-up on their prototype.
 const isPromise = <T>(v: MaybePromise<T>): v is Promise<T> => typeof v === 'object' && v !== null && typeof (v as Promise<T>).then === 'function';
 
+/** The result of a run that ended normally. */
+function finished(rt: Runtime): ExecutionResult {
+  return { actions: rt.result.actions, implicitKeep: rt.result.implicitKeep, errors: [], warnings: rt.warnings, runtime: rt };
+}
+
+/** The result of a run that `e` ended: normally for `stop` and a top-level `return` (RFC 6609 3.3), failed for a runtime error; anything else is thrown on. */
+function failed(rt: Runtime, e: unknown): ExecutionResult {
+  if (e instanceof StopSignal || e instanceof ReturnSignal) return finished(rt);
+  if (e instanceof SieveRuntimeFailure) return { ...finished(rt), errors: [{ message: e.message, pos: e.pos }] };
+  throw e;
+}
+
 /** Runs a compiled script against a message and envelope. */
 export function execute<C extends ExecutionContext>(script: CompiledScript, ctx: C, host: SieveHost = {}, options: ExecuteOptions = {}): MaybePromise<ExecutionResult> {
   const rt = options.runtime ?? new Runtime(ctx, host, options.limits ? { ...defaultRuntimeLimits, ...options.limits } : defaultRuntimeLimits, script.variables);
   rt.installNamespaces(script.namespaces);
   if (options.trace) rt.trace = options.trace;
   if (options.timeSliceMs !== undefined) rt.budget.sliceMs = options.timeSliceMs;
-  const done = (): ExecutionResult => ({ actions: rt.result.actions, implicitKeep: rt.result.implicitKeep, errors: [], warnings: rt.warnings, runtime: rt });
-  const failed = (e: unknown): ExecutionResult => {
-    // `stop`, or `return` at the top level (RFC 6609 3.3), ends the run normally.
-    if (e instanceof StopSignal || e instanceof ReturnSignal) return done();
-    if (e instanceof SieveRuntimeFailure) {
-      return { ...done(), errors: [{ message: e.message, pos: e.pos }] };
-    }
-    throw e;
-  };
   try {
     // A time-sliced run parses a large header section in its slices before it starts (SieveMessage.prepare).
     const prepared = rt.budget.sliceMs > 0 ? ctx.message?.prepare?.(rt.budget) : undefined;
     const r = prepared ? prepared.then(() => runBlock(script.commands, rt)) : runBlock(script.commands, rt);
-    if (isPromise(r)) return r.then(done, failed);
-    return done();
+    // The closures only for a run that goes on asynchronously: most finish here, and every phase makes a run.
+    if (isPromise(r)) return r.then(() => finished(rt), (e: unknown) => failed(rt, e));
+    return finished(rt);
   } catch (e) {
-    return failed(e);
+    return failed(rt, e);
   }
 }
 
