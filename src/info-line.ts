@@ -39,5 +39,7 @@ export function infoLine(logger: Logger, fields: object, msg: string): void {
   }
   const level = (own[lsCacheSym] as Record<number, string>)[logger.levels.values.info!];
   const time = (own[timeSym] as () => string)();
-  stream.write(`${level}${time}${own[chindingsSym] as string}${json.length > 2 ? `,${json.slice(1, -1)}` : ''},"msg":${JSON.stringify(msg)}}\n`);
+  // Joined, not concatenated: a join makes the line flat at once, where concatenation made a rope the
+  // destination's octet count (Buffer.byteLength) then copied flat.
+  stream.write([level, time, own[chindingsSym] as string, json.length > 2 ? `,${json.slice(1, -1)}` : '', ',"msg":', JSON.stringify(msg), '}\n'].join(''));
 }

@@ -97,6 +97,10 @@ export class MaildirSpool {
   private readonly dirs = new DirSync();
   /** The envelope journal's directory. */
   readonly envelopeDir: string;
+  /** Where messages are written before they are renamed into a folder's new/. */
+  private readonly tmpDir: string;
+  /** Each folder's new/, joined once: path.join normalises character by character, for every message. */
+  private readonly newDirs = new Map<string, string>();
   /**
    * Messages being delivered: from before their record is handed to the
    * writer until deliver settles. A record can be in a closed journal
@@ -112,6 +116,7 @@ export class MaildirSpool {
     private readonly writer: SpoolWriter = spoolWriter,
   ) {
     this.envelopeDir = join(dir, 'envelopes');
+    this.tmpDir = join(dir, 'tmp');
     // A journal closed past its size is the time to compact (envelope-journal.ts, "While running"); a failure leaves the files as they were.
     writer.onRoll(this.envelopeDir, () => void this.compactJournals().catch(() => undefined));
   }
@@ -151,6 +156,16 @@ export class MaildirSpool {
     return join(this.dir, `.${parts.join('.')}`);
   }
 
+  private newDirOf(folderDir: string): string {
+    let dir = this.newDirs.get(folderDir);
+    if (dir === undefined) {
+      // Folder names come from scripts: the map is bounded, emptied when full.
+      if (this.newDirs.size >= 1024) this.newDirs.clear();
+      this.newDirs.set(folderDir, (dir = join(folderDir, 'new')));
+    }
+    return dir;
+  }
+
   /** Writes one message durably into `folder` and returns where it is. */
   async deliver(folder: string, message: Buffer | readonly Piece[], envelope: Omit<EnvelopeSidecar, 'folder'>): Promise<SpooledMessage> {
     const target = this.folderDir(folder);
@@ -167,9 +182,10 @@ export class MaildirSpool {
   }
 
   private async write(id: string, folder: string, target: string, message: Buffer | readonly Piece[], small: Uint8Array | undefined, record: string): Promise<SpooledMessage> {
-    const tmpMessage = join(this.dir, 'tmp', id);
-    const newDir = join(target, 'new');
-    const path = join(newDir, id);
+    // The directories joined once; a unique name has no '/' and is never '.' or '..', so `${dir}/${id}` is join(dir, id).
+    const tmpMessage = `${this.tmpDir}/${id}`;
+    const newDir = this.newDirOf(target);
+    const path = `${newDir}/${id}`;
     if (small) {
       await this.writer.write({
         files: [{ tmp: tmpMessage, path, bytes: small, ...(target !== this.dir ? { folderDir: target } : {}) }],
