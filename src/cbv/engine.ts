@@ -123,7 +123,8 @@ export function createCbvEngine(options: CbvOptions = {}): CbvEngine {
     const c: CheckState = { input, address: `${parsed.local}@${domain}`, local: parsed.local, domain, sender, started, transcript: [] };
 
     if (!vo.bypassCache) {
-      const hit = await cache.lookup(c.address, domain, sender);
+      const found = cache.lookup(c.address, domain, sender);
+      const hit = found instanceof Promise ? await found : found;
       if (hit) {
         stats.cacheHits++;
         return fromCache(c, hit);

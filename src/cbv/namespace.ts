@@ -11,10 +11,15 @@ import type { CacheEntry, CbvStore } from './cache.js';
 import type { DomainLimits, ProbeFlights, SharedLimits } from './shared.js';
 
 export class PrefixedStore implements CbvStore {
+  readonly getNow?: (key: string) => CacheEntry | undefined;
+
   constructor(
     private readonly prefix: string,
     private readonly inner: CbvStore,
-  ) {}
+  ) {
+    const now = inner.getNow?.bind(inner);
+    if (now) this.getNow = (key) => now(prefix + key);
+  }
 
   get(key: string): Promise<CacheEntry | undefined> {
     return this.inner.get(this.prefix + key);
