@@ -11,7 +11,11 @@ import type { ConnectionState } from '../session/state.js';
 import { type CounterStore, SERIES } from '../sievepp/counters.js';
 
 export function inboundAudit(counters: CounterStore, now: () => number = Date.now): SessionObserver {
-  const record = (series: string, c: ConnectionState) => void Promise.resolve(counters.add(series, c.remoteAddress, 1, now()));
+  // Fire and forget: a store held here counts at once, and a shared one's promise is caught (a count that failed must not end the process).
+  const record = (series: string, c: ConnectionState) => {
+    const added = counters.add(series, c.remoteAddress, 1, now());
+    if (added) added.catch(() => undefined);
+  };
   return {
     // Counted as it arrives: a connect-phase script sees its own connection in the series.
     connection(event, c) {

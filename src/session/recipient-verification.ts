@@ -46,19 +46,28 @@ export class RecipientVerification {
     private readonly logger: Logger,
   ) {}
 
-  /** Asks about `address` (or notes why not) and records the verdict on the transaction. */
-  async check(connection: ConnectionState, tx: Transaction, address: string): Promise<RecipientCheck | undefined> {
+  /**
+   * Asks about `address` (or notes why not) and records the verdict on the
+   * transaction. A recipient not asked about (Recipient_Verify off, a local
+   * domain, a bypass) is answered at once: every recipient of a server
+   * without call-ahead comes here.
+   */
+  check(connection: ConnectionState, tx: Transaction, address: string): RecipientCheck | undefined | Promise<RecipientCheck | undefined> {
     const notAsked = connection.context.get('__bypass_recipient_verify')?.toLowerCase() === 'true' ? 'bypass' : this.verifier.notAsked(address);
     if (notAsked === 'off') {
       tx.recipientVerified(RECIPIENT_VERIFY_PREFIX, {});
       return undefined;
     }
-    let check: RecipientCheck;
     if (notAsked) {
-      check = { recipient: address, reason: notAsked };
+      const check: RecipientCheck = { recipient: address, reason: notAsked };
       tx.recipientVerified(RECIPIENT_VERIFY_PREFIX, { recipient_verify_reason: notAsked }, check);
       return check;
     }
+    return this.ask(connection, tx, address);
+  }
+
+  private async ask(connection: ConnectionState, tx: Transaction, address: string): Promise<RecipientCheck> {
+    let check: RecipientCheck;
     let verdict: Verdict;
     try {
       verdict = await this.verifier.verify(address);

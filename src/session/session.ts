@@ -161,8 +161,9 @@ export class Session {
     // A connection that used up its messages or recipients is closed (limits.ts), before SPF or any script runs.
     const spent = transactionRefusal(this.connection.limits, this.connection.messageCount, this.connection.rcptCount);
     if (spent) return this.refuseTransaction('mailfrom', spent, { disconnect: true });
-    // SPF's verdict joins the message context before the mailfrom scripts run.
-    await this.deps.services.authentication?.mailFrom(this.connection, tx);
+    // SPF's verdict joins the message context before the mailfrom scripts run (without it, no wait).
+    const authentication = this.deps.services.authentication;
+    if (authentication) await authentication.mailFrom(this.connection, tx);
     // The client hung up while SPF asked the DNS (close() ended the transaction): no script
     // runs and no probe starts for a connection that is gone; no one reads this reply.
     if (this.transaction !== tx) return { phase: 'mailfrom', reply: replies.sessionLost, accepted: false, disconnect: true, tarpitMs: 0 };
@@ -185,11 +186,13 @@ export class Session {
     // Recipient call-ahead (docs/recipient-verification.md): before the scripts when they read
     // its verdict, else only for a recipient they accept, so a refused one costs the next hop nothing.
     const recipients = this.deps.services.recipients;
-    const early = recipients && this.deps.policy().readsRecipientVerdict?.('rcptto') ? await recipients.check(this.connection, tx, address) : undefined;
+    const asked = recipients && this.deps.policy().readsRecipientVerdict?.('rcptto') ? recipients.check(this.connection, tx, address) : undefined;
+    const early = asked instanceof Promise ? await asked : asked;
     return this.phase('rcptto', { recipient: address }, async (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false, recipient: address };
-      const check = early ?? (await recipients?.check(this.connection, tx, address));
+      const asking = early ?? recipients?.check(this.connection, tx, address);
+      const check = asking instanceof Promise ? await asking : asking;
       if (check?.refusal) return { reply: check.refusal, accepted: false, recipient: address };
       // A recipient's choices are only read (planDelivery): one that chose nothing shares NOTHING_DECIDED.
       let choices: Choices = NOTHING_DECIDED;
