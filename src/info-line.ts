@@ -19,9 +19,8 @@ export function writesPlainJson(destination: object): void {
  * (with a look-up of serializers and stringifiers for each): for the one
  * line every transaction writes. Measured on that line, logged and handed
  * to the destination: 12 µs against pino's 17 (docs/server.md, "Logs").
- * The line is pino's:
- * its level and time, the logger's bindings, the fields in their order,
- * then `msg`. Only for loggers writing to a destination marked by
+ * The line is pino's: its level and time, the logger's bindings, the
+ * fields in their order, then `msg`. Only for loggers writing to a destination marked by
  * writesPlainJson (src/server/logger.ts marks its own) and their children,
  * which have nothing of pino's that this would skip; any other logger, and
  * fields JSON cannot take (a BigInt, a cycle), get `logger.info`.

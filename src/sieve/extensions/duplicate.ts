@@ -42,16 +42,16 @@ function tested(rt: Runtime): Map<string, DuplicateRecord> {
   return seen;
 }
 
+/** What a run that tested nothing (nearly every run) has recorded: one shared empty list. */
+const NO_RECORDS: readonly DuplicateRecord[] = Object.freeze([]);
+
 /**
  * What a finished run asks its host to record: the ids it tested that were
  * new (recorded from now), and those tested with :last (their period starts
  * again). The arguments of the test evaluated last apply (RFC 7352 3.3).
  */
-const NO_RECORDS: readonly DuplicateRecord[] = Object.freeze([]);
-
 export function duplicateRecords(rt: Runtime): readonly DuplicateRecord[] {
   const seen = rt.stateOf(STATE) as Map<string, DuplicateRecord> | undefined;
-  // A run that tested nothing (nearly every run): one shared empty list, asked after every run.
   if (!seen) return NO_RECORDS;
   return [...seen.values()].filter((r) => r.last || !r.duplicate);
 }
