@@ -96,7 +96,25 @@ function gathered(dest: Destination): Destination {
     flush(cb);
   };
   dest.flushSync = () => {
-    handOn();
+    clearTimeout(timer);
+    timer = undefined;
+    if (octets > 0 && !(dest as { destroyed?: boolean }).destroyed) {
+      const chunk = lines;
+      lines = '';
+      octets = 0;
+      // Queued, not written: given a line while no write is under way, sonic-boom starts an asynchronous
+      // write, which the flush below does not wait for, and a process that exits after it loses the line
+      // whenever the thread pool had not yet run the write (a loaded machine, or a pool busy elsewhere).
+      // With no length reached, sonic-boom only queues, and its synchronous flush writes the queue.
+      const stream = dest as unknown as { minLength: number };
+      const min = stream.minLength;
+      stream.minLength = Number.POSITIVE_INFINITY;
+      try {
+        write(chunk);
+      } finally {
+        stream.minLength = min;
+      }
+    }
     flushSync();
   };
   return dest;

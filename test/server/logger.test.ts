@@ -34,6 +34,28 @@ describe('createLogger', () => {
     }
   });
 
+  it('writes the lines it gathered before flushSync returns, even while the thread pool is busy', () => {
+    // pino calls the destination's flushSync as the process leaves. The pool's one thread is kept busy, so a write handed
+    // to it cannot have run when flushSync returns: the line must have been written in flushSync itself.
+    const dir = mkdtempSync(join(tmpdir(), 'smtp-cbv-log-'));
+    try {
+      const file = join(dir, 'log.jsonl');
+      const program = `const { pbkdf2 } = require('node:crypto');
+        const { readFileSync } = require('node:fs');
+        const { createLogger } = require(${JSON.stringify(join(root, 'dist', 'src', 'server', 'logger.js'))});
+        pbkdf2('x', 'y', 2e6, 32, 'sha512', () => undefined);
+        const log = createLogger({ level: 'info', dest: ${JSON.stringify(file)} }, {});
+        log.info({ event: 'transaction', n: 1 }, 'line');
+        log[require('pino').symbols.streamSym].flushSync();
+        process.stdout.write(readFileSync(${JSON.stringify(file)}, 'utf8'));
+        process.exit(0);`;
+      const out = execFileSync(process.execPath, ['--input-type=commonjs', '-e', program], { encoding: 'utf8', env: { ...process.env, UV_THREADPOOL_SIZE: '1' } });
+      expect(out.trimEnd().split('\n').map((l) => (JSON.parse(l) as { n: number }).n)).toEqual([1]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps standard output for its JSON lines: what a library prints with console goes to standard error', () => {
     // mailauth prints "TOTAL <n> EXPECTING <l>" with console.log for a DKIM signature whose l= passes the body's end.
     const program = `const { createLogger } = require(${JSON.stringify(join(root, 'dist', 'src', 'server', 'logger.js'))});
