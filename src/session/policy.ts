@@ -116,7 +116,8 @@ export interface Policy {
   waitsForVerdict(phase: Phase): boolean;
   /** True when this phase's scripts read the recipient call-ahead's verdict: it is asked before they run. Absent: false. */
   readsRecipientVerdict?(phase: Phase): boolean;
-  run(input: PhaseInput, services: PolicyServices): Promise<PhaseVerdict>;
+  /** The phase's verdict; at once when the phase had nothing to wait for. */
+  run(input: PhaseInput, services: PolicyServices): PhaseVerdict | Promise<PhaseVerdict>;
   /** False when no script runs at this phase: the session then decides without a run. Absent: always run. */
   runsAt?(phase: Phase): boolean;
 }
@@ -159,60 +160,73 @@ export class SievePolicy implements Policy {
     }
   }
 
-  async run(input: PhaseInput, services: PolicyServices): Promise<PhaseVerdict> {
-    const { phase } = input;
-    const scripts = this.options.scripts[phase];
-    // Made only once a script decides something: a phase whose runs take no action shares NOTHING_DECIDED.
-    let total: Decision | undefined;
-    // editheader (RFC 5293) gives the script a new message; the last edited one is what gets stored.
-    let edited: string | undefined;
-    let duplicates: DuplicateRecord[] | undefined;
+  /**
+   * Runs the phase's scripts. A phase whose scripts all finish at once
+   * (most) is answered at once, without a promise; the run goes on
+   * asynchronously only from a script that did.
+   */
+  run(input: PhaseInput, services: PolicyServices): PhaseVerdict | Promise<PhaseVerdict> {
+    const scripts = this.options.scripts[input.phase];
     if (!scripts) return { decision: NOTHING_DECIDED, failed: false };
-    const observer = this.options.observer;
     // A header section too long to be kept apart (HEAD_LIMIT) leaves the header fields in the whole message, and
     // header tests are synchronous: it is loaded on the thread pool first, not read on the event loop by the first test.
     const message = input.message;
-    if (message && !message.head) await message.load?.();
-    const ctx = context(input);
-    const host = this.host(input, services);
-    for (const slot of SLOTS) {
+    const loading = message && !message.head ? message.load?.() : undefined;
+    const run: PhaseRun = { input, services, scripts, ctx: context(input), host: this.host(input, services) };
+    return loading ? loading.then(() => this.runFrom(run, 0)) : this.runFrom(run, 0);
+  }
+
+  /** The phase's scripts from SLOTS[i] on. */
+  private runFrom(run: PhaseRun, i: number): PhaseVerdict | Promise<PhaseVerdict> {
+    const { input, scripts } = run;
+    for (; i < SLOTS.length; i++) {
+      const slot = SLOTS[i]!;
       const script = scripts[slot];
       if (!script) continue;
-      const trace = observer?.trace?.(phase, slot, script);
+      const trace = this.options.observer?.trace?.(input.phase, slot, script);
       // Time-sliced (docs/sieve-interpreter.md): a long script yields to the event loop, so other sessions go on.
-      const run = execute(script, ctx(), host, trace ? { ...this.runOptions, trace } : this.runOptions);
-      // Most runs finish without waiting: no promise is made for them.
-      const result = run instanceof Promise ? await run : run;
-      observer?.script?.({ phase, slot, script, result });
-      if (result.errors.length) {
-        const err = result.errors[0]!;
-        services.logger.warn(
-          { event: 'sieve.runtime-error', session: input.connection.id, phase, script: script.file ?? slot, line: err.pos?.line, column: err.pos?.column, error: err.message, mode: this.options.runtimeError },
-          `sieve runtime error: ${err.message}`,
-        );
-        if (this.options.runtimeError === 'fail') return { decision: total ?? NOTHING_DECIDED, failed: true };
-        continue; // RFC 5228 2.10.6: a failed run's actions are not executed
+      const result = execute(script, run.ctx(), run.host, trace ? { ...this.runOptions, trace } : this.runOptions);
+      if (result instanceof Promise) {
+        const next = i + 1;
+        return result.then((r) => this.ran(run, slot, script, r) ?? this.runFrom(run, next));
       }
-      const rt = result.runtime;
-      if (rt.message && rt.message !== rt.initialMessage) edited = rt.message.raw;
-      const tested = duplicateRecords(rt);
-      if (tested.length) duplicates = duplicates ? [...duplicates, ...tested] : [...tested];
-      const d = decide(phase, result.actions, result.implicitKeep);
-      // Built only when debug is on: this runs for every script of every phase of every message.
-      if (services.logger.isLevelEnabled('debug')) {
-        const actions = result.actions.map((a) => a.type);
-        services.logger.debug(
-          { event: 'sieve', session: input.connection.id, phase, script: script.file ?? slot, actions, implicitKeep: result.implicitKeep, code: d.reply?.code ?? null },
-          `${phase} ${slot}: ${actions.join(', ') || 'implicit keep'}`,
-        );
-      }
-      if (d !== NOTHING_DECIDED) mergeDecision((total ??= emptyDecision()), d);
-      if (d.final) break;
+      const ended = this.ran(run, slot, script, result);
+      if (ended) return ended;
     }
-    const verdict: PhaseVerdict = { decision: total ?? NOTHING_DECIDED, failed: false };
-    if (edited !== undefined) verdict.edited = edited;
-    if (duplicates) verdict.duplicates = duplicates;
-    return verdict;
+    return verdictOf(run);
+  }
+
+  /** Takes one script's result into the phase: the phase's verdict when the phase ends with it, else undefined. */
+  private ran(run: PhaseRun, slot: ScriptSlot, script: CompiledScript, result: ExecutionResult): PhaseVerdict | undefined {
+    const { input, services } = run;
+    const { phase } = input;
+    this.options.observer?.script?.({ phase, slot, script, result });
+    if (result.errors.length) {
+      const err = result.errors[0]!;
+      services.logger.warn(
+        { event: 'sieve.runtime-error', session: input.connection.id, phase, script: script.file ?? slot, line: err.pos?.line, column: err.pos?.column, error: err.message, mode: this.options.runtimeError },
+        `sieve runtime error: ${err.message}`,
+      );
+      if (this.options.runtimeError === 'fail') return { decision: run.total ?? NOTHING_DECIDED, failed: true };
+      return undefined; // RFC 5228 2.10.6: a failed run's actions are not executed
+    }
+    const rt = result.runtime;
+    // editheader (RFC 5293) gives the script a new message; the last edited one is what gets stored.
+    if (rt.message && rt.message !== rt.initialMessage) run.edited = rt.message.raw;
+    const tested = duplicateRecords(rt);
+    if (tested.length) run.duplicates = run.duplicates ? [...run.duplicates, ...tested] : [...tested];
+    const d = decide(phase, result.actions, result.implicitKeep);
+    // Built only when debug is on: this runs for every script of every phase of every message.
+    if (services.logger.isLevelEnabled('debug')) {
+      const actions = result.actions.map((a) => a.type);
+      services.logger.debug(
+        { event: 'sieve', session: input.connection.id, phase, script: script.file ?? slot, actions, implicitKeep: result.implicitKeep, code: d.reply?.code ?? null },
+        `${phase} ${slot}: ${actions.join(', ') || 'implicit keep'}`,
+      );
+    }
+    // Made only once a script decides something: a phase whose runs take no action shares NOTHING_DECIDED.
+    if (d !== NOTHING_DECIDED) mergeDecision((run.total ??= emptyDecision()), d);
+    return d.final ? verdictOf(run) : undefined;
   }
 
   /**
@@ -269,6 +283,26 @@ export class SievePolicy implements Policy {
     this.base = { host, from: { ...services } };
     return host;
   }
+}
+
+/** One phase's run of its scripts, and what they decided so far. */
+interface PhaseRun {
+  input: PhaseInput;
+  services: PolicyServices;
+  scripts: PhaseScripts;
+  ctx: () => MomentumContext;
+  host: MomentumHost;
+  total?: Decision;
+  edited?: string;
+  duplicates?: DuplicateRecord[];
+}
+
+/** The phase's verdict from what its scripts decided. */
+function verdictOf(run: PhaseRun): PhaseVerdict {
+  const verdict: PhaseVerdict = { decision: run.total ?? NOTHING_DECIDED, failed: false };
+  if (run.edited !== undefined) verdict.edited = run.edited;
+  if (run.duplicates) verdict.duplicates = run.duplicates;
+  return verdict;
 }
 
 /** The host one run sees: the shared one (SievePolicy.baseHost) under the run's own fields. */

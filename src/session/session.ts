@@ -274,7 +274,8 @@ export class Session {
       if (extra.recipient !== undefined) input.recipient = extra.recipient;
       if (extra.message !== undefined) input.message = extra.message;
       // A phase without scripts (often connect and EHLO) is decided without a run, a promise or a wait.
-      verdict = policy.runsAt?.(phase) === false ? { decision: NOTHING_DECIDED, failed: false } : await policy.run(input, services);
+      const running = policy.runsAt?.(phase) === false ? { decision: NOTHING_DECIDED, failed: false } : policy.run(input, services);
+      verdict = running instanceof Promise ? await running : running;
     } catch (e) {
       // A script read a spooled message whole and the memory budget had no room: 452 4.3.1, as for a DATA that does not fit.
       if (e instanceof MessageMemoryRefused) return this.noMemory(phase, extra.message);
