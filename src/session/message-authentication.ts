@@ -41,14 +41,20 @@ export interface AuthenticationOptions {
   timeoutMs: number;
 }
 
-/** The verdicts for the transaction's info log line (docs/authentication.md): only those that were checked. */
-export function authenticationLogFields(tx: Transaction): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [field, key] of [['spf', 'spf_status'], ['dkim', 'dkim_status'], ['arc', 'arc_status'], ['dmarc', 'dmarc_status']] as const) {
+/** The log line's field for each result the context holds. */
+const LOGGED_RESULTS: ReadonlyArray<readonly [string, string]> = [
+  ['spf', 'spf_status'],
+  ['dkim', 'dkim_status'],
+  ['arc', 'arc_status'],
+  ['dmarc', 'dmarc_status'],
+];
+
+/** Adds to a transaction's info log line (docs/authentication.md) the verdicts that were checked, and only those. */
+export function addAuthenticationLogFields(fields: Record<string, unknown>, tx: Transaction): void {
+  for (const [field, key] of LOGGED_RESULTS) {
     const v = tx.context.get(key);
-    if (v !== undefined) out[field] = v;
+    if (v !== undefined) fields[field] = v;
   }
-  return out;
 }
 
 export class MessageAuthentication {

@@ -26,7 +26,7 @@ import { replies } from './replies.js';
 import { isRefusal, type Reply } from './reply.js';
 import { MAX_LISTED, recipientRefusal, transactionRefusal } from './limits.js';
 import type { RecipientVerification } from './recipient-verification.js';
-import { authenticationLogFields, type MessageAuthentication } from './message-authentication.js';
+import { addAuthenticationLogFields, type MessageAuthentication } from './message-authentication.js';
 import type { SenderVerification } from './sender-verification.js';
 import { type ClientInfo, ConnectionState, Transaction } from './state.js';
 
@@ -366,27 +366,25 @@ export class Session {
     this.lastTransaction = tx;
     this.txLog = null;
     this.deps.services.observer?.transaction?.(how);
-    // The line every transaction writes: serialised at once (src/info-line.ts).
-    infoLine(
-      this.logger,
-      {
-        event: 'transaction',
-        session: this.connection.id,
-        transaction: tx.id,
-        client: this.connection.remoteAddress,
-        helo: this.connection.helo,
-        from: tx.mailFrom,
-        recipients: tx.recipientAddresses,
-        outcome: how,
-        phases: log?.phases ?? [],
-        ...(log?.unlisted ? { phasesUnlisted: log.unlisted } : {}),
-        cbv: tx.verdictVariables.smtp_cbv_result ?? tx.verdictVariables.smtp_cbv_reason ?? null,
-        ...(tx.recipientChecks.length ? { recipientVerify: tx.recipientChecks } : {}),
-        ...authenticationLogFields(tx),
-        ...extra,
-      },
-      `transaction ${how}`,
-    );
+    // The line every transaction writes, serialised at once (src/info-line.ts). Its fields are added in
+    // order, not spread: a spread of each optional part made an object for it, for every transaction.
+    const fields: Record<string, unknown> = {
+      event: 'transaction',
+      session: this.connection.id,
+      transaction: tx.id,
+      client: this.connection.remoteAddress,
+      helo: this.connection.helo,
+      from: tx.mailFrom,
+      recipients: tx.recipientAddresses,
+      outcome: how,
+      phases: log?.phases ?? [],
+    };
+    if (log?.unlisted) fields.phasesUnlisted = log.unlisted;
+    fields.cbv = tx.verdictVariables.smtp_cbv_result ?? tx.verdictVariables.smtp_cbv_reason ?? null;
+    if (tx.recipientChecks.length) fields.recipientVerify = tx.recipientChecks;
+    addAuthenticationLogFields(fields, tx);
+    Object.assign(fields, extra);
+    infoLine(this.logger, fields, `transaction ${how}`);
   }
 }
 
