@@ -69,7 +69,8 @@ function gathered(dest: Destination): Destination {
   let lines = '';
   let octets = 0;
   let timer: NodeJS.Timeout | undefined;
-  const handOn = () => {
+  // What is gathered goes to `give`: the stream's write, or `queue` for a synchronous flush.
+  const handOn = (give: (chunk: string) => unknown = write) => {
     clearTimeout(timer);
     timer = undefined;
     // A stream already ended (sonic-boom sets `destroyed`, untyped) takes nothing more.
@@ -77,7 +78,21 @@ function gathered(dest: Destination): Destination {
     const chunk = lines;
     lines = '';
     octets = 0;
-    write(chunk);
+    give(chunk);
+  };
+  // Queued, not written: given a line while no write is under way, sonic-boom starts an asynchronous
+  // write, which its synchronous flush does not wait for, and a process that exits after it loses the line
+  // whenever the thread pool had not yet run the write (a loaded machine, or a pool busy elsewhere).
+  // With no length reached, sonic-boom only queues, and its synchronous flush writes the queue.
+  const queue = (chunk: string) => {
+    const stream = dest as unknown as { minLength: number };
+    const min = stream.minLength;
+    stream.minLength = Number.POSITIVE_INFINITY;
+    try {
+      write(chunk);
+    } finally {
+      stream.minLength = min;
+    }
   };
   dest.write = (line: string) => {
     const n = Buffer.byteLength(line);
@@ -96,25 +111,7 @@ function gathered(dest: Destination): Destination {
     flush(cb);
   };
   dest.flushSync = () => {
-    clearTimeout(timer);
-    timer = undefined;
-    if (octets > 0 && !(dest as { destroyed?: boolean }).destroyed) {
-      const chunk = lines;
-      lines = '';
-      octets = 0;
-      // Queued, not written: given a line while no write is under way, sonic-boom starts an asynchronous
-      // write, which the flush below does not wait for, and a process that exits after it loses the line
-      // whenever the thread pool had not yet run the write (a loaded machine, or a pool busy elsewhere).
-      // With no length reached, sonic-boom only queues, and its synchronous flush writes the queue.
-      const stream = dest as unknown as { minLength: number };
-      const min = stream.minLength;
-      stream.minLength = Number.POSITIVE_INFINITY;
-      try {
-        write(chunk);
-      } finally {
-        stream.minLength = min;
-      }
-    }
+    handOn(queue);
     flushSync();
   };
   return dest;
