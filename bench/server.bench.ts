@@ -171,12 +171,13 @@ function mainThreadCpuMs(): number {
  * How long the main thread has waited for a CPU while ready to run (the
  * second field of /proc/<pid>/task/<tid>/schedstat, ns), and how often it
  * was switched out without waiting for anything (nonvoluntary_ctxt_switches
- * in its status). smtp-cbv's spool writer, thread-pool and V8 threads are
- * woken by the main thread and are often run on its CPU (the kernel
- * prefers the waker's CPU, whose caches hold what the wakee needs),
- * taking it from the event loop for their turn and leaving cold caches
- * behind; the bare smtp-server has no such threads. Zeroes where /proc
- * does not tell.
+ * in its status). smtp-cbv's spool writer thread, woken by the main
+ * thread for each batch, and the thread-pool threads it wakes for its
+ * syncs are often run on the main thread's CPU (the kernel prefers the
+ * waker's CPU, whose caches hold what the wakee needs), taking it from the
+ * event loop for their turn and leaving cold caches behind; the bare
+ * smtp-server wakes almost no thread (docs/server.md, "Where the rest of
+ * the gap goes"). Zeroes where /proc does not tell.
  */
 function mainThreadWaits(): { ms: number; preempted: number } {
   try {
