@@ -24,6 +24,8 @@
  *   - with Postfix's smtp-source (when installed), the client an operator
  *     would reach for: C, so the cheapest per message, and the servers'
  *     own cost shows most.
+ * Then, with smtp-source and when Haraka is installed (bench/haraka.ts),
+ * smtp-cbv against Haraka: a whole MTA, set up to do less per message.
  * Then the same sessions once more without sockets: the session machine
  * driven directly (policy, CBV cache, spool and log line as served), its
  * main-thread CPU per message against smtp-cbv's served, to tell the
@@ -56,6 +58,7 @@ import { oneMx } from '../test/helpers/cbv-fixture.js';
 import { startDnsServer } from '../test/helpers/dns-server.js';
 import { oneMessage, sendMany } from './one-message.js';
 import { startSmtpRemote } from '../test/helpers/smtp-remote.js';
+import { harakaPackage, startHaraka } from './haraka.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MESSAGES = 2000;
@@ -240,6 +243,7 @@ async function main() {
     console.log(`  smtp-cbv, example policy, CBV cached       ${perSecond(o).toFixed(0).padStart(6)}/s  (failed ${o.failed}; ${cpu(o)})`);
     console.log(`  ratio smtp-cbv / bare:                     ${(perSecond(o) / perSecond(b)).toFixed(2)}  (rounds ${ratios.map((r) => r.toFixed(2)).join(', ')}, median ${median(ratios).toFixed(2)}; main-thread CPU per message, bare / smtp-cbv: ${(b.mainMs / b.messages / (o.mainMs / o.messages)).toFixed(2)})`);
   }
+  if (clients.includes('smtp-source')) await againstHaraka(oursAt!.port, dir);
   // The same sessions without sockets or smtp-server: how much of ours' main-thread time is the session's own work.
   await sessionsAlone(assembled.policy, services, MESSAGES / 4);
   const alone = await sessionsAlone(assembled.policy, services, MESSAGES);
@@ -276,6 +280,53 @@ async function main() {
   await sink.close();
   await dns.close();
   await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * smtp-cbv against Haraka (bench/haraka.ts), both served to smtp-source in
+ * ROUNDS alternating rounds: a whole MTA doing less per message than
+ * smtp-cbv (no policy, nothing written), where the bare smtp-server does
+ * nothing at all.
+ */
+async function againstHaraka(oursPort: number, dir: string): Promise<void> {
+  const pkg = harakaPackage(root);
+  if (!pkg) {
+    console.log(' Haraka: skipped (not installed: `npm install --no-save Haraka@3.3.4`, or HARAKA=<its package directory>)');
+    return;
+  }
+  const haraka = await startHaraka(pkg, join(dir, 'haraka'), 'here.test');
+  try {
+    await smtpSource(haraka.port, MESSAGES / 4); // warm up
+    const ours = noLoad();
+    let harakaMs = 0;
+    let harakaCpuMs = 0;
+    const ratios: number[] = [];
+    const perRound = MESSAGES / ROUNDS;
+    for (let r = 0; r < ROUNDS; r++) {
+      const cpu0 = haraka.mainCpuMs();
+      const run = async () => (await smtpSource(haraka.port, perRound)).ms;
+      let theirs: number;
+      let o: Load;
+      if (r % 2 === 0) {
+        theirs = await run();
+        o = await load(oursPort, 'smtp-source', perRound);
+      } else {
+        o = await load(oursPort, 'smtp-source', perRound);
+        theirs = await run();
+      }
+      harakaCpuMs += haraka.mainCpuMs() - cpu0;
+      harakaMs += theirs;
+      add(ours, o);
+      ratios.push(perSecond(o) / (perRound / (theirs / 1000)));
+    }
+    const harakaRate = MESSAGES / (harakaMs / 1000);
+    console.log(` Haraka ${haraka.version} (rcpt_to.in_host_list and queue/discard: no policy, nothing written; one process, log level info), smtp-source, 20 sessions:`);
+    console.log(`  Haraka                                     ${harakaRate.toFixed(0).padStart(6)}/s  (its main thread ${(harakaCpuMs / MESSAGES).toFixed(2)} ms/msg)`);
+    console.log(`  smtp-cbv, example policy, CBV cached       ${perSecond(ours).toFixed(0).padStart(6)}/s  (main thread ${(ours.mainMs / ours.messages).toFixed(2)} ms/msg)`);
+    console.log(`  ratio smtp-cbv / Haraka:                   ${(perSecond(ours) / harakaRate).toFixed(2)}  (rounds ${ratios.map((x) => x.toFixed(2)).join(', ')}, median ${median(ratios).toFixed(2)})`);
+  } finally {
+    await haraka.stop();
+  }
 }
 
 /**
