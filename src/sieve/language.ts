@@ -12,7 +12,7 @@
  */
 import type { Assignment, Invocation, Script, VariableArg } from './ast.js';
 import type { RelationalOp } from './match/match-types.js';
-import type { Bound, Extension, Value } from './registry.js';
+import type { Bound, CommandDef, Extension, PositionalSpec, Value } from './registry.js';
 import type { Template } from './runtime/strings.js';
 import type { Validator } from './validate.js';
 
@@ -40,4 +40,11 @@ export interface LanguageLayer {
   readonly relationalOps?: ReadonlyMap<string, RelationalOp>;
   /** The error for a name that is neither a command nor a test here; undefined for the core's wording. */
   unknown?(v: Validator, node: Invocation, as: 'command' | 'test'): string | undefined;
+  /**
+   * A core command's positional arguments as this language takes them, when
+   * they differ (Momentum lets `reject` go without its reason); undefined
+   * for the command's own. The command's execute must then do without what
+   * a script may leave out.
+   */
+  positional?(def: CommandDef): readonly PositionalSpec[] | undefined;
 }

@@ -6,7 +6,7 @@
  */
 import type { Argument } from './ast.js';
 import type { Position } from '../diagnostics.js';
-import type { ArgType, Bound, CommandDef, TagSpec, Value } from './registry.js';
+import type { ArgType, Bound, CommandDef, PositionalSpec, TagSpec, Value } from './registry.js';
 import { matchChecks } from './validate-shape.js';
 import type { Validator } from './validate.js';
 
@@ -99,7 +99,7 @@ export function argumentsOf(v: Validator, b: Bound, what: string): boolean {
       return false;
     }
   }
-  const specs = b.def.positional ?? [];
+  const specs = positionalOf(v, b.def);
   const min = specs.filter((p) => !p.optional).length;
   if (positional.length < min || positional.length > specs.length) {
     v.error(b.node.pos, `the ${what} requires ${positional.length < min ? min : specs.length} positional argument(s), but ${positional.length} is/are specified`);
@@ -135,7 +135,7 @@ function familyTag(v: Validator, b: Bound, family: string, name: string, params:
 
 /** The positional arguments' types, bound as values, then the comparator and match type checks (validate-shape.ts). */
 export function typesOf(v: Validator, b: Bound, what: string): boolean {
-  const all = b.def.positional ?? [];
+  const all = positionalOf(v, b.def);
   const given = b.node.arguments.filter((a) => a.kind !== 'tag').length;
   // Optional arguments left out (imap4flags' leading variable name,
   // deleteheader's trailing value patterns): drop their specs.
@@ -155,6 +155,11 @@ export function typesOf(v: Validator, b: Bound, what: string): boolean {
   // A language may change the comparator used when none is given (Momentum's is i;octet).
   if (!b.comparator && v.defaultComparator && !b.def.defaultComparator && b.def.families?.includes('comparator')) b.comparator = v.defaultComparator;
   return matchChecks(v, b, what, comparatorGiven);
+}
+
+/** A command's positional arguments, as the language layer takes them (src/sieve/language.ts). */
+function positionalOf(v: Validator, def: CommandDef): readonly PositionalSpec[] {
+  return v.options.language?.positional?.(def) ?? def.positional ?? [];
 }
 
 /** How many non-tag arguments were consumed as tag parameters (`:days 7`). */

@@ -9,7 +9,7 @@
  * Sieve++ name is a clear error.
  */
 import type { Invocation } from '../sieve/ast.js';
-import type { Extension } from '../sieve/registry.js';
+import type { Extension, PositionalSpec } from '../sieve/registry.js';
 import type { Validator } from '../sieve/validate.js';
 import { validateAssignment, variableValue } from './assign.js';
 import { type FunctionRegistry, SIEVEPP_CAPABILITY } from './functions.js';
@@ -26,6 +26,14 @@ import { usesSievepp, withMacros } from './script.js';
  * body, relational, regex... without asking.
  */
 const IMPLICIT = ['envelope', 'fileinto', 'reject', 'ereject', 'relational', 'regex', 'body', 'copy', 'subaddress', 'date', 'index', 'imap4flags', 'comparator-i;ascii-numeric', 'editheader', 'mailbox'];
+
+/**
+ * Momentum rejects with or without a reason: sieve-syntax-basic.md defines
+ * `reject` as a 550 answer and prints `if not exists "Date" { reject; }`.
+ * Left out, the reason is empty and the answer is the server's own text
+ * for a refusal (docs/server.md, "What actions mean").
+ */
+const REJECT_REASON_OPTIONAL: readonly PositionalSpec[] = [{ name: 'reason', type: 'string', optional: true }];
 
 /** Momentum's relational matches beside RFC 5231's (sieve-enhancements.md). */
 const RELATIONAL_OPS: ReadonlyMap<string, RelationalOp> = new Map([[bitwiseAnd.name, bitwiseAnd]]);
@@ -87,6 +95,7 @@ function build(functions: FunctionRegistry, dialect: 'momentum' | 'rfc', phase: 
       }
     },
     requireAlias: (name) => ALIASES[name.toLowerCase()],
+    positional: (def) => (def.name === 'reject' ? REJECT_REASON_OPTIONAL : undefined),
     relationalOps: RELATIONAL_OPS,
     assignment: validateAssignment,
     variable: variableValue,

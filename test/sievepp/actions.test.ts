@@ -3,6 +3,7 @@
  * (src/sievepp/builtin-actions.ts has the contract).
  */
 import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/session/decide.js';
 import { compileErrors, runPP } from './helpers.js';
 
 const shapes = async (script: string, o = {}) => {
@@ -54,6 +55,18 @@ describe('ec_tarpit', () => {
   it('refuses a non-number', () => {
     expect(compileErrors('ec_tarpit "soon";')).toEqual(["1:11: the ec_tarpit function expects a number as argument 1 (seconds), but 'soon' was found"]);
     expect(compileErrors('ec_tarpit;')).toEqual(['1:1: the ec_tarpit function requires 1 positional argument(s), but 0 is/are specified']);
+  });
+});
+
+describe('reject without a reason', () => {
+  it('is Momentum\'s (sieve-syntax-basic.md): an empty reason, which the server answers with its own refusal text', async () => {
+    expect(await shapes('reject;')).toEqual({ actions: [{ type: 'reject', target: '' }], keep: false, errors: [], warnings: [] });
+    expect(decide('data', (await runPP('reject;')).actions, false).reply).toEqual({ code: 550, enhanced: '5.7.1', text: 'Rejected by policy' });
+  });
+
+  it('is still an error in the rfc dialect (RFC 5429 2.2 requires the reason), as is ereject without one in either', () => {
+    expect(compileErrors('require "reject"; reject;', { dialect: 'rfc' })).toEqual(['1:19: the reject command requires 1 positional argument(s), but 0 is/are specified']);
+    expect(compileErrors('ereject;')).toEqual(['1:1: the ereject command requires 1 positional argument(s), but 0 is/are specified']);
   });
 });
 

@@ -94,6 +94,14 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       ]);
     });
 
+    it('009: rejects a message without a Date header, with no reason given; keeps one with it', async () => {
+      const rejected = await run('009-syntax-not-exists-date-reject.siv', { message: 'From: joe@example.com\r\nSubject: no date\r\n\r\nhello\r\n' });
+      ok(rejected);
+      expect([acts(rejected), rejected.implicitKeep]).toEqual([['reject message with reason: ""'], false]);
+      const kept = await run('009-syntax-not-exists-date-reject.siv', { message: msg([]) });
+      expect([acts(kept), kept.implicitKeep]).toEqual([[], true]);
+    });
+
     it('010: keeps mail to postmaster; closes the connection on bad-guy.com with 550', async () => {
       expect(acts(await run('010-syntax-envelope-localpart-disconnect.siv', { envelope: { to: ['postmaster@example.org'] } }))).toEqual(['keep INBOX']);
       expect(acts(await run('010-syntax-envelope-localpart-disconnect.siv', { envelope: { from: 'x@bad-guy.com' } }))).toEqual(['close_after_reply', 'ec_action 550 "5.7.1 stopping calling here."']);

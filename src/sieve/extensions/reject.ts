@@ -33,7 +33,8 @@ const rejectLike = (name: 'reject' | 'ereject', def: ActionDef): CommandDef => (
   name,
   kind: 'command',
   positional: [{ name: 'reason', type: 'string' }],
-  execute: (b, rt) => void rt.take(b, def, { target: rt.string(b.args[0]!) }),
+  // A language may let the reason go (Momentum's `reject;`, src/sievepp/language.ts): it is then empty.
+  execute: (b, rt) => void rt.take(b, def, { target: b.args.length > 0 ? rt.string(b.args[0]!) : '' }),
 });
 
 export const reject: Extension = { capability: 'reject', commands: [rejectLike('reject', rejectAction)] };
