@@ -28,10 +28,12 @@ import { usesSievepp, withMacros } from './script.js';
 const IMPLICIT = ['envelope', 'fileinto', 'reject', 'ereject', 'relational', 'regex', 'body', 'copy', 'subaddress', 'date', 'index', 'imap4flags', 'comparator-i;ascii-numeric', 'editheader', 'mailbox'];
 
 /**
- * Momentum rejects with or without a reason: sieve-syntax-basic.md defines
- * `reject` as a 550 answer and prints `if not exists "Date" { reject; }`.
- * Left out, the reason is empty and the answer is the server's own text
- * for a refusal (docs/server.md, "What actions mean").
+ * `reject` with or without a reason: Momentum's sieve-syntax-basic.md
+ * prints `if not exists "Date" { reject; }`, though sieve-ref-reject.md's
+ * synopsis gives the message as required. A script written after the
+ * first should load; taking it costs nothing. Left out, the reason is empty
+ * and the answer is the server's own text for a refusal (docs/server.md,
+ * "What actions mean").
  */
 const REJECT_REASON_OPTIONAL: readonly PositionalSpec[] = [{ name: 'reason', type: 'string', optional: true }];
 

@@ -59,7 +59,7 @@ describe('ec_tarpit', () => {
 });
 
 describe('reject without a reason', () => {
-  it('is Momentum\'s (sieve-syntax-basic.md): an empty reason, which the server answers with its own refusal text', async () => {
+  it('is taken as Momentum\'s syntax page prints it (sieve-syntax-basic.md): an empty reason, which the server answers with its own refusal text', async () => {
     expect(await shapes('reject;')).toEqual({ actions: [{ type: 'reject', target: '' }], keep: false, errors: [], warnings: [] });
     expect(decide('data', (await runPP('reject;')).actions, false).reply).toEqual({ code: 550, enhanced: '5.7.1', text: 'Rejected by policy' });
   });
