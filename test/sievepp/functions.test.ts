@@ -91,6 +91,20 @@ describe('is_valid_ip and is_rfc821_ip', () => {
   });
 });
 
+describe('reverse_delim', () => {
+  it('reverses the pieces between delimiters (sieve-ref-reverse-delim.md): an IP address for a DNS list', async () => {
+    expect(await valueOf('$q = reverse_delim "." "192.0.2.1";', 'q')).toBe('1.2.0.192');
+    expect(await valueOf('$q = reverse_delim ", " "a, b, c";', 'q')).toBe('c, b, a');
+    expect(await valueOf('$q = reverse_delim "." "a.b.";', 'q')).toBe('.b.a');
+    expect(await valueOf('$q = reverse_delim "." "nodots";', 'q')).toBe('nodots');
+    expect(await valueOf('$q = reverse_delim "" "abc";', 'q')).toBe('abc');
+  });
+
+  it('refuses a missing argument, positioned', () => {
+    expect(compileErrors('$q = reverse_delim ".";')).toEqual(['1:6: the reverse_delim function requires 2 positional argument(s), but 1 is/are specified']);
+  });
+});
+
 describe('split, ec_explode, join', () => {
   it('split and join round-trip; an empty separator gives characters; an empty string no items', async () => {
     expect(await valueOf('$l = split "," "a,b,,c";', 'l')).toEqual(['a', 'b', '', 'c']);

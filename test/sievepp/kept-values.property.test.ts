@@ -43,6 +43,15 @@ describe('what a variable keeps of a function\'s value', () => {
     );
   });
 
+  it.each(['.', ' ', '*.', '**', '.*.'])('reverse_delim "%s"', (d) => {
+    fc.assert(
+      fc.property(text, fc.integer({ min: 1, max: 40 }), (s, kept) => {
+        const [cut, whole] = both(`$y = reverse_delim "${d}" "%{vctx_mess:s}";`, s, kept);
+        expect(cut).toBe(whole);
+      }),
+    );
+  });
+
   it('ec_base64_decode', () => {
     fc.assert(
       fc.property(fc.oneof(base64ish, text.map((t) => Buffer.from(t).toString('base64'))), fc.integer({ min: 1, max: 40 }), (s, kept) => {

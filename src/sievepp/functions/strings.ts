@@ -1,5 +1,5 @@
 /**
- * Momentum's string functions: ec_tolower / ec_toupper, reverse,
+ * Momentum's string functions: ec_tolower / ec_toupper, reverse, reverse_delim,
  * ec_base64_encode / _decode, qp_encode (RFC 2045 6.7), ec_rfc2047_encode_header (RFC 2047) and ec_pcre_match
  * (through re2js, so a pattern cannot take exponential time).
  */
@@ -117,6 +117,52 @@ function base64Decode(s: string, kept: number): string {
   return from(s);
 }
 
+/**
+ * `reverse_delim <delimiter> <string>` (sieve-ref-reverse-delim.md): the
+ * string split at the delimiter, the pieces in reverse order, joined by it
+ * again ("1.2.0.192" from "192.0.2.1" and ".", as a DNS list's query name
+ * is made). An empty delimiter splits nothing: the string comes back whole.
+ */
+const reverseDelim: SieveFunction = {
+  name: 'reverse_delim',
+  uses: { value: true },
+  params: [
+    { name: 'delimiter', type: 'string' },
+    { name: 'string', type: 'string' },
+  ],
+  call: (b, rt) => reversedPieces(argString(b, rt, 0)!, argString(b, rt, 1)!, keptChars(rt)),
+};
+
+/**
+ * The pieces of `s` between `d`s, last first, joined by `d`: at least the
+ * first `kept` characters of that. Of a long string only the pieces a
+ * variable keeps are read, from its end; that finds the pieces a split
+ * from the start finds unless `d` can overlap itself ("aa" in "aaa"),
+ * which is split whole.
+ */
+export function reversedPieces(d: string, s: string, kept: number): string {
+  if (d === '') return s;
+  if (s.length <= 2 * kept || overlapsItself(d)) return s.split(d).reverse().join(d);
+  const pieces: string[] = [];
+  let end = s.length;
+  let length = 0;
+  while (length <= kept + d.length) {
+    const at = end >= d.length ? s.lastIndexOf(d, end - d.length) : -1;
+    const start = at < 0 ? 0 : at + d.length;
+    pieces.push(s.slice(start, end));
+    length += end - start + d.length;
+    if (at < 0) break;
+    end = at;
+  }
+  return pieces.join(d);
+}
+
+/** Whether two occurrences of `d` can overlap: a proper prefix of it is also its suffix. */
+function overlapsItself(d: string): boolean {
+  for (let k = 1; k < d.length; k++) if (d.startsWith(d.slice(d.length - k))) return true;
+  return false;
+}
+
 /** `ec_base64_encode <text>` / `ec_base64_decode <text>` (RFC 4648 4), over the text's UTF-8 octets. */
 export const stringFunctions: SieveFunction[] = [
   // Three octets or more (one character or more) give four characters: the first kept + 3 characters are enough.
@@ -131,6 +177,7 @@ export const stringFunctions: SieveFunction[] = [
   ascii('ec_toupper', caseHead, (s) => s.toUpperCase()),
   // The kept start of the reversed string is the end of the string.
   ascii('reverse', (s, kept) => tail(s, kept + 1), (s) => Array.from(s).reverse().join('')),
+  reverseDelim,
   qpEncode,
   rfc2047,
   pcreMatch,
