@@ -10,7 +10,8 @@
  *   keep / implicit keep           store in INBOX
  *   fileinto "F"                   store in folder F
  *   redirect "A"                   deliver to A (the implicit keep stays with :copy)
- *   ec_header_add / _delete        the header is edited when the message is stored
+ *   ec_header_add / _delete / _prefix / _postfix
+ *                                  the header is edited when the message is stored
  *   vacation                       no effect on the reply; the reply is sent when the message is stored
  *   notify                         no effect on the reply; the notifications are sent when the message is stored
  *   flags, ...                     recorded, no effect on the reply
@@ -95,6 +96,9 @@ export function dropsMessage(c: Choices): boolean {
   return !c.implicitKeep && c.folders.length === 0 && c.redirects.length === 0;
 }
 
+/** The header edit each Sieve++ header action asks for (header-edits.ts). */
+const HEADER_OPS: Readonly<Record<string, HeaderEdit['op']>> = { header_add: 'add', header_delete: 'delete', header_prefix: 'prefix', header_postfix: 'postfix' };
+
 /** One script run's actions as a decision; `implicitKeep` is the interpreter's (RFC 5228 2.10.2). */
 export function decide(phase: Phase, actions: readonly Action[], implicitKeep: boolean): Decision {
   if (actions.length === 0 && implicitKeep) return NOTHING_DECIDED;
@@ -138,7 +142,9 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
         break;
       case 'header_add':
       case 'header_delete':
-        if (data.name) d.headerEdits.push({ op: a.type === 'header_add' ? 'add' : 'delete', name: data.name, ...(data.value !== undefined ? { value: data.value } : {}) });
+      case 'header_prefix':
+      case 'header_postfix':
+        if (data.name) d.headerEdits.push({ op: HEADER_OPS[a.type]!, name: data.name, ...(data.value !== undefined ? { value: data.value } : {}) });
         break;
       case 'vacation':
         d.vacations.push(a.data ?? {});

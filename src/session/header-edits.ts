@@ -1,11 +1,15 @@
 /**
- * Header edits a policy asks for (Sieve++ ec_header_add / ec_header_delete),
- * applied to the message text when it is spooled. Added fields go on top,
- * as editheader's addheader does by default (RFC 5293 4); a delete removes
- * every field of that name, or only those whose value is the one given.
+ * Header edits a policy asks for (Sieve++ ec_header_add, ec_header_delete,
+ * ec_header_prefix, ec_header_postfix), applied to the message text when it
+ * is spooled. Added fields go on top, as editheader's addheader does by
+ * default (RFC 5293 4); a delete removes every field of that name, or only
+ * those whose value is the one given; a prefix or postfix changes the first
+ * field of that name, if there is one (sieve-ref-ec-header-prefix.md): the
+ * text goes after the colon and its white space, or at the end of the
+ * field's last line.
  */
 export interface HeaderEdit {
-  op: 'add' | 'delete';
+  op: 'add' | 'delete' | 'prefix' | 'postfix';
   name: string;
   value?: string;
 }
@@ -28,15 +32,39 @@ export function applyHeaderEdits(raw: string, edits: readonly HeaderEdit[]): str
       out = [`${e.name}: ${e.value ?? ''}`, ...out];
       continue;
     }
+    if (e.op === 'prefix' || e.op === 'postfix') {
+      const i = out.findIndex((f) => fieldNameOf(f) === name);
+      if (i < 0) continue;
+      const f = out[i]!;
+      const at = e.op === 'postfix' ? f.length : valueStart(f);
+      out = [...out.slice(0, i), f.slice(0, at) + (e.value ?? '') + f.slice(at), ...out.slice(i + 1)];
+      continue;
+    }
     out = out.filter((f) => {
-      const colon = f.indexOf(':');
-      if (colon < 0 || f.slice(0, colon).trim().toLowerCase() !== name) return true;
+      if (fieldNameOf(f) !== name) return true;
       if (e.value === undefined) return false;
-      const value = f.slice(colon + 1).replace(/\r\n/g, '').trim();
+      const value = f.slice(f.indexOf(':') + 1).replace(/\r\n/g, '').trim();
       return value.toLowerCase() !== e.value.trim().toLowerCase();
     });
   }
   const header = out.join('\r\n');
   if (end < 0) return header + (raw.endsWith('\r\n') && header ? '\r\n' : '');
   return header + rest;
+}
+
+/** A field's name in lower case; undefined for a line without a colon. */
+function fieldNameOf(field: string): string | undefined {
+  const colon = field.indexOf(':');
+  return colon < 0 ? undefined : field.slice(0, colon).trim().toLowerCase();
+}
+
+/** Where a field's value starts: past its colon and the white space after it, folded lines included (RFC 5322 2.2.3). */
+function valueStart(field: string): number {
+  let at = field.indexOf(':') + 1;
+  for (;;) {
+    const c = field.charCodeAt(at);
+    if (c === 32 || c === 9) at++;
+    else if (c === 13 && field.charCodeAt(at + 1) === 10) at += 2;
+    else return at;
+  }
 }

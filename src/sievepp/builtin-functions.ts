@@ -7,6 +7,8 @@
  * the message (there is no editheader extension in the interpreter yet):
  *   ec_header_add <name> <value>     Action { type: 'header_add', data: { name, value } }
  *   ec_header_delete <name> [value]  Action { type: 'header_delete', data: { name, value? } }
+ *   ec_header_prefix <name> <text>   Action { type: 'header_prefix', data: { name, value } }
+ *   ec_header_postfix <name> <text>  Action { type: 'header_postfix', data: { name, value } }
  * Later header tests in the same run still see the message as received.
  */
 import type { ActionDef } from '../sieve/action.js';
@@ -204,6 +206,30 @@ const headerDelete: SieveFunction = {
   },
 };
 
+/** ec_header_prefix / ec_header_postfix: text the server puts before or after the first field of a name's value when it spools. */
+const headerAffixAction = (type: 'header_prefix' | 'header_postfix'): ActionDef => ({
+  type,
+  cancelsImplicitKeep: () => false,
+  describe: (a) => `${type} ${String(a.data?.name)} ${JSON.stringify(a.data?.value)}`,
+});
+export const headerPrefixAction = headerAffixAction('header_prefix');
+export const headerPostfixAction = headerAffixAction('header_postfix');
+
+/** sieve-ref-ec-header-prefix.md, sieve-ref-ec-header-postfix.md: `<field-name> <text>`, nothing when the message has no such field. */
+const headerAffix = (fn: 'ec_header_prefix' | 'ec_header_postfix', def: ActionDef): SieveFunction => ({
+  name: fn,
+  uses: { command: true },
+  params: [
+    { name: 'header name', type: 'string' },
+    { name: 'text', type: 'string' },
+  ],
+  call(b, rt) {
+    // Inside one line of the field: a line break would start a field of its own.
+    const value = argString(b, rt, 1)!.replace(/[\r\n]+/g, ' ');
+    rt.take(b, def, { data: { name: fieldName(b, rt, fn), value } });
+  },
+});
+
 /** An envelope path without its angle brackets; the null path is "". */
 const bare = (path: string): string => {
   const a = parseEnvelopePath(path);
@@ -305,6 +331,8 @@ export const sieveppValueFunctions: SieveFunction[] = [
   headerGet,
   headerAdd,
   headerDelete,
+  headerAffix('ec_header_prefix', headerPrefixAction),
+  headerAffix('ec_header_postfix', headerPostfixAction),
   mailfrom,
   rcptto,
   envelopeValue,

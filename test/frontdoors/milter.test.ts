@@ -126,6 +126,14 @@ describe('Sieve results as milter requests', () => {
     expect(await play('ec_header_delete "X-Old" "2";')).toEqual([{ kind: 'chgheader', index: 2, name: 'X-Old', value: '' }, { kind: 'continue' }]);
   });
 
+  it('ec_header_prefix changes the first field of the name where it stands: removed, then inserted at its place', async () => {
+    expect(await play('ec_header_prefix "X-Old" "[p] ";')).toEqual([
+      { kind: 'chgheader', index: 1, name: 'X-Old', value: '' },
+      { kind: 'insheader', index: 2, name: 'X-Old', value: ' [p] 1' },
+      { kind: 'continue' },
+    ]);
+  });
+
   it('discard is DISCARD', async () => {
     expect(await play('discard;')).toEqual([{ kind: 'discard' }]);
   });

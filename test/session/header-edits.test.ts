@@ -16,6 +16,16 @@ describe('applyHeaderEdits', () => {
     expect(applyHeaderEdits(msg, [{ op: 'delete', name: 'X-Count', value: '2' }])).toBe('Subject: hi\r\nX-Count: 1\r\nX-Long: a\r\n b\r\n\r\nbody\r\n');
   });
 
+  it('puts a prefix after the first field\'s colon and white space, a postfix at the end of its last line', () => {
+    const edited = applyHeaderEdits(msg, [{ op: 'prefix', name: 'x-count', value: '[a] ' }, { op: 'postfix', name: 'X-Long', value: ' (z)' }, { op: 'prefix', name: 'X-Long', value: '<' }]);
+    expect(edited).toBe('Subject: hi\r\nX-Count: [a] 1\r\nX-Long: <a\r\n b (z)\r\nX-Count: 2\r\n\r\nbody\r\n');
+  });
+
+  it('prefixes a value that starts on a folded line, and changes nothing for a field that is not there', () => {
+    expect(applyHeaderEdits('Subject:\r\n  hi\r\n\r\nb\r\n', [{ op: 'prefix', name: 'Subject', value: '[x] ' }])).toBe('Subject:\r\n  [x] hi\r\n\r\nb\r\n');
+    expect(applyHeaderEdits(msg, [{ op: 'prefix', name: 'X-None', value: 'x' }, { op: 'postfix', name: 'X-None', value: 'y' }])).toBe(msg);
+  });
+
   it('leaves the body alone, and a message with no edits untouched', () => {
     expect(applyHeaderEdits('A: 1\r\n\r\nX-Count: 3\r\n', [{ op: 'delete', name: 'X-Count' }])).toBe('A: 1\r\n\r\nX-Count: 3\r\n');
     expect(applyHeaderEdits(msg, [])).toBe(msg);

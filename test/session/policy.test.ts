@@ -157,6 +157,13 @@ describe('header edits reach the spool', () => {
     expect(m!.message).not.toContain('X-Internal');
   });
 
+  it('ec_header_prefix and ec_header_postfix change the first field of a name in the spooled message', async () => {
+    const t = await serve({ data: { phase1: 'ec_header_prefix "Subject" "[SPAM] "; ec_header_postfix "subject" " (scored)";' } });
+    await sendMail(await t.client(), 'a@s.test', ['b@here.test'], 'Subject: win\r\nSubject: again\r\n\r\nbody\r\n');
+    const [m] = await t.spooled();
+    expect(m!.message).toMatch(/\r\nSubject: \[SPAM\] win \(scored\)\r\nSubject: again\r\n\r\nbody\r\n$/);
+  });
+
   it("editheader's addheader and deleteheader edit the message that is spooled", async () => {
     const t = await serve({ data: { phase1: 'require "editheader";\naddheader "X-Policy" "checked";\ndeleteheader "X-Drop";' } });
     await sendMail(await t.client(), 'a@s.test', ['b@here.test'], 'X-Drop: 1\r\nSubject: s\r\n\r\nbody\r\n');

@@ -153,6 +153,16 @@ describe('headers and the envelope', () => {
     const bad = await runPP('$n = "Bad Name"; ec_header_add $n "v";');
     expect(bad.errors.map((e) => e.message)).toEqual(["ec_header_add: 'Bad Name' is not a header field name"]);
   });
+  it('ec_header_prefix / ec_header_postfix record actions for the server, their text on one line', async () => {
+    const r = await runPP('ec_header_prefix "Subject" "[SPAM] "; ec_header_postfix "Subject" "\r\n(checked)";');
+    expect(r.actions.map(({ def: _def, pos: _p, message: _seen, ...a }) => a)).toEqual([
+      { type: 'header_prefix', data: { name: 'Subject', value: '[SPAM] ' } },
+      { type: 'header_postfix', data: { name: 'Subject', value: ' (checked)' } },
+    ]);
+    expect(r.implicitKeep).toBe(true);
+    const bad = await runPP('$n = "Bad:Name"; ec_header_postfix $n "v";');
+    expect(bad.errors.map((e) => e.message)).toEqual(["ec_header_postfix: 'Bad:Name' is not a header field name"]);
+  });
   it('header functions need a message: a compile error before DATA', () => {
     expect(compileErrors('$s = ec_header_get "Subject";', { phase: 'mailfrom' })).toEqual([
       '1:6: the ec_header_get function needs a message, and there is none at this point of the SMTP session',
