@@ -3,6 +3,7 @@
  * arguments (positioned compile errors, or a clear runtime error).
  */
 import { describe, expect, it } from 'vitest';
+import { getValue } from '../../src/sievepp/values.js';
 import { compileErrors, runPP, valueOf } from './helpers.js';
 
 const holds = async (test: string, o = {}) => {
@@ -88,6 +89,17 @@ describe('is_valid_ip and is_rfc821_ip', () => {
   });
   it('refuse a missing argument', () => {
     expect(compileErrors('if is_valid_ip { keep; }')).toEqual(['1:4: the is_valid_ip function requires 1 positional argument(s), but 0 is/are specified']);
+  });
+});
+
+describe('ec_mime_boundary_create', () => {
+  it('gives a new boundary each time, of characters RFC 2046 5.1.1 allows, without the -- around it', async () => {
+    const r = await runPP('$a = ec_mime_boundary_create; $b = ec_mime_boundary_create;');
+    expect(r.errors).toEqual([]);
+    const [a, b] = [getValue(r.runtime, 'a'), getValue(r.runtime, 'b')];
+    expect(a).toMatch(/^=_[0-9a-f]{24}$/);
+    expect(b).toMatch(/^=_[0-9a-f]{24}$/);
+    expect(a).not.toBe(b);
   });
 });
 

@@ -1,10 +1,11 @@
 /**
  * Momentum's functions about the message and where it came from
  * (sieve-ref-ec-get-message-*.md, sieve-ref-ec-mime-parts.md,
- * sieve-ref-ec-valid-mime.md). The connection facts come from the
+ * sieve-ref-ec-valid-mime.md), and a boundary for one a script writes. The connection facts come from the
  * connection context the server fills (docs/sieve-reference.md, "Context
  * variables").
  */
+import { randomBytes } from 'node:crypto';
 import { andThen, matchTest } from '../../sieve/interpreter.js';
 import { afterMimeTree, mimeTree, parseContentType, walkParts } from '../../sieve/runtime/mime.js';
 import type { Runtime } from '../../sieve/runtime/runtime.js';
@@ -93,6 +94,20 @@ const validMime: SieveFunction = {
   call: (b, rt) => afterMimeTree(rt.requireMessage(b.node.pos), rt.budget, () => !mimeProblems(rt, b.node.pos)) ?? !mimeProblems(rt, b.node.pos),
 };
 
+/**
+ * `ec_mime_boundary_create` (sieve-ref-ec-mime-boundary-create.md): a new
+ * boundary for a MIME message a script writes, without the `--` around it.
+ * "=_" never occurs in quoted-printable text (RFC 2045 6.7), and 96 random
+ * bits make it unlikely anywhere else; every character is one RFC 2046
+ * 5.1.1 allows, and it is far under its 70.
+ */
+const mimeBoundary: SieveFunction = {
+  name: 'ec_mime_boundary_create',
+  uses: { value: true },
+  params: [],
+  call: () => `=_${randomBytes(12).toString('hex')}`,
+};
+
 export const messageFunctions: SieveFunction[] = [
   protocol,
   size,
@@ -102,4 +117,5 @@ export const messageFunctions: SieveFunction[] = [
   fromConnection('ec_get_message_received_via_port', 'local_port'),
   mimeParts,
   validMime,
+  mimeBoundary,
 ];
