@@ -1,9 +1,9 @@
 /**
  * Momentum's functions about the message and where it came from
  * (sieve-ref-ec-get-message-*.md, sieve-ref-ec-mime-parts.md,
- * sieve-ref-ec-valid-mime.md), and a boundary for one a script writes. The connection facts come from the
- * connection context the server fills (docs/sieve-reference.md, "Context
- * variables").
+ * sieve-ref-ec-valid-mime.md), and a boundary for a message a script
+ * writes. The connection facts come from the connection context the server
+ * fills (docs/sieve-reference.md, "Context variables").
  */
 import { randomBytes } from 'node:crypto';
 import { andThen, matchTest } from '../../sieve/interpreter.js';

@@ -140,7 +140,7 @@ const reverseDelim: SieveFunction = {
  * from the start finds unless `d` can overlap itself ("aa" in "aaa"),
  * which is split whole.
  */
-export function reversedPieces(d: string, s: string, kept: number): string {
+function reversedPieces(d: string, s: string, kept: number): string {
   if (d === '') return s;
   if (s.length <= 2 * kept || overlapsItself(d)) return s.split(d).reverse().join(d);
   const pieces: string[] = [];
