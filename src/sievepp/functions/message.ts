@@ -5,7 +5,6 @@
  * writes. The connection facts come from the connection context the server
  * fills (docs/sieve-reference.md, "Context variables").
  */
-import { randomBytes } from 'node:crypto';
 import { andThen, matchTest } from '../../sieve/interpreter.js';
 import { afterMimeTree, mimeTree, parseContentType, walkParts } from '../../sieve/runtime/mime.js';
 import type { Runtime } from '../../sieve/runtime/runtime.js';
@@ -105,7 +104,8 @@ const mimeBoundary: SieveFunction = {
   name: 'ec_mime_boundary_create',
   uses: { value: true },
   params: [],
-  call: () => `=_${randomBytes(12).toString('hex')}`,
+  // Web Crypto's global, not node:crypto: `smtp-cbv check` loads these definitions and must not load that module (docs/architecture.md, "Start-up").
+  call: () => `=_${Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString('hex')}`,
 };
 
 export const messageFunctions: SieveFunction[] = [
