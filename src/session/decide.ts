@@ -12,6 +12,8 @@
  *   redirect "A"                   deliver to A (the implicit keep stays with :copy)
  *   ec_header_add / _delete / _prefix / _postfix
  *                                  the header is edited when the message is stored
+ *   advertize_esmtp_capability / disable_esmtp_capability
+ *                                  the connection's later EHLO answers offer the keyword / leave it out
  *   vacation                       no effect on the reply; the reply is sent when the message is stored
  *   notify                         no effect on the reply; the notifications are sent when the message is stored
  *   flags, ...                     recorded, no effect on the reply
@@ -59,6 +61,14 @@ export interface Decision extends Choices {
   tarpitMs: number;
   /** A script decided: the phase's next script does not run. */
   final: boolean;
+  /** Sieve++ advertize_esmtp_capability / disable_esmtp_capability, in the order taken: the connection's EHLO answers change. */
+  esmtp?: EsmtpChange[];
+}
+
+/** A keyword added to or taken from the EHLO answer's extension lines (RFC 5321 4.1.1.1). */
+export interface EsmtpChange {
+  op: 'advertize' | 'disable';
+  keyword: string;
 }
 
 export interface RedirectDetails {
@@ -146,6 +156,10 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
       case 'header_postfix':
         if (data.name) d.headerEdits.push({ op: HEADER_OPS[a.type]!, name: data.name, ...(data.value !== undefined ? { value: data.value } : {}) });
         break;
+      case 'esmtp_advertize':
+      case 'esmtp_disable':
+        if (a.target) (d.esmtp ??= []).push({ op: a.type === 'esmtp_advertize' ? 'advertize' : 'disable', keyword: a.target });
+        break;
       case 'vacation':
         d.vacations.push(a.data ?? {});
         break;
@@ -192,6 +206,7 @@ export function mergeDecision(total: Decision, d: Decision): void {
   total.disconnect ||= d.disconnect;
   total.tarpitMs += d.tarpitMs;
   total.final ||= d.final;
+  if (d.esmtp) (total.esmtp ??= []).push(...d.esmtp);
   mergeChoices(total, d);
 }
 

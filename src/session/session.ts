@@ -16,7 +16,7 @@
 import type { DeliverBy } from './deliver-by.js';
 import type { Logger } from 'pino';
 import { infoLine } from '../info-line.js';
-import { type Choices, choosesNothing, mergeChoices, noChoices, NOTHING_DECIDED } from './decide.js';
+import { type Choices, choosesNothing, type EsmtpChange, mergeChoices, noChoices, NOTHING_DECIDED } from './decide.js';
 import { type DeliveryPlan, planDelivery } from './delivery-plan.js';
 import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
 import { type MailLoopSettings, suspectedLoop } from './mail-loop.js';
@@ -95,6 +95,8 @@ export interface PhaseOutcome {
   delivery?: DeliveryPlan;
   /** data: the ids of the stored copies. */
   ids?: string[];
+  /** ehlo: the changes to the extension lines the connection's policy asked for so far. */
+  esmtp?: readonly EsmtpChange[];
 }
 
 interface TxLog {
@@ -127,6 +129,7 @@ export class Session {
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false, disconnect: true };
       // The connection's choices are made when a phase first chooses something: an idle connection holds none.
       if (!choosesNothing(d)) mergeChoices(this.connection.choices, d);
+      if (d.esmtp) this.changeEsmtp(d.esmtp);
       return { reply: successReply(d.reply, replies.greeting(this.connection.hostname, this.connection.banner)), accepted: true };
     });
   }
@@ -139,8 +142,17 @@ export class Session {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
       if (!choosesNothing(d)) mergeChoices(this.connection.choices, d);
-      return { reply: successReply(d.reply, replies.ehlo(this.connection.hostname, this.connection.remoteAddress)), accepted: true };
+      if (d.esmtp) this.changeEsmtp(d.esmtp);
+      const reply = successReply(d.reply, replies.ehlo(this.connection.hostname, this.connection.remoteAddress));
+      // After HELO there are no extension lines to change (RFC 5321 4.1.1.1).
+      const esmtp = verb === 'EHLO' ? this.connection.esmtpChanges : undefined;
+      return esmtp ? { reply, accepted: true, esmtp } : { reply, accepted: true };
     });
+  }
+
+  /** Keeps a phase's changes to the EHLO answer for the connection: an EHLO after RSET or STARTTLS answers with them too. */
+  private changeEsmtp(changes: readonly EsmtpChange[]): void {
+    (this.connection.esmtpChanges ??= []).push(...changes);
   }
 
   secured(): void {
@@ -332,6 +344,7 @@ export class Session {
     if (o.recipient !== undefined) outcome.recipient = o.recipient;
     if (o.delivery !== undefined) outcome.delivery = o.delivery;
     if (o.ids !== undefined) outcome.ids = o.ids;
+    if (o.esmtp !== undefined) outcome.esmtp = o.esmtp;
     // Built only when debug is on: this runs for every phase of every message.
     if (this.logger.isLevelEnabled('debug')) {
       this.logger.debug({ event: 'phase', session: this.connection.id, phase, code: outcome.reply.code, recipient: outcome.recipient, disconnect: outcome.disconnect, tarpitMs }, `${phase} ${outcome.reply.code}`);

@@ -12,7 +12,7 @@ import type { DeliverBy } from './deliver-by.js';
 import type { Verdict } from '../cbv/types.js';
 import type { DuplicateRecord } from '../sieve/index.js';
 import { isReservedContextKey } from './context-keys.js';
-import { type Choices, noChoices, NOTHING_DECIDED } from './decide.js';
+import { type Choices, type EsmtpChange, noChoices, NOTHING_DECIDED } from './decide.js';
 import { MAX_LISTED, NO_LIMITS, type SessionLimits } from './limits.js';
 
 /** Who the client is, as the front door learnt it. */
@@ -93,6 +93,9 @@ export class ConnectionState {
   get choices(): Choices {
     return (this.chosen ??= noChoices());
   }
+
+  /** Changes to the EHLO answer's extension lines the policy asked for, in order (decide.ts, EsmtpChange). */
+  esmtpChanges?: EsmtpChange[];
 
   /** The choices made so far, to read: NOTHING_DECIDED while none was made (nothing is made for reading them). */
   get chosenSoFar(): Choices {

@@ -11,6 +11,7 @@ import { cidrFunctions } from './functions/cidr.js';
 import { counterFunctions } from './functions/counters.js';
 import { datasourceFunctions } from './functions/datasource.js';
 import { deliveryFunctions } from './functions/delivery.js';
+import { esmtpFunctions } from './functions/esmtp.js';
 import { hashFunctions } from './functions/hash.js';
 import { includeFunctions } from './functions/include.js';
 import { interfaceFunctions } from './functions/interfaces.js';
@@ -37,5 +38,6 @@ export function builtinFunctions(): FunctionRegistry {
     ...loggingFunctions,
     ...includeFunctions,
     ...interfaceFunctions,
+    ...esmtpFunctions,
   ]));
 }

@@ -110,6 +110,16 @@ describe('the policy decides each phase', () => {
     await c.waitClosed();
   });
 
+  it('connect: changes to the EHLO answer\'s extension lines hold for the connection', async () => {
+    const s = await startServer(({ phase }) => (phase === 'connect' ? { esmtp: [{ op: 'disable', keyword: 'size' }, { op: 'advertize', keyword: 'XFOO' }] } : {}));
+    const c = await s.client();
+    await c.reply();
+    const lines = (await c.command('EHLO client.test')).lines.map((l) => l.slice(4));
+    expect(lines).toContain('XFOO');
+    expect(lines.some((l) => l.startsWith('SIZE'))).toBe(false);
+    expect(lines).toContain('PIPELINING');
+  });
+
   it('ehlo: refuses EHLO with the policy reply, and sets ehlo_domain', async () => {
     const s = await startServer(({ phase, connection }) =>
       phase === 'ehlo' && connection.helo === 'bad.test' ? { reply: { code: 550, enhanced: '5.7.1', text: 'bad helo' } } : {},

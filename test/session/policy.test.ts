@@ -57,6 +57,24 @@ describe('phase scripts decide the replies', () => {
     expect(ok.end?.code).toBe(250);
   });
 
+  it('advertize_esmtp_capability and disable_esmtp_capability at connect and EHLO change every EHLO answer of the connection', async () => {
+    const t = await serve({
+      connect: { phase1: 'advertize_esmtp_capability "X-POLICY checked"; disable_esmtp_capability "pipelining";' },
+      ehlo: { phase1: 'disable_esmtp_capability "SMTPUTF8"; advertize_esmtp_capability "8BITMIME";' },
+    });
+    const c = await t.client();
+    await c.reply();
+    const keywords = async (command: string) => (await c.command(command)).lines.slice(1).map((l) => l.slice(4));
+    const first = await keywords('EHLO client.test');
+    expect(first).toContain('X-POLICY checked');
+    expect(first).not.toContain('PIPELINING');
+    expect(first).not.toContain('SMTPUTF8');
+    expect(first.filter((k) => k === '8BITMIME')).toHaveLength(1); // offered once, already smtp-server's
+    await c.command('RSET');
+    expect(await keywords('EHLO client.test')).toEqual(first);
+    expect((await c.command('HELO client.test')).lines).toHaveLength(1);
+  });
+
   it('reject at connect is 554 and the connection closes', async () => {
     const t = await serve({ connect: { phase1: 'require "reject";\nreject "not from here";' } });
     const c = await t.client();

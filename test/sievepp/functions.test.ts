@@ -3,6 +3,7 @@
  * arguments (positioned compile errors, or a clear runtime error).
  */
 import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/session/decide.js';
 import { getValue } from '../../src/sievepp/values.js';
 import { compileErrors, runPP, valueOf } from './helpers.js';
 
@@ -89,6 +90,15 @@ describe('is_valid_ip and is_rfc821_ip', () => {
   });
   it('refuse a missing argument', () => {
     expect(compileErrors('if is_valid_ip { keep; }')).toEqual(['1:4: the is_valid_ip function requires 1 positional argument(s), but 0 is/are specified']);
+  });
+});
+
+describe('advertize_esmtp_capability and disable_esmtp_capability', () => {
+  it('record the changes to the EHLO answer, each on one line, in order; an empty one changes nothing', async () => {
+    const r = await runPP('advertize_esmtp_capability "X-A 1"; disable_esmtp_capability "pipelining\r\n"; advertize_esmtp_capability " ";', { phase: 'connect', message: null });
+    expect(r.errors).toEqual([]);
+    expect(r.actions.map((a) => a.def.describe(a))).toEqual(['esmtp_advertize "X-A 1"', 'esmtp_disable "pipelining"']);
+    expect(decide('connect', r.actions, r.implicitKeep).esmtp).toEqual([{ op: 'advertize', keyword: 'X-A 1' }, { op: 'disable', keyword: 'pipelining' }]);
   });
 });
 

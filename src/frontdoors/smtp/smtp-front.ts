@@ -205,6 +205,7 @@ function answer(o: PhaseOutcome): Answer {
   const a: Answer = { reply: o.reply };
   if (o.disconnect) a.disconnect = true;
   if (o.tarpitMs) a.delayMs = o.tarpitMs;
+  if (o.esmtp) a.esmtp = o.esmtp;
   return a;
 }
 

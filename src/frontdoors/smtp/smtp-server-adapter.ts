@@ -32,7 +32,9 @@
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { MessageSource } from '../../session/message-source.js';
+import type { EsmtpChange } from '../../session/decide.js';
 import { type Reply, replyLines } from '../../session/reply.js';
+import { changedKeywords } from './ehlo-keywords.js';
 import { IncomingMessage, type IncomingSettings } from '../incoming-message.js';
 
 /** The parts of smtp-server's connection object used here. */
@@ -115,6 +117,8 @@ export interface Answer {
   disconnect?: boolean;
   /** Wait this long before answering (a tarpit). */
   delayMs?: number;
+  /** EHLO: changes to the extension lines, in order (ehlo-keywords.ts). */
+  esmtp?: readonly EsmtpChange[];
 }
 
 /** The message of a DATA command (in memory or spooled), or how much was sent past the size limit. */
@@ -163,7 +167,9 @@ export interface SmtpListener {
 
 /** The reply the session gave for what smtp-server is about to answer, kept on its connection. */
 const PENDING = Symbol('pending reply');
-type Tracked = Connection & { [PENDING]?: Reply | undefined };
+/** The policy's changes to the EHLO answer's extension lines, for the EHLO being answered. */
+const ESMTP = Symbol('esmtp changes');
+type Tracked = Connection & { [PENDING]?: Reply | undefined; [ESMTP]?: readonly EsmtpChange[] | undefined };
 
 export function createSmtpListener(settings: ListenerSettings, events: SmtpEvents): SmtpListener {
   const tracked = new Map<string, Tracked>();
@@ -236,7 +242,7 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
     if (!Array.isArray(data) && !p.text.includes('\n')) return sendEarlyTalker.call(this, code, p.enhanced ? `${p.enhanced} ${p.text}` : p.text, false);
     const lines = replyLines(p);
     // EHLO (the one answer of several lines): our first line(s), then the extensions smtp-server offers, then ours.
-    const rest = Array.isArray(data) ? [...data.slice(1), ...(settings.ehloKeywords ?? [])] : [];
+    const rest = Array.isArray(data) ? changedKeywords([...data.slice(1), ...(settings.ehloKeywords ?? [])], this[ESMTP]) : [];
     const all = [...lines, ...rest];
     sendEarlyTalker.call(this, code, all.length > 1 ? all : all[0], false);
   }
@@ -252,8 +258,10 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
         if (a.delayMs) await delay(a.delayMs);
         if (a.reply.code < 400) {
           this[PENDING] = a.reply;
+          this[ESMTP] = a.esmtp;
           original.call(this, command, callback);
           this[PENDING] = undefined;
+          this[ESMTP] = undefined;
           if (a.disconnect) this.close();
           return;
         }
