@@ -65,9 +65,10 @@ export interface Decision extends Choices {
   esmtp?: EsmtpChange[];
 }
 
-/** A keyword added to or taken from the EHLO answer's extension lines (RFC 5321 4.1.1.1). */
+/** A change to the EHLO answer's extension lines (RFC 5321 4.1.1.1). */
 export interface EsmtpChange {
   op: 'advertize' | 'disable';
+  /** advertize: the line to offer (a keyword and its parameters); disable: the keyword whose lines go. */
   keyword: string;
 }
 

@@ -241,7 +241,7 @@ export function createSmtpListener(settings: ListenerSettings, events: SmtpEvent
     // One line (every reply but EHLO's and a script's of several lines): no arrays made for it.
     if (!Array.isArray(data) && !p.text.includes('\n')) return sendEarlyTalker.call(this, code, p.enhanced ? `${p.enhanced} ${p.text}` : p.text, false);
     const lines = replyLines(p);
-    // EHLO (the one answer of several lines): our first line(s), then the extensions smtp-server offers, then ours.
+    // EHLO (the one answer of several lines): our first line(s), then the extensions smtp-server offers, then ours, as the policy changed them.
     const rest = Array.isArray(data) ? changedKeywords([...data.slice(1), ...(settings.ehloKeywords ?? [])], this[ESMTP]) : [];
     const all = [...lines, ...rest];
     sendEarlyTalker.call(this, code, all.length > 1 ? all : all[0], false);
