@@ -8,6 +8,8 @@
  * text goes after the colon and its white space, or at the end of the
  * field's last line.
  */
+import { fieldText, foldField } from '../sieve/extensions/editheader.js';
+
 export interface HeaderEdit {
   op: 'add' | 'delete' | 'prefix' | 'postfix';
   name: string;
@@ -29,7 +31,8 @@ export function applyHeaderEdits(raw: string, edits: readonly HeaderEdit[]): str
   for (const e of edits) {
     const name = e.name.toLowerCase();
     if (e.op === 'add') {
-      out = [`${e.name}: ${e.value ?? ''}`, ...out];
+      // Encoded and folded as editheader's addheader writes a field: a long line breaks RFC 5322 2.1.1.
+      out = [fieldText(e.name, e.value ?? ''), ...out];
       continue;
     }
     if (e.op === 'prefix' || e.op === 'postfix') {
@@ -37,7 +40,7 @@ export function applyHeaderEdits(raw: string, edits: readonly HeaderEdit[]): str
       if (i < 0) continue;
       const f = out[i]!;
       const at = e.op === 'postfix' ? f.length : valueStart(f);
-      out = [...out.slice(0, i), f.slice(0, at) + (e.value ?? '') + f.slice(at), ...out.slice(i + 1)];
+      out = [...out.slice(0, i), foldField(f.slice(0, at) + (e.value ?? '') + f.slice(at)), ...out.slice(i + 1)];
       continue;
     }
     out = out.filter((f) => {

@@ -26,6 +26,23 @@ describe('applyHeaderEdits', () => {
     expect(applyHeaderEdits(msg, [{ op: 'prefix', name: 'X-None', value: 'x' }, { op: 'postfix', name: 'X-None', value: 'y' }])).toBe(msg);
   });
 
+  it('folds a long added field at its spaces and encodes a value that is not ASCII, as addheader does (RFC 5322 2.1.1, 2.2.3; RFC 2047)', () => {
+    const long = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
+    const added = applyHeaderEdits('A: 1\r\n\r\nb\r\n', [{ op: 'add', name: 'X-Long', value: long }, { op: 'add', name: 'X-Name', value: 'Jürgen' }]);
+    const header = added.slice(0, added.indexOf('\r\n\r\n'));
+    for (const line of header.split('\r\n')) expect(line.length).toBeLessThanOrEqual(78);
+    expect(header.replace(/\r\n /g, ' ')).toContain(`X-Long: ${long}`);
+    expect(header).toMatch(/^X-Name: =\?utf-8\?Q\?J=C3=BCrgen\?=\r\nX-Long: word0 /i);
+  });
+
+  it('folds a field a prefix or postfix made long', () => {
+    const tail = Array.from({ length: 30 }, (_, i) => `w${i}`).join(' ');
+    const edited = applyHeaderEdits('Subject: short\r\n\r\nb\r\n', [{ op: 'postfix', name: 'Subject', value: ` ${tail}` }]);
+    const header = edited.slice(0, edited.indexOf('\r\n\r\n'));
+    for (const line of header.split('\r\n')) expect(line.length).toBeLessThanOrEqual(78);
+    expect(header.replace(/\r\n /g, ' ')).toBe(`Subject: short ${tail}`);
+  });
+
   it('leaves the body alone, and a message with no edits untouched', () => {
     expect(applyHeaderEdits('A: 1\r\n\r\nX-Count: 3\r\n', [{ op: 'delete', name: 'X-Count' }])).toBe('A: 1\r\n\r\nX-Count: 3\r\n');
     expect(applyHeaderEdits(msg, [])).toBe(msg);

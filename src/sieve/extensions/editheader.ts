@@ -59,8 +59,13 @@ function checkConstants(b: Bound, v: Validator, valueIndex: number | null): void
 export function fieldText(name: string, value: string): string {
   const encoded = /^[\x09\x0a\x0d\x20-\x7e]*$/.test(value) ? value : libmime().encodeWords(value, 'Q', 52, 'utf-8');
   const joined = encoded.replace(/\r?\n([ \t]*)/g, (_m, ws: string) => `\r\n${ws || ' '}`);
+  return foldField(`${name}: ${joined}`);
+}
+
+/** A header field (its lines joined by CRLF) with every line past 78 characters folded at a space where it has one (RFC 5322 2.1.1, 2.2.3). */
+export function foldField(field: string): string {
   const out: string[] = [];
-  for (const line of `${name}: ${joined}`.split('\r\n')) {
+  for (const line of field.split('\r\n')) {
     let rest = line;
     while (rest.length > 78) {
       const cut = rest.lastIndexOf(' ', 76);
