@@ -178,20 +178,6 @@ export const headerDeleteAction: ActionDef = {
   describe: (a) => `header_delete ${String(a.data?.name)}${a.data?.value !== undefined ? ` ${JSON.stringify(a.data.value)}` : ''}`,
 };
 
-const headerAdd: SieveFunction = {
-  name: 'ec_header_add',
-  uses: { command: true },
-  params: [
-    { name: 'header name', type: 'string' },
-    { name: 'value', type: 'string' },
-  ],
-  call(b, rt) {
-    // A header value is one line: folding is the server's business.
-    const value = argString(b, rt, 1)!.replace(/[\r\n]+/g, ' ');
-    rt.take(b, headerAddAction, { data: { name: fieldName(b, rt, 'ec_header_add'), value } });
-  },
-};
-
 const headerDelete: SieveFunction = {
   name: 'ec_header_delete',
   uses: { command: true },
@@ -215,16 +201,22 @@ const headerAffixAction = (type: 'header_prefix' | 'header_postfix'): ActionDef 
 export const headerPrefixAction = headerAffixAction('header_prefix');
 export const headerPostfixAction = headerAffixAction('header_postfix');
 
-/** sieve-ref-ec-header-prefix.md, sieve-ref-ec-header-postfix.md: `<field-name> <text>`, nothing when the message has no such field. */
-const headerAffix = (fn: 'ec_header_prefix' | 'ec_header_postfix', def: ActionDef): SieveFunction => ({
+/**
+ * `<field-name> <text>` as an action for the server: ec_header_add's field
+ * (sieve-ref-ec-header-add.md), or the text ec_header_prefix /
+ * ec_header_postfix put in the first field of the name, nothing when there
+ * is none (sieve-ref-ec-header-prefix.md). The text is one line: a line
+ * break would start a field of its own; folding is the server's business
+ * (src/session/header-edits.ts).
+ */
+const headerText = (fn: string, def: ActionDef, text: string): SieveFunction => ({
   name: fn,
   uses: { command: true },
   params: [
     { name: 'header name', type: 'string' },
-    { name: 'text', type: 'string' },
+    { name: text, type: 'string' },
   ],
   call(b, rt) {
-    // Inside one line of the field: a line break would start a field of its own.
     const value = argString(b, rt, 1)!.replace(/[\r\n]+/g, ' ');
     rt.take(b, def, { data: { name: fieldName(b, rt, fn), value } });
   },
@@ -329,10 +321,10 @@ export const sieveppValueFunctions: SieveFunction[] = [
   split('ec_explode'),
   join,
   headerGet,
-  headerAdd,
+  headerText('ec_header_add', headerAddAction, 'value'),
   headerDelete,
-  headerAffix('ec_header_prefix', headerPrefixAction),
-  headerAffix('ec_header_postfix', headerPostfixAction),
+  headerText('ec_header_prefix', headerPrefixAction, 'text'),
+  headerText('ec_header_postfix', headerPostfixAction, 'text'),
   mailfrom,
   rcptto,
   envelopeValue,
