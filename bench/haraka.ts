@@ -19,6 +19,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
+import { mainThreadCpuMs } from './thread-cpu.js';
 
 export interface Haraka {
   version: string;
@@ -65,7 +66,7 @@ export async function startHaraka(pkg: string, dir: string, domain: string): Pro
   return {
     version,
     port,
-    mainCpuMs: () => threadCpuMs(child.pid!),
+    mainCpuMs: () => mainThreadCpuMs(child.pid!),
     stop: async () => {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -73,13 +74,6 @@ export async function startHaraka(pkg: string, dir: string, domain: string): Pro
       clearTimeout(timer);
     },
   };
-}
-
-/** utime + stime of a process's main thread (fields 14 and 15 of its stat, clock ticks of 10 ms). */
-function threadCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function freePort(): Promise<number> {

@@ -11,15 +11,9 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { lexSieve, parseSieve, defaultParseLimits } from '../grammars/sieve.js';
 import { buildScript } from './sieve-script.js';
+import { mainThreadCpuMs } from './thread-cpu.js';
 import { Lexer } from '../grammars/chevrotain.js';
 import { allTokens, sieveLexerConfig } from '../grammars/sieve-lexer.js';
-
-/** utime + stime of the main thread in ms (/proc/self/task/<pid>/stat, fields 14 and 15, in ticks of 10 ms). */
-function mainThreadCpuMs(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 /**
  * Throughput by wall-clock time, by the process's CPU time, by the main

@@ -59,6 +59,7 @@ import { startDnsServer } from '../test/helpers/dns-server.js';
 import { oneMessage, sendMany } from './one-message.js';
 import { startSmtpRemote } from '../test/helpers/smtp-remote.js';
 import { harakaPackage, startHaraka } from './haraka.js';
+import { mainThreadCpuMs } from './thread-cpu.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MESSAGES = 2000;
@@ -162,13 +163,6 @@ function smtpSource(port: number, messages: number): Promise<{ ms: number; faile
 }
 
 const hasSmtpSource = () => spawnSync('bash', ['-c', 'command -v smtp-source'], { env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } }).status === 0;
-
-/** utime + stime of the main thread (/proc/self/task/<pid>/stat, fields 14 and 15, in clock ticks of 10 ms). */
-function mainThreadCpuMs(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 /**
  * How long the main thread has waited for a CPU while ready to run (the
