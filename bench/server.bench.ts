@@ -97,8 +97,9 @@ async function load(port: number, client: Client, messages: number): Promise<Loa
 }
 
 /**
- * A baseline's and smtp-cbv's loads, in ROUNDS alternating rounds (baseline, ours, ours,
- * bare, ...): the machine's speed drifts from second to second (it swung
+ * A baseline's and smtp-cbv's loads, in ROUNDS alternating rounds
+ * (baseline, ours, ours, baseline, ...): the machine's speed drifts from
+ * second to second (it swung
  * by half between runs of the same code), and a drift then weighs on both
  * servers alike instead of on whichever ran second. The per-round ratios
  * show how much the machine moved meanwhile.
