@@ -127,6 +127,33 @@ describe('journal first', () => {
     expect(await journalLines(spool.dir)).toEqual([{ id: 'there', ...envelope, folder: 'INBOX' }]);
   });
 
+  it('runs every checkpoint\'s sync from one long-lived shell, not from a fork of the server each time', async () => {
+    // A sync command that says which process started it, then syncs.
+    const syncer = join(dir, 'syncer.sh');
+    await writeFile(syncer, `#!/bin/sh\necho "$PPID" >> '${join(dir, 'parents')}'\nexec sync "$@"\n`, { mode: 0o755 });
+    const writer = new SpoolWriter({ journalLimit: 1 << 20, syncCommand: syncer });
+    const spool = new MaildirSpool(join(dir, 'spool'), writer);
+    await spool.init();
+    for (const body of ['one', 'two', 'three']) {
+      await spool.deliver('INBOX', Buffer.from(body), envelope);
+      await writer.checkpoint(spool.envelopeDir);
+    }
+    const parents = (await readFile(join(dir, 'parents'), 'utf8')).trim().split('\n');
+    expect(parents).toHaveLength(3);
+    expect(new Set(parents).size).toBe(1);
+    expect(Number(parents[0])).not.toBe(process.pid);
+    expect((await journalLines(spool.dir)).filter((l) => 'checkpoint' in l)).toHaveLength(3);
+
+    // A shell that ended between checkpoints (killed by hand, say) is started again at the next one.
+    // Killed just before the checkpoint asks it: the question goes to the next shell.
+    process.kill(Number(parents[0]), 'SIGKILL');
+    await spool.deliver('INBOX', Buffer.from('four'), envelope);
+    await writer.checkpoint(spool.envelopeDir);
+    const after = (await readFile(join(dir, 'parents'), 'utf8')).trim().split('\n');
+    expect(after).toHaveLength(4);
+    expect(after[3]).not.toBe(parents[0]);
+  });
+
   it('without checkpoints (the sync command fails) writes the durable way, and keeps the octets it has', async () => {
     const writer = new SpoolWriter({ journalLimit: 1 << 20, syncCommand: 'false' });
     const spool = new MaildirSpool(join(dir, 'spool'), writer);
