@@ -119,6 +119,13 @@ describe('Sieve results as access(5) actions', () => {
       'DUNNO',
     ]);
   });
+
+  it('a PREPEND value is RFC 2047-encoded when it is not ASCII, and stays one line however long (RFC 5322 2.2.3 unfolding)', async () => {
+    const [accented] = await first({ rcptto: 'ec_header_add "X-Note" "réservé";' });
+    expect(accented).toMatch(/^PREPEND X-Note: =\?UTF-8\?Q\?r=C3=A9serv=C3=A9\?=$/i);
+    const long = 'word '.repeat(40).trim();
+    expect(await first({ rcptto: `ec_header_add "X-Long" "${long}";` })).toEqual([`PREPEND X-Long: ${long}`]);
+  });
 });
 
 describe('failure modes', () => {

@@ -30,6 +30,7 @@ import type { Logger } from 'pino';
 import { type Choices, dropsMessage, INBOX, mergeChoices, noChoices } from '../../session/decide.js';
 import { type Reply, replyLines } from '../../session/reply.js';
 import { type PhaseOutcome, Session, type SessionDeps } from '../../session/session.js';
+import { fieldText } from '../../sieve/extensions/editheader.js';
 import { delayWithin } from '../beside-mta.js';
 import type { PolicyRequest } from './policy-codec.js';
 
@@ -202,7 +203,7 @@ export class PolicyDelegation {
     if (held.length) candidates.push(`HOLD smtp-cbv fileinto ${held[0]}`);
     const keeps = choices.implicitKeep || choices.folders.length > 0;
     for (const a of choices.redirects) candidates.push(keeps ? `BCC ${a}` : `REDIRECT ${a}`);
-    for (const e of adds) candidates.push(`PREPEND ${e.name}: ${(e.value ?? '').replace(/[\r\n]+/g, ' ')}`);
+    for (const e of adds) candidates.push(`PREPEND ${prependedField(e.name, e.value ?? '')}`);
     const next = candidates.find((c) => !tx.sent.has(c));
     if (!next) return DUNNO;
     tx.sent.add(next);
@@ -213,6 +214,16 @@ export class PolicyDelegation {
     await delayWithin(outcome.tarpitMs, until);
     return outcome.accepted ? accepted : accessReply(outcome.reply);
   }
+}
+
+/**
+ * A header field as PREPEND carries it: written as addheader writes one
+ * (RFC 2047-encoded when not ASCII), then unfolded (RFC 5322 2.2.3), since
+ * a policy reply is one line (SMTPD_POLICY_README); Postfix's cleanup
+ * splits a line past its line_length_limit itself.
+ */
+function prependedField(name: string, value: string): string {
+  return fieldText(name, value.replace(/[\r\n]+/g, ' ')).replace(/\r\n/g, '');
 }
 
 /** A refusal as access(5) takes it: one line, "NNN x.y.z text" (several lines joined). */
