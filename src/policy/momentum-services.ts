@@ -9,7 +9,7 @@
  * records the counters' `connections`, `receptions` and `rejections`
  * events (src/sievepp/counters.ts, SERIES).
  */
-import { appendFile } from 'node:fs/promises';
+import { appendFile, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 import { CidrTables, parseBlock } from '../sievepp/cidr.js';
@@ -19,7 +19,7 @@ import { openDatasource } from '../sievepp/datasources/index.js';
 import type { MomentumHost } from '../sievepp/host.js';
 import { includeLoader } from '../sievepp/include-loader.js';
 
-export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog'>> & {
+export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace'>> & {
   close(): void;
 };
 
@@ -55,6 +55,23 @@ export function createMomentumServices(config: Config, options: MomentumServiceO
     loadInclude: includeLoader({ baseDir, datasources }),
     // ec_log_file: appended without blocking the session; a failure is reported, not thrown into the script.
     appendLog: (file, line) => void appendFile(path.resolve(baseDir, file), `${line}\n`).catch((e: unknown) => options.onLogError?.(file, e)),
+    spoolSpace: () => fileSystemOf(config.spoolDir),
     close: () => datasources.forEach((d) => d.close?.()),
   };
+}
+
+/**
+ * The sizes of the file system that holds `dir`, or would hold it: a spool
+ * not made yet (a dry run, a server before its first message) is on its
+ * nearest existing parent's.
+ */
+async function fileSystemOf(dir: string): Promise<{ total: number; free: number; available: number }> {
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
+    try {
+      const s = await statfs(at);
+      return { total: s.blocks * s.bsize, free: s.bfree * s.bsize, available: s.bavail * s.bsize };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(at) === at) throw e;
+    }
+  }
 }

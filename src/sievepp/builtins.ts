@@ -18,6 +18,7 @@ import { interfaceFunctions } from './functions/interfaces.js';
 import { loggingFunctions } from './functions/logging.js';
 import { mathFunctions } from './functions/math.js';
 import { messageFunctions } from './functions/message.js';
+import { spoolSpaceFunctions } from './functions/spool-space.js';
 import { stringFunctions } from './functions/strings.js';
 
 let builtins: FunctionRegistry | undefined;
@@ -39,5 +40,6 @@ export function builtinFunctions(): FunctionRegistry {
     ...includeFunctions,
     ...interfaceFunctions,
     ...esmtpFunctions,
+    ...spoolSpaceFunctions,
   ]));
 }

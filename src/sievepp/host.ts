@@ -55,6 +55,8 @@ export interface MomentumHost extends SieveHost {
   loadInclude?(uri: string, args: readonly string[]): Promise<string | null> | string | null;
   /** ec_log_file: appends a line to a named log file. */
   appendLog?(file: string, line: string): void;
+  /** ec_spool_space: the sizes of the file system that holds the spool, in octets (statfs(2): its size, what is free, what an unprivileged writer may still take). */
+  spoolSpace?(): Promise<{ total: number; free: number; available: number }>;
 }
 
 interface SessionView {

@@ -3,6 +3,7 @@
  * name what is ignored (docs/momentum-compatibility.md); names that are not
  * Momentum's stay errors.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +149,21 @@ describe("Momentum's listener forms", () => {
       const services = createMomentumServices(r.config!);
       expect(await services.datasources.get('jp')!.query('names.csv', [])).toEqual([{ 1: 'a', 2: '日本' }]);
       services.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('ec_spool_space reads the file system of the spool, or of its nearest parent before the spool is made, as df does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-space-'));
+    try {
+      const r = parseConfigText('spool_dir = "not/made/yet"', join(dir, 'test.conf'));
+      const space = await createMomentumServices(r.config!).spoolSpace();
+      const [size, avail] = execFileSync('df', ['-B1', '--output=size,avail', dir], { encoding: 'utf8' }).trim().split('\n')[1]!.trim().split(/\s+/).map(Number);
+      expect(space.total).toBe(size);
+      // Other writers on the disk move what is available between the two readings.
+      expect(Math.abs(space.available - avail!)).toBeLessThan(size! / 100);
+      expect(space.free).toBeGreaterThanOrEqual(space.available);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

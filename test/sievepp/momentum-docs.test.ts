@@ -449,6 +449,19 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       return getValue(r.runtime, name);
     };
 
+    it('117: ec_spool_space gives the spool disk\'s size and space left in MiB and the share in use; a disk over 90% full turns the client away', async () => {
+      const gib = 1024 ** 3;
+      // 100 GiB, 4 GiB free of which 3 GiB available to users (df: 96 used, 96 / 99 = 97%).
+      const nearlyFull = { spoolSpace: async () => ({ total: 100 * gib, free: 4 * gib, available: 3 * gib }) };
+      const r = await run('117-ec-spool-space.siv', { host: nearlyFull });
+      ok(r);
+      expect(['totalmegs', 'availmegs', 'pct'].map((n) => getValue(r.runtime, n))).toEqual(['102400', '3072', '97']);
+      expect(acts(r)).toEqual(['ec_disconnect 421 "Disk is too full"']);
+      expect(acts(await run('117-ec-spool-space.siv', { host: { spoolSpace: async () => ({ total: 100 * gib, free: 60 * gib, available: 55 * gib }) } }))).toEqual([]);
+      // Without a spool the call is a runtime error, not a made-up answer.
+      expect((await run('117-ec-spool-space.siv')).errors.map((e) => e.message).join(' ')).toMatch(/ec_spool_space: this host has no spool/);
+    });
+
     it('051, 056, 104, 105, 118: arithmetic prints as C does', async () => {
       expect(logs(await run('051-ec-add.siv'))).toEqual(['55.54 + 0 is 55.540000']);
       expect(logs(await run('056-ec-div.siv'))).toEqual(['-86 / 43 is -2.000000']);
