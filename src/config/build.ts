@@ -74,6 +74,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
   return {
     file,
     spoolDir: must(globalOptions.spoolDir, dir, root),
+    sivThrottleCacheSize: must(globalOptions.sivThrottleCacheSize, dir, root),
     logging: { level: must(loggingOptions.level, dir, logging), pretty: must(loggingOptions.pretty, dir, logging) },
     server: {
       hostname: value(listenerOptions.hostname, dir, listener),

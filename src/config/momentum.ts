@@ -80,7 +80,7 @@ const GLOBAL_OPTIONS = new Set([
   'rfc2821_pedantic_address_rules', 'rfc2822_date_header', 'rfc2822_lone_lf_in_body', 'rfc2822_max_line_length',
   'rfc2822_max_line_length_policy', 'rfc2822_messageid_header', 'rfc2822_missing_headers', 'rfc2822_trace_headers',
   'rset_timeout', 'scheduler', 'scope_max_outbound_connections', 'server_max_file_descriptors',
-  'server_reserve_outbound_connections', 'signing_stats', 'siv_throttle_cache_size', 'skip_hosts', 'snmp',
+  'server_reserve_outbound_connections', 'signing_stats', 'skip_hosts', 'snmp',
   'soft_bounce_drain_rate', 'spoolbase', 'ssl_lock_method', 'suspend_delivery', 'swap_out_meta_after_each_tempfail',
   'tcp_buffer_size', 'threadpool', 'timestampformat', 'tls_client_ca', 'tls_dhparams_file', 'tls_enable_dhe_ciphers',
   'tls_ifavailable_fallback', 'tls_verify', 'trace_smtp_mode', 'transfail_drain_rate', 'transform_8bitmime_content',

@@ -189,6 +189,8 @@ export interface Config {
   /** The top configuration file (as given). */
   file: string;
   spoolDir: string;
+  /** siv_throttle_cache_size: the most named throttles kept at once (src/sievepp/throttles.ts). */
+  sivThrottleCacheSize: number;
   logging: { level: LogLevel; pretty: boolean };
   server: ServerConfig;
   listeners: ListenerConfig[];

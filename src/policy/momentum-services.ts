@@ -2,7 +2,8 @@
  * The long-lived services Momentum's Sieve++ functions reach through the
  * host (src/sievepp/host.ts): the configured datasources (with their result
  * caches), the CIDR tables (`cidr_list` scopes, and what define_cidr adds),
- * the per-IP counters, the ec_include loader and ec_log_file's writer.
+ * the per-IP counters, the named throttles, the ec_include loader and
+ * ec_log_file's writer.
  *
  * Create them once per process and keep them across reloads: a datasource
  * holds its connection and cache, the counters their history. The session
@@ -18,13 +19,16 @@ import { CachedDatasource, type Datasource } from '../sievepp/datasource.js';
 import { openDatasource } from '../sievepp/datasources/index.js';
 import type { MomentumHost } from '../sievepp/host.js';
 import { includeLoader } from '../sievepp/include-loader.js';
+import { NamedThrottles } from '../sievepp/throttles.js';
 
-export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace'>> & {
+export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles'>> & {
   close(): void;
 };
 
 export interface MomentumServiceOptions {
   counters?: CounterStore;
+  /** The named throttles, to keep across reloads (created afresh otherwise). */
+  throttles?: NamedThrottles;
   onLogError?: (file: string, e: unknown) => void;
   /** Datasources that never write (the dry run: a policy's test reads its data and leaves it as it was). */
   readOnly?: boolean;
@@ -56,6 +60,7 @@ export function createMomentumServices(config: Config, options: MomentumServiceO
     // ec_log_file: appended without blocking the session; a failure is reported, not thrown into the script.
     appendLog: (file, line) => void appendFile(path.resolve(baseDir, file), `${line}\n`).catch((e: unknown) => options.onLogError?.(file, e)),
     spoolSpace: () => fileSystemOf(config.spoolDir),
+    throttles: options.throttles ?? new NamedThrottles(),
     close: () => datasources.forEach((d) => d.close?.()),
   };
 }

@@ -24,6 +24,7 @@ import { SenderVerification } from '../session/sender-verification.js';
 import { reconfigureAuthentication } from './authentication-service.js';
 import type { MessageStore, SessionServices } from '../session/session.js';
 import { createSharedState, type SharedState } from '../store/index.js';
+import { NamedThrottles } from '../sievepp/throttles.js';
 
 export interface ServerServices extends SessionServices {
   /** Applies a reloaded configuration to what can change without a restart. */
@@ -54,15 +55,16 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     logger,
   );
 
-  // Sieve++ services: the per-IP counters live as long as the process; datasources and CIDR
+  // Sieve++ services: the per-IP counters and named throttles live as long as the process; datasources and CIDR
   // tables are reopened only when their configuration changes.
   const ipCounters = shared.counterStore;
+  const throttles = new NamedThrottles(config.sivThrottleCacheSize);
   let momentumConfig: unknown = null;
   const reconfigureMomentum = (next: Config) => {
     const key = { datasources: next.datasources.map(({ declaredAt: _d, ...d }) => d), cidrLists: next.cidrLists.map(({ declaredAt: _d, ...c }) => c), file: next.file };
     if (isDeepStrictEqual(key, momentumConfig)) return;
     const previous = services.momentum as MomentumServices | undefined;
-    const created = createMomentumServices(next, { counters: ipCounters, onLogError: (file, e) => logger.warn({ event: 'ec_log_file', file, err: String(e) }, 'ec_log_file failed') });
+    const created = createMomentumServices(next, { counters: ipCounters, throttles, onLogError: (file, e) => logger.warn({ event: 'ec_log_file', file, err: String(e) }, 'ec_log_file failed') });
     services.momentum = created;
     previous?.close();
     momentumConfig = key;

@@ -20,6 +20,7 @@ import { mathFunctions } from './functions/math.js';
 import { messageFunctions } from './functions/message.js';
 import { spoolSpaceFunctions } from './functions/spool-space.js';
 import { stringFunctions } from './functions/strings.js';
+import { throttleFunctions } from './functions/throttle.js';
 
 let builtins: FunctionRegistry | undefined;
 
@@ -41,5 +42,6 @@ export function builtinFunctions(): FunctionRegistry {
     ...interfaceFunctions,
     ...esmtpFunctions,
     ...spoolSpaceFunctions,
+    ...throttleFunctions,
   ]));
 }

@@ -2,7 +2,8 @@
  * The long-lived services: Momentum's Debug_Level gives smtp_cbv its own
  * log level; a reload keeps the CBV engine when its options did not change,
  * and rebuilds it over the same cache when they did; the recipient
- * call-ahead is one object for the life of the process.
+ * call-ahead and the named throttles are one object each for the life of
+ * the process.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -55,6 +56,20 @@ describe('services', () => {
     expect(services.cbv!.verifier).not.toBe(first);
     expect(services.cbv!.options.deadlineMs).toBe(7000);
     expect(lines.filter((l) => l.event === 'reconfigure')).toHaveLength(1);
+  });
+
+  it('the named throttles live across a reload that opens the Sieve++ services afresh (a changed Datasource)', () => {
+    const { logger } = capture();
+    const services = createServices(config('Datasource "a" { uri = ( "csv:" ) }\n'), logger, new MaildirSpool(dir));
+    const before = services.momentum!;
+    before.throttles!.create('t', { messages: 1, seconds: 60 }, 0);
+    services.reconfigure(config('Datasource "b" { uri = ( "csv:" ) }\n'));
+    expect(services.momentum).not.toBe(before);
+    expect(services.momentum!.throttles).toBe(before.throttles);
+    expect(services.momentum!.throttles!.exceeded('t', 1)).toBe(false);
+    // siv_throttle_cache_size: Momentum's option, 1000 by default.
+    expect(services.momentum!.throttles!.capacity).toBe(1000);
+    expect(createServices(config('siv_throttle_cache_size = 20\n'), logger, new MaildirSpool(dir)).momentum!.throttles!.capacity).toBe(20);
   });
 
   it('the recipient call-ahead lives across reloads, with or without smtp_cbv, and the Sieve function finds it', () => {
