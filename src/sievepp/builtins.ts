@@ -11,6 +11,7 @@ import { cidrFunctions } from './functions/cidr.js';
 import { counterFunctions } from './functions/counters.js';
 import { datasourceFunctions } from './functions/datasource.js';
 import { deliveryFunctions } from './functions/delivery.js';
+import { errorModeFunctions } from './functions/error-mode.js';
 import { esmtpFunctions } from './functions/esmtp.js';
 import { hashFunctions } from './functions/hash.js';
 import { includeFunctions } from './functions/include.js';
@@ -43,5 +44,6 @@ export function builtinFunctions(): FunctionRegistry {
     ...esmtpFunctions,
     ...spoolSpaceFunctions,
     ...throttleFunctions,
+    ...errorModeFunctions,
   ]));
 }

@@ -22,6 +22,7 @@
 import { andThen } from '../sieve/interpreter.js';
 import type { Bound, CommandDef, Extension, MaybePromise, PositionalSpec, TagFamily, TagSpec } from '../sieve/registry.js';
 import type { Runtime } from '../sieve/runtime/runtime.js';
+import { SieveLimitExceeded, SieveRuntimeFailure } from '../sieve/runtime/signals.js';
 import type { Validator } from '../sieve/validate.js';
 import { contextValue, sessionOf } from './host.js';
 import { bodyBinaryTags } from './body-binary.js';
@@ -184,21 +185,40 @@ const CHARGE_AFTER = 8192;
  * rather than steps later, or never when the script ends first.
  */
 export function callFunction(fn: SieveFunction, b: Bound, rt: Runtime): MaybePromise<SieveValue | boolean | void> {
-  checkPhase(fn, b, rt);
   const outer = argChars;
   argChars = 0;
   try {
+    checkPhase(fn, b, rt);
     const r = fn.call(b, rt);
     const read = argChars;
     if (r instanceof Promise) {
       // What it read before its first await, charged when it is done: a throw now would leave its promise unheeded.
-      return read < CHARGE_AFTER ? r : r.then((v) => (chargeWork(rt, b, read, v), v));
+      const charged = read < CHARGE_AFTER ? r : r.then((v) => (chargeWork(rt, b, read, v), v));
+      // Nothing runs in the script while it waits: the mode now is the mode its failure meets.
+      return rt.state.get(ERROR_MODE) === 'continue' ? charged.catch((e: unknown) => goOn(e, b, rt)) : charged;
     }
     chargeWork(rt, b, read, r);
     return r;
+  } catch (e) {
+    return goOn(e, b, rt);
   } finally {
     argChars = outer;
   }
+}
+
+/** The run's ec_error_mode, in Runtime.state: "continue" or, by default, "fail". */
+export const ERROR_MODE = 'sievepp.errorMode';
+
+/**
+ * A function's runtime error under `ec_error_mode "continue"`
+ * (sieve-ref-ec-error-mode.md): a warning, and the call gives the empty
+ * string (false as a test), so that the script goes on. Only errors of
+ * the function itself: the run's limits (CPU time, steps) still end it.
+ */
+function goOn(e: unknown, b: Bound, rt: Runtime): string {
+  if (!(e instanceof SieveRuntimeFailure) || e instanceof SieveLimitExceeded || rt.state.get(ERROR_MODE) !== 'continue') throw e;
+  rt.warn(`${e.message} (ec_error_mode "continue": the script goes on)`, e.pos ?? b.node.pos);
+  return '';
 }
 
 function chargeWork(rt: Runtime, b: Bound, read: number, result: SieveValue | boolean | void): void {

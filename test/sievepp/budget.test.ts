@@ -54,6 +54,14 @@ describe('a function\'s work is charged to the budget', () => {
   });
 });
 
+describe('ec_error_mode "continue" (sieve-ref-ec-error-mode.md)', () => {
+  it('does not let a run go on past its CPU budget', async () => {
+    const r = await run('ec_error_mode "continue"; $y = qp_encode "%{vctx_mess:big}"; ec_action 250 "went on";', 0);
+    expect(r.errors.map((e) => e.message)).toEqual([SPENT]);
+    expect(r.actions).toEqual([]);
+  });
+});
+
 describe('ec_pcre_match over a large value', () => {
   it('is matched in a worker in a time-sliced run, with the groups the event loop gives', async () => {
     const message = `From: joe@example.com\r\nX-Big: ${'Anna and a banana '.repeat(OFFLOAD_CHARS / 16)}time for a snack\r\n\r\nbody\r\n`;

@@ -39,7 +39,7 @@ import type { CodecOp } from '../runtime/codec-ops.js';
 import type { AddressMatchAnswer, AddressMatchSpec } from './address-match.js';
 import { matchKind, OffloadCosts } from './offload-costs.js';
 import { decode, encode, type WorkerBytes } from './worker-bytes.js';
-import { SieveRuntimeFailure } from '../runtime/signals.js';
+import { SieveLimitExceeded, type SieveRuntimeFailure } from '../runtime/signals.js';
 
 /** A value at least this long (in UTF-16 units) is matched in a worker when the run can wait. */
 export const OFFLOAD_CHARS = 256 * 1024;
@@ -141,7 +141,7 @@ export interface OutOfMemory {
 
 /** The runtime error of a run whose task over `chars` characters ran out of a worker's heap. */
 export function outOfMemory(chars: number): SieveRuntimeFailure {
-  return new SieveRuntimeFailure(`a match over ${chars} characters needed more than the ${WORKER_HEAP_MB} MiB a match worker may use`);
+  return new SieveLimitExceeded(`a match over ${chars} characters needed more than the ${WORKER_HEAP_MB} MiB a match worker may use`);
 }
 
 /** The pool's answer to a codec task: the worker's text (`ms` its round trip), or the deadline came first, or no worker could do it. */

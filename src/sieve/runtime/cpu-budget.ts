@@ -5,7 +5,7 @@
  */
 import type { Position } from '../../diagnostics.js';
 import type { MatchBudget } from '../match/match-types.js';
-import { SieveRuntimeFailure } from './signals.js';
+import { SieveLimitExceeded } from './signals.js';
 import { WaitCollections } from './wait-collections.js';
 
 /**
@@ -62,7 +62,7 @@ export class CpuBudget implements MatchBudget {
   }
 
   private exceeded(pos?: Position): never {
-    throw new SieveRuntimeFailure(`execution exceeded the CPU time limit of ${this.maxMs} ms`, pos ?? this.at);
+    throw new SieveLimitExceeded(`execution exceeded the CPU time limit of ${this.maxMs} ms`, pos ?? this.at);
   }
 
   /** What is left of the budget, in ms. */

@@ -16,7 +16,7 @@ import { CpuBudget, STEP_UNITS } from './cpu-budget.js';
 import type { Envelope, ExecutionContext, SieveHost } from './host.js';
 import { parseDuration, type RuntimeLimits } from './limits.js';
 import type { MemoTable } from './memo.js';
-import { SieveRuntimeFailure, StopSignal } from './signals.js';
+import { SieveLimitExceeded, SieveRuntimeFailure, StopSignal } from './signals.js';
 import type { TraceHook } from './trace.js';
 
 /**
@@ -128,7 +128,7 @@ export class Runtime implements Scope {
 
   /** Counts one evaluation against the step limit and the CPU budget. */
   step(pos: Position): void {
-    if (++this.steps > this.limits.maxSteps) throw new SieveRuntimeFailure(`execution exceeded the step limit of ${this.limits.maxSteps}`, pos);
+    if (++this.steps > this.limits.maxSteps) throw new SieveLimitExceeded(`execution exceeded the step limit of ${this.limits.maxSteps}`, pos);
     this.budget.at = pos;
     this.budget.charge(STEP_UNITS, pos);
   }

@@ -14,6 +14,14 @@ export class SieveRuntimeFailure extends Error {
   }
 }
 
+/**
+ * A run that reached one of its limits (CPU time, steps, a match worker's
+ * memory): a runtime error no language may let a script go on past, since
+ * the limits are what keeps one run from holding the others
+ * (docs/sieve-interpreter.md).
+ */
+export class SieveLimitExceeded extends SieveRuntimeFailure {}
+
 /** `stop` (RFC 5228 3.3): ends the run, not an error. */
 export class StopSignal {
   static readonly instance = new StopSignal();
