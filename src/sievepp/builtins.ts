@@ -19,6 +19,7 @@ import { interfaceFunctions } from './functions/interfaces.js';
 import { loggingFunctions } from './functions/logging.js';
 import { mathFunctions } from './functions/math.js';
 import { messageFunctions } from './functions/message.js';
+import { rfc2047AddressFunctions } from './functions/rfc2047-addresses.js';
 import { spoolSpaceFunctions } from './functions/spool-space.js';
 import { stringFunctions } from './functions/strings.js';
 import { throttleFunctions } from './functions/throttle.js';
@@ -45,5 +46,6 @@ export function builtinFunctions(): FunctionRegistry {
     ...spoolSpaceFunctions,
     ...throttleFunctions,
     ...errorModeFunctions,
+    ...rfc2047AddressFunctions,
   ]));
 }
