@@ -23,6 +23,7 @@ import { rfc2047AddressFunctions } from './functions/rfc2047-addresses.js';
 import { spoolSpaceFunctions } from './functions/spool-space.js';
 import { stringFunctions } from './functions/strings.js';
 import { throttleFunctions } from './functions/throttle.js';
+import { traceContextFunctions } from './functions/trace-context.js';
 
 let builtins: FunctionRegistry | undefined;
 
@@ -47,5 +48,6 @@ export function builtinFunctions(): FunctionRegistry {
     ...throttleFunctions,
     ...errorModeFunctions,
     ...rfc2047AddressFunctions,
+    ...traceContextFunctions,
   ]));
 }

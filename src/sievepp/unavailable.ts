@@ -13,7 +13,7 @@ const REASONS: ReadonlyArray<[RegExp, string]> = [
   [/^pe2_|^ec_url_ripper|^fbl_|^seedlist/, 'a Momentum module smtp-cbv does not include'],
   [/^audit_(connections_on_listener|connections_on_service|service)$/, "the inbound_audit module's per-listener and per-service statistics"],
   [
-    /^(ec_shared_throttle_(create|inc|check|tarpit)|ec_trace_context)$/,
+    /^ec_shared_throttle_(create|inc|check|tarpit)$/,
     'not implemented yet',
   ],
 ];
