@@ -132,16 +132,18 @@ const tarpit: SieveFunction = {
   uses: { command: true },
   params: [{ name: 'seconds', type: 'number' }, COUNTER],
   call(b, rt) {
-    const max = hostOf(rt).maxTarpitSeconds ?? DEFAULT_MAX_TARPIT_SECONDS;
-    let seconds = argNumber(b, rt, 0, 'ec_tarpit');
-    if (seconds > max) {
-      rt.warn(`ec_tarpit: ${seconds} seconds is over the limit, delaying ${max}`, b.node.pos);
-      seconds = max;
-    }
+    const seconds = argNumber(b, rt, 0, 'ec_tarpit');
     countHit(b, rt, 1);
-    rt.take(b, ecTarpitAction, { data: { seconds } });
+    takeTarpit(b, rt, seconds, `ec_tarpit: ${seconds} seconds is over the limit`);
   },
 };
+
+/** A tarpit of `seconds`, bounded by the host's longest (a client is waiting); past it, `over` and the bound are a warning. */
+export function takeTarpit(b: Bound, rt: Runtime, seconds: number, over: string): void {
+  const max = hostOf(rt).maxTarpitSeconds ?? DEFAULT_MAX_TARPIT_SECONDS;
+  if (seconds > max) rt.warn(`${over}, delaying ${max}`, b.node.pos);
+  rt.take(b, ecTarpitAction, { data: { seconds: Math.min(seconds, max) } });
+}
 
 const ecReject: SieveFunction = {
   name: 'ec_reject',

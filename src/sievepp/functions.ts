@@ -125,7 +125,7 @@ export class FunctionRegistry {
         { name: 'vctx_mess', read: (rt, key) => contextValue(sessionOf(rt).message, key) ?? '' },
         { name: 'vctx', read: (rt, key) => contextValue(sessionOf(rt).message, key) ?? contextValue(sessionOf(rt).connection, key) ?? '' },
         { name: 'spfv1', read: (rt, spec) => expandSpfMacro(spec, spfFacts(rt)) ?? `%{spfv1:${spec}}` },
-        { name: 'rfc822', read: (rt, what) => (what.trim().toLowerCase() === 'date' ? rfc822Date(rt.host.now?.() ?? new Date()) : `%{rfc822:${what}}`) },
+        { name: 'rfc822', read: (rt, what) => (what.trim().toLowerCase() === 'date' ? rfc822Date(rt.now()) : `%{rfc822:${what}}`) },
       ],
       commands: this.list()
         .filter((f) => f.uses.command || f.uses.test)
@@ -149,7 +149,7 @@ function spfFacts(rt: Runtime): SpfFacts {
     helo: contextValue(conn, 'ehlo_domain') ?? '',
     ptr: contextValue(conn, 'remote_host'),
     receiver: message.get('spf_receiver') ?? contextValue(conn, 'local_host'),
-    now: (rt.host.now?.() ?? new Date()).getTime() / 1000,
+    now: rt.now().getTime() / 1000,
   };
 }
 

@@ -86,7 +86,7 @@ export const date: Extension = {
       ],
       validate: (b, v) => checkPartAndZone(b, v, 0),
       evaluate(b, rt) {
-        const now = (rt.host.now?.() ?? new Date()).getTime();
+        const now = rt.now().getTime();
         return compareParts(b, rt, [{ utc: now, offset: localOffset(now) }], rt.string(b.args[0]!), rt.list(b.args[1]!));
       },
     },

@@ -31,7 +31,7 @@ export function parseRfc3339(text: string): { utc: number; offset: number } | nu
 }
 
 function now(rt: Runtime): number {
-  return (rt.host.now?.() ?? new Date()).getTime();
+  return rt.now().getTime();
 }
 
 function byTimeAbsolute(b: Bound, rt: Runtime): string[] {

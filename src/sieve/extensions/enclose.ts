@@ -62,7 +62,7 @@ function boundary(content: string): string {
 
 export function enclosedMessage(rt: Runtime, text: string, subject: string | undefined, items: ReadonlyArray<NonNullable<ReturnType<typeof headersItem>>>): string {
   const original = rt.message!;
-  const now = rt.host.now?.() ?? new Date();
+  const now = rt.now();
   const domain = rt.host.environment?.('domain');
   const user = rt.setting('sieve_user_email') ?? (domain ? `postmaster@${domain}` : 'MAILER-DAEMON');
   const fields = new Map<string, string>([

@@ -140,6 +140,11 @@ export class Runtime implements Scope {
     if (!lists.includes(defs)) lists.push(defs);
   }
 
+  /** The time now: the host's clock when it has one (tests and the dry run set it), else the machine's. */
+  now(): Date {
+    return this.host.now?.() ?? new Date();
+  }
+
   /** A host setting by Pigeonhole's name, or undefined. */
   setting(name: string): string | undefined {
     return this.host.setting?.(name);

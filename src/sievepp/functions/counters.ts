@@ -40,7 +40,7 @@ function intOf(rt: Runtime, b: Bound, fn: string, what: string, text: string | u
 function query(b: Bound, rt: Runtime, fn: string, series: string | undefined): CounterQuery {
   const first = argValue(b, rt, 0)!;
   const ip = contextValue(sessionOf(rt).connection, 'remote_ip') ?? '';
-  const now = (rt.host.now?.() ?? new Date()).getTime();
+  const now = rt.now().getTime();
   if (first instanceof Map) {
     const get = (k: string) => (first.has(k) ? toStr(first.get(k)!) : undefined);
     const name = series ?? get('series');
@@ -110,7 +110,7 @@ const auditSeriesAdd: SieveFunction = {
     const store = hostOf(rt).counters;
     if (!store) return rt.fail('audit_series_add: this host keeps no counters', b.node.pos);
     const ip = contextValue(sessionOf(rt).connection, 'remote_ip') ?? '';
-    const r = store.add(series, ip, by, (rt.host.now?.() ?? new Date()).getTime());
+    const r = store.add(series, ip, by, rt.now().getTime());
     return r instanceof Promise ? r : undefined;
   },
 };

@@ -12,7 +12,7 @@
  */
 import type { Bound } from '../../sieve/registry.js';
 import type { Runtime } from '../../sieve/runtime/runtime.js';
-import { DEFAULT_MAX_TARPIT_SECONDS, ecTarpitAction } from '../builtin-actions.js';
+import { takeTarpit } from '../builtin-actions.js';
 import { argString, type SieveFunction } from '../functions.js';
 import { hostOf } from '../host.js';
 import { parseThrottleRate, type NamedThrottles } from '../throttles.js';
@@ -23,7 +23,7 @@ function throttlesOf(b: Bound, rt: Runtime, fn: string): NamedThrottles {
   return t;
 }
 
-const now = (rt: Runtime) => (rt.host.now?.() ?? new Date()).getTime();
+const now = (rt: Runtime) => rt.now().getTime();
 
 /** The runtime error for a throttle that does not exist. */
 function noThrottle(b: Bound, rt: Runtime, fn: string, name: string): never {
@@ -73,10 +73,7 @@ const tarpit: SieveFunction = {
   call(b, rt) {
     const name = argString(b, rt, 0) ?? '';
     const waitMs = throttlesOf(b, rt, 'ec_throttle_tarpit').tarpit(name, now(rt)) ?? noThrottle(b, rt, 'ec_throttle_tarpit', name);
-    if (waitMs <= 0) return;
-    const max = hostOf(rt).maxTarpitSeconds ?? DEFAULT_MAX_TARPIT_SECONDS;
-    if (waitMs / 1000 > max) rt.warn(`ec_throttle_tarpit: the throttle '${name}' asks ${waitMs / 1000} seconds, over the limit, delaying ${max}`, b.node.pos);
-    rt.take(b, ecTarpitAction, { data: { seconds: Math.min(waitMs / 1000, max) } });
+    if (waitMs > 0) takeTarpit(b, rt, waitMs / 1000, `ec_throttle_tarpit: the throttle '${name}' asks ${waitMs / 1000} seconds, over the limit`);
   },
 };
 
