@@ -127,7 +127,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
   // A worker started in a dead one's place gets its slot, and so its queue entries.
   const slotOf = new Map<number, number>();
   // What the workers share when Redis does not keep it (src/store/primary-state.ts).
-  const shared = primaryState(o.config.smtpCbv?.cache.size ?? 10_000, { duplicatesFile: duplicatesFile(o.config), logger });
+  const shared = primaryState(o.config.smtpCbv?.cache.size ?? 10_000, { duplicatesFile: duplicatesFile(o.config), logger, throttles: o.config.sivThrottleCacheSize });
   const fork = (slot: number) => {
     const adopt = orphanPids;
     orphanPids = [];

@@ -19,7 +19,7 @@ import { CachedDatasource, type Datasource } from '../sievepp/datasource.js';
 import { openDatasource } from '../sievepp/datasources/index.js';
 import type { MomentumHost } from '../sievepp/host.js';
 import { includeLoader } from '../sievepp/include-loader.js';
-import { NamedThrottles } from '../sievepp/throttles.js';
+import { NamedThrottles, type ThrottleStore } from '../sievepp/throttles.js';
 
 export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles'>> & {
   close(): void;
@@ -28,7 +28,7 @@ export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr
 export interface MomentumServiceOptions {
   counters?: CounterStore;
   /** The named throttles, to keep across reloads (created afresh otherwise). */
-  throttles?: NamedThrottles;
+  throttles?: ThrottleStore;
   onLogError?: (file: string, e: unknown) => void;
   /** Datasources that never write (the dry run: a policy's test reads its data and leaves it as it was). */
   readOnly?: boolean;

@@ -5,6 +5,7 @@
  * changes the smtp_cbv options rebuilds only the CBV engine (over the same
  * cache store) and says so in the log.
  */
+import cluster from 'node:cluster';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { createCbvEngine } from '../cbv/engine.js';
@@ -25,6 +26,7 @@ import { reconfigureAuthentication } from './authentication-service.js';
 import type { MessageStore, SessionServices } from '../session/session.js';
 import { createSharedState, type SharedState } from '../store/index.js';
 import { NamedThrottles } from '../sievepp/throttles.js';
+import { ClusterThrottles } from '../store/cluster-throttles.js';
 
 export interface ServerServices extends SessionServices {
   /** Applies a reloaded configuration to what can change without a restart. */
@@ -58,7 +60,8 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
   // Sieve++ services: the per-IP counters and named throttles live as long as the process; datasources and CIDR
   // tables are reopened only when their configuration changes.
   const ipCounters = shared.counterStore;
-  const throttles = new NamedThrottles(config.sivThrottleCacheSize);
+  // A cluster worker's are its primary's: the server's, as a Momentum node's are (src/store/cluster-throttles.ts).
+  const throttles = cluster.isWorker ? new ClusterThrottles(config.sivThrottleCacheSize) : new NamedThrottles(config.sivThrottleCacheSize);
   let momentumConfig: unknown = null;
   const reconfigureMomentum = (next: Config) => {
     const key = { datasources: next.datasources.map(({ declaredAt: _d, ...d }) => d), cidrLists: next.cidrLists.map(({ declaredAt: _d, ...c }) => c), file: next.file };

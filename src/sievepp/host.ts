@@ -11,7 +11,7 @@ import type { Runtime } from '../sieve/runtime/runtime.js';
 import type { CidrTables } from './cidr.js';
 import type { CounterStore } from './counters.js';
 import type { Datasources } from './datasource.js';
-import type { NamedThrottles } from './throttles.js';
+import type { ThrottleStore } from './throttles.js';
 
 export interface MomentumContext extends ExecutionContext {
   /**
@@ -57,7 +57,7 @@ export interface MomentumHost extends SieveHost {
   /** ec_log_file: appends a line to a named log file. */
   appendLog?(file: string, line: string): void;
   /** ec_throttle_*: the named throttles, kept for the process's life (throttles.ts). */
-  throttles?: NamedThrottles;
+  throttles?: ThrottleStore;
   /** ec_spool_space: the sizes of the file system that holds the spool, in octets (statfs(2): its size, what is free, what an unprivileged writer may still take). */
   spoolSpace?(): Promise<{ total: number; free: number; available: number }>;
 }

@@ -1,7 +1,7 @@
 /**
  * Named throttles (sieve-ref-ec-throttle.md): "X/Y", at most X messages
- * every Y seconds, each throttle counted in this process, in fixed
- * windows of Y seconds. A tarpit whose window is full gives the message a
+ * every Y seconds, each throttle counted in fixed windows of Y seconds
+ * (in this process; a cluster's in its primary, through ThrottleStore). A tarpit whose window is full gives the message a
  * place in the first later window with room, and makes it wait for that
  * window: so a queue of waiting messages keeps to the rate instead of all
  * going at once when the window ends. Messages counted with
@@ -41,7 +41,21 @@ export function parseThrottleRate(text: string): ThrottleRate | undefined {
   return messages > 0 && seconds > 0 ? { messages, seconds } : undefined;
 }
 
-export class NamedThrottles {
+/**
+ * Named throttles as the Sieve functions use them: NamedThrottles in a
+ * process of its own, or the primary's for a cluster worker (one server's
+ * throttles, as one Momentum node's; src/store/cluster-throttles.ts), whose
+ * answers take a round trip.
+ */
+export interface ThrottleStore {
+  create(name: string, rate: ThrottleRate, now: number): void;
+  inc(name: string, now: number): boolean | Promise<boolean>;
+  dec(name: string, now: number): boolean | Promise<boolean>;
+  exceeded(name: string, now: number): boolean | undefined | Promise<boolean | undefined>;
+  tarpit(name: string, now: number): number | undefined | Promise<number | undefined>;
+}
+
+export class NamedThrottles implements ThrottleStore {
   // A Map keeps insertion order: a use moves a throttle to the end, so the first is the least recently used.
   private readonly throttles = new Map<string, Throttle>();
 

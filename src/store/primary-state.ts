@@ -1,8 +1,9 @@
 /**
  * What the primary keeps for its workers when no Redis does
  * (docs/operations.md, "Workers"): connections per client address, the
- * per-IP series, the CBV verdict cache and probe limits, single flight, and
- * RFC 7352's duplicate-tracking list.
+ * per-IP series, the CBV verdict cache and probe limits, single flight,
+ * RFC 7352's duplicate-tracking list, and the named throttles (which it
+ * keeps with Redis too: they are one server's, cluster-throttles.ts).
  * One entry point, so that the primary hands every worker message to all
  * of them and forgets a dead worker in all of them.
  */
@@ -12,6 +13,7 @@ import { CounterTally } from './cluster-counters.js';
 import { DuplicateTally } from './cluster-duplicates.js';
 import { FlightTally } from './cluster-flights.js';
 import { SqliteDuplicates } from './sqlite-duplicates.js';
+import { ThrottleTally } from './cluster-throttles.js';
 import type { Logger } from 'pino';
 
 type Worker = { id: number; send(message: unknown): unknown };
@@ -23,16 +25,17 @@ export interface PrimaryState {
   forget(workerId: number): void;
 }
 
-/** `duplicatesFile`: where the duplicate list is kept (sqlite-duplicates.ts); absent, in memory. */
-export function primaryState(cbvCacheEntries: number, o: { duplicatesFile?: string; logger?: Logger } = {}): PrimaryState {
+/** `duplicatesFile`: where the duplicate list is kept (sqlite-duplicates.ts); absent, in memory. `throttles`: how many named throttles are kept (siv_throttle_cache_size). */
+export function primaryState(cbvCacheEntries: number, o: { duplicatesFile?: string; logger?: Logger; throttles?: number } = {}): PrimaryState {
   const connections = new ConnectionTally();
   const counters = new CounterTally();
   const cbv = new CbvTally(cbvCacheEntries);
   const flights = new FlightTally();
   const duplicates = new DuplicateTally(o.duplicatesFile ? new SqliteDuplicates(o.duplicatesFile, o.logger) : undefined);
+  const throttles = new ThrottleTally(o.throttles ?? 1000);
   return {
     handle: (worker, message) =>
-      connections.handle(worker, message) || counters.handle(worker, message) || cbv.handle(worker, message) || flights.handle(worker, message) || duplicates.handle(worker, message),
+      connections.handle(worker, message) || counters.handle(worker, message) || cbv.handle(worker, message) || flights.handle(worker, message) || duplicates.handle(worker, message) || throttles.handle(worker, message),
     forget: (workerId) => {
       connections.forget(workerId);
       cbv.forget(workerId);

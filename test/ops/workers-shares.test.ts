@@ -4,7 +4,8 @@
  *
  * The bounds set for the whole server: `max_connections` connections at
  * once and `max_connections_per_ip` from one address, all workers together,
- * and Momentum's per-IP series (ec_ip_connections) counted over every worker.
+ * and Momentum's per-IP series (ec_ip_connections) and named throttles
+ * (ec_throttle_*) counted over every worker.
  *
  * The CBV state without Redis: one per-domain probe rate for all workers,
  * and one verdict cache.
@@ -176,6 +177,25 @@ describe('serve --workers: the bounds of the whole server', () => {
     }
     // Each worker alone saw two at most, and let all four in.
     expect(greetings).toEqual([expect.stringMatching(/^220 /), expect.stringMatching(/^220 /), '421 4.7.0 too many connections', '421 4.7.0 too many connections']);
+    await server!.stop();
+  }, 90_000);
+});
+
+describe('serve --workers: named throttles', () => {
+  it('counts a named throttle for both workers together: the third connection in the window is refused', async () => {
+    await writeFile(
+      join(dir, 'throttle.siv'),
+      'ec_throttle_create "connects" "2/3600";\nec_throttle_inc "connects";\n$over = ec_throttle_check "connects";\nif ec_test :is $over "true" { ec_action 421 "4.7.0 throttled"; }\n',
+    );
+    const port = await serveTwo('throttled', '', 'sieve { script "connect_phase1" { source = "throttle.siv" } }\n');
+    const greetings: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = await RawSmtpClient.open(port);
+      greetings.push((await c.reply()).text);
+      c.close();
+    }
+    // Each worker alone counted two at most, and would have let all four in.
+    expect(greetings).toEqual([expect.stringMatching(/^220 /), expect.stringMatching(/^220 /), '421 4.7.0 throttled', '421 4.7.0 throttled']);
     await server!.stop();
   }, 90_000);
 });

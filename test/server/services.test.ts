@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/index.js';
 import { MaildirSpool } from '../../src/delivery/maildir.js';
 import { createServices } from '../../src/server/services.js';
+import type { NamedThrottles } from '../../src/sievepp/throttles.js';
 import { ConnectionState, Transaction } from '../../src/session/state.js';
 
 let dir: string;
@@ -68,8 +69,8 @@ describe('services', () => {
     expect(services.momentum!.throttles).toBe(before.throttles);
     expect(services.momentum!.throttles!.exceeded('t', 1)).toBe(false);
     // siv_throttle_cache_size: Momentum's option, 1000 by default.
-    expect(services.momentum!.throttles!.capacity).toBe(1000);
-    expect(createServices(config('siv_throttle_cache_size = 20\n'), logger, new MaildirSpool(dir)).momentum!.throttles!.capacity).toBe(20);
+    expect((services.momentum!.throttles as NamedThrottles).capacity).toBe(1000);
+    expect((createServices(config('siv_throttle_cache_size = 20\n'), logger, new MaildirSpool(dir)).momentum!.throttles as NamedThrottles).capacity).toBe(20);
   });
 
   it('the recipient call-ahead lives across reloads, with or without smtp_cbv, and the Sieve function finds it', () => {

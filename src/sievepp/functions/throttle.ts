@@ -6,7 +6,9 @@
  * window is full, delays the reply until the first later window with room
  * (an ec_tarpit of that long, bounded as ec_tarpit is). The throttles are
  * the host's (MomentumHost.throttles, src/sievepp/throttles.ts): they
- * outlive the run and a reload. Any function but create on a throttle
+ * outlive the run and a reload, and a cluster worker's are its primary's,
+ * so that the workers of one server share them (an answer then takes a
+ * round trip). Any function but create on a throttle
  * that does not exist (never created, or dropped) is a runtime error, as
  * the page says create must come first.
  */
@@ -15,9 +17,10 @@ import type { Runtime } from '../../sieve/runtime/runtime.js';
 import { takeTarpit } from '../builtin-actions.js';
 import { argString, type SieveFunction } from '../functions.js';
 import { hostOf } from '../host.js';
-import { parseThrottleRate, type NamedThrottles } from '../throttles.js';
+import { andThen } from '../../sieve/interpreter.js';
+import { parseThrottleRate, type ThrottleStore } from '../throttles.js';
 
-function throttlesOf(b: Bound, rt: Runtime, fn: string): NamedThrottles {
+function throttlesOf(b: Bound, rt: Runtime, fn: string): ThrottleStore {
   const t = hostOf(rt).throttles;
   if (!t) return rt.fail(`${fn}: this host keeps no throttles`, b.node.pos);
   return t;
@@ -51,7 +54,7 @@ const count = (fn: 'ec_throttle_inc' | 'ec_throttle_dec'): SieveFunction => ({
   call(b, rt) {
     const name = argString(b, rt, 0) ?? '';
     const t = throttlesOf(b, rt, fn);
-    if (!(fn === 'ec_throttle_inc' ? t.inc(name, now(rt)) : t.dec(name, now(rt)))) noThrottle(b, rt, fn, name);
+    return andThen(fn === 'ec_throttle_inc' ? t.inc(name, now(rt)) : t.dec(name, now(rt)), (known) => (known ? undefined : noThrottle(b, rt, fn, name)));
   },
 });
 
@@ -62,7 +65,7 @@ const check: SieveFunction = {
   call(b, rt) {
     const name = argString(b, rt, 0) ?? '';
     // A boolean: "true" or "false" when assigned, as the page's example compares it.
-    return throttlesOf(b, rt, 'ec_throttle_check').exceeded(name, now(rt)) ?? noThrottle(b, rt, 'ec_throttle_check', name);
+    return andThen(throttlesOf(b, rt, 'ec_throttle_check').exceeded(name, now(rt)), (over) => over ?? noThrottle(b, rt, 'ec_throttle_check', name));
   },
 };
 
@@ -72,8 +75,10 @@ const tarpit: SieveFunction = {
   params: [NAME],
   call(b, rt) {
     const name = argString(b, rt, 0) ?? '';
-    const waitMs = throttlesOf(b, rt, 'ec_throttle_tarpit').tarpit(name, now(rt)) ?? noThrottle(b, rt, 'ec_throttle_tarpit', name);
-    if (waitMs > 0) takeTarpit(b, rt, waitMs / 1000, `ec_throttle_tarpit: the throttle '${name}' asks ${waitMs / 1000} seconds, over the limit`);
+    return andThen(throttlesOf(b, rt, 'ec_throttle_tarpit').tarpit(name, now(rt)), (waitMs) => {
+      if (waitMs === undefined) return noThrottle(b, rt, 'ec_throttle_tarpit', name);
+      if (waitMs > 0) takeTarpit(b, rt, waitMs / 1000, `ec_throttle_tarpit: the throttle '${name}' asks ${waitMs / 1000} seconds, over the limit`);
+    });
   },
 };
 

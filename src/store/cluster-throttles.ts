@@ -1,0 +1,69 @@
+/**
+ * Named throttles (ec_throttle_*, src/sievepp/throttles.ts) across the
+ * workers of one server: Momentum counts them in each node, and the workers
+ * are one node's processes (docs/operations.md, "Workers"), so each worker
+ * counts in the primary, over its IPC line (primary-channel.ts), with or
+ * without Redis. Each worker also keeps its own copy of what it did; when
+ * the primary does not answer in time, that copy answers.
+ *
+ * The primary's half is ThrottleTally; a worker's is ClusterThrottles.
+ */
+import { NamedThrottles, type ThrottleRate, type ThrottleStore } from '../sievepp/throttles.js';
+import { answer, type PrimaryChannel, primaryChannel } from './primary-channel.js';
+
+const THROTTLES = 'smtp-cbv:throttles';
+
+type ThrottleMessage =
+  | { type: typeof THROTTLES; op: 'create'; name: string; rate: ThrottleRate; now: number }
+  | { type: typeof THROTTLES; op: 'inc' | 'dec' | 'exceeded' | 'tarpit'; name: string; now: number; seq?: number };
+
+export class ClusterThrottles implements ThrottleStore {
+  private readonly local: NamedThrottles;
+
+  constructor(capacity: number, private readonly primary: PrimaryChannel = primaryChannel()) {
+    this.local = new NamedThrottles(capacity);
+  }
+
+  create(name: string, rate: ThrottleRate, now: number): void {
+    this.local.create(name, rate, now);
+    this.primary.tell<ThrottleMessage>({ type: THROTTLES, op: 'create', name, rate, now });
+  }
+
+  inc(name: string, now: number): Promise<boolean> {
+    const own = this.local.inc(name, now);
+    return this.primary.ask<boolean, ThrottleMessage>({ type: THROTTLES, op: 'inc', name, now }, () => own);
+  }
+
+  dec(name: string, now: number): Promise<boolean> {
+    const own = this.local.dec(name, now);
+    return this.primary.ask<boolean, ThrottleMessage>({ type: THROTTLES, op: 'dec', name, now }, () => own);
+  }
+
+  exceeded(name: string, now: number): Promise<boolean | undefined> {
+    return this.primary.ask<boolean | undefined, ThrottleMessage>({ type: THROTTLES, op: 'exceeded', name, now }, () => this.local.exceeded(name, now));
+  }
+
+  tarpit(name: string, now: number): Promise<number | undefined> {
+    const own = this.local.tarpit(name, now);
+    return this.primary.ask<number | undefined, ThrottleMessage>({ type: THROTTLES, op: 'tarpit', name, now }, () => own);
+  }
+}
+
+/** The primary's throttles: every worker's messages. */
+export class ThrottleTally {
+  private readonly throttles: NamedThrottles;
+
+  constructor(capacity: number) {
+    this.throttles = new NamedThrottles(capacity);
+  }
+
+  /** Handles a worker's message if it is about throttles; returns whether it was. */
+  handle(worker: { send(message: unknown): unknown }, message: unknown): boolean {
+    const m = message as ThrottleMessage | null;
+    if (m?.type !== THROTTLES) return false;
+    if (m.op === 'create') this.throttles.create(m.name, m.rate, m.now);
+    // An answer of undefined (no such throttle) crosses the IPC line as a missing value: undefined again.
+    else answer(worker, m, m.op === 'inc' ? this.throttles.inc(m.name, m.now) : m.op === 'dec' ? this.throttles.dec(m.name, m.now) : m.op === 'exceeded' ? this.throttles.exceeded(m.name, m.now) : this.throttles.tarpit(m.name, m.now));
+    return true;
+  }
+}
