@@ -115,6 +115,17 @@ async function serveTwo(name: string, listener: string, rest = ''): Promise<numb
   return port;
 }
 
+/** The greetings of four connections opened one after the other (so that the workers take turns), each closed at once. */
+async function greetingsOf(port: number): Promise<string[]> {
+  const greetings: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const c = await RawSmtpClient.open(port);
+    greetings.push((await c.reply()).text);
+    c.close();
+  }
+  return greetings;
+}
+
 /** Every message reached the next hop, and none twice (retries come every 0.3 s: a second copy would have come by now). */
 async function eachDeliveredOnce(): Promise<void> {
   await until('every message at the next hop', () => arrivals().size === MESSAGES);
@@ -169,12 +180,7 @@ describe('serve --workers: the bounds of the whole server', () => {
   it("counts Momentum's per-IP series for all workers together, without Redis: the third connection is refused", async () => {
     await writeFile(join(dir, 'connect.siv'), '$n = ec_ip_connections "0" "32";\nif ec_test :value "gt" :comparator "i;ascii-numeric" "${n}" "2" { ec_action 421 "4.7.0 too many connections"; }\n');
     const port = await serveTwo('counted', '', 'sieve { script "connect_phase1" { source = "connect.siv" } }\n');
-    const greetings: string[] = [];
-    for (let i = 0; i < 4; i++) {
-      const c = await RawSmtpClient.open(port);
-      greetings.push((await c.reply()).text);
-      c.close();
-    }
+    const greetings = await greetingsOf(port);
     // Each worker alone saw two at most, and let all four in.
     expect(greetings).toEqual([expect.stringMatching(/^220 /), expect.stringMatching(/^220 /), '421 4.7.0 too many connections', '421 4.7.0 too many connections']);
     await server!.stop();
@@ -188,12 +194,7 @@ describe('serve --workers: named throttles', () => {
       'ec_throttle_create "connects" "2/3600";\nec_throttle_inc "connects";\n$over = ec_throttle_check "connects";\nif ec_test :is $over "true" { ec_action 421 "4.7.0 throttled"; }\n',
     );
     const port = await serveTwo('throttled', '', 'sieve { script "connect_phase1" { source = "throttle.siv" } }\n');
-    const greetings: string[] = [];
-    for (let i = 0; i < 4; i++) {
-      const c = await RawSmtpClient.open(port);
-      greetings.push((await c.reply()).text);
-      c.close();
-    }
+    const greetings = await greetingsOf(port);
     // Each worker alone counted two at most, and would have let all four in.
     expect(greetings).toEqual([expect.stringMatching(/^220 /), expect.stringMatching(/^220 /), '421 4.7.0 throttled', '421 4.7.0 throttled']);
     await server!.stop();
