@@ -25,10 +25,9 @@
  */
 import { cutWithEllipsis, MAX_SUBJECT } from './composed-text.js';
 import { type Address, formatAddress, parseAddressList, parseEnvelopePath } from './runtime/address.js';
-import { libmime } from './runtime/libmime.js';
 import { parseMailto, type MailtoRecipient } from './runtime/mailto-uri.js';
 import { headerValues, type SieveMessage } from './runtime/message.js';
-import { decodedHeaderStart } from './runtime/rfc2047.js';
+import { decodedHeaderStart, encodedWords } from './runtime/rfc2047.js';
 import type { Envelope } from './runtime/host.js';
 import { fieldText } from './extensions/editheader.js';
 import type { OutgoingMessage } from './redirect-out.js';
@@ -59,7 +58,7 @@ function mailboxText(text: string): string {
   if (ascii(text)) return text;
   const m = /^\s*(.*?)\s*(<[^>]*>)\s*$/.exec(text);
   if (!m || !ascii(m[2]!)) return text;
-  return `${libmime().encodeWords(m[1]!.replace(/^"|"$/g, ''), 'Q', 52, 'utf-8')} ${m[2]}`;
+  return `${encodedWords(m[1]!.replace(/^"|"$/g, ''))} ${m[2]}`;
 }
 
 /** One line (runs of CR and LF made a space) of at most `max` characters, an ellipsis ending it when it was cut. */

@@ -7,9 +7,9 @@
  */
 import libmime from 'libmime';
 import { cutWithEllipsis, MAX_SUBJECT } from './composed-text.js';
-import { type Address, formatAddress, parseAddressList, parseEnvelopePath } from './runtime/address.js';
+import { type Address, formatAddress, parseAddressList, parseEnvelopePath, quotedString } from './runtime/address.js';
 import { headerValues, type SieveMessage } from './runtime/message.js';
-import { decodedHeaderStart } from './runtime/rfc2047.js';
+import { decodedHeaderStart, encodedWords } from './runtime/rfc2047.js';
 import type { Envelope } from './runtime/host.js';
 
 export interface VacationReply {
@@ -43,12 +43,12 @@ function isSystemAddress(a: Address): boolean {
   return l === 'mailer-daemon' || l === 'listserv' || l === 'majordomo' || l.includes('-request') || l.startsWith('owner-');
 }
 
-const encode = (s: string) => (/^[\x20-\x7e]*$/.test(s) ? s : libmime.encodeWords(s, 'Q', 52, 'utf-8'));
+const encode = (s: string) => (/^[\x20-\x7e]*$/.test(s) ? s : encodedWords(s));
 
 function mailboxText(a: { name?: string; address: Address }): string {
   const addr = formatAddress(a.address);
   if (!a.name) return `<${addr}>`;
-  const name = /^[\x20-\x7e]*$/.test(a.name) ? `"${a.name.replace(/(["\\])/g, '\\$1')}"` : encode(a.name);
+  const name = /^[\x20-\x7e]*$/.test(a.name) ? quotedString(a.name) : encode(a.name);
   return `${name} <${addr}>`;
 }
 

@@ -4,7 +4,7 @@
  * fields are silently left alone (section 6, see allowed()). Values are folded to keep lines short and
  * RFC 2047-encoded when not ASCII (section 4).
  */
-import { libmime } from '../runtime/libmime.js';
+import { encodedWords } from '../runtime/rfc2047.js';
 import { matchTestNow } from '../interpreter.js';
 import type { Bound, Extension } from '../registry.js';
 import { afterLoad, type HeaderField, withHeaders } from '../runtime/message.js';
@@ -57,7 +57,7 @@ function checkConstants(b: Bound, v: Validator, valueIndex: number | null): void
 
 /** RFC 5322 2.2.3: a newline in the value continues the field; long values are folded at spaces. */
 export function fieldText(name: string, value: string): string {
-  const encoded = /^[\x09\x0a\x0d\x20-\x7e]*$/.test(value) ? value : libmime().encodeWords(value, 'Q', 52, 'utf-8');
+  const encoded = /^[\x09\x0a\x0d\x20-\x7e]*$/.test(value) ? value : encodedWords(value);
   const joined = encoded.replace(/\r?\n([ \t]*)/g, (_m, ws: string) => `\r\n${ws || ' '}`);
   return foldField(`${name}: ${joined}`);
 }

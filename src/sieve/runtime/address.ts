@@ -242,9 +242,12 @@ const DOMAIN = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
 /** A local part as written in an address: quoted unless it is a dot-atom (RFC 5322 3.4.1). */
 export function quoteLocal(local: string): string {
-  return /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*$/.test(local)
-    ? local
-    : `"${local.replace(/(["\\])/g, '\\$1')}"`;
+  return /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*$/.test(local) ? local : quotedString(local);
+}
+
+/** Text as an RFC 5322 3.2.4 quoted-string: in double quotes, a quote or backslash in it escaped. */
+export function quotedString(text: string): string {
+  return `"${text.replace(/(["\\])/g, '\\$1')}"`;
 }
 
 export function formatAddress(a: Address): string {

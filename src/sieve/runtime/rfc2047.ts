@@ -53,3 +53,10 @@ export const needsEncoding = (value: string): boolean => NON_ASCII.test(value);
  * UTF-8 and back (75 ms for 10 MB).
  */
 export const encodedHeaderValue = (value: string): string => (needsEncoding(value) ? libmime().encodeWords(value, 'Q') : value);
+
+/**
+ * Text for a header field we write (a display name, an added field's
+ * value) as UTF-8 Q encoded-words (RFC 2047 4.2, 5), each short enough for
+ * the field to be folded between them (RFC 5322 2.1.1).
+ */
+export const encodedWords = (text: string): string => libmime().encodeWords(text, 'Q', 52, 'utf-8');

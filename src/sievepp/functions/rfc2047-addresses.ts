@@ -11,7 +11,8 @@
  */
 import { createRequire } from 'node:module';
 import type addressparser from 'nodemailer/lib/addressparser';
-import { libmime } from '../../sieve/runtime/libmime.js';
+import { quotedString } from '../../sieve/runtime/address.js';
+import { encodedWords } from '../../sieve/runtime/rfc2047.js';
 import { argString, type SieveFunction } from '../functions.js';
 
 type Parsed = ReturnType<typeof addressparser>[number];
@@ -25,8 +26,7 @@ const ASCII = /^[\x20-\x7e]*$/;
 /** A display name as a phrase: atoms as they are, ASCII otherwise quoted, anything else encoded-words. */
 function phrase(name: string): string {
   if (PHRASE.test(name) && !/^ | $|  /.test(name)) return name;
-  if (ASCII.test(name)) return `"${name.replace(/(["\\])/g, '\\$1')}"`;
-  return libmime().encodeWords(name, 'Q', 52, 'utf-8');
+  return ASCII.test(name) ? quotedString(name) : encodedWords(name);
 }
 
 function written(a: Parsed): string {

@@ -11,13 +11,14 @@
  * cut marked.
  */
 import { headerAddAction } from '../builtin-functions.js';
+import { quotedString } from '../../sieve/runtime/address.js';
 import type { SieveFunction } from '../functions.js';
 import { sessionOf } from '../host.js';
 
 const MAX_VALUE = 1000;
 const MAX_FIELD = 16_384;
 
-const quoted = (v: string) => `"${(v.length > MAX_VALUE ? `${v.slice(0, MAX_VALUE)}...` : v).replace(/[\r\n]+/g, ' ').replace(/(["\\])/g, '\\$1')}"`;
+const quoted = (v: string) => quotedString((v.length > MAX_VALUE ? `${v.slice(0, MAX_VALUE)}...` : v).replace(/[\r\n]+/g, ' '));
 const pairs = (m: Map<string, string>) => [...m].map(([k, v]) => `${k}=${quoted(v)}`).join(', ');
 
 /** The field's value: both contexts, cut at MAX_FIELD characters. */
