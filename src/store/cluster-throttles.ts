@@ -30,22 +30,24 @@ export class ClusterThrottles implements ThrottleStore {
   }
 
   inc(name: string, now: number): Promise<boolean> {
-    const own = this.local.inc(name, now);
-    return this.primary.ask<boolean, ThrottleMessage>({ type: THROTTLES, op: 'inc', name, now }, () => own);
+    return this.ask('inc', name, now, this.local.inc(name, now));
   }
 
   dec(name: string, now: number): Promise<boolean> {
-    const own = this.local.dec(name, now);
-    return this.primary.ask<boolean, ThrottleMessage>({ type: THROTTLES, op: 'dec', name, now }, () => own);
+    return this.ask('dec', name, now, this.local.dec(name, now));
   }
 
   exceeded(name: string, now: number): Promise<boolean | undefined> {
-    return this.primary.ask<boolean | undefined, ThrottleMessage>({ type: THROTTLES, op: 'exceeded', name, now }, () => this.local.exceeded(name, now));
+    return this.ask('exceeded', name, now, this.local.exceeded(name, now));
   }
 
   tarpit(name: string, now: number): Promise<number | undefined> {
-    const own = this.local.tarpit(name, now);
-    return this.primary.ask<number | undefined, ThrottleMessage>({ type: THROTTLES, op: 'tarpit', name, now }, () => own);
+    return this.ask('tarpit', name, now, this.local.tarpit(name, now));
+  }
+
+  /** The primary's answer, or `own`, what this worker's copy answered, when none comes. */
+  private ask<T>(op: 'inc' | 'dec' | 'exceeded' | 'tarpit', name: string, now: number, own: T): Promise<T> {
+    return this.primary.ask<T, ThrottleMessage>({ type: THROTTLES, op, name, now }, () => own);
   }
 }
 
