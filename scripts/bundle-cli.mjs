@@ -77,6 +77,10 @@ await build({
   outfile: bundle,
   sourcemap: true,
   plugins: [startupPlugin],
+  // A third smaller to read and hold at every start (docs/architecture.md "Start-up"). Identifiers
+  // keep their names: stack traces, and code that reads a class's name, see what the sources say.
+  minifyWhitespace: true,
+  minifySyntax: true,
   // createRequire(import.meta.url) finds packages from the bundle's own place.
   define: { 'import.meta.url': '__bundleUrl' },
   banner: { js: "var __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
@@ -85,6 +89,10 @@ await build({
 // A package loaded by import() fails in the bundle once it runs from the code cache below: Node 20
 // loses the bundle loader's dynamic-import callback for code from a cache that another process made
 // ("A dynamic import callback was not specified"). Packages are required instead (src/auth/checks.ts).
+// The loader reads the bundle as Latin-1 (src/cli/bundle-loader.ts): only ASCII reads the same either way.
+// esbuild writes ASCII by default, escaping any other character in strings and regular expressions.
+const nonAscii = readFileSync(bundle).findIndex((octet) => octet > 0x7f);
+if (nonAscii >= 0) throw new Error(`the bundle has a non-ASCII octet at ${nonAscii}: the loader reads it as Latin-1 (scripts/bundle-cli.mjs)`);
 const importsPackage = /\bimport\(\s*["'`](?![./])([^"'`]+)/.exec(readFileSync(bundle, 'utf8'));
 if (importsPackage) throw new Error(`the bundle loads the package '${importsPackage[1]}' with import(): require it instead (scripts/bundle-cli.mjs)`);
 

@@ -35,7 +35,12 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** Every line the recorders printed, by kind: `resolved`, `required` or `builtin`. */
 async function loaded(...args: string[]): Promise<Record<'resolved' | 'required' | 'builtin', string[]>> {
-  const { stderr } = await promisify(execFile)(process.execPath, ['--import', hook, '--require', join(dir, 'recorder.cjs'), bin, ...args]);
+  return record(['--import', hook], args);
+}
+
+/** The same, run with the given options for node; without the resolve hook, whose loader thread loads node:worker_threads itself. */
+async function record(nodeOptions: string[], args: string[]): Promise<Record<'resolved' | 'required' | 'builtin', string[]>> {
+  const { stderr } = await promisify(execFile)(process.execPath, [...nodeOptions, '--require', join(dir, 'recorder.cjs'), bin, ...args]);
   const out = { resolved: [] as string[], required: [] as string[], builtin: [] as string[] };
   for (const line of stderr.split('\n')) {
     const m = /^(resolved|required|builtin) (.*)$/.exec(line);
@@ -58,6 +63,14 @@ describe('smtp-cbv check, as installed', () => {
     expect(resolved.filter((u) => u.includes('/dist/'))).toEqual([]);
     // commander requires child_process only to run executable subcommands; random values and async file reads are not needed.
     for (const m of ['child_process', 'crypto', 'fs/promises']) expect(builtin).not.toContain(`NativeModule ${m}`);
+  });
+
+  it('loads neither worker threads nor the performance timers for a check, which starts no worker and runs no script', async () => {
+    const script = join(dir, 'one.siv');
+    await writeFile(script, 'require "fileinto";\nfileinto "INBOX.x";\n');
+    const { builtin } = await record([], ['check', script]);
+    expect(builtin).toContain('NativeModule vm');
+    for (const m of ['worker_threads', 'perf_hooks']) expect(builtin).not.toContain(`NativeModule ${m}`);
   });
 
   it('lists every subcommand for --help without loading any package', async () => {

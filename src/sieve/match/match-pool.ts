@@ -34,7 +34,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { CodecOp } from '../runtime/codec-ops.js';
 import type { AddressMatchAnswer, AddressMatchSpec } from './address-match.js';
 import { matchKind, OffloadCosts } from './offload-costs.js';
@@ -189,6 +189,10 @@ const SIZE = Math.min(4, Math.max(2, availableParallelism() - 1));
  * TypeScript sources (the tests), the worker loads them through tsx.
  */
 function spawn(heapMb: number): Worker {
+  // Loaded on first use, not with this module: `check` loads the match types (and so this pool) but
+  // never starts a worker, and node:worker_threads with its streams cost it 8 ms of a 0.2 s start
+  // (docs/architecture.md "Start-up").
+  const { Worker } = process.getBuiltinModule('node:worker_threads');
   const here = import.meta.url;
   const resourceLimits = { maxOldGenerationSizeMb: heapMb };
   if (here.endsWith('.ts')) {
