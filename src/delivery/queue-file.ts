@@ -35,7 +35,7 @@ import type { SpoolFile } from './spool-writer-protocol.js';
 import { type Piece, piecesSize, writePieces } from './write-pieces.js';
 
 /** What the queue entry is: mail accepted from a client, or one the server made. */
-export type EntryKind = 'message' | 'redirect' | 'vacation' | 'notify' | 'bounce' | 'delay';
+export type EntryKind = 'message' | 'redirect' | 'vacation' | 'notify' | 'generated' | 'forward' | 'bounce' | 'delay';
 
 export interface EntryRecipient {
   address: string;

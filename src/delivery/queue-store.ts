@@ -6,20 +6,25 @@
  * and one per vacation reply (RFC 5230, composed with its own safeguards)
  * and per notification (RFC 5435/5436 mailto, from the null sender).
  * All are written in one go, all or none, before the client hears 250.
+ * It also queues the messages scripts send themselves (`send`).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { composeNotifications, composeRedirect, composeVacationReply, parseMessage, type SieveMessage } from '../sieve/index.js';
+import type { OutgoingMail } from '../session/decide.js';
+import type { OutgoingMailSender } from '../session/outgoing-mail.js';
 import type { Accepted, MessageStore } from '../session/session.js';
+import type { ConnectionState, Transaction } from '../session/state.js';
 import type { DuplicateStore } from '../store/duplicates.js';
 import type { EntryRecipient } from './queue-file.js';
 import type { DeliveryQueue } from './queue.js';
 import type { NewEntry } from './queue-new-entry.js';
 import { receivedHeader, rfc5322Date } from './received.js';
+import { composeScriptMail } from './script-mail.js';
 import { VacationMemory } from './vacation-memory.js';
 
-export class QueueStore implements MessageStore {
+export class QueueStore implements MessageStore, OutgoingMailSender {
   private readonly vacations: VacationMemory;
 
   constructor(
@@ -32,6 +37,12 @@ export class QueueStore implements MessageStore {
   /** Vacation replies are also recorded in, and asked of, the server's shared list (vacation-memory.ts). */
   shareVacations(shared: DuplicateStore): void {
     this.vacations.share(shared);
+  }
+
+  /** The messages scripts send (generate_mail_raw, ec_forward: src/delivery/script-mail.ts), written in one go. */
+  async send(mails: readonly OutgoingMail[], context: { connection: ConnectionState; transaction: Transaction | undefined; original: Buffer | undefined }): Promise<string[]> {
+    const entries = await composeScriptMail(mails, { hostname: context.connection.hostname, original: context.original, ...(context.transaction ? { transaction: context.transaction.id } : {}) });
+    return entries.length ? this.queue.add(entries) : [];
   }
 
   async store({ connection, transaction, plan, message }: Accepted): Promise<string[]> {

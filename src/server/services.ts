@@ -77,6 +77,8 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     logger,
     counters: new Map(),
     store: store instanceof MaildirSpool ? new LocalStore(store) : store,
+    // Scripts' own mail goes through the delivery queue; without routing it is logged as not sent.
+    ...(store instanceof QueueStore ? { outgoing: store } : {}),
     // mailboxexists sees the spool's folders only when accepted mail is filed there (src/policy/mailboxes.ts).
     ...(store instanceof MaildirSpool ? { folderExists: spoolFolders(store) } : {}),
     maxTarpitMs: config.server.maxTarpitMs,

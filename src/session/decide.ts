@@ -16,6 +16,8 @@
  *                                  the connection's later EHLO answers offer the keyword / leave it out
  *   vacation                       no effect on the reply; the reply is sent when the message is stored
  *   notify                         no effect on the reply; the notifications are sent when the message is stored
+ *   generate_mail_raw / ec_forward no effect on the reply; the new message is queued when the phase ends,
+ *                                  whatever becomes of the message (docs/delivery.md)
  *   flags, ...                     recorded, no effect on the reply
  *
  * A phase's decision is "final" when a script took an action that decides
@@ -63,6 +65,25 @@ export interface Decision extends Choices {
   final: boolean;
   /** Sieve++ advertize_esmtp_capability / disable_esmtp_capability, in the order taken: the connection's EHLO answers change. */
   esmtp?: EsmtpChange[];
+  /** Sieve++ generate_mail_raw and ec_forward, in the order taken: new messages, sent when the phase ends. */
+  outgoing?: OutgoingMail[];
+}
+
+/**
+ * A new message a script asked for (sieve-ref-generate-mail-raw.md,
+ * sieve-ref-ec-forward.md): not the message in the transaction, so it goes
+ * whatever becomes of that one, as in Momentum, where the function sends it
+ * when it is called.
+ */
+export interface OutgoingMail {
+  /** generate_mail_raw: `text` is the whole message; ec_forward: `text` is the body, the original attached. */
+  type: 'generate_mail' | 'forward';
+  /** The envelope sender; '' is the null sender. */
+  from: string;
+  to: string[];
+  text: string;
+  /** ec_forward: the Subject, else the original's with "Fwd: " before it. */
+  subject?: string;
 }
 
 /** A change to the EHLO answer's extension lines (RFC 5321 4.1.1.1). */
@@ -177,6 +198,12 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
       case 'add_recipient':
         if (a.target) d.addRecipients.push(a.target);
         break;
+      case 'generate_mail':
+      case 'forward': {
+        const o = a.data as { from: string; to: string[]; text: string; subject?: string };
+        (d.outgoing ??= []).push({ type: a.type, from: o.from, to: o.to, text: o.text, ...(o.subject !== undefined ? { subject: o.subject } : {}) });
+        break;
+      }
       default:
         // addflag...: recorded by the interpreter, no SMTP-time effect.
         // (editheader changes the message itself: the session stores the edited one.)
@@ -208,6 +235,7 @@ export function mergeDecision(total: Decision, d: Decision): void {
   total.tarpitMs += d.tarpitMs;
   total.final ||= d.final;
   if (d.esmtp) (total.esmtp ??= []).push(...d.esmtp);
+  if (d.outgoing) (total.outgoing ??= []).push(...d.outgoing);
   mergeChoices(total, d);
 }
 

@@ -28,6 +28,7 @@ import { MAX_LISTED, recipientRefusal, transactionRefusal } from './limits.js';
 import type { RecipientVerification } from './recipient-verification.js';
 import { addAuthenticationLogFields, type MessageAuthentication } from './message-authentication.js';
 import type { SenderVerification } from './sender-verification.js';
+import { type OutgoingMailSender, sendOutgoing } from './outgoing-mail.js';
 import { type ClientInfo, ConnectionState, Transaction } from './state.js';
 
 export type { DeliveryPlan } from './delivery-plan.js';
@@ -68,6 +69,8 @@ export interface SessionServices extends PolicyServices {
   authentication?: MessageAuthentication;
   observer?: SessionObserver;
   store: MessageStore;
+  /** Where generate_mail_raw and ec_forward messages go (outgoing-mail.ts); absent: they are logged as not sent. */
+  outgoing?: OutgoingMailSender;
   /** Upper bound on any tarpit delay a policy asks for. */
   maxTarpitMs: number;
   /** Momentum's mail_loop (mail-loop.ts); absent: Received fields are not counted. */
@@ -297,6 +300,8 @@ export class Session {
     }
     // RFC 7352: a transaction's tested ids wait for its result to be carried out (endTransaction).
     if (verdict.duplicates && tx) (tx.duplicates ??= []).push(...verdict.duplicates);
+    const outgoing = verdict.failed ? undefined : verdict.decision.outgoing;
+    if (outgoing) await sendOutgoing(services.outgoing, this.logger, { phase, connection: this.connection, transaction: tx ?? undefined, message: extra.message }, outgoing);
     const tarpitMs = Math.min(verdict.decision.tarpitMs, services.maxTarpitMs);
     let outcome: PhaseOutcome;
     try {
@@ -395,6 +400,7 @@ export class Session {
     if (log?.unlisted) fields.phasesUnlisted = log.unlisted;
     fields.cbv = tx.verdictVariables.smtp_cbv_result ?? tx.verdictVariables.smtp_cbv_reason ?? null;
     if (tx.recipientChecks.length) fields.recipientVerify = tx.recipientChecks;
+    if (tx.outgoing) fields.outgoing = tx.outgoing;
     addAuthenticationLogFields(fields, tx);
     Object.assign(fields, extra);
     infoLine(this.logger, fields, `transaction ${how}`);

@@ -186,6 +186,8 @@ export class Transaction {
   deliverBy?: DeliverBy;
   /** What the transaction's scripts tested with `duplicate` (RFC 7352), recorded once its result is carried out. */
   duplicates?: DuplicateRecord[];
+  /** The queue ids of the messages its scripts sent (generate_mail_raw, ec_forward), for its log line. */
+  outgoing?: string[];
 
   constructor(
     /** The reverse-path as given ("" for the null sender). */
