@@ -14,6 +14,7 @@ import type { MessageStore } from '../session/session.js';
  */
 export const keptByMta: MessageStore = {
   store: async () => [],
+  keptElsewhere: true,
 };
 
 /** `<a@b>` -> `a@b`; `<>` -> `` (the null sender); a bare address stays as it is. */

@@ -16,6 +16,7 @@
  *                                  the connection's later EHLO answers offer the keyword / leave it out
  *   vacation                       no effect on the reply; the reply is sent when the message is stored
  *   notify                         no effect on the reply; the notifications are sent when the message is stored
+ *   disclaimer_add                 the text parts are added to when the message is stored
  *   generate_mail_raw / ec_forward no effect on the reply; the new message is queued when the phase ends,
  *                                  whatever becomes of the message (docs/delivery.md)
  *   flags, ...                     recorded, no effect on the reply
@@ -26,6 +27,7 @@
  */
 import type { Action } from '../sieve/index.js';
 import type { DeliverBy } from './deliver-by.js';
+import type { Disclaimer } from './disclaimers.js';
 import type { HeaderEdit } from './header-edits.js';
 import type { Phase } from './phases.js';
 import { type Reply, replyFrom } from './reply.js';
@@ -54,6 +56,8 @@ export interface Choices {
   mailFrom?: string;
   /** Sieve++ add_recipient: envelope recipients added to the message. */
   addRecipients: string[];
+  /** Sieve++ disclaimer_add: texts for the message's text parts, applied when it is stored (disclaimers.ts); absent: none. */
+  disclaimers?: Disclaimer[];
 }
 
 export interface Decision extends Choices {
@@ -198,6 +202,11 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
       case 'add_recipient':
         if (a.target) d.addRecipients.push(a.target);
         break;
+      case 'disclaimer': {
+        const o = a.data as Disclaimer;
+        (d.disclaimers ??= []).push({ ...(o.html !== undefined ? { html: o.html } : {}), ...(o.plain !== undefined ? { plain: o.plain } : {}) });
+        break;
+      }
       case 'generate_mail':
       case 'forward': {
         const o = a.data as { from: string; to: string[]; text: string; subject?: string };
@@ -224,6 +233,7 @@ export function choosesNothing(c: Choices): boolean {
     !c.notifications.length &&
     !c.addRecipients.length &&
     c.mailFrom === undefined &&
+    c.disclaimers === undefined &&
     Object.keys(c.redirectDetails).length === 0
   );
 }
@@ -251,4 +261,5 @@ export function mergeChoices(total: Choices, c: Choices): void {
   if (c.notifications.length) total.notifications.push(...c.notifications);
   if (c.mailFrom !== undefined) total.mailFrom = c.mailFrom;
   if (c.addRecipients.length) total.addRecipients.push(...c.addRecipients);
+  if (c.disclaimers) (total.disclaimers ??= []).push(...c.disclaimers);
 }

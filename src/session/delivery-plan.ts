@@ -3,6 +3,8 @@
  * phase's choices, and the message as the policy's header edits left it.
  */
 import { type Choices, choosesNothing, dropsMessage, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
+import type { Logger } from 'pino';
+import { addDisclaimers, type Disclaimer } from './disclaimers.js';
 import { applyHeaderEdits } from './header-edits.js';
 import type { MessageSource } from './message-source.js';
 import type { Transaction } from './state.js';
@@ -25,6 +27,31 @@ export interface DeliveryPlan {
   mailFrom?: string;
   /** The message as the policy changed it (header edits); absent: as received. */
   message?: Buffer;
+  /** disclaimer_add's texts, for a store that writes the message (withDisclaimers); absent: none. */
+  disclaimers?: Disclaimer[];
+}
+
+/**
+ * The plan with disclaimer_add carried out on its message (disclaimers.ts),
+ * for a store that writes the message itself. The MTA beside a milter or
+ * the policy service keeps its own copy, whose body smtp-cbv does not
+ * rewrite: there the disclaimers are dropped with a warning, and the
+ * header edits stay what they were.
+ */
+export async function withDisclaimers(plan: DeliveryPlan, received: MessageSource, store: { keptElsewhere?: boolean }, logger: Logger, at: { session: string; transaction: string }): Promise<DeliveryPlan> {
+  const { disclaimers, ...rest } = plan;
+  if (!disclaimers) return plan;
+  if (store.keptElsewhere) {
+    logger.warn({ event: 'disclaimer.unsupported', ...at }, 'disclaimer_add: not carried out, the MTA beside smtp-cbv keeps the message body');
+    return rest;
+  }
+  let message = plan.message;
+  if (!message) {
+    // A spooled message is loaded on the thread pool first, not read whole on the event loop.
+    await received.load?.();
+    message = received.bytes();
+  }
+  return { ...rest, message: await addDisclaimers(message, disclaimers) };
 }
 
 /**
@@ -86,7 +113,11 @@ export function planInFull(connection: Choices, tx: Transaction, data: Choices, 
     Object.assign(redirectDetails, c.redirectDetails);
   }
   edits.push(...data.headerEdits);
+  // disclaimer_add is about the message, not a recipient: every phase's, in the order taken (disclaimers.ts).
+  const disclaimers: Disclaimer[] = [];
+  for (const part of [connection, txChoices, ...tx.recipients.map((r) => r.choices), data]) if (part.disclaimers) disclaimers.push(...part.disclaimers);
   const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(Object.keys(redirectDetails).length ? { redirectDetails } : {}), ...(mailFrom !== undefined ? { mailFrom } : {}) };
+  if (disclaimers.length) plan.disclaimers = disclaimers;
   if (edited === undefined && !edits.length) return plan;
   const rewritten = () => ({ ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.text(), edits), 'utf8') });
   // A spooled message is loaded on the thread pool first, not read whole on the event loop.
