@@ -82,14 +82,16 @@ type Op = 'create' | 'inc' | 'dec' | 'exceeded' | 'tarpit';
 type WithThrottle = Redis & { smtpCbvThrottle(key: string, now: number, op: Op, ...rate: number[]): Promise<number> };
 
 export class RedisThrottles implements ThrottleStore {
+  /** Whether this outage's first local answer was logged. */
+  private warned = false;
+
   constructor(
     private readonly link: RedisLink,
     private readonly local: ThrottleStore,
   ) {
     link.client.defineCommand('smtpCbvThrottle', { numberOfKeys: 1, lua: THROTTLE });
-    // Said once per outage: RedisLink logs the outage itself, this says what it costs the throttles.
     link.onChange((up) => {
-      if (!up) link.options.logger.warn({ event: 'shared_throttles.local' }, 'redis unreachable: shared throttles count on this server only until it is back');
+      if (up) this.warned = false;
     });
   }
 
@@ -122,6 +124,12 @@ export class RedisThrottles implements ThrottleStore {
   /** Redis's answer; this server's own when Redis could not be asked or knows no such throttle. */
   private async answer<T>(shared: ReturnType<RedisThrottles['run']>, own: T | Promise<T>, of: (n: number) => T): Promise<T> {
     const r = await shared;
-    return r.ok && r.value !== -1 ? of(r.value) : await own;
+    if (r.ok && r.value !== -1) return of(r.value);
+    if (!r.ok && !this.warned) {
+      // Said once an outage, when a throttle first pays for it: RedisLink logs the outage itself.
+      this.warned = true;
+      this.link.options.logger.warn({ event: 'shared_throttles.local' }, 'redis unreachable: shared throttles count on this server only until it is back');
+    }
+    return await own;
   }
 }

@@ -134,6 +134,37 @@ describe.skipIf(NO_REDIS)('shared throttles in Redis (skipped: redis-server is n
   });
 });
 
+describe.skipIf(NO_REDIS)('shared throttles when Redis dies and returns (skipped: redis-server is not installed)', () => {
+  it('each server counts alone while Redis is down, says so once an outage, and counts in Redis again when it is back', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (s: string) => void lines.push(s) });
+    const prefix = `thr${++prefixN}:`;
+    const [la, lb] = [await connect(redis.url, prefix, logger), await connect(redis.url, prefix, logger)];
+    const [a, b] = [new RedisThrottles(la, new NamedThrottles()), new RedisThrottles(lb, new NamedThrottles())];
+    const warnings = () => lines.filter((l) => l.includes('"event":"shared_throttles.local"')).length;
+    const until = async (ok: () => boolean) => {
+      for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+    };
+    for (const outage of [1, 2]) {
+      // Each server's own count keeps what it counted while Redis was up too: a name of its own for each round.
+      const o = `o${outage}`;
+      await redis.kill();
+      await until(() => !la.up && !lb.up);
+      for (const s of [a, b]) s.create(o, rate(2, 60), 0);
+      // Three between them, over the rate of 2; but each counts its own.
+      expect([await a.inc(o, 1), await a.inc(o, 1), await b.inc(o, 1), await a.exceeded(o, 2), await b.exceeded(o, 2)]).toEqual([true, true, true, false, false]);
+      expect(warnings()).toBe(2 * outage);
+      await redis.resume();
+      await until(() => la.up && lb.up);
+      // A Redis without persistence comes back empty: the next create, as a script makes before each use, starts it again.
+      for (const s of [a, b]) s.create(o, rate(2, 60), 10);
+      await a.exceeded(o, 10);
+      // b's own count is 2, not over; Redis's, 3.
+      expect([await a.inc(o, 11), await a.inc(o, 11), await b.inc(o, 11), await b.exceeded(o, 12)]).toEqual([true, true, true, true]);
+    }
+  });
+});
+
 describe('shared throttles without a reachable Redis', () => {
   it('a configured Redis that cannot be reached: each server counts on its own, and says so once', async () => {
     const lines: string[] = [];
