@@ -231,7 +231,7 @@ export const globalOptions = {
 // ---------------------------------------------------------------- operations (docs/operations.md)
 
 export const redisOptions = {
-  url: opt('url', t.url(['redis:', 'rediss:']), '"redis://127.0.0.1:6379"', 'The Redis that processes share CBV state through (cache, single flight, limits, per-IP connection counts).'),
+  url: opt('url', t.url(['redis:', 'rediss:']), '"redis://127.0.0.1:6379"', 'The Redis that processes share CBV state through (cache, single flight, limits, per-IP connection counts), and the shared throttles (`ec_shared_throttle_*`).'),
   required: opt('required', t.boolean, 'false', 'Report not ready (`/readyz`) while Redis is unreachable. Sessions are answered either way, from local state.'),
   commandTimeout: opt('command_timeout', t.seconds(true), '1', 'A Redis command slower than this counts as a failure: that check falls back to local state.'),
   keyPrefix: opt('key_prefix', t.string, '"smtp-cbv:"', 'Prefix of every key and channel, so several deployments can share one Redis.'),

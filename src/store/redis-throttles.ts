@@ -82,7 +82,7 @@ type Op = 'create' | 'inc' | 'dec' | 'exceeded' | 'tarpit';
 type WithThrottle = Redis & { smtpCbvThrottle(key: string, now: number, op: Op, ...rate: number[]): Promise<number> };
 
 export class RedisThrottles implements ThrottleStore {
-  /** Whether this outage's first local answer was logged. */
+  /** Whether this spell's first local answer was logged. */
   private warned = false;
 
   constructor(
@@ -90,8 +90,9 @@ export class RedisThrottles implements ThrottleStore {
     private readonly local: ThrottleStore,
   ) {
     link.client.defineCommand('smtpCbvThrottle', { numberOfKeys: 1, lua: THROTTLE });
-    link.onChange((up) => {
-      if (up) this.warned = false;
+    // Each change of state begins a spell that is said once: a failed command alone (no outage) does not silence the next outage.
+    link.onChange(() => {
+      this.warned = false;
     });
   }
 
