@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NamedThrottles, parseThrottleRate } from '../../src/sievepp/throttles.js';
+import { windowTally } from '../helpers/throttle-stores.js';
 import { runPP, valueOf } from './helpers.js';
 
 const rate = (text: string) => parseThrottleRate(text)!;
@@ -80,16 +81,13 @@ describe('the throttle store', () => {
       fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3 }), fc.array(fc.integer({ min: 0, max: 700 }), { minLength: 1, maxLength: 60 }), (x, y, steps) => {
         const t = new NamedThrottles();
         t.create('p', { messages: x, seconds: y }, 0);
-        const perWindow = new Map<number, number>();
+        const tally = windowTally({ messages: x, seconds: y });
         let now = 0;
         for (const step of steps) {
           now += step;
-          const wait = t.tarpit('p', now)!;
-          expect(wait).toBeGreaterThanOrEqual(0);
-          const window = Math.floor((now + wait) / (y * 1000));
-          perWindow.set(window, (perWindow.get(window) ?? 0) + 1);
+          tally.let(now, t.tarpit('p', now));
         }
-        for (const n of perWindow.values()) expect(n).toBeLessThanOrEqual(x);
+        tally.expectWithinRate();
       }),
     );
   });
