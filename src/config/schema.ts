@@ -225,13 +225,13 @@ export const loggingOptions = {
 export const globalOptions = {
   spoolDir: opt('spool_dir', t.filePath, './var/spool', 'Where accepted messages are written, relative to the configuration file.'),
   workers: opt('workers', t.integer(1, 64), '1', 'Worker processes sharing the listeners (node:cluster), for `serve`, `milter` and `policy`; `--workers` overrides it. See docs/operations.md.'),
-  sivThrottleCacheSize: opt('siv_throttle_cache_size', t.integer(1, 1_000_000), '1000', 'Most named throttles (`ec_throttle_create`) kept at once (by the primary of a cluster, and by each worker for itself); creating one more drops the least recently used. Read at start.'),
+  sivThrottleCacheSize: opt('siv_throttle_cache_size', t.integer(1, 1_000_000), '1000', 'Most named throttles (`ec_throttle_create`) kept at once (by the primary of a cluster, and by each worker for itself), and as many shared throttles (`ec_shared_throttle_create`) in the server (Redis, when configured, keeps every one of those until it expires); creating one more drops the least recently used. Read at start.'),
 };
 
 // ---------------------------------------------------------------- operations (docs/operations.md)
 
 export const redisOptions = {
-  url: opt('url', t.url(['redis:', 'rediss:']), '"redis://127.0.0.1:6379"', 'The Redis that processes share CBV state through (cache, single flight, limits, per-IP connection counts).'),
+  url: opt('url', t.url(['redis:', 'rediss:']), '"redis://127.0.0.1:6379"', 'The Redis that processes share CBV state through (cache, single flight, limits, per-IP connection counts), and the shared throttles (`ec_shared_throttle_*`).'),
   required: opt('required', t.boolean, 'false', 'Report not ready (`/readyz`) while Redis is unreachable. Sessions are answered either way, from local state.'),
   commandTimeout: opt('command_timeout', t.seconds(true), '1', 'A Redis command slower than this counts as a failure: that check falls back to local state.'),
   keyPrefix: opt('key_prefix', t.string, '"smtp-cbv:"', 'Prefix of every key and channel, so several deployments can share one Redis.'),

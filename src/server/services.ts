@@ -57,7 +57,7 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     logger,
   );
 
-  // Sieve++ services: the per-IP counters and named throttles live as long as the process; datasources and CIDR
+  // Sieve++ services: the per-IP counters and named and shared throttles live as long as the process; datasources and CIDR
   // tables are reopened only when their configuration changes.
   const ipCounters = shared.counterStore;
   // A cluster worker's are its primary's: the server's, as a Momentum node's are (src/store/cluster-throttles.ts).
@@ -67,7 +67,7 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     const key = { datasources: next.datasources.map(({ declaredAt: _d, ...d }) => d), cidrLists: next.cidrLists.map(({ declaredAt: _d, ...c }) => c), file: next.file };
     if (isDeepStrictEqual(key, momentumConfig)) return;
     const previous = services.momentum as MomentumServices | undefined;
-    const created = createMomentumServices(next, { counters: ipCounters, throttles, onLogError: (file, e) => logger.warn({ event: 'ec_log_file', file, err: String(e) }, 'ec_log_file failed') });
+    const created = createMomentumServices(next, { counters: ipCounters, throttles, sharedThrottles: shared.sharedThrottles, onLogError: (file, e) => logger.warn({ event: 'ec_log_file', file, err: String(e) }, 'ec_log_file failed') });
     services.momentum = created;
     previous?.close();
     momentumConfig = key;

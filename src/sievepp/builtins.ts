@@ -22,7 +22,7 @@ import { messageFunctions } from './functions/message.js';
 import { rfc2047AddressFunctions } from './functions/rfc2047-addresses.js';
 import { spoolSpaceFunctions } from './functions/spool-space.js';
 import { stringFunctions } from './functions/strings.js';
-import { throttleFunctions } from './functions/throttle.js';
+import { sharedThrottleFunctions, throttleFunctions } from './functions/throttle.js';
 import { traceContextFunctions } from './functions/trace-context.js';
 
 let builtins: FunctionRegistry | undefined;
@@ -46,6 +46,7 @@ export function builtinFunctions(): FunctionRegistry {
     ...esmtpFunctions,
     ...spoolSpaceFunctions,
     ...throttleFunctions,
+    ...sharedThrottleFunctions,
     ...errorModeFunctions,
     ...rfc2047AddressFunctions,
     ...traceContextFunctions,

@@ -58,6 +58,8 @@ export interface MomentumHost extends SieveHost {
   appendLog?(file: string, line: string): void;
   /** ec_throttle_*: the named throttles, kept for the process's life (throttles.ts). */
   throttles?: ThrottleStore;
+  /** ec_shared_throttle_*: the throttles counted across the cluster (Redis; without it, this server's), kept for the process's life. */
+  sharedThrottles?: ThrottleStore;
   /** ec_spool_space: the sizes of the file system that holds the spool, in octets (statfs(2): its size, what is free, what an unprivileged writer may still take). */
   spoolSpace?(): Promise<{ total: number; free: number; available: number }>;
 }

@@ -45,7 +45,8 @@ export function parseThrottleRate(text: string): ThrottleRate | undefined {
  * Named throttles as the Sieve functions use them: NamedThrottles in a
  * process of its own, or the primary's for a cluster worker (one server's
  * throttles, as one Momentum node's; src/store/cluster-throttles.ts), whose
- * answers take a round trip.
+ * answers take a round trip; for ec_shared_throttle_*, Redis's, counted by
+ * every server sharing it (src/store/redis-throttles.ts).
  */
 export interface ThrottleStore {
   create(name: string, rate: ThrottleRate, now: number): void;

@@ -12,10 +12,6 @@ const REASONS: ReadonlyArray<[RegExp, string]> = [
   [/^ec_(set_routing|bounce_|rfc3464|mem_usage|host_fingerprint|cluster_|gauge_|config|valid_binding|get_message_(num_retries|creation_time|code|spool_name|id)$)/, "Momentum's delivery queue, cluster and host introspection"],
   [/^pe2_|^ec_url_ripper|^fbl_|^seedlist/, 'a Momentum module smtp-cbv does not include'],
   [/^audit_(connections_on_listener|connections_on_service|service)$/, "the inbound_audit module's per-listener and per-service statistics"],
-  [
-    /^ec_shared_throttle_(create|inc|check|tarpit)$/,
-    'not implemented yet',
-  ],
 ];
 
 /** The message for a Momentum name we know and chose not to implement; undefined for anything else. */

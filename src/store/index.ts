@@ -26,6 +26,9 @@ import { RedisFlights } from './redis-flights.js';
 import { RedisLimits } from './redis-limits.js';
 import { RedisLink } from './redis-link.js';
 import { SharedCbvStore } from './shared-cbv-store.js';
+import { NamedThrottles, type ThrottleStore } from '../sievepp/throttles.js';
+import { ClusterThrottles } from './cluster-throttles.js';
+import { RedisThrottles } from './redis-throttles.js';
 
 export { type ConnectionCounter, LocalConnections, RedisConnections } from './connections.js';
 export { RedisLink } from './redis-link.js';
@@ -41,6 +44,8 @@ export interface SharedState {
   counterStore: CounterStore;
   /** RFC 7352's duplicate-tracking list (the policy's `duplicate` test). */
   duplicates: DuplicateStore;
+  /** ec_shared_throttle_*'s throttles: across every process sharing the Redis; without it, this server's (the primary's for workers). */
+  sharedThrottles: ThrottleStore;
   /** Set when Redis is configured. */
   redis?: { link: RedisLink; required: boolean };
   close(): Promise<void>;
@@ -61,10 +66,12 @@ export function redisSettings(config: Config): RedisConfig | null {
 export function createSharedState(config: Config, logger: Logger): SharedState {
   const local = new MemoryStore(config.smtpCbv?.cache.size ?? 10_000);
   const settings = redisSettings(config);
+  // What one server can share: a cluster worker's shared throttles are counted in its primary.
+  const serverThrottles = cluster.isWorker ? new ClusterThrottles(config.sivThrottleCacheSize, undefined, 'shared') : new NamedThrottles(config.sivThrottleCacheSize);
   if (!settings) {
     if (!cluster.isWorker) {
       const duplicates = new SqliteDuplicates(duplicatesFile(config), logger);
-      return { cbvStore: local, connections: new LocalConnections(), counterStore: new MemoryCounterStore(), duplicates, close: async () => duplicates.close() };
+      return { cbvStore: local, connections: new LocalConnections(), counterStore: new MemoryCounterStore(), duplicates, sharedThrottles: serverThrottles, close: async () => duplicates.close() };
     }
     // A cluster worker keeps these in its primary, so they are the server's (cluster-connections.ts,
     // cluster-counters.ts, cluster-cbv.ts, cluster-flights.ts, cluster-duplicates.ts).
@@ -75,6 +82,7 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
       connections: new ClusterConnections(),
       counterStore: new ClusterCounterStore(),
       duplicates: new ClusterDuplicates(),
+      sharedThrottles: serverThrottles,
       close: async () => undefined,
     };
   }
@@ -87,6 +95,7 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
     connections,
     counterStore: new SharedCounterStore(link),
     duplicates: new RedisDuplicates(link),
+    sharedThrottles: new RedisThrottles(link, serverThrottles),
     redis: { link, required: settings.required },
     async close() {
       await connections.stop();

@@ -3,7 +3,8 @@
  * (docs/operations.md, "Workers"): connections per client address, the
  * per-IP series, the CBV verdict cache and probe limits, single flight,
  * RFC 7352's duplicate-tracking list, and the named throttles (which it
- * keeps with Redis too: they are one server's, cluster-throttles.ts).
+ * keeps with Redis too: they are one server's, cluster-throttles.ts) and
+ * shared throttles (with Redis, for while it cannot be reached).
  * One entry point, so that the primary hands every worker message to all
  * of them and forgets a dead worker in all of them.
  */
@@ -33,9 +34,10 @@ export function primaryState(cbvCacheEntries: number, o: { duplicatesFile?: stri
   const flights = new FlightTally();
   const duplicates = new DuplicateTally(o.duplicatesFile ? new SqliteDuplicates(o.duplicatesFile, o.logger) : undefined);
   const throttles = new ThrottleTally(o.throttles ?? 1000);
+  const sharedThrottles = new ThrottleTally(o.throttles ?? 1000, 'shared');
   return {
     handle: (worker, message) =>
-      connections.handle(worker, message) || counters.handle(worker, message) || cbv.handle(worker, message) || flights.handle(worker, message) || duplicates.handle(worker, message) || throttles.handle(worker, message),
+      connections.handle(worker, message) || counters.handle(worker, message) || cbv.handle(worker, message) || flights.handle(worker, message) || duplicates.handle(worker, message) || throttles.handle(worker, message) || sharedThrottles.handle(worker, message),
     forget: (workerId) => {
       connections.forget(workerId);
       cbv.forget(workerId);

@@ -4,8 +4,9 @@
  *
  * The bounds set for the whole server: `max_connections` connections at
  * once and `max_connections_per_ip` from one address, all workers together,
- * and Momentum's per-IP series (ec_ip_connections) and named throttles
- * (ec_throttle_*) counted over every worker.
+ * and Momentum's per-IP series (ec_ip_connections), named throttles
+ * (ec_throttle_*) and, without Redis, shared throttles
+ * (ec_shared_throttle_*) counted over every worker.
  *
  * The CBV state without Redis: one per-domain probe rate for all workers,
  * and one verdict cache.
@@ -187,13 +188,14 @@ describe('serve --workers: the bounds of the whole server', () => {
   }, 90_000);
 });
 
-describe('serve --workers: named throttles', () => {
-  it('counts a named throttle for both workers together: the third connection in the window is refused', async () => {
+describe('serve --workers: named and shared throttles', () => {
+  // Shared throttles without Redis are the server's (docs/operations.md, "Workers"): counted in the primary too, apart from the named ones.
+  it.each(['ec_throttle', 'ec_shared_throttle'])('%s_*: one throttle for both workers together, the third connection in the window refused', async (family) => {
     await writeFile(
-      join(dir, 'throttle.siv'),
-      'ec_throttle_create "connects" "2/3600";\nec_throttle_inc "connects";\n$over = ec_throttle_check "connects";\nif ec_test :is $over "true" { ec_action 421 "4.7.0 throttled"; }\n',
+      join(dir, `${family}.siv`),
+      `${family}_create "connects" "2/3600";\n${family}_inc "connects";\n$over = ${family}_check "connects";\nif ec_test :is $over "true" { ec_action 421 "4.7.0 throttled"; }\n`,
     );
-    const port = await serveTwo('throttled', '', 'sieve { script "connect_phase1" { source = "throttle.siv" } }\n');
+    const port = await serveTwo(`throttled-${family}`, '', `sieve { script "connect_phase1" { source = "${family}.siv" } }\n`);
     const greetings = await greetingsOf(port);
     // Each worker alone counted two at most, and would have let all four in.
     expect(greetings).toEqual([expect.stringMatching(/^220 /), expect.stringMatching(/^220 /), '421 4.7.0 throttled', '421 4.7.0 throttled']);

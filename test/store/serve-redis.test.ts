@@ -2,8 +2,9 @@
  * Two `smtp-cbv serve` processes sharing one real redis-server, as two
  * hosts would: SMTP sessions spread over both make one probe per address
  * and stay within one per-domain rate between them, a verdict learnt by
- * one answers the other, and Redis dying mid-run costs no session its
- * answer (docs/operations.md, "Failure modes").
+ * one answers the other, a shared throttle counts both processes' messages,
+ * and Redis dying mid-run costs no session its answer (docs/operations.md,
+ * "Failure modes").
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -24,8 +25,19 @@ let dns: TestDnsServer;
 let remote: SmtpRemote;
 const servers: Array<{ child: ChildProcess; smtp: number; ops: number; out: () => string }> = [];
 
-/** The rcptto phase reads the verdict, so each session waits for it; a rejected sender is refused. */
-const RCPT = 'require ["environment", "reject"];\nif environment :is "vnd.smtp-cbv.smtp_cbv_result" "error" { reject "sender rejected"; }\n';
+/**
+ * The rcptto phase reads the verdict, so each session waits for it; a rejected sender is refused.
+ * Mail from throttled@ counts in a shared throttle of 3 messages every 10 minutes (ec_shared_throttle_*).
+ */
+const RCPT = `require ["environment", "reject", "envelope"];
+if environment :is "vnd.smtp-cbv.smtp_cbv_result" "error" { reject "sender rejected"; }
+if envelope :localpart :is "from" "throttled" {
+  ec_shared_throttle_create "rcpt" "3/600";
+  ec_shared_throttle_inc "rcpt";
+  $over = ec_shared_throttle_check "rcpt";
+  if ec_test :is $over "true" { ec_action 451 "4.7.1 over the shared rate"; }
+}
+`;
 
 async function startServe(name: string): Promise<(typeof servers)[number]> {
   const smtp = await freePort();
@@ -132,6 +144,13 @@ describe.skipIf(NO_REDIS)('two serve processes sharing one Redis (needs redis-se
     expect(remote.log.filter((l) => l.includes('@forged.test')).length - before).toBe(5);
     const limited = (await metric(a, 'smtpcbv_cbv_rate_limited_total')) + (await metric(b, 'smtpcbv_cbv_rate_limited_total'));
     expect(limited).toBe(95);
+  }, 60_000);
+
+  it('a shared throttle counts the messages of both processes: the fourth is refused, whichever process takes it', async () => {
+    const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];
+    const codes = [];
+    for (const s of [a, b, a, b, a]) codes.push(await session(s.smtp, 'throttled@example.test'));
+    expect(codes).toEqual([250, 250, 250, 451, 451]);
   }, 60_000);
 
   it('Redis killed mid-run: sessions keep their answers from local state; the shared state is used again when it returns', async () => {
