@@ -16,6 +16,7 @@
  *                                  the connection's later EHLO answers offer the keyword / leave it out
  *   vacation                       no effect on the reply; the reply is sent when the message is stored
  *   notify                         no effect on the reply; the notifications are sent when the message is stored
+ *   ec_set_routing_gateway G       no effect on the reply; the recipients' next hop when the message is queued
  *   flags, ...                     recorded, no effect on the reply
  *
  * A phase's decision is "final" when a script took an action that decides
@@ -52,6 +53,12 @@ export interface Choices {
   mailFrom?: string;
   /** Sieve++ add_recipient: envelope recipients added to the message. */
   addRecipients: string[];
+  /**
+   * Sieve++ ec_set_routing_gateway: the gateway (`host[:port]`) the
+   * recipients of these choices leave by, in place of their domain's route
+   * (docs/delivery.md, "Routing"); the last one chosen wins.
+   */
+  gateway?: string;
 }
 
 export interface Decision extends Choices {
@@ -177,6 +184,9 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
       case 'add_recipient':
         if (a.target) d.addRecipients.push(a.target);
         break;
+      case 'routing_gateway':
+        if (a.target) d.gateway = a.target;
+        break;
       default:
         // addflag...: recorded by the interpreter, no SMTP-time effect.
         // (editheader changes the message itself: the session stores the edited one.)
@@ -197,6 +207,7 @@ export function choosesNothing(c: Choices): boolean {
     !c.notifications.length &&
     !c.addRecipients.length &&
     c.mailFrom === undefined &&
+    c.gateway === undefined &&
     Object.keys(c.redirectDetails).length === 0
   );
 }
@@ -222,5 +233,6 @@ export function mergeChoices(total: Choices, c: Choices): void {
   if (c.vacations.length) total.vacations.push(...c.vacations);
   if (c.notifications.length) total.notifications.push(...c.notifications);
   if (c.mailFrom !== undefined) total.mailFrom = c.mailFrom;
+  if (c.gateway !== undefined) total.gateway = c.gateway;
   if (c.addRecipients.length) total.addRecipients.push(...c.addRecipients);
 }
