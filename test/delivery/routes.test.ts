@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGateway } from '../../src/config/delivery.js';
 import { loadConfig } from '../../src/config/index.js';
+import { dueJobs } from '../../src/delivery/queue-attempts.js';
+import { replay } from '../../src/delivery/queue-entry.js';
+import { entryHeader } from '../../src/delivery/queue-new-entry.js';
 import { destinationFor, NextHops } from '../../src/delivery/routes.js';
 import { oneMx } from '../helpers/cbv-fixture.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
@@ -37,6 +40,26 @@ describe('routes from the configuration', () => {
     const d = destinationFor('a@direct.test', config);
     expect(d.key).toBe('mx:direct.test');
     expect(d.route.maxOutboundConnections).toBe(3);
+  });
+  it('sends a recipient whose script chose a gateway there, as a destination of its own, whatever the route of its domain', () => {
+    const gateway = parseGateway('10.1.2.3:2526')!;
+    for (const address of ['a@other.test', 'a@lmtp.test', 'a@local.test', 'a@direct.test']) {
+      const d = destinationFor(address, config, gateway);
+      expect([d.key, d.route.method, d.route.gateway], address).toEqual(['gateway:smtp:10.1.2.3:2526', 'smtp', gateway]);
+      // The top-level options, not those of the recipient domain (Direct.TEST has a limit of 3).
+      expect(d.route.maxOutboundConnections).toBe(20);
+    }
+    expect(destinationFor('a@other.test', config, parseGateway('Relay.Example')!).key).toBe('gateway:smtp:relay.example:25');
+  });
+  it('counts a scripted gateway apart in an entry: one job for it, one for the configured route', () => {
+    const entry = message('a@sender.test', ['a@other.test', 'b@other.test', 'c@other.test']);
+    entry.recipients[1]!.gateway = parseGateway('10.1.2.3:2526')!;
+    const header = entryHeader(entry, Date.now());
+    const { groups } = dueJobs({ state: replay({ header, records: [] }), jobs: 0 }, Date.now(), config);
+    expect([...groups].map(([key, job]) => [key, job.indexes])).toEqual([
+      ['gateway:esmtp:smarthost.test:2525', [0, 2]],
+      ['gateway:smtp:10.1.2.3:2526', [1]],
+    ]);
   });
   it('routes nothing when no routing option is written', () => {
     expect(configFor('', '/tmp/x').delivery.routed).toBe(false);
