@@ -46,7 +46,9 @@ export function destinationFor(address: string, config: DeliveryConfig, scripted
     const route: DeliveryRoute = { ...config.defaultRoute, method: 'smtp', gateway: scripted };
     return { key: `gateway:smtp:${scripted.host}:${scripted.port ?? route.smtpPort}`, route, domain };
   }
-  const route = config.domains[domain] ?? config.defaultRoute;
+  // Own keys only: a worker's share of the limits (queue-shards.ts) rebuilds `domains` as a plain object, where
+  // `constructor` or `__proto__` would be found on Object.prototype, a "route" with no limit whose attempt never starts.
+  const route = Object.hasOwn(config.domains, domain) ? config.domains[domain]! : config.defaultRoute;
   if (route.method === 'maildir') return { key: 'maildir', route, domain };
   if (route.gateway) {
     const port = route.gateway.port ?? (route.method === 'lmtp' ? route.lmtpPort : route.smtpPort);

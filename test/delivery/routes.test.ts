@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { dueJobs } from '../../src/delivery/queue-attempts.js';
 import { replay } from '../../src/delivery/queue-entry.js';
 import { entryHeader } from '../../src/delivery/queue-new-entry.js';
+import { limitsShare } from '../../src/delivery/queue-shards.js';
 import { destinationFor, NextHops } from '../../src/delivery/routes.js';
 import { oneMx } from '../helpers/cbv-fixture.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
@@ -61,6 +62,16 @@ describe('routes from the configuration', () => {
       ['gateway:smtp:10.1.2.3:2526', [1]],
     ]);
   });
+  it('reads a domain of the name of an Object property (constructor, __proto__) as a domain without a scope, under workers too', () => {
+    // A worker's share of the limits (queue-shards.ts) is a plain object: its domains must not be looked up on Object.prototype,
+    // or such a recipient's route has no limit and its attempt never starts.
+    for (const c of [config, limitsShare(config, 2)]) {
+      for (const address of ['a@constructor', 'a@__proto__', 'a@tostring']) {
+        const d = destinationFor(address, c);
+        expect([d.key, typeof d.route.maxOutboundConnections], address).toEqual(['gateway:esmtp:smarthost.test:2525', 'number']);
+      }
+    }
+  });
   it('routes nothing when no routing option is written', () => {
     expect(configFor('', '/tmp/x').delivery.routed).toBe(false);
   });
@@ -84,6 +95,21 @@ describe('routes from the configuration', () => {
 
   it('refuses LMTP without a gateway, naming the place', () => {
     expect(() => configFor('Domain "x.test" { Delivery_Method = LMTP }', '/tmp/x')).toThrow(/3:1 Domain "x.test": Delivery_Method LMTP needs a Gateway/);
+  });
+});
+
+describe('a worker\'s share of the queue', () => {
+  it('delivers mail for a domain named like an Object property (its attempt once never started: its route had no limit)', async () => {
+    const sink = await startMailSink();
+    const fx = await openQueue(`Gateway = "127.0.0.1:${sink.port}"\nTLS = no`, { slot: 0, workers: 2 });
+    try {
+      await fx.queue.add([message('alice@sender.test', ['a@constructor'])]);
+      await until(() => sink.messages.length === 1);
+      expect(sink.messages[0]!.to).toEqual(['a@constructor']);
+    } finally {
+      await fx.close();
+      await sink.stop();
+    }
   });
 });
 
