@@ -4,9 +4,10 @@
  * delivery queue, and real SMTP next hops on 127.0.0.1. The configured
  * Gateway is one sink; the scripts send some recipients to another, at
  * RCPT TO (that recipient) or at DATA (every recipient of the message), and
- * the choice is in the queue entry, so a restart keeps it.
+ * the choice is in the queue entry, so a restart keeps it. Without routing
+ * the function has no effect: the message is spooled as any other.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,5 +127,24 @@ describe('ec_set_routing_gateway', () => {
     await settled();
     expect(receivedBy(late, 'gina@late.test').map((m) => m.to)).toEqual([['gina@late.test']]);
     expect(receivedBy(configured, 'gina@late.test')).toEqual([]);
+  });
+});
+
+describe('ec_set_routing_gateway without routing', () => {
+  it('has no effect: the message is accepted and spooled as any other (no queue runs)', async () => {
+    const own = await mkdtemp(join(tmpdir(), 'smtp-cbv-routing-gateway-off-'));
+    const server = await startOrThrow(await writeConfig(own, { rcptto_phase1: 'ec_set_routing_gateway "127.0.0.1:9";', data_phase1: 'ec_set_routing_gateway "relay.test";' }));
+    try {
+      expect(server.queue).toBeUndefined();
+      const c = await RawSmtpClient.open(server.addresses[0]!.port);
+      const r = await sendMail(c, 'alice@sender.test', ['bob@dest.test'], 'From: alice@sender.test\r\nSubject: kept\r\n\r\nhello\r\n').finally(() => c.close());
+      expect([r.rcpts.map((x) => x.code), r.end?.code]).toEqual([[250], 250]);
+      const files = await readdir(join(own, 'spool', 'new'));
+      expect(files).toHaveLength(1);
+      expect(await readFile(join(own, 'spool', 'new', files[0]!), 'utf8')).toContain('Subject: kept');
+    } finally {
+      await server.stop(0);
+      await rm(own, { recursive: true, force: true });
+    }
   });
 });
