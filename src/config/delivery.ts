@@ -9,9 +9,9 @@
  * `Domain` scope nothing is routed: accepted mail goes straight into the
  * local Maildir spool as before, and no queue runs.
  */
-import ipaddr from 'ipaddr.js';
 import type { Diagnostic } from '../diagnostics.js';
 import { diagnosticAt } from './origin.js';
+import { type Gateway, parseGateway } from './gateway.js';
 import { recipientVerifyOptions } from './recipient-verify.js';
 import type { OptionSpec, ScopeSpec } from './schema.js';
 import type { SourceRef } from './types.js';
@@ -21,13 +21,7 @@ import type { ScopeInstance } from './walk.js';
 
 export type DeliveryMethod = 'esmtp' | 'smtp' | 'lmtp' | 'maildir';
 export type TlsMode = 'no' | 'ifavailable' | 'required';
-
-export interface Gateway {
-  /** A host name or an IP address (IPv6 without brackets). */
-  host: string;
-  /** Null: the method's port (Remote_SMTP_Port or LMTP_Port). */
-  port: number | null;
-}
+export { type Gateway, parseGateway } from './gateway.js';
 
 /** How mail for one domain (or for every domain without a `Domain` scope) leaves. */
 export interface DeliveryRoute {
@@ -69,20 +63,6 @@ export interface DeliveryConfig {
    * addresses. Absent: deliveries are not checked for it.
    */
   selfPorts?: number[];
-}
-
-/** `host[:port]`: a name, an IPv4 address, or an IPv6 address in brackets (Momentum's Gateway). */
-export function parseGateway(text: string): Gateway | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]\s]+))(?::(\d{1,5}))?$/.exec(text.trim());
-  if (!m) return undefined;
-  const port = m[3] === undefined ? null : Number(m[3]);
-  if (port !== null && (port < 1 || port > 65535)) return undefined;
-  if (m[1] !== undefined) return ipaddr.IPv6.isValid(m[1]) ? { host: ipaddr.parse(m[1]).toString(), port } : undefined;
-  const host = m[2]!.toLowerCase().replace(/\.$/, '');
-  // A name: letters, digits, hyphens and dots (RFC 1123 2.1), or a dotted quad.
-  if (!/^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/.test(host)) return undefined;
-  if (/^[\d.]+$/.test(host) && !ipaddr.IPv4.isValidFourPartDecimal(host)) return undefined;
-  return { host, port };
 }
 
 const gatewayType: t.ValueType<Gateway> = {

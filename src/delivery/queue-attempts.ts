@@ -43,7 +43,8 @@ export function dueJobs(live: Live, now: number, config: DeliveryConfig): { grou
       nextAt = Math.min(nextAt, r.next);
       return;
     }
-    const dest = destinationFor(r.address, config);
+    // A script's gateway is in the entry's header with the recipient (queue-file.ts), so it holds across restarts.
+    const dest = destinationFor(r.address, config, live.state.header.recipients[i]?.gateway);
     const job = groups.get(dest.key) ?? { entry: live, dest, indexes: [] };
     job.indexes.push(i);
     groups.set(dest.key, job);

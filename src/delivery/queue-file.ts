@@ -27,6 +27,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, type FileHandle, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Gateway } from '../config/gateway.js';
 import type { Reply } from '../session/reply.js';
 import { DirSync } from './dir-sync.js';
 import { FileRange } from './file-range.js';
@@ -41,6 +42,8 @@ export interface EntryRecipient {
   address: string;
   /** Maildir folders, used when the recipient's route is `maildir` (INBOX when empty). */
   folders?: string[];
+  /** The gateway a script chose for this recipient (ec_set_routing_gateway), in place of its domain's route. */
+  gateway?: Gateway;
 }
 
 export interface EntryHeader {

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { composeNotifications, composeRedirect, composeVacationReply, parseMessage, type SieveMessage } from '../sieve/index.js';
 import type { OutgoingMail } from '../session/decide.js';
 import type { OutgoingMailSender } from '../session/outgoing-mail.js';
+import { parseGateway } from '../config/gateway.js';
 import type { Accepted, MessageStore } from '../session/session.js';
 import type { ConnectionState, Transaction } from '../session/state.js';
 import type { DuplicateStore } from '../store/duplicates.js';
@@ -23,6 +24,15 @@ import type { NewEntry } from './queue-new-entry.js';
 import { receivedHeader, rfc5322Date } from './received.js';
 import { composeScriptMail } from './script-mail.js';
 import { VacationMemory } from './vacation-memory.js';
+
+/**
+ * The recipient with the gateway a script chose for it (ec_set_routing_gateway), written into
+ * the entry's header so that it holds across restarts; the function checked the text already.
+ */
+function withGateway(r: EntryRecipient, text: string | undefined): EntryRecipient {
+  const gateway = text === undefined ? undefined : parseGateway(text);
+  return gateway ? { ...r, gateway } : r;
+}
 
 export class QueueStore implements MessageStore, OutgoingMailSender {
   private readonly vacations: VacationMemory;
@@ -48,7 +58,7 @@ export class QueueStore implements MessageStore, OutgoingMailSender {
   async store({ connection, transaction, plan, message }: Accepted): Promise<string[]> {
     const folders = new Map<string, string[]>();
     for (const s of plan.stores) for (const r of s.recipients) folders.set(r, [...(folders.get(r) ?? []), s.folder]);
-    const recipients: EntryRecipient[] = [...folders].map(([address, f]) => ({ address, folders: f }));
+    const recipients: EntryRecipient[] = [...folders].map(([address, f]) => withGateway({ address, folders: f }, plan.gateways?.[address]));
     const header = receivedHeader(connection, recipients.length === 1 ? [recipients[0]!.address] : [], connection.hostname, transaction.id);
     // A message in memory stays there for the first attempt; a spooled one is copied into the entry in chunks
     // and read back when delivered (docs/server.md, "Messages on disk").

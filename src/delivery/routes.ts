@@ -1,7 +1,8 @@
 /**
- * Where a recipient's mail goes (docs/delivery.md, "Routing"): the route of
- * its domain's `Domain` scope, else the top-level one; then the next hops
- * of that route. A gateway is the operator's choice and is reached
+ * Where a recipient's mail goes (docs/delivery.md, "Routing"): the gateway
+ * a script chose for it, else the route of its domain's `Domain` scope,
+ * else the top-level one; then the next hops of that route. A gateway
+ * (configured, or chosen by the operator's script) is reached
  * wherever it points; MX hosts come from the recipient domain's DNS, which
  * strangers control, so they are found by the CBV engine's
  * resolver (MX order, implicit MX, null MX: RFC 5321 5.1, RFC 7505) and
@@ -14,7 +15,7 @@ import { networkInterfaces } from 'node:os';
 import ipaddr from 'ipaddr.js';
 import { checkTarget, type CidrList, parseCidrs } from '../cbv/guard.js';
 import { NextHopResolver } from '../cbv/resolver.js';
-import type { DeliveryConfig, DeliveryRoute } from '../config/index.js';
+import type { DeliveryConfig, DeliveryRoute, Gateway } from '../config/index.js';
 import type { Reply } from '../session/reply.js';
 
 /** One destination: what concurrency is counted against and what one delivery attempt goes to. */
@@ -31,9 +32,23 @@ export function domainOf(address: string): string {
   return at < 0 ? '' : address.slice(at + 1).toLowerCase().replace(/\.$/, '');
 }
 
-export function destinationFor(address: string, config: DeliveryConfig): Destination {
+/**
+ * The destination of a recipient: its domain's route, or the gateway a
+ * script chose for it (ec_set_routing_gateway), which replaces that route
+ * as a Domain scope's `Gateway` would (3-reference-conf-ref-gateway.md:
+ * mail is "actually sent to the gateway"). A script's gateway is spoken to
+ * in SMTP, with the top-level TLS, Max_Outbound_Connections and
+ * Remote_SMTP_Port, and is counted as a destination of its own.
+ */
+export function destinationFor(address: string, config: DeliveryConfig, scripted?: Gateway): Destination {
   const domain = domainOf(address);
-  const route = config.domains[domain] ?? config.defaultRoute;
+  if (scripted) {
+    const route: DeliveryRoute = { ...config.defaultRoute, method: 'smtp', gateway: scripted };
+    return { key: `gateway:smtp:${scripted.host}:${scripted.port ?? route.smtpPort}`, route, domain };
+  }
+  // Own keys only: a worker's share of the limits (queue-shards.ts) rebuilds `domains` as a plain object, where
+  // `constructor` or `__proto__` would be found on Object.prototype, a "route" with no limit whose attempt never starts.
+  const route = Object.hasOwn(config.domains, domain) ? config.domains[domain]! : config.defaultRoute;
   if (route.method === 'maildir') return { key: 'maildir', route, domain };
   if (route.gateway) {
     const port = route.gateway.port ?? (route.method === 'lmtp' ? route.lmtpPort : route.smtpPort);

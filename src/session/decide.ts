@@ -19,6 +19,7 @@
  *   disclaimer_add                 the text parts are added to when the message is stored
  *   generate_mail_raw / ec_forward no effect on the reply; the new message is queued when the phase ends,
  *                                  whatever becomes of the message (docs/delivery.md)
+ *   ec_set_routing_gateway G       no effect on the reply; the recipients' next hop when the message is queued
  *   flags, ...                     recorded, no effect on the reply
  *
  * A phase's decision is "final" when a script took an action that decides
@@ -58,6 +59,12 @@ export interface Choices {
   addRecipients: string[];
   /** Sieve++ disclaimer_add: texts for the message's text parts, applied when it is stored (disclaimers.ts); absent: none. */
   disclaimers?: Disclaimer[];
+  /**
+   * Sieve++ ec_set_routing_gateway: the gateway (`host[:port]`) the
+   * recipients of these choices leave by, in place of their domain's route
+   * (docs/delivery.md, "Routing"); the last one chosen wins.
+   */
+  gateway?: string;
 }
 
 export interface Decision extends Choices {
@@ -213,6 +220,9 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
         (d.outgoing ??= []).push({ type: a.type, from: o.from, to: o.to, text: o.text, ...(o.subject !== undefined ? { subject: o.subject } : {}) });
         break;
       }
+      case 'routing_gateway':
+        if (a.target) d.gateway = a.target;
+        break;
       default:
         // addflag...: recorded by the interpreter, no SMTP-time effect.
         // (editheader changes the message itself: the session stores the edited one.)
@@ -234,6 +244,7 @@ export function choosesNothing(c: Choices): boolean {
     !c.addRecipients.length &&
     c.mailFrom === undefined &&
     c.disclaimers === undefined &&
+    c.gateway === undefined &&
     Object.keys(c.redirectDetails).length === 0
   );
 }
@@ -260,6 +271,7 @@ export function mergeChoices(total: Choices, c: Choices): void {
   if (c.vacations.length) total.vacations.push(...c.vacations);
   if (c.notifications.length) total.notifications.push(...c.notifications);
   if (c.mailFrom !== undefined) total.mailFrom = c.mailFrom;
+  if (c.gateway !== undefined) total.gateway = c.gateway;
   if (c.addRecipients.length) total.addRecipients.push(...c.addRecipients);
   if (c.disclaimers) (total.disclaimers ??= []).push(...c.disclaimers);
 }

@@ -25,6 +25,12 @@ export interface DeliveryPlan {
   notifications: Array<{ recipient: string; data: Array<Record<string, unknown>> }>;
   /** The envelope sender the message leaves with, when a script rewrote it (ec_rewrite_mailfrom). */
   mailFrom?: string;
+  /**
+   * The gateway (`host[:port]`) a script chose for a recipient
+   * (ec_set_routing_gateway), by address: the queue sends that recipient's
+   * copy there instead of by its domain's route (docs/delivery.md, "Routing").
+   */
+  gateways?: Record<string, string>;
   /** The message as the policy changed it (header edits); absent: as received. */
   message?: Buffer;
   /** disclaimer_add's texts, for a store that writes the message (withDisclaimers); absent: none. */
@@ -75,6 +81,7 @@ export function planInFull(connection: Choices, tx: Transaction, data: Choices, 
   const byFolder = new Map<string, string[]>();
   const redirects = new Set<string>();
   const redirectDetails: Record<string, RedirectDetails> = {};
+  const gateways: Record<string, string> = {};
   const vacations: DeliveryPlan['vacations'] = [];
   const notifications: DeliveryPlan['notifications'] = [];
   const notify = (recipient: string | undefined, data: Array<Record<string, unknown>>) => {
@@ -111,12 +118,14 @@ export function planInFull(connection: Choices, tx: Transaction, data: Choices, 
     }
     for (const a of c.redirects) redirects.add(a);
     Object.assign(redirectDetails, c.redirectDetails);
+    // DATA's choice comes last in the merge, so it wins over the recipient's own (docs/sieve-reference.md).
+    if (c.gateway !== undefined) gateways[r.address] = c.gateway;
   }
   edits.push(...data.headerEdits);
   // disclaimer_add is about the message, not a recipient: every phase's, in the order taken (disclaimers.ts).
   const disclaimers: Disclaimer[] = [];
   for (const part of [connection, txChoices, ...tx.recipients.map((r) => r.choices), data]) if (part.disclaimers) disclaimers.push(...part.disclaimers);
-  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(Object.keys(redirectDetails).length ? { redirectDetails } : {}), ...(mailFrom !== undefined ? { mailFrom } : {}) };
+  const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(Object.keys(redirectDetails).length ? { redirectDetails } : {}), ...(mailFrom !== undefined ? { mailFrom } : {}), ...(Object.keys(gateways).length ? { gateways } : {}) };
   if (disclaimers.length) plan.disclaimers = disclaimers;
   if (edited === undefined && !edits.length) return plan;
   const rewritten = () => ({ ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.text(), edits), 'utf8') });

@@ -20,6 +20,7 @@ import { loggingFunctions } from './functions/logging.js';
 import { mathFunctions } from './functions/math.js';
 import { messageFunctions } from './functions/message.js';
 import { rfc2047AddressFunctions } from './functions/rfc2047-addresses.js';
+import { routingFunctions } from './functions/routing.js';
 import { spoolSpaceFunctions } from './functions/spool-space.js';
 import { stringFunctions } from './functions/strings.js';
 import { sharedThrottleFunctions, throttleFunctions } from './functions/throttle.js';
@@ -39,6 +40,7 @@ export function builtinFunctions(): FunctionRegistry {
     ...counterFunctions,
     ...datasourceFunctions,
     ...deliveryFunctions,
+    ...routingFunctions,
     ...cidrFunctions,
     ...loggingFunctions,
     ...includeFunctions,

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { composeDsn, diagnosticCode, type DsnRecipient } from '../../src/delivery/dsn.js';
 import { decodeEntry, encodeEntry, encodeRecords, type EntryHeader, type EntryRecord, newQueueId, QueueFiles } from '../../src/delivery/queue-file.js';
 import { parseGateway } from '../../src/config/delivery.js';
+import { formatGateway } from '../../src/config/gateway.js';
 import { parseReply } from '../../src/delivery/smtp-sender.js';
 import { parseDsn } from '../helpers/dsn-parse.js';
 import { journalRecord, messageRecord, parseRecord } from '../../src/delivery/envelope-journal.js';
@@ -127,6 +128,8 @@ describe('Gateway values', () => {
         const g = parseGateway(port === undefined ? host : `${host}:${port}`);
         expect(g, host).toBeDefined();
         expect(g!.port).toBe(port ?? null);
+        // What ec_set_routing_gateway writes into a queue entry reads back as the same gateway.
+        expect(parseGateway(formatGateway(g!)), host).toEqual(g);
       }),
     );
   });

@@ -7,6 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGateway } from '../../src/config/delivery.js';
 import { loadConfig } from '../../src/config/index.js';
+import { dueJobs } from '../../src/delivery/queue-attempts.js';
+import { replay } from '../../src/delivery/queue-entry.js';
+import { entryHeader } from '../../src/delivery/queue-new-entry.js';
+import { limitsShare } from '../../src/delivery/queue-shards.js';
 import { destinationFor, NextHops } from '../../src/delivery/routes.js';
 import { oneMx } from '../helpers/cbv-fixture.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
@@ -38,6 +42,36 @@ describe('routes from the configuration', () => {
     expect(d.key).toBe('mx:direct.test');
     expect(d.route.maxOutboundConnections).toBe(3);
   });
+  it('sends a recipient whose script chose a gateway there, as a destination of its own, whatever the route of its domain', () => {
+    const gateway = parseGateway('10.1.2.3:2526')!;
+    for (const address of ['a@other.test', 'a@lmtp.test', 'a@local.test', 'a@direct.test']) {
+      const d = destinationFor(address, config, gateway);
+      expect([d.key, d.route.method, d.route.gateway], address).toEqual(['gateway:smtp:10.1.2.3:2526', 'smtp', gateway]);
+      // The top-level options, not those of the recipient domain (Direct.TEST has a limit of 3).
+      expect(d.route.maxOutboundConnections).toBe(20);
+    }
+    expect(destinationFor('a@other.test', config, parseGateway('Relay.Example')!).key).toBe('gateway:smtp:relay.example:25');
+  });
+  it('counts a scripted gateway apart in an entry: one job for it, one for the configured route', () => {
+    const entry = message('a@sender.test', ['a@other.test', 'b@other.test', 'c@other.test']);
+    entry.recipients[1]!.gateway = parseGateway('10.1.2.3:2526')!;
+    const header = entryHeader(entry, Date.now());
+    const { groups } = dueJobs({ state: replay({ header, records: [] }), jobs: 0 }, Date.now(), config);
+    expect([...groups].map(([key, job]) => [key, job.indexes])).toEqual([
+      ['gateway:esmtp:smarthost.test:2525', [0, 2]],
+      ['gateway:smtp:10.1.2.3:2526', [1]],
+    ]);
+  });
+  it('reads a domain of the name of an Object property (constructor, __proto__) as a domain without a scope, under workers too', () => {
+    // A worker's share of the limits (queue-shards.ts) is a plain object: its domains must not be looked up on Object.prototype,
+    // or such a recipient's route has no limit and its attempt never starts.
+    for (const c of [config, limitsShare(config, 2)]) {
+      for (const address of ['a@constructor', 'a@__proto__', 'a@tostring']) {
+        const d = destinationFor(address, c);
+        expect([d.key, typeof d.route.maxOutboundConnections], address).toEqual(['gateway:esmtp:smarthost.test:2525', 'number']);
+      }
+    }
+  });
   it('routes nothing when no routing option is written', () => {
     expect(configFor('', '/tmp/x').delivery.routed).toBe(false);
   });
@@ -61,6 +95,21 @@ describe('routes from the configuration', () => {
 
   it('refuses LMTP without a gateway, naming the place', () => {
     expect(() => configFor('Domain "x.test" { Delivery_Method = LMTP }', '/tmp/x')).toThrow(/3:1 Domain "x.test": Delivery_Method LMTP needs a Gateway/);
+  });
+});
+
+describe('a worker\'s share of the queue', () => {
+  it('delivers mail for a domain named like an Object property (its attempt once never started: its route had no limit)', async () => {
+    const sink = await startMailSink();
+    const fx = await openQueue(`Gateway = "127.0.0.1:${sink.port}"\nTLS = no`, { slot: 0, workers: 2 });
+    try {
+      await fx.queue.add([message('alice@sender.test', ['a@constructor'])]);
+      await until(() => sink.messages.length === 1);
+      expect(sink.messages[0]!.to).toEqual(['a@constructor']);
+    } finally {
+      await fx.close();
+      await sink.stop();
+    }
   });
 });
 

@@ -160,6 +160,12 @@ describe('Sieve results as milter requests', () => {
     expect(await play('add_recipient "archive@here.test";')).toEqual([{ kind: 'addrcpt', address: '<archive@here.test>' }, { kind: 'continue' }]);
   });
 
+  it('ec_set_routing_gateway has no effect: the MTA delivers by its own routing (docs/sieve-reference.md)', async () => {
+    const { open } = await milter({ rcptto: 'ec_set_routing_gateway "relay.test:2525";', data: 'ec_set_routing_gateway "[2001:db8::1]";' });
+    const t = await playTransaction(await open(), { from: 'a@b.test', to: ['c@d.test'], message });
+    expect([t.rcpts, t.eom]).toEqual([[[{ kind: 'continue' }]], [{ kind: 'continue' }]]);
+  });
+
   it('a recipient discarded at RCPT is deleted at end of message', async () => {
     const { open } = await milter({ rcptto: 'require "envelope"; if envelope :localpart :is "to" "drop" { discard; }' });
     const t = await playTransaction(await open(), { from: 'a@b.test', to: ['drop@d.test', 'keep@d.test'], message });

@@ -120,6 +120,10 @@ describe('Sieve results as access(5) actions', () => {
     ]);
   });
 
+  it('ec_set_routing_gateway has no effect: Postfix delivers by its own routing (docs/sieve-reference.md)', async () => {
+    expect(await first({ rcptto: 'ec_set_routing_gateway "relay.test:2525";' }, ['c@d.test', 'e@d.test'], ['END-OF-MESSAGE'])).toEqual(['DUNNO', 'DUNNO', 'DUNNO']);
+  });
+
   it('a PREPEND value is RFC 2047-encoded when it is not ASCII, and stays one line however long (RFC 5322 2.2.3 unfolding)', async () => {
     const [accented] = await first({ rcptto: 'ec_header_add "X-Note" "réservé";' });
     expect(accented).toMatch(/^PREPEND X-Note: =\?UTF-8\?Q\?r=C3=A9serv=C3=A9\?=$/i);

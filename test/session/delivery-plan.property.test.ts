@@ -21,12 +21,13 @@ const choices: fc.Arbitrary<Choices> = fc.oneof(
         redirects: fc.array(address, { maxLength: 1 }),
         addRecipients: fc.array(address, { maxLength: 1 }),
         mailFrom: fc.option(address, { nil: undefined }),
+        gateway: fc.option(fc.constantFrom('relay.test', '192.0.2.1:2525'), { nil: undefined }),
         edit: fc.boolean(),
         vacation: fc.boolean(),
       })
       .map((r) => {
         const c = noChoices();
-        mergeChoices(c, { ...noChoices(), implicitKeep: r.implicitKeep, folders: r.folders, redirects: r.redirects, addRecipients: r.addRecipients, ...(r.mailFrom ? { mailFrom: r.mailFrom } : {}) });
+        mergeChoices(c, { ...noChoices(), implicitKeep: r.implicitKeep, folders: r.folders, redirects: r.redirects, addRecipients: r.addRecipients, ...(r.mailFrom ? { mailFrom: r.mailFrom } : {}), ...(r.gateway ? { gateway: r.gateway } : {}) });
         if (r.edit) c.headerEdits.push({ op: 'add', name: 'X-Test', value: 'yes' } as Choices['headerEdits'][number]);
         if (r.vacation) c.vacations.push({ reason: 'away' });
         return c;
@@ -58,6 +59,27 @@ describe('the delivery plan', () => {
     }
     expect(planDelivery(NOTHING_DECIDED, tx, NOTHING_DECIDED, message, undefined)).toEqual({ stores: [{ folder: 'INBOX', recipients: ['bob@here.test', 'carol@here.test'] }], redirects: [], vacations: [], notifications: [] });
     expect(tx.chosenSoFar).toBe(NOTHING_DECIDED);
+  });
+});
+
+describe('the gateway a script chose (ec_set_routing_gateway)', () => {
+  const chose = (gateway: string): Choices => ({ ...noChoices(), gateway });
+
+  it('is the recipient\'s own at RCPT TO, every recipient\'s at DATA, and DATA\'s wins', async () => {
+    const tx = new Transaction('alice@sender.test', 'S.1');
+    for (const [a, c] of [['bob@here.test', chose('bob.relay.test')], ['carol@here.test', NOTHING_DECIDED], ['dave@here.test', { ...noChoices(), implicitKeep: false }]] as const) {
+      tx.offer(a);
+      tx.accept({ address: a, choices: c });
+    }
+    expect((await planDelivery(NOTHING_DECIDED, tx, NOTHING_DECIDED, message, undefined)).gateways).toEqual({ 'bob@here.test': 'bob.relay.test' });
+    // dave was discarded at RCPT TO: no copy, so no gateway for one.
+    const atData = await planDelivery(NOTHING_DECIDED, tx, { ...chose('all.relay.test'), addRecipients: ['erin@here.test'] }, message, undefined);
+    expect(atData.gateways).toEqual({ 'bob@here.test': 'all.relay.test', 'carol@here.test': 'all.relay.test', 'erin@here.test': 'all.relay.test' });
+  });
+
+  it('is taken from the routing_gateway action, the last one of a run winning', () => {
+    const action = (target: string) => ({ type: 'routing_gateway', target }) as unknown as Parameters<typeof decide>[1][number];
+    expect(decide('rcptto', [action('a.test'), action('b.test:2525')], true).gateway).toBe('b.test:2525');
   });
 });
 

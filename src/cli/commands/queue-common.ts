@@ -3,6 +3,7 @@
  * the configuration, finding one entry, and the JSON shape of an entry.
  */
 import type { Command } from 'commander';
+import { formatGateway } from '../../config/gateway.js';
 import { formatDiagnostic, hasErrors } from '../../diagnostics.js';
 import type { EntryState } from '../../delivery/queue-entry.js';
 import type { AllShards } from '../../delivery/queue-shards.js';
@@ -52,8 +53,10 @@ export function entryJson(e: { state: EntryState; size: number }) {
     receivedAt: new Date(h.receivedAt).toISOString(),
     size: e.size,
     ...(h.about ? { about: h.about } : {}),
-    recipients: e.state.recipients.map((r) => ({
+    recipients: e.state.recipients.map((r, i) => ({
       address: r.address,
+      // The gateway a script chose for it (ec_set_routing_gateway), which its copy goes to instead of its domain's route.
+      ...(h.recipients[i]?.gateway ? { gateway: formatGateway(h.recipients[i]!.gateway!) } : {}),
       state: r.state,
       attempts: r.attempts,
       ...(r.state === 'deferred' ? { nextAttempt: new Date(r.next).toISOString() } : {}),

@@ -22,7 +22,7 @@ export function registerQueueShow(queue: Command, io: CliIO, exit: ExitCodeSink)
       if (opts.json) io.out(`${JSON.stringify(e, null, 2)}\n`);
       else {
         io.out(`id: ${e.id}\nkind: ${e.kind}\nfrom: <${e.from}>\nreceived: ${e.receivedAt}\nsize: ${e.size}\n`);
-        for (const r of e.recipients) io.out(`to: <${r.address}> ${r.state}, ${r.attempts} attempt(s)${r.hop ? ` via ${r.hop}` : ''}${r.reply ? `: ${r.reply}` : ''}${'nextAttempt' in r ? `; next ${r.nextAttempt}` : ''}\n`);
+        for (const r of e.recipients) io.out(`to: <${r.address}>${r.gateway ? ` (gateway ${r.gateway})` : ''} ${r.state}, ${r.attempts} attempt(s)${r.hop ? ` via ${r.hop}` : ''}${r.reply ? `: ${r.reply}` : ''}${'nextAttempt' in r ? `; next ${r.nextAttempt}` : ''}\n`);
         io.out(`\n${headers.replace(/\r\n/g, '\n')}\n`);
       }
       exit.code = EXIT.ok;
