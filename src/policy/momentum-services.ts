@@ -2,7 +2,7 @@
  * The long-lived services Momentum's Sieve++ functions reach through the
  * host (src/sievepp/host.ts): the configured datasources (with their result
  * caches), the CIDR tables (`cidr_list` scopes, and what define_cidr adds),
- * the per-IP counters, the named throttles, the ec_include loader and
+ * the per-IP counters, the named throttles and gauge caches, the ec_include loader and
  * ec_log_file's writer.
  *
  * Create them once per process and keep them across reloads: a datasource
@@ -18,10 +18,11 @@ import { type CounterStore, MemoryCounterStore } from '../sievepp/counters.js';
 import { CachedDatasource, type Datasource } from '../sievepp/datasource.js';
 import { openDatasource } from '../sievepp/datasources/index.js';
 import type { MomentumHost } from '../sievepp/host.js';
+import { type GaugeStore, NamedGauges } from '../sievepp/gauges.js';
 import { includeLoader } from '../sievepp/include-loader.js';
 import { NamedThrottles, type ThrottleStore } from '../sievepp/throttles.js';
 
-export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles'>> & {
+export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles' | 'gauges'>> & {
   close(): void;
 };
 
@@ -29,6 +30,8 @@ export interface MomentumServiceOptions {
   counters?: CounterStore;
   /** The named throttles, to keep across reloads (created afresh otherwise). */
   throttles?: ThrottleStore;
+  /** The gauge caches, to keep across reloads (created afresh otherwise). */
+  gauges?: GaugeStore;
   onLogError?: (file: string, e: unknown) => void;
   /** Datasources that never write (the dry run: a policy's test reads its data and leaves it as it was). */
   readOnly?: boolean;
@@ -61,6 +64,7 @@ export function createMomentumServices(config: Config, options: MomentumServiceO
     appendLog: (file, line) => void appendFile(path.resolve(baseDir, file), `${line}\n`).catch((e: unknown) => options.onLogError?.(file, e)),
     spoolSpace: () => fileSystemOf(config.spoolDir),
     throttles: options.throttles ?? new NamedThrottles(),
+    gauges: options.gauges ?? new NamedGauges(),
     close: () => datasources.forEach((d) => d.close?.()),
   };
 }

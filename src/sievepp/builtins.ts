@@ -13,6 +13,7 @@ import { datasourceFunctions } from './functions/datasource.js';
 import { deliveryFunctions } from './functions/delivery.js';
 import { errorModeFunctions } from './functions/error-mode.js';
 import { esmtpFunctions } from './functions/esmtp.js';
+import { gaugeCacheFunctions } from './functions/gauge-cache.js';
 import { hashFunctions } from './functions/hash.js';
 import { includeFunctions } from './functions/include.js';
 import { interfaceFunctions } from './functions/interfaces.js';
@@ -46,6 +47,7 @@ export function builtinFunctions(): FunctionRegistry {
     ...esmtpFunctions,
     ...spoolSpaceFunctions,
     ...throttleFunctions,
+    ...gaugeCacheFunctions,
     ...errorModeFunctions,
     ...rfc2047AddressFunctions,
     ...traceContextFunctions,

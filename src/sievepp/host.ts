@@ -11,6 +11,7 @@ import type { Runtime } from '../sieve/runtime/runtime.js';
 import type { CidrTables } from './cidr.js';
 import type { CounterStore } from './counters.js';
 import type { Datasources } from './datasource.js';
+import type { GaugeStore } from './gauges.js';
 import type { ThrottleStore } from './throttles.js';
 
 export interface MomentumContext extends ExecutionContext {
@@ -58,6 +59,8 @@ export interface MomentumHost extends SieveHost {
   appendLog?(file: string, line: string): void;
   /** ec_throttle_*: the named throttles, kept for the process's life (throttles.ts). */
   throttles?: ThrottleStore;
+  /** ec_gauge_cache_*: the gauge caches, kept for the process's life (gauges.ts). */
+  gauges?: GaugeStore;
   /** ec_spool_space: the sizes of the file system that holds the spool, in octets (statfs(2): its size, what is free, what an unprivileged writer may still take). */
   spoolSpace?(): Promise<{ total: number; free: number; available: number }>;
 }

@@ -14,6 +14,7 @@ import { CidrTables } from '../../src/sievepp/cidr.js';
 import { MemoryCounterStore } from '../../src/sievepp/counters.js';
 import { CachedDatasource, DEFAULT_CACHE } from '../../src/sievepp/datasource.js';
 import { openDatasource } from '../../src/sievepp/datasources/index.js';
+import { NamedGauges } from '../../src/sievepp/gauges.js';
 import type { MomentumHost } from '../../src/sievepp/host.js';
 import { getValue } from '../../src/sievepp/values.js';
 import { productFunctions } from '../../src/policy/functions.js';
@@ -460,6 +461,18 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect(acts(await run('117-ec-spool-space.siv', { host: { spoolSpace: async () => ({ total: 100 * gib, free: 60 * gib, available: 55 * gib }) } }))).toEqual([]);
       // Without a spool the call is a runtime error, not a made-up answer.
       expect((await run('117-ec-spool-space.siv')).errors.map((e) => e.message).join(' ')).toMatch(/ec_spool_space: this host has no spool/);
+    });
+
+    it('066: ec_gauge_cache counts each authenticated user\'s messages; past 10 the next is refused', async () => {
+      const host: MomentumHost = { gauges: new NamedGauges(), now: () => new Date(0) };
+      for (let i = 1; i <= 10; i++) {
+        const r = await run('066-ec-gauge-cache.siv', { host, conn: { auth_user: 'joe' } });
+        ok(r);
+        expect([getValue(r.runtime, 'test'), acts(r)]).toEqual([String(i), []]);
+      }
+      expect(acts(await run('066-ec-gauge-cache.siv', { host, conn: { auth_user: 'joe' } }))).toEqual(['ec_action 550 "Too much spamming"']);
+      // Another user has a gauge of their own.
+      expect(await value('066-ec-gauge-cache.siv', 'test', { host, conn: { auth_user: 'ann' } })).toBe('1');
     });
 
     it('051, 056, 104, 105, 118: arithmetic prints as C does', async () => {
