@@ -337,6 +337,7 @@ function context(input: PhaseInput): () => MomentumContext {
     connectionContext: connection.context,
     messageContext: transaction?.context ?? new Map(),
     readOnlyContextKey: isReservedContextKey,
+    ...(transaction ? { messageCreatedAt: transaction.createdAt } : {}),
     message,
     envelope: {
       from: transaction?.mailFrom ?? '',

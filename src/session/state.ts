@@ -182,6 +182,8 @@ export class Transaction {
   probe: ProbeState = { state: 'none' };
   /** Recipient call-ahead results, one per RCPT TO asked about, for the transaction's log line. */
   readonly recipientChecks: Array<{ recipient: string; result?: string; reason: string; cached?: boolean }> = [];
+  /** When MAIL FROM made the transaction, ms since the epoch: the message's creation time (ec_get_message_creation_time). */
+  readonly createdAt = Date.now();
   /** The MAIL FROM BY parameter (RFC 2852), when the client gave one. */
   deliverBy?: DeliverBy;
   /** What the transaction's scripts tested with `duplicate` (RFC 7352), recorded once its result is carried out. */

@@ -25,6 +25,8 @@ export interface MomentumContext extends ExecutionContext {
   connectionContext?: Map<string, string>;
   /** `vctx_mess`: the transaction's Map, new for each transaction. */
   messageContext?: Map<string, string>;
+  /** When the message was made (MAIL FROM accepted), ms since the epoch; unset before there is one (ec_get_message_creation_time). */
+  messageCreatedAt?: number;
   /** Context keys only the host writes (the server's own variables): a script's write is a runtime error. */
   readOnlyContextKey?(key: string): boolean;
 }

@@ -18,7 +18,7 @@ import { NamedGauges } from '../../src/sievepp/gauges.js';
 import type { MomentumHost } from '../../src/sievepp/host.js';
 import { getValue } from '../../src/sievepp/values.js';
 import { productFunctions } from '../../src/policy/functions.js';
-import { type RunOptions, runPP, valueOf } from './helpers.js';
+import { compileErrors, type RunOptions, runPP, valueOf } from './helpers.js';
 
 const DOCS = path.resolve('../shared/momentum-docs/scripts');
 const present = existsSync(DOCS);
@@ -473,6 +473,24 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect(acts(await run('066-ec-gauge-cache.siv', { host, conn: { auth_user: 'joe' } }))).toEqual(['ec_action 550 "Too much spamming"']);
       // Another user has a gauge of their own.
       expect(await value('066-ec-gauge-cache.siv', 'test', { host, conn: { auth_user: 'ann' } })).toBe('1');
+    });
+
+    // The page writes the current time as "%{t}", which no Momentum page defines as a macro (a bare %{name}
+    // reads a context variable); smtp-cbv keeps it as written, and ec_add refuses it. With the time
+    // written as the SPF macro %{spfv1:t} the page's checks hold.
+    it('068: ec_get_message_creation_time is the message\'s creation in whole seconds; from now to 15 s on passes, earlier or later fails', async () => {
+      expect((await run('068-ec-get-message-creation-time.siv', { messageCreatedAt: Date.now() })).errors.map((e) => e.message)).toEqual(["ec_add: argument 1 must be a number, not '%{t}'"]);
+      const script = doc('068-ec-get-message-creation-time.siv').replace('"%{t}"', '"%{spfv1:t}"');
+      const at = (messageCreatedAt: number) => runPP(script, { messageCreatedAt, compile: { functions: productFunctions() } });
+      const now = Date.now();
+      const r = await at(now);
+      ok(r);
+      expect([getValue(r.runtime, 't'), acts(r)]).toEqual([String(Math.floor(now / 1000)), []]);
+      expect(acts(await at(now - 60_000))[0]).toMatch(/^ec_action 550 "ec_get_message_creation_time failed\.  \d+ is less than \d+"$/);
+      expect(acts(await at(now + 60_000))[0]).toMatch(/is greater than than/);
+      // No message, no time: a runtime error, and a compile error where the phase has none.
+      expect((await runPP('$t = ec_get_message_creation_time;')).errors.map((e) => e.message)).toEqual(['ec_get_message_creation_time: there is no message in this run']);
+      expect(compileErrors('$t = ec_get_message_creation_time;', { phase: 'mailfrom' })).toEqual(['1:6: ec_get_message_creation_time is not allowed in the mailfrom phase (only in rcptto, data, each_rcpt, spool)']);
     });
 
     it('051, 056, 104, 105, 118: arithmetic prints as C does', async () => {

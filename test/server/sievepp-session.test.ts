@@ -1,0 +1,53 @@
+/**
+ * Sieve++ functions that read the session a server keeps, over real
+ * sockets from a configuration file: the message's creation time
+ * (ec_get_message_creation_time).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startConfig, writeConfig } from '../helpers/config-server.js';
+import { RawSmtpClient } from '../helpers/smtp-client.js';
+
+let dir: string;
+const cleanups: Array<() => Promise<unknown>> = [];
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-sievepp-session-'));
+});
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function client(port: number): Promise<RawSmtpClient> {
+  const c = await RawSmtpClient.open(port);
+  cleanups.push(async () => c.close());
+  await c.reply();
+  await c.command('EHLO client.test');
+  return c;
+}
+
+describe('ec_get_message_creation_time', () => {
+  it('is when MAIL FROM made the transaction, in whole seconds, the same in rcptto and data', async () => {
+    const made = '$t = ec_get_message_creation_time;\n';
+    const conf = await writeConfig(dir, {
+      rcptto_phase1: `${made}if envelope :is "to" "first@here.test" { ec_action 451 "4.7.1 made \${t}"; }\n`,
+      data_phase1: `${made}ec_action 550 "5.7.1 made \${t}";\n`,
+    });
+    const server = await startConfig(conf, cleanups);
+    const c = await client(server.addresses[0]!.port);
+    const before = Math.floor(Date.now() / 1000);
+    expect((await c.command('MAIL FROM:<alice@sender.test>')).code).toBe(250);
+    const after = Math.floor(Date.now() / 1000);
+    const atRcpt = /made (\d+)$/.exec((await c.command('RCPT TO:<first@here.test>')).text)?.[1];
+    // A second later still, the time is the transaction's.
+    await new Promise((r) => setTimeout(r, 1100));
+    await c.command('RCPT TO:<second@here.test>');
+    await c.command('DATA');
+    const atData = /made (\d+)$/.exec((await c.command('Subject: t\r\n\r\nhi\r\n.')).text)?.[1];
+    expect(Number(atRcpt)).toBeGreaterThanOrEqual(before);
+    expect(Number(atRcpt)).toBeLessThanOrEqual(after);
+    expect(atData).toBe(atRcpt);
+  });
+});
