@@ -88,6 +88,8 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     recipients: new RecipientVerification(recipientVerifier, logger),
     duplicates: ops.metrics ? ops.metrics.countedDuplicates(shared.duplicates) : shared.duplicates,
     shared,
+    // audit_connections_on_* count what the listeners count (src/store/connections.ts).
+    connections: shared.connections,
     // Metrics, and Momentum's inbound audit series that ec_ip_* read.
     observer: allObservers(ops.metrics?.sessionObserver(), inboundAudit(ipCounters)),
     close: () => shared.close(),

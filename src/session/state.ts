@@ -22,6 +22,8 @@ export interface ClientInfo {
   remotePort: number;
   localAddress: string;
   localPort: number;
+  /** The listener the client came in on ("host:port" as configured); absent outside the SMTP listeners. */
+  listener?: string;
   tls: boolean;
   /** Listener and peer `Context = [...]` values: the connection context starts with them. */
   context?: Record<string, string>;
@@ -39,6 +41,7 @@ export class ConnectionState {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  readonly listener: string | undefined;
   readonly hostname: string;
   readonly banner: string;
   readonly limits: SessionLimits;
@@ -61,6 +64,7 @@ export class ConnectionState {
     this.remotePort = init.remotePort;
     this.localAddress = init.localAddress;
     this.localPort = init.localPort;
+    this.listener = init.listener;
     this.hostname = init.hostname;
     this.banner = init.banner;
     this.limits = init.limits ?? NO_LIMITS;

@@ -7,6 +7,7 @@ import { sieveppActions } from './builtin-actions.js';
 import { sieveppValueFunctions } from './builtin-functions.js';
 import { sieveppTests } from './builtin-tests.js';
 import { FunctionRegistry } from './functions.js';
+import { auditConnectionFunctions } from './functions/audit-connections.js';
 import { cidrFunctions } from './functions/cidr.js';
 import { counterFunctions } from './functions/counters.js';
 import { datasourceFunctions } from './functions/datasource.js';
@@ -38,6 +39,7 @@ export function builtinFunctions(): FunctionRegistry {
     ...stringFunctions,
     ...messageFunctions,
     ...counterFunctions,
+    ...auditConnectionFunctions,
     ...datasourceFunctions,
     ...deliveryFunctions,
     ...cidrFunctions,

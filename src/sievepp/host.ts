@@ -61,6 +61,13 @@ export interface MomentumHost extends SieveHost {
   appendLog?(file: string, line: string): void;
   /** ec_throttle_*: the named throttles, kept for the process's life (throttles.ts). */
   throttles?: ThrottleStore;
+  /**
+   * audit_connections_on_listener / _on_service, audit_service: connections
+   * open now from the block `ip/mask`, on the run's session's listener or on
+   * every SMTP listener of the server; undefined for a listener when the
+   * session came in on none (a milter or policy service front door).
+   */
+  liveConnections?(ip: string, mask: number, on: 'listener' | 'service'): number | undefined | Promise<number | undefined>;
   /** ec_gauge_cache_*: the gauge caches, kept for the process's life (gauges.ts). */
   gauges?: GaugeStore;
   /** ec_spool_space: the sizes of the file system that holds the spool, in octets (statfs(2): its size, what is free, what an unprivileged writer may still take). */

@@ -17,6 +17,7 @@ import { openDatasource } from '../../src/sievepp/datasources/index.js';
 import { NamedGauges } from '../../src/sievepp/gauges.js';
 import type { MomentumHost } from '../../src/sievepp/host.js';
 import { getValue } from '../../src/sievepp/values.js';
+import { LocalConnections } from '../../src/store/connections.js';
 import { productFunctions } from '../../src/policy/functions.js';
 import { compileErrors, type RunOptions, runPP, valueOf } from './helpers.js';
 
@@ -199,6 +200,24 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect(acts(await run('032-audit-series.siv', { host: host(s) }))).toEqual(['ec_tarpit 10']);
       expect(acts(await run('033-audit-series-hash.siv', { host: host(s) }))).toEqual(['ec_tarpit 10']);
       expect(acts(await run('032-audit-series.siv', { host: host(store()) }))).toEqual([]);
+    });
+
+    it('029, 030, 034: audit_connections_on_listener, _on_service and audit_service tarpit a /32 with more than 1000 connections open, a /24 with more than 10000', async () => {
+      // The client 192.0.2.3 on listener L; its /24 neighbours on another listener.
+      const L = '127.0.0.1:25';
+      const live = (c: LocalConnections): MomentumHost => ({ maxTarpitSeconds: 60, liveConnections: (ip, mask, on) => (on === 'service' ? c.inBlock(ip, mask) : c.inBlock(ip, mask, L)) });
+      const busy = new LocalConnections();
+      for (let i = 0; i < 1001; i++) busy.open('192.0.2.3', L);
+      for (const file of ['029-audit-connections-on-listener.siv', '030-audit-connections-on-service.siv', '034-audit-service.siv']) {
+        expect(acts(await run(file, { host: live(busy) }))).toEqual(['ec_tarpit 10']);
+        expect(acts(await run(file, { host: live(new LocalConnections()) }))).toEqual([]);
+      }
+      // 10,001 from the /24 on another listener: the service's /24 count passes 10,000, the listener's does not.
+      const block = new LocalConnections();
+      for (let i = 0; i < 10_001; i++) block.open(`192.0.2.${10 + (i % 200)}`, '127.0.0.1:587');
+      expect(acts(await run('030-audit-connections-on-service.siv', { host: live(block) }))).toEqual(['ec_tarpit 10']);
+      expect(acts(await run('034-audit-service.siv', { host: live(block) }))).toEqual(['ec_tarpit 10']);
+      expect(acts(await run('029-audit-connections-on-listener.siv', { host: live(block) }))).toEqual([]);
     });
 
     it('084: ec_interfaces lists our IPv4 addresses but 127.0.0.1; a HELO naming one of them is refused', async () => {
