@@ -12,14 +12,17 @@
  * an init of a cache that exists changes nothing, its size and expiry
  * included.
  *
- * Memory is bounded twice: each cache by its own most elements, and all of
- * them together by `budget` elements (1,000,000 by default); an init whose
- * size would pass the budget drops the caches used longest ago until it
- * fits (docs/sieve-reference.md, `ec_gauge_cache_init`).
+ * Memory is bounded three times: each cache by its own most elements, all
+ * of them together by `budget` elements (1,000,000 by default), and the
+ * caches by number (10,000: a script may name a cache per client); an init
+ * past either drops the caches used longest ago until it fits
+ * (docs/sieve-reference.md, `ec_gauge_cache_init`).
  */
 
 /** The largest cache an init may ask for, and the elements of all caches together. */
 export const GAUGE_BUDGET = 1_000_000;
+/** The most caches kept at once. */
+export const GAUGE_CACHES = 10_000;
 
 export interface GaugeShape {
   /** Most elements the cache keeps. */
@@ -66,14 +69,17 @@ export class NamedGauges implements GaugeStore {
   /** The sizes of all caches together: what they may come to hold. */
   private reserved = 0;
 
-  constructor(readonly budget = GAUGE_BUDGET) {}
+  constructor(
+    readonly budget = GAUGE_BUDGET,
+    readonly maxCaches = GAUGE_CACHES,
+  ) {}
 
   /** Makes the cache unless one of that name is kept (then nothing changes). */
   init(name: string, shape: GaugeShape): void {
     if (this.use(name)) return;
     if (gaugeShapeProblem(shape.size, shape.ttlSeconds, this.budget)) return;
     for (const [oldest, c] of this.caches) {
-      if (this.reserved + shape.size <= this.budget) break;
+      if (this.reserved + shape.size <= this.budget && this.caches.size < this.maxCaches) break;
       this.caches.delete(oldest);
       this.reserved -= c.shape.size;
     }

@@ -64,6 +64,10 @@ describe('the gauge cache store', () => {
     g.get('a', 'k', 0); // a used after b
     g.init('c', { size: 4, ttlSeconds: 60 });
     expect([g.get('a', 'k', 0), g.get('b', 'k', 0), g.get('c', 'k', 0)]).toEqual([0, undefined, 0]);
+    // At most maxCaches caches: one more drops the one used longest ago.
+    const few = new NamedGauges(100, 2);
+    for (const name of ['x', 'y', 'z']) few.init(name, { size: 1, ttlSeconds: 60 });
+    expect([few.get('x', 'k', 0), few.get('y', 'k', 0), few.get('z', 'k', 0)]).toEqual([undefined, 0, 0]);
     // A size past the whole budget is refused (the functions say why).
     g.init('huge', { size: 11, ttlSeconds: 60 });
     expect(g.get('huge', 'k', 0)).toBeUndefined();
