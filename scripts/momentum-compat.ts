@@ -33,6 +33,7 @@ const MISSING_DRIVERS = [/"ldap:/, /\.cdb\b/, /"rbldnsd"/];
 const DEVIATIONS: Record<string, string> = {
   '005': 'the page expects "Make .. Money" to match a lower-case pattern, but its own Comparators section makes i;octet the default; and ec_action is terminal, so ec_disconnect after it never runs',
   '015': '".{,3}" is literal text in PCRE and RE2 alike: the pattern does not find "v1agra"',
+  '068': 'the page writes the current time as "%{t}", which no Momentum page defines as a macro (a bare %{name} reads a context variable): smtp-cbv keeps it as written and ec_add refuses it; with %{spfv1:t} the page\'s checks hold',
   '113': 'the page says ec_round 65.43 is 66; C round() (and smtp-cbv) give 65',
   '111': 'a fragment: $from and $to are never set, so generate_mail_raw has no recipient',
 };

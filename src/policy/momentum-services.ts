@@ -2,7 +2,7 @@
  * The long-lived services Momentum's Sieve++ functions reach through the
  * host (src/sievepp/host.ts): the configured datasources (with their result
  * caches), the CIDR tables (`cidr_list` scopes, and what define_cidr adds),
- * the per-IP counters, the named and shared throttles, the ec_include loader and
+ * the per-IP counters, the named and shared throttles, the gauge caches, the ec_include loader and
  * ec_log_file's writer.
  *
  * Create them once per process and keep them across reloads: a datasource
@@ -18,10 +18,11 @@ import { type CounterStore, MemoryCounterStore } from '../sievepp/counters.js';
 import { CachedDatasource, type Datasource } from '../sievepp/datasource.js';
 import { openDatasource } from '../sievepp/datasources/index.js';
 import type { MomentumHost } from '../sievepp/host.js';
+import { type GaugeStore, NamedGauges } from '../sievepp/gauges.js';
 import { includeLoader } from '../sievepp/include-loader.js';
 import { NamedThrottles, type ThrottleStore } from '../sievepp/throttles.js';
 
-export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles' | 'sharedThrottles'>> & {
+export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles' | 'sharedThrottles' | 'gauges'>> & {
   close(): void;
 };
 
@@ -31,6 +32,8 @@ export interface MomentumServiceOptions {
   throttles?: ThrottleStore;
   /** The shared throttles (src/store/redis-throttles.ts, or this server's), likewise. */
   sharedThrottles?: ThrottleStore;
+  /** The gauge caches, to keep across reloads (created afresh otherwise). */
+  gauges?: GaugeStore;
   onLogError?: (file: string, e: unknown) => void;
   /** Datasources that never write (the dry run: a policy's test reads its data and leaves it as it was). */
   readOnly?: boolean;
@@ -64,6 +67,7 @@ export function createMomentumServices(config: Config, options: MomentumServiceO
     spoolSpace: () => fileSystemOf(config.spoolDir),
     throttles: options.throttles ?? new NamedThrottles(),
     sharedThrottles: options.sharedThrottles ?? new NamedThrottles(),
+    gauges: options.gauges ?? new NamedGauges(),
     close: () => datasources.forEach((d) => d.close?.()),
   };
 }

@@ -22,6 +22,7 @@ import { type Action, type CompiledScript, duplicateKey, type TraceEvent } from 
 import { type DryRunConnection, type ModuleSettings, type PhaseSource, type PolicyParts, partsFromConfig, partsFromScripts, silentLogger } from './session.js';
 import { type AuthStub, StubAuthentication } from './auth-stub.js';
 import { type CbvCall, type CbvStubs, type DnsCall, type DnsStubs, RECIPIENT_STUBS, type SeenId, StubVerifier, stubDnsLookup } from './stubs.js';
+import { LocalConnections } from '../store/connections.js';
 import { type DuplicateStore, MemoryDuplicates } from '../store/duplicates.js';
 
 export interface DryRunOptions {
@@ -175,8 +176,12 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
 
   const c = options.connection ?? {};
   const ip = c.ip ?? '192.0.2.1';
+  // audit_connections_on_*: the run's one session is the one connection open, on its listener.
+  const listener = '192.0.2.25:25';
+  services.connections = new LocalConnections();
+  services.connections.open(ip, listener);
   const session = new Session(
-    { id: 'dry-run', remoteAddress: ip, remotePort: c.port ?? 49152, localAddress: '192.0.2.25', localPort: 25, tls: c.tls ?? false, context: { ...parts.contextFor(ip), ...options.context }, hostname: parts.hostname, banner: parts.greeting },
+    { id: 'dry-run', remoteAddress: ip, remotePort: c.port ?? 49152, localAddress: '192.0.2.25', localPort: 25, listener, tls: c.tls ?? false, context: { ...parts.contextFor(ip), ...options.context }, hostname: parts.hostname, banner: parts.greeting },
     { policy: () => policy, services },
   );
   const message = options.message === undefined ? undefined : Buffer.isBuffer(options.message) ? options.message : Buffer.from(options.message.replace(/\r?\n/g, '\r\n'));

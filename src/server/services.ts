@@ -27,6 +27,8 @@ import type { MessageStore, SessionServices } from '../session/session.js';
 import { createSharedState, type SharedState } from '../store/index.js';
 import { NamedThrottles } from '../sievepp/throttles.js';
 import { ClusterThrottles } from '../store/cluster-throttles.js';
+import { NamedGauges } from '../sievepp/gauges.js';
+import { ClusterGauges } from '../store/cluster-gauges.js';
 
 export interface ServerServices extends SessionServices {
   /** Applies a reloaded configuration to what can change without a restart. */
@@ -57,17 +59,18 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     logger,
   );
 
-  // Sieve++ services: the per-IP counters and named and shared throttles live as long as the process; datasources and CIDR
+  // Sieve++ services: the per-IP counters, named and shared throttles and gauge caches live as long as the process; datasources and CIDR
   // tables are reopened only when their configuration changes.
   const ipCounters = shared.counterStore;
   // A cluster worker's are its primary's: the server's, as a Momentum node's are (src/store/cluster-throttles.ts).
   const throttles = cluster.isWorker ? new ClusterThrottles(config.sivThrottleCacheSize) : new NamedThrottles(config.sivThrottleCacheSize);
+  const gauges = cluster.isWorker ? new ClusterGauges() : new NamedGauges();
   let momentumConfig: unknown = null;
   const reconfigureMomentum = (next: Config) => {
     const key = { datasources: next.datasources.map(({ declaredAt: _d, ...d }) => d), cidrLists: next.cidrLists.map(({ declaredAt: _d, ...c }) => c), file: next.file };
     if (isDeepStrictEqual(key, momentumConfig)) return;
     const previous = services.momentum as MomentumServices | undefined;
-    const created = createMomentumServices(next, { counters: ipCounters, throttles, sharedThrottles: shared.sharedThrottles, onLogError: (file, e) => logger.warn({ event: 'ec_log_file', file, err: String(e) }, 'ec_log_file failed') });
+    const created = createMomentumServices(next, { counters: ipCounters, throttles, sharedThrottles: shared.sharedThrottles, gauges, onLogError: (file, e) => logger.warn({ event: 'ec_log_file', file, err: String(e) }, 'ec_log_file failed') });
     services.momentum = created;
     previous?.close();
     momentumConfig = key;
@@ -87,6 +90,8 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     recipients: new RecipientVerification(recipientVerifier, logger),
     duplicates: ops.metrics ? ops.metrics.countedDuplicates(shared.duplicates) : shared.duplicates,
     shared,
+    // audit_connections_on_* count what the listeners count (src/store/connections.ts).
+    connections: shared.connections,
     // Metrics, and Momentum's inbound audit series that ec_ip_* read.
     observer: allObservers(ops.metrics?.sessionObserver(), inboundAudit(ipCounters)),
     close: () => shared.close(),

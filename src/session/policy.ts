@@ -11,6 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { DEFAULT_SLICE_MS, type DuplicateRecord, duplicateRecords, execute, type CompiledScript, type ExecuteOptions, type ExecutionResult, type ExternalList, type RuntimeLimits, type TraceHook } from '../sieve/index.js';
+import type { ConnectionCounter } from '../store/connections.js';
 import type { DuplicateStore } from '../store/duplicates.js';
 import { type FolderExists, type MailboxDirectory, mailboxDirectory } from '../policy/mailboxes.js';
 import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
@@ -68,6 +69,8 @@ export interface PolicyServices {
   folderExists?: FolderExists;
   /** RFC 7352's tracking list, which `duplicate` asks (src/store/duplicates.ts). Absent: nothing is a duplicate. */
   duplicates?: DuplicateStore;
+  /** Connections open per client address and listener (src/store/connections.ts), which audit_connections_on_* read. Absent: they fail. */
+  connections?: ConnectionCounter;
 }
 
 /** One phase to decide. */
@@ -262,6 +265,7 @@ export class SievePolicy implements Policy {
       ...(services.dnsLookup ? { dnsLookup: services.dnsLookup } : {}),
       ...(services.maxTarpitSeconds !== undefined ? { maxTarpitSeconds: services.maxTarpitSeconds } : {}),
       ...(services.duplicates ? { duplicate: (id: string) => services.duplicates!.seen(id) } : {}),
+      ...(services.connections ? { liveConnections: liveConnections(services.connections) } : {}),
       services: services.functionServices,
       ...services.momentum,
       // A run's own host (host() above) has the run's connection, transaction and phase, and its logger.
@@ -305,6 +309,15 @@ function verdictOf(run: PhaseRun): PhaseVerdict {
   return verdict;
 }
 
+/** The counts audit_connections_on_* read, for the run's session's listener or the whole server. */
+function liveConnections(counter: ConnectionCounter): NonNullable<MomentumHost['liveConnections']> {
+  return function (this: RunHost, ip, mask, on) {
+    if (on === 'service') return counter.inBlock(ip, mask);
+    const listener = this.run.connection.listener;
+    return listener === undefined ? undefined : counter.inBlock(ip, mask, listener);
+  };
+}
+
 /** The host one run sees: the shared one (SievePolicy.baseHost) under the run's own fields. */
 interface RunHost extends MomentumHost {
   run: PhaseInput;
@@ -313,7 +326,7 @@ interface RunHost extends MomentumHost {
 
 /** True when the base host built from `a` serves `b` too: the same object, none of its services since replaced. */
 function sameServices(a: PolicyServices, b: PolicyServices): boolean {
-  return a.counters === b.counters && a.dnsLookup === b.dnsLookup && a.maxTarpitSeconds === b.maxTarpitSeconds && a.functionServices === b.functionServices && a.momentum === b.momentum && a.folderExists === b.folderExists && a.duplicates === b.duplicates;
+  return a.counters === b.counters && a.dnsLookup === b.dnsLookup && a.maxTarpitSeconds === b.maxTarpitSeconds && a.functionServices === b.functionServices && a.momentum === b.momentum && a.folderExists === b.folderExists && a.duplicates === b.duplicates && a.connections === b.connections;
 }
 
 /** An RFC 5183 item (or `vnd.smtp-cbv.phase`) by lower-case name; undefined for any other. */
@@ -337,6 +350,7 @@ function context(input: PhaseInput): () => MomentumContext {
     connectionContext: connection.context,
     messageContext: transaction?.context ?? new Map(),
     readOnlyContextKey: isReservedContextKey,
+    ...(transaction ? { messageCreatedAt: transaction.createdAt } : {}),
     message,
     envelope: {
       from: transaction?.mailFrom ?? '',

@@ -22,6 +22,8 @@ export interface ClientInfo {
   remotePort: number;
   localAddress: string;
   localPort: number;
+  /** The listener the client came in on ("host:port" as configured); absent outside the SMTP listeners. */
+  listener?: string;
   tls: boolean;
   /** Listener and peer `Context = [...]` values: the connection context starts with them. */
   context?: Record<string, string>;
@@ -39,6 +41,7 @@ export class ConnectionState {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
+  readonly listener: string | undefined;
   readonly hostname: string;
   readonly banner: string;
   readonly limits: SessionLimits;
@@ -61,6 +64,7 @@ export class ConnectionState {
     this.remotePort = init.remotePort;
     this.localAddress = init.localAddress;
     this.localPort = init.localPort;
+    this.listener = init.listener;
     this.hostname = init.hostname;
     this.banner = init.banner;
     this.limits = init.limits ?? NO_LIMITS;
@@ -182,6 +186,8 @@ export class Transaction {
   probe: ProbeState = { state: 'none' };
   /** Recipient call-ahead results, one per RCPT TO asked about, for the transaction's log line. */
   readonly recipientChecks: Array<{ recipient: string; result?: string; reason: string; cached?: boolean }> = [];
+  /** When MAIL FROM made the transaction, ms since the epoch: the message's creation time (ec_get_message_creation_time). */
+  readonly createdAt = Date.now();
   /** The MAIL FROM BY parameter (RFC 2852), when the client gave one. */
   deliverBy?: DeliverBy;
   /** What the transaction's scripts tested with `duplicate` (RFC 7352), recorded once its result is carried out. */

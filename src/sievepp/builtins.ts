@@ -7,12 +7,14 @@ import { sieveppActions } from './builtin-actions.js';
 import { sieveppValueFunctions } from './builtin-functions.js';
 import { sieveppTests } from './builtin-tests.js';
 import { FunctionRegistry } from './functions.js';
+import { auditConnectionFunctions } from './functions/audit-connections.js';
 import { cidrFunctions } from './functions/cidr.js';
 import { counterFunctions } from './functions/counters.js';
 import { datasourceFunctions } from './functions/datasource.js';
 import { deliveryFunctions } from './functions/delivery.js';
 import { errorModeFunctions } from './functions/error-mode.js';
 import { esmtpFunctions } from './functions/esmtp.js';
+import { gaugeCacheFunctions } from './functions/gauge-cache.js';
 import { hashFunctions } from './functions/hash.js';
 import { includeFunctions } from './functions/include.js';
 import { interfaceFunctions } from './functions/interfaces.js';
@@ -38,6 +40,7 @@ export function builtinFunctions(): FunctionRegistry {
     ...stringFunctions,
     ...messageFunctions,
     ...counterFunctions,
+    ...auditConnectionFunctions,
     ...datasourceFunctions,
     ...deliveryFunctions,
     ...routingFunctions,
@@ -49,6 +52,7 @@ export function builtinFunctions(): FunctionRegistry {
     ...spoolSpaceFunctions,
     ...throttleFunctions,
     ...sharedThrottleFunctions,
+    ...gaugeCacheFunctions,
     ...errorModeFunctions,
     ...rfc2047AddressFunctions,
     ...traceContextFunctions,

@@ -11,6 +11,7 @@ import type { Runtime } from '../sieve/runtime/runtime.js';
 import type { CidrTables } from './cidr.js';
 import type { CounterStore } from './counters.js';
 import type { Datasources } from './datasource.js';
+import type { GaugeStore } from './gauges.js';
 import type { ThrottleStore } from './throttles.js';
 
 export interface MomentumContext extends ExecutionContext {
@@ -24,6 +25,8 @@ export interface MomentumContext extends ExecutionContext {
   connectionContext?: Map<string, string>;
   /** `vctx_mess`: the transaction's Map, new for each transaction. */
   messageContext?: Map<string, string>;
+  /** When the message was made (MAIL FROM accepted), ms since the epoch; unset before there is one (ec_get_message_creation_time). */
+  messageCreatedAt?: number;
   /** Context keys only the host writes (the server's own variables): a script's write is a runtime error. */
   readOnlyContextKey?(key: string): boolean;
 }
@@ -60,6 +63,15 @@ export interface MomentumHost extends SieveHost {
   throttles?: ThrottleStore;
   /** ec_shared_throttle_*: the throttles counted across the cluster (Redis; without it, this server's), kept for the process's life. */
   sharedThrottles?: ThrottleStore;
+  /**
+   * audit_connections_on_listener / _on_service, audit_service: connections
+   * open now from the block `ip/mask`, on the run's session's listener or on
+   * every SMTP listener of the server; undefined for a listener when the
+   * session came in on none (a milter or policy service front door).
+   */
+  liveConnections?(ip: string, mask: number, on: 'listener' | 'service'): number | undefined | Promise<number | undefined>;
+  /** ec_gauge_cache_*: the gauge caches, kept for the process's life (gauges.ts). */
+  gauges?: GaugeStore;
   /** ec_spool_space: the sizes of the file system that holds the spool, in octets (statfs(2): its size, what is free, what an unprivileged writer may still take). */
   spoolSpace?(): Promise<{ total: number; free: number; available: number }>;
 }

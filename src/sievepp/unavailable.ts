@@ -9,9 +9,8 @@ const REASONS: ReadonlyArray<[RegExp, string]> = [
   [/^snmp_/, 'SNMP traps'],
   [/^(ec_)?thread_pool_/, "Momentum's thread pool statistics"],
   [/^ec_(dk_|dkim_(?!domains$|responsible_domain$))/, 'DKIM and DomainKeys signing (signing belongs to the delivering MTA)'],
-  [/^ec_(bounce_|rfc3464|mem_usage|host_fingerprint|cluster_|gauge_|config|valid_binding|get_message_(num_retries|creation_time|code|spool_name|id)$)/, "Momentum's delivery queue, cluster and host introspection"],
+  [/^ec_(bounce_|rfc3464|mem_usage|host_fingerprint|cluster_|config|valid_binding|get_message_(num_retries|code|spool_name|id)$)/, "Momentum's delivery queue, cluster and host introspection"],
   [/^pe2_|^ec_url_ripper|^fbl_|^seedlist/, 'a Momentum module smtp-cbv does not include'],
-  [/^audit_(connections_on_listener|connections_on_service|service)$/, "the inbound_audit module's per-listener and per-service statistics"],
 ];
 
 /** The message for a Momentum name we know and chose not to implement; undefined for anything else. */

@@ -6,7 +6,8 @@
  * total from that address over every worker. So `max_connections_per_ip`
  * holds for the server, not for each worker. A channel keeps its messages
  * in order, so an open is never counted before the close that came first;
- * a worker that dies stops counting at once.
+ * a worker that dies stops counting at once. The primary also answers for
+ * a CIDR block, on one listener or on all (audit_connections_on_*).
  *
  * The primary's half is ConnectionTally; a worker's is ClusterConnections.
  */
@@ -17,8 +18,12 @@ const CONNECTIONS = 'smtp-cbv:connections';
 
 interface ConnectionMessage {
   type: typeof CONNECTIONS;
-  op: 'open' | 'close' | 'count';
+  op: 'open' | 'close' | 'count' | 'block';
   ip: string;
+  /** open, close: the listener the connection came in on; block: the listener counted (absent: all). */
+  listener?: string;
+  /** block: the prefix length. */
+  mask?: number;
   seq?: number;
 }
 
@@ -30,14 +35,19 @@ export class ClusterConnections implements ConnectionCounter {
 
   constructor(private readonly primary: PrimaryChannel = primaryChannel()) {}
 
-  open(ip: string): Promise<number> {
-    this.local.add(ip, 1);
-    return this.ask('open', ip);
+  open(ip: string, listener?: string): Promise<number> {
+    this.local.add(ip, 1, listener);
+    return this.ask('open', ip, listener);
   }
 
-  close(ip: string): void {
-    if (this.local.add(ip, -1) === 0) this.known.delete(ip);
-    this.primary.tell<ConnectionMessage>({ type: CONNECTIONS, op: 'close', ip });
+  close(ip: string, listener?: string): void {
+    if (this.local.add(ip, -1, listener) === 0) this.known.delete(ip);
+    this.primary.tell<ConnectionMessage>({ type: CONNECTIONS, op: 'close', ip, ...(listener === undefined ? {} : { listener }) });
+  }
+
+  /** The primary's count for the block, or this worker's own when it does not answer. */
+  inBlock(ip: string, mask: number, listener?: string): Promise<number> {
+    return this.primary.ask<number, ConnectionMessage>({ type: CONNECTIONS, op: 'block', ip, mask, ...(listener === undefined ? {} : { listener }) }, () => this.local.inBlock(ip, mask, listener));
   }
 
   count(ip: string): Promise<number> {
@@ -48,8 +58,8 @@ export class ClusterConnections implements ConnectionCounter {
     return this.known.get(ip) ?? this.local.current(ip);
   }
 
-  private async ask(op: 'open' | 'count', ip: string): Promise<number> {
-    const total = await this.primary.ask<number, ConnectionMessage>({ type: CONNECTIONS, op, ip }, () => this.local.current(ip));
+  private async ask(op: 'open' | 'count', ip: string, listener?: string): Promise<number> {
+    const total = await this.primary.ask<number, ConnectionMessage>({ type: CONNECTIONS, op, ip, ...(listener === undefined ? {} : { listener }) }, () => this.local.current(ip));
     if (this.local.current(ip) > 0) this.known.set(ip, total);
     return total;
   }
@@ -66,15 +76,19 @@ export class ConnectionTally {
   handle(worker: { id: number; send(message: unknown): unknown }, message: unknown): boolean {
     const m = message as Partial<ConnectionMessage> | null;
     if (m?.type !== CONNECTIONS || typeof m.ip !== 'string') return false;
+    if (m.op === 'block') {
+      answer(worker, m as ConnectionMessage, this.total.inBlock(m.ip, m.mask ?? 128, m.listener));
+      return true;
+    }
     if (this.gone.has(worker.id)) return true;
     const own = this.byWorker.get(worker.id) ?? new LocalConnections();
     this.byWorker.set(worker.id, own);
     if (m.op === 'open') {
-      own.add(m.ip, 1);
-      this.total.add(m.ip, 1);
-    } else if (m.op === 'close' && own.current(m.ip) > 0) {
-      own.add(m.ip, -1);
-      this.total.add(m.ip, -1);
+      own.add(m.ip, 1, m.listener);
+      this.total.add(m.ip, 1, m.listener);
+    } else if (m.op === 'close' && own.current(m.ip, m.listener) > 0) {
+      own.add(m.ip, -1, m.listener);
+      this.total.add(m.ip, -1, m.listener);
     }
     answer(worker, m as ConnectionMessage, this.total.current(m.ip));
     return true;
@@ -85,7 +99,7 @@ export class ConnectionTally {
     const own = this.byWorker.get(workerId);
     this.byWorker.delete(workerId);
     this.gone.add(workerId);
-    if (own) for (const [ip, n] of own.entries()) this.total.add(ip, -n);
+    if (own) for (const [listener, ip, n] of own.byListener()) this.total.add(ip, -n, listener);
   }
 
   /** Connections open from `ip`, every worker together. */

@@ -11,14 +11,24 @@
  * Redis is down the local count answers; when it returns, the process
  * writes its counts afresh under a new id (what it missed meanwhile
  * cannot be patched up field by field).
+ *
+ * Each connection is counted with the listener it came in on ("host:port"
+ * as configured), so that audit_connections_on_listener and _on_service
+ * (sieve-ref-audit-connections-on-*.md) can count the connections from a
+ * CIDR block on one listener or on all (`inBlock`). A block is summed over
+ * the addresses connected now, so it costs as many as there are.
  */
+import { blockOf } from '../sievepp/counters.js';
+import { ipaddr } from '../sievepp/ipaddr.js';
 import type { RedisLink } from './redis-link.js';
 
 export interface ConnectionCounter {
-  /** One more connection from `ip`: how many are open from it now, this one included (at once when counted here). */
-  open(ip: string): number | Promise<number>;
-  /** A connection from `ip` ended. */
-  close(ip: string): void;
+  /** One more connection from `ip` (on `listener`): how many are open from it now, this one included (at once when counted here). */
+  open(ip: string, listener?: string): number | Promise<number>;
+  /** A connection from `ip` (on `listener`) ended. */
+  close(ip: string, listener?: string): void;
+  /** Connections open now from the block `ip/mask`, on `listener` or, without one, on every listener. */
+  inBlock(ip: string, mask: number, listener?: string): number | Promise<number>;
   /** How many connections from `ip` are open now. */
   count(ip: string): Promise<number>;
   /**
@@ -31,22 +41,43 @@ export interface ConnectionCounter {
 
 export class LocalConnections implements ConnectionCounter {
   private readonly perIp = new Map<string, number>();
+  /** The same per listener ("" for a connection counted without one). */
+  private readonly perListener = new Map<string, Map<string, number>>();
 
   // Answered at once: a promise here was one more wait for every connection.
-  open(ip: string): number {
-    return this.add(ip, 1);
+  open(ip: string, listener = ''): number {
+    return this.add(ip, 1, listener);
   }
 
-  close(ip: string): void {
-    this.add(ip, -1);
+  close(ip: string, listener = ''): void {
+    this.add(ip, -1, listener);
+  }
+
+  inBlock(ip: string, mask: number, listener?: string): number {
+    const block = blockOf(ip, mask);
+    const counts = listener === undefined ? this.perIp : this.perListener.get(listener);
+    if (!block || !counts) return 0;
+    let n = 0;
+    for (const [from, k] of counts) {
+      if (!ipaddr().isValid(from)) continue;
+      const addr = ipaddr().process(from);
+      if (addr.kind() === block[0].kind() && addr.match(block)) n += k;
+    }
+    return n;
+  }
+
+  /** Every listener, address and count, to take back what a worker held (cluster-connections.ts). */
+  *byListener(): Generator<[string, string, number]> {
+    for (const [listener, counts] of this.perListener) for (const [ip, n] of counts) yield [listener, ip, n];
   }
 
   async count(ip: string): Promise<number> {
     return this.current(ip);
   }
 
-  current(ip: string): number {
-    return this.perIp.get(ip) ?? 0;
+  /** Connections open from `ip`; with `listener`, on that listener only. */
+  current(ip: string, listener?: string): number {
+    return (listener === undefined ? this.perIp : this.perListener.get(listener))?.get(ip) ?? 0;
   }
 
   /** Every address with its count, for a fresh snapshot elsewhere. */
@@ -54,12 +85,21 @@ export class LocalConnections implements ConnectionCounter {
     return this.perIp.entries();
   }
 
-  add(ip: string, by: number): number {
-    const n = (this.perIp.get(ip) ?? 0) + by;
-    if (n > 0) this.perIp.set(ip, n);
-    else this.perIp.delete(ip);
-    return Math.max(0, n);
+  add(ip: string, by: number, listener = ''): number {
+    let own = this.perListener.get(listener);
+    if (!own) this.perListener.set(listener, (own = new Map()));
+    bump(own, ip, by);
+    if (!own.size) this.perListener.delete(listener);
+    return bump(this.perIp, ip, by);
   }
+}
+
+/** Adds `by` to `ip`'s count, dropping it at 0; the count after. */
+function bump(counts: Map<string, number>, ip: string, by: number): number {
+  const n = (counts.get(ip) ?? 0) + by;
+  if (n > 0) counts.set(ip, n);
+  else counts.delete(ip);
+  return Math.max(0, n);
 }
 
 /** KEYS[1]: the IP's hash. ARGV: field, delta, prefix of alive keys, key ttl ms. Returns the live sum. */
@@ -100,14 +140,26 @@ export class RedisConnections implements ConnectionCounter {
     this.heartbeat.unref();
   }
 
-  async open(ip: string): Promise<number> {
-    this.local.add(ip, 1);
+  async open(ip: string, listener?: string): Promise<number> {
+    this.local.add(ip, 1, listener);
     return this.exchange(ip, 1);
   }
 
-  close(ip: string): void {
-    this.local.add(ip, -1);
+  close(ip: string, listener?: string): void {
+    this.local.add(ip, -1, listener);
     void this.exchange(ip, -1);
+  }
+
+  /**
+   * Redis keeps one hash per address, not per block or listener: one
+   * address on every listener (a full-length mask) is the shared count of
+   * every process; anything else is this process's own connections
+   * (docs/operations.md, "Workers").
+   */
+  inBlock(ip: string, mask: number, listener?: string): number | Promise<number> {
+    const block = blockOf(ip, mask);
+    if (listener === undefined && block && block[1] === (block[0].kind() === 'ipv4' ? 32 : 128)) return this.count(ip);
+    return this.local.inBlock(ip, mask, listener);
   }
 
   count(ip: string): Promise<number> {

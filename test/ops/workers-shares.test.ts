@@ -5,8 +5,9 @@
  * The bounds set for the whole server: `max_connections` connections at
  * once and `max_connections_per_ip` from one address, all workers together,
  * and Momentum's per-IP series (ec_ip_connections), named throttles
- * (ec_throttle_*) and, without Redis, shared throttles
- * (ec_shared_throttle_*) counted over every worker.
+ * (ec_throttle_*), without Redis shared throttles (ec_shared_throttle_*),
+ * gauge caches (ec_gauge_cache_*) and live connections
+ * (audit_connections_on_service) counted over every worker.
  *
  * The CBV state without Redis: one per-domain probe rate for all workers,
  * and one verdict cache.
@@ -116,15 +117,31 @@ async function serveTwo(name: string, listener: string, rest = ''): Promise<numb
   return port;
 }
 
-/** The greetings of four connections opened one after the other (so that the workers take turns), each closed at once. */
-async function greetingsOf(port: number): Promise<string[]> {
+/** The greetings of four connections opened one after the other (so that the workers take turns), each closed at once, or kept open in `held`. */
+async function greetingsOf(port: number, held?: RawSmtpClient[]): Promise<string[]> {
   const greetings: string[] = [];
   for (let i = 0; i < 4; i++) {
     const c = await RawSmtpClient.open(port);
     greetings.push((await c.reply()).text);
-    c.close();
+    if (held) held.push(c);
+    else c.close();
   }
   return greetings;
+}
+
+/**
+ * Two workers running `script` at connect, four connections one after the
+ * other (so that the workers take turns): the third and fourth get
+ * `refusal`. Each worker alone would have counted two at most, and let all
+ * four in.
+ */
+async function thirdRefused(name: string, script: string, refusal: string, o: { holdOpen?: boolean } = {}): Promise<void> {
+  await writeFile(join(dir, `${name}.siv`), script);
+  const port = await serveTwo(name, '', `sieve { script "connect_phase1" { source = "${name}.siv" } }\n`);
+  const held: RawSmtpClient[] = [];
+  expect(await greetingsOf(port, o.holdOpen ? held : undefined)).toEqual([expect.stringMatching(/^220 /), expect.stringMatching(/^220 /), refusal, refusal]);
+  for (const c of held) c.close();
+  await server!.stop();
 }
 
 /** Every message reached the next hop, and none twice (retries come every 0.3 s: a second copy would have come by now). */
@@ -139,12 +156,7 @@ describe('serve --workers: the bounds of the whole server', () => {
   it('holds max_connections for all workers together', async () => {
     const port = await serveTwo('bounded', 'max_connections = 2');
     const open: RawSmtpClient[] = [];
-    const greetings: number[] = [];
-    for (let i = 0; i < 4; i++) {
-      const c = await RawSmtpClient.open(port);
-      open.push(c);
-      greetings.push((await c.reply()).code);
-    }
+    const greetings = (await greetingsOf(port, open)).map((g) => Number(g.slice(0, 3)));
     // Each worker keeps one of the two: with both shares in use, the rest are refused.
     expect(greetings.filter((g) => g === 220).length).toBeLessThanOrEqual(2);
     expect(greetings.filter((g) => g === 421).length).toBeGreaterThanOrEqual(2);
@@ -179,27 +191,35 @@ describe('serve --workers: the bounds of the whole server', () => {
   }, 90_000);
 
   it("counts Momentum's per-IP series for all workers together, without Redis: the third connection is refused", async () => {
-    await writeFile(join(dir, 'connect.siv'), '$n = ec_ip_connections "0" "32";\nif ec_test :value "gt" :comparator "i;ascii-numeric" "${n}" "2" { ec_action 421 "4.7.0 too many connections"; }\n');
-    const port = await serveTwo('counted', '', 'sieve { script "connect_phase1" { source = "connect.siv" } }\n');
-    const greetings = await greetingsOf(port);
-    // Each worker alone saw two at most, and let all four in.
-    expect(greetings).toEqual([expect.stringMatching(/^220 /), expect.stringMatching(/^220 /), '421 4.7.0 too many connections', '421 4.7.0 too many connections']);
-    await server!.stop();
+    await thirdRefused('counted', '$n = ec_ip_connections "0" "32";\nif ec_test :value "gt" :comparator "i;ascii-numeric" "${n}" "2" { ec_action 421 "4.7.0 too many connections"; }\n', '421 4.7.0 too many connections');
   }, 90_000);
 });
 
 describe('serve --workers: named and shared throttles', () => {
   // Shared throttles without Redis are the server's (docs/operations.md, "Workers"): counted in the primary too, apart from the named ones.
   it.each(['ec_throttle', 'ec_shared_throttle'])('%s_*: one throttle for both workers together, the third connection in the window refused', async (family) => {
-    await writeFile(
-      join(dir, `${family}.siv`),
+    await thirdRefused(
+      `throttled-${family}`,
       `${family}_create "connects" "2/3600";\n${family}_inc "connects";\n$over = ${family}_check "connects";\nif ec_test :is $over "true" { ec_action 421 "4.7.0 throttled"; }\n`,
+      '421 4.7.0 throttled',
     );
-    const port = await serveTwo(`throttled-${family}`, '', `sieve { script "connect_phase1" { source = "${family}.siv" } }\n`);
-    const greetings = await greetingsOf(port);
-    // Each worker alone counted two at most, and would have let all four in.
-    expect(greetings).toEqual([expect.stringMatching(/^220 /), expect.stringMatching(/^220 /), '421 4.7.0 throttled', '421 4.7.0 throttled']);
-    await server!.stop();
+  }, 90_000);
+});
+
+describe('serve --workers: named throttles', () => {
+  it('counts a named throttle for both workers together: the third connection in the window is refused', async () => {
+    await thirdRefused('throttled', 'ec_throttle_create "connects" "2/3600";\nec_throttle_inc "connects";\n$over = ec_throttle_check "connects";\nif ec_test :is $over "true" { ec_action 421 "4.7.0 throttled"; }\n', '421 4.7.0 throttled');
+  }, 90_000);
+});
+
+describe('serve --workers: gauge caches and live connections', () => {
+  it('moves one gauge for both workers together: the third connection is refused', async () => {
+    await thirdRefused('gauged', 'ec_gauge_cache_init "connects" 10 300;\nec_gauge_cache_inc "connects" "all";\n$n = ec_gauge_cache_get "connects" "all";\nif ec_test :value "gt" :comparator "i;ascii-numeric" $n "2" { ec_action 421 "4.7.0 gauged"; }\n', '421 4.7.0 gauged');
+  }, 90_000);
+
+  it("counts audit_connections_on_service over both workers' open connections", async () => {
+    // Held open: each worker holds two, and each alone would count its own two.
+    await thirdRefused('audited', '($n) = audit_connections_on_service "/24";\nif ec_test :value "gt" :comparator "i;ascii-numeric" "${n}" "2" { ec_action 421 "4.7.0 busy"; }\n', '421 4.7.0 busy', { holdOpen: true });
   }, 90_000);
 });
 

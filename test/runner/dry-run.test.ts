@@ -62,6 +62,15 @@ describe('dryRun over the example policy', () => {
     expect(p.trace.filter((t) => t.event.kind === 'test').map((t) => [t.event.name, t.event.pos.line, (t.event as { result: boolean }).result])).toEqual([['ec_test', 4, true]]);
   });
 
+  it('counts its one session as the one connection open, for audit_connections_on_*', async () => {
+    const r = await dryRun({
+      scripts: { connect: '($l) = audit_connections_on_listener "/32";\n($s) = audit_connections_on_service "/24";\n($o) = audit_connections_on_service "198.51.100.0/24";\nec_action 421 "4.7.0 ${l} ${s} ${o}";' },
+      phases: ['connect'],
+      envelope: { from: 'a@b.test', to: ['c@d.test'] },
+    });
+    expect(r.phases[0]!.replyText).toBe('421 4.7.0 1 1 0');
+  });
+
   it('reports compile errors with positions and runs nothing', async () => {
     const r = await dryRun({ scripts: { mailfrom: 'if header :is "Subject" "x" { discard; }' }, envelope: { from: 'a@b.test', to: ['c@d.test'] } });
     expect(r.phases).toEqual([]);

@@ -59,7 +59,7 @@ describe('services', () => {
     expect(lines.filter((l) => l.event === 'reconfigure')).toHaveLength(1);
   });
 
-  it('the named throttles live across a reload that opens the Sieve++ services afresh (a changed Datasource)', () => {
+  it('the named throttles and gauge caches live across a reload that opens the Sieve++ services afresh (a changed Datasource)', () => {
     const { logger } = capture();
     const services = createServices(config('Datasource "a" { uri = ( "csv:" ) }\n'), logger, new MaildirSpool(dir));
     const before = services.momentum!;
@@ -68,6 +68,12 @@ describe('services', () => {
     expect(services.momentum).not.toBe(before);
     expect(services.momentum!.throttles).toBe(before.throttles);
     expect(services.momentum!.throttles!.exceeded('t', 1)).toBe(false);
+    // And so do the gauge caches, with what they counted.
+    before.gauges!.init('g', { size: 10, ttlSeconds: 60 });
+    before.gauges!.inc('g', 'k', 0);
+    services.reconfigure(config('Datasource "c" { uri = ( "csv:" ) }\n'));
+    expect(services.momentum!.gauges).toBe(before.gauges);
+    expect(services.momentum!.gauges!.get('g', 'k', 1)).toBe(1);
     // siv_throttle_cache_size: Momentum's option, 1000 by default.
     expect((services.momentum!.throttles as NamedThrottles).capacity).toBe(1000);
     expect((createServices(config('siv_throttle_cache_size = 20\n'), logger, new MaildirSpool(dir)).momentum!.throttles as NamedThrottles).capacity).toBe(20);

@@ -22,12 +22,14 @@ export interface RunOptions {
   phase?: string;
   connection?: Map<string, string>;
   messageContext?: Map<string, string>;
+  /** When the message was made, ms (MomentumContext.messageCreatedAt). */
+  messageCreatedAt?: number;
 }
 
 export async function runPP(script: string, o: RunOptions = {}): Promise<ExecutionResult> {
   const message = o.message === undefined ? parseMessage(MESSAGE) : o.message === null ? null : parseMessage(o.message);
   const envelope: Envelope = { from: 'joe@example.com', to: ['alice@example.org'], ...o.envelope };
-  return execute(compiledPP(script, o.compile), { message, envelope, phase: o.phase, connectionContext: o.connection, messageContext: o.messageContext }, o.host ?? {});
+  return execute(compiledPP(script, o.compile), { message, envelope, phase: o.phase, connectionContext: o.connection, messageContext: o.messageContext, ...(o.messageCreatedAt === undefined ? {} : { messageCreatedAt: o.messageCreatedAt }) }, o.host ?? {});
 }
 
 /** Runs a script without errors and returns the value of `$name`. */

@@ -14,10 +14,12 @@ import { CidrTables } from '../../src/sievepp/cidr.js';
 import { MemoryCounterStore } from '../../src/sievepp/counters.js';
 import { CachedDatasource, DEFAULT_CACHE } from '../../src/sievepp/datasource.js';
 import { openDatasource } from '../../src/sievepp/datasources/index.js';
+import { NamedGauges } from '../../src/sievepp/gauges.js';
 import type { MomentumHost } from '../../src/sievepp/host.js';
 import { getValue } from '../../src/sievepp/values.js';
+import { LocalConnections } from '../../src/store/connections.js';
 import { productFunctions } from '../../src/policy/functions.js';
-import { type RunOptions, runPP, valueOf } from './helpers.js';
+import { compileErrors, type RunOptions, runPP, valueOf } from './helpers.js';
 
 const DOCS = path.resolve('../shared/momentum-docs/scripts');
 const present = existsSync(DOCS);
@@ -198,6 +200,24 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect(acts(await run('032-audit-series.siv', { host: host(s) }))).toEqual(['ec_tarpit 10']);
       expect(acts(await run('033-audit-series-hash.siv', { host: host(s) }))).toEqual(['ec_tarpit 10']);
       expect(acts(await run('032-audit-series.siv', { host: host(store()) }))).toEqual([]);
+    });
+
+    it('029, 030, 034: audit_connections_on_listener, _on_service and audit_service tarpit a /32 with more than 1000 connections open, a /24 with more than 10000', async () => {
+      // The client 192.0.2.3 on listener L; its /24 neighbours on another listener.
+      const L = '127.0.0.1:25';
+      const live = (c: LocalConnections): MomentumHost => ({ maxTarpitSeconds: 60, liveConnections: (ip, mask, on) => (on === 'service' ? c.inBlock(ip, mask) : c.inBlock(ip, mask, L)) });
+      const busy = new LocalConnections();
+      for (let i = 0; i < 1001; i++) busy.open('192.0.2.3', L);
+      for (const file of ['029-audit-connections-on-listener.siv', '030-audit-connections-on-service.siv', '034-audit-service.siv']) {
+        expect(acts(await run(file, { host: live(busy) }))).toEqual(['ec_tarpit 10']);
+        expect(acts(await run(file, { host: live(new LocalConnections()) }))).toEqual([]);
+      }
+      // 10,001 from the /24 on another listener: the service's /24 count passes 10,000, the listener's does not.
+      const block = new LocalConnections();
+      for (let i = 0; i < 10_001; i++) block.open(`192.0.2.${10 + (i % 200)}`, '127.0.0.1:587');
+      expect(acts(await run('030-audit-connections-on-service.siv', { host: live(block) }))).toEqual(['ec_tarpit 10']);
+      expect(acts(await run('034-audit-service.siv', { host: live(block) }))).toEqual(['ec_tarpit 10']);
+      expect(acts(await run('029-audit-connections-on-listener.siv', { host: live(block) }))).toEqual([]);
     });
 
     it('084: ec_interfaces lists our IPv4 addresses but 127.0.0.1; a HELO naming one of them is refused', async () => {
@@ -468,6 +488,36 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect(acts(await run('117-ec-spool-space.siv', { host: { spoolSpace: async () => ({ total: 100 * gib, free: 60 * gib, available: 55 * gib }) } }))).toEqual([]);
       // Without a spool the call is a runtime error, not a made-up answer.
       expect((await run('117-ec-spool-space.siv')).errors.map((e) => e.message).join(' ')).toMatch(/ec_spool_space: this host has no spool/);
+    });
+
+    it('066: ec_gauge_cache counts each authenticated user\'s messages; past 10 the next is refused', async () => {
+      const host: MomentumHost = { gauges: new NamedGauges(), now: () => new Date(0) };
+      for (let i = 1; i <= 10; i++) {
+        const r = await run('066-ec-gauge-cache.siv', { host, conn: { auth_user: 'joe' } });
+        ok(r);
+        expect([getValue(r.runtime, 'test'), acts(r)]).toEqual([String(i), []]);
+      }
+      expect(acts(await run('066-ec-gauge-cache.siv', { host, conn: { auth_user: 'joe' } }))).toEqual(['ec_action 550 "Too much spamming"']);
+      // Another user has a gauge of their own.
+      expect(await value('066-ec-gauge-cache.siv', 'test', { host, conn: { auth_user: 'ann' } })).toBe('1');
+    });
+
+    // The page writes the current time as "%{t}", which no Momentum page defines as a macro (a bare %{name}
+    // reads a context variable); smtp-cbv keeps it as written, and ec_add refuses it. With the time
+    // written as the SPF macro %{spfv1:t} the page's checks hold.
+    it('068: ec_get_message_creation_time is the message\'s creation in whole seconds; from now to 15 s on passes, earlier or later fails', async () => {
+      expect((await run('068-ec-get-message-creation-time.siv', { messageCreatedAt: Date.now() })).errors.map((e) => e.message)).toEqual(["ec_add: argument 1 must be a number, not '%{t}'"]);
+      const script = doc('068-ec-get-message-creation-time.siv').replace('"%{t}"', '"%{spfv1:t}"');
+      const at = (messageCreatedAt: number) => runPP(script, { messageCreatedAt, compile: { functions: productFunctions() } });
+      const now = Date.now();
+      const r = await at(now);
+      ok(r);
+      expect([getValue(r.runtime, 't'), acts(r)]).toEqual([String(Math.floor(now / 1000)), []]);
+      expect(acts(await at(now - 60_000))[0]).toMatch(/^ec_action 550 "ec_get_message_creation_time failed\.  \d+ is less than \d+"$/);
+      expect(acts(await at(now + 60_000))[0]).toMatch(/is greater than than/);
+      // No message, no time: a runtime error, and a compile error where the phase has none.
+      expect((await runPP('$t = ec_get_message_creation_time;')).errors.map((e) => e.message)).toEqual(['ec_get_message_creation_time: there is no message in this run']);
+      expect(compileErrors('$t = ec_get_message_creation_time;', { phase: 'mailfrom' })).toEqual(['1:6: ec_get_message_creation_time is not allowed in the mailfrom phase (only in rcptto, data, each_rcpt, spool)']);
     });
 
     it('051, 056, 104, 105, 118: arithmetic prints as C does', async () => {

@@ -197,6 +197,19 @@ describe.skipIf(NO_REDIS)('shared single flight and leases (needs redis-server)'
     await two.stop();
   });
 
+  it('a block of connections: one address is every process\'s count, a wider block or one listener this process\'s own', async () => {
+    const prefix = `b${++prefixN}:`;
+    const [one, two] = [new RedisConnections(await link(prefix), 60_000), new RedisConnections(await link(prefix), 60_000)];
+    await one.open('192.0.2.1', 'L1');
+    await two.open('192.0.2.1', 'L2');
+    await two.open('192.0.2.9', 'L2');
+    expect([await one.inBlock('192.0.2.1', 32), await two.inBlock('192.0.2.1', 32)]).toEqual([2, 2]);
+    // Redis keeps one count per address: a /24 and a listener are what each process holds.
+    expect([await one.inBlock('192.0.2.0', 24), await two.inBlock('192.0.2.0', 24), await two.inBlock('192.0.2.1', 32, 'L2'), await one.inBlock('192.0.2.1', 32, 'L2')]).toEqual([1, 2, 1, 0]);
+    await one.stop();
+    await two.stop();
+  });
+
   it('Sieve++ counters: what one process records the other counts, over a CIDR block and a range of windows', async () => {
     const prefix = `k${++prefixN}:`;
     const [one, two] = [new SharedCounterStore(await link(prefix)), new SharedCounterStore(await link(prefix))];

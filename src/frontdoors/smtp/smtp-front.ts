@@ -61,7 +61,7 @@ export class SmtpFront {
   /** One budget for every listener: the process's memory is one. */
   private readonly memory: MessageMemory;
   private listeners: SmtpListener[] = [];
-  private sessions = new Map<string, { session: Session; listener: SmtpListener; ip: string; counted: boolean }>();
+  private sessions = new Map<string, { session: Session; listener: SmtpListener; ip: string; on: string; counted: boolean }>();
   private readonly perIp: ConnectionCounter;
 
   constructor(
@@ -121,7 +121,7 @@ export class SmtpFront {
     const entry = this.sessions.get(id);
     if (!entry?.counted) return;
     entry.counted = false;
-    this.perIp.close(entry.ip);
+    this.perIp.close(entry.ip, entry.on);
   }
 
   private events(l: ListenerOptions, listener: () => SmtpListener) {
@@ -131,7 +131,9 @@ export class SmtpFront {
     const lost = async (): Promise<Answer> => ({ reply: replies.sessionLost, disconnect: true });
     return {
       connect: async (client: SmtpClient): Promise<Answer> => {
-        const counted = this.perIp.open(client.remoteAddress);
+        // Counted with its listener, as configured, for audit_connections_on_listener.
+        const on = `${l.host}:${l.port}`;
+        const counted = this.perIp.open(client.remoteAddress, on);
         const session = new Session(
           {
             id: client.id,
@@ -139,6 +141,7 @@ export class SmtpFront {
             remotePort: client.remotePort,
             localAddress: client.localAddress,
             localPort: client.localPort,
+            listener: on,
             tls: client.secure,
             context: l.contextFor?.(client.remoteAddress),
             hostname: l.hostname ?? this.options.hostname,
@@ -147,7 +150,7 @@ export class SmtpFront {
           },
           this.deps,
         );
-        this.sessions.set(client.id, { session, listener: listener(), ip: client.remoteAddress, counted: true });
+        this.sessions.set(client.id, { session, listener: listener(), ip: client.remoteAddress, on, counted: true });
         if ((typeof counted === 'number' ? counted : await counted) > (l.maxConnectionsPerIp ?? this.options.maxConnectionsPerIp)) {
           this.options.logger.info({ event: 'refused', session: client.id, client: client.remoteAddress, phase: 'connect', code: 421, reason: 'per-ip-limit' }, 'too many connections from one address');
           const reply = replies.tooManyFromAddress;

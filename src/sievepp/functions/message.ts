@@ -9,7 +9,7 @@ import { andThen, matchTest } from '../../sieve/interpreter.js';
 import { afterMimeTree, mimeTree, parseContentType, walkParts } from '../../sieve/runtime/mime.js';
 import type { Runtime } from '../../sieve/runtime/runtime.js';
 import { mapInSlices, type SieveFunction } from '../functions.js';
-import { contextValue, sessionOf } from '../host.js';
+import { contextValue, type MomentumContext, sessionOf } from '../host.js';
 
 const fromConnection = (name: string, key: string): SieveFunction => ({
   name,
@@ -26,6 +26,26 @@ const protocol: SieveFunction = {
   call(_b, rt) {
     const greeting = contextValue(sessionOf(rt).connection, 'ehlo_string') ?? '';
     return /^\s*helo\b/i.test(greeting) ? 'SMTP' : 'ESMTP';
+  },
+};
+
+/**
+ * When the message was made, in whole seconds since the epoch
+ * (sieve-ref-ec-get-message-creation-time.md): the server makes it when
+ * it accepts MAIL FROM, so the time is the transaction's start, the same
+ * in every later phase. The page's phases are those that have a message,
+ * from rcptto on; a run with no message time given is a runtime error
+ * rather than a made-up time.
+ */
+const creationTime: SieveFunction = {
+  name: 'ec_get_message_creation_time',
+  uses: { value: true },
+  phases: ['rcptto', 'data', 'each_rcpt', 'spool'],
+  params: [],
+  call(b, rt) {
+    const at = (rt.context as MomentumContext).messageCreatedAt;
+    if (at === undefined) return rt.fail('ec_get_message_creation_time: there is no message in this run', b.node.pos);
+    return String(Math.floor(at / 1000));
   },
 };
 
@@ -110,6 +130,7 @@ const mimeBoundary: SieveFunction = {
 
 export const messageFunctions: SieveFunction[] = [
   protocol,
+  creationTime,
   size,
   fromConnection('ec_get_message_received_from', 'remote_ip'),
   fromConnection('ec_get_message_received_from_port', 'remote_port'),
