@@ -3,6 +3,7 @@
  * phase's choices, and the message as the policy's header edits left it.
  */
 import { type Choices, choosesNothing, dropsMessage, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
+import { signMessage } from './dkim-signing.js';
 import { applyHeaderEdits } from './header-edits.js';
 import type { MessageSource } from './message-source.js';
 import type { Transaction } from './state.js';
@@ -86,9 +87,15 @@ export function planInFull(connection: Choices, tx: Transaction, data: Choices, 
     Object.assign(redirectDetails, c.redirectDetails);
   }
   edits.push(...data.headerEdits);
+  // ec_dkim_sign: signed last, over the message as edited (dkim-signing.ts).
+  const signs = [connection, txChoices, ...tx.recipients.map((r) => r.choices), data].flatMap((c) => c.dkim ?? []);
   const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(Object.keys(redirectDetails).length ? { redirectDetails } : {}), ...(mailFrom !== undefined ? { mailFrom } : {}) };
-  if (edited === undefined && !edits.length) return plan;
-  const rewritten = () => ({ ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.text(), edits), 'utf8') });
+  if (edited === undefined && !edits.length && !signs.length) return plan;
+  const rewritten = (): DeliveryPlan | Promise<DeliveryPlan> => {
+    // Unedited, the received octets are signed as they are (not re-encoded through text()).
+    const message = edited === undefined && !edits.length ? received.bytes() : Buffer.from(applyHeaderEdits(edited ?? received.text(), edits), 'utf8');
+    return signs.length ? signMessage(message, signs).then((signed) => ({ ...plan, message: signed })) : { ...plan, message };
+  };
   // A spooled message is loaded on the thread pool first, not read whole on the event loop.
   const loading = edited === undefined ? received.load?.() : undefined;
   return loading ? loading.then(rewritten) : rewritten();

@@ -11,6 +11,7 @@ import { cidrFunctions } from './functions/cidr.js';
 import { counterFunctions } from './functions/counters.js';
 import { datasourceFunctions } from './functions/datasource.js';
 import { deliveryFunctions } from './functions/delivery.js';
+import { dkimSignFunctions } from './functions/dkim-sign.js';
 import { errorModeFunctions } from './functions/error-mode.js';
 import { esmtpFunctions } from './functions/esmtp.js';
 import { hashFunctions } from './functions/hash.js';
@@ -49,5 +50,6 @@ export function builtinFunctions(): FunctionRegistry {
     ...errorModeFunctions,
     ...rfc2047AddressFunctions,
     ...traceContextFunctions,
+    ...dkimSignFunctions,
   ]));
 }
