@@ -2,8 +2,8 @@
  * The long-lived services Momentum's Sieve++ functions reach through the
  * host (src/sievepp/host.ts): the configured datasources (with their result
  * caches), the CIDR tables (`cidr_list` scopes, and what define_cidr adds),
- * the per-IP counters, the named throttles, the ec_include loader and
- * ec_log_file's writer.
+ * the per-IP counters, the named throttles, the ec_include loader,
+ * ec_log_file's writer and ec_dkim_sign's defaults (the opendkim scope).
  *
  * Create them once per process and keep them across reloads: a datasource
  * holds its connection and cache, the counters their history. The session
@@ -21,7 +21,7 @@ import type { MomentumHost } from '../sievepp/host.js';
 import { includeLoader } from '../sievepp/include-loader.js';
 import { NamedThrottles, type ThrottleStore } from '../sievepp/throttles.js';
 
-export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles'>> & {
+export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles'>> & Pick<MomentumHost, 'dkim'> & {
   close(): void;
 };
 
@@ -61,6 +61,8 @@ export function createMomentumServices(config: Config, options: MomentumServiceO
     appendLog: (file, line) => void appendFile(path.resolve(baseDir, file), `${line}\n`).catch((e: unknown) => options.onLogError?.(file, e)),
     spoolSpace: () => fileSystemOf(config.spoolDir),
     throttles: options.throttles ?? new NamedThrottles(),
+    // ec_dkim_sign's defaults: the opendkim scope (src/config/dkim-sign.ts).
+    ...(config.dkimSign ? { dkim: config.dkimSign } : {}),
     close: () => datasources.forEach((d) => d.close?.()),
   };
 }

@@ -12,10 +12,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { dkimVerify } from 'mailauth';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/load.js';
 import { formatDiagnostic } from '../../src/diagnostics.js';
+import { createMomentumServices } from '../../src/policy/momentum-services.js';
 import { policyCompileOptions } from '../../src/policy/compile-options.js';
 import { SievePolicy } from '../../src/session/policy.js';
 import { compileSieve } from '../../src/sievepp/compile.js';
+import type { MomentumHost } from '../../src/sievepp/host.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { sendMail, startTestServer } from '../helpers/server-fixture.js';
 
@@ -55,11 +58,11 @@ function compile(text: string, file = 'data.siv') {
 }
 
 /** A server whose DATA script is `text`, with the key files under `keys` as the host's default key file. */
-async function serve(text: string, dkim: Record<string, string> = {}) {
+async function serve(text: string, momentum: Partial<MomentumHost> = { dkim: { keyfile: path.join(keys, '%{d}', '%{s}.key') } }) {
   const { script, errors } = compile(text);
   expect(errors).toEqual([]);
   const policy = new SievePolicy({ scripts: { data: { phase1: script! } }, runtimeError: 'fail' });
-  const t = await startTestServer(policy, { services: { momentum: { dkim: { keyfile: path.join(keys, '%{d}', '%{s}.key'), ...dkim } } } });
+  const t = await startTestServer(policy, { services: { momentum } });
   cleanups.push(() => t.close());
   return t;
 }
@@ -114,6 +117,26 @@ describe('ec_dkim_sign on the stored message', () => {
     const r = await sendMail(await t.client(), 'joe@example.org', ['bob@here.test'], MESSAGE);
     expect(r.end?.code).toBe(451);
     expect(await t.spooled()).toEqual([]);
+  });
+});
+
+describe('the opendkim scope gives the defaults', () => {
+  it("Momentum 4's opendkim example, with its key under the configuration: a bare ec_dkim_sign signs relaxed/relaxed with the listed fields", async () => {
+    const conf = path.join(keys, 'ecelerity.conf');
+    const text = 'opendkim "opendkim1" {\n  header_canon = "relaxed"\n  body_canon = "relaxed"\n  headerlist = ("from", "to", "message-id", "date", "subject", "Content-Type")\n  digest = "rsa-sha256"\n  key = "%{d}/%{s}.key"\n  selector = "sel1"\n  keycache_size = 2048\n  dkim_domain "ectest.example.com" {\n    selector = "dkim-s1024"\n  }\n}\n';
+    const r = parseConfigText(text, conf);
+    expect(r.diagnostics.map((d) => `${d.severity}: ${d.message}`)).toEqual([
+      "warning: Momentum's option 'keycache_size' in opendkim \"opendkim1\" has no effect in smtp-cbv: ignored",
+      "warning: Momentum's dkim_domain scope is not provided by smtp-cbv: ignored, with everything inside it",
+    ]);
+    const services = createMomentumServices(r.config!);
+    cleanups.push(async () => services.close());
+    expect(services.dkim).toMatchObject({ keyfile: path.join(keys, '%{d}/%{s}.key'), selector: 'sel1', header_canon: 'relaxed', headerlist: 'from:to:message-id:date:subject:Content-Type' });
+    const t = await serve('ec_dkim_sign;', services);
+    await sendMail(await t.client(), 'joe@example.org', ['bob@here.test'], MESSAGE);
+    const [m] = await t.spooled();
+    expect(m!.message).toMatch(/c=relaxed\/relaxed; d=example.org;\r\n h=Subject: Date: To: From; /);
+    expect(await verify(m!.message)).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
   });
 });
 

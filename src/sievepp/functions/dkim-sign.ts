@@ -39,7 +39,11 @@ export const dkimSignAction: ActionDef = {
 /** The parameters in force: the host's defaults, then the script's hash; names in lower case. */
 function parameters(b: Bound, rt: Runtime): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [k, v] of Object.entries(hostOf(rt).dkim ?? {})) out.set(k.toLowerCase(), v);
+  for (const [k, v] of Object.entries(hostOf(rt).dkim ?? {})) {
+    const problem = dkimParamProblem(k, v);
+    if (problem) rt.fail(`ec_dkim_sign: the configured default: ${problem}`, b.node.pos);
+    out.set(k.toLowerCase(), v);
+  }
   if (!b.args.length) return out;
   const given = argValue(b, rt, 0);
   if (!(given instanceof Map)) return rt.fail('ec_dkim_sign: the argument must be a hash of parameters (made by hash_create)', b.node.pos);
