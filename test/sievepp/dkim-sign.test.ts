@@ -20,6 +20,7 @@ import { SievePolicy } from '../../src/session/policy.js';
 import { compileSieve } from '../../src/sievepp/compile.js';
 import type { MomentumHost } from '../../src/sievepp/host.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
+import { startRelayServer } from '../helpers/relay-server.js';
 import { sendMail, startTestServer } from '../helpers/server-fixture.js';
 
 const DOCS = path.resolve('../shared/momentum-docs/scripts');
@@ -137,6 +138,21 @@ describe('the opendkim scope gives the defaults', () => {
     const [m] = await t.spooled();
     expect(m!.message).toMatch(/c=relaxed\/relaxed; d=example.org;\r\n h=Subject: Date: To: From; /);
     expect(await verify(m!.message)).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
+  });
+});
+
+describe('a relayed message', () => {
+  it('the whole server from its configuration: the message the next hop receives (dot-stuffed on the wire, two recipients in one copy) verifies', async () => {
+    const relay = await startRelayServer('if header :contains "Subject" "sign" { ec_header_add "X-Relayed" "yes"; ec_dkim_sign; }', [`opendkim { key = "${keys}/%{d}/%{s}.key" selector = "sel1" header_canon = "relaxed" headerlist = ( "From" "Subject" "X-Relayed" ) }`]);
+    cleanups.push(() => relay.stop());
+    const body = 'From: joe@example.org\r\nTo: bob@dest.test\r\nSubject: please sign\r\n\r\n..leading dot\r\n...two\r\nend\r\n';
+    // Written dot-stuffed as a client sends it (RFC 5321 4.5.2): the message is ".leading dot", "..two".
+    expect((await relay.send('joe@example.org', ['bob@dest.test', 'carol@dest.test'], body)).end?.code).toBe(250);
+    const [m] = await relay.arrived(relay.gateway, 'bob@dest.test');
+    expect(m!.to).toEqual(['bob@dest.test', 'carol@dest.test']);
+    expect(m!.data).toMatch(/^Received: [\s\S]*?\r\nDKIM-Signature: [\s\S]*?\r\nX-Relayed: yes\r\nFrom: joe@example.org\r\n/);
+    expect(m!.data).toContain('\r\n.leading dot\r\n..two\r\n');
+    expect(await verify(m!.data)).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
   });
 });
 
