@@ -113,6 +113,14 @@ describe('ec_dkim_sign on the stored message', () => {
     expect((await verify(m!.message.replace('[ok] ', '')))[0]!.result).toBe('fail');
   });
 
+  it('the From domain as written in any case finds the key under its lower-case name (domains are case-insensitive, RFC 1035 2.3.3; file names are not)', async () => {
+    const t = await serve('$p = hash_create; hash_set $p "selector" "sel1";\nec_dkim_sign $p;');
+    const r = await sendMail(await t.client(), 'joe@example.org', ['bob@here.test'], MESSAGE.replace('joe@example.org', 'joe@Example.ORG'));
+    expect(r.end?.code).toBe(250);
+    const [m] = await t.spooled();
+    expect(await verify(m!.message)).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
+  });
+
   it('a missing key file is the statement runtime error: 451 with runtime_error = fail, nothing stored', async () => {
     const t = await serve('$p = hash_create; hash_set $p "selector" "nokey";\nec_dkim_sign $p;');
     const r = await sendMail(await t.client(), 'joe@example.org', ['bob@here.test'], MESSAGE);

@@ -56,10 +56,15 @@ function parameters(b: Bound, rt: Runtime): Map<string, string> {
   return out;
 }
 
-/** The domain of the message's first From address: Momentum's responsible domain, and what DMARC aligns with (RFC 7489 3.1.1). */
+/**
+ * The domain of the message's first From address: Momentum's responsible
+ * domain, and what DMARC aligns with (RFC 7489 3.1.1). In lower case: the
+ * sender writes it in any case (RFC 1035 2.3.3), and it names the key's
+ * directory (%{d}), where case matters.
+ */
 function fromDomain(b: Bound, rt: Runtime): string | undefined {
   const from = headerValues(rt.requireMessage(b.node.pos), 'from')[0];
-  return from === undefined ? undefined : parseAddressList(from)?.[0]?.domain || undefined;
+  return from === undefined ? undefined : parseAddressList(from)?.[0]?.domain.toLowerCase() || undefined;
 }
 
 /** keybuf: the base64 of a key without its BEGIN/END lines, PKCS#8 or the PKCS#1 that openssl genrsa writes, as PEM. */
