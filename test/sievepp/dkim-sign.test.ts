@@ -121,6 +121,18 @@ describe('ec_dkim_sign on the stored message', () => {
     expect(await verify(m!.message)).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
   });
 
+  it('keybuf (the PKCS#1 key openssl genrsa writes, as one base64 line), lifetime and body_length_limit: x= and l= are written and the signature verifies', async () => {
+    const keybuf = privateKey.export({ format: 'der', type: 'pkcs1' }).toString('base64');
+    const t = await serve(`$p = hash_create; hash_set $p "selector" "sel1"; hash_set $p "keybuf" "${keybuf}"; hash_set $p "lifetime" "24"; hash_set $p "body_length_limit" "true";\nec_dkim_sign $p;`, {});
+    await sendMail(await t.client(), 'joe@example.org', ['bob@here.test'], MESSAGE);
+    const [m] = await t.spooled();
+    const sig = /DKIM-Signature:[^]*?(?=\r\n[^ \t])/.exec(m!.message)![0];
+    const t0 = Number(/t=(\d+)/.exec(sig)![1]);
+    expect(Number(/x=(\d+)/.exec(sig)![1]) - t0).toBe(24 * 3600);
+    expect(sig).toMatch(/l=\d+;/);
+    expect(await verify(m!.message)).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
+  });
+
   it('a missing key file is the statement runtime error: 451 with runtime_error = fail, nothing stored', async () => {
     const t = await serve('$p = hash_create; hash_set $p "selector" "nokey";\nec_dkim_sign $p;');
     const r = await sendMail(await t.client(), 'joe@example.org', ['bob@here.test'], MESSAGE);
@@ -171,6 +183,8 @@ describe('ec_dkim_sign parameters at compile time', () => {
     ['$p = hash_create;\nhash_set $p "digest" "sha512";\nec_dkim_sign $p;', "data.siv:2:22: error: ec_dkim_sign: digest 'sha512' is neither rsa-sha256 nor rsa-sha1"],
     ['$p = hash_create;\nhash_set $p "keyfile" "/k/%{x}.key";\nec_dkim_sign $p;', "data.siv:2:23: error: ec_dkim_sign: keyfile macro '%{x}' is unknown"],
     ['$p = hash_create;\nhash_set $p "headerlist" "Subject:Date";\nec_dkim_sign $p;', 'data.siv:2:26: error: ec_dkim_sign: headerlist must name From'],
+    ['$p = hash_create;\nhash_set $p "keyfile" "keys/%{s}.key";\nec_dkim_sign $p;', "data.siv:2:23: error: ec_dkim_sign: keyfile 'keys/%{s}.key' is not an absolute path"],
+    ['$p = hash_create;\nhash_set $p "identity" "joe@example.org";\nec_dkim_sign $p;', 'data.siv:2:13: error: ec_dkim_sign: identity (the i= tag) is not supported'],
     ['ec_dkim_sign "selector";', 'data.siv:1:14: error: ec_dkim_sign: the argument must be a variable holding a hash'],
   ])('%s', (text, error) => {
     const { errors } = compile(text);

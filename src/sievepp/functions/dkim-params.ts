@@ -96,7 +96,8 @@ export function dkimParamProblem(name: string, value?: string): string | undefin
       return entries.some((e) => e.replace(/[?*+]$/, '').toLowerCase() === 'from') ? undefined : 'headerlist must name From (RFC 6376 5.4)';
     }
     case 'keyfile': {
-      if (v === '') return 'keyfile is empty';
+      // Momentum's pages write absolute paths; a relative one would depend on the server's working directory.
+      if (!v.startsWith('/')) return `keyfile '${value}' is not an absolute path`;
       const macro = /%\{([^}]*)\}/.exec(v.replace(/%\{[ds]\}/g, ''));
       return macro ? `keyfile macro '%{${macro[1]}}' is unknown (only %{d}, the signing domain, and %{s}, the selector)` : undefined;
     }
