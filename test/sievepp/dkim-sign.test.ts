@@ -162,8 +162,8 @@ describe('the opendkim scope gives the defaults', () => {
 });
 
 describe('a relayed message', () => {
-  it('the whole server from its configuration: the message the next hop receives (dot-stuffed on the wire, two recipients in one copy) verifies', async () => {
-    const relay = await startRelayServer('if header :contains "Subject" "sign" { ec_header_add "X-Relayed" "yes"; ec_dkim_sign; }', [`opendkim { key = "${keys}/%{d}/%{s}.key" selector = "sel1" header_canon = "relaxed" headerlist = ( "From" "Subject" "X-Relayed" ) }`]);
+  it('the whole server from its configuration: the message the next hop receives (dot-stuffed on the wire, two recipients in one copy) verifies, and so does the redirect copy', async () => {
+    const relay = await startRelayServer('require "copy";\nif header :contains "Subject" "sign" { ec_header_add "X-Relayed" "yes"; ec_dkim_sign; redirect :copy "dave@elsewhere.test"; }', [`opendkim { key = "${keys}/%{d}/%{s}.key" selector = "sel1" header_canon = "relaxed" headerlist = ( "From" "Subject" "X-Relayed" ) }`]);
     cleanups.push(() => relay.stop());
     const body = 'From: joe@example.org\r\nTo: bob@dest.test\r\nSubject: please sign\r\n\r\n..leading dot\r\n...two\r\nend\r\n';
     // Written dot-stuffed as a client sends it (RFC 5321 4.5.2): the message is ".leading dot", "..two".
@@ -173,6 +173,9 @@ describe('a relayed message', () => {
     expect(m!.data).toMatch(/^Received: [\s\S]*?\r\nDKIM-Signature: [\s\S]*?\r\nX-Relayed: yes\r\nFrom: joe@example.org\r\n/);
     expect(m!.data).toContain('\r\n.leading dot\r\n..two\r\n');
     expect(await verify(m!.data)).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
+    // The redirect copy is the same signed message under the headers a redirect adds.
+    const [copy] = await relay.arrived(relay.gateway, 'dave@elsewhere.test');
+    expect(await verify(copy!.data)).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
   });
 });
 
