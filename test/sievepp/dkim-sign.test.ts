@@ -21,6 +21,8 @@ import { compileSieve } from '../../src/sievepp/compile.js';
 import type { MomentumHost } from '../../src/sievepp/host.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { startRelayServer } from '../helpers/relay-server.js';
+import { MilterClient, playTransaction } from '../helpers/milter-client.js';
+import { services as milterServices, sievePolicy, startMilter } from '../frontdoors/fixture.js';
 import { sendMail, startTestServer } from '../helpers/server-fixture.js';
 
 const DOCS = path.resolve('../shared/momentum-docs/scripts');
@@ -176,6 +178,21 @@ describe('a relayed message', () => {
     // The redirect copy is the same signed message under the headers a redirect adds.
     const [copy] = await relay.arrived(relay.gateway, 'dave@elsewhere.test');
     expect(await verify(copy!.data)).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
+  });
+});
+
+describe('through the milter', () => {
+  it('the signature goes to the MTA as a field inserted on top; the message with it, as the MTA would write it, verifies', async () => {
+    const { front, port } = await startMilter(sievePolicy({ data: '$p = hash_create; hash_set $p "selector" "sel1"; hash_set $p "header_canon" "relaxed";\nec_dkim_sign $p;' }), milterServices({ momentum: { dkim: { keyfile: path.join(keys, '%{d}', '%{s}.key') } } }));
+    cleanups.push(() => front.close(0));
+    const client = await MilterClient.open(port);
+    cleanups.push(async () => client.close());
+    await client.negotiate();
+    const { eom } = await playTransaction(client, { from: 'joe@example.org', to: ['bob@here.test'], message: MESSAGE });
+    expect(eom!.map((r) => r.kind)).toEqual(['insheader', 'continue']);
+    const ins = eom![0] as { kind: 'insheader'; index: number; name: string; value: string };
+    expect([ins.index, ins.name]).toEqual([0, 'DKIM-Signature']);
+    expect(await verify(`${ins.name}:${ins.value}\r\n${MESSAGE}`)).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
   });
 });
 
