@@ -135,6 +135,15 @@ describe('ec_dkim_sign on the stored message', () => {
     expect(await verify(m!.message)).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
   });
 
+  it("a script's base_domain overrides a configured signing_domain: the two are one parameter", async () => {
+    const t = await serve('$p = hash_create; hash_set $p "selector" "sel1"; hash_set $p "base_domain" "example.org";\nec_dkim_sign $p;', {
+      dkim: { keyfile: path.join(keys, '%{d}', '%{s}.key'), signing_domain: 'my.signing.domain.com' },
+    });
+    expect((await sendMail(await t.client(), 'joe@example.org', ['bob@here.test'], MESSAGE)).end?.code).toBe(250);
+    const [m] = await t.spooled();
+    expect(await verify(m!.message)).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
+  });
+
   it('a missing key file is the statement runtime error: 451 with runtime_error = fail, nothing stored', async () => {
     const t = await serve('$p = hash_create; hash_set $p "selector" "nokey";\nec_dkim_sign $p;');
     const r = await sendMail(await t.client(), 'joe@example.org', ['bob@here.test'], MESSAGE);

@@ -36,13 +36,16 @@ export const dkimSignAction: ActionDef = {
   },
 };
 
-/** The parameters in force: the host's defaults, then the script's hash; names in lower case. */
+/** A parameter's name in lower case, base_domain as its synonym signing_domain: a script's either overrides a default's either. */
+const nameOf = (k: string) => (k.toLowerCase() === 'base_domain' ? 'signing_domain' : k.toLowerCase());
+
+/** The parameters in force: the host's defaults, then the script's hash. */
 function parameters(b: Bound, rt: Runtime): Map<string, string> {
   const out = new Map<string, string>();
   for (const [k, v] of Object.entries(hostOf(rt).dkim ?? {})) {
     const problem = dkimParamProblem(k, v);
     if (problem) rt.fail(`ec_dkim_sign: the configured default: ${problem}`, b.node.pos);
-    out.set(k.toLowerCase(), v);
+    out.set(nameOf(k), v);
   }
   if (!b.args.length) return out;
   const given = argValue(b, rt, 0);
@@ -51,7 +54,7 @@ function parameters(b: Bound, rt: Runtime): Map<string, string> {
     const value = toStr(v);
     const problem = dkimParamProblem(k, value);
     if (problem) rt.fail(`ec_dkim_sign: ${problem}`, b.node.pos);
-    out.set(k.toLowerCase(), value.trim());
+    out.set(nameOf(k), value.trim());
   }
   return out;
 }
@@ -122,7 +125,7 @@ const dkimSign: SieveFunction = {
   },
   call(b, rt) {
     const p = parameters(b, rt);
-    const signingDomain = (p.get('signing_domain') ?? p.get('base_domain') ?? fromDomain(b, rt))?.replace(/\.$/, '');
+    const signingDomain = (p.get('signing_domain') ?? fromDomain(b, rt))?.replace(/\.$/, '');
     if (!signingDomain) return rt.fail('ec_dkim_sign: no signing domain: none configured or given, and the message has no From address', b.node.pos);
     const selector = p.get('selector');
     if (!selector) return rt.fail(`ec_dkim_sign: no selector for ${signingDomain}: give one ("selector") or configure a default`, b.node.pos);
