@@ -14,7 +14,7 @@ const SCOPES = new Set([
   'url_ripper', 'clamav', 'csapi', 'antivirus', 'beik', 'brightmail', 'cloudmark', 'commtouch', 'eleven', 'sophos',
   'delay_dsn', 'ec_logger', 'sievelib', 'spf_macros', 'senderid', 'ac_auth', 'auth_ds', 'inbound_audit', 'outbound_audit',
   'cidrdb', 'ds_core', 'ds_ldap', 'ds_pgsql', 'ds_odbc', 'seedlist', 'fbl', 'bounce_classifier_override', 'bounce_logger',
-  'mailloop', 'cluster', 'security', 'snmp', 'dkim_sign', 'opendkim', 'domainkeys', 'adaptive', 'alerting', 'engagement_tracker',
+  'mailloop', 'cluster', 'security', 'snmp', 'dkim_sign', 'dkim_domain', 'domainkeys', 'adaptive', 'alerting', 'engagement_tracker',
   'persist_io', 'msgc', 'http_io', 'ecstream', 'scriptlet', 'lua', 'modules', 'webui_common', 'rest', 'exim_compat',
   'maildir', 'as_logger', 'custom_logger', 'paniclog', 'mainlog', 'rejectlog', 'queue', 'tls_macros', 'smtp_auth',
   // The other modules of Momentum's reference (3-reference-modules-*.md, 4/modules/), by the scope names their examples write.
@@ -93,6 +93,15 @@ const SPF_OPTIONS = new Set([
   'fail_code', 'nxdomain_code', 'pass_code', 'permerror_code', 'softfail_code', 'unknown_code',
 ]);
 
+/**
+ * Options of Momentum's opendkim module (4/modules/opendkim.md) without a
+ * counterpart: its key cache (a key is read at each ec_dkim_sign), its own
+ * signing of every message (`sign_condition`), and the z=, testing and
+ * oversigning variants mailauth, which signs, does not write. Its
+ * `dkim_domain` scopes are ignored with everything inside them.
+ */
+const OPENDKIM_OPTIONS = new Set(['keycache_size', 'key_cache_size', 'neg_keycache_ttl', 'pos_keycache_ttl', 'sign_condition', 'copy_headers', 'testing', 'oversign_headerlist', 'skip_headerlist', 'base_domain']);
+
 /** Options of Momentum's sieve module that smtp-cbv does not use. */
 const SIEVE_OPTIONS = new Set(['cache_life', 'cache_size', 'debug', 'script_timeout', 'ec_error_mode', 'pool']);
 
@@ -106,7 +115,7 @@ const SIEVE_OPTIONS = new Set(['cache_life', 'cache_size', 'debug', 'script_time
  */
 const DATASOURCE_OPTIONS = new Set(['pool', 'serialized', 'connection_cache_size', 'connection_cache_life']);
 
-export type Where = 'root' | 'listener' | 'sieve' | 'spf_v1' | 'datasource' | 'other';
+export type Where = 'root' | 'listener' | 'sieve' | 'spf_v1' | 'datasource' | 'opendkim' | 'other';
 
 /** Where an option or scope written in a scope of this name would be. */
 export function whereOf(scopeName: string): Where {
@@ -116,6 +125,7 @@ export function whereOf(scopeName: string): Where {
   if (n === 'sieve') return 'sieve';
   if (n === 'spf_v1') return 'spf_v1';
   if (n === 'datasource') return 'datasource';
+  if (n === 'opendkim') return 'opendkim';
   // A Domain scope takes Momentum's global options (delivery settings per domain, docs/delivery.md).
   if (n === 'domain') return 'root';
   return 'other';
@@ -129,6 +139,6 @@ export function ignoredScope(type: string): string | undefined {
 /** A Momentum option smtp-cbv ignores in this place: the warning, or undefined. */
 export function ignoredOption(key: string, where: Where, label: string): string | undefined {
   const k = key.toLowerCase();
-  const known = where === 'listener' ? LISTENER_OPTIONS.has(k) : where === 'root' ? GLOBAL_OPTIONS.has(k) : where === 'sieve' ? SIEVE_OPTIONS.has(k) || k.startsWith('hook:') : where === 'spf_v1' ? SPF_OPTIONS.has(k) : where === 'datasource' ? DATASOURCE_OPTIONS.has(k) : false;
+  const known = where === 'listener' ? LISTENER_OPTIONS.has(k) : where === 'root' ? GLOBAL_OPTIONS.has(k) : where === 'sieve' ? SIEVE_OPTIONS.has(k) || k.startsWith('hook:') : where === 'spf_v1' ? SPF_OPTIONS.has(k) : where === 'datasource' ? DATASOURCE_OPTIONS.has(k) : where === 'opendkim' ? OPENDKIM_OPTIONS.has(k) : false;
   return known ? `Momentum's option '${key}' in ${label} has no effect in smtp-cbv: ignored` : undefined;
 }

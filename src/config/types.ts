@@ -221,6 +221,8 @@ export interface Config {
   mailboxes?: MailboxesConfig;
   /** Momentum's mail_loop (docs/server.md, "Mail loops"); null: no loop detection. */
   mailLoop?: MailLoopConfig | null;
+  /** The opendkim scope: ec_dkim_sign's defaults, under its parameter names (src/config/dkim-sign.ts); null without the scope. */
+  dkimSign?: Record<string, string> | null;
 }
 
 export interface RedisConfig {

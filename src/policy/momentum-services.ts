@@ -2,8 +2,9 @@
  * The long-lived services Momentum's Sieve++ functions reach through the
  * host (src/sievepp/host.ts): the configured datasources (with their result
  * caches), the CIDR tables (`cidr_list` scopes, and what define_cidr adds),
- * the per-IP counters, the named and shared throttles, the gauge caches, the ec_include loader and
- * ec_log_file's writer.
+ * the per-IP counters, the named and shared throttles, the gauge caches, the
+ * ec_include loader, ec_log_file's writer and ec_dkim_sign's defaults (the
+ * opendkim scope).
  *
  * Create them once per process and keep them across reloads: a datasource
  * holds its connection and cache, the counters their history. The session
@@ -22,7 +23,7 @@ import { type GaugeStore, NamedGauges } from '../sievepp/gauges.js';
 import { includeLoader } from '../sievepp/include-loader.js';
 import { NamedThrottles, type ThrottleStore } from '../sievepp/throttles.js';
 
-export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles' | 'sharedThrottles' | 'gauges'>> & {
+export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles' | 'sharedThrottles' | 'gauges'>> & Pick<MomentumHost, 'dkim'> & {
   close(): void;
 };
 
@@ -68,6 +69,8 @@ export function createMomentumServices(config: Config, options: MomentumServiceO
     throttles: options.throttles ?? new NamedThrottles(),
     sharedThrottles: options.sharedThrottles ?? new NamedThrottles(),
     gauges: options.gauges ?? new NamedGauges(),
+    // ec_dkim_sign's defaults: the opendkim scope (src/config/dkim-sign.ts).
+    ...(config.dkimSign ? { dkim: config.dkimSign } : {}),
     close: () => datasources.forEach((d) => d.close?.()),
   };
 }

@@ -12,6 +12,7 @@
  *   redirect "A"                   deliver to A (the implicit keep stays with :copy)
  *   ec_header_add / _delete / _prefix / _postfix
  *                                  the header is edited when the message is stored
+ *   ec_dkim_sign                   the message is DKIM-signed when it is stored, after the edits
  *   advertize_esmtp_capability / disable_esmtp_capability
  *                                  the connection's later EHLO answers offer the keyword / leave it out
  *   vacation                       no effect on the reply; the reply is sent when the message is stored
@@ -27,6 +28,7 @@
  * implicit keep): then the phase's `_phase2` script does not run.
  */
 import type { Action } from '../sieve/index.js';
+import type { DkimRequest } from '../sievepp/functions/dkim-params.js';
 import type { DeliverBy } from './deliver-by.js';
 import type { Disclaimer } from './disclaimers.js';
 import type { HeaderEdit } from './header-edits.js';
@@ -65,6 +67,8 @@ export interface Choices {
    * (docs/delivery.md, "Routing"); the last one chosen wins.
    */
   gateway?: string;
+  /** Sieve++ ec_dkim_sign: signatures made when the message is stored, after every header edit (dkim-signing.ts). */
+  dkim?: DkimRequest[];
 }
 
 export interface Decision extends Choices {
@@ -223,6 +227,9 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
       case 'routing_gateway':
         if (a.target) d.gateway = a.target;
         break;
+      case 'dkim_sign':
+        if (a.data?.request) (d.dkim ??= []).push(a.data.request as DkimRequest);
+        break;
       default:
         // addflag...: recorded by the interpreter, no SMTP-time effect.
         // (editheader changes the message itself: the session stores the edited one.)
@@ -245,6 +252,7 @@ export function choosesNothing(c: Choices): boolean {
     c.mailFrom === undefined &&
     c.disclaimers === undefined &&
     c.gateway === undefined &&
+    !c.dkim?.length &&
     Object.keys(c.redirectDetails).length === 0
   );
 }
@@ -274,4 +282,5 @@ export function mergeChoices(total: Choices, c: Choices): void {
   if (c.gateway !== undefined) total.gateway = c.gateway;
   if (c.addRecipients.length) total.addRecipients.push(...c.addRecipients);
   if (c.disclaimers) (total.disclaimers ??= []).push(...c.disclaimers);
+  if (c.dkim?.length) (total.dkim ??= []).push(...c.dkim);
 }

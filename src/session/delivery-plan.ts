@@ -5,6 +5,8 @@
 import { type Choices, choosesNothing, dropsMessage, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
 import type { Logger } from 'pino';
 import { addDisclaimers, type Disclaimer } from './disclaimers.js';
+import { signMessage } from './dkim-signing.js';
+import type { DkimRequest } from '../sievepp/functions/dkim-params.js';
 import { applyHeaderEdits } from './header-edits.js';
 import type { MessageSource } from './message-source.js';
 import type { Transaction } from './state.js';
@@ -33,31 +35,35 @@ export interface DeliveryPlan {
   gateways?: Record<string, string>;
   /** The message as the policy changed it (header edits); absent: as received. */
   message?: Buffer;
-  /** disclaimer_add's texts, for a store that writes the message (withDisclaimers); absent: none. */
+  /** disclaimer_add's texts, for a store that writes the message (finishMessage); absent: none. */
   disclaimers?: Disclaimer[];
+  /** ec_dkim_sign's signatures, made last (finishMessage); absent: none. */
+  dkim?: DkimRequest[];
 }
 
 /**
- * The plan with disclaimer_add carried out on its message (disclaimers.ts),
- * for a store that writes the message itself. The MTA beside a milter or
- * the policy service keeps its own copy, whose body smtp-cbv does not
- * rewrite: there the disclaimers are dropped with a warning, and the
- * header edits stay what they were.
+ * The plan with its message made final: disclaimer_add carried out on the
+ * body (disclaimers.ts), then ec_dkim_sign's signatures made over the
+ * result (dkim-signing.ts), so that nothing changes the signed octets. The
+ * MTA beside a milter or the policy service keeps its own copy, whose body
+ * smtp-cbv does not rewrite: there the disclaimers are dropped with a
+ * warning, and the signature (which the milter hands over as a header
+ * field) covers the body as the MTA has it.
  */
-export async function withDisclaimers(plan: DeliveryPlan, received: MessageSource, store: { keptElsewhere?: boolean }, logger: Logger, at: { session: string; transaction: string }): Promise<DeliveryPlan> {
-  const { disclaimers, ...rest } = plan;
-  if (!disclaimers) return plan;
-  if (store.keptElsewhere) {
-    logger.warn({ event: 'disclaimer.unsupported', ...at }, 'disclaimer_add: not carried out, the MTA beside smtp-cbv keeps the message body');
-    return rest;
-  }
+export async function finishMessage(plan: DeliveryPlan, received: MessageSource, store: { keptElsewhere?: boolean }, logger: Logger, at: { session: string; transaction: string }): Promise<DeliveryPlan> {
+  const { disclaimers, dkim, ...rest } = plan;
+  if (!disclaimers && !dkim) return plan;
   let message = plan.message;
-  if (!message) {
+  const whole = async () => {
     // A spooled message is loaded on the thread pool first, not read whole on the event loop.
     await received.load?.();
-    message = received.bytes();
-  }
-  return { ...rest, message: await addDisclaimers(message, disclaimers) };
+    return received.bytes();
+  };
+  if (disclaimers && store.keptElsewhere) logger.warn({ event: 'disclaimer.unsupported', ...at }, 'disclaimer_add: not carried out, the MTA beside smtp-cbv keeps the message body');
+  else if (disclaimers) message = await addDisclaimers(message ?? (await whole()), disclaimers);
+  // Unedited, the received octets are signed as they are (not re-encoded through text()).
+  if (dkim) message = await signMessage(message ?? (await whole()), dkim);
+  return message ? { ...rest, message } : rest;
 }
 
 /**
@@ -125,8 +131,11 @@ export function planInFull(connection: Choices, tx: Transaction, data: Choices, 
   // disclaimer_add is about the message, not a recipient: every phase's, in the order taken (disclaimers.ts).
   const disclaimers: Disclaimer[] = [];
   for (const part of [connection, txChoices, ...tx.recipients.map((r) => r.choices), data]) if (part.disclaimers) disclaimers.push(...part.disclaimers);
+  // ec_dkim_sign: signed last, once the body is final too (finishMessage, dkim-signing.ts).
+  const signs = [connection, txChoices, ...tx.recipients.map((r) => r.choices), data].flatMap((c) => c.dkim ?? []);
   const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(Object.keys(redirectDetails).length ? { redirectDetails } : {}), ...(mailFrom !== undefined ? { mailFrom } : {}), ...(Object.keys(gateways).length ? { gateways } : {}) };
   if (disclaimers.length) plan.disclaimers = disclaimers;
+  if (signs.length) plan.dkim = signs;
   if (edited === undefined && !edits.length) return plan;
   const rewritten = () => ({ ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.text(), edits), 'utf8') });
   // A spooled message is loaded on the thread pool first, not read whole on the event loop.

@@ -17,7 +17,7 @@ import type { DeliverBy } from './deliver-by.js';
 import type { Logger } from 'pino';
 import { infoLine } from '../info-line.js';
 import { type Choices, choosesNothing, type EsmtpChange, mergeChoices, noChoices, NOTHING_DECIDED } from './decide.js';
-import { type DeliveryPlan, planDelivery, withDisclaimers } from './delivery-plan.js';
+import { type DeliveryPlan, finishMessage, planDelivery } from './delivery-plan.js';
 import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
 import { type MailLoopSettings, suspectedLoop } from './mail-loop.js';
 import type { Phase } from './phases.js';
@@ -243,7 +243,7 @@ export class Session {
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
       const planning = planDelivery(this.connection.chosenSoFar, tx, d, message, verdict.edited);
       let planned = planning instanceof Promise ? await planning : planning;
-      if (planned.disclaimers) planned = await withDisclaimers(planned, message, this.deps.services.store, this.logger, { session: this.connection.id, transaction: tx.id });
+      if (planned.disclaimers || planned.dkim) planned = await finishMessage(planned, message, this.deps.services.store, this.logger, { session: this.connection.id, transaction: tx.id });
       // Our Authentication-Results is an edit of what was received too: a milter's MTA is asked for it
       // (milter messages are in memory); a spooled message keeps its body on disk and goes to the store as it is.
       const plan = planned.message || message === source || message.path !== undefined ? planned : { ...planned, message: message.bytes() };

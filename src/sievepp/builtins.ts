@@ -12,6 +12,7 @@ import { cidrFunctions } from './functions/cidr.js';
 import { counterFunctions } from './functions/counters.js';
 import { datasourceFunctions } from './functions/datasource.js';
 import { deliveryFunctions } from './functions/delivery.js';
+import { dkimSignFunctions } from './functions/dkim-sign.js';
 import { errorModeFunctions } from './functions/error-mode.js';
 import { esmtpFunctions } from './functions/esmtp.js';
 import { gaugeCacheFunctions } from './functions/gauge-cache.js';
@@ -56,5 +57,6 @@ export function builtinFunctions(): FunctionRegistry {
     ...errorModeFunctions,
     ...rfc2047AddressFunctions,
     ...traceContextFunctions,
+    ...dkimSignFunctions,
   ]));
 }

@@ -74,6 +74,12 @@ export interface MomentumHost extends SieveHost {
   gauges?: GaugeStore;
   /** ec_spool_space: the sizes of the file system that holds the spool, in octets (statfs(2): its size, what is free, what an unprivileged writer may still take). */
   spoolSpace?(): Promise<{ total: number; free: number; available: number }>;
+  /**
+   * ec_dkim_sign's defaults, under the names of its parameters hash
+   * (functions/dkim-params.ts: selector, signing_domain, keyfile, header_canon,
+   * ...): Momentum's DKIM module configuration. A script's hash overrides them.
+   */
+  dkim?: Readonly<Record<string, string>>;
 }
 
 interface SessionView {

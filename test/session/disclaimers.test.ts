@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withDisclaimers } from '../../src/session/delivery-plan.js';
+import { finishMessage } from '../../src/session/delivery-plan.js';
 import { addDisclaimers, withDisclaimer } from '../../src/session/disclaimers.js';
 import { bufferSource } from '../../src/session/message-source.js';
 import { type RelayServer, startRelayServer } from '../helpers/relay-server.js';
@@ -90,7 +90,7 @@ describe('adding disclaimers', () => {
     const lines: Array<Record<string, unknown>> = [];
     const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }));
     const plan = { stores: [{ folder: 'INBOX', recipients: ['b@c.test'] }], redirects: [], vacations: [], notifications: [], disclaimers: [{ plain: 'x' }] };
-    const out = await withDisclaimers(plan, bufferSource(Buffer.from('Subject: s\r\n\r\nhi\r\n')), { keptElsewhere: true }, logger, { session: 's', transaction: 't' });
+    const out = await finishMessage(plan, bufferSource(Buffer.from('Subject: s\r\n\r\nhi\r\n')), { keptElsewhere: true }, logger, { session: 's', transaction: 't' });
     expect(out).toEqual({ stores: plan.stores, redirects: [], vacations: [], notifications: [] });
     expect(lines).toEqual([expect.objectContaining({ event: 'disclaimer.unsupported', session: 's', transaction: 't' })]);
   });

@@ -4,7 +4,8 @@
  * what its vendor page says (docs/momentum-compatibility.md lists the pages).
  * scripts/momentum-compat.ts counts these tests in the compatibility share.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -605,6 +606,20 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect(logs(await run('059-ec-dkim-domains.siv', { message: msg([]), mess: { dkim_domains: 'lists.example.net example.com' } }))).toEqual(['Valid DKIM signature found']);
       expect(logs(await run('059-ec-dkim-domains.siv', { message: msg([]), mess: { dkim_domains: 'lists.example.net' } }))).toEqual(['No valid DKIM signature found']);
       expect(logs(await run('059-ec-dkim-domains.siv', { message: msg(['Sender: list@Lists.Example.NET']), mess: { dkim_domains: 'lists.example.net' } }))).toEqual(['Valid DKIM signature found']);
+    });
+
+    it('060: ec_dkim_sign asks for a signature by myselector of my.signing.domain.com, its key read from the %{d}/%{s} key file', async () => {
+      // The signature itself, made when the message is stored and verified over DNS: test/sievepp/dkim-sign.test.ts.
+      const keys = mkdtempSync(path.join(tmpdir(), 'smtp-cbv-dkim-doc-'));
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+      mkdirSync(path.join(keys, 'my.signing.domain.com'));
+      writeFileSync(path.join(keys, 'my.signing.domain.com', 'myselector.key'), privateKey.export({ format: 'pem', type: 'pkcs8' }));
+      const r = await run('060-ec-dkim-sign.siv', { message: msg([]), host: { dkim: { keyfile: path.join(keys, '%{d}', '%{s}.key') } } });
+      ok(r);
+      expect(acts(r)).toEqual(['dkim_sign d=my.signing.domain.com s=myselector']);
+      // Without a key file where the key should be, the call is a runtime error naming it.
+      const missing = await run('060-ec-dkim-sign.siv', { message: msg([]), host: { dkim: { keyfile: path.join(keys, 'none', '%{s}.key') } } });
+      expect(missing.errors[0]?.message).toBe(`ec_dkim_sign: cannot read the key file '${path.join(keys, 'none', 'myselector.key')}' for selector myselector of my.signing.domain.com: no such file`);
     });
   });
 });

@@ -7,6 +7,8 @@ import { argString, argValue, type SieveFunction } from '../functions.js';
 import { refOf, type SieveHash, type SieveValue, writeRef, readRef } from '../values.js';
 import type { Bound } from '../../sieve/registry.js';
 import type { Runtime } from '../../sieve/runtime/runtime.js';
+import { constantString, type Validator } from '../../sieve/validate.js';
+import type { Position } from '../../diagnostics.js';
 import { hostOf } from '../host.js';
 
 /** The hash a `$h` argument holds; a runtime error when it is not a hash. */
@@ -21,6 +23,47 @@ function checkVariable(fn: string) {
   return (b: Bound, v: { error(pos: Bound['node']['pos'], m: string): void }) => {
     if (!refOf(b.args[0])) v.error(b.args[0]!.node.pos, `${fn}: the first argument must be a variable holding a hash, such as $h`);
   };
+}
+
+/** A `hash_set $h "key" ...` whose key is a literal: its value when that is one too, and where it is. */
+export interface LiteralHashSet {
+  key: string;
+  value?: string;
+  /** Where the key is written. */
+  keyPos: Position;
+  /** Where the value is written. */
+  pos: Position;
+}
+
+/** Per script being compiled: the literal hash_sets on each plain `$h`, in script order. */
+const literalSets = new WeakMap<Validator, Map<string, LiteralHashSet[]>>();
+
+/**
+ * The literal hash_sets made so far on the variable `name`: a function
+ * that takes a hash of named parameters checks them at compile time
+ * (ec_dkim_sign's parameters).
+ */
+export function literalHashSets(v: Validator, name: string): readonly LiteralHashSet[] {
+  return literalSets.get(v)?.get(name.toLowerCase()) ?? [];
+}
+
+/** A string argument's text when it has no variable or macro in it ("%{d}" that is no macro was split from the text around it, script.ts). */
+function literalText(a: Bound['args'][number] | undefined): string | null {
+  const text = constantString(a);
+  if (text !== null || a?.kind !== 'string' || !Array.isArray(a.template) || refOf(a)) return text;
+  return a.template.every((p) => typeof p === 'string') ? a.template.join('') : null;
+}
+
+function recordLiteralSet(b: Bound, v: Validator): void {
+  const ref = refOf(b.args[0]);
+  const key = literalText(b.args[1]);
+  if (!ref || ref.path.length || key === null) return;
+  const value = literalText(b.args[2]);
+  let byName = literalSets.get(v);
+  if (!byName) literalSets.set(v, (byName = new Map()));
+  const list = byName.get(ref.name.toLowerCase()) ?? [];
+  list.push({ key, ...(value !== null ? { value } : {}), keyPos: b.args[1]!.node.pos, pos: (value !== null ? b.args[2]! : b.args[1]!).node.pos });
+  byName.set(ref.name.toLowerCase(), list);
 }
 
 const create: SieveFunction = {
@@ -39,7 +82,10 @@ const set: SieveFunction = {
     { name: 'key', type: 'any' },
     { name: 'value', type: 'any' },
   ],
-  validate: checkVariable('hash_set'),
+  validate(b, v) {
+    checkVariable('hash_set')(b, v);
+    recordLiteralSet(b, v);
+  },
   call(b, rt) {
     const ref = refOf(b.args[0])!;
     const current = readRef(rt, ref);

@@ -1,0 +1,54 @@
+/**
+ * Momentum's opendkim module in the configuration (Momentum 4 "opendkim –
+ * Open Source DKIM"): the defaults ec_dkim_sign uses when a script's hash
+ * does not override them (sieve-ref-ec-dkim-sign.md: "By default it uses
+ * the configured parameters on the DKIM module configuration stanza").
+ * smtp-cbv signs only when a script calls ec_dkim_sign; the module's own
+ * signing of every message (`opendkim_sign`, `sign_condition`) and its
+ * per-domain `dkim_domain` scopes are not taken (docs/momentum-compatibility.md).
+ * Without the scope the function's own defaults apply
+ * (src/sievepp/functions/dkim-params.ts).
+ */
+import type { OptionSpec, ScopeSpec } from './schema.js';
+import { opt } from './option.js';
+import * as t from './values.js';
+import type { ScopeInstance } from './walk.js';
+
+export const dkimSignOptions = {
+  key: opt('key', t.filePath, '"/opt/msys/ecelerity/etc/conf/dkim/%{d}/%{s}.key"', 'The private key file (PEM), relative to the configuration file; `%{d}` is the signing domain, `%{s}` the selector.'),
+  selector: opt('selector', t.string, null, 'The selector (s=, RFC 6376 section 3.1) when the script gives none; unset, a script must give one.'),
+  signingDomain: opt('signing_domain', t.string, null, 'The signing domain (d=) when the script gives none; unset, the domain of the From address.'),
+  headerCanon: opt('header_canon', t.oneOf(['simple', 'relaxed'] as const), 'simple', 'Header canonicalization (RFC 6376 section 3.4.1, 3.4.2).'),
+  bodyCanon: opt('body_canon', t.oneOf(['simple', 'relaxed'] as const), 'simple', 'Body canonicalization (RFC 6376 section 3.4.3, 3.4.4).'),
+  digest: opt('digest', t.oneOf(['rsa-sha256', 'rsa-sha1'] as const), 'rsa-sha256', 'The signing algorithm (RFC 6376 section 3.3).'),
+  headerlist: opt('headerlist', t.listOf(t.string), null, 'The header fields to sign, e.g. `( "From" "To" "Subject" "Date" )`; must name From. Unset: those RFC 6376 section 5.4.1 recommends.'),
+  bodyLengthLimit: opt('body_length_limit', t.boolean, 'false', 'State the signed body length in an l= tag (RFC 6376 section 3.5; see its section 8.2 before using it).'),
+  lifetime: opt('lifetime', t.integer(0, 876_000), '0', 'Hours a signature stays valid (x= tag); 0 for no expiry.'),
+};
+
+export const dkimSignScope: ScopeSpec = {
+  name: 'opendkim', doc: 'Defaults for the DKIM signatures `ec_dkim_sign` asks for (RFC 6376; docs/sieve-reference.md).', repeat: 'once',
+  names: { min: 0, max: 1, label: 'instance name' }, options: Object.values(dkimSignOptions), scopes: [],
+};
+
+/** The scope as ec_dkim_sign's parameter names (MomentumHost.dkim); null without the scope. */
+export function buildDkimSign(root: ScopeInstance, defaults: <T>(spec: OptionSpec<T>) => T | null): Record<string, string> | null {
+  const s = root.children.find((c) => c.valid && c.spec === dkimSignScope);
+  if (!s) return null;
+  const v = <T>(spec: OptionSpec<T>): T | null => (s.options.get(spec.name.toLowerCase())?.value as T | undefined) ?? defaults(spec);
+  const out: Record<string, string> = {};
+  const set = (name: string, value: string | number | boolean | null) => {
+    if (value !== null) out[name] = String(value);
+  };
+  set('keyfile', v(dkimSignOptions.key));
+  set('selector', v(dkimSignOptions.selector));
+  set('signing_domain', v(dkimSignOptions.signingDomain));
+  set('header_canon', v(dkimSignOptions.headerCanon));
+  set('body_canon', v(dkimSignOptions.bodyCanon));
+  set('digest', v(dkimSignOptions.digest));
+  // The opendkim page writes the list with commas, `("from", "to")`, which the list syntax keeps as items of their own.
+  set('headerlist', v(dkimSignOptions.headerlist)?.filter((h) => h !== ',').join(':') ?? null);
+  set('body_length_limit', v(dkimSignOptions.bodyLengthLimit));
+  set('lifetime', v(dkimSignOptions.lifetime));
+  return out;
+}
