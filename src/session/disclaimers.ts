@@ -113,11 +113,19 @@ export async function addDisclaimers(message: Buffer, list: readonly Disclaimer[
   // always). Before a boundary that is one line too many (the CRLF before a delimiter belongs to the
   // delimiter, RFC 2046 5.1.1, and the joiner writes it); at the end of a message it is a bare LF,
   // which SMTP does not allow (RFC 5321 2.3.8) and receivers refuse: a CRLF then.
+  // It is told from an LF of the text's own by what came before it: mailsplit adds one only after a
+  // last octet that is not an LF, and an encoder never ends with a bare CR.
+  const lastOctet = new Map<MimeNode, number>();
   const lineEnds = new Transform({
     objectMode: true,
     transform(chunk: { type: string; node?: MimeNode; value?: Buffer }, _e, cb) {
-      if (chunk.type !== 'body' || !chunk.node || !rewritten.has(chunk.node) || chunk.value?.length !== 1 || chunk.value[0] !== 0x0a) return cb(null, chunk);
-      if (!chunk.node.root) return cb();
+      const node = chunk.node;
+      if (chunk.type !== 'body' || !node || !rewritten.has(node) || !chunk.value?.length) return cb(null, chunk);
+      const before = lastOctet.get(node);
+      lastOctet.set(node, chunk.value[chunk.value.length - 1]!);
+      const added = chunk.value.length === 1 && chunk.value[0] === 0x0a && before !== undefined && before !== 0x0a && before !== 0x0d;
+      if (!added) return cb(null, chunk);
+      if (!node.root) return cb();
       chunk.value = CRLF;
       cb(null, chunk);
     },
