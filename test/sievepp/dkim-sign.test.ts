@@ -160,6 +160,22 @@ describe('ec_dkim_sign on the stored message', () => {
   });
 });
 
+describe('key files', () => {
+  it('are read once a minute: a key read signs the next message though its file is gone; a key that could not be read is read again', async () => {
+    const t = await serve('$p = hash_create; hash_set $p "selector" "cached";\nec_dkim_sign $p;');
+    const file = path.join(keys, 'example.org', 'cached.key');
+    // Not there yet: refused, and not remembered.
+    expect((await sendMail(await t.client(), 'joe@example.org', ['bob@here.test'], MESSAGE)).end?.code).toBe(451);
+    await writeFile(file, pem);
+    expect((await sendMail(await t.client(), 'joe@example.org', ['bob@here.test'], MESSAGE)).end?.code).toBe(250);
+    await rm(file);
+    expect((await sendMail(await t.client(), 'joe@example.org', ['bob@here.test'], MESSAGE)).end?.code).toBe(250);
+    const stored = await t.spooled();
+    expect(stored).toHaveLength(2);
+    for (const m of stored) expect(m.message).toMatch(/ s=cached; /);
+  });
+});
+
 describe('the opendkim scope gives the defaults', () => {
   it("Momentum 4's opendkim example, with its key under the configuration: a bare ec_dkim_sign signs relaxed/relaxed with the listed fields", async () => {
     const conf = path.join(keys, 'ecelerity.conf');

@@ -84,8 +84,29 @@ function keyFromBuffer(b: Bound, rt: Runtime, text: string): string {
   return rt.fail('ec_dkim_sign: keybuf is not an RSA private key', b.node.pos);
 }
 
-/** The key file, read now: a missing or unreadable file, or one holding no private key, is the call's runtime error. */
+/**
+ * Keys read from files, by path, for KEY_TTL_MS: a signing site reads and
+ * parses its key for every message otherwise (a read on the thread pool and
+ * a parse on the event loop). A key replaced on disk is taken within the
+ * TTL; a file that cannot be read is not remembered, so it fails each call
+ * until it is fixed. Bounded: emptied when full.
+ */
+const keyCache = new Map<string, { pem: string; until: number }>();
+const KEY_TTL_MS = 60_000;
+const KEY_CACHE_SIZE = 1000;
+
+/** The key file, read now or within the last minute: a missing or unreadable file, or one holding no private key, is the call's runtime error. */
 async function keyFromFile(b: Bound, rt: Runtime, file: string, what: string): Promise<string> {
+  const now = rt.now().getTime();
+  const cached = keyCache.get(file);
+  if (cached && cached.until > now) return cached.pem;
+  const pem = await readKeyFile(b, rt, file, what);
+  if (keyCache.size >= KEY_CACHE_SIZE) keyCache.clear();
+  keyCache.set(file, { pem, until: now + KEY_TTL_MS });
+  return pem;
+}
+
+async function readKeyFile(b: Bound, rt: Runtime, file: string, what: string): Promise<string> {
   const { readFile } = process.getBuiltinModule('node:fs/promises');
   let pem: string;
   try {
