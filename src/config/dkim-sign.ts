@@ -9,19 +9,42 @@
  * Without the scope the function's own defaults apply
  * (src/sievepp/functions/dkim-params.ts).
  */
+import { dkimParamProblem } from '../sievepp/functions/dkim-params.js';
 import type { OptionSpec, ScopeSpec } from './schema.js';
 import { opt } from './option.js';
 import * as t from './values.js';
 import type { ScopeInstance } from './walk.js';
 
+/**
+ * A value of `base` that ec_dkim_sign's parameter `param` also accepts
+ * (functions/dkim-params.ts): a headerlist without From, or a selector
+ * that is not one, is the configuration's error where it is written, as
+ * the same value in a script is the script's, not a failure of every
+ * message signed later.
+ */
+function dkimValue<T extends string | string[]>(param: string, base: t.ValueType<T>): t.ValueType<T> {
+  return {
+    label: base.label,
+    parse(value, ctx) {
+      const r = base.parse(value, ctx);
+      if (!r.ok) return r;
+      const v: string | string[] = r.value;
+      const text = Array.isArray(v) ? v.filter((h) => h !== ',').join(':') : v;
+      const problem = dkimParamProblem(param, text);
+      // The configuration names the option before its problem: "headerlist: must name From".
+      return problem ? { ok: false, problems: [{ message: problem.startsWith(`${param} `) ? problem.slice(param.length + 1) : problem, pos: value.pos }] } : r;
+    },
+  };
+}
+
 export const dkimSignOptions = {
   key: opt('key', t.filePath, '"/opt/msys/ecelerity/etc/conf/dkim/%{d}/%{s}.key"', 'The private key file (PEM), relative to the configuration file; `%{d}` is the signing domain, `%{s}` the selector.'),
-  selector: opt('selector', t.string, null, 'The selector (s=, RFC 6376 section 3.1) when the script gives none; unset, a script must give one.'),
-  signingDomain: opt('signing_domain', t.string, null, 'The signing domain (d=) when the script gives none; unset, the domain of the From address.'),
+  selector: opt('selector', dkimValue('selector', t.string), null, 'The selector (s=, RFC 6376 section 3.1) when the script gives none; unset, a script must give one.'),
+  signingDomain: opt('signing_domain', dkimValue('signing_domain', t.string), null, 'The signing domain (d=) when the script gives none; unset, the domain of the From address.'),
   headerCanon: opt('header_canon', t.oneOf(['simple', 'relaxed'] as const), 'simple', 'Header canonicalization (RFC 6376 section 3.4.1, 3.4.2).'),
   bodyCanon: opt('body_canon', t.oneOf(['simple', 'relaxed'] as const), 'simple', 'Body canonicalization (RFC 6376 section 3.4.3, 3.4.4).'),
   digest: opt('digest', t.oneOf(['rsa-sha256', 'rsa-sha1'] as const), 'rsa-sha256', 'The signing algorithm (RFC 6376 section 3.3).'),
-  headerlist: opt('headerlist', t.listOf(t.string), null, 'The header fields to sign, e.g. `( "From" "To" "Subject" "Date" )`; must name From. Unset: those RFC 6376 section 5.4.1 recommends.'),
+  headerlist: opt('headerlist', dkimValue('headerlist', t.listOf(t.string)), null, 'The header fields to sign, e.g. `( "From" "To" "Subject" "Date" )`; must name From. Unset: those RFC 6376 section 5.4.1 recommends.'),
   bodyLengthLimit: opt('body_length_limit', t.boolean, 'false', 'State the signed body length in an l= tag (RFC 6376 section 3.5; see its section 8.2 before using it).'),
   lifetime: opt('lifetime', t.integer(0, 876_000), '0', 'Hours a signature stays valid (x= tag); 0 for no expiry.'),
 };

@@ -196,6 +196,18 @@ describe('the opendkim scope gives the defaults', () => {
   });
 });
 
+describe('the opendkim scope checked when it loads', () => {
+  it('a headerlist without From, a selector or signing domain that is not one: errors at their file:line:col, as in a script', () => {
+    const conf = path.join(keys, 'bad.conf');
+    const r = parseConfigText('opendkim {\n  headerlist = ( "To" "Subject" )\n  selector = "bad selector"\n  signing_domain = "-x-"\n}\n', conf);
+    expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => formatDiagnostic(d, conf))).toEqual([
+      `${conf}:2:16: error: headerlist: must name From (RFC 6376 5.4)`,
+      `${conf}:3:14: error: selector: 'bad selector' is not a DKIM selector (RFC 6376 3.1: dot-separated labels)`,
+      `${conf}:4:20: error: signing_domain: '-x-' is not a domain name`,
+    ]);
+  });
+});
+
 describe('a relayed message', () => {
   it('the whole server from its configuration: the message the next hop receives (dot-stuffed on the wire, two recipients in one copy) verifies, and so does the redirect copy', async () => {
     const relay = await startRelayServer('require "copy";\nif header :contains "Subject" "sign" { ec_header_add "X-Relayed" "yes"; ec_dkim_sign; redirect :copy "dave@elsewhere.test"; }', [`opendkim { key = "${keys}/%{d}/%{s}.key" selector = "sel1" header_canon = "relaxed" headerlist = ( "From" "Subject" "X-Relayed" ) }`]);
