@@ -39,16 +39,19 @@ export interface DeliveryPlan {
   disclaimers?: Disclaimer[];
   /** ec_dkim_sign's signatures, made last (finishMessage); absent: none. */
   dkim?: DkimRequest[];
+  /** The body of `message` is not the body received (disclaimer_add): a milter replaces the MTA's. */
+  bodyChanged?: true;
 }
 
 /**
  * The plan with its message made final: disclaimer_add carried out on the
  * body (disclaimers.ts), then ec_dkim_sign's signatures made over the
- * result (dkim-signing.ts), so that nothing changes the signed octets. The
- * MTA beside a milter or the policy service keeps its own copy, whose body
- * smtp-cbv does not rewrite: there the disclaimers are dropped with a
- * warning, and the signature (which the milter hands over as a header
- * field) covers the body as the MTA has it.
+ * result (dkim-signing.ts), so that nothing changes the signed octets. A
+ * store that keeps no body of its own (`keptElsewhere`: the policy service,
+ * and a milter whose MTA lets it replace no body) cannot carry a
+ * disclaimer out: there it is dropped with a warning, and a signature (which
+ * the milter hands over as a header field) covers the body as the MTA has
+ * it. A milter that may replace the body sends the new one (`bodyChanged`).
  */
 export async function finishMessage(plan: DeliveryPlan, received: MessageSource, store: { keptElsewhere?: boolean }, logger: Logger, at: { session: string; transaction: string }): Promise<DeliveryPlan> {
   const { disclaimers, dkim, ...rest } = plan;
@@ -59,11 +62,17 @@ export async function finishMessage(plan: DeliveryPlan, received: MessageSource,
     await received.load?.();
     return received.bytes();
   };
+  let bodyChanged = false;
   if (disclaimers && store.keptElsewhere) logger.warn({ event: 'disclaimer.unsupported', ...at }, 'disclaimer_add: not carried out, the MTA beside smtp-cbv keeps the message body');
-  else if (disclaimers) message = await addDisclaimers(message ?? (await whole()), disclaimers);
+  else if (disclaimers) {
+    const before = message ?? (await whole());
+    message = await addDisclaimers(before, disclaimers);
+    bodyChanged = message !== before;
+  }
   // Unedited, the received octets are signed as they are (not re-encoded through text()).
   if (dkim) message = await signMessage(message ?? (await whole()), dkim);
-  return message ? { ...rest, message } : rest;
+  if (!message) return rest;
+  return bodyChanged ? { ...rest, message, bodyChanged: true } : { ...rest, message };
 }
 
 /**

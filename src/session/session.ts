@@ -243,7 +243,10 @@ export class Session {
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
       const planning = planDelivery(this.connection.chosenSoFar, tx, d, message, verdict.edited);
       let planned = planning instanceof Promise ? await planning : planning;
-      if (planned.disclaimers || planned.dkim) planned = await finishMessage(planned, message, this.deps.services.store, this.logger, { session: this.connection.id, transaction: tx.id });
+      if (planned.disclaimers || planned.dkim) {
+        const keptElsewhere = this.deps.services.store.keptElsewhere === true && !this.connection.bodyReplaceable;
+        planned = await finishMessage(planned, message, { keptElsewhere }, this.logger, { session: this.connection.id, transaction: tx.id });
+      }
       // Our Authentication-Results is an edit of what was received too: a milter's MTA is asked for it
       // (milter messages are in memory); a spooled message keeps its body on disk and goes to the store as it is.
       const plan = planned.message || message === source || message.path !== undefined ? planned : { ...planned, message: message.bytes() };

@@ -33,6 +33,8 @@ export interface ClientInfo {
   banner: string;
   /** Recipients and messages this connection may have accepted (limits.ts); absent: none. */
   limits?: SessionLimits;
+  /** The front door hands a body the policy changed back to an MTA that keeps the message (a milter allowed SMFIF_CHGBODY). */
+  bodyReplaceable?: boolean;
 }
 
 export class ConnectionState {
@@ -43,6 +45,8 @@ export class ConnectionState {
   readonly localPort: number;
   readonly listener: string | undefined;
   readonly hostname: string;
+  /** ClientInfo.bodyReplaceable. */
+  readonly bodyReplaceable: boolean;
   readonly banner: string;
   readonly limits: SessionLimits;
   tls: boolean;
@@ -70,6 +74,7 @@ export class ConnectionState {
     this.limits = init.limits ?? NO_LIMITS;
     this.tls = init.tls;
     this.initial = init.context;
+    this.bodyReplaceable = init.bodyReplaceable === true;
   }
 
   /**

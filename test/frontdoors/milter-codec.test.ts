@@ -117,6 +117,8 @@ describe('round trips', () => {
     { kind: 'chgfrom', address: '<n@y.example>' },
     { kind: 'chgfrom', address: '<n@y.example>', args: 'SIZE=1' },
     { kind: 'quarantine', reason: 'spam' },
+    { kind: 'replbody', body: Buffer.from('new body\r\n') },
+    { kind: 'replbody', body: Buffer.alloc(0) },
   ];
   it('every response', () => {
     for (const r of responses) expect(decodeResponse(one(encodeResponse(r)))).toEqual(r);

@@ -37,7 +37,7 @@ describe('option negotiation', () => {
     const c = await open();
     const r = c.negotiated!;
     expect(r.version).toBe(6);
-    expect(r.actions).toBe(Action.ADDHDRS | Action.CHGHDRS | Action.ADDRCPT | Action.DELRCPT | Action.QUARANTINE | Action.CHGFROM | Action.SETSYMLIST);
+    expect(r.actions).toBe(Action.ADDHDRS | Action.CHGHDRS | Action.CHGBODY | Action.ADDRCPT | Action.DELRCPT | Action.QUARANTINE | Action.CHGFROM | Action.SETSYMLIST);
     for (const f of [Protocol.NR_HDR, Protocol.NR_BODY, Protocol.NR_EOH, Protocol.NR_DATA, Protocol.HDR_LEADSPC]) expect(r.protocol & f).toBe(f);
     expect(r.protocol & Protocol.NR_RCPT).toBe(0);
     expect(r.macros?.mail).toContain('{auth_authen}');
@@ -49,7 +49,7 @@ describe('option negotiation', () => {
     const c = await MilterClient.open(port);
     clients.push(c);
     const r = await c.negotiate({ version: 2, actions: 0x3f, protocol: 0x7f });
-    expect(r).toEqual({ kind: 'optneg', version: 2, actions: 0x3d, protocol: 0 });
+    expect(r).toEqual({ kind: 'optneg', version: 2, actions: 0x3f, protocol: 0 });
     const t = await playTransaction(c, { from: 'a@b.test', to: ['c@d.test'], message });
     expect(t.eom).toEqual([{ kind: 'continue' }]);
   });
@@ -164,6 +164,30 @@ describe('Sieve results as milter requests', () => {
     const { open } = await milter({ rcptto: 'ec_set_routing_gateway "relay.test:2525";', data: 'ec_set_routing_gateway "[2001:db8::1]";' });
     const t = await playTransaction(await open(), { from: 'a@b.test', to: ['c@d.test'], message });
     expect([t.rcpts, t.eom]).toEqual([[[{ kind: 'continue' }]], [{ kind: 'continue' }]]);
+  });
+
+  it('disclaimer_add: the MTA gets the new body in REPLBODY and the header fields that now describe it', async () => {
+    const eom = (await play('$h = hash_create; hash_set $h "plain" "Scanned."; disclaimer_add $h;')) ?? [];
+    expect(eom.at(-1)).toEqual({ kind: 'continue' });
+    const bodies = eom.filter((r) => r.kind === 'replbody');
+    expect(Buffer.concat(bodies.map((r) => (r as { body: Buffer }).body)).toString()).toBe('body line\r\nScanned.\r\n');
+    // The message was not MIME: it now says it is, UTF-8 in quoted-printable, at the end of the header.
+    expect(eom.filter((r) => r.kind === 'addheader')).toEqual([
+      { kind: 'addheader', name: 'Content-Type', value: ' text/plain; charset=utf-8' },
+      { kind: 'addheader', name: 'Content-Transfer-Encoding', value: ' quoted-printable' },
+      { kind: 'addheader', name: 'MIME-Version', value: ' 1.0' },
+    ]);
+  });
+
+  it('disclaimer_add with an MTA that allows no body change: nothing changes, and a warning says so', async () => {
+    const log = capturingLogger();
+    const { port } = await milter({ data: '$h = hash_create; hash_set $h "plain" "Scanned."; disclaimer_add $h;' }, {}, services({ logger: log.logger }));
+    const c = await MilterClient.open(port);
+    clients.push(c);
+    await c.negotiate({ version: 6, actions: 0x1ff & ~Action.CHGBODY, protocol: 0x1fffff });
+    const t = await playTransaction(c, { from: 'a@b.test', to: ['c@d.test'], message });
+    expect(t.eom).toEqual([{ kind: 'continue' }]);
+    expect(log.lines.some((l) => l.event === 'disclaimer.unsupported')).toBe(true);
   });
 
   it('a recipient discarded at RCPT is deleted at end of message', async () => {

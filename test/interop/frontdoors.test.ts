@@ -31,7 +31,8 @@ const scripts = {
   'data.siv':
     'require ["fileinto", "body"];\nec_header_add "X-Smtp-Cbv" "checked %{vctx_mess:smtp_cbv_result} %{vctx_conn:milter_i}";\n' +
     'if body :raw :contains "large-tail-marker" { ec_header_add "X-Smtp-Cbv-Body" "read whole"; }\n' +
-    'if header :contains "subject" "discard-me" { discard; }\nif header :contains "subject" "quarantine-me" { fileinto "Quarantine"; }\n',
+    'if header :contains "subject" "discard-me" { discard; }\nif header :contains "subject" "quarantine-me" { fileinto "Quarantine"; }\n' +
+    'if header :contains "subject" "disclaim-me" { $d = hash_create; hash_set $d "plain" "Scanned by smtp-cbv."; disclaimer_add $d; }\n',
 };
 
 const config = `
@@ -147,6 +148,17 @@ describe('beside a real Postfix', () => {
     } finally {
       watcher.close();
     }
+  });
+
+  it('disclaimer_add: Postfix delivers the body the milter replaced, with the header fields that describe it (milter REPLBODY)', async () => {
+    const marker = `disclaim-me-${randomUUID()}`;
+    const r = await swaks('alice@vm.test', 'alice@vm.test', marker, 'first line of the body');
+    expect(r.status, r.out).toBe(0);
+    const msg = await waitFor('delivery to /var/mail/alice', mailboxMessage(marker));
+    // After the text as it came (swaks ends it with empty lines), on lines of its own.
+    expect(msg).toMatch(/\nfirst line of the body\n\n*Scanned by smtp-cbv\.\n/);
+    expect(msg).toMatch(/^Content-Type: text\/plain; charset=utf-8$/m);
+    expect(msg).toMatch(/^Content-Transfer-Encoding: quoted-printable$/m);
   });
 
   it('a discard at DATA: Postfix answers 250 and discards the message (milter DISCARD)', async () => {

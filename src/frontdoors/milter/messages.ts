@@ -91,7 +91,9 @@ export type MilterResponse =
   | { kind: 'addrcpt'; address: string }
   | { kind: 'delrcpt'; address: string }
   | { kind: 'chgfrom'; address: string; args?: string }
-  | { kind: 'quarantine'; reason: string };
+  | { kind: 'quarantine'; reason: string }
+  /** SMFIR_REPLBODY: a piece of the new body (the pieces of one end of message, in order, replace the whole body). */
+  | { kind: 'replbody'; body: Buffer };
 
 const COMMAND_CODES: Record<string, MilterCommand['kind']> = {
   O: 'optneg', D: 'macro', C: 'connect', H: 'helo', M: 'mail', R: 'rcpt', T: 'data', L: 'header',
@@ -101,7 +103,7 @@ const CODE_OF_COMMAND = Object.fromEntries(Object.entries(COMMAND_CODES).map(([c
 
 const RESPONSE_CODES: Record<string, MilterResponse['kind']> = {
   O: 'optneg', c: 'continue', a: 'accept', r: 'reject', t: 'tempfail', d: 'discard', p: 'progress', s: 'skip',
-  y: 'replycode', h: 'addheader', i: 'insheader', m: 'chgheader', '+': 'addrcpt', '-': 'delrcpt', e: 'chgfrom', q: 'quarantine',
+  y: 'replycode', h: 'addheader', i: 'insheader', m: 'chgheader', '+': 'addrcpt', '-': 'delrcpt', e: 'chgfrom', q: 'quarantine', b: 'replbody',
 };
 const CODE_OF_RESPONSE = Object.fromEntries(Object.entries(RESPONSE_CODES).map(([c, k]) => [k, c])) as Record<MilterResponse['kind'], string>;
 
@@ -293,6 +295,8 @@ export function encodeResponse(res: MilterResponse): Buffer {
       return encodeFrame(code, Buffer.concat([cstr(res.address), ...(res.args !== undefined ? [cstr(res.args)] : [])]));
     case 'quarantine':
       return encodeFrame(code, cstr(res.reason));
+    case 'replbody':
+      return encodeFrame(code, res.body);
     default:
       return encodeFrame(code);
   }
@@ -340,6 +344,9 @@ export function decodeResponse(frame: Frame): MilterResponse {
     }
     case 'quarantine':
       res = { kind, reason: r.string() };
+      break;
+    case 'replbody':
+      res = { kind, body: r.rest() };
       break;
     default:
       res = { kind } as MilterResponse;

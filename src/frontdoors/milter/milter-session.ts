@@ -44,7 +44,10 @@ export interface MilterConversationOptions {
 /** Replies we never need: the MTA may go on without waiting (SMFIP_NR_*). */
 const NO_REPLY_WANTED = Protocol.NR_HDR | Protocol.NR_EOH | Protocol.NR_BODY | Protocol.NR_DATA | Protocol.NR_UNKN;
 const WANTED_PROTOCOL = NO_REPLY_WANTED | Protocol.NOUNKNOWN | Protocol.HDR_LEADSPC;
-const WANTED_ACTIONS = Action.ADDHDRS | Action.CHGHDRS | Action.ADDRCPT | Action.DELRCPT | Action.QUARANTINE | Action.CHGFROM | Action.SETSYMLIST;
+const WANTED_ACTIONS = Action.ADDHDRS | Action.CHGHDRS | Action.CHGBODY | Action.ADDRCPT | Action.DELRCPT | Action.QUARANTINE | Action.CHGFROM | Action.SETSYMLIST;
+
+/** REPLBODY pieces: at most a body chunk's size each, as the MTA sends them (MILTER_CHUNK_SIZE). */
+const REPLBODY_CHUNK = 65535;
 
 /** The macros we ask for, by stage (Postfix's names; MILTER_README, "Sendmail macro emulation"). */
 export const REQUESTED_MACROS: Partial<Record<MacroStageName, string>> = {
@@ -66,6 +69,8 @@ export class MilterConversation {
   private session: Session | null = null;
   /** Negotiated SMFIP_* flags. */
   private protocol = 0;
+  /** The actions the MTA allows us (SMFIF_*), from the option negotiation. */
+  private actions = 0;
   private readonly macros = new Map<string, string>();
   private headers: HeaderField[] = [];
   /** The message from its end of header on; null before, or when it grew past maxMessageSize. */
@@ -159,7 +164,7 @@ export class MilterConversation {
 
   private negotiate(offer: Extract<MilterCommand, { kind: 'optneg' }>): MilterResponse {
     this.protocol = WANTED_PROTOCOL & offer.protocol;
-    const actions = WANTED_ACTIONS & offer.actions;
+    const actions = (this.actions = WANTED_ACTIONS & offer.actions);
     const version = Math.min(MILTER_VERSION, offer.version);
     this.options.logger.debug({ event: 'milter.negotiated', connection: this.options.id, version, actions, protocol: this.protocol }, 'milter options negotiated');
     return { kind: 'optneg', version, actions, protocol: this.protocol, ...(actions & Action.SETSYMLIST ? { macros: REQUESTED_MACROS } : {}) };
@@ -204,6 +209,9 @@ export class MilterConversation {
         context: { ...o.context, ...macros },
         hostname: this.macro('j') ?? o.hostname,
         banner: '',
+        // The MTA keeps the message, but one that lets us replace its body (SMFIF_CHGBODY) gets back a body the
+        // policy changed (disclaimer_add) in REPLBODY responses (newBody).
+        ...(this.actions & Action.CHGBODY ? { bodyReplaceable: true } : {}),
       },
       this.deps,
     );
@@ -286,7 +294,19 @@ export class MilterConversation {
     if (!outcome.accepted || !outcome.delivery) return [replyCode(outcome.reply)];
     const recipients = s.lastTransaction?.recipientAddresses ?? [];
     const { edits, final } = deliveryEdits(outcome.delivery, recipients, { before, leadingSpace: (this.protocol & Protocol.HDR_LEADSPC) !== 0 });
-    return [...edits, final];
+    return [...edits, ...this.newBody(outcome.delivery), final];
+  }
+
+  /** REPLBODY pieces for a body the policy changed (disclaimer_add), when the MTA allows it; none otherwise. */
+  private newBody(plan: NonNullable<PhaseOutcome['delivery']>): MilterResponse[] {
+    if (!plan.bodyChanged || !plan.message || !(this.actions & Action.CHGBODY)) return NONE;
+    // The body follows the empty line that ends the header section (RFC 5322 2.1).
+    const end = plan.message.indexOf('\r\n\r\n');
+    const body = end < 0 ? Buffer.alloc(0) : plan.message.subarray(end + 4);
+    const out: MilterResponse[] = [];
+    for (let at = 0; at < body.length; at += REPLBODY_CHUNK) out.push({ kind: 'replbody', body: body.subarray(at, at + REPLBODY_CHUNK) });
+    // An empty new body is one empty piece: none at all would leave the old body.
+    return out.length ? out : [{ kind: 'replbody', body }];
   }
 
   private async answer(outcome: PhaseOutcome, noReply: number, until: number): Promise<MilterResponse[]> {
