@@ -8,7 +8,6 @@
  * All are written in one go, all or none, before the client hears 250.
  * It also queues the messages scripts send themselves (`send`).
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { composeNotifications, composeRedirect, composeVacationReply, parseMessage, type SieveMessage } from '../sieve/index.js';
@@ -21,7 +20,7 @@ import type { DuplicateStore } from '../store/duplicates.js';
 import type { EntryRecipient } from './queue-file.js';
 import type { DeliveryQueue } from './queue.js';
 import type { NewEntry } from './queue-new-entry.js';
-import { receivedHeader, rfc5322Date } from './received.js';
+import { newMessageId, receivedHeader, rfc5322Date } from './received.js';
 import { composeScriptMail } from './script-mail.js';
 import { VacationMemory } from './vacation-memory.js';
 
@@ -106,7 +105,7 @@ export class QueueStore implements MessageStore, OutgoingMailSender {
         continue;
       }
       // The composer leaves Date and Message-ID to the host (RFC 5322 3.6: both belong in every message).
-      const ids = `Date: ${rfc5322Date(new Date())}\r\nMessage-ID: <${randomBytes(8).toString('hex')}.vacation@${connection.hostname}>\r\n`;
+      const ids = `Date: ${rfc5322Date(new Date())}\r\nMessage-ID: ${newMessageId(connection.hostname, 'vacation')}\r\n`;
       // RFC 5230 4.1: :days defaults to 7 (the extension already applied it).
       replied.push({ recipient: v.recipient, sender, handle, period: typeof v.data.periodSeconds === 'number' ? v.data.periodSeconds : 7 * 86_400 });
       entries.push({ kind: 'vacation', from: reply.envelope.from, recipients: reply.envelope.to.map((address) => ({ address })), message: Buffer.from(ids + reply.text, 'utf8'), transaction: transaction.id });
@@ -121,7 +120,7 @@ export class QueueStore implements MessageStore, OutgoingMailSender {
       // One notification goes to each of its recipients as one message: one Date and Message-ID per text.
       const ids = new Map<string, string>();
       for (const m of out) {
-        if (!ids.has(m.text)) ids.set(m.text, `Date: ${rfc5322Date(new Date())}\r\nMessage-ID: <${randomBytes(8).toString('hex')}.notify@${connection.hostname}>\r\n`);
+        if (!ids.has(m.text)) ids.set(m.text, `Date: ${rfc5322Date(new Date())}\r\nMessage-ID: ${newMessageId(connection.hostname, 'notify')}\r\n`);
         entries.push({ kind: 'notify', from: m.envelope.from, recipients: m.envelope.to.map((address) => ({ address })), message: Buffer.from(ids.get(m.text)! + m.text, 'utf8'), transaction: transaction.id });
       }
     }

@@ -1,7 +1,9 @@
 /**
  * The Received: trace header we add to every accepted message
- * (RFC 5321 4.4, RFC 5322 3.6.7).
+ * (RFC 5321 4.4, RFC 5322 3.6.7), and the Date and Message-ID of the
+ * messages the server composes itself (RFC 5322 3.6: every message has both).
  */
+import { randomBytes } from 'node:crypto';
 
 /** What the header says of the client. */
 export interface ReceivedFrom {
@@ -32,4 +34,9 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 export function rfc5322Date(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+/** A new Message-ID (RFC 5322 3.6.4) for a message of this kind (`vacation`, `notify`, `forward`...) that we compose. */
+export function newMessageId(hostname: string, kind: string): string {
+  return `<${randomBytes(8).toString('hex')}.${kind}@${hostname}>`;
 }

@@ -15,12 +15,12 @@
  *   script's, else the original's with "Fwd: " before it. nodemailer's
  *   MailComposer writes the MIME structure and encodes the text and Subject.
  */
-import { randomBytes } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import libmime from 'libmime';
 import type { OutgoingMail } from '../session/decide.js';
 import type { NewEntry } from './queue-new-entry.js';
-import { rfc5322Date } from './received.js';
+import { parseMessage } from '../sieve/runtime/message.js';
+import { decodedHeaderStart } from '../sieve/runtime/rfc2047.js';
+import { newMessageId, rfc5322Date } from './received.js';
 
 export interface ScriptMailContext {
   /** Our name, for Message-ID and the From of a forward from the null sender. */
@@ -50,8 +50,6 @@ export async function composeScriptMail(mails: readonly OutgoingMail[], ctx: Scr
   return entries;
 }
 
-const messageId = (hostname: string, what: string) => `<${randomBytes(8).toString('hex')}.${what}@${hostname}>`;
-
 /** generate_mail_raw's text as a message: CRLF line ends, and a Date and Message-ID when it has none. */
 export function rawMessage(text: string, hostname: string, now: Date): Buffer {
   let crlf = text.replace(/\r?\n/g, '\r\n');
@@ -60,26 +58,27 @@ export function rawMessage(text: string, hostname: string, now: Date): Buffer {
   const head = end < 0 ? crlf : crlf.slice(0, end + 2);
   let added = '';
   if (!/^date[ \t]*:/im.test(head)) added += `Date: ${rfc5322Date(now)}\r\n`;
-  if (!/^message-id[ \t]*:/im.test(head)) added += `Message-ID: ${messageId(hostname, 'generated')}\r\n`;
+  if (!/^message-id[ \t]*:/im.test(head)) added += `Message-ID: ${newMessageId(hostname, 'generated')}\r\n`;
   // A text that is all header, without the empty line that ends it, still gets one (RFC 5322 2.1).
   return Buffer.from(added + crlf + (end < 0 ? '\r\n' : ''), 'utf8');
 }
 
-/** The original's Subject, unfolded and decoded (RFC 2047), or undefined. */
+/**
+ * The original's Subject, unfolded and decoded (RFC 2047), or undefined: read
+ * from its header section alone, and only its start decoded, as a vacation
+ * reply's (a Subject of megabytes must not hold the event loop).
+ */
 export function originalSubject(original: Buffer): string | undefined {
-  const at = original.indexOf('\r\n\r\n');
+  const crlf = original.indexOf('\r\n\r\n');
   const lf = original.indexOf('\n\n');
-  const end = at < 0 ? lf : lf < 0 ? at : Math.min(at, lf);
-  const head = original.subarray(0, end < 0 ? Math.min(original.length, 256 * 1024) : end).toString('latin1');
-  const m = /^subject[ \t]*:(.*(?:\r?\n[ \t].*)*)/im.exec(head);
-  if (!m) return undefined;
-  const raw = Buffer.from(m[1]!.replace(/\r?\n(?=[ \t])/g, ''), 'latin1').toString('utf8').trim();
-  try {
-    return libmime.decodeWords(raw);
-  } catch {
-    return raw;
-  }
+  const end = crlf < 0 ? lf : lf < 0 ? crlf : Math.min(crlf, lf);
+  const head = original.subarray(0, end < 0 ? original.length : end + 1).toString('utf8');
+  const value = parseMessage(head).headers.find((h) => h.lname === 'subject')?.value;
+  return value === undefined ? undefined : decodedHeaderStart(value, SUBJECT_KEPT);
 }
+
+/** Characters of the original Subject a forward's own keeps. */
+const SUBJECT_KEPT = 256;
 
 async function forwardMessage(m: OutgoingMail, to: string, original: Buffer, hostname: string, now: Date): Promise<Buffer> {
   const subject = m.subject ?? `Fwd: ${originalSubject(original) ?? ''}`.trimEnd();
@@ -91,7 +90,7 @@ async function forwardMessage(m: OutgoingMail, to: string, original: Buffer, hos
     subject,
     text: m.text,
     date: now,
-    messageId: messageId(hostname, 'forward'),
+    messageId: newMessageId(hostname, 'forward'),
     attachments: [{ content: original, contentType: 'message/rfc822', contentTransferEncoding: eightBit ? '8bit' : '7bit', contentDisposition: 'inline' }],
   });
   return composer.compile().build();
