@@ -129,10 +129,10 @@ export class SmtpFront {
     const find = (id: string) => this.sessions.get(id)?.session;
     // Every hook finds its session; without one, fail closed.
     const lost = async (): Promise<Answer> => ({ reply: replies.sessionLost, disconnect: true });
+    // Each connection is counted with its listener, as configured, for audit_connections_on_listener: one name per listener.
+    const on = `${l.host}:${l.port}`;
     return {
       connect: async (client: SmtpClient): Promise<Answer> => {
-        // Counted with its listener, as configured, for audit_connections_on_listener.
-        const on = `${l.host}:${l.port}`;
         const counted = this.perIp.open(client.remoteAddress, on);
         const session = new Session(
           {
