@@ -86,10 +86,11 @@ export class LocalConnections implements ConnectionCounter {
   }
 
   add(ip: string, by: number, listener = ''): number {
+    // A listener's map stays when it empties: listeners are the configuration's few, and dropping it made a new Map
+    // for every connection to a listener with none open, on the path of every connection.
     let own = this.perListener.get(listener);
     if (!own) this.perListener.set(listener, (own = new Map()));
     bump(own, ip, by);
-    if (!own.size) this.perListener.delete(listener);
     return bump(this.perIp, ip, by);
   }
 }
