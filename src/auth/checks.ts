@@ -29,7 +29,10 @@ import { fieldNameAt } from '../field-name.js';
  */
 const requireHere = createRequire(import.meta.url);
 let loaded: typeof import('mailauth') | undefined;
-const mailauth = async () => (loaded ??= requireHere('mailauth') as typeof import('mailauth'));
+
+/** mailauth, loaded on first use (or by loadChecks): the one loader for the checks and for signing (src/session/dkim-signing.ts). */
+export const mailauthModule = (): typeof import('mailauth') => (loaded ??= requireHere('mailauth') as typeof import('mailauth'));
+const mailauth = async () => mailauthModule();
 
 /**
  * Loads mailauth now, when a server is given checks to make: loading it
@@ -37,7 +40,7 @@ const mailauth = async () => (loaded ??= requireHere('mailauth') as typeof impor
  * 270 ms when the first message of a running server asked for a check.
  */
 export function loadChecks(): void {
-  loaded ??= requireHere('mailauth') as typeof import('mailauth');
+  mailauthModule();
 }
 
 export interface SpfOutcome {

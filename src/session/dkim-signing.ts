@@ -16,11 +16,8 @@
  * and node:crypto are not for a server, or a `check`, that never signs.
  * Required, not imported, for the reason src/auth/checks.ts gives.
  */
-import { createRequire } from 'node:module';
+import { mailauthModule as mailauth } from '../auth/checks.js';
 import type { DkimRequest } from '../sievepp/functions/dkim-params.js';
-
-let loaded: typeof import('mailauth') | undefined;
-const mailauth = () => (loaded ??= createRequire(import.meta.url)('mailauth') as typeof import('mailauth'));
 
 /** A body length limit: l= states the whole canonical body (RFC 6376 3.5), which is what Momentum's body_length_limit writes. */
 const WHOLE_BODY = Number.MAX_SAFE_INTEGER;
