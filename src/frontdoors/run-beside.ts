@@ -16,6 +16,7 @@ import { createLogger } from '../server/logger.js';
 import { reload, sieveLogger } from '../server/reload.js';
 import { createServices, type ServerServices } from '../server/services.js';
 import { tuneHeap } from '../server/heap-tuning.js';
+import { warmUp } from '../server/warm-up.js';
 import { shareOf, workerSlot } from '../ops/worker-slot.js';
 import type { SievePolicy } from '../session/policy.js';
 import type { SessionDeps } from '../session/session.js';
@@ -122,6 +123,8 @@ export async function startBeside(kind: BesideKind, configFile: string, options:
     front = policyFront.front;
     closeSessions = () => policyFront.delegation.closeAll();
   }
+  // Before the first session, not under its first message (src/server/warm-up.ts).
+  warmUp(assembled.policy.scripts());
   const address = await front.start();
   // The match worker threads start now, not under the first large message (docs/sieve-interpreter.md, "What an offload costs").
   matchPool.warm();

@@ -9,6 +9,7 @@ import { type Config, loadConfig } from '../config/index.js';
 import { type Diagnostic, formatDiagnostic } from '../diagnostics.js';
 import type { SievePolicy } from '../session/policy.js';
 import { assemble } from './assemble.js';
+import { warmUp } from './warm-up.js';
 import type { ServerServices } from './services.js';
 
 /** Momentum's sieve Debug_Level: the scripts' own log level, else the global one. */
@@ -39,6 +40,8 @@ export async function reload(r: Reloadable): Promise<Diagnostic[]> {
     problems = [...problems, ...next.diagnostics];
     if (next.assembled) {
       if (r.spoolDir !== undefined && config.spoolDir !== r.spoolDir) logger.warn({ event: 'reload', spoolDir: config.spoolDir }, 'spool_dir changed: the running spool stays until a restart');
+      // What the new scripts need is loaded now, once, not by the first message they see (warm-up.ts).
+      warmUp(next.assembled.policy.scripts());
       r.swap(next.assembled.policy);
       r.services.logger = sieveLogger(logger, config);
       r.services.reconfigure(config);

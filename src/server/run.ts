@@ -26,6 +26,7 @@ import { type OpsServer, startOpsServer } from '../ops/http.js';
 import { Metrics } from '../ops/metrics.js';
 import { SievePolicy } from '../session/policy.js';
 import { assemble } from './assemble.js';
+import { warmUp } from './warm-up.js';
 import { createLogger } from './logger.js';
 import { reload, sieveLogger } from './reload.js';
 import { createServices, type ServerServices } from './services.js';
@@ -107,6 +108,8 @@ export async function startFromConfig(configFile: string, options: StartOptions 
     { policy: () => policy, services },
   );
   metrics.watchConnections(() => front.connectionCount);
+  // Before the first session, not under its first message (warm-up.ts).
+  warmUp(assembled.policy.scripts());
   const addresses = await front.start();
   // The match worker threads start now, not under the first large message (docs/sieve-interpreter.md, "What an offload costs").
   matchPool.warm();

@@ -32,7 +32,8 @@ interface Mailsplit {
 }
 
 let mailsplit: Mailsplit | undefined;
-const load = () => (mailsplit ??= createRequire(import.meta.url)('@zone-eu/mailsplit') as Mailsplit);
+/** mailsplit, loaded on first use, or before serving by a policy that adds disclaimers (src/server/warm-up.ts). */
+export const loadMailsplit = () => (mailsplit ??= createRequire(import.meta.url)('@zone-eu/mailsplit') as Mailsplit);
 
 /** The disclaimers' texts for each kind of part, joined in the order the scripts added them. */
 function textsFor(list: readonly Disclaimer[]): { html: string[]; plain: string[] } {
@@ -76,7 +77,7 @@ export function withDisclaimer(text: string, kind: 'html' | 'plain', texts: read
 export async function addDisclaimers(message: Buffer, list: readonly Disclaimer[]): Promise<Buffer> {
   const texts = textsFor(list);
   if (!texts.html.length && !texts.plain.length) return message;
-  const { Splitter, Joiner, Rewriter } = load();
+  const { Splitter, Joiner, Rewriter } = loadMailsplit();
   const kindOf = (node: MimeNode): 'html' | 'plain' | undefined => {
     if (node.multipart || node.disposition === 'attachment') return undefined;
     // A part without Content-Type is text/plain (RFC 2045 5.2).
