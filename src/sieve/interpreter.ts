@@ -87,7 +87,10 @@ export function execute<C extends ExecutionContext>(script: CompiledScript, ctx:
   try {
     // A time-sliced run parses a large header section in its slices before it starts (SieveMessage.prepare).
     const prepared = rt.budget.sliceMs > 0 ? ctx.message?.prepare?.(rt.budget) : undefined;
-    const r = prepared ? prepared.then(() => runBlock(script.commands, rt)) : runBlock(script.commands, rt);
+    // What the script's namespace references read and is not at hand is brought in first (NamespaceDef.prepare).
+    const readied = rt.prepareNamespaces(script.facts.references);
+    const before = prepared && readied ? Promise.all([prepared, readied]) : (prepared ?? readied);
+    const r = before ? before.then(() => runBlock(script.commands, rt)) : runBlock(script.commands, rt);
     // The closures only for a run that goes on asynchronously: most finish here, and every phase makes a run.
     if (isPromise(r)) return r.then(() => finished(rt), (e: unknown) => failed(rt, e));
     return finished(rt);

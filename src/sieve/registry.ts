@@ -184,7 +184,17 @@ export interface Extension {
    * reads `read(rt, path)`, e.g. include's "global" (RFC 6609 3.5) or
    * vnd.dovecot.environment's "env".
    */
-  namespaces?: Array<{ name: string; read(rt: Runtime, path: string): string }>;
+  namespaces?: Array<{
+    name: string;
+    read(rt: Runtime, path: string): string;
+    /**
+     * Brings what `read` will need and is not at hand (a message kept on
+     * disk, its MIME structure) into memory before a run of a script that
+     * references these paths starts, so that `read`, which a string's
+     * expansion calls, stays synchronous; undefined when all is at hand.
+     */
+    prepare?(rt: Runtime, paths: readonly string[]): Promise<void> | undefined;
+  }>;
   /**
    * Envelope parts (RFC 5228 5.4) the extension adds to the envelope test
    * once required (RFC 6009: "bytimeabsolute", ...): their values are

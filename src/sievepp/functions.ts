@@ -28,6 +28,7 @@ import { contextValue, sessionOf } from './host.js';
 import { bodyBinaryTags } from './body-binary.js';
 import { languageOf } from './layer.js';
 import { expandSpfMacro, type SpfFacts } from './spf-macros.js';
+import { prepareRfc2822, readRfc2822 } from './rfc2822-macros.js';
 import { readRef, refOf, type SieveValue, toStr, truthy } from './values.js';
 export { head, tail } from '../sieve/runtime/strings.js';
 
@@ -126,6 +127,7 @@ export class FunctionRegistry {
         { name: 'vctx', read: (rt, key) => contextValue(sessionOf(rt).message, key) ?? contextValue(sessionOf(rt).connection, key) ?? '' },
         { name: 'spfv1', read: (rt, spec) => expandSpfMacro(spec, spfFacts(rt)) ?? `%{spfv1:${spec}}` },
         { name: 'rfc822', read: (rt, what) => (what.trim().toLowerCase() === 'date' ? rfc822Date(rt.now()) : `%{rfc822:${what}}`) },
+        { name: 'rfc2822', read: readRfc2822, prepare: prepareRfc2822 },
       ],
       commands: this.list()
         .filter((f) => f.uses.command || f.uses.test)

@@ -9,13 +9,14 @@ import type { Part, Template } from '../sieve/runtime/strings.js';
 import { SIEVEPP_CAPABILITY } from './functions.js';
 
 /**
- * `%{vctx_mess:key}`, `%{vctx_conn:key}`, `%{spfv1:ir}`, `%{rfc822:date}`
+ * `%{vctx_mess:key}`, `%{vctx_conn:key}`, `%{spfv1:ir}`, `%{rfc822:date}`,
+ * `%{rfc2822:headers}` (rfc2822-macros.ts)
  * (sieve-ecaddons.md, "Macros"), and a bare context key such as
  * `%{mailfrom_localpart}` (sieve-ref-is-true.md, sieve-ref-ds-fetch-hash.md),
  * which reads the message context, then the connection's. A bare name needs
  * an underscore, so that `%{t}` and other text stay as written.
  */
-const MACRO = /%\{(?:(vctx_mess|vctx_conn|spfv1|rfc822):([^}]+)|([a-z][a-z0-9]*_[a-z0-9_]+))\}/gi;
+const MACRO = /%\{(?:(vctx_mess|vctx_conn|spfv1|rfc822|rfc2822):([^}]+)|([a-z][a-z0-9]*_[a-z0-9_]+))\}/gi;
 
 /** Momentum's macros, as namespace references the runtime resolves (the Sieve++ extension's namespaces, functions.ts). */
 export function withMacros(t: Template): Template {

@@ -279,6 +279,11 @@ export async function readMimeTree(msg: SieveMessage, budget?: MimeBudget): Prom
   return mimeTree(msg);
 }
 
+/** The message's part tree when it has been read, else undefined (no check: for a reader that only quotes parts). */
+export function mimeTreeAtHand(msg: SieveMessage): MimePart | undefined {
+  return trees.get(msg);
+}
+
 /** A test that reads MIME parts: the part tree first, then the test again; undefined when the tree is at hand. */
 export function afterMimeTree<T>(msg: SieveMessage, budget: MimeBudget, again: () => T | Promise<T>): Promise<T> | undefined {
   if (trees.has(msg)) return undefined;

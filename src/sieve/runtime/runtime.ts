@@ -33,6 +33,7 @@ export interface VariableScope {
 interface NamespaceDef {
   name: string;
   read(rt: Runtime, path: string): string;
+  prepare?(rt: Runtime, paths: readonly string[]): Promise<void> | undefined;
 }
 
 /*
@@ -175,6 +176,26 @@ export class Runtime implements Scope {
     // No scope yet: nothing was set in this run, and no name was declared global.
     if (scope === undefined) return '';
     return (scope.globalNames.has(name) ? this.globals : scope.vars).get(name) ?? '';
+  }
+
+  /**
+   * Lets each namespace that prepares (NamespaceDef.prepare) bring in what
+   * the script's references to it will read, given as "namespace:path"
+   * (ScriptFacts.references); undefined when none has anything to wait for.
+   */
+  prepareNamespaces(references: ReadonlySet<string>): Promise<void> | undefined {
+    if (references.size === 0 || !this.namespaceLists) return undefined;
+    const waits: Array<Promise<void>> = [];
+    for (const list of this.namespaceLists) {
+      for (const d of list) {
+        if (!d.prepare) continue;
+        const prefix = `${d.name}:`;
+        const paths = [...references].filter((r) => r.startsWith(prefix)).map((r) => r.slice(prefix.length));
+        const wait = paths.length ? d.prepare(this, paths) : undefined;
+        if (wait) waits.push(wait);
+      }
+    }
+    return waits.length ? Promise.all(waits).then(() => undefined) : undefined;
   }
 
   /** The first namespace of that name the run's scripts brought. */
