@@ -185,17 +185,19 @@ export class Runtime implements Scope {
    */
   prepareNamespaces(references: ReadonlySet<string>): Promise<void> | undefined {
     if (references.size === 0 || !this.namespaceLists) return undefined;
-    const waits: Array<Promise<void>> = [];
+    let waits: Array<Promise<void>> | undefined;
     for (const list of this.namespaceLists) {
       for (const d of list) {
         if (!d.prepare) continue;
-        const prefix = `${d.name}:`;
-        const paths = [...references].filter((r) => r.startsWith(prefix)).map((r) => r.slice(prefix.length));
-        const wait = paths.length ? d.prepare(this, paths) : undefined;
-        if (wait) waits.push(wait);
+        // Every run of a script with references comes here: nothing is made unless the namespace is referenced.
+        const n = d.name.length;
+        let paths: string[] | undefined;
+        for (const r of references) if (r.charCodeAt(n) === 58 /* : */ && r.startsWith(d.name)) (paths ??= []).push(r.slice(n + 1));
+        const wait = paths ? d.prepare(this, paths) : undefined;
+        if (wait) (waits ??= []).push(wait);
       }
     }
-    return waits.length ? Promise.all(waits).then(() => undefined) : undefined;
+    return waits ? Promise.all(waits).then(() => undefined) : undefined;
   }
 
   /** The first namespace of that name the run's scripts brought. */
