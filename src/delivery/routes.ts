@@ -25,6 +25,8 @@ export interface Destination {
   route: DeliveryRoute;
   /** The recipient domain (for MX look-ups). */
   domain: string;
+  /** The gateway is a script's (ec_set_routing_gateway), not the configuration's. */
+  scripted?: true;
 }
 
 export function domainOf(address: string): string {
@@ -44,7 +46,7 @@ export function destinationFor(address: string, config: DeliveryConfig, scripted
   const domain = domainOf(address);
   if (scripted) {
     const route: DeliveryRoute = { ...config.defaultRoute, method: 'smtp', gateway: scripted };
-    return { key: `gateway:smtp:${scripted.host}:${scripted.port ?? route.smtpPort}`, route, domain };
+    return { key: `gateway:smtp:${scripted.host}:${scripted.port ?? route.smtpPort}`, route, domain, scripted: true };
   }
   // Own keys only: a worker's share of the limits (queue-shards.ts) rebuilds `domains` as a plain object, where
   // `constructor` or `__proto__` would be found on Object.prototype, a "route" with no limit whose attempt never starts.
@@ -111,12 +113,29 @@ export class NextHops {
       const host = route.gateway.host;
       if (isIP(host)) return this.loops([{ name: host, address: host, port }], `gateway ${host}`);
       const addresses = await this.addresses(host);
-      if (!addresses.length) return fail(false, 451, '4.4.3', `gateway ${host}: no address found`);
+      // sieve-ref-ec-set-routing-gateway.md: a script's gateway may be "a hostname that resolves to an A
+      // record, or a domain name which resolves to one or more MX records"; the Gateway option names a host.
+      const none = () => fail(false, 451, '4.4.3', `gateway ${host}: no address found`);
+      if (!addresses.length && dest.scripted) {
+        // A gateway that does not resolve is the configuration's fault, not the recipient's: retried, not bounced.
+        const r = await this.mxTargets(host, port);
+        return r.ok || r.reply.enhanced !== '5.1.2' ? r : none();
+      }
+      if (!addresses.length) return none();
       return this.loops(addresses.map((address) => ({ name: host, address, port })), `gateway ${host}`);
     }
-    const hops = await this.resolver.nextHops(dest.domain);
+    return this.mxTargets(dest.domain, route.smtpPort);
+  }
+
+  /**
+   * The MX hosts of `domain` (its own address when it has none, RFC 5321
+   * 5.1), at `port`, through the target guard: MX records are the domain's
+   * DNS, not this configuration's, and may point anywhere.
+   */
+  private async mxTargets(domain: string, port: number): Promise<TargetsResult> {
+    const hops = await this.resolver.nextHops(domain);
     if (!hops.ok) {
-      if (hops.reason === 'null-mx') return fail(true, 556, '5.1.10', `${dest.domain} accepts no mail (null MX, RFC 7505)`);
+      if (hops.reason === 'null-mx') return fail(true, 556, '5.1.10', `${domain} accepts no mail (null MX, RFC 7505)`);
       if (hops.reason === 'nxdomain' || hops.reason === 'no-address') return fail(true, 550, '5.1.2', `${hops.detail}`);
       return fail(false, 451, '4.4.3', hops.detail);
     }
@@ -124,14 +143,14 @@ export class NextHops {
     let refused = 0;
     for (const hop of hops.hops) {
       for (const address of hop.addresses) {
-        if (checkTarget(address, this.allow).allowed) targets.push({ name: hop.name, address, port: route.smtpPort });
+        if (checkTarget(address, this.allow).allowed) targets.push({ name: hop.name, address, port });
         else refused++;
       }
     }
-    if (targets.length) return this.loops(targets, dest.domain);
-    if (refused) return fail(true, 550, '5.4.4', `the MX hosts of ${dest.domain} point at addresses we do not deliver to (private, loopback or reserved)`);
+    if (targets.length) return this.loops(targets, domain);
+    if (refused) return fail(true, 550, '5.4.4', `the MX hosts of ${domain} point at addresses we do not deliver to (private, loopback or reserved)`);
     const dnsTrouble = hops.hops.some((h) => h.problem && h.problem.startsWith('dns-'));
-    return dnsTrouble ? fail(false, 451, '4.4.3', `the MX hosts of ${dest.domain} could not be resolved`) : fail(true, 550, '5.4.4', `the MX hosts of ${dest.domain} have no usable address`);
+    return dnsTrouble ? fail(false, 451, '4.4.3', `the MX hosts of ${domain} could not be resolved`) : fail(true, 550, '5.4.4', `the MX hosts of ${domain} have no usable address`);
   }
 
   private async addresses(host: string): Promise<string[]> {

@@ -127,6 +127,10 @@ describe('MX delivery', () => {
       'nullmx.test': { MX: [{ preference: 0, exchange: '.' }], A: ['127.0.0.1'] },
       'private.test': { MX: [{ preference: 10, exchange: 'mx.private.test' }] },
       'mx.private.test': { A: ['10.1.2.3'] },
+      // A gateway named by a domain with MX records only, and one by a host with an address.
+      'relay-domain.test': { MX: [{ preference: 10, exchange: 'in.relay-domain.test' }] },
+      'in.relay-domain.test': { A: ['127.0.0.1'] },
+      'relay-host.test': { A: ['127.0.0.1'], MX: [{ preference: 10, exchange: 'mx.private.test' }] },
     });
   });
   afterAll(async () => {
@@ -155,6 +159,20 @@ describe('MX delivery', () => {
     } finally {
       await fx.close();
     }
+  });
+
+  it("follows a script's gateway that names a domain with only MX records to its MX hosts, at the gateway's port", async () => {
+    const config = configFor(conf(), '/tmp/x').delivery;
+    const hops = new NextHops(config);
+    const viaMx = await hops.targets(destinationFor('a@other.test', config, parseGateway('relay-domain.test:2600')!));
+    expect(viaMx).toEqual({ ok: true, targets: [{ name: 'in.relay-domain.test', address: '127.0.0.1', port: 2600 }] });
+    // A host with an address is that address, whatever its MX records say (sieve-ref-ec-set-routing-gateway.md names the A record first).
+    expect(await hops.targets(destinationFor('a@other.test', config, parseGateway('relay-host.test')!))).toEqual({ ok: true, targets: [{ name: 'relay-host.test', address: '127.0.0.1', port: mx.port }] });
+    // A name that does not resolve at all is retried (the configuration's fault), not bounced.
+    expect(await hops.targets(destinationFor('a@other.test', config, parseGateway('nowhere.test')!))).toMatchObject({ ok: false, permanent: false, reply: { enhanced: '4.4.3' } });
+    // The Gateway option names a host: a domain with only MX records is not followed there.
+    const configured = configFor(`${conf()}\nDomain "other.test" { Gateway = "relay-domain.test" }`, '/tmp/x').delivery;
+    expect(await new NextHops(configured).targets(destinationFor('a@other.test', configured))).toMatchObject({ ok: false, permanent: false, reply: { enhanced: '4.4.3' } });
   });
 
   it('bounces a null-MX domain (5.1.10) and a domain whose MX is private (5.4.4) without contacting them', async () => {
