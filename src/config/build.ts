@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseEcconf } from '../../grammars/ecconf.js';
 import type { Diagnostic } from '../diagnostics.js';
 import { buildMailLoop, type MailLoopConfig } from './mail-loop.js';
-import { buildDkimSign } from './dkim-sign.js';
+import { buildDkimDomains, buildDkimSign } from './dkim-sign.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import {
   type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, cidrListOptions, cidrListScope, listOptions, listScope, datasourceOptions, datasourceScope, globalOptions,
@@ -127,6 +127,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
     mailboxes: buildMailboxes(root, (spec) => defaultOf(spec, dir), (s, message) => diagnostics.push(diagnosticAt(s.origin, s.pos, message, 'warning'))),
     mailLoop,
     dkimSign: buildDkimSign(root, (spec) => defaultOf(spec, dir)),
+    dkimDomains: buildDkimDomains(root),
   };
 }
 

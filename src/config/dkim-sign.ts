@@ -3,11 +3,13 @@
  * Open Source DKIM"): the defaults ec_dkim_sign uses when a script's hash
  * does not override them (sieve-ref-ec-dkim-sign.md: "By default it uses
  * the configured parameters on the DKIM module configuration stanza").
- * smtp-cbv signs only when a script calls ec_dkim_sign; the module's own
- * signing of every message (`opendkim_sign`, `sign_condition`) and its
- * per-domain `dkim_domain` scopes are not taken (docs/momentum-compatibility.md).
- * Without the scope the function's own defaults apply
- * (src/sievepp/functions/dkim-params.ts).
+ * Its `dkim_domain` scopes override them for mail whose responsible domain
+ * (the From address's) they name: a selector, key or parent signing domain
+ * (`base_domain`) of that domain's own. smtp-cbv signs only when a script
+ * calls ec_dkim_sign; the module's own signing of every message
+ * (`opendkim_sign`, `sign_condition`) is not taken
+ * (docs/momentum-compatibility.md). Without the scope the function's own
+ * defaults apply (src/sievepp/functions/dkim-params.ts).
  */
 import { dkimParamProblem } from '../sievepp/functions/dkim-params.js';
 import type { OptionSpec, ScopeSpec } from './schema.js';
@@ -49,10 +51,53 @@ export const dkimSignOptions = {
   lifetime: opt('lifetime', t.integer(0, 876_000), '0', 'Hours a signature stays valid (x= tag); 0 for no expiry.'),
 };
 
+/** `dkim_domain` (4/modules/opendkim.md): only here, the parent domain to sign in; the other options override the scope's. */
+const baseDomain = opt('base_domain', dkimValue('signing_domain', t.string), null, 'The signing domain (d=) for this domain\'s mail, such as its parent: example.com for corp.example.com.');
+const DOMAIN_OPTIONS = [dkimSignOptions.key, dkimSignOptions.selector, baseDomain, dkimSignOptions.headerCanon, dkimSignOptions.bodyCanon, dkimSignOptions.digest, dkimSignOptions.headerlist, dkimSignOptions.bodyLengthLimit, dkimSignOptions.lifetime];
+
+export const dkimDomainScope: ScopeSpec = {
+  name: 'dkim_domain', doc: 'The `opendkim` options for mail whose responsible domain (its From address\'s) is this one: what it sets overrides the scope around it.', repeat: 'by-name',
+  names: { min: 1, max: 1, label: 'domain', check: (n) => (/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/i.test(n.text) ? undefined : `expected a domain name such as example.com, found '${n.text}'`) },
+  options: DOMAIN_OPTIONS, scopes: [],
+};
+
 export const dkimSignScope: ScopeSpec = {
   name: 'opendkim', doc: 'Defaults for the DKIM signatures `ec_dkim_sign` asks for (RFC 6376; docs/sieve-reference.md).', repeat: 'once',
-  names: { min: 0, max: 1, label: 'instance name' }, options: Object.values(dkimSignOptions), scopes: [],
+  names: { min: 0, max: 1, label: 'instance name' }, options: Object.values(dkimSignOptions), scopes: [dkimDomainScope],
 };
+
+/** ec_dkim_sign's parameter name for each option of the scopes. */
+const PARAM_OF = new Map<OptionSpec, string>([
+  [dkimSignOptions.key, 'keyfile'], [dkimSignOptions.selector, 'selector'], [dkimSignOptions.signingDomain, 'signing_domain'], [baseDomain, 'signing_domain'],
+  [dkimSignOptions.headerCanon, 'header_canon'], [dkimSignOptions.bodyCanon, 'body_canon'], [dkimSignOptions.digest, 'digest'],
+  [dkimSignOptions.headerlist, 'headerlist'], [dkimSignOptions.bodyLengthLimit, 'body_length_limit'], [dkimSignOptions.lifetime, 'lifetime'],
+]);
+
+/** An option's value as ec_dkim_sign's parameter takes it. */
+function paramValue(value: unknown): string {
+  // The opendkim page writes the list with commas, `("from", "to")`, which the list syntax keeps as items of their own.
+  return Array.isArray(value) ? value.filter((h) => h !== ',').join(':') : String(value);
+}
+
+/**
+ * The `dkim_domain` scopes, by domain in lower case: each with only the
+ * options it writes, under ec_dkim_sign's parameter names; null without any.
+ */
+export function buildDkimDomains(root: ScopeInstance): Map<string, Record<string, string>> | null {
+  const s = root.children.find((c) => c.valid && c.spec === dkimSignScope);
+  const scopes = s?.children.filter((c) => c.valid && c.spec === dkimDomainScope) ?? [];
+  if (!scopes.length) return null;
+  const out = new Map<string, Record<string, string>>();
+  for (const d of scopes) {
+    const values: Record<string, string> = {};
+    for (const spec of DOMAIN_OPTIONS) {
+      const v = d.options.get(spec.name.toLowerCase())?.value;
+      if (v !== undefined && v !== null) values[PARAM_OF.get(spec)!] = paramValue(v);
+    }
+    out.set(d.names[0]!.text.toLowerCase().replace(/\.$/, ''), values);
+  }
+  return out;
+}
 
 /** The scope as ec_dkim_sign's parameter names (MomentumHost.dkim); null without the scope. */
 export function buildDkimSign(root: ScopeInstance, defaults: <T>(spec: OptionSpec<T>) => T | null): Record<string, string> | null {

@@ -14,7 +14,7 @@ const SCOPES = new Set([
   'url_ripper', 'clamav', 'csapi', 'antivirus', 'beik', 'brightmail', 'cloudmark', 'commtouch', 'eleven', 'sophos',
   'delay_dsn', 'ec_logger', 'sievelib', 'spf_macros', 'senderid', 'ac_auth', 'auth_ds', 'inbound_audit', 'outbound_audit',
   'cidrdb', 'ds_core', 'ds_ldap', 'ds_pgsql', 'ds_odbc', 'seedlist', 'fbl', 'bounce_classifier_override', 'bounce_logger',
-  'mailloop', 'cluster', 'security', 'snmp', 'dkim_sign', 'dkim_domain', 'domainkeys', 'adaptive', 'alerting', 'engagement_tracker',
+  'mailloop', 'cluster', 'security', 'snmp', 'dkim_sign', 'domainkeys', 'adaptive', 'alerting', 'engagement_tracker',
   'persist_io', 'msgc', 'http_io', 'ecstream', 'scriptlet', 'lua', 'modules', 'webui_common', 'rest', 'exim_compat',
   'maildir', 'as_logger', 'custom_logger', 'paniclog', 'mainlog', 'rejectlog', 'queue', 'tls_macros', 'smtp_auth',
   // The other modules of Momentum's reference (3-reference-modules-*.md, 4/modules/), by the scope names their examples write.
@@ -97,8 +97,8 @@ const SPF_OPTIONS = new Set([
  * Options of Momentum's opendkim module (4/modules/opendkim.md) without a
  * counterpart: its key cache (a key is read at each ec_dkim_sign), its own
  * signing of every message (`sign_condition`), and the z=, testing and
- * oversigning variants mailauth, which signs, does not write. Its
- * `dkim_domain` scopes are ignored with everything inside them.
+ * oversigning variants mailauth, which signs, does not write. `base_domain`
+ * belongs in a `dkim_domain` scope (src/config/dkim-sign.ts), not here.
  */
 const OPENDKIM_OPTIONS = new Set(['keycache_size', 'key_cache_size', 'neg_keycache_ttl', 'pos_keycache_ttl', 'sign_condition', 'copy_headers', 'testing', 'oversign_headerlist', 'skip_headerlist', 'base_domain']);
 
@@ -125,7 +125,7 @@ export function whereOf(scopeName: string): Where {
   if (n === 'sieve') return 'sieve';
   if (n === 'spf_v1') return 'spf_v1';
   if (n === 'datasource') return 'datasource';
-  if (n === 'opendkim') return 'opendkim';
+  if (n === 'opendkim' || n === 'dkim_domain') return 'opendkim';
   // A Domain scope takes Momentum's global options (delivery settings per domain, docs/delivery.md).
   if (n === 'domain') return 'root';
   return 'other';

@@ -223,6 +223,8 @@ export interface Config {
   mailLoop?: MailLoopConfig | null;
   /** The opendkim scope: ec_dkim_sign's defaults, under its parameter names (src/config/dkim-sign.ts); null without the scope. */
   dkimSign?: Record<string, string> | null;
+  /** Its `dkim_domain` scopes by responsible domain (lower case): what each overrides, under the same names; null without any. */
+  dkimDomains?: ReadonlyMap<string, Readonly<Record<string, string>>> | null;
 }
 
 export interface RedisConfig {

@@ -80,6 +80,11 @@ export interface MomentumHost extends SieveHost {
    * ...): Momentum's DKIM module configuration. A script's hash overrides them.
    */
   dkim?: Readonly<Record<string, string>>;
+  /**
+   * Overrides of those defaults for mail whose responsible domain (its
+   * From address's, lower case) is the key: Momentum's `dkim_domain` scopes.
+   */
+  dkimDomains?: ReadonlyMap<string, Readonly<Record<string, string>>>;
 }
 
 interface SessionView {

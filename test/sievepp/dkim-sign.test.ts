@@ -42,11 +42,11 @@ const record = `v=DKIM1; k=rsa; p=${publicKey.export({ format: 'der', type: 'spk
 
 beforeAll(async () => {
   keys = await mkdtemp(path.join(tmpdir(), 'smtp-cbv-dkim-'));
-  for (const [domain, selector] of [['my.signing.domain.com', 'myselector'], ['example.org', 'sel1']] as const) {
+  for (const [domain, selector] of [['my.signing.domain.com', 'myselector'], ['example.org', 'sel1'], ['example.org', 'corpsel']] as const) {
     await mkdir(path.join(keys, domain), { recursive: true });
     await writeFile(path.join(keys, domain, `${selector}.key`), pem);
   }
-  dnsServer = await startDnsServer({ 'myselector._domainkey.my.signing.domain.com': { TXT: [record] }, 'sel1._domainkey.example.org': { TXT: [record] } });
+  dnsServer = await startDnsServer({ 'myselector._domainkey.my.signing.domain.com': { TXT: [record] }, 'sel1._domainkey.example.org': { TXT: [record] }, 'corpsel._domainkey.example.org': { TXT: [record] } });
   resolver = new dns.Resolver();
   resolver.setServers([dnsServer.address]);
 });
@@ -183,7 +183,6 @@ describe('the opendkim scope gives the defaults', () => {
     const r = parseConfigText(text, conf);
     expect(r.diagnostics.map((d) => `${d.severity}: ${d.message}`)).toEqual([
       "warning: Momentum's option 'keycache_size' in opendkim \"opendkim1\" has no effect in smtp-cbv: ignored",
-      "warning: Momentum's dkim_domain scope is not provided by smtp-cbv: ignored, with everything inside it",
     ]);
     const services = createMomentumServices(r.config!);
     cleanups.push(async () => services.close());
@@ -193,6 +192,33 @@ describe('the opendkim scope gives the defaults', () => {
     const [m] = await t.spooled();
     expect(m!.message).toMatch(/c=relaxed\/relaxed; d=example.org;\r\n h=Subject: Date: To: From; /);
     expect(await verify(m!.message)).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
+  });
+});
+
+describe('dkim_domain scopes', () => {
+  it("sign a domain's mail with its own selector and parent signing domain (4/modules/opendkim.md's example), other mail with the scope's", async () => {
+    const conf = path.join(keys, 'ecelerity.conf');
+    const text = 'opendkim {\n  key = "%{d}/%{s}.key"\n  selector = "sel1"\n  dkim_domain "Corp.Example.org" {\n    selector = "corpsel"\n    base_domain = "example.org"\n    header_canon = "relaxed"\n    pos_keycache_ttl = 300\n  }\n}\n';
+    const r = parseConfigText(text, conf);
+    expect(r.diagnostics.map((d) => `${d.severity}: ${d.message}`)).toEqual([
+      "warning: Momentum's option 'pos_keycache_ttl' in dkim_domain \"Corp.Example.org\" has no effect in smtp-cbv: ignored",
+    ]);
+    const services = createMomentumServices(r.config!);
+    cleanups.push(async () => services.close());
+    const t = await serve('ec_dkim_sign;', services);
+    await sendMail(await t.client(), 'joe@corp.example.org', ['bob@here.test'], MESSAGE.replace('joe@example.org', 'joe@CORP.example.org'));
+    await sendMail(await t.client(), 'joe@example.org', ['bob@here.test'], MESSAGE);
+    const stored = (await t.spooled()).map((m) => m.message);
+    const corp = stored.find((m) => m.includes('CORP.example.org'))!;
+    expect(corp).toMatch(/c=relaxed\/simple; d=example.org;/);
+    expect(await verify(corp)).toEqual([{ domain: 'example.org', selector: 'corpsel', result: 'pass' }]);
+    const plain = stored.find((m) => !m.includes('CORP.example.org'))!;
+    expect(await verify(plain)).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
+  });
+
+  it('are checked when they load, and take only a domain name', () => {
+    const r = parseConfigText('opendkim {\n  dkim_domain "x.test" {\n    selector = "bad selector"\n  }\n  dkim_domain "not a domain" { }\n}\n', path.join(keys, 'x.conf'));
+    expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.line}:${d.column}`)).toEqual(['3:16', '5:15']);
   });
 });
 

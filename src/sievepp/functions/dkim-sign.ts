@@ -39,10 +39,17 @@ export const dkimSignAction: ActionDef = {
 /** A parameter's name in lower case, base_domain as its synonym signing_domain: a script's either overrides a default's either. */
 const nameOf = (k: string) => (k.toLowerCase() === 'base_domain' ? 'signing_domain' : k.toLowerCase());
 
-/** The parameters in force: the host's defaults, then the script's hash. */
+/**
+ * The parameters in force: the host's defaults, then those of the
+ * responsible domain's `dkim_domain` scope (its own selector, key or
+ * parent signing domain), then the script's hash.
+ */
 function parameters(b: Bound, rt: Runtime): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [k, v] of Object.entries(hostOf(rt).dkim ?? {})) {
+  const host = hostOf(rt);
+  const domain = host.dkimDomains ? fromDomain(b, rt)?.replace(/\.$/, '') : undefined;
+  const own = domain !== undefined ? host.dkimDomains!.get(domain) : undefined;
+  for (const [k, v] of [...Object.entries(host.dkim ?? {}), ...Object.entries(own ?? {})]) {
     const problem = dkimParamProblem(k, v);
     if (problem) rt.fail(`ec_dkim_sign: the configured default: ${problem}`, b.node.pos);
     out.set(nameOf(k), v);
