@@ -53,7 +53,19 @@ export const dkimSignOptions = {
 
 /** `dkim_domain` (4/modules/opendkim.md): only here, the parent domain to sign in; the other options override the scope's. */
 const baseDomain = opt('base_domain', dkimValue('signing_domain', t.string), null, 'The signing domain (d=) for this domain\'s mail, such as its parent: example.com for corp.example.com.');
-const DOMAIN_OPTIONS = [dkimSignOptions.key, dkimSignOptions.selector, baseDomain, dkimSignOptions.headerCanon, dkimSignOptions.bodyCanon, dkimSignOptions.digest, dkimSignOptions.headerlist, dkimSignOptions.bodyLengthLimit, dkimSignOptions.lifetime];
+/** The scope's own options again, without defaults: what a dkim_domain scope does not write is the opendkim scope's. */
+const inherited = <T>(spec: OptionSpec<T>): OptionSpec<T> => ({ ...spec, default: null, doc: `${spec.doc} Unset: the \`opendkim\` scope's.` });
+const domainOptions = {
+  key: inherited(dkimSignOptions.key),
+  selector: inherited(dkimSignOptions.selector),
+  headerCanon: inherited(dkimSignOptions.headerCanon),
+  bodyCanon: inherited(dkimSignOptions.bodyCanon),
+  digest: inherited(dkimSignOptions.digest),
+  headerlist: inherited(dkimSignOptions.headerlist),
+  bodyLengthLimit: inherited(dkimSignOptions.bodyLengthLimit),
+  lifetime: inherited(dkimSignOptions.lifetime),
+};
+const DOMAIN_OPTIONS = [domainOptions.key, domainOptions.selector, baseDomain, domainOptions.headerCanon, domainOptions.bodyCanon, domainOptions.digest, domainOptions.headerlist, domainOptions.bodyLengthLimit, domainOptions.lifetime];
 
 export const dkimDomainScope: ScopeSpec = {
   name: 'dkim_domain', doc: 'The `opendkim` options for mail whose responsible domain (its From address\'s) is this one: what it sets overrides the scope around it.', repeat: 'by-name',
@@ -68,9 +80,9 @@ export const dkimSignScope: ScopeSpec = {
 
 /** ec_dkim_sign's parameter name for each option of the scopes. */
 const PARAM_OF = new Map<OptionSpec, string>([
-  [dkimSignOptions.key, 'keyfile'], [dkimSignOptions.selector, 'selector'], [dkimSignOptions.signingDomain, 'signing_domain'], [baseDomain, 'signing_domain'],
-  [dkimSignOptions.headerCanon, 'header_canon'], [dkimSignOptions.bodyCanon, 'body_canon'], [dkimSignOptions.digest, 'digest'],
-  [dkimSignOptions.headerlist, 'headerlist'], [dkimSignOptions.bodyLengthLimit, 'body_length_limit'], [dkimSignOptions.lifetime, 'lifetime'],
+  [domainOptions.key, 'keyfile'], [domainOptions.selector, 'selector'], [baseDomain, 'signing_domain'],
+  [domainOptions.headerCanon, 'header_canon'], [domainOptions.bodyCanon, 'body_canon'], [domainOptions.digest, 'digest'],
+  [domainOptions.headerlist, 'headerlist'], [domainOptions.bodyLengthLimit, 'body_length_limit'], [domainOptions.lifetime, 'lifetime'],
 ]);
 
 /** An option's value as ec_dkim_sign's parameter takes it. */

@@ -17,7 +17,7 @@ import { deliveryOptions, domainScope } from './delivery.js';
 import { recipientVerifyTopOptions } from './recipient-verify.js';
 import { authenticationScopes } from './authentication.js';
 import { mailLoopScope } from './mail-loop.js';
-import { dkimSignScope } from './dkim-sign.js';
+import { dkimDomainScope, dkimSignScope } from './dkim-sign.js';
 import { mailboxScope, serverMetadataOptions } from './mailboxes.js';
 
 export interface OptionSpec<T = unknown> {
@@ -343,4 +343,4 @@ export const rootScope: ScopeSpec = {
 export const VALIDATE_MODULES = new Map<string, ScopeSpec>([['validate/sieve', sieveScope], ['validate/smtp_cbv', cbvScope]]);
 
 /** Every scope, outermost first, for the document and its test. */
-export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, hookScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, listScope, mailboxScope, domainScope, redisScope, metricsScope, mailLoopScope, dkimSignScope, ...authenticationScopes];
+export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, hookScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, listScope, mailboxScope, domainScope, redisScope, metricsScope, mailLoopScope, dkimSignScope, dkimDomainScope, ...authenticationScopes];
