@@ -6,6 +6,7 @@
  */
 import { isAbsolute, relative } from 'node:path';
 import type { Action } from '../sieve/index.js';
+import { hasMessage } from '../session/phases.js';
 import type { DryRunResult, PhaseResult, TraceLine } from './dry-run.js';
 
 export function formatDryRun(run: DryRunResult, options: { trace?: boolean } = {}): string {
@@ -22,7 +23,7 @@ function formatPhase(p: PhaseResult, trace: boolean): string {
   out.push('Performed actions:', '');
   out.push(...(p.actions.length ? p.actions.flatMap(describe) : ['  (none)']), '');
   out.push('Implicit keep:', '');
-  const keep = p.phase === 'data' ? 'store message in folder: INBOX' : 'accept (the message may be kept at DATA)';
+  const keep = hasMessage(p.phase) ? 'store message in folder: INBOX' : 'accept (the message may be kept at DATA)';
   out.push(p.implicitKeep && !p.errors.length ? ` * ${keep}` : '  (none)', '');
   if (p.cbvCalls.length) {
     out.push('CBV calls:', '');
