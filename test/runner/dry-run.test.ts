@@ -107,6 +107,11 @@ describe('dryRun plays the spool and each_rcpt phases (docs/server.md, "Phases")
     expect(data!.delivery).toMatchObject({ stores: [{ folder: 'Reports', recipients: ['bob@here.test', 'dan@here.test'] }], gateways: { 'bob@here.test': 'data-relay.test', 'dan@here.test': 'dan-relay.test:2525' } });
   });
 
+  it('add_recipient in each_rcpt (where its Momentum page runs it) adds a recipient to the message', async () => {
+    const r = await dryRun({ scripts: { each_rcpt: 'require "envelope";\nif envelope :localpart :is "to" "bob" { add_recipient "archive@here.test"; }' }, envelope, message });
+    expect(r.phases.find((p) => p.phase === 'data')!.delivery!.stores).toEqual([{ folder: 'INBOX', recipients: ['bob@here.test', 'carol@here.test', 'dan@here.test', 'archive@here.test'] }]);
+  });
+
   it('reports only the phases asked for, and a refusal at spool is the reply to the dot', async () => {
     const only = await dryRun({ scripts, envelope, message, phases: ['each_rcpt'] });
     expect(only.phases.map((p) => [p.phase, p.recipient])).toEqual([['each_rcpt', 'bob@here.test'], ['each_rcpt', 'carol@here.test'], ['each_rcpt', 'dan@here.test']]);
