@@ -34,7 +34,7 @@ import type { PhaseVerdict, Policy } from './policy.js';
 import type { Reply } from './reply.js';
 import type { ConnectionState, RecipientState, Transaction } from './state.js';
 
-/** One run of a message phase through the session: its outcome, and the verdict when the scripts decided (absent after a policy error). */
+/** One run of a message phase through the session: its outcome, and the verdict when the scripts decided (absent after a policy error, whose reply is 451). */
 export type RunMessagePhase = (
   phase: MessagePhase,
   message: MessageSource,
@@ -92,6 +92,9 @@ export async function runMessagePhases(run: RunMessagePhase, policy: Policy, tx:
     tx.offer(r.address);
     const result = await run('each_rcpt', message, r.address);
     took(result);
+    // A script that failed (runtime_error = fail: 451 4.3.0) decided nothing about the recipient: the whole
+    // message is deferred, so the client sends it again, rather than one recipient bounced for a fault of ours.
+    if (!result.accepted && result.verdict === undefined) return { ...out, refusal: result.reply };
     if (!result.accepted) refused.set(r, result.reply);
     else if (result.verdict && !choosesNothing(result.verdict.decision)) choices.set(r, result.verdict.decision);
   }

@@ -143,6 +143,15 @@ if allof (envelope :localpart :is "to" "bob", vctx_mess :is "rcptto_localpart" "
     expect(await t.spooled()).toHaveLength(0);
   });
 
+  it('a script that fails at run time (runtime_error = fail) defers the whole message, not one recipient', async () => {
+    const { sent, sender } = keeper();
+    const t = await serve({ each_rcpt: { phase1: 'require "envelope";\nif envelope :localpart :is "to" "carol" { $n = ec_div 1 0; }' } }, { outgoing: sender });
+    const r = await sendMail(await t.client(), 'alice@sender.test', ['bob@here.test', 'carol@here.test'], MESSAGE);
+    expect(r.end?.text).toBe('451 4.3.0 Temporary policy error, please try again later');
+    expect(sent).toHaveLength(0);
+    expect(await t.spooled()).toHaveLength(0);
+  });
+
   it('refusing one of two accepts the other, lists every run on the transaction line and hands the queue a DSN for the refused one', async () => {
     const { lines, logger } = capture();
     const { sent, sender } = keeper();
