@@ -33,6 +33,8 @@ function formatPhase(p: PhaseResult, trace: boolean): string {
   if (p.log.length) out.push('Log:', '', ...p.log.map((l) => `  ${l}`), '');
   if (p.errors.length) out.push('Errors:', '', ...p.errors.map((e) => `  ${e}`), '');
   out.push('SMTP reply:', '', ...p.replyText.split('\n').map((l) => `  ${l}`));
+  // each_rcpt decides one recipient inside DATA's answer: a refusal is a DSN unless every recipient is refused (docs/server.md, "Phases").
+  if (p.phase === 'each_rcpt') out.push("  (this recipient's; the client hears the data reply)");
   if (p.disconnect) out.push('  (then the connection is closed)');
   if (p.tarpitMs) out.push(`  (after a tarpit of ${p.tarpitMs / 1000} s)`);
   out.push('');
