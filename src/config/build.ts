@@ -76,6 +76,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
     file,
     spoolDir: must(globalOptions.spoolDir, dir, root),
     sivThrottleCacheSize: must(globalOptions.sivThrottleCacheSize, dir, root),
+    policyRejectionBounces: must(globalOptions.policyRejectionBounces, dir, root),
     logging: { level: must(loggingOptions.level, dir, logging), pretty: must(loggingOptions.pretty, dir, logging) },
     server: {
       hostname: value(listenerOptions.hostname, dir, listener),

@@ -65,7 +65,7 @@ const GLOBAL_OPTIONS = new Set([
   'dns_expire_interval', 'dns_failures_to_purge', 'dns_fallback_to_tcp', 'dns_max_udp_queries_per_port', 'domainkeys',
   'drop_body_after_trans_fail', 'ecstream_port', 'ecstream_timeout', 'ehlo_timeout', 'enable_fbl_header_insertion',
   'exclude_vctx', 'exclude_vctx_conn', 'exclude_vctx_mess', 'expensive_batch_assessment', 'force_fsync',
-  'fully_resolve_before_smtp', 'generate_bounces_for_multi_recipient_policy_rejections', 'host', 'host_failure_retry',
+  'fully_resolve_before_smtp', 'host', 'host_failure_retry',
   'hostname', 'hot_domains', 'http_basic_auth', 'http_host', 'http_method', 'http_uri', 'http_version', 'idle_timeout',
   'inbound_throttle_messages', 'initial_hash_buckets', 'legacy_message_threshold', 'license', 'local_changes_file',
   'local_changes_only', 'log_hires_timestamp', 'mail_queue_check_vm_interval', 'mailerdaemon', 'mailfrom_timeout',

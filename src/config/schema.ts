@@ -226,6 +226,7 @@ export const loggingOptions = {
 export const globalOptions = {
   spoolDir: opt('spool_dir', t.filePath, './var/spool', 'Where accepted messages are written, relative to the configuration file.'),
   workers: opt('workers', t.integer(1, 64), '1', 'Worker processes sharing the listeners (node:cluster), for `serve`, `milter` and `policy`; `--workers` overrides it. See docs/operations.md.'),
+  policyRejectionBounces: opt('generate_bounces_for_multi_recipient_policy_rejections', t.boolean, 'true', "Momentum's option of that name (3-reference-conf-ref-generate-bounces-for-multi-recipient-policy-rejections.md): when the `each_rcpt` scripts refuse some but not all of a message's recipients, a DSN for the refused ones goes to the envelope sender (never to the null sender); `false` sends none. A message every recipient refused is refused at the final dot instead (docs/server.md, \"Phases\")."),
   sivThrottleCacheSize: opt('siv_throttle_cache_size', t.integer(1, 1_000_000), '1000', 'Most named throttles (`ec_throttle_create`) kept at once (by the primary of a cluster, and by each worker for itself), and as many shared throttles (`ec_shared_throttle_create`) in the server (Redis, when configured, keeps every one of those until it expires); creating one more drops the least recently used. Read at start.'),
 };
 

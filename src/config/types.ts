@@ -189,6 +189,8 @@ export interface Config {
   /** The top configuration file (as given). */
   file: string;
   spoolDir: string;
+  /** generate_bounces_for_multi_recipient_policy_rejections: a DSN for the recipients each_rcpt refused when others were accepted (src/session/message-phases.ts). */
+  policyRejectionBounces: boolean;
   /** siv_throttle_cache_size: the most named throttles kept at once (src/sievepp/throttles.ts). */
   sivThrottleCacheSize: number;
   logging: { level: LogLevel; pretty: boolean };

@@ -14,6 +14,11 @@
  *   quoted-printable, so 8bit when it has 8-bit octets). Its Subject is the
  *   script's, else the original's with "Fwd: " before it. nodemailer's
  *   MailComposer writes the MIME structure and encodes the text and Subject.
+ * - the report of the recipients a message's each_rcpt phase refused when
+ *   it was accepted for others (src/session/message-phases.ts): an RFC 3464
+ *   DSN (dsn.ts) from the null sender to the envelope sender, as Momentum
+ *   sends one for "multi-recipient policy rejections"
+ *   (3-reference-conf-ref-generate-bounces-for-multi-recipient-policy-rejections.md).
  */
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { OutgoingMail } from '../session/decide.js';
@@ -21,6 +26,7 @@ import type { NewEntry } from './queue-new-entry.js';
 import { parseMessage } from '../sieve/runtime/message.js';
 import { decodedHeaderStart } from '../sieve/runtime/rfc2047.js';
 import { newMessageId, rfc5322Date } from './received.js';
+import { composeDsn, dsnRecipient } from './dsn.js';
 
 export interface ScriptMailContext {
   /** Our name, for Message-ID and the From of a forward from the null sender. */
@@ -37,6 +43,10 @@ export async function composeScriptMail(mails: readonly OutgoingMail[], ctx: Scr
   const common = ctx.transaction ? { transaction: ctx.transaction } : {};
   for (const m of mails) {
     if (!m.to.length) continue;
+    if (m.type === 'dsn') {
+      entries.push(policyDsn(m, ctx, now));
+      continue;
+    }
     if (m.type === 'generate_mail') {
       entries.push({ kind: 'generated', from: m.from, recipients: m.to.map((address) => ({ address })), message: rawMessage(m.text, ctx.hostname, now), ...common });
       continue;
@@ -94,4 +104,24 @@ async function forwardMessage(m: OutgoingMail, to: string, original: Buffer, hos
     attachments: [{ content: original, contentType: 'message/rfc822', contentTransferEncoding: eightBit ? '8bit' : '7bit', contentDisposition: 'inline' }],
   });
   return composer.compile().build();
+}
+
+/**
+ * The report of the recipients each_rcpt refused: each one "failed", its
+ * status from the reply (a 4xx keeps its 4.x.x status: the client was told
+ * 250 for the message, so nothing will try that recipient again), from the
+ * null sender (RFC 5321 4.5.5), as a bounce entry is.
+ */
+function policyDsn(m: OutgoingMail, ctx: ScriptMailContext, now: Date): NewEntry {
+  const at = now.getTime();
+  const recipients = (m.refused ?? []).map((r) => ({ ...dsnRecipient(r.address, r.reply, undefined, at), status: statusOfRefusal(r.reply) }));
+  const queueId = m.about ?? ctx.transaction ?? 'unknown';
+  const message = composeDsn({ reportingMta: ctx.hostname, to: m.to[0] ?? '', queueId, arrivalDate: now, recipients, original: ctx.original ?? Buffer.alloc(0), now });
+  return { kind: 'bounce', from: '', recipients: m.to.map((address) => ({ address })), message, ...(ctx.transaction ? { transaction: ctx.transaction } : {}), ...(m.about ? { about: m.about } : {}) };
+}
+
+/** RFC 3463: the reply's enhanced code, else its class (a policy refusal without one is 5.7.1 or 4.7.1, RFC 3463 3.8). */
+function statusOfRefusal(reply: { code: number; enhanced?: string }): string {
+  if (reply.enhanced && /^[45]\.\d{1,3}\.\d{1,3}$/.test(reply.enhanced)) return reply.enhanced;
+  return reply.code >= 500 ? '5.7.1' : '4.7.1';
 }

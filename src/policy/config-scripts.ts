@@ -1,8 +1,9 @@
 /**
  * The scripts a configuration binds, compiled by phase and slot: what the
- * server serves and the dry run plays. A script for a phase this server
- * does not run is a warning; one that cannot be read, an error at the
- * configuration line that names it.
+ * server serves and the dry run plays. Every phase the schema accepts is
+ * run (spool and each_rcpt inside DATA's answer: src/session/message-phases.ts);
+ * a script for a phase this server did not know would be a warning. One that
+ * cannot be read is an error at the configuration line that names it.
  */
 import { readFile } from 'node:fs/promises';
 import { type Config, referencedScripts } from '../config/index.js';

@@ -295,7 +295,7 @@ export class Checker {
       const phase = this.phase(phaseKey, 'expect');
       if (!phase) continue;
       if (isSeq(v)) {
-        if (phase !== 'rcptto') this.error(v, `expect.${phase}: a list (one expectation per recipient) is for rcptto only`);
+        if (phase !== 'rcptto' && phase !== 'each_rcpt') this.error(v, `expect.${phase}: a list (one expectation per recipient) is for rcptto and each_rcpt only`);
         out[phase] = (v.items as Node[]).map((n) => this.phaseExpectation(n, `expect.${phase}`));
       } else out[phase] = this.phaseExpectation(v, `expect.${phase}`);
     }

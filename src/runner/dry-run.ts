@@ -35,7 +35,9 @@ export interface DryRunOptions {
   /**
    * The phases to report. The session still passes through every phase
    * before the last one listed, since earlier phases set variables and
-   * start the CBV probe. Default: all, up to data when there is a message.
+   * start the CBV probe. Default: all, up to each_rcpt when there is a
+   * message (spool and each_rcpt are reported when the policy has scripts
+   * there: they run inside DATA's answer, docs/server.md "Phases").
    */
   phases?: Phase[];
   connection?: DryRunConnection;
@@ -73,7 +75,7 @@ export interface TraceLine {
 
 export interface PhaseResult {
   phase: Phase;
-  /** rcptto: the recipient decided. */
+  /** rcptto, each_rcpt: the recipient decided. */
   recipient?: string;
   /** Each script that ran, in order (phase 2 does not run when phase 1 decided). */
   scripts: ScriptOutcome[];
@@ -88,7 +90,7 @@ export interface PhaseResult {
   accepted: boolean;
   disconnect: boolean;
   tarpitMs: number;
-  /** data: where the message would go. */
+  /** data: where the message would go (spool's and each_rcpt's choices included). */
   delivery?: DeliveryPlan;
   /** The contexts after the phase: vctx_conn and vctx_mess. */
   variables: { connection: Record<string, string>; message: Record<string, string> };
@@ -142,7 +144,16 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
   const recipientVerifier = new StubVerifier(options.recipientVerify ?? {}, RECIPIENT_STUBS);
   const dnsCalls: DnsCall[] = [];
   let current: PhaseResult | null = null;
+  // spool and each_rcpt run inside the data step (session.ts, message-phases.ts): each run is a result of its own.
+  let inner: { outer: PhaseResult; outerEnd?: Mark; results: PhaseResult[]; open?: { r: PhaseResult; start: Mark } } | null = null;
+  const mark = (): Mark => ({ calls: verifier.calls.length, recipientCalls: recipientVerifier.calls.length, queries: dnsCalls.length });
   const observer: PolicyObserver = {
+    phase: (input) => {
+      if (!inner || (input.phase !== 'spool' && input.phase !== 'each_rcpt')) return;
+      inner.outerEnd ??= mark();
+      inner.open = { r: newPhaseResult(input.phase, input.recipient), start: mark() };
+      current = inner.open.r;
+    },
     trace: (phase, slot, script) => {
       verifier.by = 'function';
       if (!options.trace) return undefined;
@@ -166,6 +177,17 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
     store: dryStore,
     ...(options.authentication && Object.keys(options.authentication).length ? { authentication: new StubAuthentication(options.authentication) } : {}),
     maxTarpitMs: (parts.maxTarpitSeconds ?? 60) * 1000,
+    observer: {
+      phase: (outcome) => {
+        const open = inner?.open;
+        if (!inner || !open || outcome.phase !== open.r.phase) return;
+        finish(open.r, outcome, session);
+        collect(open.r, open.start, mark());
+        inner.results.push(open.r);
+        inner.open = undefined;
+        current = inner.outer;
+      },
+    },
     duplicates: seededDuplicates(options.duplicates ?? []),
     ...(parts.maxTarpitSeconds !== undefined ? { maxTarpitSeconds: parts.maxTarpitSeconds } : {}),
     // Per run: counters that start empty, as for one session, and ec_log_file lines in the run's log instead of the file.
@@ -186,20 +208,25 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
   );
   const message = options.message === undefined ? undefined : Buffer.isBuffer(options.message) ? options.message : Buffer.from(options.message.replace(/\r?\n/g, '\r\n'));
   const wanted = options.phases?.length ? new Set(options.phases) : null;
-  const last = wanted ? Math.max(...[...wanted].map((p) => PHASES.indexOf(p))) : PHASES.indexOf(message ? 'data' : 'rcptto');
+  const last = wanted ? Math.max(...[...wanted].map((p) => PHASES.indexOf(p))) : message ? PHASES.length - 1 : PHASES.indexOf('rcptto');
 
+  /** The stub calls made between two marks, and the errors of those that had no stub. */
+  const collect = (r: PhaseResult, from: Mark, to: Mark) => {
+    r.cbvCalls = verifier.calls.slice(from.calls, to.calls);
+    r.dnsCalls = dnsCalls.slice(from.queries, to.queries);
+    for (const call of [...r.cbvCalls, ...recipientVerifier.calls.slice(from.recipientCalls, to.recipientCalls), ...r.dnsCalls]) if (call.error && !r.errors.some((e) => e.includes(call.error!))) r.errors.push(call.error);
+  };
   const step = async (phase: Phase, run: () => Promise<PhaseOutcome>, recipient?: string): Promise<PhaseResult> => {
     const r: PhaseResult = newPhaseResult(phase, recipient);
     current = r;
-    const calls = verifier.calls.length;
-    const recipientCalls = recipientVerifier.calls.length;
-    const queries = dnsCalls.length;
+    const start = mark();
+    const nested: NonNullable<typeof inner> = (inner = { outer: r, results: [] });
     const outcome = await run();
     finish(r, outcome, session);
-    r.cbvCalls = verifier.calls.slice(calls);
-    r.dnsCalls = dnsCalls.slice(queries);
-    for (const call of [...r.cbvCalls, ...recipientVerifier.calls.slice(recipientCalls), ...r.dnsCalls]) if (call.error && !r.errors.some((e) => e.includes(call.error!))) r.errors.push(call.error);
-    if (!wanted || wanted.has(phase)) result.phases.push(r);
+    collect(r, start, nested.outerEnd ?? mark());
+    inner = null;
+    // The data phase first (its reply is the answer to the dot), then its spool and each_rcpt runs in order.
+    for (const p of [r, ...nested.results]) if (!wanted || wanted.has(p.phase)) result.phases.push(p);
     current = null;
     return r;
   };
@@ -221,6 +248,13 @@ async function play(parts: PolicyParts, scripts: DryRunResult['scripts'], option
   if (!reached('data') || !session.transaction?.recipients.length || !message) return result;
   await step('data', () => session.data(message));
   return result;
+}
+
+/** How many stub calls were made so far, by kind. */
+interface Mark {
+  calls: number;
+  recipientCalls: number;
+  queries: number;
 }
 
 function newPhaseResult(phase: Phase, recipient?: string): PhaseResult {

@@ -6,6 +6,7 @@
  */
 import { isAbsolute, relative } from 'node:path';
 import type { Action } from '../sieve/index.js';
+import { hasMessage } from '../session/phases.js';
 import type { DryRunResult, PhaseResult, TraceLine } from './dry-run.js';
 
 export function formatDryRun(run: DryRunResult, options: { trace?: boolean } = {}): string {
@@ -22,7 +23,7 @@ function formatPhase(p: PhaseResult, trace: boolean): string {
   out.push('Performed actions:', '');
   out.push(...(p.actions.length ? p.actions.flatMap(describe) : ['  (none)']), '');
   out.push('Implicit keep:', '');
-  const keep = p.phase === 'data' ? 'store message in folder: INBOX' : 'accept (the message may be kept at DATA)';
+  const keep = hasMessage(p.phase) ? 'store message in folder: INBOX' : 'accept (the message may be kept at DATA)';
   out.push(p.implicitKeep && !p.errors.length ? ` * ${keep}` : '  (none)', '');
   if (p.cbvCalls.length) {
     out.push('CBV calls:', '');
@@ -32,6 +33,8 @@ function formatPhase(p: PhaseResult, trace: boolean): string {
   if (p.log.length) out.push('Log:', '', ...p.log.map((l) => `  ${l}`), '');
   if (p.errors.length) out.push('Errors:', '', ...p.errors.map((e) => `  ${e}`), '');
   out.push('SMTP reply:', '', ...p.replyText.split('\n').map((l) => `  ${l}`));
+  // each_rcpt decides one recipient inside DATA's answer: a refusal is a DSN unless every recipient is refused (docs/server.md, "Phases").
+  if (p.phase === 'each_rcpt') out.push("  (this recipient's; the client hears the data reply)");
   if (p.disconnect) out.push('  (then the connection is closed)');
   if (p.tarpitMs) out.push(`  (after a tarpit of ${p.tarpitMs / 1000} s)`);
   out.push('');

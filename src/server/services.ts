@@ -86,6 +86,7 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     ...(store instanceof MaildirSpool ? { folderExists: spoolFolders(store) } : {}),
     maxTarpitMs: config.server.maxTarpitMs,
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
+    policyRejectionBounces: config.policyRejectionBounces,
     functionServices: {},
     recipients: new RecipientVerification(recipientVerifier, logger),
     duplicates: ops.metrics ? ops.metrics.countedDuplicates(shared.duplicates) : shared.duplicates,
@@ -105,6 +106,7 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
       if (queue && !next.delivery.routed) logger.warn({ event: 'reconfigure', service: 'delivery' }, 'turning routing off needs a restart');
       services.maxTarpitMs = next.server.maxTarpitMs;
       services.maxTarpitSeconds = next.server.maxTarpitMs / 1000;
+      services.policyRejectionBounces = next.policyRejectionBounces;
       if (next.mailLoop) services.mailLoop = next.mailLoop;
       else delete services.mailLoop;
       const c = next.smtpCbv;

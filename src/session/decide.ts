@@ -91,14 +91,21 @@ export interface Decision extends Choices {
  * when it is called.
  */
 export interface OutgoingMail {
-  /** generate_mail_raw: `text` is the whole message; ec_forward: `text` is the body, the original attached. */
-  type: 'generate_mail' | 'forward';
+  /**
+   * generate_mail_raw: `text` is the whole message; ec_forward: `text` is the body, the original attached;
+   * dsn: the session's report of the recipients each_rcpt refused (`refused`, message-phases.ts), composed by the queue.
+   */
+  type: 'generate_mail' | 'forward' | 'dsn';
   /** The envelope sender; '' is the null sender. */
   from: string;
   to: string[];
   text: string;
   /** ec_forward: the Subject, else the original's with "Fwd: " before it. */
   subject?: string;
+  /** dsn: the refused recipients with the replies each_rcpt gave them (RFC 3464 Status and Diagnostic-Code). */
+  refused?: Array<{ address: string; reply: Reply }>;
+  /** dsn: the queue id of the message accepted for the other recipients, which the report is about. */
+  about?: string;
 }
 
 /** A change to the EHLO answer's extension lines (RFC 5321 4.1.1.1). */

@@ -2,14 +2,24 @@
  * The delivery plan of an accepted message: where it goes, from every
  * phase's choices, and the message as the policy's header edits left it.
  */
-import { type Choices, choosesNothing, dropsMessage, INBOX, mergeChoices, noChoices, type RedirectDetails } from './decide.js';
+import { type Choices, choosesNothing, dropsMessage, INBOX, mergeChoices, noChoices, NOTHING_DECIDED, type RedirectDetails } from './decide.js';
 import type { Logger } from 'pino';
 import { addDisclaimers, type Disclaimer } from './disclaimers.js';
 import { signMessage } from './dkim-signing.js';
 import type { DkimRequest } from '../sievepp/functions/dkim-params.js';
 import { applyHeaderEdits } from './header-edits.js';
 import type { MessageSource } from './message-source.js';
-import type { Transaction } from './state.js';
+import type { ConnectionState, RecipientState, Transaction } from './state.js';
+
+/**
+ * What the each_rcpt phase decided, recipient by recipient
+ * (message-phases.ts): the recipient's choices, merged last for it, and
+ * the recipients it refused, which the message is not delivered to.
+ */
+export interface EachRecipient {
+  choices: ReadonlyMap<RecipientState, Choices>;
+  refused: ReadonlySet<RecipientState>;
+}
 
 /** Where an accepted message goes: one store per folder with its recipients, and the redirects. */
 export interface DeliveryPlan {
@@ -76,23 +86,54 @@ export async function finishMessage(plan: DeliveryPlan, received: MessageSource,
 }
 
 /**
+ * The plan of an accepted message, made final (finishMessage): what DATA
+ * (with spool's after it) and each_rcpt chose, with the connection's and
+ * the transaction's. Our Authentication-Results is an edit of what was
+ * received too (`message` is not `received`): a milter's MTA is asked for
+ * it (milter messages are in memory); a spooled message keeps its body on
+ * disk and goes to the store as it is.
+ */
+export async function planAccepted(
+  connection: ConnectionState,
+  tx: Transaction,
+  chosen: { data: Choices; edited: string | undefined; each: EachRecipient | undefined },
+  m: { received: MessageSource; message: MessageSource },
+  keptElsewhere: boolean,
+  logger: Logger,
+): Promise<DeliveryPlan> {
+  const { message } = m;
+  const planning = planDelivery(connection.chosenSoFar, tx, chosen.data, message, chosen.edited, chosen.each);
+  let planned = planning instanceof Promise ? await planning : planning;
+  if (planned.disclaimers || planned.dkim) planned = await finishMessage(planned, message, { keptElsewhere }, logger, { session: connection.id, transaction: tx.id });
+  return planned.message || message === m.received || message.path !== undefined ? planned : { ...planned, message: message.bytes() };
+}
+
+/**
  * Where the message goes, from every phase's choices (RFC 5228 2.10.2
  * applied across the phases as if they were one script): each recipient
  * gets the explicit stores chosen for the connection, the transaction, its
- * own RCPT TO and DATA, plus INBOX while no phase cancelled the implicit
- * keep. A recipient whose RCPT TO phase discarded it gets nothing.
+ * own RCPT TO, DATA (with spool's after it: the caller merges them) and its
+ * own each_rcpt, plus INBOX while no phase cancelled the implicit keep. A
+ * recipient whose RCPT TO or each_rcpt phase discarded it gets nothing;
+ * one each_rcpt refused is left out altogether (message-phases.ts).
  */
-export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: MessageSource, edited: string | undefined): DeliveryPlan | Promise<DeliveryPlan> {
+export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: MessageSource, edited: string | undefined, each?: EachRecipient): DeliveryPlan | Promise<DeliveryPlan> {
   // Most messages: no phase chose anything, so every recipient gets INBOX (the implicit keep) and nothing else.
-  if (edited === undefined && choosesNothing(connection) && choosesNothing(tx.chosenSoFar) && choosesNothing(data) && tx.recipients.every((r) => choosesNothing(r.choices))) {
+  if (edited === undefined && !each && choosesNothing(connection) && choosesNothing(tx.chosenSoFar) && choosesNothing(data) && tx.recipients.every((r) => choosesNothing(r.choices))) {
     return { stores: tx.recipients.length ? [{ folder: INBOX, recipients: tx.recipients.map((r) => r.address) }] : [], redirects: [], vacations: [], notifications: [] };
   }
-  return planInFull(connection, tx, data, received, edited);
+  return planInFull(connection, tx, data, received, edited, each);
 }
 
 /** planDelivery, worked out choice by choice: what it answers for any choices. Exported for its tests. */
-export function planInFull(connection: Choices, tx: Transaction, data: Choices, received: MessageSource, edited: string | undefined): DeliveryPlan | Promise<DeliveryPlan> {
+export function planInFull(connection: Choices, tx: Transaction, data: Choices, received: MessageSource, edited: string | undefined, each?: EachRecipient): DeliveryPlan | Promise<DeliveryPlan> {
   const txChoices = tx.chosenSoFar;
+  // A recipient each_rcpt refused is as if it had never been accepted: none of its choices count (its DSN is the session's).
+  const accepted = each?.refused.size ? tx.recipients.filter((r) => !each.refused.has(r)) : tx.recipients;
+  // each_rcpt's choices for a recipient: merged after DATA's, so they win for it as DATA's win over RCPT TO's.
+  const own = (r: RecipientState): Choices => each?.choices.get(r) ?? NOTHING_DECIDED;
+  // Every part that chooses for the whole message, in the order the phases ran.
+  const parts = [connection, txChoices, ...accepted.map((r) => r.choices), data, ...accepted.map(own)];
   const byFolder = new Map<string, string[]>();
   const redirects = new Set<string>();
   const redirectDetails: Record<string, RedirectDetails> = {};
@@ -102,13 +143,13 @@ export function planInFull(connection: Choices, tx: Transaction, data: Choices, 
   const notify = (recipient: string | undefined, data: Array<Record<string, unknown>>) => {
     if (recipient !== undefined && data.length) notifications.push({ recipient, data });
   };
-  notify(tx.recipients[0]?.address, [...connection.notifications, ...txChoices.notifications, ...data.notifications]);
-  for (const r of tx.recipients) notify(r.address, r.choices.notifications);
+  notify(accepted[0]?.address, [...connection.notifications, ...txChoices.notifications, ...data.notifications]);
+  for (const r of accepted) notify(r.address, [...r.choices.notifications, ...own(r).notifications]);
   const edits = [...connection.headerEdits, ...txChoices.headerEdits];
-  // add_recipient: one more recipient, with the choices of the connection, the transaction and DATA.
-  const recipients = [...tx.recipients];
+  // add_recipient: one more recipient, with the choices of the connection, the transaction, DATA and spool.
+  const recipients: RecipientState[] = [...accepted];
   const known = new Set(recipients.map((r) => r.address.toLowerCase()));
-  for (const part of [connection, txChoices, ...tx.recipients.map((r) => r.choices), data]) {
+  for (const part of parts) {
     for (const a of part.addRecipients) {
       if (known.has(a.toLowerCase())) continue;
       known.add(a.toLowerCase());
@@ -116,14 +157,18 @@ export function planInFull(connection: Choices, tx: Transaction, data: Choices, 
     }
   }
   let mailFrom: string | undefined;
-  for (const part of [connection, txChoices, ...tx.recipients.map((r) => r.choices), data]) if (part.mailFrom !== undefined) mailFrom = part.mailFrom;
+  for (const part of parts) if (part.mailFrom !== undefined) mailFrom = part.mailFrom;
+  for (const r of recipients) edits.push(...r.choices.headerEdits);
+  edits.push(...data.headerEdits);
+  // Momentum edits each recipient's own copy in each_rcpt; smtp-cbv keeps one message, so every recipient's edits go into it (docs/momentum-compatibility.md).
+  for (const r of accepted) edits.push(...own(r).headerEdits);
   for (const r of recipients) {
-    edits.push(...r.choices.headerEdits);
+    const mine = own(r);
     // A discarded recipient still sends its vacation reply (RFC 5230 4.7: vacation does not depend on the keep).
-    for (const part of [connection, txChoices, r.choices, data]) for (const v of part.vacations) vacations.push({ recipient: r.address, data: v });
-    if (dropsMessage(r.choices)) continue;
+    for (const part of [connection, txChoices, r.choices, data, mine]) for (const v of part.vacations) vacations.push({ recipient: r.address, data: v });
+    if (dropsMessage(r.choices) || dropsMessage(mine)) continue;
     const c = noChoices();
-    for (const part of [connection, txChoices, r.choices, data]) mergeChoices(c, part);
+    for (const part of [connection, txChoices, r.choices, data, mine]) mergeChoices(c, part);
     const folders = new Set(c.folders.map((f) => (f.toUpperCase() === INBOX ? INBOX : f)));
     if (c.implicitKeep) folders.add(INBOX);
     for (const f of folders) {
@@ -133,15 +178,14 @@ export function planInFull(connection: Choices, tx: Transaction, data: Choices, 
     }
     for (const a of c.redirects) redirects.add(a);
     Object.assign(redirectDetails, c.redirectDetails);
-    // DATA's choice comes last in the merge, so it wins over the recipient's own (docs/sieve-reference.md).
+    // DATA's choice comes after the recipient's own RCPT TO one, and each_rcpt's after DATA's: the last wins (docs/sieve-reference.md).
     if (c.gateway !== undefined) gateways[r.address] = c.gateway;
   }
-  edits.push(...data.headerEdits);
   // disclaimer_add is about the message, not a recipient: every phase's, in the order taken (disclaimers.ts).
   const disclaimers: Disclaimer[] = [];
-  for (const part of [connection, txChoices, ...tx.recipients.map((r) => r.choices), data]) if (part.disclaimers) disclaimers.push(...part.disclaimers);
+  for (const part of parts) if (part.disclaimers) disclaimers.push(...part.disclaimers);
   // ec_dkim_sign: signed last, once the body is final too (finishMessage, dkim-signing.ts).
-  const signs = [connection, txChoices, ...tx.recipients.map((r) => r.choices), data].flatMap((c) => c.dkim ?? []);
+  const signs = parts.flatMap((c) => c.dkim ?? []);
   const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(Object.keys(redirectDetails).length ? { redirectDetails } : {}), ...(mailFrom !== undefined ? { mailFrom } : {}), ...(Object.keys(gateways).length ? { gateways } : {}) };
   if (disclaimers.length) plan.disclaimers = disclaimers;
   if (signs.length) plan.dkim = signs;

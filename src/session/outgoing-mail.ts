@@ -14,7 +14,7 @@ import type { ConnectionState, Transaction } from './state.js';
 
 /** Where new messages go: the delivery queue (src/delivery/queue-store.ts). */
 export interface OutgoingMailSender {
-  /** Queues them durably, all or none; resolves with the queue ids. `original` is the message ec_forward attaches. */
+  /** Queues them durably, all or none; resolves with the queue ids. `original` is the message ec_forward attaches (a DSN's header section). */
   send(mails: readonly OutgoingMail[], context: { connection: ConnectionState; transaction: Transaction | undefined; original: Buffer | undefined }): Promise<string[]>;
 }
 
@@ -33,7 +33,8 @@ export async function sendOutgoing(
   const fields = { phase: at.phase, session: at.connection.id, ...(at.transaction ? { transaction: at.transaction.id } : {}), types: mails.map((m) => m.type) };
   if (!sender) {
     // The SMTP server without routing keeps mail in its Maildir, and the Postfix front doors deliver nothing themselves.
-    logger.warn({ event: 'outgoing.unsent', ...fields }, 'generate_mail_raw / ec_forward: nothing sent, this server has no delivery routing (docs/delivery.md)');
+    const what = mails.some((m) => m.type === 'dsn') ? 'the DSN for the recipients each_rcpt refused' : 'generate_mail_raw / ec_forward';
+    logger.warn({ event: 'outgoing.unsent', ...fields }, `${what}: nothing sent, this server has no delivery routing (docs/delivery.md)`);
     return;
   }
   try {
@@ -42,6 +43,9 @@ export async function sendOutgoing(
       // A spooled message is loaded on the thread pool, not read on the event loop.
       await at.message.load?.();
       original = at.message.bytes();
+    } else if (at.message && mails.some((m) => m.type === 'dsn')) {
+      // A DSN returns the header section only (RFC 3462 text/rfc822-headers, src/delivery/dsn.ts): the whole message is not read for it.
+      original = at.message.head ?? (await at.message.load?.(), at.message.bytes());
     }
     const ids = await sender.send(mails, { connection: at.connection, transaction: at.transaction, original });
     if (at.transaction) (at.transaction.outgoing ??= []).push(...ids);

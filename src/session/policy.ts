@@ -18,7 +18,7 @@ import type { MomentumContext, MomentumHost } from '../sievepp/host.js';
 import { isReservedContextKey, RECIPIENT_VERIFY_PREFIX } from './context-keys.js';
 import { type MessageSource, sieveView } from './message-source.js';
 import { type Decision, decide, emptyDecision, mergeDecision, NOTHING_DECIDED } from './decide.js';
-import type { Phase } from './phases.js';
+import { hasMessage, type Phase } from './phases.js';
 import type { ConnectionState, Transaction } from './state.js';
 import { readsVerdict } from './verdict-readers.js';
 
@@ -44,6 +44,8 @@ export interface ScriptRun {
  * ec_log lines). The server passes none; each hook costs a property read.
  */
 export interface PolicyObserver {
+  /** A phase's scripts are about to run (spool and each_rcpt run inside DATA's answer: the dry run tells their runs apart by this). */
+  phase?(input: PhaseInput): void;
   /** Before a script runs: a hook returned here traces that run. */
   trace?(phase: Phase, slot: ScriptSlot, script: CompiledScript): TraceHook | undefined;
   /** After a script ran, failed or not. */
@@ -78,9 +80,9 @@ export interface PhaseInput {
   phase: Phase;
   connection: ConnectionState;
   transaction: Transaction | null;
-  /** rcptto: the recipient being decided. */
+  /** rcptto: the recipient being decided; each_rcpt: the recipient the run is for (the envelope's only `to`). */
   recipient?: string;
-  /** data: the message as received (in memory or spooled: read on demand). */
+  /** data, spool, each_rcpt: the message as received, or as an earlier phase's editheader left it (in memory or spooled: read on demand). */
   message?: MessageSource;
 }
 
@@ -121,7 +123,10 @@ export interface Policy {
   readsRecipientVerdict?(phase: Phase): boolean;
   /** The phase's verdict; at once when the phase had nothing to wait for. */
   run(input: PhaseInput, services: PolicyServices): PhaseVerdict | Promise<PhaseVerdict>;
-  /** False when no script runs at this phase: the session then decides without a run. Absent: always run. */
+  /**
+   * False when no script runs at this phase: the session then decides without a run. Absent: always run,
+   * except spool and each_rcpt, which run (once per message, once per recipient) only where this says so.
+   */
   runsAt?(phase: Phase): boolean;
 }
 
@@ -175,6 +180,7 @@ export class SievePolicy implements Policy {
     // header tests are synchronous: it is loaded on the thread pool first, not read on the event loop by the first test.
     const message = input.message;
     const loading = message && !message.head ? message.load?.() : undefined;
+    this.options.observer?.phase?.(input);
     const run: PhaseRun = { input, services, scripts, ctx: context(input), host: this.host(input, services) };
     return loading ? loading.then(() => this.runFrom(run, 0)) : this.runFrom(run, 0);
   }
@@ -343,7 +349,7 @@ function environmentItem(key: string, hostname: string, phase: Phase): string | 
 function context(input: PhaseInput): () => MomentumContext {
   const { connection, transaction, phase } = input;
   const source = input.message;
-  const message = phase === 'data' && source ? sieveView(source) : null;
+  const message = hasMessage(phase) && source ? sieveView(source) : null;
   return () => ({
     phase,
     // Momentum's vctx_conn / vctx_mess are the session's own Maps: what a script sets persists.
@@ -354,7 +360,8 @@ function context(input: PhaseInput): () => MomentumContext {
     message,
     envelope: {
       from: transaction?.mailFrom ?? '',
-      to: phase === 'rcptto' && input.recipient ? [input.recipient] : (transaction?.recipientAddresses ?? []),
+      // rcptto and each_rcpt see the one recipient decided; spool and data every accepted one (docs/server.md, "Phases").
+      to: (phase === 'rcptto' || phase === 'each_rcpt') && input.recipient !== undefined ? [input.recipient] : (transaction?.recipientAddresses ?? []),
       ...(connection.user ? { auth: connection.user } : {}),
       ...(transaction?.deliverBy ? { deliverBy: transaction.deliverBy } : {}),
     },

@@ -57,3 +57,17 @@ export function wireText(reply: Reply): string {
 export function isRefusal(reply: Reply | undefined): boolean {
   return reply !== undefined && reply.code >= 400;
 }
+
+/**
+ * Whether a reply carries out what was decided: anything but a temporary
+ * failure, after which the client sends the same message again, and it must
+ * not then be its own duplicate (RFC 7352 3).
+ */
+export function carriedOut(reply: Reply): boolean {
+  return reply.code < 400 || reply.code >= 500;
+}
+
+/** A policy's 2xx reply replaces the ordinary success reply; anything else keeps it. */
+export function successReply(policy: Reply | undefined, ordinary: Reply): Reply {
+  return policy && policy.code >= 200 && policy.code < 300 ? policy : ordinary;
+}

@@ -15,94 +15,25 @@
  */
 import type { DeliverBy } from './deliver-by.js';
 import type { Logger } from 'pino';
+import type { PhaseOutcome, SessionDeps } from './session-types.js';
 import { infoLine } from '../info-line.js';
 import { type Choices, choosesNothing, type EsmtpChange, mergeChoices, noChoices, NOTHING_DECIDED } from './decide.js';
-import { type DeliveryPlan, finishMessage, planDelivery } from './delivery-plan.js';
+import { planAccepted } from './delivery-plan.js';
 import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
-import { type MailLoopSettings, suspectedLoop } from './mail-loop.js';
-import type { Phase } from './phases.js';
-import type { PhaseInput, PhaseVerdict, Policy, PolicyServices } from './policy.js';
+import { suspectedLoop } from './mail-loop.js';
+import type { MessagePhase, Phase } from './phases.js';
+import { reportRefused, runMessagePhases, runsMessagePhases, withSpool } from './message-phases.js';
+import type { PhaseInput, PhaseVerdict } from './policy.js';
 import { replies } from './replies.js';
-import { isRefusal, type Reply } from './reply.js';
+import { carriedOut, isRefusal, type Reply, successReply } from './reply.js';
 import { MAX_LISTED, recipientRefusal, transactionRefusal } from './limits.js';
-import type { RecipientVerification } from './recipient-verification.js';
-import { addAuthenticationLogFields, type MessageAuthentication } from './message-authentication.js';
-import type { SenderVerification } from './sender-verification.js';
-import { type OutgoingMailSender, sendOutgoing } from './outgoing-mail.js';
+import { addAuthenticationLogFields } from './message-authentication.js';
+import { sendOutgoing } from './outgoing-mail.js';
 import { type ClientInfo, ConnectionState, Transaction } from './state.js';
 
 export type { DeliveryPlan } from './delivery-plan.js';
 
-/** What the session hands the store for an accepted message. */
-export interface Accepted {
-  connection: ConnectionState;
-  transaction: Transaction;
-  plan: DeliveryPlan;
-  /** The message to store: the policy's edit, or as received (perhaps still in its spool file). */
-  message: MessageSource;
-}
-
-/** Keeps accepted messages. All or nothing: a failure stores nothing and rejects. */
-export interface MessageStore {
-  /** Resolves with one id per stored copy (none when nothing was to be stored). */
-  store(accepted: Accepted): Promise<string[]>;
-  /** The MTA beside smtp-cbv keeps the message (milter, policy service): its body is not ours to change. */
-  keptElsewhere?: boolean;
-}
-
-/**
- * Watches sessions for metrics (src/ops/metrics.ts): called as things
- * happen, cheap, never throws. Front doors report connections.
- */
-export interface SessionObserver {
-  /** A session began (a client connected) or ended. */
-  connection?(event: 'open' | 'close', connection: ConnectionState): void;
-  /** Every reply a phase gives, with the connection it was given on. */
-  phase?(outcome: PhaseOutcome, connection: ConnectionState): void;
-  /** A transaction ended: accepted, refused, reset or closed (the `transaction` log line). */
-  transaction?(outcome: string): void;
-}
-
-export interface SessionServices extends PolicyServices {
-  cbv?: SenderVerification;
-  /** Recipient call-ahead (docs/recipient-verification.md). */
-  recipients?: RecipientVerification;
-  /** SPF at MAIL FROM, DKIM/ARC/DMARC at DATA (docs/authentication.md); absent: nothing checked. */
-  authentication?: MessageAuthentication;
-  observer?: SessionObserver;
-  store: MessageStore;
-  /** Where generate_mail_raw and ec_forward messages go (outgoing-mail.ts); absent: they are logged as not sent. */
-  outgoing?: OutgoingMailSender;
-  /** Upper bound on any tarpit delay a policy asks for. */
-  maxTarpitMs: number;
-  /** Momentum's mail_loop (mail-loop.ts); absent: Received fields are not counted. */
-  mailLoop?: MailLoopSettings;
-}
-
-export interface SessionDeps {
-  /** The policy in force now (a reload swaps what this returns). */
-  policy(): Policy;
-  services: SessionServices;
-}
-
-export interface PhaseOutcome {
-  phase: Phase;
-  /** What to answer, success included. */
-  reply: Reply;
-  accepted: boolean;
-  /** Close the connection after the reply. */
-  disconnect: boolean;
-  /** Wait this long before replying (already bounded). */
-  tarpitMs: number;
-  /** rcptto: the recipient decided. */
-  recipient?: string;
-  /** data: where the message went. */
-  delivery?: DeliveryPlan;
-  /** data: the ids of the stored copies. */
-  ids?: string[];
-  /** ehlo: the changes to the extension lines the connection's policy asked for so far. */
-  esmtp?: readonly EsmtpChange[];
-}
+export type { Accepted, MessageStore, PhaseOutcome, SessionDeps, SessionObserver, SessionServices } from './session-types.js';
 
 interface TxLog {
   phases: Array<{ phase: Phase; code: number; recipient?: string }>;
@@ -241,25 +172,25 @@ export class Session {
     return this.phase('data', { message }, async (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false };
-      const planning = planDelivery(this.connection.chosenSoFar, tx, d, message, verdict.edited);
-      let planned = planning instanceof Promise ? await planning : planning;
-      if (planned.disclaimers || planned.dkim) {
-        const keptElsewhere = this.deps.services.store.keptElsewhere === true && !this.connection.bodyReplaceable;
-        planned = await finishMessage(planned, message, { keptElsewhere }, this.logger, { session: this.connection.id, transaction: tx.id });
-      }
-      // Our Authentication-Results is an edit of what was received too: a milter's MTA is asked for it
-      // (milter messages are in memory); a spooled message keeps its body on disk and goes to the store as it is.
-      const plan = planned.message || message === source || message.path !== undefined ? planned : { ...planned, message: message.bytes() };
+      // Momentum's spool and each_rcpt phases, before the reply to the dot (message-phases.ts).
+      const policy = this.deps.policy();
+      const later = runsMessagePhases(policy) ? await runMessagePhases((p, m, r) => this.messagePhase(p, m, r), policy, tx, message, verdict.edited) : undefined;
+      const after = later ? { disconnect: later.disconnect, tarpitMs: later.tarpitMs } : {};
+      if (later?.refusal) return { reply: later.refusal, accepted: false, ...after };
+      const keptElsewhere = this.deps.services.store.keptElsewhere === true && !this.connection.bodyReplaceable;
+      const plan = await planAccepted(this.connection, tx, { data: withSpool(d, later?.spool), edited: later ? later.edited : verdict.edited, each: later?.each }, { received: source, message }, keptElsewhere, this.logger);
       let ids: string[];
       try {
         ids = await this.deps.services.store.store({ connection: this.connection, transaction: tx, plan, message: plan.message ? bufferSource(plan.message) : message });
       } catch (e) {
         this.logger.error({ event: 'store-failed', session: this.connection.id, transaction: tx.id, err: (e as Error).message }, 'storing the message failed');
-        return { reply: replies.localError, accepted: false };
+        return { reply: replies.localError, accepted: false, ...after };
       }
       this.connection.countMessage();
-      const reply = successReply(d.reply, ids.length ? replies.queued(ids[0]!) : replies.accepted);
-      return { reply, accepted: true, delivery: plan, ids };
+      const { outgoing, policyRejectionBounces } = this.deps.services;
+      if (later?.refused.length) await reportRefused({ sender: outgoing, enabled: policyRejectionBounces !== false, logger: this.logger }, { connection: this.connection, transaction: tx, message, about: ids[0] }, later.refused);
+      const reply = successReply(later?.reply ?? d.reply, ids.length ? replies.queued(ids[0]!) : replies.accepted);
+      return { reply, accepted: true, delivery: plan, ids, ...after };
     });
   }
 
@@ -282,6 +213,8 @@ export class Session {
     phase: Phase,
     extra: { recipient?: string; message?: MessageSource },
     decide: (v: PhaseVerdict) => Partial<PhaseOutcome> & Pick<PhaseOutcome, 'reply' | 'accepted'> | Promise<Partial<PhaseOutcome> & Pick<PhaseOutcome, 'reply' | 'accepted'>>,
+    /** spool and each_rcpt, run inside DATA's answer: a message that does not fit is DATA's to refuse. */
+    nested = false,
   ): Promise<PhaseOutcome> {
     const { services } = this.deps;
     const policy = this.deps.policy();
@@ -299,7 +232,10 @@ export class Session {
       verdict = running instanceof Promise ? await running : running;
     } catch (e) {
       // A script read a spooled message whole and the memory budget had no room: 452 4.3.1, as for a DATA that does not fit.
-      if (e instanceof MessageMemoryRefused) return this.noMemory(phase, extra.message);
+      if (e instanceof MessageMemoryRefused) {
+        if (nested) throw e;
+        return this.noMemory(phase, extra.message);
+      }
       // A policy must not throw; if one does, the client gets a temporary failure, not a hang.
       this.logger.error({ event: 'policy-error', phase, session: this.connection.id, err: (e as Error).message }, 'policy failed');
       verdict = { decision: { ...noChoices(), disconnect: false, tarpitMs: 0, final: false }, failed: true };
@@ -318,11 +254,12 @@ export class Session {
         const decided = decide(verdict);
         const o = decided instanceof Promise ? await decided : decided;
         o.disconnect = o.disconnect || verdict.decision.disconnect;
-        outcome = this.finish(phase, o, tarpitMs);
+        // DATA's answer waits for the tarpits its spool and each_rcpt runs asked for too.
+        outcome = this.finish(phase, o, o.tarpitMs ? Math.min(tarpitMs + o.tarpitMs, services.maxTarpitMs) : tarpitMs);
       }
     } catch (e) {
       // Header edits need the message whole, as a script's body test does.
-      if (e instanceof MessageMemoryRefused) return this.noMemory(phase, extra.message);
+      if (e instanceof MessageMemoryRefused && !nested) return this.noMemory(phase, extra.message);
       throw e;
     }
     // MAIL FROM refused, or DATA answered either way: the transaction is over.
@@ -334,6 +271,18 @@ export class Session {
       services.duplicates?.record(verdict.duplicates);
     }
     return outcome;
+  }
+
+  /** One spool or each_rcpt run (message-phases.ts): a phase of its own on the log line, inside DATA's answer. */
+  private async messagePhase(phase: MessagePhase, message: MessageSource, recipient?: string) {
+    let verdict: PhaseVerdict | undefined;
+    const to = recipient !== undefined ? { recipient } : {};
+    const o = await this.phase(phase, { message, ...to }, (v) => {
+      verdict = v;
+      const reply = v.decision.reply;
+      return isRefusal(reply) ? { reply: reply!, accepted: false, ...to } : { reply: successReply(reply, replies.accepted), accepted: true, ...to };
+    }, true);
+    return { accepted: o.accepted, reply: o.reply, disconnect: o.disconnect, tarpitMs: o.tarpitMs, verdict };
   }
 
   private noMemory(phase: Phase, message: MessageSource | undefined): PhaseOutcome {
@@ -411,18 +360,4 @@ export class Session {
     Object.assign(fields, extra);
     infoLine(this.logger, fields, `transaction ${how}`);
   }
-}
-
-/**
- * Whether a reply carries out what was decided: anything but a temporary
- * failure, after which the client sends the same message again, and it must
- * not then be its own duplicate (RFC 7352 3).
- */
-function carriedOut(reply: Reply): boolean {
-  return reply.code < 400 || reply.code >= 500;
-}
-
-/** A policy's 2xx reply replaces the ordinary success reply; anything else keeps it. */
-function successReply(policy: Reply | undefined, ordinary: Reply): Reply {
-  return policy && policy.code >= 200 && policy.code < 300 ? policy : ordinary;
 }

@@ -196,6 +196,16 @@ describe('Sieve results as milter requests', () => {
     expect(t.rcpts).toEqual([[{ kind: 'continue' }], [{ kind: 'continue' }]]);
     expect(t.eom).toEqual([{ kind: 'delrcpt', address: '<drop@d.test>' }, { kind: 'continue' }]);
   });
+
+  it('each_rcpt: a recipient it refuses among others is deleted at end of message (no DSN: the MTA beside us has the queue, a warning says so); all refused is the reply', async () => {
+    const log = capturingLogger();
+    const { open } = await milter({ each_rcpt: 'require ["envelope", "reject"]; if envelope :localpart :is "to" "no" { reject "not this one"; }' }, {}, services({ logger: log.logger }));
+    const t = await playTransaction(await open(), { from: 'a@b.test', to: ['no@d.test', 'keep@d.test'], message });
+    expect(t.eom).toEqual([{ kind: 'delrcpt', address: '<no@d.test>' }, { kind: 'continue' }]);
+    expect(log.lines.find((l) => l.event === 'outgoing.unsent')).toMatchObject({ phase: 'each_rcpt', types: ['dsn'] });
+    const all = await playTransaction(await open(), { from: 'a@b.test', to: ['no@d.test'], message });
+    expect(all.eom).toEqual([{ kind: 'replycode', text: '550 5.7.1 not this one' }]);
+  });
 });
 
 describe('failure modes', () => {

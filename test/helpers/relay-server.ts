@@ -1,7 +1,8 @@
 /**
  * The whole server started from a configuration file, routing every
  * message to a mail sink on loopback (its Gateway), with one DATA-phase
- * script: for tests of what Sieve actions send through the delivery queue.
+ * script (or scripts by slot, `{ each_rcpt_phase1: "..." }`): for tests of
+ * what Sieve actions send through the delivery queue.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,11 +26,12 @@ export interface RelayServer {
 
 export const receivedBy = (sink: MailSink, rcpt: string) => sink.messages.filter((m) => m.to.includes(rcpt));
 
-export async function startRelayServer(script: string, extraConfig: string[] = [], sink: Parameters<typeof startMailSink>[0] = {}): Promise<RelayServer> {
+export async function startRelayServer(script: string | Record<string, string>, extraConfig: string[] = [], sink: Parameters<typeof startMailSink>[0] = {}): Promise<RelayServer> {
   const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-relay-'));
   const gateway = await startMailSink(sink);
   const port = await freePort();
-  await writeFile(join(dir, 'data.siv'), script);
+  const slots = typeof script === 'string' ? { data_phase1: script } : script;
+  for (const [slot, text] of Object.entries(slots)) await writeFile(join(dir, `${slot}.siv`), text);
   await writeFile(
     join(dir, 'server.conf'),
     [
@@ -39,7 +41,7 @@ export async function startRelayServer(script: string, extraConfig: string[] = [
       'TLS = no',
       ...extraConfig,
       `ESMTP_Listener { Listen "127.0.0.1:${port}" { } hostname = "relay.test" }`,
-      'sieve { script "data_phase1" { source = "data.siv" } }',
+      `sieve { ${Object.keys(slots).map((slot) => `script "${slot}" { source = "${slot}.siv" }`).join(' ')} }`,
       '',
     ].join('\n'),
   );

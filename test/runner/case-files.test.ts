@@ -39,6 +39,28 @@ describe('the example policy cases', () => {
   });
 });
 
+describe('spool and each_rcpt in a case file', () => {
+  it('expect.each_rcpt takes one expectation per recipient, in order; a list under another message phase is an error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cases-'));
+    await writeFile(join(dir, 'each.siv'), 'require ["envelope", "reject"];\nif envelope :localpart :is "to" "carol" { reject "no carol"; }\n');
+    const f = join(dir, 'x.cases.yaml');
+    await writeFile(f, `scripts:
+  each_rcpt: each.siv
+cases:
+  - name: carol is refused, bob is not
+    envelope: { from: alice@sender.example, to: [bob@here.example, carol@here.example] }
+    message: "Subject: hi\\n\\nhello\\n"
+    expect:
+      each_rcpt: [{ code: 250 }, { code: 550, reply: "550 5.7.1 no carol" }]
+      data: { code: 250 }
+`);
+    const report = await runCaseFile(f);
+    expect(report.outcomes.map((o) => [o.passed, o.reason])).toEqual([[true, undefined]]);
+    const { diagnostics } = await parseCaseFile('scripts: { spool: x.siv }\ncases:\n  - name: a list for spool\n    envelope: { from: a@b, to: c@d }\n    expect:\n      spool: [{ code: 250 }]\n', 'f.yaml');
+    expect(diagnostics.map((d) => d.message)).toContain('expect.spool: a list (one expectation per recipient) is for rcptto and each_rcpt only');
+  });
+});
+
 describe('a failing case', () => {
   it('shows expected against got, per phase and recipient, and smtp-cbv test exits 1', async () => {
     const f = await caseFile(`config: ${exampleConf}

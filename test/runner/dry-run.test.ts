@@ -77,3 +77,45 @@ describe('dryRun over the example policy', () => {
     expect(r.diagnostics.some((d) => d.severity === 'error' && d.file === 'mailfrom_phase1.siv' && d.line === 1)).toBe(true);
   });
 });
+
+describe('dryRun plays the spool and each_rcpt phases (docs/server.md, "Phases")', () => {
+  const scripts = {
+    data: 'ec_set_routing_gateway "data-relay.test";',
+    spool: 'require "fileinto";\nif header :contains "subject" "quarterly" { fileinto "Reports"; }',
+    each_rcpt: 'require ["envelope", "reject"];\nif envelope :localpart :is "to" "carol" { reject "no carol"; }\nif envelope :localpart :is "to" "dan" { ec_set_routing_gateway "dan-relay.test:2525"; }\n$to = envelope "to";\nec_log "each_rcpt for ${to}";',
+  };
+  const message = 'From: alice@sender.test\nSubject: quarterly\n\nnumbers\n';
+  const envelope = { from: 'alice@sender.test', to: ['bob@here.test', 'carol@here.test', 'dan@here.test'] };
+
+  it('reports spool once and each_rcpt once per recipient, with its recipient, after data; the plan has their choices', async () => {
+    const r = await dryRun({ scripts, envelope, message, dns: {} });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(r.phases.slice(-5).map((p) => [p.phase, p.recipient, p.reply.code])).toEqual([
+      ['data', undefined, 250],
+      ['spool', undefined, 250],
+      ['each_rcpt', 'bob@here.test', 250],
+      ['each_rcpt', 'carol@here.test', 550],
+      ['each_rcpt', 'dan@here.test', 250],
+    ]);
+    const [data, spool, bob, carol, dan] = r.phases.slice(-5);
+    expect(spool!.actions.map((a) => a.type)).toEqual(['store']);
+    expect(carol!.replyText).toBe('550 5.7.1 no carol');
+    expect(dan!.actions.map((a) => a.type)).toEqual(['routing_gateway']);
+    expect(bob!.log).toEqual(['info: each_rcpt for bob@here.test']);
+    expect(carol!.variables.message).toMatchObject({ rcptto_string: 'carol@here.test' });
+    // spool's fileinto is every recipient's; carol is refused; dan's own gateway wins over DATA's.
+    expect(data!.delivery).toMatchObject({ stores: [{ folder: 'Reports', recipients: ['bob@here.test', 'dan@here.test'] }], gateways: { 'bob@here.test': 'data-relay.test', 'dan@here.test': 'dan-relay.test:2525' } });
+  });
+
+  it('add_recipient in each_rcpt (where its Momentum page runs it) adds a recipient to the message', async () => {
+    const r = await dryRun({ scripts: { each_rcpt: 'require "envelope";\nif envelope :localpart :is "to" "bob" { add_recipient "archive@here.test"; }' }, envelope, message });
+    expect(r.phases.find((p) => p.phase === 'data')!.delivery!.stores).toEqual([{ folder: 'INBOX', recipients: ['bob@here.test', 'carol@here.test', 'dan@here.test', 'archive@here.test'] }]);
+  });
+
+  it('reports only the phases asked for, and a refusal at spool is the reply to the dot', async () => {
+    const only = await dryRun({ scripts, envelope, message, phases: ['each_rcpt'] });
+    expect(only.phases.map((p) => [p.phase, p.recipient])).toEqual([['each_rcpt', 'bob@here.test'], ['each_rcpt', 'carol@here.test'], ['each_rcpt', 'dan@here.test']]);
+    const refused = await dryRun({ scripts: { spool: 'require "reject";\nreject "not at spool";', each_rcpt: 'keep;' }, envelope, message });
+    expect(refused.phases.slice(-2).map((p) => [p.phase, p.replyText])).toEqual([['data', '550 5.7.1 not at spool'], ['spool', '550 5.7.1 not at spool']]);
+  });
+});

@@ -245,5 +245,7 @@ describe('delivery actions keep to the phases Momentum documents', () => {
     expect(compileErrors('ec_maildir "a@b.c";', { phase: 'each_rcpt' })).toEqual([]);
     expect(compileErrors('ec_rewrite_mailfrom "a@b.c";', { phase: 'rcptto' })).toEqual(['1:1: ec_rewrite_mailfrom is not allowed in the rcptto phase (only in data, each_rcpt, spool)']);
     expect(compileErrors('add_recipient "a@b.c";', { phase: 'rcptto' })).toEqual([]);
+    expect(compileErrors('add_recipient "a@b.c";', { phase: 'each_rcpt' })).toEqual([]);
+    expect(compileErrors('add_recipient "a@b.c";', { phase: 'ehlo' })).toEqual(['1:1: add_recipient is not allowed in the ehlo phase (only in mailfrom, rcptto, data, spool, each_rcpt)']);
   });
 });

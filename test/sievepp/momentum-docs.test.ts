@@ -399,12 +399,14 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect(acts(await run('101-ec-maildir-list.siv', { envelope: { to: ['ann@otherdomain.com'] } }))).toEqual(['maildir ann@otherdomain.com']);
     });
 
-    // The page runs it in each_rcpt; smtp-cbv decides each recipient at RCPT TO (docs/sieve-reference.md).
+    // The page runs it in each_rcpt, the recipient's own phase (docs/server.md, "Phases"); RCPT TO decides one recipient too.
     it('116: ec_set_routing_gateway sends mail for do-set_routing_gateway.com to the gateway foo.com, and nothing else', async () => {
-      const r = await run('116-ec-set-routing-gateway.siv', { envelope: { to: ['joe@do-set_routing_gateway.com'] }, phase: 'rcptto' });
-      ok(r);
-      expect([acts(r), r.implicitKeep]).toEqual([['routing_gateway foo.com'], true]);
-      expect(acts(await run('116-ec-set-routing-gateway.siv', { envelope: { to: ['joe@example.org'] }, phase: 'rcptto' }))).toEqual([]);
+      for (const phase of ['each_rcpt', 'rcptto']) {
+        const r = await run('116-ec-set-routing-gateway.siv', { envelope: { to: ['joe@do-set_routing_gateway.com'] }, phase });
+        ok(r);
+        expect([acts(r), r.implicitKeep]).toEqual([['routing_gateway foo.com'], true]);
+        expect(acts(await run('116-ec-set-routing-gateway.siv', { envelope: { to: ['joe@example.org'] }, phase }))).toEqual([]);
+      }
     });
 
     it('110, 158: ec_rewrite_mailfrom changes the envelope sender (later tests see it)', async () => {

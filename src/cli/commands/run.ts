@@ -10,7 +10,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { formatDiagnostic, hasErrors } from '../../diagnostics.js';
 import type { DryRunOptions } from '../../runner/dry-run.js';
 import { CBV_STATUSES, type CbvStub, type CbvStubs, type DnsStubs } from '../../runner/stubs.js';
-import { PHASES, type Phase } from '../../session/phases.js';
+import { hasMessage, PHASES, type Phase } from '../../session/phases.js';
 import { type CliIO, EXIT } from '../io.js';
 import type { ExitCodeSink } from '../main.js';
 
@@ -74,7 +74,7 @@ export function registerRun(program: Command, io: CliIO, exit: ExitCodeSink): vo
     .option('--phase <phase>', `the phase to run up to (${PHASES.join(', ')}); needed with a script`, phase)
     .option('--from <address>', 'envelope sender ("" for the null sender)', '')
     .option('--to <address>', 'envelope recipient (repeatable)', collect, [])
-    .option('--message <file>', 'the message for the data phase')
+    .option('--message <file>', 'the message for the data, spool and each_rcpt phases')
     .option('--cbv <ADDR=STATUS[:REPLY]>', 'a CBV stub (repeatable; ADDR "default" for any other address)', parseCbvFlag, {})
     .option('--cbv-phase <phase>', 'with a script: start the automatic smtp_cbv probe at mailfrom or rcptto (a --config uses its smtp_cbv module)', (v: string) => {
       if (v !== 'mailfrom' && v !== 'rcptto') throw new InvalidArgumentError('mailfrom or rcptto.');
@@ -132,8 +132,8 @@ export function registerRun(program: Command, io: CliIO, exit: ExitCodeSink): vo
       }
       // With a script, the session runs up to its phase and shows that phase; with a configuration, every phase run.
       if (flags.phase) options.phases = script ? [flags.phase] : PHASES.slice(0, PHASES.indexOf(flags.phase) + 1);
-      if (flags.phase === 'data' && !options.message) {
-        io.err('smtp-cbv run: the data phase needs --message\n');
+      if (flags.phase && hasMessage(flags.phase) && !options.message) {
+        io.err(`smtp-cbv run: the ${flags.phase} phase needs --message\n`);
         exit.code = EXIT.usage;
         return;
       }

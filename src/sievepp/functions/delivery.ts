@@ -117,7 +117,9 @@ const rewriteMailfrom: SieveFunction = {
 const addRecipient: SieveFunction = {
   name: 'add_recipient',
   uses: { command: true },
-  phases: ['mailfrom', 'rcptto', 'data', 'spool'],
+  // The function summary (sieve-ref-3-function-summary.md) lists data, mailfrom, rcptto and spool; the function's
+  // own page (sieve-ref-add-recipient.md) says it "should only be used in the each_rcpt phase": both are allowed.
+  phases: ['mailfrom', 'rcptto', 'data', 'spool', 'each_rcpt'],
   params: [{ name: 'address', type: 'string' }],
   call: (b, rt) => void rt.take(b, addRecipientAction, { target: address(b, rt, argString(b, rt, 0)!, 'add_recipient') }),
 };

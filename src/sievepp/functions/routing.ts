@@ -7,10 +7,12 @@
  * optional port (config/gateway.ts); a literal that is none of those is a
  * compile error, a computed one a runtime error.
  *
- * Momentum runs it in each_rcpt, for one recipient. smtp-cbv decides each
- * recipient at RCPT TO, so there it is that recipient's gateway; at DATA
- * it is every recipient's, and wins over what RCPT TO chose (the last
- * choice wins, as for ec_rewrite_mailfrom). docs/delivery.md ("Routing")
+ * Momentum runs it in each_rcpt, for one recipient, and so does smtp-cbv
+ * (src/session/message-phases.ts): there it is that recipient's gateway,
+ * merged last for it. smtp-cbv also decides each recipient at RCPT TO, so
+ * there it is that recipient's gateway too; at DATA it is every
+ * recipient's, and wins over what RCPT TO chose (the last choice wins, as
+ * for ec_rewrite_mailfrom). docs/delivery.md ("Routing")
  * says how the queue reaches it, and docs/sieve-reference.md where it has
  * no effect (no routing, the Postfix front doors).
  */
