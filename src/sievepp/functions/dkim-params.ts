@@ -109,3 +109,17 @@ export function dkimParamProblem(name: string, value?: string): string | undefin
   }
   return undefined;
 }
+
+/** The signature the parameters `p` (by lower-case name) ask for, with the key and names found for it. */
+export function dkimRequest(p: ReadonlyMap<string, string>, signingDomain: string, selector: string, privateKey: string): DkimRequest {
+  return {
+    signingDomain,
+    selector,
+    privateKey,
+    canonicalization: `${(p.get('header_canon') ?? 'simple').toLowerCase()}/${(p.get('body_canon') ?? 'simple').toLowerCase()}`,
+    algorithm: (p.get('digest') ?? 'rsa-sha256').toLowerCase(),
+    ...(p.has('headerlist') ? { headerList: headerEntries(p.get('headerlist')!).map((e) => e.replace(/[?*+]$/, '')).join(':') } : {}),
+    bodyLengthLimit: /^(true|yes|1)$/i.test(p.get('body_length_limit') ?? 'false'),
+    lifetimeHours: Number(p.get('lifetime') ?? '0'),
+  };
+}

@@ -24,7 +24,8 @@ import { argValue, type SieveFunction } from '../functions.js';
 import { hostOf } from '../host.js';
 import { refOf, toStr } from '../values.js';
 import { literalHashSets } from './hash.js';
-import { DEFAULT_KEYFILE, dkimParamProblem, type DkimRequest, headerEntries } from './dkim-params.js';
+import { DEFAULT_KEYFILE, dkimParamProblem, dkimRequest, type DkimRequest } from './dkim-params.js';
+import { signingKey } from './dkim-keys.js';
 
 /** The action the session turns into a signature when it stores the message (decide.ts). */
 export const dkimSignAction: ActionDef = {
@@ -91,43 +92,10 @@ function keyFromBuffer(b: Bound, rt: Runtime, text: string): string {
   return rt.fail('ec_dkim_sign: keybuf is not an RSA private key', b.node.pos);
 }
 
-/**
- * Keys read from files, by path, for KEY_TTL_MS: a signing site reads and
- * parses its key for every message otherwise (a read on the thread pool and
- * a parse on the event loop). A key replaced on disk is taken within the
- * TTL; a file that cannot be read is not remembered, so it fails each call
- * until it is fixed. Bounded: emptied when full.
- */
-const keyCache = new Map<string, { pem: string; until: number }>();
-const KEY_TTL_MS = 60_000;
-const KEY_CACHE_SIZE = 1000;
-
-/** The key file, read now or within the last minute: a missing or unreadable file, or one holding no private key, is the call's runtime error. */
+/** The key file, read now or within the last minute (dkim-keys.ts): a missing or unreadable file, or one holding no private key, is the call's runtime error. */
 async function keyFromFile(b: Bound, rt: Runtime, file: string, what: string): Promise<string> {
-  const now = rt.now().getTime();
-  const cached = keyCache.get(file);
-  if (cached && cached.until > now) return cached.pem;
-  const pem = await readKeyFile(b, rt, file, what);
-  if (keyCache.size >= KEY_CACHE_SIZE) keyCache.clear();
-  keyCache.set(file, { pem, until: now + KEY_TTL_MS });
-  return pem;
-}
-
-async function readKeyFile(b: Bound, rt: Runtime, file: string, what: string): Promise<string> {
-  const { readFile } = process.getBuiltinModule('node:fs/promises');
-  let pem: string;
-  try {
-    pem = await readFile(file, 'utf8');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    return rt.fail(`ec_dkim_sign: cannot read the key file '${file}' for ${what}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message}`, b.node.pos);
-  }
-  try {
-    process.getBuiltinModule('node:crypto').createPrivateKey(pem);
-  } catch {
-    return rt.fail(`ec_dkim_sign: the key file '${file}' for ${what} holds no PEM private key`, b.node.pos);
-  }
-  return pem;
+  const key = await signingKey(file, what, rt.now().getTime());
+  return 'pem' in key ? key.pem : rt.fail(`ec_dkim_sign: ${key.problem}`, b.node.pos);
 }
 
 const dkimSign: SieveFunction = {
@@ -157,16 +125,7 @@ const dkimSign: SieveFunction = {
     if (!signingDomain) return rt.fail('ec_dkim_sign: no signing domain: none configured or given, and the message has no From address', b.node.pos);
     const selector = p.get('selector');
     if (!selector) return rt.fail(`ec_dkim_sign: no selector for ${signingDomain}: give one ("selector") or configure a default`, b.node.pos);
-    const request = (privateKey: string): DkimRequest => ({
-      signingDomain,
-      selector,
-      privateKey,
-      canonicalization: `${(p.get('header_canon') ?? 'simple').toLowerCase()}/${(p.get('body_canon') ?? 'simple').toLowerCase()}`,
-      algorithm: (p.get('digest') ?? 'rsa-sha256').toLowerCase(),
-      ...(p.has('headerlist') ? { headerList: headerEntries(p.get('headerlist')!).map((e) => e.replace(/[?*+]$/, '')).join(':') } : {}),
-      bodyLengthLimit: /^(true|yes|1)$/i.test(p.get('body_length_limit') ?? 'false'),
-      lifetimeHours: Number(p.get('lifetime') ?? '0'),
-    });
+    const request = (privateKey: string): DkimRequest => dkimRequest(p, signingDomain, selector, privateKey);
     const take = (key: string) => void rt.take(b, dkimSignAction, { data: { request: request(key) } });
     const keybuf = p.get('keybuf');
     if (keybuf) return take(keyFromBuffer(b, rt, keybuf));
