@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseEcconf } from '../../grammars/ecconf.js';
 import type { Diagnostic } from '../diagnostics.js';
 import { buildMailLoop, type MailLoopConfig } from './mail-loop.js';
-import { buildDkimDomains, buildDkimSign } from './dkim-sign.js';
+import { buildDkimAutoSign, buildDkimDomains, buildDkimSign, dkimSignScope } from './dkim-sign.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import {
   type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, cidrListOptions, cidrListScope, listOptions, listScope, datasourceOptions, datasourceScope, globalOptions,
@@ -129,7 +129,18 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
     mailLoop,
     dkimSign: buildDkimSign(root, (spec) => defaultOf(spec, dir)),
     dkimDomains: buildDkimDomains(root),
+    dkimAutoSign: autoSigning(root, dir, diagnostics),
   };
+}
+
+/** The opendkim module's own signing; a warning when it would sign mail from anyone (src/session/dkim-auto.ts). */
+function autoSigning(root: ScopeInstance, dir: string, diagnostics: Diagnostic[]): Config['dkimAutoSign'] {
+  const auto = buildDkimAutoSign(root, (spec) => defaultOf(spec, dir));
+  const s = childrenOf(root, dkimSignScope)[0];
+  if (auto && auto.condition === null && s) {
+    diagnostics.push(diagnosticAt(s.origin, s.pos, 'opendkim signs every accepted message whose From domain has a key, mail from outside included (opendkim_sign is on by default): set sign_condition (such as "auth_user") or opendkim_sign = false', 'warning'));
+  }
+  return auto;
 }
 
 function buildRedis(s: ScopeInstance | undefined, dir: string): Config['redis'] {

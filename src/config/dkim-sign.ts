@@ -5,11 +5,12 @@
  * the configured parameters on the DKIM module configuration stanza").
  * Its `dkim_domain` scopes override them for mail whose responsible domain
  * (the From address's) they name: a selector, key or parent signing domain
- * (`base_domain`) of that domain's own. smtp-cbv signs only when a script
- * calls ec_dkim_sign; the module's own signing of every message
- * (`opendkim_sign`, `sign_condition`) is not taken
- * (docs/momentum-compatibility.md). Without the scope the function's own
- * defaults apply (src/sievepp/functions/dkim-params.ts).
+ * (`base_domain`) of that domain's own. With `opendkim_sign` on (the top
+ * level's, Momentum's default), the module also signs every message it has
+ * a key for, or only those whose context holds `sign_condition`
+ * (src/session/dkim-auto.ts). Without the scope the function's own
+ * defaults apply (src/sievepp/functions/dkim-params.ts), and nothing is
+ * signed unless a script asks.
  */
 import { dkimParamProblem } from '../sievepp/functions/dkim-params.js';
 import type { OptionSpec, ScopeSpec } from './schema.js';
@@ -49,6 +50,7 @@ export const dkimSignOptions = {
   headerlist: opt('headerlist', dkimValue('headerlist', t.listOf(t.string)), null, 'The header fields to sign, e.g. `( "From" "To" "Subject" "Date" )`; must name From. Unset: those RFC 6376 section 5.4.1 recommends.'),
   bodyLengthLimit: opt('body_length_limit', t.boolean, 'false', 'State the signed body length in an l= tag (RFC 6376 section 3.5; see its section 8.2 before using it).'),
   lifetime: opt('lifetime', t.integer(0, 876_000), '0', 'Hours a signature stays valid (x= tag); 0 for no expiry.'),
+  signCondition: opt('sign_condition', t.string, null, 'With `opendkim_sign` on, sign only a message whose connection or message context holds this variable, e.g. `auth_user` (set by SMTP AUTH); unset, every message whose From domain has a key.'),
 };
 
 /** `dkim_domain` (4/modules/opendkim.md): only here, the parent domain to sign in; the other options override the scope's. */
@@ -109,6 +111,18 @@ export function buildDkimDomains(root: ScopeInstance): Map<string, Record<string
     out.set(d.names[0]!.text.toLowerCase().replace(/\.$/, ''), values);
   }
   return out;
+}
+
+/** `opendkim_sign` (4/config/ref-opendkim-sign.md): at the top level, Momentum's default is on. */
+export const opendkimSignOption = opt('opendkim_sign', t.boolean, 'true', 'With an `opendkim` scope, sign every accepted message whose From domain has a selector and a key, without a script asking (see its `sign_condition`); `false`: only what `ec_dkim_sign` asks for.');
+
+/** The module's own signing: on when the scope is there and opendkim_sign is; null otherwise. */
+export function buildDkimAutoSign(root: ScopeInstance, defaults: <T>(spec: OptionSpec<T>) => T | null): { condition: string | null } | null {
+  const s = root.children.find((c) => c.valid && c.spec === dkimSignScope);
+  if (!s) return null;
+  const on = (root.options.get(opendkimSignOption.name)?.value as boolean | undefined) ?? defaults(opendkimSignOption);
+  if (!on) return null;
+  return { condition: (s.options.get(dkimSignOptions.signCondition.name)?.value as string | undefined) ?? null };
 }
 
 /** The scope as ec_dkim_sign's parameter names (MomentumHost.dkim); null without the scope. */

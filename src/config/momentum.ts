@@ -95,12 +95,11 @@ const SPF_OPTIONS = new Set([
 
 /**
  * Options of Momentum's opendkim module (4/modules/opendkim.md) without a
- * counterpart: its key cache (a key is read at each ec_dkim_sign), its own
- * signing of every message (`sign_condition`), and the z=, testing and
+ * counterpart: its key cache (a key is kept a minute, src/sievepp/functions/dkim-keys.ts), and the z=, testing and
  * oversigning variants mailauth, which signs, does not write. `base_domain`
  * belongs in a `dkim_domain` scope (src/config/dkim-sign.ts), not here.
  */
-const OPENDKIM_OPTIONS = new Set(['keycache_size', 'key_cache_size', 'neg_keycache_ttl', 'pos_keycache_ttl', 'sign_condition', 'copy_headers', 'testing', 'oversign_headerlist', 'skip_headerlist', 'base_domain']);
+const OPENDKIM_OPTIONS = new Set(['keycache_size', 'key_cache_size', 'neg_keycache_ttl', 'pos_keycache_ttl', 'copy_headers', 'testing', 'oversign_headerlist', 'skip_headerlist', 'base_domain']);
 
 /** Options of Momentum's sieve module that smtp-cbv does not use. */
 const SIEVE_OPTIONS = new Set(['cache_life', 'cache_size', 'debug', 'script_timeout', 'ec_error_mode', 'pool']);

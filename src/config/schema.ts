@@ -17,7 +17,7 @@ import { deliveryOptions, domainScope } from './delivery.js';
 import { recipientVerifyTopOptions } from './recipient-verify.js';
 import { authenticationScopes } from './authentication.js';
 import { mailLoopScope } from './mail-loop.js';
-import { dkimDomainScope, dkimSignScope } from './dkim-sign.js';
+import { dkimDomainScope, dkimSignScope, opendkimSignOption } from './dkim-sign.js';
 import { mailboxScope, serverMetadataOptions } from './mailboxes.js';
 
 export interface OptionSpec<T = unknown> {
@@ -337,7 +337,7 @@ export const milterListenerScope: ScopeSpec = {
 };
 export const rootScope: ScopeSpec = {
   name: '(top level)', doc: 'Options outside any scope.', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
-  options: [...Object.values(globalOptions), ...deliveryOptions, ...recipientVerifyTopOptions, ...Object.values(serverMetadataOptions)], scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, listScope, mailboxScope, domainScope, redisScope, metricsScope, mailLoopScope, dkimSignScope, ...authenticationScopes],
+  options: [...Object.values(globalOptions), ...deliveryOptions, ...recipientVerifyTopOptions, ...Object.values(serverMetadataOptions), opendkimSignOption], scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, listScope, mailboxScope, domainScope, redisScope, metricsScope, mailLoopScope, dkimSignScope, ...authenticationScopes],
 };
 
 /** The 2.x module form `Validate validate/<module> [instance] { ... }` stands for `<module> [instance] { ... }`. */

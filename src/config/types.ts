@@ -227,6 +227,8 @@ export interface Config {
   dkimSign?: Record<string, string> | null;
   /** Its `dkim_domain` scopes by responsible domain (lower case): what each overrides, under the same names; null without any. */
   dkimDomains?: ReadonlyMap<string, Readonly<Record<string, string>>> | null;
+  /** The module's own signing of every message (`opendkim_sign`, `sign_condition`); null when off or without the scope. */
+  dkimAutoSign?: { condition: string | null } | null;
 }
 
 export interface RedisConfig {

@@ -23,7 +23,7 @@ import { type GaugeStore, NamedGauges } from '../sievepp/gauges.js';
 import { includeLoader } from '../sievepp/include-loader.js';
 import { NamedThrottles, type ThrottleStore } from '../sievepp/throttles.js';
 
-export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles' | 'sharedThrottles' | 'gauges'>> & Pick<MomentumHost, 'dkim' | 'dkimDomains'> & {
+export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles' | 'sharedThrottles' | 'gauges'>> & Pick<MomentumHost, 'dkim' | 'dkimDomains' | 'dkimAutoSign'> & {
   close(): void;
 };
 
@@ -72,6 +72,7 @@ export function createMomentumServices(config: Config, options: MomentumServiceO
     // ec_dkim_sign's defaults: the opendkim scope (src/config/dkim-sign.ts).
     ...(config.dkimSign ? { dkim: config.dkimSign } : {}),
     ...(config.dkimDomains ? { dkimDomains: config.dkimDomains } : {}),
+    ...(config.dkimAutoSign ? { dkimAutoSign: config.dkimAutoSign } : {}),
     close: () => datasources.forEach((d) => d.close?.()),
   };
 }

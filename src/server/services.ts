@@ -67,7 +67,8 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
   const gauges = cluster.isWorker ? new ClusterGauges() : new NamedGauges();
   let momentumConfig: unknown = null;
   const reconfigureMomentum = (next: Config) => {
-    const key = { datasources: next.datasources.map(({ declaredAt: _d, ...d }) => d), cidrLists: next.cidrLists.map(({ declaredAt: _d, ...c }) => c), file: next.file };
+    // The opendkim scope too: a reload that changes a selector or a key path takes effect.
+    const key = { datasources: next.datasources.map(({ declaredAt: _d, ...d }) => d), cidrLists: next.cidrLists.map(({ declaredAt: _d, ...c }) => c), file: next.file, dkim: [next.dkimSign, next.dkimDomains && [...next.dkimDomains], next.dkimAutoSign] };
     if (isDeepStrictEqual(key, momentumConfig)) return;
     const previous = services.momentum as MomentumServices | undefined;
     const created = createMomentumServices(next, { counters: ipCounters, throttles, sharedThrottles: shared.sharedThrottles, gauges, onLogError: (file, e) => logger.warn({ event: 'ec_log_file', file, err: String(e) }, 'ec_log_file failed') });

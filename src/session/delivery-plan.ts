@@ -8,7 +8,9 @@ import { addDisclaimers, type Disclaimer } from './disclaimers.js';
 import { signMessage } from './dkim-signing.js';
 import type { DkimRequest } from '../sievepp/functions/dkim-params.js';
 import { applyHeaderEdits } from './header-edits.js';
-import type { MessageSource } from './message-source.js';
+import { type MessageSource, sieveView } from './message-source.js';
+import { type AutoSigning, automaticSignature } from './dkim-auto.js';
+import { parseMessage } from '../sieve/runtime/message.js';
 import type { ConnectionState, RecipientState, Transaction } from './state.js';
 
 /**
@@ -100,10 +102,18 @@ export async function planAccepted(
   m: { received: MessageSource; message: MessageSource },
   keptElsewhere: boolean,
   logger: Logger,
+  autoSign?: AutoSigning,
 ): Promise<DeliveryPlan> {
   const { message } = m;
   const planning = planDelivery(connection.chosenSoFar, tx, chosen.data, message, chosen.edited, chosen.each);
   let planned = planning instanceof Promise ? await planning : planning;
+  // The opendkim module's own signature, for a message no script signed (dkim-auto.ts).
+  if (autoSign && !planned.dkim) {
+    const headers = planned.message ? parseMessage(planned.message.toString('utf8')).headers : sieveView(message).headers;
+    const auto = await automaticSignature(autoSign, headers, { connection: connection.context, message: tx.context }, Date.now());
+    if ('request' in auto) planned = { ...planned, dkim: [auto.request] };
+    else logger.debug({ event: 'dkim.auto-skipped', session: connection.id, transaction: tx.id, why: auto.skipped }, 'opendkim: message not signed');
+  }
   if (planned.disclaimers || planned.dkim) planned = await finishMessage(planned, message, { keptElsewhere }, logger, { session: connection.id, transaction: tx.id });
   return planned.message || message === m.received || message.path !== undefined ? planned : { ...planned, message: message.bytes() };
 }

@@ -19,6 +19,7 @@ import type { PhaseOutcome, SessionDeps } from './session-types.js';
 import { infoLine } from '../info-line.js';
 import { type Choices, choosesNothing, type EsmtpChange, mergeChoices, noChoices, NOTHING_DECIDED } from './decide.js';
 import { planAccepted } from './delivery-plan.js';
+import { autoSigning } from './dkim-auto.js';
 import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
 import { suspectedLoop } from './mail-loop.js';
 import type { MessagePhase, Phase } from './phases.js';
@@ -178,7 +179,7 @@ export class Session {
       const after = later ? { disconnect: later.disconnect, tarpitMs: later.tarpitMs } : {};
       if (later?.refusal) return { reply: later.refusal, accepted: false, ...after };
       const keptElsewhere = this.deps.services.store.keptElsewhere === true && !this.connection.bodyReplaceable;
-      const plan = await planAccepted(this.connection, tx, { data: withSpool(d, later?.spool), edited: later ? later.edited : verdict.edited, each: later?.each }, { received: source, message }, keptElsewhere, this.logger);
+      const plan = await planAccepted(this.connection, tx, { data: withSpool(d, later?.spool), edited: later ? later.edited : verdict.edited, each: later?.each }, { received: source, message }, keptElsewhere, this.logger, autoSigning(this.deps.services));
       let ids: string[];
       try {
         ids = await this.deps.services.store.store({ connection: this.connection, transaction: tx, plan, message: plan.message ? bufferSource(plan.message) : message });

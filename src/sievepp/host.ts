@@ -85,6 +85,12 @@ export interface MomentumHost extends SieveHost {
    * From address's, lower case) is the key: Momentum's `dkim_domain` scopes.
    */
   dkimDomains?: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /**
+   * The DKIM module's own signing of every message it has a key for
+   * (`opendkim_sign`, with its `sign_condition`), which the host carries out
+   * when it stores the message; scripts do not read it. Absent: off.
+   */
+  dkimAutoSign?: { readonly condition: string | null };
 }
 
 interface SessionView {

@@ -79,6 +79,16 @@ describe('services', () => {
     expect((createServices(config('siv_throttle_cache_size = 20\n'), logger, new MaildirSpool(dir)).momentum!.throttles as NamedThrottles).capacity).toBe(20);
   });
 
+  it('a reload that changes only the opendkim scope takes its new settings (ec_dkim_sign and the module\'s own signing read them)', () => {
+    const { logger } = capture();
+    const services = createServices(config('opendkim { selector = "old" sign_condition = "auth_user" }\n'), logger, new MaildirSpool(dir));
+    expect(services.momentum!.dkim?.selector).toBe('old');
+    services.reconfigure(config('opendkim { selector = "new" dkim_domain "a.test" { selector = "a" } }\nopendkim_sign = false\n'));
+    expect(services.momentum!.dkim?.selector).toBe('new');
+    expect(services.momentum!.dkimDomains?.get('a.test')).toEqual({ selector: 'a' });
+    expect(services.momentum!.dkimAutoSign).toBeUndefined();
+  });
+
   it('the recipient call-ahead lives across reloads, with or without smtp_cbv, and the Sieve function finds it', () => {
     const { lines, logger } = capture();
     const services = createServices(config('Gateway = "127.0.0.1:25"\nRecipient_Verify = true\n'), logger.child({}, { level: 'info' }), new MaildirSpool(dir));

@@ -182,6 +182,7 @@ describe('the opendkim scope gives the defaults', () => {
     const text = 'opendkim "opendkim1" {\n  header_canon = "relaxed"\n  body_canon = "relaxed"\n  headerlist = ("from", "to", "message-id", "date", "subject", "Content-Type")\n  digest = "rsa-sha256"\n  key = "%{d}/%{s}.key"\n  selector = "sel1"\n  keycache_size = 2048\n  dkim_domain "ectest.example.com" {\n    selector = "dkim-s1024"\n  }\n}\n';
     const r = parseConfigText(text, conf);
     expect(r.diagnostics.map((d) => `${d.severity}: ${d.message}`)).toEqual([
+      `warning: ${SIGNS_ALL}`,
       "warning: Momentum's option 'keycache_size' in opendkim \"opendkim1\" has no effect in smtp-cbv: ignored",
     ]);
     const services = createMomentumServices(r.config!);
@@ -195,12 +196,58 @@ describe('the opendkim scope gives the defaults', () => {
   });
 });
 
+const SIGNS_ALL = 'opendkim signs every accepted message whose From domain has a key, mail from outside included (opendkim_sign is on by default): set sign_condition (such as "auth_user") or opendkim_sign = false';
+
+describe("the opendkim module's own signing (opendkim_sign, sign_condition)", () => {
+  /** A server whose DATA script is `script` and whose configuration is `conf` (its opendkim scope and options). */
+  async function configured(conf: string, script: string) {
+    const r = parseConfigText(conf, path.join(keys, 'auto.conf'));
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const services = createMomentumServices(r.config!);
+    cleanups.push(async () => services.close());
+    return { t: await serve(script, services), warnings: r.diagnostics.map((d) => d.message) };
+  }
+  const send = async (t: Awaited<ReturnType<typeof serve>>, from: string, subject: string) => {
+    const r = await sendMail(await t.client(), from, ['bob@here.test'], MESSAGE.replace('joe@example.org', from).replace('hello   there', subject));
+    expect(r.end?.code).toBe(250);
+  };
+  const stored = async (t: Awaited<ReturnType<typeof serve>>, subject: string) => (await t.spooled()).map((m) => m.message).find((m) => m.includes(`Subject: ${subject}`))!;
+
+  it('signs, without a script asking, every message whose From domain has a key, once even when a script signs too; a domain without a key is left unsigned', async () => {
+    const { t, warnings } = await configured('opendkim {\n  key = "%{d}/%{s}.key"\n  selector = "sel1"\n}\n', 'if header :contains "Subject" "script" { ec_dkim_sign; }');
+    expect(warnings).toEqual([SIGNS_ALL]);
+    await send(t, 'joe@example.org', 'plain');
+    await send(t, 'joe@example.org', 'script');
+    await send(t, 'joe@nokey.test', 'nokey');
+    expect(await verify(await stored(t, 'plain'))).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
+    expect(await verify(await stored(t, 'script'))).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
+    expect(await stored(t, 'nokey')).not.toContain('DKIM-Signature');
+  });
+
+  it('with sign_condition, signs only a message whose context holds that variable', async () => {
+    const { t, warnings } = await configured('opendkim {\n  key = "%{d}/%{s}.key"\n  selector = "sel1"\n  sign_condition = "outbound"\n}\n', 'if header :contains "Subject" "out" { vctx_mess_set "outbound" "yes"; }');
+    expect(warnings).toEqual([]);
+    await send(t, 'joe@example.org', 'going out');
+    await send(t, 'joe@example.org', 'staying in');
+    expect(await verify(await stored(t, 'going out'))).toEqual([{ domain: 'example.org', selector: 'sel1', result: 'pass' }]);
+    expect(await stored(t, 'staying in')).not.toContain('DKIM-Signature');
+  });
+
+  it('opendkim_sign = false signs only what a script asks for', async () => {
+    const { t, warnings } = await configured('opendkim_sign = false\nopendkim {\n  key = "%{d}/%{s}.key"\n  selector = "sel1"\n}\n', 'keep;');
+    expect(warnings).toEqual([]);
+    await send(t, 'joe@example.org', 'plain');
+    expect(await stored(t, 'plain')).not.toContain('DKIM-Signature');
+  });
+});
+
 describe('dkim_domain scopes', () => {
   it("sign a domain's mail with its own selector and parent signing domain (4/modules/opendkim.md's example), other mail with the scope's", async () => {
     const conf = path.join(keys, 'ecelerity.conf');
     const text = 'opendkim {\n  key = "%{d}/%{s}.key"\n  selector = "sel1"\n  dkim_domain "Corp.Example.org" {\n    selector = "corpsel"\n    base_domain = "example.org"\n    header_canon = "relaxed"\n    pos_keycache_ttl = 300\n  }\n}\n';
     const r = parseConfigText(text, conf);
     expect(r.diagnostics.map((d) => `${d.severity}: ${d.message}`)).toEqual([
+      `warning: ${SIGNS_ALL}`,
       "warning: Momentum's option 'pos_keycache_ttl' in dkim_domain \"Corp.Example.org\" has no effect in smtp-cbv: ignored",
     ]);
     const services = createMomentumServices(r.config!);
