@@ -124,7 +124,7 @@ export async function startBeside(kind: BesideKind, configFile: string, options:
     closeSessions = () => policyFront.delegation.closeAll();
   }
   // Before the first session, not under its first message (src/server/warm-up.ts).
-  warmUp(assembled.policy.scripts());
+  warmUp(assembled.policy.scripts(), config);
   const address = await front.start();
   // The match worker threads start now, not under the first large message (docs/sieve-interpreter.md, "What an offload costs").
   matchPool.warm();

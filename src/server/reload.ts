@@ -41,7 +41,7 @@ export async function reload(r: Reloadable): Promise<Diagnostic[]> {
     if (next.assembled) {
       if (r.spoolDir !== undefined && config.spoolDir !== r.spoolDir) logger.warn({ event: 'reload', spoolDir: config.spoolDir }, 'spool_dir changed: the running spool stays until a restart');
       // What the new scripts need is loaded now, once, not by the first message they see (warm-up.ts).
-      warmUp(next.assembled.policy.scripts());
+      warmUp(next.assembled.policy.scripts(), config);
       r.swap(next.assembled.policy);
       r.services.logger = sieveLogger(logger, config);
       r.services.reconfigure(config);

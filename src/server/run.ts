@@ -109,7 +109,7 @@ export async function startFromConfig(configFile: string, options: StartOptions 
   );
   metrics.watchConnections(() => front.connectionCount);
   // Before the first session, not under its first message (warm-up.ts).
-  warmUp(assembled.policy.scripts());
+  warmUp(assembled.policy.scripts(), config);
   const addresses = await front.start();
   // The match worker threads start now, not under the first large message (docs/sieve-interpreter.md, "What an offload costs").
   matchPool.warm();

@@ -29,15 +29,17 @@ export type Warmed = Array<'re2js' | 'libmime' | 'mailsplit' | 'mailauth'>;
  * match is not among the facts a script records, and the module is
  * small); libmime and the MIME splitter when a script runs where there is
  * a message (its tests read MIME structure and encoded words); mailsplit's
- * rewriter for disclaimer_add; mailauth for ec_dkim_sign. Returns what it
+ * rewriter for disclaimer_add; mailauth for ec_dkim_sign and for the
+ * opendkim module's own signing. Returns what it
  * loaded (each loads once per process: a second call costs nothing).
  */
-export function warmUp(scripts: Iterable<{ phase: string; script: CompiledScript }>): Warmed {
+export function warmUp(scripts: Iterable<{ phase: string; script: CompiledScript }>, config: { dkimAutoSign?: unknown } = {}): Warmed {
   const warmed: Warmed = [];
   let any = false;
   let message = false;
   let disclaimers = false;
-  let signs = false;
+  // The opendkim module signs without a script asking (src/session/dkim-auto.ts).
+  let signs = Boolean(config.dkimAutoSign);
   for (const { phase, script } of scripts) {
     any = true;
     if (MESSAGE_PHASES.has(phase)) message = true;
