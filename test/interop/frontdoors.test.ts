@@ -33,6 +33,7 @@ const scripts = {
     'if body :raw :contains "large-tail-marker" { ec_header_add "X-Smtp-Cbv-Body" "read whole"; }\n' +
     'if header :contains "subject" "discard-me" { discard; }\nif header :contains "subject" "quarantine-me" { fileinto "Quarantine"; }\n' +
     'if header :contains "subject" "disclaim-me" { $d = hash_create; hash_set $d "plain" "Scanned by smtp-cbv."; disclaimer_add $d; }\n',
+  'each_rcpt.siv': 'require "envelope";\nif envelope :localpart :matches "to" "alice+refused-*" { ec_action 550 "5.7.1 smtp-cbv: not for this address"; }\n',
 };
 
 const config = `
@@ -47,6 +48,7 @@ sieve {
   script "mailfrom_phase1" { source = "mailfrom.siv" }
   script "rcptto_phase1" { source = "rcptto.siv" }
   script "data_phase1" { source = "data.siv" }
+  script "each_rcpt_phase1" { source = "each_rcpt.siv" }
 }
 Policy_Listener { listen = "127.0.0.1:${POLICY}" }
 Milter_Listener { listen = "127.0.0.1:${MILTER}" }
@@ -159,6 +161,21 @@ describe('beside a real Postfix', () => {
     expect(msg).toMatch(/\nfirst line of the body\n\n*Scanned by smtp-cbv\.\n/);
     expect(msg).toMatch(/^Content-Type: text\/plain; charset=utf-8$/m);
     expect(msg).toMatch(/^Content-Transfer-Encoding: quoted-printable$/m);
+  });
+
+  it('each_rcpt refuses one recipient of two: Postfix delivers to the other and never queues the refused one (milter DELRCPT)', async () => {
+    const marker = `each-rcpt-${randomUUID()}`;
+    // recipient_delimiter is + (setup.sh): the refused address is alice's too, so Postfix would deliver it were it not deleted.
+    const refused = `alice+refused-${randomUUID().slice(0, 8)}@vm.test`;
+    const r = await swaks('alice@vm.test', `alice@vm.test,${refused}`, marker);
+    expect(r.status, r.out).toBe(0);
+    const msg = await waitFor('delivery to /var/mail/alice', mailboxMessage(marker));
+    const queueId = /by vm\.test \(Postfix\) with E?SMTP id ([0-9A-F]+)/.exec(msg)?.[1];
+    expect(queueId, msg).toBeDefined();
+    const lines = () => postfixLog().split('\n').filter((l) => l.includes(`${queueId}:`));
+    await waitFor(`Postfix done with ${queueId}`, () => (lines().some((l) => l.endsWith(': removed')) ? true : undefined));
+    expect(lines().filter((l) => l.includes('status=sent')).length).toBeGreaterThan(0);
+    expect(lines().filter((l) => l.includes(refused))).toEqual([]);
   });
 
   it('a discard at DATA: Postfix answers 250 and discards the message (milter DISCARD)', async () => {

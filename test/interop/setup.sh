@@ -54,7 +54,7 @@ echo "== interop: configuring postfix on 127.0.0.1:$SMTP_PORT"
 # testing.md: replace the `smtp inet` line by a loopback listener on 2526.
 sed -i -E "s/^smtp[[:space:]]+inet[[:space:]].*$/127.0.0.1:$SMTP_PORT inet n - n - - smtpd/" /etc/postfix/master.cf
 grep -q "^127.0.0.1:$SMTP_PORT inet" /etc/postfix/master.cf
-postconf -e inet_protocols=ipv4 inet_interfaces=127.0.0.1 myhostname=vm.test maillog_file=/var/log/postfix.log
+postconf -e inet_protocols=ipv4 inet_interfaces=127.0.0.1 myhostname=vm.test maillog_file=/var/log/postfix.log recipient_delimiter=+
 id alice >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin alice
 # A master left over from an earlier run would hold the port with an old config.
 if [ -s "$postfix_pidfile" ] && kill -0 "$(tr -d ' ' < "$postfix_pidfile")" 2>/dev/null; then
