@@ -356,7 +356,7 @@ function context(input: PhaseInput): () => MomentumContext {
     connectionContext: connection.context,
     messageContext: transaction?.context ?? new Map(),
     readOnlyContextKey: isReservedContextKey,
-    ...(transaction ? { messageCreatedAt: transaction.createdAt } : {}),
+    ...(transaction ? { messageCreatedAt: transaction.createdAt, messageId: transaction.id } : {}),
     message,
     envelope: {
       from: transaction?.mailFrom ?? '',

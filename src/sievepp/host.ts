@@ -27,6 +27,8 @@ export interface MomentumContext extends ExecutionContext {
   messageContext?: Map<string, string>;
   /** When the message was made (MAIL FROM accepted), ms since the epoch; unset before there is one (ec_get_message_creation_time). */
   messageCreatedAt?: number;
+  /** The message's id, as the host's Received field and log lines name it; unset before there is a message (ec_get_message_id). */
+  messageId?: string;
   /** Context keys only the host writes (the server's own variables): a script's write is a runtime error. */
   readOnlyContextKey?(key: string): boolean;
 }

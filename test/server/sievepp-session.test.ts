@@ -4,7 +4,7 @@
  * (ec_get_message_creation_time) and the connections open from the
  * client's block (audit_connections_on_listener and _on_service).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -29,6 +29,27 @@ async function client(port: number): Promise<RawSmtpClient> {
   await c.command('EHLO client.test');
   return c;
 }
+
+describe('ec_get_message_id and ec_get_message_num_retries', () => {
+  it('the id is the transaction the Received field names, the same at RCPT TO and DATA; no retries while it is received', async () => {
+    const conf = await writeConfig(dir, {
+      rcptto_phase1: '$id = ec_get_message_id;\nif envelope :is "to" "first@here.test" { ec_action 451 "4.7.1 id ${id}"; }\n',
+      data_phase1: '$id = ec_get_message_id; $n = ec_get_message_num_retries;\nec_header_add "X-Id" "${id} ${n}";\n',
+    });
+    const server = await startConfig(conf, cleanups);
+    const c = await client(server.addresses[0]!.port);
+    expect((await c.command('MAIL FROM:<alice@sender.test>')).code).toBe(250);
+    const atRcpt = /id (\S+)$/.exec((await c.command('RCPT TO:<first@here.test>')).text)?.[1];
+    expect((await c.command('RCPT TO:<second@here.test>')).code).toBe(250);
+    await c.command('DATA');
+    expect((await c.command('Subject: t\r\n\r\nhi\r\n.')).code).toBe(250);
+    const [file] = await readdir(join(dir, 'spool', 'new'));
+    const stored = await readFile(join(dir, 'spool', 'new', file!), 'utf8');
+    expect(atRcpt).toBeDefined();
+    expect(stored).toContain(`X-Id: ${atRcpt} 0\r\n`);
+    expect(stored).toContain(`with ESMTP id ${atRcpt}\r\n`);
+  });
+});
 
 describe('ec_get_message_creation_time', () => {
   it('is when MAIL FROM made the transaction, in whole seconds, the same in rcptto and data', async () => {

@@ -523,6 +523,12 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect(compileErrors('$t = ec_get_message_creation_time;', { phase: 'mailfrom' })).toEqual(['1:6: ec_get_message_creation_time is not allowed in the mailfrom phase (only in rcptto, data, each_rcpt, spool)']);
     });
 
+    it('070: ec_get_message_num_retries is 0 while the message is received, so the page\'s check passes', async () => {
+      const r = await run('070-ec-get-message-num-retries.siv', { phase: 'data' });
+      ok(r);
+      expect([getValue(r.runtime, 'n'), acts(r)]).toEqual(['0', []]);
+    });
+
     it('051, 056, 104, 105, 118: arithmetic prints as C does', async () => {
       expect(logs(await run('051-ec-add.siv'))).toEqual(['55.54 + 0 is 55.540000']);
       expect(logs(await run('056-ec-div.siv'))).toEqual(['-86 / 43 is -2.000000']);

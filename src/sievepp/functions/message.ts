@@ -50,6 +50,37 @@ const creationTime: SieveFunction = {
 };
 
 /**
+ * The message's unique id (sieve-ref-ec-get-message-id.md): the one the
+ * host names it by in its log lines and its Received field ("with ESMTP id
+ * ..."), from MAIL FROM on. Momentum's page says the 250 reply names it
+ * too; smtp-cbv's 250 names the stored copy (docs/sieve-reference.md).
+ */
+const messageId: SieveFunction = {
+  name: 'ec_get_message_id',
+  uses: { value: true },
+  phases: ['rcptto', 'data', 'each_rcpt', 'spool'],
+  params: [],
+  call(b, rt) {
+    const id = (rt.context as MomentumContext).messageId;
+    return id ?? rt.fail('ec_get_message_id: there is no message in this run', b.node.pos);
+  },
+};
+
+/**
+ * How many delivery attempts the message has had
+ * (sieve-ref-ec-get-message-num-retries.md): every phase that runs scripts
+ * here is the message's reception, before any attempt, so it is 0 (the
+ * delivery queue counts its own, docs/delivery.md).
+ */
+const numRetries: SieveFunction = {
+  name: 'ec_get_message_num_retries',
+  uses: { value: true },
+  phases: ['rcptto', 'data', 'each_rcpt', 'spool'],
+  params: [],
+  call: () => '0',
+};
+
+/**
  * The message size in octets (RFC 5228 5.9's size); needs the message. The
  * host knows it without reading: a spooled message is not read from disk
  * and measured on the event loop for it (docs/server.md, "Messages on disk").
@@ -131,6 +162,8 @@ const mimeBoundary: SieveFunction = {
 export const messageFunctions: SieveFunction[] = [
   protocol,
   creationTime,
+  messageId,
+  numRetries,
   size,
   fromConnection('ec_get_message_received_from', 'remote_ip'),
   fromConnection('ec_get_message_received_from_port', 'remote_port'),
