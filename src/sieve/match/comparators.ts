@@ -97,13 +97,19 @@ export const asciiNumeric: Comparator = {
 
 /**
  * RFC 5051 i;unicode-casemap: titlecase and decompose (NFKD) both sides.
- * Upper- then lower-casing approximates the simple titlecase mapping.
+ * Upper- then lower-casing approximates the simple titlecase mapping,
+ * which maps each character on its own. JavaScript's toLowerCase does not
+ * quite: it writes a capital sigma that ends a word as the final form ς
+ * (Unicode's Final_Sigma condition), so "ΑΣ" folded to "ας" but "ΑΣx" to
+ * "ασx", and :contains "ΑΣ" missed "ΑΣx". Every sigma titlecases to Σ: all
+ * three fold to σ here.
  */
 function unicodeFold(s: string): string {
   // ASCII needs no normalisation.
   // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(s)) return asciiLower(s);
-  return s.normalize('NFKD').toUpperCase().toLowerCase().normalize('NFKD');
+  const lower = s.normalize('NFKD').toUpperCase().toLowerCase();
+  return (lower.includes('ς') ? lower.replaceAll('ς', 'σ') : lower).normalize('NFKD');
 }
 
 export const unicodeCasemap: Comparator = {

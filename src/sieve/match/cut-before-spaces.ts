@@ -3,11 +3,10 @@
  * ASCII space, tab or line break, for a comparator that does not fold each
  * character on its own but folds text between such characters on its own
  * (Comparator.foldsBetweenSpaces: i;unicode-casemap). Its NFKD reorders
- * combining marks only among those after one starter, and lower-casing
- * reads a capital sigma's neighbours (Unicode's Final_Sigma) only up to a
- * character that is neither cased nor case-ignorable; these characters
- * are starters, and neither. So folding the pieces cut here, one by one,
- * is folding the value.
+ * combining marks only among those after one starter, and these
+ * characters are starters. (Its case mapping reads no neighbours: every
+ * sigma folds alike, comparators.ts.) So folding the pieces cut here, one
+ * by one, is folding the value.
  */
 
 /** A stretch of this many characters without a space or line break to cut at: the caller reads the value whole instead. */
