@@ -8,13 +8,11 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { policyCompileOptions } from '../../src/policy/compile-options.js';
 import type { OutgoingMail } from '../../src/session/decide.js';
 import type { OutgoingMailSender } from '../../src/session/outgoing-mail.js';
-import type { Phase } from '../../src/session/phases.js';
-import { type PhaseScripts, SievePolicy } from '../../src/session/policy.js';
+import { SievePolicy } from '../../src/session/policy.js';
 import type { SessionServices } from '../../src/session/session.js';
-import { compileSieve } from '../../src/sievepp/compile.js';
+import { type Bindings, compilePhases } from '../helpers/phase-scripts.js';
 import { sendMail, startTestServer } from '../helpers/server-fixture.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -22,24 +20,6 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-type Bindings = Partial<Record<Phase, { phase1?: string; phase2?: string }>>;
-
-function compile(bindings: Bindings): Partial<Record<Phase, PhaseScripts>> {
-  const out: Partial<Record<Phase, PhaseScripts>> = {};
-  for (const [phase, slots] of Object.entries(bindings) as Array<[Phase, { phase1?: string; phase2?: string }]>) {
-    const ps: PhaseScripts = {};
-    for (const slot of ['phase1', 'phase2'] as const) {
-      const text = slots[slot];
-      if (!text) continue;
-      const file = `${phase}_${slot}.siv`;
-      const r = compileSieve(text, { file, ...policyCompileOptions(file, { phase }) });
-      if (!r.script) throw new Error(r.diagnostics.map((d) => `${d.line}:${d.column}: ${d.message}`).join('\n'));
-      ps[slot] = r.script;
-    }
-    out[phase] = ps;
-  }
-  return out;
-}
 
 /** Log lines at info and above, as objects. */
 function capture() {
@@ -54,7 +34,7 @@ function capture() {
 }
 
 async function serve(bindings: Bindings, services: Partial<SessionServices> = {}) {
-  const policy = new SievePolicy({ scripts: compile(bindings), runtimeError: 'fail' });
+  const policy = new SievePolicy({ scripts: compilePhases(bindings), runtimeError: 'fail' });
   const t = await startTestServer(policy, { services });
   cleanups.push(() => t.close());
   return t;

@@ -5,15 +5,13 @@
  */
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { policyCompileOptions } from '../../src/policy/compile-options.js';
 import { functionServices } from '../../src/policy/functions.js';
-import type { Phase } from '../../src/session/phases.js';
-import { type PhaseScripts, SievePolicy, type SievePolicyOptions } from '../../src/session/policy.js';
+import { SievePolicy, type SievePolicyOptions } from '../../src/session/policy.js';
 import { SenderVerification } from '../../src/session/sender-verification.js';
 import type { SessionServices } from '../../src/session/session.js';
-import { compileSieve } from '../../src/sievepp/compile.js';
 import { oneMx, testEngine } from '../helpers/cbv-fixture.js';
 import { startDnsServer } from '../helpers/dns-server.js';
+import { type Bindings, compilePhases } from '../helpers/phase-scripts.js';
 import { sendMail, startTestServer } from '../helpers/server-fixture.js';
 import { startSmtpRemote } from '../helpers/smtp-remote.js';
 
@@ -22,27 +20,9 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-type Bindings = Partial<Record<Phase, { phase1?: string; phase2?: string }>>;
-
-function compile(bindings: Bindings): Partial<Record<Phase, PhaseScripts>> {
-  const out: Partial<Record<Phase, PhaseScripts>> = {};
-  for (const [phase, slots] of Object.entries(bindings) as Array<[Phase, { phase1?: string; phase2?: string }]>) {
-    const ps: PhaseScripts = {};
-    for (const slot of ['phase1', 'phase2'] as const) {
-      const text = slots[slot];
-      if (!text) continue;
-      const file = `${phase}_${slot}.siv`;
-      const r = compileSieve(text, { file, ...policyCompileOptions(file, { phase }) });
-      if (!r.script) throw new Error(r.diagnostics.map((d) => `${d.line}:${d.column}: ${d.message}`).join('\n'));
-      ps[slot] = r.script;
-    }
-    out[phase] = ps;
-  }
-  return out;
-}
 
 async function serve(bindings: Bindings, extra: Partial<SievePolicyOptions> = {}, services: Partial<SessionServices> = {}) {
-  const policy = new SievePolicy({ scripts: compile(bindings), runtimeError: 'fail', ...extra });
+  const policy = new SievePolicy({ scripts: compilePhases(bindings), runtimeError: 'fail', ...extra });
   const t = await startTestServer(policy, { services });
   cleanups.push(() => t.close());
   return t;
