@@ -9,6 +9,7 @@ import { parseEcconf } from '../../grammars/ecconf.js';
 import type { Diagnostic } from '../diagnostics.js';
 import { buildMailLoop, type MailLoopConfig } from './mail-loop.js';
 import { buildDkimAutoSign, buildDkimDomains, buildDkimSign, dkimSignScope } from './dkim-sign.js';
+import { buildMaildirModule } from './maildir-module.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import {
   type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, cidrListOptions, cidrListScope, listOptions, listScope, datasourceOptions, datasourceScope, globalOptions,
@@ -130,6 +131,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
     dkimSign: buildDkimSign(root, (spec) => defaultOf(spec, dir)),
     dkimDomains: buildDkimDomains(root),
     dkimAutoSign: autoSigning(root, dir, diagnostics),
+    maildir: buildMaildirModule(root, (spec) => defaultOf(spec, dir), (s, message) => diagnostics.push(diagnosticAt(s.origin, s.pos, message, 'warning'))),
   };
 }
 

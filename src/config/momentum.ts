@@ -16,7 +16,7 @@ const SCOPES = new Set([
   'cidrdb', 'ds_core', 'ds_ldap', 'ds_pgsql', 'ds_odbc', 'seedlist', 'fbl', 'bounce_classifier_override', 'bounce_logger',
   'mailloop', 'cluster', 'security', 'snmp', 'dkim_sign', 'domainkeys', 'adaptive', 'alerting', 'engagement_tracker',
   'persist_io', 'msgc', 'http_io', 'ecstream', 'scriptlet', 'lua', 'modules', 'webui_common', 'rest', 'exim_compat',
-  'maildir', 'as_logger', 'custom_logger', 'paniclog', 'mainlog', 'rejectlog', 'queue', 'tls_macros', 'smtp_auth',
+  'as_logger', 'custom_logger', 'paniclog', 'mainlog', 'rejectlog', 'queue', 'tls_macros', 'smtp_auth',
   // The other modules of Momentum's reference (3-reference-modules-*.md, 4/modules/), by the scope names their examples write.
   'alias', 'auth_radius', 'av_fsecure', 'bounce_classifier', 'chunk_logger', 'commtouch_ctasd', 'compress_spool', 'conntrol',
   'curfew', 'dk_sign', 'dk_validate', 'dnsbuf', 'event_hydrant', 'exim_logger', 'fingerprint', 'ha_proxy_client', 'http_logger',
@@ -101,6 +101,9 @@ const SPF_OPTIONS = new Set([
  */
 const OPENDKIM_OPTIONS = new Set(['keycache_size', 'key_cache_size', 'neg_keycache_ttl', 'pos_keycache_ttl', 'copy_headers', 'testing', 'oversign_headerlist', 'skip_headerlist', 'base_domain']);
 
+/** Options of Momentum's maildir module without a counterpart: its own choice of domains to deliver there (only ec_maildir does here). */
+const MAILDIR_OPTIONS = new Set(['all_domains', 'domains', 'domain', 'createusers']);
+
 /** Options of Momentum's sieve module that smtp-cbv does not use. */
 const SIEVE_OPTIONS = new Set(['cache_life', 'cache_size', 'debug', 'script_timeout', 'ec_error_mode', 'pool']);
 
@@ -114,7 +117,7 @@ const SIEVE_OPTIONS = new Set(['cache_life', 'cache_size', 'debug', 'script_time
  */
 const DATASOURCE_OPTIONS = new Set(['pool', 'serialized', 'connection_cache_size', 'connection_cache_life']);
 
-export type Where = 'root' | 'listener' | 'sieve' | 'spf_v1' | 'datasource' | 'opendkim' | 'other';
+export type Where = 'root' | 'listener' | 'sieve' | 'spf_v1' | 'datasource' | 'opendkim' | 'maildir' | 'other';
 
 /** Where an option or scope written in a scope of this name would be. */
 export function whereOf(scopeName: string): Where {
@@ -125,6 +128,7 @@ export function whereOf(scopeName: string): Where {
   if (n === 'spf_v1') return 'spf_v1';
   if (n === 'datasource') return 'datasource';
   if (n === 'opendkim' || n === 'dkim_domain') return 'opendkim';
+  if (n === 'maildir') return 'maildir';
   // A Domain scope takes Momentum's global options (delivery settings per domain, docs/delivery.md).
   if (n === 'domain') return 'root';
   return 'other';
@@ -138,6 +142,6 @@ export function ignoredScope(type: string): string | undefined {
 /** A Momentum option smtp-cbv ignores in this place: the warning, or undefined. */
 export function ignoredOption(key: string, where: Where, label: string): string | undefined {
   const k = key.toLowerCase();
-  const known = where === 'listener' ? LISTENER_OPTIONS.has(k) : where === 'root' ? GLOBAL_OPTIONS.has(k) : where === 'sieve' ? SIEVE_OPTIONS.has(k) || k.startsWith('hook:') : where === 'spf_v1' ? SPF_OPTIONS.has(k) : where === 'datasource' ? DATASOURCE_OPTIONS.has(k) : where === 'opendkim' ? OPENDKIM_OPTIONS.has(k) : false;
+  const known = where === 'listener' ? LISTENER_OPTIONS.has(k) : where === 'root' ? GLOBAL_OPTIONS.has(k) : where === 'sieve' ? SIEVE_OPTIONS.has(k) || k.startsWith('hook:') : where === 'spf_v1' ? SPF_OPTIONS.has(k) : where === 'datasource' ? DATASOURCE_OPTIONS.has(k) : where === 'opendkim' ? OPENDKIM_OPTIONS.has(k) : where === 'maildir' ? MAILDIR_OPTIONS.has(k) : false;
   return known ? `Momentum's option '${key}' in ${label} has no effect in smtp-cbv: ignored` : undefined;
 }

@@ -17,6 +17,7 @@ import { deliveryOptions, domainScope } from './delivery.js';
 import { recipientVerifyTopOptions } from './recipient-verify.js';
 import { authenticationScopes } from './authentication.js';
 import { mailLoopScope } from './mail-loop.js';
+import { maildirModuleScope } from './maildir-module.js';
 import { dkimDomainScope, dkimSignScope, opendkimSignOption } from './dkim-sign.js';
 import { mailboxScope, serverMetadataOptions } from './mailboxes.js';
 
@@ -337,11 +338,11 @@ export const milterListenerScope: ScopeSpec = {
 };
 export const rootScope: ScopeSpec = {
   name: '(top level)', doc: 'Options outside any scope.', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
-  options: [...Object.values(globalOptions), ...deliveryOptions, ...recipientVerifyTopOptions, ...Object.values(serverMetadataOptions), opendkimSignOption], scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, listScope, mailboxScope, domainScope, redisScope, metricsScope, mailLoopScope, dkimSignScope, ...authenticationScopes],
+  options: [...Object.values(globalOptions), ...deliveryOptions, ...recipientVerifyTopOptions, ...Object.values(serverMetadataOptions), opendkimSignOption], scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, listScope, mailboxScope, domainScope, redisScope, metricsScope, mailLoopScope, dkimSignScope, maildirModuleScope, ...authenticationScopes],
 };
 
 /** The 2.x module form `Validate validate/<module> [instance] { ... }` stands for `<module> [instance] { ... }`. */
 export const VALIDATE_MODULES = new Map<string, ScopeSpec>([['validate/sieve', sieveScope], ['validate/smtp_cbv', cbvScope]]);
 
 /** Every scope, outermost first, for the document and its test. */
-export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, hookScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, listScope, mailboxScope, domainScope, redisScope, metricsScope, mailLoopScope, dkimSignScope, dkimDomainScope, ...authenticationScopes];
+export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, hookScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, listScope, mailboxScope, domainScope, redisScope, metricsScope, mailLoopScope, dkimSignScope, dkimDomainScope, maildirModuleScope, ...authenticationScopes];

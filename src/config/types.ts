@@ -5,6 +5,7 @@
 import type { AuthenticationConfig } from './authentication.js';
 import type { MailboxesConfig } from './mailboxes.js';
 import type { MailLoopConfig } from './mail-loop.js';
+import type { MaildirModuleConfig } from './maildir-module.js';
 import type { DeliveryConfig } from './delivery.js';
 import type { RecipientVerifyConfig } from './recipient-verify.js';
 import type { LogLevel, SievePhase } from './schema.js';
@@ -229,6 +230,8 @@ export interface Config {
   dkimDomains?: ReadonlyMap<string, Readonly<Record<string, string>>> | null;
   /** The module's own signing of every message (`opendkim_sign`, `sign_condition`); null when off or without the scope. */
   dkimAutoSign?: { condition: string | null } | null;
+  /** Momentum's maildir module: the per-user Maildirs of ec_maildir (src/config/maildir-module.ts); null without the scope. */
+  maildir?: MaildirModuleConfig | null;
 }
 
 export interface RedisConfig {

@@ -101,6 +101,9 @@ export const charset = scalarType('charset', 'a character set name such as iso-8
   }
 });
 
+/** A file permission mode as chmod writes it, in octal digits (`775`, `0640`): Momentum's maildir `dirmode` and `filemode`. */
+export const octalMode = scalarType('octal mode', 'a permission mode in octal, such as 750', (s) => (/^0?[0-7]{3}$/.test(s.text) ? Number.parseInt(s.text, 8) : undefined));
+
 export const filePath = scalarType('path', 'a path', (s, ctx) => (s.text === '' ? undefined : path.resolve(ctx.dir, s.text)));
 
 /** `10.0.0.0/8`, or an address alone for a single host; normalised to `address/prefix`. */

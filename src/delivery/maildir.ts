@@ -290,7 +290,7 @@ const HOST = hostname().replace(/[/:]/g, '_');
 
 const renameFd = promisify(renameCallback);
 
-function uniqueName(): string {
+export function uniqueName(): string {
   const now = Date.now();
   const host = HOST;
   return `${Math.floor(now / 1000)}.M${(now % 1000) * 1000}P${process.pid}Q${++sequence}R${randomHex()}.${host}`;

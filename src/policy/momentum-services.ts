@@ -23,7 +23,7 @@ import { type GaugeStore, NamedGauges } from '../sievepp/gauges.js';
 import { includeLoader } from '../sievepp/include-loader.js';
 import { NamedThrottles, type ThrottleStore } from '../sievepp/throttles.js';
 
-export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles' | 'sharedThrottles' | 'gauges'>> & Pick<MomentumHost, 'dkim' | 'dkimDomains' | 'dkimAutoSign'> & {
+export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles' | 'sharedThrottles' | 'gauges'>> & Pick<MomentumHost, 'dkim' | 'dkimDomains' | 'dkimAutoSign' | 'maildir'> & {
   close(): void;
 };
 
@@ -73,6 +73,7 @@ export function createMomentumServices(config: Config, options: MomentumServiceO
     ...(config.dkimSign ? { dkim: config.dkimSign } : {}),
     ...(config.dkimDomains ? { dkimDomains: config.dkimDomains } : {}),
     ...(config.dkimAutoSign ? { dkimAutoSign: config.dkimAutoSign } : {}),
+    ...(config.maildir ? { maildir: config.maildir } : {}),
     close: () => datasources.forEach((d) => d.close?.()),
   };
 }

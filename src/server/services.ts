@@ -16,6 +16,7 @@ import { MaildirSpool } from '../delivery/maildir.js';
 import { QueueStore } from '../delivery/queue-store.js';
 import { createDnsLookup } from '../policy/dns-lookup.js';
 import { createMomentumServices, type MomentumServices } from '../policy/momentum-services.js';
+import { writeUserMaildirs } from '../delivery/user-maildir.js';
 import { allObservers, inboundAudit } from '../policy/inbound-audit.js';
 import { functionServices } from '../policy/functions.js';
 import { spoolFolders } from '../policy/mailboxes.js';
@@ -67,8 +68,8 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
   const gauges = cluster.isWorker ? new ClusterGauges() : new NamedGauges();
   let momentumConfig: unknown = null;
   const reconfigureMomentum = (next: Config) => {
-    // The opendkim scope too: a reload that changes a selector or a key path takes effect.
-    const key = { datasources: next.datasources.map(({ declaredAt: _d, ...d }) => d), cidrLists: next.cidrLists.map(({ declaredAt: _d, ...c }) => c), file: next.file, dkim: [next.dkimSign, next.dkimDomains && [...next.dkimDomains], next.dkimAutoSign] };
+    // The opendkim and maildir scopes too: a reload that changes a selector, a key path or a basedir takes effect.
+    const key = { datasources: next.datasources.map(({ declaredAt: _d, ...d }) => d), cidrLists: next.cidrLists.map(({ declaredAt: _d, ...c }) => c), file: next.file, dkim: [next.dkimSign, next.dkimDomains && [...next.dkimDomains], next.dkimAutoSign], maildir: next.maildir };
     if (isDeepStrictEqual(key, momentumConfig)) return;
     const previous = services.momentum as MomentumServices | undefined;
     const created = createMomentumServices(next, { counters: ipCounters, throttles, sharedThrottles: shared.sharedThrottles, gauges, onLogError: (file, e) => logger.warn({ event: 'ec_log_file', file, err: String(e) }, 'ec_log_file failed') });
@@ -85,6 +86,8 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     ...(store instanceof QueueStore ? { outgoing: store } : {}),
     // mailboxexists sees the spool's folders only when accepted mail is filed there (src/policy/mailboxes.ts).
     ...(store instanceof MaildirSpool ? { folderExists: spoolFolders(store) } : {}),
+    // ec_maildir's Maildirs, with the maildir scope's modes as the last reload left them.
+    userMaildirs: { write: (dirs, message) => writeUserMaildirs(dirs, message, services.momentum?.maildir ?? { dirMode: 0o700, fileMode: 0o600 }) },
     maxTarpitMs: config.server.maxTarpitMs,
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
     policyRejectionBounces: config.policyRejectionBounces,

@@ -21,6 +21,7 @@
  *   generate_mail_raw / ec_forward no effect on the reply; the new message is queued when the phase ends,
  *                                  whatever becomes of the message (docs/delivery.md)
  *   ec_set_routing_gateway G       no effect on the reply; the recipients' next hop when the message is queued
+ *   ec_maildir A                   the message is written to A's Maildir instead of delivered, before the reply
  *   flags, ...                     recorded, no effect on the reply
  *
  * A phase's decision is "final" when a script took an action that decides
@@ -69,6 +70,8 @@ export interface Choices {
   gateway?: string;
   /** Sieve++ ec_dkim_sign: signatures made when the message is stored, after every header edit (dkim-signing.ts). */
   dkim?: DkimRequest[];
+  /** Sieve++ ec_maildir: the per-user Maildirs (absolute directories) the message is written to, instead of the ordinary delivery. */
+  maildirs?: string[];
 }
 
 export interface Decision extends Choices {
@@ -237,6 +240,11 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
       case 'dkim_sign':
         if (a.data?.request) (d.dkim ??= []).push(a.data.request as DkimRequest);
         break;
+      case 'maildir':
+        // Terminal for the recipient: its implicit keep is cancelled, the message goes to this Maildir instead.
+        if (typeof a.data?.path === 'string') (d.maildirs ??= []).push(a.data.path);
+        d.final = true;
+        break;
       default:
         // addflag...: recorded by the interpreter, no SMTP-time effect.
         // (editheader changes the message itself: the session stores the edited one.)
@@ -260,6 +268,7 @@ export function choosesNothing(c: Choices): boolean {
     c.disclaimers === undefined &&
     c.gateway === undefined &&
     !c.dkim?.length &&
+    !c.maildirs?.length &&
     Object.keys(c.redirectDetails).length === 0
   );
 }
@@ -290,4 +299,5 @@ export function mergeChoices(total: Choices, c: Choices): void {
   if (c.addRecipients.length) total.addRecipients.push(...c.addRecipients);
   if (c.disclaimers) (total.disclaimers ??= []).push(...c.disclaimers);
   if (c.dkim?.length) (total.dkim ??= []).push(...c.dkim);
+  if (c.maildirs?.length) (total.maildirs ??= []).push(...c.maildirs);
 }

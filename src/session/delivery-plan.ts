@@ -53,6 +53,8 @@ export interface DeliveryPlan {
   dkim?: DkimRequest[];
   /** The body of `message` is not the body received (disclaimer_add): a milter replaces the MTA's. */
   bodyChanged?: true;
+  /** ec_maildir's per-user Maildirs (absolute directories), each written once before the reply (src/delivery/user-maildir.ts). */
+  maildirs?: string[];
 }
 
 /**
@@ -196,9 +198,12 @@ export function planInFull(connection: Choices, tx: Transaction, data: Choices, 
   for (const part of parts) if (part.disclaimers) disclaimers.push(...part.disclaimers);
   // ec_dkim_sign: signed last, once the body is final too (finishMessage, dkim-signing.ts).
   const signs = parts.flatMap((c) => c.dkim ?? []);
+  // ec_maildir: each Maildir once, whichever recipients chose it.
+  const maildirs = [...new Set(parts.flatMap((c) => c.maildirs ?? []))];
   const plan: DeliveryPlan = { stores: [...byFolder].map(([folder, rs]) => ({ folder, recipients: rs })), redirects: [...redirects], vacations, notifications, ...(Object.keys(redirectDetails).length ? { redirectDetails } : {}), ...(mailFrom !== undefined ? { mailFrom } : {}), ...(Object.keys(gateways).length ? { gateways } : {}) };
   if (disclaimers.length) plan.disclaimers = disclaimers;
   if (signs.length) plan.dkim = signs;
+  if (maildirs.length) plan.maildirs = maildirs;
   if (edited === undefined && !edits.length) return plan;
   const rewritten = () => ({ ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.text(), edits), 'utf8') });
   // A spooled message is loaded on the thread pool first, not read whole on the event loop.

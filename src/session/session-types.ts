@@ -56,6 +56,8 @@ export interface SessionServices extends PolicyServices {
   store: MessageStore;
   /** Where generate_mail_raw and ec_forward messages go (outgoing-mail.ts); absent: they are logged as not sent. */
   outgoing?: OutgoingMailSender;
+  /** Writes a message durably into ec_maildir's per-user Maildirs (src/delivery/user-maildir.ts); absent: none is written (the dry run). */
+  userMaildirs?: { write(dirs: readonly string[], message: Buffer): Promise<void> };
   /** Upper bound on any tarpit delay a policy asks for. */
   maxTarpitMs: number;
   /** Momentum's mail_loop (mail-loop.ts); absent: Received fields are not counted. */

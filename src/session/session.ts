@@ -182,6 +182,9 @@ export class Session {
       const plan = await planAccepted(this.connection, tx, { data: withSpool(d, later?.spool), edited: later ? later.edited : verdict.edited, each: later?.each }, { received: source, message }, keptElsewhere, this.logger, autoSigning(this.deps.services));
       let ids: string[];
       try {
+        // ec_maildir's copies, durable before the reply as the store's are; a host that writes none (the dry run) keeps the plan.
+        const userMaildirs = this.deps.services.userMaildirs;
+        if (plan.maildirs && userMaildirs) await userMaildirs.write(plan.maildirs, plan.message ?? (await message.load?.(), message.bytes()));
         ids = await this.deps.services.store.store({ connection: this.connection, transaction: tx, plan, message: plan.message ? bufferSource(plan.message) : message });
       } catch (e) {
         this.logger.error({ event: 'store-failed', session: this.connection.id, transaction: tx.id, err: (e as Error).message }, 'storing the message failed');

@@ -12,6 +12,7 @@ import { cidrFunctions } from './functions/cidr.js';
 import { counterFunctions } from './functions/counters.js';
 import { datasourceFunctions } from './functions/datasource.js';
 import { deliveryFunctions } from './functions/delivery.js';
+import { maildirFunctions } from './functions/maildir.js';
 import { dkimSignFunctions } from './functions/dkim-sign.js';
 import { errorModeFunctions } from './functions/error-mode.js';
 import { esmtpFunctions } from './functions/esmtp.js';
@@ -44,6 +45,7 @@ export function builtinFunctions(): FunctionRegistry {
     ...auditConnectionFunctions,
     ...datasourceFunctions,
     ...deliveryFunctions,
+    ...maildirFunctions,
     ...routingFunctions,
     ...cidrFunctions,
     ...loggingFunctions,

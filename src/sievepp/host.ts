@@ -93,6 +93,8 @@ export interface MomentumHost extends SieveHost {
    * when it stores the message; scripts do not read it. Absent: off.
    */
   dkimAutoSign?: { readonly condition: string | null };
+  /** Momentum's maildir module: where ec_maildir finds and makes a user's Maildir; absent: ec_maildir is a runtime error. */
+  maildir?: { readonly basedir: string; readonly domainInPath: boolean; readonly createUsers: boolean; readonly dirMode: number; readonly fileMode: number };
 }
 
 interface SessionView {

@@ -393,10 +393,14 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect((await run('065-ec-forward-list.siv')).actions.map((a) => (a.data as { to: string[] }).to)).toEqual([['rcpt1@rcptto.com', 'rcpt2@rcptto.com', 'rcpt3@rcptto.com']]);
     });
 
-    it('100, 101: ec_maildir stores for the local recipient and ends the run (the message is still kept: nothing is lost)', async () => {
-      const r = await run('100-ec-maildir.siv', { envelope: { to: ['bob@localdomain.com'] }, mess: { rcptto_localpart: 'bob', rcptto_domain: 'localdomain.com' } });
-      expect([acts(r), r.implicitKeep]).toEqual([['maildir bob@localdomain.com'], true]);
-      expect(acts(await run('101-ec-maildir-list.siv', { envelope: { to: ['ann@otherdomain.com'] } }))).toEqual(['maildir ann@otherdomain.com']);
+    // test/delivery/user-maildir.test.ts writes the Maildir through the whole server.
+    it('100, 101: ec_maildir stores in the local recipient\'s Maildir instead of the ordinary delivery, and ends the run', async () => {
+      const host = { maildir: { basedir: '/var/tmp/popbase', domainInPath: true, createUsers: true, dirMode: 0o700, fileMode: 0o600 } };
+      const r = await run('100-ec-maildir.siv', { phase: 'each_rcpt', host, envelope: { to: ['bob@localdomain.com'] }, mess: { rcptto_localpart: 'bob', rcptto_domain: 'localdomain.com' } });
+      expect([acts(r), r.implicitKeep, r.actions[0]?.data]).toEqual([['maildir bob@localdomain.com'], false, { path: '/var/tmp/popbase/localdomain.com/bob' }]);
+      expect(acts(await run('101-ec-maildir-list.siv', { phase: 'each_rcpt', host, envelope: { to: ['ann@otherdomain.com'] } }))).toEqual(['maildir ann@otherdomain.com']);
+      // Without the module's scope there is no Maildir to write to.
+      expect((await run('101-ec-maildir-list.siv', { phase: 'each_rcpt', envelope: { to: ['ann@otherdomain.com'] } })).errors.map((e) => e.message)).toEqual(['ec_maildir: no maildir scope is configured (docs/configuration.md, "maildir")']);
     });
 
     // The page runs it in each_rcpt, the recipient's own phase (docs/server.md, "Phases"); RCPT TO decides one recipient too.

@@ -7,7 +7,6 @@
  *   ec_forward <from> <to|list> <text> [<subject>] [<counter>]   forward: data { from, to, text, subject? }
  *   ec_rewrite_mailfrom <address> [<counter>]                    rewrite_mailfrom: target = address
  *   add_recipient <address>                                      add_recipient: target = address
- *   ec_maildir <address>                                         maildir: target = address (ends the run)
  *   ec_set_binding <name> / ec_set_binding_group <name>          set_binding: data { binding | group }
  *   generate_mail_raw <from> <to|list> <text>                    generate_mail: data { from, to, text }
  *   disclaimer_add <hash: html, plain>                           disclaimer: data { html?, plain? }
@@ -60,12 +59,6 @@ export const addRecipientAction: ActionDef = {
   repeat: (earlier, a) => (earlier.target === a.target ? 'merge' : undefined),
   describe: describeData,
 };
-/**
- * Store in the local Maildir of `target`; ends the run (sieve-ref-ec-maildir.md).
- * It keeps the implicit keep: a session that does not store per address yet
- * still spools the message, so choosing a Maildir can never lose it.
- */
-export const maildirAction: ActionDef = { type: 'maildir', delivers: true, final: true, cancelsImplicitKeep: () => false, describe: describeData };
 /** The outbound binding (or binding group) for the message; the last one wins (sieve-ref-ec-set-binding.md). */
 export const setBindingAction: ActionDef = {
   type: 'set_binding',
@@ -124,16 +117,6 @@ const addRecipient: SieveFunction = {
   call: (b, rt) => void rt.take(b, addRecipientAction, { target: address(b, rt, argString(b, rt, 0)!, 'add_recipient') }),
 };
 
-const maildir: SieveFunction = {
-  name: 'ec_maildir',
-  uses: { command: true },
-  needsMessage: true,
-  // sieve-ref-ec-maildir.md: "It can only be called in the each_rcpt phase."
-  phases: ['each_rcpt'],
-  params: [{ name: 'email address', type: 'string' }],
-  call: (b, rt) => void rt.take(b, maildirAction, { target: address(b, rt, argString(b, rt, 0)!, 'ec_maildir') }),
-};
-
 const setBinding = (name: string, key: 'binding' | 'group'): SieveFunction => ({
   name,
   uses: { command: true },
@@ -175,7 +158,6 @@ export const deliveryFunctions: SieveFunction[] = [
   forward,
   rewriteMailfrom,
   addRecipient,
-  maildir,
   setBinding('ec_set_binding', 'binding'),
   setBinding('ec_set_binding_group', 'group'),
   generateMail,
