@@ -8,9 +8,8 @@ import { addDisclaimers, type Disclaimer } from './disclaimers.js';
 import { signMessage } from './dkim-signing.js';
 import type { DkimRequest } from '../sievepp/functions/dkim-params.js';
 import { applyHeaderEdits } from './header-edits.js';
-import { type MessageSource, sieveView } from './message-source.js';
-import { type AutoSigning, automaticSignature } from './dkim-auto.js';
-import { parseMessage } from '../sieve/runtime/message.js';
+import type { MessageSource } from './message-source.js';
+import { type AutoSigning, automaticSignature, headerFields } from './dkim-auto.js';
 import type { ConnectionState, RecipientState, Transaction } from './state.js';
 
 /**
@@ -111,8 +110,9 @@ export async function planAccepted(
   let planned = planning instanceof Promise ? await planning : planning;
   // The opendkim module's own signature, for a message no script signed (dkim-auto.ts).
   if (autoSign && !planned.dkim) {
-    const headers = planned.message ? parseMessage(planned.message.toString('utf8')).headers : sieveView(message).headers;
-    const auto = await automaticSignature(autoSign, headers, { connection: connection.context, message: tx.context }, Date.now());
+    // The header section alone: the edited message's, else the one the source keeps apart, else cut from the whole (loaded on the thread pool).
+    const octets = planned.message ?? message.head ?? (await message.load?.(), message.bytes());
+    const auto = await automaticSignature(autoSign, headerFields(octets), { connection: connection.context, message: tx.context }, Date.now());
     if ('request' in auto) planned = { ...planned, dkim: [auto.request] };
     else logger.debug({ event: 'dkim.auto-skipped', session: connection.id, transaction: tx.id, why: auto.skipped }, 'opendkim: message not signed');
   }

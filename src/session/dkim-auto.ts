@@ -14,7 +14,7 @@
  * unsigned, not refused: the module signs the mail it has keys for.
  */
 import { parseAddressList } from '../sieve/runtime/address.js';
-import type { HeaderField } from '../sieve/runtime/message.js';
+import { type HeaderField, parseMessage } from '../sieve/runtime/message.js';
 import { DEFAULT_KEYFILE, dkimParamProblem, dkimRequest, type DkimRequest } from '../sievepp/functions/dkim-params.js';
 import { signingKey } from '../sievepp/functions/dkim-keys.js';
 import type { MomentumHost } from '../sievepp/host.js';
@@ -26,6 +26,19 @@ export interface AutoSigning {
   defaults: Readonly<Record<string, string>>;
   /** Its dkim_domain scopes, by lower-case domain. */
   domains?: ReadonlyMap<string, Readonly<Record<string, string>>>;
+}
+
+/**
+ * The header fields of a message's octets, parsed from its header section
+ * alone (up to the empty line): a signer needs only From, and a message of
+ * megabytes is not parsed whole on the event loop for it.
+ */
+export function headerFields(octets: Buffer): HeaderField[] {
+  const crlf = octets.indexOf('\r\n\r\n');
+  const lf = octets.indexOf('\n\n');
+  // Through the last field's line end, without the empty line.
+  const cut = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf + 2 : lf >= 0 ? lf + 1 : octets.length;
+  return parseMessage(octets.subarray(0, cut).toString('utf8')).headers;
 }
 
 /** The responsible domain: the first From address's, lower case, without a final dot. */
