@@ -3,135 +3,30 @@
  * parser reads in the Scan (sieve-scanner.ts).
  *
  * A node keeps the offsets of its first and last token, and computes its
- * `pos` and `end` (line, column, offset) the first time something asks:
- * most nodes of a valid script are never asked, and a position object for
- * each node was a third of what a parse kept in memory (and so of its
- * garbage-collection time). The offsets are in symbol-keyed fields,
- * invisible to Object.keys, Object.entries and JSON, so a node reads as the
- * plain object the AST interface describes. Every node of one kind is made by one class, so
- * V8 gives all of them one shape, and names are stored once per spelling.
+ * `pos` and `end` (line, column, offset) the first time something asks
+ * (sieve-node-places.ts): most nodes of a valid script are never asked.
+ * Every node of one kind is made by one class, so V8 gives all of them one
+ * shape, and names are stored once per spelling (sieve-names.ts).
+ *
+ * What is the same for every node of a class is its class's, not a field
+ * of each node: `kind`, a string's `multiline` (a `text:` string has a
+ * class of its own), the empty tests and missing block of a command that
+ * ends with ';' and of a test without tests (classes of their own), and
+ * the name as written, `raw`, read from the text when asked. They are
+ * enumerable on the prototype, so `for...in` and property reads see every
+ * field the AST interface describes, while Object.keys and JSON see only
+ * the node's own. A parse's time is mostly the young-generation collector
+ * copying the nodes, so every field of some 100,000 counts: this took a
+ * quarter off what the benchmark's parse keeps (docs/architecture.md).
  */
-import type { Position } from '../src/diagnostics.js';
 import type { Argument, Assignment, Call, Command, NumberArg, Statement, StringArg, StringListArg, TagArg, Test, VariableArg } from '../src/sieve/ast.js';
 import { decodeMultiLine, decodeNumber, decodeQuoted } from './sieve-literals.js';
 import type { LineIndex } from './sieve-positions.js';
+import { type Name, nameOf } from './sieve-names.js';
+import { AT, located, named, type Placed, place, startAt } from './sieve-node-places.js';
 
-/** A name as written and in lower case (without its `:` or `$`). */
-export interface Name {
-  readonly lower: string;
-  readonly raw: string;
-}
-
-/**
- * Names (commands, tags, variables) in lower case and as written, one pair
- * of strings per spelling, found with one look-up: a script repeats a few
- * names thousands of times, and every copy would outlive the parse in the
- * AST.
- */
-const names: Array<Map<string, Name>> = [new Map(), new Map()];
-export function nameOf(image: string, skip: 0 | 1): Name {
-  const known = names[skip]!;
-  let name = known.get(image);
-  if (name === undefined) {
-    if (known.size > 10_000) known.clear();
-    name = { lower: image.slice(skip).toLowerCase(), raw: image };
-    known.set(image, name);
-  }
-  return name;
-}
-
-/**
- * The name written in `text` from `start` to just before `stop`, found
- * without cutting it out first: a direct-mapped cache, hashed over the
- * characters, answers most look-ups by comparing in place; a miss cuts the
- * name and asks nameOf. Cutting every name out of the text (and hashing
- * the copy) was a twentieth of a parse.
- */
-const CACHE_BITS = 10;
-const recent: Array<Array<Name | undefined>> = [new Array(1 << CACHE_BITS).fill(undefined), new Array(1 << CACHE_BITS).fill(undefined)];
-export function nameAt(text: string, start: number, stop: number, skip: 0 | 1): Name {
-  let h = stop - start;
-  for (let i = start; i < stop; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
-  const slot = (h ^ (h >>> CACHE_BITS)) & ((1 << CACHE_BITS) - 1);
-  const cache = recent[skip]!;
-  const hit = cache[slot];
-  if (hit !== undefined && hit.raw.length === stop - start && text.startsWith(hit.raw, start)) return hit;
-  return (cache[slot] = nameOf(text.slice(start, stop), skip));
-}
-
-/**
- * A node's place in the text: where its first token starts and where its
- * last one ends, in symbol-keyed fields (invisible to Object.keys,
- * Object.entries and JSON). Not private fields: V8 defines those through an
- * initialiser function per construction, which was a twelfth of a parse.
- * Three fields, not four: the line index is only
- * needed until the position is first computed, and a NodePosition keeps it
- * for `end`. Every field costs 8 bytes in each of some 100,000 nodes of a
- * 1 MiB script, all of which the young-generation collector copies.
- */
-const START = Symbol('start');
-const STOP = Symbol('stop');
-const AT = Symbol('at');
-
-/**
- * `pos` and `end`, the same two getters on every node class's prototype.
- * Not a base class: each node's constructor assigns the three fields
- * itself, so every assignment site sees one shape. In a base constructor
- * the same three stores saw the shape of every node kind, a megamorphic
- * site V8 answers through a shared cache on each store: 6% of a parse's
- * profile.
- */
-interface Located {
-  // Assigned once, in the constructor (readonly would forbid that through an interface).
-  [START]: number;
-  [STOP]: number;
-  /** The line index until `pos` is first asked (the interpreter asks at every step), then the position. */
-  [AT]: LineIndex | NodePosition;
-}
-
-/** What every node class has besides its own fields (declared through interface merging: nothing is emitted). */
-interface Placed extends Located {
-  readonly pos: Position;
-  readonly end: Position;
-}
-
-const located: PropertyDescriptorMap & ThisType<Located> = {
-  /** Its first character. */
-  pos: {
-    get(this: Located): Position {
-      const at = this[AT];
-      if (at instanceof NodePosition) return at;
-      return (this[AT] = new NodePosition(at, at.position(this[START])));
-    },
-    configurable: true,
-  },
-  /** Just past its last character (asked for rarely: not kept). */
-  end: {
-    get(this: Located): Position {
-      const at = this[AT];
-      return (at instanceof NodePosition ? at.lines : at).after(this[STOP]);
-    },
-    configurable: true,
-  },
-};
-
-
-/** A node's `pos`, which also remembers the line index its `end` is found with. */
-class NodePosition implements Position {
-  declare readonly line: number;
-  declare readonly column: number;
-  declare readonly offset: number;
-  readonly #lines: LineIndex;
-  constructor(lines: LineIndex, p: Position) {
-    this.#lines = lines;
-    this.line = p.line;
-    this.column = p.column;
-    this.offset = p.offset;
-  }
-  get lines(): LineIndex {
-    return this.#lines;
-  }
-}
+export { type Name, nameAt, nameOf } from './sieve-names.js';
+export { spanOf, startOf } from './sieve-node-places.js';
 
 /**
  * The empty argument and test lists all nodes share: a list of nothing
@@ -169,26 +64,31 @@ export const exact = <T>(list: T[]): T[] => (list.length <= 3 ? list : list.slic
  * (declared, not class fields: a class field is defined before the
  * constructor runs, then assigned again).
  */
-/** `identifier arguments [test / test-list]`: a test or a call. */
-class InvocationNode<K extends 'test' | 'call'> {
+/**
+ * `identifier arguments [test / test-list]`: a test or a call, one
+ * subclass each for its `kind`. The constructor's stores then see two
+ * shapes, which V8 handles as well as one (it is one base for every kind
+ * that is slow: a megamorphic store).
+ */
+class Invocation<K extends 'test' | 'call'> {
   declare readonly kind: K;
   declare readonly name: string;
   declare readonly raw: string;
   declare readonly arguments: Argument[];
   declare readonly tests: Test[];
   declare readonly testList: boolean;
-  constructor(kind: K, lines: LineIndex, start: number, stop: number, name: Name, args: Argument[], tests: Test[], testList: boolean) {
+  constructor(lines: LineIndex, start: number, stop: number, name: Name, args: Argument[], tests: Test[], testList: boolean) {
     this[AT] = lines;
-    this[START] = start;
-    this[STOP] = stop;
-    this.kind = kind;
+    place(this, start, stop);
     this.name = name.lower;
-    this.raw = name.raw;
     this.arguments = exact(args);
     this.tests = orNone(tests);
     this.testList = testList;
   }
 }
+class TestNode extends Invocation<'test'> {}
+/** Sieve++: a call on an assignment's right-hand side. */
+class CallNode extends Invocation<'call'> {}
 
 /** A command: an invocation with its ';' or its block. */
 class CommandNode implements Command {
@@ -201,11 +101,8 @@ class CommandNode implements Command {
   declare readonly block: Statement[] | null;
   constructor(lines: LineIndex, start: number, stop: number, name: Name, args: Argument[], tests: Test[], testList: boolean, block: Statement[] | null) {
     this[AT] = lines;
-    this[START] = start;
-    this[STOP] = stop;
-    this.kind = 'command';
+    place(this, start, stop);
     this.name = name.lower;
-    this.raw = name.raw;
     this.arguments = exact(args);
     this.tests = orNone(tests);
     this.testList = testList;
@@ -213,28 +110,51 @@ class CommandNode implements Command {
   }
 }
 
+/**
+ * A command that ends with ';' and has no tests (`keep;`, `fileinto "x";`,
+ * most of a script's commands), or a test without tests (all but allof,
+ * anyof and not): its empty tests and missing block are its class's, not
+ * fields of its own.
+ */
+class Simple<K extends 'command' | 'test'> {
+  declare readonly kind: K;
+  declare readonly name: string;
+  declare readonly raw: string;
+  declare readonly arguments: Argument[];
+  declare readonly tests: Test[];
+  declare readonly testList: boolean;
+  constructor(lines: LineIndex, start: number, stop: number, name: Name, args: Argument[]) {
+    this[AT] = lines;
+    place(this, start, stop);
+    this.name = name.lower;
+    this.arguments = exact(args);
+  }
+}
+class SimpleCommandNode extends Simple<'command'> implements Command {
+  declare readonly block: Statement[] | null;
+}
+class SimpleTestNode extends Simple<'test'> {}
+
 class StringNode implements StringArg {
   declare readonly kind: 'string';
   declare readonly value: string;
   declare readonly multiline: boolean;
-  constructor(lines: LineIndex, start: number, stop: number, value: string, multiline: boolean) {
+  constructor(lines: LineIndex, start: number, stop: number, value: string) {
     this[AT] = lines;
-    this[START] = start;
-    this[STOP] = stop;
-    this.kind = 'string';
+    place(this, start, stop);
     this.value = value;
-    this.multiline = multiline;
   }
 }
+
+/** A `text:` string: a subclass so that `multiline` is its class's, not a field. */
+class MultiLineNode extends StringNode {}
 
 class StringListNode implements StringListArg {
   declare readonly kind: 'stringlist';
   declare readonly items: StringArg[];
   constructor(lines: LineIndex, start: number, stop: number, items: StringArg[]) {
     this[AT] = lines;
-    this[START] = start;
-    this[STOP] = stop;
-    this.kind = 'stringlist';
+    place(this, start, stop);
     this.items = items;
   }
 }
@@ -245,9 +165,7 @@ class NumberNode implements NumberArg {
   declare readonly raw: string;
   constructor(lines: LineIndex, start: number, stop: number, image: string) {
     this[AT] = lines;
-    this[START] = start;
-    this[STOP] = stop;
-    this.kind = 'number';
+    place(this, start, stop);
     this.value = plainNumber(image) ? decodeNumber(image).value : Number(image);
     this.raw = nameOf(image, 0).raw;
   }
@@ -259,11 +177,8 @@ class TagNode implements TagArg {
   declare readonly raw: string;
   constructor(lines: LineIndex, start: number, stop: number, name: Name) {
     this[AT] = lines;
-    this[START] = start;
-    this[STOP] = stop;
-    this.kind = 'tag';
+    place(this, start, stop);
     this.name = name.lower;
-    this.raw = name.raw;
   }
 }
 
@@ -274,11 +189,8 @@ class VariableNode implements VariableArg {
   declare readonly index: VariableArg['index'];
   constructor(lines: LineIndex, start: number, stop: number, name: Name, index: VariableArg['index']) {
     this[AT] = lines;
-    this[START] = start;
-    this[STOP] = stop;
-    this.kind = 'variable';
+    place(this, start, stop);
     this.name = name.lower;
-    this.raw = name.raw;
     this.index = orNone(index);
   }
 }
@@ -290,24 +202,39 @@ class AssignmentNode implements Assignment {
   declare readonly value: Call | Argument;
   constructor(lines: LineIndex, start: number, stop: number, targets: VariableArg[], unpack: boolean, value: Call | Argument) {
     this[AT] = lines;
-    this[START] = start;
-    this[STOP] = stop;
-    this.kind = 'assignment';
+    place(this, start, stop);
     this.targets = targets;
     this.unpack = unpack;
     this.value = value;
   }
 }
 
-interface InvocationNode<K extends 'test' | 'call'> extends Placed {}
+interface Invocation<K extends 'test' | 'call'> extends Placed {}
 interface CommandNode extends Placed {}
+interface Simple<K extends 'command' | 'test'> extends Placed {}
 interface StringNode extends Placed {}
 interface StringListNode extends Placed {}
 interface NumberNode extends Placed {}
 interface TagNode extends Placed {}
 interface VariableNode extends Placed {}
 interface AssignmentNode extends Placed {}
-for (const node of [InvocationNode, CommandNode, StringNode, StringListNode, NumberNode, TagNode, VariableNode, AssignmentNode]) Object.defineProperties(node.prototype, located);
+/** A simple node's empty tests. */
+const simple: PropertyDescriptorMap = { tests: { value: NONE, enumerable: true }, testList: { value: false, enumerable: true } };
+const kinds: Array<[{ prototype: object }, string, PropertyDescriptorMap]> = [
+  [TestNode, 'test', named(0)],
+  [CallNode, 'call', named(0)],
+  [CommandNode, 'command', named(0)],
+  [SimpleCommandNode, 'command', { ...named(0), ...simple, block: { value: null, enumerable: true } }],
+  [SimpleTestNode, 'test', { ...named(0), ...simple }],
+  [StringNode, 'string', { multiline: { value: false, enumerable: true } }],
+  [MultiLineNode, 'string', { multiline: { value: true, enumerable: true } }],
+  [StringListNode, 'stringlist', {}],
+  [NumberNode, 'number', {}],
+  [TagNode, 'tag', named(1)],
+  [VariableNode, 'variable', named(1)],
+  [AssignmentNode, 'assignment', {}],
+];
+for (const [node, kind, own] of kinds) Object.defineProperties(node.prototype, { ...located, kind: { value: kind, enumerable: true }, ...own });
 
 /*
  * The factories take a node's start offset, the offset just past its end,
@@ -316,20 +243,22 @@ for (const node of [InvocationNode, CommandNode, StringNode, StringListNode, Num
  */
 /** A command from its identifier to its ';' or its block's '}'. */
 export function commandNode(lines: LineIndex, start: number, stop: number, name: Name, args: Argument[], tests: Test[], testList: boolean, block: Command['block']): Command {
+  if (block === null && tests.length === 0 && !testList) return new SimpleCommandNode(lines, start, stop, name, args);
   return new CommandNode(lines, start, stop, name, args, tests, testList, block);
 }
 
 export function testNode(lines: LineIndex, start: number, stop: number, name: Name, args: Argument[], tests: Test[], testList: boolean): Test {
-  return new InvocationNode('test', lines, start, stop, name, args, tests, testList);
+  if (tests.length === 0 && !testList) return new SimpleTestNode(lines, start, stop, name, args);
+  return new TestNode(lines, start, stop, name, args, tests, testList);
 }
 
 export function callNode(lines: LineIndex, start: number, stop: number, name: Name, args: Argument[], tests: Test[], testList: boolean): Call {
-  return new InvocationNode('call', lines, start, stop, name, args, tests, testList);
+  return new CallNode(lines, start, stop, name, args, tests, testList);
 }
 
 /** A quoted or multi-line string, written in `text` from `start` to just before `stop`. */
 export function stringNode(lines: LineIndex, start: number, stop: number, text: string, multiline: boolean): StringArg {
-  return new StringNode(lines, start, stop, multiline ? decodeMultiLine(text, start, stop) : quotedValue(text, start, stop), multiline);
+  return multiline ? new MultiLineNode(lines, start, stop, decodeMultiLine(text, start, stop)) : new StringNode(lines, start, stop, quotedValue(text, start, stop));
 }
 
 const VALUE_BITS = 12;
@@ -364,7 +293,7 @@ function quotedValue(text: string, start: number, stop: number): string {
 
 /** A string that stands where other tokens are (a Sieve++ `$name` list item). */
 export function stringAt(lines: LineIndex, start: number, stop: number, value: string): StringArg {
-  return new StringNode(lines, start, stop, value, false);
+  return new StringNode(lines, start, stop, value);
 }
 
 export function stringListNode(lines: LineIndex, start: number, stop: number, items: StringArg[]): StringListArg {
@@ -394,17 +323,6 @@ export function variableNode(lines: LineIndex, start: number, stop: number, name
   return new VariableNode(lines, start, stop, name, index);
 }
 
-/** How many characters a node spans in its script's text; 0 for a node the parser did not make. */
-export function spanOf(node: object): number {
-  const n = node as Partial<Located>;
-  return n[STOP] !== undefined && n[START] !== undefined ? n[STOP] - n[START] : 0;
-}
-
-/** Where a node made by the parser begins in its script's text; NaN for another. */
-export function startOf(node: object): number {
-  return (node as Partial<Located>)[START] ?? Number.NaN;
-}
-
 /** A command or test parsed with the first test of its list only, given all of them (a large list parsed in pieces: sieve-pieces.ts). */
 export function withTests(node: Command | Test, tests: Test[]): void {
   (node as { tests: Test[] }).tests = tests.slice();
@@ -417,7 +335,7 @@ export function withTests(node: Command | Test, tests: Test[]): void {
  */
 export function withBlock(command: Statement, block: Statement[], stop: number): Command {
   const c = command as CommandNode;
-  c[STOP] = stop;
+  place(c, startAt(c), stop);
   (c as { block: Statement[] | null }).block = block.slice();
   return c;
 }

@@ -77,6 +77,11 @@ export class LineIndex {
     return { line: l + 1, column: offset - (l === 0 ? 0 : this.starts[l - 1]!) + 1, offset };
   }
 
+  /** The text from `start` to just before `stop`. */
+  slice(start: number, stop: number): string {
+    return this.text.slice(start, stop);
+  }
+
   /** Where a token starts. */
   start(t: IToken): Position {
     return this.position(t.startOffset);

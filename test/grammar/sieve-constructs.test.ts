@@ -3,7 +3,7 @@
  * into the AST with the right values and positions.
  */
 import { describe, expect, it } from 'vitest';
-import { parseSieve } from '../../grammars/sieve.js';
+import { defaultParseLimits, parseSieve } from '../../grammars/sieve.js';
 import type { Argument, Command, StringArg } from '../../src/sieve/ast.js';
 
 function parseOk(text: string, dialect: 'momentum' | 'rfc' = 'momentum') {
@@ -183,6 +183,31 @@ describe('positions', () => {
     expect((ifc.block?.[0] as Command).pos).toMatchObject({ line: 3, column: 2 });
     expect(text.slice(ifc.pos.offset, ifc.end.offset)).toBe('if header :is "a" ["b", "c"] {\n\tkeep;\n  }');
     expect(text.slice(header.pos.offset, header.end.offset)).toBe('header :is "a" ["b", "c"]');
+  });
+
+  // A node keeps its start and length in one small integer while they fit
+  // (grammars/sieve-nodes.ts); a longer node, or one far into a large
+  // script, is kept aside. Both must read back the same.
+  it('places a node longer than a thousand characters, and one past 2 MiB into a script', () => {
+    const long = 'x'.repeat(1500);
+    const text = `if true {\n  fileinto "${long}";\n}\nkeep;`;
+    const s = parseOk(text);
+    const ifc = s.commands[0] as Command;
+    expect(text.slice(ifc.pos.offset, ifc.end.offset)).toBe(text.slice(0, text.indexOf('}') + 1));
+    const arg = (ifc.block?.[0] as Command).arguments[0]!;
+    expect(arg.pos).toEqual({ line: 2, column: 12, offset: 21 });
+    expect(text.slice(arg.pos.offset, arg.end.offset)).toBe(`"${long}"`);
+    expect((ifc.block?.[0] as Command).raw).toBe('fileinto');
+
+    const padding = `# ${'p'.repeat(3 << 20)}\n`;
+    const big = `${padding}IF Header :Is "a" "b" { Keep; }`;
+    const r = parseSieve(big, { limits: { ...defaultParseLimits, maxScriptSize: 4 << 20 } });
+    expect(r.diagnostics).toEqual([]);
+    const far = r.script.commands[0] as Command;
+    expect(far.pos).toEqual({ line: 2, column: 1, offset: padding.length });
+    expect(far.end.offset).toBe(big.length);
+    expect([far.raw, far.tests[0]!.raw, far.tests[0]!.arguments[0]!.kind === 'tag' && far.tests[0]!.arguments[0]!.raw]).toEqual(['IF', 'Header', ':Is']);
+    expect((far.block?.[0] as Command).pos).toMatchObject({ line: 2, column: 25 });
   });
 
   it('counts lines through multi-line strings and comments', () => {

@@ -129,11 +129,17 @@ function printCommand(c: GCommand): string {
   return c.block === null ? `${head};` : `${head} {\n${c.block.map(printCommand).join('\n')}\n}`;
 }
 
-/** The AST without positions, for comparison with what was generated. */
+/**
+ * The AST without positions, for comparison with what was generated. A
+ * node's fields are its enumerable ones, own or its class's (`kind`, `raw`
+ * and `multiline` are the class's: grammars/sieve-nodes.ts).
+ */
 function strip(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(strip);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'pos' && k !== 'end').map(([k, v]) => [k, strip(v)]));
+    const plain: Record<string, unknown> = {};
+    for (const k in value) if (k !== 'pos' && k !== 'end') plain[k] = strip((value as Record<string, unknown>)[k]);
+    return plain;
   }
   return value;
 }
