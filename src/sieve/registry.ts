@@ -98,7 +98,7 @@ export interface Bound {
   /** Positional arguments, in order. */
   args: Value[];
   /** Tags by name (without colon) with their arguments and their definition (which may own an effect). */
-  tags: Map<string, { pos: Position; args: Value[]; spec?: TagSpec }>;
+  tags: Map<string, BoundTag>;
   /** `relational`: the language layer's operator that `arg` names, when it is none of RFC 5231's. */
   matchType?: { def: MatchType; arg?: Value; relational?: RelationalOp };
   comparator?: Comparator;
@@ -113,6 +113,13 @@ export interface Bound {
   /** The closures a run calls for this node as a command and as a test, made on first use (interpreter.ts). */
   compiled?: (rt: Runtime) => MaybePromise<unknown>;
   compiledTest?: (rt: Runtime) => MaybePromise<boolean>;
+}
+
+/** A tag as a bound node has it: where it was written, its parameters, and its definition. */
+export interface BoundTag {
+  readonly pos: Position;
+  readonly args: Value[];
+  readonly spec?: TagSpec;
 }
 
 export type MaybePromise<T> = T | Promise<T>;

@@ -4,10 +4,10 @@
  * given what is required, its tags with their parameters and then its
  * positional arguments (RFC 5228 2.6.2), then their types, bound as values.
  */
-import type { Argument } from './ast.js';
-import type { Position } from '../diagnostics.js';
+import type { Argument, TagArg } from './ast.js';
 import type { ArgType, Bound, CommandDef, PositionalSpec, TagSpec, Value } from './registry.js';
-import { matchChecks } from './validate-shape.js';
+import { boundTag, ownTags } from './bound.js';
+import { type Describe, matchChecks } from './validate-shape.js';
 import type { Validator } from './validate.js';
 
 const typeName = (a: Argument): string =>
@@ -49,17 +49,17 @@ export function makeTagChoices(v: Validator, def: CommandDef): Map<string, TagCh
 }
 
 /** Tags (with their parameters) first, then positional arguments (RFC 5228 2.6.2). */
-export function argumentsOf(v: Validator, b: Bound, what: string): boolean {
+export function argumentsOf(v: Validator, b: Bound, what: Describe): boolean {
   const args = b.node.arguments;
   const choices = v.tagsFor(b.def);
-  const families = new Map<string, string>();
+  let families: Map<string, string> | undefined;
   // Every tag is resolved first, wherever it stands (Pigeonhole does the same).
   for (const a of args) {
     if (a.kind !== 'tag' || choices.has(a.name)) continue;
     const key = `${b.def.name}\0${a.name}`;
     if (!v.unknownTags.has(key)) {
       v.unknownTags.add(key);
-      v.error(a.pos, `unknown tagged argument '${a.raw}' for the ${what} (reported only once at first occurrence)`);
+      v.error(a.pos, `unknown tagged argument '${a.raw}' for the ${what()} (reported only once at first occurrence)`);
     }
     return false;
   }
@@ -69,47 +69,49 @@ export function argumentsOf(v: Validator, b: Bound, what: string): boolean {
     if (a.kind !== 'tag') break;
     const choice = choices.get(a.name)!;
     const group = choice.family ?? choice.spec.group;
-    if (b.tags.has(a.name) || (group && families.has(group))) {
-      const desc = group && families.get(group) !== a.name ? `${group} argument (${a.raw})` : `${a.raw} argument`;
-      v.error(a.pos, `encountered duplicate ${desc} for the ${what}`);
+    if (b.tags.has(a.name) || (group && families?.has(group))) {
+      const desc = group && families?.get(group) !== a.name ? `${group} argument (${a.raw})` : `${a.raw} argument`;
+      v.error(a.pos, `encountered duplicate ${desc} for the ${what()}`);
       return false;
     }
-    if (group) families.set(group, a.name);
+    if (group) (families ??= new Map()).set(group, a.name);
     const params: Value[] = [];
     for (const p of choice.spec.args ?? []) {
       const next = args[i + 1];
       if (!next || next.kind === 'tag') {
-        v.error(a.pos, `the ${a.raw} tag for the ${what} requires ${wantName(p.type)} as parameter, but ${next ? 'a tag was found' : 'no parameters were found'}`);
+        v.error(a.pos, `the ${a.raw} tag for the ${what()} requires ${wantName(p.type)} as parameter, but ${next ? 'a tag was found' : 'no parameters were found'}`);
         return false;
       }
       if (!accepts(p.type, next)) {
-        v.error(next.pos, `the ${a.raw} tag for the ${what} requires ${wantName(p.type)} as parameter, but ${typeName(next)} was found`);
+        v.error(next.pos, `the ${a.raw} tag for the ${what()} requires ${wantName(p.type)} as parameter, but ${typeName(next)} was found`);
         return false;
       }
       params.push(v.value(next));
       i++;
     }
-    b.tags.set(a.name, { pos: a.pos, args: params, spec: choice.spec });
-    if (choice.family && !familyTag(v, b, choice.family, a.name, params, a.pos, what)) return false;
+    ownTags(b).set(a.name, boundTag(a, params, choice.spec));
+    if (choice.family && !familyTag(v, b, choice.family, a.name, params, a, what)) return false;
   }
-  const positional = args.slice(i);
-  for (const a of positional) {
+  for (let k = i; k < args.length; k++) {
+    const a = args[k]!;
     if (a.kind === 'tag') {
-      v.error(a.pos, `encountered an unexpected tagged argument '${a.raw}' while validating positional arguments for the ${what}`);
+      v.error(a.pos, `encountered an unexpected tagged argument '${a.raw}' while validating positional arguments for the ${what()}`);
       return false;
     }
   }
+  const positional = args.length - i;
   const specs = positionalOf(v, b.def);
-  const min = specs.filter((p) => !p.optional).length;
-  if (positional.length < min || positional.length > specs.length) {
-    v.error(b.node.pos, `the ${what} requires ${positional.length < min ? min : specs.length} positional argument(s), but ${positional.length} is/are specified`);
+  let min = 0;
+  for (const p of specs) if (!p.optional) min++;
+  if (positional < min || positional > specs.length) {
+    v.error(b.node.pos, `the ${what()} requires ${positional < min ? min : specs.length} positional argument(s), but ${positional} is/are specified`);
     return false;
   }
   return true;
 }
 
 /** Resolves a match type, comparator or address part tag into the bound node. */
-function familyTag(v: Validator, b: Bound, family: string, name: string, params: Value[], pos: Position, what: string): boolean {
+function familyTag(v: Validator, b: Bound, family: string, name: string, params: Value[], at: TagArg, what: Describe): boolean {
   if (family === 'address-part') {
     b.addressPart = v.lookup(v.registry.addressParts, name);
     return true;
@@ -121,7 +123,7 @@ function familyTag(v: Validator, b: Bound, family: string, name: string, params:
   const p = params[0]!;
   const cname = p.kind === 'string' && typeof p.template === 'string' ? p.template : null;
   if (cname === null) {
-    v.error(pos, `the :comparator tag for the ${what} requires a constant string as parameter`);
+    v.error(at.pos, `the :comparator tag for the ${what()} requires a constant string as parameter`);
     return false;
   }
   const cmp = v.lookup(v.registry.comparators, cname);
@@ -134,23 +136,28 @@ function familyTag(v: Validator, b: Bound, family: string, name: string, params:
 }
 
 /** The positional arguments' types, bound as values, then the comparator and match type checks (validate-shape.ts). */
-export function typesOf(v: Validator, b: Bound, what: string): boolean {
+export function typesOf(v: Validator, b: Bound, what: Describe): boolean {
   const all = positionalOf(v, b.def);
-  const given = b.node.arguments.filter((a) => a.kind !== 'tag').length;
+  const written = b.node.arguments;
+  let given = 0;
+  for (const a of written) if (a.kind !== 'tag') given++;
   // Optional arguments left out (imap4flags' leading variable name,
   // deleteheader's trailing value patterns): drop their specs.
   let omit = all.length - Math.max(given - countTagParams(b), 0);
-  const specs = all.filter((p) => !(p.optional && omit-- > 0));
-  const args = b.node.arguments.slice(b.node.arguments.length - specs.length);
+  const specs = omit > 0 ? all.filter((p) => !(p.optional && omit-- > 0)) : all;
+  const first = written.length - specs.length;
+  const values: Value[] = [];
   for (let k = 0; k < specs.length; k++) {
     const spec = specs[k]!;
-    const a = args[k]!;
+    const a = written[first + k]!;
     if (!accepts(spec.type, a)) {
-      v.error(a.pos, `the ${what} expects ${wantName(spec.type)} as argument ${k + 1} (${spec.name}), but ${typeName(a)} was found`);
+      v.error(a.pos, `the ${what()} expects ${wantName(spec.type)} as argument ${k + 1} (${spec.name}), but ${typeName(a)} was found`);
       return false;
     }
-    b.args.push(v.value(a));
+    values.push(v.value(a));
   }
+  // At its exact size: the compiled script keeps it (a list grown by push keeps room for 17).
+  if (values.length > 0) b.args = values.slice();
   const comparatorGiven = b.comparator !== undefined;
   // A language may change the comparator used when none is given (Momentum's is i;octet).
   if (!b.comparator && v.defaultComparator && !b.def.defaultComparator && b.def.families?.includes('comparator')) b.comparator = v.defaultComparator;
@@ -164,6 +171,7 @@ function positionalOf(v: Validator, def: CommandDef): readonly PositionalSpec[] 
 
 /** How many non-tag arguments were consumed as tag parameters (`:days 7`). */
 function countTagParams(b: Bound): number {
+  if (b.tags.size === 0) return 0;
   let n = 0;
   for (const t of b.tags.values()) n += t.args.length;
   return n;

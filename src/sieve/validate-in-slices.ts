@@ -32,7 +32,7 @@ export async function validateInSlices(v: Validator, statements: readonly Statem
     }
     if (sliceOver(clock)) await nextSlice(clock);
   }
-  return seq.out;
+  return seq.bound();
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { Command, Statement } from './ast.js';
 import type { Bound } from './registry.js';
 import type { Validator } from './validate.js';
+import { NO_BOUNDS } from './bound.js';
 
 /**
  * The statements of one block, validated one after the other: an elsif or
@@ -69,5 +70,10 @@ export class Sequence {
       b.chained = true;
     }
     this.out.push(b);
+  }
+
+  /** The block's bound statements, at their exact size: a compiled script keeps every block's list (one grown by push keeps room for 17). */
+  bound(): Bound[] {
+    return this.out.length === 0 ? NO_BOUNDS : this.out.slice();
   }
 }

@@ -17,8 +17,11 @@ import type { CompileOptions, CompileResult } from './compile.js';
 import type { LanguageLayer } from './language.js';
 import type { Comparator } from './match/comparators.js';
 import { argumentsOf, makeTagChoices, type TagChoice, typesOf } from './validate-arguments.js';
-import { blockShape, subtestCount } from './validate-shape.js';
+import { blockShape, type Describe, subtestCount } from './validate-shape.js';
 import { Sequence } from './validate-sequence.js';
+import { NO_BOUNDS, newBound } from './bound.js';
+
+export { newBound } from './bound.js';
 import { FactsCollector } from './facts.js';
 import { decodeEncodedCharacters, type EncodedCharError, parseTemplate, type Template } from './runtime/strings.js';
 import { validateInSlices } from './validate-in-slices.js';
@@ -152,7 +155,7 @@ export class Validator {
   block(stmts: Statement[], depth: number): Bound[] {
     const seq = new Sequence(this, depth);
     for (const s of stmts) seq.add(s);
-    return seq.out;
+    return seq.bound();
   }
 
   /** Marks that a statement other than `require` was seen (RFC 5228 3.2). */
@@ -206,13 +209,14 @@ export class Validator {
       return null;
     }
     // A layer's functions (Sieve++, src/sievepp) are "functions" in messages, as Momentum calls them.
-    const what = `${node.raw} ${'fn' in def ? 'function' : as}`;
+    // Named for messages only: made when one is written (a node's `raw` is read from the text).
+    const what: Describe = () => `${node.raw} ${'fn' in def ? 'function' : as}`;
     const b = newBound(node, def);
     let ok = argumentsOf(this, b, what);
     if (!ok) subtestCount(this, b, what);
     else ok = subtestCount(this, b, what) && (as === 'test' || blockShape(this, b, what)) && typesOf(this, b, what);
     if (ok && def.needsMessage && this.options.hasMessage === false) {
-      this.error(node.pos, `the ${what} needs a message, and there is none at this point of the SMTP session`);
+      this.error(node.pos, `the ${what()} needs a message, and there is none at this point of the SMTP session`);
       ok = false;
     }
     if (ok) {
@@ -245,8 +249,9 @@ export class Validator {
 
   /** One of testsOf(o), validated: `tb`, or null when it has errors. */
   tested(o: Opened, tb: Bound | null): void {
-    if (tb) o.b.tests.push(tb);
-    else o.ok = false;
+    if (!tb) o.ok = false;
+    else if (o.b.tests === NO_BOUNDS) o.b.tests = [tb];
+    else o.b.tests.push(tb);
   }
 
   /** The rest of opened, once its tests are validated. */
@@ -301,7 +306,7 @@ export class Validator {
   value(a: Argument): Value {
     if (a.kind === 'number') return { kind: 'number', value: a.value, node: a };
     if (a.kind === 'stringlist') {
-      const templates = a.items.map((s) => this.template(s.value, s.pos));
+      const templates = a.items.map((s) => this.template(s.value, s));
       // A list without variable references is the same every run: expand it once.
       const constant = templates.every((t) => typeof t === 'string') ? (templates as string[]) : undefined;
       return { kind: 'stringlist', templates, node: a, constant };
@@ -313,15 +318,16 @@ export class Validator {
       return { kind: 'string', template: '', node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end } };
     }
     if (a.kind === 'tag') return { kind: 'string', template: a.raw, node: { kind: 'string', value: a.raw, multiline: false, pos: a.pos, end: a.end } };
-    return { kind: 'string', template: this.template(a.value, a.pos), node: a };
+    return { kind: 'string', template: this.template(a.value, a), node: a };
   }
 
-  template(s: string, pos: Position): Template {
+  /** A string's template; `at` (a node, or a position) is asked for its `pos` only for a message, since a node makes its position when first asked. */
+  template(s: string, at: { readonly pos: Position }): Template {
     let v = s;
     if (this.decodeEncoded) {
       const errs: EncodedCharError[] = [];
       v = decodeEncodedCharacters(v, errs);
-      for (const e of errs) this.error(pos, e.message);
+      for (const e of errs) this.error(at.pos, e.message);
     }
     if (!this.variables) return v;
     const t = parseTemplate(v);
@@ -329,8 +335,8 @@ export class Validator {
       for (const p of t) {
         if (typeof p === 'string') continue;
         // RFC 5229 3: references to unknown namespaces are errors; Pigeonhole keeps 32 match values.
-        if ('ns' in p && p.ns !== undefined && !this.namespaces.has(p.ns.split('.')[0]!)) this.error(pos, `variable namespace '${p.ns}' is unknown`);
-        if ('match' in p && p.match > MAX_MATCH_INDEX) this.error(pos, `match value index \${${p.match}} exceeds the maximum of ${MAX_MATCH_INDEX}`);
+        if ('ns' in p && p.ns !== undefined && !this.namespaces.has(p.ns.split('.')[0]!)) this.error(at.pos, `variable namespace '${p.ns}' is unknown`);
+        if ('match' in p && p.match > MAX_MATCH_INDEX) this.error(at.pos, `match value index \${${p.match}} exceeds the maximum of ${MAX_MATCH_INDEX}`);
       }
     }
     const layer = this.options.language;
@@ -340,11 +346,6 @@ export class Validator {
   }
 }
 
-/**
- * A bound node with every field present from the start: the interpreter
- * reads the same fields of every node it runs, and nodes that all have
- * one shape keep those reads monomorphic (fast) in V8.
- */
 /** An invocation opened by the validator, its block still to validate (Validator.opened). */
 export interface Opened {
   b: Bound;
@@ -358,24 +359,6 @@ export interface Opened {
   errorsBefore?: number;
 }
 
-export function newBound(node: Invocation, def: CommandDef, data?: unknown): Bound {
-  return {
-    node,
-    def,
-    args: [],
-    tags: new Map(),
-    matchType: undefined,
-    comparator: undefined,
-    addressPart: undefined,
-    tests: [],
-    block: null,
-    chain: undefined,
-    chained: undefined,
-    data,
-    compiled: undefined,
-    compiledTest: undefined,
-  };
-}
 
 /** Helper for command validate hooks: the constant text of a string value, or null. */
 export function constantString(v: Value | undefined): string | null {

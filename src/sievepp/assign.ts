@@ -36,7 +36,7 @@ interface AssignData {
 
 export function compileRef(v: Validator, a: VariableArg): VarRef {
   const path: IndexKey[] = a.index.map((k) =>
-    k.kind === 'number' ? { kind: 'number', value: k.value } : k.kind === 'variable' ? { kind: 'ref', ref: compileRef(v, k) } : { kind: 'template', template: v.template(k.value, k.pos) },
+    k.kind === 'number' ? { kind: 'number', value: k.value } : k.kind === 'variable' ? { kind: 'ref', ref: compileRef(v, k) } : { kind: 'template', template: v.template(k.value, k) },
   );
   return { name: a.name, path, pos: a.pos };
 }
