@@ -1,7 +1,6 @@
 /**
- * Names (commands, tags, variables) as the parser finds them: one pair of
- * strings per spelling, so that a name a script repeats thousands of times
- * costs nothing per use in the AST (grammars/sieve-nodes.ts).
+ * Names (commands, tags, variables) as the parser finds them, for the AST
+ * nodes (grammars/sieve-nodes.ts).
  */
 /** A name as written and in lower case (without its `:` or `$`). */
 export interface Name {

@@ -53,11 +53,12 @@ export function stopAt(node: Located): number {
 
 /**
  * `pos` and `end`, the same two getters on every node class's prototype.
- * Not a base class: each node's constructor assigns the three fields
- * itself, so every assignment site sees one shape. In a base constructor
- * the same three stores saw the shape of every node kind, a megamorphic
- * site V8 answers through a shared cache on each store: 6% of a parse's
- * profile.
+ * Not one base class for every kind: each node's constructor assigns the
+ * two fields itself, so an assignment site sees one shape (two where a
+ * kind has a twin subclass, grammars/sieve-nodes.ts). In one base
+ * constructor the same stores saw the shape of every node kind, a
+ * megamorphic site V8 answers through a shared cache on each store: 6% of
+ * a parse's profile.
  */
 export interface Located {
   // Assigned once, in the constructor (readonly would forbid that through an interface).
@@ -91,7 +92,6 @@ export const located: PropertyDescriptorMap & ThisType<Located> = {
     configurable: true,
   },
 };
-
 
 /**
  * `raw`, the name as written, read from the text when asked (for messages

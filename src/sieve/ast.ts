@@ -8,6 +8,11 @@
  *
  * Every node carries `pos` (its first character) and `end` (just past its
  * last character), so errors and coverage can point at source text.
+ *
+ * A parsed node has some of its fields on its class's prototype (`kind`,
+ * `raw`, and others: grammars/sieve-nodes.ts says why). Read them as
+ * properties, or walk them with `for...in`: Object.keys, spread and
+ * JSON.stringify see only a node's own.
  */
 import type { Position } from '../diagnostics.js';
 

@@ -11,7 +11,7 @@ import type { Bound, BoundTag, CommandDef, TagSpec, Value } from './registry.js'
  * script keeps its bound nodes, one per command and test (43,000 for the
  * parser benchmark's 1 MiB script), and an empty Map and two arrays grown
  * by push each kept about 500 bytes of them alive, most of what a compile
- * held and its collector copied. Both refuse to change, so that nothing
+ * held and its collector copied. They refuse to change, so that nothing
  * adds to every node's at once.
  */
 class NoTags extends Map<string, BoundTag> {
