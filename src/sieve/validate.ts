@@ -321,7 +321,7 @@ export class Validator {
     return { kind: 'string', template: this.template(a.value, a), node: a };
   }
 
-  /** A string's template; `at` (a node, or a position) is asked for its `pos` only for a message, since a node makes its position when first asked. */
+  /** A string's template; `at`, its node, is asked for its `pos` only for a message, since a node makes its position when first asked. */
   template(s: string, at: { readonly pos: Position }): Template {
     let v = s;
     if (this.decodeEncoded) {
