@@ -1,11 +1,14 @@
 /**
  * Momentum's maildir module in the configuration (3-reference-modules-
- * maildir.md, 4/modules/maildir.md): the per-user Maildirs `ec_maildir`
- * stores a message in, under `basedir` (docs/delivery.md, "Per-user
- * Maildirs"). The module's own choice of domains to deliver there
- * (`all_domains`, `domains`) is not taken: only a script's ec_maildir
- * delivers to them here (src/config/momentum.ts warns).
+ * maildir.md, 4/modules/maildir.md): the per-user Maildirs under `basedir`
+ * (docs/delivery.md, "Per-user Maildirs") that `ec_maildir` stores a
+ * message in, and that the module itself delivers to for the domains it is
+ * given (`all_domains`, `domains`). Its `domain` option, one domain that
+ * "can be specified multiple times", is not taken: an option given twice
+ * is an error in this configuration language, and `domains` says the same
+ * (src/config/momentum.ts warns).
  */
+import { bareDomain } from '../delivery/mailbox-path.js';
 import type { OptionSpec, ScopeSpec } from './schema.js';
 import { opt } from './option.js';
 import * as t from './values.js';
@@ -17,10 +20,12 @@ export const maildirModuleOptions = {
   createUsers: opt('create_users', t.boolean, 'false', 'Make a mailbox that does not exist yet; `false`: `ec_maildir` to a mailbox that does not exist refuses that recipient (550 5.1.1).'),
   dirmode: opt('dirmode', t.octalMode, '700', 'The permission mode of the directories it makes, in octal.'),
   filemode: opt('filemode', t.octalMode, '600', 'The permission mode of the message files it writes, in octal.'),
+  allDomains: opt('all_domains', t.boolean, 'false', 'Deliver every recipient to its Maildir instead of the ordinary way (the spool\'s INBOX, or the delivery queue), without a script.'),
+  domains: opt('domains', t.listOf(t.string), '( )', 'The domains whose recipients are delivered to their Maildirs instead of the ordinary way, without a script, e.g. `( "example.com" )`. Without `create_users`, a recipient of these domains without a mailbox is refused at RCPT TO (550 5.1.1).'),
 };
 
 export const maildirModuleScope: ScopeSpec = {
-  name: 'maildir', doc: 'Per-user Maildirs that `ec_maildir` stores messages in (Momentum\'s maildir module; docs/delivery.md).', repeat: 'once',
+  name: 'maildir', doc: 'Per-user Maildirs that `ec_maildir` stores messages in, and that the module delivers to for its domains (Momentum\'s maildir module; docs/delivery.md).', repeat: 'once',
   names: { min: 0, max: 1, label: 'instance name' }, options: Object.values(maildirModuleOptions), scopes: [],
 };
 
@@ -30,6 +35,10 @@ export interface MaildirModuleConfig {
   createUsers: boolean;
   dirMode: number;
   fileMode: number;
+  /** The module delivers every recipient to its Maildir. */
+  allDomains: boolean;
+  /** The domains (lower case, without a final dot) whose recipients the module delivers to their Maildirs. */
+  domains: string[];
 }
 
 /** The scope, or null without one or without its basedir (warned of: `warn`). */
@@ -42,5 +51,13 @@ export function buildMaildirModule(root: ScopeInstance, defaults: <T>(spec: Opti
     warn(s, 'maildir has no basedir: ec_maildir has nowhere to write and fails at run time');
     return null;
   }
-  return { basedir, domainInPath: v(maildirModuleOptions.domainInPath), createUsers: v(maildirModuleOptions.createUsers), dirMode: v(maildirModuleOptions.dirmode), fileMode: v(maildirModuleOptions.filemode) };
+  return {
+    basedir,
+    domainInPath: v(maildirModuleOptions.domainInPath),
+    createUsers: v(maildirModuleOptions.createUsers),
+    dirMode: v(maildirModuleOptions.dirmode),
+    fileMode: v(maildirModuleOptions.filemode),
+    allDomains: v(maildirModuleOptions.allDomains),
+    domains: v(maildirModuleOptions.domains).map(bareDomain),
+  };
 }

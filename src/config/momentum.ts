@@ -101,8 +101,8 @@ const SPF_OPTIONS = new Set([
  */
 const OPENDKIM_OPTIONS = new Set(['keycache_size', 'key_cache_size', 'neg_keycache_ttl', 'pos_keycache_ttl', 'copy_headers', 'testing', 'oversign_headerlist', 'skip_headerlist', 'base_domain']);
 
-/** Options of Momentum's maildir module without a counterpart: its own choice of domains to deliver there (only ec_maildir does here). */
-const MAILDIR_OPTIONS = new Set(['all_domains', 'domains', 'domain', 'createusers']);
+/** Options of Momentum's maildir module without a counterpart: `domain`, one domain given as often as needed (`domains` takes them all; an option given twice is an error here), and the page's `createusers` spelling of `create_users`. */
+const MAILDIR_OPTIONS = new Set(['domain', 'createusers']);
 
 /** Options of Momentum's sieve module that smtp-cbv does not use. */
 const SIEVE_OPTIONS = new Set(['cache_life', 'cache_size', 'debug', 'script_timeout', 'ec_error_mode', 'pool']);

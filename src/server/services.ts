@@ -16,7 +16,7 @@ import { MaildirSpool } from '../delivery/maildir.js';
 import { QueueStore } from '../delivery/queue-store.js';
 import { createDnsLookup } from '../policy/dns-lookup.js';
 import { createMomentumServices, type MomentumServices } from '../policy/momentum-services.js';
-import { writeUserMaildirs } from '../delivery/user-maildir.js';
+import { userMaildirs } from '../delivery/user-maildir.js';
 import { allObservers, inboundAudit } from '../policy/inbound-audit.js';
 import { functionServices } from '../policy/functions.js';
 import { spoolFolders } from '../policy/mailboxes.js';
@@ -86,8 +86,8 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     ...(store instanceof QueueStore ? { outgoing: store } : {}),
     // mailboxexists sees the spool's folders only when accepted mail is filed there (src/policy/mailboxes.ts).
     ...(store instanceof MaildirSpool ? { folderExists: spoolFolders(store) } : {}),
-    // ec_maildir's Maildirs, with the maildir scope's modes as the last reload left them.
-    userMaildirs: { write: (dirs, message) => writeUserMaildirs(dirs, message, services.momentum?.maildir ?? { dirMode: 0o700, fileMode: 0o600 }) },
+    // Per-user Maildirs (ec_maildir's and the maildir module's), with the maildir scope as the last reload left it.
+    userMaildirs: userMaildirs(() => services.momentum?.maildir),
     maxTarpitMs: config.server.maxTarpitMs,
     maxTarpitSeconds: config.server.maxTarpitMs / 1000,
     policyRejectionBounces: config.policyRejectionBounces,

@@ -121,6 +121,29 @@ export async function planAccepted(
 }
 
 /**
+ * The maildir module's own delivery ("The maildir I/O module subverts the
+ * regular spooling actions for qualified messages",
+ * 3-reference-modules-maildir.md): a recipient it takes (`claims` gives
+ * its Maildir) gets that Maildir in place of INBOX, the ordinary delivery;
+ * its other choices (folders, redirects) stand, and a recipient whose
+ * script already cancelled the implicit keep (ec_maildir, discard) is left
+ * as the script planned it.
+ */
+export function toModuleMaildirs(plan: DeliveryPlan, claims: (address: string) => string | undefined): DeliveryPlan {
+  const inbox = plan.stores.find((s) => s.folder === INBOX);
+  if (!inbox) return plan;
+  const dirs: string[] = [];
+  const kept = inbox.recipients.filter((r) => {
+    const dir = claims(r);
+    if (dir !== undefined) dirs.push(dir);
+    return dir === undefined;
+  });
+  if (!dirs.length) return plan;
+  const stores = kept.length ? plan.stores.map((s) => (s === inbox ? { ...s, recipients: kept } : s)) : plan.stores.filter((s) => s !== inbox);
+  return { ...plan, stores, maildirs: [...new Set([...(plan.maildirs ?? []), ...dirs])] };
+}
+
+/**
  * Where the message goes, from every phase's choices (RFC 5228 2.10.2
  * applied across the phases as if they were one script): each recipient
  * gets the explicit stores chosen for the connection, the transaction, its

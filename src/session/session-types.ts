@@ -56,8 +56,8 @@ export interface SessionServices extends PolicyServices {
   store: MessageStore;
   /** Where generate_mail_raw and ec_forward messages go (outgoing-mail.ts); absent: they are logged as not sent. */
   outgoing?: OutgoingMailSender;
-  /** Writes a message durably into ec_maildir's per-user Maildirs (src/delivery/user-maildir.ts); absent: none is written (the dry run). */
-  userMaildirs?: { write(dirs: readonly string[], message: Buffer): Promise<void> };
+  /** Per-user Maildirs (src/delivery/user-maildir.ts); absent: none is written, and the maildir module takes no recipient (the dry run). */
+  userMaildirs?: UserMaildirs;
   /** Upper bound on any tarpit delay a policy asks for. */
   maxTarpitMs: number;
   /** Momentum's mail_loop (mail-loop.ts); absent: Received fields are not counted. */
@@ -89,4 +89,14 @@ export interface PhaseOutcome {
   ids?: string[];
   /** ehlo: the changes to the extension lines the connection's policy asked for so far. */
   esmtp?: readonly EsmtpChange[];
+}
+
+/** Momentum's maildir module, as the session uses it (src/delivery/user-maildir.ts). */
+export interface UserMaildirs {
+  /** Writes a message durably into these Maildirs (ec_maildir's, and the module's own). */
+  write(dirs: readonly string[], message: Buffer): Promise<void>;
+  /** The Maildir the module itself delivers `address` to (its `all_domains` or `domains`), else undefined. */
+  claims(address: string): string | undefined;
+  /** At RCPT TO, for a recipient the module takes: its refusal when it has no mailbox and `create_users` is off, or a name that cannot be one (looked up on the thread pool; answered at once for any other recipient). */
+  refusal(address: string): Reply | Promise<Reply | undefined> | undefined;
 }

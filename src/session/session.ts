@@ -15,10 +15,10 @@
  */
 import type { DeliverBy } from './deliver-by.js';
 import type { Logger } from 'pino';
-import type { PhaseOutcome, SessionDeps } from './session-types.js';
+import type { PhaseOutcome, SessionDeps, UserMaildirs } from './session-types.js';
 import { infoLine } from '../info-line.js';
 import { type Choices, choosesNothing, type EsmtpChange, mergeChoices, noChoices, NOTHING_DECIDED } from './decide.js';
-import { planAccepted } from './delivery-plan.js';
+import { planAccepted, toModuleMaildirs } from './delivery-plan.js';
 import { autoSigning } from './dkim-auto.js';
 import { bufferSource, MessageMemoryRefused, type MessageSource } from './message-source.js';
 import { suspectedLoop } from './mail-loop.js';
@@ -143,6 +143,11 @@ export class Session {
       const asking = early ?? recipients?.check(this.connection, tx, address);
       const check = asking instanceof Promise ? await asking : asking;
       if (check?.refusal) return { reply: check.refusal, accepted: false, recipient: address };
+      // The maildir module's own domains: a recipient without a mailbox is refused here, before the message (user-maildir.ts).
+      const mailboxes = this.moduleMaildirs();
+      const noMailbox = mailboxes?.refusal(address);
+      const mailboxRefusal = noMailbox instanceof Promise ? await noMailbox : noMailbox;
+      if (mailboxRefusal) return { reply: mailboxRefusal, accepted: false, recipient: address };
       // A recipient's choices are only read (planDelivery): one that chose nothing shares NOTHING_DECIDED.
       let choices: Choices = NOTHING_DECIDED;
       if (!choosesNothing(d)) mergeChoices((choices = noChoices()), d);
@@ -179,7 +184,9 @@ export class Session {
       const after = later ? { disconnect: later.disconnect, tarpitMs: later.tarpitMs } : {};
       if (later?.refusal) return { reply: later.refusal, accepted: false, ...after };
       const keptElsewhere = this.deps.services.store.keptElsewhere === true && !this.connection.bodyReplaceable;
-      const plan = await planAccepted(this.connection, tx, { data: withSpool(d, later?.spool), edited: later ? later.edited : verdict.edited, each: later?.each }, { received: source, message }, keptElsewhere, this.logger, autoSigning(this.deps.services));
+      const planned = await planAccepted(this.connection, tx, { data: withSpool(d, later?.spool), edited: later ? later.edited : verdict.edited, each: later?.each }, { received: source, message }, keptElsewhere, this.logger, autoSigning(this.deps.services));
+      const mailboxes = this.moduleMaildirs();
+      const plan = mailboxes ? toModuleMaildirs(planned, (r) => mailboxes.claims(r)) : planned;
       let ids: string[];
       try {
         // ec_maildir's copies, durable before the reply as the store's are; a host that writes none (the dry run) keeps the plan.
@@ -275,6 +282,11 @@ export class Session {
       services.duplicates?.record(verdict.duplicates);
     }
     return outcome;
+  }
+
+  /** Momentum's maildir module, when smtp-cbv delivers the message: beside an MTA that keeps it (the milter, the policy service) the MTA delivers, and the module takes no recipient. */
+  private moduleMaildirs(): UserMaildirs | undefined {
+    return this.deps.services.store.keptElsewhere === true ? undefined : this.deps.services.userMaildirs;
   }
 
   /** One spool or each_rcpt run (message-phases.ts): a phase of its own on the log line, inside DATA's answer. */

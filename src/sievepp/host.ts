@@ -6,6 +6,7 @@
  * MomentumContext to execute() and a MomentumHost as its SieveHost, and
  * Sieve++ functions read them through `sessionOf` and `hostOf`.
  */
+import type { MaildirModuleConfig } from '../config/maildir-module.js';
 import type { ExecutionContext, SieveHost } from '../sieve/runtime/host.js';
 import type { Runtime } from '../sieve/runtime/runtime.js';
 import type { CidrTables } from './cidr.js';
@@ -94,7 +95,7 @@ export interface MomentumHost extends SieveHost {
    */
   dkimAutoSign?: { readonly condition: string | null };
   /** Momentum's maildir module: where ec_maildir finds and makes a user's Maildir; absent: ec_maildir is a runtime error. */
-  maildir?: { readonly basedir: string; readonly domainInPath: boolean; readonly createUsers: boolean; readonly dirMode: number; readonly fileMode: number };
+  maildir?: Readonly<MaildirModuleConfig>;
 }
 
 interface SessionView {

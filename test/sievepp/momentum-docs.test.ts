@@ -395,7 +395,7 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
 
     // test/delivery/user-maildir.test.ts writes the Maildir through the whole server.
     it('100, 101: ec_maildir stores in the local recipient\'s Maildir instead of the ordinary delivery, and ends the run', async () => {
-      const host = { maildir: { basedir: '/var/tmp/popbase', domainInPath: true, createUsers: true, dirMode: 0o700, fileMode: 0o600 } };
+      const host = { maildir: { basedir: '/var/tmp/popbase', domainInPath: true, createUsers: true, dirMode: 0o700, fileMode: 0o600, allDomains: false, domains: [] } };
       const r = await run('100-ec-maildir.siv', { phase: 'each_rcpt', host, envelope: { to: ['bob@localdomain.com'] }, mess: { rcptto_localpart: 'bob', rcptto_domain: 'localdomain.com' } });
       expect([acts(r), r.implicitKeep, r.actions[0]?.data]).toEqual([['maildir bob@localdomain.com'], false, { path: '/var/tmp/popbase/localdomain.com/bob' }]);
       expect(acts(await run('101-ec-maildir-list.siv', { phase: 'each_rcpt', host, envelope: { to: ['ann@otherdomain.com'] } }))).toEqual(['maildir ann@otherdomain.com']);

@@ -20,12 +20,10 @@ import { formatAddress, parseAddressList } from '../../sieve/runtime/address.js'
 import { argString, type SieveFunction } from '../functions.js';
 import { hostOf } from '../host.js';
 import { ecActionAction } from '../builtin-actions.js';
+import { mailboxPath } from '../../delivery/mailbox-path.js';
 
 /** Store in the Maildir at data.path (an absolute directory) instead of the ordinary delivery; ends the run. */
 export const maildirAction: ActionDef = { type: 'maildir', delivers: true, final: true, cancelsImplicitKeep: () => true, describe: (a) => `maildir ${a.target ?? ''}` };
-
-/** A local part or domain that is one plain directory name. */
-const SAFE = /^[^/\0.][^/\0]*$/;
 
 const maildir: SieveFunction = {
   name: 'ec_maildir',
@@ -42,11 +40,9 @@ const maildir: SieveFunction = {
     const m = hostOf(rt).maildir;
     if (!m) return rt.fail('ec_maildir: no maildir scope is configured (docs/configuration.md, "maildir")', b.node.pos);
     const address = formatAddress(a);
-    const domain = a.domain.toLowerCase().replace(/\.$/, '');
     const refuse = (why: string) => void rt.take(b, ecActionAction, { data: { code: 550, text: `5.1.1 <${address}>: ${why}` } });
-    if (!SAFE.test(a.local) || !SAFE.test(domain)) return refuse('no such mailbox here');
-    const { join } = process.getBuiltinModule('node:path');
-    const path = m.domainInPath ? join(m.basedir, domain, a.local) : join(m.basedir, a.local);
+    const path = mailboxPath(m, a.local, a.domain);
+    if (path === null) return refuse('no such mailbox here');
     if (!m.createUsers) {
       // On the thread pool: the run waits, the event loop does not.
       const { stat } = process.getBuiltinModule('node:fs/promises');
