@@ -86,8 +86,7 @@ export const located: PropertyDescriptorMap & ThisType<Located> = {
   /** Just past its last character (asked for rarely: not kept). */
   end: {
     get(this: Located): Position {
-      const at = this[AT];
-      return (at instanceof NodePosition ? at.lines : at).after(stopAt(this));
+      return linesOf(this).after(stopAt(this));
     },
     configurable: true,
   },
@@ -102,14 +101,19 @@ export function named(skip: 0 | 1): PropertyDescriptorMap {
   return {
     raw: {
       get(this: Located & { readonly name: string }): string {
-        const at = this[AT];
         const start = startAt(this);
-        return (at instanceof NodePosition ? at.lines : at).slice(start, start + skip + this.name.length);
+        return linesOf(this).slice(start, start + skip + this.name.length);
       },
       enumerable: true,
       configurable: true,
     },
   };
+}
+
+/** The line index of a node's script, kept by the node until its `pos` is made, then by the `pos`. */
+function linesOf(node: Located): LineIndex {
+  const at = node[AT];
+  return at instanceof NodePosition ? at.lines : at;
 }
 
 /** A node's `pos`, which also remembers the line index its `end` is found with. */

@@ -27,5 +27,15 @@ export function deliversFor(m: Pick<MaildirModuleConfig, 'allDomains' | 'domains
   return m.allDomains || m.domains.includes(bareDomain(domain));
 }
 
+/**
+ * Whether the Maildir at `path` exists (a directory). On the thread pool:
+ * a run or a session waits, the event loop does not. fs/promises is asked
+ * for here, not imported, since `check` loads this file and must not load it.
+ */
+export function mailboxExists(path: string): Promise<boolean> {
+  const { stat } = process.getBuiltinModule('node:fs/promises');
+  return stat(path).then((s) => s.isDirectory(), () => false);
+}
+
 /** A domain as the module compares it: lower case, without a final dot. */
 export const bareDomain = (domain: string): string => domain.toLowerCase().replace(/\.$/, '');

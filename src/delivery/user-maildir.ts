@@ -8,10 +8,10 @@
  * function refused the recipient already when the mailbox may not be
  * made), with the module's `dirmode`; the file gets its `filemode`.
  */
-import { mkdir, open, rename, stat } from 'node:fs/promises';
+import { mkdir, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MaildirModuleConfig } from '../config/maildir-module.js';
-import { deliversFor, mailboxPath } from './mailbox-path.js';
+import { deliversFor, mailboxExists, mailboxPath } from './mailbox-path.js';
 import { replyFrom } from '../session/reply.js';
 import type { UserMaildirs } from '../session/session-types.js';
 import { uniqueName } from './maildir.js';
@@ -43,10 +43,7 @@ export function userMaildirs(module: () => MaildirModuleConfig | null | undefine
       if (!t) return undefined;
       if (t.path === null) return replyFrom(550, `5.1.1 <${address}>: no such mailbox here`);
       if (t.m.createUsers) return undefined;
-      return stat(t.path).then(
-        (s) => (s.isDirectory() ? undefined : replyFrom(550, `5.1.1 <${address}>: mailbox unavailable`)),
-        () => replyFrom(550, `5.1.1 <${address}>: mailbox unavailable`),
-      );
+      return mailboxExists(t.path).then((exists) => (exists ? undefined : replyFrom(550, `5.1.1 <${address}>: mailbox unavailable`)));
     },
   };
 }

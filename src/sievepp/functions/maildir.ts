@@ -20,7 +20,7 @@ import { formatAddress, parseAddressList } from '../../sieve/runtime/address.js'
 import { argString, type SieveFunction } from '../functions.js';
 import { hostOf } from '../host.js';
 import { ecActionAction } from '../builtin-actions.js';
-import { mailboxPath } from '../../delivery/mailbox-path.js';
+import { mailboxExists, mailboxPath } from '../../delivery/mailbox-path.js';
 
 /** Store in the Maildir at data.path (an absolute directory) instead of the ordinary delivery; ends the run. */
 export const maildirAction: ActionDef = { type: 'maildir', delivers: true, final: true, cancelsImplicitKeep: () => true, describe: (a) => `maildir ${a.target ?? ''}` };
@@ -44,10 +44,7 @@ const maildir: SieveFunction = {
     const path = mailboxPath(m, a.local, a.domain);
     if (path === null) return refuse('no such mailbox here');
     if (!m.createUsers) {
-      // On the thread pool: the run waits, the event loop does not.
-      const { stat } = process.getBuiltinModule('node:fs/promises');
-      const exists = await stat(path).then((s) => s.isDirectory(), () => false);
-      if (!exists) return refuse('mailbox unavailable');
+      if (!(await mailboxExists(path))) return refuse('mailbox unavailable');
     }
     rt.take(b, maildirAction, { target: address, data: { path } });
   },
