@@ -45,7 +45,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SMTPServer } from 'smtp-server';
+import type { Logger } from 'pino';
 import { loadConfig } from '../src/config/index.js';
+import type { Config } from '../src/config/types.js';
 import { assemble } from '../src/server/assemble.js';
 import { createLogger } from '../src/server/logger.js';
 import { MaildirSpool } from '../src/delivery/maildir.js';
@@ -53,7 +55,7 @@ import { SmtpFront } from '../src/frontdoors/smtp/smtp-front.js';
 import { controlGreeting } from '../src/frontdoors/smtp/smtp-server-adapter.js';
 import { createServices } from '../src/server/services.js';
 import type { Policy } from '../src/session/policy.js';
-import { Session, type SessionServices } from '../src/session/session.js';
+import { type MessageStore, Session, type SessionServices } from '../src/session/session.js';
 import { tuneHeap } from '../src/server/heap-tuning.js';
 import { oneMx } from '../test/helpers/cbv-fixture.js';
 import { startDnsServer } from '../test/helpers/dns-server.js';
@@ -209,13 +211,8 @@ async function main() {
   if (!assembled) throw new Error('the example policy does not compile');
   const spool = new MaildirSpool(join(dir, 'spool'));
   await spool.init();
-  const s = config.server;
   const services = createServices(config, logger, spool);
-  const ours = new SmtpFront(
-    { listeners: [{ host: '127.0.0.1', port: 0 }], hostname: 'bench.test', maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: 10_000, socketTimeoutMs: s.socketTimeoutMs, logger },
-    { policy: () => assembled.policy, services },
-  );
-  const [oursAt] = await ours.start();
+  const ours = await serve(config, logger, assembled.policy, services);
 
   const bare = new SMTPServer({ authOptional: true, disabledCommands: ['AUTH'], hideSTARTTLS: true, disableReverseLookup: true, logger: false, onData: (s, _session, cb) => { s.on('data', () => undefined); s.on('end', () => cb()); } });
   // Greeted as ours is: without smtp-server's fixed 100 ms early-talker wait.
@@ -224,9 +221,9 @@ async function main() {
   const barePort = (bare.server.address() as { port: number }).port;
 
   const creationBefore = fileCreationUs(join(dir, 'probe-before'));
-  await oneMessage(oursAt!.port, 'bob@here.test'); // the first message probes; the rest hit the cache
+  await oneMessage(ours.port, 'bob@here.test'); // the first message probes; the rest hit the cache
   await load(barePort, 'in-process', MESSAGES); // warm up both paths
-  await load(oursAt!.port, 'in-process', MESSAGES);
+  await load(ours.port, 'in-process', MESSAGES);
   console.log(`messages/s, 1 KB, ${CLIENTS} clients, new connection each (${MESSAGES} messages each, in ${ROUNDS} alternating rounds)`);
   console.log('  (both without smtp-server\'s fixed 100 ms greeting wait; smtp-cbv with greet_pause = 0, its default)');
   console.log(`  (V8 allocation-site pretenuring ${tuned ? 'off, as serve sets it' : 'as node\'s command line chose'})`);
@@ -235,7 +232,7 @@ async function main() {
   else console.log(' smtp-source: skipped (the postfix package is not installed; test/interop/setup.sh installs it)');
   const mainPerMessage: Partial<Record<Client, number>> = {};
   for (const client of clients) {
-    const { bare: b, ours: o, ratios } = await rounds((n) => load(barePort, client, n), (n) => load(oursAt!.port, client, n));
+    const { bare: b, ours: o, ratios } = await rounds((n) => load(barePort, client, n), (n) => load(ours.port, client, n));
     mainPerMessage[client] = o.mainMs / o.messages;
     const cpu = (l: Load) => `main thread ${(l.mainMs / l.messages).toFixed(2)} ms/msg, process ${(l.processMs / l.messages).toFixed(2)} ms/msg; main thread waited for a CPU ${((l.waitMs * 1000) / l.messages).toFixed(0)} us/msg, preempted ${(l.preempted / l.messages).toFixed(2)}/msg`;
     console.log(client === 'in-process' ? ' client in this process (the target\'s measure):' : client === 'child' ? ' client in a child process:' : ' Postfix\'s smtp-source, 20 sessions:');
@@ -243,7 +240,8 @@ async function main() {
     console.log(`  smtp-cbv, example policy, CBV cached       ${perSecond(o).toFixed(0).padStart(6)}/s  (failed ${o.failed}; ${cpu(o)})`);
     console.log(`  ratio smtp-cbv / bare:                     ${(perSecond(o) / perSecond(b)).toFixed(2)}  (rounds ${ratios.map((r) => r.toFixed(2)).join(', ')}, median ${median(ratios).toFixed(2)}; main-thread CPU per message, bare / smtp-cbv: ${(b.mainMs / b.messages / (o.mainMs / o.messages)).toFixed(2)})`);
   }
-  if (clients.includes('smtp-source')) await againstHaraka(oursAt!.port, dir);
+  await storeShare(barePort, services, config, logger, assembled.policy);
+  if (clients.includes('smtp-source')) await againstHaraka(ours.port, dir);
   // The same sessions without sockets or smtp-server: how much of ours' main-thread time is the session's own work.
   await sessionsAlone(assembled.policy, services, MESSAGES / 4);
   const alone = await sessionsAlone(assembled.policy, services, MESSAGES);
@@ -251,7 +249,7 @@ async function main() {
   console.log(' the session machine alone: the same policy, CBV cache, spool and log line, no sockets, 20 sessions at once:');
   console.log(`  main thread ${alone.toFixed(3)} ms/msg; share of smtp-cbv's main thread served (${mainPerMessage['smtp-source'] !== undefined ? 'smtp-source' : 'child client'}): ${(alone / served).toFixed(2)}`);
   console.log(`  creating a 1 KB file on the spool's disk: ${creationBefore.toFixed(0)} us of system time before the runs, ${fileCreationUs(join(dir, 'probe-after')).toFixed(0)} after`);
-  await ours.close(0);
+  await ours.close();
   await new Promise<void>((r) => bare.close(() => r()));
 
   // Memory with idle connections, each server in its own process.
@@ -311,6 +309,54 @@ async function againstHaraka(oursPort: number, dir: string): Promise<void> {
   } finally {
     await haraka.stop();
   }
+}
+
+/**
+ * Where the in-process gap goes: the same smtp-cbv, in rounds against the
+ * same bare server, (1) with a store that keeps nothing and answers at
+ * once, and (2) with one that keeps nothing and answers after the durable
+ * spool's median wait, measured here first on the real spool. (1) against
+ * the ratio above is what storing costs in all; (2) against (1) is what the
+ * wait alone costs, with no work done anywhere; the rest is the spool's
+ * work (docs/server.md, "Where the gap goes").
+ */
+async function storeShare(barePort: number, services: SessionServices, config: Config, logger: Logger, policy: Policy): Promise<void> {
+  const waits: number[] = [];
+  const real = services.store;
+  const timed: MessageStore = {
+    store: (a) => {
+      const t = performance.now();
+      return real.store(a).finally(() => waits.push(performance.now() - t));
+    },
+  };
+  const waitMs = async (): Promise<number> => {
+    const front = await serve(config, logger, policy, { ...services, store: timed });
+    await load(front.port, 'in-process', MESSAGES / 2);
+    await front.close();
+    return median(waits);
+  };
+  const wait = await waitMs();
+  const kept: MessageStore = { store: () => Promise.resolve(['kept']) };
+  const late: MessageStore = { store: () => new Promise((r) => setTimeout(() => r(['kept']), wait)) };
+  console.log(' where the in-process gap goes: the same rounds with stores that keep nothing');
+  for (const [label, store] of [['answered at once', kept], [`answered after ${wait.toFixed(1)} ms (the spool's median wait)`, late]] as const) {
+    const front = await serve(config, logger, policy, { ...services, store });
+    await load(front.port, 'in-process', MESSAGES / 4); // warm up
+    const { bare: b, ours: o, ratios } = await rounds((n) => load(barePort, 'in-process', n), (n) => load(front.port, 'in-process', n));
+    console.log(`  ${label.padEnd(52)} ratio ${(perSecond(o) / perSecond(b)).toFixed(2)}  (median of rounds ${median(ratios).toFixed(2)}; main-thread CPU per message, bare / smtp-cbv: ${(b.mainMs / b.messages / (o.mainMs / o.messages)).toFixed(2)})`);
+    await front.close();
+  }
+}
+
+/** smtp-cbv served as main() serves it, with `services`. */
+async function serve(config: Config, logger: Logger, policy: Policy, services: SessionServices): Promise<{ port: number; close: () => Promise<void> }> {
+  const s = config.server;
+  const front = new SmtpFront(
+    { listeners: [{ host: '127.0.0.1', port: 0 }], hostname: 'bench.test', maxMessageSize: s.maxMessageSize, maxConnectionsPerIp: 10_000, socketTimeoutMs: s.socketTimeoutMs, logger },
+    { policy: () => policy, services },
+  );
+  const [at] = await front.start();
+  return { port: at!.port, close: () => front.close(0) };
 }
 
 /**
