@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { MaildirModuleConfig } from '../config/maildir-module.js';
 import { deliversFor, mailboxExists, mailboxPath } from './mailbox-path.js';
 import { replyFrom } from '../session/reply.js';
+import { parseEnvelopePath } from '../sieve/runtime/address.js';
 import type { UserMaildirs } from '../session/session-types.js';
 import { uniqueName } from './maildir.js';
 
@@ -33,7 +34,9 @@ export function userMaildirs(module: () => MaildirModuleConfig | null | undefine
     if (!m || (!m.allDomains && !m.domains.length)) return undefined;
     const at = address.lastIndexOf('@');
     if (at < 1 || !deliversFor(m, address.slice(at + 1))) return undefined;
-    return { m, path: mailboxPath(m, address.slice(0, at), address.slice(at + 1)) };
+    // The local part as ec_maildir names its Maildir: a quoted one without its quotes and escapes (RFC 5321 4.1.2).
+    const path = parseEnvelopePath(address);
+    return { m, path: mailboxPath(m, path ? path.local : address.slice(0, at), address.slice(at + 1)) };
   };
   return {
     write: (dirs, message) => writeUserMaildirs(dirs, message, module() ?? { dirMode: 0o700, fileMode: 0o600 }),

@@ -120,6 +120,17 @@ describe("the module's own domains (all_domains, domains), without a script", ()
     expect(await files(join(other, 'spool', 'new'))).toEqual([]);
   });
 
+  it('names a quoted local part\'s Maildir without its quotes, as ec_maildir does', async () => {
+    const port = (await startConfig(await writeConfig(dir, {}, 'maildir { basedir = "mail" all_domains = true create_users = true }'), cleanups)).addresses[0]!.port;
+    const r = await send(port, ['"john,smith"@here.test']);
+    expect(r.end?.code).toBe(250);
+    expect(await files(join(dir, 'mail', 'john,smith', 'new'))).toHaveLength(1);
+    expect(await files(join(dir, 'mail'))).toEqual(['john,smith']);
+    const mailboxes = userMaildirs(() => ({ basedir: '/m', domainInPath: true, createUsers: true, dirMode: 0o700, fileMode: 0o600, allDomains: true, domains: [] }));
+    expect(mailboxes.claims('"a\\"b"@Here.test')).toBe('/m/here.test/a"b');
+    expect(mailboxes.claims('plain@here.test')).toBe('/m/here.test/plain');
+  });
+
   it("leaves a recipient to its script's ec_maildir, writing one copy", async () => {
     await mkdir(join(dir, 'mail', 'localdomain.com', 'bob', 'new'), { recursive: true });
     const server = await startConfig(await writeConfig(dir, { each_rcpt_phase1: EACH_RCPT }, 'maildir { basedir = "mail" domain_in_path = true all_domains = true }'), cleanups);
