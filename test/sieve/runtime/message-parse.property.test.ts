@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseMessage, parseMessageIn, type SieveMessage } from '../../../src/sieve/runtime/message.js';
+import { headerValues, indexedHeaderValues, parseMessage, parseMessageIn, type SieveMessage } from '../../../src/sieve/runtime/message.js';
 
 /** The parse spelled out line by line, joining strings: slow, plainly right. */
 function reference(text: string): Omit<SieveMessage, 'octets' | 'load' | 'prepare'> {
@@ -35,7 +35,7 @@ function reference(text: string): Omit<SieveMessage, 'octets' | 'load' | 'prepar
   return { raw, headers, body: raw.slice(bodyStart), size: Buffer.byteLength(raw), hasBody };
 }
 
-const plain = (m: SieveMessage) => ({ raw: m.raw, headers: m.headers.map((h) => ({ ...h })), body: m.body, size: m.size, hasBody: m.hasBody });
+const plain = (m: SieveMessage) => ({ raw: m.raw, headers: m.headers.map((h) => ({ name: h.name, lname: h.lname, value: h.value, raw: h.raw })), body: m.body, size: m.size, hasBody: m.hasBody });
 
 /** Header-ish text: names, colons, values, folding white space and every kind of line end. */
 const pieces = fc.constantFrom('Subject', 'X-A', 'to', ':', ': ', ' ', '\t', 'value', 'x', '\r\n', '\n', '\r', '\r\n ', '\r\n\t', '\r\n\r\n', 'é', '=?utf-8?q?a?=');
@@ -80,6 +80,24 @@ describe('parsing a message', () => {
         expect(plain(await parseMessageIn(text, slicing(every)))).toEqual(want);
       }),
       { numRuns: 20 },
+    );
+  });
+});
+
+describe('looking fields up by name', () => {
+  // The index (a few fields), the scan of the noted name hashes (a sliced parse of many) and the plain scan (many, in one step).
+  const many = fc.tuple(messages, fc.integer({ min: 0, max: 2500 })).map(([text, n]) => `${Array.from({ length: n }, (_, i) => `X-F${i % 7}: ${i}\r\n`).join('')}${text}`);
+  const asked = fc.constantFrom('subject', 'x-a', 'to', 'x-f3', 'x-f', 'é', '');
+
+  it('finds the values the line-by-line reading has under that name, however the fields were parsed', async () => {
+    await fc.assert(
+      fc.asyncProperty(many, asked, fc.integer({ min: 1, max: 500 }), async (text, name, every) => {
+        const want = reference(text).headers.filter((h) => h.lname === name).map((h) => h.value);
+        expect(headerValues(parseMessage(text), name)).toEqual(want);
+        expect(indexedHeaderValues(parseMessage(text), name)).toEqual(want);
+        expect(indexedHeaderValues(await parseMessageIn(text, slicing(every)), name)).toEqual(want);
+      }),
+      { numRuns: 60 },
     );
   });
 });
