@@ -4,7 +4,7 @@
  */
 import type { MatchBudget } from '../match/match-types.js';
 import type { Octets } from './octets.js';
-import { ParsedField, unfold } from './parsed-field.js';
+import { nameHash, ParsedField, unfold } from './parsed-field.js';
 
 export { decodedHeaderValue } from './rfc2047.js';
 
@@ -344,13 +344,6 @@ const INDEXED_FIELDS = 2000;
 const fieldIndex = new WeakMap<readonly HeaderField[], Map<string, string[]>>();
 const fieldHashes = new WeakMap<readonly HeaderField[], number[]>();
 const NO_VALUES: readonly string[] = Object.freeze([]);
-
-/** A 32-bit hash of a field name (FNV-1a over its UTF-16 units). */
-function nameHash(name: string): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  return h;
-}
 
 export function indexedHeaderValues(m: SieveMessage, lname: string): readonly string[] {
   const headers = m.headers;

@@ -60,20 +60,27 @@ export class ParsedField implements HeaderField {
   /** Whether its name is `lname` (lower case), read from the text without making a string. */
   isNamed(lname: string): boolean {
     if (this.nameEnd - this.start !== lname.length) return false;
-    for (let i = 0; i < lname.length; i++) {
-      const c = this.text.charCodeAt(this.start + i);
-      if ((c >= 65 && c <= 90 ? c + 32 : c) !== lname.charCodeAt(i)) return false;
-    }
+    for (let i = 0; i < lname.length; i++) if (lowerAscii(this.text.charCodeAt(this.start + i)) !== lname.charCodeAt(i)) return false;
     return true;
   }
 
-  /** nameHash(lname), read from the text: a field name is printable ASCII (RFC 5322 3.6.8), so its lower case is ASCII's. */
+  /** nameHash(lname), read from the text. */
   nameHash(): number {
-    let h = 0x811c9dc5 | 0;
-    for (let i = this.start; i < this.nameEnd; i++) {
-      const c = this.text.charCodeAt(i);
-      h = Math.imul(h ^ (c >= 65 && c <= 90 ? c + 32 : c), 0x01000193);
-    }
-    return h;
+    return nameHash(this.text, this.start, this.nameEnd);
   }
 }
+
+/**
+ * A 32-bit hash of a field name from `from` to `to` in `text` (FNV-1a
+ * over its UTF-16 units), ASCII letters in lower case: a field name is
+ * printable ASCII (RFC 5322 3.6.8), so that is its lower case, and a name
+ * asked for is given in lower case already.
+ */
+export function nameHash(text: string, from = 0, to = text.length): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ lowerAscii(text.charCodeAt(i)), 0x01000193);
+  return h;
+}
+
+/** An ASCII capital's small letter; any other character itself. */
+const lowerAscii = (c: number): number => (c >= 65 && c <= 90 ? c + 32 : c);
