@@ -20,10 +20,11 @@ import { CachedDatasource, type Datasource } from '../sievepp/datasource.js';
 import { openDatasource } from '../sievepp/datasources/index.js';
 import type { MomentumHost } from '../sievepp/host.js';
 import { type GaugeStore, NamedGauges } from '../sievepp/gauges.js';
+import { type ClusterCacheStore, MemoryClusterCaches } from '../sievepp/cluster-caches.js';
 import { includeLoader } from '../sievepp/include-loader.js';
 import { NamedThrottles, type ThrottleStore } from '../sievepp/throttles.js';
 
-export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles' | 'sharedThrottles' | 'gauges'>> & Pick<MomentumHost, 'dkim' | 'dkimDomains' | 'dkimAutoSign' | 'maildir'> & {
+export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles' | 'sharedThrottles' | 'gauges' | 'clusterCaches'>> & Pick<MomentumHost, 'dkim' | 'dkimDomains' | 'dkimAutoSign' | 'maildir'> & {
   close(): void;
 };
 
@@ -35,6 +36,8 @@ export interface MomentumServiceOptions {
   sharedThrottles?: ThrottleStore;
   /** The gauge caches, to keep across reloads (created afresh otherwise). */
   gauges?: GaugeStore;
+  /** The replicated caches (src/store/redis-caches.ts, or this server's), likewise. */
+  clusterCaches?: ClusterCacheStore;
   onLogError?: (file: string, e: unknown) => void;
   /** Datasources that never write (the dry run: a policy's test reads its data and leaves it as it was). */
   readOnly?: boolean;
@@ -69,6 +72,7 @@ export function createMomentumServices(config: Config, options: MomentumServiceO
     throttles: options.throttles ?? new NamedThrottles(),
     sharedThrottles: options.sharedThrottles ?? new NamedThrottles(),
     gauges: options.gauges ?? new NamedGauges(),
+    clusterCaches: options.clusterCaches ?? new MemoryClusterCaches(),
     // ec_dkim_sign's defaults: the opendkim scope (src/config/dkim-sign.ts).
     ...(config.dkimSign ? { dkim: config.dkimSign } : {}),
     ...(config.dkimDomains ? { dkimDomains: config.dkimDomains } : {}),

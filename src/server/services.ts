@@ -60,7 +60,7 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     logger,
   );
 
-  // Sieve++ services: the per-IP counters, named and shared throttles and gauge caches live as long as the process; datasources and CIDR
+  // Sieve++ services: the per-IP counters, named and shared throttles, gauge caches and replicated caches live as long as the process; datasources and CIDR
   // tables are reopened only when their configuration changes.
   const ipCounters = shared.counterStore;
   // A cluster worker's are its primary's: the server's, as a Momentum node's are (src/store/cluster-throttles.ts).
@@ -72,7 +72,7 @@ export function createServices(config: Config, logger: Logger, store: MessageSto
     const key = { datasources: next.datasources.map(({ declaredAt: _d, ...d }) => d), cidrLists: next.cidrLists.map(({ declaredAt: _d, ...c }) => c), file: next.file, dkim: [next.dkimSign, next.dkimDomains && [...next.dkimDomains], next.dkimAutoSign], maildir: next.maildir };
     if (isDeepStrictEqual(key, momentumConfig)) return;
     const previous = services.momentum as MomentumServices | undefined;
-    const created = createMomentumServices(next, { counters: ipCounters, throttles, sharedThrottles: shared.sharedThrottles, gauges, onLogError: (file, e) => logger.warn({ event: 'ec_log_file', file, err: String(e) }, 'ec_log_file failed') });
+    const created = createMomentumServices(next, { counters: ipCounters, throttles, sharedThrottles: shared.sharedThrottles, gauges, clusterCaches: shared.clusterCaches, onLogError: (file, e) => logger.warn({ event: 'ec_log_file', file, err: String(e) }, 'ec_log_file failed') });
     services.momentum = created;
     previous?.close();
     momentumConfig = key;

@@ -17,6 +17,7 @@ import { dkimSignFunctions } from './functions/dkim-sign.js';
 import { errorModeFunctions } from './functions/error-mode.js';
 import { esmtpFunctions } from './functions/esmtp.js';
 import { gaugeCacheFunctions } from './functions/gauge-cache.js';
+import { clusterCacheFunctions } from './functions/cluster-cache.js';
 import { hashFunctions } from './functions/hash.js';
 import { includeFunctions } from './functions/include.js';
 import { interfaceFunctions } from './functions/interfaces.js';
@@ -56,6 +57,7 @@ export function builtinFunctions(): FunctionRegistry {
     ...throttleFunctions,
     ...sharedThrottleFunctions,
     ...gaugeCacheFunctions,
+    ...clusterCacheFunctions,
     ...errorModeFunctions,
     ...rfc2047AddressFunctions,
     ...traceContextFunctions,

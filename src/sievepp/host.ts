@@ -13,6 +13,7 @@ import type { CidrTables } from './cidr.js';
 import type { CounterStore } from './counters.js';
 import type { Datasources } from './datasource.js';
 import type { GaugeStore } from './gauges.js';
+import type { ClusterCacheStore } from './cluster-caches.js';
 import type { ThrottleStore } from './throttles.js';
 
 export interface MomentumContext extends ExecutionContext {
@@ -75,6 +76,8 @@ export interface MomentumHost extends SieveHost {
   liveConnections?(ip: string, mask: number, on: 'listener' | 'service'): number | undefined | Promise<number | undefined>;
   /** ec_gauge_cache_*: the gauge caches, kept for the process's life (gauges.ts). */
   gauges?: GaugeStore;
+  /** ec_cluster_cache_*: the replicated caches, kept for the process's life (cluster-caches.ts). */
+  clusterCaches?: ClusterCacheStore;
   /** ec_spool_space: the sizes of the file system that holds the spool, in octets (statfs(2): its size, what is free, what an unprivileged writer may still take). */
   spoolSpace?(): Promise<{ total: number; free: number; available: number }>;
   /**

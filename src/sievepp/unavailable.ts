@@ -10,7 +10,7 @@ const REASONS: ReadonlyArray<[RegExp, string]> = [
   [/^(ec_)?thread_pool_/, "Momentum's thread pool statistics"],
   // ec_dkim_sign is provided (functions/dkim-sign.ts); DomainKeys (RFC 4870) was made historic by DKIM and nothing here signs with it.
   [/^ec_(dk_|dkim_(?!domains$|responsible_domain$|sign$))/, 'DomainKeys signing (RFC 4870, historic: superseded by DKIM, which ec_dkim_sign provides)'],
-  [/^ec_(bounce_|rfc3464|mem_usage|host_fingerprint|cluster_|config|valid_binding|get_message_(code|spool_name)$)/, "Momentum's delivery queue, cluster and host introspection"],
+  [/^ec_(bounce_|rfc3464|mem_usage|host_fingerprint|cluster_(?!cache_(get|set)$)|config|valid_binding|get_message_(code|spool_name)$)/, "Momentum's delivery queue, cluster and host introspection"],
   [/^pe2_|^ec_url_ripper|^fbl_|^seedlist/, 'a Momentum module smtp-cbv does not include'],
 ];
 

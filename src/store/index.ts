@@ -29,6 +29,9 @@ import { SharedCbvStore } from './shared-cbv-store.js';
 import { NamedThrottles, type ThrottleStore } from '../sievepp/throttles.js';
 import { ClusterThrottles } from './cluster-throttles.js';
 import { RedisThrottles } from './redis-throttles.js';
+import { type ClusterCacheStore, MemoryClusterCaches } from '../sievepp/cluster-caches.js';
+import { ClusterCaches } from './cluster-caches.js';
+import { RedisCaches } from './redis-caches.js';
 
 export { type ConnectionCounter, LocalConnections, RedisConnections } from './connections.js';
 export { RedisLink } from './redis-link.js';
@@ -46,6 +49,8 @@ export interface SharedState {
   duplicates: DuplicateStore;
   /** ec_shared_throttle_*'s throttles: across every process sharing the Redis; without it, this server's (the primary's for workers). */
   sharedThrottles: ThrottleStore;
+  /** ec_cluster_cache_*'s caches: in the Redis when there is one; without it, this server's (the primary's for workers). */
+  clusterCaches: ClusterCacheStore;
   /** Set when Redis is configured. */
   redis?: { link: RedisLink; required: boolean };
   close(): Promise<void>;
@@ -68,10 +73,11 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
   const settings = redisSettings(config);
   // What one server can share: a cluster worker's shared throttles are counted in its primary.
   const serverThrottles = cluster.isWorker ? new ClusterThrottles(config.sivThrottleCacheSize, undefined, 'shared') : new NamedThrottles(config.sivThrottleCacheSize);
+  const serverCaches = cluster.isWorker ? new ClusterCaches() : new MemoryClusterCaches();
   if (!settings) {
     if (!cluster.isWorker) {
       const duplicates = new SqliteDuplicates(duplicatesFile(config), logger);
-      return { cbvStore: local, connections: new LocalConnections(), counterStore: new MemoryCounterStore(), duplicates, sharedThrottles: serverThrottles, close: async () => duplicates.close() };
+      return { cbvStore: local, connections: new LocalConnections(), counterStore: new MemoryCounterStore(), duplicates, sharedThrottles: serverThrottles, clusterCaches: serverCaches, close: async () => duplicates.close() };
     }
     // A cluster worker keeps these in its primary, so they are the server's (cluster-connections.ts,
     // cluster-counters.ts, cluster-cbv.ts, cluster-flights.ts, cluster-duplicates.ts).
@@ -83,6 +89,7 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
       counterStore: new ClusterCounterStore(),
       duplicates: new ClusterDuplicates(),
       sharedThrottles: serverThrottles,
+      clusterCaches: serverCaches,
       close: async () => undefined,
     };
   }
@@ -96,6 +103,7 @@ export function createSharedState(config: Config, logger: Logger): SharedState {
     counterStore: new SharedCounterStore(link),
     duplicates: new RedisDuplicates(link),
     sharedThrottles: new RedisThrottles(link, serverThrottles),
+    clusterCaches: new RedisCaches(link, serverCaches),
     redis: { link, required: settings.required },
     async close() {
       await connections.stop();

@@ -4,8 +4,8 @@
  * per-IP series, the CBV verdict cache and probe limits, single flight,
  * RFC 7352's duplicate-tracking list, and the named throttles and gauge
  * caches (which it keeps with Redis too: they are one server's,
- * cluster-throttles.ts, cluster-gauges.ts) and shared throttles (with
- * Redis, for while it cannot be reached).
+ * cluster-throttles.ts, cluster-gauges.ts) and shared throttles and
+ * replicated caches (with Redis, for while it cannot be reached).
  * One entry point, so that the primary hands every worker message to all
  * of them and forgets a dead worker in all of them.
  */
@@ -15,6 +15,7 @@ import { CounterTally } from './cluster-counters.js';
 import { DuplicateTally } from './cluster-duplicates.js';
 import { FlightTally } from './cluster-flights.js';
 import { GaugeTally } from './cluster-gauges.js';
+import { CacheTally } from './cluster-caches.js';
 import { SqliteDuplicates } from './sqlite-duplicates.js';
 import { ThrottleTally } from './cluster-throttles.js';
 import type { Logger } from 'pino';
@@ -38,9 +39,10 @@ export function primaryState(cbvCacheEntries: number, o: { duplicatesFile?: stri
   const throttles = new ThrottleTally(o.throttles ?? 1000);
   const sharedThrottles = new ThrottleTally(o.throttles ?? 1000, 'shared');
   const gauges = new GaugeTally();
+  const caches = new CacheTally();
   return {
     handle: (worker, message) =>
-      connections.handle(worker, message) || counters.handle(worker, message) || cbv.handle(worker, message) || flights.handle(worker, message) || duplicates.handle(worker, message) || throttles.handle(worker, message) || sharedThrottles.handle(worker, message) || gauges.handle(worker, message),
+      connections.handle(worker, message) || counters.handle(worker, message) || cbv.handle(worker, message) || flights.handle(worker, message) || duplicates.handle(worker, message) || throttles.handle(worker, message) || sharedThrottles.handle(worker, message) || gauges.handle(worker, message) || caches.handle(worker, message),
     forget: (workerId) => {
       connections.forget(workerId);
       cbv.forget(workerId);

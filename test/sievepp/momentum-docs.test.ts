@@ -16,6 +16,7 @@ import { MemoryCounterStore } from '../../src/sievepp/counters.js';
 import { CachedDatasource, DEFAULT_CACHE } from '../../src/sievepp/datasource.js';
 import { openDatasource } from '../../src/sievepp/datasources/index.js';
 import { NamedGauges } from '../../src/sievepp/gauges.js';
+import { MemoryClusterCaches } from '../../src/sievepp/cluster-caches.js';
 import type { MomentumHost } from '../../src/sievepp/host.js';
 import { getValue } from '../../src/sievepp/values.js';
 import { LocalConnections } from '../../src/store/connections.js';
@@ -495,6 +496,14 @@ describe.skipIf(!present)("Momentum's documented examples (skipped: ../shared/mo
       expect(acts(await run('117-ec-spool-space.siv', { host: { spoolSpace: async () => ({ total: 100 * gib, free: 60 * gib, available: 55 * gib }) } }))).toEqual([]);
       // Without a spool the call is a runtime error, not a made-up answer.
       expect((await run('117-ec-spool-space.siv')).errors.map((e) => e.message).join(' ')).toMatch(/ec_spool_space: this host has no spool/);
+    });
+
+    it("054: ec_cluster_cache_get reads what ec_cluster_cache_set (its page's example) kept; nothing kept reads as empty", async () => {
+      const host: MomentumHost = { clusterCaches: new MemoryClusterCaches(), now: () => new Date(0) };
+      expect(logs(await run('054-ec-cluster-cache-get.siv', { host }))).toEqual(['mykey: ']);
+      // The set page's example, as printed there (sieve-ref-ec-cluster-cache-set.md): a ttl of "0" never expires.
+      ok(await runPP('ec_cluster_cache_set "mycache" "mykey" "myvalue" "0";', { compile: { functions: productFunctions() }, host }));
+      expect(logs(await run('054-ec-cluster-cache-get.siv', { host: { ...host, now: () => new Date(365 * 86_400_000) } }))).toEqual(['mykey: myvalue']);
     });
 
     it('066: ec_gauge_cache counts each authenticated user\'s messages; past 10 the next is refused', async () => {
