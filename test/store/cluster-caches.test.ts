@@ -38,7 +38,8 @@ async function connect(url: string, prefix: string): Promise<RedisLink> {
 describe('the ttl (sieve-ref-ec-cluster-cache-set.md)', () => {
   it('is seconds, or minutes or hours ending in "M" or "H"; "0" never expires; anything else is refused', () => {
     expect(['0', '30', '5M', '2h', ' 7 '].map(clusterCacheTtl)).toEqual([0, 30_000, 300_000, 7_200_000, 7000]);
-    for (const bad of ['', '-1', '1.5', '5s', 'H', '1 day']) expect(clusterCacheTtl(bad)).toHaveProperty('problem');
+    expect(clusterCacheTtl(String(2 ** 31 - 1))).toBe((2 ** 31 - 1) * 1000);
+    for (const bad of ['', '-1', '1.5', '5s', 'H', '1 day', String(2 ** 31), '99999999999999999999H']) expect(clusterCacheTtl(bad)).toHaveProperty('problem');
   });
 });
 
@@ -53,6 +54,21 @@ describe('in the process', () => {
     // A set again replaces the value and its ttl.
     c.set('b', 'k', 'again', 10, 5);
     expect([c.get('b', 'k', 14), c.get('b', 'k', 15)]).toEqual(['again', undefined]);
+  });
+
+  it('holds at most its characters, dropping the entries set longest ago, and never a value larger than all of them', () => {
+    // Each entry here is 'c\0k' (3 characters) and a value.
+    const c = new MemoryClusterCaches(100, 20);
+    c.set('c', '1', 'x'.repeat(7), 0, 0);
+    c.set('c', '2', 'y'.repeat(7), 0, 0);
+    c.set('c', '3', 'z'.repeat(7), 0, 0);
+    expect(['1', '2', '3'].map((k) => c.get('c', k, 0)?.length)).toEqual([undefined, 7, 7]);
+    c.set('c', '4', 'w'.repeat(30), 0, 0);
+    expect(['2', '3', '4'].map((k) => c.get('c', k, 0)?.length)).toEqual([7, 7, undefined]);
+    // Replacing a value frees what the old one held.
+    c.set('c', '2', 'v'.repeat(7), 0, 0);
+    c.set('c', '3', 'u'.repeat(7), 0, 0);
+    expect(['2', '3'].map((k) => c.get('c', k, 0))).toEqual(['v'.repeat(7), 'u'.repeat(7)]);
   });
 
   it('holds at most its capacity, dropping the entry set longest ago', () => {
