@@ -3,8 +3,9 @@
  * hosts would: SMTP sessions spread over both make one probe per address
  * and stay within one per-domain rate between them, a verdict learnt by
  * one answers the other, a shared throttle counts both processes' messages,
- * and Redis dying mid-run costs no session its answer (docs/operations.md,
- * "Failure modes").
+ * a value one keeps in a replicated cache the other reads, and Redis dying
+ * mid-run costs no session its answer (docs/operations.md, "Failure
+ * modes").
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -28,6 +29,7 @@ const servers: Array<{ child: ChildProcess; smtp: number; ops: number; out: () =
 /**
  * The rcptto phase reads the verdict, so each session waits for it; a rejected sender is refused.
  * Mail from throttled@ counts in a shared throttle of 3 messages every 10 minutes (ec_shared_throttle_*).
+ * Mail from cacheset@ keeps a value in a replicated cache, and mail from cacheget@ is answered 452 once it reads it (ec_cluster_cache_*).
  */
 const RCPT = `require ["environment", "reject", "envelope"];
 if environment :is "vnd.smtp-cbv.smtp_cbv_result" "error" { reject "sender rejected"; }
@@ -36,6 +38,11 @@ if envelope :localpart :is "from" "throttled" {
   ec_shared_throttle_inc "rcpt";
   $over = ec_shared_throttle_check "rcpt";
   if ec_test :is $over "true" { ec_action 451 "4.7.1 over the shared rate"; }
+}
+if envelope :localpart :is "from" "cacheset" { ec_cluster_cache_set "hosts" "k" "kept by one" "0"; }
+if envelope :localpart :is "from" "cacheget" {
+  $v = ec_cluster_cache_get "hosts" "k";
+  if ec_test :is $v "kept by one" { ec_action 452 "4.7.1 read what the other process kept"; }
 }
 `;
 
@@ -151,6 +158,13 @@ describe.skipIf(NO_REDIS)('two serve processes sharing one Redis (needs redis-se
     const codes = [];
     for (const s of [a, b, a, b, a]) codes.push(await session(s.smtp, 'throttled@example.test'));
     expect(codes).toEqual([250, 250, 250, 451, 451]);
+  }, 60_000);
+
+  it('a value one process keeps in a replicated cache, the other reads', async () => {
+    const [a, b] = servers as [(typeof servers)[0], (typeof servers)[0]];
+    expect(await session(b.smtp, 'cacheget@example.test')).toBe(250);
+    expect(await session(a.smtp, 'cacheset@example.test')).toBe(250);
+    expect(await session(b.smtp, 'cacheget@example.test')).toBe(452);
   }, 60_000);
 
   it('Redis killed mid-run: sessions keep their answers from local state; the shared state is used again when it returns', async () => {
