@@ -6,8 +6,9 @@
  * once and `max_connections_per_ip` from one address, all workers together,
  * and Momentum's per-IP series (ec_ip_connections), named throttles
  * (ec_throttle_*), without Redis shared throttles (ec_shared_throttle_*),
- * gauge caches (ec_gauge_cache_*) and live connections
- * (audit_connections_on_service) counted over every worker.
+ * gauge caches (ec_gauge_cache_*), replicated caches (ec_cluster_cache_*)
+ * and live connections (audit_connections_on_service) counted over every
+ * worker.
  *
  * The CBV state without Redis: one per-domain probe rate for all workers,
  * and one verdict cache.
@@ -215,6 +216,11 @@ describe('serve --workers: named throttles', () => {
 describe('serve --workers: gauge caches and live connections', () => {
   it('moves one gauge for both workers together: the third connection is refused', async () => {
     await thirdRefused('gauged', 'ec_gauge_cache_init "connects" 10 300;\nec_gauge_cache_inc "connects" "all";\n$n = ec_gauge_cache_get "connects" "all";\nif ec_test :value "gt" :comparator "i;ascii-numeric" $n "2" { ec_action 421 "4.7.0 gauged"; }\n', '421 4.7.0 gauged');
+  }, 90_000);
+
+  it('keeps one replicated cache for both workers, without Redis: what one worker kept, the other reads', async () => {
+    // Each connection adds an x to the value; the third reads two, whichever worker took each.
+    await thirdRefused('cached', '$n = ec_cluster_cache_get "connects" "seen";\nec_cluster_cache_set "connects" "seen" "${n}x" "0";\nif ec_test :matches "${n}" "xx*" { ec_action 421 "4.7.0 cached"; }\n', '421 4.7.0 cached');
   }, 90_000);
 
   it("counts audit_connections_on_service over both workers' open connections", async () => {
