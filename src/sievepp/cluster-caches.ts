@@ -18,7 +18,7 @@
 export const CLUSTER_CACHE_ENTRIES = 100_000;
 /** The most characters their names, keys and values hold together. */
 export const CLUSTER_CACHE_CHARS = 32 * 1024 * 1024;
-/** The longest ttl, in seconds (about 68 years): past it a number is no time a cache could mean, and Redis's expiry would overflow. */
+/** The longest ttl, in seconds (about 68 years): no cache means longer, and a number far past it would overflow Redis's expiry (an error for the SET). */
 const MAX_TTL_SECONDS = 2 ** 31 - 1;
 
 export interface ClusterCacheStore {
