@@ -21,6 +21,9 @@ describe('ec_rfc2047_encode_addresses', () => {
     ['Plain Name <p@example.com>', 'Plain Name <p@example.com>'],
     ['"Smith, John" <js@example.com>', '"Smith, John" <js@example.com>'],
     ['friends: Jörg <j@example.de>, a@b.example;', 'friends: =?UTF-8?Q?J=C3=B6rg?= <j@example.de>, a@b.example;'],
+    // An ASCII special beside the name's other characters goes into the encoded-word too: left out, "(" would open a comment (RFC 5322 3.2.2).
+    ['"( ¡" <a@example.com>', '=?UTF-8?Q?=28_=C2=A1?= <a@example.com>'],
+    ['"Jörg (Sales), <x>" <j@example.de>', '=?UTF-8?Q?J=C3=B6rg_=28Sales=29=2C_=3Cx=3E?= <j@example.de>'],
     ['not an address list', 'not an address list'],
     ['', ''],
   ])('%s', (given, expected) => {

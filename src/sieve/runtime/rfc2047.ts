@@ -55,8 +55,18 @@ export const needsEncoding = (value: string): boolean => NON_ASCII.test(value);
 export const encodedHeaderValue = (value: string): string => (needsEncoding(value) ? libmime().encodeWords(value, 'Q') : value);
 
 /**
- * Text for a header field we write (a display name, an added field's
- * value) as UTF-8 Q encoded-words (RFC 2047 4.2, 5), each short enough for
- * the field to be folded between them (RFC 5322 2.1.1).
+ * Unstructured text for a header field we write (an added field's value)
+ * as UTF-8 Q encoded-words where it is not ASCII (RFC 2047 4.2, 5 (1)),
+ * each short enough for the field to be folded between them (RFC 5322
+ * 2.1.1).
  */
 export const encodedWords = (text: string): string => libmime().encodeWords(text, 'Q', 52, 'utf-8');
+
+/**
+ * A phrase (a display name) as UTF-8 Q encoded-words, all of it: in a
+ * phrase the words beside an encoded-word must be atoms (RFC 2047 5 (3)),
+ * and encodedWords would leave ASCII specials such as "(" beside it, which
+ * a reader takes for a comment. libmime writes in a word only letters,
+ * digits and "!*+-/=", as 5 (3) allows, the rest as =XX.
+ */
+export const encodedPhrase = (text: string): string => libmime().encodeWord(text, 'Q', 52);

@@ -12,7 +12,7 @@
 import { createRequire } from 'node:module';
 import type addressparser from 'nodemailer/lib/addressparser';
 import { quotedString } from '../../sieve/runtime/address.js';
-import { encodedWords } from '../../sieve/runtime/rfc2047.js';
+import { encodedPhrase } from '../../sieve/runtime/rfc2047.js';
 import { argString, type SieveFunction } from '../functions.js';
 
 type Parsed = ReturnType<typeof addressparser>[number];
@@ -23,10 +23,10 @@ const parser = () => (parse ??= createRequire(import.meta.url)('nodemailer/lib/a
 const PHRASE = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]+$/;
 const ASCII = /^[\x20-\x7e]*$/;
 
-/** A display name as a phrase: atoms as they are, ASCII otherwise quoted, anything else encoded-words. */
+/** A display name as a phrase: atoms as they are, ASCII otherwise quoted, anything else encoded-words, the whole name. */
 function phrase(name: string): string {
   if (PHRASE.test(name) && !/^ | $|  /.test(name)) return name;
-  return ASCII.test(name) ? quotedString(name) : encodedWords(name);
+  return ASCII.test(name) ? quotedString(name) : encodedPhrase(name);
 }
 
 function written(a: Parsed): string {
