@@ -36,7 +36,8 @@ describe('FileRange', () => {
     await writeFile(path, data);
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: data.length - 1 }), fc.integer({ min: 1, max: 300_000 }), fc.integer({ min: 1, max: 70_000 }), async (start, length, into) => {
-        const size = Math.min(length, data.length - start);
+        // At most 2,000 reads a range: one of 300,000 octets read an octet at a time took 10 s, past the test's timeout.
+        const size = Math.min(length, data.length - start, into * 2000);
         const r = new FileRange(path, start, size);
         const want = data.subarray(start, start + size);
         expect((await collect(r.chunks(Buffer.alloc(into)))).equals(want)).toBe(true);
