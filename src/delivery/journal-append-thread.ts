@@ -8,9 +8,19 @@
  * The envelope journal of one spool: one file open for appending at a
  * time, written only by this thread. Records appended while a commit runs
  * wait for the next one, which writes them all with one write(2) and makes
- * them durable with one fdatasync(2) (the file's size is among what it
- * flushes: the records appended are data a read needs). A new file's name
- * is made durable by its directory's fsync, once, with its first commit.
+ * them durable with one fdatasync(2). A new file's name is made durable by
+ * its directory's fsync, once, with its first commit.
+ *
+ * The file is written with zeros ahead of its records, ZERO_AHEAD octets
+ * at a time, and records overwrite them. A commit whose records grew the
+ * file changes its size and its blocks, which fdatasync(2) must make
+ * durable too: on ext4 that means waiting for the file system's journal to
+ * commit everything else changed meanwhile, the message files made and
+ * renamed, and for the checkpoints' syncfs (journal-checkpoint-thread.ts)
+ * to finish. A commit into blocks already written and synced flushes only
+ * its own data, and waits much less under load (docs/server.md, "The
+ * spool"). A reader stops at the zeros as at a torn line (no line break
+ * follows them), and a journal closed past its size is cut to its records.
  */
 
 /** Where a record went: its journal file and the offset it starts at. */
@@ -25,7 +35,6 @@ export interface AppenderTools {
   journalLimit: number;
   /** Journal files a thread of this process opened before it died (SpoolWriterData.adopt): compacted as this thread's own closed ones. */
   adopted: string[];
-  writeAll(fd: number, bytes: Uint8Array): void;
   fsyncDir(dir: string): Promise<void>;
   /** Called when a journal file is opened (SpoolOpened). */
   opened(file: string): void;
@@ -58,7 +67,10 @@ interface Journal {
   fd: number | undefined;
   /** The open file's path. */
   file: string;
+  /** Where the next record starts. */
   size: number;
+  /** The file holds zeros, written and synced, up to here. */
+  zeroed: number;
   named: boolean;
   committing: boolean;
   waiting: Array<{ record: string; tracked: boolean; resolve: (at: RecordAt) => void; reject: (e: unknown) => void }>;
@@ -66,7 +78,7 @@ interface Journal {
   unwritten: Set<number>;
 }
 
-export function journalAppender({ journalLimit, adopted, writeAll, fsyncDir, opened, rolled }: AppenderTools): JournalAppender {
+export function journalAppender({ journalLimit, adopted, fsyncDir, opened, rolled }: AppenderTools): JournalAppender {
   const fs = process.getBuiltinModule('node:fs');
   const path = process.getBuiltinModule('node:path');
   const { randomBytes } = process.getBuiltinModule('node:crypto');
@@ -74,6 +86,9 @@ export function journalAppender({ journalLimit, adopted, writeAll, fsyncDir, ope
   const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
   const fdatasync = promisify(fs.fdatasync);
   const bootId = readBootId();
+  /** How far ahead of its records a journal is written with zeros: about one commit in every half of this many octets of records grows the file. */
+  const ZERO_AHEAD = 1 << 20;
+  const ZEROES = Buffer.alloc(ZERO_AHEAD);
 
   // journal-restore.ts's currentBootId, which start-up compares with this; a copy, as this program can import nothing.
   function readBootId(): string | undefined {
@@ -88,7 +103,7 @@ export function journalAppender({ journalLimit, adopted, writeAll, fsyncDir, ope
 
   function journalOf(dir: string): Journal {
     let j = journals.get(dir);
-    if (!j) journals.set(dir, (j = { dir, fd: undefined, file: '', size: 0, named: false, committing: false, waiting: [], unwritten: new Set() }));
+    if (!j) journals.set(dir, (j = { dir, fd: undefined, file: '', size: 0, zeroed: 0, named: false, committing: false, waiting: [], unwritten: new Set() }));
     return j;
   }
 
@@ -108,6 +123,14 @@ export function journalAppender({ journalLimit, adopted, writeAll, fsyncDir, ope
 
   function closeJournal(j: Journal): void {
     if (j.fd === undefined) return;
+    // The zeros ahead cut off, so that a closed journal ends with its last record, as a compacted one does.
+    // After a failed write, records past j.size were refused: cutting them off is right too. A failure leaves the
+    // zeros, which every reader passes over.
+    try {
+      fs.ftruncateSync(j.fd, j.size);
+    } catch {
+      // The zeros stay.
+    }
     fs.closeSync(j.fd);
     j.fd = undefined;
     closedIn(j.dir).add(j.file);
@@ -129,9 +152,10 @@ export function journalAppender({ journalLimit, adopted, writeAll, fsyncDir, ope
       if (j.fd === undefined) {
         // Sortable by time; unique across processes (each has its own journal) and threads.
         j.file = path.join(j.dir, journalName());
-        j.fd = fs.openSync(j.file, CREATE | fs.constants.O_APPEND, 0o600);
+        j.fd = fs.openSync(j.file, CREATE, 0o600);
         opened(j.file);
         j.size = 0;
+        j.zeroed = 0;
         j.named = false;
         j.unwritten = new Set();
         // The machine's boot, first: start-up restores unsynced messages only after a reboot (maildir.ts, "Journal first").
@@ -148,8 +172,14 @@ export function journalAppender({ journalLimit, adopted, writeAll, fsyncDir, ope
         }
       }
       const file = j.file;
-      writeAll(j.fd, bytes);
+      writeAt(j.fd, bytes, j.size);
       j.size += bytes.length;
+      // Zeros ahead, written with this commit's records (so synced with them) once half of those ahead are used.
+      if (j.size + ZERO_AHEAD / 2 > j.zeroed) {
+        const from = Math.max(j.size, j.zeroed);
+        j.zeroed = j.size + ZERO_AHEAD;
+        writeAt(j.fd, ZEROES.subarray(0, j.zeroed - from), from);
+      }
       await Promise.all([fdatasync(j.fd), j.named ? undefined : fsyncDir(j.dir)]);
       j.named = true;
       batch.forEach((b, i) => b.resolve({ file, offset: offsets[i] ?? -1 }));
@@ -166,6 +196,12 @@ export function journalAppender({ journalLimit, adopted, writeAll, fsyncDir, ope
       // Records that arrived during this commit waited for it to end: theirs starts now.
       if (j.waiting.length) void commit(j);
     }
+  }
+
+  /** Writes all of `bytes` at `offset` of the file. */
+  function writeAt(fd: number, bytes: Uint8Array, offset: number): void {
+    // write(2) may write less than asked: the rest follows.
+    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, bytes.length - off, offset + off);
   }
 
   /** Sortable by time; unique across processes (each has its own journal) and threads; a running process's are left alone by another's start-up. */

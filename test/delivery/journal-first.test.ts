@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MaildirSpool } from '../../src/delivery/maildir.js';
 import { SpoolWriter } from '../../src/delivery/spool-writer.js';
+import { records } from '../helpers/journal-records.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -26,7 +27,7 @@ const thisBoot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 async function journalLines(spoolDir: string): Promise<Array<Record<string, unknown>>> {
   const out: Array<Record<string, unknown>> = [];
   for (const name of (await readdir(join(spoolDir, 'envelopes'))).sort()) {
-    for (const line of (await readFile(join(spoolDir, 'envelopes', name), 'utf8')).split('\n')) if (line) out.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of records(await readFile(join(spoolDir, 'envelopes', name), 'utf8'))) out.push(JSON.parse(line) as Record<string, unknown>);
   }
   return out;
 }
@@ -65,6 +66,37 @@ describe('journal first', () => {
     const after = await journalLines(spool.dir);
     expect(after).toEqual([{ id: m.id, ...envelope, folder: 'INBOX' }]);
     expect(await spool.envelopes()).toEqual(new Map([[m.id, { id: m.id, ...envelope, folder: 'INBOX' }]]));
+  });
+
+  it('commits records into zeros written ahead of them, so that a commit does not change the file\'s size; a journal closed past its size ends with its last record', async () => {
+    // A commit that grows the file must wait, on ext4, for the file system's journal to commit whatever else
+    // changed meanwhile; one into blocks already written does not (journal-append-thread.ts).
+    const writer = new SpoolWriter({ journalLimit: 1 << 30 });
+    const spool = new MaildirSpool(join(dir, 'spool'), writer);
+    await spool.init();
+    await spool.deliver('INBOX', Buffer.from('one'), envelope);
+    const [name] = await readdir(spool.envelopeDir);
+    const file = join(spool.envelopeDir, name!);
+    const first = await readFile(file);
+    const used = first.indexOf(0);
+    expect(used).toBeGreaterThan(0);
+    expect(first[used - 1]).toBe(0x0a);
+    expect(first.subarray(used).every((b) => b === 0)).toBe(true);
+    for (const body of ['two', 'three']) await spool.deliver('INBOX', Buffer.from(body), envelope);
+    expect((await stat(file)).size).toBe(first.length);
+    expect(records(await readFile(file, 'utf8'))).toHaveLength(4);
+
+    // Past its size (every commit here), a journal is closed and cut to its records.
+    const rolling = new SpoolWriter({ journalLimit: 1 });
+    const other = new MaildirSpool(join(dir, 'other'), rolling);
+    rolling.onRoll(other.envelopeDir, () => undefined);
+    await other.init();
+    await other.deliver('INBOX', Buffer.from('one'), envelope);
+    const [closed] = await readdir(other.envelopeDir);
+    const text = await readFile(join(other.envelopeDir, closed!));
+    expect(text.includes(0)).toBe(false);
+    expect(records(text.toString('utf8'))).toHaveLength(2);
+    expect(text[text.length - 1]).toBe(0x0a);
   });
 
   it('compaction while running drops the octets of the messages it keeps, and the records of those gone', async () => {

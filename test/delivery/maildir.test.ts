@@ -7,6 +7,7 @@ import type { Worker } from 'node:worker_threads';
 import { readRecords } from '../../src/delivery/envelope-journal.js';
 import { MaildirSpool } from '../../src/delivery/maildir.js';
 import { SpoolWriter, spoolWriter } from '../../src/delivery/spool-writer.js';
+import { records } from '../helpers/journal-records.js';
 
 let dir: string;
 let spool: MaildirSpool;
@@ -33,7 +34,7 @@ describe('MaildirSpool', () => {
     // One line per message in one journal file, not a file per message: after the machine's boot, the record with the message's octets (journal first).
     const journals = await readdir(join(dir, 'spool', 'envelopes'));
     expect(journals).toHaveLength(1);
-    const [boot, record] = (await readFile(join(dir, 'spool', 'envelopes', journals[0]!), 'utf8')).split('\n').map((l) => (l ? JSON.parse(l) : l));
+    const [boot, record] = records(await readFile(join(dir, 'spool', 'envelopes', journals[0]!), 'utf8')).map((l) => JSON.parse(l) as unknown);
     expect(boot).toEqual({ boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() });
     expect(record).toEqual({ id: m.id, ...envelope, folder: 'INBOX', octets: Buffer.from('Subject: hi\r\n\r\nbody\r\n').toString('base64') });
     expect(await readdir(join(dir, 'spool', 'tmp'))).toEqual([]);
