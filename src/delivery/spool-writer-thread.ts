@@ -9,11 +9,13 @@
  * (docs/server.md, "The spool"). A large message is written from the event
  * loop, and only its envelope record comes here: the journal has one writer.
  *
- * The thread makes its fdatasync and fsync calls through the thread pool,
- * so that concurrent messages' syncs run side by side and are committed
- * together by the file system; the calls that only change the page cache
- * (open, write, rename, close) it makes in line. Each call through the pool
- * is a hand-off to a pool thread and back and a promise, and in line those
+ * The thread makes the fdatasync and fsync calls of messages' files and of
+ * directories through the thread pool, so that concurrent messages' syncs
+ * run side by side and are committed together by the file system; the
+ * calls that only change the page cache (open, write, rename, close) it
+ * makes in line, and the journal's fdatasync too, one commit at a time
+ * (journal-append-thread.ts says why). Each call through the pool is a
+ * hand-off to a pool thread and back and a promise, and in line those
  * four cost the spool about a sixth less CPU per message (docs/server.md,
  * "The spool"). Making every call in line was tried and lost: one
  * thread then made every message's syncs in turn, and became the limit.
@@ -116,8 +118,8 @@ export function spoolWriterThread(
         const recorded = journal(dir, withOctets(job.record.line, f.bytes), true);
         let at: RecordAt | undefined;
         try {
-          // The file is made in tmp/ while the record's commit runs (the message handler below starts it once every job
-          // of the batch has queued its record): creating a file is the dearest call here, and tmp/ is emptied at start-up.
+          // The file is made in tmp/ before the record's commit, which starts after this turn (journal-append-thread.ts),
+          // once every job of the batch has queued its record; tmp/ is emptied at start-up.
           await undefined;
           const fd = fs.openSync(f.tmp, CREATE, 0o600);
           made.push(f.tmp);
@@ -177,7 +179,5 @@ export function spoolWriterThread(
         (e: unknown) => reply({ seq: job.seq, error: { message: (e as Error).message }, dirSyncs: 0 }),
       );
     }
-    // Every job of the batch has queued its record: their commit starts now, and journal-first files are made while it runs.
-    appender.commitWaiting();
   });
 }
