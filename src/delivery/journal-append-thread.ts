@@ -131,9 +131,8 @@ export function journalAppender({ journalLimit, adopted, fsyncDir, opened, rolle
 
   function closeJournal(j: Journal): void {
     if (j.fd === undefined) return;
-    // The zeros ahead cut off, so that a closed journal ends with its last record, as a compacted one does.
-    // After a failed write, records past j.size were refused: cutting them off is right too. A failure leaves the
-    // zeros, which every reader passes over.
+    // The zeros ahead cut off, so that a closed journal ends with its last record, as a compacted one does; after a
+    // failed commit, its records too (commit sets j.size back). A failure leaves them, which every reader passes over.
     try {
       fs.ftruncateSync(j.fd, j.size);
     } catch {
@@ -156,6 +155,8 @@ export function journalAppender({ journalLimit, adopted, fsyncDir, opened, rolle
     j.committing = true;
     const batch = j.waiting;
     j.waiting = [];
+    /** Where this commit's records start: a commit that fails is cut off there. */
+    let start: number | undefined;
     try {
       if (j.fd === undefined) {
         // Sortable by time; unique across processes (each has its own journal) and threads.
@@ -180,6 +181,7 @@ export function journalAppender({ journalLimit, adopted, fsyncDir, opened, rolle
         }
       }
       const file = j.file;
+      start = j.size;
       writeAt(j.fd, bytes, j.size);
       j.size += bytes.length;
       // Zeros ahead, written with this commit's records (so synced with them) once half of those ahead are used.
@@ -198,7 +200,10 @@ export function journalAppender({ journalLimit, adopted, fsyncDir, opened, rolle
       }
     } catch (e) {
       for (const b of batch) b.reject(e);
-      // After a failed write or sync what the file holds is unknown (fsync(2)): later records go to a new file.
+      // After a failed write or sync what the file holds is unknown (fsync(2)): later records go to a new file. This
+      // commit's records were refused (their clients hear 451): cut off, or start-up after a reboot would write their
+      // messages back from the octets they carry.
+      if (start !== undefined) j.size = start;
       closeJournal(j);
     } finally {
       j.committing = false;
