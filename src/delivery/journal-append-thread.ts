@@ -23,12 +23,14 @@
  * The file is written with zeros ahead of its records, ZERO_AHEAD octets
  * at a time, and records overwrite them. A commit whose records grew the
  * file changes its size and its blocks, which fdatasync(2) must make
- * durable too: on ext4 that means waiting for the file system's journal to
- * commit everything else changed meanwhile, the message files made and
- * renamed, and for the checkpoints' syncfs (journal-checkpoint-thread.ts)
- * to finish. A commit into blocks already written and synced flushes only
- * its own data, and waits much less under load (docs/server.md, "The
- * spool"). A reader stops at the zeros as at a torn line (no line break
+ * durable too, with the file's inode: on ext4 with its journal (the
+ * default) a commit of that journal, which carries every other change made
+ * meanwhile (the message files made and renamed); without one (the
+ * benchmark's machine) a write of the inode's table block, which the files
+ * made meanwhile share and a checkpoint's syncfs (journal-checkpoint-thread.ts)
+ * may be writing. A commit into blocks already written and synced flushes
+ * only its own data, and waits much less under load (docs/server.md, "The
+ * spool"; measured without ext4's journal). A reader stops at the zeros as at a torn line (no line break
  * follows them), and a journal closed past its size is cut to its records.
  */
 

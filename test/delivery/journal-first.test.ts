@@ -73,8 +73,8 @@ describe('journal first', () => {
   });
 
   it('commits records into zeros written ahead of them, so that a commit does not change the file\'s size; a journal closed past its size ends with its last record', async () => {
-    // A commit that grows the file must wait, on ext4, for the file system's journal to commit whatever else
-    // changed meanwhile; one into blocks already written does not (journal-append-thread.ts).
+    // A commit that grows the file must make its inode durable too, with whatever else changed meanwhile;
+    // one into blocks already written does not (journal-append-thread.ts).
     const writer = new SpoolWriter({ journalLimit: 1 << 30 });
     const spool = new MaildirSpool(join(dir, 'spool'), writer);
     await spool.init();
