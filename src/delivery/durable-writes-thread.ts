@@ -24,8 +24,8 @@ export interface DurableWrites {
   syncDir(dir: string, onStart?: () => void): Promise<void>;
   /** One fsync(2) of `dir`, not shared. */
   fsyncDir(dir: string): Promise<void>;
-  /** Writes all of `bytes` to `fd`, in line. */
-  writeAll(fd: number, bytes: Uint8Array): void;
+  /** Writes all of `bytes` to `fd`, in line: at `position` when one is given, else at the file's offset. */
+  writeAll(fd: number, bytes: Uint8Array, position?: number): void;
   /** Creates `file` (never over an existing name) with `bytes`, and makes its content durable (fdatasync, as maildir.ts explains); `made` gets its name once it exists. */
   createDurably(file: string, bytes: Uint8Array, made: string[]): Promise<void>;
 }
@@ -75,9 +75,9 @@ export function durableWrites(): DurableWrites {
     }
   }
 
-  function writeAll(fd: number, bytes: Uint8Array): void {
+  function writeAll(fd: number, bytes: Uint8Array, position?: number): void {
     // write(2) may write less than asked: the rest follows.
-    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, bytes.length - off, position === undefined ? null : position + off);
   }
 
   async function createDurably(file: string, bytes: Uint8Array, made: string[]): Promise<void> {

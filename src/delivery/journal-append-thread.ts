@@ -30,8 +30,9 @@
  * made meanwhile share and a checkpoint's syncfs (journal-checkpoint-thread.ts)
  * may be writing. A commit into blocks already written and synced flushes
  * only its own data, and waits much less under load (docs/server.md, "The
- * spool"; measured without ext4's journal). A reader stops at the zeros as at a torn line (no line break
- * follows them), and a journal closed past its size is cut to its records.
+ * spool"; measured without ext4's journal). A reader stops at the zeros as
+ * at a torn line (no line break follows them), and a journal closed past
+ * its size is cut to its records.
  */
 
 /** Where a record went: its journal file and the offset it starts at. */
@@ -46,6 +47,7 @@ export interface AppenderTools {
   journalLimit: number;
   /** Journal files a thread of this process opened before it died (SpoolWriterData.adopt): compacted as this thread's own closed ones. */
   adopted: string[];
+  writeAll(fd: number, bytes: Uint8Array, position?: number): void;
   fsyncDir(dir: string): Promise<void>;
   /** Called when a journal file is opened (SpoolOpened). */
   opened(file: string): void;
@@ -87,7 +89,7 @@ interface Journal {
   unwritten: Set<number>;
 }
 
-export function journalAppender({ journalLimit, adopted, fsyncDir, opened, rolled }: AppenderTools): JournalAppender {
+export function journalAppender({ journalLimit, adopted, writeAll, fsyncDir, opened, rolled }: AppenderTools): JournalAppender {
   const fs = process.getBuiltinModule('node:fs');
   const path = process.getBuiltinModule('node:path');
   const { randomBytes } = process.getBuiltinModule('node:crypto');
@@ -184,13 +186,13 @@ export function journalAppender({ journalLimit, adopted, fsyncDir, opened, rolle
       }
       const file = j.file;
       start = j.size;
-      writeAt(j.fd, bytes, j.size);
+      writeAll(j.fd, bytes, j.size);
       j.size += bytes.length;
       // Zeros ahead, written with this commit's records (so synced with them) once half of those ahead are used.
       if (j.size + ZERO_AHEAD / 2 > j.zeroed) {
         const from = Math.max(j.size, j.zeroed);
         j.zeroed = j.size + ZERO_AHEAD;
-        writeAt(j.fd, ZEROES.subarray(0, j.zeroed - from), from);
+        writeAll(j.fd, ZEROES.subarray(0, j.zeroed - from), from);
       }
       if (j.named) fs.fdatasyncSync(j.fd);
       else await Promise.all([fdatasync(j.fd), fsyncDir(j.dir)]);
@@ -212,12 +214,6 @@ export function journalAppender({ journalLimit, adopted, fsyncDir, opened, rolle
       // Records that arrived during this commit waited for it to end: theirs starts now.
       if (j.waiting.length) void commit(j);
     }
-  }
-
-  /** Writes all of `bytes` at `offset` of the file. */
-  function writeAt(fd: number, bytes: Uint8Array, offset: number): void {
-    // write(2) may write less than asked: the rest follows.
-    for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, bytes.length - off, offset + off);
   }
 
   /** Sortable by time; unique across processes (each has its own journal) and threads; a running process's are left alone by another's start-up. */

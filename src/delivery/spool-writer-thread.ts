@@ -61,6 +61,7 @@ export function spoolWriterThread(
   const appender = makeAppender({
     journalLimit,
     adopted: adopt?.files ?? [],
+    writeAll,
     fsyncDir,
     opened: (file) => port.postMessage({ opened: file } satisfies SpoolOpened),
     rolled: (dir) => port.postMessage({ rolled: dir } satisfies SpoolRolled),
