@@ -15,6 +15,7 @@ import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync } from 'node:f
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { quantile } from './quantile.js';
 
 const RECORDS = 1500;
 const ROUNDS = 6;
@@ -63,8 +64,6 @@ function commits(file: string, intoZeros: boolean): number[] {
     closeSync(fd);
   }
 }
-
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-journal-'));

@@ -20,6 +20,7 @@ import { compileSieve } from '../src/sievepp/compile.js';
 import { abText } from './ab-text.js';
 import { BODY_1K, oneMessage } from './one-message.js';
 import { tuneHeap } from '../src/server/heap-tuning.js';
+import { quantile } from './quantile.js';
 
 const SESSIONS = Number(process.env.LATENCY_SESSIONS ?? 300);
 const HEAVY_BYTES = 10 << 20;
@@ -149,9 +150,6 @@ function client(workerData: Record<string, unknown>, each: (m: unknown) => void)
   return { worker, done };
 }
 
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-}
 
 async function main() {
   tuneHeap(); // the collector set as `serve` sets it (src/server/heap-tuning.ts)
