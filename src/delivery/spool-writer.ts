@@ -103,8 +103,13 @@ export class SpoolWriter {
     const worker = this.worker ?? this.start();
     worker.ref();
     this.sent = jobs[jobs.length - 1]!.seq;
+    // Jobs handed over before these are still in the thread: other messages are under way, and these records' commit may wait for theirs.
+    const shared = this.waiting.size > jobs.length;
     const transfer: ArrayBuffer[] = [];
-    for (const j of jobs) for (const f of j.files ?? []) transfer.push(f.bytes.buffer as ArrayBuffer);
+    for (const j of jobs) {
+      if (shared) j.shared = true;
+      for (const f of j.files ?? []) transfer.push(f.bytes.buffer as ArrayBuffer);
+    }
     worker.postMessage(jobs, transfer);
   }
 
