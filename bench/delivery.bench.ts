@@ -11,8 +11,7 @@
  * Maildir spool).
  * Everything runs in this process on 127.0.0.1.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { SMTPServer } from 'smtp-server';
@@ -20,6 +19,7 @@ import { controlGreeting } from '../src/frontdoors/smtp/smtp-server-adapter.js';
 import { startFromConfig } from '../src/server/run.js';
 import { freePort } from '../test/helpers/free-port.js';
 import { sendMany } from './one-message.js';
+import { spreadTempDir } from './spread-dir.js';
 
 const MESSAGES = 1000;
 const CLIENTS = 20;
@@ -35,7 +35,9 @@ async function load(port: number, sink: { received: number }): Promise<{ accepte
 }
 
 async function main() {
-  const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-delivery-'));
+  // The spools where ext4 places them afresh, not where other work just deleted files (bench/spread-dir.ts).
+  const spread = await spreadTempDir('smtp-cbv-bench-delivery-');
+  const dir = spread.dir;
   const counter = { received: 0 };
   const sink = new SMTPServer({
     authOptional: true,
@@ -104,7 +106,7 @@ async function main() {
   await running.stop(0);
   await local.stop(0);
   await new Promise<void>((r) => sink.close(() => r()));
-  await rm(dir, { recursive: true, force: true });
+  await spread.remove();
 }
 
 await main();

@@ -57,6 +57,7 @@ import { createServices } from '../src/server/services.js';
 import type { Policy } from '../src/session/policy.js';
 import { type MessageStore, Session, type SessionServices } from '../src/session/session.js';
 import { tuneHeap } from '../src/server/heap-tuning.js';
+import { spreadTempDir } from './spread-dir.js';
 import { oneMx } from '../test/helpers/cbv-fixture.js';
 import { startDnsServer } from '../test/helpers/dns-server.js';
 import { oneMessage, sendMany } from './one-message.js';
@@ -197,7 +198,10 @@ function mainThreadWaits(): { ms: number; preempted: number } {
 async function main() {
   // The collector set as `serve` sets it (src/server/heap-tuning.ts); `node --allocation-site-pretenuring dist/bench/server.bench.js` measures V8's default.
   const tuned = tuneHeap();
-  const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-'));
+  // The spool where ext4 places it afresh, not where the test suite or the last run just deleted files (bench/spread-dir.ts).
+  const spreadDir = await spreadTempDir('smtp-cbv-bench-');
+  const dir = spreadDir.dir;
+  const ordinary = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-probe-'));
   const sink = await startSmtpRemote({});
   const dns = await startDnsServer(oneMx('sender.test'));
   // The server's own logger at the default level (info: one line per transaction), written where it costs its serialisation and its writes but no terminal.
@@ -221,12 +225,14 @@ async function main() {
   const barePort = (bare.server.address() as { port: number }).port;
 
   const creationBefore = fileCreationUs(join(dir, 'probe-before'));
+  const creationOrdinary = fileCreationUs(join(ordinary, 'probe'));
   await oneMessage(ours.port, 'bob@here.test'); // the first message probes; the rest hit the cache
   await load(barePort, 'in-process', MESSAGES); // warm up both paths
   await load(ours.port, 'in-process', MESSAGES);
   console.log(`messages/s, 1 KB, ${CLIENTS} clients, new connection each (${MESSAGES} messages each, in ${ROUNDS} alternating rounds)`);
   console.log('  (both without smtp-server\'s fixed 100 ms greeting wait; smtp-cbv with greet_pause = 0, its default)');
   console.log(`  (V8 allocation-site pretenuring ${tuned ? 'off, as serve sets it' : 'as node\'s command line chose'})`);
+  console.log(`  (the spool ${spreadDir.spread ? 'in a directory ext4 placed afresh (chattr +T on its parent)' : `in an ordinary temporary directory: it could not be placed afresh (${spreadDir.why})`})`);
   const clients: Client[] = ['in-process', 'child'];
   if (hasSmtpSource()) clients.push('smtp-source');
   else console.log(' smtp-source: skipped (the postfix package is not installed; test/interop/setup.sh installs it)');
@@ -248,7 +254,7 @@ async function main() {
   const served = mainPerMessage['smtp-source'] ?? mainPerMessage.child!;
   console.log(' the session machine alone: the same policy, CBV cache, spool and log line, no sockets, 20 sessions at once:');
   console.log(`  main thread ${alone.toFixed(3)} ms/msg; share of smtp-cbv's main thread served (${mainPerMessage['smtp-source'] !== undefined ? 'smtp-source' : 'child client'}): ${(alone / served).toFixed(2)}`);
-  console.log(`  creating a 1 KB file on the spool's disk: ${creationBefore.toFixed(0)} us of system time before the runs, ${fileCreationUs(join(dir, 'probe-after')).toFixed(0)} after`);
+  console.log(`  creating a 1 KB file: ${creationBefore.toFixed(0)} us of system time in the spool's directory before the runs, ${fileCreationUs(join(dir, 'probe-after')).toFixed(0)} after; ${creationOrdinary.toFixed(0)} in an ordinary temporary directory before the runs`);
   await ours.close();
   await new Promise<void>((r) => bare.close(() => r()));
 
@@ -277,7 +283,8 @@ async function main() {
 
   await sink.close();
   await dns.close();
-  await rm(dir, { recursive: true, force: true });
+  await spreadDir.remove();
+  await rm(ordinary, { recursive: true, force: true });
 }
 
 /**
