@@ -3,27 +3,21 @@
  * (spool-writer.ts): a record's commit waits for other messages' records
  * only when there are others (journal-append-thread.ts).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import { SpoolWriter } from '../../src/delivery/spool-writer.js';
 import type { SpoolJob } from '../../src/delivery/spool-writer-protocol.js';
+import { tempDirPerTest } from '../helpers/temp-dir.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'spool-shared-'));
-});
-afterEach(async () => {
+const dir = tempDirPerTest('spool-shared-');
+afterEach(() => {
   vi.restoreAllMocks();
-  await rm(dir, { recursive: true, force: true });
 });
 
 it('marks a job handed over while another is in the thread, and not one handed over alone', async () => {
   const posted = vi.spyOn(Worker.prototype, 'postMessage');
   const writer = new SpoolWriter({ journalLimit: 1 << 20 });
-  const record = (id: string) => ({ record: { dir, line: `{"id":"${id}"}\n` } });
+  const record = (id: string) => ({ record: { dir: dir(), line: `{"id":"${id}"}\n` } });
   const first = writer.write(record('first'));
   // The first job is handed over after this turn; its answer needs a journal file made and synced, so it is still out
   // when the second is handed over, a turn later.
