@@ -15,8 +15,7 @@
  * Part 2 needs redis-server (Debian's package); without it, it says so.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +25,7 @@ import { freePort } from '../test/helpers/free-port.js';
 import { NO_REDIS, TestRedis } from '../test/helpers/redis-server.js';
 import { RawSmtpClient } from '../test/helpers/smtp-client.js';
 import { type SmtpRemote, startSmtpRemote } from '../test/helpers/smtp-remote.js';
+import { spreadTempDir } from './spread-dir.js';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'smtp-cbv.js');
 const TRANSACTIONS = 2000;
@@ -167,7 +167,9 @@ async function partProbes(dir: string, dns: TestDnsServer, remote: SmtpRemote) {
 }
 
 async function main() {
-  const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-scale-'));
+  // The spools where ext4 places them afresh, not where other work just deleted files (bench/spread-dir.ts).
+  const spread = await spreadTempDir('smtp-cbv-bench-scale-');
+  const dir = spread.dir;
   const dns = await startDnsServer(oneMx('sender.test'));
   const remote = await startSmtpRemote({ rcpt: () => ({ code: 250, message: 'ok', delayMs: 300 }) });
   try {
@@ -176,7 +178,7 @@ async function main() {
   } finally {
     await remote.close();
     await dns.close();
-    await rm(dir, { recursive: true, force: true });
+    await spread.remove();
   }
 }
 
