@@ -8,10 +8,11 @@
  * one buffer look-up each: after the test suite, or a benchmark's own
  * clean-up, has deleted tens of thousands of files beside it, creating one
  * file costs about a millisecond instead of 20-40 µs, and an accept-rate
- * run measures the disk's history rather than the server. Every temporary
- * directory lands in the group of the temporary directory's parent; the
- * children of a directory marked "top" (chattr +T, ext4's Orlov allocator)
- * are spread over the groups with more free inodes than the average, as
+ * run measures the disk's history rather than the server. A directory
+ * made in the temporary directory lands in that one's group (or the next
+ * with room), beside everything else made and deleted there; the children
+ * of a directory marked "top" (chattr +T, ext4's Orlov allocator) are
+ * spread over the groups with more free inodes than the average, as
  * top-level directories are.
  */
 import { spawnSync } from 'node:child_process';
