@@ -32,9 +32,9 @@ export function ext4WithoutJournal(dir: string, roots: SystemRoots = LINUX, plat
   if (platform !== 'linux') return undefined;
   try {
     const { dev } = statSync(dir, { bigint: true });
-    // Linux's encoding of a device number (dev_t) as glibc's makedev makes it.
-    const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
-    const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+    // A device number (dev_t) taken apart as glibc's major() and minor() do.
+    const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n);
+    const minor = (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n);
     const device = basename(realpathSync(join(roots.sys, 'dev', 'block', `${major}:${minor}`)));
     if (!existsSync(join(roots.proc, 'fs', 'ext4', device))) return undefined;
     const journals = existsSync(join(roots.proc, 'fs', 'jbd2')) ? readdirSync(join(roots.proc, 'fs', 'jbd2')) : [];
