@@ -31,10 +31,7 @@ const LINUX: SystemRoots = { proc: '/proc', sys: '/sys' };
 export function ext4WithoutJournal(dir: string, roots: SystemRoots = LINUX, platform: NodeJS.Platform = process.platform): string | undefined {
   if (platform !== 'linux') return undefined;
   try {
-    const { dev } = statSync(dir, { bigint: true });
-    // A device number (dev_t) taken apart as glibc's major() and minor() do.
-    const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n);
-    const minor = (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n);
+    const { major, minor } = deviceNumbers(statSync(dir, { bigint: true }).dev);
     const device = basename(realpathSync(join(roots.sys, 'dev', 'block', `${major}:${minor}`)));
     if (!existsSync(join(roots.proc, 'fs', 'ext4', device))) return undefined;
     const journals = existsSync(join(roots.proc, 'fs', 'jbd2')) ? readdirSync(join(roots.proc, 'fs', 'jbd2')) : [];
@@ -42,4 +39,9 @@ export function ext4WithoutJournal(dir: string, roots: SystemRoots = LINUX, plat
   } catch {
     return undefined;
   }
+}
+
+/** A device number (dev_t) taken apart as glibc's major() and minor() do. */
+export function deviceNumbers(dev: bigint): { major: bigint; minor: bigint } {
+  return { major: ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n), minor: (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n) };
 }

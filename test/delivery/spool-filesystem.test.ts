@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { MaildirSpool } from '../../src/delivery/maildir.js';
-import { ext4WithoutJournal } from '../../src/delivery/spool-filesystem.js';
+import { deviceNumbers, ext4WithoutJournal } from '../../src/delivery/spool-filesystem.js';
 import { recoverSpool } from '../../src/server/spool-recovery.js';
 import { tempDirPerTest } from '../helpers/temp-dir.js';
 
@@ -65,4 +65,12 @@ it('start-up warns once about a spool on ext4 without a journal, and only then',
   const device = ext4WithoutJournal(spoolDir);
   const warned = lines.filter((l) => l.event === 'spool-filesystem');
   expect(warned).toEqual(device ? [expect.objectContaining({ level: 40, device })] : []);
+});
+
+it('takes a device number apart as glibc does, large majors and minors too', () => {
+  // glibc's makedev(): the low 12 bits of the major at 8, the rest at 44; the low 8 bits of the minor at 0, the rest at 20.
+  const makedev = (major: bigint, minor: bigint) => ((major & 0xfffn) << 8n) | ((major & 0xfffff000n) << 32n) | (minor & 0xffn) | ((minor & 0xffffff00n) << 12n);
+  for (const [major, minor] of [[254n, 0n], [8n, 17n], [259n, 3n], [0x12345n, 0x6789an], [0xfffffn, 0xffffffn]] as const) {
+    expect(deviceNumbers(makedev(major, minor))).toEqual({ major, minor });
+  }
 });
