@@ -38,7 +38,7 @@
  * thread's CPU is the servers' alone, the cleanest measure of their cost.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -57,7 +57,7 @@ import { createServices } from '../src/server/services.js';
 import type { Policy } from '../src/session/policy.js';
 import { type MessageStore, Session, type SessionServices } from '../src/session/session.js';
 import { tuneHeap } from '../src/server/heap-tuning.js';
-import { spreadTempDir } from './spread-dir.js';
+import { fileCreationUs, spreadTempDir } from './spread-dir.js';
 import { oneMx } from '../test/helpers/cbv-fixture.js';
 import { startDnsServer } from '../test/helpers/dns-server.js';
 import { oneMessage, sendMany } from './one-message.js';
@@ -232,7 +232,7 @@ async function main() {
   console.log(`messages/s, 1 KB, ${CLIENTS} clients, new connection each (${MESSAGES} messages each, in ${ROUNDS} alternating rounds)`);
   console.log('  (both without smtp-server\'s fixed 100 ms greeting wait; smtp-cbv with greet_pause = 0, its default)');
   console.log(`  (V8 allocation-site pretenuring ${tuned ? 'off, as serve sets it' : 'as node\'s command line chose'})`);
-  console.log(`  (the spool ${spreadDir.spread ? 'in a directory ext4 placed afresh (chattr +T on its parent)' : `in an ordinary temporary directory: it could not be placed afresh (${spreadDir.why})`})`);
+  console.log(`  (the spool ${spreadDir.spread ? `in a directory ext4 placed afresh (chattr +T on its parent): the directory tried ${spreadDir.tries === 1 ? 'first' : `${spreadDir.tries} times`}, ${spreadDir.probeUs?.toFixed(0)} us a file there` : `in an ordinary temporary directory: it could not be placed afresh (${spreadDir.why})`})`);
   const clients: Client[] = ['in-process', 'child'];
   if (hasSmtpSource()) clients.push('smtp-source');
   else console.log(' smtp-source: skipped (the postfix package is not installed; test/interop/setup.sh installs it)');
@@ -390,24 +390,6 @@ async function sessionsAlone(policy: Policy, services: SessionServices, messages
     while (next < messages) await one(next++);
   }));
   return (mainThreadCpuMs() - before) / messages;
-}
-
-/**
- * System CPU time per file for creating and writing 200 files of 1 KB in
- * `dir`, as the spool does but without its syncs. The files stay until the
- * benchmark's directory goes: deleting them would itself slow the next
- * creations on a disk that checks recently freed inodes.
- */
-function fileCreationUs(dir: string): number {
-  mkdirSync(dir);
-  const bytes = Buffer.alloc(1024, 0x61);
-  const before = process.cpuUsage().system;
-  for (let i = 0; i < 200; i++) {
-    const fd = openSync(join(dir, String(i)), 'wx');
-    writeSync(fd, bytes);
-    closeSync(fd);
-  }
-  return (process.cpuUsage().system - before) / 200;
 }
 
 const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
