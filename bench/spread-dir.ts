@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface SpreadDir {
-  /** The directory to use: empty, new. */
+  /** The directory to use, new; when placed afresh it holds the probe's files, in probe/. */
   dir: string;
   /** Whether it was placed afresh; when not, why not (another file system, no chattr). */
   spread: boolean;
