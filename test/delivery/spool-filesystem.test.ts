@@ -29,12 +29,13 @@ function proc(ext4: string[], journals: string[] | undefined): string {
   const root = join(dir(), `proc${++trees}`);
   mkdirSync(join(root, 'fs'), { recursive: true });
   for (const d of ext4) mkdirSync(join(root, 'fs', 'ext4', d), { recursive: true });
-  if (journals) for (const j of journals) mkdirSync(join(root, 'fs', 'jbd2', j), { recursive: true });
+  if (journals) mkdirSync(join(root, 'fs', 'jbd2'), { recursive: true });
+  for (const j of journals ?? []) mkdirSync(join(root, 'fs', 'jbd2', j), { recursive: true });
   return root;
 }
 
 describe('a spool on ext4 without a journal', () => {
-  // The temporary directories' device; a machine without /sys/dev/block (or off Linux) cannot run the first three.
+  // The temporary directories' device; a machine without /sys/dev/block (or off Linux) cannot run the first two.
   const device = process.platform === 'linux' && existsSync('/sys/dev/block') ? deviceOf(tmpdir()) : undefined;
 
   it.skipIf(!device)('is told by its device, when /proc lists it under ext4 and no journal of it under jbd2', () => {
