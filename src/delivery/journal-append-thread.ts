@@ -14,14 +14,11 @@
  * commit). A new file's name is made durable by its directory's fsync,
  * once, with its first commit, which goes through the thread pool.
  *
- * A record handed over while other messages were in the thread (a record
- * that may share its commit) waits up to GATHER_MS for more to join it
- * before its commit starts, as PostgreSQL's commit_delay with
- * commit_siblings: under load a commit then carries several messages'
- * records, where each message had its own before, and the spool makes a
- * quarter of the fdatasyncs (docs/server.md, "Where the rest of the gap
- * goes"). A record with nothing beside it, a lone client's, is committed
- * at once.
+ * Records that may share a commit arrive together: the event loop holds
+ * a message handed over while others are under way for a moment, and
+ * hands over what gathered meanwhile at once (spool-writer.ts), so that a
+ * commit carries several messages' records and the thread is woken once
+ * for all of them.
  *
  * In line, a commit costs no hand-off to a pool thread and back, and a
  * journal-first message's file (spool-writer-thread.ts) is made before
@@ -71,10 +68,9 @@ export interface JournalAppender {
   readonly bootId: string | undefined;
   /**
    * Appends `record` to the journal in `dir`; resolves once it is durable. A tracked record counts as unwritten
-   * (Journal.unwritten) until written() is called. `gather`: other messages are under way, so the commit may wait
-   * (GATHER_MS) for their records to share it.
+   * (Journal.unwritten) until written() is called.
    */
-  journal(dir: string, record: string, tracked?: boolean, gather?: boolean): Promise<RecordAt>;
+  journal(dir: string, record: string, tracked?: boolean): Promise<RecordAt>;
   /** A tracked record's message file is written (or never will be): checkpoints may cover it. */
   written(dir: string, at: RecordAt): void;
   /** Per journal directory: the journal files this thread has closed (and the ones its compactions made), which compaction may rewrite. */
@@ -99,8 +95,6 @@ interface Journal {
   zeroed: number;
   named: boolean;
   committing: boolean;
-  /** The commit waiting for more records to share it (GATHER_MS), if one is. */
-  gathering: ReturnType<typeof setTimeout> | undefined;
   waiting: Array<{ record: string; tracked: boolean; resolve: (at: RecordAt) => void; reject: (e: unknown) => void }>;
   /** Where the journal-first records of the open file start whose message files are not written yet: a checkpoint covers only what precedes them. */
   unwritten: Set<number>;
@@ -117,12 +111,6 @@ export function journalAppender({ journalLimit, adopted, writeAll, fsyncDir, ope
   /** How far ahead of its records a journal is written with zeros: about one commit in every half of this many octets of records grows the file. */
   const ZERO_AHEAD = 1 << 20;
   const ZEROES = Buffer.alloc(ZERO_AHEAD);
-  /**
-   * How long a record that may share its commit waits for others, and how many may gather before the commit starts
-   * anyway. Measured with 20 clients (docs/server.md, "Where the rest of the gap goes").
-   */
-  const GATHER_MS = 3;
-  const GATHER_RECORDS = 64;
   let commits = 0;
 
   // journal-restore.ts's currentBootId, which start-up compares with this; a copy, as this program can import nothing.
@@ -138,33 +126,18 @@ export function journalAppender({ journalLimit, adopted, writeAll, fsyncDir, ope
 
   function journalOf(dir: string): Journal {
     let j = journals.get(dir);
-    if (!j) journals.set(dir, (j = { dir, fd: undefined, file: '', size: 0, zeroed: 0, named: false, committing: false, gathering: undefined, waiting: [], unwritten: new Set() }));
+    if (!j) journals.set(dir, (j = { dir, fd: undefined, file: '', size: 0, zeroed: 0, named: false, committing: false, waiting: [], unwritten: new Set() }));
     return j;
   }
 
-  function journal(dir: string, record: string, tracked = false, gather = false): Promise<RecordAt> {
+  function journal(dir: string, record: string, tracked = false): Promise<RecordAt> {
     const j = journalOf(dir);
     return new Promise((resolve, reject) => {
       // The first record of a batch starts its commit after this turn, so that every job handed over with it shares it,
-      // and the files of journal-first jobs are made before it (spool-writer-thread.ts); or, when others are under way,
-      // after GATHER_MS, so that theirs share it too.
-      if (j.waiting.length === 0 && !j.committing) {
-        if (gather) j.gathering = setTimeout(() => commitGathered(j), GATHER_MS);
-        else setImmediate(() => void commit(j));
-      }
+      // and the files of journal-first jobs are made before it (spool-writer-thread.ts).
+      if (j.waiting.length === 0 && !j.committing) setImmediate(() => void commit(j));
       j.waiting.push({ record, tracked, resolve, reject });
-      // Enough to share it: the commit starts after this turn.
-      if (j.gathering && j.waiting.length >= GATHER_RECORDS) {
-        clearTimeout(j.gathering);
-        j.gathering = undefined;
-        setImmediate(() => void commit(j));
-      }
     });
-  }
-
-  function commitGathered(j: Journal): void {
-    j.gathering = undefined;
-    void commit(j);
   }
 
   function written(dir: string, at: RecordAt): void {
@@ -194,7 +167,7 @@ export function journalAppender({ journalLimit, adopted, writeAll, fsyncDir, ope
   }
 
   async function commit(j: Journal): Promise<void> {
-    if (j.committing || j.gathering || j.waiting.length === 0) return;
+    if (j.committing || j.waiting.length === 0) return;
     j.committing = true;
     const number = ++commits;
     const batch = j.waiting;

@@ -36,8 +36,6 @@ export interface SpoolJob {
    * way instead when it cannot make checkpoints.
    */
   journalFirst?: boolean;
-  /** Other jobs were in the thread when this one was handed over: its record's commit may wait for theirs (journal-append-thread.ts). */
-  shared?: boolean;
   /** Instead: a checkpoint of the journal in this directory now (maildir.ts, "Journal first"); an error when none can be made. */
   checkpoint?: string;
   /** Instead: compact the journals this thread has closed in `dir` (envelope-journal.ts, "While running"). */

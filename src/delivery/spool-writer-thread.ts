@@ -116,7 +116,7 @@ export function spoolWriterThread(
         // The record with the octets first; then the file, not synced, visible at once (maildir.ts, "Journal first").
         const f = files[0]!;
         const dir = job.record.dir;
-        const recorded = journal(dir, withOctets(job.record.line, f.bytes), true, job.shared === true);
+        const recorded = journal(dir, withOctets(job.record.line, f.bytes), true);
         let at: RecordAt | undefined;
         try {
           // The file is made in tmp/ before the record's commit, which starts after this turn (journal-append-thread.ts),
@@ -144,7 +144,7 @@ export function spoolWriterThread(
       // The files and the record side by side; a file becomes visible (the
       // rename) only once every file and the record are durable. Every
       // write settles before a failure is answered: what it made is removed.
-      const done = await Promise.allSettled([...files.map((f) => createDurably(f.tmp, f.bytes, made)), ...(job.record ? [journal(job.record.dir, job.record.line, false, job.shared === true)] : [])]);
+      const done = await Promise.allSettled([...files.map((f) => createDurably(f.tmp, f.bytes, made)), ...(job.record ? [journal(job.record.dir, job.record.line)] : [])]);
       for (const d of done) if (d.status === 'rejected') throw d.reason;
       for (const f of files) {
         fs.renameSync(f.tmp, f.path);

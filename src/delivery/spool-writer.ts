@@ -29,6 +29,18 @@ export const SMALL_WRITE = 256 * 1024;
 /** A journal file is closed past this size and the next record starts a new one; start-up compacts them (envelope-journal.ts). */
 const JOURNAL_LIMIT = 64 * 1024 * 1024;
 
+/**
+ * A job handed over while others are under way waits this long on the
+ * event loop, or until this many have gathered, and goes to the thread
+ * with the rest: their records share one commit of the journal, as
+ * PostgreSQL's commit_delay with commit_siblings, and the thread is woken
+ * once for all of them. A job with nothing under way, a lone client's,
+ * goes after the turn it came in. Measured with 20 clients (docs/server.md,
+ * "Where the rest of the gap goes", "A commit delay").
+ */
+const GATHER_MS = 3;
+const GATHER_JOBS = 64;
+
 export class SpoolWriter {
   private worker: Worker | undefined;
   private seq = 0;
@@ -37,8 +49,10 @@ export class SpoolWriter {
   private readonly waiting = new Map<number, { resolve: (reply: SpoolReply) => void; reject: (e: Error) => void }>();
   /** Per journal directory: what to do when the thread closed a journal there past its size (its spool compacts the journal). */
   private readonly rollListeners = new Map<string, () => void>();
-  /** Jobs of this turn of the event loop, sent together: each message to the thread wakes it, and waking costs more than the copy. */
+  /** Jobs to hand over together: each message to the thread wakes it, and waking costs more than the copy. */
   private batch: SpoolJob[] = [];
+  /** The batch is held for others to join it (GATHER_MS). */
+  private gathering: ReturnType<typeof setTimeout> | undefined;
   /** Journal files the running thread opened. */
   private opened = new Set<string>();
   /** Journal files of threads that died, until a compaction of their directory has run: the next thread compacts them as its own. */
@@ -92,24 +106,31 @@ export class SpoolWriter {
 
   private submit(job: Omit<SpoolJob, 'seq'>): Promise<SpoolReply> {
     const seq = ++this.seq;
-    if (this.batch.length === 0) setImmediate(() => this.send());
+    if (this.batch.length === 0) {
+      if (this.waiting.size > 0) this.gathering = setTimeout(() => this.send(), GATHER_MS);
+      else setImmediate(() => this.send());
+    }
     this.batch.push({ ...job, seq });
+    // Enough to share a commit: they go after this turn.
+    if (this.gathering && this.batch.length >= GATHER_JOBS) {
+      clearTimeout(this.gathering);
+      this.gathering = undefined;
+      setImmediate(() => this.send());
+    }
     return new Promise((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
   }
 
   private send(): void {
+    clearTimeout(this.gathering);
+    this.gathering = undefined;
     const jobs = this.batch;
+    if (jobs.length === 0) return;
     this.batch = [];
     const worker = this.worker ?? this.start();
     worker.ref();
     this.sent = jobs[jobs.length - 1]!.seq;
-    // Jobs handed over before these are still in the thread: other messages are under way, and these records' commit may wait for theirs.
-    const shared = this.waiting.size > jobs.length;
     const transfer: ArrayBuffer[] = [];
-    for (const j of jobs) {
-      if (shared) j.shared = true;
-      for (const f of j.files ?? []) transfer.push(f.bytes.buffer as ArrayBuffer);
-    }
+    for (const j of jobs) for (const f of j.files ?? []) transfer.push(f.bytes.buffer as ArrayBuffer);
     worker.postMessage(jobs, transfer);
   }
 

@@ -1,9 +1,9 @@
 /**
  * When the envelope journal's commits start (journal-append-thread.ts):
- * after the turn a record arrived in, or, for a record handed over while
- * other messages were under way, once more records had a moment to join
- * it. The appender runs here on the test's own thread, with the timers
- * faked, so that "a moment" is the clock's and not the machine's.
+ * after the turn a record arrived in, with every record appended in that
+ * turn (the jobs of one hand-over, spool-writer.ts). The appender runs
+ * here on the test's own thread, with the timers faked, so that the turns
+ * are the test's.
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -52,33 +52,20 @@ describe('the journal commits', () => {
     expect((await lone.at).commit).toBe(first.commit + 1);
   });
 
-  it('records handed over while others were under way together, once they had a moment to gather', async () => {
+  it('records appended in one turn in one commit, after that turn', async () => {
     const { a, first } = await appender();
-    const b = track(a.journal(dir(), '{"id":"b"}\n', false, true));
-    await vi.advanceTimersByTimeAsync(1);
-    const c = track(a.journal(dir(), '{"id":"c"}\n', false, true));
-    // A record with nothing beside it joins a commit that is gathering: it does not start one of its own.
-    const d = track(a.journal(dir(), '{"id":"d"}\n'));
-    await vi.advanceTimersByTimeAsync(1);
-    expect([b.settled, c.settled, d.settled]).toEqual([false, false, false]);
-    await vi.advanceTimersByTimeAsync(5);
-    const ats = await Promise.all([b.at, c.at, d.at]);
+    const appended = ['b', 'c', 'd'].map((id) => track(a.journal(dir(), `{"id":"${id}"}\n`)));
+    expect(appended.map((t) => t.settled)).toEqual([false, false, false]);
+    await vi.advanceTimersByTimeAsync(0);
+    const ats = await Promise.all(appended.map((t) => t.at));
     expect(ats.map((at) => at.commit)).toEqual([first.commit + 1, first.commit + 1, first.commit + 1]);
     expect(await journalIds()).toEqual(['first', 'b', 'c', 'd']);
   });
 
-  it('gathered records without waiting out the moment once there are enough of them', async () => {
+  it('a record appended in a later turn in a commit of its own', async () => {
     const { a, first } = await appender();
-    const many = Array.from({ length: 64 }, (_, i) => track(a.journal(dir(), `{"id":"m${i}"}\n`, false, true)));
+    const b = track(a.journal(dir(), '{"id":"b"}\n'));
     await vi.advanceTimersByTimeAsync(0);
-    expect(many.every((t) => t.settled)).toBe(true);
-    expect(new Set((await Promise.all(many.map((t) => t.at))).map((at) => at.commit))).toEqual(new Set([first.commit + 1]));
-  });
-
-  it('a record with nothing beside it after a gathered commit in a commit of its own, after the turn', async () => {
-    const { a, first } = await appender();
-    const b = track(a.journal(dir(), '{"id":"b"}\n', false, true));
-    await vi.advanceTimersByTimeAsync(5);
     const c = track(a.journal(dir(), '{"id":"c"}\n'));
     await vi.advanceTimersByTimeAsync(0);
     expect([(await b.at).commit, (await c.at).commit]).toEqual([first.commit + 1, first.commit + 2]);
