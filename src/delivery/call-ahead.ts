@@ -4,7 +4,8 @@
  * is the CBV engine's (src/cbv/engine.ts: cache, single flight, limits,
  * the probe dialogue that ends at RCPT TO and never sends DATA), pointed at
  * our own next hop (routes.ts: the domain's Gateway, or its MX hosts
- * through the delivery target guard) instead of the sender's MX hosts.
+ * through the delivery target guard, or the gateway a script chose for the
+ * recipient) instead of the sender's MX hosts.
  * Momentum's smtp_rcptto_proxy and Postfix's reject_unverified_recipient
  * are the models.
  *
@@ -19,15 +20,20 @@ import type { Logger } from 'pino';
 import type { CbvStore } from '../cbv/cache.js';
 import { createCbvEngine, type CbvEngine, type VerifyOptions } from '../cbv/engine.js';
 import { PrefixedStore, prefixedFlights, prefixedLimits } from '../cbv/namespace.js';
+import type { CbvOptions } from '../cbv/options.js';
 import type { NextHopTargets } from '../cbv/probe.js';
 import type { CbvObserver, ProbeFlights, SharedLimits } from '../cbv/shared.js';
 import type { CbvReason, Verdict } from '../cbv/types.js';
 import type { Config, DeliveryConfig, RecipientVerifyConfig } from '../config/index.js';
+import { parseGateway } from '../config/gateway.js';
 import { verifiesDomain } from '../config/recipient-verify.js';
-import { destinationFor, domainOf, NextHops, type TargetsResult } from './routes.js';
+import { type Destination, destinationFor, domainOf, NextHops, type TargetsResult } from './routes.js';
 
 /** The keys of this engine in a store, a flight or a limit shared with the sender CBV. */
 const NAMESPACE = 'rcpt:';
+
+/** Gateways scripts chose that keep an engine of their own; past this many, the engines are dropped and made again as asked for. */
+const MAX_GATEWAYS = 256;
 
 export interface CallAheadShared {
   store: CbvStore;
@@ -37,29 +43,31 @@ export interface CallAheadShared {
   observer?: CbvObserver;
 }
 
+/** The engine's options taken from the configuration: what a reload compares. */
+type EngineOptions = Omit<CbvOptions, 'module' | 'nextHops' | 'store' | 'flights' | 'sharedLimits' | 'observer' | 'logger'>;
+
 /** A recipient the call-ahead does not ask about, and why. */
 export type NotAsked = 'off' | 'not-routed' | 'local';
 
 export class RecipientVerifier {
   private engine!: CbvEngine;
+  /**
+   * The engines that ask a gateway a script chose (ec_set_routing_gateway)
+   * instead of the recipient's route, by gateway: each keeps its verdicts,
+   * flights and limits apart, as a verdict of one next hop says nothing of
+   * what another would answer.
+   */
+  private readonly viaGateway = new Map<string, CbvEngine>();
   private readonly hops: NextHops;
   private delivery!: DeliveryConfig;
   private settings!: RecipientVerifyConfig;
-  private engineKey: unknown = null;
-  private readonly store: CbvStore;
-  private readonly flights?: ProbeFlights;
-  private readonly sharedLimits?: SharedLimits;
-  private readonly observer?: CbvObserver;
+  private engineKey: EngineOptions | null = null;
 
   constructor(
     config: Pick<Config, 'delivery' | 'recipientVerify' | 'server'>,
-    shared: CallAheadShared,
+    private readonly shared: CallAheadShared,
     private readonly logger: Logger,
   ) {
-    this.store = new PrefixedStore(NAMESPACE, shared.store);
-    if (shared.flights) this.flights = prefixedFlights(NAMESPACE, shared.flights);
-    if (shared.sharedLimits) this.sharedLimits = prefixedLimits(NAMESPACE, shared.sharedLimits);
-    if (shared.observer) this.observer = shared.observer;
     this.hops = new NextHops(config.delivery);
     this.reconfigure(config);
   }
@@ -72,7 +80,7 @@ export class RecipientVerifier {
     const s = this.settings;
     const d = config.delivery;
     const timeoutMs = s.timeoutMs;
-    const options = {
+    const options: EngineOptions = {
       mailFrom: s.sender,
       helo: d.ehloHostname ?? config.server.hostname ?? hostname(),
       timeout: timeoutMs / 1000,
@@ -91,38 +99,63 @@ export class RecipientVerifier {
     };
     if (this.engine && isDeepStrictEqual(options, this.engineKey)) return;
     if (this.engine) this.logger.info({ event: 'reconfigure', service: 'recipient-verify' }, 'recipient call-ahead options changed: engine rebuilt (cache kept, rate limits restart)');
-    this.engine = createCbvEngine({
-      ...options,
-      module: 'recipient-verify',
-      nextHops: (domain) => this.nextHops(domain),
-      store: this.store,
-      ...(this.flights ? { flights: this.flights } : {}),
-      ...(this.sharedLimits ? { sharedLimits: this.sharedLimits } : {}),
-      ...(this.observer ? { observer: this.observer } : {}),
-      logger: this.logger,
-    });
     this.engineKey = options;
+    this.engine = this.build(NAMESPACE, (domain) => this.nextHops(destinationFor(`postmaster@${domain}`, this.delivery)));
+    this.viaGateway.clear();
   }
 
-  /** Why the automatic call-ahead does not ask about this recipient, or undefined when it does. */
-  notAsked(address: string): NotAsked | undefined {
+  /** An engine with the current options over the shared store, flights and limits, its keys under `namespace`. */
+  private build(namespace: string, nextHops: (domain: string) => Promise<NextHopTargets>): CbvEngine {
+    const { store, flights, sharedLimits, observer } = this.shared;
+    return createCbvEngine({
+      ...this.engineKey!,
+      module: 'recipient-verify',
+      nextHops,
+      store: new PrefixedStore(namespace, store),
+      ...(flights ? { flights: prefixedFlights(namespace, flights) } : {}),
+      ...(sharedLimits ? { sharedLimits: prefixedLimits(namespace, sharedLimits) } : {}),
+      ...(observer ? { observer } : {}),
+      logger: this.logger,
+    });
+  }
+
+  /** The engine that asks `gateway` (a script's, as ec_set_routing_gateway takes it); undefined when it is not one. */
+  private gatewayEngine(text: string): CbvEngine | undefined {
+    const known = this.viaGateway.get(text);
+    if (known) return known;
+    const gateway = parseGateway(text);
+    if (!gateway) return undefined;
+    if (this.viaGateway.size >= MAX_GATEWAYS) this.viaGateway.clear();
+    const engine = this.build(`${NAMESPACE}gw:${text}:`, (domain) => this.nextHops(destinationFor(`postmaster@${domain}`, this.delivery, gateway)));
+    this.viaGateway.set(text, engine);
+    return engine;
+  }
+
+  /**
+   * Why the automatic call-ahead does not ask about this recipient, or
+   * undefined when it does. `gateway`: one a script chose for it
+   * (ec_set_routing_gateway), which its mail leaves by whatever its
+   * domain's route says, as delivery takes it (routes.ts).
+   */
+  notAsked(address: string, gateway?: string): NotAsked | undefined {
     const domain = domainOf(address);
     // RCPT TO:<Postmaster> without a domain is ours by definition (RFC 5321 4.1.1.3).
     if (!domain) return 'local';
     if (!verifiesDomain(this.settings, domain)) return 'off';
     // Unrouted, accepted mail stays in the local spool: there is no next hop to ask.
     if (!this.delivery.routed) return 'not-routed';
-    if (destinationFor(address, this.delivery).route.method === 'maildir') return 'local';
+    if (gateway === undefined && destinationFor(address, this.delivery).route.method === 'maildir') return 'local';
     return undefined;
   }
 
   /**
    * The next hop's verdict on `address` (the Sieve function asks whatever
-   * `Recipient_Verify` says). A recipient delivered locally has no next hop:
-   * its verdict is `error`, reason `no-allowed-target`, and no probe is made.
+   * `Recipient_Verify` says): its route's, or `gateway`'s when a script chose
+   * one for it. A recipient delivered locally has no next hop: its verdict
+   * is `error`, reason `no-allowed-target`, and no probe is made.
    */
-  verify(address: string, opts: VerifyOptions = {}): Promise<Verdict> {
-    return this.engine.verify(address, opts);
+  verify(address: string, opts: VerifyOptions = {}, gateway?: string): Promise<Verdict> {
+    return ((gateway !== undefined && this.gatewayEngine(gateway)) || this.engine).verify(address, opts);
   }
 
   /** Counters of the current engine, for tests and benchmarks. */
@@ -130,9 +163,9 @@ export class RecipientVerifier {
     return this.engine.stats;
   }
 
-  /** The route's next hops for a domain, as the engine's targets (called on a cache miss, inside the single flight). */
-  private async nextHops(domain: string): Promise<NextHopTargets> {
-    const dest = destinationFor(`postmaster@${domain}`, this.delivery);
+  /** A destination's next hops, as the engine's targets (called on a cache miss, inside the single flight). */
+  private async nextHops(dest: Destination): Promise<NextHopTargets> {
+    const domain = dest.domain;
     if (!this.delivery.routed || dest.route.method === 'maildir') {
       return { ok: false, reason: 'no-allowed-target', stage: 'policy', detail: `${domain} is delivered locally: there is no next hop to ask` };
     }

@@ -23,10 +23,14 @@ import type { Reply } from './reply.js';
 import type { ConnectionState, Transaction } from './state.js';
 
 
-/** What the hook needs of the verifier (src/delivery/call-ahead.ts); a dry run may stand in another. */
+/**
+ * What the hook needs of the verifier (src/delivery/call-ahead.ts); a dry
+ * run may stand in another. `gateway`: one the rcptto scripts chose for the
+ * recipient (ec_set_routing_gateway), its mail's next hop.
+ */
 export interface RecipientCallAhead {
-  notAsked(address: string): string | undefined;
-  verify(address: string, opts?: VerifyOptions): Promise<Verdict>;
+  notAsked(address: string, gateway?: string): string | undefined;
+  verify(address: string, opts?: VerifyOptions, gateway?: string): Promise<Verdict>;
 }
 
 /** One recipient's call-ahead, as the transaction's log line shows it. */
@@ -50,10 +54,11 @@ export class RecipientVerification {
    * Asks about `address` (or notes why not) and records the verdict on the
    * transaction. A recipient not asked about (Recipient_Verify off, a local
    * domain, a bypass) is answered at once: every recipient of a server
-   * without call-ahead comes here.
+   * without call-ahead comes here. `gateway`: the one the rcptto scripts
+   * chose for the recipient, asked in place of its route's next hop.
    */
-  check(connection: ConnectionState, tx: Transaction, address: string): RecipientCheck | undefined | Promise<RecipientCheck | undefined> {
-    const notAsked = connection.context.get('__bypass_recipient_verify')?.toLowerCase() === 'true' ? 'bypass' : this.verifier.notAsked(address);
+  check(connection: ConnectionState, tx: Transaction, address: string, gateway?: string): RecipientCheck | undefined | Promise<RecipientCheck | undefined> {
+    const notAsked = connection.context.get('__bypass_recipient_verify')?.toLowerCase() === 'true' ? 'bypass' : this.verifier.notAsked(address, gateway);
     if (notAsked === 'off') {
       tx.recipientVerified(RECIPIENT_VERIFY_PREFIX, {});
       return undefined;
@@ -63,14 +68,14 @@ export class RecipientVerification {
       tx.recipientVerified(RECIPIENT_VERIFY_PREFIX, { recipient_verify_reason: notAsked }, check);
       return check;
     }
-    return this.ask(connection, tx, address);
+    return this.ask(connection, tx, address, gateway);
   }
 
-  private async ask(connection: ConnectionState, tx: Transaction, address: string): Promise<RecipientCheck> {
+  private async ask(connection: ConnectionState, tx: Transaction, address: string, gateway: string | undefined): Promise<RecipientCheck> {
     let check: RecipientCheck;
     let verdict: Verdict;
     try {
-      verdict = await this.verifier.verify(address);
+      verdict = await this.verifier.verify(address, {}, gateway);
     } catch (err) {
       // The engine does not throw; if it ever does, the recipient is deferred, not accepted.
       this.logger.error({ event: 'recipient-verify.error', session: connection.id, recipient: address, err: String(err) }, 'recipient call-ahead failed');

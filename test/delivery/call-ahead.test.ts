@@ -121,6 +121,35 @@ describe('recipient call-ahead to the route of the recipient', () => {
   });
 });
 
+describe('a gateway a script chose for the recipient (ec_set_routing_gateway)', () => {
+  let chosen: SmtpRemote;
+  beforeAll(async () => {
+    chosen = await startSmtpRemote({ rcpt: (a) => (a.startsWith('alice') ? { code: 550, message: '5.1.1 unknown at the chosen gateway' } : undefined) });
+  });
+  afterAll(() => chosen.close());
+
+  it("is asked in place of the route's next hop, and keeps verdicts of its own", async () => {
+    const v = verifier(remote.port);
+    const gateway = `127.0.0.1:${chosen.port}`;
+    const routeBefore = remote.connections;
+    expect(await v.verify('alice@dest.test', {}, gateway)).toMatchObject({ status: 'fail', reason: 'rejected', cached: false });
+    expect(chosen.log).toEqual(['MAIL <>', 'RCPT <alice@dest.test>']);
+    expect(remote.connections).toBe(routeBefore);
+    // The route's next hop answers for itself: the gateway's verdict is not its.
+    expect(await v.verify('alice@dest.test')).toMatchObject({ status: 'pass', cached: false });
+    expect(await v.verify('alice@dest.test', {}, gateway)).toMatchObject({ status: 'fail', cached: true });
+    expect(chosen.sawData).toBe(false);
+  });
+
+  it('is asked for a recipient whose domain is delivered here, as its mail leaves by it; not without routing', () => {
+    const v = new RecipientVerifier(configOf('Gateway = "127.0.0.1:25"\nRecipient_Verify = true\nDomain "local.test" { Delivery_Method = maildir }'), { store: new MemoryStore(10) }, silent);
+    expect(v.notAsked('a@local.test')).toBe('local');
+    expect(v.notAsked('a@local.test', '192.0.2.1:2525')).toBeUndefined();
+    v.reconfigure(configOf('Recipient_Verify = true'));
+    expect(v.notAsked('a@any.test', '192.0.2.1:2525')).toBe('not-routed');
+  });
+});
+
 describe('which recipients are asked', () => {
   it('follows Recipient_Verify at the top level and in Domain scopes', () => {
     const conf = configOf(['Gateway = "127.0.0.1:25"', 'Domain "off.test" { Recipient_Verify = false }', 'Domain "on.test" { Recipient_Verify = true }', 'Domain "local.test" { Delivery_Method = maildir Recipient_Verify = true }'].join('\n'));

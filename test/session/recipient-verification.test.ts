@@ -138,6 +138,32 @@ describe('Recipient_Verify at RCPT TO', () => {
     expect((await transactions(1))[0]?.recipientVerify).toEqual([{ recipient: 'nobody@dest.test', result: 'fail', reason: 'rejected', cached: false }]);
   });
 
+  it('asks the gateway the scripts chose for the recipient, not its route; scripts that read the verdict are answered by the route', async () => {
+    const chosen = await startSmtpRemote({ rcpt: (a) => (a.startsWith('alice') ? { code: 550, message: '5.1.1 unknown at the chosen gateway' } : undefined) });
+    try {
+      const r = await serve('Recipient_Verify = true', `if envelope :localpart :is "to" "alice" { ec_set_routing_gateway "127.0.0.1:${chosen.port}"; }\n`);
+      remote.log.length = 0;
+      const replies = await rcpts(r, ['alice@dest.test', 'bob@dest.test']);
+      expect(replies[0]).toBe('550 5.1.1 <alice@dest.test>: Recipient address rejected by the next hop (unknown at the chosen gateway)');
+      expect(replies[1]).toMatch(/^250 /);
+      expect(chosen.log).toEqual(['MAIL <>', 'RCPT <alice@dest.test>']);
+      expect(remote.log.filter((l) => l.startsWith('RCPT'))).toEqual(['RCPT <bob@dest.test>']);
+      // Read before the scripts run, the verdict cannot know the gateway they will choose: the route is asked.
+      await running!.stop(0);
+      const reads = [
+        'require ["environment", "variables"];',
+        'if environment :matches "vnd.smtp-cbv.recipient_verify_result" "*" { set "r" "${1}"; }',
+        `ec_set_routing_gateway "127.0.0.1:${chosen.port}";`,
+        '',
+      ].join('\n');
+      const again = await serve('Recipient_Verify = true', reads);
+      expect(await rcpts(again, ['alice@dest.test'])).toEqual([expect.stringMatching(/^250 /)]);
+      expect(chosen.log.filter((l) => l.startsWith('RCPT'))).toEqual(['RCPT <alice@dest.test>']);
+    } finally {
+      await chosen.close();
+    }
+  });
+
   it('a script cannot write the verdict (compile error at start)', async () => {
     await expect(serve('Recipient_Verify = true', 'vctx_mess_set "recipient_verify_result" "pass";\n')).rejects.toThrow(/recipient_verify_result/);
   });
