@@ -134,14 +134,16 @@ export class Session {
     tx.offer(address);
     // Recipient call-ahead (docs/recipient-verification.md): before the scripts when they read
     // its verdict, else only for a recipient they accept, so a refused one costs the next hop nothing,
-    // and at the gateway they chose for it when they chose one (ec_set_routing_gateway).
+    // and at the gateway they chose for it when they chose one (ec_set_routing_gateway) and the mail
+    // goes there: beside an MTA that keeps it (the milter, the policy service), the MTA routes it.
     const recipients = this.deps.services.recipients;
     const asked = recipients && this.deps.policy().readsRecipientVerdict?.('rcptto') ? recipients.check(this.connection, tx, address) : undefined;
     const early = asked instanceof Promise ? await asked : asked;
     return this.phase('rcptto', { recipient: address }, async (verdict) => {
       const d = verdict.decision;
       if (isRefusal(d.reply)) return { reply: d.reply!, accepted: false, recipient: address };
-      const asking = early ?? recipients?.check(this.connection, tx, address, d.gateway);
+      const gateway = this.deps.services.store.keptElsewhere === true ? undefined : d.gateway;
+      const asking = early ?? recipients?.check(this.connection, tx, address, gateway);
       const check = asking instanceof Promise ? await asking : asking;
       if (check?.refusal) return { reply: check.refusal, accepted: false, recipient: address };
       // The maildir module's own domains: a recipient without a mailbox is refused here, before the message (user-maildir.ts).

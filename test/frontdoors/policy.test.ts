@@ -3,10 +3,16 @@
  * Postfix asks: one request per restriction evaluation, connections
  * reused, one transaction per `instance`.
  */
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/cbv/cache.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { RecipientVerifier } from '../../src/delivery/call-ahead.js';
 import { PolicyRequestReader, PolicyProtocolError } from '../../src/frontdoors/policy/policy-codec.js';
 import type { TcpFront } from '../../src/frontdoors/tcp-front.js';
+import { RecipientVerification } from '../../src/session/recipient-verification.js';
 import { PolicyClient, rcptRequests } from '../helpers/policy-client.js';
+import { startSmtpRemote } from '../helpers/smtp-remote.js';
 import { type Bindings, capturingLogger, services, sievePolicy, startPolicy } from './fixture.js';
 import fc from 'fast-check';
 
@@ -166,5 +172,24 @@ describe('failure modes', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('recipient call-ahead beside Postfix', () => {
+  it('asks the route, not a gateway the script chose: Postfix routes the mail itself', async () => {
+    const route = await startSmtpRemote({ rcpt: (a) => (a.startsWith('alice') ? { code: 550, message: '5.1.1 unknown at the route' } : undefined) });
+    const chosen = await startSmtpRemote({});
+    try {
+      const { config } = parseConfigText(`Gateway = "127.0.0.1:${route.port}"\nTLS = no\nRecipient_Verify = true\n`, 'test.conf');
+      const logger = pino({ level: 'silent' });
+      const s = services({ recipients: new RecipientVerification(new RecipientVerifier(config!, { store: new MemoryStore(100) }, logger), logger) });
+      const { open } = await policy({ rcptto: `ec_set_routing_gateway "127.0.0.1:${chosen.port}";` }, s);
+      expect(await askAll(await open(), rcptRequests({ from: 'a@b.test', to: ['alice@d.test'], instance: '5.1' }))).toEqual([expect.stringMatching(/^550 5\.1\.1 .*unknown at the route/)]);
+      expect(route.log).toEqual(['MAIL <>', 'RCPT <alice@d.test>']);
+      expect(chosen.connections).toBe(0);
+    } finally {
+      await route.close();
+      await chosen.close();
+    }
   });
 });
