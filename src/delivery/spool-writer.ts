@@ -121,10 +121,9 @@ export class SpoolWriter {
   }
 
   private send(): void {
-    clearTimeout(this.gathering);
+    // Called by the gathering's timer, or after the turn with none running (cleared when 64 gathered).
     this.gathering = undefined;
     const jobs = this.batch;
-    if (jobs.length === 0) return;
     this.batch = [];
     const worker = this.worker ?? this.start();
     worker.ref();
