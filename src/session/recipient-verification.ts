@@ -20,7 +20,7 @@ import type { VerifyOptions } from '../cbv/engine.js';
 import { SKIP_REASONS, type CbvReason, type Verdict } from '../cbv/types.js';
 import { RECIPIENT_VERIFY_PREFIX } from './context-keys.js';
 import type { Reply } from './reply.js';
-import type { ConnectionState, Transaction } from './state.js';
+import type { ConnectionState, LoggedRecipientCheck, Transaction } from './state.js';
 
 
 /**
@@ -33,13 +33,8 @@ export interface RecipientCallAhead {
   verify(address: string, opts?: VerifyOptions, gateway?: string): Promise<Verdict>;
 }
 
-/** One recipient's call-ahead, as the transaction's log line shows it. */
-export interface RecipientCheck {
-  recipient: string;
-  /** pass | fail | transient | error, or absent when not asked. */
-  result?: string;
-  reason: string;
-  cached?: boolean;
+/** One recipient's call-ahead: what the transaction's log line shows of it, and the reply it sets. */
+export interface RecipientCheck extends LoggedRecipientCheck {
   /** The reply the recipient gets if the policy accepts it; absent: the verdict lets it through. */
   refusal?: Reply;
 }
@@ -84,7 +79,7 @@ export class RecipientVerification {
       return check;
     }
     const skipped = SKIP_REASONS.has(verdict.reason);
-    check = { recipient: address, reason: verdict.reason, cached: verdict.cached, ...(skipped ? {} : { result: verdict.status }) };
+    check = { recipient: address, reason: verdict.reason, cached: verdict.cached, ...(skipped ? {} : { result: verdict.status }), ...(gateway !== undefined ? { gateway } : {}) };
     const refusal = skipped ? undefined : refusalFor(verdict);
     if (refusal) check.refusal = refusal;
     tx.recipientVerified(RECIPIENT_VERIFY_PREFIX, variablesOf(verdict, skipped), check);

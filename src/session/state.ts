@@ -173,6 +173,17 @@ export type ProbeState =
   | { state: 'running'; startedAt: number; done: Promise<void> }
   | { state: 'settled'; verdict?: Verdict; variables: Readonly<Record<string, string>> };
 
+/** One recipient's call-ahead as the transaction's log line lists it (docs/recipient-verification.md, "Logs"). */
+export interface LoggedRecipientCheck {
+  recipient: string;
+  /** pass | fail | transient | error, or absent when not asked. */
+  result?: string;
+  reason: string;
+  cached?: boolean;
+  /** The gateway a script chose for the recipient, asked in place of its route. */
+  gateway?: string;
+}
+
 export class Transaction {
   /** `vctx_mess`: new for each transaction. */
   readonly context = new Map<string, string>();
@@ -190,7 +201,7 @@ export class Transaction {
   private chosen: Choices | undefined;
   probe: ProbeState = { state: 'none' };
   /** Recipient call-ahead results, one per RCPT TO asked about, for the transaction's log line. */
-  readonly recipientChecks: Array<{ recipient: string; result?: string; reason: string; cached?: boolean }> = [];
+  readonly recipientChecks: LoggedRecipientCheck[] = [];
   /** When MAIL FROM made the transaction, ms since the epoch: the message's creation time (ec_get_message_creation_time). */
   readonly createdAt = Date.now();
   /** The MAIL FROM BY parameter (RFC 2852), when the client gave one. */
@@ -241,10 +252,10 @@ export class Transaction {
    * (docs/recipient-verification.md): the previous recipient's go first,
    * as `rcptto_string` is replaced.
    */
-  recipientVerified(prefix: string, variables: Record<string, string>, check?: { recipient: string; result?: string; reason: string; cached?: boolean }): void {
+  recipientVerified(prefix: string, variables: Record<string, string>, check?: LoggedRecipientCheck): void {
     for (const k of [...this.context.keys()]) if (k.startsWith(prefix)) this.context.delete(k);
     for (const [k, v] of Object.entries(variables)) this.context.set(k, v);
-    if (check && this.recipientChecks.length < MAX_LISTED) this.recipientChecks.push({ recipient: check.recipient, reason: check.reason, ...(check.result ? { result: check.result } : {}), ...(check.cached !== undefined ? { cached: check.cached } : {}) });
+    if (check && this.recipientChecks.length < MAX_LISTED) this.recipientChecks.push({ recipient: check.recipient, reason: check.reason, ...(check.result ? { result: check.result } : {}), ...(check.cached !== undefined ? { cached: check.cached } : {}), ...(check.gateway !== undefined ? { gateway: check.gateway } : {}) });
   }
 
   /** The verdict's variables, from the verdict object rather than the script-visible Map. */

@@ -148,6 +148,10 @@ describe('Recipient_Verify at RCPT TO', () => {
       expect(replies[1]).toMatch(/^250 /);
       expect(chosen.log).toEqual(['MAIL <>', 'RCPT <alice@dest.test>']);
       expect(remote.log.filter((l) => l.startsWith('RCPT'))).toEqual(['RCPT <bob@dest.test>']);
+      expect((await transactions(1))[0]?.recipientVerify).toEqual([
+        { recipient: 'alice@dest.test', result: 'fail', reason: 'rejected', cached: false, gateway: `127.0.0.1:${chosen.port}` },
+        { recipient: 'bob@dest.test', result: 'pass', reason: 'accepted', cached: false },
+      ]);
       // Read before the scripts run, the verdict cannot know the gateway they will choose: the route is asked.
       await running!.stop(0);
       const reads = [
