@@ -10,8 +10,7 @@
  * runs, where a run of mail from one domain asks once per TTL.
  */
 import { Resolver } from 'node:dns/promises';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createAuthResolve } from '../src/auth/dns.js';
@@ -24,6 +23,7 @@ import type { Policy } from '../src/session/policy.js';
 import type { SessionServices } from '../src/session/session.js';
 import { message, signed, startAuthDns } from '../test/helpers/auth-zone.js';
 import { BODY_1K, sendMany } from './one-message.js';
+import { benchTempDir } from './temp-dirs.js';
 
 const MESSAGES = 1000;
 const CLIENTS = 20;
@@ -31,7 +31,7 @@ const CLIENTS = 20;
 const acceptAll: Policy = { waitsForVerdict: () => false, run: async () => ({ decision: emptyDecision(), failed: false }) };
 
 async function main() {
-  const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-auth-'));
+  const { dir, remove: removeDir } = await benchTempDir('smtp-cbv-bench-auth-');
   const z = await startAuthDns();
   const logger = pino({ level: 'silent' });
   const spools = [new MaildirSpool(join(dir, 'off')), new MaildirSpool(join(dir, 'on')), new MaildirSpool(join(dir, 'cached')), new MaildirSpool(join(dir, 'cares'))] as const;
@@ -102,7 +102,7 @@ async function main() {
   await cached.close(0);
   await viaCares.close(0);
   await z.dns.close();
-  await rm(dir, { recursive: true, force: true });
+  await removeDir();
 }
 
 await main();

@@ -14,8 +14,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -31,6 +30,7 @@ import { StubVerifier } from '../src/runner/stubs.js';
 import { SievePolicy } from '../src/session/policy.js';
 import { SenderVerification } from '../src/session/sender-verification.js';
 import { PolicyClient, rcptRequests } from '../test/helpers/policy-client.js';
+import { benchTempDir } from './temp-dirs.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const logger = pino({ level: 'silent' });
@@ -108,7 +108,7 @@ async function postfixBench(): Promise<void> {
     console.log(`milter through Postfix: skipped (the interop Postfix on 127.0.0.1:2526 is not configured: run test/interop/setup.sh once) ${listeners.stderr}`);
     return;
   }
-  const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-milter-'));
+  const { dir, remove: removeDir } = await benchTempDir('smtp-cbv-bench-milter-');
   await writeFile(join(dir, 'data.siv'), 'ec_header_add "X-Smtp-Cbv" "checked";\n');
   await writeFile(join(dir, 'c.conf'), 'sieve { script "data_phase1" { source = "data.siv" } }\nMilter_Listener { listen = "127.0.0.1:2531" }\n');
   const { running: milter } = await startBeside('milter', join(dir, 'c.conf'), { logger });
@@ -124,7 +124,7 @@ async function postfixBench(): Promise<void> {
   } finally {
     await milter?.stop(0);
     if (startedHere && running()) spawnSync('kill', [readFileSync(pidFile, 'utf8').trim()]);
-    await rm(dir, { recursive: true, force: true });
+    await removeDir();
   }
 }
 

@@ -12,10 +12,9 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quantile } from './quantile.js';
+import { benchTempDir } from './temp-dirs.js';
 
 const RECORDS = 1500;
 const ROUNDS = 6;
@@ -66,7 +65,7 @@ function commits(file: string, intoZeros: boolean): number[] {
 }
 
 async function main() {
-  const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-journal-'));
+  const { dir, remove: removeDir } = await benchTempDir('smtp-cbv-bench-journal-');
   for (const sub of ['tmp', 'new', 'envelopes']) mkdirSync(join(dir, sub));
   const load = otherWrites(dir);
   try {
@@ -87,7 +86,7 @@ async function main() {
     console.log(`  ratio zeros / appended: p50 ${ratio(0.5)}, p90 ${ratio(0.9)}, p99 ${ratio(0.99)}`);
   } finally {
     load.kill();
-    await rm(dir, { recursive: true, force: true });
+    await removeDir();
   }
 }
 

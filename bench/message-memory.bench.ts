@@ -41,14 +41,14 @@
  * fsyncs per accepted message, counted with strace when it is installed.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RawSmtpClient } from '../test/helpers/smtp-client.js';
 import { MilterClient, playTransaction } from '../test/helpers/milter-client.js';
 import { tuneHeap } from '../src/server/heap-tuning.js';
 import { SMTPServer } from 'smtp-server';
+import { benchTempDir } from './temp-dirs.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLIENTS = 100;
@@ -173,7 +173,7 @@ const codes = (m: Map<number, number>) => [...m].map(([c, n]) => `${n}x ${c || '
 async function main() {
   // The collector set as `serve` sets it (src/server/heap-tuning.ts); NODE_OPTIONS=--allocation-site-pretenuring measures V8's default.
   tuneHeap();
-  const dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-mem-'));
+  const { dir, remove: removeDir } = await benchTempDir('smtp-cbv-bench-mem-');
   try {
     const before = await run(dir, 'in-memory', '  message_spool_threshold = 1g\n  max_message_memory = 8g');
     const after = await run(dir, 'spooled', '');
@@ -210,7 +210,7 @@ async function main() {
     console.log(`  the milter (smtp-cbv milter), as Postfix sends it ${mb(milter.peak).padStart(5)} MB  (${codes(milter.codes)}; Postfix keeps the mail)`);
     console.log(`  ratio spooled / in memory:             ${(after.peak / before.peak).toFixed(2)}  (target: spooled <= 300 MB)`);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir();
   }
 }
 

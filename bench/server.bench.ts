@@ -39,9 +39,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SMTPServer } from 'smtp-server';
@@ -58,6 +57,7 @@ import type { Policy } from '../src/session/policy.js';
 import { type MessageStore, Session, type SessionServices } from '../src/session/session.js';
 import { tuneHeap } from '../src/server/heap-tuning.js';
 import { fileCreationUs, spreadTempDir } from './spread-dir.js';
+import { benchTempDir } from './temp-dirs.js';
 import { oneMx } from '../test/helpers/cbv-fixture.js';
 import { startDnsServer } from '../test/helpers/dns-server.js';
 import { oneMessage, sendMany } from './one-message.js';
@@ -201,7 +201,7 @@ async function main() {
   // The spool where ext4 places it afresh, not where the test suite or the last run just deleted files (bench/spread-dir.ts).
   const spreadDir = await spreadTempDir('smtp-cbv-bench-');
   const dir = spreadDir.dir;
-  const ordinary = await mkdtemp(join(tmpdir(), 'smtp-cbv-bench-probe-'));
+  const ordinary = await benchTempDir('smtp-cbv-bench-probe-');
   const sink = await startSmtpRemote({});
   const dns = await startDnsServer(oneMx('sender.test'));
   // The server's own logger at the default level (info: one line per transaction), written where it costs its serialisation and its writes but no terminal.
@@ -225,7 +225,7 @@ async function main() {
   const barePort = (bare.server.address() as { port: number }).port;
 
   const creationBefore = fileCreationUs(join(dir, 'probe-before'));
-  const creationOrdinary = fileCreationUs(join(ordinary, 'probe'));
+  const creationOrdinary = fileCreationUs(join(ordinary.dir, 'probe'));
   await oneMessage(ours.port, 'bob@here.test'); // the first message probes; the rest hit the cache
   await load(barePort, 'in-process', MESSAGES); // warm up both paths
   await load(ours.port, 'in-process', MESSAGES);
@@ -284,7 +284,7 @@ async function main() {
   await sink.close();
   await dns.close();
   await spreadDir.remove();
-  await rm(ordinary, { recursive: true, force: true });
+  await ordinary.remove();
 }
 
 /**

@@ -17,9 +17,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { removedAtExit } from './temp-dirs.js';
 
 export interface SpreadDir {
   /** The directory to use, new; when placed afresh it holds the probe's files, in probe/. */
@@ -31,7 +32,7 @@ export interface SpreadDir {
   tries: number;
   /** What a file cost in the one chosen (µs of system time), when it was placed afresh. */
   probeUs?: number;
-  /** Removes it and the parent made for it. */
+  /** Removes it and the parent made for it (which the process's end removes otherwise, bench/temp-dirs.ts). */
   remove(): Promise<void>;
 }
 
@@ -44,6 +45,7 @@ const TRIES = 5;
 
 export async function spreadTempDir(prefix: string): Promise<SpreadDir> {
   const parent = await mkdtemp(join(tmpdir(), prefix));
+  const remove = removedAtExit(parent);
   const marked = spawnSync('chattr', ['+T', parent], { encoding: 'utf8' });
   const spread = marked.status === 0;
   const why = spread ? undefined : (marked.error?.message ?? marked.stderr.trim()) || `chattr exited ${marked.status}`;
@@ -58,7 +60,7 @@ export async function spreadTempDir(prefix: string): Promise<SpreadDir> {
     tries++;
     if (spread) probeUs = fileCreationUs(join(dir, 'probe'), 1000);
   } while (probeUs !== undefined && probeUs > SLOW_US && tries < TRIES);
-  return { dir, spread, ...(why ? { why } : {}), tries, ...(probeUs !== undefined ? { probeUs } : {}), remove: () => rm(parent, { recursive: true, force: true }) };
+  return { dir, spread, ...(why ? { why } : {}), tries, ...(probeUs !== undefined ? { probeUs } : {}), remove };
 }
 
 /**
