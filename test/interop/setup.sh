@@ -76,16 +76,7 @@ echo "== interop: smtp-sink on 127.0.0.2:$SMTP_PORT (450 at RCPT)"
 smtp-sink -u nobody -r RCPT 127.0.0.2:$SMTP_PORT 64 &
 pids+=($!)
 
-wait_tcp() {
-  for _ in $(seq 1 50); do
-    if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then return 0; fi
-    sleep 0.2
-  done
-  echo "interop: nothing listens on $1:$2" >&2
-  return 1
-}
-# The service scripts run below use it too.
-export -f wait_tcp
+source test/interop/services/wait-tcp.sh
 wait_tcp 127.0.0.1 $SMTP_PORT
 wait_tcp 127.0.0.2 $SMTP_PORT
 for pid in "${pids[@]}"; do kill -0 "$pid"; done

@@ -35,5 +35,6 @@ postconf -M "$MILTER_ONLY/inet=$MILTER_ONLY inet n - n - - smtpd"
 postconf -P "$MILTER_ONLY/inet/smtpd_milters=$MILTER" "$MILTER_ONLY/inet/milter_default_action=tempfail"
 postfix check
 postfix reload
-# wait_tcp comes from setup.sh, which runs this script.
+# Run by setup.sh, and on its own by bench/frontdoors.bench.ts.
+source "$(dirname "${BASH_SOURCE[0]}")/wait-tcp.sh"
 for port in 2530 2533; do wait_tcp 127.0.0.1 "$port" || exit 1; done
