@@ -32,16 +32,27 @@ async function milter(bindings: Bindings, extra: Parameters<typeof startMilter>[
 const message = 'From: a@sender.test\r\nSubject: hello\r\nX-Old: 1\r\nX-Old: 2\r\n\r\nbody line\r\n';
 
 describe('option negotiation', () => {
-  it('version 6, the actions we use, no replies to headers, body, EOH, DATA, and our macro lists', async () => {
+  it('version 6, the actions we use, no replies to headers, body, EOH, and our macro lists', async () => {
     const { open } = await milter({});
     const c = await open();
     const r = c.negotiated!;
     expect(r.version).toBe(6);
     expect(r.actions).toBe(Action.ADDHDRS | Action.CHGHDRS | Action.CHGBODY | Action.ADDRCPT | Action.DELRCPT | Action.QUARANTINE | Action.CHGFROM | Action.SETSYMLIST);
-    for (const f of [Protocol.NR_HDR, Protocol.NR_BODY, Protocol.NR_EOH, Protocol.NR_DATA, Protocol.HDR_LEADSPC]) expect(r.protocol & f).toBe(f);
+    for (const f of [Protocol.NR_HDR, Protocol.NR_BODY, Protocol.NR_EOH, Protocol.HDR_LEADSPC]) expect(r.protocol & f).toBe(f);
     expect(r.protocol & Protocol.NR_RCPT).toBe(0);
     expect(r.macros?.mail).toContain('{auth_authen}');
     expect(r.macros?.helo).toContain('{tls_version}');
+  });
+
+  it('answers DATA, though Postfix offers to go on without: the reply acknowledges the segment, so Nagle does not hold the next event', async () => {
+    const { open } = await milter({});
+    const c = await open();
+    expect(c.negotiated!.protocol & Protocol.NR_DATA).toBe(0);
+    await c.send({ kind: 'connect', hostname: 'localhost', family: 'inet', port: 40000, address: '127.0.0.1' }, [['j', 'mx.test']]);
+    await c.send({ kind: 'helo', name: 'client.test' });
+    await c.send({ kind: 'mail', args: ['<a@b.test>'] });
+    await c.send({ kind: 'rcpt', args: ['<c@d.test>'] });
+    expect(await c.send({ kind: 'data' })).toEqual([{ kind: 'continue' }]);
   });
 
   it('asks only for what the MTA offers: an MTA without no-reply flags gets a reply to every event', async () => {

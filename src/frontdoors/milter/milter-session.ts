@@ -41,8 +41,18 @@ export interface MilterConversationOptions {
   logger: Logger;
 }
 
-/** Replies we never need: the MTA may go on without waiting (SMFIP_NR_*). */
-const NO_REPLY_WANTED = Protocol.NR_HDR | Protocol.NR_EOH | Protocol.NR_BODY | Protocol.NR_DATA | Protocol.NR_UNKN;
+/**
+ * Replies we never need: the MTA may go on without waiting (SMFIP_NR_*).
+ * DATA is answered all the same. Postfix's smtpd sends it and the next
+ * event comes later, from cleanup, once the client has sent the message
+ * (docs/postfix.md, "Negotiation"). Left unanswered, the DATA segment is
+ * acknowledged only by the kernel's delayed ACK (40 ms on Linux), and
+ * Nagle's rule (RFC 896) holds cleanup's headers on Postfix's socket
+ * until that ACK: every message waited 40 ms. The reply carries the ACK.
+ * Headers, end of headers and body come in one stream before the end of
+ * message, which is answered, so they need no reply.
+ */
+const NO_REPLY_WANTED = Protocol.NR_HDR | Protocol.NR_EOH | Protocol.NR_BODY | Protocol.NR_UNKN;
 const WANTED_PROTOCOL = NO_REPLY_WANTED | Protocol.NOUNKNOWN | Protocol.HDR_LEADSPC;
 const WANTED_ACTIONS = Action.ADDHDRS | Action.CHGHDRS | Action.CHGBODY | Action.ADDRCPT | Action.DELRCPT | Action.QUARANTINE | Action.CHGFROM | Action.SETSYMLIST;
 
