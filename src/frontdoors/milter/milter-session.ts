@@ -53,7 +53,7 @@ export interface MilterConversationOptions {
  * message, which is answered, so they need no reply.
  */
 const NO_REPLY_WANTED = Protocol.NR_HDR | Protocol.NR_EOH | Protocol.NR_BODY | Protocol.NR_UNKN;
-const WANTED_PROTOCOL = NO_REPLY_WANTED | Protocol.NOUNKNOWN | Protocol.HDR_LEADSPC;
+export const WANTED_PROTOCOL = NO_REPLY_WANTED | Protocol.NOUNKNOWN | Protocol.HDR_LEADSPC;
 const WANTED_ACTIONS = Action.ADDHDRS | Action.CHGHDRS | Action.CHGBODY | Action.ADDRCPT | Action.DELRCPT | Action.QUARANTINE | Action.CHGFROM | Action.SETSYMLIST;
 
 /** REPLBODY pieces: at most a body chunk's size each, as the MTA sends them (MILTER_CHUNK_SIZE). */
