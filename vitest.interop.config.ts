@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/interop/**/*.test.ts'],
+    // Each run's temporary files in one directory, removed at its end (test/setup/temp-root.ts).
+    globalSetup: ['test/setup/temp-root.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
