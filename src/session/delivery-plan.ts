@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { addDisclaimers, type Disclaimer } from './disclaimers.js';
 import { signMessage } from './dkim-signing.js';
 import type { DkimRequest } from '../sievepp/functions/dkim-params.js';
-import { applyHeaderEdits } from './header-edits.js';
+import { applyHeaderEditsToOctets, editedMessageOctets } from './header-edits.js';
 import type { MessageSource } from './message-source.js';
 import { type AutoSigning, automaticSignature, headerFields } from './dkim-auto.js';
 import type { ConnectionState, RecipientState, Transaction } from './state.js';
@@ -228,8 +228,9 @@ export function planInFull(connection: Choices, tx: Transaction, data: Choices, 
   if (signs.length) plan.dkim = signs;
   if (maildirs.length) plan.maildirs = maildirs;
   if (edited === undefined && !edits.length) return plan;
-  const rewritten = () => ({ ...plan, message: Buffer.from(applyHeaderEdits(edited ?? received.text(), edits), 'utf8') });
-  // A spooled message is loaded on the thread pool first, not read whole on the event loop.
-  const loading = edited === undefined ? received.load?.() : undefined;
+  // The body goes on as received, octet for octet: only the header section is edited as text (header-edits.ts).
+  const rewritten = () => ({ ...plan, message: edited === undefined ? applyHeaderEditsToOctets(received.bytes(), edits) : editedMessageOctets(edited, received.bytes(), received.text(), edits) });
+  // A spooled message is loaded on the thread pool first, not read whole on the event loop (its body is kept, in either case).
+  const loading = received.load?.();
   return loading ? loading.then(rewritten) : rewritten();
 }

@@ -52,6 +52,8 @@ export function applyHeaderEdits(raw: string, edits: readonly HeaderEdit[]): str
   }
   const header = out.join('\r\n');
   if (end < 0) return header + (raw.endsWith('\r\n') && header ? '\r\n' : '');
+  // A message that had no header field starts with the empty line: the new fields need their own line end before it.
+  if (end === 0 && header) return `${header}\r\n${rest}`;
   return header + rest;
 }
 
@@ -70,4 +72,48 @@ function valueStart(field: string): number {
     else if (c === 13 && field.charCodeAt(at + 1) === 10) at += 2;
     else return at;
   }
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+
+/**
+ * Where the body starts in `octets`: after the empty line that ends the
+ * header section (RFC 5322 2.1), 2 for a message that starts with it, and
+ * undefined for a message without one (all header).
+ */
+function bodyStart(octets: Buffer): number | undefined {
+  if (octets[0] === 0x0d && octets[1] === 0x0a) return 2;
+  const end = octets.indexOf(HEAD_END);
+  return end < 0 ? undefined : end + 4;
+}
+
+/**
+ * applyHeaderEdits on a message's octets: the header section is edited as
+ * text, the body is kept octet for octet. The body of an 8-bit message
+ * (RFC 6152) need not be UTF-8 (a Latin-1 text, say), and decoding it as
+ * UTF-8 and back replaced every such octet with U+FFFD.
+ */
+export function applyHeaderEditsToOctets(octets: Buffer, edits: readonly HeaderEdit[]): Buffer {
+  if (!edits.length) return octets;
+  const start = bodyStart(octets);
+  if (start === undefined) return Buffer.from(applyHeaderEdits(octets.toString('utf8'), edits), 'utf8');
+  const head = Buffer.from(applyHeaderEdits(octets.subarray(0, start).toString('utf8'), edits), 'utf8');
+  return Buffer.concat([head, octets.subarray(start)]);
+}
+
+/**
+ * The octets of `edited`, a message a script changed (RFC 5293
+ * editheader; the Sieve core holds messages as text), with `edits` on top.
+ * Where its body is the received one's as text, the received body's octets
+ * are kept (see applyHeaderEditsToOctets); a body the script replaced
+ * (RFC 5703 enclose, replace) is its own text, in UTF-8.
+ */
+export function editedMessageOctets(edited: string, received: Buffer, receivedText: string, edits: readonly HeaderEdit[]): Buffer {
+  const at = edited.startsWith('\r\n') ? 2 : edited.indexOf('\r\n\r\n') + 4;
+  const from = bodyStart(received);
+  const textAt = receivedText.startsWith('\r\n') ? 2 : receivedText.indexOf('\r\n\r\n') + 4;
+  const sameBody = at >= 4 && from !== undefined && textAt >= 4 && edited.length - at === receivedText.length - textAt && edited.endsWith(receivedText.slice(textAt));
+  if (!sameBody) return Buffer.from(applyHeaderEdits(edited, edits), 'utf8');
+  const head = Buffer.from(applyHeaderEdits(edited.slice(0, at), edits), 'utf8');
+  return Buffer.concat([head, received.subarray(from)]);
 }

@@ -56,7 +56,8 @@ export class RawSmtpClient {
     }
   }
 
-  write(data: string): void {
+  /** Sends a string as UTF-8, or octets as they are (an 8-bit body in another charset). */
+  write(data: string | Buffer): void {
     this.socket.write(data);
   }
 

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyHeaderEdits } from '../../src/session/header-edits.js';
+import { applyHeaderEdits, applyHeaderEditsToOctets, editedMessageOctets, type HeaderEdit } from '../../src/session/header-edits.js';
 
 const msg = 'Subject: hi\r\nX-Count: 1\r\nX-Long: a\r\n b\r\nX-Count: 2\r\n\r\nbody\r\n';
 
@@ -46,5 +47,55 @@ describe('applyHeaderEdits', () => {
   it('leaves the body alone, and a message with no edits untouched', () => {
     expect(applyHeaderEdits('A: 1\r\n\r\nX-Count: 3\r\n', [{ op: 'delete', name: 'X-Count' }])).toBe('A: 1\r\n\r\nX-Count: 3\r\n');
     expect(applyHeaderEdits(msg, [])).toBe(msg);
+  });
+});
+
+// "Grüße" in ISO-8859-1: 0xFC and 0xDF are not UTF-8 on their own.
+const latin1Body = Buffer.from('Gr\xfc\xdfe\r\n', 'latin1');
+const add: HeaderEdit[] = [{ op: 'add', name: 'X-A', value: '1' }];
+
+describe('applyHeaderEditsToOctets', () => {
+  it('edits the header section and keeps an 8-bit body octet for octet', () => {
+    const out = applyHeaderEditsToOctets(Buffer.concat([Buffer.from('Subject: hi\r\n\r\n'), latin1Body]), add);
+    expect(out.equals(Buffer.concat([Buffer.from('X-A: 1\r\nSubject: hi\r\n\r\n'), latin1Body]))).toBe(true);
+  });
+
+  it('a message that starts with its body, and one that is all header, are edited as the text is', () => {
+    const bodyOnly = Buffer.concat([Buffer.from('\r\n'), latin1Body]);
+    expect(applyHeaderEditsToOctets(bodyOnly, add).equals(Buffer.concat([Buffer.from('X-A: 1\r\n\r\n'), latin1Body]))).toBe(true);
+    expect(applyHeaderEditsToOctets(Buffer.from('Subject: hi\r\n'), add).toString()).toBe(applyHeaderEdits('Subject: hi\r\n', add));
+  });
+
+  it('gives what applyHeaderEdits gives for a UTF-8 message, and any body back as it was', () => {
+    const edit = fc.oneof(
+      fc.record({ op: fc.constant<'add'>('add'), name: fc.constantFrom('X-A', 'Subject'), value: fc.string({ maxLength: 90 }) }),
+      fc.record({ op: fc.constantFrom<'delete' | 'prefix' | 'postfix'>('delete', 'prefix', 'postfix'), name: fc.constantFrom('x-a', 'Subject', 'To'), value: fc.string({ maxLength: 20 }) }),
+    );
+    const head = fc.array(fc.tuple(fc.constantFrom('Subject', 'To', 'X-A'), fc.stringMatching(/^[ -~]{0,40}$/)), { maxLength: 5 }).map((fs) => fs.map(([n, v]) => `${n}: ${v}\r\n`).join(''));
+    fc.assert(
+      fc.property(head, fc.uint8Array({ maxLength: 200 }), fc.array(edit, { maxLength: 4 }), (h, body, edits) => {
+        const octets = Buffer.concat([Buffer.from(`${h}\r\n`), body]);
+        const out = applyHeaderEditsToOctets(octets, edits);
+        const text = applyHeaderEdits(`${h}\r\n`, edits);
+        expect(out.subarray(0, Buffer.byteLength(text)).toString('utf8')).toBe(text);
+        expect(out.subarray(Buffer.byteLength(text)).equals(body)).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('editedMessageOctets', () => {
+  const received = Buffer.concat([Buffer.from('Subject: hi\r\nX-Old: 1\r\n\r\n'), latin1Body]);
+  const text = received.toString('utf8');
+
+  it('a script that changed only the header (editheader) keeps the received body octets', () => {
+    const edited = text.replace('X-Old: 1\r\n', '');
+    const out = editedMessageOctets(edited, received, text, add);
+    expect(out.equals(Buffer.concat([Buffer.from('X-A: 1\r\nSubject: hi\r\n\r\n'), latin1Body]))).toBe(true);
+  });
+
+  it('a body the script replaced (enclose) is its own text in UTF-8', () => {
+    const edited = 'Subject: wrapped\r\n\r\nSee the attached message: caf\u00e9\r\n';
+    expect(editedMessageOctets(edited, received, text, []).toString('utf8')).toBe(edited);
   });
 });
