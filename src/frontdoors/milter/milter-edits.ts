@@ -44,6 +44,12 @@ export function headerFields(message: string): HeaderField[] {
   });
 }
 
+/** The header section of a message's octets, as text: the body, which may be megabytes, is not decoded. */
+function headerText(message: Buffer): string {
+  const end = message[0] === 0x0d && message[1] === 0x0a ? 0 : message.indexOf('\r\n\r\n');
+  return (end < 0 ? message : message.subarray(0, end)).toString('utf8');
+}
+
 const sameField = (a: HeaderField, b: HeaderField) => a.name.toLowerCase() === b.name.toLowerCase() && a.value.trim() === b.value.trim();
 
 /**
@@ -108,7 +114,7 @@ export function deliveryEdits(plan: DeliveryPlan, recipients: string[], header: 
   if (!plan.stores.length && !plan.redirects.length) return { edits: [], final: { kind: 'discard' } };
   const edits: MilterResponse[] = [];
   if (plan.message) {
-    const after = headerFields(plan.message.toString('utf8'));
+    const after = headerFields(headerText(plan.message));
     edits.push(...(headerEdits(header.before, after, header.leadingSpace) ?? []));
   }
   const kept = new Set(plan.stores.flatMap((s) => s.recipients));
