@@ -229,7 +229,7 @@ export function planInFull(connection: Choices, tx: Transaction, data: Choices, 
   if (maildirs.length) plan.maildirs = maildirs;
   if (edited === undefined && !edits.length) return plan;
   // The body goes on as received, octet for octet: only the header section is edited as text (header-edits.ts).
-  const rewritten = () => ({ ...plan, message: edited === undefined ? applyHeaderEditsToOctets(received.bytes(), edits) : editedMessageOctets(edited, received.bytes(), received.text(), edits) });
+  const rewritten = () => ({ ...plan, message: edited === undefined ? applyHeaderEditsToOctets(received.bytes(), edits, received.head?.length) : editedMessageOctets(edited, received.bytes(), received.text(), edits) });
   // A spooled message is loaded on the thread pool first, not read whole on the event loop (its body is kept, in either case).
   const loading = received.load?.();
   return loading ? loading.then(rewritten) : rewritten();

@@ -91,11 +91,12 @@ function bodyStart(octets: Buffer): number | undefined {
  * applyHeaderEdits on a message's octets: the header section is edited as
  * text, the body is kept octet for octet. The body of an 8-bit message
  * (RFC 6152) need not be UTF-8 (a Latin-1 text, say), and decoding it as
- * UTF-8 and back replaced every such octet with U+FFFD.
+ * UTF-8 and back replaced every such octet with U+FFFD. `start`: where
+ * the body starts when the caller knows (a message whose lines end in a
+ * bare LF has no CRLF CRLF to find).
  */
-export function applyHeaderEditsToOctets(octets: Buffer, edits: readonly HeaderEdit[]): Buffer {
+export function applyHeaderEditsToOctets(octets: Buffer, edits: readonly HeaderEdit[], start = bodyStart(octets)): Buffer {
   if (!edits.length) return octets;
-  const start = bodyStart(octets);
   if (start === undefined) return Buffer.from(applyHeaderEdits(octets.toString('utf8'), edits), 'utf8');
   const head = Buffer.from(applyHeaderEdits(octets.subarray(0, start).toString('utf8'), edits), 'utf8');
   return Buffer.concat([head, octets.subarray(start)]);

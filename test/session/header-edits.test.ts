@@ -60,6 +60,12 @@ describe('applyHeaderEditsToOctets', () => {
     expect(out.equals(Buffer.concat([Buffer.from('X-A: 1\r\nSubject: hi\r\n\r\n'), latin1Body]))).toBe(true);
   });
 
+  it('splits where the caller says the body starts: a message with bare LF line ends keeps its body too', () => {
+    const head = Buffer.from('Subject: hi\n\n');
+    const out = applyHeaderEditsToOctets(Buffer.concat([head, latin1Body]), add, head.length);
+    expect(out.equals(Buffer.concat([Buffer.from('X-A: 1\r\nSubject: hi\n\n'), latin1Body]))).toBe(true);
+  });
+
   it('a message that starts with its body, and one that is all header, are edited as the text is', () => {
     const bodyOnly = Buffer.concat([Buffer.from('\r\n'), latin1Body]);
     expect(applyHeaderEditsToOctets(bodyOnly, add).equals(Buffer.concat([Buffer.from('X-A: 1\r\n\r\n'), latin1Body]))).toBe(true);
