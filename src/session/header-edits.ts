@@ -81,7 +81,7 @@ const HEAD_END = Buffer.from('\r\n\r\n');
  * header section (RFC 5322 2.1), 2 for a message that starts with it, and
  * undefined for a message without one (all header).
  */
-function bodyStart(octets: Buffer): number | undefined {
+export function bodyStart(octets: Buffer): number | undefined {
   if (octets[0] === 0x0d && octets[1] === 0x0a) return 2;
   const end = octets.indexOf(HEAD_END);
   return end < 0 ? undefined : end + 4;

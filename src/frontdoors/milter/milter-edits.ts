@@ -17,6 +17,7 @@
  * for exactly that difference.
  */
 import { INBOX } from '../../session/decide.js';
+import { bodyStart } from '../../session/header-edits.js';
 import type { DeliveryPlan } from '../../session/session.js';
 import type { MilterResponse } from './messages.js';
 
@@ -46,8 +47,7 @@ export function headerFields(message: string): HeaderField[] {
 
 /** The header section of a message's octets, as text: the body, which may be megabytes, is not decoded. */
 function headerText(message: Buffer): string {
-  const end = message[0] === 0x0d && message[1] === 0x0a ? 0 : message.indexOf('\r\n\r\n');
-  return (end < 0 ? message : message.subarray(0, end)).toString('utf8');
+  return message.subarray(0, bodyStart(message) ?? message.length).toString('utf8');
 }
 
 const sameField = (a: HeaderField, b: HeaderField) => a.name.toLowerCase() === b.name.toLowerCase() && a.value.trim() === b.value.trim();
