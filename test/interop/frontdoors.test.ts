@@ -9,13 +9,14 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, watch } from 'node:fs';
+import { readdirSync, watch } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningBeside, startBeside } from '../../src/frontdoors/run-beside.js';
+import { fileTail } from '../helpers/file-tail.js';
 
 const dnsServer = process.env.INTEROP_DNS;
 const probePort = Number(process.env.INTEROP_PORT);
@@ -103,11 +104,10 @@ async function waitFor<T>(what: string, probe: () => T | undefined, ms = 20_000)
   }
 }
 
+/** What Postfix's local agent delivers to alice from now on: the mailbox holds earlier runs' and the benchmarks' mail too. */
+const mailbox = fileTail('/var/mail/alice');
 /** The mbox message carrying `marker`, once Postfix's local agent has delivered it. */
-const mailboxMessage = (marker: string) => () => {
-  if (!existsSync('/var/mail/alice')) return undefined;
-  return readFileSync('/var/mail/alice', 'utf8').split(/\n(?=From )/).find((m) => m.includes(marker));
-};
+const mailboxMessage = (marker: string) => () => mailbox.message(marker);
 
 /** Postfix's queue as postqueue -j lists it. */
 function queue(): Array<{ queue_name: string; queue_id: string; sender: string }> {
@@ -115,7 +115,9 @@ function queue(): Array<{ queue_name: string; queue_id: string; sender: string }
   return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
-const postfixLog = () => (existsSync('/var/log/postfix.log') ? readFileSync('/var/log/postfix.log', 'utf8') : '');
+/** Postfix's log from now on: earlier runs and the benchmarks wrote to it too. */
+const log = fileTail('/var/log/postfix.log');
+const postfixLog = () => log.appended();
 
 describe('beside a real Postfix', () => {
   it('a sender whose CBV fails gets Postfix\'s 550 with our text (policy service at RCPT)', async () => {
