@@ -8,6 +8,7 @@
  * text goes after the colon and its white space, or at the end of the
  * field's last line.
  */
+import { isUtf8 } from 'node:buffer';
 import { fieldText, foldField } from '../sieve/extensions/editheader.js';
 
 export interface HeaderEdit {
@@ -97,9 +98,22 @@ export function bodyStart(octets: Buffer): number | undefined {
  */
 export function applyHeaderEditsToOctets(octets: Buffer, edits: readonly HeaderEdit[], start = bodyStart(octets)): Buffer {
   if (!edits.length) return octets;
-  if (start === undefined) return Buffer.from(applyHeaderEdits(octets.toString('utf8'), edits), 'utf8');
-  const head = Buffer.from(applyHeaderEdits(octets.subarray(0, start).toString('utf8'), edits), 'utf8');
-  return Buffer.concat([head, octets.subarray(start)]);
+  if (start === undefined) return editHead(octets, edits);
+  return Buffer.concat([editHead(octets.subarray(0, start), edits), octets.subarray(start)]);
+}
+
+/**
+ * A header section with the edits made. One that is not UTF-8 (raw 8-bit
+ * octets, which RFC 5322 does not allow but old mailers send, a Latin-1
+ * Subject say) is edited octet for octet: read as Latin-1, one character an
+ * octet, with the text the edits insert as its UTF-8 octets. An added field
+ * is ASCII already (fieldText encodes the rest, RFC 2047).
+ */
+function editHead(head: Buffer, edits: readonly HeaderEdit[]): Buffer {
+  if (isUtf8(head)) return Buffer.from(applyHeaderEdits(head.toString('utf8'), edits), 'utf8');
+  const asOctets = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+  const octetEdits = edits.map((e) => (e.op === 'add' || e.value === undefined ? e : { ...e, value: asOctets(e.value) }));
+  return Buffer.from(applyHeaderEdits(head.toString('latin1'), octetEdits), 'latin1');
 }
 
 /**

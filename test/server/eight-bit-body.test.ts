@@ -1,6 +1,8 @@
 /**
  * An 8-bit body in a charset other than UTF-8 (RFC 6152 8BITMIME) is
- * stored octet for octet, also when a script edits the header.
+ * stored octet for octet, also when a script edits the header; so is a
+ * header field with raw 8-bit octets (not allowed by RFC 5322, sent by old
+ * mailers) when a script adds another.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,7 +25,7 @@ afterEach(async () => {
 const head = 'From: a@sender.test\r\nDate: Thu, 3 Dec 2026 10:00:00 +0000\r\nSubject: latin-1\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n';
 const body = Buffer.from('Gr\xfc\xdfe, caf\xe9\r\n', 'latin1');
 
-async function send(scripts: Parameters<typeof writeConfig>[1]): Promise<Buffer> {
+async function send(scripts: Parameters<typeof writeConfig>[1], header = Buffer.from(head)): Promise<Buffer> {
   const server = await startConfig(await writeConfig(dir, scripts), cleanups);
   const c = await RawSmtpClient.open(server.addresses[0]!.port);
   cleanups.push(async () => c.close());
@@ -32,7 +34,7 @@ async function send(scripts: Parameters<typeof writeConfig>[1]): Promise<Buffer>
   expect((await c.command('MAIL FROM:<a@sender.test> BODY=8BITMIME')).code).toBe(250);
   expect((await c.command('RCPT TO:<b@here.test>')).code).toBe(250);
   expect((await c.command('DATA')).code).toBe(354);
-  c.write(Buffer.concat([Buffer.from(`${head}\r\n`), body, Buffer.from('.\r\n')]));
+  c.write(Buffer.concat([header, Buffer.from('\r\n'), body, Buffer.from('.\r\n')]));
   expect((await c.reply()).code).toBe(250);
   const [file] = await readdir(join(dir, 'spool', 'new'));
   return readFile(join(dir, 'spool', 'new', file!));
@@ -54,6 +56,13 @@ describe('an 8-bit body in ISO-8859-1', () => {
   it('is stored as sent when editheader deletes a field', async () => {
     const stored = await send({ data_phase1: 'require "editheader";\ndeleteheader "Subject";\n' });
     expect(stored.toString('latin1')).not.toContain('Subject: latin-1');
+    expect(bodyOf(stored).equals(body)).toBe(true);
+  });
+
+  it('a Subject in raw ISO-8859-1 octets is stored as sent when a script adds a header field', async () => {
+    const header = Buffer.from(head.replace('Subject: latin-1', 'Subject: caf\xe9'), 'latin1');
+    const stored = await send({ data_phase1: 'ec_header_add "X-Checked" "yes";\n' }, header);
+    expect(stored.includes(Buffer.from('\r\nSubject: caf\xe9\r\n', 'latin1'))).toBe(true);
     expect(bodyOf(stored).equals(body)).toBe(true);
   });
 });

@@ -90,6 +90,33 @@ describe('applyHeaderEditsToOctets', () => {
   });
 });
 
+describe('a header section that is not UTF-8 (raw 8-bit octets)', () => {
+  // "Grüße" in ISO-8859-1 in a Subject: not allowed by RFC 5322, sent by old mailers all the same.
+  const latin1Subject = Buffer.from('Subject: Gr\xfc\xdfe\r\n', 'latin1');
+
+  it('keeps its octets when a field is added', () => {
+    const octets = Buffer.concat([latin1Subject, Buffer.from('\r\n'), latin1Body]);
+    const out = applyHeaderEditsToOctets(octets, [{ op: 'add', name: 'X-A', value: 'caf\u00e9' }]);
+    expect(out.equals(Buffer.concat([Buffer.from('X-A: =?UTF-8?Q?caf=C3=A9?=\r\n'), octets]))).toBe(true);
+  });
+
+  it('a prefix goes in as UTF-8 beside the field\'s own octets, and a value to delete is matched as UTF-8', () => {
+    const head = Buffer.concat([latin1Subject, Buffer.from('X-Tag: \u00e9t\u00e9\r\n\r\n')]);
+    const out = applyHeaderEditsToOctets(head, [{ op: 'prefix', name: 'Subject', value: '\u00fc ' }, { op: 'delete', name: 'X-Tag', value: '\u00e9t\u00e9' }]);
+    expect(out.equals(Buffer.concat([Buffer.from('Subject: \u00fc '), Buffer.from('Gr\xfc\xdfe\r\n\r\n', 'latin1')]))).toBe(true);
+  });
+
+  it('any octets of a field value other than CR and LF are kept when a field is added', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 60 }).map((a) => Buffer.from(a.filter((o) => o !== 0x0d && o !== 0x0a))), (value) => {
+        const head = Buffer.concat([Buffer.from('X-Raw: '), value, Buffer.from('\r\n\r\n')]);
+        const out = applyHeaderEditsToOctets(Buffer.concat([head, latin1Body]), add);
+        expect(out.equals(Buffer.concat([Buffer.from('X-A: 1\r\n'), head, latin1Body]))).toBe(true);
+      }),
+    );
+  });
+});
+
 describe('editedMessageOctets', () => {
   const received = Buffer.concat([Buffer.from('Subject: hi\r\nX-Old: 1\r\n\r\n'), latin1Body]);
   const text = received.toString('utf8');
