@@ -62,3 +62,16 @@ describe('a message sent from its entry file', () => {
     expect(openOn(path)).toBe(0);
   });
 });
+
+describe('an 8-bit message (RFC 6152)', () => {
+  it('goes with BODY=8BITMIME to a next hop that offers 8BITMIME, octet for octet', async () => {
+    // "Grüße" in ISO-8859-1: octets past US-ASCII, and not UTF-8.
+    const message = Buffer.concat([Buffer.from('Subject: 8-bit\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'), Buffer.from('Gr\xfc\xdfe\r\n', 'latin1')]);
+    const conn = new Outbound('k', { name: '127.0.0.1', address: '127.0.0.1', port: sink.port }, options);
+    expect(await conn.connect()).toBeNull();
+    expect((await conn.send('a@sender.test', ['b@dest.test'], message)).err).toBeNull();
+    expect(sink.messages[0]!.mailParams).toEqual({ BODY: '8BITMIME' });
+    expect(sink.messages[0]!.octets.equals(message)).toBe(true);
+    conn.close();
+  });
+});

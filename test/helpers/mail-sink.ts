@@ -11,6 +11,10 @@ export interface SinkMessage {
   from: string;
   to: string[];
   data: string;
+  /** The message as received, octet for octet. */
+  octets: Buffer;
+  /** MAIL FROM's parameters, as smtp-server parsed them (BODY=8BITMIME gives { BODY: '8BITMIME' }). */
+  mailParams: Record<string, string>;
   secure: boolean;
 }
 
@@ -89,8 +93,11 @@ export async function startMailSink(options: SinkOptions = {}): Promise<MailSink
             const replies = to.map((a) => sink.options.data?.(a));
             const accepted = to.filter((_, i) => !replies[i]);
             if (accepted.length) {
-              const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-              if (!(!o.lmtp && replies.some(Boolean))) sink.messages.push({ from, to: accepted, data: Buffer.concat(chunks).toString('utf8'), secure: session.secure });
+              const mail = session.envelope.mailFrom;
+              const from = mail ? mail.address : '';
+              const octets = Buffer.concat(chunks);
+              const mailParams = (mail && (mail as { args?: Record<string, string> | false }).args) || {};
+              if (!(!o.lmtp && replies.some(Boolean))) sink.messages.push({ from, to: accepted, data: octets.toString('utf8'), octets, mailParams, secure: session.secure });
             }
             if (o.lmtp) return cb(null, replies.map((r) => (r ? err(r[0], r[1]) : 'OK delivered')) as unknown as string);
             const refusal = replies.find(Boolean);
