@@ -88,6 +88,12 @@ export function bodyStart(octets: Buffer): number | undefined {
   return end < 0 ? undefined : end + 4;
 }
 
+/** Where the body starts in a message as text, after the header section's empty line; undefined without header fields or without that line (editedMessageOctets then keeps the text). */
+function textBodyStart(text: string): number | undefined {
+  const end = text.indexOf('\r\n\r\n');
+  return text.startsWith('\r\n') || end < 0 ? undefined : end + 4;
+}
+
 /**
  * applyHeaderEdits on a message's octets: the header section is edited as
  * text, the body is kept octet for octet. The body of an 8-bit message
@@ -124,10 +130,10 @@ function editHead(head: Buffer, edits: readonly HeaderEdit[]): Buffer {
  * (RFC 5703 enclose, replace) is its own text, in UTF-8.
  */
 export function editedMessageOctets(edited: string, received: Buffer, receivedText: string, edits: readonly HeaderEdit[]): Buffer {
-  const at = edited.startsWith('\r\n') ? 2 : edited.indexOf('\r\n\r\n') + 4;
+  const at = textBodyStart(edited);
   const from = bodyStart(received);
-  const textAt = receivedText.startsWith('\r\n') ? 2 : receivedText.indexOf('\r\n\r\n') + 4;
-  const sameBody = at >= 4 && from !== undefined && textAt >= 4 && edited.length - at === receivedText.length - textAt && edited.endsWith(receivedText.slice(textAt));
+  const textAt = textBodyStart(receivedText);
+  const sameBody = at !== undefined && from !== undefined && textAt !== undefined && edited.length - at === receivedText.length - textAt && edited.endsWith(receivedText.slice(textAt));
   if (!sameBody) return Buffer.from(applyHeaderEdits(edited, edits), 'utf8');
   const head = Buffer.from(applyHeaderEdits(edited.slice(0, at), edits), 'utf8');
   return Buffer.concat([head, received.subarray(from)]);
