@@ -4,21 +4,18 @@
  * header field with raw 8-bit octets (not allowed by RFC 5322, sent by old
  * mailers) when a script adds another.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startConfig, writeConfig } from '../helpers/config-server.js';
 import { RawSmtpClient } from '../helpers/smtp-client.js';
+import { tempDirPerTest } from '../helpers/temp-dir.js';
 
-let dir: string;
+const testDir = tempDirPerTest('smtp-cbv-eight-bit-');
 const cleanups: Array<() => Promise<unknown>> = [];
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'smtp-cbv-eight-bit-'));
-});
+// Registered after tempDirPerTest's, so it runs first: the servers stop before their directory goes.
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
-  await rm(dir, { recursive: true, force: true });
 });
 
 // "Grüße, café" in ISO-8859-1: 0xFC, 0xDF and 0xE9 are not UTF-8 on their own.
@@ -26,6 +23,7 @@ const head = 'From: a@sender.test\r\nDate: Thu, 3 Dec 2026 10:00:00 +0000\r\nSub
 const body = Buffer.from('Gr\xfc\xdfe, caf\xe9\r\n', 'latin1');
 
 async function send(scripts: Parameters<typeof writeConfig>[1], header = Buffer.from(head)): Promise<Buffer> {
+  const dir = testDir();
   const server = await startConfig(await writeConfig(dir, scripts), cleanups);
   const c = await RawSmtpClient.open(server.addresses[0]!.port);
   cleanups.push(async () => c.close());
