@@ -50,6 +50,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { removeFile } from '../remove-file.js';
 import { DirSync } from './dir-sync.js';
 import { compactJournal, messageRecord, readRecords } from './envelope-journal.js';
 import { recoverJournalFirst } from './journal-restore.js';
@@ -222,7 +223,7 @@ export class MaildirSpool {
    * which is what a record of a message never made visible looks like.
    */
   async remove(messages: readonly SpooledMessage[]): Promise<void> {
-    for (const m of messages) await rm(m.path, { force: true });
+    for (const m of messages) await removeFile(m.path);
   }
 
   /** The envelopes of the messages in the spool's folders (new/ and cur/), by message name. */

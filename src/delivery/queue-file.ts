@@ -28,6 +28,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, type FileHandle, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Gateway } from '../config/gateway.js';
+import { removeFile } from '../remove-file.js';
 import type { Reply } from '../session/reply.js';
 import { DirSync } from './dir-sync.js';
 import { FileRange } from './file-range.js';
@@ -237,7 +238,7 @@ export class QueueFiles {
   }
 
   async remove(id: string): Promise<void> {
-    await rm(this.path(id), { force: true });
+    await removeFile(this.path(id));
   }
 
   /** An entry, its message whole. */

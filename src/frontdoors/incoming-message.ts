@@ -17,8 +17,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { removeFile } from '../remove-file.js';
 import { bufferSource, fileSource, HEAD_LIMIT, LineScan, type MessageMemory, type MessageSource } from '../session/message-source.js';
 
 export interface IncomingSettings {
@@ -139,7 +139,7 @@ export class IncomingMessage {
     this.held = 0;
     if (this.file) {
       this.file.destroy();
-      await rm(this.path!, { force: true });
+      await removeFile(this.path!);
     }
   }
 

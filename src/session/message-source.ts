@@ -11,8 +11,9 @@
  * in src/frontdoors), the dry run a Buffer.
  */
 import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { hostOctets, lazyMessage, type SieveMessage } from '../sieve/index.js';
+import { removeFile } from '../remove-file.js';
 import { textPieces } from './body-text.js';
 
 /** Bytes of messages held in memory by every session at once (a front door shares one among its listeners). */
@@ -217,7 +218,7 @@ export function fileSource(path: string, info: { size: number; bareLf: number; h
       text = undefined;
       if (fd !== undefined) closeSync(fd);
       fd = undefined;
-      await rm(path, { force: true });
+      await removeFile(path);
     },
   };
 }
