@@ -8,7 +8,7 @@ import { addDisclaimers, type Disclaimer } from './disclaimers.js';
 import { signMessage } from './dkim-signing.js';
 import type { DkimRequest } from '../sievepp/functions/dkim-params.js';
 import { applyHeaderEditsToOctets, editedMessageOctets } from './header-edits.js';
-import type { MessageSource } from './message-source.js';
+import { bufferSource, type MessageSource, withHead } from './message-source.js';
 import { type AutoSigning, automaticSignature, headerFields } from './dkim-auto.js';
 import type { ConnectionState, RecipientState, Transaction } from './state.js';
 
@@ -44,8 +44,12 @@ export interface DeliveryPlan {
    * copy there instead of by its domain's route (docs/delivery.md, "Routing").
    */
   gateways?: Record<string, string>;
-  /** The message as the policy changed it (header edits); absent: as received. */
-  message?: Buffer;
+  /**
+   * The message as the policy changed it (header edits); absent: as
+   * received. Where only its header section changed, the body is the
+   * received one's, left where it is (a spooled message's stays on disk).
+   */
+  message?: MessageSource;
   /** disclaimer_add's texts, for a store that writes the message (finishMessage); absent: none. */
   disclaimers?: Disclaimer[];
   /** ec_dkim_sign's signatures, made last (finishMessage); absent: none. */
@@ -69,32 +73,33 @@ export interface DeliveryPlan {
 export async function finishMessage(plan: DeliveryPlan, received: MessageSource, store: { keptElsewhere?: boolean }, logger: Logger, at: { session: string; transaction: string }): Promise<DeliveryPlan> {
   const { disclaimers, dkim, ...rest } = plan;
   if (!disclaimers && !dkim) return plan;
-  let message = plan.message;
+  let message: Buffer | undefined;
   const whole = async () => {
+    const source = plan.message ?? received;
     // A spooled message is loaded on the thread pool first, not read whole on the event loop.
-    await received.load?.();
-    return received.bytes();
+    await source.load?.();
+    return source.bytes();
   };
   let bodyChanged = false;
   if (disclaimers && store.keptElsewhere) logger.warn({ event: 'disclaimer.unsupported', ...at }, 'disclaimer_add: not carried out, the MTA beside smtp-cbv keeps the message body');
   else if (disclaimers) {
-    const before = message ?? (await whole());
+    const before = await whole();
     message = await addDisclaimers(before, disclaimers);
     bodyChanged = message !== before;
   }
   // Unedited, the received octets are signed as they are (not re-encoded through text()).
   if (dkim) message = await signMessage(message ?? (await whole()), dkim);
   if (!message) return rest;
-  return bodyChanged ? { ...rest, message, bodyChanged: true } : { ...rest, message };
+  return bodyChanged ? { ...rest, message: bufferSource(message), bodyChanged: true } : { ...rest, message: bufferSource(message) };
 }
 
 /**
  * The plan of an accepted message, made final (finishMessage): what DATA
  * (with spool's after it) and each_rcpt chose, with the connection's and
  * the transaction's. Our Authentication-Results is an edit of what was
- * received too (`message` is not `received`): a milter's MTA is asked for
- * it (milter messages are in memory); a spooled message keeps its body on
- * disk and goes to the store as it is.
+ * received too (`message` is not `received`): the plan's message then, so
+ * that a milter's MTA is asked for it; a spooled message keeps its body
+ * on disk, and the store copies it from there.
  */
 export async function planAccepted(
   connection: ConnectionState,
@@ -111,13 +116,14 @@ export async function planAccepted(
   // The opendkim module's own signature, for a message no script signed (dkim-auto.ts).
   if (autoSign && !planned.dkim) {
     // The header section alone: the edited message's, else the one the source keeps apart, else cut from the whole (loaded on the thread pool).
-    const octets = planned.message ?? message.head ?? (await message.load?.(), message.bytes());
+    const signed = planned.message ?? message;
+    const octets = signed.head ?? (await signed.load?.(), signed.bytes());
     const auto = await automaticSignature(autoSign, headerFields(octets), { connection: connection.context, message: tx.context }, Date.now());
     if ('request' in auto) planned = { ...planned, dkim: [auto.request] };
     else logger.debug({ event: 'dkim.auto-skipped', session: connection.id, transaction: tx.id, why: auto.skipped }, 'opendkim: message not signed');
   }
   if (planned.disclaimers || planned.dkim) planned = await finishMessage(planned, message, { keptElsewhere }, logger, { session: connection.id, transaction: tx.id });
-  return planned.message || message === m.received || message.path !== undefined ? planned : { ...planned, message: message.bytes() };
+  return planned.message || message === m.received ? planned : { ...planned, message };
 }
 
 /**
@@ -228,8 +234,10 @@ export function planInFull(connection: Choices, tx: Transaction, data: Choices, 
   if (signs.length) plan.dkim = signs;
   if (maildirs.length) plan.maildirs = maildirs;
   if (edited === undefined && !edits.length) return plan;
+  // Header edits alone change the header section the source keeps apart: the body stays where it is, a spooled one on disk, unread.
+  if (edited === undefined && received.head) return { ...plan, message: withHead(received, applyHeaderEditsToOctets(received.head, edits, received.head.length)) };
   // The body goes on as received, octet for octet: only the header section is edited as text (header-edits.ts).
-  const rewritten = () => ({ ...plan, message: edited === undefined ? applyHeaderEditsToOctets(received.bytes(), edits, received.head?.length) : editedMessageOctets(edited, received.bytes(), received.text(), edits) });
+  const rewritten = () => ({ ...plan, message: bufferSource(edited === undefined ? applyHeaderEditsToOctets(received.bytes(), edits, received.head?.length) : editedMessageOctets(edited, received.bytes(), received.text(), edits)) });
   // A spooled message is loaded on the thread pool first, not read whole on the event loop (its body is kept, in either case).
   const loading = received.load?.();
   return loading ? loading.then(rewritten) : rewritten();

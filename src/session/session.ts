@@ -194,8 +194,9 @@ export class Session {
       try {
         // ec_maildir's copies, durable before the reply as the store's are; a host that writes none (the dry run) keeps the plan.
         const userMaildirs = this.deps.services.userMaildirs;
-        if (plan.maildirs && userMaildirs) await userMaildirs.write(plan.maildirs, plan.message ?? (await message.load?.(), message.bytes()));
-        ids = await this.deps.services.store.store({ connection: this.connection, transaction: tx, plan, message: plan.message ? bufferSource(plan.message) : message });
+        const stored = plan.message ?? message;
+        if (plan.maildirs && userMaildirs) await userMaildirs.write(plan.maildirs, (await stored.load?.(), stored.bytes()));
+        ids = await this.deps.services.store.store({ connection: this.connection, transaction: tx, plan, message: stored });
       } catch (e) {
         this.logger.error({ event: 'store-failed', session: this.connection.id, transaction: tx.id, err: (e as Error).message }, 'storing the message failed');
         return { reply: replies.localError, accepted: false, ...after };

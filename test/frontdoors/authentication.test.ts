@@ -5,11 +5,13 @@
  * message, asking the MTA to insert our Authentication-Results and
  * Received-SPF and to delete a forged field claiming our authserv-id.
  */
+import { readdir } from 'node:fs/promises';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TcpFront } from '../../src/frontdoors/tcp-front.js';
 import { MessageAuthentication } from '../../src/session/message-authentication.js';
 import { type AuthDns, startAuthDns } from '../helpers/auth-zone.js';
+import { tempDirPerTest } from '../helpers/temp-dir.js';
 import { type MilterClient, playTransaction } from '../helpers/milter-client.js';
 import { PolicyClient, rcptRequests } from '../helpers/policy-client.js';
 import { negotiatedClient, services, sievePolicy, startMilter, startPolicy } from './fixture.js';
@@ -66,5 +68,19 @@ describe('milter with SPF, DKIM and DMARC', () => {
     expect(inserted.map((e) => [e.index, e.name])).toEqual([[0, 'Authentication-Results'], [1, 'Received-SPF']]);
     // Folded with LF alone, as milter header values travel.
     expect(inserted[0]!.value).toMatch(/^ mx\.test;\n\tdkim=none [^\n]*;\n\tspf=pass [^\n]*;\n\tdmarc=pass /);
+  });
+
+  const spoolDir = tempDirPerTest('milter-auth-');
+
+  it('a message past the spool threshold, kept in a file, gets our header fields inserted too', async () => {
+    const dir = spoolDir();
+    const { front, port } = await startMilter(sievePolicy({}), services({ authentication: authentication() }), { maxMessageSize: 1_000_000, messageInMemoryLimit: 64 * 1024, incomingDir: dir });
+    fronts.push(front);
+    const big = `From: alice@example.com\r\nSubject: big\r\n\r\n${'0123456789abcdef\r\n'.repeat(20_000)}`;
+    const t = await playTransaction(await negotiatedClient(port, clients), { from: 'alice@example.com', to: ['bob@here.test'], message: big });
+    const eom = t.eom ?? [];
+    expect(eom.at(-1)).toEqual({ kind: 'continue' });
+    expect(eom.filter((e) => e.kind === 'insheader').map((e) => (e as { name: string }).name)).toEqual(['Authentication-Results', 'Received-SPF']);
+    expect(await readdir(dir)).toEqual([]);
   });
 });

@@ -1,9 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Choices, decide, mergeChoices, noChoices, NOTHING_DECIDED } from '../../src/session/decide.js';
-import { planDelivery, planInFull } from '../../src/session/delivery-plan.js';
-import { bufferSource } from '../../src/session/message-source.js';
+import { type DeliveryPlan, planDelivery, planInFull } from '../../src/session/delivery-plan.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bufferSource, fileSource } from '../../src/session/message-source.js';
 import { Transaction } from '../../src/session/state.js';
+import { tempDirPerTest } from '../helpers/temp-dir.js';
 
 const message = bufferSource(Buffer.from('From: a@b.test\r\nSubject: s\r\n\r\nbody\r\n'));
 const address = fc.constantFrom('bob@here.test', 'carol@here.test', 'Bob@here.test', 'dave@else.test');
@@ -35,6 +38,12 @@ const choices: fc.Arbitrary<Choices> = fc.oneof(
   },
 );
 
+/** A plan with its message as octets: two plans of the same message hold two sources, each its own object. */
+const octetsOf = (plan: DeliveryPlan | Promise<DeliveryPlan>) => {
+  if (plan instanceof Promise) throw new Error('a message in memory is planned without waiting');
+  return plan.message ? { ...plan, message: plan.message.bytes().toString('latin1') } : plan;
+};
+
 describe('the delivery plan', () => {
   it('property: the shortcut for messages no phase chose anything for plans what working it out in full plans', () => {
     fc.assert(
@@ -45,7 +54,7 @@ describe('the delivery plan', () => {
           tx.offer(a);
           tx.accept({ address: a, choices: c });
         }
-        expect(planDelivery(connection, tx, data, message, undefined)).toEqual(planInFull(connection, tx, data, message, undefined));
+        expect(octetsOf(planDelivery(connection, tx, data, message, undefined))).toEqual(octetsOf(planInFull(connection, tx, data, message, undefined)));
       }),
       { numRuns: 2000 },
     );
@@ -59,6 +68,32 @@ describe('the delivery plan', () => {
     }
     expect(planDelivery(NOTHING_DECIDED, tx, NOTHING_DECIDED, message, undefined)).toEqual({ stores: [{ folder: 'INBOX', recipients: ['bob@here.test', 'carol@here.test'] }], redirects: [], vacations: [], notifications: [] });
     expect(tx.chosenSoFar).toBe(NOTHING_DECIDED);
+  });
+});
+
+describe('header edits', () => {
+  const dir = tempDirPerTest('plan-');
+
+  it('change the header section of a spooled message, and its body stays in the file, unread until the store copies it', async () => {
+    const head = 'From: a@b.test\r\nSubject: s\r\n\r\n';
+    const body = 'line\r\n'.repeat(10_000);
+    const path = join(dir(), 'incoming');
+    await writeFile(path, head + body);
+    const received = fileSource(path, { size: head.length + body.length, bareLf: 0, head: Buffer.from(head) });
+    const tx = new Transaction('alice@sender.test', 'S.1');
+    tx.offer('bob@here.test');
+    tx.accept({ address: 'bob@here.test', choices: NOTHING_DECIDED });
+    const data = noChoices();
+    data.headerEdits.push({ op: 'add', name: 'X-Test', value: 'yes' } as Choices['headerEdits'][number]);
+    const plan = planInFull(NOTHING_DECIDED, tx, data, received, undefined);
+    // Planned at once, with nothing read from the file.
+    if (plan instanceof Promise) throw new Error('the plan waited for the message to be loaded');
+    expect(received.loaded?.()).toBe(false);
+    expect(plan.message!.head!.toString()).toBe(`X-Test: yes\r\n${head}`);
+    const copied: Buffer[] = [];
+    for await (const chunk of plan.message!.chunks(Buffer.alloc(4096))) copied.push(Buffer.from(chunk));
+    expect(Buffer.concat(copied).toString()).toBe(`X-Test: yes\r\n${head}${body}`);
+    expect(received.loaded?.()).toBe(false);
   });
 });
 

@@ -114,7 +114,8 @@ export function deliveryEdits(plan: DeliveryPlan, recipients: string[], header: 
   if (!plan.stores.length && !plan.redirects.length) return { edits: [], final: { kind: 'discard' } };
   const edits: MilterResponse[] = [];
   if (plan.message) {
-    const after = headerFields(headerText(plan.message));
+    // The header section the source keeps apart, when it does: a spooled message's body is not read for it.
+    const after = headerFields(plan.message.head ? plan.message.head.toString('utf8') : headerText(plan.message.bytes()));
     edits.push(...(headerEdits(header.before, after, header.leadingSpace) ?? []));
   }
   const kept = new Set(plan.stores.flatMap((s) => s.recipients));

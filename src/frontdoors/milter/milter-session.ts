@@ -311,8 +311,10 @@ export class MilterConversation {
   private newBody(plan: NonNullable<PhaseOutcome['delivery']>): MilterResponse[] {
     if (!plan.bodyChanged || !plan.message || !(this.actions & Action.CHGBODY)) return NONE;
     // The body follows the empty line that ends the header section (RFC 5322 2.1).
-    const end = plan.message.indexOf('\r\n\r\n');
-    const body = end < 0 ? Buffer.alloc(0) : plan.message.subarray(end + 4);
+    // A changed body is in memory (finishMessage made it).
+    const message = plan.message.bytes();
+    const end = message.indexOf('\r\n\r\n');
+    const body = end < 0 ? Buffer.alloc(0) : message.subarray(end + 4);
     const out: MilterResponse[] = [];
     for (let at = 0; at < body.length; at += REPLBODY_CHUNK) out.push({ kind: 'replbody', body: body.subarray(at, at + REPLBODY_CHUNK) });
     // An empty new body is one empty piece: none at all would leave the old body.
