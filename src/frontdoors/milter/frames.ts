@@ -34,6 +34,13 @@ export class MilterProtocolError extends Error {
 export class FrameDecoder {
   private parts: Buffer[] = [];
   private buffered = 0;
+  /**
+   * Octets the next frame needs in all, its length prefix included: known
+   * once the prefix has arrived. Until they are all here, the pieces wait
+   * as they came: a 64 KB body chunk arrives in several socket reads, and
+   * joining the pieces at each read copied it again and again.
+   */
+  private needed = LENGTH_BYTES;
 
   constructor(readonly maxFrame = DEFAULT_MAX_FRAME) {}
 
@@ -48,23 +55,35 @@ export class FrameDecoder {
       this.parts.push(chunk);
       this.buffered += chunk.length;
     }
+    if (this.buffered < this.needed) return [];
     const frames: Frame[] = [];
-    let buf = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.buffered);
+    // Pieces joined are a buffer of our own, most of it the frame that completed.
+    const joined = this.parts.length > 1;
+    let buf = joined ? Buffer.concat(this.parts, this.buffered) : this.parts[0]!;
     let at = 0;
     while (buf.length - at >= LENGTH_BYTES) {
-      const length = buf.readUInt32BE(at);
-      if (length === 0) throw new MilterProtocolError('frame of length 0 (no command code)');
-      if (length > this.maxFrame) throw new MilterProtocolError(`frame of ${length} bytes is over the limit of ${this.maxFrame}`);
+      const length = this.frameLength(buf, at);
       if (buf.length - at - LENGTH_BYTES < length) break;
       const start = at + LENGTH_BYTES;
-      // A copy, so that a frame kept by the caller does not pin the whole socket chunk.
-      frames.push({ code: String.fromCharCode(buf[start]!), data: Buffer.from(buf.subarray(start + 1, start + length)) });
+      const data = buf.subarray(start + 1, start + length);
+      // A small frame is copied, so that a frame kept by the caller does not pin the whole socket chunk;
+      // a frame that is most of its buffer is that buffer's view (a copy would double the octets to collect).
+      frames.push({ code: String.fromCharCode(buf[start]!), data: joined || 2 * length >= buf.length ? data : Buffer.from(data) });
       at = start + length;
     }
     buf = buf.subarray(at);
     this.parts = buf.length ? [buf] : [];
     this.buffered = buf.length;
+    this.needed = buf.length >= LENGTH_BYTES ? LENGTH_BYTES + this.frameLength(buf, 0) : LENGTH_BYTES;
     return frames;
+  }
+
+  /** The length a frame's prefix at `at` gives, refused before a byte of the frame is buffered when it is 0 or over the bound. */
+  private frameLength(buf: Buffer, at: number): number {
+    const length = buf.readUInt32BE(at);
+    if (length === 0) throw new MilterProtocolError('frame of length 0 (no command code)');
+    if (length > this.maxFrame) throw new MilterProtocolError(`frame of ${length} bytes is over the limit of ${this.maxFrame}`);
+    return length;
   }
 }
 
