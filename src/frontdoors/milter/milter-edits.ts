@@ -50,7 +50,8 @@ function headerText(message: Buffer): string {
   return message.subarray(0, bodyStart(message) ?? message.length).toString('utf8');
 }
 
-const sameField = (a: HeaderField, b: HeaderField) => a.name.toLowerCase() === b.name.toLowerCase() && a.value.trim() === b.value.trim();
+/** A field as the comparison sees it: its name without case, its value without the white space around it. */
+const fieldKey = (f: HeaderField) => `${f.name.toLowerCase()}\n${f.value.trim()}`;
 
 /**
  * The requests that turn `before` into `after`: deletions first (CHGHEADER
@@ -64,20 +65,37 @@ export function headerEdits(before: HeaderField[], after: HeaderField[], leading
   const n = before.length;
   const m = after.length;
   if (n > MAX_DIFF_FIELDS || m > MAX_DIFF_FIELDS) return null;
-  // Longest common subsequence of fields.
-  const w = m + 1;
-  const lcs = new Uint16Array((n + 1) * w);
-  for (let i = n - 1; i >= 0; i--) {
-    for (let j = m - 1; j >= 0; j--) {
-      lcs[i * w + j] = sameField(before[i]!, after[j]!) ? lcs[(i + 1) * w + j + 1]! + 1 : Math.max(lcs[(i + 1) * w + j]!, lcs[i * w + j + 1]!);
-    }
-  }
+  // Each field's key made once, not at each of the table's n by m comparisons.
+  const was = before.map(fieldKey);
+  const now = after.map(fieldKey);
   const keptBefore = new Set<number>();
   const keptAfter = new Set<number>();
-  for (let i = 0, j = 0; i < n && j < m; ) {
-    if (sameField(before[i]!, after[j]!)) {
-      keptBefore.add(i++);
-      keptAfter.add(j++);
+  // The fields both begin and end with are kept as they are: an edit is most often a field or two added on
+  // top or deleted, and the longest common subsequence is then worked out over those few alone.
+  let head = 0;
+  while (head < n && head < m && was[head] === now[head]) {
+    keptBefore.add(head);
+    keptAfter.add(head++);
+  }
+  let tail = 0;
+  while (tail < n - head && tail < m - head && was[n - 1 - tail] === now[m - 1 - tail]) {
+    keptBefore.add(n - 1 - tail);
+    keptAfter.add(m - 1 - tail++);
+  }
+  // Longest common subsequence of the fields between.
+  const rows = n - head - tail;
+  const cols = m - head - tail;
+  const w = cols + 1;
+  const lcs = new Uint16Array((rows + 1) * w);
+  for (let i = rows - 1; i >= 0; i--) {
+    for (let j = cols - 1; j >= 0; j--) {
+      lcs[i * w + j] = was[head + i] === now[head + j] ? lcs[(i + 1) * w + j + 1]! + 1 : Math.max(lcs[(i + 1) * w + j]!, lcs[i * w + j + 1]!);
+    }
+  }
+  for (let i = 0, j = 0; i < rows && j < cols; ) {
+    if (was[head + i] === now[head + j]) {
+      keptBefore.add(head + i++);
+      keptAfter.add(head + j++);
     } else if (lcs[(i + 1) * w + j]! >= lcs[i * w + j + 1]!) i++;
     else j++;
   }
