@@ -256,11 +256,15 @@ export function decide(phase: Phase, actions: readonly Action[], implicitKeep: b
 
 /** True when these choices change nothing once merged: the implicit keep in force, nothing chosen. */
 export function choosesNothing(c: Choices): boolean {
+  return !c.headerEdits.length && choosesOnlyHeaderEdits(c);
+}
+
+/** True when these choices leave where the message goes as it was: the implicit keep in force, nothing chosen but header edits. */
+export function choosesOnlyHeaderEdits(c: Choices): boolean {
   return (
     c.implicitKeep &&
     !c.folders.length &&
     !c.redirects.length &&
-    !c.headerEdits.length &&
     !c.vacations.length &&
     !c.notifications.length &&
     !c.addRecipients.length &&

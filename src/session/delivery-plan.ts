@@ -2,12 +2,12 @@
  * The delivery plan of an accepted message: where it goes, from every
  * phase's choices, and the message as the policy's header edits left it.
  */
-import { type Choices, choosesNothing, dropsMessage, INBOX, mergeChoices, noChoices, NOTHING_DECIDED, type RedirectDetails } from './decide.js';
+import { type Choices, choosesOnlyHeaderEdits, dropsMessage, INBOX, mergeChoices, noChoices, NOTHING_DECIDED, type RedirectDetails } from './decide.js';
 import type { Logger } from 'pino';
 import { addDisclaimers, type Disclaimer } from './disclaimers.js';
 import { signMessage } from './dkim-signing.js';
 import type { DkimRequest } from '../sievepp/functions/dkim-params.js';
-import { applyHeaderEditsToOctets, editedMessageOctets } from './header-edits.js';
+import { applyHeaderEditsToOctets, editedMessageOctets, type HeaderEdit } from './header-edits.js';
 import { bufferSource, type MessageSource, withHead } from './message-source.js';
 import { type AutoSigning, automaticSignature, headerFields } from './dkim-auto.js';
 import type { ConnectionState, RecipientState, Transaction } from './state.js';
@@ -159,9 +159,14 @@ export function toModuleMaildirs(plan: DeliveryPlan, claims: (address: string) =
  * one each_rcpt refused is left out altogether (message-phases.ts).
  */
 export function planDelivery(connection: Choices, tx: Transaction, data: Choices, received: MessageSource, edited: string | undefined, each?: EachRecipient): DeliveryPlan | Promise<DeliveryPlan> {
-  // Most messages: no phase chose anything, so every recipient gets INBOX (the implicit keep) and nothing else.
-  if (edited === undefined && !each && choosesNothing(connection) && choosesNothing(tx.chosenSoFar) && choosesNothing(data) && tx.recipients.every((r) => choosesNothing(r.choices))) {
-    return { stores: tx.recipients.length ? [{ folder: INBOX, recipients: tx.recipients.map((r) => r.address) }] : [], redirects: [], vacations: [], notifications: [] };
+  // Most messages: no phase chose anything but header edits, so every recipient gets INBOX (the implicit keep) and nothing else.
+  if (edited === undefined && !each && choosesOnlyHeaderEdits(connection) && choosesOnlyHeaderEdits(tx.chosenSoFar) && choosesOnlyHeaderEdits(data) && tx.recipients.every((r) => choosesOnlyHeaderEdits(r.choices))) {
+    const plan: DeliveryPlan = { stores: tx.recipients.length ? [{ folder: INBOX, recipients: tx.recipients.map((r) => r.address) }] : [], redirects: [], vacations: [], notifications: [] };
+    // In planInFull's order: the connection's, the transaction's, each recipient's, DATA's.
+    const edits = [...connection.headerEdits, ...tx.chosenSoFar.headerEdits];
+    for (const r of tx.recipients) edits.push(...r.choices.headerEdits);
+    edits.push(...data.headerEdits);
+    return withEdits(plan, received, undefined, edits);
   }
   return planInFull(connection, tx, data, received, edited, each);
 }
@@ -233,6 +238,11 @@ export function planInFull(connection: Choices, tx: Transaction, data: Choices, 
   if (disclaimers.length) plan.disclaimers = disclaimers;
   if (signs.length) plan.dkim = signs;
   if (maildirs.length) plan.maildirs = maildirs;
+  return withEdits(plan, received, edited, edits);
+}
+
+/** The plan with its message as the edits make it: the header edits, and the message a script changed (`edited`, RFC 5293). */
+function withEdits(plan: DeliveryPlan, received: MessageSource, edited: string | undefined, edits: HeaderEdit[]): DeliveryPlan | Promise<DeliveryPlan> {
   if (edited === undefined && !edits.length) return plan;
   // Header edits alone change the header section the source keeps apart: the body stays where it is, a spooled one on disk, unread.
   if (edited === undefined && received.head) return { ...plan, message: withHead(received, applyHeaderEditsToOctets(received.head, edits, received.head.length)) };

@@ -45,7 +45,7 @@ const octetsOf = (plan: DeliveryPlan | Promise<DeliveryPlan>) => {
 };
 
 describe('the delivery plan', () => {
-  it('property: the shortcut for messages no phase chose anything for plans what working it out in full plans', () => {
+  it('property: the shortcut for messages no phase chose anything for but header edits plans what working it out in full plans', () => {
     fc.assert(
       fc.property(choices, choices, choices, fc.array(fc.tuple(address, choices), { maxLength: 3 }), (connection, atMailFrom, data, recipients) => {
         const tx = new Transaction('alice@sender.test', 'S.1');
