@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import type { TlsMode } from '../config/index.js';
 import type { FileRange } from './file-range.js';
 import type { Target } from './routes.js';
+import { sevenBit } from './seven-bit.js';
 
 export type SmtpError = Error & { code?: string; response?: string; responseCode?: number; command?: string; recipient?: string; rejectedErrors?: SmtpError[] };
 
@@ -24,6 +25,17 @@ export interface ConnectionOptions {
 
 const IDLE_MS = 5000;
 const MAX_USES = 100;
+
+/** Where nodemailer keeps the extensions the next hop's EHLO offered: not in its typings, so checked at start-up (assertNodemailerFits). */
+const EXTENSIONS = '_supportedExtensions';
+const offered = (conn: SMTPConnection): unknown => (conn as unknown as Record<string, unknown>)[EXTENSIONS];
+
+/** Throws when the installed nodemailer lacks what this file relies on (a new version changed it). */
+export function assertNodemailerFits(): void {
+  if (!Array.isArray(offered(new SMTPConnection({ host: '127.0.0.1', port: 25, logger: false } as SMTPConnection.Options)))) {
+    throw new Error(`nodemailer does not have what smtp-cbv relies on (SMTPConnection's ${EXTENSIONS}); check its version against package.json`);
+  }
+}
 
 export class Outbound {
   private readonly conn: SMTPConnection;
@@ -77,7 +89,9 @@ export class Outbound {
     return new Promise((resolve) => {
       let settled = false;
       // From its file, a stream of its own for each transaction: nodemailer pipes it with the socket's backpressure.
-      const body = Buffer.isBuffer(message) ? message : message.size ? message.stream() : Buffer.alloc(0);
+      const octets = Buffer.isBuffer(message) ? message : message.size ? message.stream() : Buffer.alloc(0);
+      // A next hop without 8BITMIME gets the message in 7 bits (RFC 6152 3, seven-bit.ts).
+      const body = (offered(this.conn) as string[]).includes('8BITMIME') ? octets : sevenBit(octets);
       const done = (r: { err: SmtpError | null; info?: SMTPConnection.SentMessageInfo }) => {
         if (settled) return;
         settled = true;
@@ -89,7 +103,7 @@ export class Outbound {
       this.onFail = (err) => done({ err });
       // BODY=8BITMIME wherever the next hop offers 8BITMIME (RFC 6152 3): a message may carry 8-bit octets (one
       // received with 8BITMIME, a Latin-1 body), and the parameter says only that it may. nodemailer leaves it out for
-      // a next hop that does not offer it; such a hop gets the octets as they are (docs/delivery.md, "Not done yet").
+      // a next hop that does not offer it, which gets the message converted (above).
       this.conn.send({ from, to: [...to], use8BitMime: true }, body, (err: SmtpError | null, info?: SMTPConnection.SentMessageInfo) => done(err ? { err } : { err: null, info: info! }));
     });
   }

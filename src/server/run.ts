@@ -18,6 +18,7 @@ import { adoptedPids } from '../delivery/spool-writer.js';
 import { matchPool } from '../sieve/match/match-pool.js';
 import { DeliveryQueue } from '../delivery/queue.js';
 import { QueueStore } from '../delivery/queue-store.js';
+import { assertNodemailerFits } from '../delivery/outbound.js';
 import { type Diagnostic, formatDiagnostic } from '../diagnostics.js';
 import { assertSmtpServerFits } from '../frontdoors/smtp/smtp-server-adapter.js';
 import { SmtpFront } from '../frontdoors/smtp/smtp-front.js';
@@ -65,6 +66,7 @@ export interface StartOptions {
 
 export async function startFromConfig(configFile: string, options: StartOptions = {}): Promise<{ running: RunningServer | null; diagnostics: Diagnostic[] }> {
   assertSmtpServerFits();
+  assertNodemailerFits();
   tuneHeap();
   const loaded = await loadConfig(configFile);
   if (!loaded.config) return { running: null, diagnostics: loaded.diagnostics };

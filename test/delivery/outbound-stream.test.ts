@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileRange } from '../../src/delivery/file-range.js';
-import { Outbound } from '../../src/delivery/outbound.js';
+import { assertNodemailerFits, Outbound } from '../../src/delivery/outbound.js';
 import { type MailSink, startMailSink } from '../helpers/mail-sink.js';
 
 let dir: string;
@@ -64,6 +64,10 @@ describe('a message sent from its entry file', () => {
 });
 
 describe('an 8-bit message (RFC 6152)', () => {
+  it('the installed nodemailer tells which extensions the next hop offered, as outbound.ts reads them', () => {
+    expect(() => assertNodemailerFits()).not.toThrow();
+  });
+
   it('goes with BODY=8BITMIME to a next hop that offers 8BITMIME, octet for octet', async () => {
     // "Grüße" in ISO-8859-1: octets past US-ASCII, and not UTF-8.
     const message = Buffer.concat([Buffer.from('Subject: 8-bit\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'), Buffer.from('Gr\xfc\xdfe\r\n', 'latin1')]);
@@ -73,5 +77,26 @@ describe('an 8-bit message (RFC 6152)', () => {
     expect(sink.messages[0]!.mailParams).toEqual({ BODY: '8BITMIME' });
     expect(sink.messages[0]!.octets.equals(message)).toBe(true);
     conn.close();
+  });
+
+  it('goes in 7 bits to a next hop that does not offer 8BITMIME, from its queue file too: quoted-printable, the same text once decoded', async () => {
+    const seven = await startMailSink({ no8BitMime: true });
+    try {
+      const message = Buffer.concat([Buffer.from('Subject: 8-bit\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'), Buffer.from('Gr\xfc\xdfe\r\n', 'latin1')]);
+      const path = join(dir, 'entry');
+      await writeFile(path, Buffer.concat([Buffer.from('HEADER\n'), message]));
+      const conn = new Outbound('k', { name: '127.0.0.1', address: '127.0.0.1', port: seven.port }, options);
+      expect(await conn.connect()).toBeNull();
+      expect((await conn.send('a@sender.test', ['b@dest.test'], message)).err).toBeNull();
+      expect((await conn.send('a@sender.test', ['b@dest.test'], new FileRange(path, 7, message.length))).err).toBeNull();
+      conn.close();
+      for (const got of seven.messages) {
+        expect(got.mailParams).toEqual({});
+        expect(got.octets.toString('latin1')).toBe('Subject: 8-bit\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\nMIME-Version: 1.0\r\n\r\nGr=FC=DFe\r\n');
+      }
+      expect(seven.messages).toHaveLength(2);
+    } finally {
+      await seven.stop();
+    }
   });
 });

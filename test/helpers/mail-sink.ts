@@ -21,6 +21,8 @@ export interface SinkMessage {
 export interface SinkOptions {
   lmtp?: boolean;
   startTls?: boolean;
+  /** Leave 8BITMIME out of the EHLO answer (RFC 6152): a next hop that takes 7-bit messages only. */
+  no8BitMime?: boolean;
   /** A refusal at RCPT TO for this recipient: [code, text], or undefined to accept. */
   rcpt?: (address: string) => [number, string] | undefined;
   /** A refusal after DATA for this recipient (LMTP: per recipient; SMTP: the first refusal refuses all). */
@@ -67,6 +69,7 @@ export async function startMailSink(options: SinkOptions = {}): Promise<MailSink
         lmtp: o.lmtp ?? false,
         authOptional: true,
         disabledCommands: o.startTls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+        hide8BITMIME: o.no8BitMime ?? false,
         logger: false,
         onConnect(_s, cb) {
           sink.active++;
