@@ -19,9 +19,10 @@ import { freePort } from '../helpers/free-port.js';
 import { fileTail } from '../helpers/file-tail.js';
 
 const postfixPort = Number(process.env.INTEROP_PORT);
+const sevenBitPort = Number(process.env.INTEROP_SEVEN_BIT_PORT);
 const lmtp = process.env.INTEROP_LMTP;
 const lmtpDir = process.env.INTEROP_LMTP_DIR;
-if (!postfixPort || !lmtp || !lmtpDir) throw new Error('run me through test/interop/setup.sh (INTEROP_PORT, INTEROP_LMTP, INTEROP_LMTP_DIR)');
+if (!postfixPort || !sevenBitPort || !lmtp || !lmtpDir) throw new Error('run me through test/interop/setup.sh (INTEROP_PORT, INTEROP_SEVEN_BIT_PORT, INTEROP_LMTP, INTEROP_LMTP_DIR)');
 
 let dir: string;
 let running: RunningServer;
@@ -55,6 +56,7 @@ beforeAll(async () => {
       'Retry_Interval = 1',
       `Domain "lmtp.test" { Gateway = "${lmtp}" Delivery_Method = LMTP }`,
       `Domain "sender.test" { Gateway = "${lmtp}" Delivery_Method = LMTP }`,
+      `Domain "seven.test" { Gateway = "127.0.0.1:${sevenBitPort}" }`,
       `ESMTP_Listener { Listen "127.0.0.1:${port}" { } hostname = "relay.test" }`,
       '',
     ].join('\n'),
@@ -100,6 +102,23 @@ describe('delivery to real next hops', () => {
     expect(r.status, r.out).toBe(0);
     const mbox = await eventually(async () => mailbox.message(token));
     expect(mbox).toMatch(/by relay\.test \(smtp-cbv\)/);
+  });
+
+  it('relays an 8-bit message in 7 bits to a Postfix that does not offer 8BITMIME (RFC 6152 3)', async () => {
+    const token = randomBytes(8).toString('hex');
+    const data = join(dir, `eight-bit-${token}.eml`);
+    await writeFile(
+      data,
+      Buffer.concat([
+        Buffer.from(`From: carol@sender.test\r\nTo: alice@seven.test\r\nSubject: seven ${token}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n`),
+        Buffer.from('Gr\xfc\xdfe\r\n', 'latin1'),
+      ]),
+    );
+    const r = await swaks('--from', 'carol@sender.test', '--to', 'alice@seven.test', '--data', data, '--protocol', 'ESMTP');
+    expect(r.status, r.out).toBe(0);
+    const m = await eventually(async () => mailbox.message(token));
+    expect(m).toContain('Content-Transfer-Encoding: quoted-printable\n');
+    expect(m).toContain('\nGr=FC=DFe\n');
   });
 
   it('relays to Dovecot over LMTP, one reply per recipient', async () => {

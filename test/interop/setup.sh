@@ -10,6 +10,7 @@
 # and stops each by PID on exit.
 #
 #   127.0.0.1:2526   Postfix smtpd: alice@vm.test exists, nosuchuser@vm.test does not
+#   127.0.0.1:2534   Postfix smtpd without 8BITMIME; alice@seven.test is alice
 #   127.0.0.2:2526   smtp-sink answering 450 (soft reject) to every RCPT TO
 #   127.0.0.3:2526   nothing of ours: the interop test listens there to prove the
 #                    null-MX domain (whose A record points there) is never contacted
@@ -19,6 +20,7 @@ cd "$(dirname "$0")/../.."
 
 DNS_PORT=5353
 SMTP_PORT=2526
+SEVEN_BIT_PORT=2534
 
 need_install=0
 for cmd in postfix postconf smtp-sink smtp-source dnsmasq swaks; do
@@ -56,6 +58,12 @@ sed -i -E "s/^smtp[[:space:]]+inet[[:space:]].*$/127.0.0.1:$SMTP_PORT inet n - n
 grep -q "^127.0.0.1:$SMTP_PORT inet" /etc/postfix/master.cf
 postconf -e inet_protocols=ipv4 inet_interfaces=127.0.0.1 myhostname=vm.test maillog_file=/var/log/postfix.log recipient_delimiter=+
 id alice >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin alice
+# A listener that does not offer 8BITMIME, for seven.test (alice@seven.test is
+# alice): the delivery test's next hop for a message sent in 7 bits (RFC 6152 3).
+postconf -MX "127.0.0.1:$SEVEN_BIT_PORT/inet" 2>/dev/null || true
+postconf -M "127.0.0.1:$SEVEN_BIT_PORT/inet=127.0.0.1:$SEVEN_BIT_PORT inet n - n - - smtpd"
+postconf -P "127.0.0.1:$SEVEN_BIT_PORT/inet/smtpd_discard_ehlo_keywords=8bitmime"
+postconf -e virtual_alias_domains=seven.test 'virtual_alias_maps=inline:{ alice@seven.test=alice@vm.test }'
 # A master left over from an earlier run would hold the port with an old config.
 if [ -s "$postfix_pidfile" ] && kill -0 "$(tr -d ' ' < "$postfix_pidfile")" 2>/dev/null; then
   kill "$(tr -d ' ' < "$postfix_pidfile")"
@@ -78,6 +86,7 @@ pids+=($!)
 
 source test/interop/services/wait-tcp.sh
 wait_tcp 127.0.0.1 $SMTP_PORT
+wait_tcp 127.0.0.1 $SEVEN_BIT_PORT
 wait_tcp 127.0.0.2 $SMTP_PORT
 for pid in "${pids[@]}"; do kill -0 "$pid"; done
 
@@ -85,4 +94,4 @@ bash test/interop/services/postfix-frontdoors.sh
 source test/interop/services/lmtp.sh   # Dovecot LMTP: next hop of the delivery test
 
 echo "== interop: vitest"
-INTEROP_DNS="127.0.0.1:$DNS_PORT" INTEROP_PORT="$SMTP_PORT" npx vitest run --config vitest.interop.config.ts
+INTEROP_DNS="127.0.0.1:$DNS_PORT" INTEROP_PORT="$SMTP_PORT" INTEROP_SEVEN_BIT_PORT="$SEVEN_BIT_PORT" npx vitest run --config vitest.interop.config.ts
