@@ -7,8 +7,10 @@
  * (RFC 2045 6.7), the same octets once decoded; a part declared `8bit`
  * without any such octet is declared `7bit`; a multipart or an embedded
  * message declared `8bit` or `binary` is declared `7bit` once its parts
- * are (RFC 2045 6.4). A message without MIME header fields that needs
- * converting gets `MIME-Version: 1.0` (RFC 2045 4). Header sections are left
+ * are (RFC 2045 6.4), and an attached message (message/rfc822, which may
+ * be declared nothing else, RFC 2046 5.2.1) is converted within as a
+ * message of its own. A message without MIME header fields that needs
+ * converting gets `MIME-Version: 1.0` (RFC 2045 4), an attached one too. Header sections are left
  * as they are: RFC 6152 is about bodies, and 8-bit header fields are
  * SMTPUTF8's (RFC 6531).
  *
@@ -80,12 +82,25 @@ class SevenBitParts extends Transform {
       this.held.eightBit ||= hasEightBit(piece.value);
       return done();
     }
-    this.release();
+    const releasing = this.release();
+    if (releasing) releasing.then(() => this.afterHeld(piece, done), done);
+    else this.afterHeld(piece, done);
+  }
+
+  override _flush(done: TransformCallback): void {
+    const releasing = this.release();
+    if (releasing) releasing.then(() => done(), done);
+    else done();
+  }
+
+  /** A piece after the part held, if any, was let go. */
+  private afterHeld(piece: Piece, done: TransformCallback): void {
     if (piece.type === 'node') {
       const node = piece as MimeNode;
       const encoding = node.encoding || '';
-      // A multipart's parts, or an embedded message's, carry their own encodings: the container says 7bit once they do.
-      if (node.multipart || node.messageNode || node.contentType === 'message/rfc822') {
+      // A multipart's parts, or an embedded message's that mailsplit reads as parts, carry their own encodings:
+      // the container says 7bit once they do.
+      if (node.multipart || node.messageNode) {
         if (EIGHT_BIT.has(encoding)) setEncoding(node, '7bit');
       } else if (encoding !== 'base64' && encoding !== 'quoted-printable') {
         this.held = { node, chunks: [], eightBit: false };
@@ -96,22 +111,25 @@ class SevenBitParts extends Transform {
     done();
   }
 
-  override _flush(done: TransformCallback): void {
-    this.release();
-    done();
-  }
-
-  /** The part held, as it came or converted, once its body is whole. */
-  private release(): void {
+  /** The part held, as it came or converted, once its body is whole; a promise while an attached message is converted. */
+  private release(): Promise<void> | undefined {
     const held = this.held;
-    if (!held) return;
+    if (!held) return undefined;
     this.held = undefined;
     const { node, chunks } = held;
     if (!held.eightBit) {
       if (EIGHT_BIT.has(node.encoding || '')) setEncoding(node, '7bit');
       this.push(node);
       for (const value of chunks) this.push({ node, type: 'body', value });
-      return;
+      return undefined;
+    }
+    if (node.contentType === 'message/rfc822') {
+      // An attached message may have no encoding but 7bit, 8bit or binary (RFC 2046 5.2.1): it is converted within, a message of its own.
+      return sevenBitOctets(Buffer.concat(chunks)).then((inner) => {
+        setEncoding(node, '7bit');
+        this.push(node);
+        this.push({ node, type: 'body', value: inner });
+      });
     }
     const { libqp } = loaded();
     const headers = headersOf(node);
@@ -119,6 +137,7 @@ class SevenBitParts extends Transform {
     setEncoding(node, 'quoted-printable');
     this.push(node);
     this.push({ node, type: 'body', value: Buffer.from(libqp.wrap(libqp.encode(Buffer.concat(chunks)), QP_LINE), 'latin1') });
+    return undefined;
   }
 }
 

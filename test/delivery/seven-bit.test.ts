@@ -16,7 +16,7 @@ interface Part {
 
 const { Splitter } = createRequire(import.meta.url)('@zone-eu/mailsplit') as { Splitter: new () => Transform };
 
-/** Each part's content type, and its body decoded from its transfer encoding, as mailsplit reads the message. */
+/** Each part's content type, and its body decoded from its transfer encoding, as mailsplit reads the message (an attached message's parts in its place). */
 async function parts(octets: Buffer): Promise<Array<{ type: string | false; body: string }>> {
   const found: Part[] = [];
   const splitter = new Splitter();
@@ -32,7 +32,9 @@ async function parts(octets: Buffer): Promise<Array<{ type: string | false; body
     decoder.end(Buffer.concat(p.body));
     const decoded: Buffer[] = [];
     for await (const c of decoder) decoded.push(c as Buffer);
-    out.push({ type: p.node.contentType, body: Buffer.concat(decoded).toString('latin1') });
+    // An attached message is compared by its own parts: its octets change when one of them is converted.
+    if (p.node.contentType === 'message/rfc822') out.push(...(await parts(Buffer.concat(decoded))));
+    else out.push({ type: p.node.contentType, body: Buffer.concat(decoded).toString('latin1') });
   }
   return out;
 }
@@ -61,6 +63,20 @@ describe('a message in 7 bits', () => {
     expect(await parts(latin1(out))).toEqual(await parts(message));
   });
 
+  it('an embedded message (message/rfc822) declared 8bit has its own 8-bit part converted, and is declared 7bit', async () => {
+    const inner = 'From: b@c.test\r\nSubject: inner\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nna\xefve\r\n';
+    const message = latin1(
+      `MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="o"\r\n\r\n--o\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--o\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${inner}--o--\r\n`,
+    );
+    const out = (await sevenBitOctets(message)).toString('latin1');
+    expect(hasEightBit(latin1(out))).toBe(false);
+    expect(out).toContain('Content-Type: message/rfc822\r\nContent-Transfer-Encoding: 7bit\r\n');
+    expect(out).toContain('na=EFve');
+    // The attached message is MIME now too (RFC 2045 4).
+    expect(out).toContain('\r\n\r\nFrom: b@c.test\r\nSubject: inner\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\nMIME-Version: 1.0\r\n\r\nna=EFve');
+    expect(await parts(latin1(out))).toEqual(await parts(message));
+  });
+
   it('a message in 7 bits already comes out octet for octet', async () => {
     const message = Buffer.from('From: a@b.test\r\nSubject: plain\r\n\r\nnothing = to do\r\n\r\n');
     expect((await sevenBitOctets(message)).equals(message)).toBe(true);
@@ -76,15 +92,23 @@ describe('a message in 7 bits', () => {
     expect(out).toBe('Subject: old mailer\r\nMIME-Version: 1.0\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nna=EFve\r\n');
   });
 
-  it('property: any parts come out with nothing above 127 and the same decoded bodies', async () => {
+  it('property: any parts, attached messages among them, come out with nothing above 127 and the same decoded bodies', async () => {
     const octet = fc.oneof(fc.constantFrom(0x0d, 0x0a, 0x20, 0x3d, 0x09), fc.integer({ min: 0x21, max: 0xff }));
     const body = fc.uint8Array({ maxLength: 300 }).chain((b) => fc.array(octet, { minLength: b.length % 200, maxLength: b.length % 200 })).map((a) => Buffer.from(a));
-    const part = fc.record({ encoding: fc.constantFrom('8bit', 'binary', '7bit', ''), body });
+    const part = fc.record({ encoding: fc.constantFrom('8bit', 'binary', '7bit', ''), body, attached: fc.boolean() });
     await fc.assert(
       fc.asyncProperty(fc.array(part, { minLength: 1, maxLength: 4 }), async (list) => {
         // Bodies must not hold the boundary line itself, or the structure would change.
         const bodies = list.map((p) => Buffer.from(p.body.toString('latin1').replace(/--/g, '-x'), 'latin1'));
-        const pieces = list.map((p, i) => Buffer.concat([Buffer.from(`--zz\r\nContent-Type: text/plain\r\n${p.encoding ? `Content-Transfer-Encoding: ${p.encoding}\r\n` : ''}\r\n`), bodies[i]!, Buffer.from('\r\n')]));
+        const cte = (e: string) => (e ? `Content-Transfer-Encoding: ${e}\r\n` : '');
+        // A part is text, or a message attached whole (message/rfc822) whose one part is that text.
+        const pieces = list.map((p, i) =>
+          Buffer.concat([
+            Buffer.from(p.attached ? `--zz\r\nContent-Type: message/rfc822\r\n${cte(p.encoding)}\r\nSubject: attached\r\nContent-Type: text/plain\r\n${cte(p.encoding)}\r\n` : `--zz\r\nContent-Type: text/plain\r\n${cte(p.encoding)}\r\n`),
+            bodies[i]!,
+            Buffer.from('\r\n'),
+          ]),
+        );
         const message = Buffer.concat([Buffer.from('MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n'), ...pieces, Buffer.from('--zz--\r\n')]);
         const out = await sevenBitOctets(message);
         expect(hasEightBit(out)).toBe(false);
