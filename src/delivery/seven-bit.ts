@@ -10,15 +10,16 @@
  * are (RFC 2045 6.4), and an attached message (message/rfc822, which may
  * be declared nothing else, RFC 2046 5.2.1) is converted within as a
  * message of its own. A message without MIME header fields that needs
- * converting gets `MIME-Version: 1.0` (RFC 2045 4), an attached one too. Header sections are left
- * as they are: RFC 6152 is about bodies, and 8-bit header fields are
- * SMTPUTF8's (RFC 6531).
+ * converting gets `MIME-Version: 1.0` (RFC 2045 4), an attached one too.
+ * Header sections are left as they are: RFC 6152 is about bodies, and
+ * 8-bit header fields are SMTPUTF8's (RFC 6531).
  *
  * mailsplit (the splitter mailparser is built on) finds the parts; a
  * message it changes nothing in comes out octet for octet. A part that may
  * need converting is held until it ends (its body, at most the message):
  * whether it does is known only once every octet of it has been seen.
  */
+import { isAscii } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import type { MimeNode } from '@zone-eu/mailsplit/lib/types.js';
@@ -44,8 +45,7 @@ const QP_LINE = 76;
 
 /** Whether any octet is above 127. */
 export function hasEightBit(octets: Buffer): boolean {
-  for (let i = 0; i < octets.length; i++) if (octets[i]! > 0x7f) return true;
-  return false;
+  return !isAscii(octets);
 }
 
 /** The message, its bodies in 7 bits (see above); an error in the message's structure comes out as the stream's error. */
@@ -57,7 +57,7 @@ export function sevenBit(message: Buffer | Readable): Readable {
   return joiner;
 }
 
-/** The whole converted message in memory (tests, and small messages). */
+/** The whole converted message in memory: an attached message (below), held whole already. */
 export async function sevenBitOctets(message: Buffer): Promise<Buffer> {
   const out: Buffer[] = [];
   for await (const chunk of sevenBit(message)) out.push(chunk as Buffer);

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { addDisclaimers, type Disclaimer } from './disclaimers.js';
 import { signMessage } from './dkim-signing.js';
 import type { DkimRequest } from '../sievepp/functions/dkim-params.js';
-import { applyHeaderEditsToOctets, editedMessageOctets, type HeaderEdit } from './header-edits.js';
+import { applyHeaderEditsToOctets, editedMessageOctets, editHead, type HeaderEdit } from './header-edits.js';
 import { bufferSource, type MessageSource, withHead } from './message-source.js';
 import { type AutoSigning, automaticSignature, headerFields } from './dkim-auto.js';
 import type { ConnectionState, RecipientState, Transaction } from './state.js';
@@ -245,7 +245,7 @@ export function planInFull(connection: Choices, tx: Transaction, data: Choices, 
 function withEdits(plan: DeliveryPlan, received: MessageSource, edited: string | undefined, edits: HeaderEdit[]): DeliveryPlan | Promise<DeliveryPlan> {
   if (edited === undefined && !edits.length) return plan;
   // Header edits alone change the header section the source keeps apart: the body stays where it is, a spooled one on disk, unread.
-  if (edited === undefined && received.head) return { ...plan, message: withHead(received, applyHeaderEditsToOctets(received.head, edits, received.head.length)) };
+  if (edited === undefined && received.head) return { ...plan, message: withHead(received, editHead(received.head, edits)) };
   // The body goes on as received, octet for octet: only the header section is edited as text (header-edits.ts).
   const rewritten = () => ({ ...plan, message: bufferSource(edited === undefined ? applyHeaderEditsToOctets(received.bytes(), edits, received.head?.length) : editedMessageOctets(edited, received.bytes(), received.text(), edits)) });
   // A spooled message is loaded on the thread pool first, not read whole on the event loop (its body is kept, in either case).

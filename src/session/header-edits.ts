@@ -115,7 +115,7 @@ export function applyHeaderEditsToOctets(octets: Buffer, edits: readonly HeaderE
  * octet, with the text the edits insert as its UTF-8 octets. An added field
  * is ASCII already (fieldText encodes the rest, RFC 2047).
  */
-function editHead(head: Buffer, edits: readonly HeaderEdit[]): Buffer {
+export function editHead(head: Buffer, edits: readonly HeaderEdit[]): Buffer {
   if (isUtf8(head)) return Buffer.from(applyHeaderEdits(head.toString('utf8'), edits), 'utf8');
   const asOctets = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
   const octetEdits = edits.map((e) => (e.op === 'add' || e.value === undefined ? e : { ...e, value: asOctets(e.value) }));

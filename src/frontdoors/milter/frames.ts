@@ -61,9 +61,13 @@ export class FrameDecoder {
     const joined = this.parts.length > 1;
     let buf = joined ? Buffer.concat(this.parts, this.buffered) : this.parts[0]!;
     let at = 0;
+    this.needed = LENGTH_BYTES;
     while (buf.length - at >= LENGTH_BYTES) {
       const length = this.frameLength(buf, at);
-      if (buf.length - at - LENGTH_BYTES < length) break;
+      if (buf.length - at - LENGTH_BYTES < length) {
+        this.needed = LENGTH_BYTES + length;
+        break;
+      }
       const start = at + LENGTH_BYTES;
       const data = buf.subarray(start + 1, start + length);
       // A small frame is copied, so that a frame kept by the caller does not pin the whole socket chunk;
@@ -74,7 +78,6 @@ export class FrameDecoder {
     buf = buf.subarray(at);
     this.parts = buf.length ? [buf] : [];
     this.buffered = buf.length;
-    this.needed = buf.length >= LENGTH_BYTES ? LENGTH_BYTES + this.frameLength(buf, 0) : LENGTH_BYTES;
     return frames;
   }
 
