@@ -4,7 +4,7 @@
  * (LOG_LEVEL, LOG_PRETTY=1) so an operator can turn on debug for one run.
  */
 import { Console } from 'node:console';
-import { openSync } from 'node:fs';
+import { fstatSync, openSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { writesPlainJson } from '../info-line.js';
@@ -29,14 +29,14 @@ export function createLogger(settings: LogSettings = {}, env: NodeJS.ProcessEnv 
   // the event loop for every transaction (a slow pipe or disk held every
   // session). Lines are gathered (gathered() below) and go out together,
   // and pino writes what is still buffered synchronously when the process
-  // exits; only a kill -9 can lose the last lines. A write
-  // holds whole lines and at most PIPE_BUF (4096) octets, so that the lines
-  // of several workers sharing one pipe never interleave (pipe(7)).
+  // exits; only a kill -9 can lose the last lines. A write holds whole
+  // lines (writeLimits below says how many octets at most).
   // A file is opened here, synchronously: opened by the stream, it would not
   // be ready for a process that logs and exits at once.
   const fd = typeof settings.dest === 'string' ? openSync(settings.dest, 'a') : (settings.dest ?? 1);
   if (fd === 1) stdoutForLogsOnly();
-  const dest = gathered(pino.destination({ fd, sync: false, maxWrite: PIPE_BUF }));
+  const limits = writeLimits(fd);
+  const dest = gathered(pino.destination({ fd, sync: false, maxWrite: limits.write }), limits);
   // Lines of no serializers, formatters, mixin, hooks or redaction: the transaction's line may be serialised at once.
   writesPlainJson(dest);
   return pino(options, dest);
@@ -45,9 +45,36 @@ export function createLogger(settings: LogSettings = {}, env: NodeJS.ProcessEnv 
 /** pipe(7): a write of at most this many octets to a pipe is never interleaved with another's. */
 const PIPE_BUF = 4096;
 type Destination = ReturnType<typeof pino.destination>;
-/** Lines are handed on once this many octets wait... */
-const GATHER_OCTETS = PIPE_BUF - 512;
-/** ...or this many milliseconds after the first of them was logged. */
+
+/** The most octets one write holds, and how many gathered lines are handed on at once (or GATHER_MS after the first of them). */
+interface WriteLimits {
+  write: number;
+  gather: number;
+}
+
+/**
+ * A pipe or a socket (standard output under a supervisor, journald's
+ * stream) takes whole lines from several workers only in writes of at most
+ * PIPE_BUF octets (pipe(7); a stream socket promises nothing, and is held
+ * to the same). A file opened to append, or a device, takes each write
+ * whole (write(2) under O_APPEND moves to the end and writes in one step),
+ * so there the lines go out in fewer, larger writes: each is a hand-over
+ * to the thread pool, which wakes a pool thread (docs/server.md, "Logs").
+ */
+export function writeLimits(fd: number): WriteLimits {
+  let pipe = true;
+  try {
+    const s = fstatSync(fd);
+    pipe = s.isFIFO() || s.isSocket();
+  } catch {
+    // Not known: held to a pipe's limit.
+  }
+  return pipe ? { write: PIPE_BUF, gather: PIPE_BUF - 512 } : { write: FILE_WRITE, gather: FILE_WRITE - 4096 };
+}
+
+/** A write to a file or a device: sonic-boom's own default bound, four times ours to a pipe. */
+const FILE_WRITE = 16 * 1024;
+/** Lines wait at most this many milliseconds after the first of them was logged. */
 const GATHER_MS = 20;
 
 /**
@@ -55,14 +82,14 @@ const GATHER_MS = 20;
  * per line cost the event loop a hand-over to the thread pool for every
  * transaction, one of the dearest steps of a short one (docs/server.md,
  * "Logs"). A line waits at most GATHER_MS, and a handed-on chunk is whole
- * lines of at most PIPE_BUF octets (but for a longer line, alone), which
- * the stream writes whole. The gathering is here rather than sonic-boom's
+ * lines of at most `limits.write` octets (but for a longer line, alone),
+ * which the stream writes whole. The gathering is here rather than sonic-boom's
  * minLength: a flush that finds a write under way does nothing there, and
  * the lines logged meanwhile waited for the next line to be logged. The
  * timer does not keep the process alive; pino's flushSync at exit takes
  * what is gathered too.
  */
-function gathered(dest: Destination): Destination {
+function gathered(dest: Destination, limits: WriteLimits): Destination {
   const write = dest.write.bind(dest);
   const flushSync = dest.flushSync.bind(dest);
   const flush = dest.flush.bind(dest);
@@ -96,10 +123,10 @@ function gathered(dest: Destination): Destination {
   };
   dest.write = (line: string) => {
     const n = Buffer.byteLength(line);
-    if (octets + n > PIPE_BUF) handOn();
+    if (octets + n > limits.write) handOn();
     lines += line;
     octets += n;
-    if (octets >= GATHER_OCTETS) handOn();
+    if (octets >= limits.gather) handOn();
     else if (timer === undefined) {
       timer = setTimeout(handOn, GATHER_MS);
       timer.unref();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger, writeLimits } from '../../src/server/logger.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -67,10 +67,26 @@ describe('createLogger', () => {
     expect(r.stderr).toContain('TOTAL 4 EXPECTING 99999');
   });
 
-  it('never writes more than PIPE_BUF octets at once, and only whole lines', () => {
-    const log = createLogger({ level: 'info', dest: '/dev/null' }, {});
-    const stream = (log as unknown as Record<symbol, { maxWrite: number }>)[Object.getOwnPropertySymbols(log).find((s) => s.description === 'pino.stream')!]!;
-    expect(stream.maxWrite).toBe(4096);
+  it('writes at most PIPE_BUF octets at once to a pipe, where several workers share it; more to a file or a device', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtp-cbv-log-'));
+    const maxWrite = (dest: number | string) => {
+      const log = createLogger({ level: 'info', dest }, {});
+      return (log as unknown as Record<symbol, { maxWrite: number }>)[Object.getOwnPropertySymbols(log).find((s) => s.description === 'pino.stream')!]!.maxWrite;
+    };
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    // Opened for reading and writing, a FIFO does not wait for a reader (fifo(7)).
+    const fd = fs.openSync(fifo, fs.constants.O_RDWR);
+    try {
+      expect(writeLimits(fd)).toEqual({ write: 4096, gather: 3584 });
+      expect(maxWrite(fd)).toBe(4096);
+      expect(writeLimits(-1)).toEqual({ write: 4096, gather: 3584 });
+      expect(maxWrite(join(dir, 'log.jsonl'))).toBe(16384);
+      expect(maxWrite('/dev/null')).toBe(16384);
+    } finally {
+      fs.closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gathers lines logged a moment apart into few writes, and writes a lone line soon without waiting for more', async () => {
@@ -130,13 +146,13 @@ describe('createLogger', () => {
     }
   });
 
-  it('writes every line once, in order, each write whole lines of at most PIPE_BUF octets but for a longer line alone (property)', async () => {
+  it('writes every line once, in order, each write whole lines of at most its limit (16 KiB to a file) but for a longer line alone (property)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'smtp-cbv-log-'));
     const write = vi.spyOn(fs, 'write');
     try {
       let run = 0;
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.tuple(fc.string({ unit: 'grapheme', maxLength: 3000, size: 'max' }), fc.integer({ min: 0, max: 2 })), { maxLength: 40 }), async (items) => {
+        fc.asyncProperty(fc.array(fc.tuple(fc.string({ unit: 'grapheme', maxLength: 5000, size: 'max' }), fc.integer({ min: 0, max: 2 })), { maxLength: 40 }), async (items) => {
           write.mockClear();
           const file = join(dir, `log${run++}.jsonl`);
           const log = createLogger({ level: 'info', dest: file }, {});
@@ -155,7 +171,7 @@ describe('createLogger', () => {
           for (const [, data] of write.mock.calls.filter(([, d]) => typeof d === 'string' && d !== '')) {
             const chunk = String(data);
             expect(chunk.endsWith('\n')).toBe(true);
-            if (Buffer.byteLength(chunk) > 4096) expect(chunk.indexOf('\n')).toBe(chunk.length - 1);
+            if (Buffer.byteLength(chunk) > 16384) expect(chunk.indexOf('\n')).toBe(chunk.length - 1);
           }
         }),
         { numRuns: 25 },
