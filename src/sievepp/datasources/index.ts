@@ -1,8 +1,8 @@
 /**
  * Datasources from the configuration (`Datasource "name" { uri = ( "driver:..." ) }`,
  * 3-reference-modules-ds-core.md): the driver is the uri up to its first
- * colon. smtp-cbv has `sqlite:` and the static `csv:` driver; another
- * back end (PostgreSQL, MySQL, LDAP, ODBC) plugs in as one more class
+ * colon. smtp-cbv has `sqlite:`, the static `csv:` driver and `ldap:`
+ * (`ldaps:` over TLS); another back end (PostgreSQL, MySQL, ODBC) plugs in as one more class
  * implementing Datasource and one more entry in DRIVERS
  * (docs/momentum-compatibility.md).
  */
@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Datasource } from '../datasource.js';
 import { CsvDatasource } from './csv.js';
 import { type DriverName, driverOf, unknownDriver } from './drivers.js';
+import { LdapDatasource } from './ldap.js';
 import { SqliteDatasource } from './sqlite.js';
 
 /** How a Datasource scope opens its driver: `readOnly`, statements that write fail (the dry run); `assumeCharset`, its `assume_charset`. */
@@ -22,6 +23,9 @@ const DRIVERS: Readonly<Record<DriverName, (rest: string, baseDir: string, optio
   // SQLite knows its text is UTF-8 (or UTF-16): assume_charset does not apply.
   sqlite: (rest, baseDir, o) => new SqliteDatasource(path.resolve(baseDir, rest.replace(/^\/\/(?=\/)/, '')), o.readOnly ?? false),
   csv: (rest, baseDir, o) => new CsvDatasource(baseDir, rest || undefined, o.assumeCharset ? { assumeCharset: o.assumeCharset } : {}),
+  // The whole uri is an LDAP URL (RFC 4516).
+  ldap: (rest) => new LdapDatasource(`ldap:${rest}`),
+  ldaps: (rest) => new LdapDatasource(`ldaps:${rest}`),
 };
 
 /** A datasource for a uri, or a message saying why there is none. */

@@ -1,0 +1,161 @@
+/**
+ * The LDAP datasource driver (4/modules/ds-core.md, "LDAP"):
+ * `uri = ( "ldap://host:port/dn?attributes?scope?filter?extensions" )`,
+ * and each query an LDAP URL whose missing parts are the uri's
+ * (ldap-url.ts), with `$name` parameters. Each entry found is a row: its
+ * requested attributes (every user attribute when none are named) as
+ * columns, an attribute of several values by its first (ds_fetch_hash's
+ * lists of values are not kept: a row holds one string a column), and
+ * with `x-return-dn=<name>` the entry's DN under that name.
+ *
+ * Extensions, as Momentum reads them: `bindname` and `x-bindpw` bind
+ * first (else the search is anonymous); `x-connect-timeout` (seconds,
+ * default 10) and `x-search-timeout` (seconds, default 6: the server is
+ * told the same time limit); `x-disable-connection-cache=true` opens a
+ * connection for the query alone. Other extensions are ignored unless
+ * marked critical (`!`), which RFC 4516 2.1 says must then fail. Referrals
+ * are not followed (`x-ignore-referrals` changes nothing).
+ *
+ * Connections are kept and used again for the same server and bind, as
+ * ds_ldap does, at most CONNECTIONS of them; a failed one is dropped, and
+ * the next query opens another. ldapts speaks the protocol.
+ */
+import { createRequire } from 'node:module';
+import type { Client } from 'ldapts';
+import type { Datasource, QueryParams, Row } from '../datasource.js';
+import { bindLdapParams, type LdapSearch, LdapUrlError, mergeLdapUrls, parseLdapUrl } from './ldap-url.js';
+
+/** ldapts, loaded by the first query: a configuration that names no LDAP server (and `check`) never loads it. */
+let ldapts: typeof import('ldapts') | undefined;
+const loadLdapts = () => (ldapts ??= createRequire(import.meta.url)('ldapts') as typeof import('ldapts'));
+
+/** Connections kept at once (ds_ldap's connection_cache_size), the least recently used closed first. */
+const CONNECTIONS = 16;
+const DEFAULT_CONNECT_TIMEOUT_S = 10;
+const DEFAULT_SEARCH_TIMEOUT_S = 6;
+const KNOWN = new Set(['bindname', 'x-bindpw', 'x-connect-timeout', 'x-search-timeout', 'x-return-dn', 'x-disable-connection-cache', 'x-ignore-referrals', 'x-ldap-version']);
+
+export class LdapDatasource implements Datasource {
+  private readonly uri;
+  /** Open connections by server and bind, the most recently used last. */
+  private readonly connections = new Map<string, Promise<Client>>();
+
+  constructor(uri: string) {
+    this.uri = parseLdapUrl(uri);
+  }
+
+  /** An LDAP search changes nothing: its results may be cached. */
+  reads(): boolean {
+    return true;
+  }
+
+  async query(query: string, params: QueryParams, limit?: number): Promise<Row[]> {
+    if (Array.isArray(params) && params.length) throw new LdapUrlError('the ldap: driver takes $name parameters (a hash), not ? ones');
+    const search = bindLdapParams(mergeLdapUrls(this.uri, parseLdapUrl(query)), Array.isArray(params) ? {} : (params as Record<string, string>));
+    for (const [type, e] of search.extensions) if (e.critical && !KNOWN.has(type)) throw new LdapUrlError(`the LDAP URL's critical extension ${type} is not supported`);
+    const seconds = (type: string, otherwise: number) => {
+      const v = search.extensions.get(type)?.value;
+      const n = v === undefined || v === '' ? otherwise : Number(v);
+      if (!Number.isFinite(n) || n <= 0) throw new LdapUrlError(`${type} is a number of seconds, not ${v}`);
+      return n;
+    };
+    const searchTimeout = seconds('x-search-timeout', DEFAULT_SEARCH_TIMEOUT_S);
+    const cached = search.extensions.get('x-disable-connection-cache')?.value.toLowerCase() !== 'true';
+    let client: Client | undefined;
+    try {
+      client = await this.connection(search, seconds('x-connect-timeout', DEFAULT_CONNECT_TIMEOUT_S), searchTimeout, cached);
+      const { searchEntries } = await client.search(search.base, {
+        scope: search.scope,
+        filter: search.filter,
+        attributes: search.attributes,
+        ...(limit !== undefined && limit > 0 ? { sizeLimit: limit } : {}),
+        timeLimit: Math.ceil(searchTimeout),
+      });
+      const dnName = search.extensions.get('x-return-dn')?.value;
+      return searchEntries.slice(0, limit !== undefined && limit >= 0 ? limit : undefined).map((entry) => rowOf(entry, search.attributes, dnName));
+    } catch (e) {
+      // A connection that failed is not used again (one that could not be made or bound is not kept at all).
+      if (client) this.drop(client);
+      throw failure(search, e);
+    } finally {
+      if (!cached) void client?.unbind().catch(() => undefined);
+    }
+  }
+
+  close(): void {
+    for (const c of this.connections.values()) void c.then((client) => client.unbind()).catch(() => undefined);
+    this.connections.clear();
+  }
+
+  /** A connection to the search's server, bound as its extensions say: a kept one, or a new one. */
+  private connection(search: LdapSearch, connectTimeoutS: number, searchTimeoutS: number, cached: boolean): Promise<Client> {
+    const bindDn = search.extensions.get('bindname')?.value;
+    const password = search.extensions.get('x-bindpw')?.value ?? '';
+    const url = `${search.secure ? 'ldaps' : 'ldap'}://${search.host.includes(':') ? `[${search.host}]` : search.host}:${search.port}`;
+    const open = async () => {
+      const client = new (loadLdapts().Client)({ url, connectTimeout: connectTimeoutS * 1000, timeout: searchTimeoutS * 1000 });
+      if (bindDn !== undefined) await client.bind(bindDn, password);
+      return client;
+    };
+    if (!cached) return open();
+    const key = JSON.stringify([url, bindDn ?? null, password]);
+    let client = this.connections.get(key);
+    this.connections.delete(key);
+    // One the server closed meanwhile (an idle timeout) is opened and bound again: ldapts would reconnect by
+    // itself, but unbound, and a bound search would quietly become an anonymous one.
+    client = client ? client.then((c) => (c.isConnected ? c : open())) : open();
+    const kept = client;
+    // A connection that could not be made or bound is not kept.
+    kept.catch(() => this.connections.get(key) === kept && this.connections.delete(key));
+    this.connections.set(key, client);
+    if (this.connections.size > CONNECTIONS) {
+      const [oldest, c] = this.connections.entries().next().value as [string, Promise<Client>];
+      this.connections.delete(oldest);
+      void c.then((x) => x.unbind()).catch(() => undefined);
+    }
+    return client;
+  }
+
+  private drop(client: Client): void {
+    for (const [key, c] of this.connections) {
+      void c.then(
+        (x) => {
+          if (x === client && this.connections.get(key) === c) this.connections.delete(key);
+        },
+        () => undefined,
+      );
+    }
+    void client.unbind().catch(() => undefined);
+  }
+}
+
+/**
+ * An entry as a row: the attributes the query named first, in its order
+ * and spelled as it spelled them (ds_fetch gives the values in the order of
+ * the query's columns, sieve-ref-ds-fetch.md), then any others the server
+ * sent; each by its first value.
+ */
+function rowOf(entry: Record<string, unknown> & { dn: string }, asked: readonly string[], dnName: string | undefined): Row {
+  const byName = new Map<string, string>();
+  for (const [name, value] of Object.entries(entry)) {
+    if (name === 'dn') continue;
+    const first: unknown = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) byName.set(name.toLowerCase(), Buffer.isBuffer(first) ? first.toString('latin1') : String(first));
+  }
+  const row: Record<string, string> = {};
+  for (const a of asked) {
+    const v = byName.get(a.toLowerCase());
+    if (v === undefined) continue;
+    row[a] = v;
+    byName.delete(a.toLowerCase());
+  }
+  for (const [name, v] of byName) row[name] = v;
+  if (dnName) row[dnName] = entry.dn;
+  return row;
+}
+
+/** An LDAP failure said with the server it came from and the result's name (ldapts names each result code: InvalidCredentialsError, Code 0x31). */
+function failure(search: LdapSearch, e: unknown): Error {
+  const err = e as Error & { code?: number };
+  return new Error(`LDAP ${search.host}:${search.port}: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message.trim()}`);
+}
