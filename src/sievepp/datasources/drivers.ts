@@ -4,7 +4,7 @@
  * checks a Datasource scope's driver with this list, and `check` must not
  * load the drivers (better-sqlite3) to do so.
  */
-export const DATASOURCE_DRIVERS = ['sqlite', 'csv', 'ldap', 'ldaps'] as const;
+export const DATASOURCE_DRIVERS = ['sqlite', 'csv', 'ldap', 'ldaps', 'cdb'] as const;
 
 export type DriverName = (typeof DATASOURCE_DRIVERS)[number];
 

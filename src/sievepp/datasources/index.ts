@@ -1,13 +1,14 @@
 /**
  * Datasources from the configuration (`Datasource "name" { uri = ( "driver:..." ) }`,
  * 3-reference-modules-ds-core.md): the driver is the uri up to its first
- * colon. smtp-cbv has `sqlite:`, the static `csv:` driver and `ldap:`
- * (`ldaps:` over TLS); another back end (PostgreSQL, MySQL, ODBC) plugs in as one more class
+ * colon. smtp-cbv has `sqlite:`, the static `csv:` driver, `ldap:`
+ * (`ldaps:` over TLS) and `cdb:`; another back end (PostgreSQL, MySQL, ODBC) plugs in as one more class
  * implementing Datasource and one more entry in DRIVERS
  * (docs/momentum-compatibility.md).
  */
 import path from 'node:path';
 import type { Datasource } from '../datasource.js';
+import { CdbDatasource } from './cdb.js';
 import { CsvDatasource } from './csv.js';
 import { type DriverName, driverOf, unknownDriver } from './drivers.js';
 import { LdapDatasource } from './ldap.js';
@@ -26,6 +27,7 @@ const DRIVERS: Readonly<Record<DriverName, (rest: string, baseDir: string, optio
   // The whole uri is an LDAP URL (RFC 4516).
   ldap: (rest) => new LdapDatasource(`ldap:${rest}`),
   ldaps: (rest) => new LdapDatasource(`ldaps:${rest}`),
+  cdb: (rest, baseDir, o) => new CdbDatasource(baseDir, rest || undefined, o.assumeCharset ? { assumeCharset: o.assumeCharset } : {}),
 };
 
 /** A datasource for a uri, or a message saying why there is none. */

@@ -1,11 +1,13 @@
 /**
- * Momentum's documented LDAP datasource examples (3-reference-modules-ds-core.md,
- * read from ../shared/momentum-docs/scripts, never copied here), run as
- * printed against a real slapd holding the directory they search: an
- * Active Directory's attributes (a schema of our own for the few the
- * examples' filter names), DC=subdomain,DC=example,DC=com, and the account
- * they bind as, CN=user,OU=unit with the password "password".
- * scripts/momentum-compat.ts counts these tests in the compatibility share.
+ * Momentum's documented LDAP and CDB datasource examples
+ * (3-reference-modules-ds-core.md, read from ../shared/momentum-docs/scripts,
+ * never copied here), run as printed: the LDAP ones against a real slapd
+ * holding the directory they search (an Active Directory's attributes, a
+ * schema of our own for the few the examples' filter names,
+ * DC=subdomain,DC=example,DC=com, and the account they bind as,
+ * CN=user,OU=unit with the password "password"), the CDB one against a
+ * file tinycdb made. scripts/momentum-compat.ts counts these tests in the
+ * compatibility share.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,7 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { productFunctions } from '../../src/policy/functions.js';
 import { CachedDatasource, DEFAULT_CACHE } from '../../src/sievepp/datasource.js';
 import { openDatasource } from '../../src/sievepp/datasources/index.js';
+import type { Datasource } from '../../src/sievepp/datasource.js';
+import { makeCdb, NO_CDB } from '../helpers/cdb-file.js';
 import { NO_SLAPD, startSlapd, type TestSlapd } from '../helpers/slapd.js';
+import { tempDirPerTest } from '../helpers/temp-dir.js';
 import { valueOf } from './helpers.js';
 
 const DOCS = path.resolve('../shared/momentum-docs/scripts');
@@ -83,5 +88,21 @@ describe.skipIf(!existsSync(DOCS) || NO_SLAPD)("Momentum's documented LDAP examp
   it('155: the same search with $name parameters from a hash: the sender, the bind DN and its password', async () => {
     const results = await valueOf(doc('155-mod-ds-core-ldap-params.siv'), 'results', options());
     expect(results).toEqual(new Map([['cn', 'Alice Example'], ['mail', 'alice@example.org'], ['displayName', 'Alice E.']]));
+  });
+});
+
+describe.skipIf(!existsSync(DOCS) || NO_CDB)("Momentum's documented CDB example (skipped: ../shared/momentum-docs is not beside the clone, or tinycdb is not installed)", () => {
+  const dir = tempDirPerTest('docs-cdb-');
+  const PAGE_DIR = '/opt/msys/ecelerity/etc/';
+
+  it('156: ds_fetch looks the recipient\'s domain up in bl.cdb, named in the query, with a $name parameter', async () => {
+    makeCdb(path.join(dir(), 'bl.cdb'), [['example.org', 'blocked'], ['example.net', 'ok']]);
+    const cdb = openDatasource('cdb:', dir()) as Datasource;
+    // The page's file is under /opt/msys/ecelerity/etc/: the query reaches the driver with that directory read as the test's own.
+    const here: Datasource = { query: (q, p, l) => cdb.query(q.startsWith(PAGE_DIR) ? path.join(dir(), q.slice(PAGE_DIR.length)) : q, p, l), reads: () => true };
+    const host = { datasources: new Map([['cdb', new CachedDatasource(here, DEFAULT_CACHE)]]) };
+    // The test message is to alice@example.org.
+    expect(await valueOf(doc('156-mod-ds-core-cdb.siv'), 'result', { compile: { functions: productFunctions() }, host })).toEqual(['blocked']);
+    expect(await valueOf(doc('156-mod-ds-core-cdb.siv'), 'result', { compile: { functions: productFunctions() }, host, envelope: { to: ['bob@example.net'] } })).toEqual(['ok']);
   });
 });
