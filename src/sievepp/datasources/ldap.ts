@@ -16,9 +16,10 @@
  * marked critical (`!`), which RFC 4516 2.1 says must then fail. Referrals
  * are not followed (`x-ignore-referrals` changes nothing).
  *
- * Connections are kept and used again for the same server and bind, as
- * ds_ldap does, at most CONNECTIONS of them; a failed one is dropped, and
- * the next query opens another. ldapts speaks the protocol.
+ * Connections are kept and used again for the same server, bind and
+ * timeouts, as ds_ldap does, at most CONNECTIONS of them; one that failed
+ * (not one the server answered with an error) is dropped, and the next
+ * query opens another. ldapts speaks the protocol.
  */
 import { createRequire } from 'node:module';
 import type { Client } from 'ldapts';
@@ -74,8 +75,9 @@ export class LdapDatasource implements Datasource {
       const dnName = search.extensions.get('x-return-dn')?.value;
       return searchEntries.slice(0, limit !== undefined && limit >= 0 ? limit : undefined).map((entry) => rowOf(entry, search.attributes, dnName));
     } catch (e) {
-      // A connection that failed is not used again (one that could not be made or bound is not kept at all).
-      if (client) this.drop(client);
+      // A connection that failed is not used again (one that could not be made or bound is not kept at all);
+      // one the server answered with a result code (no such object, a size limit) is as good as before.
+      if (client && typeof (e as { code?: unknown }).code !== 'number') this.drop(client);
       throw failure(search, e);
     } finally {
       if (!cached) void client?.unbind().catch(() => undefined);
@@ -98,15 +100,14 @@ export class LdapDatasource implements Datasource {
       return client;
     };
     if (!cached) return open();
-    const key = JSON.stringify([url, bindDn ?? null, password]);
-    let client = this.connections.get(key);
+    const key = JSON.stringify([url, bindDn ?? null, password, connectTimeoutS, searchTimeoutS]);
+    const before = this.connections.get(key);
     this.connections.delete(key);
     // One the server closed meanwhile (an idle timeout) is opened and bound again: ldapts would reconnect by
     // itself, but unbound, and a bound search would quietly become an anonymous one.
-    client = client ? client.then((c) => (c.isConnected ? c : open())) : open();
-    const kept = client;
+    const client = before ? before.then((c) => (c.isConnected ? c : open())) : open();
     // A connection that could not be made or bound is not kept.
-    kept.catch(() => this.connections.get(key) === kept && this.connections.delete(key));
+    client.catch(() => this.connections.get(key) === client && this.connections.delete(key));
     this.connections.set(key, client);
     if (this.connections.size > CONNECTIONS) {
       const [oldest, c] = this.connections.entries().next().value as [string, Promise<Client>];
