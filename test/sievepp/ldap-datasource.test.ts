@@ -53,6 +53,7 @@ describe('LDAP URLs (RFC 4516)', () => {
 
   it('refuses what is not an LDAP URL, with what was expected', () => {
     expect(() => parseLdapUrl('http://x/')).toThrow(/RFC 4516/);
+    expect(() => parseLdapUrl('ldap:/x/??sub??x-bindpw=secret,bindname=cn=a')).toThrow(/x-bindpw=\.\.\.,bindname=cn=a$/);
     expect(() => parseLdapUrl('ldap://x/dc=a??everywhere')).toThrow(/base, one or sub/);
     expect(() => parseLdapUrl('ldap://x:99999')).toThrow(/1 to 65535/);
     expect(() => parseLdapUrl('ldap://x/%zz')).toThrow(LdapUrlError);

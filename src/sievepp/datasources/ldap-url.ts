@@ -39,7 +39,8 @@ const SCOPES = new Set<string>(['base', 'one', 'sub']);
 export function parseLdapUrl(written: string): LdapUrl {
   const text = written.replace(/\r?\n[ \t]*/g, '').trim();
   const m = /^(ldaps?):\/\/([^/?]*)(?:\/([^?]*)(?:\?([^?]*)(?:\?([^?]*)(?:\?([^?]*)(?:\?(.*))?)?)?)?)?$/i.exec(text);
-  if (!m) throw new LdapUrlError(`not an LDAP URL (RFC 4516: ldap://host:port/dn?attributes?scope?filter?extensions): ${text}`);
+  // The text is quoted without its password: the message reaches logs and datasource_error.
+  if (!m) throw new LdapUrlError(`not an LDAP URL (RFC 4516: ldap://host:port/dn?attributes?scope?filter?extensions): ${text.replace(/(x-bindpw=)[^,]*/gi, '$1...')}`);
   const [, scheme, hostPort, dn, attributes, scope, filter, extensions] = m;
   const url: LdapUrl = { secure: scheme!.toLowerCase() === 'ldaps', extensions: new Map() };
   if (hostPort) {
