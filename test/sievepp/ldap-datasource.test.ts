@@ -11,7 +11,9 @@ import type { LdapDatasource } from '../../src/sievepp/datasources/ldap.js';
 import { bindLdapParams, escapeFilterValue, LdapUrlError, mergeLdapUrls, parseLdapUrl } from '../../src/sievepp/datasources/ldap-url.js';
 import { productFunctions } from '../../src/policy/functions.js';
 import { ADMIN, ADMIN_PASSWORD, NO_SLAPD, startSlapd, SUFFIX, type TestSlapd } from '../helpers/slapd.js';
-import { valueOf } from './helpers.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runPP, valueOf } from './helpers.js';
 
 const PEOPLE = `ou=people,${SUFFIX}`;
 const LDIF = `dn: ${PEOPLE}
@@ -147,6 +149,25 @@ describe.skipIf(NO_SLAPD)('the ldap: datasource against slapd (skipped: slapd is
     expect(await valueOf(script, 'row', options)).toEqual(['bob@here.test', 'Bob']);
     expect(await valueOf(script, 'row', options)).toEqual(['bob@here.test', 'Bob']);
     expect(cached.stats).toEqual({ hits: 1, misses: 1 });
+  });
+
+  it("docs/sieve-reference.md's recipient check: a known recipient passes, an unknown one gets 550, a directory that does not answer 451", async () => {
+    const doc = readFileSync(join(import.meta.dirname, '../../docs/sieve-reference.md'), 'utf8');
+    const recipe = [...doc.matchAll(/```sieve\n([\s\S]*?)```/g)].map((m) => m[1]!).find((e) => e.includes('datasource_error'))!;
+    const outcome = async (directory: string, rcptto: string) => {
+      const r = await runPP(recipe, {
+        compile: { functions: productFunctions() },
+        host: { datasources: new Map([['directory', new CachedDatasource(openDatasource(directory, '.') as never, DEFAULT_CACHE)]]) },
+        messageContext: new Map([['rcptto', rcptto]]),
+      });
+      expect(r.errors).toEqual([]);
+      return r.actions.map((a) => a.def.describe(a));
+    };
+    const here = `${slapd.url}/${PEOPLE}??sub`;
+    expect(await outcome(here, 'carol@here.test')).toEqual([]);
+    expect(await outcome(here, 'robert@here.test')).toEqual([]);
+    expect(await outcome(here, 'nobody@here.test')).toEqual(['ec_action 550 "5.1.1 No such user here"']);
+    expect(await outcome('ldap://127.0.0.1:1/??sub??x-connect-timeout=2', 'carol@here.test')).toEqual(['ec_action 451 "4.4.3 Directory unavailable, try again later"']);
   });
 
   describe('a bound connection the server closed meanwhile', () => {
