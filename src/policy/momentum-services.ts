@@ -22,9 +22,10 @@ import type { MomentumHost } from '../sievepp/host.js';
 import { type GaugeStore, NamedGauges } from '../sievepp/gauges.js';
 import { type ClusterCacheStore, MemoryClusterCaches } from '../sievepp/cluster-caches.js';
 import { includeLoader } from '../sievepp/include-loader.js';
+import { RbldnsdFiles } from '../sievepp/rbldnsd-files.js';
 import { NamedThrottles, type ThrottleStore } from '../sievepp/throttles.js';
 
-export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles' | 'sharedThrottles' | 'gauges' | 'clusterCaches'>> & Pick<MomentumHost, 'dkim' | 'dkimDomains' | 'dkimAutoSign' | 'maildir'> & {
+export type MomentumServices = Required<Pick<MomentumHost, 'datasources' | 'cidr' | 'rbldnsd' | 'counters' | 'loadInclude' | 'appendLog' | 'spoolSpace' | 'throttles' | 'sharedThrottles' | 'gauges' | 'clusterCaches'>> & Pick<MomentumHost, 'dkim' | 'dkimDomains' | 'dkimAutoSign' | 'maildir'> & {
   close(): void;
 };
 
@@ -64,6 +65,7 @@ export function createMomentumServices(config: Config, options: MomentumServiceO
   return {
     datasources,
     cidr,
+    rbldnsd: new RbldnsdFiles(baseDir),
     counters: options.counters ?? new MemoryCounterStore(),
     loadInclude: includeLoader({ baseDir, datasources }),
     // ec_log_file: appended without blocking the session; a failure is reported, not thrown into the script.

@@ -14,6 +14,8 @@ import { ipaddr } from './ipaddr.js';
 export interface CidrEntry {
   block: [Ipaddr.IPv4 | Ipaddr.IPv6, number];
   value: string;
+  /** An rbldnsd exception (`!1.2.3.4`): an address whose most specific block this is is not listed. */
+  excluded?: true;
 }
 
 export interface CidrTable {
@@ -88,7 +90,7 @@ export class CidrTables {
     return this.tables.has(name);
   }
 
-  /** The most specific block holding `ip` in the named table; null when none, undefined when there is no such table. */
+  /** The most specific block holding `ip` in the named table; null when none (or it is an exception), undefined when there is no such table. */
   lookup(name: string, ip: string): { table: CidrTable; entry: CidrEntry | null } | undefined {
     const known = this.tables.get(name);
     if (!known) return undefined;
@@ -96,6 +98,7 @@ export class CidrTables {
     if (!ipaddr().isValid(ip)) return { table, entry: null };
     // A table from the configuration is small: its index is made in one go, once.
     const found = findInIndex((known.index ??= buildCidrIndexNow(table.entries)), ipaddr().process(ip));
-    return { table, entry: found < 0 ? null : table.entries[found]! };
+    const entry = found < 0 ? null : table.entries[found]!;
+    return { table, entry: entry?.excluded ? null : entry };
   }
 }

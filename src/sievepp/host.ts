@@ -11,7 +11,7 @@ import type { ExecutionContext, SieveHost } from '../sieve/runtime/host.js';
 import type { Runtime } from '../sieve/runtime/runtime.js';
 import type { CidrTables } from './cidr.js';
 import type { CounterStore } from './counters.js';
-import type { Datasources } from './datasource.js';
+import type { Datasource, Datasources } from './datasource.js';
 import type { GaugeStore } from './gauges.js';
 import type { ClusterCacheStore } from './cluster-caches.js';
 import type { ThrottleStore } from './throttles.js';
@@ -59,6 +59,8 @@ export interface MomentumHost extends SieveHost {
   datasources?: Datasources;
   /** Named CIDR tables (query_cidr, check_cidr): from the configuration, and those define_cidr adds. */
   cidr?: CidrTables;
+  /** define_cidr's rbldnsd files (`dstype` "rbldnsd"): a query `"file?want=txt"` gives rows of `cidr` and `str` (rbldnsd-files.ts). */
+  rbldnsd?: Datasource;
   /** ec_include of a script by file name or datasource query: its text, or null when there is none. */
   loadInclude?(uri: string, args: readonly string[]): Promise<string | null> | string | null;
   /** ec_log_file: appends a line to a named log file. */

@@ -1,12 +1,14 @@
 /**
  * Momentum's documented LDAP and CDB datasource examples
- * (3-reference-modules-ds-core.md, read from ../shared/momentum-docs/scripts,
- * never copied here), run as printed: the LDAP ones against a real slapd
+ * (3-reference-modules-ds-core.md) and the rbldnsd one of define_cidr
+ * (sieve-ref-cidrdb.md), read from ../shared/momentum-docs/scripts,
+ * never copied here, run as printed: the LDAP ones against a real slapd
  * holding the directory they search (an Active Directory's attributes, a
  * schema of our own for the few the examples' filter names,
  * DC=subdomain,DC=example,DC=com, and the account they bind as,
  * CN=user,OU=unit with the password "password"), the CDB one against a
- * file tinycdb made. scripts/momentum-compat.ts counts these tests in the
+ * file tinycdb made, the rbldnsd one against a zone file in rbldnsd's
+ * ip4set format. scripts/momentum-compat.ts counts these tests in the
  * compatibility share.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,6 +21,10 @@ import type { Datasource } from '../../src/sievepp/datasource.js';
 import { makeCdb, NO_CDB } from '../helpers/cdb-file.js';
 import { NO_SLAPD, startSlapd, type TestSlapd } from '../helpers/slapd.js';
 import { tempDirPerTest } from '../helpers/temp-dir.js';
+import { writeFileSync } from 'node:fs';
+import { CidrTables } from '../../src/sievepp/cidr.js';
+import { RbldnsdFiles } from '../../src/sievepp/rbldnsd-files.js';
+import { runPP } from './helpers.js';
 import { valueOf } from './helpers.js';
 
 const DOCS = path.resolve('../shared/momentum-docs/scripts');
@@ -104,5 +110,22 @@ describe.skipIf(!existsSync(DOCS) || NO_CDB)("Momentum's documented CDB example 
     // The test message is to alice@example.org.
     expect(await valueOf(doc('156-mod-ds-core-cdb.siv'), 'result', { compile: { functions: productFunctions() }, host })).toEqual(['blocked']);
     expect(await valueOf(doc('156-mod-ds-core-cdb.siv'), 'result', { compile: { functions: productFunctions() }, host, envelope: { to: ['bob@example.net'] } })).toEqual(['ok']);
+  });
+});
+
+describe.skipIf(!existsSync(DOCS))("Momentum's documented rbldnsd example (skipped: ../shared/momentum-docs is not beside the clone)", () => {
+  const dir = tempDirPerTest('docs-rbldnsd-');
+  const PAGE_DIR = '/path/to/';
+
+  it('040: define_cidr reads my.rbldnsd with want=txt, and query_cidr gives the TXT of the client\'s address, the address in place of $', async () => {
+    writeFileSync(path.join(dir(), 'my.rbldnsd'), ':127.0.0.2:Listed in myrbldnsd: $\n192.0.2.0/24\n!192.0.2.99\n');
+    const files = new RbldnsdFiles(dir());
+    // The page's file is /path/to/my.rbldnsd: the query reaches the reader with that directory read as the test's own.
+    const rbldnsd: Datasource = { query: (q) => files.query(q.startsWith(PAGE_DIR) ? q.slice(PAGE_DIR.length) : q), reads: () => true };
+    const run = (ip: string) => runPP(doc('040-cidrdb-rbldnsd.siv'), { compile: { functions: productFunctions() }, host: { cidr: new CidrTables(), rbldnsd }, connection: new Map([['remote_ip', ip]]) });
+    const listed = await run('192.0.2.7');
+    expect(listed.errors).toEqual([]);
+    expect(listed.runtime.log).toEqual(['Query result:Listed in myrbldnsd: 192.0.2.7']);
+    expect((await run('192.0.2.99')).runtime.log).toEqual(['Query result:']);
   });
 });

@@ -5,8 +5,9 @@
  * one holds it, reload_cidr loads a table again. Tables live in the host's
  * CidrTables (cidr.ts), which the configuration can fill too, each with the
  * index a look-up searches (cidr-index.ts), which define_cidr builds in the
- * run's time slices. rbldnsd files are not read
- * (docs/momentum-compatibility.md).
+ * run's time slices. With `dstype` "rbldnsd" the rows come from an
+ * rbldnsd ip4set file (the host's rbldnsd reader, rbldnsd-files.ts), with
+ * the columns `cidr` and `str` and its exceptions.
  */
 import type { Bound, MaybePromise } from '../../sieve/registry.js';
 import type { Runtime } from '../../sieve/runtime/runtime.js';
@@ -19,7 +20,8 @@ import { toStr } from '../values.js';
 
 interface Definition {
   name: string;
-  datasource: string;
+  /** The datasource asked, or undefined for an rbldnsd file (the host's rbldnsd reader). */
+  datasource: string | undefined;
   query: string;
   type: 'boolean' | 'value';
   cidrColumn?: string;
@@ -55,21 +57,25 @@ function definitionOf(b: Bound, rt: Runtime): Definition {
   if (first instanceof Map) {
     const get = (k: string) => (first.has(k) ? toStr(first.get(k)!) : undefined);
     const dstype = (get('dstype') ?? 'dslayer').toLowerCase();
-    if (dstype !== 'dslayer') rt.fail(`define_cidr: dstype '${dstype}' is not supported by smtp-cbv (only "dslayer")`, b.node.pos);
+    if (dstype !== 'dslayer' && dstype !== 'rbldnsd') rt.fail(`define_cidr: dstype '${dstype}' is neither "dslayer" nor "rbldnsd"`, b.node.pos);
+    const rbldnsd = dstype === 'rbldnsd';
     const name = get('cidrname');
-    const datasource = get('cachename');
+    // An rbldnsd file is read by the host; its `cachename` names nothing smtp-cbv needs.
+    const datasource = rbldnsd ? undefined : get('cachename');
     const query = get('query');
-    if (!name || !datasource || !query) rt.fail('define_cidr: the hash needs "cidrname", "cachename" and "query"', b.node.pos);
+    if (!name || (!datasource && !rbldnsd) || !query) rt.fail(rbldnsd ? 'define_cidr: the hash needs "cidrname" and "query"' : 'define_cidr: the hash needs "cidrname", "cachename" and "query"', b.node.pos);
     const type = get('type') === 'value' ? 'value' : 'boolean';
-    return { name: name!, datasource: datasource!, query: query!, type, cidrColumn: get('cidr_column'), valueColumn: get('value_column'), defaultValue: get('default_value') ?? '', interpolate: get('interpolate') === 'true' };
+    // An rbldnsd file's rows are `cidr` and `str` (the page's example names them so).
+    const columns = rbldnsd ? { cidrColumn: get('cidr_column') ?? 'cidr', valueColumn: get('value_column') ?? 'str' } : { cidrColumn: get('cidr_column'), valueColumn: get('value_column') };
+    return { name: name!, datasource, query: query!, type, ...columns, defaultValue: get('default_value') ?? '', interpolate: get('interpolate') === 'true' };
   }
   if (b.args.length < 3) rt.fail('define_cidr: give a name, a datasource and a query (or one hash)', b.node.pos);
   return { name: toStr(first), datasource: argString(b, rt, 1)!, query: argString(b, rt, 2)!, type: 'boolean', defaultValue: '', interpolate: false };
 }
 
 async function load(b: Bound, rt: Runtime, d: Definition, reload = false): Promise<void> {
-  const ds = hostOf(rt).datasources?.get(d.datasource);
-  if (!ds) return rt.fail(`define_cidr: no datasource named '${d.datasource}'`, b.node.pos);
+  const ds = d.datasource === undefined ? hostOf(rt).rbldnsd : hostOf(rt).datasources?.get(d.datasource);
+  if (!ds) return rt.fail(d.datasource === undefined ? 'define_cidr: this host reads no rbldnsd files' : `define_cidr: no datasource named '${d.datasource}'`, b.node.pos);
   const rows = await ds.query(d.query, []);
   const t = tables(b, rt, 'define_cidr');
   let defs = DEFINITIONS.get(t);
@@ -88,7 +94,9 @@ async function load(b: Bound, rt: Runtime, d: Definition, reload = false): Promi
     (row) => {
       const cols = Object.values(row);
       const block = parseBlock(d.cidrColumn !== undefined ? (row[d.cidrColumn] ?? '') : (cols[0] ?? ''));
-      if (block) entries.push({ block, value: d.valueColumn !== undefined ? (row[d.valueColumn] ?? '') : (cols[1] ?? '') });
+      if (!block) return;
+      const value = d.valueColumn !== undefined ? (row[d.valueColumn] ?? '') : (cols[1] ?? '');
+      entries.push(row.excluded === 'true' && d.datasource === undefined ? { block, value, excluded: true } : { block, value });
     },
     () => BLOCK_UNITS,
   );
