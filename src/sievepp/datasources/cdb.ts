@@ -21,8 +21,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import { TextDecoder } from 'node:util';
 import type { Datasource, QueryParams, Row } from '../datasource.js';
-
-const MARKER = /\$([A-Za-z_][A-Za-z0-9_]*)/g;
+import { fillNamedParams } from './named-params.js';
 
 export class CdbDatasource implements Datasource {
   private readonly assumed: TextDecoder | undefined;
@@ -48,11 +47,7 @@ export class CdbDatasource implements Datasource {
     const file = q < 0 ? this.file : query.slice(0, q);
     if (!file) throw new Error(`cdb: the query names no file ("/path/to/data.cdb?key") and the datasource's uri none either: ${query}`);
     const named = Array.isArray(params) ? {} : (params as Record<string, string>);
-    const key = (q < 0 ? query : query.slice(q + 1)).replace(MARKER, (_m, name: string) => {
-      const v = named[name];
-      if (v === undefined) throw new Error(`the query names $${name}, which its parameters do not give`);
-      return v;
-    });
+    const key = fillNamedParams(q < 0 ? query : query.slice(q + 1), named);
     const values = await lookUp(path.resolve(this.baseDir, file), Buffer.from(key, 'utf8'), limit !== undefined && limit >= 0 ? limit : Infinity);
     return values.map((v) => ({ value: this.assumed ? this.assumed.decode(v) : isUtf8(v) ? v.toString('utf8') : v.toString('latin1') }));
   }

@@ -15,6 +15,8 @@
  * the URL (RFC 4516 allows no white space unencoded).
  */
 
+import { fillNamedParams } from './named-params.js';
+
 export type LdapScope = 'base' | 'one' | 'sub';
 
 /** One LDAP URL's parts as written, percent-decoded; a part not written is absent. */
@@ -115,21 +117,9 @@ export function escapeFilterValue(value: string): string {
   return value.replace(/[*()\\\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-const MARKER = /\$([A-Za-z_][A-Za-z0-9_]*)/g;
-
-/**
- * The search with each `$name` replaced by `params[name]`: in the filter
- * escaped by RFC 4515, elsewhere as it is. A name without a value is an
- * error, not an empty string: a filter that lost its value would match
- * what it was not meant to.
- */
+/** The search with each `$name` replaced by `params[name]` (named-params.ts): in the filter escaped by RFC 4515, elsewhere as it is. */
 export function bindLdapParams(search: LdapSearch, params: Readonly<Record<string, string>>): LdapSearch {
-  const fill = (text: string, escape: (v: string) => string) =>
-    text.replace(MARKER, (_m, name: string) => {
-      const v = params[name];
-      if (v === undefined) throw new LdapUrlError(`the query names $${name}, which its parameters do not give`);
-      return escape(v);
-    });
+  const fill = (text: string, escape: (v: string) => string) => fillNamedParams(text, params, escape, (m) => new LdapUrlError(m));
   const same = (v: string) => v;
   const extensions = new Map([...search.extensions].map(([type, e]) => [type, { ...e, value: fill(e.value, same) }]));
   return { ...search, base: fill(search.base, same), filter: fill(search.filter, escapeFilterValue), attributes: search.attributes.map((a) => fill(a, same)), extensions };
