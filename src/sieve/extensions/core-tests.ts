@@ -7,7 +7,7 @@ import type { Bound, CommandDef } from '../registry.js';
 import { allPart, type AddressPart } from '../runtime/address-parts.js';
 import { addressTestInPieces, addressValues, inPieces } from './address-in-pieces.js';
 import { codecInWorker, decodesInWorker } from '../runtime/header-codec.js';
-import { decodedHeaderValue, indexedHeaderValues, type SieveMessage } from '../runtime/message.js';
+import { decodedHeaderValue, hasHeaderField, indexedHeaderValues, type SieveMessage } from '../runtime/message.js';
 import { afterMimeTree } from '../runtime/mime.js';
 import { currentPart, mimeFields } from '../runtime/mime-current-part.js';
 import { type MemoTable, memoSlot, memoTable } from '../runtime/memo.js';
@@ -252,16 +252,17 @@ export const existsTest: CommandDef = {
       // RFC 5703 4.3: every name present in the part (with :anychild, in one part of the subtree).
       return names.every((n) => mimeFields(msg, rt.state, [n], b.tags.has('anychild')).length > 0);
     }
-    return names.every((n) => msg.headers.some((h) => h.lname === n.toLowerCase()));
+    return names.every((n) => hasHeaderField(msg, n.toLowerCase()));
   },
   compile(b) {
     const names = constantList(b.args[0]!);
     if (!names || b.tags.has('mime')) return undefined;
     const pos = b.node.pos;
-    // Present when the run's look-up of the field (shared with header and address) finds it.
+    const lnames = names.map((n) => n.toLowerCase());
+    // By name alone: the values the index would unfold are never read here.
     return (rt) => {
       const msg = rt.requireMessage(pos);
-      for (const n of names) if (fieldsNamed(msg, n).length === 0) return false;
+      for (const n of lnames) if (!hasHeaderField(msg, n)) return false;
       return true;
     };
   },

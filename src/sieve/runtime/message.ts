@@ -345,6 +345,23 @@ const fieldIndex = new WeakMap<readonly HeaderField[], Map<string, string[]>>();
 const fieldHashes = new WeakMap<readonly HeaderField[], number[]>();
 const NO_VALUES: readonly string[] = Object.freeze([]);
 
+/**
+ * Whether a field of this (lower-case) name is present (RFC 5228 5.5
+ * `exists`): the index when a test already made it, else a scan of the
+ * names alone. Making the index unfolds every field's value, and `exists`
+ * reads none; past SCANNED_FIELDS fields the index (or the names' hashes)
+ * answers, as for a test that reads values.
+ */
+export function hasHeaderField(m: SieveMessage, lname: string): boolean {
+  const headers = m.headers;
+  const index = fieldIndex.get(headers);
+  if (index) return index.has(lname);
+  if (headers.length > SCANNED_FIELDS) return indexedHeaderValues(m, lname).length > 0;
+  for (const h of headers) if (named(h, lname)) return true;
+  return false;
+}
+const SCANNED_FIELDS = 64;
+
 export function indexedHeaderValues(m: SieveMessage, lname: string): readonly string[] {
   const headers = m.headers;
   let index = fieldIndex.get(headers);

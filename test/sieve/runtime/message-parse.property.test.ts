@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { headerValues, indexedHeaderValues, parseMessage, parseMessageIn, type SieveMessage } from '../../../src/sieve/runtime/message.js';
+import { hasHeaderField, headerValues, indexedHeaderValues, parseMessage, parseMessageIn, type SieveMessage } from '../../../src/sieve/runtime/message.js';
 
 /** The parse spelled out line by line, joining strings: slow, plainly right. */
 function reference(text: string): Omit<SieveMessage, 'octets' | 'load' | 'prepare'> {
@@ -96,6 +96,20 @@ describe('looking fields up by name', () => {
         expect(headerValues(parseMessage(text), name)).toEqual(want);
         expect(indexedHeaderValues(parseMessage(text), name)).toEqual(want);
         expect(indexedHeaderValues(await parseMessageIn(text, slicing(every)), name)).toEqual(want);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('says a field is present exactly when one is under that name, before and after the index is made', async () => {
+    await fc.assert(
+      fc.asyncProperty(many, asked, fc.integer({ min: 1, max: 500 }), async (text, name, every) => {
+        const present = reference(text).headers.some((h) => h.lname === name);
+        const m = parseMessage(text);
+        expect(hasHeaderField(m, name)).toBe(present);
+        indexedHeaderValues(m, name);
+        expect(hasHeaderField(m, name)).toBe(present);
+        expect(hasHeaderField(await parseMessageIn(text, slicing(every)), name)).toBe(present);
       }),
       { numRuns: 60 },
     );
