@@ -119,7 +119,7 @@ export async function readText(file: string, assumeCharset: string | undefined, 
   try {
     if (assumeCharset) return await decodeAll(fh, file, chunkBytes, new TextDecoder(assumeCharset));
     try {
-      return await decodeAll(fh, file, chunkBytes, new TextDecoder('utf-8', { fatal: true }));
+      return await decodeAll(fh, file, chunkBytes, new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }));
     } catch (e) {
       if (!(e instanceof TypeError)) throw e;
       // Not UTF-8 somewhere: the whole file is ISO-8859-1, read again from its start.
