@@ -87,28 +87,53 @@ function blocks(entry: string): string[] | undefined {
   return rangeBlocks(from.n, last);
 }
 
-/** The table an ip4set text makes, with `want`'s value of each entry. */
-export function* rbldnsdRows(text: string, want: 'a' | 'txt'): Generator<RbldnsdRow, void, undefined> {
-  let defaultA = DEFAULT_A;
-  let defaultTxt = '';
-  for (const raw of text.split('\n')) {
+/** Where a reader puts each row: the block, `want`'s value, and whether it is an exception. */
+export type RowSink = (cidr: string, str: string, excluded: boolean) => void;
+
+/**
+ * The reader of an ip4set text a line at a time, with the default value the
+ * `:A:TXT` lines before it set: the host's file reader (rbldnsd-files.ts)
+ * feeds it the lines of each chunk it reads, without the text whole.
+ */
+export class RbldnsdReader {
+  private defaultA = DEFAULT_A;
+  private defaultTxt = '';
+
+  constructor(
+    private readonly want: 'a' | 'txt',
+    private readonly emit: RowSink,
+  ) {}
+
+  /** One line, with or without its CR. */
+  line(raw: string): void {
     const line = raw.replace(/\r$/, '').trim();
-    if (!line || line.startsWith('#') || line.startsWith(';') || line.startsWith('$')) continue;
+    if (!line || line.startsWith('#') || line.startsWith(';') || line.startsWith('$')) return;
     if (line.startsWith(':')) {
       // :A:TXT sets the default value of the entries after it.
       const v = value(line, DEFAULT_A, '');
-      defaultA = v.a;
-      defaultTxt = v.txt;
-      continue;
+      this.defaultA = v.a;
+      this.defaultTxt = v.txt;
+      return;
     }
     const space = line.search(/\s/);
     const entry = space < 0 ? line : line.slice(0, space);
     const excluded = entry.startsWith('!');
     const found = blocks(excluded ? entry.slice(1) : entry);
-    if (!found) continue;
-    const v = space < 0 ? { a: defaultA, txt: defaultTxt } : value(line.slice(space).trim(), defaultA, defaultTxt);
-    const str = want === 'a' ? v.a : v.txt;
-    for (const cidr of found) yield excluded ? { cidr, str, excluded: true } : { cidr, str };
+    if (!found) return;
+    const v = space < 0 ? { a: this.defaultA, txt: this.defaultTxt } : value(line.slice(space).trim(), this.defaultA, this.defaultTxt);
+    const str = this.want === 'a' ? v.a : v.txt;
+    for (const cidr of found) this.emit(cidr, str, excluded);
+  }
+}
+
+/** The table an ip4set text makes, with `want`'s value of each entry: the text split in one step, for texts of a few lines. */
+export function* rbldnsdRows(text: string, want: 'a' | 'txt'): Generator<RbldnsdRow, void, undefined> {
+  const rows: RbldnsdRow[] = [];
+  const reader = new RbldnsdReader(want, (cidr, str, excluded) => rows.push(excluded ? { cidr, str, excluded: true } : { cidr, str }));
+  for (const raw of text.split('\n')) {
+    reader.line(raw);
+    yield* rows;
+    rows.length = 0;
   }
 }
 
