@@ -2,7 +2,9 @@
  * The rbldnsd files define_cidr reads with `dstype` "rbldnsd"
  * (sieve-ref-cidrdb.md): the query is the file and what to give,
  * `"/path/to/my.rbldnsd?want=txt"` (or `want=a`), relative to the
- * configuration's directory. The rows are kept while the file stays the
+ * configuration's directory; `type=ip4set`, `ip6trie` or `ip6tset` reads
+ * the file as that rbldnsd dataset (rbldnsd.ts), none both families as
+ * Momentum reads an rbldnsd file. The rows are kept while the file stays the
  * same (inode, size and modification time): the same rows for the same
  * file, so that define_cidr, which scripts call at every run, keeps its
  * table and index.
@@ -20,7 +22,7 @@ import path from 'node:path';
 import { TextDecoder } from 'node:util';
 import { nextSlice, type SliceClock, sliceOver } from '../next-turn.js';
 import type { Datasource, Row } from './datasource.js';
-import { RbldnsdReader } from './rbldnsd.js';
+import { DATASET_TYPES, type DatasetType, RbldnsdReader } from './rbldnsd.js';
 
 const SLICE_MS = 2;
 /** Octets read and decoded in one step. */
@@ -54,29 +56,32 @@ export class RbldnsdFiles implements Datasource {
 
   async query(query: string): Promise<Row[]> {
     const q = query.indexOf('?');
-    const want = new URLSearchParams(q < 0 ? '' : query.slice(q + 1)).get('want')?.toLowerCase();
+    const search = new URLSearchParams(q < 0 ? '' : query.slice(q + 1));
+    const want = search.get('want')?.toLowerCase();
     if (want !== 'a' && want !== 'txt') throw new Error(`define_cidr: an rbldnsd query names its file and want=a or want=txt ("/path/to/my.rbldnsd?want=txt"), not ${query}`);
+    const type = search.get('type')?.toLowerCase() as DatasetType | undefined;
+    if (type !== undefined && !DATASET_TYPES.includes(type)) throw new Error(`define_cidr: an rbldnsd query's type= is ${DATASET_TYPES.join(', ')} or none (IPv4 and IPv6 entries alike), not ${type}`);
     const file = path.resolve(this.baseDir, q < 0 ? query : query.slice(0, q));
     const s = await stat(file);
     const version = `${s.ino}:${s.size}:${s.mtimeMs}`;
-    const key = `${want}\n${file}`;
+    const key = `${want}\n${type ?? ''}\n${file}`;
     const known = this.read.get(key);
     if (known?.version === version) return known.rows;
-    const rows = this.readRows(file, want);
+    const rows = this.readRows(file, want, type);
     this.read.set(key, { version, rows });
     rows.catch(() => this.read.get(key)?.rows === rows && this.read.delete(key));
     return rows;
   }
 
-  private async readRows(file: string, want: 'a' | 'txt'): Promise<Row[]> {
+  private async readRows(file: string, want: 'a' | 'txt', type: DatasetType | undefined): Promise<Row[]> {
     const fh = await open(file, 'r');
     try {
       try {
         // ignoreBOM: a byte order mark stays text, as Buffer's UTF-8 reading keeps it.
-        return await this.rowsOf(fh, want, new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }));
+        return await this.rowsOf(fh, want, type, new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }));
       } catch (e) {
         if (!(e instanceof TypeError)) throw e;
-        return await this.rowsOf(fh, want, undefined);
+        return await this.rowsOf(fh, want, type, undefined);
       }
     } finally {
       await fh.close();
@@ -84,9 +89,9 @@ export class RbldnsdFiles implements Datasource {
   }
 
   /** The rows of the file from its start, its text decoded by `decoder` (none: ISO-8859-1). */
-  private async rowsOf(fh: FileHandle, want: 'a' | 'txt', decoder: TextDecoder | undefined): Promise<Row[]> {
+  private async rowsOf(fh: FileHandle, want: 'a' | 'txt', type: DatasetType | undefined, decoder: TextDecoder | undefined): Promise<Row[]> {
     const rows: Row[] = [];
-    const reader = new RbldnsdReader(want, (cidr, str, excluded) => rows.push(excluded ? { cidr, str, excluded: 'true' } : { cidr, str }));
+    const reader = new RbldnsdReader(want, (cidr, str, excluded) => rows.push(excluded ? { cidr, str, excluded: 'true' } : { cidr, str }), type);
     const buf = Buffer.allocUnsafe(this.chunkBytes);
     const clock: SliceClock = { sliceMs: this.sliceMs, since: performance.now() };
     // The start of a line whose end is in a chunk still to come.
@@ -112,6 +117,7 @@ export class RbldnsdFiles implements Datasource {
     }
     // The text after the last line end is a line too.
     reader.line(partial);
+    reader.finish();
     return rows;
   }
 }

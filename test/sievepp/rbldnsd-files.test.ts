@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Row } from '../../src/sievepp/datasource.js';
-import { rbldnsdRows } from '../../src/sievepp/rbldnsd.js';
+import { DATASET_TYPES, type DatasetType, rbldnsdRows } from '../../src/sievepp/rbldnsd.js';
 import { RbldnsdFiles } from '../../src/sievepp/rbldnsd-files.js';
 import { tempDirPerTest } from '../helpers/temp-dir.js';
 import { turnCounter } from '../helpers/turn-counter.js';
@@ -17,9 +17,9 @@ import { turnCounter } from '../helpers/turn-counter.js';
 const dir = tempDirPerTest('rbldnsd-files-');
 
 /** The rows of a text as the one-step reader makes them, in the host's form. */
-const reference = (text: string, want: 'a' | 'txt'): Row[] => [...rbldnsdRows(text, want)].map((r): Row => (r.excluded ? { cidr: r.cidr, str: r.str, excluded: 'true' } : { cidr: r.cidr, str: r.str }));
+const reference = (text: string, want: 'a' | 'txt', type?: DatasetType): Row[] => [...rbldnsdRows(text, want, type)].map((r): Row => (r.excluded ? { cidr: r.cidr, str: r.str, excluded: 'true' } : { cidr: r.cidr, str: r.str }));
 
-/** Lines of an ip4set file: entries of every form, values, defaults, comments, $ lines, and noise. */
+/** Lines of an rbldnsd file: IPv4 and IPv6 entries of every form, values, defaults, comments, $ lines, and noise. */
 const lineArb = fc.oneof(
   fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.')),
   fc.tuple(fc.nat(255), fc.nat(255), fc.integer({ min: 0, max: 32 })).map(([a, b, n]) => `${a}.${b}/${n}`),
@@ -28,6 +28,8 @@ const lineArb = fc.oneof(
   fc.tuple(fc.nat(255), fc.nat(255), fc.string({ maxLength: 12 })).map(([a, b, t]) => `${a}.${b}.0.0/16 :127.0.0.${a}:${t}`),
   fc.tuple(fc.nat(255), fc.string({ unit: 'grapheme', maxLength: 12 })).map(([a, t]) => `${a}.1.2.3 ${t}`),
   fc.string({ unit: 'grapheme', maxLength: 14 }).map((t) => `:127.0.0.3:${t}`),
+  fc.tuple(fc.constantFrom('2001:db8', '::', '2001:db8::1', 'fe80:0:0:1', 'abcd:1:2:3:4:5:6:7'), fc.integer({ min: 0, max: 128 }), fc.boolean()).map(([a, n, slash]) => (slash ? `${a}/${n}` : a)),
+  fc.tuple(fc.constantFrom('!2001:db8::9', '2001:db8:1:2', '::1'), fc.constantFrom('', ' :127.0.0.5:six', ' six alone', ' # note')).map(([a, v]) => a + v),
   fc.constantFrom('# comment', '; comment', '$SOA 3600 a. b. 0 600 300 86400 300', '', '   ', 'not an entry'),
   fc.string({ maxLength: 20 }),
 );
@@ -43,7 +45,8 @@ describe('the rbldnsd file reader', () => {
         fc.boolean(),
         fc.integer({ min: 1, max: 23 }),
         fc.constantFrom<'a' | 'txt'>('a', 'txt'),
-        async (lines, eol, finalEol, latin1, chunkBytes, want) => {
+        fc.constantFrom(undefined, ...DATASET_TYPES),
+        async (lines, eol, finalEol, latin1, chunkBytes, want, type) => {
           const text = lines.join(eol) + (finalEol ? eol : '');
           // ISO-8859-1 octets of the text's code points below 256 (what is above, dropped): usually not UTF-8.
           const octets = latin1 ? Buffer.from([...text].filter((c) => c.codePointAt(0)! < 256).join(''), 'latin1') : Buffer.from(text, 'utf8');
@@ -51,7 +54,7 @@ describe('the rbldnsd file reader', () => {
           writeFileSync(join(dir(), file), octets);
           const read = isUtf8(octets) ? octets.toString('utf8') : octets.toString('latin1');
           const files = new RbldnsdFiles(dir(), { chunkBytes, sliceMs: 0 });
-          expect(await files.query(`${file}?want=${want}`)).toEqual(reference(read, want));
+          expect(await files.query(`${file}?want=${want}${type ? `&type=${type}` : ''}`)).toEqual(reference(read, want, type));
         },
       ),
       { numRuns: 300 },
