@@ -24,9 +24,11 @@ export interface Datasource {
    * `query` reads now. A cached result is used only while the version it
    * was made from is the current one, so that the cache never answers with
    * rows of an older file than the driver would (docs/configuration.md,
-   * "Datasource"). Without it a result lives its cache_life.
+   * "Datasource"). Without it a result lives its cache_life. `params`
+   * are the query's: a driver whose `$name` parameters name the file
+   * (iowrapper:) needs them to know which.
    */
-  versionOf?(query: string): Promise<DataVersion>;
+  versionOf?(query: string, params: QueryParams): Promise<DataVersion>;
 }
 
 /** What a result was made from: a source (a file) and its version; results of the source with another version are stale. */
@@ -76,7 +78,7 @@ export class CachedDatasource implements Datasource {
     if (!cacheable) return this.ask(query, params, max);
     const key = JSON.stringify([query, params, max ?? null]);
     // Taken before the driver reads: a result is never filed under a version newer than its data.
-    const current = await this.currentVersion(query);
+    const current = await this.currentVersion(query, params);
     const hit = this.cache.get(key);
     if (hit && this.now() - hit.at < this.settings.lifeSeconds * 1000 && sameVersion(hit.made, current)) {
       this.cache.delete(key);
@@ -103,10 +105,10 @@ export class CachedDatasource implements Datasource {
   }
 
   /** The data's version, if the driver has versions; a driver that cannot tell it (a file that is gone) fails in its query. */
-  private async currentVersion(query: string): Promise<DataVersion | undefined> {
+  private async currentVersion(query: string, params: QueryParams): Promise<DataVersion | undefined> {
     if (!this.inner.versionOf) return undefined;
     try {
-      return await this.inner.versionOf(query);
+      return await this.inner.versionOf(query, params);
     } catch {
       return undefined;
     }

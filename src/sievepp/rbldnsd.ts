@@ -1,8 +1,9 @@
 /**
- * rbldnsd's ip4set data (rbldnsd(8), "ip4set Dataset"), as define_cidr
- * reads it with `dstype` "rbldnsd" (sieve-ref-cidrdb.md): each entry an
- * IPv4 address or range with an optional value, as the rows of a table with
- * the columns `cidr` and `str` (the page's example names them so).
+ * rbldnsd's data (rbldnsd(8), "ip4set Dataset", "ip6trie Dataset",
+ * "ip6tset Dataset"), as define_cidr reads it with `dstype` "rbldnsd"
+ * (sieve-ref-cidrdb.md): each entry an IPv4 address or range, or an IPv6
+ * prefix (rbldnsd-ip6.ts), with an optional value, as the rows of a table
+ * with the columns `cidr` and `str` (the page's example names them so).
  *
  *   1.2.3.4            one address; 1.2.3, 1.2 and 1 are the /24, /16, /8
  *   10.0.0.0/8         a block
@@ -10,6 +11,10 @@
  *   !1.2.3.5           an exception: not listed, inside a listed block
  *   1.2.3.4 :127.0.0.3:Listed, see $   an entry's own A value and TXT
  *   1.2.3.4 Listed     a TXT alone, with the default A value
+ *   1.2.3.4:127.0.0.3: the value at once after an IPv4 entry
+ *   1.2.3.4 ; a note   a comment after an entry: the default value
+ *   2001:db8::/32 :127.0.0.3:Listed    IPv6, the value after white space
+ *   2001:db8:1:2       a /64 (16 bits a group written); ::1 a /128
  *   :127.0.0.2:Spam source             the default A and TXT of the entries after it
  *   # a comment, ; a comment, $SOA ... and the other $ lines: skipped
  *
@@ -17,6 +22,8 @@
  * query's `?want=`). The A value is 127.0.0.2 unless set. A line that
  * does not read is skipped, as rbldnsd skips it with a warning.
  */
+
+import { ip6Entry, looksIp6 } from './rbldnsd-ip6.js';
 
 export interface RbldnsdRow {
   cidr: string;
@@ -87,29 +94,108 @@ function blocks(entry: string): string[] | undefined {
   return rangeBlocks(from.n, last);
 }
 
-/** The table an ip4set text makes, with `want`'s value of each entry. */
-export function* rbldnsdRows(text: string, want: 'a' | 'txt'): Generator<RbldnsdRow, void, undefined> {
-  let defaultA = DEFAULT_A;
-  let defaultTxt = '';
-  for (const raw of text.split('\n')) {
+/** Where a reader puts each row: the block, `want`'s value, and whether it is an exception. */
+export type RowSink = (cidr: string, str: string, excluded: boolean) => void;
+
+/**
+ * rbldnsd's dataset types a file may be read as (rbldnsd(8), "DATASET
+ * TYPES AND FORMATS"); none, both families as Momentum's cidrdb reads an
+ * rbldnsd file (4/lua/ref-msys-cidr-define.md).
+ */
+export const DATASET_TYPES = ['ip4set', 'ip6trie', 'ip6tset'] as const;
+export type DatasetType = (typeof DATASET_TYPES)[number];
+
+/** An IPv4 entry: the run of digits, dots, `/` and `-`, then the end, white space, a comment or the `:` of a value. */
+const IP4_ENTRY = /^([0-9./-]+)(?=$|[\s#;:])/;
+
+/**
+ * The reader of an rbldnsd text a line at a time, with the default value
+ * the `:A:TXT` lines before it set: the host's file reader
+ * (rbldnsd-files.ts) feeds it the lines of each chunk it reads, without
+ * the text whole. Without a dataset type an entry is IPv6 when it reads as
+ * one and its first character that is not a decimal digit is a `:` or a
+ * hex letter (rbldnsd-ip6.ts), else IPv4 (`10:127.0.0.2:` is 10/8 with a
+ * value); `ip4set` reads IPv4 entries alone, `ip6trie` IPv6 ones alone,
+ * and `ip6tset` /64 entries of four groups and /128 exceptions, all with
+ * the value of the file's first `:A:TXT` line, as rbldnsd reads these.
+ */
+export class RbldnsdReader {
+  private defaultA = DEFAULT_A;
+  private defaultTxt = '';
+  /** ip6tset: the entries (their value is the first default line's, wherever it is), and whether that line was read. */
+  private readonly tset: Array<{ cidr: string; excluded: boolean }> = [];
+  private tsetDefault = false;
+
+  constructor(
+    private readonly want: 'a' | 'txt',
+    private readonly emit: RowSink,
+    private readonly type?: DatasetType,
+  ) {}
+
+  /** One line, with or without its CR. */
+  line(raw: string): void {
     const line = raw.replace(/\r$/, '').trim();
-    if (!line || line.startsWith('#') || line.startsWith(';') || line.startsWith('$')) continue;
-    if (line.startsWith(':')) {
+    if (!line || line.startsWith('#') || line.startsWith(';') || line.startsWith('$')) return;
+    // `::1` is an address: a default line starts with one colon (rbldnsd(8), "ip6trie Dataset").
+    if (line.startsWith(':') && !line.startsWith('::')) {
+      if (this.type === 'ip6tset' && this.tsetDefault) return;
       // :A:TXT sets the default value of the entries after it.
       const v = value(line, DEFAULT_A, '');
-      defaultA = v.a;
-      defaultTxt = v.txt;
-      continue;
+      this.defaultA = v.a;
+      this.defaultTxt = v.txt;
+      this.tsetDefault = true;
+      return;
     }
-    const space = line.search(/\s/);
-    const entry = space < 0 ? line : line.slice(0, space);
-    const excluded = entry.startsWith('!');
-    const found = blocks(excluded ? entry.slice(1) : entry);
-    if (!found) continue;
-    const v = space < 0 ? { a: defaultA, txt: defaultTxt } : value(line.slice(space).trim(), defaultA, defaultTxt);
-    const str = want === 'a' ? v.a : v.txt;
-    for (const cidr of found) yield excluded ? { cidr, str, excluded: true } : { cidr, str };
+    const excluded = line.startsWith('!');
+    // rbldnsd allows white space between the `!` and the address.
+    const entry = excluded ? line.slice(1).trimStart() : line;
+    const found = this.entry(entry, excluded);
+    if (!found) return;
+    if (this.type === 'ip6tset') {
+      this.tset.push({ cidr: found.cidrs[0]!, excluded });
+      return;
+    }
+    const rest = found.rest.trim();
+    // A comment after the entry leaves it the default value (rbldnsd(8), "ip4set Dataset": `127/8 ; loopback network`).
+    const v = rest === '' || rest.startsWith('#') || rest.startsWith(';') ? { a: this.defaultA, txt: this.defaultTxt } : value(rest, this.defaultA, this.defaultTxt);
+    const str = this.want === 'a' ? v.a : v.txt;
+    for (const cidr of found.cidrs) this.emit(cidr, str, excluded);
   }
+
+  /** The end of the text: an ip6tset's entries, with the value its first default line gave. */
+  finish(): void {
+    const str = this.want === 'a' ? this.defaultA : this.defaultTxt;
+    for (const e of this.tset) this.emit(e.cidr, str, e.excluded);
+    this.tset.length = 0;
+  }
+
+  /** The blocks an entry names and the text after it, in the family its look and the dataset type allow. */
+  private entry(entry: string, excluded: boolean): { cidrs: string[]; rest: string } | undefined {
+    const type = this.type;
+    if (type !== 'ip4set' && (type !== undefined || looksIp6(entry))) {
+      const six = ip6Entry(entry);
+      // ip6tset: an entry is a /64 of four groups, an exception an address (rbldnsd(8), "ip6tset Dataset").
+      if (six && (type !== 'ip6tset' || (!six.slash && six.written === (excluded ? 128 : 64)))) return { cidrs: [six.cidr], rest: six.rest };
+      if (type !== undefined) return undefined;
+    }
+    if (type !== undefined && type !== 'ip4set') return undefined;
+    const m = IP4_ENTRY.exec(entry);
+    const cidrs = m ? blocks(m[1]!) : undefined;
+    return cidrs ? { cidrs, rest: entry.slice(m![0].length) } : undefined;
+  }
+}
+
+/** The table an rbldnsd text makes, with `want`'s value of each entry: the text split in one step, for texts of a few lines. */
+export function* rbldnsdRows(text: string, want: 'a' | 'txt', type?: DatasetType): Generator<RbldnsdRow, void, undefined> {
+  const rows: RbldnsdRow[] = [];
+  const reader = new RbldnsdReader(want, (cidr, str, excluded) => rows.push(excluded ? { cidr, str, excluded: true } : { cidr, str }), type);
+  for (const raw of text.split('\n')) {
+    reader.line(raw);
+    yield* rows;
+    rows.length = 0;
+  }
+  reader.finish();
+  yield* rows;
 }
 
 /** `:A:TXT`, `:A`, `:A:` or a TXT alone; what is not given is the default's. */

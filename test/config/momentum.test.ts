@@ -172,6 +172,6 @@ describe("Momentum's listener forms", () => {
   it('a Datasource whose driver smtp-cbv lacks loads with a warning in its place, for check, a dry run and serve alike', () => {
     const r = loaded('Datasource "ok" { uri = ( "CSV:" ) }\nDatasource "pg" {\n  uri = ( "pgsql:host=db1" "pgsql:host=db2" )\n}');
     expect(r.config?.datasources.map((d) => d.name)).toEqual(['ok', 'pg']);
-    expect(r.diagnostics).toEqual([`test.conf:2:1: warning: Datasource "pg": datasource driver 'pgsql' is not provided by smtp-cbv (it has sqlite, csv, ldap, ldaps, cdb); scripts that query it fail`]);
+    expect(r.diagnostics).toEqual([`test.conf:2:1: warning: Datasource "pg": datasource driver 'pgsql' is not provided by smtp-cbv (it has sqlite, csv, ldap, ldaps, cdb, iowrapper); scripts that query it fail`]);
   });
 });

@@ -85,7 +85,7 @@ describe('a dry run of a configuration with Sieve++ services', () => {
     it('is named by `run --config` on standard error, with its place, as check and serve name it', async () => {
       const io = bufferIO();
       await main(['run', '--config', join(pgDir, 'ecelerity.conf'), '--from', 'joe@spam.test', '--to', 'b@here.test', '--phase', 'mailfrom'], io);
-      expect(io.stderr).toContain(`ecelerity.conf:1:1: warning: Datasource "mssql": datasource driver 'odbc' is not provided by smtp-cbv (it has sqlite, csv, ldap, ldaps, cdb); scripts that query it fail`);
+      expect(io.stderr).toContain(`ecelerity.conf:1:1: warning: Datasource "mssql": datasource driver 'odbc' is not provided by smtp-cbv (it has sqlite, csv, ldap, ldaps, cdb, iowrapper); scripts that query it fail`);
     });
 
     it('is named in the reason of a case that fails', async () => {

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { productFunctions } from '../../src/policy/functions.js';
-import { CidrTables } from '../../src/sievepp/cidr.js';
-import { rangeBlocks, rbldnsdRows } from '../../src/sievepp/rbldnsd.js';
+import { CidrTables, parseBlock } from '../../src/sievepp/cidr.js';
+import { DATASET_TYPES, rangeBlocks, rbldnsdRows } from '../../src/sievepp/rbldnsd.js';
 import { RbldnsdFiles } from '../../src/sievepp/rbldnsd-files.js';
 import { tempDirPerTest } from '../helpers/temp-dir.js';
 import { valueOf } from './helpers.js';
@@ -63,10 +63,13 @@ describe('rbldnsd ip4set data', () => {
     );
   });
 
-  it('property: any line is an entry or skipped, never an error', () => {
+  it('property: any line, of any dataset type, is an entry or skipped, never an error; an entry is a block define_cidr reads', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 60 }), (line) => {
-        for (const r of rbldnsdRows(line, 'txt')) expect(r.cidr).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+      fc.property(fc.oneof(fc.string({ maxLength: 60 }), fc.stringMatching(/^!?[0-9a-f:./-]{1,40}( [:#;]?[\w:.]{0,10})?$/)), fc.constantFrom(undefined, ...DATASET_TYPES), (line, type) => {
+        for (const r of rbldnsdRows(line, 'txt', type)) {
+          expect(r.cidr).toMatch(/^(\d+\.\d+\.\d+\.\d+|[0-9a-f:]+)\/\d+$/);
+          expect(parseBlock(r.cidr)).toBeDefined();
+        }
       }),
       { numRuns: 3000 },
     );

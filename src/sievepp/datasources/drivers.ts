@@ -1,10 +1,10 @@
 /**
  * The datasource drivers smtp-cbv has, by the name a uri starts with
- * (`sqlite:...`, `csv:...`, `ldap://...`), apart from their code: the configuration
+ * (`sqlite:...`, `csv:...`, `ldap://...`, `iowrapper:`), apart from their code: the configuration
  * checks a Datasource scope's driver with this list, and `check` must not
  * load the drivers (better-sqlite3) to do so.
  */
-export const DATASOURCE_DRIVERS = ['sqlite', 'csv', 'ldap', 'ldaps', 'cdb'] as const;
+export const DATASOURCE_DRIVERS = ['sqlite', 'csv', 'ldap', 'ldaps', 'cdb', 'iowrapper'] as const;
 
 export type DriverName = (typeof DATASOURCE_DRIVERS)[number];
 

@@ -2,7 +2,7 @@
  * Datasources from the configuration (`Datasource "name" { uri = ( "driver:..." ) }`,
  * 3-reference-modules-ds-core.md): the driver is the uri up to its first
  * colon. smtp-cbv has `sqlite:`, the static `csv:` driver, `ldap:`
- * (`ldaps:` over TLS) and `cdb:`; another back end (PostgreSQL, MySQL, ODBC) plugs in as one more class
+ * (`ldaps:` over TLS), `cdb:` and `iowrapper:`; another back end (PostgreSQL, MySQL, ODBC) plugs in as one more class
  * implementing Datasource and one more entry in DRIVERS
  * (docs/momentum-compatibility.md).
  */
@@ -11,6 +11,7 @@ import type { Datasource } from '../datasource.js';
 import { CdbDatasource } from './cdb.js';
 import { CsvDatasource } from './csv.js';
 import { type DriverName, driverOf, unknownDriver } from './drivers.js';
+import { IoWrapperDatasource } from './iowrapper.js';
 import { LdapDatasource } from './ldap.js';
 import { SqliteDatasource } from './sqlite.js';
 
@@ -28,6 +29,7 @@ const DRIVERS: Readonly<Record<DriverName, (rest: string, baseDir: string, optio
   ldap: (rest) => new LdapDatasource(`ldap:${rest}`),
   ldaps: (rest) => new LdapDatasource(`ldaps:${rest}`),
   cdb: (rest, baseDir, o) => new CdbDatasource(baseDir, rest || undefined, o.assumeCharset ? { assumeCharset: o.assumeCharset } : {}),
+  iowrapper: (rest, baseDir, o) => new IoWrapperDatasource(baseDir, rest || undefined, o.assumeCharset ? { assumeCharset: o.assumeCharset } : {}),
 };
 
 /** A datasource for a uri, or a message saying why there is none. */

@@ -6,8 +6,8 @@
  * CidrTables (cidr.ts), which the configuration can fill too, each with the
  * index a look-up searches (cidr-index.ts), which define_cidr builds in the
  * run's time slices. With `dstype` "rbldnsd" the rows come from an
- * rbldnsd ip4set file (the host's rbldnsd reader, rbldnsd-files.ts), with
- * the columns `cidr` and `str` and its exceptions.
+ * rbldnsd file of IPv4 and IPv6 entries (the host's rbldnsd reader,
+ * rbldnsd-files.ts), with the columns `cidr` and `str` and its exceptions.
  */
 import type { Bound, MaybePromise } from '../../sieve/registry.js';
 import type { Runtime } from '../../sieve/runtime/runtime.js';
