@@ -4,9 +4,9 @@
  * and each query an LDAP URL whose missing parts are the uri's
  * (ldap-url.ts), with `$name` parameters. Each entry found is a row: its
  * requested attributes (every user attribute when none are named) as
- * columns, an attribute of several values by its first (ds_fetch_hash's
- * lists of values are not kept: a row holds one string a column), and
- * with `x-return-dn=<name>` the entry's DN under that name.
+ * columns, an attribute of several values by its first and, for
+ * ds_fetch_hash, by all of them (VALUES, datasource.ts), and with
+ * `x-return-dn=<name>` the entry's DN under that name.
  *
  * Extensions, as Momentum reads them: `bindname` and `x-bindpw` bind
  * first (else the search is anonymous); `x-connect-timeout` (seconds,
@@ -23,7 +23,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Client } from 'ldapts';
-import type { Datasource, QueryParams, Row } from '../datasource.js';
+import { type Datasource, type QueryParams, type Row, VALUES } from '../datasource.js';
 import { bindLdapParams, type LdapSearch, LdapUrlError, mergeLdapUrls, parseLdapUrl } from './ldap-url.js';
 
 /** ldapts, loaded by the first query: a configuration that names no LDAP server (and `check`) never loads it. */
@@ -134,25 +134,36 @@ export class LdapDatasource implements Datasource {
  * An entry as a row: the attributes the query named first, in its order
  * and spelled as it spelled them (ds_fetch gives the values in the order of
  * the query's columns, sieve-ref-ds-fetch.md), then any others the server
- * sent; each by its first value.
+ * sent; each by its first value, and an attribute of several values by all
+ * of them under VALUES as well, in the order the server sent them
+ * (ds_fetch_hash's stringlist, sieve-ref-ds-fetch-hash.md).
  */
 function rowOf(entry: Record<string, unknown> & { dn: string }, asked: readonly string[], dnName: string | undefined): Row {
-  const byName = new Map<string, string>();
+  const byName = new Map<string, string[]>();
   for (const [name, value] of Object.entries(entry)) {
     if (name === 'dn') continue;
-    const first: unknown = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) byName.set(name.toLowerCase(), Buffer.isBuffer(first) ? first.toString('latin1') : String(first));
+    const values = (Array.isArray(value) ? value : [value]).filter((v) => v !== undefined).map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : String(v)));
+    if (values.length) byName.set(name.toLowerCase(), values);
   }
-  const row: Record<string, string> = {};
+  const columns: [string, string[]][] = [];
   for (const a of asked) {
     const v = byName.get(a.toLowerCase());
     if (v === undefined) continue;
-    row[a] = v;
+    columns.push([a, v]);
     byName.delete(a.toLowerCase());
   }
-  for (const [name, v] of byName) row[name] = v;
-  if (dnName) row[dnName] = entry.dn;
-  return row;
+  columns.push(...byName);
+  const row: Record<string, string> = {};
+  const several: Record<string, readonly string[]> = {};
+  for (const [name, values] of columns) {
+    row[name] = values[0]!;
+    if (values.length > 1) several[name] = values;
+  }
+  if (dnName) {
+    row[dnName] = entry.dn;
+    delete several[dnName];
+  }
+  return Object.keys(several).length ? Object.assign(row, { [VALUES]: several }) : row;
 }
 
 /** An LDAP failure said with the server it came from and the result's name (ldapts names each result code: InvalidCredentialsError, Code 0x31). */
