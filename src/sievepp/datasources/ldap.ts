@@ -17,32 +17,43 @@
  * are not followed (`x-ignore-referrals` changes nothing).
  *
  * Connections are kept and used again for the same server, bind and
- * timeouts, as ds_ldap does, at most CONNECTIONS of them; one that failed
- * (not one the server answered with an error) is dropped, and the next
- * query opens another. ldapts speaks the protocol.
+ * timeouts, as ds_ldap does (ldap-connections.ts: connection_cache_size
+ * of them at most, each for connection_cache_life); one that failed (not
+ * one the server answered with an error) is dropped, and the next query
+ * opens another. ldapts speaks the protocol.
  */
 import { createRequire } from 'node:module';
 import type { Client } from 'ldapts';
 import { type Datasource, type QueryParams, type Row, VALUES } from '../datasource.js';
+import { ConnectionCache, type ConnectionCacheSettings, type Lease } from './ldap-connections.js';
 import { bindLdapParams, type LdapSearch, LdapUrlError, mergeLdapUrls, parseLdapUrl } from './ldap-url.js';
 
 /** ldapts, loaded by the first query: a configuration that names no LDAP server (and `check`) never loads it. */
 let ldapts: typeof import('ldapts') | undefined;
 const loadLdapts = () => (ldapts ??= createRequire(import.meta.url)('ldapts') as typeof import('ldapts'));
 
-/** Connections kept at once (ds_ldap's connection_cache_size), the least recently used closed first. */
-const CONNECTIONS = 16;
+/** Momentum's page gives no defaults for connection_cache_size and connection_cache_life: these are smtp-cbv's (docs/momentum-compatibility.md). */
+export const DEFAULT_CONNECTION_CACHE: Readonly<ConnectionCacheSettings> = { size: 16, lifeSeconds: null };
 const DEFAULT_CONNECT_TIMEOUT_S = 10;
 const DEFAULT_SEARCH_TIMEOUT_S = 6;
 const KNOWN = new Set(['bindname', 'x-bindpw', 'x-connect-timeout', 'x-search-timeout', 'x-return-dn', 'x-disable-connection-cache', 'x-ignore-referrals', 'x-ldap-version']);
 
+export interface LdapOptions {
+  /** The datasource's connection_cache_size and connection_cache_life (ldap-connections.ts). */
+  connectionCache?: ConnectionCacheSettings;
+}
+
 export class LdapDatasource implements Datasource {
   private readonly uri;
-  /** Open connections by server and bind, the most recently used last. */
-  private readonly connections = new Map<string, Promise<Client>>();
+  /** Open connections by server, bind and timeouts. */
+  private readonly connections: ConnectionCache<Client>;
 
-  constructor(uri: string) {
+  constructor(uri: string, options: LdapOptions = {}) {
     this.uri = parseLdapUrl(uri);
+    this.connections = new ConnectionCache(options.connectionCache ?? DEFAULT_CONNECTION_CACHE, {
+      alive: (c) => c.isConnected,
+      close: (c) => c.unbind(),
+    });
   }
 
   /** An LDAP search changes nothing: its results may be cached. */
@@ -62,10 +73,11 @@ export class LdapDatasource implements Datasource {
     };
     const searchTimeout = seconds('x-search-timeout', DEFAULT_SEARCH_TIMEOUT_S);
     const cached = search.extensions.get('x-disable-connection-cache')?.value.toLowerCase() !== 'true';
-    let client: Client | undefined;
+    let lease: Lease<Client> | undefined;
+    let failed = false;
     try {
-      client = await this.connection(search, seconds('x-connect-timeout', DEFAULT_CONNECT_TIMEOUT_S), searchTimeout, cached);
-      const { searchEntries } = await client.search(search.base, {
+      lease = await this.connection(search, seconds('x-connect-timeout', DEFAULT_CONNECT_TIMEOUT_S), searchTimeout, cached);
+      const { searchEntries } = await lease.connection.search(search.base, {
         scope: search.scope,
         filter: search.filter,
         attributes: search.attributes,
@@ -77,56 +89,35 @@ export class LdapDatasource implements Datasource {
     } catch (e) {
       // A connection that failed is not used again (one that could not be made or bound is not kept at all);
       // one the server answered with a result code (no such object, a size limit) is as good as before.
-      if (client && typeof (e as { code?: unknown }).code !== 'number') this.drop(client);
+      failed = typeof (e as { code?: unknown }).code !== 'number';
       throw failure(search, e);
     } finally {
-      if (!cached) void client?.unbind().catch(() => undefined);
+      lease?.release(failed);
     }
   }
 
   close(): void {
-    for (const c of this.connections.values()) void c.then((client) => client.unbind()).catch(() => undefined);
-    this.connections.clear();
+    this.connections.close();
   }
 
   /** A connection to the search's server, bound as its extensions say: a kept one, or a new one. */
-  private connection(search: LdapSearch, connectTimeoutS: number, searchTimeoutS: number, cached: boolean): Promise<Client> {
+  private connection(search: LdapSearch, connectTimeoutS: number, searchTimeoutS: number, cached: boolean): Promise<Lease<Client>> {
     const bindDn = search.extensions.get('bindname')?.value;
     const password = search.extensions.get('x-bindpw')?.value ?? '';
     const url = `${search.secure ? 'ldaps' : 'ldap'}://${search.host.includes(':') ? `[${search.host}]` : search.host}:${search.port}`;
+    // One the server closed meanwhile (an idle timeout) is opened and bound again by the cache: ldapts would
+    // reconnect by itself, but unbound, and a bound search would quietly become an anonymous one.
     const open = async () => {
       const client = new (loadLdapts().Client)({ url, connectTimeout: connectTimeoutS * 1000, timeout: searchTimeoutS * 1000 });
-      if (bindDn !== undefined) await client.bind(bindDn, password);
+      try {
+        if (bindDn !== undefined) await client.bind(bindDn, password);
+      } catch (e) {
+        void client.unbind().catch(() => undefined);
+        throw e;
+      }
       return client;
     };
-    if (!cached) return open();
-    const key = JSON.stringify([url, bindDn ?? null, password, connectTimeoutS, searchTimeoutS]);
-    const before = this.connections.get(key);
-    this.connections.delete(key);
-    // One the server closed meanwhile (an idle timeout) is opened and bound again: ldapts would reconnect by
-    // itself, but unbound, and a bound search would quietly become an anonymous one.
-    const client = before ? before.then((c) => (c.isConnected ? c : open())) : open();
-    // A connection that could not be made or bound is not kept.
-    client.catch(() => this.connections.get(key) === client && this.connections.delete(key));
-    this.connections.set(key, client);
-    if (this.connections.size > CONNECTIONS) {
-      const [oldest, c] = this.connections.entries().next().value as [string, Promise<Client>];
-      this.connections.delete(oldest);
-      void c.then((x) => x.unbind()).catch(() => undefined);
-    }
-    return client;
-  }
-
-  private drop(client: Client): void {
-    for (const [key, c] of this.connections) {
-      void c.then(
-        (x) => {
-          if (x === client && this.connections.get(key) === c) this.connections.delete(key);
-        },
-        () => undefined,
-      );
-    }
-    void client.unbind().catch(() => undefined);
+    return this.connections.lease(JSON.stringify([url, bindDn ?? null, password, connectTimeoutS, searchTimeoutS]), open, cached);
   }
 }
 
