@@ -26,6 +26,18 @@ const SLAPD = '/usr/sbin/slapd';
 const SLAPADD = '/usr/sbin/slapadd';
 export const NO_SLAPD = !existsSync(SLAPD) || !existsSync(SLAPADD);
 if (NO_SLAPD && process.env.CI) throw new Error('slapd is not installed: .ci/run must install it (apt-get install slapd)');
+/** openssl makes the certificate of an ldaps: listener (`tls`). */
+export const NO_OPENSSL = !commandRuns('openssl', ['version']);
+if (NO_OPENSSL && process.env.CI) throw new Error('openssl is not installed: .ci/run must install it (apt-get install openssl)');
+
+function commandRuns(command: string, args: string[]): boolean {
+  try {
+    execFileSync(command, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const SUFFIX = 'dc=example,dc=test';
 export const ADMIN = `cn=admin,${SUFFIX}`;

@@ -20,11 +20,14 @@
  * timeouts, as ds_ldap does (ldap-connections.ts: connection_cache_size
  * of them at most, each for connection_cache_life); one that failed (not
  * one the server answered with an error) is dropped, and the next query
- * opens another. ldapts speaks the protocol.
+ * opens another. An ldaps: server's certificate is verified as OpenLDAP's
+ * ldap.conf says, TLS_CACERT and TLS_REQCERT (ldap-conf.ts), as Momentum
+ * has it configured (conf-ldaps.md). ldapts speaks the protocol.
  */
 import { createRequire } from 'node:module';
 import type { Client } from 'ldapts';
 import { type Datasource, type QueryParams, type Row, VALUES } from '../datasource.js';
+import { ldapTlsSettings, SYSTEM_LDAP_CONF, tlsOptionsOf } from './ldap-conf.js';
 import { ConnectionCache, type ConnectionCacheSettings, type Lease } from './ldap-connections.js';
 import { bindLdapParams, type LdapSearch, LdapUrlError, mergeLdapUrls, parseLdapUrl } from './ldap-url.js';
 
@@ -41,15 +44,23 @@ const KNOWN = new Set(['bindname', 'x-bindpw', 'x-connect-timeout', 'x-search-ti
 export interface LdapOptions {
   /** The datasource's connection_cache_size and connection_cache_life (ldap-connections.ts). */
   connectionCache?: ConnectionCacheSettings;
+  /** Where ldap.conf(5)'s variables are read (LDAPCONF, LDAPTLS_CACERT...; ldap-conf.ts): the process's environment unless given. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** The system's ldap.conf, read first (ldap-conf.ts). */
+  systemLdapConf?: string;
 }
 
 export class LdapDatasource implements Datasource {
   private readonly uri;
   /** Open connections by server, bind and timeouts. */
   private readonly connections: ConnectionCache<Client>;
+  private readonly env;
+  private readonly systemLdapConf;
 
   constructor(uri: string, options: LdapOptions = {}) {
     this.uri = parseLdapUrl(uri);
+    this.env = options.env ?? process.env;
+    this.systemLdapConf = options.systemLdapConf ?? SYSTEM_LDAP_CONF;
     this.connections = new ConnectionCache(options.connectionCache ?? DEFAULT_CONNECTION_CACHE, {
       alive: (c) => c.isConnected,
       close: (c) => c.unbind(),
@@ -108,7 +119,10 @@ export class LdapDatasource implements Datasource {
     // One the server closed meanwhile (an idle timeout) is opened and bound again by the cache: ldapts would
     // reconnect by itself, but unbound, and a bound search would quietly become an anonymous one.
     const open = async () => {
-      const client = new (loadLdapts().Client)({ url, connectTimeout: connectTimeoutS * 1000, timeout: searchTimeoutS * 1000 });
+      // ldaps: verifies the server's certificate as ldap.conf says (ldap-conf.ts), read at each connection opened.
+      // ldapts speaks TLS whenever it is given tlsOptions: an ldap: URL is given none.
+      const tlsOptions = search.secure ? await tlsOptionsOf(await ldapTlsSettings(this.env, this.systemLdapConf)) : undefined;
+      const client = new (loadLdapts().Client)({ url, connectTimeout: connectTimeoutS * 1000, timeout: searchTimeoutS * 1000, ...(tlsOptions ? { tlsOptions } : {}) });
       try {
         if (bindDn !== undefined) await client.bind(bindDn, password);
       } catch (e) {
@@ -157,8 +171,18 @@ function rowOf(entry: Record<string, unknown> & { dn: string }, asked: readonly 
   return Object.keys(several).length ? Object.assign(row, { [VALUES]: several }) : row;
 }
 
-/** An LDAP failure said with the server it came from and the result's name (ldapts names each result code: InvalidCredentialsError, Code 0x31). */
+/** Node's codes for a certificate that did not verify (OpenSSL's X509_V_ERR_ names, and the name check's). */
+const UNTRUSTED = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/;
+
+/**
+ * An LDAP failure said with the server it came from and the result's name
+ * (ldapts names each result code: InvalidCredentialsError, Code 0x31); a
+ * certificate that did not verify says so, and what trusts one
+ * (ldap-conf.ts).
+ */
 function failure(search: LdapSearch, e: unknown): Error {
-  const err = e as Error & { code?: number };
-  return new Error(`LDAP ${search.host}:${search.port}: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message.trim()}`);
+  const err = e as Error & { code?: number | string };
+  const where = `LDAP ${search.host}:${search.port}`;
+  if (typeof err.code === 'string' && UNTRUSTED.test(err.code)) return new Error(`${where}: the server's certificate is not trusted (${err.message.trim()}): TLS_CACERT in ldap.conf names the CA certificates to trust`);
+  return new Error(`${where}: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message.trim()}`);
 }
