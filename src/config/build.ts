@@ -23,7 +23,7 @@ import { buildAuthentication } from './authentication.js';
 import { buildMailboxes } from './mailboxes.js';
 import type { BesideMtaConfig, CidrListConfig, Config, ListenerConfig, SieveConfig, SieveScriptRef, SmtpCbvConfig, SourceRef } from './types.js';
 import { type HostPort, parseCidr, parseHostPort } from './values.js';
-import { unknownDriver } from '../sievepp/datasources/drivers.js';
+import { driverOf, unknownDriver } from '../sievepp/datasources/drivers.js';
 import type { ScopeInstance } from './walk.js';
 
 /** The listener a configuration without ESMTP_Listener gets: local only, a port that needs no privileges. */
@@ -110,6 +110,8 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
       maxRows: must(datasourceOptions.maxRows, dir, d),
       noCache: must(datasourceOptions.noCache, dir, d),
       assumeCharset: value(datasourceOptions.assumeCharset, dir, d),
+      connectionCacheSize: must(datasourceOptions.connectionCacheSize, dir, d),
+      connectionCacheLifeMs: value(datasourceOptions.connectionCacheLife, dir, d),
       baseDir: path.dirname(d.origin.file),
       declaredAt: refOf(d.origin, d.pos),
     })),
@@ -171,6 +173,12 @@ function warnUnknownDriver(d: ScopeInstance, dir: string, diagnostics: Diagnosti
   const uri = value(datasourceOptions.uri, dir, d)?.[0];
   const unknown = uri === undefined ? undefined : unknownDriver(uri);
   if (unknown) diagnostics.push(diagnosticAt(d.origin, d.pos, `Datasource "${d.names[0]?.text ?? ''}": ${unknown}; scripts that query it fail`, 'warning'));
+  // ds_ldap's connection cache options mean nothing to a driver that keeps no connections.
+  if (uri === undefined || unknown || /^ldaps?$/.test(driverOf(uri))) return;
+  for (const spec of [datasourceOptions.connectionCacheSize, datasourceOptions.connectionCacheLife]) {
+    const set = d.options.get(spec.name);
+    if (set) diagnostics.push(diagnosticAt(set.origin, set.pos, `option '${spec.name}' in Datasource "${d.names[0]?.text ?? ''}" has no effect: only the ldap: driver keeps connections`, 'warning'));
+  }
 }
 
 function buildCidrList(c: ScopeInstance, dir: string, diagnostics: Diagnostic[]): CidrListConfig {

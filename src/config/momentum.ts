@@ -110,12 +110,11 @@ const SIEVE_OPTIONS = new Set(['cache_life', 'cache_size', 'debug', 'script_time
 /**
  * Options of Momentum's Datasource scope (3-reference-modules-ds-core.md) without a
  * counterpart: `pool`, the Momentum thread pool that runs the queries (here
- * a thread of its own for SQLite, the thread pool for file reads);
- * `serialized`, publishing results across a Momentum cluster; and
- * `connection_cache_size` and `connection_cache_life`, the connection cache
- * of ds_ldap, a driver smtp-cbv does not have.
+ * a thread of its own for SQLite, the thread pool for file reads); and
+ * `serialized`, publishing results across a Momentum cluster. ds_ldap's
+ * `connection_cache_size` and `connection_cache_life` are the schema's.
  */
-const DATASOURCE_OPTIONS = new Set(['pool', 'serialized', 'connection_cache_size', 'connection_cache_life']);
+const DATASOURCE_OPTIONS = new Set(['pool', 'serialized']);
 
 export type Where = 'root' | 'listener' | 'sieve' | 'spf_v1' | 'datasource' | 'opendkim' | 'maildir' | 'other';
 

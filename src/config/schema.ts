@@ -291,6 +291,9 @@ export const datasourceOptions = {
   maxRows: opt('max_rows', t.integer(-1, 10_000_000), '100', 'Rows one query returns at most; `-1` for all.'),
   noCache: opt('no_cache', t.boolean, 'false', 'Cache nothing: every query goes to the datasource.'),
   assumeCharset: opt('assume_charset', t.charset, null, 'The character set of data whose driver cannot tell it: every file of a `csv:` datasource is read in it. Unset: a file that is valid UTF-8 is read as UTF-8, any other as ISO-8859-1 (what Momentum assumes).'),
+  // ds_ldap's options (4/modules/ds-core.md, "LDAP"); the page gives no defaults: these keep what the driver did before.
+  connectionCacheSize: opt('connection_cache_size', t.integer(0, 10_000), '16', 'An `ldap:` datasource: connections kept open to be used again, the least recently used closed first when another is opened; `0` keeps none.'),
+  connectionCacheLife: opt('connection_cache_life', t.seconds(true), null, 'An `ldap:` datasource: how long a connection is kept after it was opened; then it is closed, and the next query opens another. Unset: for as long as it serves.'),
 };
 export const datasourceScope: ScopeSpec = {
   name: 'Datasource', doc: 'A named datasource for `ds_fetch` and friends, `define_cidr` and `ec_include`.', repeat: 'by-name',

@@ -106,6 +106,9 @@ export interface DatasourceConfig {
   noCache: boolean;
   /** `assume_charset`: the character set of data whose driver cannot tell it (a csv: file); null: UTF-8 when valid, else ISO-8859-1 (3-reference-modules-ds-core.md). */
   assumeCharset: string | null;
+  /** ds_ldap's `connection_cache_size` and `connection_cache_life` (ms; null, no limit): src/sievepp/datasources/ldap-connections.ts. */
+  connectionCacheSize: number;
+  connectionCacheLifeMs: number | null;
   /** The configuration file's directory: relative paths in a uri resolve against it. */
   baseDir: string;
   declaredAt: SourceRef;

@@ -49,7 +49,11 @@ export function createMomentumServices(config: Config, options: MomentumServiceO
   for (const d of config.datasources) {
     // Momentum round-robins several uris; one back end each is what smtp-cbv opens.
     // A driver smtp-cbv lacks is the configuration's warning (config/build.ts); its queries fail as of an unknown name.
-    const opened = openDatasource(d.uris[0] ?? '', d.baseDir, { readOnly: options.readOnly ?? false, assumeCharset: d.assumeCharset });
+    const opened = openDatasource(d.uris[0] ?? '', d.baseDir, {
+      readOnly: options.readOnly ?? false,
+      assumeCharset: d.assumeCharset,
+      connectionCache: { size: d.connectionCacheSize, lifeSeconds: d.connectionCacheLifeMs === null ? null : d.connectionCacheLifeMs / 1000 },
+    });
     if (typeof opened === 'string') continue;
     datasources.set(d.name, new CachedDatasource(opened, { size: d.cacheSize, lifeSeconds: d.cacheLifeMs / 1000, maxRows: d.maxRows }));
   }

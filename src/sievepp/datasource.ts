@@ -7,7 +7,21 @@
  * front of every driver as ds_core has it ("The datasource layer is
  * designed to cache query results").
  */
-export type Row = Readonly<Record<string, string>>;
+export type Row = Readonly<Record<string, string>> & { readonly [VALUES]?: Readonly<Record<string, readonly string[]>> };
+
+/**
+ * Every value of a row's columns that hold several (an LDAP attribute's,
+ * datasources/ldap.ts), in the order the datasource returned them, by
+ * column name. The string under the column's name is the first of them:
+ * what ds_fetch and ds_fetch_flat give, while ds_fetch_hash gives the list
+ * ("If the datasource can provide multiple values for a column, then the
+ * value will be a stringlist containing each possible value for that
+ * column, in the order that they were returned", sieve-ref-ds-fetch-hash.md).
+ * A symbol, so that whatever reads a row's string columns (Object.values,
+ * for...in, a cache key) reads one string a column, as for every other
+ * driver, whose rows have none.
+ */
+export const VALUES: unique symbol = Symbol('every value of a column');
 
 /** `?` parameters as a list, `:name` parameters as a map of names to values (sieve-ref-ds-fetch.md). */
 export type QueryParams = readonly string[] | Readonly<Record<string, string>>;

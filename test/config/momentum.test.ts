@@ -66,7 +66,7 @@ describe('Momentum configuration smtp-cbv ignores', () => {
     expect(loaded('Datasource "csv" {\n  uri = ( "csv:" )\n  pool = "IO"\n  serialized = false\n  connection_cache_size = 4\n}').diagnostics).toEqual([
       `test.conf:3:3: warning: Momentum's option 'pool' in Datasource "csv" has no effect in smtp-cbv: ignored`,
       `test.conf:4:3: warning: Momentum's option 'serialized' in Datasource "csv" has no effect in smtp-cbv: ignored`,
-      `test.conf:5:3: warning: Momentum's option 'connection_cache_size' in Datasource "csv" has no effect in smtp-cbv: ignored`,
+      `test.conf:5:3: warning: option 'connection_cache_size' in Datasource "csv" has no effect: only the ldap: driver keeps connections`,
     ]);
     const typo = loaded('Gatewy = 10.10.10.50');
     expect(typo.config).toBeNull();

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CachedDatasource, DEFAULT_CACHE } from '../../src/sievepp/datasource.js';
+import { CachedDatasource, DEFAULT_CACHE, VALUES } from '../../src/sievepp/datasource.js';
 import { openDatasource } from '../../src/sievepp/datasources/index.js';
 import type { LdapDatasource } from '../../src/sievepp/datasources/ldap.js';
 import { bindLdapParams, escapeFilterValue, LdapUrlError, mergeLdapUrls, parseLdapUrl } from '../../src/sievepp/datasources/ldap-url.js';
@@ -115,8 +115,11 @@ describe.skipIf(NO_SLAPD)('the ldap: datasource against slapd (skipped: slapd is
     await slapd?.stop();
   });
 
-  it('finds an entry by a $name parameter: its attributes as the query names them, the first of several values', async () => {
-    expect(await ds.query('ldap:///?mail,CN??(uid=$user)', { user: 'bob' })).toEqual([{ mail: 'bob@here.test', CN: 'Bob' }]);
+  it('finds an entry by a $name parameter: its attributes as the query names them, the first of several values, and all of them under VALUES', async () => {
+    const [bob] = await ds.query('ldap:///?mail,CN??(uid=$user)', { user: 'bob' });
+    expect(bob).toEqual({ mail: 'bob@here.test', CN: 'Bob', [VALUES]: { mail: ['bob@here.test', 'robert@here.test'] } });
+    expect(Object.values(bob!)).toEqual(['bob@here.test', 'Bob']);
+    expect(await ds.query('ldap:///?mail,CN??(uid=$user)', { user: 'carol' })).toEqual([{ mail: 'carol@here.test', CN: 'Carol' }]);
     expect(await ds.query('ldap:///?mail??(uid=$user)', { user: 'nobody' })).toEqual([]);
   });
 
@@ -149,6 +152,16 @@ describe.skipIf(NO_SLAPD)('the ldap: datasource against slapd (skipped: slapd is
     expect(await valueOf(script, 'row', options)).toEqual(['bob@here.test', 'Bob']);
     expect(await valueOf(script, 'row', options)).toEqual(['bob@here.test', 'Bob']);
     expect(cached.stats).toEqual({ hits: 1, misses: 1 });
+  });
+
+  it('gives an attribute of several values to ds_fetch_hash as a stringlist in the server\'s order, one value as a string, and its first to ds_fetch and ds_fetch_flat', async () => {
+    const options = { compile: { functions: productFunctions() }, host: { datasources: new Map([['directory', new CachedDatasource(ds, DEFAULT_CACHE)]]) } };
+    const q = '"ldap:///?cn,mail??(uid=bob)"';
+    expect(await valueOf(`$r = ds_fetch_hash "directory" ${q};`, 'r', options)).toEqual(new Map<string, unknown>([['cn', 'Bob'], ['mail', ['bob@here.test', 'robert@here.test']]]));
+    // A list to the script: its values one by one.
+    expect(await valueOf(`$r = ds_fetch_hash "directory" ${q}; $second = $r["mail"][1];`, 'second', options)).toBe('robert@here.test');
+    expect(await valueOf(`$r = ds_fetch "directory" ${q};`, 'r', options)).toEqual(['Bob', 'bob@here.test']);
+    expect(await valueOf('$r = ds_fetch_flat "directory" "ldap:///?mail??(mail=*)";', 'r', options)).toEqual(['bob@here.test', 'carol@here.test']);
   });
 
   it("docs/sieve-reference.md's recipient check: a known recipient passes, an unknown one gets 550, a directory that does not answer 451", async () => {

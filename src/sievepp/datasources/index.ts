@@ -13,12 +13,19 @@ import { CsvDatasource } from './csv.js';
 import { type DriverName, driverOf, unknownDriver } from './drivers.js';
 import { IoWrapperDatasource } from './iowrapper.js';
 import { LdapDatasource } from './ldap.js';
+import type { ConnectionCacheSettings } from './ldap-connections.js';
 import { SqliteDatasource } from './sqlite.js';
 
-/** How a Datasource scope opens its driver: `readOnly`, statements that write fail (the dry run); `assumeCharset`, its `assume_charset`. */
+/**
+ * How a Datasource scope opens its driver: `readOnly`, statements that write
+ * fail (the dry run); `assumeCharset`, its `assume_charset`;
+ * `connectionCache`, its `connection_cache_size` and `connection_cache_life`
+ * (the ldap: driver's).
+ */
 export interface OpenOptions {
   readOnly?: boolean;
   assumeCharset?: string | null;
+  connectionCache?: ConnectionCacheSettings;
 }
 
 const DRIVERS: Readonly<Record<DriverName, (rest: string, baseDir: string, options: OpenOptions) => Datasource>> = {
@@ -26,8 +33,8 @@ const DRIVERS: Readonly<Record<DriverName, (rest: string, baseDir: string, optio
   sqlite: (rest, baseDir, o) => new SqliteDatasource(path.resolve(baseDir, rest.replace(/^\/\/(?=\/)/, '')), o.readOnly ?? false),
   csv: (rest, baseDir, o) => new CsvDatasource(baseDir, rest || undefined, o.assumeCharset ? { assumeCharset: o.assumeCharset } : {}),
   // The whole uri is an LDAP URL (RFC 4516).
-  ldap: (rest) => new LdapDatasource(`ldap:${rest}`),
-  ldaps: (rest) => new LdapDatasource(`ldaps:${rest}`),
+  ldap: (rest, _baseDir, o) => new LdapDatasource(`ldap:${rest}`, o.connectionCache ? { connectionCache: o.connectionCache } : {}),
+  ldaps: (rest, _baseDir, o) => new LdapDatasource(`ldaps:${rest}`, o.connectionCache ? { connectionCache: o.connectionCache } : {}),
   cdb: (rest, baseDir, o) => new CdbDatasource(baseDir, rest || undefined, o.assumeCharset ? { assumeCharset: o.assumeCharset } : {}),
   iowrapper: (rest, baseDir, o) => new IoWrapperDatasource(baseDir, rest || undefined, o.assumeCharset ? { assumeCharset: o.assumeCharset } : {}),
 };

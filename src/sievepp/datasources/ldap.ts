@@ -4,9 +4,9 @@
  * and each query an LDAP URL whose missing parts are the uri's
  * (ldap-url.ts), with `$name` parameters. Each entry found is a row: its
  * requested attributes (every user attribute when none are named) as
- * columns, an attribute of several values by its first (ds_fetch_hash's
- * lists of values are not kept: a row holds one string a column), and
- * with `x-return-dn=<name>` the entry's DN under that name.
+ * columns, an attribute of several values by its first and, for
+ * ds_fetch_hash, by all of them (VALUES, datasource.ts), and with
+ * `x-return-dn=<name>` the entry's DN under that name.
  *
  * Extensions, as Momentum reads them: `bindname` and `x-bindpw` bind
  * first (else the search is anonymous); `x-connect-timeout` (seconds,
@@ -17,32 +17,54 @@
  * are not followed (`x-ignore-referrals` changes nothing).
  *
  * Connections are kept and used again for the same server, bind and
- * timeouts, as ds_ldap does, at most CONNECTIONS of them; one that failed
- * (not one the server answered with an error) is dropped, and the next
- * query opens another. ldapts speaks the protocol.
+ * timeouts, as ds_ldap does (ldap-connections.ts: connection_cache_size
+ * of them at most, each for connection_cache_life); one that failed (not
+ * one the server answered with an error) is dropped, and the next query
+ * opens another. An ldaps: server's certificate is verified as OpenLDAP's
+ * ldap.conf says, TLS_CACERT and TLS_REQCERT (ldap-conf.ts), as Momentum
+ * has it configured (conf-ldaps.md). ldapts speaks the protocol.
  */
 import { createRequire } from 'node:module';
 import type { Client } from 'ldapts';
-import type { Datasource, QueryParams, Row } from '../datasource.js';
+import { type Datasource, type QueryParams, type Row, VALUES } from '../datasource.js';
+import { ldapTlsSettings, SYSTEM_LDAP_CONF, tlsOptionsOf } from './ldap-conf.js';
+import { ConnectionCache, type ConnectionCacheSettings, type Lease } from './ldap-connections.js';
 import { bindLdapParams, type LdapSearch, LdapUrlError, mergeLdapUrls, parseLdapUrl } from './ldap-url.js';
 
 /** ldapts, loaded by the first query: a configuration that names no LDAP server (and `check`) never loads it. */
 let ldapts: typeof import('ldapts') | undefined;
 const loadLdapts = () => (ldapts ??= createRequire(import.meta.url)('ldapts') as typeof import('ldapts'));
 
-/** Connections kept at once (ds_ldap's connection_cache_size), the least recently used closed first. */
-const CONNECTIONS = 16;
+/** Momentum's page gives no defaults for connection_cache_size and connection_cache_life: these are smtp-cbv's (docs/momentum-compatibility.md). */
+export const DEFAULT_CONNECTION_CACHE: Readonly<ConnectionCacheSettings> = { size: 16, lifeSeconds: null };
 const DEFAULT_CONNECT_TIMEOUT_S = 10;
 const DEFAULT_SEARCH_TIMEOUT_S = 6;
 const KNOWN = new Set(['bindname', 'x-bindpw', 'x-connect-timeout', 'x-search-timeout', 'x-return-dn', 'x-disable-connection-cache', 'x-ignore-referrals', 'x-ldap-version']);
 
+export interface LdapOptions {
+  /** The datasource's connection_cache_size and connection_cache_life (ldap-connections.ts). */
+  connectionCache?: ConnectionCacheSettings;
+  /** Where ldap.conf(5)'s variables are read (LDAPCONF, LDAPTLS_CACERT...; ldap-conf.ts): the process's environment unless given. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** The system's ldap.conf, read first (ldap-conf.ts). */
+  systemLdapConf?: string;
+}
+
 export class LdapDatasource implements Datasource {
   private readonly uri;
-  /** Open connections by server and bind, the most recently used last. */
-  private readonly connections = new Map<string, Promise<Client>>();
+  /** Open connections by server, bind and timeouts. */
+  private readonly connections: ConnectionCache<Client>;
+  private readonly env;
+  private readonly systemLdapConf;
 
-  constructor(uri: string) {
+  constructor(uri: string, options: LdapOptions = {}) {
     this.uri = parseLdapUrl(uri);
+    this.env = options.env ?? process.env;
+    this.systemLdapConf = options.systemLdapConf ?? SYSTEM_LDAP_CONF;
+    this.connections = new ConnectionCache(options.connectionCache ?? DEFAULT_CONNECTION_CACHE, {
+      alive: (c) => c.isConnected,
+      close: (c) => c.unbind(),
+    });
   }
 
   /** An LDAP search changes nothing: its results may be cached. */
@@ -62,10 +84,11 @@ export class LdapDatasource implements Datasource {
     };
     const searchTimeout = seconds('x-search-timeout', DEFAULT_SEARCH_TIMEOUT_S);
     const cached = search.extensions.get('x-disable-connection-cache')?.value.toLowerCase() !== 'true';
-    let client: Client | undefined;
+    let lease: Lease<Client> | undefined;
+    let failed = false;
     try {
-      client = await this.connection(search, seconds('x-connect-timeout', DEFAULT_CONNECT_TIMEOUT_S), searchTimeout, cached);
-      const { searchEntries } = await client.search(search.base, {
+      lease = await this.connection(search, seconds('x-connect-timeout', DEFAULT_CONNECT_TIMEOUT_S), searchTimeout, cached);
+      const { searchEntries } = await lease.connection.search(search.base, {
         scope: search.scope,
         filter: search.filter,
         attributes: search.attributes,
@@ -77,56 +100,38 @@ export class LdapDatasource implements Datasource {
     } catch (e) {
       // A connection that failed is not used again (one that could not be made or bound is not kept at all);
       // one the server answered with a result code (no such object, a size limit) is as good as before.
-      if (client && typeof (e as { code?: unknown }).code !== 'number') this.drop(client);
+      failed = typeof (e as { code?: unknown }).code !== 'number';
       throw failure(search, e);
     } finally {
-      if (!cached) void client?.unbind().catch(() => undefined);
+      lease?.release(failed);
     }
   }
 
   close(): void {
-    for (const c of this.connections.values()) void c.then((client) => client.unbind()).catch(() => undefined);
-    this.connections.clear();
+    this.connections.close();
   }
 
   /** A connection to the search's server, bound as its extensions say: a kept one, or a new one. */
-  private connection(search: LdapSearch, connectTimeoutS: number, searchTimeoutS: number, cached: boolean): Promise<Client> {
+  private connection(search: LdapSearch, connectTimeoutS: number, searchTimeoutS: number, cached: boolean): Promise<Lease<Client>> {
     const bindDn = search.extensions.get('bindname')?.value;
     const password = search.extensions.get('x-bindpw')?.value ?? '';
     const url = `${search.secure ? 'ldaps' : 'ldap'}://${search.host.includes(':') ? `[${search.host}]` : search.host}:${search.port}`;
+    // One the server closed meanwhile (an idle timeout) is opened and bound again by the cache: ldapts would
+    // reconnect by itself, but unbound, and a bound search would quietly become an anonymous one.
     const open = async () => {
-      const client = new (loadLdapts().Client)({ url, connectTimeout: connectTimeoutS * 1000, timeout: searchTimeoutS * 1000 });
-      if (bindDn !== undefined) await client.bind(bindDn, password);
+      // ldaps: verifies the server's certificate as ldap.conf says (ldap-conf.ts), read at each connection opened.
+      // ldapts speaks TLS whenever it is given tlsOptions: an ldap: URL is given none.
+      const tlsOptions = search.secure ? await tlsOptionsOf(await ldapTlsSettings(this.env, this.systemLdapConf)) : undefined;
+      const client = new (loadLdapts().Client)({ url, connectTimeout: connectTimeoutS * 1000, timeout: searchTimeoutS * 1000, ...(tlsOptions ? { tlsOptions } : {}) });
+      try {
+        if (bindDn !== undefined) await client.bind(bindDn, password);
+      } catch (e) {
+        void client.unbind().catch(() => undefined);
+        throw e;
+      }
       return client;
     };
-    if (!cached) return open();
-    const key = JSON.stringify([url, bindDn ?? null, password, connectTimeoutS, searchTimeoutS]);
-    const before = this.connections.get(key);
-    this.connections.delete(key);
-    // One the server closed meanwhile (an idle timeout) is opened and bound again: ldapts would reconnect by
-    // itself, but unbound, and a bound search would quietly become an anonymous one.
-    const client = before ? before.then((c) => (c.isConnected ? c : open())) : open();
-    // A connection that could not be made or bound is not kept.
-    client.catch(() => this.connections.get(key) === client && this.connections.delete(key));
-    this.connections.set(key, client);
-    if (this.connections.size > CONNECTIONS) {
-      const [oldest, c] = this.connections.entries().next().value as [string, Promise<Client>];
-      this.connections.delete(oldest);
-      void c.then((x) => x.unbind()).catch(() => undefined);
-    }
-    return client;
-  }
-
-  private drop(client: Client): void {
-    for (const [key, c] of this.connections) {
-      void c.then(
-        (x) => {
-          if (x === client && this.connections.get(key) === c) this.connections.delete(key);
-        },
-        () => undefined,
-      );
-    }
-    void client.unbind().catch(() => undefined);
+    return this.connections.lease(JSON.stringify([url, bindDn ?? null, password, connectTimeoutS, searchTimeoutS]), open, cached);
   }
 }
 
@@ -134,29 +139,50 @@ export class LdapDatasource implements Datasource {
  * An entry as a row: the attributes the query named first, in its order
  * and spelled as it spelled them (ds_fetch gives the values in the order of
  * the query's columns, sieve-ref-ds-fetch.md), then any others the server
- * sent; each by its first value.
+ * sent; each by its first value, and an attribute of several values by all
+ * of them under VALUES as well, in the order the server sent them
+ * (ds_fetch_hash's stringlist, sieve-ref-ds-fetch-hash.md).
  */
 function rowOf(entry: Record<string, unknown> & { dn: string }, asked: readonly string[], dnName: string | undefined): Row {
-  const byName = new Map<string, string>();
+  const byName = new Map<string, string[]>();
   for (const [name, value] of Object.entries(entry)) {
     if (name === 'dn') continue;
-    const first: unknown = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) byName.set(name.toLowerCase(), Buffer.isBuffer(first) ? first.toString('latin1') : String(first));
+    const values = (Array.isArray(value) ? value : [value]).filter((v) => v !== undefined).map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : String(v)));
+    if (values.length) byName.set(name.toLowerCase(), values);
   }
-  const row: Record<string, string> = {};
+  const columns: [string, string[]][] = [];
   for (const a of asked) {
     const v = byName.get(a.toLowerCase());
     if (v === undefined) continue;
-    row[a] = v;
+    columns.push([a, v]);
     byName.delete(a.toLowerCase());
   }
-  for (const [name, v] of byName) row[name] = v;
-  if (dnName) row[dnName] = entry.dn;
-  return row;
+  columns.push(...byName);
+  const row: Record<string, string> = {};
+  const several: Record<string, readonly string[]> = {};
+  for (const [name, values] of columns) {
+    row[name] = values[0]!;
+    if (values.length > 1) several[name] = values;
+  }
+  if (dnName) {
+    row[dnName] = entry.dn;
+    delete several[dnName];
+  }
+  return Object.keys(several).length ? Object.assign(row, { [VALUES]: several }) : row;
 }
 
-/** An LDAP failure said with the server it came from and the result's name (ldapts names each result code: InvalidCredentialsError, Code 0x31). */
+/** Node's codes for a certificate that did not verify (OpenSSL's X509_V_ERR_ names, and the name check's). */
+const UNTRUSTED = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/;
+
+/**
+ * An LDAP failure said with the server it came from and the result's name
+ * (ldapts names each result code: InvalidCredentialsError, Code 0x31); a
+ * certificate that did not verify says so, and what trusts one
+ * (ldap-conf.ts).
+ */
 function failure(search: LdapSearch, e: unknown): Error {
-  const err = e as Error & { code?: number };
-  return new Error(`LDAP ${search.host}:${search.port}: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message.trim()}`);
+  const err = e as Error & { code?: number | string };
+  const where = `LDAP ${search.host}:${search.port}`;
+  if (typeof err.code === 'string' && UNTRUSTED.test(err.code)) return new Error(`${where}: the server's certificate is not trusted (${err.message.trim()}): TLS_CACERT in ldap.conf names the CA certificates to trust`);
+  return new Error(`${where}: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message.trim()}`);
 }

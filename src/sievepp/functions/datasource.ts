@@ -8,7 +8,7 @@
  */
 import type { Bound } from '../../sieve/registry.js';
 import type { Runtime } from '../../sieve/runtime/runtime.js';
-import type { QueryParams, Row } from '../datasource.js';
+import { type QueryParams, type Row, VALUES } from '../datasource.js';
 import { argString, argValue, eachInSlices, type SieveFunction } from '../functions.js';
 import { hostOf, sessionOf } from '../host.js';
 import { type SieveValue, toList, toStr } from '../values.js';
@@ -46,7 +46,7 @@ const PARAMS = [
   { name: 'parameters', type: 'any' as const, optional: true },
 ];
 
-/** The first row's values, in column order, as a list. */
+/** The first row's values, in column order, as a list: a column of several values by its first (sieve-ref-ds-fetch.md sends those to ds_fetch_hash). */
 const dsFetch: SieveFunction = {
   name: 'ds_fetch',
   uses: { value: true, test: true },
@@ -54,12 +54,20 @@ const dsFetch: SieveFunction = {
   call: async (b, rt) => Object.values((await run(b, rt, 'ds_fetch', 1))[0] ?? {}),
 };
 
-/** The first row as a hash of column names to values. */
+/**
+ * The first row as a hash of column names to values; a column of several
+ * values (an LDAP attribute's) as a stringlist of them in the datasource's
+ * order (sieve-ref-ds-fetch-hash.md), a column of one as a string.
+ */
 const dsFetchHash: SieveFunction = {
   name: 'ds_fetch_hash',
   uses: { value: true, test: true },
   params: PARAMS,
-  call: async (b, rt) => new Map<string, SieveValue>(Object.entries((await run(b, rt, 'ds_fetch_hash', 1))[0] ?? {})),
+  call: async (b, rt) => {
+    const row = (await run(b, rt, 'ds_fetch_hash', 1))[0] ?? {};
+    const several = row[VALUES];
+    return new Map<string, SieveValue>(Object.entries(row).map(([k, v]) => [k, several?.[k] && several[k].length > 1 ? [...several[k]] : v]));
+  },
 };
 
 /** What a row costs to copy into a list (sizeOf's measure: 16 a value and its characters). */
@@ -69,7 +77,7 @@ function rowChars(row: Row): number {
   return n;
 }
 
-/** Every row's values, one flat list (row by row, column by column). */
+/** Every row's values, one flat list (row by row, column by column; a column of several values by its first, as ds_fetch gives it). */
 const dsFetchFlat: SieveFunction = {
   name: 'ds_fetch_flat',
   uses: { value: true, test: true },
