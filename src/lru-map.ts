@@ -11,12 +11,12 @@
  * µs, where a `get` takes well under one (bench/lru-map.bench.ts). Caches
  * see exactly that: one throttle or sender in every message.
  *
- * So an entry is moved to the end only when it has fallen into the older
- * half: when more than half the capacity of entries were placed (set or
- * moved) since it was. A hot key is then moved once every capacity/2
+ * So an entry is moved to the end only when it may have fallen into the
+ * older half: when half the capacity of entries or more were placed (set
+ * or moved) since it was. A hot key is then moved once every capacity/2
  * placements, not on every hit. The order is LRU but for that slack: an
  * entry used (set, or found by `get`) survives at least the next
- * ceil(capacity / 2) - 1 placements, so one used that often is never
+ * floor(capacity / 2) placements, so one used that often is never
  * dropped; a strict LRU keeps it for capacity - 1.
  */
 interface Slot<V> {
@@ -41,7 +41,7 @@ export class LruMap<K, V> {
   get(key: K): V | undefined {
     const slot = this.map.get(key);
     if (slot === undefined) return undefined;
-    if (this.placements - slot.placed > this.capacity / 2) {
+    if (this.placements - slot.placed >= this.capacity / 2) {
       this.map.delete(key);
       slot.placed = ++this.placements;
       this.map.set(key, slot);
@@ -61,7 +61,7 @@ export class LruMap<K, V> {
   /** Sets the value as the most recently used; past the capacity, the least recently used goes. */
   set(key: K, value: V): this {
     const slot = this.map.get(key);
-    if (slot !== undefined && this.placements - slot.placed <= this.capacity / 2) {
+    if (slot !== undefined && this.placements - slot.placed < this.capacity / 2) {
       slot.value = value;
       return this;
     }

@@ -17,6 +17,7 @@
  *
  * Each hit hands out a copy: mailauth may change the arrays it is given.
  */
+import { LruMap } from '../lru-map.js';
 import { DnsQueryError, type ResolveAnswer, type TtlAnswer } from './dns-query.js';
 
 export interface DnsCacheOptions {
@@ -43,7 +44,8 @@ export interface DnsCacheStats {
 }
 
 export class DnsCache {
-  private readonly entries = new Map<string, Entry>();
+  /** At most maxEntries, the least recently used dropped first (src/lru-map.ts: a domain in every message moves nothing). */
+  private readonly entries: LruMap<string, Entry>;
   private readonly inFlight = new Map<string, Promise<ResolveAnswer>>();
   private readonly now: () => number;
   readonly stats: DnsCacheStats = { hits: 0, misses: 0, shared: 0 };
@@ -53,6 +55,7 @@ export class DnsCache {
     private readonly options: DnsCacheOptions = DNS_CACHE_DEFAULTS,
   ) {
     this.now = options.now ?? Date.now;
+    this.entries = new LruMap(options.maxEntries);
   }
 
   /** mailauth's resolver contract (src/auth/dns.ts). */
@@ -62,9 +65,6 @@ export class DnsCache {
     const entry = this.entries.get(key);
     if (entry && entry.expires > this.now()) {
       this.stats.hits++;
-      // Most recently used moves to the end of the eviction order.
-      this.entries.delete(key);
-      this.entries.set(key, entry);
       if ('error' in entry) throw new DnsQueryError(entry.error.message, entry.error.code);
       return structuredClone(entry.value);
     }
@@ -98,7 +98,6 @@ export class DnsCache {
     // TTL 0: use once, never cache (RFC 1035 3.2.1).
     if (!(ttlSeconds > 0)) return;
     this.entries.set(key, { expires: this.now() + ttlSeconds * 1000, ...what } as Entry);
-    while (this.entries.size > this.options.maxEntries) this.entries.delete(this.entries.keys().next().value!);
   }
 
   get size(): number {

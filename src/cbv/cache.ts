@@ -15,6 +15,7 @@
  * The store is a small async interface so that a shared store (Redis, with
  * `SET key value PX ttl`) can replace the in-memory LRU.
  */
+import { LruMap } from '../lru-map.js';
 import type { CbvReason, CbvStage } from './types.js';
 
 /** What a store holds: plain JSON, so that any store can serialise it. */
@@ -45,14 +46,16 @@ export interface CbvStore {
   delete(key: string): Promise<void>;
 }
 
-/** An in-memory LRU store: a Map in use order, bounded in entries. */
+/** An in-memory LRU store, bounded in entries (src/lru-map.ts: a hot sender's hit moves nothing). */
 export class MemoryStore implements CbvStore {
-  private readonly map = new Map<string, CacheEntry>();
+  private readonly map: LruMap<string, CacheEntry>;
 
   constructor(
-    private readonly maxEntries: number,
+    maxEntries: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.map = new LruMap(maxEntries);
+  }
 
   async get(key: string): Promise<CacheEntry | undefined> {
     return this.getNow(key);
@@ -61,19 +64,13 @@ export class MemoryStore implements CbvStore {
   getNow(key: string): CacheEntry | undefined {
     const e = this.map.get(key);
     if (!e) return undefined;
+    if (e.expiresAt > this.now()) return e;
     this.map.delete(key);
-    if (e.expiresAt <= this.now()) return undefined;
-    this.map.set(key, e); // most recently used goes last
-    return e;
+    return undefined;
   }
 
   async set(key: string, entry: CacheEntry): Promise<void> {
-    this.map.delete(key);
     this.map.set(key, entry);
-    while (this.map.size > this.maxEntries) {
-      const oldest = this.map.keys().next().value as string;
-      this.map.delete(oldest);
-    }
   }
 
   async delete(key: string): Promise<void> {

@@ -7,6 +7,8 @@
  * front of every driver as ds_core has it ("The datasource layer is
  * designed to cache query results").
  */
+import { LruMap } from '../lru-map.js';
+
 export type Row = Readonly<Record<string, string>> & { readonly [VALUES]?: Readonly<Record<string, readonly string[]>> };
 
 /**
@@ -74,9 +76,9 @@ interface Entry {
 
 const SELECT = /^\s*select\b/i;
 
-/** A datasource with Momentum's result cache in front: the least recently used entry goes first. */
+/** A datasource with Momentum's result cache in front: the least recently used entry goes first (src/lru-map.ts: a query asked for every message moves nothing). */
 export class CachedDatasource implements Datasource {
-  private readonly cache = new Map<string, Entry>();
+  private readonly cache: LruMap<string, Entry>;
   /** Queries answered from the cache, and by the driver (for tests and ds_core's "stats"). */
   readonly stats = { hits: 0, misses: 0 };
 
@@ -84,7 +86,9 @@ export class CachedDatasource implements Datasource {
     private readonly inner: Datasource,
     private readonly settings: CacheSettings,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.cache = new LruMap(settings.size);
+  }
 
   async query(query: string, params: QueryParams, limit?: number): Promise<Row[]> {
     const max = this.settings.maxRows < 0 ? limit : Math.min(limit ?? Infinity, this.settings.maxRows);
@@ -95,16 +99,12 @@ export class CachedDatasource implements Datasource {
     const current = await this.currentVersion(query, params);
     const hit = this.cache.get(key);
     if (hit && this.now() - hit.at < this.settings.lifeSeconds * 1000 && sameVersion(hit.made, current)) {
-      this.cache.delete(key);
-      this.cache.set(key, hit);
       this.stats.hits++;
       return hit.rows;
     }
     if (current) this.dropOtherVersions(current);
     const rows = await this.ask(query, params, max);
-    this.cache.delete(key);
     this.cache.set(key, current ? { at: this.now(), rows, made: current } : { at: this.now(), rows });
-    if (this.cache.size > this.settings.size) this.cache.delete(this.cache.keys().next().value!);
     return rows;
   }
 
@@ -134,7 +134,7 @@ export class CachedDatasource implements Datasource {
    * old file's rows (megabytes, with max_rows = -1) for up to an hour.
    */
   private dropOtherVersions(current: DataVersion): void {
-    for (const [key, e] of this.cache) {
+    for (const [key, e] of this.cache.entries()) {
       if (e.made && e.made.source === current.source && e.made.version !== current.version) this.cache.delete(key);
     }
   }

@@ -15,6 +15,7 @@
  * create of one that exists changes nothing), so a dropped one is only
  * ever started again.
  */
+import { LruMap } from '../lru-map.js';
 
 export interface ThrottleRate {
   messages: number;
@@ -57,15 +58,16 @@ export interface ThrottleStore {
 }
 
 export class NamedThrottles implements ThrottleStore {
-  // A Map keeps insertion order: a use moves a throttle to the end, so the first is the least recently used.
-  private readonly throttles = new Map<string, Throttle>();
+  /** The least recently used goes first (src/lru-map.ts: a throttle used by every message moves nothing). */
+  private readonly throttles: LruMap<string, Throttle>;
 
-  constructor(readonly capacity = 1000) {}
+  constructor(readonly capacity = 1000) {
+    this.throttles = new LruMap(capacity);
+  }
 
   /** Creates the throttle unless one of that name is kept (then nothing changes, its rate included). */
   create(name: string, rate: ThrottleRate, now: number): void {
     if (this.get(name, now)) return;
-    if (this.throttles.size >= this.capacity) this.throttles.delete(this.throttles.keys().next().value!);
     this.throttles.set(name, { rate, start: now, count: 0, ahead: 0, lastUsed: now });
   }
 
@@ -123,10 +125,11 @@ export class NamedThrottles implements ThrottleStore {
       t.ahead -= served + t.count;
       t.start += ended * windowMs;
     }
-    this.throttles.delete(name);
-    if (t.count === 0 && t.ahead === 0 && now - t.lastUsed > windowMs + 1000) return undefined;
+    if (t.count === 0 && t.ahead === 0 && now - t.lastUsed > windowMs + 1000) {
+      this.throttles.delete(name);
+      return undefined;
+    }
     t.lastUsed = now;
-    this.throttles.set(name, t);
     return t;
   }
 }

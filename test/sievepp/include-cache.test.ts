@@ -5,13 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import { execute } from '../../src/sieve/interpreter.js';
 import { compileSieve } from '../../src/sievepp/compile.js';
-import { compiledInclude, type IncludeData } from '../../src/sievepp/functions/include.js';
+import { compiledInclude, type IncludeData, newIncludeCache } from '../../src/sievepp/functions/include.js';
 import type { MomentumHost } from '../../src/sievepp/host.js';
 import { compiledPP } from './helpers.js';
 
 function counting(): IncludeData & { calls: string[] } {
   const calls: string[] = [];
-  return { calls, compiled: new Map(), compile: (text, options) => (calls.push(`${options.file}: ${text}`), compileSieve(text, options)) };
+  return { calls, compiled: newIncludeCache(), compile: (text, options) => (calls.push(`${options.file}: ${text}`), compileSieve(text, options)) };
 }
 
 describe('ec_include’s compiled scripts', () => {

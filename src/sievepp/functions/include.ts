@@ -10,6 +10,7 @@
  * compiled once per text: an include runs for every message, and compiling
  * it each time was the event loop's time for every message.
  */
+import { LruMap } from '../../lru-map.js';
 import type { CompileResult } from '../../sieve/compile.js';
 import { andThen, runBlock } from '../../sieve/interpreter.js';
 import type { Bound } from '../../sieve/registry.js';
@@ -27,19 +28,21 @@ const DEPTH = 'sievepp.ec_include.depth';
 /** What validation leaves on an ec_include: how to compile (as the including script was) and what was compiled. */
 export interface IncludeData {
   compile: NonNullable<ValidateOptions['compileNested']>;
-  /** By text, the least recently used first; with the name it was compiled under, which its errors cite. */
-  compiled: Map<string, { uri: string; result: CompileResult }>;
+  /** By text, MAX_COMPILED at most, the least recently used dropped first; with the name it was compiled under, which its errors cite. */
+  compiled: LruMap<string, { uri: string; result: CompileResult }>;
 }
 
 /** The compiled script for `text` from `uri`, compiled only when this call site has not compiled the same lately. */
 export function compiledInclude(data: IncludeData, uri: string, text: string): CompileResult {
   const known = data.compiled.get(text);
-  data.compiled.delete(text);
-  const entry = known?.uri === uri ? known : { uri, result: data.compile(text, { file: uri }) };
+  if (known?.uri === uri) return known.result;
+  const entry = { uri, result: data.compile(text, { file: uri }) };
   data.compiled.set(text, entry);
-  if (data.compiled.size > MAX_COMPILED) data.compiled.delete(data.compiled.keys().next().value!);
   return entry.result;
 }
+
+/** The compiled texts of one call site. */
+export const newIncludeCache = (): IncludeData['compiled'] => new LruMap(MAX_COMPILED);
 
 function runScript(b: Bound, rt: Runtime, uri: string, text: string | null) {
   const host = hostOf(rt);
@@ -81,7 +84,7 @@ const ecInclude: SieveFunction = {
     { name: 'arguments', type: 'any', optional: true },
   ],
   validate(b, v) {
-    b.data = { compile: v.options.compileNested!, compiled: new Map() } satisfies IncludeData;
+    b.data = { compile: v.options.compileNested!, compiled: newIncludeCache() } satisfies IncludeData;
   },
   call(b, rt) {
     const uri = argString(b, rt, 0)!;
