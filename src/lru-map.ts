@@ -87,4 +87,9 @@ export class LruMap<K, V> {
   keys(): IterableIterator<K> {
     return this.map.keys();
   }
+
+  /** Each value and key, the least recently used first, without a generator's cost an entry (a scan of every entry). */
+  forEach(f: (value: V, key: K) => void): void {
+    this.map.forEach((slot, key) => f(slot.value, key));
+  }
 }

@@ -11,8 +11,10 @@
  * MemoryCounterStore does in one process; the server records the
  * connection, reception and rejection events (SERIES below).
  */
-import type Ipaddr from 'ipaddr.js';
-import { ipaddr } from './ipaddr.js';
+import { LruMap } from '../lru-map.js';
+import { type AddressBits, addressBits, bitsInBlock, blockOf, normalizedAddress, singleAddress } from './address-block.js';
+
+export { blockOf } from './address-block.js';
 
 /** The series the ec_ip_* functions read: the host records into them. */
 export const SERIES = { connections: 'connections', receptions: 'receptions', rejections: 'rejections' } as const;
@@ -52,25 +54,26 @@ export interface CounterStore {
   count(q: CounterQuery): number | Promise<number>;
 }
 
+/** An address's events as (second, count) pairs, oldest first, and the address as numbers (address-block.ts). */
+interface Kept {
+  events: Array<[number, number]>;
+  bits: AddressBits;
+}
+
 /** Normalised addresses remembered by a MemoryCounterStore before it starts again. */
 const KEY_CACHE = 4096;
-
-/** The CIDR block `ip/mask` (IPv4 or IPv6), or undefined when the address does not parse. */
-export function blockOf(ip: string, mask: number): [Ipaddr.IPv4 | Ipaddr.IPv6, number] | undefined {
-  if (!ipaddr().isValid(ip)) return undefined;
-  const addr = ipaddr().process(ip);
-  const max = addr.kind() === 'ipv4' ? 32 : 128;
-  return [addr, Math.max(0, Math.min(max, Math.trunc(mask)))];
-}
 
 /**
  * Events kept in this process's memory, per series and address, as
  * (second, count) pairs; what is older than `retentionSeconds` is dropped
  * when the address records again, and `maxAddresses` bounds each series
- * (the address seen longest ago goes first).
+ * (the address seen longest ago goes first: src/lru-map.ts, as a busy
+ * client records on every connection). A query for one address looks it
+ * up; one for a block tests the addresses kept without parsing them
+ * (address-block.ts).
  */
 export class MemoryCounterStore implements CounterStore {
-  private readonly series = new Map<string, Map<string, Array<[number, number]>>>();
+  private readonly series = new Map<string, LruMap<string, Kept>>();
 
   constructor(private readonly limits: { retentionSeconds: number; maxAddresses: number } = { retentionSeconds: 86_400, maxAddresses: 100_000 }) {}
 
@@ -80,23 +83,22 @@ export class MemoryCounterStore implements CounterStore {
   add(series: string, ip: string, count: number, now: number): void {
     let key = this.keys.get(ip);
     if (key === undefined) {
-      key = ipaddr().isValid(ip) ? ipaddr().process(ip).toNormalizedString() : null;
+      key = normalizedAddress(ip);
       if (this.keys.size >= KEY_CACHE) this.keys.clear();
       this.keys.set(ip, key);
     }
     if (key === null) return;
     let s = this.series.get(series);
-    if (!s) this.series.set(series, (s = new Map()));
-    const events = s.get(key) ?? [];
-    s.delete(key);
+    if (!s) this.series.set(series, (s = new LruMap(this.limits.maxAddresses)));
+    let kept = s.get(key);
+    if (!kept) s.set(key, (kept = { events: [], bits: addressBits(key)! }));
+    const events = kept.events;
     const second = Math.floor(now / 1000);
     const oldest = second - this.limits.retentionSeconds;
     while (events.length && events[0]![0] <= oldest) events.shift();
     const last = events[events.length - 1];
     if (last && last[0] === second) last[1] += count;
     else events.push([second, count]);
-    s.set(key, events);
-    if (s.size > this.limits.maxAddresses) s.delete(s.keys().next().value!);
   }
 
   count(q: CounterQuery): number {
@@ -107,12 +109,18 @@ export class MemoryCounterStore implements CounterStore {
     // Window k covers the seconds (now - (k+1)*w, now - k*w].
     const newest = nowS - q.periodStart * q.monitor.window;
     const oldest = nowS - (q.periodEnd + 1) * q.monitor.window;
+    const sum = (events: ReadonlyArray<[number, number]> | undefined) => {
+      let n = 0;
+      if (events) for (let i = 0; i < events.length; i++) if (events[i]![0] > oldest && events[i]![0] <= newest) n += events[i]![1];
+      return n;
+    };
+    const one = singleAddress(block);
+    if (one !== undefined) return sum(s.peek(one)?.events);
+    const inside = bitsInBlock(block);
     let n = 0;
-    for (const [key, events] of s) {
-      const addr = ipaddr().parse(key);
-      if (addr.kind() !== block[0].kind() || !addr.match(block)) continue;
-      for (const [t, c] of events) if (t > oldest && t <= newest) n += c;
-    }
+    s.forEach((kept) => {
+      if (inside(kept.bits)) n += sum(kept.events);
+    });
     return n;
   }
 }

@@ -9,8 +9,8 @@
  * in this process's MemoryCounterStore: while Redis is down, queries
  * answer from this process's own events (never an error because of Redis).
  */
-import ipaddr from 'ipaddr.js';
-import { blockOf, type CounterQuery, type CounterStore, MemoryCounterStore } from '../sievepp/counters.js';
+import { blockOf, inBlock, normalizedAddress, singleAddress } from '../sievepp/address-block.js';
+import { type CounterQuery, type CounterStore, MemoryCounterStore } from '../sievepp/counters.js';
 import type { RedisLink } from './redis-link.js';
 
 /** How long events are kept (as MemoryCounterStore's default): a day. */
@@ -23,8 +23,8 @@ export class SharedCounterStore implements CounterStore {
 
   async add(series: string, ip: string, count: number, now: number): Promise<void> {
     this.local.add(series, ip, count, now);
-    if (!ipaddr.isValid(ip)) return;
-    const address = ipaddr.process(ip).toNormalizedString();
+    const address = normalizedAddress(ip);
+    if (address === null) return;
     const hash = this.link.key('ctr', series, address);
     const index = this.link.key('ctr', series);
     await this.link.attempt((c) =>
@@ -39,11 +39,10 @@ export class SharedCounterStore implements CounterStore {
     // Window k covers the seconds (now - (k+1)*w, now - k*w], as in MemoryCounterStore.
     const newest = nowS - q.periodStart * q.monitor.window;
     const oldest = nowS - (q.periodEnd + 1) * q.monitor.window;
+    // One address is looked up; a block's are found in the series' set, tested without being parsed (address-block.ts).
+    const one = singleAddress(block);
     const r = await this.link.attempt(async (c) => {
-      const addresses = (await c.smembers(this.link.key('ctr', q.series))).filter((a) => {
-        const addr = ipaddr.parse(a);
-        return addr.kind() === block[0].kind() && addr.match(block);
-      });
+      const addresses = one !== undefined ? [one] : (await c.smembers(this.link.key('ctr', q.series))).filter(inBlock(block));
       if (!addresses.length) return 0;
       const pipeline = c.pipeline();
       for (const a of addresses) pipeline.hgetall(this.link.key('ctr', q.series, a));
