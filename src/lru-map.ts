@@ -12,12 +12,15 @@
  * see exactly that: one throttle or sender in every message.
  *
  * So an entry is moved to the end only when it may have fallen into the
- * older half: when half the capacity of entries or more were placed (set
- * or moved) since it was. A hot key is then moved once every capacity/2
- * placements, not on every hit. The order is LRU but for that slack: an
- * entry used (set, or found by `get`) survives at least the next
- * floor(capacity / 2) placements, so one used that often is never
- * dropped; a strict LRU keeps it for capacity - 1.
+ * older half: when as many entries as half the map holds, or more, were
+ * placed (set or moved) since it was. A hot key is then moved once every
+ * size/2 placements, not on every hit, and leaves its chain a dead entry
+ * only as often. The order is LRU but for that slack: an entry used (set,
+ * or found by `get`) survives at least the next floor(capacity / 2)
+ * placements, so one used that often is never dropped; a strict LRU keeps
+ * it for capacity - 1. The order counts too for an owner that drops
+ * entries itself, before the map is full (the gauge caches, by their
+ * budget): so the slack follows the entries held, not the capacity.
  */
 interface Slot<V> {
   value: V;
@@ -41,7 +44,7 @@ export class LruMap<K, V> {
   get(key: K): V | undefined {
     const slot = this.map.get(key);
     if (slot === undefined) return undefined;
-    if (this.placements - slot.placed >= this.capacity / 2) {
+    if (this.placements - slot.placed >= this.map.size / 2) {
       this.map.delete(key);
       slot.placed = ++this.placements;
       this.map.set(key, slot);
@@ -61,7 +64,7 @@ export class LruMap<K, V> {
   /** Sets the value as the most recently used; past the capacity, the least recently used goes. */
   set(key: K, value: V): this {
     const slot = this.map.get(key);
-    if (slot !== undefined && this.placements - slot.placed < this.capacity / 2) {
+    if (slot !== undefined && this.placements - slot.placed < this.map.size / 2) {
       slot.value = value;
       return this;
     }

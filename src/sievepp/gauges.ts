@@ -8,7 +8,8 @@
  * its Lua twin, msys.gauge_cache.define: an entry is kept `ttl` seconds
  * after it was last modified (an inc or a dec; a get does not keep it),
  * and a new entry in a full cache drops the oldest, here the one modified
- * longest ago. A script inits before each use, as the page's example does:
+ * longest ago (within src/lru-map.ts's slack: an entry modified in the
+ * last half of the cache's size of changes is never dropped). A script inits before each use, as the page's example does:
  * an init of a cache that exists changes nothing, its size and expiry
  * included.
  *
@@ -18,6 +19,7 @@
  * past either drops the caches used longest ago until it fits
  * (docs/sieve-reference.md, `ec_gauge_cache_init`).
  */
+import { LruMap } from '../lru-map.js';
 
 /** The largest cache an init may ask for, and the elements of all caches together. */
 export const GAUGE_BUDGET = 1_000_000;
@@ -59,31 +61,33 @@ interface Entry {
 
 interface Cache {
   shape: GaugeShape;
-  // A Map keeps insertion order: a change moves an entry to the end, so the first was modified longest ago.
-  entries: Map<string, Entry>;
+  /** The first was modified longest ago (src/lru-map.ts: within its slack, as a key changed by every message moves nothing). */
+  entries: LruMap<string, Entry>;
 }
 
 export class NamedGauges implements GaugeStore {
-  // Used caches move to the end: the first is the one used longest ago.
-  private readonly caches = new Map<string, Cache>();
+  /** The first is the one used longest ago (src/lru-map.ts); dropped by init, to keep within the budget, never by the map. */
+  private readonly caches: LruMap<string, Cache>;
   /** The sizes of all caches together: what they may come to hold. */
   private reserved = 0;
 
   constructor(
     readonly budget = GAUGE_BUDGET,
     readonly maxCaches = GAUGE_CACHES,
-  ) {}
+  ) {
+    this.caches = new LruMap(maxCaches + 1);
+  }
 
   /** Makes the cache unless one of that name is kept (then nothing changes). */
   init(name: string, shape: GaugeShape): void {
     if (this.use(name)) return;
     if (gaugeShapeProblem(shape.size, shape.ttlSeconds, this.budget)) return;
-    for (const [oldest, c] of this.caches) {
+    for (const [oldest, c] of this.caches.entries()) {
       if (this.reserved + shape.size <= this.budget && this.caches.size < this.maxCaches) break;
       this.caches.delete(oldest);
       this.reserved -= c.shape.size;
     }
-    this.caches.set(name, { shape, entries: new Map() });
+    this.caches.set(name, { shape, entries: new LruMap(shape.size) });
     this.reserved += shape.size;
   }
 
@@ -99,7 +103,8 @@ export class NamedGauges implements GaugeStore {
   get(name: string, key: string, now: number): number | undefined {
     const c = this.use(name);
     if (!c) return undefined;
-    const e = c.entries.get(key);
+    // A read modifies nothing: it leaves the order as it is.
+    const e = c.entries.peek(key);
     if (!e) return 0;
     if (this.expired(c, e, now)) {
       c.entries.delete(key);
@@ -111,23 +116,23 @@ export class NamedGauges implements GaugeStore {
   /** How many elements all caches hold (expired ones not yet dropped included). */
   get size(): number {
     let n = 0;
-    for (const c of this.caches.values()) n += c.entries.size;
+    this.caches.forEach((c) => {
+      n += c.entries.size;
+    });
     return n;
   }
 
   private move(name: string, key: string, by: number, now: number): boolean {
     const c = this.use(name);
     if (!c) return false;
-    const e = c.entries.get(key);
+    const e = c.entries.peek(key);
     const value = e && !this.expired(c, e, now) ? e.value : 0;
-    c.entries.delete(key);
-    // Full: the entry modified longest ago goes, and with it any that expired before it.
-    if (c.entries.size >= c.shape.size) c.entries.delete(c.entries.keys().next().value!);
-    for (const [k, old] of c.entries) {
+    // Full: the entry modified longest ago goes (the map drops it), and with it any that expired before it.
+    c.entries.set(key, { value: value + by, modified: now });
+    for (const [k, old] of c.entries.entries()) {
       if (!this.expired(c, old, now)) break;
       c.entries.delete(k);
     }
-    c.entries.set(key, { value: value + by, modified: now });
     return true;
   }
 
@@ -136,10 +141,6 @@ export class NamedGauges implements GaugeStore {
   }
 
   private use(name: string): Cache | undefined {
-    const c = this.caches.get(name);
-    if (!c) return undefined;
-    this.caches.delete(name);
-    this.caches.set(name, c);
-    return c;
+    return this.caches.get(name);
   }
 }
