@@ -50,7 +50,10 @@ export function parseBlockByIpaddr(text: string): Block | undefined {
   try {
     if (t.includes('/')) {
       const [addr, bits] = ipaddr().parseCIDR(t);
-      return [addr.kind() === 'ipv6' && (addr as Ipaddr.IPv6).isIPv4MappedAddress() ? (addr as Ipaddr.IPv6).toIPv4Address() : addr, bits];
+      // An IPv4-mapped block (RFC 4291 2.5.5.2) is the IPv4 block under its last 32 bits, as an address
+      // looked up is made IPv4 (process()); one wider than the mapped range stays IPv6.
+      const mapped = addr.kind() === 'ipv6' && bits >= 96 && (addr as Ipaddr.IPv6).isIPv4MappedAddress();
+      return mapped ? [(addr as Ipaddr.IPv6).toIPv4Address(), bits - 96] : [addr, bits];
     }
     const a = ipaddr().process(t);
     return [a, a.kind() === 'ipv4' ? 32 : 128];

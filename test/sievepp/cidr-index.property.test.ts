@@ -23,7 +23,7 @@ const block = fc.oneof(
   v6,
   fc.tuple(v4, fc.integer({ min: 0, max: 32 })).map(([a, n]) => `${a}/${n}`),
   fc.tuple(v6, fc.integer({ min: 0, max: 128 })).map(([a, n]) => `${a}/${n}`),
-  // Kept as an IPv4 block with its IPv6 length (parseBlock).
+  // IPv4-mapped: the IPv4 block under the last 32 bits (parseBlock).
   fc.tuple(v4, fc.integer({ min: 96, max: 128 })).map(([a, n]) => `::ffff:${a}/${n}`),
 );
 const table = fc.array(block, { maxLength: 40 }).map((blocks) =>
@@ -45,6 +45,21 @@ function builtStepwise(entries: readonly CidrEntry[]) {
 }
 
 describe('the CIDR index', () => {
+  it('reads an IPv4-mapped block as the IPv4 block under its last 32 bits (RFC 4291 2.5.5.2)', () => {
+    fc.assert(
+      fc.property(v4, fc.integer({ min: 96, max: 128 }), v4, (a, n, other) => {
+        const mapped = parseBlock(`::ffff:${a}/${n}`)!;
+        const plain = parseBlock(`${a}/${n - 96}`)!;
+        expect([mapped[0].toString(), mapped[1]]).toEqual([plain[0].toString(), plain[1]]);
+        const entries = [{ block: mapped, value: 'mapped' }];
+        const addr = ipaddr().process(other);
+        expect(scanTable(entries, addr)?.value ?? null).toBe(addr.match(plain) ? 'mapped' : null);
+      }),
+      { numRuns: 500 },
+    );
+    expect(scanTable([{ block: parseBlock('::ffff:10.0.0.0/104')!, value: 'ten' }], ipaddr().process('10.1.2.3'))?.value).toBe('ten');
+  });
+
   it('finds the entry the linear scan finds, for any table and address', () => {
     fc.assert(
       fc.property(table, fc.array(address, { minLength: 1, maxLength: 20 }), (entries, addresses) => {
