@@ -78,10 +78,6 @@ export class LruMap<K, V> {
     return this.map.delete(key);
   }
 
-  clear(): void {
-    this.map.clear();
-  }
-
   /** Keys and values, the least recently used first (within the slack above). */
   *entries(): IterableIterator<[K, V]> {
     for (const [key, slot] of this.map) yield [key, slot.value];
