@@ -12,7 +12,7 @@ import { buildDkimAutoSign, buildDkimDomains, buildDkimSign, dkimSignScope } fro
 import { buildMaildirModule } from './maildir-module.js';
 import { type Origin, diagnosticAt, placeOf } from './origin.js';
 import {
-  type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, cidrListOptions, cidrListScope, listOptions, listScope, datasourceOptions, datasourceScope, globalOptions,
+  type OptionSpec, SIEVE_PHASES, cbvOptions, cbvScope, cidrListOptions, cidrListScope, listOptions, listScope, datasourceOptions, datasourceScope, dsLdapScope, globalOptions,
   hookOptions, hookScope, legacyScriptOptions, listenScope, listenerOptions, listenerScope, peerOptions, loggingOptions, loggingScope, metricsOptions, metricsScope,
   milterListenerOptions, milterListenerScope, parseScriptSlot, peerScope, policyListenerOptions, policyListenerScope, redisOptions, redisScope,
   scriptOptions, scriptScope, serverOptions, sieveOptions, sieveScope,
@@ -70,6 +70,7 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
   const logging = childrenOf(root, loggingScope)[0];
   const cbv = childrenOf(root, cbvScope)[0];
   const listener = childrenOf(root, listenerScope)[0];
+  const dsLdap = childrenOf(root, dsLdapScope)[0];
   for (const d of childrenOf(root, datasourceScope)) warnUnknownDriver(d, dir, diagnostics);
   const listeners = buildListeners(listener, dir, diagnostics);
   const mailLoop = buildMailLoop(root, (spec) => defaultOf(spec, dir));
@@ -110,8 +111,9 @@ export function buildConfig(root: ScopeInstance, file: string, diagnostics: Diag
       maxRows: must(datasourceOptions.maxRows, dir, d),
       noCache: must(datasourceOptions.noCache, dir, d),
       assumeCharset: value(datasourceOptions.assumeCharset, dir, d),
-      connectionCacheSize: must(datasourceOptions.connectionCacheSize, dir, d),
-      connectionCacheLifeMs: value(datasourceOptions.connectionCacheLife, dir, d),
+      // Its own, else ds_ldap's (the module's defaults for every LDAP datasource), else the option's default.
+      connectionCacheSize: must(datasourceOptions.connectionCacheSize, dir, d, dsLdap),
+      connectionCacheLifeMs: value(datasourceOptions.connectionCacheLife, dir, d, dsLdap),
       baseDir: path.dirname(d.origin.file),
       declaredAt: refOf(d.origin, d.pos),
     })),

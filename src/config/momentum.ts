@@ -13,7 +13,7 @@ const SCOPES = new Set([
   'binding', 'binding_group', 'domain', 'pathway', 'pathway_group', 'host', 'threadpool', 'eventloop',
   'url_ripper', 'clamav', 'csapi', 'antivirus', 'beik', 'brightmail', 'cloudmark', 'commtouch', 'eleven', 'sophos',
   'delay_dsn', 'ec_logger', 'sievelib', 'spf_macros', 'senderid', 'ac_auth', 'auth_ds', 'inbound_audit', 'outbound_audit',
-  'cidrdb', 'ds_core', 'ds_ldap', 'ds_pgsql', 'ds_odbc', 'seedlist', 'fbl', 'bounce_classifier_override', 'bounce_logger',
+  'cidrdb', 'ds_core', 'ds_pgsql', 'ds_odbc', 'seedlist', 'fbl', 'bounce_classifier_override', 'bounce_logger',
   'mailloop', 'cluster', 'security', 'snmp', 'dkim_sign', 'domainkeys', 'adaptive', 'alerting', 'engagement_tracker',
   'persist_io', 'msgc', 'http_io', 'ecstream', 'scriptlet', 'lua', 'modules', 'webui_common', 'rest', 'exim_compat',
   'as_logger', 'custom_logger', 'paniclog', 'mainlog', 'rejectlog', 'queue', 'tls_macros', 'smtp_auth',
@@ -116,7 +116,10 @@ const SIEVE_OPTIONS = new Set(['cache_life', 'cache_size', 'debug', 'script_time
  */
 const DATASOURCE_OPTIONS = new Set(['pool', 'serialized']);
 
-export type Where = 'root' | 'listener' | 'sieve' | 'spf_v1' | 'datasource' | 'opendkim' | 'maildir' | 'other';
+/** Options of Momentum's ds_ldap module without a counterpart: `debug_level`, its LDAP library's tracing (ldap.conf's own). */
+const DS_LDAP_OPTIONS = new Set(['debug_level']);
+
+export type Where = 'root' | 'listener' | 'sieve' | 'spf_v1' | 'datasource' | 'ds_ldap' | 'opendkim' | 'maildir' | 'other';
 
 /** Where an option or scope written in a scope of this name would be. */
 export function whereOf(scopeName: string): Where {
@@ -126,6 +129,7 @@ export function whereOf(scopeName: string): Where {
   if (n === 'sieve') return 'sieve';
   if (n === 'spf_v1') return 'spf_v1';
   if (n === 'datasource') return 'datasource';
+  if (n === 'ds_ldap') return 'ds_ldap';
   if (n === 'opendkim' || n === 'dkim_domain') return 'opendkim';
   if (n === 'maildir') return 'maildir';
   // A Domain scope takes Momentum's global options (delivery settings per domain, docs/delivery.md).
@@ -141,6 +145,6 @@ export function ignoredScope(type: string): string | undefined {
 /** A Momentum option smtp-cbv ignores in this place: the warning, or undefined. */
 export function ignoredOption(key: string, where: Where, label: string): string | undefined {
   const k = key.toLowerCase();
-  const known = where === 'listener' ? LISTENER_OPTIONS.has(k) : where === 'root' ? GLOBAL_OPTIONS.has(k) : where === 'sieve' ? SIEVE_OPTIONS.has(k) || k.startsWith('hook:') : where === 'spf_v1' ? SPF_OPTIONS.has(k) : where === 'datasource' ? DATASOURCE_OPTIONS.has(k) : where === 'opendkim' ? OPENDKIM_OPTIONS.has(k) : where === 'maildir' ? MAILDIR_OPTIONS.has(k) : false;
+  const known = where === 'listener' ? LISTENER_OPTIONS.has(k) : where === 'root' ? GLOBAL_OPTIONS.has(k) : where === 'sieve' ? SIEVE_OPTIONS.has(k) || k.startsWith('hook:') : where === 'spf_v1' ? SPF_OPTIONS.has(k) : where === 'datasource' ? DATASOURCE_OPTIONS.has(k) : where === 'ds_ldap' ? DS_LDAP_OPTIONS.has(k) : where === 'opendkim' ? OPENDKIM_OPTIONS.has(k) : where === 'maildir' ? MAILDIR_OPTIONS.has(k) : false;
   return known ? `Momentum's option '${key}' in ${label} has no effect in smtp-cbv: ignored` : undefined;
 }

@@ -295,6 +295,19 @@ export const datasourceOptions = {
   connectionCacheSize: opt('connection_cache_size', t.integer(0, 10_000), '16', 'An `ldap:` datasource: connections kept open to be used again, the least recently used closed first when another is opened; `0` keeps none.'),
   connectionCacheLife: opt('connection_cache_life', t.seconds(true), null, 'An `ldap:` datasource: how long a connection is kept after it was opened; then it is closed, and the next query opens another. Unset: for as long as it serves.'),
 };
+/**
+ * Momentum's ds_ldap module scope (4/modules/ds-core.md, "LDAP"), where its
+ * page lists the connection cache options: here they are the default of
+ * every ldap: datasource that does not set its own.
+ */
+export const dsLdapOptions = {
+  connectionCacheSize: opt('connection_cache_size', t.integer(0, 10_000), '16', 'Connections each `ldap:`/`ldaps:` datasource keeps open, unless its Datasource scope sets its own.'),
+  connectionCacheLife: opt('connection_cache_life', t.seconds(true), null, 'How long each `ldap:`/`ldaps:` datasource keeps a connection after opening it, unless its Datasource scope sets its own. Unset: for as long as it serves.'),
+};
+export const dsLdapScope: ScopeSpec = {
+  name: 'ds_ldap', doc: "Momentum's LDAP module: defaults for every ldap: datasource.", repeat: 'once', names: { min: 0, max: 0, label: 'none' },
+  options: Object.values(dsLdapOptions), scopes: [],
+};
 export const datasourceScope: ScopeSpec = {
   name: 'Datasource', doc: 'A named datasource for `ds_fetch` and friends, `define_cidr` and `ec_include`.', repeat: 'by-name',
   names: single('datasource name'), options: Object.values(datasourceOptions), scopes: [],
@@ -341,11 +354,11 @@ export const milterListenerScope: ScopeSpec = {
 };
 export const rootScope: ScopeSpec = {
   name: '(top level)', doc: 'Options outside any scope.', repeat: 'once', names: { min: 0, max: 0, label: 'none' },
-  options: [...Object.values(globalOptions), ...deliveryOptions, ...recipientVerifyTopOptions, ...Object.values(serverMetadataOptions), opendkimSignOption], scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, listScope, mailboxScope, domainScope, redisScope, metricsScope, mailLoopScope, dkimSignScope, maildirModuleScope, ...authenticationScopes],
+  options: [...Object.values(globalOptions), ...deliveryOptions, ...recipientVerifyTopOptions, ...Object.values(serverMetadataOptions), opendkimSignOption], scopes: [listenerScope, cbvScope, sieveScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, dsLdapScope, cidrListScope, listScope, mailboxScope, domainScope, redisScope, metricsScope, mailLoopScope, dkimSignScope, maildirModuleScope, ...authenticationScopes],
 };
 
 /** The 2.x module form `Validate validate/<module> [instance] { ... }` stands for `<module> [instance] { ... }`. */
 export const VALIDATE_MODULES = new Map<string, ScopeSpec>([['validate/sieve', sieveScope], ['validate/smtp_cbv', cbvScope]]);
 
 /** Every scope, outermost first, for the document and its test. */
-export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, hookScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, cidrListScope, listScope, mailboxScope, domainScope, redisScope, metricsScope, mailLoopScope, dkimSignScope, dkimDomainScope, maildirModuleScope, ...authenticationScopes];
+export const allScopes: ScopeSpec[] = [rootScope, listenerScope, listenScope, peerScope, cbvScope, sieveScope, scriptScope, hookScope, loggingScope, policyListenerScope, milterListenerScope, datasourceScope, dsLdapScope, cidrListScope, listScope, mailboxScope, domainScope, redisScope, metricsScope, mailLoopScope, dkimSignScope, dkimDomainScope, maildirModuleScope, ...authenticationScopes];

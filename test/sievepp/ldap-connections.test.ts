@@ -126,6 +126,20 @@ describe.skipIf(NO_SLAPD)('the ldap: connection cache against slapd (skipped: sl
     const csv = parseConfigText('Datasource "d" {\n  uri = ( "csv:" )\n  connection_cache_life = 60\n}', 'test.conf');
     expect(csv.diagnostics.map((d) => `${d.line}: ${d.severity}: ${d.message}`)).toEqual([`3: warning: option 'connection_cache_life' in Datasource "d" has no effect: only the ldap: driver keeps connections`]);
   });
+
+  it("takes ds_ldap's scope as the default of every LDAP datasource, each Datasource's own setting first, and warns of its debug_level", () => {
+    const r = parseConfigText(
+      'ds_ldap {\n  connection_cache_size = 4\n  connection_cache_life = 30\n  debug_level = 1\n}\nDatasource "a" { uri = ( "ldap://h" ) }\nDatasource "b" { uri = ( "ldap://h" ) connection_cache_size = 2 connection_cache_life = 5 }',
+      'test.conf',
+    );
+    expect(r.config?.datasources.map((d) => [d.name, d.connectionCacheSize, d.connectionCacheLifeMs])).toEqual([
+      ['a', 4, 30_000],
+      ['b', 2, 5_000],
+    ]);
+    expect(r.diagnostics.map((d) => `${d.line}: ${d.severity}: ${d.message}`)).toEqual([`4: warning: Momentum's option 'debug_level' in ds_ldap has no effect in smtp-cbv: ignored`]);
+    // Without the scope, the options' own defaults.
+    expect(parseConfigText('Datasource "a" { uri = ( "ldap://h" ) }', 'test.conf').config?.datasources[0]).toMatchObject({ connectionCacheSize: 16, connectionCacheLifeMs: null });
+  });
 });
 
 describe('the connection cache on its own', () => {
