@@ -142,9 +142,21 @@ export function ignoredScope(type: string): string | undefined {
   return SCOPES.has(type.toLowerCase()) ? `Momentum's ${type} scope is not provided by smtp-cbv: ignored, with everything inside it` : undefined;
 }
 
+/** Momentum's options without a counterpart, by where they are written. */
+const IGNORED_OPTIONS: Partial<Record<Where, ReadonlySet<string>>> = {
+  listener: LISTENER_OPTIONS,
+  root: GLOBAL_OPTIONS,
+  sieve: SIEVE_OPTIONS,
+  spf_v1: SPF_OPTIONS,
+  datasource: DATASOURCE_OPTIONS,
+  ds_ldap: DS_LDAP_OPTIONS,
+  opendkim: OPENDKIM_OPTIONS,
+  maildir: MAILDIR_OPTIONS,
+};
+
 /** A Momentum option smtp-cbv ignores in this place: the warning, or undefined. */
 export function ignoredOption(key: string, where: Where, label: string): string | undefined {
   const k = key.toLowerCase();
-  const known = where === 'listener' ? LISTENER_OPTIONS.has(k) : where === 'root' ? GLOBAL_OPTIONS.has(k) : where === 'sieve' ? SIEVE_OPTIONS.has(k) || k.startsWith('hook:') : where === 'spf_v1' ? SPF_OPTIONS.has(k) : where === 'datasource' ? DATASOURCE_OPTIONS.has(k) : where === 'ds_ldap' ? DS_LDAP_OPTIONS.has(k) : where === 'opendkim' ? OPENDKIM_OPTIONS.has(k) : where === 'maildir' ? MAILDIR_OPTIONS.has(k) : false;
+  const known = IGNORED_OPTIONS[where]?.has(k) === true || (where === 'sieve' && k.startsWith('hook:'));
   return known ? `Momentum's option '${key}' in ${label} has no effect in smtp-cbv: ignored` : undefined;
 }
