@@ -18,8 +18,7 @@
  * CIDR block on one listener or on all (`inBlock`). A block is summed over
  * the addresses connected now, so it costs as many as there are.
  */
-import { blockOf } from '../sievepp/counters.js';
-import { ipaddr } from '../sievepp/ipaddr.js';
+import { type AddressBits, addressBits, bitsInBlock, blockOf, normalizedAddress } from '../sievepp/address-block.js';
 import type { RedisLink } from './redis-link.js';
 
 export interface ConnectionCounter {
@@ -43,6 +42,8 @@ export class LocalConnections implements ConnectionCounter {
   private readonly perIp = new Map<string, number>();
   /** The same per listener ("" for a connection counted without one). */
   private readonly perListener = new Map<string, Map<string, number>>();
+  /** Addresses as numbers, for blocks (inBlock); null for a string that is not an address. */
+  private readonly bits = new Map<string, AddressBits | null>();
 
   // Answered at once: a promise here was one more wait for every connection.
   open(ip: string, listener = ''): number {
@@ -57,11 +58,18 @@ export class LocalConnections implements ConnectionCounter {
     const block = blockOf(ip, mask);
     const counts = listener === undefined ? this.perIp : this.perListener.get(listener);
     if (!block || !counts) return 0;
+    const inside = bitsInBlock(block);
+    // Each address is parsed once, at the first query that meets it, not on every query (address-block.ts); the
+    // addresses of connections long closed go when the cache outgrows the open ones.
+    if (this.bits.size > 2 * this.perIp.size + 1024) this.bits.clear();
     let n = 0;
     for (const [from, k] of counts) {
-      if (!ipaddr().isValid(from)) continue;
-      const addr = ipaddr().process(from);
-      if (addr.kind() === block[0].kind() && addr.match(block)) n += k;
+      let bits = this.bits.get(from);
+      if (bits === undefined) {
+        const normalized = normalizedAddress(from);
+        this.bits.set(from, (bits = normalized === null ? null : (addressBits(normalized) ?? null)));
+      }
+      if (bits !== null && inside(bits)) n += k;
     }
     return n;
   }

@@ -3,6 +3,8 @@
  * (src/store/connections.ts inBlock, src/store/cluster-connections.ts):
  * what audit_connections_on_listener and _on_service read.
  */
+import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { ClusterConnections, ConnectionTally } from '../../src/store/cluster-connections.js';
 import { LocalConnections } from '../../src/store/connections.js';
@@ -27,6 +29,46 @@ describe('connections in a block', () => {
     c.close('192.0.2.1', B);
     expect([c.inBlock('192.0.2.1', 32), c.inBlock('192.0.2.1', 32, B), c.current('192.0.2.1')]).toEqual([1, 0, 1]);
     expect(c.inBlock('not an address', 24)).toBe(0);
+  });
+
+  it('counts as ipaddr.js matching every open address would, over any opens and closes', () => {
+    const addresses = ['192.0.2.1', '192.0.2.77', '::ffff:192.0.2.9', '10.0.0.1', '2001:db8::1', '2001:db8:1::2', 'fe80::1', 'junk'];
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ ip: fc.constantFrom(...addresses), open: fc.boolean(), listener: fc.constantFrom(A, B), ask: fc.option(fc.tuple(fc.constantFrom(...addresses), fc.integer({ min: 0, max: 128 }), fc.option(fc.constantFrom(A, B)))) })),
+        (steps) => {
+          const c = new LocalConnections();
+          const open: Array<{ ip: string; listener: string }> = [];
+          for (const s of steps) {
+            if (s.open) {
+              c.open(s.ip, s.listener);
+              open.push(s);
+            } else {
+              const at = open.findIndex((o) => o.ip === s.ip && o.listener === s.listener);
+              if (at >= 0) {
+                c.close(s.ip, s.listener);
+                open.splice(at, 1);
+              }
+            }
+            if (!s.ask) continue;
+            const [ip, mask, listener] = s.ask;
+            let want = 0;
+            if (ipaddr.isValid(ip)) {
+              const q = ipaddr.process(ip);
+              const bits = Math.min(mask, q.kind() === 'ipv4' ? 32 : 128);
+              for (const o of open) {
+                if (listener !== null && o.listener !== listener) continue;
+                if (!ipaddr.isValid(o.ip)) continue;
+                const a = ipaddr.process(o.ip);
+                if (a.kind() === q.kind() && a.match(q, bits)) want++;
+              }
+            }
+            expect(c.inBlock(ip, mask, listener ?? undefined)).toBe(want);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it("a cluster's primary counts every worker's connections in a block, and forgets a dead worker's", async () => {
