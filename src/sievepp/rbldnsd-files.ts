@@ -19,9 +19,10 @@
  */
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { TextDecoder } from 'node:util';
+import type { TextDecoder } from 'node:util';
 import { nextSlice, type SliceClock, sliceOver } from '../next-turn.js';
 import type { Datasource, Row } from './datasource.js';
+import { chunkText, readAsText } from './file-text.js';
 import { DATASET_TYPES, type DatasetType, RbldnsdReader } from './rbldnsd.js';
 
 const SLICE_MS = 2;
@@ -76,13 +77,7 @@ export class RbldnsdFiles implements Datasource {
   private async readRows(file: string, want: 'a' | 'txt', type: DatasetType | undefined): Promise<Row[]> {
     const fh = await open(file, 'r');
     try {
-      try {
-        // ignoreBOM: a byte order mark stays text, as Buffer's UTF-8 reading keeps it.
-        return await this.rowsOf(fh, want, type, new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }));
-      } catch (e) {
-        if (!(e instanceof TypeError)) throw e;
-        return await this.rowsOf(fh, want, type, undefined);
-      }
+      return await readAsText(undefined, (decoder) => this.rowsOf(fh, want, type, decoder));
     } finally {
       await fh.close();
     }
@@ -103,8 +98,7 @@ export class RbldnsdFiles implements Datasource {
       // The read was a turn of the event loop: a new slice.
       clock.since = performance.now();
       position += bytesRead;
-      const chunk = buf.subarray(0, bytesRead);
-      const text = decoder ? decoder.decode(chunk, { stream: bytesRead > 0 }) : chunk.toString('latin1');
+      const text = chunkText(decoder, buf.subarray(0, bytesRead), bytesRead > 0);
       let start = 0;
       for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
         reader.line(partial + text.slice(start, nl));

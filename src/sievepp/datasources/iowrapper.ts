@@ -31,8 +31,9 @@ import { constants as bufferConstants } from 'node:buffer';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TextDecoder } from 'node:util';
+import type { TextDecoder } from 'node:util';
 import type { Datasource, DataVersion, QueryParams, Row } from '../datasource.js';
+import { chunkText, readAsText } from '../file-text.js';
 import { fillNamedParams } from './named-params.js';
 
 /** Octets read (and decoded) in one step: Node's own readFile reads in chunks of this size. */
@@ -117,14 +118,7 @@ export async function readText(file: string, assumeCharset: string | undefined, 
     throw failure(file, e);
   }
   try {
-    if (assumeCharset) return await decodeAll(fh, file, chunkBytes, new TextDecoder(assumeCharset));
-    try {
-      return await decodeAll(fh, file, chunkBytes, new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }));
-    } catch (e) {
-      if (!(e instanceof TypeError)) throw e;
-      // Not UTF-8 somewhere: the whole file is ISO-8859-1, read again from its start.
-      return await decodeAll(fh, file, chunkBytes, undefined);
-    }
+    return await readAsText(assumeCharset, (decoder) => decodeAll(fh, file, chunkBytes, decoder));
   } finally {
     await fh.close();
   }
@@ -150,8 +144,7 @@ async function decodeAll(fh: FileHandle, file: string, chunkBytes: number, decod
     position += bytesRead;
     // A string holds at most MAX_STRING_LENGTH characters, and a character is an octet at least.
     if (text.length + bytesRead > bufferConstants.MAX_STRING_LENGTH) throw new Error(`iowrapper: ${file}: too large to be a value (over ${bufferConstants.MAX_STRING_LENGTH} characters)`);
-    const chunk = buf.subarray(0, bytesRead);
-    text += decoder ? decoder.decode(chunk, { stream: true }) : chunk.toString('latin1');
+    text += chunkText(decoder, buf.subarray(0, bytesRead), true);
   }
   if (decoder) text += decoder.decode();
   return text;
