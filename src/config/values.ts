@@ -7,6 +7,7 @@ import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import type { ConfScalar, ConfValue } from '../../grammars/ecconf.js';
 import type { Position } from '../diagnostics.js';
+import { charsetName } from '../sieve/runtime/charset.js';
 
 export interface ValueProblem {
   message: string;
@@ -91,15 +92,9 @@ export function oneOf<const T extends string>(values: readonly T[]): ValueType<T
 /**
  * A character set name that the WHATWG Encoding Standard knows (Node's
  * TextDecoder, with its full ICU): "iso-8859-1", "iso-2022-jp", "utf-8",
- * "windows-1252"...
+ * "windows-1252"... (iso-8859-1 is read as windows-1252, src/sieve/runtime/charset.ts).
  */
-export const charset = scalarType('charset', 'a character set name such as iso-8859-1 or iso-2022-jp', (s) => {
-  try {
-    return new TextDecoder(s.text).encoding;
-  } catch {
-    return undefined;
-  }
-});
+export const charset = scalarType('charset', 'a character set name such as iso-8859-1 or iso-2022-jp', (s) => charsetName(s.text));
 
 /** A file permission mode as chmod writes it, in octal digits (`775`, `0640`): Momentum's maildir `dirmode` and `filemode`. */
 export const octalMode = scalarType('octal mode', 'a permission mode in octal, such as 750', (s) => (/^0?[0-7]{3}$/.test(s.text) ? Number.parseInt(s.text, 8) : undefined));

@@ -8,7 +8,7 @@
  *
  * mailsplit (the splitter mailparser is built on) finds the parts and
  * rewrites them: each chosen part is decoded from its transfer encoding
- * and its charset (TextDecoder, as the body tests read it), the text appended, and
+ * and its charset (src/sieve/runtime/charset.ts, as the body tests read it), the text appended, and
  * the part written back as UTF-8 in quoted-printable (base64 parts stay
  * base64), its charset parameter set to match (RFC 2045 6.7, RFC 2046
  * 4.1.2). A format=flowed part loses the parameter with its line
@@ -19,6 +19,7 @@
 import { createRequire } from 'node:module';
 import { Transform } from 'node:stream';
 import type { MimeNode, RewriterNode } from '@zone-eu/mailsplit/lib/types.js';
+import { charsetDecoder } from '../sieve/runtime/charset.js';
 
 export interface Disclaimer {
   html?: string;
@@ -50,7 +51,7 @@ function textsFor(list: readonly Disclaimer[]): { html: string[]; plain: string[
 function textOf(bytes: Buffer, charset: string): string {
   const c = charset.toLowerCase();
   try {
-    return new TextDecoder(c === 'us-ascii' ? 'utf-8' : c).decode(bytes);
+    return charsetDecoder(c === 'us-ascii' ? 'utf-8' : c).decode(bytes, false);
   } catch {
     return bytes.toString('utf8');
   }

@@ -19,10 +19,9 @@
  */
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { TextDecoder } from 'node:util';
 import { nextSlice, type SliceClock, sliceOver } from '../next-turn.js';
 import type { Datasource, Row } from './datasource.js';
-import { chunkText, readAsText } from './file-text.js';
+import { type CharsetDecoder, chunkText, readAsText } from './file-text.js';
 import { DATASET_TYPES, type DatasetType, RbldnsdReader } from './rbldnsd.js';
 
 const SLICE_MS = 2;
@@ -84,7 +83,7 @@ export class RbldnsdFiles implements Datasource {
   }
 
   /** The rows of the file from its start, its text decoded by `decoder` (none: ISO-8859-1). */
-  private async rowsOf(fh: FileHandle, want: 'a' | 'txt', type: DatasetType | undefined, decoder: TextDecoder | undefined): Promise<Row[]> {
+  private async rowsOf(fh: FileHandle, want: 'a' | 'txt', type: DatasetType | undefined, decoder: CharsetDecoder | undefined): Promise<Row[]> {
     const rows: Row[] = [];
     const reader = new RbldnsdReader(want, (cidr, str, excluded) => rows.push(excluded ? { cidr, str, excluded: 'true' } : { cidr, str }), type);
     const buf = Buffer.allocUnsafe(this.chunkBytes);

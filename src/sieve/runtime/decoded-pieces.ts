@@ -9,14 +9,14 @@
  *   - quoted-printable: a `=` or `=\r` that may start a soft line break,
  *     then a `=` or `=X` that may start an escape (decodeQuotedPrintable
  *     removes the soft line breaks first, then decodes);
- *   - the charset: TextDecoder's stream mode keeps a character cut
- *     between two pieces (a charset of one octet a character needs none).
+ *   - the charset: its decoder (charset.ts) keeps a character cut
+ *     between two pieces.
  * The pieces' text equals decodedBody's, byte order mark rules included
  * (TextDecoder drops one; an unknown charset is read as UTF-8 by
  * Buffer.toString, which keeps it).
  */
 import { StringDecoder } from 'node:string_decoder';
-import { TextDecoder } from 'node:util';
+import { type CharsetDecoder, charsetDecoder } from './charset.js';
 import { identityEncoding, quotedPrintableOctets, SOFT_BREAK, transferEncoding } from './mime-decode.js';
 import { type MimePart } from './mime.js';
 
@@ -80,24 +80,21 @@ function openEscape(text: string): number {
   return 0;
 }
 
-/** The WHATWG Encoding Standard's charsets whose characters take several octets (a character may be cut between two pieces). */
-const MULTI_OCTET = new Set(['utf-8', 'utf-16le', 'utf-16be', 'gbk', 'gb18030', 'big5', 'euc-jp', 'iso-2022-jp', 'shift_jis', 'euc-kr']);
-
 async function* decodeCharset(octets: AsyncIterable<Buffer>, charset: string): AsyncGenerator<string> {
-  let decoder: TextDecoder | undefined;
+  let decoder: CharsetDecoder | undefined;
   try {
-    decoder = new TextDecoder(charset);
+    // As decodedBody reads the whole part (charset.ts: the same text whole or in pieces).
+    decoder = charsetDecoder(charset);
   } catch {
     // An unknown charset: decodedBody reads the octets as UTF-8 (Buffer.toString, which keeps a byte order mark).
   }
   const utf8 = decoder ? undefined : new StringDecoder('utf8');
-  // A single-octet charset keeps nothing between pieces, and Node decodes windows-1252 (the WHATWG name of
-  // iso-8859-1 and latin1 too) without stream mode as Latin-1, with it by the WHATWG table: decodedBody decodes without.
-  const stream = decoder !== undefined && MULTI_OCTET.has(decoder.encoding);
   for await (const chunk of octets) {
-    const text = decoder ? decoder.decode(chunk, { stream }) : utf8!.write(chunk);
+    const text = decoder ? decoder.decode(chunk, true) : utf8!.write(chunk);
     if (text !== '') yield text;
   }
-  const rest = decoder ? decoder.decode() : utf8!.end();
+  const rest = decoder ? decoder.decode(EMPTY, false) : utf8!.end();
   if (rest !== '') yield rest;
 }
+
+const EMPTY = new Uint8Array(0);

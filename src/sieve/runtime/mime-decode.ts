@@ -3,6 +3,7 @@
  * undone, quoted-printable (RFC 2045 6.7) included, and the charset, for
  * the body test (RFC 5173) and extracttext (RFC 5703 7).
  */
+import { charsetDecoder } from './charset.js';
 import { header, type MimePart } from './mime.js';
 
 /**
@@ -106,7 +107,7 @@ export function decodedBody(part: MimePart, budget?: { charge(units: number): vo
   if (bytes === null) return null;
   budget?.charge(bytes.length);
   try {
-    return new TextDecoder(charset === 'us-ascii' ? 'utf-8' : charset).decode(bytes);
+    return charsetDecoder(charset === 'us-ascii' ? 'utf-8' : charset).decode(bytes, false);
   } catch {
     return bytes.toString('utf8');
   }

@@ -16,15 +16,14 @@
  * values are read as the csv: driver reads a file (assume_charset, else
  * UTF-8 when valid, else ISO-8859-1, which Momentum assumes).
  */
-import { isUtf8 } from 'node:buffer';
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
-import { TextDecoder } from 'node:util';
+import { assumedDecoder, type CharsetDecoder, wholeText } from '../file-text.js';
 import type { Datasource, QueryParams, Row } from '../datasource.js';
 import { fillNamedParams } from './named-params.js';
 
 export class CdbDatasource implements Datasource {
-  private readonly assumed: TextDecoder | undefined;
+  private readonly assumed: CharsetDecoder | undefined;
 
   constructor(
     /** The configuration file's directory: relative files are read from there. */
@@ -33,7 +32,7 @@ export class CdbDatasource implements Datasource {
     private readonly file: string | undefined,
     options: { assumeCharset?: string } = {},
   ) {
-    this.assumed = options.assumeCharset ? new TextDecoder(options.assumeCharset) : undefined;
+    this.assumed = assumedDecoder(options.assumeCharset);
   }
 
   /** A look-up changes nothing: its results may be cached. */
@@ -49,7 +48,7 @@ export class CdbDatasource implements Datasource {
     const named = Array.isArray(params) ? {} : (params as Record<string, string>);
     const key = fillNamedParams(q < 0 ? query : query.slice(q + 1), named);
     const values = await lookUp(path.resolve(this.baseDir, file), Buffer.from(key, 'utf8'), limit !== undefined && limit >= 0 ? limit : Infinity);
-    return values.map((v) => ({ value: this.assumed ? this.assumed.decode(v) : isUtf8(v) ? v.toString('utf8') : v.toString('latin1') }));
+    return values.map((v) => ({ value: wholeText(v, this.assumed) }));
   }
 }
 

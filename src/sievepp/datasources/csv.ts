@@ -21,8 +21,7 @@
  * result cache (CachedDatasource): a query repeated within cache_life on the
  * same version of the file (versionOf) gets the rows already made.
  */
-import { isUtf8 } from 'node:buffer';
-import { TextDecoder } from 'node:util';
+import { assumedDecoder, type CharsetDecoder, wholeText } from '../file-text.js';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Datasource, DataVersion, QueryParams, Row } from '../datasource.js';
@@ -72,7 +71,7 @@ export class CsvDatasource implements Datasource {
   private readonly files = new Map<string, Loaded>();
   private readonly sliceMs: number;
   /** The configured charset's decoder, if any. */
-  private readonly assumed: TextDecoder | undefined;
+  private readonly assumed: CharsetDecoder | undefined;
   /** Parses under way, file versions parsed, and sets of rows made (a query's, or every record's), since the datasource was made. */
   readonly stats = { parsing: 0, parsed: 0, rowsMade: 0 };
 
@@ -84,7 +83,7 @@ export class CsvDatasource implements Datasource {
     options: CsvOptions = {},
   ) {
     this.sliceMs = options.sliceMs ?? CSV_SLICE_MS;
-    this.assumed = options.assumeCharset ? new TextDecoder(options.assumeCharset) : undefined;
+    this.assumed = assumedDecoder(options.assumeCharset);
   }
 
   /** The file a query names (absolute) and the columns it reads. */
@@ -152,7 +151,7 @@ export class CsvDatasource implements Datasource {
   /** A version's records, read in slices; one parse however many queries wait for it. */
   private async parse(file: string): Promise<string[][]> {
     const bytes = await readFile(file);
-    const text = this.assumed ? this.assumed.decode(bytes) : isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1');
+    const text = wholeText(bytes, this.assumed);
     const reader = new CsvReader(text);
     this.stats.parsing++;
     try {

@@ -31,9 +31,8 @@ import { constants as bufferConstants } from 'node:buffer';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TextDecoder } from 'node:util';
 import type { Datasource, DataVersion, QueryParams, Row } from '../datasource.js';
-import { chunkText, readAsText } from '../file-text.js';
+import { type CharsetDecoder, chunkText, readAsText } from '../file-text.js';
 import { fillNamedParams } from './named-params.js';
 
 /** Octets read (and decoded) in one step: Node's own readFile reads in chunks of this size. */
@@ -129,7 +128,7 @@ export async function readText(file: string, assumeCharset: string | undefined, 
  * none: ISO-8859-1, one character an octet). The pieces are joined with
  * `+=`, which V8 keeps as a rope: no copy of the whole text in one step.
  */
-async function decodeAll(fh: FileHandle, file: string, chunkBytes: number, decoder: TextDecoder | undefined): Promise<string> {
+async function decodeAll(fh: FileHandle, file: string, chunkBytes: number, decoder: CharsetDecoder | undefined): Promise<string> {
   const buf = Buffer.allocUnsafe(chunkBytes);
   let text = '';
   let position = 0;
@@ -146,6 +145,6 @@ async function decodeAll(fh: FileHandle, file: string, chunkBytes: number, decod
     if (text.length + bytesRead > bufferConstants.MAX_STRING_LENGTH) throw new Error(`iowrapper: ${file}: too large to be a value (over ${bufferConstants.MAX_STRING_LENGTH} characters)`);
     text += chunkText(decoder, buf.subarray(0, bytesRead), true);
   }
-  if (decoder) text += decoder.decode();
+  if (decoder) text += decoder.decode(new Uint8Array(0), false);
   return text;
 }
