@@ -6,7 +6,7 @@
  * ldap.conf reader on its own, property tests included.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,10 +70,10 @@ describe('ldap.conf(5), as the ldaps: driver reads it', () => {
     const system = join(dir(), 'system.conf');
     const mine = join(dir(), 'mine.conf');
     writeFileSync(system, 'TLS_CACERT /system/ca.pem\nTLS_REQCERT never\n');
-    writeFileSync(mine, 'TLS_REQCERT allow\n');
+    writeFileSync(mine, 'TLS_REQCERT allow\nTLS_CACERTDIR /mine/certs\n');
     expect(await ldapTlsSettings({}, system)).toEqual({ caFile: '/system/ca.pem', reqcert: 'never', reqcertFrom: system });
-    expect(await ldapTlsSettings({ LDAPCONF: mine }, system)).toEqual({ caFile: '/system/ca.pem', reqcert: 'allow', reqcertFrom: mine });
-    expect(await ldapTlsSettings({ LDAPCONF: mine, LDAPTLS_CACERT: '/env/ca.pem', LDAPTLS_REQCERT: 'Demand' }, system)).toMatchObject({ caFile: '/env/ca.pem', reqcert: 'demand' });
+    expect(await ldapTlsSettings({ LDAPCONF: mine }, system)).toEqual({ caFile: '/system/ca.pem', caDir: '/mine/certs', reqcert: 'allow', reqcertFrom: mine });
+    expect(await ldapTlsSettings({ LDAPCONF: mine, LDAPTLS_CACERT: '/env/ca.pem', LDAPTLS_CACERTDIR: '/env/certs', LDAPTLS_REQCERT: 'Demand' }, system)).toMatchObject({ caFile: '/env/ca.pem', caDir: '/env/certs', reqcert: 'demand' });
     expect(await ldapTlsSettings({ LDAPNOINIT: '1', LDAPCONF: mine }, system)).toEqual({ reqcert: 'demand', reqcertFrom: 'the default' });
     // A missing system file is passed over, as libldap does; a file LDAPCONF names was meant to be read.
     expect(await ldapTlsSettings({}, join(dir(), 'none.conf'))).toEqual({ reqcert: 'demand', reqcertFrom: 'the default' });
@@ -147,6 +147,28 @@ describe.skipIf(NO_SLAPD || NO_OPENSSL)('the ldaps: datasource against slapd ove
       expect(await byVariable.query('ldap:///?mail??(uid=bob)', {})).toEqual([{ mail: 'bob@here.test' }]);
     } finally {
       byVariable.close();
+    }
+  });
+
+  it('TLS_CACERTDIR trusts the certificates of the files in it, with TLS_CACERT\'s; one that cannot be read fails the query with its name', async () => {
+    const certs = join(dir(), 'certs');
+    mkdirSync(join(certs, 'sub'), { recursive: true });
+    writeFileSync(join(certs, 'README'), 'not a certificate\n');
+    copyFileSync(slapd.certificate!, join(certs, 'slapd.pem'));
+    const strangers = join(dir(), 'strangers');
+    mkdirSync(strangers);
+    copyFileSync(stranger(), join(strangers, 'stranger.pem'));
+    const inDir = directory(`TLS_CACERTDIR ${certs}\n`);
+    const withFile = directory(`TLS_CACERT ${stranger()}\nTLS_CACERTDIR ${certs}\n`);
+    const fileWithDir = directory(`TLS_CACERT ${slapd.certificate}\nTLS_CACERTDIR ${strangers}\n`);
+    const others = directory(`TLS_CACERTDIR ${strangers}\n`);
+    const missing = directory(`TLS_CACERTDIR ${join(dir(), 'no-such-dir')}\n`);
+    try {
+      for (const ds of [inDir, withFile, fileWithDir]) expect(await ds.query('ldap:///?mail??(uid=bob)', {})).toEqual([{ mail: 'bob@here.test' }]);
+      await expect(others.query('ldap:///?mail??(uid=bob)', {})).rejects.toThrow(/the server's certificate is not trusted/);
+      await expect(missing.query('ldap:///?mail??(uid=bob)', {})).rejects.toThrow(/^LDAP 127\.0\.0\.1:\d+: cannot read TLS_CACERTDIR .*no-such-dir: ENOENT/);
+    } finally {
+      for (const ds of [inDir, withFile, fileWithDir, others, missing]) ds.close();
     }
   });
 

@@ -11,19 +11,26 @@
  * setting over an earlier one (ldap.conf(5), "FILES" and "ENVIRONMENT
  * VARIABLES"): the system's /etc/ldap/ldap.conf (Debian's; Momentum's own
  * is /opt/msys/3rdParty/etc/openldap/ldap.conf), the file `LDAPCONF`
- * names, then the variables `LDAPTLS_CACERT` and `LDAPTLS_REQCERT`;
+ * names, then the variables `LDAPTLS_CACERT`, `LDAPTLS_CACERTDIR` and
+ * `LDAPTLS_REQCERT`;
  * `LDAPNOINIT` set reads none of them. The user files (ldaprc in the home
  * and working directories) are not read: a server's settings do not
  * depend on the directory it was started in.
  *
  * `TLS_CACERT` names a PEM file of the certificates to trust, in place of
- * the usual ones (Node's, Mozilla's list), as in libldap; without it the
- * usual ones are trusted. `TLS_REQCERT` is `demand` (or `hard`, the same)
+ * the usual ones (Node's, Mozilla's list), as in libldap; `TLS_CACERTDIR`
+ * a directory of such files, trusted with TLS_CACERT's (ldap.conf(5): "The
+ * TLS_CACERT is always used before TLS_CACERTDIR"; an OpenSSL libldap, as
+ * Momentum's is, finds the files there by their hashed names, the links
+ * c_rehash(1) makes, and every file that holds a PEM certificate is read
+ * here, which finds the same ones); without either the usual ones are
+ * trusted. `TLS_REQCERT` is `demand` (or `hard`, the same)
  * by default: a certificate that is not trusted, or not for the server's
  * name or address, fails the query; `try` does the same, since a server
  * over TLS always presents one; `allow` and `never` accept any.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 
 /** Debian's libldap reads this file (its sysconfdir's ldap.conf). */
@@ -49,9 +56,10 @@ export function parseLdapConf(text: string): Map<string, string> {
   return options;
 }
 
-/** The TLS settings in force: the CA file to trust (undefined: the usual ones) and TLS_REQCERT, with where each was read. */
+/** The TLS settings in force: the CA file and directory to trust (neither: the usual ones) and TLS_REQCERT, with where it was read. */
 export interface LdapTlsSettings {
   caFile?: string;
+  caDir?: string;
   reqcert: string;
   /** Where TLS_REQCERT was set, for its error ("the default" when it was not). */
   reqcertFrom: string;
@@ -64,6 +72,8 @@ export async function ldapTlsSettings(env: Readonly<Record<string, string | unde
   const take = (options: Map<string, string>, from: string) => {
     const ca = options.get('TLS_CACERT');
     if (ca !== undefined) settings.caFile = ca;
+    const caDir = options.get('TLS_CACERTDIR');
+    if (caDir !== undefined) settings.caDir = caDir;
     const req = options.get('TLS_REQCERT');
     if (req !== undefined) Object.assign(settings, { reqcert: req.toLowerCase(), reqcertFrom: from });
   };
@@ -79,21 +89,38 @@ export async function ldapTlsSettings(env: Readonly<Record<string, string | unde
     }
     take(parseLdapConf(text), file);
   }
-  take(new Map(Object.entries({ TLS_CACERT: env.LDAPTLS_CACERT, TLS_REQCERT: env.LDAPTLS_REQCERT }).filter((e): e is [string, string] => !!e[1])), 'LDAPTLS_REQCERT');
+  take(new Map(Object.entries({ TLS_CACERT: env.LDAPTLS_CACERT, TLS_CACERTDIR: env.LDAPTLS_CACERTDIR, TLS_REQCERT: env.LDAPTLS_REQCERT }).filter((e): e is [string, string] => !!e[1])), 'LDAPTLS_REQCERT');
   if (!REQCERT.has(settings.reqcert)) throw new Error(`TLS_REQCERT (${settings.reqcertFrom}) is never, allow, try, demand or hard, not ${settings.reqcert}`);
   return settings;
 }
 
-/** Node's TLS options for the settings: the CA file's certificates, and whether a certificate that fails verification fails the connection. */
+/** Node's TLS options for the settings: the CA file's and directory's certificates, and whether a certificate that fails verification fails the connection. */
 export async function tlsOptionsOf(settings: LdapTlsSettings): Promise<ConnectionOptions> {
   const verify = settings.reqcert !== 'never' && settings.reqcert !== 'allow';
-  if (settings.caFile === undefined) return { rejectUnauthorized: verify };
-  let ca: string;
-  try {
-    ca = await readFile(settings.caFile, 'utf8');
-  } catch (e) {
-    // conf-ldaps.md: "the CA certificate bundle needs to be readable ... If it isn't, then it will cause ... authentication to fail".
-    throw new Error(`cannot read TLS_CACERT ${settings.caFile}: ${(e as Error).message}`);
+  if (settings.caFile === undefined && settings.caDir === undefined) return { rejectUnauthorized: verify };
+  const ca: string[] = [];
+  if (settings.caFile !== undefined) {
+    try {
+      ca.push(await readFile(settings.caFile, 'utf8'));
+    } catch (e) {
+      // conf-ldaps.md: "the CA certificate bundle needs to be readable ... If it isn't, then it will cause ... authentication to fail".
+      throw new Error(`cannot read TLS_CACERT ${settings.caFile}: ${(e as Error).message}`);
+    }
   }
+  if (settings.caDir !== undefined) ca.push(...(await certificatesIn(settings.caDir)));
   return { ca, rejectUnauthorized: verify };
+}
+
+const PEM_CERTIFICATE = '-----BEGIN CERTIFICATE-----';
+
+/** The text of every file in `dir` that holds a PEM certificate; other files (a CRL, a README, a subdirectory) are passed over. */
+async function certificatesIn(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    throw new Error(`cannot read TLS_CACERTDIR ${dir}: ${(e as Error).message}`);
+  }
+  const texts = await Promise.all(names.sort().map((n) => readFile(join(dir, n), 'utf8').catch(() => '')));
+  return texts.filter((t) => t.includes(PEM_CERTIFICATE));
 }
