@@ -18,8 +18,10 @@
  */
 import { createRequire } from 'node:module';
 import { Transform } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { MimeNode, RewriterNode } from '@zone-eu/mailsplit/lib/types.js';
 import { charsetDecoder } from '../sieve/runtime/charset.js';
+import { inTurns } from './in-turns.js';
 
 export interface Disclaimer {
   html?: string;
@@ -47,13 +49,20 @@ function textsFor(list: readonly Disclaimer[]): { html: string[]; plain: string[
   return { html, plain };
 }
 
-/** A part's octets as text in its charset; an unknown charset is read as UTF-8, as the body tests read it (src/sieve/runtime/mime-decode.ts). */
-function textOf(bytes: Buffer, charset: string): string {
+/**
+ * A part's octets as text in its charset, a piece at a time as they are
+ * decoded from their transfer encoding (`more`: pieces follow); an unknown
+ * charset is read as UTF-8, as the body tests read it
+ * (src/sieve/runtime/mime-decode.ts).
+ */
+function textDecoder(charset: string): (piece: Buffer, more: boolean) => string {
   const c = charset.toLowerCase();
   try {
-    return charsetDecoder(c === 'us-ascii' ? 'utf-8' : c).decode(bytes, false);
+    const d = charsetDecoder(c === 'us-ascii' ? 'utf-8' : c);
+    return (piece, more) => d.decode(piece, more);
   } catch {
-    return bytes.toString('utf8');
+    const utf8 = new StringDecoder('utf8');
+    return (piece, more) => utf8.write(piece) + (more ? '' : utf8.end());
   }
 }
 
@@ -95,14 +104,16 @@ export async function addDisclaimers(message: Buffer, list: readonly Disclaimer[
   rewriter.on('node', ({ node, decoder, encoder }) => {
     const kind = kindOf(node)!;
     rewritten.add(node);
-    const pieces: Buffer[] = [];
-    decoder.on('data', (chunk: Buffer) => pieces.push(chunk));
+    const decode = textDecoder(node.charset || 'us-ascii');
+    let decoded = '';
+    decoder.on('data', (chunk: Buffer) => (decoded += decode(chunk, true)));
     decoder.on('end', () => {
-      const decoded = textOf(Buffer.concat(pieces), node.charset || 'us-ascii');
+      decoded += decode(Buffer.alloc(0), false);
       touched++;
       node.setCharset('utf-8');
       settleHeaders(node);
-      encoder.end(Buffer.from(withDisclaimer(decoded, kind, kind === 'html' ? texts.html : texts.plain), 'utf8'));
+      // Encoded a piece a turn, as the message is split (in-turns.ts): a 10 MB part encoded in one write held every session.
+      inTurns(Buffer.from(withDisclaimer(decoded, kind, kind === 'html' ? texts.html : texts.plain), 'utf8')).pipe(encoder);
     });
   });
   const out: Buffer[] = [];
@@ -133,7 +144,7 @@ export async function addDisclaimers(message: Buffer, list: readonly Disclaimer[
     },
   });
   splitter.pipe(rewriter).pipe(lineEnds).pipe(joiner);
-  splitter.end(message);
+  inTurns(message).pipe(splitter);
   const result = await done;
   return touched ? result : message;
 }

@@ -16,14 +16,14 @@
  * and node:crypto are not for a server, or a `check`, that never signs.
  * Required, not imported, for the reason src/auth/checks.ts gives.
  *
- * The message goes to mailauth a piece an event-loop turn (inTurns):
+ * The message goes to mailauth a piece an event-loop turn (in-turns.ts):
  * handed a Buffer, mailauth writes its next 64 KiB to the signer when the
  * last has drained, a microtask later, so a whole message was hashed in one
  * turn with every other session waiting (0.4 s for 10 MB on this project's
  * test machine).
  */
-import { Readable } from 'node:stream';
 import { mailauthModule as mailauth } from '../auth/checks.js';
+import { inTurns } from './in-turns.js';
 import type { DkimRequest } from '../sievepp/functions/dkim-params.js';
 
 /** A body length limit: l= states the whole canonical body (RFC 6376 3.5), which is what Momentum's body_length_limit writes. */
@@ -56,21 +56,4 @@ export async function signMessage(message: Buffer, requests: readonly DkimReques
     out = Buffer.concat([Buffer.from(signed.signatures, 'latin1'), out]);
   }
   return out;
-}
-
-/** Octets a turn: a few milliseconds of canonicalisation and hashing (docs/server.md, "Messages on disk"). */
-const PIECE = 64 * 1024;
-
-/** `bytes` as a stream of PIECE-octet pieces, each given in an event-loop turn of its own (setImmediate), so that other sessions run between them. */
-export function inTurns(bytes: Buffer): Readable {
-  let at = 0;
-  return new Readable({
-    read() {
-      setImmediate(() => {
-        const end = Math.min(at + PIECE, bytes.length);
-        this.push(end > at ? bytes.subarray(at, end) : null);
-        at = end;
-      });
-    },
-  });
 }

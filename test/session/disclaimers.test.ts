@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import { Duplex, Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finishMessage } from '../../src/session/delivery-plan.js';
@@ -71,6 +71,30 @@ describe('adding disclaimers', () => {
     expect(out.toString('latin1')).not.toMatch(/[^\r]\n/);
     // The top-level header is untouched: the message was MIME already.
     expect(out.toString('latin1')).toMatch(/^From: a@b\.test\r\nMIME-Version: 1\.0\r\nContent-Type: multipart\/mixed; boundary="m"\r\n\r\n--m\r\n/);
+  });
+
+  it('hands a large message to the splitter, and its text to the encoder, in pieces: no stream is written the message whole', async () => {
+    // Written whole, a 10 MB part was split and quoted-printable encoded in one event-loop turn of a quarter second
+    // (docs/server.md, "Messages on disk"); the largest write any stream is given tells it without a clock.
+    const lines = 'Caf=C3=A9 au lait, =E2=82=AC 3, en terrasse, tout le jour.\r\n'.repeat(80_000);
+    const message = Buffer.from(`From: a@b.test\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${lines}`);
+    let largest = 0;
+    const originals = [Writable.prototype, Duplex.prototype].map((proto) => [proto, proto.write] as const);
+    for (const [proto, write] of originals) {
+      proto.write = function (this: Writable, chunk: unknown, ...rest: never[]) {
+        if (Buffer.isBuffer(chunk) || typeof chunk === 'string') largest = Math.max(largest, chunk.length);
+        return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+      } as typeof proto.write;
+    }
+    let out: Buffer;
+    try {
+      out = await addDisclaimers(message, [{ plain: 'Scanned.' }]);
+    } finally {
+      for (const [proto, write] of originals) proto.write = write;
+    }
+    expect(message.length).toBeGreaterThan(4_000_000);
+    expect(largest).toBeLessThanOrEqual(256 * 1024);
+    expect(await texts(out)).toEqual([{ type: 'text/plain', text: `${'Café au lait, € 3, en terrasse, tout le jour.\r\n'.repeat(80_000)}Scanned.\r\n` }]);
   });
 
   it('leaves a message with no part of the kind as it was', async () => {
