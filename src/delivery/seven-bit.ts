@@ -23,6 +23,7 @@ import { isAscii } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import type { MimeNode } from '@zone-eu/mailsplit/lib/types.js';
+import { inTurns } from '../in-turns.js';
 
 type Headers = Exclude<MimeNode['headers'], false>;
 
@@ -31,8 +32,7 @@ interface Mailsplit {
   Joiner: new () => Transform;
 }
 interface Libqp {
-  encode(octets: Buffer): string;
-  wrap(text: string, lineLength: number): string;
+  Encoder: new (options: { lineLength: number }) => Transform;
 }
 
 const load = createRequire(import.meta.url);
@@ -51,7 +51,8 @@ export function hasEightBit(octets: Buffer): boolean {
 /** The message, its bodies in 7 bits (see above); an error in the message's structure comes out as the stream's error. */
 export function sevenBit(message: Buffer | Readable): Readable {
   const { mailsplit } = loaded();
-  const source = Buffer.isBuffer(message) ? Readable.from([message]) : message;
+  // A message in memory is split a piece an event-loop turn, as a part is encoded (src/in-turns.ts).
+  const source = Buffer.isBuffer(message) ? inTurns(message) : message;
   const joiner = new mailsplit.Joiner();
   pipeline(source, new mailsplit.Splitter(), new SevenBitParts(), joiner, () => undefined);
   return joiner;
@@ -136,8 +137,16 @@ class SevenBitParts extends Transform {
     if (node.root && !headers.hasHeader('MIME-Version')) headers.add('MIME-Version', '1.0', headers.getList().length);
     setEncoding(node, 'quoted-printable');
     this.push(node);
-    this.push({ node, type: 'body', value: Buffer.from(libqp.wrap(libqp.encode(Buffer.concat(chunks)), QP_LINE), 'latin1') });
-    return undefined;
+    // Encoded a piece an event-loop turn (src/in-turns.ts): a 10 MB part encoded at once held every session.
+    // libqp's encoder writes the same text however its input is cut.
+    const encoder = new libqp.Encoder({ lineLength: QP_LINE });
+    encoder.on('data', (value: Buffer) => this.push({ node, type: 'body', value }));
+    const encoded = new Promise<void>((resolve, reject) => {
+      encoder.once('end', resolve);
+      encoder.once('error', reject);
+    });
+    inTurns(Buffer.concat(chunks)).pipe(encoder);
+    return encoded;
   }
 }
 

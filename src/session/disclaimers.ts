@@ -21,7 +21,7 @@ import { Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { MimeNode, RewriterNode } from '@zone-eu/mailsplit/lib/types.js';
 import { charsetDecoder } from '../sieve/runtime/charset.js';
-import { inTurns } from './in-turns.js';
+import { inTurns } from '../in-turns.js';
 
 export interface Disclaimer {
   html?: string;

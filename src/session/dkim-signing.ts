@@ -23,7 +23,7 @@
  * test machine).
  */
 import { mailauthModule as mailauth } from '../auth/checks.js';
-import { inTurns } from './in-turns.js';
+import { inTurns } from '../in-turns.js';
 import type { DkimRequest } from '../sievepp/functions/dkim-params.js';
 
 /** A body length limit: l= states the whole canonical body (RFC 6376 3.5), which is what Momentum's body_length_limit writes. */

@@ -4,7 +4,7 @@
  * decoded, and everything else is left as it was.
  */
 import { createRequire } from 'node:module';
-import type { Transform } from 'node:stream';
+import { Duplex, type Transform, Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hasEightBit, sevenBitOctets } from '../../src/delivery/seven-bit.js';
@@ -40,6 +40,7 @@ async function parts(octets: Buffer): Promise<Array<{ type: string | false; body
 }
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
+const libqp = createRequire(import.meta.url)('libqp') as { encode(b: Buffer): string; wrap(s: string, n: number): string };
 
 describe('a message in 7 bits', () => {
   it('an 8bit Latin-1 body goes quoted-printable, the same octets once decoded', async () => {
@@ -75,6 +76,31 @@ describe('a message in 7 bits', () => {
     // The attached message is MIME now too (RFC 2045 4).
     expect(out).toContain('\r\n\r\nFrom: b@c.test\r\nSubject: inner\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\nMIME-Version: 1.0\r\n\r\nna=EFve');
     expect(await parts(latin1(out))).toEqual(await parts(message));
+  });
+
+  it('a large 8-bit part is encoded a piece at a time, into the text libqp makes of it whole, lines of 76 characters at most', async () => {
+    // Encoded at once, a 10 MB part held every session (src/in-turns.ts); the largest write a stream is given tells it without a clock.
+    const text = latin1('Caf\xe9 cr\xe8me, cr\xeape \xe0 la ch\xe2taigne   \r\n\t tabs\t\r\n'.repeat(60_000));
+    const message = Buffer.concat([latin1('From: a@b.test\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'), text]);
+    let largest = 0;
+    const originals = [Writable.prototype, Duplex.prototype].map((proto) => [proto, proto.write] as const);
+    for (const [proto, write] of originals) {
+      proto.write = function (this: Writable, chunk: unknown, ...rest: never[]) {
+        if (Buffer.isBuffer(chunk)) largest = Math.max(largest, chunk.length);
+        return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+      } as typeof proto.write;
+    }
+    let out: Buffer;
+    try {
+      out = await sevenBitOctets(message);
+    } finally {
+      for (const [proto, write] of originals) proto.write = write;
+    }
+    const body = out.subarray(out.indexOf('\r\n\r\n') + 4).toString('latin1');
+    expect(body).toBe(libqp.wrap(libqp.encode(text), 76));
+    expect(Math.max(...body.split('\r\n').map((l) => l.length))).toBeLessThanOrEqual(76);
+    expect(message.length).toBeGreaterThan(2_000_000);
+    expect(largest).toBeLessThanOrEqual(256 * 1024);
   });
 
   it('a message in 7 bits already comes out octet for octet', async () => {

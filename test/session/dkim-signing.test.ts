@@ -8,7 +8,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { dkimVerify } from 'mailauth';
 import { describe, expect, it } from 'vitest';
 import { signMessage } from '../../src/session/dkim-signing.js';
-import { inTurns } from '../../src/session/in-turns.js';
+import { inTurns } from '../../src/in-turns.js';
 import { turnCounter } from '../helpers/turn-counter.js';
 
 const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -2,9 +2,11 @@
  * A message in memory handed to a library's stream a piece an event-loop
  * turn, so that other sessions run between the pieces: written whole, or
  * piece after piece on each 'drain' (a microtask later), a stream does all
- * its work in one turn. DKIM signing (dkim-signing.ts) and disclaimers
- * (disclaimers.ts) held every other session for 0.26-0.42 s over a 10 MB
- * message (docs/server.md, "Messages on disk").
+ * its work in one turn. DKIM signing (src/session/dkim-signing.ts),
+ * disclaimers (src/session/disclaimers.ts) and the 7-bit conversion of a
+ * part for a next hop (src/delivery/seven-bit.ts) held every other
+ * session for a tenth to four tenths of a second over a 10 MB message
+ * (docs/server.md, "Messages on disk").
  */
 import { Readable } from 'node:stream';
 
