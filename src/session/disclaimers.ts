@@ -112,7 +112,7 @@ export async function addDisclaimers(message: Buffer, list: readonly Disclaimer[
       touched++;
       node.setCharset('utf-8');
       settleHeaders(node);
-      // Encoded a piece a turn, as the message is split (in-turns.ts): a 10 MB part encoded in one write held every session.
+      // Encoded a piece a turn, as the message is split (src/in-turns.ts): a 10 MB part encoded in one write held every session.
       inTurns(Buffer.from(withDisclaimer(decoded, kind, kind === 'html' ? texts.html : texts.plain), 'utf8')).pipe(encoder);
     });
   });

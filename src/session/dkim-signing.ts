@@ -16,7 +16,7 @@
  * and node:crypto are not for a server, or a `check`, that never signs.
  * Required, not imported, for the reason src/auth/checks.ts gives.
  *
- * The message goes to mailauth a piece an event-loop turn (in-turns.ts):
+ * The message goes to mailauth a piece an event-loop turn (src/in-turns.ts):
  * handed a Buffer, mailauth writes its next 64 KiB to the signer when the
  * last has drained, a microtask later, so a whole message was hashed in one
  * turn with every other session waiting (0.4 s for 10 MB on this project's

@@ -14,7 +14,7 @@ import { productFunctions } from '../../src/policy/functions.js';
 import { CachedDatasource, DEFAULT_CACHE } from '../../src/sievepp/datasource.js';
 import { openDatasource } from '../../src/sievepp/datasources/index.js';
 import { LdapDatasource } from '../../src/sievepp/datasources/ldap.js';
-import { ldapTlsSettings, parseLdapConf } from '../../src/sievepp/datasources/ldap-conf.js';
+import { ldapTlsSettings, parseLdapConf, tlsOptionsOf } from '../../src/sievepp/datasources/ldap-conf.js';
 import { ADMIN, ADMIN_PASSWORD, NO_OPENSSL, NO_SLAPD, startSlapd, SUFFIX, type TestSlapd } from '../helpers/slapd.js';
 import { tempDirPerTest } from '../helpers/temp-dir.js';
 import { getValue } from '../../src/sievepp/values.js';
@@ -79,6 +79,24 @@ describe('ldap.conf(5), as the ldaps: driver reads it', () => {
     expect(await ldapTlsSettings({}, join(dir(), 'none.conf'))).toEqual({ reqcert: 'demand', reqcertFrom: 'the default' });
     await expect(ldapTlsSettings({ LDAPCONF: join(dir(), 'none.conf') }, system)).rejects.toThrow(/cannot read the LDAP client configuration .*none\.conf/);
     await expect(ldapTlsSettings({ LDAPTLS_REQCERT: 'sometimes' }, system)).rejects.toThrow('TLS_REQCERT (LDAPTLS_REQCERT) is never, allow, try, demand or hard, not sometimes');
+  });
+});
+
+describe('TLS_CACERTDIR, as the ldaps: driver reads it', () => {
+  const dir = tempDirPerTest('ldap-cacertdir-');
+
+  it('trusts each PEM certificate in the directory once, however many names it has there, and passes over what is not one', async () => {
+    const pem = (n: number) => `-----BEGIN CERTIFICATE-----\nMIIB${n}\n-----END CERTIFICATE-----\n`;
+    const certs = join(dir(), 'certs');
+    mkdirSync(join(certs, 'sub'), { recursive: true });
+    writeFileSync(join(certs, 'one.pem'), pem(1));
+    // c_rehash's name for the same certificate.
+    writeFileSync(join(certs, '5a6b7c8d.0'), pem(1));
+    writeFileSync(join(certs, 'two.crt'), pem(2));
+    writeFileSync(join(certs, 'README'), 'certificates for the directory\n');
+    writeFileSync(join(dir(), 'bundle.pem'), pem(3));
+    expect(await tlsOptionsOf({ caDir: certs, reqcert: 'demand', reqcertFrom: 'x' })).toEqual({ ca: [pem(1), pem(2)], rejectUnauthorized: true });
+    expect(await tlsOptionsOf({ caFile: join(dir(), 'bundle.pem'), caDir: certs, reqcert: 'allow', reqcertFrom: 'x' })).toEqual({ ca: [pem(3), pem(1), pem(2)], rejectUnauthorized: false });
   });
 });
 

@@ -113,7 +113,11 @@ export async function tlsOptionsOf(settings: LdapTlsSettings): Promise<Connectio
 
 const PEM_CERTIFICATE = '-----BEGIN CERTIFICATE-----';
 
-/** The text of every file in `dir` that holds a PEM certificate; other files (a CRL, a README, a subdirectory) are passed over. */
+/**
+ * The text of every file in `dir` that holds a PEM certificate, each once
+ * (c_rehash's links name the same files again); other files (a CRL, a
+ * README, a subdirectory) are passed over.
+ */
 async function certificatesIn(dir: string): Promise<string[]> {
   let names: string[];
   try {
@@ -122,5 +126,5 @@ async function certificatesIn(dir: string): Promise<string[]> {
     throw new Error(`cannot read TLS_CACERTDIR ${dir}: ${(e as Error).message}`);
   }
   const texts = await Promise.all(names.sort().map((n) => readFile(join(dir, n), 'utf8').catch(() => '')));
-  return texts.filter((t) => t.includes(PEM_CERTIFICATE));
+  return [...new Set(texts.filter((t) => t.includes(PEM_CERTIFICATE)))];
 }
