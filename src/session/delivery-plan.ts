@@ -5,10 +5,10 @@
 import { type Choices, choosesOnlyHeaderEdits, dropsMessage, INBOX, mergeChoices, noChoices, NOTHING_DECIDED, type RedirectDetails } from './decide.js';
 import type { Logger } from 'pino';
 import { addDisclaimers, type Disclaimer } from './disclaimers.js';
-import { signMessage } from './dkim-signing.js';
+import { headerTooLargeToSign, signMessage } from './dkim-signing.js';
 import type { DkimRequest } from '../sievepp/functions/dkim-params.js';
 import { applyHeaderEditsToOctets, editedMessageOctets, editHead, type HeaderEdit } from './header-edits.js';
-import { bufferSource, type MessageSource, withHead } from './message-source.js';
+import { bufferSource, HEAD_LIMIT, type MessageSource, withHead } from './message-source.js';
 import { type AutoSigning, automaticSignature, headerFields } from './dkim-auto.js';
 import type { ConnectionState, RecipientState, Transaction } from './state.js';
 
@@ -88,7 +88,11 @@ export async function finishMessage(plan: DeliveryPlan, received: MessageSource,
     bodyChanged = message !== before;
   }
   // Unedited, the received octets are signed as they are (not re-encoded through text()).
-  if (dkim) message = await signMessage(message ?? (await whole()), dkim);
+  if (dkim) {
+    const unsigned = message ?? (await whole());
+    if (!headerTooLargeToSign(unsigned)) message = await signMessage(unsigned, dkim);
+    else logger.warn({ event: 'dkim.unsigned', ...at, reason: 'header section too large to sign' }, `DKIM signing: not signed, the header section is longer than ${HEAD_LIMIT} octets`);
+  }
   if (!message) return rest;
   return bodyChanged ? { ...rest, message: bufferSource(message), bodyChanged: true } : { ...rest, message: bufferSource(message) };
 }

@@ -25,6 +25,7 @@
 import { mailauthModule as mailauth } from '../auth/checks.js';
 import { inTurns } from '../in-turns.js';
 import type { DkimRequest } from '../sievepp/functions/dkim-params.js';
+import { HEAD_LIMIT } from './message-source.js';
 
 /** A body length limit: l= states the whole canonical body (RFC 6376 3.5), which is what Momentum's body_length_limit writes. */
 const WHOLE_BODY = Number.MAX_SAFE_INTEGER;
@@ -56,4 +57,16 @@ export async function signMessage(message: Buffer, requests: readonly DkimReques
     out = Buffer.concat([Buffer.from(signed.signatures, 'latin1'), out]);
   }
   return out;
+}
+
+/**
+ * Whether `message`'s header section is longer than HEAD_LIMIT: mailauth
+ * parses a header section whole, in one event-loop turn (half a second
+ * for 9 MB of fields), so such a message is not signed, as a header
+ * section that long is not checked (src/auth/checks.ts, uncheckable).
+ */
+export function headerTooLargeToSign(message: Buffer): boolean {
+  if (message.length <= HEAD_LIMIT) return false;
+  const start = message.subarray(0, HEAD_LIMIT + 4);
+  return start.indexOf('\r\n\r\n') < 0 && start.indexOf('\n\n') < 0;
 }

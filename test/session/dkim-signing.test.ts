@@ -7,7 +7,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { dkimVerify } from 'mailauth';
 import { describe, expect, it } from 'vitest';
-import { signMessage } from '../../src/session/dkim-signing.js';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { finishMessage } from '../../src/session/delivery-plan.js';
+import { headerTooLargeToSign, signMessage } from '../../src/session/dkim-signing.js';
+import { bufferSource, HEAD_LIMIT } from '../../src/session/message-source.js';
 import { inTurns } from '../../src/in-turns.js';
 import { turnCounter } from '../helpers/turn-counter.js';
 
@@ -57,5 +61,23 @@ describe('DKIM signing in turns', () => {
       const verified = await dkimVerify(signed, { resolver: resolver as never });
       expect(verified.results.map((r) => r.status.result)).toEqual(['pass']);
     }
+  });
+
+  it('leaves a message whose header section is past HEAD_LIMIT unsigned, with a warning: mailauth would parse it in one turn', async () => {
+    const request = { signingDomain: 'example.org', selector: 'sel', privateKey, canonicalization: 'relaxed/relaxed', algorithm: 'rsa-sha256', bodyLengthLimit: false, lifetimeHours: 0 };
+    const field = 'X-F: 0123456789abcdefghijklmnopqrstuvwxyz\r\n';
+    const fields = (octets: number) => field.repeat(Math.ceil(octets / field.length));
+    const long = Buffer.from(`From: a@example.org\r\n${fields(HEAD_LIMIT + 100)}\r\nhi\r\n`);
+    const short = Buffer.from(`From: a@example.org\r\n${fields(HEAD_LIMIT - 1000)}\r\n${'body\r\n'.repeat(100_000)}`);
+    expect([headerTooLargeToSign(long), headerTooLargeToSign(short), headerTooLargeToSign(Buffer.from('no header end'.repeat(30_000)))]).toEqual([true, false, true]);
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }));
+    const plan = { stores: [{ folder: 'INBOX', recipients: ['b@c.test'] }], redirects: [], vacations: [], notifications: [], dkim: [request] };
+    const at = { session: 's', transaction: 't' };
+    expect(await finishMessage(plan, bufferSource(long), {}, logger, at)).toEqual({ stores: plan.stores, redirects: [], vacations: [], notifications: [] });
+    expect(lines).toEqual([expect.objectContaining({ event: 'dkim.unsigned', reason: 'header section too large to sign', session: 's', transaction: 't' })]);
+    const signed = await finishMessage(plan, bufferSource(short), {}, logger, at);
+    expect(signed.message!.bytes().subarray(0, 16).toString()).toBe('DKIM-Signature: ');
+    expect(lines).toHaveLength(1);
   });
 });
