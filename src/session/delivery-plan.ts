@@ -84,8 +84,14 @@ export async function finishMessage(plan: DeliveryPlan, received: MessageSource,
   if (disclaimers && store.keptElsewhere) logger.warn({ event: 'disclaimer.unsupported', ...at }, 'disclaimer_add: not carried out, the MTA beside smtp-cbv keeps the message body');
   else if (disclaimers) {
     const before = await whole();
-    message = await addDisclaimers(before, disclaimers);
-    bodyChanged = message !== before;
+    try {
+      message = await addDisclaimers(before, disclaimers);
+      bodyChanged = message !== before;
+    } catch (e) {
+      // A message mailsplit cannot split (a header section past its 1 MB, EMAXLEN) is kept as it came: refused
+      // for a disclaimer, it was refused as a policy error (451) at every try the client made.
+      logger.warn({ event: 'disclaimer.skipped', ...at, err: (e as Error).message }, 'disclaimer_add: not carried out, the message could not be split into its parts');
+    }
   }
   // Unedited, the received octets are signed as they are (not re-encoded through text()).
   if (dkim) {

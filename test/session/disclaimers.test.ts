@@ -110,6 +110,17 @@ describe('adding disclaimers', () => {
     expect(withDisclaimer('<BODY>x</BODY></html>', 'html', ['<hr>'])).toBe('<BODY>x\r\n<hr>\r\n</BODY></html>');
   });
 
+  it('keeps a message it cannot split as it came, with a warning, where a refusal made the client try again and again', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }));
+    const plan = { stores: [{ folder: 'INBOX', recipients: ['b@c.test'] }], redirects: [], vacations: [], notifications: [], disclaimers: [{ plain: 'x' }] };
+    // Past mailsplit's 1 MB of header section.
+    const message = Buffer.from(`Subject: s\r\n${'X-F: 0123456789abcdefghijklmnopqrstuvwxyz\r\n'.repeat(30_000)}\r\nhi\r\n`);
+    const out = await finishMessage(plan, bufferSource(message), {}, logger, { session: 's', transaction: 't' });
+    expect(out).toEqual({ stores: plan.stores, redirects: [], vacations: [], notifications: [] });
+    expect(lines).toEqual([expect.objectContaining({ event: 'disclaimer.skipped', session: 's', transaction: 't', err: 'Max header size for a MIME node exceeded' })]);
+  });
+
   it('drops them with a warning where the MTA beside smtp-cbv keeps the message, changing nothing else', async () => {
     const lines: Array<Record<string, unknown>> = [];
     const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }));
