@@ -7,8 +7,8 @@
  * as mail readers do (a part labelled ISO-8859-1 with octets in 0x80-0x9F
  * is windows-1252 text), and as libmime reads the same names in encoded
  * words (RFC 2047, rfc2047.ts). But Node 20 decodes windows-1252 without
- * stream mode as ISO 8859-1 (each octet its own code point; later versions
- * do not), and in stream mode by windows-1252's table (0x80 is U+20AC):
+ * stream mode as ISO 8859-1 (each octet its own code point), and in stream
+ * mode by windows-1252's table (0x80 is U+20AC):
  * a part decoded whole and the same part decoded in pieces differed. Here
  * windows-1252 is always decoded in stream mode, by its table; every other
  * charset in stream mode where a character may span two pieces.
