@@ -48,13 +48,26 @@ export function hasEightBit(octets: Buffer): boolean {
   return !isAscii(octets);
 }
 
-/** The message, its bodies in 7 bits (see above); an error in the message's structure comes out as the stream's error. */
+/**
+ * Set on the error of a message that could not be converted (one mailsplit
+ * cannot split: a header section past its 1 MB): no later attempt can do
+ * better, and the sender is told at once (smtp-sender.ts, RFC 3463 5.6.3).
+ */
+export const CONVERSION_FAILED = Symbol('the 7-bit conversion failed');
+
+/** The message, its bodies in 7 bits (see above); an error in the message's structure comes out as the stream's error, marked CONVERSION_FAILED. */
 export function sevenBit(message: Buffer | Readable): Readable {
   const { mailsplit } = loaded();
   // A message in memory is split a piece an event-loop turn, as a part is encoded (src/in-turns.ts).
   const source = Buffer.isBuffer(message) ? inTurns(message) : message;
+  const splitter = new mailsplit.Splitter();
+  const parts = new SevenBitParts();
+  // Marked as it is raised, before the pipeline hands it on to the joiner's reader.
+  const mark = (e: Error) => void Object.assign(e, { [CONVERSION_FAILED]: true });
+  splitter.once('error', mark);
+  parts.once('error', mark);
   const joiner = new mailsplit.Joiner();
-  pipeline(source, new mailsplit.Splitter(), new SevenBitParts(), joiner, () => undefined);
+  pipeline(source, splitter, parts, joiner, () => undefined);
   return joiner;
 }
 

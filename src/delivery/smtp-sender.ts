@@ -21,6 +21,7 @@ import type { FileRange } from './file-range.js';
 import { Outbound, OutboundPool, type SmtpError } from './outbound.js';
 import type { Reply } from '../session/reply.js';
 import type { Target } from './routes.js';
+import { CONVERSION_FAILED } from './seven-bit.js';
 
 export type Outcome = 'delivered' | 'deferred' | 'failed';
 
@@ -148,6 +149,11 @@ function connectionFailure(err: SmtpError, tls: TlsMode): Attempt {
 
 /** A transaction that failed: MAIL FROM, every RCPT TO, DATA, or the connection. */
 function sendFailure(err: SmtpError, to: readonly string[], hop: string): Attempt {
+  // A message that cannot be put in 7 bits for a next hop without 8BITMIME is returned (RFC 6152 3), as RFC 3463 5.6.3 says.
+  if ((err as { [CONVERSION_FAILED]?: boolean })[CONVERSION_FAILED]) {
+    const reply = { code: 554, enhanced: '5.6.3', text: `the message could not be converted to 7 bits for a next hop without 8BITMIME: ${err.message}` };
+    return { next: false, results: to.map((recipient) => ({ recipient, outcome: 'failed' as const, reply, hop })) };
+  }
   // Refused by the client library itself (an address it cannot put on the wire): retrying cannot help.
   if (err.code === 'EENVELOPE' && !err.response) {
     const reply = { code: 553, enhanced: '5.1.3', text: err.message };

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileRange } from '../../src/delivery/file-range.js';
 import { assertNodemailerFits, Outbound } from '../../src/delivery/outbound.js';
+import { sendMessage } from '../../src/delivery/smtp-sender.js';
 import { type MailSink, startMailSink } from '../helpers/mail-sink.js';
 
 let dir: string;
@@ -95,6 +96,23 @@ describe('an 8-bit message (RFC 6152)', () => {
         expect(got.octets.toString('latin1')).toBe('Subject: 8-bit\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\nMIME-Version: 1.0\r\n\r\nGr=FC=DFe\r\n');
       }
       expect(seven.messages).toHaveLength(2);
+    } finally {
+      await seven.stop();
+    }
+  });
+
+  it('is returned at once, 554 5.6.3, when it cannot be put in 7 bits: a header section past 1 MB, which no later attempt splits either', async () => {
+    const seven = await startMailSink({ no8BitMime: true });
+    try {
+      const message = Buffer.from(`Subject: long\r\n${'X-F: 0123456789abcdefghijklmnopqrstuvwxyz\r\n'.repeat(30_000)}\r\nhi\r\n`);
+      const target = { name: '127.0.0.1', address: '127.0.0.1', port: seven.port };
+      const results = await sendMessage([target], 'a@sender.test', ['b@dest.test', 'c@dest.test'], message, options);
+      expect(results.map((r) => [r.recipient, r.outcome, r.reply.code, r.reply.enhanced])).toEqual([
+        ['b@dest.test', 'failed', 554, '5.6.3'],
+        ['c@dest.test', 'failed', 554, '5.6.3'],
+      ]);
+      expect(results[0]!.reply.text).toMatch(/^the message could not be converted to 7 bits for a next hop without 8BITMIME: Max header size/);
+      expect(seven.messages).toHaveLength(0);
     } finally {
       await seven.stop();
     }
