@@ -4,10 +4,11 @@
  * decoded, and everything else is left as it was.
  */
 import { createRequire } from 'node:module';
-import { Duplex, type Transform, Writable } from 'node:stream';
+import type { Transform } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hasEightBit, sevenBitOctets } from '../../src/delivery/seven-bit.js';
+import { largestWrite } from '../helpers/largest-write.js';
 
 interface Part {
   node: { contentType: string | false; encoding: string | false; multipart: string | false; getHeaders(): Buffer; getDecoder(): Transform };
@@ -82,20 +83,7 @@ describe('a message in 7 bits', () => {
     // Encoded at once, a 10 MB part held every session (src/in-turns.ts); the largest write a stream is given tells it without a clock.
     const text = latin1('Caf\xe9 cr\xe8me, cr\xeape \xe0 la ch\xe2taigne   \r\n\t tabs\t\r\n'.repeat(60_000));
     const message = Buffer.concat([latin1('From: a@b.test\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'), text]);
-    let largest = 0;
-    const originals = [Writable.prototype, Duplex.prototype].map((proto) => [proto, proto.write] as const);
-    for (const [proto, write] of originals) {
-      proto.write = function (this: Writable, chunk: unknown, ...rest: never[]) {
-        if (Buffer.isBuffer(chunk)) largest = Math.max(largest, chunk.length);
-        return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-      } as typeof proto.write;
-    }
-    let out: Buffer;
-    try {
-      out = await sevenBitOctets(message);
-    } finally {
-      for (const [proto, write] of originals) proto.write = write;
-    }
+    const { value: out, largest } = await largestWrite(() => sevenBitOctets(message));
     const body = out.subarray(out.indexOf('\r\n\r\n') + 4).toString('latin1');
     expect(body).toBe(libqp.wrap(libqp.encode(text), 76));
     expect(Math.max(...body.split('\r\n').map((l) => l.length))).toBeLessThanOrEqual(76);

@@ -7,13 +7,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Duplex, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finishMessage } from '../../src/session/delivery-plan.js';
 import { addDisclaimers, withDisclaimer } from '../../src/session/disclaimers.js';
 import { bufferSource } from '../../src/session/message-source.js';
 import { type RelayServer, startRelayServer } from '../helpers/relay-server.js';
+import { largestWrite } from '../helpers/largest-write.js';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 /** The decoded text of each leaf part, by its content type, as a reader sees it. */
@@ -78,20 +79,7 @@ describe('adding disclaimers', () => {
     // (docs/server.md, "Messages on disk"); the largest write any stream is given tells it without a clock.
     const lines = 'Caf=C3=A9 au lait, =E2=82=AC 3, en terrasse, tout le jour.\r\n'.repeat(80_000);
     const message = Buffer.from(`From: a@b.test\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${lines}`);
-    let largest = 0;
-    const originals = [Writable.prototype, Duplex.prototype].map((proto) => [proto, proto.write] as const);
-    for (const [proto, write] of originals) {
-      proto.write = function (this: Writable, chunk: unknown, ...rest: never[]) {
-        if (Buffer.isBuffer(chunk) || typeof chunk === 'string') largest = Math.max(largest, chunk.length);
-        return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-      } as typeof proto.write;
-    }
-    let out: Buffer;
-    try {
-      out = await addDisclaimers(message, [{ plain: 'Scanned.' }]);
-    } finally {
-      for (const [proto, write] of originals) proto.write = write;
-    }
+    const { value: out, largest } = await largestWrite(() => addDisclaimers(message, [{ plain: 'Scanned.' }]));
     expect(message.length).toBeGreaterThan(4_000_000);
     expect(largest).toBeLessThanOrEqual(256 * 1024);
     expect(await texts(out)).toEqual([{ type: 'text/plain', text: `${'Café au lait, € 3, en terrasse, tout le jour.\r\n'.repeat(80_000)}Scanned.\r\n` }]);
